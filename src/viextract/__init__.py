@@ -1,0 +1,24 @@
+"""viextract: who met whom, with what title, where, when and what they signed, from Vietnamese news.
+
+    from viextract import extract
+    result = extract(text)  # entities with exact character offsets, and typed relations
+"""
+
+from .errors import ModelLoadError
+from .extractor import Extractor, extract
+from .labels import ENTITY_LABELS, RELATION_LABELS
+from .results import Entity, Extraction, Relation
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ENTITY_LABELS",
+    "RELATION_LABELS",
+    "Entity",
+    "Extraction",
+    "Extractor",
+    "ModelLoadError",
+    "Relation",
+    "__version__",
+    "extract",
+]

@@ -1,0 +1,116 @@
+"""Finding, checking and loading model directories (local or from the Hugging Face Hub).
+
+A full model directory holds `ner/` and optionally `re/`; a directory with `config.json`
+at its top is a bare NER model (what `python -m training.train ner` writes). Everything is
+checked when loading, so a broken model fails here with the directory, file and problem
+named, not at the first prediction.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from .errors import ModelLoadError
+from .labels import ENTITY_LABELS, NO_RELATION, RELATION_LABELS, bio_labels
+
+WEIGHTS_FILE = "model.safetensors"
+TOKENIZER_FILES = ("vocab.txt", "bpe.codes")
+REQUIRED_FILES = ("config.json", WEIGHTS_FILE, *TOKENIZER_FILES)
+
+
+def resolve_model_dir(path_or_repo_id: str | os.PathLike, revision: str | None = None, token: str | None = None) -> Path:
+    """A local directory as is; anything else is fetched from the Hub with `snapshot_download`."""
+    path = Path(path_or_repo_id).expanduser()
+    if path.is_dir():
+        return path
+    name = str(path_or_repo_id)
+    looks_local = name.startswith((".", "/", "~")) or os.sep in name.strip("/").replace("/", "", 1) or path.exists()
+    if looks_local:
+        raise ModelLoadError(f"{name}: no such model directory")
+    try:
+        from huggingface_hub import snapshot_download
+
+        return Path(snapshot_download(repo_id=name, revision=revision, token=token))
+    except Exception as error:  # network, auth, missing repo: all mean "not available here"
+        raise ModelLoadError(
+            f"could not download the model {name!r} from the Hugging Face Hub "
+            f"({type(error).__name__}: {error}). If you have the model on disk, pass its directory "
+            f"instead, e.g. Extractor.from_pretrained('/path/to/model')."
+        ) from error
+
+
+def split_model_dir(directory: Path) -> tuple[Path, Path | None]:
+    """(ner dir, re dir or None) of a full model directory or a bare NER directory."""
+    if (directory / "ner").is_dir():
+        relation_dir = directory / "re"
+        return directory / "ner", relation_dir if relation_dir.is_dir() else None
+    if (directory / "config.json").is_file():
+        return directory, None
+    raise ModelLoadError(
+        f"{directory}: not a viextract model directory (expected a 'ner/' subdirectory, "
+        f"or a 'config.json' of a token-classification model)"
+    )
+
+
+def read_config(directory: Path) -> dict[str, Any]:
+    """Check the required files exist and `config.json` parses; return the parsed config."""
+    for name in REQUIRED_FILES:
+        if not (directory / name).is_file():
+            raise ModelLoadError(f"{directory}: missing file '{name}'")
+    path = directory / "config.json"
+    try:
+        config = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise ModelLoadError(f"{path}: not valid JSON ({error})") from error
+    if not isinstance(config, dict):
+        raise ModelLoadError(f"{path}: expected a JSON object")
+    if not isinstance(config.get("id2label"), dict) or not config["id2label"]:
+        raise ModelLoadError(f"{path}: field 'id2label' is missing or empty")
+    return config
+
+
+def check_ner_labels(directory: Path, config: dict[str, Any]) -> list[str]:
+    """The entity labels of a NER config; every tag must be O or B-/I- of a SCHEMA.md label."""
+    allowed = set(bio_labels())
+    tags = [str(v) for v in config["id2label"].values()]
+    unknown = sorted(set(tags) - allowed)
+    if unknown or "O" not in tags:
+        problem = f"labels {unknown} are not in SCHEMA.md" if unknown else "label 'O' is missing"
+        raise ModelLoadError(f"{directory / 'config.json'}: field 'id2label': {problem}")
+    return [label for label in ENTITY_LABELS if f"B-{label}" in tags]
+
+
+def check_relation_labels(directory: Path, config: dict[str, Any], ner_entity_labels: list[str]) -> None:
+    path = directory / "config.json"
+    allowed = set(RELATION_LABELS) | {NO_RELATION}
+    unknown = sorted({str(v) for v in config["id2label"].values()} - allowed)
+    if unknown:
+        raise ModelLoadError(f"{path}: field 'id2label': relation labels {unknown} are not in SCHEMA.md")
+    known_types = config.get("entity_labels")
+    if not isinstance(known_types, list):
+        raise ModelLoadError(f"{path}: field 'entity_labels' is missing")
+    missing = [label for label in ner_entity_labels if label not in known_types]
+    if missing:
+        raise ModelLoadError(
+            f"{path}: field 'entity_labels': the NER model predicts {missing}, which this relation model "
+            f"was not trained to mark; NER and RE label sets disagree"
+        )
+
+
+def load_tokenizer(directory: Path, vocab_size: int):
+    """The slow PhobertTokenizer saved beside a model; it must fit the model's embeddings."""
+    from transformers import PhobertTokenizer
+
+    try:
+        tokenizer = PhobertTokenizer.from_pretrained(str(directory))
+    except Exception as error:
+        raise ModelLoadError(f"{directory}: cannot load the tokenizer from vocab.txt/bpe.codes ({error})") from error
+    if len(tokenizer) > vocab_size:
+        raise ModelLoadError(
+            f"{directory / 'vocab.txt'}: the tokenizer has {len(tokenizer)} tokens but config.json's "
+            f"vocab_size is {vocab_size}: tokenizer and model do not match"
+        )
+    return tokenizer

@@ -1,0 +1,95 @@
+"""Unicode and Vietnamese tone-placement normalisation with an exact map back to the original.
+
+The model sees NFC text with old-style tone placement (`hoà`, `thuỷ`), which is what
+PhoBERT's vocabulary was built on. Every character of the normalised string knows the
+range of original characters it came from, so offsets found on the normalised text map
+back exactly, whatever form (NFD, new-style tones, control characters) the caller used.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+
+_TONE_MARKS = {"\u0300", "\u0301", "\u0303", "\u0309", "\u0323"}  # grave, acute, tilde, hook, dot below
+# Diphthongs whose tone moves from the first vowel (new style, `hòa`) to the second (old style, `hoà`)
+# when they end the syllable.
+_MOVABLE_PAIRS = {"oa", "oe", "uy"}
+
+
+def is_separator(char: str) -> bool:
+    """Whitespace, control and format characters: they separate words and belong to none."""
+    return char.isspace() or unicodedata.category(char) in {"Cc", "Cf", "Zs", "Zl", "Zp", "Cs", "Co", "Cn"}
+
+
+@dataclass(frozen=True)
+class NormalizedText:
+    """`text` is the model-side string; char i came from `original[starts[i]:ends[i]]`."""
+
+    original: str
+    text: str
+    starts: tuple[int, ...]
+    ends: tuple[int, ...]
+
+    def span_to_original(self, start: int, end: int) -> tuple[int, int]:
+        """Map a non-empty span [start, end) of `text` to the original string."""
+        if not 0 <= start < end <= len(self.text):
+            raise ValueError(f"span ({start}, {end}) is outside the normalised text of length {len(self.text)}")
+        return self.starts[start], self.ends[end - 1]
+
+
+def _clusters(text: str) -> list[tuple[int, int]]:
+    """Split into runs of one starter plus its combining marks: NFC only composes within such runs."""
+    bounds: list[tuple[int, int]] = []
+    start = 0
+    for i in range(1, len(text) + 1):
+        if i == len(text) or unicodedata.combining(text[i]) == 0:
+            bounds.append((start, i))
+            start = i
+    return bounds if text else []
+
+
+def _split_tone(char: str) -> tuple[str, str | None]:
+    decomposed = unicodedata.normalize("NFD", char)
+    tones = [c for c in decomposed if c in _TONE_MARKS]
+    if not tones:
+        return char, None
+    rest = "".join(c for c in decomposed if c not in _TONE_MARKS)
+    return unicodedata.normalize("NFC", rest), tones[0]
+
+
+def _old_style_tones(text: str) -> str:
+    """`hòa` -> `hoà`, `thủy` -> `thuỷ`: same length, so the index map is unchanged."""
+    chars = list(text)
+    n = len(chars)
+    for i in range(n - 1):
+        first, second = chars[i], chars[i + 1]
+        # The pair must end the syllable: no letter follows.
+        if i + 2 < n and chars[i + 2].isalpha():
+            continue
+        base1, tone1 = _split_tone(first)
+        base2, tone2 = _split_tone(second)
+        if tone1 is None or tone2 is not None or (base1 + base2).lower() not in _MOVABLE_PAIRS:
+            continue
+        # In `quý` the `u` belongs to the consonant `qu`: the tone is already on `y`.
+        if base1.lower() == "u" and i > 0 and chars[i - 1].lower() == "q":
+            continue
+        chars[i] = base1
+        chars[i + 1] = unicodedata.normalize("NFC", base2 + tone1)
+    return "".join(chars)
+
+
+def normalize_text(original: str) -> NormalizedText:
+    """NFC per character cluster, separators turned into spaces, old-style tone placement."""
+    pieces: list[str] = []
+    starts: list[int] = []
+    ends: list[int] = []
+    for start, end in _clusters(original):
+        chunk = original[start:end]
+        composed = " " if is_separator(chunk[0]) else unicodedata.normalize("NFC", chunk)
+        for char in composed:
+            # A stray combining mark or format character inside a word is kept as a space.
+            pieces.append(" " if is_separator(char) else char)
+            starts.append(start)
+            ends.append(end)
+    return NormalizedText(original, _old_style_tones("".join(pieces)), tuple(starts), tuple(ends))

@@ -1,0 +1,158 @@
+"""Word segmentation with exact offsets.
+
+Three steps, each keeping character positions:
+1. `split_tokens` cuts a sentence into syllables and punctuation. Hyphens, en dashes and
+   slashes between letters are tokens of their own (`Việt Nam-Lào` -> `Việt`, `Nam`, `-`,
+   `Lào`), while `10/10`, `25-27/12`, `2024-2025` and `COVID-19` stay whole.
+2. A segmenter (underthesea by default) decides which neighbouring syllables form one word.
+   It only ever joins our tokens; it cannot move a boundary or change a character.
+3. Each word becomes the PhoBERT form (`Việt_Nam`) with its span in the caller's string.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from .normalize import is_separator
+
+# Characters that join two digit runs into one token: 10/10, 25-27/12, 3.5, 1,000, 10:59.
+_NUMERIC_JOINERS = frozenset("-–/.,:")
+# Characters that join a letter run and a digit run: COVID-19.
+_MIXED_JOINERS = frozenset("-–")
+
+
+def _is_word_char(char: str) -> bool:
+    return char.isalnum() or unicodedata.category(char).startswith("M")
+
+
+def _kind(char: str) -> str:
+    return "digit" if char.isdigit() else "letter"
+
+
+def split_tokens(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
+    """Spans of syllables, numbers and single punctuation characters in text[start:end]."""
+    end = len(text) if end is None else end
+    spans: list[tuple[int, int]] = []
+    i = start
+    while i < end:
+        char = text[i]
+        if is_separator(char):
+            i += 1
+            continue
+        if not _is_word_char(char):
+            spans.append((i, i + 1))
+            i += 1
+            continue
+        j = i + 1
+        while j < end:
+            if _is_word_char(text[j]):
+                j += 1
+                continue
+            # A joiner between two word characters keeps the token whole when both sides are
+            # digits, or one is a digit and the joiner is a hyphen.
+            if j + 1 < end and _is_word_char(text[j + 1]):
+                left, right = _kind(text[j - 1]), _kind(text[j + 1])
+                if left == right == "digit" and text[j] in _NUMERIC_JOINERS:
+                    j += 1
+                    continue
+                if left != right and text[j] in _MIXED_JOINERS:
+                    j += 1
+                    continue
+            break
+        spans.append((i, j))
+        i = j
+    return spans
+
+
+# A segmenter takes syllables and returns words, each a string of syllables joined by
+# spaces or underscores (underthesea and pyvi style respectively).
+Segmenter = Callable[[Sequence[str]], Sequence[str]]
+
+
+def _underthesea(tokens: Sequence[str]) -> list[str]:
+    from underthesea import word_tokenize
+
+    # use_token_normalize=False: underthesea must not rewrite tone marks we already normalised.
+    return word_tokenize(" ".join(tokens), use_token_normalize=False)
+
+
+def _pyvi(tokens: Sequence[str]) -> list[str]:
+    from pyvi import ViTokenizer
+
+    return ViTokenizer.tokenize(" ".join(tokens)).split()
+
+
+def _syllables(tokens: Sequence[str]) -> list[str]:
+    return list(tokens)
+
+
+SEGMENTERS: dict[str, Segmenter] = {"underthesea": _underthesea, "pyvi": _pyvi, "syllables": _syllables}
+DEFAULT_SEGMENTER = "underthesea"
+
+
+def get_segmenter(name: str) -> Segmenter:
+    try:
+        return SEGMENTERS[name]
+    except KeyError:
+        raise ValueError(f"unknown segmenter {name!r}; choose one of {sorted(SEGMENTERS)}") from None
+
+
+def _skeleton(text: str) -> str:
+    """Letters without diacritics, lower-cased, no separators: what a segmenter cannot change."""
+    decomposed = unicodedata.normalize("NFD", text)
+    return "".join(
+        c for c in decomposed.casefold() if not unicodedata.combining(c) and not is_separator(c) and c != "_"
+    )
+
+
+def group_tokens(tokens: Sequence[str], words: Sequence[str]) -> list[int] | None:
+    """For each token, the index of the segmenter word it starts in; None if they disagree.
+
+    The segmenter's words are matched to the tokens character by character on the skeleton,
+    so a segmenter that re-spaces or re-accents text still lines up.
+    """
+    token_keys = [_skeleton(token) for token in tokens]
+    owner_of_char: list[int] = []
+    for index, word in enumerate(words):
+        owner_of_char.extend([index] * len(_skeleton(word)))
+    if sum(len(key) for key in token_keys) != len(owner_of_char):
+        return None
+    groups: list[int] = []
+    position = 0
+    for key in token_keys:
+        if not key:  # a token made only of characters the skeleton drops: stays alone
+            groups.append(-1)
+            continue
+        groups.append(owner_of_char[position])
+        position += len(key)
+    return groups
+
+
+@dataclass(frozen=True)
+class Word:
+    """One word: `text` is the model form (`Việt_Nam`), `start`/`end` index the original string."""
+
+    text: str
+    start: int
+    end: int
+
+
+def merge_groups(token_texts: Sequence[str], groups: Sequence[int] | None) -> list[list[int]]:
+    """Token indices of each word: runs with the same group, never joining punctuation."""
+    words: list[list[int]] = []
+    for i, token in enumerate(token_texts):
+        joinable = _is_word_char(token[0])
+        if (
+            words
+            and groups is not None
+            and joinable
+            and groups[i] >= 0
+            and groups[i] == groups[words[-1][-1]]
+            and _is_word_char(token_texts[words[-1][-1]][0])
+        ):
+            words[-1].append(i)
+        else:
+            words.append([i])
+    return words

@@ -1,0 +1,63 @@
+"""Sentence splitting for Vietnamese news text, on the normalised string.
+
+A sentence ends at a line break, or at `.`, `!`, `?` or `…` (with any closing quotes or
+brackets) followed by whitespace and then something that can open a sentence. It does
+not end after abbreviations such as `TP.`, after single initials, inside numbers
+(`3.5`, `10.10.2025`), or where the next word starts in lower case.
+"""
+
+from __future__ import annotations
+
+import re
+
+from .normalize import is_separator
+
+# Abbreviations that end in a full stop without ending the sentence (compared case-sensitively).
+ABBREVIATIONS = frozenset({
+    "TP", "Tp", "TS", "ThS", "GS", "PGS", "BS", "KS", "NXB", "Q", "P", "St", "Mr", "Mrs", "Ms", "Dr", "v.v", "vv", "Th",
+})
+_END = re.compile(r"[.!?…]+[\"'”’»)\]]*")
+_CLOSERS = "\"'”’»)]"
+
+
+def _word_before(text: str, index: int) -> str:
+    start = index
+    while start > 0 and not is_separator(text[start - 1]) and text[start - 1] not in "([\"“'":
+        start -= 1
+    return text[start:index]
+
+
+def _opens_sentence(char: str) -> bool:
+    return char.isupper() or char.isdigit() or char in "\"“'‘«([-–—•*"
+
+
+def split_sentences(text: str) -> list[tuple[int, int]]:
+    """Return [start, end) spans of the sentences of `text`, trimmed of separators."""
+    spans: list[tuple[int, int]] = []
+    for line in re.finditer(r"[^\n\r\u2028\u2029]+", text):
+        start = line.start()
+        for match in _END.finditer(text, line.start(), line.end()):
+            end = match.end()
+            after = end
+            while after < line.end() and is_separator(text[after]):
+                after += 1
+            if after == end or after == line.end():
+                continue  # no whitespace after it (`3.5`), or the line ends here anyway
+            if not _opens_sentence(text[after]):
+                continue
+            if match.group().rstrip(_CLOSERS) == ".":
+                word = _word_before(text, match.start())
+                if word in ABBREVIATIONS or (len(word) == 1 and word.isalpha() and word.isupper()):
+                    continue
+            spans.append((start, end))
+            start = after
+        spans.append((start, line.end()))
+    return [trimmed for span in spans if (trimmed := _trim(text, *span))]
+
+
+def _trim(text: str, start: int, end: int) -> tuple[int, int] | None:
+    while start < end and is_separator(text[start]):
+        start += 1
+    while end > start and is_separator(text[end - 1]):
+        end -= 1
+    return (start, end) if start < end else None

@@ -1,0 +1,90 @@
+"""From the caller's string to sentences of words with exact offsets: the one text pipeline.
+
+Inference and training both call `prepare_text`, so the words a model is trained on are
+the words it is later asked about.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Collection
+from dataclasses import dataclass
+
+from .normalize import NormalizedText, normalize_text
+from .segment import DEFAULT_SEGMENTER, Word, get_segmenter, group_tokens, merge_groups, split_tokens
+from .sentences import split_sentences
+
+logger = logging.getLogger(__name__)
+
+# Longer sentences (in syllables and punctuation marks) are cut into pieces of this size:
+# it bounds the segmenter's work and the number of relation candidates per sentence.
+MAX_SENTENCE_TOKENS = 400
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """A sentence of the original string: `start`/`end` and each word's offsets index it."""
+
+    start: int
+    end: int
+    words: tuple[Word, ...]
+
+
+@dataclass(frozen=True)
+class PreparedText:
+    normalized: NormalizedText
+    sentences: tuple[Sentence, ...]
+
+
+def prepare_text(
+    text: str,
+    segmenter: str = DEFAULT_SEGMENTER,
+    split_at: Collection[int] = (),
+) -> PreparedText:
+    """Normalise, split into sentences, segment into words; offsets point into `text`.
+
+    `split_at` holds original offsets where a word must end (gold entity boundaries when
+    building training data): the segmenter may not join across them.
+    """
+    if not isinstance(text, str):
+        raise TypeError(f"expected str, got {type(text).__name__}")
+    segment = get_segmenter(segmenter)
+    norm = normalize_text(text)
+    forced = set(split_at)
+    sentences: list[Sentence] = []
+    for sent_start, sent_end in split_sentences(norm.text):
+        spans = split_tokens(norm.text, sent_start, sent_end)
+        if len(spans) > MAX_SENTENCE_TOKENS:
+            logger.warning(
+                "a sentence of %d tokens was cut into pieces of %d tokens", len(spans), MAX_SENTENCE_TOKENS
+            )
+        for piece_start in range(0, len(spans), MAX_SENTENCE_TOKENS):
+            piece = spans[piece_start : piece_start + MAX_SENTENCE_TOKENS]
+            words = _segment_piece(norm, piece, segment, forced)
+            sentences.append(Sentence(words[0].start, words[-1].end, tuple(words)))
+    return PreparedText(norm, tuple(sentences))
+
+
+def _segment_piece(norm: NormalizedText, spans, segment, forced: set[int]) -> list[Word]:
+    tokens = [norm.text[a:b] for a, b in spans]
+    groups = group_tokens(tokens, segment(tokens))
+    if groups is None:
+        logger.debug("segmenter output did not line up with the text; using syllables for one sentence")
+    words: list[Word] = []
+    for indices in merge_groups(tokens, groups):
+        # Break the word wherever a forced boundary falls between two of its tokens.
+        run = [indices[0]]
+        for index in indices[1:]:
+            if norm.starts[spans[index][0]] in forced or norm.ends[spans[run[-1]][1] - 1] in forced:
+                words.append(_make_word(norm, spans, tokens, run))
+                run = [index]
+            else:
+                run.append(index)
+        words.append(_make_word(norm, spans, tokens, run))
+    return words
+
+
+def _make_word(norm: NormalizedText, spans, tokens: list[str], run: list[int]) -> Word:
+    start, _ = norm.span_to_original(spans[run[0]][0], spans[run[0]][1])
+    _, end = norm.span_to_original(spans[run[-1]][0], spans[run[-1]][1])
+    return Word("_".join(tokens[i] for i in run), start, end)

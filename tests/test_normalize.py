@@ -1,0 +1,48 @@
+import unicodedata
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from viextract.normalize import is_separator, normalize_text
+
+
+def test_new_style_tones_become_old_style():
+    assert normalize_text("Cộng hòa").text == "Cộng hoà"
+    assert normalize_text("thủy lợi, khỏe").text == "thuỷ lợi, khoẻ"
+    assert normalize_text("HÒA BÌNH").text == "HOÀ BÌNH"
+
+
+def test_tone_stays_where_no_choice_exists():
+    # `quý`: the u belongs to `qu`; `hoàn`, `khuỳnh`: a final consonant fixes the tone's place.
+    assert normalize_text("quý hoàn khuỳnh").text == "quý hoàn khuỳnh"
+
+
+def test_nfd_input_maps_back_to_original_offsets():
+    original = unicodedata.normalize("NFD", "Việt Nam")
+    norm = normalize_text(original)
+    assert norm.text == "Việt Nam"
+    start, end = norm.span_to_original(5, 8)
+    assert original[start:end] == unicodedata.normalize("NFD", "Nam")
+    start, end = norm.span_to_original(0, 4)
+    assert unicodedata.normalize("NFC", original[start:end]) == "Việt"
+
+
+def test_control_and_zero_width_characters_become_spaces():
+    norm = normalize_text("Hà\u200bNội\x07!")
+    assert norm.text == "Hà Nội !"
+    assert len(norm.starts) == len(norm.text)
+
+
+@given(st.text())
+def test_map_is_monotonic_and_covers_original(text):
+    norm = normalize_text(text)
+    assert len(norm.starts) == len(norm.ends) == len(norm.text)
+    for i in range(len(norm.text)):
+        assert 0 <= norm.starts[i] < norm.ends[i] <= len(text)
+        if i:
+            assert norm.starts[i] >= norm.starts[i - 1]
+    # Every original character that is not a separator is represented.
+    covered = set()
+    for start, end in zip(norm.starts, norm.ends):
+        covered.update(range(start, end))
+    assert all(i in covered for i, c in enumerate(text) if not is_separator(c))
