@@ -50,7 +50,9 @@ def build_tiny_token_classifier(tokenizer_dir: Path, out_dir: Path, seed: int = 
     from viextract.labels import bio_labels
 
     torch.manual_seed(seed)
-    tokenizer = PhobertTokenizer(vocab_file=str(tokenizer_dir / "vocab.txt"), merges_file=str(tokenizer_dir / "bpe.codes"))
+    tokenizer = PhobertTokenizer(
+        vocab_file=str(tokenizer_dir / "vocab.txt"), merges_file=str(tokenizer_dir / "bpe.codes")
+    )
     labels = bio_labels()
     config = RobertaConfig(
         vocab_size=len(tokenizer),

@@ -21,7 +21,8 @@ def test_does_not_split_inside_numbers_or_before_lowercase():
 
 
 def test_date_at_sentence_end_still_ends_the_sentence():
-    assert sentences("Hội nghị diễn ra ngày 10/10. Hai bên ký kết.") == ["Hội nghị diễn ra ngày 10/10.", "Hai bên ký kết."]
+    expected = ["Hội nghị diễn ra ngày 10/10.", "Hai bên ký kết."]
+    assert sentences("Hội nghị diễn ra ngày 10/10. Hai bên ký kết.") == expected
 
 
 def test_news_end_marker_and_quotes():

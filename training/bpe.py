@@ -73,7 +73,9 @@ def apply_bpe(word: str, ranks: dict[tuple[str, str], int]) -> list[str]:
     return [t for t in tokens if t]
 
 
-def build_vocab(word_counts: Counter[str], merges: list[tuple[str, str, int]], max_size: int | None = None) -> Counter[str]:
+def build_vocab(
+    word_counts: Counter[str], merges: list[tuple[str, str, int]], max_size: int | None = None
+) -> Counter[str]:
     """Subword counts over the corpus, plus every single character in both forms (never <unk> in-domain)."""
     ranks = {(a, b): i for i, (a, b, _) in enumerate(merges)}
     counts: Counter[str] = Counter()
@@ -111,4 +113,5 @@ def train_tokenizer(words: Iterable[str], directory: str | Path, num_merges: int
     counts = Counter(w for w in words if w and not any(c.isspace() for c in w))
     merges = learn_bpe(counts, num_merges)
     write_fastbpe(directory, merges, build_vocab(counts, merges, max_vocab))
-    return PhobertTokenizer(vocab_file=str(Path(directory) / "vocab.txt"), merges_file=str(Path(directory) / "bpe.codes"))
+    directory = Path(directory)
+    return PhobertTokenizer(vocab_file=str(directory / "vocab.txt"), merges_file=str(directory / "bpe.codes"))

@@ -21,7 +21,9 @@ TOKENIZER_FILES = ("vocab.txt", "bpe.codes")
 REQUIRED_FILES = ("config.json", WEIGHTS_FILE, *TOKENIZER_FILES)
 
 
-def resolve_model_dir(path_or_repo_id: str | os.PathLike, revision: str | None = None, token: str | None = None) -> Path:
+def resolve_model_dir(
+    path_or_repo_id: str | os.PathLike, revision: str | None = None, token: str | None = None
+) -> Path:
     """A local directory as is; anything else is fetched from the Hub with `snapshot_download`."""
     path = Path(path_or_repo_id).expanduser()
     if path.is_dir():

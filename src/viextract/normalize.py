@@ -86,9 +86,15 @@ def normalize_text(original: str) -> NormalizedText:
     ends: list[int] = []
     for start, end in _clusters(original):
         chunk = original[start:end]
-        composed = " " if is_separator(chunk[0]) else unicodedata.normalize("NFC", chunk)
-        for char in composed:
-            # A stray combining mark or format character inside a word is kept as a space.
+        if is_separator(chunk[0]):
+            # Marks cannot combine with a separator: the separator becomes a space and each mark
+            # stays a character of its own, so no non-separator character is lost.
+            for offset, char in enumerate(chunk):
+                pieces.append(" " if offset == 0 or is_separator(char) else char)
+                starts.append(start + offset)
+                ends.append(start + offset + 1)
+            continue
+        for char in unicodedata.normalize("NFC", chunk):
             pieces.append(" " if is_separator(char) else char)
             starts.append(start)
             ends.append(end)

@@ -42,8 +42,13 @@ def split_tokens(text: str, start: int = 0, end: int | None = None) -> list[tupl
             i += 1
             continue
         if not _is_word_char(char):
-            spans.append((i, i + 1))
-            i += 1
+            # Combining marks stay with the symbol they follow (`😀` + accent is one token),
+            # so a token never splits a character cluster.
+            j = i + 1
+            while j < end and unicodedata.category(text[j]).startswith("M"):
+                j += 1
+            spans.append((i, j))
+            i = j
             continue
         j = i + 1
         while j < end:

@@ -1,0 +1,56 @@
+import io
+import json
+
+import pytest
+
+from viextract.cli import main
+
+
+@pytest.fixture
+def two_files(tmp_path, corpus):
+    paths = []
+    for i, text in enumerate(corpus[:2]):
+        path = tmp_path / f"doc{i}.txt"
+        path.write_text(text, encoding="utf-8")
+        paths.append(str(path))
+    return paths
+
+
+def test_json_format(two_files, tiny_ner_dir, capsys, corpus):
+    assert main(["extract", *two_files, "--model", str(tiny_ner_dir), "--format", "json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert [d["file"] for d in out] == two_files
+    assert out[0]["text"] == corpus[0]
+    for entity in out[0]["entities"]:
+        assert corpus[0][entity["start"] : entity["end"]] == entity["text"]
+
+
+def test_jsonl_format_one_line_per_document(two_files, tiny_ner_dir, capsys):
+    assert main(["extract", *two_files, "--model", str(tiny_ner_dir), "--format", "jsonl"]) == 0
+    captured = capsys.readouterr()
+    lines = captured.out.strip().splitlines()
+    assert len(lines) == 2 and all(json.loads(line)["file"] in two_files for line in lines)
+    assert "doc" in captured.err  # the progress bar for more than one document
+
+
+def test_table_format_reads_stdin(tiny_ner_dir, capsys, monkeypatch, corpus):
+    monkeypatch.setattr("sys.stdin", io.StringIO(corpus[2]))
+    assert main(["extract", "-", "--model", str(tiny_ner_dir), "--format", "table"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "== <stdin>"
+    rows = [line for line in out[1:] if not line.startswith("  ")]
+    assert rows
+    columns = {line.index(line.split()[1]) for line in rows if line != "(no entities)"}
+    assert len(columns) <= 1  # the label column is aligned
+
+
+def test_missing_model_is_a_message_not_a_traceback(tmp_path, capsys, two_files):
+    assert main(["extract", two_files[0], "--model", str(tmp_path / "none" / "x")]) == 1
+    assert "no such model directory" in capsys.readouterr().err
+
+
+def test_unreadable_file_names_the_file(tiny_ner_dir, tmp_path):
+    bad = tmp_path / "latin1.txt"
+    bad.write_bytes(b"H\xe0 N\xf4i")  # Latin-1 bytes, invalid as UTF-8
+    with pytest.raises(SystemExit, match="latin1.txt: not UTF-8"):
+        main(["extract", str(bad), "--model", str(tiny_ner_dir)])

@@ -1,0 +1,143 @@
+import json
+import shutil
+import unicodedata
+
+import pytest
+
+from viextract import Entity, Extraction, Extractor, ModelLoadError, Relation
+from viextract.labels import ENTITY_LABELS
+
+
+def test_every_entity_on_every_corpus_document_has_exact_offsets(tiny_extractor, corpus):
+    found = 0
+    for text in corpus:
+        result = tiny_extractor(text)
+        assert result.text is text
+        for entity in result.entities:
+            assert entity.text == text[entity.start : entity.end]
+            assert entity.label in ENTITY_LABELS
+            assert 0.0 <= entity.score <= 1.0
+        found += len(result.entities)
+        starts = [(e.start, e.end) for e in result.entities]
+        assert starts == sorted(starts)
+        assert all(a[1] <= b[0] for a, b in zip(starts, starts[1:]))  # no overlaps
+    assert found > 0  # a random tiny model still tags something, so the checks above ran
+
+
+def test_offsets_stay_exact_on_nfd_input(tiny_extractor, corpus):
+    text = unicodedata.normalize("NFD", corpus[0][:600])
+    for entity in tiny_extractor(text).entities:
+        assert entity.text == text[entity.start : entity.end]
+
+
+def test_pipe_matches_single_calls_and_batch_size_does_not_matter(tiny_extractor, corpus):
+    singles = [tiny_extractor(t) for t in corpus]
+    assert list(tiny_extractor.pipe(corpus, batch_size=1)) == singles
+    assert list(tiny_extractor.pipe(corpus, batch_size=32)) == singles
+
+
+def test_empty_and_whitespace_text_give_an_empty_extraction(tiny_extractor):
+    assert tiny_extractor("") == Extraction("", (), ())
+    assert tiny_extractor(" \n\t ").entities == ()
+
+
+def test_non_string_input_is_a_type_error(tiny_extractor):
+    for bad in (None, b"bytes", 42):
+        with pytest.raises(TypeError, match=type(bad).__name__):
+            tiny_extractor(bad)
+
+
+def test_to_dict_gives_plain_json():
+    entity = Entity("Lào", "LOC", 3, 6, 0.9)
+    person = Entity("Lê Đức Thái", "PER", 10, 21, 0.8)
+    result = Extraction("abc", (entity, person), (Relation(person, entity, "affiliated_with", 0.7),))
+    round_tripped = json.loads(json.dumps(result.to_dict()))
+    assert round_tripped["entities"][0] == {"text": "Lào", "label": "LOC", "start": 3, "end": 6, "score": 0.9}
+    assert round_tripped["relations"][0]["head"]["text"] == "Lê Đức Thái"
+
+
+def test_save_and_load_round_trip(tiny_extractor, tmp_path, corpus):
+    tiny_extractor.save_pretrained(tmp_path / "model")
+    saved = {p.name for p in (tmp_path / "model" / "ner").iterdir()}
+    assert saved >= {"bpe.codes", "config.json", "model.safetensors", "vocab.txt"}
+    reloaded = Extractor.from_pretrained(tmp_path / "model", device="cpu")
+    assert reloaded.segmenter == tiny_extractor.segmenter
+    assert reloaded(corpus[1]) == tiny_extractor(corpus[1])
+
+
+def test_bare_ner_directory_loads_too(tiny_ner_dir, corpus):
+    extractor = Extractor.from_pretrained(tiny_ner_dir / "ner", device="cpu")
+    assert extractor.relation_extractor is None
+    assert extractor(corpus[2]).relations == ()
+
+
+@pytest.fixture
+def broken_copy(tiny_ner_dir, tmp_path):
+    target = tmp_path / "broken"
+    shutil.copytree(tiny_ner_dir, target)
+    return target
+
+
+@pytest.mark.parametrize("missing", ["config.json", "model.safetensors", "vocab.txt", "bpe.codes"])
+def test_missing_file_is_named_at_load_time(broken_copy, missing):
+    (broken_copy / "ner" / missing).unlink()
+    with pytest.raises(ModelLoadError, match=missing) as error:
+        Extractor.from_pretrained(broken_copy)
+    if missing != "config.json":
+        assert str(broken_copy / "ner") in str(error.value)
+
+
+def test_corrupt_config_is_named(broken_copy):
+    (broken_copy / "ner" / "config.json").write_text("{not json", encoding="utf-8")
+    with pytest.raises(ModelLoadError, match=r"config\.json: not valid JSON"):
+        Extractor.from_pretrained(broken_copy)
+
+
+def test_labels_outside_the_schema_are_rejected(broken_copy):
+    path = broken_copy / "ner" / "config.json"
+    config = json.loads(path.read_text())
+    config["id2label"]["1"] = "B-MISC"
+    path.write_text(json.dumps(config))
+    with pytest.raises(ModelLoadError, match=r"id2label.*B-MISC"):
+        Extractor.from_pretrained(broken_copy)
+
+
+def test_tokenizer_larger_than_the_embeddings_is_rejected(broken_copy):
+    path = broken_copy / "ner" / "config.json"
+    config = json.loads(path.read_text())
+    config["vocab_size"] = 10
+    path.write_text(json.dumps(config))
+    with pytest.raises(ModelLoadError, match="vocab_size"):
+        Extractor.from_pretrained(broken_copy)
+
+
+def test_unreachable_hub_repo_fails_clearly(monkeypatch):
+    import huggingface_hub
+
+    def offline(**kwargs):
+        raise OSError("network is unreachable")
+
+    monkeypatch.setattr(huggingface_hub, "snapshot_download", offline)
+    with pytest.raises(ModelLoadError, match=r"'someone/viextract-model'.*Hugging Face Hub.*directory"):
+        Extractor.from_pretrained("someone/viextract-model")
+
+
+def test_hub_snapshot_layout_loads(monkeypatch, tiny_ner_dir, corpus):
+    """`snapshot_download` returns a directory laid out like the repo: ner/ (and re/) at its top."""
+    import huggingface_hub
+
+    calls = []
+
+    def snapshot(repo_id, revision=None, token=None):
+        calls.append((repo_id, revision))
+        return str(tiny_ner_dir)
+
+    monkeypatch.setattr(huggingface_hub, "snapshot_download", snapshot)
+    extractor = Extractor.from_pretrained("someone/viextract-model", revision="v1", device="cpu")
+    assert calls == [("someone/viextract-model", "v1")]
+    assert extractor(corpus[0]).text == corpus[0]
+
+
+def test_missing_local_directory_is_not_sent_to_the_hub(tmp_path):
+    with pytest.raises(ModelLoadError, match="no such model directory"):
+        Extractor.from_pretrained(tmp_path / "nowhere" / "model")

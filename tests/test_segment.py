@@ -1,0 +1,87 @@
+from hypothesis import given
+from hypothesis import strategies as st
+
+from viextract.normalize import is_separator
+from viextract.segment import group_tokens, merge_groups, split_tokens
+from viextract.text import prepare_text
+
+
+def words_of(text, segmenter="underthesea"):
+    return [w.text for s in prepare_text(text, segmenter).sentences for w in s.words]
+
+
+def test_hyphen_between_names_is_its_own_word():
+    assert words_of("hợp tác Việt Nam-Lào") == ["hợp_tác", "Việt_Nam", "-", "Lào"]
+    assert words_of("cặp cửa khẩu Lao Bảo–Densavan")[-3:] == ["Lao_Bảo", "–", "Densavan"]
+
+
+def test_numbers_dates_and_codes_stay_whole():
+    text = "từ ngày 25-27/12 năm 2024-2025 đến 16/3/2016, COVID-19 giảm 3.5 lần"
+    tokens = [text[a:b] for a, b in split_tokens(text)]
+    for whole in ["25-27/12", "2024-2025", "16/3/2016", "COVID-19", "3.5"]:
+        assert whole in tokens
+
+
+def test_words_carry_exact_offsets_into_nfd_original():
+    import unicodedata
+
+    original = unicodedata.normalize("NFD", "Trung tướng Lê Đức Thái thăm Lào.")
+    for sentence in prepare_text(original).sentences:
+        for word in sentence.words:
+            surface = original[word.start : word.end]
+            assert unicodedata.normalize("NFC", surface).replace(" ", "_") == word.text
+
+
+def test_model_form_uses_old_style_tones():
+    assert "hoà_bình" in words_of("duy trì hòa bình")
+
+
+def test_segmenter_never_joins_punctuation_and_disagreement_falls_back():
+    tokens = ["Việt", "Nam", ",", "Lào"]
+    assert merge_groups(tokens, [0, 0, 0, 1]) == [[0, 1], [2], [3]]
+    assert group_tokens(tokens, ["Việt Nam", "Lào"]) is None  # lost the comma: no alignment
+    assert merge_groups(tokens, None) == [[0], [1], [2], [3]]
+
+
+def test_segmenter_respacing_still_aligns():
+    # pyvi writes `Việt_Nam` and splits `10/10` into three tokens: only joins are taken.
+    tokens = ["Việt", "Nam", "10/10"]
+    assert group_tokens(tokens, ["Việt_Nam", "10", "/", "10"]) == [0, 0, 1]
+
+
+def test_forced_boundaries_split_words():
+    text = "Bộ Tư lệnh Bộ đội Biên phòng"
+    forced = {text.index("Tư")}
+    words = [w.text for s in prepare_text(text, split_at=forced).sentences for w in s.words]
+    assert "Tư_lệnh" in words and "Bộ" in words
+
+
+_ALPHABET = st.sampled_from(
+    list("aăâbcdđeêghiklmnoôơpqrstuưvxyAĐỆ") + ["à", "ộ", "ữ", "\u0301", "\u0323", "😀", "\u200b", "\x00", "\t",
+     "\r\n", " ", "-", "/", ".", ",", "…", "“", "_", "1", "9", "\ufeff", "𝕏"]
+)
+
+
+@given(st.lists(_ALPHABET, max_size=80).map("".join))
+def test_words_cover_every_non_separator_character_in_order(text):
+    covered = []
+    previous_end = 0
+    for sentence in prepare_text(text, segmenter="syllables").sentences:
+        assert sentence.words
+        for word in sentence.words:
+            assert previous_end <= word.start < word.end <= len(text)
+            assert not is_separator(text[word.start]) and not is_separator(text[word.end - 1])
+            covered.extend(range(word.start, word.end))
+            previous_end = word.end
+    expected = [i for i, c in enumerate(text) if not is_separator(c)]
+    assert [i for i in covered if not is_separator(text[i])] == expected
+
+
+@given(st.lists(_ALPHABET, max_size=60).map("".join))
+def test_underthesea_segmentation_keeps_the_same_coverage(text):
+    syllables = prepare_text(text, segmenter="syllables").sentences
+    words = prepare_text(text).sentences
+    cover = lambda sents: [(w.start, w.end) for s in sents for w in s.words]  # noqa: E731
+    # Joining words never loses or reorders characters: starts of words are a subset of syllable starts.
+    assert {a for a, _ in cover(words)} <= {a for a, _ in cover(syllables)}
+    assert [b for _, b in cover(words)][-1:] == [b for _, b in cover(syllables)][-1:]
