@@ -1,0 +1,113 @@
+"""training.metrics against counts worked out by hand, and against seqeval on valid IOB2."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from training.metrics import PRF, format_table, mean_std, score_items, score_spans
+
+# Unit 0: one exact hit, one label error, one boundary error, one "both" error, one spurious.
+# Unit 1: one exact hit, one missed gold span, and a span that is gold only in unit 0
+# (units never match each other, so it is spurious here).
+GOLD = [
+    [(0, 5, "PER"), (6, 10, "TITLE"), (12, 20, "ORG"), (22, 25, "LOC")],
+    [(0, 4, "LOC"), (5, 9, "DATE")],
+]
+PRED = [
+    [(0, 5, "PER"), (6, 10, "ORG"), (12, 18, "ORG"), (22, 26, "DATE"), (30, 33, "LOC")],
+    [(0, 4, "LOC"), (12, 20, "ORG")],
+]
+
+
+def test_micro_scores_by_hand():
+    scores = score_spans(GOLD, PRED)
+    assert (scores.micro.correct, scores.micro.predicted, scores.micro.gold) == (2, 7, 6)
+    assert scores.micro.precision == pytest.approx(2 / 7)
+    assert scores.micro.recall == pytest.approx(1 / 3)
+    assert scores.micro.f1 == pytest.approx(4 / 13)
+
+
+def test_per_label_rows_by_hand():
+    rows = score_spans(GOLD, PRED).per_label
+    assert list(rows) == ["DATE", "LOC", "ORG", "PER", "TITLE"]
+    counts = {label: (r.correct, r.predicted, r.gold) for label, r in rows.items()}
+    assert counts == {
+        "PER": (1, 1, 1),
+        "TITLE": (0, 0, 1),
+        "ORG": (0, 3, 1),
+        "LOC": (1, 2, 2),
+        "DATE": (0, 1, 1),
+    }
+    assert rows["LOC"].f1 == pytest.approx(0.5)
+    assert rows["TITLE"].precision == 0.0 and rows["TITLE"].f1 == 0.0
+
+
+def test_confusion_by_hand():
+    confusion = score_spans(GOLD, PRED).confusion
+    assert confusion.to_dict() == {"correct": 2, "label": 1, "boundary": 1, "both": 1, "spurious": 2, "missed": 1}
+    # Every wrong prediction falls in exactly one class: together they are the false positives.
+    micro = score_spans(GOLD, PRED).micro
+    assert confusion.label + confusion.boundary + confusion.both + confusion.spurious == micro.predicted - micro.correct
+
+
+def test_fixed_label_rows_and_empty_input():
+    scores = score_spans([[]], [[]], labels=["PER", "LOC"])
+    assert list(scores.per_label) == ["PER", "LOC"]
+    assert scores.micro.to_dict()["f1"] == 0.0
+    assert PRF(0, 0, 0).precision == 0.0
+    with pytest.raises(ValueError, match="units"):
+        score_spans([[]], [])
+
+
+def test_relation_items_reuse_score_items():
+    gold = [[(0, 5, 6, 10, "has_title"), (0, 5, 12, 20, "affiliated_with")]]
+    pred = [[(0, 5, 6, 10, "has_title"), (0, 5, 12, 20, "meets")]]
+    scores = score_items(gold, pred)
+    assert scores.micro.f1 == pytest.approx(0.5)
+    assert scores.per_label["meets"].to_dict()["predicted"] == 1
+
+
+def test_agrees_with_seqeval_strict_on_valid_iob2():
+    from seqeval.metrics import classification_report, f1_score
+    from seqeval.scheme import IOB2
+
+    from viextract.bio import decode_bio, encode_bio
+
+    rng = random.Random(0)
+    labels = ["PER", "LOC", "ORG"]
+
+    def random_spans(n):
+        spans, i = [], 0
+        while i < n:
+            if rng.random() < 0.4:
+                length = rng.randint(1, 3)
+                spans.append((i, min(n, i + length), rng.choice(labels)))
+                i += length + rng.randint(0, 1)
+            else:
+                i += 1
+        return spans
+
+    gold_tags, pred_tags, gold_spans, pred_spans = [], [], [], []
+    for _ in range(40):
+        n = rng.randint(1, 12)
+        g, p = random_spans(n), random_spans(n)
+        gold_tags.append(encode_bio(n, g))
+        pred_tags.append(encode_bio(n, p))
+        gold_spans.append([(s.start, s.end, s.label) for s in decode_bio(gold_tags[-1])])
+        pred_spans.append([(s.start, s.end, s.label) for s in decode_bio(pred_tags[-1])])
+    ours = score_spans(gold_spans, pred_spans)
+    assert ours.micro.f1 == pytest.approx(f1_score(gold_tags, pred_tags, mode="strict", scheme=IOB2))
+    report = classification_report(gold_tags, pred_tags, mode="strict", scheme=IOB2, output_dict=True)
+    for label in labels:
+        assert ours.per_label[label].f1 == pytest.approx(report[label]["f1-score"])
+        assert ours.per_label[label].gold == report[label]["support"]
+
+
+def test_mean_std_and_table():
+    mean, std = mean_std([0.5, 0.7, 0.9])
+    assert mean == pytest.approx(0.7) and std == pytest.approx(0.2)
+    assert mean_std([0.4]) == (0.4, 0.0)
+    table = format_table("spans", score_spans(GOLD, PRED).to_dict())
+    assert "micro" in table and "28.57" in table and "boundary 1" in table

@@ -1,0 +1,186 @@
+"""Exact-match precision, recall and F1 over spans (or any labelled items), with an error breakdown.
+
+Written once and used by NER evaluation (word spans and character spans) and reusable by
+relation evaluation: an item is any hashable tuple whose last element is its label.
+
+Gold and predictions come grouped in units (a document, a sentence): items of different
+units never match or overlap. Within a unit items are a set (a duplicate counts once).
+
+Error breakdown for spans `(start, end, label)`, each predicted span that is not exactly
+right is counted once, in the first class that applies:
+  label     the same span is in gold with another label;
+  boundary  it overlaps a gold span of the same label;
+  both      it overlaps a gold span of another label only;
+  spurious  it overlaps no gold span.
+A gold span that no predicted span overlaps is `missed`. So label + boundary + both +
+spurious is the number of false positives; false negatives are `missed` plus gold spans
+that a wrong prediction touched.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Hashable, Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+Span = tuple[int, int, str]
+
+
+@dataclass(frozen=True)
+class PRF:
+    """Counts and the scores they give; an empty denominator gives 0."""
+
+    correct: int
+    predicted: int
+    gold: int
+
+    @property
+    def precision(self) -> float:
+        return self.correct / self.predicted if self.predicted else 0.0
+
+    @property
+    def recall(self) -> float:
+        return self.correct / self.gold if self.gold else 0.0
+
+    @property
+    def f1(self) -> float:
+        p, r = self.precision, self.recall
+        return 2 * p * r / (p + r) if p + r else 0.0
+
+    def to_dict(self) -> dict[str, float | int]:
+        return {
+            "precision": self.precision,
+            "recall": self.recall,
+            "f1": self.f1,
+            "support": self.gold,
+            "predicted": self.predicted,
+            "correct": self.correct,
+        }
+
+
+@dataclass(frozen=True)
+class Confusion:
+    correct: int = 0
+    label: int = 0
+    boundary: int = 0
+    both: int = 0
+    spurious: int = 0
+    missed: int = 0
+
+    def to_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Scores:
+    micro: PRF
+    per_label: dict[str, PRF]
+    confusion: Confusion | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "micro": self.micro.to_dict(),
+            "per_label": {label: prf.to_dict() for label, prf in self.per_label.items()},
+        }
+        if self.confusion is not None:
+            out["confusion"] = self.confusion.to_dict()
+        return out
+
+
+def _check_units(gold: Sequence, pred: Sequence) -> None:
+    if len(gold) != len(pred):
+        raise ValueError(f"gold has {len(gold)} units but predictions have {len(pred)}")
+
+
+def score_items(
+    gold: Sequence[Iterable[Hashable]],
+    pred: Sequence[Iterable[Hashable]],
+    labels: Sequence[str] | None = None,
+) -> Scores:
+    """Micro and per-label P/R/F1 of exact matches; an item's label is its last element.
+
+    `labels` fixes the per-label rows (and their order); by default every label seen, sorted.
+    """
+    _check_units(gold, pred)
+    correct: Counter[str] = Counter()
+    predicted: Counter[str] = Counter()
+    golden: Counter[str] = Counter()
+    for gold_unit, pred_unit in zip(gold, pred):
+        g, p = set(gold_unit), set(pred_unit)
+        golden.update(item[-1] for item in g)
+        predicted.update(item[-1] for item in p)
+        correct.update(item[-1] for item in g & p)
+    names = list(labels) if labels is not None else sorted(set(golden) | set(predicted))
+    per_label = {name: PRF(correct[name], predicted[name], golden[name]) for name in names}
+    micro = PRF(sum(correct.values()), sum(predicted.values()), sum(golden.values()))
+    return Scores(micro, per_label)
+
+
+def span_confusion(gold: Sequence[Iterable[Span]], pred: Sequence[Iterable[Span]]) -> Confusion:
+    """Error classes of predicted spans, and gold spans missed outright (see the module doc)."""
+    _check_units(gold, pred)
+    counts: Counter[str] = Counter()
+    for gold_unit, pred_unit in zip(gold, pred):
+        g, p = set(gold_unit), set(pred_unit)
+        gold_ranges = {(s, e): label for s, e, label in g}  # flat gold: a range has one label
+        for start, end, label in p:
+            if (start, end, label) in g:
+                counts["correct"] += 1
+            elif (start, end) in gold_ranges:
+                counts["label"] += 1
+            else:
+                overlapping = [gl for gs, ge, gl in g if gs < end and start < ge]
+                if label in overlapping:
+                    counts["boundary"] += 1
+                elif overlapping:
+                    counts["both"] += 1
+                else:
+                    counts["spurious"] += 1
+        for start, end, _ in g:
+            if not any(ps < end and start < pe for ps, pe, _ in p):
+                counts["missed"] += 1
+    return Confusion(**counts)
+
+
+def score_spans(
+    gold: Sequence[Iterable[Span]],
+    pred: Sequence[Iterable[Span]],
+    labels: Sequence[str] | None = None,
+) -> Scores:
+    """`score_items` on `(start, end, label)` spans, plus the error breakdown."""
+    gold = [list(unit) for unit in gold]
+    pred = [list(unit) for unit in pred]
+    scores = score_items(gold, pred, labels)
+    return Scores(scores.micro, scores.per_label, span_confusion(gold, pred))
+
+
+def mean_std(values: Sequence[float]) -> tuple[float, float]:
+    """Mean and sample standard deviation (0 for fewer than two values)."""
+    if not values:
+        return 0.0, 0.0
+    mean = sum(values) / len(values)
+    if len(values) < 2:
+        return mean, 0.0
+    variance = sum((v - mean) ** 2 for v in values) / (len(values) - 1)
+    return mean, variance**0.5
+
+
+def format_table(title: str, scores: dict[str, Any]) -> str:
+    """A plain-text table of a `Scores.to_dict()` (per-label rows, then micro, then confusion)."""
+    lines = [title, f"{'label':<12}{'P':>8}{'R':>8}{'F1':>8}{'gold':>7}{'pred':>7}"]
+
+    def row(name: str, values: dict[str, Any]) -> str:
+        return (
+            f"{name:<12}{values['precision'] * 100:>8.2f}{values['recall'] * 100:>8.2f}{values['f1'] * 100:>8.2f}"
+            f"{values['support']:>7}{values['predicted']:>7}"
+        )
+
+    for name, values in scores["per_label"].items():
+        lines.append(row(name, values))
+    lines.append(row("micro", scores["micro"]))
+    confusion = scores.get("confusion")
+    if confusion:
+        lines.append("errors: " + ", ".join(f"{k} {v}" for k, v in confusion.items()))
+    return "\n".join(lines)
