@@ -183,7 +183,9 @@ def check_document(doc: Document, where: str) -> None:
     for index, entity in enumerate(doc.entities):
         name = f"entities[{index}]"
         if entity.label not in ENTITY_LABELS:
-            raise _fail(where, f"{name}.label", f"unknown entity label {entity.label!r}; expected one of {ENTITY_LABELS}")
+            raise _fail(
+                where, f"{name}.label", f"unknown entity label {entity.label!r}; expected one of {ENTITY_LABELS}"
+            )
         if not 0 <= entity.start < entity.end <= len(text):
             raise _fail(
                 where, name, f"offsets [{entity.start}, {entity.end}) are outside the text of length {len(text)}"
@@ -192,7 +194,9 @@ def check_document(doc: Document, where: str) -> None:
         if mention != mention.strip():
             raise _fail(where, name, f"span {mention!r} starts or ends in whitespace")
         if entity.id in by_id:
-            raise _fail(where, f"{name}.id", f"duplicate entity id {entity.id!r} (also entities[{by_id[entity.id][0]}])")
+            raise _fail(
+                where, f"{name}.id", f"duplicate entity id {entity.id!r} (also entities[{by_id[entity.id][0]}])"
+            )
         by_id[entity.id] = (index, entity)
 
     ordered = sorted(enumerate(doc.entities), key=lambda pair: (pair[1].start, pair[1].end))
@@ -201,8 +205,8 @@ def check_document(doc: Document, where: str) -> None:
             raise _fail(
                 where,
                 f"entities[{i_next}]",
-                f"{nxt.id} {text[nxt.start:nxt.end]!r} [{nxt.start}, {nxt.end}) overlaps entities[{i_prev}] "
-                f"{prev.id} {text[prev.start:prev.end]!r} [{prev.start}, {prev.end})",
+                f"{nxt.id} {text[nxt.start : nxt.end]!r} [{nxt.start}, {nxt.end}) overlaps entities[{i_prev}] "
+                f"{prev.id} {text[prev.start : prev.end]!r} [{prev.start}, {prev.end})",
             )
 
     bounds = sentence_bounds(text)
@@ -211,12 +215,14 @@ def check_document(doc: Document, where: str) -> None:
     for index, entity in enumerate(doc.entities):
         sentence = _sentence_of(bounds, entity.start, entity.end)
         if sentence is None:
-            raise _fail(where, f"entities[{index}]", f"{text[entity.start:entity.end]!r} crosses a sentence boundary")
+            raise _fail(where, f"entities[{index}]", f"{text[entity.start : entity.end]!r} crosses a sentence boundary")
         # A boundary inside a token (`10` of `10/10`) cannot be a word boundary, so BIO tags
         # could not express the span.
         if entity.start not in starts or entity.end not in ends:
             raise _fail(
-                where, f"entities[{index}]", f"{text[entity.start:entity.end]!r} does not start and end at token bounds"
+                where,
+                f"entities[{index}]",
+                f"{text[entity.start : entity.end]!r} does not start and end at token bounds",
             )
         sentence_of[entity.id] = sentence
 
@@ -399,7 +405,9 @@ def align_document(doc: Document, segmenter: str = DEFAULT_SEGMENTER) -> list[Al
     return aligned
 
 
-def bio_to_char_spans(word_starts: Sequence[int], word_ends: Sequence[int], tags: Sequence[str]) -> list[tuple[int, int, str]]:
+def bio_to_char_spans(
+    word_starts: Sequence[int], word_ends: Sequence[int], tags: Sequence[str]
+) -> list[tuple[int, int, str]]:
     """Words with BIO tags back to character spans (start, end, label) of the original text."""
     return [(word_starts[s.start], word_ends[s.end - 1], s.label) for s in decode_bio(tags)]
 
@@ -448,8 +456,18 @@ def relation_rows(doc: Document, segmenter: str = DEFAULT_SEGMENTER) -> list[dic
                         "tokens": aligned.tokens,
                         "word_starts": [w.start for w in words],
                         "word_ends": [w.end for w in words],
-                        "head": {"id": head.entity.id, "start": head.start, "end": head.end, "label": head.entity.label},
-                        "tail": {"id": tail.entity.id, "start": tail.start, "end": tail.end, "label": tail.entity.label},
+                        "head": {
+                            "id": head.entity.id,
+                            "start": head.start,
+                            "end": head.end,
+                            "label": head.entity.label,
+                        },
+                        "tail": {
+                            "id": tail.entity.id,
+                            "start": tail.start,
+                            "end": tail.end,
+                            "label": tail.entity.label,
+                        },
                         "label": gold.get((head.entity.id, tail.entity.id), NO_RELATION),
                     }
                 )
@@ -482,7 +500,12 @@ def ner_features():
 def relation_features():
     ds = _datasets()
     ints = ds.Sequence(ds.Value("int32"))
-    argument = {"id": ds.Value("string"), "start": ds.Value("int32"), "end": ds.Value("int32"), "label": ds.Value("string")}
+    argument = {
+        "id": ds.Value("string"),
+        "start": ds.Value("int32"),
+        "end": ds.Value("int32"),
+        "label": ds.Value("string"),
+    }
     return ds.Features(
         {
             "doc_id": ds.Value("string"),
@@ -529,7 +552,13 @@ def count_labels(documents: Iterable[Document]) -> Counter:
 def format_stats(columns: dict[str, Counter]) -> str:
     """A Markdown table: one row per entity and relation label, one column per split."""
     names = list(columns)
-    rows = [["documents"], *([label] for label in ENTITY_LABELS), ["entities"], *([label] for label in RELATION_LABELS), ["relations"]]
+    rows = [
+        ["documents"],
+        *([label] for label in ENTITY_LABELS),
+        ["entities"],
+        *([label] for label in RELATION_LABELS),
+        ["relations"],
+    ]
     for row in rows:
         label = row[0]
         for name in names:

@@ -1,0 +1,420 @@
+"""The validator rejects each broken rule with `file:line: field:`; converters keep every gold span."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+import pytest
+
+from training.data import (
+    DataError,
+    Document,
+    bio_to_char_spans,
+    load_documents,
+    load_split,
+    main,
+    ner_dataset,
+    ner_rows,
+    relation_dataset,
+    relation_rows,
+)
+from viextract.labels import NO_RELATION, RELATION_ARGUMENT_TYPES, SYMMETRIC_RELATIONS, allowed_relations, bio_labels
+
+REPO = Path(__file__).resolve().parents[1]
+GOLD = REPO / "data" / "corpus.jsonl"
+PASS_A = REPO / "data" / "passes" / "pass_a.jsonl"
+
+TEXT = (
+    "Trung tướng Lê Đức Thái gặp Thượng tướng Khamlieng Outhakaysone tại Vientiane. "
+    "Hiệp định 2016 được ký ngày 16/3/2016 tại Hà Nội."
+)
+
+
+def _span(text: str, mention: str, nth: int = 0) -> tuple[int, int]:
+    start = -1
+    for _ in range(nth + 1):
+        start = text.index(mention, start + 1)
+    return start, start + len(mention)
+
+
+def good_doc(doc_id: str = "doc1") -> dict:
+    entities = []
+    for i, (mention, label) in enumerate(
+        [
+            ("Trung tướng", "TITLE"),
+            ("Lê Đức Thái", "PER"),
+            ("Thượng tướng", "TITLE"),
+            ("Khamlieng Outhakaysone", "PER"),
+            ("Vientiane", "LOC"),
+            ("Hiệp định 2016", "AGREEMENT"),
+            ("ngày 16/3/2016", "DATE"),
+            ("Hà Nội", "LOC"),
+        ],
+        start=1,
+    ):
+        start, end = _span(TEXT, mention)
+        entities.append({"id": f"T{i}", "start": start, "end": end, "label": label})
+    relations = [
+        {"head": "T2", "tail": "T1", "label": "has_title"},
+        {"head": "T4", "tail": "T3", "label": "has_title"},
+        {"head": "T2", "tail": "T4", "label": "meets"},
+        {"head": "T6", "tail": "T7", "label": "date_of"},
+    ]
+    return {"id": doc_id, "date": "2025-10-11", "text": TEXT, "entities": entities, "relations": relations}
+
+
+def write_jsonl(path: Path, *docs) -> Path:
+    lines = [doc if isinstance(doc, str) else json.dumps(doc, ensure_ascii=False) for doc in docs]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def rejects(tmp_path: Path, bad, field: str, problem: str) -> None:
+    """The bad document sits on line 2 after a good one: the message must name that line and field."""
+    path = write_jsonl(tmp_path / "bad.jsonl", good_doc("ok"), bad)
+    with pytest.raises(DataError) as caught:
+        load_documents(path)
+    message = str(caught.value)
+    assert message.startswith(f"{path}:2: {field}: "), message
+    assert problem in message, message
+
+
+def mutate(change) -> dict:
+    doc = copy.deepcopy(good_doc())
+    change(doc)
+    return doc
+
+
+def test_good_document_loads(tmp_path):
+    (doc,) = load_documents(write_jsonl(tmp_path / "good.jsonl", good_doc()))
+    assert isinstance(doc, Document)
+    assert [doc.mention(e) for e in doc.entities][:2] == ["Trung tướng", "Lê Đức Thái"]
+    assert doc.to_dict() == good_doc()
+
+
+def test_data_error_is_a_value_error():
+    assert issubclass(DataError, ValueError)
+
+
+def test_rejects_invalid_json(tmp_path):
+    rejects(tmp_path, '{"id": "doc1", "text": ', "json", "invalid JSON")
+
+
+def test_rejects_a_line_that_is_not_an_object(tmp_path):
+    rejects(tmp_path, "[1, 2]", "document", "expected object")
+
+
+def test_rejects_missing_field(tmp_path):
+    rejects(tmp_path, mutate(lambda d: d.pop("text")), "text", "missing")
+    rejects(tmp_path, mutate(lambda d: d["entities"][3].pop("label")), "entities[3].label", "missing")
+    rejects(tmp_path, mutate(lambda d: d["relations"][1].pop("tail")), "relations[1].tail", "missing")
+
+
+def test_rejects_mistyped_field(tmp_path):
+    rejects(tmp_path, mutate(lambda d: d.update(date=20251011)), "date", "expected str or null, got int")
+    rejects(tmp_path, mutate(lambda d: d.update(entities={})), "entities", "expected list")
+    rejects(
+        tmp_path, mutate(lambda d: d["entities"][0].update(start="0")), "entities[0].start", "expected int, got str"
+    )
+    # True is an int to Python, but never a valid offset.
+    rejects(tmp_path, mutate(lambda d: d["entities"][0].update(start=True)), "entities[0].start", "got bool")
+    rejects(tmp_path, mutate(lambda d: d["relations"].__setitem__(0, "T1")), "relations[0]", "expected object")
+
+
+def test_rejects_offsets_outside_the_text(tmp_path):
+    rejects(tmp_path, mutate(lambda d: d["entities"][7].update(end=len(TEXT) + 5)), "entities[7]", "outside the text")
+    rejects(tmp_path, mutate(lambda d: d["entities"][0].update(start=-1)), "entities[0]", "outside the text")
+    rejects(tmp_path, mutate(lambda d: d["entities"][0].update(end=0)), "entities[0]", "outside the text")
+
+
+def test_rejects_span_with_whitespace_at_either_end(tmp_path):
+    rejects(
+        tmp_path,
+        mutate(lambda d: d["entities"][1].update(end=d["entities"][1]["end"] + 1)),
+        "entities[1]",
+        "whitespace",
+    )
+    rejects(
+        tmp_path,
+        mutate(lambda d: d["entities"][1].update(start=d["entities"][1]["start"] - 1)),
+        "entities[1]",
+        "whitespace",
+    )
+
+
+def test_rejects_overlapping_entities(tmp_path):
+    def add_overlap(doc):
+        start, end = _span(TEXT, "Trung tướng Lê")  # overlaps both T1 and T2
+        doc["entities"].append({"id": "T9", "start": start, "end": end, "label": "PER"})
+
+    rejects(tmp_path, mutate(add_overlap), "entities[8]", "T9 'Trung tướng Lê' [0, 14) overlaps entities[0] T1")
+
+
+def test_rejects_unknown_entity_label(tmp_path):
+    rejects(
+        tmp_path,
+        mutate(lambda d: d["entities"][4].update(label="GPE")),
+        "entities[4].label",
+        "unknown entity label 'GPE'",
+    )
+
+
+def test_rejects_unknown_relation_label(tmp_path):
+    rejects(
+        tmp_path, mutate(lambda d: d["relations"][0].update(label="title_of")), "relations[0].label", "unknown relation"
+    )
+
+
+def test_rejects_duplicate_entity_ids(tmp_path):
+    rejects(tmp_path, mutate(lambda d: d["entities"][5].update(id="T1")), "entities[5].id", "duplicate entity id 'T1'")
+
+
+def test_rejects_relation_to_missing_entity(tmp_path):
+    rejects(
+        tmp_path, mutate(lambda d: d["relations"][0].update(tail="T42")), "relations[0].tail", "no entity with id 'T42'"
+    )
+    rejects(
+        tmp_path, mutate(lambda d: d["relations"][2].update(head="X")), "relations[2].head", "no entity with id 'X'"
+    )
+
+
+def test_rejects_argument_types_the_schema_does_not_allow(tmp_path):
+    # has_title is PER -> TITLE; TITLE -> PER is the wrong way round.
+    rejects(
+        tmp_path,
+        mutate(lambda d: d["relations"][0].update(head="T1", tail="T2")),
+        "relations[0]",
+        "has_title does not allow TITLE -> PER",
+    )
+    rejects(
+        tmp_path,
+        mutate(lambda d: d["relations"].append({"head": "T5", "tail": "T2", "label": "held_in"})),
+        "relations[4]",
+        "held_in does not allow LOC -> PER",
+    )
+
+
+def test_rejects_arguments_in_different_sentences(tmp_path):
+    add = {"head": "T2", "tail": "T8", "label": "affiliated_with"}  # Lê Đức Thái (sentence 1) -> Hà Nội (sentence 2)
+    rejects(tmp_path, mutate(lambda d: d["relations"].append(add)), "relations[4]", "different sentences")
+
+
+def test_rejects_two_labels_for_one_ordered_pair(tmp_path):
+    add = {"head": "T2", "tail": "T5", "label": "affiliated_with"}
+    dup = {"head": "T2", "tail": "T5", "label": "affiliated_with"}
+    rejects(
+        tmp_path,
+        mutate(lambda d: d["relations"].extend([add, dup])),
+        "relations[5]",
+        "second label for the pair T2 -> T5",
+    )
+    # No two relation labels share argument types, so a second label for a pair is a repeat.
+    again = {"head": "T6", "tail": "T7", "label": "date_of"}
+    rejects(tmp_path, mutate(lambda d: d["relations"].append(again)), "relations[4]", "(see relations[3])")
+
+
+def test_rejects_meets_with_the_later_mention_as_head(tmp_path):
+    rejects(tmp_path, mutate(lambda d: d["relations"][2].update(head="T4", tail="T2")), "relations[2]", "symmetric")
+
+
+def test_rejects_boundary_inside_a_token(tmp_path):
+    # `16/3/2016` is one token, so `2016` alone can never be tagged on words.
+    start, end = _span(TEXT, "2016", nth=1)
+
+    def shrink(doc):
+        doc["entities"][6].update(start=start, end=end)
+
+    rejects(tmp_path, mutate(shrink), "entities[6]", "token bounds")
+
+
+def test_rejects_entity_across_sentences(tmp_path):
+    start, _ = _span(TEXT, "Vientiane")
+    _, end = _span(TEXT, "Hiệp định")
+
+    def widen(doc):
+        doc["entities"][4].update(end=end)
+        del doc["entities"][5]
+        doc["relations"].pop()
+
+    rejects(tmp_path, mutate(widen), "entities[4]", "crosses a sentence boundary")
+
+
+def test_rejects_duplicate_document_ids(tmp_path):
+    path = write_jsonl(tmp_path / "dup.jsonl", good_doc("a"), good_doc("a"))
+    with pytest.raises(DataError, match=r"dup\.jsonl:2: id: duplicate document id 'a'"):
+        load_documents(path)
+
+
+# ---------------------------------------------------------------------------------------
+
+
+def gold_documents(path: Path) -> list[Document]:
+    if not path.exists():
+        pytest.skip(f"{path.relative_to(REPO)} does not exist yet (being written); pass_a is tested meanwhile")
+    return load_documents(path)
+
+
+def assert_round_trip(documents: list[Document]) -> None:
+    for doc in documents:
+        rebuilt = set()
+        for row in ner_rows(doc):
+            rebuilt |= set(bio_to_char_spans(row["word_starts"], row["word_ends"], row["ner_tags"]))
+        assert rebuilt == {(e.start, e.end, e.label) for e in doc.entities}, doc.id
+
+
+def test_round_trip_spans_words_bio_spans_on_gold_corpus():
+    assert_round_trip(gold_documents(GOLD))
+
+
+def test_round_trip_spans_words_bio_spans_on_pass_a():
+    assert_round_trip(gold_documents(PASS_A))
+
+
+def test_tokenisation_splits_at_every_gold_boundary():
+    # `Việt Nam-Lào` holds two LOC spans: the words must break at the hyphen on both sides.
+    text = "Hai nước Việt Nam-Lào hợp tác."
+    start, end = _span(text, "Việt Nam")
+    lao = _span(text, "Lào")
+    doc = Document("x", None, text, (entity("T1", start, end, "LOC"), entity("T2", *lao, "LOC")))
+    (row,) = ner_rows(doc)
+    assert "Việt_Nam" in row["tokens"] and "Lào" in row["tokens"]
+    assert bio_to_char_spans(row["word_starts"], row["word_ends"], row["ner_tags"]) == [
+        (start, end, "LOC"),
+        (*lao, "LOC"),
+    ]
+
+
+def entity(entity_id, start, end, label):
+    from training.data import EntitySpan
+
+    return EntitySpan(entity_id, start, end, label)
+
+
+@pytest.fixture(scope="module")
+def sample_docs(tmp_path_factory) -> list[Document]:
+    path = write_jsonl(tmp_path_factory.mktemp("docs") / "docs.jsonl", good_doc())
+    return load_documents(path) + load_documents(PASS_A)
+
+
+def test_ner_dataset_columns_and_class_labels(sample_docs):
+    dataset = ner_dataset(sample_docs[:1])
+    assert set(dataset.column_names) == {"doc_id", "sentence_start", "tokens", "ner_tags", "word_starts", "word_ends"}
+    assert dataset.features["ner_tags"].feature.names == bio_labels()
+    assert len(dataset) == 2  # one row per sentence
+    first = dataset[0]
+    names = dataset.features["ner_tags"].feature.names
+    tags = [names[i] for i in first["ner_tags"]]
+    assert first["tokens"][:3] == ["Trung_tướng", "Lê_Đức_Thái", "gặp"]
+    assert tags[:3] == ["B-TITLE", "B-PER", "O"]
+    assert len(first["tokens"]) == len(first["word_starts"]) == len(first["word_ends"]) == len(tags)
+    assert dataset[1]["sentence_start"] == TEXT.index("Hiệp định")
+    # Offsets point into the original text.
+    assert TEXT[first["word_starts"][1] : first["word_ends"][1]] == "Lê Đức Thái"
+
+
+def test_relation_dataset_columns_and_labels(sample_docs):
+    dataset = relation_dataset(sample_docs[:1])
+    assert {"doc_id", "tokens", "head", "tail", "label"} <= set(dataset.column_names)
+    positives = {(r["head"]["id"], r["tail"]["id"], r["label"]) for r in dataset if r["label"] != NO_RELATION}
+    assert positives == {
+        ("T2", "T1", "has_title"),
+        ("T4", "T3", "has_title"),
+        ("T2", "T4", "meets"),
+        ("T6", "T7", "date_of"),
+    }
+    row = next(r for r in dataset if r["head"]["id"] == "T2" and r["tail"]["id"] == "T1")
+    assert (row["head"]["start"], row["head"]["end"], row["head"]["label"]) == (1, 2, "PER")
+    assert (row["tail"]["start"], row["tail"]["end"], row["tail"]["label"]) == (0, 1, "TITLE")
+
+
+def test_relation_candidates_obey_type_constraints_and_meets_order(sample_docs):
+    for doc in sample_docs:
+        rows = relation_rows(doc)
+        pairs = [(r["head"]["id"], r["tail"]["id"]) for r in rows]
+        assert len(pairs) == len(set(pairs)), doc.id
+        for row in rows:
+            head, tail = row["head"], row["tail"]
+            allowed = allowed_relations(head["label"], tail["label"])
+            assert allowed, (head, tail)
+            assert row["label"] == NO_RELATION or row["label"] in allowed
+            if set(allowed) <= SYMMETRIC_RELATIONS:
+                assert doc.entity(head["id"]).start < doc.entity(tail["id"]).start
+        # Every gold relation is a candidate exactly once, with its label.
+        gold = {(r.head, r.tail, r.label) for r in doc.relations}
+        assert {(r["head"]["id"], r["tail"]["id"], r["label"]) for r in rows if r["label"] != NO_RELATION} == gold
+        # Pairs in different sentences or of types no relation links are not candidates.
+        for r in rows:
+            assert r["label"] == NO_RELATION or r["label"] in RELATION_ARGUMENT_TYPES
+
+
+def test_meets_pair_is_a_candidate_in_one_order_only(sample_docs):
+    rows = relation_rows(sample_docs[0])
+    per_pairs = [(r["head"]["id"], r["tail"]["id"]) for r in rows if r["head"]["label"] == r["tail"]["label"] == "PER"]
+    assert per_pairs == [("T2", "T4")]
+
+
+# ---------------------------------------------------------------------------------------
+
+
+def make_split_dir(tmp_path: Path, extra_docs: tuple[dict, ...] | None = None) -> Path:
+    data = tmp_path / "data"
+    data.mkdir()
+    write_jsonl(data / "corpus.jsonl", good_doc("a"), good_doc("b"), good_doc("c"))
+    write_jsonl(data / "extra.jsonl", *(extra_docs or (good_doc("extra1"),)))
+    splits = {"train": ["a"], "dev": ["b"], "test": ["c"], "train_extra": ["data/extra.jsonl"]}
+    (data / "splits.json").write_text(json.dumps(splits), encoding="utf-8")
+    return data / "splits.json"
+
+
+def test_load_split_train_includes_extra_files(tmp_path):
+    splits = make_split_dir(tmp_path)
+    assert [d.id for d in load_split("train", splits)] == ["a", "extra1"]
+    assert [d.id for d in load_split("dev", splits)] == ["b"]
+    assert [d.id for d in load_split("test", splits)] == ["c"]
+    with pytest.raises(ValueError, match="unknown split"):
+        load_split("validation", splits)
+
+
+def test_load_split_rejects_leaks_and_unknown_ids(tmp_path):
+    splits = make_split_dir(tmp_path)
+    data = json.loads(splits.read_text())
+    data["dev"] = ["b", "a"]
+    splits.write_text(json.dumps(data))
+    with pytest.raises(DataError, match="'a' is also in train"):
+        load_split("dev", splits)
+    data["dev"] = ["zzz"]
+    splits.write_text(json.dumps(data))
+    with pytest.raises(DataError, match="'zzz' is not in"):
+        load_split("dev", splits)
+
+
+def test_load_split_rejects_extra_ids_that_clash_with_the_corpus(tmp_path):
+    splits = make_split_dir(tmp_path, extra_docs=(good_doc("c"),))
+    with pytest.raises(DataError, match="'c' is also in the corpus"):
+        load_split("train", splits)
+
+
+def test_cli_validate_and_stats(tmp_path, capsys):
+    splits = make_split_dir(tmp_path)
+    assert main(["validate", str(splits.parent / "corpus.jsonl")]) == 0
+    assert "OK (3 documents, 24 entities, 12 relations)" in capsys.readouterr().out
+    bad = write_jsonl(tmp_path / "bad.jsonl", mutate(lambda d: d["entities"][0].update(label="X")))
+    assert main(["validate", str(bad)]) == 1
+    assert f"{bad}:1: entities[0].label: unknown entity label" in capsys.readouterr().err
+
+    assert main(["stats", "--splits", str(splits)]) == 0
+    table = capsys.readouterr().out.splitlines()
+    assert [c.strip() for c in table[0].split("|")[1:-1]] == [
+        "label",
+        "train",
+        "dev",
+        "test",
+        "(of train: extra)",
+        "total",
+    ]
+    rows = {cells[0].strip(): [c.strip() for c in cells[1:]] for cells in (line.split("|")[1:-1] for line in table[2:])}
+    assert rows["PER"] == ["4", "2", "2", "2", "8"]
+    assert rows["has_title"] == ["4", "2", "2", "2", "8"]
+    assert rows["documents"] == ["2", "1", "1", "1", "4"]
