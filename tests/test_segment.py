@@ -1,12 +1,19 @@
 from hypothesis import given
 from hypothesis import strategies as st
 
+import importlib.util
+
+import pytest
+
 from viextract.normalize import is_separator
-from viextract.segment import group_tokens, merge_groups, split_tokens
+from viextract.segment import DEFAULT_SEGMENTER, group_tokens, merge_groups, split_tokens
 from viextract.text import prepare_text
 
+# underthesea is an optional segmenter (the [bench] extra): test it where it is installed.
+SEGMENTERS = [DEFAULT_SEGMENTER] + (["underthesea"] if importlib.util.find_spec("underthesea") else [])
 
-def words_of(text, segmenter="underthesea"):
+
+def words_of(text, segmenter=DEFAULT_SEGMENTER):
     return [w.text for s in prepare_text(text, segmenter).sentences for w in s.words]
 
 
@@ -30,6 +37,13 @@ def test_words_carry_exact_offsets_into_nfd_original():
         for word in sentence.words:
             surface = original[word.start : word.end]
             assert unicodedata.normalize("NFC", surface).replace(" ", "_") == word.text
+
+
+def test_line_breaks_end_sentences_in_any_form():
+    for newline in ["\n", "\r\n", "\u2028"]:
+        text = f"Tiếp tục hợp tác Việt Nam-Lào{newline}Bộ trưởng Bùi Thanh Sơn hoan nghênh"
+        sentences = prepare_text(text).sentences
+        assert [text[s.start : s.end] for s in sentences] == text.split(newline)
 
 
 def test_model_form_uses_old_style_tones():
@@ -77,10 +91,11 @@ def test_words_cover_every_non_separator_character_in_order(text):
     assert [i for i in covered if not is_separator(text[i])] == expected
 
 
-@given(st.lists(_ALPHABET, max_size=60).map("".join))
-def test_underthesea_segmentation_keeps_the_same_coverage(text):
+@pytest.mark.parametrize("segmenter", SEGMENTERS)
+@given(text=st.lists(_ALPHABET, max_size=60).map("".join))
+def test_real_segmenters_keep_the_same_coverage(segmenter, text):
     syllables = prepare_text(text, segmenter="syllables").sentences
-    words = prepare_text(text).sentences
+    words = prepare_text(text, segmenter).sentences
     cover = lambda sents: [(w.start, w.end) for s in sents for w in s.words]  # noqa: E731
     # Joining words never loses or reorders characters: starts of words are a subset of syllable starts.
     assert {a for a, _ in cover(words)} <= {a for a, _ in cover(syllables)}

@@ -17,6 +17,14 @@ _TONE_MARKS = {"\u0300", "\u0301", "\u0303", "\u0309", "\u0323"}  # grave, acute
 _MOVABLE_PAIRS = {"oa", "oe", "uy"}
 
 
+_LINE_BREAKS = frozenset("\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029")
+
+
+def _separator_form(char: str) -> str:
+    """Line breaks stay line breaks (they end sentences); every other separator becomes a space."""
+    return "\n" if char in _LINE_BREAKS else " "
+
+
 def is_separator(char: str) -> bool:
     """Whitespace, control and format characters: they separate words and belong to none."""
     return char.isspace() or unicodedata.category(char) in {"Cc", "Cf", "Zs", "Zl", "Zp", "Cs", "Co", "Cn"}
@@ -80,7 +88,7 @@ def _old_style_tones(text: str) -> str:
 
 
 def normalize_text(original: str) -> NormalizedText:
-    """NFC per character cluster, separators turned into spaces, old-style tone placement."""
+    """NFC per character cluster, separators turned into spaces or `\\n`, old-style tone placement."""
     pieces: list[str] = []
     starts: list[int] = []
     ends: list[int] = []
@@ -90,12 +98,12 @@ def normalize_text(original: str) -> NormalizedText:
             # Marks cannot combine with a separator: the separator becomes a space and each mark
             # stays a character of its own, so no non-separator character is lost.
             for offset, char in enumerate(chunk):
-                pieces.append(" " if offset == 0 or is_separator(char) else char)
+                pieces.append(_separator_form(char) if offset == 0 or is_separator(char) else char)
                 starts.append(start + offset)
                 ends.append(start + offset + 1)
             continue
         for char in unicodedata.normalize("NFC", chunk):
-            pieces.append(" " if is_separator(char) else char)
+            pieces.append(_separator_form(char) if is_separator(char) else char)
             starts.append(start)
             ends.append(end)
     return NormalizedText(original, _old_style_tones("".join(pieces)), tuple(starts), tuple(ends))

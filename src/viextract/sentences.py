@@ -34,7 +34,7 @@ def _opens_sentence(char: str) -> bool:
 def split_sentences(text: str) -> list[tuple[int, int]]:
     """Return [start, end) spans of the sentences of `text`, trimmed of separators."""
     spans: list[tuple[int, int]] = []
-    for line in re.finditer(r"[^\n\r\u2028\u2029]+", text):
+    for line in re.finditer(r"[^\n]+", text):
         start = line.start()
         for match in _END.finditer(text, line.start(), line.end()):
             end = match.end()
