@@ -1,0 +1,330 @@
+"""The relation model: a RoBERTa (PhoBERT) encoder that classifies a marked pair of entities.
+
+`RelationConfig` and `RobertaForRelationClassification` are registered with `AutoConfig` and
+`AutoModel` under `model_type = "viextract_relation"`, so once `viextract.relations` is
+imported, `AutoModel.from_pretrained(dir)`, `save_pretrained` and `push_to_hub` work as for
+any `transformers` model. `RelationExtractor` adds the tokenizer, candidate generation,
+batching and the decision threshold; `Extractor` calls it for each sentence with two or
+more entities.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+from transformers import AutoConfig, AutoModel, RobertaConfig, RobertaModel, RobertaPreTrainedModel
+from transformers.modeling_outputs import SequenceClassifierOutput
+
+from .align import MAX_LENGTH, SubwordAligner
+from .errors import ModelLoadError
+from .labels import ENTITY_LABELS, NO_RELATION, RELATION_LABELS, allowed_relations
+from .loading import check_relation_labels, load_tokenizer, read_config
+from .markers import DEFAULT_TYPE_WORDS, MARKER_FORMAT, Mention, PairInput, candidate_pairs, encode_pair, mark_pair
+from .saving import atomic_directory
+
+MODEL_TYPE = "viextract_relation"
+DEFAULT_THRESHOLD = 0.5
+
+
+class RelationConfig(RobertaConfig):
+    """A RoBERTa config plus what the relation model needs to read its own inputs.
+
+    `id2label` holds SCHEMA.md relation labels and `no_relation`; `entity_labels` the entity
+    types it can mark (with `marker_type_words[label]` written between the type markers);
+    `threshold` the probability a relation needs to be returned (chosen on dev in training);
+    `max_input_length` the subwords per input, <s> and </s> included (not `max_length`, which
+    `transformers` reserves for generation).
+    """
+
+    model_type = MODEL_TYPE
+
+    def __init__(
+        self,
+        entity_labels: Sequence[str] | None = None,
+        marker_format: str = MARKER_FORMAT,
+        marker_type_words: dict[str, str] | None = None,
+        threshold: float = DEFAULT_THRESHOLD,
+        max_input_length: int = MAX_LENGTH,
+        class_weights: Sequence[float] | None = None,
+        **kwargs: Any,
+    ):
+        if "id2label" not in kwargs and "label2id" not in kwargs and "num_labels" not in kwargs:
+            labels = [NO_RELATION, *RELATION_LABELS]
+            kwargs["id2label"] = dict(enumerate(labels))
+            kwargs["label2id"] = {label: i for i, label in enumerate(labels)}
+        super().__init__(**kwargs)
+        self.entity_labels = list(entity_labels) if entity_labels is not None else list(ENTITY_LABELS)
+        self.marker_format = marker_format
+        self.marker_type_words = (
+            dict(marker_type_words)
+            if marker_type_words is not None
+            else {label: DEFAULT_TYPE_WORDS[label] for label in self.entity_labels if label in DEFAULT_TYPE_WORDS}
+        )
+        self.threshold = float(threshold)
+        self.max_input_length = int(max_input_length)
+        self.class_weights = list(class_weights) if class_weights is not None else None
+
+    @property
+    def relation_labels(self) -> list[str]:
+        """The relation labels this model predicts, `no_relation` excluded, in id order."""
+        return [self.id2label[i] for i in sorted(self.id2label) if self.id2label[i] != NO_RELATION]
+
+    def problems(self) -> list[str]:
+        """What is inconsistent in this config (empty when it can be used), each naming its field."""
+        found = []
+        labels = [self.id2label[i] for i in sorted(self.id2label)]
+        allowed = {NO_RELATION, *RELATION_LABELS}
+        if unknown := sorted(set(labels) - allowed):
+            found.append(f"field 'id2label': relation labels {unknown} are not in SCHEMA.md")
+        if NO_RELATION not in labels:
+            found.append(f"field 'id2label': label {NO_RELATION!r} is missing")
+        if len(set(labels)) != len(labels):
+            found.append("field 'id2label': a label is listed twice")
+        if {label: i for i, label in enumerate(labels)} != {k: int(v) for k, v in self.label2id.items()}:
+            found.append("field 'label2id': does not invert 'id2label'")
+        if unknown := sorted(set(self.entity_labels) - set(ENTITY_LABELS)):
+            found.append(f"field 'entity_labels': {unknown} are not SCHEMA.md entity labels")
+        if missing := [label for label in self.entity_labels if not self.marker_type_words.get(label)]:
+            found.append(f"field 'marker_type_words': no type word for {missing}")
+        if self.marker_format != MARKER_FORMAT:
+            found.append(f"field 'marker_format': {self.marker_format!r} is unknown; expected {MARKER_FORMAT!r}")
+        if not 0.0 <= self.threshold <= 1.0:
+            found.append(f"field 'threshold': must be in [0, 1], got {self.threshold}")
+        if not 4 <= self.max_input_length <= self.max_position_embeddings - 2:
+            found.append(
+                f"field 'max_input_length': {self.max_input_length} does not fit max_position_embeddings "
+                f"{self.max_position_embeddings}"
+            )
+        if self.class_weights is not None and len(self.class_weights) != len(labels):
+            found.append(f"field 'class_weights': {len(self.class_weights)} weights for {len(labels)} labels")
+        return found
+
+
+class RobertaForRelationClassification(RobertaPreTrainedModel):
+    """Encoder, then a classifier over [h(head `@`); h(tail `#`)]: the hidden states at the start markers."""
+
+    config_class = RelationConfig
+
+    def __init__(self, config: RelationConfig):
+        super().__init__(config)
+        self.num_labels = config.num_labels
+        self.roberta = RobertaModel(config, add_pooling_layer=False)
+        dropout = config.classifier_dropout if config.classifier_dropout is not None else config.hidden_dropout_prob
+        self.dropout = nn.Dropout(dropout)
+        self.dense = nn.Linear(2 * config.hidden_size, config.hidden_size)
+        self.classifier = nn.Linear(config.hidden_size, config.num_labels)
+        self.post_init()
+
+    def forward(
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor | None = None,
+        head_positions: torch.Tensor | None = None,
+        tail_positions: torch.Tensor | None = None,
+        labels: torch.Tensor | None = None,
+        label_mask: torch.Tensor | None = None,
+    ) -> SequenceClassifierOutput:
+        """`head_positions`/`tail_positions`: (batch,) indices of the `@` and `#` start markers.
+
+        `label_mask` (batch, num_labels), optional: True where SCHEMA.md allows the label for the
+        pair's types; other labels get probability 0, in training and prediction alike.
+        """
+        if head_positions is None or tail_positions is None:
+            raise ValueError("head_positions and tail_positions are required")
+        hidden = self.roberta(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        rows = torch.arange(hidden.size(0), device=hidden.device)
+        pair = torch.cat([hidden[rows, head_positions], hidden[rows, tail_positions]], dim=-1)
+        pair = torch.tanh(self.dense(self.dropout(pair)))
+        logits = self.classifier(self.dropout(pair))
+        if label_mask is not None:
+            logits = logits.masked_fill(~label_mask.bool(), torch.finfo(logits.dtype).min)
+        loss = None
+        if labels is not None:
+            weight = None
+            if self.config.class_weights is not None:
+                weight = torch.tensor(self.config.class_weights, dtype=logits.dtype, device=logits.device)
+            loss = nn.functional.cross_entropy(
+                logits.float().view(-1, self.num_labels),
+                labels.view(-1),
+                weight=None if weight is None else weight.float(),
+            )
+        return SequenceClassifierOutput(loss=loss, logits=logits)
+
+
+AutoConfig.register(MODEL_TYPE, RelationConfig)
+AutoModel.register(RelationConfig, RobertaForRelationClassification)
+
+
+class RelationEncoder:
+    """Candidates of one sentence to model inputs; shared by training and `RelationExtractor`."""
+
+    def __init__(self, config: RelationConfig, tokenizer, aligner: SubwordAligner | None = None):
+        self.config = config
+        self.tokenizer = tokenizer
+        self.aligner = aligner or SubwordAligner(tokenizer)
+        self.max_subwords = config.max_input_length - 2
+        self.label2id = {label: int(i) for label, i in config.label2id.items()}
+        self.relation_labels = config.relation_labels
+        self.truncated = 0  # candidates whose sentence was cut to a window (counted, and logged)
+
+    def candidates(self, mentions: Sequence[Mention]) -> list[tuple[int, int]]:
+        """Scored pairs of a sentence: types this model can mark, and that SCHEMA.md allows."""
+        known = set(self.config.entity_labels)
+        pairs = candidate_pairs(mentions, self.relation_labels)
+        return [(h, t) for h, t in pairs if mentions[h][2] in known and mentions[t][2] in known]
+
+    def encode(self, words: Sequence[str], head: Mention, tail: Mention) -> PairInput:
+        type_words = self.config.marker_type_words
+        marked = mark_pair(words, head[:2], tail[:2], type_words[head[2]], type_words[tail[2]])
+        encoded = encode_pair(self.aligner, marked, self.max_subwords)
+        self.truncated += encoded.truncated
+        return encoded
+
+    def label_mask(self, head_label: str, tail_label: str) -> list[bool]:
+        """True for `no_relation` and each label SCHEMA.md allows between these types."""
+        allowed = {NO_RELATION, *allowed_relations(head_label, tail_label)}
+        id2label = self.config.id2label
+        return [id2label[i] in allowed for i in range(len(id2label))]
+
+
+def collate_pairs(
+    inputs: Sequence[PairInput], masks: Sequence[Sequence[bool]], pad_id: int, labels: Sequence[int] | None = None
+) -> dict[str, torch.Tensor]:
+    """Right-padded tensors for `RobertaForRelationClassification.forward`."""
+    width = max(len(x.input_ids) for x in inputs)
+    ids = torch.full((len(inputs), width), pad_id, dtype=torch.long)
+    attention = torch.zeros((len(inputs), width), dtype=torch.long)
+    for row, x in enumerate(inputs):
+        ids[row, : len(x.input_ids)] = torch.tensor(x.input_ids, dtype=torch.long)
+        attention[row, : len(x.input_ids)] = 1
+    batch = {
+        "input_ids": ids,
+        "attention_mask": attention,
+        "head_positions": torch.tensor([x.head_position for x in inputs], dtype=torch.long),
+        "tail_positions": torch.tensor([x.tail_position for x in inputs], dtype=torch.long),
+        "label_mask": torch.tensor([list(m) for m in masks], dtype=torch.bool),
+    }
+    if labels is not None:
+        batch["labels"] = torch.tensor(list(labels), dtype=torch.long)
+    return batch
+
+
+class RelationExtractor:
+    """Relations between the entities of sentences: candidates, marked inputs, model, threshold."""
+
+    def __init__(self, model: RobertaForRelationClassification, tokenizer, aligner: SubwordAligner | None = None):
+        problems = model.config.problems()
+        if problems:
+            raise ValueError(f"relation model config: {'; '.join(problems)}")
+        self.model = model.eval()
+        self.tokenizer = tokenizer
+        self.encoder = RelationEncoder(model.config, tokenizer, aligner)
+
+    @property
+    def config(self) -> RelationConfig:
+        return self.model.config
+
+    @property
+    def threshold(self) -> float:
+        return float(self.model.config.threshold)
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.model.parameters()).device
+
+    @classmethod
+    def from_pretrained(
+        cls,
+        directory: str | os.PathLike,
+        ner_entity_labels: Sequence[str] | None = None,
+        device: str | torch.device | None = None,
+    ) -> RelationExtractor:
+        """Load and check a relation model directory (config.json, model.safetensors, vocab.txt, bpe.codes).
+
+        `ner_entity_labels`: the types the NER model in front of it predicts; each must be one this
+        model can mark. Every problem is a ModelLoadError naming the directory or file.
+        """
+        directory = Path(directory)
+        raw = read_config(directory)
+        path = directory / "config.json"
+        check_relation_labels(directory, raw, list(ner_entity_labels or []))
+        if raw.get("model_type") != MODEL_TYPE:
+            raise ModelLoadError(
+                f"{path}: field 'model_type' is {raw.get('model_type')!r}; a relation model needs {MODEL_TYPE!r}"
+            )
+        try:
+            config = RelationConfig.from_pretrained(str(directory))
+        except Exception as error:
+            raise ModelLoadError(f"{path}: not a valid relation model config ({error})") from error
+        problems = config.problems()
+        if problems:
+            raise ModelLoadError(f"{path}: {'; '.join(problems)}")
+        tokenizer = load_tokenizer(directory, int(config.vocab_size))
+        try:
+            model = RobertaForRelationClassification.from_pretrained(
+                str(directory), config=config, use_safetensors=True
+            )
+        except Exception as error:
+            raise ModelLoadError(f"{directory}: cannot load the relation model ({error})") from error
+        if device is not None:
+            model.to(torch.device(device))
+        return cls(model, tokenizer)
+
+    def save_pretrained(self, directory: str | os.PathLike, atomic: bool = False) -> None:
+        """Write config.json, model.safetensors, vocab.txt and bpe.codes (into a fresh directory if `atomic`)."""
+        if atomic:
+            with atomic_directory(directory) as staging:
+                self.save_pretrained(staging)
+            return
+        Path(directory).mkdir(parents=True, exist_ok=True)
+        self.model.save_pretrained(str(directory), safe_serialization=True)
+        self.tokenizer.save_pretrained(str(directory))
+
+    def predict(
+        self, items: Sequence[tuple[Sequence[str], Sequence[Mention]]], batch_size: int = 32
+    ) -> list[list[tuple[int, int, str, float]]]:
+        """Relations of each sentence: (head mention index, tail mention index, label, probability).
+
+        Each item is one sentence's words and its mentions (word_start, word_end, label). A pair is
+        returned when its most probable relation label (never `no_relation`) reaches `threshold`.
+        """
+        if batch_size < 1:
+            raise ValueError("batch_size must be at least 1")
+        return self._decide(self.score(items, batch_size))
+
+    def score(
+        self, items: Sequence[tuple[Sequence[str], Sequence[Mention]]], batch_size: int = 32
+    ) -> list[list[tuple[int, int, str, float]]]:
+        """For every candidate pair: its best relation label and that label's probability, no threshold."""
+        pending: list[tuple[int, int, int, PairInput, list[bool]]] = []
+        for s_index, (words, mentions) in enumerate(items):
+            for h, t in self.encoder.candidates(mentions):
+                encoded = self.encoder.encode(words, mentions[h], mentions[t])
+                pending.append((s_index, h, t, encoded, self.encoder.label_mask(mentions[h][2], mentions[t][2])))
+        # Sorting by length keeps padding, and so wasted compute, small.
+        order = sorted(range(len(pending)), key=lambda i: len(pending[i][3].input_ids))
+        no_relation = int(self.config.label2id[NO_RELATION])
+        id2label = self.config.id2label
+        results: list[list[tuple[int, int, str, float]]] = [[] for _ in items]
+        for start in range(0, len(order), batch_size):
+            chosen = [pending[i] for i in order[start : start + batch_size]]
+            batch = collate_pairs([c[3] for c in chosen], [c[4] for c in chosen], self.tokenizer.pad_token_id)
+            with torch.inference_mode():
+                logits = self.model(**{k: v.to(self.device) for k, v in batch.items()}).logits
+            probs = torch.softmax(logits.float(), dim=-1)
+            probs[:, no_relation] = -1.0  # the best label that is a relation
+            best_prob, best_id = probs.max(dim=-1)
+            for (s_index, h, t, _, _), prob, label_id in zip(chosen, best_prob.tolist(), best_id.tolist()):
+                results[s_index].append((h, t, id2label[label_id], max(prob, 0.0)))
+        for found in results:
+            found.sort()
+        return results
+
+    def _decide(self, scored: list[list[tuple[int, int, str, float]]]) -> list[list[tuple[int, int, str, float]]]:
+        threshold = self.threshold
+        return [[r for r in found if r[3] >= threshold and r[3] > 0.0] for found in scored]

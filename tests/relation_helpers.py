@@ -1,0 +1,57 @@
+"""Tiny relation models and examples for the relation tests (no network, seconds on a CPU)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from viextract.markers import HEAD_MARKER, HEAD_TYPE_MARKER, TAIL_MARKER, TAIL_TYPE_MARKER
+
+MARKER_WORDS = (HEAD_MARKER, HEAD_TYPE_MARKER, TAIL_MARKER, TAIL_TYPE_MARKER)
+
+
+def copy_tokenizer_with_markers(tokenizer_dir: Path, out_dir: Path) -> Path:
+    """The tests' tiny tokenizer learned from news text, which has no `@ # * ^`: add them, as PhoBERT has them."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for name in ("vocab.txt", "bpe.codes"):
+        shutil.copy(tokenizer_dir / name, out_dir / name)
+    known = {line.split(" ")[0] for line in (out_dir / "vocab.txt").read_text(encoding="utf-8").splitlines()}
+    with open(out_dir / "vocab.txt", "a", encoding="utf-8") as handle:
+        for word in MARKER_WORDS:
+            if word not in known:
+                handle.write(f"{word} 1\n")
+    return out_dir
+
+
+def load_tokenizer(tokenizer_dir: Path):
+    from transformers import PhobertTokenizer
+
+    return PhobertTokenizer(vocab_file=str(tokenizer_dir / "vocab.txt"), merges_file=str(tokenizer_dir / "bpe.codes"))
+
+
+def tiny_relation_config(tokenizer, **overrides):
+    from viextract.relations import RelationConfig
+
+    values = dict(
+        vocab_size=len(tokenizer),
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=258,
+        pad_token_id=tokenizer.pad_token_id,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        type_vocab_size=1,
+    )
+    values.update(overrides)
+    return RelationConfig(**values)
+
+
+def build_tiny_relation_extractor(tokenizer, seed: int = 0, **overrides):
+    import torch
+
+    from viextract.relations import RelationExtractor, RobertaForRelationClassification
+
+    torch.manual_seed(seed)
+    return RelationExtractor(RobertaForRelationClassification(tiny_relation_config(tokenizer, **overrides)), tokenizer)
