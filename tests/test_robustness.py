@@ -1,0 +1,141 @@
+"""A library inside other people's pipelines must never take them down: odd input, big input,
+threads, interrupted saves."""
+
+import subprocess
+import sys
+import textwrap
+import threading
+import unicodedata
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from viextract import Extraction, Extractor
+
+ODD_INPUTS = {
+    "nfd": unicodedata.normalize("NFD", "Trung tướng Lê Đức Thái thăm Lào, Cộng hòa Dân chủ Nhân dân Lào."),
+    "mixed_normalisation": "Hòa bình " + unicodedata.normalize("NFD", "Hoà bình") + " thủy thuỷ Việt Nam-Lào.",
+    "emoji_and_astral": "Việt Nam 🇻🇳🤝🇱🇦 Lào 𝕏𝕐 😀\u0301 họp.",
+    "zero_width_and_controls": "Bộ\u200bQuốc\u200dphòng\x00\x07\x1b[31m Lào\ufeff\u00ad.",
+    "html": "<p>Chiều <b>12/12</b>, tại <a href='x'>Hà Nội</a>&nbsp;&amp;</p><br/>",
+    "tabs_and_crlf": "Đoàn đại biểu\tViệt Nam\r\nđến thăm Lào.\r\n\r\nHai bên hội đàm.\r",
+    "long_token": "x" * 5000 + " Lào " + "đ" * 3000,
+    "no_vietnamese": "The quick brown fox jumps over the lazy dog. 12345 !!!",
+    "only_punctuation": "./. … “” -- // ,,, ???",
+    "lone_marks": "\u0301\u0323 \u0303",
+    "surrogate_free_private_use": "\ue000\U000f0000 Lào",
+}
+
+
+def check_valid(text: str, result: Extraction) -> None:
+    assert result.text == text
+    previous_end = 0
+    for entity in result.entities:
+        assert entity.text == text[entity.start : entity.end]
+        assert previous_end <= entity.start < entity.end  # ordered, no overlaps
+        previous_end = entity.end
+    ids = {id(e) for e in result.entities}
+    for relation in result.relations:
+        assert id(relation.head) in ids and id(relation.tail) in ids
+
+
+@pytest.mark.parametrize("name", sorted(ODD_INPUTS))
+def test_odd_strings_give_valid_results(tiny_extractor, name):
+    text = ODD_INPUTS[name]
+    check_valid(text, tiny_extractor(text))
+
+
+def test_a_one_megabyte_document(tiny_extractor, corpus):
+    chunk = "\n\n".join(corpus) + "\n\n"
+    text = (chunk * (1_000_000 // len(chunk) + 1))[:1_000_000]
+    result = tiny_extractor(text)
+    check_valid(text, result)
+    assert result.entities[-1].end > 900_000  # the end of the document was read, not cut off
+
+
+def test_ten_thousand_one_word_documents(tiny_extractor):
+    texts = ["Lào", "Hà Nội", "", "."] * 2500
+    results = list(tiny_extractor.pipe(texts, batch_size=64))
+    assert len(results) == len(texts)
+    for text, result in zip(texts, results):
+        check_valid(text, result)
+
+
+_SYLLABLES = (
+    "Việt Nam Lào Bộ trưởng Quốc phòng Trung tướng hội đàm ký kết Biên bản ghi nhớ tại Hà Nội Vientiane ngày 10/10 năm"
+    " 2025 hòa thuỷ"
+).split()
+_NAMES = ["Lê Đức Thái", "Khamlieng Outhakaysone", "Thongsavanh Phomvihane", "Bộ Ngoại giao", "Việt Nam-Lào"]
+_ODD = [" ", "  ", "\n", "\r\n", "\t", ".", ",", "-", "–", "/", "(", ")", "“", "”", "…", "./.", "😀", "𝕏", "\u200b",
+        "\x00", "\u0301", "<b>", "&amp;", "TP.", "3.5"]
+generated_text = st.lists(st.sampled_from(_SYLLABLES + _NAMES + _ODD), max_size=60).map(" ".join) | st.lists(
+    st.sampled_from(_SYLLABLES + _NAMES + _ODD), max_size=60
+).map("".join)
+
+
+@given(generated_text)
+def test_any_generated_text_gives_valid_and_repeatable_results(tiny_extractor, text):
+    first = tiny_extractor(text)
+    check_valid(text, first)
+    assert tiny_extractor(text) == first
+
+
+@given(st.lists(generated_text, min_size=1, max_size=6))
+def test_batch_size_does_not_change_results(tiny_extractor, texts):
+    assert list(tiny_extractor.pipe(texts, batch_size=1)) == list(tiny_extractor.pipe(texts, batch_size=16))
+
+
+def test_one_extractor_shared_by_four_threads(tiny_extractor, corpus):
+    expected = [tiny_extractor(text) for text in corpus]
+    results: dict[int, list[Extraction]] = {}
+    errors: list[BaseException] = []
+
+    def work(worker: int) -> None:
+        try:
+            results[worker] = [tiny_extractor(text) for text in corpus * 2]
+        except BaseException as error:  # pragma: no cover - reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
+    for worker in range(4):
+        assert results[worker] == expected * 2
+
+
+def test_a_save_killed_midway_leaves_the_previous_model_intact(tiny_ner_dir, tmp_path, corpus):
+    target = tmp_path / "model"
+    Extractor.from_pretrained(tiny_ner_dir, device="cpu").save_pretrained(target)
+    before = {p.relative_to(target): p.read_bytes() for p in target.rglob("*") if p.is_file()}
+    # A child process starts saving over `target` and is SIGKILLed once the weights are written.
+    script = textwrap.dedent(f"""
+        import os, signal
+        from viextract import Extractor
+        extractor = Extractor.from_pretrained({str(tiny_ner_dir)!r}, device="cpu")
+        def killed(*args, **kwargs):
+            os.kill(os.getpid(), signal.SIGKILL)
+        extractor.tokenizer.save_pretrained = killed
+        extractor.save_pretrained({str(target)!r})
+    """)
+    completed = subprocess.run([sys.executable, "-c", script], capture_output=True, timeout=300)
+    assert completed.returncode == -9
+    after = {p.relative_to(target): p.read_bytes() for p in target.rglob("*") if p.is_file()}
+    assert after == before
+    assert Extractor.from_pretrained(target, device="cpu")(corpus[0]).text == corpus[0]
+    leftovers = [p.name for p in tmp_path.iterdir() if p.name != "model"]
+    assert all(name.startswith(".tmp-model-") for name in leftovers)  # never mistaken for a model
+
+
+def test_save_replaces_an_existing_model_completely(tiny_extractor, tmp_path):
+    target = tmp_path / "model"
+    target.mkdir()
+    (target / "stale.txt").write_text("old")
+    tiny_extractor.save_pretrained(target)
+    assert not (target / "stale.txt").exists()
+    assert (target / "ner" / "model.safetensors").is_file()
+    assert [p.name for p in tmp_path.iterdir()] == ["model"]
+
