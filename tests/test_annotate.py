@@ -1,0 +1,186 @@
+"""The weak annotator: schema-shaped drafts that always validate, and gazetteers untouched by the test document."""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from pathlib import Path
+
+import pytest
+
+from training import gazetteers
+from training.annotate import annotate_text, evaluate, main
+from training.data import Document, check_document, load_documents
+from viextract.normalize import normalize_text
+
+REPO = Path(__file__).resolve().parents[1]
+TEST_DOC_ID = "004_c7fd43ec24ea10e9"
+
+
+def corpus_documents() -> dict[str, str]:
+    """Annotated article texts by id: the gold file, or the cleaned texts it was annotated from."""
+    gold = REPO / "data" / "corpus.jsonl"
+    path = gold if gold.exists() else REPO / "data" / "passes" / "cleaned.jsonl"
+    return {row["id"]: row["text"] for row in map(json.loads, path.read_text(encoding="utf-8").splitlines()) if row}
+
+
+def mentions(doc: Document) -> list[tuple[str, str]]:
+    return [(doc.mention(e), e.label) for e in doc.entities]
+
+
+def relations(doc: Document) -> set[tuple[str, str, str]]:
+    return {(doc.mention(doc.entity(r.head)), doc.mention(doc.entity(r.tail)), r.label) for r in doc.relations}
+
+
+def gazetteer_strings() -> dict[str, str]:
+    found = {}
+    for name in dir(gazetteers):
+        value = getattr(gazetteers, name)
+        if name.isupper() and isinstance(value, (tuple, frozenset)):
+            found.update({item: name for item in value})
+    return found
+
+
+def test_no_gazetteer_string_comes_only_from_the_test_document():
+    texts = {doc_id: normalize_text(text).text for doc_id, text in corpus_documents().items()}
+    assert TEST_DOC_ID in texts
+
+    def occurs(term: str, text: str) -> bool:
+        return re.search(r"(?<!\w)" + re.escape(normalize_text(term).text) + r"(?!\w)", text) is not None
+
+    only_in_test = [
+        f"{where}: {term}"
+        for term, where in gazetteer_strings().items()
+        if occurs(term, texts[TEST_DOC_ID]) and not any(occurs(term, t) for i, t in texts.items() if i != TEST_DOC_ID)
+    ]
+    assert only_in_test == []
+
+
+def test_titles_names_and_apposition():
+    text = (
+        "Đại tá Nguyễn Văn Khoa, Chỉ huy trưởng Bộ đội Biên phòng tỉnh Quảng Trị, đã tiếp Thượng tướng "
+        "Somsack Inthavong, Bộ trưởng Quốc phòng Campuchia."
+    )
+    doc = annotate_text(text, "t")
+    assert mentions(doc) == [
+        ("Đại tá", "TITLE"),
+        ("Nguyễn Văn Khoa", "PER"),
+        ("Chỉ huy trưởng", "TITLE"),
+        ("Bộ đội Biên phòng tỉnh Quảng Trị", "ORG"),
+        ("Thượng tướng", "TITLE"),
+        ("Somsack Inthavong", "PER"),
+        ("Bộ trưởng Quốc phòng", "TITLE"),  # the fused title wins over `Bộ trưởng`: longest match
+        ("Campuchia", "LOC"),
+    ]
+    assert relations(doc) == {
+        ("Nguyễn Văn Khoa", "Đại tá", "has_title"),
+        ("Nguyễn Văn Khoa", "Chỉ huy trưởng", "has_title"),
+        ("Nguyễn Văn Khoa", "Bộ đội Biên phòng tỉnh Quảng Trị", "affiliated_with"),
+        ("Somsack Inthavong", "Thượng tướng", "has_title"),
+        ("Somsack Inthavong", "Bộ trưởng Quốc phòng", "has_title"),
+        ("Somsack Inthavong", "Campuchia", "affiliated_with"),
+        ("Nguyễn Văn Khoa", "Somsack Inthavong", "meets"),
+    }
+
+
+def test_a_name_found_after_a_title_is_found_everywhere():
+    doc = annotate_text("Thiếu tướng Hoàng Minh Long phát biểu. Sau đó Hoàng Minh Long thăm Đà Nẵng.", "t")
+    assert [m for m in mentions(doc) if m[1] == "PER"] == [("Hoàng Minh Long", "PER")] * 2
+
+
+def test_titles_counted_as_groups_are_generic():
+    doc = annotate_text("Hai Bộ trưởng nhất trí tăng cường hợp tác giữa Việt Nam và Lào.", "t")
+    assert mentions(doc) == [("Việt Nam", "LOC"), ("Lào", "LOC")]
+
+
+@pytest.mark.parametrize(
+    ("text", "date"),
+    [
+        ("Chiều 10/10, hai đoàn hội đàm.", "10/10"),
+        ("Từ ngày 25-27/12, hai bên làm việc.", "ngày 25-27/12"),
+        ("Văn kiện được ký ngày 16/3/2016 tại Vientiane.", "ngày 16/3/2016"),
+        ("Kết quả thực hiện trong hai năm 2024-2025 rất tốt.", "2024-2025"),
+        ("Cuộc họp tiếp theo diễn ra trong quý 4 năm 2026.", "quý 4 năm 2026"),
+        ("Kế hoạch cho giai đoạn 2026-2030 đã sẵn sàng.", "giai đoạn 2026-2030"),
+        ("Tình hình tháng 11/2025 ổn định.", "tháng 11/2025"),
+    ],
+)
+def test_dates_follow_the_schema(text, date):
+    assert [m for m, label in mentions(annotate_text(text, "t")) if label == "DATE"] == [date]
+
+
+def test_durations_are_not_dates():
+    assert mentions(annotate_text("Quan hệ đã trải qua 60 năm phát triển.", "t")) == []
+
+
+def test_events_agreements_and_their_relations():
+    text = (
+        "Ngày 5/3, tại thủ đô Vientiane đã diễn ra Hội nghị hợp tác biên giới lần thứ 7 giữa "
+        "Bộ Quốc phòng Việt Nam và Bộ Quốc phòng Lào. Hai bên đã ký kết Biên bản ghi nhớ hợp tác năm 2026."
+    )
+    doc = annotate_text(text, "t")
+    assert ("Hội nghị hợp tác biên giới lần thứ 7", "EVENT") in mentions(doc)
+    assert ("Biên bản ghi nhớ hợp tác năm 2026", "AGREEMENT") in mentions(doc)
+    assert {
+        ("Hội nghị hợp tác biên giới lần thứ 7", "Vientiane", "held_in"),
+        ("Hội nghị hợp tác biên giới lần thứ 7", "Ngày 5/3", "date_of"),
+        ("Bộ Quốc phòng Việt Nam", "Hội nghị hợp tác biên giới lần thứ 7", "participates_in"),
+        ("Bộ Quốc phòng Lào", "Hội nghị hợp tác biên giới lần thứ 7", "participates_in"),
+    } <= relations(doc)
+
+
+def test_signed_needs_a_party_before_the_verb():
+    doc = annotate_text("Bộ Ngoại giao Lào và Bộ Công an đã ký Thỏa thuận hợp tác về đào tạo cán bộ.", "t")
+    assert ("Thỏa thuận hợp tác về đào tạo cán bộ", "AGREEMENT") in mentions(doc)
+    assert ("Bộ Công an", "Thỏa thuận hợp tác về đào tạo cán bộ", "signed") in relations(doc)
+
+
+def test_matching_ignores_tone_style_and_offsets_index_the_original():
+    new_style = "Đoàn công tác đến Thanh Hóa."
+    old_style = "Đoàn công tác đến Thanh Hoá."
+    decomposed = unicodedata.normalize("NFD", new_style)
+    for text in (new_style, old_style, decomposed):
+        doc = annotate_text(text, "t")
+        assert [(doc.mention(e), e.label) for e in doc.entities] == [(text[text.index("Thanh") :].rstrip("."), "LOC")]
+
+
+def test_every_draft_of_the_corpus_validates():
+    for doc_id, text in corpus_documents().items():
+        doc = annotate_text(text, doc_id)
+        check_document(doc, doc_id)
+        assert doc.text == text and doc.entities and doc.relations
+        assert [e.id for e in doc.entities] == [f"T{i}" for i in range(1, len(doc.entities) + 1)]
+
+
+def test_empty_text():
+    doc = annotate_text("", "empty")
+    assert doc.entities == () and doc.relations == ()
+
+
+def test_cli_writes_one_validated_document_per_file(tmp_path, capsys):
+    raw = tmp_path / "bai_viet_1.txt"
+    raw.write_text("Trung tướng Lê Đức Thái tiếp Đại sứ Lào.\n", encoding="utf-8")
+    assert main([str(raw)]) == 0
+    out = capsys.readouterr().out
+    draft = tmp_path / "draft.jsonl"
+    draft.write_text(out, encoding="utf-8")
+    (doc,) = load_documents(draft)
+    assert (doc.id, doc.date, doc.text) == ("bai_viet_1", None, raw.read_text(encoding="utf-8"))
+    assert ("Lê Đức Thái", "Trung tướng", "has_title") in relations(doc)
+
+
+def test_evaluate_scores_exact_spans(tmp_path, capsys):
+    gold = annotate_text("Trung tướng Lê Đức Thái thăm Lào.", "g")
+    result = evaluate([gold])
+    assert result.entities.micro.f1 == 1.0 and result.relations.micro.f1 == 1.0
+    # Drop a gold entity: the annotator's prediction of it now counts as a false positive.
+    thinner = Document(gold.id, gold.date, gold.text, gold.entities[:2], gold.relations)
+    assert evaluate([thinner]).entities.per_label["LOC"].precision == 0.0
+
+    path = tmp_path / "gold.jsonl"
+    path.write_text(json.dumps(gold.to_dict(), ensure_ascii=False) + "\n", encoding="utf-8")
+    assert main(["evaluate", "--gold", str(path), "--docs", "all"]) == 0
+    out = capsys.readouterr().out
+    assert "| PER | 100.0 | 100.0 | 100.0 | 1 | 1 |" in out
+    assert "| has_title | 100.0 | 100.0 | 100.0 | 1 | 1 |" in out
