@@ -1,0 +1,211 @@
+import json
+
+import pytest
+import torch
+import yaml
+
+from tests.conftest import REPO, build_tiny_token_classifier
+from tests.relation_helpers import copy_tokenizer_with_markers, load_tokenizer
+from viextract import Extractor
+from viextract.labels import NO_RELATION, RELATION_LABELS
+
+torch.set_num_threads(1)
+
+
+def corpus_path():
+    path = REPO / "data" / "corpus.jsonl"
+    return path if path.is_file() else REPO / "data" / "passes" / "pass_a.jsonl"
+
+
+@pytest.fixture(scope="module")
+def documents():
+    from training.data import load_documents
+
+    return load_documents(corpus_path())
+
+
+@pytest.fixture(scope="module")
+def data_files(documents, tmp_path_factory):
+    """Two documents to train on, one to early-stop on (and to evaluate)."""
+    from training.data import write_documents
+
+    directory = tmp_path_factory.mktemp("re_data")
+    for name, docs in (("train", documents[:2]), ("dev", documents[2:3])):
+        with open(directory / f"{name}.jsonl", "w", encoding="utf-8") as handle:
+            write_documents(docs, handle)
+    return directory
+
+
+@pytest.fixture(scope="module")
+def base_model_dir(tiny_tokenizer_dir, tmp_path_factory):
+    """A tiny PhoBERT-architecture masked LM standing in for vinai/phobert-base."""
+    from transformers import RobertaConfig, RobertaForMaskedLM
+
+    directory = copy_tokenizer_with_markers(tiny_tokenizer_dir, tmp_path_factory.mktemp("tiny_base"))
+    tokenizer = load_tokenizer(directory)
+    torch.manual_seed(0)
+    config = RobertaConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=258,
+        pad_token_id=tokenizer.pad_token_id,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        type_vocab_size=1,
+    )
+    RobertaForMaskedLM(config).save_pretrained(directory)
+    tokenizer.save_pretrained(directory)
+    return directory
+
+
+def write_config(path, base_model_dir, data_files, out, **extra):
+    values = {
+        "task": "re",
+        "base_model": str(base_model_dir),
+        "train_files": [str(data_files / "train.jsonl")],
+        "dev_files": [str(data_files / "dev.jsonl")],
+        "segmenter": "syllables",
+        "learning_rate": 3e-3,
+        "epochs": 2,
+        "batch_size": 16,
+        "eval_batch_size": 64,
+        "negative_ratio": 1.0,
+        "class_weights": "sqrt_balanced",
+        "output_dir": str(out),
+        "logging_steps": 50,
+        "bf16": False,
+        **extra,
+    }
+    path.write_text(yaml.safe_dump(values), encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def trained(base_model_dir, data_files, tmp_path_factory):
+    """One short training run through the command line: `python -m training.train re --config ...`."""
+    from training.train import main
+
+    root = tmp_path_factory.mktemp("re_run")
+    config = write_config(root / "re.yaml", base_model_dir, data_files, root / "model" / "re")
+    assert main(["re", "--config", str(config)]) == 0
+    return root
+
+
+def test_training_writes_a_relation_directory_with_threshold_and_resolved_config(trained):
+    out = trained / "model" / "re"
+    saved = {p.name for p in out.iterdir()}
+    assert saved >= {
+        "config.json",
+        "model.safetensors",
+        "vocab.txt",
+        "bpe.codes",
+        "training_config.yaml",
+        "training_metrics.json",
+    }
+    config = json.loads((out / "config.json").read_text())
+    assert config["model_type"] == "viextract_relation"
+    assert 0.0 < config["threshold"] < 1.0
+    assert config["id2label"]["0"] == NO_RELATION and set(config["id2label"].values()) == {
+        NO_RELATION,
+        *RELATION_LABELS,
+    }
+    assert len(config["class_weights"]) == len(config["id2label"])
+    resolved = yaml.safe_load((out / "training_config.yaml").read_text())
+    assert resolved["task"] == "re" and resolved["negative_ratio"] == 1.0
+    metrics = json.loads((out / "training_metrics.json").read_text())
+    assert metrics["threshold"] == config["threshold"]
+    assert metrics["train_pairs"] <= metrics["train_pairs_before_sampling"]
+    assert any("eval_f1" in row for row in metrics["log_history"])
+    assert not list(out.parent.glob(".tmp-*"))
+
+
+def test_the_trained_directory_is_the_re_of_a_full_model(trained, base_model_dir, documents, data_files, tmp_path):
+    from training.evaluate_re import main
+
+    build_tiny_token_classifier(base_model_dir, trained / "model" / "ner")
+    extractor = Extractor.from_pretrained(trained / "model", device="cpu")
+    result = extractor(documents[2].text)
+    for relation in result.relations:
+        assert any(relation.head is e for e in result.entities) and any(relation.tail is e for e in result.entities)
+
+    output = tmp_path / "scores.json"
+    code = main(["--model", str(trained / "model"), "--data", str(data_files / "dev.jsonl"), "--output", str(output)])
+    assert code == 0
+    report = json.loads(output.read_text())
+    gold = sum(len(doc.relations) for doc in documents[2:3])
+    for key in ("relations_gold_entities", "relations_end_to_end"):
+        scores = report[key]
+        assert scores["micro"]["support"] == gold
+        assert set(scores["per_label"]) == set(RELATION_LABELS)
+        assert sum(row["support"] for row in scores["per_label"].values()) == gold
+        assert 0.0 <= scores["micro"]["f1"] <= 1.0
+
+
+def test_a_fresh_run_into_old_checkpoints_is_refused_and_resume_continues(trained, base_model_dir, data_files, capsys):
+    from training.train import main
+
+    config = write_config(trained / "re2.yaml", base_model_dir, data_files, trained / "model" / "re", epochs=3)
+    assert main(["re", "--config", str(config)]) == 2
+    assert "--resume" in capsys.readouterr().err
+    assert main(["re", "--config", str(config), "--resume"]) == 0
+    metrics = json.loads((trained / "model" / "re" / "training_metrics.json").read_text())
+    assert max(row.get("epoch", 0) for row in metrics["log_history"]) == pytest.approx(3.0)
+
+
+def test_config_errors_name_the_key(tmp_path, base_model_dir, data_files, capsys):
+    from training.train import main
+
+    config = write_config(tmp_path / "re.yaml", base_model_dir, data_files, tmp_path / "out")
+    assert main(["re", "--config", str(config), "--set", "relation_labels=has_title,born_in"]) == 2
+    assert "relation_labels" in capsys.readouterr().err
+    assert main(["re", "--config", str(config), "--set", "class_weights=inverse"]) == 2
+    assert "class_weights" in capsys.readouterr().err
+    assert main(["re", "--config", str(config), "--set", "base_model=" + str(tmp_path / "nowhere")]) == 2
+    assert "base model" in capsys.readouterr().err
+
+
+# ---- pieces, without a model --------------------------------------------------------------------
+
+
+def _example(label, index=0):
+    from training.train_re import RelationExample
+
+    return RelationExample(("a", "b", str(index)), (0, 1, "PER"), (1, 2, "TITLE"), label)
+
+
+def test_negative_sampling_keeps_every_relation_and_ratio_negatives():
+    from training.train_re import sample_negatives
+
+    examples = [_example("has_title", i) for i in range(5)] + [_example(NO_RELATION, i) for i in range(40)]
+    sampled = sample_negatives(examples, 2.0, seed=1)
+    assert sum(e.label == "has_title" for e in sampled) == 5
+    assert sum(e.label == NO_RELATION for e in sampled) == 10
+    assert sampled == sample_negatives(examples, 2.0, seed=1)
+    assert sample_negatives(examples, -1, seed=1) == examples
+
+
+def test_class_weights_and_threshold_choice():
+    from training.train_re import choose_threshold, class_weights
+
+    examples = [_example("has_title")] * 2 + [_example(NO_RELATION)] * 6
+    labels = [NO_RELATION, "has_title", "meets"]
+    assert class_weights(examples, labels, "none") is None
+    assert class_weights(examples, labels, "balanced") == [round(8 / 12, 6), 2.0, 1.0]
+    # Two gold relations at 0.9 and 0.6, a no_relation pair whose best relation has 0.55.
+    probs = [[0.1, 0.9, 0.0], [0.4, 0.6, 0.0], [0.45, 0.55, 0.0]]
+    threshold, scores = choose_threshold([1, 1, 0], probs, no_relation_id=0)
+    assert 0.55 < threshold <= 0.6 and scores["f1"] == 1.0
+
+
+def test_training_candidates_are_the_rows_of_training_data(documents):
+    from training.train_re import ReConfig, relation_examples
+
+    config = ReConfig(relation_labels=["has_title"], entity_labels=["PER", "TITLE"], segmenter="syllables")
+    examples = relation_examples(documents[:1], config)
+    assert examples and all((e.head[2], e.tail[2]) == ("PER", "TITLE") for e in examples)
+    assert {e.label for e in examples} <= {"has_title", NO_RELATION}
+    gold = sum(r.label == "has_title" for r in documents[0].relations)
+    assert sum(e.label == "has_title" for e in examples) == gold

@@ -1,0 +1,145 @@
+"""Score a relation model on annotated documents, twice: from gold entities, and end to end.
+
+    python -m training.evaluate re --model DIR --data FILE [--output scores.json]
+
+`DIR` is a full model directory (`ner/` and `re/`): relations are scored given the gold
+entities (the relation model alone), then end to end through `viextract.Extractor` from the
+entities it predicts. A bare relation directory (its own config.json) gets the first score
+only. A relation counts when head span, tail span (character offsets) and label all match
+gold (SCHEMA.md, Scoring); micro P/R/F1 and one row per relation label.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from viextract.errors import ModelLoadError
+from viextract.labels import ENTITY_LABELS, RELATION_LABELS
+
+from .data import DataError, Document, align_document, load_documents
+from .metrics import format_table, score_items, score_spans
+
+RelationItem = tuple[int, int, int, int, str]  # head start, head end, tail start, tail end, label (characters)
+
+
+def gold_relations(doc: Document) -> set[RelationItem]:
+    entities = {e.id: e for e in doc.entities}
+    return {
+        (entities[r.head].start, entities[r.head].end, entities[r.tail].start, entities[r.tail].end, r.label)
+        for r in doc.relations
+    }
+
+
+def relations_from_gold_entities(
+    relation_extractor, documents: Sequence[Document], segmenter: str, batch_size: int = 32
+) -> list[set[RelationItem]]:
+    """Per document: the relations the model finds between the gold entities of each sentence."""
+    items, spans, owners = [], [], []
+    for d_index, doc in enumerate(documents):
+        for aligned in align_document(doc, segmenter):
+            if len(aligned.entities) < 2:
+                continue
+            items.append((aligned.tokens, [(e.start, e.end, e.entity.label) for e in aligned.entities]))
+            spans.append([(e.entity.start, e.entity.end) for e in aligned.entities])
+            owners.append(d_index)
+    found: list[set[RelationItem]] = [set() for _ in documents]
+    for d_index, sentence_spans, relations in zip(owners, spans, relation_extractor.predict(items, batch_size)):
+        for head, tail, label, _ in relations:
+            found[d_index].add((*sentence_spans[head], *sentence_spans[tail], label))
+    return found
+
+
+def evaluate(
+    model_dir: Path, documents: Sequence[Document], device: str | None = None, batch_size: int = 32
+) -> dict[str, Any]:
+    """Scores as plain dicts (training.metrics' layout) for `documents`."""
+    from viextract import Extractor
+    from viextract.extractor import resolve_device
+    from viextract.relations import RelationExtractor
+
+    gold = [gold_relations(doc) for doc in documents]
+    report: dict[str, Any] = {
+        "model": str(model_dir),
+        "documents": len(documents),
+        "gold_relations": sum(map(len, gold)),
+    }
+    if (model_dir / "ner").is_dir():
+        if not (model_dir / "re").is_dir():
+            raise ModelLoadError(f"{model_dir}: no 're/' relation model to evaluate")
+        extractor = Extractor.from_pretrained(model_dir, device=device)
+        relation_extractor, segmenter = extractor.relation_extractor, extractor.segmenter
+    else:
+        from viextract.segment import DEFAULT_SEGMENTER
+
+        extractor = None
+        relation_extractor = RelationExtractor.from_pretrained(model_dir, [], device=resolve_device(device))
+        settings = getattr(relation_extractor.config, "viextract", None) or {}
+        segmenter = settings.get("segmenter", DEFAULT_SEGMENTER)
+    labels = list(RELATION_LABELS)
+    with_gold = relations_from_gold_entities(relation_extractor, documents, segmenter, batch_size)
+    report["threshold"] = relation_extractor.threshold
+    report["relations_gold_entities"] = score_items(gold, with_gold, labels).to_dict()
+    if extractor is not None:
+        results = list(extractor.pipe([doc.text for doc in documents], batch_size=batch_size))
+        predicted = [
+            {(r.head.start, r.head.end, r.tail.start, r.tail.end, r.label) for r in result.relations}
+            for result in results
+        ]
+        report["relations_end_to_end"] = score_items(gold, predicted, labels).to_dict()
+        report["entities_end_to_end"] = score_spans(
+            [[(e.start, e.end, e.label) for e in doc.entities] for doc in documents],
+            [[(e.start, e.end, e.label) for e in result.entities] for result in results],
+            list(ENTITY_LABELS),
+        ).to_dict()
+    return report
+
+
+def format_report(report: dict[str, Any]) -> str:
+    parts = [
+        f"{report['model']}: {report['documents']} documents, {report['gold_relations']} gold relations, "
+        f"threshold {report['threshold']:.2f}"
+    ]
+    titles = {
+        "relations_gold_entities": "Relations from gold entities",
+        "relations_end_to_end": "Relations end to end (predicted entities)",
+        "entities_end_to_end": "Entities (character spans)",
+    }
+    for key, title in titles.items():
+        if key in report:
+            parts.append(format_table(title, report[key]))
+    return "\n\n".join(parts)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m training.evaluate re", description=__doc__.split("\n")[0])
+    parser.add_argument("--model", required=True, type=Path, help="model directory (ner/ and re/), or a re/ directory")
+    parser.add_argument("--data", required=True, type=Path, help="annotated JSONL documents (data/corpus.jsonl format)")
+    parser.add_argument("--output", type=Path, help="also write the scores as JSON here")
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ... (default: cuda if available)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        documents = load_documents(args.data)
+        report = evaluate(args.model, documents, args.device, args.batch_size)
+    except (DataError, ModelLoadError, OSError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    report["data"] = str(args.data)
+    print(format_report(report))
+    if args.output is not None:
+        args.output.parent.mkdir(parents=True, exist_ok=True)
+        args.output.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,477 @@
+"""Fine-tune the relation model (`viextract.relations.RobertaForRelationClassification`).
+
+Examples are training.data's relation rows: every ordered pair of gold entities in a sentence
+that SCHEMA.md allows, labelled with its gold relation or `no_relation`. They become model
+inputs through viextract's own `RelationEncoder` (typed entity markers, windows of at most
+`max_length` subwords), the code that runs at prediction time. `no_relation` pairs of the
+training split are sampled down to `negative_ratio` per relation; dev keeps every pair. Each
+epoch dev relation F1 (at the best threshold) drives early stopping and the choice of the best
+checkpoint; at the end the decision threshold is chosen on dev and stored in config.json. The
+final directory is written atomically and is the `re/` of a model directory next to `ner/`.
+
+    python -m training.train re --config configs/re.yaml [--set key=value ...] [--resume]
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import random
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+import torch
+
+from viextract.labels import ENTITY_LABELS, NO_RELATION, RELATION_LABELS, SCHEMA_VERSION
+from viextract.markers import DEFAULT_TYPE_WORDS, PairInput, pair_labels
+from viextract.relations import (
+    RelationConfig,
+    RelationEncoder,
+    RelationExtractor,
+    RobertaForRelationClassification,
+    collate_pairs,
+)
+from viextract.saving import atomic_directory
+
+from .config import ConfigError, TrainConfig
+from .data import DataError, Document, relation_rows
+from .train_ner import (
+    METRICS_FILENAME,
+    BaseModelError,
+    _check_paths,
+    _jsonable,
+    augment_documents,
+    checkpoint_to_resume,
+    load_training_documents,
+    resolve_bf16,
+)
+
+logger = logging.getLogger(__name__)
+
+CLASS_WEIGHTINGS = ("none", "balanced", "sqrt_balanced")
+THRESHOLD_GRID = tuple(round(0.05 * i, 2) for i in range(1, 20))  # 0.05 .. 0.95
+
+
+@dataclass
+class ReConfig(TrainConfig):
+    task: ClassVar[str] = "re"
+
+    output_dir: str = "outputs/re"
+    learning_rate: float = 3e-5
+    epochs: float = 10.0
+    early_stopping_patience: int = 3
+    # Relation labels to learn (SCHEMA.md names); gold relations of other labels are trained as no_relation.
+    relation_labels: list[str] = field(default_factory=lambda: list(RELATION_LABELS))
+    # Entity types the model can mark; pairs with an argument of another type are never scored.
+    entity_labels: list[str] = field(default_factory=lambda: list(ENTITY_LABELS))
+    # no_relation training pairs kept per relation pair (sampled once with `seed`); -1 keeps them all.
+    negative_ratio: float = 3.0
+    # Loss weight per label from the sampled training pairs: none, balanced (n / (k * count)) or sqrt_balanced.
+    class_weights: str = "none"
+    # Decision threshold on a relation's probability; null chooses it on dev (F1-best on a 0.05 grid).
+    threshold: float | None = None
+
+    def validate(self, source: str = "config") -> None:
+        super().validate(source)
+        for key, known in (("relation_labels", RELATION_LABELS), ("entity_labels", ENTITY_LABELS)):
+            values = getattr(self, key)
+            if unknown := [v for v in values if v not in known]:
+                raise ConfigError(f"{source}: {key}: {unknown} are not SCHEMA.md labels {list(known)}")
+            if not values:
+                raise ConfigError(f"{source}: {key}: must not be empty")
+            if len(set(values)) != len(values):
+                raise ConfigError(f"{source}: {key}: listed twice: {values}")
+        if not any(pair_labels(h, t, self.relation_labels) for h in self.entity_labels for t in self.entity_labels):
+            raise ConfigError(f"{source}: entity_labels: no relation of relation_labels links these types")
+        if self.negative_ratio != -1 and self.negative_ratio < 0:
+            raise ConfigError(f"{source}: negative_ratio: must be -1 (keep all) or >= 0, got {self.negative_ratio}")
+        if self.class_weights not in CLASS_WEIGHTINGS:
+            raise ConfigError(f"{source}: class_weights: expected one of {list(CLASS_WEIGHTINGS)}")
+        if self.threshold is not None and not 0.0 <= self.threshold <= 1.0:
+            raise ConfigError(f"{source}: threshold: must be in [0, 1] or null, got {self.threshold}")
+
+
+CONFIG_CLASS = ReConfig  # training.train finds the `re` config here
+
+
+# ---- data ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RelationExample:
+    """One candidate pair of one sentence, as words and word spans; `label` may be no_relation."""
+
+    tokens: tuple[str, ...]
+    head: tuple[int, int, str]
+    tail: tuple[int, int, str]
+    label: str
+
+
+def relation_examples(documents: Sequence[Document], config: ReConfig) -> list[RelationExample]:
+    """training.data's candidate rows, kept to the config's entity types and relation labels."""
+    types = set(config.entity_labels)
+    examples = []
+    for doc in documents:
+        for row in relation_rows(doc, config.segmenter):
+            head, tail = row["head"], row["tail"]
+            if head["label"] not in types or tail["label"] not in types:
+                continue
+            if not pair_labels(head["label"], tail["label"], config.relation_labels):
+                continue
+            label = row["label"] if row["label"] in config.relation_labels else NO_RELATION
+            examples.append(
+                RelationExample(
+                    tuple(row["tokens"]),
+                    (head["start"], head["end"], head["label"]),
+                    (tail["start"], tail["end"], tail["label"]),
+                    label,
+                )
+            )
+    return examples
+
+
+def sample_negatives(examples: Sequence[RelationExample], ratio: float, seed: int) -> list[RelationExample]:
+    """Every relation pair and at most `ratio` no_relation pairs per relation pair (all if ratio is -1)."""
+    positives = [e for e in examples if e.label != NO_RELATION]
+    negatives = [e for e in examples if e.label == NO_RELATION]
+    if ratio < 0 or len(negatives) <= ratio * len(positives):
+        return list(examples)
+    keep = set(random.Random(seed).sample(range(len(negatives)), int(round(ratio * len(positives)))))
+    kept = iter(range(len(negatives)))
+    # Keep the document order, so the sample is the same whatever the sampling picks.
+    return [e for e in examples if e.label != NO_RELATION or next(kept) in keep]
+
+
+def class_weights(examples: Sequence[RelationExample], labels: Sequence[str], weighting: str) -> list[float] | None:
+    """Per-label loss weights in id order; a label absent from training gets 1."""
+    if weighting == "none":
+        return None
+    counts = Counter(e.label for e in examples)
+    present = [label for label in labels if counts[label]]
+    weights = []
+    for label in labels:
+        if not counts[label]:
+            weights.append(1.0)
+            continue
+        weight = len(examples) / (len(present) * counts[label])
+        weights.append(weight**0.5 if weighting == "sqrt_balanced" else weight)
+    return [round(w, 6) for w in weights]
+
+
+@dataclass(frozen=True)
+class PairFeature:
+    pair: PairInput
+    label_mask: tuple[bool, ...]
+    label: int
+
+
+def encode_examples(examples: Sequence[RelationExample], encoder: RelationEncoder) -> list[PairFeature]:
+    features = []
+    for example in examples:
+        pair = encoder.encode(example.tokens, example.head, example.tail)
+        mask = tuple(encoder.label_mask(example.head[2], example.tail[2]))
+        features.append(PairFeature(pair, mask, encoder.label2id[example.label]))
+    return features
+
+
+class PairDataset(torch.utils.data.Dataset):
+    def __init__(self, features: Sequence[PairFeature]):
+        self.features = list(features)
+
+    def __len__(self) -> int:
+        return len(self.features)
+
+    def __getitem__(self, index: int) -> PairFeature:
+        return self.features[index]
+
+
+@dataclass
+class PairCollator:
+    pad_token_id: int
+
+    def __call__(self, features: Sequence[PairFeature]) -> dict[str, torch.Tensor]:
+        return collate_pairs(
+            [f.pair for f in features], [f.label_mask for f in features], self.pad_token_id, [f.label for f in features]
+        )
+
+
+# ---- scoring ------------------------------------------------------------------------------------
+
+
+def best_relations(probs: Any, no_relation_id: int) -> tuple[list[int], list[float]]:
+    """Per row: the most probable label that is not no_relation, and its probability."""
+    probs = torch.as_tensor(probs, dtype=torch.float32).clone()
+    probs[:, no_relation_id] = -1.0
+    best_prob, best_id = probs.max(dim=-1)
+    return best_id.tolist(), best_prob.clamp(min=0.0).tolist()
+
+
+def pair_scores(
+    gold: Sequence[int], best_id: Sequence[int], best_prob: Sequence[float], threshold: float, no_relation_id: int
+) -> dict[str, float]:
+    """Micro P/R/F1 over candidate pairs: a pair is predicted when its best relation reaches `threshold`."""
+    correct = predicted = golden = 0
+    for g, b, p in zip(gold, best_id, best_prob):
+        golden += g != no_relation_id
+        if p >= threshold and p > 0.0:
+            predicted += 1
+            correct += g == b
+    precision = correct / predicted if predicted else 0.0
+    recall = correct / golden if golden else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {"precision": precision, "recall": recall, "f1": f1, "gold": golden, "predicted": predicted}
+
+
+def choose_threshold(
+    gold: Sequence[int], probs: Any, no_relation_id: int, grid: Sequence[float] = THRESHOLD_GRID
+) -> tuple[float, dict[str, float]]:
+    """The grid threshold with the best dev F1 (ties: the one nearest 0.5), and the scores there."""
+    best_id, best_prob = best_relations(probs, no_relation_id)
+    scored = [(t, pair_scores(gold, best_id, best_prob, t, no_relation_id)) for t in grid]
+    threshold, scores = max(scored, key=lambda item: (round(item[1]["f1"], 9), -abs(item[0] - 0.5)))
+    return threshold, scores
+
+
+def softmax_logits(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    return torch.softmax(logits.float(), dim=-1)
+
+
+def make_compute_metrics(no_relation_id: int, fixed_threshold: float | None):
+    def compute_metrics(prediction) -> dict[str, float]:
+        gold = [int(x) for x in prediction.label_ids]
+        if fixed_threshold is None:
+            threshold, scores = choose_threshold(gold, prediction.predictions, no_relation_id)
+        else:
+            best_id, best_prob = best_relations(prediction.predictions, no_relation_id)
+            threshold = fixed_threshold
+            scores = pair_scores(gold, best_id, best_prob, threshold, no_relation_id)
+        return {
+            "precision": scores["precision"],
+            "recall": scores["recall"],
+            "f1": scores["f1"],
+            "threshold": threshold,
+        }
+
+    return compute_metrics
+
+
+# ---- model --------------------------------------------------------------------------------------
+
+
+def load_base_model(config: ReConfig, labels: Sequence[str]):
+    """(model, tokenizer): the base encoder (Hub id or directory) under a fresh relation head."""
+    from transformers import AutoConfig, PhobertTokenizer
+
+    name = config.base_model
+    hint = (
+        "If there is no network here, download it where there is one and set base_model to its local "
+        "directory (config.json, model.safetensors, vocab.txt, bpe.codes)."
+    )
+    try:
+        tokenizer = PhobertTokenizer.from_pretrained(name, revision=config.revision)
+    except Exception as error:
+        raise BaseModelError(
+            f"cannot load the PhoBERT tokenizer of base model {name!r} ({type(error).__name__}: {error}). {hint}"
+        ) from error
+    try:
+        base = AutoConfig.from_pretrained(name, revision=config.revision).to_dict()
+    except Exception as error:
+        raise BaseModelError(f"cannot load base model {name!r} ({type(error).__name__}: {error}). {hint}") from error
+    for key in (
+        "model_type",
+        "architectures",
+        "id2label",
+        "label2id",
+        "num_labels",
+        "entity_labels",
+        "marker_format",
+        "marker_type_words",
+        "threshold",
+        "max_input_length",
+        "class_weights",
+        "transformers_version",
+        "viextract",
+    ):
+        base.pop(key, None)
+    positions = base.get("max_position_embeddings", 0) - base.get("pad_token_id", 1) - 1
+    if positions < config.max_length:
+        raise ConfigError(
+            f"max_length: {config.max_length} subwords do not fit base model {name!r} (room for {positions})"
+        )
+    relation_config = RelationConfig(
+        **base,
+        id2label=dict(enumerate(labels)),
+        label2id={label: i for i, label in enumerate(labels)},
+        entity_labels=list(config.entity_labels),
+        marker_type_words={label: DEFAULT_TYPE_WORDS[label] for label in config.entity_labels},
+        threshold=config.threshold if config.threshold is not None else 0.5,
+        max_input_length=config.max_length,
+    )
+    try:
+        model = RobertaForRelationClassification.from_pretrained(
+            name, revision=config.revision, config=relation_config, ignore_mismatched_sizes=True
+        )
+    except Exception as error:
+        raise BaseModelError(f"cannot load base model {name!r} ({type(error).__name__}: {error}). {hint}") from error
+    if len(tokenizer) > model.config.vocab_size:
+        raise BaseModelError(
+            f"base model {name!r}: the tokenizer has {len(tokenizer)} tokens but the model's vocab_size is "
+            f"{model.config.vocab_size}"
+        )
+    return model, tokenizer
+
+
+# ---- training -----------------------------------------------------------------------------------
+
+
+def train_examples(
+    config: ReConfig,
+    train: Sequence[RelationExample],
+    dev: Sequence[RelationExample],
+    resume: bool = False,
+    extra_metadata: dict[str, Any] | None = None,
+) -> Path:
+    """Fine-tune on relation examples, early-stop on dev F1, choose the threshold on dev, write the model."""
+    from transformers import EarlyStoppingCallback, Trainer, TrainingArguments, set_seed
+
+    _check_paths(config)
+    labels = [NO_RELATION, *config.relation_labels]
+    sampled = sample_negatives(train, config.negative_ratio, config.seed)
+    if not any(e.label != NO_RELATION for e in sampled):
+        raise DataError("train: no relation example among the candidate pairs; nothing to learn")
+    if not dev:
+        raise DataError("dev: no candidate pair to early-stop and choose the threshold on")
+    counts = Counter(e.label for e in sampled)
+    if missing := [label for label in config.relation_labels if not counts[label]]:
+        logger.warning("train: no example of %s; the model will not learn them", missing)
+    resume_from = checkpoint_to_resume(config, resume)
+
+    set_seed(config.seed)  # before the head is initialised
+    model, tokenizer = load_base_model(config, labels)
+    model.config.class_weights = class_weights(sampled, labels, config.class_weights)
+    encoder = RelationEncoder(model.config, tokenizer)
+    train_features = encode_examples(sampled, encoder)
+    dev_features = encode_examples(dev, encoder)
+    if encoder.truncated:
+        logger.warning("%d candidate pairs were cut to a window around their arguments", encoder.truncated)
+    logger.info(
+        "train: %d pairs (%s); dev: %d pairs (%d relations)",
+        len(sampled),
+        ", ".join(f"{k} {v}" for k, v in sorted(counts.items())),
+        len(dev),
+        sum(e.label != NO_RELATION for e in dev),
+    )
+    no_relation_id = labels.index(NO_RELATION)
+    args = TrainingArguments(
+        output_dir=str(config.checkpoint_path),
+        learning_rate=config.learning_rate,
+        num_train_epochs=config.epochs,
+        max_steps=config.max_steps,
+        per_device_train_batch_size=config.batch_size,
+        per_device_eval_batch_size=config.eval_batch_size,
+        gradient_accumulation_steps=config.gradient_accumulation_steps,
+        warmup_steps=config.warmup_ratio,  # a float below 1 is a fraction of all steps
+        weight_decay=config.weight_decay,
+        lr_scheduler_type=config.lr_scheduler,
+        max_grad_norm=config.max_grad_norm,
+        seed=config.seed,
+        bf16=resolve_bf16(config.bf16),
+        eval_strategy="epoch",
+        save_strategy="epoch",
+        save_total_limit=config.save_total_limit,
+        load_best_model_at_end=True,
+        metric_for_best_model="f1",
+        greater_is_better=True,
+        label_names=["labels"],  # not label_mask, which is an input
+        logging_strategy="steps",
+        logging_steps=config.logging_steps,
+        logging_first_step=True,
+        report_to="none",
+        dataloader_num_workers=config.dataloader_num_workers,
+        dataloader_pin_memory=torch.cuda.is_available(),
+        ddp_find_unused_parameters=False,
+        use_cpu=int(os.environ.get("WORLD_SIZE", "1")) > 1 and not torch.cuda.is_available(),
+    )
+    callbacks = []
+    if config.early_stopping_patience > 0:
+        callbacks.append(EarlyStoppingCallback(early_stopping_patience=config.early_stopping_patience))
+    trainer = Trainer(
+        model=model,
+        args=args,
+        data_collator=PairCollator(tokenizer.pad_token_id),
+        train_dataset=PairDataset(train_features),
+        eval_dataset=PairDataset(dev_features),
+        compute_metrics=make_compute_metrics(no_relation_id, config.threshold),
+        preprocess_logits_for_metrics=softmax_logits,
+        callbacks=callbacks,
+    )
+    if trainer.is_world_process_zero():
+        config.checkpoint_path.mkdir(parents=True, exist_ok=True)
+        config.save(config.checkpoint_path)
+    result = trainer.train(resume_from_checkpoint=resume_from)
+
+    # The best checkpoint is loaded: choose the threshold on dev with it (every rank, same answer).
+    prediction = trainer.predict(PairDataset(dev_features))
+    gold = [int(x) for x in prediction.label_ids]
+    if config.threshold is None:
+        threshold, dev_scores = choose_threshold(gold, prediction.predictions, no_relation_id)
+    else:
+        threshold = config.threshold
+        best_id, best_prob = best_relations(prediction.predictions, no_relation_id)
+        dev_scores = pair_scores(gold, best_id, best_prob, threshold, no_relation_id)
+    logger.info("threshold %.2f: dev relation F1 %.4f", threshold, dev_scores["f1"])
+
+    output_dir = Path(config.output_dir)
+    if trainer.is_world_process_zero():
+        final = trainer.accelerator.unwrap_model(trainer.model)
+        final.config.threshold = float(threshold)
+        metadata = {
+            "best_checkpoint": trainer.state.best_model_checkpoint,
+            "best_dev_f1": trainer.state.best_metric,
+            "threshold": threshold,
+            "dev_at_threshold": dev_scores,
+            "train_pairs": len(sampled),
+            "train_pairs_before_sampling": len(train),
+            "train_labels": dict(sorted(counts.items())),
+            "dev_pairs": len(dev),
+            "truncated_pairs": encoder.truncated,
+            "global_step": result.global_step,
+            "train_loss": result.training_loss,
+            "log_history": trainer.state.log_history,
+            **(extra_metadata or {}),
+        }
+        save_model(final, tokenizer, config, output_dir, metadata)
+        logger.info("model written to %s", output_dir)
+    trainer.accelerator.wait_for_everyone()
+    return output_dir
+
+
+def save_model(model, tokenizer, config: ReConfig, output_dir: Path, metadata: dict[str, Any]) -> None:
+    """The relation model (a `re/` directory), resolved config and training metrics; all or nothing."""
+    model.config.viextract = {"segmenter": config.segmenter, "schema_version": SCHEMA_VERSION}
+    with atomic_directory(output_dir) as staging:
+        RelationExtractor(model, tokenizer).save_pretrained(staging)
+        config.save(staging)
+        (staging / METRICS_FILENAME).write_text(json.dumps(_jsonable(metadata), indent=2) + "\n", encoding="utf-8")
+
+
+def train_documents(config: ReConfig, train: Sequence[Document], dev: Sequence[Document], resume: bool = False) -> Path:
+    """Augment (if configured), turn documents into candidate pairs and train."""
+    train = augment_documents(config, list(train))
+    return train_examples(
+        config,
+        relation_examples(train, config),
+        relation_examples(dev, config),
+        resume,
+        {"train_documents": len(train), "dev_documents": len(dev)},
+    )
+
+
+def run(config: ReConfig, resume: bool = False) -> Path:
+    """Train from the config's data (train split, early stopping and threshold on dev) and write the model."""
+    train, dev = load_training_documents(config)
+    return train_documents(config, train, dev, resume)
