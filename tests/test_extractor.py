@@ -141,3 +141,10 @@ def test_hub_snapshot_layout_loads(monkeypatch, tiny_ner_dir, corpus):
 def test_missing_local_directory_is_not_sent_to_the_hub(tmp_path):
     with pytest.raises(ModelLoadError, match="no such model directory"):
         Extractor.from_pretrained(tmp_path / "nowhere" / "model")
+
+
+def test_segmenter_can_be_overridden_and_unknown_names_fail_at_load(tiny_ner_dir):
+    extractor = Extractor.from_pretrained(tiny_ner_dir, device="cpu", segmenter="syllables")
+    assert extractor.segmenter == "syllables"
+    with pytest.raises(ValueError, match="unknown segmenter 'rdrsegmenter'"):
+        Extractor.from_pretrained(tiny_ner_dir, device="cpu", segmenter="rdrsegmenter")

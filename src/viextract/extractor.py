@@ -15,7 +15,7 @@ from .loading import check_ner_labels, load_tokenizer, read_config, resolve_mode
 from .ner import TokenTagger
 from .results import Entity, Extraction, Relation
 from .saving import atomic_directory
-from .segment import DEFAULT_SEGMENTER
+from .segment import DEFAULT_SEGMENTER, get_segmenter
 from .text import PreparedText, prepare_text
 
 # Documents are prepared and tagged together until this many sentences are pending.
@@ -47,6 +47,7 @@ class Extractor:
         self.relation_extractor = relation_extractor
         settings = getattr(ner_model.config, "viextract", None) or {}
         self.segmenter = segmenter or settings.get("segmenter", DEFAULT_SEGMENTER)
+        get_segmenter(self.segmenter)  # an unknown name fails here, not at the first call
         self.tagger = TokenTagger(self.ner_model, tokenizer)
 
     @property
@@ -62,10 +63,12 @@ class Extractor:
         revision: str | None = None,
         token: str | None = None,
         quantize: str | None = None,
+        segmenter: str | None = None,
     ) -> Extractor:
         """Load a model directory (`ner/` and optional `re/`) or a Hub repo id.
 
         `quantize="int8"` applies dynamic int8 quantization to the linear layers (CPU only).
+        `segmenter` overrides the word segmenter the model was trained with (saved in its config).
         """
         from transformers import AutoModelForTokenClassification
 
@@ -93,7 +96,7 @@ class Extractor:
             model = _quantize(model)
             if relation_extractor is not None:
                 relation_extractor.model = _quantize(relation_extractor.model)
-        return cls(model, tokenizer, relation_extractor)
+        return cls(model, tokenizer, relation_extractor, segmenter=segmenter)
 
     def save_pretrained(self, directory: str | os.PathLike) -> None:
         """Write `ner/` (and `re/`) so that `from_pretrained(directory)` gives this extractor back."""
