@@ -392,7 +392,7 @@ def test_load_split_rejects_leaks_and_unknown_ids(tmp_path):
 
 def test_load_split_rejects_extra_ids_that_clash_with_the_corpus(tmp_path):
     splits = make_split_dir(tmp_path, extra_docs=(good_doc("c"),))
-    with pytest.raises(DataError, match="'c' is also in the corpus"):
+    with pytest.raises(DataError, match=r"extra\.jsonl:1: id: document id 'c' is also in the corpus"):
         load_split("train", splits)
 
 

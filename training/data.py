@@ -276,7 +276,12 @@ def read_jsonl(path: str | Path) -> list[tuple[int, Any]]:
 
 def load_documents(path: str | Path) -> list[Document]:
     """Read and validate a JSONL file; raise DataError (`file:line: field: problem`) at the first fault."""
-    documents: list[Document] = []
+    return [doc for _, doc in load_numbered_documents(path)]
+
+
+def load_numbered_documents(path: str | Path) -> list[tuple[int, Document]]:
+    """`load_documents` with the line number of each document, for messages about it."""
+    documents: list[tuple[int, Document]] = []
     first_line: dict[str, int] = {}
     for number, obj in read_jsonl(path):
         where = f"{path}:{number}"
@@ -285,7 +290,7 @@ def load_documents(path: str | Path) -> list[Document]:
         if doc.id in first_line:
             raise _fail(where, "id", f"duplicate document id {doc.id!r} (also line {first_line[doc.id]})")
         first_line[doc.id] = number
-        documents.append(doc)
+        documents.append((number, doc))
     return documents
 
 
@@ -331,9 +336,11 @@ def load_split(
         known = {doc.id for doc in documents}
         for extra in splits.get("train_extra", []):
             extra_path = Path(extra) if Path(extra).is_absolute() else data_dir.parent / extra
-            for doc in load_documents(extra_path):
+            for number, doc in load_numbered_documents(extra_path):
                 if doc.id in known or doc.id in corpus:
-                    raise DataError(f"{extra_path}: id: document id {doc.id!r} is also in the corpus or another file")
+                    raise _fail(
+                        f"{extra_path}:{number}", "id", f"document id {doc.id!r} is also in the corpus or another file"
+                    )
                 known.add(doc.id)
                 documents.append(doc)
     return documents
