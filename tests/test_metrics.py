@@ -111,3 +111,17 @@ def test_mean_std_and_table():
     assert mean_std([0.4]) == (0.4, 0.0)
     table = format_table("spans", score_spans(GOLD, PRED).to_dict())
     assert "micro" in table and "28.57" in table and "boundary 1" in table
+
+
+def test_score_tags_reads_predictions_like_the_product():
+    from training.metrics import score_tags
+
+    gold = [["B-PER", "I-PER", "O", "B-LOC"], ["B-ORG", "I-ORG", "I-ORG"]]
+    # "I-PER I-PER" (no B-) is read as one PER entity, as viextract.bio.decode_bio reads it.
+    pred = [["I-PER", "I-PER", "O", "B-ORG"], ["B-ORG", "I-ORG", "O"]]
+    scores = score_tags(gold, pred)
+    assert list(scores["per_label"]) == ["PER", "ORG", "LOC"]
+    assert (scores["micro"]["correct"], scores["micro"]["predicted"], scores["micro"]["support"]) == (1, 3, 3)
+    assert scores["micro"]["f1"] == pytest.approx(1 / 3)
+    assert scores["per_label"]["ORG"]["predicted"] == 2 and scores["per_label"]["ORG"]["f1"] == 0.0
+    assert scores["confusion"] == {"correct": 1, "label": 1, "boundary": 1, "both": 0, "spurious": 0, "missed": 0}

@@ -37,10 +37,11 @@ class TrainConfig:
     base_model: str = DEFAULT_BASE_MODEL
     # Hub revision (branch, tag or commit) of base_model; None means the default branch.
     revision: str | None = None
-    # Documents (JSONL, one annotated document per line) that the splits file's ids refer to.
-    data_file: str = "data/corpus.jsonl"
-    # {"train": [ids], "dev": [ids], "test": [ids], "train_extra": [files]}; used unless train_files is set.
+    # {"train": [ids], "dev": [ids], "test": [ids], "train_extra": [files]}: ids of documents in
+    # <data_dir>/corpus.jsonl; used unless train_files/dev_files are given. Test is never read in training.
     splits_file: str | None = "data/splits.json"
+    # Folder holding corpus.jsonl; None means the splits file's folder.
+    data_dir: str | None = None
     # Whole JSONL files to train / early-stop on instead of the splits file (both must then be given).
     train_files: list[str] = field(default_factory=list)
     dev_files: list[str] = field(default_factory=list)

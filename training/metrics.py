@@ -156,6 +156,56 @@ def score_spans(
     return Scores(scores.micro, scores.per_label, span_confusion(gold, pred))
 
 
+def schema_order(labels: Iterable[str]) -> list[str]:
+    """Labels in SCHEMA.md's order, any others after them sorted."""
+    from viextract.labels import ENTITY_LABELS
+
+    labels = set(labels)
+    return [label for label in ENTITY_LABELS if label in labels] + sorted(labels - set(ENTITY_LABELS))
+
+
+def score_tags(gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str]]) -> dict[str, Any]:
+    """Sentences of BIO tags: seqeval strict IOB2 micro and per-label P/R/F1, with counts and errors.
+
+    Predicted tags are first read the way the product reads them (`viextract.bio.decode_bio`:
+    an `I-X` that starts an entity counts as `B-X`), so this scores what `Extractor` would
+    output. The scores are seqeval's; `predicted`/`correct` and the error breakdown come from
+    `score_spans` on the same word spans (on valid IOB2 the two agree exactly).
+    """
+    from seqeval.metrics import classification_report
+    from seqeval.scheme import IOB2
+
+    from viextract.bio import decode_bio, encode_bio
+
+    def spans_of(tags: Sequence[str]) -> list[Span]:
+        return [(s.start, s.end, s.label) for s in decode_bio(tags)]
+
+    gold_spans = [spans_of(tags) for tags in gold]
+    pred_spans = [spans_of(tags) for tags in pred]
+    repaired = [encode_bio(len(tags), spans) for tags, spans in zip(pred, pred_spans)]
+    report = classification_report(
+        [list(tags) for tags in gold], repaired, mode="strict", scheme=IOB2, output_dict=True, zero_division=0
+    )
+    counts = score_spans(gold_spans, pred_spans)
+
+    def row(values: dict[str, Any], prf: PRF) -> dict[str, Any]:
+        return {
+            "precision": float(values["precision"]),
+            "recall": float(values["recall"]),
+            "f1": float(values["f1-score"]),
+            "support": int(values["support"]),
+            "predicted": prf.predicted,
+            "correct": prf.correct,
+        }
+
+    labels = schema_order(k for k in report if not k.endswith(" avg"))
+    return {
+        "micro": row(report["micro avg"], counts.micro),
+        "per_label": {label: row(report[label], counts.per_label.get(label, PRF(0, 0, 0))) for label in labels},
+        "confusion": counts.confusion.to_dict(),
+    }
+
+
 def mean_std(values: Sequence[float]) -> tuple[float, float]:
     """Mean and sample standard deviation (0 for fewer than two values)."""
     if not values:

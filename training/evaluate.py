@@ -1,0 +1,227 @@
+"""Evaluate a model on annotated documents, or estimate one by k-fold cross-validation.
+
+    python -m training.evaluate ner --model DIR --data FILE [--docs test] [--out results.json]
+    python -m training.evaluate ner --kfold K --config configs/ner.yaml --data FILE [--docs train,dev] [--out ...]
+    python -m training.evaluate re ...   (relation evaluation: training.evaluate_re)
+
+NER is scored twice (SCHEMA.md): seqeval strict IOB2 on the gold words (the gold entity
+boundaries force word breaks), and exact character spans from the full `Extractor` path on
+the raw text (real segmentation, no gold boundaries). Both come with per-label rows and an
+error breakdown (training.metrics). k-fold splits the documents into K folds, trains one
+model per fold on the other K-1 with the config's epochs (no early stopping: the held-out
+fold is never used to choose a model) and reports mean ± std over the folds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import logging
+import random
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from .config import ConfigError, NerConfig
+from .data import DataError, Document, load_documents, load_split
+from .metrics import format_table, mean_std, schema_order, score_spans, score_tags
+
+logger = logging.getLogger(__name__)
+
+SPLITS = ("train", "dev", "test")
+
+
+def select_documents(documents: list[Document], docs: str | None, splits_file: str | Path) -> list[Document]:
+    """The documents whose ids are in the named splits (comma-separated); all of them when `docs` is None."""
+    if not docs:
+        return documents
+    names = [name.strip() for name in docs.split(",") if name.strip()]
+    unknown = [name for name in names if name not in SPLITS]
+    if unknown:
+        raise ConfigError(f"--docs: unknown split {unknown}; choose from {list(SPLITS)} (comma-separated)")
+    ids: set[str] = set()
+    for name in names:
+        # load_split validates the splits file (and that no document is in two splits).
+        ids |= {doc.id for doc in load_split(name, splits_file)}
+    selected = [doc for doc in documents if doc.id in ids]
+    if not selected:
+        raise DataError(f"{splits_file}: {docs}: none of these documents is in the data file")
+    return selected
+
+
+# ---- scoring one model --------------------------------------------------------------------------
+
+
+def evaluate_ner(extractor, documents: Sequence[Document], batch_size: int = 32) -> dict[str, Any]:
+    """Word-level (gold words) and character-level (full pipeline) scores of `extractor` on `documents`."""
+    from .data import ner_dataset
+
+    dataset = ner_dataset(documents, segmenter=extractor.segmenter)
+    names = dataset.features["ner_tags"].feature.names
+    sentences = [list(tokens) for tokens in dataset["tokens"]]
+    gold_tags = [[names[i] for i in ids] for ids in dataset["ner_tags"]]
+    predicted = extractor.tagger.tag(sentences, batch_size=batch_size)
+    pred_tags = [[tag.label for tag in tags] for tags in predicted]
+    words = score_tags(gold_tags, pred_tags)
+
+    gold_chars = [[(e.start, e.end, e.label) for e in doc.entities] for doc in documents]
+    pred_chars = [
+        [(e.start, e.end, e.label) for e in result.entities]
+        for result in extractor.pipe([doc.text for doc in documents], batch_size=batch_size)
+    ]
+    chars = score_spans(gold_chars, pred_chars, labels=_labels_seen(gold_chars, pred_chars)).to_dict()
+    return {
+        "documents": len(documents),
+        "sentences": len(sentences),
+        "gold_entities": sum(len(doc.entities) for doc in documents),
+        "words": words,
+        "chars": chars,
+    }
+
+
+def _labels_seen(*groups) -> list[str]:
+    return schema_order(span[-1] for group in groups for unit in group for span in unit)
+
+
+def evaluate_model_dir(model_dir: str | Path, documents: Sequence[Document], device: str | None, batch_size: int):
+    from viextract import Extractor
+
+    extractor = Extractor.from_pretrained(model_dir, device=device)
+    return evaluate_ner(extractor, documents, batch_size)
+
+
+# ---- k-fold -------------------------------------------------------------------------------------
+
+
+def make_folds(documents: Sequence[Document], k: int, seed: int) -> list[list[Document]]:
+    """K folds of whole documents, shuffled with `seed`; sizes differ by at most one."""
+    if k < 2:
+        raise ConfigError(f"--kfold: needs at least 2 folds, got {k}")
+    if k > len(documents):
+        raise ConfigError(f"--kfold: {k} folds but only {len(documents)} documents")
+    order = list(documents)
+    random.Random(seed).shuffle(order)
+    return [order[i::k] for i in range(k)]
+
+
+def kfold_ner(
+    config: NerConfig, documents: Sequence[Document], k: int, work_dir: Path, device: str | None, batch_size: int
+) -> dict[str, Any]:
+    """Train on K-1 folds, evaluate on the held-out one, K times; per-fold results and mean ± std."""
+    from .train_ner import train_documents
+
+    folds = make_folds(documents, k, config.seed)
+    results = []
+    for index, held_out in enumerate(folds):
+        train = [doc for j, fold in enumerate(folds) if j != index for doc in fold]
+        fold_dir = work_dir / f"fold-{index}"
+        fold_config = dataclasses.replace(
+            config, output_dir=str(fold_dir), checkpoint_dir=str(work_dir / f"fold-{index}.checkpoints")
+        )
+        logger.info("fold %d/%d: training on %d documents, testing on %d", index + 1, k, len(train), len(held_out))
+        train_documents(fold_config, train, None)
+        scores = evaluate_model_dir(fold_dir, held_out, device, batch_size)
+        scores["test_ids"] = [doc.id for doc in held_out]
+        results.append(scores)
+    summary: dict[str, Any] = {}
+    for level in ("words", "chars"):
+        summary[level] = {}
+        for key in ("precision", "recall", "f1"):
+            mean, std = mean_std([fold[level]["micro"][key] for fold in results])
+            summary[level][key] = {"mean": mean, "std": std}
+        labels = sorted({label for fold in results for label in fold[level]["per_label"]})
+        summary[level]["per_label_f1"] = {}
+        for label in labels:
+            values = [fold[level]["per_label"].get(label, {}).get("f1", 0.0) for fold in results]
+            mean, std = mean_std(values)
+            summary[level]["per_label_f1"][label] = {"mean": mean, "std": std}
+    return {"k": k, "folds": results, "summary": summary}
+
+
+# ---- command line -------------------------------------------------------------------------------
+
+
+def format_results(results: dict[str, Any]) -> str:
+    if "summary" in results:
+        lines = [f"{results['k']}-fold cross-validation (micro, mean ± std over folds)"]
+        for level, title in (("words", "gold words, seqeval strict IOB2"), ("chars", "character spans, full pipeline")):
+            s = results["summary"][level]
+            lines.append(
+                f"  {title}: P {s['precision']['mean'] * 100:.2f} ± {s['precision']['std'] * 100:.2f}  "
+                f"R {s['recall']['mean'] * 100:.2f} ± {s['recall']['std'] * 100:.2f}  "
+                f"F1 {s['f1']['mean'] * 100:.2f} ± {s['f1']['std'] * 100:.2f}"
+            )
+            for label, v in s["per_label_f1"].items():
+                lines.append(f"    {label:<12} F1 {v['mean'] * 100:6.2f} ± {v['std'] * 100:.2f}")
+        return "\n".join(lines)
+    return "\n\n".join(
+        [
+            format_table("Gold words (seqeval strict IOB2)", results["words"]),
+            format_table("Character spans (full Extractor pipeline)", results["chars"]),
+        ]
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m training.evaluate", description=__doc__.split("\n")[0])
+    parser.add_argument("task", choices=("ner", "re"))
+    parser.add_argument("--model", help="model directory (or Hub id) to evaluate")
+    parser.add_argument("--data", required=True, help="annotated documents (JSONL), e.g. data/corpus.jsonl")
+    parser.add_argument("--docs", help="only the documents of these splits, e.g. test or train,dev")
+    parser.add_argument("--splits", default="data/splits.json", help="splits file that --docs refers to")
+    parser.add_argument("--kfold", type=int, help="k-fold cross-validation by document (needs --config)")
+    parser.add_argument("--config", help="training config for --kfold")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    parser.add_argument("--work-dir", help="where --kfold writes its fold models (default: <output_dir>-kfold)")
+    parser.add_argument("--out", help="write the results as JSON here")
+    parser.add_argument("--device", help="cpu, cuda, cuda:1 ... (default: cuda if available)")
+    parser.add_argument("--batch-size", type=int, default=32)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["re"]:
+        from . import evaluate_re  # relation evaluation lives with the relation trainer
+
+        return evaluate_re.main(argv[1:])
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S")
+    try:
+        results = _run(args)
+    except (ConfigError, DataError, OSError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(format_results(results))
+    if args.out:
+        out = Path(args.out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = out.with_name(f".{out.name}.tmp")
+        tmp.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        tmp.replace(out)
+    return 0
+
+
+def _run(args) -> dict[str, Any]:
+    documents = select_documents(load_documents(args.data), args.docs, args.splits)
+    meta = {"task": "ner", "data": args.data, "docs": args.docs or "all", "document_ids": [d.id for d in documents]}
+    if args.kfold is not None:
+        if not args.config:
+            raise ConfigError("--kfold: needs --config (the training config of the fold models)")
+        if args.model:
+            raise ConfigError("--model: not used with --kfold (the folds train their own models)")
+        config = NerConfig.load(args.config, args.overrides)
+        work_dir = Path(args.work_dir or f"{config.output_dir}-kfold")
+        results = kfold_ner(config, documents, args.kfold, work_dir, args.device, args.batch_size)
+        return {**meta, "config": config.to_dict(), **results}
+    if not args.model:
+        raise ConfigError("--model: needed (or --kfold K --config FILE)")
+    if args.overrides or args.config:
+        raise ConfigError("--config/--set: only used with --kfold")
+    return {**meta, "model": args.model, **evaluate_model_dir(args.model, documents, args.device, args.batch_size)}
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,439 @@
+"""Fine-tune a PhoBERT token classifier for NER with the Hugging Face Trainer.
+
+Sentences become model inputs through viextract's own `SubwordAligner` (word by word,
+first subword labelled, -100 elsewhere, windows of at most 254 subwords), the same code
+that runs at prediction time, so training and prediction cannot disagree. Dev is scored
+each epoch with seqeval's strict IOB2 entity F1, which drives early stopping and the choice
+of the best checkpoint. The final model is written atomically and loads with
+`viextract.Extractor.from_pretrained(output_dir)`.
+
+    python -m training.train ner --config configs/ner.yaml [--set key=value ...] [--resume]
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from viextract.align import SubwordAligner, Window, best_window_per_word
+from viextract.labels import SCHEMA_VERSION, bio_labels
+from viextract.saving import atomic_directory
+
+from .config import ConfigError, NerConfig
+from .data import DataError, Document, load_documents, load_split, ner_dataset
+from .metrics import score_tags
+
+logger = logging.getLogger(__name__)
+
+IGNORE_INDEX = -100  # label of subwords that are not a word's first, and of padding
+METRICS_FILENAME = "training_metrics.json"
+
+
+class BaseModelError(OSError):
+    """The base model or its tokenizer could not be loaded; the message names the model."""
+
+
+@dataclass(frozen=True)
+class TaggedSentence:
+    tokens: list[str]
+    tags: list[str]
+
+
+# ---- data ---------------------------------------------------------------------------------------
+
+
+def _describe_split(config: NerConfig, split: str) -> str:
+    files = config.train_files if split == "train" else config.dev_files
+    return ", ".join(files) if files else f"{config.splits_file} [{split}]"
+
+
+def load_training_documents(config: NerConfig) -> tuple[list[Document], list[Document]]:
+    """(train, dev) documents from train_files/dev_files or the splits file; never test."""
+    if config.train_files:
+        train = [doc for path in config.train_files for doc in load_documents(path)]
+        dev = [doc for path in config.dev_files for doc in load_documents(path)]
+    else:
+        train = load_split("train", config.splits_file, config.data_dir)
+        dev = load_split("dev", config.splits_file, config.data_dir)
+    for name, docs in (("train", train), ("dev", dev)):
+        if not docs:
+            raise DataError(f"{_describe_split(config, name)}: {name}: the split is empty")
+    return train, dev
+
+
+def augment_documents(config: NerConfig, documents: list[Document]) -> list[Document]:
+    """The documents plus `augment_copies` augmented copies (training.augment), if augment is on."""
+    if not config.augment:
+        return documents
+    try:
+        from .augment import augment_documents as augment
+    except ImportError as error:
+        raise ConfigError(f"augment: training.augment is not available ({error}); set augment=false") from error
+    augmented = list(augment(documents, config.augment_copies, config.seed))
+    # Accept either the originals followed by the copies, or the copies alone.
+    combined = augmented if augmented[: len(documents)] == documents else documents + augmented
+    logger.info("augmentation: %d training documents -> %d", len(documents), len(combined))
+    return combined
+
+
+def tagged_sentences(
+    documents: Sequence[Document], config: NerConfig, skip_empty: bool = True
+) -> list[TaggedSentence]:
+    """Word-level sentences (training.data's words, split at gold boundaries) with the config's tags.
+
+    Tags of entity types outside `config.entity_labels` become O.
+    """
+    dataset = ner_dataset(documents, segmenter=config.segmenter)
+    names = dataset.features["ner_tags"].feature.names
+    keep = set(config.entity_labels)
+    sentences = []
+    for tokens, ids in zip(dataset["tokens"], dataset["ner_tags"]):
+        if not tokens and skip_empty:
+            continue
+        tags = [names[i] for i in ids]
+        tags = [t if t == "O" or t[2:] in keep else "O" for t in tags]
+        sentences.append(TaggedSentence(list(tokens), tags))
+    return sentences
+
+
+def check_labels_seen(sentences: Sequence[TaggedSentence], config: NerConfig) -> None:
+    """An entity type with no training example cannot be learned: error, or warn if allowed."""
+    seen = {tag[2:] for s in sentences for tag in s.tags if tag != "O"}
+    missing = [label for label in config.entity_labels if label not in seen]
+    if not missing:
+        return
+    message = (
+        f"{_describe_split(config, 'train')}: entities: no training example of {missing}; the model could "
+        f"never predict them"
+    )
+    if config.allow_unseen_labels:
+        logger.warning("%s (allow_unseen_labels is set: training anyway)", message)
+        return
+    raise DataError(f"{message}. Add examples, drop them from entity_labels, or set allow_unseen_labels=true")
+
+
+def encode_windows(
+    sentences: Sequence[TaggedSentence], aligner: SubwordAligner, label2id: dict[str, int]
+) -> tuple[list[dict[str, list[int]]], list[tuple[int, Window]]]:
+    """Model inputs (one per window) with first-subword labels, and (sentence index, window) of each."""
+    features, index = [], []
+    for s_index, sentence in enumerate(sentences):
+        for window in aligner.windows(sentence.tokens):
+            labels = [IGNORE_INDEX] * len(window.input_ids)
+            for offset, position in enumerate(window.word_positions):
+                labels[position] = label2id[sentence.tags[window.first_word + offset]]
+            features.append({"input_ids": list(window.input_ids), "labels": labels})
+            index.append((s_index, window))
+    return features, index
+
+
+class WindowDataset(torch.utils.data.Dataset):
+    def __init__(self, features: list[dict[str, list[int]]]):
+        self.features = features
+
+    def __len__(self) -> int:
+        return len(self.features)
+
+    def __getitem__(self, index: int) -> dict[str, list[int]]:
+        return self.features[index]
+
+
+@dataclass
+class WindowCollator:
+    """Right-pads input_ids with the tokenizer's pad id and labels with -100; builds attention_mask."""
+
+    pad_token_id: int
+
+    def __call__(self, features: Sequence[dict[str, list[int]]]) -> dict[str, torch.Tensor]:
+        width = max(len(f["input_ids"]) for f in features)
+        input_ids = torch.full((len(features), width), self.pad_token_id, dtype=torch.long)
+        attention_mask = torch.zeros((len(features), width), dtype=torch.long)
+        labels = torch.full((len(features), width), IGNORE_INDEX, dtype=torch.long)
+        for row, feature in enumerate(features):
+            n = len(feature["input_ids"])
+            input_ids[row, :n] = torch.tensor(feature["input_ids"], dtype=torch.long)
+            attention_mask[row, :n] = 1
+            labels[row, :n] = torch.tensor(feature["labels"], dtype=torch.long)
+        return {"input_ids": input_ids, "attention_mask": attention_mask, "labels": labels}
+
+
+# ---- scoring ------------------------------------------------------------------------------------
+
+
+def words_from_windows(
+    predicted_ids: Any, index: Sequence[tuple[int, Window]], sentence_lengths: Sequence[int], id2label: dict[int, str]
+) -> list[list[str]]:
+    """Each sentence's word tags from per-window predictions, each word from its most central window."""
+    by_sentence: dict[int, list[int]] = {}
+    for row, (s_index, _) in enumerate(index):
+        by_sentence.setdefault(s_index, []).append(row)
+    tags: list[list[str]] = [[] for _ in sentence_lengths]
+    for s_index, rows in by_sentence.items():
+        windows = [index[row][1] for row in rows]
+        for w_local, position in best_window_per_word(windows, sentence_lengths[s_index]):
+            tags[s_index].append(id2label[int(predicted_ids[rows[w_local]][position])])
+    return tags
+
+
+def make_compute_metrics(dev: Sequence[TaggedSentence], index: Sequence[tuple[int, Window]], id2label: dict[int, str]):
+    lengths = [len(s.tokens) for s in dev]
+    gold = [s.tags for s in dev]
+
+    def compute_metrics(prediction) -> dict[str, float]:
+        predicted = words_from_windows(prediction.predictions, index, lengths, id2label)
+        scores = score_tags(gold, predicted)
+        metrics = {k: scores["micro"][k] for k in ("precision", "recall", "f1")}
+        metrics.update({f"f1_{label}": row["f1"] for label, row in scores["per_label"].items()})
+        return metrics
+
+    return compute_metrics
+
+
+def argmax_logits(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    # Keep label ids, not (windows x length x labels) floats, across the whole dev set.
+    return logits.argmax(dim=-1)
+
+
+# ---- model --------------------------------------------------------------------------------------
+
+
+def load_base_model(config: NerConfig, labels: Sequence[str]):
+    """(model, tokenizer) from base_model (Hub id or directory), with a fresh head over `labels`."""
+    from transformers import AutoModelForTokenClassification, PhobertTokenizer
+
+    name = config.base_model
+    hint = (
+        "If there is no network here, download it where there is one and set base_model to its local "
+        "directory (config.json, model.safetensors, vocab.txt, bpe.codes)."
+    )
+    try:
+        tokenizer = PhobertTokenizer.from_pretrained(name, revision=config.revision)
+    except Exception as error:  # network, missing repo, missing vocab.txt/bpe.codes
+        raise BaseModelError(
+            f"cannot load the PhoBERT tokenizer of base model {name!r} ({type(error).__name__}: {error}). {hint}"
+        ) from error
+    try:
+        model = AutoModelForTokenClassification.from_pretrained(
+            name,
+            revision=config.revision,
+            num_labels=len(labels),
+            id2label=dict(enumerate(labels)),
+            label2id={label: i for i, label in enumerate(labels)},
+            ignore_mismatched_sizes=True,  # a base model with another head gets a fresh one
+        )
+    except Exception as error:
+        raise BaseModelError(f"cannot load base model {name!r} ({type(error).__name__}: {error}). {hint}") from error
+    model_config = model.config
+    if len(tokenizer) > model_config.vocab_size:
+        raise BaseModelError(
+            f"base model {name!r}: the tokenizer has {len(tokenizer)} tokens but the model's vocab_size is "
+            f"{model_config.vocab_size}"
+        )
+    positions = getattr(model_config, "max_position_embeddings", None)
+    if positions is not None:
+        # RoBERTa numbers positions from pad_token_id + 1: PhoBERT's 258 leave room for 256.
+        offset = model_config.pad_token_id + 1 if model_config.model_type in {"roberta", "xlm-roberta", "camembert"} else 0
+        if positions - offset < config.max_length:
+            raise ConfigError(
+                f"max_length: {config.max_length} subwords do not fit base model {name!r}, which has "
+                f"max_position_embeddings={positions} (room for {positions - offset})"
+            )
+    return model, tokenizer
+
+
+def resolve_bf16(setting: bool | str) -> bool:
+    if setting == "auto":
+        return bool(torch.cuda.is_available() and torch.cuda.is_bf16_supported())
+    return bool(setting)
+
+
+def checkpoint_to_resume(config: NerConfig, resume: bool) -> str | None:
+    """The last checkpoint when resuming; refuse to mix a fresh run into an old run's checkpoints."""
+    from transformers.trainer_utils import get_last_checkpoint
+
+    directory = config.checkpoint_path
+    last = get_last_checkpoint(str(directory)) if directory.is_dir() else None
+    if resume:
+        if last is None:
+            raise ConfigError(f"--resume: no checkpoint in {directory}; run without --resume to start")
+        return last
+    if last is not None:
+        raise ConfigError(
+            f"checkpoint_dir: {directory} holds checkpoints of an earlier run ({Path(last).name}); pass --resume to "
+            f"continue it, or delete the directory to start over"
+        )
+    return None
+
+
+def _check_paths(config: NerConfig) -> None:
+    output = Path(config.output_dir).resolve()
+    checkpoints = config.checkpoint_path.resolve()
+    if checkpoints == output or output in checkpoints.parents:
+        raise ConfigError(
+            f"checkpoint_dir: {config.checkpoint_path} is inside output_dir {config.output_dir}, which is replaced "
+            f"when the model is written"
+        )
+
+
+# ---- training -----------------------------------------------------------------------------------
+
+
+def train_sentences(
+    config: NerConfig,
+    train: Sequence[TaggedSentence],
+    dev: Sequence[TaggedSentence] | None,
+    resume: bool = False,
+    extra_metadata: dict[str, Any] | None = None,
+) -> Path:
+    """Fine-tune on word-level sentences; early-stop on `dev` (None: train all epochs, keep the last).
+
+    Returns the output directory (written by the main process only).
+    """
+    from transformers import EarlyStoppingCallback, Trainer, TrainingArguments, set_seed
+
+    _check_paths(config)
+    if not train:
+        raise DataError(f"{_describe_split(config, 'train')}: train: no sentences")
+    if dev is not None and not dev:
+        raise DataError(f"{_describe_split(config, 'dev')}: dev: no sentences")
+    check_labels_seen(train, config)
+    resume_from = checkpoint_to_resume(config, resume)
+
+    set_seed(config.seed)  # before the head is initialised
+    labels = bio_labels(tuple(config.entity_labels))
+    model, tokenizer = load_base_model(config, labels)
+    label2id = {label: i for i, label in enumerate(labels)}
+    id2label = dict(enumerate(labels))
+    aligner = SubwordAligner(tokenizer, max_subwords=config.max_length - 2)
+    train_features, _ = encode_windows(train, aligner, label2id)
+    eval_dataset = compute_metrics = None
+    if dev is not None:
+        dev_features, dev_index = encode_windows(dev, aligner, label2id)
+        eval_dataset = WindowDataset(dev_features)
+        compute_metrics = make_compute_metrics(dev, dev_index, id2label)
+    if aligner.truncated_words:
+        logger.warning("%d words longer than a whole window were cut", aligner.truncated_words)
+    logger.info(
+        "train: %d sentences, %d windows; dev: %s sentences",
+        len(train),
+        len(train_features),
+        len(dev) if dev is not None else "no",
+    )
+
+    evaluate = dev is not None
+    args = TrainingArguments(
+        output_dir=str(config.checkpoint_path),
+        learning_rate=config.learning_rate,
+        num_train_epochs=config.epochs,
+        max_steps=config.max_steps,
+        per_device_train_batch_size=config.batch_size,
+        per_device_eval_batch_size=config.eval_batch_size,
+        gradient_accumulation_steps=config.gradient_accumulation_steps,
+        warmup_steps=config.warmup_ratio,  # a float below 1 is a fraction of all steps
+        weight_decay=config.weight_decay,
+        lr_scheduler_type=config.lr_scheduler,
+        max_grad_norm=config.max_grad_norm,
+        seed=config.seed,
+        bf16=resolve_bf16(config.bf16),
+        eval_strategy="epoch" if evaluate else "no",
+        save_strategy="epoch",
+        save_total_limit=config.save_total_limit,
+        load_best_model_at_end=evaluate,
+        metric_for_best_model="f1" if evaluate else None,
+        greater_is_better=True if evaluate else None,
+        logging_strategy="steps",
+        logging_steps=config.logging_steps,
+        logging_first_step=True,
+        report_to="none",
+        dataloader_num_workers=config.dataloader_num_workers,
+        dataloader_pin_memory=torch.cuda.is_available(),
+        ddp_find_unused_parameters=False,
+        # Without a GPU, accelerate runs DDP over gloo only when told it is on the CPU.
+        use_cpu=int(os.environ.get("WORLD_SIZE", "1")) > 1 and not torch.cuda.is_available(),
+    )
+    # The token classifier returns a mean loss and ignores num_items_in_batch, though its forward takes
+    # **kwargs; left to guess, the Trainer would scale gradients by the number of GPUs and GA steps.
+    model.accepts_loss_kwargs = False
+    callbacks = []
+    if evaluate and config.early_stopping_patience > 0:
+        callbacks.append(EarlyStoppingCallback(early_stopping_patience=config.early_stopping_patience))
+    trainer = Trainer(
+        model=model,
+        args=args,
+        data_collator=WindowCollator(tokenizer.pad_token_id),
+        train_dataset=WindowDataset(train_features),
+        eval_dataset=eval_dataset,
+        compute_metrics=compute_metrics,
+        preprocess_logits_for_metrics=argmax_logits if evaluate else None,
+        callbacks=callbacks,
+    )
+    if trainer.is_world_process_zero():
+        config.checkpoint_path.mkdir(parents=True, exist_ok=True)
+        config.save(config.checkpoint_path)
+    result = trainer.train(resume_from_checkpoint=resume_from)
+
+    output_dir = Path(config.output_dir)
+    if trainer.is_world_process_zero():
+        best = {}
+        if evaluate:
+            best = {"best_checkpoint": trainer.state.best_model_checkpoint, "best_dev_f1": trainer.state.best_metric}
+        metadata = {
+            **best,
+            "train_sentences": len(train),
+            "train_windows": len(train_features),
+            "dev_sentences": len(dev) if dev is not None else 0,
+            "global_step": result.global_step,
+            "train_loss": result.training_loss,
+            "log_history": trainer.state.log_history,
+            **(extra_metadata or {}),
+        }
+        save_model(trainer.accelerator.unwrap_model(trainer.model), tokenizer, config, output_dir, metadata)
+        logger.info("model written to %s", output_dir)
+    trainer.accelerator.wait_for_everyone()
+    return output_dir
+
+
+def save_model(model, tokenizer, config: NerConfig, output_dir: Path, metadata: dict[str, Any]) -> None:
+    """Model, tokenizer, resolved config and training metrics; all or nothing (atomic_directory)."""
+    model.config.viextract = {"segmenter": config.segmenter, "schema_version": SCHEMA_VERSION}
+    with atomic_directory(output_dir) as staging:
+        model.save_pretrained(staging)
+        tokenizer.save_pretrained(staging)
+        config.save(staging)
+        (staging / METRICS_FILENAME).write_text(json.dumps(_jsonable(metadata), indent=2) + "\n", encoding="utf-8")
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def train_documents(
+    config: NerConfig, train: Sequence[Document], dev: Sequence[Document] | None, resume: bool = False
+) -> Path:
+    """Augment (if configured), turn documents into tagged sentences and train."""
+    train = augment_documents(config, list(train))
+    train_sentences_ = tagged_sentences(train, config)
+    dev_sentences = tagged_sentences(dev, config) if dev is not None else None
+    return train_sentences(
+        config, train_sentences_, dev_sentences, resume, {"train_documents": len(train), "dev_documents": len(dev or [])}
+    )
+
+
+def run(config: NerConfig, resume: bool = False) -> Path:
+    """Train from the config's data (train split, early stopping on dev) and write the model."""
+    train, dev = load_training_documents(config)
+    return train_documents(config, train, dev, resume)
