@@ -289,7 +289,7 @@ def test_a_full_model_directory_returns_relations_between_its_own_entities(full_
     extractor = Extractor.from_pretrained(full_model_dir, device="cpu")
     assert isinstance(extractor.relation_extractor, RelationExtractor)
     total = 0
-    for text in corpus[:3]:
+    for text in [t[:1500] for t in corpus[:3]]:
         result = extractor(text)
         for relation in result.relations:
             assert any(relation.head is e for e in result.entities)
@@ -308,10 +308,11 @@ def test_extractor_built_in_memory_saves_and_reloads(full_model_dir, tmp_path, c
     ner = AutoModelForTokenClassification.from_pretrained(full_model_dir / "ner")
     relations = RelationExtractor.from_pretrained(full_model_dir / "re", ["PER"])
     extractor = Extractor(ner, load_tokenizer(full_model_dir / "ner"), relations)
-    before = extractor(corpus[1])
+    before = extractor(corpus[1][:1000])
     extractor.save_pretrained(tmp_path / "model")
     assert (tmp_path / "model" / "re" / "config.json").is_file()
-    after = Extractor.from_pretrained(tmp_path / "model", device="cpu")(corpus[1])
+    after = Extractor.from_pretrained(tmp_path / "model", device="cpu")(corpus[1][:1000])
+    assert before.relations
     assert after == before
 
 

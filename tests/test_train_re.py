@@ -123,7 +123,7 @@ def test_training_writes_a_relation_directory_with_threshold_and_resolved_config
 
 
 def test_the_trained_directory_is_the_re_of_a_full_model(trained, base_model_dir, documents, data_files, tmp_path):
-    from training.evaluate_re import main
+    from training.evaluate import main
 
     build_tiny_token_classifier(base_model_dir, trained / "model" / "ner")
     extractor = Extractor.from_pretrained(trained / "model", device="cpu")
@@ -132,7 +132,9 @@ def test_the_trained_directory_is_the_re_of_a_full_model(trained, base_model_dir
         assert any(relation.head is e for e in result.entities) and any(relation.tail is e for e in result.entities)
 
     output = tmp_path / "scores.json"
-    code = main(["--model", str(trained / "model"), "--data", str(data_files / "dev.jsonl"), "--output", str(output)])
+    code = main(
+        ["re", "--model", str(trained / "model"), "--data", str(data_files / "dev.jsonl"), "--out", str(output)]
+    )
     assert code == 0
     report = json.loads(output.read_text())
     gold = sum(len(doc.relations) for doc in documents[2:3])

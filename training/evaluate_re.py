@@ -1,6 +1,6 @@
 """Score a relation model on annotated documents, twice: from gold entities, and end to end.
 
-    python -m training.evaluate re --model DIR --data FILE [--output scores.json]
+    python -m training.evaluate re --model DIR --data FILE [--docs test] [--out scores.json]
 
 `DIR` is a full model directory (`ner/` and `re/`): relations are scored given the gold
 entities (the relation model alone), then end to end through `viextract.Extractor` from the
@@ -117,27 +117,34 @@ def format_report(report: dict[str, Any]) -> str:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m training.evaluate re", description=__doc__.split("\n")[0])
-    parser.add_argument("--model", required=True, type=Path, help="model directory (ner/ and re/), or a re/ directory")
+    parser.add_argument("--model", required=True, help="model directory (ner/ and re/) or Hub id, or a re/ directory")
     parser.add_argument("--data", required=True, type=Path, help="annotated JSONL documents (data/corpus.jsonl format)")
-    parser.add_argument("--output", type=Path, help="also write the scores as JSON here")
+    parser.add_argument("--docs", help="only the documents of these splits, e.g. test or train,dev")
+    parser.add_argument("--splits", default="data/splits.json", help="splits file that --docs refers to")
+    parser.add_argument("--out", "--output", dest="out", type=Path, help="also write the scores as JSON here")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ... (default: cuda if available)")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from viextract.loading import resolve_model_dir
+
+    from .config import ConfigError
+    from .evaluate import select_documents
+
     args = build_parser().parse_args(argv)
     try:
-        documents = load_documents(args.data)
-        report = evaluate(args.model, documents, args.device, args.batch_size)
-    except (DataError, ModelLoadError, OSError) as error:
+        documents = select_documents(load_documents(args.data), args.docs, args.splits)
+        report = evaluate(resolve_model_dir(args.model), documents, args.device, args.batch_size)
+    except (ConfigError, DataError, ModelLoadError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     report["data"] = str(args.data)
     print(format_report(report))
-    if args.output is not None:
-        args.output.parent.mkdir(parents=True, exist_ok=True)
-        args.output.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    if args.out is not None:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     return 0
 
 

@@ -243,11 +243,13 @@ class RelationExtractor:
         directory: str | os.PathLike,
         ner_entity_labels: Sequence[str] | None = None,
         device: str | torch.device | None = None,
+        attn_implementation: str | None = None,
     ) -> RelationExtractor:
         """Load and check a relation model directory (config.json, model.safetensors, vocab.txt, bpe.codes).
 
         `ner_entity_labels`: the types the NER model in front of it predicts; each must be one this
-        model can mark. Every problem is a ModelLoadError naming the directory or file.
+        model can mark. `attn_implementation` ("sdpa", "eager"): the attention kernel; None keeps
+        transformers' default. Every problem is a ModelLoadError naming the directory or file.
         """
         directory = Path(directory)
         raw = read_config(directory)
@@ -266,8 +268,9 @@ class RelationExtractor:
             raise ModelLoadError(f"{path}: {'; '.join(problems)}")
         tokenizer = load_tokenizer(directory, int(config.vocab_size))
         try:
+            options = {"attn_implementation": attn_implementation} if attn_implementation else {}
             model = RobertaForRelationClassification.from_pretrained(
-                str(directory), config=config, use_safetensors=True
+                str(directory), config=config, use_safetensors=True, **options
             )
         except Exception as error:
             raise ModelLoadError(f"{directory}: cannot load the relation model ({error})") from error
