@@ -1,0 +1,424 @@
+"""Model card rendering and Hub publishing, with every HfApi call intercepted (no network)."""
+
+import json
+import re
+import shutil
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+import torch
+import yaml
+
+from tests.conftest import REPO
+from tests.relation_helpers import build_tiny_relation_extractor, copy_tokenizer_with_markers, load_tokenizer
+from training.model_card import (
+    ENTITY_DEFINITIONS,
+    CardError,
+    build_card_data,
+    find_schema,
+    read_results,
+    read_schema_tables,
+    render_card,
+    split_front_matter,
+)
+from training.publish import PublishError, main, push_model
+from viextract import Extractor
+from viextract.labels import ENTITY_LABELS, RELATION_LABELS
+
+torch.set_num_threads(1)
+
+# The files a published repository may hold per model folder (docs/publishing.md), restated as the spec.
+ALLOWED = {
+    "config.json", "model.safetensors", "vocab.txt", "bpe.codes", "tokenizer_config.json",
+    "special_tokens_map.json", "added_tokens.json", "training_config.yaml",
+}  # fmt: skip
+RETRAIN_NER = "python -m training.train ner --config configs/ner.yaml --set base_model=vinai/phobert-base"
+RETRAIN_RE = "python -m training.train re --config configs/re.yaml --set base_model=vinai/phobert-base"
+
+
+def row(p, r, f, support):
+    return {"precision": p, "recall": r, "f1": f, "support": support, "predicted": 9, "correct": 6}
+
+
+# What training.evaluate (ner, --docs test), its --kfold mode and training.evaluate_re write.
+NER_TEST = {
+    "task": "ner", "data": "data/corpus.jsonl", "docs": "test", "document_ids": ["004_c7fd43ec24ea10e9"],
+    "model": "outputs/model", "documents": 1, "sentences": 21, "gold_entities": 47,
+    "words": {"micro": row(0.8125, 0.7647, 0.7879, 47),
+              "per_label": {"PER": row(0.9, 0.8571, 0.878, 7), "LOC": row(0.95, 0.9048, 0.9268, 21)}},
+    "chars": {"micro": row(0.7, 0.6596, 0.6792, 47),
+              "per_label": {"PER": row(0.8, 0.5714, 0.6667, 7), "DATE": row(0.5, 0.25, 0.3333, 4)}},
+}  # fmt: skip
+NER_KFOLD = {
+    "task": "ner", "data": "data/corpus.jsonl", "docs": "train,dev", "document_ids": ["000", "001", "002", "003"],
+    "k": 4, "folds": [{}, {}, {}, {}],
+    "summary": {
+        level: {"precision": {"mean": 0.61, "std": 0.1}, "recall": {"mean": 0.52, "std": 0.05},
+                "f1": {"mean": 0.5612, "std": 0.0734}, "per_label_f1": {"PER": {"mean": 0.7, "std": 0.1234}}}
+        for level in ("words", "chars")
+    },
+}  # fmt: skip
+RE_TEST = {
+    "model": "outputs/model", "data": "data/corpus.jsonl", "documents": 1, "gold_relations": 33, "threshold": 0.45,
+    "relations_gold_entities": {"micro": row(0.5, 0.4242, 0.459, 33),
+                                "per_label": {"has_title": row(0.8, 0.7, 0.7467, 10)}},
+    "relations_end_to_end": {"micro": row(0.3, 0.1818, 0.2264, 33), "per_label": {"has_title": row(0.6, 0.3, 0.4, 10)}},
+}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def base_dir(tmp_path_factory) -> Path:
+    """A local base as training.pretrain leaves it: only the files the card reads."""
+    base = tmp_path_factory.mktemp("base")
+    (base / "training_config.yaml").write_text("task: pretrain\nnum_hidden_layers: 2\n", encoding="utf-8")
+    summary = {
+        "train": [
+            {"name": "ud_vtb", "origin": "ud_vietnamese_vtb: vi_vtb-ud-train.conllu", "licence": "CC BY-SA 4.0",
+             "sentences": 1400, "words": 30000},
+            {"name": "corpus_train", "origin": "corpus.jsonl", "licence": "the project's corpus", "sentences": 30,
+             "words": 1363},
+        ],
+        "train_words": 31363,
+    }  # fmt: skip
+    (base / "pretrain_data.json").write_text(json.dumps(summary), encoding="utf-8")
+    return base
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory, tiny_ner_dir, tiny_tokenizer_dir, base_dir) -> Path:
+    """ner/ (tiny_ner_dir) + re/, each with its training config, and junk that must never be uploaded."""
+    from training.config import NerConfig
+
+    root = tmp_path_factory.mktemp("publish_model")
+    shutil.copytree(tiny_ner_dir / "ner", root / "ner")
+    tokenizer_dir = copy_tokenizer_with_markers(tiny_tokenizer_dir, tmp_path_factory.mktemp("re_tok"))
+    build_tiny_relation_extractor(load_tokenizer(tokenizer_dir), threshold=0.0).save_pretrained(root / "re")
+    NerConfig(base_model=str(base_dir), output_dir="outputs/ner").save(root / "ner")
+    re_config = {"task": "re", "base_model": str(base_dir), "segmenter": "pyvi", "negative_ratio": 3.0,
+                 "epochs": 10.0, "splits_file": "data/splits.json", "output_dir": "outputs/re"}  # fmt: skip
+    (root / "re" / "training_config.yaml").write_text(yaml.safe_dump(re_config), encoding="utf-8")
+    (root / "ner" / "training_metrics.json").write_text(json.dumps({"train_sentences": 250, "log_history": []}))
+    (root / "ner" / "checkpoint-5").mkdir()
+    (root / "ner" / "checkpoint-5" / "optimizer.pt").write_bytes(b"junk")
+    (root / "ner" / "checkpoint-5" / "model.safetensors").write_bytes(b"junk")
+    (root / "optimizer.pt").write_bytes(b"junk")
+    (root / "runs").mkdir()
+    (root / "runs" / "events.out.tfevents.1").write_bytes(b"junk")
+    return root
+
+
+@pytest.fixture(scope="module")
+def results_files(tmp_path_factory) -> dict[str, Path]:
+    folder = tmp_path_factory.mktemp("results")
+    files = {"ner_test": NER_TEST, "ner_kfold": NER_KFOLD, "re_test": RE_TEST}
+    for name, value in files.items():
+        (folder / f"{name}.json").write_text(json.dumps(value), encoding="utf-8")
+    combined = {"ner": {"test": NER_TEST, "kfold": NER_KFOLD}, "re": {"test": RE_TEST}}
+    (folder / "combined.json").write_text(json.dumps(combined), encoding="utf-8")
+    return {name: folder / f"{name}.json" for name in [*files, "combined"]}
+
+
+@pytest.fixture(scope="module")
+def card_text(model_dir, results_files) -> str:
+    card = build_card_data(
+        model_dir,
+        [str(results_files["ner_test"]), str(results_files["ner_kfold"]), f"re.test={results_files['re_test']}"],
+        base_model="someone/viextract-base-small",
+    )
+    return render_card(card)
+
+
+def section(body: str, *headings: str) -> str:
+    """The text under each heading in turn, up to the next heading of the same or a higher level."""
+    for heading in headings:
+        level = heading.split(" ")[0]
+        start = body.index(f"\n{heading}\n") + len(heading) + 2
+        end = re.search(rf"\n#{{1,{len(level)}}} ", body[start:])
+        body = body[start : start + end.start()] if end else body[start:]
+    return body
+
+
+def pct(value: float) -> str:
+    return re.escape(f"{value * 100:.2f}")
+
+
+# ---- (a) the rendered card ----------------------------------------------------------------------
+
+
+def test_front_matter_parses_with_the_hub_fields_and_measured_values(card_text):
+    assert card_text.startswith("---\n")
+    meta = yaml.safe_load(card_text.split("---\n")[1])
+    assert meta["language"] == "vi"
+    assert meta["license"] == "cc-by-sa-4.0"  # the base saw UD VTB (CC BY-SA 4.0)
+    assert meta["base_model"] == "someone/viextract-base-small"
+    assert meta["library_name"] == "viextract"
+    assert meta["pipeline_tag"] == "token-classification"
+    assert meta["datasets"] and "f1" in meta["metrics"] and "viextract" in meta["tags"]
+    (entry,) = meta["model-index"]
+    found = {}
+    for result in entry["results"]:
+        for metric in result["metrics"]:
+            key = (result["task"]["type"], result["dataset"]["split"], metric["name"])
+            found[key] = (metric["type"], metric["value"])
+    expected = {
+        ("token-classification", "test", "test F1, seqeval strict IOB2 on the gold words"): ("f1", 0.7879),
+        ("token-classification", "test", "test precision, seqeval strict IOB2 on the gold words"):
+            ("precision", 0.8125),
+        ("relation-extraction", "test", "test F1, given the gold entities (the relation model alone)"): ("f1", 0.459),
+        ("relation-extraction", "test", "test recall, end to end, from the entities the NER model predicts"):
+            ("recall", 0.1818),
+    }  # fmt: skip
+    for key, value in expected.items():
+        assert found[key] == value, key
+    kfold = [v for (_, split, name), v in found.items() if split == "train,dev" and name.startswith("4-fold mean F1")]
+    assert kfold == [("f1", 0.5612), ("f1", 0.5612)]
+    assert not any(split == "dev" for _, split, _ in found)  # dev was not measured: nothing claimed
+
+
+def test_sections_labels_commands_and_credits(card_text):
+    _, body = split_front_matter(card_text)
+    for heading in ("## Results at a glance", "## Intended use", "## Labels", "## Training data and size",
+                    "## Training procedure", "## Evaluation", "## Limitations", "## How to use",
+                    "## Credits and licences"):  # fmt: skip
+        assert f"\n{heading}\n" in body, heading
+    labels = section(body, "## Labels")
+    for label in ENTITY_LABELS:
+        assert re.search(rf"^\| `{label}` \| {re.escape(ENTITY_DEFINITIONS[label])} \|", labels, re.M), label
+    for label in RELATION_LABELS:
+        assert re.search(rf"^\| `{label}` \| ", labels, re.M), label
+    procedure = section(body, "## Training procedure")
+    assert "python -m training.train ner --config ner/training_config.yaml" in procedure
+    assert "python -m training.train re --config re/training_config.yaml" in procedure
+    limitations = section(body, "## Limitations")
+    assert RETRAIN_NER in limitations and RETRAIN_RE in limitations
+    assert 'Extractor.from_pretrained("REPO_ID")' in section(body, "## How to use")
+    credits = section(body, "## Credits and licences")
+    assert "UD Vietnamese VTB" in credits and "CC BY-SA 4.0" in credits
+    data = section(body, "## Training data and size")
+    splits = json.loads((REPO / "data" / "splits.json").read_text(encoding="utf-8"))
+    assert re.search(rf"^\| dev \| .* \| {len(splits['dev'])} \| \d+ \| \d+ \|$", data, re.M)
+    assert re.search(r"^\| `ud_vtb` \| .* \| CC BY-SA 4\.0 \|$", data, re.M)
+
+
+def test_per_label_rows_match_the_results_and_absent_ones_say_not_measured(card_text):
+    _, body = split_front_matter(card_text)
+    for level, title in (("words", "seqeval strict IOB2"), ("chars", "exact character spans")):
+        test = section(body, "## Evaluation", "### Entities", "#### Test")
+        table = test[test.index(title) :]
+        table = table[: table.index("**micro**")]
+        for label, values in NER_TEST[level]["per_label"].items():
+            cells = [pct(values[key]) for key in ("precision", "recall", "f1")] + [str(values["support"])]
+            line = rf"^\| `{label}` \| " + r" \| ".join(cells) + r" \|$"
+            assert re.search(line, table, re.M), (level, label)
+        assert re.search(r"^\| `EVENT` \| – \| – \| – \| – \|$", table, re.M)  # no row in the JSON
+    micro = NER_TEST["words"]["micro"]
+    assert re.search(
+        rf"^\| \*\*micro\*\* \| {pct(micro['precision'])} \| {pct(micro['recall'])} \| {pct(micro['f1'])} \| 47 \|$",
+        section(body, "## Evaluation", "### Entities", "#### Test"), re.M,
+    )  # fmt: skip
+    kfold = section(body, "## Evaluation", "### Entities", "#### k-fold")
+    assert re.search(r"^\| `PER` \| 70\.00 ± 12\.34 \| 70\.00 ± 12\.34 \|$", kfold, re.M)
+    assert re.search(r"^\| \*\*micro F1\*\* \| 56\.12 ± 7\.34 \| 56\.12 ± 7\.34 \|$", kfold, re.M)
+    relations = section(body, "## Evaluation", "### Relations", "#### Test")
+    has_title = RE_TEST["relations_gold_entities"]["per_label"]["has_title"]
+    assert re.search(rf"^\| `has_title` \| {pct(has_title['precision'])} \| {pct(has_title['recall'])} \| "
+                     rf"{pct(has_title['f1'])} \| 10 \|$", relations, re.M)  # fmt: skip
+    for headings in (("### Entities", "#### Dev"), ("### Relations", "#### Dev"), ("### Relations", "#### k-fold")):
+        assert section(body, "## Evaluation", *headings).strip() == "not measured", headings
+    glance = section(body, "## Results at a glance")
+    first = r"^\| Entities, seqeval strict IOB2 on the gold words \| "
+    assert re.search(first + r"not measured \| 78\.79 \| 56\.12 ± 7\.34 \|$", glance, re.M)
+
+
+def test_a_combined_results_file_gives_the_same_card(model_dir, results_files, card_text):
+    card = build_card_data(model_dir, [str(results_files["combined"])], base_model="someone/viextract-base-small")
+    assert render_card(card) == card_text
+
+
+def test_a_hub_base_a_bare_ner_dir_and_no_results(tiny_ner_dir, tmp_path):
+    from training.config import NerConfig
+
+    shutil.copytree(tiny_ner_dir / "ner", tmp_path / "bare")
+    NerConfig().save(tmp_path / "bare")  # base_model: vinai/phobert-base
+    text = render_card(build_card_data(tmp_path / "bare", [], repo_id="me/bare"))
+    meta, body = split_front_matter(text)
+    assert meta["base_model"] == "vinai/phobert-base" and meta["license"] == "mit"
+    assert "model-index" not in meta  # nothing measured, nothing claimed
+    assert "## Relations" not in body and "### Relations" not in body
+    assert "python -m training.train ner --config training_config.yaml" in body
+    assert RETRAIN_NER not in body  # already on the recommended base
+    assert 'Extractor.from_pretrained("me/bare")' in body
+    assert section(body, "## Evaluation", "### Entities", "#### Test").strip() == "not measured"
+
+
+def test_results_errors_name_the_file_and_the_fix(tmp_path):
+    unsplit = tmp_path / "all.json"
+    unsplit.write_text(json.dumps({**NER_TEST, "docs": "all"}), encoding="utf-8")
+    with pytest.raises(CardError, match=r"all\.json.*--results test="):
+        read_results([str(unsplit)])
+    assert read_results([f"test={unsplit}"])["ner"]["test"].tables["words"].micro.f1 == 0.7879
+    percent = tmp_path / "percent.json"
+    percent.write_text(json.dumps({**NER_TEST, "words": {"micro": row(81.25, 76.47, 78.79, 47)}}), encoding="utf-8")
+    with pytest.raises(CardError, match=r"percent\.json: words\.micro\.precision: expected a fraction"):
+        read_results([str(percent)])
+    with pytest.raises(CardError, match="also in"):
+        read_results([f"test={unsplit}", f"test={unsplit}"])
+    with pytest.raises(CardError, match="holds ner scores, not re"):
+        read_results([f"re.test={unsplit}"])
+
+
+def test_builtin_definitions_match_schema_md():
+    schema = find_schema()
+    if schema is None:
+        pytest.skip("SCHEMA.md is not next to this checkout")
+    entities, relations = read_schema_tables(schema)
+    assert {label: what for label, (what, _) in entities.items()} == ENTITY_DEFINITIONS
+    assert list(relations) == list(RELATION_LABELS)
+
+
+# ---- (b)-(d) pushing ----------------------------------------------------------------------------
+
+
+class FakeHfApi:
+    """Records every call; `upload_folder` keeps a copy of what it was given, as the repository would."""
+
+    calls: list = []
+    uploaded: Path | None = None
+    fail_on: str | None = None
+
+    def __init__(self, token=None):
+        FakeHfApi.calls.append(("HfApi", {"token": token}))
+
+    def create_repo(self, repo_id, **kwargs):
+        FakeHfApi.calls.append(("create_repo", {"repo_id": repo_id, **kwargs}))
+        if FakeHfApi.fail_on == "create_repo":
+            raise ConnectionError("[Errno -3] Temporary failure in name resolution")
+
+    def create_branch(self, repo_id, **kwargs):
+        FakeHfApi.calls.append(("create_branch", {"repo_id": repo_id, **kwargs}))
+
+    def upload_folder(self, **kwargs):
+        FakeHfApi.calls.append(("upload_folder", kwargs))
+        shutil.rmtree(FakeHfApi.uploaded, ignore_errors=True)
+        shutil.copytree(kwargs["folder_path"], FakeHfApi.uploaded)
+        return SimpleNamespace(commit_url=f"https://huggingface.co/{kwargs['repo_id']}/commit/0123abc")
+
+
+@pytest.fixture
+def hub(monkeypatch, tmp_path):
+    import huggingface_hub
+
+    FakeHfApi.calls = []
+    FakeHfApi.uploaded = tmp_path / "uploaded"
+    FakeHfApi.fail_on = None
+    monkeypatch.setattr(huggingface_hub, "HfApi", FakeHfApi)
+    monkeypatch.delenv("HF_TOKEN", raising=False)
+    monkeypatch.setattr(huggingface_hub, "get_token", lambda: None)
+    return FakeHfApi
+
+
+@pytest.fixture(scope="module")
+def card_file(card_text, tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("card") / "card.md"
+    path.write_text(card_text, encoding="utf-8")
+    return path
+
+
+def uploaded_files(folder: Path) -> set[str]:
+    return {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()}
+
+
+def test_push_sends_the_allow_listed_files_and_the_card(hub, model_dir, card_file):
+    result = push_model(model_dir, "me/viextract-tiny", token="hf_test", private=True, card=card_file)
+    names = [name for name, _ in hub.calls]
+    assert names == ["HfApi", "create_repo", "upload_folder"]
+    assert hub.calls[0][1] == {"token": "hf_test"}
+    assert hub.calls[1][1] == {"repo_id": "me/viextract-tiny", "private": True, "exist_ok": True}
+    upload = hub.calls[2][1]
+    assert set(upload) == {"folder_path", "repo_id", "commit_message", "revision"}
+    assert upload["repo_id"] == "me/viextract-tiny" and upload["revision"] is None
+    assert upload["commit_message"] == "Upload viextract model (ner, re) and model card"
+
+    sent = uploaded_files(hub.uploaded)
+    expected = {"README.md"} | {
+        f"{part}/{p.name}" for part in ("ner", "re") for p in (model_dir / part).iterdir() if p.name in ALLOWED
+    }
+    assert sent == expected == set(result.files)
+    for part in ("ner", "re"):
+        assert {f"{part}/{name}" for name in ("config.json", "model.safetensors", "vocab.txt", "bpe.codes",
+                                              "training_config.yaml")} <= sent  # fmt: skip
+    assert not any("checkpoint" in name or "optimizer" in name or "runs/" in name for name in sent)
+    assert "ner/training_metrics.json" not in sent
+    assert {"optimizer.pt", "ner/checkpoint-5/optimizer.pt", "ner/training_metrics.json"} <= set(result.left_out)
+    readme = (hub.uploaded / "README.md").read_text(encoding="utf-8")
+    assert split_front_matter(readme)[0]["language"] == "vi"
+    assert 'Extractor.from_pretrained("me/viextract-tiny")' in readme and "REPO_ID" not in readme
+    assert result.commit_url.endswith("/commit/0123abc")
+
+
+def test_push_to_a_branch_creates_it_and_commits_there(hub, model_dir, card_file):
+    push_model(model_dir, "me/viextract-tiny", token="hf_test", card=card_file, revision="v0.1")
+    calls = dict(hub.calls)
+    assert calls["create_repo"]["private"] is False
+    assert calls["create_branch"] == {"repo_id": "me/viextract-tiny", "branch": "v0.1", "exist_ok": True}
+    assert calls["upload_folder"]["revision"] == "v0.1"
+
+
+def test_what_was_uploaded_loads_from_a_snapshot_and_predicts_the_same(hub, model_dir, card_file, corpus,
+                                                                       monkeypatch, tmp_path):  # fmt: skip
+    import huggingface_hub
+
+    push_model(model_dir, "me/viextract-tiny", token="hf_test", card=card_file)
+    snapshot = tmp_path / "snapshot"
+    shutil.copytree(hub.uploaded, snapshot)  # what snapshot_download lays out: the repository's tree
+    requested = []
+
+    def fake_snapshot_download(repo_id, revision=None, token=None, **kwargs):
+        requested.append(repo_id)
+        return str(snapshot)
+
+    monkeypatch.setattr(huggingface_hub, "snapshot_download", fake_snapshot_download)
+    monkeypatch.chdir(tmp_path)  # so "me/viextract-tiny" is no local directory
+    text = corpus[0][:600]
+    downloaded = Extractor.from_pretrained("me/viextract-tiny", device="cpu")
+    original = Extractor.from_pretrained(model_dir, device="cpu")
+    assert requested == ["me/viextract-tiny"]
+    assert downloaded.relation_extractor is not None
+    expected = original(text).to_dict()
+    assert downloaded(text).to_dict() == expected
+    assert expected["entities"]  # random weights still tag something: the comparison is not vacuous
+
+
+def test_a_broken_model_is_refused_before_any_hub_call(hub, model_dir, card_file, tmp_path):
+    broken = tmp_path / "broken"
+    shutil.copytree(model_dir, broken)
+    (broken / "ner" / "model.safetensors").unlink()
+    with pytest.raises(PublishError, match=r"does not load.*model\.safetensors"):
+        push_model(broken, "me/broken", token="hf_test", card=card_file)
+    assert hub.calls == []
+
+
+def test_missing_token_and_network_failure_are_clear_errors(hub, model_dir, card_file):
+    with pytest.raises(PublishError, match=r"no Hugging Face token.*huggingface-cli login.*HF_TOKEN"):
+        push_model(model_dir, "me/viextract-tiny", card=card_file)
+    assert hub.calls == []
+    hub.fail_on = "create_repo"
+    with pytest.raises(PublishError, match=r"could not create the repository me/viextract-tiny .*ConnectionError"):
+        push_model(model_dir, "me/viextract-tiny", token="hf_test", card=card_file)
+    assert [name for name, _ in hub.calls] == ["HfApi", "create_repo"]
+
+
+def test_command_line_card_then_push(hub, model_dir, results_files, tmp_path, capsys):
+    model = tmp_path / "model"
+    shutil.copytree(model_dir, model)
+    out = tmp_path / "cards" / "tiny.md"
+    assert main(["card", "--model", str(model), "--results", str(results_files["combined"]), "--out", str(out),
+                 "--write-into-model", "--base-model", "someone/viextract-base-small"]) == 0  # fmt: skip
+    assert out.read_text(encoding="utf-8") == (model / "README.md").read_text(encoding="utf-8")
+    assert main(["push", "--model", str(model), "--repo-id", "me/cli", "--token", "hf_test", "--private"]) == 0
+    assert dict(hub.calls)["create_repo"]["private"] is True
+    assert "Extractor.from_pretrained(\"me/cli\")" in (hub.uploaded / "README.md").read_text(encoding="utf-8")
+    (model / "README.md").unlink()
+    assert main(["push", "--model", str(model), "--repo-id", "me/cli", "--token", "hf_test"]) == 2
+    assert "no model card" in capsys.readouterr().err
