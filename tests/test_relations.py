@@ -121,6 +121,25 @@ def test_marker_positions_are_found_in_windowed_long_sentences(tokenizer, corpus
     assert list(ids[encoded.tail_position : encoded.tail_position + len(tail_block)]) == tail_block
 
 
+@given(case=sentence_with_pair(), budget=st.integers(24, 60))
+def test_any_window_keeps_both_arguments_and_their_markers(tokenizer, case, budget):
+    words, head, tail = case
+    words = words * 4  # longer than the budget in most draws
+    aligner = SubwordAligner(tokenizer)
+    marked = mark_pair(words, head, tail, "người", "tổ_chức")
+    encoded = encode_pair(aligner, marked, max_subwords=budget)
+    assert len(encoded.input_ids) <= budget + 2
+    blocks = [
+        (encoded.head_position, marked.head_marker, marked.head_span[1] + 1),
+        (encoded.tail_position, marked.tail_marker, marked.tail_span[1] + 1),
+    ]
+    arguments_fit = sum(len(_expected_block(aligner, marked, start, end)) for _, start, end in blocks) <= budget
+    for position, start, end in blocks:
+        # Arguments too long to fit together lose their last words; the opening block and first word stay.
+        block = _expected_block(aligner, marked, start, end if arguments_fit else start + 5)
+        assert list(encoded.input_ids[position : position + len(block)]) == block
+
+
 def test_short_sentence_is_encoded_whole(tokenizer):
     aligner = SubwordAligner(tokenizer)
     words = ["Trung_tướng", "Lê_Đức_Thái", "thăm", "Lào"]
