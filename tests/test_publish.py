@@ -400,7 +400,7 @@ def test_a_broken_model_is_refused_before_any_hub_call(hub, model_dir, card_file
 
 
 def test_missing_token_and_network_failure_are_clear_errors(hub, model_dir, card_file):
-    with pytest.raises(PublishError, match=r"no Hugging Face token.*huggingface-cli login.*HF_TOKEN"):
+    with pytest.raises(PublishError, match=r"no Hugging Face token.*hf auth login.*huggingface-cli login.*HF_TOKEN"):
         push_model(model_dir, "me/viextract-tiny", card=card_file)
     assert hub.calls == []
     hub.fail_on = "create_repo"

@@ -492,7 +492,9 @@ def _evaluation_command(obj: dict[str, Any], task: str, split: str, evaluation: 
     model = obj.get("model")
     if not isinstance(model, str):
         return None
-    docs = f" --docs {evaluation.docs}" if evaluation.docs and evaluation.docs != "all" else ""
+    # A file that does not record its --docs (evaluate re) was named dev/test by KEY: that split's documents.
+    docs = evaluation.docs or split
+    docs = f" --docs {docs}" if docs != "all" else ""
     return f"python -m training.evaluate {task} --model {model} --data {data}{docs}"
 
 

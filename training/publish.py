@@ -43,8 +43,8 @@ UPLOAD_FILES = (
 CARD_FILE = "README.md"
 REPO_ID_PLACEHOLDER = "REPO_ID"
 LOGIN_HINT = (
-    "log in with `huggingface-cli login` (or `hf auth login`) using a token with write access, "
-    "set the HF_TOKEN environment variable, or pass --token"
+    "log in with `hf auth login` (`huggingface-cli login` with older huggingface_hub) using a token with "
+    "write access, set the HF_TOKEN environment variable, or pass --token"
 )
 
 
@@ -149,7 +149,7 @@ def stage_upload(plan: dict[str, Path], card_text: str, staging: Path) -> list[s
 
 
 def resolve_token(token: str | None) -> str:
-    """The token to push with: --token, else HF_TOKEN or the one `huggingface-cli login` stored."""
+    """The token to push with: --token, else HF_TOKEN or the one `hf auth login` stored."""
     if token:
         return token
     from huggingface_hub import get_token
@@ -252,7 +252,7 @@ def build_parser() -> argparse.ArgumentParser:
     push.add_argument("--model", required=True, type=Path, help="model directory: ner/ and optional re/")
     push.add_argument("--repo-id", required=True, help="e.g. your-name/viextract-vi-news")
     push.add_argument("--private", action="store_true", help="create the repository as private")
-    push.add_argument("--token", help="Hub token (default: HF_TOKEN or the `huggingface-cli login` token)")
+    push.add_argument("--token", help="Hub token (default: HF_TOKEN or the `hf auth login` token)")
     push.add_argument("--card", type=Path, help="card to upload as README.md (default: <model>/README.md)")
     push.add_argument("--revision", help="branch to commit to (created if missing; default: main)")
     push.add_argument("--commit-message")
