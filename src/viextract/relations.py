@@ -25,6 +25,7 @@ from .errors import ModelLoadError
 from .labels import ENTITY_LABELS, NO_RELATION, RELATION_LABELS, allowed_relations
 from .loading import check_relation_labels, load_tokenizer, read_config
 from .markers import DEFAULT_TYPE_WORDS, MARKER_FORMAT, Mention, PairInput, candidate_pairs, encode_pair, mark_pair
+from .ner import pad_batch
 from .saving import atomic_directory
 
 MODEL_TYPE = "viextract_relation"
@@ -196,12 +197,7 @@ def collate_pairs(
     inputs: Sequence[PairInput], masks: Sequence[Sequence[bool]], pad_id: int, labels: Sequence[int] | None = None
 ) -> dict[str, torch.Tensor]:
     """Right-padded tensors for `RobertaForRelationClassification.forward`."""
-    width = max(len(x.input_ids) for x in inputs)
-    ids = torch.full((len(inputs), width), pad_id, dtype=torch.long)
-    attention = torch.zeros((len(inputs), width), dtype=torch.long)
-    for row, x in enumerate(inputs):
-        ids[row, : len(x.input_ids)] = torch.tensor(x.input_ids, dtype=torch.long)
-        attention[row, : len(x.input_ids)] = 1
+    ids, attention = pad_batch(inputs, pad_id)
     batch = {
         "input_ids": ids,
         "attention_mask": attention,
