@@ -64,11 +64,14 @@ class Extractor:
         token: str | None = None,
         quantize: str | None = None,
         segmenter: str | None = None,
+        attn_implementation: str | None = None,
     ) -> Extractor:
         """Load a model directory (`ner/` and optional `re/`) or a Hub repo id.
 
         `quantize="int8"` applies dynamic int8 quantization to the linear layers (CPU only).
         `segmenter` overrides the word segmenter the model was trained with (saved in its config).
+        `attn_implementation` ("sdpa", "eager") picks the NER model's attention kernel; None keeps
+        transformers' default (sdpa where torch has it).
         """
         from transformers import AutoModelForTokenClassification
 
@@ -81,7 +84,8 @@ class Extractor:
         tokenizer = load_tokenizer(ner_dir, int(config.get("vocab_size", 0)))
         target = resolve_device(device)
         try:
-            model = AutoModelForTokenClassification.from_pretrained(str(ner_dir), use_safetensors=True)
+            options = {"attn_implementation": attn_implementation} if attn_implementation else {}
+            model = AutoModelForTokenClassification.from_pretrained(str(ner_dir), use_safetensors=True, **options)
         except Exception as error:
             raise ModelLoadError(f"{ner_dir}: cannot load the NER model ({error})") from error
         model.to(target)
