@@ -391,6 +391,7 @@ def train_sentences(
             "train_windows": len(train_features),
             "dev_sentences": len(dev) if dev is not None else 0,
             "global_step": result.global_step,
+            "world_size": trainer.args.world_size,
             "train_loss": result.training_loss,
             "log_history": trainer.state.log_history,
             **(extra_metadata or {}),

@@ -1,0 +1,117 @@
+"""Training configs: YAML and --set values parsed to each field's type; unknown keys named with their source."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+import yaml
+
+from training.config import CONFIG_FILENAME, ConfigError, NerConfig, TrainConfig
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_shipped_config_is_the_defaults():
+    config = NerConfig.load(REPO / "configs" / "ner.yaml")
+    assert config == NerConfig()
+    assert config.base_model == "vinai/phobert-base"
+    assert config.max_length == 256
+
+
+def test_every_field_is_documented_in_the_shipped_yaml():
+    keys = set(yaml.safe_load((REPO / "configs" / "ner.yaml").read_text(encoding="utf-8")))
+    assert keys == {f.name for f in dataclasses.fields(NerConfig)} | {"task"}
+
+
+def test_overrides_are_parsed_to_the_field_type():
+    config = NerConfig.load(
+        None,
+        [
+            "learning_rate=3e-5",
+            "epochs=2",
+            "batch_size=4",
+            "augment=yes",
+            "bf16=false",
+            "revision=none",
+            "entity_labels=PER,LOC",
+            "train_files=[a.jsonl, b.jsonl]",
+            "dev_files=c.jsonl",
+        ],
+    )
+    assert config.learning_rate == 3e-5 and isinstance(config.learning_rate, float)
+    assert config.epochs == 2.0 and config.batch_size == 4
+    assert config.augment is True and config.bf16 is False and config.revision is None
+    assert config.entity_labels == ["PER", "LOC"]
+    assert config.train_files == ["a.jsonl", "b.jsonl"] and config.dev_files == ["c.jsonl"]
+    assert NerConfig.load(None, ["bf16=auto"]).bf16 == "auto"
+
+
+def test_yaml_values_are_coerced_too(tmp_path):
+    # PyYAML reads 5e-5 (no dot) as a string; it is still a learning rate.
+    path = write(tmp_path / "c.yaml", "learning_rate: 5e-5\nepochs: 3\n")
+    config = NerConfig.load(path)
+    assert config.learning_rate == 5e-5 and config.epochs == 3.0
+
+
+def test_unknown_key_in_yaml_names_key_and_file(tmp_path):
+    path = write(tmp_path / "bad.yaml", "learning_rate: 1.0e-4\nlearnign_rate: 2.0e-4\n")
+    with pytest.raises(ConfigError, match=r"bad\.yaml: unknown key 'learnign_rate'"):
+        NerConfig.load(path)
+
+
+def test_unknown_key_in_set_names_the_argument():
+    with pytest.raises(ConfigError, match=r"--set foo=1: unknown key 'foo'"):
+        NerConfig.load(None, ["foo=1"])
+
+
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ("epochs=many", r"--set epochs=many: epochs: expected a number"),
+        ("batch_size=2.5", r"batch_size: expected an integer"),
+        ("augment=maybe", r"augment: expected true/false"),
+        ("max_length=512", r"max_length: must be between 4 and 256"),
+        ("entity_labels=PER,PERSON", r"entity_labels: \['PERSON'\] are not SCHEMA.md labels"),
+        ("segmenter=jieba", r"segmenter: unknown segmenter 'jieba'"),
+        ("bf16=sometimes", r"bf16: must be true, false or 'auto'"),
+        ("learning_rate", r"expected key=value"),
+    ],
+)
+def test_bad_values_name_the_key(override, message):
+    with pytest.raises(ConfigError, match=message):
+        NerConfig.load(None, [override])
+
+
+def test_bad_yaml_shapes(tmp_path):
+    with pytest.raises(ConfigError, match=r"list\.yaml: expected a mapping"):
+        NerConfig.load(write(tmp_path / "list.yaml", "- a\n- b\n"))
+    with pytest.raises(ConfigError, match=r"re\.yaml: task: this is a 're' config"):
+        NerConfig.load(write(tmp_path / "re.yaml", "task: re\n"))
+    with pytest.raises(ConfigError, match=r"missing\.yaml: cannot read"):
+        NerConfig.load(tmp_path / "missing.yaml")
+    with pytest.raises(ConfigError, match=r"train_files/dev_files: give both"):
+        NerConfig.load(None, ["train_files=a.jsonl"])
+
+
+def test_saved_config_reloads_identically(tmp_path):
+    config = NerConfig.load(None, ["learning_rate=1e-4", "entity_labels=PER,ORG", "output_dir=x"])
+    path = config.save(tmp_path)
+    assert path.name == CONFIG_FILENAME
+    assert NerConfig.load(path) == config
+
+
+def test_a_task_subclass_inherits_the_shared_fields():
+    @dataclasses.dataclass
+    class OtherConfig(TrainConfig):
+        task = "other"
+        margin: float = 0.5
+
+    config = OtherConfig.load(None, ["margin=0.25", "seed=7"])
+    assert (config.margin, config.seed, config.base_model) == (0.25, 7, "vinai/phobert-base")

@@ -1,0 +1,328 @@
+"""NER training and evaluation end to end on tiny PhoBERT-architecture models built here (no network).
+
+The DDP test starts `torchrun` with two CPU processes; deselect it with `-k "not ddp"`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from training.config import NerConfig
+from training.data import load_documents, write_documents
+from viextract.labels import ENTITY_LABELS
+
+REPO = Path(__file__).resolve().parents[1]
+CORPUS = REPO / "data" / "corpus.jsonl"
+SPLITS = REPO / "data" / "splits.json"
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    # On shared cores, intra-op threads spin against each other: one thread is 10x faster here.
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def build_tiny_base(tokenizer_dir: Path, out_dir: Path, hidden: int = 64, layers: int = 1) -> None:
+    """A PhoBERT-architecture token classifier (1 layer, hidden 64): learns in seconds on a CPU."""
+    from transformers import PhobertTokenizer, RobertaConfig, RobertaForTokenClassification
+
+    from viextract.labels import bio_labels
+
+    torch.manual_seed(0)
+    tokenizer = PhobertTokenizer(vocab_file=str(tokenizer_dir / "vocab.txt"), merges_file=str(tokenizer_dir / "bpe.codes"))
+    labels = bio_labels()
+    config = RobertaConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=hidden,
+        num_hidden_layers=layers,
+        num_attention_heads=2,
+        intermediate_size=2 * hidden,
+        max_position_embeddings=258,  # <s> + 254 subwords + </s>, numbered from pad_token_id + 1
+        pad_token_id=tokenizer.pad_token_id,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        type_vocab_size=1,
+        id2label=dict(enumerate(labels)),
+        label2id={label: i for i, label in enumerate(labels)},
+    )
+    RobertaForTokenClassification(config).save_pretrained(out_dir)
+    tokenizer.save_pretrained(out_dir)
+
+
+@pytest.fixture(scope="module")
+def base_model_dir(tmp_path_factory, tiny_tokenizer_dir) -> Path:
+    directory = tmp_path_factory.mktemp("tiny_base")
+    build_tiny_base(tiny_tokenizer_dir, directory)
+    return directory
+
+
+@pytest.fixture(scope="module")
+def documents():
+    return load_documents(CORPUS)
+
+
+def write_yaml(path: Path, values: dict) -> Path:
+    import yaml
+
+    path.write_text(yaml.safe_dump(values, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+def write_docs(path: Path, docs) -> Path:
+    with path.open("w", encoding="utf-8") as handle:
+        write_documents(docs, handle)
+    return path
+
+
+def train_cli(argv, capsys):
+    from training.train import main
+
+    code = main(argv)
+    return code, capsys.readouterr().err
+
+
+def check_offsets(result, text: str) -> None:
+    for entity in result.entities:
+        assert 0 <= entity.start < entity.end <= len(text)
+        assert entity.text == text[entity.start : entity.end]
+        assert entity.label in ENTITY_LABELS
+
+
+# ---- (a) a few steps on the corpus; the model loads; --resume -----------------------------------
+
+
+def test_training_steps_lower_the_loss_and_save_a_loadable_model(tmp_path, base_model_dir, documents, capsys):
+    from viextract import Extractor
+
+    output = tmp_path / "model"
+    config_path = write_yaml(
+        tmp_path / "ner.yaml",
+        {
+            "base_model": str(base_model_dir),
+            "splits_file": str(SPLITS),
+            "output_dir": str(output),
+            "max_steps": 12,
+            "batch_size": 8,
+            "learning_rate": 5.0e-3,
+            "warmup_ratio": 0.0,
+            "logging_steps": 1,
+        },
+    )
+    code, err = train_cli(["ner", "--config", str(config_path)], capsys)
+    assert code == 0, err
+
+    metrics = json.loads((output / "training_metrics.json").read_text(encoding="utf-8"))
+    losses = [entry["loss"] for entry in metrics["log_history"] if "loss" in entry]
+    assert len(losses) >= 10
+    assert sum(losses[-3:]) / 3 < 0.85 * sum(losses[:3]) / 3, losses
+    assert metrics["best_dev_f1"] is not None  # dev was scored
+
+    config = json.loads((output / "config.json").read_text(encoding="utf-8"))
+    assert config["viextract"] == {"segmenter": NerConfig().segmenter, "schema_version": 1}
+    assert set(config["label2id"]) == {"O", *(f"{p}-{label}" for label in ENTITY_LABELS for p in "BI")}
+    assert NerConfig.load(output / "training_config.yaml") == NerConfig.load(config_path)
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith((".tmp-", ".old-"))]
+
+    extractor = Extractor.from_pretrained(output, device="cpu")
+    doc = documents[0]
+    check_offsets(extractor(doc.text), doc.text)
+
+    # Checkpoints of an earlier run are never silently mixed into a new one...
+    code, err = train_cli(["ner", "--config", str(config_path)], capsys)
+    assert code == 2 and "--resume" in err
+    # ...and --resume continues from the last of them.
+    code, err = train_cli(["ner", "--config", str(config_path), "--set", "max_steps=14", "--resume"], capsys)
+    assert code == 0, err
+    resumed = json.loads((output / "training_metrics.json").read_text(encoding="utf-8"))
+    assert resumed["global_step"] == 14
+    assert [e["step"] for e in resumed["log_history"] if "loss" in e][-2:] == [13, 14]
+
+
+# ---- (b) it learns: 20 sentences overfit to entity F1 = 1.0 --------------------------------------
+
+
+def test_tiny_model_overfits_twenty_sentences(tmp_path, base_model_dir, documents):
+    from training.metrics import score_tags
+    from training.train_ner import tagged_sentences, train_sentences
+    from viextract import Extractor
+
+    config = NerConfig(
+        base_model=str(base_model_dir),
+        train_files=["(in memory)"],
+        dev_files=["(in memory)"],
+        output_dir=str(tmp_path / "model"),
+        learning_rate=1e-2,
+        epochs=60,
+        batch_size=10,
+        warmup_ratio=0.0,
+        weight_decay=0.0,
+        early_stopping_patience=0,
+        save_total_limit=1,
+        logging_steps=50,
+        allow_unseen_labels=True,
+    )
+    with_entities = [s for s in tagged_sentences(documents[:3], config) if any(t != "O" for t in s.tags)]
+    sentences = sorted(with_entities, key=lambda s: len(s.tokens))[:20]
+    gold = [s.tags for s in sentences]
+    assert len(sentences) == 20 and sum(t.startswith("B-") for tags in gold for t in tags) >= 40
+
+    train_sentences(config, sentences, sentences)
+
+    metrics = json.loads((tmp_path / "model" / "training_metrics.json").read_text(encoding="utf-8"))
+    assert metrics["best_dev_f1"] == 1.0
+    extractor = Extractor.from_pretrained(tmp_path / "model", device="cpu")
+    predicted = [[t.label for t in tags] for tags in extractor.tagger.tag([s.tokens for s in sentences])]
+    scores = score_tags(gold, predicted)
+    assert scores["micro"]["f1"] == 1.0, scores["micro"]
+    # The full pipeline (its own segmentation, no gold boundaries) gives exact offsets.
+    for doc, result in zip(documents[:3], extractor.pipe([d.text for d in documents[:3]])):
+        check_offsets(result, doc.text)
+    assert any(result.entities for result in extractor.pipe([d.text for d in documents[:3]]))
+
+
+# ---- training inputs use viextract's windows ------------------------------------------------------
+
+
+def test_windows_carry_first_subword_labels_and_map_back(tiny_tokenizer_dir):
+    from transformers import PhobertTokenizer
+
+    from training.train_ner import IGNORE_INDEX, TaggedSentence, WindowCollator, encode_windows, words_from_windows
+    from viextract.align import SubwordAligner
+    from viextract.labels import bio_labels
+
+    tokenizer = PhobertTokenizer(str(tiny_tokenizer_dir / "vocab.txt"), str(tiny_tokenizer_dir / "bpe.codes"))
+    labels = bio_labels()
+    label2id = {label: i for i, label in enumerate(labels)}
+    words = ["Trung_tướng", "Lê_Đức_Thái", ",", "Tư_lệnh", "Bộ_đội", "Biên_phòng", "đến", "Vientiane", "ngày", "10/10"]
+    tags = ["B-TITLE", "B-PER", "O", "B-TITLE", "B-ORG", "I-ORG", "O", "B-LOC", "B-DATE", "I-DATE"]
+    sentences = [TaggedSentence(words * 3, tags * 3), TaggedSentence(words[:2], tags[:2])]
+    aligner = SubwordAligner(tokenizer, max_subwords=12, overlap=4)
+    features, index = encode_windows(sentences, aligner, label2id)
+    assert len([i for i in index if i[0] == 0]) > 2  # the long sentence became several windows
+    for feature, (s_index, window) in zip(features, index):
+        assert feature["input_ids"] == list(window.input_ids)
+        firsts = set(window.word_positions)
+        for position, label in enumerate(feature["labels"]):
+            if position in firsts:
+                word = window.first_word + window.word_positions.index(position)
+                assert label == label2id[sentences[s_index].tags[word]]
+            else:
+                assert label == IGNORE_INDEX
+    # Predictions equal to the labels give back every sentence's tags.
+    batch = WindowCollator(tokenizer.pad_token_id)(features)
+    assert batch["input_ids"].shape == batch["labels"].shape == batch["attention_mask"].shape
+    assert (batch["input_ids"][batch["attention_mask"] == 0] == tokenizer.pad_token_id).all()
+    recovered = words_from_windows(batch["labels"].tolist(), index, [len(s.tokens) for s in sentences], dict(enumerate(labels)))
+    assert recovered == [s.tags for s in sentences]
+
+
+# ---- evaluation --------------------------------------------------------------------------------
+
+
+def test_evaluate_and_kfold_write_json(tmp_path, base_model_dir, documents, capsys):
+    from training.evaluate import main
+
+    data = write_docs(tmp_path / "docs.jsonl", documents[:3])
+    out = tmp_path / "results.json"
+    assert main(["ner", "--model", str(base_model_dir), "--data", str(data), "--out", str(out)]) == 0
+    results = json.loads(out.read_text(encoding="utf-8"))
+    assert results["documents"] == 3
+    assert results["words"]["micro"]["support"] == results["chars"]["micro"]["support"] == results["gold_entities"]
+    for level in ("words", "chars"):
+        assert set(results[level]["confusion"]) == {"correct", "label", "boundary", "both", "spurious", "missed"}
+        assert set(results[level]["per_label"]) <= set(ENTITY_LABELS)
+    assert "Character spans" in capsys.readouterr().out
+
+    # --docs picks a split's documents by id.
+    assert main(["ner", "--model", str(base_model_dir), "--data", str(CORPUS), "--docs", "test", "--out", str(out)]) == 0
+    assert json.loads(out.read_text(encoding="utf-8"))["document_ids"] == json.loads(SPLITS.read_text())["test"]
+
+    config = write_yaml(
+        tmp_path / "kfold.yaml",
+        {"base_model": str(base_model_dir), "output_dir": str(tmp_path / "kf"), "max_steps": 2, "batch_size": 4,
+         "allow_unseen_labels": True, "logging_steps": 1},
+    )
+    argv = ["ner", "--kfold", "2", "--config", str(config), "--data", str(data), "--out", str(out)]
+    assert main(argv) == 0
+    results = json.loads(out.read_text(encoding="utf-8"))
+    assert results["k"] == 2 and len(results["folds"]) == 2
+    held_out = [doc_id for fold in results["folds"] for doc_id in fold["test_ids"]]
+    assert sorted(held_out) == sorted(d.id for d in documents[:3])
+    assert set(results["summary"]["chars"]["f1"]) == {"mean", "std"}
+    assert "mean ± std" in capsys.readouterr().out
+
+
+# ---- (d) errors before training -------------------------------------------------------------------
+
+
+def test_config_errors_name_the_key(tmp_path, capsys):
+    bad = write_yaml(tmp_path / "bad.yaml", {"learning_rate": 1.0e-4, "epochz": 3})
+    code, err = train_cli(["ner", "--config", str(bad)], capsys)
+    assert code == 2 and "bad.yaml: unknown key 'epochz'" in err
+    code, err = train_cli(["ner", "--set", "batch_size=big"], capsys)
+    assert code == 2 and "--set batch_size=big: batch_size: expected an integer" in err
+    code, err = train_cli(["ner", "--set", "no_such_key=1"], capsys)
+    assert code == 2 and "unknown key 'no_such_key'" in err
+
+
+def test_data_errors_stop_before_training(tmp_path, base_model_dir, documents, capsys):
+    good = write_docs(tmp_path / "good.jsonl", documents[:1])
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("", encoding="utf-8")
+    broken = tmp_path / "broken.jsonl"
+    broken.write_text(json.dumps({**documents[0].to_dict(), "entities": [{"id": "T1", "start": 0, "end": 5}]}) + "\n")
+    no_agreement = write_docs(
+        tmp_path / "few.jsonl",
+        [d for d in documents if all(e.label != "AGREEMENT" for e in d.entities)][:1],
+    )
+    common = ["ner", "--set", f"base_model={base_model_dir}", "--set", f"output_dir={tmp_path / 'out'}"]
+
+    code, err = train_cli([*common, "--set", f"train_files={empty}", "--set", f"dev_files={good}"], capsys)
+    assert code == 2 and "empty.jsonl" in err and "train: the split is empty" in err
+    code, err = train_cli([*common, "--set", f"train_files={broken}", "--set", f"dev_files={good}"], capsys)
+    assert code == 2 and "broken.jsonl:1: entities[0].label: missing" in err
+    code, err = train_cli([*common, "--set", f"train_files={no_agreement}", "--set", f"dev_files={good}"], capsys)
+    assert code == 2 and "no training example of" in err and "AGREEMENT" in err and "allow_unseen_labels" in err
+    code, err = train_cli(
+        ["ner", "--set", "base_model=/no/such/phobert", "--set", f"train_files={good}", "--set", f"dev_files={good}",
+         "--set", "allow_unseen_labels=true", "--set", f"output_dir={tmp_path / 'out'}"],
+        capsys,
+    )
+    assert code == 2 and "'/no/such/phobert'" in err
+    assert not (tmp_path / "out").exists()
+
+
+# ---- (c) DDP: two CPU processes over gloo ----------------------------------------------------------
+
+
+def test_ddp_two_cpu_processes_train_and_save(tmp_path, base_model_dir, documents):
+    from viextract import Extractor
+
+    train = write_docs(tmp_path / "train.jsonl", documents[:2])
+    dev = write_docs(tmp_path / "dev.jsonl", documents[3:4])
+    output = tmp_path / "model"
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO)}
+    command = [
+        sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+        "-m", "training.train", "ner",
+        "--set", f"base_model={base_model_dir}", "--set", f"train_files={train}", "--set", f"dev_files={dev}",
+        "--set", f"output_dir={output}", "--set", "max_steps=3", "--set", "batch_size=4",
+        "--set", "allow_unseen_labels=true", "--set", "segmenter=syllables",
+    ]  # fmt: skip
+    completed = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=180)
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    metrics = json.loads((output / "training_metrics.json").read_text(encoding="utf-8"))
+    assert metrics["world_size"] == 2 and metrics["global_step"] == 3
+    extractor = Extractor.from_pretrained(output, device="cpu")
+    assert extractor.segmenter == "syllables"
+    check_offsets(extractor(documents[4].text), documents[4].text)
