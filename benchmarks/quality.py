@@ -1,0 +1,392 @@
+"""How well does viextract find entities, next to the alternatives? Exact spans, SCHEMA.md's labels.
+
+Systems, side by side:
+  model        a viextract model (`--model DIR`; default: the bundled default)
+  weak         our rule-based annotator (training.annotate): gazetteers, date regexes, triggers
+  underthesea  underthesea.ner, its CRF tagger; its PER/ORG/LOC are mapped to ours and only those
+               three labels are scored for it (it has no TITLE/DATE/EVENT/AGREEMENT; MISC is dropped)
+
+Scoring (SCHEMA.md): an entity counts when its character span and label match gold exactly;
+micro precision/recall/F1 over all labels, per-label rows, and micro over PER/ORG/LOC alone so
+that all three systems are compared on the same ground.
+
+Evaluations:
+  test    the test split of data/splits.json
+  k-fold  leave one document out over every corpus document (k = number of documents): micro
+          over all held-out documents, and the mean/std of per-document F1. The weak annotator
+          and underthesea learn nothing from the corpus, so each fold scores one document. The
+          model must be trained K times for this; pass `--kfold-config configs/ner.yaml` (its
+          train split becomes the K-1 other documents plus train_extra; no dev, all epochs).
+          Without it the model has no k-fold column: the bundled model saw the train and dev
+          documents.
+
+    python benchmarks/quality.py [--model DIR] [--json out.json]
+    python benchmarks/quality.py --kfold-config configs/ner.yaml --set epochs=10   # trains K models
+    python benchmarks/quality.py --quick    # test split only
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+import unicodedata
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `python benchmarks/quality.py` from anywhere
+
+from benchmarks._models import (  # noqa: E402
+    BUNDLED_MODEL_DIR,
+    CORPUS_FILE,
+    SPLITS_FILE,
+    describe_model,
+    extractor_spans,
+    format_machine,
+    gold_spans,
+    machine_info,
+    markdown_table,
+    quiet_libraries,
+    write_json,
+)
+from training.data import Document, load_documents  # noqa: E402
+from training.metrics import mean_std, score_spans  # noqa: E402
+from viextract.bio import decode_bio  # noqa: E402
+from viextract.labels import ENTITY_LABELS  # noqa: E402
+from viextract.normalize import normalize_text  # noqa: E402
+from viextract.sentences import split_sentences  # noqa: E402
+
+SYSTEMS = ("model", "weak", "underthesea")
+UNDERTHESEA_LABELS = ("PER", "ORG", "LOC")
+SpanList = list[tuple[int, int, str]]
+# A located underthesea token may start this many characters past the previous one's end.
+MAX_SKIPPED_CHARS = 3
+
+
+def _skeleton(text: str) -> tuple[str, list[int]]:
+    """`text` without spaces, `_`, case or combining marks, and each kept character's index in `text`."""
+    chars, source = [], []
+    for index, char in enumerate(text):
+        if char.isspace() or char == "_":
+            continue
+        chars.append(unicodedata.normalize("NFD", char)[0].lower())
+        source.append(index)
+    return "".join(chars), source
+
+
+# ---- systems ------------------------------------------------------------------------------------
+
+
+def weak_spans(documents: Sequence[Document]) -> list[SpanList]:
+    from training.annotate import annotate_text
+
+    return [
+        [(e.start, e.end, e.label) for e in annotate_text(doc.text, doc.id, doc.date).entities] for doc in documents
+    ]
+
+
+class Underthesea:
+    """underthesea.ner sentence by sentence, its tokens located in the text, its BIO decoded to spans."""
+
+    def __init__(self):
+        from underthesea import ner
+
+        self.ner = ner
+        self.unaligned = 0  # tokens that could not be found in the text (their tags are lost)
+        self.tokens = 0
+
+    def spans(self, text: str) -> SpanList:
+        # viextract's sentence bounds; underthesea reads each sentence as the caller wrote it.
+        norm = normalize_text(text)
+        found: SpanList = []
+        for norm_start, norm_end in split_sentences(norm.text):
+            start, end = norm.span_to_original(norm_start, norm_end)
+            sentence = text[start:end]
+            rows = self.ner(sentence)
+            offsets, tags = self._locate(sentence, [row[0] for row in rows]), [row[-1] for row in rows]
+            kept = [(o, t) for o, t in zip(offsets, tags) if o is not None]
+            for span in decode_bio([t for _, t in kept]):
+                if span.label not in UNDERTHESEA_LABELS:
+                    continue
+                a, b = kept[span.start][0][0], kept[span.end - 1][0][1]
+                # Its tokens include punctuation; an entity never starts or ends with it in gold.
+                while a < b and not sentence[a].isalnum():
+                    a += 1
+                while b > a and not sentence[b - 1].isalnum():
+                    b -= 1
+                if a < b:
+                    found.append((start + a, start + b, span.label))
+        return found
+
+    def _locate(self, sentence: str, tokens: Sequence[str]) -> list[tuple[int, int] | None]:
+        """Character range of each token in the sentence, left to right; None where it is not found.
+
+        Matching ignores spaces, case and diacritics: underthesea rewrites tone placement (`tuý` ->
+        `túy`) and joins syllables with spaces.
+        """
+        skeleton, source = _skeleton(sentence)
+        offsets: list[tuple[int, int] | None] = []
+        cursor = 0
+        for token in tokens:
+            self.tokens += 1
+            wanted, _ = _skeleton(token)
+            found = skeleton.find(wanted, cursor) if wanted else -1
+            if found < 0 or found - cursor > MAX_SKIPPED_CHARS:
+                self.unaligned += 1
+                offsets.append(None)
+                continue
+            offsets.append((source[found], source[found + len(wanted) - 1] + 1))
+            cursor = found + len(wanted)
+        return offsets
+
+    def __call__(self, documents: Sequence[Document]) -> list[SpanList]:
+        return [self.spans(doc.text) for doc in documents]
+
+
+def model_predictor(model_dir: Path) -> Callable[[Sequence[Document]], list[SpanList]]:
+    from viextract import Extractor
+
+    extractor = Extractor.from_pretrained(model_dir, device="cpu")
+    return lambda documents: extractor_spans(extractor, documents)
+
+
+# ---- scoring ------------------------------------------------------------------------------------
+
+
+def restrict(spans: Sequence[SpanList], labels: Sequence[str]) -> list[SpanList]:
+    keep = set(labels)
+    return [[s for s in unit if s[2] in keep] for unit in spans]
+
+
+def score(gold: Sequence[SpanList], pred: Sequence[SpanList], labels: Sequence[str]) -> dict[str, Any]:
+    """Per-label and micro scores over `labels`, and micro over PER/ORG/LOC."""
+    scores = score_spans(restrict(gold, labels), restrict(pred, labels), labels)
+    common = score_spans(restrict(gold, UNDERTHESEA_LABELS), restrict(pred, UNDERTHESEA_LABELS), UNDERTHESEA_LABELS)
+    out = scores.to_dict()
+    out["micro_per_org_loc"] = common.micro.to_dict()
+    return out
+
+
+def system_labels(system: str) -> tuple[str, ...]:
+    return UNDERTHESEA_LABELS if system == "underthesea" else tuple(ENTITY_LABELS)
+
+
+def evaluate(systems: dict[str, Callable], documents: Sequence[Document]) -> dict[str, dict[str, Any]]:
+    gold = gold_spans(documents)
+    results = {}
+    for name, predict in systems.items():
+        started = time.perf_counter()
+        predicted = predict(documents)
+        seconds = time.perf_counter() - started
+        results[name] = score(gold, predicted, system_labels(name))
+        results[name]["seconds"] = seconds
+        results[name]["predicted_spans"] = predicted
+    return results
+
+
+def kfold(systems: dict[str, Callable], documents: Sequence[Document], model_folds: Callable | None):
+    """Leave one document out: micro over all held-out documents, mean/std of per-document micro F1."""
+    gold = gold_spans(documents)
+    results: dict[str, dict[str, Any]] = {}
+    predictions: dict[str, list[SpanList]] = {}
+    for name, predict in systems.items():
+        if name == "model":
+            if model_folds is None:
+                continue
+            predictions[name] = model_folds(documents)
+        else:
+            predictions[name] = predict(documents)  # no training: each document is its own fold
+    for name, predicted in predictions.items():
+        labels = system_labels(name)
+        result = score(gold, predicted, labels)
+        per_doc = [
+            score_spans(restrict([g], labels), restrict([p], labels), labels).micro.f1 for g, p in zip(gold, predicted)
+        ]
+        mean, std = mean_std(per_doc)
+        result.update(per_document_f1=dict(zip((d.id for d in documents), per_doc)), mean_f1=mean, std_f1=std)
+        results[name] = result
+    return results
+
+
+def train_fold_models(config_path: Path | None, overrides: Sequence[str], splits: Path, scratch: Path):
+    """K models, each trained on the other documents (+ train_extra); predictions on the held-out one."""
+    from training.config import NerConfig
+    from training.train_ner import train_documents
+    from viextract import Extractor
+
+    extra = [
+        doc
+        for path in json.loads(splits.read_text(encoding="utf-8")).get("train_extra", [])
+        for doc in load_documents(splits.parent.parent / path)
+    ]
+
+    def run(documents: Sequence[Document]) -> list[SpanList]:
+        out = []
+        for index, held_out in enumerate(documents):
+            fold_dir = scratch / f"fold{index}"
+            config = NerConfig.load(
+                config_path, [*overrides, f"output_dir={fold_dir}", f"checkpoint_dir={fold_dir}.checkpoints"]
+            )
+            train = [d for d in documents if d.id != held_out.id] + extra
+            print(f"k-fold: training fold {index + 1}/{len(documents)} (held out {held_out.id})", flush=True)
+            train_documents(config, train, None)
+            extractor = Extractor.from_pretrained(fold_dir, device="cpu")
+            out.extend(extractor_spans(extractor, [held_out]))
+        return out
+
+    return run
+
+
+# ---- output -------------------------------------------------------------------------------------
+
+
+def cell(values: dict[str, Any] | None) -> str:
+    if values is None:
+        return "—"
+    return f"{values['f1'] * 100:.1f} ({values['precision'] * 100:.1f} / {values['recall'] * 100:.1f})"
+
+
+def results_table(results: dict[str, dict[str, Any]], names: Sequence[str], gold_counts: dict[str, int]) -> str:
+    header = ["label", "gold", *[f"{name} F1 (P / R)" for name in names]]
+    rows = []
+    for label in ENTITY_LABELS:
+        rows.append(
+            [
+                label,
+                gold_counts.get(label, 0),
+                *[cell(results[n]["per_label"].get(label)) if n in results else "—" for n in names],
+            ]
+        )
+    total = sum(gold_counts.values())
+    rows.append(
+        [
+            "**micro, all labels**",
+            total,
+            *["—" if n == "underthesea" or n not in results else cell(results[n]["micro"]) for n in names],
+        ]
+    )
+    common = sum(gold_counts.get(label, 0) for label in UNDERTHESEA_LABELS)
+    rows.append(
+        [
+            "**micro, PER/ORG/LOC**",
+            common,
+            *[cell(results[n]["micro_per_org_loc"]) if n in results else "—" for n in names],
+        ]
+    )
+    return markdown_table(header, rows)
+
+
+def gold_counts(documents: Sequence[Document]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for doc in documents:
+        for entity in doc.entities:
+            counts[entity.label] = counts.get(entity.label, 0) + 1
+    return counts
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", type=Path, help="viextract model directory (default: the bundled default)")
+    parser.add_argument("--systems", nargs="+", choices=SYSTEMS, default=list(SYSTEMS))
+    parser.add_argument("--corpus", type=Path, default=CORPUS_FILE)
+    parser.add_argument("--splits", type=Path, default=SPLITS_FILE)
+    parser.add_argument("--kfold-config", type=Path, help="NER training config: train K models for the model's k-fold")
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a key of --kfold-config (repeatable)",
+    )
+    parser.add_argument("--quick", action="store_true", help="the test split only (no k-fold)")
+    parser.add_argument("--json", type=Path, help="write every figure to this JSON file")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    with quiet_libraries():
+        return run(args)
+
+
+def run(args: argparse.Namespace) -> int:
+    info = machine_info()
+    print("# viextract entity quality\n")
+    print(format_machine(info))
+
+    notes = []
+    systems: dict[str, Callable] = {}
+    model_dir = args.model
+    if "model" in args.systems:
+        if model_dir is None and (BUNDLED_MODEL_DIR / "ner").is_dir():
+            model_dir = BUNDLED_MODEL_DIR
+        if model_dir is None:
+            notes.append(f"model: skipped, no bundled default at {BUNDLED_MODEL_DIR}; pass --model DIR")
+        else:
+            systems["model"] = model_predictor(model_dir)
+            notes.append(f"model: {describe_model(model_dir)}")
+    if "weak" in args.systems:
+        systems["weak"] = weak_spans
+        notes.append(
+            "weak: training.annotate (rules and gazetteers; its gazetteers were written from the train "
+            "documents and kept free of test-document strings, so only its test-split figure is unseen)"
+        )
+    underthesea = None
+    if "underthesea" in args.systems:
+        underthesea = systems["underthesea"] = Underthesea()
+        notes.append(
+            "underthesea: underthesea.ner (CRF); PER/ORG/LOC mapped to ours, MISC dropped; only PER, ORG, "
+            "LOC are scored for it, so its micro is the PER/ORG/LOC row"
+        )
+    names = [n for n in SYSTEMS if n in systems]
+    for note in notes:
+        print(f"- {note}")
+
+    corpus = load_documents(args.corpus)
+    test_ids = json.loads(args.splits.read_text(encoding="utf-8"))["test"]
+    test = [doc for doc in corpus if doc.id in set(test_ids)]
+    test_results = evaluate(systems, test)
+    print(f"\n## Test split ({len(test)} documents: {', '.join(d.id for d in test)}), entity F1 (P / R), percent\n")
+    print(results_table(test_results, names, gold_counts(test)))
+    print("\nseconds: " + ", ".join(f"{n} {test_results[n]['seconds']:.1f}" for n in names))
+
+    out: dict[str, Any] = {"machine": info, "notes": notes, "test": strip(test_results)}
+    if not args.quick:
+        model_folds = None
+        scratch = None
+        if "model" in systems and args.kfold_config is not None:
+            scratch = tempfile.TemporaryDirectory(prefix="viextract_kfold_")
+            model_folds = train_fold_models(args.kfold_config, args.overrides, args.splits, Path(scratch.name))
+        folds = kfold(systems, corpus, model_folds)
+        if scratch is not None:
+            scratch.cleanup()
+        print(f"\n## Leave one document out (k = {len(corpus)}), micro over held-out documents, F1 (P / R)\n")
+        print(results_table(folds, names, gold_counts(corpus)))
+        print(
+            "\nper-document micro F1, mean ± std: "
+            + ", ".join(
+                f"{n} {folds[n]['mean_f1'] * 100:.1f} ± {folds[n]['std_f1'] * 100:.1f}" for n in names if n in folds
+            )
+        )
+        if "model" in systems and "model" not in folds:
+            print(
+                "model: no k-fold figure; it needs K trained models: pass --kfold-config CONFIG "
+                "(the bundled model saw the train and dev documents)"
+            )
+        out["kfold"] = strip(folds)
+    if underthesea is not None:
+        print(f"\nunderthesea tokens not located in the text: {underthesea.unaligned} of {underthesea.tokens}")
+    write_json(args.json, out)
+    return 0
+
+
+def strip(results: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    return {name: {k: v for k, v in values.items() if k != "predicted_spans"} for name, values in results.items()}
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,150 @@
+"""The NER model on ONNX Runtime (CPU): export it once, then extract with the usual `Extractor`.
+
+    pip install "viextract[onnx]"
+
+    from viextract.onnx import export_ner, load_onnx_extractor
+    export_ner("my-model")                      # writes my-model/ner/model.onnx
+    extractor = load_onnx_extractor("my-model")  # an Extractor whose NER runs on onnxruntime
+    extractor.pipe(texts)
+
+Everything around the model (segmentation, windows, BIO decoding, offsets) is the same code as
+with torch; only the forward pass changes. A relation model, if the directory has one, stays on
+torch. Whether ONNX Runtime is faster than torch on a given CPU is measured in
+benchmarks/speed.py, not assumed.
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+import warnings
+from pathlib import Path
+from types import SimpleNamespace
+
+import torch
+
+from .errors import ModelLoadError
+from .extractor import Extractor
+from .loading import check_ner_labels, load_tokenizer, read_config, resolve_model_dir, split_model_dir
+
+ONNX_FILE = "model.onnx"
+ONNX_INT8_FILE = "model_int8.onnx"
+# opset 17 has LayerNormalization as one op; every onnxruntime release since 1.14 runs it.
+OPSET = 17
+
+
+def _require_onnxruntime():
+    try:
+        import onnxruntime
+    except ImportError as error:
+        raise ImportError(
+            "viextract.onnx needs onnxruntime (and onnx to export): pip install 'viextract[onnx]'"
+        ) from error
+    return onnxruntime
+
+
+def export_ner(model_dir: str | os.PathLike, output: str | os.PathLike | None = None, *, int8: bool = False) -> Path:
+    """Export the NER model of `model_dir` to ONNX; returns the file written.
+
+    The default `output` is `<ner dir>/model.onnx`. `int8=True` also writes `model_int8.onnx`
+    beside it (onnxruntime's dynamic int8 quantization of the weights) and returns that path.
+    """
+    from transformers import AutoModelForTokenClassification
+
+    ner_dir, _ = split_model_dir(Path(model_dir))
+    path = Path(output) if output is not None else ner_dir / ONNX_FILE
+    # Eager attention traces to plain MatMul/Softmax that onnxruntime fuses; sdpa's tracing
+    # branches on the mask's contents.
+    model = AutoModelForTokenClassification.from_pretrained(str(ner_dir), attn_implementation="eager").eval()
+    # Two rows, one padded, so the traced graph keeps the attention mask.
+    ids = torch.tensor([[0, 5, 6, 7, 2], [0, 5, 2, 1, 1]], dtype=torch.long)
+    mask = (ids != model.config.pad_token_id).long()
+    options = {}
+    if "dynamo" in inspect.signature(torch.onnx.export).parameters:
+        options["dynamo"] = False  # the TorchScript exporter: fast, and needs no onnxscript
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with warnings.catch_warnings(), torch.no_grad():
+        warnings.simplefilter("ignore")  # tracer and deprecation chatter about the exporter itself
+        torch.onnx.export(
+            model,
+            (ids, mask),
+            str(path),
+            input_names=["input_ids", "attention_mask"],
+            output_names=["logits"],
+            dynamic_axes={name: {0: "batch", 1: "sequence"} for name in ("input_ids", "attention_mask", "logits")},
+            opset_version=OPSET,
+            **options,
+        )
+    if not int8:
+        return path
+    _require_onnxruntime()
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    quantized = path.with_name(ONNX_INT8_FILE)
+    quantize_dynamic(str(path), str(quantized), weight_type=QuantType.QInt8)
+    return quantized
+
+
+class OnnxTokenClassifier:
+    """Stands in for the torch token classifier inside `TokenTagger`: same call, logits from onnxruntime."""
+
+    def __init__(self, path: str | os.PathLike, config, threads: int | None = None):
+        ort = _require_onnxruntime()
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads or torch.get_num_threads()
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        self.path = Path(path)
+        self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        self.config = config
+
+    def eval(self) -> OnnxTokenClassifier:
+        return self
+
+    def parameters(self):
+        # TokenTagger reads the device from the first parameter: inputs stay on the CPU.
+        yield torch.empty(0)
+
+    def __call__(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> SimpleNamespace:
+        feeds = {"input_ids": input_ids.cpu().numpy(), "attention_mask": attention_mask.cpu().numpy()}
+        (logits,) = self.session.run(["logits"], feeds)
+        return SimpleNamespace(logits=torch.from_numpy(logits))
+
+    def save_pretrained(self, *args, **kwargs):
+        raise NotImplementedError(
+            f"an ONNX model ({self.path}) cannot be saved as a torch model; save from Extractor.from_pretrained"
+        )
+
+
+def load_onnx_extractor(
+    path_or_repo_id: str | os.PathLike,
+    onnx_path: str | os.PathLike | None = None,
+    *,
+    int8: bool = False,
+    threads: int | None = None,
+    segmenter: str | None = None,
+) -> Extractor:
+    """An `Extractor` whose NER model runs on onnxruntime from `onnx_path`.
+
+    The default `onnx_path` is `<ner dir>/model.onnx` (`model_int8.onnx` with `int8=True`), as
+    `export_ner` writes it. `threads` defaults to torch's thread count.
+    """
+    from transformers import AutoConfig
+
+    root = resolve_model_dir(path_or_repo_id)
+    ner_dir, relation_dir = split_model_dir(root)
+    config_dict = read_config(ner_dir)
+    entity_labels = check_ner_labels(ner_dir, config_dict)
+    tokenizer = load_tokenizer(ner_dir, int(config_dict.get("vocab_size", 0)))
+    path = Path(onnx_path) if onnx_path is not None else ner_dir / (ONNX_INT8_FILE if int8 else ONNX_FILE)
+    if not path.is_file():
+        raise ModelLoadError(
+            f"{path}: no ONNX model; write it first with viextract.onnx.export_ner({str(root)!r}"
+            f"{', int8=True' if int8 else ''})"
+        )
+    model = OnnxTokenClassifier(path, AutoConfig.from_pretrained(str(ner_dir)), threads=threads)
+    relation_extractor = None
+    if relation_dir is not None:
+        from .relations import RelationExtractor
+
+        relation_extractor = RelationExtractor.from_pretrained(relation_dir, entity_labels, device="cpu")
+    return Extractor(model, tokenizer, relation_extractor, segmenter=segmenter)

@@ -1,0 +1,84 @@
+"""The benchmark scripts run end to end in --quick mode on the tiny model and print their tables.
+
+No timing assertions: these check that every code path runs and reports, not how fast it is.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from benchmarks import quality, speed
+
+
+def test_quality_quick_prints_the_side_by_side_table(tiny_ner_dir, tmp_path, capsys):
+    out = tmp_path / "quality.json"
+    assert quality.main(["--quick", "--model", str(tiny_ner_dir), "--json", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "| label | gold | model F1 (P / R) | weak F1 (P / R) | underthesea F1 (P / R) |" in printed
+    assert "**micro, PER/ORG/LOC**" in printed
+    figures = json.loads(out.read_text(encoding="utf-8"))
+    assert set(figures["test"]) == {"model", "weak", "underthesea"}
+    # underthesea is scored on its three labels only.
+    assert set(figures["test"]["underthesea"]["per_label"]) == {"PER", "ORG", "LOC"}
+    assert "kfold" not in figures
+
+
+def test_quality_kfold_scores_every_document_once(tmp_path, capsys):
+    out = tmp_path / "kfold.json"
+    assert quality.main(["--systems", "weak", "--json", str(out)]) == 0
+    assert "## Leave one document out (k = 5)" in capsys.readouterr().out
+    folds = json.loads(out.read_text(encoding="utf-8"))["kfold"]["weak"]
+    assert len(folds["per_document_f1"]) == 5
+    assert folds["micro"]["support"] == 197
+
+
+def test_speed_quick_prints_every_table(tiny_ner_dir, tiny_tokenizer_dir, tmp_path, capsys):
+    out = tmp_path / "speed.json"
+    argv = ["--quick", "--model", str(tiny_ner_dir), "--tokenizer", str(tiny_tokenizer_dir)]
+    # One thread: on a busy shared CPU, two OpenMP threads on tiny matrices mostly wait for each other.
+    argv += ["--threads", "1", "--skip-cold-start", "--json", str(out)]
+    assert speed.main(argv) == 0
+    printed = capsys.readouterr().out
+    for expected in (
+        "CPU ",
+        "command: `",
+        "| baseline: plain loop, fp32, 1 window a pass, no_grad |",
+        "| Extractor.pipe, batch 1, fp32 |",
+        "| Extractor.pipe, batch 8, fp32 |",
+        "| Extractor.pipe, batch 32, fp32 |",
+        "| Extractor.pipe, batch 32, int8 (torch dynamic) |",
+        "### Levers, each changed alone",
+        "### Entity micro-F1 on dev",
+        "## Summary",
+    ):
+        assert expected in printed
+    figures = json.loads(out.read_text(encoding="utf-8"))
+    assert set(figures["models"]) == {"model", "base"}
+    model = figures["models"]["model"]
+    assert [row["docs"] for row in model["pipe"]] == [5] * len(model["pipe"])
+    assert {row["lever"] for row in model["levers"]} >= {"baseline", "attention kernel", "grad mode", "batching"}
+    assert "dev_f1" not in figures["models"]["base"]  # random weights: no F1
+
+
+def test_percentile_matches_numpys_linear_interpolation():
+    assert speed.percentile([1.0, 2.0, 3.0, 4.0], 50) == 2.5
+    assert speed.percentile([5.0], 95) == 5.0
+    assert speed.percentile([0.0, 10.0], 95) == pytest.approx(9.5)
+
+
+def test_onnx_extractor_matches_torch(tiny_ner_dir, tmp_path, corpus):
+    pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnx")
+    from viextract import Extractor
+    from viextract.onnx import export_ner, load_onnx_extractor
+
+    path = export_ner(tiny_ner_dir, tmp_path / "model.onnx")
+    torch_results = list(Extractor.from_pretrained(tiny_ner_dir, device="cpu").pipe(corpus[:2]))
+    onnx_results = list(load_onnx_extractor(tiny_ner_dir, path).pipe(corpus[:2]))
+
+    def spans(results):
+        return [[(e.start, e.end, e.label) for e in r.entities] for r in results]
+
+    assert spans(onnx_results) == spans(torch_results)
