@@ -52,6 +52,7 @@ from benchmarks._models import (  # noqa: E402
     corpus_texts,
     describe_model,
     entity_f1,
+    extractor_spans,
     format_machine,
     learn_tokenizer,
     machine_info,
@@ -367,10 +368,6 @@ def flops_per_token(model, mean_length: float) -> float:
     return 2 * linear + 4 * config.num_hidden_layers * mean_length * config.hidden_size
 
 
-def threads_note() -> str:
-    return f"{torch.get_num_threads()} threads"
-
-
 @contextlib.contextmanager
 def torch_threads(count: int) -> Iterator[None]:
     before = torch.get_num_threads()
@@ -404,6 +401,8 @@ def benchmark_model(spec: ModelSpec, args, texts: list[str], corpus: list[str], 
     on_cpu = device.type == "cpu"
     extractor = load_extractor(spec.directory, device, dtype)
     tokenizer, segmenter = extractor.tokenizer, extractor.segmenter
+    has_relations = extractor.relation_extractor is not None
+    del extractor  # loaded again for its own rows: one model in memory at a time
     pad_id = tokenizer.pad_token_id
     distinct = prepare_inputs(corpus, tokenizer, segmenter)
     by_text = dict(zip(corpus, distinct))
@@ -418,18 +417,22 @@ def benchmark_model(spec: ModelSpec, args, texts: list[str], corpus: list[str], 
         "windows_per_corpus": len(windows),
         "mean_window_tokens": mean_length,
         "segmenter": segmenter,
-        "relations": extractor.relation_extractor is not None,
+        "relations": has_relations,
+        "dtype": args.dtype,
     }
     dev = None
     if spec.trained and not args.skip_f1:
-        from training.data import load_split
+        from training.data import load_documents, load_split
 
         dev = load_split("dev", args.splits)
-    f1_rows: list[tuple[str, float]] = []
+        corpus_docs = load_documents(args.corpus)
+    f1_rows: list[tuple[str, float, set]] = []
 
     def score(name: str, candidate) -> None:
+        """Dev F1, and every span found on the whole corpus (a finer view of what a setting changes)."""
         if dev is not None:
-            f1_rows.append((name, entity_f1(candidate, dev)))
+            spans = {(i, *span) for i, found in enumerate(extractor_spans(candidate, corpus_docs)) for span in found}
+            f1_rows.append((name, entity_f1(candidate, dev), spans))
 
     def pipe_row(name: str, candidate, batch_size: int) -> Run:
         progress(f"{spec.key}: {name}")
@@ -459,11 +462,13 @@ def benchmark_model(spec: ModelSpec, args, texts: list[str], corpus: list[str], 
 
     # ---- Extractor.pipe ----
     rows = [baseline, measure(lambda: prep_run(texts, segmenter, tokens), lambda: None, device, 1)]
+    if dev is not None and dtype != torch.float32:
+        score("fp32", load_extractor(spec.directory, device, torch.float32))  # the reference comes first
+        gc.collect()
+    extractor = load_extractor(spec.directory, device, dtype)
     for batch_size in args.batch_sizes:
         rows.append(pipe_row(f"Extractor.pipe, batch {batch_size}, {args.dtype}", extractor, batch_size))
     score(args.dtype, extractor)
-    if dev is not None and args.dtype != "fp32":
-        score("fp32", load_extractor(spec.directory, device, torch.float32))
     del extractor
     gc.collect()
     if dev is not None and on_cpu:
@@ -675,16 +680,25 @@ def print_levers(runs: list[tuple[str, str, Run | None]], docs: int, device: tor
     return out
 
 
-def print_dev_f1(rows: list[tuple[str, float]], dev) -> list[dict]:
-    reference = rows[0][1]
+def print_dev_f1(rows: list[tuple[str, float, set]], dev) -> list[dict]:
+    """F1 change against the first row; and how many entity spans on the corpus came out differently."""
+    _, reference, reference_spans = rows[0]
     print(f"\n### Entity micro-F1 on dev ({len(dev)} documents: {', '.join(d.id for d in dev)})\n")
     print(
-        markdown_table(
-            ["setting", "entity micro-F1", "change (points)"],
-            [[name, f"{f1 * 100:.2f}", f"{(f1 - reference) * 100:+.2f}"] for name, f1 in rows],
-        )
+        f"One dev entity more or less moves F1 by about {100 / max(1, sum(len(d.entities) for d in dev)):.1f} "
+        f"points; the last column counts predicted spans (whole corpus) that differ from the first row's.\n"
     )
-    return [{"setting": name, "f1": f1, "change_points": (f1 - reference) * 100} for name, f1 in rows]
+    table, out = [], []
+    for name, f1, spans in rows:
+        changed = len(spans ^ reference_spans)
+        table.append(
+            [name, f"{f1 * 100:.2f}", f"{(f1 - reference) * 100:+.2f}", f"{changed} of {len(reference_spans)}"]
+        )
+        out.append(
+            {"setting": name, "f1": f1, "change_points": (f1 - reference) * 100, "corpus_spans_changed": changed}
+        )
+    print(markdown_table(["setting", "entity micro-F1", "change (points)", "corpus spans changed"], table))
+    return out
 
 
 COLD_START = """
@@ -889,10 +903,11 @@ def print_summary(results: dict[str, dict]) -> None:
         pipe = result["pipe"]
         baseline = pipe[0]
         best = max(pipe[2:], key=lambda r: r["tokens_per_s"], default=None)
-        default = next((r for r in pipe if r["name"].endswith(f"batch {LEVER_BATCH}, fp32")), None)
+        dtype = result["dtype"]
+        default = next((r for r in pipe if r["name"].endswith(f"batch {LEVER_BATCH}, {dtype}")), None)
         parts = [f"baseline {baseline['tokens_per_s']:,.0f} tokens/s"]
         if default:
-            parts.append(f"Extractor.pipe batch {LEVER_BATCH} fp32 {default['x_baseline']:.2f}x")
+            parts.append(f"Extractor.pipe batch {LEVER_BATCH} {dtype} {default['x_baseline']:.2f}x")
         if best:
             parts.append(f"fastest `{best['name']}` {best['x_baseline']:.2f}x")
         print(f"- {key}: " + "; ".join(parts) + " (goal on the PhoBERT-base shape, CPU: >= 3x)")
