@@ -119,6 +119,7 @@ def test_training_writes_a_relation_directory_with_threshold_and_resolved_config
     assert metrics["threshold"] == config["threshold"]
     assert metrics["train_pairs"] <= metrics["train_pairs_before_sampling"]
     assert any("eval_f1" in row for row in metrics["log_history"])
+    assert metrics["unknown_marker_words"] == []
     assert not list(out.parent.glob(".tmp-*"))
 
 
@@ -211,3 +212,14 @@ def test_training_candidates_are_the_rows_of_training_data(documents):
     assert {e.label for e in examples} <= {"has_title", NO_RELATION}
     gold = sum(r.label == "has_title" for r in documents[0].relations)
     assert sum(e.label == "has_title" for e in examples) == gold
+
+
+def test_marker_words_missing_from_the_vocabulary_are_reported(tiny_tokenizer_dir, base_model_dir):
+    from tests.relation_helpers import tiny_relation_config
+    from training.train_re import unknown_marker_words
+    from viextract.relations import RelationEncoder
+
+    plain = load_tokenizer(tiny_tokenizer_dir)  # learned from news text: no @ # * ^
+    assert set(unknown_marker_words(RelationEncoder(tiny_relation_config(plain), plain))) == {"@", "#", "*", "^"}
+    marked = load_tokenizer(base_model_dir)
+    assert unknown_marker_words(RelationEncoder(tiny_relation_config(marked), marked)) == []

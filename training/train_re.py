@@ -27,7 +27,15 @@ from typing import Any, ClassVar
 import torch
 
 from viextract.labels import ENTITY_LABELS, NO_RELATION, RELATION_LABELS, SCHEMA_VERSION
-from viextract.markers import DEFAULT_TYPE_WORDS, PairInput, pair_labels
+from viextract.markers import (
+    DEFAULT_TYPE_WORDS,
+    HEAD_MARKER,
+    HEAD_TYPE_MARKER,
+    TAIL_MARKER,
+    TAIL_TYPE_MARKER,
+    PairInput,
+    pair_labels,
+)
 from viextract.relations import (
     RelationConfig,
     RelationEncoder,
@@ -52,6 +60,7 @@ from .train_ner import (
 
 logger = logging.getLogger(__name__)
 
+MARKER_WORDS = (HEAD_MARKER, HEAD_TYPE_MARKER, TAIL_MARKER, TAIL_TYPE_MARKER)
 CLASS_WEIGHTINGS = ("none", "balanced", "sqrt_balanced")
 THRESHOLD_GRID = tuple(round(0.05 * i, 2) for i in range(1, 20))  # 0.05 .. 0.95
 
@@ -167,6 +176,13 @@ class PairFeature:
     pair: PairInput
     label_mask: tuple[bool, ...]
     label: int
+
+
+def unknown_marker_words(encoder: RelationEncoder) -> list[str]:
+    """Marker and type words the tokenizer can only write as <unk> (they then look alike to the model)."""
+    words = [*MARKER_WORDS, *(encoder.config.marker_type_words[label] for label in encoder.config.entity_labels)]
+    unk = encoder.tokenizer.unk_token_id
+    return [word for word in words if unk in encoder.aligner.word_ids(word)]
 
 
 def encode_examples(examples: Sequence[RelationExample], encoder: RelationEncoder) -> list[PairFeature]:
@@ -354,6 +370,14 @@ def train_examples(
     model, tokenizer = load_base_model(config, labels)
     model.config.class_weights = class_weights(sampled, labels, config.class_weights)
     encoder = RelationEncoder(model.config, tokenizer)
+    unknown = unknown_marker_words(encoder)
+    if unknown:
+        logger.warning(
+            "base model %r: the tokenizer writes the marker words %s as <unk>, so they look alike to the model; "
+            "a vocabulary with them (PhoBERT's has) marks entities better",
+            config.base_model,
+            unknown,
+        )
     train_features = encode_examples(sampled, encoder)
     dev_features = encode_examples(dev, encoder)
     if encoder.truncated:
@@ -439,6 +463,7 @@ def train_examples(
             "train_labels": dict(sorted(counts.items())),
             "dev_pairs": len(dev),
             "truncated_pairs": encoder.truncated,
+            "unknown_marker_words": unknown,
             "global_step": result.global_step,
             "train_loss": result.training_loss,
             "log_history": trainer.state.log_history,
