@@ -190,6 +190,17 @@ def test_tiny_model_overfits_twenty_sentences(tmp_path, base_model_dir, document
     assert any(result.entities for result in extractor.pipe([d.text for d in documents[:3]]))
 
 
+def test_augmentation_adds_copies_to_the_originals(documents):
+    from training.train_ner import augment_documents
+
+    originals = list(documents[:2])
+    config = NerConfig(augment=True, augment_copies=2, seed=3)
+    augmented = augment_documents(config, originals)
+    assert augmented[:2] == originals and 2 < len(augmented) <= 6
+    assert {doc.id for doc in augmented[2:]}.isdisjoint(doc.id for doc in originals)
+    assert augment_documents(NerConfig(augment=False), originals) == originals
+
+
 # ---- training inputs use viextract's windows ------------------------------------------------------
 
 

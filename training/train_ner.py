@@ -205,32 +205,70 @@ def argmax_logits(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
 # ---- model --------------------------------------------------------------------------------------
 
 
+# What fine-tuning needs from a Hub repo (PhoBERT repos also hold TF and Flax weights we skip).
+_BASE_MODEL_FILES = [
+    "config.json",
+    "vocab.txt",
+    "bpe.codes",
+    "tokenizer_config.json",
+    "special_tokens_map.json",
+    "added_tokens.json",
+    "model.safetensors",
+    "model.safetensors.index.json",
+    "model-*.safetensors",
+]
+
+
+def fetch_base_model(name: str, revision: str | None = None) -> Path:
+    """A local directory as is; a Hub id downloaded (weights, config, tokenizer files only)."""
+    path = Path(name).expanduser()
+    if path.is_dir():
+        return path
+    hint = (
+        "If there is no network here, download the model where there is one and set base_model to its local "
+        "directory (config.json, model.safetensors or pytorch_model.bin, vocab.txt, bpe.codes)."
+    )
+    if name.startswith((".", "/", "~")):
+        raise BaseModelError(f"base model {name!r}: no such directory")
+    try:
+        from huggingface_hub import hf_hub_download, snapshot_download
+
+        directory = Path(snapshot_download(repo_id=name, revision=revision, allow_patterns=_BASE_MODEL_FILES))
+        if not any(directory.glob("*.safetensors")):
+            hf_hub_download(repo_id=name, filename="pytorch_model.bin", revision=revision)
+        return directory
+    except Exception as error:  # network, auth, missing repo: all mean "not available here"
+        raise BaseModelError(
+            f"cannot download base model {name!r} from the Hugging Face Hub ({type(error).__name__}: {error}). {hint}"
+        ) from error
+
+
 def load_base_model(config: NerConfig, labels: Sequence[str]):
     """(model, tokenizer) from base_model (Hub id or directory), with a fresh head over `labels`."""
     from transformers import AutoModelForTokenClassification, PhobertTokenizer
 
     name = config.base_model
-    hint = (
-        "If there is no network here, download it where there is one and set base_model to its local "
-        "directory (config.json, model.safetensors, vocab.txt, bpe.codes)."
-    )
+    directory = fetch_base_model(name, config.revision)
     try:
-        tokenizer = PhobertTokenizer.from_pretrained(name, revision=config.revision)
-    except Exception as error:  # network, missing repo, missing vocab.txt/bpe.codes
+        tokenizer = PhobertTokenizer.from_pretrained(str(directory))
+    except Exception as error:
         raise BaseModelError(
-            f"cannot load the PhoBERT tokenizer of base model {name!r} ({type(error).__name__}: {error}). {hint}"
+            f"base model {name!r}: cannot load a PhoBERT tokenizer from vocab.txt/bpe.codes in {directory} "
+            f"({type(error).__name__}: {error})"
         ) from error
     try:
         model = AutoModelForTokenClassification.from_pretrained(
-            name,
-            revision=config.revision,
+            str(directory),
             num_labels=len(labels),
             id2label=dict(enumerate(labels)),
             label2id={label: i for i, label in enumerate(labels)},
             ignore_mismatched_sizes=True,  # a base model with another head gets a fresh one
         )
     except Exception as error:
-        raise BaseModelError(f"cannot load base model {name!r} ({type(error).__name__}: {error}). {hint}") from error
+        raise BaseModelError(
+            f"base model {name!r}: cannot load a token-classification model from {directory} "
+            f"({type(error).__name__}: {error})"
+        ) from error
     model_config = model.config
     if len(tokenizer) > model_config.vocab_size:
         raise BaseModelError(
