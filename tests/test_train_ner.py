@@ -39,7 +39,9 @@ def build_tiny_base(tokenizer_dir: Path, out_dir: Path, hidden: int = 64, layers
     from viextract.labels import bio_labels
 
     torch.manual_seed(0)
-    tokenizer = PhobertTokenizer(vocab_file=str(tokenizer_dir / "vocab.txt"), merges_file=str(tokenizer_dir / "bpe.codes"))
+    tokenizer = PhobertTokenizer(
+        vocab_file=str(tokenizer_dir / "vocab.txt"), merges_file=str(tokenizer_dir / "bpe.codes")
+    )
     labels = bio_labels()
     config = RobertaConfig(
         vocab_size=len(tokenizer),
@@ -233,7 +235,9 @@ def test_windows_carry_first_subword_labels_and_map_back(tiny_tokenizer_dir):
     batch = WindowCollator(tokenizer.pad_token_id)(features)
     assert batch["input_ids"].shape == batch["labels"].shape == batch["attention_mask"].shape
     assert (batch["input_ids"][batch["attention_mask"] == 0] == tokenizer.pad_token_id).all()
-    recovered = words_from_windows(batch["labels"].tolist(), index, [len(s.tokens) for s in sentences], dict(enumerate(labels)))
+    recovered = words_from_windows(
+        batch["labels"].tolist(), index, [len(s.tokens) for s in sentences], dict(enumerate(labels))
+    )
     assert recovered == [s.tags for s in sentences]
 
 
@@ -255,13 +259,21 @@ def test_evaluate_and_kfold_write_json(tmp_path, base_model_dir, documents, caps
     assert "Character spans" in capsys.readouterr().out
 
     # --docs picks a split's documents by id.
-    assert main(["ner", "--model", str(base_model_dir), "--data", str(CORPUS), "--docs", "test", "--out", str(out)]) == 0
+    assert (
+        main(["ner", "--model", str(base_model_dir), "--data", str(CORPUS), "--docs", "test", "--out", str(out)]) == 0
+    )
     assert json.loads(out.read_text(encoding="utf-8"))["document_ids"] == json.loads(SPLITS.read_text())["test"]
 
     config = write_yaml(
         tmp_path / "kfold.yaml",
-        {"base_model": str(base_model_dir), "output_dir": str(tmp_path / "kf"), "max_steps": 2, "batch_size": 4,
-         "allow_unseen_labels": True, "logging_steps": 1},
+        {
+            "base_model": str(base_model_dir),
+            "output_dir": str(tmp_path / "kf"),
+            "max_steps": 2,
+            "batch_size": 4,
+            "allow_unseen_labels": True,
+            "logging_steps": 1,
+        },
     )
     argv = ["ner", "--kfold", "2", "--config", str(config), "--data", str(data), "--out", str(out)]
     assert main(argv) == 0
@@ -305,8 +317,19 @@ def test_data_errors_stop_before_training(tmp_path, base_model_dir, documents, c
     code, err = train_cli([*common, "--set", f"train_files={no_agreement}", "--set", f"dev_files={good}"], capsys)
     assert code == 2 and "no training example of" in err and "AGREEMENT" in err and "allow_unseen_labels" in err
     code, err = train_cli(
-        ["ner", "--set", "base_model=/no/such/phobert", "--set", f"train_files={good}", "--set", f"dev_files={good}",
-         "--set", "allow_unseen_labels=true", "--set", f"output_dir={tmp_path / 'out'}"],
+        [
+            "ner",
+            "--set",
+            "base_model=/no/such/phobert",
+            "--set",
+            f"train_files={good}",
+            "--set",
+            f"dev_files={good}",
+            "--set",
+            "allow_unseen_labels=true",
+            "--set",
+            f"output_dir={tmp_path / 'out'}",
+        ],
         capsys,
     )
     assert code == 2 and "'/no/such/phobert'" in err

@@ -197,7 +197,10 @@ class TrainConfig:
     def save(self, directory: str | Path) -> Path:
         """Write the resolved config as `training_config.yaml` in `directory`."""
         path = Path(directory) / CONFIG_FILENAME
-        header = f"# Resolved {self.task} training config; retrain with: python -m training.train {self.task} --config {CONFIG_FILENAME}\n"
+        header = (
+            f"# Resolved {self.task} training config; to train again: "
+            f"python -m training.train {self.task} --config {CONFIG_FILENAME}\n"
+        )
         path.write_text(header + yaml.safe_dump(self.to_dict(), sort_keys=False, allow_unicode=True), encoding="utf-8")
         return path
 
@@ -247,8 +250,11 @@ def _describe(annotation: Any) -> str:
         elif typing.get_origin(option) is list:
             names.append(f"a list of {typing.get_args(option)[0].__name__}")
         else:
-            names.append({"str": "a string", "int": "an integer", "float": "a number", "bool": "true/false"}.get(
-                option.__name__, option.__name__))
+            names.append(
+                {"str": "a string", "int": "an integer", "float": "a number", "bool": "true/false"}.get(
+                    option.__name__, option.__name__
+                )
+            )
     return " or ".join(names)
 
 

@@ -188,7 +188,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return evaluate_re.main(argv[1:])
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S"
+    )
     try:
         results = _run(args)
     except (ConfigError, DataError, OSError) as error:

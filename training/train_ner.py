@@ -84,9 +84,7 @@ def augment_documents(config: NerConfig, documents: list[Document]) -> list[Docu
     return combined
 
 
-def tagged_sentences(
-    documents: Sequence[Document], config: NerConfig, skip_empty: bool = True
-) -> list[TaggedSentence]:
+def tagged_sentences(documents: Sequence[Document], config: NerConfig, skip_empty: bool = True) -> list[TaggedSentence]:
     """Word-level sentences (training.data's words, split at gold boundaries) with the config's tags.
 
     Tags of entity types outside `config.entity_labels` become O.
@@ -278,7 +276,9 @@ def load_base_model(config: NerConfig, labels: Sequence[str]):
     positions = getattr(model_config, "max_position_embeddings", None)
     if positions is not None:
         # RoBERTa numbers positions from pad_token_id + 1: PhoBERT's 258 leave room for 256.
-        offset = model_config.pad_token_id + 1 if model_config.model_type in {"roberta", "xlm-roberta", "camembert"} else 0
+        offset = (
+            model_config.pad_token_id + 1 if model_config.model_type in {"roberta", "xlm-roberta", "camembert"} else 0
+        )
         if positions - offset < config.max_length:
             raise ConfigError(
                 f"max_length: {config.max_length} subwords do not fit base model {name!r}, which has "
@@ -468,7 +468,11 @@ def train_documents(
     train_sentences_ = tagged_sentences(train, config)
     dev_sentences = tagged_sentences(dev, config) if dev is not None else None
     return train_sentences(
-        config, train_sentences_, dev_sentences, resume, {"train_documents": len(train), "dev_documents": len(dev or [])}
+        config,
+        train_sentences_,
+        dev_sentences,
+        resume,
+        {"train_documents": len(train), "dev_documents": len(dev or [])},
     )
 
 
