@@ -54,6 +54,7 @@ from .train_ner import (
     _jsonable,
     augment_documents,
     checkpoint_to_resume,
+    fetch_base_model,
     load_training_documents,
     resolve_bf16,
 )
@@ -283,20 +284,21 @@ def load_base_model(config: ReConfig, labels: Sequence[str]):
     from transformers import AutoConfig, PhobertTokenizer
 
     name = config.base_model
-    hint = (
-        "If there is no network here, download it where there is one and set base_model to its local "
-        "directory (config.json, model.safetensors, vocab.txt, bpe.codes)."
-    )
+    directory = fetch_base_model(name, config.revision)
     try:
-        tokenizer = PhobertTokenizer.from_pretrained(name, revision=config.revision)
+        tokenizer = PhobertTokenizer.from_pretrained(str(directory))
     except Exception as error:
         raise BaseModelError(
-            f"cannot load the PhoBERT tokenizer of base model {name!r} ({type(error).__name__}: {error}). {hint}"
+            f"base model {name!r}: cannot load a PhoBERT tokenizer from vocab.txt/bpe.codes in {directory} "
+            f"({type(error).__name__}: {error})"
         ) from error
     try:
-        base = AutoConfig.from_pretrained(name, revision=config.revision).to_dict()
+        base = AutoConfig.from_pretrained(str(directory)).to_dict()
     except Exception as error:
-        raise BaseModelError(f"cannot load base model {name!r} ({type(error).__name__}: {error}). {hint}") from error
+        raise BaseModelError(
+            f"base model {name!r}: cannot read config.json in {directory} ({type(error).__name__}: {error})"
+        ) from error
+    # A relation model as base (training on) keeps its encoder; the head and its settings start afresh.
     for key in (
         "model_type",
         "architectures",
@@ -329,10 +331,12 @@ def load_base_model(config: ReConfig, labels: Sequence[str]):
     )
     try:
         model = RobertaForRelationClassification.from_pretrained(
-            name, revision=config.revision, config=relation_config, ignore_mismatched_sizes=True
+            str(directory), config=relation_config, ignore_mismatched_sizes=True
         )
     except Exception as error:
-        raise BaseModelError(f"cannot load base model {name!r} ({type(error).__name__}: {error}). {hint}") from error
+        raise BaseModelError(
+            f"base model {name!r}: cannot load a RoBERTa encoder from {directory} ({type(error).__name__}: {error})"
+        ) from error
     if len(tokenizer) > model.config.vocab_size:
         raise BaseModelError(
             f"base model {name!r}: the tokenizer has {len(tokenizer)} tokens but the model's vocab_size is "
