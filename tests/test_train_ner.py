@@ -282,6 +282,8 @@ def test_evaluate_and_kfold_write_json(tmp_path, base_model_dir, documents, caps
     held_out = [doc_id for fold in results["folds"] for doc_id in fold["test_ids"]]
     assert sorted(held_out) == sorted(d.id for d in documents[:3])
     assert set(results["summary"]["chars"]["f1"]) == {"mean", "std"}
+    assert sorted(p.name for p in (tmp_path / "kf-kfold").iterdir()) == ["fold-0", "fold-1"]
+    assert main(argv) == 0  # a second run replaces the fold models
     assert "mean ± std" in capsys.readouterr().out
 
 

@@ -19,6 +19,7 @@ import dataclasses
 import json
 import logging
 import random
+import shutil
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -117,11 +118,13 @@ def kfold_ner(
     for index, held_out in enumerate(folds):
         train = [doc for j, fold in enumerate(folds) if j != index for doc in fold]
         fold_dir = work_dir / f"fold-{index}"
-        fold_config = dataclasses.replace(
-            config, output_dir=str(fold_dir), checkpoint_dir=str(work_dir / f"fold-{index}.checkpoints")
-        )
+        checkpoints = work_dir / f"fold-{index}.checkpoints"
+        fold_config = dataclasses.replace(config, output_dir=str(fold_dir), checkpoint_dir=str(checkpoints))
         logger.info("fold %d/%d: training on %d documents, testing on %d", index + 1, k, len(train), len(held_out))
+        # Folds never resume: checkpoints left by an earlier (or killed) run are stale.
+        shutil.rmtree(checkpoints, ignore_errors=True)
         train_documents(fold_config, train, None)
+        shutil.rmtree(checkpoints, ignore_errors=True)
         scores = evaluate_model_dir(fold_dir, held_out, device, batch_size)
         scores["test_ids"] = [doc.id for doc in held_out]
         results.append(scores)

@@ -27,7 +27,7 @@ from viextract.align import SubwordAligner, Window, best_window_per_word
 from viextract.labels import SCHEMA_VERSION, bio_labels
 from viextract.saving import atomic_directory
 
-from .config import ConfigError, NerConfig
+from .config import CONFIG_FILENAME, ConfigError, NerConfig
 from .data import DataError, Document, load_documents, load_split, ner_dataset
 from .metrics import score_tags
 
@@ -414,6 +414,8 @@ def train_sentences(
         callbacks=callbacks,
     )
     if trainer.is_world_process_zero():
+        if resume_from is not None:
+            warn_config_changes(config, config.checkpoint_path / CONFIG_FILENAME)
         config.checkpoint_path.mkdir(parents=True, exist_ok=True)
         config.save(config.checkpoint_path)
     result = trainer.train(resume_from_checkpoint=resume_from)
@@ -438,6 +440,17 @@ def train_sentences(
         logger.info("model written to %s", output_dir)
     trainer.accelerator.wait_for_everyone()
     return output_dir
+
+
+def warn_config_changes(config: NerConfig, previous_path: Path) -> None:
+    """On --resume, name the keys that differ from the run being continued (allowed, but worth seeing)."""
+    try:
+        previous = type(config).load(previous_path)
+    except (OSError, ConfigError):
+        return
+    changed = [key for key, value in config.to_dict().items() if previous.to_dict().get(key) != value]
+    if changed:
+        logger.warning("resuming with changed config keys: %s", ", ".join(changed))
 
 
 def save_model(model, tokenizer, config: NerConfig, output_dir: Path, metadata: dict[str, Any]) -> None:
