@@ -15,8 +15,9 @@ Evaluations:
   k-fold  leave one document out over every corpus document (k = number of documents): micro
           over all held-out documents, and the mean/std of per-document F1. The weak annotator
           and underthesea learn nothing from the corpus, so each fold scores one document. The
-          model must be trained K times for this; pass `--kfold-config configs/ner.yaml` (its
-          train split becomes the K-1 other documents plus train_extra; no dev, all epochs).
+          model must be trained K times for this: pass `--kfold-config configs/ner.yaml`, and
+          training.evaluate's k-fold (k = K) trains each fold's model on the K-1 other corpus
+          documents (not train_extra; no dev, the config's epochs) and scores the held-out one.
           Without it the model has no k-fold column: the bundled model saw the train and dev
           documents.
 
@@ -53,7 +54,7 @@ from benchmarks._models import (  # noqa: E402
     write_json,
 )
 from training.data import Document, load_documents  # noqa: E402
-from training.metrics import mean_std, score_spans  # noqa: E402
+from training.metrics import PRF, mean_std, score_spans  # noqa: E402
 from viextract.bio import decode_bio  # noqa: E402
 from viextract.labels import ENTITY_LABELS  # noqa: E402
 from viextract.normalize import normalize_text  # noqa: E402
@@ -187,57 +188,56 @@ def evaluate(systems: dict[str, Callable], documents: Sequence[Document]) -> dic
     return results
 
 
-def kfold(systems: dict[str, Callable], documents: Sequence[Document], model_folds: Callable | None):
-    """Leave one document out: micro over all held-out documents, mean/std of per-document micro F1."""
+def kfold(systems: dict[str, Callable], documents: Sequence[Document]) -> dict[str, dict[str, Any]]:
+    """Leave one document out for the systems that learn nothing from the corpus: each document is a fold."""
     gold = gold_spans(documents)
     results: dict[str, dict[str, Any]] = {}
-    predictions: dict[str, list[SpanList]] = {}
     for name, predict in systems.items():
         if name == "model":
-            if model_folds is None:
-                continue
-            predictions[name] = model_folds(documents)
-        else:
-            predictions[name] = predict(documents)  # no training: each document is its own fold
-    for name, predicted in predictions.items():
+            continue
         labels = system_labels(name)
+        predicted = predict(documents)
         result = score(gold, predicted, labels)
         per_doc = [
             score_spans(restrict([g], labels), restrict([p], labels), labels).micro.f1 for g, p in zip(gold, predicted)
         ]
-        mean, std = mean_std(per_doc)
-        result.update(per_document_f1=dict(zip((d.id for d in documents), per_doc)), mean_f1=mean, std_f1=std)
-        results[name] = result
+        results[name] = with_fold_summary(result, dict(zip((d.id for d in documents), per_doc)))
     return results
 
 
-def train_fold_models(config_path: Path | None, overrides: Sequence[str], splits: Path, scratch: Path):
-    """K models, each trained on the other documents (+ train_extra); predictions on the held-out one."""
+def with_fold_summary(result: dict[str, Any], per_document: dict[str, float]) -> dict[str, Any]:
+    mean, std = mean_std(list(per_document.values()))
+    return {**result, "per_document_f1": per_document, "mean_f1": mean, "std_f1": std}
+
+
+def model_kfold(config_path: Path, overrides: Sequence[str], documents: Sequence[Document], work_dir: Path):
+    """training.evaluate's k-fold with k = number of documents: K models, each tested on its held-out document.
+
+    Its per-fold character-span counts are summed into micro figures over all held-out documents.
+    """
     from training.config import NerConfig
-    from training.train_ner import train_documents
-    from viextract import Extractor
+    from training.evaluate import kfold_ner
 
-    extra = [
-        doc
-        for path in json.loads(splits.read_text(encoding="utf-8")).get("train_extra", [])
-        for doc in load_documents(splits.parent.parent / path)
-    ]
+    config = NerConfig.load(config_path, list(overrides))
+    folds = kfold_ner(config, documents, len(documents), work_dir, None, 32)["folds"]
+    counts: dict[str, list[int]] = {label: [0, 0, 0] for label in ENTITY_LABELS}
+    per_document = {}
+    for fold in folds:
+        chars = fold["chars"]
+        per_document[", ".join(fold["test_ids"])] = chars["micro"]["f1"]
+        for label, values in chars["per_label"].items():
+            for i, key in enumerate(("correct", "predicted", "support")):
+                counts[label][i] += values[key]
 
-    def run(documents: Sequence[Document]) -> list[SpanList]:
-        out = []
-        for index, held_out in enumerate(documents):
-            fold_dir = scratch / f"fold{index}"
-            config = NerConfig.load(
-                config_path, [*overrides, f"output_dir={fold_dir}", f"checkpoint_dir={fold_dir}.checkpoints"]
-            )
-            train = [d for d in documents if d.id != held_out.id] + extra
-            print(f"k-fold: training fold {index + 1}/{len(documents)} (held out {held_out.id})", flush=True)
-            train_documents(config, train, None)
-            extractor = Extractor.from_pretrained(fold_dir, device="cpu")
-            out.extend(extractor_spans(extractor, [held_out]))
-        return out
+    def total(labels: Sequence[str]) -> PRF:
+        return PRF(*(sum(counts[label][i] for label in labels) for i in range(3)))
 
-    return run
+    result = {
+        "micro": total(ENTITY_LABELS).to_dict(),
+        "per_label": {label: total([label]).to_dict() for label in ENTITY_LABELS},
+        "micro_per_org_loc": total(UNDERTHESEA_LABELS).to_dict(),
+    }
+    return with_fold_summary(result, per_document)
 
 
 # ---- output -------------------------------------------------------------------------------------
@@ -356,14 +356,10 @@ def run(args: argparse.Namespace) -> int:
 
     out: dict[str, Any] = {"machine": info, "notes": notes, "test": strip(test_results)}
     if not args.quick:
-        model_folds = None
-        scratch = None
+        folds = kfold(systems, corpus)
         if "model" in systems and args.kfold_config is not None:
-            scratch = tempfile.TemporaryDirectory(prefix="viextract_kfold_")
-            model_folds = train_fold_models(args.kfold_config, args.overrides, args.splits, Path(scratch.name))
-        folds = kfold(systems, corpus, model_folds)
-        if scratch is not None:
-            scratch.cleanup()
+            with tempfile.TemporaryDirectory(prefix="viextract_kfold_") as scratch:
+                folds["model"] = model_kfold(args.kfold_config, args.overrides, corpus, Path(scratch))
         print(f"\n## Leave one document out (k = {len(corpus)}), micro over held-out documents, F1 (P / R)\n")
         print(results_table(folds, names, gold_counts(corpus)))
         print(

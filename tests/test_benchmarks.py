@@ -82,3 +82,26 @@ def test_onnx_extractor_matches_torch(tiny_ner_dir, tmp_path, corpus):
         return [[(e.start, e.end, e.label) for e in r.entities] for r in results]
 
     assert spans(onnx_results) == spans(torch_results)
+
+
+def test_model_kfold_sums_training_evaluates_folds_into_micro(monkeypatch, tmp_path):
+    """The model's k-fold comes from training.evaluate.kfold_ner; here its folds are given, not trained."""
+    import training.evaluate
+
+    def fold(doc_id, correct, predicted, support):
+        row = {"correct": correct, "predicted": predicted, "support": support, "f1": 0.0}
+        return {"test_ids": [doc_id], "chars": {"micro": {"f1": 0.5}, "per_label": {"PER": row, "DATE": row}}}
+
+    seen = {}
+
+    def fake_kfold(config, documents, k, work_dir, device, batch_size):
+        seen.update(k=k, documents=len(documents))
+        return {"folds": [fold("a", 1, 2, 2), fold("b", 2, 2, 4)]}
+
+    monkeypatch.setattr(training.evaluate, "kfold_ner", fake_kfold)
+    result = quality.model_kfold(None, [], ["doc"] * 2, tmp_path)
+    assert seen == {"k": 2, "documents": 2}
+    assert result["per_label"]["PER"]["correct"] == 3 and result["per_label"]["PER"]["support"] == 6
+    assert result["micro"]["correct"] == 6 and result["micro"]["predicted"] == 8
+    assert result["micro_per_org_loc"]["support"] == 6  # DATE is not one of underthesea's labels
+    assert result["per_document_f1"] == {"a": 0.5, "b": 0.5}
