@@ -223,3 +223,32 @@ def test_marker_words_missing_from_the_vocabulary_are_reported(tiny_tokenizer_di
     assert set(unknown_marker_words(RelationEncoder(tiny_relation_config(plain), plain))) == {"@", "#", "*", "^"}
     marked = load_tokenizer(base_model_dir)
     assert unknown_marker_words(RelationEncoder(tiny_relation_config(marked), marked)) == []
+
+
+def test_training_adds_marker_words_a_small_base_vocabulary_lacks(tiny_tokenizer_dir, data_files, tmp_path):
+    """A base learned from news text has no `#`, `*`, `^`: they become tokens with learned embeddings."""
+    from transformers import RobertaConfig, RobertaForMaskedLM
+
+    from training.train import main
+
+    plain_base = tmp_path / "plain_base"
+    tokenizer = load_tokenizer(tiny_tokenizer_dir)
+    config = RobertaConfig(
+        vocab_size=len(tokenizer), hidden_size=32, num_hidden_layers=1, num_attention_heads=2, intermediate_size=64,
+        max_position_embeddings=258, pad_token_id=tokenizer.pad_token_id, bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id, type_vocab_size=1,
+    )
+    RobertaForMaskedLM(config).save_pretrained(plain_base)
+    tokenizer.save_pretrained(plain_base)
+    out = tmp_path / "model" / "re"
+    run_config = write_config(tmp_path / "re.yaml", plain_base, data_files, out, epochs=1)
+    assert main(["re", "--config", str(run_config)]) == 0
+    metrics = json.loads((out / "training_metrics.json").read_text())
+    assert metrics["unknown_marker_words"] == []
+    assert sorted(metrics["added_marker_tokens"]) == sorted("@#*^")
+    from transformers import PhobertTokenizer
+
+    saved = PhobertTokenizer.from_pretrained(str(out))  # as viextract loads it: added_tokens.json included
+    assert len(saved) > len(tokenizer)
+    assert all(saved.unk_token_id not in saved.convert_tokens_to_ids(saved.tokenize(w)) for w in "@#*^")
+    assert json.loads((out / "config.json").read_text())["vocab_size"] == len(saved)

@@ -84,6 +84,9 @@ class ReConfig(TrainConfig):
     class_weights: str = "none"
     # Decision threshold on a relation's probability; null chooses it on dev (F1-best on a 0.05 grid).
     threshold: float | None = None
+    # Add marker words the base tokenizer can only write as <unk> (a small vocabulary without `#`,
+    # `*`, `^`) as new tokens, with embeddings learned in fine-tuning. PhoBERT's vocabulary has them all.
+    add_missing_marker_tokens: bool = True
 
     def validate(self, source: str = "config") -> None:
         super().validate(source)
@@ -375,7 +378,16 @@ def train_examples(
     model.config.class_weights = class_weights(sampled, labels, config.class_weights)
     encoder = RelationEncoder(model.config, tokenizer)
     unknown = unknown_marker_words(encoder)
-    if unknown:
+    added: list[str] = []
+    if unknown and config.add_missing_marker_tokens:
+        logger.warning("base model %r: adding marker words %s to its vocabulary", config.base_model, unknown)
+        tokenizer.add_tokens(unknown)
+        model.resize_token_embeddings(len(tokenizer))
+        encoder = RelationEncoder(model.config, tokenizer)
+        added, unknown = unknown, unknown_marker_words(encoder)
+        if unknown:
+            raise RuntimeError(f"marker words {unknown} are still <unk> after adding them to the tokenizer")
+    elif unknown:
         logger.warning(
             "base model %r: the tokenizer writes the marker words %s as <unk>, so they look alike to the model; "
             "a vocabulary with them (PhoBERT's has) marks entities better",
@@ -468,6 +480,7 @@ def train_examples(
             "dev_pairs": len(dev),
             "truncated_pairs": encoder.truncated,
             "unknown_marker_words": unknown,
+            "added_marker_tokens": added,
             "global_step": result.global_step,
             "train_loss": result.training_loss,
             "log_history": trainer.state.log_history,
