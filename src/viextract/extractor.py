@@ -85,7 +85,10 @@ class Extractor:
         target = resolve_device(device)
         try:
             options = {"attn_implementation": attn_implementation} if attn_implementation else {}
-            model = AutoModelForTokenClassification.from_pretrained(str(ner_dir), use_safetensors=True, **options)
+            # float32 compute whatever the stored dtype (the bundled model is stored in float16).
+            model = AutoModelForTokenClassification.from_pretrained(
+                str(ner_dir), use_safetensors=True, dtype=torch.float32, **options
+            )
         except Exception as error:
             raise ModelLoadError(f"{ner_dir}: cannot load the NER model ({error})") from error
         model.to(target)

@@ -266,7 +266,7 @@ class RelationExtractor:
         try:
             options = {"attn_implementation": attn_implementation} if attn_implementation else {}
             model = RobertaForRelationClassification.from_pretrained(
-                str(directory), config=config, use_safetensors=True, **options
+                str(directory), config=config, use_safetensors=True, dtype=torch.float32, **options
             )
         except Exception as error:
             raise ModelLoadError(f"{directory}: cannot load the relation model ({error})") from error

@@ -1,0 +1,68 @@
+import json
+
+import pytest
+from safetensors import safe_open
+
+from tests.conftest import REPO, build_tiny_token_classifier
+from tests.relation_helpers import build_tiny_relation_extractor, copy_tokenizer_with_markers, load_tokenizer
+from training.assemble import main
+from viextract import Extractor
+
+
+@pytest.fixture(scope="module")
+def trained_parts(tiny_tokenizer_dir, tmp_path_factory):
+    """Separate ner/ and re/ directories, as two training runs leave them."""
+    root = tmp_path_factory.mktemp("parts")
+    tokenizer_dir = copy_tokenizer_with_markers(tiny_tokenizer_dir, root / "tokenizer")
+    build_tiny_token_classifier(tokenizer_dir, root / "ner")
+    (root / "ner" / "training_config.yaml").write_text("task: ner\n")
+    build_tiny_relation_extractor(load_tokenizer(tokenizer_dir), threshold=0.0).save_pretrained(root / "re")
+    return root
+
+
+@pytest.fixture
+def dev_splits(tmp_path):
+    """A splits file whose dev document is short, to keep the float16 check fast."""
+    doc = json.loads((REPO / "data" / "corpus.jsonl").read_text(encoding="utf-8").splitlines()[2])
+    (tmp_path / "corpus.jsonl").write_text(json.dumps(doc, ensure_ascii=False) + "\n", encoding="utf-8")
+    splits = {"train": [], "dev": [doc["id"]], "test": []}
+    (tmp_path / "splits.json").write_text(json.dumps(splits), encoding="utf-8")
+    return tmp_path / "splits.json"
+
+
+def test_assembled_directory_loads_with_both_models(trained_parts, tmp_path, corpus):
+    out = tmp_path / "model"
+    assert main(["--ner", str(trained_parts / "ner"), "--re", str(trained_parts / "re"), "--out", str(out)]) == 0
+    assert (out / "ner" / "training_config.yaml").is_file()  # how it was made travels with it
+    extractor = Extractor.from_pretrained(out, device="cpu")
+    assert extractor.relation_extractor is not None
+    assert extractor(corpus[2]) == Extractor.from_pretrained(out, device="cpu")(corpus[2])
+
+
+def test_float16_storage_halves_the_weights_and_computes_in_float32(trained_parts, tmp_path, dev_splits, capsys):
+    full, half = tmp_path / "full", tmp_path / "half"
+    parts = ["--ner", str(trained_parts / "ner"), "--re", str(trained_parts / "re")]
+    assert main([*parts, "--out", str(full)]) == 0
+    assert main([*parts, "--out", str(half), "--dtype", "float16", "--splits", str(dev_splits)]) == 0
+    assert "dev F1 float32 -> float16" in capsys.readouterr().out
+    for name in ("ner", "re"):
+        with safe_open(str(half / name / "model.safetensors"), "pt") as weights:
+            assert all(weights.get_tensor(key).dtype.itemsize == 2 for key in weights.keys())
+        ratio = (half / name / "model.safetensors").stat().st_size / (full / name / "model.safetensors").stat().st_size
+        assert ratio < 0.6
+    extractor = Extractor.from_pretrained(half, device="cpu")
+    assert next(extractor.ner_model.parameters()).dtype.is_floating_point
+    assert str(next(extractor.ner_model.parameters()).dtype) == "torch.float32"
+
+
+def test_a_float16_copy_that_loses_too_much_is_not_written(trained_parts, tmp_path, dev_splits, monkeypatch, capsys):
+    import training.assemble as assemble
+
+    scores = iter([{"entities": 0.80}, {"entities": 0.70}])
+    monkeypatch.setattr(assemble, "dev_f1", lambda *args: next(scores))
+    out = tmp_path / "half"
+    code = main(["--ner", str(trained_parts / "ner"), "--out", str(out), "--dtype", "float16",
+                 "--splits", str(dev_splits)])
+    assert code == 1
+    assert "loses 10.00 F1 points" in capsys.readouterr().err
+    assert not out.exists()
