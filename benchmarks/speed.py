@@ -102,6 +102,19 @@ def prepare_inputs(texts: Sequence[str], tokenizer, segmenter: str) -> list[DocI
 # ---- measuring ----------------------------------------------------------------------------------
 
 
+def release_memory() -> None:
+    """Collect garbage and hand freed heap back to the OS, so the next row's RSS starts from live memory."""
+    gc.collect()
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc
+        pass
+
+
 class PeakMemory:
     """Peak memory while the block runs: resident set (CPU, sampled) or allocated (CUDA)."""
 
@@ -109,6 +122,7 @@ class PeakMemory:
         self.device = device
         self.interval = interval
         self.peak_mb: float | None = None
+        self.start_mb: float | None = None
         self.kind = "RSS"
 
     def __enter__(self) -> PeakMemory:
@@ -116,6 +130,7 @@ class PeakMemory:
             self.kind = "CUDA allocated"
             torch.cuda.synchronize()
             torch.cuda.reset_peak_memory_stats()
+            self.start_mb = torch.cuda.memory_allocated() / 2**20
             return self
         try:
             import psutil
@@ -127,6 +142,7 @@ class PeakMemory:
             return self
         process = psutil.Process()
         self._peak = process.memory_info().rss
+        self.start_mb = self._peak / 2**20
         self._stop = threading.Event()
 
         def sample() -> None:
@@ -160,6 +176,7 @@ class Run:
     tokens: int
     latencies: list[float] = field(repr=False)
     peak_mb: float | None = None
+    start_mb: float | None = None  # memory when the run began (models loaded, earlier heap)
     padding: float | None = None  # padded positions / real tokens (batched forward passes)
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -290,7 +307,7 @@ def measure(run: Callable[[], Run], warmup: Callable[[], Any], device: torch.dev
     for _ in range(repeats):
         with PeakMemory(device) as memory:
             result = run()
-        result.peak_mb = memory.peak_mb
+        result.peak_mb, result.start_mb = memory.peak_mb, memory.start_mb
         runs.append(result)
     return median_run(runs)
 
@@ -458,19 +475,19 @@ def benchmark_model(spec: ModelSpec, args, texts: list[str], corpus: list[str], 
     if not args.skip_levers:
         levers = run_levers(spec, args, docs[: args.lever_docs], baseline_model, pad_id, device, onnx_dir)
     del baseline_model
-    gc.collect()
+    release_memory()
 
     # ---- Extractor.pipe ----
     rows = [baseline, measure(lambda: prep_run(texts, segmenter, tokens), lambda: None, device, 1)]
     if dev is not None and dtype != torch.float32:
         score("fp32", load_extractor(spec.directory, device, torch.float32))  # the reference comes first
-        gc.collect()
+        release_memory()
     extractor = load_extractor(spec.directory, device, dtype)
     for batch_size in args.batch_sizes:
         rows.append(pipe_row(f"Extractor.pipe, batch {batch_size}, {args.dtype}", extractor, batch_size))
     score(args.dtype, extractor)
     del extractor
-    gc.collect()
+    release_memory()
     if dev is not None and on_cpu:
         from viextract import Extractor
 
@@ -480,14 +497,14 @@ def benchmark_model(spec: ModelSpec, args, texts: list[str], corpus: list[str], 
         rows.append(pipe_row(f"Extractor.pipe, batch {LEVER_BATCH}, int8 (torch dynamic)", quantized, LEVER_BATCH))
         score("int8 (torch dynamic)", quantized)
         del quantized
-        gc.collect()
+        release_memory()
     if onnx_dir is not None:
         for label, file in ONNX_FILES:
             onnx_extractor = load_onnx_extractor(spec.directory, onnx_dir / file)
             rows.append(pipe_row(f"Extractor.pipe, batch {LEVER_BATCH}, {label}", onnx_extractor, LEVER_BATCH))
             score(label, onnx_extractor)
             del onnx_extractor
-            gc.collect()
+            release_memory()
     for run in rows:
         run.extra["x_baseline"] = run.tokens_per_s / baseline.tokens_per_s
     if args.peak_tflops:
@@ -549,6 +566,7 @@ def run_levers(spec, args, docs, baseline_model, pad_id, device, onnx_dir) -> li
     model = load_hf_model(spec.directory, device, attn=other_attention)
     runs.append(("attention kernel", f"{other_attention} instead of {attention}", timed("attention", model)))
     del model
+    release_memory()
     runs.append(
         (
             "grad mode",
@@ -584,6 +602,7 @@ def run_levers(spec, args, docs, baseline_model, pad_id, device, onnx_dir) -> li
             )
         )
         del model
+        release_memory()
     if not on_cpu:
         runs.append(
             (
@@ -629,12 +648,14 @@ def run_levers(spec, args, docs, baseline_model, pad_id, device, onnx_dir) -> li
     return runs
 
 
-def fmt_mb(value: float | None) -> str:
-    return f"{value:,.0f}" if value is not None else "n/a"
+def fmt_mb(run: Run) -> str:
+    if run.peak_mb is None:
+        return "n/a"
+    return f"{run.peak_mb:,.0f}" + (f" ({run.start_mb:,.0f})" if run.start_mb is not None else "")
 
 
 def memory_header(device: torch.device) -> str:
-    return "peak RSS MB" if device.type == "cpu" else "peak CUDA MB"
+    return "peak RSS MB (at start)" if device.type == "cpu" else "peak CUDA MB (at start)"
 
 
 def print_pipe_table(rows: list[Run], peak_tflops: float | None, device: torch.device) -> None:
@@ -649,7 +670,7 @@ def print_pipe_table(rows: list[Run], peak_tflops: float | None, device: torch.d
             f"{run.tokens_per_s:,.0f}",
             f"{run.latency_ms(50):,.1f}",
             f"{run.latency_ms(95):,.1f}",
-            fmt_mb(run.peak_mb),
+            fmt_mb(run),
             f"{run.extra['x_baseline']:.2f}",
         ]
         if peak_tflops:
@@ -674,7 +695,7 @@ def print_levers(runs: list[tuple[str, str, Run | None]], docs: int, device: tor
             continue
         ratio = run.tokens_per_s / base.tokens_per_s
         padding = f"{run.padding:.0%}" if run.padding is not None else ""
-        table.append([lever, setting, f"{run.tokens_per_s:,.0f}", f"{ratio:.2f}", padding, fmt_mb(run.peak_mb)])
+        table.append([lever, setting, f"{run.tokens_per_s:,.0f}", f"{ratio:.2f}", padding, fmt_mb(run)])
         out.append({"lever": lever, "setting": setting, "x_baseline": ratio, **run.to_dict()})
     print(markdown_table(header, table), flush=True)
     return out
