@@ -80,7 +80,8 @@ class PretrainConfig(TrainConfig):
     max_minutes: float | None = None
     # Evaluate held-out masked-LM loss every this many steps (0: only before and after training).
     eval_steps: int = 100
-    # torch.set_num_threads for CPU work (None: torch's default).
+    # torch.set_num_threads while pretraining (None: torch's default). On a 2-core machine shared with
+    # other work, 1 thread ran 2.5-8x faster than 2 (docs/pretraining.md).
     torch_threads: int | None = None
     # Overridden TrainConfig defaults.
     learning_rate: float = 5e-4
@@ -100,7 +101,9 @@ class PretrainConfig(TrainConfig):
             return ConfigError(f"{source}: {key}: {problem}")
 
         if self.hidden_size % self.num_attention_heads:
-            raise bad("hidden_size", f"{self.hidden_size} is not divisible by num_attention_heads {self.num_attention_heads}")
+            raise bad(
+                "hidden_size", f"{self.hidden_size} is not divisible by num_attention_heads {self.num_attention_heads}"
+            )
         for key in ("num_hidden_layers", "hidden_size", "num_attention_heads", "intermediate_size", "num_merges"):
             if getattr(self, key) <= 0:
                 raise bad(key, f"must be positive, got {getattr(self, key)}")
@@ -111,7 +114,9 @@ class PretrainConfig(TrainConfig):
         if self.lr_scheduler not in ("linear", "constant"):
             raise bad("lr_scheduler", f"must be 'linear' or 'constant', got {self.lr_scheduler!r}")
         if set(self.ud_parts) & set(self.ud_heldout_parts):
-            raise bad("ud_heldout_parts", f"{sorted(set(self.ud_parts) & set(self.ud_heldout_parts))} are also in ud_parts")
+            raise bad(
+                "ud_heldout_parts", f"{sorted(set(self.ud_parts) & set(self.ud_heldout_parts))} are also in ud_parts"
+            )
         for part in [*self.ud_parts, *self.ud_heldout_parts]:
             if part not in ("train", "dev", "test"):
                 raise bad("ud_parts", f"UD parts are 'train', 'dev', 'test'; got {part!r}")
@@ -237,7 +242,9 @@ class Clock:
         return 0.0 if self.start is None else time.monotonic() - self.start
 
 
-def schedule_factor(step: int, total_steps: int, elapsed: float, budget_s: float | None, warmup: float, kind: str) -> float:
+def schedule_factor(
+    step: int, total_steps: int, elapsed: float, budget_s: float | None, warmup: float, kind: str
+) -> float:
     """Learning-rate multiplier from progress = max(step share, time share) in [0, 1]."""
     progress = step / max(total_steps, 1)
     if budget_s:
@@ -276,7 +283,10 @@ def fixed_masked_batches(sequences: list[list[int]], collator, batch_size: int, 
     state = torch.random.get_rng_state()
     torch.manual_seed(seed)
     try:
-        return [collator([{"input_ids": s} for s in sequences[i : i + batch_size]]) for i in range(0, len(sequences), batch_size)]
+        return [
+            collator([{"input_ids": s} for s in sequences[i : i + batch_size]])
+            for i in range(0, len(sequences), batch_size)
+        ]
     finally:
         torch.random.set_rng_state(state)
 
@@ -292,7 +302,9 @@ def evaluate_mlm(model, batches: list[dict]) -> dict:
     with torch.no_grad():
         for batch in batches:
             batch = {k: v.to(device) for k, v in batch.items()}
-            hidden = model.roberta(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).last_hidden_state
+            hidden = model.roberta(
+                input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]
+            ).last_hidden_state
             mask = batch["labels"] != -100
             target = batch["labels"][mask]
             picked = model.lm_head(hidden[mask]).float()
@@ -335,12 +347,22 @@ def use_bf16(setting: bool | str) -> bool:
 def pretrain(config: PretrainConfig) -> dict:
     """Run the whole recipe; returns the metrics written beside the model."""
     import torch
+
+    threads_before = torch.get_num_threads()
+    if config.torch_threads:
+        torch.set_num_threads(config.torch_threads)
+    try:
+        return _pretrain(config)
+    finally:
+        torch.set_num_threads(threads_before)
+
+
+def _pretrain(config: PretrainConfig) -> dict:
+    import torch
     from transformers import DataCollatorForLanguageModeling, Trainer, TrainerCallback, TrainingArguments
 
     from viextract.saving import atomic_directory
 
-    if config.torch_threads:
-        torch.set_num_threads(config.torch_threads)
     wall_start = time.monotonic()
     output_dir = Path(config.output_dir)
     output_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -356,10 +378,17 @@ def pretrain(config: PretrainConfig) -> dict:
         tokenizer.model_max_length = config.max_length  # as PhoBERT's tokenizer says: 256
         train_sequences, train_counts = encode_sources(text.train, tokenizer, config.max_length)
         heldout_sequences, heldout_counts = encode_sources(text.heldout, tokenizer, config.max_length)
-        data_summary["tokenizer"] = {"vocab_size": len(tokenizer), "num_merges": config.num_merges, "max_vocab": config.max_vocab}
+        data_summary["tokenizer"] = {
+            "vocab_size": len(tokenizer),
+            "num_merges": config.num_merges,
+            "max_vocab": config.max_vocab,
+        }
         data_summary["train_encoded"] = train_counts
         data_summary["heldout_encoded"] = heldout_counts
-        for role, counts, words in (("train", train_counts, data_summary["train_words"]), ("heldout", heldout_counts, data_summary["heldout_words"])):
+        for role, counts, words in (
+            ("train", train_counts, data_summary["train_words"]),
+            ("heldout", heldout_counts, data_summary["heldout_words"]),
+        ):
             if words:
                 counts["subwords_per_word"] = round(counts["subwords"] / words, 3)
             print(f"{role}: {counts}", flush=True)
@@ -389,13 +418,29 @@ def pretrain(config: PretrainConfig) -> dict:
                     print(f"time budget of {config.max_minutes} min reached at step {state.global_step}", flush=True)
                     control.should_training_stop = True
                 if heldout_batches and config.eval_steps and state.global_step % config.eval_steps == 0:
-                    history.append({"step": state.global_step, "minutes": round(clock.elapsed / 60, 2), "heldout": evaluate_mlm(kwargs["model"], heldout_batches)})
+                    history.append(
+                        {
+                            "step": state.global_step,
+                            "minutes": round(clock.elapsed / 60, 2),
+                            "heldout": evaluate_mlm(kwargs["model"], heldout_batches),
+                        }
+                    )
                     print(f"step {state.global_step}: held-out {history[-1]['heldout']}", flush=True)
 
             def on_log(self, args, state, control, logs=None, **kwargs):
                 if logs and "loss" in logs:
-                    history.append({"step": state.global_step, "minutes": round(clock.elapsed / 60, 2), "train_loss": round(logs["loss"], 4)})
-                    print(f"step {state.global_step} ({clock.elapsed / 60:.1f} min): train loss {logs['loss']:.4f} lr {logs.get('learning_rate', 0):.2e}", flush=True)
+                    history.append(
+                        {
+                            "step": state.global_step,
+                            "minutes": round(clock.elapsed / 60, 2),
+                            "train_loss": round(logs["loss"], 4),
+                        }
+                    )
+                    print(
+                        f"step {state.global_step} ({clock.elapsed / 60:.1f} min): "
+                        f"train loss {logs['loss']:.4f} lr {logs.get('learning_rate', 0):.2e}",
+                        flush=True,
+                    )
 
         class BudgetTrainer(Trainer):
             # compute_loss returns a per-batch mean; the Trainer divides it for gradient accumulation.
@@ -409,7 +454,9 @@ def pretrain(config: PretrainConfig) -> dict:
                     optimizer = optimizer if optimizer is not None else self.optimizer
                     self.lr_scheduler = torch.optim.lr_scheduler.LambdaLR(
                         optimizer,
-                        lambda step: schedule_factor(step, num_training_steps, clock.elapsed, budget_s, config.warmup_ratio, config.lr_scheduler),
+                        lambda step: schedule_factor(
+                            step, num_training_steps, clock.elapsed, budget_s, config.warmup_ratio, config.lr_scheduler
+                        ),
                     )
                 return self.lr_scheduler
 
@@ -452,7 +499,10 @@ def pretrain(config: PretrainConfig) -> dict:
 
         metrics: dict[str, Any] = {
             "parameters": parameters,
-            "shape": {k: getattr(config, k) for k in ("num_hidden_layers", "hidden_size", "num_attention_heads", "intermediate_size")},
+            "shape": {
+                k: getattr(config, k)
+                for k in ("num_hidden_layers", "hidden_size", "num_attention_heads", "intermediate_size")
+            },
             "vocab_size": len(tokenizer),
             "device": str(device),
             "bf16": bf16,
@@ -486,7 +536,9 @@ def pretrain(config: PretrainConfig) -> dict:
             tokenizer.save_pretrained(staging)
             config.save(staging)
             metrics["total_minutes"] = round((time.monotonic() - wall_start) / 60, 2)
-            (staging / DATA_SUMMARY_FILENAME).write_text(json.dumps(data_summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+            (staging / DATA_SUMMARY_FILENAME).write_text(
+                json.dumps(data_summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+            )
             (staging / METRICS_FILENAME).write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
         print(f"saved the base to {output_dir} ({metrics['total_minutes']} min in all)", flush=True)
         return metrics
@@ -497,7 +549,9 @@ def pretrain(config: PretrainConfig) -> dict:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Pretrain a small PhoBERT-shaped base with masked LM.")
     parser.add_argument("--config", type=Path, help="YAML file of PretrainConfig keys (configs/pretrain.yaml)")
-    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE", help="override one key")
+    parser.add_argument(
+        "--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE", help="override one key"
+    )
     parser.add_argument("--ud-dir", help="folder of vi_vtb-ud-*.conllu (same as --set ud_dir=DIR)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")

@@ -277,9 +277,12 @@ def format_summary(summary: dict) -> str:
     lines = []
     for role in ("train", "heldout"):
         for s in summary[role]:
-            lines.append(f"  {role:7s} {s['name']:22s} {s['sentences']:7,d} sentences {s['words']:9,d} words  ({s['origin']})")
+            lines.append(
+                f"  {role:7s} {s['name']:22s} {s['sentences']:7,d} sentences {s['words']:9,d} words  ({s['origin']})"
+            )
         lines.append(
-            f"  {role:7s} {'total':22s} {summary[role + '_sentences']:7,d} sentences {summary[role + '_words']:9,d} words"
+            f"  {role:7s} {'total':22s} {summary[role + '_sentences']:7,d} sentences "
+            f"{summary[role + '_words']:9,d} words"
         )
     return "\n".join(lines)
 

@@ -1,0 +1,158 @@
+"""The pretraining recipe end to end on a tiny model and text, and its pieces."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO, SHARED
+from training.config import ConfigError
+from training.pretrain import PretrainConfig, pack_sequences, pretrain, schedule_factor
+from training.pretrain_text import (
+    HELD_OUT_CORPUS_IDS,
+    corpus_train_documents,
+    gold_words_to_model_form,
+    read_conllu_words,
+    ud_vtb_source,
+)
+
+UD_DIR = SHARED / "data" / "ud_vietnamese_vtb"
+
+
+def tiny_config(tmp_path: Path, text_file: Path, **changes) -> PretrainConfig:
+    values = {
+        "use_corpus": False,
+        "ud_parts": [],
+        "ud_heldout_parts": [],
+        "use_underthesea_vlsp2013": False,
+        "text_files": [str(text_file)],
+        "segmenter": "syllables",
+        "num_merges": 200,
+        "num_hidden_layers": 1,
+        "hidden_size": 32,
+        "num_attention_heads": 2,
+        "intermediate_size": 64,
+        "hidden_dropout_prob": 0.0,
+        "attention_probs_dropout_prob": 0.0,
+        "max_length": 64,
+        "batch_size": 8,
+        "learning_rate": 3e-3,
+        "warmup_ratio": 0.1,
+        "max_steps": 30,
+        "logging_steps": 5,
+        "eval_steps": 0,
+        "torch_threads": 1,
+        "output_dir": str(tmp_path / "base"),
+        **changes,
+    }
+    return PretrainConfig.from_dict(values)
+
+
+@pytest.fixture(scope="module")
+def tiny_base(tmp_path_factory, corpus):
+    tmp_path = tmp_path_factory.mktemp("pretrain")
+    text_file = tmp_path / "tiny.txt"
+    # A small text repeated: the loss on it must fall within 30 steps.
+    text_file.write_text("\n\n".join([corpus[0][:700]] * 12), encoding="utf-8")
+    config = tiny_config(tmp_path, text_file)
+    metrics = pretrain(config)
+    return Path(config.output_dir), metrics
+
+
+def test_tiny_pretraining_lowers_the_mlm_loss(tiny_base):
+    _, metrics = tiny_base
+    assert metrics["steps"] == 30
+    assert metrics["last_logged_train_loss"] < metrics["first_logged_train_loss"] - 0.5, metrics["history"]
+
+
+def test_saved_base_loads_as_token_classifier_and_tokenizer(tiny_base):
+    import torch
+    from transformers import AutoModelForTokenClassification, PhobertTokenizer
+
+    directory, _ = tiny_base
+    for name in (
+        "model.safetensors",
+        "config.json",
+        "vocab.txt",
+        "bpe.codes",
+        "training_config.yaml",
+        "pretrain_data.json",
+    ):
+        assert (directory / name).is_file(), name
+    tokenizer = PhobertTokenizer.from_pretrained(directory)
+    model = AutoModelForTokenClassification.from_pretrained(directory, num_labels=5)
+    assert model.config.max_position_embeddings == 258 and model.config.type_vocab_size == 1
+    assert model.config.pad_token_id == tokenizer.pad_token_id and model.config.vocab_size == len(tokenizer)
+    assert tokenizer.model_max_length == 64
+    encoded = tokenizer("Trung_tướng Lê_Đức_Thái thăm Lào", return_tensors="pt")
+    with torch.no_grad():
+        logits = model(**encoded).logits
+    assert logits.shape == (1, encoded["input_ids"].shape[1], 5)
+    data = json.loads((directory / "pretrain_data.json").read_text(encoding="utf-8"))
+    assert data["train_sentences"] > 0 and data["tokenizer"]["vocab_size"] == len(tokenizer)
+    # The saved config loads back and describes the same run.
+    again = PretrainConfig.load(directory / "training_config.yaml")
+    assert again.hidden_size == 32 and again.max_steps == 30
+
+
+def test_time_budget_stops_training(tmp_path, corpus):
+    text_file = tmp_path / "tiny.txt"
+    text_file.write_text(corpus[0][:400], encoding="utf-8")
+    config = tiny_config(tmp_path, text_file, max_steps=-1, epochs=100000.0, max_minutes=0.02)
+    metrics = pretrain(config)
+    assert 0 < metrics["steps"] < 100000 and metrics["train_minutes"] < 0.2
+
+
+def test_pack_sequences_keeps_every_id_in_order_within_the_limit():
+    sentences = [list(range(10, 10 + n)) for n in (3, 7, 1, 20, 5)]
+    sequences = pack_sequences(sentences, max_length=10, bos_id=0, eos_id=2)
+    assert all(len(s) <= 10 and s[0] == 0 and s[-1] == 2 for s in sequences)
+    assert [i for s in sequences for i in s[1:-1]] == [i for s in sentences for i in s]
+
+
+def test_schedule_follows_whichever_of_steps_and_time_is_further():
+    assert schedule_factor(0, 100, 0.0, None, 0.1, "linear") == pytest.approx(1e-3)
+    assert schedule_factor(10, 100, 0.0, None, 0.1, "linear") == pytest.approx(1.0)
+    assert schedule_factor(55, 100, 0.0, None, 0.1, "linear") == pytest.approx(0.5)
+    assert schedule_factor(10, 100, 60.0, 60.0, 0.1, "linear") == 0.0  # the time budget is spent
+    assert schedule_factor(50, 100, 0.0, None, 0.1, "constant") == 1.0
+
+
+def test_gold_words_are_cut_and_normalised_as_at_inference():
+    assert gold_words_to_model_form(["Cộng hòa", "Việt Nam-Lào", "10/10", "."]) == [
+        "Cộng_hoà",
+        "Việt_Nam",
+        "-",
+        "Lào",
+        "10/10",
+        ".",
+    ]
+
+
+def test_corpus_dev_and_test_documents_are_never_pretrained_on():
+    docs, _ = corpus_train_documents(REPO / "data")
+    assert docs and not {d["id"] for d in docs} & HELD_OUT_CORPUS_IDS
+
+
+def test_config_rejects_keys_that_mean_nothing_for_pretraining(tmp_path):
+    with pytest.raises(ConfigError, match="unknown key 'base_model'"):
+        PretrainConfig.from_dict({"base_model": "vinai/phobert-base"})
+    with pytest.raises(ConfigError, match="ud_heldout_parts"):
+        PretrainConfig.from_dict({"ud_parts": ["train", "test"], "ud_heldout_parts": ["test"]})
+    config = PretrainConfig.load(REPO / "configs" / "pretrain.yaml", ["max_minutes=3", "num_hidden_layers=2"])
+    assert config.max_minutes == 3.0 and config.num_hidden_layers == 2
+
+
+def test_missing_treebank_names_the_option_to_pass(tmp_path):
+    with pytest.raises(FileNotFoundError, match="--ud-dir"):
+        ud_vtb_source(tmp_path / "nowhere")
+
+
+@pytest.mark.skipif(not UD_DIR.is_dir(), reason="UD VTB treebank not in ../shared/data/ud_vietnamese_vtb")
+def test_ud_sentences_join_gold_syllables_with_underscores():
+    first = read_conllu_words(UD_DIR / "vi_vtb-ud-train.conllu")[0]
+    assert "chủ tịch" in first
+    source = ud_vtb_source(UD_DIR, ["train"])
+    assert "chủ_tịch" in source.sentences[0] and source.num_words == sum(len(s) for s in source.sentences)
