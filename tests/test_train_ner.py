@@ -244,6 +244,9 @@ def test_windows_carry_first_subword_labels_and_map_back(tiny_tokenizer_dir):
 # ---- evaluation --------------------------------------------------------------------------------
 
 
+EXTRA_IDS = [json.loads(line)["id"] for line in (REPO / "data" / "extra_written.jsonl").open(encoding="utf-8")]
+
+
 def test_evaluate_and_kfold_write_json(tmp_path, base_model_dir, documents, capsys):
     from training.evaluate import main
 
@@ -280,7 +283,8 @@ def test_evaluate_and_kfold_write_json(tmp_path, base_model_dir, documents, caps
     results = json.loads(out.read_text(encoding="utf-8"))
     assert results["k"] == 2 and len(results["folds"]) == 2
     held_out = [doc_id for fold in results["folds"] for doc_id in fold["test_ids"]]
-    assert sorted(held_out) == sorted(d.id for d in documents[:3])
+    assert sorted(held_out) == sorted(d.id for d in documents[:3])  # written extras train, never test
+    assert results["extra_train_documents"] == len(EXTRA_IDS) > 0
     assert set(results["summary"]["chars"]["f1"]) == {"mean", "std"}
     assert sorted(p.name for p in (tmp_path / "kf-kfold").iterdir()) == ["fold-0", "fold-1"]
     assert main(argv) == 0  # a second run replaces the fold models

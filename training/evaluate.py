@@ -108,15 +108,25 @@ def make_folds(documents: Sequence[Document], k: int, seed: int) -> list[list[Do
 
 
 def kfold_ner(
-    config: NerConfig, documents: Sequence[Document], k: int, work_dir: Path, device: str | None, batch_size: int
+    config: NerConfig,
+    documents: Sequence[Document],
+    k: int,
+    work_dir: Path,
+    device: str | None,
+    batch_size: int,
+    extra_train: Sequence[Document] = (),
 ) -> dict[str, Any]:
-    """Train on K-1 folds, evaluate on the held-out one, K times; per-fold results and mean ± std."""
+    """Train on K-1 folds, evaluate on the held-out one, K times; per-fold results and mean ± std.
+
+    `extra_train` (the training-only written documents) joins every fold's training set and is
+    never held out, so the folds follow the same recipe as a model trained on the train split.
+    """
     from .train_ner import train_documents
 
     folds = make_folds(documents, k, config.seed)
     results = []
     for index, held_out in enumerate(folds):
-        train = [doc for j, fold in enumerate(folds) if j != index for doc in fold]
+        train = [doc for j, fold in enumerate(folds) if j != index for doc in fold] + list(extra_train)
         fold_dir = work_dir / f"fold-{index}"
         checkpoints = work_dir / f"fold-{index}.checkpoints"
         fold_config = dataclasses.replace(config, output_dir=str(fold_dir), checkpoint_dir=str(checkpoints))
@@ -178,6 +188,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--config", help="training config for --kfold")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
     parser.add_argument("--work-dir", help="where --kfold writes its fold models (default: <output_dir>-kfold)")
+    parser.add_argument(
+        "--no-extra", action="store_true", help="--kfold: leave out the splits file's train_extra documents"
+    )
     parser.add_argument("--out", help="write the results as JSON here")
     parser.add_argument("--device", help="cpu, cuda, cuda:1 ... (default: cuda if available)")
     parser.add_argument("--batch-size", type=int, default=32)
@@ -219,7 +232,10 @@ def _run(args) -> dict[str, Any]:
             raise ConfigError("--model: not used with --kfold (the folds train their own models)")
         config = NerConfig.load(args.config, args.overrides)
         work_dir = Path(args.work_dir or f"{config.output_dir}-kfold")
-        results = kfold_ner(config, documents, args.kfold, work_dir, args.device, args.batch_size)
+        corpus_ids = {doc.id for doc in load_documents(args.data)}
+        extra = [] if args.no_extra else [d for d in load_split("train", args.splits) if d.id not in corpus_ids]
+        results = kfold_ner(config, documents, args.kfold, work_dir, args.device, args.batch_size, extra)
+        meta["extra_train_documents"] = len(extra)
         return {**meta, "config": config.to_dict(), **results}
     if not args.model:
         raise ConfigError("--model: needed (or --kfold K --config FILE)")
