@@ -422,3 +422,20 @@ def test_command_line_card_then_push(hub, model_dir, results_files, tmp_path, ca
     (model / "README.md").unlink()
     assert main(["push", "--model", str(model), "--repo-id", "me/cli", "--token", "hf_test"]) == 2
     assert "no model card" in capsys.readouterr().err
+
+
+def test_the_pretraining_ablation_is_a_table_of_dev_scores(model_dir, tmp_path):
+    """Fine-tuned from the base vs from a random twin: both dev figures come from the results files."""
+    dev = {**NER_TEST, "docs": "dev"}
+    random_dev = json.loads(json.dumps(dev))
+    random_dev["chars"]["micro"]["f1"] = 0.125
+    (tmp_path / "dev.json").write_text(json.dumps(dev), encoding="utf-8")
+    (tmp_path / "random.json").write_text(json.dumps(random_dev), encoding="utf-8")
+    card = build_card_data(model_dir, [str(tmp_path / "dev.json")], ablation=[f"ner={tmp_path / 'random.json'}"])
+    text = render_card(card)
+    table = section(text, "## Does pretraining help?")
+    row = next(line for line in table.splitlines() if line.startswith("| Entities") and "12.50" in line)
+    assert re.search(pct(dev["chars"]["micro"]["f1"]), row)
+    with pytest.raises(CardError, match="ner=FILE"):
+        build_card_data(model_dir, [], ablation=["ner"])
+    assert "Does pretraining help?" not in render_card(build_card_data(model_dir, [str(tmp_path / "dev.json")]))

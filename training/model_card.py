@@ -215,6 +215,8 @@ class CardData:
     tags: list[str] = field(default_factory=list)
     metrics: list[str] = field(default_factory=lambda: ["seqeval", "precision", "recall", "f1"])
     license_reason: str = ""
+    # task -> dev scores of the same fine-tuning from a randomly initialised twin of the base
+    ablation: dict[str, Evaluation] = field(default_factory=dict)
 
     @property
     def has_relations(self) -> bool:
@@ -775,8 +777,12 @@ def build_card_data(
     datasets: list[str] | None = None,
     library_name: str = "viextract",
     schema_path: str | Path | None = None,
+    ablation: list[str] | tuple[str, ...] = (),
 ) -> CardData:
-    """Fill a CardData from a model directory (`ner/` + optional `re/`, or bare NER) and results files."""
+    """Fill a CardData from a model directory (`ner/` + optional `re/`, or bare NER) and results files.
+
+    `ablation` holds `TASK=FILE` dev results of the same fine-tuning from a random-init base.
+    """
     model_dir = Path(model_dir)
     if not model_dir.is_dir():
         raise CardError(f"{model_dir}: no such model directory")
@@ -848,9 +854,23 @@ def build_card_data(
         f"python -m training.train {task} --config configs/{task}.yaml --set base_model={RECOMMENDED_BASE}"
         for task in (("ner", "re") if re_dir is not None else ("ner",))
     ]
+    card.ablation = read_ablation(ablation)
     card.limitations = _limitations(card)
     card.credits = _credits(card)
     return card
+
+
+def read_ablation(specs: list[str] | tuple[str, ...]) -> dict[str, Evaluation]:
+    """`ner=FILE` / `re=FILE`: dev scores of fine-tuning from the random-init twin of the base."""
+    ablation: dict[str, Evaluation] = {}
+    for spec in specs:
+        task, sep, path = spec.partition("=")
+        if not sep or task not in TASKS:
+            raise CardError(f"--ablation {spec}: expected ner=FILE or re=FILE")
+        evaluation = read_results([f"{task}.dev={path}"])[task]["dev"]
+        if evaluation is not None:
+            ablation[task] = evaluation
+    return ablation
 
 
 def _warn_other_model(evaluations: dict[str, dict[str, Evaluation | None]], model_dir: Path) -> None:

@@ -247,6 +247,10 @@ def build_parser() -> argparse.ArgumentParser:
     card.add_argument("--dataset", action="append", dest="datasets", help="dataset id for datasets: (repeatable)")
     card.add_argument("--library-name", default="viextract", choices=("viextract", "transformers"))
     card.add_argument("--schema", type=Path, help="SCHEMA.md to read label definitions from (default: found nearby)")
+    card.add_argument(
+        "--ablation", action="append", default=[], metavar="TASK=FILE",
+        help="dev results of the same fine-tuning from a random-init base (ner=FILE, re=FILE; repeatable)",
+    )
 
     push = commands.add_parser("push", help="validate the model and upload it with its card to the Hub")
     push.add_argument("--model", required=True, type=Path, help="model directory: ner/ and optional re/")
@@ -272,6 +276,7 @@ def _card_command(args: argparse.Namespace) -> int:
         datasets=args.datasets,
         library_name=args.library_name,
         schema_path=args.schema,
+        ablation=args.ablation,
     )
     if not args.results:
         logger.warning("no --results: every evaluation in the card says 'not measured'")

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Rebuild viextract's bundled default model from this repository, step by step.
+# Needs: pip install -e ".[train]" and ../shared/data/ud_vietnamese_vtb (pretraining text; see
+# docs/pretraining.md for --set ud_dir=... when it lives elsewhere). No network.
+# On the 2-core CPU machine it was built on this takes about an hour, most of it pretraining.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out=outputs/bundled
+results=$out/results
+mkdir -p "$results"
+
+# 1. The base: a PhoBERT-shaped (RoBERTa + PhobertTokenizer) encoder pretrained with masked LM.
+[ -f outputs/base/model.safetensors ] || python -m training.pretrain --config configs/pretrain.yaml
+# Its randomly initialised twin, for the ablation in the model card.
+python -m training.random_base --like outputs/base --out outputs/base_random
+
+# 2. Fine-tune NER and relations on the train split (+ written sentences), early-stopping on dev.
+python -m training.train ner --config configs/bundled/ner.yaml
+python -m training.train re --config configs/bundled/re.yaml
+
+# 3. One model directory, weights stored in float16 (refused if dev F1 drops > 0.5 points).
+python -m training.assemble --ner $out/ner --re $out/re --out $out/model --dtype float16
+
+# 4. Evaluation: dev and test, k-fold (leave one corpus document out) for NER.
+for split in dev test; do
+  python -m training.evaluate ner --model $out/model --data data/corpus.jsonl --docs $split --out $results/ner_$split.json
+  python -m training.evaluate re --model $out/model --data data/corpus.jsonl --docs $split --out $results/re_$split.json
+done
+python -m training.evaluate ner --kfold 5 --config configs/bundled/ner.yaml --data data/corpus.jsonl \
+  --work-dir $out/kfold --out $results/ner_kfold.json
+
+# 5. Ablation: the same fine-tuning from the random twin, scored on dev.
+python -m training.train ner --config configs/bundled/ner.yaml --set base_model=outputs/base_random \
+  --set output_dir=$out/ablation/ner
+python -m training.train re --config configs/bundled/re.yaml --set base_model=outputs/base_random \
+  --set output_dir=$out/ablation/re
+python -m training.assemble --ner $out/ablation/ner --re $out/ablation/re --out $out/ablation/model
+python -m training.evaluate ner --model $out/ablation/model --data data/corpus.jsonl --docs dev \
+  --out $results/ablation_ner_dev.json
+python -m training.evaluate re --model $out/ablation/model --data data/corpus.jsonl --docs dev \
+  --out $results/ablation_re_dev.json
+
+# 6. The card, then the model into the package.
+python -m training.publish card --model $out/model --model-name viextract-default \
+  --results $results/ner_dev.json --results $results/ner_test.json --results $results/ner_kfold.json \
+  --results re.dev=$results/re_dev.json --results re.test=$results/re_test.json \
+  --ablation ner=$results/ablation_ner_dev.json --ablation re=$results/ablation_re_dev.json \
+  --out model_cards/viextract-default.md
+rm -rf src/viextract/models/default
+mkdir -p src/viextract/models
+cp -r $out/model src/viextract/models/default
+echo "bundled model: src/viextract/models/default ($(du -sh src/viextract/models/default | cut -f1))"
