@@ -371,7 +371,7 @@ def run(args: argparse.Namespace) -> int:
         if "model" in systems and "model" not in folds:
             print(
                 "model: no k-fold figure; it needs K trained models: pass --kfold-config CONFIG "
-                "(the bundled model saw the train and dev documents)"
+                "(a trained model has seen the train and dev documents)"
             )
         out["kfold"] = strip(folds)
     if underthesea is not None:
