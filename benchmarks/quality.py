@@ -17,7 +17,8 @@ Evaluations:
           and underthesea learn nothing from the corpus, so each fold scores one document. The
           model must be trained K times for this: pass `--kfold-config configs/ner.yaml`, and
           training.evaluate's k-fold (k = K) trains each fold's model on the K-1 other corpus
-          documents (not train_extra; no dev, the config's epochs) and scores the held-out one.
+          documents plus the train_extra documents of splits.json (never held out; leave them out
+          with --kfold-no-extra), with no dev and the config's epochs, and scores the held-out one.
           Without it the model has no k-fold column: the bundled model saw the train and dev
           documents.
 
@@ -53,7 +54,7 @@ from benchmarks._models import (  # noqa: E402
     quiet_libraries,
     write_json,
 )
-from training.data import Document, load_documents  # noqa: E402
+from training.data import Document, load_documents, load_split  # noqa: E402
 from training.metrics import PRF, mean_std, score_spans  # noqa: E402
 from viextract.bio import decode_bio  # noqa: E402
 from viextract.labels import ENTITY_LABELS  # noqa: E402
@@ -210,16 +211,23 @@ def with_fold_summary(result: dict[str, Any], per_document: dict[str, float]) ->
     return {**result, "per_document_f1": per_document, "mean_f1": mean, "std_f1": std}
 
 
-def model_kfold(config_path: Path, overrides: Sequence[str], documents: Sequence[Document], work_dir: Path):
+def model_kfold(
+    config_path: Path | None,
+    overrides: Sequence[str],
+    documents: Sequence[Document],
+    work_dir: Path,
+    extra_train: Sequence[Document] = (),
+):
     """training.evaluate's k-fold with k = number of documents: K models, each tested on its held-out document.
 
-    Its per-fold character-span counts are summed into micro figures over all held-out documents.
+    `extra_train` joins every fold's training set, as in training.evaluate. The per-fold
+    character-span counts are summed into micro figures over all held-out documents.
     """
     from training.config import NerConfig
     from training.evaluate import kfold_ner
 
     config = NerConfig.load(config_path, list(overrides))
-    folds = kfold_ner(config, documents, len(documents), work_dir, None, 32)["folds"]
+    folds = kfold_ner(config, documents, len(documents), work_dir, None, 32, list(extra_train))["folds"]
     counts: dict[str, list[int]] = {label: [0, 0, 0] for label in ENTITY_LABELS}
     per_document = {}
     for fold in folds:
@@ -302,6 +310,9 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="KEY=VALUE",
         help="override a key of --kfold-config (repeatable)",
     )
+    parser.add_argument(
+        "--kfold-no-extra", action="store_true", help="train the k-fold models without the train_extra documents"
+    )
     parser.add_argument("--quick", action="store_true", help="the test split only (no k-fold)")
     parser.add_argument("--json", type=Path, help="write every figure to this JSON file")
     return parser
@@ -359,7 +370,13 @@ def run(args: argparse.Namespace) -> int:
         folds = kfold(systems, corpus)
         if "model" in systems and args.kfold_config is not None:
             with tempfile.TemporaryDirectory(prefix="viextract_kfold_") as scratch:
-                folds["model"] = model_kfold(args.kfold_config, args.overrides, corpus, Path(scratch))
+                corpus_ids = {doc.id for doc in corpus}
+                extra = (
+                    []
+                    if args.kfold_no_extra
+                    else [d for d in load_split("train", args.splits) if d.id not in corpus_ids]
+                )
+                folds["model"] = model_kfold(args.kfold_config, args.overrides, corpus, Path(scratch), extra)
         print(f"\n## Leave one document out (k = {len(corpus)}), micro over held-out documents, F1 (P / R)\n")
         print(results_table(folds, names, gold_counts(corpus)))
         print(

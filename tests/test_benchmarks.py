@@ -94,13 +94,13 @@ def test_model_kfold_sums_training_evaluates_folds_into_micro(monkeypatch, tmp_p
 
     seen = {}
 
-    def fake_kfold(config, documents, k, work_dir, device, batch_size):
-        seen.update(k=k, documents=len(documents))
+    def fake_kfold(config, documents, k, work_dir, device, batch_size, extra_train=()):
+        seen.update(k=k, documents=len(documents), extra=len(extra_train))
         return {"folds": [fold("a", 1, 2, 2), fold("b", 2, 2, 4)]}
 
     monkeypatch.setattr(training.evaluate, "kfold_ner", fake_kfold)
-    result = quality.model_kfold(None, [], ["doc"] * 2, tmp_path)
-    assert seen == {"k": 2, "documents": 2}
+    result = quality.model_kfold(None, [], ["doc"] * 2, tmp_path, ["extra"] * 3)
+    assert seen == {"k": 2, "documents": 2, "extra": 3}
     assert result["per_label"]["PER"]["correct"] == 3 and result["per_label"]["PER"]["support"] == 6
     assert result["micro"]["correct"] == 6 and result["micro"]["predicted"] == 8
     assert result["micro_per_org_loc"]["support"] == 6  # DATE is not one of underthesea's labels
