@@ -733,9 +733,15 @@ if model == "bundled":
 else:
     result = viextract.Extractor.from_pretrained(model, device=device)(text)
 done = time.perf_counter()
+# VmHWM is this process's own peak; Linux's ru_maxrss also counts the forked parent's pages before exec.
+try:
+    status = open("/proc/self/status").read().split("VmHWM:")[1].split()
+    peak_mb = int(status[0]) / 1024
+except (OSError, IndexError, ValueError):
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 print(json.dumps({"import_s": imported - started, "load_and_first_extract_s": done - imported,
                   "import_to_result_s": done - started, "entities": len(result.entities),
-                  "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+                  "max_rss_mb": peak_mb}))
 """
 
 
