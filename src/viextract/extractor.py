@@ -199,4 +199,5 @@ def default_extractor() -> Extractor:
 
 def extract(text: str) -> Extraction:
     """Entities and relations in `text` with the bundled default model."""
-    return default_extractor()(_check_text(text))
+    text = _check_text(text)  # a wrong type fails before the model is loaded
+    return default_extractor()(text)
