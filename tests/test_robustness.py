@@ -139,3 +139,8 @@ def test_save_replaces_an_existing_model_completely(tiny_extractor, tmp_path):
     assert (target / "ner" / "model.safetensors").is_file()
     assert [p.name for p in tmp_path.iterdir()] == ["model"]
 
+
+
+def test_a_saved_model_directory_is_readable_by_others(tiny_extractor, tmp_path):
+    tiny_extractor.save_pretrained(tmp_path / "model")
+    assert (tmp_path / "model").stat().st_mode & 0o055 == 0o055  # group and others may read and enter

@@ -20,6 +20,8 @@ def atomic_directory(target: str | os.PathLike) -> Iterator[Path]:
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".tmp-{target.name}-", dir=target.parent))
+    # mkdtemp makes the directory private (0700); a saved model should be as readable as any other.
+    os.chmod(staging, 0o755)
     try:
         yield staging
         backup = None
