@@ -241,19 +241,26 @@ def fetch_base_model(name: str, revision: str | None = None) -> Path:
         ) from error
 
 
-def load_base_model(config: NerConfig, labels: Sequence[str]):
-    """(model, tokenizer) from base_model (Hub id or directory), with a fresh head over `labels`."""
-    from transformers import AutoModelForTokenClassification, PhobertTokenizer
+def load_base_tokenizer(name: str, revision: str | None = None):
+    """(local directory, PhobertTokenizer) of a base model given as a Hub id or a directory."""
+    from transformers import PhobertTokenizer
 
-    name = config.base_model
-    directory = fetch_base_model(name, config.revision)
+    directory = fetch_base_model(name, revision)
     try:
-        tokenizer = PhobertTokenizer.from_pretrained(str(directory))
+        return directory, PhobertTokenizer.from_pretrained(str(directory))
     except Exception as error:
         raise BaseModelError(
             f"base model {name!r}: cannot load a PhoBERT tokenizer from vocab.txt/bpe.codes in {directory} "
             f"({type(error).__name__}: {error})"
         ) from error
+
+
+def load_base_model(config: NerConfig, labels: Sequence[str]):
+    """(model, tokenizer) from base_model (Hub id or directory), with a fresh head over `labels`."""
+    from transformers import AutoModelForTokenClassification
+
+    name = config.base_model
+    directory, tokenizer = load_base_tokenizer(name, config.revision)
     try:
         model = AutoModelForTokenClassification.from_pretrained(
             str(directory),

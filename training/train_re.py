@@ -54,7 +54,7 @@ from .train_ner import (
     _jsonable,
     augment_documents,
     checkpoint_to_resume,
-    fetch_base_model,
+    load_base_tokenizer,
     load_training_documents,
     resolve_bf16,
 )
@@ -284,17 +284,10 @@ def make_compute_metrics(no_relation_id: int, fixed_threshold: float | None):
 
 def load_base_model(config: ReConfig, labels: Sequence[str]):
     """(model, tokenizer): the base encoder (Hub id or directory) under a fresh relation head."""
-    from transformers import AutoConfig, PhobertTokenizer
+    from transformers import AutoConfig
 
     name = config.base_model
-    directory = fetch_base_model(name, config.revision)
-    try:
-        tokenizer = PhobertTokenizer.from_pretrained(str(directory))
-    except Exception as error:
-        raise BaseModelError(
-            f"base model {name!r}: cannot load a PhoBERT tokenizer from vocab.txt/bpe.codes in {directory} "
-            f"({type(error).__name__}: {error})"
-        ) from error
+    directory, tokenizer = load_base_tokenizer(name, config.revision)
     try:
         base = AutoConfig.from_pretrained(str(directory)).to_dict()
     except Exception as error:
