@@ -27,7 +27,7 @@ from viextract.align import SubwordAligner, Window, best_window_per_word
 from viextract.labels import SCHEMA_VERSION, bio_labels
 from viextract.saving import atomic_directory
 
-from .config import CONFIG_FILENAME, ConfigError, NerConfig
+from .config import CONFIG_FILENAME, ConfigError, NerConfig, TrainConfig
 from .data import DataError, Document, load_documents, load_split, ner_dataset
 from .metrics import score_tags
 
@@ -241,6 +241,43 @@ def fetch_base_model(name: str, revision: str | None = None) -> Path:
         ) from error
 
 
+def training_arguments(config: TrainConfig, evaluate: bool, **extra: Any):
+    """The Trainer settings every viextract fine-tuning shares; `evaluate`: dev F1 each epoch picks the best."""
+    from transformers import TrainingArguments
+
+    return TrainingArguments(
+        output_dir=str(config.checkpoint_path),
+        learning_rate=config.learning_rate,
+        num_train_epochs=config.epochs,
+        max_steps=config.max_steps,
+        per_device_train_batch_size=config.batch_size,
+        per_device_eval_batch_size=config.eval_batch_size,
+        gradient_accumulation_steps=config.gradient_accumulation_steps,
+        warmup_steps=config.warmup_ratio,  # a float below 1 is a fraction of all steps
+        weight_decay=config.weight_decay,
+        lr_scheduler_type=config.lr_scheduler,
+        max_grad_norm=config.max_grad_norm,
+        seed=config.seed,
+        bf16=resolve_bf16(config.bf16),
+        eval_strategy="epoch" if evaluate else "no",
+        save_strategy="epoch",
+        save_total_limit=config.save_total_limit,
+        load_best_model_at_end=evaluate,
+        metric_for_best_model="f1" if evaluate else None,
+        greater_is_better=True if evaluate else None,
+        logging_strategy="steps",
+        logging_steps=config.logging_steps,
+        logging_first_step=True,
+        report_to="none",
+        dataloader_num_workers=config.dataloader_num_workers,
+        dataloader_pin_memory=torch.cuda.is_available(),
+        ddp_find_unused_parameters=False,
+        # Without a GPU, accelerate runs DDP over gloo only when told it is on the CPU.
+        use_cpu=int(os.environ.get("WORLD_SIZE", "1")) > 1 and not torch.cuda.is_available(),
+        **extra,
+    )
+
+
 def load_base_tokenizer(name: str, revision: str | None = None):
     """(local directory, PhobertTokenizer) of a base model given as a Hub id or a directory."""
     from transformers import PhobertTokenizer
@@ -342,7 +379,7 @@ def train_sentences(
 
     Returns the output directory (written by the main process only).
     """
-    from transformers import EarlyStoppingCallback, Trainer, TrainingArguments, set_seed
+    from transformers import EarlyStoppingCallback, Trainer, set_seed
 
     _check_paths(config)
     if not train:
@@ -374,36 +411,7 @@ def train_sentences(
     )
 
     evaluate = dev is not None
-    args = TrainingArguments(
-        output_dir=str(config.checkpoint_path),
-        learning_rate=config.learning_rate,
-        num_train_epochs=config.epochs,
-        max_steps=config.max_steps,
-        per_device_train_batch_size=config.batch_size,
-        per_device_eval_batch_size=config.eval_batch_size,
-        gradient_accumulation_steps=config.gradient_accumulation_steps,
-        warmup_steps=config.warmup_ratio,  # a float below 1 is a fraction of all steps
-        weight_decay=config.weight_decay,
-        lr_scheduler_type=config.lr_scheduler,
-        max_grad_norm=config.max_grad_norm,
-        seed=config.seed,
-        bf16=resolve_bf16(config.bf16),
-        eval_strategy="epoch" if evaluate else "no",
-        save_strategy="epoch",
-        save_total_limit=config.save_total_limit,
-        load_best_model_at_end=evaluate,
-        metric_for_best_model="f1" if evaluate else None,
-        greater_is_better=True if evaluate else None,
-        logging_strategy="steps",
-        logging_steps=config.logging_steps,
-        logging_first_step=True,
-        report_to="none",
-        dataloader_num_workers=config.dataloader_num_workers,
-        dataloader_pin_memory=torch.cuda.is_available(),
-        ddp_find_unused_parameters=False,
-        # Without a GPU, accelerate runs DDP over gloo only when told it is on the CPU.
-        use_cpu=int(os.environ.get("WORLD_SIZE", "1")) > 1 and not torch.cuda.is_available(),
-    )
+    args = training_arguments(config, evaluate)
     # The token classifier returns a mean loss and ignores num_items_in_batch, though its forward takes
     # **kwargs; left to guess, the Trainer would scale gradients by the number of GPUs and GA steps.
     model.accepts_loss_kwargs = False

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import random
 from collections import Counter
 from collections.abc import Sequence
@@ -56,7 +55,7 @@ from .train_ner import (
     checkpoint_to_resume,
     load_base_tokenizer,
     load_training_documents,
-    resolve_bf16,
+    training_arguments,
 )
 
 logger = logging.getLogger(__name__)
@@ -352,7 +351,7 @@ def train_examples(
     extra_metadata: dict[str, Any] | None = None,
 ) -> Path:
     """Fine-tune on relation examples, early-stop on dev F1, choose the threshold on dev, write the model."""
-    from transformers import EarlyStoppingCallback, Trainer, TrainingArguments, set_seed
+    from transformers import EarlyStoppingCallback, Trainer, set_seed
 
     _check_paths(config)
     labels = [NO_RELATION, *config.relation_labels]
@@ -399,36 +398,7 @@ def train_examples(
         sum(e.label != NO_RELATION for e in dev),
     )
     no_relation_id = labels.index(NO_RELATION)
-    args = TrainingArguments(
-        output_dir=str(config.checkpoint_path),
-        learning_rate=config.learning_rate,
-        num_train_epochs=config.epochs,
-        max_steps=config.max_steps,
-        per_device_train_batch_size=config.batch_size,
-        per_device_eval_batch_size=config.eval_batch_size,
-        gradient_accumulation_steps=config.gradient_accumulation_steps,
-        warmup_steps=config.warmup_ratio,  # a float below 1 is a fraction of all steps
-        weight_decay=config.weight_decay,
-        lr_scheduler_type=config.lr_scheduler,
-        max_grad_norm=config.max_grad_norm,
-        seed=config.seed,
-        bf16=resolve_bf16(config.bf16),
-        eval_strategy="epoch",
-        save_strategy="epoch",
-        save_total_limit=config.save_total_limit,
-        load_best_model_at_end=True,
-        metric_for_best_model="f1",
-        greater_is_better=True,
-        label_names=["labels"],  # not label_mask, which is an input
-        logging_strategy="steps",
-        logging_steps=config.logging_steps,
-        logging_first_step=True,
-        report_to="none",
-        dataloader_num_workers=config.dataloader_num_workers,
-        dataloader_pin_memory=torch.cuda.is_available(),
-        ddp_find_unused_parameters=False,
-        use_cpu=int(os.environ.get("WORLD_SIZE", "1")) > 1 and not torch.cuda.is_available(),
-    )
+    args = training_arguments(config, evaluate=True, label_names=["labels"])  # not label_mask, an input
     callbacks = []
     if config.early_stopping_patience > 0:
         callbacks.append(EarlyStoppingCallback(early_stopping_patience=config.early_stopping_patience))
