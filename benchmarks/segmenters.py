@@ -114,8 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     words = sum(len(d["text"].split()) for d in documents)
     print(f"corpus: {len(documents)} documents, {words} whitespace words, "
           f"{sum(len(d['entities']) for d in documents)} gold entities")
-    header = "| segmenter | gold boundaries cut | entities affected | corpus seconds | UD-test P / R / F1 | UD seconds |"
-    print(header)
+    print("| segmenter | gold boundaries cut | entities affected | corpus seconds | UD-test P / R / F1 | UD seconds |")
     print("|---|---|---|---|---|---|")
     for name in args.segmenters:
         prepare_text("khởi động", name)  # load the segmenter's model outside the timing

@@ -42,6 +42,24 @@ def tiny_tokenizer_dir(tmp_path_factory, corpus) -> Path:
     return directory
 
 
+def tiny_config_values(tokenizer, **overrides) -> dict:
+    """RobertaConfig arguments of a tiny PhoBERT-architecture encoder over `tokenizer`."""
+    values = dict(
+        vocab_size=len(tokenizer),
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=258,  # PhoBERT's 256 positions plus the padding offset
+        pad_token_id=tokenizer.pad_token_id,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        type_vocab_size=1,
+    )
+    values.update(overrides)
+    return values
+
+
 def build_tiny_token_classifier(tokenizer_dir: Path, out_dir: Path, seed: int = 0):
     """A 2-layer RoBERTa token classifier over the schema's BIO labels, saved with its tokenizer."""
     import torch
@@ -55,18 +73,9 @@ def build_tiny_token_classifier(tokenizer_dir: Path, out_dir: Path, seed: int = 
     )
     labels = bio_labels()
     config = RobertaConfig(
-        vocab_size=len(tokenizer),
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=64,
-        max_position_embeddings=258,
-        pad_token_id=tokenizer.pad_token_id,
-        bos_token_id=tokenizer.bos_token_id,
-        eos_token_id=tokenizer.eos_token_id,
-        type_vocab_size=1,
-        id2label=dict(enumerate(labels)),
-        label2id={label: i for i, label in enumerate(labels)},
+        **tiny_config_values(
+            tokenizer, id2label=dict(enumerate(labels)), label2id={label: i for i, label in enumerate(labels)}
+        )
     )
     model = RobertaForTokenClassification(config)
     model.save_pretrained(out_dir, safe_serialization=True)

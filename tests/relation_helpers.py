@@ -30,22 +30,10 @@ def load_tokenizer(tokenizer_dir: Path):
 
 
 def tiny_relation_config(tokenizer, **overrides):
+    from tests.conftest import tiny_config_values
     from viextract.relations import RelationConfig
 
-    values = dict(
-        vocab_size=len(tokenizer),
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=64,
-        max_position_embeddings=258,
-        pad_token_id=tokenizer.pad_token_id,
-        bos_token_id=tokenizer.bos_token_id,
-        eos_token_id=tokenizer.eos_token_id,
-        type_vocab_size=1,
-    )
-    values.update(overrides)
-    return RelationConfig(**values)
+    return RelationConfig(**tiny_config_values(tokenizer, **overrides))
 
 
 def build_tiny_relation_extractor(tokenizer, seed: int = 0, **overrides):

@@ -1,9 +1,8 @@
-from hypothesis import given
-from hypothesis import strategies as st
-
 import importlib.util
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from viextract.normalize import is_separator
 from viextract.segment import DEFAULT_SEGMENTER, group_tokens, merge_groups, split_tokens

@@ -4,7 +4,7 @@ import pytest
 import torch
 import yaml
 
-from tests.conftest import REPO, build_tiny_token_classifier
+from tests.conftest import REPO, build_tiny_token_classifier, tiny_config_values
 from tests.relation_helpers import copy_tokenizer_with_markers, load_tokenizer
 from viextract import Extractor
 from viextract.labels import NO_RELATION, RELATION_LABELS
@@ -44,18 +44,7 @@ def base_model_dir(tiny_tokenizer_dir, tmp_path_factory):
     directory = copy_tokenizer_with_markers(tiny_tokenizer_dir, tmp_path_factory.mktemp("tiny_base"))
     tokenizer = load_tokenizer(directory)
     torch.manual_seed(0)
-    config = RobertaConfig(
-        vocab_size=len(tokenizer),
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=64,
-        max_position_embeddings=258,
-        pad_token_id=tokenizer.pad_token_id,
-        bos_token_id=tokenizer.bos_token_id,
-        eos_token_id=tokenizer.eos_token_id,
-        type_vocab_size=1,
-    )
+    config = RobertaConfig(**tiny_config_values(tokenizer))
     RobertaForMaskedLM(config).save_pretrained(directory)
     tokenizer.save_pretrained(directory)
     return directory
@@ -233,11 +222,7 @@ def test_training_adds_marker_words_a_small_base_vocabulary_lacks(tiny_tokenizer
 
     plain_base = tmp_path / "plain_base"
     tokenizer = load_tokenizer(tiny_tokenizer_dir)
-    config = RobertaConfig(
-        vocab_size=len(tokenizer), hidden_size=32, num_hidden_layers=1, num_attention_heads=2, intermediate_size=64,
-        max_position_embeddings=258, pad_token_id=tokenizer.pad_token_id, bos_token_id=tokenizer.bos_token_id,
-        eos_token_id=tokenizer.eos_token_id, type_vocab_size=1,
-    )
+    config = RobertaConfig(**tiny_config_values(tokenizer, num_hidden_layers=1))
     RobertaForMaskedLM(config).save_pretrained(plain_base)
     tokenizer.save_pretrained(plain_base)
     out = tmp_path / "model" / "re"
