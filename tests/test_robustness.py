@@ -13,6 +13,21 @@ from hypothesis import strategies as st
 
 from viextract import Extraction, Extractor
 
+
+@pytest.fixture(scope="module")
+def full_extractor(tiny_tokenizer_dir, tmp_path_factory):
+    """Tiny NER + tiny relation model with threshold 0: every candidate pair becomes a relation,
+    so the checks on relations below are never vacuous."""
+    from tests.conftest import build_tiny_token_classifier
+    from tests.relation_helpers import build_tiny_relation_extractor, copy_tokenizer_with_markers, load_tokenizer
+
+    root = tmp_path_factory.mktemp("full")
+    tokenizer_dir = copy_tokenizer_with_markers(tiny_tokenizer_dir, root / "tokenizer")
+    build_tiny_token_classifier(tokenizer_dir, root / "model" / "ner")
+    build_tiny_relation_extractor(load_tokenizer(tokenizer_dir), threshold=0.0).save_pretrained(root / "model" / "re")
+    return Extractor.from_pretrained(root / "model", device="cpu")
+
+
 ODD_INPUTS = {
     "nfd": unicodedata.normalize("NFD", "Trung tướng Lê Đức Thái thăm Lào, Cộng hòa Dân chủ Nhân dân Lào."),
     "mixed_normalisation": "Hòa bình " + unicodedata.normalize("NFD", "Hoà bình") + " thủy thuỷ Việt Nam-Lào.",
@@ -41,9 +56,9 @@ def check_valid(text: str, result: Extraction) -> None:
 
 
 @pytest.mark.parametrize("name", sorted(ODD_INPUTS))
-def test_odd_strings_give_valid_results(tiny_extractor, name):
+def test_odd_strings_give_valid_results(full_extractor, name):
     text = ODD_INPUTS[name]
-    check_valid(text, tiny_extractor(text))
+    check_valid(text, full_extractor(text))
 
 
 def test_a_one_megabyte_document(tiny_extractor, corpus):
@@ -75,25 +90,27 @@ generated_text = st.lists(st.sampled_from(_SYLLABLES + _NAMES + _ODD), max_size=
 
 
 @given(generated_text)
-def test_any_generated_text_gives_valid_and_repeatable_results(tiny_extractor, text):
-    first = tiny_extractor(text)
+def test_any_generated_text_gives_valid_and_repeatable_results(full_extractor, text):
+    first = full_extractor(text)
     check_valid(text, first)
-    assert tiny_extractor(text) == first
+    assert full_extractor(text) == first
 
 
 @given(st.lists(generated_text, min_size=1, max_size=6))
-def test_batch_size_does_not_change_results(tiny_extractor, texts):
-    assert list(tiny_extractor.pipe(texts, batch_size=1)) == list(tiny_extractor.pipe(texts, batch_size=16))
+def test_batch_size_does_not_change_results(full_extractor, texts):
+    assert list(full_extractor.pipe(texts, batch_size=1)) == list(full_extractor.pipe(texts, batch_size=16))
 
 
-def test_one_extractor_shared_by_four_threads(tiny_extractor, corpus):
-    expected = [tiny_extractor(text) for text in corpus]
+def test_one_extractor_shared_by_four_threads(full_extractor, corpus):
+    corpus = [text[:1500] for text in corpus]  # threshold 0 scores every pair: keep the work small
+    expected = [full_extractor(text) for text in corpus]
+    assert sum(len(result.relations) for result in expected) > 0
     results: dict[int, list[Extraction]] = {}
     errors: list[BaseException] = []
 
     def work(worker: int) -> None:
         try:
-            results[worker] = [tiny_extractor(text) for text in corpus * 2]
+            results[worker] = [full_extractor(text) for text in corpus * 2]
         except BaseException as error:  # pragma: no cover - reported below
             errors.append(error)
 
