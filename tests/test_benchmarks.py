@@ -1,3 +1,4 @@
+
 """The benchmark scripts run end to end in --quick mode on the tiny model and print their tables.
 
 No timing assertions: these check that every code path runs and reports, not how fast it is.
@@ -6,6 +7,7 @@ No timing assertions: these check that every code path runs and reports, not how
 from __future__ import annotations
 
 import json
+import shutil
 
 import pytest
 
@@ -82,6 +84,22 @@ def test_onnx_extractor_matches_torch(tiny_ner_dir, tmp_path, corpus):
         return [[(e.start, e.end, e.label) for e in r.entities] for r in results]
 
     assert spans(onnx_results) == spans(torch_results)
+
+
+def test_a_float16_stored_model_exports_to_int8_onnx(tiny_ner_dir, tmp_path, corpus):
+    """The bundled model is stored in float16; export must trace in float32 or int8 quantization breaks."""
+    pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnx")
+    from transformers import AutoModelForTokenClassification
+
+    from viextract.onnx import export_ner, load_onnx_extractor
+
+    half = tmp_path / "half"
+    shutil.copytree(tiny_ner_dir, half)
+    AutoModelForTokenClassification.from_pretrained(half / "ner").half().save_pretrained(half / "ner")
+    path = export_ner(half, int8=True)
+    result = load_onnx_extractor(half, path)(corpus[0][:800])
+    assert all(e.text == corpus[0][e.start : e.end] for e in result.entities)
 
 
 def test_model_kfold_sums_training_evaluates_folds_into_micro(monkeypatch, tmp_path):

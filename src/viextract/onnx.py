@@ -55,7 +55,10 @@ def export_ner(model_dir: str | os.PathLike, output: str | os.PathLike | None = 
     path = Path(output) if output is not None else ner_dir / ONNX_FILE
     # Eager attention traces to plain MatMul/Softmax that onnxruntime fuses; sdpa's tracing
     # branches on the mask's contents.
-    model = AutoModelForTokenClassification.from_pretrained(str(ner_dir), attn_implementation="eager").eval()
+    # float32 whatever the stored dtype: a float16 graph cannot be int8-quantized (the bundled model is float16).
+    model = AutoModelForTokenClassification.from_pretrained(
+        str(ner_dir), attn_implementation="eager", dtype=torch.float32
+    ).eval()
     # Two rows, one padded, so the traced graph keeps the attention mask.
     ids = torch.tensor([[0, 5, 6, 7, 2], [0, 5, 2, 1, 1]], dtype=torch.long)
     mask = (ids != model.config.pad_token_id).long()
