@@ -43,3 +43,14 @@ def build_tiny_relation_extractor(tokenizer, seed: int = 0, **overrides):
 
     torch.manual_seed(seed)
     return RelationExtractor(RobertaForRelationClassification(tiny_relation_config(tokenizer, **overrides)), tokenizer)
+
+
+def build_tiny_full_model(tiny_tokenizer_dir: Path, root: Path) -> Path:
+    """`root/ner` (random tiny token classifier) and `root/re` (tiny relation model, threshold 0, so
+    every candidate pair becomes a relation and checks on relations are never vacuous)."""
+    from tests.conftest import build_tiny_token_classifier
+
+    tokenizer_dir = copy_tokenizer_with_markers(tiny_tokenizer_dir, root / ".tokenizer")
+    build_tiny_token_classifier(tokenizer_dir, root / "ner")
+    build_tiny_relation_extractor(load_tokenizer(tokenizer_dir), threshold=0.0).save_pretrained(root / "re")
+    return root

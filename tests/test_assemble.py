@@ -3,8 +3,8 @@ import json
 import pytest
 from safetensors import safe_open
 
-from tests.conftest import REPO, build_tiny_token_classifier
-from tests.relation_helpers import build_tiny_relation_extractor, copy_tokenizer_with_markers, load_tokenizer
+from tests.conftest import REPO
+from tests.relation_helpers import build_tiny_full_model
 from training.assemble import main
 from viextract import Extractor
 
@@ -12,11 +12,8 @@ from viextract import Extractor
 @pytest.fixture(scope="module")
 def trained_parts(tiny_tokenizer_dir, tmp_path_factory):
     """Separate ner/ and re/ directories, as two training runs leave them."""
-    root = tmp_path_factory.mktemp("parts")
-    tokenizer_dir = copy_tokenizer_with_markers(tiny_tokenizer_dir, root / "tokenizer")
-    build_tiny_token_classifier(tokenizer_dir, root / "ner")
+    root = build_tiny_full_model(tiny_tokenizer_dir, tmp_path_factory.mktemp("parts"))
     (root / "ner" / "training_config.yaml").write_text("task: ner\n")
-    build_tiny_relation_extractor(load_tokenizer(tokenizer_dir), threshold=0.0).save_pretrained(root / "re")
     return root
 
 

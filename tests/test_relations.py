@@ -6,8 +6,9 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tests.conftest import REPO, build_tiny_token_classifier
+from tests.conftest import REPO
 from tests.relation_helpers import (
+    build_tiny_full_model,
     build_tiny_relation_extractor,
     copy_tokenizer_with_markers,
     load_tokenizer,
@@ -296,12 +297,9 @@ def test_save_and_load_round_trip_via_auto_model_and_relation_extractor(tokenize
 
 
 @pytest.fixture(scope="module")
-def full_model_dir(tmp_path_factory, tokenizer_dir, tokenizer):
+def full_model_dir(tmp_path_factory, tiny_tokenizer_dir):
     """ner/ with random weights, re/ with threshold 0 so every candidate becomes a relation."""
-    root = tmp_path_factory.mktemp("full_model")
-    build_tiny_token_classifier(tokenizer_dir, root / "ner")
-    build_tiny_relation_extractor(tokenizer, threshold=0.0).save_pretrained(root / "re")
-    return root
+    return build_tiny_full_model(tiny_tokenizer_dir, tmp_path_factory.mktemp("full_model"))
 
 
 def test_a_full_model_directory_returns_relations_between_its_own_entities(full_model_dir, corpus):

@@ -16,16 +16,11 @@ from viextract import Extraction, Extractor
 
 @pytest.fixture(scope="module")
 def full_extractor(tiny_tokenizer_dir, tmp_path_factory):
-    """Tiny NER + tiny relation model with threshold 0: every candidate pair becomes a relation,
-    so the checks on relations below are never vacuous."""
-    from tests.conftest import build_tiny_token_classifier
-    from tests.relation_helpers import build_tiny_relation_extractor, copy_tokenizer_with_markers, load_tokenizer
+    """NER + relations, with every candidate pair a relation (see build_tiny_full_model)."""
+    from tests.relation_helpers import build_tiny_full_model
 
-    root = tmp_path_factory.mktemp("full")
-    tokenizer_dir = copy_tokenizer_with_markers(tiny_tokenizer_dir, root / "tokenizer")
-    build_tiny_token_classifier(tokenizer_dir, root / "model" / "ner")
-    build_tiny_relation_extractor(load_tokenizer(tokenizer_dir), threshold=0.0).save_pretrained(root / "model" / "re")
-    return Extractor.from_pretrained(root / "model", device="cpu")
+    root = build_tiny_full_model(tiny_tokenizer_dir, tmp_path_factory.mktemp("full"))
+    return Extractor.from_pretrained(root, device="cpu")
 
 
 ODD_INPUTS = {
