@@ -23,6 +23,7 @@ import torch
 
 from viextract import Extractor
 from viextract.errors import ModelLoadError
+from viextract.loading import check_ner_labels, read_config, split_model_dir
 from viextract.saving import atomic_directory
 
 logger = logging.getLogger(__name__)
@@ -37,8 +38,9 @@ def load_pair(ner_dir: Path, re_dir: Path | None) -> Extractor:
     ner = Extractor.from_pretrained(ner_dir, device="cpu")
     relations = None
     if re_dir is not None:
-        labels = [label for label in ner.tagger.id2label.values() if label.startswith("B-")]
-        relations = RelationExtractor.from_pretrained(re_dir, [label[2:] for label in labels], device="cpu")
+        tagger_dir, _ = split_model_dir(ner_dir)
+        entity_labels = check_ner_labels(tagger_dir, read_config(tagger_dir))
+        relations = RelationExtractor.from_pretrained(re_dir, entity_labels, device="cpu")
     return Extractor(ner.ner_model, ner.tokenizer, relations, segmenter=ner.segmenter)
 
 
