@@ -68,6 +68,9 @@ class TrainConfig:
     # Add augmented copies of the training documents (training.augment.augment_documents).
     augment: bool = False
     augment_copies: int = 1
+    # Weakly labelled JSONL files (python -m training.silver) added to the training documents after
+    # augmentation; never dev or test. k-fold drops their sentences that name a held-out entity.
+    silver_files: list[str] = field(default_factory=list)
     # Stop after this many epochs without a better dev score (0: train all epochs, keep the best).
     early_stopping_patience: int = 5
     # Where the final model is written (atomically); must not be inside checkpoint_dir.

@@ -120,23 +120,29 @@ def kfold_ner(
 
     `extra_train` (the training-only written documents) joins every fold's training set and is
     never held out, so the folds follow the same recipe as a model trained on the train split.
+    The config's silver files join too, less every sentence naming an entity of the held-out
+    fold that its training documents never name (training.silver.without_leaks).
     """
+    from .silver import held_out_strings, load_silver, without_leaks
     from .train_ner import train_documents
 
     folds = make_folds(documents, k, config.seed)
+    silver = load_silver(config.silver_files) if config.silver_files else []
     results = []
     for index, held_out in enumerate(folds):
         train = [doc for j, fold in enumerate(folds) if j != index for doc in fold] + list(extra_train)
+        fold_silver = without_leaks(silver, held_out_strings(held_out, train)) if silver else []
         fold_dir = work_dir / f"fold-{index}"
         checkpoints = work_dir / f"fold-{index}.checkpoints"
         fold_config = dataclasses.replace(config, output_dir=str(fold_dir), checkpoint_dir=str(checkpoints))
         logger.info("fold %d/%d: training on %d documents, testing on %d", index + 1, k, len(train), len(held_out))
         # Folds never resume: checkpoints left by an earlier (or killed) run are stale.
         shutil.rmtree(checkpoints, ignore_errors=True)
-        train_documents(fold_config, train, None)
+        train_documents(fold_config, train, None, silver=fold_silver)
         shutil.rmtree(checkpoints, ignore_errors=True)
         scores = evaluate_model_dir(fold_dir, held_out, device, batch_size)
         scores["test_ids"] = [doc.id for doc in held_out]
+        scores["silver_documents"] = len(fold_silver)
         results.append(scores)
     summary: dict[str, Any] = {}
     for level in ("words", "chars"):

@@ -84,6 +84,20 @@ def augment_documents(config: NerConfig, documents: list[Document]) -> list[Docu
     return combined
 
 
+def add_silver(
+    config: TrainConfig, train: list[Document], silver: Sequence[Document] | None = None
+) -> tuple[list[Document], int]:
+    """`train` followed by the silver documents (`silver`, else the config's silver_files), and their number."""
+    if silver is None and config.silver_files:
+        from .silver import load_silver
+
+        silver = load_silver(config.silver_files)
+    silver = list(silver or [])
+    if silver:
+        logger.info("silver data: %d weakly labelled documents join %d training documents", len(silver), len(train))
+    return train + silver, len(silver)
+
+
 def tagged_sentences(documents: Sequence[Document], config: NerConfig, skip_empty: bool = True) -> list[TaggedSentence]:
     """Word-level sentences (training.data's words, split at gold boundaries) with the config's tags.
 
@@ -489,19 +503,22 @@ def _jsonable(value: Any) -> Any:
 
 
 def train_documents(
-    config: NerConfig, train: Sequence[Document], dev: Sequence[Document] | None, resume: bool = False
+    config: NerConfig,
+    train: Sequence[Document],
+    dev: Sequence[Document] | None,
+    resume: bool = False,
+    silver: Sequence[Document] | None = None,
 ) -> Path:
-    """Augment (if configured), turn documents into tagged sentences and train."""
+    """Augment (if configured), add the silver documents, turn documents into tagged sentences and train.
+
+    `silver` replaces the config's silver_files when given (k-fold passes each fold its own, leak-free).
+    """
     train = augment_documents(config, list(train))
+    counts = {"train_documents": len(train), "dev_documents": len(dev or [])}
+    train, counts["silver_documents"] = add_silver(config, train, silver)
     train_sentences_ = tagged_sentences(train, config)
     dev_sentences = tagged_sentences(dev, config) if dev is not None else None
-    return train_sentences(
-        config,
-        train_sentences_,
-        dev_sentences,
-        resume,
-        {"train_documents": len(train), "dev_documents": len(dev or [])},
-    )
+    return train_sentences(config, train_sentences_, dev_sentences, resume, counts)
 
 
 def run(config: NerConfig, resume: bool = False) -> Path:

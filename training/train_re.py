@@ -51,6 +51,7 @@ from .train_ner import (
     BaseModelError,
     _check_paths,
     _jsonable,
+    add_silver,
     augment_documents,
     checkpoint_to_resume,
     load_base_tokenizer,
@@ -465,15 +466,11 @@ def save_model(model, tokenizer, config: ReConfig, output_dir: Path, metadata: d
 
 
 def train_documents(config: ReConfig, train: Sequence[Document], dev: Sequence[Document], resume: bool = False) -> Path:
-    """Augment (if configured), turn documents into candidate pairs and train."""
+    """Augment (if configured), add the config's silver documents, turn documents into candidate pairs and train."""
     train = augment_documents(config, list(train))
-    return train_examples(
-        config,
-        relation_examples(train, config),
-        relation_examples(dev, config),
-        resume,
-        {"train_documents": len(train), "dev_documents": len(dev)},
-    )
+    counts = {"train_documents": len(train), "dev_documents": len(dev)}
+    train, counts["silver_documents"] = add_silver(config, train)
+    return train_examples(config, relation_examples(train, config), relation_examples(dev, config), resume, counts)
 
 
 def run(config: ReConfig, resume: bool = False) -> Path:
