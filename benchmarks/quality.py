@@ -227,7 +227,23 @@ def model_kfold(
     from training.evaluate import kfold_ner
 
     config = NerConfig.load(config_path, list(overrides))
-    folds = kfold_ner(config, documents, len(documents), work_dir, None, 32, list(extra_train))["folds"]
+    result = kfold_ner(config, documents, len(documents), work_dir, None, 32, list(extra_train))
+    return kfold_from_folds(result["folds"])
+
+
+def kfold_from_folds(folds: Sequence[dict[str, Any]], documents: Sequence[Document] = ()):
+    """Micro figures summed over the folds of a training.evaluate k-fold run.
+
+    With `documents`, the folds must hold out each of them exactly once (leave one document out),
+    so a results file from another corpus or another K is refused rather than mis-scored.
+    """
+    if documents:
+        held_out = sorted(doc_id for fold in folds for doc_id in fold["test_ids"])
+        if held_out != sorted(doc.id for doc in documents) or any(len(f["test_ids"]) != 1 for f in folds):
+            raise ValueError(
+                f"--kfold-results: its folds hold out {held_out}, not each of the {len(documents)} corpus "
+                f"documents alone (run training.evaluate ner --kfold {len(documents)} on this corpus)"
+            )
     counts: dict[str, list[int]] = {label: [0, 0, 0] for label in ENTITY_LABELS}
     per_document = {}
     for fold in folds:
@@ -313,6 +329,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--kfold-no-extra", action="store_true", help="train the k-fold models without the train_extra documents"
     )
+    parser.add_argument(
+        "--kfold-results",
+        type=Path,
+        help="the model's k-fold from a finished `training.evaluate ner --kfold K` JSON instead of training anew",
+    )
     parser.add_argument("--quick", action="store_true", help="the test split only (no k-fold)")
     parser.add_argument("--json", type=Path, help="write every figure to this JSON file")
     return parser
@@ -368,7 +389,15 @@ def run(args: argparse.Namespace) -> int:
     out: dict[str, Any] = {"machine": info, "notes": notes, "test": strip(test_results)}
     if not args.quick:
         folds = kfold(systems, corpus)
-        if "model" in systems and args.kfold_config is not None:
+        if "model" in systems and args.kfold_results is not None:
+            saved = json.loads(args.kfold_results.read_text(encoding="utf-8"))
+            folds["model"] = kfold_from_folds(saved["folds"], corpus)
+            config = saved.get("config", {})
+            source = f"model k-fold: read from {args.kfold_results} (base {config.get('base_model')}, epochs "
+            source += f"{config.get('epochs')}, silver {config.get('silver_files') or 'none'})"
+            notes.append(source)
+            print(f"- {source}")
+        elif "model" in systems and args.kfold_config is not None:
             with tempfile.TemporaryDirectory(prefix="viextract_kfold_") as scratch:
                 corpus_ids = {doc.id for doc in corpus}
                 extra = (
@@ -387,8 +416,8 @@ def run(args: argparse.Namespace) -> int:
         )
         if "model" in systems and "model" not in folds:
             print(
-                "model: no k-fold figure; it needs K trained models: pass --kfold-config CONFIG "
-                "(a trained model has seen the train and dev documents)"
+                "model: no k-fold figure; it needs K trained models: pass --kfold-config CONFIG or "
+                "--kfold-results FILE (a trained model has seen the train and dev documents)"
             )
         out["kfold"] = strip(folds)
     if underthesea is not None:

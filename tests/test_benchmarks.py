@@ -12,6 +12,7 @@ import shutil
 import pytest
 
 from benchmarks import quality, speed
+from training.data import Document
 
 
 def test_quality_quick_prints_the_side_by_side_table(tiny_ner_dir, tmp_path, capsys):
@@ -123,3 +124,15 @@ def test_model_kfold_sums_training_evaluates_folds_into_micro(monkeypatch, tmp_p
     assert result["micro"]["correct"] == 6 and result["micro"]["predicted"] == 8
     assert result["micro_per_org_loc"]["support"] == 6  # DATE is not one of underthesea's labels
     assert result["per_document_f1"] == {"a": 0.5, "b": 0.5}
+
+
+def test_model_kfold_read_from_a_results_file_must_hold_out_each_document(tmp_path):
+    def fold(doc_id):
+        row = {"correct": 1, "predicted": 2, "support": 3, "f1": 0.4}
+        return {"test_ids": [doc_id], "chars": {"micro": {"f1": 0.4}, "per_label": {"LOC": row}}}
+
+    documents = [Document(id=i, date=None, text="x", entities=(), relations=()) for i in ("a", "b")]
+    result = quality.kfold_from_folds([fold("a"), fold("b")], documents)
+    assert result["micro"]["correct"] == 2 and result["micro"]["support"] == 6
+    with pytest.raises(ValueError, match="not each of the 2 corpus documents alone"):
+        quality.kfold_from_folds([fold("a")], documents)
