@@ -418,7 +418,7 @@ def test_command_line_card_then_push(hub, model_dir, results_files, tmp_path, ca
     assert out.read_text(encoding="utf-8") == (model / "README.md").read_text(encoding="utf-8")
     assert main(["push", "--model", str(model), "--repo-id", "me/cli", "--token", "hf_test", "--private"]) == 0
     assert dict(hub.calls)["create_repo"]["private"] is True
-    assert "Extractor.from_pretrained(\"me/cli\")" in (hub.uploaded / "README.md").read_text(encoding="utf-8")
+    assert 'Extractor.from_pretrained("me/cli")' in (hub.uploaded / "README.md").read_text(encoding="utf-8")
     (model / "README.md").unlink()
     assert main(["push", "--model", str(model), "--repo-id", "me/cli", "--token", "hf_test"]) == 2
     assert "no model card" in capsys.readouterr().err
@@ -439,3 +439,22 @@ def test_the_pretraining_ablation_is_a_table_of_dev_scores(model_dir, tmp_path):
     with pytest.raises(CardError, match="ner=FILE"):
         build_card_data(model_dir, [], ablation=["ner"])
     assert "Does pretraining help?" not in render_card(build_card_data(model_dir, [str(tmp_path / "dev.json")]))
+
+
+def test_card_data_table_counts_the_splits_and_the_silver_file(tmp_path):
+    from training.model_card import data_splits
+
+    silver = tmp_path / "silver.jsonl"
+    entity = {"id": "T1", "start": 0, "end": 3, "label": "PER"}
+    silver.write_text(
+        "".join(
+            json.dumps({"id": f"s{i}", "text": "Hải nói.", "entities": [entity], "relations": []}) + "\n"
+            for i in range(3)
+        ),
+        encoding="utf-8",
+    )
+    rows = data_splits({"splits_file": str(REPO / "data" / "splits.json"), "silver_files": [str(silver)]})
+    by_name = {r.name: r for r in rows}
+    assert {"train", "dev", "test", "train (extra)", "train (silver)"} <= set(by_name)
+    assert (by_name["train (silver)"].documents, by_name["train (silver)"].entities) == (3, 3)
+    assert by_name["test"].documents == 1

@@ -607,10 +607,10 @@ def _looks_like_hub_id(name: str) -> bool:
 SETTINGS_KEYS = {
     "ner": ("base_model", "segmenter", "entity_labels", "max_length", "epochs", "max_steps", "learning_rate",
             "batch_size", "gradient_accumulation_steps", "warmup_ratio", "weight_decay", "early_stopping_patience",
-            "augment", "seed", "splits_file", "train_files", "dev_files"),
+            "augment", "seed", "splits_file", "train_files", "dev_files", "silver_files"),
     "re": ("base_model", "segmenter", "relation_labels", "max_length", "epochs", "max_steps", "learning_rate",
            "batch_size", "negative_ratio", "class_weights", "threshold", "early_stopping_patience", "seed",
-           "splits_file", "train_files", "dev_files"),
+           "splits_file", "train_files", "dev_files", "silver_files"),
 }  # fmt: skip
 SIZE_KEYS = (
     "train_documents", "train_sentences", "train_windows", "dev_documents", "dev_sentences", "train_pairs",
@@ -708,6 +708,11 @@ def data_splits(config: dict[str, Any] | None) -> list[DataSplit]:
             path = _find_file(extra, (data_dir.parent,) if data_dir else ())
             if path is not None:
                 out.append(DataSplit("train (extra)", str(extra), *_count_jsonl(path, None)))
+        for silver in config.get("silver_files") or []:
+            path = _find_file(silver)
+            source = f"{silver}: weak labels (training.silver) on UD VTB and VLSP 2013 sentences"
+            if path is not None:
+                out.append(DataSplit("train (silver)", source, *_count_jsonl(path, None)))
     except (OSError, ValueError, KeyError, TypeError) as error:
         logger.warning("training data sizes not counted: %s", error)
         return []
