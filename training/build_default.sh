@@ -19,6 +19,9 @@ python -m training.random_base --like $out/base --out $out/base_random
 # 2. Silver data: the weak annotator's labels on UD VTB and VLSP 2013 sentences (NER training only).
 python -m training.silver --out $out/silver.jsonl
 
+# A rebuild starts the fine-tuning over: checkpoints of an earlier build would otherwise stop it.
+rm -rf $out/ner.checkpoints $out/re.checkpoints $out/ablation/ner.checkpoints $out/ablation/re.checkpoints
+
 # 3. Fine-tune NER and relations on the train split (+ written sentences, + silver for NER), early-stopping on dev.
 python -m training.train ner --config configs/bundled/ner.yaml
 python -m training.train re --config configs/bundled/re.yaml
