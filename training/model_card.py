@@ -912,6 +912,13 @@ def _limitations(card: CardData) -> list[str]:
             + (" plus sentences written for training" if any(s.name == "train (extra)" for s in card.data) else "")
             + "; dev and test are one article each, so a single score moves by several points with one entity."
         )
+    silver = sum(s.documents for s in card.data if s.name == "train (silver)")
+    if silver:
+        out.append(
+            f"The NER model also learned from {silver:,} sentences labelled by viextract's rule-based weak annotator "
+            "(training.silver), so it shares some of the rules' blind spots: names missing from their gazetteers "
+            "were trained as O there."
+        )
     out.append(
         "Domain: Vietnamese news about diplomacy, defence and border cooperation (mostly Vietnam-Laos). "
         "Other domains, informal text and text without diacritics are untested."
