@@ -52,7 +52,7 @@ NER_TEST = {
 }  # fmt: skip
 NER_KFOLD = {
     "task": "ner", "data": "data/corpus.jsonl", "docs": "train,dev", "document_ids": ["000", "001", "002", "003"],
-    "k": 4, "folds": [{}, {}, {}, {}],
+    "k": 4, "folds": [{}, {}, {}, {}], "config": {"epochs": 10.0},
     "summary": {
         level: {"precision": {"mean": 0.61, "std": 0.1}, "recall": {"mean": 0.52, "std": 0.05},
                 "f1": {"mean": 0.5612, "std": 0.0734}, "per_label_f1": {"PER": {"mean": 0.7, "std": 0.1234}}}
@@ -218,6 +218,8 @@ def test_per_label_rows_match_the_results_and_absent_ones_say_not_measured(card_
         section(body, "## Evaluation", "### Entities", "#### Test"), re.M,
     )  # fmt: skip
     kfold = section(body, "## Evaluation", "### Entities", "#### k-fold")
+    # The folds' fixed epoch count is part of the command that reproduces them.
+    assert "--kfold 4 --config CONFIG --set epochs=10 --data data/corpus.jsonl --docs train,dev`" in kfold
     assert re.search(r"^\| `PER` \| 70\.00 ± 12\.34 \| 70\.00 ± 12\.34 \|$", kfold, re.M)
     assert re.search(r"^\| \*\*micro F1\*\* \| 56\.12 ± 7\.34 \| 56\.12 ± 7\.34 \|$", kfold, re.M)
     relations = section(body, "## Evaluation", "### Relations", "#### Test")

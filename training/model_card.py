@@ -490,7 +490,10 @@ def _evaluation_command(obj: dict[str, Any], task: str, split: str, evaluation: 
         return None
     if split == "kfold":
         docs = f" --docs {evaluation.docs}" if evaluation.docs and evaluation.docs != "all" else ""
-        return f"python -m training.evaluate {task} --kfold {evaluation.k} --config CONFIG --data {data}{docs}"
+        # Folds train a fixed number of epochs (no dev to stop on), usually set on the command line.
+        epochs = (obj.get("config") or {}).get("epochs")
+        epochs = f" --set epochs={epochs:g}" if isinstance(epochs, (int, float)) else ""
+        return f"python -m training.evaluate {task} --kfold {evaluation.k} --config CONFIG{epochs} --data {data}{docs}"
     model = obj.get("model")
     if not isinstance(model, str):
         return None
