@@ -36,3 +36,28 @@ def test_extract_uses_the_bundled_model_with_exact_offsets(corpus):
 def test_extract_rejects_non_strings_before_loading_anything():
     with pytest.raises(TypeError, match="NoneType"):
         viextract.extract(None)
+
+
+def test_the_readme_shows_what_the_bundled_model_prints_for_the_sample(capsys):
+    """README's sample output is the bundled model's, so a retrained model must come with a new README block."""
+    import re
+
+    from viextract.cli import main
+
+    readme = (SAMPLE.parents[1] / "README.md").read_text(encoding="utf-8")
+    block = re.search(r"```\n(== examples/sample\.txt\n.*?)```", readme, re.S)
+    assert block, "README has no sample output block"
+    assert main(["extract", str(SAMPLE), "--format", "table"]) == 0
+    printed = capsys.readouterr().out
+
+    def rows(text: str) -> list[tuple[str, float]]:
+        # Scores may differ in the last digit across CPUs; everything before them must not.
+        out = []
+        for line in text.strip().splitlines()[1:]:
+            body, score = line.rstrip().rsplit(maxsplit=1)
+            out.append((" ".join(body.split()), float(score)))
+        return out
+
+    expected, got = rows(block.group(1)), rows(printed)
+    assert [r[0] for r in got] == [r[0] for r in expected]
+    assert all(abs(a[1] - b[1]) <= 0.02 for a, b in zip(got, expected))
