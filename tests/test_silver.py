@@ -62,6 +62,7 @@ def test_held_out_names_are_kept_out_but_shared_names_are_not():
         doc("s2", "Lào và Việt Nam.", ("Lào", "LOC")),
         doc("s3", "Bà Trương Thị Maiy nói.", ("Trương Thị Maiy", "PER")),  # another word, not a match
         doc("s4", "Bà Trương Thị Mai nói.", ("Trương Thị Mai", "PER")),  # other tone style, same name
+        doc("s5", "Gặp bà Trương Thị Mai, rồi về.", ("Trương Thị Mai", "PER")),  # punctuation after the name
     ]
     assert [d.id for d in without_leaks(silver, strings)] == ["s2", "s3"]
 
