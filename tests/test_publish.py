@@ -460,3 +460,15 @@ def test_card_data_table_counts_the_splits_and_the_silver_file(tmp_path):
     assert {"train", "dev", "test", "train (extra)", "train (silver)"} <= set(by_name)
     assert (by_name["train (silver)"].documents, by_name["train (silver)"].entities) == (3, 3)
     assert by_name["test"].documents == 1
+
+
+@pytest.mark.parametrize("silver, shown", [(899, {"silver_documents": 899}), (0, {})])
+def test_card_training_sizes_name_silver_data_only_when_used(tmp_path, silver, shown):
+    from training.model_card import training_run
+
+    (tmp_path / "training_config.yaml").write_text("task: ner\nsilver_files: []\n", encoding="utf-8")
+    metrics = {"train_documents": 90, "silver_documents": silver, "log_history": []}
+    (tmp_path / "training_metrics.json").write_text(json.dumps(metrics), encoding="utf-8")
+    run, _ = training_run("ner", tmp_path, "ner/")
+    assert run.sizes == {"train_documents": 90, **shown}
+    assert "silver_files" not in run.settings  # an empty list is not a setting worth a row

@@ -616,9 +616,9 @@ SETTINGS_KEYS = {
            "splits_file", "train_files", "dev_files", "silver_files"),
 }  # fmt: skip
 SIZE_KEYS = (
-    "train_documents", "train_sentences", "train_windows", "dev_documents", "dev_sentences", "train_pairs",
-    "train_pairs_before_sampling", "dev_pairs", "train_labels", "truncated_pairs", "global_step", "best_dev_f1",
-    "threshold",
+    "train_documents", "silver_documents", "train_sentences", "train_windows", "dev_documents", "dev_sentences",
+    "train_pairs", "train_pairs_before_sampling", "dev_pairs", "train_labels", "truncated_pairs", "global_step",
+    "best_dev_f1", "threshold",
 )  # fmt: skip
 
 
@@ -631,6 +631,8 @@ def training_run(task: str, directory: Path, prefix: str) -> tuple[TrainingRun |
     config_path = f"{prefix}{CONFIG_FILENAME}"
     settings = {key: config[key] for key in SETTINGS_KEYS[task] if key in config and config[key] not in (None, [])}
     sizes = {key: metrics[key] for key in SIZE_KEYS if key in metrics and metrics[key] is not None}
+    if not sizes.get("silver_documents"):
+        sizes.pop("silver_documents", None)  # a run without silver data says nothing about it
     command = f"python -m training.train {task} --config {config_path}"
     return TrainingRun(task, config_path, command, settings, sizes), config
 
