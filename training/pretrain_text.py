@@ -147,16 +147,21 @@ def vlsp2013_underthesea_source() -> TextSource:
         f"underthesea {version} (PyPI), {VLSP_RELATIVE_PATH}",
         "shipped in underthesea (Apache-2.0); the sentences are the VLSP 2013 POS test set",
     )
+    source.sentences.extend(s for s in map(gold_words_to_model_form, read_vlsp2013_words(path)) if s)
+    return source
+
+
+def read_vlsp2013_words(path: Path) -> list[list[str]]:
+    """Column-1 words of each sentence of underthesea's VLSP 2013 file (blank lines between sentences)."""
+    sentences: list[list[str]] = []
     current: list[str] = []
     for line in path.read_text(encoding="utf-8").splitlines() + [""]:
         if line.strip():
             current.append(line.split("\t")[0])
         elif current:
-            sentence = gold_words_to_model_form(current)
-            if sentence:
-                source.sentences.append(sentence)
+            sentences.append(current)
             current = []
-    return source
+    return sentences
 
 
 def _read_jsonl(path: Path) -> list[dict]:

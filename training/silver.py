@@ -34,7 +34,7 @@ from viextract.segment import split_tokens
 
 from .annotate import annotate_text
 from .data import Document, load_documents, load_split
-from .pretrain_text import DEFAULT_UD_DIR, underthesea_vlsp_path
+from .pretrain_text import DEFAULT_UD_DIR, read_vlsp2013_words, underthesea_vlsp_path
 
 logger = logging.getLogger(__name__)
 
@@ -74,14 +74,10 @@ def vlsp_sentences() -> list[RawSentence]:
     path = underthesea_vlsp_path()
     if path is None:
         raise FileNotFoundError("underthesea's VLSP 2013 sentences were not found: install underthesea")
-    out, words = [], []
-    for line in path.read_text(encoding="utf-8").splitlines() + [""]:
-        if line.strip():
-            words.append(line.split("\t")[0].replace("_", " "))
-        elif words:
-            out.append(RawSentence(f"vlsp2013/{len(out) + 1}", detokenize(words)))
-            words = []
-    return out
+    return [
+        RawSentence(f"vlsp2013/{number}", detokenize([word.replace("_", " ") for word in words]))
+        for number, words in enumerate(read_vlsp2013_words(path), start=1)
+    ]
 
 
 def detokenize(tokens: Sequence[str]) -> str:
