@@ -54,6 +54,7 @@ from benchmarks._models import (  # noqa: E402
     quiet_libraries,
     write_json,
 )
+from training.config import add_overrides_option  # noqa: E402
 from training.data import Document, load_documents, load_split  # noqa: E402
 from training.metrics import PRF, mean_std, score_spans  # noqa: E402
 from viextract.bio import decode_bio  # noqa: E402
@@ -318,14 +319,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--corpus", type=Path, default=CORPUS_FILE)
     parser.add_argument("--splits", type=Path, default=SPLITS_FILE)
     parser.add_argument("--kfold-config", type=Path, help="NER training config: train K models for the model's k-fold")
-    parser.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a key of --kfold-config (repeatable)",
-    )
+    add_overrides_option(parser, help="override a key of --kfold-config (repeatable)")
     parser.add_argument(
         "--kfold-no-extra", action="store_true", help="train the k-fold models without the train_extra documents"
     )

@@ -23,6 +23,11 @@ DEFAULT_BASE_MODEL = "vinai/phobert-base"  # MIT; vinai/phobert-base-v2 is AGPL-
 CONFIG_FILENAME = "training_config.yaml"
 
 
+def add_overrides_option(parser, help: str = "override one config key (repeatable)") -> None:
+    """`--set KEY=VALUE` (repeatable) into `args.overrides`, the list every `Config.load` takes."""
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE", help=help)
+
+
 class ConfigError(ValueError):
     """A configuration key or value is wrong; the message names the key and its source."""
 

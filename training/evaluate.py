@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from .config import ConfigError, NerConfig
+from .config import ConfigError, NerConfig, add_overrides_option
 from .data import DataError, Document, load_documents, load_split
 from .metrics import format_table, mean_std, schema_order, score_spans, score_tags
 
@@ -192,7 +192,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--splits", default="data/splits.json", help="splits file that --docs refers to")
     parser.add_argument("--kfold", type=int, help="k-fold cross-validation by document (needs --config)")
     parser.add_argument("--config", help="training config for --kfold")
-    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    add_overrides_option(parser, help="override a key of --config (repeatable)")
     parser.add_argument("--work-dir", help="where --kfold writes its fold models (default: <output_dir>-kfold)")
     parser.add_argument(
         "--no-extra", action="store_true", help="--kfold: leave out the splits file's train_extra documents"

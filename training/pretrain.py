@@ -27,7 +27,7 @@ from typing import Any, ClassVar
 
 import yaml
 
-from training.config import CONFIG_FILENAME, ConfigError, TrainConfig
+from training.config import CONFIG_FILENAME, ConfigError, TrainConfig, add_overrides_option
 from training.pretrain_text import DEFAULT_UD_DIR, PretrainText, Sentence, TextSource, format_summary
 
 logger = logging.getLogger("training.pretrain")
@@ -549,9 +549,7 @@ def _pretrain(config: PretrainConfig) -> dict:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Pretrain a small PhoBERT-shaped base with masked LM.")
     parser.add_argument("--config", type=Path, help="YAML file of PretrainConfig keys (configs/pretrain.yaml)")
-    parser.add_argument(
-        "--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE", help="override one key"
-    )
+    add_overrides_option(parser, help="override one key")
     parser.add_argument("--ud-dir", help="folder of vi_vtb-ud-*.conllu (same as --set ud_dir=DIR)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")

@@ -17,7 +17,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from .config import CONFIG_CLASSES, ConfigError, TrainConfig
+from .config import CONFIG_CLASSES, ConfigError, TrainConfig, add_overrides_option
 
 TASKS = ("ner", "re")
 
@@ -26,14 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m training.train", description=__doc__.split("\n")[1])
     parser.add_argument("task", choices=TASKS, help="which model to train")
     parser.add_argument("--config", help="YAML config (keys: see docs/training.md); defaults if omitted")
-    parser.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override one config key (repeatable), e.g. --set learning_rate=3e-5",
-    )
+    add_overrides_option(parser, help="override one config key (repeatable), e.g. --set learning_rate=3e-5")
     parser.add_argument("--resume", action="store_true", help="continue from the last checkpoint in checkpoint_dir")
     return parser
 
