@@ -231,13 +231,12 @@ def test_windows_carry_first_subword_labels_and_map_back(tiny_tokenizer_dir):
                 assert label == label2id[sentences[s_index].tags[word]]
             else:
                 assert label == IGNORE_INDEX
-    # Predictions equal to the labels give back every sentence's tags.
+    # Predictions certain of the labels give back every sentence's tags.
     batch = WindowCollator(tokenizer.pad_token_id)(features)
     assert batch["input_ids"].shape == batch["labels"].shape == batch["attention_mask"].shape
     assert (batch["input_ids"][batch["attention_mask"] == 0] == tokenizer.pad_token_id).all()
-    recovered = words_from_windows(
-        batch["labels"].tolist(), index, [len(s.tokens) for s in sentences], dict(enumerate(labels))
-    )
+    certain = torch.log(torch.nn.functional.one_hot(batch["labels"].clamp_min(0), len(labels)).float() * 0.9 + 0.005)
+    recovered = words_from_windows(certain, index, [len(s.tokens) for s in sentences], dict(enumerate(labels)))
     assert recovered == [s.tags for s in sentences]
 
 
@@ -260,6 +259,25 @@ def test_evaluate_and_kfold_write_json(tmp_path, base_model_dir, documents, caps
         assert set(results[level]["confusion"]) == {"correct", "label", "boundary", "both", "spurious", "missed"}
         assert set(results[level]["per_label"]) <= set(ENTITY_LABELS)
     assert "Character spans" in capsys.readouterr().out
+    assert results["decoding"] == "viterbi"  # what Extractor does
+    argmax_out = tmp_path / "argmax.json"
+    assert (
+        main(
+            [
+                "ner",
+                "--model",
+                str(base_model_dir),
+                "--data",
+                str(data),
+                "--decoding",
+                "argmax",
+                "--out",
+                str(argmax_out),
+            ]
+        )
+        == 0
+    )
+    assert json.loads(argmax_out.read_text(encoding="utf-8"))["decoding"] == "argmax"
 
     # --docs picks a split's documents by id.
     assert (

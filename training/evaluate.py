@@ -25,6 +25,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from viextract.ner import DECODINGS
+
 from .config import ConfigError, NerConfig, add_overrides_option
 from .data import DataError, Document, load_documents, load_split
 from .metrics import format_table, mean_std, schema_order, score_spans, score_tags
@@ -86,10 +88,13 @@ def _labels_seen(*groups) -> list[str]:
     return schema_order(span[-1] for group in groups for unit in group for span in unit)
 
 
-def evaluate_model_dir(model_dir: str | Path, documents: Sequence[Document], device: str | None, batch_size: int):
+def evaluate_model_dir(
+    model_dir: str | Path, documents: Sequence[Document], device: str | None, batch_size: int, decoding: str = "viterbi"
+):
     from viextract import Extractor
 
     extractor = Extractor.from_pretrained(model_dir, device=device)
+    extractor.tagger.decoding = decoding
     return evaluate_ner(extractor, documents, batch_size)
 
 
@@ -115,6 +120,7 @@ def kfold_ner(
     device: str | None,
     batch_size: int,
     extra_train: Sequence[Document] = (),
+    decoding: str = "viterbi",
 ) -> dict[str, Any]:
     """Train on K-1 folds, evaluate on the held-out one, K times; per-fold results and mean ± std.
 
@@ -140,7 +146,7 @@ def kfold_ner(
         shutil.rmtree(checkpoints, ignore_errors=True)
         train_documents(fold_config, train, None, silver=fold_silver)
         shutil.rmtree(checkpoints, ignore_errors=True)
-        scores = evaluate_model_dir(fold_dir, held_out, device, batch_size)
+        scores = evaluate_model_dir(fold_dir, held_out, device, batch_size, decoding)
         scores["test_ids"] = [doc.id for doc in held_out]
         scores["silver_documents"] = len(fold_silver)
         results.append(scores)
@@ -200,6 +206,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--out", help="write the results as JSON here")
     parser.add_argument("--device", help="cpu, cuda, cuda:1 ... (default: cuda if available)")
     parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument(
+        "--decoding",
+        choices=DECODINGS,
+        default="viterbi",
+        help="how word tags are read: the best valid IOB2 sequence (viterbi, what extract() does) or each "
+        "word's most probable tag (argmax, for comparison)",
+    )
     return parser
 
 
@@ -230,7 +243,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _run(args) -> dict[str, Any]:
     documents = select_documents(load_documents(args.data), args.docs, args.splits)
-    meta = {"task": "ner", "data": args.data, "docs": args.docs or "all", "document_ids": [d.id for d in documents]}
+    meta = {
+        "task": "ner",
+        "data": args.data,
+        "docs": args.docs or "all",
+        "document_ids": [d.id for d in documents],
+        "decoding": args.decoding,
+    }
     if args.kfold is not None:
         if not args.config:
             raise ConfigError("--kfold: needs --config (the training config of the fold models)")
@@ -240,14 +259,15 @@ def _run(args) -> dict[str, Any]:
         work_dir = Path(args.work_dir or f"{config.output_dir}-kfold")
         corpus_ids = {doc.id for doc in load_documents(args.data)}
         extra = [] if args.no_extra else [d for d in load_split("train", args.splits) if d.id not in corpus_ids]
-        results = kfold_ner(config, documents, args.kfold, work_dir, args.device, args.batch_size, extra)
+        results = kfold_ner(config, documents, args.kfold, work_dir, args.device, args.batch_size, extra, args.decoding)
         meta["extra_train_documents"] = len(extra)
         return {**meta, "config": config.to_dict(), **results}
     if not args.model:
         raise ConfigError("--model: needed (or --kfold K --config FILE)")
     if args.overrides or args.config:
         raise ConfigError("--config/--set: only used with --kfold")
-    return {**meta, "model": args.model, **evaluate_model_dir(args.model, documents, args.device, args.batch_size)}
+    scores = evaluate_model_dir(args.model, documents, args.device, args.batch_size, args.decoding)
+    return {**meta, "model": args.model, **scores}
 
 
 if __name__ == "__main__":

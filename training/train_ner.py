@@ -21,9 +21,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from viextract.align import SubwordAligner, Window, best_window_per_word
+from viextract.bio import best_valid_tags
 from viextract.labels import SCHEMA_VERSION, bio_labels
 from viextract.saving import atomic_directory
 
@@ -181,17 +183,26 @@ class WindowCollator:
 
 
 def words_from_windows(
-    predicted_ids: Any, index: Sequence[tuple[int, Window]], sentence_lengths: Sequence[int], id2label: dict[int, str]
+    log_probs: Any, index: Sequence[tuple[int, Window]], sentence_lengths: Sequence[int], id2label: dict[int, str]
 ) -> list[list[str]]:
-    """Each sentence's word tags from per-window predictions, each word from its most central window."""
+    """Each sentence's word tags from per-window (positions x labels) log-probabilities.
+
+    Each word's row comes from its most central window, and the sentence's tags are decoded the
+    way `Extractor` decodes them (viextract.bio.best_valid_tags), so dev F1 during training
+    scores what the saved model will output.
+    """
+    labels = [id2label[i] for i in range(len(id2label))]
     by_sentence: dict[int, list[int]] = {}
     for row, (s_index, _) in enumerate(index):
         by_sentence.setdefault(s_index, []).append(row)
     tags: list[list[str]] = [[] for _ in sentence_lengths]
     for s_index, rows in by_sentence.items():
         windows = [index[row][1] for row in rows]
-        for w_local, position in best_window_per_word(windows, sentence_lengths[s_index]):
-            tags[s_index].append(id2label[int(predicted_ids[rows[w_local]][position])])
+        words = [
+            np.asarray(log_probs[rows[w_local]][position], dtype=np.float32)
+            for w_local, position in best_window_per_word(windows, sentence_lengths[s_index])
+        ]
+        tags[s_index] = [labels[i] for i in best_valid_tags(np.stack(words), labels)]
     return tags
 
 
@@ -209,9 +220,9 @@ def make_compute_metrics(dev: Sequence[TaggedSentence], index: Sequence[tuple[in
     return compute_metrics
 
 
-def argmax_logits(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    # Keep label ids, not (windows x length x labels) floats, across the whole dev set.
-    return logits.argmax(dim=-1)
+def log_softmax_logits(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    # Decoding a valid tag sequence needs each word's whole distribution, not only its argmax.
+    return torch.log_softmax(logits.float(), dim=-1)
 
 
 # ---- model --------------------------------------------------------------------------------------
@@ -439,7 +450,7 @@ def train_sentences(
         train_dataset=WindowDataset(train_features),
         eval_dataset=eval_dataset,
         compute_metrics=compute_metrics,
-        preprocess_logits_for_metrics=argmax_logits if evaluate else None,
+        preprocess_logits_for_metrics=log_softmax_logits if evaluate else None,
         callbacks=callbacks,
     )
     if trainer.is_world_process_zero():

@@ -5,9 +5,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
 from .align import SubwordAligner, Window, best_window_per_word
+from .bio import best_valid_tags
+
+# How word tags are read from the model's per-word distributions: "viterbi" is the best valid IOB2
+# sequence (the default, see bio.best_valid_tags); "argmax" each word's own most probable tag.
+DECODINGS = ("viterbi", "argmax")
 
 
 @dataclass(frozen=True)
@@ -30,11 +36,15 @@ def pad_batch(windows: Sequence[Window], pad_id: int) -> tuple[torch.Tensor, tor
 class TokenTagger:
     """Tags the words of many sentences at once, batching windows of similar length."""
 
-    def __init__(self, model, tokenizer, aligner: SubwordAligner | None = None):
+    def __init__(self, model, tokenizer, aligner: SubwordAligner | None = None, decoding: str = "viterbi"):
+        if decoding not in DECODINGS:
+            raise ValueError(f"decoding must be one of {', '.join(DECODINGS)}, got {decoding!r}")
         self.model = model
         self.tokenizer = tokenizer
         self.aligner = aligner or SubwordAligner(tokenizer)
+        self.decoding = decoding
         self.id2label = {int(k): v for k, v in model.config.id2label.items()}
+        self.labels = [self.id2label[i] for i in range(len(self.id2label))]
 
     @property
     def device(self) -> torch.device:
@@ -47,31 +57,36 @@ class TokenTagger:
             windows.extend((s_index, w) for w in self.aligner.windows(words) if words)
         # Sorting by length keeps padding, and so wasted compute, small.
         order = sorted(range(len(windows)), key=lambda i: len(windows[i][1].input_ids))
-        window_tags: dict[int, list[WordTag]] = {}
+        window_scores: dict[int, np.ndarray] = {}
         for batch_start in range(0, len(order), batch_size):
             batch = order[batch_start : batch_start + batch_size]
-            for index, tags in zip(batch, self._run([windows[i][1] for i in batch])):
-                window_tags[index] = tags
+            for index, scores in zip(batch, self._run([windows[i][1] for i in batch])):
+                window_scores[index] = scores
         results: list[list[WordTag]] = [[] for _ in sentences]
         by_sentence: dict[int, list[int]] = {}
         for index, (s_index, _) in enumerate(windows):
             by_sentence.setdefault(s_index, []).append(index)
         for s_index, indices in by_sentence.items():
             sent_windows = [windows[i][1] for i in indices]
+            rows = []
             for w_local, position in best_window_per_word(sent_windows, len(sentences[s_index])):
-                window = sent_windows[w_local]
-                offset = window.word_positions.index(position)
-                results[s_index].append(window_tags[indices[w_local]][offset])
+                offset = sent_windows[w_local].word_positions.index(position)
+                rows.append(window_scores[indices[w_local]][offset])
+            results[s_index] = self.decode(np.stack(rows))
         return results
 
-    def _run(self, batch: Sequence[Window]) -> list[list[WordTag]]:
+    def decode(self, log_probs: np.ndarray) -> list[WordTag]:
+        """One sentence's (words x labels) log-probabilities to one tag per word."""
+        if self.decoding == "viterbi":
+            best = best_valid_tags(log_probs, self.labels)
+        else:
+            best = log_probs.argmax(axis=-1).tolist()
+        return [WordTag(self.labels[i], float(np.exp(row[i]))) for row, i in zip(log_probs, best)]
+
+    def _run(self, batch: Sequence[Window]) -> list[np.ndarray]:
+        """Per window, the (words x labels) log-probabilities at each word's first subword."""
         ids, mask = pad_batch(batch, self.tokenizer.pad_token_id)
         with torch.inference_mode():
             logits = self.model(input_ids=ids.to(self.device), attention_mask=mask.to(self.device)).logits
-        probs = torch.softmax(logits.float(), dim=-1)
-        best_prob, best_id = probs.max(dim=-1)
-        best_prob, best_id = best_prob.cpu().tolist(), best_id.cpu().tolist()
-        out = []
-        for row, window in enumerate(batch):
-            out.append([WordTag(self.id2label[best_id[row][p]], best_prob[row][p]) for p in window.word_positions])
-        return out
+        log_probs = torch.log_softmax(logits.float(), dim=-1).cpu().numpy()
+        return [log_probs[row, list(window.word_positions)] for row, window in enumerate(batch)]
