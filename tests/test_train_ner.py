@@ -261,22 +261,8 @@ def test_evaluate_and_kfold_write_json(tmp_path, base_model_dir, documents, caps
     assert "Character spans" in capsys.readouterr().out
     assert results["decoding"] == "viterbi"  # what Extractor does
     argmax_out = tmp_path / "argmax.json"
-    assert (
-        main(
-            [
-                "ner",
-                "--model",
-                str(base_model_dir),
-                "--data",
-                str(data),
-                "--decoding",
-                "argmax",
-                "--out",
-                str(argmax_out),
-            ]
-        )
-        == 0
-    )
+    argmax_argv = ["ner", "--model", str(base_model_dir), "--data", str(data), "--decoding", "argmax"]
+    assert main([*argmax_argv, "--out", str(argmax_out)]) == 0
     assert json.loads(argmax_out.read_text(encoding="utf-8"))["decoding"] == "argmax"
 
     # --docs picks a split's documents by id.
