@@ -136,6 +136,39 @@ def test_the_trained_directory_is_the_re_of_a_full_model(trained, base_model_dir
         assert 0.0 <= scores["micro"]["f1"] <= 1.0
 
 
+def test_relation_kfold_trains_without_dev_at_the_fixed_threshold(base_model_dir, documents, tmp_path, capsys):
+    from training.data import write_documents
+    from training.evaluate import main
+    from training.model_card import read_results
+
+    data = tmp_path / "docs.jsonl"
+    with open(data, "w", encoding="utf-8") as handle:
+        write_documents(documents[:3], handle)
+    config = write_config(tmp_path / "re.yaml", base_model_dir, tmp_path, tmp_path / "re", epochs=1)
+    argv = ["re", "--kfold", "3", "--config", str(config), "--data", str(data), "--no-extra"]
+    # Folds have no dev set to choose a threshold on: one must be given.
+    assert main(argv) == 2
+    assert "threshold" in capsys.readouterr().err
+
+    out = tmp_path / "kfold.json"
+    assert main([*argv, "--set", "threshold=0.3", "--work-dir", str(tmp_path / "folds"), "--out", str(out)]) == 0
+    results = json.loads(out.read_text(encoding="utf-8"))
+    assert results["task"] == "re" and results["k"] == 3
+    assert sorted(i for fold in results["folds"] for i in fold["test_ids"]) == sorted(d.id for d in documents[:3])
+    for fold in results["folds"]:
+        assert fold["threshold"] == pytest.approx(0.3)
+        held_out = [d for d in documents[:3] if d.id in fold["test_ids"]]
+        assert fold["relations_gold_entities"]["micro"]["support"] == sum(len(d.relations) for d in held_out)
+    summary = results["summary"]["relations_gold_entities"]
+    assert set(summary["f1"]) == {"mean", "std"}
+    saved = json.loads((tmp_path / "folds" / "fold-0" / "config.json").read_text())
+    assert saved["threshold"] == pytest.approx(0.3)
+    assert "mean ± std" in capsys.readouterr().out
+    # The model card reads it as the relation model's k-fold row.
+    kfold = read_results([str(out)])["re"]["kfold"]
+    assert kfold is not None and kfold.k == 3 and "relations_gold_entities" in kfold.kfold
+
+
 def test_a_fresh_run_into_old_checkpoints_is_refused_and_resume_continues(trained, base_model_dir, data_files, capsys):
     from training.train import main
 

@@ -150,8 +150,13 @@ def kfold_ner(
         scores["test_ids"] = [doc.id for doc in held_out]
         scores["silver_documents"] = len(fold_silver)
         results.append(scores)
+    return {"k": k, "folds": results, "summary": fold_summary(results, ("words", "chars"))}
+
+
+def fold_summary(results: Sequence[dict[str, Any]], levels: Sequence[str]) -> dict[str, Any]:
+    """Mean ± std over folds of micro P/R/F1 and of each label's F1 (0 in a fold without the label)."""
     summary: dict[str, Any] = {}
-    for level in ("words", "chars"):
+    for level in levels:
         summary[level] = {}
         for key in ("precision", "recall", "f1"):
             mean, std = mean_std([fold[level]["micro"][key] for fold in results])
@@ -162,7 +167,7 @@ def kfold_ner(
             values = [fold[level]["per_label"].get(label, {}).get("f1", 0.0) for fold in results]
             mean, std = mean_std(values)
             summary[level]["per_label_f1"][label] = {"mean": mean, "std": std}
-    return {"k": k, "folds": results, "summary": summary}
+    return summary
 
 
 # ---- command line -------------------------------------------------------------------------------
@@ -170,23 +175,30 @@ def kfold_ner(
 
 def format_results(results: dict[str, Any]) -> str:
     if "summary" in results:
-        lines = [f"{results['k']}-fold cross-validation (micro, mean ± std over folds)"]
-        for level, title in (("words", "gold words, seqeval strict IOB2"), ("chars", "character spans, full pipeline")):
-            s = results["summary"][level]
-            lines.append(
-                f"  {title}: P {s['precision']['mean'] * 100:.2f} ± {s['precision']['std'] * 100:.2f}  "
-                f"R {s['recall']['mean'] * 100:.2f} ± {s['recall']['std'] * 100:.2f}  "
-                f"F1 {s['f1']['mean'] * 100:.2f} ± {s['f1']['std'] * 100:.2f}"
-            )
-            for label, v in s["per_label_f1"].items():
-                lines.append(f"    {label:<12} F1 {v['mean'] * 100:6.2f} ± {v['std'] * 100:.2f}")
-        return "\n".join(lines)
+        return format_fold_summary(
+            results, (("words", "gold words, seqeval strict IOB2"), ("chars", "character spans, full pipeline"))
+        )
     return "\n\n".join(
         [
             format_table("Gold words (seqeval strict IOB2)", results["words"]),
             format_table("Character spans (full Extractor pipeline)", results["chars"]),
         ]
     )
+
+
+def format_fold_summary(results: dict[str, Any], levels: Sequence[tuple[str, str]]) -> str:
+    """K-fold mean ± std, one line per (level, title), then one per label."""
+    lines = [f"{results['k']}-fold cross-validation (micro, mean ± std over folds)"]
+    for level, title in levels:
+        s = results["summary"][level]
+        lines.append(
+            f"  {title}: P {s['precision']['mean'] * 100:.2f} ± {s['precision']['std'] * 100:.2f}  "
+            f"R {s['recall']['mean'] * 100:.2f} ± {s['recall']['std'] * 100:.2f}  "
+            f"F1 {s['f1']['mean'] * 100:.2f} ± {s['f1']['std'] * 100:.2f}"
+        )
+        for label, v in s["per_label_f1"].items():
+            lines.append(f"    {label:<12} F1 {v['mean'] * 100:6.2f} ± {v['std'] * 100:.2f}")
+    return "\n".join(lines)
 
 
 def build_parser() -> argparse.ArgumentParser:

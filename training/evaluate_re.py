@@ -1,6 +1,7 @@
 """Score a relation model on annotated documents, twice: from gold entities, and end to end.
 
     python -m training.evaluate re --model DIR --data FILE [--docs test] [--out scores.json]
+    python -m training.evaluate re --kfold K --config CONFIG [--set threshold=0.5] --data FILE
 
 `DIR` is a full model directory (`ner/` and `re/`): relations are scored given the gold
 entities (the relation model alone), then end to end through `viextract.Extractor` from the
@@ -99,6 +100,53 @@ def evaluate(
     return report
 
 
+def kfold_re(
+    config,
+    documents: Sequence[Document],
+    k: int,
+    work_dir: Path,
+    device: str | None,
+    batch_size: int,
+    extra_train: Sequence[Document] = (),
+) -> dict[str, Any]:
+    """Train a relation model on K-1 folds of whole documents, score it on the held-out one, K times.
+
+    Scores are relations from the gold entities (the relation model alone). Folds have no dev
+    set, so they train the config's epochs and use its fixed `threshold`. `extra_train` (the
+    written training-only documents) joins every fold's training set and is never held out.
+    """
+    import dataclasses
+    import logging
+    import shutil
+
+    from .config import ConfigError
+    from .evaluate import fold_summary, make_folds
+    from .train_re import train_documents
+
+    if config.threshold is None:
+        raise ConfigError(
+            "threshold: folds have no dev set to choose the relation threshold on; give one, e.g. --set threshold=0.5"
+        )
+    folds = make_folds(documents, k, config.seed)
+    results = []
+    for index, held_out in enumerate(folds):
+        train = [doc for j, fold in enumerate(folds) if j != index for doc in fold] + list(extra_train)
+        fold_dir = work_dir / f"fold-{index}"
+        checkpoints = work_dir / f"fold-{index}.checkpoints"
+        fold_config = dataclasses.replace(config, output_dir=str(fold_dir), checkpoint_dir=str(checkpoints))
+        logging.getLogger(__name__).info(
+            "fold %d/%d: training on %d documents, testing on %d", index + 1, k, len(train), len(held_out)
+        )
+        # Folds never resume: checkpoints left by an earlier (or killed) run are stale.
+        shutil.rmtree(checkpoints, ignore_errors=True)
+        train_documents(fold_config, train, None)
+        shutil.rmtree(checkpoints, ignore_errors=True)
+        scores = evaluate(fold_dir, held_out, device, batch_size)
+        scores["test_ids"] = [doc.id for doc in held_out]
+        results.append(scores)
+    return {"k": k, "folds": results, "summary": fold_summary(results, ("relations_gold_entities",))}
+
+
 def format_report(report: dict[str, Any]) -> str:
     parts = [
         f"{report['model']}: {report['documents']} documents, {report['gold_relations']} gold relations, "
@@ -116,11 +164,22 @@ def format_report(report: dict[str, Any]) -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from .config import add_overrides_option
+
     parser = argparse.ArgumentParser(prog="python -m training.evaluate re", description=__doc__.split("\n")[0])
-    parser.add_argument("--model", required=True, help="model directory (ner/ and re/) or Hub id, or a re/ directory")
+    parser.add_argument("--model", help="model directory (ner/ and re/) or Hub id, or a re/ directory")
     parser.add_argument("--data", required=True, type=Path, help="annotated JSONL documents (data/corpus.jsonl format)")
     parser.add_argument("--docs", help="only the documents of these splits, e.g. test or train,dev")
     parser.add_argument("--splits", default="data/splits.json", help="splits file that --docs refers to")
+    parser.add_argument("--kfold", type=int, help="k-fold cross-validation by document (needs --config)")
+    parser.add_argument("--config", help="relation training config for --kfold")
+    add_overrides_option(parser, help="override a key of --config (repeatable)")
+    parser.add_argument(
+        "--work-dir", type=Path, help="where --kfold writes its fold models (default: <output_dir>-kfold)"
+    )
+    parser.add_argument(
+        "--no-extra", action="store_true", help="--kfold: leave out the splits file's train_extra documents"
+    )
     parser.add_argument("--out", "--output", dest="out", type=Path, help="also write the scores as JSON here")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ... (default: cuda if available)")
@@ -128,24 +187,68 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from viextract.loading import resolve_model_dir
+    import logging
 
     from .config import ConfigError
-    from .evaluate import select_documents
 
     args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S"
+    )
     try:
-        documents = select_documents(load_documents(args.data), args.docs, args.splits)
-        report = evaluate(resolve_model_dir(args.model), documents, args.device, args.batch_size)
+        report = _run(args)
     except (ConfigError, DataError, ModelLoadError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    report["data"] = str(args.data)
-    print(format_report(report))
+    if "summary" in report:
+        from .evaluate import format_fold_summary
+
+        print(format_fold_summary(report, (("relations_gold_entities", "relations from gold entities"),)))
+    else:
+        print(format_report(report))
     if args.out is not None:
         args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        tmp = args.out.with_name(f".{args.out.name}.tmp")
+        tmp.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        tmp.replace(args.out)
     return 0
+
+
+def _run(args) -> dict[str, Any]:
+    from viextract.loading import resolve_model_dir
+
+    from .config import ConfigError
+    from .data import load_split
+    from .evaluate import select_documents
+    from .train_re import ReConfig
+
+    documents = select_documents(load_documents(args.data), args.docs, args.splits)
+    if args.kfold is None:
+        if not args.model:
+            raise ConfigError("--model: needed (or --kfold K --config FILE)")
+        if args.overrides or args.config:
+            raise ConfigError("--config/--set: only used with --kfold")
+        report = evaluate(resolve_model_dir(args.model), documents, args.device, args.batch_size)
+        report["data"] = str(args.data)
+        return report
+    if not args.config:
+        raise ConfigError("--kfold: needs --config (the training config of the fold models)")
+    if args.model:
+        raise ConfigError("--model: not used with --kfold (the folds train their own models)")
+    config = ReConfig.load(args.config, args.overrides)
+    work_dir = args.work_dir or Path(f"{config.output_dir}-kfold")
+    corpus_ids = {doc.id for doc in load_documents(args.data)}
+    extra = [] if args.no_extra else [d for d in load_split("train", args.splits) if d.id not in corpus_ids]
+    results = kfold_re(config, documents, args.kfold, work_dir, args.device, args.batch_size, extra)
+    return {
+        "task": "re",
+        "data": str(args.data),
+        "docs": args.docs or "all",
+        "document_ids": [d.id for d in documents],
+        "extra_train_documents": len(extra),
+        "config": config.to_dict(),
+        **results,
+    }
 
 
 if __name__ == "__main__":

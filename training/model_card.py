@@ -491,9 +491,13 @@ def _evaluation_command(obj: dict[str, Any], task: str, split: str, evaluation: 
     if split == "kfold":
         docs = f" --docs {evaluation.docs}" if evaluation.docs and evaluation.docs != "all" else ""
         # Folds train a fixed number of epochs (no dev to stop on), usually set on the command line.
-        epochs = (obj.get("config") or {}).get("epochs")
-        epochs = f" --set epochs={epochs:g}" if isinstance(epochs, (int, float)) else ""
-        return f"python -m training.evaluate {task} --kfold {evaluation.k} --config CONFIG{epochs} --data {data}{docs}"
+        config = obj.get("config") or {}
+        sets = "".join(
+            f" --set {key}={config[key]:g}"
+            for key in ("epochs", "threshold")  # relation folds also need a fixed threshold
+            if isinstance(config.get(key), (int, float)) and not isinstance(config.get(key), bool)
+        )
+        return f"python -m training.evaluate {task} --kfold {evaluation.k} --config CONFIG{sets} --data {data}{docs}"
     model = obj.get("model")
     if not isinstance(model, str):
         return None

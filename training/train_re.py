@@ -347,11 +347,15 @@ def load_base_model(config: ReConfig, labels: Sequence[str]):
 def train_examples(
     config: ReConfig,
     train: Sequence[RelationExample],
-    dev: Sequence[RelationExample],
+    dev: Sequence[RelationExample] | None,
     resume: bool = False,
     extra_metadata: dict[str, Any] | None = None,
 ) -> Path:
-    """Fine-tune on relation examples, early-stop on dev F1, choose the threshold on dev, write the model."""
+    """Fine-tune on relation examples, early-stop on dev F1, choose the threshold on dev, write the model.
+
+    With `dev` None (k-fold folds), training runs the config's epochs and keeps the config's
+    fixed `threshold`, which must then be set.
+    """
     from transformers import EarlyStoppingCallback, Trainer, set_seed
 
     _check_paths(config)
@@ -359,7 +363,12 @@ def train_examples(
     sampled = sample_negatives(train, config.negative_ratio, config.seed)
     if not any(e.label != NO_RELATION for e in sampled):
         raise DataError("train: no relation example among the candidate pairs; nothing to learn")
-    if not dev:
+    if dev is None:
+        if config.threshold is None:
+            raise ConfigError(
+                "threshold: training without a dev set needs a fixed threshold (e.g. --set threshold=0.5)"
+            )
+    elif not dev:
         raise DataError("dev: no candidate pair to early-stop and choose the threshold on")
     counts = Counter(e.label for e in sampled)
     if missing := [label for label in config.relation_labels if not counts[label]]:
@@ -388,29 +397,30 @@ def train_examples(
             unknown,
         )
     train_features = encode_examples(sampled, encoder)
-    dev_features = encode_examples(dev, encoder)
+    dev_features = encode_examples(dev, encoder) if dev is not None else None
     if encoder.truncated:
         logger.warning("%d candidate pairs were cut to a window around their arguments", encoder.truncated)
+    dev_size = "none" if dev is None else f"{len(dev)} pairs ({sum(e.label != NO_RELATION for e in dev)} relations)"
     logger.info(
-        "train: %d pairs (%s); dev: %d pairs (%d relations)",
+        "train: %d pairs (%s); dev: %s",
         len(sampled),
         ", ".join(f"{k} {v}" for k, v in sorted(counts.items())),
-        len(dev),
-        sum(e.label != NO_RELATION for e in dev),
+        dev_size,
     )
     no_relation_id = labels.index(NO_RELATION)
-    args = training_arguments(config, evaluate=True, label_names=["labels"])  # not label_mask, an input
+    evaluate = dev_features is not None
+    args = training_arguments(config, evaluate=evaluate, label_names=["labels"])  # not label_mask, an input
     callbacks = []
-    if config.early_stopping_patience > 0:
+    if evaluate and config.early_stopping_patience > 0:
         callbacks.append(EarlyStoppingCallback(early_stopping_patience=config.early_stopping_patience))
     trainer = Trainer(
         model=model,
         args=args,
         data_collator=PairCollator(tokenizer.pad_token_id),
         train_dataset=PairDataset(train_features),
-        eval_dataset=PairDataset(dev_features),
-        compute_metrics=make_compute_metrics(no_relation_id, config.threshold),
-        preprocess_logits_for_metrics=softmax_logits,
+        eval_dataset=PairDataset(dev_features) if evaluate else None,
+        compute_metrics=make_compute_metrics(no_relation_id, config.threshold) if evaluate else None,
+        preprocess_logits_for_metrics=softmax_logits if evaluate else None,
         callbacks=callbacks,
     )
     if trainer.is_world_process_zero():
@@ -419,15 +429,16 @@ def train_examples(
     result = trainer.train(resume_from_checkpoint=resume_from)
 
     # The best checkpoint is loaded: choose the threshold on dev with it (every rank, same answer).
-    prediction = trainer.predict(PairDataset(dev_features))
-    gold = [int(x) for x in prediction.label_ids]
-    if config.threshold is None:
-        threshold, dev_scores = choose_threshold(gold, prediction.predictions, no_relation_id)
-    else:
-        threshold = config.threshold
-        best_id, best_prob = best_relations(prediction.predictions, no_relation_id)
-        dev_scores = pair_scores(gold, best_id, best_prob, threshold, no_relation_id)
-    logger.info("threshold %.2f: dev relation F1 %.4f", threshold, dev_scores["f1"])
+    threshold, dev_scores = config.threshold, None
+    if evaluate:
+        prediction = trainer.predict(PairDataset(dev_features))
+        gold = [int(x) for x in prediction.label_ids]
+        if config.threshold is None:
+            threshold, dev_scores = choose_threshold(gold, prediction.predictions, no_relation_id)
+        else:
+            best_id, best_prob = best_relations(prediction.predictions, no_relation_id)
+            dev_scores = pair_scores(gold, best_id, best_prob, threshold, no_relation_id)
+        logger.info("threshold %.2f: dev relation F1 %.4f", threshold, dev_scores["f1"])
 
     output_dir = Path(config.output_dir)
     if trainer.is_world_process_zero():
@@ -441,7 +452,7 @@ def train_examples(
             "train_pairs": len(sampled),
             "train_pairs_before_sampling": len(train),
             "train_labels": dict(sorted(counts.items())),
-            "dev_pairs": len(dev),
+            "dev_pairs": len(dev) if dev is not None else None,
             "truncated_pairs": encoder.truncated,
             "unknown_marker_words": unknown,
             "added_marker_tokens": added,
@@ -465,12 +476,18 @@ def save_model(model, tokenizer, config: ReConfig, output_dir: Path, metadata: d
         (staging / METRICS_FILENAME).write_text(json.dumps(_jsonable(metadata), indent=2) + "\n", encoding="utf-8")
 
 
-def train_documents(config: ReConfig, train: Sequence[Document], dev: Sequence[Document], resume: bool = False) -> Path:
-    """Augment (if configured), add the config's silver documents, turn documents into candidate pairs and train."""
+def train_documents(
+    config: ReConfig, train: Sequence[Document], dev: Sequence[Document] | None, resume: bool = False
+) -> Path:
+    """Augment (if configured), add the config's silver documents, turn documents into candidate pairs and train.
+
+    `dev` None trains without one (k-fold folds): the config's epochs and fixed threshold.
+    """
     train = augment_documents(config, list(train))
-    counts = {"train_documents": len(train), "dev_documents": len(dev)}
+    counts = {"train_documents": len(train), "dev_documents": len(dev) if dev is not None else 0}
     train, counts["silver_documents"] = add_silver(config, train)
-    return train_examples(config, relation_examples(train, config), relation_examples(dev, config), resume, counts)
+    dev_examples = relation_examples(dev, config) if dev is not None else None
+    return train_examples(config, relation_examples(train, config), dev_examples, resume, counts)
 
 
 def run(config: ReConfig, resume: bool = False) -> Path:
