@@ -21,13 +21,13 @@ import logging
 import random
 import shutil
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from viextract.ner import DECODINGS
 
-from .config import ConfigError, NerConfig, add_overrides_option
+from .config import ConfigError, NerConfig, TrainConfig, add_overrides_option
 from .data import DataError, Document, load_documents, load_split
 from .metrics import format_table, mean_std, schema_order, score_spans, score_tags
 
@@ -132,25 +132,50 @@ def kfold_ner(
     from .silver import held_out_strings, load_silver, without_leaks
     from .train_ner import train_documents
 
-    folds = make_folds(documents, k, config.seed)
     silver = load_silver(config.silver_files) if config.silver_files else []
+
+    def train_fold(fold_config: NerConfig, train: list[Document], held_out: list[Document]) -> dict[str, Any]:
+        fold_silver = without_leaks(silver, held_out_strings(held_out, train)) if silver else []
+        train_documents(fold_config, train, None, silver=fold_silver)
+        return {"silver_documents": len(fold_silver)}
+
+    def score_fold(fold_dir: Path, held_out: list[Document]) -> dict[str, Any]:
+        return evaluate_model_dir(fold_dir, held_out, device, batch_size, decoding)
+
+    results = run_folds(config, documents, k, work_dir, extra_train, train_fold, score_fold)
+    return {"k": k, "folds": results, "summary": fold_summary(results, ("words", "chars"))}
+
+
+def run_folds(
+    config: TrainConfig,
+    documents: Sequence[Document],
+    k: int,
+    work_dir: Path,
+    extra_train: Sequence[Document],
+    train_fold: Callable[[Any, list[Document], list[Document]], dict[str, Any]],
+    score_fold: Callable[[Path, list[Document]], dict[str, Any]],
+) -> list[dict[str, Any]]:
+    """K folds of whole documents: train on the others (+ `extra_train`) into work_dir/fold-N, score on the fold.
+
+    Each fold's result is `score_fold`'s dict with the held-out `test_ids` and what `train_fold`
+    returned. Folds never resume: checkpoints left by an earlier (or killed) run are stale.
+    """
+    folds = make_folds(documents, k, config.seed)
     results = []
     for index, held_out in enumerate(folds):
         train = [doc for j, fold in enumerate(folds) if j != index for doc in fold] + list(extra_train)
-        fold_silver = without_leaks(silver, held_out_strings(held_out, train)) if silver else []
         fold_dir = work_dir / f"fold-{index}"
         checkpoints = work_dir / f"fold-{index}.checkpoints"
         fold_config = dataclasses.replace(config, output_dir=str(fold_dir), checkpoint_dir=str(checkpoints))
         logger.info("fold %d/%d: training on %d documents, testing on %d", index + 1, k, len(train), len(held_out))
-        # Folds never resume: checkpoints left by an earlier (or killed) run are stale.
         shutil.rmtree(checkpoints, ignore_errors=True)
-        train_documents(fold_config, train, None, silver=fold_silver)
+        trained = train_fold(fold_config, train, held_out)
         shutil.rmtree(checkpoints, ignore_errors=True)
-        scores = evaluate_model_dir(fold_dir, held_out, device, batch_size, decoding)
+        scores = score_fold(fold_dir, held_out)
         scores["test_ids"] = [doc.id for doc in held_out]
-        scores["silver_documents"] = len(fold_silver)
+        scores.update(trained)
         results.append(scores)
-    return {"k": k, "folds": results, "summary": fold_summary(results, ("words", "chars"))}
+    return results
 
 
 def fold_summary(results: Sequence[dict[str, Any]], levels: Sequence[str]) -> dict[str, Any]:

@@ -115,35 +115,23 @@ def kfold_re(
     set, so they train the config's epochs and use its fixed `threshold`. `extra_train` (the
     written training-only documents) joins every fold's training set and is never held out.
     """
-    import dataclasses
-    import logging
-    import shutil
-
     from .config import ConfigError
-    from .evaluate import fold_summary, make_folds
+    from .evaluate import fold_summary, run_folds
     from .train_re import train_documents
 
     if config.threshold is None:
         raise ConfigError(
             "threshold: folds have no dev set to choose the relation threshold on; give one, e.g. --set threshold=0.5"
         )
-    folds = make_folds(documents, k, config.seed)
-    results = []
-    for index, held_out in enumerate(folds):
-        train = [doc for j, fold in enumerate(folds) if j != index for doc in fold] + list(extra_train)
-        fold_dir = work_dir / f"fold-{index}"
-        checkpoints = work_dir / f"fold-{index}.checkpoints"
-        fold_config = dataclasses.replace(config, output_dir=str(fold_dir), checkpoint_dir=str(checkpoints))
-        logging.getLogger(__name__).info(
-            "fold %d/%d: training on %d documents, testing on %d", index + 1, k, len(train), len(held_out)
-        )
-        # Folds never resume: checkpoints left by an earlier (or killed) run are stale.
-        shutil.rmtree(checkpoints, ignore_errors=True)
+
+    def train_fold(fold_config, train: list[Document], held_out: list[Document]) -> dict[str, Any]:
         train_documents(fold_config, train, None)
-        shutil.rmtree(checkpoints, ignore_errors=True)
-        scores = evaluate(fold_dir, held_out, device, batch_size)
-        scores["test_ids"] = [doc.id for doc in held_out]
-        results.append(scores)
+        return {}
+
+    def score_fold(fold_dir: Path, held_out: list[Document]) -> dict[str, Any]:
+        return evaluate(fold_dir, held_out, device, batch_size)
+
+    results = run_folds(config, documents, k, work_dir, extra_train, train_fold, score_fold)
     return {"k": k, "folds": results, "summary": fold_summary(results, ("relations_gold_entities",))}
 
 
