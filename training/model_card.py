@@ -24,7 +24,8 @@ Results JSON (`--results [KEY=]FILE`, repeatable). Scores are fractions in [0, 1
      "relations_gold_entities": TABLE, "relations_end_to_end": TABLE, ...}`.
 4. What `python -m training.evaluate re --kfold K ... --out FILE` writes: like 2, with
    `"summary": {"relations_gold_entities": KFOLD}`.
-5. All of them in one file: `{"ner": {"dev": (1), "test": (1), "kfold": (2)}, "re": {"dev": (3), "test": (3), "kfold": (4)}}`.
+5. All of them in one file:
+   `{"ner": {"dev": (1), "test": (1), "kfold": (2)}, "re": {"dev": (3), "test": (3), "kfold": (4)}}`.
 
 TABLE = `{"micro": ROW, "per_label": {LABEL: ROW}}`, ROW = `{"precision", "recall", "f1", "support"}`
 (training.metrics' layout; other keys are ignored). Which split a file of kind 1 or 3 holds comes
