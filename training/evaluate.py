@@ -226,6 +226,48 @@ def format_fold_summary(results: dict[str, Any], levels: Sequence[tuple[str, str
     return "\n".join(lines)
 
 
+def add_kfold_options(parser: argparse.ArgumentParser) -> None:
+    """--kfold K --config FILE [--set KEY=VALUE] [--work-dir DIR] [--no-extra], shared by NER and relations."""
+    parser.add_argument("--kfold", type=int, help="k-fold cross-validation by document (needs --config)")
+    parser.add_argument("--config", help="training config of the fold models, for --kfold")
+    add_overrides_option(parser, help="override a key of --config (repeatable)")
+    parser.add_argument("--work-dir", help="where --kfold writes its fold models (default: <output_dir>-kfold)")
+    parser.add_argument(
+        "--no-extra", action="store_true", help="--kfold: leave out the splits file's train_extra documents"
+    )
+
+
+def check_kfold_arguments(args: argparse.Namespace) -> None:
+    """--kfold trains its own fold models from --config; otherwise --model is scored and --config/--set unused."""
+    if args.kfold is not None:
+        if not args.config:
+            raise ConfigError("--kfold: needs --config (the training config of the fold models)")
+        if args.model:
+            raise ConfigError("--model: not used with --kfold (the folds train their own models)")
+        return
+    if not args.model:
+        raise ConfigError("--model: needed (or --kfold K --config FILE)")
+    if args.overrides or args.config:
+        raise ConfigError("--config/--set: only used with --kfold")
+
+
+def extra_train_documents(args: argparse.Namespace) -> list[Document]:
+    """The splits file's train_extra documents (not in --data), which join every fold's training set."""
+    if args.no_extra:
+        return []
+    corpus_ids = {doc.id for doc in load_documents(args.data)}
+    return [doc for doc in load_split("train", args.splits) if doc.id not in corpus_ids]
+
+
+def write_results(path: str | Path, results: dict[str, Any]) -> None:
+    """Results as JSON, written beside and renamed into place: never half a file under `path`."""
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.tmp")
+    tmp.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    tmp.replace(out)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m training.evaluate", description=__doc__.split("\n")[0])
     parser.add_argument("task", choices=("ner", "re"))
@@ -233,13 +275,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--data", required=True, help="annotated documents (JSONL), e.g. data/corpus.jsonl")
     parser.add_argument("--docs", help="only the documents of these splits, e.g. test or train,dev")
     parser.add_argument("--splits", default="data/splits.json", help="splits file that --docs refers to")
-    parser.add_argument("--kfold", type=int, help="k-fold cross-validation by document (needs --config)")
-    parser.add_argument("--config", help="training config for --kfold")
-    add_overrides_option(parser, help="override a key of --config (repeatable)")
-    parser.add_argument("--work-dir", help="where --kfold writes its fold models (default: <output_dir>-kfold)")
-    parser.add_argument(
-        "--no-extra", action="store_true", help="--kfold: leave out the splits file's train_extra documents"
-    )
+    add_kfold_options(parser)
     parser.add_argument("--out", help="write the results as JSON here")
     parser.add_argument("--device", help="cpu, cuda, cuda:1 ... (default: cuda if available)")
     parser.add_argument("--batch-size", type=int, default=32)
@@ -270,11 +306,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     print(format_results(results))
     if args.out:
-        out = Path(args.out)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = out.with_name(f".{out.name}.tmp")
-        tmp.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-        tmp.replace(out)
+        write_results(args.out, results)
     return 0
 
 
@@ -287,22 +319,14 @@ def _run(args) -> dict[str, Any]:
         "document_ids": [d.id for d in documents],
         "decoding": args.decoding,
     }
+    check_kfold_arguments(args)
     if args.kfold is not None:
-        if not args.config:
-            raise ConfigError("--kfold: needs --config (the training config of the fold models)")
-        if args.model:
-            raise ConfigError("--model: not used with --kfold (the folds train their own models)")
         config = NerConfig.load(args.config, args.overrides)
         work_dir = Path(args.work_dir or f"{config.output_dir}-kfold")
-        corpus_ids = {doc.id for doc in load_documents(args.data)}
-        extra = [] if args.no_extra else [d for d in load_split("train", args.splits) if d.id not in corpus_ids]
+        extra = extra_train_documents(args)
         results = kfold_ner(config, documents, args.kfold, work_dir, args.device, args.batch_size, extra, args.decoding)
         meta["extra_train_documents"] = len(extra)
         return {**meta, "config": config.to_dict(), **results}
-    if not args.model:
-        raise ConfigError("--model: needed (or --kfold K --config FILE)")
-    if args.overrides or args.config:
-        raise ConfigError("--config/--set: only used with --kfold")
     scores = evaluate_model_dir(args.model, documents, args.device, args.batch_size, args.decoding)
     return {**meta, "model": args.model, **scores}
 

@@ -13,7 +13,6 @@ gold (SCHEMA.md, Scoring); micro P/R/F1 and one row per relation label.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -152,22 +151,14 @@ def format_report(report: dict[str, Any]) -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .config import add_overrides_option
+    from .evaluate import add_kfold_options
 
     parser = argparse.ArgumentParser(prog="python -m training.evaluate re", description=__doc__.split("\n")[0])
     parser.add_argument("--model", help="model directory (ner/ and re/) or Hub id, or a re/ directory")
     parser.add_argument("--data", required=True, type=Path, help="annotated JSONL documents (data/corpus.jsonl format)")
     parser.add_argument("--docs", help="only the documents of these splits, e.g. test or train,dev")
     parser.add_argument("--splits", default="data/splits.json", help="splits file that --docs refers to")
-    parser.add_argument("--kfold", type=int, help="k-fold cross-validation by document (needs --config)")
-    parser.add_argument("--config", help="relation training config for --kfold")
-    add_overrides_option(parser, help="override a key of --config (repeatable)")
-    parser.add_argument(
-        "--work-dir", type=Path, help="where --kfold writes its fold models (default: <output_dir>-kfold)"
-    )
-    parser.add_argument(
-        "--no-extra", action="store_true", help="--kfold: leave out the splits file's train_extra documents"
-    )
+    add_kfold_options(parser)
     parser.add_argument("--out", "--output", dest="out", type=Path, help="also write the scores as JSON here")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ... (default: cuda if available)")
@@ -188,45 +179,32 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ConfigError, DataError, ModelLoadError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    if "summary" in report:
-        from .evaluate import format_fold_summary
+    from .evaluate import format_fold_summary, write_results
 
+    if "summary" in report:
         print(format_fold_summary(report, (("relations_gold_entities", "relations from gold entities"),)))
     else:
         print(format_report(report))
     if args.out is not None:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = args.out.with_name(f".{args.out.name}.tmp")
-        tmp.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-        tmp.replace(args.out)
+        write_results(args.out, report)
     return 0
 
 
 def _run(args) -> dict[str, Any]:
     from viextract.loading import resolve_model_dir
 
-    from .config import ConfigError
-    from .data import load_split
-    from .evaluate import select_documents
+    from .evaluate import check_kfold_arguments, extra_train_documents, select_documents
     from .train_re import ReConfig
 
     documents = select_documents(load_documents(args.data), args.docs, args.splits)
+    check_kfold_arguments(args)
     if args.kfold is None:
-        if not args.model:
-            raise ConfigError("--model: needed (or --kfold K --config FILE)")
-        if args.overrides or args.config:
-            raise ConfigError("--config/--set: only used with --kfold")
         report = evaluate(resolve_model_dir(args.model), documents, args.device, args.batch_size)
         report["data"] = str(args.data)
         return report
-    if not args.config:
-        raise ConfigError("--kfold: needs --config (the training config of the fold models)")
-    if args.model:
-        raise ConfigError("--model: not used with --kfold (the folds train their own models)")
     config = ReConfig.load(args.config, args.overrides)
-    work_dir = args.work_dir or Path(f"{config.output_dir}-kfold")
-    corpus_ids = {doc.id for doc in load_documents(args.data)}
-    extra = [] if args.no_extra else [d for d in load_split("train", args.splits) if d.id not in corpus_ids]
+    work_dir = Path(args.work_dir or f"{config.output_dir}-kfold")
+    extra = extra_train_documents(args)
     results = kfold_re(config, documents, args.kfold, work_dir, args.device, args.batch_size, extra)
     return {
         "task": "re",
