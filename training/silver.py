@@ -100,7 +100,12 @@ def held_out_strings(held_out: Sequence[Document], seen: Sequence[Document]) -> 
 
 def without_leaks(silver: Sequence[Document], strings: set[str]) -> list[Document]:
     """The silver documents whose text contains none of `strings` (as whole words)."""
-    return [doc for doc in silver if not any(s in _key(doc.text) for s in strings)]
+    kept = []
+    for doc in silver:
+        key = _key(doc.text)  # once per document, not once per string
+        if not any(s in key for s in strings):
+            kept.append(doc)
+    return kept
 
 
 def silver_documents(
