@@ -1,14 +1,16 @@
 """Reading word tags from the model's distributions: the best valid IOB2 sequence (Viterbi)."""
 
 import itertools
+import json
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from viextract.bio import best_valid_tags
+from viextract.bio import BIGRAM_SMOOTHING, TagBigrams, best_valid_tags
 from viextract.labels import bio_labels
 
 LABELS = ["O", "B-PER", "I-PER", "B-ORG", "I-ORG"]
@@ -95,3 +97,99 @@ def test_tagger_decodes_valid_sequences_and_keeps_argmax_as_an_option(tiny_ner_d
     assert all(a.prob >= v.prob - 1e-6 for a, v in zip(argmax, viterbi))
     with pytest.raises(ValueError, match="decoding"):
         type(extractor.tagger)(extractor.ner_model, extractor.tokenizer, decoding="greedy")
+
+
+# ---- tag bigrams: the training data's tag transitions, added to the model's scores -----------------
+
+
+def test_bigrams_are_smoothed_log_frequencies_of_the_training_tags():
+    bigrams = TagBigrams.estimate([["B-PER", "I-PER", "O"], ["O"], []], LABELS, weight=0.5)
+    s = BIGRAM_SMOOTHING
+    # Starts: B-PER once, O once; every tag also gets the smoothing count.
+    assert np.allclose(np.exp(bigrams.start), np.array([1 + s, 1 + s, s, s, s]) / (2 + 5 * s))
+    # After B-PER: I-PER once. After O: nothing was seen, so the row is uniform.
+    b_per = LABELS.index("B-PER")
+    assert np.allclose(np.exp(bigrams.transition[b_per]), np.array([s, s, 1 + s, s, s]) / (1 + 5 * s))
+    assert np.allclose(np.exp(bigrams.transition[LABELS.index("O")]), 0.2)
+    assert bigrams.weight == 0.5 and bigrams.labels == tuple(LABELS)
+    with pytest.raises(KeyError):
+        TagBigrams.estimate([["B-LOC"]], LABELS, weight=1.0)
+
+
+def test_bigrams_keep_a_name_whole_that_the_model_alone_splits_into_two_types():
+    # "Sonexay Siphandone": the second word leans to B-ORG over I-PER, so even valid decoding
+    # reads PER + ORG. The training data never shows B-ORG straight after B-PER.
+    scores = log_rows([0.1, 0.8, 0.0, 0.1, 0.0], [0.1, 0.0, 0.4, 0.5, 0.0])
+    training_tags = [["B-PER", "I-PER", "O"]] * 20 + [["B-ORG", "I-ORG", "O", "B-PER"]] * 10
+    bigrams = TagBigrams.estimate(training_tags, LABELS, weight=0.75)
+    assert [LABELS[i] for i in best_valid_tags(scores, LABELS)] == ["B-PER", "B-ORG"]
+    assert [LABELS[i] for i in best_valid_tags(scores, LABELS, bigrams)] == ["B-PER", "I-PER"]
+    assert best_valid_tags(scores, LABELS, replace(bigrams, weight=0.0)) == best_valid_tags(scores, LABELS)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(st.lists(st.floats(0.01, 1.0), min_size=5, max_size=5), min_size=1, max_size=4),
+    st.lists(st.lists(st.sampled_from(LABELS), min_size=1, max_size=6), min_size=0, max_size=6),
+    st.floats(0.0, 3.0),
+)
+def test_with_bigrams_it_is_the_best_valid_sequence_under_the_combined_score(rows, training_tags, weight):
+    scores = log_rows(*rows)
+    bigrams = TagBigrams.estimate(training_tags, LABELS, weight)
+    best = best_valid_tags(scores, LABELS, bigrams)
+    assert is_valid([LABELS[i] for i in best])
+
+    def total(path):
+        emissions = sum(scores[t, i] for t, i in enumerate(path))
+        transitions = bigrams.start[path[0]] + sum(bigrams.transition[a, b] for a, b in zip(path, path[1:]))
+        return emissions + weight * transitions
+
+    valid = [p for p in itertools.product(range(len(LABELS)), repeat=len(rows)) if is_valid([LABELS[i] for i in p])]
+    assert math.isclose(total(best), max(total(p) for p in valid), abs_tol=1e-9)
+
+
+def test_bigrams_round_trip_through_config_json_by_tag_name():
+    bigrams = TagBigrams.estimate([["B-PER", "I-PER", "O", "B-ORG"]], LABELS, weight=0.75)
+    stored = json.loads(json.dumps(bigrams.to_dict()))
+    back = TagBigrams.from_dict(stored, LABELS)
+    assert back.weight == 0.75 and np.allclose(back.transition, bigrams.transition)
+    # Read in another label order, each entry follows its tag.
+    reordered = list(reversed(LABELS))
+    moved = TagBigrams.from_dict(stored, reordered)
+    i, j = reordered.index("B-PER"), reordered.index("I-PER")
+    assert moved.transition[i, j] == pytest.approx(bigrams.transition[LABELS.index("B-PER"), LABELS.index("I-PER")])
+    with pytest.raises(ValueError, match="tag_bigrams are for tags"):
+        best_valid_tags(np.zeros((2, 5)), reordered, bigrams)
+    with pytest.raises(ValueError, match="'I-ORG'"):
+        TagBigrams.from_dict({**stored, "start": {k: v for k, v in stored["start"].items() if k != "I-ORG"}}, LABELS)
+    with pytest.raises(ValueError, match="weight"):
+        TagBigrams.from_dict({**stored, "weight": -1}, LABELS)
+
+
+def test_tagger_reads_bigrams_from_the_config_and_constrained_decoding_ignores_them(tiny_ner_dir, tmp_path):
+    from viextract import Extractor, ModelLoadError
+
+    extractor = Extractor.from_pretrained(tiny_ner_dir)
+    assert extractor.tagger.bigrams is None  # a model saved without them decodes with constraints only
+    labels = extractor.tagger.labels
+    # Bigrams that make any entity tag all but impossible: Viterbi then reads every word as O.
+    all_o = TagBigrams.estimate([["O"] * 50] * 50, labels, weight=3.0)
+    model_dir = tmp_path / "with_bigrams"
+    extractor.ner_model.config.viextract = {"segmenter": "pyvi", "tag_bigrams": all_o.to_dict()}
+    try:
+        extractor.save_pretrained(model_dir)
+    finally:
+        extractor.ner_model.config.viextract = {}
+    loaded = Extractor.from_pretrained(model_dir)
+    words = ["Lê_Đức_Thái", "gặp", "Bộ_trưởng", "Bộ", "Quốc_phòng", "Lào", "tại", "Vientiane"] * 6
+    assert {t.label for t in loaded.tagger.tag([words])[0]} == {"O"}
+    loaded.tagger.decoding = "constrained"
+    extractor.tagger.decoding = "viterbi"
+    assert loaded.tagger.tag([words]) == extractor.tagger.tag([words])
+
+    config_path = model_dir / "ner" / "config.json"
+    config = json.loads(config_path.read_text(encoding="utf-8"))
+    del config["viextract"]["tag_bigrams"]["transition"]["O"]
+    config_path.write_text(json.dumps(config), encoding="utf-8")
+    with pytest.raises(ModelLoadError, match=r"ner/config.json: field 'viextract': tag_bigrams: .*'O'"):
+        Extractor.from_pretrained(model_dir)

@@ -25,7 +25,7 @@ import numpy as np
 import torch
 
 from viextract.align import SubwordAligner, Window, best_window_per_word
-from viextract.bio import best_valid_tags
+from viextract.bio import TagBigrams, best_valid_tags
 from viextract.labels import SCHEMA_VERSION, bio_labels
 from viextract.saving import atomic_directory
 
@@ -183,13 +183,17 @@ class WindowCollator:
 
 
 def words_from_windows(
-    log_probs: Any, index: Sequence[tuple[int, Window]], sentence_lengths: Sequence[int], id2label: dict[int, str]
+    log_probs: Any,
+    index: Sequence[tuple[int, Window]],
+    sentence_lengths: Sequence[int],
+    id2label: dict[int, str],
+    bigrams: TagBigrams | None = None,
 ) -> list[list[str]]:
     """Each sentence's word tags from per-window (positions x labels) log-probabilities.
 
     Each word's row comes from its most central window, and the sentence's tags are decoded the
-    way `Extractor` decodes them (viextract.bio.best_valid_tags), so dev F1 during training
-    scores what the saved model will output.
+    way `Extractor` decodes them (viextract.bio.best_valid_tags, with the `bigrams` the model
+    will be saved with), so dev F1 during training scores what the saved model will output.
     """
     labels = [id2label[i] for i in range(len(id2label))]
     by_sentence: dict[int, list[int]] = {}
@@ -202,16 +206,21 @@ def words_from_windows(
             np.asarray(log_probs[rows[w_local]][position], dtype=np.float32)
             for w_local, position in best_window_per_word(windows, sentence_lengths[s_index])
         ]
-        tags[s_index] = [labels[i] for i in best_valid_tags(np.stack(words), labels)]
+        tags[s_index] = [labels[i] for i in best_valid_tags(np.stack(words), labels, bigrams)]
     return tags
 
 
-def make_compute_metrics(dev: Sequence[TaggedSentence], index: Sequence[tuple[int, Window]], id2label: dict[int, str]):
+def make_compute_metrics(
+    dev: Sequence[TaggedSentence],
+    index: Sequence[tuple[int, Window]],
+    id2label: dict[int, str],
+    bigrams: TagBigrams | None = None,
+):
     lengths = [len(s.tokens) for s in dev]
     gold = [s.tags for s in dev]
 
     def compute_metrics(prediction) -> dict[str, float]:
-        predicted = words_from_windows(prediction.predictions, index, lengths, id2label)
+        predicted = words_from_windows(prediction.predictions, index, lengths, id2label, bigrams)
         scores = score_tags(gold, predicted)
         metrics = {k: scores["micro"][k] for k in ("precision", "recall", "f1")}
         metrics.update({f"f1_{label}": row["f1"] for label, row in scores["per_label"].items()})
@@ -419,13 +428,14 @@ def train_sentences(
     model, tokenizer = load_base_model(config, labels)
     label2id = {label: i for i, label in enumerate(labels)}
     id2label = dict(enumerate(labels))
+    bigrams = tag_bigrams(train, labels, config.transition_weight)
     aligner = SubwordAligner(tokenizer, max_subwords=config.max_length - 2)
     train_features, _ = encode_windows(train, aligner, label2id)
     eval_dataset = compute_metrics = None
     if dev is not None:
         dev_features, dev_index = encode_windows(dev, aligner, label2id)
         eval_dataset = WindowDataset(dev_features)
-        compute_metrics = make_compute_metrics(dev, dev_index, id2label)
+        compute_metrics = make_compute_metrics(dev, dev_index, id2label, bigrams)
     if aligner.truncated_words:
         logger.warning("%d words longer than a whole window were cut", aligner.truncated_words)
     logger.info(
@@ -476,7 +486,8 @@ def train_sentences(
             "log_history": trainer.state.log_history,
             **(extra_metadata or {}),
         }
-        save_model(trainer.accelerator.unwrap_model(trainer.model), tokenizer, config, output_dir, metadata)
+        model = trainer.accelerator.unwrap_model(trainer.model)
+        save_model(model, tokenizer, config, output_dir, metadata, bigrams)
         logger.info("model written to %s", output_dir)
     trainer.accelerator.wait_for_everyone()
     return output_dir
@@ -493,9 +504,19 @@ def warn_config_changes(config: NerConfig, previous_path: Path) -> None:
         logger.warning("resuming with changed config keys: %s", ", ".join(changed))
 
 
-def save_model(model, tokenizer, config: NerConfig, output_dir: Path, metadata: dict[str, Any]) -> None:
+def tag_bigrams(train: Sequence[TaggedSentence], labels: Sequence[str], weight: float) -> TagBigrams | None:
+    """The training tags' bigram statistics that Viterbi decoding adds (None when the weight is 0)."""
+    return TagBigrams.estimate((s.tags for s in train), labels, weight) if weight > 0 else None
+
+
+def save_model(
+    model, tokenizer, config: NerConfig, output_dir: Path, metadata: dict[str, Any], bigrams: TagBigrams | None = None
+) -> None:
     """Model, tokenizer, resolved config and training metrics; all or nothing (atomic_directory)."""
-    model.config.viextract = {"segmenter": config.segmenter, "schema_version": SCHEMA_VERSION}
+    settings: dict[str, Any] = {"segmenter": config.segmenter, "schema_version": SCHEMA_VERSION}
+    if bigrams is not None:
+        settings["tag_bigrams"] = bigrams.to_dict()
+    model.config.viextract = settings
     with atomic_directory(output_dir) as staging:
         model.save_pretrained(staging)
         tokenizer.save_pretrained(staging)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 
@@ -68,20 +70,92 @@ def _transition_penalties(labels: tuple[str, ...]) -> tuple[np.ndarray, np.ndarr
     return start, transition
 
 
-def best_valid_tags(log_probs: np.ndarray, labels: Sequence[str]) -> list[int]:
+# Add-k smoothing of tag-bigram counts: a pair never seen in training is unlikely, not impossible.
+BIGRAM_SMOOTHING = 0.1
+
+
+@dataclass(frozen=True, eq=False)
+class TagBigrams:
+    """How often each tag starts a sentence and follows each other tag in the training data.
+
+    A small encoder tags each word from its own distribution and is poor at carrying an entity
+    on: it reads `Sonexay Siphandone` as PER + LOC, or stops an event name before its number.
+    Viterbi adds `weight` x these log-probabilities to the model's, so that tag sequences the
+    training data never shows (B-LOC straight after B-PER, O inside a name) cost something.
+    Training stores them in the model's config.json (`viextract.tag_bigrams`).
+    """
+
+    weight: float
+    labels: tuple[str, ...]
+    start: np.ndarray  # [tag] log P(tag starts a sentence)
+    transition: np.ndarray  # [previous, tag] log P(tag | previous)
+
+    @classmethod
+    def estimate(cls, sequences: Iterable[Sequence[str]], labels: Sequence[str], weight: float) -> TagBigrams:
+        """Smoothed start and transition log-probabilities of `labels` from tag sequences."""
+        index = {label: i for i, label in enumerate(labels)}
+        start = np.full(len(labels), BIGRAM_SMOOTHING)
+        transition = np.full((len(labels), len(labels)), BIGRAM_SMOOTHING)
+        for tags in sequences:
+            if not tags:
+                continue
+            ids = [index[tag] for tag in tags]  # a tag outside `labels` is a caller's bug: KeyError
+            start[ids[0]] += 1
+            np.add.at(transition, (ids[:-1], ids[1:]), 1)
+        start = np.log(start / start.sum())
+        transition = np.log(transition / transition.sum(axis=1, keepdims=True))
+        return cls(float(weight), tuple(labels), start, transition)
+
+    @classmethod
+    def from_dict(cls, values: Mapping[str, Any], labels: Sequence[str]) -> TagBigrams:
+        """From config.json's `tag_bigrams` ({weight, start: {tag: logp}, transition: {tag: {tag: logp}}}).
+
+        Raises ValueError naming the entry that is missing or malformed.
+        """
+        try:
+            weight = float(values["weight"])
+            start = np.array([float(values["start"][tag]) for tag in labels])
+            transition = np.array([[float(values["transition"][a][b]) for b in labels] for a in labels])
+        except (KeyError, TypeError, ValueError) as error:
+            raise ValueError(f"tag_bigrams: missing or malformed entry {error} (tags {list(labels)})") from error
+        if not math.isfinite(weight) or weight < 0:
+            raise ValueError(f"tag_bigrams: weight: must be a finite number >= 0, got {values['weight']!r}")
+        if not (np.isfinite(start).all() and np.isfinite(transition).all()):
+            raise ValueError("tag_bigrams: start and transition must be finite log-probabilities")
+        return cls(weight, tuple(labels), start, transition)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready, keyed by tag name so that a reordered label map still reads it right."""
+
+        def by_tag(row: np.ndarray) -> dict[str, float]:
+            return {tag: float(value) for tag, value in zip(self.labels, row)}
+
+        return {
+            "weight": self.weight,
+            "start": by_tag(self.start),
+            "transition": {tag: by_tag(row) for tag, row in zip(self.labels, self.transition)},
+        }
+
+
+def best_valid_tags(log_probs: np.ndarray, labels: Sequence[str], bigrams: TagBigrams | None = None) -> list[int]:
     """Indices into `labels` of the most probable tag sequence that is valid IOB2 (Viterbi).
 
     `log_probs` is (words x labels), each row a log distribution: log-softmax, which cannot
     underflow to log 0 as a float32 softmax can. Taking each word's most probable tag alone
     breaks entities apart: one word's `O` or wrong-type `I-` inside a name splits it in two.
     Constrained decoding picks the best whole sequence instead; in the k-fold of
-    docs/training.md it raised entity F1 on every held-out document.
+    docs/training.md it raised entity F1 on every held-out document. With `bigrams`, a
+    sequence's score also adds the weighted tag-bigram log-probabilities of the training data.
     """
     if log_probs.ndim != 2 or log_probs.shape[1] != len(labels):
         raise ValueError(f"log_probs has shape {log_probs.shape}, expected (words, {len(labels)})")
     if len(log_probs) == 0:
         return []
     start, transition = _transition_penalties(tuple(labels))
+    if bigrams is not None and bigrams.weight:
+        if bigrams.labels != tuple(labels):
+            raise ValueError(f"tag_bigrams are for tags {list(bigrams.labels)}, not {list(labels)}")
+        start, transition = start + bigrams.weight * bigrams.start, transition + bigrams.weight * bigrams.transition
     score = start + log_probs[0]
     back = np.empty((len(log_probs) - 1, len(labels)), dtype=np.int64)
     for t in range(1, len(log_probs)):

@@ -13,6 +13,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from .bio import TagBigrams
 from .errors import ModelLoadError
 from .labels import ENTITY_LABELS, NO_RELATION, RELATION_LABELS, bio_labels
 
@@ -82,6 +83,12 @@ def check_ner_labels(directory: Path, config: dict[str, Any]) -> list[str]:
     if unknown or "O" not in tags:
         problem = f"labels {unknown} are not in SCHEMA.md" if unknown else "label 'O' is missing"
         raise ModelLoadError(f"{directory / 'config.json'}: field 'id2label': {problem}")
+    settings = config.get("viextract")
+    if isinstance(settings, dict) and settings.get("tag_bigrams") is not None:
+        try:
+            TagBigrams.from_dict(settings["tag_bigrams"], tags)
+        except ValueError as error:
+            raise ModelLoadError(f"{directory / 'config.json'}: field 'viextract': {error}") from error
     return [label for label in ENTITY_LABELS if f"B-{label}" in tags]
 
 

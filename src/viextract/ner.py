@@ -9,11 +9,20 @@ import numpy as np
 import torch
 
 from .align import SubwordAligner, Window, best_window_per_word
-from .bio import best_valid_tags
+from .bio import TagBigrams, best_valid_tags
 
-# How word tags are read from the model's per-word distributions: "viterbi" is the best valid IOB2
-# sequence (the default, see bio.best_valid_tags); "argmax" each word's own most probable tag.
-DECODINGS = ("viterbi", "argmax")
+# How word tags are read from the model's per-word distributions (see bio.best_valid_tags):
+# "viterbi" (the default) is the best valid IOB2 sequence, scored with the model's tag bigrams
+# when its config.json has them; "constrained" the best valid sequence without the bigrams;
+# "argmax" each word's own most probable tag. The last two are there for comparison.
+DECODINGS = ("viterbi", "constrained", "argmax")
+
+
+def tag_bigrams_of(config, labels: Sequence[str]) -> TagBigrams | None:
+    """The `viextract.tag_bigrams` of a model config, or None (a model trained before them, or elsewhere)."""
+    settings = getattr(config, "viextract", None) or {}
+    values = settings.get("tag_bigrams") if isinstance(settings, dict) else None
+    return TagBigrams.from_dict(values, labels) if values is not None else None
 
 
 @dataclass(frozen=True)
@@ -45,6 +54,7 @@ class TokenTagger:
         self.decoding = decoding
         self.id2label = {int(k): v for k, v in model.config.id2label.items()}
         self.labels = [self.id2label[i] for i in range(len(self.id2label))]
+        self.bigrams = tag_bigrams_of(model.config, self.labels)
 
     @property
     def device(self) -> torch.device:
@@ -78,6 +88,8 @@ class TokenTagger:
     def decode(self, log_probs: np.ndarray) -> list[WordTag]:
         """One sentence's (words x labels) log-probabilities to one tag per word."""
         if self.decoding == "viterbi":
+            best = best_valid_tags(log_probs, self.labels, self.bigrams)
+        elif self.decoding == "constrained":
             best = best_valid_tags(log_probs, self.labels)
         else:
             best = log_probs.argmax(axis=-1).tolist()
