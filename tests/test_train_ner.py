@@ -6,6 +6,7 @@ The DDP test starts `torchrun` with two CPU processes; deselect it with `-k "not
 from __future__ import annotations
 
 import json
+import math
 import os
 import subprocess
 import sys
@@ -130,12 +131,22 @@ def test_training_steps_lower_the_loss_and_save_a_loadable_model(tmp_path, base_
     assert metrics["best_dev_f1"] is not None  # dev was scored
 
     config = json.loads((output / "config.json").read_text(encoding="utf-8"))
+    bigrams = config["viextract"].pop("tag_bigrams")
     assert config["viextract"] == {"segmenter": NerConfig().segmenter, "schema_version": 1}
     assert set(config["label2id"]) == {"O", *(f"{p}-{label}" for label in ENTITY_LABELS for p in "BI")}
+    # The training tags' bigrams, stored for Viterbi: distributions over the label set, learned from data.
+    assert bigrams["weight"] == NerConfig().transition_weight
+    assert set(bigrams["start"]) == set(bigrams["transition"]) == set(config["label2id"])
+    for row in (bigrams["start"], *bigrams["transition"].values()):
+        assert math.isclose(sum(math.exp(v) for v in row.values()), 1.0, rel_tol=1e-9)
+    transition = bigrams["transition"]
+    assert transition["B-PER"]["I-PER"] > transition["O"]["I-PER"]  # gold never has I-PER after O
+    assert transition["O"]["O"] > transition["O"]["B-EVENT"]
     assert NerConfig.load(output / "training_config.yaml") == NerConfig.load(config_path)
     assert not [p for p in tmp_path.iterdir() if p.name.startswith((".tmp-", ".old-"))]
 
     extractor = Extractor.from_pretrained(output, device="cpu")
+    assert extractor.tagger.bigrams is not None and extractor.tagger.bigrams.weight == bigrams["weight"]
     doc = documents[0]
     check_offsets(extractor(doc.text), doc.text)
 
@@ -293,6 +304,24 @@ def test_evaluate_and_kfold_write_json(tmp_path, base_model_dir, documents, caps
     assert sorted(p.name for p in (tmp_path / "kf-kfold").iterdir()) == ["fold-0", "fold-1"]
     assert main(argv) == 0  # a second run replaces the fold models
     assert "mean ± std" in capsys.readouterr().out
+
+    # --rescore reads the fold models again, untouched, under another decoding setting.
+    weights = [(tmp_path / "kf-kfold" / f"fold-{i}" / "model.safetensors").read_bytes() for i in range(2)]
+    unweighted, constrained = tmp_path / "w0.json", tmp_path / "constrained.json"
+    assert main([*argv[:-1], str(unweighted), "--rescore", "--set", "transition_weight=0"]) == 0
+    assert main([*argv[:-1], str(constrained), "--rescore", "--decoding", "constrained"]) == 0
+    rescored = [json.loads(path.read_text(encoding="utf-8")) for path in (unweighted, constrained)]
+    assert all(fold["rescored"] for result in rescored for fold in result["folds"])
+    assert rescored[0]["summary"] == rescored[1]["summary"]  # weight 0 is decoding without the bigrams
+    assert [(tmp_path / "kf-kfold" / f"fold-{i}" / "model.safetensors").read_bytes() for i in range(2)] == weights
+    capsys.readouterr()
+    assert main([*argv, "--rescore", "--set", "max_steps=3"]) == 2  # not the models' recipe
+    err = capsys.readouterr().err
+    assert "--rescore:" in err and "other values of ['max_steps']" in err
+    assert main([*argv, "--rescore", "--work-dir", str(tmp_path / "nowhere")]) == 2
+    assert "fold-0/training_config.yaml is missing" in capsys.readouterr().err
+    assert main(["ner", "--model", str(base_model_dir), "--data", str(data), "--rescore"]) == 2
+    assert "--rescore: only used with --kfold" in capsys.readouterr().err
 
 
 # ---- (d) errors before training -------------------------------------------------------------------

@@ -1,4 +1,5 @@
 import json
+import shutil
 
 import pytest
 import torch
@@ -167,6 +168,67 @@ def test_relation_kfold_trains_without_dev_at_the_fixed_threshold(base_model_dir
     # The model card reads it as the relation model's k-fold row.
     kfold = read_results([str(out)])["re"]["kfold"]
     assert kfold is not None and kfold.k == 3 and "relations_gold_entities" in kfold.kfold
+    assert "relations_end_to_end" not in results["summary"]
+
+    # --rescore scores the same fold models at another threshold, without training them again.
+    weights = (tmp_path / "folds" / "fold-0" / "model.safetensors").read_bytes()
+    rescored = tmp_path / "rescored.json"
+    rescore = [*argv, "--work-dir", str(tmp_path / "folds"), "--rescore"]
+    assert main([*rescore, "--set", "threshold=1.0", "--out", str(rescored)]) == 0
+    for fold in json.loads(rescored.read_text(encoding="utf-8"))["folds"]:
+        assert fold["rescored"] and fold["threshold"] == 1.0
+        assert fold["relations_gold_entities"]["micro"]["predicted"] == 0  # nothing reaches probability 1
+    assert (tmp_path / "folds" / "fold-0" / "model.safetensors").read_bytes() == weights
+    assert main([*rescore, "--set", "threshold=0.3", "--set", "epochs=2"]) == 2
+    assert "other values of ['epochs']" in capsys.readouterr().err
+
+
+def test_relation_kfold_end_to_end_pairs_each_fold_with_the_ner_model_that_held_out_the_same_documents(
+    base_model_dir, tiny_ner_dir, documents, tmp_path, capsys
+):
+    from training.data import write_documents
+    from training.evaluate import main, make_folds
+    from training.model_card import read_results
+    from training.train_re import ReConfig
+
+    data = tmp_path / "docs.jsonl"
+    with open(data, "w", encoding="utf-8") as handle:
+        write_documents(documents[:3], handle)
+    config = write_config(tmp_path / "re.yaml", base_model_dir, tmp_path, tmp_path / "re", epochs=1)
+    # What `evaluate ner --kfold` records: each fold's held-out ids and its model (copies of one tiny model here).
+    folds = make_folds(documents[:3], 3, ReConfig.load(config).seed)
+    ner_models = [tmp_path / f"ner-fold-{index}" for index in range(len(folds))]
+    for model in ner_models:
+        shutil.copytree(tiny_ner_dir / "ner", model)
+    ner_kfold = tmp_path / "ner_kfold.json"
+    ner_folds = [{"model": str(m), "test_ids": [d.id for d in f]} for m, f in zip(ner_models, folds)]
+    ner_kfold.write_text(json.dumps({"folds": ner_folds}), encoding="utf-8")
+
+    out, work = tmp_path / "kfold.json", tmp_path / "folds"
+    argv = ["re", "--kfold", "3", "--config", str(config), "--data", str(data), "--no-extra", "--set", "threshold=0.3"]
+    assert main([*argv, "--work-dir", str(work), "--ner-kfold", str(ner_kfold), "--out", str(out)]) == 0
+    results = json.loads(out.read_text(encoding="utf-8"))
+    assert set(results["summary"]) == {"relations_gold_entities", "relations_end_to_end", "entities_end_to_end"}
+    for fold in results["folds"]:
+        paired = next(m for m, f in zip(ner_models, folds) if sorted(d.id for d in f) == sorted(fold["test_ids"]))
+        assert fold["ner_model"] == str(paired)
+        held_out = [d for d in documents[:3] if d.id in fold["test_ids"]]
+        assert fold["relations_end_to_end"]["micro"]["support"] == sum(len(d.relations) for d in held_out)
+        assert fold["entities_end_to_end"]["micro"]["support"] == sum(len(d.entities) for d in held_out)
+    assert sorted(p.name for p in work.iterdir()) == ["fold-0", "fold-1", "fold-2"]  # no pipeline links left
+    assert "relations end to end" in capsys.readouterr().out
+    kfold = read_results([str(out)])["re"]["kfold"]
+    assert "relations_end_to_end" in kfold.kfold and f"--ner-kfold {ner_kfold}" in kfold.command
+
+    # A NER k-fold over other folds cannot be paired; one without recorded models cannot be read.
+    ner_kfold.write_text(json.dumps({"folds": ner_folds[:2]}), encoding="utf-8")
+    assert main([*argv, "--work-dir", str(work), "--ner-kfold", str(ner_kfold)]) == 2
+    assert "no NER fold holds out exactly" in capsys.readouterr().err
+    ner_kfold.write_text(json.dumps({"folds": [{"test_ids": ["x"]}]}), encoding="utf-8")
+    assert main([*argv, "--ner-kfold", str(ner_kfold)]) == 2
+    assert "field 'model' missing" in capsys.readouterr().err
+    assert main(["re", "--model", str(work / "fold-0"), "--data", str(data), "--ner-kfold", str(ner_kfold)]) == 2
+    assert "--ner-kfold: only used with --kfold" in capsys.readouterr().err
 
 
 def test_a_fresh_run_into_old_checkpoints_is_refused_and_resume_continues(trained, base_model_dir, data_files, capsys):

@@ -27,7 +27,7 @@ from typing import Any
 
 from viextract.ner import DECODINGS
 
-from .config import ConfigError, NerConfig, TrainConfig, add_overrides_option
+from .config import CONFIG_FILENAME, ConfigError, NerConfig, TrainConfig, add_overrides_option
 from .data import DataError, Document, load_documents, load_split
 from .metrics import format_table, mean_std, schema_order, score_spans, score_tags
 
@@ -89,16 +89,28 @@ def _labels_seen(*groups) -> list[str]:
 
 
 def evaluate_model_dir(
-    model_dir: str | Path, documents: Sequence[Document], device: str | None, batch_size: int, decoding: str = "viterbi"
+    model_dir: str | Path,
+    documents: Sequence[Document],
+    device: str | None,
+    batch_size: int,
+    decoding: str = "viterbi",
+    transition_weight: float | None = None,
 ):
+    """Score a saved model; `transition_weight` replaces the weight of its stored tag bigrams."""
     from viextract import Extractor
 
     extractor = Extractor.from_pretrained(model_dir, device=device)
     extractor.tagger.decoding = decoding
+    if transition_weight is not None:
+        bigrams = extractor.tagger.bigrams
+        if bigrams is None and transition_weight > 0:
+            raise ConfigError(
+                f"transition_weight: {model_dir} has no tag bigrams in its config.json to weigh (trained with "
+                f"transition_weight 0, or by an older viextract): train it again"
+            )
+        if bigrams is not None:
+            extractor.tagger.bigrams = dataclasses.replace(bigrams, weight=transition_weight)
     return evaluate_ner(extractor, documents, batch_size)
-
-
-# ---- k-fold -------------------------------------------------------------------------------------
 
 
 def make_folds(documents: Sequence[Document], k: int, seed: int) -> list[list[Document]]:
@@ -121,6 +133,7 @@ def kfold_ner(
     batch_size: int,
     extra_train: Sequence[Document] = (),
     decoding: str = "viterbi",
+    rescore: bool = False,
 ) -> dict[str, Any]:
     """Train on K-1 folds, evaluate on the held-out one, K times; per-fold results and mean ± std.
 
@@ -128,6 +141,10 @@ def kfold_ner(
     never held out, so the folds follow the same recipe as a model trained on the train split.
     The config's silver files join too, less every sentence naming an entity of the held-out
     fold that its training documents never name (training.silver.without_leaks).
+
+    Folds are scored with the config's `transition_weight`. `rescore` scores the fold models an
+    earlier run left in `work_dir` instead of training them, to compare decoding settings: a
+    fold trained without a dev set does not depend on them.
     """
     from .silver import held_out_strings, load_silver, without_leaks
     from .train_ner import train_documents
@@ -140,10 +157,25 @@ def kfold_ner(
         return {"silver_documents": len(fold_silver)}
 
     def score_fold(fold_dir: Path, held_out: list[Document]) -> dict[str, Any]:
-        return evaluate_model_dir(fold_dir, held_out, device, batch_size, decoding)
+        return evaluate_model_dir(fold_dir, held_out, device, batch_size, decoding, config.transition_weight)
 
-    results = run_folds(config, documents, k, work_dir, extra_train, train_fold, score_fold)
+    train = reuse_fold_model if rescore else train_fold
+    results = run_folds(config, documents, k, work_dir, extra_train, train, score_fold)
     return {"k": k, "folds": results, "summary": fold_summary(results, ("words", "chars"))}
+
+
+def reuse_fold_model(fold_config: TrainConfig, train: list[Document], held_out: list[Document]) -> dict[str, Any]:
+    """--rescore's stand-in for training: the fold model must exist, trained with this config bar decoding keys."""
+    path = Path(fold_config.output_dir) / CONFIG_FILENAME
+    if not path.is_file():
+        raise ConfigError(f"--rescore: {path} is missing: run the k-fold without --rescore first")
+    saved = type(fold_config).load(path).to_dict()
+    wanted = fold_config.to_dict()
+    ignored = fold_config.decoding_keys | {"output_dir", "checkpoint_dir"}
+    changed = sorted(key for key in wanted if key not in ignored and saved.get(key) != wanted[key])
+    if changed:
+        raise ConfigError(f"--rescore: {path} was trained with other values of {changed}; train the folds again")
+    return {"rescored": True}
 
 
 def run_folds(
@@ -157,8 +189,8 @@ def run_folds(
 ) -> list[dict[str, Any]]:
     """K folds of whole documents: train on the others (+ `extra_train`) into work_dir/fold-N, score on the fold.
 
-    Each fold's result is `score_fold`'s dict with the held-out `test_ids` and what `train_fold`
-    returned. Folds never resume: checkpoints left by an earlier (or killed) run are stale.
+    Each fold's result is `score_fold`'s dict with its `model` directory, the held-out `test_ids`
+    and what `train_fold` returned. Folds never resume: checkpoints left by an earlier (or killed) run are stale.
     """
     folds = make_folds(documents, k, config.seed)
     results = []
@@ -172,6 +204,7 @@ def run_folds(
         trained = train_fold(fold_config, train, held_out)
         shutil.rmtree(checkpoints, ignore_errors=True)
         scores = score_fold(fold_dir, held_out)
+        scores["model"] = str(fold_dir)
         scores["test_ids"] = [doc.id for doc in held_out]
         scores.update(trained)
         results.append(scores)
@@ -227,13 +260,19 @@ def format_fold_summary(results: dict[str, Any], levels: Sequence[tuple[str, str
 
 
 def add_kfold_options(parser: argparse.ArgumentParser) -> None:
-    """--kfold K --config FILE [--set KEY=VALUE] [--work-dir DIR] [--no-extra], shared by NER and relations."""
+    """--kfold K --config FILE [--set KEY=VALUE] [--work-dir DIR] [--no-extra] [--rescore], for NER and relations."""
     parser.add_argument("--kfold", type=int, help="k-fold cross-validation by document (needs --config)")
     parser.add_argument("--config", help="training config of the fold models, for --kfold")
     add_overrides_option(parser, help="override a key of --config (repeatable)")
     parser.add_argument("--work-dir", help="where --kfold writes its fold models (default: <output_dir>-kfold)")
     parser.add_argument(
         "--no-extra", action="store_true", help="--kfold: leave out the splits file's train_extra documents"
+    )
+    parser.add_argument(
+        "--rescore",
+        action="store_true",
+        help="--kfold: score the fold models already in --work-dir (trained with this config) instead of "
+        "training them, under other decoding settings (ner: --decoding, transition_weight; re: threshold)",
     )
 
 
@@ -245,6 +284,8 @@ def check_kfold_arguments(args: argparse.Namespace) -> None:
         if args.model:
             raise ConfigError("--model: not used with --kfold (the folds train their own models)")
         return
+    if args.rescore:
+        raise ConfigError("--rescore: only used with --kfold")
     if not args.model:
         raise ConfigError("--model: needed (or --kfold K --config FILE)")
     if args.overrides or args.config:
@@ -283,8 +324,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--decoding",
         choices=DECODINGS,
         default="viterbi",
-        help="how word tags are read: the best valid IOB2 sequence (viterbi, what extract() does) or each "
-        "word's most probable tag (argmax, for comparison)",
+        help="how word tags are read: the best valid IOB2 sequence with the model's tag bigrams (viterbi, what "
+        "extract() does), without them (constrained), or each word's most probable tag (argmax)",
     )
     return parser
 
@@ -324,7 +365,9 @@ def _run(args) -> dict[str, Any]:
         config = NerConfig.load(args.config, args.overrides)
         work_dir = Path(args.work_dir or f"{config.output_dir}-kfold")
         extra = extra_train_documents(args)
-        results = kfold_ner(config, documents, args.kfold, work_dir, args.device, args.batch_size, extra, args.decoding)
+        results = kfold_ner(
+            config, documents, args.kfold, work_dir, args.device, args.batch_size, extra, args.decoding, args.rescore
+        )
         meta["extra_train_documents"] = len(extra)
         return {**meta, "config": config.to_dict(), **results}
     scores = evaluate_model_dir(args.model, documents, args.device, args.batch_size, args.decoding)

@@ -1,7 +1,7 @@
 """Score a relation model on annotated documents, twice: from gold entities, and end to end.
 
     python -m training.evaluate re --model DIR --data FILE [--docs test] [--out scores.json]
-    python -m training.evaluate re --kfold K --config CONFIG [--set threshold=0.5] --data FILE
+    python -m training.evaluate re --kfold K --config CONFIG [--set threshold=0.5] --data FILE [--ner-kfold NER.json]
 
 `DIR` is a full model directory (`ner/` and `re/`): relations are scored given the gold
 entities (the relation model alone), then end to end through `viextract.Extractor` from the
@@ -13,7 +13,9 @@ gold (SCHEMA.md, Scoring); micro P/R/F1 and one row per relation label.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -55,9 +57,13 @@ def relations_from_gold_entities(
 
 
 def evaluate(
-    model_dir: Path, documents: Sequence[Document], device: str | None = None, batch_size: int = 32
+    model_dir: Path,
+    documents: Sequence[Document],
+    device: str | None = None,
+    batch_size: int = 32,
+    threshold: float | None = None,
 ) -> dict[str, Any]:
-    """Scores as plain dicts (training.metrics' layout) for `documents`."""
+    """Scores as plain dicts (training.metrics' layout) for `documents`; `threshold` replaces the model's."""
     from viextract import Extractor
     from viextract.extractor import resolve_device
     from viextract.relations import RelationExtractor
@@ -80,6 +86,8 @@ def evaluate(
         relation_extractor = RelationExtractor.from_pretrained(model_dir, [], device=resolve_device(device))
         settings = getattr(relation_extractor.config, "viextract", None) or {}
         segmenter = settings.get("segmenter", DEFAULT_SEGMENTER)
+    if threshold is not None:
+        relation_extractor.model.config.threshold = threshold
     labels = list(RELATION_LABELS)
     with_gold = relations_from_gold_entities(relation_extractor, documents, segmenter, batch_size)
     report["threshold"] = relation_extractor.threshold
@@ -107,31 +115,79 @@ def kfold_re(
     device: str | None,
     batch_size: int,
     extra_train: Sequence[Document] = (),
+    ner_folds: dict[frozenset[str], Path] | None = None,
+    rescore: bool = False,
 ) -> dict[str, Any]:
     """Train a relation model on K-1 folds of whole documents, score it on the held-out one, K times.
 
     Scores are relations from the gold entities (the relation model alone). Folds have no dev
     set, so they train the config's epochs and use its fixed `threshold`. `extra_train` (the
     written training-only documents) joins every fold's training set and is never held out.
+    With `ner_folds` (held-out document ids -> the NER fold model that never saw them, from
+    `read_ner_folds`), each fold is also scored end to end: that NER model's entities feed
+    this fold's relation model, so neither has seen the held-out documents. `rescore` scores the
+    fold models already in `work_dir` at the config's threshold instead of training them.
     """
     from .config import ConfigError
-    from .evaluate import fold_summary, run_folds
+    from .evaluate import fold_summary, reuse_fold_model, run_folds
     from .train_re import train_documents
 
     if config.threshold is None:
         raise ConfigError(
             "threshold: folds have no dev set to choose the relation threshold on; give one, e.g. --set threshold=0.5"
         )
+    if ner_folds is not None:
+        from .evaluate import make_folds
+
+        for fold in make_folds(documents, k, config.seed):
+            if frozenset(doc.id for doc in fold) not in ner_folds:
+                raise ConfigError(
+                    f"--ner-kfold: no NER fold holds out exactly {sorted(doc.id for doc in fold)}; run both "
+                    f"k-folds on the same documents with the same K and seed"
+                )
 
     def train_fold(fold_config, train: list[Document], held_out: list[Document]) -> dict[str, Any]:
         train_documents(fold_config, train, None)
         return {}
 
     def score_fold(fold_dir: Path, held_out: list[Document]) -> dict[str, Any]:
-        return evaluate(fold_dir, held_out, device, batch_size)
+        if ner_folds is None:
+            return evaluate(fold_dir, held_out, device, batch_size, config.threshold)
+        ner_dir = ner_folds[frozenset(doc.id for doc in held_out)]
+        # A full model directory (ner/ + re/) made of links, so that Extractor runs the pair as one.
+        with tempfile.TemporaryDirectory(prefix="pipeline-", dir=work_dir) as pipeline:
+            (Path(pipeline) / "ner").symlink_to(ner_dir.resolve(), target_is_directory=True)
+            (Path(pipeline) / "re").symlink_to(fold_dir.resolve(), target_is_directory=True)
+            report = evaluate(Path(pipeline), held_out, device, batch_size, config.threshold)
+        return {**report, "ner_model": str(ner_dir)}
 
-    results = run_folds(config, documents, k, work_dir, extra_train, train_fold, score_fold)
-    return {"k": k, "folds": results, "summary": fold_summary(results, ("relations_gold_entities",))}
+    train = reuse_fold_model if rescore else train_fold
+    results = run_folds(config, documents, k, work_dir, extra_train, train, score_fold)
+    levels = ("relations_gold_entities",) + (KFOLD_END_TO_END if ner_folds is not None else ())
+    return {"k": k, "folds": results, "summary": fold_summary(results, levels)}
+
+
+KFOLD_END_TO_END = ("relations_end_to_end", "entities_end_to_end")
+
+
+def read_ner_folds(path: Path) -> dict[frozenset[str], Path]:
+    """Held-out document ids -> fold model directory, from what `evaluate ner --kfold --out` wrote."""
+    from .config import ConfigError
+
+    try:
+        folds = json.loads(path.read_text(encoding="utf-8"))["folds"]
+        pairs = {frozenset(fold["test_ids"]): Path(fold["model"]) for fold in folds}
+    except (OSError, ValueError) as error:
+        raise ConfigError(f"--ner-kfold: {path}: cannot read ({error})") from error
+    except (KeyError, TypeError) as error:
+        raise ConfigError(
+            f"--ner-kfold: {path}: field {error} missing: not the results of `evaluate ner --kfold` "
+            f"(results written before fold models were recorded need the k-fold run again)"
+        ) from error
+    for model in pairs.values():
+        if not (model / "config.json").is_file():
+            raise ConfigError(f"--ner-kfold: {path}: its fold model {model} is gone (no config.json)")
+    return pairs
 
 
 def format_report(report: dict[str, Any]) -> str:
@@ -159,6 +215,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--docs", help="only the documents of these splits, e.g. test or train,dev")
     parser.add_argument("--splits", default="data/splits.json", help="splits file that --docs refers to")
     add_kfold_options(parser)
+    parser.add_argument(
+        "--ner-kfold",
+        type=Path,
+        help="--kfold: results of `evaluate ner --kfold` on the same documents, K and seed; each relation fold "
+        "is then also scored end to end from its NER fold model's entities",
+    )
     parser.add_argument("--out", "--output", dest="out", type=Path, help="also write the scores as JSON here")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ... (default: cuda if available)")
@@ -182,7 +244,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     from .evaluate import format_fold_summary, write_results
 
     if "summary" in report:
-        print(format_fold_summary(report, (("relations_gold_entities", "relations from gold entities"),)))
+        names = {
+            "relations_gold_entities": "relations from gold entities",
+            "relations_end_to_end": "relations end to end",
+            "entities_end_to_end": "entities end to end",
+        }
+        print(format_fold_summary(report, [(level, names[level]) for level in report["summary"]]))
     else:
         print(format_report(report))
     if args.out is not None:
@@ -193,11 +260,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _run(args) -> dict[str, Any]:
     from viextract.loading import resolve_model_dir
 
+    from .config import ConfigError
     from .evaluate import check_kfold_arguments, extra_train_documents, select_documents
     from .train_re import ReConfig
 
     documents = select_documents(load_documents(args.data), args.docs, args.splits)
     check_kfold_arguments(args)
+    if args.ner_kfold is not None and args.kfold is None:
+        raise ConfigError("--ner-kfold: only used with --kfold")
     if args.kfold is None:
         report = evaluate(resolve_model_dir(args.model), documents, args.device, args.batch_size)
         report["data"] = str(args.data)
@@ -205,7 +275,10 @@ def _run(args) -> dict[str, Any]:
     config = ReConfig.load(args.config, args.overrides)
     work_dir = Path(args.work_dir or f"{config.output_dir}-kfold")
     extra = extra_train_documents(args)
-    results = kfold_re(config, documents, args.kfold, work_dir, args.device, args.batch_size, extra)
+    ner_folds = read_ner_folds(args.ner_kfold) if args.ner_kfold is not None else None
+    results = kfold_re(
+        config, documents, args.kfold, work_dir, args.device, args.batch_size, extra, ner_folds, args.rescore
+    )
     return {
         "task": "re",
         "data": str(args.data),
@@ -213,6 +286,7 @@ def _run(args) -> dict[str, Any]:
         "document_ids": [d.id for d in documents],
         "extra_train_documents": len(extra),
         "config": config.to_dict(),
+        **({"ner_kfold": str(args.ner_kfold)} if args.ner_kfold is not None else {}),
         **results,
     }
 

@@ -23,7 +23,8 @@ Results JSON (`--results [KEY=]FILE`, repeatable). Scores are fractions in [0, 1
    `{"documents": 1, "gold_relations": 30, "threshold": 0.5,
      "relations_gold_entities": TABLE, "relations_end_to_end": TABLE, ...}`.
 4. What `python -m training.evaluate re --kfold K ... --out FILE` writes: like 2, with
-   `"summary": {"relations_gold_entities": KFOLD}`.
+   `"summary": {"relations_gold_entities": KFOLD}`, plus `"relations_end_to_end": KFOLD` (and
+   `"ner_kfold": FILE`) when its folds were paired with NER fold models (`--ner-kfold`).
 5. All of them in one file:
    `{"ner": {"dev": (1), "test": (1), "kfold": (2)}, "re": {"dev": (3), "test": (3), "kfold": (4)}}`.
 
@@ -500,7 +501,12 @@ def _evaluation_command(obj: dict[str, Any], task: str, split: str, evaluation: 
             for key in ("epochs", "threshold")  # relation folds also need a fixed threshold
             if isinstance(config.get(key), (int, float)) and not isinstance(config.get(key), bool)
         )
-        return f"python -m training.evaluate {task} --kfold {evaluation.k} --config CONFIG{sets} --data {data}{docs}"
+        # Relation folds scored end to end name the NER k-fold results whose fold models they paired with.
+        ner_kfold = f" --ner-kfold {obj['ner_kfold']}" if isinstance(obj.get("ner_kfold"), str) else ""
+        return (
+            f"python -m training.evaluate {task} --kfold {evaluation.k} --config CONFIG{sets} --data {data}{docs}"
+            f"{ner_kfold}"
+        )
     model = obj.get("model")
     if not isinstance(model, str):
         return None

@@ -69,6 +69,7 @@ THRESHOLD_GRID = tuple(round(0.05 * i, 2) for i in range(1, 20))  # 0.05 .. 0.95
 @dataclass
 class ReConfig(TrainConfig):
     task: ClassVar[str] = "re"
+    decoding_keys: ClassVar[frozenset[str]] = frozenset({"threshold"})
 
     output_dir: str = "outputs/re"
     learning_rate: float = 3e-5
