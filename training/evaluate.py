@@ -113,6 +113,9 @@ def evaluate_model_dir(
     return evaluate_ner(extractor, documents, batch_size)
 
 
+# ---- k-fold -------------------------------------------------------------------------------------
+
+
 def make_folds(documents: Sequence[Document], k: int, seed: int) -> list[list[Document]]:
     """K folds of whole documents, shuffled with `seed`; sizes differ by at most one."""
     if k < 2:
