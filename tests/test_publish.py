@@ -220,6 +220,7 @@ def test_per_label_rows_match_the_results_and_absent_ones_say_not_measured(card_
     kfold = section(body, "## Evaluation", "### Entities", "#### k-fold")
     # The folds' fixed epoch count is part of the command that reproduces them.
     assert "--kfold 4 --config CONFIG --set epochs=10 --data data/corpus.jsonl --docs train,dev`" in kfold
+    assert re.search(r"^\| label \| F1, gold words \| F1, character spans \|$", kfold, re.M)
     assert re.search(r"^\| `PER` \| 70\.00 ± 12\.34 \| 70\.00 ± 12\.34 \|$", kfold, re.M)
     assert re.search(r"^\| \*\*micro F1\*\* \| 56\.12 ± 7\.34 \| 56\.12 ± 7\.34 \|$", kfold, re.M)
     relations = section(body, "## Evaluation", "### Relations", "#### Test")
@@ -472,3 +473,9 @@ def test_card_training_sizes_name_silver_data_only_when_used(tmp_path, silver, s
     run, _ = training_run("ner", tmp_path, "ner/")
     assert run.sizes == {"train_documents": 90, **shown}
     assert "silver_files" not in run.settings  # an empty list is not a setting worth a row
+
+
+def test_every_scoring_level_has_a_kfold_column_header():
+    from training.model_card import LEVEL_HEADERS, LEVELS
+
+    assert set(LEVEL_HEADERS) == {level for levels in LEVELS.values() for level in levels}

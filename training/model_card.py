@@ -74,6 +74,13 @@ LEVELS: dict[str, dict[str, str]] = {
         "relations_end_to_end": "end to end, from the entities the NER model predicts",
     },
 }
+# Column headers of the k-fold tables: short forms of LEVELS' meanings.
+LEVEL_HEADERS = {
+    "words": "gold words",
+    "chars": "character spans",
+    "relations_gold_entities": "from gold entities",
+    "relations_end_to_end": "end to end",
+}
 TASK_NAMES = {"ner": "Named entity recognition", "re": "Relation extraction"}
 TASK_TYPES = {"ner": "token-classification", "re": "relation-extraction"}
 
@@ -1023,6 +1030,7 @@ def render_card(card: CardData, template_path: str | Path = TEMPLATE_PATH) -> st
         card=card,
         front_matter=card.front_matter().strip(),
         levels=LEVELS,
+        level_headers=LEVEL_HEADERS,
         task_names=TASK_NAMES,
         not_measured=NOT_MEASURED,
         entity_names=[label.name for label in card.entity_labels],
