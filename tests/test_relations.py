@@ -272,6 +272,40 @@ def test_predict_returns_allowed_labels_sorted_and_batch_size_does_not_matter(re
     assert extractor.predict(items) == [[] for _ in items]
 
 
+def test_single_head_labels_keep_only_the_most_probable_head_of_each_tail(tokenizer):
+    extractor = build_tiny_relation_extractor(tokenizer, threshold=0.3)
+    # Two people, one title (mention 2): only one of them holds it. Mention 3 is a place.
+    scored = [
+        [
+            (0, 2, "has_title", 0.55),
+            (0, 3, "affiliated_with", 0.6),
+            (1, 2, "has_title", 0.8),
+            (1, 3, "affiliated_with", 0.6),
+            (4, 2, "has_title", 0.2),  # below the threshold: never considered
+        ]
+    ]
+    assert extractor._decide(scored) == [[r for r in scored[0] if r[3] >= 0.3]]  # no single-head label yet
+    extractor.model.config.single_head_labels = ["has_title", "affiliated_with"]
+    # has_title: the more probable head wins; affiliated_with: a tie keeps the first head.
+    assert extractor._decide(scored) == [[(0, 3, "affiliated_with", 0.6), (1, 2, "has_title", 0.8)]]
+
+
+def test_single_head_labels_are_the_labels_no_training_tail_shares():
+    from training.train_re import RelationExample, single_head_labels
+
+    words = ("Trung_tướng", "A", "và", "B", "ký", "Hiệp_định")
+    title, a, b, agreement = (0, 1, "TITLE"), (1, 2, "PER"), (3, 4, "PER"), (5, 6, "AGREEMENT")
+    examples = [
+        RelationExample(words, a, title, "has_title"),
+        RelationExample(words, b, title, "no_relation"),
+        RelationExample(words, a, agreement, "signed"),
+        RelationExample(words, b, agreement, "signed"),  # two signatories of one agreement
+        RelationExample(words + (".",), a, title, "has_title"),  # the same head again, in another sentence
+    ]
+    labels = ["has_title", "signed", "meets"]
+    assert single_head_labels(examples, labels) == ["has_title"]  # meets: never seen, so not claimed
+
+
 def test_save_and_load_round_trip_via_auto_model_and_relation_extractor(tokenizer, tmp_path, relation_rows):
     from transformers import AutoConfig, AutoModel
 
@@ -363,6 +397,7 @@ def test_unknown_relation_label_is_rejected_naming_the_file(broken_copy):
         (lambda c: c.update(threshold=1.5), "threshold"),
         (lambda c: c.update(model_type="roberta"), "model_type"),
         (lambda c: c.update(marker_format="entity_mask"), "marker_format"),
+        (lambda c: c.update(single_head_labels=["has_title", "knows"]), "single_head_labels"),
     ],
 )
 def test_inconsistent_relation_config_is_rejected_naming_file_and_field(broken_copy, change, problem):

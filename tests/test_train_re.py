@@ -9,6 +9,7 @@ from tests.conftest import REPO, build_tiny_token_classifier, tiny_config_values
 from tests.relation_helpers import copy_tokenizer_with_markers, load_tokenizer
 from viextract import Extractor
 from viextract.labels import NO_RELATION, RELATION_LABELS
+from viextract.markers import candidate_pairs
 
 torch.set_num_threads(1)
 
@@ -138,7 +139,7 @@ def test_the_trained_directory_is_the_re_of_a_full_model(trained, base_model_dir
 
 
 def test_relation_kfold_trains_without_dev_at_the_fixed_threshold(base_model_dir, documents, tmp_path, capsys):
-    from training.data import write_documents
+    from training.data import align_document, write_documents
     from training.evaluate import main
     from training.model_card import read_results
 
@@ -164,6 +165,8 @@ def test_relation_kfold_trains_without_dev_at_the_fixed_threshold(base_model_dir
     assert set(summary["f1"]) == {"mean", "std"}
     saved = json.loads((tmp_path / "folds" / "fold-0" / "config.json").read_text())
     assert saved["threshold"] == pytest.approx(0.3)
+    # Every title in the gold data has one holder, so training marks has_title single-head.
+    assert "has_title" in saved["single_head_labels"] and set(saved["single_head_labels"]) <= set(RELATION_LABELS)
     assert "mean ± std" in capsys.readouterr().out
     # The model card reads it as the relation model's k-fold row.
     kfold = read_results([str(out)])["re"]["kfold"]
@@ -179,6 +182,12 @@ def test_relation_kfold_trains_without_dev_at_the_fixed_threshold(base_model_dir
         assert fold["rescored"] and fold["threshold"] == 1.0
         assert fold["relations_gold_entities"]["micro"]["predicted"] == 0  # nothing reaches probability 1
     assert (tmp_path / "folds" / "fold-0" / "model.safetensors").read_bytes() == weights
+    assert main([*rescore, "--set", "single_head=false", "--set", "threshold=0.0", "--out", str(rescored)]) == 0
+    for fold in json.loads(rescored.read_text(encoding="utf-8"))["folds"]:
+        held_out = [d for d in documents[:3] if d.id in fold["test_ids"]]
+        sentences = [s for d in held_out for s in align_document(d, "pyvi") if len(s.entities) > 1]
+        pairs = sum(len(candidate_pairs([(e.start, e.end, e.entity.label) for e in s.entities])) for s in sentences)
+        assert fold["relations_gold_entities"]["micro"]["predicted"] == pairs  # threshold 0, no single head: all
     assert main([*rescore, "--set", "threshold=0.3", "--set", "epochs=2"]) == 2
     assert "other values of ['epochs']" in capsys.readouterr().err
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import logging
 import random
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -69,7 +69,7 @@ THRESHOLD_GRID = tuple(round(0.05 * i, 2) for i in range(1, 20))  # 0.05 .. 0.95
 @dataclass
 class ReConfig(TrainConfig):
     task: ClassVar[str] = "re"
-    decoding_keys: ClassVar[frozenset[str]] = frozenset({"threshold"})
+    decoding_keys: ClassVar[frozenset[str]] = frozenset({"threshold", "single_head"})
 
     output_dir: str = "outputs/re"
     learning_rate: float = 3e-5
@@ -85,6 +85,9 @@ class ReConfig(TrainConfig):
     class_weights: str = "none"
     # Decision threshold on a relation's probability; null chooses it on dev (F1-best on a 0.05 grid).
     threshold: float | None = None
+    # Labels whose every tail has a single head in the training relations (has_title: one holder per
+    # title mention) keep only the most probable head of each tail at prediction; false keeps all.
+    single_head: bool = True
     # Add marker words the base tokenizer can only write as <unk> (a small vocabulary without `#`,
     # `*`, `^`) as new tokens, with embeddings learned in fine-tuning. PhoBERT's vocabulary has them all.
     add_missing_marker_tokens: bool = True
@@ -146,6 +149,17 @@ def relation_examples(documents: Sequence[Document], config: ReConfig) -> list[R
                 )
             )
     return examples
+
+
+def single_head_labels(examples: Sequence[RelationExample], relation_labels: Sequence[str]) -> list[str]:
+    """The labels of `relation_labels` seen in `examples` whose every tail has one head there."""
+    heads: dict[tuple[Any, ...], set[tuple[int, int, str]]] = defaultdict(set)
+    for example in examples:
+        if example.label != NO_RELATION:
+            heads[(example.tokens, example.tail, example.label)].add(example.head)
+    seen = {key[2] for key in heads}
+    shared = {key[2] for key, found in heads.items() if len(found) > 1}
+    return [label for label in relation_labels if label in seen and label not in shared]
 
 
 def sample_negatives(examples: Sequence[RelationExample], ratio: float, seed: int) -> list[RelationExample]:
@@ -308,6 +322,7 @@ def load_base_model(config: ReConfig, labels: Sequence[str]):
         "threshold",
         "max_input_length",
         "class_weights",
+        "single_head_labels",
         "transformers_version",
         "viextract",
     ):
@@ -445,6 +460,8 @@ def train_examples(
     if trainer.is_world_process_zero():
         final = trainer.accelerator.unwrap_model(trainer.model)
         final.config.threshold = float(threshold)
+        single = single_head_labels(train, config.relation_labels) if config.single_head else []
+        final.config.single_head_labels = single
         metadata = {
             "best_checkpoint": trainer.state.best_model_checkpoint,
             "best_dev_f1": trainer.state.best_metric,

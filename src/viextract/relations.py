@@ -39,7 +39,9 @@ class RelationConfig(RobertaConfig):
     types it can mark (with `marker_type_words[label]` written between the type markers);
     `threshold` the probability a relation needs to be returned (chosen on dev in training);
     `max_input_length` the subwords per input, <s> and </s> included (not `max_length`, which
-    `transformers` reserves for generation).
+    `transformers` reserves for generation); `single_head_labels` the relation labels whose
+    tail takes at most one head (no tail had two in the training data: a title mention belongs
+    to one person), so that only the most probable head of each tail is returned.
     """
 
     model_type = MODEL_TYPE
@@ -52,6 +54,7 @@ class RelationConfig(RobertaConfig):
         threshold: float = DEFAULT_THRESHOLD,
         max_input_length: int = MAX_LENGTH,
         class_weights: Sequence[float] | None = None,
+        single_head_labels: Sequence[str] = (),
         **kwargs: Any,
     ):
         if "id2label" not in kwargs and "label2id" not in kwargs and "num_labels" not in kwargs:
@@ -69,6 +72,7 @@ class RelationConfig(RobertaConfig):
         self.threshold = float(threshold)
         self.max_input_length = int(max_input_length)
         self.class_weights = list(class_weights) if class_weights is not None else None
+        self.single_head_labels = list(single_head_labels)
 
     @property
     def relation_labels(self) -> list[str]:
@@ -101,6 +105,8 @@ class RelationConfig(RobertaConfig):
                 f"field 'max_input_length': {self.max_input_length} does not fit max_position_embeddings "
                 f"{self.max_position_embeddings}"
             )
+        if unknown := sorted(set(self.single_head_labels) - set(self.relation_labels)):
+            found.append(f"field 'single_head_labels': {unknown} are not relation labels of this model")
         if self.class_weights is not None and len(self.class_weights) != len(labels):
             found.append(f"field 'class_weights': {len(self.class_weights)} weights for {len(labels)} labels")
         return found
@@ -290,7 +296,8 @@ class RelationExtractor:
         """Relations of each sentence: (head mention index, tail mention index, label, probability).
 
         Each item is one sentence's words and its mentions (word_start, word_end, label). A pair is
-        returned when its most probable relation label (never `no_relation`) reaches `threshold`.
+        returned when its most probable relation label (never `no_relation`) reaches `threshold`,
+        and, for a label of `single_head_labels`, no other head of the same tail scores higher.
         """
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
@@ -325,5 +332,14 @@ class RelationExtractor:
         return results
 
     def _decide(self, scored: list[list[tuple[int, int, str, float]]]) -> list[list[tuple[int, int, str, float]]]:
-        threshold = self.threshold
-        return [[r for r in found if r[3] >= threshold and r[3] > 0.0] for found in scored]
+        threshold, single = self.threshold, set(self.config.single_head_labels)
+        decided = []
+        for found in scored:
+            kept = [r for r in found if r[3] >= threshold and r[3] > 0.0]
+            best: dict[tuple[int, str], tuple[int, int, str, float]] = {}
+            for relation in kept:  # in (head, tail) order, so a tie keeps the first head
+                key = (relation[1], relation[2])
+                if relation[2] in single and (key not in best or relation[3] > best[key][3]):
+                    best[key] = relation
+            decided.append([r for r in kept if r[2] not in single or best[(r[1], r[2])] is r])
+        return decided
