@@ -15,7 +15,7 @@ from tests.relation_helpers import (
 )
 from viextract import Extractor, ModelLoadError
 from viextract.align import SubwordAligner
-from viextract.labels import ENTITY_LABELS, NO_RELATION, RELATION_ARGUMENT_TYPES, SYMMETRIC_RELATIONS
+from viextract.labels import ENTITY_LABELS, NO_RELATION, RELATION_ARGUMENT_TYPES, RELATION_LABELS, SYMMETRIC_RELATIONS
 from viextract.markers import (
     HEAD_MARKER,
     TAIL_MARKER,
@@ -290,6 +290,60 @@ def test_single_head_labels_keep_only_the_most_probable_head_of_each_tail(tokeni
     assert extractor._decide(scored) == [[(0, 3, "affiliated_with", 0.6), (1, 2, "has_title", 0.8)]]
 
 
+TITLE_RULE = {"head": "PER", "tail": "TITLE", "order": "tail_first", "label": "has_title"}
+
+
+def test_adjacency_rules_return_touching_pairs_whatever_their_probability(tokenizer):
+    extractor = build_tiny_relation_extractor(tokenizer, threshold=0.5)
+    # `Trung_tướng A , Tư_lệnh ... B`: title 0 touches person 1; title 2 is two words from person 1.
+    words = ["Trung_tướng", "A", ",", "Tư_lệnh", "và", "B"]
+    mentions = [(0, 1, "TITLE"), (1, 2, "PER"), (3, 4, "TITLE"), (5, 6, "PER")]
+    scored = [[(1, 0, "has_title", 0.1), (1, 2, "has_title", 0.7), (3, 0, "has_title", 0.9), (3, 2, "has_title", 0.2)]]
+    extractor.model.config.single_head_labels = ["has_title"]
+    # Without rules: the threshold, then the most probable head of each title (B takes title 0).
+    assert extractor._decide(scored, [(words, mentions)]) == [[(1, 2, "has_title", 0.7), (3, 0, "has_title", 0.9)]]
+    extractor.model.config.adjacent_relations = [TITLE_RULE]
+    # With the rule: A holds the title that touches it, below the threshold and against a likelier head.
+    assert extractor._decide(scored, [(words, mentions)]) == [[(1, 0, "has_title", 0.1), (1, 2, "has_title", 0.7)]]
+    assert extractor._decide(scored) == [[(1, 2, "has_title", 0.7), (3, 0, "has_title", 0.9)]]  # no mentions, no rule
+    # A rule covers its own label only: a touching pair the model scored as another label stays as it was.
+    other = [[(1, 0, "affiliated_with", 0.1)]]
+    assert extractor._decide(other, [(words, [(0, 1, "ORG"), (1, 2, "PER")])]) == [[]]
+
+
+def test_adjacency_rules_fix_the_label_the_model_scores(tokenizer):
+    extractor = build_tiny_relation_extractor(tokenizer, threshold=0.0)
+    words = ["Trung_tướng", "A", "nói", "với", "Trung_tướng", "B"]
+    items = [(words, [(0, 1, "TITLE"), (1, 2, "PER"), (4, 5, "TITLE"), (5, 6, "PER")])]
+    before = {(h, t): (label, p) for h, t, label, p in extractor.score(items)[0]}
+    extractor.model.config.adjacent_relations = [TITLE_RULE]
+    after = {(h, t): (label, p) for h, t, label, p in extractor.score(items)[0]}
+    assert after.keys() == before.keys()
+    for pair in ((1, 0), (3, 2)):  # touching: the rule's label, with the model's probability for it
+        assert after[pair][0] == "has_title" and 0.0 < after[pair][1] <= before[pair][1] + 1e-6
+    assert all(after[pair] == before[pair] for pair in before if pair not in ((1, 0), (3, 2)))
+    assert [(h, t) for h, t, *_ in extractor.predict(items)[0] if (h, t) in ((1, 0), (3, 2))] == [(1, 0), (3, 2)]
+
+
+def test_adjacency_rules_are_the_touching_type_pairs_training_always_linked():
+    from training.train_re import RelationExample, adjacent_relations
+
+    def sentence(i: int) -> tuple[str, ...]:
+        return ("Trung_tướng", f"A{i}", "của", "Bộ_Quốc_phòng")
+
+    title, person, org = (0, 1, "TITLE"), (1, 2, "PER"), (3, 4, "ORG")
+    examples = []
+    for i in range(5):
+        examples.append(RelationExample(sentence(i), person, title, "has_title"))
+        examples.append(RelationExample(sentence(i), person, org, "affiliated_with"))  # not touching
+    labels = list(RELATION_LABELS)
+    assert adjacent_relations(examples, labels) == [TITLE_RULE]
+    assert adjacent_relations(examples, labels, min_count=6) == []  # five times is not six
+    assert adjacent_relations(examples, ["affiliated_with"]) == []  # a label the model does not learn
+    mixed = [*examples, RelationExample(("Trung_tướng", "B"), (1, 2, "PER"), (0, 1, "TITLE"), "no_relation")]
+    assert adjacent_relations(mixed, labels) == []  # once without the relation: no rule
+
+
 def test_single_head_labels_are_the_labels_no_training_tail_shares():
     from training.train_re import RelationExample, single_head_labels
 
@@ -398,6 +452,10 @@ def test_unknown_relation_label_is_rejected_naming_the_file(broken_copy):
         (lambda c: c.update(model_type="roberta"), "model_type"),
         (lambda c: c.update(marker_format="entity_mask"), "marker_format"),
         (lambda c: c.update(single_head_labels=["has_title", "knows"]), "single_head_labels"),
+        (lambda c: c.update(adjacent_relations=[{**TITLE_RULE, "label": "knows"}]), "adjacent_relations"),
+        (lambda c: c.update(adjacent_relations=[{**TITLE_RULE, "order": "sideways"}]), "adjacent_relations"),
+        (lambda c: c.update(adjacent_relations=[{**TITLE_RULE, "head": "DATE"}]), "adjacent_relations"),
+        (lambda c: c.update(adjacent_relations=[{"head": "PER"}]), "adjacent_relations"),
     ],
 )
 def test_inconsistent_relation_config_is_rejected_naming_file_and_field(broken_copy, change, problem):

@@ -9,7 +9,7 @@ from tests.conftest import REPO, build_tiny_token_classifier, tiny_config_values
 from tests.relation_helpers import copy_tokenizer_with_markers, load_tokenizer
 from viextract import Extractor
 from viextract.labels import NO_RELATION, RELATION_LABELS
-from viextract.markers import candidate_pairs
+from viextract.markers import adjacent_rule_key, candidate_pairs
 
 torch.set_num_threads(1)
 
@@ -177,10 +177,29 @@ def test_relation_kfold_trains_without_dev_at_the_fixed_threshold(base_model_dir
     weights = (tmp_path / "folds" / "fold-0" / "model.safetensors").read_bytes()
     rescored = tmp_path / "rescored.json"
     rescore = [*argv, "--work-dir", str(tmp_path / "folds"), "--rescore"]
-    assert main([*rescore, "--set", "threshold=1.0", "--out", str(rescored)]) == 0
+    assert main([*rescore, "--set", "threshold=1.0", "--set", "adjacent_rules=false", "--out", str(rescored)]) == 0
     for fold in json.loads(rescored.read_text(encoding="utf-8"))["folds"]:
         assert fold["rescored"] and fold["threshold"] == 1.0
         assert fold["relations_gold_entities"]["micro"]["predicted"] == 0  # nothing reaches probability 1
+    # With its adjacency rules, each fold model returns exactly the touching pairs they cover.
+    assert main([*rescore, "--set", "threshold=1.0", "--out", str(rescored)]) == 0
+    ruled_total = 0
+    for index, fold in enumerate(json.loads(rescored.read_text(encoding="utf-8"))["folds"]):
+        rules = {
+            (r["head"], r["tail"], r["order"])
+            for r in json.loads((tmp_path / "folds" / f"fold-{index}" / "config.json").read_text())[
+                "adjacent_relations"
+            ]
+        }
+        held_out = [d for d in documents[:3] if d.id in fold["test_ids"]]
+        ruled = 0
+        for sentence in (s for d in held_out for s in align_document(d, "pyvi")):
+            mentions = [(e.start, e.end, e.entity.label) for e in sentence.entities]
+            pairs = candidate_pairs(mentions)
+            ruled += sum(adjacent_rule_key(mentions[h], mentions[t]) in rules for h, t in pairs)
+        assert fold["relations_gold_entities"]["micro"]["predicted"] == ruled
+        ruled_total += ruled
+    assert ruled_total > 0  # `Trung tướng Lê Đức Thái`: the corpus has titles before names
     assert (tmp_path / "folds" / "fold-0" / "model.safetensors").read_bytes() == weights
     assert main([*rescore, "--set", "single_head=false", "--set", "threshold=0.0", "--out", str(rescored)]) == 0
     for fold in json.loads(rescored.read_text(encoding="utf-8"))["folds"]:

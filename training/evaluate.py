@@ -275,7 +275,8 @@ def add_kfold_options(parser: argparse.ArgumentParser) -> None:
         "--rescore",
         action="store_true",
         help="--kfold: score the fold models already in --work-dir (trained with this config) instead of "
-        "training them, under other decoding settings (ner: --decoding, transition_weight; re: threshold, single_head)",
+        "training them, under other decoding settings (ner: --decoding, transition_weight; "
+        "re: threshold, single_head, adjacent_rules)",
     )
 
 

@@ -63,10 +63,12 @@ def evaluate(
     batch_size: int = 32,
     threshold: float | None = None,
     single_head: bool = True,
+    adjacent: bool = True,
 ) -> dict[str, Any]:
     """Scores as plain dicts (training.metrics' layout) for `documents`.
 
-    `threshold` replaces the model's; `single_head=False` drops its single-head labels.
+    `threshold` replaces the model's; `single_head=False` drops its single-head labels and
+    `adjacent=False` its adjacency rules.
     """
     from viextract import Extractor
     from viextract.extractor import resolve_device
@@ -94,6 +96,8 @@ def evaluate(
         relation_extractor.model.config.threshold = threshold
     if not single_head:
         relation_extractor.model.config.single_head_labels = []
+    if not adjacent:
+        relation_extractor.model.config.adjacent_relations = []
     labels = list(RELATION_LABELS)
     with_gold = relations_from_gold_entities(relation_extractor, documents, segmenter, batch_size)
     report["threshold"] = relation_extractor.threshold
@@ -132,8 +136,8 @@ def kfold_re(
     With `ner_folds` (held-out document ids -> the NER fold model that never saw them, from
     `read_ner_folds`), each fold is also scored end to end: that NER model's entities feed
     this fold's relation model, so neither has seen the held-out documents. `rescore` scores the
-    fold models already in `work_dir` (at the config's threshold and single_head) instead of
-    training them.
+    fold models already in `work_dir` (at the config's threshold, single_head and adjacent_rules)
+    instead of training them.
     """
     from .config import ConfigError
     from .evaluate import fold_summary, reuse_fold_model, run_folds
@@ -159,13 +163,23 @@ def kfold_re(
 
     def score_fold(fold_dir: Path, held_out: list[Document]) -> dict[str, Any]:
         if ner_folds is None:
-            return evaluate(fold_dir, held_out, device, batch_size, config.threshold, config.single_head)
+            return evaluate(
+                fold_dir, held_out, device, batch_size, config.threshold, config.single_head, config.adjacent_rules
+            )
         ner_dir = ner_folds[frozenset(doc.id for doc in held_out)]
         # A full model directory (ner/ + re/) made of links, so that Extractor runs the pair as one.
         with tempfile.TemporaryDirectory(prefix="pipeline-", dir=work_dir) as pipeline:
             (Path(pipeline) / "ner").symlink_to(ner_dir.resolve(), target_is_directory=True)
             (Path(pipeline) / "re").symlink_to(fold_dir.resolve(), target_is_directory=True)
-            report = evaluate(Path(pipeline), held_out, device, batch_size, config.threshold, config.single_head)
+            report = evaluate(
+                Path(pipeline),
+                held_out,
+                device,
+                batch_size,
+                config.threshold,
+                config.single_head,
+                config.adjacent_rules,
+            )
         return {**report, "ner_model": str(ner_dir)}
 
     train = reuse_fold_model if rescore else train_fold

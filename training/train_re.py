@@ -33,6 +33,7 @@ from viextract.markers import (
     TAIL_MARKER,
     TAIL_TYPE_MARKER,
     PairInput,
+    adjacent_rule_key,
     pair_labels,
 )
 from viextract.relations import (
@@ -64,12 +65,14 @@ logger = logging.getLogger(__name__)
 MARKER_WORDS = (HEAD_MARKER, HEAD_TYPE_MARKER, TAIL_MARKER, TAIL_TYPE_MARKER)
 CLASS_WEIGHTINGS = ("none", "balanced", "sqrt_balanced")
 THRESHOLD_GRID = tuple(round(0.05 * i, 2) for i in range(1, 20))  # 0.05 .. 0.95
+# Fewer touching pairs of two types than this are no evidence of a rule.
+ADJACENT_MIN_COUNT = 5
 
 
 @dataclass
 class ReConfig(TrainConfig):
     task: ClassVar[str] = "re"
-    decoding_keys: ClassVar[frozenset[str]] = frozenset({"threshold", "single_head"})
+    decoding_keys: ClassVar[frozenset[str]] = frozenset({"threshold", "single_head", "adjacent_rules"})
 
     output_dir: str = "outputs/re"
     learning_rate: float = 3e-5
@@ -88,6 +91,10 @@ class ReConfig(TrainConfig):
     # Labels whose every tail has a single head in the training relations (has_title: one holder per
     # title mention) keep only the most probable head of each tail at prediction; false keeps all.
     single_head: bool = True
+    # Pairs of types that, written with no word between them, held one relation every time in the
+    # training relations (at least ADJACENT_MIN_COUNT times: `Trung tướng Lê Đức Thái` is has_title)
+    # are stored as rules; at prediction such a pair gets that relation whatever its probability.
+    adjacent_rules: bool = True
     # Add marker words the base tokenizer can only write as <unk> (a small vocabulary without `#`,
     # `*`, `^`) as new tokens, with embeddings learned in fine-tuning. PhoBERT's vocabulary has them all.
     add_missing_marker_tokens: bool = True
@@ -160,6 +167,23 @@ def single_head_labels(examples: Sequence[RelationExample], relation_labels: Seq
     seen = {key[2] for key in heads}
     shared = {key[2] for key, found in heads.items() if len(found) > 1}
     return [label for label in relation_labels if label in seen and label not in shared]
+
+
+def adjacent_relations(
+    examples: Sequence[RelationExample], relation_labels: Sequence[str], min_count: int = ADJACENT_MIN_COUNT
+) -> list[dict[str, str]]:
+    """Rules for RelationConfig.adjacent_relations: the (head type, tail type, order) of touching
+    candidate pairs seen at least `min_count` times in `examples`, always with the same relation."""
+    outcomes: dict[tuple[str, str, str], Counter] = defaultdict(Counter)
+    for example in examples:
+        if (key := adjacent_rule_key(example.head, example.tail)) is not None:
+            outcomes[key][example.label] += 1
+    rules = []
+    for (head, tail, order), labels in sorted(outcomes.items()):
+        (label, count), *others = labels.most_common()
+        if not others and count >= min_count and label in relation_labels:
+            rules.append({"head": head, "tail": tail, "order": order, "label": label})
+    return rules
 
 
 def sample_negatives(examples: Sequence[RelationExample], ratio: float, seed: int) -> list[RelationExample]:
@@ -323,6 +347,7 @@ def load_base_model(config: ReConfig, labels: Sequence[str]):
         "max_input_length",
         "class_weights",
         "single_head_labels",
+        "adjacent_relations",
         "transformers_version",
         "viextract",
     ):
@@ -462,6 +487,9 @@ def train_examples(
         final.config.threshold = float(threshold)
         single = single_head_labels(train, config.relation_labels) if config.single_head else []
         final.config.single_head_labels = single
+        final.config.adjacent_relations = (
+            adjacent_relations(train, config.relation_labels) if config.adjacent_rules else []
+        )
         metadata = {
             "best_checkpoint": trainer.state.best_model_checkpoint,
             "best_dev_f1": trainer.state.best_metric,

@@ -70,6 +70,25 @@ def candidate_pairs(
     return pairs
 
 
+# How two mentions sit when no word separates them: the head written first, or the tail.
+ADJACENT_ORDERS = ("head_first", "tail_first")
+
+
+def adjacent_order(head: Mention, tail: Mention) -> str | None:
+    """ "head_first" or "tail_first" when no word lies between the two mentions, else None."""
+    if head[1] == tail[0]:
+        return "head_first"
+    if tail[1] == head[0]:
+        return "tail_first"
+    return None
+
+
+def adjacent_rule_key(head: Mention, tail: Mention) -> tuple[str, str, str] | None:
+    """(head type, tail type, order) of two adjacent mentions: what an adjacency rule matches on."""
+    order = adjacent_order(head, tail)
+    return None if order is None else (head[2], tail[2], order)
+
+
 @dataclass(frozen=True)
 class MarkedPair:
     """A sentence's words with the markers inserted; indices into `words`."""

@@ -24,7 +24,17 @@ from .align import MAX_LENGTH, SubwordAligner
 from .errors import ModelLoadError
 from .labels import ENTITY_LABELS, NO_RELATION, RELATION_LABELS, allowed_relations
 from .loading import check_relation_labels, load_tokenizer, read_config
-from .markers import DEFAULT_TYPE_WORDS, MARKER_FORMAT, Mention, PairInput, candidate_pairs, encode_pair, mark_pair
+from .markers import (
+    ADJACENT_ORDERS,
+    DEFAULT_TYPE_WORDS,
+    MARKER_FORMAT,
+    Mention,
+    PairInput,
+    adjacent_rule_key,
+    candidate_pairs,
+    encode_pair,
+    mark_pair,
+)
 from .ner import pad_batch
 from .saving import atomic_directory
 
@@ -41,7 +51,10 @@ class RelationConfig(RobertaConfig):
     `max_input_length` the subwords per input, <s> and </s> included (not `max_length`, which
     `transformers` reserves for generation); `single_head_labels` the relation labels whose
     tail takes at most one head (no tail had two in the training data: a title mention belongs
-    to one person), so that only the most probable head of each tail is returned.
+    to one person), so that only the most probable head of each tail is returned;
+    `adjacent_relations` the pairs of types that, written with no word between them, always held
+    one relation in the training data (`Trung tướng Lê Đức Thái`: has_title), each as
+    {"head": type, "tail": type, "order": "head_first" | "tail_first", "label": relation}.
     """
 
     model_type = MODEL_TYPE
@@ -55,6 +68,7 @@ class RelationConfig(RobertaConfig):
         max_input_length: int = MAX_LENGTH,
         class_weights: Sequence[float] | None = None,
         single_head_labels: Sequence[str] = (),
+        adjacent_relations: Sequence[dict[str, str]] = (),
         **kwargs: Any,
     ):
         if "id2label" not in kwargs and "label2id" not in kwargs and "num_labels" not in kwargs:
@@ -73,6 +87,7 @@ class RelationConfig(RobertaConfig):
         self.max_input_length = int(max_input_length)
         self.class_weights = list(class_weights) if class_weights is not None else None
         self.single_head_labels = list(single_head_labels)
+        self.adjacent_relations = [dict(rule) for rule in adjacent_relations]
 
     @property
     def relation_labels(self) -> list[str]:
@@ -107,9 +122,33 @@ class RelationConfig(RobertaConfig):
             )
         if unknown := sorted(set(self.single_head_labels) - set(self.relation_labels)):
             found.append(f"field 'single_head_labels': {unknown} are not relation labels of this model")
+        found.extend(self._adjacent_problems())
         if self.class_weights is not None and len(self.class_weights) != len(labels):
             found.append(f"field 'class_weights': {len(self.class_weights)} weights for {len(labels)} labels")
         return found
+
+    def _adjacent_problems(self) -> list[str]:
+        found, seen = [], set()
+        for index, rule in enumerate(self.adjacent_relations):
+            where = f"field 'adjacent_relations'[{index}]"
+            if not isinstance(rule, dict) or set(rule) != {"head", "tail", "order", "label"}:
+                found.append(f"{where}: expected keys head, tail, order, label; got {rule!r}")
+                continue
+            if rule["order"] not in ADJACENT_ORDERS:
+                found.append(f"{where}: order {rule['order']!r} is not one of {list(ADJACENT_ORDERS)}")
+            if rule["label"] not in self.relation_labels:
+                found.append(f"{where}: {rule['label']!r} is not a relation label of this model")
+            elif rule["label"] not in allowed_relations(rule["head"], rule["tail"]):
+                found.append(f"{where}: SCHEMA.md does not allow {rule['label']} from {rule['head']} to {rule['tail']}")
+            key = (rule["head"], rule["tail"], rule["order"])
+            if key in seen:
+                found.append(f"{where}: a second rule for {key}")
+            seen.add(key)
+        return found
+
+    def adjacent_rules(self) -> dict[tuple[str, str, str], str]:
+        """(head type, tail type, order) -> the relation adjacent mentions of those types hold."""
+        return {(r["head"], r["tail"], r["order"]): r["label"] for r in self.adjacent_relations}
 
 
 class RobertaForRelationClassification(RobertaPreTrainedModel):
@@ -298,20 +337,30 @@ class RelationExtractor:
         Each item is one sentence's words and its mentions (word_start, word_end, label). A pair is
         returned when its most probable relation label (never `no_relation`) reaches `threshold`,
         and, for a label of `single_head_labels`, no other head of the same tail scores higher.
+        A pair that an adjacency rule of the config covers (`adjacent_relations`: the two mentions
+        touch, in the rule's order) is returned with the rule's label whatever its probability,
+        and is the head of its tail for a single-head label.
         """
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
-        return self._decide(self.score(items, batch_size))
+        return self._decide(self.score(items, batch_size), items)
 
     def score(
         self, items: Sequence[tuple[Sequence[str], Sequence[Mention]]], batch_size: int = 32
     ) -> list[list[tuple[int, int, str, float]]]:
-        """For every candidate pair: its best relation label and that label's probability, no threshold."""
+        """For every candidate pair: its best relation label and that label's probability, no threshold.
+
+        A pair an adjacency rule covers gets the rule's label instead, with that label's probability.
+        """
+        rules = self.config.adjacent_rules()
         pending: list[tuple[int, int, int, PairInput, list[bool]]] = []
+        ruled: dict[tuple[int, int, int], int] = {}  # (sentence, head, tail) -> label id the rule fixes
         for s_index, (words, mentions) in enumerate(items):
             for h, t in self.encoder.candidates(mentions):
                 encoded = self.encoder.encode(words, mentions[h], mentions[t])
                 pending.append((s_index, h, t, encoded, self.encoder.label_mask(mentions[h][2], mentions[t][2])))
+                if (label := rules.get(adjacent_rule_key(mentions[h], mentions[t]))) is not None:
+                    ruled[(s_index, h, t)] = int(self.config.label2id[label])
         # Sorting by length keeps padding, and so wasted compute, small.
         order = sorted(range(len(pending)), key=lambda i: len(pending[i][3].input_ids))
         no_relation = int(self.config.label2id[NO_RELATION])
@@ -323,23 +372,42 @@ class RelationExtractor:
             with torch.inference_mode():
                 logits = self.model(**{k: v.to(self.device) for k, v in batch.items()}).logits
             probs = torch.softmax(logits.float(), dim=-1)
+            fixed = [ruled.get(c[:3]) for c in chosen]
+            fixed_prob = [None if i is None else float(probs[row, i]) for row, i in enumerate(fixed)]
             probs[:, no_relation] = -1.0  # the best label that is a relation
             best_prob, best_id = probs.max(dim=-1)
-            for (s_index, h, t, _, _), prob, label_id in zip(chosen, best_prob.tolist(), best_id.tolist()):
+            for (s_index, h, t, _, _), prob, label_id, rule_id, rule_prob in zip(
+                chosen, best_prob.tolist(), best_id.tolist(), fixed, fixed_prob
+            ):
+                if rule_id is not None:
+                    label_id, prob = rule_id, rule_prob
                 results[s_index].append((h, t, id2label[label_id], max(prob, 0.0)))
         for found in results:
             found.sort()
         return results
 
-    def _decide(self, scored: list[list[tuple[int, int, str, float]]]) -> list[list[tuple[int, int, str, float]]]:
+    def _decide(
+        self,
+        scored: list[list[tuple[int, int, str, float]]],
+        items: Sequence[tuple[Sequence[str], Sequence[Mention]]] | None = None,
+    ) -> list[list[tuple[int, int, str, float]]]:
+        """Threshold, adjacency rules (they need each sentence's mentions: `items`) and single heads."""
         threshold, single = self.threshold, set(self.config.single_head_labels)
+        rules = self.config.adjacent_rules() if items is not None else {}
         decided = []
-        for found in scored:
-            kept = [r for r in found if r[3] >= threshold and r[3] > 0.0]
-            best: dict[tuple[int, str], tuple[int, int, str, float]] = {}
+        for s_index, found in enumerate(scored):
+            mentions = items[s_index][1] if rules else ()
+            # The pairs whose label an adjacency rule fixed (score() gave them the rule's label).
+            ruled = {
+                (h, t, label)
+                for h, t, label, _ in found
+                if rules and rules.get(adjacent_rule_key(mentions[h], mentions[t])) == label
+            }
+            kept = [r for r in found if r[3] > 0.0 and (r[3] >= threshold or r[:3] in ruled)]
+            best: dict[tuple[int, str], tuple[tuple[bool, float], tuple[int, int, str, float]]] = {}
             for relation in kept:  # in (head, tail) order, so a tie keeps the first head
-                key = (relation[1], relation[2])
-                if relation[2] in single and (key not in best or relation[3] > best[key][3]):
-                    best[key] = relation
-            decided.append([r for r in kept if r[2] not in single or best[(r[1], r[2])] is r])
+                key, rank = (relation[1], relation[2]), (relation[:3] in ruled, relation[3])
+                if relation[2] in single and (key not in best or rank > best[key][0]):
+                    best[key] = (rank, relation)
+            decided.append([r for r in kept if r[2] not in single or best[(r[1], r[2])][1] is r])
         return decided
