@@ -456,6 +456,7 @@ def test_unknown_relation_label_is_rejected_naming_the_file(broken_copy):
         (lambda c: c.update(adjacent_relations=[{**TITLE_RULE, "order": "sideways"}]), "adjacent_relations"),
         (lambda c: c.update(adjacent_relations=[{**TITLE_RULE, "head": "DATE"}]), "adjacent_relations"),
         (lambda c: c.update(adjacent_relations=[{"head": "PER"}]), "adjacent_relations"),
+        (lambda c: c.update(adjacent_relations=[{**TITLE_RULE, "tail": ["TITLE"]}]), "adjacent_relations"),
     ],
 )
 def test_inconsistent_relation_config_is_rejected_naming_file_and_field(broken_copy, change, problem):

@@ -75,7 +75,7 @@ ADJACENT_ORDERS = ("head_first", "tail_first")
 
 
 def adjacent_order(head: Mention, tail: Mention) -> str | None:
-    """ "head_first" or "tail_first" when no word lies between the two mentions, else None."""
+    """Which mention is written first ("head_first" or "tail_first") when no word lies between them, else None."""
     if head[1] == tail[0]:
         return "head_first"
     if tail[1] == head[0]:

@@ -131,8 +131,9 @@ class RelationConfig(RobertaConfig):
         found, seen = [], set()
         for index, rule in enumerate(self.adjacent_relations):
             where = f"field 'adjacent_relations'[{index}]"
-            if not isinstance(rule, dict) or set(rule) != {"head", "tail", "order", "label"}:
-                found.append(f"{where}: expected keys head, tail, order, label; got {rule!r}")
+            keys = {"head", "tail", "order", "label"}
+            if not isinstance(rule, dict) or set(rule) != keys or not all(isinstance(v, str) for v in rule.values()):
+                found.append(f"{where}: expected the strings head, tail, order, label; got {rule!r}")
                 continue
             if rule["order"] not in ADJACENT_ORDERS:
                 found.append(f"{where}: order {rule['order']!r} is not one of {list(ADJACENT_ORDERS)}")
