@@ -234,6 +234,17 @@ def test_per_label_rows_match_the_results_and_absent_ones_say_not_measured(card_
     assert re.search(first + r"not measured \| 78\.79 \| 56\.12 ± 7\.34 \|$", glance, re.M)
 
 
+def test_the_card_says_who_chose_the_relation_threshold(model_dir, results_files, card_text, tmp_path):
+    assert "dev chooses the best epoch and the relation threshold;" in card_text  # the config left it null
+    fixed = tmp_path / "model"
+    shutil.copytree(model_dir, fixed)
+    config_path = fixed / "re" / "training_config.yaml"
+    config = yaml.safe_load(config_path.read_text(encoding="utf-8"))
+    config_path.write_text(yaml.safe_dump({**config, "threshold": 0.4}), encoding="utf-8")
+    text = render_card(build_card_data(fixed, [f"re.test={results_files['re_test']}"], base_model="someone/base"))
+    assert "dev chooses the best epoch (the relation threshold, 0.4, is fixed in the training config);" in text
+
+
 def test_a_combined_results_file_gives_the_same_card(model_dir, results_files, card_text):
     card = build_card_data(model_dir, [str(results_files["combined"])], base_model="someone/viextract-base-small")
     assert render_card(card) == card_text

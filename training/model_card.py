@@ -233,6 +233,14 @@ class CardData:
     def has_relations(self) -> bool:
         return bool(self.relation_labels)
 
+    @property
+    def fixed_relation_threshold(self) -> float | None:
+        """The relation threshold its training config fixed; None when dev chose it (or no relations)."""
+        for run in self.training:
+            if run.task == "re" and isinstance(run.settings.get("threshold"), (int, float)):
+                return float(run.settings["threshold"])
+        return None
+
     def eval_results(self):
         """The measured micro scores as huggingface_hub `EvalResult`s (the `model-index` entries)."""
         from huggingface_hub import EvalResult
