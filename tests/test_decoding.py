@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from viextract.bio import BIGRAM_SMOOTHING, TagBigrams, best_valid_tags
+from viextract.bio import BIGRAM_SMOOTHING, TagBigrams, WordContext, best_valid_tags
 from viextract.labels import bio_labels
 
 LABELS = ["O", "B-PER", "I-PER", "B-ORG", "I-ORG"]
@@ -193,3 +193,81 @@ def test_tagger_reads_bigrams_from_the_config_and_constrained_decoding_ignores_t
     config_path.write_text(json.dumps(config), encoding="utf-8")
     with pytest.raises(ModelLoadError, match=r"ner/config.json: field 'viextract': tag_bigrams: .*'O'"):
         Extractor.from_pretrained(model_dir)
+
+
+# ---- word context: what the previous word tells about a tag ------------------------------------------
+
+RANKED = [(["Thượng_tướng", "A", "và", "Thượng_tướng", "B"], ["O", "B-PER", "O", "O", "B-PER"])] * 3 + [
+    (["tại", "Lào", "và", "tại", "Hà_Nội"], ["O", "B-ORG", "O", "O", "B-ORG"])
+] * 3
+
+
+def test_word_context_is_the_pmi_of_the_next_tag_for_frequent_previous_words():
+    context = WordContext.estimate(RANKED, LABELS, weight=0.5, min_count=5)
+    assert set(context.previous) == {"Thượng_tướng", "tại", "và"}  # 6 sightings each; A, Lào: 3
+    rank = dict(zip(LABELS, context.previous["Thượng_tướng"]))
+    assert rank["B-PER"] > 0 > rank["B-ORG"] and rank["O"] < 0  # after a rank comes a name
+    after_and = dict(zip(LABELS, context.previous["và"]))
+    assert after_and["O"] > 0 and after_and["B-PER"] < 0
+    assert WordContext.estimate(RANKED, LABELS, weight=0.5, min_count=7).previous == {}
+    bias = context.bias(["Thượng_tướng", "Khamphet", "nói"])
+    assert not bias[0].any() and not bias[2].any()  # no predecessor; `Khamphet` was never seen
+    assert np.allclose(bias[1], 0.5 * context.previous["Thượng_tướng"])
+
+
+def test_word_context_turns_a_doubtful_name_after_a_rank_into_a_person():
+    context = WordContext.estimate(RANKED, LABELS, weight=1.0, min_count=5)
+    words = ["Thượng_tướng", "Chansamone_Chanyalath"]
+    # The model leans to ORG for the name (0.5 vs 0.4); the context of a rank tips it to PER.
+    rows = log_rows([0.9, 0.02, 0.02, 0.04, 0.02], [0.04, 0.4, 0.02, 0.5, 0.04])
+    assert [LABELS[i] for i in best_valid_tags(rows, LABELS)] == ["O", "B-ORG"]
+    assert [LABELS[i] for i in best_valid_tags(rows + context.bias(words), LABELS)] == ["O", "B-PER"]
+
+
+def test_word_context_round_trips_through_config_json_and_refuses_bad_entries():
+    context = WordContext.estimate(RANKED, LABELS, weight=0.25, min_count=5)
+    stored = json.loads(json.dumps(context.to_dict()))
+    back = WordContext.from_dict(stored, list(reversed(LABELS)))  # keyed by tag: any label order reads it
+    for word, row in context.previous.items():
+        assert np.allclose(back.previous[word][::-1], row, atol=1e-4)
+    assert back.weight == 0.25
+    with pytest.raises(ValueError, match="word_context: missing or malformed entry 'I-ORG'"):
+        WordContext.from_dict({"weight": 1, "previous": {"và": {"O": 1.0}}}, LABELS[:1] + ["I-ORG"])
+    with pytest.raises(ValueError, match="weight"):
+        WordContext.from_dict({**stored, "weight": -1}, LABELS)
+    with pytest.raises(ValueError, match="finite"):
+        WordContext.from_dict({**stored, "previous": {"và": dict.fromkeys(LABELS, float("nan"))}}, LABELS)
+
+
+def test_tagger_applies_the_stored_word_context_and_a_broken_one_is_refused_at_load(tiny_ner_dir, tmp_path):
+    from viextract import Extractor, ModelLoadError
+
+    extractor = Extractor.from_pretrained(tiny_ner_dir)
+    assert extractor.tagger.context is None
+    labels = extractor.tagger.labels
+    # A context after which every word is a person, strongly: the tagger must follow it.
+    # (every tag is seen somewhere, so that the PMI after `gặp` is high for B-PER alone)
+    sentences = [(["gặp", "X", "nói"], ["O", "B-PER", "O"])] * 10 + [(["bên", "Y"], ["O", tag]) for tag in labels]
+    context = WordContext.estimate(sentences, labels, weight=50.0)
+    extractor.ner_model.config.viextract = {"segmenter": "pyvi", "word_context": context.to_dict()}
+    try:
+        extractor.save_pretrained(tmp_path / "with_context")
+    finally:
+        extractor.ner_model.config.viextract = {}
+    loaded = Extractor.from_pretrained(tmp_path / "with_context")
+    words = ["Lê_Đức_Thái", "gặp", "Bộ_trưởng", "gặp", "Vientiane"]
+    tags = loaded.tagger.tag([words])[0]
+    assert tags[2].label == tags[4].label == "B-PER"
+    plain = extractor.tagger.tag([words])[0]
+    (window,) = loaded.tagger.aligner.windows(words)
+    model_log_probs = loaded.tagger._run([window])[0]
+    assert tags[2].prob == pytest.approx(float(np.exp(model_log_probs[2][labels.index("B-PER")])), rel=1e-5)
+    loaded.tagger.decoding = "constrained"
+    assert loaded.tagger.tag([words])[0] == plain  # only Viterbi weighs the context
+
+    config_path = tmp_path / "with_context" / "ner" / "config.json"
+    config = json.loads(config_path.read_text(encoding="utf-8"))
+    config["viextract"]["word_context"]["weight"] = "heavy"
+    config_path.write_text(json.dumps(config), encoding="utf-8")
+    with pytest.raises(ModelLoadError, match=r"ner/config.json: field 'viextract': word_context"):
+        Extractor.from_pretrained(tmp_path / "with_context")

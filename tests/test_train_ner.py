@@ -315,6 +315,9 @@ def test_evaluate_and_kfold_write_json(tmp_path, base_model_dir, documents, caps
     assert rescored[0]["summary"] == rescored[1]["summary"]  # weight 0 is decoding without the bigrams
     assert [(tmp_path / "kf-kfold" / f"fold-{i}" / "model.safetensors").read_bytes() for i in range(2)] == weights
     capsys.readouterr()
+    # The folds were trained without a word context (context_weight 0): none to weigh.
+    assert main([*argv, "--rescore", "--set", "context_weight=0.5"]) == 2
+    assert "context_weight:" in capsys.readouterr().err
     assert main([*argv, "--rescore", "--set", "max_steps=3"]) == 2  # not the models' recipe
     err = capsys.readouterr().err
     assert "--rescore:" in err and "other values of ['max_steps']" in err
@@ -399,3 +402,14 @@ def test_ddp_two_cpu_processes_train_and_save(tmp_path, base_model_dir, document
     extractor = Extractor.from_pretrained(output, device="cpu")
     assert extractor.segmenter == "syllables"
     check_offsets(extractor(documents[4].text), documents[4].text)
+
+
+def test_word_context_is_estimated_from_the_training_tags_only_when_weighted():
+    from training.train_ner import TaggedSentence, word_context
+
+    labels = ["O", "B-PER", "I-PER"]
+    train = [TaggedSentence(["Đại_tá", "A", "nói"], ["O", "B-PER", "O"])] * 6
+    assert word_context(train, labels, 0.0) is None
+    context = word_context(train, labels, 0.25)
+    assert context.weight == 0.25 and set(context.previous) == {"Đại_tá", "A"}
+    assert context.previous["Đại_tá"][1] > 0 > context.previous["A"][1]

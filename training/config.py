@@ -219,7 +219,7 @@ class TrainConfig:
 @dataclass
 class NerConfig(TrainConfig):
     task: ClassVar[str] = "ner"
-    decoding_keys: ClassVar[frozenset[str]] = frozenset({"transition_weight"})
+    decoding_keys: ClassVar[frozenset[str]] = frozenset({"transition_weight", "context_weight"})
 
     # Entity types to learn (SCHEMA.md names); gold entities of other types are trained as O.
     entity_labels: list[str] = field(default_factory=lambda: list(ENTITY_LABELS))
@@ -229,6 +229,9 @@ class NerConfig(TrainConfig):
     # stored in the model; 0 leaves them out. 0.75 was chosen by k-fold over the non-test documents
     # for the bundled small model (docs/training.md).
     transition_weight: float = 0.75
+    # Weight of what the previous word tells about a word's tag (PMI from the training tags,
+    # viextract.bio.WordContext), stored in the model; 0 leaves it out.
+    context_weight: float = 0.0
 
     def validate(self, source: str = "config") -> None:
         super().validate(source)
@@ -239,8 +242,10 @@ class NerConfig(TrainConfig):
             raise ConfigError(f"{source}: entity_labels: must not be empty")
         if len(set(self.entity_labels)) != len(self.entity_labels):
             raise ConfigError(f"{source}: entity_labels: listed twice: {self.entity_labels}")
-        if not (math.isfinite(self.transition_weight) and self.transition_weight >= 0):
-            raise ConfigError(f"{source}: transition_weight: must be finite and >= 0, got {self.transition_weight}")
+        for key in ("transition_weight", "context_weight"):
+            value = getattr(self, key)
+            if not (math.isfinite(value) and value >= 0):
+                raise ConfigError(f"{source}: {key}: must be finite and >= 0, got {value}")
 
 
 CONFIG_CLASSES: dict[str, type[TrainConfig]] = {"ner": NerConfig}

@@ -95,21 +95,29 @@ def evaluate_model_dir(
     batch_size: int,
     decoding: str = "viterbi",
     transition_weight: float | None = None,
+    context_weight: float | None = None,
 ):
-    """Score a saved model; `transition_weight` replaces the weight of its stored tag bigrams."""
+    """Score a saved model; `transition_weight` and `context_weight` replace the weights of its stored
+    tag bigrams and word context."""
     from viextract import Extractor
 
     extractor = Extractor.from_pretrained(model_dir, device=device)
     extractor.tagger.decoding = decoding
-    if transition_weight is not None:
-        bigrams = extractor.tagger.bigrams
-        if bigrams is None and transition_weight > 0:
+    tagger = extractor.tagger
+    for key, attribute, weight in (
+        ("transition_weight", "bigrams", transition_weight),
+        ("context_weight", "context", context_weight),
+    ):
+        stored = getattr(tagger, attribute)
+        if weight is None:
+            continue
+        if stored is None and weight > 0:
             raise ConfigError(
-                f"transition_weight: {model_dir} has no tag bigrams in its config.json to weigh (trained with "
-                f"transition_weight 0, or by an older viextract): train it again"
+                f"{key}: {model_dir} has no {attribute} in its config.json to weigh (trained with {key} 0, "
+                f"or by an older viextract): train it again"
             )
-        if bigrams is not None:
-            extractor.tagger.bigrams = dataclasses.replace(bigrams, weight=transition_weight)
+        if stored is not None:
+            setattr(tagger, attribute, dataclasses.replace(stored, weight=weight))
     return evaluate_ner(extractor, documents, batch_size)
 
 
@@ -145,7 +153,7 @@ def kfold_ner(
     The config's silver files join too, less every sentence naming an entity of the held-out
     fold that its training documents never name (training.silver.without_leaks).
 
-    Folds are scored with the config's `transition_weight`. `rescore` scores the fold models an
+    Folds are scored with the config's `transition_weight` and `context_weight`. `rescore` scores the fold models an
     earlier run left in `work_dir` instead of training them, to compare decoding settings: a
     fold trained without a dev set does not depend on them.
     """
@@ -160,7 +168,9 @@ def kfold_ner(
         return {"silver_documents": len(fold_silver)}
 
     def score_fold(fold_dir: Path, held_out: list[Document]) -> dict[str, Any]:
-        return evaluate_model_dir(fold_dir, held_out, device, batch_size, decoding, config.transition_weight)
+        return evaluate_model_dir(
+            fold_dir, held_out, device, batch_size, decoding, config.transition_weight, config.context_weight
+        )
 
     train = reuse_fold_model if rescore else train_fold
     results = run_folds(config, documents, k, work_dir, extra_train, train, score_fold)
@@ -275,7 +285,7 @@ def add_kfold_options(parser: argparse.ArgumentParser) -> None:
         "--rescore",
         action="store_true",
         help="--kfold: score the fold models already in --work-dir (trained with this config) instead of "
-        "training them, under other decoding settings (ner: --decoding, transition_weight; "
+        "training them, under other decoding settings (ner: --decoding, transition_weight, context_weight; "
         "re: threshold, single_head, adjacent_rules)",
     )
 

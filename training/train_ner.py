@@ -25,7 +25,7 @@ import numpy as np
 import torch
 
 from viextract.align import SubwordAligner, Window, best_window_per_word
-from viextract.bio import TagBigrams, best_valid_tags
+from viextract.bio import TagBigrams, WordContext, best_valid_tags
 from viextract.labels import SCHEMA_VERSION, bio_labels
 from viextract.saving import atomic_directory
 
@@ -188,12 +188,15 @@ def words_from_windows(
     sentence_lengths: Sequence[int],
     id2label: dict[int, str],
     bigrams: TagBigrams | None = None,
+    context: WordContext | None = None,
+    sentence_words: Sequence[Sequence[str]] | None = None,
 ) -> list[list[str]]:
     """Each sentence's word tags from per-window (positions x labels) log-probabilities.
 
     Each word's row comes from its most central window, and the sentence's tags are decoded the
-    way `Extractor` decodes them (viextract.bio.best_valid_tags, with the `bigrams` the model
-    will be saved with), so dev F1 during training scores what the saved model will output.
+    way `Extractor` decodes them (viextract.bio.best_valid_tags, with the `bigrams` and word
+    `context` the model will be saved with; the context needs `sentence_words`), so dev F1 during
+    training scores what the saved model will output.
     """
     labels = [id2label[i] for i in range(len(id2label))]
     by_sentence: dict[int, list[int]] = {}
@@ -206,7 +209,10 @@ def words_from_windows(
             np.asarray(log_probs[rows[w_local]][position], dtype=np.float32)
             for w_local, position in best_window_per_word(windows, sentence_lengths[s_index])
         ]
-        tags[s_index] = [labels[i] for i in best_valid_tags(np.stack(words), labels, bigrams)]
+        scores = np.stack(words)
+        if context is not None and sentence_words is not None:
+            scores = scores + context.bias(sentence_words[s_index])
+        tags[s_index] = [labels[i] for i in best_valid_tags(scores, labels, bigrams)]
     return tags
 
 
@@ -215,12 +221,14 @@ def make_compute_metrics(
     index: Sequence[tuple[int, Window]],
     id2label: dict[int, str],
     bigrams: TagBigrams | None = None,
+    context: WordContext | None = None,
 ):
     lengths = [len(s.tokens) for s in dev]
     gold = [s.tags for s in dev]
+    words = [s.tokens for s in dev]
 
     def compute_metrics(prediction) -> dict[str, float]:
-        predicted = words_from_windows(prediction.predictions, index, lengths, id2label, bigrams)
+        predicted = words_from_windows(prediction.predictions, index, lengths, id2label, bigrams, context, words)
         scores = score_tags(gold, predicted)
         metrics = {k: scores["micro"][k] for k in ("precision", "recall", "f1")}
         metrics.update({f"f1_{label}": row["f1"] for label, row in scores["per_label"].items()})
@@ -429,13 +437,14 @@ def train_sentences(
     label2id = {label: i for i, label in enumerate(labels)}
     id2label = dict(enumerate(labels))
     bigrams = tag_bigrams(train, labels, config.transition_weight)
+    context = word_context(train, labels, config.context_weight)
     aligner = SubwordAligner(tokenizer, max_subwords=config.max_length - 2)
     train_features, _ = encode_windows(train, aligner, label2id)
     eval_dataset = compute_metrics = None
     if dev is not None:
         dev_features, dev_index = encode_windows(dev, aligner, label2id)
         eval_dataset = WindowDataset(dev_features)
-        compute_metrics = make_compute_metrics(dev, dev_index, id2label, bigrams)
+        compute_metrics = make_compute_metrics(dev, dev_index, id2label, bigrams, context)
     if aligner.truncated_words:
         logger.warning("%d words longer than a whole window were cut", aligner.truncated_words)
     logger.info(
@@ -487,7 +496,7 @@ def train_sentences(
             **(extra_metadata or {}),
         }
         model = trainer.accelerator.unwrap_model(trainer.model)
-        save_model(model, tokenizer, config, output_dir, metadata, bigrams)
+        save_model(model, tokenizer, config, output_dir, metadata, bigrams, context)
         logger.info("model written to %s", output_dir)
     trainer.accelerator.wait_for_everyone()
     return output_dir
@@ -509,13 +518,26 @@ def tag_bigrams(train: Sequence[TaggedSentence], labels: Sequence[str], weight: 
     return TagBigrams.estimate((s.tags for s in train), labels, weight) if weight > 0 else None
 
 
+def word_context(train: Sequence[TaggedSentence], labels: Sequence[str], weight: float) -> WordContext | None:
+    """What each frequent previous word tells about the next tag, for decoding (None when the weight is 0)."""
+    return WordContext.estimate(((s.tokens, s.tags) for s in train), labels, weight) if weight > 0 else None
+
+
 def save_model(
-    model, tokenizer, config: NerConfig, output_dir: Path, metadata: dict[str, Any], bigrams: TagBigrams | None = None
+    model,
+    tokenizer,
+    config: NerConfig,
+    output_dir: Path,
+    metadata: dict[str, Any],
+    bigrams: TagBigrams | None = None,
+    context: WordContext | None = None,
 ) -> None:
     """Model, tokenizer, resolved config and training metrics; all or nothing (atomic_directory)."""
     settings: dict[str, Any] = {"segmenter": config.segmenter, "schema_version": SCHEMA_VERSION}
     if bigrams is not None:
         settings["tag_bigrams"] = bigrams.to_dict()
+    if context is not None:
+        settings["word_context"] = context.to_dict()
     model.config.viextract = settings
     with atomic_directory(output_dir) as staging:
         model.save_pretrained(staging)

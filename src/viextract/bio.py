@@ -72,6 +72,8 @@ def _transition_penalties(labels: tuple[str, ...]) -> tuple[np.ndarray, np.ndarr
 
 # Add-k smoothing of tag-bigram counts: a pair never seen in training is unlikely, not impossible.
 BIGRAM_SMOOTHING = 0.1
+# Fewer sightings of a previous word than this say nothing about the tag after it.
+WORD_CONTEXT_MIN_COUNT = 5
 
 
 @dataclass(frozen=True, eq=False)
@@ -135,6 +137,86 @@ class TagBigrams:
             "start": by_tag(self.start),
             "transition": {tag: by_tag(row) for tag, row in zip(self.labels, self.transition)},
         }
+
+
+@dataclass(frozen=True, eq=False)
+class WordContext:
+    """What the word before tells about a word's tag, from the training data.
+
+    For each previous word seen at least `min_count` times in training, the pointwise mutual
+    information log P(tag | previous word) - log P(tag), both add-0.1 smoothed: after `Thượng_tướng`
+    B-PER is far likelier than anywhere else, after `của` nothing much changes. Decoding adds
+    `weight` x the row of a word's predecessor to the model's log-probabilities, so a name the
+    model half reads as a place (`Thượng_tướng Chansamone_Chanyalath`) follows what its context
+    always meant in training. Training stores it in config.json (`viextract.word_context`).
+    """
+
+    weight: float
+    labels: tuple[str, ...]
+    previous: Mapping[str, np.ndarray]  # previous word -> [tag] PMI
+
+    @classmethod
+    def estimate(
+        cls,
+        sentences: Iterable[tuple[Sequence[str], Sequence[str]]],
+        labels: Sequence[str],
+        weight: float,
+        min_count: int = WORD_CONTEXT_MIN_COUNT,
+    ) -> WordContext:
+        """From (words, tags) sentences: one PMI row per previous word seen `min_count` times or more."""
+        index = {label: i for i, label in enumerate(labels)}
+        counts: dict[str, np.ndarray] = {}
+        overall = np.zeros(len(labels))
+        for words, tags in sentences:
+            for before, tag in zip(words[:-1], tags[1:]):
+                row = counts.setdefault(before, np.zeros(len(labels)))
+                row[index[tag]] += 1  # a tag outside `labels` is a caller's bug: KeyError
+                overall[index[tag]] += 1
+        prior = np.log((overall + BIGRAM_SMOOTHING) / (overall + BIGRAM_SMOOTHING).sum())
+        previous = {
+            word: np.log((row + BIGRAM_SMOOTHING) / (row + BIGRAM_SMOOTHING).sum()) - prior
+            for word, row in counts.items()
+            if row.sum() >= min_count
+        }
+        return cls(float(weight), tuple(labels), previous)
+
+    @classmethod
+    def from_dict(cls, values: Mapping[str, Any], labels: Sequence[str]) -> WordContext:
+        """From config.json's `word_context` ({weight, previous: {word: {tag: pmi}}}).
+
+        Raises ValueError naming the entry that is missing or malformed.
+        """
+        try:
+            weight = float(values["weight"])
+            previous = {
+                str(word): np.array([float(row[tag]) for tag in labels]) for word, row in values["previous"].items()
+            }
+        except (KeyError, TypeError, ValueError, AttributeError) as error:
+            raise ValueError(f"word_context: missing or malformed entry {error} (tags {list(labels)})") from error
+        if not math.isfinite(weight) or weight < 0:
+            raise ValueError(f"word_context: weight: must be a finite number >= 0, got {values['weight']!r}")
+        if not all(np.isfinite(row).all() for row in previous.values()):
+            raise ValueError("word_context: previous: every value must be a finite number")
+        return cls(weight, tuple(labels), previous)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready, keyed by tag name; values rounded, since they only nudge a decision."""
+        return {
+            "weight": self.weight,
+            "previous": {
+                word: {tag: round(float(value), 4) for tag, value in zip(self.labels, row)}
+                for word, row in sorted(self.previous.items())
+            },
+        }
+
+    def bias(self, words: Sequence[str]) -> np.ndarray:
+        """(words x labels): `weight` x the PMI row of each word's predecessor; zeros where unknown."""
+        out = np.zeros((len(words), len(self.labels)))
+        for i in range(1, len(words)):
+            row = self.previous.get(words[i - 1])
+            if row is not None:
+                out[i] = self.weight * row
+        return out
 
 
 def best_valid_tags(log_probs: np.ndarray, labels: Sequence[str], bigrams: TagBigrams | None = None) -> list[int]:

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 from .align import SubwordAligner, Window, best_window_per_word
-from .bio import TagBigrams, best_valid_tags
+from .bio import TagBigrams, WordContext, best_valid_tags
 
 # How word tags are read from the model's per-word distributions (see bio.best_valid_tags):
 # "viterbi" (the default) is the best valid IOB2 sequence, scored with the model's tag bigrams
@@ -23,6 +23,13 @@ def tag_bigrams_of(config, labels: Sequence[str]) -> TagBigrams | None:
     settings = getattr(config, "viextract", None) or {}
     values = settings.get("tag_bigrams") if isinstance(settings, dict) else None
     return TagBigrams.from_dict(values, labels) if values is not None else None
+
+
+def word_context_of(config, labels: Sequence[str]) -> WordContext | None:
+    """The `viextract.word_context` of a model config, or None (a model trained without it)."""
+    settings = getattr(config, "viextract", None) or {}
+    values = settings.get("word_context") if isinstance(settings, dict) else None
+    return WordContext.from_dict(values, labels) if values is not None else None
 
 
 @dataclass(frozen=True)
@@ -55,6 +62,7 @@ class TokenTagger:
         self.id2label = {int(k): v for k, v in model.config.id2label.items()}
         self.labels = [self.id2label[i] for i in range(len(self.id2label))]
         self.bigrams = tag_bigrams_of(model.config, self.labels)
+        self.context = word_context_of(model.config, self.labels)
 
     @property
     def device(self) -> torch.device:
@@ -82,13 +90,18 @@ class TokenTagger:
             for w_local, position in best_window_per_word(sent_windows, len(sentences[s_index])):
                 offset = sent_windows[w_local].word_positions.index(position)
                 rows.append(window_scores[indices[w_local]][offset])
-            results[s_index] = self.decode(np.stack(rows))
+            results[s_index] = self.decode(np.stack(rows), sentences[s_index])
         return results
 
-    def decode(self, log_probs: np.ndarray) -> list[WordTag]:
-        """One sentence's (words x labels) log-probabilities to one tag per word."""
+    def decode(self, log_probs: np.ndarray, words: Sequence[str] | None = None) -> list[WordTag]:
+        """One sentence's (words x labels) log-probabilities to one tag per word.
+
+        Viterbi also weighs the model's word context (`WordContext`) when it has one and `words`
+        are given; each WordTag's probability stays the model's own.
+        """
         if self.decoding == "viterbi":
-            best = best_valid_tags(log_probs, self.labels, self.bigrams)
+            scores = log_probs if self.context is None or words is None else log_probs + self.context.bias(words)
+            best = best_valid_tags(scores, self.labels, self.bigrams)
         elif self.decoding == "constrained":
             best = best_valid_tags(log_probs, self.labels)
         else:
