@@ -104,16 +104,16 @@ def evaluate_model_dir(
     extractor = Extractor.from_pretrained(model_dir, device=device)
     extractor.tagger.decoding = decoding
     tagger = extractor.tagger
-    for key, attribute, weight in (
-        ("transition_weight", "bigrams", transition_weight),
-        ("context_weight", "context", context_weight),
+    for key, attribute, what, weight in (
+        ("transition_weight", "bigrams", "tag bigrams", transition_weight),
+        ("context_weight", "context", "word context", context_weight),
     ):
         stored = getattr(tagger, attribute)
         if weight is None:
             continue
         if stored is None and weight > 0:
             raise ConfigError(
-                f"{key}: {model_dir} has no {attribute} in its config.json to weigh (trained with {key} 0, "
+                f"{key}: {model_dir} has no {what} in its config.json to weigh (trained with {key} 0, "
                 f"or by an older viextract): train it again"
             )
         if stored is not None:
@@ -153,9 +153,9 @@ def kfold_ner(
     The config's silver files join too, less every sentence naming an entity of the held-out
     fold that its training documents never name (training.silver.without_leaks).
 
-    Folds are scored with the config's `transition_weight` and `context_weight`. `rescore` scores the fold models an
-    earlier run left in `work_dir` instead of training them, to compare decoding settings: a
-    fold trained without a dev set does not depend on them.
+    Folds are scored with the config's `transition_weight` and `context_weight`. `rescore` scores
+    the fold models an earlier run left in `work_dir` instead of training them, to compare
+    decoding settings: a fold trained without a dev set does not depend on them.
     """
     from .silver import held_out_strings, load_silver, without_leaks
     from .train_ner import train_documents
