@@ -231,6 +231,10 @@ def test_word_context_round_trips_through_config_json_and_refuses_bad_entries():
     for word, row in context.previous.items():
         assert np.allclose(back.previous[word][::-1], row, atol=1e-4)
     assert back.weight == 0.25
+    with pytest.raises(ValueError, match="word_context is for tags"):
+        best_valid_tags(np.zeros((2, 5)), list(reversed(LABELS)), context=context, words=["và", "A"])
+    with pytest.raises(ValueError, match="3 words for 2 rows"):
+        best_valid_tags(np.zeros((2, 5)), LABELS, context=context, words=["và", "A", "B"])
     with pytest.raises(ValueError, match="word_context: missing or malformed entry 'I-ORG'"):
         WordContext.from_dict({"weight": 1, "previous": {"và": {"O": 1.0}}}, LABELS[:1] + ["I-ORG"])
     with pytest.raises(ValueError, match="weight"):

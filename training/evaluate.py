@@ -108,9 +108,9 @@ def evaluate_model_dir(
         ("transition_weight", "bigrams", "tag bigrams", transition_weight),
         ("context_weight", "context", "word context", context_weight),
     ):
-        stored = getattr(tagger, attribute)
         if weight is None:
             continue
+        stored = getattr(tagger, attribute)
         if stored is None and weight > 0:
             raise ConfigError(
                 f"{key}: {model_dir} has no {what} in its config.json to weigh (trained with {key} 0, "

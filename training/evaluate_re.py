@@ -162,24 +162,16 @@ def kfold_re(
         return {}
 
     def score_fold(fold_dir: Path, held_out: list[Document]) -> dict[str, Any]:
+        # At the config's decoding settings: what --rescore varies.
+        decoding = (config.threshold, config.single_head, config.adjacent_rules)
         if ner_folds is None:
-            return evaluate(
-                fold_dir, held_out, device, batch_size, config.threshold, config.single_head, config.adjacent_rules
-            )
+            return evaluate(fold_dir, held_out, device, batch_size, *decoding)
         ner_dir = ner_folds[frozenset(doc.id for doc in held_out)]
         # A full model directory (ner/ + re/) made of links, so that Extractor runs the pair as one.
         with tempfile.TemporaryDirectory(prefix="pipeline-", dir=work_dir) as pipeline:
             (Path(pipeline) / "ner").symlink_to(ner_dir.resolve(), target_is_directory=True)
             (Path(pipeline) / "re").symlink_to(fold_dir.resolve(), target_is_directory=True)
-            report = evaluate(
-                Path(pipeline),
-                held_out,
-                device,
-                batch_size,
-                config.threshold,
-                config.single_head,
-                config.adjacent_rules,
-            )
+            report = evaluate(Path(pipeline), held_out, device, batch_size, *decoding)
         return {**report, "ner_model": str(ner_dir)}
 
     train = reuse_fold_model if rescore else train_fold

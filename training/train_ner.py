@@ -209,10 +209,8 @@ def words_from_windows(
             np.asarray(log_probs[rows[w_local]][position], dtype=np.float32)
             for w_local, position in best_window_per_word(windows, sentence_lengths[s_index])
         ]
-        scores = np.stack(words)
-        if context is not None and sentence_words is not None:
-            scores = scores + context.bias(sentence_words[s_index])
-        tags[s_index] = [labels[i] for i in best_valid_tags(scores, labels, bigrams)]
+        sentence = sentence_words[s_index] if sentence_words is not None else None
+        tags[s_index] = [labels[i] for i in best_valid_tags(np.stack(words), labels, bigrams, context, sentence)]
     return tags
 
 

@@ -219,7 +219,13 @@ class WordContext:
         return out
 
 
-def best_valid_tags(log_probs: np.ndarray, labels: Sequence[str], bigrams: TagBigrams | None = None) -> list[int]:
+def best_valid_tags(
+    log_probs: np.ndarray,
+    labels: Sequence[str],
+    bigrams: TagBigrams | None = None,
+    context: WordContext | None = None,
+    words: Sequence[str] | None = None,
+) -> list[int]:
     """Indices into `labels` of the most probable tag sequence that is valid IOB2 (Viterbi).
 
     `log_probs` is (words x labels), each row a log distribution: log-softmax, which cannot
@@ -227,12 +233,20 @@ def best_valid_tags(log_probs: np.ndarray, labels: Sequence[str], bigrams: TagBi
     breaks entities apart: one word's `O` or wrong-type `I-` inside a name splits it in two.
     Constrained decoding picks the best whole sequence instead; in the k-fold of
     docs/training.md it raised entity F1 on every held-out document. With `bigrams`, a
-    sequence's score also adds the weighted tag-bigram log-probabilities of the training data.
+    sequence's score also adds the weighted tag-bigram log-probabilities of the training data;
+    with `context` and the sentence's `words`, each word's row adds its predecessor's weighted
+    word-context row (`WordContext.bias`).
     """
     if log_probs.ndim != 2 or log_probs.shape[1] != len(labels):
         raise ValueError(f"log_probs has shape {log_probs.shape}, expected (words, {len(labels)})")
     if len(log_probs) == 0:
         return []
+    if context is not None and context.weight and words is not None:
+        if context.labels != tuple(labels):
+            raise ValueError(f"word_context is for tags {list(context.labels)}, not {list(labels)}")
+        if len(words) != len(log_probs):
+            raise ValueError(f"{len(words)} words for {len(log_probs)} rows of log_probs")
+        log_probs = log_probs + context.bias(words)
     start, transition = _transition_penalties(tuple(labels))
     if bigrams is not None and bigrams.weight:
         if bigrams.labels != tuple(labels):

@@ -18,18 +18,21 @@ from .bio import TagBigrams, WordContext, best_valid_tags
 DECODINGS = ("viterbi", "constrained", "argmax")
 
 
+def _stored(config, key: str, reader, labels: Sequence[str]):
+    """`reader.from_dict` of the model config's `viextract[key]`, or None where it has none."""
+    settings = getattr(config, "viextract", None) or {}
+    values = settings.get(key) if isinstance(settings, dict) else None
+    return reader.from_dict(values, labels) if values is not None else None
+
+
 def tag_bigrams_of(config, labels: Sequence[str]) -> TagBigrams | None:
     """The `viextract.tag_bigrams` of a model config, or None (a model trained before them, or elsewhere)."""
-    settings = getattr(config, "viextract", None) or {}
-    values = settings.get("tag_bigrams") if isinstance(settings, dict) else None
-    return TagBigrams.from_dict(values, labels) if values is not None else None
+    return _stored(config, "tag_bigrams", TagBigrams, labels)
 
 
 def word_context_of(config, labels: Sequence[str]) -> WordContext | None:
     """The `viextract.word_context` of a model config, or None (a model trained without it)."""
-    settings = getattr(config, "viextract", None) or {}
-    values = settings.get("word_context") if isinstance(settings, dict) else None
-    return WordContext.from_dict(values, labels) if values is not None else None
+    return _stored(config, "word_context", WordContext, labels)
 
 
 @dataclass(frozen=True)
@@ -100,8 +103,7 @@ class TokenTagger:
         are given; each WordTag's probability stays the model's own.
         """
         if self.decoding == "viterbi":
-            scores = log_probs if self.context is None or words is None else log_probs + self.context.bias(words)
-            best = best_valid_tags(scores, self.labels, self.bigrams)
+            best = best_valid_tags(log_probs, self.labels, self.bigrams, self.context, words)
         elif self.decoding == "constrained":
             best = best_valid_tags(log_probs, self.labels)
         else:
