@@ -290,6 +290,28 @@ def test_single_head_labels_keep_only_the_most_probable_head_of_each_tail(tokeni
     assert extractor._decide(scored) == [[(0, 3, "affiliated_with", 0.6), (1, 2, "has_title", 0.8)]]
 
 
+def test_single_head_choice_nearest_keeps_the_closest_head_above_the_threshold(tokenizer):
+    extractor = build_tiny_relation_extractor(tokenizer, threshold=0.3)
+    extractor.model.config.single_head_labels = ["has_title"]
+    # `Đại_tướng A hội_đàm với B , Bộ_trưởng`: the title (4) follows B (3) after a comma.
+    words = ["Đại_tướng", "A", "hội_đàm", "với", "B", ",", "Bộ_trưởng", "và", "C"]
+    mentions = [(0, 1, "TITLE"), (1, 2, "PER"), (2, 3, "EVENT"), (4, 5, "PER"), (6, 7, "TITLE"), (8, 9, "PER")]
+    items = [(words, mentions)]
+    # A (3 words from the title) is likelier than B (1 word) and C (1 word, after it); D is below the threshold.
+    scored = [[(1, 4, "has_title", 0.9), (3, 4, "has_title", 0.6), (5, 4, "has_title", 0.5), (2, 4, "has_title", 0.1)]]
+    assert extractor.config.single_head_choice == "probability"  # a config without the field: as before
+    assert extractor._decide(scored, items) == [[(1, 4, "has_title", 0.9)]]
+    extractor.model.config.single_head_choice = "nearest"
+    # B and C are both one word away: the probability breaks the tie.
+    assert extractor._decide(scored, items) == [[(3, 4, "has_title", 0.6)]]
+    # Only heads that reach the threshold compete: below it, the nearest head is no candidate.
+    assert extractor._decide([[(1, 4, "has_title", 0.9), (3, 4, "has_title", 0.2)]], items) == [
+        [(1, 4, "has_title", 0.9)]
+    ]
+    # Without the sentences' mentions there is no distance: the probability decides.
+    assert extractor._decide(scored) == [[(1, 4, "has_title", 0.9)]]
+
+
 TITLE_RULE = {"head": "PER", "tail": "TITLE", "order": "tail_first", "label": "has_title"}
 
 
@@ -323,6 +345,20 @@ def test_adjacency_rules_fix_the_label_the_model_scores(tokenizer):
         assert after[pair][0] == "has_title" and 0.0 < after[pair][1] <= before[pair][1] + 1e-6
     assert all(after[pair] == before[pair] for pair in before if pair not in ((1, 0), (3, 2)))
     assert [(h, t) for h, t, *_ in extractor.predict(items)[0] if (h, t) in ((1, 0), (3, 2))] == [(1, 0), (3, 2)]
+
+
+def test_nearest_head_counts_count_relations_whose_head_is_the_closest_of_its_type():
+    from training.train_re import RelationExample, nearest_head_counts
+
+    # `A , Bộ_trưởng , gặp B`: the title (2) belongs to A, one word away; B is two words away.
+    words = ("A", ",", "Bộ_trưởng", ",", "gặp", "B")
+    a, title, b = (0, 1, "PER"), (2, 3, "TITLE"), (5, 6, "PER")
+    examples = [RelationExample(words, a, title, "has_title"), RelationExample(words, b, title, "no_relation")]
+    assert nearest_head_counts(examples, ["has_title"]) == {"has_title": [1, 1]}
+    farther = [RelationExample(words, a, title, "no_relation"), RelationExample(words, b, title, "has_title")]
+    assert nearest_head_counts(farther, ["has_title", "meets"]) == {"has_title": [0, 1]}  # meets: never seen
+    tie = [*examples, RelationExample(words, (4, 5, "PER"), title, "no_relation")]  # as near as A: still nearest
+    assert nearest_head_counts(tie, ["has_title"]) == {"has_title": [1, 1]}
 
 
 def test_adjacency_rules_are_the_touching_type_pairs_training_always_linked():
@@ -452,6 +488,7 @@ def test_unknown_relation_label_is_rejected_naming_the_file(broken_copy):
         (lambda c: c.update(model_type="roberta"), "model_type"),
         (lambda c: c.update(marker_format="entity_mask"), "marker_format"),
         (lambda c: c.update(single_head_labels=["has_title", "knows"]), "single_head_labels"),
+        (lambda c: c.update(single_head_choice="first"), "single_head_choice"),
         (lambda c: c.update(adjacent_relations=[{**TITLE_RULE, "label": "knows"}]), "adjacent_relations"),
         (lambda c: c.update(adjacent_relations=[{**TITLE_RULE, "order": "sideways"}]), "adjacent_relations"),
         (lambda c: c.update(adjacent_relations=[{**TITLE_RULE, "head": "DATE"}]), "adjacent_relations"),

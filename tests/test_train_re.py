@@ -167,6 +167,7 @@ def test_relation_kfold_trains_without_dev_at_the_fixed_threshold(base_model_dir
     assert saved["threshold"] == pytest.approx(0.3)
     # Every title in the gold data has one holder, so training marks has_title single-head.
     assert "has_title" in saved["single_head_labels"] and set(saved["single_head_labels"]) <= set(RELATION_LABELS)
+    assert saved["single_head_choice"] == "nearest" and results["folds"][0]["single_head_choice"] == "nearest"
     assert "mean ± std" in capsys.readouterr().out
     # The model card reads it as the relation model's k-fold row.
     kfold = read_results([str(out)])["re"]["kfold"]
@@ -207,6 +208,15 @@ def test_relation_kfold_trains_without_dev_at_the_fixed_threshold(base_model_dir
         sentences = [s for d in held_out for s in align_document(d, "pyvi") if len(s.entities) > 1]
         pairs = sum(len(candidate_pairs([(e.start, e.end, e.entity.label) for e in s.entities])) for s in sentences)
         assert fold["relations_gold_entities"]["micro"]["predicted"] == pairs  # threshold 0, no single head: all
+    assert (
+        main([*rescore, "--set", "threshold=0.3", "--set", "single_head_choice=probability", "--out", str(rescored)])
+        == 0
+    )
+    assert {fold["single_head_choice"] for fold in json.loads(rescored.read_text(encoding="utf-8"))["folds"]} == {
+        "probability"
+    }
+    assert main([*rescore, "--set", "threshold=0.3", "--set", "single_head_choice=first"]) == 2
+    assert "single_head_choice" in capsys.readouterr().err
     assert main([*rescore, "--set", "threshold=0.3", "--set", "epochs=2"]) == 2
     assert "other values of ['epochs']" in capsys.readouterr().err
 
@@ -247,6 +257,17 @@ def test_relation_kfold_end_to_end_pairs_each_fold_with_the_ner_model_that_held_
     assert "relations end to end" in capsys.readouterr().out
     kfold = read_results([str(out)])["re"]["kfold"]
     assert "relations_end_to_end" in kfold.kfold and f"--ner-kfold {ner_kfold}" in kfold.command
+    assert all("ner_decoding" not in fold for fold in results["folds"])  # nothing recorded: as the models store
+
+    # The NER folds decode as the NER k-fold scored them (`--rescore --set context_weight=...`).
+    recorded = {"folds": ner_folds, "decoding": "argmax", "config": {"transition_weight": 0.0}}
+    ner_kfold.write_text(json.dumps(recorded), encoding="utf-8")
+    assert main([*argv, "--work-dir", str(work), "--rescore", "--ner-kfold", str(ner_kfold), "--out", str(out)]) == 0
+    for fold in json.loads(out.read_text(encoding="utf-8"))["folds"]:
+        assert fold["ner_decoding"] == {"decoding": "argmax", "transition_weight": 0.0}
+    ner_kfold.write_text(json.dumps({**recorded, "config": {"context_weight": 1.5}}), encoding="utf-8")
+    assert main([*argv, "--work-dir", str(work), "--rescore", "--ner-kfold", str(ner_kfold)]) == 2
+    assert "context_weight" in capsys.readouterr().err  # these tiny NER models store no word context
 
     # A NER k-fold over other folds cannot be paired; one without recorded models cannot be read.
     ner_kfold.write_text(json.dumps({"folds": ner_folds[:2]}), encoding="utf-8")

@@ -102,6 +102,18 @@ def evaluate_model_dir(
     from viextract import Extractor
 
     extractor = Extractor.from_pretrained(model_dir, device=device)
+    set_ner_decoding(extractor, model_dir, decoding, transition_weight, context_weight)
+    return evaluate_ner(extractor, documents, batch_size)
+
+
+def set_ner_decoding(
+    extractor,
+    model_dir: str | Path,
+    decoding: str = "viterbi",
+    transition_weight: float | None = None,
+    context_weight: float | None = None,
+) -> None:
+    """Decode `extractor`'s entities this way; a weight of None keeps the stored one."""
     extractor.tagger.decoding = decoding
     tagger = extractor.tagger
     for key, attribute, what, weight in (
@@ -118,7 +130,6 @@ def evaluate_model_dir(
             )
         if stored is not None:
             setattr(tagger, attribute, dataclasses.replace(stored, weight=weight))
-    return evaluate_ner(extractor, documents, batch_size)
 
 
 # ---- k-fold -------------------------------------------------------------------------------------
@@ -286,7 +297,7 @@ def add_kfold_options(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="--kfold: score the fold models already in --work-dir (trained with this config) instead of "
         "training them, under other decoding settings (ner: --decoding, transition_weight, context_weight; "
-        "re: threshold, single_head, adjacent_rules)",
+        "re: threshold, single_head, single_head_choice, adjacent_rules)",
     )
 
 

@@ -17,6 +17,7 @@ import json
 import sys
 import tempfile
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -64,11 +65,14 @@ def evaluate(
     threshold: float | None = None,
     single_head: bool = True,
     adjacent: bool = True,
+    single_head_choice: str | None = None,
+    ner_decoding: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Scores as plain dicts (training.metrics' layout) for `documents`.
 
-    `threshold` replaces the model's; `single_head=False` drops its single-head labels and
-    `adjacent=False` its adjacency rules.
+    `threshold` and `single_head_choice` replace the model's; `single_head=False` drops its
+    single-head labels and `adjacent=False` its adjacency rules. `ner_decoding` (keyword
+    arguments of training.evaluate.set_ner_decoding) sets how a full model decodes its entities.
     """
     from viextract import Extractor
     from viextract.extractor import resolve_device
@@ -85,6 +89,11 @@ def evaluate(
             raise ModelLoadError(f"{model_dir}: no 're/' relation model to evaluate")
         extractor = Extractor.from_pretrained(model_dir, device=device)
         relation_extractor, segmenter = extractor.relation_extractor, extractor.segmenter
+        if ner_decoding:
+            from .evaluate import set_ner_decoding
+
+            set_ner_decoding(extractor, model_dir / "ner", **ner_decoding)
+            report["ner_decoding"] = dict(ner_decoding)
     else:
         from viextract.segment import DEFAULT_SEGMENTER
 
@@ -98,9 +107,12 @@ def evaluate(
         relation_extractor.model.config.single_head_labels = []
     if not adjacent:
         relation_extractor.model.config.adjacent_relations = []
+    if single_head_choice is not None:
+        relation_extractor.model.config.single_head_choice = single_head_choice
     labels = list(RELATION_LABELS)
     with_gold = relations_from_gold_entities(relation_extractor, documents, segmenter, batch_size)
     report["threshold"] = relation_extractor.threshold
+    report["single_head_choice"] = relation_extractor.config.single_head_choice
     report["relations_gold_entities"] = score_items(gold, with_gold, labels).to_dict()
     if extractor is not None:
         results = list(extractor.pipe([doc.text for doc in documents], batch_size=batch_size))
@@ -125,7 +137,7 @@ def kfold_re(
     device: str | None,
     batch_size: int,
     extra_train: Sequence[Document] = (),
-    ner_folds: dict[frozenset[str], Path] | None = None,
+    ner_folds: NerFolds | None = None,
     rescore: bool = False,
 ) -> dict[str, Any]:
     """Train a relation model on K-1 folds of whole documents, score it on the held-out one, K times.
@@ -134,9 +146,10 @@ def kfold_re(
     set, so they train the config's epochs and use its fixed `threshold`. `extra_train` (the
     written training-only documents) joins every fold's training set and is never held out.
     With `ner_folds` (held-out document ids -> the NER fold model that never saw them, from
-    `read_ner_folds`), each fold is also scored end to end: that NER model's entities feed
-    this fold's relation model, so neither has seen the held-out documents. `rescore` scores the
-    fold models already in `work_dir` (at the config's threshold, single_head and adjacent_rules)
+    `read_ner_folds`), each fold is also scored end to end: that NER model's entities, decoded
+    as the NER k-fold scored them, feed this fold's relation model, so neither has seen the
+    held-out documents. `rescore` scores the
+    fold models already in `work_dir` (at the config's threshold, single_head, single_head_choice and adjacent_rules)
     instead of training them.
     """
     from .config import ConfigError
@@ -151,7 +164,7 @@ def kfold_re(
         from .evaluate import make_folds
 
         for fold in make_folds(documents, k, config.seed):
-            if frozenset(doc.id for doc in fold) not in ner_folds:
+            if frozenset(doc.id for doc in fold) not in ner_folds.models:
                 raise ConfigError(
                     f"--ner-kfold: no NER fold holds out exactly {sorted(doc.id for doc in fold)}; run both "
                     f"k-folds on the same documents with the same K and seed"
@@ -163,15 +176,15 @@ def kfold_re(
 
     def score_fold(fold_dir: Path, held_out: list[Document]) -> dict[str, Any]:
         # At the config's decoding settings: what --rescore varies.
-        decoding = (config.threshold, config.single_head, config.adjacent_rules)
+        decoding = (config.threshold, config.single_head, config.adjacent_rules, config.single_head_choice)
         if ner_folds is None:
             return evaluate(fold_dir, held_out, device, batch_size, *decoding)
-        ner_dir = ner_folds[frozenset(doc.id for doc in held_out)]
+        ner_dir = ner_folds.models[frozenset(doc.id for doc in held_out)]
         # A full model directory (ner/ + re/) made of links, so that Extractor runs the pair as one.
         with tempfile.TemporaryDirectory(prefix="pipeline-", dir=work_dir) as pipeline:
             (Path(pipeline) / "ner").symlink_to(ner_dir.resolve(), target_is_directory=True)
             (Path(pipeline) / "re").symlink_to(fold_dir.resolve(), target_is_directory=True)
-            report = evaluate(Path(pipeline), held_out, device, batch_size, *decoding)
+            report = evaluate(Path(pipeline), held_out, device, batch_size, *decoding, ner_decoding=ner_folds.decoding)
         return {**report, "ner_model": str(ner_dir)}
 
     train = reuse_fold_model if rescore else train_fold
@@ -183,12 +196,26 @@ def kfold_re(
 KFOLD_END_TO_END = ("relations_end_to_end", "entities_end_to_end")
 
 
-def read_ner_folds(path: Path) -> dict[frozenset[str], Path]:
-    """Held-out document ids -> fold model directory, from what `evaluate ner --kfold --out` wrote."""
+@dataclass(frozen=True)
+class NerFolds:
+    """What `evaluate ner --kfold --out` wrote, for end-to-end relation folds."""
+
+    models: dict[frozenset[str], Path]  # held-out document ids -> fold model directory
+    # How its folds were decoded (training.evaluate.set_ner_decoding's keywords); empty: as stored.
+    decoding: dict[str, Any] = field(default_factory=dict)
+
+
+def read_ner_folds(path: Path) -> NerFolds:
+    """The fold models of a NER k-fold's results and the decoding they were scored with.
+
+    A `--rescore --set context_weight=W` run scored fold models that store another weight, so
+    end to end they must decode at W too, or the two k-folds would not describe the same tagger.
+    """
     from .config import ConfigError
 
     try:
-        folds = json.loads(path.read_text(encoding="utf-8"))["folds"]
+        results = json.loads(path.read_text(encoding="utf-8"))
+        folds = results["folds"]
         pairs = {frozenset(fold["test_ids"]): Path(fold["model"]) for fold in folds}
     except (OSError, ValueError) as error:
         raise ConfigError(f"--ner-kfold: {path}: cannot read ({error})") from error
@@ -200,7 +227,17 @@ def read_ner_folds(path: Path) -> dict[frozenset[str], Path]:
     for model in pairs.values():
         if not (model / "config.json").is_file():
             raise ConfigError(f"--ner-kfold: {path}: its fold model {model} is gone (no config.json)")
-    return pairs
+    config = results.get("config") or {}
+    decoding = {
+        key: value
+        for key, value in (
+            ("decoding", results.get("decoding")),
+            ("transition_weight", config.get("transition_weight")),
+            ("context_weight", config.get("context_weight")),
+        )
+        if value is not None
+    }
+    return NerFolds(pairs, decoding)
 
 
 def format_report(report: dict[str, Any]) -> str:

@@ -83,6 +83,11 @@ def adjacent_order(head: Mention, tail: Mention) -> str | None:
     return None
 
 
+def words_between(first: Mention, second: Mention) -> int:
+    """How many words lie between two mentions of one sentence (0 when they touch)."""
+    return max(first[0], second[0]) - min(first[1], second[1])
+
+
 def adjacent_rule_key(head: Mention, tail: Mention) -> tuple[str, str, str] | None:
     """(head type, tail type, order) of two adjacent mentions: what an adjacency rule matches on."""
     order = adjacent_order(head, tail)
