@@ -290,7 +290,7 @@ def test_single_head_labels_keep_only_the_most_probable_head_of_each_tail(tokeni
     assert extractor._decide(scored) == [[(0, 3, "affiliated_with", 0.6), (1, 2, "has_title", 0.8)]]
 
 
-def test_single_head_choice_nearest_keeps_the_closest_head_above_the_threshold(tokenizer):
+def test_single_choice_nearest_keeps_the_closest_head_above_the_threshold(tokenizer):
     extractor = build_tiny_relation_extractor(tokenizer, threshold=0.3)
     extractor.model.config.single_head_labels = ["has_title"]
     # `Đại_tướng A hội_đàm với B , Bộ_trưởng`: the title (4) follows B (3) after a comma.
@@ -299,9 +299,9 @@ def test_single_head_choice_nearest_keeps_the_closest_head_above_the_threshold(t
     items = [(words, mentions)]
     # A (3 words from the title) is likelier than B (1 word) and C (1 word, after it); D is below the threshold.
     scored = [[(1, 4, "has_title", 0.9), (3, 4, "has_title", 0.6), (5, 4, "has_title", 0.5), (2, 4, "has_title", 0.1)]]
-    assert extractor.config.single_head_choice == "probability"  # a config without the field: as before
+    assert extractor.config.single_choice == "probability"  # a config without the field: as before
     assert extractor._decide(scored, items) == [[(1, 4, "has_title", 0.9)]]
-    extractor.model.config.single_head_choice = "nearest"
+    extractor.model.config.single_choice = "nearest"
     # B and C are both one word away: the probability breaks the tie.
     assert extractor._decide(scored, items) == [[(3, 4, "has_title", 0.6)]]
     # Only heads that reach the threshold compete: below it, the nearest head is no candidate.
@@ -310,6 +310,23 @@ def test_single_head_choice_nearest_keeps_the_closest_head_above_the_threshold(t
     ]
     # Without the sentences' mentions there is no distance: the probability decides.
     assert extractor._decide(scored) == [[(1, 4, "has_title", 0.9)]]
+
+
+def test_single_tail_labels_keep_one_tail_of_each_head(tokenizer):
+    extractor = build_tiny_relation_extractor(tokenizer, threshold=0.3)
+    # `Hiệp_định 2016 , ký ngày 16/3/2016`: the agreement (0) has one date: 1 or 2.
+    words = ["Hiệp_định", "2016", ",", "ký", "ngày_16/3/2016", "và", "Lễ_ký"]
+    mentions = [(0, 1, "AGREEMENT"), (1, 2, "DATE"), (4, 5, "DATE"), (6, 7, "EVENT")]
+    items = [(words, mentions)]
+    scored = [[(0, 1, "date_of", 0.5), (0, 2, "date_of", 0.9), (3, 2, "date_of", 0.7)]]
+    assert extractor._decide(scored, items) == scored  # no single-tail label: every pair above the threshold
+    extractor.model.config.single_tail_labels = ["date_of"]
+    assert extractor._decide(scored, items) == [[(0, 2, "date_of", 0.9), (3, 2, "date_of", 0.7)]]
+    extractor.model.config.single_choice = "nearest"
+    assert extractor._decide(scored, items) == [[(0, 1, "date_of", 0.5), (3, 2, "date_of", 0.7)]]
+    # Single heads first, then single tails: date 2 keeps its nearer head, the event (3).
+    extractor.model.config.single_head_labels = ["date_of"]
+    assert extractor._decide(scored, items) == [[(0, 1, "date_of", 0.5), (3, 2, "date_of", 0.7)]]
 
 
 TITLE_RULE = {"head": "PER", "tail": "TITLE", "order": "tail_first", "label": "has_title"}
@@ -347,18 +364,24 @@ def test_adjacency_rules_fix_the_label_the_model_scores(tokenizer):
     assert [(h, t) for h, t, *_ in extractor.predict(items)[0] if (h, t) in ((1, 0), (3, 2))] == [(1, 0), (3, 2)]
 
 
-def test_nearest_head_counts_count_relations_whose_head_is_the_closest_of_its_type():
-    from training.train_re import RelationExample, nearest_head_counts
+def test_nearest_counts_count_relations_whose_kept_argument_is_the_closest_of_its_type():
+    from training.train_re import RelationExample, nearest_counts
 
     # `A , Bộ_trưởng , gặp B`: the title (2) belongs to A, one word away; B is two words away.
     words = ("A", ",", "Bộ_trưởng", ",", "gặp", "B")
     a, title, b = (0, 1, "PER"), (2, 3, "TITLE"), (5, 6, "PER")
     examples = [RelationExample(words, a, title, "has_title"), RelationExample(words, b, title, "no_relation")]
-    assert nearest_head_counts(examples, ["has_title"]) == {"has_title": [1, 1]}
+    assert nearest_counts(examples, ["has_title"]) == {"has_title": [1, 1]}
     farther = [RelationExample(words, a, title, "no_relation"), RelationExample(words, b, title, "has_title")]
-    assert nearest_head_counts(farther, ["has_title", "meets"]) == {"has_title": [0, 1]}  # meets: never seen
+    assert nearest_counts(farther, ["has_title", "meets"]) == {"has_title": [0, 1]}  # meets: never seen
     tie = [*examples, RelationExample(words, (4, 5, "PER"), title, "no_relation")]  # as near as A: still nearest
-    assert nearest_head_counts(tie, ["has_title"]) == {"has_title": [1, 1]}
+    assert nearest_counts(tie, ["has_title"]) == {"has_title": [1, 1]}
+    # Tails: `Lễ_ký ngày 1/1 , họp ngày 2/2`: the event (0) is dated by the farther date (4).
+    words = ("Lễ_ký", "ngày_1/1", ",", "họp", "ngày_2/2")
+    event, near, far = (0, 1, "EVENT"), (1, 2, "DATE"), (4, 5, "DATE")
+    dated = [RelationExample(words, event, near, "no_relation"), RelationExample(words, event, far, "date_of")]
+    assert nearest_counts(dated, ["date_of"], "tail") == {"date_of": [0, 1]}
+    assert nearest_counts(dated, ["date_of"], "head") == {"date_of": [1, 1]}  # the only event: nearest
 
 
 def test_adjacency_rules_are_the_touching_type_pairs_training_always_linked():
@@ -380,8 +403,8 @@ def test_adjacency_rules_are_the_touching_type_pairs_training_always_linked():
     assert adjacent_relations(mixed, labels) == []  # once without the relation: no rule
 
 
-def test_single_head_labels_are_the_labels_no_training_tail_shares():
-    from training.train_re import RelationExample, single_head_labels
+def test_single_head_and_tail_labels_are_the_labels_no_training_tail_or_head_shares():
+    from training.train_re import RelationExample, single_head_labels, single_tail_labels
 
     words = ("Trung_tướng", "A", "và", "B", "ký", "Hiệp_định")
     title, a, b, agreement = (0, 1, "TITLE"), (1, 2, "PER"), (3, 4, "PER"), (5, 6, "AGREEMENT")
@@ -394,6 +417,10 @@ def test_single_head_labels_are_the_labels_no_training_tail_shares():
     ]
     labels = ["has_title", "signed", "meets"]
     assert single_head_labels(examples, labels) == ["has_title"]  # meets: never seen, so not claimed
+    # Each person signs one agreement here: signed is single-tail; has_title too (A: one title).
+    assert single_tail_labels(examples, labels) == ["has_title", "signed"]
+    second_title = RelationExample(words, a, (2, 3, "TITLE"), "has_title")  # A holds two titles
+    assert single_tail_labels([*examples, second_title], labels) == ["signed"]
 
 
 def test_save_and_load_round_trip_via_auto_model_and_relation_extractor(tokenizer, tmp_path, relation_rows):
@@ -488,7 +515,8 @@ def test_unknown_relation_label_is_rejected_naming_the_file(broken_copy):
         (lambda c: c.update(model_type="roberta"), "model_type"),
         (lambda c: c.update(marker_format="entity_mask"), "marker_format"),
         (lambda c: c.update(single_head_labels=["has_title", "knows"]), "single_head_labels"),
-        (lambda c: c.update(single_head_choice="first"), "single_head_choice"),
+        (lambda c: c.update(single_choice="first"), "single_choice"),
+        (lambda c: c.update(single_tail_labels=["knows"]), "single_tail_labels"),
         (lambda c: c.update(adjacent_relations=[{**TITLE_RULE, "label": "knows"}]), "adjacent_relations"),
         (lambda c: c.update(adjacent_relations=[{**TITLE_RULE, "order": "sideways"}]), "adjacent_relations"),
         (lambda c: c.update(adjacent_relations=[{**TITLE_RULE, "head": "DATE"}]), "adjacent_relations"),

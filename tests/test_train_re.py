@@ -167,7 +167,8 @@ def test_relation_kfold_trains_without_dev_at_the_fixed_threshold(base_model_dir
     assert saved["threshold"] == pytest.approx(0.3)
     # Every title in the gold data has one holder, so training marks has_title single-head.
     assert "has_title" in saved["single_head_labels"] and set(saved["single_head_labels"]) <= set(RELATION_LABELS)
-    assert saved["single_head_choice"] == "nearest" and results["folds"][0]["single_head_choice"] == "nearest"
+    assert saved["single_choice"] == "nearest" and results["folds"][0]["single_choice"] == "nearest"
+    assert set(saved["single_tail_labels"]) <= set(RELATION_LABELS)
     assert "mean ± std" in capsys.readouterr().out
     # The model card reads it as the relation model's k-fold row.
     kfold = read_results([str(out)])["re"]["kfold"]
@@ -202,21 +203,33 @@ def test_relation_kfold_trains_without_dev_at_the_fixed_threshold(base_model_dir
         ruled_total += ruled
     assert ruled_total > 0  # `Trung tướng Lê Đức Thái`: the corpus has titles before names
     assert (tmp_path / "folds" / "fold-0" / "model.safetensors").read_bytes() == weights
-    assert main([*rescore, "--set", "single_head=false", "--set", "threshold=0.0", "--out", str(rescored)]) == 0
+    assert (
+        main(
+            [
+                *rescore,
+                "--set",
+                "single_head=false",
+                "--set",
+                "single_tail=false",
+                "--set",
+                "threshold=0.0",
+                "--out",
+                str(rescored),
+            ]
+        )
+        == 0
+    )
     for fold in json.loads(rescored.read_text(encoding="utf-8"))["folds"]:
         held_out = [d for d in documents[:3] if d.id in fold["test_ids"]]
         sentences = [s for d in held_out for s in align_document(d, "pyvi") if len(s.entities) > 1]
         pairs = sum(len(candidate_pairs([(e.start, e.end, e.entity.label) for e in s.entities])) for s in sentences)
         assert fold["relations_gold_entities"]["micro"]["predicted"] == pairs  # threshold 0, no single head: all
-    assert (
-        main([*rescore, "--set", "threshold=0.3", "--set", "single_head_choice=probability", "--out", str(rescored)])
-        == 0
-    )
-    assert {fold["single_head_choice"] for fold in json.loads(rescored.read_text(encoding="utf-8"))["folds"]} == {
+    assert main([*rescore, "--set", "threshold=0.3", "--set", "single_choice=probability", "--out", str(rescored)]) == 0
+    assert {fold["single_choice"] for fold in json.loads(rescored.read_text(encoding="utf-8"))["folds"]} == {
         "probability"
     }
-    assert main([*rescore, "--set", "threshold=0.3", "--set", "single_head_choice=first"]) == 2
-    assert "single_head_choice" in capsys.readouterr().err
+    assert main([*rescore, "--set", "threshold=0.3", "--set", "single_choice=first"]) == 2
+    assert "single_choice" in capsys.readouterr().err
     assert main([*rescore, "--set", "threshold=0.3", "--set", "epochs=2"]) == 2
     assert "other values of ['epochs']" in capsys.readouterr().err
 

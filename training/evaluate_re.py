@@ -65,13 +65,15 @@ def evaluate(
     threshold: float | None = None,
     single_head: bool = True,
     adjacent: bool = True,
-    single_head_choice: str | None = None,
+    single_choice: str | None = None,
+    single_tail: bool = True,
     ner_decoding: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Scores as plain dicts (training.metrics' layout) for `documents`.
 
-    `threshold` and `single_head_choice` replace the model's; `single_head=False` drops its
-    single-head labels and `adjacent=False` its adjacency rules. `ner_decoding` (keyword
+    `threshold` and `single_choice` replace the model's; `single_head=False` drops its
+    single-head labels, `single_tail=False` its single-tail labels and `adjacent=False` its
+    adjacency rules. `ner_decoding` (keyword
     arguments of training.evaluate.set_ner_decoding) sets how a full model decodes its entities.
     """
     from viextract import Extractor
@@ -105,14 +107,16 @@ def evaluate(
         relation_extractor.model.config.threshold = threshold
     if not single_head:
         relation_extractor.model.config.single_head_labels = []
+    if not single_tail:
+        relation_extractor.model.config.single_tail_labels = []
     if not adjacent:
         relation_extractor.model.config.adjacent_relations = []
-    if single_head_choice is not None:
-        relation_extractor.model.config.single_head_choice = single_head_choice
+    if single_choice is not None:
+        relation_extractor.model.config.single_choice = single_choice
     labels = list(RELATION_LABELS)
     with_gold = relations_from_gold_entities(relation_extractor, documents, segmenter, batch_size)
     report["threshold"] = relation_extractor.threshold
-    report["single_head_choice"] = relation_extractor.config.single_head_choice
+    report["single_choice"] = relation_extractor.config.single_choice
     report["relations_gold_entities"] = score_items(gold, with_gold, labels).to_dict()
     if extractor is not None:
         results = list(extractor.pipe([doc.text for doc in documents], batch_size=batch_size))
@@ -148,9 +152,8 @@ def kfold_re(
     With `ner_folds` (held-out document ids -> the NER fold model that never saw them, from
     `read_ner_folds`), each fold is also scored end to end: that NER model's entities, decoded
     as the NER k-fold scored them, feed this fold's relation model, so neither has seen the
-    held-out documents. `rescore` scores the
-    fold models already in `work_dir` (at the config's threshold, single_head, single_head_choice and adjacent_rules)
-    instead of training them.
+    held-out documents. `rescore` scores the fold models already in `work_dir` (at the config's
+    threshold, single_head, single_tail, single_choice and adjacent_rules) instead of training them.
     """
     from .config import ConfigError
     from .evaluate import fold_summary, reuse_fold_model, run_folds
@@ -176,15 +179,21 @@ def kfold_re(
 
     def score_fold(fold_dir: Path, held_out: list[Document]) -> dict[str, Any]:
         # At the config's decoding settings: what --rescore varies.
-        decoding = (config.threshold, config.single_head, config.adjacent_rules, config.single_head_choice)
+        decoding = {
+            "threshold": config.threshold,
+            "single_head": config.single_head,
+            "single_tail": config.single_tail,
+            "single_choice": config.single_choice,
+            "adjacent": config.adjacent_rules,
+        }
         if ner_folds is None:
-            return evaluate(fold_dir, held_out, device, batch_size, *decoding)
+            return evaluate(fold_dir, held_out, device, batch_size, **decoding)
         ner_dir = ner_folds.models[frozenset(doc.id for doc in held_out)]
         # A full model directory (ner/ + re/) made of links, so that Extractor runs the pair as one.
         with tempfile.TemporaryDirectory(prefix="pipeline-", dir=work_dir) as pipeline:
             (Path(pipeline) / "ner").symlink_to(ner_dir.resolve(), target_is_directory=True)
             (Path(pipeline) / "re").symlink_to(fold_dir.resolve(), target_is_directory=True)
-            report = evaluate(Path(pipeline), held_out, device, batch_size, *decoding, ner_decoding=ner_folds.decoding)
+            report = evaluate(Path(pipeline), held_out, device, batch_size, **decoding, ner_decoding=ner_folds.decoding)
         return {**report, "ner_model": str(ner_dir)}
 
     train = reuse_fold_model if rescore else train_fold

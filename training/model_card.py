@@ -642,7 +642,7 @@ SETTINGS_KEYS = {
             "silver_files"),
     "re": ("base_model", "segmenter", "relation_labels", "max_length", "epochs", "max_steps", "learning_rate",
            "batch_size", "negative_ratio", "class_weights", "threshold", "single_head",
-           "single_head_choice", "adjacent_rules", "early_stopping_patience", "seed",
+           "single_tail", "single_choice", "adjacent_rules", "early_stopping_patience", "seed",
            "splits_file", "train_files", "dev_files", "silver_files"),
 }  # fmt: skip
 SIZE_KEYS = (

@@ -38,7 +38,7 @@ from viextract.markers import (
     words_between,
 )
 from viextract.relations import (
-    SINGLE_HEAD_CHOICES,
+    SINGLE_CHOICES,
     RelationConfig,
     RelationEncoder,
     RelationExtractor,
@@ -75,7 +75,7 @@ ADJACENT_MIN_COUNT = 5
 class ReConfig(TrainConfig):
     task: ClassVar[str] = "re"
     decoding_keys: ClassVar[frozenset[str]] = frozenset(
-        {"threshold", "single_head", "single_head_choice", "adjacent_rules"}
+        {"threshold", "single_head", "single_tail", "single_choice", "adjacent_rules"}
     )
 
     output_dir: str = "outputs/re"
@@ -93,12 +93,15 @@ class ReConfig(TrainConfig):
     # Decision threshold on a relation's probability; null chooses it on dev (F1-best on a 0.05 grid).
     threshold: float | None = None
     # Labels whose every tail has a single head in the training relations (has_title: one holder per
-    # title mention) keep only the most probable head of each tail at prediction; false keeps all.
+    # title mention) keep one head of each tail at prediction; false keeps all.
     single_head: bool = True
-    # Which head such a tail keeps: the nearest (fewest words between) of the heads that reach the
-    # threshold, or the most probable ("probability"). In the bundled model's training relations of
-    # these labels the head was the nearest one 387 times in 401 (nearest_head_counts, docs/training.md).
-    single_head_choice: str = "nearest"
+    # Likewise labels whose every head has a single tail in the training relations (an event has one
+    # date, a person signs one agreement per sentence) keep one tail of each head.
+    single_tail: bool = True
+    # Which one is kept: the nearest (fewest words between head and tail) of those that reach the
+    # threshold, or the most probable ("probability"). In the bundled model's training relations the
+    # single head was the nearest one 387 times in 401 (nearest_counts, docs/training.md).
+    single_choice: str = "nearest"
     # Pairs of types that, written with no word between them, held one relation every time in the
     # training relations (at least ADJACENT_MIN_COUNT times: `Trung tướng Lê Đức Thái` is has_title)
     # are stored as rules; at prediction such a pair gets that relation whatever its probability.
@@ -123,10 +126,9 @@ class ReConfig(TrainConfig):
             raise ConfigError(f"{source}: negative_ratio: must be -1 (keep all) or >= 0, got {self.negative_ratio}")
         if self.class_weights not in CLASS_WEIGHTINGS:
             raise ConfigError(f"{source}: class_weights: expected one of {list(CLASS_WEIGHTINGS)}")
-        if self.single_head_choice not in SINGLE_HEAD_CHOICES:
+        if self.single_choice not in SINGLE_CHOICES:
             raise ConfigError(
-                f"{source}: single_head_choice: expected one of {list(SINGLE_HEAD_CHOICES)}, "
-                f"got {self.single_head_choice!r}"
+                f"{source}: single_choice: expected one of {list(SINGLE_CHOICES)}, got {self.single_choice!r}"
             )
         if self.threshold is not None and not 0.0 <= self.threshold <= 1.0:
             raise ConfigError(f"{source}: threshold: must be in [0, 1] or null, got {self.threshold}")
@@ -173,30 +175,47 @@ def relation_examples(documents: Sequence[Document], config: ReConfig) -> list[R
 
 def single_head_labels(examples: Sequence[RelationExample], relation_labels: Sequence[str]) -> list[str]:
     """The labels of `relation_labels` seen in `examples` whose every tail has one head there."""
-    heads: dict[tuple[Any, ...], set[tuple[int, int, str]]] = defaultdict(set)
+    return _single_argument_labels(examples, relation_labels, "tail")
+
+
+def single_tail_labels(examples: Sequence[RelationExample], relation_labels: Sequence[str]) -> list[str]:
+    """The labels of `relation_labels` seen in `examples` whose every head has one tail there."""
+    return _single_argument_labels(examples, relation_labels, "head")
+
+
+def _single_argument_labels(
+    examples: Sequence[RelationExample], relation_labels: Sequence[str], shared: str
+) -> list[str]:
+    other = {"tail": "head", "head": "tail"}[shared]
+    partners: dict[tuple[Any, ...], set[tuple[int, int, str]]] = defaultdict(set)
     for example in examples:
         if example.label != NO_RELATION:
-            heads[(example.tokens, example.tail, example.label)].add(example.head)
-    seen = {key[2] for key in heads}
-    shared = {key[2] for key, found in heads.items() if len(found) > 1}
-    return [label for label in relation_labels if label in seen and label not in shared]
+            partners[(example.tokens, getattr(example, shared), example.label)].add(getattr(example, other))
+    seen = {key[2] for key in partners}
+    several = {key[2] for key, found in partners.items() if len(found) > 1}
+    return [label for label in relation_labels if label in seen and label not in several]
 
 
-def nearest_head_counts(examples: Sequence[RelationExample], labels: Sequence[str]) -> dict[str, list[int]]:
-    """Per label of `labels`: [relations whose head is the nearest candidate of its type, relations].
+def nearest_counts(
+    examples: Sequence[RelationExample], labels: Sequence[str], kept: str = "head"
+) -> dict[str, list[int]]:
+    """Per label of `labels`: [relations whose `kept` argument (head or tail) is the nearest
+    candidate of its type to the other argument, relations].
 
-    The evidence for `single_head_choice: nearest`, counted on the candidate pairs of the
-    training data: "nearest" is fewest words between head and tail, a tie counting as nearest.
+    The evidence for `single_choice: nearest`, counted on the candidate pairs of the training
+    data: "nearest" is fewest words between head and tail, a tie counting as nearest.
     """
-    heads: dict[tuple[Any, ...], list[tuple[int, int, str]]] = defaultdict(list)
+    other = {"head": "tail", "tail": "head"}[kept]
+    candidates: dict[tuple[Any, ...], list[tuple[int, int, str]]] = defaultdict(list)
     for example in examples:
-        heads[(example.tokens, example.tail)].append(example.head)
+        candidates[(example.tokens, getattr(example, other))].append(getattr(example, kept))
     counts = {label: [0, 0] for label in labels}
     for example in examples:
         if example.label in counts:
-            same_type = [h for h in heads[(example.tokens, example.tail)] if h[2] == example.head[2]]
-            distance = words_between(example.head, example.tail)
-            counts[example.label][0] += all(distance <= words_between(h, example.tail) for h in same_type)
+            mine, anchor = getattr(example, kept), getattr(example, other)
+            rivals = [c for c in candidates[(example.tokens, anchor)] if c[2] == mine[2]]
+            distance = words_between(mine, anchor)
+            counts[example.label][0] += all(distance <= words_between(c, anchor) for c in rivals)
             counts[example.label][1] += 1
     return {label: found for label, found in counts.items() if found[1]}
 
@@ -379,7 +398,8 @@ def load_base_model(config: ReConfig, labels: Sequence[str]):
         "max_input_length",
         "class_weights",
         "single_head_labels",
-        "single_head_choice",
+        "single_tail_labels",
+        "single_choice",
         "adjacent_relations",
         "transformers_version",
         "viextract",
@@ -518,15 +538,19 @@ def train_examples(
     if trainer.is_world_process_zero():
         final = trainer.accelerator.unwrap_model(trainer.model)
         final.config.threshold = float(threshold)
-        single = single_head_labels(train, config.relation_labels) if config.single_head else []
-        final.config.single_head_labels = single
-        final.config.single_head_choice = config.single_head_choice
-        nearest = nearest_head_counts(train, single)
-        if nearest:
-            logger.info(
-                "single-head relations whose head is the nearest of its type: %s",
-                ", ".join(f"{label} {n} of {total}" for label, (n, total) in nearest.items()),
-            )
+        heads = single_head_labels(train, config.relation_labels) if config.single_head else []
+        tails = single_tail_labels(train, config.relation_labels) if config.single_tail else []
+        final.config.single_head_labels, final.config.single_tail_labels = heads, tails
+        final.config.single_choice = config.single_choice
+        nearest = {"head": nearest_counts(train, heads, "head"), "tail": nearest_counts(train, tails, "tail")}
+        for kept, found in nearest.items():
+            if found:
+                logger.info(
+                    "single-%s relations whose %s is the nearest of its type: %s",
+                    kept,
+                    kept,
+                    ", ".join(f"{label} {n} of {total}" for label, (n, total) in found.items()),
+                )
         final.config.adjacent_relations = (
             adjacent_relations(train, config.relation_labels) if config.adjacent_rules else []
         )
@@ -538,7 +562,7 @@ def train_examples(
             "train_pairs": len(sampled),
             "train_pairs_before_sampling": len(train),
             "train_labels": dict(sorted(counts.items())),
-            "nearest_head": nearest,
+            "nearest": nearest,
             "dev_pairs": len(dev) if dev is not None else None,
             "truncated_pairs": encoder.truncated,
             "unknown_marker_words": unknown,

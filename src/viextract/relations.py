@@ -41,8 +41,8 @@ from .saving import atomic_directory
 
 MODEL_TYPE = "viextract_relation"
 DEFAULT_THRESHOLD = 0.5
-# How a single-head label's tail picks its one head among those that reach the threshold.
-SINGLE_HEAD_CHOICES = ("nearest", "probability")
+# How a tail of a single-head label (a head of a single-tail label) picks the one it keeps.
+SINGLE_CHOICES = ("nearest", "probability")
 
 
 class RelationConfig(RobertaConfig):
@@ -54,8 +54,9 @@ class RelationConfig(RobertaConfig):
     `max_input_length` the subwords per input, <s> and </s> included (not `max_length`, which
     `transformers` reserves for generation); `single_head_labels` the relation labels whose
     tail takes at most one head (no tail had two in the training data: a title mention belongs
-    to one person), so that only one head of each tail is returned: by `single_head_choice`,
-    the nearest in words of the heads that reach the threshold ("nearest"; the probability
+    to one person), so that only one head of each tail is returned, and `single_tail_labels`
+    those whose head takes at most one tail (an event has one date); `single_choice` which one
+    is kept: the nearest in words of those that reach the threshold ("nearest"; the probability
     breaks ties) or the most probable ("probability", what a config without the field means);
     `adjacent_relations` the pairs of types that, written with no word between them, always held
     one relation in the training data (`Trung tướng Lê Đức Thái`: has_title), each as
@@ -73,8 +74,9 @@ class RelationConfig(RobertaConfig):
         max_input_length: int = MAX_LENGTH,
         class_weights: Sequence[float] | None = None,
         single_head_labels: Sequence[str] = (),
+        single_tail_labels: Sequence[str] = (),
         adjacent_relations: Sequence[dict[str, str]] = (),
-        single_head_choice: str = "probability",
+        single_choice: str = "probability",
         **kwargs: Any,
     ):
         if "id2label" not in kwargs and "label2id" not in kwargs and "num_labels" not in kwargs:
@@ -93,8 +95,9 @@ class RelationConfig(RobertaConfig):
         self.max_input_length = int(max_input_length)
         self.class_weights = list(class_weights) if class_weights is not None else None
         self.single_head_labels = list(single_head_labels)
+        self.single_tail_labels = list(single_tail_labels)
         self.adjacent_relations = [dict(rule) for rule in adjacent_relations]
-        self.single_head_choice = single_head_choice
+        self.single_choice = single_choice
 
     @property
     def relation_labels(self) -> list[str]:
@@ -127,12 +130,11 @@ class RelationConfig(RobertaConfig):
                 f"field 'max_input_length': {self.max_input_length} does not fit max_position_embeddings "
                 f"{self.max_position_embeddings}"
             )
-        if unknown := sorted(set(self.single_head_labels) - set(self.relation_labels)):
-            found.append(f"field 'single_head_labels': {unknown} are not relation labels of this model")
-        if self.single_head_choice not in SINGLE_HEAD_CHOICES:
-            found.append(
-                f"field 'single_head_choice': {self.single_head_choice!r} is not one of {list(SINGLE_HEAD_CHOICES)}"
-            )
+        for key in ("single_head_labels", "single_tail_labels"):
+            if unknown := sorted(set(getattr(self, key)) - set(self.relation_labels)):
+                found.append(f"field '{key}': {unknown} are not relation labels of this model")
+        if self.single_choice not in SINGLE_CHOICES:
+            found.append(f"field 'single_choice': {self.single_choice!r} is not one of {list(SINGLE_CHOICES)}")
         found.extend(self._adjacent_problems())
         if self.class_weights is not None and len(self.class_weights) != len(labels):
             found.append(f"field 'class_weights': {len(self.class_weights)} weights for {len(labels)} labels")
@@ -348,7 +350,8 @@ class RelationExtractor:
 
         Each item is one sentence's words and its mentions (word_start, word_end, label). A pair is
         returned when its most probable relation label (never `no_relation`) reaches `threshold`,
-        and, for a label of `single_head_labels`, it is the head its tail keeps (`single_head_choice`).
+        and, for a label of `single_head_labels` (`single_tail_labels`), it is the one head its tail
+        (the one tail its head) keeps (`single_choice`).
         A pair that an adjacency rule of the config covers (`adjacent_relations`: the two mentions
         touch, in the rule's order) is returned with the rule's label whatever its probability,
         and is the head of its tail for a single-head label.
@@ -403,11 +406,11 @@ class RelationExtractor:
         scored: list[list[tuple[int, int, str, float]]],
         items: Sequence[tuple[Sequence[str], Sequence[Mention]]] | None = None,
     ) -> list[list[tuple[int, int, str, float]]]:
-        """Threshold, adjacency rules (they need each sentence's mentions: `items`) and single heads."""
-        threshold, single = self.threshold, set(self.config.single_head_labels)
+        """Threshold, adjacency rules (they need each sentence's mentions: `items`), single heads and tails."""
+        threshold = self.threshold
         rules = self.config.adjacent_rules() if items is not None else {}
         # Nearest needs the mentions too; without them the probability decides.
-        nearest = self.config.single_head_choice == "nearest" and items is not None
+        nearest = self.config.single_choice == "nearest" and items is not None
         decided = []
         for s_index, found in enumerate(scored):
             mentions = items[s_index][1] if items is not None else ()
@@ -418,13 +421,26 @@ class RelationExtractor:
                 if rules and rules.get(adjacent_rule_key(mentions[h], mentions[t])) == label
             }
             kept = [r for r in found if r[3] > 0.0 and (r[3] >= threshold or r[:3] in ruled)]
-            best: dict[tuple[int, str], tuple[tuple[bool, int, float], tuple[int, int, str, float]]] = {}
-            for relation in kept:  # in (head, tail) order, so a tie keeps the first head
-                # A rule's pair first; then, for "nearest", fewer words between head and tail
-                # (the bundled model's training relations: 387 of 401 heads were the nearest one).
-                distance = -words_between(mentions[relation[0]], mentions[relation[1]]) if nearest else 0
-                key, rank = (relation[1], relation[2]), (relation[:3] in ruled, distance, relation[3])
-                if relation[2] in single and (key not in best or rank > best[key][0]):
-                    best[key] = (rank, relation)
-            decided.append([r for r in kept if r[2] not in single or best[(r[1], r[2])][1] is r])
+            # A rule's pair first; then, for "nearest", fewer words between head and tail (in the
+            # bundled model's training relations 387 of 401 single heads were the nearest one).
+            ranks = {
+                r[:3]: (r[:3] in ruled, -words_between(mentions[r[0]], mentions[r[1]]) if nearest else 0, r[3])
+                for r in kept
+            }
+            kept = _keep_one(kept, set(self.config.single_head_labels), 1, ranks)
+            decided.append(_keep_one(kept, set(self.config.single_tail_labels), 0, ranks))
         return decided
+
+
+def _keep_one(
+    relations: list[tuple[int, int, str, float]], labels: set[str], shared: int, ranks: dict[tuple, tuple]
+) -> list[tuple[int, int, str, float]]:
+    """For a label of `labels`, only the best-ranked (`ranks[relation[:3]]`) of the relations that
+    share argument `shared` (1: the tail, so one head per tail; 0: the head, so one tail per
+    head). A tie keeps the first in (head, tail) order."""
+    best: dict[tuple[int, str], tuple[int, int, str, float]] = {}
+    for relation in relations:
+        key = (relation[shared], relation[2])
+        if relation[2] in labels and (key not in best or ranks[relation[:3]] > ranks[best[key][:3]]):
+            best[key] = relation
+    return [r for r in relations if r[2] not in labels or best[(r[shared], r[2])] is r]
