@@ -10,7 +10,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from viextract.bio import BIGRAM_SMOOTHING, TagBigrams, WordContext, best_valid_tags
+from viextract.bio import (
+    BIGRAM_SMOOTHING,
+    WORD_SHAPES,
+    TagBigrams,
+    WordContext,
+    WordShapes,
+    best_valid_tags,
+    word_shape,
+)
 from viextract.labels import bio_labels
 
 LABELS = ["O", "B-PER", "I-PER", "B-ORG", "I-ORG"]
@@ -275,3 +283,89 @@ def test_tagger_applies_the_stored_word_context_and_a_broken_one_is_refused_at_l
     config_path.write_text(json.dumps(config), encoding="utf-8")
     with pytest.raises(ModelLoadError, match=r"ner/config.json: field 'viextract': word_context"):
         Extractor.from_pretrained(tmp_path / "with_context")
+
+
+# ---- word shapes: what capitals and digits tell about a tag ----------------------------------------
+
+
+@pytest.mark.parametrize(
+    "word, shape",
+    [
+        ("Phan_Văn_Giang", "cap_all"),
+        ("Lào", "cap_all"),
+        ("Bộ_trưởng", "cap_first"),
+        ("Đảng", "cap_all"),
+        ("ASEAN", "allcaps"),
+        ("TTXVN", "allcaps"),
+        ("A", "cap_all"),  # one capital letter is a name's initial, not an acronym
+        ("10/10", "digit"),
+        ("COVID-19", "digit"),
+        ("2024-2025", "digit"),
+        (",", "punct"),
+        ("“", "punct"),
+        ("trưởng_đoàn", "lower"),
+        ("thủ_đô", "lower"),
+        ("nhân_dân_Lào", "cap_later"),
+    ],
+)
+def test_word_shape_classes(word, shape):
+    assert word_shape(word) == shape and shape in WORD_SHAPES
+
+
+SHAPED = [(["Thượng_tướng", "Khamphet", "đến", "10/10"], ["O", "B-PER", "O", "O"])] * 6
+
+
+def test_word_shapes_are_the_pmi_of_each_shape_and_steer_a_doubtful_word():
+    shapes = WordShapes.estimate(SHAPED, LABELS, weight=1.0, min_count=5)
+    assert set(shapes.shapes) == {"cap_first", "cap_all", "lower", "digit"}
+    assert dict(zip(LABELS, shapes.shapes["cap_all"]))["B-PER"] > 0
+    assert dict(zip(LABELS, shapes.shapes["lower"]))["B-PER"] < 0
+    assert WordShapes.estimate(SHAPED, LABELS, weight=1.0, min_count=7).shapes == {}
+    assert not WordShapes.estimate(SHAPED[:1], LABELS, 1.0, min_count=5).bias(["đến"]).any()  # unseen: no bias
+    # The model reads a lowercase word as a person (0.5 vs 0.4 for O); its shape says otherwise.
+    words = ["đến", "Vientiane"]
+    rows = log_rows([0.4, 0.5, 0.02, 0.04, 0.04], [0.3, 0.2, 0.3, 0.1, 0.1])
+    assert [LABELS[i] for i in best_valid_tags(rows, LABELS)][0] == "B-PER"
+    assert [LABELS[i] for i in best_valid_tags(rows, LABELS, words=words, shapes=shapes)][0] == "O"
+    assert best_valid_tags(rows, LABELS, shapes=shapes) == best_valid_tags(rows, LABELS)  # no words: no shapes
+
+
+def test_word_shapes_round_trip_through_config_json_and_refuse_bad_entries():
+    shapes = WordShapes.estimate(SHAPED, LABELS, weight=0.5, min_count=5)
+    stored = json.loads(json.dumps(shapes.to_dict()))
+    back = WordShapes.from_dict(stored, list(reversed(LABELS)))
+    for shape, row in shapes.shapes.items():
+        assert np.allclose(back.shapes[shape][::-1], row, atol=1e-4)
+    assert back.weight == 0.5
+    with pytest.raises(ValueError, match="word_shapes is for tags"):
+        best_valid_tags(np.zeros((1, 5)), list(reversed(LABELS)), words=["A"], shapes=shapes)
+    with pytest.raises(ValueError, match=r"word_shapes: shapes: \['camel'\]"):
+        WordShapes.from_dict({**stored, "shapes": {**stored["shapes"], "camel": dict.fromkeys(LABELS, 0.0)}}, LABELS)
+    with pytest.raises(ValueError, match="word_shapes: weight"):
+        WordShapes.from_dict({**stored, "weight": float("inf")}, LABELS)
+
+
+def test_tagger_applies_stored_word_shapes_and_broken_ones_are_refused_at_load(tiny_ner_dir, tmp_path):
+    from viextract import Extractor, ModelLoadError
+
+    extractor = Extractor.from_pretrained(tiny_ner_dir)
+    assert extractor.tagger.shapes is None
+    labels = extractor.tagger.labels
+    # Shapes by which a lowercase word is O and a capitalised one B-LOC (every tag is seen once on a number).
+    sentences = [(["đến", "Lào"], ["O", "B-LOC"])] * 10 + [(["1"], [tag]) for tag in labels]
+    shapes = WordShapes.estimate(sentences, labels, weight=50.0, min_count=1)
+    extractor.ner_model.config.viextract = {"segmenter": "pyvi", "word_shapes": shapes.to_dict()}
+    try:
+        extractor.save_pretrained(tmp_path / "with_shapes")
+    finally:
+        extractor.ner_model.config.viextract = {}
+    loaded = Extractor.from_pretrained(tmp_path / "with_shapes")
+    tags = [t.label for t in loaded.tagger.tag([["đến", "Vientiane", "và", "Hà_Nội"]])[0]]
+    assert tags == ["O", "B-LOC", "O", "B-LOC"]
+
+    config_path = tmp_path / "with_shapes" / "ner" / "config.json"
+    config = json.loads(config_path.read_text(encoding="utf-8"))
+    config["viextract"]["word_shapes"]["shapes"]["lower"]["O"] = "many"
+    config_path.write_text(json.dumps(config), encoding="utf-8")
+    with pytest.raises(ModelLoadError, match=r"ner/config.json: field 'viextract': word_shapes"):
+        Extractor.from_pretrained(tmp_path / "with_shapes")

@@ -318,6 +318,11 @@ def test_evaluate_and_kfold_write_json(tmp_path, base_model_dir, documents, caps
     # The folds were trained without a word context (context_weight 0): none to weigh.
     assert main([*argv, "--rescore", "--set", "context_weight=0.5"]) == 2
     assert "context_weight:" in capsys.readouterr().err
+    assert main([*argv, "--rescore", "--set", "shape_weight=0.5"]) == 2
+    err = capsys.readouterr().err
+    assert "shape_weight:" in err and "has no word shapes" in err
+    assert main([*argv, "--rescore", "--set", "shape_weight=-1"]) == 2
+    assert "shape_weight: must be finite and >= 0" in capsys.readouterr().err
     assert main([*argv, "--rescore", "--set", "max_steps=3"]) == 2  # not the models' recipe
     err = capsys.readouterr().err
     assert "--rescore:" in err and "other values of ['max_steps']" in err
@@ -402,6 +407,20 @@ def test_ddp_two_cpu_processes_train_and_save(tmp_path, base_model_dir, document
     extractor = Extractor.from_pretrained(output, device="cpu")
     assert extractor.segmenter == "syllables"
     check_offsets(extractor(documents[4].text), documents[4].text)
+
+
+def test_decoding_tables_are_estimated_from_the_training_tags_only_when_weighted():
+    from training.config import NerConfig
+    from training.train_ner import DecodingTables, TaggedSentence
+
+    labels = ["O", "B-PER", "I-PER"]
+    train = [TaggedSentence(["Đại_tá", "A", "nói"], ["O", "B-PER", "O"])] * 6
+    config = NerConfig(transition_weight=0.0, context_weight=0.0, shape_weight=0.0)
+    assert DecodingTables.estimate(train, labels, config).settings() == {}
+    tables = DecodingTables.estimate(train, labels, NerConfig(context_weight=0.5, shape_weight=0.25))
+    assert set(tables.settings()) == {"tag_bigrams", "word_context", "word_shapes"}
+    assert tables.shapes.weight == 0.25 and set(tables.shapes.shapes) == {"cap_first", "cap_all", "lower"}
+    assert tables.shapes.shapes["lower"][1] < 0 < tables.shapes.shapes["cap_all"][1]  # `nói` is no person
 
 
 def test_word_context_is_estimated_from_the_training_tags_only_when_weighted():

@@ -219,7 +219,7 @@ class TrainConfig:
 @dataclass
 class NerConfig(TrainConfig):
     task: ClassVar[str] = "ner"
-    decoding_keys: ClassVar[frozenset[str]] = frozenset({"transition_weight", "context_weight"})
+    decoding_keys: ClassVar[frozenset[str]] = frozenset({"transition_weight", "context_weight", "shape_weight"})
 
     # Entity types to learn (SCHEMA.md names); gold entities of other types are trained as O.
     entity_labels: list[str] = field(default_factory=lambda: list(ENTITY_LABELS))
@@ -232,6 +232,9 @@ class NerConfig(TrainConfig):
     # Weight of what the previous word tells about a word's tag (PMI from the training tags,
     # viextract.bio.WordContext), stored in the model; 0 leaves it out.
     context_weight: float = 0.0
+    # Weight of what a word's shape (capitals, digits, punctuation) tells about its tag (PMI from the
+    # training tags, viextract.bio.WordShapes), stored in the model; 0 leaves it out.
+    shape_weight: float = 0.0
 
     def validate(self, source: str = "config") -> None:
         super().validate(source)
@@ -242,7 +245,7 @@ class NerConfig(TrainConfig):
             raise ConfigError(f"{source}: entity_labels: must not be empty")
         if len(set(self.entity_labels)) != len(self.entity_labels):
             raise ConfigError(f"{source}: entity_labels: listed twice: {self.entity_labels}")
-        for key in ("transition_weight", "context_weight"):
+        for key in ("transition_weight", "context_weight", "shape_weight"):
             value = getattr(self, key)
             if not (math.isfinite(value) and value >= 0):
                 raise ConfigError(f"{source}: {key}: must be finite and >= 0, got {value}")

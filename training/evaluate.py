@@ -88,38 +88,38 @@ def _labels_seen(*groups) -> list[str]:
     return schema_order(span[-1] for group in groups for unit in group for span in unit)
 
 
+# NerConfig's decoding weights, and the table of viextract.ner.TokenTagger each one weighs.
+NER_WEIGHTS = {
+    "transition_weight": ("bigrams", "tag bigrams"),
+    "context_weight": ("context", "word context"),
+    "shape_weight": ("shapes", "word shapes"),
+}
+
+
 def evaluate_model_dir(
     model_dir: str | Path,
     documents: Sequence[Document],
     device: str | None,
     batch_size: int,
     decoding: str = "viterbi",
-    transition_weight: float | None = None,
-    context_weight: float | None = None,
+    **weights: float | None,
 ):
-    """Score a saved model; `transition_weight` and `context_weight` replace the weights of its stored
-    tag bigrams and word context."""
+    """Score a saved model; `weights` (keys of NER_WEIGHTS) replace the weights of its stored tables."""
     from viextract import Extractor
 
     extractor = Extractor.from_pretrained(model_dir, device=device)
-    set_ner_decoding(extractor, model_dir, decoding, transition_weight, context_weight)
+    set_ner_decoding(extractor, model_dir, decoding, **weights)
     return evaluate_ner(extractor, documents, batch_size)
 
 
-def set_ner_decoding(
-    extractor,
-    model_dir: str | Path,
-    decoding: str = "viterbi",
-    transition_weight: float | None = None,
-    context_weight: float | None = None,
-) -> None:
-    """Decode `extractor`'s entities this way; a weight of None keeps the stored one."""
+def set_ner_decoding(extractor, model_dir: str | Path, decoding: str = "viterbi", **weights: float | None) -> None:
+    """Decode `extractor`'s entities this way; a weight (keys of NER_WEIGHTS) of None keeps the stored one."""
+    if unknown := sorted(set(weights) - set(NER_WEIGHTS)):
+        raise ValueError(f"unknown decoding weights {unknown}; expected some of {list(NER_WEIGHTS)}")
     extractor.tagger.decoding = decoding
     tagger = extractor.tagger
-    for key, attribute, what, weight in (
-        ("transition_weight", "bigrams", "tag bigrams", transition_weight),
-        ("context_weight", "context", "word context", context_weight),
-    ):
+    for key, weight in weights.items():
+        attribute, what = NER_WEIGHTS[key]
         if weight is None:
             continue
         stored = getattr(tagger, attribute)
@@ -164,7 +164,7 @@ def kfold_ner(
     The config's silver files join too, less every sentence naming an entity of the held-out
     fold that its training documents never name (training.silver.without_leaks).
 
-    Folds are scored with the config's `transition_weight` and `context_weight`. `rescore` scores
+    Folds are scored with the config's decoding weights (NER_WEIGHTS). `rescore` scores
     the fold models an earlier run left in `work_dir` instead of training them, to compare
     decoding settings: a fold trained without a dev set does not depend on them.
     """
@@ -180,7 +180,7 @@ def kfold_ner(
 
     def score_fold(fold_dir: Path, held_out: list[Document]) -> dict[str, Any]:
         return evaluate_model_dir(
-            fold_dir, held_out, device, batch_size, decoding, config.transition_weight, config.context_weight
+            fold_dir, held_out, device, batch_size, decoding, **{key: getattr(config, key) for key in NER_WEIGHTS}
         )
 
     train = reuse_fold_model if rescore else train_fold
@@ -296,7 +296,8 @@ def add_kfold_options(parser: argparse.ArgumentParser) -> None:
         "--rescore",
         action="store_true",
         help="--kfold: score the fold models already in --work-dir (trained with this config) instead of "
-        "training them, under other decoding settings (ner: --decoding, transition_weight, context_weight; "
+        "training them, under other decoding settings (ner: --decoding, transition_weight, context_weight, "
+        "shape_weight; "
         "re: threshold, single_head, single_tail, single_choice, adjacent_rules)",
     )
 

@@ -236,16 +236,11 @@ def read_ner_folds(path: Path) -> NerFolds:
     for model in pairs.values():
         if not (model / "config.json").is_file():
             raise ConfigError(f"--ner-kfold: {path}: its fold model {model} is gone (no config.json)")
+    from .evaluate import NER_WEIGHTS
+
     config = results.get("config") or {}
-    decoding = {
-        key: value
-        for key, value in (
-            ("decoding", results.get("decoding")),
-            ("transition_weight", config.get("transition_weight")),
-            ("context_weight", config.get("context_weight")),
-        )
-        if value is not None
-    }
+    recorded = {"decoding": results.get("decoding"), **{key: config.get(key) for key in NER_WEIGHTS}}
+    decoding = {key: value for key, value in recorded.items() if value is not None}
     return NerFolds(pairs, decoding)
 
 

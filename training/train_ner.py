@@ -25,7 +25,7 @@ import numpy as np
 import torch
 
 from viextract.align import SubwordAligner, Window, best_window_per_word
-from viextract.bio import TagBigrams, WordContext, best_valid_tags
+from viextract.bio import TagBigrams, WordContext, WordShapes, best_valid_tags
 from viextract.labels import SCHEMA_VERSION, bio_labels
 from viextract.saving import atomic_directory
 
@@ -187,17 +187,17 @@ def words_from_windows(
     index: Sequence[tuple[int, Window]],
     sentence_lengths: Sequence[int],
     id2label: dict[int, str],
-    bigrams: TagBigrams | None = None,
-    context: WordContext | None = None,
+    tables: DecodingTables | None = None,
     sentence_words: Sequence[Sequence[str]] | None = None,
 ) -> list[list[str]]:
     """Each sentence's word tags from per-window (positions x labels) log-probabilities.
 
     Each word's row comes from its most central window, and the sentence's tags are decoded the
-    way `Extractor` decodes them (viextract.bio.best_valid_tags, with the `bigrams` and word
-    `context` the model will be saved with; the context needs `sentence_words`), so dev F1 during
+    way `Extractor` decodes them (viextract.bio.best_valid_tags, with the decoding `tables` the
+    model will be saved with; word context and shapes need `sentence_words`), so dev F1 during
     training scores what the saved model will output.
     """
+    tables = tables or DecodingTables()
     labels = [id2label[i] for i in range(len(id2label))]
     by_sentence: dict[int, list[int]] = {}
     for row, (s_index, _) in enumerate(index):
@@ -210,7 +210,7 @@ def words_from_windows(
             for w_local, position in best_window_per_word(windows, sentence_lengths[s_index])
         ]
         sentence = sentence_words[s_index] if sentence_words is not None else None
-        tags[s_index] = [labels[i] for i in best_valid_tags(np.stack(words), labels, bigrams, context, sentence)]
+        tags[s_index] = [labels[i] for i in tables.decode(np.stack(words), labels, sentence)]
     return tags
 
 
@@ -218,15 +218,14 @@ def make_compute_metrics(
     dev: Sequence[TaggedSentence],
     index: Sequence[tuple[int, Window]],
     id2label: dict[int, str],
-    bigrams: TagBigrams | None = None,
-    context: WordContext | None = None,
+    tables: DecodingTables | None = None,
 ):
     lengths = [len(s.tokens) for s in dev]
     gold = [s.tags for s in dev]
     words = [s.tokens for s in dev]
 
     def compute_metrics(prediction) -> dict[str, float]:
-        predicted = words_from_windows(prediction.predictions, index, lengths, id2label, bigrams, context, words)
+        predicted = words_from_windows(prediction.predictions, index, lengths, id2label, tables, words)
         scores = score_tags(gold, predicted)
         metrics = {k: scores["micro"][k] for k in ("precision", "recall", "f1")}
         metrics.update({f"f1_{label}": row["f1"] for label, row in scores["per_label"].items()})
@@ -434,15 +433,14 @@ def train_sentences(
     model, tokenizer = load_base_model(config, labels)
     label2id = {label: i for i, label in enumerate(labels)}
     id2label = dict(enumerate(labels))
-    bigrams = tag_bigrams(train, labels, config.transition_weight)
-    context = word_context(train, labels, config.context_weight)
+    tables = DecodingTables.estimate(train, labels, config)
     aligner = SubwordAligner(tokenizer, max_subwords=config.max_length - 2)
     train_features, _ = encode_windows(train, aligner, label2id)
     eval_dataset = compute_metrics = None
     if dev is not None:
         dev_features, dev_index = encode_windows(dev, aligner, label2id)
         eval_dataset = WindowDataset(dev_features)
-        compute_metrics = make_compute_metrics(dev, dev_index, id2label, bigrams, context)
+        compute_metrics = make_compute_metrics(dev, dev_index, id2label, tables)
     if aligner.truncated_words:
         logger.warning("%d words longer than a whole window were cut", aligner.truncated_words)
     logger.info(
@@ -494,7 +492,7 @@ def train_sentences(
             **(extra_metadata or {}),
         }
         model = trainer.accelerator.unwrap_model(trainer.model)
-        save_model(model, tokenizer, config, output_dir, metadata, bigrams, context)
+        save_model(model, tokenizer, config, output_dir, metadata, tables)
         logger.info("model written to %s", output_dir)
     trainer.accelerator.wait_for_everyone()
     return output_dir
@@ -511,6 +509,32 @@ def warn_config_changes(config: NerConfig, previous_path: Path) -> None:
         logger.warning("resuming with changed config keys: %s", ", ".join(changed))
 
 
+@dataclass(frozen=True)
+class DecodingTables:
+    """What Viterbi weighs besides the model's own probabilities (viextract.bio), estimated from
+    the training tags; each is None when its config weight is 0, and stored in config.json."""
+
+    bigrams: TagBigrams | None = None
+    context: WordContext | None = None
+    shapes: WordShapes | None = None
+
+    @classmethod
+    def estimate(cls, train: Sequence[TaggedSentence], labels: Sequence[str], config: NerConfig) -> DecodingTables:
+        return cls(
+            tag_bigrams(train, labels, config.transition_weight),
+            word_context(train, labels, config.context_weight),
+            word_shapes(train, labels, config.shape_weight),
+        )
+
+    def decode(self, log_probs: np.ndarray, labels: Sequence[str], words: Sequence[str] | None) -> list[int]:
+        return best_valid_tags(log_probs, labels, self.bigrams, self.context, words, self.shapes)
+
+    def settings(self) -> dict[str, Any]:
+        """The `viextract` entries of config.json that viextract.ner reads back."""
+        stored = (("tag_bigrams", self.bigrams), ("word_context", self.context), ("word_shapes", self.shapes))
+        return {key: table.to_dict() for key, table in stored if table is not None}
+
+
 def tag_bigrams(train: Sequence[TaggedSentence], labels: Sequence[str], weight: float) -> TagBigrams | None:
     """The training tags' bigram statistics that Viterbi decoding adds (None when the weight is 0)."""
     return TagBigrams.estimate((s.tags for s in train), labels, weight) if weight > 0 else None
@@ -521,21 +545,22 @@ def word_context(train: Sequence[TaggedSentence], labels: Sequence[str], weight:
     return WordContext.estimate(((s.tokens, s.tags) for s in train), labels, weight) if weight > 0 else None
 
 
+def word_shapes(train: Sequence[TaggedSentence], labels: Sequence[str], weight: float) -> WordShapes | None:
+    """What each word shape (capitals, digits) tells about its tag, for decoding (None when the weight is 0)."""
+    return WordShapes.estimate(((s.tokens, s.tags) for s in train), labels, weight) if weight > 0 else None
+
+
 def save_model(
     model,
     tokenizer,
     config: NerConfig,
     output_dir: Path,
     metadata: dict[str, Any],
-    bigrams: TagBigrams | None = None,
-    context: WordContext | None = None,
+    tables: DecodingTables | None = None,
 ) -> None:
     """Model, tokenizer, resolved config and training metrics; all or nothing (atomic_directory)."""
     settings: dict[str, Any] = {"segmenter": config.segmenter, "schema_version": SCHEMA_VERSION}
-    if bigrams is not None:
-        settings["tag_bigrams"] = bigrams.to_dict()
-    if context is not None:
-        settings["word_context"] = context.to_dict()
+    settings.update(tables.settings() if tables is not None else {})
     model.config.viextract = settings
     with atomic_directory(output_dir) as staging:
         model.save_pretrained(staging)

@@ -139,6 +139,52 @@ class TagBigrams:
         }
 
 
+def _pmi_rows(pairs: Iterable[tuple[str, str]], labels: Sequence[str], min_count: int) -> dict[str, np.ndarray]:
+    """Per key seen `min_count` times or more among (key, tag) pairs: log P(tag | key) - log P(tag),
+    both add-BIGRAM_SMOOTHING smoothed."""
+    index = {label: i for i, label in enumerate(labels)}
+    counts: dict[str, np.ndarray] = {}
+    overall = np.zeros(len(labels))
+    for key, tag in pairs:
+        row = counts.setdefault(key, np.zeros(len(labels)))
+        row[index[tag]] += 1  # a tag outside `labels` is a caller's bug: KeyError
+        overall[index[tag]] += 1
+    prior = np.log((overall + BIGRAM_SMOOTHING) / (overall + BIGRAM_SMOOTHING).sum())
+    return {
+        key: np.log((row + BIGRAM_SMOOTHING) / (row + BIGRAM_SMOOTHING).sum()) - prior
+        for key, row in counts.items()
+        if row.sum() >= min_count
+    }
+
+
+def _weighted_rows_from_dict(
+    name: str, field: str, values: Mapping[str, Any], labels: Sequence[str]
+) -> tuple[float, dict[str, np.ndarray]]:
+    """(weight, rows) of a stored table {weight, field: {key: {tag: value}}}; ValueError names what is wrong."""
+    try:
+        weight = float(values["weight"])
+        rows = {str(key): np.array([float(row[tag]) for tag in labels]) for key, row in values[field].items()}
+    except (KeyError, TypeError, ValueError, AttributeError) as error:
+        raise ValueError(f"{name}: missing or malformed entry {error} (tags {list(labels)})") from error
+    if not math.isfinite(weight) or weight < 0:
+        raise ValueError(f"{name}: weight: must be a finite number >= 0, got {values['weight']!r}")
+    if not all(np.isfinite(row).all() for row in rows.values()):
+        raise ValueError(f"{name}: {field}: every value must be a finite number")
+    return weight, rows
+
+
+def _weighted_rows_to_dict(
+    weight: float, field: str, rows: Mapping[str, np.ndarray], labels: Sequence[str]
+) -> dict[str, Any]:
+    """JSON-ready, keyed by tag name; values rounded, since they only nudge a decision."""
+    return {
+        "weight": weight,
+        field: {
+            key: {tag: round(float(value), 4) for tag, value in zip(labels, row)} for key, row in sorted(rows.items())
+        },
+    }
+
+
 @dataclass(frozen=True, eq=False)
 class WordContext:
     """What the word before tells about a word's tag, from the training data.
@@ -164,21 +210,8 @@ class WordContext:
         min_count: int = WORD_CONTEXT_MIN_COUNT,
     ) -> WordContext:
         """From (words, tags) sentences: one PMI row per previous word seen `min_count` times or more."""
-        index = {label: i for i, label in enumerate(labels)}
-        counts: dict[str, np.ndarray] = {}
-        overall = np.zeros(len(labels))
-        for words, tags in sentences:
-            for before, tag in zip(words[:-1], tags[1:]):
-                row = counts.setdefault(before, np.zeros(len(labels)))
-                row[index[tag]] += 1  # a tag outside `labels` is a caller's bug: KeyError
-                overall[index[tag]] += 1
-        prior = np.log((overall + BIGRAM_SMOOTHING) / (overall + BIGRAM_SMOOTHING).sum())
-        previous = {
-            word: np.log((row + BIGRAM_SMOOTHING) / (row + BIGRAM_SMOOTHING).sum()) - prior
-            for word, row in counts.items()
-            if row.sum() >= min_count
-        }
-        return cls(float(weight), tuple(labels), previous)
+        pairs = ((before, tag) for words, tags in sentences for before, tag in zip(words[:-1], tags[1:]))
+        return cls(float(weight), tuple(labels), _pmi_rows(pairs, labels, min_count))
 
     @classmethod
     def from_dict(cls, values: Mapping[str, Any], labels: Sequence[str]) -> WordContext:
@@ -186,28 +219,12 @@ class WordContext:
 
         Raises ValueError naming the entry that is missing or malformed.
         """
-        try:
-            weight = float(values["weight"])
-            previous = {
-                str(word): np.array([float(row[tag]) for tag in labels]) for word, row in values["previous"].items()
-            }
-        except (KeyError, TypeError, ValueError, AttributeError) as error:
-            raise ValueError(f"word_context: missing or malformed entry {error} (tags {list(labels)})") from error
-        if not math.isfinite(weight) or weight < 0:
-            raise ValueError(f"word_context: weight: must be a finite number >= 0, got {values['weight']!r}")
-        if not all(np.isfinite(row).all() for row in previous.values()):
-            raise ValueError("word_context: previous: every value must be a finite number")
+        weight, previous = _weighted_rows_from_dict("word_context", "previous", values, labels)
         return cls(weight, tuple(labels), previous)
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready, keyed by tag name; values rounded, since they only nudge a decision."""
-        return {
-            "weight": self.weight,
-            "previous": {
-                word: {tag: round(float(value), 4) for tag, value in zip(self.labels, row)}
-                for word, row in sorted(self.previous.items())
-            },
-        }
+        """JSON-ready, keyed by tag name."""
+        return _weighted_rows_to_dict(self.weight, "previous", self.previous, self.labels)
 
     def bias(self, words: Sequence[str]) -> np.ndarray:
         """(words x labels): `weight` x the PMI row of each word's predecessor; zeros where unknown."""
@@ -219,12 +236,85 @@ class WordContext:
         return out
 
 
+def word_shape(word: str) -> str:
+    """The orthographic class of a word (syllables joined by `_`): one of WORD_SHAPES."""
+    if any(char.isdigit() for char in word):
+        return "digit"
+    if not any(char.isalpha() for char in word):
+        return "punct"
+    syllables = [part for part in word.split("_") if part]
+    if len(word) > 1 and all(part.isupper() for part in syllables):
+        return "allcaps"  # ASEAN, TTXVN
+    capitals = [part[0].isupper() for part in syllables]
+    if all(capitals):
+        return "cap_all"  # Phan_Văn_Giang, Việt_Nam
+    if capitals[0]:
+        return "cap_first"  # Bộ_trưởng, or any word opening a sentence
+    return "cap_later" if any(capitals) else "lower"
+
+
+WORD_SHAPES = ("digit", "punct", "allcaps", "cap_all", "cap_first", "cap_later", "lower")
+
+
+@dataclass(frozen=True, eq=False)
+class WordShapes:
+    """What a word's capitals, digits and punctuation tell about its tag, from the training data.
+
+    Per shape (`word_shape`), the PMI log P(tag | shape) - log P(tag), add-0.1 smoothed: a
+    lowercase word almost never starts a name or a place, a word with digits is rarely anything
+    but a date. A small encoder fed subwords of a small vocabulary keeps little of this; Viterbi
+    adds `weight` x the row of each word's shape. Training stores it in config.json
+    (`viextract.word_shapes`).
+    """
+
+    weight: float
+    labels: tuple[str, ...]
+    shapes: Mapping[str, np.ndarray]  # shape -> [tag] PMI
+
+    @classmethod
+    def estimate(
+        cls,
+        sentences: Iterable[tuple[Sequence[str], Sequence[str]]],
+        labels: Sequence[str],
+        weight: float,
+        min_count: int = WORD_CONTEXT_MIN_COUNT,
+    ) -> WordShapes:
+        """From (words, tags) sentences: one PMI row per shape seen `min_count` times or more."""
+        pairs = ((word_shape(word), tag) for words, tags in sentences for word, tag in zip(words, tags))
+        return cls(float(weight), tuple(labels), _pmi_rows(pairs, labels, min_count))
+
+    @classmethod
+    def from_dict(cls, values: Mapping[str, Any], labels: Sequence[str]) -> WordShapes:
+        """From config.json's `word_shapes` ({weight, shapes: {shape: {tag: pmi}}}).
+
+        Raises ValueError naming the entry that is missing or malformed, or a shape it does not know.
+        """
+        weight, shapes = _weighted_rows_from_dict("word_shapes", "shapes", values, labels)
+        if unknown := sorted(set(shapes) - set(WORD_SHAPES)):
+            raise ValueError(f"word_shapes: shapes: {unknown} are not among {list(WORD_SHAPES)}")
+        return cls(weight, tuple(labels), shapes)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready, keyed by tag name."""
+        return _weighted_rows_to_dict(self.weight, "shapes", self.shapes, self.labels)
+
+    def bias(self, words: Sequence[str]) -> np.ndarray:
+        """(words x labels): `weight` x the PMI row of each word's shape; zeros for an unseen shape."""
+        out = np.zeros((len(words), len(self.labels)))
+        for i, word in enumerate(words):
+            row = self.shapes.get(word_shape(word))
+            if row is not None:
+                out[i] = self.weight * row
+        return out
+
+
 def best_valid_tags(
     log_probs: np.ndarray,
     labels: Sequence[str],
     bigrams: TagBigrams | None = None,
     context: WordContext | None = None,
     words: Sequence[str] | None = None,
+    shapes: WordShapes | None = None,
 ) -> list[int]:
     """Indices into `labels` of the most probable tag sequence that is valid IOB2 (Viterbi).
 
@@ -235,18 +325,20 @@ def best_valid_tags(
     docs/training.md it raised entity F1 on every held-out document. With `bigrams`, a
     sequence's score also adds the weighted tag-bigram log-probabilities of the training data;
     with `context` and the sentence's `words`, each word's row adds its predecessor's weighted
-    word-context row (`WordContext.bias`).
+    word-context row (`WordContext.bias`), and with `shapes` its own shape's weighted row.
     """
     if log_probs.ndim != 2 or log_probs.shape[1] != len(labels):
         raise ValueError(f"log_probs has shape {log_probs.shape}, expected (words, {len(labels)})")
     if len(log_probs) == 0:
         return []
-    if context is not None and context.weight and words is not None:
-        if context.labels != tuple(labels):
-            raise ValueError(f"word_context is for tags {list(context.labels)}, not {list(labels)}")
+    for name, prior in (("word_context", context), ("word_shapes", shapes)):
+        if prior is None or not prior.weight or words is None:
+            continue
+        if prior.labels != tuple(labels):
+            raise ValueError(f"{name} is for tags {list(prior.labels)}, not {list(labels)}")
         if len(words) != len(log_probs):
             raise ValueError(f"{len(words)} words for {len(log_probs)} rows of log_probs")
-        log_probs = log_probs + context.bias(words)
+        log_probs = log_probs + prior.bias(words)
     start, transition = _transition_penalties(tuple(labels))
     if bigrams is not None and bigrams.weight:
         if bigrams.labels != tuple(labels):

@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from .bio import TagBigrams, WordContext
+from .bio import TagBigrams, WordContext, WordShapes
 from .errors import ModelLoadError
 from .labels import ENTITY_LABELS, NO_RELATION, RELATION_LABELS, bio_labels
 
@@ -84,7 +84,7 @@ def check_ner_labels(directory: Path, config: dict[str, Any]) -> list[str]:
         problem = f"labels {unknown} are not in SCHEMA.md" if unknown else "label 'O' is missing"
         raise ModelLoadError(f"{directory / 'config.json'}: field 'id2label': {problem}")
     settings = config.get("viextract")
-    for key, reader in (("tag_bigrams", TagBigrams), ("word_context", WordContext)):
+    for key, reader in (("tag_bigrams", TagBigrams), ("word_context", WordContext), ("word_shapes", WordShapes)):
         if isinstance(settings, dict) and settings.get(key) is not None:
             try:
                 reader.from_dict(settings[key], tags)

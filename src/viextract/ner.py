@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 from .align import SubwordAligner, Window, best_window_per_word
-from .bio import TagBigrams, WordContext, best_valid_tags
+from .bio import TagBigrams, WordContext, WordShapes, best_valid_tags
 
 # How word tags are read from the model's per-word distributions (see bio.best_valid_tags):
 # "viterbi" (the default) is the best valid IOB2 sequence, scored with the model's tag bigrams
@@ -33,6 +33,11 @@ def tag_bigrams_of(config, labels: Sequence[str]) -> TagBigrams | None:
 def word_context_of(config, labels: Sequence[str]) -> WordContext | None:
     """The `viextract.word_context` of a model config, or None (a model trained without it)."""
     return _stored(config, "word_context", WordContext, labels)
+
+
+def word_shapes_of(config, labels: Sequence[str]) -> WordShapes | None:
+    """The `viextract.word_shapes` of a model config, or None (a model trained without them)."""
+    return _stored(config, "word_shapes", WordShapes, labels)
 
 
 @dataclass(frozen=True)
@@ -66,6 +71,7 @@ class TokenTagger:
         self.labels = [self.id2label[i] for i in range(len(self.id2label))]
         self.bigrams = tag_bigrams_of(model.config, self.labels)
         self.context = word_context_of(model.config, self.labels)
+        self.shapes = word_shapes_of(model.config, self.labels)
 
     @property
     def device(self) -> torch.device:
@@ -99,11 +105,11 @@ class TokenTagger:
     def decode(self, log_probs: np.ndarray, words: Sequence[str] | None = None) -> list[WordTag]:
         """One sentence's (words x labels) log-probabilities to one tag per word.
 
-        Viterbi also weighs the model's word context (`WordContext`) when it has one and `words`
-        are given; each WordTag's probability stays the model's own.
+        Viterbi also weighs the model's word context and word shapes (`WordContext`, `WordShapes`)
+        when it has them and `words` are given; each WordTag's probability stays the model's own.
         """
         if self.decoding == "viterbi":
-            best = best_valid_tags(log_probs, self.labels, self.bigrams, self.context, words)
+            best = best_valid_tags(log_probs, self.labels, self.bigrams, self.context, words, self.shapes)
         elif self.decoding == "constrained":
             best = best_valid_tags(log_probs, self.labels)
         else:
