@@ -161,6 +161,33 @@ def test_training_steps_lower_the_loss_and_save_a_loadable_model(tmp_path, base_
     assert [e["step"] for e in resumed["log_history"] if "loss" in e][-2:] == [13, 14]
 
 
+def test_select_on_dev_false_trains_every_epoch_and_keeps_the_last(tmp_path, base_model_dir, capsys):
+    from safetensors.torch import load_file
+
+    output = tmp_path / "model"
+    config_path = write_yaml(
+        tmp_path / "ner.yaml",
+        {
+            "base_model": str(base_model_dir),
+            "splits_file": str(SPLITS),
+            "output_dir": str(output),
+            "epochs": 3,
+            "batch_size": 32,
+            "early_stopping_patience": 1,  # would stop after epoch 2 if dev chose
+            "select_on_dev": False,
+            "learning_rate": 1.0e-5,  # barely moves: dev F1 stays flat, so early stopping would trigger
+        },
+    )
+    code, err = train_cli(["ner", "--config", str(config_path)], capsys)
+    assert code == 0, err
+    metrics = json.loads((output / "training_metrics.json").read_text(encoding="utf-8"))
+    assert metrics["kept_epoch"] == "last"
+    assert [round(e["epoch"]) for e in metrics["log_history"] if "eval_f1" in e] == [1, 2, 3]  # dev scored, for the log
+    last = output.parent / "model.checkpoints" / f"checkpoint-{metrics['global_step']}" / "model.safetensors"
+    saved, at_last = load_file(output / "model.safetensors"), load_file(last)
+    assert saved.keys() == at_last.keys() and all(saved[k].equal(at_last[k]) for k in saved)
+
+
 # ---- (b) it learns: 20 sentences overfit to entity F1 = 1.0 --------------------------------------
 
 

@@ -81,6 +81,10 @@ class TrainConfig:
     silver_files: list[str] = field(default_factory=list)
     # Stop after this many epochs without a better dev score (0: train all epochs, keep the best).
     early_stopping_patience: int = 5
+    # false: train all epochs and keep the last, whatever dev says (dev is still scored each epoch,
+    # for the log). With a dev set of one document the best epoch is mostly noise; k-fold, which
+    # has no dev set, measures exactly this recipe.
+    select_on_dev: bool = True
     # Where the final model is written (atomically); must not be inside checkpoint_dir.
     output_dir: str = "outputs/ner"
     # Trainer checkpoints (for --resume); None means "<output_dir>.checkpoints".

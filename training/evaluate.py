@@ -195,7 +195,8 @@ def reuse_fold_model(fold_config: TrainConfig, train: list[Document], held_out: 
         raise ConfigError(f"--rescore: {path} is missing: run the k-fold without --rescore first")
     saved = type(fold_config).load(path).to_dict()
     wanted = fold_config.to_dict()
-    ignored = fold_config.decoding_keys | {"output_dir", "checkpoint_dir"}
+    # Folds train without a dev set, so nothing that only acts on dev can have changed them.
+    ignored = fold_config.decoding_keys | {"output_dir", "checkpoint_dir", "early_stopping_patience", "select_on_dev"}
     changed = sorted(key for key in wanted if key not in ignored and saved.get(key) != wanted[key])
     if changed:
         raise ConfigError(f"--rescore: {path} was trained with other values of {changed}; train the folds again")

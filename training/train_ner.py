@@ -281,7 +281,8 @@ def fetch_base_model(name: str, revision: str | None = None) -> Path:
 
 
 def training_arguments(config: TrainConfig, evaluate: bool, **extra: Any):
-    """The Trainer settings every viextract fine-tuning shares; `evaluate`: dev F1 each epoch picks the best."""
+    """The Trainer settings every viextract fine-tuning shares; `evaluate`: dev F1 each epoch, which
+    picks the best epoch unless the config's `select_on_dev` is false."""
     from transformers import TrainingArguments
 
     return TrainingArguments(
@@ -301,7 +302,7 @@ def training_arguments(config: TrainConfig, evaluate: bool, **extra: Any):
         eval_strategy="epoch" if evaluate else "no",
         save_strategy="epoch",
         save_total_limit=config.save_total_limit,
-        load_best_model_at_end=evaluate,
+        load_best_model_at_end=evaluate and config.select_on_dev,
         metric_for_best_model="f1" if evaluate else None,
         greater_is_better=True if evaluate else None,
         logging_strategy="steps",
@@ -315,6 +316,15 @@ def training_arguments(config: TrainConfig, evaluate: bool, **extra: Any):
         use_cpu=int(os.environ.get("WORLD_SIZE", "1")) > 1 and not torch.cuda.is_available(),
         **extra,
     )
+
+
+def dev_callbacks(config: TrainConfig, evaluate: bool) -> list:
+    """Early stopping on dev F1, where dev picks the epoch kept and the patience is above 0."""
+    from transformers import EarlyStoppingCallback
+
+    if evaluate and config.select_on_dev and config.early_stopping_patience > 0:
+        return [EarlyStoppingCallback(early_stopping_patience=config.early_stopping_patience)]
+    return []
 
 
 def load_base_tokenizer(name: str, revision: str | None = None):
@@ -418,7 +428,7 @@ def train_sentences(
 
     Returns the output directory (written by the main process only).
     """
-    from transformers import EarlyStoppingCallback, Trainer, set_seed
+    from transformers import Trainer, set_seed
 
     _check_paths(config)
     if not train:
@@ -455,9 +465,6 @@ def train_sentences(
     # The token classifier returns a mean loss and ignores num_items_in_batch, though its forward takes
     # **kwargs; left to guess, the Trainer would scale gradients by the number of GPUs and GA steps.
     model.accepts_loss_kwargs = False
-    callbacks = []
-    if evaluate and config.early_stopping_patience > 0:
-        callbacks.append(EarlyStoppingCallback(early_stopping_patience=config.early_stopping_patience))
     trainer = Trainer(
         model=model,
         args=args,
@@ -466,7 +473,7 @@ def train_sentences(
         eval_dataset=eval_dataset,
         compute_metrics=compute_metrics,
         preprocess_logits_for_metrics=log_softmax_logits if evaluate else None,
-        callbacks=callbacks,
+        callbacks=dev_callbacks(config, evaluate),
     )
     if trainer.is_world_process_zero():
         if resume_from is not None:
@@ -479,7 +486,11 @@ def train_sentences(
     if trainer.is_world_process_zero():
         best = {}
         if evaluate:
-            best = {"best_checkpoint": trainer.state.best_model_checkpoint, "best_dev_f1": trainer.state.best_metric}
+            best = {
+                "best_checkpoint": trainer.state.best_model_checkpoint,
+                "best_dev_f1": trainer.state.best_metric,
+                "kept_epoch": "best on dev" if config.select_on_dev else "last",
+            }
         metadata = {
             **best,
             "train_sentences": len(train),

@@ -57,6 +57,7 @@ from .train_ner import (
     add_silver,
     augment_documents,
     checkpoint_to_resume,
+    dev_callbacks,
     load_base_tokenizer,
     load_training_documents,
     training_arguments,
@@ -450,7 +451,7 @@ def train_examples(
     With `dev` None (k-fold folds), training runs the config's epochs and keeps the config's
     fixed `threshold`, which must then be set.
     """
-    from transformers import EarlyStoppingCallback, Trainer, set_seed
+    from transformers import Trainer, set_seed
 
     _check_paths(config)
     labels = [NO_RELATION, *config.relation_labels]
@@ -504,9 +505,6 @@ def train_examples(
     no_relation_id = labels.index(NO_RELATION)
     evaluate = dev_features is not None
     args = training_arguments(config, evaluate=evaluate, label_names=["labels"])  # not label_mask, an input
-    callbacks = []
-    if evaluate and config.early_stopping_patience > 0:
-        callbacks.append(EarlyStoppingCallback(early_stopping_patience=config.early_stopping_patience))
     trainer = Trainer(
         model=model,
         args=args,
@@ -515,14 +513,15 @@ def train_examples(
         eval_dataset=PairDataset(dev_features) if evaluate else None,
         compute_metrics=make_compute_metrics(no_relation_id, config.threshold) if evaluate else None,
         preprocess_logits_for_metrics=softmax_logits if evaluate else None,
-        callbacks=callbacks,
+        callbacks=dev_callbacks(config, evaluate),
     )
     if trainer.is_world_process_zero():
         config.checkpoint_path.mkdir(parents=True, exist_ok=True)
         config.save(config.checkpoint_path)
     result = trainer.train(resume_from_checkpoint=resume_from)
 
-    # The best checkpoint is loaded: choose the threshold on dev with it (every rank, same answer).
+    # The kept checkpoint (the best on dev, or the last) is loaded: choose the threshold on dev with
+    # it (every rank, same answer).
     threshold, dev_scores = config.threshold, None
     if evaluate:
         prediction = trainer.predict(PairDataset(dev_features))
@@ -557,6 +556,7 @@ def train_examples(
         metadata = {
             "best_checkpoint": trainer.state.best_model_checkpoint,
             "best_dev_f1": trainer.state.best_metric,
+            "kept_epoch": "best on dev" if config.select_on_dev else "last",
             "threshold": threshold,
             "dev_at_threshold": dev_scores,
             "train_pairs": len(sampled),
