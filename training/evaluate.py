@@ -298,8 +298,7 @@ def add_kfold_options(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="--kfold: score the fold models already in --work-dir (trained with this config) instead of "
         "training them, under other decoding settings (ner: --decoding, transition_weight, context_weight, "
-        "shape_weight; "
-        "re: threshold, single_head, single_tail, single_choice, adjacent_rules)",
+        "shape_weight; re: threshold, single_head, single_tail, single_choice, adjacent_rules)",
     )
 
 

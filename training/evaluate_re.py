@@ -73,8 +73,8 @@ def evaluate(
 
     `threshold` and `single_choice` replace the model's; `single_head=False` drops its
     single-head labels, `single_tail=False` its single-tail labels and `adjacent=False` its
-    adjacency rules. `ner_decoding` (keyword
-    arguments of training.evaluate.set_ner_decoding) sets how a full model decodes its entities.
+    adjacency rules. `ner_decoding` (keyword arguments of training.evaluate.set_ner_decoding)
+    sets how a full model decodes its entities.
     """
     from viextract import Extractor
     from viextract.extractor import resolve_device

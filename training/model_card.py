@@ -638,11 +638,11 @@ def _looks_like_hub_id(name: str) -> bool:
 SETTINGS_KEYS = {
     "ner": ("base_model", "segmenter", "entity_labels", "max_length", "epochs", "max_steps", "learning_rate",
             "batch_size", "gradient_accumulation_steps", "warmup_ratio", "weight_decay", "early_stopping_patience",
-            "augment", "transition_weight", "context_weight", "shape_weight", "seed", "splits_file", "train_files",
-            "dev_files", "silver_files"),
+            "select_on_dev", "augment", "transition_weight", "context_weight", "shape_weight", "seed", "splits_file",
+            "train_files", "dev_files", "silver_files"),
     "re": ("base_model", "segmenter", "relation_labels", "max_length", "epochs", "max_steps", "learning_rate",
            "batch_size", "negative_ratio", "class_weights", "threshold", "single_head",
-           "single_tail", "single_choice", "adjacent_rules", "early_stopping_patience", "seed",
+           "single_tail", "single_choice", "adjacent_rules", "early_stopping_patience", "select_on_dev", "seed",
            "splits_file", "train_files", "dev_files", "silver_files"),
 }  # fmt: skip
 SIZE_KEYS = (
