@@ -542,8 +542,7 @@ class DecodingTables:
 
     def settings(self) -> dict[str, Any]:
         """The `viextract` entries of config.json that viextract.ner reads back."""
-        stored = (("tag_bigrams", self.bigrams), ("word_context", self.context), ("word_shapes", self.shapes))
-        return {key: table.to_dict() for key, table in stored if table is not None}
+        return {type(t).KEY: t.to_dict() for t in (self.bigrams, self.context, self.shapes) if t is not None}
 
 
 def tag_bigrams(train: Sequence[TaggedSentence], labels: Sequence[str], weight: float) -> TagBigrams | None:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -87,6 +87,8 @@ class TagBigrams:
     Training stores them in the model's config.json (`viextract.tag_bigrams`).
     """
 
+    KEY: ClassVar[str] = "tag_bigrams"  # its entry under config.json's `viextract`
+
     weight: float
     labels: tuple[str, ...]
     start: np.ndarray  # [tag] log P(tag starts a sentence)
@@ -157,36 +159,78 @@ def _pmi_rows(pairs: Iterable[tuple[str, str]], labels: Sequence[str], min_count
     }
 
 
-def _weighted_rows_from_dict(
-    name: str, field: str, values: Mapping[str, Any], labels: Sequence[str]
-) -> tuple[float, dict[str, np.ndarray]]:
-    """(weight, rows) of a stored table {weight, field: {key: {tag: value}}}; ValueError names what is wrong."""
-    try:
-        weight = float(values["weight"])
-        rows = {str(key): np.array([float(row[tag]) for tag in labels]) for key, row in values[field].items()}
-    except (KeyError, TypeError, ValueError, AttributeError) as error:
-        raise ValueError(f"{name}: missing or malformed entry {error} (tags {list(labels)})") from error
-    if not math.isfinite(weight) or weight < 0:
-        raise ValueError(f"{name}: weight: must be a finite number >= 0, got {values['weight']!r}")
-    if not all(np.isfinite(row).all() for row in rows.values()):
-        raise ValueError(f"{name}: {field}: every value must be a finite number")
-    return weight, rows
+class _WordTable:
+    """A decoding table of one PMI row per key, where each word of a sentence has at most one key
+    (`_keys`: its predecessor for WordContext, its shape for WordShapes): log P(tag | key) -
+    log P(tag), add-0.1 smoothed, for every key seen `min_count` times in training. Viterbi adds
+    `weight` x the row of each word's key. Stored in config.json as `viextract[KEY]` =
+    {weight, FIELD: {key: {tag: pmi}}}; FIELD also names the subclass's field of rows.
+    """
 
+    KEY: ClassVar[str]
+    FIELD: ClassVar[str]
 
-def _weighted_rows_to_dict(
-    weight: float, field: str, rows: Mapping[str, np.ndarray], labels: Sequence[str]
-) -> dict[str, Any]:
-    """JSON-ready, keyed by tag name; values rounded, since they only nudge a decision."""
-    return {
-        "weight": weight,
-        field: {
-            key: {tag: round(float(value), 4) for tag, value in zip(labels, row)} for key, row in sorted(rows.items())
-        },
-    }
+    @staticmethod
+    def _keys(words: Sequence[str]) -> list[str | None]:
+        raise NotImplementedError
+
+    @classmethod
+    def _check_keys(cls, keys: Collection[str]) -> None:
+        """Raise ValueError for keys a stored table may not have (any key is fine here)."""
+
+    @property
+    def rows(self) -> Mapping[str, np.ndarray]:
+        return getattr(self, self.FIELD)
+
+    @classmethod
+    def estimate(
+        cls,
+        sentences: Iterable[tuple[Sequence[str], Sequence[str]]],
+        labels: Sequence[str],
+        weight: float,
+        min_count: int = WORD_CONTEXT_MIN_COUNT,
+    ):
+        """From (words, tags) sentences: one PMI row per key seen `min_count` times or more."""
+        pairs = ((key, tag) for words, tags in sentences for key, tag in zip(cls._keys(words), tags) if key is not None)
+        return cls(float(weight), tuple(labels), _pmi_rows(pairs, labels, min_count))
+
+    @classmethod
+    def from_dict(cls, values: Mapping[str, Any], labels: Sequence[str]):
+        """From config.json's `viextract[KEY]`; raises ValueError naming the entry that is missing or malformed."""
+        try:
+            weight = float(values["weight"])
+            rows = {str(key): np.array([float(row[tag]) for tag in labels]) for key, row in values[cls.FIELD].items()}
+        except (KeyError, TypeError, ValueError, AttributeError) as error:
+            raise ValueError(f"{cls.KEY}: missing or malformed entry {error} (tags {list(labels)})") from error
+        if not math.isfinite(weight) or weight < 0:
+            raise ValueError(f"{cls.KEY}: weight: must be a finite number >= 0, got {values['weight']!r}")
+        if not all(np.isfinite(row).all() for row in rows.values()):
+            raise ValueError(f"{cls.KEY}: {cls.FIELD}: every value must be a finite number")
+        cls._check_keys(rows)
+        return cls(weight, tuple(labels), rows)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready, keyed by tag name; values rounded, since they only nudge a decision."""
+        return {
+            "weight": self.weight,
+            self.FIELD: {
+                key: {tag: round(float(value), 4) for tag, value in zip(self.labels, row)}
+                for key, row in sorted(self.rows.items())
+            },
+        }
+
+    def bias(self, words: Sequence[str]) -> np.ndarray:
+        """(words x labels): `weight` x the PMI row of each word's key; zeros where it has none or it is unseen."""
+        out = np.zeros((len(words), len(self.labels)))
+        for i, key in enumerate(self._keys(words)):
+            row = self.rows.get(key) if key is not None else None
+            if row is not None:
+                out[i] = self.weight * row
+        return out
 
 
 @dataclass(frozen=True, eq=False)
-class WordContext:
+class WordContext(_WordTable):
     """What the word before tells about a word's tag, from the training data.
 
     For each previous word seen at least `min_count` times in training, the pointwise mutual
@@ -197,43 +241,16 @@ class WordContext:
     always meant in training. Training stores it in config.json (`viextract.word_context`).
     """
 
+    KEY: ClassVar[str] = "word_context"
+    FIELD: ClassVar[str] = "previous"
+
     weight: float
     labels: tuple[str, ...]
     previous: Mapping[str, np.ndarray]  # previous word -> [tag] PMI
 
-    @classmethod
-    def estimate(
-        cls,
-        sentences: Iterable[tuple[Sequence[str], Sequence[str]]],
-        labels: Sequence[str],
-        weight: float,
-        min_count: int = WORD_CONTEXT_MIN_COUNT,
-    ) -> WordContext:
-        """From (words, tags) sentences: one PMI row per previous word seen `min_count` times or more."""
-        pairs = ((before, tag) for words, tags in sentences for before, tag in zip(words[:-1], tags[1:]))
-        return cls(float(weight), tuple(labels), _pmi_rows(pairs, labels, min_count))
-
-    @classmethod
-    def from_dict(cls, values: Mapping[str, Any], labels: Sequence[str]) -> WordContext:
-        """From config.json's `word_context` ({weight, previous: {word: {tag: pmi}}}).
-
-        Raises ValueError naming the entry that is missing or malformed.
-        """
-        weight, previous = _weighted_rows_from_dict("word_context", "previous", values, labels)
-        return cls(weight, tuple(labels), previous)
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready, keyed by tag name."""
-        return _weighted_rows_to_dict(self.weight, "previous", self.previous, self.labels)
-
-    def bias(self, words: Sequence[str]) -> np.ndarray:
-        """(words x labels): `weight` x the PMI row of each word's predecessor; zeros where unknown."""
-        out = np.zeros((len(words), len(self.labels)))
-        for i in range(1, len(words)):
-            row = self.previous.get(words[i - 1])
-            if row is not None:
-                out[i] = self.weight * row
-        return out
+    @staticmethod
+    def _keys(words: Sequence[str]) -> list[str | None]:
+        return [None, *words[:-1]] if words else []
 
 
 def word_shape(word: str) -> str:
@@ -257,7 +274,7 @@ WORD_SHAPES = ("digit", "punct", "allcaps", "cap_all", "cap_first", "cap_later",
 
 
 @dataclass(frozen=True, eq=False)
-class WordShapes:
+class WordShapes(_WordTable):
     """What a word's capitals, digits and punctuation tell about its tag, from the training data.
 
     Per shape (`word_shape`), the PMI log P(tag | shape) - log P(tag), add-0.1 smoothed: a
@@ -267,45 +284,25 @@ class WordShapes:
     (`viextract.word_shapes`).
     """
 
+    KEY: ClassVar[str] = "word_shapes"
+    FIELD: ClassVar[str] = "shapes"
+
     weight: float
     labels: tuple[str, ...]
     shapes: Mapping[str, np.ndarray]  # shape -> [tag] PMI
 
-    @classmethod
-    def estimate(
-        cls,
-        sentences: Iterable[tuple[Sequence[str], Sequence[str]]],
-        labels: Sequence[str],
-        weight: float,
-        min_count: int = WORD_CONTEXT_MIN_COUNT,
-    ) -> WordShapes:
-        """From (words, tags) sentences: one PMI row per shape seen `min_count` times or more."""
-        pairs = ((word_shape(word), tag) for words, tags in sentences for word, tag in zip(words, tags))
-        return cls(float(weight), tuple(labels), _pmi_rows(pairs, labels, min_count))
+    @staticmethod
+    def _keys(words: Sequence[str]) -> list[str | None]:
+        return [word_shape(word) for word in words]
 
     @classmethod
-    def from_dict(cls, values: Mapping[str, Any], labels: Sequence[str]) -> WordShapes:
-        """From config.json's `word_shapes` ({weight, shapes: {shape: {tag: pmi}}}).
+    def _check_keys(cls, keys: Collection[str]) -> None:
+        if unknown := sorted(set(keys) - set(WORD_SHAPES)):
+            raise ValueError(f"{cls.KEY}: {cls.FIELD}: {unknown} are not among {list(WORD_SHAPES)}")
 
-        Raises ValueError naming the entry that is missing or malformed, or a shape it does not know.
-        """
-        weight, shapes = _weighted_rows_from_dict("word_shapes", "shapes", values, labels)
-        if unknown := sorted(set(shapes) - set(WORD_SHAPES)):
-            raise ValueError(f"word_shapes: shapes: {unknown} are not among {list(WORD_SHAPES)}")
-        return cls(weight, tuple(labels), shapes)
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready, keyed by tag name."""
-        return _weighted_rows_to_dict(self.weight, "shapes", self.shapes, self.labels)
-
-    def bias(self, words: Sequence[str]) -> np.ndarray:
-        """(words x labels): `weight` x the PMI row of each word's shape; zeros for an unseen shape."""
-        out = np.zeros((len(words), len(self.labels)))
-        for i, word in enumerate(words):
-            row = self.shapes.get(word_shape(word))
-            if row is not None:
-                out[i] = self.weight * row
-        return out
+# The tables Viterbi may weigh besides the model, each stored under config.json's `viextract[KEY]`.
+DECODING_TABLES = (TagBigrams, WordContext, WordShapes)
 
 
 def best_valid_tags(
@@ -331,11 +328,11 @@ def best_valid_tags(
         raise ValueError(f"log_probs has shape {log_probs.shape}, expected (words, {len(labels)})")
     if len(log_probs) == 0:
         return []
-    for name, prior in (("word_context", context), ("word_shapes", shapes)):
+    for prior in (context, shapes):
         if prior is None or not prior.weight or words is None:
             continue
         if prior.labels != tuple(labels):
-            raise ValueError(f"{name} is for tags {list(prior.labels)}, not {list(labels)}")
+            raise ValueError(f"{prior.KEY} is for tags {list(prior.labels)}, not {list(labels)}")
         if len(words) != len(log_probs):
             raise ValueError(f"{len(words)} words for {len(log_probs)} rows of log_probs")
         log_probs = log_probs + prior.bias(words)

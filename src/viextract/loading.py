@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from .bio import TagBigrams, WordContext, WordShapes
+from .bio import DECODING_TABLES
 from .errors import ModelLoadError
 from .labels import ENTITY_LABELS, NO_RELATION, RELATION_LABELS, bio_labels
 
@@ -84,10 +84,10 @@ def check_ner_labels(directory: Path, config: dict[str, Any]) -> list[str]:
         problem = f"labels {unknown} are not in SCHEMA.md" if unknown else "label 'O' is missing"
         raise ModelLoadError(f"{directory / 'config.json'}: field 'id2label': {problem}")
     settings = config.get("viextract")
-    for key, reader in (("tag_bigrams", TagBigrams), ("word_context", WordContext), ("word_shapes", WordShapes)):
-        if isinstance(settings, dict) and settings.get(key) is not None:
+    for reader in DECODING_TABLES:
+        if isinstance(settings, dict) and settings.get(reader.KEY) is not None:
             try:
-                reader.from_dict(settings[key], tags)
+                reader.from_dict(settings[reader.KEY], tags)
             except ValueError as error:
                 raise ModelLoadError(f"{directory / 'config.json'}: field 'viextract': {error}") from error
     return [label for label in ENTITY_LABELS if f"B-{label}" in tags]

@@ -18,26 +18,26 @@ from .bio import TagBigrams, WordContext, WordShapes, best_valid_tags
 DECODINGS = ("viterbi", "constrained", "argmax")
 
 
-def _stored(config, key: str, reader, labels: Sequence[str]):
-    """`reader.from_dict` of the model config's `viextract[key]`, or None where it has none."""
+def _stored(config, reader, labels: Sequence[str]):
+    """`reader.from_dict` of the model config's `viextract[reader.KEY]`, or None where it has none."""
     settings = getattr(config, "viextract", None) or {}
-    values = settings.get(key) if isinstance(settings, dict) else None
+    values = settings.get(reader.KEY) if isinstance(settings, dict) else None
     return reader.from_dict(values, labels) if values is not None else None
 
 
 def tag_bigrams_of(config, labels: Sequence[str]) -> TagBigrams | None:
     """The `viextract.tag_bigrams` of a model config, or None (a model trained before them, or elsewhere)."""
-    return _stored(config, "tag_bigrams", TagBigrams, labels)
+    return _stored(config, TagBigrams, labels)
 
 
 def word_context_of(config, labels: Sequence[str]) -> WordContext | None:
     """The `viextract.word_context` of a model config, or None (a model trained without it)."""
-    return _stored(config, "word_context", WordContext, labels)
+    return _stored(config, WordContext, labels)
 
 
 def word_shapes_of(config, labels: Sequence[str]) -> WordShapes | None:
     """The `viextract.word_shapes` of a model config, or None (a model trained without them)."""
-    return _stored(config, "word_shapes", WordShapes, labels)
+    return _stored(config, WordShapes, labels)
 
 
 @dataclass(frozen=True)
