@@ -174,6 +174,24 @@ def test_bigrams_round_trip_through_config_json_by_tag_name():
         TagBigrams.from_dict({**stored, "weight": -1}, LABELS)
 
 
+def saved_with_table(extractor, directory, table):
+    """`directory`: `extractor` saved with `table` stored in its NER config.json; the one in memory keeps none."""
+    extractor.ner_model.config.viextract = {"segmenter": "pyvi", table.KEY: table.to_dict()}
+    try:
+        extractor.save_pretrained(directory)
+    finally:
+        extractor.ner_model.config.viextract = {}
+    return directory
+
+
+def edit_stored_settings(directory, edit) -> None:
+    """Apply `edit` to the `viextract` settings of the NER config.json saved in `directory`."""
+    config_path = directory / "ner" / "config.json"
+    config = json.loads(config_path.read_text(encoding="utf-8"))
+    edit(config["viextract"])
+    config_path.write_text(json.dumps(config), encoding="utf-8")
+
+
 def test_tagger_reads_bigrams_from_the_config_and_constrained_decoding_ignores_them(tiny_ner_dir, tmp_path):
     from viextract import Extractor, ModelLoadError
 
@@ -182,12 +200,7 @@ def test_tagger_reads_bigrams_from_the_config_and_constrained_decoding_ignores_t
     labels = extractor.tagger.labels
     # Bigrams that make any entity tag all but impossible: Viterbi then reads every word as O.
     all_o = TagBigrams.estimate([["O"] * 50] * 50, labels, weight=3.0)
-    model_dir = tmp_path / "with_bigrams"
-    extractor.ner_model.config.viextract = {"segmenter": "pyvi", "tag_bigrams": all_o.to_dict()}
-    try:
-        extractor.save_pretrained(model_dir)
-    finally:
-        extractor.ner_model.config.viextract = {}
+    model_dir = saved_with_table(extractor, tmp_path / "with_bigrams", all_o)
     loaded = Extractor.from_pretrained(model_dir)
     words = ["Lê_Đức_Thái", "gặp", "Bộ_trưởng", "Bộ", "Quốc_phòng", "Lào", "tại", "Vientiane"] * 6
     assert {t.label for t in loaded.tagger.tag([words])[0]} == {"O"}
@@ -195,10 +208,7 @@ def test_tagger_reads_bigrams_from_the_config_and_constrained_decoding_ignores_t
     extractor.tagger.decoding = "viterbi"
     assert loaded.tagger.tag([words]) == extractor.tagger.tag([words])
 
-    config_path = model_dir / "ner" / "config.json"
-    config = json.loads(config_path.read_text(encoding="utf-8"))
-    del config["viextract"]["tag_bigrams"]["transition"]["O"]
-    config_path.write_text(json.dumps(config), encoding="utf-8")
+    edit_stored_settings(model_dir, lambda settings: settings["tag_bigrams"]["transition"].pop("O"))
     with pytest.raises(ModelLoadError, match=r"ner/config.json: field 'viextract': tag_bigrams: .*'O'"):
         Extractor.from_pretrained(model_dir)
 
@@ -261,12 +271,8 @@ def test_tagger_applies_the_stored_word_context_and_a_broken_one_is_refused_at_l
     # (every tag is seen somewhere, so that the PMI after `gặp` is high for B-PER alone)
     sentences = [(["gặp", "X", "nói"], ["O", "B-PER", "O"])] * 10 + [(["bên", "Y"], ["O", tag]) for tag in labels]
     context = WordContext.estimate(sentences, labels, weight=50.0)
-    extractor.ner_model.config.viextract = {"segmenter": "pyvi", "word_context": context.to_dict()}
-    try:
-        extractor.save_pretrained(tmp_path / "with_context")
-    finally:
-        extractor.ner_model.config.viextract = {}
-    loaded = Extractor.from_pretrained(tmp_path / "with_context")
+    model_dir = saved_with_table(extractor, tmp_path / "with_context", context)
+    loaded = Extractor.from_pretrained(model_dir)
     words = ["Lê_Đức_Thái", "gặp", "Bộ_trưởng", "gặp", "Vientiane"]
     tags = loaded.tagger.tag([words])[0]
     assert tags[2].label == tags[4].label == "B-PER"
@@ -277,12 +283,9 @@ def test_tagger_applies_the_stored_word_context_and_a_broken_one_is_refused_at_l
     loaded.tagger.decoding = "constrained"
     assert loaded.tagger.tag([words])[0] == plain  # only Viterbi weighs the context
 
-    config_path = tmp_path / "with_context" / "ner" / "config.json"
-    config = json.loads(config_path.read_text(encoding="utf-8"))
-    config["viextract"]["word_context"]["weight"] = "heavy"
-    config_path.write_text(json.dumps(config), encoding="utf-8")
+    edit_stored_settings(model_dir, lambda settings: settings["word_context"].update(weight="heavy"))
     with pytest.raises(ModelLoadError, match=r"ner/config.json: field 'viextract': word_context"):
-        Extractor.from_pretrained(tmp_path / "with_context")
+        Extractor.from_pretrained(model_dir)
 
 
 # ---- word shapes: what capitals and digits tell about a tag ----------------------------------------
@@ -354,18 +357,11 @@ def test_tagger_applies_stored_word_shapes_and_broken_ones_are_refused_at_load(t
     # Shapes by which a lowercase word is O and a capitalised one B-LOC (every tag is seen once on a number).
     sentences = [(["đến", "Lào"], ["O", "B-LOC"])] * 10 + [(["1"], [tag]) for tag in labels]
     shapes = WordShapes.estimate(sentences, labels, weight=50.0, min_count=1)
-    extractor.ner_model.config.viextract = {"segmenter": "pyvi", "word_shapes": shapes.to_dict()}
-    try:
-        extractor.save_pretrained(tmp_path / "with_shapes")
-    finally:
-        extractor.ner_model.config.viextract = {}
-    loaded = Extractor.from_pretrained(tmp_path / "with_shapes")
+    model_dir = saved_with_table(extractor, tmp_path / "with_shapes", shapes)
+    loaded = Extractor.from_pretrained(model_dir)
     tags = [t.label for t in loaded.tagger.tag([["đến", "Vientiane", "và", "Hà_Nội"]])[0]]
     assert tags == ["O", "B-LOC", "O", "B-LOC"]
 
-    config_path = tmp_path / "with_shapes" / "ner" / "config.json"
-    config = json.loads(config_path.read_text(encoding="utf-8"))
-    config["viextract"]["word_shapes"]["shapes"]["lower"]["O"] = "many"
-    config_path.write_text(json.dumps(config), encoding="utf-8")
+    edit_stored_settings(model_dir, lambda settings: settings["word_shapes"]["shapes"]["lower"].update(O="many"))
     with pytest.raises(ModelLoadError, match=r"ner/config.json: field 'viextract': word_shapes"):
-        Extractor.from_pretrained(tmp_path / "with_shapes")
+        Extractor.from_pretrained(model_dir)
