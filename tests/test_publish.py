@@ -490,3 +490,15 @@ def test_every_scoring_level_has_a_kfold_column_header():
     from training.model_card import LEVEL_HEADERS, LEVELS
 
     assert set(LEVEL_HEADERS) == {level for levels in LEVELS.values() for level in levels}
+
+
+@pytest.mark.parametrize("select_on_dev, listed", [(False, False), (True, True)])
+def test_card_settings_leave_out_patience_when_dev_chooses_no_epoch(tmp_path, select_on_dev, listed):
+    from training.model_card import training_run
+
+    config = f"task: ner\nearly_stopping_patience: 3\nselect_on_dev: {str(select_on_dev).lower()}\n"
+    (tmp_path / "training_config.yaml").write_text(config, encoding="utf-8")
+    (tmp_path / "training_metrics.json").write_text("{}", encoding="utf-8")
+    run, _ = training_run("ner", tmp_path, "ner/")
+    assert ("early_stopping_patience" in run.settings) is listed
+    assert run.settings["select_on_dev"] is select_on_dev

@@ -660,6 +660,8 @@ def training_run(task: str, directory: Path, prefix: str) -> tuple[TrainingRun |
     metrics = _read_json(directory / TRAINING_METRICS_FILENAME) or {}
     config_path = f"{prefix}{CONFIG_FILENAME}"
     settings = {key: config[key] for key in SETTINGS_KEYS[task] if key in config and config[key] not in (None, [])}
+    if settings.get("select_on_dev") is False:
+        settings.pop("early_stopping_patience", None)  # no epoch is chosen on dev, so it never stops a run
     sizes = {key: metrics[key] for key in SIZE_KEYS if key in metrics and metrics[key] is not None}
     if not sizes.get("silver_documents"):
         sizes.pop("silver_documents", None)  # a run without silver data says nothing about it
