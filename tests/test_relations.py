@@ -421,6 +421,9 @@ def test_single_head_and_tail_labels_are_the_labels_no_training_tail_or_head_sha
     assert single_tail_labels(examples, labels) == ["has_title", "signed"]
     second_title = RelationExample(words, a, (2, 3, "TITLE"), "has_title")  # A holds two titles
     assert single_tail_labels([*examples, second_title], labels) == ["signed"]
+    # A's two has_title heads: one with two tails, one with one. A share of 0.5 still claims has_title.
+    assert single_tail_labels([*examples, second_title], labels, min_share=0.5) == ["has_title", "signed"]
+    assert single_tail_labels([*examples, second_title], labels, min_share=0.51) == ["signed"]
 
 
 def test_save_and_load_round_trip_via_auto_model_and_relation_extractor(tokenizer, tmp_path, relation_rows):

@@ -111,6 +111,11 @@ def test_training_writes_a_relation_directory_with_threshold_and_resolved_config
     assert metrics["train_pairs"] <= metrics["train_pairs_before_sampling"]
     assert any("eval_f1" in row for row in metrics["log_history"])
     assert metrics["unknown_marker_words"] == []
+    # The evidence for the single-head and single-tail labels: [with one partner, all] per label.
+    for kept, stored in (("head", config["single_head_labels"]), ("tail", config["single_tail_labels"])):
+        shares = metrics["single"][kept]
+        assert set(stored) <= set(shares) and all(0 <= n <= total for n, total in shares.values())
+        assert all(shares[label][0] >= 0.95 * shares[label][1] for label in stored)  # the default single_share
     assert not list(out.parent.glob(".tmp-*"))
 
 
@@ -312,6 +317,8 @@ def test_config_errors_name_the_key(tmp_path, base_model_dir, data_files, capsys
     assert "relation_labels" in capsys.readouterr().err
     assert main(["re", "--config", str(config), "--set", "class_weights=inverse"]) == 2
     assert "class_weights" in capsys.readouterr().err
+    assert main(["re", "--config", str(config), "--set", "single_share=0"]) == 2
+    assert "single_share" in capsys.readouterr().err
     assert main(["re", "--config", str(config), "--set", "base_model=" + str(tmp_path / "nowhere")]) == 2
     assert "base model" in capsys.readouterr().err
 
