@@ -234,6 +234,27 @@ class CardData:
         return bool(self.relation_labels)
 
     @property
+    def ablation_verdict(self) -> str:
+        """What the ablation table says, in one sentence: whether the base beat its random twin on dev."""
+        pairs = []
+        for task, random_init in self.ablation.items():
+            dev = (self.evaluations.get(task) or {}).get("dev")
+            for level, table in random_init.tables.items():
+                if dev is not None and level in dev.tables:
+                    pairs.append((dev.tables[level].micro.f1, table.micro.f1))
+        if not pairs:
+            return ""
+        ahead = sum(base > random for base, random in pairs)
+        if ahead == len(pairs):
+            return "The pretrained base scores higher on every row."
+        if ahead == 0:
+            return (
+                "Pretraining did not help here: the randomly initialised twin scores as high or higher on every "
+                "row (one dev document, so a difference of a few points is within noise)."
+            )
+        return f"Mixed: the pretrained base scores higher on {ahead} of {len(pairs)} rows (one dev document)."
+
+    @property
     def fixed_relation_threshold(self) -> float | None:
         """The relation threshold its training config fixed; None when dev chose it (or no relations)."""
         for run in self.training:
