@@ -403,8 +403,8 @@ def test_adjacency_rules_are_the_touching_type_pairs_training_always_linked():
     assert adjacent_relations(mixed, labels) == []  # once without the relation: no rule
 
 
-def test_single_head_and_tail_labels_are_the_labels_no_training_tail_or_head_shares():
-    from training.train_re import RelationExample, single_head_labels, single_tail_labels
+def test_single_head_and_tail_labels_are_the_labels_whose_training_arguments_have_one_partner():
+    from training.train_re import RelationExample, single_counts, single_labels
 
     words = ("Trung_tướng", "A", "và", "B", "ký", "Hiệp_định")
     title, a, b, agreement = (0, 1, "TITLE"), (1, 2, "PER"), (3, 4, "PER"), (5, 6, "AGREEMENT")
@@ -416,14 +416,17 @@ def test_single_head_and_tail_labels_are_the_labels_no_training_tail_or_head_sha
         RelationExample(words + (".",), a, title, "has_title"),  # the same head again, in another sentence
     ]
     labels = ["has_title", "signed", "meets"]
-    assert single_head_labels(examples, labels) == ["has_title"]  # meets: never seen, so not claimed
+    heads = single_counts(examples, labels, "head")
+    assert heads == {"has_title": [2, 2], "signed": [0, 1]}  # meets: never seen, so not counted or claimed
+    assert single_labels(heads, 1.0) == ["has_title"]
     # Each person signs one agreement here: signed is single-tail; has_title too (A: one title).
-    assert single_tail_labels(examples, labels) == ["has_title", "signed"]
+    assert single_labels(single_counts(examples, labels, "tail"), 1.0) == ["has_title", "signed"]
     second_title = RelationExample(words, a, (2, 3, "TITLE"), "has_title")  # A holds two titles
-    assert single_tail_labels([*examples, second_title], labels) == ["signed"]
+    tails = single_counts([*examples, second_title], labels, "tail")
+    assert tails["has_title"] == [1, 2] and single_labels(tails, 1.0) == ["signed"]
     # A's two has_title heads: one with two tails, one with one. A share of 0.5 still claims has_title.
-    assert single_tail_labels([*examples, second_title], labels, min_share=0.5) == ["has_title", "signed"]
-    assert single_tail_labels([*examples, second_title], labels, min_share=0.51) == ["signed"]
+    assert single_labels(tails, 0.5) == ["has_title", "signed"]
+    assert single_labels(tails, 0.51) == ["signed"]
 
 
 def test_save_and_load_round_trip_via_auto_model_and_relation_extractor(tokenizer, tmp_path, relation_rows):

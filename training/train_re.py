@@ -181,30 +181,19 @@ def relation_examples(documents: Sequence[Document], config: ReConfig) -> list[R
     return examples
 
 
-def single_head_labels(
-    examples: Sequence[RelationExample], relation_labels: Sequence[str], min_share: float = 1.0
-) -> list[str]:
-    """The labels of `relation_labels` seen in `examples` where at least `min_share` of the tails have one head."""
-    return _claimed(single_argument_counts(examples, relation_labels, "tail"), min_share)
-
-
-def single_tail_labels(
-    examples: Sequence[RelationExample], relation_labels: Sequence[str], min_share: float = 1.0
-) -> list[str]:
-    """The labels of `relation_labels` seen in `examples` where at least `min_share` of the heads have one tail."""
-    return _claimed(single_argument_counts(examples, relation_labels, "head"), min_share)
-
-
-def single_argument_counts(
-    examples: Sequence[RelationExample], relation_labels: Sequence[str], shared: str
+def single_counts(
+    examples: Sequence[RelationExample], relation_labels: Sequence[str], kept: str
 ) -> dict[str, list[int]]:
-    """Per label of `relation_labels` seen in `examples`: [its `shared` arguments (tails or heads)
-    that have one partner in their sentence, all of them]."""
-    other = {"tail": "head", "head": "tail"}[shared]
+    """The evidence for single-head (`kept="head"`) or single-tail (`kept="tail"`) labels.
+
+    Per label of `relation_labels` seen in `examples`: [arguments on the other side (tails for
+    single-head) that have one `kept` partner in their sentence, all of them].
+    """
+    shared = {"head": "tail", "tail": "head"}[kept]
     partners: dict[tuple[Any, ...], set[tuple[int, int, str]]] = defaultdict(set)
     for example in examples:
         if example.label != NO_RELATION:
-            partners[(example.tokens, getattr(example, shared), example.label)].add(getattr(example, other))
+            partners[(example.tokens, getattr(example, shared), example.label)].add(getattr(example, kept))
     counts = {label: [0, 0] for label in relation_labels}
     for (_, _, label), found in partners.items():
         if label in counts:
@@ -213,7 +202,8 @@ def single_argument_counts(
     return {label: found for label, found in counts.items() if found[1]}
 
 
-def _claimed(counts: dict[str, list[int]], min_share: float) -> list[str]:
+def single_labels(counts: dict[str, list[int]], min_share: float) -> list[str]:
+    """The labels of `single_counts` whose share of single-partner arguments is at least `min_share`."""
     return [label for label, (single, total) in counts.items() if single >= min_share * total]
 
 
@@ -557,12 +547,9 @@ def train_examples(
     if trainer.is_world_process_zero():
         final = trainer.accelerator.unwrap_model(trainer.model)
         final.config.threshold = float(threshold)
-        shares = {
-            "head": single_argument_counts(train, config.relation_labels, "tail"),
-            "tail": single_argument_counts(train, config.relation_labels, "head"),
-        }
-        heads = _claimed(shares["head"], config.single_share) if config.single_head else []
-        tails = _claimed(shares["tail"], config.single_share) if config.single_tail else []
+        shares = {kept: single_counts(train, config.relation_labels, kept) for kept in ("head", "tail")}
+        heads = single_labels(shares["head"], config.single_share) if config.single_head else []
+        tails = single_labels(shares["tail"], config.single_share) if config.single_tail else []
         final.config.single_head_labels, final.config.single_tail_labels = heads, tails
         final.config.single_choice = config.single_choice
         for kept, found in shares.items():
