@@ -1,0 +1,78 @@
+"""Written annotation as marked-up text: offsets, ids and checks computed, errors named by line."""
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from training.data import DataError
+from training.inline import main, parse_inline
+
+REPO = Path(__file__).resolve().parents[1]
+
+TWO_DOCUMENTS = """\
+=== w-1
+Sáng [5/3]{DATE:d}, [Đại tá]{TITLE:t1} [Nguyễn Văn Hùng]{PER:hung} đã tiếp [Bounkhong Sisouk]{PER:b}.
+Hai bên trao đổi.
+@ hung has_title t1
+@ b meets hung
+
+=== w-2
+[Bộ Quốc phòng]{ORG:o} ký [Biên bản ghi nhớ]{AGREEMENT:a}.
+@ o signed a
+"""
+
+
+def test_offsets_ids_and_paragraphs_are_computed():
+    first, second = parse_inline(TWO_DOCUMENTS, "two.txt")
+    assert first.text == "Sáng 5/3, Đại tá Nguyễn Văn Hùng đã tiếp Bounkhong Sisouk.\n\nHai bên trao đổi."
+    assert [(first.text[e.start : e.end], e.label, e.id) for e in first.entities] == [
+        ("5/3", "DATE", "T1"),
+        ("Đại tá", "TITLE", "T2"),
+        ("Nguyễn Văn Hùng", "PER", "T3"),
+        ("Bounkhong Sisouk", "PER", "T4"),
+    ]
+    # Written `b meets hung`; the schema's head of meets is the first mention.
+    assert [(r.head, r.label, r.tail) for r in first.relations] == [("T3", "has_title", "T2"), ("T3", "meets", "T4")]
+    assert second.id == "w-2" and [(r.head, r.label, r.tail) for r in second.relations] == [("T1", "signed", "T2")]
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("Một câu.\n=== w-1\nx\n", "two.txt:1: text before"),
+        ("=== w-1\n[A]{PER:p} và [B]{PER:p}.\n", "two.txt:2: entity: handle 'p' is used twice"),
+        ("=== w-1\n[A]{PER:p} gặp B.\n@ p meets q\n", "two.txt:3: relation: no entity with handle 'q'"),
+        ("=== w-1\n[A]{PER:p} gặp B.\n@ p meets\n", "two.txt:3: relation: expected"),
+        ("=== w-1\n[A]{PER} gặp B.\n", "two.txt:2: entity: markup"),
+        ("=== w-1\nA.\n=== w-1\nB.\n", "two.txt:3: id: 'w-1' is used twice"),
+        # training.data's own checks, naming the document: a LOC never signs.
+        ("=== w-1\n[Lào]{LOC:l} ký [Hiệp định]{AGREEMENT:a}.\n@ l signed a\n", "two.txt (w-1): relations[0]"),
+    ],
+)
+def test_errors_name_the_file_line_and_field(text, message):
+    with pytest.raises(DataError, match=re.escape(message)):
+        parse_inline(text, "two.txt")
+
+
+def test_command_line_writes_jsonl_and_refuses_held_out_strings(tmp_path, capsys):
+    source = tmp_path / "written.txt"
+    source.write_text(TWO_DOCUMENTS, encoding="utf-8")
+    out = tmp_path / "written.jsonl"
+    assert main([str(source), "--out", str(out), "--splits", str(REPO / "data" / "splits.json")]) == 0
+    rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert [row["id"] for row in rows] == ["w-1", "w-2"] and "2 documents" in capsys.readouterr().out
+
+    # A person named only in the test document is refused, and nothing is written.
+    test_doc = next(
+        json.loads(line)
+        for line in (REPO / "data" / "corpus.jsonl").open(encoding="utf-8")
+        if json.loads(line)["id"].startswith("004")
+    )
+    person = next(test_doc["text"][e["start"] : e["end"]] for e in test_doc["entities"] if e["label"] == "PER")
+    source.write_text(f"=== w-3\n[{person}]{{PER:p}} phát biểu.\n", encoding="utf-8")
+    leaked = tmp_path / "leaked.jsonl"
+    assert main([str(source), "--out", str(leaked), "--splits", str(REPO / "data" / "splits.json")]) == 2
+    assert "w-3" in capsys.readouterr().err and not leaked.exists()
+    assert main([str(source), "--out", str(leaked)]) == 0  # without --splits there is nothing to refuse
