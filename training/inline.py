@@ -110,12 +110,12 @@ def parse_inline(text: str, where: str = "<text>") -> list[Document]:
 
 def refuse_held_out_strings(documents: Sequence[Document], splits: str | Path, where: str) -> None:
     """DataError for the first document that names a dev/test entity string no training document names."""
-    from .silver import _key, held_out_strings
+    from .silver import held_out_strings, token_key
 
     held_out = load_split("dev", splits) + load_split("test", splits)
     strings = held_out_strings(held_out, load_split("train", splits))
     for doc in documents:
-        key = _key(doc.text)
+        key = token_key(doc.text)
         if found := sorted(s.strip() for s in strings if s in key):
             raise DataError(f"{where} ({doc.id}): text: names {found} of the dev or test documents")
 

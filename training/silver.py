@@ -85,7 +85,7 @@ def detokenize(tokens: Sequence[str]) -> str:
     return _NO_SPACE_AFTER.sub(r"\1", _NO_SPACE_BEFORE.sub(r"\1", text)).strip()
 
 
-def _key(text: str) -> str:
+def token_key(text: str) -> str:
     """Normalised tokens between single spaces, so `Mai,` still contains the word `Mai`."""
     norm = normalize_text(text).text
     return " " + " ".join(norm[a:b] for a, b in split_tokens(norm)) + " "
@@ -93,8 +93,8 @@ def _key(text: str) -> str:
 
 def held_out_strings(held_out: Sequence[Document], seen: Sequence[Document]) -> set[str]:
     """Entity strings of the held-out documents that no seen document contains (normalised)."""
-    seen_text = "\n".join(_key(doc.text) for doc in seen)
-    strings = {_key(doc.text[e.start : e.end]) for doc in held_out for e in doc.entities}
+    seen_text = "\n".join(token_key(doc.text) for doc in seen)
+    strings = {token_key(doc.text[e.start : e.end]) for doc in held_out for e in doc.entities}
     return {s for s in strings if s not in seen_text}
 
 
@@ -102,7 +102,7 @@ def without_leaks(silver: Sequence[Document], strings: set[str]) -> list[Documen
     """The silver documents whose text contains none of `strings` (as whole words)."""
     kept = []
     for doc in silver:
-        key = _key(doc.text)  # once per document, not once per string
+        key = token_key(doc.text)  # once per document, not once per string
         if not any(s in key for s in strings):
             kept.append(doc)
     return kept
