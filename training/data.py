@@ -305,6 +305,16 @@ def write_documents(documents: Iterable[Document], handle) -> None:
         handle.write(json.dumps(doc.to_dict(), ensure_ascii=False) + "\n")
 
 
+def save_documents(documents: Iterable[Document], path: str | Path) -> None:
+    """`documents` as a JSONL file at `path`, written beside it and renamed into place: never half a file."""
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    partial = out.with_name(out.name + ".partial")
+    with partial.open("w", encoding="utf-8") as handle:
+        write_documents(documents, handle)
+    partial.replace(out)
+
+
 # ---------------------------------------------------------------------------------------
 # Splits.
 

@@ -28,7 +28,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from .data import DataError, Document, check_document, load_split, parse_document, write_documents
+from .data import DataError, Document, check_document, load_split, parse_document, save_documents
 
 SOURCE = "written by the viextract team; training only"
 ENTITY = re.compile(r"\[([^\[\]{}]+)\]\{([A-Z]+):(\w+)\}")
@@ -137,15 +137,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (OSError, DataError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    partial = out.with_name(out.name + ".partial")
-    with partial.open("w", encoding="utf-8") as handle:
-        write_documents(documents, handle)
-    partial.replace(out)  # never a half-written file under the final name
+    save_documents(documents, args.out)
     entities = sum(len(doc.entities) for doc in documents)
     relations = sum(len(doc.relations) for doc in documents)
-    print(f"{out}: {len(documents)} documents, {entities} entities, {relations} relations")
+    print(f"{args.out}: {len(documents)} documents, {entities} entities, {relations} relations")
     return 0
 
 

@@ -33,7 +33,7 @@ from viextract.normalize import normalize_text
 from viextract.segment import split_tokens
 
 from .annotate import annotate_text
-from .data import Document, load_documents, load_split
+from .data import Document, load_documents, load_split, save_documents
 from .pretrain_text import DEFAULT_UD_DIR, read_vlsp2013_words, underthesea_vlsp_path
 
 logger = logging.getLogger(__name__)
@@ -165,13 +165,7 @@ def main(argv: list[str] | None = None) -> int:
     counts["dropped_held_out_strings"] = len(documents) - len(clean)
     counts["written"] = len(clean)
     counts["entities"] = sum(len(doc.entities) for doc in clean)
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    partial = out.with_name(out.name + ".partial")
-    with partial.open("w", encoding="utf-8") as handle:
-        for doc in clean:
-            handle.write(json.dumps(doc.to_dict(), ensure_ascii=False) + "\n")
-    partial.replace(out)  # never a half-written file under the final name
+    save_documents(clean, args.out)
     print(json.dumps(counts))
     return 0
 
