@@ -81,6 +81,12 @@ def write_yaml(path: Path, values: dict) -> Path:
     return path
 
 
+def train_config(tmp_path: Path, base_model_dir: Path, **values) -> Path:
+    """A NER training config on the corpus splits, writing its model to `tmp_path / "model"`."""
+    base = {"base_model": str(base_model_dir), "splits_file": str(SPLITS), "output_dir": str(tmp_path / "model")}
+    return write_yaml(tmp_path / "ner.yaml", {**base, **values})
+
+
 def write_docs(path: Path, docs) -> Path:
     with path.open("w", encoding="utf-8") as handle:
         write_documents(docs, handle)
@@ -108,18 +114,14 @@ def test_training_steps_lower_the_loss_and_save_a_loadable_model(tmp_path, base_
     from viextract import Extractor
 
     output = tmp_path / "model"
-    config_path = write_yaml(
-        tmp_path / "ner.yaml",
-        {
-            "base_model": str(base_model_dir),
-            "splits_file": str(SPLITS),
-            "output_dir": str(output),
-            "max_steps": 12,
-            "batch_size": 8,
-            "learning_rate": 5.0e-3,
-            "warmup_ratio": 0.0,
-            "logging_steps": 1,
-        },
+    config_path = train_config(
+        tmp_path,
+        base_model_dir,
+        max_steps=12,
+        batch_size=8,
+        learning_rate=5.0e-3,
+        warmup_ratio=0.0,
+        logging_steps=1,
     )
     code, err = train_cli(["ner", "--config", str(config_path)], capsys)
     assert code == 0, err
@@ -165,18 +167,14 @@ def test_select_on_dev_false_trains_every_epoch_and_keeps_the_last(tmp_path, bas
     from safetensors.torch import load_file
 
     output = tmp_path / "model"
-    config_path = write_yaml(
-        tmp_path / "ner.yaml",
-        {
-            "base_model": str(base_model_dir),
-            "splits_file": str(SPLITS),
-            "output_dir": str(output),
-            "epochs": 3,
-            "batch_size": 32,
-            "early_stopping_patience": 1,  # would stop after epoch 2 if dev chose
-            "select_on_dev": False,
-            "learning_rate": 1.0e-5,  # barely moves: dev F1 stays flat, so early stopping would trigger
-        },
+    config_path = train_config(
+        tmp_path,
+        base_model_dir,
+        epochs=3,
+        batch_size=32,
+        early_stopping_patience=1,  # would stop after epoch 2 if dev chose
+        select_on_dev=False,
+        learning_rate=1.0e-5,  # barely moves: dev F1 stays flat, so early stopping would trigger
     )
     code, err = train_cli(["ner", "--config", str(config_path)], capsys)
     assert code == 0, err
