@@ -125,3 +125,27 @@ def test_score_tags_reads_predictions_like_the_product():
     assert scores["micro"]["f1"] == pytest.approx(1 / 3)
     assert scores["per_label"]["ORG"]["predicted"] == 2 and scores["per_label"]["ORG"]["f1"] == 0.0
     assert scores["confusion"] == {"correct": 1, "label": 1, "boundary": 1, "both": 0, "spurious": 0, "missed": 0}
+
+
+def test_run_folds_only_fold_trains_and_scores_that_fold_alone(tmp_path):
+    """--fold N: one fold per process (parallel on a GPU); the others are left for their own runs."""
+    from types import SimpleNamespace
+
+    import pytest
+
+    from training.config import ConfigError, NerConfig
+    from training.evaluate import make_folds, run_folds
+
+    documents = [SimpleNamespace(id=f"d{i}") for i in range(4)]
+    config = NerConfig(seed=3)
+    trained = []
+
+    def train_fold(fold_config, train, held_out):
+        trained.append(fold_config.output_dir)
+        return {}
+
+    results = run_folds(config, documents, 4, tmp_path, [], train_fold, lambda d, held: {}, only_fold=2)
+    assert trained == [str(tmp_path / "fold-2")]
+    assert [r["test_ids"] for r in results] == [[doc.id for doc in make_folds(documents, 4, 3)[2]]]
+    with pytest.raises(ConfigError, match="--fold: 4"):
+        run_folds(config, documents, 4, tmp_path, [], train_fold, lambda d, held: {}, only_fold=4)

@@ -156,6 +156,7 @@ def kfold_ner(
     extra_train: Sequence[Document] = (),
     decoding: str = "viterbi",
     rescore: bool = False,
+    only_fold: int | None = None,
 ) -> dict[str, Any]:
     """Train on K-1 folds, evaluate on the held-out one, K times; per-fold results and mean ± std.
 
@@ -184,7 +185,7 @@ def kfold_ner(
         )
 
     train = reuse_fold_model if rescore else train_fold
-    results = run_folds(config, documents, k, work_dir, extra_train, train, score_fold)
+    results = run_folds(config, documents, k, work_dir, extra_train, train, score_fold, only_fold)
     return {"k": k, "folds": results, "summary": fold_summary(results, ("words", "chars"))}
 
 
@@ -211,15 +212,21 @@ def run_folds(
     extra_train: Sequence[Document],
     train_fold: Callable[[Any, list[Document], list[Document]], dict[str, Any]],
     score_fold: Callable[[Path, list[Document]], dict[str, Any]],
+    only_fold: int | None = None,
 ) -> list[dict[str, Any]]:
     """K folds of whole documents: train on the others (+ `extra_train`) into work_dir/fold-N, score on the fold.
 
     Each fold's result is `score_fold`'s dict with its `model` directory, the held-out `test_ids`
     and what `train_fold` returned. Folds never resume: checkpoints left by an earlier (or killed) run are stale.
+    `only_fold` runs that fold alone, so that folds can train as parallel processes (then --rescore gathers them).
     """
     folds = make_folds(documents, k, config.seed)
+    if only_fold is not None and not 0 <= only_fold < k:
+        raise ConfigError(f"--fold: {only_fold} is not a fold of --kfold {k} (0 to {k - 1})")
     results = []
     for index, held_out in enumerate(folds):
+        if only_fold is not None and index != only_fold:
+            continue
         train = [doc for j, fold in enumerate(folds) if j != index for doc in fold] + list(extra_train)
         fold_dir = work_dir / f"fold-{index}"
         checkpoints = work_dir / f"fold-{index}.checkpoints"
@@ -294,6 +301,12 @@ def add_kfold_options(parser: argparse.ArgumentParser) -> None:
         "--no-extra", action="store_true", help="--kfold: leave out the splits file's train_extra documents"
     )
     parser.add_argument(
+        "--fold",
+        type=int,
+        help="--kfold: train and score only this fold (0-based), e.g. one process per fold on a GPU; "
+        "then a --rescore run over the same --work-dir gathers every fold",
+    )
+    parser.add_argument(
         "--rescore",
         action="store_true",
         help="--kfold: score the fold models already in --work-dir (trained with this config) instead of "
@@ -310,8 +323,8 @@ def check_kfold_arguments(args: argparse.Namespace) -> None:
         if args.model:
             raise ConfigError("--model: not used with --kfold (the folds train their own models)")
         return
-    if args.rescore:
-        raise ConfigError("--rescore: only used with --kfold")
+    if args.rescore or args.fold is not None:
+        raise ConfigError("--rescore/--fold: only used with --kfold")
     if not args.model:
         raise ConfigError("--model: needed (or --kfold K --config FILE)")
     if args.overrides or args.config:
@@ -392,7 +405,8 @@ def _run(args) -> dict[str, Any]:
         work_dir = Path(args.work_dir or f"{config.output_dir}-kfold")
         extra = extra_train_documents(args)
         results = kfold_ner(
-            config, documents, args.kfold, work_dir, args.device, args.batch_size, extra, args.decoding, args.rescore
+            config, documents, args.kfold, work_dir, args.device, args.batch_size, extra, args.decoding, args.rescore,
+            args.fold,
         )
         meta["extra_train_documents"] = len(extra)
         return {**meta, "config": config.to_dict(), **results}

@@ -143,6 +143,7 @@ def kfold_re(
     extra_train: Sequence[Document] = (),
     ner_folds: NerFolds | None = None,
     rescore: bool = False,
+    only_fold: int | None = None,
 ) -> dict[str, Any]:
     """Train a relation model on K-1 folds of whole documents, score it on the held-out one, K times.
 
@@ -197,7 +198,7 @@ def kfold_re(
         return {**report, "ner_model": str(ner_dir)}
 
     train = reuse_fold_model if rescore else train_fold
-    results = run_folds(config, documents, k, work_dir, extra_train, train, score_fold)
+    results = run_folds(config, documents, k, work_dir, extra_train, train, score_fold, only_fold)
     levels = ("relations_gold_entities",) + (KFOLD_END_TO_END if ner_folds is not None else ())
     return {"k": k, "folds": results, "summary": fold_summary(results, levels)}
 
@@ -331,7 +332,8 @@ def _run(args) -> dict[str, Any]:
     extra = extra_train_documents(args)
     ner_folds = read_ner_folds(args.ner_kfold) if args.ner_kfold is not None else None
     results = kfold_re(
-        config, documents, args.kfold, work_dir, args.device, args.batch_size, extra, ner_folds, args.rescore
+        config, documents, args.kfold, work_dir, args.device, args.batch_size, extra, ner_folds, args.rescore,
+        args.fold,
     )
     return {
         "task": "re",
