@@ -99,10 +99,10 @@ def run_jobs(jobs: Sequence[Job], max_parallel: int, deadline_s: float, log_dir:
                 if ready is None:
                     job.state = "skipped"
                 elif ready and len(running) < max_parallel:
-                    log = open(log_dir / f"{job.name}.log", "w", encoding="utf-8")  # the child writes it; closed at exit
-                    process = subprocess.Popen(
-                        job.cmd, shell=True, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-                    )
+                    with open(log_dir / f"{job.name}.log", "w", encoding="utf-8") as log:  # the child keeps its copy
+                        process = subprocess.Popen(
+                            job.cmd, shell=True, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+                        )
                     running[job.name] = (process, time.monotonic())
                     job.state = "running"
         if not running and not any(job.state == "waiting" for job in jobs):
