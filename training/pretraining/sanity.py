@@ -39,8 +39,9 @@ class SanityResult:
 def mean_pool(model, ids: list[int]) -> np.ndarray:
     import torch
 
+    limit = model.config.max_position_embeddings - (2 if model.config.model_type == "roberta" else 0)
     with torch.no_grad():
-        hidden = model(input_ids=torch.tensor([ids])).last_hidden_state[0]
+        hidden = model(input_ids=torch.tensor([ids[:limit]])).last_hidden_state[0]
     vector = hidden.mean(0).numpy()
     return vector / np.linalg.norm(vector)
 
