@@ -1,11 +1,12 @@
 """Put a trained NER model and a trained relation model into one model directory.
 
-    python -m training.assemble --ner outputs/ner --re outputs/re --out DIR [--dtype float16]
+    python -m training.assemble --ner outputs/ner --re outputs/re --out DIR [--dtype float16|int8]
 
 The result has `ner/` and `re/` and loads with `Extractor.from_pretrained(DIR)`; it is what
 `training.publish push` uploads and what ships as the bundled default. With `--dtype
-float16` the weights are stored in half precision (half the size; computation stays in
-float32) and the command checks on the dev documents that entity and relation F1 move by at
+float16` the weights are stored in half precision (half the size), with `--dtype int8` each
+weight matrix as int8 rows with a float scale (a quarter); computation stays in float32 either
+way, and the command checks on the dev documents that entity and relation F1 move by at
 most `--max-f1-loss` points, refusing to write otherwise.
 """
 
@@ -25,9 +26,11 @@ from viextract import Extractor
 from viextract.errors import ModelLoadError
 from viextract.loading import check_ner_labels, read_config, split_model_dir
 from viextract.saving import atomic_directory
+from viextract.storage import convert_directory
 
 logger = logging.getLogger(__name__)
-DTYPES = {"float32": torch.float32, "float16": torch.float16}
+# int8: written in float32, then every weight matrix stored as int8 rows (viextract.storage); float compute.
+DTYPES = {"float32": torch.float32, "float16": torch.float16, "int8": torch.float32}
 # Files of a trained model directory that describe how it was made: they travel with it.
 PROVENANCE_FILES = ("training_config.yaml", "training_metrics.json")
 
@@ -86,8 +89,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--re", type=Path, help="a trained relation model directory (optional)")
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--dtype", choices=sorted(DTYPES), default="float32")
-    parser.add_argument("--max-f1-loss", type=float, default=0.5, help="points of dev F1 a float16 copy may lose")
-    parser.add_argument("--splits", default="data/splits.json", help="splits file whose dev documents check float16")
+    parser.add_argument("--max-f1-loss", type=float, default=0.5, help="points of dev F1 a smaller copy may lose")
+    parser.add_argument("--splits", default="data/splits.json", help="splits file whose dev documents check the copy")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     try:
@@ -98,17 +101,22 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"wrote {args.out} (float32)")
             return 0
         with tempfile.TemporaryDirectory() as scratch:
-            reference, candidate = Path(scratch) / "float32", Path(scratch) / "float16"
+            reference, candidate = Path(scratch) / "float32", Path(scratch) / args.dtype
             write(extractor, reference, torch.float32, sources)
             write(extractor, candidate, DTYPES[args.dtype], sources)
+            if args.dtype == "int8":
+                convert_directory(candidate, candidate, to_int8=True)
             before, after = dev_f1(reference, args.splits), dev_f1(candidate, args.splits)
-            print("dev F1 float32 -> float16: " + ", ".join(
-                f"{key} {100 * before[key]:.2f} -> {100 * after[key]:.2f}" for key in before
-            ))
+            print(
+                f"dev F1 float32 -> {args.dtype}: "
+                + ", ".join(f"{key} {100 * before[key]:.2f} -> {100 * after[key]:.2f}" for key in before)
+            )
             worst = max(100 * (before[key] - after[key]) for key in before)
             if worst > args.max_f1_loss:
-                print(f"error: float16 loses {worst:.2f} F1 points on dev (> {args.max_f1_loss}); not written",
-                      file=sys.stderr)
+                print(
+                    f"error: {args.dtype} loses {worst:.2f} F1 points on dev (> {args.max_f1_loss}); not written",
+                    file=sys.stderr,
+                )
                 return 1
             with atomic_directory(args.out) as staging:
                 shutil.copytree(candidate, staging, dirs_exist_ok=True)

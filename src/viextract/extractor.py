@@ -16,6 +16,7 @@ from .ner import TokenTagger
 from .results import Entity, Extraction, Relation
 from .saving import atomic_directory
 from .segment import DEFAULT_SEGMENTER, get_segmenter
+from .storage import load_model
 from .text import PreparedText, prepare_text
 
 # Documents are prepared and tagged together until this many sentences are pending.
@@ -85,10 +86,8 @@ class Extractor:
         target = resolve_device(device)
         try:
             options = {"attn_implementation": attn_implementation} if attn_implementation else {}
-            # float32 compute whatever the stored dtype (the bundled model is stored in float16).
-            model = AutoModelForTokenClassification.from_pretrained(
-                str(ner_dir), use_safetensors=True, dtype=torch.float32, **options
-            )
+            # float32 compute whatever the stored dtype (float16, or int8 rows via viextract.storage).
+            model = load_model(AutoModelForTokenClassification, ner_dir, dtype=torch.float32, **options)
         except Exception as error:
             raise ModelLoadError(f"{ner_dir}: cannot load the NER model ({error})") from error
         model.to(target)

@@ -38,6 +38,7 @@ from .markers import (
 )
 from .ner import pad_batch
 from .saving import atomic_directory
+from .storage import load_model
 
 MODEL_TYPE = "viextract_relation"
 DEFAULT_THRESHOLD = 0.5
@@ -324,8 +325,8 @@ class RelationExtractor:
         tokenizer = load_tokenizer(directory, int(config.vocab_size))
         try:
             options = {"attn_implementation": attn_implementation} if attn_implementation else {}
-            model = RobertaForRelationClassification.from_pretrained(
-                str(directory), config=config, use_safetensors=True, dtype=torch.float32, **options
+            model = load_model(
+                RobertaForRelationClassification, directory, config=config, dtype=torch.float32, **options
             )
         except Exception as error:
             raise ModelLoadError(f"{directory}: cannot load the relation model ({error})") from error

@@ -1,0 +1,186 @@
+"""int8 weight storage with float compute: smaller model files, same float32 model once loaded.
+
+Every 2-D floating `*weight` tensor (embeddings, linear layers) is stored as int8 with one
+float32 scale per row (`q = round(w / scale)`, `scale = max|row| / 127`) under the names
+`<name>.int8` and `<name>.scale`; everything else keeps its dtype. config.json carries
+`"viextract_storage": "int8-rowwise"`, so loaders know to dequantise (plain transformers would
+not find the weights under their own names and says so, rather than reading int8 as floats).
+
+    python -m viextract.storage compress SRC DST   # float model directory -> int8-stored copy
+    python -m viextract.storage expand SRC DST     # int8-stored directory -> ordinary float32 copy
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from .errors import ModelLoadError
+from .saving import atomic_directory
+
+STORAGE_KEY = "viextract_storage"
+INT8_ROWWISE = "int8-rowwise"
+WEIGHTS_FILE = "model.safetensors"
+INT8_SUFFIX, SCALE_SUFFIX = ".int8", ".scale"
+
+
+def quantize_rows(weight: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(int8 values, float32 per-row scales) with weight ≈ values * scales[:, None]."""
+    weight = weight.detach().float()
+    scales = weight.abs().amax(dim=1) / 127.0
+    safe = torch.where(scales > 0, scales, torch.ones_like(scales))  # an all-zero row stays zero
+    values = torch.round(weight / safe[:, None]).clamp(-127, 127).to(torch.int8)
+    return values.contiguous(), scales.contiguous()
+
+
+def compress_state(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """The tensors to store: 2-D float weights as int8 + scales, the rest as they are."""
+    stored: dict[str, torch.Tensor] = {}
+    for name, tensor in state.items():
+        if tensor.dim() == 2 and tensor.is_floating_point() and name.endswith("weight"):
+            stored[name + INT8_SUFFIX], stored[name + SCALE_SUFFIX] = quantize_rows(tensor)
+        else:
+            stored[name] = tensor.detach().contiguous()
+    return stored
+
+
+def expand_state(stored: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """float32 tensors under the model's own names, from what `compress_state` stored."""
+    state: dict[str, torch.Tensor] = {}
+    for name, tensor in stored.items():
+        if name.endswith(SCALE_SUFFIX):
+            continue
+        if name.endswith(INT8_SUFFIX):
+            base = name[: -len(INT8_SUFFIX)]
+            state[base] = tensor.float() * stored[base + SCALE_SUFFIX].float()[:, None]
+        else:
+            state[name] = tensor.float() if tensor.is_floating_point() else tensor
+    return state
+
+
+def read_storage(directory: str | os.PathLike) -> str | None:
+    """The storage flag of a model directory's config.json (None: ordinary weights)."""
+    path = Path(directory) / "config.json"
+    try:
+        value = json.loads(path.read_text(encoding="utf-8")).get(STORAGE_KEY)
+    except (OSError, ValueError, AttributeError):
+        return None  # the caller's own config checks report a missing or broken config.json
+    if value not in (None, INT8_ROWWISE):
+        raise ModelLoadError(f"{path}: field '{STORAGE_KEY}': unknown storage {value!r}, expected {INT8_ROWWISE!r}")
+    return value
+
+
+def load_state(directory: str | os.PathLike) -> dict[str, torch.Tensor]:
+    """The float32 state dict of an int8-stored directory."""
+    from safetensors.torch import load_file
+
+    path = Path(directory) / WEIGHTS_FILE
+    stored = load_file(str(path))
+    missing = [n for n in stored if n.endswith(INT8_SUFFIX) and n[: -len(INT8_SUFFIX)] + SCALE_SUFFIX not in stored]
+    if missing:
+        raise ModelLoadError(f"{path}: int8 tensors without their '{SCALE_SUFFIX}' row scales: {missing[:3]}")
+    return expand_state(stored)
+
+
+def load_model(model_class: Any, directory: str | os.PathLike, **kwargs: Any):
+    """`model_class.from_pretrained(directory, **kwargs)`, dequantising an int8-stored directory first.
+
+    `model_class` is an Auto class or a PreTrainedModel subclass; kwargs as for from_pretrained
+    (`config`, `dtype`, `attn_implementation`). The loaded config forgets the storage flag, so
+    saving the model again writes ordinary float weights.
+    """
+    if read_storage(directory) is None:
+        return model_class.from_pretrained(str(directory), use_safetensors=True, **kwargs)
+    from transformers import AutoConfig
+
+    config = kwargs.pop("config", None) or AutoConfig.from_pretrained(str(directory))
+    if hasattr(config, STORAGE_KEY):
+        delattr(config, STORAGE_KEY)
+    dtype = kwargs.pop("dtype", torch.float32)
+    factory = getattr(model_class, "from_config", None) or model_class._from_config
+    model = factory(config, **kwargs)
+    state = load_state(directory)
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    model.tie_weights()
+    untied = [n for n in missing if n not in _tied_names(model, state)]
+    if unexpected or untied:
+        raise ModelLoadError(
+            f"{directory}: weights do not fit {type(model).__name__} (missing {untied}, unexpected {unexpected})"
+        )
+    return model.to(dtype).eval()
+
+
+def _tied_names(model, state: dict[str, torch.Tensor]) -> set[str]:
+    """Parameters that share storage with one that was loaded (tied embeddings and heads)."""
+    params = dict(model.named_parameters(remove_duplicate=False))
+    loaded = {params[n].data_ptr() for n in state if n in params}
+    return {n for n, p in params.items() if p.data_ptr() in loaded} | {n for n, _ in model.named_buffers()}
+
+
+def convert_directory(source: str | os.PathLike, target: str | os.PathLike, to_int8: bool) -> Path:
+    """Copy a model directory (or one with ner/ and re/), weights stored int8 or expanded to float32; atomic."""
+    source, target = Path(source), Path(target)
+    if not _is_model_dir(source) and not any(_is_model_dir(d) for d in source.iterdir() if d.is_dir()):
+        raise ModelLoadError(f"{source}: no {WEIGHTS_FILE} + config.json here or in a subdirectory")
+    with atomic_directory(target) as staging:
+        _convert_into(source, staging, to_int8)
+    return target
+
+
+def _is_model_dir(directory: Path) -> bool:
+    return (directory / WEIGHTS_FILE).is_file() and (directory / "config.json").is_file()
+
+
+def _convert_into(source: Path, target: Path, to_int8: bool) -> None:
+    from safetensors.torch import load_file, save_file
+
+    target.mkdir(exist_ok=True)
+    for item in source.iterdir():
+        if item.is_dir():
+            if _is_model_dir(item):
+                _convert_into(item, target / item.name, to_int8)
+            else:
+                shutil.copytree(item, target / item.name)
+        elif not (_is_model_dir(source) and item.name in (WEIGHTS_FILE, "config.json")):
+            shutil.copy2(item, target / item.name)
+    if not _is_model_dir(source):
+        return
+    state = load_state(source) if read_storage(source) else load_file(str(source / WEIGHTS_FILE))
+    config = json.loads((source / "config.json").read_text(encoding="utf-8"))
+    config.pop(STORAGE_KEY, None)
+    if to_int8:
+        config[STORAGE_KEY] = INT8_ROWWISE
+        state = compress_state(state)
+    else:
+        state = {n: t.float() if t.is_floating_point() else t for n, t in state.items()}
+    save_file(state, str(target / WEIGHTS_FILE), metadata={"format": "pt"})
+    (target / "config.json").write_text(json.dumps(config, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description="int8 weight storage of a model directory (config.json + model.safetensors)"
+    )
+    parser.add_argument(
+        "action", choices=("compress", "expand"), help="compress: float -> int8; expand: int8 -> float32"
+    )
+    parser.add_argument("source")
+    parser.add_argument("target")
+    args = parser.parse_args(argv)
+    try:
+        out = convert_directory(args.source, args.target, to_int8=args.action == "compress")
+    except ModelLoadError as error:
+        parser.exit(2, f"error: {error}\n")
+    size = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
+    print(f"wrote {out} ({args.action}ed, {size / 1e6:.1f} MB in all)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

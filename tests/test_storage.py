@@ -1,0 +1,134 @@
+"""int8 weight storage (viextract.storage): small error, same predictions, loads like a float model."""
+
+import json
+
+import pytest
+import torch
+from safetensors import safe_open
+
+from tests.conftest import build_tiny_token_classifier
+from tests.relation_helpers import build_tiny_full_model
+from viextract import Extractor
+from viextract.errors import ModelLoadError
+from viextract.storage import STORAGE_KEY, compress_state, convert_directory, expand_state, main, quantize_rows
+
+
+def spans(extraction) -> tuple:
+    """What was found, without the scores (those move in the third decimal; see the test)."""
+    entity = lambda e: (e.start, e.end, e.label)  # noqa: E731
+    return [entity(e) for e in extraction.entities], [
+        (entity(r.head), entity(r.tail), r.label) for r in extraction.relations
+    ]
+
+
+def scores(extraction) -> list[float]:
+    return [e.score for e in extraction.entities] + [r.score for r in extraction.relations]
+
+
+SAMPLE = "Thủ tướng Phạm Minh Chính tiếp Đại sứ Lào tại Hà Nội ngày 5/3/2024. Ông Nguyễn Văn An dự họp."
+
+
+def test_row_quantization_error_is_within_half_a_step_per_row():
+    torch.manual_seed(0)
+    weight = torch.randn(50, 64) * torch.linspace(0.01, 3, 50)[:, None]  # rows of very different scale
+    weight[7] = 0.0
+    values, scales = quantize_rows(weight)
+    assert values.dtype == torch.int8 and scales.shape == (50,)
+    error = (values.float() * scales[:, None] - weight).abs()
+    assert torch.all(error <= scales[:, None] / 2 + 1e-7)
+    assert torch.all(values[7] == 0)  # an all-zero row survives (no division by zero)
+
+
+def test_only_weight_matrices_are_stored_as_int8_and_expand_back():
+    state = {
+        "a.weight": torch.randn(8, 4),
+        "a.bias": torch.randn(8),
+        "ln.weight": torch.ones(4),
+        "ids": torch.arange(3),
+    }
+    stored = compress_state(state)
+    assert set(stored) == {"a.weight.int8", "a.weight.scale", "a.bias", "ln.weight", "ids"}
+    back = expand_state(stored)
+    assert set(back) == set(state)
+    assert torch.equal(back["a.bias"], state["a.bias"]) and torch.equal(back["ids"], state["ids"])
+    assert torch.allclose(back["a.weight"], state["a.weight"], atol=state["a.weight"].abs().max().item() / 254 + 1e-6)
+
+
+@pytest.fixture(scope="module")
+def float_and_int8(tiny_tokenizer_dir, tmp_path_factory):
+    root = build_tiny_full_model(tiny_tokenizer_dir, tmp_path_factory.mktemp("float"))
+    packed = tmp_path_factory.mktemp("int8") / "model"
+    convert_directory(root, packed, to_int8=True)
+    return root, packed
+
+
+def test_an_int8_directory_is_a_quarter_of_the_weights_and_flagged(float_and_int8):
+    root, packed = float_and_int8
+    for part in ("ner", "re"):
+        assert json.loads((packed / part / "config.json").read_text())[STORAGE_KEY] == "int8-rowwise"
+        with safe_open(str(packed / part / "model.safetensors"), "pt") as f:
+            word = f.get_tensor("roberta.embeddings.word_embeddings.weight.int8")
+        assert word.dtype == torch.int8
+        assert (packed / part / "vocab.txt").is_file() and (packed / part / "bpe.codes").is_file()
+    size = (packed / "ner" / "model.safetensors").stat().st_size
+    assert size < 0.35 * (root / "ner" / "model.safetensors").stat().st_size
+
+
+def test_int8_model_gives_the_entities_and_relations_of_its_float_twin(float_and_int8):
+    root, packed = float_and_int8
+    full, small = Extractor.from_pretrained(root, device="cpu"), Extractor.from_pretrained(packed, device="cpu")
+    assert all(p.dtype == torch.float32 for p in small.ner_model.parameters())  # float compute
+    assert small.relation_extractor is not None
+    for text in (SAMPLE, "Hà Nội và Thành phố Hồ Chí Minh ký thỏa thuận hợp tác năm 2023."):
+        ours, theirs = small(text), full(text)
+        assert spans(ours) == spans(theirs) and ours.entities and ours.relations
+        assert scores(ours) == pytest.approx(scores(theirs), abs=0.01)
+
+
+def test_a_loaded_int8_model_saves_as_an_ordinary_float_model(float_and_int8, tmp_path):
+    _, packed = float_and_int8
+    Extractor.from_pretrained(packed, device="cpu").save_pretrained(tmp_path / "saved")
+    config = json.loads((tmp_path / "saved" / "ner" / "config.json").read_text())
+    assert STORAGE_KEY not in config
+    with safe_open(str(tmp_path / "saved" / "ner" / "model.safetensors"), "pt") as f:
+        assert "roberta.embeddings.word_embeddings.weight" in set(f.keys())
+
+
+def test_expand_cli_writes_a_float_copy_that_plain_transformers_loads(float_and_int8, tmp_path, capsys):
+    from transformers import AutoModelForTokenClassification
+
+    _, packed = float_and_int8
+    assert main(["expand", str(packed), str(tmp_path / "float")]) == 0
+    assert "wrote" in capsys.readouterr().out
+    assert STORAGE_KEY not in json.loads((tmp_path / "float" / "ner" / "config.json").read_text())
+    model = AutoModelForTokenClassification.from_pretrained(str(tmp_path / "float" / "ner"))
+    reference = Extractor.from_pretrained(packed, device="cpu").ner_model
+    assert torch.equal(
+        model.roberta.embeddings.word_embeddings.weight, reference.roberta.embeddings.word_embeddings.weight
+    )
+
+
+def test_a_bare_model_directory_round_trips(tiny_tokenizer_dir, tmp_path):
+    build_tiny_token_classifier(tiny_tokenizer_dir, tmp_path / "bare")
+    convert_directory(tmp_path / "bare", tmp_path / "packed", to_int8=True)
+    convert_directory(tmp_path / "packed", tmp_path / "back", to_int8=False)
+    back, packed = (Extractor.from_pretrained(tmp_path / name, device="cpu") for name in ("back", "packed"))
+    assert back(SAMPLE) == packed(SAMPLE)  # expanding adds no further error: the same float32 weights
+
+
+def test_unknown_storage_and_missing_scales_are_named(float_and_int8, tmp_path):
+    import shutil
+
+    _, packed = float_and_int8
+    broken = tmp_path / "broken"
+    shutil.copytree(packed, broken)
+    config_path = broken / "ner" / "config.json"
+    config = json.loads(config_path.read_text())
+    config[STORAGE_KEY] = "int3"
+    config_path.write_text(json.dumps(config))
+    with pytest.raises(ModelLoadError, match=rf"config.json: field '{STORAGE_KEY}'.*int3"):
+        Extractor.from_pretrained(broken, device="cpu")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ModelLoadError, match="empty: no model.safetensors"):
+        convert_directory(tmp_path / "empty", tmp_path / "x", to_int8=True)
+    assert not (tmp_path / "x").exists()

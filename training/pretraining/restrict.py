@@ -1,0 +1,76 @@
+"""A restricted PhoBERT vocabulary: its N most frequent tokens plus every token our own text uses.
+
+PhoBERT's `vocab.txt` lists each token with its count in PhoBERT's 20 GB pretraining text, so
+the top N is a principled list. Dropped tokens are simply absent from the written vocab.txt;
+PhobertTokenizer then maps them to <unk>, whose row becomes the mean of the dropped rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class VocabEntry:
+    token: str
+    count: int
+
+
+def read_vocab_counts(path: str | Path) -> list[VocabEntry]:
+    """The `token count` lines of a fastBPE vocab.txt, in file order."""
+    path = Path(path)
+    entries = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        token, _, count = line.rpartition(" ")
+        if not token or not count.isdigit():
+            raise ValueError(f"{path}:{number}: expected 'token count', got {line!r}")
+        entries.append(VocabEntry(token, int(count)))
+    return entries
+
+
+def text_tokens(tokenizer, sentences: Iterable[Sequence[str]]) -> list[str]:
+    """Every subword token (with repeats) PhobertTokenizer gives the word-segmented sentences."""
+    tokens: list[str] = []
+    for words in sentences:
+        if words:
+            tokens.extend(tokenizer.tokenize(" ".join(words)))
+    return tokens
+
+
+def select_vocab(entries: Sequence[VocabEntry], top_n: int | None, required: Iterable[str]) -> list[VocabEntry]:
+    """The kept entries, in file order: the `top_n` most counted (all if None) and every required one."""
+    if top_n is None or top_n >= len(entries):
+        return list(entries)
+    ranked = sorted(range(len(entries)), key=lambda i: (-entries[i].count, i))
+    keep = set(ranked[:top_n])
+    wanted = set(required)
+    keep.update(i for i, e in enumerate(entries) if e.token in wanted)
+    return [entries[i] for i in sorted(keep)]
+
+
+def coverage(tokens: Sequence[str], kept: set[str]) -> float:
+    """Share of `tokens` (subword occurrences) that stay in the vocabulary."""
+    return sum(t in kept for t in tokens) / max(len(tokens), 1)
+
+
+def restrict_rows(
+    full_tokens: Sequence[str], full_rows: np.ndarray, kept_tokens: Sequence[str], unk: str = "<unk>"
+) -> np.ndarray:
+    """Rows of `kept_tokens` (full tokenizer order -> kept order); <unk> = mean of the dropped rows."""
+    index = {t: i for i, t in enumerate(full_tokens)}
+    rows = full_rows[[index[t] for t in kept_tokens]].copy()
+    dropped = np.ones(len(full_tokens), dtype=bool)
+    dropped[[index[t] for t in kept_tokens]] = False
+    if dropped.any():
+        rows[list(kept_tokens).index(unk)] = full_rows[dropped].mean(axis=0)
+    return rows
+
+
+def write_vocab(entries: Sequence[VocabEntry], path: Path) -> None:
+    path.write_text("".join(f"{e.token} {e.count}\n" for e in entries), encoding="utf-8")
