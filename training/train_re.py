@@ -37,13 +37,18 @@ from viextract.markers import (
     pair_labels,
     words_between,
 )
+from viextract.onepass import WindowInput
 from viextract.relations import (
+    ARCHITECTURES,
+    ONE_PASS,
     SINGLE_CHOICES,
+    TYPED_MARKERS,
     RelationConfig,
     RelationEncoder,
     RelationExtractor,
     RobertaForRelationClassification,
     collate_pairs,
+    collate_windows,
 )
 from viextract.saving import atomic_directory
 
@@ -115,6 +120,9 @@ class ReConfig(TrainConfig):
     # Add marker words the base tokenizer can only write as <unk> (a small vocabulary without `#`,
     # `*`, `^`) as new tokens, with embeddings learned in fine-tuning. PhoBERT's vocabulary has them all.
     add_missing_marker_tokens: bool = True
+    # typed_markers: one input per candidate pair; one_pass: one input per sentence (window), every
+    # pair scored from it (viextract.onepass). A config without the key trains what it always did.
+    architecture: str = TYPED_MARKERS
 
     def validate(self, source: str = "config") -> None:
         super().validate(source)
@@ -135,6 +143,10 @@ class ReConfig(TrainConfig):
         if self.single_choice not in SINGLE_CHOICES:
             raise ConfigError(
                 f"{source}: single_choice: expected one of {list(SINGLE_CHOICES)}, got {self.single_choice!r}"
+            )
+        if self.architecture not in ARCHITECTURES:
+            raise ConfigError(
+                f"{source}: architecture: expected one of {list(ARCHITECTURES)}, got {self.architecture!r}"
             )
         if not 0.0 < self.single_share <= 1.0:
             raise ConfigError(f"{source}: single_share: must be in (0, 1], got {self.single_share}")
@@ -299,6 +311,54 @@ def encode_examples(examples: Sequence[RelationExample], encoder: RelationEncode
     return features
 
 
+@dataclass(frozen=True)
+class WindowFeature:
+    """one_pass: one window of a sentence, with a label mask and a label per pair it scores."""
+
+    window: WindowInput
+    label_masks: tuple[tuple[bool, ...], ...]
+    labels: tuple[int, ...]
+
+
+def sentence_groups(examples: Sequence[RelationExample]) -> list[list[RelationExample]]:
+    """Consecutive examples of one sentence (training.data writes a sentence's rows together)."""
+    groups: list[list[RelationExample]] = []
+    for example in examples:
+        if groups and groups[-1][0].tokens == example.tokens:
+            groups[-1].append(example)
+        else:
+            groups.append([example])
+    return groups
+
+
+def encode_sentences(
+    examples: Sequence[RelationExample], encoder: RelationEncoder, scored: Sequence[RelationExample] | None = None
+) -> list[WindowFeature]:
+    """one_pass features: every entity of each sentence of `examples` is marked; only the pairs of
+    `scored` (default: all, the sampled subset in training) carry a label into the loss."""
+    keep = {id(e) for e in (examples if scored is None else scored)}
+    features = []
+    for group in sentence_groups(examples):
+        mentions = sorted({argument for e in group for argument in (e.head, e.tail)})
+        index = {mention: i for i, mention in enumerate(mentions)}
+        labelled = {(index[e.head], index[e.tail]): e for e in group if id(e) in keep}
+        windows, _ = encoder.encode_sentence(group[0].tokens, mentions, list(labelled))
+        for window in windows:
+            chosen = [labelled[pair] for pair in window.pairs]
+            masks = tuple(tuple(encoder.label_mask(e.head[2], e.tail[2])) for e in chosen)
+            features.append(WindowFeature(window, masks, tuple(encoder.label2id[e.label] for e in chosen)))
+    return features
+
+
+def encode_features(
+    examples: Sequence[RelationExample], encoder: RelationEncoder, scored: Sequence[RelationExample] | None = None
+) -> list[PairFeature] | list[WindowFeature]:
+    """Model inputs for the config's architecture: one per pair of `scored` (or per window of a sentence)."""
+    if encoder.config.architecture == ONE_PASS:
+        return encode_sentences(examples, encoder, scored)
+    return encode_examples(examples if scored is None else scored, encoder)
+
+
 class PairDataset(torch.utils.data.Dataset):
     def __init__(self, features: Sequence[PairFeature]):
         self.features = list(features)
@@ -317,6 +377,19 @@ class PairCollator:
     def __call__(self, features: Sequence[PairFeature]) -> dict[str, torch.Tensor]:
         return collate_pairs(
             [f.pair for f in features], [f.label_mask for f in features], self.pad_token_id, [f.label for f in features]
+        )
+
+
+@dataclass
+class WindowCollator:
+    pad_token_id: int
+
+    def __call__(self, features: Sequence[WindowFeature]) -> dict[str, torch.Tensor]:
+        return collate_windows(
+            [f.window for f in features],
+            [f.label_masks for f in features],
+            self.pad_token_id,
+            [f.labels for f in features],
         )
 
 
@@ -412,6 +485,7 @@ def load_base_model(config: ReConfig, labels: Sequence[str]):
         "single_tail_labels",
         "single_choice",
         "adjacent_relations",
+        "architecture",
         "transformers_version",
         "viextract",
     ):
@@ -429,6 +503,7 @@ def load_base_model(config: ReConfig, labels: Sequence[str]):
         marker_type_words={label: DEFAULT_TYPE_WORDS[label] for label in config.entity_labels},
         threshold=config.threshold if config.threshold is not None else 0.5,
         max_input_length=config.max_length,
+        architecture=config.architecture,
     )
     try:
         model = RobertaForRelationClassification.from_pretrained(
@@ -501,10 +576,12 @@ def train_examples(
             config.base_model,
             unknown,
         )
-    train_features = encode_examples(sampled, encoder)
-    dev_features = encode_examples(dev, encoder) if dev is not None else None
+    train_features = encode_features(train, encoder, sampled)
+    dev_features = encode_features(dev, encoder) if dev is not None else None
     if encoder.truncated:
         logger.warning("%d candidate pairs were cut to a window around their arguments", encoder.truncated)
+    if encoder.lost:
+        logger.warning("%d candidate pairs lay in no window holding both arguments; not trained on", encoder.lost)
     dev_size = "none" if dev is None else f"{len(dev)} pairs ({sum(e.label != NO_RELATION for e in dev)} relations)"
     logger.info(
         "train: %d pairs (%s); dev: %s",
@@ -518,7 +595,7 @@ def train_examples(
     trainer = Trainer(
         model=model,
         args=args,
-        data_collator=PairCollator(tokenizer.pad_token_id),
+        data_collator=(WindowCollator if config.architecture == ONE_PASS else PairCollator)(tokenizer.pad_token_id),
         train_dataset=PairDataset(train_features),
         eval_dataset=PairDataset(dev_features) if evaluate else None,
         compute_metrics=make_compute_metrics(no_relation_id, config.threshold) if evaluate else None,
@@ -584,6 +661,7 @@ def train_examples(
             "nearest": nearest,
             "dev_pairs": len(dev) if dev is not None else None,
             "truncated_pairs": encoder.truncated,
+            "pairs_in_no_window": encoder.lost,
             "unknown_marker_words": unknown,
             "added_marker_tokens": added,
             "global_step": result.global_step,

@@ -1,4 +1,9 @@
-"""The relation model: a RoBERTa (PhoBERT) encoder that classifies a marked pair of entities.
+"""The relation model: a RoBERTa (PhoBERT) encoder that classifies marked pairs of entities.
+
+Two architectures share one config and model class (`RelationConfig.architecture`):
+"typed_markers" encodes each candidate pair on its own, with `@`/`#` markers around head and
+tail (`markers.py`); "one_pass" marks every entity of a sentence at once, encodes the sentence
+(or each window of it) once and scores all its pairs from that encoding (`onepass.py`).
 
 `RelationConfig` and `RobertaForRelationClassification` are registered with `AutoConfig` and
 `AutoModel` under `model_type = "viextract_relation"`, so once `viextract.relations` is
@@ -10,6 +15,7 @@ more entities.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -37,6 +43,7 @@ from .markers import (
     words_between,
 )
 from .ner import pad_batch
+from .onepass import NUM_DISTANCE_BUCKETS, WindowInput, encode_sentence
 from .saving import atomic_directory
 from .storage import load_model
 
@@ -44,6 +51,10 @@ MODEL_TYPE = "viextract_relation"
 DEFAULT_THRESHOLD = 0.5
 # How a tail of a single-head label (a head of a single-tail label) picks the one it keeps.
 SINGLE_CHOICES = ("nearest", "probability")
+TYPED_MARKERS, ONE_PASS = "typed_markers", "one_pass"
+ARCHITECTURES = (TYPED_MARKERS, ONE_PASS)
+
+logger = logging.getLogger(__name__)
 
 
 class RelationConfig(RobertaConfig):
@@ -61,7 +72,9 @@ class RelationConfig(RobertaConfig):
     breaks ties) or the most probable ("probability", what a config without the field means);
     `adjacent_relations` the pairs of types that, written with no word between them, always held
     one relation in the training data (`Trung tướng Lê Đức Thái`: has_title), each as
-    {"head": type, "tail": type, "order": "head_first" | "tail_first", "label": relation}.
+    {"head": type, "tail": type, "order": "head_first" | "tail_first", "label": relation};
+    `architecture` how pairs are encoded: "typed_markers" (one input per pair, what a config
+    without the field means: models saved before it existed) or "one_pass" (one per sentence).
     """
 
     model_type = MODEL_TYPE
@@ -78,6 +91,7 @@ class RelationConfig(RobertaConfig):
         single_tail_labels: Sequence[str] = (),
         adjacent_relations: Sequence[dict[str, str]] = (),
         single_choice: str = "probability",
+        architecture: str = TYPED_MARKERS,
         **kwargs: Any,
     ):
         if "id2label" not in kwargs and "label2id" not in kwargs and "num_labels" not in kwargs:
@@ -99,6 +113,7 @@ class RelationConfig(RobertaConfig):
         self.single_tail_labels = list(single_tail_labels)
         self.adjacent_relations = [dict(rule) for rule in adjacent_relations]
         self.single_choice = single_choice
+        self.architecture = architecture
 
     @property
     def relation_labels(self) -> list[str]:
@@ -136,6 +151,8 @@ class RelationConfig(RobertaConfig):
                 found.append(f"field '{key}': {unknown} are not relation labels of this model")
         if self.single_choice not in SINGLE_CHOICES:
             found.append(f"field 'single_choice': {self.single_choice!r} is not one of {list(SINGLE_CHOICES)}")
+        if self.architecture not in ARCHITECTURES:
+            found.append(f"field 'architecture': {self.architecture!r} is not one of {list(ARCHITECTURES)}")
         found.extend(self._adjacent_problems())
         if self.class_weights is not None and len(self.class_weights) != len(labels):
             found.append(f"field 'class_weights': {len(self.class_weights)} weights for {len(labels)} labels")
@@ -167,7 +184,13 @@ class RelationConfig(RobertaConfig):
 
 
 class RobertaForRelationClassification(RobertaPreTrainedModel):
-    """Encoder, then a classifier over [h(head `@`); h(tail `#`)]: the hidden states at the start markers."""
+    """Encoder, then a pair classifier; which one follows `config.architecture`.
+
+    typed_markers: one input per pair, classified from [h(head `@`); h(tail `#`)], the hidden
+    states at the two start markers. one_pass: one input per sentence window, every pair of it
+    classified from [head; tail; head * tail] (each entity read at its opening and closing `@`)
+    plus a learned embedding of the pair's distance bucket (`onepass.distance_bucket`).
+    """
 
     config_class = RelationConfig
 
@@ -177,8 +200,15 @@ class RobertaForRelationClassification(RobertaPreTrainedModel):
         self.roberta = RobertaModel(config, add_pooling_layer=False)
         dropout = config.classifier_dropout if config.classifier_dropout is not None else config.hidden_dropout_prob
         self.dropout = nn.Dropout(dropout)
-        self.dense = nn.Linear(2 * config.hidden_size, config.hidden_size)
-        self.classifier = nn.Linear(config.hidden_size, config.num_labels)
+        size = config.hidden_size
+        if getattr(config, "architecture", TYPED_MARKERS) == ONE_PASS:
+            # Own names, so that a typed-marker model used as base leaves this head freshly initialised.
+            self.pair_dense = nn.Linear(6 * size, size)
+            self.distance_embeddings = nn.Embedding(NUM_DISTANCE_BUCKETS, size)
+            self.pair_classifier = nn.Linear(size, config.num_labels)
+        else:
+            self.dense = nn.Linear(2 * size, size)
+            self.classifier = nn.Linear(size, config.num_labels)
         self.post_init()
 
     def forward(
@@ -189,19 +219,30 @@ class RobertaForRelationClassification(RobertaPreTrainedModel):
         tail_positions: torch.Tensor | None = None,
         labels: torch.Tensor | None = None,
         label_mask: torch.Tensor | None = None,
+        pair_rows: torch.Tensor | None = None,
+        pair_positions: torch.Tensor | None = None,
+        pair_buckets: torch.Tensor | None = None,
     ) -> SequenceClassifierOutput:
-        """`head_positions`/`tail_positions`: (batch,) indices of the `@` and `#` start markers.
+        """Logits per pair: per row of the batch (typed_markers) or per pair of `pair_rows` (one_pass).
 
-        `label_mask` (batch, num_labels), optional: True where SCHEMA.md allows the label for the
+        typed_markers: `head_positions`/`tail_positions` (batch,): the `@` and `#` start markers.
+        one_pass: `pair_rows` (pairs,) the batch row of each pair, `pair_positions` (pairs, 4) its
+        head `@`, head closing `@`, tail `@`, tail closing `@`, `pair_buckets` (pairs,).
+        `label_mask` (pairs, num_labels), optional: True where SCHEMA.md allows the label for the
         pair's types; other labels get probability 0, in training and prediction alike.
         """
-        if head_positions is None or tail_positions is None:
-            raise ValueError("head_positions and tail_positions are required")
         hidden = self.roberta(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
-        rows = torch.arange(hidden.size(0), device=hidden.device)
-        pair = torch.cat([hidden[rows, head_positions], hidden[rows, tail_positions]], dim=-1)
-        pair = torch.tanh(self.dense(self.dropout(pair)))
-        logits = self.classifier(self.dropout(pair))
+        if self.config.architecture == ONE_PASS:
+            if pair_rows is None or pair_positions is None or pair_buckets is None:
+                raise ValueError("pair_rows, pair_positions and pair_buckets are required (architecture one_pass)")
+            logits = self._score_pairs(hidden, pair_rows, pair_positions, pair_buckets)
+        else:
+            if head_positions is None or tail_positions is None:
+                raise ValueError("head_positions and tail_positions are required")
+            rows = torch.arange(hidden.size(0), device=hidden.device)
+            pair = torch.cat([hidden[rows, head_positions], hidden[rows, tail_positions]], dim=-1)
+            pair = torch.tanh(self.dense(self.dropout(pair)))
+            logits = self.classifier(self.dropout(pair))
         if label_mask is not None:
             logits = logits.masked_fill(~label_mask.bool(), torch.finfo(logits.dtype).min)
         loss = None
@@ -215,6 +256,16 @@ class RobertaForRelationClassification(RobertaPreTrainedModel):
                 weight=None if weight is None else weight.float(),
             )
         return SequenceClassifierOutput(loss=loss, logits=logits)
+
+    def _score_pairs(
+        self, hidden: torch.Tensor, rows: torch.Tensor, positions: torch.Tensor, buckets: torch.Tensor
+    ) -> torch.Tensor:
+        states = hidden[rows.unsqueeze(-1), positions]  # (pairs, 4, hidden)
+        head = torch.cat([states[:, 0], states[:, 1]], dim=-1)
+        tail = torch.cat([states[:, 2], states[:, 3]], dim=-1)
+        pair = torch.cat([head, tail, head * tail], dim=-1)
+        pair = self.pair_dense(self.dropout(pair)) + self.distance_embeddings(buckets)
+        return self.pair_classifier(self.dropout(torch.tanh(pair)))
 
 
 AutoConfig.register(MODEL_TYPE, RelationConfig)
@@ -232,6 +283,7 @@ class RelationEncoder:
         self.label2id = {label: int(i) for label, i in config.label2id.items()}
         self.relation_labels = config.relation_labels
         self.truncated = 0  # candidates whose sentence was cut to a window (counted, and logged)
+        self.lost = 0  # one_pass: candidates no window held, so never scored (counted, and logged)
 
     def candidates(self, mentions: Sequence[Mention]) -> list[tuple[int, int]]:
         """Scored pairs of a sentence: types this model can mark, and that SCHEMA.md allows."""
@@ -245,6 +297,16 @@ class RelationEncoder:
         encoded = encode_pair(self.aligner, marked, self.max_subwords)
         self.truncated += encoded.truncated
         return encoded
+
+    def encode_sentence(
+        self, words: Sequence[str], mentions: Sequence[Mention], pairs: Sequence[tuple[int, int]]
+    ) -> tuple[list[WindowInput], list[tuple[int, int]]]:
+        """one_pass inputs: the windows scoring `pairs`, and the pairs no window holds (counted in `lost`)."""
+        windows, lost = encode_sentence(
+            self.aligner, words, mentions, pairs, self.config.marker_type_words, self.max_subwords
+        )
+        self.lost += len(lost)
+        return windows, lost
 
     def label_mask(self, head_label: str, tail_label: str) -> list[bool]:
         """True for `no_relation` and each label SCHEMA.md allows between these types."""
@@ -267,6 +329,27 @@ def collate_pairs(
     }
     if labels is not None:
         batch["labels"] = torch.tensor(list(labels), dtype=torch.long)
+    return batch
+
+
+def collate_windows(
+    inputs: Sequence[WindowInput],
+    masks: Sequence[Sequence[Sequence[bool]]],
+    pad_id: int,
+    labels: Sequence[Sequence[int]] | None = None,
+) -> dict[str, torch.Tensor]:
+    """Right-padded tensors for the one_pass forward: `masks[i]` (and `labels[i]`) per pair of input i."""
+    ids, attention = pad_batch(inputs, pad_id)
+    batch = {
+        "input_ids": ids,
+        "attention_mask": attention,
+        "pair_rows": torch.tensor([row for row, x in enumerate(inputs) for _ in x.pairs], dtype=torch.long),
+        "pair_positions": torch.tensor([p for x in inputs for p in x.positions], dtype=torch.long).view(-1, 4),
+        "pair_buckets": torch.tensor([b for x in inputs for b in x.buckets], dtype=torch.long),
+        "label_mask": torch.tensor([list(m) for window in masks for m in window], dtype=torch.bool),
+    }
+    if labels is not None:
+        batch["labels"] = torch.tensor([label for window in labels for label in window], dtype=torch.long)
     return batch
 
 
@@ -367,37 +450,102 @@ class RelationExtractor:
         """For every candidate pair: its best relation label and that label's probability, no threshold.
 
         A pair an adjacency rule covers gets the rule's label instead, with that label's probability.
+        With architecture one_pass a pair that no window holds is not scored: such pairs are
+        counted and logged once per call.
         """
-        rules = self.config.adjacent_rules()
-        pending: list[tuple[int, int, int, PairInput, list[bool]]] = []
-        ruled: dict[tuple[int, int, int], int] = {}  # (sentence, head, tail) -> label id the rule fixes
+        if self.config.architecture == ONE_PASS:
+            keys, probs = self._one_pass_probabilities(items, batch_size)
+        else:
+            keys, probs = self._typed_probabilities(items, batch_size)
+        return self._best_labels(items, keys, probs)
+
+    def _forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        with torch.inference_mode():
+            logits = self.model(**{k: v.to(self.device) for k, v in batch.items()}).logits
+        return torch.softmax(logits.float(), dim=-1).cpu()
+
+    def _typed_probabilities(
+        self, items: Sequence[tuple[Sequence[str], Sequence[Mention]]], batch_size: int
+    ) -> tuple[list[tuple[int, int, int]], list[torch.Tensor]]:
+        """(sentence, head, tail) per candidate and its label probabilities: one input per pair."""
+        pending: list[tuple[tuple[int, int, int], PairInput, list[bool]]] = []
         for s_index, (words, mentions) in enumerate(items):
             for h, t in self.encoder.candidates(mentions):
                 encoded = self.encoder.encode(words, mentions[h], mentions[t])
-                pending.append((s_index, h, t, encoded, self.encoder.label_mask(mentions[h][2], mentions[t][2])))
-                if (label := rules.get(adjacent_rule_key(mentions[h], mentions[t]))) is not None:
-                    ruled[(s_index, h, t)] = int(self.config.label2id[label])
+                pending.append(((s_index, h, t), encoded, self.encoder.label_mask(mentions[h][2], mentions[t][2])))
         # Sorting by length keeps padding, and so wasted compute, small.
-        order = sorted(range(len(pending)), key=lambda i: len(pending[i][3].input_ids))
-        no_relation = int(self.config.label2id[NO_RELATION])
-        id2label = self.config.id2label
+        pending.sort(key=lambda p: len(p[1].input_ids))
+        keys, probs = [], []
+        for start in range(0, len(pending), batch_size):
+            chosen = pending[start : start + batch_size]
+            probs.append(
+                self._forward(
+                    collate_pairs([c[1] for c in chosen], [c[2] for c in chosen], self.tokenizer.pad_token_id)
+                )
+            )
+            keys.extend(c[0] for c in chosen)
+        return keys, probs
+
+    def _one_pass_probabilities(
+        self, items: Sequence[tuple[Sequence[str], Sequence[Mention]]], batch_size: int
+    ) -> tuple[list[tuple[int, int, int]], list[torch.Tensor]]:
+        """(sentence, head, tail) per scored candidate and its label probabilities: one input per window.
+
+        Windows of all sentences are sorted by length and batched together, `batch_size` at a time.
+        """
+        pending: list[tuple[int, WindowInput, list[list[bool]]]] = []
+        lost = 0
+        for s_index, (words, mentions) in enumerate(items):
+            windows, missed = self.encoder.encode_sentence(words, mentions, self.encoder.candidates(mentions))
+            lost += len(missed)
+            for window in windows:
+                masks = [self.encoder.label_mask(mentions[h][2], mentions[t][2]) for h, t in window.pairs]
+                pending.append((s_index, window, masks))
+        if lost:
+            logger.warning(
+                "%d relation candidates lay in no window of %d subwords holding both arguments and were not scored",
+                lost,
+                self.encoder.max_subwords,
+            )
+        pending.sort(key=lambda p: len(p[1].input_ids))
+        keys, probs = [], []
+        for start in range(0, len(pending), batch_size):
+            chosen = pending[start : start + batch_size]
+            probs.append(
+                self._forward(
+                    collate_windows([c[1] for c in chosen], [c[2] for c in chosen], self.tokenizer.pad_token_id)
+                )
+            )
+            keys.extend((s_index, h, t) for s_index, window, _ in chosen for h, t in window.pairs)
+        return keys, probs
+
+    def _best_labels(
+        self,
+        items: Sequence[tuple[Sequence[str], Sequence[Mention]]],
+        keys: list[tuple[int, int, int]],
+        probs: list[torch.Tensor],
+    ) -> list[list[tuple[int, int, str, float]]]:
+        """Per sentence, (head, tail, best relation label, its probability); a rule's label where one applies."""
         results: list[list[tuple[int, int, str, float]]] = [[] for _ in items]
-        for start in range(0, len(order), batch_size):
-            chosen = [pending[i] for i in order[start : start + batch_size]]
-            batch = collate_pairs([c[3] for c in chosen], [c[4] for c in chosen], self.tokenizer.pad_token_id)
-            with torch.inference_mode():
-                logits = self.model(**{k: v.to(self.device) for k, v in batch.items()}).logits
-            probs = torch.softmax(logits.float(), dim=-1)
-            fixed = [ruled.get(c[:3]) for c in chosen]
-            fixed_prob = [None if i is None else float(probs[row, i]) for row, i in enumerate(fixed)]
-            probs[:, no_relation] = -1.0  # the best label that is a relation
-            best_prob, best_id = probs.max(dim=-1)
-            for (s_index, h, t, _, _), prob, label_id, rule_id, rule_prob in zip(
-                chosen, best_prob.tolist(), best_id.tolist(), fixed, fixed_prob
-            ):
-                if rule_id is not None:
-                    label_id, prob = rule_id, rule_prob
-                results[s_index].append((h, t, id2label[label_id], max(prob, 0.0)))
+        if not keys:
+            return results
+        rules = self.config.adjacent_rules()
+        probs_all = torch.cat(probs)
+        fixed = []
+        for s_index, h, t in keys:
+            mentions = items[s_index][1]
+            label = rules.get(adjacent_rule_key(mentions[h], mentions[t]))
+            fixed.append(None if label is None else int(self.config.label2id[label]))
+        fixed_prob = [None if i is None else float(probs_all[row, i]) for row, i in enumerate(fixed)]
+        probs_all[:, int(self.config.label2id[NO_RELATION])] = -1.0  # the best label that is a relation
+        best_prob, best_id = probs_all.max(dim=-1)
+        id2label = self.config.id2label
+        for (s_index, h, t), prob, label_id, rule_id, rule_prob in zip(
+            keys, best_prob.tolist(), best_id.tolist(), fixed, fixed_prob
+        ):
+            if rule_id is not None:
+                label_id, prob = rule_id, rule_prob
+            results[s_index].append((h, t, id2label[label_id], max(prob, 0.0)))
         for found in results:
             found.sort()
         return results
