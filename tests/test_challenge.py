@@ -1,0 +1,121 @@
+"""The challenge set and its per-phenomenon scorer: ids, counts, scores on a tiny case, never training data."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from training.challenge import (
+    PHENOMENA,
+    build_set,
+    format_table,
+    group_documents,
+    phenomenon_of,
+    score_challenge,
+)
+from training.data import DataError, load_documents, sentence_bounds
+from training.inline import parse_inline
+
+REPO = Path(__file__).resolve().parents[1]
+CHALLENGE = REPO / "data" / "challenge.jsonl"
+
+TINY = """\
+=== challenge-dates-01
+Ngày [14-15/8]{DATE:d}, tại [Pác Xế]{LOC:l}, diễn ra [Hội nghị lần thứ 7]{EVENT:e}.
+@ e date_of d
+@ e held_in l
+
+=== challenge-buildings-01
+[Chủ tịch nước]{TITLE:t} [Đinh Văn Toàn]{PER:p} đón khách tại [Phủ Chủ tịch]{LOC:b}.
+@ p has_title t
+"""
+
+
+class FakeExtractor:
+    """Returns canned results per text: what `Extractor.pipe` would give, without a model."""
+
+    def __init__(self, answers: dict[str, tuple[list, list]]):
+        self.answers = answers
+
+    def pipe(self, texts, batch_size=32):
+        for text in texts:
+            spans, relations = self.answers[text]
+            entities = [SimpleNamespace(start=s, end=e, label=label) for s, e, label in spans]
+            rels = [SimpleNamespace(head=entities[h], tail=entities[t], label=label) for h, t, label in relations]
+            yield SimpleNamespace(entities=entities, relations=rels)
+
+
+def spans_of(doc):
+    return [(e.start, e.end, e.label) for e in doc.entities]
+
+
+def test_phenomenon_is_read_from_the_id():
+    assert phenomenon_of("challenge-lao-names-07") == "lao-names"
+    assert phenomenon_of("challenge-buildings-01") == "buildings"
+    with pytest.raises(DataError, match="challenge-<phenomenon>-NN"):
+        phenomenon_of("written-001")
+    with pytest.raises(DataError):
+        phenomenon_of("challenge-weather-01")
+
+
+def test_scores_per_phenomenon_with_counts():
+    dates, buildings = parse_inline(TINY, "tiny.txt")
+    # dates: every entity and relation right. buildings: the building missed, the title cut short.
+    title, person, _ = buildings.entities
+    answers = {
+        dates.text: (spans_of(dates), [(2, 0, "date_of"), (2, 1, "held_in")]),
+        buildings.text: (
+            [(title.start, title.end - 4, "TITLE"), (person.start, person.end, "PER")],
+            [(1, 0, "has_title")],
+        ),
+    }
+    report = score_challenge(FakeExtractor(answers), [dates, buildings])
+    rows = report["phenomena"]
+    assert list(rows) == ["dates", "buildings", "all"]  # PHENOMENA's order, then all
+    assert rows["dates"]["entities"]["micro"]["f1"] == 1.0
+    assert rows["dates"]["relations_end_to_end"]["micro"]["correct"] == 2
+    entities = rows["buildings"]["entities"]["micro"]
+    assert (entities["correct"], entities["predicted"], entities["support"]) == (1, 2, 3)
+    assert rows["buildings"]["entities"]["confusion"]["missed"] == 1
+    # The relation's tail is the cut title, so it is wrong end to end.
+    assert rows["buildings"]["relations_end_to_end"]["micro"]["correct"] == 0
+    assert rows["all"]["entities"]["micro"]["support"] == 6 and rows["all"]["sentences"] == 2
+    table = format_table(report, markdown=True)
+    assert "| dates | 1 | 100.0 | 100.0 | 100.0 | 3 | 3 | 100.0 | 100.0 | 100.0 | 2 | 2 |" in table
+    assert "| buildings | 1 | 50.0 | 33.3 | 40.0 | 3 | 2 | 0.0 | 0.0 | 0.0 | 1 | 1 |" in table
+    assert table.splitlines()[-1].startswith("| **all** |")
+
+
+def test_build_writes_measurement_only_documents(tmp_path):
+    markup = tmp_path / "set.txt"
+    markup.write_text(TINY, encoding="utf-8")
+    documents = build_set(markup, tmp_path / "set.jsonl")
+    assert [d.id for d in load_documents(tmp_path / "set.jsonl")] == [d.id for d in documents]
+    assert all("never training" in d.source for d in documents)
+    markup.write_text(TINY.replace("challenge-dates-01", "written-1"), encoding="utf-8")
+    with pytest.raises(DataError, match="written-1"):
+        build_set(markup, tmp_path / "other.jsonl")
+    assert not (tmp_path / "other.jsonl").exists()
+
+
+def test_the_shipped_set_has_twenty_sentences_per_phenomenon_and_matches_its_markup(tmp_path):
+    documents = load_documents(CHALLENGE)  # validated like the corpus
+    groups = group_documents(documents)
+    assert list(groups) == list(PHENOMENA)
+    for key, docs in groups.items():
+        assert sum(len(sentence_bounds(d.text)) for d in docs) >= 20, key
+        assert sum(len(d.relations) for d in docs) > 0, key
+    rebuilt = build_set(REPO / "data" / "challenge.txt", tmp_path / "rebuilt.jsonl")
+    assert (tmp_path / "rebuilt.jsonl").read_text(encoding="utf-8") == CHALLENGE.read_text(encoding="utf-8")
+    assert len(rebuilt) == len(documents)
+
+
+def test_no_training_path_reads_the_challenge_set():
+    splits = json.loads((REPO / "data" / "splits.json").read_text(encoding="utf-8"))
+    assert not any("challenge" in path for path in splits.get("train_extra", []))
+    for config in (REPO / "configs").rglob("*.yaml"):
+        assert "challenge" not in config.read_text(encoding="utf-8"), config
+    assert "challenge" not in (REPO / "training" / "build_default.sh").read_text(encoding="utf-8")
