@@ -33,6 +33,8 @@ from viextract.labels import (
 from viextract.segment import DEFAULT_SEGMENTER
 from viextract.text import Sentence, prepare_text
 
+from .conventions import Span, convention_problems
+
 SPLIT_NAMES = ("train", "dev", "test")
 CORPUS_FILE = "corpus.jsonl"
 
@@ -257,6 +259,13 @@ def check_document(doc: Document, where: str) -> None:
                 where, name, f"second label for the pair {head.id} -> {tail.id} (see relations[{seen_pairs[pair]}])"
             )
         seen_pairs[pair] = index
+
+
+def check_conventions(doc: Document, where: str) -> None:
+    """Raise DataError at the first SCHEMA v1.1 annotation convention `doc` breaks (gold files only)."""
+    spans = [Span(i, e.start, e.end, e.label) for i, e in enumerate(doc.entities)]
+    for index, problem in convention_problems(doc.text, spans):
+        raise _fail(where, f"entities[{index}] {doc.entities[index].id}", problem)
 
 
 def read_jsonl(path: str | Path) -> list[tuple[int, Any]]:
@@ -614,7 +623,9 @@ def split_stats(splits_path: Path, data_dir: Path | None = None) -> dict[str, Co
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m training.data", description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
-    validate = commands.add_parser("validate", help="validate JSONL files against SCHEMA.md")
+    validate = commands.add_parser(
+        "validate", help="validate gold JSONL files against SCHEMA.md, its v1.1 annotation conventions included"
+    )
     validate.add_argument("files", nargs="+", type=Path)
     stats = commands.add_parser("stats", help="entity and relation counts per split")
     stats.add_argument("--splits", type=Path, default=Path("data/splits.json"))
@@ -625,11 +636,14 @@ def main(argv: list[str] | None = None) -> int:
         failed = False
         for path in args.files:
             try:
-                docs = load_documents(path)
+                numbered = load_numbered_documents(path)
+                for number, doc in numbered:
+                    check_conventions(doc, f"{path}:{number}")
             except (DataError, OSError) as error:
                 print(f"{error}", file=sys.stderr)
                 failed = True
                 continue
+            docs = [doc for _, doc in numbered]
             counts = count_labels(docs)
             entities = sum(counts[x] for x in ENTITY_LABELS)
             relations = sum(counts[x] for x in RELATION_LABELS)
