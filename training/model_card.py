@@ -44,7 +44,14 @@ from typing import Any
 
 import yaml
 
-from viextract.labels import ENTITY_LABELS, NO_RELATION, RELATION_ARGUMENT_TYPES, RELATION_LABELS
+from viextract.labels import (
+    ENTITY_DEFINITIONS,
+    ENTITY_LABELS,
+    NO_RELATION,
+    RELATION_ARGUMENT_TYPES,
+    RELATION_DEFINITIONS,
+    RELATION_LABELS,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -83,28 +90,6 @@ LEVEL_HEADERS = {
 }
 TASK_NAMES = {"ner": "Named entity recognition", "re": "Relation extraction"}
 TASK_TYPES = {"ner": "token-classification", "re": "relation-extraction"}
-
-# SCHEMA.md's "what" column, used when SCHEMA.md itself is not at hand (a test keeps the two equal).
-ENTITY_DEFINITIONS: dict[str, str] = {
-    "PER": "a person's name, without title or honorific",
-    "TITLE": "a position, office or military rank that a person holds",
-    "ORG": "a named organisation: ministry, party, army, agency, committee, news agency, international body, "
-    "named delegation",
-    "LOC": "a country, province, city, district, border gate, port or other place",
-    "DATE": "a date, a span of dates, a year, quarter or period",
-    "EVENT": "a named meeting, session, congress, visit programme, celebration or campaign",
-    "AGREEMENT": "a named treaty, agreement, protocol, memorandum, minutes or programme of cooperation",
-}
-RELATION_DEFINITIONS: dict[str, str] = {
-    "has_title": "a person holds a title",
-    "affiliated_with": "a person belongs to, or acts for, an organisation or country",
-    "meets": "two people meet (symmetric: the head is the one mentioned first)",
-    "held_in": "an event takes place in a location",
-    "date_of": "the date of an event or agreement",
-    "signed": "a person or organisation signs an agreement",
-    "participates_in": "a person or organisation attends, hosts or chairs an event",
-}
-
 
 class CardError(ValueError):
     """A model directory, results file or option the card cannot be built from; the message names it."""
