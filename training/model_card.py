@@ -91,6 +91,7 @@ LEVEL_HEADERS = {
 TASK_NAMES = {"ner": "Named entity recognition", "re": "Relation extraction"}
 TASK_TYPES = {"ner": "token-classification", "re": "relation-extraction"}
 
+
 class CardError(ValueError):
     """A model directory, results file or option the card cannot be built from; the message names it."""
 
