@@ -53,6 +53,8 @@ from viextract.labels import (
     RELATION_LABELS,
 )
 
+from .provenance import PRETRAIN_DATA_FILENAME, PROVENANCE_KEY, Provenance
+
 logger = logging.getLogger(__name__)
 
 REPO = Path(__file__).resolve().parents[1]
@@ -61,7 +63,6 @@ SCHEMA_CANDIDATES = (REPO / "SCHEMA.md", REPO.parent / "shared" / "SCHEMA.md")
 
 CONFIG_FILENAME = "training_config.yaml"
 TRAINING_METRICS_FILENAME = "training_metrics.json"
-PRETRAIN_DATA_FILENAME = "pretrain_data.json"
 
 RECOMMENDED_BASE = "vinai/phobert-base"
 DEFAULT_DATASET = "viextract-vi-diplomacy-news"
@@ -707,7 +708,25 @@ def base_info(config: dict[str, Any] | None, ner_config: dict[str, Any], base_mo
             info.note = f"{local} has no {PRETRAIN_DATA_FILENAME}: the base's pretraining text is unknown"
     elif source and hub_id is None:
         info.note = f"the base {source!r} is not at hand here: its pretraining text and licences are unknown"
+    _add_stored_provenance(info, settings, model_dir)
     return info
+
+
+def _add_stored_provenance(info: BaseInfo, settings: dict[str, Any], model_dir: Path) -> None:
+    """Fold in the provenance the model's own config.json carries (training.provenance): it holds
+    out even when the base directory is not at hand, and names the fine-tuning text's licences too."""
+    if PROVENANCE_KEY not in settings:
+        return
+    try:
+        provenance = Provenance.from_dict(settings[PROVENANCE_KEY], str(model_dir / "config.json"))
+    except ValueError as error:
+        raise CardError(str(error)) from None
+    info.licences = sorted(set(info.licences) | set(provenance.licences))
+    if not info.pretrain_sources:
+        pretraining = [s for s in provenance.sources if s.get("use") == "pretraining"]
+        info.pretrain_sources = [{"sentences": "?", "words": "?", **source} for source in pretraining]
+        if info.pretrain_sources:
+            info.note = ""
 
 
 def _count_jsonl(path: Path, ids: set[str] | None) -> tuple[int, int, int]:
@@ -805,10 +824,11 @@ def model_shape(ner_dir: Path, config: dict[str, Any]) -> dict[str, Any]:
 
 
 def choose_license(base: BaseInfo) -> tuple[str, str]:
-    """A licence id the Hub accepts, and why: CC BY-SA 4.0 when the base saw share-alike text."""
+    """A licence id the Hub accepts, and why: CC BY-SA 4.0 when the weights learned from share-alike text."""
     if any("CC BY-SA" in licence.upper() for licence in base.licences):
         return "cc-by-sa-4.0", (
-            "the base encoder was pretrained on text under CC BY-SA 4.0 (UD Vietnamese VTB), so the weights are "
+            "the weights learned from text under CC BY-SA 4.0 (UD Vietnamese VTB: in the base's pretraining, or in "
+            "fine-tuning through an earlier model or silver data), so they are "
             "shared under the same licence; pass --license to choose otherwise"
         )
     return "mit", "viextract's licence; pass --license to choose otherwise"
