@@ -184,3 +184,21 @@ def test_evaluate_scores_exact_spans(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "| PER | 100.0 | 100.0 | 100.0 | 1 | 1 |" in out
     assert "| has_title | 100.0 | 100.0 | 100.0 | 1 | 1 |" in out
+
+
+def test_unreadable_inputs_are_one_line_errors(tmp_path, capsys):
+    latin = tmp_path / "bai.txt"
+    latin.write_bytes("Trung tướng Lê Đức Thái.\n".encode() + "Ông Hùng.\n".encode("latin-1"))
+    gold = tmp_path / "gold.jsonl"
+    gold.write_text(json.dumps(annotate_text("Đại tá Hùng.", "g").to_dict(), ensure_ascii=False) + "\n", "utf-8")
+    no_splits = tmp_path / "no" / "splits.json"
+    cases = [
+        ([str(latin)], f"{latin}:2: encoding: not UTF-8 text (byte 0xd4 at column 1)"),
+        ([str(tmp_path / "absent.txt")], f"{tmp_path / 'absent.txt'}: no such input file"),
+        (["evaluate", "--gold", str(latin)], f"{latin}:2: encoding: not UTF-8 text (byte 0xd4 at column 1)"),
+        (["evaluate", "--gold", str(gold), "--splits", str(no_splits)], f"{no_splits}: no such splits file"),
+    ]
+    for argv, message in cases:
+        assert main(argv) == 2
+        captured = capsys.readouterr()
+        assert captured.out == "" and captured.err == f"error: {message}\n", captured.err

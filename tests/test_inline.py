@@ -47,8 +47,24 @@ def test_offsets_ids_and_paragraphs_are_computed():
         ("=== w-1\n[A]{PER:p} gặp B.\n@ p meets\n", "two.txt:3: relation: expected"),
         ("=== w-1\n[A]{PER} gặp B.\n", "two.txt:2: entity: markup"),
         ("=== w-1\nA.\n=== w-1\nB.\n", "two.txt:3: id: 'w-1' is used twice"),
-        # training.data's own checks, naming the document: a LOC never signs.
-        ("=== w-1\n[Lào]{LOC:l} ký [Hiệp định]{AGREEMENT:a}.\n@ l signed a\n", "two.txt (w-1): relations[0]"),
+        # training.data's checks, restated as the markup line and the handles written there (not T1, T2).
+        (
+            "=== w-1\n[Lào]{LOC:l} ký [Hiệp định]{AGREEMENT:a}.\n@ l signed a\n",
+            "two.txt:3: relation '@ l signed a' of w-1: signed does not allow LOC -> AGREEMENT",
+        ),
+        (
+            "=== w-1\n[Bounkhong]{PER:b} đến.\nÔng gặp [Hùng]{PER:hung}.\n@ hung meets b\n",
+            "two.txt:4: relation '@ hung meets b' of w-1: 'b' and 'hung' are in different sentences",
+        ),
+        (
+            "=== w-1\nÔng\n[Nguyễn Văn Hùn]{PER:hung}g đến.\n",
+            "two.txt:3: entity 'hung' of w-1: 'Nguyễn Văn Hùn' does not",
+        ),
+        # SCHEMA v1.1's conventions are checked too: a title fused with a bare organ is one TITLE.
+        (
+            "=== w-1\n[Thủ tướng]{TITLE:pm} Chính phủ phát biểu.\n",
+            "two.txt:2: entity 'pm' of w-1: TITLE 'Thủ tướng' is followed by the bare organ 'Chính phủ'",
+        ),
     ],
 )
 def test_errors_name_the_file_line_and_field(text, message):
@@ -76,3 +92,22 @@ def test_command_line_writes_jsonl_and_refuses_held_out_strings(tmp_path, capsys
     assert main([str(source), "--out", str(leaked), "--splits", str(REPO / "data" / "splits.json")]) == 2
     assert "w-3" in capsys.readouterr().err and not leaked.exists()
     assert main([str(source), "--out", str(leaked)]) == 0  # without --splits there is nothing to refuse
+
+
+def test_unreadable_inputs_are_one_line_errors(tmp_path, capsys):
+    out = tmp_path / "out.jsonl"
+    latin = tmp_path / "latin.txt"
+    latin.write_bytes("=== w-1\nÔng Hùng.\n".encode("latin-1"))
+    missing_splits = tmp_path / "nowhere" / "splits.json"
+    source = tmp_path / "written.txt"
+    source.write_text(TWO_DOCUMENTS, encoding="utf-8")
+    cases = [
+        ([str(latin)], f"{latin}:2: encoding: not UTF-8 text (byte 0xd4 at column 1)"),
+        ([str(tmp_path / "absent.txt")], f"{tmp_path / 'absent.txt'}: no such markup file"),
+        ([str(source), "--splits", str(missing_splits)], f"{missing_splits}: no such splits file"),
+    ]
+    for argv, message in cases:
+        assert main([*argv, "--out", str(out)]) == 2
+        err = capsys.readouterr().err
+        assert err == f"error: {message}\n", err
+        assert not out.exists()

@@ -17,7 +17,7 @@ import torch
 
 from training.config import NerConfig
 from training.data import load_documents, write_documents
-from viextract.labels import ENTITY_LABELS
+from viextract.labels import ENTITY_LABELS, SCHEMA_VERSION
 
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = REPO / "data" / "corpus.jsonl"
@@ -134,7 +134,11 @@ def test_training_steps_lower_the_loss_and_save_a_loadable_model(tmp_path, base_
 
     config = json.loads((output / "config.json").read_text(encoding="utf-8"))
     bigrams = config["viextract"].pop("tag_bigrams")
-    assert config["viextract"] == {"segmenter": NerConfig().segmenter, "schema_version": 1}
+    provenance = config["viextract"].pop("provenance")
+    assert config["viextract"] == {"segmenter": NerConfig().segmenter, "schema_version": SCHEMA_VERSION}
+    # The base (no provenance of its own) and the gold data trained on: what a model trained from this one inherits.
+    assert provenance["bases"] == [str(base_model_dir)]
+    assert [(s["name"], s["use"]) for s in provenance["sources"]] == [("viextract_gold", "fine-tuning")]
     assert set(config["label2id"]) == {"O", *(f"{p}-{label}" for label in ENTITY_LABELS for p in "BI")}
     # The training tags' bigrams, stored for Viterbi: distributions over the label set, learned from data.
     assert bigrams["weight"] == NerConfig().transition_weight

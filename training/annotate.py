@@ -28,11 +28,19 @@ from viextract.normalize import normalize_text
 from viextract.segment import split_tokens
 
 from . import gazetteers as gz
-from .data import Document, EntitySpan, RelationSpan, check_document, load_documents, sentence_bounds
+from .data import (
+    DataError,
+    Document,
+    EntitySpan,
+    RelationSpan,
+    check_document,
+    load_documents,
+    read_splits,
+    read_utf8,
+    sentence_bounds,
+)
 from .metrics import Scores, score_items, score_spans
 
-# The test document; used only when no splits.json says which documents are test.
-TEST_DOC_ID = "004_c7fd43ec24ea10e9"
 # Longest run of words a trigger may pull into an event or agreement name.
 MAX_NAME_TOKENS = 24
 # Longest personal name, in syllables.
@@ -570,12 +578,10 @@ def format_scores(title: str, scores: Scores) -> str:
 def select_documents(gold: Sequence[Document], which: str, splits_path: Path) -> list[Document]:
     if which == "all":
         return list(gold)
-    test_ids = [TEST_DOC_ID]
-    if splits_path.exists():
-        test_ids = json.loads(splits_path.read_text(encoding="utf-8"))["test"]
+    test_ids = read_splits(splits_path)["test"]
     chosen = [doc for doc in gold if doc.id in set(test_ids)]
     if not chosen:
-        raise SystemExit(f"none of the test documents {test_ids} is in the gold file")
+        raise DataError(f"{splits_path}: test: none of the test documents {test_ids} is in the gold file")
     return chosen
 
 
@@ -585,7 +591,11 @@ def _evaluate_main(argv: list[str]) -> int:
     parser.add_argument("--docs", choices=("test", "all"), default="test")
     parser.add_argument("--splits", type=Path, default=Path("data/splits.json"))
     args = parser.parse_args(argv)
-    documents = select_documents(load_documents(args.gold), args.docs, args.splits)
+    try:
+        documents = select_documents(load_documents(args.gold), args.docs, args.splits)
+    except DataError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     result = evaluate(documents)
     ids = ", ".join(doc.id for doc in documents)
     print(f"Weak annotator vs {args.gold} ({args.docs}: {result.documents} documents: {ids})\n")
@@ -609,8 +619,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("files", nargs="+", type=Path)
     args = parser.parse_args(argv)
-    for path in args.files:
-        doc = annotate_text(path.read_text(encoding="utf-8"), doc_id=path.stem)
+    try:
+        # Read every input first, so a bad file is reported before any draft is printed.
+        texts = [(path, read_utf8(path, "input file")) for path in args.files]
+    except DataError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    for path, text in texts:
+        doc = annotate_text(text, doc_id=path.stem)
         print(json.dumps(doc.to_dict(), ensure_ascii=False))
     return 0
 

@@ -33,12 +33,22 @@ from viextract.labels import (
 from viextract.segment import DEFAULT_SEGMENTER
 from viextract.text import Sentence, prepare_text
 
+from .conventions import Span, convention_problems
+
 SPLIT_NAMES = ("train", "dev", "test")
 CORPUS_FILE = "corpus.jsonl"
 
 
 class DataError(ValueError):
-    """A data file breaks the format or SCHEMA.md; the message is `file:line: field: problem`."""
+    """A data file breaks the format or SCHEMA.md; the message is `file:line: field: problem`.
+
+    `where`, `field` and `problem` hold the three parts when a check raised it, so a caller that
+    knows more about the place (training.inline: the markup line and handle) can say it better.
+    """
+
+    def __init__(self, message: str, where: str = "", field: str = "", problem: str = "") -> None:
+        super().__init__(message)
+        self.where, self.field, self.problem = where, field, problem
 
 
 @dataclass(frozen=True)
@@ -92,7 +102,7 @@ class Document:
 
 
 def _fail(where: str, field_name: str, problem: str) -> DataError:
-    return DataError(f"{where}: {field_name}: {problem}")
+    return DataError(f"{where}: {field_name}: {problem}", where, field_name, problem)
 
 
 def _require(obj: dict, key: str, kinds: tuple[type, ...], where: str, prefix: str = "") -> Any:
@@ -259,18 +269,42 @@ def check_document(doc: Document, where: str) -> None:
         seen_pairs[pair] = index
 
 
+def check_conventions(doc: Document, where: str) -> None:
+    """Raise DataError at the first SCHEMA v1.1 annotation convention `doc` breaks (gold files only)."""
+    spans = [Span(i, e.start, e.end, e.label) for i, e in enumerate(doc.entities)]
+    for index, problem in convention_problems(doc.text, spans):
+        raise _fail(where, f"entities[{index}] {doc.entities[index].id}", problem)
+
+
+def read_utf8(path: str | Path, what: str = "file") -> str:
+    """The text of `path`; DataError naming the file (and line) when it is missing or not UTF-8."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise DataError(f"{path}: no such {what}") from None
+    except OSError as error:
+        raise DataError(f"{path}: cannot read the {what}: {error.strerror or error}") from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start) + 1
+        column = error.start - (data.rfind(b"\n", 0, error.start) + 1) + 1
+        byte = data[error.start]
+        raise _fail(f"{path}:{line}", "encoding", f"not UTF-8 text (byte 0x{byte:02x} at column {column})") from None
+
+
 def read_jsonl(path: str | Path) -> list[tuple[int, Any]]:
-    """(line number, decoded object) for each non-blank line; DataError on bad JSON."""
+    """(line number, decoded object) for each non-blank line; DataError on bad JSON or a non-UTF-8 file."""
     path = Path(path)
     rows = []
-    with path.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                rows.append((number, json.loads(line)))
-            except json.JSONDecodeError as error:
-                raise _fail(f"{path}:{number}", "json", f"invalid JSON: {error.msg} at column {error.colno}") from None
+    for number, line in enumerate(read_utf8(path, "data file").split("\n"), start=1):
+        if not line.strip():
+            continue
+        try:
+            rows.append((number, json.loads(line)))
+        except json.JSONDecodeError as error:
+            raise _fail(f"{path}:{number}", "json", f"invalid JSON: {error.msg} at column {error.colno}") from None
     return rows
 
 
@@ -334,7 +368,7 @@ def load_split(
         raise ValueError(f"unknown split {split_name!r}; expected one of {SPLIT_NAMES}")
     splits_path = Path(splits_path)
     data_dir = Path(data_dir) if data_dir is not None else splits_path.parent
-    splits = _read_splits(splits_path)
+    splits = read_splits(splits_path)
     corpus_path = data_dir / CORPUS_FILE
     corpus = {doc.id: doc for doc in load_documents(corpus_path)}
     documents = []
@@ -356,9 +390,11 @@ def load_split(
     return documents
 
 
-def _read_splits(path: Path) -> dict[str, list[str]]:
+def read_splits(path: str | Path) -> dict[str, list[str]]:
+    """splits.json checked: lists of ids, no document in two splits; DataError names the file and field."""
+    path = Path(path)
     try:
-        splits = json.loads(path.read_text(encoding="utf-8"))
+        splits = json.loads(read_utf8(path, "splits file"))
     except json.JSONDecodeError as error:
         raise DataError(f"{path}:{error.lineno}: json: invalid JSON: {error.msg}") from None
     if not isinstance(splits, dict):
@@ -595,7 +631,7 @@ def format_stats(columns: dict[str, Counter]) -> str:
 def split_stats(splits_path: Path, data_dir: Path | None = None) -> dict[str, Counter]:
     columns: dict[str, Counter] = {}
     total: Counter = Counter()
-    splits = _read_splits(splits_path)
+    splits = read_splits(splits_path)
     for name in SPLIT_NAMES:
         counts = count_labels(load_split(name, splits_path, data_dir))
         columns[name] = counts
@@ -614,7 +650,9 @@ def split_stats(splits_path: Path, data_dir: Path | None = None) -> dict[str, Co
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m training.data", description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
-    validate = commands.add_parser("validate", help="validate JSONL files against SCHEMA.md")
+    validate = commands.add_parser(
+        "validate", help="validate gold JSONL files against SCHEMA.md, its v1.1 annotation conventions included"
+    )
     validate.add_argument("files", nargs="+", type=Path)
     stats = commands.add_parser("stats", help="entity and relation counts per split")
     stats.add_argument("--splits", type=Path, default=Path("data/splits.json"))
@@ -625,11 +663,14 @@ def main(argv: list[str] | None = None) -> int:
         failed = False
         for path in args.files:
             try:
-                docs = load_documents(path)
+                numbered = load_numbered_documents(path)
+                for number, doc in numbered:
+                    check_conventions(doc, f"{path}:{number}")
             except (DataError, OSError) as error:
                 print(f"{error}", file=sys.stderr)
                 failed = True
                 continue
+            docs = [doc for _, doc in numbered]
             counts = count_labels(docs)
             entities = sum(counts[x] for x in ENTITY_LABELS)
             relations = sum(counts[x] for x in RELATION_LABELS)

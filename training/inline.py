@@ -28,10 +28,36 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from .data import DataError, Document, check_document, load_split, parse_document, save_documents
+from .data import (
+    DataError,
+    Document,
+    check_conventions,
+    check_document,
+    load_split,
+    parse_document,
+    read_utf8,
+    save_documents,
+)
 
 SOURCE = "written by the viextract team; training only"
 ENTITY = re.compile(r"\[([^\[\]{}]+)\]\{([A-Z]+):(\w+)\}")
+_CHECKED_ITEM = re.compile(r"(entities|relations)\[(\d+)\]")
+_ENTITY_ID = re.compile(r"\bT\d+\b")
+
+
+def _in_markup_terms(error: DataError, doc_id: str, where: str, entities: list, relations: list) -> DataError:
+    """A check's error on generated ids (`entities[5]`, `T6`) restated as the markup line and handles."""
+    item = _CHECKED_ITEM.match(error.field)
+    if not item:
+        return DataError(f"{where} ({doc_id}): {error.field}: {error.problem}")
+    handle_of = {f"T{index + 1}": handle for index, (*_, handle) in enumerate(entities)}
+    problem = _ENTITY_ID.sub(lambda m: repr(handle_of.get(m.group(), m.group())), error.problem)
+    index = int(item.group(2))
+    if item.group(1) == "entities":
+        number, handle = entities[index][3], entities[index][4]
+        return DataError(f"{where}:{number}: entity {handle!r} of {doc_id}: {problem}")
+    number, head, label, tail = relations[index]
+    return DataError(f"{where}:{number}: relation '@ {head} {label} {tail}' of {doc_id}: {problem}")
 
 
 def _document(doc_id: str, lines: Sequence[tuple[int, str]], where: str) -> Document:
@@ -56,7 +82,7 @@ def _document(doc_id: str, lines: Sequence[tuple[int, str]], where: str) -> Docu
             if handle in handles:
                 raise DataError(f"{where}:{number}: entity: handle {handle!r} is used twice in {doc_id}")
             handles[handle] = len(entities)
-            entities.append((len(text), len(text) + len(surface), label))
+            entities.append((len(text), len(text) + len(surface), label, number, handle))
             text += surface
             position = match.end()
         rest = line[position:]
@@ -79,12 +105,16 @@ def _document(doc_id: str, lines: Sequence[tuple[int, str]], where: str) -> Docu
         "text": text,
         "entities": [
             {"id": f"T{i + 1}", "start": start, "end": end, "label": label}
-            for i, (start, end, label) in enumerate(entities)
+            for i, (start, end, label, _, _) in enumerate(entities)
         ],
         "relations": rows,
     }
     doc = parse_document(data, f"{where} ({doc_id})")
-    check_document(doc, f"{where} ({doc_id})")
+    try:
+        check_document(doc, f"{where} ({doc_id})")
+        check_conventions(doc, f"{where} ({doc_id})")
+    except DataError as error:
+        raise _in_markup_terms(error, doc_id, where, entities, relations) from None
     return doc
 
 
@@ -131,7 +161,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        documents = parse_inline(Path(args.input).read_text(encoding="utf-8"), args.input)
+        documents = parse_inline(read_utf8(args.input, "markup file"), args.input)
         if args.splits:
             refuse_held_out_strings(documents, args.splits, args.input)
     except (OSError, DataError) as error:

@@ -44,7 +44,16 @@ from typing import Any
 
 import yaml
 
-from viextract.labels import ENTITY_LABELS, NO_RELATION, RELATION_ARGUMENT_TYPES, RELATION_LABELS
+from viextract.labels import (
+    ENTITY_DEFINITIONS,
+    ENTITY_LABELS,
+    NO_RELATION,
+    RELATION_ARGUMENT_TYPES,
+    RELATION_DEFINITIONS,
+    RELATION_LABELS,
+)
+
+from .provenance import PRETRAIN_DATA_FILENAME, PROVENANCE_KEY, Provenance
 
 logger = logging.getLogger(__name__)
 
@@ -54,7 +63,6 @@ SCHEMA_CANDIDATES = (REPO / "SCHEMA.md", REPO.parent / "shared" / "SCHEMA.md")
 
 CONFIG_FILENAME = "training_config.yaml"
 TRAINING_METRICS_FILENAME = "training_metrics.json"
-PRETRAIN_DATA_FILENAME = "pretrain_data.json"
 
 RECOMMENDED_BASE = "vinai/phobert-base"
 DEFAULT_DATASET = "viextract-vi-diplomacy-news"
@@ -83,27 +91,6 @@ LEVEL_HEADERS = {
 }
 TASK_NAMES = {"ner": "Named entity recognition", "re": "Relation extraction"}
 TASK_TYPES = {"ner": "token-classification", "re": "relation-extraction"}
-
-# SCHEMA.md's "what" column, used when SCHEMA.md itself is not at hand (a test keeps the two equal).
-ENTITY_DEFINITIONS: dict[str, str] = {
-    "PER": "a person's name, without title or honorific",
-    "TITLE": "a position, office or military rank that a person holds",
-    "ORG": "a named organisation: ministry, party, army, agency, committee, news agency, international body, "
-    "named delegation",
-    "LOC": "a country, province, city, district, border gate, port or other place",
-    "DATE": "a date, a span of dates, a year, quarter or period",
-    "EVENT": "a named meeting, session, congress, visit programme, celebration or campaign",
-    "AGREEMENT": "a named treaty, agreement, protocol, memorandum, minutes or programme of cooperation",
-}
-RELATION_DEFINITIONS: dict[str, str] = {
-    "has_title": "a person holds a title",
-    "affiliated_with": "a person belongs to, or acts for, an organisation or country",
-    "meets": "two people meet (symmetric: the head is the one mentioned first)",
-    "held_in": "an event takes place in a location",
-    "date_of": "the date of an event or agreement",
-    "signed": "a person or organisation signs an agreement",
-    "participates_in": "a person or organisation attends, hosts or chairs an event",
-}
 
 
 class CardError(ValueError):
@@ -721,7 +708,25 @@ def base_info(config: dict[str, Any] | None, ner_config: dict[str, Any], base_mo
             info.note = f"{local} has no {PRETRAIN_DATA_FILENAME}: the base's pretraining text is unknown"
     elif source and hub_id is None:
         info.note = f"the base {source!r} is not at hand here: its pretraining text and licences are unknown"
+    _add_stored_provenance(info, settings, model_dir)
     return info
+
+
+def _add_stored_provenance(info: BaseInfo, settings: dict[str, Any], model_dir: Path) -> None:
+    """Fold in the provenance the model's own config.json carries (training.provenance): it holds
+    out even when the base directory is not at hand, and names the fine-tuning text's licences too."""
+    if PROVENANCE_KEY not in settings:
+        return
+    try:
+        provenance = Provenance.from_dict(settings[PROVENANCE_KEY], str(model_dir / "config.json"))
+    except ValueError as error:
+        raise CardError(str(error)) from None
+    info.licences = sorted(set(info.licences) | set(provenance.licences))
+    if not info.pretrain_sources:
+        pretraining = [s for s in provenance.sources if s.get("use") == "pretraining"]
+        info.pretrain_sources = [{"sentences": "?", "words": "?", **source} for source in pretraining]
+        if info.pretrain_sources:
+            info.note = ""
 
 
 def _count_jsonl(path: Path, ids: set[str] | None) -> tuple[int, int, int]:
@@ -819,10 +824,11 @@ def model_shape(ner_dir: Path, config: dict[str, Any]) -> dict[str, Any]:
 
 
 def choose_license(base: BaseInfo) -> tuple[str, str]:
-    """A licence id the Hub accepts, and why: CC BY-SA 4.0 when the base saw share-alike text."""
+    """A licence id the Hub accepts, and why: CC BY-SA 4.0 when the weights learned from share-alike text."""
     if any("CC BY-SA" in licence.upper() for licence in base.licences):
         return "cc-by-sa-4.0", (
-            "the base encoder was pretrained on text under CC BY-SA 4.0 (UD Vietnamese VTB), so the weights are "
+            "the weights learned from text under CC BY-SA 4.0 (UD Vietnamese VTB: in the base's pretraining, or in "
+            "fine-tuning through an earlier model or silver data), so they are "
             "shared under the same licence; pass --license to choose otherwise"
         )
     return "mit", "viextract's licence; pass --license to choose otherwise"

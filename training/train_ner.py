@@ -32,6 +32,7 @@ from viextract.saving import atomic_directory
 from .config import CONFIG_FILENAME, ConfigError, NerConfig, TrainConfig
 from .data import DataError, Document, load_documents, load_split, ner_dataset
 from .metrics import score_tags
+from .provenance import PROVENANCE_KEY, data_origin, trained_provenance
 
 logger = logging.getLogger(__name__)
 
@@ -571,6 +572,9 @@ def save_model(
     """Model, tokenizer, resolved config and training metrics; all or nothing (atomic_directory)."""
     settings: dict[str, Any] = {"segmenter": config.segmenter, "schema_version": SCHEMA_VERSION}
     settings.update(tables.settings() if tables is not None else {})
+    # Licences flow from the base to what is trained from it (training.provenance).
+    provenance = metadata.get("provenance") or trained_provenance(config.base_model, [], data_origin(config))
+    settings[PROVENANCE_KEY] = provenance
     model.config.viextract = settings
     with atomic_directory(output_dir) as staging:
         model.save_pretrained(staging)
@@ -603,6 +607,7 @@ def train_documents(
     train = augment_documents(config, list(train))
     counts = {"train_documents": len(train), "dev_documents": len(dev or [])}
     train, counts["silver_documents"] = add_silver(config, train, silver)
+    counts["provenance"] = trained_provenance(config.base_model, [doc.id for doc in train], data_origin(config))
     train_sentences_ = tagged_sentences(train, config)
     dev_sentences = tagged_sentences(dev, config) if dev is not None else None
     return train_sentences(config, train_sentences_, dev_sentences, resume, counts)

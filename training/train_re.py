@@ -54,6 +54,7 @@ from viextract.saving import atomic_directory
 
 from .config import ConfigError, TrainConfig
 from .data import DataError, Document, relation_rows
+from .provenance import PROVENANCE_KEY, data_origin, trained_provenance
 from .train_ner import (
     METRICS_FILENAME,
     BaseModelError,
@@ -678,6 +679,9 @@ def train_examples(
 def save_model(model, tokenizer, config: ReConfig, output_dir: Path, metadata: dict[str, Any]) -> None:
     """The relation model (a `re/` directory), resolved config and training metrics; all or nothing."""
     model.config.viextract = {"segmenter": config.segmenter, "schema_version": SCHEMA_VERSION}
+    # Licences flow from the base to what is trained from it (training.provenance).
+    provenance = metadata.get("provenance") or trained_provenance(config.base_model, [], data_origin(config))
+    model.config.viextract[PROVENANCE_KEY] = provenance
     with atomic_directory(output_dir) as staging:
         RelationExtractor(model, tokenizer).save_pretrained(staging)
         config.save(staging)
@@ -694,6 +698,7 @@ def train_documents(
     train = augment_documents(config, list(train))
     counts = {"train_documents": len(train), "dev_documents": len(dev) if dev is not None else 0}
     train, counts["silver_documents"] = add_silver(config, train)
+    counts["provenance"] = trained_provenance(config.base_model, [doc.id for doc in train], data_origin(config))
     dev_examples = relation_examples(dev, config) if dev is not None else None
     return train_examples(config, relation_examples(train, config), dev_examples, resume, counts)
 
