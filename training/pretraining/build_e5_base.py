@@ -22,6 +22,8 @@ import time
 import zipfile
 from pathlib import Path
 
+import numpy as np
+
 from training.pretrain_text import DEFAULT_UD_DIR, REPO
 
 MODEL_FILE_NAME = "e5-small-q4.bin"
@@ -93,27 +95,44 @@ def our_sentences(args) -> tuple[list[list[str]], list[list[str]]]:
 
 def choose_vocab(args, tokenizer, staging: Path) -> dict:
     """Write the (restricted) vocab.txt + bpe.codes into staging; return vocabulary figures."""
-    from training.pretraining.restrict import coverage, read_vocab_counts, select_vocab, text_tokens, write_vocab
+    from transformers import PhobertTokenizer
+
+    from training.pretraining.bpe_closure import prune, read_merge_lines
+    from training.pretraining.restrict import (
+        VocabEntry,
+        coverage,
+        read_vocab_counts,
+        select_vocab,
+        text_tokens,
+        write_vocab,
+    )
 
     source = Path(args.phobert_tokenizer)
     entries = read_vocab_counts(source / "vocab.txt")
-    shutil.copyfile(source / "bpe.codes", staging / "bpe.codes")
     figures: dict = {"phobert_vocab_entries": len(entries), "top_n": args.vocab_size}
     if args.vocab_size is None:
+        shutil.copyfile(source / "bpe.codes", staging / "bpe.codes")
         shutil.copyfile(source / "vocab.txt", staging / "vocab.txt")
         return figures
     progress("collecting our text's tokens (corpus, written documents, UD VTB train+dev)")
     ours, heldout = our_sentences(args)
-    ours_tokens, heldout_tokens = text_tokens(tokenizer, ours), text_tokens(tokenizer, heldout)
+    ours_tokens = text_tokens(tokenizer, ours)
     kept = select_vocab(entries, args.vocab_size, set(ours_tokens))
-    write_vocab(kept, staging / "vocab.txt")
-    kept_set = {e.token for e in kept}
+    counts = {e.token: e.count for e in entries}
+    tokens, merges = prune([e.token for e in kept], read_merge_lines(source / "bpe.codes"))
+    write_vocab([VocabEntry(t, counts.get(t, 0)) for t in tokens], staging / "vocab.txt")
+    (staging / "bpe.codes").write_text("".join(line + "\n" for line in merges), encoding="utf-8")
+    pruned = PhobertTokenizer(vocab_file=str(staging / "vocab.txt"), merges_file=str(staging / "bpe.codes"))
+    heldout_tokens = text_tokens(pruned, heldout)
     figures.update(
         kept_entries=len(kept),
         added_from_our_text=len(kept) - min(args.vocab_size, len(entries)),
+        building_pieces=len(tokens) - len(kept),
+        merges_kept=len(merges),
         our_text_subwords=len(ours_tokens),
         heldout_ud_test_subwords=len(heldout_tokens),
-        heldout_ud_test_coverage=round(coverage(heldout_tokens, kept_set), 5),
+        heldout_ud_test_coverage=round(coverage(heldout_tokens, set(tokens)), 5),
+        heldout_ud_test_subwords_full_vocab=len(text_tokens(tokenizer, heldout)),
     )
     return figures
 
@@ -141,6 +160,11 @@ def build(args, e5_path: Path) -> dict:
         vocab = choose_vocab(args, full, staging)
         tokenizer = PhobertTokenizer(vocab_file=str(staging / "vocab.txt"), merges_file=str(staging / "bpe.codes"))
         kept = [tokenizer.convert_ids_to_tokens(i) for i in range(len(tokenizer))]
+        # Pieces that only build kept tokens may be missing from PhoBERT's vocabulary: transfer them too.
+        missing = sorted(set(kept) - set(full_tokens))
+        if missing:
+            more, _ = transfer_embeddings(missing, e5, e5_tokenizer)
+            full_tokens, rows = full_tokens + missing, np.concatenate([rows, more])
         model = build_roberta(e5, restrict_rows(full_tokens, rows, kept))
         checks = {} if args.no_check else sanity_check(model, tokenizer, e5, e5_tokenizer)
         save_weights(model, staging, args.dtype)
