@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# The wave's GPU run, on one machine with a CUDA GPU, from the repository root:
+#   bash training/gpu_build.sh OUT_DIR [DEADLINE_SECONDS]
+# Before it, on any machine (CPU is fine): the bases and the silver sentences it trains from
+#   python -m training.pretraining.build_e5_base --vocab-size 15000 --dtype int8 --out outputs/bundled/e5base
+#   python -m training.pretrain --config configs/pretrain.yaml --set output_dir=outputs/oldbase-float
+#   python -m viextract.storage compress outputs/oldbase-float outputs/oldbase-int8
+#   python -m training.silver --out outputs/bundled/silver.jsonl --splits data/splits.json
+# It trains the bundled NER and relation models and every k-fold of configs/gpu_plan.yaml as
+# parallel processes (training.jobs), stops what is still running at the deadline, picks the
+# relation architecture by the folds (training.compare_kfold --pick), stores the bundled model
+# int8 (training.assemble, which refuses a dev F1 drop > 0.5) and packs into OUT_DIR: the model's
+# two weight files cut into 15 MB parts, and one archive of every results file, log and small file.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+out=${1:?usage: gpu_build.sh OUT_DIR [DEADLINE_SECONDS]}
+deadline=${2:-470}
+mkdir -p "$out" outputs/gpu
+export OMP_NUM_THREADS=2 TOKENIZERS_PARALLELISM=false PYTHONUNBUFFERED=1 HF_HUB_OFFLINE=1
+export PYTHONPATH="src:.${PYTHONPATH:+:$PYTHONPATH}"
+
+# Packages the GPU image lacks travel as wheels in $WHEELS (default .whl/; see docs/training.md, "GPU runs").
+wheels=${WHEELS:-.whl}
+if [ -d "$wheels" ]; then
+  python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --target /tmp/site "$wheels"/*.whl
+  export PYTHONPATH="$PYTHONPATH:/tmp/site"
+  if ! python3 -c "import datasets; datasets.Features({'a': datasets.Value('int32')})" 2>/dev/null; then
+    echo "datasets from $wheels does not import here; trying $wheels/fallback"
+    rm -rf /tmp/site/datasets* /tmp/site/dill* /tmp/site/multiprocess*
+    python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --target /tmp/site "$wheels"/fallback/*.whl
+  fi
+fi
+python3 -c "import torch, transformers, datasets, pyvi, seqeval; print('torch', torch.__version__, 'transformers',
+transformers.__version__, 'datasets', datasets.__version__, 'gpu', torch.cuda.get_device_name(0) if torch.cuda.is_available() else None)"
+
+python3 -m training.kfold_jobs --plan "${PLAN:-configs/gpu_plan.yaml}" --out outputs/gpu/jobs.json
+python3 -m training.jobs outputs/gpu/jobs.json --max-parallel "${MAX_PARALLEL:-16}" --deadline-s "$deadline" \
+  --log-dir outputs/gpu/logs
+
+# The relation model ships one pass per sentence unless the folds say it loses > 1 point end to end.
+arch=$(python3 -m training.compare_kfold --pick outputs/gpu/e5/re_kfold.json --against outputs/gpu/e5typed/re_kfold.json)
+re_dir=outputs/bundled/re
+[ "$arch" = typed_markers ] && re_dir=outputs/bundled/re_typed
+echo "relation architecture: $arch ($re_dir)" | tee outputs/gpu/architecture.txt
+if [ -f outputs/bundled/ner/config.json ] && [ -f $re_dir/config.json ]; then
+  python3 -m training.assemble --ner outputs/bundled/ner --re $re_dir --out outputs/bundled/model --dtype int8 \
+    2>&1 | tee outputs/gpu/assemble.log
+fi
+
+# Pack: weights in parts (a returned file may not exceed 16 MB), everything else in one archive.
+if [ -d outputs/bundled/model ]; then
+  for part in ner re; do
+    split -b 15M -d outputs/bundled/model/$part/model.safetensors "$out/$part.safetensors.part"
+  done
+fi
+tar czf "$out/results.tgz" --exclude='model.safetensors' --exclude='*.checkpoints' --exclude='fold-*' \
+  outputs/gpu outputs/bundled/model outputs/bundled/ner/training_metrics.json outputs/bundled/re/training_metrics.json \
+  outputs/bundled/re_typed/training_metrics.json 2>/dev/null
+ls -la "$out"
