@@ -18,7 +18,16 @@ from training.pretraining.e5_file import (
     read_e5_file,
     write_e5_file,
 )
-from training.pretraining.restrict import VocabEntry, coverage, read_vocab_counts, restrict_rows, select_vocab
+from training.pretraining.restrict import (
+    VocabEntry,
+    coverage,
+    read_vocab_counts,
+    restrict_rows,
+    restricted_vocab,
+    select_vocab,
+    text_tokens,
+    write_vocab,
+)
 from training.pretraining.unigram import META, UnigramTokenizer
 
 PIECES = ["<s>", "<pad>", "</s>", "<unk>", META, f"{META}Hà", f"{META}Nội", f"{META}H", "à", "N", "ội", f"{META}là",
@@ -168,6 +177,32 @@ def test_restricted_vocabulary_keeps_top_n_and_our_tokens_and_unk_is_the_dropped
     assert coverage(["a", "b", "a", "x"], {"a"}) == 0.5
 
 
+def test_trimmed_merges_split_dropped_words_into_kept_pieces_and_leave_kept_words_alone(tiny_tokenizer_dir, tmp_path):
+    full = PhobertTokenizerFull(tiny_tokenizer_dir)
+    entries = read_vocab_counts(tiny_tokenizer_dir / "vocab.txt")
+    merges = (tiny_tokenizer_dir / "bpe.codes").read_text(encoding="utf-8").splitlines()
+    ours = [line.split() for line in TEXT.splitlines()]
+    rare = [["Nguyễn_Thị_Minh_Khai", "Thành_phố_Hồ_Chí_Minh", "chuyển_nhượng"]]
+    tokenizers = {}
+    for trim in (False, True):
+        kept, kept_merges = restricted_vocab(entries, merges, 30, set(text_tokens(full, ours)), trim=trim)
+        directory = tmp_path / str(trim)
+        directory.mkdir()
+        write_vocab(kept, directory / "vocab.txt")
+        (directory / "bpe.codes").write_text("".join(m + "\n" for m in kept_merges), encoding="utf-8")
+        tokenizers[trim] = PhobertTokenizerFull(directory)
+    for sentence in ours:  # our words: cut exactly as the full tokenizer cuts them
+        assert tokenizers[True].tokenize(" ".join(sentence)) == full.tokenize(" ".join(sentence))
+
+    def unknown(tokenizer, sentences):
+        ids = tokenizer.convert_tokens_to_ids(text_tokens(tokenizer, sentences))
+        return sum(i == tokenizer.unk_token_id for i in ids)
+
+    assert unknown(full, rare) == 0 and unknown(tokenizers[False], rare) > 0
+    assert unknown(tokenizers[True], rare) < unknown(tokenizers[False], rare)  # smaller kept pieces instead
+    assert len(tokenizers[True].tokenize(" ".join(rare[0]))) > len(full.tokenize(" ".join(rare[0])))
+
+
 def test_vocab_counts_errors_name_the_line(tmp_path):
     (tmp_path / "vocab.txt").write_text("a 3\nb\n", encoding="utf-8")
     with pytest.raises(ValueError, match=r"vocab.txt:2: expected 'token count'"):
@@ -249,7 +284,7 @@ def test_rare_and_dropped_words_still_get_exact_offsets(built_base):
     extractor = Extractor.from_pretrained(out, device="cpu")
     text = "Ông Xzqwyk Đặng Quỳnh Nhưỡng đến Hà Nội, gặp ƯƠNG 𝔄𝔅 hôm 5/3."
     tokenizer = extractor.tokenizer
-    assert tokenizer.unk_token_id in tokenizer.convert_tokens_to_ids(tokenizer.tokenize("Xzqwyk Nhưỡng"))
+    assert tokenizer.unk_token_id in tokenizer.convert_tokens_to_ids(tokenizer.tokenize("Xzqwyk 𝔄𝔅"))
     result = extractor(text)
     for entity in result.entities:
         assert text[entity.start : entity.end] == entity.text

@@ -93,29 +93,43 @@ def our_sentences(args) -> tuple[list[list[str]], list[list[str]]]:
 
 def choose_vocab(args, tokenizer, staging: Path) -> dict:
     """Write the (restricted) vocab.txt + bpe.codes into staging; return vocabulary figures."""
-    from training.pretraining.restrict import coverage, read_vocab_counts, select_vocab, text_tokens, write_vocab
+    from transformers import PhobertTokenizer
+
+    from training.pretraining.restrict import read_vocab_counts, restricted_vocab, text_tokens, write_vocab
 
     source = Path(args.phobert_tokenizer)
     entries = read_vocab_counts(source / "vocab.txt")
-    shutil.copyfile(source / "bpe.codes", staging / "bpe.codes")
     figures: dict = {"phobert_vocab_entries": len(entries), "top_n": args.vocab_size}
     if args.vocab_size is None:
         shutil.copyfile(source / "vocab.txt", staging / "vocab.txt")
+        shutil.copyfile(source / "bpe.codes", staging / "bpe.codes")
         return figures
-    progress("collecting our text's tokens (corpus, written documents, UD VTB train+dev)")
+    progress("collecting our text's tokens")
     ours, heldout = our_sentences(args)
-    ours_tokens, heldout_tokens = text_tokens(tokenizer, ours), text_tokens(tokenizer, heldout)
-    kept = select_vocab(entries, args.vocab_size, set(ours_tokens))
+    ours_tokens = set(text_tokens(tokenizer, ours))
+    merges = (source / "bpe.codes").read_text(encoding="utf-8").splitlines()
+    kept, merges = restricted_vocab(entries, merges, args.vocab_size, ours_tokens, trim=not args.keep_all_merges)
     write_vocab(kept, staging / "vocab.txt")
-    kept_set = {e.token for e in kept}
-    figures.update(
-        kept_entries=len(kept),
-        added_from_our_text=len(kept) - min(args.vocab_size, len(entries)),
-        our_text_subwords=len(ours_tokens),
-        heldout_ud_test_subwords=len(heldout_tokens),
-        heldout_ud_test_coverage=round(coverage(heldout_tokens, kept_set), 5),
-    )
+    (staging / "bpe.codes").write_text("".join(line + "\n" for line in merges), encoding="utf-8")
+    restricted = PhobertTokenizer(vocab_file=str(staging / "vocab.txt"), merges_file=str(staging / "bpe.codes"))
+    figures.update(kept_entries=len(kept), merges=len(merges), our_text_distinct_tokens=len(ours_tokens))
+    figures.update(heldout_figures(tokenizer, restricted, heldout))
     return figures
+
+
+def heldout_figures(full, restricted, sentences: list[list[str]]) -> dict:
+    """How the restricted tokenizer reads held-out text (UD VTB test) next to the full one."""
+    from training.pretraining.restrict import text_tokens
+
+    if not sentences:
+        return {}
+    before, after = text_tokens(full, sentences), text_tokens(restricted, sentences)
+    unknown = sum(i == restricted.unk_token_id for i in restricted.convert_tokens_to_ids(after))
+    return {
+        "heldout_ud_test_subwords_full_vocab": len(before),
+        "heldout_ud_test_subwords": len(after),
+        "heldout_ud_test_known_share": round(1 - unknown / max(len(after), 1), 5),
+    }
 
 
 def build(args, e5_path: Path) -> dict:
@@ -192,6 +206,9 @@ def parse_args(argv: list[str] | None):
     parser.add_argument("--data-dir", default=str(REPO / "data"))
     parser.add_argument("--ud-dir", default=str(DEFAULT_UD_DIR))
     parser.add_argument("--segmenter", default="pyvi", help="segmenter for the corpus when no --text-file")
+    parser.add_argument(
+        "--keep-all-merges", action="store_true", help="keep every bpe.codes merge (dropped tokens read as <unk>)"
+    )
     parser.add_argument("--dtype", choices=("float32", "int8"), default="float32", help="weight storage")
     parser.add_argument("--no-check", action="store_true", help="skip the cosine check against e5")
     parser.add_argument("--out", required=True)

@@ -3,6 +3,12 @@
 PhoBERT's `vocab.txt` lists each token with its count in PhoBERT's 20 GB pretraining text, so
 the top N is a principled list. Dropped tokens are simply absent from the written vocab.txt;
 PhobertTokenizer then maps them to <unk>, whose row becomes the mean of the dropped rows.
+
+With `trim_merges`, bpe.codes also loses every merge whose result no kept token needs, so a word
+made of dropped tokens splits into smaller kept pieces (down to characters) instead of reading as
+<unk>. Words whose tokens are all kept are cut exactly as before: every merge their cutting used
+builds a kept token or one of its parts, so it stays, and it still has the lowest rank among the
+merges that apply, since the merges removed were never among those that applied.
 """
 
 from __future__ import annotations
@@ -74,3 +80,42 @@ def restrict_rows(
 
 def write_vocab(entries: Sequence[VocabEntry], path: Path) -> None:
     path.write_text("".join(f"{e.token} {e.count}\n" for e in entries), encoding="utf-8")
+
+
+def symbol_token(symbol: str) -> str:
+    """fastBPE symbol -> vocab.txt token: `x</w>` ends a word (`x`); any other symbol continues (`x@@`)."""
+    return symbol[: -len("</w>")] if symbol.endswith("</w>") else symbol + "@@"
+
+
+def trim_merges(merge_lines: Sequence[str], kept_tokens: Iterable[str]) -> tuple[list[str], set[str]]:
+    """(bpe.codes lines to keep, tokens the kept merges need as parts that are not in `kept_tokens`).
+
+    Walks the merges from the last to the first: a merge is kept when its result is a kept token
+    or a part of a kept merge's result; its two parts then become needed too.
+    """
+    kept = set(kept_tokens)
+    needed: set[str] = set()
+    keep = [False] * len(merge_lines)
+    for index in range(len(merge_lines) - 1, -1, -1):
+        fields = merge_lines[index].split()  # split as PhobertTokenizer splits (any whitespace, NBSP too)
+        if len(fields) != 3:
+            keep[index] = True  # a line PhobertTokenizer reads as no usable merge: left as it was
+            continue
+        left, right = fields[0], fields[1]
+        result = left + right
+        if symbol_token(result) in kept or result in needed:
+            keep[index] = True
+            needed.update((left, right))
+    parts = {symbol_token(s) for s in needed} - kept
+    return [line for line, k in zip(merge_lines, keep) if k], parts
+
+
+def restricted_vocab(
+    entries: Sequence[VocabEntry], merges: list[str], top_n: int, ours: set[str], trim: bool = True
+) -> tuple[list[VocabEntry], list[str]]:
+    """(kept vocab.txt entries, bpe.codes lines): top N + our text's tokens (+ the parts kept merges need)."""
+    kept = select_vocab(entries, top_n, ours)
+    if not trim:
+        return kept, merges
+    merges, parts = trim_merges(merges, {e.token for e in kept})
+    return select_vocab(entries, top_n, ours | parts), merges
