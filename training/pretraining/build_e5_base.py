@@ -174,14 +174,20 @@ def build(args, e5_path: Path) -> dict:
 
 def sanity_check(model, tokenizer, e5, e5_tokenizer) -> dict:
     from training.pretraining.e5_bert import build_bert
-    from training.pretraining.sanity import compare_with_e5
+    from training.pretraining.sanity import compare_with_e5, int8_agreement
 
     progress("checking: cosine of mean-pooled sentence vectors, transferred model vs e5 on raw text")
     result = compare_with_e5(model, tokenizer, build_bert(e5), e5_tokenizer)
     progress(f"cosine matched sentences {result.mean_matched:.4f} (min {min(result.matched):.4f}); "
              f"different sentences {result.other:.4f}")  # fmt: skip
-    return {"check_cosine_matched": round(result.mean_matched, 4), "check_cosine_min": round(min(result.matched), 4),
-            "check_cosine_other_sentences": round(result.other, 4)}  # fmt: skip
+    stored = int8_agreement(model, tokenizer)
+    progress(f"cosine int8-stored copy vs float32: min {stored:.5f}")
+    return {
+        "check_cosine_matched": round(result.mean_matched, 4),
+        "check_cosine_min": round(min(result.matched), 4),
+        "check_cosine_other_sentences": round(result.other, 4),
+        "check_int8_cosine_min": round(stored, 5),
+    }
 
 
 def save_weights(model, directory: Path, dtype: str) -> None:
