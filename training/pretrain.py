@@ -2,8 +2,9 @@
 
     python -m training.pretrain --config configs/pretrain.yaml [--set key=value ...]
 
-Steps: collect word-segmented text (training.pretrain_text), learn a fastBPE vocabulary on it
-(training.bpe), pack sentences into sequences of at most `max_length` subwords, train a
+Steps: collect word-segmented text (training.pretrain_text, or a prepared `text_file`), learn a
+fastBPE vocabulary on it (training.bpe; or start from an existing model with `init_from`, e.g. the
+e5 base, keeping its tokenizer), pack sentences into sequences of at most `max_length` subwords, train a
 RobertaForMaskedLM with the HF Trainer (15% dynamic masking) until the epochs, `max_steps` or
 `max_minutes` run out, measure masked-token accuracy on held-out text against a random-init
 model, and write the base atomically to `output_dir`: weights, config.json, vocab.txt and
@@ -33,6 +34,7 @@ from training.pretrain_text import DEFAULT_UD_DIR, PretrainText, Sentence, TextS
 logger = logging.getLogger("training.pretrain")
 
 DATA_SUMMARY_FILENAME = "pretrain_data.json"
+SHAPE_KEYS = ("num_hidden_layers", "hidden_size", "num_attention_heads", "intermediate_size")
 METRICS_FILENAME = "pretrain_metrics.json"
 
 
@@ -66,6 +68,14 @@ class PretrainConfig(TrainConfig):
     max_vocab: int | None = None
     # Use the vocab.txt + bpe.codes in this folder instead of learning new ones.
     tokenizer_dir: str | None = None
+    # ---- continued pretraining ----
+    # Start from this model directory (e.g. the e5 base of training.pretraining.build_e5_base; float or
+    # int8-stored) with its own tokenizer and shape; an MLM head is added if it has none. None: from scratch.
+    init_from: str | None = None
+    # Prepared word-segmented text, one sentence per line (`python -m training.pretrain_text --write-text`),
+    # used instead of building text from the sources above at run time (no segmenter needed then).
+    text_file: str | None = None
+    heldout_text_file: str | None = None
     # ---- model: RoBERTa as in PhoBERT, smaller ----
     num_hidden_layers: int = 4
     hidden_size: int = 256
@@ -117,6 +127,12 @@ class PretrainConfig(TrainConfig):
             raise bad(
                 "ud_heldout_parts", f"{sorted(set(self.ud_parts) & set(self.ud_heldout_parts))} are also in ud_parts"
             )
+        if self.init_from and self.tokenizer_dir:
+            raise bad(
+                "tokenizer_dir", "a model given with init_from brings its own tokenizer; leave tokenizer_dir unset"
+            )
+        if self.heldout_text_file and not self.text_file:
+            raise bad("heldout_text_file", "is only read together with text_file")
         for part in [*self.ud_parts, *self.ud_heldout_parts]:
             if part not in ("train", "dev", "test"):
                 raise bad("ud_parts", f"UD parts are 'train', 'dev', 'test'; got {part!r}")
@@ -135,8 +151,20 @@ class PretrainConfig(TrainConfig):
 # ---- text, tokenizer, sequences -----------------------------------------------------------------
 
 
+def check_inputs(config: PretrainConfig) -> None:
+    """The given paths exist (checked when the run starts, so a config can name what a step before makes)."""
+    for key in ("init_from", "text_file", "heldout_text_file"):
+        value = getattr(config, key)
+        if value and not Path(value).exists():
+            raise FileNotFoundError(f"{key}: {value}: no such file or directory")
+
+
 def collect_text(config: PretrainConfig) -> PretrainText:
-    from training.pretrain_text import collect_pretraining_text, segment_documents
+    from training.pretrain_text import collect_pretraining_text, read_text_file, segment_documents
+
+    if config.text_file:
+        heldout = [read_text_file(config.heldout_text_file)] if config.heldout_text_file else []
+        return PretrainText([read_text_file(config.text_file)], heldout)
 
     text = collect_pretraining_text(
         data_dir=Path(config.data_dir),
@@ -163,9 +191,9 @@ def build_tokenizer(config: PretrainConfig, sentences: list[Sentence], directory
 
     from training.bpe import train_tokenizer
 
-    if config.tokenizer_dir:
+    if config.tokenizer_dir or config.init_from:
         for name in ("vocab.txt", "bpe.codes"):
-            shutil.copy(Path(config.tokenizer_dir) / name, directory / name)
+            shutil.copyfile(Path(config.tokenizer_dir or config.init_from) / name, directory / name)
         return PhobertTokenizer(vocab_file=str(directory / "vocab.txt"), merges_file=str(directory / "bpe.codes"))
     words = (w for s in sentences for w in s)
     return train_tokenizer(words, directory, num_merges=config.num_merges, max_vocab=config.max_vocab)
@@ -204,6 +232,26 @@ def encode_sources(sources: list[TextSource], tokenizer, max_length: int) -> tup
 
 
 # ---- model, schedule, evaluation ----------------------------------------------------------------
+
+
+def load_initial_model(config: PretrainConfig, tokenizer, work: Path):
+    """RobertaForMaskedLM from init_from (an int8-stored one expanded first); a fresh MLM head if it had none."""
+    from transformers import RobertaForMaskedLM
+
+    from viextract.storage import convert_directory, read_storage
+
+    directory = Path(config.init_from)
+    if read_storage(directory):
+        directory = convert_directory(directory, work / "init_from", to_int8=False)
+    model = RobertaForMaskedLM.from_pretrained(str(directory))
+    if model.config.vocab_size < len(tokenizer):
+        raise ValueError(f"{directory}: vocab_size {model.config.vocab_size} < the tokenizer's {len(tokenizer)}")
+    return model
+
+
+def random_like(model):
+    """An untrained model of the same shape: the floor the pretrained one is compared with."""
+    return type(model)(model.config)
 
 
 def build_model(config: PretrainConfig, tokenizer):
@@ -363,6 +411,7 @@ def _pretrain(config: PretrainConfig) -> dict:
 
     from viextract.saving import atomic_directory
 
+    check_inputs(config)
     wall_start = time.monotonic()
     output_dir = Path(config.output_dir)
     output_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -394,12 +443,13 @@ def _pretrain(config: PretrainConfig) -> dict:
             print(f"{role}: {counts}", flush=True)
 
         torch.manual_seed(config.seed)
-        model = build_model(config, tokenizer)
+        model = load_initial_model(config, tokenizer, work) if config.init_from else build_model(config, tokenizer)
+        shape = {k: getattr(model.config, k) for k in SHAPE_KEYS}
         parameters = sum(p.numel() for p in model.parameters())
         print(
-            f"model: RoBERTa {config.num_hidden_layers} layers x {config.hidden_size} hidden, "
-            f"{config.num_attention_heads} heads, FFN {config.intermediate_size}, vocab {len(tokenizer)}: "
-            f"{parameters:,} parameters",
+            f"model{' from ' + config.init_from if config.init_from else ''}: RoBERTa {shape['num_hidden_layers']} "
+            f"layers x {shape['hidden_size']} hidden, {shape['num_attention_heads']} heads, FFN "
+            f"{shape['intermediate_size']}, vocab {len(tokenizer)}: {parameters:,} parameters",
             flush=True,
         )
         collator = DataCollatorForLanguageModeling(tokenizer, mlm=True, mlm_probability=config.mlm_probability)
@@ -499,10 +549,8 @@ def _pretrain(config: PretrainConfig) -> dict:
 
         metrics: dict[str, Any] = {
             "parameters": parameters,
-            "shape": {
-                k: getattr(config, k)
-                for k in ("num_hidden_layers", "hidden_size", "num_attention_heads", "intermediate_size")
-            },
+            "shape": shape,
+            "init_from": config.init_from,
             "vocab_size": len(tokenizer),
             "device": str(device),
             "bf16": bf16,
@@ -519,7 +567,7 @@ def _pretrain(config: PretrainConfig) -> dict:
         if heldout_batches:
             after = evaluate_mlm(model, heldout_batches)
             torch.manual_seed(config.seed + 1)
-            random_model = build_model(config, tokenizer).to(device)
+            random_model = random_like(model).to(device)
             special = {tokenizer.bos_token_id, tokenizer.eos_token_id, tokenizer.pad_token_id}
             metrics["heldout"] = {
                 "sources": [s["name"] for s in data_summary["heldout"]],

@@ -13,7 +13,10 @@ inference later produces. Sources:
   package (a viextract dependency, Apache-2.0) ships as `test_output.txt` beside its POS model;
   gold words in column 1.
 
-`python -m training.pretrain_text [--ud-dir DIR]` prints what would be used.
+`python -m training.pretrain_text [--ud-dir DIR]` prints what would be used; with `--write-text
+FILE` it also writes the training sentences (one per line, words separated by spaces) and, with
+`--heldout-out FILE`, the held-out ones, each with a `FILE.sources.json` naming every source and
+licence, so `training.pretrain` can run from them where no segmenter is installed (`text_file`).
 """
 
 from __future__ import annotations
@@ -278,6 +281,31 @@ def collect_pretraining_text(
     return PretrainText(train, heldout)
 
 
+SOURCES_SUFFIX = ".sources.json"
+
+
+def write_text_file(sources: Sequence[TextSource], path: Path) -> None:
+    """Sentences one per line (words space-separated) and `<path>.sources.json`; both atomic."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lines = "".join(" ".join(s) + "\n" for source in sources for s in source.sentences if s)
+    summary = json.dumps([s.summary() for s in sources], indent=2, ensure_ascii=False) + "\n"
+    for target, content in ((path, lines), (path.with_name(path.name + SOURCES_SUFFIX), summary)):
+        partial = target.with_name(f".{target.name}.partial")
+        partial.write_text(content, encoding="utf-8")
+        partial.replace(target)
+
+
+def read_text_file(path: str | Path) -> TextSource:
+    """A file of `write_text_file` as one source; its sources and licences come from `.sources.json`."""
+    path = Path(path)
+    sentences = [line.split() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    listing = path.with_name(path.name + SOURCES_SUFFIX)
+    parts = json.loads(listing.read_text(encoding="utf-8")) if listing.is_file() else []
+    licence = "; ".join(f"{p['name']}: {p['licence']}" for p in parts) or f"not recorded (no {listing.name})"
+    return TextSource(path.name, str(path), licence, sentences, {"sources": parts})
+
+
 def format_summary(summary: dict) -> str:
     lines = []
     for role in ("train", "heldout"):
@@ -296,9 +324,18 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--ud-dir", type=Path, default=DEFAULT_UD_DIR, help="folder of vi_vtb-ud-*.conllu")
     parser.add_argument("--data-dir", type=Path, default=REPO / "data")
+    parser.add_argument("--segmenter", default="underthesea", help="segmenter for the corpus and written documents")
+    parser.add_argument("--write-text", type=Path, help="write the training sentences here, one per line")
+    parser.add_argument("--heldout-out", type=Path, help="write the held-out (UD VTB test) sentences here")
     args = parser.parse_args(argv)
-    text = collect_pretraining_text(args.data_dir, args.ud_dir)
+    text = collect_pretraining_text(args.data_dir, args.ud_dir, segmenter=args.segmenter)
     print(format_summary(text.summary()))
+    if args.write_text:
+        write_text_file(text.train, args.write_text)
+        print(f"wrote {args.write_text}")
+    if args.heldout_out:
+        write_text_file(text.heldout, args.heldout_out)
+        print(f"wrote {args.heldout_out}")
     return 0
 
 

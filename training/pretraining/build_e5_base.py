@@ -97,44 +97,42 @@ def choose_vocab(args, tokenizer, staging: Path) -> dict:
     """Write the (restricted) vocab.txt + bpe.codes into staging; return vocabulary figures."""
     from transformers import PhobertTokenizer
 
-    from training.pretraining.bpe_closure import prune, read_merge_lines
-    from training.pretraining.restrict import (
-        VocabEntry,
-        coverage,
-        read_vocab_counts,
-        select_vocab,
-        text_tokens,
-        write_vocab,
-    )
+    from training.pretraining.bpe_closure import read_merge_lines
+    from training.pretraining.restrict import read_vocab_counts, restricted_vocab, text_tokens, write_vocab
 
     source = Path(args.phobert_tokenizer)
     entries = read_vocab_counts(source / "vocab.txt")
     figures: dict = {"phobert_vocab_entries": len(entries), "top_n": args.vocab_size}
     if args.vocab_size is None:
-        shutil.copyfile(source / "bpe.codes", staging / "bpe.codes")
         shutil.copyfile(source / "vocab.txt", staging / "vocab.txt")
+        shutil.copyfile(source / "bpe.codes", staging / "bpe.codes")
         return figures
-    progress("collecting our text's tokens (corpus, written documents, UD VTB train+dev)")
+    progress("collecting our text's tokens")
     ours, heldout = our_sentences(args)
-    ours_tokens = text_tokens(tokenizer, ours)
-    kept = select_vocab(entries, args.vocab_size, set(ours_tokens))
-    counts = {e.token: e.count for e in entries}
-    tokens, merges = prune([e.token for e in kept], read_merge_lines(source / "bpe.codes"))
-    write_vocab([VocabEntry(t, counts.get(t, 0)) for t in tokens], staging / "vocab.txt")
+    ours_tokens = set(text_tokens(tokenizer, ours))
+    merges = read_merge_lines(source / "bpe.codes")  # split as PhobertTokenizer splits
+    kept, merges = restricted_vocab(entries, merges, args.vocab_size, ours_tokens, trim=not args.keep_all_merges)
+    write_vocab(kept, staging / "vocab.txt")
     (staging / "bpe.codes").write_text("".join(line + "\n" for line in merges), encoding="utf-8")
-    pruned = PhobertTokenizer(vocab_file=str(staging / "vocab.txt"), merges_file=str(staging / "bpe.codes"))
-    heldout_tokens = text_tokens(pruned, heldout)
-    figures.update(
-        kept_entries=len(kept),
-        added_from_our_text=len(kept) - min(args.vocab_size, len(entries)),
-        building_pieces=len(tokens) - len(kept),
-        merges_kept=len(merges),
-        our_text_subwords=len(ours_tokens),
-        heldout_ud_test_subwords=len(heldout_tokens),
-        heldout_ud_test_coverage=round(coverage(heldout_tokens, set(tokens)), 5),
-        heldout_ud_test_subwords_full_vocab=len(text_tokens(tokenizer, heldout)),
-    )
+    restricted = PhobertTokenizer(vocab_file=str(staging / "vocab.txt"), merges_file=str(staging / "bpe.codes"))
+    figures.update(kept_entries=len(kept), merges=len(merges), our_text_distinct_tokens=len(ours_tokens))
+    figures.update(heldout_figures(tokenizer, restricted, heldout))
     return figures
+
+
+def heldout_figures(full, restricted, sentences: list[list[str]]) -> dict:
+    """How the restricted tokenizer reads held-out text (UD VTB test) next to the full one."""
+    from training.pretraining.restrict import text_tokens
+
+    if not sentences:
+        return {}
+    before, after = text_tokens(full, sentences), text_tokens(restricted, sentences)
+    unknown = sum(i == restricted.unk_token_id for i in restricted.convert_tokens_to_ids(after))
+    return {
+        "heldout_ud_test_subwords_full_vocab": len(before),
+        "heldout_ud_test_subwords": len(after),
+        "heldout_ud_test_known_share": round(1 - unknown / max(len(after), 1), 5),
+    }
 
 
 def build(args, e5_path: Path) -> dict:
@@ -184,14 +182,20 @@ def build(args, e5_path: Path) -> dict:
 
 def sanity_check(model, tokenizer, e5, e5_tokenizer) -> dict:
     from training.pretraining.e5_bert import build_bert
-    from training.pretraining.sanity import compare_with_e5
+    from training.pretraining.sanity import compare_with_e5, int8_agreement
 
     progress("checking: cosine of mean-pooled sentence vectors, transferred model vs e5 on raw text")
     result = compare_with_e5(model, tokenizer, build_bert(e5), e5_tokenizer)
     progress(f"cosine matched sentences {result.mean_matched:.4f} (min {min(result.matched):.4f}); "
              f"different sentences {result.other:.4f}")  # fmt: skip
-    return {"check_cosine_matched": round(result.mean_matched, 4), "check_cosine_min": round(min(result.matched), 4),
-            "check_cosine_other_sentences": round(result.other, 4)}  # fmt: skip
+    stored = int8_agreement(model, tokenizer)
+    progress(f"cosine int8-stored copy vs float32: min {stored:.5f}")
+    return {
+        "check_cosine_matched": round(result.mean_matched, 4),
+        "check_cosine_min": round(min(result.matched), 4),
+        "check_cosine_other_sentences": round(result.other, 4),
+        "check_int8_cosine_min": round(stored, 5),
+    }
 
 
 def save_weights(model, directory: Path, dtype: str) -> None:
@@ -216,6 +220,9 @@ def parse_args(argv: list[str] | None):
     parser.add_argument("--data-dir", default=str(REPO / "data"))
     parser.add_argument("--ud-dir", default=str(DEFAULT_UD_DIR))
     parser.add_argument("--segmenter", default="pyvi", help="segmenter for the corpus when no --text-file")
+    parser.add_argument(
+        "--keep-all-merges", action="store_true", help="keep every bpe.codes merge (dropped tokens read as <unk>)"
+    )
     parser.add_argument("--dtype", choices=("float32", "int8"), default="float32", help="weight storage")
     parser.add_argument("--no-check", action="store_true", help="skip the cosine check against e5")
     parser.add_argument("--out", required=True)

@@ -3,6 +3,10 @@
 PhoBERT's `vocab.txt` lists each token with its count in PhoBERT's 20 GB pretraining text, so
 the top N is a principled list. Dropped tokens are simply absent from the written vocab.txt;
 PhobertTokenizer then maps them to <unk>, whose row becomes the mean of the dropped rows.
+
+With `trim` (training.pretraining.bpe_closure), the vocabulary also keeps the pieces that build
+each kept token and bpe.codes only the merges that make them, so a word made of dropped tokens
+splits into smaller kept pieces instead of reading as <unk>, while kept words are cut as before.
 """
 
 from __future__ import annotations
@@ -74,3 +78,20 @@ def restrict_rows(
 
 def write_vocab(entries: Sequence[VocabEntry], path: Path) -> None:
     path.write_text("".join(f"{e.token} {e.count}\n" for e in entries), encoding="utf-8")
+
+
+def restricted_vocab(
+    entries: Sequence[VocabEntry], merges: list[str], top_n: int, ours: set[str], trim: bool = True
+) -> tuple[list[VocabEntry], list[str]]:
+    """(vocab.txt entries, bpe.codes lines): top N + our text's tokens, + with `trim` the pieces that build them.
+
+    Pieces PhoBERT's vocabulary lacks get count 0; the builder transfers their embeddings from e5 too.
+    """
+    from training.pretraining.bpe_closure import prune
+
+    kept = select_vocab(entries, top_n, ours)
+    if not trim:
+        return kept, merges
+    counts = {e.token: e.count for e in entries}
+    tokens, merges = prune([e.token for e in kept], merges)
+    return [VocabEntry(t, counts.get(t, 0)) for t in tokens], merges

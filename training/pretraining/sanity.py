@@ -63,3 +63,15 @@ def compare_with_e5(
     n = len(sentences)
     other = float((cosines.sum() - np.trace(cosines)) / max(n * n - n, 1))
     return SanityResult([float(c) for c in np.diag(cosines)], other)
+
+
+def int8_agreement(model, tokenizer, sentences: Sequence[str] = CHECK_SENTENCES, segmenter: str = "pyvi") -> float:
+    """Lowest cosine, over `sentences`, between the model and its int8-stored copy (viextract.storage)."""
+    import copy
+
+    from viextract.storage import compress_state, expand_state
+
+    stored = copy.deepcopy(model)
+    stored.load_state_dict(expand_state(compress_state(model.state_dict())))
+    ids = [phobert_ids(tokenizer, s, segmenter) for s in sentences]
+    return min(float(mean_pool(model, i) @ mean_pool(stored, i)) for i in ids)
