@@ -56,11 +56,11 @@ class DocumentPreparer:
 
     def __reduce__(self):  # a worker gets a fresh aligner (same tokenizer and window sizes), not the parent's cache
         aligner = self.aligner
-        return (_make_preparer, (self.segmenter, aligner.tokenizer, aligner.max_subwords, aligner.overlap))
+        return (_make_preparer, (type(self), self.segmenter, aligner.tokenizer, aligner.max_subwords, aligner.overlap))
 
 
-def _make_preparer(segmenter: str, tokenizer, max_subwords: int, overlap: int) -> DocumentPreparer:
-    return DocumentPreparer(segmenter, SubwordAligner(tokenizer, max_subwords, overlap))
+def _make_preparer(kind: type, segmenter: str, tokenizer, max_subwords: int, overlap: int) -> DocumentPreparer:
+    return kind(segmenter, SubwordAligner(tokenizer, max_subwords, overlap))
 
 
 def prepare_documents(
@@ -80,25 +80,25 @@ def _prepare_in_workers(texts: Iterator[str], preparer: DocumentPreparer, n_proc
     context = multiprocessing.get_context("spawn")
     pending: deque[tuple[Future, list[str]]] = deque()
     first = 0
-    with ProcessPoolExecutor(n_process, mp_context=context, initializer=_start_worker, initargs=(preparer,)) as pool:
-        try:
-            while True:
-                while len(pending) < n_process * TASKS_AHEAD:
-                    chunk = list(islice(texts, DOCS_PER_TASK))
-                    if not chunk:
-                        break
-                    pending.append((pool.submit(_prepare_chunk, first, chunk), chunk))
-                    first += len(chunk)
-                if not pending:
-                    return
-                future, chunk = pending.popleft()
-                for text, result in zip(chunk, future.result()):
-                    if isinstance(result, _Failed):
-                        raise TextPreparationError(result.index, result.message)
-                    yield PreparedDocument(text, *result)
-        finally:
-            for future, _ in pending:  # the caller stopped early, or an error: drop what is queued
-                future.cancel()
+    pool = ProcessPoolExecutor(n_process, mp_context=context, initializer=_start_worker, initargs=(preparer,))
+    try:
+        while True:
+            while len(pending) < n_process * TASKS_AHEAD:
+                chunk = list(islice(texts, DOCS_PER_TASK))
+                if not chunk:
+                    break
+                pending.append((pool.submit(_prepare_chunk, first, chunk), chunk))
+                first += len(chunk)
+            if not pending:
+                return
+            future, chunk = pending.popleft()
+            for text, result in zip(chunk, future.result()):
+                if isinstance(result, _Failed):
+                    raise TextPreparationError(result.index, result.message)
+                yield PreparedDocument(text, *result)
+    finally:
+        # The caller stopped early, or an error: drop what is queued, and do not wait for what is running.
+        pool.shutdown(wait=False, cancel_futures=True)
 
 
 @dataclass(frozen=True)
