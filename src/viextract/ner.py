@@ -49,12 +49,13 @@ class WordTag:
 def pad_batch(windows: Sequence[Window], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
     """Right-pad windows to the longest in the batch; returns input_ids and attention_mask."""
     width = max(len(w.input_ids) for w in windows)
-    ids = torch.full((len(windows), width), pad_id, dtype=torch.long)
-    mask = torch.zeros((len(windows), width), dtype=torch.long)
+    # Filled in numpy, one slice a row: a tensor per row costs more than the copy at large batches.
+    ids = np.full((len(windows), width), pad_id, dtype=np.int64)
+    mask = np.zeros((len(windows), width), dtype=np.int64)
     for row, window in enumerate(windows):
-        ids[row, : len(window.input_ids)] = torch.tensor(window.input_ids, dtype=torch.long)
+        ids[row, : len(window.input_ids)] = window.input_ids
         mask[row, : len(window.input_ids)] = 1
-    return ids, mask
+    return torch.from_numpy(ids), torch.from_numpy(mask)
 
 
 class TokenTagger:
@@ -145,15 +146,27 @@ class TokenTagger:
             best = log_probs.argmax(axis=-1).tolist()
         return [WordTag(self.labels[i], float(np.exp(row[i]))) for row, i in zip(log_probs, best)]
 
+    def _attention_mask(self, mask: torch.Tensor, device: torch.device) -> torch.Tensor | None:
+        """The mask to pass, decided on the host so that the device never has to be asked.
+
+        None when nothing is padded: transformers drops an all-ones mask anyway, but only after an
+        `.all()` that makes the host wait for the device, and without a mask SDPA may use its flash
+        kernel. On a GPU with SDPA, a padded batch gets a 4D boolean mask, which transformers passes
+        on as it is rather than checking (and waiting for) the 2D one.
+        """
+        if bool(mask.all()):
+            return None
+        if device.type == "cuda" and getattr(self.model.config, "_attn_implementation", None) == "sdpa":
+            return _to_device(mask.bool()[:, None, None, :], device)
+        return _to_device(mask, device)
+
     def _run(self, batch: Sequence[Window]) -> torch.Tensor:
         """The batch's word rows of log-probabilities, (words of all windows x labels), left on the device."""
         device = self.device
         ids, mask = pad_batch(batch, self.tokenizer.pad_token_id)
         rows = torch.tensor([r for r, w in enumerate(batch) for _ in w.word_positions], dtype=torch.long)
         cols = torch.tensor([p for w in batch for p in w.word_positions], dtype=torch.long)
-        # No mask when nothing is padded: transformers would drop an all-ones mask anyway, but only after a
-        # `.all()` that makes the host wait for the device; without one SDPA may also pick its flash kernel.
-        attention_mask = None if bool(mask.all()) else _to_device(mask, device)
+        attention_mask = self._attention_mask(mask, device)
         with torch.inference_mode():
             logits = self.model(input_ids=_to_device(ids, device), attention_mask=attention_mask).logits
             words = logits[_to_device(rows, device), _to_device(cols, device)]
