@@ -42,6 +42,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `python benchmar
 
 import torch  # noqa: E402
 
+from benchmarks import _feed  # noqa: E402
 from benchmarks._models import (  # noqa: E402
     CORPUS_FILE,
     PHOBERT_BASE_SHAPE,
@@ -68,7 +69,6 @@ from viextract.text import prepare_text  # noqa: E402
 
 BATCH_SIZES = (1, 8, 32)
 LEVER_BATCH = 32
-H100_BF16_PEAK_TFLOPS = 790.0  # dense bf16 tensor-core peak of an H100 SXM
 DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
 # Chunking as Extractor.pipe does it: a chunk closes at batch_size * this many sentences.
 SENTENCES_PER_CHUNK_FACTOR = 4
@@ -283,7 +283,7 @@ def forward_windows(
     return Run(name, seconds, len(docs), tokens, latencies, padding=padded / real - 1 if real else 0.0)
 
 
-def pipe_run(name: str, extractor, texts: Sequence[str], tokens: int, batch_size: int) -> Run:
+def pipe_run(name: str, extractor, texts: Sequence[str], tokens: int, batch_size: int, **options) -> Run:
     """`Extractor.pipe` over the texts; a document's latency runs from the moment pipe reads it to its result."""
     read_at: list[float] = []
 
@@ -294,7 +294,7 @@ def pipe_run(name: str, extractor, texts: Sequence[str], tokens: int, batch_size
 
     latencies = []
     start = time.perf_counter()
-    for index, _ in enumerate(extractor.pipe(feed(), batch_size=batch_size)):
+    for index, _ in enumerate(extractor.pipe(feed(), batch_size=batch_size, **options)):
         latencies.append(time.perf_counter() - read_at[index])
     sync(extractor.device)
     return Run(name, time.perf_counter() - start, len(texts), tokens, latencies)
@@ -319,22 +319,6 @@ def measure_forward(name: str, model, docs, pad_id: int, device: torch.device, r
         lambda: forward_windows("warm-up", model, docs[:1], pad_id=pad_id, device=device, **options),
         device,
         repeats,
-    )
-
-
-def prep_run(texts: Sequence[str], segmenter: str, tokens: int) -> Run:
-    latencies = []
-    start = time.perf_counter()
-    for text in texts:
-        began = time.perf_counter()
-        prepare_text(text, segmenter)
-        latencies.append(time.perf_counter() - began)
-    return Run(
-        "text preparation only (normalise, sentences, segment)",
-        time.perf_counter() - start,
-        len(texts),
-        tokens,
-        latencies,
     )
 
 
@@ -451,10 +435,11 @@ def benchmark_model(spec: ModelSpec, args, texts: list[str], corpus: list[str], 
             spans = {(i, *span) for i, found in enumerate(extractor_spans(candidate, corpus_docs)) for span in found}
             f1_rows.append((name, entity_f1(candidate, dev), spans))
 
-    def pipe_row(name: str, candidate, batch_size: int) -> Run:
+    def pipe_row(name: str, candidate, batch_size: int, **options) -> Run:
         progress(f"{spec.key}: {name}")
+        options["batch_tokens"] = args.batch_tokens
         return measure(
-            lambda: pipe_run(name, candidate, texts, tokens, batch_size),
+            lambda: pipe_run(name, candidate, texts, tokens, batch_size, **options),
             lambda: list(candidate.pipe(texts[:1], batch_size=batch_size)),
             device,
             args.repeats,
@@ -478,13 +463,22 @@ def benchmark_model(spec: ModelSpec, args, texts: list[str], corpus: list[str], 
     release_memory()
 
     # ---- Extractor.pipe ----
-    rows = [baseline, measure(lambda: prep_run(texts, segmenter, tokens), lambda: None, device, 1)]
+    rows = [baseline]
     if dev is not None and dtype != torch.float32:
         score("fp32", load_extractor(spec.directory, device, torch.float32))  # the reference comes first
         release_memory()
     extractor = load_extractor(spec.directory, device, dtype)
+    for processes in args.processes:
+        progress(f"{spec.key}: text preparation, {processes} processes")
+        prep = lambda n=processes, e=extractor: _feed.prep_run(Run, texts, e, n)  # noqa: E731
+        rows.append(measure(prep, lambda: None, device, 1))
     for batch_size in args.batch_sizes:
         rows.append(pipe_row(f"Extractor.pipe, batch {batch_size}, {args.dtype}", extractor, batch_size))
+    top = max(args.batch_sizes)
+    for processes in (n for n in args.processes if n > 1):
+        name = f"Extractor.pipe, batch {top}, {args.dtype}, {processes} processes"
+        rows.append(pipe_row(name, extractor, top, n_process=processes))
+    forward_rows = feed_rows(extractor, [w for d in docs for w in d.windows], args, device)
     score(args.dtype, extractor)
     del extractor
     release_memory()
@@ -522,6 +516,10 @@ def benchmark_model(spec: ModelSpec, args, texts: list[str], corpus: list[str], 
         f"{result['flops_per_token'] / 1e6:,.1f} MFLOP a token\n"
     )
     print_pipe_table(rows, args.peak_tflops, device)
+    pipe_rows = [r for r in rows if r.name.startswith("Extractor.pipe")]
+    result["feed"] = _feed.feed_summary(forward_rows, pipe_rows, result["flops_per_token"], args.peak_tflops)
+    result["forward"] = [r.to_dict() for r in forward_rows]
+    _feed.print_feed(result["feed"], forward_rows, args.peak_tflops, markdown_table)
     if levers is not None:
         result["levers"] = print_levers(levers, args.lever_docs, device)
     if f1_rows:
@@ -534,6 +532,22 @@ def benchmark_model(spec: ModelSpec, args, texts: list[str], corpus: list[str], 
         progress(f"{spec.key}: cold start")
         result["cold_start"] = cold_start(spec, corpus[0], device)
     return result
+
+
+def feed_rows(extractor, windows: list[Window], args, device: torch.device) -> list[Run]:
+    """The NER forward pass alone over the prepared windows at each batch size (see _feed)."""
+    rows = []
+    for batch_size in _feed.forward_batches(args.batch_sizes, device):
+        progress(f"forward only, batch {batch_size}")
+        rows.append(
+            measure(
+                lambda b=batch_size: _feed.forward_run(Run, extractor, windows, b, args.batch_tokens, sync),
+                lambda b=batch_size: _feed.forward_run(Run, extractor, windows[:b], b, args.batch_tokens, sync),
+                device,
+                args.repeats,
+            )
+        )
+    return rows
 
 
 BASELINE_NAME = "baseline: plain loop, fp32, 1 window a pass, no_grad"
@@ -838,9 +852,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--peak-tflops",
         type=float,
-        help=f"peak FLOP/s to report a fraction of (default on CUDA: {H100_BF16_PEAK_TFLOPS:.0f}, "
-        f"an H100's dense bf16)",
+        help=f"peak FLOP/s to report a fraction of (default on CUDA: {_feed.H100_H200_BF16_PEAK_TFLOPS:.0f}, "
+        f"an H100's or H200's dense bf16)",
     )
+    parser.add_argument(
+        "--processes", type=int, nargs="+", help="text preparation process counts (default 1 2; 1 with --quick)"
+    )
+    parser.add_argument("--batch-tokens", type=int, help="Extractor.pipe's batch_tokens (padded tokens a pass)")
     parser.add_argument(
         "--quick", action="store_true", help="smoke run: 5 documents (1 for levers), a 2-layer 'base' shape"
     )
@@ -869,12 +887,13 @@ def run(args: argparse.Namespace) -> int:
     if args.dtype is None:
         args.dtype = "bf16" if device.type == "cuda" else "fp32"
     if args.peak_tflops is None and device.type == "cuda":
-        args.peak_tflops = H100_BF16_PEAK_TFLOPS
+        args.peak_tflops = _feed.H100_H200_BF16_PEAK_TFLOPS
     if args.threads:
         torch.set_num_threads(args.threads)
     shape = PHOBERT_BASE_SHAPE
     if args.quick:
         args.docs, args.lever_docs, shape = min(args.docs, 5), min(args.lever_docs, 1), QUICK_SHAPE
+    args.processes = sorted(set(args.processes or ([1] if args.quick else [1, 2])))
     args.lever_docs = min(args.lever_docs, args.docs)
     info = machine_info()
     print("# viextract speed\n")
@@ -929,7 +948,9 @@ def print_summary(results: dict[str, dict]) -> None:
     for key, result in results.items():
         pipe = result["pipe"]
         baseline = pipe[0]
-        best = max(pipe[2:], key=lambda r: r["tokens_per_s"], default=None)
+        best = max(
+            (r for r in pipe if r["name"].startswith("Extractor.pipe")), key=lambda r: r["tokens_per_s"], default=None
+        )
         dtype = result["dtype"]
         default = next((r for r in pipe if r["name"].endswith(f"batch {LEVER_BATCH}, {dtype}")), None)
         parts = [f"baseline {baseline['tokens_per_s']:,.0f} tokens/s"]

@@ -52,6 +52,9 @@ def test_speed_quick_prints_every_table(tiny_ner_dir, tiny_tokenizer_dir, tmp_pa
         "| Extractor.pipe, batch 8, fp32 |",
         "| Extractor.pipe, batch 32, fp32 |",
         "| Extractor.pipe, batch 32, int8 (torch dynamic) |",
+        "| text preparation only, 1 process (normalise ... windows) |",
+        "### Feeding the device",
+        "| NER forward only, batch 32 |",
         "### Levers, each changed alone",
         "### Entity micro-F1 on dev",
         "## Summary",
@@ -63,6 +66,7 @@ def test_speed_quick_prints_every_table(tiny_ner_dir, tiny_tokenizer_dir, tmp_pa
     assert [row["docs"] for row in model["pipe"]] == [5] * len(model["pipe"])
     assert {row["lever"] for row in model["levers"]} >= {"baseline", "attention kernel", "grad mode", "batching"}
     assert "dev_f1" not in figures["models"]["base"]  # random weights: no F1
+    assert 0 < model["feed"]["pipe_fraction_of_forward"] < 1  # pipe prepares text too: slower than forward alone
 
 
 def test_percentile_matches_numpys_linear_interpolation():

@@ -1,10 +1,10 @@
 """Words to PhoBERT subwords, and windows over sentences longer than the model allows.
 
-PhoBERT's tokenizer is slow-only: it has no offset mapping and no `word_ids()`. So each
-word is tokenized on its own; the first subword of a word carries its label (training) and
-its prediction (inference). Sentences over the limit are cut into overlapping windows on
-word boundaries; each word's prediction is taken from the window where it sits furthest
-from an edge.
+Each word is tokenized on its own (`FastPhobertTokenizer.encode_words` at inference, any
+PhoBERT tokenizer in training), so subwords never cross a word boundary; the first subword
+of a word carries its label (training) and its prediction (inference). Sentences over the
+limit are cut into overlapping windows on word boundaries; each word's prediction is taken
+from the window where it sits furthest from an edge.
 """
 
 from __future__ import annotations
@@ -43,18 +43,30 @@ class SubwordAligner:
         self.truncated_words = 0  # words cut because one word alone exceeded the window
 
     def word_ids(self, word: str) -> tuple[int, ...]:
-        ids = self._cache.get(word)
-        if ids is None:
-            ids = tuple(self.tokenizer.convert_tokens_to_ids(self.tokenizer.tokenize(word)))
-            if not ids:  # the tokenizer dropped every character (controls, odd symbols)
-                ids = (self.tokenizer.unk_token_id,)
-            if len(self._cache) < 200_000:
-                self._cache[word] = ids
-        return ids
+        return self.words_ids([word])[0]
+
+    def words_ids(self, words: Sequence[str]) -> list[tuple[int, ...]]:
+        """Each word's subword ids; the words not seen before go to the tokenizer in one call."""
+        missing = [w for w in dict.fromkeys(words) if w not in self._cache]
+        found = dict(zip(missing, self._encode(missing))) if missing else {}
+        for word, ids in found.items():
+            if len(self._cache) >= 200_000:
+                break
+            self._cache[word] = ids
+        return [self._cache.get(w) or found[w] for w in words]
+
+    def _encode(self, words: list[str]) -> list[tuple[int, ...]]:
+        encode_words = getattr(self.tokenizer, "encode_words", None)  # FastPhobertTokenizer's batch path
+        if encode_words is not None:
+            encoded = encode_words(words)
+        else:
+            encoded = [tuple(self.tokenizer.convert_tokens_to_ids(self.tokenizer.tokenize(w))) for w in words]
+        # A word whose every character the tokenizer dropped (controls, odd symbols) still needs a position.
+        return [tuple(ids) or (self.tokenizer.unk_token_id,) for ids in encoded]
 
     def windows(self, words: Sequence[str]) -> list[Window]:
         """Overlapping windows covering every word; a sentence that fits gives one window."""
-        pieces = [self.word_ids(w) for w in words]
+        pieces = self.words_ids(words)
         for index, ids in enumerate(pieces):
             if len(ids) > self.max_subwords:
                 self.truncated_words += 1

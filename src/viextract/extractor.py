@@ -13,11 +13,11 @@ from .bio import decode_bio
 from .errors import ModelLoadError
 from .loading import check_ner_labels, load_tokenizer, read_config, resolve_model_dir, split_model_dir
 from .ner import TokenTagger
+from .parallel import DocumentPreparer, PreparedDocument, prepare_documents
 from .results import Entity, Extraction, Relation
 from .saving import atomic_directory
 from .segment import DEFAULT_SEGMENTER, get_segmenter
 from .storage import load_model
-from .text import PreparedText, prepare_text
 
 # Documents are prepared and tagged together until this many sentences are pending.
 _SENTENCES_PER_CHUNK_FACTOR = 4
@@ -118,26 +118,42 @@ class Extractor:
     def __call__(self, text: str) -> Extraction:
         return next(self.pipe([text], batch_size=32))
 
-    def pipe(self, texts: Iterable[str], batch_size: int = 32) -> Iterator[Extraction]:
-        """Extract from many texts, batching sentences across documents; results keep input order."""
+    def pipe(
+        self, texts: Iterable[str], batch_size: int = 32, *, n_process: int = 1, batch_tokens: int | None = None
+    ) -> Iterator[Extraction]:
+        """Extract from many texts, batching sentences across documents; results keep input order.
+
+        `n_process` > 1 prepares text (normalise, split, segment, tokenize) in that many spawned
+        worker processes while the model runs here; results are the same as with 1. Starting the
+        workers costs seconds (benchmarks/RESULTS-speed.md), so it pays on many documents only.
+        `batch_tokens` caps a forward pass at that many tokens once padded (windows of similar
+        length go together), on top of `batch_size` windows.
+        """
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
-        pending: list[PreparedText] = []
+        preparer = DocumentPreparer(self.segmenter, self.tagger.aligner)
+        pending: list[PreparedDocument] = []
         pending_sentences = 0
-        for text in texts:
-            prepared = prepare_text(_check_text(text), self.segmenter)
+        for prepared in prepare_documents(map(_check_text, texts), preparer, n_process):
             pending.append(prepared)
             pending_sentences += len(prepared.sentences)
             if pending_sentences >= batch_size * _SENTENCES_PER_CHUNK_FACTOR:
-                yield from self._extract_prepared(pending, batch_size)
+                yield from self._extract_prepared(pending, batch_size, batch_tokens)
                 pending, pending_sentences = [], 0
         if pending:
-            yield from self._extract_prepared(pending, batch_size)
+            yield from self._extract_prepared(pending, batch_size, batch_tokens)
 
-    def _extract_prepared(self, documents: Sequence[PreparedText], batch_size: int) -> list[Extraction]:
+    def _extract_prepared(
+        self, documents: Sequence[PreparedDocument], batch_size: int, batch_tokens: int | None = None
+    ) -> list[Extraction]:
         sentences = [s for doc in documents for s in doc.sentences]
-        originals = [doc.normalized.original for doc in documents for _ in doc.sentences]
-        tags = self.tagger.tag([[w.text for w in s.words] for s in sentences], batch_size=batch_size)
+        originals = [doc.text for doc in documents for _ in doc.sentences]
+        tags = self.tagger.tag(
+            [[w.text for w in s.words] for s in sentences],
+            batch_size=batch_size,
+            batch_tokens=batch_tokens,
+            windows=[w for doc in documents for w in doc.windows],
+        )
         # Per sentence: the entities and their word spans, for the relation model.
         mentions: list[list[tuple[int, int, str]]] = []
         entities: list[list[Entity]] = []
@@ -166,7 +182,7 @@ class Extractor:
             count = len(doc.sentences)
             results.append(
                 Extraction(
-                    doc.normalized.original,
+                    doc.text,
                     tuple(e for found in entities[position : position + count] for e in found),
                     tuple(r for found in relations[position : position + count] for r in found),
                 )

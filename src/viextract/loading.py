@@ -111,11 +111,17 @@ def check_relation_labels(directory: Path, config: dict[str, Any], ner_entity_la
 
 
 def load_tokenizer(directory: Path, vocab_size: int):
-    """The slow PhobertTokenizer saved beside a model; it must fit the model's embeddings."""
-    from transformers import PhobertTokenizer
+    """The PhoBERT tokenizer saved beside a model (`FastPhobertTokenizer`, the ids of transformers'
+    PhobertTokenizer); it must fit the model's embeddings."""
+    from .fast_tokenizer import FastPhobertTokenizer, UnsupportedTokenizer
 
     try:
-        tokenizer = PhobertTokenizer.from_pretrained(str(directory))
+        try:
+            tokenizer = FastPhobertTokenizer.from_pretrained(directory)
+        except UnsupportedTokenizer:  # added tokens that strip spaces: only the slow one splits them so
+            from transformers import PhobertTokenizer
+
+            tokenizer = PhobertTokenizer.from_pretrained(str(directory))
     except Exception as error:
         raise ModelLoadError(f"{directory}: cannot load the tokenizer from vocab.txt/bpe.codes ({error})") from error
     if len(tokenizer) > vocab_size:

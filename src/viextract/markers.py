@@ -170,7 +170,7 @@ def encode_pair(
     fill the rest of the budget, so a window may join two stretches of the sentence when the
     arguments are far apart. Nothing is cut silently: `truncated` says so, and a warning is logged.
     """
-    pieces = [aligner.word_ids(word)[:MAX_WORD_SUBWORDS] for word in marked.words]
+    pieces = [ids[:MAX_WORD_SUBWORDS] for ids in aligner.words_ids(marked.words)]
     n = len(pieces)
     head_block = (marked.head_marker, marked.head_span[1] + 1)  # `@ * T *` .. closing `@`
     tail_block = (marked.tail_marker, marked.tail_span[1] + 1)

@@ -49,12 +49,13 @@ class WordTag:
 def pad_batch(windows: Sequence[Window], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
     """Right-pad windows to the longest in the batch; returns input_ids and attention_mask."""
     width = max(len(w.input_ids) for w in windows)
-    ids = torch.full((len(windows), width), pad_id, dtype=torch.long)
-    mask = torch.zeros((len(windows), width), dtype=torch.long)
+    # Filled in numpy, one slice a row: a tensor per row costs more than the copy at large batches.
+    ids = np.full((len(windows), width), pad_id, dtype=np.int64)
+    mask = np.zeros((len(windows), width), dtype=np.int64)
     for row, window in enumerate(windows):
-        ids[row, : len(window.input_ids)] = torch.tensor(window.input_ids, dtype=torch.long)
+        ids[row, : len(window.input_ids)] = window.input_ids
         mask[row, : len(window.input_ids)] = 1
-    return ids, mask
+    return torch.from_numpy(ids), torch.from_numpy(mask)
 
 
 class TokenTagger:
@@ -77,30 +78,59 @@ class TokenTagger:
     def device(self) -> torch.device:
         return next(self.model.parameters()).device
 
-    def tag(self, sentences: Sequence[Sequence[str]], batch_size: int = 32) -> list[list[WordTag]]:
-        """One `WordTag` per word of each sentence (a sentence is a list of word strings)."""
-        windows: list[tuple[int, Window]] = []
-        for s_index, words in enumerate(sentences):
-            windows.extend((s_index, w) for w in self.aligner.windows(words) if words)
-        # Sorting by length keeps padding, and so wasted compute, small.
-        order = sorted(range(len(windows)), key=lambda i: len(windows[i][1].input_ids))
-        window_scores: dict[int, np.ndarray] = {}
-        for batch_start in range(0, len(order), batch_size):
-            batch = order[batch_start : batch_start + batch_size]
-            for index, scores in zip(batch, self._run([windows[i][1] for i in batch])):
-                window_scores[index] = scores
+    def tag(
+        self,
+        sentences: Sequence[Sequence[str]],
+        batch_size: int = 32,
+        batch_tokens: int | None = None,
+        windows: Sequence[Sequence[Window]] | None = None,
+    ) -> list[list[WordTag]]:
+        """One `WordTag` per word of each sentence (a sentence is a list of word strings).
+
+        `windows`: each sentence's windows when they were built already (`DocumentPreparer` in a
+        worker process); `batch_size` and `batch_tokens` bound a forward pass (see `plan_batches`).
+        """
+        if windows is None:
+            windows = [self.aligner.windows(words) if words else [] for words in sentences]
+        flat = [(s_index, w) for s_index, sentence_windows in enumerate(windows) for w in sentence_windows]
+        window_scores = self.score_windows([w for _, w in flat], batch_size, batch_tokens)
         results: list[list[WordTag]] = [[] for _ in sentences]
         by_sentence: dict[int, list[int]] = {}
-        for index, (s_index, _) in enumerate(windows):
+        for index, (s_index, _) in enumerate(flat):
             by_sentence.setdefault(s_index, []).append(index)
         for s_index, indices in by_sentence.items():
-            sent_windows = [windows[i][1] for i in indices]
+            sent_windows = [flat[i][1] for i in indices]
             rows = []
             for w_local, position in best_window_per_word(sent_windows, len(sentences[s_index])):
                 offset = sent_windows[w_local].word_positions.index(position)
                 rows.append(window_scores[indices[w_local]][offset])
             results[s_index] = self.decode(np.stack(rows), sentences[s_index])
         return results
+
+    def score_windows(
+        self, windows: Sequence[Window], batch_size: int = 32, batch_tokens: int | None = None
+    ) -> list[np.ndarray]:
+        """Per window, the (words x labels) log-probabilities at each word's first subword.
+
+        Windows are sorted by length (little padding), every batch is launched before any result
+        is read back, and the results come back to the host in one copy: the device never waits
+        for the host between batches.
+        """
+        order = sorted(range(len(windows)), key=lambda i: len(windows[i].input_ids))
+        lengths = [len(windows[i].input_ids) for i in order]
+        pieces = []
+        for start, end in plan_batches(lengths, batch_size, batch_tokens):
+            pieces.append(self._run([windows[i] for i in order[start:end]]))
+        if not pieces:
+            return []
+        rows = torch.cat(pieces).cpu().numpy()
+        scores: list[np.ndarray] = [rows[:0]] * len(windows)
+        position = 0
+        for i in order:
+            count = len(windows[i].word_positions)
+            scores[i] = rows[position : position + count]
+            position += count
+        return scores
 
     def decode(self, log_probs: np.ndarray, words: Sequence[str] | None = None) -> list[WordTag]:
         """One sentence's (words x labels) log-probabilities to one tag per word.
@@ -116,10 +146,57 @@ class TokenTagger:
             best = log_probs.argmax(axis=-1).tolist()
         return [WordTag(self.labels[i], float(np.exp(row[i]))) for row, i in zip(log_probs, best)]
 
-    def _run(self, batch: Sequence[Window]) -> list[np.ndarray]:
-        """Per window, the (words x labels) log-probabilities at each word's first subword."""
+    def _attention_mask(self, mask: torch.Tensor, device: torch.device) -> torch.Tensor | None:
+        """The mask to pass, decided on the host so that the device never has to be asked.
+
+        None when nothing is padded: transformers drops an all-ones mask anyway, but only after an
+        `.all()` that makes the host wait for the device, and without a mask SDPA may use its flash
+        kernel. On a GPU with SDPA, a padded batch gets a 4D boolean mask, which transformers passes
+        on as it is rather than checking (and waiting for) the 2D one.
+        """
+        if bool(mask.all()):
+            return None
+        if device.type == "cuda" and getattr(self.model.config, "_attn_implementation", None) == "sdpa":
+            return _to_device(mask.bool()[:, None, None, :], device)
+        return _to_device(mask, device)
+
+    def _run(self, batch: Sequence[Window]) -> torch.Tensor:
+        """The batch's word rows of log-probabilities, (words of all windows x labels), left on the device."""
+        device = self.device
         ids, mask = pad_batch(batch, self.tokenizer.pad_token_id)
+        rows = torch.tensor([r for r, w in enumerate(batch) for _ in w.word_positions], dtype=torch.long)
+        cols = torch.tensor([p for w in batch for p in w.word_positions], dtype=torch.long)
+        attention_mask = self._attention_mask(mask, device)
         with torch.inference_mode():
-            logits = self.model(input_ids=ids.to(self.device), attention_mask=mask.to(self.device)).logits
-        log_probs = torch.log_softmax(logits.float(), dim=-1).cpu().numpy()
-        return [log_probs[row, list(window.word_positions)] for row, window in enumerate(batch)]
+            logits = self.model(input_ids=_to_device(ids, device), attention_mask=attention_mask).logits
+            words = logits[_to_device(rows, device), _to_device(cols, device)]
+            return torch.log_softmax(words.float(), dim=-1)
+
+
+def _to_device(tensor: torch.Tensor, device: torch.device) -> torch.Tensor:
+    """A host tensor on `device`; to a GPU through pinned memory, so the copy does not block the host."""
+    if device.type != "cuda":
+        return tensor.to(device)
+    return tensor.pin_memory().to(device, non_blocking=True)
+
+
+def plan_batches(lengths: Sequence[int], batch_size: int, batch_tokens: int | None = None) -> list[tuple[int, int]]:
+    """[start, end) runs of `lengths` (sorted ascending), each one forward pass.
+
+    A batch holds at most `batch_size` windows and, when `batch_tokens` is set, at most that many
+    tokens once padded to its longest window (a window longer than the budget goes alone): windows
+    of similar length travel together and every pass does about the same work.
+    """
+    if batch_size < 1 or (batch_tokens is not None and batch_tokens < 1):
+        raise ValueError("batch_size and batch_tokens must be at least 1")
+    batches = []
+    start, longest = 0, 0
+    for index, length in enumerate(lengths):
+        rows, width = index - start + 1, max(longest, length)
+        if index > start and (rows > batch_size or (batch_tokens is not None and rows * width > batch_tokens)):
+            batches.append((start, index))
+            start, width = index, length
+        longest = width
+    if start < len(lengths):
+        batches.append((start, len(lengths)))
+    return batches

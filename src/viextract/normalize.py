@@ -8,6 +8,7 @@ back exactly, whatever form (NFD, new-style tones, control characters) the calle
 
 from __future__ import annotations
 
+import functools
 import unicodedata
 from dataclasses import dataclass
 
@@ -25,6 +26,7 @@ def _separator_form(char: str) -> str:
     return "\n" if char in _LINE_BREAKS else " "
 
 
+@functools.cache  # called for every character of every text: the per-character answer is looked up once
 def is_separator(char: str) -> bool:
     """Whitespace, control and format characters: they separate words and belong to none."""
     return char.isspace() or unicodedata.category(char) in {"Cc", "Cf", "Zs", "Zl", "Zp", "Cs", "Co", "Cn"}
@@ -57,6 +59,7 @@ def _clusters(text: str) -> list[tuple[int, int]]:
     return bounds if text else []
 
 
+@functools.cache
 def _split_tone(char: str) -> tuple[str, str | None]:
     decomposed = unicodedata.normalize("NFD", char)
     tones = [c for c in decomposed if c in _TONE_MARKS]
@@ -89,6 +92,13 @@ def _old_style_tones(text: str) -> str:
 
 def normalize_text(original: str) -> NormalizedText:
     """NFC per character cluster, separators turned into spaces or `\\n`, old-style tone placement."""
+    if unicodedata.is_normalized("NFC", original) and not any(map(unicodedata.combining, original)):
+        return _normalize_simple(original)
+    return _normalize_clusters(original)
+
+
+def _normalize_clusters(original: str) -> NormalizedText:
+    """`normalize_text` for any text, one character cluster at a time."""
     pieces: list[str] = []
     starts: list[int] = []
     ends: list[int] = []
@@ -107,3 +117,13 @@ def normalize_text(original: str) -> NormalizedText:
             starts.append(start)
             ends.append(end)
     return NormalizedText(original, _old_style_tones("".join(pieces)), tuple(starts), tuple(ends))
+
+
+def _normalize_simple(original: str) -> NormalizedText:
+    """`normalize_text` of NFC text without combining marks (nearly all text): one character per
+    character, so only separators and tone placement change, done in C rather than per character."""
+    forms = {ord(char): _separator_form(char) for char in set(original) if is_separator(char)}
+    size = len(original)
+    return NormalizedText(
+        original, _old_style_tones(original.translate(forms)), tuple(range(size)), tuple(range(1, size + 1))
+    )

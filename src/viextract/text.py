@@ -85,6 +85,6 @@ def _segment_piece(norm: NormalizedText, spans, segment, forced: set[int]) -> li
 
 
 def _make_word(norm: NormalizedText, spans, tokens: list[str], run: list[int]) -> Word:
-    start, _ = norm.span_to_original(spans[run[0]][0], spans[run[0]][1])
-    _, end = norm.span_to_original(spans[run[-1]][0], spans[run[-1]][1])
-    return Word("_".join(tokens[i] for i in run), start, end)
+    # Spans are never empty, so each maps straight through `starts`/`ends` (span_to_original, unchecked).
+    start, end = norm.starts[spans[run[0]][0]], norm.ends[spans[run[-1]][1] - 1]
+    return Word(tokens[run[0]] if len(run) == 1 else "_".join([tokens[i] for i in run]), start, end)

@@ -1,0 +1,84 @@
+"""Text preparation in worker processes and token-budget batches: same results, input order, errors located."""
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from tests.test_robustness import ODD_INPUTS
+from viextract import Extractor
+from viextract.extractor import BUNDLED_MODEL_DIR
+from viextract.ner import plan_batches
+from viextract.parallel import DocumentPreparer, TextPreparationError, prepare_documents
+
+
+@pytest.fixture(scope="module")
+def bundled():
+    return Extractor.from_pretrained(BUNDLED_MODEL_DIR, device="cpu")
+
+
+class FailingPreparer(DocumentPreparer):
+    """Fails on one text, in whichever process prepares it."""
+
+    def __call__(self, text):
+        if text == "boom":
+            raise ValueError("this document cannot be prepared")
+        return super().__call__(text)
+
+
+@pytest.fixture(scope="module")
+def short_texts(corpus):
+    """Each corpus article's first paragraphs: worker processes are slow to start on a busy machine."""
+    return [text[:800] for text in corpus]
+
+
+def test_two_worker_processes_give_the_results_of_one(bundled, short_texts):
+    texts = short_texts + list(ODD_INPUTS.values()) + short_texts[:2] + ["", "Lào."]
+    expected = list(bundled.pipe(texts, batch_size=4))
+    assert list(bundled.pipe(texts, batch_size=4, n_process=2)) == expected
+    assert sum(len(result.entities) for result in expected) > 50  # the bundled model finds things
+
+
+def test_an_error_in_a_worker_names_the_document_and_comes_after_the_ones_before(bundled):
+    preparer = FailingPreparer(bundled.segmenter, bundled.tagger.aligner)
+    texts = ["Việt Nam.", "Lào.", "boom", "Campuchia."]
+    results = prepare_documents(iter(texts), preparer, n_process=2)
+    assert [next(results).text for _ in range(2)] == texts[:2]
+    with pytest.raises(TextPreparationError, match=r"document 2: ValueError: this document cannot be prepared"):
+        next(results)
+
+
+def test_a_caller_that_stops_early_leaves_no_worker_behind(bundled, short_texts):
+    results = bundled.pipe(iter(short_texts * 4), n_process=2, batch_size=1)
+    assert next(results).text == short_texts[0]
+    results.close()  # shuts the pool down; a hang here fails the run
+
+
+def test_bad_arguments_are_refused(bundled):
+    with pytest.raises(ValueError, match="n_process"):
+        list(bundled.pipe(["Lào."], n_process=0))
+    with pytest.raises(ValueError, match="batch_tokens"):
+        list(bundled.pipe(["Lào."], batch_tokens=0))
+    with pytest.raises(TypeError):
+        list(bundled.pipe(["Lào.", 3], n_process=2))
+
+
+def test_a_token_budget_changes_batches_not_results(bundled, short_texts):
+    spans = [[(e.start, e.end, e.label) for e in r.entities] for r in bundled.pipe(short_texts, batch_size=32)]
+    for budget in (64, 100_000):
+        found = bundled.pipe(short_texts, batch_size=1000, batch_tokens=budget)
+        assert [[(e.start, e.end, e.label) for e in r.entities] for r in found] == spans
+
+
+@given(st.lists(st.integers(1, 300), max_size=60), st.integers(1, 10), st.one_of(st.none(), st.integers(1, 2000)))
+def test_batches_cover_every_window_once_within_both_limits(lengths, batch_size, batch_tokens):
+    lengths = sorted(lengths)
+    batches = plan_batches(lengths, batch_size, batch_tokens)
+    assert [i for start, end in batches for i in range(start, end)] == list(range(len(lengths)))
+    for start, end in batches:
+        rows, width = end - start, max(lengths[start:end])
+        assert rows <= batch_size
+        if batch_tokens is not None and rows > 1:
+            assert rows * width <= batch_tokens
+    for (start, end), (next_start, _) in zip(batches, batches[1:]):  # each batch is as full as allowed
+        rows, width = end - start + 1, lengths[next_start]
+        assert rows > batch_size or (batch_tokens is not None and rows * width > batch_tokens)
