@@ -7,15 +7,25 @@ from pathlib import Path
 
 import pytest
 
-from training.data import DataError, check_conventions, load_documents, main
-from training.inline import parse_inline
+from training.data import DataError, Document, EntitySpan, check_conventions, check_document, load_documents, main
+from training.inline import ENTITY
 
 REPO = Path(__file__).resolve().parent.parent
 
 
-def doc(markup: str):
-    """One document from inline markup (offsets computed, format checks run, conventions not)."""
-    return parse_inline(f"=== d\n{markup}\n")[0]
+def doc(markup: str) -> Document:
+    """One document from one line of inline markup: offsets computed, no check run."""
+    text, entities = "", []
+    position = 0
+    for match in ENTITY.finditer(markup):
+        text += markup[position : match.start()]
+        surface, label, _ = match.groups()
+        entities.append(EntitySpan(f"T{len(entities) + 1}", len(text), len(text) + len(surface), label))
+        text += surface
+        position = match.end()
+    document = Document("d", None, text + markup[position:], tuple(entities))
+    check_document(document, "d")  # the format is right: only conventions can fail
+    return document
 
 
 def problem(markup: str) -> str:

@@ -418,3 +418,15 @@ def test_cli_validate_and_stats(tmp_path, capsys):
     assert rows["PER"] == ["4", "2", "2", "2", "8"]
     assert rows["has_title"] == ["4", "2", "2", "2", "8"]
     assert rows["documents"] == ["2", "1", "1", "1", "4"]
+
+
+def test_unreadable_files_are_one_line_errors(tmp_path, capsys):
+    latin = tmp_path / "latin.jsonl"
+    latin.write_bytes(b'{"id": "a", "date": null,\n"text": "\xd4ng"}\n')
+    assert main(["validate", str(latin), str(tmp_path / "absent.jsonl")]) == 1
+    assert capsys.readouterr().err.splitlines() == [
+        f"{latin}:2: encoding: not UTF-8 text (byte 0xd4 at column 10)",
+        f"{tmp_path / 'absent.jsonl'}: no such data file",
+    ]
+    assert main(["stats", "--splits", str(tmp_path / "splits.json")]) == 1
+    assert capsys.readouterr().err == f"{tmp_path / 'splits.json'}: no such splits file\n"

@@ -101,3 +101,15 @@ def test_a_model_fine_tuned_from_share_alike_weights_gets_a_share_alike_card(pre
     store(child, trained_provenance("vinai/phobert-base", ["a"], "mine.jsonl"))  # nothing share-alike left
     meta, _ = split_front_matter(render_card(build_card_data(child, [], repo_id="me/mine")))
     assert meta["license"] == "mit"
+
+
+def test_loading_and_saving_a_model_keeps_its_provenance(pretrained_base, tiny_ner_dir, tmp_path):
+    """training.assemble and users re-save models through Extractor: the record must survive that."""
+    from viextract import Extractor
+
+    model = tmp_path / "model"
+    shutil.copytree(tiny_ner_dir, model)
+    record = trained_provenance(str(pretrained_base), ["silver:ud_vtb/train-s1"], "x")
+    store(model / "ner", record)
+    Extractor.from_pretrained(model, device="cpu").save_pretrained(tmp_path / "saved")
+    assert read_model_provenance(tmp_path / "saved" / "ner") == Provenance.from_dict(record, "config.json")

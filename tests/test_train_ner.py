@@ -135,6 +135,9 @@ def test_training_steps_lower_the_loss_and_save_a_loadable_model(tmp_path, base_
     config = json.loads((output / "config.json").read_text(encoding="utf-8"))
     bigrams = config["viextract"].pop("tag_bigrams")
     provenance = config["viextract"].pop("provenance")
+    # The recipe's word-context and word-shape priors (NerConfig defaults) are stored for decoding too.
+    assert {"word_context", "word_shapes"} <= set(config["viextract"])
+    config["viextract"] = {k: v for k, v in config["viextract"].items() if k not in ("word_context", "word_shapes")}
     assert config["viextract"] == {"segmenter": NerConfig().segmenter, "schema_version": SCHEMA_VERSION}
     # The base (no provenance of its own) and the gold data trained on: what a model trained from this one inherits.
     assert provenance["bases"] == [str(base_model_dir)]
@@ -320,6 +323,9 @@ def test_evaluate_and_kfold_write_json(tmp_path, base_model_dir, documents, caps
             "batch_size": 4,
             "allow_unseen_labels": True,
             "logging_steps": 1,
+            # Folds without a word context or shapes, so --rescore below can be refused for them.
+            "context_weight": 0.0,
+            "shape_weight": 0.0,
         },
     )
     argv = ["ner", "--kfold", "2", "--config", str(config), "--data", str(data), "--out", str(out)]

@@ -14,8 +14,9 @@ A block starts with `=== ID`. An entity is `[surface text]{LABEL:handle}`, the h
 letters, digits and `_`, unique in its document; a line `@ HEAD LABEL TAIL` names a relation by
 handles. Entity ids become T1, T2, ... in text order, and a `meets` head is the mention that
 comes first (the schema's rule), whichever way round it was written. Every document then passes
-training.data's checks (labels, token boundaries, both arguments in one sentence, ...), or
-nothing is written and the error names the file, line and field. With `--splits`, a document
+training.data's checks (labels, token boundaries, both arguments in one sentence, ...) and
+SCHEMA v1.1's boundary conventions (training.conventions), or nothing is written and the error
+names the file, the markup line and the handle written there (not the generated T1, T2, ...). With `--splits`, a document
 whose text contains an entity string of the dev or test documents that no training document
 contains is refused too, as training.silver refuses such sentences.
 """
