@@ -15,6 +15,7 @@ from training.challenge import (
     group_documents,
     phenomenon_of,
     score_challenge,
+    shared_names,
 )
 from training.data import DataError, load_documents, sentence_bounds
 from training.inline import parse_inline
@@ -118,4 +119,28 @@ def test_no_training_path_reads_the_challenge_set():
     assert not any("challenge" in path for path in splits.get("train_extra", []))
     for config in (REPO / "configs").rglob("*.yaml"):
         assert "challenge" not in config.read_text(encoding="utf-8"), config
-    assert "challenge" not in (REPO / "training" / "build_default.sh").read_text(encoding="utf-8")
+    # The build scores the model on it and puts the table in the card; nothing else there names it.
+    build = (REPO / "training" / "build_default.sh").read_text(encoding="utf-8").splitlines()
+    named = [line.strip() for line in build if "challenge" in line and not line.startswith("#")]
+    assert named == [
+        "python -m training.challenge --model $out/model --out $results/challenge.json",
+        "--challenge $results/challenge.json \\",
+    ]
+
+
+def test_shared_names_match_across_spacing_and_hyphens():
+    (dates, buildings) = parse_inline(TINY, "tiny.txt")
+    training = parse_inline("=== w-1\n[Đinh Văn  Toàn]{PER:p} và [Hội nghị lần thứ 7]{EVENT:e} ở Huế.\n", "w.txt")
+    assert shared_names([dates, buildings], training) == [("w-1", "Hội nghị lần thứ 7"), ("w-1", "Đinh Văn Toàn")]
+    spaced = parse_inline("=== w-2\nÔng [Bun - nhăng Vo]{PER:p} đến.\n", "w.txt")
+    hyphened = parse_inline("=== c-1\n[Bun-nhăng Vo]{PER:p}.\n", "c.txt")
+    assert shared_names(hyphened, spaced) == [("w-2", "Bun-nhăng Vo")]
+    assert shared_names(hyphened, training) == []
+
+
+def test_training_text_names_no_person_event_or_agreement_of_the_challenge_set():
+    splits = json.loads((REPO / "data" / "splits.json").read_text(encoding="utf-8"))
+    assert "data/written_topics.jsonl" in splits["train_extra"]
+    training = [doc for path in splits["train_extra"] for doc in load_documents(REPO / path)]
+    training += load_documents(REPO / "data" / "corpus.jsonl")
+    assert shared_names(load_documents(CHALLENGE), training) == []

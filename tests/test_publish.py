@@ -508,3 +508,28 @@ def test_card_settings_leave_out_patience_when_dev_chooses_no_epoch(tmp_path, se
     run, _ = training_run("ner", tmp_path, "ner/")
     assert ("early_stopping_patience" in run.settings) is listed
     assert run.settings["select_on_dev"] is select_on_dev
+
+
+def test_the_challenge_table_is_the_scorer_s_rows(model_dir, tmp_path):
+    """`--challenge`: training.challenge's per-phenomenon rows, formatted as the command prints them."""
+    from training.metrics import PRF
+
+    def row(sentences, entities, relations):
+        return {
+            "sentences": sentences,
+            "entities": {"micro": PRF(*entities).to_dict()},
+            "relations_end_to_end": {"micro": PRF(*relations).to_dict()},
+        }
+
+    report = {
+        "phenomena": {"lao-names": row(25, (40, 98, 89), (7, 45, 46)), "all": row(180, (300, 656, 597), (60, 370, 304))}
+    }
+    (tmp_path / "challenge.json").write_text(json.dumps(report), encoding="utf-8")
+    card = build_card_data(model_dir, [], challenge=tmp_path / "challenge.json")
+    table = section(render_card(card), "### Challenge set, per phenomenon")
+    assert "| lao-names | 25 | 40.8 | 44.9 | 42.8 | 89 | 98 | 15.6 | 15.2 | 15.4 | 46 | 45 |" in table
+    assert "| all | 180 |" in table and "--out challenge.json" in table
+    assert "Challenge set" not in render_card(build_card_data(model_dir, []))
+    (tmp_path / "bad.json").write_text(json.dumps({"micro": {}}), encoding="utf-8")
+    with pytest.raises(CardError, match="training.challenge"):
+        build_card_data(model_dir, [], challenge=tmp_path / "bad.json")

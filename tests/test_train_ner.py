@@ -286,7 +286,12 @@ def test_windows_carry_first_subword_labels_and_map_back(tiny_tokenizer_dir):
 # ---- evaluation --------------------------------------------------------------------------------
 
 
-EXTRA_IDS = [json.loads(line)["id"] for line in (REPO / "data" / "extra_written.jsonl").open(encoding="utf-8")]
+# Every train_extra file of the splits (the written documents), as the k-fold reads them.
+EXTRA_IDS = [
+    json.loads(line)["id"]
+    for path in json.loads(SPLITS.read_text(encoding="utf-8"))["train_extra"]
+    for line in (REPO / path).open(encoding="utf-8")
+]
 
 
 def test_evaluate_and_kfold_write_json(tmp_path, base_model_dir, documents, capsys):

@@ -185,12 +185,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("files", nargs="+", type=Path)
     parser.add_argument("--copies", type=int, default=1)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--variants",
+        action="store_true",
+        help="instead: spelling variants (country-pair dashes, hyphenated/spaced names, lower case; training.variants)",
+    )
     args = parser.parse_args(argv)
     try:
         docs = [doc for path in args.files for doc in load_documents(path)]
     except (DataError, OSError) as error:
         print(error, file=sys.stderr)
         return 1
+    if args.variants:
+        from .variants import variant_documents
+
+        write_documents(variant_documents(docs, args.seed), sys.stdout)
+        return 0
     write_documents(augment_documents(docs, args.copies, args.seed), sys.stdout)
     return 0
 

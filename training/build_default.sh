@@ -43,6 +43,9 @@ python -m training.evaluate ner --kfold 5 --config configs/bundled/ner.yaml --da
 python -m training.evaluate re --kfold 5 --config configs/bundled/re.yaml --data data/corpus.jsonl \
   --work-dir $out/re_kfold --ner-kfold $results/ner_kfold.json --out $results/re_kfold.json
 
+# The challenge set (data/challenge.jsonl, written for measurement, never trained on): per phenomenon.
+python -m training.challenge --model $out/model --out $results/challenge.json
+
 # 6. Ablation: the same fine-tuning from the random twin, scored on dev.
 python -m training.train ner --config configs/bundled/ner.yaml --set base_model=$out/base_random \
   --set output_dir=$out/ablation/ner
@@ -59,6 +62,7 @@ python -m training.publish card --model $out/model --model-name viextract-defaul
   --results $results/ner_dev.json --results $results/ner_test.json --results $results/ner_kfold.json \
   --results re.dev=$results/re_dev.json --results re.test=$results/re_test.json --results re.kfold=$results/re_kfold.json \
   --ablation ner=$results/ablation_ner_dev.json --ablation re=$results/ablation_re_dev.json \
+  --challenge $results/challenge.json \
   --out model_cards/viextract-default.md
 rm -rf src/viextract/models/default
 mkdir -p src/viextract/models

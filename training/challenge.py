@@ -2,12 +2,14 @@
 
     python -m training.challenge --model DIR [--data data/challenge.jsonl] [--out results.json] [--markdown]
     python -m training.challenge build data/challenge.txt --out data/challenge.jsonl
+    python -m training.challenge overlap data/written_topics.jsonl [--data data/challenge.jsonl]
 
 Each document's id names its phenomenon (`challenge-<phenomenon>-NN`, PHENOMENA below). A model
 is run once through `viextract.Extractor` on every text; each phenomenon then gets entity
 P/R/F1 on exact character spans and relation F1 end to end (head span, tail span and label
 exact), with counts, scored by training.metrics as training.evaluate does. The set is for
-measurement only: no training path reads it, and nothing may be tuned on it.
+measurement only: no training path reads it, and nothing may be tuned on it; `overlap` lists
+the challenge set's person, event and agreement names that a training file contains.
 """
 
 from __future__ import annotations
@@ -130,6 +132,27 @@ def build_set(markup: str | Path, out: str | Path) -> list[Document]:
     return documents
 
 
+# Names a model could learn by heart from training text; places, titles and dates are shared vocabulary.
+NAMED_LABELS = ("PER", "EVENT", "AGREEMENT")
+
+
+def shared_names(challenge: Sequence[Document], training: Sequence[Document]) -> list[tuple[str, str]]:
+    """(training document id, name) for each challenge PER/EVENT/AGREEMENT string found in a training text.
+
+    Matched as training.silver matches held-out strings (token_key): spacing and hyphens are
+    normalised, so `Bun-nhăng` and `Bun - nhăng` are the same name.
+    """
+    from .silver import token_key
+
+    names = {doc.mention(e) for doc in challenge for e in doc.entities if e.label in NAMED_LABELS}
+    keys = {name: token_key(name) for name in names}
+    found = []
+    for doc in training:
+        text = token_key(doc.text)
+        found += [(doc.id, name) for name in sorted(names) if keys[name] in text]
+    return found
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m training.challenge", description=__doc__.split("\n")[0])
     parser.add_argument(
@@ -147,6 +170,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["build"]:
         return _build_main(argv[1:])
+    if argv[:1] == ["overlap"]:
+        return _overlap_main(argv[1:])
     args = build_parser().parse_args(argv)
     from viextract import Extractor
     from viextract.errors import ModelLoadError
@@ -180,6 +205,26 @@ def _build_main(argv: Sequence[str]) -> int:
     counts = ", ".join(f"{key} {sum(len(sentence_bounds(d.text)) for d in docs)}" for key, docs in groups.items())
     print(f"{args.out}: {len(documents)} documents; sentences per phenomenon: {counts}")
     return 0
+
+
+def _overlap_main(argv: Sequence[str]) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m training.challenge overlap", description="challenge names found in training files"
+    )
+    parser.add_argument("files", nargs="+", help="training JSONL files, e.g. data/written_topics.jsonl")
+    parser.add_argument("--data", default=DEFAULT_DATA)
+    args = parser.parse_args(argv)
+    try:
+        challenge = load_documents(args.data)
+        training = [doc for path in args.files for doc in load_documents(path)]
+    except (DataError, OSError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    found = shared_names(challenge, training)
+    for doc_id, name in found:
+        print(f"{doc_id}: {name}")
+    print(f"{len(found)} challenge {'/'.join(NAMED_LABELS)} names in {len(training)} training documents")
+    return 1 if found else 0
 
 
 if __name__ == "__main__":

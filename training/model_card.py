@@ -109,6 +109,15 @@ class Score:
 
 
 @dataclass(frozen=True)
+class ChallengeTable:
+    """training.challenge's per-phenomenon table (data/challenge.jsonl), as the command prints it."""
+
+    header: list[str]
+    rows: list[list[str]]
+    command: str
+
+
+@dataclass(frozen=True)
 class ScoreTable:
     micro: Score
     per_label: dict[str, Score]
@@ -215,6 +224,7 @@ class CardData:
     license_reason: str = ""
     # task -> dev scores of the same fine-tuning from a randomly initialised twin of the base
     ablation: dict[str, Evaluation] = field(default_factory=dict)
+    challenge: ChallengeTable | None = None
 
     @property
     def has_relations(self) -> bool:
@@ -847,10 +857,12 @@ def build_card_data(
     library_name: str = "viextract",
     schema_path: str | Path | None = None,
     ablation: list[str] | tuple[str, ...] = (),
+    challenge: str | Path | None = None,
 ) -> CardData:
     """Fill a CardData from a model directory (`ner/` + optional `re/`, or bare NER) and results files.
 
-    `ablation` holds `TASK=FILE` dev results of the same fine-tuning from a random-init base.
+    `ablation` holds `TASK=FILE` dev results of the same fine-tuning from a random-init base;
+    `challenge` the JSON of `python -m training.challenge --out FILE`.
     """
     model_dir = Path(model_dir)
     if not model_dir.is_dir():
@@ -924,9 +936,24 @@ def build_card_data(
         for task in (("ner", "re") if re_dir is not None else ("ner",))
     ]
     card.ablation = read_ablation(ablation)
+    card.challenge = read_challenge(Path(challenge)) if challenge is not None else None
     card.limitations = _limitations(card)
     card.credits = _credits(card)
     return card
+
+
+def read_challenge(path: Path) -> ChallengeTable:
+    """The per-phenomenon rows of a `training.challenge --out` file, formatted as that command formats them."""
+    from .challenge import COLUMNS, table_rows
+
+    report = _read_json(path)
+    if report is None or not isinstance(report.get("phenomena"), dict):
+        raise CardError(f"--challenge {path}: missing, or not the results of `python -m training.challenge --out`")
+    try:
+        rows = table_rows(report)
+    except (KeyError, TypeError) as error:
+        raise CardError(f"--challenge {path}: field {error} missing; run training.challenge again") from error
+    return ChallengeTable(list(COLUMNS), rows, f"python -m training.challenge --model MODEL --out {path.name}")
 
 
 def read_ablation(specs: list[str] | tuple[str, ...]) -> dict[str, Evaluation]:

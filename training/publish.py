@@ -251,6 +251,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--ablation", action="append", default=[], metavar="TASK=FILE",
         help="dev results of the same fine-tuning from a random-init base (ner=FILE, re=FILE; repeatable)",
     )
+    card.add_argument(
+        "--challenge", type=Path, help="per-phenomenon results of `python -m training.challenge --out FILE`"
+    )
 
     push = commands.add_parser("push", help="validate the model and upload it with its card to the Hub")
     push.add_argument("--model", required=True, type=Path, help="model directory: ner/ and optional re/")
@@ -277,6 +280,7 @@ def _card_command(args: argparse.Namespace) -> int:
         library_name=args.library_name,
         schema_path=args.schema,
         ablation=args.ablation,
+        challenge=args.challenge,
     )
     if not args.results:
         logger.warning("no --results: every evaluation in the card says 'not measured'")
