@@ -2,10 +2,13 @@
 # The wave's GPU run, on one machine with a CUDA GPU, from the repository root:
 #   bash training/gpu_build.sh OUT_DIR [DEADLINE_SECONDS]
 # Before it, on any machine (CPU is fine): the bases and the silver sentences it trains from
-#   python -m training.pretraining.build_e5_base --vocab-size 15000 --dtype int8 --out outputs/bundled/e5base
-#   python -m training.pretrain --config configs/pretrain.yaml --set output_dir=outputs/oldbase-float
-#   python -m viextract.storage compress outputs/oldbase-float outputs/oldbase-int8
+#   python -m training.pretraining.build_e5_base --vocab-size 10000 --dtype int8 --out outputs/bundled/e5base
 #   python -m training.silver --out outputs/bundled/silver.jsonl --splits data/splits.json
+#   python -m training.augment --variants data/extra_written.jsonl data/written_topics.jsonl > outputs/bundled/variants.jsonl
+#   python -m training.pretrain_text --segmenter pyvi --write-text outputs/pretrain_text/train.txt \
+#     --heldout-out outputs/pretrain_text/heldout.txt
+# and these travel with the repository: .whl/ (wheels the GPU image lacks), outputs/bundled/{e5base,silver.jsonl,
+# variants.jsonl}, outputs/pretrain_text.
 # It trains the bundled NER and relation models and every k-fold of configs/gpu_plan.yaml as
 # parallel processes (training.jobs), stops what is still running at the deadline, picks the
 # relation architecture by the folds (training.compare_kfold --pick), stores the bundled model
