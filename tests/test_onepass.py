@@ -179,3 +179,19 @@ def test_training_one_pass_through_the_command_line(tiny_tokenizer_dir, tmp_path
     assert reloaded.config.architecture == ONE_PASS
     words, mentions = officials(2)
     assert len(reloaded.score([(words, mentions)])[0]) == len(candidate_pairs(mentions))
+
+
+def test_a_float16_base_is_trained_in_float32(tiny_tokenizer_dir, tmp_path):
+    from transformers import RobertaConfig, RobertaForMaskedLM
+
+    from tests.conftest import tiny_config_values
+    from training.train_re import ReConfig, load_base_model
+
+    base = copy_tokenizer_with_markers(tiny_tokenizer_dir, tmp_path / "base")
+    tokenizer = load_tokenizer(base)
+    RobertaForMaskedLM(RobertaConfig(**tiny_config_values(tokenizer))).half().save_pretrained(base)
+    tokenizer.save_pretrained(base)
+    assert json.loads((base / "config.json").read_text())["dtype"] == "float16"
+    config = ReConfig(base_model=str(base), architecture=ONE_PASS, output_dir=str(tmp_path / "out"))
+    model, _ = load_base_model(config, ["no_relation", *config.relation_labels])
+    assert {p.dtype for p in model.parameters()} == {torch.float32}
