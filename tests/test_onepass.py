@@ -179,3 +179,31 @@ def test_training_one_pass_through_the_command_line(tiny_tokenizer_dir, tmp_path
     assert reloaded.config.architecture == ONE_PASS
     words, mentions = officials(2)
     assert len(reloaded.score([(words, mentions)])[0]) == len(candidate_pairs(mentions))
+
+
+def test_a_float16_base_is_trained_in_float32(tiny_tokenizer_dir, tmp_path):
+    from transformers import RobertaConfig, RobertaForMaskedLM
+
+    from tests.conftest import tiny_config_values
+    from training.train_re import ReConfig, load_base_model
+
+    base = copy_tokenizer_with_markers(tiny_tokenizer_dir, tmp_path / "base")
+    tokenizer = load_tokenizer(base)
+    RobertaForMaskedLM(RobertaConfig(**tiny_config_values(tokenizer))).half().save_pretrained(base)
+    tokenizer.save_pretrained(base)
+    assert json.loads((base / "config.json").read_text())["dtype"] == "float16"
+    config = ReConfig(base_model=str(base), architecture=ONE_PASS, output_dir=str(tmp_path / "out"))
+    model, _ = load_base_model(config, ["no_relation", *config.relation_labels])
+    assert {p.dtype for p in model.parameters()} == {torch.float32}
+
+
+def test_only_mentions_with_a_candidate_partner_are_marked(tokenizer):
+    extractor = build_tiny_relation_extractor(tokenizer, architecture=ONE_PASS)
+    words = ["Thứ_trưởng", "Nguyễn_Văn_A", "phát_biểu", "ngày", "12/3"]
+    # No relation links a date to a person or a title: the date stays a plain word.
+    mentions = [(0, 1, "TITLE"), (1, 2, "PER"), (4, 5, "DATE")]
+    windows, lost = extractor.encoder.encode_sentence(words, mentions, candidate_pairs(mentions))
+    marker = extractor.encoder.aligner.word_ids("@")
+    assert len(windows) == 1 and not lost and len(marker) == 1
+    assert windows[0].input_ids.count(marker[0]) == 4
+    assert windows[0].pairs == ((1, 0),)

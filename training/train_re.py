@@ -507,8 +507,10 @@ def load_base_model(config: ReConfig, labels: Sequence[str]):
         architecture=config.architecture,
     )
     try:
+        # float32 whatever the stored dtype: a float16 model as base (the bundled one) would otherwise
+        # train in float16 on the CPU and overflow.
         model = RobertaForRelationClassification.from_pretrained(
-            str(directory), config=relation_config, ignore_mismatched_sizes=True
+            str(directory), config=relation_config, ignore_mismatched_sizes=True, dtype=torch.float32
         )
     except Exception as error:
         raise BaseModelError(

@@ -14,7 +14,7 @@ counted and reported by the caller. Training (`training/train_re.py`) and predic
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from .align import SubwordAligner
@@ -56,14 +56,19 @@ class _Unit:
 
 
 def _units(
-    aligner: SubwordAligner, words: Sequence[str], mentions: Sequence[Mention], type_words: dict[str, str], budget: int
+    aligner: SubwordAligner,
+    words: Sequence[str],
+    mentions: Sequence[Mention],
+    type_words: dict[str, str],
+    budget: int,
+    marked: Collection[int],
 ) -> list[_Unit]:
-    """Context words and marked entities, in order; an entity is one unit no window may cut."""
+    """Context words and the entities of `marked`, in order; an entity is one unit no window may cut."""
     word_ids = [aligner.word_ids(word)[:MAX_WORD_SUBWORDS] for word in words]
     marker = aligner.word_ids(ENTITY_MARKER)
     starts: dict[int, int] = {}
     end = -1
-    for index in sorted(range(len(mentions)), key=lambda i: mentions[i][:2]):
+    for index in sorted(marked, key=lambda i: mentions[i][:2]):
         start, stop, label = mentions[index]
         if start >= end and label in type_words:  # an overlapping or unmarkable mention stays unmarked
             starts[start] = index
@@ -113,9 +118,14 @@ def encode_sentence(
     pairs: Sequence[tuple[int, int]],
     type_words: dict[str, str],
     max_subwords: int,
+    marked: Collection[int] | None = None,
 ) -> tuple[list[WindowInput], list[tuple[int, int]]]:
-    """The windows that score `pairs` (windows with no pair are left out), and the pairs no window holds."""
-    units = _units(aligner, words, mentions, type_words, max_subwords)
+    """The windows that score `pairs` (windows with no pair are left out), and the pairs no window holds.
+
+    `marked`: the mentions to mark (default: every one); a pair with an unmarked argument is lost.
+    """
+    marked = range(len(mentions)) if marked is None else marked
+    units = _units(aligner, words, mentions, type_words, max_subwords, marked)
     unit_of = {unit.mention: u for u, unit in enumerate(units) if unit.mention is not None}
     pending = list(pairs)
     windows = []

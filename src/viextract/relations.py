@@ -301,9 +301,14 @@ class RelationEncoder:
     def encode_sentence(
         self, words: Sequence[str], mentions: Sequence[Mention], pairs: Sequence[tuple[int, int]]
     ) -> tuple[list[WindowInput], list[tuple[int, int]]]:
-        """one_pass inputs: the windows scoring `pairs`, and the pairs no window holds (counted in `lost`)."""
+        """one_pass inputs: the windows scoring `pairs`, and the pairs no window holds (counted in `lost`).
+
+        The mentions marked are those of some candidate pair of the sentence, whichever of the pairs
+        are scored: what training marks (its rows hold candidate pairs only) and no wasted subwords.
+        """
+        paired = {i for pair in self.candidates(mentions) for i in pair}
         windows, lost = encode_sentence(
-            self.aligner, words, mentions, pairs, self.config.marker_type_words, self.max_subwords
+            self.aligner, words, mentions, pairs, self.config.marker_type_words, self.max_subwords, paired
         )
         self.lost += len(lost)
         return windows, lost
