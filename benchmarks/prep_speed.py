@@ -3,6 +3,7 @@
     python benchmarks/prep_speed.py [--model DIR] [--processes 1 2] [--repeats 2]
     python benchmarks/prep_speed.py --slow-tokenizer          # transformers' PhobertTokenizer instead
     PYTHONPATH=/other/checkout/src python benchmarks/prep_speed.py --processes 1   # another viextract
+    python benchmarks/prep_speed.py --pipe --processes 1 2    # Extractor.pipe end to end, n_process 1 and 2
 
 Inputs are distinct texts, so no cache is warm for them: the corpus and written documents
 (data/), then UD VTB sentences (../shared/data/ud_vietnamese_vtb, when present) 40 to a
@@ -110,11 +111,44 @@ def run_in_workers(texts: list[str], tokenizer, segmenter: str, processes: int) 
     return PrepRun(processes, time.perf_counter() - wall, None, len(texts), tokens)
 
 
+def run_pipe(texts: list[str], extractor, processes: int) -> PrepRun:
+    """`Extractor.pipe` end to end (text, NER, relations), worker start-up included; tokens as above."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    results = list(extractor.pipe(texts, n_process=processes))
+    seconds, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    assert len(results) == len(texts)
+    return PrepRun(processes, seconds, cpu, len(texts), 0)  # CPU seconds: this process's (the model's, with N > 1)
+
+
+def measure_pipe(texts: list[str], model_dir: Path, processes: int, repeats: int) -> list[PrepRun]:
+    from viextract import Extractor
+
+    extractor = Extractor.from_pretrained(model_dir, device="cpu")
+    list(extractor.pipe(texts[:1]))  # imports and pyvi's model, not counted
+    tokens = run_in_process(texts, extractor.tokenizer, extractor.segmenter).tokens
+    runs = [run_pipe(texts, extractor, processes) for _ in range(repeats)]
+    for run in runs:
+        run.tokens = tokens
+    return runs
+
+
 def measure_prep(texts: list[str], tokenizer, segmenter: str, processes: int, repeats: int) -> list[PrepRun]:
     run_in_process(texts[:1], tokenizer, segmenter)  # imports and pyvi's model, not counted
     if processes == 1:
         return [run_in_process(texts, tokenizer, segmenter) for _ in range(repeats)]
     return [run_in_workers(texts, tokenizer, segmenter, processes) for _ in range(repeats)]
+
+
+def profile_prep(texts: list[str], tokenizer, segmenter: str) -> int:
+    """Where one process spends text preparation: cProfile's top 15 functions by their own time."""
+    import cProfile
+    import pstats
+
+    run_in_process(texts[:1], tokenizer, segmenter)
+    profiler = cProfile.Profile()
+    profiler.runcall(run_in_process, texts, tokenizer, segmenter)
+    pstats.Stats(profiler, stream=sys.stdout).sort_stats("tottime").print_stats(15)
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -124,6 +158,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=2, help="timed runs per row, each printed")
     parser.add_argument("--slow-tokenizer", action="store_true", help="transformers' PhobertTokenizer")
     parser.add_argument("--tokenizer-dir", default=None, help="vocab.txt + bpe.codes to use instead of the model's")
+    parser.add_argument("--pipe", action="store_true", help="time Extractor.pipe (the whole extraction) instead")
+    parser.add_argument("--profile", action="store_true", help="cProfile one in-process run: top 15 by own time")
     parser.add_argument("--json", default=None, help="write every run here")
     args = parser.parse_args(argv)
     import torch
@@ -136,11 +172,18 @@ def main(argv: list[str] | None = None) -> int:
     texts = distinct_texts()
     print(f"# Text preparation, {time.strftime('%Y-%m-%d')}: {format_machine(machine_info())}")
     source = Path(viextract.__file__).parent
-    print(f"viextract from {source}; tokenizer {type(tokenizer).__name__}; {len(texts)} texts\n")
+    what = "Extractor.pipe, whole extraction" if args.pipe else "text preparation"
+    print(f"{what}; viextract from {source}; tokenizer {type(tokenizer).__name__}; {len(texts)} texts\n")
+    if args.profile:
+        return profile_prep(texts, tokenizer, segmenter)
     print("| processes | run | seconds | CPU seconds | tokens | tokens/s |\n|---|---|---|---|---|---|")
     runs = []
     for processes in args.processes:
-        for index, run in enumerate(measure_prep(texts, tokenizer, segmenter, processes, args.repeats), 1):
+        if args.pipe:
+            measured = measure_pipe(texts, resolve_model_dir(args.model), processes, args.repeats)
+        else:
+            measured = measure_prep(texts, tokenizer, segmenter, processes, args.repeats)
+        for index, run in enumerate(measured, 1):
             cpu = f"{run.cpu_seconds:.2f}" if run.cpu_seconds is not None else "n/a"
             print(f"| {processes} | {index} | {run.seconds:.2f} | {cpu} | {run.tokens:,} | {run.tokens_per_s:,.0f} |")
             runs.append(run.__dict__ | {"tokens_per_s": run.tokens_per_s})
