@@ -14,7 +14,7 @@ from .errors import ModelLoadError
 from .loading import check_ner_labels, load_tokenizer, read_config, resolve_model_dir, split_model_dir
 from .ner import TokenTagger
 from .results import Entity, Extraction, Relation
-from .saving import atomic_directory
+from .saving import atomic_directory, check_save_target, refuse_quantized
 from .segment import DEFAULT_SEGMENTER, get_segmenter
 from .text import PreparedText, prepare_text
 
@@ -106,11 +106,19 @@ class Extractor:
         return cls(model, tokenizer, relation_extractor, segmenter=segmenter)
 
     def save_pretrained(self, directory: str | os.PathLike) -> None:
-        """Write `ner/` (and `re/`) so that `from_pretrained(directory)` gives this extractor back."""
+        """Write `ner/` (and `re/`) so that `from_pretrained(directory)` gives this extractor back.
+
+        Only `ner/` and `re/` are replaced (an old `re/` is removed when this extractor has none);
+        other files in `directory` are left alone. An int8-quantized extractor cannot be saved.
+        """
+        refuse_quantized(self.ner_model, "this extractor")
+        if self.relation_extractor is not None:
+            refuse_quantized(self.relation_extractor.model, "this extractor")
+        directory = check_save_target(directory)
         settings = dict(getattr(self.ner_model.config, "viextract", None) or {})
         settings["segmenter"] = self.segmenter
         self.ner_model.config.viextract = settings
-        with atomic_directory(directory) as staging:
+        with atomic_directory(directory, owned=("ner", "re")) as staging:
             self.ner_model.save_pretrained(staging / "ner", safe_serialization=True)
             self.tokenizer.save_pretrained(staging / "ner")
             if self.relation_extractor is not None:

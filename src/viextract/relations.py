@@ -37,7 +37,7 @@ from .markers import (
     words_between,
 )
 from .ner import pad_batch
-from .saving import atomic_directory
+from .saving import atomic_directory, check_save_target, refuse_quantized
 
 MODEL_TYPE = "viextract_relation"
 DEFAULT_THRESHOLD = 0.5
@@ -334,7 +334,12 @@ class RelationExtractor:
         return cls(model, tokenizer)
 
     def save_pretrained(self, directory: str | os.PathLike, atomic: bool = False) -> None:
-        """Write config.json, model.safetensors, vocab.txt and bpe.codes (into a fresh directory if `atomic`)."""
+        """Write config.json, model.safetensors, vocab.txt and bpe.codes (staged, then moved in, if `atomic`).
+
+        Other files in `directory` are left alone. An int8-quantized model cannot be saved.
+        """
+        refuse_quantized(self.model, "this relation model")
+        directory = check_save_target(directory)
         if atomic:
             with atomic_directory(directory) as staging:
                 self.save_pretrained(staging)
