@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,15 @@ import torch
 
 from .bio import decode_bio
 from .errors import ModelLoadError
-from .loading import check_ner_labels, load_tokenizer, read_config, resolve_model_dir, split_model_dir
+from .loading import (
+    IMPORT_LOCK,
+    check_ner_labels,
+    load_tokenizer,
+    read_config,
+    resolve_model_dir,
+    split_model_dir,
+    transformers_class,
+)
 from .ner import TokenTagger
 from .results import Entity, Extraction, Relation
 from .saving import atomic_directory, check_save_target, refuse_quantized
@@ -73,8 +82,6 @@ class Extractor:
         `attn_implementation` ("sdpa", "eager") picks the NER model's attention kernel; None keeps
         transformers' default (sdpa where torch has it).
         """
-        from transformers import AutoModelForTokenClassification
-
         if quantize not in (None, "int8"):
             raise ValueError(f"quantize must be None or 'int8', got {quantize!r}")
         root = resolve_model_dir(path_or_repo_id, revision=revision, token=token)
@@ -86,7 +93,7 @@ class Extractor:
         try:
             options = {"attn_implementation": attn_implementation} if attn_implementation else {}
             # float32 compute whatever the stored dtype (the bundled model is stored in float16).
-            model = AutoModelForTokenClassification.from_pretrained(
+            model = transformers_class("AutoModelForTokenClassification").from_pretrained(
                 str(ner_dir), use_safetensors=True, dtype=torch.float32, **options
             )
         except Exception as error:
@@ -94,7 +101,8 @@ class Extractor:
         model.to(target)
         relation_extractor = None
         if relation_dir is not None:
-            from .relations import RelationExtractor
+            with IMPORT_LOCK:
+                from .relations import RelationExtractor
 
             relation_extractor = RelationExtractor.from_pretrained(relation_dir, entity_labels, device=target)
         if quantize == "int8":
@@ -190,19 +198,23 @@ def _quantize(model):
 
 BUNDLED_MODEL_DIR = Path(__file__).parent / "models" / "default"
 _default_extractor: Extractor | None = None
+_default_lock = threading.Lock()
 
 
 def default_extractor() -> Extractor:
-    """The bundled default model, loaded once on first use."""
+    """The bundled default model, loaded once on first use (once, even when threads ask at once)."""
     global _default_extractor
-    if _default_extractor is None:
-        if not (BUNDLED_MODEL_DIR / "ner").is_dir():
-            raise ModelLoadError(
-                f"{BUNDLED_MODEL_DIR}: this installation has no bundled default model. Load one explicitly: "
-                f"Extractor.from_pretrained('/path/to/model') or a Hugging Face repo id."
-            )
-        _default_extractor = Extractor.from_pretrained(BUNDLED_MODEL_DIR)
-    return _default_extractor
+    if _default_extractor is not None:
+        return _default_extractor
+    with _default_lock:
+        if _default_extractor is None:
+            if not (BUNDLED_MODEL_DIR / "ner").is_dir():
+                raise ModelLoadError(
+                    f"{BUNDLED_MODEL_DIR}: this installation has no bundled default model. Load one explicitly: "
+                    f"Extractor.from_pretrained('/path/to/model') or a Hugging Face repo id."
+                )
+            _default_extractor = Extractor.from_pretrained(BUNDLED_MODEL_DIR)
+        return _default_extractor
 
 
 def extract(text: str) -> Extraction:

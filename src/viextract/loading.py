@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,19 @@ from .labels import ENTITY_LABELS, NO_RELATION, RELATION_LABELS, bio_labels
 WEIGHTS_FILE = "model.safetensors"
 TOKENIZER_FILES = ("vocab.txt", "bpe.codes")
 REQUIRED_FILES = ("config.json", WEIGHTS_FILE, *TOKENIZER_FILES)
+
+# transformers' lazy top-level module is not thread-safe: threads importing from it at once get
+# "cannot import name ...". Each of our lazy imports of transformers (or of a module that imports
+# it, like .relations) holds this lock.
+IMPORT_LOCK = threading.RLock()
+
+
+def transformers_class(name: str):
+    """`transformers.<name>`, imported under IMPORT_LOCK so that threads loading models at once are safe."""
+    with IMPORT_LOCK:
+        import transformers
+
+        return getattr(transformers, name)
 
 
 def resolve_model_dir(
@@ -112,10 +126,8 @@ def check_relation_labels(directory: Path, config: dict[str, Any], ner_entity_la
 
 def load_tokenizer(directory: Path, vocab_size: int):
     """The slow PhobertTokenizer saved beside a model; it must fit the model's embeddings."""
-    from transformers import PhobertTokenizer
-
     try:
-        tokenizer = PhobertTokenizer.from_pretrained(str(directory))
+        tokenizer = transformers_class("PhobertTokenizer").from_pretrained(str(directory))
     except Exception as error:
         raise ModelLoadError(f"{directory}: cannot load the tokenizer from vocab.txt/bpe.codes ({error})") from error
     if len(tokenizer) > vocab_size:
