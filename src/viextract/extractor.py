@@ -14,7 +14,9 @@ from .bio import decode_bio
 from .errors import ModelLoadError
 from .loading import (
     IMPORT_LOCK,
+    check_loading_info,
     check_ner_labels,
+    check_segmenter,
     load_tokenizer,
     read_config,
     resolve_model_dir,
@@ -88,16 +90,19 @@ class Extractor:
         ner_dir, relation_dir = split_model_dir(root)
         config = read_config(ner_dir)
         entity_labels = check_ner_labels(ner_dir, config)
+        if segmenter is None:
+            check_segmenter(ner_dir, config)
         tokenizer = load_tokenizer(ner_dir, int(config.get("vocab_size", 0)))
         target = resolve_device(device)
         try:
             options = {"attn_implementation": attn_implementation} if attn_implementation else {}
             # float32 compute whatever the stored dtype (the bundled model is stored in float16).
-            model = transformers_class("AutoModelForTokenClassification").from_pretrained(
-                str(ner_dir), use_safetensors=True, dtype=torch.float32, **options
+            model, info = transformers_class("AutoModelForTokenClassification").from_pretrained(
+                str(ner_dir), use_safetensors=True, dtype=torch.float32, output_loading_info=True, **options
             )
         except Exception as error:
             raise ModelLoadError(f"{ner_dir}: cannot load the NER model ({error})") from error
+        check_loading_info(ner_dir, info, config.get("model_type"))
         model.to(target)
         relation_extractor = None
         if relation_dir is not None:

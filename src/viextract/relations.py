@@ -23,7 +23,7 @@ from transformers.modeling_outputs import SequenceClassifierOutput
 from .align import MAX_LENGTH, SubwordAligner
 from .errors import ModelLoadError
 from .labels import ENTITY_LABELS, NO_RELATION, RELATION_LABELS, allowed_relations
-from .loading import check_relation_labels, load_tokenizer, read_config
+from .loading import check_loading_info, check_relation_labels, load_tokenizer, read_config
 from .markers import (
     ADJACENT_ORDERS,
     DEFAULT_TYPE_WORDS,
@@ -324,11 +324,13 @@ class RelationExtractor:
         tokenizer = load_tokenizer(directory, int(config.vocab_size))
         try:
             options = {"attn_implementation": attn_implementation} if attn_implementation else {}
-            model = RobertaForRelationClassification.from_pretrained(
-                str(directory), config=config, use_safetensors=True, dtype=torch.float32, **options
+            model, info = RobertaForRelationClassification.from_pretrained(
+                str(directory), config=config, use_safetensors=True, dtype=torch.float32, output_loading_info=True,
+                **options,
             )
         except Exception as error:
             raise ModelLoadError(f"{directory}: cannot load the relation model ({error})") from error
+        check_loading_info(directory, info, MODEL_TYPE)
         if device is not None:
             model.to(torch.device(device))
         return cls(model, tokenizer)
