@@ -24,10 +24,12 @@ from .loading import (
     transformers_class,
 )
 from .ner import TokenTagger
+from .quiet import no_quantization_deprecation, quiet_unless_verbose
 from .results import Entity, Extraction, Relation
 from .saving import atomic_directory, check_save_target, refuse_quantized
 from .segment import DEFAULT_SEGMENTER, get_segmenter
 from .text import PreparedText, prepare_text
+from .truncation import reports_truncations_when_done
 
 # Documents are prepared and tagged together until this many sentences are pending.
 _SENTENCES_PER_CHUNK_FACTOR = 4
@@ -66,6 +68,7 @@ class Extractor:
         return self.tagger.device
 
     @classmethod
+    @quiet_unless_verbose
     def from_pretrained(
         cls,
         path_or_repo_id: str | os.PathLike,
@@ -76,13 +79,15 @@ class Extractor:
         quantize: str | None = None,
         segmenter: str | None = None,
         attn_implementation: str | None = None,
+        verbose: bool = False,
     ) -> Extractor:
         """Load a model directory (`ner/` and optional `re/`) or a Hub repo id.
 
         `quantize="int8"` applies dynamic int8 quantization to the linear layers (CPU only).
         `segmenter` overrides the word segmenter the model was trained with (saved in its config).
         `attn_implementation` ("sdpa", "eager") picks the NER model's attention kernel; None keeps
-        transformers' default (sdpa where torch has it).
+        transformers' default (sdpa where torch has it). `verbose=True` lets transformers print its
+        progress bars and log lines; by default loading prints nothing.
         """
         if quantize not in (None, "int8"):
             raise ValueError(f"quantize must be None or 'int8', got {quantize!r}")
@@ -109,7 +114,9 @@ class Extractor:
             with IMPORT_LOCK:
                 from .relations import RelationExtractor
 
-            relation_extractor = RelationExtractor.from_pretrained(relation_dir, entity_labels, device=target)
+            relation_extractor = RelationExtractor.from_pretrained(
+                relation_dir, entity_labels, device=target, verbose=verbose
+            )
         if quantize == "int8":
             if target.type != "cpu":
                 raise ValueError("quantize='int8' runs on the CPU only")
@@ -118,11 +125,13 @@ class Extractor:
                 relation_extractor.model = _quantize(relation_extractor.model)
         return cls(model, tokenizer, relation_extractor, segmenter=segmenter)
 
-    def save_pretrained(self, directory: str | os.PathLike) -> None:
+    @quiet_unless_verbose
+    def save_pretrained(self, directory: str | os.PathLike, *, verbose: bool = False) -> None:
         """Write `ner/` (and `re/`) so that `from_pretrained(directory)` gives this extractor back.
 
         Only `ner/` and `re/` are replaced (an old `re/` is removed when this extractor has none);
         other files in `directory` are left alone. An int8-quantized extractor cannot be saved.
+        Nothing is printed unless `verbose=True`.
         """
         refuse_quantized(self.ner_model, "this extractor")
         if self.relation_extractor is not None:
@@ -138,10 +147,15 @@ class Extractor:
                 self.relation_extractor.save_pretrained(staging / "re")
 
     def __call__(self, text: str) -> Extraction:
-        return next(self.pipe([text], batch_size=32))
+        (result,) = self.pipe([text], batch_size=32)  # run pipe to its end, where it logs its one summary
+        return result
 
+    @reports_truncations_when_done
     def pipe(self, texts: Iterable[str], batch_size: int = 32) -> Iterator[Extraction]:
-        """Extract from many texts, batching sentences across documents; results keep input order."""
+        """Extract from many texts, batching sentences across documents; results keep input order.
+
+        Anything cut to fit the model is counted and logged once, as one warning, when the iteration ends.
+        """
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
         pending: list[PreparedText] = []
@@ -198,7 +212,8 @@ class Extractor:
 
 
 def _quantize(model):
-    return torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
+    with no_quantization_deprecation():
+        return torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
 
 
 BUNDLED_MODEL_DIR = Path(__file__).parent / "models" / "default"

@@ -37,6 +37,8 @@ from .markers import (
     words_between,
 )
 from .ner import pad_batch
+from .quiet import quiet_unless_verbose
+from .truncation import reports_truncations
 from .saving import atomic_directory, check_save_target, refuse_quantized
 
 MODEL_TYPE = "viextract_relation"
@@ -293,18 +295,22 @@ class RelationExtractor:
         return next(self.model.parameters()).device
 
     @classmethod
+    @quiet_unless_verbose
     def from_pretrained(
         cls,
         directory: str | os.PathLike,
         ner_entity_labels: Sequence[str] | None = None,
         device: str | torch.device | None = None,
         attn_implementation: str | None = None,
+        *,
+        verbose: bool = False,
     ) -> RelationExtractor:
         """Load and check a relation model directory (config.json, model.safetensors, vocab.txt, bpe.codes).
 
         `ner_entity_labels`: the types the NER model in front of it predicts; each must be one this
         model can mark. `attn_implementation` ("sdpa", "eager"): the attention kernel; None keeps
         transformers' default. Every problem is a ModelLoadError naming the directory or file.
+        Nothing is printed unless `verbose=True`.
         """
         directory = Path(directory)
         raw = read_config(directory)
@@ -335,21 +341,24 @@ class RelationExtractor:
             model.to(torch.device(device))
         return cls(model, tokenizer)
 
-    def save_pretrained(self, directory: str | os.PathLike, atomic: bool = False) -> None:
+    @quiet_unless_verbose
+    def save_pretrained(self, directory: str | os.PathLike, atomic: bool = False, *, verbose: bool = False) -> None:
         """Write config.json, model.safetensors, vocab.txt and bpe.codes (staged, then moved in, if `atomic`).
 
-        Other files in `directory` are left alone. An int8-quantized model cannot be saved.
+        Other files in `directory` are left alone. An int8-quantized model cannot be saved. Nothing is
+        printed unless `verbose=True`.
         """
         refuse_quantized(self.model, "this relation model")
         directory = check_save_target(directory)
         if atomic:
             with atomic_directory(directory) as staging:
-                self.save_pretrained(staging)
+                self.save_pretrained(staging, verbose=verbose)
             return
         Path(directory).mkdir(parents=True, exist_ok=True)
         self.model.save_pretrained(str(directory), safe_serialization=True)
         self.tokenizer.save_pretrained(str(directory))
 
+    @reports_truncations
     def predict(
         self, items: Sequence[tuple[Sequence[str], Sequence[Mention]]], batch_size: int = 32
     ) -> list[list[tuple[int, int, str, float]]]:
