@@ -79,3 +79,39 @@ def test_an_int8_extractor_refuses_to_save_and_writes_nothing(full_model_dir, tm
     with pytest.raises(ValueError, match="quantized to int8"):
         quantized.relation_extractor.save_pretrained(tmp_path / "re")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_save_killed_between_moves_is_refused_at_load_then_repaired(full_model_dir, tmp_path):
+    import os
+    import subprocess
+    import sys
+    import textwrap
+
+    from viextract import ModelLoadError
+
+    target = tmp_path / "model"
+    Extractor.from_pretrained(full_model_dir, device="cpu").save_pretrained(target)
+    (target / "notes.txt").write_text("mine")  # another file: the save moves ner/ and re/ in one by one
+    # A child process saves over `target` and is SIGKILLed after ner/ is moved in, before re/ is.
+    script = textwrap.dedent(f"""
+        import os, signal
+        import viextract.saving as saving
+        from viextract import Extractor
+        extractor = Extractor.from_pretrained({str(full_model_dir)!r}, device="cpu")
+        replace = os.replace
+        def killing_replace(source, destination):
+            if os.path.basename(str(destination)) == "re":
+                os.kill(os.getpid(), signal.SIGKILL)
+            return replace(source, destination)
+        saving.os.replace = killing_replace
+        extractor.save_pretrained({str(target)!r})
+    """)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    completed = subprocess.run([sys.executable, "-c", script], capture_output=True, timeout=300, env=env)
+    assert completed.returncode == -9, completed.stderr[-2000:]
+    with pytest.raises(ModelLoadError, match="a save into this directory was interrupted"):
+        Extractor.from_pretrained(target, device="cpu")
+    assert (target / "notes.txt").read_text() == "mine"
+    Extractor.from_pretrained(full_model_dir, device="cpu").save_pretrained(target)
+    assert Extractor.from_pretrained(target, device="cpu").relation_extractor is not None
+    assert sorted(p.name for p in target.iterdir()) == ["ner", "notes.txt", "re"]  # no marker, no `.old-re-…`

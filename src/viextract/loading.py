@@ -17,6 +17,7 @@ from typing import Any
 from .bio import DECODING_TABLES
 from .errors import ModelLoadError
 from .labels import ENTITY_LABELS, NO_RELATION, RELATION_LABELS, bio_labels
+from .saving import INCOMPLETE_SAVE
 from .segment import SEGMENTERS
 
 WEIGHTS_FILE = "model.safetensors"
@@ -62,6 +63,11 @@ def resolve_model_dir(
 
 def split_model_dir(directory: Path) -> tuple[Path, Path | None]:
     """(ner dir, re dir or None) of a full model directory or a bare NER directory."""
+    if (directory / INCOMPLETE_SAVE).exists():
+        raise ModelLoadError(
+            f"{directory}: a save into this directory was interrupted ({INCOMPLETE_SAVE} is present), so "
+            f"ner/ and re/ may come from different models; save the model again"
+        )
     if (directory / "ner").is_dir():
         relation_dir = directory / "re"
         return directory / "ner", relation_dir if relation_dir.is_dir() else None

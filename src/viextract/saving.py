@@ -11,6 +11,10 @@ from collections.abc import Collection, Iterator
 from pathlib import Path
 
 
+# Present in a model directory only while a save moves its entries in (see _move_entries).
+INCOMPLETE_SAVE = ".viextract-incomplete-save"
+
+
 def check_save_target(target: str | os.PathLike) -> Path:
     """`target` with `~` expanded; an existing file there is an error (a model is a directory)."""
     path = Path(target).expanduser()
@@ -63,9 +67,12 @@ def _move_entries(staging: Path, target: Path, owned: set[str]) -> None:
     """Move each entry of `staging` over its namesake in `target`; remove owned names not written.
 
     A file is replaced in one rename; an old directory is renamed aside, the new one renamed in,
-    then the old one deleted, so a kill in between leaves an `.old-` entry that is never loaded.
+    then the old one deleted. INCOMPLETE_SAVE marks `target` meanwhile, so that a kill between
+    two moves (a new `ner/` beside an old `re/`) makes loading fail instead of mixing models.
     """
     written = sorted(p.name for p in staging.iterdir())
+    marker = target / INCOMPLETE_SAVE
+    marker.write_text("viextract was killed while saving a model into this directory; save it again\n")
     for name in written:
         source, destination = staging / name, target / name
         aside = _rename_aside(destination) if source.is_dir() or destination.is_dir() else None
@@ -73,6 +80,13 @@ def _move_entries(staging: Path, target: Path, owned: set[str]) -> None:
         _delete(aside)
     for name in sorted(owned - set(written)):
         _delete(_rename_aside(target / name))
+    # What an earlier killed save of ours left aside (`.old-ner-1234`) goes too.
+    ours = set(written) | owned
+    for leftover in target.glob(".old-*"):
+        name, _, pid = leftover.name[len(".old-") :].rpartition("-")
+        if name in ours and pid.isdigit():
+            _delete(leftover)
+    marker.unlink()
 
 
 def _rename_aside(path: Path) -> Path | None:
