@@ -38,8 +38,8 @@ from .markers import (
 )
 from .ner import pad_batch
 from .quiet import quiet_unless_verbose
-from .truncation import reports_truncations
 from .saving import atomic_directory, check_save_target, refuse_quantized
+from .truncation import reports_truncations
 
 MODEL_TYPE = "viextract_relation"
 DEFAULT_THRESHOLD = 0.5

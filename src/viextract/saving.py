@@ -10,7 +10,6 @@ import tempfile
 from collections.abc import Collection, Iterator
 from pathlib import Path
 
-
 # Present in a model directory only while a save moves its entries in (see _move_entries).
 INCOMPLETE_SAVE = ".viextract-incomplete-save"
 
