@@ -38,6 +38,10 @@ def test_verbose_shows_the_progress_bars(full_model_dir, tmp_path, capfd):
     )
     err = capfd.readouterr().err
     assert "Loading weights" in err and "Writing model shards" in err
+    relations = RelationExtractor.from_pretrained(full_model_dir / "re", device="cpu", verbose=True)
+    assert "Loading weights" in capfd.readouterr().err
+    relations.save_pretrained(tmp_path / "re", verbose=True)
+    assert "Writing model shards" in capfd.readouterr().err
 
 
 def test_the_users_transformers_settings_are_restored(full_model_dir, tmp_path):

@@ -144,7 +144,7 @@ class Extractor:
             self.ner_model.save_pretrained(staging / "ner", safe_serialization=True)
             self.tokenizer.save_pretrained(staging / "ner")
             if self.relation_extractor is not None:
-                self.relation_extractor.save_pretrained(staging / "re")
+                self.relation_extractor.save_pretrained(staging / "re", verbose=verbose)
 
     def __call__(self, text: str) -> Extraction:
         (result,) = self.pipe([text], batch_size=32)  # run pipe to its end, where it logs its one summary
