@@ -92,6 +92,13 @@ def test_relation_extractor_alone_checks_its_weights_too(broken):
         RelationExtractor.from_pretrained(broken / "re", device="cpu")
 
 
+@pytest.mark.parametrize("part", ["ner", "re"])
+def test_a_padding_id_that_is_not_the_tokenizers_is_refused(broken, part):
+    edit_config(broken / part / "config.json", pad_token_id=3)  # positions would all shift
+    with pytest.raises(ModelLoadError, match=rf"{part}/config\.json: field 'pad_token_id' is 3 but .* is 1"):
+        Extractor.from_pretrained(broken, device="cpu")
+
+
 def test_an_unknown_segmenter_in_the_config_names_the_file(broken):
     edit_config(broken / "ner" / "config.json", viextract={"segmenter": "rdrsegmenter"})
     with pytest.raises(ModelLoadError, match=r"ner/config\.json: field 'viextract.segmenter': .*'rdrsegmenter'"):

@@ -97,7 +97,7 @@ class Extractor:
         entity_labels = check_ner_labels(ner_dir, config)
         if segmenter is None:
             check_segmenter(ner_dir, config)
-        tokenizer = load_tokenizer(ner_dir, int(config.get("vocab_size", 0)))
+        tokenizer = load_tokenizer(ner_dir, int(config.get("vocab_size", 0)), config.get("pad_token_id"))
         target = resolve_device(device)
         try:
             options = {"attn_implementation": attn_implementation} if attn_implementation else {}

@@ -162,8 +162,11 @@ def _read_lines(path: Path) -> list[str]:
         raise ModelLoadError(f"{path}: not UTF-8 text ({error})") from error
 
 
-def load_tokenizer(directory: Path, vocab_size: int):
-    """The slow PhobertTokenizer saved beside a model; its files must parse and it must fit the embeddings."""
+def load_tokenizer(directory: Path, vocab_size: int, pad_token_id: int | None = None):
+    """The slow PhobertTokenizer saved beside a model; its files must parse and it must fit the embeddings.
+
+    `pad_token_id`, config.json's: RoBERTa numbers positions from it, so it must be the tokenizer's.
+    """
     check_vocab(directory)
     check_bpe_codes(directory)
     try:
@@ -174,6 +177,11 @@ def load_tokenizer(directory: Path, vocab_size: int):
         raise ModelLoadError(
             f"{directory / 'vocab.txt'}: the tokenizer has {len(tokenizer)} tokens but config.json's "
             f"vocab_size is {vocab_size}: tokenizer and model do not match"
+        )
+    if pad_token_id is not None and pad_token_id != tokenizer.pad_token_id:
+        raise ModelLoadError(
+            f"{directory / 'config.json'}: field 'pad_token_id' is {pad_token_id} but the tokenizer's padding "
+            f"token is {tokenizer.pad_token_id}: tokenizer and model do not match"
         )
     return tokenizer
 

@@ -327,7 +327,7 @@ class RelationExtractor:
         problems = config.problems()
         if problems:
             raise ModelLoadError(f"{path}: {'; '.join(problems)}")
-        tokenizer = load_tokenizer(directory, int(config.vocab_size))
+        tokenizer = load_tokenizer(directory, int(config.vocab_size), config.pad_token_id)
         try:
             options = {"attn_implementation": attn_implementation} if attn_implementation else {}
             model, info = RobertaForRelationClassification.from_pretrained(
