@@ -142,15 +142,14 @@ def test_a_save_killed_midway_leaves_the_previous_model_intact(tiny_ner_dir, tmp
     assert all(name.startswith(".tmp-model-") for name in leftovers)  # never mistaken for a model
 
 
-def test_save_replaces_an_existing_model_completely(tiny_extractor, tmp_path):
+def test_save_replaces_an_existing_model_and_keeps_other_files(tiny_extractor, tmp_path):
     target = tmp_path / "model"
     target.mkdir()
     (target / "stale.txt").write_text("old")
     tiny_extractor.save_pretrained(target)
-    assert not (target / "stale.txt").exists()
+    assert (target / "stale.txt").read_text() == "old"  # not ours: never deleted (tests/test_saving.py)
     assert (target / "ner" / "model.safetensors").is_file()
     assert [p.name for p in tmp_path.iterdir()] == ["model"]
-
 
 
 def test_a_saved_model_directory_is_readable_by_others(tiny_extractor, tmp_path):

@@ -16,8 +16,8 @@ handles. Entity ids become T1, T2, ... in text order, and a `meets` head is the 
 comes first (the schema's rule), whichever way round it was written. Every document then passes
 training.data's checks (labels, token boundaries, both arguments in one sentence, ...) and
 SCHEMA v1.1's boundary conventions (training.conventions), or nothing is written and the error
-names the file, the markup line and the handle written there (not the generated T1, T2, ...). With `--splits`, a document
-whose text contains an entity string of the dev or test documents that no training document
+names the file, the markup line and the handle written there (not the generated T1, T2, ...).
+With `--splits`, a document whose text contains an entity string of the dev or test documents that no training document
 contains is refused too, as training.silver refuses such sentences.
 """
 

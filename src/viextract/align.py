@@ -9,11 +9,10 @@ from the window where it sits furthest from an edge.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-logger = logging.getLogger(__name__)
+from .truncation import note_truncation
 
 MAX_LENGTH = 256  # PhoBERT's position limit, <s> and </s> included
 MAX_SUBWORDS = MAX_LENGTH - 2
@@ -70,7 +69,7 @@ class SubwordAligner:
         for index, ids in enumerate(pieces):
             if len(ids) > self.max_subwords:
                 self.truncated_words += 1
-                logger.warning("a word of %d subwords was cut to %d", len(ids), self.max_subwords)
+                note_truncation("word", f"{len(ids)} subwords cut to {self.max_subwords}")
                 pieces[index] = ids[: self.max_subwords]
         windows: list[Window] = []
         start = 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -11,13 +12,25 @@ import torch
 
 from .bio import decode_bio
 from .errors import ModelLoadError
-from .loading import check_ner_labels, load_tokenizer, read_config, resolve_model_dir, split_model_dir
+from .loading import (
+    IMPORT_LOCK,
+    check_loading_info,
+    check_ner_labels,
+    check_segmenter,
+    load_tokenizer,
+    read_config,
+    resolve_model_dir,
+    split_model_dir,
+    transformers_class,
+)
 from .ner import TokenTagger
 from .parallel import DocumentPreparer, PreparedDocument, prepare_documents
+from .quiet import no_quantization_deprecation, quiet_unless_verbose
 from .results import Entity, Extraction, Relation
-from .saving import atomic_directory
+from .saving import atomic_directory, check_save_target, refuse_quantized
 from .segment import DEFAULT_SEGMENTER, get_segmenter
 from .storage import load_model
+from .truncation import reports_truncations_when_done
 
 # Documents are prepared and tagged together until this many sentences are pending.
 _SENTENCES_PER_CHUNK_FACTOR = 4
@@ -56,6 +69,7 @@ class Extractor:
         return self.tagger.device
 
     @classmethod
+    @quiet_unless_verbose
     def from_pretrained(
         cls,
         path_or_repo_id: str | os.PathLike,
@@ -66,36 +80,44 @@ class Extractor:
         quantize: str | None = None,
         segmenter: str | None = None,
         attn_implementation: str | None = None,
+        verbose: bool = False,
     ) -> Extractor:
         """Load a model directory (`ner/` and optional `re/`) or a Hub repo id.
 
         `quantize="int8"` applies dynamic int8 quantization to the linear layers (CPU only).
         `segmenter` overrides the word segmenter the model was trained with (saved in its config).
         `attn_implementation` ("sdpa", "eager") picks the NER model's attention kernel; None keeps
-        transformers' default (sdpa where torch has it).
+        transformers' default (sdpa where torch has it). `verbose=True` lets transformers print its
+        progress bars and log lines; by default loading prints nothing.
         """
-        from transformers import AutoModelForTokenClassification
-
         if quantize not in (None, "int8"):
             raise ValueError(f"quantize must be None or 'int8', got {quantize!r}")
         root = resolve_model_dir(path_or_repo_id, revision=revision, token=token)
         ner_dir, relation_dir = split_model_dir(root)
         config = read_config(ner_dir)
         entity_labels = check_ner_labels(ner_dir, config)
-        tokenizer = load_tokenizer(ner_dir, int(config.get("vocab_size", 0)))
+        if segmenter is None:
+            check_segmenter(ner_dir, config)
+        tokenizer = load_tokenizer(ner_dir, int(config.get("vocab_size", 0)), config.get("pad_token_id"))
         target = resolve_device(device)
         try:
             options = {"attn_implementation": attn_implementation} if attn_implementation else {}
             # float32 compute whatever the stored dtype (float16, or int8 rows via viextract.storage).
-            model = load_model(AutoModelForTokenClassification, ner_dir, dtype=torch.float32, **options)
+            model, info = load_model(
+                transformers_class("AutoModelForTokenClassification"), ner_dir, dtype=torch.float32, **options
+            )
         except Exception as error:
             raise ModelLoadError(f"{ner_dir}: cannot load the NER model ({error})") from error
+        check_loading_info(ner_dir, info, config.get("model_type"))
         model.to(target)
         relation_extractor = None
         if relation_dir is not None:
-            from .relations import RelationExtractor
+            with IMPORT_LOCK:
+                from .relations import RelationExtractor
 
-            relation_extractor = RelationExtractor.from_pretrained(relation_dir, entity_labels, device=target)
+            relation_extractor = RelationExtractor.from_pretrained(
+                relation_dir, entity_labels, device=target, verbose=verbose
+            )
         if quantize == "int8":
             if target.type != "cpu":
                 raise ValueError("quantize='int8' runs on the CPU only")
@@ -104,20 +126,32 @@ class Extractor:
                 relation_extractor.model = _quantize(relation_extractor.model)
         return cls(model, tokenizer, relation_extractor, segmenter=segmenter)
 
-    def save_pretrained(self, directory: str | os.PathLike) -> None:
-        """Write `ner/` (and `re/`) so that `from_pretrained(directory)` gives this extractor back."""
+    @quiet_unless_verbose
+    def save_pretrained(self, directory: str | os.PathLike, *, verbose: bool = False) -> None:
+        """Write `ner/` (and `re/`) so that `from_pretrained(directory)` gives this extractor back.
+
+        Only `ner/` and `re/` are replaced (an old `re/` is removed when this extractor has none);
+        other files in `directory` are left alone. An int8-quantized extractor cannot be saved.
+        Nothing is printed unless `verbose=True`.
+        """
+        refuse_quantized(self.ner_model, "this extractor")
+        if self.relation_extractor is not None:
+            refuse_quantized(self.relation_extractor.model, "this extractor")
+        directory = check_save_target(directory)
         settings = dict(getattr(self.ner_model.config, "viextract", None) or {})
         settings["segmenter"] = self.segmenter
         self.ner_model.config.viextract = settings
-        with atomic_directory(directory) as staging:
+        with atomic_directory(directory, owned=("ner", "re")) as staging:
             self.ner_model.save_pretrained(staging / "ner", safe_serialization=True)
             self.tokenizer.save_pretrained(staging / "ner")
             if self.relation_extractor is not None:
-                self.relation_extractor.save_pretrained(staging / "re")
+                self.relation_extractor.save_pretrained(staging / "re", verbose=verbose)
 
     def __call__(self, text: str) -> Extraction:
-        return next(self.pipe([text], batch_size=32))
+        (result,) = self.pipe([text], batch_size=32)  # run pipe to its end, where it logs its one summary
+        return result
 
+    @reports_truncations_when_done
     def pipe(
         self, texts: Iterable[str], batch_size: int = 32, *, n_process: int = 1, batch_tokens: int | None = None
     ) -> Iterator[Extraction]:
@@ -127,7 +161,8 @@ class Extractor:
         worker processes while the model runs here; results are the same as with 1. Starting the
         workers costs seconds (benchmarks/RESULTS-speed.md), so it pays on many documents only.
         `batch_tokens` caps a forward pass at that many tokens once padded (windows of similar
-        length go together), on top of `batch_size` windows.
+        length go together), on top of `batch_size` windows. Anything cut to fit the model is
+        counted and logged once, as one warning, when the iteration ends.
         """
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
@@ -192,24 +227,29 @@ class Extractor:
 
 
 def _quantize(model):
-    return torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
+    with no_quantization_deprecation():
+        return torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
 
 
 BUNDLED_MODEL_DIR = Path(__file__).parent / "models" / "default"
 _default_extractor: Extractor | None = None
+_default_lock = threading.Lock()
 
 
 def default_extractor() -> Extractor:
-    """The bundled default model, loaded once on first use."""
+    """The bundled default model, loaded once on first use (once, even when threads ask at once)."""
     global _default_extractor
-    if _default_extractor is None:
-        if not (BUNDLED_MODEL_DIR / "ner").is_dir():
-            raise ModelLoadError(
-                f"{BUNDLED_MODEL_DIR}: this installation has no bundled default model. Load one explicitly: "
-                f"Extractor.from_pretrained('/path/to/model') or a Hugging Face repo id."
-            )
-        _default_extractor = Extractor.from_pretrained(BUNDLED_MODEL_DIR)
-    return _default_extractor
+    if _default_extractor is not None:
+        return _default_extractor
+    with _default_lock:
+        if _default_extractor is None:
+            if not (BUNDLED_MODEL_DIR / "ner").is_dir():
+                raise ModelLoadError(
+                    f"{BUNDLED_MODEL_DIR}: this installation has no bundled default model. Load one explicitly: "
+                    f"Extractor.from_pretrained('/path/to/model') or a Hugging Face repo id."
+                )
+            _default_extractor = Extractor.from_pretrained(BUNDLED_MODEL_DIR)
+        return _default_extractor
 
 
 def extract(text: str) -> Extraction:

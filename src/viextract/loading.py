@@ -10,16 +10,32 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from pathlib import Path
 from typing import Any
 
 from .bio import DECODING_TABLES
 from .errors import ModelLoadError
 from .labels import ENTITY_LABELS, NO_RELATION, RELATION_LABELS, bio_labels
+from .saving import INCOMPLETE_SAVE
+from .segment import SEGMENTERS
 
 WEIGHTS_FILE = "model.safetensors"
 TOKENIZER_FILES = ("vocab.txt", "bpe.codes")
 REQUIRED_FILES = ("config.json", WEIGHTS_FILE, *TOKENIZER_FILES)
+
+# transformers' lazy top-level module is not thread-safe: threads importing from it at once get
+# "cannot import name ...". Each of our lazy imports of transformers (or of a module that imports
+# it, like .relations) holds this lock.
+IMPORT_LOCK = threading.RLock()
+
+
+def transformers_class(name: str):
+    """`transformers.<name>`, imported under IMPORT_LOCK so that threads loading models at once are safe."""
+    with IMPORT_LOCK:
+        import transformers
+
+        return getattr(transformers, name)
 
 
 def resolve_model_dir(
@@ -47,6 +63,11 @@ def resolve_model_dir(
 
 def split_model_dir(directory: Path) -> tuple[Path, Path | None]:
     """(ner dir, re dir or None) of a full model directory or a bare NER directory."""
+    if (directory / INCOMPLETE_SAVE).exists():
+        raise ModelLoadError(
+            f"{directory}: a save into this directory was interrupted ({INCOMPLETE_SAVE} is present), so "
+            f"ner/ and re/ may come from different models; save the model again"
+        )
     if (directory / "ner").is_dir():
         relation_dir = directory / "re"
         return directory / "ner", relation_dir if relation_dir.is_dir() else None
@@ -110,18 +131,53 @@ def check_relation_labels(directory: Path, config: dict[str, Any], ner_entity_la
         )
 
 
-def load_tokenizer(directory: Path, vocab_size: int):
+def check_vocab(directory: Path) -> None:
+    """vocab.txt holds at least one `token count` line: an empty one loads as 5 tokens, all text `<unk>`."""
+    path = directory / "vocab.txt"
+    lines = _read_lines(path)
+    if not any(line.strip() for line in lines):
+        raise ModelLoadError(f"{path}: the vocabulary is empty (no 'token count' lines)")
+    for number, line in enumerate(lines, 1):
+        token, _, count = line.rstrip().rpartition(" ")
+        if line.strip() and (not token or not count.isdigit()):
+            raise ModelLoadError(f"{path}: line {number}: expected 'token count', got {line[:60]!r}")
+
+
+def check_bpe_codes(directory: Path) -> None:
+    """bpe.codes holds `left right count` merges: an empty or garbled file loads but splits every word wrongly."""
+    path = directory / "bpe.codes"
+    lines = _read_lines(path)
+    if not any(line.strip() for line in lines):
+        raise ModelLoadError(f"{path}: no BPE merges (the file is empty)")
+    for number, line in enumerate(lines, 1):
+        # Fields are split at plain spaces: PhoBERT's own file has merges of a no-break space.
+        fields = line.split(" ")
+        if line.strip() and (len(fields) != 3 or not fields[2].isdigit()):
+            raise ModelLoadError(f"{path}: line {number}: expected a merge 'left right count', got {line[:60]!r}")
+
+
+def _read_lines(path: Path) -> list[str]:
+    try:
+        return path.read_text(encoding="utf-8").split("\n")
+    except UnicodeDecodeError as error:
+        raise ModelLoadError(f"{path}: not UTF-8 text ({error})") from error
+
+
+def load_tokenizer(directory: Path, vocab_size: int, pad_token_id: int | None = None):
     """The PhoBERT tokenizer saved beside a model (`FastPhobertTokenizer`, the ids of transformers'
-    PhobertTokenizer); it must fit the model's embeddings."""
+    PhobertTokenizer); its files must parse and it must fit the model's embeddings.
+
+    `pad_token_id`, config.json's: RoBERTa numbers positions from it, so it must be the tokenizer's.
+    """
     from .fast_tokenizer import FastPhobertTokenizer, UnsupportedTokenizer
 
+    check_vocab(directory)
+    check_bpe_codes(directory)
     try:
         try:
             tokenizer = FastPhobertTokenizer.from_pretrained(directory)
         except UnsupportedTokenizer:  # added tokens that strip spaces: only the slow one splits them so
-            from transformers import PhobertTokenizer
-
-            tokenizer = PhobertTokenizer.from_pretrained(str(directory))
+            tokenizer = transformers_class("PhobertTokenizer").from_pretrained(str(directory))
     except Exception as error:
         raise ModelLoadError(f"{directory}: cannot load the tokenizer from vocab.txt/bpe.codes ({error})") from error
     if len(tokenizer) > vocab_size:
@@ -129,4 +185,45 @@ def load_tokenizer(directory: Path, vocab_size: int):
             f"{directory / 'vocab.txt'}: the tokenizer has {len(tokenizer)} tokens but config.json's "
             f"vocab_size is {vocab_size}: tokenizer and model do not match"
         )
+    if pad_token_id is not None and pad_token_id != tokenizer.pad_token_id:
+        raise ModelLoadError(
+            f"{directory / 'config.json'}: field 'pad_token_id' is {pad_token_id} but the tokenizer's padding "
+            f"token is {tokenizer.pad_token_id}: tokenizer and model do not match"
+        )
     return tokenizer
+
+
+def check_loading_info(directory: Path, info: dict[str, Any], model_type: str | None) -> None:
+    """Every weight of the checkpoint used and none newly initialised (`output_loading_info=True`).
+
+    A config.json whose `model_type` no longer matches the weights loads with every weight random.
+    """
+    unused = sorted(info.get("unexpected_keys") or ())
+    missing = sorted(info.get("missing_keys") or ())
+    mismatched = sorted(str(key) for key in info.get("mismatched_keys") or ())
+    errors = list(info.get("error_msgs") or ())
+    if not (unused or missing or mismatched or errors):
+        return
+    problems = []
+    if unused:
+        problems.append(f"{len(unused)} weights in it were not used (e.g. {unused[0]})")
+    if missing:
+        problems.append(f"{len(missing)} model weights are not in it and would be random (e.g. {missing[0]})")
+    if mismatched:
+        problems.append(f"{len(mismatched)} weights have the wrong shape (e.g. {mismatched[0]})")
+    problems.extend(errors[:1])
+    raise ModelLoadError(
+        f"{directory / WEIGHTS_FILE}: does not match {directory / 'config.json'} (model_type {model_type!r}): "
+        + "; ".join(problems)
+    )
+
+
+def check_segmenter(directory: Path, config: dict[str, Any]) -> None:
+    """The segmenter a model was trained with (`viextract.segmenter` in config.json) must be one we have."""
+    settings = config.get("viextract")
+    name = settings.get("segmenter") if isinstance(settings, dict) else None
+    if name is not None and name not in SEGMENTERS:
+        raise ModelLoadError(
+            f"{directory / 'config.json'}: field 'viextract.segmenter': unknown segmenter {name!r}; "
+            f"choose one of {sorted(SEGMENTERS)}"
+        )

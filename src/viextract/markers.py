@@ -12,14 +12,12 @@ both call `candidate_pairs` and `encode_pair`, so they cannot disagree on either
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from .align import MAX_SUBWORDS, SubwordAligner
 from .labels import RELATION_LABELS, SYMMETRIC_RELATIONS, allowed_relations
-
-logger = logging.getLogger(__name__)
+from .truncation import note_truncation
 
 MARKER_FORMAT = "typed_entity_marker_punct"
 HEAD_MARKER, HEAD_TYPE_MARKER = "@", "*"
@@ -168,7 +166,7 @@ def encode_pair(
 
     Both arguments with their markers are always kept; the words closest to either argument
     fill the rest of the budget, so a window may join two stretches of the sentence when the
-    arguments are far apart. Nothing is cut silently: `truncated` says so, and a warning is logged.
+    arguments are far apart. Nothing is cut silently: `truncated` says so, and the call counts it (truncation.py).
     """
     pieces = [ids[:MAX_WORD_SUBWORDS] for ids in aligner.words_ids(marked.words)]
     n = len(pieces)
@@ -192,11 +190,7 @@ def encode_pair(
             chosen.add(i)
             used += len(pieces[i])
         keep = sorted(chosen)
-        logger.warning(
-            "a relation candidate's sentence of %d subwords was cut to %d words around its arguments",
-            sum(len(p) for p in pieces),
-            len(keep),
-        )
+        note_truncation("pair", f"{sum(len(p) for p in pieces)} subwords cut to {len(keep)} words")
     ids = [aligner.tokenizer.cls_token_id]
     head_position = tail_position = -1
     for i in keep:

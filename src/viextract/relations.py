@@ -29,7 +29,7 @@ from transformers.modeling_outputs import SequenceClassifierOutput
 from .align import MAX_LENGTH, SubwordAligner
 from .errors import ModelLoadError
 from .labels import ENTITY_LABELS, NO_RELATION, RELATION_LABELS, allowed_relations
-from .loading import check_relation_labels, load_tokenizer, read_config
+from .loading import check_loading_info, check_relation_labels, load_tokenizer, read_config
 from .markers import (
     ADJACENT_ORDERS,
     DEFAULT_TYPE_WORDS,
@@ -44,8 +44,10 @@ from .markers import (
 )
 from .ner import pad_batch
 from .onepass import NUM_DISTANCE_BUCKETS, WindowInput, encode_sentence
-from .saving import atomic_directory
+from .quiet import quiet_unless_verbose
+from .saving import atomic_directory, check_save_target, refuse_quantized
 from .storage import load_model
+from .truncation import reports_truncations
 
 MODEL_TYPE = "viextract_relation"
 DEFAULT_THRESHOLD = 0.5
@@ -382,18 +384,22 @@ class RelationExtractor:
         return next(self.model.parameters()).device
 
     @classmethod
+    @quiet_unless_verbose
     def from_pretrained(
         cls,
         directory: str | os.PathLike,
         ner_entity_labels: Sequence[str] | None = None,
         device: str | torch.device | None = None,
         attn_implementation: str | None = None,
+        *,
+        verbose: bool = False,
     ) -> RelationExtractor:
         """Load and check a relation model directory (config.json, model.safetensors, vocab.txt, bpe.codes).
 
         `ner_entity_labels`: the types the NER model in front of it predicts; each must be one this
         model can mark. `attn_implementation` ("sdpa", "eager"): the attention kernel; None keeps
         transformers' default. Every problem is a ModelLoadError naming the directory or file.
+        Nothing is printed unless `verbose=True`.
         """
         directory = Path(directory)
         raw = read_config(directory)
@@ -410,28 +416,37 @@ class RelationExtractor:
         problems = config.problems()
         if problems:
             raise ModelLoadError(f"{path}: {'; '.join(problems)}")
-        tokenizer = load_tokenizer(directory, int(config.vocab_size))
+        tokenizer = load_tokenizer(directory, int(config.vocab_size), config.pad_token_id)
         try:
             options = {"attn_implementation": attn_implementation} if attn_implementation else {}
-            model = load_model(
+            model, info = load_model(
                 RobertaForRelationClassification, directory, config=config, dtype=torch.float32, **options
             )
         except Exception as error:
             raise ModelLoadError(f"{directory}: cannot load the relation model ({error})") from error
+        check_loading_info(directory, info, MODEL_TYPE)
         if device is not None:
             model.to(torch.device(device))
         return cls(model, tokenizer)
 
-    def save_pretrained(self, directory: str | os.PathLike, atomic: bool = False) -> None:
-        """Write config.json, model.safetensors, vocab.txt and bpe.codes (into a fresh directory if `atomic`)."""
+    @quiet_unless_verbose
+    def save_pretrained(self, directory: str | os.PathLike, atomic: bool = False, *, verbose: bool = False) -> None:
+        """Write config.json, model.safetensors, vocab.txt and bpe.codes (staged, then moved in, if `atomic`).
+
+        Other files in `directory` are left alone. An int8-quantized model cannot be saved. Nothing is
+        printed unless `verbose=True`.
+        """
+        refuse_quantized(self.model, "this relation model")
+        directory = check_save_target(directory)
         if atomic:
             with atomic_directory(directory) as staging:
-                self.save_pretrained(staging)
+                self.save_pretrained(staging, verbose=verbose)
             return
         Path(directory).mkdir(parents=True, exist_ok=True)
         self.model.save_pretrained(str(directory), safe_serialization=True)
         self.tokenizer.save_pretrained(str(directory))
 
+    @reports_truncations
     def predict(
         self, items: Sequence[tuple[Sequence[str], Sequence[Mention]]], batch_size: int = 32
     ) -> list[list[tuple[int, int, str, float]]]:

@@ -1,4 +1,5 @@
-"""Write a directory so that an interrupted write never leaves a half-written model behind."""
+"""Write a directory so that an interrupted write never leaves a half-written model behind,
+and never removes a file that viextract did not write."""
 
 from __future__ import annotations
 
@@ -6,31 +7,115 @@ import contextlib
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from pathlib import Path
+
+# Present in a model directory only while a save moves its entries in (see _move_entries).
+INCOMPLETE_SAVE = ".viextract-incomplete-save"
+
+
+def check_save_target(target: str | os.PathLike) -> Path:
+    """`target` with `~` expanded; an existing file there is an error (a model is a directory)."""
+    path = Path(target).expanduser()
+    if path.exists() and not path.is_dir():
+        raise NotADirectoryError(f"{path}: exists and is not a directory; a model is saved as a directory")
+    return path
 
 
 @contextlib.contextmanager
-def atomic_directory(target: str | os.PathLike) -> Iterator[Path]:
-    """Yield a fresh temporary directory beside `target`; on success it replaces `target`.
+def atomic_directory(target: str | os.PathLike, owned: Collection[str] = ()) -> Iterator[Path]:
+    """Yield a fresh staging directory beside `target`; on success its entries are moved into `target`.
 
-    On any error (or a kill) the previous `target`, if any, is left as it was; the temporary
-    directory is removed, or left with a `.tmp-` name that never shadows a model.
+    Each entry the save wrote replaces the entry of that name in `target`, and each name in `owned`
+    that it did not write is removed (a model's old `re/` when the new one has none); everything
+    else in `target` (a user's notes, another tool's files) is left alone. When `target` holds
+    nothing else, the whole directory is swapped in one rename. On any error (or a kill) before
+    the moves the previous `target` is left as it was; the staging directory is removed, or left
+    with a `.tmp-` name that never shadows a model.
     """
-    target = Path(target)
+    target = check_save_target(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".tmp-{target.name}-", dir=target.parent))
     # mkdtemp makes the directory private (0700); a saved model should be as readable as any other.
     os.chmod(staging, 0o755)
     try:
         yield staging
-        backup = None
-        if target.exists():
-            backup = target.with_name(f".old-{target.name}-{os.getpid()}")
-            os.replace(target, backup)
-        os.replace(staging, target)
-        if backup is not None:
-            shutil.rmtree(backup, ignore_errors=True)
+        ours = {p.name for p in staging.iterdir()} | set(owned)
+        if target.is_dir() and any(p.name not in ours for p in target.iterdir()):
+            _move_entries(staging, target, set(owned))
+            staging.rmdir()
+        else:
+            _swap_directory(staging, target)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+
+
+def _swap_directory(staging: Path, target: Path) -> None:
+    """Replace `target` (absent, or holding only what this save owns) by `staging` in one rename."""
+    backup = None
+    if target.exists():
+        backup = target.with_name(f".old-{target.name}-{os.getpid()}")
+        os.replace(target, backup)
+    os.replace(staging, target)
+    if backup is not None:
+        shutil.rmtree(backup, ignore_errors=True)
+
+
+def _move_entries(staging: Path, target: Path, owned: set[str]) -> None:
+    """Move each entry of `staging` over its namesake in `target`; remove owned names not written.
+
+    A file is replaced in one rename; an old directory is renamed aside, the new one renamed in,
+    then the old one deleted. INCOMPLETE_SAVE marks `target` meanwhile, so that a kill between
+    two moves (a new `ner/` beside an old `re/`) makes loading fail instead of mixing models.
+    """
+    written = sorted(p.name for p in staging.iterdir())
+    marker = target / INCOMPLETE_SAVE
+    marker.write_text("viextract was killed while saving a model into this directory; save it again\n")
+    for name in written:
+        source, destination = staging / name, target / name
+        aside = _rename_aside(destination) if source.is_dir() or destination.is_dir() else None
+        os.replace(source, destination)
+        _delete(aside)
+    for name in sorted(owned - set(written)):
+        _delete(_rename_aside(target / name))
+    # What an earlier killed save of ours left aside (`.old-ner-1234`) goes too.
+    ours = set(written) | owned
+    for leftover in target.glob(".old-*"):
+        name, _, pid = leftover.name[len(".old-") :].rpartition("-")
+        if name in ours and pid.isdigit():
+            _delete(leftover)
+    marker.unlink()
+
+
+def _rename_aside(path: Path) -> Path | None:
+    """Rename `path` (if it exists) to a hidden `.old-` name beside it; return the new name."""
+    if not path.exists() and not path.is_symlink():
+        return None
+    aside = path.with_name(f".old-{path.name}-{os.getpid()}")
+    os.replace(path, aside)
+    return aside
+
+
+def _delete(path: Path | None) -> None:
+    if path is None:
+        return
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
+
+
+def is_quantized(model) -> bool:
+    """True for a model whose layers torch's dynamic quantization replaced (its float weights are gone)."""
+    return any(type(module).__module__.startswith("torch.ao.nn.quantized") for module in model.modules())
+
+
+def refuse_quantized(model, what: str) -> None:
+    """Saving a dynamically quantized model writes no usable weights: say so before anything is written."""
+    if is_quantized(model):
+        raise ValueError(
+            f"cannot save {what}: it was quantized to int8 when loaded (quantize='int8'), and its float "
+            f"weights are no longer in memory. Save the model before quantizing: load it without quantize, "
+            f"call save_pretrained, then load the saved directory with quantize='int8'."
+        )

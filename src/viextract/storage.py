@@ -89,14 +89,15 @@ def load_state(directory: str | os.PathLike) -> dict[str, torch.Tensor]:
 
 
 def load_model(model_class: Any, directory: str | os.PathLike, **kwargs: Any):
-    """`model_class.from_pretrained(directory, **kwargs)`, dequantising an int8-stored directory first.
+    """(model, loading info) as `model_class.from_pretrained(directory, output_loading_info=True, **kwargs)`
+    gives them, dequantising an int8-stored directory first (its weights are checked here: empty info).
 
     `model_class` is an Auto class or a PreTrainedModel subclass; kwargs as for from_pretrained
     (`config`, `dtype`, `attn_implementation`). The loaded config forgets the storage flag, so
     saving the model again writes ordinary float weights.
     """
     if read_storage(directory) is None:
-        return model_class.from_pretrained(str(directory), use_safetensors=True, **kwargs)
+        return model_class.from_pretrained(str(directory), use_safetensors=True, output_loading_info=True, **kwargs)
     from transformers import AutoConfig
 
     config = kwargs.pop("config", None) or AutoConfig.from_pretrained(str(directory))
@@ -113,7 +114,7 @@ def load_model(model_class: Any, directory: str | os.PathLike, **kwargs: Any):
         raise ModelLoadError(
             f"{directory}: weights do not fit {type(model).__name__} (missing {untied}, unexpected {unexpected})"
         )
-    return model.to(dtype).eval()
+    return model.to(dtype).eval(), {}
 
 
 def _tied_names(model, state: dict[str, torch.Tensor]) -> set[str]:

@@ -1,0 +1,111 @@
+"""A damaged model directory is refused at load time, never loaded into silently wrong answers
+(issue 17, item 5): each ModelLoadError names the directory, the file and the problem."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from viextract import Extractor, ModelLoadError
+from viextract.relations import RelationExtractor
+
+
+@pytest.fixture(scope="module")
+def full_model_dir(tiny_tokenizer_dir, tmp_path_factory):
+    from tests.relation_helpers import build_tiny_full_model
+
+    return build_tiny_full_model(tiny_tokenizer_dir, tmp_path_factory.mktemp("full"))
+
+
+@pytest.fixture
+def broken(full_model_dir, tmp_path):
+    target = tmp_path / "broken"
+    shutil.copytree(full_model_dir, target)
+    return target
+
+
+def edit_config(path, **changes) -> None:
+    config = json.loads(path.read_text(encoding="utf-8"))
+    config.update(changes)
+    path.write_text(json.dumps(config), encoding="utf-8")
+
+
+def rename_a_weight(path) -> None:
+    from safetensors.torch import load_file, save_file
+
+    weights = load_file(str(path))
+    name = next(key for key in weights if key.endswith("classifier.weight"))
+    weights[name.replace("classifier", "classifier_renamed")] = weights.pop(name)
+    save_file(weights, str(path), metadata={"format": "pt"})
+
+
+@pytest.mark.parametrize("part", ["ner", "re"])
+def test_an_empty_vocabulary_is_refused(broken, part):
+    (broken / part / "vocab.txt").write_text("", encoding="utf-8")
+    with pytest.raises(ModelLoadError, match=rf"{part}/vocab\.txt: the vocabulary is empty"):
+        Extractor.from_pretrained(broken, device="cpu")
+
+
+def test_a_vocabulary_line_without_a_count_is_refused(broken):
+    path = broken / "ner" / "vocab.txt"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    lines[2] = "brokenline"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(ModelLoadError, match=r"ner/vocab\.txt: line 3: expected 'token count', got 'brokenline'"):
+        Extractor.from_pretrained(broken, device="cpu")
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        (b"", "no BPE merges"),
+        (b"\n\n", "no BPE merges"),
+        (b"n g</w> 12\nthis is not a merge\n", r"line 2: expected a merge 'left right count'"),
+        (b"a b many\n", r"line 1: expected a merge"),
+        (b"\xff\xfe\x00garbage", "not UTF-8"),
+    ],
+)
+def test_an_empty_or_garbled_bpe_codes_is_refused(broken, content, problem):
+    (broken / "ner" / "bpe.codes").write_bytes(content)
+    with pytest.raises(ModelLoadError, match=rf"{broken / 'ner' / 'bpe.codes'}: {problem}"):
+        Extractor.from_pretrained(broken, device="cpu")
+
+
+def test_a_model_type_that_does_not_match_the_weights_is_refused(broken):
+    edit_config(broken / "ner" / "config.json", model_type="bert")
+    with pytest.raises(ModelLoadError, match=r"ner/model\.safetensors: does not match .*'bert'.*not used.*random"):
+        Extractor.from_pretrained(broken, device="cpu")
+
+
+@pytest.mark.parametrize("part", ["ner", "re"])
+def test_a_checkpoint_weight_the_model_does_not_use_is_refused(broken, part):
+    rename_a_weight(broken / part / "model.safetensors")
+    with pytest.raises(ModelLoadError, match=rf"{part}/model\.safetensors: .*1 weights in it were not used"):
+        Extractor.from_pretrained(broken, device="cpu")
+
+
+def test_relation_extractor_alone_checks_its_weights_too(broken):
+    rename_a_weight(broken / "re" / "model.safetensors")
+    with pytest.raises(ModelLoadError, match="classifier_renamed"):
+        RelationExtractor.from_pretrained(broken / "re", device="cpu")
+
+
+@pytest.mark.parametrize("part", ["ner", "re"])
+def test_a_padding_id_that_is_not_the_tokenizers_is_refused(broken, part):
+    edit_config(broken / part / "config.json", pad_token_id=3)  # positions would all shift
+    with pytest.raises(ModelLoadError, match=rf"{part}/config\.json: field 'pad_token_id' is 3 but .* is 1"):
+        Extractor.from_pretrained(broken, device="cpu")
+
+
+def test_an_unknown_segmenter_in_the_config_names_the_file(broken):
+    edit_config(broken / "ner" / "config.json", viextract={"segmenter": "rdrsegmenter"})
+    with pytest.raises(ModelLoadError, match=r"ner/config\.json: field 'viextract.segmenter': .*'rdrsegmenter'"):
+        Extractor.from_pretrained(broken, device="cpu")
+    # Naming a segmenter we have overrides the config's, so the model can still be used.
+    assert Extractor.from_pretrained(broken, device="cpu", segmenter="syllables").segmenter == "syllables"
+
+
+def test_the_intact_copy_loads(broken):
+    assert Extractor.from_pretrained(broken, device="cpu").relation_extractor is not None

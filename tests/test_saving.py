@@ -1,0 +1,117 @@
+"""save_pretrained never loses a user's files: it replaces only what viextract writes (issue 17, item 1)."""
+
+from __future__ import annotations
+
+import pytest
+
+from viextract import Extractor
+from viextract.relations import RelationExtractor
+
+
+@pytest.fixture(scope="module")
+def full_model_dir(tiny_tokenizer_dir, tmp_path_factory):
+    from tests.relation_helpers import build_tiny_full_model
+
+    return build_tiny_full_model(tiny_tokenizer_dir, tmp_path_factory.mktemp("full"))
+
+
+def test_save_keeps_files_it_did_not_write(tiny_extractor, tmp_path, corpus):
+    target = tmp_path / "model"
+    (target / "ner").mkdir(parents=True)
+    (target / "ner" / "old-weights.bin").write_text("stale")
+    (target / "notes.txt").write_text("my notes")
+    (target / "other-model").mkdir()
+    (target / "other-model" / "config.json").write_text("{}")
+    tiny_extractor.save_pretrained(target)
+    assert (target / "notes.txt").read_text() == "my notes"
+    assert (target / "other-model" / "config.json").read_text() == "{}"
+    # ner/ is ours: replaced as a whole, so no file of an older save lingers in it.
+    assert not (target / "ner" / "old-weights.bin").exists()
+    assert (target / "ner" / "model.safetensors").is_file()
+    assert sorted(p.name for p in target.iterdir()) == ["ner", "notes.txt", "other-model"]
+    assert [p.name for p in tmp_path.iterdir()] == ["model"]
+    assert Extractor.from_pretrained(target, device="cpu")(corpus[0]) == tiny_extractor(corpus[0])
+
+
+def test_an_old_relation_model_does_not_survive_a_save_without_one(full_model_dir, tiny_extractor, tmp_path):
+    target = tmp_path / "model"
+    Extractor.from_pretrained(full_model_dir, device="cpu").save_pretrained(target)
+    (target / "README.md").write_text("card")
+    tiny_extractor.save_pretrained(target)  # NER only: a stale re/ would pair old relations with new entities
+    assert not (target / "re").exists()
+    assert (target / "README.md").read_text() == "card"
+    assert Extractor.from_pretrained(target, device="cpu").relation_extractor is None
+
+
+def test_saving_onto_a_file_is_an_error_and_the_file_is_kept(tiny_extractor, tmp_path):
+    target = tmp_path / "model.txt"
+    target.write_text("not a model")
+    with pytest.raises(NotADirectoryError, match=r"model\.txt: exists and is not a directory"):
+        tiny_extractor.save_pretrained(target)
+    assert target.read_text() == "not a model"
+    assert [p.name for p in tmp_path.iterdir()] == ["model.txt"]
+
+
+def test_save_expands_the_home_directory(tiny_extractor, tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.chdir(tmp_path)
+    tiny_extractor.save_pretrained("~/saved")
+    assert (tmp_path / "home" / "saved" / "ner" / "model.safetensors").is_file()
+    assert not (tmp_path / "~").exists()
+    assert Extractor.from_pretrained("~/saved", device="cpu").segmenter == tiny_extractor.segmenter
+
+
+def test_relation_extractor_save_keeps_other_files_and_expands_home(full_model_dir, tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    relations = RelationExtractor.from_pretrained(full_model_dir / "re", device="cpu")
+    (tmp_path / "re").mkdir()
+    (tmp_path / "re" / "notes.txt").write_text("mine")
+    relations.save_pretrained("~/re", atomic=True)
+    assert (tmp_path / "re" / "notes.txt").read_text() == "mine"
+    assert (tmp_path / "re" / "model.safetensors").is_file()
+    RelationExtractor.from_pretrained(tmp_path / "re", device="cpu")
+
+
+def test_an_int8_extractor_refuses_to_save_and_writes_nothing(full_model_dir, tmp_path):
+    quantized = Extractor.from_pretrained(full_model_dir, device="cpu", quantize="int8")
+    with pytest.raises(ValueError, match=r"quantized to int8.*Save the model before quantizing"):
+        quantized.save_pretrained(tmp_path / "model")
+    with pytest.raises(ValueError, match="quantized to int8"):
+        quantized.relation_extractor.save_pretrained(tmp_path / "re")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_save_killed_between_moves_is_refused_at_load_then_repaired(full_model_dir, tmp_path):
+    import os
+    import subprocess
+    import sys
+    import textwrap
+
+    from viextract import ModelLoadError
+
+    target = tmp_path / "model"
+    Extractor.from_pretrained(full_model_dir, device="cpu").save_pretrained(target)
+    (target / "notes.txt").write_text("mine")  # another file: the save moves ner/ and re/ in one by one
+    # A child process saves over `target` and is SIGKILLed after ner/ is moved in, before re/ is.
+    script = textwrap.dedent(f"""
+        import os, signal
+        import viextract.saving as saving
+        from viextract import Extractor
+        extractor = Extractor.from_pretrained({str(full_model_dir)!r}, device="cpu")
+        replace = os.replace
+        def killing_replace(source, destination):
+            if os.path.basename(str(destination)) == "re":
+                os.kill(os.getpid(), signal.SIGKILL)
+            return replace(source, destination)
+        saving.os.replace = killing_replace
+        extractor.save_pretrained({str(target)!r})
+    """)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    completed = subprocess.run([sys.executable, "-c", script], capture_output=True, timeout=300, env=env)
+    assert completed.returncode == -9, completed.stderr[-2000:]
+    with pytest.raises(ModelLoadError, match="a save into this directory was interrupted"):
+        Extractor.from_pretrained(target, device="cpu")
+    assert (target / "notes.txt").read_text() == "mine"
+    Extractor.from_pretrained(full_model_dir, device="cpu").save_pretrained(target)
+    assert Extractor.from_pretrained(target, device="cpu").relation_extractor is not None
+    assert sorted(p.name for p in target.iterdir()) == ["ner", "notes.txt", "re"]  # no marker, no `.old-re-…`
