@@ -69,8 +69,13 @@ def test_jsonl_records_keep_order_and_offsets_index_the_input(tmp_path, model_di
 
 
 def test_failures_are_recorded_with_id_and_source_and_never_stop_the_run(tmp_path, model_dir, paragraphs):
-    lines = [json.dumps({"id": "ok1", "text": paragraphs[0]}), "{not json", json.dumps({"id": "num", "text": 5}),
-             json.dumps({"id": "long", "text": "Hà Nội " * 1000}), json.dumps({"id": "ok2", "text": paragraphs[1]})]
+    lines = [
+        json.dumps({"id": "ok1", "text": paragraphs[0]}),
+        "{not json",
+        json.dumps({"id": "num", "text": 5}),
+        json.dumps({"id": "long", "text": "Hà Nội " * 1000}),
+        json.dumps({"id": "ok2", "text": paragraphs[1]}),
+    ]
     source = tmp_path / "in.jsonl"
     source.write_bytes(("\n".join(lines) + "\n").encode() + b'{"id": "latin", "text": "H\xe0 N\xf4i"}\n')
     summary = run_batch(options(source, tmp_path / "out", model_dir, max_chars=6000))
@@ -108,8 +113,23 @@ def test_txt_folder_in_parquet_out(tmp_path, model_dir, paragraphs):
     (folder / "bad.txt").write_bytes(b"H\xe0 N\xf4i")
     (folder / "notes.md").write_text("not an article", encoding="utf-8")
     out = tmp_path / "out"
-    assert main(["batch", str(folder), "--out", str(out), "--format", "parquet", "--model", str(model_dir),
-                 "--shard-size", "4"]) == 0
+    assert (
+        main(
+            [
+                "batch",
+                str(folder),
+                "--out",
+                str(out),
+                "--format",
+                "parquet",
+                "--model",
+                str(model_dir),
+                "--shard-size",
+                "4",
+            ]
+        )
+        == 0
+    )
     records, failures = read_output(out)
     assert sorted(p.name for p in out.glob("shard-*")) == ["shard-00000.parquet", "shard-00001.parquet"]
     assert [r["id"] for r in records] == [f"a{i}.txt" for i in range(5)]
@@ -158,8 +178,21 @@ def test_killed_midway_then_rerun_completes_without_duplicates(tmp_path, tiny_ne
     texts = (paragraphs * 2)[:80]
     source = write_jsonl(tmp_path / "in.jsonl", [{"id": f"d{i}", "text": t} for i, t in enumerate(texts)])
     out = tmp_path / "out"
-    command = [sys.executable, "-m", "viextract.cli", "batch", str(source), "--out", str(out), "--model",
-               str(tiny_ner_dir), "--shard-size", "5", "--chunk-size", "5"]
+    command = [
+        sys.executable,
+        "-m",
+        "viextract.cli",
+        "batch",
+        str(source),
+        "--out",
+        str(out),
+        "--model",
+        str(tiny_ner_dir),
+        "--shard-size",
+        "5",
+        "--chunk-size",
+        "5",
+    ]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO / "src"), str(REPO)])}
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     while not (out / "shard-00000.jsonl").exists() and process.poll() is None:
@@ -187,8 +220,10 @@ def test_rerun_with_other_settings_or_into_a_foreign_folder_is_refused(tmp_path,
 
 
 def test_core_package_imports_no_engine():
-    code = ("import sys, viextract, viextract.cli, viextract.batch; "
-            "print(sorted({m.split('.')[0] for m in sys.modules} & {'datasets', 'ray', 'pyarrow'}))")
+    code = (
+        "import sys, viextract, viextract.cli, viextract.batch; "
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'datasets', 'ray', 'pyarrow'}))"
+    )
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO / "src"), str(REPO)])}
     assert subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True).stdout.strip() == "[]"
 
@@ -220,13 +255,15 @@ def test_datasets_engine_and_extract_dataset_equal_local(tmp_path, engine_input,
     run_batch(options(engine_input, tmp_path / "out", model_dir, max_chars=6000, engine="datasets"))
     assert read_output(tmp_path / "out") == local_output
     rows = [json.loads(line) for line in engine_input.open(encoding="utf-8")][:7]
-    mapped = extract_dataset(datasets.Dataset.from_list(rows), str(model_dir), id_field="id", chunk_size=3,
-                             max_chars=6000)
+    mapped = extract_dataset(
+        datasets.Dataset.from_list(rows), str(model_dir), id_field="id", chunk_size=3, max_chars=6000
+    )
     assert mapped.column_names == ["id", "text", "entities", "relations", "error"]
     records, failures = local_output
     expected = [r for r in records if r["id"] in {row["id"] for row in rows}]
-    assert [{"id": r["id"], "entities": r["entities"], "relations": r["relations"]}
-            for r in mapped if r["error"] is None] == expected
+    assert [
+        {"id": r["id"], "entities": r["entities"], "relations": r["relations"]} for r in mapped if r["error"] is None
+    ] == expected
     assert [r["id"] for r in mapped if r["error"]] == [f["id"] for f in failures]
 
 
@@ -240,3 +277,11 @@ def test_ray_engine_equals_local(tmp_path, engine_input, model_dir, local_output
     finally:
         ray.shutdown()
     assert read_output(tmp_path / "out") == local_output
+
+
+def test_benchmark_quick_run_prints_its_table(tiny_ner_dir, capsys):
+    from benchmarks.batch import main as benchmark
+
+    assert benchmark(["--quick", "--model", str(tiny_ner_dir)]) == 0
+    out = capsys.readouterr().out
+    assert "| local | 1 | 6 |" in out and "command:" in out

@@ -12,8 +12,10 @@ from .shards import OUTPUT_FORMATS
 
 def add_batch_command(commands) -> None:
     batch = commands.add_parser(
-        "batch", help="extract from a whole corpus into resumable shards (JSONL, .txt folder or Parquet in)",
-        description="Extract from every document of INPUT into shards under --out; rerun to resume.")
+        "batch",
+        help="extract from a whole corpus into resumable shards (JSONL, .txt folder or Parquet in)",
+        description="Extract from every document of INPUT into shards under --out; rerun to resume.",
+    )
     batch.add_argument("input", help="a .jsonl file, a folder of .txt files, or a .parquet file")
     batch.add_argument("--out", required=True, help="output folder (created; a rerun resumes it)")
     batch.add_argument("--input-format", choices=INPUT_FORMATS, help="default: from the name")

@@ -18,8 +18,9 @@ def import_datasets():
     try:
         import datasets
     except ImportError as error:
-        raise ImportError("extract_dataset needs Hugging Face datasets: pip install 'viextract[train]' "
-                          "(or pip install datasets)") from error
+        raise ImportError(
+            "extract_dataset needs Hugging Face datasets: pip install 'viextract[train]' (or pip install datasets)"
+        ) from error
     return datasets
 
 
@@ -47,14 +48,20 @@ def extract_dataset(
     features = dataset.features.copy()
     features.update(_output_features(datasets))
     mapper = ChunkMapper(ExtractorSpec(model, device, None, threads), text_field, id_field, batch_size, max_chars)
-    return dataset.map(mapper, batched=True, batch_size=chunk_size, with_indices=True, features=features,
-                       num_proc=num_proc, desc=None)
+    return dataset.map(
+        mapper, batched=True, batch_size=chunk_size, with_indices=True, features=features, num_proc=num_proc, desc=None
+    )
 
 
 def _output_features(datasets) -> dict:
     value = datasets.Value
-    entity = {"label": value("string"), "text": value("string"), "start": value("int64"), "end": value("int64"),
-              "score": value("float64")}
+    entity = {
+        "label": value("string"),
+        "text": value("string"),
+        "start": value("int64"),
+        "end": value("int64"),
+        "score": value("float64"),
+    }
     relation = {"head": value("int64"), "tail": value("int64"), "label": value("string"), "score": value("float64")}
     return {"entities": [entity], "relations": [relation], "error": value("string")}
 
@@ -62,8 +69,9 @@ def _output_features(datasets) -> dict:
 class ChunkMapper:
     """The picklable `Dataset.map` function: one batch is one chunk for `extract_chunk`."""
 
-    def __init__(self, spec: ExtractorSpec, text_field: str, id_field: str | None, batch_size: int,
-                 max_chars: int | None):
+    def __init__(
+        self, spec: ExtractorSpec, text_field: str, id_field: str | None, batch_size: int, max_chars: int | None
+    ):
         self.spec, self.text_field, self.id_field = spec, text_field, id_field
         self.batch_size, self.max_chars = batch_size, max_chars
 
@@ -104,12 +112,22 @@ def map_chunks_datasets(
     datasets = import_datasets()
     for window in _windows(chunks, WINDOW_CHUNKS):
         documents = [d for chunk in window for d in chunk]
-        table = {"id": [d.id for d in documents], "text": [d.text for d in documents],
-                 "source": [d.source for d in documents], "read_error": [d.error for d in documents]}
+        table = {
+            "id": [d.id for d in documents],
+            "text": [d.text for d in documents],
+            "source": [d.source for d in documents],
+            "read_error": [d.error for d in documents],
+        }
         dataset = datasets.Dataset.from_dict(table)
         mapper = ChunkMapper(spec, "text", "id", batch_size, max_chars)
-        mapped = dataset.map(mapper, batched=True, batch_size=len(window[0]), with_indices=True,
-                             features=_with_outputs(dataset, datasets), num_proc=workers if workers > 1 else None)
+        mapped = dataset.map(
+            mapper,
+            batched=True,
+            batch_size=len(window[0]),
+            with_indices=True,
+            features=_with_outputs(dataset, datasets),
+            num_proc=workers if workers > 1 else None,
+        )
         outcomes = [_outcome(row) for row in mapped]
         for chunk in window:
             yield outcomes[: len(chunk)]

@@ -58,9 +58,11 @@ class BatchSummary:
         return self.documents / self.seconds if self.seconds > 0 else 0.0
 
     def describe(self) -> str:
-        return (f"{self.documents} documents, {self.entities} entities, {self.relations} relations, "
-                f"{self.failures} failures; {self.shards_written} shards written, {self.shards_skipped} "
-                f"already complete; {self.seconds:.1f} s, {self.docs_per_second:.2f} docs/s")
+        return (
+            f"{self.documents} documents, {self.entities} entities, {self.relations} relations, "
+            f"{self.failures} failures; {self.shards_written} shards written, {self.shards_skipped} "
+            f"already complete; {self.seconds:.1f} s, {self.docs_per_second:.2f} docs/s"
+        )
 
 
 def run_batch(options: BatchOptions) -> BatchSummary:
@@ -68,8 +70,11 @@ def run_batch(options: BatchOptions) -> BatchSummary:
     _check_options(options)
     output = OutputDir(options.out, options.output_format)
     output.open(_settings(options))
-    shards = _pending_shards(read_documents(options.input, options.input_format, options.text_field,
-                                            options.id_field), options.shard_size, output)
+    shards = _pending_shards(
+        read_documents(options.input, options.input_format, options.text_field, options.id_field),
+        options.shard_size,
+        output,
+    )
     started = time.perf_counter()
     counts = {"documents": 0, "entities": 0, "relations": 0, "failures": 0, "shards_written": 0}
     skipped: list[int] = []
@@ -101,12 +106,24 @@ def _check_options(options: BatchOptions) -> None:
         raise ValueError(f"max_chars must be at least 1, got {options.max_chars}")
 
 
+def _model_name(model: str | None) -> str | None:
+    """A local model directory as an absolute path (Ray workers run in another folder); a Hub id as given."""
+    return str(Path(model).resolve()) if model and Path(model).exists() else model
+
+
 def _settings(options: BatchOptions) -> dict:
     """What must stay the same for a rerun to resume: anything that moves documents between shards or changes them."""
-    model = str(Path(options.model).resolve()) if options.model and Path(options.model).exists() else options.model
-    return {"input": str(Path(options.input).resolve()), "input_format": options.input_format,
-            "text_field": options.text_field, "id_field": options.id_field, "shard_size": options.shard_size,
-            "output_format": options.output_format, "model": model or "bundled", "max_chars": options.max_chars}
+    model = _model_name(options.model)
+    return {
+        "input": str(Path(options.input).resolve()),
+        "input_format": options.input_format,
+        "text_field": options.text_field,
+        "id_field": options.id_field,
+        "shard_size": options.shard_size,
+        "output_format": options.output_format,
+        "model": model or "bundled",
+        "max_chars": options.max_chars,
+    }
 
 
 def _pending_shards(documents: Iterator[Document], shard_size: int, output: OutputDir) -> Iterator[tuple[int, list]]:
@@ -145,7 +162,7 @@ def _engine(options: BatchOptions):
     threads = options.threads_per_worker
     if threads is None and options.workers > 1:  # workers x threads should not exceed the cores
         threads = max(1, (os.cpu_count() or 1) // options.workers)
-    spec = ExtractorSpec(options.model, options.device, options.quantize, threads)
+    spec = ExtractorSpec(_model_name(options.model), options.device, options.quantize, threads)
     common = {"batch_size": options.batch_size, "max_chars": options.max_chars}
     if options.engine == "local":
         from .local import map_chunks_local
@@ -157,13 +174,18 @@ def _engine(options: BatchOptions):
         return lambda chunks: map_chunks_datasets(spec, chunks, workers=options.workers, **common)
     from .ray_engine import map_chunks_ray
 
-    if options.num_gpus_per_actor > 0 and options.device is None:
-        spec = ExtractorSpec(options.model, "cuda", options.quantize, options.threads_per_worker)
-    threads = options.threads_per_worker or max(1, int(options.num_cpus_per_actor))
-    spec = ExtractorSpec(spec.model, spec.device, spec.quantize, threads)
+    device = "cuda" if options.num_gpus_per_actor > 0 and options.device is None else options.device
+    threads = options.threads_per_worker or max(1, int(options.num_cpus_per_actor))  # an actor's CPUs
+    spec = ExtractorSpec(spec.model, device, options.quantize, threads)
     return lambda chunks: map_chunks_ray(
-        spec, chunks, actors=options.workers, num_cpus_per_actor=options.num_cpus_per_actor,
-        num_gpus_per_actor=options.num_gpus_per_actor, address=options.ray_address, **common)
+        spec,
+        chunks,
+        actors=options.workers,
+        num_cpus_per_actor=options.num_cpus_per_actor,
+        num_gpus_per_actor=options.num_gpus_per_actor,
+        address=options.ray_address,
+        **common,
+    )
 
 
 class _NoProgress:

@@ -33,8 +33,9 @@ class OutputDir:
         if manifest.exists():
             _check_same_settings(manifest, settings)
         elif self.path.exists() and any(self.path.iterdir()):
-            raise FileExistsError(f"{self.path}: not empty and not a viextract batch output (no {MANIFEST}); "
-                                  f"choose a new --out")
+            raise FileExistsError(
+                f"{self.path}: not empty and not a viextract batch output (no {MANIFEST}); choose a new --out"
+            )
         else:
             self.path.mkdir(parents=True, exist_ok=True)
             _write_atomic(manifest, (json.dumps(settings, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
@@ -69,8 +70,10 @@ def _check_same_settings(manifest: Path, settings: dict[str, Any]) -> None:
     changed = [key for key in settings if previous.get(key) != settings[key]]
     if changed:
         details = ", ".join(f"{key}: was {previous.get(key)!r}, now {settings[key]!r}" for key in changed)
-        raise ValueError(f"{manifest}: this output was started with other settings ({details}); "
-                         f"rerun with the same ones to resume, or choose a new --out")
+        raise ValueError(
+            f"{manifest}: this output was started with other settings ({details}); "
+            f"rerun with the same ones to resume, or choose a new --out"
+        )
 
 
 def _jsonl_bytes(rows: Sequence[dict]) -> bytes:
@@ -93,10 +96,16 @@ def _write_atomic(path: Path, data: bytes) -> None:
 def parquet_schema():
     import pyarrow as pa
 
-    entity = pa.struct([("label", pa.string()), ("text", pa.string()), ("start", pa.int64()),
-                        ("end", pa.int64()), ("score", pa.float64())])
-    relation = pa.struct([("head", pa.int64()), ("tail", pa.int64()), ("label", pa.string()),
-                          ("score", pa.float64())])
+    entity = pa.struct(
+        [
+            ("label", pa.string()),
+            ("text", pa.string()),
+            ("start", pa.int64()),
+            ("end", pa.int64()),
+            ("score", pa.float64()),
+        ]
+    )
+    relation = pa.struct([("head", pa.int64()), ("tail", pa.int64()), ("label", pa.string()), ("score", pa.float64())])
     return pa.schema([("id", pa.string()), ("entities", pa.list_(entity)), ("relations", pa.list_(relation))])
 
 
