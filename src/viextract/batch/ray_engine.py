@@ -62,8 +62,10 @@ def map_chunks_ray(
     started_here = not ray.is_initialized()
     if started_here:
         ray.init(address=address, log_to_driver=False, include_dashboard=False, configure_logging=False)
-    ray.data.DataContext.get_current().execution_options.preserve_order = True
-    ray.data.DataContext.get_current().enable_progress_bars = False
+    context = ray.data.DataContext.get_current()
+    previous = (context.execution_options.preserve_order, context.enable_progress_bars)
+    context.execution_options.preserve_order = True  # outcomes must come back in chunk order
+    context.enable_progress_bars = False  # the CLI draws its own
     chunks = iter(chunks)
     try:
         while window := list(islice(chunks, WINDOW_CHUNKS)):
@@ -79,5 +81,6 @@ def map_chunks_ray(
             for row in dataset.iter_rows():
                 yield json.loads(row["outcomes"])
     finally:
+        context.execution_options.preserve_order, context.enable_progress_bars = previous
         if started_here:
             ray.shutdown()
