@@ -104,7 +104,7 @@ def test_an_exception_in_one_document_spares_its_neighbours():
     assert outcomes[1]["failure"] == {"id": "b", "source": "f:2", "error": "RuntimeError: model exploded"}
 
 
-def test_txt_folder_in_parquet_out(tmp_path, model_dir, paragraphs):
+def test_txt_folder_in_parquet_out(tmp_path, model_dir, paragraphs, capsys):
     pytest.importorskip("pyarrow")
     folder = tmp_path / "articles"
     folder.mkdir()
@@ -113,23 +113,11 @@ def test_txt_folder_in_parquet_out(tmp_path, model_dir, paragraphs):
     (folder / "bad.txt").write_bytes(b"H\xe0 N\xf4i")
     (folder / "notes.md").write_text("not an article", encoding="utf-8")
     out = tmp_path / "out"
-    assert (
-        main(
-            [
-                "batch",
-                str(folder),
-                "--out",
-                str(out),
-                "--format",
-                "parquet",
-                "--model",
-                str(model_dir),
-                "--shard-size",
-                "4",
-            ]
-        )
-        == 0
-    )
+    args = f"batch {folder} --out {out} --format parquet --model {model_dir} --shard-size 4 --progress"
+    assert main(args.split()) == 0
+    err = capsys.readouterr().err
+    assert "doc" in err  # the progress bar, asked for
+    assert "viextract batch: 6 documents, " in err and " 1 failures; 2 shards written" in err
     records, failures = read_output(out)
     assert sorted(p.name for p in out.glob("shard-*")) == ["shard-00000.parquet", "shard-00001.parquet"]
     assert [r["id"] for r in records] == [f"a{i}.txt" for i in range(5)]
