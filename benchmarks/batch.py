@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import tempfile
 from pathlib import Path
@@ -65,6 +66,7 @@ def main(argv: list[str] | None = None) -> int:
             summary, records = run_engine(source, Path(tmp) / engine, model, engine, args.workers, args.shard_size)
             first = records if first is None else first
             same = "yes" if records == first else "NO"
+            load = f"{os.getloadavg()[0]:.1f}" if hasattr(os, "getloadavg") else "-"
             rows.append(
                 (
                     engine,
@@ -75,6 +77,7 @@ def main(argv: list[str] | None = None) -> int:
                     summary.entities,
                     summary.relations,
                     same,
+                    load,
                 )
             )
             figures.append(
@@ -87,6 +90,7 @@ def main(argv: list[str] | None = None) -> int:
                     "entities": summary.entities,
                     "relations": summary.relations,
                     "same_records_as_first": records == first,
+                    "load_average_1min_at_end": load,
                 }
             )
             print("finished:", " | ".join(str(cell) for cell in rows[-1]), file=sys.stderr, flush=True)
@@ -104,6 +108,7 @@ def main(argv: list[str] | None = None) -> int:
                 "entities",
                 "relations",
                 f"records equal {args.engines[0]}'s",
+                "load (1 min) at end",
             ],
             rows,
         )

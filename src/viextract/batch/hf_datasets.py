@@ -106,10 +106,20 @@ def map_chunks_datasets(
 ) -> Iterator[list[dict]]:
     """The CLI's use of the recipe: a `Dataset` per window of chunks, mapped with batches equal to the chunks.
 
-    With `workers` > 1, `Dataset.map(num_proc=...)` cuts a window into contiguous pieces; those start on
-    chunk boundaries when the window's length is a multiple of chunk size x workers.
+    With `workers` > 1, `Dataset.map(num_proc=...)` cuts a window into contiguous pieces, which need not
+    start on chunk boundaries (then the model's batches differ from `local`'s; see docs/batch.md).
     """
     datasets = import_datasets()
+    bars = not datasets.are_progress_bars_disabled()
+    datasets.disable_progress_bars()  # the CLI draws its own; put the user's setting back afterwards
+    try:
+        yield from _map_windows(datasets, spec, chunks, workers, batch_size, max_chars)
+    finally:
+        if bars:
+            datasets.enable_progress_bars()
+
+
+def _map_windows(datasets, spec, chunks, workers: int, batch_size: int, max_chars: int | None):
     for window in _windows(chunks, WINDOW_CHUNKS):
         documents = [d for chunk in window for d in chunk]
         table = {
@@ -129,9 +139,10 @@ def map_chunks_datasets(
             num_proc=workers if workers > 1 else None,
         )
         outcomes = [_outcome(row) for row in mapped]
+        start = 0
         for chunk in window:
-            yield outcomes[: len(chunk)]
-            outcomes = outcomes[len(chunk) :]
+            yield outcomes[start : start + len(chunk)]
+            start += len(chunk)
 
 
 # Chunks per Dataset: each window starts the map's worker processes (and their model loads) again.
