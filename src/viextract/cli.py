@@ -8,6 +8,7 @@ import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+from .batch.command import add_batch_command
 from .results import Extraction
 
 
@@ -70,6 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
     extract.add_argument("--format", choices=["json", "jsonl", "table"], default="json")
     extract.add_argument("--batch-size", type=int, default=32)
     extract.set_defaults(run=_extract_command)
+    add_batch_command(commands)
     return parser
 
 

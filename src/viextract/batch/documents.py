@@ -1,0 +1,122 @@
+"""Input documents for `viextract batch`: JSONL, a folder of .txt files or Parquet, read lazily in order."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+INPUT_FORMATS = ("jsonl", "txt", "parquet")
+
+
+@dataclass(frozen=True)
+class Document:
+    """One input item. `error` is set (and `text` None) when it could not be read as a document."""
+
+    id: str
+    text: str | None
+    source: str  # file:line (or file:row) so a failure can be found in the input
+    error: str | None = None
+
+
+def detect_input_format(path: Path) -> str:
+    if path.is_dir():
+        return "txt"
+    suffix = path.suffix.lower()
+    if suffix in (".jsonl", ".ndjson", ".json"):
+        return "jsonl"
+    if suffix in (".parquet", ".pq"):
+        return "parquet"
+    raise ValueError(f"{path}: cannot tell the input format from the name; pass --input-format jsonl|txt|parquet")
+
+
+def read_documents(
+    path: str | Path, input_format: str | None = None, text_field: str = "text", id_field: str = "id"
+) -> Iterator[Document]:
+    """Every input item in order; an unreadable one is a `Document` with `error`, never an exception."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no such input file or folder")
+    input_format = input_format or detect_input_format(path)
+    if input_format == "jsonl":
+        return _read_jsonl(path, text_field, id_field)
+    if input_format == "txt":
+        return _read_txt_folder(path)
+    if input_format == "parquet":
+        return _read_parquet(path, text_field, id_field)
+    raise ValueError(f"unknown input format {input_format!r}; expected one of {', '.join(INPUT_FORMATS)}")
+
+
+def _read_jsonl(path: Path, text_field: str, id_field: str) -> Iterator[Document]:
+    with path.open("rb") as lines:
+        for number, raw in enumerate(lines, 1):
+            if not raw.strip():
+                continue  # blank lines are not documents
+            yield _parse_jsonl_line(raw, f"{path}:{number}", str(number), text_field, id_field)
+
+
+def _parse_jsonl_line(raw: bytes, source: str, line_id: str, text_field: str, id_field: str) -> Document:
+    """A document without an id field gets its line number as id."""
+    try:
+        line = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        return Document(line_id, None, source, f"not UTF-8 ({error})")
+    try:
+        record = json.loads(line)
+    except json.JSONDecodeError as error:
+        return Document(line_id, None, source, f"not JSON ({error})")
+    if not isinstance(record, dict):
+        return Document(line_id, None, source, f"not a JSON object but {type(record).__name__}")
+    doc_id = str(record[id_field]) if record.get(id_field) is not None else line_id
+    return _checked(doc_id, record.get(text_field, _MISSING), source, text_field)
+
+
+_MISSING = object()
+
+
+def _checked(doc_id: str, text: object, source: str, text_field: str) -> Document:
+    if text is _MISSING:
+        return Document(doc_id, None, source, f"no {text_field!r} field")
+    if not isinstance(text, str):
+        return Document(doc_id, None, source, f"field {text_field!r} is {type(text).__name__}, not a string")
+    return Document(doc_id, text, source)
+
+
+def _read_txt_folder(folder: Path) -> Iterator[Document]:
+    """The folder's .txt files sorted by name; a file's id is its name."""
+    if not folder.is_dir():
+        raise NotADirectoryError(f"{folder}: --input-format txt reads a folder of .txt files")
+    for path in sorted(folder.glob("*.txt")):
+        try:
+            yield Document(path.name, path.read_bytes().decode("utf-8"), str(path))
+        except UnicodeDecodeError as error:
+            yield Document(path.name, None, str(path), f"not UTF-8 ({error})")
+        except OSError as error:
+            yield Document(path.name, None, str(path), f"unreadable ({error.strerror or error})")
+
+
+def _read_parquet(path: Path, text_field: str, id_field: str) -> Iterator[Document]:
+    """Rows in order, read one record batch at a time; a row without an id gets its row number."""
+    parquet = import_pyarrow_parquet("reading Parquet")
+    source = parquet.ParquetFile(path)
+    names = source.schema_arrow.names
+    if text_field not in names:
+        raise ValueError(f"{path}: no column {text_field!r} (columns: {', '.join(names)}); use --text-field")
+    columns = [text_field] + ([id_field] if id_field in names else [])
+    row = 0
+    for batch in source.iter_batches(columns=columns, batch_size=1024):
+        values = batch.to_pydict()
+        ids = values.get(id_field, [None] * batch.num_rows)
+        for text, doc_id in zip(values[text_field], ids):
+            row += 1
+            doc_id = str(doc_id) if doc_id is not None else str(row)
+            yield _checked(doc_id, text, f"{path}:row {row}", text_field)
+
+
+def import_pyarrow_parquet(purpose: str):
+    try:
+        import pyarrow.parquet as parquet
+    except ImportError as error:
+        raise ImportError(f"{purpose} needs pyarrow: pip install 'viextract[parquet]'") from error
+    return parquet

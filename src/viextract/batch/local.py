@@ -1,0 +1,51 @@
+"""The `local` engine: chunks in this process, or in spawned worker processes that each load the model once."""
+
+from __future__ import annotations
+
+import multiprocessing
+from collections import deque
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+
+from .documents import Document
+from .loader import ExtractorSpec
+from .records import extract_chunk
+
+_worker_spec: ExtractorSpec | None = None
+
+
+def map_chunks_local(
+    spec: ExtractorSpec,
+    chunks: Iterable[list[Document]],
+    *,
+    workers: int,
+    batch_size: int,
+    max_chars: int | None,
+) -> Iterator[list[dict]]:
+    """Outcomes of each chunk, in the order of `chunks`; at most 2 chunks per worker are in flight."""
+    if workers <= 1:
+        extractor = spec.load()
+        for chunk in chunks:
+            yield extract_chunk(extractor, chunk, batch_size, max_chars)
+        return
+    # spawn: a forked child would inherit torch's threads and locks mid-state; spawn is safe everywhere.
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker, initargs=(spec,)) as pool:
+        pending: deque = deque()
+        for chunk in chunks:
+            pending.append(pool.submit(_extract_in_worker, chunk, batch_size, max_chars))
+            if len(pending) >= 2 * workers:  # bounded: the input is never read far ahead of the output
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+
+
+def _init_worker(spec: ExtractorSpec) -> None:
+    global _worker_spec
+    _worker_spec = spec
+    spec.load()
+
+
+def _extract_in_worker(chunk: list[Document], batch_size: int, max_chars: int | None) -> list[dict]:
+    assert _worker_spec is not None, "worker not initialised"
+    return extract_chunk(_worker_spec.load(), chunk, batch_size, max_chars)

@@ -1,0 +1,206 @@
+"""`run_batch`: read, shard, skip what is done, extract on an engine, write each shard whole, count."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections import deque
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from itertools import islice
+from pathlib import Path
+
+from .documents import Document, read_documents
+from .loader import ExtractorSpec
+from .shards import OutputDir
+
+ENGINES = ("local", "datasets", "ray")
+
+
+@dataclass(frozen=True)
+class BatchOptions:
+    """Everything `viextract batch` takes; the CLI flags have the same names with dashes."""
+
+    input: str
+    out: str
+    input_format: str | None = None  # None: from the name (folder: txt, .jsonl, .parquet)
+    output_format: str = "jsonl"
+    text_field: str = "text"
+    id_field: str = "id"
+    model: str | None = None  # None: the bundled default model
+    engine: str = "local"
+    workers: int = 1  # local: processes; datasets: num_proc; ray: actors
+    threads_per_worker: int | None = None
+    shard_size: int = 1000
+    chunk_size: int = 32  # documents per unit of work: every engine extracts the same chunks
+    batch_size: int = 32
+    max_chars: int | None = None
+    device: str | None = None
+    quantize: str | None = None
+    ray_address: str | None = None
+    num_cpus_per_actor: float = 1.0
+    num_gpus_per_actor: float = 0.0
+    progress: bool = False
+
+
+@dataclass(frozen=True)
+class BatchSummary:
+    documents: int  # read and handled in this run (records plus failures)
+    entities: int
+    relations: int
+    failures: int
+    shards_written: int
+    shards_skipped: int  # already complete from an earlier run
+    seconds: float
+
+    @property
+    def docs_per_second(self) -> float:
+        return self.documents / self.seconds if self.seconds > 0 else 0.0
+
+    def describe(self) -> str:
+        return (
+            f"{self.documents} documents, {self.entities} entities, {self.relations} relations, "
+            f"{self.failures} failures; {self.shards_written} shards written, {self.shards_skipped} "
+            f"already complete; {self.seconds:.1f} s, {self.docs_per_second:.2f} docs/s"
+        )
+
+
+def run_batch(options: BatchOptions) -> BatchSummary:
+    """Extract from every input document into `options.out`; a rerun resumes after the complete shards."""
+    _check_options(options)
+    output = OutputDir(options.out, options.output_format)
+    output.open(_settings(options))
+    shards = _pending_shards(
+        read_documents(options.input, options.input_format, options.text_field, options.id_field),
+        options.shard_size,
+        output,
+    )
+    started = time.perf_counter()
+    counts = {"documents": 0, "entities": 0, "relations": 0, "failures": 0, "shards_written": 0}
+    skipped: list[int] = []
+    plan: deque[tuple[int, int]] = deque()  # (shard, number of chunks), filled as the engine reads chunks
+    chunks = _chunk_stream(shards, options.chunk_size, plan, skipped)
+    progress = _progress_bar(options.progress)
+    outcomes_by_chunk = _engine(options)(chunks)
+    for shard, outcomes in _group_by_shard(outcomes_by_chunk, plan):
+        records = [o["record"] for o in outcomes if "record" in o]
+        failures = [o["failure"] for o in outcomes if "failure" in o]
+        output.write_shard(shard, records, failures)
+        counts["documents"] += len(outcomes)
+        counts["entities"] += sum(len(r["entities"]) for r in records)
+        counts["relations"] += sum(len(r["relations"]) for r in records)
+        counts["failures"] += len(failures)
+        counts["shards_written"] += 1
+        progress.update(len(outcomes))
+    progress.close()
+    return BatchSummary(**counts, shards_skipped=len(skipped), seconds=time.perf_counter() - started)
+
+
+def _check_options(options: BatchOptions) -> None:
+    if options.engine not in ENGINES:
+        raise ValueError(f"unknown engine {options.engine!r}; expected one of {', '.join(ENGINES)}")
+    for name in ("shard_size", "chunk_size", "batch_size", "workers"):
+        if getattr(options, name) < 1:
+            raise ValueError(f"{name} must be at least 1, got {getattr(options, name)}")
+    if options.max_chars is not None and options.max_chars < 1:
+        raise ValueError(f"max_chars must be at least 1, got {options.max_chars}")
+
+
+def _model_name(model: str | None) -> str | None:
+    """A local model directory as an absolute path (Ray workers run in another folder); a Hub id as given."""
+    return str(Path(model).resolve()) if model and Path(model).exists() else model
+
+
+def _settings(options: BatchOptions) -> dict:
+    """What must stay the same for a rerun to resume: anything that moves documents between shards or changes them."""
+    model = _model_name(options.model)
+    return {
+        "input": str(Path(options.input).resolve()),
+        "input_format": options.input_format,
+        "text_field": options.text_field,
+        "id_field": options.id_field,
+        "shard_size": options.shard_size,
+        "output_format": options.output_format,
+        "model": model or "bundled",
+        "max_chars": options.max_chars,
+    }
+
+
+def _pending_shards(documents: Iterator[Document], shard_size: int, output: OutputDir) -> Iterator[tuple[int, list]]:
+    """(shard number, documents) for each shard not yet complete; complete ones are read past, not held."""
+    shard = 0
+    while batch := list(islice(documents, shard_size)):
+        yield shard, ([] if output.is_complete(shard) else batch)
+        shard += 1
+
+
+def _chunk_stream(shards, chunk_size: int, plan: deque, skipped: list[int]) -> Iterator[list[Document]]:
+    for shard, documents in shards:
+        if not documents:
+            skipped.append(shard)
+            continue
+        pieces = [documents[i : i + chunk_size] for i in range(0, len(documents), chunk_size)]
+        plan.append((shard, len(pieces)))
+        yield from pieces
+
+
+def _group_by_shard(outcomes_by_chunk: Iterable[list[dict]], plan: deque) -> Iterator[tuple[int, list[dict]]]:
+    """The engine returns chunks in order; `plan` (filled before they are returned) says where shards end."""
+    collected: list[dict] = []
+    seen = 0
+    for outcomes in outcomes_by_chunk:
+        collected += outcomes
+        seen += 1
+        shard, expected = plan[0]
+        if seen == expected:
+            plan.popleft()
+            yield shard, collected
+            collected, seen = [], 0
+
+
+def _engine(options: BatchOptions):
+    threads = options.threads_per_worker
+    if threads is None and options.workers > 1:  # workers x threads should not exceed the cores
+        threads = max(1, (os.cpu_count() or 1) // options.workers)
+    spec = ExtractorSpec(_model_name(options.model), options.device, options.quantize, threads)
+    common = {"batch_size": options.batch_size, "max_chars": options.max_chars}
+    if options.engine == "local":
+        from .local import map_chunks_local
+
+        return lambda chunks: map_chunks_local(spec, chunks, workers=options.workers, **common)
+    if options.engine == "datasets":
+        from .hf_datasets import map_chunks_datasets
+
+        return lambda chunks: map_chunks_datasets(spec, chunks, workers=options.workers, **common)
+    from .ray_engine import map_chunks_ray
+
+    device = "cuda" if options.num_gpus_per_actor > 0 and options.device is None else options.device
+    threads = options.threads_per_worker or max(1, int(options.num_cpus_per_actor))  # an actor's CPUs
+    spec = ExtractorSpec(spec.model, device, options.quantize, threads)
+    return lambda chunks: map_chunks_ray(
+        spec,
+        chunks,
+        actors=options.workers,
+        num_cpus_per_actor=options.num_cpus_per_actor,
+        num_gpus_per_actor=options.num_gpus_per_actor,
+        address=options.ray_address,
+        **common,
+    )
+
+
+class _NoProgress:
+    def update(self, n: int) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def _progress_bar(enabled: bool):
+    if not enabled:
+        return _NoProgress()
+    import sys
+
+    from tqdm import tqdm
+
+    return tqdm(unit="doc", file=sys.stderr, desc="viextract batch")

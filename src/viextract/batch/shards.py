@@ -1,0 +1,130 @@
+"""The output folder of `viextract batch`: a manifest, shards written whole or not at all, failures beside them.
+
+A shard is complete exactly when `shard-NNNNN.<format>` exists: it is written to a temporary file
+in the same folder and renamed into place only once every record is in it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from .documents import import_pyarrow_parquet
+
+OUTPUT_FORMATS = ("jsonl", "parquet")
+MANIFEST = "_batch.json"
+_TEMP = re.compile(r"^\.(shard|failures)-\d{5}\.(jsonl|parquet)\.tmp-\d+$")
+
+
+class OutputDir:
+    def __init__(self, path: str | Path, output_format: str):
+        if output_format not in OUTPUT_FORMATS:
+            raise ValueError(f"unknown output format {output_format!r}; expected one of {', '.join(OUTPUT_FORMATS)}")
+        self.path = Path(path)
+        self.format = output_format
+
+    def open(self, settings: dict[str, Any]) -> None:
+        """Create the folder, or check that it holds a run with the same settings (the shards must line up)."""
+        manifest = self.path / MANIFEST
+        if manifest.exists():
+            _check_same_settings(manifest, settings)
+        elif self.path.exists() and any(self.path.iterdir()):
+            raise FileExistsError(
+                f"{self.path}: not empty and not a viextract batch output (no {MANIFEST}); choose a new --out"
+            )
+        else:
+            self.path.mkdir(parents=True, exist_ok=True)
+            _write_atomic(manifest, (json.dumps(settings, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
+        for stale in self.path.iterdir():  # temporary files of a killed run: ours, by name
+            if _TEMP.match(stale.name):
+                stale.unlink()
+
+    def shard_path(self, shard: int) -> Path:
+        return self.path / f"shard-{shard:05d}.{self.format}"
+
+    def failures_path(self, shard: int) -> Path:
+        return self.path / f"failures-{shard:05d}.jsonl"
+
+    def is_complete(self, shard: int) -> bool:
+        return self.shard_path(shard).exists()
+
+    def write_shard(self, shard: int, records: Sequence[dict], failures: Sequence[dict]) -> None:
+        """Failures first, then the shard: a shard that exists always has its failures file beside it."""
+        if failures:
+            _write_atomic(self.failures_path(shard), _jsonl_bytes(failures))
+        if self.format == "jsonl":
+            _write_atomic(self.shard_path(shard), _jsonl_bytes(records))
+        else:
+            _write_parquet_atomic(self.shard_path(shard), records)
+
+
+def _check_same_settings(manifest: Path, settings: dict[str, Any]) -> None:
+    try:
+        previous = json.loads(manifest.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as error:
+        raise ValueError(f"{manifest}: unreadable manifest ({error})") from error
+    changed = [key for key in settings if previous.get(key) != settings[key]]
+    if changed:
+        details = ", ".join(f"{key}: was {previous.get(key)!r}, now {settings[key]!r}" for key in changed)
+        raise ValueError(
+            f"{manifest}: this output was started with other settings ({details}); "
+            f"rerun with the same ones to resume, or choose a new --out"
+        )
+
+
+def _jsonl_bytes(rows: Sequence[dict]) -> bytes:
+    return "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows).encode("utf-8")
+
+
+def _temp_path(path: Path) -> Path:
+    return path.with_name(f".{path.name}.tmp-{os.getpid()}")
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    temp = _temp_path(path)
+    with temp.open("wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temp, path)
+
+
+def parquet_schema():
+    import pyarrow as pa
+
+    entity = pa.struct(
+        [
+            ("label", pa.string()),
+            ("text", pa.string()),
+            ("start", pa.int64()),
+            ("end", pa.int64()),
+            ("score", pa.float64()),
+        ]
+    )
+    relation = pa.struct([("head", pa.int64()), ("tail", pa.int64()), ("label", pa.string()), ("score", pa.float64())])
+    return pa.schema([("id", pa.string()), ("entities", pa.list_(entity)), ("relations", pa.list_(relation))])
+
+
+def _write_parquet_atomic(path: Path, records: Sequence[dict]) -> None:
+    parquet = import_pyarrow_parquet("writing Parquet")
+    import pyarrow as pa
+
+    table = pa.Table.from_pylist(list(records), schema=parquet_schema())
+    temp = _temp_path(path)
+    parquet.write_table(table, temp)
+    with temp.open("rb") as handle:
+        os.fsync(handle.fileno())
+    os.replace(temp, path)
+
+
+def read_shard(path: str | Path) -> list[dict]:
+    """The records of one shard, JSONL or Parquet, as plain dicts."""
+    path = Path(path)
+    if path.suffix == ".parquet":
+        return import_pyarrow_parquet("reading Parquet").read_table(path).to_pylist()
+    with path.open(encoding="utf-8") as lines:
+        return [json.loads(line) for line in lines]

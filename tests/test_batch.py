@@ -1,0 +1,275 @@
+"""`viextract batch`: inputs, shards, failures, resume after a crash or a kill, and equal results on every engine."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.relation_helpers import build_tiny_full_model
+from viextract.batch import BatchOptions, Document, extract_chunk, read_documents, read_shard, run_batch
+from viextract.batch.shards import OutputDir
+from viextract.cli import main
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory, tiny_tokenizer_dir) -> Path:
+    """ner/ and re/ (threshold 0: every candidate pair is a relation, so relation checks are never vacuous)."""
+    return build_tiny_full_model(tiny_tokenizer_dir, tmp_path_factory.mktemp("batch_model"))
+
+
+@pytest.fixture(scope="module")
+def paragraphs(corpus) -> list[str]:
+    """Many short documents: the corpus articles' paragraphs, so the tests stay quick."""
+    return [line for text in corpus for line in text.splitlines() if len(line) > 40]
+
+
+def write_jsonl(path: Path, rows: list[dict]) -> Path:
+    path.write_text("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows), encoding="utf-8")
+    return path
+
+
+def read_output(out: Path) -> tuple[list[dict], list[dict]]:
+    records = [r for shard in sorted(out.glob("shard-*")) for r in read_shard(shard)]
+    failures = [json.loads(line) for f in sorted(out.glob("failures-*.jsonl")) for line in f.open(encoding="utf-8")]
+    return records, failures
+
+
+def options(source: Path, out: Path, model_dir: Path, **overrides) -> BatchOptions:
+    values = dict(model=str(model_dir), shard_size=7, chunk_size=3, threads_per_worker=1)
+    values.update(overrides)
+    return BatchOptions(str(source), str(out), **values)
+
+
+def test_jsonl_records_keep_order_and_offsets_index_the_input(tmp_path, model_dir, paragraphs):
+    docs = paragraphs[:20]
+    rows = [{"id": f"doc{i}", "text": text} for i, text in enumerate(docs)]
+    rows[4] = {"text": docs[4]}  # no id: its line number
+    source = write_jsonl(tmp_path / "in.jsonl", rows)
+    summary = run_batch(options(source, tmp_path / "out", model_dir))
+    records, failures = read_output(tmp_path / "out")
+    assert failures == []
+    assert [r["id"] for r in records] == [row.get("id", "5") for row in rows]
+    assert summary.documents == 20 and summary.shards_written == 3 and summary.failures == 0
+    assert summary.entities == sum(len(r["entities"]) for r in records) > 0
+    assert summary.relations == sum(len(r["relations"]) for r in records) > 0
+    for record, text in zip(records, docs):
+        for entity in record["entities"]:
+            assert text[entity["start"] : entity["end"]] == entity["text"]
+        for relation in record["relations"]:
+            assert 0 <= relation["head"] < len(record["entities"]) and 0 <= relation["tail"] < len(record["entities"])
+
+
+def test_failures_are_recorded_with_id_and_source_and_never_stop_the_run(tmp_path, model_dir, paragraphs):
+    lines = [
+        json.dumps({"id": "ok1", "text": paragraphs[0]}),
+        "{not json",
+        json.dumps({"id": "num", "text": 5}),
+        json.dumps({"id": "long", "text": "Hà Nội " * 1000}),
+        json.dumps({"id": "ok2", "text": paragraphs[1]}),
+    ]
+    source = tmp_path / "in.jsonl"
+    source.write_bytes(("\n".join(lines) + "\n").encode() + b'{"id": "latin", "text": "H\xe0 N\xf4i"}\n')
+    summary = run_batch(options(source, tmp_path / "out", model_dir, max_chars=6000))
+    records, failures = read_output(tmp_path / "out")
+    assert [r["id"] for r in records] == ["ok1", "ok2"]
+    by_id = {f["id"]: f for f in failures}
+    assert set(by_id) == {"2", "num", "long", "6"} and summary.failures == 4 and summary.documents == 6
+    assert by_id["2"]["source"].endswith("in.jsonl:2") and "not JSON" in by_id["2"]["error"]
+    assert "not a string" in by_id["num"]["error"] and "--max-chars" in by_id["long"]["error"]
+    assert "not UTF-8" in by_id["6"]["error"]
+
+
+def test_an_exception_in_one_document_spares_its_neighbours():
+    class Flaky:
+        def pipe(self, texts, batch_size):
+            from viextract.results import Extraction
+
+            for text in texts:
+                if "boom" in text:
+                    raise RuntimeError("model exploded")
+            return iter([Extraction(t) for t in texts])
+
+    chunk = [Document("a", "fine", "f:1"), Document("b", "boom", "f:2"), Document("c", "also fine", "f:3")]
+    outcomes = extract_chunk(Flaky(), chunk, batch_size=8, max_chars=None)
+    assert [o.get("record", {}).get("id") for o in outcomes] == ["a", None, "c"]
+    assert outcomes[1]["failure"] == {"id": "b", "source": "f:2", "error": "RuntimeError: model exploded"}
+
+
+def test_txt_folder_in_parquet_out(tmp_path, model_dir, paragraphs, capsys):
+    pytest.importorskip("pyarrow")
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    for i, text in enumerate(paragraphs[:5]):
+        (folder / f"a{i}.txt").write_text(text, encoding="utf-8")
+    (folder / "bad.txt").write_bytes(b"H\xe0 N\xf4i")
+    (folder / "notes.md").write_text("not an article", encoding="utf-8")
+    out = tmp_path / "out"
+    args = f"batch {folder} --out {out} --format parquet --model {model_dir} --shard-size 4 --progress"
+    assert main(args.split()) == 0
+    err = capsys.readouterr().err
+    assert "doc" in err  # the progress bar, asked for
+    assert "viextract batch: 6 documents, " in err and " 1 failures; 2 shards written" in err
+    records, failures = read_output(out)
+    assert sorted(p.name for p in out.glob("shard-*")) == ["shard-00000.parquet", "shard-00001.parquet"]
+    assert [r["id"] for r in records] == [f"a{i}.txt" for i in range(5)]
+    assert [f["id"] for f in failures] == ["bad.txt"]
+    for record, text in zip(records, paragraphs):
+        assert all(text[e["start"] : e["end"]] == e["text"] for e in record["entities"])
+
+
+def test_parquet_input_with_configured_fields(tmp_path, model_dir, paragraphs):
+    pa = pytest.importorskip("pyarrow")
+    import pyarrow.parquet as pq
+
+    source = tmp_path / "in.parquet"
+    pq.write_table(pa.table({"key": ["x", "y", None], "body": [paragraphs[0], None, paragraphs[2]]}), source)
+    docs = list(read_documents(source, text_field="body", id_field="key"))
+    assert [(d.id, d.error is None) for d in docs] == [("x", True), ("y", False), ("3", True)]
+    with pytest.raises(ValueError, match="no column 'text'"):
+        list(read_documents(source))
+
+
+def test_a_crash_while_writing_leaves_no_half_shard_and_a_rerun_completes(tmp_path, model_dir, paragraphs, monkeypatch):
+    source = write_jsonl(tmp_path / "in.jsonl", [{"id": str(i), "text": t} for i, t in enumerate(paragraphs[:20])])
+    clean = tmp_path / "clean"
+    run_batch(options(source, clean, model_dir))
+    out = tmp_path / "out"
+    original = OutputDir.write_shard
+
+    def crash_on_second_shard(self, shard, records, failures):
+        if shard == 1:  # half a shard on disk, then the process dies
+            (self.path / ".shard-00001.jsonl.tmp-99999").write_text(json.dumps(records[0]) + "\n")
+            raise KeyboardInterrupt
+        original(self, shard, records, failures)
+
+    monkeypatch.setattr(OutputDir, "write_shard", crash_on_second_shard)
+    with pytest.raises(KeyboardInterrupt):
+        run_batch(options(source, out, model_dir))
+    assert sorted(p.name for p in out.glob("shard-*")) == ["shard-00000.jsonl"]
+    monkeypatch.setattr(OutputDir, "write_shard", original)
+    summary = run_batch(options(source, out, model_dir))
+    assert summary.shards_skipped == 1 and summary.shards_written == 2 and summary.documents == 13
+    assert read_output(out) == read_output(clean)
+    assert not [p for p in out.iterdir() if ".tmp-" in p.name]
+
+
+def test_killed_midway_then_rerun_completes_without_duplicates(tmp_path, tiny_ner_dir, paragraphs):
+    texts = (paragraphs * 2)[:80]
+    source = write_jsonl(tmp_path / "in.jsonl", [{"id": f"d{i}", "text": t} for i, t in enumerate(texts)])
+    out = tmp_path / "out"
+    command = [
+        sys.executable,
+        "-m",
+        "viextract.cli",
+        "batch",
+        str(source),
+        "--out",
+        str(out),
+        "--model",
+        str(tiny_ner_dir),
+        "--shard-size",
+        "5",
+        "--chunk-size",
+        "5",
+    ]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO / "src"), str(REPO)])}
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    while not (out / "shard-00000.jsonl").exists() and process.poll() is None:
+        time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    written_before = len(list(out.glob("shard-*")))
+    assert subprocess.run(command, env=env, capture_output=True).returncode == 0
+    records, _ = read_output(out)
+    assert [r["id"] for r in records] == [f"d{i}" for i in range(80)]
+    assert written_before >= 1
+
+
+def test_rerun_with_other_settings_or_into_a_foreign_folder_is_refused(tmp_path, model_dir, paragraphs):
+    source = write_jsonl(tmp_path / "in.jsonl", [{"id": "a", "text": paragraphs[0]}])
+    run_batch(options(source, tmp_path / "out", model_dir))
+    with pytest.raises(ValueError, match="shard_size: was 7, now 9"):
+        run_batch(options(source, tmp_path / "out", model_dir, shard_size=9))
+    foreign = tmp_path / "mine"
+    foreign.mkdir()
+    (foreign / "keep.txt").write_text("user data")
+    with pytest.raises(FileExistsError, match="not a viextract batch output"):
+        run_batch(options(source, foreign, model_dir))
+    assert (foreign / "keep.txt").read_text() == "user data"
+
+
+def test_core_package_imports_no_engine():
+    code = (
+        "import sys, viextract, viextract.cli, viextract.batch; "
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'datasets', 'ray', 'pyarrow'}))"
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO / "src"), str(REPO)])}
+    assert subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True).stdout.strip() == "[]"
+
+
+@pytest.fixture(scope="module")
+def engine_input(tmp_path_factory, paragraphs) -> Path:
+    folder = tmp_path_factory.mktemp("engines")
+    rows = [{"id": f"d{i}", "text": t} for i, t in enumerate(paragraphs[:24])]
+    rows.insert(5, {"id": "long", "text": "Hà Nội " * 1000})
+    return write_jsonl(folder / "in.jsonl", rows)
+
+
+@pytest.fixture(scope="module")
+def local_output(tmp_path_factory, engine_input, model_dir):
+    out = tmp_path_factory.mktemp("local") / "out"
+    run_batch(options(engine_input, out, model_dir, max_chars=6000))
+    return read_output(out)
+
+
+def test_local_worker_processes_equal_in_process(tmp_path, engine_input, model_dir, local_output):
+    run_batch(options(engine_input, tmp_path / "out", model_dir, max_chars=6000, workers=2))
+    assert read_output(tmp_path / "out") == local_output
+
+
+def test_datasets_engine_and_extract_dataset_equal_local(tmp_path, engine_input, model_dir, local_output):
+    datasets = pytest.importorskip("datasets")
+    from viextract.batch import extract_dataset
+
+    run_batch(options(engine_input, tmp_path / "out", model_dir, max_chars=6000, engine="datasets"))
+    assert read_output(tmp_path / "out") == local_output
+    rows = [json.loads(line) for line in engine_input.open(encoding="utf-8")][:7]
+    mapped = extract_dataset(
+        datasets.Dataset.from_list(rows), str(model_dir), id_field="id", chunk_size=3, max_chars=6000
+    )
+    assert mapped.column_names == ["id", "text", "entities", "relations", "error"]
+    records, failures = local_output
+    expected = [r for r in records if r["id"] in {row["id"] for row in rows}]
+    assert [
+        {"id": r["id"], "entities": r["entities"], "relations": r["relations"]} for r in mapped if r["error"] is None
+    ] == expected
+    assert [r["id"] for r in mapped if r["error"]] == [f["id"] for f in failures]
+
+
+def test_ray_engine_equals_local(tmp_path, engine_input, model_dir, local_output):
+    ray = pytest.importorskip("ray", reason="ray is not installed: pip install 'viextract[ray]'")
+    pytest.importorskip("ray.data", reason="Ray Data is not installed: pip install 'viextract[ray]'")
+    env = {"env_vars": {"PYTHONPATH": os.pathsep.join([str(REPO / "src"), str(REPO)])}}
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, runtime_env=env)
+    try:
+        run_batch(options(engine_input, tmp_path / "out", model_dir, max_chars=6000, engine="ray", workers=2))
+    finally:
+        ray.shutdown()
+    assert read_output(tmp_path / "out") == local_output
+
+
+def test_benchmark_quick_run_prints_its_table(tiny_ner_dir, capsys):
+    from benchmarks.batch import main as benchmark
+
+    assert benchmark(["--quick", "--model", str(tiny_ner_dir)]) == 0
+    out = capsys.readouterr().out
+    assert "| local | 1 | 6 |" in out and "command:" in out
