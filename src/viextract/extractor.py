@@ -16,7 +16,6 @@ from .ner import TokenTagger
 from .results import Entity, Extraction, Relation
 from .saving import atomic_directory
 from .segment import DEFAULT_SEGMENTER, get_segmenter
-from .storage import load_model
 from .text import PreparedText, prepare_text
 
 # Documents are prepared and tagged together until this many sentences are pending.
@@ -75,6 +74,8 @@ class Extractor:
         transformers' default (sdpa where torch has it).
         """
         from transformers import AutoModelForTokenClassification
+
+        from .storage import load_model  # here, so `python -m viextract.storage` runs without a warning
 
         if quantize not in (None, "int8"):
             raise ValueError(f"quantize must be None or 'int8', got {quantize!r}")

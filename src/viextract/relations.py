@@ -38,7 +38,6 @@ from .markers import (
 )
 from .ner import pad_batch
 from .saving import atomic_directory
-from .storage import load_model
 
 MODEL_TYPE = "viextract_relation"
 DEFAULT_THRESHOLD = 0.5
@@ -323,6 +322,8 @@ class RelationExtractor:
         if problems:
             raise ModelLoadError(f"{path}: {'; '.join(problems)}")
         tokenizer = load_tokenizer(directory, int(config.vocab_size))
+        from .storage import load_model  # here, so `python -m viextract.storage` runs without a warning
+
         try:
             options = {"attn_implementation": attn_implementation} if attn_implementation else {}
             model = load_model(
