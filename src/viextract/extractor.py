@@ -29,7 +29,6 @@ from .quiet import no_quantization_deprecation, quiet_unless_verbose
 from .results import Entity, Extraction, Relation
 from .saving import atomic_directory, check_save_target, refuse_quantized
 from .segment import DEFAULT_SEGMENTER, get_segmenter
-from .storage import load_model
 from .truncation import reports_truncations_when_done
 
 # Documents are prepared and tagged together until this many sentences are pending.
@@ -90,6 +89,8 @@ class Extractor:
         transformers' default (sdpa where torch has it). `verbose=True` lets transformers print its
         progress bars and log lines; by default loading prints nothing.
         """
+        from .storage import load_model  # here, so `python -m viextract.storage` runs without a warning
+
         if quantize not in (None, "int8"):
             raise ValueError(f"quantize must be None or 'int8', got {quantize!r}")
         root = resolve_model_dir(path_or_repo_id, revision=revision, token=token)

@@ -46,7 +46,6 @@ from .ner import pad_batch
 from .onepass import NUM_DISTANCE_BUCKETS, WindowInput, encode_sentence
 from .quiet import quiet_unless_verbose
 from .saving import atomic_directory, check_save_target, refuse_quantized
-from .storage import load_model
 from .truncation import reports_truncations
 
 MODEL_TYPE = "viextract_relation"
@@ -417,6 +416,8 @@ class RelationExtractor:
         if problems:
             raise ModelLoadError(f"{path}: {'; '.join(problems)}")
         tokenizer = load_tokenizer(directory, int(config.vocab_size), config.pad_token_id)
+        from .storage import load_model  # here, so `python -m viextract.storage` runs without a warning
+
         try:
             options = {"attn_implementation": attn_implementation} if attn_implementation else {}
             model, info = load_model(
