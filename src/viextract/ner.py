@@ -120,7 +120,7 @@ class TokenTagger:
         lengths = [len(windows[i].input_ids) for i in order]
         pieces = []
         for start, end in plan_batches(lengths, batch_size, batch_tokens):
-            pieces.append(self._run([windows[i] for i in order[start:end]]))
+            pieces.append(self._forward([windows[i] for i in order[start:end]]))
         if not pieces:
             return []
         rows = torch.cat(pieces).cpu().numpy()
@@ -160,7 +160,13 @@ class TokenTagger:
             return _to_device(mask.bool()[:, None, None, :], device)
         return _to_device(mask, device)
 
-    def _run(self, batch: Sequence[Window]) -> torch.Tensor:
+    def _run(self, batch: Sequence[Window]) -> list[np.ndarray]:
+        """Per window, the (words x labels) log-probabilities at each word's first subword (one batch)."""
+        rows = self._forward(batch).cpu().numpy()
+        bounds = np.cumsum([0] + [len(w.word_positions) for w in batch])
+        return [rows[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
+
+    def _forward(self, batch: Sequence[Window]) -> torch.Tensor:
         """The batch's word rows of log-probabilities, (words of all windows x labels), left on the device."""
         device = self.device
         ids, mask = pad_batch(batch, self.tokenizer.pad_token_id)
