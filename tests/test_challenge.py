@@ -144,3 +144,10 @@ def test_training_text_names_no_person_event_or_agreement_of_the_challenge_set()
     training = [doc for path in splits["train_extra"] for doc in load_documents(REPO / path)]
     training += load_documents(REPO / "data" / "corpus.jsonl")
     assert shared_names(load_documents(CHALLENGE), training) == []
+
+
+def test_the_written_topics_markup_converts_to_exactly_its_jsonl():
+    written = parse_inline((REPO / "data" / "written_topics.txt").read_text(encoding="utf-8"), "written_topics.txt")
+    assert [d.to_dict() for d in written] == [
+        d.to_dict() for d in load_documents(REPO / "data" / "written_topics.jsonl")
+    ]
