@@ -241,6 +241,12 @@ def test_cli_writes_a_base_that_the_training_paths_load(built_base, tiny_tokeniz
     assert "MIT" in info["provenance"]["base"] and info["summary"]["top_n"] == 40
     assert -1 <= info["summary"]["check_cosine_matched"] <= 1
     assert info["summary"]["check_int8_cosine_min"] > 0.99  # int8 storage barely moves the tiny model either
+    from training.provenance import base_provenance
+
+    # What a model fine-tuned from it inherits: e5's licence, in both the float and int8 copies.
+    for copy in ("base", "base_int8"):
+        inherited = base_provenance(str(built_base / copy))
+        assert inherited.bases[0] == "intfloat/multilingual-e5-small" and "MIT" in inherited.licences
 
 
 def PhobertTokenizerFull(directory):

