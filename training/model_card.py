@@ -225,6 +225,8 @@ class CardData:
     # task -> dev scores of the same fine-tuning from a randomly initialised twin of the base
     ablation: dict[str, Evaluation] = field(default_factory=dict)
     challenge: ChallengeTable | None = None
+    # The decoding priors the NER config.json stores, in words ("" when it stores none).
+    decoding_tables: str = ""
 
     @property
     def has_relations(self) -> bool:
@@ -687,6 +689,14 @@ def training_run(task: str, directory: Path, prefix: str) -> tuple[TrainingRun |
     return TrainingRun(task, config_path, command, settings, sizes), config
 
 
+DECODING_TABLES = {"tag_bigrams": "tag-bigram scores", "word_context": "word-context", "word_shapes": "word-shape"}
+
+
+def _decoding_tables(settings: dict[str, Any]) -> str:
+    """The priors Viterbi adds, as the card names them: 'tag-bigram scores (viextract.tag_bigrams), ...'."""
+    return ", ".join(f"{name} (`viextract.{key}`)" for key, name in DECODING_TABLES.items() if settings.get(key))
+
+
 def base_info(config: dict[str, Any] | None, ner_config: dict[str, Any], base_model: str | None,
               base_dir: str | Path | None, model_dir: Path) -> BaseInfo:  # fmt: skip
     """Where the encoder came from; a local base's pretrain_data.json gives its text and licences."""
@@ -930,6 +940,7 @@ def build_card_data(
         retrain_commands=[],
         library_name=library_name,
         tags=tags,
+        decoding_tables=_decoding_tables(settings),
     )
     card.retrain_commands = [
         f"python -m training.train {task} --config configs/{task}.yaml --set base_model={RECOMMENDED_BASE}"
@@ -990,11 +1001,12 @@ def _limitations(card: CardData) -> list[str]:
             if k in card.shape
         )  # fmt: skip
         words = f" on {card.base.pretrain_words:,} words" if card.base.pretrain_words else ""
+        made = f"pretrained here{words}" if card.base.pretrain_command else "built here from another pretrained encoder"
         out.append(
-            f"The encoder is a small PhoBERT-architecture base ({shape}"
+            f"The encoder is a PhoBERT-architecture base ({shape}"
             + (f", {_count(size)} parameters" if size else "")
-            + f") pretrained here{words}, not `{RECOMMENDED_BASE}`: expect clearly lower scores than a "
-            f"PhoBERT-base fine-tune. For best results retrain on `{RECOMMENDED_BASE}` (commands below)."
+            + f") {made}, not `{RECOMMENDED_BASE}`: a PhoBERT-base fine-tune may score higher. "
+            f"To compare, retrain on `{RECOMMENDED_BASE}` (commands below)."
         )
     train_docs = sum(s.documents for s in card.data if s.name == "train")
     if train_docs:
