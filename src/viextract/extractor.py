@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 import torch
 
@@ -26,6 +26,13 @@ def _check_text(text: Any) -> str:
     if not isinstance(text, str):
         raise TypeError(f"extract() takes a str, got {type(text).__name__}")
     return text
+
+
+def check_batch_size(batch_size: Any) -> int:
+    """`batch_size` itself if it is a positive int (bool excluded), else ValueError naming the value."""
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+    return batch_size
 
 
 def resolve_device(device: str | torch.device | None) -> torch.device:
@@ -116,13 +123,33 @@ class Extractor:
             if self.relation_extractor is not None:
                 self.relation_extractor.save_pretrained(staging / "re")
 
-    def __call__(self, text: str) -> Extraction:
-        return next(self.pipe([text], batch_size=32))
+    @overload
+    def __call__(self, text: str, batch_size: int = 32) -> Extraction: ...
+    @overload
+    def __call__(self, text: list[str] | tuple[str, ...], batch_size: int = 32) -> list[Extraction]: ...
+    def __call__(self, text, batch_size=32):
+        """One text gives one `Extraction`; a list (or tuple) of texts gives a list, as `pipe` would."""
+        if isinstance(text, (list, tuple)):
+            return list(self.pipe(text, batch_size=batch_size))
+        return next(self.pipe([_check_text(text)], batch_size=batch_size))
 
     def pipe(self, texts: Iterable[str], batch_size: int = 32) -> Iterator[Extraction]:
-        """Extract from many texts, batching sentences across documents; results keep input order."""
-        if batch_size < 1:
-            raise ValueError("batch_size must be at least 1")
+        """Extract from many texts, batching sentences across documents; results keep input order.
+
+        Arguments are checked here, at the call, not at the first iteration: a `str` (which would
+        iterate character by character) is a TypeError, a `batch_size` that is not a positive int
+        a ValueError.
+        """
+        if isinstance(texts, (str, bytes)):
+            raise TypeError(
+                f"pipe() takes an iterable of str, got one {type(texts).__name__}: use extractor(text) for one text"
+            )
+        if not isinstance(texts, Iterable):
+            raise TypeError(f"pipe() takes an iterable of str, got {type(texts).__name__}")
+        check_batch_size(batch_size)
+        return self._pipe(texts, batch_size)
+
+    def _pipe(self, texts: Iterable[str], batch_size: int) -> Iterator[Extraction]:
         pending: list[PreparedText] = []
         pending_sentences = 0
         for text in texts:
