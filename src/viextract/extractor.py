@@ -9,7 +9,7 @@ from typing import Any, overload
 
 import torch
 
-from .bio import decode_bio
+from .bio import decode_bio, drop_symbol_edges
 from .errors import ModelLoadError
 from .loading import check_ner_labels, load_tokenizer, read_config, resolve_model_dir, split_model_dir
 from .ner import TokenTagger
@@ -170,7 +170,8 @@ class Extractor:
         mentions: list[list[tuple[int, int, str]]] = []
         entities: list[list[Entity]] = []
         for sentence, sentence_tags, original in zip(sentences, tags, originals):
-            spans = decode_bio([t.label for t in sentence_tags], [t.prob for t in sentence_tags])
+            labels = drop_symbol_edges([t.label for t in sentence_tags], [w.text for w in sentence.words])
+            spans = decode_bio(labels, [t.prob for t in sentence_tags])
             found = []
             for span in spans:
                 start, end = sentence.words[span.start].start, sentence.words[span.end - 1].end

@@ -11,6 +11,8 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass
 
+from .graphemes import cluster_bounds
+
 _TONE_MARKS = {"\u0300", "\u0301", "\u0303", "\u0309", "\u0323"}  # grave, acute, tilde, hook, dot below
 # Diphthongs whose tone moves from the first vowel (new style, `hòa`) to the second (old style, `hoà`)
 # when they end the syllable.
@@ -46,17 +48,6 @@ class NormalizedText:
         return self.starts[start], self.ends[end - 1]
 
 
-def _clusters(text: str) -> list[tuple[int, int]]:
-    """Split into runs of one starter plus its combining marks: NFC only composes within such runs."""
-    bounds: list[tuple[int, int]] = []
-    start = 0
-    for i in range(1, len(text) + 1):
-        if i == len(text) or unicodedata.combining(text[i]) == 0:
-            bounds.append((start, i))
-            start = i
-    return bounds if text else []
-
-
 def _split_tone(char: str) -> tuple[str, str | None]:
     decomposed = unicodedata.normalize("NFD", char)
     tones = [c for c in decomposed if c in _TONE_MARKS]
@@ -88,22 +79,28 @@ def _old_style_tones(text: str) -> str:
 
 
 def normalize_text(original: str) -> NormalizedText:
-    """NFC per character cluster, separators turned into spaces or `\\n`, old-style tone placement."""
+    """NFC per grapheme cluster, separators turned into spaces or `\\n`, old-style tone placement.
+
+    Every character of a cluster maps to the whole cluster, so no word (and no entity) can
+    start or end inside a flag, an emoji sequence or a letter with its marks.
+    """
     pieces: list[str] = []
     starts: list[int] = []
     ends: list[int] = []
-    for start, end in _clusters(original):
+    for start, end in cluster_bounds(original):
         chunk = original[start:end]
-        if is_separator(chunk[0]):
-            # Marks cannot combine with a separator: the separator becomes a space and each mark
-            # stays a character of its own, so no non-separator character is lost.
+        if is_separator(chunk[0]) or unicodedata.category(chunk[0]).startswith("M"):
+            # A mark with no base (after a space or a control, or first) has nothing to sit on:
+            # it separates words like the space before it, each character mapping to itself.
             for offset, char in enumerate(chunk):
-                pieces.append(_separator_form(char) if offset == 0 or is_separator(char) else char)
+                pieces.append(_separator_form(char) if is_separator(char) else " ")
                 starts.append(start + offset)
                 ends.append(start + offset + 1)
             continue
+        # In `c` + ZWJ the joiner separates words (a space); in an emoji sequence it joins them.
+        keep_joiners = not chunk[0].isalnum()
         for char in unicodedata.normalize("NFC", chunk):
-            pieces.append(_separator_form(char) if is_separator(char) else char)
+            pieces.append(_separator_form(char) if is_separator(char) and not keep_joiners else char)
             starts.append(start)
             ends.append(end)
     return NormalizedText(original, _old_style_tones("".join(pieces)), tuple(starts), tuple(ends))
