@@ -68,6 +68,11 @@ def test_an_entity_over_emoji_is_trimmed_to_whole_clusters(tiny_extractor, monke
 _PIECES = st.sampled_from(["Bộ", "trưởng", "Lào", "Sơn", " ", "\n", ".", *CLUSTER_PIECES])
 
 
+@pytest.mark.parametrize("text", ["Bộ\u200d\u0301", "a\U0001f3fb\u200d\u0301b", "\U0001f600\u200d\u0301 Lào"])
+def test_marks_after_a_joiner_do_not_make_a_second_word(text):
+    test_words_never_split_a_cluster_or_overlap.hypothesis.inner_test(text)
+
+
 @given(st.lists(_PIECES, max_size=40).map("".join))
 def test_words_never_split_a_cluster_or_overlap(text):
     bounds = {a for a, _ in cluster_bounds(text)} | {len(text)}

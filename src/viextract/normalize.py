@@ -78,6 +78,19 @@ def _old_style_tones(text: str) -> str:
     return "".join(chars)
 
 
+def _cluster_chars(chunk: str) -> list[str]:
+    """The model-side characters of one cluster that starts with a letter, digit or symbol (NFC)."""
+    chars = unicodedata.normalize("NFC", chunk)
+    if not chunk[0].isalnum():
+        return list(chars)  # in an emoji sequence the joiners join: keep them, one token
+    # After a letter a joiner or tag separates words like a space, and so does all that follows
+    # it in the cluster (a mark after `ộ` + ZWJ has no letter to sit on).
+    out: list[str] = []
+    for char in chars:
+        out.append(" " if out and (is_separator(char) or out[-1] == " ") else char)
+    return out
+
+
 def normalize_text(original: str) -> NormalizedText:
     """NFC per grapheme cluster, separators turned into spaces or `\\n`, old-style tone placement.
 
@@ -97,10 +110,8 @@ def normalize_text(original: str) -> NormalizedText:
                 starts.append(start + offset)
                 ends.append(start + offset + 1)
             continue
-        # In `c` + ZWJ the joiner separates words (a space); in an emoji sequence it joins them.
-        keep_joiners = not chunk[0].isalnum()
-        for char in unicodedata.normalize("NFC", chunk):
-            pieces.append(_separator_form(char) if is_separator(char) and not keep_joiners else char)
+        for char in _cluster_chars(chunk):
+            pieces.append(char)
             starts.append(start)
             ends.append(end)
     return NormalizedText(original, _old_style_tones("".join(pieces)), tuple(starts), tuple(ends))
