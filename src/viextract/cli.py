@@ -1,4 +1,4 @@
-"""`viextract extract [FILES... | -] --model PATH --format json|jsonl|table`."""
+"""`viextract extract [FILES... | -] --model PATH --format json|jsonl|table [--progress]`."""
 
 from __future__ import annotations
 
