@@ -185,3 +185,20 @@ def test_ctrl_c_exits_130_and_keeps_finished_documents(tiny_ner_dir, tmp_path, c
     documents = json.loads(output) if output_format == "json" else [json.loads(line) for line in output.splitlines()]
     assert [d["file"] for d in documents] == [str(first)]
     assert documents[0]["text"] == corpus[0]
+
+
+@pytest.mark.parametrize("count", [0, 1, 2])
+def test_json_written_element_by_element_is_the_same_bytes_as_one_dump(monkeypatch, count):
+    from viextract import Entity, Extraction, Relation
+    from viextract.cli import _writer
+
+    place, person = Entity("Lào", "LOC", 0, 3, 0.5), Entity("A", "PER", 4, 5, 0.4)
+    documents = [("a.txt", Extraction("Lào A\n", (place, person), (Relation(person, place, "meets", 0.3),)))]
+    documents.append(("<stdin>", Extraction("")))
+    out = io.StringIO()
+    monkeypatch.setattr("sys.stdout", out)
+    with _writer("json") as write:
+        for name, result in documents[:count]:
+            write(name, result)
+    expected = [{"file": name, **result.to_dict()} for name, result in documents[:count]]
+    assert out.getvalue() == json.dumps(expected, ensure_ascii=False, indent=2) + "\n"
