@@ -13,7 +13,13 @@ SHARED = REPO.parent / "shared"
 CORPUS_DIR = SHARED / "corpus"
 
 settings.register_profile("ci", max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-settings.register_profile("long", max_examples=5000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# The fuzz run of issue #17: HYPOTHESIS_PROFILE=long, VIEXTRACT_FUZZ_EXAMPLES sets the count (10,000 by default).
+settings.register_profile(
+    "long",
+    max_examples=int(os.environ.get("VIEXTRACT_FUZZ_EXAMPLES", "10000")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 

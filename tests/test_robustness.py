@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from tests.grapheme_helpers import CLUSTER_PIECES, check_clusters_and_edges
 from viextract import Extraction, Extractor
 
 
@@ -45,6 +46,7 @@ def check_valid(text: str, result: Extraction) -> None:
         assert entity.text == text[entity.start : entity.end]
         assert previous_end <= entity.start < entity.end  # ordered, no overlaps
         previous_end = entity.end
+    check_clusters_and_edges(text, result.entities)  # no split flag or emoji, no symbol at a name's edge
     ids = {id(e) for e in result.entities}
     for relation in result.relations:
         assert id(relation.head) in ids and id(relation.tail) in ids
@@ -78,7 +80,7 @@ _SYLLABLES = (
 ).split()
 _NAMES = ["Lê Đức Thái", "Khamlieng Outhakaysone", "Thongsavanh Phomvihane", "Bộ Ngoại giao", "Việt Nam-Lào"]
 _ODD = [" ", "  ", "\n", "\r\n", "\t", ".", ",", "-", "–", "/", "(", ")", "“", "”", "…", "./.", "😀", "𝕏", "\u200b",
-        "\x00", "\u0301", "<b>", "&amp;", "TP.", "3.5"]
+        "\x00", "\u0301", "<b>", "&amp;", "TP.", "3.5", *CLUSTER_PIECES]
 generated_text = st.lists(st.sampled_from(_SYLLABLES + _NAMES + _ODD), max_size=60).map(" ".join) | st.lists(
     st.sampled_from(_SYLLABLES + _NAMES + _ODD), max_size=60
 ).map("".join)

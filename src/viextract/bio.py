@@ -10,6 +10,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from .graphemes import is_symbol_word
+
 
 @dataclass(frozen=True)
 class TagSpan:
@@ -42,6 +44,31 @@ def decode_bio(tags: Sequence[str], probs: Sequence[float] | None = None) -> lis
         start, label = (i, kind) if prefix in {"B", "I"} and kind else (-1, None)
     close(len(tags))
     return spans
+
+
+# Names and titles never start or end with a symbol or emoji (`Bộ trưởng 🇻🇳` is the TITLE `Bộ trưởng`).
+SYMBOL_FREE_LABELS = frozenset({"PER", "TITLE", "ORG", "LOC"})
+
+
+def drop_symbol_edges(tags: Sequence[str], words: Sequence[str]) -> list[str]:
+    """`tags` with symbol-only words (`is_symbol_word`) at the edges of a SYMBOL_FREE_LABELS entity set to O.
+
+    A symbol inside such an entity stays; one that was the whole entity drops it.
+    """
+    out = list(tags)
+    for span in decode_bio(tags):
+        if span.label not in SYMBOL_FREE_LABELS:
+            continue
+        start, end = span.start, span.end
+        while start < end and is_symbol_word(words[start]):
+            out[start] = "O"
+            start += 1
+        while end > start and is_symbol_word(words[end - 1]):
+            out[end - 1] = "O"
+            end -= 1
+        if start < end:
+            out[start] = f"B-{span.label}"
+    return out
 
 
 def encode_bio(num_words: int, spans: Sequence[tuple[int, int, str]]) -> list[str]:

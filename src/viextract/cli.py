@@ -1,28 +1,22 @@
-"""`viextract extract [FILES... | -] --model PATH --format json|jsonl|table`."""
+"""`viextract extract [FILES... | -] --model PATH --format json|jsonl|table [--progress]`."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import signal
 import sys
+import textwrap
+import threading
+from collections import deque
 from collections.abc import Iterator, Sequence
-from pathlib import Path
+from contextlib import contextmanager
 
 from .batch.command import add_batch_command
+from .inputs import STDIN, InputError, check_inputs, display_name, read_input
+from .pieces import join_pieces, split_at_line_breaks
 from .results import Extraction
-
-
-def _read_inputs(paths: Sequence[str]) -> Iterator[tuple[str, str]]:
-    for name in paths or ["-"]:
-        if name == "-":
-            yield "<stdin>", sys.stdin.read()
-            continue
-        try:
-            yield name, Path(name).read_text(encoding="utf-8")
-        except UnicodeDecodeError as error:
-            raise SystemExit(f"viextract: {name}: not UTF-8 text ({error})") from error
-        except OSError as error:
-            raise SystemExit(f"viextract: {name}: {error.strerror or error}") from error
 
 
 def format_table(name: str, result: Extraction) -> str:
@@ -40,26 +34,108 @@ def format_table(name: str, result: Extraction) -> str:
 
 
 def _extract_command(args: argparse.Namespace) -> int:
+    from .extractor import Extractor, check_batch_size, default_extractor
+
+    try:
+        check_batch_size(args.batch_size)
+    except ValueError as error:
+        raise InputError(f"--batch-size: {error}") from None
+    names = check_inputs(args.files)  # before the model loads: a bad path costs nothing
+    extractor = Extractor.from_pretrained(args.model) if args.model else default_extractor()
+    show = args.progress if args.progress is not None else sys.stderr.isatty()
+    with _progress_bar(names, show) as progress, _writer(args.format) as write:
+        for name, result in _extract_files(extractor, names, args.batch_size, progress):
+            write(name, result)
+    return 0
+
+
+def _extract_files(extractor, names: list[str], batch_size: int, progress) -> Iterator[tuple[str, Extraction]]:
+    """(display name, result) per input, in order; long inputs go through `pipe` in pieces (pieces.py)."""
+    queue: deque[tuple[str, str, int, int, bool]] = deque()  # per piece sent: name, text, start, end, last
+
+    def pieces() -> Iterator[str]:
+        for index, name in enumerate(names):
+            progress.set_description_str(f"[{index + 1}/{len(names)}] {display_name(name)}")
+            text = read_input(name)  # read only when `pipe` needs it
+            bounds = split_at_line_breaks(text)
+            for start, end in bounds:
+                queue.append((name, text, start, end, end == bounds[-1][1]))
+                yield text[start:end]
+
+    parts: list[tuple[int, Extraction]] = []
+    for result in extractor.pipe(pieces(), batch_size=batch_size):
+        name, text, start, end, last = queue.popleft()
+        parts.append((start, result))
+        progress.update(len(text[start:end].encode("utf-8")))
+        if last:
+            yield display_name(name), join_pieces(text, parts)
+            parts = []
+
+
+@contextmanager
+def _progress_bar(names: list[str], show: bool):
+    """A bar on stderr in bytes of input, named for the file being read; a no-op unless `show`."""
     from tqdm import tqdm
 
-    from .extractor import Extractor, default_extractor
+    sizes = [os.path.getsize(n) if n != STDIN and os.path.isfile(n) else None for n in names]
+    total = sum(sizes) if None not in sizes else None
+    with tqdm(total=total, unit="B", unit_scale=True, disable=not show, file=sys.stderr) as bar:
+        yield bar
 
-    extractor = Extractor.from_pretrained(args.model) if args.model else default_extractor()
-    inputs = list(_read_inputs(args.files))
-    texts = (text for _, text in inputs)
-    results = extractor.pipe(texts, batch_size=args.batch_size)
-    progress = tqdm(results, total=len(inputs), unit="doc", disable=len(inputs) < 2, file=sys.stderr)
-    collected = []
-    for (name, _), result in zip(inputs, progress):
-        if args.format == "jsonl":
-            print(json.dumps({"file": name, **result.to_dict()}, ensure_ascii=False))
-        elif args.format == "table":
-            print(format_table(name, result))
-        else:
-            collected.append({"file": name, **result.to_dict()})
-    if args.format == "json":
-        print(json.dumps(collected, ensure_ascii=False, indent=2))
-    return 0
+
+def _json_line(name: str, result: Extraction) -> str:
+    return json.dumps({"file": name, **result.to_dict()}, ensure_ascii=False)
+
+
+@contextmanager
+def _writer(output_format: str):
+    """`write(name, result)` for the format, each document written and flushed as soon as it is done.
+
+    json is one array written element by element: on Ctrl-C or an error it is closed, so the
+    documents finished so far stay a valid JSON document.
+    """
+    out = sys.stdout
+    if output_format != "json":
+        render = format_table if output_format == "table" else _json_line
+
+        def write(name: str, result: Extraction) -> None:
+            with _ctrl_c_held():
+                out.write(render(name, result) + "\n")
+                out.flush()
+
+        yield write
+        return
+    count = 0
+
+    def write_element(name: str, result: Extraction) -> None:
+        nonlocal count
+        element = json.dumps({"file": name, **result.to_dict()}, ensure_ascii=False, indent=2)
+        with _ctrl_c_held():
+            out.write(("[\n" if count == 0 else ",\n") + textwrap.indent(element, "  "))
+            out.flush()
+        count += 1
+
+    try:
+        yield write_element
+    finally:
+        out.write("\n]\n" if count else "[]\n")  # the same bytes as json.dumps(all results, indent=2)
+        out.flush()
+
+
+@contextmanager
+def _ctrl_c_held():
+    """Ctrl-C waits until one document's output is written whole, then interrupts as usual."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: received.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        if received:
+            raise KeyboardInterrupt
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -69,7 +145,12 @@ def build_parser() -> argparse.ArgumentParser:
     extract.add_argument("files", nargs="*", help="input files; '-' or none reads standard input")
     extract.add_argument("--model", help="model directory or Hub repo id (default: the bundled model)")
     extract.add_argument("--format", choices=["json", "jsonl", "table"], default="json")
-    extract.add_argument("--batch-size", type=int, default=32)
+    extract.add_argument("--batch-size", type=int, default=32, help="sentences per model batch (default 32)")
+    extract.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        help="progress on stderr per file and within long files (default: only when stderr is a terminal)",
+    )
     extract.set_defaults(run=_extract_command)
     add_batch_command(commands)
     return parser
@@ -77,11 +158,22 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    _utf8_stdout()
     try:
         return args.run(args)
-    except OSError as error:  # ModelLoadError included: a message, not a traceback
+    except (OSError, InputError) as error:  # ModelLoadError included: a message, not a traceback
         print(f"viextract: {error}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print("viextract: interrupted", file=sys.stderr)
+        return 130  # 128 + SIGINT, as shells report it
+
+
+def _utf8_stdout() -> None:
+    """Output is UTF-8 whatever the locale: a C locale must not turn `Lào` into an encoding error."""
+    encoding = (getattr(sys.stdout, "encoding", None) or "").lower().replace("-", "")
+    if encoding != "utf8" and hasattr(sys.stdout, "reconfigure"):
+        sys.stdout.reconfigure(encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -6,11 +6,11 @@ import os
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 import torch
 
-from .bio import decode_bio
+from .bio import decode_bio, drop_symbol_edges
 from .errors import ModelLoadError
 from .loading import (
     IMPORT_LOCK,
@@ -39,6 +39,13 @@ def _check_text(text: Any) -> str:
     if not isinstance(text, str):
         raise TypeError(f"extract() takes a str, got {type(text).__name__}")
     return text
+
+
+def check_batch_size(batch_size: Any) -> int:
+    """`batch_size` itself if it is a positive int (bool excluded), else ValueError naming the value."""
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+    return batch_size
 
 
 def resolve_device(device: str | torch.device | None) -> torch.device:
@@ -148,11 +155,17 @@ class Extractor:
             if self.relation_extractor is not None:
                 self.relation_extractor.save_pretrained(staging / "re", verbose=verbose)
 
-    def __call__(self, text: str) -> Extraction:
-        (result,) = self.pipe([text], batch_size=32)  # run pipe to its end, where it logs its one summary
+    @overload
+    def __call__(self, text: str, batch_size: int = 32) -> Extraction: ...
+    @overload
+    def __call__(self, text: list[str] | tuple[str, ...], batch_size: int = 32) -> list[Extraction]: ...
+    def __call__(self, text, batch_size=32):
+        """One text gives one `Extraction`; a list (or tuple) of texts gives a list, as `pipe` would."""
+        if isinstance(text, (list, tuple)):
+            return list(self.pipe(text, batch_size=batch_size))
+        (result,) = self.pipe([_check_text(text)], batch_size=batch_size)  # to its end, where it logs its summary
         return result
 
-    @reports_truncations_when_done
     def pipe(
         self, texts: Iterable[str], batch_size: int = 32, *, n_process: int = 1, batch_tokens: int | None = None
     ) -> Iterator[Extraction]:
@@ -164,9 +177,24 @@ class Extractor:
         `batch_tokens` caps a forward pass at that many tokens once padded (windows of similar
         length go together), on top of `batch_size` windows. Anything cut to fit the model is
         counted and logged once, as one warning, when the iteration ends.
+
+        Arguments are checked here, at the call, not at the first iteration: a `str` (which would
+        iterate character by character) is a TypeError, a `batch_size` that is not a positive int
+        a ValueError.
         """
-        if batch_size < 1:
-            raise ValueError("batch_size must be at least 1")
+        if isinstance(texts, (str, bytes)):
+            raise TypeError(
+                f"pipe() takes an iterable of str, got one {type(texts).__name__}: use extractor(text) for one text"
+            )
+        if not isinstance(texts, Iterable):
+            raise TypeError(f"pipe() takes an iterable of str, got {type(texts).__name__}")
+        check_batch_size(batch_size)
+        return self._pipe(texts, batch_size, n_process, batch_tokens)
+
+    @reports_truncations_when_done
+    def _pipe(
+        self, texts: Iterable[str], batch_size: int, n_process: int, batch_tokens: int | None
+    ) -> Iterator[Extraction]:
         preparer = DocumentPreparer(self.segmenter, self.tagger.aligner)
         pending: list[PreparedDocument] = []
         pending_sentences = 0
@@ -194,7 +222,8 @@ class Extractor:
         mentions: list[list[tuple[int, int, str]]] = []
         entities: list[list[Entity]] = []
         for sentence, sentence_tags, original in zip(sentences, tags, originals):
-            spans = decode_bio([t.label for t in sentence_tags], [t.prob for t in sentence_tags])
+            labels = drop_symbol_edges([t.label for t in sentence_tags], [w.text for w in sentence.words])
+            spans = decode_bio(labels, [t.prob for t in sentence_tags])
             found = []
             for span in spans:
                 start, end = sentence.words[span.start].start, sentence.words[span.end - 1].end

@@ -12,6 +12,8 @@ import functools
 import unicodedata
 from dataclasses import dataclass
 
+from .graphemes import cluster_bounds, is_extend, is_regional_indicator
+
 _TONE_MARKS = {"\u0300", "\u0301", "\u0303", "\u0309", "\u0323"}  # grave, acute, tilde, hook, dot below
 # Diphthongs whose tone moves from the first vowel (new style, `hòa`) to the second (old style, `hoà`)
 # when they end the syllable.
@@ -48,17 +50,6 @@ class NormalizedText:
         return self.starts[start], self.ends[end - 1]
 
 
-def _clusters(text: str) -> list[tuple[int, int]]:
-    """Split into runs of one starter plus its combining marks: NFC only composes within such runs."""
-    bounds: list[tuple[int, int]] = []
-    start = 0
-    for i in range(1, len(text) + 1):
-        if i == len(text) or unicodedata.combining(text[i]) == 0:
-            bounds.append((start, i))
-            start = i
-    return bounds if text else []
-
-
 @functools.cache
 def _split_tone(char: str) -> tuple[str, str | None]:
     decomposed = unicodedata.normalize("NFD", char)
@@ -90,38 +81,61 @@ def _old_style_tones(text: str) -> str:
     return "".join(chars)
 
 
+def _cluster_chars(chunk: str) -> list[str]:
+    """The model-side characters of one cluster that starts with a letter, digit or symbol (NFC)."""
+    chars = unicodedata.normalize("NFC", chunk)
+    if not chunk[0].isalnum():
+        return list(chars)  # in an emoji sequence the joiners join: keep them, one token
+    # After a letter a joiner or tag separates words like a space, and so does all that follows
+    # it in the cluster (a mark after `ộ` + ZWJ has no letter to sit on).
+    out: list[str] = []
+    for char in chars:
+        out.append(" " if out and (is_separator(char) or out[-1] == " ") else char)
+    return out
+
+
 def normalize_text(original: str) -> NormalizedText:
-    """NFC per character cluster, separators turned into spaces or `\\n`, old-style tone placement."""
-    if unicodedata.is_normalized("NFC", original) and not any(map(unicodedata.combining, original)):
+    """NFC per grapheme cluster, separators turned into spaces or `\\n`, old-style tone placement.
+
+    Every character of a cluster maps to the whole cluster, so no word (and no entity) can
+    start or end inside a flag, an emoji sequence or a letter with its marks.
+    """
+    if unicodedata.is_normalized("NFC", original) and not any(map(_joins_a_cluster, set(original))):
         return _normalize_simple(original)
     return _normalize_clusters(original)
 
 
+@functools.cache
+def _joins_a_cluster(char: str) -> bool:
+    """Marks, joiners, skin tones, tags and flag halves: text without them is one cluster per character."""
+    return unicodedata.category(char).startswith("M") or is_extend(char) or is_regional_indicator(char)
+
+
 def _normalize_clusters(original: str) -> NormalizedText:
-    """`normalize_text` for any text, one character cluster at a time."""
+    """`normalize_text` for any text, one grapheme cluster at a time."""
     pieces: list[str] = []
     starts: list[int] = []
     ends: list[int] = []
-    for start, end in _clusters(original):
+    for start, end in cluster_bounds(original):
         chunk = original[start:end]
-        if is_separator(chunk[0]):
-            # Marks cannot combine with a separator: the separator becomes a space and each mark
-            # stays a character of its own, so no non-separator character is lost.
+        if is_separator(chunk[0]) or unicodedata.category(chunk[0]).startswith("M"):
+            # A mark with no base (after a space or a control, or first) has nothing to sit on:
+            # it separates words like the space before it, each character mapping to itself.
             for offset, char in enumerate(chunk):
-                pieces.append(_separator_form(char) if offset == 0 or is_separator(char) else char)
+                pieces.append(_separator_form(char) if is_separator(char) else " ")
                 starts.append(start + offset)
                 ends.append(start + offset + 1)
             continue
-        for char in unicodedata.normalize("NFC", chunk):
-            pieces.append(_separator_form(char) if is_separator(char) else char)
+        for char in _cluster_chars(chunk):
+            pieces.append(char)
             starts.append(start)
             ends.append(end)
     return NormalizedText(original, _old_style_tones("".join(pieces)), tuple(starts), tuple(ends))
 
 
 def _normalize_simple(original: str) -> NormalizedText:
-    """`normalize_text` of NFC text without combining marks (nearly all text): one character per
-    character, so only separators and tone placement change, done in C rather than per character."""
+    """`normalize_text` of NFC text whose every character is a cluster of its own (nearly all text):
+    only separators and tone placement change, done in C rather than per character."""
     forms = {ord(char): _separator_form(char) for char in set(original) if is_separator(char)}
     size = len(original)
     return NormalizedText(

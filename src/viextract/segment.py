@@ -17,6 +17,7 @@ import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from .graphemes import cluster_end, is_emoji_modifier
 from .normalize import is_separator
 
 # Characters that join two digit runs into one token: 10/10, 25-27/12, 3.5, 1,000, 10:59.
@@ -45,17 +46,15 @@ def split_tokens(text: str, start: int = 0, end: int | None = None) -> list[tupl
             i += 1
             continue
         if not _is_word_char(char):
-            # Combining marks stay with the symbol they follow (`😀` + accent is one token),
-            # so a token never splits a character cluster.
-            j = i + 1
-            while j < end and unicodedata.category(text[j]).startswith("M"):
-                j += 1
+            # A symbol or punctuation token is one whole grapheme cluster (`🇻🇳`, `👨‍👩‍👧`,
+            # `😀` + accent): a token, and so an entity, never splits one.
+            j = min(cluster_end(text, i), end)
             spans.append((i, j))
             i = j
             continue
         j = i + 1
         while j < end:
-            if _is_word_char(text[j]):
+            if _is_word_char(text[j]) or is_emoji_modifier(text[j]):
                 j += 1
                 continue
             # A joiner between two word characters keeps the token whole when both sides are

@@ -1,0 +1,75 @@
+"""The command line's input files: checked before the model loads, decoded exactly.
+
+Offsets in the output index each file's decoded text, so files (and standard input) are read as
+bytes and decoded as strict UTF-8, with no newline translation: `\\r\\n` stays two characters.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+STDIN = "-"
+STDIN_NAME = "<stdin>"
+
+
+class InputError(ValueError):
+    """An input the command line cannot read; the message names the source and the problem."""
+
+
+def check_inputs(names: Sequence[str]) -> list[str]:
+    """The inputs to read (`-` when none is given), each an existing readable file or standard input.
+
+    Called before the model loads, so a typo or a wrong encoding in the last file costs nothing:
+    regular files are decoded once here. Named pipes and devices (`<(zcat a.gz)`) are accepted
+    and checked when read; directories and missing or unreadable paths are refused.
+    """
+    names = list(names) or [STDIN]
+    if names.count(STDIN) > 1:
+        raise InputError(f"{STDIN}: standard input is given more than once")
+    for name in names:
+        if name == STDIN:
+            continue
+        path = Path(name)
+        if not path.exists():
+            raise InputError(f"{name}: no such file")
+        if path.is_dir():
+            raise InputError(f"{name}: is a directory, not a text file")
+        if not os.access(path, os.R_OK):
+            raise InputError(f"{name}: not readable (permission denied)")
+        if path.is_file():
+            read_input(name)  # not UTF-8 fails now, not after hours of work on the files before it
+    return names
+
+
+def display_name(name: str) -> str:
+    return STDIN_NAME if name == STDIN else name
+
+
+def read_input(name: str) -> str:
+    """The decoded text of a file or of standard input (`-`); InputError if it is not UTF-8."""
+    if name == STDIN:
+        stream = sys.stdin
+        buffer = getattr(stream, "buffer", None)
+        # A text stream without bytes beneath it (a StringIO in tests) is already decoded.
+        return decode_utf8(buffer.read(), STDIN_NAME) if buffer is not None else stream.read()
+    try:
+        with open(name, "rb") as handle:
+            data = handle.read()
+    except OSError as error:
+        raise InputError(f"{name}: {error.strerror or error}") from error
+    return decode_utf8(data, name)
+
+
+def decode_utf8(data: bytes, source: str) -> str:
+    """`data` as UTF-8 (a leading byte-order mark is kept as a character), or InputError naming where it fails."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start) + 1
+        raise InputError(
+            f"{source}: not UTF-8 text (byte 0x{data[error.start]:02x} at line {line}, byte offset {error.start}); "
+            f"convert it first, e.g. iconv -f cp1258 -t utf-8"
+        ) from None

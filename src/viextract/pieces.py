@@ -1,0 +1,47 @@
+"""Cutting a long document at line breaks, and putting the pieces' results back together.
+
+A sentence never crosses a line break (`sentences.py`), and entities and relations stay within
+one sentence, so the results of pieces cut just after a `\\n`, moved by each piece's offset, are
+the whole document's result. The command line uses this to report progress inside a long file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+
+from .results import Extraction, Relation
+
+PIECE_CHARS = 20_000
+
+
+def split_at_line_breaks(text: str, size: int = PIECE_CHARS) -> list[tuple[int, int]]:
+    """[start, end) pieces covering `text`, each cut just after a `\\n`, of about `size` characters.
+
+    A piece is longer only where a line is; an empty text is one empty piece.
+    """
+    bounds = []
+    start = 0
+    while len(text) - start > size:
+        cut = text.rfind("\n", start, start + size)
+        if cut < 0:
+            cut = text.find("\n", start + size)
+            if cut < 0:
+                break
+        bounds.append((start, cut + 1))
+        start = cut + 1
+    bounds.append((start, len(text)))
+    return bounds
+
+
+def join_pieces(text: str, parts: Sequence[tuple[int, Extraction]]) -> Extraction:
+    """One Extraction of `text` from (offset, result) of its pieces, offsets moved into `text`."""
+    entities = []
+    relations = []
+    for offset, part in parts:
+        moved = {id(e): replace(e, start=e.start + offset, end=e.end + offset) for e in part.entities}
+        entities.extend(moved[id(e)] for e in part.entities)
+        relations.extend(
+            Relation(moved[id(r.head)], moved[id(r.tail)], r.label, r.score) for r in part.relations
+        )
+    return Extraction(text, tuple(entities), tuple(relations))

@@ -1,0 +1,37 @@
+"""Issue #17 item 7: `pipe` and `__call__` check their arguments at the call, not at the first iteration."""
+
+import pytest
+
+
+def test_pipe_refuses_a_single_string_instead_of_one_result_per_character(tiny_extractor):
+    with pytest.raises(TypeError, match="iterable of str, got one str"):
+        tiny_extractor.pipe("Bộ trưởng thăm Lào.")
+    with pytest.raises(TypeError, match="got one bytes"):
+        tiny_extractor.pipe(b"Lao")
+    with pytest.raises(TypeError, match="got int"):
+        tiny_extractor.pipe(3)
+
+
+@pytest.mark.parametrize("bad", [0, -1, 2.0, "32", None, True])
+def test_a_bad_batch_size_fails_at_the_call(tiny_extractor, bad):
+    # Not iterating the result: the error must come from the call itself.
+    with pytest.raises(ValueError, match="batch_size must be a positive int"):
+        tiny_extractor.pipe(["Lào"], batch_size=bad)
+    with pytest.raises(ValueError, match="batch_size must be a positive int"):
+        tiny_extractor("Lào", batch_size=bad)
+
+
+def test_calling_with_a_list_works_like_pipe(tiny_extractor, corpus):
+    texts = [corpus[0][:300], "", "Lào"]
+    results = tiny_extractor(texts)
+    assert isinstance(results, list)
+    assert results == list(tiny_extractor.pipe(texts))
+    assert tiny_extractor(tuple(texts)) == results
+    assert results[0] == tiny_extractor(texts[0])
+
+
+def test_calling_with_a_wrong_type_names_it(tiny_extractor):
+    with pytest.raises(TypeError, match="bytes"):
+        tiny_extractor(b"Lao")
+    with pytest.raises(TypeError, match="NoneType"):
+        tiny_extractor([None])

@@ -1,0 +1,204 @@
+"""Issue #17 items 3, 4, 7 and 10 on the command line: exact offsets on CRLF files, clear errors
+before the model loads, Ctrl-C that keeps finished output, progress only when asked."""
+
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+
+import pytest
+
+from tests.grapheme_helpers import TagEverything
+from viextract import Extractor
+from viextract.cli import main
+from viextract.pieces import join_pieces, split_at_line_breaks
+
+
+@pytest.fixture
+def every_sentence_a_title(tiny_extractor, monkeypatch):
+    """`--model` loads the tiny extractor, tagging each sentence as one TITLE: entities everywhere."""
+    monkeypatch.setattr(tiny_extractor, "tagger", TagEverything())
+    monkeypatch.setattr(Extractor, "from_pretrained", classmethod(lambda cls, *a, **k: tiny_extractor))
+    return tiny_extractor
+
+
+@pytest.fixture
+def no_model_loading(monkeypatch):
+    def refuse(cls, *args, **kwargs):
+        raise AssertionError("the model was loaded before the inputs were checked")
+
+    monkeypatch.setattr(Extractor, "from_pretrained", classmethod(refuse))
+
+
+def test_offsets_index_a_crlf_file_exactly(every_sentence_a_title, tmp_path, capsys):
+    raw = "Đại tướng Phan Văn Giang thăm Lào.\r\nBộ trưởng Bùi Thanh Sơn họp tại Hà Nội.\r\n\r\nHai bên ký kết.\r\n"
+    path = tmp_path / "crlf.txt"
+    path.write_bytes(raw.encode("utf-8"))
+    assert main(["extract", str(path), "--model", "m", "--format", "json"]) == 0
+    (document,) = json.loads(capsys.readouterr().out)
+    assert document["text"] == raw  # `\r\n` kept: offsets index the file's decoded text
+    assert len(document["entities"]) == 3
+    for entity in document["entities"]:
+        assert raw[entity["start"] : entity["end"]] == entity["text"]
+    assert document["entities"][2]["text"] == "Hai bên ký kết."
+
+
+def test_a_file_that_is_not_utf8_is_one_line_naming_it(no_model_loading, tmp_path, capsys):
+    good = tmp_path / "good.txt"
+    good.write_text("Lào", encoding="utf-8")
+    bad = tmp_path / "latin1.txt"
+    bad.write_bytes("Lào\nHà Nội".encode() + b"\nH\xe0 N\xf4i")
+    assert main(["extract", str(good), str(bad), "--format", "jsonl", "--model", "m"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert f"{bad}: not UTF-8 text (byte 0xe0 at line 3" in err
+
+
+@pytest.fixture
+def tiny_model_loading(tiny_extractor, monkeypatch):
+    monkeypatch.setattr(Extractor, "from_pretrained", classmethod(lambda cls, *a, **k: tiny_extractor))
+
+
+def test_standard_input_that_is_not_utf8_is_one_line(tiny_model_loading, monkeypatch, capsys):
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(b"Vi\xeat Nam"), encoding="utf-8"))
+    assert main(["extract", "-", "--model", "m"]) == 1
+    err = capsys.readouterr().err
+    assert err == "viextract: <stdin>: not UTF-8 text (byte 0xea at line 1, byte offset 2); " \
+        "convert it first, e.g. iconv -f cp1258 -t utf-8\n"
+
+
+def test_standard_input_is_read_as_bytes_without_newline_translation(tiny_model_loading, monkeypatch, capsys):
+    raw = "Lào\r\nHà Nội\r"
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(raw.encode("utf-8")), encoding="utf-8"))
+    assert main(["extract", "--model", "m", "--format", "jsonl"]) == 0
+    assert json.loads(capsys.readouterr().out)["text"] == raw
+
+
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda tmp: tmp / "missing.txt", "missing.txt: no such file"),
+        (lambda tmp: tmp, "is a directory"),
+    ],
+)
+def test_every_path_is_checked_before_the_model_loads(no_model_loading, tmp_path, capsys, make, message):
+    good = tmp_path / "good.txt"
+    good.write_text("Lào", encoding="utf-8")
+    assert main(["extract", str(good), str(make(tmp_path)), "--model", "m"]) == 1
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads any file")
+def test_an_unreadable_file_is_refused_before_the_model_loads(no_model_loading, tmp_path, capsys):
+    locked = tmp_path / "locked.txt"
+    locked.write_text("Lào", encoding="utf-8")
+    locked.chmod(0)
+    assert main(["extract", str(locked), "--model", "m"]) == 1
+    assert "not readable" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("size", ["0", "-3"])
+def test_a_bad_batch_size_is_one_line(no_model_loading, tmp_path, capsys, size):
+    assert main(["extract", "--batch-size", size, "--model", "m"]) == 1
+    err = capsys.readouterr().err
+    assert err == f"viextract: --batch-size: batch_size must be a positive int, got {size}\n"
+
+
+def test_progress_only_when_asked_or_on_a_terminal(tiny_model_loading, tmp_path, capsys, corpus):
+    paths = []
+    for i, text in enumerate(corpus[:2]):
+        paths.append(tmp_path / f"doc{i}.txt")
+        paths[-1].write_text(text, encoding="utf-8")
+    assert main(["extract", *map(str, paths), "--model", "m", "--format", "jsonl"]) == 0
+    assert capsys.readouterr().err == ""  # stderr is not a terminal here
+    assert main(["extract", *map(str, paths), "--model", "m", "--format", "jsonl", "--progress"]) == 0
+    err = capsys.readouterr().err
+    assert "[1/2]" in err and f"[2/2] {paths[1]}" in err
+    total = sum(p.stat().st_size for p in paths)
+    assert f"{total / 1000:.2f}k/{total / 1000:.2f}k" in err  # bytes of input done, of all files
+
+
+def test_pieces_cut_at_line_breaks_give_the_whole_document_result(tiny_tokenizer_dir, tmp_path, corpus):
+    from tests.relation_helpers import build_tiny_full_model
+
+    extractor = Extractor.from_pretrained(build_tiny_full_model(tiny_tokenizer_dir, tmp_path), device="cpu")
+    text = "\r\n".join(corpus[0].splitlines()[:8]) + "\n\nLào\n"
+    bounds = split_at_line_breaks(text, size=300)
+    assert len(bounds) > 3 and bounds[0][0] == 0 and bounds[-1][1] == len(text)
+    assert all(text[end - 1] == "\n" for _, end in bounds[:-1])
+    parts = list(zip([start for start, _ in bounds], extractor.pipe([text[a:b] for a, b in bounds])))
+    whole = extractor(text)
+    assert whole.relations  # threshold 0: every candidate pair, so the comparison is not vacuous
+    assert join_pieces(text, parts) == whole
+
+
+def test_split_at_line_breaks_edges():
+    assert split_at_line_breaks("") == [(0, 0)]
+    assert split_at_line_breaks("abc", size=2) == [(0, 3)]  # one long line stays whole
+    assert split_at_line_breaks("ab\ncd\nef", size=4) == [(0, 3), (3, 6), (6, 8)]
+    assert split_at_line_breaks("abcdef\nx", size=2) == [(0, 7), (7, 8)]
+
+
+def _read_until(stream, predicate, lines, timeout=300):
+    """Lines from `stream` into `lines` until one satisfies `predicate`; False on end or timeout."""
+    found = threading.Event()
+
+    def read():
+        for line in stream:
+            lines.append(line)
+            if predicate(line):
+                found.set()
+                return
+
+    threading.Thread(target=read, daemon=True).start()
+    return found.wait(timeout)
+
+
+@pytest.mark.parametrize("output_format", ["json", "jsonl"])
+def test_ctrl_c_exits_130_and_keeps_finished_documents(tiny_ner_dir, tmp_path, corpus, output_format):
+    first = tmp_path / "first.txt"
+    first.write_text(corpus[0], encoding="utf-8")
+    # A named pipe nobody writes to: the command blocks reading it, after writing the first document.
+    never = tmp_path / "never.fifo"
+    os.mkfifo(never)
+    command = [sys.executable, "-m", "viextract.cli", "extract", str(first), str(never), "--model", str(tiny_ner_dir)]
+    command += ["--format", output_format, "--batch-size", "1"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, encoding="utf-8")
+    lines = []
+    try:
+        # json: the element's last complete line (its closing brace comes in the same write).
+        done = (lambda line: line.startswith('    "relations"')) if output_format == "json" else (lambda line: True)
+        assert _read_until(process.stdout, done, lines), "the first document was never written"
+        process.send_signal(signal.SIGINT)
+        out = process.stdout.read()  # the same buffered stream as above: communicate() would skip its buffer
+        err = process.stderr.read()
+        process.wait(timeout=120)
+    finally:
+        process.kill()
+    assert process.returncode == 130
+    assert err.splitlines()[-1] == "viextract: interrupted" and "Traceback" not in err
+    output = "".join(lines) + out
+    documents = json.loads(output) if output_format == "json" else [json.loads(line) for line in output.splitlines()]
+    assert [d["file"] for d in documents] == [str(first)]
+    assert documents[0]["text"] == corpus[0]
+
+
+@pytest.mark.parametrize("count", [0, 1, 2])
+def test_json_written_element_by_element_is_the_same_bytes_as_one_dump(monkeypatch, count):
+    from viextract import Entity, Extraction, Relation
+    from viextract.cli import _writer
+
+    place, person = Entity("Lào", "LOC", 0, 3, 0.5), Entity("A", "PER", 4, 5, 0.4)
+    documents = [("a.txt", Extraction("Lào A\n", (place, person), (Relation(person, place, "meets", 0.3),)))]
+    documents.append(("<stdin>", Extraction("")))
+    out = io.StringIO()
+    monkeypatch.setattr("sys.stdout", out)
+    with _writer("json") as write:
+        for name, result in documents[:count]:
+            write(name, result)
+    expected = [{"file": name, **result.to_dict()} for name, result in documents[:count]]
+    assert out.getvalue() == json.dumps(expected, ensure_ascii=False, indent=2) + "\n"
