@@ -494,18 +494,21 @@ class RelationExtractor:
             for h, t in self.encoder.candidates(mentions):
                 encoded = self.encoder.encode(words, mentions[h], mentions[t])
                 pending.append(((s_index, h, t), encoded, self.encoder.label_mask(mentions[h][2], mentions[t][2])))
-        # Sorting by length keeps padding, and so wasted compute, small.
+        batches = self._sorted_batches(pending, batch_size, collate_pairs)
+        return [c[0] for chosen, _ in batches for c in chosen], [probs for _, probs in batches]
+
+    def _sorted_batches(self, pending: list, batch_size: int, collate) -> list[tuple[list, torch.Tensor]]:
+        """(items, label probabilities) per forward pass over `pending` (key, input, masks) items.
+
+        Sorting by length keeps padding, and so wasted compute, small.
+        """
         pending.sort(key=lambda p: len(p[1].input_ids))
-        keys, probs = [], []
+        batches = []
         for start in range(0, len(pending), batch_size):
             chosen = pending[start : start + batch_size]
-            probs.append(
-                self._forward(
-                    collate_pairs([c[1] for c in chosen], [c[2] for c in chosen], self.tokenizer.pad_token_id)
-                )
-            )
-            keys.extend(c[0] for c in chosen)
-        return keys, probs
+            inputs = collate([c[1] for c in chosen], [c[2] for c in chosen], self.tokenizer.pad_token_id)
+            batches.append((chosen, self._forward(inputs)))
+        return batches
 
     def _one_pass_probabilities(
         self, items: Sequence[tuple[Sequence[str], Sequence[Mention]]], batch_size: int
@@ -528,16 +531,9 @@ class RelationExtractor:
                 lost,
                 self.encoder.max_subwords,
             )
-        pending.sort(key=lambda p: len(p[1].input_ids))
-        keys, probs = [], []
-        for start in range(0, len(pending), batch_size):
-            chosen = pending[start : start + batch_size]
-            probs.append(
-                self._forward(
-                    collate_windows([c[1] for c in chosen], [c[2] for c in chosen], self.tokenizer.pad_token_id)
-                )
-            )
-            keys.extend((s_index, h, t) for s_index, window, _ in chosen for h, t in window.pairs)
+        batches = self._sorted_batches(pending, batch_size, collate_windows)
+        keys = [(s_index, h, t) for chosen, _ in batches for s_index, window, _ in chosen for h, t in window.pairs]
+        probs = [probs for _, probs in batches]
         return keys, probs
 
     def _best_labels(
