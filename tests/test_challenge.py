@@ -25,7 +25,7 @@ CHALLENGE = REPO / "data" / "challenge.jsonl"
 
 TINY = """\
 === challenge-dates-01
-Ngày [14-15/8]{DATE:d}, tại [Pác Xế]{LOC:l}, diễn ra [Hội nghị lần thứ 7]{EVENT:e}.
+[Ngày 14-15/8]{DATE:d}, tại [Pác Xế]{LOC:l}, diễn ra [Hội nghị lần thứ 7]{EVENT:e}.
 @ e date_of d
 @ e held_in l
 
@@ -123,7 +123,7 @@ def test_no_training_path_reads_the_challenge_set():
     build = (REPO / "training" / "build_default.sh").read_text(encoding="utf-8").splitlines()
     named = [line.strip() for line in build if "challenge" in line and not line.startswith("#")]
     assert named == [
-        "python -m training.challenge --model $out/model --out $results/challenge.json",
+        "python -m training.challenge --model $out/model --markdown --out $results/challenge.json",
         "--challenge $results/challenge.json \\",
     ]
 

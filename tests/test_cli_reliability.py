@@ -20,7 +20,7 @@ from viextract.pieces import join_pieces, split_at_line_breaks
 @pytest.fixture
 def every_sentence_a_title(tiny_extractor, monkeypatch):
     """`--model` loads the tiny extractor, tagging each sentence as one TITLE: entities everywhere."""
-    monkeypatch.setattr(tiny_extractor, "tagger", TagEverything())
+    monkeypatch.setattr(tiny_extractor, "tagger", TagEverything(tiny_extractor.tagger.aligner))
     monkeypatch.setattr(Extractor, "from_pretrained", classmethod(lambda cls, *a, **k: tiny_extractor))
     return tiny_extractor
 

@@ -369,7 +369,7 @@ def test_evaluate_and_kfold_write_json(tmp_path, base_model_dir, documents, caps
     assert main([*argv, "--rescore", "--work-dir", str(tmp_path / "nowhere")]) == 2
     assert "fold-0/training_config.yaml is missing" in capsys.readouterr().err
     assert main(["ner", "--model", str(base_model_dir), "--data", str(data), "--rescore"]) == 2
-    assert "--rescore: only used with --kfold" in capsys.readouterr().err
+    assert "--rescore/--fold: only used with --kfold" in capsys.readouterr().err
 
 
 # ---- (d) errors before training -------------------------------------------------------------------

@@ -53,7 +53,8 @@ fi
 python -m training.publish card --model $out/model --model-name viextract-default \
   --results $results/ner_dev.json --results $results/ner_test.json "${kfold[@]}" \
   --results re.dev=$results/re_dev.json --results re.test=$results/re_test.json \
-  --challenge $results/challenge.json --out model_cards/viextract-default.md
+  --challenge $results/challenge.json \
+  --out model_cards/viextract-default.md
 rm -rf src/viextract/models/default
 mkdir -p src/viextract/models
 cp -r $out/model src/viextract/models/default

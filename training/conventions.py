@@ -36,7 +36,7 @@ _ORGAN = "|".join(re.escape(o) for o in sorted(FUSED_ORGANS, key=len, reverse=Tr
 _ORGAN_AFTER = re.compile(rf" ({_ORGAN})(?!\w)")
 _NUOC_AFTER = re.compile(r" nước(?!\w)")
 _ORGAN_COUNTRY = re.compile(rf"(?:{_ORGAN}) (?:{_COUNTRY})")
-_NUOC_COUNTRY_END = re.compile(rf"(?<!Nhà) nước (?:{_COUNTRY})$")
+_NUOC_COUNTRY_END = re.compile(rf"(?<![Nn]hà) nước (?:{_COUNTRY})$")  # `Ngân hàng nhà nước Lào`: a name
 _DAY_JOIN = re.compile(r"\s*(?:và|đến|tới|-|–)\s*")
 _PAIR_AFTER = re.compile(rf"\s*(?:và|-|–)\s*(?:{_COUNTRY})(?!\w)")
 
