@@ -348,8 +348,8 @@ def write_results(path: str | Path, results: dict[str, Any]) -> None:
     tmp.replace(out)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m training.evaluate", description=__doc__.split("\n")[0])
+def build_parser(prog: str = "python -m training.evaluate") -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n")[0])
     parser.add_argument("task", choices=("ner", "re"))
     parser.add_argument("--model", help="model directory (or Hub id) to evaluate")
     parser.add_argument("--data", required=True, help="annotated documents (JSONL), e.g. data/corpus.jsonl")
@@ -369,13 +369,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, prog: str = "python -m training.evaluate") -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["re"]:
         from . import evaluate_re  # relation evaluation lives with the relation trainer
 
-        return evaluate_re.main(argv[1:])
-    args = build_parser().parse_args(argv)
+        return evaluate_re.main(argv[1:], prog=f"{prog} re")
+    args = build_parser(prog).parse_args(argv)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S"
     )

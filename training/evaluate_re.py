@@ -261,10 +261,10 @@ def format_report(report: dict[str, Any]) -> str:
     return "\n\n".join(parts)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(prog: str = "python -m training.evaluate re") -> argparse.ArgumentParser:
     from .evaluate import add_kfold_options
 
-    parser = argparse.ArgumentParser(prog="python -m training.evaluate re", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n")[0])
     parser.add_argument("--model", help="model directory (ner/ and re/) or Hub id, or a re/ directory")
     parser.add_argument("--data", required=True, type=Path, help="annotated JSONL documents (data/corpus.jsonl format)")
     parser.add_argument("--docs", help="only the documents of these splits, e.g. test or train,dev")
@@ -282,12 +282,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, prog: str = "python -m training.evaluate re") -> int:
     import logging
 
     from .config import ConfigError
 
-    args = build_parser().parse_args(argv)
+    args = build_parser(prog).parse_args(argv)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S"
     )

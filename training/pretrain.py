@@ -28,8 +28,8 @@ from typing import Any, ClassVar
 
 import yaml
 
-from training.config import CONFIG_FILENAME, ConfigError, TrainConfig, add_overrides_option
-from training.pretrain_text import DEFAULT_UD_DIR, PretrainText, Sentence, TextSource, format_summary
+from .config import CONFIG_FILENAME, ConfigError, TrainConfig, add_overrides_option
+from .pretrain_text import DEFAULT_UD_DIR, PretrainText, Sentence, TextSource, format_summary
 
 logger = logging.getLogger("training.pretrain")
 
@@ -160,7 +160,7 @@ def check_inputs(config: PretrainConfig) -> None:
 
 
 def collect_text(config: PretrainConfig) -> PretrainText:
-    from training.pretrain_text import collect_pretraining_text, read_text_file, segment_documents
+    from .pretrain_text import collect_pretraining_text, read_text_file, segment_documents
 
     if config.text_file:
         heldout = [read_text_file(config.heldout_text_file)] if config.heldout_text_file else []
@@ -189,7 +189,7 @@ def build_tokenizer(config: PretrainConfig, sentences: list[Sentence], directory
     """Learn vocab.txt + bpe.codes into `directory` (or copy them from tokenizer_dir)."""
     from transformers import PhobertTokenizer
 
-    from training.bpe import train_tokenizer
+    from .bpe import train_tokenizer
 
     if config.tokenizer_dir or config.init_from:
         for name in ("vocab.txt", "bpe.codes"):

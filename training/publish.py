@@ -226,8 +226,8 @@ def push_model(
 # ---- command line -------------------------------------------------------------------------------
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m training.publish", description=__doc__.split("\n")[0])
+def build_parser(prog: str = "python -m training.publish") -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
 
     card = commands.add_parser("card", help="render a model card (README.md) from the model and its results")
@@ -317,8 +317,8 @@ def _push_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+def main(argv: Sequence[str] | None = None, prog: str = "python -m training.publish") -> int:
+    args = build_parser(prog).parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
         return _card_command(args) if args.command == "card" else _push_command(args)

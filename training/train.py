@@ -22,8 +22,8 @@ from .config import CONFIG_CLASSES, ConfigError, TrainConfig, add_overrides_opti
 TASKS = ("ner", "re")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m training.train", description=__doc__.split("\n")[1])
+def build_parser(prog: str = "python -m training.train") -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n")[1])
     parser.add_argument("task", choices=TASKS, help="which model to train")
     parser.add_argument("--config", help="YAML config (keys: see docs/training.md); defaults if omitted")
     add_overrides_option(parser, help="override one config key (repeatable), e.g. --set learning_rate=3e-5")
@@ -70,8 +70,8 @@ def setup_logging() -> None:
     )
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+def main(argv: Sequence[str] | None = None, prog: str = "python -m training.train") -> int:
+    args = build_parser(prog).parse_args(argv)
     setup_logging()
     from .data import DataError
 

@@ -1,4 +1,7 @@
-"""`viextract extract [FILES... | -] --model PATH --format json|jsonl|table [--progress]`."""
+"""`viextract extract [FILES... | -] --model PATH --format json|jsonl|table [--progress]`.
+
+`viextract train|evaluate|publish` come from the `viextract[train]` extra, found by entry point.
+"""
 
 from __future__ import annotations
 
@@ -17,6 +20,15 @@ from .batch.command import add_batch_command
 from .inputs import STDIN, InputError, check_inputs, display_name, read_input
 from .pieces import join_pieces, split_at_line_breaks
 from .results import Extraction
+
+# The trainer's commands (package viextract_training, the viextract[train] extra), entry points of this
+# group: found by name, never imported here, so extraction needs none of the training dependencies.
+COMMAND_GROUP = "viextract.commands"
+TRAINING_COMMANDS = {
+    "train": "train a NER or relation model from a YAML config",
+    "evaluate": "score a model on annotated documents, or k-fold cross-validate a config",
+    "publish": "render a model card, or push a model directory to the Hugging Face Hub",
+}
 
 
 def format_table(name: str, result: Extraction) -> str:
@@ -153,10 +165,33 @@ def build_parser() -> argparse.ArgumentParser:
     )
     extract.set_defaults(run=_extract_command)
     add_batch_command(commands)
+    for name, summary in TRAINING_COMMANDS.items():
+        # Listed for --help only: main() hands the arguments to the entry point before parsing.
+        commands.add_parser(name, help=f"{summary} (viextract[train])", add_help=False)
     return parser
 
 
+def _run_training_command(name: str, argv: list[str]) -> int:
+    """Run the `viextract.commands` entry point `name` as `main(argv, prog)`; without the trainer, one line."""
+    from importlib.metadata import entry_points
+
+    points = [point for point in entry_points(group=COMMAND_GROUP) if point.name == name]
+    try:
+        command, missing = (points[0].load(), None) if points else (None, "not installed")
+    except ImportError as error:  # the extra's dependencies (yaml, datasets, ...) are missing
+        command, missing = None, str(error)
+    if command is None:
+        print(
+            f'viextract: {name} needs the training extra ({missing}): pip install "viextract[train]"', file=sys.stderr
+        )
+        return 2
+    return command(argv, prog=f"viextract {name}")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in TRAINING_COMMANDS:
+        return _run_training_command(argv[0], argv[1:])
     args = build_parser().parse_args(argv)
     _utf8_stdout()
     try:

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from training.pretrain_text import DEFAULT_UD_DIR, REPO
+from ..pretrain_text import DEFAULT_UD_DIR, REPO
 
 MODEL_FILE_NAME = "e5-small-q4.bin"
 DEFAULT_PHOBERT_DIR = REPO.parent / "shared" / "data" / "phobert_tokenizer"
@@ -88,7 +88,7 @@ def read_text_files(paths: list[str]) -> list[list[str]]:
 
 def our_sentences(args) -> tuple[list[list[str]], list[list[str]]]:
     """(train-side sentences whose tokens are all kept, held-out sentences to measure coverage on)."""
-    from training.pretrain_text import collect_pretraining_text, ud_vtb_source
+    from ..pretrain_text import collect_pretraining_text, ud_vtb_source
 
     heldout = ud_vtb_source(Path(args.ud_dir), ["test"]).sentences if Path(args.ud_dir).is_dir() else []
     if args.text_file:
@@ -108,8 +108,8 @@ def choose_vocab(args, tokenizer, staging: Path) -> dict:
     """Write the (restricted) vocab.txt + bpe.codes into staging; return vocabulary figures."""
     from transformers import PhobertTokenizer
 
-    from training.pretraining.bpe_closure import read_merge_lines
-    from training.pretraining.restrict import read_vocab_counts, restricted_vocab, text_tokens, write_vocab
+    from .bpe_closure import read_merge_lines
+    from .restrict import read_vocab_counts, restricted_vocab, text_tokens, write_vocab
 
     source = Path(args.phobert_tokenizer)
     entries = read_vocab_counts(source / "vocab.txt")
@@ -133,7 +133,7 @@ def choose_vocab(args, tokenizer, staging: Path) -> dict:
 
 def heldout_figures(full, restricted, sentences: list[list[str]]) -> dict:
     """How the restricted tokenizer reads held-out text (UD VTB test) next to the full one."""
-    from training.pretraining.restrict import text_tokens
+    from .restrict import text_tokens
 
     if not sentences:
         return {}
@@ -150,11 +150,12 @@ def build(args, e5_path: Path) -> dict:
     """Everything the CLI does; returns base_info.json's content."""
     from transformers import PhobertTokenizer
 
-    from training.pretraining.e5_file import read_e5_file
-    from training.pretraining.restrict import restrict_rows
-    from training.pretraining.transfer import build_roberta, transfer_embeddings
-    from training.pretraining.unigram import UnigramTokenizer
     from viextract.saving import atomic_directory
+
+    from .e5_file import read_e5_file
+    from .restrict import restrict_rows
+    from .transfer import build_roberta, transfer_embeddings
+    from .unigram import UnigramTokenizer
 
     started = time.monotonic()
     source = Path(args.phobert_tokenizer)
@@ -192,8 +193,8 @@ def build(args, e5_path: Path) -> dict:
 
 
 def sanity_check(model, tokenizer, e5, e5_tokenizer) -> dict:
-    from training.pretraining.e5_bert import build_bert
-    from training.pretraining.sanity import compare_with_e5, int8_agreement
+    from .e5_bert import build_bert
+    from .sanity import compare_with_e5, int8_agreement
 
     progress("checking: cosine of mean-pooled sentence vectors, transferred model vs e5 on raw text")
     result = compare_with_e5(model, tokenizer, build_bert(e5), e5_tokenizer)

@@ -6,8 +6,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from training.pretraining.e5_file import E5File
-from training.pretraining.unigram import UnigramTokenizer
+from .e5_file import E5File
+from .unigram import UnigramTokenizer
 
 # (e5.c name suffix, BertLayer parameter prefix, is a matrix [out, in] whose `in` is `hidden`?)
 LAYER_TENSORS = {

@@ -87,7 +87,7 @@ def restricted_vocab(
 
     Pieces PhoBERT's vocabulary lacks get count 0; the builder transfers their embeddings from e5 too.
     """
-    from training.pretraining.bpe_closure import prune
+    from .bpe_closure import prune
 
     kept = select_vocab(entries, top_n, ours)
     if not trim:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from training.pretraining.unigram import UnigramTokenizer
+from .unigram import UnigramTokenizer
 
 # Written for this check (not copied from anywhere): news-style sentences with names, dates, places.
 CHECK_SENTENCES = (

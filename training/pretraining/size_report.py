@@ -17,8 +17,8 @@ import argparse
 import tempfile
 from pathlib import Path
 
-from training.pretrain_text import DEFAULT_UD_DIR, REPO
-from training.pretraining.build_e5_base import DEFAULT_PHOBERT_DIR, our_sentences
+from ..pretrain_text import DEFAULT_UD_DIR, REPO
+from .build_e5_base import DEFAULT_PHOBERT_DIR, our_sentences
 
 
 def encoder_files_size(vocab_path: Path, bpe_path: Path, vocab_size: int, scratch: Path) -> int:
@@ -44,8 +44,8 @@ def measure(args, n: int, trim: bool, full, entries, merges, ours: set[str], hel
     """Rows, held-out known share and subwords, and one encoder's int8 files for one vocabulary size."""
     from transformers import PhobertTokenizer
 
-    from training.pretraining.build_e5_base import heldout_figures
-    from training.pretraining.restrict import restricted_vocab, write_vocab
+    from .build_e5_base import heldout_figures
+    from .restrict import restricted_vocab, write_vocab
 
     kept, kept_merges = restricted_vocab(entries, merges, n, ours, trim=trim)
     with tempfile.TemporaryDirectory() as scratch:
@@ -60,7 +60,7 @@ def measure(args, n: int, trim: bool, full, entries, merges, ours: set[str], hel
 def main(argv: list[str] | None = None) -> int:
     from transformers import PhobertTokenizer
 
-    from training.pretraining.restrict import read_vocab_counts, text_tokens
+    from .restrict import read_vocab_counts, text_tokens
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="4000,8000,12000,16000,20000,64000")

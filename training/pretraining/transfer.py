@@ -15,9 +15,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from training.pretraining.e5_bert import embedding_state, layer_state
-from training.pretraining.e5_file import E5File
-from training.pretraining.unigram import UnigramTokenizer
+from .e5_bert import embedding_state, layer_state
+from .e5_file import E5File
+from .unigram import UnigramTokenizer
 
 PHOBERT_SPECIALS = ("<s>", "<pad>", "</s>", "<unk>", "<mask>")
 PADDING_IDX = 1  # RoBERTa/PhoBERT <pad>; positions start at PADDING_IDX + 1

@@ -8,7 +8,7 @@ scores, with an unknown single character scored min(score) - 10. Written out her
 
 from __future__ import annotations
 
-from training.pretraining.e5_file import E5Vocab
+from .e5_file import E5Vocab
 
 META = "\u2581"
 
