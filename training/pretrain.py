@@ -255,23 +255,21 @@ def random_like(model):
 
 
 def build_model(config: PretrainConfig, tokenizer):
-    from transformers import RobertaConfig, RobertaForMaskedLM
+    from transformers import RobertaForMaskedLM
 
-    model_config = RobertaConfig(
-        vocab_size=len(tokenizer),
-        hidden_size=config.hidden_size,
-        num_hidden_layers=config.num_hidden_layers,
-        num_attention_heads=config.num_attention_heads,
-        intermediate_size=config.intermediate_size,
+    from .pretraining.phobert_config import phobert_config
+
+    model_config = phobert_config(
+        len(tokenizer),
+        config.hidden_size,
+        config.num_hidden_layers,
+        config.num_attention_heads,
+        config.intermediate_size,
         hidden_dropout_prob=config.hidden_dropout_prob,
         attention_probs_dropout_prob=config.attention_probs_dropout_prob,
-        # PhoBERT's: 256 subwords + the two RoBERTa padding offsets; one segment type.
-        max_position_embeddings=258,
-        type_vocab_size=1,
         pad_token_id=tokenizer.pad_token_id,
         bos_token_id=tokenizer.bos_token_id,
         eos_token_id=tokenizer.eos_token_id,
-        tokenizer_class="PhobertTokenizer",
     )
     return RobertaForMaskedLM(model_config)
 

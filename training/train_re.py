@@ -14,6 +14,7 @@ final directory is written atomically and is the `re/` of a model directory next
 
 from __future__ import annotations
 
+import inspect
 import json
 import logging
 import random
@@ -457,6 +458,14 @@ def make_compute_metrics(no_relation_id: int, fixed_threshold: float | None):
 # ---- model --------------------------------------------------------------------------------------
 
 
+def relation_head_keys() -> tuple[str, ...]:
+    """config.json keys of a relation head, not of its encoder: labels, every RelationConfig argument, stamps."""
+    parameters = inspect.signature(RelationConfig.__init__).parameters.values()
+    own = [p.name for p in parameters if p.name != "self" and p.kind is not inspect.Parameter.VAR_KEYWORD]
+    labels = ("model_type", "architectures", "id2label", "label2id", "num_labels")
+    return (*labels, *own, "transformers_version", "viextract")
+
+
 def load_base_model(config: ReConfig, labels: Sequence[str]):
     """(model, tokenizer): the base encoder (Hub id or directory) under a fresh relation head."""
     from transformers import AutoConfig
@@ -470,26 +479,7 @@ def load_base_model(config: ReConfig, labels: Sequence[str]):
             f"base model {name!r}: cannot read config.json in {directory} ({type(error).__name__}: {error})"
         ) from error
     # A relation model as base (training on) keeps its encoder; the head and its settings start afresh.
-    for key in (
-        "model_type",
-        "architectures",
-        "id2label",
-        "label2id",
-        "num_labels",
-        "entity_labels",
-        "marker_format",
-        "marker_type_words",
-        "threshold",
-        "max_input_length",
-        "class_weights",
-        "single_head_labels",
-        "single_tail_labels",
-        "single_choice",
-        "adjacent_relations",
-        "architecture",
-        "transformers_version",
-        "viextract",
-    ):
+    for key in relation_head_keys():
         base.pop(key, None)
     positions = base.get("max_position_embeddings", 0) - base.get("pad_token_id", 1) - 1
     if positions < config.max_length:

@@ -25,14 +25,13 @@ def encoder_files_size(vocab_path: Path, bpe_path: Path, vocab_size: int, scratc
     """Bytes of one int8-stored 12x384 encoder directory with this vocabulary."""
     import shutil
 
-    from transformers import RobertaConfig, RobertaModel
+    from transformers import RobertaModel
 
     from viextract.storage import convert_directory
 
-    config = RobertaConfig(
-        vocab_size=vocab_size, hidden_size=384, num_hidden_layers=12, num_attention_heads=12,
-        intermediate_size=1536, max_position_embeddings=258, type_vocab_size=1, pad_token_id=1,
-    )  # fmt: skip
+    from .phobert_config import phobert_config
+
+    config = phobert_config(vocab_size, 384, 12, 12, 1536)
     RobertaModel(config, add_pooling_layer=False).save_pretrained(str(scratch / "float"))
     shutil.copyfile(vocab_path, scratch / "float" / "vocab.txt")
     shutil.copyfile(bpe_path, scratch / "float" / "bpe.codes")

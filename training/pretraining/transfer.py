@@ -17,11 +17,11 @@ import numpy as np
 
 from .e5_bert import embedding_state, layer_state
 from .e5_file import E5File
+from .phobert_config import MAX_POSITIONS, PAD_ID, phobert_config
 from .unigram import UnigramTokenizer
 
 PHOBERT_SPECIALS = ("<s>", "<pad>", "</s>", "<unk>", "<mask>")
-PADDING_IDX = 1  # RoBERTa/PhoBERT <pad>; positions start at PADDING_IDX + 1
-MAX_POSITIONS = 258  # PhoBERT's: 256 subwords + the padding offset
+PADDING_IDX = PAD_ID  # RoBERTa/PhoBERT <pad>; positions start at PADDING_IDX + 1
 
 
 @dataclass
@@ -71,23 +71,15 @@ def transfer_embeddings(
 
 
 def roberta_config(e5: E5File, vocab_size: int):
-    from transformers import RobertaConfig
-
     dims = e5.dims
-    return RobertaConfig(
-        vocab_size=vocab_size,
-        hidden_size=dims.hidden,
-        num_hidden_layers=dims.layers,
-        num_attention_heads=dims.heads,
-        intermediate_size=dims.intermediate,
+    return phobert_config(
+        vocab_size,
+        dims.hidden,
+        dims.layers,
+        dims.heads,
+        dims.intermediate,
         hidden_act="gelu",
-        max_position_embeddings=MAX_POSITIONS,
-        type_vocab_size=1,
         layer_norm_eps=dims.layer_norm_eps,
-        pad_token_id=PADDING_IDX,
-        bos_token_id=0,
-        eos_token_id=2,
-        tokenizer_class="PhobertTokenizer",
         architectures=["RobertaModel"],
     )
 
