@@ -40,7 +40,7 @@ def resolve_model_dir(path: str | os.PathLike | None) -> Path:
         return BUNDLED_MODEL_DIR
     raise SystemExit(
         f"no bundled default model at {BUNDLED_MODEL_DIR}; pass --model DIR (a directory written by "
-        f"`python -m training.train ner` or Extractor.save_pretrained)"
+        f"`python -m training.fit.train ner` or Extractor.save_pretrained)"
     )
 
 
@@ -121,7 +121,7 @@ def build_token_classifier(
 
 def learn_tokenizer(out_dir: Path, texts: Iterable[str], num_merges: int = 400) -> Path:
     """A small PhoBERT-format vocabulary learned from `texts` (when PhoBERT's own is not on disk)."""
-    from training.bpe import train_tokenizer
+    from training.pretraining.bpe import train_tokenizer
     from viextract.text import prepare_text
 
     words = [w.text for text in texts for s in prepare_text(text).sentences for w in s.words]
@@ -144,7 +144,7 @@ def extractor_spans(extractor, documents, batch_size: int = 32) -> list[list[tup
 
 def entity_f1(extractor, documents) -> float:
     """Micro entity F1 (exact character span and label) of an extractor on gold documents."""
-    from training.metrics import score_spans
+    from training.evaluation.metrics import score_spans
 
     return score_spans(gold_spans(documents), extractor_spans(extractor, documents)).micro.f1
 

@@ -2,7 +2,7 @@
 
 Systems, side by side:
   model        a viextract model (`--model DIR`; default: the bundled default)
-  weak         our rule-based annotator (training.annotate): gazetteers, date regexes, triggers
+  weak         our rule-based annotator (training.weak.annotate): gazetteers, date regexes, triggers
   underthesea  underthesea.ner, its CRF tagger; its PER/ORG/LOC are mapped to ours and only those
                three labels are scored for it (it has no TITLE/DATE/EVENT/AGREEMENT; MISC is dropped)
 
@@ -16,7 +16,7 @@ Evaluations:
           over all held-out documents, and the mean/std of per-document F1. The weak annotator
           and underthesea learn nothing from the corpus, so each fold scores one document. The
           model must be trained K times for this: pass `--kfold-config configs/ner.yaml`, and
-          training.evaluate's k-fold (k = K) trains each fold's model on the K-1 other corpus
+          training.evaluation.evaluate's k-fold (k = K) trains each fold's model on the K-1 other corpus
           documents plus the train_extra documents of splits.json (never held out; leave them out
           with --kfold-no-extra), with no dev and the config's epochs, and scores the held-out one.
           Without it the model has no k-fold column: the bundled model saw the train and dev
@@ -54,9 +54,9 @@ from benchmarks._models import (  # noqa: E402
     quiet_libraries,
     write_json,
 )
-from training.config import add_overrides_option  # noqa: E402
-from training.data import Document, load_documents, load_split  # noqa: E402
-from training.metrics import PRF, mean_std, score_spans  # noqa: E402
+from training.data.documents import Document, load_documents, load_split  # noqa: E402
+from training.evaluation.metrics import PRF, mean_std, score_spans  # noqa: E402
+from training.fit.config import add_overrides_option  # noqa: E402
 from viextract.bio import decode_bio  # noqa: E402
 from viextract.labels import ENTITY_LABELS  # noqa: E402
 from viextract.normalize import normalize_text  # noqa: E402
@@ -84,7 +84,7 @@ def _skeleton(text: str) -> tuple[str, list[int]]:
 
 
 def weak_spans(documents: Sequence[Document]) -> list[SpanList]:
-    from training.annotate import annotate_text
+    from training.weak.annotate import annotate_text
 
     return [
         [(e.start, e.end, e.label) for e in annotate_text(doc.text, doc.id, doc.date).entities] for doc in documents
@@ -219,13 +219,13 @@ def model_kfold(
     work_dir: Path,
     extra_train: Sequence[Document] = (),
 ):
-    """training.evaluate's k-fold with k = number of documents: K models, each tested on its held-out document.
+    """training.evaluation.evaluate's k-fold with k = number of documents: K models, each tested on its held-out document.
 
-    `extra_train` joins every fold's training set, as in training.evaluate. The per-fold
+    `extra_train` joins every fold's training set, as in training.evaluation.evaluate. The per-fold
     character-span counts are summed into micro figures over all held-out documents.
     """
-    from training.config import NerConfig
-    from training.evaluate import kfold_ner
+    from training.evaluation.evaluate import kfold_ner
+    from training.fit.config import NerConfig
 
     config = NerConfig.load(config_path, list(overrides))
     result = kfold_ner(config, documents, len(documents), work_dir, None, 32, list(extra_train))
@@ -233,7 +233,7 @@ def model_kfold(
 
 
 def kfold_from_folds(folds: Sequence[dict[str, Any]], documents: Sequence[Document] = ()):
-    """Micro figures summed over the folds of a training.evaluate k-fold run.
+    """Micro figures summed over the folds of a training.evaluation.evaluate k-fold run.
 
     With `documents`, the folds must hold out each of them exactly once (leave one document out),
     so a results file from another corpus or another K is refused rather than mis-scored.
@@ -243,7 +243,7 @@ def kfold_from_folds(folds: Sequence[dict[str, Any]], documents: Sequence[Docume
         if held_out != sorted(doc.id for doc in documents) or any(len(f["test_ids"]) != 1 for f in folds):
             raise ValueError(
                 f"--kfold-results: its folds hold out {held_out}, not each of the {len(documents)} corpus "
-                f"documents alone (run training.evaluate ner --kfold {len(documents)} on this corpus)"
+                f"documents alone (run training.evaluation.evaluate ner --kfold {len(documents)} on this corpus)"
             )
     counts: dict[str, list[int]] = {label: [0, 0, 0] for label in ENTITY_LABELS}
     per_document = {}
@@ -326,7 +326,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--kfold-results",
         type=Path,
-        help="the model's k-fold from a finished `training.evaluate ner --kfold K` JSON instead of training anew",
+        help="the model's k-fold from a finished `training.evaluation.evaluate ner --kfold K` JSON instead of training anew",
     )
     parser.add_argument("--quick", action="store_true", help="the test split only (no k-fold)")
     parser.add_argument("--json", type=Path, help="write every figure to this JSON file")
@@ -358,7 +358,7 @@ def run(args: argparse.Namespace) -> int:
     if "weak" in args.systems:
         systems["weak"] = weak_spans
         notes.append(
-            "weak: training.annotate (rules and gazetteers; its gazetteers were written from the train "
+            "weak: training.weak.annotate (rules and gazetteers; its gazetteers were written from the train "
             "documents and kept free of test-document strings, so only its test-split figure is unseen)"
         )
     underthesea = None

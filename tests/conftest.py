@@ -39,7 +39,7 @@ def corpus() -> list[str]:
 
 @pytest.fixture(scope="session")
 def tiny_tokenizer_dir(tmp_path_factory, corpus) -> Path:
-    from training.bpe import train_tokenizer
+    from training.pretraining.bpe import train_tokenizer
     from viextract.text import prepare_text
 
     words = [w.text for text in corpus for s in prepare_text(text).sentences for w in s.words]

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from training import gazetteers
-from training.annotate import annotate_text, evaluate, main
-from training.data import Document, check_document, load_documents
+from training.data.documents import Document, check_document, load_documents
+from training.weak import gazetteers
+from training.weak.annotate import annotate_text, evaluate, main
 from viextract.normalize import normalize_text
 
 REPO = Path(__file__).resolve().parents[1]

@@ -5,7 +5,7 @@ from safetensors import safe_open
 
 from tests.conftest import REPO
 from tests.relation_helpers import build_tiny_full_model
-from training.assemble import main
+from training.release.assemble import main
 from viextract import Extractor
 
 
@@ -53,7 +53,7 @@ def test_float16_storage_halves_the_weights_and_computes_in_float32(trained_part
 
 
 def test_a_float16_copy_that_loses_too_much_is_not_written(trained_parts, tmp_path, dev_splits, monkeypatch, capsys):
-    import training.assemble as assemble
+    import training.release.assemble as assemble
 
     scores = iter([{"entities": 0.80}, {"entities": 0.70}])
     monkeypatch.setattr(assemble, "dev_f1", lambda *args: next(scores))

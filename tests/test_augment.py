@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from training import gazetteers as gz
-from training.augment import PERSONS, augment_documents, main, pool_for, swap_date
-from training.data import Document, load_documents, validate_documents
+from training.data.documents import Document, load_documents, validate_documents
+from training.weak import gazetteers as gz
+from training.weak.augment import PERSONS, augment_documents, main, pool_for, swap_date
 
 REPO = Path(__file__).resolve().parents[1]
 PASS_A = REPO / "data" / "passes" / "pass_a.jsonl"

@@ -8,7 +8,9 @@ from types import SimpleNamespace
 
 import pytest
 
-from training.challenge import (
+from training.data.documents import DataError, load_documents, sentence_bounds
+from training.data.inline import parse_inline
+from training.evaluation.challenge import (
     PHENOMENA,
     build_set,
     format_table,
@@ -17,8 +19,6 @@ from training.challenge import (
     score_challenge,
     shared_names,
 )
-from training.data import DataError, load_documents, sentence_bounds
-from training.inline import parse_inline
 
 REPO = Path(__file__).resolve().parents[1]
 CHALLENGE = REPO / "data" / "challenge.jsonl"
@@ -123,7 +123,7 @@ def test_no_training_path_reads_the_challenge_set():
     build = (REPO / "training" / "build_default.sh").read_text(encoding="utf-8").splitlines()
     named = [line.strip() for line in build if "challenge" in line and not line.startswith("#")]
     assert named == [
-        "python -m training.challenge --model $out/model --markdown --out $results/challenge.json",
+        "python -m training.evaluation.challenge --model $out/model --markdown --out $results/challenge.json",
         "--challenge $results/challenge.json \\",
     ]
 

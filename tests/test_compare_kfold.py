@@ -1,6 +1,6 @@
 import json
 
-from training.compare_kfold import pick, table
+from training.evaluation.compare_kfold import pick, table
 
 
 def results(tmp_path, name, f1, architecture):

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from training.config import CONFIG_FILENAME, ConfigError, NerConfig, TrainConfig
+from training.fit.config import CONFIG_FILENAME, ConfigError, NerConfig, TrainConfig
 
 REPO = Path(__file__).resolve().parents[1]
 

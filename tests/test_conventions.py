@@ -7,8 +7,16 @@ from pathlib import Path
 
 import pytest
 
-from training.data import DataError, Document, EntitySpan, check_conventions, check_document, load_documents, main
-from training.inline import ENTITY
+from training.data.documents import (
+    DataError,
+    Document,
+    EntitySpan,
+    check_conventions,
+    check_document,
+    load_documents,
+    main,
+)
+from training.data.inline import ENTITY
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from training.data import (
+from training.data.documents import (
     DataError,
     Document,
     bio_to_char_spans,
@@ -287,7 +287,7 @@ def test_tokenisation_splits_at_every_gold_boundary():
 
 
 def entity(entity_id, start, end, label):
-    from training.data import EntitySpan
+    from training.data.documents import EntitySpan
 
     return EntitySpan(entity_id, start, end, label)
 

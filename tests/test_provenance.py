@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from training.config import NerConfig
-from training.model_card import build_card_data, render_card, split_front_matter
-from training.provenance import (
+from training.fit.config import NerConfig
+from training.release.card import build_card_data, render_card, split_front_matter
+from training.release.provenance import (
     GOLD_LICENCE,
     Provenance,
     base_provenance,
@@ -24,7 +24,7 @@ CORPUS = {"name": "corpus_train", "origin": "corpus.jsonl", "licence": "the proj
 
 @pytest.fixture()
 def pretrained_base(tmp_path) -> Path:
-    """A base as training.pretrain leaves it: its pretrain_data.json says what text it saw."""
+    """A base as training.pretraining.mlm leaves it: its pretrain_data.json says what text it saw."""
     base = tmp_path / "base"
     base.mkdir()
     (base / "pretrain_data.json").write_text(json.dumps({"train": [UD, CORPUS], "train_words": 100}), "utf-8")
@@ -104,7 +104,7 @@ def test_a_model_fine_tuned_from_share_alike_weights_gets_a_share_alike_card(pre
 
 
 def test_loading_and_saving_a_model_keeps_its_provenance(pretrained_base, tiny_ner_dir, tmp_path):
-    """training.assemble and users re-save models through Extractor: the record must survive that."""
+    """training.release.assemble and users re-save models through Extractor: the record must survive that."""
     from viextract import Extractor
 
     model = tmp_path / "model"

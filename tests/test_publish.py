@@ -12,7 +12,7 @@ import yaml
 
 from tests.conftest import REPO
 from tests.relation_helpers import build_tiny_relation_extractor, copy_tokenizer_with_markers, load_tokenizer
-from training.model_card import (
+from training.release.card import (
     ENTITY_DEFINITIONS,
     CardError,
     build_card_data,
@@ -22,7 +22,7 @@ from training.model_card import (
     render_card,
     split_front_matter,
 )
-from training.publish import PublishError, main, push_model
+from training.release.publish import PublishError, main, push_model
 from viextract import Extractor
 from viextract.labels import ENTITY_LABELS, RELATION_LABELS
 
@@ -33,15 +33,15 @@ ALLOWED = {
     "config.json", "model.safetensors", "vocab.txt", "bpe.codes", "tokenizer_config.json",
     "special_tokens_map.json", "added_tokens.json", "training_config.yaml",
 }  # fmt: skip
-RETRAIN_NER = "python -m training.train ner --config configs/ner.yaml --set base_model=vinai/phobert-base"
-RETRAIN_RE = "python -m training.train re --config configs/re.yaml --set base_model=vinai/phobert-base"
+RETRAIN_NER = "python -m training.fit.train ner --config configs/ner.yaml --set base_model=vinai/phobert-base"
+RETRAIN_RE = "python -m training.fit.train re --config configs/re.yaml --set base_model=vinai/phobert-base"
 
 
 def row(p, r, f, support):
     return {"precision": p, "recall": r, "f1": f, "support": support, "predicted": 9, "correct": 6}
 
 
-# What training.evaluate (ner, --docs test), its --kfold mode and training.evaluate_re write.
+# What training.evaluation.evaluate (ner, --docs test), its --kfold mode and training.evaluation.relations write.
 NER_TEST = {
     "task": "ner", "data": "data/corpus.jsonl", "docs": "test", "document_ids": ["004_c7fd43ec24ea10e9"],
     "model": "outputs/model", "documents": 1, "sentences": 21, "gold_entities": 47,
@@ -69,7 +69,7 @@ RE_TEST = {
 
 @pytest.fixture(scope="module")
 def base_dir(tmp_path_factory) -> Path:
-    """A local base as training.pretrain leaves it: only the files the card reads."""
+    """A local base as training.pretraining.mlm leaves it: only the files the card reads."""
     base = tmp_path_factory.mktemp("base")
     (base / "training_config.yaml").write_text("task: pretrain\nnum_hidden_layers: 2\n", encoding="utf-8")
     summary = {
@@ -88,7 +88,7 @@ def base_dir(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def model_dir(tmp_path_factory, tiny_ner_dir, tiny_tokenizer_dir, base_dir) -> Path:
     """ner/ (tiny_ner_dir) + re/, each with its training config, and junk that must never be uploaded."""
-    from training.config import NerConfig
+    from training.fit.config import NerConfig
 
     root = tmp_path_factory.mktemp("publish_model")
     shutil.copytree(tiny_ner_dir / "ner", root / "ner")
@@ -188,8 +188,8 @@ def test_sections_labels_commands_and_credits(card_text):
     for label in RELATION_LABELS:
         assert re.search(rf"^\| `{label}` \| ", labels, re.M), label
     procedure = section(body, "## Training procedure")
-    assert "python -m training.train ner --config ner/training_config.yaml" in procedure
-    assert "python -m training.train re --config re/training_config.yaml" in procedure
+    assert "python -m training.fit.train ner --config ner/training_config.yaml" in procedure
+    assert "python -m training.fit.train re --config re/training_config.yaml" in procedure
     limitations = section(body, "## Limitations")
     assert RETRAIN_NER in limitations and RETRAIN_RE in limitations
     assert 'Extractor.from_pretrained("REPO_ID")' in section(body, "## How to use")
@@ -251,7 +251,7 @@ def test_a_combined_results_file_gives_the_same_card(model_dir, results_files, c
 
 
 def test_a_hub_base_a_bare_ner_dir_and_no_results(tiny_ner_dir, tmp_path):
-    from training.config import NerConfig
+    from training.fit.config import NerConfig
 
     shutil.copytree(tiny_ner_dir / "ner", tmp_path / "bare")
     NerConfig().save(tmp_path / "bare")  # base_model: vinai/phobert-base
@@ -260,7 +260,7 @@ def test_a_hub_base_a_bare_ner_dir_and_no_results(tiny_ner_dir, tmp_path):
     assert meta["base_model"] == "vinai/phobert-base" and meta["license"] == "mit"
     assert "model-index" not in meta  # nothing measured, nothing claimed
     assert "## Relations" not in body and "### Relations" not in body
-    assert "python -m training.train ner --config training_config.yaml" in body
+    assert "python -m training.fit.train ner --config training_config.yaml" in body
     assert RETRAIN_NER not in body  # already on the recommended base
     assert 'Extractor.from_pretrained("me/bare")' in body
     assert section(body, "## Evaluation", "### Entities", "#### Test").strip() == "not measured"
@@ -462,7 +462,7 @@ def test_the_pretraining_ablation_is_a_table_of_dev_scores(model_dir, tmp_path):
 
 
 def test_card_data_table_counts_the_splits_and_the_silver_file(tmp_path):
-    from training.model_card import data_splits
+    from training.release.card import data_splits
 
     silver = tmp_path / "silver.jsonl"
     entity = {"id": "T1", "start": 0, "end": 3, "label": "PER"}
@@ -482,7 +482,7 @@ def test_card_data_table_counts_the_splits_and_the_silver_file(tmp_path):
 
 @pytest.mark.parametrize("silver, shown", [(899, {"silver_documents": 899}), (0, {})])
 def test_card_training_sizes_name_silver_data_only_when_used(tmp_path, silver, shown):
-    from training.model_card import training_run
+    from training.release.card import training_run
 
     (tmp_path / "training_config.yaml").write_text("task: ner\nsilver_files: []\n", encoding="utf-8")
     metrics = {"train_documents": 90, "silver_documents": silver, "log_history": []}
@@ -493,14 +493,14 @@ def test_card_training_sizes_name_silver_data_only_when_used(tmp_path, silver, s
 
 
 def test_every_scoring_level_has_a_kfold_column_header():
-    from training.model_card import LEVEL_HEADERS, LEVELS
+    from training.release.card import LEVEL_HEADERS, LEVELS
 
     assert set(LEVEL_HEADERS) == {level for levels in LEVELS.values() for level in levels}
 
 
 @pytest.mark.parametrize("select_on_dev, listed", [(False, False), (True, True)])
 def test_card_settings_leave_out_patience_when_dev_chooses_no_epoch(tmp_path, select_on_dev, listed):
-    from training.model_card import training_run
+    from training.release.card import training_run
 
     config = f"task: ner\nearly_stopping_patience: 3\nselect_on_dev: {str(select_on_dev).lower()}\n"
     (tmp_path / "training_config.yaml").write_text(config, encoding="utf-8")
@@ -511,8 +511,8 @@ def test_card_settings_leave_out_patience_when_dev_chooses_no_epoch(tmp_path, se
 
 
 def test_the_challenge_table_is_the_scorer_s_rows(model_dir, tmp_path):
-    """`--challenge`: training.challenge's per-phenomenon rows, formatted as the command prints them."""
-    from training.metrics import PRF
+    """`--challenge`: training.evaluation.challenge's per-phenomenon rows, formatted as the command prints them."""
+    from training.evaluation.metrics import PRF
 
     def row(sentences, entities, relations):
         return {
@@ -531,5 +531,5 @@ def test_the_challenge_table_is_the_scorer_s_rows(model_dir, tmp_path):
     assert "| all | 180 |" in table and "--out challenge.json" in table
     assert "Challenge set" not in render_card(build_card_data(model_dir, []))
     (tmp_path / "bad.json").write_text(json.dumps({"micro": {}}), encoding="utf-8")
-    with pytest.raises(CardError, match="training.challenge"):
+    with pytest.raises(CardError, match="training.evaluation.challenge"):
         build_card_data(model_dir, [], challenge=tmp_path / "bad.json")

@@ -3,7 +3,7 @@ from safetensors.torch import load_file
 from transformers import RobertaConfig, RobertaForMaskedLM
 
 from tests.conftest import build_tiny_token_classifier
-from training.random_base import main
+from training.pretraining.random_base import main
 
 
 def test_random_twin_keeps_shape_and_tokenizer_but_not_weights(tiny_tokenizer_dir, tmp_path):

@@ -7,10 +7,10 @@ import json
 
 import pytest
 
-import training.train_ner as train_ner
-from training.config import NerConfig
-from training.data import Document, EntitySpan, check_document, load_documents
-from training.silver import (
+import training.fit.ner as train_ner
+from training.data.documents import Document, EntitySpan, check_document, load_documents
+from training.fit.config import NerConfig
+from training.weak.silver import (
     RawSentence,
     detokenize,
     held_out_strings,
@@ -68,7 +68,7 @@ def test_held_out_names_are_kept_out_but_shared_names_are_not():
 
 
 def test_a_missing_silver_file_says_how_to_make_it(tmp_path):
-    with pytest.raises(FileNotFoundError, match=r"python -m training.silver --out .*nope.jsonl"):
+    with pytest.raises(FileNotFoundError, match=r"python -m training.weak.silver --out .*nope.jsonl"):
         load_silver([tmp_path / "nope.jsonl"])
 
 
@@ -86,7 +86,7 @@ def test_silver_documents_join_training_after_augmentation(monkeypatch, tmp_path
     monkeypatch.setattr(train_ner, "train_sentences", fake_train_sentences)
     config = NerConfig(silver_files=[str(silver)], augment=True, augment_copies=1, segmenter="syllables")
     train_ner.train_documents(config, train, None)
-    provenance = seen["counts"].pop("provenance")  # what the model's config.json will record (training.provenance)
+    provenance = seen["counts"].pop("provenance")  # what the model's config.json will record (training.release.provenance)
     assert seen["counts"] == {"train_documents": 2, "dev_documents": 0, "silver_documents": 1}
     assert provenance["bases"] == [config.base_model] and provenance["sources"][0]["use"] == "fine-tuning"
     assert ["Ông", "Hải", "đến", "Huế", "."] in seen["words"]
@@ -104,7 +104,7 @@ def test_cli_writes_validated_silver_without_held_out_strings(tmp_path, capsys):
     documents = load_documents(out)  # validates every line
     assert len(documents) == counts["written"] > 400
     assert not list(tmp_path.glob("*.partial"))
-    from training.data import load_split
+    from training.data.documents import load_split
 
     strings = held_out_strings(load_split("dev") + load_split("test"), load_split("train"))
     assert strings and without_leaks(documents, strings) == documents

@@ -136,7 +136,7 @@ def test_unknown_storage_and_missing_scales_are_named(float_and_int8, tmp_path):
 
 def test_assemble_int8_checks_dev_f1_and_writes_int8_weights(float_and_int8, tmp_path, capsys):
     from tests.conftest import REPO
-    from training.assemble import main as assemble
+    from training.release.assemble import main as assemble
 
     root, _ = float_and_int8
     doc = json.loads((REPO / "data" / "corpus.jsonl").read_text(encoding="utf-8").splitlines()[2])

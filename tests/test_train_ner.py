@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from training.config import NerConfig
-from training.data import load_documents, write_documents
+from training.data.documents import load_documents, write_documents
+from training.fit.config import NerConfig
 from viextract.labels import ENTITY_LABELS, SCHEMA_VERSION
 
 REPO = Path(__file__).resolve().parents[1]
@@ -94,7 +94,7 @@ def write_docs(path: Path, docs) -> Path:
 
 
 def train_cli(argv, capsys):
-    from training.train import main
+    from training.fit.train import main
 
     code = main(argv)
     return code, capsys.readouterr().err
@@ -197,8 +197,8 @@ def test_select_on_dev_false_trains_every_epoch_and_keeps_the_last(tmp_path, bas
 
 
 def test_tiny_model_overfits_twenty_sentences(tmp_path, base_model_dir, documents):
-    from training.metrics import score_tags
-    from training.train_ner import tagged_sentences, train_sentences
+    from training.evaluation.metrics import score_tags
+    from training.fit.ner import tagged_sentences, train_sentences
     from viextract import Extractor
 
     config = NerConfig(
@@ -236,7 +236,7 @@ def test_tiny_model_overfits_twenty_sentences(tmp_path, base_model_dir, document
 
 
 def test_augmentation_adds_copies_to_the_originals(documents):
-    from training.train_ner import augment_documents
+    from training.fit.ner import augment_documents
 
     originals = list(documents[:2])
     config = NerConfig(augment=True, augment_copies=2, seed=3)
@@ -252,7 +252,7 @@ def test_augmentation_adds_copies_to_the_originals(documents):
 def test_windows_carry_first_subword_labels_and_map_back(tiny_tokenizer_dir):
     from transformers import PhobertTokenizer
 
-    from training.train_ner import IGNORE_INDEX, TaggedSentence, WindowCollator, encode_windows, words_from_windows
+    from training.fit.ner import IGNORE_INDEX, TaggedSentence, WindowCollator, encode_windows, words_from_windows
     from viextract.align import SubwordAligner
     from viextract.labels import bio_labels
 
@@ -295,7 +295,7 @@ EXTRA_IDS = [
 
 
 def test_evaluate_and_kfold_write_json(tmp_path, base_model_dir, documents, capsys):
-    from training.evaluate import main
+    from training.evaluation.evaluate import main
 
     data = write_docs(tmp_path / "docs.jsonl", documents[:3])
     out = tmp_path / "results.json"
@@ -435,7 +435,7 @@ def test_ddp_two_cpu_processes_train_and_save(tmp_path, base_model_dir, document
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO)}
     command = [
         sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-        "-m", "training.train", "ner",
+        "-m", "training.fit.train", "ner",
         "--set", f"base_model={base_model_dir}", "--set", f"train_files={train}", "--set", f"dev_files={dev}",
         "--set", f"output_dir={output}", "--set", "max_steps=3", "--set", "batch_size=4",
         "--set", "allow_unseen_labels=true", "--set", "segmenter=syllables",
@@ -450,8 +450,8 @@ def test_ddp_two_cpu_processes_train_and_save(tmp_path, base_model_dir, document
 
 
 def test_decoding_tables_are_estimated_from_the_training_tags_only_when_weighted():
-    from training.config import NerConfig
-    from training.train_ner import DecodingTables, TaggedSentence
+    from training.fit.config import NerConfig
+    from training.fit.ner import DecodingTables, TaggedSentence
 
     labels = ["O", "B-PER", "I-PER"]
     train = [TaggedSentence(["Đại_tá", "A", "nói"], ["O", "B-PER", "O"])] * 6
@@ -464,7 +464,7 @@ def test_decoding_tables_are_estimated_from_the_training_tags_only_when_weighted
 
 
 def test_word_context_is_estimated_from_the_training_tags_only_when_weighted():
-    from training.train_ner import TaggedSentence, word_context
+    from training.fit.ner import TaggedSentence, word_context
 
     labels = ["O", "B-PER", "I-PER"]
     train = [TaggedSentence(["Đại_tá", "A", "nói"], ["O", "B-PER", "O"])] * 6

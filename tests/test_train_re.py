@@ -21,7 +21,7 @@ def corpus_path():
 
 @pytest.fixture(scope="module")
 def documents():
-    from training.data import load_documents
+    from training.data.documents import load_documents
 
     return load_documents(corpus_path())
 
@@ -29,7 +29,7 @@ def documents():
 @pytest.fixture(scope="module")
 def data_files(documents, tmp_path_factory):
     """Two documents to train on, one to early-stop on (and to evaluate)."""
-    from training.data import write_documents
+    from training.data.documents import write_documents
 
     directory = tmp_path_factory.mktemp("re_data")
     for name, docs in (("train", documents[:2]), ("dev", documents[2:3])):
@@ -76,8 +76,8 @@ def write_config(path, base_model_dir, data_files, out, **extra):
 
 @pytest.fixture(scope="module")
 def trained(base_model_dir, data_files, tmp_path_factory):
-    """One short training run through the command line: `python -m training.train re --config ...`."""
-    from training.train import main
+    """One short training run through the command line: `python -m training.fit.train re --config ...`."""
+    from training.fit.train import main
 
     root = tmp_path_factory.mktemp("re_run")
     config = write_config(root / "re.yaml", base_model_dir, data_files, root / "model" / "re")
@@ -120,7 +120,7 @@ def test_training_writes_a_relation_directory_with_threshold_and_resolved_config
 
 
 def test_the_trained_directory_is_the_re_of_a_full_model(trained, base_model_dir, documents, data_files, tmp_path):
-    from training.evaluate import main
+    from training.evaluation.evaluate import main
 
     build_tiny_token_classifier(base_model_dir, trained / "model" / "ner")
     extractor = Extractor.from_pretrained(trained / "model", device="cpu")
@@ -144,9 +144,9 @@ def test_the_trained_directory_is_the_re_of_a_full_model(trained, base_model_dir
 
 
 def test_relation_kfold_trains_without_dev_at_the_fixed_threshold(base_model_dir, documents, tmp_path, capsys):
-    from training.data import align_document, write_documents
-    from training.evaluate import main
-    from training.model_card import read_results
+    from training.data.documents import align_document, write_documents
+    from training.evaluation.evaluate import main
+    from training.release.card import read_results
 
     data = tmp_path / "docs.jsonl"
     with open(data, "w", encoding="utf-8") as handle:
@@ -242,10 +242,10 @@ def test_relation_kfold_trains_without_dev_at_the_fixed_threshold(base_model_dir
 def test_relation_kfold_end_to_end_pairs_each_fold_with_the_ner_model_that_held_out_the_same_documents(
     base_model_dir, tiny_ner_dir, documents, tmp_path, capsys
 ):
-    from training.data import write_documents
-    from training.evaluate import main, make_folds
-    from training.model_card import read_results
-    from training.train_re import ReConfig
+    from training.data.documents import write_documents
+    from training.evaluation.evaluate import main, make_folds
+    from training.fit.relations import ReConfig
+    from training.release.card import read_results
 
     data = tmp_path / "docs.jsonl"
     with open(data, "w", encoding="utf-8") as handle:
@@ -299,7 +299,7 @@ def test_relation_kfold_end_to_end_pairs_each_fold_with_the_ner_model_that_held_
 
 
 def test_a_fresh_run_into_old_checkpoints_is_refused_and_resume_continues(trained, base_model_dir, data_files, capsys):
-    from training.train import main
+    from training.fit.train import main
 
     config = write_config(trained / "re2.yaml", base_model_dir, data_files, trained / "model" / "re", epochs=3)
     assert main(["re", "--config", str(config)]) == 2
@@ -310,7 +310,7 @@ def test_a_fresh_run_into_old_checkpoints_is_refused_and_resume_continues(traine
 
 
 def test_config_errors_name_the_key(tmp_path, base_model_dir, data_files, capsys):
-    from training.train import main
+    from training.fit.train import main
 
     config = write_config(tmp_path / "re.yaml", base_model_dir, data_files, tmp_path / "out")
     assert main(["re", "--config", str(config), "--set", "relation_labels=has_title,born_in"]) == 2
@@ -327,13 +327,13 @@ def test_config_errors_name_the_key(tmp_path, base_model_dir, data_files, capsys
 
 
 def _example(label, index=0):
-    from training.train_re import RelationExample
+    from training.fit.relations import RelationExample
 
     return RelationExample(("a", "b", str(index)), (0, 1, "PER"), (1, 2, "TITLE"), label)
 
 
 def test_negative_sampling_keeps_every_relation_and_ratio_negatives():
-    from training.train_re import sample_negatives
+    from training.fit.relations import sample_negatives
 
     examples = [_example("has_title", i) for i in range(5)] + [_example(NO_RELATION, i) for i in range(40)]
     sampled = sample_negatives(examples, 2.0, seed=1)
@@ -344,7 +344,7 @@ def test_negative_sampling_keeps_every_relation_and_ratio_negatives():
 
 
 def test_class_weights_and_threshold_choice():
-    from training.train_re import choose_threshold, class_weights
+    from training.fit.relations import choose_threshold, class_weights
 
     examples = [_example("has_title")] * 2 + [_example(NO_RELATION)] * 6
     labels = [NO_RELATION, "has_title", "meets"]
@@ -357,7 +357,7 @@ def test_class_weights_and_threshold_choice():
 
 
 def test_training_candidates_are_the_rows_of_training_data(documents):
-    from training.train_re import ReConfig, relation_examples
+    from training.fit.relations import ReConfig, relation_examples
 
     config = ReConfig(relation_labels=["has_title"], entity_labels=["PER", "TITLE"], segmenter="syllables")
     examples = relation_examples(documents[:1], config)
@@ -369,7 +369,7 @@ def test_training_candidates_are_the_rows_of_training_data(documents):
 
 def test_marker_words_missing_from_the_vocabulary_are_reported(tiny_tokenizer_dir, base_model_dir):
     from tests.relation_helpers import tiny_relation_config
-    from training.train_re import unknown_marker_words
+    from training.fit.relations import unknown_marker_words
     from viextract.relations import RelationEncoder
 
     plain = load_tokenizer(tiny_tokenizer_dir)  # learned from news text: no @ # * ^
@@ -382,7 +382,7 @@ def test_training_adds_marker_words_a_small_base_vocabulary_lacks(tiny_tokenizer
     """A base learned from news text has no `#`, `*`, `^`: they become tokens with learned embeddings."""
     from transformers import RobertaConfig, RobertaForMaskedLM
 
-    from training.train import main
+    from training.fit.train import main
 
     plain_base = tmp_path / "plain_base"
     tokenizer = load_tokenizer(tiny_tokenizer_dir)

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from training.augment import main
-from training.data import load_documents, validate_documents
-from training.inline import parse_inline
-from training.variants import apply_edits, case_edits, dash_edits, name_edits, variant_documents
+from training.data.documents import load_documents, validate_documents
+from training.data.inline import parse_inline
+from training.weak.augment import main
+from training.weak.variants import apply_edits, case_edits, dash_edits, name_edits, variant_documents
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -21,9 +21,9 @@ mkdir -p "$results"
 # 2. Training text beside the gold documents: the weak annotator's labels on UD VTB and VLSP 2013
 #    sentences, the written documents' spelling variants, and word-segmented text for the k-fold's
 #    masked-LM variant and wave 1's base.
-python -m training.silver --out $out/silver.jsonl --splits data/splits.json
-python -m training.augment --variants data/extra_written.jsonl data/written_topics.jsonl > $out/variants.jsonl
-python -m training.pretrain_text --segmenter pyvi --write-text outputs/pretrain_text/train.txt \
+python -m training.weak.silver --out $out/silver.jsonl --splits data/splits.json
+python -m training.weak.augment --variants data/extra_written.jsonl data/written_topics.jsonl > $out/variants.jsonl
+python -m training.pretraining.text --segmenter pyvi --write-text outputs/pretrain_text/train.txt \
   --heldout-out outputs/pretrain_text/heldout.txt
 
 # 3. Fine-tune NER and relations on the train split (+ written documents, + silver and variants for
@@ -33,24 +33,24 @@ rm -rf $out/ner.checkpoints $out/re.checkpoints $out/re_typed.checkpoints $out/m
 if [ "${1:-}" = gpu ]; then
   bash training/gpu_build.sh outputs/gpu/return   # + the k-folds, and the relation architecture they pick
 else
-  python -m training.train ner --config configs/bundled/ner.yaml
-  python -m training.train re --config configs/bundled/re.yaml
-  python -m training.assemble --ner $out/ner --re $out/re --out $out/model --dtype int8
+  python -m training.fit.train ner --config configs/bundled/ner.yaml
+  python -m training.fit.train re --config configs/bundled/re.yaml
+  python -m training.release.assemble --ner $out/ner --re $out/re --out $out/model --dtype int8
 fi
 
 # 4. Evaluation: dev and test (one document each), and the challenge set per phenomenon.
 for split in dev test; do
-  python -m training.evaluate ner --model $out/model --data data/corpus.jsonl --docs $split --out $results/ner_$split.json
-  python -m training.evaluate re --model $out/model --data data/corpus.jsonl --docs $split --out $results/re_$split.json
+  python -m training.evaluation.evaluate ner --model $out/model --data data/corpus.jsonl --docs $split --out $results/ner_$split.json
+  python -m training.evaluation.evaluate re --model $out/model --data data/corpus.jsonl --docs $split --out $results/re_$split.json
 done
-python -m training.challenge --model $out/model --markdown --out $results/challenge.json
+python -m training.evaluation.challenge --model $out/model --markdown --out $results/challenge.json
 
 # 5. The card (k-fold rows from the GPU run when there is one), then the model into the package.
 kfold=()
 if [ -f outputs/gpu/e5/ner_kfold_no_priors.json ]; then
   kfold=(--results outputs/gpu/e5/ner_kfold_no_priors.json --results re.kfold=outputs/gpu/e5typed/re_kfold.json)
 fi
-python -m training.publish card --model $out/model --model-name viextract-default \
+python -m training.release.publish card --model $out/model --model-name viextract-default \
   --results $results/ner_dev.json --results $results/ner_test.json "${kfold[@]}" \
   --results re.dev=$results/re_dev.json --results re.test=$results/re_test.json \
   --challenge $results/challenge.json \

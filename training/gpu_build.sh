@@ -3,16 +3,16 @@
 #   bash training/gpu_build.sh OUT_DIR [DEADLINE_SECONDS]
 # Before it, on any machine (CPU is fine): the bases and the silver sentences it trains from
 #   python -m training.pretraining.build_e5_base --vocab-size 10000 --dtype int8 --out outputs/bundled/e5base
-#   python -m training.silver --out outputs/bundled/silver.jsonl --splits data/splits.json
-#   python -m training.augment --variants data/extra_written.jsonl data/written_topics.jsonl > outputs/bundled/variants.jsonl
-#   python -m training.pretrain_text --segmenter pyvi --write-text outputs/pretrain_text/train.txt \
+#   python -m training.weak.silver --out outputs/bundled/silver.jsonl --splits data/splits.json
+#   python -m training.weak.augment --variants data/extra_written.jsonl data/written_topics.jsonl > outputs/bundled/variants.jsonl
+#   python -m training.pretraining.text --segmenter pyvi --write-text outputs/pretrain_text/train.txt \
 #     --heldout-out outputs/pretrain_text/heldout.txt
 # and these travel with the repository: .whl/ (wheels the GPU image lacks), outputs/bundled/{e5base,silver.jsonl,
 # variants.jsonl}, outputs/pretrain_text.
 # It trains the bundled NER and relation models and every k-fold of configs/gpu_plan.yaml as
-# parallel processes (training.jobs), stops what is still running at the deadline, picks the
-# relation architecture by the folds (training.compare_kfold --pick), stores the bundled model
-# int8 (training.assemble, which refuses a dev F1 drop > 0.5) and packs into OUT_DIR: the model's
+# parallel processes (training.fit.jobs), stops what is still running at the deadline, picks the
+# relation architecture by the folds (training.evaluation.compare_kfold --pick), stores the bundled model
+# int8 (training.release.assemble, which refuses a dev F1 drop > 0.5) and packs into OUT_DIR: the model's
 # two weight files cut into 15 MB parts, and one archive of every results file, log and small file.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -36,22 +36,22 @@ fi
 python3 -c "import torch, transformers, datasets, pyvi, seqeval; print('torch', torch.__version__, 'transformers',
 transformers.__version__, 'datasets', datasets.__version__, 'gpu', torch.cuda.get_device_name(0) if torch.cuda.is_available() else None)"
 
-python3 -m training.kfold_jobs --plan "${PLAN:-configs/gpu_plan.yaml}" --out outputs/gpu/jobs.json
-python3 -m training.jobs outputs/gpu/jobs.json --max-parallel "${MAX_PARALLEL:-16}" --deadline-s "$deadline" \
+python3 -m training.evaluation.kfold_jobs --plan "${PLAN:-configs/gpu_plan.yaml}" --out outputs/gpu/jobs.json
+python3 -m training.fit.jobs outputs/gpu/jobs.json --max-parallel "${MAX_PARALLEL:-16}" --deadline-s "$deadline" \
   --log-dir outputs/gpu/logs
 
 # The relation model ships one pass per sentence unless the folds say it loses > 1 point end to end.
-arch=$(python3 -m training.compare_kfold --pick outputs/gpu/e5/re_kfold.json --against outputs/gpu/e5typed/re_kfold.json)
+arch=$(python3 -m training.evaluation.compare_kfold --pick outputs/gpu/e5/re_kfold.json --against outputs/gpu/e5typed/re_kfold.json)
 re_dir=outputs/bundled/re
 [ "$arch" = typed_markers ] && re_dir=outputs/bundled/re_typed
 echo "relation architecture: $arch ($re_dir)" | tee outputs/gpu/architecture.txt
 if [ -f outputs/bundled/ner/config.json ] && [ -f $re_dir/config.json ]; then
-  python3 -m training.assemble --ner outputs/bundled/ner --re $re_dir --out outputs/bundled/model --dtype int8 \
+  python3 -m training.release.assemble --ner outputs/bundled/ner --re $re_dir --out outputs/bundled/model --dtype int8 \
     2>&1 | tee outputs/gpu/assemble.log
   # Only the int8 copy fits what comes back; if it lost more than the guard allows on the one dev
   # document, keep it anyway and say so (assemble.log has the figures; the card must report them).
   if [ ! -d outputs/bundled/model ]; then
-    python3 -m training.assemble --ner outputs/bundled/ner --re $re_dir --out outputs/bundled/model --dtype int8 \
+    python3 -m training.release.assemble --ner outputs/bundled/ner --re $re_dir --out outputs/bundled/model --dtype int8 \
       --max-f1-loss 100 2>&1 | tee -a outputs/gpu/assemble.log
   fi
   # GPU speed of the bundled model (issue #20), time-boxed; nothing else runs on the GPU now.

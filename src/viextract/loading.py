@@ -1,7 +1,7 @@
 """Finding, checking and loading model directories (local or from the Hugging Face Hub).
 
 A full model directory holds `ner/` and optionally `re/`; a directory with `config.json`
-at its top is a bare NER model (what `python -m training.train ner` writes). Everything is
+at its top is a bare NER model (what `python -m training.fit.train ner` writes). Everything is
 checked when loading, so a broken model fails here with the directory, file and problem
 named, not at the first prediction.
 """

@@ -6,7 +6,7 @@ PhoBERT already knows, so the vocabulary is never extended:
     ... @ * người * Lê_Đức_Thái @ ... # ^ chức_vụ ^ Trung_tướng # ...
 
 The relation model reads its hidden states at the two start markers (`@` before the head,
-`#` before the tail). Training (`training/train_re.py`) and prediction (`RelationExtractor`)
+`#` before the tail). Training (`training/fit/relations.py`) and prediction (`RelationExtractor`)
 both call `candidate_pairs` and `encode_pair`, so they cannot disagree on either.
 """
 

@@ -8,7 +8,7 @@ opening and closing `@` (`RobertaForRelationClassification` with `architecture: 
 the cost grows with the sentence, not with its number of pairs. A sentence longer than the
 budget becomes overlapping windows that never cut an entity; a pair is scored in the first
 window holding both of its entities, and a pair that no window holds is returned as lost, to be
-counted and reported by the caller. Training (`training/train_re.py`) and prediction
+counted and reported by the caller. Training (`training/fit/relations.py`) and prediction
 (`RelationExtractor`) both call `encode_sentence`.
 """
 

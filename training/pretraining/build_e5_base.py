@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..pretrain_text import DEFAULT_UD_DIR, REPO
+from .text import DEFAULT_UD_DIR, REPO
 
 MODEL_FILE_NAME = "e5-small-q4.bin"
 DEFAULT_PHOBERT_DIR = REPO.parent / "shared" / "data" / "phobert_tokenizer"
@@ -36,7 +36,7 @@ PROVENANCE = {
     "e5's tokenizer gives its surface; 12 layers copied; positions shifted by RoBERTa's padding offset",
 }
 
-# What every model fine-tuned from the base inherits (training.provenance reads it from config.json).
+# What every model fine-tuned from the base inherits (training.release.provenance reads it from config.json).
 CONFIG_PROVENANCE = {
     "bases": ["intfloat/multilingual-e5-small"],
     "sources": [
@@ -88,7 +88,7 @@ def read_text_files(paths: list[str]) -> list[list[str]]:
 
 def our_sentences(args) -> tuple[list[list[str]], list[list[str]]]:
     """(train-side sentences whose tokens are all kept, held-out sentences to measure coverage on)."""
-    from ..pretrain_text import collect_pretraining_text, ud_vtb_source
+    from .text import collect_pretraining_text, ud_vtb_source
 
     heldout = ud_vtb_source(Path(args.ud_dir), ["test"]).sentences if Path(args.ud_dir).is_dir() else []
     if args.text_file:

@@ -6,7 +6,7 @@ from typing import Any
 
 # 256 subwords plus RoBERTa's padding offset (positions are numbered from pad_token_id + 1).
 MAX_POSITIONS = 258
-# PhoBERT's vocabulary starts <s> <pad> </s> <unk>; training.bpe writes ours the same way.
+# PhoBERT's vocabulary starts <s> <pad> </s> <unk>; training.pretraining.bpe writes ours the same way.
 BOS_ID, PAD_ID, EOS_ID = 0, 1, 2
 
 

@@ -17,8 +17,8 @@ import argparse
 import tempfile
 from pathlib import Path
 
-from ..pretrain_text import DEFAULT_UD_DIR, REPO
 from .build_e5_base import DEFAULT_PHOBERT_DIR, our_sentences
+from .text import DEFAULT_UD_DIR, REPO
 
 
 def encoder_files_size(vocab_path: Path, bpe_path: Path, vocab_size: int, scratch: Path) -> int:

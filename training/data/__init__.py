@@ -1,0 +1,1 @@
+"""Annotated documents: loading and checks, splits, features, inline markup, stats, SCHEMA conventions."""

@@ -1,0 +1,141 @@
+"""SCHEMA.md v1.1 boundary rules that code can check on a gold document's spans.
+
+`training.data.documents.check_document` checks the format and the label contract, which every
+document must meet (model output and weak drafts too). The rules here are annotation
+conventions: a person writing gold data can break them while every offset is valid, so
+`python -m training.data.documents validate` and `training.data.inline` check them on gold files.
+Each rule finds the pattern in the text next to a span, so it names what to change.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+from ..weak.gazetteers import COUNTRIES
+
+# Bare state and party organs that SCHEMA v1.1 fuses into the title before them.
+FUSED_ORGANS: tuple[str, ...] = (
+    "Chính phủ", "Quốc hội", "Bộ Chính trị", "Trung ương Đảng", "Ban Bí thư", "Ban Chấp hành Trung ương",
+    "Tỉnh ủy", "Thành ủy", "UBND tỉnh", "UBND thành phố", "Ủy ban nhân dân tỉnh", "Ủy ban nhân dân thành phố",
+)  # fmt: skip
+# Words that open a DATE's context but are never inside it (prepositions, times of day).
+DATE_EXCLUDED_FIRST_WORDS = frozenset(
+    {"từ", "trong", "vào", "đến", "tới", "sáng", "chiều", "tối", "trưa", "đêm", "lúc", "hôm", "khoảng"}
+)
+# Words that head a DATE and belong inside it (SCHEMA's DATE rule).
+DATE_HEADS: tuple[str, ...] = ("ngày", "tháng", "năm", "quý", "giai đoạn", "nhiệm kỳ")
+# A counted duration (`hai năm 2024-2025`) owns its head word: the DATE is the bare period.
+COUNT_WORDS = frozenset({"hai", "ba", "bốn", "năm", "sáu", "bảy", "tám", "chín", "mười", "vài", "mấy", "các"})
+# Heads of named buildings, which stay inside the LOC (`Phủ Chủ tịch`).
+BUILDING_HEADS: tuple[str, ...] = ("Phủ", "Trụ sở")
+
+_COUNTRY = "|".join(re.escape(c) for c in sorted(COUNTRIES, key=len, reverse=True))
+_ORGAN = "|".join(re.escape(o) for o in sorted(FUSED_ORGANS, key=len, reverse=True))
+_ORGAN_AFTER = re.compile(rf" ({_ORGAN})(?!\w)")
+_NUOC_AFTER = re.compile(r" nước(?!\w)")
+_ORGAN_COUNTRY = re.compile(rf"(?:{_ORGAN}) (?:{_COUNTRY})")
+_NUOC_COUNTRY_END = re.compile(rf"(?<![Nn]hà) nước (?:{_COUNTRY})$")  # `Ngân hàng nhà nước Lào`: a name
+_DAY_JOIN = re.compile(r"\s*(?:và|đến|tới|-|–)\s*")
+_PAIR_AFTER = re.compile(rf"\s*(?:và|-|–)\s*(?:{_COUNTRY})(?!\w)")
+
+
+@dataclass(frozen=True)
+class Span:
+    """What a rule needs of an entity: its index in the document, offsets and label."""
+
+    index: int
+    start: int
+    end: int
+    label: str
+
+
+def convention_problems(text: str, spans: Sequence[Span]) -> Iterator[tuple[int, str]]:
+    """(entity index, problem) for each SCHEMA v1.1 convention a span breaks, in text order."""
+    ordered = sorted(spans, key=lambda s: (s.start, s.end))
+    starts = {s.start: s for s in ordered}
+    for position, span in enumerate(ordered):
+        following = ordered[position + 1] if position + 1 < len(ordered) else None
+        rules = {"TITLE": _title_problems, "ORG": _org_problems, "DATE": _date_problems}
+        if span.label in rules:
+            for problem in rules[span.label](text, span, following, starts):
+                yield span.index, problem
+        problem = _building_problem(text, span, ordered)
+        if problem:
+            yield span.index, problem
+
+
+def _quote(text: str, start: int, end: int) -> str:
+    return repr(text[start:end])
+
+
+def _title_problems(text: str, span: Span, following: Span | None, starts: dict[int, Span]) -> Iterator[str]:
+    title = _quote(text, span.start, span.end)
+    organ = _ORGAN_AFTER.match(text, span.end)
+    if not organ and text[span.start : span.end].endswith("Chủ tịch"):
+        organ = _NUOC_AFTER.match(text, span.end)  # `Chủ tịch nước` is one title
+    if organ and span.end + 1 not in starts:
+        yield (
+            f"TITLE {title} is followed by the bare organ {organ.group(0).strip()!r}, which no entity covers: "
+            f"SCHEMA v1.1 makes them one TITLE {text[span.start : organ.end()]!r}"
+        )
+    if following and following.start == span.end + 1 and following.label == "ORG":
+        mention = text[following.start : following.end]
+        if _ORGAN_COUNTRY.fullmatch(mention):
+            country = mention.rsplit(" ", 1)[-1]
+            yield (
+                f"TITLE {title} + ORG {mention!r}: SCHEMA v1.1 makes a title fused with a bare organ one TITLE, "
+                f"and the country after it a LOC (e.g. TITLE 'Chủ tịch Quốc hội' + LOC {country!r})"
+            )
+
+
+def _org_problems(text: str, span: Span, following: Span | None, starts: dict[int, Span]) -> Iterator[str]:
+    org = _quote(text, span.start, span.end)
+    if _NUOC_COUNTRY_END.search(text, span.start, span.end):
+        yield f"ORG {org} ends in 'nước' + a country: with 'nước' between, the country is its own LOC (SCHEMA v1.1)"
+    if not (following and following.label == "LOC" and following.start == span.end + 1):
+        return
+    country = text[following.start : following.end]
+    # `hai Bộ Ngoại giao Việt Nam và Lào`: a country pair after a per-country organisation is split off.
+    if country in COUNTRIES and not _PAIR_AFTER.match(text, following.end):
+        yield (
+            f"ORG {org} is followed by LOC {country!r}: one country right after an organisation's name is part of "
+            f"the ORG (SCHEMA v1.1: {text[span.start : following.end]!r})"
+        )
+
+
+def _date_problems(text: str, span: Span, following: Span | None, starts: dict[int, Span]) -> Iterator[str]:
+    date = _quote(text, span.start, span.end)
+    first = text[span.start : span.end].split()[0]
+    if first.lower() in DATE_EXCLUDED_FIRST_WORDS:
+        yield f"DATE {date} starts with {first!r}: prepositions and time-of-day words stay outside a DATE"
+    words_before = text[: span.start].split()
+    for head in DATE_HEADS:
+        size = len(head.split())
+        if [w.lower() for w in words_before[-size:]] == head.split() and text[: span.start].endswith(" "):
+            counted = len(words_before) > size and words_before[-size - 1].lower() in COUNT_WORDS
+            if not counted:
+                yield f"DATE {date} follows its head {head!r}, which belongs inside it (SCHEMA's DATE rule)"
+            break
+    if following and following.label == "DATE" and _DAY_JOIN.fullmatch(text, span.end, following.start):
+        yield (
+            f"DATE {date} and DATE {_quote(text, following.start, following.end)} are one span of days: "
+            f"SCHEMA v1.1 makes it one DATE {text[span.start : following.end]!r}"
+        )
+
+
+def _building_problem(text: str, span: Span, ordered: Sequence[Span]) -> str | None:
+    for head in BUILDING_HEADS:
+        head_start = span.start - len(head) - 1
+        if head_start < 0 or text[head_start : span.start] != head + " ":
+            continue
+        if head_start > 0 and text[head_start - 1].isalnum():
+            continue  # `Điện Biên Phủ`: the word is part of a longer name
+        if any(s.start <= head_start < s.end for s in ordered):
+            continue
+        return (
+            f"{span.label} {_quote(text, span.start, span.end)} follows {head!r}: a named building keeps its "
+            f"head, as one LOC {text[head_start : span.end]!r} (SCHEMA v1.1)"
+        )
+    return None

@@ -1,0 +1,179 @@
+"""Annotated documents written as marked-up text, turned into the corpus JSONL format.
+
+    python -m training.data.inline written.txt --out written.jsonl [--splits data/splits.json]
+
+Counting character offsets by hand is where written annotation goes wrong; here the offsets
+are computed. The input is UTF-8 text, one document per block:
+
+    === written-052
+    Sáng [5/3]{DATE:d1}, [Đại tá]{TITLE:t1} [Nguyễn Văn Hùng]{PER:p1} đã tiếp ...
+    A second paragraph: every non-empty line is one, joined by a blank line as in the corpus.
+    @ p1 has_title t1
+
+A block starts with `=== ID`. An entity is `[surface text]{LABEL:handle}`, the handle any
+letters, digits and `_`, unique in its document; a line `@ HEAD LABEL TAIL` names a relation by
+handles. Entity ids become T1, T2, ... in text order, and a `meets` head is the mention that
+comes first (the schema's rule), whichever way round it was written. Every document then passes
+training.data.documents's checks (labels, token boundaries, both arguments in one sentence, ...) and
+SCHEMA v1.1's boundary conventions (training.data.conventions), or nothing is written and the error
+names the file, the markup line and the handle written there (not the generated T1, T2, ...).
+With `--splits`, a document whose text contains an entity string of the dev or test documents that no training document
+contains is refused too, as training.weak.silver refuses such sentences.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from .documents import (
+    DataError,
+    Document,
+    check_conventions,
+    check_document,
+    load_split,
+    parse_document,
+    read_utf8,
+    save_documents,
+)
+
+SOURCE = "written by the viextract team; training only"
+ENTITY = re.compile(r"\[([^\[\]{}]+)\]\{([A-Z]+):(\w+)\}")
+_CHECKED_ITEM = re.compile(r"(entities|relations)\[(\d+)\]")
+_ENTITY_ID = re.compile(r"\bT\d+\b")
+
+
+def _in_markup_terms(error: DataError, doc_id: str, where: str, entities: list, relations: list) -> DataError:
+    """A check's error on generated ids (`entities[5]`, `T6`) restated as the markup line and handles."""
+    item = _CHECKED_ITEM.match(error.field)
+    if not item:
+        return DataError(f"{where} ({doc_id}): {error.field}: {error.problem}")
+    handle_of = {f"T{index + 1}": handle for index, (*_, handle) in enumerate(entities)}
+    problem = _ENTITY_ID.sub(lambda m: repr(handle_of.get(m.group(), m.group())), error.problem)
+    index = int(item.group(2))
+    if item.group(1) == "entities":
+        number, handle = entities[index][3], entities[index][4]
+        return DataError(f"{where}:{number}: entity {handle!r} of {doc_id}: {problem}")
+    number, head, label, tail = relations[index]
+    return DataError(f"{where}:{number}: relation '@ {head} {label} {tail}' of {doc_id}: {problem}")
+
+
+def _document(doc_id: str, lines: Sequence[tuple[int, str]], where: str) -> Document:
+    """One block (its non-header lines with their numbers) to a checked Document."""
+    text, entities, relations, handles = "", [], [], {}
+    for number, line in lines:
+        line = line.strip()
+        if not line:
+            continue
+        if line.startswith("@"):
+            parts = line[1:].split()
+            if len(parts) != 3:
+                raise DataError(f"{where}:{number}: relation: expected '@ HEAD LABEL TAIL', got {line!r}")
+            relations.append((number, *parts))
+            continue
+        if text:
+            text += "\n\n"
+        position = 0
+        for match in ENTITY.finditer(line):
+            text += line[position : match.start()]
+            surface, label, handle = match.groups()
+            if handle in handles:
+                raise DataError(f"{where}:{number}: entity: handle {handle!r} is used twice in {doc_id}")
+            handles[handle] = len(entities)
+            entities.append((len(text), len(text) + len(surface), label, number, handle))
+            text += surface
+            position = match.end()
+        rest = line[position:]
+        if any(mark in rest for mark in "[]{}"):
+            raise DataError(f"{where}:{number}: entity: markup that is not [text]{{LABEL:handle}} in {rest!r}")
+        text += rest
+    ids = {handle: f"T{index + 1}" for handle, index in handles.items()}
+    rows = []
+    for number, head, label, tail in relations:
+        for handle in (head, tail):
+            if handle not in ids:
+                raise DataError(f"{where}:{number}: relation: no entity with handle {handle!r} in {doc_id}")
+        if label == "meets" and entities[handles[tail]][0] < entities[handles[head]][0]:
+            head, tail = tail, head
+        rows.append({"head": ids[head], "tail": ids[tail], "label": label})
+    data = {
+        "id": doc_id,
+        "date": None,
+        "source": SOURCE,
+        "text": text,
+        "entities": [
+            {"id": f"T{i + 1}", "start": start, "end": end, "label": label}
+            for i, (start, end, label, _, _) in enumerate(entities)
+        ],
+        "relations": rows,
+    }
+    doc = parse_document(data, f"{where} ({doc_id})")
+    try:
+        check_document(doc, f"{where} ({doc_id})")
+        check_conventions(doc, f"{where} ({doc_id})")
+    except DataError as error:
+        raise _in_markup_terms(error, doc_id, where, entities, relations) from None
+    return doc
+
+
+def parse_inline(text: str, where: str = "<text>") -> list[Document]:
+    """Every `=== ID` block of `text` as a checked Document; DataError names the line at fault."""
+    blocks: list[tuple[str, int, list[tuple[int, str]]]] = []
+    for number, line in enumerate(text.splitlines(), 1):
+        if line.startswith("==="):
+            doc_id = line[3:].strip()
+            if not doc_id:
+                raise DataError(f"{where}:{number}: id: '===' needs a document id after it")
+            if any(doc_id == seen for seen, _, _ in blocks):
+                raise DataError(f"{where}:{number}: id: {doc_id!r} is used twice")
+            blocks.append((doc_id, number, []))
+        elif blocks:
+            blocks[-1][2].append((number, line))
+        elif line.strip():
+            raise DataError(f"{where}:{number}: text before the first '=== ID' line")
+    if not blocks:
+        raise DataError(f"{where}: no '=== ID' block")
+    return [_document(doc_id, lines, where) for doc_id, _, lines in blocks]
+
+
+def refuse_held_out_strings(documents: Sequence[Document], splits: str | Path, where: str) -> None:
+    """DataError for the first document that names a dev/test entity string no training document names."""
+    from ..weak.silver import held_out_strings, token_key
+
+    held_out = load_split("dev", splits) + load_split("test", splits)
+    strings = held_out_strings(held_out, load_split("train", splits))
+    for doc in documents:
+        key = token_key(doc.text)
+        if found := sorted(s.strip() for s in strings if s in key):
+            raise DataError(f"{where} ({doc.id}): text: names {found} of the dev or test documents")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m training.data.inline", description=__doc__.split("\n\n")[0])
+    parser.add_argument("input", help="marked-up text file (see the module docstring)")
+    parser.add_argument("--out", required=True, help="JSONL file to write (corpus format)")
+    parser.add_argument("--splits", help="refuse dev/test entity strings that no training document names")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        documents = parse_inline(read_utf8(args.input, "markup file"), args.input)
+        if args.splits:
+            refuse_held_out_strings(documents, args.splits, args.input)
+    except (OSError, DataError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    save_documents(documents, args.out)
+    entities = sum(len(doc.entities) for doc in documents)
+    relations = sum(len(doc.relations) for doc in documents)
+    print(f"{args.out}: {len(documents)} documents, {entities} entities, {relations} relations")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Scoring: metrics, NER and relation evaluation, k-fold cross-validation, the challenge set."""

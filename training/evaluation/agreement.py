@@ -1,0 +1,128 @@
+"""Inter-annotator agreement between two annotation passes of the same documents.
+
+`python -m training.evaluation.agreement PASS_A.jsonl PASS_B.jsonl` prints a Markdown table: for each
+entity label and each relation label, how many annotations are in both passes, only in A
+and only in B, with the pairwise F1 of A against B (symmetric: 2*both / (|A| + |B|)).
+
+Entities match on (document, start, end, label). Relations match on (document, head span,
+tail span, label), so two passes that number their entities differently still agree.
+Only the standard library is used.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+# Row order of SCHEMA.md (v1); labels outside it are listed after these, sorted.
+ENTITY_ORDER: tuple[str, ...] = ("PER", "TITLE", "ORG", "LOC", "DATE", "EVENT", "AGREEMENT")
+RELATION_ORDER: tuple[str, ...] = (
+    "has_title",
+    "affiliated_with",
+    "meets",
+    "held_in",
+    "date_of",
+    "signed",
+    "participates_in",
+)
+
+Span = tuple[int, int]
+EntityKey = tuple[str, int, int, str]  # doc id, start, end, label
+RelationKey = tuple[str, Span, Span, str]  # doc id, head span, tail span, label
+
+
+@dataclass(frozen=True)
+class Annotations:
+    entities: frozenset[EntityKey]
+    relations: frozenset[RelationKey]
+
+
+@dataclass(frozen=True)
+class Row:
+    label: str
+    both: int
+    only_a: int
+    only_b: int
+
+    @property
+    def f1(self) -> float:
+        denominator = 2 * self.both + self.only_a + self.only_b
+        return 2 * self.both / denominator if denominator else 1.0
+
+
+def load_pass(path: Path) -> Annotations:
+    """Read one pass (JSONL: id, text, entities, relations) into comparable keys."""
+    entities: set[EntityKey] = set()
+    relations: set[RelationKey] = set()
+    with path.open(encoding="utf-8") as handle:
+        for line_number, line in enumerate(handle, 1):
+            if not line.strip():
+                continue
+            doc = json.loads(line)
+            doc_id = str(doc["id"])
+            spans: dict[str, Span] = {}
+            for entity in doc.get("entities", []):
+                spans[entity["id"]] = (int(entity["start"]), int(entity["end"]))
+                entities.add((doc_id, int(entity["start"]), int(entity["end"]), str(entity["label"])))
+            for relation in doc.get("relations", []):
+                try:
+                    head, tail = spans[relation["head"]], spans[relation["tail"]]
+                except KeyError as missing:
+                    raise ValueError(f"{path}:{line_number}: relation names unknown entity {missing}") from None
+                relations.add((doc_id, head, tail, str(relation["label"])))
+    return Annotations(frozenset(entities), frozenset(relations))
+
+
+def _ordered(labels: Iterable[str], order: tuple[str, ...]) -> list[str]:
+    present = set(labels)
+    return [label for label in order if label in present] + sorted(present - set(order))
+
+
+def compare(
+    a: frozenset[tuple[object, ...]], b: frozenset[tuple[object, ...]], order: tuple[str, ...]
+) -> tuple[list[Row], Row]:
+    """Per-label rows (a key's label is its last field) and the total row."""
+    both = Counter(str(key[-1]) for key in a & b)
+    only_a = Counter(str(key[-1]) for key in a - b)
+    only_b = Counter(str(key[-1]) for key in b - a)
+    rows = [
+        Row(label, both[label], only_a[label], only_b[label])
+        for label in _ordered((str(key[-1]) for key in a | b), order)
+    ]
+    total = Row("total", sum(both.values()), sum(only_a.values()), sum(only_b.values()))
+    return rows, total
+
+
+def format_table(a: Annotations, b: Annotations) -> str:
+    lines = ["| kind | label | both | only A | only B | F1 |", "|---|---|---:|---:|---:|---:|"]
+    totals: list[Row] = []
+    for kind, keys_a, keys_b, order in (
+        ("entity", a.entities, b.entities, ENTITY_ORDER),
+        ("relation", a.relations, b.relations, RELATION_ORDER),
+    ):
+        rows, total = compare(keys_a, keys_b, order)
+        for row in [*rows, total]:
+            label = f"**{row.label}**" if row is total else f"`{row.label}`"
+            lines.append(f"| {kind} | {label} | {row.both} | {row.only_a} | {row.only_b} | {row.f1:.3f} |")
+        totals.append(total)
+    entity_total, relation_total = totals
+    lines.append("")
+    lines.append(f"A vs B F1: entities {entity_total.f1:.3f}, relations {relation_total.f1:.3f}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 2:
+        print("usage: python -m training.evaluation.agreement PASS_A.jsonl PASS_B.jsonl", file=sys.stderr)
+        return 2
+    print(format_table(load_pass(Path(args[0])), load_pass(Path(args[1]))))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,93 @@
+"""Compare k-fold results side by side, and pick the relation architecture the folds favour.
+
+    python -m training.evaluation.compare_kfold NAME=RESULTS.json [NAME=RESULTS.json ...]
+    python -m training.evaluation.compare_kfold --pick CANDIDATE.json --against REFERENCE.json --margin 1.0
+
+The table gives, per results file (`evaluate ner|re --kfold --out`), micro F1 mean ± std of each
+level it has and each label's mean F1, in %. `--pick` prints the architecture of CANDIDATE
+unless its end-to-end relation F1 is more than MARGIN points below REFERENCE's (issue #19's
+rule for one-pass relations), then REFERENCE's; a missing file counts as no evidence against
+the candidate.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+LEVELS = {
+    "chars": "entities",
+    "relations_gold_entities": "relations (gold entities)",
+    "relations_end_to_end": "relations end to end",
+}
+
+
+def read_summary(path: str | Path) -> dict[str, Any]:
+    return json.loads(Path(path).read_text(encoding="utf-8"))
+
+
+def micro_f1(results: dict[str, Any], level: str) -> float | None:
+    summary = results.get("summary", {}).get(level)
+    return None if summary is None else summary["f1"]["mean"] * 100
+
+
+def table(named: Sequence[tuple[str, dict[str, Any]]]) -> str:
+    """Markdown: one row per (results, level), F1 mean ± std, then its per-label means."""
+    lines = ["| results | level | F1 | per label |", "|---|---|---|---|"]
+    for name, results in named:
+        for level, title in LEVELS.items():
+            summary = results.get("summary", {}).get(level)
+            if summary is None:
+                continue
+            labels = ", ".join(f"{k} {v['mean'] * 100:.1f}" for k, v in summary["per_label_f1"].items())
+            f1 = summary["f1"]
+            lines.append(f"| {name} | {title} | {f1['mean'] * 100:.1f} ± {f1['std'] * 100:.1f} | {labels} |")
+    return "\n".join(lines)
+
+
+def architecture(results: dict[str, Any]) -> str:
+    return results.get("config", {}).get("architecture") or "typed_markers"
+
+
+def pick(candidate: Path, reference: Path, margin: float) -> str:
+    """The candidate's architecture unless the reference beats it end to end by more than `margin` points."""
+    ours = read_summary(candidate) if candidate.is_file() else None
+    theirs = read_summary(reference) if reference.is_file() else None
+    if ours is None:
+        return architecture(theirs) if theirs is not None else "one_pass"
+    if theirs is None:
+        return architecture(ours)
+    a, b = micro_f1(ours, "relations_end_to_end"), micro_f1(theirs, "relations_end_to_end")
+    if a is not None and b is not None and a < b - margin:
+        return architecture(theirs)
+    return architecture(ours)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m training.evaluation.compare_kfold", description=__doc__.split("\n")[0])
+    parser.add_argument("results", nargs="*", help="NAME=RESULTS.json (k-fold results files)")
+    parser.add_argument("--pick", type=Path, help="candidate relation k-fold results")
+    parser.add_argument("--against", type=Path, help="reference relation k-fold results, with --pick")
+    parser.add_argument("--margin", type=float, default=1.0, help="points of end-to-end F1 the candidate may lose")
+    args = parser.parse_args(argv)
+    if args.pick is not None:
+        if args.against is None:
+            parser.error("--pick needs --against")
+        print(pick(args.pick, args.against, args.margin))
+        return 0
+    named = []
+    for item in args.results:
+        name, sep, path = item.partition("=")
+        if not sep:
+            parser.error(f"{item!r}: expected NAME=RESULTS.json")
+        named.append((name, read_summary(path)))
+    print(table(named))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,103 @@
+"""Jobs (for training.fit.jobs) that run a NER + relation k-fold with one process per fold, then gather it.
+
+    python -m training.evaluation.kfold_jobs --plan configs/gpu_plan.yaml --out jobs.json
+
+A plan lists the final models to train and the k-fold variants to compare; each variant trains
+its NER folds and relation folds as separate processes (a GPU holds them all at once), then
+`--rescore` gathers each k-fold into one results file, scored end to end with the NER folds of
+the same variant (or of the variant it names in `ner_from`), and rescored under each decoding
+setting the plan lists. Commands are the documented ones of training.evaluation.evaluate, so a CPU
+machine can run the same plan one job at a time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+EVALUATE = "python -m training.evaluation.evaluate"
+
+
+def _text(value: Any) -> str:
+    """A value as `--set` reads it: lists as YAML flow lists, None as null, booleans lower-case."""
+    if isinstance(value, (list, bool)) or value is None:
+        return json.dumps(value)
+    return str(value)
+
+
+def _sets(values: dict[str, Any]) -> str:
+    return " ".join(f"--set {shlex.quote(f'{key}={_text(value)}')}" for key, value in values.items())
+
+
+def _kfold(task: str, variant: dict[str, Any], plan: dict[str, Any], work: str, extra: str) -> str:
+    config = variant[f"{task}_config"]
+    sets = _sets(variant.get(f"{task}_set", {}))
+    return (
+        f"{EVALUATE} {task} --kfold {plan['k']} --config {config} {sets} --data {plan['data']} "
+        f"--docs {plan['docs']} --work-dir {work}/{task} {extra}"
+    )
+
+
+def variant_jobs(name: str, variant: dict[str, Any], plan: dict[str, Any]) -> list[dict[str, Any]]:
+    """Fold jobs, then the gathering and rescoring jobs of one variant."""
+    work = f"{plan['work_dir']}/{name}"
+    after_base = variant.get("after", [])
+    jobs: list[dict[str, Any]] = []
+    tasks = [t for t in ("ner", "re") if f"{t}_config" in variant]
+    for task in tasks:
+        for fold in range(plan["k"]):
+            cmd = _kfold(task, variant, plan, work, f"--fold {fold} --out {work}/{task}_fold{fold}.json")
+            jobs.append({"name": f"{name}.{task}{fold}", "cmd": cmd, "after": after_base})
+    ner_source = variant.get("ner_from", name)
+    ner_results = f"{plan['work_dir']}/{ner_source}/ner_kfold.json"
+    ner_gather = f"{ner_source}.ner_kfold"
+    if "ner" in tasks:
+        folds = [f"{name}.ner{f}" for f in range(plan["k"])]
+        jobs.append({"name": ner_gather, "cmd": _kfold("ner", variant, plan, work, f"--rescore --out {ner_results}"),
+                     "after": folds})  # fmt: skip
+        for label, values in variant.get("ner_rescore", {}).items():
+            rescored = {**variant, "ner_set": {**variant.get("ner_set", {}), **values}}
+            cmd = _kfold("ner", rescored, plan, work, f"--rescore --out {work}/ner_kfold_{label}.json")
+            jobs.append({"name": f"{name}.ner_kfold_{label}", "cmd": cmd, "after": [ner_gather]})
+    if "re" in tasks:
+        folds = [f"{name}.re{f}" for f in range(plan["k"])]
+        settings = {"": {}, **{f"_{k}": v for k, v in variant.get("re_rescore", {}).items()}}
+        for label, values in settings.items():
+            rescored = {**variant, "re_set": {**variant.get("re_set", {}), **values}}
+            extra = f"--rescore --ner-kfold {ner_results} --out {work}/re_kfold{label}.json"
+            jobs.append({"name": f"{name}.re_kfold{label}", "cmd": _kfold("re", rescored, plan, work, extra),
+                         "after": folds + [ner_gather]})  # fmt: skip
+    return jobs
+
+
+def plan_jobs(plan: dict[str, Any]) -> list[dict[str, Any]]:
+    """The plan's `setup` and `final` jobs first (they come first in priority), then every variant's."""
+    jobs = [dict(job) for job in plan.get("setup", [])] + [dict(job) for job in plan.get("final", [])]
+    for name, variant in plan.get("variants", {}).items():
+        jobs.extend(variant_jobs(name, variant, plan))
+    jobs.extend(dict(job) for job in plan.get("last", []))
+    return jobs
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m training.evaluation.kfold_jobs", description=__doc__.split("\n")[0])
+    parser.add_argument("--plan", type=Path, required=True, help="YAML plan (see configs/gpu_plan.yaml)")
+    parser.add_argument("--out", type=Path, required=True, help="jobs JSON for python -m training.fit.jobs")
+    args = parser.parse_args(argv)
+    plan = yaml.safe_load(args.plan.read_text(encoding="utf-8"))
+    jobs = plan_jobs(plan)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(jobs, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    print(f"{len(jobs)} jobs -> {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

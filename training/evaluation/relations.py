@@ -1,0 +1,351 @@
+"""Score a relation model on annotated documents, twice: from gold entities, and end to end.
+
+    python -m training.evaluation.evaluate re --model DIR --data FILE [--docs test] [--out scores.json]
+    python -m training.evaluation.evaluate re --kfold K --config CONFIG [--set threshold=0.5] --data FILE [--ner-kfold NER.json]
+
+`DIR` is a full model directory (`ner/` and `re/`): relations are scored given the gold
+entities (the relation model alone), then end to end through `viextract.Extractor` from the
+entities it predicts. A bare relation directory (its own config.json) gets the first score
+only. A relation counts when head span, tail span (character offsets) and label all match
+gold (SCHEMA.md, Scoring); micro P/R/F1 and one row per relation label.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from viextract.errors import ModelLoadError
+from viextract.labels import ENTITY_LABELS, RELATION_LABELS
+
+from ..data.documents import DataError, Document, align_document, load_documents
+from .metrics import format_table, score_items, score_spans
+
+RelationItem = tuple[int, int, int, int, str]  # head start, head end, tail start, tail end, label (characters)
+
+
+def gold_relations(doc: Document) -> set[RelationItem]:
+    entities = {e.id: e for e in doc.entities}
+    return {
+        (entities[r.head].start, entities[r.head].end, entities[r.tail].start, entities[r.tail].end, r.label)
+        for r in doc.relations
+    }
+
+
+def relations_from_gold_entities(
+    relation_extractor, documents: Sequence[Document], segmenter: str, batch_size: int = 32
+) -> list[set[RelationItem]]:
+    """Per document: the relations the model finds between the gold entities of each sentence."""
+    items, spans, owners = [], [], []
+    for d_index, doc in enumerate(documents):
+        for aligned in align_document(doc, segmenter):
+            if len(aligned.entities) < 2:
+                continue
+            items.append((aligned.tokens, [(e.start, e.end, e.entity.label) for e in aligned.entities]))
+            spans.append([(e.entity.start, e.entity.end) for e in aligned.entities])
+            owners.append(d_index)
+    found: list[set[RelationItem]] = [set() for _ in documents]
+    for d_index, sentence_spans, relations in zip(owners, spans, relation_extractor.predict(items, batch_size)):
+        for head, tail, label, _ in relations:
+            found[d_index].add((*sentence_spans[head], *sentence_spans[tail], label))
+    return found
+
+
+def evaluate(
+    model_dir: Path,
+    documents: Sequence[Document],
+    device: str | None = None,
+    batch_size: int = 32,
+    threshold: float | None = None,
+    single_head: bool = True,
+    adjacent: bool = True,
+    single_choice: str | None = None,
+    single_tail: bool = True,
+    ner_decoding: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Scores as plain dicts (training.evaluation.metrics' layout) for `documents`.
+
+    `threshold` and `single_choice` replace the model's; `single_head=False` drops its
+    single-head labels, `single_tail=False` its single-tail labels and `adjacent=False` its
+    adjacency rules. `ner_decoding` (keyword arguments of training.evaluation.evaluate.set_ner_decoding)
+    sets how a full model decodes its entities.
+    """
+    from viextract import Extractor
+    from viextract.extractor import resolve_device
+    from viextract.relations import RelationExtractor
+
+    gold = [gold_relations(doc) for doc in documents]
+    report: dict[str, Any] = {
+        "model": str(model_dir),
+        "documents": len(documents),
+        "gold_relations": sum(map(len, gold)),
+    }
+    if (model_dir / "ner").is_dir():
+        if not (model_dir / "re").is_dir():
+            raise ModelLoadError(f"{model_dir}: no 're/' relation model to evaluate")
+        extractor = Extractor.from_pretrained(model_dir, device=device)
+        relation_extractor, segmenter = extractor.relation_extractor, extractor.segmenter
+        if ner_decoding:
+            from .evaluate import set_ner_decoding
+
+            set_ner_decoding(extractor, model_dir / "ner", **ner_decoding)
+            report["ner_decoding"] = dict(ner_decoding)
+    else:
+        from viextract.segment import DEFAULT_SEGMENTER
+
+        extractor = None
+        relation_extractor = RelationExtractor.from_pretrained(model_dir, [], device=resolve_device(device))
+        settings = getattr(relation_extractor.config, "viextract", None) or {}
+        segmenter = settings.get("segmenter", DEFAULT_SEGMENTER)
+    if threshold is not None:
+        relation_extractor.model.config.threshold = threshold
+    if not single_head:
+        relation_extractor.model.config.single_head_labels = []
+    if not single_tail:
+        relation_extractor.model.config.single_tail_labels = []
+    if not adjacent:
+        relation_extractor.model.config.adjacent_relations = []
+    if single_choice is not None:
+        relation_extractor.model.config.single_choice = single_choice
+    labels = list(RELATION_LABELS)
+    with_gold = relations_from_gold_entities(relation_extractor, documents, segmenter, batch_size)
+    report["threshold"] = relation_extractor.threshold
+    report["single_choice"] = relation_extractor.config.single_choice
+    report["relations_gold_entities"] = score_items(gold, with_gold, labels).to_dict()
+    if extractor is not None:
+        results = list(extractor.pipe([doc.text for doc in documents], batch_size=batch_size))
+        predicted = [
+            {(r.head.start, r.head.end, r.tail.start, r.tail.end, r.label) for r in result.relations}
+            for result in results
+        ]
+        report["relations_end_to_end"] = score_items(gold, predicted, labels).to_dict()
+        report["entities_end_to_end"] = score_spans(
+            [[(e.start, e.end, e.label) for e in doc.entities] for doc in documents],
+            [[(e.start, e.end, e.label) for e in result.entities] for result in results],
+            list(ENTITY_LABELS),
+        ).to_dict()
+    return report
+
+
+def kfold_re(
+    config,
+    documents: Sequence[Document],
+    k: int,
+    work_dir: Path,
+    device: str | None,
+    batch_size: int,
+    extra_train: Sequence[Document] = (),
+    ner_folds: NerFolds | None = None,
+    rescore: bool = False,
+    only_fold: int | None = None,
+) -> dict[str, Any]:
+    """Train a relation model on K-1 folds of whole documents, score it on the held-out one, K times.
+
+    Scores are relations from the gold entities (the relation model alone). Folds have no dev
+    set, so they train the config's epochs and use its fixed `threshold`. `extra_train` (the
+    written training-only documents) joins every fold's training set and is never held out.
+    With `ner_folds` (held-out document ids -> the NER fold model that never saw them, from
+    `read_ner_folds`), each fold is also scored end to end: that NER model's entities, decoded
+    as the NER k-fold scored them, feed this fold's relation model, so neither has seen the
+    held-out documents. `rescore` scores the fold models already in `work_dir` (at the config's
+    threshold, single_head, single_tail, single_choice and adjacent_rules) instead of training them.
+    """
+    from ..fit.config import ConfigError
+    from ..fit.relations import train_documents
+    from .evaluate import fold_summary, reuse_fold_model, run_folds
+
+    if config.threshold is None:
+        raise ConfigError(
+            "threshold: folds have no dev set to choose the relation threshold on; give one, e.g. --set threshold=0.5"
+        )
+    if ner_folds is not None:
+        from .evaluate import make_folds
+
+        for fold in make_folds(documents, k, config.seed):
+            if frozenset(doc.id for doc in fold) not in ner_folds.models:
+                raise ConfigError(
+                    f"--ner-kfold: no NER fold holds out exactly {sorted(doc.id for doc in fold)}; run both "
+                    f"k-folds on the same documents with the same K and seed"
+                )
+
+    def train_fold(fold_config, train: list[Document], held_out: list[Document]) -> dict[str, Any]:
+        train_documents(fold_config, train, None)
+        return {}
+
+    def score_fold(fold_dir: Path, held_out: list[Document]) -> dict[str, Any]:
+        # At the config's decoding settings: what --rescore varies.
+        decoding = {
+            "threshold": config.threshold,
+            "single_head": config.single_head,
+            "single_tail": config.single_tail,
+            "single_choice": config.single_choice,
+            "adjacent": config.adjacent_rules,
+        }
+        if ner_folds is None:
+            return evaluate(fold_dir, held_out, device, batch_size, **decoding)
+        ner_dir = ner_folds.models[frozenset(doc.id for doc in held_out)]
+        # A full model directory (ner/ + re/) made of links, so that Extractor runs the pair as one.
+        with tempfile.TemporaryDirectory(prefix="pipeline-", dir=work_dir) as pipeline:
+            (Path(pipeline) / "ner").symlink_to(ner_dir.resolve(), target_is_directory=True)
+            (Path(pipeline) / "re").symlink_to(fold_dir.resolve(), target_is_directory=True)
+            report = evaluate(Path(pipeline), held_out, device, batch_size, **decoding, ner_decoding=ner_folds.decoding)
+        return {**report, "ner_model": str(ner_dir)}
+
+    train = reuse_fold_model if rescore else train_fold
+    results = run_folds(config, documents, k, work_dir, extra_train, train, score_fold, only_fold)
+    levels = ("relations_gold_entities",) + (KFOLD_END_TO_END if ner_folds is not None else ())
+    return {"k": k, "folds": results, "summary": fold_summary(results, levels)}
+
+
+KFOLD_END_TO_END = ("relations_end_to_end", "entities_end_to_end")
+
+
+@dataclass(frozen=True)
+class NerFolds:
+    """What `evaluate ner --kfold --out` wrote, for end-to-end relation folds."""
+
+    models: dict[frozenset[str], Path]  # held-out document ids -> fold model directory
+    # How its folds were decoded (training.evaluation.evaluate.set_ner_decoding's keywords); empty: as stored.
+    decoding: dict[str, Any] = field(default_factory=dict)
+
+
+def read_ner_folds(path: Path) -> NerFolds:
+    """The fold models of a NER k-fold's results and the decoding they were scored with.
+
+    A `--rescore --set context_weight=W` run scored fold models that store another weight, so
+    end to end they must decode at W too, or the two k-folds would not describe the same tagger.
+    """
+    from ..fit.config import ConfigError
+
+    try:
+        results = json.loads(path.read_text(encoding="utf-8"))
+        folds = results["folds"]
+        pairs = {frozenset(fold["test_ids"]): Path(fold["model"]) for fold in folds}
+    except (OSError, ValueError) as error:
+        raise ConfigError(f"--ner-kfold: {path}: cannot read ({error})") from error
+    except (KeyError, TypeError) as error:
+        raise ConfigError(
+            f"--ner-kfold: {path}: field {error} missing: not the results of `evaluate ner --kfold` "
+            f"(results written before fold models were recorded need the k-fold run again)"
+        ) from error
+    for model in pairs.values():
+        if not (model / "config.json").is_file():
+            raise ConfigError(f"--ner-kfold: {path}: its fold model {model} is gone (no config.json)")
+    from .evaluate import NER_WEIGHTS
+
+    config = results.get("config") or {}
+    recorded = {"decoding": results.get("decoding"), **{key: config.get(key) for key in NER_WEIGHTS}}
+    decoding = {key: value for key, value in recorded.items() if value is not None}
+    return NerFolds(pairs, decoding)
+
+
+def format_report(report: dict[str, Any]) -> str:
+    parts = [
+        f"{report['model']}: {report['documents']} documents, {report['gold_relations']} gold relations, "
+        f"threshold {report['threshold']:.2f}"
+    ]
+    titles = {
+        "relations_gold_entities": "Relations from gold entities",
+        "relations_end_to_end": "Relations end to end (predicted entities)",
+        "entities_end_to_end": "Entities (character spans)",
+    }
+    for key, title in titles.items():
+        if key in report:
+            parts.append(format_table(title, report[key]))
+    return "\n\n".join(parts)
+
+
+def build_parser(prog: str = "python -m training.evaluation.evaluate re") -> argparse.ArgumentParser:
+    from .evaluate import add_kfold_options
+
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n")[0])
+    parser.add_argument("--model", help="model directory (ner/ and re/) or Hub id, or a re/ directory")
+    parser.add_argument("--data", required=True, type=Path, help="annotated JSONL documents (data/corpus.jsonl format)")
+    parser.add_argument("--docs", help="only the documents of these splits, e.g. test or train,dev")
+    parser.add_argument("--splits", default="data/splits.json", help="splits file that --docs refers to")
+    add_kfold_options(parser)
+    parser.add_argument(
+        "--ner-kfold",
+        type=Path,
+        help="--kfold: results of `evaluate ner --kfold` on the same documents, K and seed; each relation fold "
+        "is then also scored end to end from its NER fold model's entities",
+    )
+    parser.add_argument("--out", "--output", dest="out", type=Path, help="also write the scores as JSON here")
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ... (default: cuda if available)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None, prog: str = "python -m training.evaluation.evaluate re") -> int:
+    import logging
+
+    from ..fit.config import ConfigError
+
+    args = build_parser(prog).parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S"
+    )
+    try:
+        report = _run(args)
+    except (ConfigError, DataError, ModelLoadError, OSError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    from .evaluate import format_fold_summary, write_results
+
+    if "summary" in report:
+        names = {
+            "relations_gold_entities": "relations from gold entities",
+            "relations_end_to_end": "relations end to end",
+            "entities_end_to_end": "entities end to end",
+        }
+        print(format_fold_summary(report, [(level, names[level]) for level in report["summary"]]))
+    else:
+        print(format_report(report))
+    if args.out is not None:
+        write_results(args.out, report)
+    return 0
+
+
+def _run(args) -> dict[str, Any]:
+    from viextract.loading import resolve_model_dir
+
+    from ..fit.config import ConfigError
+    from ..fit.relations import ReConfig
+    from .evaluate import check_kfold_arguments, extra_train_documents, select_documents
+
+    documents = select_documents(load_documents(args.data), args.docs, args.splits)
+    check_kfold_arguments(args)
+    if args.ner_kfold is not None and args.kfold is None:
+        raise ConfigError("--ner-kfold: only used with --kfold")
+    if args.kfold is None:
+        report = evaluate(resolve_model_dir(args.model), documents, args.device, args.batch_size)
+        report["data"] = str(args.data)
+        return report
+    config = ReConfig.load(args.config, args.overrides)
+    work_dir = Path(args.work_dir or f"{config.output_dir}-kfold")
+    extra = extra_train_documents(args)
+    ner_folds = read_ner_folds(args.ner_kfold) if args.ner_kfold is not None else None
+    results = kfold_re(
+        config, documents, args.kfold, work_dir, args.device, args.batch_size, extra, ner_folds, args.rescore,
+        args.fold,
+    )
+    return {
+        "task": "re",
+        "data": str(args.data),
+        "docs": args.docs or "all",
+        "document_ids": [d.id for d in documents],
+        "extra_train_documents": len(extra),
+        "config": config.to_dict(),
+        **({"ner_kfold": str(args.ner_kfold)} if args.ner_kfold is not None else {}),
+        **results,
+    }
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,347 @@
+"""Training configurations as data: one dataclass per task, read from YAML, overridable with `--set`.
+
+Every key that can change a result is a field here, so the `training_config.yaml` written
+beside a model is enough to train it again. Unknown keys and values of the wrong type are
+errors naming the key and where it came from (the YAML file or the `--set` argument).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+import yaml
+
+from viextract.labels import ENTITY_LABELS
+from viextract.segment import DEFAULT_SEGMENTER, SEGMENTERS
+
+DEFAULT_BASE_MODEL = "vinai/phobert-base"  # MIT; vinai/phobert-base-v2 is AGPL-3.0: allowed, never the default
+CONFIG_FILENAME = "training_config.yaml"
+
+
+def add_overrides_option(parser, help: str = "override one config key (repeatable)") -> None:
+    """`--set KEY=VALUE` (repeatable) into `args.overrides`, the list every `Config.load` takes."""
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE", help=help)
+
+
+class ConfigError(ValueError):
+    """A configuration key or value is wrong; the message names the key and its source."""
+
+
+@dataclass
+class TrainConfig:
+    """Fields every task shares. Paths are relative to the directory the command runs in."""
+
+    task: ClassVar[str] = ""
+    # Keys that only change how a trained model's outputs are read, not its weights (k-fold --rescore).
+    decoding_keys: ClassVar[frozenset[str]] = frozenset()
+
+    # Model to fine-tune: a Hub id or a local directory with config.json, weights, vocab.txt, bpe.codes.
+    base_model: str = DEFAULT_BASE_MODEL
+    # Hub revision (branch, tag or commit) of base_model; None means the default branch.
+    revision: str | None = None
+    # {"train": [ids], "dev": [ids], "test": [ids], "train_extra": [files]}: ids of documents in
+    # <data_dir>/corpus.jsonl; used unless train_files/dev_files are given. Test is never read in training.
+    splits_file: str | None = "data/splits.json"
+    # Folder holding corpus.jsonl; None means the splits file's folder.
+    data_dir: str | None = None
+    # Whole JSONL files to train / early-stop on instead of the splits file (both must then be given).
+    train_files: list[str] = field(default_factory=list)
+    dev_files: list[str] = field(default_factory=list)
+    # Word segmenter used to build words from text; stored in the model so prediction uses the same.
+    segmenter: str = DEFAULT_SEGMENTER
+    # Subwords per model input, <s> and </s> included; longer sentences become overlapping windows.
+    max_length: int = 256
+    learning_rate: float = 5e-5
+    # Passes over the training data (the upper bound when early stopping is on).
+    epochs: float = 20.0
+    # Stop after this many optimizer steps (-1: run all epochs); for smoke runs and budgets.
+    max_steps: int = -1
+    # Windows per device per step; the effective batch is batch_size * gradient_accumulation_steps * GPUs.
+    batch_size: int = 16
+    gradient_accumulation_steps: int = 1
+    eval_batch_size: int = 32
+    # Fraction of all steps spent warming the learning rate up linearly from 0.
+    warmup_ratio: float = 0.1
+    weight_decay: float = 0.01
+    lr_scheduler: str = "linear"
+    max_grad_norm: float = 1.0
+    # Seeds model head initialisation, data order, dropout and augmentation.
+    seed: int = 42
+    # Add augmented copies of the training documents (training.weak.augment.augment_documents).
+    augment: bool = False
+    augment_copies: int = 1
+    # Weakly labelled JSONL files (python -m training.weak.silver) added to the training documents after
+    # augmentation; never dev or test. k-fold drops their sentences that name a held-out entity.
+    silver_files: list[str] = field(default_factory=list)
+    # Stop after this many epochs without a better dev score (0: train all epochs, keep the best).
+    early_stopping_patience: int = 5
+    # false: train all epochs and keep the last, whatever dev says (dev is still scored each epoch,
+    # for the log). With a dev set of one document the best epoch is mostly noise; k-fold, which
+    # has no dev set, measures exactly this recipe.
+    select_on_dev: bool = True
+    # Where the final model is written (atomically); must not be inside checkpoint_dir.
+    output_dir: str = "outputs/ner"
+    # Trainer checkpoints (for --resume); None means "<output_dir>.checkpoints".
+    checkpoint_dir: str | None = None
+    # Checkpoints kept on disk besides the best one.
+    save_total_limit: int = 2
+    # bfloat16 mixed precision: "auto" uses it on GPUs that support it, never on the CPU.
+    bf16: bool | str = "auto"
+    logging_steps: int = 10
+    dataloader_num_workers: int = 0
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    # ---- checks -------------------------------------------------------------------------------
+
+    def validate(self, source: str = "config") -> None:
+        """Check value ranges; raises ConfigError naming the key."""
+
+        def bad(key: str, problem: str) -> ConfigError:
+            return ConfigError(f"{source}: {key}: {problem}")
+
+        if not 4 <= self.max_length <= 256:
+            raise bad("max_length", f"must be between 4 and 256 (PhoBERT's limit), got {self.max_length}")
+        for key in ("learning_rate", "epochs", "batch_size", "eval_batch_size", "gradient_accumulation_steps"):
+            if getattr(self, key) <= 0:
+                raise bad(key, f"must be positive, got {getattr(self, key)}")
+        if not 0 <= self.warmup_ratio < 1:
+            raise bad("warmup_ratio", f"must be in [0, 1), got {self.warmup_ratio}")
+        if self.weight_decay < 0:
+            raise bad("weight_decay", f"must not be negative, got {self.weight_decay}")
+        if self.early_stopping_patience < 0:
+            raise bad("early_stopping_patience", "must not be negative")
+        if self.augment_copies < 1:
+            raise bad("augment_copies", f"must be at least 1, got {self.augment_copies}")
+        if self.segmenter not in SEGMENTERS:
+            raise bad("segmenter", f"unknown segmenter {self.segmenter!r}; choose one of {sorted(SEGMENTERS)}")
+        if isinstance(self.bf16, str) and self.bf16 != "auto":
+            raise bad("bf16", f"must be true, false or 'auto', got {self.bf16!r}")
+        if bool(self.train_files) != bool(self.dev_files):
+            raise bad("train_files/dev_files", "give both, or neither (then splits_file is used)")
+        if not self.train_files and not self.splits_file:
+            raise bad("splits_file", "needed when train_files/dev_files are not given")
+
+    @property
+    def checkpoint_path(self) -> Path:
+        return Path(self.checkpoint_dir) if self.checkpoint_dir else Path(f"{self.output_dir}.checkpoints")
+
+    # ---- reading and writing ------------------------------------------------------------------
+
+    @classmethod
+    def field_types(cls) -> dict[str, Any]:
+        hints = typing.get_type_hints(cls)
+        return {f.name: hints[f.name] for f in dataclasses.fields(cls)}
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any], source: str = "config"):
+        """Build from a mapping; every key must be a field, every value of (or coercible to) its type."""
+        if not isinstance(values, dict):
+            raise ConfigError(f"{source}: expected a mapping of keys to values, got {type(values).__name__}")
+        values = dict(values)
+        task = values.pop("task", cls.task)
+        if task != cls.task:
+            raise ConfigError(f"{source}: task: this is a {task!r} config, but a {cls.task!r} config is needed")
+        types_ = cls.field_types()
+        kwargs = {}
+        for key, value in values.items():
+            if key not in types_:
+                raise ConfigError(f"{source}: unknown key {key!r} (known keys: {', '.join(sorted(types_))})")
+            kwargs[key] = coerce(value, types_[key], key, source)
+        return cls._build(kwargs, source)
+
+    @classmethod
+    def _build(cls, kwargs: dict[str, Any], source: str):
+        # Not through __init__, so that range errors name `source` rather than "config".
+        config = cls.__new__(cls)
+        for f in dataclasses.fields(cls):
+            default = f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
+            setattr(config, f.name, kwargs.get(f.name, default))
+        config.validate(source)
+        return config
+
+    @classmethod
+    def load(cls, path: str | Path | None = None, overrides: list[str] | tuple[str, ...] = ()):
+        """Defaults, then the YAML file (if any), then `key=value` overrides in order."""
+        values: dict[str, Any] = {}
+        source = "defaults"
+        if path is not None:
+            source = str(path)
+            try:
+                text = Path(path).read_text(encoding="utf-8")
+            except OSError as error:
+                raise ConfigError(f"{path}: cannot read the config file ({error.strerror or error})") from error
+            try:
+                loaded = yaml.safe_load(text)
+            except yaml.YAMLError as error:
+                raise ConfigError(f"{path}: not valid YAML ({error})") from error
+            values = {} if loaded is None else loaded
+            if not isinstance(values, dict):
+                raise ConfigError(f"{path}: expected a mapping of keys to values, got {type(values).__name__}")
+        config = cls.from_dict(values, source)
+        return config.with_overrides(overrides)
+
+    def with_overrides(self, overrides: list[str] | tuple[str, ...]):
+        """A copy with each `key=value` applied, the value parsed to the field's type."""
+        types_ = self.field_types()
+        changes: dict[str, Any] = {}
+        for item in overrides:
+            source = f"--set {item}"
+            key, sep, raw = item.partition("=")
+            key = key.strip()
+            if not sep or not key:
+                raise ConfigError(f"{source}: expected key=value")
+            if key not in types_:
+                raise ConfigError(f"{source}: unknown key {key!r} (known keys: {', '.join(sorted(types_))})")
+            changes[key] = coerce(raw, types_[key], key, source, from_text=True)
+        if not changes:
+            return self
+        current = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        return self._build({**current, **changes}, "--set " + " ".join(overrides))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"task": self.task, **dataclasses.asdict(self)}
+
+    def save(self, directory: str | Path) -> Path:
+        """Write the resolved config as `training_config.yaml` in `directory`."""
+        path = Path(directory) / CONFIG_FILENAME
+        header = (
+            f"# Resolved {self.task} training config; to train again: "
+            f"viextract train {self.task} --config {CONFIG_FILENAME}\n"
+        )
+        path.write_text(header + yaml.safe_dump(self.to_dict(), sort_keys=False, allow_unicode=True), encoding="utf-8")
+        return path
+
+
+@dataclass
+class NerConfig(TrainConfig):
+    task: ClassVar[str] = "ner"
+    decoding_keys: ClassVar[frozenset[str]] = frozenset({"transition_weight", "context_weight", "shape_weight"})
+
+    # Entity types to learn (SCHEMA.md names); gold entities of other types are trained as O.
+    entity_labels: list[str] = field(default_factory=lambda: list(ENTITY_LABELS))
+    # An entity type with no training example is an error unless this is true (then a warning).
+    allow_unseen_labels: bool = False
+    # Weight of the training tags' bigram log-probabilities in Viterbi decoding (viextract.bio.TagBigrams),
+    # stored in the model; 0 leaves them out. 0.75 was chosen by k-fold over the non-test documents
+    # for the bundled small model (docs/training.md).
+    transition_weight: float = 0.75
+    # Weight of what the previous word tells about a word's tag (PMI from the training tags,
+    # viextract.bio.WordContext), stored in the model; 0 leaves it out. 1.5: chosen like transition_weight.
+    context_weight: float = 1.5
+    # Weight of what a word's shape (capitals, digits, punctuation) tells about its tag (PMI from the
+    # training tags, viextract.bio.WordShapes), stored in the model; 0 leaves it out. 0.5: likewise.
+    shape_weight: float = 0.5
+    # Two augmented copies of each training document: what the decoding weights above were chosen
+    # with (the bundled recipe); relation training keeps TrainConfig's default (none).
+    augment: bool = True
+    augment_copies: int = 2
+
+    def validate(self, source: str = "config") -> None:
+        super().validate(source)
+        unknown = [label for label in self.entity_labels if label not in ENTITY_LABELS]
+        if unknown:
+            raise ConfigError(f"{source}: entity_labels: {unknown} are not SCHEMA.md labels {list(ENTITY_LABELS)}")
+        if not self.entity_labels:
+            raise ConfigError(f"{source}: entity_labels: must not be empty")
+        if len(set(self.entity_labels)) != len(self.entity_labels):
+            raise ConfigError(f"{source}: entity_labels: listed twice: {self.entity_labels}")
+        for key in ("transition_weight", "context_weight", "shape_weight"):
+            value = getattr(self, key)
+            if not (math.isfinite(value) and value >= 0):
+                raise ConfigError(f"{source}: {key}: must be finite and >= 0, got {value}")
+
+
+CONFIG_CLASSES: dict[str, type[TrainConfig]] = {"ner": NerConfig}
+
+
+# ---- type coercion ------------------------------------------------------------------------------
+
+_TRUE = {"true", "yes", "on", "1"}
+_FALSE = {"false", "no", "off", "0"}
+_NONE = {"none", "null", "~", ""}
+
+
+def _options(annotation: Any) -> tuple[Any, ...]:
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        # None first, so that "none"/"null" given for an optional string means None.
+        return tuple(sorted(typing.get_args(annotation), key=lambda option: option is not type(None)))
+    return (annotation,)
+
+
+def _describe(annotation: Any) -> str:
+    names = []
+    for option in _options(annotation):
+        if option is type(None):
+            names.append("none")
+        elif typing.get_origin(option) is list:
+            names.append(f"a list of {typing.get_args(option)[0].__name__}")
+        else:
+            names.append(
+                {"str": "a string", "int": "an integer", "float": "a number", "bool": "true/false"}.get(
+                    option.__name__, option.__name__
+                )
+            )
+    return " or ".join(names)
+
+
+def coerce(value: Any, annotation: Any, key: str, source: str, from_text: bool = False) -> Any:
+    """`value` as the field's type, or ConfigError naming the key, the source and the expected type."""
+    options = _options(annotation)
+    for option in options:
+        try:
+            return _coerce_one(value, option, from_text)
+        except (TypeError, ValueError):
+            continue
+    raise ConfigError(f"{source}: {key}: expected {_describe(annotation)}, got {value!r}")
+
+
+def _coerce_one(value: Any, option: Any, from_text: bool) -> Any:
+    if option is type(None):
+        if value is None or (isinstance(value, str) and value.strip().lower() in _NONE):
+            return None
+        raise ValueError
+    if option is bool:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
+            return value.strip().lower() in _TRUE
+        raise ValueError
+    if option is int:
+        if isinstance(value, bool):
+            raise ValueError
+        if isinstance(value, int):
+            return value
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        if isinstance(value, str):
+            return int(value.strip())
+        raise ValueError
+    if option is float:
+        if isinstance(value, bool):
+            raise ValueError
+        if isinstance(value, (int, float)):
+            return float(value)
+        if isinstance(value, str):  # PyYAML reads 5e-5 as a string
+            return float(value.strip())
+        raise ValueError
+    if option is str:
+        if isinstance(value, str):
+            return value
+        raise ValueError
+    if typing.get_origin(option) is list:
+        (item_type,) = typing.get_args(option)
+        if from_text and isinstance(value, str):
+            text = value.strip()
+            value = yaml.safe_load(text) if text.startswith("[") else [v.strip() for v in text.split(",") if v.strip()]
+        if not isinstance(value, list):
+            raise ValueError
+        return [_coerce_one(item, item_type, from_text) for item in value]
+    raise TypeError(f"unsupported field type {option!r}")

@@ -1,0 +1,134 @@
+"""Run a file of shell commands as parallel jobs: a cap on how many at once, dependencies, a deadline.
+
+    python -m training.fit.jobs JOBS.json [--max-parallel 12] [--deadline-s 480] [--log-dir DIR]
+
+JOBS.json is a list of {"name": ..., "cmd": ..., "after": [names]} in priority order: a job starts,
+first come first served, once every job it names in `after` has succeeded, and is skipped if one of
+them failed. At the deadline, running jobs are stopped (their whole process group) and the rest
+skipped, so a time-boxed machine (a rented GPU) still returns what finished. Each job's output
+goes to LOG_DIR/NAME.log; a summary table goes to stdout and LOG_DIR/summary.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+
+@dataclass
+class Job:
+    name: str
+    cmd: str
+    after: list[str] = field(default_factory=list)
+    state: str = "waiting"  # waiting | running | ok | failed | killed | skipped
+    seconds: float = 0.0
+    returncode: int | None = None
+
+
+def load_jobs(path: Path) -> list[Job]:
+    """The jobs of `path`, checked: unique names, known dependencies that come earlier in the file."""
+    try:
+        entries = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise SystemExit(f"error: {path}: cannot read the jobs ({error})") from error
+    jobs: list[Job] = []
+    for index, entry in enumerate(entries):
+        try:
+            job = Job(name=str(entry["name"]), cmd=str(entry["cmd"]), after=[str(a) for a in entry.get("after", [])])
+        except (KeyError, TypeError) as error:
+            raise SystemExit(f"error: {path}: job {index}: needs 'name' and 'cmd' ({error})") from error
+        known = {j.name for j in jobs}
+        if job.name in known:
+            raise SystemExit(f"error: {path}: job {index}: name {job.name!r} is used twice")
+        unknown = [a for a in job.after if a not in known]
+        if unknown:
+            raise SystemExit(f"error: {path}: job {job.name!r}: 'after' names {unknown}, not earlier jobs")
+        jobs.append(job)
+    return jobs
+
+
+def _ready(job: Job, by_name: dict[str, Job]) -> bool | None:
+    """True: can start; False: must wait; None: can never run (a dependency did not succeed)."""
+    states = [by_name[a].state for a in job.after]
+    if any(s in ("failed", "killed", "skipped") for s in states):
+        return None
+    return all(s == "ok" for s in states)
+
+
+def _stop(process: subprocess.Popen) -> None:
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=10)
+    except (ProcessLookupError, subprocess.TimeoutExpired):
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+def run_jobs(jobs: Sequence[Job], max_parallel: int, deadline_s: float, log_dir: Path) -> list[Job]:
+    """Run `jobs` as described in the module docstring; returns them with their final state."""
+    log_dir.mkdir(parents=True, exist_ok=True)
+    by_name = {job.name: job for job in jobs}
+    running: dict[str, tuple[subprocess.Popen, float]] = {}
+    start = time.monotonic()
+    while True:
+        for name, (process, began) in list(running.items()):
+            if process.poll() is not None:
+                job = by_name[name]
+                job.returncode, job.seconds = process.returncode, time.monotonic() - began
+                job.state = "ok" if process.returncode == 0 else "failed"
+                del running[name]
+                print(f"[{time.monotonic() - start:6.0f}s] {job.state:6} {name} ({job.seconds:.0f}s)", flush=True)
+        if time.monotonic() - start > deadline_s:
+            for name, (process, began) in running.items():
+                _stop(process)
+                by_name[name].state, by_name[name].seconds = "killed", time.monotonic() - began
+            break
+        for job in jobs:
+            if job.state == "waiting":
+                ready = _ready(job, by_name)
+                if ready is None:
+                    job.state = "skipped"
+                elif ready and len(running) < max_parallel:
+                    with open(log_dir / f"{job.name}.log", "w", encoding="utf-8") as log:  # the child keeps its copy
+                        process = subprocess.Popen(
+                            job.cmd, shell=True, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+                        )
+                    running[job.name] = (process, time.monotonic())
+                    job.state = "running"
+        if not running and not any(job.state == "waiting" for job in jobs):
+            break
+        time.sleep(0.5)
+    for job in jobs:
+        if job.state == "waiting":
+            job.state = "skipped"
+    return list(jobs)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m training.fit.jobs", description=__doc__.split("\n")[0])
+    parser.add_argument("jobs", type=Path, help="JSON list of {name, cmd, after}")
+    parser.add_argument("--max-parallel", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--deadline-s", type=float, default=float("inf"), help="stop everything after this long")
+    parser.add_argument("--log-dir", type=Path, default=Path("outputs/jobs"))
+    args = parser.parse_args(argv)
+    if args.max_parallel < 1:
+        parser.error("--max-parallel: must be at least 1")
+    jobs = run_jobs(load_jobs(args.jobs), args.max_parallel, args.deadline_s, args.log_dir)
+    for job in jobs:
+        print(f"{job.state:8} {job.seconds:7.0f}s  {job.name}")
+    (args.log_dir / "summary.json").write_text(json.dumps([asdict(j) for j in jobs], indent=2) + "\n")
+    return 0 if all(job.state == "ok" for job in jobs) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

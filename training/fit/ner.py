@@ -1,0 +1,619 @@
+"""Fine-tune a PhoBERT token classifier for NER with the Hugging Face Trainer.
+
+Sentences become model inputs through viextract's own `SubwordAligner` (word by word,
+first subword labelled, -100 elsewhere, windows of at most 254 subwords), the same code
+that runs at prediction time, so training and prediction cannot disagree. Dev is scored
+each epoch with seqeval's strict IOB2 entity F1, which drives early stopping and the choice
+of the best checkpoint. The final model is written atomically and loads with
+`viextract.Extractor.from_pretrained(output_dir)`.
+
+    python -m training.fit.train ner --config configs/ner.yaml [--set key=value ...] [--resume]
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from viextract.align import SubwordAligner, Window, best_window_per_word
+from viextract.bio import TagBigrams, WordContext, WordShapes, best_valid_tags
+from viextract.labels import SCHEMA_VERSION, bio_labels
+from viextract.saving import atomic_directory
+
+from ..data.documents import DataError, Document, load_documents, load_split, ner_dataset
+from ..evaluation.metrics import score_tags
+from ..release.provenance import PROVENANCE_KEY, data_origin, trained_provenance
+from .config import CONFIG_FILENAME, ConfigError, NerConfig, TrainConfig
+
+logger = logging.getLogger(__name__)
+
+IGNORE_INDEX = -100  # label of subwords that are not a word's first, and of padding
+METRICS_FILENAME = "training_metrics.json"
+
+
+class BaseModelError(OSError):
+    """The base model or its tokenizer could not be loaded; the message names the model."""
+
+
+@dataclass(frozen=True)
+class TaggedSentence:
+    tokens: list[str]
+    tags: list[str]
+
+
+# ---- data ---------------------------------------------------------------------------------------
+
+
+def _describe_split(config: NerConfig, split: str) -> str:
+    files = config.train_files if split == "train" else config.dev_files
+    return ", ".join(files) if files else f"{config.splits_file} [{split}]"
+
+
+def load_training_documents(config: NerConfig) -> tuple[list[Document], list[Document]]:
+    """(train, dev) documents from train_files/dev_files or the splits file; never test."""
+    if config.train_files:
+        train = [doc for path in config.train_files for doc in load_documents(path)]
+        dev = [doc for path in config.dev_files for doc in load_documents(path)]
+    else:
+        train = load_split("train", config.splits_file, config.data_dir)
+        dev = load_split("dev", config.splits_file, config.data_dir)
+    for name, docs in (("train", train), ("dev", dev)):
+        if not docs:
+            raise DataError(f"{_describe_split(config, name)}: {name}: the split is empty")
+    return train, dev
+
+
+def augment_documents(config: NerConfig, documents: list[Document]) -> list[Document]:
+    """The documents plus `augment_copies` augmented copies (training.weak.augment), if augment is on."""
+    if not config.augment:
+        return documents
+    try:
+        from ..weak.augment import augment_documents as augment
+    except ImportError as error:
+        raise ConfigError(f"augment: training.weak.augment is not available ({error}); set augment=false") from error
+    augmented = list(augment(documents, config.augment_copies, config.seed))
+    # Accept either the originals followed by the copies, or the copies alone.
+    combined = augmented if augmented[: len(documents)] == documents else documents + augmented
+    logger.info("augmentation: %d training documents -> %d", len(documents), len(combined))
+    return combined
+
+
+def add_silver(
+    config: TrainConfig, train: list[Document], silver: Sequence[Document] | None = None
+) -> tuple[list[Document], int]:
+    """`train` followed by the silver documents (`silver`, else the config's silver_files), and their number."""
+    if silver is None and config.silver_files:
+        from ..weak.silver import load_silver
+
+        silver = load_silver(config.silver_files)
+    silver = list(silver or [])
+    if silver:
+        logger.info("silver data: %d weakly labelled documents join %d training documents", len(silver), len(train))
+    return train + silver, len(silver)
+
+
+def tagged_sentences(documents: Sequence[Document], config: NerConfig, skip_empty: bool = True) -> list[TaggedSentence]:
+    """Word-level sentences (training.data.documents's words, split at gold boundaries) with the config's tags.
+
+    Tags of entity types outside `config.entity_labels` become O.
+    """
+    dataset = ner_dataset(documents, segmenter=config.segmenter)
+    names = dataset.features["ner_tags"].feature.names
+    keep = set(config.entity_labels)
+    sentences = []
+    for tokens, ids in zip(dataset["tokens"], dataset["ner_tags"]):
+        if not tokens and skip_empty:
+            continue
+        tags = [names[i] for i in ids]
+        tags = [t if t == "O" or t[2:] in keep else "O" for t in tags]
+        sentences.append(TaggedSentence(list(tokens), tags))
+    return sentences
+
+
+def check_labels_seen(sentences: Sequence[TaggedSentence], config: NerConfig) -> None:
+    """An entity type with no training example cannot be learned: error, or warn if allowed."""
+    seen = {tag[2:] for s in sentences for tag in s.tags if tag != "O"}
+    missing = [label for label in config.entity_labels if label not in seen]
+    if not missing:
+        return
+    message = (
+        f"{_describe_split(config, 'train')}: entities: no training example of {missing}; the model could "
+        f"never predict them"
+    )
+    if config.allow_unseen_labels:
+        logger.warning("%s (allow_unseen_labels is set: training anyway)", message)
+        return
+    raise DataError(f"{message}. Add examples, drop them from entity_labels, or set allow_unseen_labels=true")
+
+
+def encode_windows(
+    sentences: Sequence[TaggedSentence], aligner: SubwordAligner, label2id: dict[str, int]
+) -> tuple[list[dict[str, list[int]]], list[tuple[int, Window]]]:
+    """Model inputs (one per window) with first-subword labels, and (sentence index, window) of each."""
+    features, index = [], []
+    for s_index, sentence in enumerate(sentences):
+        for window in aligner.windows(sentence.tokens):
+            labels = [IGNORE_INDEX] * len(window.input_ids)
+            for offset, position in enumerate(window.word_positions):
+                labels[position] = label2id[sentence.tags[window.first_word + offset]]
+            features.append({"input_ids": list(window.input_ids), "labels": labels})
+            index.append((s_index, window))
+    return features, index
+
+
+class WindowDataset(torch.utils.data.Dataset):
+    def __init__(self, features: list[dict[str, list[int]]]):
+        self.features = features
+
+    def __len__(self) -> int:
+        return len(self.features)
+
+    def __getitem__(self, index: int) -> dict[str, list[int]]:
+        return self.features[index]
+
+
+@dataclass
+class WindowCollator:
+    """Right-pads input_ids with the tokenizer's pad id and labels with -100; builds attention_mask."""
+
+    pad_token_id: int
+
+    def __call__(self, features: Sequence[dict[str, list[int]]]) -> dict[str, torch.Tensor]:
+        width = max(len(f["input_ids"]) for f in features)
+        input_ids = torch.full((len(features), width), self.pad_token_id, dtype=torch.long)
+        attention_mask = torch.zeros((len(features), width), dtype=torch.long)
+        labels = torch.full((len(features), width), IGNORE_INDEX, dtype=torch.long)
+        for row, feature in enumerate(features):
+            n = len(feature["input_ids"])
+            input_ids[row, :n] = torch.tensor(feature["input_ids"], dtype=torch.long)
+            attention_mask[row, :n] = 1
+            labels[row, :n] = torch.tensor(feature["labels"], dtype=torch.long)
+        return {"input_ids": input_ids, "attention_mask": attention_mask, "labels": labels}
+
+
+# ---- scoring ------------------------------------------------------------------------------------
+
+
+def words_from_windows(
+    log_probs: Any,
+    index: Sequence[tuple[int, Window]],
+    sentence_lengths: Sequence[int],
+    id2label: dict[int, str],
+    tables: DecodingTables | None = None,
+    sentence_words: Sequence[Sequence[str]] | None = None,
+) -> list[list[str]]:
+    """Each sentence's word tags from per-window (positions x labels) log-probabilities.
+
+    Each word's row comes from its most central window, and the sentence's tags are decoded the
+    way `Extractor` decodes them (viextract.bio.best_valid_tags, with the decoding `tables` the
+    model will be saved with; word context and shapes need `sentence_words`), so dev F1 during
+    training scores what the saved model will output.
+    """
+    tables = tables or DecodingTables()
+    labels = [id2label[i] for i in range(len(id2label))]
+    by_sentence: dict[int, list[int]] = {}
+    for row, (s_index, _) in enumerate(index):
+        by_sentence.setdefault(s_index, []).append(row)
+    tags: list[list[str]] = [[] for _ in sentence_lengths]
+    for s_index, rows in by_sentence.items():
+        windows = [index[row][1] for row in rows]
+        words = [
+            np.asarray(log_probs[rows[w_local]][position], dtype=np.float32)
+            for w_local, position in best_window_per_word(windows, sentence_lengths[s_index])
+        ]
+        sentence = sentence_words[s_index] if sentence_words is not None else None
+        tags[s_index] = [labels[i] for i in tables.decode(np.stack(words), labels, sentence)]
+    return tags
+
+
+def make_compute_metrics(
+    dev: Sequence[TaggedSentence],
+    index: Sequence[tuple[int, Window]],
+    id2label: dict[int, str],
+    tables: DecodingTables | None = None,
+):
+    lengths = [len(s.tokens) for s in dev]
+    gold = [s.tags for s in dev]
+    words = [s.tokens for s in dev]
+
+    def compute_metrics(prediction) -> dict[str, float]:
+        predicted = words_from_windows(prediction.predictions, index, lengths, id2label, tables, words)
+        scores = score_tags(gold, predicted)
+        metrics = {k: scores["micro"][k] for k in ("precision", "recall", "f1")}
+        metrics.update({f"f1_{label}": row["f1"] for label, row in scores["per_label"].items()})
+        return metrics
+
+    return compute_metrics
+
+
+def log_softmax_logits(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    # Decoding a valid tag sequence needs each word's whole distribution, not only its argmax.
+    return torch.log_softmax(logits.float(), dim=-1)
+
+
+# ---- model --------------------------------------------------------------------------------------
+
+
+# What fine-tuning needs from a Hub repo (PhoBERT repos also hold TF and Flax weights we skip).
+_BASE_MODEL_FILES = [
+    "config.json",
+    "vocab.txt",
+    "bpe.codes",
+    "tokenizer_config.json",
+    "special_tokens_map.json",
+    "added_tokens.json",
+    "model.safetensors",
+    "model.safetensors.index.json",
+    "model-*.safetensors",
+]
+
+
+def fetch_base_model(name: str, revision: str | None = None) -> Path:
+    """A local directory as is; a Hub id downloaded (weights, config, tokenizer files only)."""
+    path = Path(name).expanduser()
+    if path.is_dir():
+        return path
+    hint = (
+        "If there is no network here, download the model where there is one and set base_model to its local "
+        "directory (config.json, model.safetensors or pytorch_model.bin, vocab.txt, bpe.codes)."
+    )
+    if name.startswith((".", "/", "~")):
+        raise BaseModelError(f"base model {name!r}: no such directory")
+    try:
+        from huggingface_hub import hf_hub_download, snapshot_download
+
+        directory = Path(snapshot_download(repo_id=name, revision=revision, allow_patterns=_BASE_MODEL_FILES))
+        if not any(directory.glob("*.safetensors")):
+            hf_hub_download(repo_id=name, filename="pytorch_model.bin", revision=revision)
+        return directory
+    except Exception as error:  # network, auth, missing repo: all mean "not available here"
+        raise BaseModelError(
+            f"cannot download base model {name!r} from the Hugging Face Hub ({type(error).__name__}: {error}). {hint}"
+        ) from error
+
+
+def training_arguments(config: TrainConfig, evaluate: bool, **extra: Any):
+    """The Trainer settings every viextract fine-tuning shares; `evaluate`: dev F1 each epoch, which
+    picks the best epoch unless the config's `select_on_dev` is false."""
+    from transformers import TrainingArguments
+
+    return TrainingArguments(
+        output_dir=str(config.checkpoint_path),
+        learning_rate=config.learning_rate,
+        num_train_epochs=config.epochs,
+        max_steps=config.max_steps,
+        per_device_train_batch_size=config.batch_size,
+        per_device_eval_batch_size=config.eval_batch_size,
+        gradient_accumulation_steps=config.gradient_accumulation_steps,
+        warmup_steps=config.warmup_ratio,  # a float below 1 is a fraction of all steps
+        weight_decay=config.weight_decay,
+        lr_scheduler_type=config.lr_scheduler,
+        max_grad_norm=config.max_grad_norm,
+        seed=config.seed,
+        bf16=resolve_bf16(config.bf16),
+        eval_strategy="epoch" if evaluate else "no",
+        save_strategy="epoch",
+        save_total_limit=config.save_total_limit,
+        load_best_model_at_end=evaluate and config.select_on_dev,
+        metric_for_best_model="f1" if evaluate else None,
+        greater_is_better=True if evaluate else None,
+        logging_strategy="steps",
+        logging_steps=config.logging_steps,
+        logging_first_step=True,
+        report_to="none",
+        dataloader_num_workers=config.dataloader_num_workers,
+        dataloader_pin_memory=torch.cuda.is_available(),
+        ddp_find_unused_parameters=False,
+        # Without a GPU, accelerate runs DDP over gloo only when told it is on the CPU.
+        use_cpu=int(os.environ.get("WORLD_SIZE", "1")) > 1 and not torch.cuda.is_available(),
+        **extra,
+    )
+
+
+def dev_callbacks(config: TrainConfig, evaluate: bool) -> list:
+    """Early stopping on dev F1, where dev picks the epoch kept and the patience is above 0."""
+    from transformers import EarlyStoppingCallback
+
+    if evaluate and config.select_on_dev and config.early_stopping_patience > 0:
+        return [EarlyStoppingCallback(early_stopping_patience=config.early_stopping_patience)]
+    return []
+
+
+def load_base_tokenizer(name: str, revision: str | None = None):
+    """(local directory, PhobertTokenizer) of a base model given as a Hub id or a directory."""
+    from transformers import PhobertTokenizer
+
+    directory = fetch_base_model(name, revision)
+    try:
+        return directory, PhobertTokenizer.from_pretrained(str(directory))
+    except Exception as error:
+        raise BaseModelError(
+            f"base model {name!r}: cannot load a PhoBERT tokenizer from vocab.txt/bpe.codes in {directory} "
+            f"({type(error).__name__}: {error})"
+        ) from error
+
+
+def load_base_model(config: NerConfig, labels: Sequence[str]):
+    """(model, tokenizer) from base_model (Hub id or directory), with a fresh head over `labels`."""
+    from transformers import AutoModelForTokenClassification
+
+    name = config.base_model
+    directory, tokenizer = load_base_tokenizer(name, config.revision)
+    try:
+        model = AutoModelForTokenClassification.from_pretrained(
+            str(directory),
+            num_labels=len(labels),
+            id2label=dict(enumerate(labels)),
+            label2id={label: i for i, label in enumerate(labels)},
+            ignore_mismatched_sizes=True,  # a base model with another head gets a fresh one
+        )
+    except Exception as error:
+        raise BaseModelError(
+            f"base model {name!r}: cannot load a token-classification model from {directory} "
+            f"({type(error).__name__}: {error})"
+        ) from error
+    model_config = model.config
+    if len(tokenizer) > model_config.vocab_size:
+        raise BaseModelError(
+            f"base model {name!r}: the tokenizer has {len(tokenizer)} tokens but the model's vocab_size is "
+            f"{model_config.vocab_size}"
+        )
+    positions = getattr(model_config, "max_position_embeddings", None)
+    if positions is not None:
+        # RoBERTa numbers positions from pad_token_id + 1: PhoBERT's 258 leave room for 256.
+        offset = (
+            model_config.pad_token_id + 1 if model_config.model_type in {"roberta", "xlm-roberta", "camembert"} else 0
+        )
+        if positions - offset < config.max_length:
+            raise ConfigError(
+                f"max_length: {config.max_length} subwords do not fit base model {name!r}, which has "
+                f"max_position_embeddings={positions} (room for {positions - offset})"
+            )
+    return model, tokenizer
+
+
+def resolve_bf16(setting: bool | str) -> bool:
+    if setting == "auto":
+        return bool(torch.cuda.is_available() and torch.cuda.is_bf16_supported())
+    return bool(setting)
+
+
+def checkpoint_to_resume(config: NerConfig, resume: bool) -> str | None:
+    """The last checkpoint when resuming; refuse to mix a fresh run into an old run's checkpoints."""
+    from transformers.trainer_utils import get_last_checkpoint
+
+    directory = config.checkpoint_path
+    last = get_last_checkpoint(str(directory)) if directory.is_dir() else None
+    if resume:
+        if last is None:
+            raise ConfigError(f"--resume: no checkpoint in {directory}; run without --resume to start")
+        return last
+    if last is not None:
+        raise ConfigError(
+            f"checkpoint_dir: {directory} holds checkpoints of an earlier run ({Path(last).name}); pass --resume to "
+            f"continue it, or delete the directory to start over"
+        )
+    return None
+
+
+def _check_paths(config: NerConfig) -> None:
+    output = Path(config.output_dir).resolve()
+    checkpoints = config.checkpoint_path.resolve()
+    if checkpoints == output or output in checkpoints.parents:
+        raise ConfigError(
+            f"checkpoint_dir: {config.checkpoint_path} is inside output_dir {config.output_dir}, which is replaced "
+            f"when the model is written"
+        )
+
+
+# ---- training -----------------------------------------------------------------------------------
+
+
+def train_sentences(
+    config: NerConfig,
+    train: Sequence[TaggedSentence],
+    dev: Sequence[TaggedSentence] | None,
+    resume: bool = False,
+    extra_metadata: dict[str, Any] | None = None,
+) -> Path:
+    """Fine-tune on word-level sentences; early-stop on `dev` (None: train all epochs, keep the last).
+
+    Returns the output directory (written by the main process only).
+    """
+    from transformers import Trainer, set_seed
+
+    _check_paths(config)
+    if not train:
+        raise DataError(f"{_describe_split(config, 'train')}: train: no sentences")
+    if dev is not None and not dev:
+        raise DataError(f"{_describe_split(config, 'dev')}: dev: no sentences")
+    check_labels_seen(train, config)
+    resume_from = checkpoint_to_resume(config, resume)
+
+    set_seed(config.seed)  # before the head is initialised
+    labels = bio_labels(tuple(config.entity_labels))
+    model, tokenizer = load_base_model(config, labels)
+    label2id = {label: i for i, label in enumerate(labels)}
+    id2label = dict(enumerate(labels))
+    tables = DecodingTables.estimate(train, labels, config)
+    aligner = SubwordAligner(tokenizer, max_subwords=config.max_length - 2)
+    train_features, _ = encode_windows(train, aligner, label2id)
+    eval_dataset = compute_metrics = None
+    if dev is not None:
+        dev_features, dev_index = encode_windows(dev, aligner, label2id)
+        eval_dataset = WindowDataset(dev_features)
+        compute_metrics = make_compute_metrics(dev, dev_index, id2label, tables)
+    if aligner.truncated_words:
+        logger.warning("%d words longer than a whole window were cut", aligner.truncated_words)
+    logger.info(
+        "train: %d sentences, %d windows; dev: %s sentences",
+        len(train),
+        len(train_features),
+        len(dev) if dev is not None else "no",
+    )
+
+    evaluate = dev is not None
+    args = training_arguments(config, evaluate)
+    # The token classifier returns a mean loss and ignores num_items_in_batch, though its forward takes
+    # **kwargs; left to guess, the Trainer would scale gradients by the number of GPUs and GA steps.
+    model.accepts_loss_kwargs = False
+    trainer = Trainer(
+        model=model,
+        args=args,
+        data_collator=WindowCollator(tokenizer.pad_token_id),
+        train_dataset=WindowDataset(train_features),
+        eval_dataset=eval_dataset,
+        compute_metrics=compute_metrics,
+        preprocess_logits_for_metrics=log_softmax_logits if evaluate else None,
+        callbacks=dev_callbacks(config, evaluate),
+    )
+    if trainer.is_world_process_zero():
+        if resume_from is not None:
+            warn_config_changes(config, config.checkpoint_path / CONFIG_FILENAME)
+        config.checkpoint_path.mkdir(parents=True, exist_ok=True)
+        config.save(config.checkpoint_path)
+    result = trainer.train(resume_from_checkpoint=resume_from)
+
+    output_dir = Path(config.output_dir)
+    if trainer.is_world_process_zero():
+        best = {}
+        if evaluate:
+            best = {
+                "best_checkpoint": trainer.state.best_model_checkpoint,
+                "best_dev_f1": trainer.state.best_metric,
+                "kept_epoch": "best on dev" if config.select_on_dev else "last",
+            }
+        metadata = {
+            **best,
+            "train_sentences": len(train),
+            "train_windows": len(train_features),
+            "dev_sentences": len(dev) if dev is not None else 0,
+            "global_step": result.global_step,
+            "world_size": trainer.args.world_size,
+            "train_loss": result.training_loss,
+            "log_history": trainer.state.log_history,
+            **(extra_metadata or {}),
+        }
+        model = trainer.accelerator.unwrap_model(trainer.model)
+        save_model(model, tokenizer, config, output_dir, metadata, tables)
+        logger.info("model written to %s", output_dir)
+    trainer.accelerator.wait_for_everyone()
+    return output_dir
+
+
+def warn_config_changes(config: NerConfig, previous_path: Path) -> None:
+    """On --resume, name the keys that differ from the run being continued (allowed, but worth seeing)."""
+    try:
+        previous = type(config).load(previous_path)
+    except (OSError, ConfigError):
+        return
+    changed = [key for key, value in config.to_dict().items() if previous.to_dict().get(key) != value]
+    if changed:
+        logger.warning("resuming with changed config keys: %s", ", ".join(changed))
+
+
+@dataclass(frozen=True)
+class DecodingTables:
+    """What Viterbi weighs besides the model's own probabilities (viextract.bio), estimated from
+    the training tags; each is None when its config weight is 0, and stored in config.json."""
+
+    bigrams: TagBigrams | None = None
+    context: WordContext | None = None
+    shapes: WordShapes | None = None
+
+    @classmethod
+    def estimate(cls, train: Sequence[TaggedSentence], labels: Sequence[str], config: NerConfig) -> DecodingTables:
+        return cls(
+            tag_bigrams(train, labels, config.transition_weight),
+            word_context(train, labels, config.context_weight),
+            word_shapes(train, labels, config.shape_weight),
+        )
+
+    def decode(self, log_probs: np.ndarray, labels: Sequence[str], words: Sequence[str] | None) -> list[int]:
+        return best_valid_tags(log_probs, labels, self.bigrams, self.context, words, self.shapes)
+
+    def settings(self) -> dict[str, Any]:
+        """The `viextract` entries of config.json that viextract.ner reads back."""
+        return {type(t).KEY: t.to_dict() for t in (self.bigrams, self.context, self.shapes) if t is not None}
+
+
+def tag_bigrams(train: Sequence[TaggedSentence], labels: Sequence[str], weight: float) -> TagBigrams | None:
+    """The training tags' bigram statistics that Viterbi decoding adds (None when the weight is 0)."""
+    return TagBigrams.estimate((s.tags for s in train), labels, weight) if weight > 0 else None
+
+
+def word_context(train: Sequence[TaggedSentence], labels: Sequence[str], weight: float) -> WordContext | None:
+    """What each frequent previous word tells about the next tag, for decoding (None when the weight is 0)."""
+    return WordContext.estimate(((s.tokens, s.tags) for s in train), labels, weight) if weight > 0 else None
+
+
+def word_shapes(train: Sequence[TaggedSentence], labels: Sequence[str], weight: float) -> WordShapes | None:
+    """What each word shape (capitals, digits) tells about its tag, for decoding (None when the weight is 0)."""
+    return WordShapes.estimate(((s.tokens, s.tags) for s in train), labels, weight) if weight > 0 else None
+
+
+def save_model(
+    model,
+    tokenizer,
+    config: NerConfig,
+    output_dir: Path,
+    metadata: dict[str, Any],
+    tables: DecodingTables | None = None,
+) -> None:
+    """Model, tokenizer, resolved config and training metrics; all or nothing (atomic_directory)."""
+    settings: dict[str, Any] = {"segmenter": config.segmenter, "schema_version": SCHEMA_VERSION}
+    settings.update(tables.settings() if tables is not None else {})
+    # Licences flow from the base to what is trained from it (training.release.provenance).
+    provenance = metadata.get("provenance") or trained_provenance(config.base_model, [], data_origin(config))
+    settings[PROVENANCE_KEY] = provenance
+    model.config.viextract = settings
+    with atomic_directory(output_dir) as staging:
+        model.save_pretrained(staging)
+        tokenizer.save_pretrained(staging)
+        config.save(staging)
+        (staging / METRICS_FILENAME).write_text(json.dumps(_jsonable(metadata), indent=2) + "\n", encoding="utf-8")
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def train_documents(
+    config: NerConfig,
+    train: Sequence[Document],
+    dev: Sequence[Document] | None,
+    resume: bool = False,
+    silver: Sequence[Document] | None = None,
+) -> Path:
+    """Augment (if configured), add the silver documents, turn documents into tagged sentences and train.
+
+    `silver` replaces the config's silver_files when given (k-fold passes each fold its own, leak-free).
+    """
+    train = augment_documents(config, list(train))
+    counts = {"train_documents": len(train), "dev_documents": len(dev or [])}
+    train, counts["silver_documents"] = add_silver(config, train, silver)
+    counts["provenance"] = trained_provenance(config.base_model, [doc.id for doc in train], data_origin(config))
+    train_sentences_ = tagged_sentences(train, config)
+    dev_sentences = tagged_sentences(dev, config) if dev is not None else None
+    return train_sentences(config, train_sentences_, dev_sentences, resume, counts)
+
+
+def run(config: NerConfig, resume: bool = False) -> Path:
+    """Train from the config's data (train split, early stopping on dev) and write the model."""
+    train, dev = load_training_documents(config)
+    return train_documents(config, train, dev, resume)

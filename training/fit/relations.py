@@ -1,0 +1,701 @@
+"""Fine-tune the relation model (`viextract.relations.RobertaForRelationClassification`).
+
+Examples are training.data.documents's relation rows: every ordered pair of gold entities in a sentence
+that SCHEMA.md allows, labelled with its gold relation or `no_relation`. They become model
+inputs through viextract's own `RelationEncoder` (typed entity markers, windows of at most
+`max_length` subwords), the code that runs at prediction time. `no_relation` pairs of the
+training split are sampled down to `negative_ratio` per relation; dev keeps every pair. Each
+epoch dev relation F1 (at the best threshold) drives early stopping and the choice of the best
+checkpoint; at the end the decision threshold is chosen on dev and stored in config.json. The
+final directory is written atomically and is the `re/` of a model directory next to `ner/`.
+
+    python -m training.fit.train re --config configs/re.yaml [--set key=value ...] [--resume]
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import logging
+import random
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+import torch
+
+from viextract.labels import ENTITY_LABELS, NO_RELATION, RELATION_LABELS, SCHEMA_VERSION
+from viextract.markers import (
+    DEFAULT_TYPE_WORDS,
+    HEAD_MARKER,
+    HEAD_TYPE_MARKER,
+    TAIL_MARKER,
+    TAIL_TYPE_MARKER,
+    PairInput,
+    adjacent_rule_key,
+    pair_labels,
+    words_between,
+)
+from viextract.onepass import WindowInput
+from viextract.relations import (
+    ARCHITECTURES,
+    ONE_PASS,
+    SINGLE_CHOICES,
+    TYPED_MARKERS,
+    RelationConfig,
+    RelationEncoder,
+    RelationExtractor,
+    RobertaForRelationClassification,
+    collate_pairs,
+    collate_windows,
+)
+from viextract.saving import atomic_directory
+
+from ..data.documents import DataError, Document, relation_rows
+from ..release.provenance import PROVENANCE_KEY, data_origin, trained_provenance
+from .config import ConfigError, TrainConfig
+from .ner import (
+    METRICS_FILENAME,
+    BaseModelError,
+    _check_paths,
+    _jsonable,
+    add_silver,
+    augment_documents,
+    checkpoint_to_resume,
+    dev_callbacks,
+    load_base_tokenizer,
+    load_training_documents,
+    training_arguments,
+)
+
+logger = logging.getLogger(__name__)
+
+MARKER_WORDS = (HEAD_MARKER, HEAD_TYPE_MARKER, TAIL_MARKER, TAIL_TYPE_MARKER)
+CLASS_WEIGHTINGS = ("none", "balanced", "sqrt_balanced")
+THRESHOLD_GRID = tuple(round(0.05 * i, 2) for i in range(1, 20))  # 0.05 .. 0.95
+# Fewer touching pairs of two types than this are no evidence of a rule.
+ADJACENT_MIN_COUNT = 5
+
+
+@dataclass
+class ReConfig(TrainConfig):
+    task: ClassVar[str] = "re"
+    decoding_keys: ClassVar[frozenset[str]] = frozenset(
+        {"threshold", "single_head", "single_tail", "single_choice", "adjacent_rules"}
+    )
+
+    output_dir: str = "outputs/re"
+    learning_rate: float = 3e-5
+    epochs: float = 10.0
+    early_stopping_patience: int = 3
+    # Relation labels to learn (SCHEMA.md names); gold relations of other labels are trained as no_relation.
+    relation_labels: list[str] = field(default_factory=lambda: list(RELATION_LABELS))
+    # Entity types the model can mark; pairs with an argument of another type are never scored.
+    entity_labels: list[str] = field(default_factory=lambda: list(ENTITY_LABELS))
+    # no_relation training pairs kept per relation pair (sampled once with `seed`); -1 keeps them all.
+    negative_ratio: float = 3.0
+    # Loss weight per label from the sampled training pairs: none, balanced (n / (k * count)) or sqrt_balanced.
+    class_weights: str = "none"
+    # Decision threshold on a relation's probability; null chooses it on dev (F1-best on a 0.05 grid).
+    threshold: float | None = None
+    # Labels whose tails have a single head in the training relations (has_title: one holder per
+    # title mention) keep one head of each tail at prediction; false keeps all.
+    single_head: bool = True
+    # Likewise labels whose heads have a single tail in the training relations (an event has one
+    # date, a person signs one agreement per sentence) keep one tail of each head.
+    single_tail: bool = True
+    # The share of a label's tails (heads) that must have a single head (tail) in the training
+    # relations for single_head (single_tail) to claim it; 1.0 asks it of every one. Below 1, a
+    # few annotated exceptions (a date shared by an agreement and the meeting that signed it) do
+    # not turn the rule off for the label: the shares are in training_metrics.json.
+    single_share: float = 0.95
+    # Which one is kept: the nearest (fewest words between head and tail) of those that reach the
+    # threshold, or the most probable ("probability"). In the bundled model's training relations the
+    # single head was the nearest one 387 times in 401 (nearest_counts, docs/training.md).
+    single_choice: str = "nearest"
+    # Pairs of types that, written with no word between them, held one relation every time in the
+    # training relations (at least ADJACENT_MIN_COUNT times: `Trung tướng Lê Đức Thái` is has_title)
+    # are stored as rules; at prediction such a pair gets that relation whatever its probability.
+    adjacent_rules: bool = True
+    # Add marker words the base tokenizer can only write as <unk> (a small vocabulary without `#`,
+    # `*`, `^`) as new tokens, with embeddings learned in fine-tuning. PhoBERT's vocabulary has them all.
+    add_missing_marker_tokens: bool = True
+    # typed_markers: one input per candidate pair; one_pass: one input per sentence (window), every
+    # pair scored from it (viextract.onepass). A config without the key trains what it always did.
+    architecture: str = TYPED_MARKERS
+
+    def validate(self, source: str = "config") -> None:
+        super().validate(source)
+        for key, known in (("relation_labels", RELATION_LABELS), ("entity_labels", ENTITY_LABELS)):
+            values = getattr(self, key)
+            if unknown := [v for v in values if v not in known]:
+                raise ConfigError(f"{source}: {key}: {unknown} are not SCHEMA.md labels {list(known)}")
+            if not values:
+                raise ConfigError(f"{source}: {key}: must not be empty")
+            if len(set(values)) != len(values):
+                raise ConfigError(f"{source}: {key}: listed twice: {values}")
+        if not any(pair_labels(h, t, self.relation_labels) for h in self.entity_labels for t in self.entity_labels):
+            raise ConfigError(f"{source}: entity_labels: no relation of relation_labels links these types")
+        if self.negative_ratio != -1 and self.negative_ratio < 0:
+            raise ConfigError(f"{source}: negative_ratio: must be -1 (keep all) or >= 0, got {self.negative_ratio}")
+        if self.class_weights not in CLASS_WEIGHTINGS:
+            raise ConfigError(f"{source}: class_weights: expected one of {list(CLASS_WEIGHTINGS)}")
+        if self.single_choice not in SINGLE_CHOICES:
+            raise ConfigError(
+                f"{source}: single_choice: expected one of {list(SINGLE_CHOICES)}, got {self.single_choice!r}"
+            )
+        if self.architecture not in ARCHITECTURES:
+            raise ConfigError(
+                f"{source}: architecture: expected one of {list(ARCHITECTURES)}, got {self.architecture!r}"
+            )
+        if not 0.0 < self.single_share <= 1.0:
+            raise ConfigError(f"{source}: single_share: must be in (0, 1], got {self.single_share}")
+        if self.threshold is not None and not 0.0 <= self.threshold <= 1.0:
+            raise ConfigError(f"{source}: threshold: must be in [0, 1] or null, got {self.threshold}")
+
+
+CONFIG_CLASS = ReConfig  # training.fit.train finds the `re` config here
+
+
+# ---- data ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RelationExample:
+    """One candidate pair of one sentence, as words and word spans; `label` may be no_relation."""
+
+    tokens: tuple[str, ...]
+    head: tuple[int, int, str]
+    tail: tuple[int, int, str]
+    label: str
+
+
+def relation_examples(documents: Sequence[Document], config: ReConfig) -> list[RelationExample]:
+    """training.data.documents's candidate rows, kept to the config's entity types and relation labels."""
+    types = set(config.entity_labels)
+    examples = []
+    for doc in documents:
+        for row in relation_rows(doc, config.segmenter):
+            head, tail = row["head"], row["tail"]
+            if head["label"] not in types or tail["label"] not in types:
+                continue
+            if not pair_labels(head["label"], tail["label"], config.relation_labels):
+                continue
+            label = row["label"] if row["label"] in config.relation_labels else NO_RELATION
+            examples.append(
+                RelationExample(
+                    tuple(row["tokens"]),
+                    (head["start"], head["end"], head["label"]),
+                    (tail["start"], tail["end"], tail["label"]),
+                    label,
+                )
+            )
+    return examples
+
+
+def single_counts(
+    examples: Sequence[RelationExample], relation_labels: Sequence[str], kept: str
+) -> dict[str, list[int]]:
+    """The evidence for single-head (`kept="head"`) or single-tail (`kept="tail"`) labels.
+
+    Per label of `relation_labels` seen in `examples`: [arguments on the other side (tails for
+    single-head) that have one `kept` partner in their sentence, all of them].
+    """
+    shared = {"head": "tail", "tail": "head"}[kept]
+    partners: dict[tuple[Any, ...], set[tuple[int, int, str]]] = defaultdict(set)
+    for example in examples:
+        if example.label != NO_RELATION:
+            partners[(example.tokens, getattr(example, shared), example.label)].add(getattr(example, kept))
+    counts = {label: [0, 0] for label in relation_labels}
+    for (_, _, label), found in partners.items():
+        if label in counts:
+            counts[label][0] += len(found) == 1
+            counts[label][1] += 1
+    return {label: found for label, found in counts.items() if found[1]}
+
+
+def single_labels(counts: dict[str, list[int]], min_share: float) -> list[str]:
+    """The labels of `single_counts` whose share of single-partner arguments is at least `min_share`."""
+    return [label for label, (single, total) in counts.items() if single >= min_share * total]
+
+
+def nearest_counts(
+    examples: Sequence[RelationExample], labels: Sequence[str], kept: str = "head"
+) -> dict[str, list[int]]:
+    """Per label of `labels`: [relations whose `kept` argument (head or tail) is the nearest
+    candidate of its type to the other argument, relations].
+
+    The evidence for `single_choice: nearest`, counted on the candidate pairs of the training
+    data: "nearest" is fewest words between head and tail, a tie counting as nearest.
+    """
+    other = {"head": "tail", "tail": "head"}[kept]
+    candidates: dict[tuple[Any, ...], list[tuple[int, int, str]]] = defaultdict(list)
+    for example in examples:
+        candidates[(example.tokens, getattr(example, other))].append(getattr(example, kept))
+    counts = {label: [0, 0] for label in labels}
+    for example in examples:
+        if example.label in counts:
+            mine, anchor = getattr(example, kept), getattr(example, other)
+            rivals = [c for c in candidates[(example.tokens, anchor)] if c[2] == mine[2]]
+            distance = words_between(mine, anchor)
+            counts[example.label][0] += all(distance <= words_between(c, anchor) for c in rivals)
+            counts[example.label][1] += 1
+    return {label: found for label, found in counts.items() if found[1]}
+
+
+def adjacent_relations(
+    examples: Sequence[RelationExample], relation_labels: Sequence[str], min_count: int = ADJACENT_MIN_COUNT
+) -> list[dict[str, str]]:
+    """Rules for RelationConfig.adjacent_relations: the (head type, tail type, order) of touching
+    candidate pairs seen at least `min_count` times in `examples`, always with the same relation."""
+    outcomes: dict[tuple[str, str, str], Counter] = defaultdict(Counter)
+    for example in examples:
+        if (key := adjacent_rule_key(example.head, example.tail)) is not None:
+            outcomes[key][example.label] += 1
+    rules = []
+    for (head, tail, order), labels in sorted(outcomes.items()):
+        (label, count), *others = labels.most_common()
+        if not others and count >= min_count and label in relation_labels:
+            rules.append({"head": head, "tail": tail, "order": order, "label": label})
+    return rules
+
+
+def sample_negatives(examples: Sequence[RelationExample], ratio: float, seed: int) -> list[RelationExample]:
+    """Every relation pair and at most `ratio` no_relation pairs per relation pair (all if ratio is -1)."""
+    positives = [e for e in examples if e.label != NO_RELATION]
+    negatives = [e for e in examples if e.label == NO_RELATION]
+    if ratio < 0 or len(negatives) <= ratio * len(positives):
+        return list(examples)
+    keep = set(random.Random(seed).sample(range(len(negatives)), int(round(ratio * len(positives)))))
+    kept = iter(range(len(negatives)))
+    # Keep the document order, so the sample is the same whatever the sampling picks.
+    return [e for e in examples if e.label != NO_RELATION or next(kept) in keep]
+
+
+def class_weights(examples: Sequence[RelationExample], labels: Sequence[str], weighting: str) -> list[float] | None:
+    """Per-label loss weights in id order; a label absent from training gets 1."""
+    if weighting == "none":
+        return None
+    counts = Counter(e.label for e in examples)
+    present = [label for label in labels if counts[label]]
+    weights = []
+    for label in labels:
+        if not counts[label]:
+            weights.append(1.0)
+            continue
+        weight = len(examples) / (len(present) * counts[label])
+        weights.append(weight**0.5 if weighting == "sqrt_balanced" else weight)
+    return [round(w, 6) for w in weights]
+
+
+@dataclass(frozen=True)
+class PairFeature:
+    pair: PairInput
+    label_mask: tuple[bool, ...]
+    label: int
+
+
+def unknown_marker_words(encoder: RelationEncoder) -> list[str]:
+    """Marker and type words the tokenizer can only write as <unk> (they then look alike to the model)."""
+    words = [*MARKER_WORDS, *(encoder.config.marker_type_words[label] for label in encoder.config.entity_labels)]
+    unk = encoder.tokenizer.unk_token_id
+    return [word for word in words if unk in encoder.aligner.word_ids(word)]
+
+
+def encode_examples(examples: Sequence[RelationExample], encoder: RelationEncoder) -> list[PairFeature]:
+    features = []
+    for example in examples:
+        pair = encoder.encode(example.tokens, example.head, example.tail)
+        mask = tuple(encoder.label_mask(example.head[2], example.tail[2]))
+        features.append(PairFeature(pair, mask, encoder.label2id[example.label]))
+    return features
+
+
+@dataclass(frozen=True)
+class WindowFeature:
+    """one_pass: one window of a sentence, with a label mask and a label per pair it scores."""
+
+    window: WindowInput
+    label_masks: tuple[tuple[bool, ...], ...]
+    labels: tuple[int, ...]
+
+
+def sentence_groups(examples: Sequence[RelationExample]) -> list[list[RelationExample]]:
+    """Consecutive examples of one sentence (training.data.documents writes a sentence's rows together)."""
+    groups: list[list[RelationExample]] = []
+    for example in examples:
+        if groups and groups[-1][0].tokens == example.tokens:
+            groups[-1].append(example)
+        else:
+            groups.append([example])
+    return groups
+
+
+def encode_sentences(
+    examples: Sequence[RelationExample], encoder: RelationEncoder, scored: Sequence[RelationExample] | None = None
+) -> list[WindowFeature]:
+    """one_pass features: every entity of each sentence of `examples` is marked; only the pairs of
+    `scored` (default: all, the sampled subset in training) carry a label into the loss."""
+    keep = {id(e) for e in (examples if scored is None else scored)}
+    features = []
+    for group in sentence_groups(examples):
+        mentions = sorted({argument for e in group for argument in (e.head, e.tail)})
+        index = {mention: i for i, mention in enumerate(mentions)}
+        labelled = {(index[e.head], index[e.tail]): e for e in group if id(e) in keep}
+        windows, _ = encoder.encode_sentence(group[0].tokens, mentions, list(labelled))
+        for window in windows:
+            chosen = [labelled[pair] for pair in window.pairs]
+            masks = tuple(tuple(encoder.label_mask(e.head[2], e.tail[2])) for e in chosen)
+            features.append(WindowFeature(window, masks, tuple(encoder.label2id[e.label] for e in chosen)))
+    return features
+
+
+def encode_features(
+    examples: Sequence[RelationExample], encoder: RelationEncoder, scored: Sequence[RelationExample] | None = None
+) -> list[PairFeature] | list[WindowFeature]:
+    """Model inputs for the config's architecture: one per pair of `scored` (or per window of a sentence)."""
+    if encoder.config.architecture == ONE_PASS:
+        return encode_sentences(examples, encoder, scored)
+    return encode_examples(examples if scored is None else scored, encoder)
+
+
+class PairDataset(torch.utils.data.Dataset):
+    def __init__(self, features: Sequence[PairFeature]):
+        self.features = list(features)
+
+    def __len__(self) -> int:
+        return len(self.features)
+
+    def __getitem__(self, index: int) -> PairFeature:
+        return self.features[index]
+
+
+@dataclass
+class PairCollator:
+    pad_token_id: int
+
+    def __call__(self, features: Sequence[PairFeature]) -> dict[str, torch.Tensor]:
+        return collate_pairs(
+            [f.pair for f in features], [f.label_mask for f in features], self.pad_token_id, [f.label for f in features]
+        )
+
+
+@dataclass
+class WindowCollator:
+    pad_token_id: int
+
+    def __call__(self, features: Sequence[WindowFeature]) -> dict[str, torch.Tensor]:
+        return collate_windows(
+            [f.window for f in features],
+            [f.label_masks for f in features],
+            self.pad_token_id,
+            [f.labels for f in features],
+        )
+
+
+# ---- scoring ------------------------------------------------------------------------------------
+
+
+def best_relations(probs: Any, no_relation_id: int) -> tuple[list[int], list[float]]:
+    """Per row: the most probable label that is not no_relation, and its probability."""
+    probs = torch.as_tensor(probs, dtype=torch.float32).clone()
+    probs[:, no_relation_id] = -1.0
+    best_prob, best_id = probs.max(dim=-1)
+    return best_id.tolist(), best_prob.clamp(min=0.0).tolist()
+
+
+def pair_scores(
+    gold: Sequence[int], best_id: Sequence[int], best_prob: Sequence[float], threshold: float, no_relation_id: int
+) -> dict[str, float]:
+    """Micro P/R/F1 over candidate pairs: a pair is predicted when its best relation reaches `threshold`."""
+    correct = predicted = golden = 0
+    for g, b, p in zip(gold, best_id, best_prob):
+        golden += g != no_relation_id
+        if p >= threshold and p > 0.0:
+            predicted += 1
+            correct += g == b
+    precision = correct / predicted if predicted else 0.0
+    recall = correct / golden if golden else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {"precision": precision, "recall": recall, "f1": f1, "gold": golden, "predicted": predicted}
+
+
+def choose_threshold(
+    gold: Sequence[int], probs: Any, no_relation_id: int, grid: Sequence[float] = THRESHOLD_GRID
+) -> tuple[float, dict[str, float]]:
+    """The grid threshold with the best dev F1 (ties: the one nearest 0.5), and the scores there."""
+    best_id, best_prob = best_relations(probs, no_relation_id)
+    scored = [(t, pair_scores(gold, best_id, best_prob, t, no_relation_id)) for t in grid]
+    threshold, scores = max(scored, key=lambda item: (round(item[1]["f1"], 9), -abs(item[0] - 0.5)))
+    return threshold, scores
+
+
+def softmax_logits(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    return torch.softmax(logits.float(), dim=-1)
+
+
+def make_compute_metrics(no_relation_id: int, fixed_threshold: float | None):
+    def compute_metrics(prediction) -> dict[str, float]:
+        gold = [int(x) for x in prediction.label_ids]
+        if fixed_threshold is None:
+            threshold, scores = choose_threshold(gold, prediction.predictions, no_relation_id)
+        else:
+            best_id, best_prob = best_relations(prediction.predictions, no_relation_id)
+            threshold = fixed_threshold
+            scores = pair_scores(gold, best_id, best_prob, threshold, no_relation_id)
+        return {
+            "precision": scores["precision"],
+            "recall": scores["recall"],
+            "f1": scores["f1"],
+            "threshold": threshold,
+        }
+
+    return compute_metrics
+
+
+# ---- model --------------------------------------------------------------------------------------
+
+
+def relation_head_keys() -> tuple[str, ...]:
+    """config.json keys of a relation head, not of its encoder: labels, every RelationConfig argument, stamps."""
+    parameters = inspect.signature(RelationConfig.__init__).parameters.values()
+    own = [p.name for p in parameters if p.name != "self" and p.kind is not inspect.Parameter.VAR_KEYWORD]
+    labels = ("model_type", "architectures", "id2label", "label2id", "num_labels")
+    return (*labels, *own, "transformers_version", "viextract")
+
+
+def load_base_model(config: ReConfig, labels: Sequence[str]):
+    """(model, tokenizer): the base encoder (Hub id or directory) under a fresh relation head."""
+    from transformers import AutoConfig
+
+    name = config.base_model
+    directory, tokenizer = load_base_tokenizer(name, config.revision)
+    try:
+        base = AutoConfig.from_pretrained(str(directory)).to_dict()
+    except Exception as error:
+        raise BaseModelError(
+            f"base model {name!r}: cannot read config.json in {directory} ({type(error).__name__}: {error})"
+        ) from error
+    # A relation model as base (training on) keeps its encoder; the head and its settings start afresh.
+    for key in relation_head_keys():
+        base.pop(key, None)
+    positions = base.get("max_position_embeddings", 0) - base.get("pad_token_id", 1) - 1
+    if positions < config.max_length:
+        raise ConfigError(
+            f"max_length: {config.max_length} subwords do not fit base model {name!r} (room for {positions})"
+        )
+    relation_config = RelationConfig(
+        **base,
+        id2label=dict(enumerate(labels)),
+        label2id={label: i for i, label in enumerate(labels)},
+        entity_labels=list(config.entity_labels),
+        marker_type_words={label: DEFAULT_TYPE_WORDS[label] for label in config.entity_labels},
+        threshold=config.threshold if config.threshold is not None else 0.5,
+        max_input_length=config.max_length,
+        architecture=config.architecture,
+    )
+    try:
+        # float32 whatever the stored dtype: a float16 model as base (the bundled one) would otherwise
+        # train in float16 on the CPU and overflow.
+        model = RobertaForRelationClassification.from_pretrained(
+            str(directory), config=relation_config, ignore_mismatched_sizes=True, dtype=torch.float32
+        )
+    except Exception as error:
+        raise BaseModelError(
+            f"base model {name!r}: cannot load a RoBERTa encoder from {directory} ({type(error).__name__}: {error})"
+        ) from error
+    if len(tokenizer) > model.config.vocab_size:
+        raise BaseModelError(
+            f"base model {name!r}: the tokenizer has {len(tokenizer)} tokens but the model's vocab_size is "
+            f"{model.config.vocab_size}"
+        )
+    return model, tokenizer
+
+
+# ---- training -----------------------------------------------------------------------------------
+
+
+def train_examples(
+    config: ReConfig,
+    train: Sequence[RelationExample],
+    dev: Sequence[RelationExample] | None,
+    resume: bool = False,
+    extra_metadata: dict[str, Any] | None = None,
+) -> Path:
+    """Fine-tune on relation examples, early-stop on dev F1, choose the threshold on dev, write the model.
+
+    With `dev` None (k-fold folds), training runs the config's epochs and keeps the config's
+    fixed `threshold`, which must then be set.
+    """
+    from transformers import Trainer, set_seed
+
+    _check_paths(config)
+    labels = [NO_RELATION, *config.relation_labels]
+    sampled = sample_negatives(train, config.negative_ratio, config.seed)
+    if not any(e.label != NO_RELATION for e in sampled):
+        raise DataError("train: no relation example among the candidate pairs; nothing to learn")
+    if dev is None:
+        if config.threshold is None:
+            raise ConfigError(
+                "threshold: training without a dev set needs a fixed threshold (e.g. --set threshold=0.5)"
+            )
+    elif not dev:
+        raise DataError("dev: no candidate pair to early-stop and choose the threshold on")
+    counts = Counter(e.label for e in sampled)
+    if missing := [label for label in config.relation_labels if not counts[label]]:
+        logger.warning("train: no example of %s; the model will not learn them", missing)
+    resume_from = checkpoint_to_resume(config, resume)
+
+    set_seed(config.seed)  # before the head is initialised
+    model, tokenizer = load_base_model(config, labels)
+    model.config.class_weights = class_weights(sampled, labels, config.class_weights)
+    encoder = RelationEncoder(model.config, tokenizer)
+    unknown = unknown_marker_words(encoder)
+    added: list[str] = []
+    if unknown and config.add_missing_marker_tokens:
+        logger.warning("base model %r: adding marker words %s to its vocabulary", config.base_model, unknown)
+        tokenizer.add_tokens(unknown)
+        model.resize_token_embeddings(len(tokenizer))
+        encoder = RelationEncoder(model.config, tokenizer)
+        added, unknown = unknown, unknown_marker_words(encoder)
+        if unknown:
+            raise RuntimeError(f"marker words {unknown} are still <unk> after adding them to the tokenizer")
+    elif unknown:
+        logger.warning(
+            "base model %r: the tokenizer writes the marker words %s as <unk>, so they look alike to the model; "
+            "a vocabulary with them (PhoBERT's has) marks entities better",
+            config.base_model,
+            unknown,
+        )
+    train_features = encode_features(train, encoder, sampled)
+    dev_features = encode_features(dev, encoder) if dev is not None else None
+    if encoder.truncated:
+        logger.warning("%d candidate pairs were cut to a window around their arguments", encoder.truncated)
+    if encoder.lost:
+        logger.warning("%d candidate pairs lay in no window holding both arguments; not trained on", encoder.lost)
+    dev_size = "none" if dev is None else f"{len(dev)} pairs ({sum(e.label != NO_RELATION for e in dev)} relations)"
+    logger.info(
+        "train: %d pairs (%s); dev: %s",
+        len(sampled),
+        ", ".join(f"{k} {v}" for k, v in sorted(counts.items())),
+        dev_size,
+    )
+    no_relation_id = labels.index(NO_RELATION)
+    evaluate = dev_features is not None
+    args = training_arguments(config, evaluate=evaluate, label_names=["labels"])  # not label_mask, an input
+    trainer = Trainer(
+        model=model,
+        args=args,
+        data_collator=(WindowCollator if config.architecture == ONE_PASS else PairCollator)(tokenizer.pad_token_id),
+        train_dataset=PairDataset(train_features),
+        eval_dataset=PairDataset(dev_features) if evaluate else None,
+        compute_metrics=make_compute_metrics(no_relation_id, config.threshold) if evaluate else None,
+        preprocess_logits_for_metrics=softmax_logits if evaluate else None,
+        callbacks=dev_callbacks(config, evaluate),
+    )
+    if trainer.is_world_process_zero():
+        config.checkpoint_path.mkdir(parents=True, exist_ok=True)
+        config.save(config.checkpoint_path)
+    result = trainer.train(resume_from_checkpoint=resume_from)
+
+    # The kept checkpoint (the best on dev, or the last) is loaded: choose the threshold on dev with
+    # it (every rank, same answer).
+    threshold, dev_scores = config.threshold, None
+    if evaluate:
+        prediction = trainer.predict(PairDataset(dev_features))
+        gold = [int(x) for x in prediction.label_ids]
+        if config.threshold is None:
+            threshold, dev_scores = choose_threshold(gold, prediction.predictions, no_relation_id)
+        else:
+            best_id, best_prob = best_relations(prediction.predictions, no_relation_id)
+            dev_scores = pair_scores(gold, best_id, best_prob, threshold, no_relation_id)
+        logger.info("threshold %.2f: dev relation F1 %.4f", threshold, dev_scores["f1"])
+
+    output_dir = Path(config.output_dir)
+    if trainer.is_world_process_zero():
+        final = trainer.accelerator.unwrap_model(trainer.model)
+        final.config.threshold = float(threshold)
+        shares = {kept: single_counts(train, config.relation_labels, kept) for kept in ("head", "tail")}
+        heads = single_labels(shares["head"], config.single_share) if config.single_head else []
+        tails = single_labels(shares["tail"], config.single_share) if config.single_tail else []
+        final.config.single_head_labels, final.config.single_tail_labels = heads, tails
+        final.config.single_choice = config.single_choice
+        for kept, found in shares.items():
+            logger.info(
+                "single-%s shares (%ss with one partner): %s",
+                kept,
+                {"head": "tail", "tail": "head"}[kept],
+                ", ".join(f"{label} {n} of {total}" for label, (n, total) in found.items()),
+            )
+        nearest = {"head": nearest_counts(train, heads, "head"), "tail": nearest_counts(train, tails, "tail")}
+        for kept, found in nearest.items():
+            if found:
+                logger.info(
+                    "single-%s relations whose %s is the nearest of its type: %s",
+                    kept,
+                    kept,
+                    ", ".join(f"{label} {n} of {total}" for label, (n, total) in found.items()),
+                )
+        final.config.adjacent_relations = (
+            adjacent_relations(train, config.relation_labels) if config.adjacent_rules else []
+        )
+        metadata = {
+            "best_checkpoint": trainer.state.best_model_checkpoint,
+            "best_dev_f1": trainer.state.best_metric,
+            "kept_epoch": "best on dev" if config.select_on_dev else "last",
+            "threshold": threshold,
+            "dev_at_threshold": dev_scores,
+            "train_pairs": len(sampled),
+            "train_pairs_before_sampling": len(train),
+            "train_labels": dict(sorted(counts.items())),
+            "single": shares,
+            "nearest": nearest,
+            "dev_pairs": len(dev) if dev is not None else None,
+            "truncated_pairs": encoder.truncated,
+            "pairs_in_no_window": encoder.lost,
+            "unknown_marker_words": unknown,
+            "added_marker_tokens": added,
+            "global_step": result.global_step,
+            "train_loss": result.training_loss,
+            "log_history": trainer.state.log_history,
+            **(extra_metadata or {}),
+        }
+        save_model(final, tokenizer, config, output_dir, metadata)
+        logger.info("model written to %s", output_dir)
+    trainer.accelerator.wait_for_everyone()
+    return output_dir
+
+
+def save_model(model, tokenizer, config: ReConfig, output_dir: Path, metadata: dict[str, Any]) -> None:
+    """The relation model (a `re/` directory), resolved config and training metrics; all or nothing."""
+    model.config.viextract = {"segmenter": config.segmenter, "schema_version": SCHEMA_VERSION}
+    # Licences flow from the base to what is trained from it (training.release.provenance).
+    provenance = metadata.get("provenance") or trained_provenance(config.base_model, [], data_origin(config))
+    model.config.viextract[PROVENANCE_KEY] = provenance
+    with atomic_directory(output_dir) as staging:
+        RelationExtractor(model, tokenizer).save_pretrained(staging)
+        config.save(staging)
+        (staging / METRICS_FILENAME).write_text(json.dumps(_jsonable(metadata), indent=2) + "\n", encoding="utf-8")
+
+
+def train_documents(
+    config: ReConfig, train: Sequence[Document], dev: Sequence[Document] | None, resume: bool = False
+) -> Path:
+    """Augment (if configured), add the config's silver documents, turn documents into candidate pairs and train.
+
+    `dev` None trains without one (k-fold folds): the config's epochs and fixed threshold.
+    """
+    train = augment_documents(config, list(train))
+    counts = {"train_documents": len(train), "dev_documents": len(dev) if dev is not None else 0}
+    train, counts["silver_documents"] = add_silver(config, train)
+    counts["provenance"] = trained_provenance(config.base_model, [doc.id for doc in train], data_origin(config))
+    dev_examples = relation_examples(dev, config) if dev is not None else None
+    return train_examples(config, relation_examples(train, config), dev_examples, resume, counts)
+
+
+def run(config: ReConfig, resume: bool = False) -> Path:
+    """Train from the config's data (train split, early stopping and threshold on dev) and write the model."""
+    train, dev = load_training_documents(config)
+    return train_documents(config, train, dev, resume)

@@ -1,0 +1,46 @@
+"""A randomly initialised twin of a base model, for the pretraining ablation.
+
+    python -m training.pretraining.random_base --like outputs/base --out outputs/base_random [--seed 42]
+
+Same config and tokenizer, fresh weights: fine-tuning from it instead of the base shows what
+pretraining contributed (model cards report both).
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+from collections.abc import Sequence
+from pathlib import Path
+
+from viextract.saving import atomic_directory
+
+TOKENIZER_FILES = ("vocab.txt", "bpe.codes", "added_tokens.json", "tokenizer_config.json", "special_tokens_map.json")
+
+
+def write_random_twin(like: Path, out: Path, seed: int = 42) -> None:
+    import torch
+    from transformers import AutoConfig, AutoModelForMaskedLM
+
+    torch.manual_seed(seed)
+    model = AutoModelForMaskedLM.from_config(AutoConfig.from_pretrained(str(like)))
+    with atomic_directory(out) as staging:
+        model.save_pretrained(staging, safe_serialization=True)
+        for name in TOKENIZER_FILES:
+            if (like / name).is_file():
+                shutil.copy2(like / name, staging / name)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--like", type=Path, required=True, help="the pretrained base to copy the shape of")
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--seed", type=int, default=42)
+    args = parser.parse_args(argv)
+    write_random_twin(args.like, args.out, args.seed)
+    print(f"wrote a randomly initialised {args.like.name} twin to {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Releasing a model: assembling ner/ and re/, provenance and licences, the model card, publishing."""

@@ -1,0 +1,129 @@
+"""Licence and data provenance: read from a base, written into each trained model, read by the card.
+
+A model's config.json holds `viextract.provenance`: the chain of encoders it was fine-tuned
+from (oldest first) and every body of text any of them learned from, with its licence. Training
+reads the base's provenance (its config.json, else the `pretrain_data.json` that
+training.pretraining.mlm writes beside a base) and adds its own fine-tuning data, so a model trained
+from the bundled weights, or from a base that saw CC BY-SA 4.0 text, carries that text's
+licence on, and training.release.card chooses the card's licence from it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..pretraining.text import UD_LICENCE
+
+PROVENANCE_KEY = "provenance"  # inside config.json's `viextract` settings
+PRETRAIN_DATA_FILENAME = "pretrain_data.json"
+SOURCE_KEYS = ("name", "origin", "licence", "use")
+COUNT_KEYS = ("sentences", "words")
+# Licences of the texts training.weak.silver labels, by the name in its document ids (`silver:ud_vtb/...`).
+SILVER_LICENCES = {
+    "ud_vtb": UD_LICENCE,
+    "vlsp2013": "shipped in underthesea (Apache-2.0); the sentences are the VLSP 2013 POS test set",
+}
+GOLD_LICENCE = "the project's corpus and written texts"
+
+
+@dataclass(frozen=True)
+class Provenance:
+    bases: tuple[str, ...] = ()  # encoders fine-tuned from, oldest first
+    sources: tuple[dict[str, Any], ...] = ()  # name, origin, licence, use (pretraining, fine-tuning), counts
+
+    @property
+    def licences(self) -> list[str]:
+        return sorted({source["licence"] for source in self.sources if source.get("licence")})
+
+    @property
+    def share_alike(self) -> bool:
+        """True when some text it learned from is CC BY-SA, whose licence the weights then keep."""
+        return any("CC BY-SA" in licence.upper() for licence in self.licences)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"bases": list(self.bases), "sources": [dict(source) for source in self.sources]}
+
+    @classmethod
+    def from_dict(cls, data: Any, where: str) -> Provenance:
+        """The stored form back; ValueError naming `where` and the field when it is not that form."""
+        if not isinstance(data, dict):
+            raise ValueError(f"{where}: viextract.{PROVENANCE_KEY}: expected an object")
+        bases, sources = data.get("bases", []), data.get("sources", [])
+        if not isinstance(bases, list) or not all(isinstance(b, str) for b in bases):
+            raise ValueError(f"{where}: viextract.{PROVENANCE_KEY}.bases: expected a list of strings")
+        if not isinstance(sources, list) or not all(isinstance(s, dict) for s in sources):
+            raise ValueError(f"{where}: viextract.{PROVENANCE_KEY}.sources: expected a list of objects")
+        return cls(tuple(bases), tuple(_source(s) for s in sources))
+
+    def extended(self, base: str | None = None, sources: Iterable[dict[str, Any]] = ()) -> Provenance:
+        """This provenance with `base` after its bases and new `sources` (same name and use: kept once)."""
+        seen = {(s.get("name"), s.get("use")) for s in self.sources}
+        added = [s for s in sources if (s.get("name"), s.get("use")) not in seen]
+        return Provenance(self.bases + ((base,) if base else ()), self.sources + tuple(added))
+
+
+def _source(data: dict[str, Any], use: str | None = None) -> dict[str, Any]:
+    source: dict[str, Any] = {key: str(data[key]) for key in SOURCE_KEYS if data.get(key) is not None}
+    source.update({key: data[key] for key in COUNT_KEYS if isinstance(data.get(key), int)})
+    if use is not None:
+        source["use"] = use
+    return source
+
+
+def read_model_provenance(model_dir: str | Path) -> Provenance | None:
+    """The provenance a model directory's config.json stores, or None when it stores none."""
+    path = Path(model_dir).expanduser() / "config.json"
+    try:
+        config = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    settings = config.get("viextract") if isinstance(config, dict) else None
+    if not isinstance(settings, dict) or PROVENANCE_KEY not in settings:
+        return None
+    return Provenance.from_dict(settings[PROVENANCE_KEY], str(path))
+
+
+def base_provenance(base_model: str) -> Provenance:
+    """What fine-tuning from `base_model` inherits; a Hub id (not read here) passes on only its name."""
+    directory = Path(base_model).expanduser()
+    if not directory.is_dir():
+        return Provenance(bases=(base_model,))
+    stored = read_model_provenance(directory)
+    if stored is not None:
+        return stored.extended(base_model)
+    summary_path = directory / PRETRAIN_DATA_FILENAME
+    try:
+        summary = json.loads(summary_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return Provenance(bases=(base_model,))
+    rows = summary.get("train", []) if isinstance(summary, dict) else []
+    return Provenance((base_model,), tuple(_source(s, "pretraining") for s in rows if isinstance(s, dict)))
+
+
+def fine_tuning_sources(document_ids: Sequence[str], origin: str) -> list[dict[str, Any]]:
+    """The bodies of text of the documents trained on: the gold data and each silver source."""
+    names = sorted(
+        {doc_id.split(":", 1)[1].split("/", 1)[0] for doc_id in document_ids if doc_id.startswith("silver:")}
+    )
+    sources = [{"name": "viextract_gold", "origin": origin, "licence": GOLD_LICENCE, "use": "fine-tuning"}]
+    for name in names:
+        licence = SILVER_LICENCES.get(name, "unknown")
+        sources.append(
+            {"name": f"silver_{name}", "origin": "training.silver", "licence": licence, "use": "fine-tuning"}
+        )
+    return sources
+
+
+def trained_provenance(base_model: str, document_ids: Sequence[str], origin: str) -> dict[str, Any]:
+    """config.json's `viextract.provenance` for a model fine-tuned from `base_model` on these documents."""
+    return base_provenance(base_model).extended(sources=fine_tuning_sources(document_ids, origin)).to_dict()
+
+
+def data_origin(config: Any) -> str:
+    """Where a training config's gold documents come from, in words for the provenance record."""
+    files = [str(path) for path in getattr(config, "train_files", None) or []]
+    return ", ".join(files) if files else f"{config.splits_file} (train split and its train_extra files)"

@@ -1,0 +1,331 @@
+"""Render a model card from data, and publish a model directory to the Hugging Face Hub.
+
+    python -m training.release.publish card --model DIR --results [KEY=]FILE [--results ...] [--out model_cards/NAME.md]
+                                    [--write-into-model] [--repo-id NAME] [--license ID] [--base-model HUB_ID]
+    python -m training.release.publish push --model DIR --repo-id NAME [--private] [--token TOKEN] [--card CARD.md]
+                                    [--revision BRANCH] [--dry-run]
+
+`card` fills training.release.card's CardData from the model directory and the results JSON and
+renders templates/model_card.md. `push` loads the directory with viextract's own loader first
+(a model that does not load is never uploaded), then uploads an allow-listed file set laid out
+as the directory is (`ner/`, `re/`) with the card as README.md at the root: what
+`Extractor.from_pretrained(repo_id)` downloads with snapshot_download and loads. See docs/publishing.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import shutil
+import sys
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from .card import CardError, build_card_data, render_card, split_front_matter
+
+logger = logging.getLogger("training.release.publish")
+
+# Per model folder, the only files uploaded: weights, config, tokenizer, and the config it was trained with.
+# Checkpoints, optimizer states, training logs and metrics files stay at home.
+UPLOAD_FILES = (
+    "config.json",
+    "model.safetensors",
+    "vocab.txt",
+    "bpe.codes",
+    "tokenizer_config.json",
+    "special_tokens_map.json",
+    "added_tokens.json",
+    "training_config.yaml",
+)
+CARD_FILE = "README.md"
+REPO_ID_PLACEHOLDER = "REPO_ID"
+LOGIN_HINT = (
+    "log in with `hf auth login` (`huggingface-cli login` with older huggingface_hub) using a token with "
+    "write access, set the HF_TOKEN environment variable, or pass --token"
+)
+
+
+class PublishError(RuntimeError):
+    """Nothing was uploaded, or the upload failed; the message says why and names the directory or repo."""
+
+
+@dataclass(frozen=True)
+class PushResult:
+    repo_id: str
+    files: tuple[str, ...]  # paths in the repository, sorted
+    left_out: tuple[str, ...]  # files of the model directory not uploaded
+    commit_url: str | None = None
+
+
+# ---- what is uploaded ---------------------------------------------------------------------------
+
+
+def upload_plan(model_dir: str | Path) -> dict[str, Path]:
+    """Path in the repository -> local file, for the allow-listed files of `ner/`, `re/` (or a bare NER dir)."""
+    from viextract.errors import ModelLoadError
+    from viextract.loading import split_model_dir
+
+    model_dir = Path(model_dir)
+    try:
+        ner_dir, re_dir = split_model_dir(model_dir)
+    except ModelLoadError as error:
+        raise PublishError(f"{model_dir}: not uploaded: {error}") from error
+    parts = [(ner_dir, "" if ner_dir == model_dir else "ner/")]
+    if re_dir is not None:
+        parts.append((re_dir, "re/"))
+    plan: dict[str, Path] = {}
+    for directory, prefix in parts:
+        for name in UPLOAD_FILES:
+            if (directory / name).is_file():
+                plan[prefix + name] = directory / name
+    return dict(sorted(plan.items()))
+
+
+def left_out_files(model_dir: str | Path, plan: dict[str, Path]) -> list[str]:
+    """Files under `model_dir` that the allow-list keeps out (a top-level README.md is replaced by the card)."""
+    model_dir = Path(model_dir)
+    sent = {path.resolve() for path in plan.values()}
+    out = []
+    for path in sorted(model_dir.rglob("*")):
+        if path.is_file() and path.resolve() not in sent:
+            relative = path.relative_to(model_dir).as_posix()
+            if relative != CARD_FILE:
+                out.append(relative)
+    return out
+
+
+def validate_model(model_dir: str | Path) -> None:
+    """Load the directory as users will (`Extractor.from_pretrained`); PublishError if it does not load."""
+    from viextract import Extractor
+    from viextract.errors import ModelLoadError
+
+    model_dir = Path(model_dir)
+    if not model_dir.is_dir():
+        raise PublishError(f"{model_dir}: no such model directory; nothing uploaded")
+    try:
+        Extractor.from_pretrained(model_dir, device="cpu")
+    except ModelLoadError as error:
+        raise PublishError(f"{model_dir}: does not load, so nothing was uploaded: {error}") from error
+
+
+def read_card(card: str | Path | None, model_dir: Path, repo_id: str) -> str:
+    """The card text to upload as README.md, checked to start with valid front matter; REPO_ID filled in."""
+    path = Path(card) if card is not None else model_dir / CARD_FILE
+    if not path.is_file():
+        if card is not None:
+            raise PublishError(f"--card {card}: no such file; nothing uploaded")
+        raise PublishError(
+            f"{model_dir}: no model card ({CARD_FILE}); render one first: python -m training.release.publish card "
+            f"--model {model_dir} --results RESULTS.json --write-into-model (or pass --card CARD.md); nothing uploaded"
+        )
+    text = path.read_text(encoding="utf-8")
+    try:
+        meta, _ = split_front_matter(text)
+    except CardError as error:
+        raise PublishError(f"{path}: {error}; nothing uploaded") from error
+    for key in ("language", "license"):
+        if key not in meta:
+            raise PublishError(f"{path}: the front matter has no '{key}'; nothing uploaded")
+    return text.replace(REPO_ID_PLACEHOLDER, repo_id)
+
+
+def stage_upload(plan: dict[str, Path], card_text: str, staging: Path) -> list[str]:
+    """Lay the files out in `staging` as the repository will hold them (hard links where possible)."""
+    for name, source in plan.items():
+        target = staging / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.link(source, target)
+        except OSError:  # another file system, or links not allowed
+            shutil.copy2(source, target)
+    (staging / CARD_FILE).write_text(card_text, encoding="utf-8")
+    return sorted([*plan, CARD_FILE])
+
+
+# ---- pushing ------------------------------------------------------------------------------------
+
+
+def resolve_token(token: str | None) -> str:
+    """The token to push with: --token, else HF_TOKEN or the one `hf auth login` stored."""
+    if token:
+        return token
+    from huggingface_hub import get_token
+
+    found = get_token()
+    if not found:
+        raise PublishError(f"no Hugging Face token found: {LOGIN_HINT}; nothing uploaded")
+    return found
+
+
+def _hub_error(error: Exception, repo_id: str, action: str) -> PublishError:
+    from huggingface_hub.errors import HfHubHTTPError
+
+    status = getattr(getattr(error, "response", None), "status_code", None)
+    if isinstance(error, HfHubHTTPError) and status in (401, 403):
+        return PublishError(
+            f"the Hugging Face Hub refused to {action} {repo_id} (HTTP {status}): the token is invalid or has no "
+            f"write access to that namespace; {LOGIN_HINT}"
+        )
+    if isinstance(error, HfHubHTTPError):
+        return PublishError(f"the Hugging Face Hub could not {action} {repo_id} (HTTP {status}): {error}")
+    return PublishError(
+        f"could not {action} {repo_id} on the Hugging Face Hub ({type(error).__name__}: {error}); "
+        f"check the network connection (or HF_ENDPOINT) and run the command again"
+    )
+
+
+def push_model(
+    model_dir: str | Path,
+    repo_id: str,
+    *,
+    token: str | None = None,
+    private: bool = False,
+    card: str | Path | None = None,
+    revision: str | None = None,
+    commit_message: str | None = None,
+    dry_run: bool = False,
+) -> PushResult:
+    """Validate, then create the repo (if needed) and upload the allow-listed files and the card in one commit."""
+    model_dir = Path(model_dir)
+    validate_model(model_dir)  # before anything touches the Hub
+    plan = upload_plan(model_dir)
+    card_text = read_card(card, model_dir, repo_id)
+    left_out = tuple(left_out_files(model_dir, plan))
+    files = tuple(sorted([*plan, CARD_FILE]))
+    if dry_run:
+        return PushResult(repo_id, files, left_out)
+    token = resolve_token(token)
+    from huggingface_hub import HfApi
+
+    api = HfApi(token=token)
+    parts = sorted({name.split("/")[0] for name in plan if "/" in name}) or ["ner"]
+    message = commit_message or f"Upload viextract model ({', '.join(parts)}) and model card"
+    with tempfile.TemporaryDirectory(prefix="viextract-upload-") as staging:
+        stage_upload(plan, card_text, Path(staging))
+        try:
+            api.create_repo(repo_id, private=private, exist_ok=True)
+        except Exception as error:
+            raise _hub_error(error, repo_id, "create the repository") from error
+        if revision and revision != "main":
+            try:
+                api.create_branch(repo_id, branch=revision, exist_ok=True)
+            except Exception as error:
+                raise _hub_error(error, repo_id, f"create the branch {revision!r} of") from error
+        try:
+            info = api.upload_folder(
+                folder_path=staging, repo_id=repo_id, commit_message=message, revision=revision
+            )
+        except Exception as error:
+            raise _hub_error(error, repo_id, "upload to") from error
+    return PushResult(repo_id, files, left_out, getattr(info, "commit_url", None))
+
+
+# ---- command line -------------------------------------------------------------------------------
+
+
+def build_parser(prog: str = "python -m training.release.publish") -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    card = commands.add_parser("card", help="render a model card (README.md) from the model and its results")
+    card.add_argument("--model", required=True, type=Path, help="model directory: ner/ and optional re/")
+    card.add_argument(
+        "--results", action="append", default=[], metavar="[KEY=]FILE",
+        help="results JSON of training.evaluation.evaluate (repeatable); KEY names the split when the file does not: "
+        "dev, test, kfold, re.test, ... (see docs/publishing.md)",
+    )  # fmt: skip
+    card.add_argument("--out", type=Path, help="write the card here (default: model_cards/<model name>.md)")
+    card.add_argument("--write-into-model", action="store_true", help="also write it as <model>/README.md")
+    card.add_argument("--repo-id", help="Hub repo id shown in the usage example (default: REPO_ID, filled in by push)")
+    card.add_argument("--model-name", help="name in the card and model-index (default: the repo or directory name)")
+    card.add_argument("--license", help="Hub licence id (default: cc-by-sa-4.0 if the base saw CC BY-SA, else mit)")
+    card.add_argument("--base-model", help="Hub id of the base for base_model: (default: the training config's)")
+    card.add_argument("--base-dir", type=Path, help="local base with pretrain_data.json (default: as configured)")
+    card.add_argument("--dataset", action="append", dest="datasets", help="dataset id for datasets: (repeatable)")
+    card.add_argument("--library-name", default="viextract", choices=("viextract", "transformers"))
+    card.add_argument("--schema", type=Path, help="SCHEMA.md to read label definitions from (default: found nearby)")
+    card.add_argument(
+        "--ablation", action="append", default=[], metavar="TASK=FILE",
+        help="dev results of the same fine-tuning from a random-init base (ner=FILE, re=FILE; repeatable)",
+    )
+    card.add_argument(
+        "--challenge", type=Path, help="per-phenomenon results of `python -m training.evaluation.challenge --out FILE`"
+    )
+
+    push = commands.add_parser("push", help="validate the model and upload it with its card to the Hub")
+    push.add_argument("--model", required=True, type=Path, help="model directory: ner/ and optional re/")
+    push.add_argument("--repo-id", required=True, help="e.g. your-name/viextract-vi-news")
+    push.add_argument("--private", action="store_true", help="create the repository as private")
+    push.add_argument("--token", help="Hub token (default: HF_TOKEN or the `hf auth login` token)")
+    push.add_argument("--card", type=Path, help="card to upload as README.md (default: <model>/README.md)")
+    push.add_argument("--revision", help="branch to commit to (created if missing; default: main)")
+    push.add_argument("--commit-message")
+    push.add_argument("--dry-run", action="store_true", help="validate and list the files; upload nothing")
+    return parser
+
+
+def _card_command(args: argparse.Namespace) -> int:
+    card = build_card_data(
+        args.model,
+        args.results,
+        repo_id=args.repo_id,
+        model_name=args.model_name,
+        license=args.license,
+        base_model=args.base_model,
+        base_dir=args.base_dir,
+        datasets=args.datasets,
+        library_name=args.library_name,
+        schema_path=args.schema,
+        ablation=args.ablation,
+        challenge=args.challenge,
+    )
+    if not args.results:
+        logger.warning("no --results: every evaluation in the card says 'not measured'")
+    text = render_card(card)
+    out = args.out or Path("model_cards") / f"{card.model_name}.md"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text, encoding="utf-8")
+    print(f"card written to {out}")
+    if args.write_into_model:
+        (args.model / CARD_FILE).write_text(text, encoding="utf-8")
+        print(f"card written to {args.model / CARD_FILE}")
+    return 0
+
+
+def _push_command(args: argparse.Namespace) -> int:
+    result = push_model(
+        args.model,
+        args.repo_id,
+        token=args.token,
+        private=args.private,
+        card=args.card,
+        revision=args.revision,
+        commit_message=args.commit_message,
+        dry_run=args.dry_run,
+    )
+    verb = "would upload" if args.dry_run else "uploaded"
+    print(f"{verb} to {result.repo_id}: " + ", ".join(result.files))
+    if result.left_out:
+        print("left out (not on the allow-list): " + ", ".join(result.left_out))
+    if result.commit_url:
+        print(f"commit: {result.commit_url}")
+    if not args.dry_run:
+        print(f'load it with: Extractor.from_pretrained("{result.repo_id}")')
+    return 0
+
+
+def main(argv: Sequence[str] | None = None, prog: str = "python -m training.release.publish") -> int:
+    args = build_parser(prog).parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return _card_command(args) if args.command == "card" else _push_command(args)
+    except (CardError, PublishError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

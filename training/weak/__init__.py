@@ -1,0 +1,1 @@
+"""Weak labels: gazetteers, the rule-based annotator, silver data, augmentation and spelling variants."""
