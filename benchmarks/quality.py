@@ -224,8 +224,8 @@ def model_kfold(
     `extra_train` joins every fold's training set, as in training.evaluation.evaluate. The per-fold
     character-span counts are summed into micro figures over all held-out documents.
     """
-    from training.evaluation.evaluate import kfold_ner
-    from training.fit.config import NerConfig
+    from training.evaluation.ner import kfold_ner
+    from training.fit.ner import NerConfig
 
     config = NerConfig.load(config_path, list(overrides))
     result = kfold_ner(config, documents, len(documents), work_dir, None, 32, list(extra_train))

@@ -108,8 +108,8 @@ def test_a_float16_stored_model_exports_to_int8_onnx(tiny_ner_dir, tmp_path, cor
 
 
 def test_model_kfold_sums_training_evaluates_folds_into_micro(monkeypatch, tmp_path):
-    """The model's k-fold comes from training.evaluation.evaluate.kfold_ner; here its folds are given, not trained."""
-    import training.evaluation.evaluate
+    """The model's k-fold comes from training.evaluation.ner.kfold_ner; here its folds are given, not trained."""
+    import training.evaluation.ner
 
     def fold(doc_id, correct, predicted, support):
         row = {"correct": correct, "predicted": predicted, "support": support, "f1": 0.0}
@@ -121,7 +121,7 @@ def test_model_kfold_sums_training_evaluates_folds_into_micro(monkeypatch, tmp_p
         seen.update(k=k, documents=len(documents), extra=len(extra_train))
         return {"folds": [fold("a", 1, 2, 2), fold("b", 2, 2, 4)]}
 
-    monkeypatch.setattr(training.evaluation.evaluate, "kfold_ner", fake_kfold)
+    monkeypatch.setattr(training.evaluation.ner, "kfold_ner", fake_kfold)
     result = quality.model_kfold(None, [], ["doc"] * 2, tmp_path, ["extra"] * 3)
     assert seen == {"k": 2, "documents": 2, "extra": 3}
     assert result["per_label"]["PER"]["correct"] == 3 and result["per_label"]["PER"]["support"] == 6

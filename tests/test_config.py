@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from training.fit.config import CONFIG_FILENAME, ConfigError, NerConfig, TrainConfig
+from training.fit.config import CONFIG_FILENAME, ConfigError, TrainConfig
+from training.fit.ner import NerConfig
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -133,8 +133,9 @@ def test_run_folds_only_fold_trains_and_scores_that_fold_alone(tmp_path):
 
     import pytest
 
-    from training.evaluation.evaluate import make_folds, run_folds
-    from training.fit.config import ConfigError, NerConfig
+    from training.evaluation.kfold import make_folds, run_folds
+    from training.fit.config import ConfigError
+    from training.fit.ner import NerConfig
 
     documents = [SimpleNamespace(id=f"d{i}") for i in range(4)]
     config = NerConfig(seed=3)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from training.fit.config import NerConfig
+from training.fit.ner import NerConfig
 from training.release.card import build_card_data, render_card, split_front_matter
 from training.release.provenance import (
     GOLD_LICENCE,

@@ -88,7 +88,7 @@ def base_dir(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def model_dir(tmp_path_factory, tiny_ner_dir, tiny_tokenizer_dir, base_dir) -> Path:
     """ner/ (tiny_ner_dir) + re/, each with its training config, and junk that must never be uploaded."""
-    from training.fit.config import NerConfig
+    from training.fit.ner import NerConfig
 
     root = tmp_path_factory.mktemp("publish_model")
     shutil.copytree(tiny_ner_dir / "ner", root / "ner")
@@ -251,7 +251,7 @@ def test_a_combined_results_file_gives_the_same_card(model_dir, results_files, c
 
 
 def test_a_hub_base_a_bare_ner_dir_and_no_results(tiny_ner_dir, tmp_path):
-    from training.fit.config import NerConfig
+    from training.fit.ner import NerConfig
 
     shutil.copytree(tiny_ner_dir / "ner", tmp_path / "bare")
     NerConfig().save(tmp_path / "bare")  # base_model: vinai/phobert-base

@@ -9,7 +9,7 @@ import pytest
 
 import training.fit.ner as train_ner
 from training.data.documents import Document, EntitySpan, check_document, load_documents
-from training.fit.config import NerConfig
+from training.fit.ner import NerConfig
 from training.weak.silver import (
     RawSentence,
     detokenize,

@@ -16,7 +16,7 @@ import pytest
 import torch
 
 from training.data.documents import load_documents, write_documents
-from training.fit.config import NerConfig
+from training.fit.ner import NerConfig
 from viextract.labels import ENTITY_LABELS, SCHEMA_VERSION
 
 REPO = Path(__file__).resolve().parents[1]
@@ -450,8 +450,7 @@ def test_ddp_two_cpu_processes_train_and_save(tmp_path, base_model_dir, document
 
 
 def test_decoding_tables_are_estimated_from_the_training_tags_only_when_weighted():
-    from training.fit.config import NerConfig
-    from training.fit.ner import DecodingTables, TaggedSentence
+    from training.fit.ner import DecodingTables, NerConfig, TaggedSentence
 
     labels = ["O", "B-PER", "I-PER"]
     train = [TaggedSentence(["Đại_tá", "A", "nói"], ["O", "B-PER", "O"])] * 6

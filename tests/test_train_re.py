@@ -243,7 +243,8 @@ def test_relation_kfold_end_to_end_pairs_each_fold_with_the_ner_model_that_held_
     base_model_dir, tiny_ner_dir, documents, tmp_path, capsys
 ):
     from training.data.documents import write_documents
-    from training.evaluation.evaluate import main, make_folds
+    from training.evaluation.evaluate import main
+    from training.evaluation.kfold import make_folds
     from training.fit.relations import ReConfig
     from training.release.card import read_results
 

@@ -176,7 +176,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from viextract import Extractor
     from viextract.errors import ModelLoadError
 
-    from .evaluate import write_results
+    from .runs import write_results
 
     try:
         documents = load_documents(args.data)

@@ -73,7 +73,7 @@ def evaluate(
 
     `threshold` and `single_choice` replace the model's; `single_head=False` drops its
     single-head labels, `single_tail=False` its single-tail labels and `adjacent=False` its
-    adjacency rules. `ner_decoding` (keyword arguments of training.evaluation.evaluate.set_ner_decoding)
+    adjacency rules. `ner_decoding` (keyword arguments of training.evaluation.ner.set_ner_decoding)
     sets how a full model decodes its entities.
     """
     from viextract import Extractor
@@ -92,7 +92,7 @@ def evaluate(
         extractor = Extractor.from_pretrained(model_dir, device=device)
         relation_extractor, segmenter = extractor.relation_extractor, extractor.segmenter
         if ner_decoding:
-            from .evaluate import set_ner_decoding
+            from .ner import set_ner_decoding
 
             set_ner_decoding(extractor, model_dir / "ner", **ner_decoding)
             report["ner_decoding"] = dict(ner_decoding)
@@ -158,14 +158,14 @@ def kfold_re(
     """
     from ..fit.config import ConfigError
     from ..fit.relations import train_documents
-    from .evaluate import fold_summary, reuse_fold_model, run_folds
+    from .kfold import fold_summary, reuse_fold_model, run_folds
 
     if config.threshold is None:
         raise ConfigError(
             "threshold: folds have no dev set to choose the relation threshold on; give one, e.g. --set threshold=0.5"
         )
     if ner_folds is not None:
-        from .evaluate import make_folds
+        from .kfold import make_folds
 
         for fold in make_folds(documents, k, config.seed):
             if frozenset(doc.id for doc in fold) not in ner_folds.models:
@@ -211,7 +211,7 @@ class NerFolds:
     """What `evaluate ner --kfold --out` wrote, for end-to-end relation folds."""
 
     models: dict[frozenset[str], Path]  # held-out document ids -> fold model directory
-    # How its folds were decoded (training.evaluation.evaluate.set_ner_decoding's keywords); empty: as stored.
+    # How its folds were decoded (training.evaluation.ner.set_ner_decoding's keywords); empty: as stored.
     decoding: dict[str, Any] = field(default_factory=dict)
 
 
@@ -237,7 +237,7 @@ def read_ner_folds(path: Path) -> NerFolds:
     for model in pairs.values():
         if not (model / "config.json").is_file():
             raise ConfigError(f"--ner-kfold: {path}: its fold model {model} is gone (no config.json)")
-    from .evaluate import NER_WEIGHTS
+    from .ner import NER_WEIGHTS
 
     config = results.get("config") or {}
     recorded = {"decoding": results.get("decoding"), **{key: config.get(key) for key in NER_WEIGHTS}}
@@ -262,7 +262,7 @@ def format_report(report: dict[str, Any]) -> str:
 
 
 def build_parser(prog: str = "python -m training.evaluation.evaluate re") -> argparse.ArgumentParser:
-    from .evaluate import add_kfold_options
+    from .kfold import add_kfold_options
 
     parser = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n")[0])
     parser.add_argument("--model", help="model directory (ner/ and re/) or Hub id, or a re/ directory")
@@ -296,7 +296,8 @@ def main(argv: Sequence[str] | None = None, prog: str = "python -m training.eval
     except (ConfigError, DataError, ModelLoadError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    from .evaluate import format_fold_summary, write_results
+    from .kfold import format_fold_summary
+    from .runs import write_results
 
     if "summary" in report:
         names = {
@@ -317,7 +318,8 @@ def _run(args) -> dict[str, Any]:
 
     from ..fit.config import ConfigError
     from ..fit.relations import ReConfig
-    from .evaluate import check_kfold_arguments, extra_train_documents, select_documents
+    from .kfold import check_kfold_arguments, extra_train_documents
+    from .runs import select_documents
 
     documents = select_documents(load_documents(args.data), args.docs, args.splits)
     check_kfold_arguments(args)

@@ -8,7 +8,6 @@ errors naming the key and where it came from (the YAML file or the `--set` argum
 from __future__ import annotations
 
 import dataclasses
-import math
 import types
 import typing
 from dataclasses import dataclass, field
@@ -17,7 +16,6 @@ from typing import Any, ClassVar
 
 import yaml
 
-from viextract.labels import ENTITY_LABELS
 from viextract.segment import DEFAULT_SEGMENTER, SEGMENTERS
 
 DEFAULT_BASE_MODEL = "vinai/phobert-base"  # MIT; vinai/phobert-base-v2 is AGPL-3.0: allowed, never the default
@@ -218,48 +216,6 @@ class TrainConfig:
         )
         path.write_text(header + yaml.safe_dump(self.to_dict(), sort_keys=False, allow_unicode=True), encoding="utf-8")
         return path
-
-
-@dataclass
-class NerConfig(TrainConfig):
-    task: ClassVar[str] = "ner"
-    decoding_keys: ClassVar[frozenset[str]] = frozenset({"transition_weight", "context_weight", "shape_weight"})
-
-    # Entity types to learn (SCHEMA.md names); gold entities of other types are trained as O.
-    entity_labels: list[str] = field(default_factory=lambda: list(ENTITY_LABELS))
-    # An entity type with no training example is an error unless this is true (then a warning).
-    allow_unseen_labels: bool = False
-    # Weight of the training tags' bigram log-probabilities in Viterbi decoding (viextract.bio.TagBigrams),
-    # stored in the model; 0 leaves them out. 0.75 was chosen by k-fold over the non-test documents
-    # for the bundled small model (docs/training.md).
-    transition_weight: float = 0.75
-    # Weight of what the previous word tells about a word's tag (PMI from the training tags,
-    # viextract.bio.WordContext), stored in the model; 0 leaves it out. 1.5: chosen like transition_weight.
-    context_weight: float = 1.5
-    # Weight of what a word's shape (capitals, digits, punctuation) tells about its tag (PMI from the
-    # training tags, viextract.bio.WordShapes), stored in the model; 0 leaves it out. 0.5: likewise.
-    shape_weight: float = 0.5
-    # Two augmented copies of each training document: what the decoding weights above were chosen
-    # with (the bundled recipe); relation training keeps TrainConfig's default (none).
-    augment: bool = True
-    augment_copies: int = 2
-
-    def validate(self, source: str = "config") -> None:
-        super().validate(source)
-        unknown = [label for label in self.entity_labels if label not in ENTITY_LABELS]
-        if unknown:
-            raise ConfigError(f"{source}: entity_labels: {unknown} are not SCHEMA.md labels {list(ENTITY_LABELS)}")
-        if not self.entity_labels:
-            raise ConfigError(f"{source}: entity_labels: must not be empty")
-        if len(set(self.entity_labels)) != len(self.entity_labels):
-            raise ConfigError(f"{source}: entity_labels: listed twice: {self.entity_labels}")
-        for key in ("transition_weight", "context_weight", "shape_weight"):
-            value = getattr(self, key)
-            if not (math.isfinite(value) and value >= 0):
-                raise ConfigError(f"{source}: {key}: must be finite and >= 0, got {value}")
-
-
-CONFIG_CLASSES: dict[str, type[TrainConfig]] = {"ner": NerConfig}
 
 
 # ---- type coercion ------------------------------------------------------------------------------

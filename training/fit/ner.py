@@ -15,33 +15,83 @@ from __future__ import annotations
 import json
 import logging
 import math
-import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
 
 from viextract.align import SubwordAligner, Window, best_window_per_word
 from viextract.bio import TagBigrams, WordContext, WordShapes, best_valid_tags
-from viextract.labels import SCHEMA_VERSION, bio_labels
+from viextract.labels import ENTITY_LABELS, SCHEMA_VERSION, bio_labels
 from viextract.saving import atomic_directory
 
-from ..data.documents import DataError, Document, load_documents, load_split, ner_dataset
+from ..data.documents import DataError, Document, ner_dataset
 from ..evaluation.metrics import score_tags
 from ..release.provenance import PROVENANCE_KEY, data_origin, trained_provenance
-from .config import CONFIG_FILENAME, ConfigError, NerConfig, TrainConfig
+from .config import CONFIG_FILENAME, ConfigError, TrainConfig
+from .trainer import (
+    METRICS_FILENAME,
+    BaseModelError,
+    add_silver,
+    augment_documents,
+    check_paths,
+    checkpoint_to_resume,
+    describe_split,
+    dev_callbacks,
+    jsonable,
+    load_base_tokenizer,
+    load_training_documents,
+    training_arguments,
+)
 
 logger = logging.getLogger(__name__)
 
 IGNORE_INDEX = -100  # label of subwords that are not a word's first, and of padding
-METRICS_FILENAME = "training_metrics.json"
 
 
-class BaseModelError(OSError):
-    """The base model or its tokenizer could not be loaded; the message names the model."""
+@dataclass
+class NerConfig(TrainConfig):
+    task: ClassVar[str] = "ner"
+    decoding_keys: ClassVar[frozenset[str]] = frozenset({"transition_weight", "context_weight", "shape_weight"})
+
+    # Entity types to learn (SCHEMA.md names); gold entities of other types are trained as O.
+    entity_labels: list[str] = field(default_factory=lambda: list(ENTITY_LABELS))
+    # An entity type with no training example is an error unless this is true (then a warning).
+    allow_unseen_labels: bool = False
+    # Weight of the training tags' bigram log-probabilities in Viterbi decoding (viextract.bio.TagBigrams),
+    # stored in the model; 0 leaves them out. 0.75 was chosen by k-fold over the non-test documents
+    # for the bundled small model (docs/training.md).
+    transition_weight: float = 0.75
+    # Weight of what the previous word tells about a word's tag (PMI from the training tags,
+    # viextract.bio.WordContext), stored in the model; 0 leaves it out. 1.5: chosen like transition_weight.
+    context_weight: float = 1.5
+    # Weight of what a word's shape (capitals, digits, punctuation) tells about its tag (PMI from the
+    # training tags, viextract.bio.WordShapes), stored in the model; 0 leaves it out. 0.5: likewise.
+    shape_weight: float = 0.5
+    # Two augmented copies of each training document: what the decoding weights above were chosen
+    # with (the bundled recipe); relation training keeps TrainConfig's default (none).
+    augment: bool = True
+    augment_copies: int = 2
+
+    def validate(self, source: str = "config") -> None:
+        super().validate(source)
+        unknown = [label for label in self.entity_labels if label not in ENTITY_LABELS]
+        if unknown:
+            raise ConfigError(f"{source}: entity_labels: {unknown} are not SCHEMA.md labels {list(ENTITY_LABELS)}")
+        if not self.entity_labels:
+            raise ConfigError(f"{source}: entity_labels: must not be empty")
+        if len(set(self.entity_labels)) != len(self.entity_labels):
+            raise ConfigError(f"{source}: entity_labels: listed twice: {self.entity_labels}")
+        for key in ("transition_weight", "context_weight", "shape_weight"):
+            value = getattr(self, key)
+            if not (math.isfinite(value) and value >= 0):
+                raise ConfigError(f"{source}: {key}: must be finite and >= 0, got {value}")
+
+
+CONFIG_CLASS = NerConfig  # training.fit.train finds the `ner` config here
 
 
 @dataclass(frozen=True)
@@ -51,54 +101,6 @@ class TaggedSentence:
 
 
 # ---- data ---------------------------------------------------------------------------------------
-
-
-def _describe_split(config: NerConfig, split: str) -> str:
-    files = config.train_files if split == "train" else config.dev_files
-    return ", ".join(files) if files else f"{config.splits_file} [{split}]"
-
-
-def load_training_documents(config: NerConfig) -> tuple[list[Document], list[Document]]:
-    """(train, dev) documents from train_files/dev_files or the splits file; never test."""
-    if config.train_files:
-        train = [doc for path in config.train_files for doc in load_documents(path)]
-        dev = [doc for path in config.dev_files for doc in load_documents(path)]
-    else:
-        train = load_split("train", config.splits_file, config.data_dir)
-        dev = load_split("dev", config.splits_file, config.data_dir)
-    for name, docs in (("train", train), ("dev", dev)):
-        if not docs:
-            raise DataError(f"{_describe_split(config, name)}: {name}: the split is empty")
-    return train, dev
-
-
-def augment_documents(config: NerConfig, documents: list[Document]) -> list[Document]:
-    """The documents plus `augment_copies` augmented copies (training.weak.augment), if augment is on."""
-    if not config.augment:
-        return documents
-    try:
-        from ..weak.augment import augment_documents as augment
-    except ImportError as error:
-        raise ConfigError(f"augment: training.weak.augment is not available ({error}); set augment=false") from error
-    augmented = list(augment(documents, config.augment_copies, config.seed))
-    # Accept either the originals followed by the copies, or the copies alone.
-    combined = augmented if augmented[: len(documents)] == documents else documents + augmented
-    logger.info("augmentation: %d training documents -> %d", len(documents), len(combined))
-    return combined
-
-
-def add_silver(
-    config: TrainConfig, train: list[Document], silver: Sequence[Document] | None = None
-) -> tuple[list[Document], int]:
-    """`train` followed by the silver documents (`silver`, else the config's silver_files), and their number."""
-    if silver is None and config.silver_files:
-        from ..weak.silver import load_silver
-
-        silver = load_silver(config.silver_files)
-    silver = list(silver or [])
-    if silver:
-        logger.info("silver data: %d weakly labelled documents join %d training documents", len(silver), len(train))
-    return train + silver, len(silver)
 
 
 def tagged_sentences(documents: Sequence[Document], config: NerConfig, skip_empty: bool = True) -> list[TaggedSentence]:
@@ -126,7 +128,7 @@ def check_labels_seen(sentences: Sequence[TaggedSentence], config: NerConfig) ->
     if not missing:
         return
     message = (
-        f"{_describe_split(config, 'train')}: entities: no training example of {missing}; the model could "
+        f"{describe_split(config, 'train')}: entities: no training example of {missing}; the model could "
         f"never predict them"
     )
     if config.allow_unseen_labels:
@@ -243,105 +245,6 @@ def log_softmax_logits(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tens
 # ---- model --------------------------------------------------------------------------------------
 
 
-# What fine-tuning needs from a Hub repo (PhoBERT repos also hold TF and Flax weights we skip).
-_BASE_MODEL_FILES = [
-    "config.json",
-    "vocab.txt",
-    "bpe.codes",
-    "tokenizer_config.json",
-    "special_tokens_map.json",
-    "added_tokens.json",
-    "model.safetensors",
-    "model.safetensors.index.json",
-    "model-*.safetensors",
-]
-
-
-def fetch_base_model(name: str, revision: str | None = None) -> Path:
-    """A local directory as is; a Hub id downloaded (weights, config, tokenizer files only)."""
-    path = Path(name).expanduser()
-    if path.is_dir():
-        return path
-    hint = (
-        "If there is no network here, download the model where there is one and set base_model to its local "
-        "directory (config.json, model.safetensors or pytorch_model.bin, vocab.txt, bpe.codes)."
-    )
-    if name.startswith((".", "/", "~")):
-        raise BaseModelError(f"base model {name!r}: no such directory")
-    try:
-        from huggingface_hub import hf_hub_download, snapshot_download
-
-        directory = Path(snapshot_download(repo_id=name, revision=revision, allow_patterns=_BASE_MODEL_FILES))
-        if not any(directory.glob("*.safetensors")):
-            hf_hub_download(repo_id=name, filename="pytorch_model.bin", revision=revision)
-        return directory
-    except Exception as error:  # network, auth, missing repo: all mean "not available here"
-        raise BaseModelError(
-            f"cannot download base model {name!r} from the Hugging Face Hub ({type(error).__name__}: {error}). {hint}"
-        ) from error
-
-
-def training_arguments(config: TrainConfig, evaluate: bool, **extra: Any):
-    """The Trainer settings every viextract fine-tuning shares; `evaluate`: dev F1 each epoch, which
-    picks the best epoch unless the config's `select_on_dev` is false."""
-    from transformers import TrainingArguments
-
-    return TrainingArguments(
-        output_dir=str(config.checkpoint_path),
-        learning_rate=config.learning_rate,
-        num_train_epochs=config.epochs,
-        max_steps=config.max_steps,
-        per_device_train_batch_size=config.batch_size,
-        per_device_eval_batch_size=config.eval_batch_size,
-        gradient_accumulation_steps=config.gradient_accumulation_steps,
-        warmup_steps=config.warmup_ratio,  # a float below 1 is a fraction of all steps
-        weight_decay=config.weight_decay,
-        lr_scheduler_type=config.lr_scheduler,
-        max_grad_norm=config.max_grad_norm,
-        seed=config.seed,
-        bf16=resolve_bf16(config.bf16),
-        eval_strategy="epoch" if evaluate else "no",
-        save_strategy="epoch",
-        save_total_limit=config.save_total_limit,
-        load_best_model_at_end=evaluate and config.select_on_dev,
-        metric_for_best_model="f1" if evaluate else None,
-        greater_is_better=True if evaluate else None,
-        logging_strategy="steps",
-        logging_steps=config.logging_steps,
-        logging_first_step=True,
-        report_to="none",
-        dataloader_num_workers=config.dataloader_num_workers,
-        dataloader_pin_memory=torch.cuda.is_available(),
-        ddp_find_unused_parameters=False,
-        # Without a GPU, accelerate runs DDP over gloo only when told it is on the CPU.
-        use_cpu=int(os.environ.get("WORLD_SIZE", "1")) > 1 and not torch.cuda.is_available(),
-        **extra,
-    )
-
-
-def dev_callbacks(config: TrainConfig, evaluate: bool) -> list:
-    """Early stopping on dev F1, where dev picks the epoch kept and the patience is above 0."""
-    from transformers import EarlyStoppingCallback
-
-    if evaluate and config.select_on_dev and config.early_stopping_patience > 0:
-        return [EarlyStoppingCallback(early_stopping_patience=config.early_stopping_patience)]
-    return []
-
-
-def load_base_tokenizer(name: str, revision: str | None = None):
-    """(local directory, PhobertTokenizer) of a base model given as a Hub id or a directory."""
-    from transformers import PhobertTokenizer
-
-    directory = fetch_base_model(name, revision)
-    try:
-        return directory, PhobertTokenizer.from_pretrained(str(directory))
-    except Exception as error:
-        raise BaseModelError(
-            f"base model {name!r}: cannot load a PhoBERT tokenizer from vocab.txt/bpe.codes in {directory} "
-            f"({type(error).__name__}: {error})"
-        ) from error
-
-
 def load_base_model(config: NerConfig, labels: Sequence[str]):
     """(model, tokenizer) from base_model (Hub id or directory), with a fresh head over `labels`."""
     from transformers import AutoModelForTokenClassification
@@ -381,40 +284,6 @@ def load_base_model(config: NerConfig, labels: Sequence[str]):
     return model, tokenizer
 
 
-def resolve_bf16(setting: bool | str) -> bool:
-    if setting == "auto":
-        return bool(torch.cuda.is_available() and torch.cuda.is_bf16_supported())
-    return bool(setting)
-
-
-def checkpoint_to_resume(config: NerConfig, resume: bool) -> str | None:
-    """The last checkpoint when resuming; refuse to mix a fresh run into an old run's checkpoints."""
-    from transformers.trainer_utils import get_last_checkpoint
-
-    directory = config.checkpoint_path
-    last = get_last_checkpoint(str(directory)) if directory.is_dir() else None
-    if resume:
-        if last is None:
-            raise ConfigError(f"--resume: no checkpoint in {directory}; run without --resume to start")
-        return last
-    if last is not None:
-        raise ConfigError(
-            f"checkpoint_dir: {directory} holds checkpoints of an earlier run ({Path(last).name}); pass --resume to "
-            f"continue it, or delete the directory to start over"
-        )
-    return None
-
-
-def _check_paths(config: NerConfig) -> None:
-    output = Path(config.output_dir).resolve()
-    checkpoints = config.checkpoint_path.resolve()
-    if checkpoints == output or output in checkpoints.parents:
-        raise ConfigError(
-            f"checkpoint_dir: {config.checkpoint_path} is inside output_dir {config.output_dir}, which is replaced "
-            f"when the model is written"
-        )
-
-
 # ---- training -----------------------------------------------------------------------------------
 
 
@@ -431,11 +300,11 @@ def train_sentences(
     """
     from transformers import Trainer, set_seed
 
-    _check_paths(config)
+    check_paths(config)
     if not train:
-        raise DataError(f"{_describe_split(config, 'train')}: train: no sentences")
+        raise DataError(f"{describe_split(config, 'train')}: train: no sentences")
     if dev is not None and not dev:
-        raise DataError(f"{_describe_split(config, 'dev')}: dev: no sentences")
+        raise DataError(f"{describe_split(config, 'dev')}: dev: no sentences")
     check_labels_seen(train, config)
     resume_from = checkpoint_to_resume(config, resume)
 
@@ -580,17 +449,7 @@ def save_model(
         model.save_pretrained(staging)
         tokenizer.save_pretrained(staging)
         config.save(staging)
-        (staging / METRICS_FILENAME).write_text(json.dumps(_jsonable(metadata), indent=2) + "\n", encoding="utf-8")
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    return value
+        (staging / METRICS_FILENAME).write_text(json.dumps(jsonable(metadata), indent=2) + "\n", encoding="utf-8")
 
 
 def train_documents(

@@ -56,15 +56,15 @@ from viextract.saving import atomic_directory
 from ..data.documents import DataError, Document, relation_rows
 from ..release.provenance import PROVENANCE_KEY, data_origin, trained_provenance
 from .config import ConfigError, TrainConfig
-from .ner import (
+from .trainer import (
     METRICS_FILENAME,
     BaseModelError,
-    _check_paths,
-    _jsonable,
     add_silver,
     augment_documents,
+    check_paths,
     checkpoint_to_resume,
     dev_callbacks,
+    jsonable,
     load_base_tokenizer,
     load_training_documents,
     training_arguments,
@@ -531,7 +531,7 @@ def train_examples(
     """
     from transformers import Trainer, set_seed
 
-    _check_paths(config)
+    check_paths(config)
     labels = [NO_RELATION, *config.relation_labels]
     sampled = sample_negatives(train, config.negative_ratio, config.seed)
     if not any(e.label != NO_RELATION for e in sampled):
@@ -677,7 +677,7 @@ def save_model(model, tokenizer, config: ReConfig, output_dir: Path, metadata: d
     with atomic_directory(output_dir) as staging:
         RelationExtractor(model, tokenizer).save_pretrained(staging)
         config.save(staging)
-        (staging / METRICS_FILENAME).write_text(json.dumps(_jsonable(metadata), indent=2) + "\n", encoding="utf-8")
+        (staging / METRICS_FILENAME).write_text(json.dumps(jsonable(metadata), indent=2) + "\n", encoding="utf-8")
 
 
 def train_documents(

@@ -11,54 +11,32 @@ Errors found before training (config, data, base model) print one line and exit 
 from __future__ import annotations
 
 import argparse
+import importlib
 import inspect
 import logging
 import os
 import sys
 from collections.abc import Sequence
 
-from .config import CONFIG_CLASSES, ConfigError, TrainConfig, add_overrides_option
+from .config import ConfigError, add_overrides_option
 
-TASKS = ("ner", "re")
+# The one registry of tasks: name -> trainer module of this package.
+TASKS = {"ner": "ner", "re": "relations"}
 
 
 def build_parser(prog: str = "python -m training.fit.train") -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n")[1])
-    parser.add_argument("task", choices=TASKS, help="which model to train")
+    parser.add_argument("task", choices=list(TASKS), help="which model to train")
     parser.add_argument("--config", help="YAML config (keys: see docs/training.md); defaults if omitted")
     add_overrides_option(parser, help="override one config key (repeatable), e.g. --set learning_rate=3e-5")
     parser.add_argument("--resume", action="store_true", help="continue from the last checkpoint in checkpoint_dir")
     return parser
 
 
-def config_class(task: str, module=None) -> type[TrainConfig]:
-    """The config dataclass of `task`: registered in training.fit.config, or defined by the task's module."""
-    if task in CONFIG_CLASSES:
-        return CONFIG_CLASSES[task]
-    candidates = [getattr(module, "CONFIG_CLASS", None)] if module is not None else []
-    candidates += _subclasses(TrainConfig)
-    for candidate in candidates:
-        if isinstance(candidate, type) and issubclass(candidate, TrainConfig) and candidate.task == task:
-            return candidate
-    raise ConfigError(f"no config class for task {task!r}")
-
-
-def _subclasses(cls: type) -> list[type]:
-    found = []
-    for sub in cls.__subclasses__():
-        found += [sub, *_subclasses(sub)]
-    return found
-
-
 def task_module(task: str):
-    # Imported here so that `ner` never needs the relation code and vice versa.
-    if task == "ner":
-        from . import ner as train_ner
-
-        return train_ner
-    from . import relations as train_re
-
-    return train_re
+    """The trainer module of `task` (its `run` and its `CONFIG_CLASS`); imported on demand, so that `ner`
+    never needs the relation code and vice versa."""
+    return importlib.import_module(f".{TASKS[task]}", __package__)
 
 
 def setup_logging() -> None:
@@ -79,7 +57,7 @@ def main(argv: Sequence[str] | None = None, prog: str = "python -m training.fit.
     try:
         module = task_module(args.task)
         known_errors += tuple(e for e in (getattr(module, "BaseModelError", None),) if e is not None)
-        config = config_class(args.task, module).load(args.config, args.overrides)
+        config = module.CONFIG_CLASS.load(args.config, args.overrides)
         run = module.run
         if "resume" in inspect.signature(run).parameters:
             run(config, resume=args.resume)

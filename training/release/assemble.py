@@ -74,7 +74,7 @@ def dev_f1(model_dir: Path, splits_file: str) -> dict[str, float]:
     documents = load_split("dev", splits_file)
     report = evaluate_relations(model_dir, documents) if (model_dir / "re").is_dir() else None
     if report is None:
-        from ..evaluation.evaluate import evaluate_model_dir
+        from ..evaluation.ner import evaluate_model_dir
 
         return {"entities": evaluate_model_dir(model_dir, documents, "cpu", 32)["chars"]["micro"]["f1"]}
     return {

@@ -1,0 +1,80 @@
+"""training/ reads in layers: every module imports, no import cycle, no borrowing of another module's private names."""
+
+from __future__ import annotations
+
+import ast
+import importlib
+from pathlib import Path
+
+TRAINING = Path(__file__).resolve().parents[1] / "training"
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(TRAINING.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def imports(path: Path) -> list[tuple[str, list[str]]]:
+    """(module, names) of every `from ... import` in the file (lazy ones in functions too), made absolute."""
+    package = module_name(path).split(".") if path.name == "__init__.py" else module_name(path).split(".")[:-1]
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom):
+            base = package[: len(package) - node.level + 1] if node.level else []
+            module = ".".join([*base, *([node.module] if node.module else [])])
+            names = [alias.name for alias in node.names]
+            if node.module is None:  # `from . import x`: x is a module
+                found += [(f"{module}.{name}", []) for name in names]
+            else:
+                found.append((module, names))
+        elif isinstance(node, ast.Import):
+            found += [(alias.name, []) for alias in node.names]
+    return found
+
+
+def training_files() -> list[Path]:
+    return sorted(p for p in TRAINING.rglob("*.py") if "__pycache__" not in p.parts)
+
+
+def graph() -> dict[str, set[str]]:
+    modules = {module_name(p) for p in training_files()}
+    edges: dict[str, set[str]] = {}
+    for path in training_files():
+        targets = {m for m, _ in imports(path) if m in modules and m != module_name(path)}
+        edges[module_name(path)] = {t for t in targets if not module_name(path).startswith(t + ".")}
+    return edges
+
+
+def test_every_training_module_imports():
+    for path in training_files():
+        importlib.import_module(module_name(path))
+
+
+def test_no_import_cycle():
+    edges, state, cycles = graph(), {}, []
+
+    def visit(node: str, stack: list[str]) -> None:
+        state[node] = "open"
+        for target in sorted(edges.get(node, ())):
+            if state.get(target) == "open":
+                cycles.append(stack[stack.index(target) :] + [target])
+            elif target not in state:
+                visit(target, [*stack, target])
+        state[node] = "done"
+
+    for node in sorted(edges):
+        if node not in state:
+            visit(node, [node])
+    assert not cycles, cycles
+
+
+def test_no_module_imports_another_modules_private_names():
+    borrowed = [
+        f"{module_name(path)}: {name} from {module}"
+        for path in training_files()
+        for module, names in imports(path)
+        if module.startswith("training") and module != module_name(path)
+        for name in names
+        if name.startswith("_") and not name.startswith("__")
+    ]
+    assert not borrowed, borrowed

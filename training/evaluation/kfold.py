@@ -1,0 +1,163 @@
+"""k-fold cross-validation: folds of whole documents, one model per fold, mean ± std over the folds."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import logging
+import random
+import shutil
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from ..data.documents import Document, load_documents, load_split
+from ..fit.config import CONFIG_FILENAME, ConfigError, TrainConfig, add_overrides_option
+from .metrics import mean_std
+
+logger = logging.getLogger(__name__)
+
+
+def make_folds(documents: Sequence[Document], k: int, seed: int) -> list[list[Document]]:
+    """K folds of whole documents, shuffled with `seed`; sizes differ by at most one."""
+    if k < 2:
+        raise ConfigError(f"--kfold: needs at least 2 folds, got {k}")
+    if k > len(documents):
+        raise ConfigError(f"--kfold: {k} folds but only {len(documents)} documents")
+    order = list(documents)
+    random.Random(seed).shuffle(order)
+    return [order[i::k] for i in range(k)]
+
+
+def reuse_fold_model(fold_config: TrainConfig, train: list[Document], held_out: list[Document]) -> dict[str, Any]:
+    """--rescore's stand-in for training: the fold model must exist, trained with this config bar decoding keys."""
+    path = Path(fold_config.output_dir) / CONFIG_FILENAME
+    if not path.is_file():
+        raise ConfigError(f"--rescore: {path} is missing: run the k-fold without --rescore first")
+    saved = type(fold_config).load(path).to_dict()
+    wanted = fold_config.to_dict()
+    # Folds train without a dev set, so nothing that only acts on dev can have changed them.
+    ignored = fold_config.decoding_keys | {"output_dir", "checkpoint_dir", "early_stopping_patience", "select_on_dev"}
+    changed = sorted(key for key in wanted if key not in ignored and saved.get(key) != wanted[key])
+    if changed:
+        raise ConfigError(f"--rescore: {path} was trained with other values of {changed}; train the folds again")
+    return {"rescored": True}
+
+
+def run_folds(
+    config: TrainConfig,
+    documents: Sequence[Document],
+    k: int,
+    work_dir: Path,
+    extra_train: Sequence[Document],
+    train_fold: Callable[[Any, list[Document], list[Document]], dict[str, Any]],
+    score_fold: Callable[[Path, list[Document]], dict[str, Any]],
+    only_fold: int | None = None,
+) -> list[dict[str, Any]]:
+    """K folds of whole documents: train on the others (+ `extra_train`) into work_dir/fold-N, score on the fold.
+
+    Each fold's result is `score_fold`'s dict with its `model` directory, the held-out `test_ids`
+    and what `train_fold` returned. Folds never resume: checkpoints left by an earlier (or killed) run are stale.
+    `only_fold` runs that fold alone, so that folds can train as parallel processes (then --rescore gathers them).
+    """
+    folds = make_folds(documents, k, config.seed)
+    if only_fold is not None and not 0 <= only_fold < k:
+        raise ConfigError(f"--fold: {only_fold} is not a fold of --kfold {k} (0 to {k - 1})")
+    results = []
+    for index, held_out in enumerate(folds):
+        if only_fold is not None and index != only_fold:
+            continue
+        train = [doc for j, fold in enumerate(folds) if j != index for doc in fold] + list(extra_train)
+        fold_dir = work_dir / f"fold-{index}"
+        checkpoints = work_dir / f"fold-{index}.checkpoints"
+        fold_config = dataclasses.replace(config, output_dir=str(fold_dir), checkpoint_dir=str(checkpoints))
+        logger.info("fold %d/%d: training on %d documents, testing on %d", index + 1, k, len(train), len(held_out))
+        shutil.rmtree(checkpoints, ignore_errors=True)
+        trained = train_fold(fold_config, train, held_out)
+        shutil.rmtree(checkpoints, ignore_errors=True)
+        scores = score_fold(fold_dir, held_out)
+        scores["model"] = str(fold_dir)
+        scores["test_ids"] = [doc.id for doc in held_out]
+        scores.update(trained)
+        results.append(scores)
+    return results
+
+
+def fold_summary(results: Sequence[dict[str, Any]], levels: Sequence[str]) -> dict[str, Any]:
+    """Mean ± std over folds of micro P/R/F1 and of each label's F1 (0 in a fold without the label)."""
+    summary: dict[str, Any] = {}
+    for level in levels:
+        summary[level] = {}
+        for key in ("precision", "recall", "f1"):
+            mean, std = mean_std([fold[level]["micro"][key] for fold in results])
+            summary[level][key] = {"mean": mean, "std": std}
+        labels = sorted({label for fold in results for label in fold[level]["per_label"]})
+        summary[level]["per_label_f1"] = {}
+        for label in labels:
+            values = [fold[level]["per_label"].get(label, {}).get("f1", 0.0) for fold in results]
+            mean, std = mean_std(values)
+            summary[level]["per_label_f1"][label] = {"mean": mean, "std": std}
+    return summary
+
+
+def format_fold_summary(results: dict[str, Any], levels: Sequence[tuple[str, str]]) -> str:
+    """K-fold mean ± std, one line per (level, title), then one per label."""
+    lines = [f"{results['k']}-fold cross-validation (micro, mean ± std over folds)"]
+    for level, title in levels:
+        s = results["summary"][level]
+        lines.append(
+            f"  {title}: P {s['precision']['mean'] * 100:.2f} ± {s['precision']['std'] * 100:.2f}  "
+            f"R {s['recall']['mean'] * 100:.2f} ± {s['recall']['std'] * 100:.2f}  "
+            f"F1 {s['f1']['mean'] * 100:.2f} ± {s['f1']['std'] * 100:.2f}"
+        )
+        for label, v in s["per_label_f1"].items():
+            lines.append(f"    {label:<12} F1 {v['mean'] * 100:6.2f} ± {v['std'] * 100:.2f}")
+    return "\n".join(lines)
+
+
+def add_kfold_options(parser: argparse.ArgumentParser) -> None:
+    """--kfold K --config FILE [--set KEY=VALUE] [--work-dir DIR] [--no-extra] [--rescore], for NER and relations."""
+    parser.add_argument("--kfold", type=int, help="k-fold cross-validation by document (needs --config)")
+    parser.add_argument("--config", help="training config of the fold models, for --kfold")
+    add_overrides_option(parser, help="override a key of --config (repeatable)")
+    parser.add_argument("--work-dir", help="where --kfold writes its fold models (default: <output_dir>-kfold)")
+    parser.add_argument(
+        "--no-extra", action="store_true", help="--kfold: leave out the splits file's train_extra documents"
+    )
+    parser.add_argument(
+        "--fold",
+        type=int,
+        help="--kfold: train and score only this fold (0-based), e.g. one process per fold on a GPU; "
+        "then a --rescore run over the same --work-dir gathers every fold",
+    )
+    parser.add_argument(
+        "--rescore",
+        action="store_true",
+        help="--kfold: score the fold models already in --work-dir (trained with this config) instead of "
+        "training them, under other decoding settings (ner: --decoding, transition_weight, context_weight, "
+        "shape_weight; re: threshold, single_head, single_tail, single_choice, adjacent_rules)",
+    )
+
+
+def check_kfold_arguments(args: argparse.Namespace) -> None:
+    """--kfold trains its own fold models from --config; otherwise --model is scored and --config/--set unused."""
+    if args.kfold is not None:
+        if not args.config:
+            raise ConfigError("--kfold: needs --config (the training config of the fold models)")
+        if args.model:
+            raise ConfigError("--model: not used with --kfold (the folds train their own models)")
+        return
+    if args.rescore or args.fold is not None:
+        raise ConfigError("--rescore/--fold: only used with --kfold")
+    if not args.model:
+        raise ConfigError("--model: needed (or --kfold K --config FILE)")
+    if args.overrides or args.config:
+        raise ConfigError("--config/--set: only used with --kfold")
+
+
+def extra_train_documents(args: argparse.Namespace) -> list[Document]:
+    """The splits file's train_extra documents (not in --data), which join every fold's training set."""
+    if args.no_extra:
+        return []
+    corpus_ids = {doc.id for doc in load_documents(args.data)}
+    return [doc for doc in load_split("train", args.splits) if doc.id not in corpus_ids]

@@ -1,0 +1,215 @@
+"""What NER and relation fine-tuning share: training data, base models, Trainer settings, checkpoints."""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ..data.documents import DataError, Document, load_documents, load_split
+from .config import ConfigError, TrainConfig
+
+logger = logging.getLogger(__name__)
+
+
+METRICS_FILENAME = "training_metrics.json"
+
+
+class BaseModelError(OSError):
+    """The base model or its tokenizer could not be loaded; the message names the model."""
+
+
+def describe_split(config: TrainConfig, split: str) -> str:
+    files = config.train_files if split == "train" else config.dev_files
+    return ", ".join(files) if files else f"{config.splits_file} [{split}]"
+
+
+def load_training_documents(config: TrainConfig) -> tuple[list[Document], list[Document]]:
+    """(train, dev) documents from train_files/dev_files or the splits file; never test."""
+    if config.train_files:
+        train = [doc for path in config.train_files for doc in load_documents(path)]
+        dev = [doc for path in config.dev_files for doc in load_documents(path)]
+    else:
+        train = load_split("train", config.splits_file, config.data_dir)
+        dev = load_split("dev", config.splits_file, config.data_dir)
+    for name, docs in (("train", train), ("dev", dev)):
+        if not docs:
+            raise DataError(f"{describe_split(config, name)}: {name}: the split is empty")
+    return train, dev
+
+
+def augment_documents(config: TrainConfig, documents: list[Document]) -> list[Document]:
+    """The documents plus `augment_copies` augmented copies (training.weak.augment), if augment is on."""
+    if not config.augment:
+        return documents
+    try:
+        from ..weak.augment import augment_documents as augment
+    except ImportError as error:
+        raise ConfigError(f"augment: training.weak.augment is not available ({error}); set augment=false") from error
+    augmented = list(augment(documents, config.augment_copies, config.seed))
+    # Accept either the originals followed by the copies, or the copies alone.
+    combined = augmented if augmented[: len(documents)] == documents else documents + augmented
+    logger.info("augmentation: %d training documents -> %d", len(documents), len(combined))
+    return combined
+
+
+def add_silver(
+    config: TrainConfig, train: list[Document], silver: Sequence[Document] | None = None
+) -> tuple[list[Document], int]:
+    """`train` followed by the silver documents (`silver`, else the config's silver_files), and their number."""
+    if silver is None and config.silver_files:
+        from ..weak.silver import load_silver
+
+        silver = load_silver(config.silver_files)
+    silver = list(silver or [])
+    if silver:
+        logger.info("silver data: %d weakly labelled documents join %d training documents", len(silver), len(train))
+    return train + silver, len(silver)
+
+
+# What fine-tuning needs from a Hub repo (PhoBERT repos also hold TF and Flax weights we skip).
+BASE_MODEL_FILES = [
+    "config.json",
+    "vocab.txt",
+    "bpe.codes",
+    "tokenizer_config.json",
+    "special_tokens_map.json",
+    "added_tokens.json",
+    "model.safetensors",
+    "model.safetensors.index.json",
+    "model-*.safetensors",
+]
+
+
+def fetch_base_model(name: str, revision: str | None = None) -> Path:
+    """A local directory as is; a Hub id downloaded (weights, config, tokenizer files only)."""
+    path = Path(name).expanduser()
+    if path.is_dir():
+        return path
+    hint = (
+        "If there is no network here, download the model where there is one and set base_model to its local "
+        "directory (config.json, model.safetensors or pytorch_model.bin, vocab.txt, bpe.codes)."
+    )
+    if name.startswith((".", "/", "~")):
+        raise BaseModelError(f"base model {name!r}: no such directory")
+    try:
+        from huggingface_hub import hf_hub_download, snapshot_download
+
+        directory = Path(snapshot_download(repo_id=name, revision=revision, allow_patterns=BASE_MODEL_FILES))
+        if not any(directory.glob("*.safetensors")):
+            hf_hub_download(repo_id=name, filename="pytorch_model.bin", revision=revision)
+        return directory
+    except Exception as error:  # network, auth, missing repo: all mean "not available here"
+        raise BaseModelError(
+            f"cannot download base model {name!r} from the Hugging Face Hub ({type(error).__name__}: {error}). {hint}"
+        ) from error
+
+
+def load_base_tokenizer(name: str, revision: str | None = None):
+    """(local directory, PhobertTokenizer) of a base model given as a Hub id or a directory."""
+    from transformers import PhobertTokenizer
+
+    directory = fetch_base_model(name, revision)
+    try:
+        return directory, PhobertTokenizer.from_pretrained(str(directory))
+    except Exception as error:
+        raise BaseModelError(
+            f"base model {name!r}: cannot load a PhoBERT tokenizer from vocab.txt/bpe.codes in {directory} "
+            f"({type(error).__name__}: {error})"
+        ) from error
+
+
+def training_arguments(config: TrainConfig, evaluate: bool, **extra: Any):
+    """The Trainer settings every viextract fine-tuning shares; `evaluate`: dev F1 each epoch, which
+    picks the best epoch unless the config's `select_on_dev` is false."""
+    from transformers import TrainingArguments
+
+    return TrainingArguments(
+        output_dir=str(config.checkpoint_path),
+        learning_rate=config.learning_rate,
+        num_train_epochs=config.epochs,
+        max_steps=config.max_steps,
+        per_device_train_batch_size=config.batch_size,
+        per_device_eval_batch_size=config.eval_batch_size,
+        gradient_accumulation_steps=config.gradient_accumulation_steps,
+        warmup_steps=config.warmup_ratio,  # a float below 1 is a fraction of all steps
+        weight_decay=config.weight_decay,
+        lr_scheduler_type=config.lr_scheduler,
+        max_grad_norm=config.max_grad_norm,
+        seed=config.seed,
+        bf16=resolve_bf16(config.bf16),
+        eval_strategy="epoch" if evaluate else "no",
+        save_strategy="epoch",
+        save_total_limit=config.save_total_limit,
+        load_best_model_at_end=evaluate and config.select_on_dev,
+        metric_for_best_model="f1" if evaluate else None,
+        greater_is_better=True if evaluate else None,
+        logging_strategy="steps",
+        logging_steps=config.logging_steps,
+        logging_first_step=True,
+        report_to="none",
+        dataloader_num_workers=config.dataloader_num_workers,
+        dataloader_pin_memory=torch.cuda.is_available(),
+        ddp_find_unused_parameters=False,
+        # Without a GPU, accelerate runs DDP over gloo only when told it is on the CPU.
+        use_cpu=int(os.environ.get("WORLD_SIZE", "1")) > 1 and not torch.cuda.is_available(),
+        **extra,
+    )
+
+
+def dev_callbacks(config: TrainConfig, evaluate: bool) -> list:
+    """Early stopping on dev F1, where dev picks the epoch kept and the patience is above 0."""
+    from transformers import EarlyStoppingCallback
+
+    if evaluate and config.select_on_dev and config.early_stopping_patience > 0:
+        return [EarlyStoppingCallback(early_stopping_patience=config.early_stopping_patience)]
+    return []
+
+
+def resolve_bf16(setting: bool | str) -> bool:
+    if setting == "auto":
+        return bool(torch.cuda.is_available() and torch.cuda.is_bf16_supported())
+    return bool(setting)
+
+
+def checkpoint_to_resume(config: TrainConfig, resume: bool) -> str | None:
+    """The last checkpoint when resuming; refuse to mix a fresh run into an old run's checkpoints."""
+    from transformers.trainer_utils import get_last_checkpoint
+
+    directory = config.checkpoint_path
+    last = get_last_checkpoint(str(directory)) if directory.is_dir() else None
+    if resume:
+        if last is None:
+            raise ConfigError(f"--resume: no checkpoint in {directory}; run without --resume to start")
+        return last
+    if last is not None:
+        raise ConfigError(
+            f"checkpoint_dir: {directory} holds checkpoints of an earlier run ({Path(last).name}); pass --resume to "
+            f"continue it, or delete the directory to start over"
+        )
+    return None
+
+
+def check_paths(config: TrainConfig) -> None:
+    output = Path(config.output_dir).resolve()
+    checkpoints = config.checkpoint_path.resolve()
+    if checkpoints == output or output in checkpoints.parents:
+        raise ConfigError(
+            f"checkpoint_dir: {config.checkpoint_path} is inside output_dir {config.output_dir}, which is replaced "
+            f"when the model is written"
+        )
+
+
+def jsonable(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    return value
