@@ -54,7 +54,9 @@ from benchmarks._models import (  # noqa: E402
     quiet_libraries,
     write_json,
 )
-from training.data.documents import Document, load_documents, load_split  # noqa: E402
+from training.data.documents import Document  # noqa: E402
+from training.data.splits import load_split  # noqa: E402
+from training.data.files import load_documents
 from training.evaluation.metrics import PRF, mean_std, score_spans  # noqa: E402
 from training.fit.config import add_overrides_option  # noqa: E402
 from viextract.bio import decode_bio  # noqa: E402

@@ -423,7 +423,8 @@ def benchmark_model(spec: ModelSpec, args, texts: list[str], corpus: list[str], 
     }
     dev = None
     if spec.trained and not args.skip_f1:
-        from training.data.documents import load_documents, load_split
+        from training.data.files import load_documents
+        from training.data.splits import load_split
 
         dev = load_split("dev", args.splits)
         corpus_docs = load_documents(args.corpus)

@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from training.data.documents import Document, check_document, load_documents
+from training.data.checks import check_document
+from training.data.documents import Document
+from training.data.files import load_documents
 from training.weak import gazetteers
 from training.weak.annotate import annotate_text, evaluate, main
 from viextract.normalize import normalize_text

@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from training.data.documents import Document, load_documents, validate_documents
+from training.data.checks import validate_documents
+from training.data.documents import Document
+from training.data.files import load_documents
 from training.weak import gazetteers as gz
 from training.weak.augment import PERSONS, augment_documents, main, pool_for, swap_date
 

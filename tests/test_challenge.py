@@ -8,7 +8,9 @@ from types import SimpleNamespace
 
 import pytest
 
-from training.data.documents import DataError, load_documents, sentence_bounds
+from training.data.checks import sentence_bounds
+from training.data.documents import DataError
+from training.data.files import load_documents
 from training.data.inline import parse_inline
 from training.evaluation.challenge import (
     PHENOMENA,

@@ -7,16 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from training.data.documents import (
-    DataError,
-    Document,
-    EntitySpan,
-    check_conventions,
-    check_document,
-    load_documents,
-    main,
-)
-from training.data.inline import ENTITY
+from training.data.checks import check_conventions, check_document
+from training.data.documents import DataError, Document, EntitySpan
+from training.data.files import load_documents
+from training.data.inline import ENTITY, main
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -8,18 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from training.data.documents import (
-    DataError,
-    Document,
-    bio_to_char_spans,
-    load_documents,
-    load_split,
-    main,
-    ner_dataset,
-    ner_rows,
-    relation_dataset,
-    relation_rows,
-)
+from training.data.__main__ import main
+from training.data.documents import DataError, Document
+from training.data.features import bio_to_char_spans, ner_dataset, ner_rows, relation_dataset, relation_rows
+from training.data.files import load_documents
+from training.data.splits import load_split
 from viextract.labels import NO_RELATION, RELATION_ARGUMENT_TYPES, SYMMETRIC_RELATIONS, allowed_relations, bio_labels
 
 REPO = Path(__file__).resolve().parents[1]

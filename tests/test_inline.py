@@ -47,7 +47,7 @@ def test_offsets_ids_and_paragraphs_are_computed():
         ("=== w-1\n[A]{PER:p} gặp B.\n@ p meets\n", "two.txt:3: relation: expected"),
         ("=== w-1\n[A]{PER} gặp B.\n", "two.txt:2: entity: markup"),
         ("=== w-1\nA.\n=== w-1\nB.\n", "two.txt:3: id: 'w-1' is used twice"),
-        # training.data.documents's checks, restated as the markup line and the handles written there (not T1, T2).
+        # training.data.checks, restated as the markup line and the handles written there (not T1, T2).
         (
             "=== w-1\n[Lào]{LOC:l} ký [Hiệp định]{AGREEMENT:a}.\n@ l signed a\n",
             "two.txt:3: relation '@ l signed a' of w-1: signed does not allow LOC -> AGREEMENT",

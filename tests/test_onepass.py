@@ -155,7 +155,7 @@ def test_training_one_pass_through_the_command_line(tiny_tokenizer_dir, tmp_path
 
     from tests.conftest import tiny_config_values
     from tests.test_train_re import corpus_path, write_config
-    from training.data.documents import load_documents, write_documents
+    from training.data.files import load_documents, write_documents
     from training.fit.train import main
 
     base = copy_tokenizer_with_markers(tiny_tokenizer_dir, tmp_path / "base")

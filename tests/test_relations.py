@@ -29,7 +29,7 @@ torch.set_num_threads(1)
 
 
 def gold_documents():
-    from training.data.documents import load_documents
+    from training.data.files import load_documents
 
     path = REPO / "data" / "corpus.jsonl"
     return load_documents(path if path.is_file() else REPO / "data" / "passes" / "pass_a.jsonl")
@@ -37,7 +37,7 @@ def gold_documents():
 
 @pytest.fixture(scope="module")
 def relation_rows():
-    from training.data.documents import relation_rows as rows_of
+    from training.data.features import relation_rows as rows_of
 
     return [row for doc in gold_documents() for row in rows_of(doc)]
 
@@ -183,7 +183,7 @@ def test_symmetric_relations_are_the_ones_candidates_order():
 
 
 def test_prediction_candidates_match_the_training_rows(relation_rows):
-    """training.data.documents builds labelled rows; RelationExtractor scores pairs: the same pairs, always."""
+    """training.data.features builds labelled rows; RelationExtractor scores pairs: the same pairs, always."""
     by_sentence = {}
     for row in relation_rows:
         key = (row["doc_id"], row["sentence_start"])

@@ -8,7 +8,9 @@ import json
 import pytest
 
 import training.fit.ner as train_ner
-from training.data.documents import Document, EntitySpan, check_document, load_documents
+from training.data.checks import check_document
+from training.data.documents import Document, EntitySpan
+from training.data.files import load_documents
 from training.fit.ner import NerConfig
 from training.weak.silver import (
     RawSentence,
@@ -104,7 +106,7 @@ def test_cli_writes_validated_silver_without_held_out_strings(tmp_path, capsys):
     documents = load_documents(out)  # validates every line
     assert len(documents) == counts["written"] > 400
     assert not list(tmp_path.glob("*.partial"))
-    from training.data.documents import load_split
+    from training.data.splits import load_split
 
     strings = held_out_strings(load_split("dev") + load_split("test"), load_split("train"))
     assert strings and without_leaks(documents, strings) == documents

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from training.data.documents import load_documents, write_documents
+from training.data.files import load_documents, write_documents
 from training.fit.ner import NerConfig
 from viextract.labels import ENTITY_LABELS, SCHEMA_VERSION
 

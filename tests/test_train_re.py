@@ -21,7 +21,7 @@ def corpus_path():
 
 @pytest.fixture(scope="module")
 def documents():
-    from training.data.documents import load_documents
+    from training.data.files import load_documents
 
     return load_documents(corpus_path())
 
@@ -29,7 +29,7 @@ def documents():
 @pytest.fixture(scope="module")
 def data_files(documents, tmp_path_factory):
     """Two documents to train on, one to early-stop on (and to evaluate)."""
-    from training.data.documents import write_documents
+    from training.data.files import write_documents
 
     directory = tmp_path_factory.mktemp("re_data")
     for name, docs in (("train", documents[:2]), ("dev", documents[2:3])):
@@ -144,7 +144,8 @@ def test_the_trained_directory_is_the_re_of_a_full_model(trained, base_model_dir
 
 
 def test_relation_kfold_trains_without_dev_at_the_fixed_threshold(base_model_dir, documents, tmp_path, capsys):
-    from training.data.documents import align_document, write_documents
+    from training.data.features import align_document
+    from training.data.files import write_documents
     from training.evaluation.evaluate import main
     from training.release.card import read_results
 
@@ -242,7 +243,7 @@ def test_relation_kfold_trains_without_dev_at_the_fixed_threshold(base_model_dir
 def test_relation_kfold_end_to_end_pairs_each_fold_with_the_ner_model_that_held_out_the_same_documents(
     base_model_dir, tiny_ner_dir, documents, tmp_path, capsys
 ):
-    from training.data.documents import write_documents
+    from training.data.files import write_documents
     from training.evaluation.evaluate import main
     from training.evaluation.kfold import make_folds
     from training.fit.relations import ReConfig

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from training.data.documents import load_documents, validate_documents
+from training.data.checks import validate_documents
+from training.data.files import load_documents
 from training.data.inline import parse_inline
 from training.weak.augment import main
 from training.weak.variants import apply_edits, case_edits, dash_edits, name_edits, variant_documents

@@ -81,7 +81,7 @@ def test_tiny_training_run_from_the_installed_wheel(installed, tmp_path, tiny_to
     import yaml
 
     from tests.conftest import build_tiny_token_classifier
-    from training.data.documents import load_documents, write_documents
+    from training.data.files import load_documents, write_documents
 
     build_tiny_token_classifier(tiny_tokenizer_dir, tmp_path / "base")
     documents = load_documents(REPO / "data" / "corpus.jsonl")[:3]

@@ -1,9 +1,9 @@
 """SCHEMA.md v1.1 boundary rules that code can check on a gold document's spans.
 
-`training.data.documents.check_document` checks the format and the label contract, which every
+`training.data.checks.check_document` checks the format and the label contract, which every
 document must meet (model output and weak drafts too). The rules here are annotation
 conventions: a person writing gold data can break them while every offset is valid, so
-`python -m training.data.documents validate` and `training.data.inline` check them on gold files.
+`python -m training.data validate` and `training.data.inline` check them on gold files.
 Each rule finds the pattern in the text next to a span, so it names what to change.
 """
 

@@ -14,7 +14,7 @@ A block starts with `=== ID`. An entity is `[surface text]{LABEL:handle}`, the h
 letters, digits and `_`, unique in its document; a line `@ HEAD LABEL TAIL` names a relation by
 handles. Entity ids become T1, T2, ... in text order, and a `meets` head is the mention that
 comes first (the schema's rule), whichever way round it was written. Every document then passes
-training.data.documents's checks (labels, token boundaries, both arguments in one sentence, ...) and
+training.data.checks (labels, token boundaries, both arguments in one sentence, ...) and
 SCHEMA v1.1's boundary conventions (training.data.conventions), or nothing is written and the error
 names the file, the markup line and the handle written there (not the generated T1, T2, ...).
 With `--splits`, a document whose text contains an entity string of the dev or test documents that no training document
@@ -29,16 +29,10 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from .documents import (
-    DataError,
-    Document,
-    check_conventions,
-    check_document,
-    load_split,
-    parse_document,
-    read_utf8,
-    save_documents,
-)
+from .checks import check_conventions, check_document
+from .documents import DataError, Document, parse_document
+from .files import read_utf8, save_documents
+from .splits import load_split
 
 SOURCE = "written by the viextract team; training only"
 ENTITY = re.compile(r"\[([^\[\]{}]+)\]\{([A-Z]+):(\w+)\}")

@@ -23,7 +23,9 @@ from typing import Any
 
 from viextract.labels import ENTITY_LABELS, RELATION_LABELS
 
-from ..data.documents import DataError, Document, load_documents, save_documents, sentence_bounds
+from ..data.checks import sentence_bounds
+from ..data.documents import DataError, Document
+from ..data.files import load_documents, save_documents
 from .metrics import score_items, score_spans
 from .relations import gold_relations
 

@@ -23,7 +23,8 @@ from typing import Any
 
 from viextract.ner import DECODINGS
 
-from ..data.documents import DataError, load_documents
+from ..data.documents import DataError
+from ..data.files import load_documents
 from ..fit.config import ConfigError
 from ..fit.ner import NerConfig
 from .kfold import add_kfold_options, check_kfold_arguments, extra_train_documents

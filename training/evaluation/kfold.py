@@ -11,7 +11,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from ..data.documents import Document, load_documents, load_split
+from ..data.documents import Document
+from ..data.files import load_documents
+from ..data.splits import load_split
 from ..fit.config import CONFIG_FILENAME, ConfigError, TrainConfig, add_overrides_option
 from .metrics import mean_std
 

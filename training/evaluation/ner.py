@@ -25,7 +25,7 @@ logger = logging.getLogger(__name__)
 
 def evaluate_ner(extractor, documents: Sequence[Document], batch_size: int = 32) -> dict[str, Any]:
     """Word-level (gold words) and character-level (full pipeline) scores of `extractor` on `documents`."""
-    from ..data.documents import ner_dataset
+    from ..data.features import ner_dataset
 
     dataset = ner_dataset(documents, segmenter=extractor.segmenter)
     names = dataset.features["ner_tags"].feature.names

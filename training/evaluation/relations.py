@@ -24,7 +24,9 @@ from typing import Any
 from viextract.errors import ModelLoadError
 from viextract.labels import ENTITY_LABELS, RELATION_LABELS
 
-from ..data.documents import DataError, Document, align_document, load_documents
+from ..data.documents import DataError, Document
+from ..data.features import align_document
+from ..data.files import load_documents
 from .metrics import format_table, score_items, score_spans
 
 RelationItem = tuple[int, int, int, int, str]  # head start, head end, tail start, tail end, label (characters)

@@ -7,7 +7,8 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from ..data.documents import DataError, Document, load_split
+from ..data.documents import DataError, Document
+from ..data.splits import load_split
 from ..fit.config import ConfigError
 
 logger = logging.getLogger(__name__)

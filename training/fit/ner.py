@@ -28,7 +28,8 @@ from viextract.bio import TagBigrams, WordContext, WordShapes, best_valid_tags
 from viextract.labels import ENTITY_LABELS, SCHEMA_VERSION, bio_labels
 from viextract.saving import atomic_directory
 
-from ..data.documents import DataError, Document, ner_dataset
+from ..data.documents import DataError, Document
+from ..data.features import ner_dataset
 from ..evaluation.metrics import score_tags
 from ..release.provenance import PROVENANCE_KEY, data_origin, trained_provenance
 from .config import CONFIG_FILENAME, ConfigError, TrainConfig
@@ -104,7 +105,7 @@ class TaggedSentence:
 
 
 def tagged_sentences(documents: Sequence[Document], config: NerConfig, skip_empty: bool = True) -> list[TaggedSentence]:
-    """Word-level sentences (training.data.documents's words, split at gold boundaries) with the config's tags.
+    """Word-level sentences (training.data.features's words, split at gold boundaries) with the config's tags.
 
     Tags of entity types outside `config.entity_labels` become O.
     """

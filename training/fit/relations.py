@@ -1,6 +1,6 @@
 """Fine-tune the relation model (`viextract.relations.RobertaForRelationClassification`).
 
-Examples are training.data.documents's relation rows: every ordered pair of gold entities in a sentence
+Examples are training.data.features's relation rows: every ordered pair of gold entities in a sentence
 that SCHEMA.md allows, labelled with its gold relation or `no_relation`. They become model
 inputs through viextract's own `RelationEncoder` (typed entity markers, windows of at most
 `max_length` subwords), the code that runs at prediction time. `no_relation` pairs of the
@@ -53,7 +53,8 @@ from viextract.relations import (
 )
 from viextract.saving import atomic_directory
 
-from ..data.documents import DataError, Document, relation_rows
+from ..data.documents import DataError, Document
+from ..data.features import relation_rows
 from ..release.provenance import PROVENANCE_KEY, data_origin, trained_provenance
 from .config import ConfigError, TrainConfig
 from .trainer import (
@@ -173,7 +174,7 @@ class RelationExample:
 
 
 def relation_examples(documents: Sequence[Document], config: ReConfig) -> list[RelationExample]:
-    """training.data.documents's candidate rows, kept to the config's entity types and relation labels."""
+    """training.data.features's candidate rows, kept to the config's entity types and relation labels."""
     types = set(config.entity_labels)
     examples = []
     for doc in documents:
@@ -323,7 +324,7 @@ class WindowFeature:
 
 
 def sentence_groups(examples: Sequence[RelationExample]) -> list[list[RelationExample]]:
-    """Consecutive examples of one sentence (training.data.documents writes a sentence's rows together)."""
+    """Consecutive examples of one sentence (training.data.features writes a sentence's rows together)."""
     groups: list[list[RelationExample]] = []
     for example in examples:
         if groups and groups[-1][0].tokens == example.tokens:

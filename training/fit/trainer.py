@@ -11,7 +11,9 @@ from typing import Any
 
 import torch
 
-from ..data.documents import DataError, Document, load_documents, load_split
+from ..data.documents import DataError, Document
+from ..data.files import load_documents
+from ..data.splits import load_split
 from .config import ConfigError, TrainConfig
 
 logger = logging.getLogger(__name__)

@@ -68,7 +68,7 @@ def write(extractor: Extractor, out: Path, dtype: torch.dtype, sources: dict[str
 
 
 def dev_f1(model_dir: Path, splits_file: str) -> dict[str, float]:
-    from ..data.documents import load_split
+    from ..data.splits import load_split
     from ..evaluation.relations import evaluate as evaluate_relations
 
     documents = load_split("dev", splits_file)

@@ -7,7 +7,7 @@ Entities come from gazetteers (training/weak/gazetteers.py), date regexes follow
 DATE rules, trigger-word patterns for events and agreements, and "title + capitalised
 words" for names; where candidates overlap the longest wins. Relations come from
 apposition ("Trung tướng X, Tư lệnh Y"), "tại LOC", "ký ... AGREEMENT", and proximity of
-dates to events and agreements. Every draft passes training.data.documents's validator.
+dates to events and agreements. Every draft passes training.data.checks.
 
 All matching runs on viextract's normalised text (NFC, one tone style), so a gazetteer entry
 matches whatever tone placement the article uses; spans are mapped back to the original.
@@ -27,17 +27,10 @@ from viextract.labels import ENTITY_LABELS, RELATION_LABELS
 from viextract.normalize import normalize_text
 from viextract.segment import split_tokens
 
-from ..data.documents import (
-    DataError,
-    Document,
-    EntitySpan,
-    RelationSpan,
-    check_document,
-    load_documents,
-    read_splits,
-    read_utf8,
-    sentence_bounds,
-)
+from ..data.checks import check_document, sentence_bounds
+from ..data.documents import DataError, Document, EntitySpan, RelationSpan
+from ..data.files import load_documents, read_utf8
+from ..data.splits import read_splits
 from ..evaluation.metrics import Scores, score_items, score_spans
 from . import gazetteers as gz
 
@@ -485,7 +478,7 @@ def find_relations(
 
 
 def annotate_text(text: str, doc_id: str, date: str | None = None) -> Document:
-    """Pre-label one text; the result passes training.data.documents's validator."""
+    """Pre-label one text; the result passes training.data.checks."""
     norm = normalize_text(text)
     mentions = find_entities(norm.text) if norm.text.strip() else []
     # Words in the original: a span must start and end on them (validator rule).

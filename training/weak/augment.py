@@ -5,7 +5,7 @@ kind (gazetteers for names, titles, organisations and places; freshly drawn numb
 same shape for dates). EVENT and AGREEMENT names stay: their words are the evidence the
 model must learn. A string is swapped for the same replacement everywhere in a document,
 so repeated mentions still co-refer, and the relations are kept as they are. Offsets are
-recomputed, and every copy passes training.data.documents's validator.
+recomputed, and every copy passes training.data.checks.
 
     python -m training.weak.augment data/corpus.jsonl --copies 2 --seed 0 > augmented.jsonl
 """
@@ -22,7 +22,9 @@ from dataclasses import replace
 from itertools import product
 from pathlib import Path
 
-from ..data.documents import DataError, Document, EntitySpan, check_document, load_documents, write_documents
+from ..data.checks import check_document
+from ..data.documents import DataError, Document, EntitySpan
+from ..data.files import load_documents, write_documents
 from . import gazetteers as gz
 
 logger = logging.getLogger(__name__)

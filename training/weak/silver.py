@@ -32,7 +32,9 @@ from tqdm.auto import tqdm
 from viextract.normalize import normalize_text
 from viextract.segment import split_tokens
 
-from ..data.documents import Document, load_documents, load_split, save_documents
+from ..data.documents import Document
+from ..data.files import load_documents, save_documents
+from ..data.splits import load_split
 from ..pretraining.text import DEFAULT_UD_DIR, read_vlsp2013_words, underthesea_vlsp_path
 from .annotate import annotate_text
 

@@ -22,7 +22,8 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 
-from ..data.documents import DataError, Document, check_document
+from ..data.checks import check_document
+from ..data.documents import DataError, Document
 
 logger = logging.getLogger(__name__)
 

@@ -1,0 +1,82 @@
+"""Annotated documents on disk: JSONL read line by line with `file:line` errors, and written atomically."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from .checks import check_document
+from .documents import DataError, Document, field_error, parse_document
+
+
+def read_utf8(path: str | Path, what: str = "file") -> str:
+    """The text of `path`; DataError naming the file (and line) when it is missing or not UTF-8."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise DataError(f"{path}: no such {what}") from None
+    except OSError as error:
+        raise DataError(f"{path}: cannot read the {what}: {error.strerror or error}") from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start) + 1
+        column = error.start - (data.rfind(b"\n", 0, error.start) + 1) + 1
+        byte = data[error.start]
+        raise field_error(
+            f"{path}:{line}", "encoding", f"not UTF-8 text (byte 0x{byte:02x} at column {column})"
+        ) from None
+
+
+def read_jsonl(path: str | Path) -> list[tuple[int, Any]]:
+    """(line number, decoded object) for each non-blank line; DataError on bad JSON or a non-UTF-8 file."""
+    path = Path(path)
+    rows = []
+    for number, line in enumerate(read_utf8(path, "data file").split("\n"), start=1):
+        if not line.strip():
+            continue
+        try:
+            rows.append((number, json.loads(line)))
+        except json.JSONDecodeError as error:
+            raise field_error(
+                f"{path}:{number}", "json", f"invalid JSON: {error.msg} at column {error.colno}"
+            ) from None
+    return rows
+
+
+def load_documents(path: str | Path) -> list[Document]:
+    """Read and validate a JSONL file; raise DataError (`file:line: field: problem`) at the first fault."""
+    return [doc for _, doc in load_numbered_documents(path)]
+
+
+def load_numbered_documents(path: str | Path) -> list[tuple[int, Document]]:
+    """`load_documents` with the line number of each document, for messages about it."""
+    documents: list[tuple[int, Document]] = []
+    first_line: dict[str, int] = {}
+    for number, obj in read_jsonl(path):
+        where = f"{path}:{number}"
+        doc = parse_document(obj, where)
+        check_document(doc, where)
+        if doc.id in first_line:
+            raise field_error(where, "id", f"duplicate document id {doc.id!r} (also line {first_line[doc.id]})")
+        first_line[doc.id] = number
+        documents.append((number, doc))
+    return documents
+
+
+def write_documents(documents: Iterable[Document], handle) -> None:
+    for doc in documents:
+        handle.write(json.dumps(doc.to_dict(), ensure_ascii=False) + "\n")
+
+
+def save_documents(documents: Iterable[Document], path: str | Path) -> None:
+    """`documents` as a JSONL file at `path`, written beside it and renamed into place: never half a file."""
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    partial = out.with_name(out.name + ".partial")
+    with partial.open("w", encoding="utf-8") as handle:
+        write_documents(documents, handle)
+    partial.replace(out)

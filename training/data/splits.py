@@ -1,0 +1,69 @@
+"""The splits file: which corpus documents are train, dev and test (plus extra training files)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from .documents import CORPUS_FILE, SPLIT_NAMES, DataError, Document, field_error
+from .files import load_documents, load_numbered_documents, read_utf8
+
+
+def load_split(
+    split_name: str,
+    splits_path: str | Path = "data/splits.json",
+    data_dir: str | Path | None = None,
+) -> list[Document]:
+    """Documents of `train`, `dev` or `test` from `data_dir/corpus.jsonl`, in the order splits.json lists them.
+
+    `train` also holds every document of the `train_extra` files, whose paths are relative to the
+    parent of `data_dir` (the repository root for `data/`). `data_dir` defaults to the folder of
+    splits.json.
+    """
+    if split_name not in SPLIT_NAMES:
+        raise ValueError(f"unknown split {split_name!r}; expected one of {SPLIT_NAMES}")
+    splits_path = Path(splits_path)
+    data_dir = Path(data_dir) if data_dir is not None else splits_path.parent
+    splits = read_splits(splits_path)
+    corpus_path = data_dir / CORPUS_FILE
+    corpus = {doc.id: doc for doc in load_documents(corpus_path)}
+    documents = []
+    for doc_id in splits[split_name]:
+        if doc_id not in corpus:
+            raise DataError(f"{splits_path}:1: {split_name}: document {doc_id!r} is not in {corpus_path}")
+        documents.append(corpus[doc_id])
+    if split_name == "train":
+        known = {doc.id for doc in documents}
+        for extra in splits.get("train_extra", []):
+            extra_path = Path(extra) if Path(extra).is_absolute() else data_dir.parent / extra
+            for number, doc in load_numbered_documents(extra_path):
+                if doc.id in known or doc.id in corpus:
+                    raise field_error(
+                        f"{extra_path}:{number}", "id", f"document id {doc.id!r} is also in the corpus or another file"
+                    )
+                known.add(doc.id)
+                documents.append(doc)
+    return documents
+
+
+def read_splits(path: str | Path) -> dict[str, list[str]]:
+    """splits.json checked: lists of ids, no document in two splits; DataError names the file and field."""
+    path = Path(path)
+    try:
+        splits = json.loads(read_utf8(path, "splits file"))
+    except json.JSONDecodeError as error:
+        raise DataError(f"{path}:{error.lineno}: json: invalid JSON: {error.msg}") from None
+    if not isinstance(splits, dict):
+        raise DataError(f"{path}:1: splits: expected an object")
+    for name in (*SPLIT_NAMES, "train_extra"):
+        value = splits.get(name, [])
+        if not isinstance(value, list) or not all(isinstance(x, str) for x in value):
+            raise DataError(f"{path}:1: {name}: expected a list of strings")
+    # A document in two splits would leak test data into training.
+    owner: dict[str, str] = {}
+    for name in SPLIT_NAMES:
+        for doc_id in splits.get(name, []):
+            if doc_id in owner:
+                raise DataError(f"{path}:1: {name}: document {doc_id!r} is also in {owner[doc_id]}")
+            owner[doc_id] = name
+    return splits
