@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from training.data.__main__ import main
 from training.data.checks import check_conventions, check_document
 from training.data.documents import DataError, Document, EntitySpan
 from training.data.files import load_documents
-from training.data.inline import ENTITY, main
+from training.data.inline import ENTITY
 
 REPO = Path(__file__).resolve().parent.parent
 
