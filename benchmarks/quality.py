@@ -55,8 +55,8 @@ from benchmarks._models import (  # noqa: E402
     write_json,
 )
 from training.data.documents import Document  # noqa: E402
-from training.data.splits import load_split  # noqa: E402
 from training.data.files import load_documents
+from training.data.splits import load_split  # noqa: E402
 from training.evaluation.metrics import PRF, mean_std, score_spans  # noqa: E402
 from training.fit.config import add_overrides_option  # noqa: E402
 from viextract.bio import decode_bio  # noqa: E402
@@ -221,7 +221,7 @@ def model_kfold(
     work_dir: Path,
     extra_train: Sequence[Document] = (),
 ):
-    """training.evaluation.evaluate's k-fold with k = number of documents: K models, each tested on its held-out document.
+    """training.evaluation.ner's k-fold with k = number of documents: K models, each tested on its held-out document.
 
     `extra_train` joins every fold's training set, as in training.evaluation.evaluate. The per-fold
     character-span counts are summed into micro figures over all held-out documents.
@@ -328,7 +328,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--kfold-results",
         type=Path,
-        help="the model's k-fold from a finished `training.evaluation.evaluate ner --kfold K` JSON instead of training anew",
+        help="the model's k-fold from a finished `viextract evaluate ner --kfold K` JSON instead of training anew",
     )
     parser.add_argument("--quick", action="store_true", help="the test split only (no k-fold)")
     parser.add_argument("--json", type=Path, help="write every figure to this JSON file")

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from training.fit.ner import NerConfig
-from training.release.card import build_card_data, render_card, split_front_matter
+from training.release.card import build_card_data
+from training.release.card_render import render_card, split_front_matter
 from training.release.provenance import (
     GOLD_LICENCE,
     Provenance,

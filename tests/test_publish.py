@@ -12,19 +12,14 @@ import yaml
 
 from tests.conftest import REPO
 from tests.relation_helpers import build_tiny_relation_extractor, copy_tokenizer_with_markers, load_tokenizer
-from training.release.card import (
-    ENTITY_DEFINITIONS,
-    CardError,
-    build_card_data,
-    find_schema,
-    read_results,
-    read_schema_tables,
-    render_card,
-    split_front_matter,
-)
+from training.release.card import build_card_data
+from training.release.card_data import CardError
+from training.release.card_render import render_card, split_front_matter
+from training.release.card_results import read_results
+from training.release.card_sources import find_schema, read_schema_tables
 from training.release.publish import PublishError, main, push_model
 from viextract import Extractor
-from viextract.labels import ENTITY_LABELS, RELATION_LABELS
+from viextract.labels import ENTITY_DEFINITIONS, ENTITY_LABELS, RELATION_LABELS
 
 torch.set_num_threads(1)
 
@@ -462,7 +457,7 @@ def test_the_pretraining_ablation_is_a_table_of_dev_scores(model_dir, tmp_path):
 
 
 def test_card_data_table_counts_the_splits_and_the_silver_file(tmp_path):
-    from training.release.card import data_splits
+    from training.release.card_sources import data_splits
 
     silver = tmp_path / "silver.jsonl"
     entity = {"id": "T1", "start": 0, "end": 3, "label": "PER"}
@@ -482,7 +477,7 @@ def test_card_data_table_counts_the_splits_and_the_silver_file(tmp_path):
 
 @pytest.mark.parametrize("silver, shown", [(899, {"silver_documents": 899}), (0, {})])
 def test_card_training_sizes_name_silver_data_only_when_used(tmp_path, silver, shown):
-    from training.release.card import training_run
+    from training.release.card_sources import training_run
 
     (tmp_path / "training_config.yaml").write_text("task: ner\nsilver_files: []\n", encoding="utf-8")
     metrics = {"train_documents": 90, "silver_documents": silver, "log_history": []}
@@ -493,14 +488,14 @@ def test_card_training_sizes_name_silver_data_only_when_used(tmp_path, silver, s
 
 
 def test_every_scoring_level_has_a_kfold_column_header():
-    from training.release.card import LEVEL_HEADERS, LEVELS
+    from training.release.card_data import LEVEL_HEADERS, LEVELS
 
     assert set(LEVEL_HEADERS) == {level for levels in LEVELS.values() for level in levels}
 
 
 @pytest.mark.parametrize("select_on_dev, listed", [(False, False), (True, True)])
 def test_card_settings_leave_out_patience_when_dev_chooses_no_epoch(tmp_path, select_on_dev, listed):
-    from training.release.card import training_run
+    from training.release.card_sources import training_run
 
     config = f"task: ner\nearly_stopping_patience: 3\nselect_on_dev: {str(select_on_dev).lower()}\n"
     (tmp_path / "training_config.yaml").write_text(config, encoding="utf-8")

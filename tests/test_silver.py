@@ -88,7 +88,7 @@ def test_silver_documents_join_training_after_augmentation(monkeypatch, tmp_path
     monkeypatch.setattr(train_ner, "train_sentences", fake_train_sentences)
     config = NerConfig(silver_files=[str(silver)], augment=True, augment_copies=1, segmenter="syllables")
     train_ner.train_documents(config, train, None)
-    provenance = seen["counts"].pop("provenance")  # what the model's config.json will record (training.release.provenance)
+    provenance = seen["counts"].pop("provenance")  # what the model's config.json will record (provenance)
     assert seen["counts"] == {"train_documents": 2, "dev_documents": 0, "silver_documents": 1}
     assert provenance["bases"] == [config.base_model] and provenance["sources"][0]["use"] == "fine-tuning"
     assert ["Ông", "Hải", "đến", "Huế", "."] in seen["words"]

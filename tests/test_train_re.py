@@ -147,7 +147,7 @@ def test_relation_kfold_trains_without_dev_at_the_fixed_threshold(base_model_dir
     from training.data.features import align_document
     from training.data.files import write_documents
     from training.evaluation.evaluate import main
-    from training.release.card import read_results
+    from training.release.card_results import read_results
 
     data = tmp_path / "docs.jsonl"
     with open(data, "w", encoding="utf-8") as handle:
@@ -247,7 +247,7 @@ def test_relation_kfold_end_to_end_pairs_each_fold_with_the_ner_model_that_held_
     from training.evaluation.evaluate import main
     from training.evaluation.kfold import make_folds
     from training.fit.relations import ReConfig
-    from training.release.card import read_results
+    from training.release.card_results import read_results
 
     data = tmp_path / "docs.jsonl"
     with open(data, "w", encoding="utf-8") as handle:

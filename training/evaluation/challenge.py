@@ -194,7 +194,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _build_main(argv: Sequence[str]) -> int:
-    parser = argparse.ArgumentParser(prog="python -m training.evaluation.challenge build", description="markup -> challenge JSONL")
+    parser = argparse.ArgumentParser(
+        prog="python -m training.evaluation.challenge build", description="markup -> challenge JSONL"
+    )
     parser.add_argument("markup", help="marked-up text (training.data.inline's format), ids challenge-<phenomenon>-NN")
     parser.add_argument("--out", default=DEFAULT_DATA)
     args = parser.parse_args(argv)

@@ -68,7 +68,9 @@ def pick(candidate: Path, reference: Path, margin: float) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m training.evaluation.compare_kfold", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m training.evaluation.compare_kfold", description=__doc__.split("\n")[0]
+    )
     parser.add_argument("results", nargs="*", help="NAME=RESULTS.json (k-fold results files)")
     parser.add_argument("--pick", type=Path, help="candidate relation k-fold results")
     parser.add_argument("--against", type=Path, help="reference relation k-fold results, with --pick")

@@ -87,7 +87,9 @@ def plan_jobs(plan: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m training.evaluation.kfold_jobs", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m training.evaluation.kfold_jobs", description=__doc__.split("\n")[0]
+    )
     parser.add_argument("--plan", type=Path, required=True, help="YAML plan (see configs/gpu_plan.yaml)")
     parser.add_argument("--out", type=Path, required=True, help="jobs JSON for python -m training.fit.jobs")
     args = parser.parse_args(argv)

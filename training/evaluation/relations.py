@@ -1,7 +1,8 @@
 """Score a relation model on annotated documents, twice: from gold entities, and end to end.
 
     python -m training.evaluation.evaluate re --model DIR --data FILE [--docs test] [--out scores.json]
-    python -m training.evaluation.evaluate re --kfold K --config CONFIG [--set threshold=0.5] --data FILE [--ner-kfold NER.json]
+    python -m training.evaluation.evaluate re --kfold K --config CONFIG [--set threshold=0.5] --data FILE
+        [--ner-kfold NER.json]
 
 `DIR` is a full model directory (`ner/` and `re/`): relations are scored given the gold
 entities (the relation model alone), then end to end through `viextract.Extractor` from the

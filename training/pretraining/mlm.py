@@ -143,7 +143,8 @@ class PretrainConfig(TrainConfig):
 
     def save(self, directory: str | Path) -> Path:
         path = Path(directory) / CONFIG_FILENAME
-        header = f"# Resolved pretraining config; rerun: python -m training.pretraining.mlm --config {CONFIG_FILENAME}\n"
+        rerun = f"python -m training.pretraining.mlm --config {CONFIG_FILENAME}"
+        header = f"# Resolved pretraining config; to rerun: {rerun}\n"
         path.write_text(header + yaml.safe_dump(self.to_dict(), sort_keys=False, allow_unicode=True), encoding="utf-8")
         return path
 

@@ -24,7 +24,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from .card import CardError, build_card_data, render_card, split_front_matter
+from .card import build_card_data
+from .card_data import CardError
+from .card_render import render_card, split_front_matter
 
 logger = logging.getLogger("training.release.publish")
 

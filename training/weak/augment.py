@@ -190,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--variants",
         action="store_true",
-        help="instead: spelling variants (country-pair dashes, hyphenated/spaced names, lower case; training.weak.variants)",
+        help="instead: spelling variants (country-pair dashes, hyphenated/spaced names, lower case; weak.variants)",
     )
     args = parser.parse_args(argv)
     try:

@@ -1,0 +1,326 @@
+"""What the card reads besides results: the models' config.json and training_config.yaml, SCHEMA.md's
+label tables, the data files a config names, and the base encoder's provenance."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from viextract.labels import (
+    ENTITY_DEFINITIONS,
+    ENTITY_LABELS,
+    NO_RELATION,
+    RELATION_ARGUMENT_TYPES,
+    RELATION_DEFINITIONS,
+    RELATION_LABELS,
+)
+
+from .card_data import (
+    CONFIG_FILENAME,
+    RECOMMENDED_BASE,
+    TRAINING_METRICS_FILENAME,
+    BaseInfo,
+    CardError,
+    DataSplit,
+    LabelInfo,
+    TrainingRun,
+)
+from .provenance import PRETRAIN_DATA_FILENAME, PROVENANCE_KEY, Provenance
+
+logger = logging.getLogger(__name__)
+
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+SCHEMA_CANDIDATES = (REPO / "SCHEMA.md", REPO.parent / "shared" / "SCHEMA.md")
+
+
+def find_schema(schema_path: str | Path | None = None) -> Path | None:
+    if schema_path is not None:
+        path = Path(schema_path)
+        if not path.is_file():
+            raise CardError(f"{path}: no such schema file")
+        return path
+    return next((p for p in SCHEMA_CANDIDATES if p.is_file()), None)
+
+
+def read_schema_tables(path: Path) -> tuple[dict[str, tuple[str, str]], dict[str, tuple[str, str]]]:
+    """SCHEMA.md's entity rows (label -> (what, examples)) and relation rows (label -> (head -> tail, example))."""
+    entities: dict[str, tuple[str, str]] = {}
+    relations: dict[str, tuple[str, str]] = {}
+    section = None
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.startswith("## "):
+            section = "entities" if "entity" in line.lower() else "relations" if "relation" in line.lower() else None
+            continue
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if section is None or len(cells) < 3 or not re.fullmatch(r"`[A-Za-z_]+`", cells[0]):
+            continue
+        (entities if section == "entities" else relations)[cells[0].strip("`")] = (cells[1], cells[2])
+    return entities, relations
+
+
+def label_infos(entity_labels: list[str], relation_labels: list[str], schema: Path | None):
+    entity_rows, relation_rows = read_schema_tables(schema) if schema is not None else ({}, {})
+    entities = [
+        LabelInfo(name, entity_rows.get(name, (ENTITY_DEFINITIONS.get(name, ""), ""))[0],
+                  entity_rows.get(name, ("", ""))[1])
+        for name in entity_labels
+    ]  # fmt: skip
+    relations = []
+    for name in relation_labels:
+        heads, tails = RELATION_ARGUMENT_TYPES.get(name, (frozenset(), frozenset()))
+        arguments = f"{' or '.join(sorted(heads))} -> {' or '.join(sorted(tails))}"
+        example = relation_rows.get(name, ("", ""))[1]
+        relations.append(LabelInfo(name, RELATION_DEFINITIONS.get(name, ""), f"{arguments}" + (
+            f"; e.g. {example}" if example else "")))  # fmt: skip
+    return entities, relations
+
+
+def model_parts(model_dir: Path) -> tuple[Path, Path | None]:
+    """(ner dir, re dir or None), as viextract.loading lays them out."""
+    from viextract.errors import ModelLoadError
+    from viextract.loading import split_model_dir
+
+    try:
+        return split_model_dir(model_dir)
+    except ModelLoadError as error:
+        raise CardError(str(error)) from error
+
+
+def read_json(path: Path) -> dict[str, Any] | None:
+    if not path.is_file():
+        return None
+    try:
+        value = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as error:
+        raise CardError(f"{path}: not valid JSON ({error})") from error
+    return value if isinstance(value, dict) else None
+
+
+def _read_yaml(path: Path) -> dict[str, Any] | None:
+    if not path.is_file():
+        return None
+    try:
+        value = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as error:
+        raise CardError(f"{path}: not valid YAML ({error})") from error
+    return value if isinstance(value, dict) else None
+
+
+def labels_of(config: dict[str, Any], relation: bool) -> list[str]:
+    tags = [str(v) for v in (config.get("id2label") or {}).values()]
+    if relation:
+        return [label for label in RELATION_LABELS if label in tags] + sorted(
+            set(tags) - set(RELATION_LABELS) - {NO_RELATION}
+        )
+    names = {tag[2:] for tag in tags if tag[:2] in ("B-", "I-")}
+    return [label for label in ENTITY_LABELS if label in names] + sorted(names - set(ENTITY_LABELS))
+
+
+def _resolve_local(name: str, *anchors: Path) -> Path | None:
+    """`name` as an existing directory: absolute, or relative to the working directory or an anchor."""
+    path = Path(name).expanduser()
+    if path.is_absolute():
+        return path if path.is_dir() else None
+    for anchor in (Path.cwd(), *anchors):
+        if (anchor / path).is_dir():
+            return (anchor / path).resolve()
+    return None
+
+
+def _looks_like_hub_id(name: str) -> bool:
+    return bool(re.fullmatch(r"[A-Za-z0-9][\w.-]*/[\w.-]+", name)) and not name.startswith((".", "/", "~"))
+
+
+SETTINGS_KEYS = {
+    "ner": ("base_model", "segmenter", "entity_labels", "max_length", "epochs", "max_steps", "learning_rate",
+            "batch_size", "gradient_accumulation_steps", "warmup_ratio", "weight_decay", "early_stopping_patience",
+            "select_on_dev", "augment", "transition_weight", "context_weight", "shape_weight", "seed", "splits_file",
+            "train_files", "dev_files", "silver_files"),
+    "re": ("base_model", "segmenter", "relation_labels", "max_length", "epochs", "max_steps", "learning_rate",
+           "batch_size", "negative_ratio", "class_weights", "threshold", "single_head", "single_tail",
+           "single_share", "single_choice", "adjacent_rules", "early_stopping_patience", "select_on_dev", "seed",
+           "splits_file", "train_files", "dev_files", "silver_files"),
+}  # fmt: skip
+
+
+SIZE_KEYS = (
+    "train_documents", "silver_documents", "train_sentences", "train_windows", "dev_documents", "dev_sentences",
+    "train_pairs", "train_pairs_before_sampling", "dev_pairs", "train_labels", "truncated_pairs", "global_step",
+    "best_dev_f1", "threshold",
+)  # fmt: skip
+
+
+def training_run(task: str, directory: Path, prefix: str) -> tuple[TrainingRun | None, dict[str, Any] | None]:
+    """The run that wrote `directory` (None if it saved no training_config.yaml) and its raw config."""
+    config = _read_yaml(directory / CONFIG_FILENAME)
+    if config is None:
+        return None, None
+    metrics = read_json(directory / TRAINING_METRICS_FILENAME) or {}
+    config_path = f"{prefix}{CONFIG_FILENAME}"
+    settings = {key: config[key] for key in SETTINGS_KEYS[task] if key in config and config[key] not in (None, [])}
+    if settings.get("select_on_dev") is False:
+        settings.pop("early_stopping_patience", None)  # no epoch is chosen on dev, so it never stops a run
+    sizes = {key: metrics[key] for key in SIZE_KEYS if key in metrics and metrics[key] is not None}
+    if not sizes.get("silver_documents"):
+        sizes.pop("silver_documents", None)  # a run without silver data says nothing about it
+    command = f"python -m training.fit.train {task} --config {config_path}"
+    return TrainingRun(task, config_path, command, settings, sizes), config
+
+
+DECODING_TABLES = {"tag_bigrams": "tag-bigram scores", "word_context": "word-context", "word_shapes": "word-shape"}
+
+
+def describe_decoding_tables(settings: dict[str, Any]) -> str:
+    """The priors Viterbi adds, as the card names them: 'tag-bigram scores (viextract.tag_bigrams), ...'."""
+    return ", ".join(f"{name} (`viextract.{key}`)" for key, name in DECODING_TABLES.items() if settings.get(key))
+
+
+def base_info(config: dict[str, Any] | None, ner_config: dict[str, Any], base_model: str | None,
+              base_dir: str | Path | None, model_dir: Path) -> BaseInfo:  # fmt: skip
+    """Where the encoder came from; a local base's pretrain_data.json gives its text and licences."""
+    settings = ner_config.get("viextract") if isinstance(ner_config.get("viextract"), dict) else {}
+    source = str(
+        (config or {}).get("base_model") or settings.get("base_model") or ner_config.get("_name_or_path") or ""
+    )
+    local = Path(base_dir).resolve() if base_dir is not None else None
+    if local is not None and not local.is_dir():
+        raise CardError(f"--base-dir {base_dir}: no such directory")
+    if local is None and source:
+        local = _resolve_local(source, REPO, model_dir.parent)
+    hub_id = base_model
+    if hub_id is None and source and local is None and _looks_like_hub_id(source):
+        hub_id = source
+    info = BaseInfo(source=source or "unknown", hub_id=hub_id, local_dir=str(local) if local else None)
+    info.is_recommended = (hub_id or source) == RECOMMENDED_BASE
+    if local is not None:
+        pretrain_config = _read_yaml(local / CONFIG_FILENAME)
+        if pretrain_config is not None and pretrain_config.get("task") == "pretrain":
+            shown = source if source and not Path(source).is_absolute() else str(local)
+            info.pretrain_command = f"python -m training.pretraining.mlm --config {shown}/{CONFIG_FILENAME}"
+        summary = read_json(local / PRETRAIN_DATA_FILENAME)
+        if summary is not None:
+            info.pretrain_sources = [s for s in summary.get("train", []) if isinstance(s, dict)]
+            info.pretrain_words = summary.get("train_words") if isinstance(summary.get("train_words"), int) else None
+            info.licences = sorted({str(s.get("licence")) for s in info.pretrain_sources if s.get("licence")})
+        else:
+            info.note = f"{local} has no {PRETRAIN_DATA_FILENAME}: the base's pretraining text is unknown"
+    elif source and hub_id is None:
+        info.note = f"the base {source!r} is not at hand here: its pretraining text and licences are unknown"
+    _add_stored_provenance(info, settings, model_dir)
+    return info
+
+
+def _add_stored_provenance(info: BaseInfo, settings: dict[str, Any], model_dir: Path) -> None:
+    """Fold in the provenance the model's own config.json carries (training.release.provenance): it holds
+    out even when the base directory is not at hand, and names the fine-tuning text's licences too."""
+    if PROVENANCE_KEY not in settings:
+        return
+    try:
+        provenance = Provenance.from_dict(settings[PROVENANCE_KEY], str(model_dir / "config.json"))
+    except ValueError as error:
+        raise CardError(str(error)) from None
+    info.licences = sorted(set(info.licences) | set(provenance.licences))
+    if not info.pretrain_sources:
+        pretraining = [s for s in provenance.sources if s.get("use") == "pretraining"]
+        info.pretrain_sources = [{"sentences": "?", "words": "?", **source} for source in pretraining]
+        if info.pretrain_sources:
+            info.note = ""
+
+
+def _count_jsonl(path: Path, ids: set[str] | None) -> tuple[int, int, int]:
+    documents = entities = relations = 0
+    with path.open(encoding="utf-8") as handle:
+        for line in handle:
+            if not line.strip():
+                continue
+            doc = json.loads(line)
+            if ids is not None and doc.get("id") not in ids:
+                continue
+            documents += 1
+            entities += len(doc.get("entities") or [])
+            relations += len(doc.get("relations") or [])
+    return documents, entities, relations
+
+
+def data_splits(config: dict[str, Any] | None) -> list[DataSplit]:
+    """Documents, entities and relations of each split the training config used (empty if unreadable)."""
+    if not config:
+        return []
+    out: list[DataSplit] = []
+    try:
+        if config.get("train_files"):
+            for name, files in (("train", config["train_files"]), ("dev", config.get("dev_files") or [])):
+                for file in files:
+                    path = _find_file(file)
+                    if path is not None:
+                        out.append(DataSplit(name, file, *_count_jsonl(path, None)))
+            return out
+        splits_path = _find_file(str(config.get("splits_file") or ""))
+        if splits_path is None:
+            return []
+        splits = json.loads(splits_path.read_text(encoding="utf-8"))
+        data_dir = _find_dir(config["data_dir"]) if config.get("data_dir") else splits_path.parent
+        corpus = (data_dir / "corpus.jsonl") if data_dir else None
+        if corpus is not None and corpus.is_file():
+            for name in ("train", "dev", "test"):
+                ids = {str(i) for i in splits.get(name, [])}
+                out.append(DataSplit(name, f"{_shown(corpus)} ({', '.join(sorted(ids))})", *_count_jsonl(corpus, ids)))
+        for extra in splits.get("train_extra", []) or []:
+            path = _find_file(extra, (data_dir.parent,) if data_dir else ())
+            if path is not None:
+                out.append(DataSplit("train (extra)", str(extra), *_count_jsonl(path, None)))
+        for silver in config.get("silver_files") or []:
+            path = _find_file(silver)
+            source = f"{silver}: weak labels (training.weak.silver) on UD VTB and VLSP 2013 sentences"
+            if path is not None:
+                out.append(DataSplit("train (silver)", source, *_count_jsonl(path, None)))
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        logger.warning("training data sizes not counted: %s", error)
+        return []
+    return out
+
+
+def _find_file(name: str, anchors: tuple[Path, ...] = ()) -> Path | None:
+    if not name:
+        return None
+    path = Path(name)
+    candidates = [path] if path.is_absolute() else [Path.cwd() / path, *(a / path for a in anchors), REPO / path]
+    return next((p for p in candidates if p.is_file()), None)
+
+
+def _find_dir(name: str) -> Path | None:
+    return _resolve_local(name, REPO)
+
+
+def _shown(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(REPO))
+    except ValueError:
+        return str(path)
+
+
+def model_shape(ner_dir: Path, config: dict[str, Any]) -> dict[str, Any]:
+    shape = {key: config[key] for key in ("num_hidden_layers", "hidden_size", "num_attention_heads", "vocab_size")
+             if key in config}  # fmt: skip
+    try:
+        from safetensors import safe_open
+
+        with safe_open(str(ner_dir / "model.safetensors"), framework="pt") as handle:
+            total = 0
+            for name in handle.keys():
+                count = 1
+                for size in handle.get_slice(name).get_shape():
+                    count *= size
+                total += count
+        shape["parameters"] = total
+    except Exception as error:  # an unreadable weight file is the loader's business, not the card's
+        logger.warning("%s: parameters not counted (%s)", ner_dir / "model.safetensors", error)
+    return shape
