@@ -319,7 +319,8 @@ def test_continued_pretraining_starts_from_the_int8_base_and_a_prepared_text_fil
     from safetensors.torch import load_file
     from transformers import PhobertTokenizer, RobertaForMaskedLM
 
-    from training.pretraining.mlm import PretrainConfig, pretrain
+    from training.pretraining.mlm import pretrain
+    from training.pretraining.mlm_config import PretrainConfig
     from training.pretraining.text import TextSource, write_text_file
 
     sentences = [line.split() for line in TEXT.splitlines()] * 20
@@ -346,7 +347,8 @@ def test_continued_pretraining_starts_from_the_int8_base_and_a_prepared_text_fil
 
 def test_pretrain_e5_config_loads_and_names_missing_inputs(tmp_path):
     from tests.conftest import REPO
-    from training.pretraining.mlm import PretrainConfig, pretrain
+    from training.pretraining.mlm import pretrain
+    from training.pretraining.mlm_config import PretrainConfig
 
     path = REPO / "configs" / "pretrain_e5.yaml"
     (tmp_path / "t.txt").write_text("a b\n", encoding="utf-8")

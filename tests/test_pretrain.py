@@ -9,7 +9,10 @@ import pytest
 
 from tests.conftest import REPO, SHARED
 from training.fit.config import ConfigError
-from training.pretraining.mlm import PretrainConfig, pack_sequences, pretrain, schedule_factor
+from training.pretraining.mlm import pretrain
+from training.pretraining.mlm_config import PretrainConfig
+from training.pretraining.mlm_data import pack_sequences
+from training.pretraining.mlm_model import schedule_factor
 from training.pretraining.text import (
     HELD_OUT_CORPUS_IDS,
     corpus_train_documents,
