@@ -365,7 +365,7 @@ def test_adjacency_rules_fix_the_label_the_model_scores(tokenizer):
 
 
 def test_nearest_counts_count_relations_whose_kept_argument_is_the_closest_of_its_type():
-    from training.fit.relations import RelationExample, nearest_counts
+    from training.fit.relation_examples import RelationExample, nearest_counts
 
     # `A , Bộ_trưởng , gặp B`: the title (2) belongs to A, one word away; B is two words away.
     words = ("A", ",", "Bộ_trưởng", ",", "gặp", "B")
@@ -385,7 +385,7 @@ def test_nearest_counts_count_relations_whose_kept_argument_is_the_closest_of_it
 
 
 def test_adjacency_rules_are_the_touching_type_pairs_training_always_linked():
-    from training.fit.relations import RelationExample, adjacent_relations
+    from training.fit.relation_examples import RelationExample, adjacent_relations
 
     def sentence(i: int) -> tuple[str, ...]:
         return ("Trung_tướng", f"A{i}", "của", "Bộ_Quốc_phòng")
@@ -404,7 +404,7 @@ def test_adjacency_rules_are_the_touching_type_pairs_training_always_linked():
 
 
 def test_single_head_and_tail_labels_are_the_labels_whose_training_arguments_have_one_partner():
-    from training.fit.relations import RelationExample, single_counts, single_labels
+    from training.fit.relation_examples import RelationExample, single_counts, single_labels
 
     words = ("Trung_tướng", "A", "và", "B", "ký", "Hiệp_định")
     title, a, b, agreement = (0, 1, "TITLE"), (1, 2, "PER"), (3, 4, "PER"), (5, 6, "AGREEMENT")

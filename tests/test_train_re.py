@@ -329,13 +329,13 @@ def test_config_errors_name_the_key(tmp_path, base_model_dir, data_files, capsys
 
 
 def _example(label, index=0):
-    from training.fit.relations import RelationExample
+    from training.fit.relation_examples import RelationExample
 
     return RelationExample(("a", "b", str(index)), (0, 1, "PER"), (1, 2, "TITLE"), label)
 
 
 def test_negative_sampling_keeps_every_relation_and_ratio_negatives():
-    from training.fit.relations import sample_negatives
+    from training.fit.relation_examples import sample_negatives
 
     examples = [_example("has_title", i) for i in range(5)] + [_example(NO_RELATION, i) for i in range(40)]
     sampled = sample_negatives(examples, 2.0, seed=1)
@@ -346,7 +346,8 @@ def test_negative_sampling_keeps_every_relation_and_ratio_negatives():
 
 
 def test_class_weights_and_threshold_choice():
-    from training.fit.relations import choose_threshold, class_weights
+    from training.fit.relation_examples import class_weights
+    from training.fit.relations import choose_threshold
 
     examples = [_example("has_title")] * 2 + [_example(NO_RELATION)] * 6
     labels = [NO_RELATION, "has_title", "meets"]
@@ -359,7 +360,8 @@ def test_class_weights_and_threshold_choice():
 
 
 def test_training_candidates_are_the_rows_of_training_data(documents):
-    from training.fit.relations import ReConfig, relation_examples
+    from training.fit.relation_examples import relation_examples
+    from training.fit.relations import ReConfig
 
     config = ReConfig(relation_labels=["has_title"], entity_labels=["PER", "TITLE"], segmenter="syllables")
     examples = relation_examples(documents[:1], config)
@@ -371,7 +373,7 @@ def test_training_candidates_are_the_rows_of_training_data(documents):
 
 def test_marker_words_missing_from_the_vocabulary_are_reported(tiny_tokenizer_dir, base_model_dir):
     from tests.relation_helpers import tiny_relation_config
-    from training.fit.relations import unknown_marker_words
+    from training.fit.relation_features import unknown_marker_words
     from viextract.relations import RelationEncoder
 
     plain = load_tokenizer(tiny_tokenizer_dir)  # learned from news text: no @ # * ^

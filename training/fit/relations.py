@@ -17,8 +17,7 @@ from __future__ import annotations
 import inspect
 import json
 import logging
-import random
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,16 +28,8 @@ import torch
 from viextract.labels import ENTITY_LABELS, NO_RELATION, RELATION_LABELS, SCHEMA_VERSION
 from viextract.markers import (
     DEFAULT_TYPE_WORDS,
-    HEAD_MARKER,
-    HEAD_TYPE_MARKER,
-    TAIL_MARKER,
-    TAIL_TYPE_MARKER,
-    PairInput,
-    adjacent_rule_key,
     pair_labels,
-    words_between,
 )
-from viextract.onepass import WindowInput
 from viextract.relations import (
     ARCHITECTURES,
     ONE_PASS,
@@ -48,15 +39,23 @@ from viextract.relations import (
     RelationEncoder,
     RelationExtractor,
     RobertaForRelationClassification,
-    collate_pairs,
-    collate_windows,
 )
 from viextract.saving import atomic_directory
 
 from ..data.documents import DataError, Document
-from ..data.features import relation_rows
 from ..release.provenance import PROVENANCE_KEY, data_origin, trained_provenance
 from .config import ConfigError, TrainConfig
+from .relation_examples import (
+    RelationExample,
+    adjacent_relations,
+    class_weights,
+    nearest_counts,
+    relation_examples,
+    sample_negatives,
+    single_counts,
+    single_labels,
+)
+from .relation_features import PairCollator, PairDataset, WindowCollator, encode_features, unknown_marker_words
 from .trainer import (
     METRICS_FILENAME,
     BaseModelError,
@@ -73,11 +72,8 @@ from .trainer import (
 
 logger = logging.getLogger(__name__)
 
-MARKER_WORDS = (HEAD_MARKER, HEAD_TYPE_MARKER, TAIL_MARKER, TAIL_TYPE_MARKER)
 CLASS_WEIGHTINGS = ("none", "balanced", "sqrt_balanced")
 THRESHOLD_GRID = tuple(round(0.05 * i, 2) for i in range(1, 20))  # 0.05 .. 0.95
-# Fewer touching pairs of two types than this are no evidence of a rule.
-ADJACENT_MIN_COUNT = 5
 
 
 @dataclass
@@ -158,242 +154,6 @@ class ReConfig(TrainConfig):
 
 
 CONFIG_CLASS = ReConfig  # training.fit.train finds the `re` config here
-
-
-# ---- data ---------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class RelationExample:
-    """One candidate pair of one sentence, as words and word spans; `label` may be no_relation."""
-
-    tokens: tuple[str, ...]
-    head: tuple[int, int, str]
-    tail: tuple[int, int, str]
-    label: str
-
-
-def relation_examples(documents: Sequence[Document], config: ReConfig) -> list[RelationExample]:
-    """training.data.features's candidate rows, kept to the config's entity types and relation labels."""
-    types = set(config.entity_labels)
-    examples = []
-    for doc in documents:
-        for row in relation_rows(doc, config.segmenter):
-            head, tail = row["head"], row["tail"]
-            if head["label"] not in types or tail["label"] not in types:
-                continue
-            if not pair_labels(head["label"], tail["label"], config.relation_labels):
-                continue
-            label = row["label"] if row["label"] in config.relation_labels else NO_RELATION
-            examples.append(
-                RelationExample(
-                    tuple(row["tokens"]),
-                    (head["start"], head["end"], head["label"]),
-                    (tail["start"], tail["end"], tail["label"]),
-                    label,
-                )
-            )
-    return examples
-
-
-def single_counts(
-    examples: Sequence[RelationExample], relation_labels: Sequence[str], kept: str
-) -> dict[str, list[int]]:
-    """The evidence for single-head (`kept="head"`) or single-tail (`kept="tail"`) labels.
-
-    Per label of `relation_labels` seen in `examples`: [arguments on the other side (tails for
-    single-head) that have one `kept` partner in their sentence, all of them].
-    """
-    shared = {"head": "tail", "tail": "head"}[kept]
-    partners: dict[tuple[Any, ...], set[tuple[int, int, str]]] = defaultdict(set)
-    for example in examples:
-        if example.label != NO_RELATION:
-            partners[(example.tokens, getattr(example, shared), example.label)].add(getattr(example, kept))
-    counts = {label: [0, 0] for label in relation_labels}
-    for (_, _, label), found in partners.items():
-        if label in counts:
-            counts[label][0] += len(found) == 1
-            counts[label][1] += 1
-    return {label: found for label, found in counts.items() if found[1]}
-
-
-def single_labels(counts: dict[str, list[int]], min_share: float) -> list[str]:
-    """The labels of `single_counts` whose share of single-partner arguments is at least `min_share`."""
-    return [label for label, (single, total) in counts.items() if single >= min_share * total]
-
-
-def nearest_counts(
-    examples: Sequence[RelationExample], labels: Sequence[str], kept: str = "head"
-) -> dict[str, list[int]]:
-    """Per label of `labels`: [relations whose `kept` argument (head or tail) is the nearest
-    candidate of its type to the other argument, relations].
-
-    The evidence for `single_choice: nearest`, counted on the candidate pairs of the training
-    data: "nearest" is fewest words between head and tail, a tie counting as nearest.
-    """
-    other = {"head": "tail", "tail": "head"}[kept]
-    candidates: dict[tuple[Any, ...], list[tuple[int, int, str]]] = defaultdict(list)
-    for example in examples:
-        candidates[(example.tokens, getattr(example, other))].append(getattr(example, kept))
-    counts = {label: [0, 0] for label in labels}
-    for example in examples:
-        if example.label in counts:
-            mine, anchor = getattr(example, kept), getattr(example, other)
-            rivals = [c for c in candidates[(example.tokens, anchor)] if c[2] == mine[2]]
-            distance = words_between(mine, anchor)
-            counts[example.label][0] += all(distance <= words_between(c, anchor) for c in rivals)
-            counts[example.label][1] += 1
-    return {label: found for label, found in counts.items() if found[1]}
-
-
-def adjacent_relations(
-    examples: Sequence[RelationExample], relation_labels: Sequence[str], min_count: int = ADJACENT_MIN_COUNT
-) -> list[dict[str, str]]:
-    """Rules for RelationConfig.adjacent_relations: the (head type, tail type, order) of touching
-    candidate pairs seen at least `min_count` times in `examples`, always with the same relation."""
-    outcomes: dict[tuple[str, str, str], Counter] = defaultdict(Counter)
-    for example in examples:
-        if (key := adjacent_rule_key(example.head, example.tail)) is not None:
-            outcomes[key][example.label] += 1
-    rules = []
-    for (head, tail, order), labels in sorted(outcomes.items()):
-        (label, count), *others = labels.most_common()
-        if not others and count >= min_count and label in relation_labels:
-            rules.append({"head": head, "tail": tail, "order": order, "label": label})
-    return rules
-
-
-def sample_negatives(examples: Sequence[RelationExample], ratio: float, seed: int) -> list[RelationExample]:
-    """Every relation pair and at most `ratio` no_relation pairs per relation pair (all if ratio is -1)."""
-    positives = [e for e in examples if e.label != NO_RELATION]
-    negatives = [e for e in examples if e.label == NO_RELATION]
-    if ratio < 0 or len(negatives) <= ratio * len(positives):
-        return list(examples)
-    keep = set(random.Random(seed).sample(range(len(negatives)), int(round(ratio * len(positives)))))
-    kept = iter(range(len(negatives)))
-    # Keep the document order, so the sample is the same whatever the sampling picks.
-    return [e for e in examples if e.label != NO_RELATION or next(kept) in keep]
-
-
-def class_weights(examples: Sequence[RelationExample], labels: Sequence[str], weighting: str) -> list[float] | None:
-    """Per-label loss weights in id order; a label absent from training gets 1."""
-    if weighting == "none":
-        return None
-    counts = Counter(e.label for e in examples)
-    present = [label for label in labels if counts[label]]
-    weights = []
-    for label in labels:
-        if not counts[label]:
-            weights.append(1.0)
-            continue
-        weight = len(examples) / (len(present) * counts[label])
-        weights.append(weight**0.5 if weighting == "sqrt_balanced" else weight)
-    return [round(w, 6) for w in weights]
-
-
-@dataclass(frozen=True)
-class PairFeature:
-    pair: PairInput
-    label_mask: tuple[bool, ...]
-    label: int
-
-
-def unknown_marker_words(encoder: RelationEncoder) -> list[str]:
-    """Marker and type words the tokenizer can only write as <unk> (they then look alike to the model)."""
-    words = [*MARKER_WORDS, *(encoder.config.marker_type_words[label] for label in encoder.config.entity_labels)]
-    unk = encoder.tokenizer.unk_token_id
-    return [word for word in words if unk in encoder.aligner.word_ids(word)]
-
-
-def encode_examples(examples: Sequence[RelationExample], encoder: RelationEncoder) -> list[PairFeature]:
-    features = []
-    for example in examples:
-        pair = encoder.encode(example.tokens, example.head, example.tail)
-        mask = tuple(encoder.label_mask(example.head[2], example.tail[2]))
-        features.append(PairFeature(pair, mask, encoder.label2id[example.label]))
-    return features
-
-
-@dataclass(frozen=True)
-class WindowFeature:
-    """one_pass: one window of a sentence, with a label mask and a label per pair it scores."""
-
-    window: WindowInput
-    label_masks: tuple[tuple[bool, ...], ...]
-    labels: tuple[int, ...]
-
-
-def sentence_groups(examples: Sequence[RelationExample]) -> list[list[RelationExample]]:
-    """Consecutive examples of one sentence (training.data.features writes a sentence's rows together)."""
-    groups: list[list[RelationExample]] = []
-    for example in examples:
-        if groups and groups[-1][0].tokens == example.tokens:
-            groups[-1].append(example)
-        else:
-            groups.append([example])
-    return groups
-
-
-def encode_sentences(
-    examples: Sequence[RelationExample], encoder: RelationEncoder, scored: Sequence[RelationExample] | None = None
-) -> list[WindowFeature]:
-    """one_pass features: every entity of each sentence of `examples` is marked; only the pairs of
-    `scored` (default: all, the sampled subset in training) carry a label into the loss."""
-    keep = {id(e) for e in (examples if scored is None else scored)}
-    features = []
-    for group in sentence_groups(examples):
-        mentions = sorted({argument for e in group for argument in (e.head, e.tail)})
-        index = {mention: i for i, mention in enumerate(mentions)}
-        labelled = {(index[e.head], index[e.tail]): e for e in group if id(e) in keep}
-        windows, _ = encoder.encode_sentence(group[0].tokens, mentions, list(labelled))
-        for window in windows:
-            chosen = [labelled[pair] for pair in window.pairs]
-            masks = tuple(tuple(encoder.label_mask(e.head[2], e.tail[2])) for e in chosen)
-            features.append(WindowFeature(window, masks, tuple(encoder.label2id[e.label] for e in chosen)))
-    return features
-
-
-def encode_features(
-    examples: Sequence[RelationExample], encoder: RelationEncoder, scored: Sequence[RelationExample] | None = None
-) -> list[PairFeature] | list[WindowFeature]:
-    """Model inputs for the config's architecture: one per pair of `scored` (or per window of a sentence)."""
-    if encoder.config.architecture == ONE_PASS:
-        return encode_sentences(examples, encoder, scored)
-    return encode_examples(examples if scored is None else scored, encoder)
-
-
-class PairDataset(torch.utils.data.Dataset):
-    def __init__(self, features: Sequence[PairFeature]):
-        self.features = list(features)
-
-    def __len__(self) -> int:
-        return len(self.features)
-
-    def __getitem__(self, index: int) -> PairFeature:
-        return self.features[index]
-
-
-@dataclass
-class PairCollator:
-    pad_token_id: int
-
-    def __call__(self, features: Sequence[PairFeature]) -> dict[str, torch.Tensor]:
-        return collate_pairs(
-            [f.pair for f in features], [f.label_mask for f in features], self.pad_token_id, [f.label for f in features]
-        )
-
-
-@dataclass
-class WindowCollator:
-    pad_token_id: int
-
-    def __call__(self, features: Sequence[WindowFeature]) -> dict[str, torch.Tensor]:
-        return collate_windows(
-            [f.window for f in features],
-            [f.label_masks for f in features],
-            self.pad_token_id,
-            [f.labels for f in features],
-        )
 
 
 # ---- scoring ------------------------------------------------------------------------------------
@@ -530,46 +290,17 @@ def train_examples(
     With `dev` None (k-fold folds), training runs the config's epochs and keeps the config's
     fixed `threshold`, which must then be set.
     """
-    from transformers import Trainer, set_seed
+    from transformers import set_seed
 
     check_paths(config)
     labels = [NO_RELATION, *config.relation_labels]
-    sampled = sample_negatives(train, config.negative_ratio, config.seed)
-    if not any(e.label != NO_RELATION for e in sampled):
-        raise DataError("train: no relation example among the candidate pairs; nothing to learn")
-    if dev is None:
-        if config.threshold is None:
-            raise ConfigError(
-                "threshold: training without a dev set needs a fixed threshold (e.g. --set threshold=0.5)"
-            )
-    elif not dev:
-        raise DataError("dev: no candidate pair to early-stop and choose the threshold on")
-    counts = Counter(e.label for e in sampled)
-    if missing := [label for label in config.relation_labels if not counts[label]]:
-        logger.warning("train: no example of %s; the model will not learn them", missing)
+    sampled, counts = sampled_examples(config, train, dev)
     resume_from = checkpoint_to_resume(config, resume)
 
     set_seed(config.seed)  # before the head is initialised
     model, tokenizer = load_base_model(config, labels)
     model.config.class_weights = class_weights(sampled, labels, config.class_weights)
-    encoder = RelationEncoder(model.config, tokenizer)
-    unknown = unknown_marker_words(encoder)
-    added: list[str] = []
-    if unknown and config.add_missing_marker_tokens:
-        logger.warning("base model %r: adding marker words %s to its vocabulary", config.base_model, unknown)
-        tokenizer.add_tokens(unknown)
-        model.resize_token_embeddings(len(tokenizer))
-        encoder = RelationEncoder(model.config, tokenizer)
-        added, unknown = unknown, unknown_marker_words(encoder)
-        if unknown:
-            raise RuntimeError(f"marker words {unknown} are still <unk> after adding them to the tokenizer")
-    elif unknown:
-        logger.warning(
-            "base model %r: the tokenizer writes the marker words %s as <unk>, so they look alike to the model; "
-            "a vocabulary with them (PhoBERT's has) marks entities better",
-            config.base_model,
-            unknown,
-        )
+    encoder, unknown, added = marker_encoder(config, model, tokenizer)
     train_features = encode_features(train, encoder, sampled)
     dev_features = encode_features(dev, encoder) if dev is not None else None
     if encoder.truncated:
@@ -584,64 +315,20 @@ def train_examples(
         dev_size,
     )
     no_relation_id = labels.index(NO_RELATION)
-    evaluate = dev_features is not None
-    args = training_arguments(config, evaluate=evaluate, label_names=["labels"])  # not label_mask, an input
-    trainer = Trainer(
-        model=model,
-        args=args,
-        data_collator=(WindowCollator if config.architecture == ONE_PASS else PairCollator)(tokenizer.pad_token_id),
-        train_dataset=PairDataset(train_features),
-        eval_dataset=PairDataset(dev_features) if evaluate else None,
-        compute_metrics=make_compute_metrics(no_relation_id, config.threshold) if evaluate else None,
-        preprocess_logits_for_metrics=softmax_logits if evaluate else None,
-        callbacks=dev_callbacks(config, evaluate),
-    )
+    trainer = relation_trainer(config, model, tokenizer, train_features, dev_features, no_relation_id)
     if trainer.is_world_process_zero():
         config.checkpoint_path.mkdir(parents=True, exist_ok=True)
         config.save(config.checkpoint_path)
     result = trainer.train(resume_from_checkpoint=resume_from)
-
     # The kept checkpoint (the best on dev, or the last) is loaded: choose the threshold on dev with
     # it (every rank, same answer).
-    threshold, dev_scores = config.threshold, None
-    if evaluate:
-        prediction = trainer.predict(PairDataset(dev_features))
-        gold = [int(x) for x in prediction.label_ids]
-        if config.threshold is None:
-            threshold, dev_scores = choose_threshold(gold, prediction.predictions, no_relation_id)
-        else:
-            best_id, best_prob = best_relations(prediction.predictions, no_relation_id)
-            dev_scores = pair_scores(gold, best_id, best_prob, threshold, no_relation_id)
-        logger.info("threshold %.2f: dev relation F1 %.4f", threshold, dev_scores["f1"])
+    threshold, dev_scores = dev_threshold(config, trainer, dev_features, no_relation_id)
 
     output_dir = Path(config.output_dir)
     if trainer.is_world_process_zero():
         final = trainer.accelerator.unwrap_model(trainer.model)
         final.config.threshold = float(threshold)
-        shares = {kept: single_counts(train, config.relation_labels, kept) for kept in ("head", "tail")}
-        heads = single_labels(shares["head"], config.single_share) if config.single_head else []
-        tails = single_labels(shares["tail"], config.single_share) if config.single_tail else []
-        final.config.single_head_labels, final.config.single_tail_labels = heads, tails
-        final.config.single_choice = config.single_choice
-        for kept, found in shares.items():
-            logger.info(
-                "single-%s shares (%ss with one partner): %s",
-                kept,
-                {"head": "tail", "tail": "head"}[kept],
-                ", ".join(f"{label} {n} of {total}" for label, (n, total) in found.items()),
-            )
-        nearest = {"head": nearest_counts(train, heads, "head"), "tail": nearest_counts(train, tails, "tail")}
-        for kept, found in nearest.items():
-            if found:
-                logger.info(
-                    "single-%s relations whose %s is the nearest of its type: %s",
-                    kept,
-                    kept,
-                    ", ".join(f"{label} {n} of {total}" for label, (n, total) in found.items()),
-                )
-        final.config.adjacent_relations = (
-            adjacent_relations(train, config.relation_labels) if config.adjacent_rules else []
-        )
+        shares, nearest = set_decision_rules(final.config, config, train)
         metadata = {
             "best_checkpoint": trainer.state.best_model_checkpoint,
             "best_dev_f1": trainer.state.best_metric,
@@ -667,6 +354,110 @@ def train_examples(
         logger.info("model written to %s", output_dir)
     trainer.accelerator.wait_for_everyone()
     return output_dir
+
+
+def sampled_examples(
+    config: ReConfig, train: Sequence[RelationExample], dev: Sequence[RelationExample] | None
+) -> tuple[list[RelationExample], Counter]:
+    """The training examples after negative sampling, and their label counts; errors before any model loads."""
+    sampled = sample_negatives(train, config.negative_ratio, config.seed)
+    if not any(e.label != NO_RELATION for e in sampled):
+        raise DataError("train: no relation example among the candidate pairs; nothing to learn")
+    if dev is None:
+        if config.threshold is None:
+            raise ConfigError(
+                "threshold: training without a dev set needs a fixed threshold (e.g. --set threshold=0.5)"
+            )
+    elif not dev:
+        raise DataError("dev: no candidate pair to early-stop and choose the threshold on")
+    counts = Counter(e.label for e in sampled)
+    if missing := [label for label in config.relation_labels if not counts[label]]:
+        logger.warning("train: no example of %s; the model will not learn them", missing)
+    return sampled, counts
+
+
+def marker_encoder(config: ReConfig, model, tokenizer) -> tuple[RelationEncoder, list[str], list[str]]:
+    """(encoder, marker words still <unk>, marker words added to the vocabulary): adds them if configured."""
+    encoder = RelationEncoder(model.config, tokenizer)
+    unknown = unknown_marker_words(encoder)
+    added: list[str] = []
+    if unknown and config.add_missing_marker_tokens:
+        logger.warning("base model %r: adding marker words %s to its vocabulary", config.base_model, unknown)
+        tokenizer.add_tokens(unknown)
+        model.resize_token_embeddings(len(tokenizer))
+        encoder = RelationEncoder(model.config, tokenizer)
+        added, unknown = unknown, unknown_marker_words(encoder)
+        if unknown:
+            raise RuntimeError(f"marker words {unknown} are still <unk> after adding them to the tokenizer")
+    elif unknown:
+        logger.warning(
+            "base model %r: the tokenizer writes the marker words %s as <unk>, so they look alike to the model; "
+            "a vocabulary with them (PhoBERT's has) marks entities better",
+            config.base_model,
+            unknown,
+        )
+    return encoder, unknown, added
+
+
+def relation_trainer(config: ReConfig, model, tokenizer, train_features, dev_features, no_relation_id: int):
+    """The Hugging Face Trainer over pair (or sentence) features; dev F1 each epoch when there is a dev set."""
+    from transformers import Trainer
+
+    evaluate = dev_features is not None
+    args = training_arguments(config, evaluate=evaluate, label_names=["labels"])  # not label_mask, an input
+    return Trainer(
+        model=model,
+        args=args,
+        data_collator=(WindowCollator if config.architecture == ONE_PASS else PairCollator)(tokenizer.pad_token_id),
+        train_dataset=PairDataset(train_features),
+        eval_dataset=PairDataset(dev_features) if evaluate else None,
+        compute_metrics=make_compute_metrics(no_relation_id, config.threshold) if evaluate else None,
+        preprocess_logits_for_metrics=softmax_logits if evaluate else None,
+        callbacks=dev_callbacks(config, evaluate),
+    )
+
+
+def dev_threshold(config: ReConfig, trainer, dev_features, no_relation_id: int) -> tuple[float, dict | None]:
+    """(threshold, dev scores at it): chosen on dev unless the config fixes it; no scores without dev."""
+    threshold, dev_scores = config.threshold, None
+    if dev_features is not None:
+        prediction = trainer.predict(PairDataset(dev_features))
+        gold = [int(x) for x in prediction.label_ids]
+        if config.threshold is None:
+            threshold, dev_scores = choose_threshold(gold, prediction.predictions, no_relation_id)
+        else:
+            best_id, best_prob = best_relations(prediction.predictions, no_relation_id)
+            dev_scores = pair_scores(gold, best_id, best_prob, threshold, no_relation_id)
+        logger.info("threshold %.2f: dev relation F1 %.4f", threshold, dev_scores["f1"])
+    return threshold, dev_scores
+
+
+def set_decision_rules(model_config, config: ReConfig, train: Sequence[RelationExample]) -> tuple[dict, dict]:
+    """Write the single-head/tail, nearest-choice and adjacency rules learned from `train` into the model's
+    config; returns the one-partner shares and nearest counts they came from, for the metrics."""
+    shares = {kept: single_counts(train, config.relation_labels, kept) for kept in ("head", "tail")}
+    heads = single_labels(shares["head"], config.single_share) if config.single_head else []
+    tails = single_labels(shares["tail"], config.single_share) if config.single_tail else []
+    model_config.single_head_labels, model_config.single_tail_labels = heads, tails
+    model_config.single_choice = config.single_choice
+    for kept, found in shares.items():
+        logger.info(
+            "single-%s shares (%ss with one partner): %s",
+            kept,
+            {"head": "tail", "tail": "head"}[kept],
+            ", ".join(f"{label} {n} of {total}" for label, (n, total) in found.items()),
+        )
+    nearest = {"head": nearest_counts(train, heads, "head"), "tail": nearest_counts(train, tails, "tail")}
+    for kept, found in nearest.items():
+        if found:
+            logger.info(
+                "single-%s relations whose %s is the nearest of its type: %s",
+                kept,
+                kept,
+                ", ".join(f"{label} {n} of {total}" for label, (n, total) in found.items()),
+            )
+    model_config.adjacent_relations = adjacent_relations(train, config.relation_labels) if config.adjacent_rules else []
+    return shares, nearest
 
 
 def save_model(model, tokenizer, config: ReConfig, output_dir: Path, metadata: dict[str, Any]) -> None:
