@@ -1,0 +1,316 @@
+"""Entity candidates of the weak annotator: gazetteer terms, SCHEMA.md dates, trigger-named events and
+agreements, titled persons; where candidates overlap the longest wins. All on viextract's normalised text."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from viextract.normalize import normalize_text
+from viextract.segment import split_tokens
+
+from . import gazetteers as gz
+
+# Longest run of words a trigger may pull into an event or agreement name.
+MAX_NAME_TOKENS = 24
+
+
+# Longest personal name, in syllables.
+MAX_NAME_SYLLABLES = 4
+
+
+@dataclass(frozen=True, order=True)
+class Mention:
+    """A span of the normalised text."""
+
+    start: int
+    end: int
+    label: str
+
+
+def norm_term(term: str) -> str:
+    return normalize_text(term).text
+
+
+def term_pattern(terms: Iterable[str]) -> re.Pattern:
+    # Longest alternative first, so `Bộ trưởng Quốc phòng` is tried before `Bộ trưởng`.
+    alternatives = sorted({norm_term(t) for t in terms}, key=len, reverse=True)
+    return re.compile(r"(?<!\w)(?:" + "|".join(map(re.escape, alternatives)) + r")(?!\w)")
+
+
+GAZETTEERS: dict[str, re.Pattern] = {
+    "TITLE": term_pattern(gz.TITLES),
+    "ORG": term_pattern(gz.ORGANISATIONS),
+    "LOC": term_pattern(gz.COUNTRIES + gz.PLACES),
+    "PER": term_pattern(gz.KNOWN_PERSONS),
+}
+
+
+_COUNTRIES = frozenset(norm_term(c) for c in gz.COUNTRIES)
+
+
+# DATE per SCHEMA.md: `ngày`, `tháng`, `năm`, `quý`, `giai đoạn` stay when they head the
+# expression; prepositions and time-of-day words stay out. `năm` followed by a range is left
+# to the range pattern: in `hai năm 2024-2025` the `năm` belongs to the duration.
+_DATE_PATTERNS = [
+    re.compile(p)
+    for p in (
+        r"(?<![\w/])(?:[Nn]gày )?\d{1,2}(?:-\d{1,2})?/\d{1,2}(?:/\d{4})?(?![\w/])",
+        r"(?<!\w)[Nn]gày \d{1,2} tháng \d{1,2}(?: năm \d{4})?(?!\w)",
+        r"(?<!\w)[Tt]háng \d{1,2}(?:/\d{4}| năm \d{4})(?![\w/])",
+        r"(?<!\w)[Qq]uý (?:\d|I{1,3}|IV)(?:/| năm )\d{4}(?!\w)",
+        r"(?<![\w-])(?:(?:[Gg]iai đoạn|[Nn]hiệm kỳ) )?\d{4} ?[-–] ?\d{4}(?![\w-])",
+        r"(?<!\w)[Nn]ăm \d{4}(?! ?[-–]\d)(?!\w)",
+    )
+]
+
+
+def find_terms(text: str) -> list[Mention]:
+    return [
+        Mention(m.start(), m.end(), label) for label, pattern in GAZETTEERS.items() for m in pattern.finditer(text)
+    ]
+
+
+def find_dates(text: str) -> list[Mention]:
+    return [Mention(m.start(), m.end(), "DATE") for pattern in _DATE_PATTERNS for m in pattern.finditer(text)]
+
+
+class Tokens:
+    """Syllables and punctuation of the normalised text (viextract's tokeniser), with lookups."""
+
+    def __init__(self, text: str):
+        self.text = text
+        self.spans = split_tokens(text)
+        self.index_at = {start: i for i, (start, _) in enumerate(self.spans)}
+
+    def word(self, i: int) -> str:
+        start, end = self.spans[i]
+        return self.text[start:end]
+
+    def is_word(self, i: int) -> bool:
+        return 0 <= i < len(self.spans) and self.word(i)[0].isalnum()
+
+
+_EVENT_TRIGGERS = term_pattern(gz.EVENT_TRIGGERS)
+
+
+_EVENT_TRIGGERS_LOWER = term_pattern(gz.EVENT_TRIGGERS_LOWER)
+
+
+_AGREEMENT_TRIGGERS = term_pattern(gz.AGREEMENT_TRIGGERS)
+
+
+_STOP_WORDS = frozenset(norm_term(w) for w in gz.NAME_STOP_WORDS)
+
+
+_JOINERS = frozenset(norm_term(w) for w in gz.AGREEMENT_JOINERS)
+
+
+def _name_after_trigger(tokens: Tokens, trigger_end: int, joiners: frozenset[str]) -> int:
+    """End offset of the name that a trigger ending at `trigger_end` heads (== trigger_end: no name)."""
+    text = tokens.text
+    i = next((k for k, (s, _) in enumerate(tokens.spans) if s >= trigger_end), len(tokens.spans))
+    end, taken = trigger_end, 0
+    while i < len(tokens.spans) and taken < MAX_NAME_TOKENS:
+        word = tokens.word(i)
+        if word in {"-", "–"} and tokens.is_word(i - 1) and tokens.is_word(i + 1) and tokens.word(i + 1)[0].isupper():
+            i += 1  # `Việt Nam-Lào`, `Việt Nam - Lào`: the hyphen joins two names
+            continue
+        if not word[0].isalnum():
+            break
+        if word in joiners:
+            # A joiner only inside the name: a word must follow that could continue it.
+            if not tokens.is_word(i + 1) or tokens.word(i + 1) in _STOP_WORDS:
+                break
+        elif word in _STOP_WORDS:
+            break
+        end = tokens.spans[i][1]
+        i += 1
+        taken += 1
+        if re.fullmatch(r"\d{4}", word):
+            break  # a year closes a name: `Hiệp định 2016`, `... năm 2025`
+    # Never end on a joiner (`Hiệp ước ... và`).
+    while True:
+        head, _, last = text[trigger_end:end].rpartition(" ")
+        if last in joiners and end > trigger_end:
+            end = trigger_end + len(head)
+        else:
+            return end
+
+
+def find_named(text: str, tokens: Tokens) -> list[Mention]:
+    """Events and agreements: a trigger word followed by the rest of the name."""
+    found = []
+    for pattern, label, joiners, needs_ordinal in (
+        (_EVENT_TRIGGERS, "EVENT", frozenset(), False),
+        (_EVENT_TRIGGERS_LOWER, "EVENT", frozenset(), True),
+        (_AGREEMENT_TRIGGERS, "AGREEMENT", _JOINERS, False),
+    ):
+        for match in pattern.finditer(text):
+            end = _name_after_trigger(tokens, match.end(), joiners)
+            if end == match.end():
+                continue  # a bare `Biên bản` or `Cuộc họp` is generic
+            if needs_ordinal and "lần thứ" not in text[match.start() : end]:
+                continue
+            found.append(Mention(match.start(), end, label))
+    return found
+
+
+def resolve_overlaps(candidates: Iterable[Mention]) -> list[Mention]:
+    """Keep the longest of overlapping candidates (then the earliest); SCHEMA.md's longest-name rule."""
+    kept: list[Mention] = []
+    for mention in sorted(set(candidates), key=lambda m: (-(m.end - m.start), m.start, m.label)):
+        if all(mention.end <= k.start or k.end <= mention.start for k in kept):
+            kept.append(mention)
+    return sorted(kept)
+
+
+def _next_entity(entities: Sequence[Mention], index: int, text: str, gap: str = " ") -> Mention | None:
+    if index + 1 < len(entities) and text[entities[index].end : entities[index + 1].start] == gap:
+        return entities[index + 1]
+    return None
+
+
+def _followed_by_country_pair(text: str, entities: Sequence[Mention], index: int) -> bool:
+    """`... Việt Nam-Lào`, `Việt Nam và Lào`: a pair of countries, which stays outside an ORG."""
+    if index + 1 >= len(entities) or entities[index + 1].label != "LOC":
+        return False
+    return text[entities[index].end : entities[index + 1].start] in {"-", " - ", " và ", "–"}
+
+
+def extend_organisations(text: str, entities: list[Mention]) -> list[Mention]:
+    """`Bộ Quốc phòng` + ` Lào` -> one ORG; `Bộ Tư lệnh ...` + ` Quân đội Nhân dân Lào` -> one ORG."""
+    changed = True
+    while changed:
+        changed = False
+        for i, entity in enumerate(entities):
+            if entity.label != "ORG" or text[max(0, entity.start - 4) : entity.start] == "hai ":
+                continue
+            nxt = _next_entity(entities, i, text)
+            via_province = _next_entity(entities, i, text, " tỉnh ")
+            if nxt is not None and (
+                nxt.label == "ORG"
+                or (
+                    nxt.label == "LOC"
+                    and text[nxt.start : nxt.end] in _COUNTRIES
+                    and not _followed_by_country_pair(text, entities, i + 1)
+                )
+            ):
+                merged = Mention(entity.start, nxt.end, "ORG")
+            elif via_province is not None and via_province.label == "LOC":
+                merged = Mention(entity.start, via_province.end, "ORG")
+            else:
+                continue
+            entities = sorted([e for e in entities if e not in (entity, nxt, via_province)] + [merged])
+            changed = True
+            break
+    return entities
+
+
+_DELEGATION = re.compile(
+    r"(?<!\w)Đoàn (?:đại biểu|chuyên viên)(?: (?!(?:do|của|và|đã|sẽ|tại|sang|đến)\b)[a-zà-ỹđ]+){0,4}"
+)
+
+
+def find_delegations(text: str, entities: list[Mention]) -> list[Mention]:
+    """A named delegation (`Đoàn đại biểu biên giới Việt Nam`) is one ORG, swallowing the names in it."""
+    starts = {e.start: e for e in entities}
+    for match in _DELEGATION.finditer(text):
+        end = match.end()
+        # `hai Đoàn đại biểu biên giới Việt Nam-Lào`: the countries say whose two delegations; outside.
+        counted = _QUANTIFIED.search(text[max(0, match.start() - 6) : match.start()]) is not None
+        # `Đoàn đại biểu` + ORG + country, or + country-country (one joint delegation).
+        for label in ("ORG", "LOC"):
+            nxt = starts.get(end + 1)
+            if (
+                nxt is not None
+                and nxt.label == label
+                and not (counted and label == "LOC")
+                and (label == "ORG" or text[nxt.start : nxt.end] in _COUNTRIES)
+            ):
+                end = nxt.end
+        pair = starts.get(end + 1)
+        if text[end : end + 1] == "-" and not counted and pair is not None and pair.label == "LOC":
+            end = pair.end
+        if end == match.end() and match.group().count(" ") < 2:
+            continue  # bare `Đoàn đại biểu`
+        delegation = Mention(match.start(), end, "ORG")
+        entities = [e for e in entities if e.end <= delegation.start or delegation.end <= e.start]
+        entities = sorted(entities + [delegation])
+        starts = {e.start: e for e in entities}
+    return entities
+
+
+_HONORIFICS = re.compile(r"(?<!\w)(?:" + "|".join(map(re.escape, gz.HONORIFICS)) + r") ")
+
+
+def _capitalised_run(text: str, tokens: Tokens, start: int, covered: Sequence[Mention]) -> Mention | None:
+    """Up to MAX_NAME_SYLLABLES capitalised syllables from `start`, not into another entity."""
+    i = tokens.index_at.get(start)
+    if i is None:
+        return None
+    end = start
+    for k in range(i, min(i + MAX_NAME_SYLLABLES, len(tokens.spans))):
+        word = tokens.word(k)
+        s, e = tokens.spans[k]
+        if not (word[0].isupper() and word.isalpha()) or any(c.start < e and s < c.end for c in covered):
+            break
+        if k > i and text[tokens.spans[k - 1][1] : s] != " ":
+            break
+        end = e
+    return Mention(start, end, "PER") if end > start else None
+
+
+def find_titled_persons(text: str, tokens: Tokens, entities: list[Mention]) -> list[Mention]:
+    """Capitalised words right after a title (and its ORG or country), or after `ông`/`bà`, are a name."""
+    found = []
+    for i, entity in enumerate(entities):
+        if entity.label != "TITLE":
+            continue
+        position, j = entity.end, i
+        nxt = _next_entity(entities, j, text)
+        while nxt is not None and nxt.label in {"ORG", "LOC"}:
+            position, j = nxt.end, j + 1
+            nxt = _next_entity(entities, j, text)
+        if nxt is not None or text[position : position + 1] != " ":
+            continue
+        person = _capitalised_run(text, tokens, position + 1, entities)
+        if person is not None:
+            found.append(person)
+    for match in _HONORIFICS.finditer(text):
+        person = _capitalised_run(text, tokens, match.end(), entities)
+        if person is not None:
+            found.append(person)
+    return found
+
+
+def propagate_persons(text: str, entities: list[Mention]) -> list[Mention]:
+    """A name found once (after a title) is a name everywhere else in the document too."""
+    names = {text[e.start : e.end] for e in entities if e.label == "PER" and " " in text[e.start : e.end]}
+    extra = []
+    for name in names:
+        for match in re.finditer(r"(?<!\w)" + re.escape(name) + r"(?!\w)", text):
+            extra.append(Mention(match.start(), match.end(), "PER"))
+    return resolve_overlaps(
+        entities + [m for m in extra if all(m.end <= e.start or e.end <= m.start for e in entities)]
+    )
+
+
+_QUANTIFIED = re.compile(r"(?<!\w)(?:hai|Hai|các|Các|những|Những|ba|Ba) $")
+
+
+def drop_generic_titles(text: str, entities: list[Mention]) -> list[Mention]:
+    """`hai Bộ trưởng`, `các Thứ trưởng`: a counted title names nobody (SCHEMA.md: generic mention)."""
+    return [e for e in entities if not (e.label == "TITLE" and _QUANTIFIED.search(text[max(0, e.start - 6) : e.start]))]
+
+
+def find_entities(text: str) -> list[Mention]:
+    """All entities of a normalised text, non-overlapping, in text order."""
+    tokens = Tokens(text)
+    entities = resolve_overlaps(find_terms(text) + find_dates(text) + find_named(text, tokens))
+    entities = drop_generic_titles(text, entities)
+    entities = extend_organisations(text, entities)
+    entities = find_delegations(text, entities)
+    entities = resolve_overlaps(entities + find_titled_persons(text, tokens, entities))
+    return propagate_persons(text, entities)
