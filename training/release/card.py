@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Any
 
 from .card_data import (
     CONFIG_FILENAME,
     DEFAULT_DATASET,
     RECOMMENDED_BASE,
-    SPLITS,
     BaseInfo,
     CardData,
     CardError,
@@ -76,45 +76,18 @@ def build_card_data(
     `challenge` the JSON of `python -m training.evaluation.challenge --out FILE`.
     """
     model_dir = Path(model_dir)
-    if not model_dir.is_dir():
-        raise CardError(f"{model_dir}: no such model directory")
-    ner_dir, re_dir = model_parts(model_dir)
-    ner_prefix = "ner/" if ner_dir != model_dir else ""
-    ner_config = read_json(ner_dir / "config.json")
-    if ner_config is None:
-        raise CardError(f"{ner_dir / 'config.json'}: missing or not a JSON object")
-    re_config = read_json(re_dir / "config.json") if re_dir is not None else None
-    if re_dir is not None and re_config is None:
-        raise CardError(f"{re_dir / 'config.json'}: missing or not a JSON object")
-
+    ner_dir, re_dir, ner_config, re_config = read_model_configs(model_dir)
     entity_names = labels_of(ner_config, relation=False)
     relation_names = labels_of(re_config, relation=True) if re_config else []
     entity_labels, relation_labels = label_infos(entity_names, relation_names, find_schema(schema_path))
-
-    training: list[TrainingRun] = []
-    ner_run, ner_train_config = training_run("ner", ner_dir, ner_prefix)
-    if ner_run is not None:
-        training.append(ner_run)
-    re_train_config = None
-    if re_dir is not None:
-        re_run, re_train_config = training_run("re", re_dir, "re/")
-        if re_run is not None:
-            training.append(re_run)
-    if not training:
-        logger.warning("%s: no %s beside the model: training commands and data are unknown", ner_dir, CONFIG_FILENAME)
+    training, ner_train_config, re_train_config = training_runs(model_dir, ner_dir, re_dir)
 
     base = base_info(ner_train_config or re_train_config, ner_config, base_model, base_dir, model_dir)
     chosen_license, license_reason = choose_license(base)
     if license is not None:
         chosen_license, license_reason = license, "chosen by the publisher"
 
-    evaluations = read_results(list(results))
-    if re_dir is None and any(evaluations["re"].values()):
-        logger.warning("the results hold relation scores but %s has no re/ model: they are left out", model_dir)
-        evaluations["re"] = {split: None for split in SPLITS}
-    if re_dir is None:
-        del evaluations["re"]
-    _warn_other_model(evaluations, model_dir)
+    evaluations = model_evaluations(results, model_dir, has_relations=re_dir is not None)
 
     settings = ner_config.get("viextract") if isinstance(ner_config.get("viextract"), dict) else {}
     segmenter = str(settings.get("segmenter") or (ner_train_config or {}).get("segmenter") or "unknown")
@@ -152,6 +125,51 @@ def build_card_data(
     card.limitations = _limitations(card)
     card.credits = _credits(card)
     return card
+
+
+def read_model_configs(model_dir: Path) -> tuple[Path, Path | None, dict[str, Any], dict[str, Any] | None]:
+    """(ner dir, re dir or None, their config.json contents); a missing or broken config is a CardError."""
+    if not model_dir.is_dir():
+        raise CardError(f"{model_dir}: no such model directory")
+    ner_dir, re_dir = model_parts(model_dir)
+    ner_config = read_json(ner_dir / "config.json")
+    if ner_config is None:
+        raise CardError(f"{ner_dir / 'config.json'}: missing or not a JSON object")
+    re_config = read_json(re_dir / "config.json") if re_dir is not None else None
+    if re_dir is not None and re_config is None:
+        raise CardError(f"{re_dir / 'config.json'}: missing or not a JSON object")
+    return ner_dir, re_dir, ner_config, re_config
+
+
+def training_runs(
+    model_dir: Path, ner_dir: Path, re_dir: Path | None
+) -> tuple[list[TrainingRun], dict[str, Any] | None, dict[str, Any] | None]:
+    """The training runs saved beside each model, and the NER and relation training configs (None if absent)."""
+    training: list[TrainingRun] = []
+    ner_run, ner_train_config = training_run("ner", ner_dir, "ner/" if ner_dir != model_dir else "")
+    if ner_run is not None:
+        training.append(ner_run)
+    re_train_config = None
+    if re_dir is not None:
+        re_run, re_train_config = training_run("re", re_dir, "re/")
+        if re_run is not None:
+            training.append(re_run)
+    if not training:
+        logger.warning("%s: no %s beside the model: training commands and data are unknown", ner_dir, CONFIG_FILENAME)
+    return training, ner_train_config, re_train_config
+
+
+def model_evaluations(
+    results: list[str] | tuple[str, ...], model_dir: Path, has_relations: bool
+) -> dict[str, dict[str, Evaluation | None]]:
+    """The results files read per task and split; relation scores are dropped for a model without re/."""
+    evaluations = read_results(list(results))
+    if not has_relations and any(evaluations["re"].values()):
+        logger.warning("the results hold relation scores but %s has no re/ model: they are left out", model_dir)
+    if not has_relations:
+        del evaluations["re"]
+    _warn_other_model(evaluations, model_dir)
+    return evaluations
 
 
 def _warn_other_model(evaluations: dict[str, dict[str, Evaluation | None]], model_dir: Path) -> None:
