@@ -299,7 +299,7 @@ def train_sentences(
 
     Returns the output directory (written by the main process only).
     """
-    from transformers import Trainer, set_seed
+    from transformers import set_seed
 
     check_paths(config)
     if not train:
@@ -317,11 +317,7 @@ def train_sentences(
     tables = DecodingTables.estimate(train, labels, config)
     aligner = SubwordAligner(tokenizer, max_subwords=config.max_length - 2)
     train_features, _ = encode_windows(train, aligner, label2id)
-    eval_dataset = compute_metrics = None
-    if dev is not None:
-        dev_features, dev_index = encode_windows(dev, aligner, label2id)
-        eval_dataset = WindowDataset(dev_features)
-        compute_metrics = make_compute_metrics(dev, dev_index, id2label, tables)
+    trainer = ner_trainer(config, model, tokenizer, WindowDataset(train_features), dev, aligner, id2label, tables)
     if aligner.truncated_words:
         logger.warning("%d words longer than a whole window were cut", aligner.truncated_words)
     logger.info(
@@ -330,22 +326,7 @@ def train_sentences(
         len(train_features),
         len(dev) if dev is not None else "no",
     )
-
     evaluate = dev is not None
-    args = training_arguments(config, evaluate)
-    # The token classifier returns a mean loss and ignores num_items_in_batch, though its forward takes
-    # **kwargs; left to guess, the Trainer would scale gradients by the number of GPUs and GA steps.
-    model.accepts_loss_kwargs = False
-    trainer = Trainer(
-        model=model,
-        args=args,
-        data_collator=WindowCollator(tokenizer.pad_token_id),
-        train_dataset=WindowDataset(train_features),
-        eval_dataset=eval_dataset,
-        compute_metrics=compute_metrics,
-        preprocess_logits_for_metrics=log_softmax_logits if evaluate else None,
-        callbacks=dev_callbacks(config, evaluate),
-    )
     if trainer.is_world_process_zero():
         if resume_from is not None:
             warn_config_changes(config, config.checkpoint_path / CONFIG_FILENAME)
@@ -378,6 +359,31 @@ def train_sentences(
         logger.info("model written to %s", output_dir)
     trainer.accelerator.wait_for_everyone()
     return output_dir
+
+
+def ner_trainer(config: NerConfig, model, tokenizer, train_dataset, dev, aligner, id2label, tables):
+    """The Hugging Face Trainer over windows; with `dev`, entity F1 on it each epoch (decoded as Extractor does)."""
+    from transformers import Trainer
+
+    eval_dataset = compute_metrics = None
+    if dev is not None:
+        dev_features, dev_index = encode_windows(dev, aligner, {label: i for i, label in id2label.items()})
+        eval_dataset = WindowDataset(dev_features)
+        compute_metrics = make_compute_metrics(dev, dev_index, id2label, tables)
+    evaluate = dev is not None
+    # The token classifier returns a mean loss and ignores num_items_in_batch, though its forward takes
+    # **kwargs; left to guess, the Trainer would scale gradients by the number of GPUs and GA steps.
+    model.accepts_loss_kwargs = False
+    return Trainer(
+        model=model,
+        args=training_arguments(config, evaluate),
+        data_collator=WindowCollator(tokenizer.pad_token_id),
+        train_dataset=train_dataset,
+        eval_dataset=eval_dataset,
+        compute_metrics=compute_metrics,
+        preprocess_logits_for_metrics=log_softmax_logits if evaluate else None,
+        callbacks=dev_callbacks(config, evaluate),
+    )
 
 
 def warn_config_changes(config: NerConfig, previous_path: Path) -> None:
