@@ -39,6 +39,14 @@ def _sentence_of(bounds: Sequence[tuple[int, int]], start: int, end: int) -> int
 
 def check_document(doc: Document, where: str) -> None:
     """Raise DataError at the first way `doc` breaks the format or SCHEMA.md."""
+    by_id = check_entities(doc, where)
+    check_overlaps(doc, where)
+    sentence_of = entity_sentences(doc, where)
+    check_relations(doc, where, by_id, sentence_of)
+
+
+def check_entities(doc: Document, where: str) -> dict[str, tuple[int, EntitySpan]]:
+    """Labels, offsets and ids of the entities; returns id -> (index, entity)."""
     text = doc.text
     by_id: dict[str, tuple[int, EntitySpan]] = {}
     for index, entity in enumerate(doc.entities):
@@ -60,6 +68,12 @@ def check_document(doc: Document, where: str) -> None:
             )
         by_id[entity.id] = (index, entity)
 
+    return by_id
+
+
+def check_overlaps(doc: Document, where: str) -> None:
+    """No two entities share a character."""
+    text = doc.text
     ordered = sorted(enumerate(doc.entities), key=lambda pair: (pair[1].start, pair[1].end))
     for (i_prev, prev), (i_next, nxt) in zip(ordered, ordered[1:]):
         if nxt.start < prev.end:
@@ -70,6 +84,10 @@ def check_document(doc: Document, where: str) -> None:
                 f"{prev.id} {text[prev.start : prev.end]!r} [{prev.start}, {prev.end})",
             )
 
+
+def entity_sentences(doc: Document, where: str) -> dict[str, int]:
+    """Entity id -> the sentence holding it; each entity lies in one sentence and on token bounds."""
+    text = doc.text
     bounds = sentence_bounds(text)
     starts, ends = _token_bounds(text, [x for e in doc.entities for x in (e.start, e.end)])
     sentence_of: dict[str, int] = {}
@@ -88,7 +106,13 @@ def check_document(doc: Document, where: str) -> None:
                 f"{text[entity.start : entity.end]!r} does not start and end at token bounds",
             )
         sentence_of[entity.id] = sentence
+    return sentence_of
 
+
+def check_relations(
+    doc: Document, where: str, by_id: dict[str, tuple[int, EntitySpan]], sentence_of: dict[str, int]
+) -> None:
+    """Labels, argument types and ids of the relations, both arguments in one sentence, one label per pair."""
     seen_pairs: dict[tuple[str, str], int] = {}
     for index, relation in enumerate(doc.relations):
         name = f"relations[{index}]"
