@@ -396,110 +396,9 @@ def progress(message: str) -> None:
 
 def benchmark_model(spec: ModelSpec, args, texts: list[str], corpus: list[str], device: torch.device) -> dict:
     """Every measurement of one model. One model is in memory at a time, so peak RSS means something."""
-    from viextract.onnx import export_ner, load_onnx_extractor
-
-    dtype = DTYPES[args.dtype]
-    on_cpu = device.type == "cpu"
-    extractor = load_extractor(spec.directory, device, dtype)
-    tokenizer, segmenter = extractor.tokenizer, extractor.segmenter
-    has_relations = extractor.relation_extractor is not None
-    del extractor  # loaded again for its own rows: one model in memory at a time
-    pad_id = tokenizer.pad_token_id
-    distinct = prepare_inputs(corpus, tokenizer, segmenter)
-    by_text = dict(zip(corpus, distinct))
-    docs = [by_text[t] for t in texts]
-    tokens = sum(d.tokens for d in docs)
-    windows = [w for d in distinct for w in d.windows]
-    mean_length = sum(len(w.input_ids) for w in windows) / len(windows)
-    result: dict[str, Any] = {
-        "description": spec.description,
-        "docs": len(docs),
-        "tokens": tokens,
-        "windows_per_corpus": len(windows),
-        "mean_window_tokens": mean_length,
-        "segmenter": segmenter,
-        "relations": has_relations,
-        "dtype": args.dtype,
-    }
-    dev = None
-    if spec.trained and not args.skip_f1:
-        from training.data.files import load_documents
-        from training.data.splits import load_split
-
-        dev = load_split("dev", args.splits)
-        corpus_docs = load_documents(args.corpus)
-    f1_rows: list[tuple[str, float, set]] = []
-
-    def score(name: str, candidate) -> None:
-        """Dev F1, and every span found on the whole corpus (a finer view of what a setting changes)."""
-        if dev is not None:
-            spans = {(i, *span) for i, found in enumerate(extractor_spans(candidate, corpus_docs)) for span in found}
-            f1_rows.append((name, entity_f1(candidate, dev), spans))
-
-    def pipe_row(name: str, candidate, batch_size: int, **options) -> Run:
-        progress(f"{spec.key}: {name}")
-        options["batch_tokens"] = args.batch_tokens
-        return measure(
-            lambda: pipe_run(name, candidate, texts, tokens, batch_size, **options),
-            lambda: list(candidate.pipe(texts[:1], batch_size=batch_size)),
-            device,
-            args.repeats,
-        )
-
-    # ---- the baseline, and levers one at a time (forward passes over the same windows) ----
-    baseline_model = load_hf_model(spec.directory, device, torch.float32)
-    result["baseline_attention"] = baseline_model.config._attn_implementation
-    result["flops_per_token"] = flops_per_token(baseline_model, mean_length)
-    progress(f"{spec.key}: baseline")
-    baseline = measure_forward(BASELINE_NAME, baseline_model, docs, pad_id, device, args.repeats)
-    onnx_dir = None
-    if on_cpu and not args.skip_onnx and onnx_available():
-        onnx_dir = Path(tempfile.mkdtemp(prefix="viextract_onnx_"))
-        progress(f"{spec.key}: ONNX export and int8 quantization")
-        export_ner(spec.directory, onnx_dir / "model.onnx", int8=True)
-    levers = None
-    if not args.skip_levers:
-        levers = run_levers(spec, args, docs[: args.lever_docs], baseline_model, pad_id, device, onnx_dir)
-    del baseline_model
-    release_memory()
-
-    # ---- Extractor.pipe ----
-    rows = [baseline]
-    if dev is not None and dtype != torch.float32:
-        score("fp32", load_extractor(spec.directory, device, torch.float32))  # the reference comes first
-        release_memory()
-    extractor = load_extractor(spec.directory, device, dtype)
-    for processes in args.processes:
-        progress(f"{spec.key}: text preparation, {processes} processes")
-        prep = lambda n=processes, e=extractor: _feed.prep_run(Run, texts, e, n)  # noqa: E731
-        rows.append(measure(prep, lambda: None, device, 1))
-    for batch_size in args.batch_sizes:
-        rows.append(pipe_row(f"Extractor.pipe, batch {batch_size}, {args.dtype}", extractor, batch_size))
-    top = max(args.batch_sizes)
-    for processes in (n for n in args.processes if n > 1):
-        name = f"Extractor.pipe, batch {top}, {args.dtype}, {processes} processes"
-        rows.append(pipe_row(name, extractor, top, n_process=processes))
-    forward_rows = feed_rows(extractor, [w for d in docs for w in d.windows], args, device)
-    score(args.dtype, extractor)
-    del extractor
-    release_memory()
-    if dev is not None and on_cpu:
-        from viextract import Extractor
-
-        score("eager attention", Extractor.from_pretrained(spec.directory, device=device, attn_implementation="eager"))
-    if on_cpu and dtype == torch.float32:
-        quantized = load_extractor(spec.directory, device, torch.float32, quantize="int8")
-        rows.append(pipe_row(f"Extractor.pipe, batch {LEVER_BATCH}, int8 (torch dynamic)", quantized, LEVER_BATCH))
-        score("int8 (torch dynamic)", quantized)
-        del quantized
-        release_memory()
-    if onnx_dir is not None:
-        for label, file in ONNX_FILES:
-            onnx_extractor = load_onnx_extractor(spec.directory, onnx_dir / file)
-            rows.append(pipe_row(f"Extractor.pipe, batch {LEVER_BATCH}, {label}", onnx_extractor, LEVER_BATCH))
-            score(label, onnx_extractor)
-            del onnx_extractor
-            release_memory()
+    bench, result = prepare_bench(spec, args, texts, corpus, device)
+    baseline, levers, onnx_dir = baseline_and_levers(bench, result)
+    rows, forward_rows = pipe_rows(bench, baseline, onnx_dir)
     for run in rows:
         run.extra["x_baseline"] = run.tokens_per_s / baseline.tokens_per_s
     if args.peak_tflops:
@@ -507,32 +406,171 @@ def benchmark_model(spec: ModelSpec, args, texts: list[str], corpus: list[str], 
             run.extra["tflops"] = run.tokens_per_s * result["flops_per_token"] / 1e12
             run.extra["fraction_of_peak"] = run.extra["tflops"] / args.peak_tflops
     result["pipe"] = [r.to_dict() for r in rows]
-
-    print(f"\n## {spec.key}: {spec.description}\n")
-    print(
-        f"{len(docs)} documents, {tokens:,} subword tokens ({len(windows)} windows over the {len(corpus)} corpus "
-        f"documents, {mean_length:.1f} tokens a window on average); segmenter {segmenter}; "
-        f"relation model {'yes' if result['relations'] else 'no'}; {torch.get_num_threads()} torch threads; "
-        f"device {device}, dtype {args.dtype}; attention {result['baseline_attention']} (transformers' default); "
-        f"{result['flops_per_token'] / 1e6:,.1f} MFLOP a token\n"
-    )
-    print_pipe_table(rows, args.peak_tflops, device)
-    pipe_rows = [r for r in rows if r.name.startswith("Extractor.pipe")]
-    result["feed"] = _feed.feed_summary(forward_rows, pipe_rows, result["flops_per_token"], args.peak_tflops)
-    result["forward"] = [r.to_dict() for r in forward_rows]
-    _feed.print_feed(result["feed"], forward_rows, args.peak_tflops, markdown_table)
-    if levers is not None:
-        result["levers"] = print_levers(levers, args.lever_docs, device)
-    if f1_rows:
-        result["dev_f1"] = print_dev_f1(f1_rows, dev)
+    report_model(bench, result, rows, forward_rows, levers, len(corpus))
     if onnx_dir is not None:
         shutil.rmtree(onnx_dir, ignore_errors=True)
 
-    # ---- cold start ----
     if not args.skip_cold_start:
         progress(f"{spec.key}: cold start")
         result["cold_start"] = cold_start(spec, corpus[0], device)
     return result
+
+
+@dataclass
+class Bench:
+    """One model's benchmark: its inputs, the dev documents F1 is read on, and the F1 rows gathered so far."""
+
+    spec: ModelSpec
+    args: Any
+    texts: list[str]
+    device: torch.device
+    docs: list
+    tokens: int
+    pad_id: int
+    dev: list | None = None
+    corpus_docs: list | None = None
+    f1_rows: list[tuple[str, float, set]] = field(default_factory=list)
+
+    def score(self, name: str, candidate) -> None:
+        """Dev F1, and every span found on the whole corpus (a finer view of what a setting changes)."""
+        if self.dev is not None:
+            found = extractor_spans(candidate, self.corpus_docs)
+            spans = {(i, *span) for i, in_doc in enumerate(found) for span in in_doc}
+            self.f1_rows.append((name, entity_f1(candidate, self.dev), spans))
+
+    def pipe_row(self, name: str, candidate, batch_size: int, **options) -> Run:
+        progress(f"{self.spec.key}: {name}")
+        options["batch_tokens"] = self.args.batch_tokens
+        return measure(
+            lambda: pipe_run(name, candidate, self.texts, self.tokens, batch_size, **options),
+            lambda: list(candidate.pipe(self.texts[:1], batch_size=batch_size)),
+            self.device,
+            self.args.repeats,
+        )
+
+
+def prepare_bench(spec: ModelSpec, args, texts: list[str], corpus: list[str], device: torch.device):
+    """(Bench, result dict with the input figures): the inputs prepared once, with the model's own tokenizer."""
+    extractor = load_extractor(spec.directory, device, DTYPES[args.dtype])
+    tokenizer, segmenter = extractor.tokenizer, extractor.segmenter
+    has_relations = extractor.relation_extractor is not None
+    del extractor  # loaded again for its own rows: one model in memory at a time
+    distinct = prepare_inputs(corpus, tokenizer, segmenter)
+    by_text = dict(zip(corpus, distinct))
+    docs = [by_text[t] for t in texts]
+    windows = [w for d in distinct for w in d.windows]
+    bench = Bench(spec, args, texts, device, docs, sum(d.tokens for d in docs), tokenizer.pad_token_id)
+    result: dict[str, Any] = {
+        "description": spec.description,
+        "docs": len(docs),
+        "tokens": bench.tokens,
+        "windows_per_corpus": len(windows),
+        "mean_window_tokens": sum(len(w.input_ids) for w in windows) / len(windows),
+        "segmenter": segmenter,
+        "relations": has_relations,
+        "dtype": args.dtype,
+    }
+    if spec.trained and not args.skip_f1:
+        from training.data.files import load_documents
+        from training.data.splits import load_split
+
+        bench.dev = load_split("dev", args.splits)
+        bench.corpus_docs = load_documents(args.corpus)
+    return bench, result
+
+
+def baseline_and_levers(bench: Bench, result: dict[str, Any]) -> tuple[Run, list | None, Path | None]:
+    """(baseline forward run, lever runs or None, ONNX export folder or None): forward passes over the same windows."""
+    from viextract.onnx import export_ner
+
+    spec, args, device = bench.spec, bench.args, bench.device
+    baseline_model = load_hf_model(spec.directory, device, torch.float32)
+    result["baseline_attention"] = baseline_model.config._attn_implementation
+    result["flops_per_token"] = flops_per_token(baseline_model, result["mean_window_tokens"])
+    progress(f"{spec.key}: baseline")
+    baseline = measure_forward(BASELINE_NAME, baseline_model, bench.docs, bench.pad_id, device, args.repeats)
+    onnx_dir = None
+    if device.type == "cpu" and not args.skip_onnx and onnx_available():
+        onnx_dir = Path(tempfile.mkdtemp(prefix="viextract_onnx_"))
+        progress(f"{spec.key}: ONNX export and int8 quantization")
+        export_ner(spec.directory, onnx_dir / "model.onnx", int8=True)
+    levers = None
+    if not args.skip_levers:
+        docs = bench.docs[: args.lever_docs]
+        levers = run_levers(spec, args, docs, baseline_model, bench.pad_id, device, onnx_dir)
+    del baseline_model
+    release_memory()
+    return baseline, levers, onnx_dir
+
+
+def pipe_rows(bench: Bench, baseline: Run, onnx_dir: Path | None) -> tuple[list[Run], list[Run]]:
+    """(Extractor.pipe rows after the baseline, NER-forward feed rows): batch sizes, processes, int8, ONNX."""
+    from viextract.onnx import load_onnx_extractor
+
+    spec, args, device, texts = bench.spec, bench.args, bench.device, bench.texts
+    dtype, on_cpu = DTYPES[args.dtype], device.type == "cpu"
+    rows = [baseline]
+    if bench.dev is not None and dtype != torch.float32:
+        bench.score("fp32", load_extractor(spec.directory, device, torch.float32))  # the reference comes first
+        release_memory()
+    extractor = load_extractor(spec.directory, device, dtype)
+    for processes in args.processes:
+        progress(f"{spec.key}: text preparation, {processes} processes")
+        prep = lambda n=processes, e=extractor: _feed.prep_run(Run, texts, e, n)  # noqa: E731
+        rows.append(measure(prep, lambda: None, device, 1))
+    for batch_size in args.batch_sizes:
+        rows.append(bench.pipe_row(f"Extractor.pipe, batch {batch_size}, {args.dtype}", extractor, batch_size))
+    top = max(args.batch_sizes)
+    for processes in (n for n in args.processes if n > 1):
+        name = f"Extractor.pipe, batch {top}, {args.dtype}, {processes} processes"
+        rows.append(bench.pipe_row(name, extractor, top, n_process=processes))
+    forward_rows = feed_rows(extractor, [w for d in bench.docs for w in d.windows], args, device)
+    bench.score(args.dtype, extractor)
+    del extractor
+    release_memory()
+    if bench.dev is not None and on_cpu:
+        from viextract import Extractor
+
+        eager = Extractor.from_pretrained(spec.directory, device=device, attn_implementation="eager")
+        bench.score("eager attention", eager)
+    if on_cpu and dtype == torch.float32:
+        quantized = load_extractor(spec.directory, device, torch.float32, quantize="int8")
+        name = f"Extractor.pipe, batch {LEVER_BATCH}, int8 (torch dynamic)"
+        rows.append(bench.pipe_row(name, quantized, LEVER_BATCH))
+        bench.score("int8 (torch dynamic)", quantized)
+        del quantized
+        release_memory()
+    if onnx_dir is not None:
+        for label, file in ONNX_FILES:
+            onnx_extractor = load_onnx_extractor(spec.directory, onnx_dir / file)
+            rows.append(bench.pipe_row(f"Extractor.pipe, batch {LEVER_BATCH}, {label}", onnx_extractor, LEVER_BATCH))
+            bench.score(label, onnx_extractor)
+            del onnx_extractor
+            release_memory()
+    return rows, forward_rows
+
+
+def report_model(bench: Bench, result: dict, rows: list[Run], forward_rows: list[Run], levers, n_corpus: int) -> None:
+    """Print the model's tables (pipe, feed, levers, dev F1) and add their summaries to `result`."""
+    args, device = bench.args, bench.device
+    print(f"\n## {bench.spec.key}: {bench.spec.description}\n")
+    print(
+        f"{len(bench.docs)} documents, {bench.tokens:,} subword tokens ({result['windows_per_corpus']} windows over "
+        f"the {n_corpus} corpus documents, {result['mean_window_tokens']:.1f} tokens a window on average); "
+        f"segmenter {result['segmenter']}; relation model {'yes' if result['relations'] else 'no'}; "
+        f"{torch.get_num_threads()} torch threads; device {device}, dtype {args.dtype}; attention "
+        f"{result['baseline_attention']} (transformers' default); "
+        f"{result['flops_per_token'] / 1e6:,.1f} MFLOP a token\n"
+    )
+    print_pipe_table(rows, args.peak_tflops, device)
+    pipe_rows_only = [r for r in rows if r.name.startswith("Extractor.pipe")]
+    result["feed"] = _feed.feed_summary(forward_rows, pipe_rows_only, result["flops_per_token"], args.peak_tflops)
+    result["forward"] = [r.to_dict() for r in forward_rows]
+    _feed.print_feed(result["feed"], forward_rows, args.peak_tflops, markdown_table)
+    if levers is not None:
+        result["levers"] = print_levers(levers, args.lever_docs, device)
+    if bench.f1_rows:
+        result["dev_f1"] = print_dev_f1(bench.f1_rows, bench.dev)
 
 
 def feed_rows(extractor, windows: list[Window], args, device: torch.device) -> list[Run]:
