@@ -595,8 +595,6 @@ ONNX_FILES = (("ONNX Runtime fp32", "model.onnx"), ("ONNX Runtime int8", "model_
 
 def run_levers(spec, args, docs, baseline_model, pad_id, device, onnx_dir) -> list[tuple[str, str, Run | None]]:
     """Each lever changed alone from the baseline, then combined; forward passes over the same windows."""
-    from viextract.onnx import OnnxTokenClassifier
-
     on_cpu = device.type == "cpu"
     dtype = DTYPES[args.dtype]
 
@@ -606,7 +604,6 @@ def run_levers(spec, args, docs, baseline_model, pad_id, device, onnx_dir) -> li
 
     attention = baseline_model.config._attn_implementation
     threads = torch.get_num_threads()
-    other_threads = 1 if threads > 1 else (os.cpu_count() or 1)
     sorted_batches = {"batch_size": LEVER_BATCH, "sort": True, "grad": "inference_mode"}
     runs: list[tuple[str, str, Run | None]] = [
         (
@@ -665,7 +662,18 @@ def run_levers(spec, args, docs, baseline_model, pad_id, device, onnx_dir) -> li
             )
         )
         return runs
+    return runs + cpu_levers(spec, baseline_model, onnx_dir, timed, sorted_batches)
+
+
+def cpu_levers(spec, baseline_model, onnx_dir, timed, sorted_batches) -> list[tuple[str, str, Run | None]]:
+    """The CPU-only levers: dynamic int8, ONNX Runtime, the thread count, and their combinations."""
+    from viextract.onnx import OnnxTokenClassifier
+
+    attention = baseline_model.config._attn_implementation
+    threads = torch.get_num_threads()
+    other_threads = 1 if threads > 1 else (os.cpu_count() or 1)
     quantized = int8_model(spec.directory)
+    runs: list[tuple[str, str, Run | None]] = []
     runs.append(("dynamic int8", "torch quantize_dynamic of the Linear layers", timed("int8", quantized)))
     sessions = {}
     if onnx_dir is not None:
