@@ -259,5 +259,3 @@ def _credits(card: CardData) -> list[str]:
         "(data/README.md in the viextract repository), and sentences written by the viextract team."
     )
     return out
-
-

@@ -67,9 +67,7 @@ _DATE_PATTERNS = [
 
 
 def find_terms(text: str) -> list[Mention]:
-    return [
-        Mention(m.start(), m.end(), label) for label, pattern in GAZETTEERS.items() for m in pattern.finditer(text)
-    ]
+    return [Mention(m.start(), m.end(), label) for label, pattern in GAZETTEERS.items() for m in pattern.finditer(text)]
 
 
 def find_dates(text: str) -> list[Mention]:
