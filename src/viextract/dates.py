@@ -187,6 +187,6 @@ def _days(s: str, year: int | None) -> str | None:
     first, last = _day(*points[0]), _day(*points[-1])
     if first is None or last is None or any(_day(*p) is None for p in points):
         return None
-    if first > last and not read[0][-1]:  # `30/12 đến 2/1/2027`: the first day is in the year before
+    if first > last and not read[0][-1] and points[0][1] > points[-1][1]:  # `30/12 đến 2/1/2027`: the first day is in the year before
         first = _day(points[0][0], points[0][1], points[0][2] - 1)
     return _interval(first, last) if first <= last else None
