@@ -84,7 +84,9 @@ def run_cli(monkeypatch, capsys, tiny_ner_dir, tmp_path, output_format):
     path = tmp_path / "a.txt"
     path.write_text(TEXT, encoding="utf-8")
     # The tiny model finds no relations worth testing: the command gets a hand-built result.
-    monkeypatch.setattr(cli, "_extract_files", lambda extractor, names, batch_size, progress: iter([("a,b.txt", built())]))
+    monkeypatch.setattr(
+        cli, "_extract_files", lambda extractor, names, batch_size, progress: iter([("a,b.txt", built())])
+    )
     assert cli.main(["extract", str(path), "--model", str(tiny_ner_dir), "--format", output_format]) == 0
     return capsys.readouterr().out
 
@@ -94,8 +96,14 @@ def test_cli_triples_are_tab_separated(monkeypatch, capsys, tiny_ner_dir, tmp_pa
     assert len(lines) == 4
     row = lines[2].split("\t")
     deal = TEXT.index("Biên bản")
-    assert row == ["a,b.txt", "bộ quốc phòng việt nam", "signed", "Biên bản ghi nhớ",
-                   *map(str, (TEXT.index("bộ quốc"), TEXT.index("bộ quốc") + 22, deal, deal + 16)), "2026-03-16"]
+    assert row == [
+        "a,b.txt",
+        "bộ quốc phòng việt nam",
+        "signed",
+        "Biên bản ghi nhớ",
+        *map(str, (TEXT.index("bộ quốc"), TEXT.index("bộ quốc") + 22, deal, deal + 16)),
+        "2026-03-16",
+    ]
 
 
 def test_cli_csv_has_a_header_and_quotes(monkeypatch, capsys, tiny_ner_dir, tmp_path):

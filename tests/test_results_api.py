@@ -58,7 +58,11 @@ def test_json_refuses_a_relation_outside_its_entities():
     with pytest.raises(ValueError, match="Lào"):
         bad.to_json()
     with pytest.raises(ValueError, match="entity 7"):
-        Extraction.from_json(json.dumps({"text": "", "entities": [], "relations": [{"head": 7, "tail": 0, "label": "meets", "score": 1}]}))
+        Extraction.from_json(
+            json.dumps(
+                {"text": "", "entities": [], "relations": [{"head": 7, "tail": 0, "label": "meets", "score": 1}]}
+            )
+        )
     with pytest.raises(TypeError, match="dict"):
         Extraction.from_json({})
 

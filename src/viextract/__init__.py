@@ -5,8 +5,8 @@
 """
 
 from .errors import ModelLoadError
-from .graph import Triple
 from .extractor import Extractor, extract
+from .graph import Triple
 from .labels import ENTITY_LABELS, RELATION_LABELS
 from .results import Entity, Extraction, Relation
 

@@ -35,7 +35,8 @@ def reference_year(document_date: dt.date | str | None) -> int | None:
     if isinstance(document_date, dt.date):
         return document_date.year
     if not isinstance(document_date, str):
-        raise TypeError(f"document_date must be a datetime.date or an ISO 'YYYY-MM-DD' str, got {type(document_date).__name__}")
+        kind = type(document_date).__name__
+        raise TypeError(f"document_date must be a datetime.date or an ISO 'YYYY-MM-DD' str, got {kind}")
     match = re.fullmatch(r"(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?", document_date.strip())
     try:
         if match is None:
@@ -81,8 +82,9 @@ def with_date_values(extraction: Extraction, document_date: dt.date | str | None
         id(e): replace(e, value=normalize_date(e.text, document_date) if e.label == "DATE" else None)
         for e in extraction.entities
     }
-    relations = tuple(replace(r, head=moved.get(id(r.head), r.head), tail=moved.get(id(r.tail), r.tail))
-                      for r in extraction.relations)
+    relations = tuple(
+        replace(r, head=moved.get(id(r.head), r.head), tail=moved.get(id(r.tail), r.tail)) for r in extraction.relations
+    )
     return Extraction(extraction.text, tuple(moved[id(e)] for e in extraction.entities), relations)
 
 
@@ -187,6 +189,7 @@ def _days(s: str, year: int | None) -> str | None:
     first, last = _day(*points[0]), _day(*points[-1])
     if first is None or last is None or any(_day(*p) is None for p in points):
         return None
-    if first > last and not read[0][-1] and points[0][1] > points[-1][1]:  # `30/12 đến 2/1/2027`: the first day is in the year before
+    # `30/12 đến 2/1/2027`: the first day, its year not written, is in the year before.
+    if first > last and not read[0][-1] and points[0][1] > points[-1][1]:
         first = _day(points[0][0], points[0][1], points[0][2] - 1)
     return _interval(first, last) if first <= last else None

@@ -12,6 +12,7 @@ from typing import Any, overload
 import torch
 
 from .bio import decode_bio, drop_symbol_edges
+from .dates import reference_year, with_date_values
 from .errors import ModelLoadError
 from .loading import (
     IMPORT_LOCK,
@@ -27,7 +28,6 @@ from .loading import (
 from .ner import TokenTagger
 from .parallel import DocumentPreparer, PreparedDocument, prepare_documents
 from .quiet import no_quantization_deprecation, quiet_unless_verbose
-from .dates import reference_year, with_date_values
 from .results import Entity, Extraction, Relation
 from .saving import atomic_directory, check_save_target, refuse_quantized
 from .segment import DEFAULT_SEGMENTER, get_segmenter
@@ -167,7 +167,8 @@ class Extractor:
         """One text gives one `Extraction`; a list (or tuple) of texts gives a list, as `pipe` would."""
         if isinstance(text, (list, tuple)):
             return list(self.pipe(text, batch_size=batch_size, document_date=document_date))
-        (result,) = self.pipe([_check_text(text)], batch_size=batch_size, document_date=document_date)  # to its end, where it logs its summary
+        # Iterated to its end, where it logs its summary.
+        (result,) = self.pipe([_check_text(text)], batch_size=batch_size, document_date=document_date)
         return result
 
     def pipe(

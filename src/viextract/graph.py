@@ -73,7 +73,7 @@ def _earlier_person(name: str, people: list[Entity]) -> Entity | None:
     fits = []
     for person in people:
         full = normalize_name(person.text).split()
-        if len(words) < len(full) and (full[-len(words):] == words or full[: len(words)] == words):
+        if len(words) < len(full) and (full[-len(words) :] == words or full[: len(words)] == words):
             fits.append(person)
     return fits[0] if len(fits) == 1 else None
 
