@@ -113,3 +113,33 @@ def test_cli_csv_has_a_header_and_quotes(monkeypatch, capsys, tiny_ner_dir, tmp_
     assert rows[0] == ["file", "head", "relation", "tail", "head_start", "head_end", "tail_start", "tail_end", "date"]
     assert len(rows) == 5 and rows[1][:4] == ["a,b.txt", "Sonexay Siphandone", "meets", "Bùi Thanh Sơn"]
     assert rows[1][8] == "" and rows[4][8] == "2026-03-16"
+
+
+class DateFinder:
+    """A stand-in extractor: each `15/3` is a DATE, valued as the real one values a piece (no header)."""
+
+    def pipe(self, texts, batch_size=32):
+        from viextract.dates import with_date_values
+
+        for text in texts:
+            start = text.find("15/3")
+            found = (Entity("15/3", "DATE", start, start + 4, 0.9),) if start >= 0 else ()
+            yield with_date_values(Extraction(text, found))
+
+
+def test_cli_values_dates_in_later_pieces_by_the_files_header(tmp_path):
+    from viextract.cli import _extract_files
+
+    class NoBar:
+        def set_description_str(self, text):
+            pass
+
+        def update(self, count):
+            pass
+
+    path = tmp_path / "long.txt"
+    path.write_text(" date 2026-05-01\n" + "Hai bên hợp tác.\n" * 2000 + "Ngày 15/3 ký kết.\n", encoding="utf-8")
+    ((name, result),) = _extract_files(DateFinder(), [str(path)], 32, NoBar())
+    (date,) = result.entities
+    assert result.text[date.start : date.end] == "15/3" and date.start > 20_000  # not in the first piece
+    assert date.value == "2026-03-15"
