@@ -94,3 +94,15 @@ def test_the_extractor_fills_date_values_and_takes_document_date(tiny_extractor)
         tiny_extractor(text, document_date="15/3/2026")
     with pytest.raises(TypeError, match="document_date"):
         tiny_extractor.pipe([text], document_date=2026)
+
+
+def test_the_readme_results_example_is_what_the_bundled_model_prints(capsys):
+    """README's "Results: JSON, dates and triples" output comes from running its own script."""
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### Results: JSON, dates and triples", 1)[1]
+    script, printed = re.search(r"```python\n(.*?)```\s*```\n(.*?)```", section, re.S).groups()
+    exec(compile(script, "README.md", "exec"), {})
+    assert capsys.readouterr().out == printed
