@@ -109,9 +109,9 @@ def _years(s: str, year: int | None) -> str | None:
     if not re.fullmatch(r"\s*(?:\d{4}\s*)+", rest):
         return None
     years = [int(y) for y in rest.split()]
-    if years != sorted(years):
+    if years != sorted(years) or years[0] < 1:  # datetime has no year 0
         return None
-    return _interval(str(years[0]), str(years[-1]))
+    return _interval(f"{years[0]:04d}", f"{years[-1]:04d}")
 
 
 def _quarter(s: str, year: int | None) -> str | None:
@@ -120,7 +120,7 @@ def _quarter(s: str, year: int | None) -> str | None:
         return None
     quarter = _ROMAN.get(match.group(1)) or int(match.group(1))
     written = int(match.group(2)) if match.group(2) else year
-    return f"{written}-Q{quarter}" if written else None
+    return f"{written:04d}-Q{quarter}" if written else None
 
 
 def _first_months(s: str, year: int | None) -> str | None:
@@ -128,10 +128,10 @@ def _first_months(s: str, year: int | None) -> str | None:
     if match is None or not 1 <= int(match.group(1)) <= 12:
         return None
     count, written = int(match.group(1)), int(match.group(3)) if match.group(3) else year
-    if written is None:
+    if not written:
         return None
     first, last = (1, count) if match.group(2) == "đầu" else (13 - count, 12)
-    return _interval(f"{written}-{first:02d}", f"{written}-{last:02d}")
+    return _interval(f"{written:04d}-{first:02d}", f"{written:04d}-{last:02d}")
 
 
 def _months(s: str, year: int | None) -> str | None:
@@ -146,9 +146,9 @@ def _months(s: str, year: int | None) -> str | None:
         written = match.group(2) or match.group(3)
         read.append([int(match.group(1)), int(written) if written else None, written is not None])
     points = _fill_years(read, year)
-    if points is None or not all(1 <= month <= 12 for month, _ in points):
+    if points is None or not all(1 <= month <= 12 and y >= 1 for month, y in points):
         return None
-    first, last = (f"{y}-{m:02d}" for m, y in (points[0], points[-1]))
+    first, last = (f"{y:04d}-{m:02d}" for m, y in (points[0], points[-1]))
     return _interval(first, last) if first <= last else None
 
 
