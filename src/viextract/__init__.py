@@ -6,6 +6,7 @@
 
 from .errors import ModelLoadError
 from .extractor import Extractor, extract
+from .graph import Triple
 from .labels import ENTITY_LABELS, RELATION_LABELS
 from .results import Entity, Extraction, Relation
 
@@ -19,6 +20,7 @@ __all__ = [
     "Extractor",
     "ModelLoadError",
     "Relation",
+    "Triple",
     "__version__",
     "extract",
 ]

@@ -1,4 +1,4 @@
-"""`viextract extract [FILES... | -] --model PATH --format json|jsonl|table [--progress]`.
+"""`viextract extract [FILES... | -] --model PATH --format json|jsonl|table|triples|csv [--progress]`.
 
 `viextract train|evaluate|publish` come from the `viextract[train]` extra, found by entry point.
 """
@@ -6,6 +6,8 @@
 from __future__ import annotations
 
 import argparse
+import csv
+import io
 import json
 import os
 import signal
@@ -17,6 +19,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 from .batch.command import add_batch_command
+from .dates import with_date_values
 from .inputs import STDIN, InputError, check_inputs, display_name, read_input
 from .pieces import join_pieces, split_at_line_breaks
 from .results import Extraction
@@ -80,7 +83,8 @@ def _extract_files(extractor, names: list[str], batch_size: int, progress) -> It
         parts.append((start, result))
         progress.update(len(text[start:end].encode("utf-8")))
         if last:
-            yield display_name(name), join_pieces(text, parts)
+            # Pieces after the first lack the ` date` header: DATE values are read again on the whole text.
+            yield display_name(name), with_date_values(join_pieces(text, parts))
             parts = []
 
 
@@ -107,6 +111,9 @@ def _writer(output_format: str):
     documents finished so far stay a valid JSON document.
     """
     out = sys.stdout
+    if output_format in TRIPLE_FORMATS:
+        yield _triple_writer(out, output_format)
+        return
     if output_format != "json":
         render = format_table if output_format == "table" else _json_line
 
@@ -134,6 +141,44 @@ def _writer(output_format: str):
         out.flush()
 
 
+TRIPLE_FORMATS = ("triples", "csv")
+TRIPLE_COLUMNS = ("file", "head", "relation", "tail", "head_start", "head_end", "tail_start", "tail_end", "date")
+
+
+def triple_rows(name: str, result: Extraction) -> list[list]:
+    """One row of TRIPLE_COLUMNS per relation; `date` joins the triple's DATE values with `;`."""
+    return [
+        [name, t.head, t.relation, t.tail, t.head_start, t.head_end, t.tail_start, t.tail_end, ";".join(t.dates)]
+        for t in result.to_triples()
+    ]
+
+
+def _triple_writer(out, output_format: str):
+    """`write(name, result)` for `triples` (tab-separated, tabs and newlines in text as spaces) or `csv`."""
+    if output_format == "csv":
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")  # RFC 4180 quoting; \n as the other formats end lines
+
+        def render(rows: list[list]) -> str:
+            buffer.seek(0)
+            buffer.truncate()
+            writer.writerows(rows)
+            return buffer.getvalue()
+
+        out.write(render([list(TRIPLE_COLUMNS)]))
+    else:
+
+        def render(rows: list[list]) -> str:
+            return "".join("\t".join(" ".join(str(v).split()) for v in row) + "\n" for row in rows)
+
+    def write(name: str, result: Extraction) -> None:
+        with _ctrl_c_held():
+            out.write(render(triple_rows(name, result)))
+            out.flush()
+
+    return write
+
+
 @contextmanager
 def _ctrl_c_held():
     """Ctrl-C waits until one document's output is written whole, then interrupts as usual."""
@@ -156,7 +201,12 @@ def build_parser() -> argparse.ArgumentParser:
     extract = commands.add_parser("extract", help="extract entities and relations from UTF-8 text files")
     extract.add_argument("files", nargs="*", help="input files; '-' or none reads standard input")
     extract.add_argument("--model", help="model directory or Hub repo id (default: the bundled model)")
-    extract.add_argument("--format", choices=["json", "jsonl", "table"], default="json")
+    extract.add_argument(
+        "--format",
+        choices=["json", "jsonl", "table", *TRIPLE_FORMATS],
+        default="json",
+        help="triples: tab-separated relation rows; csv: the same with a header row",
+    )
     extract.add_argument("--batch-size", type=int, default=32, help="sentences per model batch (default 32)")
     extract.add_argument(
         "--progress",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import os
 import threading
 from collections.abc import Iterable, Iterator, Sequence
@@ -11,6 +12,7 @@ from typing import Any, overload
 import torch
 
 from .bio import decode_bio, drop_symbol_edges
+from .dates import reference_year, with_date_values
 from .errors import ModelLoadError
 from .loading import (
     IMPORT_LOCK,
@@ -156,18 +158,27 @@ class Extractor:
                 self.relation_extractor.save_pretrained(staging / "re", verbose=verbose)
 
     @overload
-    def __call__(self, text: str, batch_size: int = 32) -> Extraction: ...
+    def __call__(self, text: str, batch_size: int = 32, *, document_date=None) -> Extraction: ...
     @overload
-    def __call__(self, text: list[str] | tuple[str, ...], batch_size: int = 32) -> list[Extraction]: ...
-    def __call__(self, text, batch_size=32):
+    def __call__(
+        self, text: list[str] | tuple[str, ...], batch_size: int = 32, *, document_date=None
+    ) -> list[Extraction]: ...
+    def __call__(self, text, batch_size=32, *, document_date=None):
         """One text gives one `Extraction`; a list (or tuple) of texts gives a list, as `pipe` would."""
         if isinstance(text, (list, tuple)):
-            return list(self.pipe(text, batch_size=batch_size))
-        (result,) = self.pipe([_check_text(text)], batch_size=batch_size)  # to its end, where it logs its summary
+            return list(self.pipe(text, batch_size=batch_size, document_date=document_date))
+        # Iterated to its end, where it logs its summary.
+        (result,) = self.pipe([_check_text(text)], batch_size=batch_size, document_date=document_date)
         return result
 
     def pipe(
-        self, texts: Iterable[str], batch_size: int = 32, *, n_process: int = 1, batch_tokens: int | None = None
+        self,
+        texts: Iterable[str],
+        batch_size: int = 32,
+        *,
+        n_process: int = 1,
+        batch_tokens: int | None = None,
+        document_date: datetime.date | str | None = None,
     ) -> Iterator[Extraction]:
         """Extract from many texts, batching sentences across documents; results keep input order.
 
@@ -181,6 +192,9 @@ class Extractor:
         Arguments are checked here, at the call, not at the first iteration: a `str` (which would
         iterate character by character) is a TypeError, a `batch_size` that is not a positive int
         a ValueError.
+
+        `document_date` (a `datetime.date` or 'YYYY-MM-DD') is the year that DATE values without
+        one take (`dates.py`); without it, each text's ` date YYYY-MM-DD` header is used, if any.
         """
         if isinstance(texts, (str, bytes)):
             raise TypeError(
@@ -189,11 +203,12 @@ class Extractor:
         if not isinstance(texts, Iterable):
             raise TypeError(f"pipe() takes an iterable of str, got {type(texts).__name__}")
         check_batch_size(batch_size)
-        return self._pipe(texts, batch_size, n_process, batch_tokens)
+        reference_year(document_date)
+        return self._pipe(texts, batch_size, n_process, batch_tokens, document_date)
 
     @reports_truncations_when_done
     def _pipe(
-        self, texts: Iterable[str], batch_size: int, n_process: int, batch_tokens: int | None
+        self, texts: Iterable[str], batch_size: int, n_process: int, batch_tokens: int | None, document_date=None
     ) -> Iterator[Extraction]:
         preparer = DocumentPreparer(self.segmenter, self.tagger.aligner)
         pending: list[PreparedDocument] = []
@@ -202,13 +217,17 @@ class Extractor:
             pending.append(prepared)
             pending_sentences += len(prepared.sentences)
             if pending_sentences >= batch_size * _SENTENCES_PER_CHUNK_FACTOR:
-                yield from self._extract_prepared(pending, batch_size, batch_tokens)
+                yield from self._extract_prepared(pending, batch_size, batch_tokens, document_date)
                 pending, pending_sentences = [], 0
         if pending:
-            yield from self._extract_prepared(pending, batch_size, batch_tokens)
+            yield from self._extract_prepared(pending, batch_size, batch_tokens, document_date)
 
     def _extract_prepared(
-        self, documents: Sequence[PreparedDocument], batch_size: int, batch_tokens: int | None = None
+        self,
+        documents: Sequence[PreparedDocument],
+        batch_size: int,
+        batch_tokens: int | None = None,
+        document_date=None,
     ) -> list[Extraction]:
         sentences = [s for doc in documents for s in doc.sentences]
         originals = [doc.text for doc in documents for _ in doc.sentences]
@@ -246,10 +265,13 @@ class Extractor:
         for doc in documents:
             count = len(doc.sentences)
             results.append(
-                Extraction(
-                    doc.text,
-                    tuple(e for found in entities[position : position + count] for e in found),
-                    tuple(r for found in relations[position : position + count] for r in found),
+                with_date_values(
+                    Extraction(
+                        doc.text,
+                        tuple(e for found in entities[position : position + count] for e in found),
+                        tuple(r for found in relations[position : position + count] for r in found),
+                    ),
+                    document_date,
                 )
             )
             position += count
@@ -282,7 +304,8 @@ def default_extractor() -> Extractor:
         return _default_extractor
 
 
-def extract(text: str) -> Extraction:
-    """Entities and relations in `text` with the bundled default model."""
+def extract(text: str, *, document_date: datetime.date | str | None = None) -> Extraction:
+    """Entities and relations in `text` with the bundled default model (`document_date`: see `Extractor.pipe`)."""
     text = _check_text(text)  # a wrong type fails before the model is loaded
-    return default_extractor()(text)
+    reference_year(document_date)
+    return default_extractor()(text, document_date=document_date)

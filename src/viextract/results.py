@@ -2,22 +2,39 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .graph import Triple
 
 
 @dataclass(frozen=True)
 class Entity:
-    """A mention: `text == original[start:end]` always holds."""
+    """A mention: `text == original[start:end]` always holds.
+
+    `value` is the ISO 8601 reading of a DATE (`dates.py`), None when it cannot be resolved
+    and for every other label.
+    """
 
     text: str
     label: str
     start: int
     end: int
     score: float
+    value: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"text": self.text, "label": self.label, "start": self.start, "end": self.end, "score": self.score}
+        out = {"text": self.text, "label": self.label, "start": self.start, "end": self.end, "score": self.score}
+        if self.label == "DATE":  # other labels never carry a value: their JSON stays as it was
+            out["value"] = self.value
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Entity:
+        return cls(data["text"], data["label"], data["start"], data["end"], data["score"], data.get("value"))
 
 
 @dataclass(frozen=True)
@@ -35,13 +52,87 @@ class Relation:
 
 @dataclass(frozen=True)
 class Extraction:
+    """One document's entities and relations; iterating it (and `len`) goes over its entities, as a spaCy Doc's ents."""
+
     text: str
     entities: tuple[Entity, ...] = ()
     relations: tuple[Relation, ...] = ()
 
+    def __iter__(self) -> Iterator[Entity]:
+        return iter(self.entities)
+
+    def __len__(self) -> int:
+        return len(self.entities)
+
+    def __bool__(self) -> bool:  # a result is a result even when it found nothing
+        return True
+
     def to_dict(self) -> dict[str, Any]:
+        """Plain JSON types; each relation repeats its head and tail entities in full."""
         return {
             "text": self.text,
             "entities": [e.to_dict() for e in self.entities],
             "relations": [r.to_dict() for r in self.relations],
         }
+
+    def to_json(self) -> str:
+        """A JSON string in which relations name their entities by index: `{"head": 0, "tail": 3, ...}`.
+
+        `Extraction.from_json(result.to_json()) == result`, scores and DATE values included.
+        """
+        index = self._entity_index()
+        return json.dumps(
+            {
+                "text": self.text,
+                "entities": [{**e.to_dict(), "value": e.value} for e in self.entities],
+                "relations": [
+                    {"head": index(r.head), "tail": index(r.tail), "label": r.label, "score": r.score}
+                    for r in self.relations
+                ],
+            },
+            ensure_ascii=False,
+        )
+
+    @classmethod
+    def from_json(cls, s: str) -> Extraction:
+        """The Extraction that `to_json` wrote; relations get the very Entity objects of the result."""
+        if not isinstance(s, (str, bytes, bytearray)):
+            raise TypeError(f"from_json() takes a JSON str, got {type(s).__name__}")
+        data = json.loads(s)
+        entities = tuple(Entity.from_dict(e) for e in data["entities"])
+
+        def entity(i: Any) -> Entity:
+            if not isinstance(i, int) or isinstance(i, bool) or not 0 <= i < len(entities):
+                raise ValueError(f"from_json(): relation refers to entity {i!r}, not an index below {len(entities)}")
+            return entities[i]
+
+        relations = tuple(
+            Relation(entity(r["head"]), entity(r["tail"]), r["label"], r["score"]) for r in data["relations"]
+        )
+        return cls(data["text"], entities, relations)
+
+    def to_hf(self) -> list[dict[str, Any]]:
+        """Entities as Hugging Face `pipeline("ner", aggregation_strategy="simple")` returns them."""
+        return [
+            {"entity_group": e.label, "word": e.text, "start": e.start, "end": e.end, "score": float(e.score)}
+            for e in self.entities
+        ]
+
+    def to_triples(self) -> list[Triple]:
+        """The relations as typed triples over merged PER/ORG nodes (`graph.py`)."""
+        from .graph import extraction_triples
+
+        return extraction_triples(self)
+
+    def _entity_index(self):
+        by_id = {id(e): i for i, e in enumerate(self.entities)}
+
+        def index(entity: Entity) -> int:
+            if id(entity) in by_id:
+                return by_id[id(entity)]
+            try:  # an equal entity built separately
+                return self.entities.index(entity)
+            except ValueError:
+                raise ValueError(f"relation argument {entity.text!r} is not one of the extraction's entities") from None
+
+        return index

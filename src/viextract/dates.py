@@ -1,0 +1,195 @@
+"""DATE normalisation: a DATE mention's text to an ISO 8601 date or interval, or None.
+
+Forms read (SCHEMA.md's and the corpus's): `15/3`, `ngày 16/3/2016`, `15 tháng 3 năm 2026`,
+`25-27/12`, `ngày 3/4 đến 6/4/2026`, `30/9 và 1/10`, `ngày 19 và 20-12`, `tháng 9/2026`,
+`tháng 9/2026 đến tháng 6/2028`, `quý 4 năm 2026`, `quý IV/2027`, `6 tháng đầu năm 2026`,
+`năm 2025`, `2024-2025`, `giai đoạn 2026-2030`, `nhiệm kỳ 2021 - 2026`.
+
+Choices: a written-out list of separate days (`ngày 19 và 20-12`) becomes the interval from the
+first to the last; a day or month written without a year takes the year of the document's date
+(no "nearest date" guessing), and is None without one; an impossible date (`31/2`) is None,
+never an exception; a vague expression (`đầu năm`, `những ngày qua`) is None.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+from dataclasses import replace
+
+from .results import Extraction
+
+_HEADER = re.compile(r"\A\s*date\s+(\d{4}(?:-\d{2}){0,2})(?=\s)")
+_PREFIX = re.compile(
+    r"^(?:(?:rạng sáng|sáng sớm|chiều tối|sáng|trưa|chiều|tối|đêm|hôm|vào|từ|trong|"
+    r"thứ (?:hai|ba|tư|năm|sáu|bảy|[2-7])|chủ nhật)[\s,]+)+"
+)
+_ROMAN = {"i": 1, "ii": 2, "iii": 3, "iv": 4}
+
+
+def reference_year(document_date: dt.date | str | None) -> int | None:
+    """The year of a `document_date` argument: a `datetime.date` or 'YYYY-MM-DD' (also 'YYYY-MM', 'YYYY')."""
+    if document_date is None:
+        return None
+    if isinstance(document_date, dt.date):
+        return document_date.year
+    if not isinstance(document_date, str):
+        kind = type(document_date).__name__
+        raise TypeError(f"document_date must be a datetime.date or an ISO 'YYYY-MM-DD' str, got {kind}")
+    match = re.fullmatch(r"(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?", document_date.strip())
+    try:
+        if match is None:
+            raise ValueError
+        year, month, day = (int(g) if g else 1 for g in match.groups())
+        return dt.date(year, month, day).year
+    except ValueError:
+        raise ValueError(f"document_date must be an ISO date 'YYYY-MM-DD', got {document_date!r}") from None
+
+
+def header_date(text: str) -> str | None:
+    """The corpus's ` date YYYY-MM-DD` (or `YYYY-MM`) header at the start of `text`, if valid."""
+    match = _HEADER.match(text)
+    if match is None:
+        return None
+    try:
+        reference_year(match.group(1))
+    except ValueError:
+        return None
+    return match.group(1)
+
+
+def normalize_date(text: str, document_date: dt.date | str | None = None) -> str | None:
+    """ISO 8601 for a DATE mention (`2026-03-15`, `2026-12-25/2026-12-27`, `2025/2030`, `2026-Q4`), or None."""
+    if not isinstance(text, str):
+        raise TypeError(f"text must be a str, got {type(text).__name__}")
+    year = reference_year(document_date)
+    s = unicodedata.normalize("NFC", text).casefold().replace("–", "-").replace("—", "-")
+    s = _PREFIX.sub("", " ".join(s.split()).strip(" .,;:()"))
+    for read in (_iso, _years, _quarter, _first_months, _months, _days):
+        value = read(s, year)
+        if value is not None:
+            return value
+    return None
+
+
+def with_date_values(extraction: Extraction, document_date: dt.date | str | None = None) -> Extraction:
+    """`extraction` with each DATE entity's `value` set; without `document_date`, the text's header is used."""
+    if document_date is None:
+        document_date = header_date(extraction.text)
+    reference_year(document_date)  # a bad argument fails even where there is no DATE
+    moved = {
+        id(e): replace(e, value=normalize_date(e.text, document_date) if e.label == "DATE" else None)
+        for e in extraction.entities
+    }
+    relations = tuple(
+        replace(r, head=moved.get(id(r.head), r.head), tail=moved.get(id(r.tail), r.tail)) for r in extraction.relations
+    )
+    return Extraction(extraction.text, tuple(moved[id(e)] for e in extraction.entities), relations)
+
+
+def _iso(s: str, year: int | None) -> str | None:
+    match = re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})", s)
+    return _day(*(int(g) for g in reversed(match.groups()))) if match else None
+
+
+def _day(day: int, month: int, year: int) -> str | None:
+    try:
+        return dt.date(year, month, day).isoformat()
+    except ValueError:
+        return None
+
+
+def _interval(first: str, last: str) -> str:
+    return first if first == last else f"{first}/{last}"
+
+
+def _years(s: str, year: int | None) -> str | None:
+    rest = re.sub(r"\b(?:năm học|niên khóa|niên khoá|năm|giai đoạn|nhiệm kỳ|từ|đến|tới|và)\b|[-,]", " ", s)
+    if not re.fullmatch(r"\s*(?:\d{4}\s*)+", rest):
+        return None
+    years = [int(y) for y in rest.split()]
+    if years != sorted(years) or years[0] < 1:  # datetime has no year 0
+        return None
+    return _interval(f"{years[0]:04d}", f"{years[-1]:04d}")
+
+
+def _quarter(s: str, year: int | None) -> str | None:
+    match = re.fullmatch(r"quý\s+(iv|i{1,3}|[1-4])(?:\s*(?:năm\s+|/\s*)(\d{4}))?", s)
+    if match is None:
+        return None
+    quarter = _ROMAN.get(match.group(1)) or int(match.group(1))
+    written = int(match.group(2)) if match.group(2) else year
+    return f"{written:04d}-Q{quarter}" if written else None
+
+
+def _first_months(s: str, year: int | None) -> str | None:
+    match = re.fullmatch(r"(\d{1,2}) tháng (đầu|cuối) năm(?: (\d{4}))?", s)
+    if match is None or not 1 <= int(match.group(1)) <= 12:
+        return None
+    count, written = int(match.group(1)), int(match.group(3)) if match.group(3) else year
+    if not written:
+        return None
+    first, last = (1, count) if match.group(2) == "đầu" else (13 - count, 12)
+    return _interval(f"{written:04d}-{first:02d}", f"{written:04d}-{last:02d}")
+
+
+def _months(s: str, year: int | None) -> str | None:
+    parts = re.split(r"\s+(?:đến|tới|và)\s+|\s*,\s*|\s+-\s+", s)
+    read = []
+    for i, part in enumerate(parts):
+        match = re.fullmatch(r"tháng\s+(\d{1,2})(?:\s*[/-]\s*(\d{4})|\s+năm\s+(\d{4}))?", part)
+        if match is None and i > 0:  # `tháng 9 đến 12/2026`: only a 4-digit year makes `12/2026` a month
+            match = re.fullmatch(r"(\d{1,2})/(\d{4})()", part)
+        if match is None:
+            return None
+        written = match.group(2) or match.group(3)
+        read.append([int(match.group(1)), int(written) if written else None, written is not None])
+    points = _fill_years(read, year)
+    if points is None or not all(1 <= month <= 12 and y >= 1 for month, y in points):
+        return None
+    first, last = (f"{y:04d}-{m:02d}" for m, y in (points[0], points[-1]))
+    return _interval(first, last) if first <= last else None
+
+
+def _fill_years(read: list[list], year: int | None) -> list[tuple[int, int]] | None:
+    """A year missing from a part is the next part's (`3/4 đến 6/4/2026`), else the document's."""
+    following = year
+    for part in reversed(read):
+        if part[-2] is None:
+            part[-2] = following
+        following = part[-2]
+    if any(part[-2] is None for part in read):
+        return None
+    return [tuple(part[:-1]) for part in read]
+
+
+def _days(s: str, year: int | None) -> str | None:
+    s = re.sub(r"\bngày\b", " ", s)
+    s = re.sub(r"(\d{1,2})\s+tháng\s+(\d{1,2})(?:\s+năm\s+(\d{4}))?", lambda m: "/".join(g for g in m.groups() if g), s)
+    s = re.sub(r"(\d{1,2}/\d{1,2})\s+năm\s+(\d{4})", r"\1/\2", s).strip()
+    # With a slash the hyphen joins days (`25-27/12`); without one it separates day and month (`20-12`).
+    slash = "/" in s
+    parts = re.split(r"\s*(?:đến|tới|và|,|-)\s*" if slash else r"\s*(?:đến|tới|và|,)\s*", s)
+    sep = "/" if slash else "-"
+    read = []
+    for part in parts:
+        match = re.fullmatch(rf"(\d{{1,2}})(?:{sep}(\d{{1,2}})(?:{sep}(\d{{4}}))?)?", part)
+        if match is None:
+            return None
+        day, month, written = match.groups()
+        read.append([int(day), int(month) if month else None, int(written) if written else None, written is not None])
+    following = None
+    for part in reversed(read):  # a missing month is the next part's: `16 đến 19/3`
+        part[1] = part[1] if part[1] is not None else following
+        following = part[1]
+    points = _fill_years([[d, m, y, w] for d, m, y, w in read], year)
+    if points is None or any(m is None for _, m, _ in points):
+        return None
+    first, last = _day(*points[0]), _day(*points[-1])
+    if first is None or last is None or any(_day(*p) is None for p in points):
+        return None
+    # `30/12 đến 2/1/2027`: the first day, its year not written, is in the year before.
+    if first > last and not read[0][-1] and points[0][1] > points[-1][1]:
+        first = _day(points[0][0], points[0][1], points[0][2] - 1)
+    return _interval(first, last) if first <= last else None

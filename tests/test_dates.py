@@ -1,0 +1,107 @@
+"""Issue #21: every DATE form in SCHEMA.md and in the data resolves to ISO 8601, or is knowingly None."""
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import pytest
+
+from viextract import Entity, Extraction, Relation
+from viextract.dates import header_date, normalize_date, with_date_values
+
+REPO = Path(__file__).resolve().parents[1]
+DATA = ["corpus.jsonl", "extra_written.jsonl", "written_topics.jsonl"]
+
+# Forms that name no single calendar span, so None is the honest value.
+UNRESOLVABLE = {
+    "ngày 5, 15 và 25",  # the same days of every month: a recurring schedule, not a date
+}
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("15/3", "2026-03-15"),
+        ("25-27/12", "2026-12-25/2026-12-27"),
+        ("ngày 19 và 20-12", "2026-12-19/2026-12-20"),  # separate days: first to last
+        ("quý 4 năm 2026", "2026-Q4"),
+        ("quý IV/2027", "2027-Q4"),
+        ("giai đoạn 2026-2030", "2026/2030"),
+        ("năm 2025", "2025"),
+        ("nhiệm kỳ 2021 - 2026", "2021/2026"),
+        ("ngày 3/4 đến 6/4/2026", "2026-04-03/2026-04-06"),
+        ("tháng 9/2026", "2026-09"),
+        ("tháng 9/2026 đến tháng 6/2028", "2026-09/2028-06"),
+        ("6 tháng đầu năm 2026", "2026-01/2026-06"),
+        ("ngày 16/3/2016", "2016-03-16"),
+        ("Chiều tối 10/10", "2026-10-10"),
+        ("ngày 30/9 và 1/10", "2026-09-30/2026-10-01"),
+        ("ngày 2 đến 5-6", "2026-06-02/2026-06-05"),
+        ("ngày 15 tháng 3 năm 2025", "2025-03-15"),
+        ("30/12 đến 2/1/2027", "2026-12-30/2027-01-02"),
+    ],
+)
+def test_schema_forms(text, value):
+    assert normalize_date(text, "2026-06-15") == value
+    assert normalize_date(text, dt.date(2026, 6, 15)) == value
+
+
+@pytest.mark.parametrize(
+    "text", ["31/2", "ngày 30/2/2026", "quý 4", "15/13", "đầu năm", "những ngày qua", "27-25/12", "năm 0000"]
+)
+def test_impossible_or_vague_dates_are_none(text):
+    assert normalize_date(text) is None
+    assert normalize_date(text, "2026-06-15") is None or text == "quý 4"
+
+
+def test_no_year_and_no_document_date_is_none():
+    assert normalize_date("15/3") is None
+    assert normalize_date("quý 4") is None
+    assert normalize_date("quý 4", "2026-06-15") == "2026-Q4"
+
+
+def test_bad_document_date_names_the_argument():
+    with pytest.raises(ValueError, match="document_date"):
+        normalize_date("15/3", "2026-02-30")
+    with pytest.raises(TypeError, match="document_date"):
+        normalize_date("15/3", 2026)
+
+
+def data_dates():
+    """(DATE text, the document's date) for every DATE in the annotated data."""
+    for name in DATA:
+        for line in (REPO / "data" / name).read_text(encoding="utf-8").splitlines():
+            doc = json.loads(line)
+            for e in doc["entities"]:
+                if e["label"] == "DATE":
+                    yield doc["text"][e["start"] : e["end"]], doc.get("date")
+
+
+def test_every_date_in_the_data_resolves_or_is_listed():
+    found = list(data_dates())
+    assert len({t for t, _ in found}) > 150
+    # A fixed document date where a document has none: this checks the reading of every form.
+    missed = {text for text, _ in found if normalize_date(text, "2026-06-15") is None}
+    assert missed == UNRESOLVABLE
+
+
+def test_data_dates_against_their_own_document_dates():
+    for text, date in data_dates():
+        value = normalize_date(text, date)
+        if date and text not in UNRESOLVABLE:
+            assert value is not None, text
+            assert value[:4].isdigit()
+
+
+def test_header_and_with_date_values():
+    text = " date 2025-10-11 Chiều tối 10/10 tại thủ đô Vientiane, ký Hiệp định."
+    assert header_date(text) == "2025-10-11"
+    assert header_date(" date 2025-04 Quan hệ") == "2025-04"
+    assert header_date("Ngày 10/10") is None
+    day = Entity("10/10", "DATE", 27, 32, 0.9)
+    deal = Entity("Hiệp định", "AGREEMENT", 60, 69, 0.9)
+    place = Entity("Vientiane", "LOC", 45, 54, 0.9, "not a date")
+    result = with_date_values(Extraction(text, (day, place, deal), (Relation(deal, day, "date_of", 0.9),)))
+    assert [e.value for e in result] == ["2025-10-10", None, None]
+    assert result.relations[0].tail is result.entities[0]
+    assert with_date_values(result, "2024-01-01").entities[0].value == "2024-10-10"  # the argument wins

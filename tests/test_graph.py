@@ -1,0 +1,145 @@
+"""Issue #21: repeated PER/ORG mentions merge into one node; relations become typed triples; CLI triples/csv."""
+
+import csv
+import io
+
+from viextract import Entity, Extraction, Relation, Triple
+from viextract.graph import merge_nodes, normalize_name
+
+TEXT = (
+    "Ngày 15/3/2026, Thủ tướng Sonexay Siphandone tiếp Bộ trưởng Bùi Thanh Sơn. "
+    "Thủ tướng Sonexay cảm ơn Bộ trưởng Sơn. Hai bên ký Biên bản ghi nhớ ngày 16/3/2026. "
+    "Bộ Quốc phòng  Việt-Nam và bộ quốc phòng việt nam."
+)
+
+
+def at(text: str, label: str, nth: int = 0, value=None) -> Entity:
+    start = -1
+    for _ in range(nth + 1):
+        start = TEXT.index(text, start + 1)
+    return Entity(text, label, start, start + len(text), 0.9, value)
+
+
+def built() -> Extraction:
+    date = at("Ngày 15/3/2026", "DATE", value="2026-03-15")
+    sonexay = at("Sonexay Siphandone", "PER")
+    son = at("Bùi Thanh Sơn", "PER")
+    sonexay2 = at("Sonexay", "PER", 1)
+    son2 = at("Sơn", "PER", 1)
+    deal = at("Biên bản ghi nhớ", "AGREEMENT")
+    signed_on = at("ngày 16/3/2026", "DATE", value="2026-03-16")
+    org = at("Bộ Quốc phòng  Việt-Nam", "ORG")
+    org2 = at("bộ quốc phòng việt nam", "ORG")
+    relations = (
+        Relation(sonexay, son, "meets", 0.9),
+        Relation(sonexay2, son2, "meets", 0.8),
+        Relation(org2, deal, "signed", 0.7),
+        Relation(deal, signed_on, "date_of", 0.6),
+    )
+    return Extraction(TEXT, (date, sonexay, son, sonexay2, son2, deal, signed_on, org, org2), relations)
+
+
+def test_fixture_offsets_are_real():
+    assert all(TEXT[e.start : e.end] == e.text for e in built())
+
+
+def test_normalize_name():
+    assert normalize_name("Bộ Quốc phòng  Việt-Nam") == "bộ quốc phòng việt nam"
+
+
+def test_short_mentions_merge_into_the_earlier_full_name():
+    result = built()
+    canonical = merge_nodes(result.entities)
+    assert canonical[3].text == "Sonexay Siphandone"  # a Lao name: by the first name
+    assert canonical[4].text == "Bùi Thanh Sơn"  # a Vietnamese name: by the last syllable
+    assert canonical[8].text == "Bộ Quốc phòng  Việt-Nam"  # case, spaces and hyphen
+    assert canonical[0].text == "Ngày 15/3/2026"  # other labels are left alone
+
+
+def test_an_ambiguous_short_name_is_not_merged():
+    a = Entity("Nguyễn Văn Sơn", "PER", 0, 14, 0.9)
+    b = Entity("Bùi Thanh Sơn", "PER", 20, 33, 0.9)
+    short = Entity("Sơn", "PER", 40, 43, 0.9)
+    assert merge_nodes([a, b, short])[2] is short
+
+
+def test_triples_carry_nodes_offsets_and_dates():
+    triples = built().to_triples()
+    assert all(isinstance(t, Triple) for t in triples)
+    first, second, signed, dated = triples
+    assert (second.head, second.tail) == ("Sonexay", "Sơn")
+    assert (second.head_node, second.tail_node) == (first.head_node, first.tail_node)
+    assert second.head_name == "Sonexay Siphandone" and second.tail_name == "Bùi Thanh Sơn"
+    assert TEXT[second.head_start : second.head_end] == "Sonexay"
+    assert (signed.head_label, signed.tail_label, signed.relation) == ("ORG", "AGREEMENT", "signed")
+    assert signed.head_node == "ORG:bộ quốc phòng việt nam"
+    assert signed.dates == ("2026-03-16",)  # the agreement's date_of
+    assert dated.dates == ("2026-03-16",)
+    assert first.dates == () and first.score == 0.9
+
+
+def run_cli(monkeypatch, capsys, tiny_ner_dir, tmp_path, output_format):
+    from viextract import cli
+
+    path = tmp_path / "a.txt"
+    path.write_text(TEXT, encoding="utf-8")
+    # The tiny model finds no relations worth testing: the command gets a hand-built result.
+    monkeypatch.setattr(
+        cli, "_extract_files", lambda extractor, names, batch_size, progress: iter([("a,b.txt", built())])
+    )
+    assert cli.main(["extract", str(path), "--model", str(tiny_ner_dir), "--format", output_format]) == 0
+    return capsys.readouterr().out
+
+
+def test_cli_triples_are_tab_separated(monkeypatch, capsys, tiny_ner_dir, tmp_path):
+    lines = run_cli(monkeypatch, capsys, tiny_ner_dir, tmp_path, "triples").splitlines()
+    assert len(lines) == 4
+    row = lines[2].split("\t")
+    deal = TEXT.index("Biên bản")
+    assert row == [
+        "a,b.txt",
+        "bộ quốc phòng việt nam",
+        "signed",
+        "Biên bản ghi nhớ",
+        *map(str, (TEXT.index("bộ quốc"), TEXT.index("bộ quốc") + 22, deal, deal + 16)),
+        "2026-03-16",
+    ]
+
+
+def test_cli_csv_has_a_header_and_quotes(monkeypatch, capsys, tiny_ner_dir, tmp_path):
+    out = run_cli(monkeypatch, capsys, tiny_ner_dir, tmp_path, "csv")
+    assert '"a,b.txt"' in out  # a comma in a field is quoted
+    rows = list(csv.reader(io.StringIO(out)))
+    assert rows[0] == ["file", "head", "relation", "tail", "head_start", "head_end", "tail_start", "tail_end", "date"]
+    assert len(rows) == 5 and rows[1][:4] == ["a,b.txt", "Sonexay Siphandone", "meets", "Bùi Thanh Sơn"]
+    assert rows[1][8] == "" and rows[4][8] == "2026-03-16"
+
+
+class DateFinder:
+    """A stand-in extractor: each `15/3` is a DATE, valued as the real one values a piece (no header)."""
+
+    def pipe(self, texts, batch_size=32):
+        from viextract.dates import with_date_values
+
+        for text in texts:
+            start = text.find("15/3")
+            found = (Entity("15/3", "DATE", start, start + 4, 0.9),) if start >= 0 else ()
+            yield with_date_values(Extraction(text, found))
+
+
+def test_cli_values_dates_in_later_pieces_by_the_files_header(tmp_path):
+    from viextract.cli import _extract_files
+
+    class NoBar:
+        def set_description_str(self, text):
+            pass
+
+        def update(self, count):
+            pass
+
+    path = tmp_path / "long.txt"
+    path.write_text(" date 2026-05-01\n" + "Hai bên hợp tác.\n" * 2000 + "Ngày 15/3 ký kết.\n", encoding="utf-8")
+    ((name, result),) = _extract_files(DateFinder(), [str(path)], 32, NoBar())
+    (date,) = result.entities
+    assert result.text[date.start : date.end] == "15/3" and date.start > 20_000  # not in the first piece
+    assert date.value == "2026-03-15"

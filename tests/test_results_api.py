@@ -1,0 +1,108 @@
+"""Issue #21: Extraction iterates, has len, round-trips through JSON and speaks Hugging Face's NER shape."""
+
+import json
+
+import pytest
+
+from viextract import Entity, Extraction, Relation
+
+TEXT = "Ngày 15/3, Bộ trưởng Bùi Thanh Sơn gặp Thủ tướng Sonexay Siphandone."
+
+
+def built() -> Extraction:
+    date = Entity("Ngày 15/3", "DATE", 0, 9, 0.9123, "2026-03-15")
+    son = Entity("Bùi Thanh Sơn", "PER", 21, 34, 0.98765)
+    title = Entity("Bộ trưởng", "TITLE", 11, 20, 0.5)
+    sonexay = Entity("Sonexay Siphandone", "PER", 49, 67, 1 / 3)
+    return Extraction(
+        TEXT,
+        (date, title, son, sonexay),
+        (Relation(son, title, "has_title", 0.97), Relation(son, sonexay, "meets", 0.1 + 0.2)),
+    )
+
+
+def test_offsets_of_the_fixture_are_real():
+    assert all(TEXT[e.start : e.end] == e.text for e in built())
+
+
+def test_iterates_over_entities_and_len_counts_them():
+    result = built()
+    assert list(result) == list(result.entities)
+    assert len(result) == 4
+    empty = Extraction("x")
+    assert len(empty) == 0 and list(empty) == [] and bool(empty)  # found nothing, still a result
+
+
+def test_json_round_trip_is_exact_and_relations_are_indices():
+    result = built()
+    text = result.to_json()
+    assert isinstance(text, str)
+    data = json.loads(text)
+    assert data["relations"][1] == {"head": 2, "tail": 3, "label": "meets", "score": 0.1 + 0.2}
+    again = Extraction.from_json(text)
+    assert again == result
+    assert again.entities[0].value == "2026-03-15"
+    assert again.relations[0].head is again.entities[2]  # the same objects, as the extractor gives
+
+
+def test_json_refers_to_an_equal_entity_built_separately():
+    result = built()
+    copy = Entity("Bùi Thanh Sơn", "PER", 21, 34, 0.98765)
+    rebuilt = Extraction(TEXT, result.entities, (Relation(copy, result.entities[1], "has_title", 0.9),))
+    assert json.loads(rebuilt.to_json())["relations"][0]["head"] == 2
+
+
+def test_json_refuses_a_relation_outside_its_entities():
+    stray = Entity("Lào", "LOC", 0, 3, 0.9)
+    bad = Extraction(TEXT, built().entities, (Relation(stray, stray, "meets", 0.5),))
+    with pytest.raises(ValueError, match="Lào"):
+        bad.to_json()
+    with pytest.raises(ValueError, match="entity 7"):
+        Extraction.from_json(
+            json.dumps(
+                {"text": "", "entities": [], "relations": [{"head": 7, "tail": 0, "label": "meets", "score": 1}]}
+            )
+        )
+    with pytest.raises(TypeError, match="dict"):
+        Extraction.from_json({})
+
+
+def test_to_dict_keeps_its_shape_and_adds_value_to_dates_only():
+    entities = built().to_dict()["entities"]
+    assert entities[1] == {"text": "Bộ trưởng", "label": "TITLE", "start": 11, "end": 20, "score": 0.5}
+    assert entities[0]["value"] == "2026-03-15"
+
+
+def test_positional_entity_construction_still_works():
+    assert Entity("Lào", "LOC", 0, 3, 0.9).value is None
+
+
+def test_to_hf_has_the_pipeline_keys_and_python_floats():
+    rows = built().to_hf()
+    assert rows[2] == {"entity_group": "PER", "word": "Bùi Thanh Sơn", "start": 21, "end": 34, "score": 0.98765}
+    assert all(type(r["score"]) is float for r in rows)
+    assert [r["entity_group"] for r in rows] == ["DATE", "TITLE", "PER", "PER"]
+
+
+def test_the_extractor_fills_date_values_and_takes_document_date(tiny_extractor):
+    text = "Ngày 15/3, Bộ trưởng thăm Lào."
+    result = tiny_extractor(text, document_date="2026-01-02")
+    assert all(e.value is None for e in result if e.label != "DATE")
+    assert all(e.label != "DATE" or e.value is None or e.value.startswith("2026") for e in result)
+    assert Extraction.from_json(result.to_json()) == result
+    with pytest.raises(ValueError, match="document_date"):
+        tiny_extractor(text, document_date="15/3/2026")
+    with pytest.raises(TypeError, match="document_date"):
+        tiny_extractor.pipe([text], document_date=2026)
+
+
+def test_the_readme_results_example_is_what_the_bundled_model_prints(capsys):
+    """README's "Results: JSON, dates and triples" output comes from running its own script."""
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### Results: JSON, dates and triples", 1)[1]
+    script, printed = re.search(r"```python\n(.*?)```\s*```\n(.*?)```", section, re.S).groups()
+    exec(compile(script, "README.md", "exec"), {})
+    assert capsys.readouterr().out == printed
