@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, overload
@@ -11,7 +12,9 @@ from typing import Any, overload
 import torch
 
 from .bio import decode_bio, drop_symbol_edges
+from .card import write_card
 from .errors import ModelLoadError
+from .labels import ENTITY_LABELS
 from .loading import (
     IMPORT_LOCK,
     check_loading_info,
@@ -48,6 +51,36 @@ def check_batch_size(batch_size: Any) -> int:
     return batch_size
 
 
+def check_threshold(threshold: Any) -> float | None:
+    """`threshold` as a float in [0, 1], or None; ValueError naming the value otherwise."""
+    if threshold is None:
+        return None
+    if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not 0.0 <= threshold <= 1.0:
+        raise ValueError(f"threshold must be a number in [0, 1], got {threshold!r}")
+    return float(threshold)
+
+
+def check_labels(labels: Any) -> frozenset[str] | None:
+    """The entity labels to keep, or None for all; ValueError naming the valid ones for an unknown label."""
+    if labels is None:
+        return None
+    if isinstance(labels, str):
+        labels = [labels]
+    chosen = frozenset(labels)
+    unknown = sorted(chosen - set(ENTITY_LABELS))
+    if unknown:
+        raise ValueError(f"labels: unknown entity label(s) {unknown}; valid labels are {', '.join(ENTITY_LABELS)}")
+    return chosen
+
+
+def keep_labels(result: Extraction, labels: frozenset[str] | None) -> Extraction:
+    """`result` with only entities of `labels`, and only relations whose head and tail are kept."""
+    if labels is None:
+        return result
+    relations = tuple(r for r in result.relations if r.head.label in labels and r.tail.label in labels)
+    return Extraction(result.text, tuple(e for e in result.entities if e.label in labels), relations)
+
+
 def resolve_device(device: str | torch.device | None) -> torch.device:
     if device is None:
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -73,6 +106,14 @@ class Extractor:
     @property
     def device(self) -> torch.device:
         return self.tagger.device
+
+    def to(self, device: str | torch.device) -> Extractor:
+        """Move the models to `device` ("cpu", "cuda", "cuda:0", "mps"); returns self, as torch does."""
+        target = torch.device(device)
+        self.ner_model.to(target)
+        if self.relation_extractor is not None:
+            self.relation_extractor.model.to(target)
+        return self
 
     @classmethod
     @quiet_unless_verbose
@@ -154,21 +195,63 @@ class Extractor:
             self.tokenizer.save_pretrained(staging / "ner")
             if self.relation_extractor is not None:
                 self.relation_extractor.save_pretrained(staging / "re", verbose=verbose)
+            write_card(staging, directory)  # README.md, unless the directory has one viextract did not write
+
+    def push_to_hub(
+        self,
+        repo_id: str,
+        *,
+        token: str | None = None,
+        private: bool | None = None,
+        commit_message: str = "Upload viextract model",
+        revision: str | None = None,
+        create_pr: bool = False,
+    ) -> str:
+        """Save to a temporary directory and upload it (with its model card) to the Hub repo `repo_id`.
+
+        Creates the repo if needed. Returns the commit URL (or the pull request's, with `create_pr`).
+        """
+        from .hub import push_directory
+
+        return push_directory(
+            self.save_pretrained,
+            repo_id,
+            token=token,
+            private=private,
+            commit_message=commit_message,
+            revision=revision,
+            create_pr=create_pr,
+        )
 
     @overload
-    def __call__(self, text: str, batch_size: int = 32) -> Extraction: ...
+    def __call__(self, text: str, batch_size: int = 32, *, threshold=None, labels=None) -> Extraction: ...
     @overload
-    def __call__(self, text: list[str] | tuple[str, ...], batch_size: int = 32) -> list[Extraction]: ...
-    def __call__(self, text, batch_size=32):
-        """One text gives one `Extraction`; a list (or tuple) of texts gives a list, as `pipe` would."""
+    def __call__(
+        self, text: list[str] | tuple[str, ...], batch_size: int = 32, *, threshold=None, labels=None
+    ) -> list[Extraction]: ...
+    def __call__(self, text, batch_size=32, *, threshold=None, labels=None):
+        """One text gives one `Extraction`; a list (or tuple) of texts gives a list, as `pipe` would.
+
+        `threshold` and `labels` are as in `pipe`.
+        """
+        options = {"threshold": threshold, "labels": labels}
         if isinstance(text, (list, tuple)):
-            return list(self.pipe(text, batch_size=batch_size))
-        (result,) = self.pipe([_check_text(text)], batch_size=batch_size)  # to its end, where it logs its summary
+            return list(self.pipe(text, batch_size=batch_size, **options))
+        # to its end, where it logs its summary
+        (result,) = self.pipe([_check_text(text)], batch_size=batch_size, **options)
         return result
 
     def pipe(
-        self, texts: Iterable[str], batch_size: int = 32, *, n_process: int = 1, batch_tokens: int | None = None
-    ) -> Iterator[Extraction]:
+        self,
+        texts: Iterable[str] | Iterable[tuple[str, Any]],
+        batch_size: int = 32,
+        *,
+        n_process: int = 1,
+        batch_tokens: int | None = None,
+        as_tuples: bool = False,
+        threshold: float | None = None,
+        labels: Iterable[str] | None = None,
+    ) -> Iterator[Extraction] | Iterator[tuple[Extraction, Any]]:
         """Extract from many texts, batching sentences across documents; results keep input order.
 
         `n_process` > 1 prepares text (normalise, split, segment, tokenize) in that many spawned
@@ -177,6 +260,10 @@ class Extractor:
         `batch_tokens` caps a forward pass at that many tokens once padded (windows of similar
         length go together), on top of `batch_size` windows. Anything cut to fit the model is
         counted and logged once, as one warning, when the iteration ends.
+
+        `as_tuples=True` takes `(text, context)` pairs and yields `(Extraction, context)` (spaCy's
+        convention). `threshold` overrides the model's relation threshold for this call; `labels`
+        keeps only entities of those SCHEMA labels (and relations between kept entities).
 
         Arguments are checked here, at the call, not at the first iteration: a `str` (which would
         iterate character by character) is a TypeError, a `batch_size` that is not a positive int
@@ -189,11 +276,33 @@ class Extractor:
         if not isinstance(texts, Iterable):
             raise TypeError(f"pipe() takes an iterable of str, got {type(texts).__name__}")
         check_batch_size(batch_size)
-        return self._pipe(texts, batch_size, n_process, batch_tokens)
+        threshold, chosen = check_threshold(threshold), check_labels(labels)
+        if as_tuples:
+            return self._pipe_tuples(texts, batch_size, n_process, batch_tokens, threshold, chosen)
+        results = self._pipe(texts, batch_size, n_process, batch_tokens, threshold)
+        return results if chosen is None else (keep_labels(r, chosen) for r in results)
+
+    def _pipe_tuples(self, pairs, batch_size, n_process, batch_tokens, threshold, labels):
+        contexts: deque = deque()
+
+        def texts() -> Iterator[str]:
+            for pair in pairs:
+                if not isinstance(pair, tuple) or len(pair) != 2:
+                    raise TypeError(f"pipe(as_tuples=True) takes (text, context) pairs, got {pair!r:.60}")
+                contexts.append(pair[1])
+                yield pair[0]
+
+        for result in self._pipe(texts(), batch_size, n_process, batch_tokens, threshold):
+            yield keep_labels(result, labels), contexts.popleft()
 
     @reports_truncations_when_done
     def _pipe(
-        self, texts: Iterable[str], batch_size: int, n_process: int, batch_tokens: int | None
+        self,
+        texts: Iterable[str],
+        batch_size: int,
+        n_process: int,
+        batch_tokens: int | None,
+        threshold: float | None = None,
     ) -> Iterator[Extraction]:
         preparer = DocumentPreparer(self.segmenter, self.tagger.aligner)
         pending: list[PreparedDocument] = []
@@ -202,13 +311,17 @@ class Extractor:
             pending.append(prepared)
             pending_sentences += len(prepared.sentences)
             if pending_sentences >= batch_size * _SENTENCES_PER_CHUNK_FACTOR:
-                yield from self._extract_prepared(pending, batch_size, batch_tokens)
+                yield from self._extract_prepared(pending, batch_size, batch_tokens, threshold)
                 pending, pending_sentences = [], 0
         if pending:
-            yield from self._extract_prepared(pending, batch_size, batch_tokens)
+            yield from self._extract_prepared(pending, batch_size, batch_tokens, threshold)
 
     def _extract_prepared(
-        self, documents: Sequence[PreparedDocument], batch_size: int, batch_tokens: int | None = None
+        self,
+        documents: Sequence[PreparedDocument],
+        batch_size: int,
+        batch_tokens: int | None = None,
+        threshold: float | None = None,
     ) -> list[Extraction]:
         sentences = [s for doc in documents for s in doc.sentences]
         originals = [doc.text for doc in documents for _ in doc.sentences]
@@ -234,7 +347,9 @@ class Extractor:
         if self.relation_extractor is not None:
             candidates = [i for i, found in enumerate(entities) if len(found) >= 2]
             scored = self.relation_extractor.predict(
-                [([w.text for w in sentences[i].words], mentions[i]) for i in candidates], batch_size=batch_size
+                [([w.text for w in sentences[i].words], mentions[i]) for i in candidates],
+                batch_size=batch_size,
+                threshold=threshold,
             )
             for i, sentence_relations in zip(candidates, scored):
                 relations[i] = [
@@ -282,7 +397,8 @@ def default_extractor() -> Extractor:
         return _default_extractor
 
 
-def extract(text: str) -> Extraction:
-    """Entities and relations in `text` with the bundled default model."""
-    text = _check_text(text)  # a wrong type fails before the model is loaded
-    return default_extractor()(text)
+def extract(text: str, *, threshold: float | None = None, labels: Iterable[str] | None = None) -> Extraction:
+    """Entities and relations in `text` with the bundled default model (`threshold`, `labels`: see `pipe`)."""
+    text = _check_text(text)  # wrong arguments fail before the model is loaded
+    check_threshold(threshold), check_labels(labels)
+    return default_extractor()(text, threshold=threshold, labels=labels)
