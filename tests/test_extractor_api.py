@@ -72,12 +72,8 @@ def test_labels_keep_those_entities_and_relations_between_them(full, corpus):
     kept = {present[0]}
     for whole, only in zip(every, full(texts, labels=kept)):
         assert only.entities == tuple(e for e in whole.entities if e.label in kept)
-        assert only.relations == tuple(
-            r for r in whole.relations if r.head.label in kept and r.tail.label in kept
-        )
-    assert [r for r, _ in full.pipe([(t, 0) for t in texts], as_tuples=True, labels=kept)] == full(
-        texts, labels=kept
-    )
+        assert only.relations == tuple(r for r in whole.relations if r.head.label in kept and r.tail.label in kept)
+    assert [r for r, _ in full.pipe([(t, 0) for t in texts], as_tuples=True, labels=kept)] == full(texts, labels=kept)
 
 
 def test_an_unknown_label_names_the_valid_ones(full):
