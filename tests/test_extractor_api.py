@@ -126,3 +126,14 @@ def test_licence_comes_from_provenance():
     assert card_licence({}) == "other"
     bundled = json.loads((BUNDLED_MODEL_DIR / "ner" / "config.json").read_text(encoding="utf-8"))
     assert card_licence(bundled) == "cc-by-sa-4.0"
+
+
+def test_stored_metrics_give_a_model_index():
+    from viextract.card import render_card
+
+    config = {"id2label": {"0": "O", "1": "B-PER", "2": "I-PER"}}
+    meta = _front_matter(render_card(config, {"best_dev_f1": 0.89231}, has_relations=False))
+    (result,) = meta["model-index"][0]["results"]
+    assert result["metrics"][0] == {"type": "f1", "value": 0.8923, "name": "entity F1 (dev)"}
+    assert result["task"]["type"] == "token-classification"
+    assert "model-index" not in _front_matter(render_card(config, None, has_relations=False))

@@ -61,3 +61,10 @@ def test_a_bad_repo_id_fails_before_any_call(tiny_extractor, hub, bad):
     with pytest.raises(ValueError, match="repo_id"):
         tiny_extractor.push_to_hub(bad)
     assert hub.calls == []
+
+
+def test_a_quantized_extractor_is_refused_before_the_repo_is_created(tiny_ner_dir, hub):
+    quantized = Extractor.from_pretrained(tiny_ner_dir, device="cpu", quantize="int8")
+    with pytest.raises(ValueError, match="quantized"):
+        quantized.push_to_hub("me/tiny")
+    assert hub.calls == []

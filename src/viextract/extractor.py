@@ -400,5 +400,6 @@ def default_extractor() -> Extractor:
 def extract(text: str, *, threshold: float | None = None, labels: Iterable[str] | None = None) -> Extraction:
     """Entities and relations in `text` with the bundled default model (`threshold`, `labels`: see `pipe`)."""
     text = _check_text(text)  # wrong arguments fail before the model is loaded
-    check_threshold(threshold), check_labels(labels)
+    check_threshold(threshold)
+    check_labels(labels)
     return default_extractor()(text, threshold=threshold, labels=labels)

@@ -22,11 +22,11 @@ def push_directory(
         raise ValueError(f"repo_id must be a non-empty 'owner/name' str, got {repo_id!r}")
     from huggingface_hub import HfApi
 
-    api = HfApi(token=token)
-    api.create_repo(repo_id=repo_id, private=private, exist_ok=True, repo_type="model")
     with tempfile.TemporaryDirectory(prefix="viextract-push-") as tmp:
         folder = Path(tmp) / "model"
-        save(folder)
+        save(folder)  # first: a model that cannot be saved (int8) creates no empty repo
+        api = HfApi(token=token)
+        api.create_repo(repo_id=repo_id, private=private, exist_ok=True, repo_type="model")
         commit = api.upload_folder(
             repo_id=repo_id,
             folder_path=str(folder),
