@@ -28,7 +28,7 @@ def test_save_keeps_files_it_did_not_write(tiny_extractor, tmp_path, corpus):
     # ner/ is ours: replaced as a whole, so no file of an older save lingers in it.
     assert not (target / "ner" / "old-weights.bin").exists()
     assert (target / "ner" / "model.safetensors").is_file()
-    assert sorted(p.name for p in target.iterdir()) == ["ner", "notes.txt", "other-model"]
+    assert sorted(p.name for p in target.iterdir()) == ["README.md", "ner", "notes.txt", "other-model"]
     assert [p.name for p in tmp_path.iterdir()] == ["model"]
     assert Extractor.from_pretrained(target, device="cpu")(corpus[0]) == tiny_extractor(corpus[0])
 
@@ -114,4 +114,4 @@ def test_a_save_killed_between_moves_is_refused_at_load_then_repaired(full_model
     assert (target / "notes.txt").read_text() == "mine"
     Extractor.from_pretrained(full_model_dir, device="cpu").save_pretrained(target)
     assert Extractor.from_pretrained(target, device="cpu").relation_extractor is not None
-    assert sorted(p.name for p in target.iterdir()) == ["ner", "notes.txt", "re"]  # no marker, no `.old-re-…`
+    assert sorted(p.name for p in target.iterdir()) == ["README.md", "ner", "notes.txt", "re"]  # no `.old-re-…`

@@ -56,12 +56,44 @@ def _extract_command(args: argparse.Namespace) -> int:
     except ValueError as error:
         raise InputError(f"--batch-size: {error}") from None
     names = check_inputs(args.files)  # before the model loads: a bad path costs nothing
-    extractor = Extractor.from_pretrained(args.model) if args.model else default_extractor()
+    device = _check_device(args.device)
+    if args.quantize:
+        if device is not None and not device.startswith("cpu"):
+            raise InputError(f"--quantize {args.quantize} runs on the CPU only, not on --device {device}")
+        device = "cpu"
+    if args.model or device is not None or args.quantize:
+        from .extractor import BUNDLED_MODEL_DIR
+
+        extractor = Extractor.from_pretrained(args.model or BUNDLED_MODEL_DIR, device, quantize=args.quantize)
+    else:
+        extractor = default_extractor()
     show = args.progress if args.progress is not None else sys.stderr.isatty()
     with _progress_bar(names, show) as progress, _writer(args.format) as write:
         for name, result in _extract_files(extractor, names, args.batch_size, progress):
             write(name, result)
     return 0
+
+
+def _check_device(device: str | None) -> str | None:
+    """`device` if torch can use it here; InputError (one line) naming it otherwise."""
+    if device is None:
+        return None
+    import torch
+
+    try:
+        kind = torch.device(device).type
+    except (RuntimeError, ValueError):
+        raise InputError(f"--device: {device!r} is not a device (try cpu, cuda, cuda:0 or mps)") from None
+    available = {
+        "cpu": True,
+        "cuda": torch.cuda.is_available(),
+        "mps": getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available(),
+    }.get(kind, False)
+    if available and kind == "cuda" and torch.device(device).index is not None:
+        available = torch.device(device).index < torch.cuda.device_count()
+    if not available:
+        raise InputError(f"--device: {device} is not available on this machine")
+    return device
 
 
 def _extract_files(extractor, names: list[str], batch_size: int, progress) -> Iterator[tuple[str, Extraction]]:
@@ -196,7 +228,10 @@ def _ctrl_c_held():
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from . import __version__
+
     parser = argparse.ArgumentParser(prog="viextract", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"viextract {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
     extract = commands.add_parser("extract", help="extract entities and relations from UTF-8 text files")
     extract.add_argument("files", nargs="*", help="input files; '-' or none reads standard input")
@@ -213,6 +248,8 @@ def build_parser() -> argparse.ArgumentParser:
         action=argparse.BooleanOptionalAction,
         help="progress on stderr per file and within long files (default: only when stderr is a terminal)",
     )
+    extract.add_argument("--device", help="cpu, cuda, cuda:0 or mps (default: cuda when available, else cpu)")
+    extract.add_argument("--quantize", choices=["int8"], help="dynamic int8 quantization (CPU only)")
     extract.set_defaults(run=_extract_command)
     add_batch_command(commands)
     for name, summary in TRAINING_COMMANDS.items():

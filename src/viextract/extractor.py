@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import os
 import threading
+from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, overload
@@ -12,8 +13,10 @@ from typing import Any, overload
 import torch
 
 from .bio import decode_bio, drop_symbol_edges
+from .card import write_card
 from .dates import reference_year, with_date_values
 from .errors import ModelLoadError
+from .labels import ENTITY_LABELS
 from .loading import (
     IMPORT_LOCK,
     check_loading_info,
@@ -50,6 +53,36 @@ def check_batch_size(batch_size: Any) -> int:
     return batch_size
 
 
+def check_threshold(threshold: Any) -> float | None:
+    """`threshold` as a float in [0, 1], or None; ValueError naming the value otherwise."""
+    if threshold is None:
+        return None
+    if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not 0.0 <= threshold <= 1.0:
+        raise ValueError(f"threshold must be a number in [0, 1], got {threshold!r}")
+    return float(threshold)
+
+
+def check_labels(labels: Any) -> frozenset[str] | None:
+    """The entity labels to keep, or None for all; ValueError naming the valid ones for an unknown label."""
+    if labels is None:
+        return None
+    if isinstance(labels, str):
+        labels = [labels]
+    chosen = frozenset(labels)
+    unknown = sorted(chosen - set(ENTITY_LABELS))
+    if unknown:
+        raise ValueError(f"labels: unknown entity label(s) {unknown}; valid labels are {', '.join(ENTITY_LABELS)}")
+    return chosen
+
+
+def keep_labels(result: Extraction, labels: frozenset[str] | None) -> Extraction:
+    """`result` with only entities of `labels`, and only relations whose head and tail are kept."""
+    if labels is None:
+        return result
+    relations = tuple(r for r in result.relations if r.head.label in labels and r.tail.label in labels)
+    return Extraction(result.text, tuple(e for e in result.entities if e.label in labels), relations)
+
+
 def resolve_device(device: str | torch.device | None) -> torch.device:
     if device is None:
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -75,6 +108,14 @@ class Extractor:
     @property
     def device(self) -> torch.device:
         return self.tagger.device
+
+    def to(self, device: str | torch.device) -> Extractor:
+        """Move the models to `device` ("cpu", "cuda", "cuda:0", "mps"); returns self, as torch does."""
+        target = torch.device(device)
+        self.ner_model.to(target)
+        if self.relation_extractor is not None:
+            self.relation_extractor.model.to(target)
+        return self
 
     @classmethod
     @quiet_unless_verbose
@@ -156,30 +197,72 @@ class Extractor:
             self.tokenizer.save_pretrained(staging / "ner")
             if self.relation_extractor is not None:
                 self.relation_extractor.save_pretrained(staging / "re", verbose=verbose)
+            write_card(staging, directory)  # README.md, unless the directory has one viextract did not write
+
+    def push_to_hub(
+        self,
+        repo_id: str,
+        *,
+        token: str | None = None,
+        private: bool | None = None,
+        commit_message: str = "Upload viextract model",
+        revision: str | None = None,
+        create_pr: bool = False,
+    ) -> str:
+        """Save to a temporary directory and upload it (with its model card) to the Hub repo `repo_id`.
+
+        Creates the repo if needed. Returns the commit URL (or the pull request's, with `create_pr`).
+        """
+        from .hub import push_directory
+
+        return push_directory(
+            self.save_pretrained,
+            repo_id,
+            token=token,
+            private=private,
+            commit_message=commit_message,
+            revision=revision,
+            create_pr=create_pr,
+        )
 
     @overload
-    def __call__(self, text: str, batch_size: int = 32, *, document_date=None) -> Extraction: ...
+    def __call__(
+        self, text: str, batch_size: int = 32, *, threshold=None, labels=None, document_date=None
+    ) -> Extraction: ...
     @overload
     def __call__(
-        self, text: list[str] | tuple[str, ...], batch_size: int = 32, *, document_date=None
+        self,
+        text: list[str] | tuple[str, ...],
+        batch_size: int = 32,
+        *,
+        threshold=None,
+        labels=None,
+        document_date=None,
     ) -> list[Extraction]: ...
-    def __call__(self, text, batch_size=32, *, document_date=None):
-        """One text gives one `Extraction`; a list (or tuple) of texts gives a list, as `pipe` would."""
+    def __call__(self, text, batch_size=32, *, threshold=None, labels=None, document_date=None):
+        """One text gives one `Extraction`; a list (or tuple) of texts gives a list, as `pipe` would.
+
+        `threshold`, `labels` and `document_date` are as in `pipe`.
+        """
+        options = {"threshold": threshold, "labels": labels, "document_date": document_date}
         if isinstance(text, (list, tuple)):
-            return list(self.pipe(text, batch_size=batch_size, document_date=document_date))
-        # Iterated to its end, where it logs its summary.
-        (result,) = self.pipe([_check_text(text)], batch_size=batch_size, document_date=document_date)
+            return list(self.pipe(text, batch_size=batch_size, **options))
+        # to its end, where it logs its summary
+        (result,) = self.pipe([_check_text(text)], batch_size=batch_size, **options)
         return result
 
     def pipe(
         self,
-        texts: Iterable[str],
+        texts: Iterable[str] | Iterable[tuple[str, Any]],
         batch_size: int = 32,
         *,
         n_process: int = 1,
         batch_tokens: int | None = None,
+        as_tuples: bool = False,
+        threshold: float | None = None,
+        labels: Iterable[str] | None = None,
         document_date: datetime.date | str | None = None,
-    ) -> Iterator[Extraction]:
+    ) -> Iterator[Extraction] | Iterator[tuple[Extraction, Any]]:
         """Extract from many texts, batching sentences across documents; results keep input order.
 
         `n_process` > 1 prepares text (normalise, split, segment, tokenize) in that many spawned
@@ -188,6 +271,10 @@ class Extractor:
         `batch_tokens` caps a forward pass at that many tokens once padded (windows of similar
         length go together), on top of `batch_size` windows. Anything cut to fit the model is
         counted and logged once, as one warning, when the iteration ends.
+
+        `as_tuples=True` takes `(text, context)` pairs and yields `(Extraction, context)` (spaCy's
+        convention). `threshold` overrides the model's relation threshold for this call; `labels`
+        keeps only entities of those SCHEMA labels (and relations between kept entities).
 
         Arguments are checked here, at the call, not at the first iteration: a `str` (which would
         iterate character by character) is a TypeError, a `batch_size` that is not a positive int
@@ -203,12 +290,35 @@ class Extractor:
         if not isinstance(texts, Iterable):
             raise TypeError(f"pipe() takes an iterable of str, got {type(texts).__name__}")
         check_batch_size(batch_size)
+        threshold, chosen = check_threshold(threshold), check_labels(labels)
         reference_year(document_date)
-        return self._pipe(texts, batch_size, n_process, batch_tokens, document_date)
+        options = (threshold, document_date)
+        if as_tuples:
+            return self._pipe_tuples(texts, batch_size, n_process, batch_tokens, options, chosen)
+        results = self._pipe(texts, batch_size, n_process, batch_tokens, options)
+        return results if chosen is None else (keep_labels(r, chosen) for r in results)
+
+    def _pipe_tuples(self, pairs, batch_size, n_process, batch_tokens, options, labels):
+        contexts: deque = deque()
+
+        def texts() -> Iterator[str]:
+            for pair in pairs:
+                if not isinstance(pair, tuple) or len(pair) != 2:
+                    raise TypeError(f"pipe(as_tuples=True) takes (text, context) pairs, got {pair!r:.60}")
+                contexts.append(pair[1])
+                yield pair[0]
+
+        for result in self._pipe(texts(), batch_size, n_process, batch_tokens, options):
+            yield keep_labels(result, labels), contexts.popleft()
 
     @reports_truncations_when_done
     def _pipe(
-        self, texts: Iterable[str], batch_size: int, n_process: int, batch_tokens: int | None, document_date=None
+        self,
+        texts: Iterable[str],
+        batch_size: int,
+        n_process: int,
+        batch_tokens: int | None,
+        options: tuple[float | None, Any] = (None, None),
     ) -> Iterator[Extraction]:
         preparer = DocumentPreparer(self.segmenter, self.tagger.aligner)
         pending: list[PreparedDocument] = []
@@ -217,16 +327,17 @@ class Extractor:
             pending.append(prepared)
             pending_sentences += len(prepared.sentences)
             if pending_sentences >= batch_size * _SENTENCES_PER_CHUNK_FACTOR:
-                yield from self._extract_prepared(pending, batch_size, batch_tokens, document_date)
+                yield from self._extract_prepared(pending, batch_size, batch_tokens, *options)
                 pending, pending_sentences = [], 0
         if pending:
-            yield from self._extract_prepared(pending, batch_size, batch_tokens, document_date)
+            yield from self._extract_prepared(pending, batch_size, batch_tokens, *options)
 
     def _extract_prepared(
         self,
         documents: Sequence[PreparedDocument],
         batch_size: int,
         batch_tokens: int | None = None,
+        threshold: float | None = None,
         document_date=None,
     ) -> list[Extraction]:
         sentences = [s for doc in documents for s in doc.sentences]
@@ -253,7 +364,9 @@ class Extractor:
         if self.relation_extractor is not None:
             candidates = [i for i, found in enumerate(entities) if len(found) >= 2]
             scored = self.relation_extractor.predict(
-                [([w.text for w in sentences[i].words], mentions[i]) for i in candidates], batch_size=batch_size
+                [([w.text for w in sentences[i].words], mentions[i]) for i in candidates],
+                batch_size=batch_size,
+                threshold=threshold,
             )
             for i, sentence_relations in zip(candidates, scored):
                 relations[i] = [
@@ -304,8 +417,16 @@ def default_extractor() -> Extractor:
         return _default_extractor
 
 
-def extract(text: str, *, document_date: datetime.date | str | None = None) -> Extraction:
-    """Entities and relations in `text` with the bundled default model (`document_date`: see `Extractor.pipe`)."""
-    text = _check_text(text)  # a wrong type fails before the model is loaded
+def extract(
+    text: str,
+    *,
+    threshold: float | None = None,
+    labels: Iterable[str] | None = None,
+    document_date: datetime.date | str | None = None,
+) -> Extraction:
+    """Entities and relations in `text` with the bundled default model (keyword arguments: see `Extractor.pipe`)."""
+    text = _check_text(text)  # wrong arguments fail before the model is loaded
+    check_threshold(threshold)
+    check_labels(labels)
     reference_year(document_date)
-    return default_extractor()(text, document_date=document_date)
+    return default_extractor()(text, threshold=threshold, labels=labels, document_date=document_date)

@@ -449,7 +449,11 @@ class RelationExtractor:
 
     @reports_truncations
     def predict(
-        self, items: Sequence[tuple[Sequence[str], Sequence[Mention]]], batch_size: int = 32
+        self,
+        items: Sequence[tuple[Sequence[str], Sequence[Mention]]],
+        batch_size: int = 32,
+        *,
+        threshold: float | None = None,
     ) -> list[list[tuple[int, int, str, float]]]:
         """Relations of each sentence: (head mention index, tail mention index, label, probability).
 
@@ -463,7 +467,7 @@ class RelationExtractor:
         """
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
-        return self._decide(self.score(items, batch_size), items)
+        return self._decide(self.score(items, batch_size), items, threshold)
 
     def score(
         self, items: Sequence[tuple[Sequence[str], Sequence[Mention]]], batch_size: int = 32
@@ -571,9 +575,11 @@ class RelationExtractor:
         self,
         scored: list[list[tuple[int, int, str, float]]],
         items: Sequence[tuple[Sequence[str], Sequence[Mention]]] | None = None,
+        threshold: float | None = None,
     ) -> list[list[tuple[int, int, str, float]]]:
-        """Threshold, adjacency rules (they need each sentence's mentions: `items`), single heads and tails."""
-        threshold = self.threshold
+        """Threshold (the model's unless given), adjacency rules (they need each sentence's mentions:
+        `items`), single heads and tails."""
+        threshold = self.threshold if threshold is None else threshold
         rules = self.config.adjacent_rules() if items is not None else {}
         # Nearest needs the mentions too; without them the probability decides.
         nearest = self.config.single_choice == "nearest" and items is not None

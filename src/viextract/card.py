@@ -1,0 +1,84 @@
+"""The model card `save_pretrained` writes as README.md: Hugging Face front matter and a short body."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+# The card's first body line: a README.md without it was not written by viextract and is never replaced.
+CARD_MARKER = "<!-- written by viextract save_pretrained; edit freely, then delete this line to keep it -->"
+CARD_FILENAME = "README.md"
+
+
+def card_licence(config: dict[str, Any]) -> str:
+    """The Hub licence id from the stored provenance: CC BY-SA text keeps its licence on the weights."""
+    sources = ((config.get("viextract") or {}).get("provenance") or {}).get("sources") or []
+    licences = {str(s.get("licence", "")) for s in sources if isinstance(s, dict) and s.get("licence")}
+    if any("CC BY-SA" in licence.upper() for licence in licences):
+        return "cc-by-sa-4.0"
+    if licences and all(licence.upper() == "MIT" for licence in licences):
+        return "mit"
+    return "other"
+
+
+def is_ours(readme: Path) -> bool:
+    """True when `readme` is absent or is a card viextract wrote (it still holds CARD_MARKER)."""
+    return not readme.exists() or CARD_MARKER in readme.read_text(encoding="utf-8", errors="replace")
+
+
+def render_card(ner_config: dict[str, Any], metrics: dict[str, Any] | None, has_relations: bool) -> str:
+    labels = sorted({label.split("-", 1)[-1] for label in (ner_config.get("id2label") or {}).values()} - {"O"})
+    lines = [
+        "---",
+        "library_name: viextract",
+        "pipeline_tag: token-classification",
+        "language: vi",
+        f"license: {card_licence(ner_config)}",
+        "tags:",
+        *[f"- {tag}" for tag in ("viextract", "ner", "relation-extraction", "vietnamese", "phobert")],
+    ]
+    f1 = (metrics or {}).get("best_dev_f1")
+    if isinstance(f1, (int, float)):
+        lines += [
+            "model-index:",
+            "- name: viextract",
+            "  results:",
+            "  - task: {type: token-classification, name: Named entity recognition}",
+            "    dataset: {type: viextract, name: viextract dev split, split: dev}",
+            f"    metrics:\n    - {{type: f1, value: {round(float(f1), 4)}, name: entity F1 (dev)}}",
+        ]
+    parts = "entities and typed relations" if has_relations else "entities"
+    lines += [
+        "---",
+        CARD_MARKER,
+        "",
+        "# viextract model",
+        "",
+        f"A [viextract](https://pypi.org/project/viextract/) model: {parts} from Vietnamese text,",
+        "with character offsets into the input.",
+        "",
+        f"Entity labels: {', '.join(labels) if labels else '(none stored)'}.",
+        "",
+        "```python",
+        "from viextract import Extractor",
+        'extractor = Extractor.from_pretrained("path/or/repo-id")',
+        'print(extractor("Thủ tướng Phạm Minh Chính gặp Tổng thống Joe Biden tại Hà Nội."))',
+        "```",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def write_card(staging: Path, target: Path) -> None:
+    """Write README.md into `staging` from its `ner/`, unless `target` has a README.md someone else wrote."""
+    if not is_ours(target / CARD_FILENAME):
+        return
+    ner = staging / "ner"
+    config = json.loads((ner / "config.json").read_text(encoding="utf-8"))
+    metrics = None
+    metrics_path = ner / "training_metrics.json"
+    if metrics_path.is_file():
+        metrics = json.loads(metrics_path.read_text(encoding="utf-8"))
+    text = render_card(config, metrics, (staging / "re").is_dir())
+    (staging / CARD_FILENAME).write_text(text, encoding="utf-8")

@@ -1,0 +1,139 @@
+"""The conventions of spaCy and transformers on Extractor: to(), as_tuples, call-time threshold and labels,
+and the model card save_pretrained writes."""
+
+import json
+
+import pytest
+import torch
+import yaml
+
+from tests.relation_helpers import build_tiny_full_model
+from viextract import Extractor, extract
+from viextract.card import CARD_MARKER, card_licence
+from viextract.extractor import BUNDLED_MODEL_DIR
+
+torch.set_num_threads(1)
+
+
+@pytest.fixture(scope="module")
+def full(tiny_tokenizer_dir, tmp_path_factory):
+    root = build_tiny_full_model(tiny_tokenizer_dir, tmp_path_factory.mktemp("api_model"))
+    return Extractor.from_pretrained(root, device="cpu")
+
+
+def _texts_with_relations(full, corpus):
+    texts = [t for t, r in zip(corpus, full(list(corpus))) if r.relations]
+    assert texts, "the tiny model (threshold 0) should relate some entities"
+    return texts
+
+
+def test_to_returns_self_and_moves_the_device(full):
+    assert full.to("cpu") is full
+    assert full.device == torch.device("cpu")
+    assert full.relation_extractor.device == torch.device("cpu")
+
+
+def test_as_tuples_keeps_each_context_with_its_result(tiny_extractor, corpus):
+    pairs = [(text, {"id": i}) for i, text in enumerate(corpus)]
+    out = list(tiny_extractor.pipe(pairs, as_tuples=True, batch_size=2))
+    assert [c for _, c in out] == [{"id": i} for i in range(len(corpus))]
+    assert [r for r, _ in out] == list(tiny_extractor.pipe(corpus, batch_size=2))
+
+
+def test_as_tuples_with_worker_processes(tiny_extractor, corpus):
+    pairs = [(text, i) for i, text in enumerate(corpus[:3])]
+    out = list(tiny_extractor.pipe(pairs, as_tuples=True, n_process=2))
+    assert out == [(r, i) for i, r in enumerate(tiny_extractor.pipe(corpus[:3]))]
+
+
+def test_as_tuples_refuses_bare_texts(tiny_extractor, corpus):
+    with pytest.raises(TypeError, match="pairs"):
+        list(tiny_extractor.pipe(corpus[:1], as_tuples=True))
+
+
+def test_threshold_overrides_for_one_call_only(full, corpus):
+    texts = _texts_with_relations(full, corpus)
+    assert all(not r.relations for r in full(texts, threshold=1.0))
+    assert all(not r.relations for r in full.pipe(texts, threshold=1.0))
+    assert full(texts) == full(texts, threshold=0.0)  # the stored threshold (0) is back
+    assert full.relation_extractor.threshold == 0.0
+
+
+@pytest.mark.parametrize("bad", [-0.1, 1.5, "0.5", True])
+def test_a_bad_threshold_is_a_value_error(full, bad):
+    with pytest.raises(ValueError, match="threshold"):
+        full("Hà Nội", threshold=bad)
+
+
+def test_labels_keep_those_entities_and_relations_between_them(full, corpus):
+    texts = _texts_with_relations(full, corpus)
+    every = full(texts)
+    present = sorted({e.label for r in every for e in r.entities})
+    kept = {present[0]}
+    for whole, only in zip(every, full(texts, labels=kept)):
+        assert only.entities == tuple(e for e in whole.entities if e.label in kept)
+        assert only.relations == tuple(r for r in whole.relations if r.head.label in kept and r.tail.label in kept)
+    assert [r for r, _ in full.pipe([(t, 0) for t in texts], as_tuples=True, labels=kept)] == full(texts, labels=kept)
+
+
+def test_an_unknown_label_names_the_valid_ones(full):
+    with pytest.raises(ValueError, match="PER, TITLE, ORG"):
+        full("Hà Nội", labels=["PERSON"])
+    with pytest.raises(ValueError, match="PERSON"):
+        extract("Hà Nội", labels=["PERSON"])  # before the bundled model loads
+
+
+def _front_matter(text):
+    assert text.startswith("---\n")
+    return yaml.safe_load(text.split("---\n")[1])
+
+
+def test_save_pretrained_writes_a_card(full, tmp_path):
+    full.save_pretrained(tmp_path / "m")
+    card = (tmp_path / "m" / "README.md").read_text(encoding="utf-8")
+    meta = _front_matter(card)
+    assert meta["library_name"] == "viextract"
+    assert meta["pipeline_tag"] == "token-classification"
+    assert meta["language"] == "vi"
+    labels = json.loads((tmp_path / "m" / "ner" / "config.json").read_text())["id2label"].values()
+    for label in {lab.split("-", 1)[-1] for lab in labels} - {"O"}:
+        assert label in card
+    assert "Extractor.from_pretrained" in card
+    Extractor.from_pretrained(tmp_path / "m", device="cpu")  # the card does not disturb loading
+
+
+def test_a_readme_viextract_did_not_write_is_kept(full, tmp_path):
+    (tmp_path / "m").mkdir()
+    (tmp_path / "m" / "README.md").write_text("my notes\n")
+    full.save_pretrained(tmp_path / "m")
+    assert (tmp_path / "m" / "README.md").read_text() == "my notes\n"
+    assert (tmp_path / "m" / "ner" / "config.json").is_file()
+
+
+def test_our_own_card_is_rewritten(full, tmp_path):
+    (tmp_path / "m").mkdir()
+    (tmp_path / "m" / "README.md").write_text(f"old\n{CARD_MARKER}\n")
+    full.save_pretrained(tmp_path / "m")
+    assert (tmp_path / "m" / "README.md").read_text().startswith("---\nlibrary_name: viextract")
+
+
+def test_licence_comes_from_provenance():
+    def config(*licences):
+        return {"viextract": {"provenance": {"sources": [{"licence": lic} for lic in licences]}}}
+
+    assert card_licence(config("MIT", "CC BY-SA 4.0")) == "cc-by-sa-4.0"
+    assert card_licence(config("MIT")) == "mit"
+    assert card_licence({}) == "other"
+    bundled = json.loads((BUNDLED_MODEL_DIR / "ner" / "config.json").read_text(encoding="utf-8"))
+    assert card_licence(bundled) == "cc-by-sa-4.0"
+
+
+def test_stored_metrics_give_a_model_index():
+    from viextract.card import render_card
+
+    config = {"id2label": {"0": "O", "1": "B-PER", "2": "I-PER"}}
+    meta = _front_matter(render_card(config, {"best_dev_f1": 0.89231}, has_relations=False))
+    (result,) = meta["model-index"][0]["results"]
+    assert result["metrics"][0] == {"type": "f1", "value": 0.8923, "name": "entity F1 (dev)"}
+    assert result["task"]["type"] == "token-classification"
+    assert "model-index" not in _front_matter(render_card(config, None, has_relations=False))

@@ -1,0 +1,70 @@
+"""Extractor.push_to_hub, with every HfApi call intercepted (no network)."""
+
+import shutil
+from types import SimpleNamespace
+
+import pytest
+
+from viextract import Extractor
+
+
+class FakeHfApi:
+    calls: list = []
+    uploaded = None
+
+    def __init__(self, token=None):
+        FakeHfApi.calls.append(("HfApi", {"token": token}))
+
+    def create_repo(self, repo_id, **kwargs):
+        FakeHfApi.calls.append(("create_repo", {"repo_id": repo_id, **kwargs}))
+
+    def upload_folder(self, **kwargs):
+        FakeHfApi.calls.append(("upload_folder", kwargs))
+        shutil.copytree(kwargs["folder_path"], FakeHfApi.uploaded)
+        return SimpleNamespace(commit_url=f"https://huggingface.co/{kwargs['repo_id']}/commit/0123abc", pr_url=None)
+
+
+@pytest.fixture
+def hub(monkeypatch, tmp_path):
+    import huggingface_hub
+
+    FakeHfApi.calls = []
+    FakeHfApi.uploaded = tmp_path / "uploaded"
+    monkeypatch.setattr(huggingface_hub, "HfApi", FakeHfApi)
+    return FakeHfApi
+
+
+def test_push_creates_the_repo_and_uploads_a_loadable_model_with_its_card(tiny_extractor, hub):
+    url = tiny_extractor.push_to_hub("me/tiny", token="hf_x", private=True, revision="dev", create_pr=True)
+    assert url == "https://huggingface.co/me/tiny/commit/0123abc"
+    names = [name for name, _ in hub.calls]
+    assert names == ["HfApi", "create_repo", "upload_folder"]
+    assert hub.calls[0][1] == {"token": "hf_x"}
+    assert hub.calls[1][1]["private"] is True and hub.calls[1][1]["exist_ok"] is True
+    upload = hub.calls[2][1]
+    assert upload["repo_id"] == "me/tiny"
+    assert (upload["revision"], upload["create_pr"]) == ("dev", True)
+    assert upload["commit_message"] == "Upload viextract model"
+    assert (hub.uploaded / "README.md").read_text(encoding="utf-8").startswith("---\nlibrary_name: viextract")
+    Extractor.from_pretrained(hub.uploaded, device="cpu")
+
+
+def test_the_temporary_directory_is_removed(tiny_extractor, hub):
+    tiny_extractor.push_to_hub("me/tiny", commit_message="v2")
+    folder = hub.calls[2][1]["folder_path"]
+    assert hub.calls[2][1]["commit_message"] == "v2"
+    assert not __import__("os").path.exists(folder)
+
+
+@pytest.mark.parametrize("bad", ["", "  ", None])
+def test_a_bad_repo_id_fails_before_any_call(tiny_extractor, hub, bad):
+    with pytest.raises(ValueError, match="repo_id"):
+        tiny_extractor.push_to_hub(bad)
+    assert hub.calls == []
+
+
+def test_a_quantized_extractor_is_refused_before_the_repo_is_created(tiny_ner_dir, hub):
+    quantized = Extractor.from_pretrained(tiny_ner_dir, device="cpu", quantize="int8")
+    with pytest.raises(ValueError, match="quantized"):
+        quantized.push_to_hub("me/tiny")
+    assert hub.calls == []
