@@ -7,6 +7,7 @@
 from .errors import ModelLoadError
 from .extractor import Extractor, extract
 from .labels import ENTITY_LABELS, RELATION_LABELS
+from .render import render
 from .results import Entity, Extraction, Relation
 
 __version__ = "0.1.0"
@@ -21,4 +22,5 @@ __all__ = [
     "Relation",
     "__version__",
     "extract",
+    "render",
 ]

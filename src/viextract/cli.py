@@ -1,4 +1,4 @@
-"""`viextract extract [FILES... | -] --model PATH --format json|jsonl|table [--progress]`."""
+"""`viextract extract [FILES... | -] --model PATH --format json|jsonl|table|html [--progress]`."""
 
 from __future__ import annotations
 
@@ -95,6 +95,9 @@ def _writer(output_format: str):
     documents finished so far stay a valid JSON document.
     """
     out = sys.stdout
+    if output_format == "html":
+        yield from _html_writer(out)
+        return
     if output_format != "json":
         render = format_table if output_format == "table" else _json_line
 
@@ -122,6 +125,22 @@ def _writer(output_format: str):
         out.flush()
 
 
+def _html_writer(out):
+    """One page for all inputs, written when the last is done (a page cannot be streamed and stay valid)."""
+    from .render import render
+
+    names: list[str] = []
+    results: list[Extraction] = []
+
+    def write(name: str, result: Extraction) -> None:
+        names.append(name)
+        results.append(result)
+
+    yield write
+    out.write(render(results, title=", ".join(names)))
+    out.flush()
+
+
 @contextmanager
 def _ctrl_c_held():
     """Ctrl-C waits until one document's output is written whole, then interrupts as usual."""
@@ -144,7 +163,7 @@ def build_parser() -> argparse.ArgumentParser:
     extract = commands.add_parser("extract", help="extract entities and relations from UTF-8 text files")
     extract.add_argument("files", nargs="*", help="input files; '-' or none reads standard input")
     extract.add_argument("--model", help="model directory or Hub repo id (default: the bundled model)")
-    extract.add_argument("--format", choices=["json", "jsonl", "table"], default="json")
+    extract.add_argument("--format", choices=["json", "jsonl", "table", "html"], default="json")
     extract.add_argument("--batch-size", type=int, default=32, help="sentences per model batch (default 32)")
     extract.add_argument(
         "--progress",

@@ -45,3 +45,9 @@ class Extraction:
             "entities": [e.to_dict() for e in self.entities],
             "relations": [r.to_dict() for r in self.relations],
         }
+
+    def to_displacy(self, title: str | None = None) -> dict[str, Any]:
+        """The dict spaCy's `displacy.render(..., style="ent", manual=True)` takes."""
+        from .render import to_displacy
+
+        return to_displacy(self, title)
