@@ -47,12 +47,13 @@ def render(extraction: Extraction | Sequence[Extraction], *, title: str | None =
 
 def to_displacy(extraction: Extraction, title: str | None = None) -> dict[str, Any]:
     """`{"text", "ents": [{"start", "end", "label"}], "title"}` for displaCy's manual "ent" style."""
-    ents = [{"start": e.start, "end": e.end, "label": e.label} for e in sorted(extraction.entities, key=lambda e: e.start)]
+    ordered = sorted(extraction.entities, key=lambda e: (e.start, e.end))
+    ents = [{"start": e.start, "end": e.end, "label": e.label} for e in ordered]
     return {"text": extraction.text, "ents": ents, "title": title}
 
 
 def _document(doc: Extraction, index: int) -> str:
-    entities = _drawable(doc.entities)
+    entities = _drawable(doc.text, doc.entities)
     ids = {e: f"d{index}-e{n}" for n, e in enumerate(entities)}
     lines = _wrap(doc.text, entities)
     line_of = {e: n for n, line in enumerate(lines) for e in line.entities}
@@ -62,10 +63,15 @@ def _document(doc: Extraction, index: int) -> str:
     return f'<section class="doc" id="d{index}">\n<div class="text">\n{body}\n</div>\n{relations}\n</section>'
 
 
-def _drawable(entities: Sequence[Entity]) -> list[Entity]:
-    """Entities in text order; one overlapping an earlier one is left unhighlighted (a mark cannot nest)."""
+def _drawable(text: str, entities: Sequence[Entity]) -> list[Entity]:
+    """Entities in text order that a mark can show: not overlapping an earlier one, not across a line break.
+
+    The others still appear in the relation list.
+    """
     kept: list[Entity] = []
     for entity in sorted(entities, key=lambda e: (e.start, -e.end)):
+        if "\n" in text[entity.start : entity.end] or not 0 <= entity.start < entity.end <= len(text):
+            continue
         if not kept or entity.start >= kept[-1].end:
             kept.append(entity)
     return kept
@@ -126,7 +132,7 @@ def _arcs(line: _Line, relations: Sequence[Relation]) -> tuple[str, float]:
         out.append(
             f'<span class="arc" style="left:{left:.1f}ch;width:{right - left:.1f}ch;'
             f'height:{level * _LEVEL_EM - 0.5:.1f}em"><span class="rel">{html.escape(r.label)}</span></span>'
-            f'<span class="head" style="left:{tail_x:.1f}ch">▼</span>'
+            f'<span class="head" style="left:{tail_x:.1f}ch"></span>'
         )
     top = max((lv for _, _, lv in placed), default=0) * _LEVEL_EM + 0.3
     return "".join(out), top
@@ -170,7 +176,8 @@ def _css() -> str:
         "border-radius:0.8em 0.8em 0 0;box-sizing:border-box}"
         ".arc>.rel{position:absolute;top:-0.75em;left:50%;transform:translateX(-50%);background:#fff;"
         "padding:0 0.2em;font-size:10px;line-height:1.2}"
-        ".head{position:absolute;bottom:2.25em;line-height:1;transform:translateX(-50%);font-size:9px;color:#495057}"
+        ".head{position:absolute;bottom:2.1em;transform:translateX(-50%);width:0;height:0;"
+        "border-left:4px solid transparent;border-right:4px solid transparent;border-top:6px solid #495057}"
         ".rel{font-family:system-ui,sans-serif;color:#495057}"
         ".relations{font-size:0.9em;line-height:1.8}.apart,.none{color:#868e96;font-size:0.85em}"
     )
