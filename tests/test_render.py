@@ -5,6 +5,7 @@ import json
 import re
 import shutil
 import subprocess
+import unicodedata
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -197,3 +198,13 @@ def test_chromium_shows_every_entity_under_its_label_and_takes_a_screenshot(tmp_
     shot = tmp_path / "x.png"
     chromium(tmp_path, f"--screenshot={shot}", "--window-size=1200,1600", page.as_uri())
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 5000
+
+
+def test_arcs_are_placed_in_columns_not_characters():
+    """NFD text: a combining mark adds a character but no column, so the arc must not drift right."""
+    nfd = unicodedata.normalize("NFD", "Đại tướng Phan Văn Giang")
+    title = Entity(nfd[: nfd.index(" P")], "TITLE", 0, nfd.index(" P"), 1.0)
+    person = Entity(nfd[title.end + 1 :], "PER", title.end + 1, len(nfd), 1.0)
+    page = render(Extraction(nfd, (title, person), (Relation(person, title, "has_title", 1.0),)))
+    left = float(re.search(r'class="arc" style="left:([0-9.]+)ch', page).group(1))
+    assert left == len("Đại tướng") / 2 and len(title.text) > len("Đại tướng")

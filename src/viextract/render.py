@@ -10,6 +10,7 @@ import html
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
+from unicodedata import combining
 
 from .labels import ENTITY_LABELS
 from .results import Entity, Extraction, Relation
@@ -113,22 +114,26 @@ def _line_html(text: str, line: _Line, relations: Sequence[Relation], ids: dict[
         )
         at = e.end
     parts.append(html.escape(text[at : line.end]))
-    arcs, height = _arcs(line, relations)
+    arcs, height = _arcs(text, line, relations)
     return f'<div class="line" style="padding-top:{height:.1f}em">{arcs}<span>{"".join(parts) or " "}</span></div>'
 
 
-def _arcs(line: _Line, relations: Sequence[Relation]) -> tuple[str, float]:
+def _arcs(text: str, line: _Line, relations: Sequence[Relation]) -> tuple[str, float]:
     """Arcs above the line for relations with both ends on it, stacked so overlapping arcs do not cross."""
     here = set(line.entities)
     same = [r for r in relations if r.head in here and r.tail in here and r.head != r.tail]
     same.sort(key=lambda r: abs(_centre(r.head) - _centre(r.tail)))
+
+    def column(entity: Entity) -> float:  # the entity's middle; combining marks (NFD input) take no column
+        return (_columns(text, line.start, entity.start) + _columns(text, line.start, entity.end)) / 2
+
     placed: list[tuple[float, float, int]] = []
     out = []
     for r in same:
-        left, right = sorted((_centre(r.head) - line.start, _centre(r.tail) - line.start))
+        left, right = sorted((column(r.head), column(r.tail)))
         level = 1 + max((lv for a, b, lv in placed if a < right and left < b), default=0)
         placed.append((left, right, level))
-        tail_x = _centre(r.tail) - line.start
+        tail_x = column(r.tail)
         out.append(
             f'<span class="arc" style="left:{left:.1f}ch;width:{right - left:.1f}ch;'
             f'height:{level * _LEVEL_EM - 0.5:.1f}em"><span class="rel">{html.escape(r.label)}</span></span>'
@@ -136,6 +141,10 @@ def _arcs(line: _Line, relations: Sequence[Relation]) -> tuple[str, float]:
         )
     top = max((lv for _, _, lv in placed), default=0) * _LEVEL_EM + 0.3
     return "".join(out), top
+
+
+def _columns(text: str, start: int, end: int) -> int:
+    return sum(1 for c in text[start:end] if not combining(c))
 
 
 def _centre(entity: Entity) -> float:
