@@ -8,6 +8,7 @@ from .errors import ModelLoadError
 from .extractor import Extractor, extract
 from .graph import Triple
 from .labels import ENTITY_LABELS, RELATION_LABELS
+from .render import render
 from .results import Entity, Extraction, Relation
 
 __version__ = "0.1.0"
@@ -23,4 +24,5 @@ __all__ = [
     "Triple",
     "__version__",
     "extract",
+    "render",
 ]

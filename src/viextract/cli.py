@@ -1,4 +1,4 @@
-"""`viextract extract [FILES... | -] --model PATH --format json|jsonl|table|triples|csv [--progress]`.
+"""`viextract extract [FILES... | -] --model PATH --format json|jsonl|table|triples|csv|html [--progress]`.
 
 `viextract train|evaluate|publish` come from the `viextract[train]` extra, found by entry point.
 """
@@ -143,6 +143,9 @@ def _writer(output_format: str):
     documents finished so far stay a valid JSON document.
     """
     out = sys.stdout
+    if output_format == "html":
+        yield from _html_writer(out)
+        return
     if output_format in TRIPLE_FORMATS:
         yield _triple_writer(out, output_format)
         return
@@ -211,6 +214,22 @@ def _triple_writer(out, output_format: str):
     return write
 
 
+def _html_writer(out):
+    """One page for all inputs, written when the last is done (a page cannot be streamed and stay valid)."""
+    from .render import render
+
+    names: list[str] = []
+    results: list[Extraction] = []
+
+    def write(name: str, result: Extraction) -> None:
+        names.append(name)
+        results.append(result)
+
+    yield write
+    out.write(render(results, title=", ".join(names)))
+    out.flush()
+
+
 @contextmanager
 def _ctrl_c_held():
     """Ctrl-C waits until one document's output is written whole, then interrupts as usual."""
@@ -238,9 +257,9 @@ def build_parser() -> argparse.ArgumentParser:
     extract.add_argument("--model", help="model directory or Hub repo id (default: the bundled model)")
     extract.add_argument(
         "--format",
-        choices=["json", "jsonl", "table", *TRIPLE_FORMATS],
+        choices=["json", "jsonl", "table", *TRIPLE_FORMATS, "html"],
         default="json",
-        help="triples: tab-separated relation rows; csv: the same with a header row",
+        help="triples: tab-separated relation rows; csv: the same with a header row; html: one page for all inputs",
     )
     extract.add_argument("--batch-size", type=int, default=32, help="sentences per model batch (default 32)")
     extract.add_argument(

@@ -136,3 +136,9 @@ class Extraction:
                 raise ValueError(f"relation argument {entity.text!r} is not one of the extraction's entities") from None
 
         return index
+
+    def to_displacy(self, title: str | None = None) -> dict[str, Any]:
+        """The dict spaCy's `displacy.render(..., style="ent", manual=True)` takes."""
+        from .render import to_displacy
+
+        return to_displacy(self, title)
