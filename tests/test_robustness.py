@@ -95,7 +95,19 @@ def test_any_generated_text_gives_valid_and_repeatable_results(full_extractor, t
 
 @given(st.lists(generated_text, min_size=1, max_size=6))
 def test_batch_size_does_not_change_results(full_extractor, texts):
-    assert list(full_extractor.pipe(texts, batch_size=1)) == list(full_extractor.pipe(texts, batch_size=16))
+    one, many = list(full_extractor.pipe(texts, batch_size=1)), list(full_extractor.pipe(texts, batch_size=16))
+    assert [without_scores(r) for r in one] == [without_scores(r) for r in many]
+    # Padding changes float sums in the last bits, which can move a score rounded to 4 places by 1e-4.
+    assert all(abs(a - b) <= 2e-4 for r, s in zip(one, many) for a, b in zip(scores(r), scores(s)))
+
+
+def without_scores(result: Extraction) -> tuple:
+    entities = [(e.start, e.end, e.label) for e in result.entities]
+    return result.text, entities, [(r.head.start, r.tail.start, r.label) for r in result.relations]
+
+
+def scores(result: Extraction) -> list[float]:
+    return [e.score for e in result.entities] + [r.score for r in result.relations]
 
 
 def test_one_extractor_shared_by_four_threads(full_extractor, corpus):
