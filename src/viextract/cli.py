@@ -167,7 +167,7 @@ def _writer(output_format: str):
         with _ctrl_c_held():
             out.write(("[\n" if count == 0 else ",\n") + textwrap.indent(element, "  "))
             out.flush()
-        count += 1
+            count += 1  # before a held Ctrl-C is raised, so the closing bracket matches what was written
 
     try:
         yield write_element
