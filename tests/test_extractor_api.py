@@ -137,3 +137,14 @@ def test_stored_metrics_give_a_model_index():
     assert result["metrics"][0] == {"type": "f1", "value": 0.8923, "name": "entity F1 (dev)"}
     assert result["task"]["type"] == "token-classification"
     assert "model-index" not in _front_matter(render_card(config, None, has_relations=False))
+
+
+def test_a_loaded_models_metrics_travel_to_the_saved_card(tiny_ner_dir, tmp_path):
+    source = tmp_path / "source"
+    Extractor.from_pretrained(tiny_ner_dir, device="cpu").save_pretrained(source)
+    (source / "ner" / "training_metrics.json").write_text(json.dumps({"best_dev_f1": 0.75}), encoding="utf-8")
+    Extractor.from_pretrained(source, device="cpu").save_pretrained(tmp_path / "copy")
+    stored = json.loads((tmp_path / "copy" / "ner" / "training_metrics.json").read_text(encoding="utf-8"))
+    assert stored == {"best_dev_f1": 0.75}
+    meta = _front_matter((tmp_path / "copy" / "README.md").read_text(encoding="utf-8"))
+    assert meta["model-index"][0]["results"][0]["metrics"][0]["value"] == 0.75

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import json
 import os
 import threading
 from collections import deque
@@ -104,6 +105,7 @@ class Extractor:
         self.segmenter = segmenter or settings.get("segmenter", DEFAULT_SEGMENTER)
         get_segmenter(self.segmenter)  # an unknown name fails here, not at the first call
         self.tagger = TokenTagger(self.ner_model, tokenizer)
+        self.training_metrics: dict | None = None  # ner/training_metrics.json of the loaded model, if any
 
     @property
     def device(self) -> torch.device:
@@ -175,7 +177,9 @@ class Extractor:
             model = _quantize(model)
             if relation_extractor is not None:
                 relation_extractor.model = _quantize(relation_extractor.model)
-        return cls(model, tokenizer, relation_extractor, segmenter=segmenter)
+        extractor = cls(model, tokenizer, relation_extractor, segmenter=segmenter)
+        extractor.training_metrics = _read_metrics(ner_dir / METRICS_FILE)
+        return extractor
 
     @quiet_unless_verbose
     def save_pretrained(self, directory: str | os.PathLike, *, verbose: bool = False) -> None:
@@ -197,6 +201,10 @@ class Extractor:
             self.tokenizer.save_pretrained(staging / "ner")
             if self.relation_extractor is not None:
                 self.relation_extractor.save_pretrained(staging / "re", verbose=verbose)
+            if self.training_metrics:  # the same weights: their dev scores go with them, into the card
+                (staging / "ner" / METRICS_FILE).write_text(
+                    json.dumps(self.training_metrics, indent=2), encoding="utf-8"
+                )
             write_card(staging, directory)  # README.md, unless the directory has one viextract did not write
 
     def push_to_hub(
@@ -389,6 +397,18 @@ class Extractor:
             )
             position += count
         return results
+
+
+METRICS_FILE = "training_metrics.json"
+
+
+def _read_metrics(path: Path) -> dict | None:
+    """The training metrics a model directory carries (their dev F1 feeds the card), None if absent or unreadable."""
+    try:
+        metrics = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return metrics if isinstance(metrics, dict) else None
 
 
 def _quantize(model):
