@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.relation_helpers import build_tiny_full_model
-from viextract.batch import BatchOptions, Document, extract_chunk, read_documents, read_shard, run_batch
+from viextract.batch import BatchOptions, Document, extract_chunk, read_documents, read_shard, run_batch, to_record
 from viextract.batch.shards import OutputDir
 from viextract.cli import main
 
@@ -273,3 +273,20 @@ def test_benchmark_quick_run_prints_its_table(tiny_ner_dir, capsys):
     assert benchmark(["--quick", "--model", str(tiny_ner_dir)]) == 0
     out = capsys.readouterr().out
     assert "| local | 1 | 6 |" in out and "command:" in out
+
+
+def test_records_carry_date_values_and_parquet_keeps_them(tmp_path):
+    pq = pytest.importorskip("pyarrow.parquet")
+    import pyarrow as pa
+
+    from viextract.batch.shards import parquet_schema
+    from viextract.results import Entity, Extraction
+
+    text = "Ngày 15/3/2026, tại Hà Nội."
+    extraction = Extraction(
+        text, (Entity("15/3/2026", "DATE", 5, 14, 0.9, "2026-03-15"), Entity("Hà Nội", "LOC", 20, 26, 0.9))
+    )
+    record = to_record("d1", extraction)
+    assert [e["value"] for e in record["entities"]] == ["2026-03-15", None]
+    pq.write_table(pa.Table.from_pylist([record], schema=parquet_schema()), tmp_path / "x.parquet")
+    assert pq.read_table(tmp_path / "x.parquet").to_pylist()[0]["entities"] == record["entities"]

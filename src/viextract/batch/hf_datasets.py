@@ -61,6 +61,7 @@ def _output_features(datasets) -> dict:
         "start": value("int64"),
         "end": value("int64"),
         "score": value("float64"),
+        "value": value("string"),
     }
     relation = {"head": value("int64"), "tail": value("int64"), "label": value("string"), "score": value("float64")}
     return {"entities": [entity], "relations": [relation], "error": value("string")}

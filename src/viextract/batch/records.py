@@ -9,7 +9,7 @@ from ..results import Extraction
 from .documents import Document
 
 # What the Parquet writer and the datasets engine declare; JSONL records have the same keys.
-ENTITY_KEYS = ("label", "text", "start", "end", "score")
+ENTITY_KEYS = ("label", "text", "start", "end", "score", "value")  # value: a DATE's ISO 8601 form, else None
 RELATION_KEYS = ("head", "tail", "label", "score")
 
 

@@ -103,6 +103,7 @@ def parquet_schema():
             ("start", pa.int64()),
             ("end", pa.int64()),
             ("score", pa.float64()),
+            ("value", pa.string()),
         ]
     )
     relation = pa.struct([("head", pa.int64()), ("tail", pa.int64()), ("label", pa.string()), ("score", pa.float64())])
