@@ -93,3 +93,11 @@ def test_a_sentence_with_many_cut_pairs_gives_one_warning(full_model_dir, caplog
     assert len(messages) == 1
     count = int(messages[0].split("viextract: ")[1].split(" ")[0])
     assert count > 20 and "relation candidates' sentences were cut" in messages[0]
+
+
+def test_a_long_one_line_text_gives_one_warning(tiny_extractor, caplog):
+    text = "Bộ trưởng thăm Lào " * 150 + "x" * 3000  # a sentence over the segmenter's limit and an overlong word
+    with caplog.at_level("WARNING", logger="viextract"):
+        tiny_extractor(text)
+    (record,) = [r for r in caplog.records if r.levelname == "WARNING"]
+    assert "sentences longer than the segmenter's limit were cut" in record.getMessage()

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from .normalize import NormalizedText, normalize_text
 from .segment import DEFAULT_SEGMENTER, Word, get_segmenter, group_tokens, merge_groups, split_tokens
 from .sentences import split_sentences
+from .truncation import note_truncation
 
 logger = logging.getLogger(__name__)
 
@@ -55,9 +56,7 @@ def prepare_text(
     for sent_start, sent_end in split_sentences(norm.text):
         spans = split_tokens(norm.text, sent_start, sent_end)
         if len(spans) > MAX_SENTENCE_TOKENS:
-            logger.warning(
-                "a sentence of %d tokens was cut into pieces of %d tokens", len(spans), MAX_SENTENCE_TOKENS
-            )
+            note_truncation("sentence", f"{len(spans)} tokens, pieces of {MAX_SENTENCE_TOKENS}")
         for piece_start in range(0, len(spans), MAX_SENTENCE_TOKENS):
             piece = spans[piece_start : piece_start + MAX_SENTENCE_TOKENS]
             words = _segment_piece(norm, piece, segment, forced)

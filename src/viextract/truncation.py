@@ -21,6 +21,7 @@ logger = logging.getLogger(__name__)
 
 # What each kind of note means, for the summary line.
 KINDS = {
+    "sentence": "sentences longer than the segmenter's limit were cut into pieces",
     "word": "words longer than a model window were cut",
     "pair": "relation candidates' sentences were cut to a window around their two entities",
 }
