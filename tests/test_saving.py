@@ -63,6 +63,7 @@ def test_save_expands_the_home_directory(tiny_extractor, tmp_path, monkeypatch):
 
 def test_relation_extractor_save_keeps_other_files_and_expands_home(full_model_dir, tmp_path, monkeypatch):
     monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.chdir(tmp_path)  # a ~ left unexpanded would land here, not in the checkout
     relations = RelationExtractor.from_pretrained(full_model_dir / "re", device="cpu")
     (tmp_path / "re").mkdir()
     (tmp_path / "re" / "notes.txt").write_text("mine")
@@ -70,6 +71,7 @@ def test_relation_extractor_save_keeps_other_files_and_expands_home(full_model_d
     assert (tmp_path / "re" / "notes.txt").read_text() == "mine"
     assert (tmp_path / "re" / "model.safetensors").is_file()
     RelationExtractor.from_pretrained(tmp_path / "re", device="cpu")
+    assert not (tmp_path / "~").exists()
 
 
 def test_an_int8_extractor_refuses_to_save_and_writes_nothing(full_model_dir, tmp_path):
