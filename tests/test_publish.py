@@ -28,8 +28,8 @@ ALLOWED = {
     "config.json", "model.safetensors", "vocab.txt", "bpe.codes", "tokenizer_config.json",
     "special_tokens_map.json", "added_tokens.json", "training_config.yaml",
 }  # fmt: skip
-RETRAIN_NER = "python -m training.fit.train ner --config configs/ner.yaml --set base_model=vinai/phobert-base"
-RETRAIN_RE = "python -m training.fit.train re --config configs/re.yaml --set base_model=vinai/phobert-base"
+RETRAIN_NER = "viextract train ner --config configs/ner.yaml --set base_model=vinai/phobert-base"
+RETRAIN_RE = "viextract train re --config configs/re.yaml --set base_model=vinai/phobert-base"
 
 
 def row(p, r, f, support):
@@ -183,8 +183,8 @@ def test_sections_labels_commands_and_credits(card_text):
     for label in RELATION_LABELS:
         assert re.search(rf"^\| `{label}` \| ", labels, re.M), label
     procedure = section(body, "## Training procedure")
-    assert "python -m training.fit.train ner --config ner/training_config.yaml" in procedure
-    assert "python -m training.fit.train re --config re/training_config.yaml" in procedure
+    assert "viextract train ner --config ner/training_config.yaml" in procedure
+    assert "viextract train re --config re/training_config.yaml" in procedure
     limitations = section(body, "## Limitations")
     assert RETRAIN_NER in limitations and RETRAIN_RE in limitations
     assert 'Extractor.from_pretrained("REPO_ID")' in section(body, "## How to use")
@@ -255,7 +255,7 @@ def test_a_hub_base_a_bare_ner_dir_and_no_results(tiny_ner_dir, tmp_path):
     assert meta["base_model"] == "vinai/phobert-base" and meta["license"] == "mit"
     assert "model-index" not in meta  # nothing measured, nothing claimed
     assert "## Relations" not in body and "### Relations" not in body
-    assert "python -m training.fit.train ner --config training_config.yaml" in body
+    assert "viextract train ner --config training_config.yaml" in body
     assert RETRAIN_NER not in body  # already on the recommended base
     assert 'Extractor.from_pretrained("me/bare")' in body
     assert section(body, "## Evaluation", "### Entities", "#### Test").strip() == "not measured"
@@ -528,3 +528,62 @@ def test_the_challenge_table_is_the_scorer_s_rows(model_dir, tmp_path):
     (tmp_path / "bad.json").write_text(json.dumps({"micro": {}}), encoding="utf-8")
     with pytest.raises(CardError, match="training.evaluation.challenge"):
         build_card_data(model_dir, [], challenge=tmp_path / "bad.json")
+
+
+def test_speed_and_size_come_from_the_benchmark_json_and_the_files(model_dir, tmp_path):
+    """`--speed`: benchmarks/speed.py's rows for the model; the size is what the directory weighs on disk."""
+    run = {
+        "name": "Extractor.pipe, batch 8, fp32",
+        "seconds": 4.0,
+        "docs": 10,
+        "tokens": 5000,
+        "peak_mb": 900.4,
+        "docs_per_s": 2.5,
+        "tokens_per_s": 1250.0,
+        "latency_p50_ms": 400.0,
+        "latency_p95_ms": 512.25,
+    }
+    machine = {
+        "date": "2026-12-05T09:00:00+00:00",
+        "cpu": "AMD EPYC",
+        "cores": 2,
+        "torch_threads": 1,
+        "torch": "2.13.0+cpu",
+        "command": "speed.py --docs 10 --json s.json",
+        "load_average": [0.5, 0.4, 0.3],
+    }
+    report = {"machine": machine, "models": {"model": {"docs": 10, "tokens": 5000, "dtype": "fp32", "pipe": [run]}}}
+    (tmp_path / "speed.json").write_text(json.dumps(report), encoding="utf-8")
+    text = render_card(build_card_data(model_dir, [], speed=tmp_path / "speed.json"))
+    speed = section(text, "## Speed and size")
+    assert "| Extractor.pipe, batch 8, fp32 | 2.50 | 1,250 | 400.0 | 512.2 | 900 |" in speed
+    assert "`python benchmarks/speed.py --docs 10 --json s.json`" in speed and "1 torch threads" in speed
+    total = sum(f.stat().st_size for f in model_dir.rglob("*") if f.is_file()) / 1e6
+    assert f"take {total:.1f} MB on disk" in speed
+    assert "Speed: not measured." in section(render_card(build_card_data(model_dir, [])), "## Speed and size")
+    (tmp_path / "bad.json").write_text(json.dumps({"machine": machine, "models": {}}), encoding="utf-8")
+    with pytest.raises(CardError, match="--speed .*bad.json"):
+        build_card_data(model_dir, [], speed=tmp_path / "bad.json")
+
+
+def test_the_data_table_is_what_the_model_trained_on_and_later_edits_are_a_limitation(model_dir, tmp_path):
+    """Counts recorded in training_metrics.json win over today's files, and a file that changed is named."""
+    model = tmp_path / "model"
+    shutil.copytree(model_dir, model)
+    now = build_card_data(model, []).data
+    dev_now = next(split for split in now if split.name == "dev")
+    recorded = [{"name": "dev", "source": dev_now.source, "documents": 1, "entities": dev_now.entities + 3,
+                 "relations": dev_now.relations}]  # fmt: skip
+    metrics = {"train_sentences": 250, "data": recorded}
+    (model / "ner" / "training_metrics.json").write_text(json.dumps(metrics), encoding="utf-8")
+    card = build_card_data(model, [])
+    assert [(s.name, s.entities) for s in card.data] == [("dev", dev_now.entities + 3)]
+    (changed,) = [item for item in card.limitations if "has changed since" in item]
+    assert dev_now.source in changed and f"now 1 documents, {dev_now.entities} entities" in changed
+    assert "has changed" not in " ".join(build_card_data(model_dir, []).limitations)
+
+
+def test_the_labels_section_names_the_schema_version(card_text):
+    first = (REPO / "SCHEMA.md").read_text(encoding="utf-8").splitlines()[0]
+    version = re.search(r"\((v[\d.]+)\)", first).group(1)
+    assert f"(SCHEMA.md, {version})" in section(split_front_matter(card_text)[1], "## Labels")

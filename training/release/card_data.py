@@ -82,6 +82,16 @@ class ChallengeTable:
     command: str
 
 
+@dataclass
+class SpeedTable:
+    """`benchmarks/speed.py --json` figures for one model, and the size of the model's files on disk."""
+
+    machine: str
+    command: str
+    header: list[str]
+    rows: list[list[str]]
+
+
 @dataclass(frozen=True)
 class ScoreTable:
     micro: Score
@@ -190,6 +200,12 @@ class CardData:
     # task -> dev scores of the same fine-tuning from a randomly initialised twin of the base
     ablation: dict[str, Evaluation] = field(default_factory=dict)
     challenge: ChallengeTable | None = None
+    speed: SpeedTable | None = None
+    # megabytes of each part of the model directory as saved (ner/, re/, total), and how weights are stored
+    size_mb: dict[str, float] = field(default_factory=dict)
+    storage: str = "float32"
+    # "v1.1" when SCHEMA.md says so in its title
+    schema_version: str = ""
     # The decoding priors the NER config.json stores, in words ("" when it stores none).
     decoding_tables: str = ""
 

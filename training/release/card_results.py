@@ -43,6 +43,7 @@ from .card_data import (
     MeanStd,
     Score,
     ScoreTable,
+    SpeedTable,
 )
 from .card_sources import read_json
 
@@ -299,3 +300,45 @@ def read_ablation(specs: list[str] | tuple[str, ...]) -> dict[str, Evaluation]:
         if evaluation is not None:
             ablation[task] = evaluation
     return ablation
+
+
+SPEED_COLUMNS = ["run", "docs/s", "tokens/s", "p50 ms/doc", "p95 ms/doc", "peak RSS MB"]
+
+
+def read_speed(path: Path) -> SpeedTable:
+    """The `model` rows of a `benchmarks/speed.py --json FILE` run: what a user's call costs on that machine."""
+    report = read_json(path)
+    model = (report or {}).get("models", {}).get("model") if isinstance(report, dict) else None
+    if not isinstance(model, dict) or not isinstance(model.get("pipe"), list):
+        raise CardError(f"--speed {path}: missing, or not a `benchmarks/speed.py --json` run that measured the model")
+    try:
+        rows = [_speed_row(run) for run in model["pipe"]]
+        machine = _speed_machine(report["machine"], model)
+    except (KeyError, TypeError, ValueError) as error:
+        raise CardError(f"--speed {path}: field {error} missing or malformed; run benchmarks/speed.py again") from error
+    command = str(report["machine"].get("command") or "speed.py")
+    return SpeedTable(machine, f"python benchmarks/{command}", list(SPEED_COLUMNS), rows)
+
+
+def _speed_row(run: dict[str, Any]) -> list[str]:
+    rss = run.get("peak_mb")
+    return [
+        str(run["name"]),
+        f"{float(run['docs_per_s']):,.2f}",
+        f"{float(run['tokens_per_s']):,.0f}",
+        f"{float(run['latency_p50_ms']):,.1f}",
+        f"{float(run['latency_p95_ms']):,.1f}",
+        f"{float(rss):,.0f}" if isinstance(rss, (int, float)) else "–",
+    ]
+
+
+def _speed_machine(info: dict[str, Any], model: dict[str, Any]) -> str:
+    load = info.get("load_average")
+    parts = [
+        f"{info['date'][:10]}, {info['cpu']} ({info['cores']} cores, {info['torch_threads']} torch threads)",
+        f"torch {info['torch']}, device {info.get('gpu') or 'cpu'}, {model.get('dtype', 'fp32')}",
+        f"{int(model['docs'])} documents, {int(model['tokens']):,} subword tokens",
+    ]
+    if isinstance(load, list) and load:
+        parts.append("load average at the start " + " ".join(f"{float(x):.2f}" for x in load))
+    return "; ".join(parts)

