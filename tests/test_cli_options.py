@@ -59,3 +59,40 @@ def test_quantize_on_a_gpu_device_is_refused(text_file, tiny_ner_dir, capsys, mo
 def test_quantize_accepts_only_int8(text_file, tiny_ner_dir):
     with pytest.raises(SystemExit):
         main(["extract", text_file, "--model", str(tiny_ner_dir), "--quantize", "int4"])
+
+
+class _OneDate:
+    """Finds `10/10` wherever it is: enough to see which year the command line gives it."""
+
+    def pipe(self, texts, batch_size=32):
+        from viextract import Entity, Extraction
+
+        for text in texts:
+            start = text.find("10/10")
+            found = (Entity("10/10", "DATE", start, start + 5, 0.9),) if start >= 0 else ()
+            yield Extraction(text, found, ())
+
+
+@pytest.mark.parametrize("header, option, value", [
+    ("", None, None), ("", "2024-05-01", "2024-10-10"), (" date 2025-10-11\n", None, "2025-10-10"),
+    (" date 2025-10-11\n", "2024-05-01", "2024-10-10"),
+])  # fmt: skip
+def test_document_date_gives_the_year_and_wins_over_the_header(tmp_path, capsys, monkeypatch, header, option, value):
+    import viextract.extractor
+
+    monkeypatch.setattr(viextract.extractor, "default_extractor", _OneDate)
+    path = tmp_path / "a.txt"
+    path.write_text(f"{header}Chiều tối 10/10 tại thủ đô Vientiane.", encoding="utf-8")
+    args = ["extract", str(path), "--format", "jsonl", *(["--document-date", option] if option else [])]
+    assert main(args) == 0
+    (entity,) = json.loads(capsys.readouterr().out)["entities"]
+    assert entity["value"] == value
+
+
+def test_a_bad_document_date_is_one_line_before_any_model_loads(tmp_path, capsys, monkeypatch):
+    import viextract.extractor
+
+    monkeypatch.setattr(viextract.extractor, "default_extractor", lambda: pytest.fail("the model was loaded"))
+    assert main(["extract", str(tmp_path / "missing.txt"), "--document-date", "5/10/2025"]) == 1
+    err = capsys.readouterr().err
+    assert "--document-date" in err and "YYYY-MM-DD" in err and err.count("\n") == 1

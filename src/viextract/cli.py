@@ -19,7 +19,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 from .batch.command import add_batch_command
-from .dates import with_date_values
+from .dates import reference_year, with_date_values
 from .inputs import STDIN, InputError, check_inputs, display_name, read_input
 from .pieces import join_pieces, split_at_line_breaks
 from .results import Extraction
@@ -55,6 +55,11 @@ def _extract_command(args: argparse.Namespace) -> int:
         check_batch_size(args.batch_size)
     except ValueError as error:
         raise InputError(f"--batch-size: {error}") from None
+    if args.document_date is not None:
+        try:
+            reference_year(args.document_date)
+        except ValueError as error:
+            raise InputError(f"--document-date: {error}") from None
     names = check_inputs(args.files)  # before the model loads: a bad path costs nothing
     device = _check_device(args.device)
     if args.quantize:
@@ -69,7 +74,7 @@ def _extract_command(args: argparse.Namespace) -> int:
         extractor = default_extractor()
     show = args.progress if args.progress is not None else sys.stderr.isatty()
     with _progress_bar(names, show) as progress, _writer(args.format) as write:
-        for name, result in _extract_files(extractor, names, args.batch_size, progress):
+        for name, result in _extract_files(extractor, names, args.batch_size, progress, args.document_date):
             write(name, result)
     return 0
 
@@ -96,7 +101,9 @@ def _check_device(device: str | None) -> str | None:
     return device
 
 
-def _extract_files(extractor, names: list[str], batch_size: int, progress) -> Iterator[tuple[str, Extraction]]:
+def _extract_files(
+    extractor, names: list[str], batch_size: int, progress, document_date: str | None = None
+) -> Iterator[tuple[str, Extraction]]:
     """(display name, result) per input, in order; long inputs go through `pipe` in pieces (pieces.py)."""
     queue: deque[tuple[str, str, int, int, bool]] = deque()  # per piece sent: name, text, start, end, last
 
@@ -116,7 +123,7 @@ def _extract_files(extractor, names: list[str], batch_size: int, progress) -> It
         progress.update(len(text[start:end].encode("utf-8")))
         if last:
             # Pieces after the first lack the ` date` header: DATE values are read again on the whole text.
-            yield display_name(name), with_date_values(join_pieces(text, parts))
+            yield display_name(name), with_date_values(join_pieces(text, parts), document_date)
             parts = []
 
 
@@ -269,6 +276,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     extract.add_argument("--device", help="cpu, cuda, cuda:0 or mps (default: cuda when available, else cpu)")
     extract.add_argument("--quantize", choices=["int8"], help="dynamic int8 quantization (CPU only)")
+    extract.add_argument(
+        "--document-date",
+        metavar="YYYY-MM-DD",
+        help="year for dates written without one, in every input (default: each text's ` date` header line)",
+    )
     extract.set_defaults(run=_extract_command)
     add_batch_command(commands)
     for name, summary in TRAINING_COMMANDS.items():
