@@ -8,16 +8,19 @@ import signal
 import subprocess
 import sys
 import time
+from importlib.metadata import EntryPoint
 from pathlib import Path
 
 import pytest
 
 from tests.relation_helpers import build_tiny_full_model
 from viextract.batch import BatchOptions, Document, extract_chunk, read_documents, read_shard, run_batch, to_record
+from viextract.batch.plugins import ENGINE_GROUP, PLUGIN_ENGINES
 from viextract.batch.shards import OutputDir
 from viextract.cli import main
 
 REPO = Path(__file__).resolve().parents[1]
+ENTRY_POINTS = "importlib.metadata.entry_points"  # what the engine lookup calls, for monkeypatch
 
 
 @pytest.fixture(scope="module")
@@ -236,10 +239,27 @@ def test_local_worker_processes_equal_in_process(tmp_path, engine_input, model_d
     assert read_output(tmp_path / "out") == local_output
 
 
-def test_datasets_engine_and_extract_dataset_equal_local(tmp_path, engine_input, model_dir, local_output):
-    datasets = pytest.importorskip("datasets")
-    from viextract.batch import extract_dataset
+def declared_engines() -> list[EntryPoint]:
+    """pyproject's `viextract.batch_engines` entry points under the clone's name (`training.`): installed or not."""
+    tomllib = pytest.importorskip("tomllib", reason="reading pyproject.toml needs Python 3.11+")
+    project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    declared = project["entry-points"][ENGINE_GROUP]
+    return [
+        EntryPoint(name, value.replace("viextract_training.", "training.", 1), ENGINE_GROUP)
+        for name, value in declared.items()
+    ]
 
+
+def test_every_plugin_engine_is_declared_in_pyproject():
+    assert {point.name for point in declared_engines()} == set(PLUGIN_ENGINES)
+
+
+def test_datasets_engine_and_extract_dataset_equal_local(tmp_path, engine_input, model_dir, local_output, monkeypatch):
+    datasets = pytest.importorskip("datasets")
+    from training.engines.datasets_engine import extract_dataset
+
+    # The entry point as pyproject declares it: an editable install made before it was added does not list it.
+    monkeypatch.setattr(ENTRY_POINTS, lambda group: [p for p in declared_engines() if p.group == group])
     run_batch(options(engine_input, tmp_path / "out", model_dir, max_chars=6000, engine="datasets"))
     assert read_output(tmp_path / "out") == local_output
     rows = [json.loads(line) for line in engine_input.open(encoding="utf-8")][:7]
@@ -253,6 +273,31 @@ def test_datasets_engine_and_extract_dataset_equal_local(tmp_path, engine_input,
         {"id": r["id"], "entities": r["entities"], "relations": r["relations"]} for r in mapped if r["error"] is None
     ] == expected
     assert [r["id"] for r in mapped if r["error"]] == [f["id"] for f in failures]
+
+
+def test_a_missing_plugin_engine_says_what_to_install_and_writes_nothing(
+    tmp_path, engine_input, model_dir, monkeypatch, capsys
+):
+    monkeypatch.setattr(ENTRY_POINTS, lambda group: [])
+    out = tmp_path / "out"
+    with pytest.raises(ImportError, match=r'--engine datasets is not installed .*pip install "viextract\[datasets\]"'):
+        run_batch(options(engine_input, out, model_dir, engine="datasets"))
+    assert not out.exists()
+    assert main(["batch", str(engine_input), "--out", str(out), "--engine", "datasets"]) == 2
+    assert 'pip install "viextract[datasets]"' in capsys.readouterr().err and not out.exists()
+    broken = EntryPoint("datasets", "no_such_module_here:map_chunks", ENGINE_GROUP)
+    monkeypatch.setattr(ENTRY_POINTS, lambda group: [broken])
+    with pytest.raises(ImportError, match="could not be loaded: No module named 'no_such_module_here'"):
+        run_batch(options(engine_input, out, model_dir, engine="datasets"))
+
+
+def test_the_datasets_engine_without_datasets_says_what_to_install(tmp_path, engine_input, model_dir, monkeypatch):
+    monkeypatch.setattr(ENTRY_POINTS, lambda group: declared_engines())
+    monkeypatch.setitem(sys.modules, "datasets", None)  # `import datasets` raises ImportError
+    monkeypatch.delitem(sys.modules, "training.engines.datasets_engine", raising=False)
+    with pytest.raises(ImportError, match=r'needs Hugging Face datasets: pip install "viextract\[datasets\]"'):
+        run_batch(options(engine_input, tmp_path / "out", model_dir, engine="datasets"))
+    assert not (tmp_path / "out").exists()
 
 
 def test_ray_engine_equals_local(tmp_path, engine_input, model_dir, local_output):

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from viextract.batch.plugins import ENGINE_GROUP
+
 REPO = Path(__file__).resolve().parents[1]
 
 pytestmark = pytest.mark.wheel
@@ -75,6 +77,10 @@ def test_wheel_carries_the_trainer_under_its_own_name(installed, tmp_path):
     usage = run([str(installed / "viextract"), "train", "--help"], cwd=tmp_path).stdout
     assert usage.startswith("usage: viextract train") and "--config" in usage
     assert "usage: viextract publish" in run([str(installed / "viextract"), "publish", "--help"], cwd=tmp_path).stdout
+    # `viextract batch --engine datasets` finds its engine in the trainer's package, by entry point.
+    point = f"__import__('importlib.metadata').metadata.entry_points(group={ENGINE_GROUP!r})['datasets']"
+    found = run([str(installed / "python"), "-c", f"print({point}.load().__module__)"], cwd=tmp_path).stdout
+    assert found.strip() == "viextract_training.engines.datasets_engine"
 
 
 def test_tiny_training_run_from_the_installed_wheel(installed, tmp_path, tiny_tokenizer_dir):

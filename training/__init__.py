@@ -1,4 +1,4 @@
-"""Training-side tools for viextract: data, weak labels, fitting, evaluation, pretraining, release.
+"""Training-side tools for viextract: data, weak labels, fitting, evaluation, pretraining, release, batch engines.
 
 Installed as `viextract_training` by `pip install "viextract[train]"` (commands: `viextract train|evaluate|
 publish`); in a clone, the same modules run as `python -m training.<module>`. Imports inside are relative,

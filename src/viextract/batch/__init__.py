@@ -1,13 +1,13 @@
-"""Corpus-scale extraction: `viextract batch` and its engines (local processes, Hugging Face datasets, Ray Data).
+"""Corpus-scale extraction: `viextract batch` and its engines (local processes, Ray Data, Hugging Face datasets).
 
     from viextract.batch import BatchOptions, run_batch
     summary = run_batch(BatchOptions("articles.jsonl", "out/", workers=2))
 
-Nothing here imports `datasets` or `ray` until their engine is used.
+Nothing here imports `ray` until its engine is used, and nothing imports `datasets` ever: that engine and
+`extract_dataset` live in `viextract_training.engines.datasets_engine`, found by entry point (`plugins`).
 """
 
 from .documents import Document, read_documents
-from .hf_datasets import extract_dataset
 from .records import extract_chunk, to_record
 from .runner import BatchOptions, BatchSummary, run_batch
 from .shards import read_shard
@@ -17,7 +17,6 @@ __all__ = [
     "BatchSummary",
     "Document",
     "extract_chunk",
-    "extract_dataset",
     "read_documents",
     "read_shard",
     "run_batch",

@@ -23,7 +23,12 @@ def add_batch_command(commands) -> None:
     batch.add_argument("--text-field", default="text", help="JSONL/Parquet field with the text (default: text)")
     batch.add_argument("--id-field", default="id", help="field with the id; without it, the line/row number")
     batch.add_argument("--model", help="model directory or Hub repo id (default: the bundled model)")
-    batch.add_argument("--engine", choices=ENGINES, default="local")
+    batch.add_argument(
+        "--engine",
+        choices=ENGINES,
+        default="local",
+        help="local: processes here; ray: Ray Data (viextract[ray]); datasets: Hugging Face (viextract[datasets])",
+    )
     batch.add_argument("--workers", type=int, default=1, help="local: processes; datasets: num_proc; ray: actors")
     batch.add_argument("--threads-per-worker", type=int, help="torch threads per worker (default: cores/workers)")
     batch.add_argument("--shard-size", type=int, default=1000, help="documents per output shard")

@@ -12,9 +12,10 @@ from pathlib import Path
 
 from .documents import Document, read_documents
 from .loader import ExtractorSpec
+from .plugins import PLUGIN_ENGINES, load_plugin_engine
 from .shards import OutputDir
 
-ENGINES = ("local", "datasets", "ray")
+ENGINES = ("local", *PLUGIN_ENGINES, "ray")
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,7 @@ class BatchSummary:
 def run_batch(options: BatchOptions) -> BatchSummary:
     """Extract from every input document into `options.out`; a rerun resumes after the complete shards."""
     _check_options(options)
+    engine = _engine(options)  # before the output folder: a missing engine must leave nothing behind
     output = OutputDir(options.out, options.output_format)
     output.open(_settings(options))
     shards = _pending_shards(
@@ -81,7 +83,7 @@ def run_batch(options: BatchOptions) -> BatchSummary:
     plan: deque[tuple[int, int]] = deque()  # (shard, number of chunks), filled as the engine reads chunks
     chunks = _chunk_stream(shards, options.chunk_size, plan, skipped)
     progress = _progress_bar(options.progress)
-    outcomes_by_chunk = _engine(options)(chunks)
+    outcomes_by_chunk = engine(chunks)
     for shard, outcomes in _group_by_shard(outcomes_by_chunk, plan):
         records = [o["record"] for o in outcomes if "record" in o]
         failures = [o["failure"] for o in outcomes if "failure" in o]
@@ -168,10 +170,9 @@ def _engine(options: BatchOptions):
         from .local import map_chunks_local
 
         return lambda chunks: map_chunks_local(spec, chunks, workers=options.workers, **common)
-    if options.engine == "datasets":
-        from .hf_datasets import map_chunks_datasets
-
-        return lambda chunks: map_chunks_datasets(spec, chunks, workers=options.workers, **common)
+    if options.engine in PLUGIN_ENGINES:
+        map_chunks = load_plugin_engine(options.engine)
+        return lambda chunks: map_chunks(spec, chunks, workers=options.workers, **common)
     from .ray_engine import map_chunks_ray
 
     device = "cuda" if options.num_gpus_per_actor > 0 and options.device is None else options.device

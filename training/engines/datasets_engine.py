@@ -1,27 +1,27 @@
-"""The `datasets` engine: `extract_dataset(dataset) -> datasets.Dataset` through `Dataset.map`.
+"""The `datasets` engine: `extract_dataset(dataset) -> datasets.Dataset` through `Dataset.map`, and `--engine datasets`.
 
-`datasets` is imported inside the functions only: the inference package must not need it.
+It lives outside the inference package, which must never import `datasets`; `viextract batch` finds
+`map_chunks_datasets` through the `viextract.batch_engines` entry point (pyproject.toml).
+
+    from viextract_training.engines.datasets_engine import extract_dataset
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
-from .documents import Document
-from .loader import ExtractorSpec
-from .records import extract_chunk
+from viextract.batch.documents import Document
+from viextract.batch.loader import ExtractorSpec
+from viextract.batch.records import extract_chunk
+
+try:
+    import datasets
+except ImportError as error:  # raised when the entry point loads: the runner shows this message
+    raise ImportError(
+        'the datasets engine needs Hugging Face datasets: pip install "viextract[datasets]" (or "viextract[train]")'
+    ) from error
 
 OUTPUT_COLUMNS = ("entities", "relations", "error")
-
-
-def import_datasets():
-    try:
-        import datasets
-    except ImportError as error:
-        raise ImportError(
-            "extract_dataset needs Hugging Face datasets: pip install 'viextract[train]' (or pip install datasets)"
-        ) from error
-    return datasets
 
 
 def extract_dataset(
@@ -42,18 +42,16 @@ def extract_dataset(
     A row that fails (text not a string, over `max_chars`, an exception) gets `error` set and empty
     lists; it never stops the map. Each process loads the model once (`num_proc` processes).
     """
-    datasets = import_datasets()
     if text_field not in dataset.column_names:
         raise ValueError(f"the dataset has no column {text_field!r} (columns: {', '.join(dataset.column_names)})")
-    features = dataset.features.copy()
-    features.update(_output_features(datasets))
     mapper = ChunkMapper(ExtractorSpec(model, device, None, threads), text_field, id_field, batch_size, max_chars)
+    features = _with_outputs(dataset)
     return dataset.map(
         mapper, batched=True, batch_size=chunk_size, with_indices=True, features=features, num_proc=num_proc, desc=None
     )
 
 
-def _output_features(datasets) -> dict:
+def _output_features() -> dict:
     value = datasets.Value
     entity = {
         "label": value("string"),
@@ -110,17 +108,16 @@ def map_chunks_datasets(
     With `workers` > 1, `Dataset.map(num_proc=...)` cuts a window into contiguous pieces, which need not
     start on chunk boundaries (then the model's batches differ from `local`'s; see docs/batch.md).
     """
-    datasets = import_datasets()
     bars = not datasets.are_progress_bars_disabled()
     datasets.disable_progress_bars()  # the CLI draws its own; put the user's setting back afterwards
     try:
-        yield from _map_windows(datasets, spec, chunks, workers, batch_size, max_chars)
+        yield from _map_windows(spec, chunks, workers, batch_size, max_chars)
     finally:
         if bars:
             datasets.enable_progress_bars()
 
 
-def _map_windows(datasets, spec, chunks, workers: int, batch_size: int, max_chars: int | None):
+def _map_windows(spec, chunks, workers: int, batch_size: int, max_chars: int | None):
     for window in _windows(chunks, WINDOW_CHUNKS):
         documents = [d for chunk in window for d in chunk]
         table = {
@@ -136,7 +133,7 @@ def _map_windows(datasets, spec, chunks, workers: int, batch_size: int, max_char
             batched=True,
             batch_size=len(window[0]),
             with_indices=True,
-            features=_with_outputs(dataset, datasets),
+            features=_with_outputs(dataset),
             num_proc=workers if workers > 1 else None,
         )
         outcomes = [_outcome(row) for row in mapped]
@@ -162,9 +159,9 @@ def _windows(chunks: Iterable[list[Document]], limit: int) -> Iterator[list[list
         yield window
 
 
-def _with_outputs(dataset, datasets):
+def _with_outputs(dataset):
     features = dataset.features.copy()
-    features.update(_output_features(datasets))
+    features.update(_output_features())
     return features
 
 

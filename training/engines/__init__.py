@@ -1,0 +1,1 @@
+"""`viextract batch` engines that need the training side's dependencies: Hugging Face `datasets`."""
