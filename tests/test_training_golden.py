@@ -25,23 +25,19 @@ from __future__ import annotations
 
 import json
 
-import pytest
 import torch
 
 from tests.training_golden import GOLDEN, compare_manifest, make_manifest, run_in_process
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    # On shared cores, intra-op threads spin against each other; the result does not depend on it (checked with 2).
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+# One intra-op thread, as the other training tests: faster on shared cores, and the result is the same with 2.
+torch.set_num_threads(1)
 
 
 def test_tiny_trainings_write_the_files_they_wrote_before_the_split(tmp_path):
     golden = json.loads(GOLDEN.read_text(encoding="utf-8"))
     manifest = make_manifest(tmp_path, run_in_process)
     differences = compare_manifest(golden, manifest)
-    assert not differences, "\n".join([f"golden made by {golden['made_by']}", *differences[:40]])
+    if any(line.startswith("/bases/") for line in differences):
+        # Then training did not change, its inputs did: tests/conftest.py's tiny models, torch or transformers.
+        differences.insert(0, f"the tiny bases differ from those of the golden run, made by {golden['made_by']}")
+    assert not differences, "\n".join(differences[:40])
