@@ -325,6 +325,33 @@ def test_config_errors_name_the_key(tmp_path, base_model_dir, data_files, capsys
     assert "base model" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("task", ["ner", "re"])
+def test_a_base_model_that_cannot_serve_stops_before_training(task, tmp_path, base_model_dir, data_files, capsys):
+    """Both tasks check their base in one place (training.fit.trainer.load_base): it loads, and max_length fits."""
+    from transformers import RobertaConfig, RobertaForMaskedLM
+
+    from training.fit.train import main
+
+    weightless, short = tmp_path / "weightless", tmp_path / "short"
+    shutil.copytree(base_model_dir, weightless, ignore=shutil.ignore_patterns("*.safetensors"))
+    shutil.copytree(weightless, short)
+    tokenizer = load_tokenizer(short)
+    short_config = RobertaConfig(**tiny_config_values(tokenizer, max_position_embeddings=130))  # room for 128
+    RobertaForMaskedLM(short_config).save_pretrained(short)
+    argv = [task, "--set", f"output_dir={tmp_path / 'out'}", "--set", "segmenter=syllables"]
+    for key, name in (("train_files", "train.jsonl"), ("dev_files", "dev.jsonl")):
+        argv += ["--set", f"{key}={data_files / name}"]
+    argv += ["--set", "allow_unseen_labels=true"] if task == "ner" else []
+
+    assert main([*argv, "--set", f"base_model={short}"]) == 2
+    err = capsys.readouterr().err
+    assert "max_length: 256 subwords do not fit base model" in err and "(room for 128)" in err
+    assert main([*argv, "--set", f"base_model={weightless}"]) == 2
+    err = capsys.readouterr().err
+    assert f"base model '{weightless}': cannot load" in err
+    assert not (tmp_path / "out").exists()
+
+
 # ---- pieces, without a model --------------------------------------------------------------------
 
 

@@ -35,7 +35,6 @@ from ..release.provenance import PROVENANCE_KEY, data_origin, trained_provenance
 from .config import CONFIG_FILENAME, ConfigError, TrainConfig
 from .trainer import (
     METRICS_FILENAME,
-    BaseModelError,
     add_silver,
     augment_documents,
     check_paths,
@@ -43,7 +42,7 @@ from .trainer import (
     describe_split,
     dev_callbacks,
     jsonable,
-    load_base_tokenizer,
+    load_base,
     load_training_documents,
     training_arguments,
 )
@@ -250,39 +249,16 @@ def load_base_model(config: NerConfig, labels: Sequence[str]):
     """(model, tokenizer) from base_model (Hub id or directory), with a fresh head over `labels`."""
     from transformers import AutoModelForTokenClassification
 
-    name = config.base_model
-    directory, tokenizer = load_base_tokenizer(name, config.revision)
-    try:
-        model = AutoModelForTokenClassification.from_pretrained(
-            str(directory),
+    def build(directory: str):
+        return AutoModelForTokenClassification.from_pretrained(
+            directory,
             num_labels=len(labels),
             id2label=dict(enumerate(labels)),
             label2id={label: i for i, label in enumerate(labels)},
             ignore_mismatched_sizes=True,  # a base model with another head gets a fresh one
         )
-    except Exception as error:
-        raise BaseModelError(
-            f"base model {name!r}: cannot load a token-classification model from {directory} "
-            f"({type(error).__name__}: {error})"
-        ) from error
-    model_config = model.config
-    if len(tokenizer) > model_config.vocab_size:
-        raise BaseModelError(
-            f"base model {name!r}: the tokenizer has {len(tokenizer)} tokens but the model's vocab_size is "
-            f"{model_config.vocab_size}"
-        )
-    positions = getattr(model_config, "max_position_embeddings", None)
-    if positions is not None:
-        # RoBERTa numbers positions from pad_token_id + 1: PhoBERT's 258 leave room for 256.
-        offset = (
-            model_config.pad_token_id + 1 if model_config.model_type in {"roberta", "xlm-roberta", "camembert"} else 0
-        )
-        if positions - offset < config.max_length:
-            raise ConfigError(
-                f"max_length: {config.max_length} subwords do not fit base model {name!r}, which has "
-                f"max_position_embeddings={positions} (room for {positions - offset})"
-            )
-    return model, tokenizer
+
+    return load_base(config, "a token-classification model", build)
 
 
 # ---- training -----------------------------------------------------------------------------------

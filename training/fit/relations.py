@@ -58,14 +58,13 @@ from .relation_examples import (
 from .relation_features import PairCollator, PairDataset, WindowCollator, encode_features, unknown_marker_words
 from .trainer import (
     METRICS_FILENAME,
-    BaseModelError,
     add_silver,
     augment_documents,
     check_paths,
     checkpoint_to_resume,
     dev_callbacks,
     jsonable,
-    load_base_tokenizer,
+    load_base,
     load_training_documents,
     training_arguments,
 )
@@ -229,24 +228,17 @@ def relation_head_keys() -> tuple[str, ...]:
 
 def load_base_model(config: ReConfig, labels: Sequence[str]):
     """(model, tokenizer): the base encoder (Hub id or directory) under a fresh relation head."""
+    return load_base(config, "a RoBERTa encoder", lambda directory: relation_model(config, labels, directory))
+
+
+def relation_model(config: ReConfig, labels: Sequence[str], directory: str) -> RobertaForRelationClassification:
+    """The encoder in `directory` under a fresh relation head over `labels`, in float32."""
     from transformers import AutoConfig
 
-    name = config.base_model
-    directory, tokenizer = load_base_tokenizer(name, config.revision)
-    try:
-        base = AutoConfig.from_pretrained(str(directory)).to_dict()
-    except Exception as error:
-        raise BaseModelError(
-            f"base model {name!r}: cannot read config.json in {directory} ({type(error).__name__}: {error})"
-        ) from error
+    base = AutoConfig.from_pretrained(directory).to_dict()
     # A relation model as base (training on) keeps its encoder; the head and its settings start afresh.
     for key in relation_head_keys():
         base.pop(key, None)
-    positions = base.get("max_position_embeddings", 0) - base.get("pad_token_id", 1) - 1
-    if positions < config.max_length:
-        raise ConfigError(
-            f"max_length: {config.max_length} subwords do not fit base model {name!r} (room for {positions})"
-        )
     relation_config = RelationConfig(
         **base,
         id2label=dict(enumerate(labels)),
@@ -257,22 +249,11 @@ def load_base_model(config: ReConfig, labels: Sequence[str]):
         max_input_length=config.max_length,
         architecture=config.architecture,
     )
-    try:
-        # float32 whatever the stored dtype: a float16 model as base (the bundled one) would otherwise
-        # train in float16 on the CPU and overflow.
-        model = RobertaForRelationClassification.from_pretrained(
-            str(directory), config=relation_config, ignore_mismatched_sizes=True, dtype=torch.float32
-        )
-    except Exception as error:
-        raise BaseModelError(
-            f"base model {name!r}: cannot load a RoBERTa encoder from {directory} ({type(error).__name__}: {error})"
-        ) from error
-    if len(tokenizer) > model.config.vocab_size:
-        raise BaseModelError(
-            f"base model {name!r}: the tokenizer has {len(tokenizer)} tokens but the model's vocab_size is "
-            f"{model.config.vocab_size}"
-        )
-    return model, tokenizer
+    # float32 whatever the stored dtype: a float16 model as base (the bundled one) would otherwise
+    # train in float16 on the CPU and overflow.
+    return RobertaForRelationClassification.from_pretrained(
+        directory, config=relation_config, ignore_mismatched_sizes=True, dtype=torch.float32
+    )
 
 
 # ---- training -----------------------------------------------------------------------------------

@@ -52,11 +52,10 @@ def main(argv: Sequence[str] | None = None, prog: str = "python -m training.fit.
     args = build_parser(prog).parse_args(argv)
     setup_logging()
     from ..data.documents import DataError
+    from .trainer import BaseModelError
 
-    known_errors: tuple[type[BaseException], ...] = (ConfigError, DataError)
     try:
         module = task_module(args.task)
-        known_errors += tuple(e for e in (getattr(module, "BaseModelError", None),) if e is not None)
         config = module.CONFIG_CLASS.load(args.config, args.overrides)
         run = module.run
         if "resume" in inspect.signature(run).parameters:
@@ -65,7 +64,7 @@ def main(argv: Sequence[str] | None = None, prog: str = "python -m training.fit.
             raise ConfigError(f"--resume: the {args.task} trainer does not support resuming")
         else:
             run(config)
-    except known_errors as error:
+    except (ConfigError, DataError, BaseModelError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     return 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import math
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -124,6 +124,44 @@ def load_base_tokenizer(name: str, revision: str | None = None):
             f"base model {name!r}: cannot load a PhoBERT tokenizer from vocab.txt/bpe.codes in {directory} "
             f"({type(error).__name__}: {error})"
         ) from error
+
+
+def load_base(config: TrainConfig, kind: str, build: Callable[[str], Any]) -> tuple[Any, Any]:
+    """(model, tokenizer) of the config's base model (Hub id or directory); `build(directory)` loads the model
+    under its task's fresh head, and an error in it names the base and the `kind` of model it was to be."""
+    name = config.base_model
+    directory, tokenizer = load_base_tokenizer(name, config.revision)
+    try:
+        model = build(str(directory))
+    except Exception as error:
+        raise BaseModelError(
+            f"base model {name!r}: cannot load {kind} from {directory} ({type(error).__name__}: {error})"
+        ) from error
+    check_base_fits(config, model.config, len(tokenizer))
+    return model, tokenizer
+
+
+def check_base_fits(config: TrainConfig, model_config: Any, tokens: int) -> None:
+    """The tokenizer's `tokens` ids must fit the base's embeddings, and max_length subwords its positions."""
+    from transformers import RobertaConfig
+
+    name = config.base_model
+    if tokens > model_config.vocab_size:
+        raise BaseModelError(
+            f"base model {name!r}: the tokenizer has {tokens} tokens but the model's vocab_size is "
+            f"{model_config.vocab_size}"
+        )
+    positions = getattr(model_config, "max_position_embeddings", None)
+    if positions is None:
+        return
+    # RoBERTa (and the relation model over it) numbers positions from pad_token_id + 1: PhoBERT's 258 hold 256.
+    roberta = isinstance(model_config, RobertaConfig) or model_config.model_type in {"xlm-roberta", "camembert"}
+    room = positions - (model_config.pad_token_id + 1 if roberta else 0)
+    if room < config.max_length:
+        raise ConfigError(
+            f"max_length: {config.max_length} subwords do not fit base model {name!r}, which has "
+            f"max_position_embeddings={positions} (room for {room})"
+        )
 
 
 def training_arguments(config: TrainConfig, evaluate: bool, **extra: Any):
