@@ -131,6 +131,12 @@ def test_training_steps_lower_the_loss_and_save_a_loadable_model(tmp_path, base_
     assert len(losses) >= 10
     assert sum(losses[-3:]) / 3 < 0.85 * sum(losses[:3]) / 3, losses
     assert metrics["best_dev_f1"] is not None  # dev was scored
+    # The sizes of what it trained on, kept so a card made after the files change still tells the truth.
+    data = {(row["name"], row["source"]): row for row in metrics["data"]}
+    splits = json.loads(SPLITS.read_text(encoding="utf-8"))
+    dev_source = f"data/corpus.jsonl ({splits['dev'][0]})"
+    assert data[("dev", dev_source)]["documents"] == 1 and data[("dev", dev_source)]["entities"] > 0
+    assert {source for name, source in data if name == "train (extra)"} == set(splits["train_extra"])
 
     config = json.loads((output / "config.json").read_text(encoding="utf-8"))
     bigrams = config["viextract"].pop("tag_bigrams")

@@ -30,6 +30,7 @@ from viextract.saving import atomic_directory
 
 from ..data.documents import DataError, Document
 from ..data.features import ner_dataset
+from ..data.sizes import training_data_sizes
 from ..evaluation.metrics import score_tags
 from ..release.provenance import PROVENANCE_KEY, data_origin, trained_provenance
 from .config import CONFIG_FILENAME, ConfigError, TrainConfig
@@ -329,6 +330,7 @@ def train_sentences(
             "train_loss": result.training_loss,
             "log_history": trainer.state.log_history,
             **(extra_metadata or {}),
+            "data": training_data_sizes(config.to_dict()),
         }
         model = trainer.accelerator.unwrap_model(trainer.model)
         save_model(model, tokenizer, config, output_dir, metadata, tables)

@@ -43,6 +43,7 @@ from viextract.relations import (
 from viextract.saving import atomic_directory
 
 from ..data.documents import DataError, Document
+from ..data.sizes import training_data_sizes
 from ..release.provenance import PROVENANCE_KEY, data_origin, trained_provenance
 from .config import ConfigError, TrainConfig
 from .relation_examples import (
@@ -323,6 +324,7 @@ def train_examples(
             "nearest": nearest,
             "dev_pairs": len(dev) if dev is not None else None,
             "truncated_pairs": encoder.truncated,
+            "data": training_data_sizes(config.to_dict()),
             "pairs_in_no_window": encoder.lost,
             "unknown_marker_words": unknown,
             "added_marker_tokens": added,

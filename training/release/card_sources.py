@@ -20,6 +20,7 @@ from viextract.labels import (
     RELATION_LABELS,
 )
 
+from ..data.sizes import training_data_sizes
 from .card_data import (
     CONFIG_FILENAME,
     RECOMMENDED_BASE,
@@ -238,21 +239,6 @@ def _add_stored_provenance(info: BaseInfo, settings: dict[str, Any], model_dir: 
 DATA_SPLIT_KEYS = ("name", "source", "documents", "entities", "relations")
 
 
-def _count_jsonl(path: Path, ids: set[str] | None) -> tuple[int, int, int]:
-    documents = entities = relations = 0
-    with path.open(encoding="utf-8") as handle:
-        for line in handle:
-            if not line.strip():
-                continue
-            doc = json.loads(line)
-            if ids is not None and doc.get("id") not in ids:
-                continue
-            documents += 1
-            entities += len(doc.get("entities") or [])
-            relations += len(doc.get("relations") or [])
-    return documents, entities, relations
-
-
 def data_splits(config: dict[str, Any] | None, metrics: dict[str, Any] | None = None) -> list[DataSplit]:
     """Documents, entities and relations of each split the training config used (empty if unreadable).
 
@@ -266,57 +252,7 @@ def data_splits(config: dict[str, Any] | None, metrics: dict[str, Any] | None = 
             logger.warning("training_metrics.json: malformed data record (%s); counting the files instead", error)
     if not config:
         return []
-    out: list[DataSplit] = []
-    try:
-        if config.get("train_files"):
-            for name, files in (("train", config["train_files"]), ("dev", config.get("dev_files") or [])):
-                for file in files:
-                    path = _find_file(file)
-                    if path is not None:
-                        out.append(DataSplit(name, file, *_count_jsonl(path, None)))
-            return out
-        splits_path = _find_file(str(config.get("splits_file") or ""))
-        if splits_path is None:
-            return []
-        splits = json.loads(splits_path.read_text(encoding="utf-8"))
-        data_dir = _find_dir(config["data_dir"]) if config.get("data_dir") else splits_path.parent
-        corpus = (data_dir / "corpus.jsonl") if data_dir else None
-        if corpus is not None and corpus.is_file():
-            for name in ("train", "dev", "test"):
-                ids = {str(i) for i in splits.get(name, [])}
-                out.append(DataSplit(name, f"{_shown(corpus)} ({', '.join(sorted(ids))})", *_count_jsonl(corpus, ids)))
-        for extra in splits.get("train_extra", []) or []:
-            path = _find_file(extra, (data_dir.parent,) if data_dir else ())
-            if path is not None:
-                out.append(DataSplit("train (extra)", str(extra), *_count_jsonl(path, None)))
-        for silver in config.get("silver_files") or []:
-            path = _find_file(silver)
-            source = f"{silver}: machine-labelled text (training.weak: silver sentences or spelling variants)"
-            if path is not None:
-                out.append(DataSplit("train (silver)", source, *_count_jsonl(path, None)))
-    except (OSError, ValueError, KeyError, TypeError) as error:
-        logger.warning("training data sizes not counted: %s", error)
-        return []
-    return out
-
-
-def _find_file(name: str, anchors: tuple[Path, ...] = ()) -> Path | None:
-    if not name:
-        return None
-    path = Path(name)
-    candidates = [path] if path.is_absolute() else [Path.cwd() / path, *(a / path for a in anchors), REPO / path]
-    return next((p for p in candidates if p.is_file()), None)
-
-
-def _find_dir(name: str) -> Path | None:
-    return _resolve_local(name, REPO)
-
-
-def _shown(path: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(REPO))
-    except ValueError:
-        return str(path)
+    return [DataSplit(**{key: row[key] for key in DATA_SPLIT_KEYS}) for row in training_data_sizes(config)]
 
 
 def model_shape(ner_dir: Path, config: dict[str, Any]) -> dict[str, Any]:
