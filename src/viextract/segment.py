@@ -12,13 +12,18 @@ Three steps, each keeping character positions:
 from __future__ import annotations
 
 import functools
+import logging
 import string
+import struct
 import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from .graphemes import cluster_end, is_emoji_modifier
 from .normalize import is_separator
+from .pyvi_crf import PyviCrf, UnsupportedModel
+
+logger = logging.getLogger(__name__)
 
 # Characters that join two digit runs into one token: 10/10, 25-27/12, 3.5, 1,000, 10:59.
 _NUMERIC_JOINERS = frozenset("-–/.,:")
@@ -86,11 +91,10 @@ def _underthesea(tokens: Sequence[str]) -> list[str]:
 
 
 def _pyvi(tokens: Sequence[str]) -> list[str]:
-    """`pyvi.ViTokenizer.tokenize(" ".join(tokens)).split()`, with its CRF features built faster.
+    """`pyvi.ViTokenizer.tokenize(" ".join(tokens)).split()`, with pyvi's CRF decoded by `PyviCrf`.
 
-    pyvi computes each syllable's case and n-gram features up to three times, once per window
-    it falls in; `_pyvi_features` computes each once. Same features, same model, same output
-    (tests/test_segment.py compares the two on the corpus, the written documents and UD VTB).
+    Same syllables, same labels, same joining rule, so the same words (tests/test_text_fast_paths.py
+    compares the two on the corpus, the written documents, UD VTB and hostile strings).
     """
     from pyvi.ViTokenizer import ViTokenizer
 
@@ -98,55 +102,71 @@ def _pyvi(tokens: Sequence[str]) -> list[str]:
     _, syllables = ViTokenizer.sylabelize(text)
     if not syllables:
         return text.split()
-    labels = ViTokenizer.model.predict([_pyvi_features(syllables, ViTokenizer.bi_grams, ViTokenizer.tri_grams)])[0]
+    labels = _pyvi_predict()([syllables])[0]
     pieces = [syllables[0]]
     for i in range(1, len(labels)):
-        word, before = syllables[i], syllables[i - 1]
-        joined = (
-            labels[i] == "I_W"
-            and word not in string.punctuation
-            and before not in string.punctuation
-            and not word[0].isdigit()
-            and not before[0].isdigit()
-            and not (word[0].istitle() and not before[0].istitle())
-        )
-        pieces.append(("_" if joined else " ") + word)
+        joined = labels[i] == "I_W" and _pyvi_may_join(syllables[i - 1], syllables[i])
+        pieces.append(("_" if joined else " ") + syllables[i])
     return "".join(pieces).split()
 
 
-def _pyvi_features(sent: Sequence[str], bi_grams, tri_grams) -> list[dict]:
-    """pyvi's `ViTokenizer.sent2features(sent, False)`, key for key and in the same order."""
-    n = len(sent)
-    lower = [w.lower() for w in sent]
-    upper = [w.isupper() for w in sent]
-    title = [w.istitle() for w in sent]
-    bigram = [" ".join([sent[i], sent[i + 1]]).lower() in bi_grams for i in range(n - 1)]
-    trigram = [" ".join([sent[i], sent[i + 1], sent[i + 2]]).lower() in tri_grams for i in range(n - 2)]
-    features = []
-    for i in range(n):
-        row = {
-            "bias": 1.0,
-            "word.lower()": lower[i],
-            "word.isupper()": upper[i],
-            "word.istitle()": title[i],
-            "word.isdigit()": sent[i].isdigit(),
-        }
-        if i > 0:
-            row["-1:word.lower()"] = lower[i - 1]
-            row["-1:word.istitle()"] = title[i - 1]
-            row["-1:word.isupper()"] = upper[i - 1]
-            row["-1:word.bi_gram()"] = bigram[i - 1]
-            if i > 1:
-                row["-2:word.tri_gram()"] = trigram[i - 2]
-        if i < n - 1:
-            row["+1:word.lower()"] = lower[i + 1]
-            row["+1:word.istitle()"] = title[i + 1]
-            row["+1:word.isupper()"] = upper[i + 1]
-            row["+1:word.bi_gram()"] = bigram[i]
-            if i < n - 2:
-                row["+2:word.tri_gram()"] = trigram[i]
-        features.append(row)
-    return features
+def pyvi_word_starts(sentences: Sequence[Sequence[str]]) -> list[list[bool] | None]:
+    """Per sentence of tokens, whether each token starts a word: what `merge_groups(tokens,
+    group_tokens(tokens, _pyvi(tokens)))` gives, for many sentences in one CRF batch and without
+    matching strings back. None for a sentence pyvi splits into other syllables than our tokens
+    (the caller takes the general path for it).
+
+    Why it is the same: when pyvi's syllables are the tokens, its words are runs of tokens joined
+    by `_`, so `group_tokens` puts two neighbours in one group exactly when pyvi joined them and
+    both have a skeleton; `merge_groups` adds that both start with a word character.
+    """
+    from pyvi.ViTokenizer import ViTokenizer
+
+    syllables = [ViTokenizer.sylabelize(" ".join(tokens))[1] for tokens in sentences]
+    usable = [i for i, (tokens, found) in enumerate(zip(sentences, syllables)) if found == list(tokens)]
+    out: list[list[bool] | None] = [None] * len(sentences)
+    for i, labels in zip(usable, _pyvi_predict()([syllables[i] for i in usable])):
+        tokens = syllables[i]
+        traits = [_merge_traits(token) for token in tokens]
+        out[i] = [True] + [
+            label != "I_W" or not _may_merge(before, after) for label, before, after in zip(labels[1:], traits, traits[1:])
+        ]
+    return out
+
+
+@functools.cache
+def _pyvi_predict() -> Callable[[list[list[str]]], list[list[str]]]:
+    """Labels for sentences of syllables: `PyviCrf`, or pyvi's own tagger if its model file cannot be read exactly."""
+    from pyvi.ViTokenizer import ViTokenizer
+
+    try:
+        return PyviCrf.from_pyvi().predict
+    except (UnsupportedModel, OSError, struct.error) as error:
+        logger.debug("pyvi's CRF through python-crfsuite: %s", error)
+        model = ViTokenizer.model
+        return lambda sentences: [list(model.predict_single(ViTokenizer.sent2features(s, False))) for s in sentences]
+
+
+def _pyvi_may_join(before: str, word: str) -> bool:
+    """pyvi's rule on top of an `I_W` label (`ViTokenizer.tokenize`): never punctuation, digits, or a capital after lower case."""
+    return (
+        word not in string.punctuation
+        and before not in string.punctuation
+        and not word[0].isdigit()
+        and not before[0].isdigit()
+        and not (word[0].istitle() and not before[0].istitle())
+    )
+
+
+@functools.lru_cache(maxsize=100_000)  # tokens repeat: most are seen many times in a document
+def _merge_traits(token: str) -> tuple[bool, bool]:
+    """(whether pyvi's rule and `merge_groups` let the token join a neighbour at all, whether it starts with a capital)."""
+    joinable = token not in string.punctuation and not token[0].isdigit() and _is_word_char(token[0])
+    return joinable and bool(_skeleton(token)), token[0].istitle()
+
+
+def _may_merge(before: tuple[bool, bool], after: tuple[bool, bool]) -> bool:
+    return before[0] and after[0] and not (after[1] and not before[1])
 
 
 def _syllables(tokens: Sequence[str]) -> list[str]:

@@ -1,0 +1,166 @@
+"""pyvi's word-segmentation CRF, decoded here with crfsuite's own arithmetic: same labels, far less work.
+
+pyvi builds about fifteen feature strings per syllable and python-crfsuite converts and looks each
+up again on every call. Here a syllable's share of the score (its own features, and what it adds to
+its neighbours) is computed once and cached; a batch of sentences is summed with numpy in the order
+crfsuite adds the features (float addition is not associative, so the order is kept); and the
+two-label Viterbi compares scores as crfsuite's `crf1dc_viterbi` does. The scores are then bit for
+bit crfsuite's, so are the labels (tests compare them on the corpus, written documents, UD VTB).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from .crfsuite_model import CrfWeights, UnsupportedModel, read_crfsuite
+
+_CACHED_SYLLABLES = 200_000  # distinct syllables kept (Vietnamese has about 7,000; the rest are names and numbers)
+# What one syllable adds to a score, one row per part, in the order of pyvi's feature dict
+# (`ViTokenizer.word2features`): its own features, then what it gives the syllable after it (-1:)
+# and the one before it (+1:), each `lower`, `istitle`, `isupper`.
+_OWN, _AS_PREVIOUS, _AS_NEXT = 0, slice(1, 4), slice(4, 7)
+
+
+class PyviCrf:
+    """Labels of pyvi's CRF (`B_W`/`I_W`) for sentences of syllables, as `ViTokenizer.model.predict` gives them."""
+
+    def __init__(self, weights: CrfWeights, bi_grams: frozenset[str] | set[str], tri_grams: frozenset[str] | set[str]):
+        if len(weights.labels) != 2:
+            raise UnsupportedModel(f"expected pyvi's two labels, got {weights.labels}")
+        self.labels = weights.labels
+        self.bi_grams, self.tri_grams = bi_grams, tri_grams
+        self._state = weights.state
+        self._transitions = weights.transitions
+        self._constant = {name: np.array(self._weights(name)) for name in _FLAG_FEATURES}
+        self._index: dict[str, int] = {}
+        self._table = np.zeros((1024, 7, 2))  # row 0: no neighbour, adds nothing
+
+    @classmethod
+    def from_pyvi(cls) -> PyviCrf:
+        """From the model pyvi loaded (its pickle keeps the CRFsuite file in a temporary file)."""
+        from pyvi.ViTokenizer import ViTokenizer
+
+        data = Path(ViTokenizer.model.modelfile.name).read_bytes()
+        return cls(read_crfsuite(data), ViTokenizer.bi_grams, ViTokenizer.tri_grams)
+
+    def predict(self, sentences: Sequence[Sequence[str]]) -> list[list[str]]:
+        """For each sentence of syllables, its labels; an empty sentence has none."""
+        flat = [syllable for sentence in sentences for syllable in sentence]
+        if not flat:
+            return [[] for _ in sentences]
+        scores = self._state_scores(flat, [len(sentence) for sentence in sentences])
+        first, second = scores[:, 0].tolist(), scores[:, 1].tolist()
+        names = self.labels
+        out, start = [], 0
+        for sentence in sentences:
+            end = start + len(sentence)
+            out.append([names[label] for label in _viterbi(first, second, start, end, self._transitions)])
+            start = end
+        return out
+
+    def _state_scores(self, flat: list[str], lengths: list[int]) -> np.ndarray:
+        """Each syllable's score per label: its features' weights added in pyvi's dict order, as crfsuite adds them."""
+        ids = self._ids(flat)
+        lengths = np.array([n for n in lengths if n])
+        offsets = np.cumsum(lengths) - lengths
+        position = np.arange(len(flat)) - np.repeat(offsets, lengths)  # within its sentence
+        remaining = np.repeat(lengths, lengths) - 1 - position  # syllables after it in its sentence
+        before, after = ids.copy(), ids.copy()
+        before[1:], after[:-1] = ids[:-1], ids[1:]
+        before[position == 0], after[remaining == 0] = 0, 0  # row 0: no neighbour, adds +0.0
+        pairs, triples = self._ngram_flags(flat)
+        flag = self._constant
+        scores = self._table[ids, _OWN].copy()
+        for row in self._table[before, _AS_PREVIOUS].transpose(1, 0, 2):
+            scores += row
+        scores += _shifted(pairs, 1, position >= 1)[:, None] * flag["-1:word.bi_gram()"]
+        scores += _shifted(triples, 2, position >= 2)[:, None] * flag["-2:word.tri_gram()"]
+        for row in self._table[after, _AS_NEXT].transpose(1, 0, 2):
+            scores += row
+        scores += _shifted(pairs, 0, remaining >= 1)[:, None] * flag["+1:word.bi_gram()"]
+        scores += _shifted(triples, 0, remaining >= 2)[:, None] * flag["+2:word.tri_gram()"]
+        return scores
+
+    def _ngram_flags(self, flat: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Whether each two and three syllables in a row are in pyvi's dictionary (pyvi's own expression)."""
+        bi, tri = self.bi_grams, self.tri_grams
+        pairs = [" ".join([a, b]).lower() in bi for a, b in zip(flat, flat[1:])]
+        triples = [" ".join([a, b, c]).lower() in tri for a, b, c in zip(flat, flat[1:], flat[2:])]
+        return np.array(pairs, dtype=float), np.array(triples, dtype=float)
+
+    def _ids(self, flat: list[str]) -> np.ndarray:
+        """Each syllable's row of the table, adding the syllables not seen before."""
+        get = self._index.get
+        ids = [get(syllable, 0) for syllable in flat]
+        if 0 in ids:
+            new = list(dict.fromkeys(s for s, i in zip(flat, ids) if not i))
+            if len(self._index) + len(new) >= _CACHED_SYLLABLES:
+                self._index.clear()  # start again rather than grow without bound on odd input
+                new = list(dict.fromkeys(flat))
+            self._add(new)
+            ids = [get(syllable) for syllable in flat]
+        return np.array(ids, dtype=np.intp)
+
+    def _add(self, syllables: list[str]) -> None:
+        size = len(self._index) + 1
+        if size + len(syllables) > len(self._table):
+            grown = np.zeros((2 * (size + len(syllables)), 7, 2))
+            grown[:size] = self._table[:size]
+            self._table = grown
+        for offset, syllable in enumerate(syllables):
+            self._table[size + offset] = self._row(syllable)
+            self._index[syllable] = size + offset
+
+    def _row(self, syllable: str) -> list[list[float]]:
+        """What one syllable adds: its own five features summed in order, then its -1: and +1: features."""
+        lower = syllable.lower()
+        upper, title, digit = syllable.isupper(), syllable.istitle(), syllable.isdigit()
+        bias, word = self._weights("bias"), self._weights("word.lower():" + lower)
+        is_upper, is_title, is_digit = (self._weights(f"word.{name}()") for name in ("isupper", "istitle", "isdigit"))
+        own = [0.0 + bias[k] * 1.0 + word[k] * 1.0 + is_upper[k] * upper + is_title[k] * title + is_digit[k] * digit for k in (0, 1)]
+        rows = [own]
+        for side in ("-1:", "+1:"):
+            rows.append([w * 1.0 for w in self._weights(f"{side}word.lower():{lower}")])
+            rows.append([w * title for w in self._weights(f"{side}word.istitle()")])
+            rows.append([w * upper for w in self._weights(f"{side}word.isupper()")])
+        return rows
+
+    def _weights(self, attribute: str) -> tuple[float, ...]:
+        # python-crfsuite hands crfsuite the attribute as a C string, which ends at a NUL.
+        return self._state.get(attribute.split("\0", 1)[0], (0.0, 0.0))
+
+
+_FLAG_FEATURES = ("-1:word.bi_gram()", "-2:word.tri_gram()", "+1:word.bi_gram()", "+2:word.tri_gram()")
+
+
+def _shifted(flags: np.ndarray, shift: int, valid: np.ndarray) -> np.ndarray:
+    """Per syllable, the n-gram flag that starts `shift` syllables before it; 0 where it is not in its sentence."""
+    out = np.zeros(len(valid))
+    out[shift : shift + len(flags)] = flags[: len(valid) - shift]
+    out[~valid] = 0.0
+    return out
+
+
+def _viterbi(first: list[float], second: list[float], start: int, end: int, transitions) -> list[int]:
+    """crfsuite's `crf1dc_viterbi` for two labels over scores[start:end]: same sums, same strict comparisons
+    (a tie goes to the lower label)."""
+    (t00, t01), (t10, t11) = transitions
+    a0, a1 = first[start], second[start]
+    back = []
+    for t in range(start + 1, end):
+        x, y, u, v = a0 + t00, a1 + t10, a0 + t01, a1 + t11
+        to_first, to_second = y > x, v > u
+        back.append((to_first, to_second))
+        a0 = (y if to_first else x) + first[t]
+        a1 = (v if to_second else u) + second[t]
+    label = int(a1 > a0)
+    labels = [label]
+    for step in reversed(back):
+        label = int(step[label])
+        labels.append(label)
+    labels.reverse()
+    return labels
