@@ -1,5 +1,8 @@
-"""The faster text steps must give exactly what the plain ones give: normalisation, pyvi's CRF and segmentation, words."""
+"""The faster text steps must give exactly what the plain ones give: normalisation, tokens, pyvi's CRF, words."""
 
+import sys
+
+import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -7,11 +10,20 @@ from hypothesis import strategies as st
 from tests.test_fast_tokenizer import HOSTILE, TEXT_SETS
 from tests.test_robustness import ODD_INPUTS
 from viextract import text as text_module
-from viextract.normalize import _normalize_clusters, normalize_text
-from viextract.pyvi_crf import PyviCrf
-from viextract.segment import _pyvi, split_tokens
+from viextract.normalize import (
+    _MOVABLE_PAIRS,
+    _TONED_VOWELS,
+    _normalize_clusters,
+    _old_style_tones,
+    _old_style_tones_plain,
+    _split_tone,
+    normalize_text,
+)
+from viextract.pyvi_crf import PyviCrf, _NgramCodes
+from viextract.segment import _pyvi
 from viextract.sentences import split_sentences
 from viextract.text import prepare_text
+from viextract.tokens import char_classes, split_tokens, split_tokens_plain
 
 
 @pytest.mark.parametrize("texts", sorted(TEXT_SETS))
@@ -68,5 +80,71 @@ def _pyvi_syllables(text: str) -> list[list[str]]:
     from pyvi.ViTokenizer import ViTokenizer
 
     norm = normalize_text(text).text
-    found = [ViTokenizer.sylabelize(" ".join(norm[a:b] for a, b in split_tokens(norm, *span)))[1] for span in split_sentences(norm)]
+    found = [
+        ViTokenizer.sylabelize(" ".join(norm[a:b] for a, b in split_tokens(norm, *span)))[1]
+        for span in split_sentences(norm)
+    ]
     return [syllables for syllables in found if syllables]
+
+
+@pytest.mark.parametrize("texts", sorted(TEXT_SETS))
+def test_split_tokens_equals_the_plain_loop(texts):
+    for text in _texts(texts):
+        norm = normalize_text(text).text
+        classes = char_classes(norm)
+        assert split_tokens(norm) == split_tokens_plain(norm), norm
+        for start, end in split_sentences(norm) + [(1, len(norm) - 1)]:
+            plain = split_tokens_plain(norm, start, end)
+            assert split_tokens(norm, start, end, classes=classes) == plain, norm[start:end]
+            assert split_tokens(norm, start, end) == plain, norm[start:end]
+
+
+# Digits of several scripts, letters, marks, joiners, separators, emoji, skin tones, flags and tags.
+_TOKEN_CHARS = "a1Z9٣²ộ\u0301\u0323-–/.,:_!?@ \n\t\u00a0\u200b\u200d😀👍🏽🇻🇳\U000e0067\ufe0f"
+
+
+@given(st.text(alphabet=st.sampled_from(_TOKEN_CHARS)), st.integers(0, 5), st.integers(0, 5))
+def test_split_tokens_equals_the_plain_loop_on_any_string(text, cut_start, cut_end):
+    end = max(cut_start, len(text) - cut_end)
+    assert split_tokens(text) == split_tokens_plain(text)
+    assert split_tokens(text, cut_start, end) == split_tokens_plain(text, cut_start, end)
+    assert split_tokens(text, cut_start, end, classes=char_classes(text)) == split_tokens_plain(text, cut_start, end)
+
+
+@pytest.mark.parametrize("texts", sorted(TEXT_SETS))
+def test_tone_placement_equals_the_plain_loop(texts):
+    for text in _texts(texts) + ["hòa thủy quý QÙY khỏe Hòa. hòA tòan ùy-òa òa"]:
+        assert _old_style_tones(text) == _old_style_tones_plain(text), text
+
+
+@given(st.text(alphabet=st.sampled_from("oaueyqOAUEYQ òóỏõọùúủũụÒÙÝýỳàè\u0300\u0301\u0323-.1")))
+def test_tone_placement_equals_the_plain_loop_on_any_string(text):
+    assert _old_style_tones(text) == _old_style_tones_plain(text)
+
+
+def test_every_movable_pair_is_a_candidate():
+    """No character outside the fast path's candidate pattern can start or end a movable pair."""
+    split_tone = _split_tone.__wrapped__  # uncached: a million code points would fill the cache
+    for code in range(sys.maxunicode + 1):
+        char = chr(code)
+        base, tone = split_tone(char)
+        if tone is not None and base.lower() in ("o", "u"):
+            assert char in _TONED_VOWELS, hex(code)
+        if tone is None and any((first + char).lower() in _MOVABLE_PAIRS for first in "oOuU"):
+            assert char in "aAeEyY", hex(code)
+
+
+_SYLLABLE = st.text(alphabet=st.sampled_from("aAΣσςİiI\u0307\u0301.'b"), min_size=1, max_size=4)
+
+
+@given(st.lists(_SYLLABLE, max_size=10), st.lists(_SYLLABLE, max_size=6))
+def test_ngram_codes_equal_pyvi_lookups(syllables, others):
+    """pyvi's `" ".join(words).lower() in dictionary`, final sigmas and dotted capitals included."""
+    every = syllables + others
+    bi = {" ".join(pair).lower() for pair in zip(every[::2], every[1::2])} | {"ας σ", "σ ας", "i̇ a"}
+    tri = {" ".join(triple).lower() for triple in zip(every, every[1:], every[3:])} | {"a ας σ"}
+    codes = _NgramCodes(bi, tri)
+    pairs, triples = codes.flags(np.array([codes.word_id(s.lower()) for s in syllables], dtype=np.int64))
+    assert pairs.tolist() == [float(" ".join([a, b]).lower() in bi) for a, b in zip(syllables, syllables[1:])]
+    expected = [float(" ".join(t).lower() in tri) for t in zip(syllables, syllables[1:], syllables[2:])]
+    assert triples.tolist() == expected

@@ -10,7 +10,6 @@ bit crfsuite's, so are the labels (tests compare them on the corpus, written doc
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -36,8 +35,10 @@ class PyviCrf:
         self._state = weights.state
         self._transitions = weights.transitions
         self._constant = {name: np.array(self._weights(name)) for name in _FLAG_FEATURES}
+        self._ngrams = _NgramCodes(bi_grams, tri_grams)
         self._index: dict[str, int] = {}
         self._table = np.zeros((1024, 7, 2))  # row 0: no neighbour, adds nothing
+        self._lower_ids = np.zeros(1024, dtype=np.int64)  # per row, the n-gram vocabulary id of its lower case
 
     @classmethod
     def from_pyvi(cls) -> PyviCrf:
@@ -72,7 +73,7 @@ class PyviCrf:
         before, after = ids.copy(), ids.copy()
         before[1:], after[:-1] = ids[:-1], ids[1:]
         before[position == 0], after[remaining == 0] = 0, 0  # row 0: no neighbour, adds +0.0
-        pairs, triples = self._ngram_flags(flat)
+        pairs, triples = self._ngrams.flags(self._lower_ids[ids])
         flag = self._constant
         scores = self._table[ids, _OWN].copy()
         for row in self._table[before, _AS_PREVIOUS].transpose(1, 0, 2):
@@ -84,13 +85,6 @@ class PyviCrf:
         scores += _shifted(pairs, 0, remaining >= 1)[:, None] * flag["+1:word.bi_gram()"]
         scores += _shifted(triples, 0, remaining >= 2)[:, None] * flag["+2:word.tri_gram()"]
         return scores
-
-    def _ngram_flags(self, flat: list[str]) -> tuple[np.ndarray, np.ndarray]:
-        """Whether each two and three syllables in a row are in pyvi's dictionary (pyvi's own expression)."""
-        bi, tri = self.bi_grams, self.tri_grams
-        pairs = [" ".join([a, b]).lower() in bi for a, b in zip(flat, flat[1:])]
-        triples = [" ".join([a, b, c]).lower() in tri for a, b, c in zip(flat, flat[1:], flat[2:])]
-        return np.array(pairs, dtype=float), np.array(triples, dtype=float)
 
     def _ids(self, flat: list[str]) -> np.ndarray:
         """Each syllable's row of the table, adding the syllables not seen before."""
@@ -108,12 +102,12 @@ class PyviCrf:
     def _add(self, syllables: list[str]) -> None:
         size = len(self._index) + 1
         if size + len(syllables) > len(self._table):
-            grown = np.zeros((2 * (size + len(syllables)), 7, 2))
-            grown[:size] = self._table[:size]
-            self._table = grown
-        for offset, syllable in enumerate(syllables):
-            self._table[size + offset] = self._row(syllable)
-            self._index[syllable] = size + offset
+            self._table = _grown(self._table, size, 2 * (size + len(syllables)))
+            self._lower_ids = _grown(self._lower_ids, size, len(self._table))
+        for row, syllable in enumerate(syllables, size):
+            self._table[row] = self._row(syllable)
+            self._lower_ids[row] = self._ngrams.word_id(syllable.lower())
+            self._index[syllable] = row
 
     def _row(self, syllable: str) -> list[list[float]]:
         """What one syllable adds: its own five features summed in order, then its -1: and +1: features."""
@@ -121,7 +115,10 @@ class PyviCrf:
         upper, title, digit = syllable.isupper(), syllable.istitle(), syllable.isdigit()
         bias, word = self._weights("bias"), self._weights("word.lower():" + lower)
         is_upper, is_title, is_digit = (self._weights(f"word.{name}()") for name in ("isupper", "istitle", "isdigit"))
-        own = [0.0 + bias[k] * 1.0 + word[k] * 1.0 + is_upper[k] * upper + is_title[k] * title + is_digit[k] * digit for k in (0, 1)]
+        own = [
+            0.0 + bias[k] * 1.0 + word[k] * 1.0 + is_upper[k] * upper + is_title[k] * title + is_digit[k] * digit
+            for k in (0, 1)
+        ]
         rows = [own]
         for side in ("-1:", "+1:"):
             rows.append([w * 1.0 for w in self._weights(f"{side}word.lower():{lower}")])
@@ -135,6 +132,61 @@ class PyviCrf:
 
 
 _FLAG_FEATURES = ("-1:word.bi_gram()", "-2:word.tri_gram()", "+1:word.bi_gram()", "+2:word.tri_gram()")
+
+
+class _NgramCodes:
+    """pyvi's dictionary of two- and three-syllable words as sorted integer codes, looked up for a whole batch at once.
+
+    pyvi asks `" ".join([a, b]).lower() in bi_grams`. That is `a.lower() + " " + b.lower()` (str.lower
+    looks across a space only for a final sigma, and a space stops that look), and no syllable holds a
+    space, so the pair is in the dictionary exactly when the entry split at its space gives the two
+    lowered syllables: compared here as numbers, one id per dictionary syllable.
+    """
+
+    def __init__(self, bi_grams, tri_grams):
+        self._ids: dict[str, int] = {}
+        # An entry with another number of spaces can never equal two (three) syllables joined by spaces.
+        pairs = [self._code(words) for entry in bi_grams if len(words := entry.split(" ")) == 2]
+        triples = [self._code(words) for entry in tri_grams if len(words := entry.split(" ")) == 3]
+        self.unknown = len(self._ids)  # the id of a syllable in no entry: no code contains it
+        if self.unknown >= _NGRAM_BASE:
+            raise UnsupportedModel(f"{self.unknown} distinct syllables in pyvi's dictionary, codes hold {_NGRAM_BASE}")
+        self._pairs, self._triples = (
+            np.unique(np.array(pairs, dtype=np.int64)),
+            np.unique(np.array(triples, dtype=np.int64)),
+        )
+
+    def _code(self, words: list[str]) -> int:
+        code = 0
+        for word in words:
+            code = code * _NGRAM_BASE + self._ids.setdefault(word, len(self._ids))
+        return code
+
+    def word_id(self, lowered: str) -> int:
+        return self._ids.get(lowered, self.unknown)
+
+    def flags(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """For ids of consecutive lowered syllables: whether each pair, and each triple, is a dictionary entry."""
+        pairs = ids[:-1] * _NGRAM_BASE + ids[1:]
+        triples = (ids[:-2] * _NGRAM_BASE + ids[1:-1]) * _NGRAM_BASE + ids[2:]
+        return _member(pairs, self._pairs), _member(triples, self._triples)
+
+
+_NGRAM_BASE = 1 << 20  # more distinct dictionary syllables than this would need wider codes (pyvi has about 10,000)
+
+
+def _member(codes: np.ndarray, sorted_codes: np.ndarray) -> np.ndarray:
+    """1.0 where a code is in `sorted_codes`, else 0.0."""
+    if not len(sorted_codes):
+        return np.zeros(len(codes))
+    found = np.minimum(np.searchsorted(sorted_codes, codes), len(sorted_codes) - 1)
+    return (sorted_codes[found] == codes).astype(float)
+
+
+def _grown(array: np.ndarray, used: int, size: int) -> np.ndarray:
+    grown = np.zeros((size, *array.shape[1:]), dtype=array.dtype)
+    grown[:used] = array[:used]
+    return grown
 
 
 def _shifted(flags: np.ndarray, shift: int, valid: np.ndarray) -> np.ndarray:

@@ -1,9 +1,7 @@
 """Word segmentation with exact offsets.
 
 Three steps, each keeping character positions:
-1. `split_tokens` cuts a sentence into syllables and punctuation. Hyphens, en dashes and
-   slashes between letters are tokens of their own (`Việt Nam-Lào` -> `Việt`, `Nam`, `-`,
-   `Lào`), while `10/10`, `25-27/12`, `2024-2025` and `COVID-19` stay whole.
+1. `split_tokens` (tokens.py) cuts a sentence into syllables and punctuation.
 2. A segmenter (pyvi by default: README.md gives the measurements) decides which neighbouring syllables form one word.
    It only ever joins our tokens; it cannot move a boundary or change a character.
 3. Each word becomes the PhoBERT form (`Việt_Nam`) with its span in the caller's string.
@@ -19,64 +17,11 @@ import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from .graphemes import cluster_end, is_emoji_modifier
 from .normalize import is_separator
 from .pyvi_crf import PyviCrf, UnsupportedModel
+from .tokens import is_word_char, split_tokens  # noqa: F401  (split_tokens: training and tests import it from here)
 
 logger = logging.getLogger(__name__)
-
-# Characters that join two digit runs into one token: 10/10, 25-27/12, 3.5, 1,000, 10:59.
-_NUMERIC_JOINERS = frozenset("-–/.,:")
-# Characters that join a letter run and a digit run: COVID-19.
-_MIXED_JOINERS = frozenset("-–")
-
-
-@functools.cache  # asked for every character of every sentence
-def _is_word_char(char: str) -> bool:
-    return char.isalnum() or unicodedata.category(char).startswith("M")
-
-
-def _kind(char: str) -> str:
-    return "digit" if char.isdigit() else "letter"
-
-
-def split_tokens(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
-    """Spans of syllables, numbers and single punctuation characters in text[start:end]."""
-    end = len(text) if end is None else end
-    spans: list[tuple[int, int]] = []
-    i = start
-    while i < end:
-        char = text[i]
-        if is_separator(char):
-            i += 1
-            continue
-        if not _is_word_char(char):
-            # A symbol or punctuation token is one whole grapheme cluster (`🇻🇳`, `👨‍👩‍👧`,
-            # `😀` + accent): a token, and so an entity, never splits one.
-            j = min(cluster_end(text, i), end)
-            spans.append((i, j))
-            i = j
-            continue
-        j = i + 1
-        while j < end:
-            if _is_word_char(text[j]) or is_emoji_modifier(text[j]):
-                j += 1
-                continue
-            # A joiner between two word characters keeps the token whole when both sides are
-            # digits, or one is a digit and the joiner is a hyphen.
-            if j + 1 < end and _is_word_char(text[j + 1]):
-                left, right = _kind(text[j - 1]), _kind(text[j + 1])
-                if left == right == "digit" and text[j] in _NUMERIC_JOINERS:
-                    j += 1
-                    continue
-                if left != right and text[j] in _MIXED_JOINERS:
-                    j += 1
-                    continue
-            break
-        spans.append((i, j))
-        i = j
-    return spans
-
 
 # A segmenter takes syllables and returns words, each a string of syllables joined by
 # spaces or underscores (underthesea and pyvi style respectively).
@@ -129,7 +74,8 @@ def pyvi_word_starts(sentences: Sequence[Sequence[str]]) -> list[list[bool] | No
         tokens = syllables[i]
         traits = [_merge_traits(token) for token in tokens]
         out[i] = [True] + [
-            label != "I_W" or not _may_merge(before, after) for label, before, after in zip(labels[1:], traits, traits[1:])
+            label != "I_W" or not _may_merge(before, after)
+            for label, before, after in zip(labels[1:], traits, traits[1:])
         ]
     return out
 
@@ -148,7 +94,7 @@ def _pyvi_predict() -> Callable[[list[list[str]]], list[list[str]]]:
 
 
 def _pyvi_may_join(before: str, word: str) -> bool:
-    """pyvi's rule on top of an `I_W` label (`ViTokenizer.tokenize`): never punctuation, digits, or a capital after lower case."""
+    """pyvi's rule on an `I_W` label (`ViTokenizer.tokenize`): no punctuation, digit, or capital after lower case."""
     return (
         word not in string.punctuation
         and before not in string.punctuation
@@ -160,8 +106,8 @@ def _pyvi_may_join(before: str, word: str) -> bool:
 
 @functools.lru_cache(maxsize=100_000)  # tokens repeat: most are seen many times in a document
 def _merge_traits(token: str) -> tuple[bool, bool]:
-    """(whether pyvi's rule and `merge_groups` let the token join a neighbour at all, whether it starts with a capital)."""
-    joinable = token not in string.punctuation and not token[0].isdigit() and _is_word_char(token[0])
+    """(whether pyvi's rule and `merge_groups` let the token join a neighbour at all, whether it starts upper case)."""
+    joinable = token not in string.punctuation and not token[0].isdigit() and is_word_char(token[0])
     return joinable and bool(_skeleton(token)), token[0].istitle()
 
 
@@ -231,14 +177,14 @@ def merge_groups(token_texts: Sequence[str], groups: Sequence[int] | None) -> li
     """Token indices of each word: runs with the same group, never joining punctuation."""
     words: list[list[int]] = []
     for i, token in enumerate(token_texts):
-        joinable = _is_word_char(token[0])
+        joinable = is_word_char(token[0])
         if (
             words
             and groups is not None
             and joinable
             and groups[i] >= 0
             and groups[i] == groups[words[-1][-1]]
-            and _is_word_char(token_texts[words[-1][-1]][0])
+            and is_word_char(token_texts[words[-1][-1]][0])
         ):
             words[-1].append(i)
         else:

@@ -19,9 +19,9 @@ from .segment import (
     group_tokens,
     merge_groups,
     pyvi_word_starts,
-    split_tokens,
 )
 from .sentences import split_sentences
+from .tokens import char_classes, split_tokens
 from .truncation import note_truncation
 
 logger = logging.getLogger(__name__)
@@ -62,8 +62,9 @@ def prepare_text(
     norm = normalize_text(text)
     forced = set(split_at)
     pieces: list[list[tuple[int, int]]] = []
+    classes = char_classes(norm.text)
     for sent_start, sent_end in split_sentences(norm.text):
-        spans = split_tokens(norm.text, sent_start, sent_end)
+        spans = split_tokens(norm.text, sent_start, sent_end, classes=classes)
         if len(spans) > MAX_SENTENCE_TOKENS:
             note_truncation("sentence", f"{len(spans)} tokens, pieces of {MAX_SENTENCE_TOKENS}")
         pieces.extend(spans[i : i + MAX_SENTENCE_TOKENS] for i in range(0, len(spans), MAX_SENTENCE_TOKENS))
@@ -103,7 +104,9 @@ def _forced_between(norm: NormalizedText, spans, index: int, forced: set[int]) -
     return norm.starts[spans[index][0]] in forced or norm.ends[spans[index - 1][1] - 1] in forced
 
 
-def _words_from_starts(norm: NormalizedText, spans, tokens: list[str], starts: list[bool], forced: set[int]) -> list[Word]:
+def _words_from_starts(
+    norm: NormalizedText, spans, tokens: list[str], starts: list[bool], forced: set[int]
+) -> list[Word]:
     """The words whose first tokens `starts` marks, as `_segment_piece` builds them."""
     if forced:
         starts = [start or _forced_between(norm, spans, i, forced) for i, start in enumerate(starts)]
