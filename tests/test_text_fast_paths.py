@@ -7,9 +7,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tests.test_fast_tokenizer import HOSTILE, TEXT_SETS
+from tests.test_fast_tokenizer import BUNDLED, HOSTILE, TEXT_SETS
 from tests.test_robustness import ODD_INPUTS
 from viextract import text as text_module
+from viextract.align import SubwordAligner
+from viextract.fast_tokenizer import FastPhobertTokenizer
 from viextract.normalize import (
     _MOVABLE_PAIRS,
     _TONED_VOWELS,
@@ -148,3 +150,14 @@ def test_ngram_codes_equal_pyvi_lookups(syllables, others):
     assert pairs.tolist() == [float(" ".join([a, b]).lower() in bi) for a, b in zip(syllables, syllables[1:])]
     expected = [float(" ".join(t).lower() in tri) for t in zip(syllables, syllables[1:], syllables[2:])]
     assert triples.tolist() == expected
+
+
+@pytest.mark.parametrize("texts", sorted(TEXT_SETS))
+def test_one_window_equals_the_sliding_windows(texts):
+    aligner = SubwordAligner(FastPhobertTokenizer.from_pretrained(BUNDLED / "ner"))
+    for text in _texts(texts):
+        for sentence in prepare_text(text).sentences:
+            words = [w.text for w in sentence.words]
+            pieces = aligner.words_ids(words)
+            assert aligner.windows(words) == aligner._sliding_windows(list(pieces), list(map(len, pieces)))
+    assert aligner.windows([]) == []

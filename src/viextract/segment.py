@@ -43,11 +43,13 @@ def _pyvi(tokens: Sequence[str]) -> list[str]:
     """
     from pyvi.ViTokenizer import ViTokenizer
 
-    text = " ".join(tokens)
-    _, syllables = ViTokenizer.sylabelize(text)
+    _, syllables = ViTokenizer.sylabelize(" ".join(tokens))
+    return _pyvi_words(tokens, syllables, _pyvi_predict()([syllables])[0])
+
+
+def _pyvi_words(tokens: Sequence[str], syllables: list[str], labels: list[str]) -> list[str]:
     if not syllables:
-        return text.split()
-    labels = _pyvi_predict()([syllables])[0]
+        return " ".join(tokens).split()
     pieces = [syllables[0]]
     for i in range(1, len(labels)):
         joined = labels[i] == "I_W" and _pyvi_may_join(syllables[i - 1], syllables[i])
@@ -55,42 +57,49 @@ def _pyvi(tokens: Sequence[str]) -> list[str]:
     return "".join(pieces).split()
 
 
-def pyvi_word_starts(sentences: Sequence[Sequence[str]]) -> list[list[bool] | None]:
+def pyvi_word_starts(sentences: Sequence[Sequence[str]]) -> list[list[bool]]:
     """Per sentence of tokens, whether each token starts a word: what `merge_groups(tokens,
-    group_tokens(tokens, _pyvi(tokens)))` gives, for many sentences in one CRF batch and without
-    matching strings back. None for a sentence pyvi splits into other syllables than our tokens
-    (the caller takes the general path for it).
+    group_tokens(tokens, _pyvi(tokens)))` gives, for many sentences in one CRF batch.
 
-    Why it is the same: when pyvi's syllables are the tokens, its words are runs of tokens joined
-    by `_`, so `group_tokens` puts two neighbours in one group exactly when pyvi joined them and
-    both have a skeleton; `merge_groups` adds that both start with a word character.
+    Where pyvi's syllables are the tokens (nearly always), its words are runs of tokens joined by
+    `_`, so `group_tokens` puts two neighbours in one group exactly when pyvi joined them and both
+    have a skeleton, and `merge_groups` adds that both start with a word character: no string needs
+    matching back. Elsewhere (pyvi cuts `2016-2020` at the dash) the words go through both.
     """
     from pyvi.ViTokenizer import ViTokenizer
 
     syllables = [ViTokenizer.sylabelize(" ".join(tokens))[1] for tokens in sentences]
-    usable = [i for i, (tokens, found) in enumerate(zip(sentences, syllables)) if found == list(tokens)]
-    out: list[list[bool] | None] = [None] * len(sentences)
-    for i, labels in zip(usable, _pyvi_predict()([syllables[i] for i in usable])):
-        tokens = syllables[i]
-        traits = [_merge_traits(token) for token in tokens]
-        out[i] = [True] + [
-            label != "I_W" or not _may_merge(before, after)
-            for label, before, after in zip(labels[1:], traits, traits[1:])
-        ]
+    out = []
+    for tokens, found, labels in zip(sentences, syllables, _pyvi_predict()(syllables)):
+        if found == tokens:
+            traits = [_merge_traits(token) for token in tokens]
+            pairs = zip(labels[1:], traits, traits[1:])
+            out.append([True] + [label != "I_W" or not _may_merge(before, after) for label, before, after in pairs])
+            continue
+        groups = group_tokens(tokens, _pyvi_words(tokens, found, labels))
+        if groups is None:
+            logger.debug("pyvi's words did not line up with the text; using syllables for one sentence")
+        starts = [False] * len(tokens)
+        for run in merge_groups(tokens, groups):
+            starts[run[0]] = True
+        out.append(starts)
     return out
 
 
 @functools.cache
 def _pyvi_predict() -> Callable[[list[list[str]]], list[list[str]]]:
     """Labels for sentences of syllables: `PyviCrf`, or pyvi's own tagger if its model file cannot be read exactly."""
-    from pyvi.ViTokenizer import ViTokenizer
-
     try:
         return PyviCrf.from_pyvi().predict
     except (UnsupportedModel, OSError, struct.error) as error:
         logger.debug("pyvi's CRF through python-crfsuite: %s", error)
-        model = ViTokenizer.model
-        return lambda sentences: [list(model.predict_single(ViTokenizer.sent2features(s, False))) for s in sentences]
+        return _pyvi_tagger
+
+
+def _pyvi_tagger(sentences: list[list[str]]) -> list[list[str]]:
+    from pyvi.ViTokenizer import ViTokenizer
+
+    return [list(ViTokenizer.model.predict_single(ViTokenizer.sent2features(s, False))) if s else [] for s in sentences]
 
 
 def _pyvi_may_join(before: str, word: str) -> bool:
