@@ -161,3 +161,15 @@ def test_one_window_equals_the_sliding_windows(texts):
             pieces = aligner.words_ids(words)
             assert aligner.windows(words) == aligner._sliding_windows(list(pieces), list(map(len, pieces)))
     assert aligner.windows([]) == []
+
+
+_PYVI_CHARS = "aĐđTpMrsD1209.,_+-@:/=><xyz!?()“”…'"
+
+
+@given(st.lists(st.text(alphabet=st.sampled_from(_PYVI_CHARS), min_size=1, max_size=6), max_size=8))
+def test_tokens_that_are_each_one_pyvi_syllable_are_the_sentence_syllables(tokens):
+    """No pyvi pattern matches a space: a sentence of one-syllable tokens is those syllables (the batch's shortcut)."""
+    from pyvi.ViTokenizer import ViTokenizer
+
+    if all(ViTokenizer.sylabelize(token)[1] == [token] for token in tokens):
+        assert ViTokenizer.sylabelize(" ".join(tokens))[1] == tokens

@@ -168,8 +168,10 @@ def _normalize_clusters(original: str) -> NormalizedText:
 def _normalize_simple(original: str) -> NormalizedText:
     """`normalize_text` of NFC text whose every character is a cluster of its own (nearly all text):
     only separators and tone placement change, done in C rather than per character."""
-    forms = {ord(char): _separator_form(char) for char in set(original) if is_separator(char)}
+    # Spaces and line feeds, nearly all the separators there are, stay as they are: no translation.
+    forms = {
+        ord(char): form for char in set(original) if is_separator(char) and (form := _separator_form(char)) != char
+    }
+    text = original.translate(forms) if forms else original
     size = len(original)
-    return NormalizedText(
-        original, _old_style_tones(original.translate(forms)), tuple(range(size)), tuple(range(1, size + 1))
-    )
+    return NormalizedText(original, _old_style_tones(text), tuple(range(size)), tuple(range(1, size + 1)))

@@ -68,13 +68,20 @@ def pyvi_word_starts(sentences: Sequence[Sequence[str]]) -> list[list[bool]]:
     """
     from pyvi.ViTokenizer import ViTokenizer
 
-    syllables = [ViTokenizer.sylabelize(" ".join(tokens))[1] for tokens in sentences]
+    traits = [[_token_traits(token) for token in tokens] for tokens in sentences]
+    # No pyvi pattern matches a space, so a sentence whose every token is one syllable is its own syllables.
+    syllables = [
+        tokens if all(t[0] for t in found) else ViTokenizer.sylabelize(" ".join(tokens))[1]
+        for tokens, found in zip(sentences, traits)
+    ]
     out = []
-    for tokens, found, labels in zip(sentences, syllables, _pyvi_predict()(syllables)):
-        if found == tokens:
-            traits = [_merge_traits(token) for token in tokens]
-            pairs = zip(labels[1:], traits, traits[1:])
-            out.append([True] + [label != "I_W" or not _may_merge(before, after) for label, before, after in pairs])
+    for tokens, found, labels, tokens_traits in zip(sentences, syllables, _pyvi_predict()(syllables), traits):
+        if found is tokens:
+            pairs = zip(labels[1:], tokens_traits, tokens_traits[1:])
+            # pyvi joins on I_W unless its rule forbids it; merge_groups also needs word characters.
+            out.append(
+                [True] + [not (label == "I_W" and b[1] and a[1] and (b[2] or not a[2])) for label, b, a in pairs]
+            )
             continue
         groups = group_tokens(tokens, _pyvi_words(tokens, found, labels))
         if groups is None:
@@ -114,14 +121,13 @@ def _pyvi_may_join(before: str, word: str) -> bool:
 
 
 @functools.lru_cache(maxsize=100_000)  # tokens repeat: most are seen many times in a document
-def _merge_traits(token: str) -> tuple[bool, bool]:
-    """(whether pyvi's rule and `merge_groups` let the token join a neighbour at all, whether it starts upper case)."""
+def _token_traits(token: str) -> tuple[bool, bool, bool]:
+    """(whether pyvi reads the token as one syllable, whether pyvi's rule and `merge_groups` let it
+    join a neighbour at all, whether it starts upper case)."""
+    from pyvi.ViTokenizer import ViTokenizer
+
     joinable = token not in string.punctuation and not token[0].isdigit() and is_word_char(token[0])
-    return joinable and bool(_skeleton(token)), token[0].istitle()
-
-
-def _may_merge(before: tuple[bool, bool], after: tuple[bool, bool]) -> bool:
-    return before[0] and after[0] and not (after[1] and not before[1])
+    return ViTokenizer.sylabelize(token)[1] == [token], joinable and bool(_skeleton(token)), token[0].istitle()
 
 
 def _syllables(tokens: Sequence[str]) -> list[str]:

@@ -107,11 +107,20 @@ def _forced_between(norm: NormalizedText, spans, index: int, forced: set[int]) -
 def _words_from_starts(
     norm: NormalizedText, spans, tokens: list[str], starts: list[bool], forced: set[int]
 ) -> list[Word]:
-    """The words whose first tokens `starts` marks, as `_segment_piece` builds them."""
+    """The words whose first tokens `starts` marks, as `_segment_piece` builds them (`_make_word`, inlined:
+    this runs for every word of every text)."""
     if forced:
         starts = [start or _forced_between(norm, spans, i, forced) for i, start in enumerate(starts)]
     firsts = [i for i, start in enumerate(starts) if start]
-    return [_make_word(norm, spans, tokens, range(a, b)) for a, b in zip(firsts, firsts[1:] + [len(tokens)])]
+    original_starts, original_ends = norm.starts, norm.ends
+    return [
+        Word(
+            tokens[a] if b - a == 1 else "_".join(tokens[a:b]),
+            original_starts[spans[a][0]],
+            original_ends[spans[b - 1][1] - 1],
+        )
+        for a, b in zip(firsts, firsts[1:] + [len(tokens)])
+    ]
 
 
 def _make_word(norm: NormalizedText, spans, tokens: list[str], run: Sequence[int]) -> Word:
