@@ -9,13 +9,14 @@ crfsuite's own scores bit for bit.
 
 from __future__ import annotations
 
-import math
 import struct
 from dataclasses import dataclass
 
+import numpy as np
+
 _HEADER = struct.Struct("<4sI4sIIIIIIIII")
 _CHUNK = 12  # chunk id, size, count
-_FEATURE = struct.Struct("<IIId")
+_FEATURE = np.dtype([("kind", "<u4"), ("src", "<u4"), ("dst", "<u4"), ("weight", "<f8")])  # 20 bytes, packed
 _CQDB_HEADER = struct.Struct("<4sIIIII")
 _STATE, _TRANSITION = 0, 1
 
@@ -41,28 +42,29 @@ def read_crfsuite(data: bytes) -> CrfWeights:
         raise UnsupportedModel(f"not a CRFsuite crf1d model (magic {magic!r}, type {kind!r})")
     labels = _cqdb_names(data, off_labels, n_labels)
     attributes = _cqdb_names(data, off_attrs, n_attrs)
-    state: dict[int, list[float]] = {}
-    seen: set[tuple[int, int]] = set()
-    transitions = [[0.0] * n_labels for _ in range(n_labels)]
     # The FEAT chunk's own count: crfsuite leaves the header's feature count at 0.
     chunk, _, n_features = struct.unpack_from("<4sII", data, off_features)
     if chunk != b"FEAT":
         raise UnsupportedModel(f"no FEAT chunk at offset {off_features}")
-    features = data[off_features + _CHUNK : off_features + _CHUNK + _FEATURE.size * n_features]
-    for kind, src, dst, weight in _FEATURE.iter_unpack(features):
-        if not math.isfinite(weight) or dst >= n_labels:
-            raise UnsupportedModel(f"feature {kind}, {src} -> {dst}: weight {weight}")
-        if kind == _TRANSITION:
-            transitions[src][dst] = weight
-            continue
-        if kind != _STATE or (src, dst) in seen:  # two weights for one (attribute, label) would need their order
-            raise UnsupportedModel(f"feature type {kind} or a second weight for attribute {src}, label {dst}")
-        seen.add((src, dst))
-        state.setdefault(src, [0.0] * n_labels)[dst] = weight
+    features = np.frombuffer(data, _FEATURE, n_features, off_features + _CHUNK)
+    kind, src, dst, weight = (features[name] for name in _FEATURE.names)
+    state = kind == _STATE
+    if not np.isfinite(weight).all() or not np.isin(kind, (_STATE, _TRANSITION)).all():
+        raise UnsupportedModel("a feature of unknown type or with a weight that is not finite")
+    if (dst >= n_labels).any() or (src[~state] >= n_labels).any() or (src[state] >= n_attrs).any():
+        raise UnsupportedModel("a feature refers to a label or attribute the model does not name")
+    # Two weights for one (attribute or label, label) would be added, or overwritten, in an order not kept here.
+    if len(np.unique((kind.astype(np.int64) * (n_attrs + n_labels) + src) * n_labels + dst)) != n_features:
+        raise UnsupportedModel("two features for one (attribute or label, label) pair")
+    transitions = np.zeros((n_labels, n_labels))
+    transitions[src[~state], dst[~state]] = weight[~state]
+    table = np.zeros((n_attrs, n_labels))
+    table[src[state], dst[state]] = weight[state]
+    used = np.unique(src[state])
     return CrfWeights(
         tuple(labels),
-        {attributes[a]: tuple(row) for a, row in state.items()},
-        tuple(tuple(row) for row in transitions),
+        dict(zip([attributes[a] for a in used.tolist()], map(tuple, table[used].tolist()))),
+        tuple(map(tuple, transitions.tolist())),
     )
 
 

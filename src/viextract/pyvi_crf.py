@@ -34,7 +34,10 @@ class PyviCrf:
         self.bi_grams, self.tri_grams = bi_grams, tri_grams
         self._state = weights.state
         self._transitions = weights.transitions
-        self._constant = {name: np.array(self._weights(name)) for name in _FLAG_FEATURES}
+        self._fixed = {
+            name: self._weights(name) for name in _FIXED_FEATURES
+        }  # the features named alike for every syllable
+        self._constant = {name: np.array(self._fixed[name]) for name in _FLAG_FEATURES}
         self._ngrams = _NgramCodes(bi_grams, tri_grams)
         self._index: dict[str, int] = {}
         self._table = np.zeros((1024, 7, 2))  # row 0: no neighbour, adds nothing
@@ -104,26 +107,31 @@ class PyviCrf:
         if size + len(syllables) > len(self._table):
             self._table = _grown(self._table, size, 2 * (size + len(syllables)))
             self._lower_ids = _grown(self._lower_ids, size, len(self._table))
-        for row, syllable in enumerate(syllables, size):
-            self._table[row] = self._row(syllable)
-            self._lower_ids[row] = self._ngrams.word_id(syllable.lower())
-            self._index[syllable] = row
+        lowered = [syllable.lower() for syllable in syllables]
+        self._table[size : size + len(syllables)] = [self._row(s, low) for s, low in zip(syllables, lowered)]
+        self._lower_ids[size : size + len(syllables)] = [self._ngrams.word_id(low) for low in lowered]
+        self._index.update(zip(syllables, range(size, size + len(syllables))))
 
-    def _row(self, syllable: str) -> list[list[float]]:
+    def _row(self, syllable: str, lower: str) -> list[list[float]]:
         """What one syllable adds: its own five features summed in order, then its -1: and +1: features."""
-        lower = syllable.lower()
         upper, title, digit = syllable.isupper(), syllable.istitle(), syllable.isdigit()
-        bias, word = self._weights("bias"), self._weights("word.lower():" + lower)
-        is_upper, is_title, is_digit = (self._weights(f"word.{name}()") for name in ("isupper", "istitle", "isdigit"))
+        fixed = self._fixed
+        bias, is_upper, is_title, is_digit = (
+            fixed["bias"],
+            fixed["word.isupper()"],
+            fixed["word.istitle()"],
+            fixed["word.isdigit()"],
+        )
+        word = self._weights("word.lower():" + lower)
         own = [
             0.0 + bias[k] * 1.0 + word[k] * 1.0 + is_upper[k] * upper + is_title[k] * title + is_digit[k] * digit
             for k in (0, 1)
         ]
         rows = [own]
         for side in ("-1:", "+1:"):
-            rows.append([w * 1.0 for w in self._weights(f"{side}word.lower():{lower}")])
-            rows.append([w * title for w in self._weights(f"{side}word.istitle()")])
-            rows.append([w * upper for w in self._weights(f"{side}word.isupper()")])
+            rows.append([w * 1.0 for w in self._weights(side + "word.lower():" + lower)])
+            rows.append([w * title for w in fixed[side + "word.istitle()"]])
+            rows.append([w * upper for w in fixed[side + "word.isupper()"]])
         return rows
 
     def _weights(self, attribute: str) -> tuple[float, ...]:
@@ -132,6 +140,11 @@ class PyviCrf:
 
 
 _FLAG_FEATURES = ("-1:word.bi_gram()", "-2:word.tri_gram()", "+1:word.bi_gram()", "+2:word.tri_gram()")
+_FIXED_FEATURES = (
+    *("bias", "word.isupper()", "word.istitle()", "word.isdigit()"),
+    *(f"{side}word.{name}()" for side in ("-1:", "+1:") for name in ("istitle", "isupper")),
+    *_FLAG_FEATURES,
+)
 
 
 class _NgramCodes:
