@@ -173,3 +173,34 @@ def test_tokens_that_are_each_one_pyvi_syllable_are_the_sentence_syllables(token
 
     if all(ViTokenizer.sylabelize(token)[1] == [token] for token in tokens):
         assert ViTokenizer.sylabelize(" ".join(tokens))[1] == tokens
+
+
+def test_pyvi_labels_when_the_syllable_table_starts_again_and_threads_share_it(monkeypatch):
+    """A full syllable table starts again, and four threads adding syllables at once still get crfsuite's labels."""
+    import threading
+
+    from pyvi import ViTokenizer as module
+
+    from viextract import pyvi_crf
+
+    pyvi = module.ViTokenizer
+    sentences = [syllables for text in TEXT_SETS["written"]() for syllables in _pyvi_syllables(text)]
+    expected = [list(pyvi.model.predict_single(pyvi.sent2features(s, False))) for s in sentences]
+    monkeypatch.setattr(pyvi_crf, "_CACHED_SYLLABLES", 300)
+    crf = PyviCrf.from_pyvi()
+    batches = [range(i, min(i + 3, len(sentences))) for i in range(0, len(sentences), 3)]
+    found: dict[int, list] = {}
+
+    def work(worker: int) -> None:  # each thread in its own order, so they add different syllables at once
+        order = batches[worker::4] + batches[:worker:-1]
+        found[worker] = [(batch, crf.predict([sentences[i] for i in batch])) for batch in order]
+
+    threads = [threading.Thread(target=work, args=(worker,)) for worker in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(found) == [0, 1, 2, 3]
+    for results in found.values():
+        for batch, labels in results:
+            assert labels == [expected[i] for i in batch]

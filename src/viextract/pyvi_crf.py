@@ -10,7 +10,8 @@ bit crfsuite's, so are the labels (tests compare them on the corpus, written doc
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -39,9 +40,7 @@ class PyviCrf:
         }  # the features named alike for every syllable
         self._constant = {name: np.array(self._fixed[name]) for name in _FLAG_FEATURES}
         self._ngrams = _NgramCodes(bi_grams, tri_grams)
-        self._index: dict[str, int] = {}
-        self._table = np.zeros((1024, 7, 2))  # row 0: no neighbour, adds nothing
-        self._lower_ids = np.zeros(1024, dtype=np.int64)  # per row, the n-gram vocabulary id of its lower case
+        self._rows = _SyllableRows(self._row, self._ngrams.word_id)
 
     @classmethod
     def from_pyvi(cls) -> PyviCrf:
@@ -68,7 +67,7 @@ class PyviCrf:
 
     def _state_scores(self, flat: list[str], lengths: list[int]) -> np.ndarray:
         """Each syllable's score per label: its features' weights added in pyvi's dict order, as crfsuite adds them."""
-        ids = self._ids(flat)
+        ids, table, lower_ids = self._rows.lookup(flat)
         lengths = np.array([n for n in lengths if n])
         offsets = np.cumsum(lengths) - lengths
         position = np.arange(len(flat)) - np.repeat(offsets, lengths)  # within its sentence
@@ -76,41 +75,18 @@ class PyviCrf:
         before, after = ids.copy(), ids.copy()
         before[1:], after[:-1] = ids[:-1], ids[1:]
         before[position == 0], after[remaining == 0] = 0, 0  # row 0: no neighbour, adds +0.0
-        pairs, triples = self._ngrams.flags(self._lower_ids[ids])
+        pairs, triples = self._ngrams.flags(lower_ids[ids])
         flag = self._constant
-        scores = self._table[ids, _OWN].copy()
-        for row in self._table[before, _AS_PREVIOUS].transpose(1, 0, 2):
+        scores = table[ids, _OWN].copy()
+        for row in table[before, _AS_PREVIOUS].transpose(1, 0, 2):
             scores += row
         scores += _shifted(pairs, 1, position >= 1)[:, None] * flag["-1:word.bi_gram()"]
         scores += _shifted(triples, 2, position >= 2)[:, None] * flag["-2:word.tri_gram()"]
-        for row in self._table[after, _AS_NEXT].transpose(1, 0, 2):
+        for row in table[after, _AS_NEXT].transpose(1, 0, 2):
             scores += row
         scores += _shifted(pairs, 0, remaining >= 1)[:, None] * flag["+1:word.bi_gram()"]
         scores += _shifted(triples, 0, remaining >= 2)[:, None] * flag["+2:word.tri_gram()"]
         return scores
-
-    def _ids(self, flat: list[str]) -> np.ndarray:
-        """Each syllable's row of the table, adding the syllables not seen before."""
-        get = self._index.get
-        ids = [get(syllable, 0) for syllable in flat]
-        if 0 in ids:
-            new = list(dict.fromkeys(s for s, i in zip(flat, ids) if not i))
-            if len(self._index) + len(new) >= _CACHED_SYLLABLES:
-                self._index.clear()  # start again rather than grow without bound on odd input
-                new = list(dict.fromkeys(flat))
-            self._add(new)
-            ids = [get(syllable) for syllable in flat]
-        return np.array(ids, dtype=np.intp)
-
-    def _add(self, syllables: list[str]) -> None:
-        size = len(self._index) + 1
-        if size + len(syllables) > len(self._table):
-            self._table = _grown(self._table, size, 2 * (size + len(syllables)))
-            self._lower_ids = _grown(self._lower_ids, size, len(self._table))
-        lowered = [syllable.lower() for syllable in syllables]
-        self._table[size : size + len(syllables)] = [self._row(s, low) for s, low in zip(syllables, lowered)]
-        self._lower_ids[size : size + len(syllables)] = [self._ngrams.word_id(low) for low in lowered]
-        self._index.update(zip(syllables, range(size, size + len(syllables))))
 
     def _row(self, syllable: str, lower: str) -> list[list[float]]:
         """What one syllable adds: its own five features summed in order, then its -1: and +1: features."""
@@ -137,6 +113,48 @@ class PyviCrf:
     def _weights(self, attribute: str) -> tuple[float, ...]:
         # python-crfsuite hands crfsuite the attribute as a C string, which ends at a NUL.
         return self._state.get(attribute.split("\0", 1)[0], (0.0, 0.0))
+
+
+class _SyllableRows:
+    """Each syllable's row of `PyviCrf._row` and its n-gram id, computed on first sight; shared by threads.
+
+    Rows are written once and never changed: growing or starting again makes new arrays, so the arrays
+    `lookup` returns stay valid for its caller while other threads add syllables.
+    """
+
+    def __init__(self, row: Callable[[str, str], list[list[float]]], word_id: Callable[[str], int]):
+        self._row, self._word_id = row, word_id
+        self._lock = threading.Lock()
+        self._start_again(1024)
+
+    def _start_again(self, size: int) -> None:
+        self._index: dict[str, int] = {}
+        self._table = np.zeros((size, 7, 2))  # row 0: no neighbour, adds nothing
+        self._lower_ids = np.zeros(size, dtype=np.int64)  # per row, the n-gram id of its lower case
+
+    def lookup(self, flat: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(each syllable's row, the rows, the n-gram ids), every syllable of `flat` added first."""
+        with self._lock:
+            get = self._index.get
+            ids = [get(syllable, 0) for syllable in flat]
+            if 0 in ids:
+                new = list(dict.fromkeys(s for s, i in zip(flat, ids) if not i))
+                if len(self._index) + len(new) >= _CACHED_SYLLABLES:  # odd input: start again, do not grow
+                    new = list(dict.fromkeys(flat))
+                    self._start_again(2 * len(new) + 1)
+                self._add(new)
+                ids = list(map(self._index.__getitem__, flat))
+            return np.array(ids, dtype=np.intp), self._table, self._lower_ids
+
+    def _add(self, syllables: list[str]) -> None:
+        size, count = len(self._index) + 1, len(syllables)
+        if size + count > len(self._table):
+            self._table = _grown(self._table, size, 2 * (size + count))
+            self._lower_ids = _grown(self._lower_ids, size, len(self._table))
+        lowered = [syllable.lower() for syllable in syllables]
+        self._table[size : size + count] = [self._row(s, low) for s, low in zip(syllables, lowered)]
+        self._lower_ids[size : size + count] = [self._word_id(low) for low in lowered]
+        self._index.update(zip(syllables, range(size, size + count)))
 
 
 _FLAG_FEATURES = ("-1:word.bi_gram()", "-2:word.tri_gram()", "+1:word.bi_gram()", "+2:word.tri_gram()")
