@@ -204,3 +204,15 @@ def test_pyvi_labels_when_the_syllable_table_starts_again_and_threads_share_it(m
     for results in found.values():
         for batch, labels in results:
             assert labels == [expected[i] for i in batch]
+
+
+def test_crfsuite_reader_refuses_what_it_cannot_reproduce():
+    from viextract.crfsuite_model import UnsupportedModel, read_crfsuite
+    from viextract.segment import _pyvi_tagger
+
+    with pytest.raises(UnsupportedModel, match="not a CRFsuite"):
+        read_crfsuite(b"\\0" * 64)
+    # The fallback when it refuses: pyvi's own tagger, the same labels.
+    sentences = [s for text in TEXT_SETS["written"]()[:20] for s in _pyvi_syllables(text)]
+    sentences = [[], *sentences[:5], [], *sentences[5:], []]  # empty sentences have no labels, wherever they are
+    assert _pyvi_tagger(sentences) == PyviCrf.from_pyvi().predict(sentences)

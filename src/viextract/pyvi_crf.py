@@ -11,7 +11,7 @@ bit crfsuite's, so are the labels (tests compare them on the corpus, written doc
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -28,16 +28,15 @@ _OWN, _AS_PREVIOUS, _AS_NEXT = 0, slice(1, 4), slice(4, 7)
 class PyviCrf:
     """Labels of pyvi's CRF (`B_W`/`I_W`) for sentences of syllables, as `ViTokenizer.model.predict` gives them."""
 
-    def __init__(self, weights: CrfWeights, bi_grams: frozenset[str] | set[str], tri_grams: frozenset[str] | set[str]):
+    def __init__(self, weights: CrfWeights, bi_grams: Collection[str], tri_grams: Collection[str]):
         if len(weights.labels) != 2:
             raise UnsupportedModel(f"expected pyvi's two labels, got {weights.labels}")
         self.labels = weights.labels
         self.bi_grams, self.tri_grams = bi_grams, tri_grams
         self._state = weights.state
         self._transitions = weights.transitions
-        self._fixed = {
-            name: self._weights(name) for name in _FIXED_FEATURES
-        }  # the features named alike for every syllable
+        # The features named alike for every syllable, looked up once.
+        self._fixed = {name: self._weights(name) for name in _FIXED_FEATURES}
         self._constant = {name: np.array(self._fixed[name]) for name in _FLAG_FEATURES}
         self._ngrams = _NgramCodes(bi_grams, tri_grams)
         self._rows = _SyllableRows(self._row, self._ngrams.word_id)
@@ -61,7 +60,8 @@ class PyviCrf:
         out, start = [], 0
         for sentence in sentences:
             end = start + len(sentence)
-            out.append([names[label] for label in _viterbi(first, second, start, end, self._transitions)])
+            labels = _viterbi(first, second, start, end, self._transitions) if end > start else []
+            out.append([names[label] for label in labels])
             start = end
         return out
 
@@ -92,13 +92,8 @@ class PyviCrf:
         """What one syllable adds: its own five features summed in order, then its -1: and +1: features."""
         upper, title, digit = syllable.isupper(), syllable.istitle(), syllable.isdigit()
         fixed = self._fixed
-        bias, is_upper, is_title, is_digit = (
-            fixed["bias"],
-            fixed["word.isupper()"],
-            fixed["word.istitle()"],
-            fixed["word.isdigit()"],
-        )
-        word = self._weights("word.lower():" + lower)
+        bias, word = fixed["bias"], self._weights("word.lower():" + lower)
+        is_upper, is_title, is_digit = (fixed[f"word.{name}()"] for name in ("isupper", "istitle", "isdigit"))
         own = [
             0.0 + bias[k] * 1.0 + word[k] * 1.0 + is_upper[k] * upper + is_title[k] * title + is_digit[k] * digit
             for k in (0, 1)
