@@ -9,6 +9,7 @@ from the window where it sits furthest from an edge.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -16,6 +17,7 @@ from .truncation import note_truncation
 
 MAX_LENGTH = 256  # PhoBERT's position limit, <s> and </s> included
 MAX_SUBWORDS = MAX_LENGTH - 2
+_CACHED_WORDS = 200_000  # per aligner: a model's vocabulary of words seen, bounded on odd input
 
 
 @dataclass(frozen=True)
@@ -46,13 +48,14 @@ class SubwordAligner:
 
     def words_ids(self, words: Sequence[str]) -> list[tuple[int, ...]]:
         """Each word's subword ids; the words not seen before go to the tokenizer in one call."""
-        missing = [w for w in dict.fromkeys(words) if w not in self._cache]
-        found = dict(zip(missing, self._encode(missing))) if missing else {}
-        for word, ids in found.items():
-            if len(self._cache) >= 200_000:
-                break
-            self._cache[word] = ids
-        return [self._cache.get(w) or found[w] for w in words]
+        cache = self._cache
+        missing = [w for w in dict.fromkeys(words) if w not in cache]
+        if not missing:
+            return list(map(cache.__getitem__, words))
+        found = dict(zip(missing, self._encode(missing)))
+        room = max(0, _CACHED_WORDS - len(cache))
+        cache.update(found if room >= len(found) else dict(list(found.items())[:room]))
+        return [cache.get(w) or found[w] for w in words]
 
     def _encode(self, words: list[str]) -> list[tuple[int, ...]]:
         encode_words = getattr(self.tokenizer, "encode_words", None)  # FastPhobertTokenizer's batch path
@@ -66,26 +69,34 @@ class SubwordAligner:
     def windows(self, words: Sequence[str]) -> list[Window]:
         """Overlapping windows covering every word; a sentence that fits gives one window."""
         pieces = self.words_ids(words)
-        for index, ids in enumerate(pieces):
-            if len(ids) > self.max_subwords:
+        sizes = list(map(len, pieces))
+        if pieces and sum(sizes) <= self.max_subwords:  # nearly every sentence: one window, built in C
+            ids = (self.tokenizer.cls_token_id, *itertools.chain.from_iterable(pieces), self.tokenizer.sep_token_id)
+            return [Window(ids, 0, len(pieces), tuple(itertools.accumulate(sizes[:-1], initial=1)))]
+        return self._sliding_windows(pieces, sizes)
+
+    def _sliding_windows(self, pieces: list[tuple[int, ...]], sizes: list[int]) -> list[Window]:
+        """The windows of a sentence longer than one window (any sentence, in tests), words cut to fit."""
+        for index, size in enumerate(sizes):
+            if size > self.max_subwords:
                 self.truncated_words += 1
-                note_truncation("word", f"{len(ids)} subwords cut to {self.max_subwords}")
-                pieces[index] = ids[: self.max_subwords]
+                note_truncation("word", f"{size} subwords cut to {self.max_subwords}")
+                pieces[index], sizes[index] = pieces[index][: self.max_subwords], self.max_subwords
         windows: list[Window] = []
         start = 0
         while start < len(pieces):
             end, used = start, 0
-            while end < len(pieces) and used + len(pieces[end]) <= self.max_subwords:
-                used += len(pieces[end])
+            while end < len(pieces) and used + sizes[end] <= self.max_subwords:
+                used += sizes[end]
                 end += 1
             windows.append(self._window(pieces, start, end))
             if end == len(pieces):
                 break
             # Step back from `end` by up to `overlap` subwords so the next window shares context.
             next_start, back = end, 0
-            while next_start - 1 > start and back + len(pieces[next_start - 1]) <= self.overlap:
+            while next_start - 1 > start and back + sizes[next_start - 1] <= self.overlap:
                 next_start -= 1
-                back += len(pieces[next_start])
+                back += sizes[next_start]
             start = next_start
         return windows
 

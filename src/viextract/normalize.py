@@ -9,7 +9,9 @@ back exactly, whatever form (NFD, new-style tones, control characters) the calle
 from __future__ import annotations
 
 import functools
+import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from .graphemes import cluster_bounds, is_extend, is_regional_indicator
@@ -18,6 +20,17 @@ _TONE_MARKS = {"\u0300", "\u0301", "\u0303", "\u0309", "\u0323"}  # grave, acute
 # Diphthongs whose tone moves from the first vowel (new style, `hòa`) to the second (old style, `hoà`)
 # when they end the syllable.
 _MOVABLE_PAIRS = {"oa", "oe", "uy"}
+
+
+def _toned_o_and_u() -> str:
+    """o and u with one or two tone marks (`ò`, `ṍ`): the only first halves of a movable pair."""
+    marks = sorted(_TONE_MARKS)
+    found = {unicodedata.normalize("NFC", base + a + b) for base in "oOuU" for a in marks for b in ["", *marks]}
+    return "".join(sorted(char for char in found if len(char) == 1))
+
+
+_TONED_VOWELS = _toned_o_and_u()
+_TONED_PAIR = re.compile(f"[{_TONED_VOWELS}][aAeEyY]")
 
 
 _LINE_BREAKS = frozenset("\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029")
@@ -61,24 +74,43 @@ def _split_tone(char: str) -> tuple[str, str | None]:
 
 
 def _old_style_tones(text: str) -> str:
-    """`hòa` -> `hoà`, `thủy` -> `thuỷ`: same length, so the index map is unchanged."""
+    """`hòa` -> `hoà`, `thủy` -> `thuỷ`: same length, so the index map is unchanged.
+
+    Only a toned `o`/`u` before `a`, `e` or `y` can move (`_TONED_PAIR` finds them in C); the
+    moves never overlap, so each is decided on the original text as the plain loop decides it.
+    """
+    chars = None
+    for match in _TONED_PAIR.finditer(text):
+        moved = _moved_tone(text, match.start())
+        if moved is not None:
+            chars = chars or list(text)
+            chars[match.start()], chars[match.start() + 1] = moved
+    return text if chars is None else "".join(chars)
+
+
+def _old_style_tones_plain(text: str) -> str:
+    """`_old_style_tones` trying every position: the reference the fast path is tested against."""
     chars = list(text)
-    n = len(chars)
-    for i in range(n - 1):
-        first, second = chars[i], chars[i + 1]
-        # The pair must end the syllable: no letter follows.
-        if i + 2 < n and chars[i + 2].isalpha():
-            continue
-        base1, tone1 = _split_tone(first)
-        base2, tone2 = _split_tone(second)
-        if tone1 is None or tone2 is not None or (base1 + base2).lower() not in _MOVABLE_PAIRS:
-            continue
-        # In `quý` the `u` belongs to the consonant `qu`: the tone is already on `y`.
-        if base1.lower() == "u" and i > 0 and chars[i - 1].lower() == "q":
-            continue
-        chars[i] = base1
-        chars[i + 1] = unicodedata.normalize("NFC", base2 + tone1)
+    for i in range(len(chars) - 1):
+        moved = _moved_tone(chars, i)
+        if moved is not None:
+            chars[i], chars[i + 1] = moved
     return "".join(chars)
+
+
+def _moved_tone(chars: Sequence[str], i: int) -> tuple[str, str] | None:
+    """chars[i] and chars[i + 1] with the tone moved from the first to the second, or None where it stays."""
+    # The pair must end the syllable: no letter follows.
+    if i + 2 < len(chars) and chars[i + 2].isalpha():
+        return None
+    base1, tone1 = _split_tone(chars[i])
+    base2, tone2 = _split_tone(chars[i + 1])
+    if tone1 is None or tone2 is not None or (base1 + base2).lower() not in _MOVABLE_PAIRS:
+        return None
+    # In `quý` the `u` belongs to the consonant `qu`: the tone is already on `y`.
+    if base1.lower() == "u" and i > 0 and chars[i - 1].lower() == "q":
+        return None
+    return base1, unicodedata.normalize("NFC", base2 + tone1)
 
 
 def _cluster_chars(chunk: str) -> list[str]:
@@ -136,8 +168,10 @@ def _normalize_clusters(original: str) -> NormalizedText:
 def _normalize_simple(original: str) -> NormalizedText:
     """`normalize_text` of NFC text whose every character is a cluster of its own (nearly all text):
     only separators and tone placement change, done in C rather than per character."""
-    forms = {ord(char): _separator_form(char) for char in set(original) if is_separator(char)}
+    # Spaces and line feeds, nearly all the separators there are, stay as they are: no translation.
+    forms = {
+        ord(char): form for char in set(original) if is_separator(char) and (form := _separator_form(char)) != char
+    }
+    text = original.translate(forms) if forms else original
     size = len(original)
-    return NormalizedText(
-        original, _old_style_tones(original.translate(forms)), tuple(range(size)), tuple(range(1, size + 1))
-    )
+    return NormalizedText(original, _old_style_tones(text), tuple(range(size)), tuple(range(1, size + 1)))

@@ -1,9 +1,7 @@
 """Word segmentation with exact offsets.
 
 Three steps, each keeping character positions:
-1. `split_tokens` cuts a sentence into syllables and punctuation. Hyphens, en dashes and
-   slashes between letters are tokens of their own (`Việt Nam-Lào` -> `Việt`, `Nam`, `-`,
-   `Lào`), while `10/10`, `25-27/12`, `2024-2025` and `COVID-19` stay whole.
+1. `split_tokens` (tokens.py) cuts a sentence into syllables and punctuation.
 2. A segmenter (pyvi by default: README.md gives the measurements) decides which neighbouring syllables form one word.
    It only ever joins our tokens; it cannot move a boundary or change a character.
 3. Each word becomes the PhoBERT form (`Việt_Nam`) with its span in the caller's string.
@@ -12,66 +10,18 @@ Three steps, each keeping character positions:
 from __future__ import annotations
 
 import functools
+import logging
 import string
+import struct
 import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from .graphemes import cluster_end, is_emoji_modifier
 from .normalize import is_separator
+from .pyvi_crf import PyviCrf, UnsupportedModel
+from .tokens import is_word_char, split_tokens  # noqa: F401  (split_tokens: training and tests import it from here)
 
-# Characters that join two digit runs into one token: 10/10, 25-27/12, 3.5, 1,000, 10:59.
-_NUMERIC_JOINERS = frozenset("-–/.,:")
-# Characters that join a letter run and a digit run: COVID-19.
-_MIXED_JOINERS = frozenset("-–")
-
-
-@functools.cache  # asked for every character of every sentence
-def _is_word_char(char: str) -> bool:
-    return char.isalnum() or unicodedata.category(char).startswith("M")
-
-
-def _kind(char: str) -> str:
-    return "digit" if char.isdigit() else "letter"
-
-
-def split_tokens(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
-    """Spans of syllables, numbers and single punctuation characters in text[start:end]."""
-    end = len(text) if end is None else end
-    spans: list[tuple[int, int]] = []
-    i = start
-    while i < end:
-        char = text[i]
-        if is_separator(char):
-            i += 1
-            continue
-        if not _is_word_char(char):
-            # A symbol or punctuation token is one whole grapheme cluster (`🇻🇳`, `👨‍👩‍👧`,
-            # `😀` + accent): a token, and so an entity, never splits one.
-            j = min(cluster_end(text, i), end)
-            spans.append((i, j))
-            i = j
-            continue
-        j = i + 1
-        while j < end:
-            if _is_word_char(text[j]) or is_emoji_modifier(text[j]):
-                j += 1
-                continue
-            # A joiner between two word characters keeps the token whole when both sides are
-            # digits, or one is a digit and the joiner is a hyphen.
-            if j + 1 < end and _is_word_char(text[j + 1]):
-                left, right = _kind(text[j - 1]), _kind(text[j + 1])
-                if left == right == "digit" and text[j] in _NUMERIC_JOINERS:
-                    j += 1
-                    continue
-                if left != right and text[j] in _MIXED_JOINERS:
-                    j += 1
-                    continue
-            break
-        spans.append((i, j))
-        i = j
-    return spans
-
+logger = logging.getLogger(__name__)
 
 # A segmenter takes syllables and returns words, each a string of syllables joined by
 # spaces or underscores (underthesea and pyvi style respectively).
@@ -86,67 +36,98 @@ def _underthesea(tokens: Sequence[str]) -> list[str]:
 
 
 def _pyvi(tokens: Sequence[str]) -> list[str]:
-    """`pyvi.ViTokenizer.tokenize(" ".join(tokens)).split()`, with its CRF features built faster.
+    """`pyvi.ViTokenizer.tokenize(" ".join(tokens)).split()`, with pyvi's CRF decoded by `PyviCrf`.
 
-    pyvi computes each syllable's case and n-gram features up to three times, once per window
-    it falls in; `_pyvi_features` computes each once. Same features, same model, same output
-    (tests/test_segment.py compares the two on the corpus, the written documents and UD VTB).
+    Same syllables, same labels, same joining rule, so the same words (tests/test_text_fast_paths.py
+    compares the two on the corpus, the written documents, UD VTB and hostile strings).
     """
     from pyvi.ViTokenizer import ViTokenizer
 
-    text = " ".join(tokens)
-    _, syllables = ViTokenizer.sylabelize(text)
+    _, syllables = ViTokenizer.sylabelize(" ".join(tokens))
+    return _pyvi_words(tokens, syllables, _pyvi_predict()([syllables])[0])
+
+
+def _pyvi_words(tokens: Sequence[str], syllables: list[str], labels: list[str]) -> list[str]:
     if not syllables:
-        return text.split()
-    labels = ViTokenizer.model.predict([_pyvi_features(syllables, ViTokenizer.bi_grams, ViTokenizer.tri_grams)])[0]
+        return " ".join(tokens).split()
     pieces = [syllables[0]]
     for i in range(1, len(labels)):
-        word, before = syllables[i], syllables[i - 1]
-        joined = (
-            labels[i] == "I_W"
-            and word not in string.punctuation
-            and before not in string.punctuation
-            and not word[0].isdigit()
-            and not before[0].isdigit()
-            and not (word[0].istitle() and not before[0].istitle())
-        )
-        pieces.append(("_" if joined else " ") + word)
+        joined = labels[i] == "I_W" and _pyvi_may_join(syllables[i - 1], syllables[i])
+        pieces.append(("_" if joined else " ") + syllables[i])
     return "".join(pieces).split()
 
 
-def _pyvi_features(sent: Sequence[str], bi_grams, tri_grams) -> list[dict]:
-    """pyvi's `ViTokenizer.sent2features(sent, False)`, key for key and in the same order."""
-    n = len(sent)
-    lower = [w.lower() for w in sent]
-    upper = [w.isupper() for w in sent]
-    title = [w.istitle() for w in sent]
-    bigram = [" ".join([sent[i], sent[i + 1]]).lower() in bi_grams for i in range(n - 1)]
-    trigram = [" ".join([sent[i], sent[i + 1], sent[i + 2]]).lower() in tri_grams for i in range(n - 2)]
-    features = []
-    for i in range(n):
-        row = {
-            "bias": 1.0,
-            "word.lower()": lower[i],
-            "word.isupper()": upper[i],
-            "word.istitle()": title[i],
-            "word.isdigit()": sent[i].isdigit(),
-        }
-        if i > 0:
-            row["-1:word.lower()"] = lower[i - 1]
-            row["-1:word.istitle()"] = title[i - 1]
-            row["-1:word.isupper()"] = upper[i - 1]
-            row["-1:word.bi_gram()"] = bigram[i - 1]
-            if i > 1:
-                row["-2:word.tri_gram()"] = trigram[i - 2]
-        if i < n - 1:
-            row["+1:word.lower()"] = lower[i + 1]
-            row["+1:word.istitle()"] = title[i + 1]
-            row["+1:word.isupper()"] = upper[i + 1]
-            row["+1:word.bi_gram()"] = bigram[i]
-            if i < n - 2:
-                row["+2:word.tri_gram()"] = trigram[i]
-        features.append(row)
-    return features
+def pyvi_word_starts(sentences: Sequence[Sequence[str]]) -> list[list[bool]]:
+    """Per sentence of tokens, whether each token starts a word: what `merge_groups(tokens,
+    group_tokens(tokens, _pyvi(tokens)))` gives, for many sentences in one CRF batch.
+
+    Where pyvi's syllables are the tokens (nearly always), its words are runs of tokens joined by
+    `_`, so `group_tokens` puts two neighbours in one group exactly when pyvi joined them and both
+    have a skeleton, and `merge_groups` adds that both start with a word character: no string needs
+    matching back. Elsewhere (pyvi cuts `2016-2020` at the dash) the words go through both.
+    """
+    from pyvi.ViTokenizer import ViTokenizer
+
+    traits = [[_token_traits(token) for token in tokens] for tokens in sentences]
+    # No pyvi pattern matches a space, so a sentence whose every token is one syllable is its own syllables.
+    syllables = [
+        tokens if all(t[0] for t in found) else ViTokenizer.sylabelize(" ".join(tokens))[1]
+        for tokens, found in zip(sentences, traits)
+    ]
+    out = []
+    for tokens, found, labels, tokens_traits in zip(sentences, syllables, _pyvi_predict()(syllables), traits):
+        if found is tokens:
+            pairs = zip(labels[1:], tokens_traits, tokens_traits[1:])
+            # pyvi joins on I_W unless its rule forbids it; merge_groups also needs word characters.
+            out.append(
+                [True] + [not (label == "I_W" and b[1] and a[1] and (b[2] or not a[2])) for label, b, a in pairs]
+            )
+            continue
+        groups = group_tokens(tokens, _pyvi_words(tokens, found, labels))
+        if groups is None:
+            logger.debug("pyvi's words did not line up with the text; using syllables for one sentence")
+        starts = [False] * len(tokens)
+        for run in merge_groups(tokens, groups):
+            starts[run[0]] = True
+        out.append(starts)
+    return out
+
+
+@functools.cache
+def _pyvi_predict() -> Callable[[list[list[str]]], list[list[str]]]:
+    """Labels for sentences of syllables: `PyviCrf`, or pyvi's own tagger if its model file cannot be read exactly."""
+    try:
+        return PyviCrf.from_pyvi().predict
+    except (UnsupportedModel, OSError, struct.error) as error:
+        logger.debug("pyvi's CRF through python-crfsuite: %s", error)
+        return _pyvi_tagger
+
+
+def _pyvi_tagger(sentences: list[list[str]]) -> list[list[str]]:
+    from pyvi.ViTokenizer import ViTokenizer
+
+    return [list(ViTokenizer.model.predict_single(ViTokenizer.sent2features(s, False))) if s else [] for s in sentences]
+
+
+def _pyvi_may_join(before: str, word: str) -> bool:
+    """pyvi's rule on an `I_W` label (`ViTokenizer.tokenize`): no punctuation, digit, or capital after lower case."""
+    return (
+        word not in string.punctuation
+        and before not in string.punctuation
+        and not word[0].isdigit()
+        and not before[0].isdigit()
+        and not (word[0].istitle() and not before[0].istitle())
+    )
+
+
+@functools.lru_cache(maxsize=100_000)  # tokens repeat: most are seen many times in a document
+def _token_traits(token: str) -> tuple[bool, bool, bool]:
+    """(whether pyvi reads the token as one syllable, whether pyvi's rule and `merge_groups` let it
+    join a neighbour at all, whether it starts upper case)."""
+    from pyvi.ViTokenizer import ViTokenizer
+
+    joinable = token not in string.punctuation and not token[0].isdigit() and is_word_char(token[0])
+    return ViTokenizer.sylabelize(token)[1] == [token], joinable and bool(_skeleton(token)), token[0].istitle()
 
 
 def _syllables(tokens: Sequence[str]) -> list[str]:
@@ -211,14 +192,14 @@ def merge_groups(token_texts: Sequence[str], groups: Sequence[int] | None) -> li
     """Token indices of each word: runs with the same group, never joining punctuation."""
     words: list[list[int]] = []
     for i, token in enumerate(token_texts):
-        joinable = _is_word_char(token[0])
+        joinable = is_word_char(token[0])
         if (
             words
             and groups is not None
             and joinable
             and groups[i] >= 0
             and groups[i] == groups[words[-1][-1]]
-            and _is_word_char(token_texts[words[-1][-1]][0])
+            and is_word_char(token_texts[words[-1][-1]][0])
         ):
             words[-1].append(i)
         else:

@@ -7,12 +7,21 @@ the words it is later asked about.
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from .normalize import NormalizedText, normalize_text
-from .segment import DEFAULT_SEGMENTER, Word, get_segmenter, group_tokens, merge_groups, split_tokens
+from .segment import (
+    DEFAULT_SEGMENTER,
+    SEGMENTERS,
+    Word,
+    get_segmenter,
+    group_tokens,
+    merge_groups,
+    pyvi_word_starts,
+)
 from .sentences import split_sentences
+from .tokens import char_classes, split_tokens
 from .truncation import note_truncation
 
 logger = logging.getLogger(__name__)
@@ -52,20 +61,27 @@ def prepare_text(
     segment = get_segmenter(segmenter)
     norm = normalize_text(text)
     forced = set(split_at)
-    sentences: list[Sentence] = []
+    pieces: list[list[tuple[int, int]]] = []
+    classes = char_classes(norm.text)
     for sent_start, sent_end in split_sentences(norm.text):
-        spans = split_tokens(norm.text, sent_start, sent_end)
+        spans = split_tokens(norm.text, sent_start, sent_end, classes=classes)
         if len(spans) > MAX_SENTENCE_TOKENS:
             note_truncation("sentence", f"{len(spans)} tokens, pieces of {MAX_SENTENCE_TOKENS}")
-        for piece_start in range(0, len(spans), MAX_SENTENCE_TOKENS):
-            piece = spans[piece_start : piece_start + MAX_SENTENCE_TOKENS]
-            words = _segment_piece(norm, piece, segment, forced)
-            sentences.append(Sentence(words[0].start, words[-1].end, tuple(words)))
+        pieces.extend(spans[i : i + MAX_SENTENCE_TOKENS] for i in range(0, len(spans), MAX_SENTENCE_TOKENS))
+    tokens = [[norm.text[a:b] for a, b in piece] for piece in pieces]
+    # pyvi, the default, decodes a whole text's sentences in one batch and says where words start.
+    fast = pyvi_word_starts(tokens) if segment is SEGMENTERS["pyvi"] else [None] * len(pieces)
+    sentences = []
+    for piece, piece_tokens, starts in zip(pieces, tokens, fast):
+        if starts is None:
+            words = _segment_piece(norm, piece, piece_tokens, segment, forced)
+        else:
+            words = _words_from_starts(norm, piece, piece_tokens, starts, forced)
+        sentences.append(Sentence(words[0].start, words[-1].end, tuple(words)))
     return PreparedText(norm, tuple(sentences))
 
 
-def _segment_piece(norm: NormalizedText, spans, segment, forced: set[int]) -> list[Word]:
-    tokens = [norm.text[a:b] for a, b in spans]
+def _segment_piece(norm: NormalizedText, spans, tokens: list[str], segment, forced: set[int]) -> list[Word]:
     groups = group_tokens(tokens, segment(tokens))
     if groups is None:
         logger.debug("segmenter output did not line up with the text; using syllables for one sentence")
@@ -74,7 +90,7 @@ def _segment_piece(norm: NormalizedText, spans, segment, forced: set[int]) -> li
         # Break the word wherever a forced boundary falls between two of its tokens.
         run = [indices[0]]
         for index in indices[1:]:
-            if norm.starts[spans[index][0]] in forced or norm.ends[spans[run[-1]][1] - 1] in forced:
+            if _forced_between(norm, spans, index, forced):
                 words.append(_make_word(norm, spans, tokens, run))
                 run = [index]
             else:
@@ -83,7 +99,31 @@ def _segment_piece(norm: NormalizedText, spans, segment, forced: set[int]) -> li
     return words
 
 
-def _make_word(norm: NormalizedText, spans, tokens: list[str], run: list[int]) -> Word:
+def _forced_between(norm: NormalizedText, spans, index: int, forced: set[int]) -> bool:
+    """Whether a forced boundary falls between token index-1 and token index."""
+    return norm.starts[spans[index][0]] in forced or norm.ends[spans[index - 1][1] - 1] in forced
+
+
+def _words_from_starts(
+    norm: NormalizedText, spans, tokens: list[str], starts: list[bool], forced: set[int]
+) -> list[Word]:
+    """The words whose first tokens `starts` marks, as `_segment_piece` builds them (`_make_word`, inlined:
+    this runs for every word of every text)."""
+    if forced:
+        starts = [start or _forced_between(norm, spans, i, forced) for i, start in enumerate(starts)]
+    firsts = [i for i, start in enumerate(starts) if start]
+    original_starts, original_ends = norm.starts, norm.ends
+    return [
+        Word(
+            tokens[a] if b - a == 1 else "_".join(tokens[a:b]),
+            original_starts[spans[a][0]],
+            original_ends[spans[b - 1][1] - 1],
+        )
+        for a, b in zip(firsts, firsts[1:] + [len(tokens)])
+    ]
+
+
+def _make_word(norm: NormalizedText, spans, tokens: list[str], run: Sequence[int]) -> Word:
     # Spans are never empty, so each maps straight through `starts`/`ends` (span_to_original, unchecked).
     start, end = norm.starts[spans[run[0]][0]], norm.ends[spans[run[-1]][1] - 1]
     return Word(tokens[run[0]] if len(run) == 1 else "_".join([tokens[i] for i in run]), start, end)
