@@ -85,7 +85,9 @@ def run_cli(monkeypatch, capsys, tiny_ner_dir, tmp_path, output_format):
     path.write_text(TEXT, encoding="utf-8")
     # The tiny model finds no relations worth testing: the command gets a hand-built result.
     monkeypatch.setattr(
-        cli, "_extract_files", lambda extractor, names, batch_size, progress: iter([("a,b.txt", built())])
+        cli,
+        "_extract_files",
+        lambda extractor, names, batch_size, progress, document_date=None: iter([("a,b.txt", built())]),
     )
     assert cli.main(["extract", str(path), "--model", str(tiny_ner_dir), "--format", output_format]) == 0
     return capsys.readouterr().out
