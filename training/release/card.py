@@ -41,6 +41,7 @@ from .card_sources import (
     model_shape,
     model_size,
     read_json,
+    recorded_splits,
     schema_version,
     training_run,
 )
@@ -112,7 +113,7 @@ def build_card_data(
         entity_labels=entity_labels,
         relation_labels=relation_labels,
         training=training,
-        data=data_splits(ner_train_config or re_train_config, read_json(ner_dir / TRAINING_METRICS_FILENAME)),
+        data=[],
         evaluations=evaluations,
         shape=model_shape(ner_dir, ner_config),
         segmenter=segmenter,
@@ -132,7 +133,11 @@ def build_card_data(
     card.speed = read_speed(Path(speed)) if speed is not None else None
     card.size_mb, card.storage = model_size(model_dir)
     card.schema_version = schema_version(schema)
-    card.limitations = _limitations(card) + _changed_data(card.data, data_splits(ner_train_config or re_train_config))
+    # What training recorded wins: the files may have changed since, and then the card says so.
+    recorded = recorded_splits(read_json(ner_dir / TRAINING_METRICS_FILENAME))
+    today = data_splits(ner_train_config or re_train_config)
+    card.data = recorded or today
+    card.limitations = _limitations(card) + _changed_data(recorded, today)
     card.credits = _credits(card)
     return card
 

@@ -239,20 +239,23 @@ def _add_stored_provenance(info: BaseInfo, settings: dict[str, Any], model_dir: 
 DATA_SPLIT_KEYS = ("name", "source", "documents", "entities", "relations")
 
 
-def data_splits(config: dict[str, Any] | None, metrics: dict[str, Any] | None = None) -> list[DataSplit]:
-    """Documents, entities and relations of each split the training config used (empty if unreadable).
-
-    Counts recorded at training time (`data` in training_metrics.json) win: the files may have changed since.
-    """
-    recorded = (metrics or {}).get("data")
-    if isinstance(recorded, list) and recorded:
-        try:
-            return [DataSplit(**{key: row[key] for key in DATA_SPLIT_KEYS}) for row in recorded]
-        except (KeyError, TypeError) as error:
-            logger.warning("training_metrics.json: malformed data record (%s); counting the files instead", error)
+def data_splits(config: dict[str, Any] | None) -> list[DataSplit]:
+    """Documents, entities and relations of each split the training config reads, counted in today's files."""
     if not config:
         return []
     return [DataSplit(**{key: row[key] for key in DATA_SPLIT_KEYS}) for row in training_data_sizes(config)]
+
+
+def recorded_splits(metrics: dict[str, Any] | None) -> list[DataSplit]:
+    """The counts training recorded (`data` in training_metrics.json); empty when it recorded none."""
+    recorded = (metrics or {}).get("data")
+    if not isinstance(recorded, list):
+        return []
+    try:
+        return [DataSplit(**{key: row[key] for key in DATA_SPLIT_KEYS}) for row in recorded]
+    except (KeyError, TypeError) as error:
+        logger.warning("training_metrics.json: malformed data record (%s); counting the files instead", error)
+        return []
 
 
 def model_shape(ner_dir: Path, config: dict[str, Any]) -> dict[str, Any]:
