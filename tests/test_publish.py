@@ -552,12 +552,15 @@ def test_speed_and_size_come_from_the_benchmark_json_and_the_files(model_dir, tm
         "command": "speed.py --docs 10 --json s.json",
         "load_average": [0.5, 0.4, 0.3],
     }
-    report = {"machine": machine, "models": {"model": {"docs": 10, "tokens": 5000, "dtype": "fp32", "pipe": [run]}}}
+    # speed.py writes NaN latencies for its text-preparation row, and JSON carries them as NaN.
+    prep = dict(run, name="text preparation only", latency_p50_ms=float("nan"), latency_p95_ms=float("nan"))
+    report = {"machine": machine, "models": {"model": {"docs": 10, "tokens": 5000, "dtype": "fp32", "pipe": [run, prep]}}}
     (tmp_path / "speed.json").write_text(json.dumps(report), encoding="utf-8")
     text = render_card(build_card_data(model_dir, [], speed=tmp_path / "speed.json"))
     speed = section(text, "## Speed and size")
     assert "| Extractor.pipe, batch 8, fp32 | 2.50 | 1,250 | 400.0 | 512.2 | 900 |" in speed
-    assert "`python benchmarks/speed.py --docs 10 --json s.json`" in speed and "1 torch threads" in speed
+    assert "| text preparation only | 2.50 | 1,250 | – | – | 900 |" in speed
+    assert "`python benchmarks/speed.py --docs 10 --json s.json`" in speed and "(2 cores, 1 torch thread)" in speed
     total = sum(f.stat().st_size for f in model_dir.rglob("*") if f.is_file()) / 1e6
     assert f"take {total:.1f} MB on disk" in speed
     assert "Speed: not measured." in section(render_card(build_card_data(model_dir, [])), "## Speed and size")

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import re
 from pathlib import Path
 from typing import Any
@@ -321,21 +322,32 @@ def read_speed(path: Path) -> SpeedTable:
 
 
 def _speed_row(run: dict[str, Any]) -> list[str]:
-    rss = run.get("peak_mb")
     return [
         str(run["name"]),
-        f"{float(run['docs_per_s']):,.2f}",
-        f"{float(run['tokens_per_s']):,.0f}",
-        f"{float(run['latency_p50_ms']):,.1f}",
-        f"{float(run['latency_p95_ms']):,.1f}",
-        f"{float(rss):,.0f}" if isinstance(rss, (int, float)) else "–",
+        _figure(run["docs_per_s"], ",.2f"),
+        _figure(run["tokens_per_s"], ",.0f"),
+        _figure(run["latency_p50_ms"], ",.1f"),
+        _figure(run["latency_p95_ms"], ",.1f"),
+        _figure(run.get("peak_mb"), ",.0f"),
     ]
+
+
+def _threads(count: int) -> str:
+    return f"{count} torch thread" + ("" if count == 1 else "s")
+
+
+def _figure(value: Any, spec: str) -> str:
+    """A measured number, or "–" where the run has none (speed.py writes NaN for a row without latencies)."""
+    if value is None:
+        return "–"
+    number = float(value)
+    return "–" if math.isnan(number) else format(number, spec)
 
 
 def _speed_machine(info: dict[str, Any], model: dict[str, Any]) -> str:
     load = info.get("load_average")
     parts = [
-        f"{info['date'][:10]}, {info['cpu']} ({info['cores']} cores, {info['torch_threads']} torch threads)",
+        f"{info['date'][:10]}, {info['cpu']} ({info['cores']} cores, {_threads(int(info['torch_threads']))})",
         f"torch {info['torch']}, device {info.get('gpu') or 'cpu'}, {model.get('dtype', 'fp32')}",
         f"{int(model['docs'])} documents, {int(model['tokens']):,} subword tokens",
     ]
