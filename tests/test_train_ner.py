@@ -199,6 +199,29 @@ def test_select_on_dev_false_trains_every_epoch_and_keeps_the_last(tmp_path, bas
     assert saved.keys() == at_last.keys() and all(saved[k].equal(at_last[k]) for k in saved)
 
 
+def test_layer_decay_moves_the_lower_layers_less(tmp_path, base_model_dir, capsys):
+    """`layer_decay` reaches the Trainer's optimizer: Adam's first steps move every weight by about its
+    group's rate, so the 1-layer base's layer moves half as far as the head and the embeddings a quarter."""
+    from safetensors.torch import load_file
+
+    output = tmp_path / "model"
+    config_path = train_config(
+        tmp_path, base_model_dir, max_steps=2, batch_size=8, learning_rate=1.0e-2, warmup_ratio=0.0,
+        weight_decay=0.0, layer_decay=0.5, select_on_dev=False,
+    )  # fmt: skip
+    code, err = train_cli(["ner", "--config", str(config_path)], capsys)
+    assert code == 0, err
+    before, after = load_file(base_model_dir / "model.safetensors"), load_file(output / "model.safetensors")
+
+    def moved(name: str) -> float:
+        return float((after[name] - before[name]).abs().max())
+
+    head = moved("classifier.weight")
+    assert 0.4 < moved("roberta.encoder.layer.0.attention.self.query.weight") / head < 0.6
+    assert 0.2 < moved("roberta.embeddings.word_embeddings.weight") / head < 0.3
+    assert NerConfig.load(output / "training_config.yaml").layer_decay == 0.5
+
+
 # ---- (b) it learns: 20 sentences overfit to entity F1 = 1.0 --------------------------------------
 
 

@@ -69,6 +69,9 @@ class TrainConfig:
     weight_decay: float = 0.01
     lr_scheduler: str = "linear"
     max_grad_norm: float = 1.0
+    # Layer-wise learning-rate decay (training/fit/layer_decay.py): encoder layer i of L trains at
+    # learning_rate * layer_decay ** (L - i), the embeddings one step lower; 1.0 turns it off.
+    layer_decay: float = 1.0
     # Seeds model head initialisation, data order, dropout and augmentation.
     seed: int = 42
     # Add augmented copies of the training documents (training.weak.augment.augment_documents).
@@ -112,6 +115,8 @@ class TrainConfig:
                 raise bad(key, f"must be positive, got {getattr(self, key)}")
         if not 0 <= self.warmup_ratio < 1:
             raise bad("warmup_ratio", f"must be in [0, 1), got {self.warmup_ratio}")
+        if not 0 < self.layer_decay <= 1:
+            raise bad("layer_decay", f"must be in (0, 1], got {self.layer_decay}")
         if self.weight_decay < 0:
             raise bad("weight_decay", f"must not be negative, got {self.weight_decay}")
         if self.early_stopping_patience < 0:

@@ -45,6 +45,7 @@ from .trainer import (
     jsonable,
     load_base,
     load_training_documents,
+    make_trainer,
     training_arguments,
 )
 
@@ -341,8 +342,6 @@ def train_sentences(
 
 def ner_trainer(config: NerConfig, model, tokenizer, train_dataset, dev, aligner, id2label, tables):
     """The Hugging Face Trainer over windows; with `dev`, entity F1 on it each epoch (decoded as Extractor does)."""
-    from transformers import Trainer
-
     eval_dataset = compute_metrics = None
     if dev is not None:
         dev_features, dev_index = encode_windows(dev, aligner, {label: i for i, label in id2label.items()})
@@ -352,7 +351,8 @@ def ner_trainer(config: NerConfig, model, tokenizer, train_dataset, dev, aligner
     # The token classifier returns a mean loss and ignores num_items_in_batch, though its forward takes
     # **kwargs; left to guess, the Trainer would scale gradients by the number of GPUs and GA steps.
     model.accepts_loss_kwargs = False
-    return Trainer(
+    return make_trainer(
+        config,
         model=model,
         args=training_arguments(config, evaluate),
         data_collator=WindowCollator(tokenizer.pad_token_id),

@@ -67,6 +67,7 @@ from .trainer import (
     jsonable,
     load_base,
     load_training_documents,
+    make_trainer,
     training_arguments,
 )
 
@@ -384,11 +385,10 @@ def marker_encoder(config: ReConfig, model, tokenizer) -> tuple[RelationEncoder,
 
 def relation_trainer(config: ReConfig, model, tokenizer, train_features, dev_features, no_relation_id: int):
     """The Hugging Face Trainer over pair (or sentence) features; dev F1 each epoch when there is a dev set."""
-    from transformers import Trainer
-
     evaluate = dev_features is not None
     args = training_arguments(config, evaluate=evaluate, label_names=["labels"])  # not label_mask, an input
-    return Trainer(
+    return make_trainer(
+        config,
         model=model,
         args=args,
         data_collator=(WindowCollator if config.architecture == ONE_PASS else PairCollator)(tokenizer.pad_token_id),

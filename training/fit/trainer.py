@@ -202,6 +202,22 @@ def training_arguments(config: TrainConfig, evaluate: bool, **extra: Any):
     )
 
 
+def make_trainer(config: TrainConfig, **kwargs: Any):
+    """A Hugging Face Trainer; with `layer_decay` below 1, over the layer-wise optimizer of
+    `layer_decay.py` (left to the Trainer otherwise, so a run without it is unchanged)."""
+    from transformers import Trainer
+
+    if config.layer_decay < 1:
+        from .layer_decay import layer_decay_optimizer
+
+        model = kwargs["model"]
+        kwargs["optimizers"] = (
+            layer_decay_optimizer(model, config.learning_rate, config.weight_decay, config.layer_decay),
+            None,
+        )
+    return Trainer(**kwargs)
+
+
 def dev_callbacks(config: TrainConfig, evaluate: bool) -> list:
     """Early stopping on dev F1, where dev picks the epoch kept and the patience is above 0."""
     from transformers import EarlyStoppingCallback

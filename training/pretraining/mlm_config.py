@@ -30,7 +30,7 @@ class PretrainConfig(TrainConfig):
     UNUSED: ClassVar[frozenset[str]] = frozenset(
         {
             "base_model", "revision", "data_file", "splits_file", "train_files", "dev_files", "augment",
-            "augment_copies", "early_stopping_patience", "checkpoint_dir", "save_total_limit",
+            "augment_copies", "early_stopping_patience", "checkpoint_dir", "save_total_limit", "layer_decay",
         }
     )  # fmt: skip
 
