@@ -304,12 +304,16 @@ def save_base(config: PretrainConfig, model, tokenizer, data_summary: dict, metr
     print(f"saved the base to {output_dir} ({metrics['total_minutes']} min in all)", flush=True)
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description="Pretrain a small PhoBERT-shaped base with masked LM.")
     parser.add_argument("--config", type=Path, help="YAML file of PretrainConfig keys (configs/pretrain.yaml)")
     add_overrides_option(parser, help="override one key")
     parser.add_argument("--ud-dir", help="folder of vi_vtb-ud-*.conllu (same as --set ud_dir=DIR)")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     overrides = list(args.overrides) + ([f"ud_dir={args.ud_dir}"] if args.ud_dir else [])
     try:

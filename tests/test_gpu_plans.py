@@ -1,0 +1,68 @@
+"""The GPU plans in configs/ expand to jobs whose every command and config key is valid here.
+
+A GPU machine is lent for minutes: a misspelt key found there costs the run, so it is found here.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+from pathlib import Path
+
+import pytest
+import yaml
+
+from training.evaluation import evaluate
+from training.evaluation import relations as evaluate_re
+from training.evaluation.kfold_jobs import plan_jobs
+from training.fit import train
+from training.fit.jobs import load_jobs
+from training.pretraining import mlm
+
+REPO = Path(__file__).resolve().parents[1]
+PLANS = sorted((REPO / "configs").glob("gpu_*.yaml"))
+
+
+def module_args(cmd: str) -> tuple[str, list[str]]:
+    """(module, its arguments) of `python[3] -m MODULE ARGS...`."""
+    words = shlex.split(cmd)
+    assert words[0] in ("python", "python3") and words[1] == "-m", cmd
+    return words[2], words[3:]
+
+
+def check_command(cmd: str) -> None:
+    module, argv = module_args(cmd)
+    if module == "training.evaluation.evaluate":
+        # `evaluate re` hands its arguments to the relation evaluation's own parser, as main() does.
+        parser = evaluate_re.build_parser() if argv[:1] == ["re"] else evaluate.build_parser()
+        args = parser.parse_args(argv[1:] if argv[:1] == ["re"] else argv)
+        config_class = train.task_module(argv[0]).CONFIG_CLASS
+    elif module == "training.fit.train":
+        args = train.build_parser().parse_args(argv)
+        config_class = train.task_module(args.task).CONFIG_CLASS
+    elif module == "training.pretraining.mlm":
+        args = mlm.build_parser().parse_args(argv)
+        config_class = mlm.PretrainConfig
+    else:
+        assert module == "viextract.storage", f"no check for {module}: {cmd}"
+        return
+    config_class.load(REPO / args.config, args.overrides)  # unknown keys and wrong types raise here
+
+
+@pytest.mark.parametrize("plan_path", PLANS, ids=lambda p: p.name)
+def test_every_job_of_the_plan_parses_and_loads_its_config(plan_path, tmp_path):
+    plan = yaml.safe_load(plan_path.read_text(encoding="utf-8"))
+    jobs = plan_jobs(plan)
+    assert jobs
+    (tmp_path / "jobs.json").write_text(json.dumps(jobs), encoding="utf-8")
+    load_jobs(tmp_path / "jobs.json")  # unique names, dependencies on earlier jobs only
+    for job in jobs:
+        check_command(job["cmd"])
+
+
+def test_the_check_catches_a_misspelt_key():
+    from training.fit.config import ConfigError
+
+    cmd = "python -m training.fit.train ner --config configs/bundled/ner.yaml --set learnig_rate=1e-4"
+    with pytest.raises(ConfigError, match="learnig_rate"):
+        check_command(cmd)
