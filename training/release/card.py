@@ -103,6 +103,9 @@ def build_card_data(
     tags = ["viextract", "token-classification", "ner", "vietnamese", "phobert", "roberta"]
     if re_dir is not None:
         tags.insert(3, "relation-extraction")
+    # What training recorded wins: the files may have changed since, and then the card says so.
+    recorded = recorded_splits(read_json(ner_dir / TRAINING_METRICS_FILENAME))
+    today = data_splits(ner_train_config or re_train_config)
     card = CardData(
         model_name=name,
         repo_id=repo_id or "REPO_ID",
@@ -113,7 +116,7 @@ def build_card_data(
         entity_labels=entity_labels,
         relation_labels=relation_labels,
         training=training,
-        data=[],
+        data=recorded or today,
         evaluations=evaluations,
         shape=model_shape(ner_dir, ner_config),
         segmenter=segmenter,
@@ -133,10 +136,6 @@ def build_card_data(
     card.speed = read_speed(Path(speed)) if speed is not None else None
     card.size_mb, card.storage = model_size(model_dir)
     card.schema_version = schema_version(schema)
-    # What training recorded wins: the files may have changed since, and then the card says so.
-    recorded = recorded_splits(read_json(ner_dir / TRAINING_METRICS_FILENAME))
-    today = data_splits(ner_train_config or re_train_config)
-    card.data = recorded or today
     card.limitations = _limitations(card) + _changed_data(recorded, today)
     card.credits = _credits(card)
     return card
