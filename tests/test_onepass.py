@@ -9,8 +9,8 @@ import yaml
 
 from tests.relation_helpers import build_tiny_relation_extractor, copy_tokenizer_with_markers, load_tokenizer
 from viextract.align import SubwordAligner
-from viextract.markers import candidate_pairs
-from viextract.onepass import encode_sentence
+from viextract.markers import DEFAULT_TYPE_SYMBOLS, SYMBOL_MARKER_FORMAT, candidate_pairs
+from viextract.onepass import encode_sentence, opening_ids
 from viextract.relations import ONE_PASS, TYPED_MARKERS, RelationExtractor
 
 torch.set_num_threads(1)
@@ -150,7 +150,66 @@ def test_an_unknown_architecture_is_rejected_naming_the_field(tokenizer, tmp_pat
         RelationExtractor.from_pretrained(tmp_path / "re")
 
 
-def test_training_one_pass_through_the_command_line(tiny_tokenizer_dir, tmp_path):
+@pytest.fixture(scope="module")
+def symbol_tokenizer(tiny_tokenizer_dir, tmp_path_factory):
+    """The marker tokenizer plus the type symbols, as PhoBERT's vocabulary has them."""
+    directory = copy_tokenizer_with_markers(tiny_tokenizer_dir, tmp_path_factory.mktemp("symbol_tokenizer"))
+    with open(directory / "vocab.txt", "a", encoding="utf-8") as handle:
+        for symbol in DEFAULT_TYPE_SYMBOLS.values():
+            handle.write(f"{symbol} 1\n")
+    return load_tokenizer(directory)
+
+
+def test_typed_symbol_opens_each_entity_with_its_type_symbol_and_saves_three_subwords(symbol_tokenizer):
+    aligner = SubwordAligner(symbol_tokenizer)
+    words, mentions = officials(4)
+    pairs = candidate_pairs(mentions)
+    type_words = {"PER": "người", "TITLE": "chức_vụ", "LOC": "địa_điểm"}
+    typed, _ = encode_sentence(aligner, words, mentions, pairs, type_words, 250)
+    symbols, lost = encode_sentence(
+        aligner, words, mentions, pairs, DEFAULT_TYPE_SYMBOLS, 250, marker_format=SYMBOL_MARKER_FORMAT
+    )
+    assert len(typed) == len(symbols) == 1 and not lost and symbols[0].pairs == typed[0].pairs
+    assert all(len(opening_ids(aligner, symbol, SYMBOL_MARKER_FORMAT)) == 1 for symbol in "*#|")
+    # Each entity's opening shrinks from `@ * type word *` to its one symbol; `@` still closes it.
+    saved = sum(len(opening_ids(aligner, type_words[label])) - 1 for _, _, label in mentions)
+    assert len(typed[0].input_ids) - len(symbols[0].input_ids) == saved
+    ids, (closing,) = symbols[0].input_ids, aligner.word_ids("@")
+    for (h, t), (h_open, h_close, t_open, t_close) in zip(symbols[0].pairs, symbols[0].positions):
+        for mention, opening in ((mentions[h], h_open), (mentions[t], t_open)):
+            assert (ids[opening],) == opening_ids(aligner, DEFAULT_TYPE_SYMBOLS[mention[2]], SYMBOL_MARKER_FORMAT)
+        assert ids[h_close] == ids[t_close] == closing
+
+
+def test_a_typed_symbol_model_scores_saves_and_loads_with_its_format(symbol_tokenizer, tmp_path):
+    extractor = build_tiny_relation_extractor(
+        symbol_tokenizer, threshold=0.0, architecture=ONE_PASS, marker_format=SYMBOL_MARKER_FORMAT
+    )
+    assert extractor.config.marker_type_words["PER"] == DEFAULT_TYPE_SYMBOLS["PER"]
+    items = [officials(3), officials(2)]
+    scored = extractor.score(items)
+    assert [[(h, t) for h, t, _, _ in s] for s in scored] == [candidate_pairs(m) for _, m in items]
+    extractor.save_pretrained(tmp_path / "re")
+    saved = json.loads((tmp_path / "re" / "config.json").read_text())
+    assert saved["marker_format"] == SYMBOL_MARKER_FORMAT
+    assert RelationExtractor.from_pretrained(tmp_path / "re", device="cpu").score(items) == scored
+
+
+def test_typed_symbol_with_typed_markers_is_refused_naming_the_field(tokenizer, tmp_path):
+    from tests.relation_helpers import tiny_relation_config
+    from training.fit.config import ConfigError
+    from training.fit.relations import ReConfig
+
+    config = tiny_relation_config(tokenizer, architecture=TYPED_MARKERS, marker_format=SYMBOL_MARKER_FORMAT)
+    assert any("'marker_format'" in problem and ONE_PASS in problem for problem in config.problems())
+    with pytest.raises(ConfigError, match="marker_format"):
+        ReConfig(base_model="x", marker_format=SYMBOL_MARKER_FORMAT, output_dir=str(tmp_path)).validate()
+    with pytest.raises(ConfigError, match="marker_format"):
+        ReConfig(base_model="x", architecture=ONE_PASS, marker_format="boxes", output_dir=str(tmp_path)).validate()
+
+
+@pytest.mark.parametrize("marker_format", ["typed_entity_marker_punct", SYMBOL_MARKER_FORMAT])
+def test_training_one_pass_through_the_command_line(tiny_tokenizer_dir, tmp_path, marker_format):
     from transformers import RobertaConfig, RobertaForMaskedLM
 
     from tests.conftest import tiny_config_values
@@ -167,14 +226,26 @@ def test_training_one_pass_through_the_command_line(tiny_tokenizer_dir, tmp_path
     for name, docs in (("train", documents[:2]), ("dev", documents[2:3])):
         with open(tmp_path / f"{name}.jsonl", "w", encoding="utf-8") as handle:
             write_documents(docs, handle)
-    config = write_config(tmp_path / "re.yaml", base, tmp_path, tmp_path / "out", architecture=ONE_PASS, epochs=1)
+    config = write_config(
+        tmp_path / "re.yaml",
+        base,
+        tmp_path,
+        tmp_path / "out",
+        architecture=ONE_PASS,
+        epochs=1,
+        marker_format=marker_format,
+    )
     assert main(["re", "--config", str(config)]) == 0
     out = tmp_path / "out"
     saved = json.loads((out / "config.json").read_text())
     assert saved["architecture"] == ONE_PASS and 0.0 < saved["threshold"] < 1.0
+    assert saved["marker_format"] == marker_format
     assert yaml.safe_load((out / "training_config.yaml").read_text())["architecture"] == ONE_PASS
     metrics = json.loads((out / "training_metrics.json").read_text())
     assert any("eval_f1" in row for row in metrics["log_history"]) and metrics["pairs_in_no_window"] == 0
+    # The tiny base tokenizer has no type symbols: training adds them rather than mark with <unk>.
+    if marker_format == SYMBOL_MARKER_FORMAT:
+        assert {"&", "<", ">"} <= set(metrics["added_marker_tokens"]) and not metrics["unknown_marker_words"]
     reloaded = RelationExtractor.from_pretrained(out, device="cpu")
     assert reloaded.config.architecture == ONE_PASS
     words, mentions = officials(2)

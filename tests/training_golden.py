@@ -52,7 +52,7 @@ TIMING_KEYS = ("runtime", "per_second", "seconds")
 ADDED_METRICS = ("data",)
 # Training-config keys added after the golden run, with the value that leaves training as it was then;
 # a resolved config holding that value is compared without the key.
-ADDED_CONFIG_KEYS = {"layer_decay": 1.0}
+ADDED_CONFIG_KEYS = {"layer_decay": 1.0, "marker_format": "typed_entity_marker_punct"}
 # Keys of config.json that name the library versions of the machine that trained.
 MACHINE_KEYS = ("transformers_version",)
 # NER decoding tables in config.json["viextract"], too large to keep whole.

@@ -34,6 +34,28 @@ DEFAULT_TYPE_WORDS: dict[str, str] = {
     "AGREEMENT": "văn_kiện",
 }
 
+# one_pass only: one PhoBERT symbol per entity type opens an entity and `@` closes it, two subwords
+# an entity where the typed format's `@ * người * ... @` writes five, so a sentence dense with
+# names costs less to encode. Symbols rare in news text, each one subword in PhoBERT's vocabulary.
+SYMBOL_MARKER_FORMAT = "typed_symbol"
+MARKER_FORMATS = (MARKER_FORMAT, SYMBOL_MARKER_FORMAT)
+DEFAULT_TYPE_SYMBOLS: dict[str, str] = {
+    "PER": "*",
+    "TITLE": "#",
+    "ORG": "&",
+    "LOC": "|",
+    "DATE": "+",
+    "EVENT": "<",
+    "AGREEMENT": ">",
+}
+
+
+def default_type_words(marker_format: str, entity_labels: Sequence[str]) -> dict[str, str]:
+    """The word (typed format) or symbol (typed_symbol) written for each of `entity_labels`."""
+    table = DEFAULT_TYPE_SYMBOLS if marker_format == SYMBOL_MARKER_FORMAT else DEFAULT_TYPE_WORDS
+    return {label: table[label] for label in entity_labels if label in table}
+
+
 # A "word" of more subwords than this (a URL, a long number) is cut: it is context, not an argument.
 MAX_WORD_SUBWORDS = 32
 

@@ -2,9 +2,10 @@
 
     ... @ * người * Lê_Đức_Thái @ giữ @ * chức_vụ * Trung_tướng @ ...
 
-Every entity (of a type the model can mark) is wrapped in the same typed markers, the sentence
+Every entity (of a type the model can mark) is wrapped in the same typed markers (or, with the
+`typed_symbol` format, opened by one symbol per type: `* Lê_Đức_Thái @`), the sentence
 is encoded once, and every candidate pair is scored from the hidden states at its two entities'
-opening and closing `@` (`RobertaForRelationClassification` with `architecture: one_pass`), so
+opening and closing markers (`RobertaForRelationClassification` with `architecture: one_pass`), so
 the cost grows with the sentence, not with its number of pairs. A sentence longer than the
 budget becomes overlapping windows that never cut an entity; a pair is scored in the first
 window holding both of its entities, and a pair that no window holds is returned as lost, to be
@@ -18,7 +19,15 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from .align import SubwordAligner
-from .markers import HEAD_MARKER, HEAD_TYPE_MARKER, MAX_WORD_SUBWORDS, Mention, words_between
+from .markers import (
+    HEAD_MARKER,
+    HEAD_TYPE_MARKER,
+    MARKER_FORMAT,
+    MAX_WORD_SUBWORDS,
+    SYMBOL_MARKER_FORMAT,
+    Mention,
+    words_between,
+)
 
 ENTITY_MARKER, ENTITY_TYPE_MARKER = HEAD_MARKER, HEAD_TYPE_MARKER
 # Words between head and tail, bucketed (0, 1, 2, 3, 4, 5-7, 8-15, 16-31, 32+), once per reading
@@ -55,6 +64,14 @@ class _Unit:
     mention: int | None  # the mention this unit marks, or None for a context word
 
 
+def opening_ids(aligner: SubwordAligner, type_word: str, marker_format: str = MARKER_FORMAT) -> tuple[int, ...]:
+    """The subwords that open an entity: `@ * type word *`, or the type's symbol alone (typed_symbol)."""
+    if marker_format == SYMBOL_MARKER_FORMAT:
+        return tuple(aligner.word_ids(type_word))
+    type_marker = aligner.word_ids(ENTITY_TYPE_MARKER)
+    return (*aligner.word_ids(ENTITY_MARKER), *type_marker, *aligner.word_ids(type_word), *type_marker)
+
+
 def _units(
     aligner: SubwordAligner,
     words: Sequence[str],
@@ -62,6 +79,7 @@ def _units(
     type_words: dict[str, str],
     budget: int,
     marked: Collection[int],
+    marker_format: str,
 ) -> list[_Unit]:
     """Context words and the entities of `marked`, in order; an entity is one unit no window may cut."""
     word_ids = [aligner.word_ids(word)[:MAX_WORD_SUBWORDS] for word in words]
@@ -81,8 +99,7 @@ def _units(
             position += 1
             continue
         start, stop, label = mentions[index]
-        opening = (*marker, *aligner.word_ids(ENTITY_TYPE_MARKER), *aligner.word_ids(type_words[label]))
-        opening = (*opening, *aligner.word_ids(ENTITY_TYPE_MARKER))
+        opening = opening_ids(aligner, type_words[label], marker_format)
         inside = [i for word in word_ids[start:stop] for i in word]
         # An entity longer than half a window keeps its first subwords (it is an argument, not context).
         room = max(1, budget // 2 - len(opening) - len(marker))
@@ -119,13 +136,15 @@ def encode_sentence(
     type_words: dict[str, str],
     max_subwords: int,
     marked: Collection[int] | None = None,
+    marker_format: str = MARKER_FORMAT,
 ) -> tuple[list[WindowInput], list[tuple[int, int]]]:
     """The windows that score `pairs` (windows with no pair are left out), and the pairs no window holds.
 
     `marked`: the mentions to mark (default: every one); a pair with an unmarked argument is lost.
+    `marker_format`: how an entity is opened (`opening_ids`); `@` always closes it.
     """
     marked = range(len(mentions)) if marked is None else marked
-    units = _units(aligner, words, mentions, type_words, max_subwords, marked)
+    units = _units(aligner, words, mentions, type_words, max_subwords, marked, marker_format)
     unit_of = {unit.mention: u for u, unit in enumerate(units) if unit.mention is not None}
     pending = list(pairs)
     windows = []

@@ -32,12 +32,14 @@ from .labels import ENTITY_LABELS, NO_RELATION, RELATION_LABELS, allowed_relatio
 from .loading import check_loading_info, check_relation_labels, load_tokenizer, read_config
 from .markers import (
     ADJACENT_ORDERS,
-    DEFAULT_TYPE_WORDS,
     MARKER_FORMAT,
+    MARKER_FORMATS,
+    SYMBOL_MARKER_FORMAT,
     Mention,
     PairInput,
     adjacent_rule_key,
     candidate_pairs,
+    default_type_words,
     encode_pair,
     mark_pair,
     words_between,
@@ -63,6 +65,9 @@ class RelationConfig(RobertaConfig):
 
     `id2label` holds SCHEMA.md relation labels and `no_relation`; `entity_labels` the entity
     types it can mark (with `marker_type_words[label]` written between the type markers);
+    `marker_format` how an entity is marked: "typed_entity_marker_punct" (`@ * người * ... @`)
+    or, with one_pass only, "typed_symbol" (`marker_type_words[label]` is a symbol that opens the
+    entity and `@` closes it: `* ... @`);
     `threshold` the probability a relation needs to be returned (chosen on dev in training);
     `max_input_length` the subwords per input, <s> and </s> included (not `max_length`, which
     `transformers` reserves for generation); `single_head_labels` the relation labels whose
@@ -105,7 +110,7 @@ class RelationConfig(RobertaConfig):
         self.marker_type_words = (
             dict(marker_type_words)
             if marker_type_words is not None
-            else {label: DEFAULT_TYPE_WORDS[label] for label in self.entity_labels if label in DEFAULT_TYPE_WORDS}
+            else default_type_words(marker_format, self.entity_labels)
         )
         self.threshold = float(threshold)
         self.max_input_length = int(max_input_length)
@@ -138,8 +143,10 @@ class RelationConfig(RobertaConfig):
             found.append(f"field 'entity_labels': {unknown} are not SCHEMA.md entity labels")
         if missing := [label for label in self.entity_labels if not self.marker_type_words.get(label)]:
             found.append(f"field 'marker_type_words': no type word for {missing}")
-        if self.marker_format != MARKER_FORMAT:
-            found.append(f"field 'marker_format': {self.marker_format!r} is unknown; expected {MARKER_FORMAT!r}")
+        if self.marker_format not in MARKER_FORMATS:
+            found.append(f"field 'marker_format': {self.marker_format!r} is not one of {list(MARKER_FORMATS)}")
+        elif self.marker_format == SYMBOL_MARKER_FORMAT and self.architecture != ONE_PASS:
+            found.append(f"field 'marker_format': {SYMBOL_MARKER_FORMAT!r} needs architecture {ONE_PASS!r}")
         if not 0.0 <= self.threshold <= 1.0:
             found.append(f"field 'threshold': must be in [0, 1], got {self.threshold}")
         if not 4 <= self.max_input_length <= self.max_position_embeddings - 2:
@@ -309,7 +316,14 @@ class RelationEncoder:
         """
         paired = {i for pair in self.candidates(mentions) for i in pair}
         windows, lost = encode_sentence(
-            self.aligner, words, mentions, pairs, self.config.marker_type_words, self.max_subwords, paired
+            self.aligner,
+            words,
+            mentions,
+            pairs,
+            self.config.marker_type_words,
+            self.max_subwords,
+            paired,
+            self.config.marker_format,
         )
         self.lost += len(lost)
         return windows, lost

@@ -26,10 +26,7 @@ from typing import Any, ClassVar
 import torch
 
 from viextract.labels import ENTITY_LABELS, NO_RELATION, RELATION_LABELS, SCHEMA_VERSION
-from viextract.markers import (
-    DEFAULT_TYPE_WORDS,
-    pair_labels,
-)
+from viextract.markers import MARKER_FORMAT, MARKER_FORMATS, SYMBOL_MARKER_FORMAT, default_type_words, pair_labels
 from viextract.relations import (
     ARCHITECTURES,
     ONE_PASS,
@@ -123,6 +120,9 @@ class ReConfig(TrainConfig):
     # typed_markers: one input per candidate pair; one_pass: one input per sentence (window), every
     # pair scored from it (viextract.onepass). A config without the key trains what it always did.
     architecture: str = TYPED_MARKERS
+    # How one_pass marks an entity: typed_entity_marker_punct (`@ * người * ... @`, five subwords) or
+    # typed_symbol (`* ... @`, two: one symbol per type opens it); typed_markers takes only the first.
+    marker_format: str = MARKER_FORMAT
 
     def validate(self, source: str = "config") -> None:
         super().validate(source)
@@ -148,6 +148,12 @@ class ReConfig(TrainConfig):
             raise ConfigError(
                 f"{source}: architecture: expected one of {list(ARCHITECTURES)}, got {self.architecture!r}"
             )
+        if self.marker_format not in MARKER_FORMATS:
+            raise ConfigError(
+                f"{source}: marker_format: expected one of {list(MARKER_FORMATS)}, got {self.marker_format!r}"
+            )
+        if self.marker_format == SYMBOL_MARKER_FORMAT and self.architecture != ONE_PASS:
+            raise ConfigError(f"{source}: marker_format: {SYMBOL_MARKER_FORMAT} needs architecture: {ONE_PASS}")
         if not 0.0 < self.single_share <= 1.0:
             raise ConfigError(f"{source}: single_share: must be in (0, 1], got {self.single_share}")
         if self.threshold is not None and not 0.0 <= self.threshold <= 1.0:
@@ -246,7 +252,8 @@ def relation_model(config: ReConfig, labels: Sequence[str], directory: str) -> R
         id2label=dict(enumerate(labels)),
         label2id={label: i for i, label in enumerate(labels)},
         entity_labels=list(config.entity_labels),
-        marker_type_words={label: DEFAULT_TYPE_WORDS[label] for label in config.entity_labels},
+        marker_format=config.marker_format,
+        marker_type_words=default_type_words(config.marker_format, config.entity_labels),
         threshold=config.threshold if config.threshold is not None else 0.5,
         max_input_length=config.max_length,
         architecture=config.architecture,
