@@ -67,6 +67,24 @@ def test_windows_of_many_sentences_batch_together_and_batch_size_does_not_matter
     assert together[-1] == []
 
 
+@pytest.mark.parametrize("architecture", [ONE_PASS, TYPED_MARKERS])
+def test_a_token_budget_bounds_every_relation_forward_and_changes_no_score(tokenizer, architecture):
+    extractor = build_tiny_relation_extractor(tokenizer, threshold=0.0, architecture=architecture)
+    shapes = []
+    extractor.model.roberta.register_forward_hook(
+        lambda module, args, kwargs, output: shapes.append(tuple(kwargs["input_ids"].shape)), with_kwargs=True
+    )
+    items = [officials(n) for n in (1, 6, 2, 4, 3)]
+    unbounded = extractor.score(items, batch_size=1000)
+    assert len(shapes) == 1
+    shapes.clear()
+    bounded = extractor.score(items, batch_size=1000, batch_tokens=120)
+    assert len(shapes) > 1 and all(rows * width <= 120 for rows, width in shapes if rows > 1)
+    assert [[r[:3] for r in s] for s in bounded] == [[r[:3] for r in s] for s in unbounded]
+    for a, b in zip(bounded, unbounded):
+        assert all(abs(x[3] - y[3]) < 1e-4 for x, y in zip(a, b))
+
+
 def test_one_pass_follows_the_same_decision_rules_as_typed_markers(tokenizer):
     words, mentions = officials(3)
     found = {}

@@ -276,8 +276,9 @@ class Extractor:
         `n_process` > 1 prepares text (normalise, split, segment, tokenize) in that many spawned
         worker processes while the model runs here; results are the same as with 1. Starting the
         workers costs seconds (benchmarks/RESULTS-speed.md), so it pays on many documents only.
-        `batch_tokens` caps a forward pass at that many tokens once padded (windows of similar
-        length go together), on top of `batch_size` windows. Anything cut to fit the model is
+        `batch_tokens` caps a forward pass, of the entity model and of the relation model alike, at
+        that many tokens once padded (inputs of similar length go together), on top of `batch_size`
+        inputs. Anything cut to fit the model is
         counted and logged once, as one warning, when the iteration ends.
 
         `as_tuples=True` takes `(text, context)` pairs and yields `(Extraction, context)` (spaCy's
@@ -375,6 +376,7 @@ class Extractor:
                 [([w.text for w in sentences[i].words], mentions[i]) for i in candidates],
                 batch_size=batch_size,
                 threshold=threshold,
+                batch_tokens=batch_tokens,
             )
             for i, sentence_relations in zip(candidates, scored):
                 relations[i] = [

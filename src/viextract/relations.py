@@ -44,7 +44,7 @@ from .markers import (
     mark_pair,
     words_between,
 )
-from .ner import pad_batch
+from .ner import pad_batch, plan_batches
 from .onepass import NUM_DISTANCE_BUCKETS, WindowInput, encode_sentence
 from .quiet import quiet_unless_verbose
 from .saving import atomic_directory, check_save_target, refuse_quantized
@@ -468,6 +468,7 @@ class RelationExtractor:
         batch_size: int = 32,
         *,
         threshold: float | None = None,
+        batch_tokens: int | None = None,
     ) -> list[list[tuple[int, int, str, float]]]:
         """Relations of each sentence: (head mention index, tail mention index, label, probability).
 
@@ -481,21 +482,26 @@ class RelationExtractor:
         """
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
-        return self._decide(self.score(items, batch_size), items, threshold)
+        return self._decide(self.score(items, batch_size, batch_tokens), items, threshold)
 
     def score(
-        self, items: Sequence[tuple[Sequence[str], Sequence[Mention]]], batch_size: int = 32
+        self,
+        items: Sequence[tuple[Sequence[str], Sequence[Mention]]],
+        batch_size: int = 32,
+        batch_tokens: int | None = None,
     ) -> list[list[tuple[int, int, str, float]]]:
         """For every candidate pair: its best relation label and that label's probability, no threshold.
 
         A pair an adjacency rule covers gets the rule's label instead, with that label's probability.
         With architecture one_pass a pair that no window holds is not scored: such pairs are
-        counted and logged once per call.
+        counted and logged once per call. Inputs of all sentences are sorted by length and batched,
+        `batch_size` at a time and, when `batch_tokens` is set, at most that many tokens once padded.
         """
+        batching = (batch_size, batch_tokens)
         if self.config.architecture == ONE_PASS:
-            keys, probs = self._one_pass_probabilities(items, batch_size)
+            keys, probs = self._one_pass_probabilities(items, batching)
         else:
-            keys, probs = self._typed_probabilities(items, batch_size)
+            keys, probs = self._typed_probabilities(items, batching)
         return self._best_labels(items, keys, probs)
 
     def _forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
@@ -504,7 +510,7 @@ class RelationExtractor:
         return torch.softmax(logits.float(), dim=-1).cpu()
 
     def _typed_probabilities(
-        self, items: Sequence[tuple[Sequence[str], Sequence[Mention]]], batch_size: int
+        self, items: Sequence[tuple[Sequence[str], Sequence[Mention]]], batching: tuple[int, int | None]
     ) -> tuple[list[tuple[int, int, int]], list[torch.Tensor]]:
         """(sentence, head, tail) per candidate and its label probabilities: one input per pair."""
         pending: list[tuple[tuple[int, int, int], PairInput, list[bool]]] = []
@@ -512,28 +518,31 @@ class RelationExtractor:
             for h, t in self.encoder.candidates(mentions):
                 encoded = self.encoder.encode(words, mentions[h], mentions[t])
                 pending.append(((s_index, h, t), encoded, self.encoder.label_mask(mentions[h][2], mentions[t][2])))
-        batches = self._sorted_batches(pending, batch_size, collate_pairs)
+        batches = self._sorted_batches(pending, batching, collate_pairs)
         return [c[0] for chosen, _ in batches for c in chosen], [probs for _, probs in batches]
 
-    def _sorted_batches(self, pending: list, batch_size: int, collate) -> list[tuple[list, torch.Tensor]]:
+    def _sorted_batches(
+        self, pending: list, batching: tuple[int, int | None], collate
+    ) -> list[tuple[list, torch.Tensor]]:
         """(items, label probabilities) per forward pass over `pending` (key, input, masks) items.
 
-        Sorting by length keeps padding, and so wasted compute, small.
+        Sorting by length keeps padding, and so wasted compute, small; `batching` is (batch_size,
+        batch_tokens) as `plan_batches` takes them.
         """
         pending.sort(key=lambda p: len(p[1].input_ids))
         batches = []
-        for start in range(0, len(pending), batch_size):
-            chosen = pending[start : start + batch_size]
+        for start, end in plan_batches([len(p[1].input_ids) for p in pending], *batching):
+            chosen = pending[start:end]
             inputs = collate([c[1] for c in chosen], [c[2] for c in chosen], self.tokenizer.pad_token_id)
             batches.append((chosen, self._forward(inputs)))
         return batches
 
     def _one_pass_probabilities(
-        self, items: Sequence[tuple[Sequence[str], Sequence[Mention]]], batch_size: int
+        self, items: Sequence[tuple[Sequence[str], Sequence[Mention]]], batching: tuple[int, int | None]
     ) -> tuple[list[tuple[int, int, int]], list[torch.Tensor]]:
         """(sentence, head, tail) per scored candidate and its label probabilities: one input per window.
 
-        Windows of all sentences are sorted by length and batched together, `batch_size` at a time.
+        Windows of all sentences are sorted by length and batched together (`_sorted_batches`).
         """
         pending: list[tuple[int, WindowInput, list[list[bool]]]] = []
         lost = 0
@@ -549,7 +558,7 @@ class RelationExtractor:
                 lost,
                 self.encoder.max_subwords,
             )
-        batches = self._sorted_batches(pending, batch_size, collate_windows)
+        batches = self._sorted_batches(pending, batching, collate_windows)
         keys = [(s_index, h, t) for chosen, _ in batches for s_index, window, _ in chosen for h, t in window.pairs]
         probs = [probs for _, probs in batches]
         return keys, probs
