@@ -11,7 +11,8 @@ The model is `--model DIR` (a directory with `ner/` and `re/`), by default the b
 table names it and its relation architecture (typed_markers or one_pass). One torch thread by
 default (`--threads`), as the figures in benchmarks/README.md were measured.
 
-    python benchmarks/relation_scaling.py [--model DIR] [--threads 1] [--repeats 3] [--docs 40] [--json out.json]
+    python benchmarks/relation_scaling.py [--model DIR] [--threads 1] [--repeats 3] [--docs 40]
+        [--batch-size 32] [--batch-tokens N] [--json out.json]
 """
 
 from __future__ import annotations
@@ -97,22 +98,26 @@ def measure_scaling(extractor, repeats: int, sizes: tuple[int, int] = (5, 40)) -
     }
 
 
-def measure_pipe(extractor, texts: list[str], repeats: int, batch_size: int) -> dict[str, float]:
+def measure_pipe(
+    extractor, texts: list[str], repeats: int, batch_size: int, batch_tokens: int | None = None
+) -> dict[str, float]:
     """Seconds of `pipe` with and without the relation model, the two runs alternating (median of each),
     so that a change in the machine's load between them touches both alike."""
     from viextract import Extractor
 
     ner_only = Extractor(extractor.ner_model, extractor.tokenizer, None, segmenter=extractor.segmenter)
-    list(extractor.pipe(texts[:2], batch_size=batch_size))  # warm-up
+    list(extractor.pipe(texts[:2], batch_size=batch_size, batch_tokens=batch_tokens))  # warm-up
     with_re, without = [], []
     for _ in range(repeats):
         for target, times in ((extractor, with_re), (ner_only, without)):
             start = time.perf_counter()
-            list(target.pipe(texts, batch_size=batch_size))
+            list(target.pipe(texts, batch_size=batch_size, batch_tokens=batch_tokens))
             times.append(time.perf_counter() - start)
     seconds_with, seconds_without = statistics.median(with_re), statistics.median(without)
     return {
         "documents": len(texts),
+        "batch_size": batch_size,
+        "batch_tokens": batch_tokens,
         "docs_per_s_with_relations": len(texts) / seconds_with,
         "docs_per_s_ner_only": len(texts) / seconds_without,
         "ratio": seconds_without / seconds_with,
@@ -129,6 +134,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--docs", type=int, default=40, help="documents for the pipe comparison (corpus repeated)")
     parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument(
+        "--batch-tokens", type=int, default=None, help="pipe's batch_tokens: padded tokens per forward (default: none)"
+    )
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--json", type=Path, default=None, help="also write every figure here")
     return parser
@@ -145,10 +153,12 @@ def main(argv: list[str] | None = None) -> int:
     with quiet_libraries():
         extractor = Extractor.from_pretrained(directory, device=args.device)
         architecture = extractor.relation_extractor.config.architecture
+        markers = extractor.relation_extractor.config.marker_format
         scaling = None if args.pipe_only else measure_scaling(extractor, args.repeats)
-        pipe = measure_pipe(extractor, repeat_to(corpus_texts(), args.docs), args.repeats, args.batch_size)
+        texts = repeat_to(corpus_texts(), args.docs)
+        pipe = measure_pipe(extractor, texts, args.repeats, args.batch_size, args.batch_tokens)
     info = machine_info()
-    print(f"# Relation scaling: {describe_model(directory)}, relation architecture **{architecture}**\n")
+    print(f"# Relation scaling: {describe_model(directory)}, relation architecture **{architecture}** ({markers})\n")
     print(format_machine(info) + "\n")
     if scaling is not None:
         rows = [
@@ -167,7 +177,7 @@ def main(argv: list[str] | None = None) -> int:
             ("pipe", "documents", "docs/s with relations", "docs/s NER only", "ratio"),
             [
                 (
-                    f"batch {args.batch_size}",
+                    f"batch {args.batch_size}" + (f", {args.batch_tokens} tokens" if args.batch_tokens else ""),
                     pipe["documents"],
                     f"{pipe['docs_per_s_with_relations']:.2f}",
                     f"{pipe['docs_per_s_ner_only']:.2f}",
@@ -179,7 +189,14 @@ def main(argv: list[str] | None = None) -> int:
     print("\n(ratio: relations-on throughput as a share of NER-only; goal >= 0.6x on CPU)")
     write_json(
         args.json,
-        {"model": str(directory), "architecture": architecture, "machine": info, "scaling": scaling, "pipe": pipe},
+        {
+            "model": str(directory),
+            "architecture": architecture,
+            "marker_format": markers,
+            "machine": info,
+            "scaling": scaling,
+            "pipe": pipe,
+        },
     )
     return 0
 

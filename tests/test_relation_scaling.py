@@ -25,11 +25,13 @@ def test_relation_scaling_prints_the_model_architecture_and_both_figures(tiny_to
     extractor = build_tiny_relation_extractor(load_tokenizer(tokenizer_dir), threshold=0.0, architecture="one_pass")
     extractor.save_pretrained(tmp_path / "model" / "re")
     out = tmp_path / "figures.json"
-    argv = ["--model", str(tmp_path / "model"), "--repeats", "1", "--docs", "2", "--json", str(out)]
+    argv = ["--model", str(tmp_path / "model"), "--repeats", "1", "--docs", "2", "--batch-tokens", "64"]
+    argv += ["--json", str(out)]
     assert relation_scaling.main(argv) == 0
     printed = capsys.readouterr().out
-    assert "relation architecture **one_pass**" in printed
+    assert "relation architecture **one_pass** (typed_entity_marker_punct)" in printed and "64 tokens" in printed
     assert "scaling (time ratio / length ratio)" in printed and "docs/s NER only" in printed
     figures = json.loads(out.read_text(encoding="utf-8"))
     assert figures["architecture"] == "one_pass" and set(figures["scaling"]["sentences"]) == {"5", "40"}
-    assert figures["pipe"]["documents"] == 2 and figures["pipe"]["ratio"] > 0
+    assert figures["pipe"]["documents"] == 2 and figures["pipe"]["ratio"] > 0 and figures["pipe"]["batch_tokens"] == 64
+    assert figures["marker_format"] == "typed_entity_marker_punct"
