@@ -35,3 +35,6 @@ def test_relation_scaling_prints_the_model_architecture_and_both_figures(tiny_to
     assert figures["architecture"] == "one_pass" and set(figures["scaling"]["sentences"]) == {"5", "40"}
     assert figures["pipe"]["documents"] == 2 and figures["pipe"]["ratio"] > 0 and figures["pipe"]["batch_tokens"] == 64
     assert figures["marker_format"] == "typed_entity_marker_punct"
+    tokens = figures["pipe"]["tokens"]
+    assert all(0 < tokens[name]["tokens"] <= tokens[name]["padded"] for name in ("ner", "relations"))
+    assert "subword tokens read in one pass" in printed
