@@ -278,8 +278,8 @@ class Extractor:
         workers costs seconds (benchmarks/RESULTS-speed.md), so it pays on many documents only.
         `batch_tokens` caps a forward pass, of the entity model and of the relation model alike, at
         that many tokens once padded (inputs of similar length go together), on top of `batch_size`
-        inputs. Anything cut to fit the model is
-        counted and logged once, as one warning, when the iteration ends.
+        inputs. Anything cut to fit the model is counted and logged once, as one warning, when the
+        iteration ends.
 
         `as_tuples=True` takes `(text, context)` pairs and yields `(Extraction, context)` (spaCy's
         convention). `threshold` overrides the model's relation threshold for this call; `labels`
