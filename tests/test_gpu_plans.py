@@ -17,7 +17,7 @@ from training.evaluation import relations as evaluate_re
 from training.evaluation.kfold_jobs import plan_jobs
 from training.fit import train
 from training.fit.jobs import load_jobs
-from training.pretraining import mlm
+from training.pretraining import mlm, truncate
 
 REPO = Path(__file__).resolve().parents[1]
 PLANS = sorted((REPO / "configs").glob("gpu_*.yaml"))
@@ -43,6 +43,9 @@ def check_command(cmd: str) -> None:
     elif module == "training.pretraining.mlm":
         args = mlm.build_parser().parse_args(argv)
         config_class = mlm.PretrainConfig
+    elif module == "training.pretraining.truncate":
+        truncate.build_parser().parse_args(argv)
+        return
     else:
         assert module == "viextract.storage", f"no check for {module}: {cmd}"
         return
