@@ -554,7 +554,10 @@ def test_speed_and_size_come_from_the_benchmark_json_and_the_files(model_dir, tm
     }
     # speed.py writes NaN latencies for its text-preparation row, and JSON carries them as NaN.
     prep = dict(run, name="text preparation only", latency_p50_ms=float("nan"), latency_p95_ms=float("nan"))
-    report = {"machine": machine, "models": {"model": {"docs": 10, "tokens": 5000, "dtype": "fp32", "pipe": [run, prep]}}}
+    report = {
+        "machine": machine,
+        "models": {"model": {"docs": 10, "tokens": 5000, "dtype": "fp32", "pipe": [run, prep]}},
+    }
     (tmp_path / "speed.json").write_text(json.dumps(report), encoding="utf-8")
     text = render_card(build_card_data(model_dir, [], speed=tmp_path / "speed.json"))
     speed = section(text, "## Speed and size")
