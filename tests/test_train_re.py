@@ -293,6 +293,14 @@ def test_relation_kfold_end_to_end_pairs_each_fold_with_the_ner_model_that_held_
     ner_kfold.write_text(json.dumps({"folds": ner_folds[:2]}), encoding="utf-8")
     assert main([*argv, "--work-dir", str(work), "--ner-kfold", str(ner_kfold)]) == 2
     assert "no NER fold holds out exactly" in capsys.readouterr().err
+    # One fold scored alone needs only its own NER fold model (NER folds that train one at a time).
+    ner_kfold.write_text(json.dumps({"folds": ner_folds[:1]}), encoding="utf-8")
+    one = [*argv, "--work-dir", str(work), "--rescore", "--ner-kfold", str(ner_kfold)]
+    assert main([*one, "--fold", "0", "--out", str(out)]) == 0
+    (scored,) = json.loads(out.read_text(encoding="utf-8"))["folds"]
+    assert scored["ner_model"] == str(ner_models[0]) and "relations_end_to_end" in scored
+    assert main([*one, "--fold", "1"]) == 2
+    assert "no NER fold holds out exactly" in capsys.readouterr().err
     ner_kfold.write_text(json.dumps({"folds": [{"test_ids": ["x"]}]}), encoding="utf-8")
     assert main([*argv, "--ner-kfold", str(ner_kfold)]) == 2
     assert "field 'model' missing" in capsys.readouterr().err

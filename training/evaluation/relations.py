@@ -170,7 +170,10 @@ def kfold_re(
     if ner_folds is not None:
         from .kfold import make_folds
 
-        for fold in make_folds(documents, k, config.seed):
+        folds = make_folds(documents, k, config.seed)
+        if only_fold is not None and 0 <= only_fold < len(folds):
+            folds = [folds[only_fold]]  # one fold scored: its NER fold model is all it needs
+        for fold in folds:
             if frozenset(doc.id for doc in fold) not in ner_folds.models:
                 raise ConfigError(
                     f"--ner-kfold: no NER fold holds out exactly {sorted(doc.id for doc in fold)}; run both "
