@@ -21,10 +21,11 @@ def three_layer_base(tiny_tokenizer_dir, tmp_path):
     return base, model.eval()
 
 
-def test_truncated_base_is_the_lower_layers_of_the_original(three_layer_base, tmp_path):
+def test_truncated_base_is_the_lower_layers_of_the_original(three_layer_base, tmp_path, capfd):
     base, original = three_layer_base
     out = tmp_path / "l2"
     assert main(["--base", str(base), "--layers", "2", "--out", str(out)]) == 0
+    assert capfd.readouterr().err == ""  # quiet: not transformers' report of the dropped layers
     truncated = RobertaModel.from_pretrained(out, add_pooling_layer=False).eval()
     assert truncated.config.num_hidden_layers == 2
     assert json.loads((out / "config.json").read_text())["viextract"]["truncated"] == {"from_layers": 3, "kept": "0-1"}

@@ -17,6 +17,7 @@ import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
+from viextract.quiet import quiet_transformers
 from viextract.saving import atomic_directory
 
 from .random_base import TOKENIZER_FILES
@@ -32,9 +33,9 @@ def write_truncated(base: Path, out: Path, layers: int) -> None:
     note["truncated"] = {"from_layers": config.num_hidden_layers, "kept": f"0-{layers - 1}"}
     config.num_hidden_layers = layers
     config.viextract = note
-    # Layers past `layers` have no module to load into and are dropped with transformers' unused-weight note.
-    model = AutoModel.from_pretrained(str(base), config=config, add_pooling_layer=False)
-    with atomic_directory(out) as staging:
+    # Layers past `layers` have no module to load into: dropped, and transformers' report of them is noise.
+    with quiet_transformers(), atomic_directory(out) as staging:
+        model = AutoModel.from_pretrained(str(base), config=config, add_pooling_layer=False)
         model.save_pretrained(staging, safe_serialization=True)
         for name in (*TOKENIZER_FILES, "base_info.json"):
             if (base / name).is_file():
