@@ -26,9 +26,14 @@ def write_random_twin(like: Path, out: Path, seed: int = 42) -> None:
     model = AutoModelForMaskedLM.from_config(AutoConfig.from_pretrained(str(like)))
     with atomic_directory(out) as staging:
         model.save_pretrained(staging, safe_serialization=True)
-        for name in TOKENIZER_FILES:
-            if (like / name).is_file():
-                shutil.copy2(like / name, staging / name)
+        copy_tokenizer_files(like, staging)
+
+
+def copy_tokenizer_files(base: Path, out: Path, also: tuple[str, ...] = ()) -> None:
+    """The tokenizer files `base` has (and the `also` files it has), into `out`."""
+    for name in (*TOKENIZER_FILES, *also):
+        if (base / name).is_file():
+            shutil.copy2(base / name, out / name)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

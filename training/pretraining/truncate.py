@@ -13,14 +13,14 @@ under `viextract.truncated`.
 from __future__ import annotations
 
 import argparse
-import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
 from viextract.quiet import quiet_transformers
 from viextract.saving import atomic_directory
 
-from .random_base import TOKENIZER_FILES
+from .build_e5_base import INFO_FILE
+from .random_base import copy_tokenizer_files
 
 
 def write_truncated(base: Path, out: Path, layers: int) -> None:
@@ -37,9 +37,7 @@ def write_truncated(base: Path, out: Path, layers: int) -> None:
     with quiet_transformers(), atomic_directory(out) as staging:
         model = AutoModel.from_pretrained(str(base), config=config, add_pooling_layer=False)
         model.save_pretrained(staging, safe_serialization=True)
-        for name in (*TOKENIZER_FILES, "base_info.json"):
-            if (base / name).is_file():
-                shutil.copy2(base / name, staging / name)
+        copy_tokenizer_files(base, staging, also=(INFO_FILE,))
 
 
 def build_parser() -> argparse.ArgumentParser:
