@@ -171,8 +171,8 @@ def kfold_re(
         from .kfold import make_folds
 
         folds = make_folds(documents, k, config.seed)
-        if only_fold is not None and 0 <= only_fold < len(folds):
-            folds = [folds[only_fold]]  # one fold scored: its NER fold model is all it needs
+        if only_fold is not None:  # one fold scored: its NER fold model is all it needs (run_folds checks the range)
+            folds = folds[only_fold : only_fold + 1]
         for fold in folds:
             if frozenset(doc.id for doc in fold) not in ner_folds.models:
                 raise ConfigError(
