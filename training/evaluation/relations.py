@@ -340,8 +340,7 @@ def _run(args) -> dict[str, Any]:
     extra = extra_train_documents(args)
     ner_folds = read_ner_folds(args.ner_kfold) if args.ner_kfold is not None else None
     results = kfold_re(
-        config, documents, args.kfold, work_dir, args.device, args.batch_size, extra, ner_folds, args.rescore,
-        args.fold,
+        config, documents, args.kfold, work_dir, args.device, args.batch_size, extra, ner_folds, args.rescore, args.fold
     )
     return {
         "task": "re",
