@@ -9,7 +9,7 @@ import random
 import shutil
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from ..data.documents import Document
 from ..data.files import load_documents
@@ -19,9 +19,11 @@ from .metrics import mean_std
 
 logger = logging.getLogger(__name__)
 
+T = TypeVar("T")
 
-def make_folds(documents: Sequence[Document], k: int, seed: int) -> list[list[Document]]:
-    """K folds of whole documents, shuffled with `seed`; sizes differ by at most one."""
+
+def make_folds(documents: Sequence[T], k: int, seed: int) -> list[list[T]]:
+    """K folds of whole documents (or of their ids), shuffled with `seed`; sizes differ by at most one."""
     if k < 2:
         raise ConfigError(f"--kfold: needs at least 2 folds, got {k}")
     if k > len(documents):

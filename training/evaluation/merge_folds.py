@@ -1,0 +1,97 @@
+"""One k-fold results file from per-fold ones, so that folds trained and scored one at a time need no rescoring.
+
+    python -m training.evaluation.merge_folds --out KFOLD.json FOLD0.json FOLD1.json ...
+
+Each input is what `evaluate ner|re --kfold K --fold F --out FILE` wrote (or `--fold F --rescore`);
+together they must hold each of the K folds once, from one task, document list and config. The
+output is what `evaluate --kfold K --rescore` would write over the same fold models: the folds in
+order and their mean ± std (it can feed `--ner-kfold` and `compare_kfold`). Which fold a result
+is comes from its held-out documents, recomputed from the document list and the config's seed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from ..fit.config import ConfigError
+from .kfold import fold_summary, format_fold_summary, make_folds
+from .runs import write_results
+
+# Keys every input must share; `ner_kfold` (the NER results each fold was scored with) may differ.
+SHARED_KEYS = ("task", "data", "docs", "document_ids", "k", "config")
+
+
+def read_results(path: Path) -> dict[str, Any]:
+    try:
+        results = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ConfigError(f"{path}: cannot read k-fold results: {error}") from error
+    missing = [key for key in (*SHARED_KEYS, "folds", "summary") if key not in results]
+    if missing:
+        raise ConfigError(f"{path}: not an `evaluate --kfold` results file (no {', '.join(missing)})")
+    return results
+
+
+def fold_index(path: Path, fold: dict[str, Any], folds: list[list[str]]) -> int:
+    held_out = sorted(fold.get("test_ids", []))
+    for index, ids in enumerate(folds):
+        if sorted(ids) == held_out:
+            return index
+    raise ConfigError(f"{path}: test_ids {held_out} are not a fold of this document list and seed")
+
+
+def merge(paths: Sequence[Path]) -> dict[str, Any]:
+    """The k-fold results of `paths` taken together; every fold exactly once, else ConfigError."""
+    if not paths:
+        raise ConfigError("merge_folds: no results files given")
+    first = read_results(paths[0])
+    folds = make_folds(first["document_ids"], first["k"], first["config"]["seed"])
+    by_index: dict[int, tuple[Path, dict[str, Any]]] = {}
+    sources = []
+    for path in paths:
+        results = first if path == paths[0] else read_results(path)
+        for key in SHARED_KEYS:
+            if results[key] != first[key]:
+                raise ConfigError(f"{path}: {key} differs from {paths[0]}'s")
+        sources.append(results.get("ner_kfold"))
+        for fold in results["folds"]:
+            index = fold_index(path, fold, folds)
+            if index in by_index:
+                raise ConfigError(f"{path}: fold {index} is also in {by_index[index][0]}")
+            by_index[index] = (path, fold)
+    missing = [index for index in range(first["k"]) if index not in by_index]
+    if missing:
+        raise ConfigError(f"merge_folds: no results for fold(s) {missing} of {first['k']}")
+    merged = {key: value for key, value in first.items() if key not in ("folds", "summary", "ner_kfold")}
+    if any(source is not None for source in sources):
+        merged["ner_kfold"] = sources[0] if len(set(map(str, sources))) == 1 else sources
+    merged["folds"] = [by_index[index][1] for index in range(first["k"])]
+    merged["summary"] = fold_summary(merged["folds"], list(first["summary"]))
+    merged["merged_from"] = [str(path) for path in paths]
+    return merged
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m training.evaluation.merge_folds", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument("results", nargs="+", type=Path, help="per-fold results files (evaluate --kfold --fold --out)")
+    parser.add_argument("--out", type=Path, required=True, help="where to write the k-fold results")
+    args = parser.parse_args(argv)
+    try:
+        merged = merge(args.results)
+    except ConfigError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    write_results(args.out, merged)
+    print(format_fold_summary(merged, [(level, level.replace("_", " ")) for level in merged["summary"]]))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
