@@ -1,6 +1,6 @@
 import json
 
-from training.evaluation.compare_kfold import pick, table
+from training.evaluation.compare_kfold import pick, pooled_table, table
 
 
 def results(tmp_path, name, f1, architecture):
@@ -23,3 +23,14 @@ def test_pick_keeps_the_candidate_unless_it_loses_more_than_the_margin(tmp_path)
 def test_table_lists_each_level_with_per_label_f1(tmp_path):
     data = json.loads(results(tmp_path, "a", 0.5, "one_pass").read_text())
     assert "| a | relations end to end | 50.0 ± 1.0 | meets 50.0 |" in table([("a", data)])
+
+
+def test_pooled_table_adds_up_the_folds_counts():
+    def fold(correct, predicted, gold):
+        counts = {"correct": correct, "predicted": predicted, "support": gold}
+        return {"relations_end_to_end": {"micro": counts, "per_label": {"meets": counts}}}
+
+    data = {"folds": [fold(1, 2, 1), fold(3, 3, 9)]}
+    # Mean of the folds' F1 would be (66.7 + 50.0) / 2; the sums are 4 correct of 5 predicted, 10 gold.
+    assert "| a | relations end to end | 80.0 / 40.0 / 53.3 | meets 4/5/10 |" in pooled_table([("a", data)])
+    assert pooled_table([("b", {"folds": []})]).count("\n") == 1  # header only

@@ -1,10 +1,12 @@
 """Compare k-fold results side by side, and pick the relation architecture the folds favour.
 
-    python -m training.evaluation.compare_kfold NAME=RESULTS.json [NAME=RESULTS.json ...]
+    python -m training.evaluation.compare_kfold [--pooled] NAME=RESULTS.json [NAME=RESULTS.json ...]
     python -m training.evaluation.compare_kfold --pick CANDIDATE.json --against REFERENCE.json --margin 1.0
 
 The table gives, per results file (`evaluate ner|re --kfold --out`), micro F1 mean ± std of each
-level it has and each label's mean F1, in %. `--pick` prints the architecture of CANDIDATE
+level it has and each label's mean F1, in %; `--pooled` gives the folds' counts added up instead
+(precision, recall and F1 of the sums, and correct / predicted / gold per label), which one fold
+with few relations moves less than the mean of per-fold F1. `--pick` prints the architecture of CANDIDATE
 unless its end-to-end relation F1 is more than MARGIN points below REFERENCE's (issue #19's
 rule for one-pass relations), then REFERENCE's; a missing file counts as no evidence against
 the candidate.
@@ -49,6 +51,38 @@ def table(named: Sequence[tuple[str, dict[str, Any]]]) -> str:
     return "\n".join(lines)
 
 
+def pooled_counts(results: dict[str, Any], level: str) -> dict[str, tuple[int, int, int]]:
+    """(correct, predicted, gold) summed over the folds, per label and under "micro"."""
+    sums: dict[str, list[int]] = {}
+    for fold in results.get("folds", []):
+        scores = fold.get(level)
+        if scores is None:
+            continue
+        for label, counts in [*scores["per_label"].items(), ("micro", scores["micro"])]:
+            total = sums.setdefault(label, [0, 0, 0])
+            for i, key in enumerate(("correct", "predicted", "support")):
+                total[i] += counts[key]
+    return {label: (c, p, g) for label, (c, p, g) in sums.items()}
+
+
+def pooled_table(named: Sequence[tuple[str, dict[str, Any]]]) -> str:
+    """Markdown: one row per (results, level), P / R / F1 of the folds' summed counts, then each label's counts."""
+    lines = ["| results | level | pooled P / R / F1 | per label: correct / predicted / gold |", "|---|---|---|---|"]
+    for name, results in named:
+        for level, title in LEVELS.items():
+            counts = pooled_counts(results, level)
+            if not counts:
+                continue
+            c, p, g = counts.pop("micro")
+            precision, recall = (c / p if p else 0.0), (c / g if g else 0.0)
+            f1 = 2 * c / (p + g) if p + g else 0.0
+            labels = ", ".join(f"{label} {c}/{p}/{g}" for label, (c, p, g) in counts.items())
+            lines.append(
+                f"| {name} | {title} | {precision * 100:.1f} / {recall * 100:.1f} / {f1 * 100:.1f} | {labels} |"
+            )
+    return "\n".join(lines)
+
+
 def architecture(results: dict[str, Any]) -> str:
     return results.get("config", {}).get("architecture") or "typed_markers"
 
@@ -75,6 +109,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--pick", type=Path, help="candidate relation k-fold results")
     parser.add_argument("--against", type=Path, help="reference relation k-fold results, with --pick")
     parser.add_argument("--margin", type=float, default=1.0, help="points of end-to-end F1 the candidate may lose")
+    parser.add_argument("--pooled", action="store_true", help="the folds' counts added up, not the mean of their F1")
     args = parser.parse_args(argv)
     if args.pick is not None:
         if args.against is None:
@@ -87,7 +122,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not sep:
             parser.error(f"{item!r}: expected NAME=RESULTS.json")
         named.append((name, read_summary(path)))
-    print(table(named))
+    print(pooled_table(named) if args.pooled else table(named))
     return 0
 
 
