@@ -145,10 +145,10 @@ SETTINGS_KEYS = {
             "batch_size", "gradient_accumulation_steps", "warmup_ratio", "weight_decay", "early_stopping_patience",
             "select_on_dev", "augment", "transition_weight", "context_weight", "shape_weight", "seed", "splits_file",
             "train_files", "dev_files", "silver_files"),
-    "re": ("base_model", "segmenter", "relation_labels", "max_length", "epochs", "max_steps", "learning_rate",
-           "batch_size", "negative_ratio", "class_weights", "threshold", "single_head", "single_tail",
-           "single_share", "single_choice", "adjacent_rules", "early_stopping_patience", "select_on_dev", "seed",
-           "splits_file", "train_files", "dev_files", "silver_files"),
+    "re": ("base_model", "segmenter", "relation_labels", "architecture", "marker_format", "max_length", "epochs",
+           "max_steps", "learning_rate", "batch_size", "negative_ratio", "class_weights", "threshold", "single_head",
+           "single_tail", "single_share", "single_choice", "adjacent_rules", "early_stopping_patience",
+           "select_on_dev", "seed", "splits_file", "train_files", "dev_files", "silver_files"),
 }  # fmt: skip
 
 
