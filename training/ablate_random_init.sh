@@ -8,10 +8,13 @@ cd "$(dirname "$0")/.."
 bash training/build_inputs.sh
 out=outputs/bundled
 results=model_cards/results/viextract-default
+# One twin per base: NER trains from the 12-layer e5 base, relations from its first 6 layers.
 random=$out/e5base-random
+random_l6=$out/e5base-l6-random
 [ -f $random/model.safetensors ] || python -m training.pretraining.random_base --like $out/e5base-float --out $random
+[ -f $random_l6/model.safetensors ] || python -m training.pretraining.random_base --like $out/e5base-l6 --out $random_l6
 python -m training.fit.train ner --config configs/bundled/ner.yaml --set base_model=$random --set output_dir=$out/random/ner
-python -m training.fit.train re --config configs/bundled/re.yaml --set base_model=$random --set output_dir=$out/random/re
+python -m training.fit.train re --config configs/bundled/re.yaml --set base_model=$random_l6 --set output_dir=$out/random/re
 python -m training.release.assemble --ner $out/random/ner --re $out/random/re --out $out/random/model
 python -m training.evaluation.evaluate ner --model $out/random/model --data data/corpus.jsonl --docs dev \
   --out $results/ablation_ner_dev.json

