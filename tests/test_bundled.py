@@ -19,7 +19,7 @@ def test_the_bundled_model_is_small_and_complete():
         for name in ("config.json", "model.safetensors", "vocab.txt", "bpe.codes"):
             assert (BUNDLED_MODEL_DIR / part / name).is_file(), f"{part}/{name}"
         config = json.loads((BUNDLED_MODEL_DIR / part / "config.json").read_text(encoding="utf-8"))
-        assert config["viextract_storage"] == "int8-rowwise"  # two 12-layer encoders fit only so
+        assert config["viextract_storage"] == "int8-rowwise"  # two encoders (12 and 6 layers) fit only so
 
 
 def test_extract_uses_the_bundled_model_with_exact_offsets(corpus):
