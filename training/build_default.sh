@@ -4,9 +4,10 @@
 # ../shared/data/{phobert_tokenizer,ud_vietnamese_vtb} (or pass --phobert-tokenizer/--ud-dir). No network.
 #   bash training/build_default.sh [gpu]
 #   NER_KFOLD=FILE RE_KFOLD=FILE bash training/build_default.sh     # k-fold results for the card (step 5)
-# Step 3 trains 12-layer models: with `gpu` it runs training/gpu_build.sh (the bundled model's own run:
-# about 7 minutes on one H200, every k-fold of configs/gpu_plan.yaml included); without it, the two
-# trainings run here one after the other (hours on a 2-core CPU) and the k-fold is left out.
+# Step 3 trains a 12-layer NER and a 6-layer relation model: with `gpu` it runs training/gpu_build.sh (the
+# bundled model's own run: about 7 minutes on one H200, every k-fold of configs/gpu_plan.yaml included);
+# without it, the two trainings run here one after the other (about 1.5 hours on a 2-core CPU) and the
+# card's k-fold rows come from NER_KFOLD / RE_KFOLD, or are left out.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=outputs/bundled

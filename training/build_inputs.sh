@@ -14,7 +14,7 @@ mkdir -p $out
   --dtype int8 --out $out/e5base
 [ -f $out/e5base-float/model.safetensors ] || python -m viextract.storage expand $out/e5base $out/e5base-float
 # The relation model's base: the e5 base's first 6 layers (a one-pass relation model reads each sentence
-# once with every entity marked; half the depth keeps that pass under half of NER's time, docs/training.md).
+# once with every entity marked; half the depth halves what that pass costs, docs/training.md).
 [ -f $out/e5base-l6/model.safetensors ] || python -m training.pretraining.truncate --base $out/e5base-float --layers 6 \
   --out $out/e5base-l6
 
