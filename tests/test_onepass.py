@@ -261,6 +261,9 @@ def test_training_one_pass_through_the_command_line(tiny_tokenizer_dir, tmp_path
     assert yaml.safe_load((out / "training_config.yaml").read_text())["architecture"] == ONE_PASS
     metrics = json.loads((out / "training_metrics.json").read_text())
     assert any("eval_f1" in row for row in metrics["log_history"]) and metrics["pairs_in_no_window"] == 0
+    # Every dev pair is scored, not one per window (the Trainer keeps one output row per dataset item).
+    dev_relations = sum(len(doc.relations) for doc in documents[2:3])
+    assert metrics["dev_at_threshold"]["gold"] == dev_relations
     # The tiny base tokenizer has no type symbols: training adds them rather than mark with <unk>.
     if marker_format == SYMBOL_MARKER_FORMAT:
         assert {"&", "<", ">"} <= set(metrics["added_marker_tokens"]) and not metrics["unknown_marker_words"]

@@ -55,6 +55,8 @@ DEFAULT_THRESHOLD = 0.5
 # How a tail of a single-head label (a head of a single-tail label) picks the one it keeps.
 SINGLE_CHOICES = ("nearest", "probability")
 TYPED_MARKERS, ONE_PASS = "typed_markers", "one_pass"
+# A label slot with no pair behind it (one_pass labels are padded per window); cross-entropy ignores it.
+PADDED_LABEL = -100
 ARCHITECTURES = (TYPED_MARKERS, ONE_PASS)
 
 logger = logging.getLogger(__name__)
@@ -237,7 +239,9 @@ class RobertaForRelationClassification(RobertaPreTrainedModel):
         one_pass: `pair_rows` (pairs,) the batch row of each pair, `pair_positions` (pairs, 4) its
         head `@`, head closing `@`, tail `@`, tail closing `@`, `pair_buckets` (pairs,).
         `label_mask` (pairs, num_labels), optional: True where SCHEMA.md allows the label for the
-        pair's types; other labels get probability 0, in training and prediction alike.
+        pair's types; other labels get probability 0, in training and prediction alike. `labels`:
+        (pairs,), or for one_pass (windows, pairs of the fullest window) padded with -100, so that an
+        evaluation loop that keeps one row per window keeps every pair.
         """
         hidden = self.roberta(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
         if self.config.architecture == ONE_PASS:
@@ -258,9 +262,10 @@ class RobertaForRelationClassification(RobertaPreTrainedModel):
             weight = None
             if self.config.class_weights is not None:
                 weight = torch.tensor(self.config.class_weights, dtype=logits.dtype, device=logits.device)
+            targets = labels[labels != PADDED_LABEL] if labels.dim() > 1 else labels.view(-1)
             loss = nn.functional.cross_entropy(
                 logits.float().view(-1, self.num_labels),
-                labels.view(-1),
+                targets,
                 weight=None if weight is None else weight.float(),
             )
         return SequenceClassifierOutput(loss=loss, logits=logits)
@@ -369,7 +374,9 @@ def collate_windows(
         "label_mask": torch.tensor([list(m) for window in masks for m in window], dtype=torch.bool),
     }
     if labels is not None:
-        batch["labels"] = torch.tensor([label for window in labels for label in window], dtype=torch.long)
+        widest = max((len(window) for window in labels), default=0)
+        padded = [list(window) + [PADDED_LABEL] * (widest - len(window)) for window in labels]
+        batch["labels"] = torch.tensor(padded, dtype=torch.long).view(len(labels), widest)
     return batch
 
 

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
+import numpy as np
 import torch
 
 from viextract.labels import ENTITY_LABELS, NO_RELATION, RELATION_LABELS, SCHEMA_VERSION
@@ -30,6 +31,7 @@ from viextract.markers import MARKER_FORMAT, MARKER_FORMATS, SYMBOL_MARKER_FORMA
 from viextract.relations import (
     ARCHITECTURES,
     ONE_PASS,
+    PADDED_LABEL,
     SINGLE_CHOICES,
     TYPED_MARKERS,
     RelationConfig,
@@ -201,16 +203,34 @@ def choose_threshold(
 
 
 def softmax_logits(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    return torch.softmax(logits.float(), dim=-1)
+    """Label probabilities per pair; for one_pass (labels per window) laid out as the labels are.
+
+    The Trainer keeps as many output rows as its dataset has items: one per pair for typed
+    markers, one per window for one_pass, so one_pass probabilities go one row per window too.
+    """
+    probs = torch.softmax(logits.float(), dim=-1)
+    if labels.dim() < 2:
+        return probs
+    out = probs.new_full((*labels.shape, probs.size(-1)), float(PADDED_LABEL))
+    out[labels != PADDED_LABEL] = probs
+    return out
+
+
+def scored_pairs(prediction) -> tuple[list[int], Any]:
+    """(gold label, probabilities) of every scored pair of an evaluation, padding slots dropped."""
+    labels = np.asarray(prediction.label_ids)
+    probs = np.asarray(prediction.predictions)
+    keep = labels != PADDED_LABEL
+    return [int(x) for x in labels[keep]], probs[keep]
 
 
 def make_compute_metrics(no_relation_id: int, fixed_threshold: float | None):
     def compute_metrics(prediction) -> dict[str, float]:
-        gold = [int(x) for x in prediction.label_ids]
+        gold, probs = scored_pairs(prediction)
         if fixed_threshold is None:
-            threshold, scores = choose_threshold(gold, prediction.predictions, no_relation_id)
+            threshold, scores = choose_threshold(gold, probs, no_relation_id)
         else:
-            best_id, best_prob = best_relations(prediction.predictions, no_relation_id)
+            best_id, best_prob = best_relations(probs, no_relation_id)
             threshold = fixed_threshold
             scores = pair_scores(gold, best_id, best_prob, threshold, no_relation_id)
         return {
@@ -411,12 +431,11 @@ def dev_threshold(config: ReConfig, trainer, dev_features, no_relation_id: int) 
     """(threshold, dev scores at it): chosen on dev unless the config fixes it; no scores without dev."""
     threshold, dev_scores = config.threshold, None
     if dev_features is not None:
-        prediction = trainer.predict(PairDataset(dev_features))
-        gold = [int(x) for x in prediction.label_ids]
+        gold, probs = scored_pairs(trainer.predict(PairDataset(dev_features)))
         if config.threshold is None:
-            threshold, dev_scores = choose_threshold(gold, prediction.predictions, no_relation_id)
+            threshold, dev_scores = choose_threshold(gold, probs, no_relation_id)
         else:
-            best_id, best_prob = best_relations(prediction.predictions, no_relation_id)
+            best_id, best_prob = best_relations(probs, no_relation_id)
             dev_scores = pair_scores(gold, best_id, best_prob, threshold, no_relation_id)
         logger.info("threshold %.2f: dev relation F1 %.4f", threshold, dev_scores["f1"])
     return threshold, dev_scores
