@@ -21,6 +21,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from .metrics import PRF
+
 LEVELS = {
     "chars": "entities",
     "relations_gold_entities": "relations (gold entities)",
@@ -51,8 +53,8 @@ def table(named: Sequence[tuple[str, dict[str, Any]]]) -> str:
     return "\n".join(lines)
 
 
-def pooled_counts(results: dict[str, Any], level: str) -> dict[str, tuple[int, int, int]]:
-    """(correct, predicted, gold) summed over the folds, per label and under "micro"."""
+def pooled_counts(results: dict[str, Any], level: str) -> dict[str, PRF]:
+    """Correct, predicted and gold summed over the folds, per label and under "micro"."""
     sums: dict[str, list[int]] = {}
     for fold in results.get("folds", []):
         scores = fold.get(level)
@@ -62,7 +64,7 @@ def pooled_counts(results: dict[str, Any], level: str) -> dict[str, tuple[int, i
             total = sums.setdefault(label, [0, 0, 0])
             for i, key in enumerate(("correct", "predicted", "support")):
                 total[i] += counts[key]
-    return {label: (c, p, g) for label, (c, p, g) in sums.items()}
+    return {label: PRF(*total) for label, total in sums.items()}
 
 
 def pooled_table(named: Sequence[tuple[str, dict[str, Any]]]) -> str:
@@ -73,13 +75,10 @@ def pooled_table(named: Sequence[tuple[str, dict[str, Any]]]) -> str:
             counts = pooled_counts(results, level)
             if not counts:
                 continue
-            c, p, g = counts.pop("micro")
-            precision, recall = (c / p if p else 0.0), (c / g if g else 0.0)
-            f1 = 2 * c / (p + g) if p + g else 0.0
-            labels = ", ".join(f"{label} {c}/{p}/{g}" for label, (c, p, g) in counts.items())
-            lines.append(
-                f"| {name} | {title} | {precision * 100:.1f} / {recall * 100:.1f} / {f1 * 100:.1f} | {labels} |"
-            )
+            micro = counts.pop("micro")
+            labels = ", ".join(f"{label} {c.correct}/{c.predicted}/{c.gold}" for label, c in counts.items())
+            scores = f"{micro.precision * 100:.1f} / {micro.recall * 100:.1f} / {micro.f1 * 100:.1f}"
+            lines.append(f"| {name} | {title} | {scores} | {labels} |")
     return "\n".join(lines)
 
 
