@@ -1,4 +1,7 @@
-"""Text preparation in worker processes and token-budget batches: same results, input order, errors located."""
+"""Worker processes (whole extraction on CPU, text preparation for a GPU) and token-budget batches:
+same results, input order, errors located, cuts counted."""
+
+import logging
 
 import pytest
 from hypothesis import given
@@ -8,12 +11,21 @@ from tests.test_robustness import ODD_INPUTS
 from viextract import Extractor
 from viextract.extractor import BUNDLED_MODEL_DIR
 from viextract.ner import plan_batches
-from viextract.parallel import DocumentPreparer, TextPreparationError, prepare_documents
+from viextract.parallel import DocumentError, DocumentPreparer, TextPreparationError, prepare_documents
 
 
 @pytest.fixture(scope="module")
 def bundled():
     return Extractor.from_pretrained(BUNDLED_MODEL_DIR, device="cpu")
+
+
+class FailingExtractor(Extractor):
+    """The bundled model, failing in the model stage on one document, in whichever process runs it."""
+
+    def _extract_prepared(self, documents, *args, **kwargs):
+        if any(doc.text == "boom" for doc in documents):
+            raise ValueError("the model cannot read this document")
+        return super()._extract_prepared(documents, *args, **kwargs)
 
 
 class FailingPreparer(DocumentPreparer):
@@ -38,6 +50,38 @@ def test_two_worker_processes_give_the_results_of_one(bundled, short_texts):
     assert sum(len(result.entities) for result in expected) > 50  # the bundled model finds things
 
 
+def test_workers_that_only_prepare_text_give_the_same_results(bundled, short_texts, monkeypatch):
+    """The GPU route: text prepared in the workers, the model run in the caller's process."""
+    monkeypatch.setattr("viextract.extractor._models_in_workers", lambda device: False)
+    texts = short_texts[:4] + ["", "Lào."]
+    assert list(bundled.pipe(texts, batch_size=4, n_process=2)) == list(bundled.pipe(texts, batch_size=4))
+
+
+@pytest.mark.parametrize("models_in_workers", [True, False])
+def test_what_workers_cut_is_in_the_callers_one_warning(bundled, caplog, monkeypatch, models_in_workers):
+    monkeypatch.setattr("viextract.extractor._models_in_workers", lambda device: models_in_workers)
+    texts = ["Việt Nam và Lào.", "Hà Nội " * 300 + "x" * 3000 + "."]
+    warnings = []
+    for n_process in (1, 2):
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, logger="viextract"):
+            list(bundled.pipe(texts, n_process=n_process))
+        warnings.append([r.getMessage() for r in caplog.records if r.levelno == logging.WARNING])
+    assert len(warnings[0]) == 1 and "words longer than a model window were cut" in warnings[0][0]
+    assert warnings[1] == warnings[0]
+
+
+def test_a_model_error_in_a_worker_names_the_document_and_comes_after_the_ones_before(bundled):
+    failing = FailingExtractor.__new__(FailingExtractor)
+    failing.__dict__.update(bundled.__dict__)
+    texts = ["Việt Nam.", "Lào.", "boom", "Campuchia."]
+    results = failing.pipe(texts, n_process=2)
+    assert [next(results).text for _ in range(2)] == texts[:2]
+    with pytest.raises(DocumentError, match=r"document 2: ValueError: the model cannot read this document") as error:
+        next(results)
+    assert error.value.index == 2 and not isinstance(error.value, TextPreparationError)
+
+
 def test_an_error_in_a_worker_names_the_document_and_comes_after_the_ones_before(bundled):
     preparer = FailingPreparer(bundled.segmenter, bundled.tagger.aligner)
     texts = ["Việt Nam.", "Lào.", "boom", "Campuchia."]
@@ -54,8 +98,9 @@ def test_a_caller_that_stops_early_leaves_no_worker_behind(bundled, short_texts)
 
 
 def test_bad_arguments_are_refused(bundled):
-    with pytest.raises(ValueError, match="n_process"):
-        list(bundled.pipe(["Lào."], n_process=0))
+    for n_process in (0, 1.5, True):
+        with pytest.raises(ValueError, match="n_process"):
+            bundled.pipe(["Lào."], n_process=n_process)  # at the call, before any iteration
     with pytest.raises(ValueError, match="batch_tokens"):
         list(bundled.pipe(["Lào."], batch_tokens=0))
     with pytest.raises(TypeError):

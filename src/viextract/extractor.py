@@ -30,7 +30,7 @@ from .loading import (
     transformers_class,
 )
 from .ner import TokenTagger
-from .parallel import DocumentPreparer, PreparedDocument, prepare_documents
+from .parallel import DocumentPreparer, Failed, PreparedDocument, check_n_process, map_in_workers, prepare_documents
 from .quiet import no_quantization_deprecation, quiet_unless_verbose
 from .results import Entity, Extraction, Relation
 from .saving import atomic_directory, check_save_target, refuse_quantized
@@ -273,9 +273,13 @@ class Extractor:
     ) -> Iterator[Extraction] | Iterator[tuple[Extraction, Any]]:
         """Extract from many texts, batching sentences across documents; results keep input order.
 
-        `n_process` > 1 prepares text (normalise, split, segment, tokenize) in that many spawned
-        worker processes while the model runs here; results are the same as with 1. Starting the
-        workers costs seconds (benchmarks/RESULTS-speed.md), so it pays on many documents only.
+        `n_process` > 1 uses that many spawned worker processes; results are the same as with 1.
+        With the model on the CPU each worker runs the whole extraction on its share of the
+        documents and of torch's threads (the model, not text, takes most of the time there); on
+        a GPU they prepare text (normalise, split, segment, tokenize) while the model runs here.
+        Each worker starts with a copy of the models, which costs seconds (benchmarks/RESULTS-speed.md),
+        so it pays on many documents only. A document that fails in a worker raises
+        `viextract.parallel.DocumentError` with its index, after the documents before it.
         `batch_tokens` caps a forward pass, of the entity model and of the relation model alike, at
         that many tokens once padded (inputs of similar length go together), on top of `batch_size`
         inputs. Anything cut to fit the model is counted and logged once, as one warning, when the
@@ -299,6 +303,7 @@ class Extractor:
         if not isinstance(texts, Iterable):
             raise TypeError(f"pipe() takes an iterable of str, got {type(texts).__name__}")
         check_batch_size(batch_size)
+        check_n_process(n_process)
         threshold, chosen = check_threshold(threshold), check_labels(labels)
         reference_year(document_date)
         options = (threshold, document_date)
@@ -329,10 +334,16 @@ class Extractor:
         batch_tokens: int | None,
         options: tuple[float | None, Any] = (None, None),
     ) -> Iterator[Extraction]:
+        texts = map(_check_text, texts)
+        if n_process > 1 and _models_in_workers(self.device):
+            task = _ExtractTask(self, batch_size, batch_tokens, options)
+            threads = max(1, torch.get_num_threads() // n_process)
+            yield from (result for _, result in map_in_workers(texts, task, n_process, threads))
+            return
         preparer = DocumentPreparer(self.segmenter, self.tagger.aligner)
         pending: list[PreparedDocument] = []
         pending_sentences = 0
-        for prepared in prepare_documents(map(_check_text, texts), preparer, n_process):
+        for prepared in prepare_documents(texts, preparer, n_process):
             pending.append(prepared)
             pending_sentences += len(prepared.sentences)
             if pending_sentences >= batch_size * _SENTENCES_PER_CHUNK_FACTOR:
@@ -399,6 +410,36 @@ class Extractor:
             )
             position += count
         return results
+
+
+def _models_in_workers(device: torch.device) -> bool:
+    """Whether `pipe`'s workers run the models too (CPU), or only prepare text for the caller's device."""
+    return device.type == "cpu"
+
+
+class _ExtractTask:
+    """A CPU worker's task: whole extraction of a chunk of documents, with its own copy of the extractor."""
+
+    def __init__(self, extractor: Extractor, batch_size: int, batch_tokens: int | None, options: tuple):
+        self.extractor = extractor
+        self.preparer = DocumentPreparer(extractor.segmenter, extractor.tagger.aligner)
+        self.settings = (batch_size, batch_tokens, *options)
+
+    def __call__(self, first: int, texts: list[str]) -> list[Extraction | Failed]:
+        prepared = self.preparer.each(first, texts)
+        ready = [(first + i, doc) for i, doc in enumerate(prepared) if not isinstance(doc, Failed)]
+        try:
+            extracted = self.extractor._extract_prepared([doc for _, doc in ready], *self.settings)
+        except Exception:  # find the document at fault: one at a time
+            extracted = [self._alone(index, doc) for index, doc in ready]
+        results = iter(extracted)
+        return [doc if isinstance(doc, Failed) else next(results) for doc in prepared]
+
+    def _alone(self, index: int, document: PreparedDocument) -> Extraction | Failed:
+        try:
+            return self.extractor._extract_prepared([document], *self.settings)[0]
+        except Exception as error:
+            return Failed.of(index, error, preparing=False)
 
 
 METRICS_FILE = "training_metrics.json"

@@ -1,23 +1,30 @@
-"""Text preparation (normalise, split, segment, tokenize into model windows), here or in worker processes.
+"""Documents through worker processes: text preparation alone, or the whole extraction.
 
-`Extractor.pipe(..., n_process=N)` prepares documents in N spawned processes while the model
-runs in the caller's: on a GPU, or on the CPU threads left, the model then never waits for
-text. Documents come back in input order; an error in a worker comes back with the index of
-the document that raised it.
+`Extractor.pipe(..., n_process=N)` uses N spawned processes. With the model on a GPU they
+prepare text (normalise, split, segment, tokenize) while the model runs in the caller's, so the
+GPU never waits for text. On the CPU each worker runs the whole extraction with its share of the
+threads: there the model, not text, takes most of the time (benchmarks/RESULTS-speed.md).
+Either way documents come back in input order, an error in a worker comes back with the index
+of the document that raised it, and what a worker had to cut is counted into the caller's
+summary (truncation.py).
 """
 
 from __future__ import annotations
 
 import multiprocessing
+import pickle
 import traceback
+import warnings
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from itertools import islice
+from typing import Any
 
 from .align import SubwordAligner, Window
 from .text import Sentence, prepare_text
+from .truncation import add_truncations, counting_truncations
 
 # Documents per task sent to a worker: enough to pay for the round trip, few enough to keep order cheap.
 DOCS_PER_TASK = 4
@@ -34,12 +41,33 @@ class PreparedDocument:
     windows: tuple[tuple[Window, ...], ...]
 
 
-class TextPreparationError(RuntimeError):
-    """Preparing one document failed in a worker process; `index` is its position in the input."""
+class DocumentError(RuntimeError):
+    """One document failed in a worker process; `index` is its position in the input."""
 
     def __init__(self, index: int, message: str):
         super().__init__(f"document {index}: {message}")
         self.index = index
+
+
+class TextPreparationError(DocumentError):
+    """Preparing one document (normalise, split, segment, tokenize) failed in a worker process."""
+
+
+@dataclass(frozen=True)
+class Failed:
+    """What a worker sends back for a document that raised: its index in the input and the error."""
+
+    index: int
+    message: str
+    preparing: bool = True
+
+    @classmethod
+    def of(cls, index: int, error: BaseException, preparing: bool = True) -> Failed:
+        detail = "".join(traceback.format_exception_only(type(error), error)).strip()
+        return cls(index, detail, preparing)
+
+    def error(self) -> DocumentError:
+        return (TextPreparationError if self.preparing else DocumentError)(self.index, self.message)
 
 
 class DocumentPreparer:
@@ -54,6 +82,16 @@ class DocumentPreparer:
         windows = tuple(tuple(self.aligner.windows([w.text for w in s.words])) if s.words else () for s in sentences)
         return PreparedDocument(text, sentences, windows)
 
+    def each(self, first: int, texts: list[str]) -> list[PreparedDocument | Failed]:
+        """Each text prepared, or `Failed` for one that raised (`first` is the index of texts[0])."""
+        results: list[PreparedDocument | Failed] = []
+        for offset, text in enumerate(texts):
+            try:
+                results.append(self(text))
+            except Exception as error:  # carried back whole: the worker must outlive one bad document
+                results.append(Failed.of(first + offset, error))
+        return results
+
     def __reduce__(self):  # a worker gets a fresh aligner (same tokenizer and window sizes), not the parent's cache
         aligner = self.aligner
         return (_make_preparer, (type(self), self.segmenter, aligner.tokenizer, aligner.max_subwords, aligner.overlap))
@@ -67,63 +105,85 @@ def prepare_documents(
     texts: Iterable[str], preparer: DocumentPreparer, n_process: int = 1
 ) -> Iterator[PreparedDocument]:
     """`preparer(text)` for each text, in input order; in `n_process` spawned workers when above 1."""
-    if n_process < 1:
-        raise ValueError("n_process must be at least 1")
+    check_n_process(n_process)
     if n_process == 1:
         yield from map(preparer, texts)
         return
-    yield from _prepare_in_workers(iter(texts), preparer, n_process)
+    for text, (sentences, windows) in map_in_workers(iter(texts), _PrepareTask(preparer), n_process):
+        yield PreparedDocument(text, sentences, windows)
 
 
-def _prepare_in_workers(texts: Iterator[str], preparer: DocumentPreparer, n_process: int) -> Iterator[PreparedDocument]:
+def check_n_process(n_process: Any) -> int:
+    if isinstance(n_process, bool) or not isinstance(n_process, int) or n_process < 1:
+        raise ValueError(f"n_process must be a positive int, got {n_process!r}")
+    return n_process
+
+
+class _PrepareTask:
+    """A worker's task: (sentences, windows) of each document, without its text, which the parent holds."""
+
+    def __init__(self, preparer: DocumentPreparer):
+        self.preparer = preparer
+
+    def __call__(self, first: int, texts: list[str]) -> list:
+        return [r if isinstance(r, Failed) else (r.sentences, r.windows) for r in self.preparer.each(first, texts)]
+
+
+def map_in_workers(
+    texts: Iterator[str], task: Callable[[int, list[str]], list], n_process: int, threads: int | None = None
+) -> Iterator[tuple[str, Any]]:
+    """(text, result) of `task(first, chunk)` over chunks of `texts` in `n_process` spawned workers, in input order.
+
+    `task` returns one result per text of its chunk (`first` is the index of the chunk's first
+    text); it is pickled once, and unpickled once in each worker, which sets torch to `threads`
+    threads first when given. A `Failed` result is raised here as its `DocumentError`, after
+    every earlier document has been yielded.
+    """
     # spawn, not fork: forking a process that holds torch threads (or a CUDA context) can hang.
     context = multiprocessing.get_context("spawn")
     pending: deque[tuple[Future, list[str]]] = deque()
     first = 0
-    pool = ProcessPoolExecutor(n_process, mp_context=context, initializer=_start_worker, initargs=(preparer,))
+    blob = pickle.dumps(task)
+    pool = ProcessPoolExecutor(n_process, mp_context=context, initializer=_start_worker, initargs=(blob, threads))
     try:
         while True:
             while len(pending) < n_process * TASKS_AHEAD:
                 chunk = list(islice(texts, DOCS_PER_TASK))
                 if not chunk:
                     break
-                pending.append((pool.submit(_prepare_chunk, first, chunk), chunk))
+                pending.append((pool.submit(_run_task, first, chunk), chunk))
                 first += len(chunk)
             if not pending:
                 return
             future, chunk = pending.popleft()
-            for text, result in zip(chunk, future.result()):
-                if isinstance(result, _Failed):
-                    raise TextPreparationError(result.index, result.message)
-                yield PreparedDocument(text, *result)
+            results, cuts = future.result()
+            add_truncations(cuts)
+            for text, result in zip(chunk, results):
+                if isinstance(result, Failed):
+                    raise result.error()
+                yield text, result
     finally:
         # The caller stopped early, or an error: drop what is queued, and do not wait for what is running.
         pool.shutdown(wait=False, cancel_futures=True)
 
 
-@dataclass(frozen=True)
-class _Failed:
-    index: int
-    message: str
+_worker_task: Callable[[int, list[str]], list] | None = None
 
 
-_worker_preparer: DocumentPreparer | None = None
+def _start_worker(blob: bytes, threads: int | None) -> None:
+    global _worker_task
+    if threads is not None:
+        import torch
+
+        torch.set_num_threads(threads)
+    with warnings.catch_warnings():  # torch warns about TypedStorage while rebuilding a model's tensors
+        warnings.simplefilter("ignore")
+        _worker_task = pickle.loads(blob)
 
 
-def _start_worker(preparer: DocumentPreparer) -> None:
-    global _worker_preparer
-    _worker_preparer = preparer
-
-
-def _prepare_chunk(first: int, texts: list[str]) -> list[tuple | _Failed]:
-    """Each document's (sentences, windows), without its text, which the parent still holds."""
-    assert _worker_preparer is not None
-    results: list[tuple | _Failed] = []
-    for offset, text in enumerate(texts):
-        try:
-            document = _worker_preparer(text)
-            results.append((document.sentences, document.windows))
-        except Exception as error:  # carried back whole: the worker must outlive one bad document
-            detail = "".join(traceback.format_exception_only(type(error), error)).strip()
-            results.append(_Failed(first + offset, detail))
-    return results
+def _run_task(first: int, texts: list[str]) -> tuple[list, dict[str, int]]:
+    """The task's results for one chunk, and what it had to cut, for the caller's summary."""
+    assert _worker_task is not None
+    with counting_truncations() as cuts:
+        results = _worker_task(first, texts)
+    return results, dict(cuts)

@@ -3,8 +3,8 @@
 `align` (a word longer than a window) and `markers` (a relation candidate's sentence cut to a
 window) call `note_truncation`; public calls (`Extractor.pipe`, `RelationExtractor.predict`) count
 those notes and log one warning at the end. Counts are per thread (a context variable), so calls
-in other threads never mix into them. Outside such a call (training, which reports its own
-counts) a note is only logged at debug level.
+in other threads never mix into them; worker processes send theirs back (`add_truncations`).
+Outside such a call (training, which reports its own counts) a note is only logged at debug level.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import contextlib
 import functools
 import logging
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextvars import ContextVar
 from typing import Any, TypeVar
 
@@ -38,6 +38,16 @@ def note_truncation(kind: str, detail: str = "") -> None:
         logger.debug("cut: %s %s", kind, detail)
     else:
         counts[kind] += 1
+
+
+def add_truncations(counts: Mapping[str, int]) -> None:
+    """Count cuts made elsewhere (a worker process's) into the call under way, as `note_truncation` would."""
+    current = _counts.get()
+    if current is None:
+        if counts:
+            logger.debug("cuts: %s", dict(counts))
+    else:
+        current.update(counts)
 
 
 @contextlib.contextmanager
