@@ -4,12 +4,15 @@
     python benchmarks/prep_speed.py --slow-tokenizer          # transformers' PhobertTokenizer instead
     PYTHONPATH=/other/checkout/src python benchmarks/prep_speed.py --processes 1   # another viextract
     python benchmarks/prep_speed.py --pipe --processes 1 2    # Extractor.pipe end to end, n_process 1 and 2
+    python benchmarks/prep_speed.py --pipe --threads 2 --processes 1   # one process on both cores' threads
 
 Inputs are distinct texts, so no cache is warm for them: the corpus and written documents
 (data/), then UD VTB sentences (../shared/data/ud_vietnamese_vtb, when present) 40 to a
 document. Tokens are the subwords of the NER windows, <s> and </s> included. One process runs
 the steps in a loop (only `prepare_text` and `SubwordAligner`, so an older checkout runs it
-too); N processes run `viextract.parallel.prepare_documents`, pool start-up included. Wall
+too); N processes run `viextract.parallel.prepare_documents`, pool start-up included. `--pipe`
+times `Extractor.pipe` with `n_process` N instead: on the CPU each worker runs the whole extraction
+with `--threads` // N torch threads (at least 1), the caller with `--threads`. Wall
 seconds are what a caller waits; CPU seconds (this process only) say how much work one process
 did, and move less when the machine is shared.
 """
@@ -160,13 +163,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tokenizer-dir", default=None, help="vocab.txt + bpe.codes to use instead of the model's")
     parser.add_argument("--pipe", action="store_true", help="time Extractor.pipe (the whole extraction) instead")
     parser.add_argument("--profile", action="store_true", help="cProfile one in-process run: top 15 by own time")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads here (workers: this // processes)")
     parser.add_argument("--json", default=None, help="write every run here")
     args = parser.parse_args(argv)
     import torch
 
     import viextract
 
-    torch.set_num_threads(1)
+    torch.set_num_threads(args.threads)
     tokenizer_dir = Path(args.tokenizer_dir) if args.tokenizer_dir else None
     tokenizer, segmenter = load_ner_tokenizer(resolve_model_dir(args.model), args.slow_tokenizer, tokenizer_dir)
     texts = distinct_texts()
@@ -176,6 +180,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{what}; viextract from {source}; tokenizer {type(tokenizer).__name__}; {len(texts)} texts\n")
     if args.profile:
         return profile_prep(texts, tokenizer, segmenter)
+    print(f"torch threads {args.threads}\n")
     print("| processes | run | seconds | CPU seconds | tokens | tokens/s |\n|---|---|---|---|---|---|")
     runs = []
     for processes in args.processes:
@@ -186,7 +191,7 @@ def main(argv: list[str] | None = None) -> int:
         for index, run in enumerate(measured, 1):
             cpu = f"{run.cpu_seconds:.2f}" if run.cpu_seconds is not None else "n/a"
             print(f"| {processes} | {index} | {run.seconds:.2f} | {cpu} | {run.tokens:,} | {run.tokens_per_s:,.0f} |")
-            runs.append(run.__dict__ | {"tokens_per_s": run.tokens_per_s})
+            runs.append(run.__dict__ | {"tokens_per_s": run.tokens_per_s, "threads": args.threads})
     if args.json:
         Path(args.json).write_text(json.dumps(runs, indent=2) + "\n", encoding="utf-8")
     return 0
