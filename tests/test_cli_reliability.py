@@ -187,6 +187,25 @@ def test_ctrl_c_exits_130_and_keeps_finished_documents(tiny_ner_dir, tmp_path, c
     assert documents[0]["text"] == corpus[0]
 
 
+def test_a_reader_that_stops_early_gets_no_error_on_stderr(tiny_ner_dir, tmp_path, corpus):
+    """`viextract extract ... | head -1`: the pipe breaks, and the command stops quietly with SIGPIPE's status."""
+    files = []
+    for index, text in enumerate(corpus[:3] * 4):
+        files.append(tmp_path / f"{index}.txt")
+        files[-1].write_text(text, encoding="utf-8")
+    command = [sys.executable, "-m", "viextract.cli", "extract", *map(str, files), "--model", str(tiny_ner_dir)]
+    process = subprocess.Popen(command + ["--format", "jsonl"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        assert json.loads(process.stdout.readline())["file"] == str(files[0])
+        process.stdout.close()  # what `head -1` does after its line
+        err = process.stderr.read().decode("utf-8")
+        process.wait(timeout=120)
+    finally:
+        process.kill()
+    assert err == ""
+    assert process.returncode == 141
+
+
 @pytest.mark.parametrize("count", [0, 1, 2])
 def test_json_written_element_by_element_is_the_same_bytes_as_one_dump(monkeypatch, count):
     from viextract import Entity, Extraction, Relation

@@ -314,12 +314,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     _utf8_stdout()
     try:
         return args.run(args)
+    except BrokenPipeError:
+        return _reader_left()
     except (OSError, InputError) as error:  # ModelLoadError included: a message, not a traceback
         print(f"viextract: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("viextract: interrupted", file=sys.stderr)
         return 130  # 128 + SIGINT, as shells report it
+
+
+def _reader_left() -> int:
+    """The reader of stdout stopped (`| head`): exit quietly, as Unix tools do, with the shell's SIGPIPE status.
+
+    Python would report the broken pipe again when it flushes stdout at exit; stdout goes to
+    /dev/null first so that it has nothing left to flush.
+    """
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    return 141  # 128 + SIGPIPE
 
 
 def _utf8_stdout() -> None:
