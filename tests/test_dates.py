@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.grapheme_helpers import TagEverything
 from viextract import Entity, Extraction, Relation
-from viextract.dates import header_date, normalize_date, with_date_values
+from viextract.dates import blank_header, header_date, normalize_date, with_date_values
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = ["corpus.jsonl", "extra_written.jsonl", "written_topics.jsonl"]
@@ -105,3 +106,20 @@ def test_header_and_with_date_values():
     assert [e.value for e in result] == ["2025-10-10", None, None]
     assert result.relations[0].tail is result.entities[0]
     assert with_date_values(result, "2024-01-01").entities[0].value == "2024-10-10"  # the argument wins
+
+
+def test_the_header_is_blanked_for_the_models_only_when_it_is_one():
+    text = " date 2025-10-11 Chiều tối 10/10 tại thủ đô Vientiane."
+    blanked = blank_header(text)
+    assert len(blanked) == len(text) and blanked == " " * 16 + text[16:]
+    for kept in (" date 2025-13-40 Hà Nội.", "Ngày 10/10 tại Hà Nội.", "Hà Nội date 2025-10-11 x."):
+        assert blank_header(kept) == kept
+
+
+def test_no_entity_comes_from_the_header(tiny_extractor, monkeypatch):
+    """A model tags a ` date YYYY-MM-DD` header as a DATE unless it never sees it (every word is one here)."""
+    monkeypatch.setattr(tiny_extractor, "tagger", TagEverything(tiny_extractor.tagger.aligner))
+    text = " date 2025-10-11 Lào.\n\nNgày 10/10."
+    result = tiny_extractor(text)
+    assert [e.text for e in result.entities] == ["Lào.", "Ngày 10/10."]
+    assert [e.start for e in result.entities] == [17, 23]

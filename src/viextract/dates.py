@@ -59,6 +59,15 @@ def header_date(text: str) -> str | None:
     return match.group(1)
 
 
+def blank_header(text: str) -> str:
+    """`text` with a valid ` date YYYY-MM-DD` header turned into spaces: metadata for `header_date`,
+    not prose for the models, which would tag it as a DATE. Same length, so offsets still index `text`."""
+    match = _HEADER.match(text)
+    if match is None or header_date(text) is None:
+        return text
+    return " " * match.end() + text[match.end() :]
+
+
 def normalize_date(text: str, document_date: dt.date | str | None = None) -> str | None:
     """ISO 8601 for a DATE mention (`2026-03-15`, `2026-12-25/2026-12-27`, `2025/2030`, `2026-Q4`), or None."""
     if not isinstance(text, str):

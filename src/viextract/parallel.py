@@ -23,6 +23,7 @@ from itertools import islice
 from typing import Any
 
 from .align import SubwordAligner, Window
+from .dates import blank_header
 from .text import Sentence, prepare_text
 from .truncation import add_truncations, counting_truncations
 
@@ -78,7 +79,7 @@ class DocumentPreparer:
         self.aligner = aligner
 
     def __call__(self, text: str) -> PreparedDocument:
-        sentences = prepare_text(text, self.segmenter).sentences
+        sentences = prepare_text(blank_header(text), self.segmenter).sentences
         windows = tuple(tuple(self.aligner.windows([w.text for w in s.words])) if s.words else () for s in sentences)
         return PreparedDocument(text, sentences, windows)
 
