@@ -89,6 +89,8 @@ def test_onnx_extractor_matches_torch(tiny_ner_dir, tmp_path, corpus):
         return [[(e.start, e.end, e.label) for e in r.entities] for r in results]
 
     assert spans(onnx_results) == spans(torch_results)
+    # In worker processes each opens its own session (a session cannot be pickled).
+    assert spans(load_onnx_extractor(tiny_ner_dir, path).pipe(corpus[:2], n_process=2)) == spans(torch_results)
 
 
 def test_a_float16_stored_model_exports_to_int8_onnx(tiny_ner_dir, tmp_path, corpus):

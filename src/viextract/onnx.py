@@ -112,6 +112,11 @@ class OnnxTokenClassifier:
         (logits,) = self.session.run(["logits"], feeds)
         return SimpleNamespace(logits=torch.from_numpy(logits))
 
+    def __reduce__(self):
+        # A session cannot be pickled: a worker process of `Extractor.pipe(n_process=N)` opens its own,
+        # on its share of the threads (None: torch's count, which the worker has set to that share).
+        return (type(self), (self.path, self.config, None))
+
     def save_pretrained(self, *args, **kwargs):
         raise NotImplementedError(
             f"an ONNX model ({self.path}) cannot be saved as a torch model; save from Extractor.from_pretrained"
