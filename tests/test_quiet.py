@@ -101,3 +101,33 @@ def test_a_long_one_line_text_gives_one_warning(tiny_extractor, caplog):
         tiny_extractor(text)
     (record,) = [r for r in caplog.records if r.levelname == "WARNING"]
     assert "sentences longer than the segmenter's limit were cut" in record.getMessage()
+
+
+class TagEveryThirtiethWord:
+    """A stand-in tagger: a TITLE, then 30 words on a PER, and so on; relation candidates far apart."""
+
+    def __init__(self, aligner):
+        self.aligner = aligner
+
+    def tag(self, sentences, batch_size=32, batch_tokens=None, windows=None):
+        from viextract.ner import WordTag
+
+        labels = {0: "B-TITLE", 30: "B-PER"}
+        return [[WordTag(labels.get(i % 60, "O"), 0.9) for i in range(len(s))] for s in sentences]
+
+
+def test_one_pass_pairs_no_window_holds_are_in_the_one_warning(tiny_extractor, tiny_tokenizer_dir, tmp_path, caplog):
+    """A long one-line text: a sentence cut for the segmenter, and relation candidates too far apart for one
+    window of a one-pass relation model. One warning says both (it was two lines on stderr)."""
+    from tests.relation_helpers import build_tiny_relation_extractor, copy_tokenizer_with_markers, load_tokenizer
+    from viextract.relations import ONE_PASS
+
+    tokenizer = load_tokenizer(copy_tokenizer_with_markers(tiny_tokenizer_dir, tmp_path))
+    relations = build_tiny_relation_extractor(tokenizer, threshold=0.0, architecture=ONE_PASS, max_input_length=62)
+    extractor = Extractor(tiny_extractor.ner_model, tiny_extractor.tokenizer, relations)
+    extractor.tagger = TagEveryThirtiethWord(extractor.tagger.aligner)
+    with caplog.at_level(logging.WARNING, logger="viextract"):
+        extractor("Bộ trưởng thăm Lào " * 150)
+    (message,) = viextract_warnings(caplog)
+    assert "sentences longer than the segmenter's limit were cut" in message
+    assert "relation candidates lay in no window holding both arguments" in message

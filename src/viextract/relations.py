@@ -15,7 +15,6 @@ more entities.
 
 from __future__ import annotations
 
-import logging
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -48,7 +47,7 @@ from .ner import pad_batch, plan_batches
 from .onepass import NUM_DISTANCE_BUCKETS, WindowInput, encode_sentence
 from .quiet import quiet_unless_verbose
 from .saving import atomic_directory, check_save_target, refuse_quantized
-from .truncation import reports_truncations
+from .truncation import note_truncation, reports_truncations
 
 MODEL_TYPE = "viextract_relation"
 DEFAULT_THRESHOLD = 0.5
@@ -58,8 +57,6 @@ TYPED_MARKERS, ONE_PASS = "typed_markers", "one_pass"
 # A label slot with no pair behind it (one_pass labels are padded per window); cross-entropy ignores it.
 PADDED_LABEL = -100
 ARCHITECTURES = (TYPED_MARKERS, ONE_PASS)
-
-logger = logging.getLogger(__name__)
 
 
 class RelationConfig(RobertaConfig):
@@ -491,6 +488,7 @@ class RelationExtractor:
             raise ValueError("batch_size must be at least 1")
         return self._decide(self.score(items, batch_size, batch_tokens), items, threshold)
 
+    @reports_truncations
     def score(
         self,
         items: Sequence[tuple[Sequence[str], Sequence[Mention]]],
@@ -501,8 +499,9 @@ class RelationExtractor:
 
         A pair an adjacency rule covers gets the rule's label instead, with that label's probability.
         With architecture one_pass a pair that no window holds is not scored: such pairs are
-        counted and logged once per call. Inputs of all sentences are sorted by length and batched,
-        `batch_size` at a time and, when `batch_tokens` is set, at most that many tokens once padded.
+        counted into the call's one warning of what had to be cut (truncation.py). Inputs of all
+        sentences are sorted by length and batched, `batch_size` at a time and, when `batch_tokens`
+        is set, at most that many tokens once padded.
         """
         batching = (batch_size, batch_tokens)
         if self.config.architecture == ONE_PASS:
@@ -552,19 +551,13 @@ class RelationExtractor:
         Windows of all sentences are sorted by length and batched together (`_sorted_batches`).
         """
         pending: list[tuple[int, WindowInput, list[list[bool]]]] = []
-        lost = 0
         for s_index, (words, mentions) in enumerate(items):
             windows, missed = self.encoder.encode_sentence(words, mentions, self.encoder.candidates(mentions))
-            lost += len(missed)
+            for h, t in missed:  # counted into the call's one summary of what had to be cut
+                note_truncation("unscored", f"mentions {h} and {t}: no window of {self.encoder.max_subwords} subwords")
             for window in windows:
                 masks = [self.encoder.label_mask(mentions[h][2], mentions[t][2]) for h, t in window.pairs]
                 pending.append((s_index, window, masks))
-        if lost:
-            logger.warning(
-                "%d relation candidates lay in no window of %d subwords holding both arguments and were not scored",
-                lost,
-                self.encoder.max_subwords,
-            )
         batches = self._sorted_batches(pending, batching, collate_windows)
         keys = [(s_index, h, t) for chosen, _ in batches for s_index, window, _ in chosen for h, t in window.pairs]
         probs = [probs for _, probs in batches]

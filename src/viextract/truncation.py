@@ -24,6 +24,7 @@ KINDS = {
     "sentence": "sentences longer than the segmenter's limit were cut into pieces",
     "word": "words longer than a model window were cut",
     "pair": "relation candidates' sentences were cut to a window around their two entities",
+    "unscored": "relation candidates lay in no window holding both arguments and were not scored",
 }
 
 _counts: ContextVar[Counter | None] = ContextVar("viextract_truncations", default=None)
