@@ -13,6 +13,7 @@ from typing import Any, overload
 
 import torch
 
+from .arguments import check_positive_int
 from .bio import decode_bio, drop_symbol_edges
 from .card import write_card
 from .dates import reference_year, with_date_values
@@ -30,7 +31,7 @@ from .loading import (
     transformers_class,
 )
 from .ner import TokenTagger
-from .parallel import DocumentPreparer, Failed, PreparedDocument, check_n_process, map_in_workers, prepare_documents
+from .parallel import DocumentPreparer, Failed, PreparedDocument, map_in_workers, prepare_documents
 from .quiet import no_quantization_deprecation, quiet_unless_verbose
 from .results import Entity, Extraction, Relation
 from .saving import atomic_directory, check_save_target, refuse_quantized
@@ -49,9 +50,7 @@ def _check_text(text: Any) -> str:
 
 def check_batch_size(batch_size: Any) -> int:
     """`batch_size` itself if it is a positive int (bool excluded), else ValueError naming the value."""
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
-    return batch_size
+    return check_positive_int("batch_size", batch_size)
 
 
 def check_threshold(threshold: Any) -> float | None:
@@ -303,7 +302,7 @@ class Extractor:
         if not isinstance(texts, Iterable):
             raise TypeError(f"pipe() takes an iterable of str, got {type(texts).__name__}")
         check_batch_size(batch_size)
-        check_n_process(n_process)
+        check_positive_int("n_process", n_process)
         threshold, chosen = check_threshold(threshold), check_labels(labels)
         reference_year(document_date)
         options = (threshold, document_date)

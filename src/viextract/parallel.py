@@ -23,6 +23,7 @@ from itertools import islice
 from typing import Any
 
 from .align import SubwordAligner, Window
+from .arguments import check_positive_int
 from .dates import blank_header
 from .text import Sentence, prepare_text
 from .truncation import add_truncations, counting_truncations
@@ -106,18 +107,12 @@ def prepare_documents(
     texts: Iterable[str], preparer: DocumentPreparer, n_process: int = 1
 ) -> Iterator[PreparedDocument]:
     """`preparer(text)` for each text, in input order; in `n_process` spawned workers when above 1."""
-    check_n_process(n_process)
+    check_positive_int("n_process", n_process)
     if n_process == 1:
         yield from map(preparer, texts)
         return
     for text, (sentences, windows) in map_in_workers(iter(texts), _PrepareTask(preparer), n_process):
         yield PreparedDocument(text, sentences, windows)
-
-
-def check_n_process(n_process: Any) -> int:
-    if isinstance(n_process, bool) or not isinstance(n_process, int) or n_process < 1:
-        raise ValueError(f"n_process must be a positive int, got {n_process!r}")
-    return n_process
 
 
 class _PrepareTask:
