@@ -19,6 +19,7 @@ from .card import write_card
 from .dates import reference_year, with_date_values
 from .errors import ModelLoadError
 from .labels import ENTITY_LABELS
+from .links import drop_link_words, link_spans
 from .loading import (
     IMPORT_LOCK,
     check_loading_info,
@@ -30,12 +31,13 @@ from .loading import (
     split_model_dir,
     transformers_class,
 )
-from .ner import TokenTagger
+from .ner import TokenTagger, WordTag
 from .parallel import DocumentPreparer, Failed, PreparedDocument, map_in_workers, prepare_documents
 from .quiet import no_quantization_deprecation, quiet_unless_verbose
 from .results import Entity, Extraction, Relation
 from .saving import atomic_directory, check_save_target, refuse_quantized
 from .segment import DEFAULT_SEGMENTER, get_segmenter
+from .text import Sentence
 from .truncation import reports_truncations_when_done
 
 # Documents are prepared and tagged together until this many sentences are pending.
@@ -361,6 +363,7 @@ class Extractor:
     ) -> list[Extraction]:
         sentences = [s for doc in documents for s in doc.sentences]
         originals = [doc.text for doc in documents for _ in doc.sentences]
+        links = [spans for doc in documents for spans in [link_spans(doc.text)] for _ in doc.sentences]
         tags = self.tagger.tag(
             [[w.text for w in s.words] for s in sentences],
             batch_size=batch_size,
@@ -368,17 +371,9 @@ class Extractor:
             windows=[w for doc in documents for w in doc.windows],
         )
         # Per sentence: the entities and their word spans, for the relation model.
-        mentions: list[list[tuple[int, int, str]]] = []
-        entities: list[list[Entity]] = []
-        for sentence, sentence_tags, original in zip(sentences, tags, originals):
-            labels = drop_symbol_edges([t.label for t in sentence_tags], [w.text for w in sentence.words])
-            spans = decode_bio(labels, [t.prob for t in sentence_tags])
-            found = []
-            for span in spans:
-                start, end = sentence.words[span.start].start, sentence.words[span.end - 1].end
-                found.append(Entity(original[start:end], span.label, start, end, round(span.score, 4)))
-            entities.append(found)
-            mentions.append([(span.start, span.end, span.label) for span in spans])
+        found = [_sentence_entities(*parts) for parts in zip(sentences, tags, originals, links)]
+        entities = [sentence_entities for sentence_entities, _ in found]
+        mentions = [sentence_mentions for _, sentence_mentions in found]
         relations: list[list[Relation]] = [[] for _ in sentences]
         if self.relation_extractor is not None:
             candidates = [i for i, found in enumerate(entities) if len(found) >= 2]
@@ -409,6 +404,20 @@ class Extractor:
             )
             position += count
         return results
+
+
+def _sentence_entities(
+    sentence: Sentence, tags: Sequence[WordTag], text: str, links: Sequence[tuple[int, int]]
+) -> tuple[list[Entity], list[tuple[int, int, str]]]:
+    """One sentence's entities (offsets into `text`) and their word spans, from its words' tags."""
+    labels = drop_link_words([t.label for t in tags], [(w.start, w.end) for w in sentence.words], links)
+    labels = drop_symbol_edges(labels, [w.text for w in sentence.words])
+    spans = decode_bio(labels, [t.prob for t in tags])
+    entities = []
+    for span in spans:
+        start, end = sentence.words[span.start].start, sentence.words[span.end - 1].end
+        entities.append(Entity(text[start:end], span.label, start, end, round(span.score, 4)))
+    return entities, [(span.start, span.end, span.label) for span in spans]
 
 
 def _models_in_workers(device: torch.device) -> bool:
