@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -17,6 +18,7 @@ from training.evaluation.challenge import (
     build_set,
     format_table,
     group_documents,
+    in_capitals,
     phenomenon_of,
     score_challenge,
     shared_names,
@@ -90,6 +92,16 @@ def test_scores_per_phenomenon_with_counts():
     assert "| dates | 1 | 100.0 | 100.0 | 100.0 | 3 | 3 | 100.0 | 100.0 | 100.0 | 2 | 2 |" in table
     assert "| buildings | 1 | 50.0 | 33.3 | 40.0 | 3 | 2 | 0.0 | 0.0 | 0.0 | 1 | 1 |" in table
     assert table.splitlines()[-1].startswith("| **all** |")
+
+
+def test_capitals_keep_every_offset_and_refuse_a_text_whose_capitals_are_longer():
+    dates, buildings = parse_inline(TINY, "tiny.txt")
+    upper = in_capitals(buildings)
+    assert upper.text.startswith("CHỦ TỊCH NƯỚC ĐINH VĂN TOÀN ĐÓN KHÁCH")
+    assert [upper.mention(e) for e in upper.entities] == ["CHỦ TỊCH NƯỚC", "ĐINH VĂN TOÀN", "PHỦ CHỦ TỊCH"]
+    assert upper.entities == buildings.entities and upper.relations == buildings.relations
+    with pytest.raises(DataError, match="challenge-dates-01: text"):
+        in_capitals(replace(dates, text=dates.text.replace("diễn", "straße")))
 
 
 def test_build_writes_measurement_only_documents(tmp_path):

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from training.data.checks import validate_documents
-from training.data.files import load_documents
+from training.data.files import load_documents, save_documents
 from training.data.inline import parse_inline
 from training.weak.augment import main
-from training.weak.variants import apply_edits, case_edits, dash_edits, name_edits, variant_documents
+from training.weak.variants import apply_edits, case_edits, dash_edits, name_edits, upper_edits, variant_documents
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -117,3 +117,32 @@ def test_command_writes_variants(tmp_path, capsys):
     out.write_text(capsys.readouterr().out, encoding="utf-8")
     ids = [doc.id for doc in load_documents(out)]
     assert ids and all(i.startswith("topics-001#") for i in ids)
+
+
+def test_an_upper_variant_prints_one_sentence_in_capitals_and_keeps_every_label():
+    markup = "=== u-1\n[Đại tá]{TITLE:t} [Khăm-tày]{PER:p} đến [Lào]{LOC:l}. Hai bên ký.\n@ p has_title t"
+    doc = parse_inline(markup, "u.txt")[0]
+    copies = {apply_edits(doc, upper_edits(doc, random.Random(seed)), "c", "test") for seed in range(20)}
+    first, second = "ĐẠI TÁ KHĂM-TÀY ĐẾN LÀO. Hai bên ký.", "Đại tá Khăm-tày đến Lào. HAI BÊN KÝ."
+    assert {copy.text for copy in copies} == {first, second}
+    validate_documents(list(copies))
+    for copy in copies:
+        assert [(m.upper(), label) for m, label in mentions(copy)] == [(m.upper(), label) for m, label in mentions(doc)]
+        assert copy.relations == doc.relations
+
+
+def test_upper_variants_are_asked_for_and_the_default_kinds_stay_those_measured(tmp_path, capsys):
+    originals = load_documents(REPO / "data" / "written_topics.jsonl")[:5]
+    assert not any(v.id.endswith("#upper") for v in variant_documents(originals, seed=3))
+    upper = variant_documents(originals, seed=3, kinds=("upper",))
+    assert [v.id for v in upper] == [f"{doc.id}#upper" for doc in originals]
+    validate_documents(upper)
+    path = tmp_path / "five.jsonl"
+    save_documents(originals, path)
+    assert main([str(path), "--variants", "--kinds", "upper,case"]) == 0
+    out = tmp_path / "out.jsonl"
+    out.write_text(capsys.readouterr().out, encoding="utf-8")
+    assert {doc.id.split("#")[1] for doc in load_documents(out)} == {"upper", "case"}
+    with pytest.raises(SystemExit):
+        main([str(path), "--variants", "--kinds", "capitals"])
+    assert "unknown ['capitals']" in capsys.readouterr().err

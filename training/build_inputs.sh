@@ -22,7 +22,15 @@ mkdir -p $out
 #    sentences, the written documents' spelling variants, and word-segmented text for the k-fold's
 #    masked-LM variant and wave 1's base.
 [ -f $out/silver.jsonl ] || python -m training.weak.silver --out $out/silver.jsonl --splits data/splits.json
-[ -f $out/variants.jsonl ] || python -m training.weak.augment --variants data/extra_written.jsonl \
-  data/written_topics.jsonl > $out/variants.jsonl
+# Written beside and moved into place, so that a failed run leaves no half file that the next run would keep.
+variants() {
+  [ -f "$1" ] && return
+  python -m training.weak.augment --variants --kinds "$2" data/extra_written.jsonl data/written_topics.jsonl > "$1.part"
+  mv "$1.part" "$1"
+}
+variants $out/variants.jsonl dash,names,case
+# The same and one sentence of each document in capitals, as headlines are printed (not yet in the bundled
+# recipe: configs/gpu_recipes.yaml's ner_upper, docs/training.md "Text in capitals").
+variants $out/variants_upper.jsonl dash,names,case,upper
 [ -f outputs/pretrain_text/train.txt ] || python -m training.pretraining.text --segmenter pyvi \
   --write-text outputs/pretrain_text/train.txt --heldout-out outputs/pretrain_text/heldout.txt

@@ -2,14 +2,11 @@
 # The wave's GPU run, on one machine with a CUDA GPU, from the repository root:
 #   bash training/gpu_build.sh OUT_DIR [DEADLINE_SECONDS]
 #   PLAN=configs/gpu_recipes.yaml bash training/gpu_build.sh OUT_DIR [DEADLINE_SECONDS]   # measures only
-# Before it, on any machine (CPU is fine): the bases and the silver sentences it trains from
-#   python -m training.pretraining.build_e5_base --vocab-size 10000 --dtype int8 --out outputs/bundled/e5base
-#   python -m training.weak.silver --out outputs/bundled/silver.jsonl --splits data/splits.json
-#   python -m training.weak.augment --variants data/extra_written.jsonl data/written_topics.jsonl > outputs/bundled/variants.jsonl
-#   python -m training.pretraining.text --segmenter pyvi --write-text outputs/pretrain_text/train.txt \
-#     --heldout-out outputs/pretrain_text/heldout.txt
+# Before it, on any machine (CPU is fine): the bases, the silver sentences, the spelling variants and the
+# pretraining text it trains from, each made only when absent:
+#   bash training/build_inputs.sh
 # and these travel with the repository: .whl/ (wheels the GPU image lacks), outputs/bundled/{e5base,silver.jsonl,
-# variants.jsonl}, outputs/pretrain_text.
+# variants.jsonl,variants_upper.jsonl}, outputs/pretrain_text.
 # It trains the bundled NER and relation models and every k-fold of configs/gpu_plan.yaml as
 # parallel processes (training.fit.jobs), stops what is still running at the deadline, picks the
 # relation architecture by the folds (training.evaluation.compare_kfold --pick), stores the bundled model

@@ -1,6 +1,7 @@
 """The challenge set: short written sentences per phenomenon of real news, scored per phenomenon.
 
     python -m training.evaluation.challenge --model DIR [--data data/challenge.jsonl] [--out results.json] [--markdown]
+        [--capitals]
     python -m training.evaluation.challenge build data/challenge.txt --out data/challenge.jsonl
     python -m training.evaluation.challenge overlap data/written_topics.jsonl [--data data/challenge.jsonl]
 
@@ -77,6 +78,17 @@ def score_group(documents: Sequence[Document], results: Sequence[Any]) -> dict[s
             [gold_relations(doc) for doc in documents], pred_relations, list(RELATION_LABELS)
         ).to_dict(),
     }
+
+
+def in_capitals(doc: Document) -> Document:
+    """`doc` with its text in capitals (a headline's printing), every offset unchanged.
+
+    DataError if a character's capital is longer than it, which would move the offsets.
+    """
+    text = doc.text.upper()
+    if len(text) != len(doc.text):
+        raise DataError(f"{doc.id}: text: its capitals are not one character each, so offsets would move")
+    return replace(doc, text=text)
 
 
 def score_challenge(extractor, documents: Sequence[Document], batch_size: int = 32) -> dict[str, Any]:
@@ -165,6 +177,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--markdown", action="store_true", help="print the table as Markdown")
     parser.add_argument("--device", help="cpu, cuda, ... (default: cuda if available)")
     parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument(
+        "--capitals", action="store_true", help="score the texts in capitals, as headlines are printed"
+    )
     return parser
 
 
@@ -182,8 +197,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         documents = load_documents(args.data)
+        if args.capitals:
+            documents = [in_capitals(doc) for doc in documents]
         extractor = Extractor.from_pretrained(args.model, device=args.device)
-        report = {"model": args.model, "data": args.data, **score_challenge(extractor, documents, args.batch_size)}
+        scores = score_challenge(extractor, documents, args.batch_size)
+        report = {"model": args.model, "data": args.data, "capitals": args.capitals, **scores}
     except (DataError, ModelLoadError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -192,16 +192,25 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="instead: spelling variants (country-pair dashes, hyphenated/spaced names, lower case; weak.variants)",
     )
+    parser.add_argument(
+        "--kinds", help="with --variants: which, comma-separated (default dash,names,case; also: upper)"
+    )
     args = parser.parse_args(argv)
+    if args.kinds is not None and not args.variants:
+        parser.error("--kinds goes with --variants")
     try:
         docs = [doc for path in args.files for doc in load_documents(path)]
     except (DataError, OSError) as error:
         print(error, file=sys.stderr)
         return 1
     if args.variants:
-        from .variants import variant_documents
+        from .variants import DEFAULT_KINDS, VARIANTS, variant_documents
 
-        write_documents(variant_documents(docs, args.seed), sys.stdout)
+        kinds = DEFAULT_KINDS if args.kinds is None else tuple(k.strip() for k in args.kinds.split(",") if k.strip())
+        unknown = sorted(set(kinds) - set(VARIANTS))
+        if unknown or not kinds:
+            parser.error(f"--kinds: unknown {unknown or 'empty list'}; choose from {', '.join(VARIANTS)}")
+        write_documents(variant_documents(docs, args.seed, kinds), sys.stdout)
         return 0
     write_documents(augment_documents(docs, args.copies, args.seed), sys.stdout)
     return 0
