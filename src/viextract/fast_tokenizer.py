@@ -221,6 +221,10 @@ class FastPhobertTokenizer:
         """PhoBERT token strings; a token missing from vocab.txt comes back as `<unk>`."""
         return [self._decoder.get(token.id, SPECIAL_TOKENS["unk"]) for token in self.encode(text)]
 
+    def get_vocab(self) -> dict[str, int]:
+        """Token -> id, the added tokens included, as transformers' tokenizers give it."""
+        return self.encoder | self.added
+
     def convert_tokens_to_ids(self, tokens: str | Sequence[str]):
         if isinstance(tokens, str):
             return self.added.get(tokens, self.encoder.get(tokens, self.unk_token_id))
