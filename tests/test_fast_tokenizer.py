@@ -136,3 +136,10 @@ def test_construction_is_cached_and_saving_gives_files_phobert_tokenizer_reads(t
     text = "@ * người * Lê_Đức_Thái @ <mask> ^ Việt_Nam"
     assert reference_ids(again, text) == [t.id for t in fast.encode(text)]
     assert [t.id for t in pickle.loads(pickle.dumps(fast)).encode(text)] == [t.id for t in fast.encode(text)]
+
+
+def test_get_vocab_equals_phobert_tokenizers():
+    directory = tokenizer_dir("bundled_ner")
+    assert FastPhobertTokenizer.from_pretrained(directory).get_vocab() == PhobertTokenizer.from_pretrained(
+        str(directory)
+    ).get_vocab()
