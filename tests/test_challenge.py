@@ -10,7 +10,7 @@ from types import SimpleNamespace
 import pytest
 
 from training.data.checks import sentence_bounds
-from training.data.documents import DataError
+from training.data.documents import DataError, printed_in_capitals
 from training.data.files import load_documents
 from training.data.inline import parse_inline
 from training.evaluation.challenge import (
@@ -18,7 +18,6 @@ from training.evaluation.challenge import (
     build_set,
     format_table,
     group_documents,
-    in_capitals,
     phenomenon_of,
     score_challenge,
     shared_names,
@@ -96,12 +95,12 @@ def test_scores_per_phenomenon_with_counts():
 
 def test_capitals_keep_every_offset_and_refuse_a_text_whose_capitals_are_longer():
     dates, buildings = parse_inline(TINY, "tiny.txt")
-    upper = in_capitals(buildings)
+    upper = printed_in_capitals(buildings)
     assert upper.text.startswith("CHỦ TỊCH NƯỚC ĐINH VĂN TOÀN ĐÓN KHÁCH")
     assert [upper.mention(e) for e in upper.entities] == ["CHỦ TỊCH NƯỚC", "ĐINH VĂN TOÀN", "PHỦ CHỦ TỊCH"]
     assert upper.entities == buildings.entities and upper.relations == buildings.relations
     with pytest.raises(DataError, match="challenge-dates-01: text"):
-        in_capitals(replace(dates, text=dates.text.replace("diễn", "straße")))
+        printed_in_capitals(replace(dates, text=dates.text.replace("diễn", "straße")))
 
 
 def test_build_writes_measurement_only_documents(tmp_path):

@@ -342,6 +342,13 @@ def test_evaluate_and_kfold_write_json(tmp_path, base_model_dir, documents, caps
     assert main([*argmax_argv, "--out", str(argmax_out)]) == 0
     assert json.loads(argmax_out.read_text(encoding="utf-8"))["decoding"] == "argmax"
 
+    # --capitals scores the texts in capitals; it never trains on them.
+    assert main(["ner", "--model", str(base_model_dir), "--data", str(data), "--capitals", "--out", str(out)]) == 0
+    capitals = json.loads(out.read_text(encoding="utf-8"))
+    assert capitals["capitals"] is True and capitals["gold_entities"] == results["gold_entities"]
+    assert main(["ner", "--kfold", "2", "--config", "configs/ner.yaml", "--data", str(data), "--capitals"]) == 2
+    assert "--capitals with --kfold needs --rescore" in capsys.readouterr().err
+
     # --docs picks a split's documents by id.
     assert (
         main(["ner", "--model", str(base_model_dir), "--data", str(CORPUS), "--docs", "test", "--out", str(out)]) == 0

@@ -8,7 +8,7 @@ augmentation and the weak annotator all write and read the same valid data.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 SPLIT_NAMES = ("train", "dev", "test")
@@ -75,6 +75,17 @@ class Document:
 
 # ---------------------------------------------------------------------------------------
 # Parsing: JSON shape and field types.
+
+
+def printed_in_capitals(doc: Document) -> Document:
+    """`doc` with its text in capitals (a headline's printing), every offset unchanged.
+
+    DataError if a character's capital is longer than it, which would move the offsets.
+    """
+    text = doc.text.upper()
+    if len(text) != len(doc.text):
+        raise DataError(f"{doc.id}: text: its capitals are not one character each, so offsets would move")
+    return replace(doc, text=text)
 
 
 def field_error(where: str, field_name: str, problem: str) -> DataError:

@@ -25,7 +25,7 @@ from typing import Any
 from viextract.labels import ENTITY_LABELS, RELATION_LABELS
 
 from ..data.checks import sentence_bounds
-from ..data.documents import DataError, Document
+from ..data.documents import DataError, Document, printed_in_capitals
 from ..data.files import load_documents, save_documents
 from .metrics import score_items, score_spans
 from .relations import gold_relations
@@ -78,17 +78,6 @@ def score_group(documents: Sequence[Document], results: Sequence[Any]) -> dict[s
             [gold_relations(doc) for doc in documents], pred_relations, list(RELATION_LABELS)
         ).to_dict(),
     }
-
-
-def in_capitals(doc: Document) -> Document:
-    """`doc` with its text in capitals (a headline's printing), every offset unchanged.
-
-    DataError if a character's capital is longer than it, which would move the offsets.
-    """
-    text = doc.text.upper()
-    if len(text) != len(doc.text):
-        raise DataError(f"{doc.id}: text: its capitals are not one character each, so offsets would move")
-    return replace(doc, text=text)
 
 
 def score_challenge(extractor, documents: Sequence[Document], batch_size: int = 32) -> dict[str, Any]:
@@ -198,7 +187,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         documents = load_documents(args.data)
         if args.capitals:
-            documents = [in_capitals(doc) for doc in documents]
+            documents = [printed_in_capitals(doc) for doc in documents]
         extractor = Extractor.from_pretrained(args.model, device=args.device)
         scores = score_challenge(extractor, documents, args.batch_size)
         report = {"model": args.model, "data": args.data, "capitals": args.capitals, **scores}

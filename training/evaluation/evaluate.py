@@ -23,7 +23,7 @@ from typing import Any
 
 from viextract.ner import DECODINGS
 
-from ..data.documents import DataError
+from ..data.documents import DataError, printed_in_capitals
 from ..data.files import load_documents
 from ..fit.config import ConfigError
 from ..fit.ner import NerConfig
@@ -45,6 +45,11 @@ def build_parser(prog: str = "python -m training.evaluation.evaluate") -> argpar
     parser.add_argument("--out", help="write the results as JSON here")
     parser.add_argument("--device", help="cpu, cuda, cuda:1 ... (default: cuda if available)")
     parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument(
+        "--capitals",
+        action="store_true",
+        help="score the texts in capitals, as headlines are printed (a --model, or --kfold with --rescore)",
+    )
     parser.add_argument(
         "--decoding",
         choices=DECODINGS,
@@ -78,12 +83,17 @@ def main(argv: Sequence[str] | None = None, prog: str = "python -m training.eval
 
 def _run(args) -> dict[str, Any]:
     documents = select_documents(load_documents(args.data), args.docs, args.splits)
+    if args.capitals:
+        if args.kfold is not None and not args.rescore:
+            raise ConfigError("--capitals with --kfold needs --rescore: it scores fold models, it does not train them")
+        documents = [printed_in_capitals(doc) for doc in documents]
     meta = {
         "task": "ner",
         "data": args.data,
         "docs": args.docs or "all",
         "document_ids": [d.id for d in documents],
         "decoding": args.decoding,
+        "capitals": args.capitals,
     }
     check_kfold_arguments(args)
     if args.kfold is not None:
