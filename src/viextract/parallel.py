@@ -26,6 +26,7 @@ from .align import SubwordAligner, Window
 from .arguments import check_positive_int
 from .capitals import recase_capitals
 from .dates import blank_header
+from .markup import blank_markup
 from .text import Sentence, prepare_text
 from .truncation import add_truncations, counting_truncations
 
@@ -82,7 +83,7 @@ class DocumentPreparer:
 
     def __call__(self, text: str) -> PreparedDocument:
         # What the models read: same length as `text`, so every offset still indexes it.
-        model_text = recase_capitals(blank_header(text), self.aligner.tokenizer)
+        model_text = recase_capitals(blank_markup(blank_header(text)), self.aligner.tokenizer)
         sentences = prepare_text(model_text, self.segmenter).sentences
         windows = tuple(tuple(self.aligner.windows([w.text for w in s.words])) if s.words else () for s in sentences)
         return PreparedDocument(text, sentences, windows)
