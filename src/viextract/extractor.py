@@ -363,7 +363,8 @@ class Extractor:
     ) -> list[Extraction]:
         sentences = [s for doc in documents for s in doc.sentences]
         originals = [doc.text for doc in documents for _ in doc.sentences]
-        links = [spans for doc in documents for spans in [link_spans(doc.text)] for _ in doc.sentences]
+        doc_links = [link_spans(doc.text) for doc in documents]
+        links = [spans for doc, spans in zip(documents, doc_links) for _ in doc.sentences]
         tags = self.tagger.tag(
             [[w.text for w in s.words] for s in sentences],
             batch_size=batch_size,
