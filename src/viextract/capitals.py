@@ -17,7 +17,7 @@ import re
 import weakref
 from collections.abc import Mapping
 
-# A run with fewer capitals than this is an acronym or a short label (`ASEAN`, `UBND TỈNH`), left as it is.
+# A run with fewer capitals than this is an acronym or a short label (`ASEAN`, `QĐND LÀO`), left as it is.
 MIN_CAPITALS = 8
 # The most syllables one vocabulary token spans that are looked up together.
 MAX_SYLLABLES = 4
