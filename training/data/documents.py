@@ -73,10 +73,6 @@ class Document:
         return data
 
 
-# ---------------------------------------------------------------------------------------
-# Parsing: JSON shape and field types.
-
-
 def printed_in_capitals(doc: Document) -> Document:
     """`doc` with its text in capitals (a headline's printing), every offset unchanged.
 
@@ -86,6 +82,10 @@ def printed_in_capitals(doc: Document) -> Document:
     if len(text) != len(doc.text):
         raise DataError(f"{doc.id}: text: its capitals are not one character each, so offsets would move")
     return replace(doc, text=text)
+
+
+# ---------------------------------------------------------------------------------------
+# Parsing: JSON shape and field types.
 
 
 def field_error(where: str, field_name: str, problem: str) -> DataError:
