@@ -110,7 +110,7 @@ def check_offsets(result, text: str) -> None:
 # ---- (a) a few steps on the corpus; the model loads; --resume -----------------------------------
 
 
-def test_training_steps_lower_the_loss_and_save_a_loadable_model(tmp_path, base_model_dir, documents, capsys):
+def test_training_steps_lower_the_loss_and_save_a_loadable_model(tmp_path, base_model_dir, documents, capsys, caplog):
     from viextract import Extractor
 
     output = tmp_path / "model"
@@ -168,9 +168,11 @@ def test_training_steps_lower_the_loss_and_save_a_loadable_model(tmp_path, base_
     # Checkpoints of an earlier run are never silently mixed into a new one...
     code, err = train_cli(["ner", "--config", str(config_path)], capsys)
     assert code == 2 and "--resume" in err
-    # ...and --resume continues from the last of them.
+    # ...and --resume continues from the last of them, naming what changed since.
+    caplog.clear()
     code, err = train_cli(["ner", "--config", str(config_path), "--set", "max_steps=14", "--resume"], capsys)
     assert code == 0, err
+    assert "resuming with changed config keys: max_steps" in caplog.text
     resumed = json.loads((output / "training_metrics.json").read_text(encoding="utf-8"))
     assert resumed["global_step"] == 14
     assert [e["step"] for e in resumed["log_history"] if "loss" in e][-2:] == [13, 14]

@@ -308,13 +308,17 @@ def test_relation_kfold_end_to_end_pairs_each_fold_with_the_ner_model_that_held_
     assert "--ner-kfold: only used with --kfold" in capsys.readouterr().err
 
 
-def test_a_fresh_run_into_old_checkpoints_is_refused_and_resume_continues(trained, base_model_dir, data_files, capsys):
+def test_a_fresh_run_into_old_checkpoints_is_refused_and_resume_continues(
+    trained, base_model_dir, data_files, capsys, caplog
+):
     from training.fit.train import main
 
     config = write_config(trained / "re2.yaml", base_model_dir, data_files, trained / "model" / "re", epochs=3)
     assert main(["re", "--config", str(config)]) == 2
     assert "--resume" in capsys.readouterr().err
+    caplog.clear()
     assert main(["re", "--config", str(config), "--resume"]) == 0
+    assert "resuming with changed config keys: epochs" in caplog.text  # the continued run had 2
     metrics = json.loads((trained / "model" / "re" / "training_metrics.json").read_text())
     assert max(row.get("epoch", 0) for row in metrics["log_history"]) == pytest.approx(3.0)
 

@@ -33,7 +33,7 @@ from ..data.features import ner_dataset
 from ..data.sizes import training_data_sizes
 from ..evaluation.metrics import score_tags
 from ..release.provenance import PROVENANCE_KEY, data_origin, trained_provenance
-from .config import CONFIG_FILENAME, ConfigError, TrainConfig
+from .config import ConfigError, TrainConfig
 from .trainer import (
     METRICS_FILENAME,
     add_silver,
@@ -46,6 +46,7 @@ from .trainer import (
     load_base,
     load_training_documents,
     make_trainer,
+    record_config,
     training_arguments,
 )
 
@@ -305,11 +306,7 @@ def train_sentences(
         len(dev) if dev is not None else "no",
     )
     evaluate = dev is not None
-    if trainer.is_world_process_zero():
-        if resume_from is not None:
-            warn_config_changes(config, config.checkpoint_path / CONFIG_FILENAME)
-        config.checkpoint_path.mkdir(parents=True, exist_ok=True)
-        config.save(config.checkpoint_path)
+    record_config(trainer, config, resuming=resume_from is not None)
     result = trainer.train(resume_from_checkpoint=resume_from)
 
     output_dir = Path(config.output_dir)
@@ -362,17 +359,6 @@ def ner_trainer(config: NerConfig, model, tokenizer, train_dataset, dev, aligner
         preprocess_logits_for_metrics=log_softmax_logits if evaluate else None,
         callbacks=dev_callbacks(config, evaluate),
     )
-
-
-def warn_config_changes(config: NerConfig, previous_path: Path) -> None:
-    """On --resume, name the keys that differ from the run being continued (allowed, but worth seeing)."""
-    try:
-        previous = type(config).load(previous_path)
-    except (OSError, ConfigError):
-        return
-    changed = [key for key, value in config.to_dict().items() if previous.to_dict().get(key) != value]
-    if changed:
-        logger.warning("resuming with changed config keys: %s", ", ".join(changed))
 
 
 @dataclass(frozen=True)

@@ -67,6 +67,7 @@ from .trainer import (
     load_base,
     load_training_documents,
     make_trainer,
+    record_config,
     training_arguments,
 )
 
@@ -326,9 +327,7 @@ def train_examples(
     )
     no_relation_id = labels.index(NO_RELATION)
     trainer = relation_trainer(config, model, tokenizer, train_features, dev_features, no_relation_id)
-    if trainer.is_world_process_zero():
-        config.checkpoint_path.mkdir(parents=True, exist_ok=True)
-        config.save(config.checkpoint_path)
+    record_config(trainer, config, resuming=resume_from is not None)
     result = trainer.train(resume_from_checkpoint=resume_from)
     # The kept checkpoint (the best on dev, or the last) is loaded: choose the threshold on dev with
     # it (every rank, same answer).

@@ -14,7 +14,7 @@ import torch
 from ..data.documents import DataError, Document
 from ..data.files import load_documents
 from ..data.splits import load_split
-from .config import ConfigError, TrainConfig
+from .config import CONFIG_FILENAME, ConfigError, TrainConfig
 
 logger = logging.getLogger(__name__)
 
@@ -249,6 +249,27 @@ def checkpoint_to_resume(config: TrainConfig, resume: bool) -> str | None:
             f"continue it, or delete the directory to start over"
         )
     return None
+
+
+def record_config(trainer: Any, config: TrainConfig, resuming: bool) -> None:
+    """Keep the run's config beside its checkpoints; when resuming, first name the keys that differ
+    from the run being continued (allowed, but worth seeing). Main process only."""
+    if not trainer.is_world_process_zero():
+        return
+    if resuming:
+        warn_config_changes(config, config.checkpoint_path / CONFIG_FILENAME)
+    config.checkpoint_path.mkdir(parents=True, exist_ok=True)
+    config.save(config.checkpoint_path)
+
+
+def warn_config_changes(config: TrainConfig, previous_path: Path) -> None:
+    try:
+        previous = type(config).load(previous_path).to_dict()
+    except (OSError, ConfigError):
+        return
+    changed = [key for key, value in config.to_dict().items() if previous.get(key) != value]
+    if changed:
+        logger.warning("resuming with changed config keys: %s", ", ".join(changed))
 
 
 def check_paths(config: TrainConfig) -> None:
