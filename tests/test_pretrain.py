@@ -100,6 +100,8 @@ def test_saved_base_loads_as_token_classifier_and_tokenizer(tiny_base):
     assert again.hidden_size == 32 and again.max_steps == 30
 
 
+# Quiet on a CPU: no "pin_memory ... no accelerator is found" warning from the data loader.
+@pytest.mark.filterwarnings("error:.*pin_memory:UserWarning")
 def test_time_budget_stops_training(tmp_path, corpus):
     text_file = tmp_path / "tiny.txt"
     text_file.write_text(corpus[0][:400], encoding="utf-8")

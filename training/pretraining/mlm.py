@@ -178,6 +178,7 @@ def train_mlm(config: PretrainConfig, model, tokenizer, train_sequences, heldout
 
 
 def mlm_arguments(config: PretrainConfig, work: Path, bf16: bool):
+    import torch
     from transformers import TrainingArguments
 
     return TrainingArguments(
@@ -198,6 +199,7 @@ def mlm_arguments(config: PretrainConfig, work: Path, bf16: bool):
         bf16=bf16,
         seed=config.seed,
         dataloader_num_workers=config.dataloader_num_workers,
+        dataloader_pin_memory=torch.cuda.is_available(),  # torch warns on every run when there is nothing to pin for
         disable_tqdm=True,
     )
 
