@@ -131,3 +131,23 @@ def test_one_pass_pairs_no_window_holds_are_in_the_one_warning(tiny_extractor, t
     (message,) = viextract_warnings(caplog)
     assert "sentences longer than the segmenter's limit were cut" in message
     assert "relation candidates lay in no window holding both arguments" in message
+
+
+def test_extract_shows_no_dependency_warning_and_restores_the_users_filters(tiny_extractor, monkeypatch, capfd):
+    import viextract.extractor
+
+    def warning_extractor():
+        def call(text, **kwargs):
+            warnings.warn("a dependency's deprecation", FutureWarning, stacklevel=2)
+            return tiny_extractor(text, **kwargs)
+
+        return call
+
+    monkeypatch.setattr(viextract.extractor, "default_extractor", warning_extractor)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        viextract.extractor.extract("Đại tướng Phan Văn Giang thăm Lào.")
+        assert caught == []
+        warnings.warn("the user's own", UserWarning, stacklevel=1)  # the caller's filters are back after the call
+    assert [str(w.message) for w in caught] == ["the user's own"]
+    assert capfd.readouterr().err == ""

@@ -489,6 +489,7 @@ def default_extractor() -> Extractor:
         return _default_extractor
 
 
+@quiet_unless_verbose
 def extract(
     text: str,
     *,

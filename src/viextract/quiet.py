@@ -17,7 +17,8 @@ from .loading import IMPORT_LOCK
 
 _lock = threading.Lock()
 _depth = 0
-_saved: tuple[bool, int] | None = None  # (progress bars enabled, transformers verbosity) before the first call
+# (progress bars enabled, transformers verbosity, Python warning filters) before the first call
+_saved: tuple[bool, int, warnings.catch_warnings] | None = None
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -31,7 +32,8 @@ def _hf_logging():
 
 @contextlib.contextmanager
 def quiet_transformers(quiet: bool = True) -> Iterator[None]:
-    """Inside: no transformers progress bars ("Loading weights", "Writing model shards") and only its errors."""
+    """Inside: no transformers progress bars ("Loading weights", "Writing model shards"), only its errors,
+    and no Python warnings (a dependency's warning is two lines on stderr; ours are log records)."""
     global _depth, _saved
     if not quiet:
         yield
@@ -39,7 +41,10 @@ def quiet_transformers(quiet: bool = True) -> Iterator[None]:
     logging = _hf_logging()
     with _lock:
         if _depth == 0:
-            _saved = (logging.is_progress_bar_enabled(), logging.get_verbosity())
+            caught = warnings.catch_warnings()
+            caught.__enter__()
+            warnings.simplefilter("ignore")
+            _saved = (logging.is_progress_bar_enabled(), logging.get_verbosity(), caught)
             logging.disable_progress_bar()
             logging.set_verbosity_error()
         _depth += 1
@@ -49,8 +54,9 @@ def quiet_transformers(quiet: bool = True) -> Iterator[None]:
         with _lock:
             _depth -= 1
             if _depth == 0 and _saved is not None:
-                bars, verbosity = _saved
+                bars, verbosity, caught = _saved
                 logging.set_verbosity(verbosity)
+                caught.__exit__(None, None, None)
                 if bars:
                     logging.enable_progress_bar()
                 _saved = None
