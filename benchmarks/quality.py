@@ -56,7 +56,7 @@ from benchmarks._models import (  # noqa: E402
 )
 from training.data.documents import Document  # noqa: E402
 from training.data.files import load_documents
-from training.data.splits import load_split  # noqa: E402
+from training.data.splits import load_train_extra  # noqa: E402
 from training.evaluation.metrics import PRF, mean_std, score_spans  # noqa: E402
 from training.fit.config import add_overrides_option  # noqa: E402
 from viextract.bio import decode_bio  # noqa: E402
@@ -399,7 +399,7 @@ def run(args: argparse.Namespace) -> int:
                 extra = (
                     []
                     if args.kfold_no_extra
-                    else [d for d in load_split("train", args.splits) if d.id not in corpus_ids]
+                    else [d for d in load_train_extra(args.splits) if d.id not in corpus_ids]
                 )
                 folds["model"] = model_kfold(args.kfold_config, args.overrides, corpus, Path(scratch), extra)
         print(f"\n## Leave one document out (k = {len(corpus)}), micro over held-out documents, F1 (P / R)\n")

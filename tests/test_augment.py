@@ -131,3 +131,12 @@ def test_cli(tmp_path, capsys):
     out.write_text(capsys.readouterr().out, encoding="utf-8")
     docs = load_documents(out)
     assert [d.id for d in docs] == [f"{d.id}#aug3-1" for d in load_documents(PASS_A)]
+
+
+def test_command_errors_are_one_line_with_exit_2(tmp_path, capsys):
+    with pytest.raises(SystemExit) as stopped:
+        main([str(PASS_A), "--copies", "-1"])
+    assert stopped.value.code == 2 and "--copies: must be 0 or more, got -1" in capsys.readouterr().err
+    missing = tmp_path / "absent.jsonl"
+    assert main([str(missing)]) == 2
+    assert capsys.readouterr().err == f"error: {missing}: no such data file\n"

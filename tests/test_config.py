@@ -75,7 +75,7 @@ def test_unknown_key_in_set_names_the_argument():
 @pytest.mark.parametrize(
     "override, message",
     [
-        ("epochs=many", r"--set epochs=many: epochs: expected a number"),
+        ("epochs=many", r"--set epochs=many: epochs: expected a finite number"),
         ("batch_size=2.5", r"batch_size: expected an integer"),
         ("augment=maybe", r"augment: expected true/false"),
         ("max_length=512", r"max_length: must be between 4 and 256"),
@@ -83,6 +83,15 @@ def test_unknown_key_in_set_names_the_argument():
         ("segmenter=jieba", r"segmenter: unknown segmenter 'jieba'"),
         ("bf16=sometimes", r"bf16: must be true, false or 'auto'"),
         ("learning_rate", r"expected key=value"),
+        # Values transformers or torch would refuse only after the data and the base model are loaded.
+        ("epochs=nan", r"epochs: expected a finite number, got 'nan'"),
+        ("learning_rate=inf", r"learning_rate: expected a finite number"),
+        ("lr_scheduler=bogus", r"lr_scheduler: unknown schedule 'bogus'; choose one of \['linear'"),
+        ("logging_steps=0", r"logging_steps: must be at least 1"),
+        ("save_total_limit=-1", r"save_total_limit: must be at least 1"),
+        ("max_steps=0", r"max_steps: must be -1 \(all epochs\) or at least 1"),
+        ("max_grad_norm=-1", r"max_grad_norm: must not be negative"),
+        ("entity_labels=[PER, LOC", r"entity_labels: expected a list of str"),
     ],
 )
 def test_bad_values_name_the_key(override, message):

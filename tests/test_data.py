@@ -13,6 +13,7 @@ from training.data.documents import DataError, Document
 from training.data.features import bio_to_char_spans, ner_dataset, ner_rows, relation_dataset, relation_rows
 from training.data.files import load_documents
 from training.data.splits import load_split
+from training.fit.config import ConfigError
 from viextract.labels import NO_RELATION, RELATION_ARGUMENT_TYPES, SYMMETRIC_RELATIONS, allowed_relations, bio_labels
 
 REPO = Path(__file__).resolve().parents[1]
@@ -114,12 +115,18 @@ def test_rejects_mistyped_field(tmp_path):
     # True is an int to Python, but never a valid offset.
     rejects(tmp_path, mutate(lambda d: d["entities"][0].update(start=True)), "entities[0].start", "got bool")
     rejects(tmp_path, mutate(lambda d: d["relations"].__setitem__(0, "T1")), "relations[0]", "expected object")
+    # JSON can escape half a surrogate pair; such text cannot be written as UTF-8 or tokenized.
+    lone = json.dumps(mutate(lambda d: d.update(text=d["text"] + "\ud83d")))  # ASCII JSON: written as \\ud83d
+    rejects(tmp_path, lone, "text", f"lone surrogate U+D83D at offset {len(TEXT)}")
+    lone = json.dumps(mutate(lambda d: d["entities"][0].update(id="\udc00")))
+    rejects(tmp_path, lone, "entities[0].id", "lone surrogate U+DC00")
 
 
 def test_rejects_offsets_outside_the_text(tmp_path):
     rejects(tmp_path, mutate(lambda d: d["entities"][7].update(end=len(TEXT) + 5)), "entities[7]", "outside the text")
     rejects(tmp_path, mutate(lambda d: d["entities"][0].update(start=-1)), "entities[0]", "outside the text")
-    rejects(tmp_path, mutate(lambda d: d["entities"][0].update(end=0)), "entities[0]", "outside the text")
+    rejects(tmp_path, mutate(lambda d: d["entities"][0].update(start=5, end=3)), "entities[0]", "outside the text")
+    rejects(tmp_path, mutate(lambda d: d["entities"][0].update(end=0)), "entities[0]", "empty span [0, 0)")
 
 
 def test_rejects_span_with_whitespace_at_either_end(tmp_path):
@@ -381,6 +388,37 @@ def test_load_split_rejects_leaks_and_unknown_ids(tmp_path):
     splits.write_text(json.dumps(data))
     with pytest.raises(DataError, match="'zzz' is not in"):
         load_split("dev", splits)
+
+
+def test_a_split_left_out_is_empty_and_a_misspelt_one_is_refused_with_its_line(tmp_path):
+    splits = make_split_dir(tmp_path)
+    splits.write_text('{\n  "train": ["a"],\n  "test": ["c"]\n}\n', encoding="utf-8")
+    assert load_split("dev", splits) == []
+    splits.write_text('{\n  "train": ["a"],\n  "dve": ["b"]\n}\n', encoding="utf-8")
+    with pytest.raises(DataError, match=r"splits\.json:3: dve: unknown key; expected train, dev, test"):
+        load_split("dev", splits)
+
+
+def test_split_errors_name_the_line_of_the_id(tmp_path):
+    splits = make_split_dir(tmp_path)
+    splits.write_text('{\n  "train": ["a"],\n  "dev": [\n    "b",\n    "a"\n  ]\n}\n', encoding="utf-8")
+    with pytest.raises(DataError, match=r"splits\.json:5: dev: document 'a' is also in train"):
+        load_split("dev", splits)
+
+
+def test_kfold_extra_documents_are_the_train_extra_files_only(tmp_path):
+    """A user's --data is k-folded with the train_extra sentences, never with the corpus's own articles."""
+    from argparse import Namespace
+
+    from training.evaluation.kfold import extra_train_documents
+
+    splits = make_split_dir(tmp_path)
+    user = tmp_path / "mine.jsonl"
+    write_jsonl(user, good_doc("u1"), good_doc("u2"))
+    args = Namespace(no_extra=False, data=str(user), splits=str(splits))
+    assert [d.id for d in extra_train_documents(args)] == ["extra1"]
+    with pytest.raises(ConfigError, match="--splits: .*nope.json: no such splits file.*--no-extra"):
+        extra_train_documents(Namespace(no_extra=False, data=str(user), splits=str(tmp_path / "nope.json")))
 
 
 def test_load_split_rejects_extra_ids_that_clash_with_the_corpus(tmp_path):

@@ -111,3 +111,22 @@ def test_unreadable_inputs_are_one_line_errors(tmp_path, capsys):
         err = capsys.readouterr().err
         assert err == f"error: {message}\n", err
         assert not out.exists()
+
+
+def test_out_may_not_be_the_markup_itself_or_a_folder(tmp_path, capsys):
+    """Writing JSONL over the markup would lose the user's annotation; a folder is refused before any work."""
+    source = tmp_path / "written.txt"
+    source.write_text(TWO_DOCUMENTS, encoding="utf-8")
+    assert main([str(source), "--out", str(source)]) == 2
+    assert "is an input of this command" in capsys.readouterr().err
+    assert source.read_text(encoding="utf-8") == TWO_DOCUMENTS
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    assert main([str(source), "--out", str(folder)]) == 2
+    assert f"error: --out: {folder}: is a directory" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["folder", "written.txt"]
+
+
+def test_a_byte_order_mark_before_the_first_block_is_not_text(tmp_path):
+    first, _ = parse_inline("\ufeff" + TWO_DOCUMENTS, "bom.txt")
+    assert first.id == "w-1" and first.text.startswith("Sáng 5/3")

@@ -60,3 +60,11 @@ def test_the_command_writes_the_kfold_file_and_names_a_bad_input(tmp_path, capsy
     assert main([str(broken), "--out", str(tmp_path / "x.json")]) == 2
     assert "broken.json: not an `evaluate --kfold` results file" in capsys.readouterr().err
     assert not (tmp_path / "x.json").exists()
+
+
+def test_out_may_not_overwrite_a_fold_file(tmp_path, capsys):
+    paths = [fold_file(tmp_path, index, 5) for index in range(4)]
+    before = paths[0].read_text(encoding="utf-8")
+    assert main([*map(str, paths), "--out", str(paths[0])]) == 2
+    assert "is an input of this command" in capsys.readouterr().err
+    assert paths[0].read_text(encoding="utf-8") == before

@@ -9,7 +9,7 @@ import pytest
 
 import training.fit.ner as train_ner
 from training.data.checks import check_document
-from training.data.documents import Document, EntitySpan
+from training.data.documents import DataError, Document, EntitySpan
 from training.data.files import load_documents
 from training.fit.ner import NerConfig
 from training.weak.silver import (
@@ -70,7 +70,7 @@ def test_held_out_names_are_kept_out_but_shared_names_are_not():
 
 
 def test_a_missing_silver_file_says_how_to_make_it(tmp_path):
-    with pytest.raises(FileNotFoundError, match=r"python -m training.weak.silver --out .*nope.jsonl"):
+    with pytest.raises(DataError, match=r"python -m training.weak.silver --out .*nope.jsonl"):
         load_silver([tmp_path / "nope.jsonl"])
 
 

@@ -461,6 +461,37 @@ def test_data_errors_stop_before_training(tmp_path, base_model_dir, documents, c
     assert not (tmp_path / "out").exists()
 
 
+def test_path_errors_stop_before_training(tmp_path, base_model_dir, documents, capsys):
+    """A file where the model folder goes, or a silver file not made yet: one line, exit 2, no work done."""
+    good = write_docs(tmp_path / "good.jsonl", documents[:2])
+    notes = tmp_path / "notes"
+    notes.write_text("mine\n", encoding="utf-8")
+    common = ["ner", "--set", f"base_model={base_model_dir}", "--set", f"train_files={good}",
+              "--set", f"dev_files={good}", "--set", "allow_unseen_labels=true"]  # fmt: skip
+    code, err = train_cli([*common, "--set", f"output_dir={notes}"], capsys)
+    assert code == 2 and f"output_dir: {notes}: {notes} is a file, not a folder" in err
+    assert notes.read_text(encoding="utf-8") == "mine\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["good.jsonl", "notes"]
+    missing = tmp_path / "silver.jsonl"
+    out = ["--set", f"output_dir={tmp_path / 'out'}"]
+    code, err = train_cli([*common, *out, "--set", f"silver_files={missing}"], capsys)
+    assert code == 2 and f"error: silver_files: {missing} does not exist" in err
+    assert "Traceback" not in err and not (tmp_path / "out").exists()
+
+
+def test_evaluate_refuses_an_out_that_would_replace_its_data_before_scoring(tmp_path, documents, capsys):
+    from training.evaluation.evaluate import main
+
+    gold = write_docs(tmp_path / "gold.jsonl", documents[:1])
+    before = gold.read_bytes()
+    for task in ("ner", "re"):
+        assert main([task, "--model", str(tmp_path / "no-model"), "--data", str(gold), "--out", str(gold)]) == 2
+        assert "is an input of this command" in capsys.readouterr().err
+    assert main(["ner", "--model", str(tmp_path / "no-model"), "--data", str(gold), "--out", str(tmp_path)]) == 2
+    assert f"--out: {tmp_path}: is a directory" in capsys.readouterr().err
+    assert gold.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == ["gold.jsonl"]
+
+
 # ---- (c) DDP: two CPU processes over gloo ----------------------------------------------------------
 
 

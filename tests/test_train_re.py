@@ -384,6 +384,17 @@ def test_negative_sampling_keeps_every_relation_and_ratio_negatives():
     assert sample_negatives(examples, -1, seed=1) == examples
 
 
+def test_nothing_to_learn_names_the_files_at_fault():
+    from training.data.documents import DataError
+    from training.fit.relations import ReConfig, sampled_examples
+
+    config = ReConfig(train_files=["mine/train.jsonl"], dev_files=["mine/dev.jsonl"], threshold=0.5)
+    with pytest.raises(DataError, match=r"^mine/train\.jsonl: train: no relation example"):
+        sampled_examples(config, [_example(NO_RELATION, i) for i in range(3)], None)
+    with pytest.raises(DataError, match=r"^mine/dev\.jsonl: dev: no candidate pair"):
+        sampled_examples(config, [_example("has_title")], [])
+
+
 def test_class_weights_and_threshold_choice():
     from training.fit.relation_examples import class_weights
     from training.fit.relations import choose_threshold

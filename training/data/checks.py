@@ -55,10 +55,12 @@ def check_entities(doc: Document, where: str) -> dict[str, tuple[int, EntitySpan
             raise field_error(
                 where, f"{name}.label", f"unknown entity label {entity.label!r}; expected one of {ENTITY_LABELS}"
             )
-        if not 0 <= entity.start < entity.end <= len(text):
+        if not 0 <= entity.start <= entity.end <= len(text):
             raise field_error(
                 where, name, f"offsets [{entity.start}, {entity.end}) are outside the text of length {len(text)}"
             )
+        if entity.start == entity.end:
+            raise field_error(where, name, f"empty span [{entity.start}, {entity.end}): an entity needs a character")
         mention = text[entity.start : entity.end]
         if mention != mention.strip():
             raise field_error(where, name, f"span {mention!r} starts or ends in whitespace")

@@ -6,11 +6,15 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+
+from .documents import DataError
+from .files import read_utf8
 
 # " date 2025-10-11 Chiều tối..." : the crawler glued the date onto the first line.
 _DATE_HEADER = re.compile(r"^\s*date (\d{4}-\d{2}(?:-\d{2})?)\s+")
@@ -48,17 +52,22 @@ def clean_article(raw: str) -> tuple[str | None, str]:
 
 
 def clean_file(path: Path) -> CleanDocument:
-    date, text = clean_article(path.read_text(encoding="utf-8"))
+    """The article at `path` cleaned; a byte-order mark is not text (editors on Windows add one)."""
+    raw = read_utf8(path, "article").removeprefix("\ufeff")
+    date, text = clean_article(raw)
     return CleanDocument(id=path.stem, date=date, text=text)
 
 
 def main(argv: list[str] | None = None) -> int:
-    paths = [Path(p) for p in (argv if argv is not None else sys.argv[1:])]
-    if not paths:
-        print("usage: python -m training.data.clean FILE.txt [...]", file=sys.stderr)
+    parser = argparse.ArgumentParser(prog="python -m training.data.clean", description=__doc__.split("\n\n")[0])
+    parser.add_argument("articles", nargs="+", type=Path, help="raw article text files (UTF-8)")
+    args = parser.parse_args(argv)
+    try:
+        documents = [clean_file(path) for path in sorted(args.articles)]
+    except DataError as error:
+        print(f"error: {error}", file=sys.stderr)
         return 2
-    for path in sorted(paths):
-        doc = clean_file(path)
+    for doc in documents:
         print(json.dumps({"id": doc.id, "date": doc.date, "text": doc.text}, ensure_ascii=False))
     return 0
 

@@ -101,7 +101,18 @@ def _require(obj: dict, key: str, kinds: tuple[type, ...], where: str, prefix: s
     if isinstance(value, bool) and bool not in kinds or not isinstance(value, kinds):
         wanted = " or ".join("null" if k is type(None) else k.__name__ for k in kinds)
         raise field_error(where, name, f"expected {wanted}, got {type(value).__name__}")
+    if isinstance(value, str):
+        _check_unicode(value, where, name)
     return value
+
+
+def _check_unicode(value: str, where: str, name: str) -> None:
+    """JSON lets `\\ud83d` stand alone, but such a string cannot be written as UTF-8 again (nor tokenized)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as error:
+        problem = f"lone surrogate U+{ord(value[error.start]):04X} at offset {error.start}: not Unicode text"
+        raise field_error(where, name, f"{problem} (half of an escaped pair?)") from None
 
 
 def _require_list(obj: dict, key: str, where: str) -> list:
@@ -124,6 +135,8 @@ def parse_document(obj: Any, where: str) -> Document:
     source = obj.get("source")
     if source is not None and not isinstance(source, str):
         raise field_error(where, "source", f"expected str or null, got {type(source).__name__}")
+    if source is not None:
+        _check_unicode(source, where, "source")
     entities = []
     for index, item in enumerate(_require_list(obj, "entities", where)):
         prefix = f"entities[{index}]."

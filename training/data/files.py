@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -77,6 +78,25 @@ def save_documents(documents: Iterable[Document], path: str | Path) -> None:
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
     partial = out.with_name(out.name + ".partial")
-    with partial.open("w", encoding="utf-8") as handle:
-        write_documents(documents, handle)
-    partial.replace(out)
+    try:
+        with partial.open("w", encoding="utf-8") as handle:
+            write_documents(documents, handle)
+        partial.replace(out)
+    finally:
+        partial.unlink(missing_ok=True)
+
+
+def check_output_file(path: str | Path | None, inputs: Iterable[str | Path | None] = (), flag: str = "--out") -> None:
+    """DataError before any work when `path` cannot take the file a command writes: a directory, or one of
+    its `inputs` (writing there would replace the user's data with our output)."""
+    if path is None:
+        return
+    out = Path(path)
+    if out.is_dir():
+        raise DataError(f"{flag}: {out}: is a directory; give the path of a file to write")
+    folder = next((parent for parent in out.parents if parent.exists()), None)
+    if folder is not None and not folder.is_dir():
+        raise DataError(f"{flag}: {out}: {folder} is a file, not a folder")
+    for source in inputs:
+        if source is not None and out.exists() and Path(source).exists() and os.path.samefile(out, source):
+            raise DataError(f"{flag}: {out}: is an input of this command ({source}); writing it would replace it")

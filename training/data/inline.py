@@ -31,7 +31,7 @@ from pathlib import Path
 
 from .checks import check_conventions, check_document
 from .documents import DataError, Document, parse_document
-from .files import read_utf8, save_documents
+from .files import check_output_file, read_utf8, save_documents
 from .splits import load_split
 
 SOURCE = "written by the viextract team; training only"
@@ -116,7 +116,8 @@ def _document(doc_id: str, lines: Sequence[tuple[int, str]], where: str) -> Docu
 def parse_inline(text: str, where: str = "<text>") -> list[Document]:
     """Every `=== ID` block of `text` as a checked Document; DataError names the line at fault."""
     blocks: list[tuple[str, int, list[tuple[int, str]]]] = []
-    for number, line in enumerate(text.splitlines(), 1):
+    # A byte-order mark is not text (editors on Windows add one); offsets are computed after it.
+    for number, line in enumerate(text.removeprefix("\ufeff").splitlines(), 1):
         if line.startswith("==="):
             doc_id = line[3:].strip()
             if not doc_id:
@@ -156,6 +157,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        check_output_file(args.out, [args.input, args.splits])
         documents = parse_inline(read_utf8(args.input, "markup file"), args.input)
         if args.splits:
             refuse_held_out_strings(documents, args.splits, args.input)

@@ -16,9 +16,8 @@ def load_split(
 ) -> list[Document]:
     """Documents of `train`, `dev` or `test` from `data_dir/corpus.jsonl`, in the order splits.json lists them.
 
-    `train` also holds every document of the `train_extra` files, whose paths are relative to the
-    parent of `data_dir` (the repository root for `data/`). `data_dir` defaults to the folder of
-    splits.json.
+    `train` also holds every document of the `train_extra` files (`load_train_extra`). `data_dir`
+    defaults to the folder of splits.json. A split the file leaves out is empty.
     """
     if split_name not in SPLIT_NAMES:
         raise ValueError(f"unknown split {split_name!r}; expected one of {SPLIT_NAMES}")
@@ -28,26 +27,48 @@ def load_split(
     corpus_path = data_dir / CORPUS_FILE
     corpus = {doc.id: doc for doc in load_documents(corpus_path)}
     documents = []
-    for doc_id in splits[split_name]:
+    for doc_id in splits.get(split_name, []):
         if doc_id not in corpus:
-            raise DataError(f"{splits_path}:1: {split_name}: document {doc_id!r} is not in {corpus_path}")
+            where = f"{splits_path}:{_line_of(splits_path, split_name, doc_id)}"
+            raise DataError(f"{where}: {split_name}: document {doc_id!r} is not in {corpus_path}")
         documents.append(corpus[doc_id])
     if split_name == "train":
-        known = {doc.id for doc in documents}
-        for extra in splits.get("train_extra", []):
-            extra_path = Path(extra) if Path(extra).is_absolute() else data_dir.parent / extra
-            for number, doc in load_numbered_documents(extra_path):
-                if doc.id in known or doc.id in corpus:
-                    raise field_error(
-                        f"{extra_path}:{number}", "id", f"document id {doc.id!r} is also in the corpus or another file"
-                    )
-                known.add(doc.id)
-                documents.append(doc)
+        documents += load_train_extra(splits_path, data_dir, known={*corpus, *(doc.id for doc in documents)})
     return documents
 
 
+def load_train_extra(
+    splits_path: str | Path = "data/splits.json",
+    data_dir: str | Path | None = None,
+    known: set[str] | None = None,
+) -> list[Document]:
+    """The documents of the splits file's `train_extra` files, whose paths are relative to the parent of
+    `data_dir` (the repository root for `data/`); an id seen before (in `known`, or another file) is refused."""
+    splits_path = Path(splits_path)
+    data_dir = Path(data_dir) if data_dir is not None else splits_path.parent
+    known = set(known or ())
+    documents = []
+    for extra in read_splits(splits_path).get("train_extra", []):
+        extra_path = Path(extra) if Path(extra).is_absolute() else data_dir.parent / extra
+        for number, doc in load_numbered_documents(extra_path):
+            if doc.id in known:
+                raise field_error(
+                    f"{extra_path}:{number}", "id", f"document id {doc.id!r} is also in the corpus or another file"
+                )
+            known.add(doc.id)
+            documents.append(doc)
+    return documents
+
+
+SPLITS_KEYS = (*SPLIT_NAMES, "train_extra", "note")
+
+
 def read_splits(path: str | Path) -> dict[str, list[str]]:
-    """splits.json checked: lists of ids, no document in two splits; DataError names the file and field."""
+    """splits.json checked: lists of ids, no document in two splits; DataError names the file, line and field.
+
+    A split left out is empty; a key that is none of SPLITS_KEYS (`"dve"`) is refused, since it would
+    otherwise leave its split silently empty.
+    """
     path = Path(path)
     try:
         splits = json.loads(read_utf8(path, "splits file"))
@@ -55,15 +76,33 @@ def read_splits(path: str | Path) -> dict[str, list[str]]:
         raise DataError(f"{path}:{error.lineno}: json: invalid JSON: {error.msg}") from None
     if not isinstance(splits, dict):
         raise DataError(f"{path}:1: splits: expected an object")
+    for name in splits:
+        if name not in SPLITS_KEYS:
+            raise DataError(f"{path}:{_line_of(path, name)}: {name}: unknown key; expected {', '.join(SPLITS_KEYS)}")
     for name in (*SPLIT_NAMES, "train_extra"):
         value = splits.get(name, [])
         if not isinstance(value, list) or not all(isinstance(x, str) for x in value):
-            raise DataError(f"{path}:1: {name}: expected a list of strings")
+            raise DataError(f"{path}:{_line_of(path, name)}: {name}: expected a list of strings")
     # A document in two splits would leak test data into training.
     owner: dict[str, str] = {}
     for name in SPLIT_NAMES:
         for doc_id in splits.get(name, []):
             if doc_id in owner:
-                raise DataError(f"{path}:1: {name}: document {doc_id!r} is also in {owner[doc_id]}")
+                where = f"{path}:{_line_of(path, name, doc_id)}"
+                raise DataError(f"{where}: {name}: document {doc_id!r} is also in {owner[doc_id]}")
             owner[doc_id] = name
     return splits
+
+
+def _line_of(path: Path, *needles: str) -> int:
+    """The line of a splits file where `needles` (JSON strings) occur in turn, each at or after the previous
+    one's line, for errors (json keeps no line numbers); the last needle found, else 1."""
+    try:
+        lines = path.read_text(encoding="utf-8").split("\n")
+    except (OSError, UnicodeDecodeError):
+        return 1
+    found = 0
+    for needle in needles:
+        quoted = json.dumps(needle, ensure_ascii=False)
+        found = next((index for index in range(found, len(lines)) if quoted in lines[index]), found)
+    return found + 1

@@ -26,7 +26,7 @@ from viextract.labels import ENTITY_LABELS, RELATION_LABELS
 
 from ..data.checks import sentence_bounds
 from ..data.documents import DataError, Document, printed_in_capitals
-from ..data.files import load_documents, save_documents
+from ..data.files import check_output_file, load_documents, save_documents
 from .metrics import score_items, score_spans
 from .relations import gold_relations
 
@@ -126,9 +126,11 @@ def format_table(report: dict[str, Any], markdown: bool = False) -> str:
 
 def build_set(markup: str | Path, out: str | Path) -> list[Document]:
     """The challenge set's markup (training.data.inline's format) checked, tagged as measurement-only, written."""
+    from ..data.files import read_utf8
     from ..data.inline import parse_inline
 
-    written = parse_inline(Path(markup).read_text(encoding="utf-8"), str(markup))
+    check_output_file(out, [markup])
+    written = parse_inline(read_utf8(markup, "markup file"), str(markup))
     documents = [replace(doc, source=SOURCE) for doc in written]
     group_documents(documents)  # every id must name a phenomenon
     save_documents(documents, out)
@@ -185,6 +187,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from .runs import write_results
 
     try:
+        check_output_file(args.out, [args.data])
         documents = load_documents(args.data)
         if args.capitals:
             documents = [printed_in_capitals(doc) for doc in documents]

@@ -24,7 +24,7 @@ from typing import Any
 from viextract.ner import DECODINGS
 
 from ..data.documents import DataError, printed_in_capitals
-from ..data.files import load_documents
+from ..data.files import check_output_file, load_documents
 from ..fit.config import ConfigError
 from ..fit.ner import NerConfig
 from .kfold import add_kfold_options, check_kfold_arguments, extra_train_documents
@@ -82,6 +82,7 @@ def main(argv: Sequence[str] | None = None, prog: str = "python -m training.eval
 
 
 def _run(args) -> dict[str, Any]:
+    check_output_file(args.out, [args.data, args.splits, args.config])
     documents = select_documents(load_documents(args.data), args.docs, args.splits)
     if args.capitals:
         if args.kfold is not None and not args.rescore:

@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 from ..data.documents import Document
 from ..data.files import load_documents
-from ..data.splits import load_split
+from ..data.splits import load_train_extra
 from ..fit.config import CONFIG_FILENAME, ConfigError, TrainConfig, add_overrides_option
 from .metrics import mean_std
 
@@ -163,5 +163,10 @@ def extra_train_documents(args: argparse.Namespace) -> list[Document]:
     """The splits file's train_extra documents (not in --data), which join every fold's training set."""
     if args.no_extra:
         return []
+    if not Path(args.splits).is_file():
+        raise ConfigError(
+            f"--splits: {args.splits}: no such splits file (its train_extra files join every fold's training "
+            f"set); give one with --splits, or --no-extra to train the folds on --data alone"
+        )
     corpus_ids = {doc.id for doc in load_documents(args.data)}
-    return [doc for doc in load_split("train", args.splits) if doc.id not in corpus_ids]
+    return [doc for doc in load_train_extra(args.splits) if doc.id not in corpus_ids]

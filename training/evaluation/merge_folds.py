@@ -18,6 +18,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from ..data.documents import DataError
+from ..data.files import check_output_file
 from ..fit.config import ConfigError
 from .kfold import fold_summary, format_fold_summary, make_folds
 from .runs import write_results
@@ -84,8 +86,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, required=True, help="where to write the k-fold results")
     args = parser.parse_args(argv)
     try:
+        check_output_file(args.out, args.results)
         merged = merge(args.results)
-    except ConfigError as error:
+    except (ConfigError, DataError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     write_results(args.out, merged)

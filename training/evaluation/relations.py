@@ -27,7 +27,7 @@ from viextract.labels import ENTITY_LABELS, RELATION_LABELS
 
 from ..data.documents import DataError, Document
 from ..data.features import align_document
-from ..data.files import load_documents
+from ..data.files import check_output_file, load_documents
 from .metrics import format_table, score_items, score_spans
 
 RelationItem = tuple[int, int, int, int, str]  # head start, head end, tail start, tail end, label (characters)
@@ -327,6 +327,7 @@ def _run(args) -> dict[str, Any]:
     from .kfold import check_kfold_arguments, extra_train_documents
     from .runs import select_documents
 
+    check_output_file(args.out, [args.data, args.splits, args.config, args.ner_kfold])
     documents = select_documents(load_documents(args.data), args.docs, args.splits)
     check_kfold_arguments(args)
     if args.ner_kfold is not None and args.kfold is None:

@@ -8,6 +8,7 @@ errors naming the key and where it came from (the YAML file or the `--set` argum
 from __future__ import annotations
 
 import dataclasses
+import math
 import types
 import typing
 from dataclasses import dataclass, field
@@ -20,6 +21,10 @@ from viextract.segment import DEFAULT_SEGMENTER, SEGMENTERS
 
 DEFAULT_BASE_MODEL = "vinai/phobert-base"  # MIT; vinai/phobert-base-v2 is AGPL-3.0: allowed, never the default
 CONFIG_FILENAME = "training_config.yaml"
+# transformers' schedules that need no arguments beyond warm-up and the step count.
+LR_SCHEDULERS = (
+    "linear", "cosine", "cosine_with_restarts", "polynomial", "constant", "constant_with_warmup", "inverse_sqrt"
+)  # fmt: skip
 
 
 def add_overrides_option(parser, help: str = "override one config key (repeatable)") -> None:
@@ -121,6 +126,16 @@ class TrainConfig:
             raise bad("weight_decay", f"must not be negative, got {self.weight_decay}")
         if self.early_stopping_patience < 0:
             raise bad("early_stopping_patience", "must not be negative")
+        for key in ("max_grad_norm", "dataloader_num_workers"):
+            if getattr(self, key) < 0:
+                raise bad(key, f"must not be negative, got {getattr(self, key)}")
+        for key in ("logging_steps", "save_total_limit"):
+            if getattr(self, key) < 1:
+                raise bad(key, f"must be at least 1, got {getattr(self, key)}")
+        if self.max_steps != -1 and self.max_steps < 1:
+            raise bad("max_steps", f"must be -1 (all epochs) or at least 1, got {self.max_steps}")
+        if self.lr_scheduler not in LR_SCHEDULERS:
+            raise bad("lr_scheduler", f"unknown schedule {self.lr_scheduler!r}; choose one of {list(LR_SCHEDULERS)}")
         if self.augment_copies < 1:
             raise bad("augment_copies", f"must be at least 1, got {self.augment_copies}")
         if self.segmenter not in SEGMENTERS:
@@ -246,7 +261,7 @@ def _describe(annotation: Any) -> str:
             names.append(f"a list of {typing.get_args(option)[0].__name__}")
         else:
             names.append(
-                {"str": "a string", "int": "an integer", "float": "a number", "bool": "true/false"}.get(
+                {"str": "a string", "int": "an integer", "float": "a finite number", "bool": "true/false"}.get(
                     option.__name__, option.__name__
                 )
             )
@@ -288,10 +303,9 @@ def _coerce_one(value: Any, option: Any, from_text: bool) -> Any:
     if option is float:
         if isinstance(value, bool):
             raise ValueError
-        if isinstance(value, (int, float)):
-            return float(value)
-        if isinstance(value, str):  # PyYAML reads 5e-5 as a string
-            return float(value.strip())
+        number = float(value.strip()) if isinstance(value, str) else value  # PyYAML reads 5e-5 as a string
+        if isinstance(number, (int, float)) and math.isfinite(number):  # nan/inf would pass every range check
+            return float(number)
         raise ValueError
     if option is str:
         if isinstance(value, str):
@@ -300,9 +314,18 @@ def _coerce_one(value: Any, option: Any, from_text: bool) -> Any:
     if typing.get_origin(option) is list:
         (item_type,) = typing.get_args(option)
         if from_text and isinstance(value, str):
-            text = value.strip()
-            value = yaml.safe_load(text) if text.startswith("[") else [v.strip() for v in text.split(",") if v.strip()]
+            value = _list_from_text(value.strip())
         if not isinstance(value, list):
             raise ValueError
         return [_coerce_one(item, item_type, from_text) for item in value]
     raise TypeError(f"unsupported field type {option!r}")
+
+
+def _list_from_text(text: str) -> Any:
+    """`[a, b]` read as YAML, `a,b` split on commas; malformed YAML is a bad value like any other."""
+    if not text.startswith("["):
+        return [part.strip() for part in text.split(",") if part.strip()]
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        raise ValueError(str(error)) from None

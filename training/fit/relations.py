@@ -62,6 +62,7 @@ from .trainer import (
     augment_documents,
     check_paths,
     checkpoint_to_resume,
+    describe_split,
     dev_callbacks,
     jsonable,
     load_base,
@@ -372,14 +373,16 @@ def sampled_examples(
     """The training examples after negative sampling, and their label counts; errors before any model loads."""
     sampled = sample_negatives(train, config.negative_ratio, config.seed)
     if not any(e.label != NO_RELATION for e in sampled):
-        raise DataError("train: no relation example among the candidate pairs; nothing to learn")
+        where = describe_split(config, "train")
+        raise DataError(f"{where}: train: no relation example among the candidate pairs; nothing to learn")
     if dev is None:
         if config.threshold is None:
             raise ConfigError(
                 "threshold: training without a dev set needs a fixed threshold (e.g. --set threshold=0.5)"
             )
     elif not dev:
-        raise DataError("dev: no candidate pair to early-stop and choose the threshold on")
+        where = describe_split(config, "dev")
+        raise DataError(f"{where}: dev: no candidate pair to early-stop and choose the threshold on")
     counts = Counter(e.label for e in sampled)
     if missing := [label for label in config.relation_labels if not counts[label]]:
         logger.warning("train: no example of %s; the model will not learn them", missing)

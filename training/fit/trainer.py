@@ -273,6 +273,11 @@ def warn_config_changes(config: TrainConfig, previous_path: Path) -> None:
 
 
 def check_paths(config: TrainConfig) -> None:
+    """Before any work: both folders can be made, and the checkpoints survive writing the model."""
+    for key, path in (("output_dir", Path(config.output_dir)), ("checkpoint_dir", config.checkpoint_path)):
+        existing = next((folder for folder in (path, *path.parents) if folder.exists()), None)
+        if existing is not None and not existing.is_dir():
+            raise ConfigError(f"{key}: {path}: {existing} is a file, not a folder; a model is saved as a folder")
     output = Path(config.output_dir).resolve()
     checkpoints = config.checkpoint_path.resolve()
     if checkpoints == output or output in checkpoints.parents:

@@ -174,7 +174,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         # Read every input first, so a bad file is reported before any draft is printed.
-        texts = [(path, read_utf8(path, "input file")) for path in args.files]
+        # A byte-order mark is not text: drafting it would shift every offset by one.
+        texts = [(path, read_utf8(path, "input file").removeprefix("\ufeff")) for path in args.files]
     except DataError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -198,11 +198,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.kinds is not None and not args.variants:
         parser.error("--kinds goes with --variants")
+    if args.copies < 0:
+        parser.error(f"--copies: must be 0 or more, got {args.copies}")
     try:
         docs = [doc for path in args.files for doc in load_documents(path)]
     except (DataError, OSError) as error:
-        print(error, file=sys.stderr)
-        return 1
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     if args.variants:
         from .variants import DEFAULT_KINDS, VARIANTS, variant_documents
 

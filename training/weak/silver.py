@@ -23,6 +23,7 @@ import argparse
 import json
 import logging
 import re
+import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,8 +33,8 @@ from tqdm.auto import tqdm
 from viextract.normalize import normalize_text
 from viextract.segment import split_tokens
 
-from ..data.documents import Document
-from ..data.files import load_documents, save_documents
+from ..data.documents import DataError, Document
+from ..data.files import check_output_file, load_documents, save_documents
 from ..data.splits import load_split
 from ..pretraining.text import DEFAULT_UD_DIR, read_vlsp2013_words, underthesea_vlsp_path
 from .annotate import annotate_text
@@ -136,7 +137,7 @@ def load_silver(paths: Sequence[str | Path]) -> list[Document]:
     documents: list[Document] = []
     for path in paths:
         if not Path(path).is_file():
-            raise FileNotFoundError(
+            raise DataError(
                 f"silver_files: {path} does not exist; generate it with "
                 f"`python -m training.weak.silver --out {path}` (needs ../shared/data/ud_vietnamese_vtb)"
             )
@@ -157,6 +158,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     args = build_parser().parse_args(argv)
+    try:
+        check_output_file(args.out, [args.splits])
+    except DataError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     sentences = ud_sentences(Path(args.ud_dir))
     if not args.no_vlsp:
         sentences += vlsp_sentences()

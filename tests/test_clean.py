@@ -1,0 +1,33 @@
+"""training.data.clean: raw corpus articles to {id, date, text}."""
+
+from __future__ import annotations
+
+import json
+
+from training.data.clean import main
+
+ARTICLE = " date 2025-10-11 Chiều 10/10, tại Hà Nội, hai bên hội đàm.\r\n(Ảnh: TTXVN)\r\nTin liên quan\r\nBài khác\r\n"
+
+
+def test_the_date_header_and_furniture_are_lifted_out_with_or_without_a_byte_order_mark(tmp_path, capsys):
+    plain = tmp_path / "plain.txt"
+    plain.write_text(ARTICLE, encoding="utf-8", newline="")
+    marked = tmp_path / "marked.txt"
+    marked.write_bytes(b"\xef\xbb\xbf" + ARTICLE.encode("utf-8"))
+    assert main([str(plain), str(marked)]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [row["id"] for row in rows] == ["marked", "plain"]
+    for row in rows:
+        assert row["date"] == "2025-10-11"
+        assert row["text"] == "Chiều 10/10, tại Hà Nội, hai bên hội đàm."
+
+
+def test_a_file_that_is_not_utf8_is_a_one_line_error_and_nothing_is_printed(tmp_path, capsys):
+    good = tmp_path / "a.txt"
+    good.write_text(ARTICLE, encoding="utf-8")
+    latin = tmp_path / "b.txt"
+    latin.write_bytes("Ông Hùng.\n".encode("latin-1"))
+    assert main([str(good), str(latin)]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err == f"error: {latin}:1: encoding: not UTF-8 text (byte 0xd4 at column 1)\n"
