@@ -332,8 +332,11 @@ def ner_dir_of(model_dir: Path) -> Path:
 def load_hf_model(model_dir: Path, device: torch.device, dtype: torch.dtype = torch.float32, attn: str | None = None):
     from transformers import AutoModelForTokenClassification
 
+    from viextract.storage import load_model
+
     options = {"attn_implementation": attn} if attn else {}
-    model = AutoModelForTokenClassification.from_pretrained(str(ner_dir_of(model_dir)), **options)
+    # load_model: the bundled weights are int8-stored, which a plain from_pretrained fills with random ones.
+    model, _ = load_model(AutoModelForTokenClassification, ner_dir_of(model_dir), **options)
     return model.to(device=device, dtype=dtype).eval()
 
 

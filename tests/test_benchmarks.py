@@ -9,7 +9,9 @@ from __future__ import annotations
 import json
 import shutil
 
+import numpy as np
 import pytest
+import torch
 
 from benchmarks import quality, speed
 from training.data.documents import Document
@@ -142,3 +144,27 @@ def test_model_kfold_read_from_a_results_file_must_hold_out_each_document(tmp_pa
     assert result["micro"]["correct"] == 2 and result["micro"]["support"] == 6
     with pytest.raises(ValueError, match="not each of the 2 corpus documents alone"):
         quality.kfold_from_folds([fold("a")], documents)
+
+
+def test_an_int8_stored_model_exports_its_own_weights(tiny_ner_dir, tmp_path, corpus):
+    """The bundled model is int8-stored; only viextract.storage reads those rows (a plain from_pretrained
+    fills them with random weights, and the export used to ship that model without a word)."""
+    pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnx")
+    from viextract import Extractor
+    from viextract.onnx import export_ner, load_onnx_extractor
+    from viextract.storage import convert_directory
+
+    stored = convert_directory(tiny_ner_dir, tmp_path / "int8", to_int8=True)
+    path = export_ner(stored, tmp_path / "model.onnx")
+    with torch.no_grad():
+        ids = torch.tensor([[0, 5, 6, 7, 2]])
+        expected = Extractor.from_pretrained(stored, device="cpu").ner_model(input_ids=ids).logits.numpy()
+    session = load_onnx_extractor(stored, path).ner_model.session
+    got = session.run(["logits"], {"input_ids": ids.numpy(), "attention_mask": np.ones_like(ids.numpy())})[0]
+    assert np.abs(got - expected).max() < 1e-4
+
+    def spans(extractor):
+        return [[(e.start, e.end, e.label) for e in r.entities] for r in extractor.pipe(corpus[:2])]
+
+    assert spans(load_onnx_extractor(stored, path)) == spans(Extractor.from_pretrained(stored, device="cpu"))

@@ -51,14 +51,20 @@ def export_ner(model_dir: str | os.PathLike, output: str | os.PathLike | None = 
     """
     from transformers import AutoModelForTokenClassification
 
+    from .loading import check_loading_info, read_config
+    from .storage import load_model
+
     ner_dir, _ = split_model_dir(Path(model_dir))
     path = Path(output) if output is not None else ner_dir / ONNX_FILE
     # Eager attention traces to plain MatMul/Softmax that onnxruntime fuses; sdpa's tracing
-    # branches on the mask's contents.
-    # float32 whatever the stored dtype: a float16 graph cannot be int8-quantized (the bundled model is float16).
-    model = AutoModelForTokenClassification.from_pretrained(
-        str(ner_dir), attn_implementation="eager", dtype=torch.float32
-    ).eval()
+    # branches on the mask's contents. float32 whatever the stored dtype (float16, or the int8 rows
+    # of viextract.storage, which only load_model reads): a float16 graph cannot be int8-quantized,
+    # and a plain from_pretrained would fill int8-stored weights with random ones.
+    model, info = load_model(
+        AutoModelForTokenClassification, ner_dir, attn_implementation="eager", dtype=torch.float32
+    )
+    check_loading_info(ner_dir, info, read_config(ner_dir).get("model_type"))
+    model.eval()
     # Two rows, one padded, so the traced graph keeps the attention mask.
     ids = torch.tensor([[0, 5, 6, 7, 2], [0, 5, 2, 1, 1]], dtype=torch.long)
     mask = (ids != model.config.pad_token_id).long()
