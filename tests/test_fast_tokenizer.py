@@ -3,6 +3,7 @@
 import json
 import pickle
 import random
+import shutil
 
 import pytest
 from transformers import PhobertTokenizer
@@ -136,6 +137,23 @@ def test_construction_is_cached_and_saving_gives_files_phobert_tokenizer_reads(t
     text = "@ * người * Lê_Đức_Thái @ <mask> ^ Việt_Nam"
     assert reference_ids(again, text) == [t.id for t in fast.encode(text)]
     assert [t.id for t in pickle.loads(pickle.dumps(fast)).encode(text)] == [t.id for t in fast.encode(text)]
+
+
+def test_saving_and_workers_use_the_files_as_loaded_not_as_they_are_now(tmp_path):
+    """A model loaded from a folder that is then deleted or retrained still saves (and pickles) its own tokenizer."""
+    source = tmp_path / "source"
+    shutil.copytree(tokenizer_dir("bundled_re"), source)
+    originals = {name: (source / name).read_bytes() for name in ("vocab.txt", "bpe.codes", "tokenizer_config.json")}
+    fast = FastPhobertTokenizer.from_pretrained(source)
+    text = "@ * người * Lê_Đức_Thái @ <mask> ^ Việt_Nam"
+    expected = [t.id for t in fast.encode(text)]
+    lines = originals["vocab.txt"].decode("utf-8").splitlines(keepends=True)
+    (source / "vocab.txt").write_text("".join(reversed(lines)), encoding="utf-8")  # same size, other ids
+    (source / "bpe.codes").unlink()
+    fast.save_pretrained(tmp_path / "saved")
+    for name, content in originals.items():
+        assert (tmp_path / "saved" / name).read_bytes() == content, name
+    assert [t.id for t in pickle.loads(pickle.dumps(fast)).encode(text)] == expected
 
 
 def test_get_vocab_equals_phobert_tokenizers():

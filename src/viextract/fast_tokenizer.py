@@ -19,7 +19,6 @@ import functools
 import json
 import os
 import re
-import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,28 +46,28 @@ class Token:
     end: int
 
 
-def read_encoder(vocab_file: Path) -> dict[str, int]:
-    """PhoBERT token -> id, built exactly as PhobertTokenizer builds it (specials 0-3, then vocab.txt)."""
+def read_encoder(vocab: str, where: str | os.PathLike = VOCAB_FILE) -> dict[str, int]:
+    """PhoBERT token -> id from vocab.txt's text, built exactly as PhobertTokenizer builds it (specials 0-3,
+    then vocab.txt); `where` names the file in errors."""
     encoder = {token: index for index, token in enumerate(SPECIAL_TOKENS.values())}
-    with open(vocab_file, encoding="utf-8") as handle:
-        for number, line in enumerate(handle, 1):
+    if vocab:
+        for number, line in enumerate(vocab.removesuffix("\n").split("\n"), 1):
             line = line.strip()
             cut = line.rfind(" ")
             if cut == -1:
-                raise ValueError(f"{vocab_file}, line {number}: expected '<token> <count>', got {line!r}")
+                raise ValueError(f"{where}, line {number}: expected '<token> <count>', got {line!r}")
             encoder[line[:cut]] = len(encoder)
     return encoder
 
 
-def read_merges(merges_file: Path) -> list[tuple[str, str]]:
-    """fastBPE merges in rank order, read as PhobertTokenizer reads them.
+def read_merges(merges: str) -> list[tuple[str, str]]:
+    """fastBPE merges in rank order from bpe.codes' text, read as PhobertTokenizer reads them.
 
     A pair listed twice keeps its last rank (PhobertTokenizer's dict does). A line that is not two
     symbols once split on whitespace (PhoBERT's own file has 22 whose first symbol is a no-break
     space) can never match a pair there, so it is left out here.
     """
-    with open(merges_file, encoding="utf-8") as handle:
-        lines = handle.read().split("\n")[:-1]
+    lines = merges.split("\n")[:-1]
     ranks: dict[tuple[str, ...], int] = {}
     for rank, line in enumerate(lines):
         ranks[tuple(line.split()[:-1])] = rank
@@ -100,20 +99,18 @@ def build_bpe(encoder: dict[str, int], merges: list[tuple[str, str]], unk_id: in
     return Tokenizer(model), to_phobert
 
 
-def added_tokens(directory: Path | None, encoder: dict[str, int]) -> dict[str, int]:
+def added_tokens(saved: dict, config: dict, encoder: dict[str, int], where: Path | None = None) -> dict[str, int]:
     """Tokens never split (specials, `<mask>`, relation markers), with their ids, as PhobertTokenizer reads them.
 
-    From `added_tokens.json` and `tokenizer_config.json`'s `added_tokens_decoder`; a token that
+    From `added_tokens.json` (`saved`) and `tokenizer_config.json`'s (`config`) `added_tokens_decoder`; a token that
     strips spaces or must stand alone (`lstrip`, `rstrip`, `single_word`) is refused, since only
     plain splitting is reproduced here.
     """
     added = {token: encoder[token] for token in SPECIAL_TOKENS.values()}
-    saved = _read_json(directory / ADDED_TOKENS_FILE) if directory is not None else {}
-    config = _read_json(directory / TOKENIZER_CONFIG_FILE) if directory is not None else {}
     for index, entry in (config.get("added_tokens_decoder") or {}).items():
         if any(entry.get(flag) for flag in ("lstrip", "rstrip", "single_word")):
             raise UnsupportedTokenizer(
-                f"{directory / TOKENIZER_CONFIG_FILE}: added token {entry.get('content')!r} "
+                f"{where or '.'}/{TOKENIZER_CONFIG_FILE}: added token {entry.get('content')!r} "
                 f"strips spaces or stands alone"
             )
         added[str(entry["content"])] = int(index)
@@ -127,12 +124,21 @@ class UnsupportedTokenizer(ValueError):
     """A tokenizer setting this module does not reproduce; the caller falls back to PhobertTokenizer."""
 
 
-def _read_json(path: Path) -> dict:
-    if not path.is_file():
+def _read_sources(vocab_file: Path, merges_file: Path, directory: Path | None) -> dict[str, str]:
+    """The text of every file the tokenizer is built from, by file name (the JSON ones only if present)."""
+    sources = {VOCAB_FILE: vocab_file.read_text(encoding="utf-8"), MERGES_FILE: merges_file.read_text(encoding="utf-8")}
+    for name in (ADDED_TOKENS_FILE, TOKENIZER_CONFIG_FILE):
+        if directory is not None and (directory / name).is_file():
+            sources[name] = (directory / name).read_text(encoding="utf-8")
+    return sources
+
+
+def _json_object(sources: dict[str, str], name: str, directory: Path | None) -> dict:
+    if name not in sources:
         return {}
-    values = json.loads(path.read_text(encoding="utf-8"))
+    values = json.loads(sources[name])
     if not isinstance(values, dict):
-        raise ValueError(f"{path}: expected a JSON object")
+        raise ValueError(f"{directory or '.'}/{name}: expected a JSON object")
     return values
 
 
@@ -144,17 +150,25 @@ class FastPhobertTokenizer:
     `encode` (ids with character offsets). Build it with `from_pretrained(directory)`, cached per file.
     """
 
-    def __init__(self, vocab_file: str | os.PathLike, merges_file: str | os.PathLike, directory=None):
+    def __init__(self, vocab_file: str | os.PathLike, merges_file: str | os.PathLike, directory=None, sources=None):
         self.vocab_file, self.merges_file = Path(vocab_file), Path(merges_file)
         self.directory = Path(directory) if directory is not None else None
-        self.encoder = read_encoder(self.vocab_file)
-        self.added = added_tokens(self.directory, self.encoder)
+        # The files' text as loaded: saving and worker processes use it, never what the paths hold later
+        # (a directory loaded from may be deleted or retrained while this tokenizer is in use).
+        if sources is None:
+            sources = _read_sources(self.vocab_file, self.merges_file, self.directory)
+        self._sources = sources
+        self.encoder = read_encoder(self._sources[VOCAB_FILE], self.vocab_file)
+        saved = _json_object(self._sources, ADDED_TOKENS_FILE, self.directory)
+        config = _json_object(self._sources, TOKENIZER_CONFIG_FILE, self.directory)
+        self.added = added_tokens(saved, config, self.encoder, self.directory)
         self.unk_token_id = self.encoder[SPECIAL_TOKENS["unk"]]
         self.bos_token_id = self.cls_token_id = self.encoder[SPECIAL_TOKENS["bos"]]
         self.eos_token_id = self.sep_token_id = self.encoder[SPECIAL_TOKENS["eos"]]
         self.pad_token_id = self.encoder[SPECIAL_TOKENS["pad"]]
         self.mask_token_id = self.added[MASK_TOKEN]
-        self._bpe, self._to_phobert = build_bpe(self.encoder, read_merges(self.merges_file), self.unk_token_id)
+        merges = read_merges(self._sources[MERGES_FILE])
+        self._bpe, self._to_phobert = build_bpe(self.encoder, merges, self.unk_token_id)
         self._decoder = {i: t for t, i in self.encoder.items()} | {i: t for t, i in self.added.items()}
         # Longest first, so that the leftmost match is also the longest, as transformers' trie splits.
         names = sorted(self.added, key=len, reverse=True)
@@ -172,8 +186,8 @@ class FastPhobertTokenizer:
     def __len__(self) -> int:
         return len(set(self.encoder.values()) | set(self.added.values()))
 
-    def __reduce__(self):  # worker processes rebuild it from the files rather than unpickling tables
-        return (FastPhobertTokenizer, (self.vocab_file, self.merges_file, self.directory))
+    def __reduce__(self):  # worker processes rebuild it from the files' text rather than unpickling tables
+        return (FastPhobertTokenizer, (self.vocab_file, self.merges_file, self.directory, self._sources))
 
     def encode_words(self, words: Sequence[str]) -> list[tuple[int, ...]]:
         """Per word, the ids `convert_tokens_to_ids(tokenize(word))` gives: one Rust call for all plain words."""
@@ -234,13 +248,12 @@ class FastPhobertTokenizer:
         """vocab.txt, bpe.codes, added_tokens.json and tokenizer_config.json, readable by PhobertTokenizer too."""
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(self.vocab_file, directory / VOCAB_FILE)
-        shutil.copyfile(self.merges_file, directory / MERGES_FILE)
+        for name in (VOCAB_FILE, MERGES_FILE):
+            (directory / name).write_text(self._sources[name], encoding="utf-8", newline="")
         extra = {t: i for t, i in self.added.items() if t not in SPECIAL_TOKENS.values()}
         (directory / ADDED_TOKENS_FILE).write_text(json.dumps(extra, ensure_ascii=False, indent=2) + "\n", "utf-8")
-        source = self.directory / TOKENIZER_CONFIG_FILE if self.directory is not None else None
-        if source is not None and source.is_file():
-            shutil.copyfile(source, directory / TOKENIZER_CONFIG_FILE)
+        if TOKENIZER_CONFIG_FILE in self._sources:
+            (directory / TOKENIZER_CONFIG_FILE).write_text(self._sources[TOKENIZER_CONFIG_FILE], "utf-8", newline="")
         else:
             config = {"tokenizer_class": "PhobertTokenizer", "model_max_length": 256}
             config.update({f"{role}_token": token for role, token in SPECIAL_TOKENS.items()})
