@@ -117,3 +117,49 @@ def test_a_save_killed_between_moves_is_refused_at_load_then_repaired(full_model
     Extractor.from_pretrained(full_model_dir, device="cpu").save_pretrained(target)
     assert Extractor.from_pretrained(target, device="cpu").relation_extractor is not None
     assert sorted(p.name for p in target.iterdir()) == ["README.md", "ner", "notes.txt", "re"]  # no `.old-re-…`
+
+
+def test_a_save_that_fails_before_replacing_anything_leaves_the_old_model_loadable(
+    full_model_dir, tmp_path, monkeypatch
+):
+    import viextract.saving as saving
+
+    target = tmp_path / "model"
+    Extractor.from_pretrained(full_model_dir, device="cpu").save_pretrained(target)
+    (target / "notes.txt").write_text("mine")  # entries are then moved in one by one
+    before = {p.relative_to(target): p.read_bytes() for p in target.rglob("*") if p.is_file()}
+
+    def refuse(source, destination):
+        raise PermissionError(13, "Permission denied", str(destination))
+
+    monkeypatch.setattr(saving.os, "replace", refuse)
+    with pytest.raises(PermissionError):
+        Extractor.from_pretrained(full_model_dir, device="cpu").save_pretrained(target)
+    monkeypatch.undo()
+    assert {p.relative_to(target): p.read_bytes() for p in target.rglob("*") if p.is_file()} == before
+    assert Extractor.from_pretrained(target, device="cpu").relation_extractor is not None
+
+
+def test_saving_into_a_symlinked_folder_writes_through_the_link(tiny_extractor, tmp_path):
+    store = tmp_path / "store" / "v1"
+    store.mkdir(parents=True)
+    (tmp_path / "work").mkdir()
+    link = tmp_path / "work" / "model"
+    link.symlink_to(store, target_is_directory=True)
+    tiny_extractor.save_pretrained(link)
+    assert link.is_symlink() and (store / "ner" / "model.safetensors").is_file()
+    assert [p.name for p in (tmp_path / "work").iterdir()] == ["model"]
+    loaded = Extractor.from_pretrained(link, device="cpu")
+    assert loaded.ner_model.config.id2label == tiny_extractor.ner_model.config.id2label
+
+
+def test_saved_files_follow_the_umask_not_safetensors_private_mode(tiny_extractor, tmp_path):
+    import os
+
+    old = os.umask(0o022)
+    try:
+        tiny_extractor.save_pretrained(tmp_path / "model")
+    finally:
+        os.umask(old)
+    modes = {p.name: p.stat().st_mode & 0o777 for p in (tmp_path / "model").rglob("*")}
+    assert modes["model.safetensors"] == 0o644 and modes["ner"] == 0o755 and modes["vocab.txt"] == 0o644

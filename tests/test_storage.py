@@ -148,3 +148,29 @@ def test_assemble_int8_checks_dev_f1_and_writes_int8_weights(float_and_int8, tmp
     assert "dev F1 float32 -> int8" in capsys.readouterr().out
     assert json.loads((out / "re" / "config.json").read_text())[STORAGE_KEY] == "int8-rowwise"
     assert Extractor.from_pretrained(out, device="cpu").relation_extractor is not None
+
+
+def test_converting_over_a_full_model_leaves_no_stale_relation_model(float_and_int8, tiny_tokenizer_dir, tmp_path):
+    _, packed = float_and_int8
+    target = tmp_path / "target"
+    convert_directory(packed, target, to_int8=False)
+    (target / "notes.txt").write_text("mine")  # another file: entries are moved in one by one
+    build_tiny_token_classifier(tiny_tokenizer_dir, tmp_path / "ner-only" / "ner")
+    convert_directory(tmp_path / "ner-only", target, to_int8=True)
+    names = {p.name for p in target.iterdir()}
+    assert {"ner", "notes.txt"} <= names and "re" not in names
+    assert Extractor.from_pretrained(target, device="cpu").relation_extractor is None
+
+
+def test_storage_command_errors_are_one_line(float_and_int8, tmp_path, capsys):
+    _, packed = float_and_int8
+    for argv, message in [
+        (["compress", str(tmp_path / "absent"), str(tmp_path / "out")], "absent: no such model folder"),
+        (["compress", str(packed), str(packed / "int8")], "int8: inside the model it converts"),
+    ]:
+        with pytest.raises(SystemExit) as stopped:
+            main(argv)
+        assert stopped.value.code == 2
+        err = capsys.readouterr().err
+        assert err.startswith("error: ") and message in err and "Traceback" not in err
+    assert not (packed / "int8").exists()

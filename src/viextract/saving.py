@@ -34,12 +34,13 @@ def atomic_directory(target: str | os.PathLike, owned: Collection[str] = ()) -> 
     with a `.tmp-` name that never shadows a model.
     """
     target = check_save_target(target)
+    if target.is_symlink():  # save through the link: renaming the link itself would strand its folder
+        target = target.resolve()
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".tmp-{target.name}-", dir=target.parent))
-    # mkdtemp makes the directory private (0700); a saved model should be as readable as any other.
-    os.chmod(staging, 0o755)
     try:
         yield staging
+        _make_readable(staging)
         ours = {p.name for p in staging.iterdir()} | set(owned)
         if target.is_dir() and any(p.name not in ours for p in target.iterdir()):
             _move_entries(staging, target, set(owned))
@@ -49,6 +50,19 @@ def atomic_directory(target: str | os.PathLike, owned: Collection[str] = ()) -> 
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+
+
+def _make_readable(staging: Path) -> None:
+    """Modes as for any file the user creates (umask applied): mkdtemp makes the folder private (0700)
+    and safetensors writes weights as 0600, so a saved model was unreadable to the user's group."""
+    probe = staging / ".viextract-mode-probe"
+    probe.touch()
+    file_mode = probe.stat().st_mode & 0o777
+    probe.unlink()
+    folder_mode = file_mode | (file_mode & 0o444) >> 2  # read implies enter
+    for path in [staging, *staging.rglob("*")]:
+        if not path.is_symlink():
+            os.chmod(path, folder_mode if path.is_dir() else file_mode)
 
 
 def _swap_directory(staging: Path, target: Path) -> None:
@@ -72,11 +86,23 @@ def _move_entries(staging: Path, target: Path, owned: set[str]) -> None:
     written = sorted(p.name for p in staging.iterdir())
     marker = target / INCOMPLETE_SAVE
     marker.write_text("viextract was killed while saving a model into this directory; save it again\n")
-    for name in written:
-        source, destination = staging / name, target / name
-        aside = _rename_aside(destination) if source.is_dir() or destination.is_dir() else None
-        os.replace(source, destination)
-        _delete(aside)
+    moved = False
+    try:
+        for name in written:
+            source, destination = staging / name, target / name
+            aside = _rename_aside(destination) if source.is_dir() or destination.is_dir() else None
+            try:
+                os.replace(source, destination)
+            except BaseException:
+                if aside is not None:
+                    os.replace(aside, destination)
+                raise
+            moved = True
+            _delete(aside)
+    except BaseException:
+        if not moved:  # nothing replaced yet: the old model is whole, so it must stay loadable
+            marker.unlink(missing_ok=True)
+        raise
     for name in sorted(owned - set(written)):
         _delete(_rename_aside(target / name))
     # What an earlier killed save of ours left aside (`.old-ner-1234`) goes too.

@@ -127,9 +127,14 @@ def _tied_names(model, state: dict[str, torch.Tensor]) -> set[str]:
 def convert_directory(source: str | os.PathLike, target: str | os.PathLike, to_int8: bool) -> Path:
     """Copy a model directory (or one with ner/ and re/), weights stored int8 or expanded to float32; atomic."""
     source, target = Path(source), Path(target)
+    if not source.is_dir():
+        raise ModelLoadError(f"{source}: no such model folder")
     if not _is_model_dir(source) and not any(_is_model_dir(d) for d in source.iterdir() if d.is_dir()):
         raise ModelLoadError(f"{source}: no {WEIGHTS_FILE} + config.json here or in a subdirectory")
-    with atomic_directory(target) as staging:
+    if source.resolve() in target.resolve().parents:
+        raise ModelLoadError(f"{target}: inside the model it converts ({source}); write it elsewhere")
+    # ner/ and re/ are ours as in Extractor.save_pretrained: a stale re/ would pair old relations with new entities.
+    with atomic_directory(target, owned=("ner", "re")) as staging:
         _convert_into(source, staging, to_int8)
     return target
 
@@ -176,7 +181,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         out = convert_directory(args.source, args.target, to_int8=args.action == "compress")
-    except ModelLoadError as error:
+    except (ModelLoadError, OSError) as error:
         parser.exit(2, f"error: {error}\n")
     size = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
     print(f"wrote {out} ({args.action}ed, {size / 1e6:.1f} MB in all)")
