@@ -40,6 +40,10 @@ UNRESOLVABLE = {
         ("ngày 2 đến 5-6", "2026-06-02/2026-06-05"),
         ("ngày 15 tháng 3 năm 2025", "2025-03-15"),
         ("30/12 đến 2/1/2027", "2026-12-30/2027-01-02"),
+        # Months across a new year, like days: the first month, its year not written, is the year before.
+        ("tháng 11 đến tháng 2/2027", "2026-11/2027-02"),
+        ("từ tháng 10 đến tháng 3/2027", "2026-10/2027-03"),
+        ("tháng 11/2026 đến tháng 2/2027", "2026-11/2027-02"),
     ],
 )
 def test_schema_forms(text, value):
@@ -114,6 +118,9 @@ def test_the_header_is_blanked_for_the_models_only_when_it_is_one():
     assert len(blanked) == len(text) and blanked == " " * 16 + text[16:]
     for kept in (" date 2025-13-40 Hà Nội.", "Ngày 10/10 tại Hà Nội.", "Hà Nội date 2025-10-11 x."):
         assert blank_header(kept) == kept
+    # A byte-order mark before the header (files saved by Notepad keep it) is blanked with it.
+    assert header_date("\ufeff" + text) == "2025-10-11"
+    assert blank_header("\ufeff" + text) == " " * 17 + text[16:]
 
 
 def test_no_entity_comes_from_the_header(tiny_extractor, monkeypatch):

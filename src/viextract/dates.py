@@ -20,7 +20,8 @@ from dataclasses import replace
 
 from .results import Extraction
 
-_HEADER = re.compile(r"\A\s*date\s+(\d{4}(?:-\d{2}){0,2})(?=\s)")
+# A byte-order mark (files saved by Notepad keep it as a character) is not text before the header.
+_HEADER = re.compile(r"\A[\ufeff\s]*date\s+(\d{4}(?:-\d{2}){0,2})(?=\s)")
 _PREFIX = re.compile(
     r"^(?:(?:rạng sáng|sáng sớm|chiều tối|sáng|trưa|chiều|tối|đêm|hôm|vào|từ|trong|"
     r"thứ (?:hai|ba|tư|năm|sáu|bảy|[2-7])|chủ nhật)[\s,]+)+"
@@ -157,7 +158,11 @@ def _months(s: str, year: int | None) -> str | None:
     points = _fill_years(read, year)
     if points is None or not all(1 <= month <= 12 and y >= 1 for month, y in points):
         return None
-    first, last = (f"{y:04d}-{m:02d}" for m, y in (points[0], points[-1]))
+    (first_month, first_year), (last_month, last_year) = points[0], points[-1]
+    # `tháng 11 đến tháng 2/2027`: the first month, its year not written, is in the year before.
+    if (first_year, first_month) > (last_year, last_month) and not read[0][-1] and first_month > last_month:
+        first_year -= 1
+    first, last = f"{first_year:04d}-{first_month:02d}", f"{last_year:04d}-{last_month:02d}"
     return _interval(first, last) if first <= last else None
 
 
