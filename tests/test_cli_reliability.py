@@ -70,6 +70,35 @@ def test_standard_input_that_is_not_utf8_is_one_line(tiny_model_loading, monkeyp
         "convert it first, e.g. iconv -f cp1258 -t utf-8\n"
 
 
+@pytest.mark.parametrize("output_format", ["jsonl", "json"])
+def test_a_bad_later_input_keeps_the_results_of_the_files_before_it(
+    tiny_model_loading, monkeypatch, tmp_path, capsys, output_format
+):
+    """At the default batch size `pipe` holds documents back; stdin failing must not take them with it."""
+    good = tmp_path / "good.txt"
+    good.write_text("Đại tướng Phan Văn Giang tiếp đoàn Lào.\n", encoding="utf-8")
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(b"Vi\xeat Nam"), encoding="utf-8"))
+    assert main(["extract", str(good), "-", "--model", "m", "--format", output_format]) == 1
+    captured = capsys.readouterr()
+    assert "<stdin>: not UTF-8 text" in captured.err
+    lines = captured.out.splitlines()
+    records = [json.loads(line) for line in lines] if output_format == "jsonl" else json.loads(captured.out)
+    assert [record["file"] for record in records] == [str(good)]
+
+
+def test_pipe_yields_the_documents_before_a_failing_input_then_raises(tiny_extractor, corpus):
+    def texts():
+        yield corpus[0]
+        yield corpus[1]
+        raise OSError("the disk went away")
+
+    results = []
+    with pytest.raises(OSError, match="the disk went away"):
+        for result in tiny_extractor.pipe(texts(), batch_size=32):
+            results.append(result.text)
+    assert results == [corpus[0], corpus[1]]
+
+
 def test_standard_input_is_read_as_bytes_without_newline_translation(tiny_model_loading, monkeypatch, capsys):
     raw = "Lào\r\nHà Nội\r"
     monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(raw.encode("utf-8")), encoding="utf-8"))

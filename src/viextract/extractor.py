@@ -335,16 +335,17 @@ class Extractor:
         batch_tokens: int | None,
         options: tuple[float | None, Any] = (None, None),
     ) -> Iterator[Extraction]:
-        texts = map(_check_text, texts)
+        source = _UntilError(map(_check_text, texts))
         if n_process > 1 and _models_in_workers(self.device):
             task = _ExtractTask(self, batch_size, batch_tokens, options)
             threads = max(1, torch.get_num_threads() // n_process)
-            yield from (result for _, result in map_in_workers(texts, task, n_process, threads))
+            yield from (result for _, result in map_in_workers(iter(source), task, n_process, threads))
+            source.raise_error()
             return
         preparer = DocumentPreparer(self.segmenter, self.tagger.aligner)
         pending: list[PreparedDocument] = []
         pending_sentences = 0
-        for prepared in prepare_documents(texts, preparer, n_process):
+        for prepared in prepare_documents(iter(source), preparer, n_process):
             pending.append(prepared)
             pending_sentences += len(prepared.sentences)
             if pending_sentences >= batch_size * _SENTENCES_PER_CHUNK_FACTOR:
@@ -352,6 +353,7 @@ class Extractor:
                 pending, pending_sentences = [], 0
         if pending:
             yield from self._extract_prepared(pending, batch_size, batch_tokens, *options)
+        source.raise_error()
 
     def _extract_prepared(
         self,
@@ -424,6 +426,26 @@ def _sentence_entities(
 def _models_in_workers(device: torch.device) -> bool:
     """Whether `pipe`'s workers run the models too (CPU), or only prepare text for the caller's device."""
     return device.type == "cpu"
+
+
+class _UntilError:
+    """The texts of an input that may fail midway (a file that is not UTF-8, a non-str at index 7):
+    iteration stops at the error, so `pipe` first yields the documents read before it, and
+    `raise_error` then raises it. Ctrl-C is not held back."""
+
+    def __init__(self, texts: Iterable[str]) -> None:
+        self.texts = texts
+        self.error: Exception | None = None
+
+    def __iter__(self) -> Iterator[str]:
+        try:
+            yield from self.texts
+        except Exception as error:
+            self.error = error
+
+    def raise_error(self) -> None:
+        if self.error is not None:
+            raise self.error
 
 
 class _ExtractTask:
