@@ -139,6 +139,21 @@ def test_stored_metrics_give_a_model_index():
     assert "model-index" not in _front_matter(render_card(config, None, has_relations=False))
 
 
+def test_the_card_scores_the_weights_that_were_kept_not_the_best_epoch():
+    """With select_on_dev: false the last epoch is saved; its dev F1, not the best epoch's, is the model's."""
+    from viextract.card import kept_dev_f1, render_card
+
+    history = [{"epoch": 1.0, "eval_f1": 0.9}, {"loss": 0.1}, {"epoch": 2.0, "eval_f1": 0.6}]
+    last = {"best_dev_f1": 0.9, "kept_epoch": "last", "log_history": history}
+    assert kept_dev_f1(last) == 0.6
+    assert kept_dev_f1({**last, "kept_epoch": "best on dev"}) == 0.9
+    assert kept_dev_f1({"best_dev_f1": 0.9, "kept_epoch": "last"}) is None  # no evaluation recorded
+    config = {"id2label": {"0": "O", "1": "B-PER", "2": "I-PER"}}
+    text = render_card(config, last, has_relations=False)
+    assert _front_matter(text)["model-index"][0]["results"][0]["metrics"][0]["value"] == 0.6
+    assert "relation-extraction" not in _front_matter(text)["tags"]
+
+
 def test_a_loaded_models_metrics_travel_to_the_saved_card(tiny_ner_dir, tmp_path):
     source = tmp_path / "source"
     Extractor.from_pretrained(tiny_ner_dir, device="cpu").save_pretrained(source)

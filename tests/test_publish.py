@@ -238,6 +238,12 @@ def test_the_card_says_who_chose_the_relation_threshold(model_dir, results_files
     config_path.write_text(yaml.safe_dump({**config, "threshold": 0.4}), encoding="utf-8")
     text = render_card(build_card_data(fixed, [f"re.test={results_files['re_test']}"], base_model="someone/base"))
     assert "dev chooses the best epoch (the relation threshold, 0.4, is fixed in the training config);" in text
+    for part in ("ner", "re"):  # both runs keep their last epoch: dev chose nothing
+        config_path = fixed / part / "training_config.yaml"
+        config = yaml.safe_load(config_path.read_text(encoding="utf-8"))
+        config_path.write_text(yaml.safe_dump({**config, "select_on_dev": False}), encoding="utf-8")
+    text = render_card(build_card_data(fixed, [f"re.test={results_files['re_test']}"], base_model="someone/base"))
+    assert "the last epoch is kept and dev is only scored, for the log (the relation threshold" in text
 
 
 def test_a_combined_results_file_gives_the_same_card(model_dir, results_files, card_text):

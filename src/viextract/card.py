@@ -27,6 +27,20 @@ def is_ours(readme: Path) -> bool:
     return not readme.exists() or CARD_MARKER in readme.read_text(encoding="utf-8", errors="replace")
 
 
+def kept_dev_f1(metrics: dict[str, Any] | None) -> float | None:
+    """Dev F1 of the weights a training run saved: the best epoch's when dev chose it (`best_dev_f1`),
+    the last evaluation's when the run kept its last epoch (`select_on_dev: false`); None if unknown."""
+    metrics = metrics or {}
+    value = metrics.get("kept_dev_f1")
+    if value is None and metrics.get("kept_epoch") == "last":
+        history = metrics.get("log_history") or []
+        scores = [entry["eval_f1"] for entry in history if isinstance(entry, dict) and "eval_f1" in entry]
+        value = scores[-1] if scores else None
+    elif value is None:
+        value = metrics.get("best_dev_f1")
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
 def render_card(ner_config: dict[str, Any], metrics: dict[str, Any] | None, has_relations: bool) -> str:
     labels = sorted({label.split("-", 1)[-1] for label in (ner_config.get("id2label") or {}).values()} - {"O"})
     lines = [
@@ -36,10 +50,11 @@ def render_card(ner_config: dict[str, Any], metrics: dict[str, Any] | None, has_
         "language: vi",
         f"license: {card_licence(ner_config)}",
         "tags:",
-        *[f"- {tag}" for tag in ("viextract", "ner", "relation-extraction", "vietnamese", "phobert")],
+        *[f"- {tag}" for tag in ("viextract", "ner", *(("relation-extraction",) if has_relations else ()),
+                                 "vietnamese", "phobert")],
     ]
-    f1 = (metrics or {}).get("best_dev_f1")
-    if isinstance(f1, (int, float)):
+    f1 = kept_dev_f1(metrics)
+    if f1 is not None:
         lines += [
             "model-index:",
             "- name: viextract",

@@ -25,6 +25,7 @@ import torch
 
 from viextract.align import SubwordAligner, Window, best_window_per_word
 from viextract.bio import TagBigrams, WordContext, WordShapes, best_valid_tags
+from viextract.card import kept_dev_f1
 from viextract.labels import ENTITY_LABELS, SCHEMA_VERSION, bio_labels
 from viextract.saving import atomic_directory
 
@@ -330,6 +331,8 @@ def train_sentences(
             **(extra_metadata or {}),
             "data": training_data_sizes(config.to_dict()),
         }
+        if evaluate:  # what the saved weights score on dev, which is not the best epoch's when the last is kept
+            metadata["kept_dev_f1"] = kept_dev_f1(metadata)
         model = trainer.accelerator.unwrap_model(trainer.model)
         save_model(model, tokenizer, config, output_dir, metadata, tables)
         logger.info("model written to %s", output_dir)

@@ -26,6 +26,7 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 
+from viextract.card import kept_dev_f1
 from viextract.labels import ENTITY_LABELS, NO_RELATION, RELATION_LABELS, SCHEMA_VERSION
 from viextract.markers import MARKER_FORMAT, MARKER_FORMATS, SYMBOL_MARKER_FORMAT, default_type_words, pair_labels
 from viextract.relations import (
@@ -361,6 +362,7 @@ def train_examples(
             "log_history": trainer.state.log_history,
             **(extra_metadata or {}),
         }
+        metadata["kept_dev_f1"] = kept_dev_f1(metadata)  # not the best epoch's when the last one is kept
         save_model(final, tokenizer, config, output_dir, metadata)
         logger.info("model written to %s", output_dir)
     trainer.accelerator.wait_for_everyone()

@@ -11,6 +11,7 @@ from typing import Any
 
 import yaml
 
+from viextract.card import kept_dev_f1
 from viextract.labels import (
     ENTITY_DEFINITIONS,
     ENTITY_LABELS,
@@ -155,7 +156,7 @@ SETTINGS_KEYS = {
 SIZE_KEYS = (
     "train_documents", "silver_documents", "train_sentences", "train_windows", "dev_documents", "dev_sentences",
     "train_pairs", "train_pairs_before_sampling", "dev_pairs", "train_labels", "truncated_pairs", "global_step",
-    "best_dev_f1", "threshold",
+    "kept_dev_f1", "threshold",
 )  # fmt: skip
 
 
@@ -169,6 +170,8 @@ def training_run(task: str, directory: Path, prefix: str) -> tuple[TrainingRun |
     settings = {key: config[key] for key in SETTINGS_KEYS[task] if key in config and config[key] not in (None, [])}
     if settings.get("select_on_dev") is False:
         settings.pop("early_stopping_patience", None)  # no epoch is chosen on dev, so it never stops a run
+    # The dev F1 of the saved weights (older metrics files only hold the best epoch's, best_dev_f1).
+    metrics = {**metrics, "kept_dev_f1": kept_dev_f1(metrics)}
     sizes = {key: metrics[key] for key in SIZE_KEYS if key in metrics and metrics[key] is not None}
     if not sizes.get("silver_documents"):
         sizes.pop("silver_documents", None)  # a run without silver data says nothing about it
