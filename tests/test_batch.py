@@ -202,12 +202,27 @@ def test_rerun_with_other_settings_or_into_a_foreign_folder_is_refused(tmp_path,
     run_batch(options(source, tmp_path / "out", model_dir))
     with pytest.raises(ValueError, match="shard_size: was 7, now 9"):
         run_batch(options(source, tmp_path / "out", model_dir, shard_size=9))
+    with pytest.raises(ValueError, match="quantize: was None, now 'int8'"):  # int8 moves some spans
+        run_batch(options(source, tmp_path / "out", model_dir, quantize="int8"))
     foreign = tmp_path / "mine"
     foreign.mkdir()
     (foreign / "keep.txt").write_text("user data")
     with pytest.raises(FileExistsError, match="not a viextract batch output"):
         run_batch(options(source, foreign, model_dir))
     assert (foreign / "keep.txt").read_text() == "user data"
+
+
+def test_an_input_that_cannot_be_read_leaves_no_output_folder(tmp_path, model_dir):
+    """Otherwise its settings file would refuse the corrected command as a change of settings."""
+    unknown = tmp_path / "in.csv"
+    unknown.write_text("x\n")
+    with pytest.raises(ValueError, match="input format"):
+        run_batch(options(unknown, tmp_path / "out", model_dir))
+    with pytest.raises(FileNotFoundError, match="no such input"):
+        run_batch(options(tmp_path / "missing.jsonl", tmp_path / "out", model_dir))
+    assert not (tmp_path / "out").exists()
+    write_jsonl(unknown, [{"id": "a", "text": "Hà Nội."}])
+    assert run_batch(options(unknown, tmp_path / "out", model_dir, input_format="jsonl")).documents == 1
 
 
 def test_core_package_imports_no_engine():

@@ -69,14 +69,12 @@ class BatchSummary:
 def run_batch(options: BatchOptions) -> BatchSummary:
     """Extract from every input document into `options.out`; a rerun resumes after the complete shards."""
     _check_options(options)
-    engine = _engine(options)  # before the output folder: a missing engine must leave nothing behind
+    # Before the output folder: a missing engine or input, or one of unknown format, must leave nothing behind.
+    engine = _engine(options)
+    documents = read_documents(options.input, options.input_format, options.text_field, options.id_field)
     output = OutputDir(options.out, options.output_format)
     output.open(_settings(options))
-    shards = _pending_shards(
-        read_documents(options.input, options.input_format, options.text_field, options.id_field),
-        options.shard_size,
-        output,
-    )
+    shards = _pending_shards(documents, options.shard_size, output)
     started = time.perf_counter()
     counts = {"documents": 0, "entities": 0, "relations": 0, "failures": 0, "shards_written": 0}
     skipped: list[int] = []
@@ -124,6 +122,7 @@ def _settings(options: BatchOptions) -> dict:
         "shard_size": options.shard_size,
         "output_format": options.output_format,
         "model": model or "bundled",
+        "quantize": options.quantize,  # int8 changes some spans: one folder must not mix the two
         "max_chars": options.max_chars,
     }
 
