@@ -107,5 +107,28 @@ def test_an_unknown_segmenter_in_the_config_names_the_file(broken):
     assert Extractor.from_pretrained(broken, device="cpu", segmenter="syllables").segmenter == "syllables"
 
 
+@pytest.mark.parametrize("part", ["ner", "re"])
+def test_label_ids_with_a_gap_are_refused(broken, part):
+    config = json.loads((broken / part / "config.json").read_text(encoding="utf-8"))
+    edit_config(broken / part / "config.json", id2label={str(2 * int(k)): v for k, v in config["id2label"].items()})
+    with pytest.raises(ModelLoadError, match=rf"{part}/config\.json: field 'id2label': its keys must be the ids 0 to"):
+        Extractor.from_pretrained(broken, device="cpu")
+
+
+@pytest.mark.parametrize("stored", ["float", "int8"])
+def test_a_label_map_of_another_size_than_the_classifier_names_the_shapes(broken, tmp_path, stored):
+    from viextract.storage import convert_directory
+
+    model = convert_directory(broken, tmp_path / stored, to_int8=stored == "int8")
+    config = json.loads((model / "ner" / "config.json").read_text(encoding="utf-8"))
+    last = str(len(config["id2label"]) - 1)
+    label = config["id2label"].pop(last)
+    config["label2id"].pop(label, None)
+    (model / "ner" / "config.json").write_text(json.dumps(config), encoding="utf-8")
+    with pytest.raises(ModelLoadError, match=r"weights have the wrong shape .*classifier") as caught:
+        Extractor.from_pretrained(model, device="cpu")
+    assert "\n" not in str(caught.value) and "ignore_mismatched_sizes" not in str(caught.value)
+
+
 def test_the_intact_copy_loads(broken):
     assert Extractor.from_pretrained(broken, device="cpu").relation_extractor is not None

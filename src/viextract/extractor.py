@@ -160,6 +160,8 @@ class Extractor:
             model, info = load_model(
                 transformers_class("AutoModelForTokenClassification"), ner_dir, dtype=torch.float32, **options
             )
+        except ModelLoadError:
+            raise
         except Exception as error:
             raise ModelLoadError(f"{ner_dir}: cannot load the NER model ({error})") from error
         check_loading_info(ner_dir, info, config.get("model_type"))

@@ -93,6 +93,10 @@ def read_config(directory: Path) -> dict[str, Any]:
         raise ModelLoadError(f"{path}: expected a JSON object")
     if not isinstance(config.get("id2label"), dict) or not config["id2label"]:
         raise ModelLoadError(f"{path}: field 'id2label' is missing or empty")
+    # Row i of the classifier is label id2label[i]: the ids must be exactly 0 .. n-1.
+    ids = sorted(str(key) for key in config["id2label"])
+    if ids != sorted(str(i) for i in range(len(ids))):
+        raise ModelLoadError(f"{path}: field 'id2label': its keys must be the ids 0 to {len(ids) - 1}, got {ids}")
     return config
 
 

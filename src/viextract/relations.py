@@ -441,6 +441,8 @@ class RelationExtractor:
             model, info = load_model(
                 RobertaForRelationClassification, directory, config=config, dtype=torch.float32, **options
             )
+        except ModelLoadError:
+            raise
         except Exception as error:
             raise ModelLoadError(f"{directory}: cannot load the relation model ({error})") from error
         check_loading_info(directory, info, MODEL_TYPE)

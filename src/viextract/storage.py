@@ -97,7 +97,11 @@ def load_model(model_class: Any, directory: str | os.PathLike, **kwargs: Any):
     saving the model again writes ordinary float weights.
     """
     if read_storage(directory) is None:
-        return model_class.from_pretrained(str(directory), use_safetensors=True, output_loading_info=True, **kwargs)
+        # Mismatched shapes are then listed in the loading info (check_loading_info names them) instead of
+        # an error that points to a report quiet loading never shows.
+        return model_class.from_pretrained(
+            str(directory), use_safetensors=True, output_loading_info=True, ignore_mismatched_sizes=True, **kwargs
+        )
     from transformers import AutoConfig
 
     config = kwargs.pop("config", None) or AutoConfig.from_pretrained(str(directory))
@@ -107,6 +111,14 @@ def load_model(model_class: Any, directory: str | os.PathLike, **kwargs: Any):
     factory = getattr(model_class, "from_config", None) or model_class._from_config
     model = factory(config, **kwargs)
     state = load_state(directory)
+    expected = model.state_dict()
+    if wrong := [(n, tuple(t.shape), tuple(expected[n].shape)) for n, t in state.items() if n in expected
+                 and t.shape != expected[n].shape]:  # fmt: skip
+        name, stored, wanted = wrong[0]
+        raise ModelLoadError(
+            f"{directory}: {len(wrong)} weights have the wrong shape for its config.json (e.g. {name}: "
+            f"stored {stored}, config gives {wanted})"
+        )
     missing, unexpected = model.load_state_dict(state, strict=False)
     model.tie_weights()
     untied = [n for n in missing if n not in _tied_names(model, state)]
