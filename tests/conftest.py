@@ -32,6 +32,13 @@ def corpus_texts() -> list[str]:
     return [json.loads(line)["text"] for line in (REPO / "data" / "passes" / "cleaned.jsonl").open(encoding="utf-8")]
 
 
+@pytest.fixture(autouse=True)
+def no_hub_probe(monkeypatch):
+    """No test reaches the Hub: tests fake snapshot_download, so the reachability probe before it is
+    a no-op here (tests/test_extractor.py checks the real one against a local server that never answers)."""
+    monkeypatch.setattr("viextract.loading.probe_hub", lambda name, revision, token: None)
+
+
 @pytest.fixture(scope="session")
 def corpus() -> list[str]:
     return corpus_texts()

@@ -6,6 +6,7 @@ import pytest
 
 from viextract import Entity, Extraction, Extractor, ModelLoadError, Relation
 from viextract.labels import ENTITY_LABELS
+from viextract.loading import probe_hub as PROBE_HUB
 
 
 def test_every_entity_on_every_corpus_document_has_exact_offsets(tiny_extractor, corpus):
@@ -120,6 +121,34 @@ def test_unreachable_hub_repo_fails_clearly(monkeypatch):
     monkeypatch.setattr(huggingface_hub, "snapshot_download", offline)
     with pytest.raises(ModelLoadError, match=r"'someone/viextract-model'.*Hugging Face Hub.*directory"):
         Extractor.from_pretrained("someone/viextract-model")
+
+
+def test_a_hub_that_accepts_and_never_answers_fails_within_the_timeout(monkeypatch):
+    """huggingface_hub's first request has no timeout: without the probe from_pretrained hung for good."""
+    import socket
+    import threading
+    import time
+
+    import huggingface_hub.constants
+
+    import viextract.loading as loading
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    accepted = []
+    threading.Thread(target=lambda: accepted.append(server.accept()), daemon=True).start()
+    monkeypatch.setattr(huggingface_hub.constants, "ENDPOINT", f"http://127.0.0.1:{server.getsockname()[1]}")
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", False)
+    monkeypatch.setattr(loading, "HUB_TIMEOUT", 1.0)
+    monkeypatch.setattr(loading, "probe_hub", PROBE_HUB)  # the real one, not conftest's no-op
+    started = time.monotonic()
+    try:
+        with pytest.raises(ModelLoadError, match=r"'someone/viextract-model'.*Hugging Face Hub"):
+            Extractor.from_pretrained("someone/viextract-model")
+    finally:
+        server.close()
+    assert time.monotonic() - started < 30 and accepted  # it did connect, and gave up on the silence
 
 
 def test_hub_snapshot_layout_loads(monkeypatch, tiny_ner_dir, corpus):

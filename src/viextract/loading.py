@@ -50,15 +50,42 @@ def resolve_model_dir(
     if looks_local:
         raise ModelLoadError(f"{name}: no such model directory")
     try:
-        from huggingface_hub import snapshot_download
-
-        return Path(snapshot_download(repo_id=name, revision=revision, token=token))
+        return Path(_download(name, revision, token))
     except Exception as error:  # network, auth, missing repo: all mean "not available here"
         raise ModelLoadError(
             f"could not download the model {name!r} from the Hugging Face Hub "
             f"({type(error).__name__}: {error}). If you have the model on disk, pass its directory "
             f"instead, e.g. Extractor.from_pretrained('/path/to/model')."
         ) from error
+
+
+# Seconds the Hub may take to answer whether a model exists. huggingface_hub's own first request has
+# no timeout, so a server that accepts the connection and never answers would hang from_pretrained.
+HUB_TIMEOUT = 10.0
+
+
+def probe_hub(name: str, revision: str | None, token: str | None) -> None:
+    """Raise within HUB_TIMEOUT seconds unless the Hub answers for `name` (nothing in offline mode)."""
+    from huggingface_hub import HfApi, constants
+
+    if not constants.HF_HUB_OFFLINE:
+        HfApi().repo_info(name, revision=revision, token=token, timeout=HUB_TIMEOUT)
+
+
+def _download(name: str, revision: str | None, token: str | None) -> str:
+    """snapshot_download, after `probe_hub`; when the Hub does not answer, a copy already in the local
+    cache is still used, as huggingface_hub itself would."""
+    from huggingface_hub import snapshot_download
+
+    try:
+        probe_hub(name, revision, token)
+    except Exception:
+        try:
+            return snapshot_download(repo_id=name, revision=revision, token=token, local_files_only=True)
+        except Exception:
+            pass
+        raise
+    return snapshot_download(repo_id=name, revision=revision, token=token)
 
 
 def split_model_dir(directory: Path) -> tuple[Path, Path | None]:
