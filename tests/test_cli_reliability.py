@@ -172,6 +172,15 @@ def test_split_at_line_breaks_edges():
     assert split_at_line_breaks("abcdef\nx", size=2) == [(0, 7), (7, 8)]
 
 
+def test_pieces_are_not_cut_where_text_preparation_reads_across_the_line_break():
+    # Inside an HTML tag (blanked whole, its line break included, so the two lines are one sentence).
+    tagged = "ab\nThủ tướng <a\nhref='x'>Phạm Minh Chính</a>\ncd"
+    assert split_at_line_breaks(tagged, size=16) == [(0, 3), (3, 45), (45, 47)]
+    # Before a line a piece would take for the ` date YYYY-MM-DD` header, which is blanked.
+    dated = "ab\ncd\ndate 2026-03-20 Hà Nội\nef"
+    assert split_at_line_breaks(dated, size=6) == [(0, 3), (3, 29), (29, 31)]
+
+
 def _read_until(stream, predicate, lines, timeout=300):
     """Lines from `stream` into `lines` until one satisfies `predicate`; False on end or timeout."""
     found = threading.Event()

@@ -2,11 +2,13 @@
 
 A sentence never crosses a line break (`sentences.py`), and entities and relations stay within
 one sentence, so the results of pieces cut just after a `\\n`, moved by each piece's offset, are
-the whole document's result. The command line uses this to report progress inside a long file.
+the whole document's result (`split_at_line_breaks` avoids the two breaks text preparation reads
+across). The command line uses this to report progress inside a long file.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import replace
 
@@ -18,20 +20,36 @@ PIECE_CHARS = 20_000
 def split_at_line_breaks(text: str, size: int = PIECE_CHARS) -> list[tuple[int, int]]:
     """[start, end) pieces covering `text`, each cut just after a `\\n`, of about `size` characters.
 
-    A piece is longer only where a line is; an empty text is one empty piece.
+    A piece is longer only where a line is; an empty text is one empty piece. A line break is
+    not cut at where the text is read across it: inside an HTML tag (`<a\\nhref=...>`, blanked
+    whole, line break included) or before a line that a piece would read as a ` date` header.
     """
     bounds = []
     start = 0
     while len(text) - start > size:
-        cut = text.rfind("\n", start, start + size)
+        cut = start + size
+        while (cut := text.rfind("\n", start, cut)) >= 0 and not _can_cut(text, cut):
+            pass
         if cut < 0:
-            cut = text.find("\n", start + size)
+            cut = start + size - 1
+            while (cut := text.find("\n", cut + 1)) >= 0 and not _can_cut(text, cut):
+                pass
             if cut < 0:
                 break
         bounds.append((start, cut + 1))
         start = cut + 1
     bounds.append((start, len(text)))
     return bounds
+
+
+_HEADER_START = re.compile(r"[\ufeff\s]*date\s+\d{4}")
+
+
+def _can_cut(text: str, newline: int) -> bool:
+    line = text[text.rfind("\n", 0, newline) + 1 : newline]
+    if line.rfind("<") > line.rfind(">"):  # a tag may go on past the line break
+        return False
+    return _HEADER_START.match(text, newline + 1) is None
 
 
 def join_pieces(text: str, parts: Sequence[tuple[int, Extraction]]) -> Extraction:
