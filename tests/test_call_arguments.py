@@ -35,3 +35,25 @@ def test_calling_with_a_wrong_type_names_it(tiny_extractor):
         tiny_extractor(b"Lao")
     with pytest.raises(TypeError, match="NoneType"):
         tiny_extractor([None])
+
+
+@pytest.mark.parametrize("bad", [0, "512", 2.5])
+def test_a_bad_batch_tokens_fails_at_the_call(tiny_extractor, bad):
+    with pytest.raises(ValueError, match="batch_tokens must be a positive int"):
+        tiny_extractor.pipe(["Lào"], batch_tokens=bad)
+
+
+def test_numpy_numbers_are_numbers_and_labels_must_be_labels(tiny_extractor):
+    np = pytest.importorskip("numpy")
+    expected = [r.to_dict() for r in tiny_extractor.pipe(["Bộ trưởng thăm Lào."], batch_size=4, threshold=0.5)]
+    got = tiny_extractor.pipe(["Bộ trưởng thăm Lào."], batch_size=np.int64(4), threshold=np.float32(0.5))
+    assert [r.to_dict() for r in got] == expected
+    with pytest.raises(TypeError, match="labels must be an entity label or a list of them, got int"):
+        tiny_extractor.pipe(["Lào"], labels=123)
+
+
+def test_from_json_of_something_else_names_the_missing_fields():
+    from viextract import Extraction
+
+    with pytest.raises(ValueError, match=r"not an Extraction's JSON: field\(s\) \['entities', 'relations'\] missing"):
+        Extraction.from_json('{"text": "a"}')

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import numbers
 import os
 import threading
 from collections import deque
@@ -59,7 +60,7 @@ def check_threshold(threshold: Any) -> float | None:
     """`threshold` as a float in [0, 1], or None; ValueError naming the value otherwise."""
     if threshold is None:
         return None
-    if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not 0.0 <= threshold <= 1.0:
+    if isinstance(threshold, bool) or not isinstance(threshold, numbers.Real) or not 0.0 <= threshold <= 1.0:
         raise ValueError(f"threshold must be a number in [0, 1], got {threshold!r}")
     return float(threshold)
 
@@ -70,6 +71,8 @@ def check_labels(labels: Any) -> frozenset[str] | None:
         return None
     if isinstance(labels, str):
         labels = [labels]
+    if not isinstance(labels, Iterable):
+        raise TypeError(f"labels must be an entity label or a list of them, got {type(labels).__name__}")
     chosen = frozenset(labels)
     unknown = sorted(chosen - set(ENTITY_LABELS))
     if unknown:
@@ -305,8 +308,10 @@ class Extractor:
             )
         if not isinstance(texts, Iterable):
             raise TypeError(f"pipe() takes an iterable of str, got {type(texts).__name__}")
-        check_batch_size(batch_size)
-        check_positive_int("n_process", n_process)
+        batch_size = check_batch_size(batch_size)
+        n_process = check_positive_int("n_process", n_process)
+        if batch_tokens is not None:
+            batch_tokens = check_positive_int("batch_tokens", batch_tokens)
         threshold, chosen = check_threshold(threshold), check_labels(labels)
         reference_year(document_date)
         options = (threshold, document_date)

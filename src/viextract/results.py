@@ -99,6 +99,9 @@ class Extraction:
         if not isinstance(s, (str, bytes, bytearray)):
             raise TypeError(f"from_json() takes a JSON str, got {type(s).__name__}")
         data = json.loads(s)
+        missing = [key for key in ("text", "entities", "relations") if not isinstance(data, dict) or key not in data]
+        if missing:
+            raise ValueError(f"from_json(): not an Extraction's JSON: field(s) {missing} missing")
         entities = tuple(Entity.from_dict(e) for e in data["entities"])
 
         def entity(i: Any) -> Entity:
