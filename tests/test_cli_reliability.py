@@ -259,3 +259,17 @@ def test_json_written_element_by_element_is_the_same_bytes_as_one_dump(monkeypat
             write(name, result)
     expected = [{"file": name, **result.to_dict()} for name, result in documents[:count]]
     assert out.getvalue() == json.dumps(expected, ensure_ascii=False, indent=2) + "\n"
+
+
+def test_a_full_disk_on_standard_output_is_named(tiny_model_loading, monkeypatch, tmp_path, capsys):
+    import errno
+
+    class Full(io.StringIO):
+        def write(self, text):
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    source = tmp_path / "a.txt"
+    source.write_text("Bộ trưởng thăm Lào.\n", encoding="utf-8")
+    monkeypatch.setattr("sys.stdout", Full())
+    assert main(["extract", str(source), "--model", "m", "--format", "jsonl"]) == 1
+    assert capsys.readouterr().err == "viextract: standard output: No space left on device\n"

@@ -124,6 +124,17 @@ def test_long_text_wraps_at_spaces_outside_entities():
         assert len(shown) <= LINE_WIDTH
 
 
+@pytest.mark.parametrize("line_break", ["\n", "\r\n", "\r", "\u2028"])
+def test_every_line_break_the_sentences_end_at_starts_a_line(line_break):
+    """A lone \\r was drawn inside one line, so arcs and columns were laid out for the wrong line."""
+    text = f"Bộ trưởng Phan Văn Giang{line_break}hội đàm với Thượng tướng Chansamone."
+    entities = (Entity("Phan Văn Giang", "PER", 10, 24, 1.0),)
+    page = render(Extraction(text, entities))
+    lines = page.split('<div class="line"')[1:]
+    assert len(lines) == 2 and "\r" not in page and "\u2028" not in page
+    assert parse(page).marks == [("PER", "Phan Văn Giang")]
+
+
 def _texts(fragment: str) -> list[str]:
     parser = HTMLParser()
     out: list[str] = []

@@ -138,6 +138,30 @@ def _progress_bar(names: list[str], show: bool):
         yield bar
 
 
+class _Output:
+    """Standard output whose write errors name it: a full disk said only '[Errno 28] No space left on device'."""
+
+    def __init__(self, stream) -> None:
+        self.stream = stream
+
+    def write(self, text: str) -> int:
+        return self._do(self.stream.write, text)
+
+    def flush(self) -> None:
+        self._do(self.stream.flush)
+
+    @staticmethod
+    def _do(action, *args):
+        try:
+            return action(*args)
+        except BrokenPipeError:
+            raise  # the reader left: handled as such by main
+        except OSError as error:
+            named = OSError(f"standard output: {error.strerror or error}")
+            named.errno = error.errno
+            raise named from error
+
+
 def _json_line(name: str, result: Extraction) -> str:
     return json.dumps({"file": name, **result.to_dict()}, ensure_ascii=False)
 
@@ -149,7 +173,7 @@ def _writer(output_format: str):
     json is one array written element by element: on Ctrl-C or an error it is closed, so the
     documents finished so far stay a valid JSON document.
     """
-    out = sys.stdout
+    out = _Output(sys.stdout)
     if output_format == "html":
         yield from _html_writer(out)
         return

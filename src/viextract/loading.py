@@ -52,10 +52,10 @@ def resolve_model_dir(
     try:
         return Path(_download(name, revision, token))
     except Exception as error:  # network, auth, missing repo: all mean "not available here"
+        reason = (str(error).strip().splitlines() or [""])[0]  # one line: the Hub's messages run on
         raise ModelLoadError(
             f"could not download the model {name!r} from the Hugging Face Hub "
-            f"({type(error).__name__}: {error}). If you have the model on disk, pass its directory "
-            f"instead, e.g. Extractor.from_pretrained('/path/to/model')."
+            f"({type(error).__name__}: {reason}); if you have the model on disk, pass its directory instead"
         ) from error
 
 

@@ -7,6 +7,7 @@ wrapped here, so a column is exactly one `ch` and arcs can be placed without mea
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -78,6 +79,10 @@ def _drawable(text: str, entities: Sequence[Entity]) -> list[Entity]:
     return kept
 
 
+# Every break that ends a sentence (normalize.py), \r\n as one: a lone \r or U+2028 starts a line too.
+_LINE_BREAK = re.compile("\r\n|[\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
+
+
 def _wrap(text: str, entities: list[Entity]) -> list[_Line]:
     """Lines of at most LINE_WIDTH characters, cut at spaces outside entities, and at every line break."""
     inside = set()
@@ -85,14 +90,14 @@ def _wrap(text: str, entities: list[Entity]) -> list[_Line]:
         inside.update(range(e.start, e.end))
     bounds: list[tuple[int, int]] = []
     offset = 0
-    for paragraph in text.split("\n"):
-        start, end = offset, offset + len(paragraph)
+    for line_break in [*_LINE_BREAK.finditer(text), None]:
+        start, end = offset, line_break.start() if line_break else len(text)
         while end - start > LINE_WIDTH:
             cut = _cut(text, start, end, inside)
             bounds.append((start, cut))
             start = cut + 1  # the space at the cut is between lines
         bounds.append((start, end))
-        offset = end + 1
+        offset = line_break.end() if line_break else len(text)
     return [_Line(s, e, tuple(x for x in entities if s <= x.start < e)) for s, e in bounds]
 
 
