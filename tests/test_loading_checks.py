@@ -130,5 +130,12 @@ def test_a_label_map_of_another_size_than_the_classifier_names_the_shapes(broken
     assert "\n" not in str(caught.value) and "ignore_mismatched_sizes" not in str(caught.value)
 
 
+def test_a_relation_model_that_is_a_file_is_refused_not_skipped(broken):
+    shutil.rmtree(broken / "re")
+    (broken / "re").write_text("not a model")
+    with pytest.raises(ModelLoadError, match=r"re: not a directory"):
+        Extractor.from_pretrained(broken, device="cpu")
+
+
 def test_the_intact_copy_loads(broken):
     assert Extractor.from_pretrained(broken, device="cpu").relation_extractor is not None

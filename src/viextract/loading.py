@@ -97,6 +97,8 @@ def split_model_dir(directory: Path) -> tuple[Path, Path | None]:
         )
     if (directory / "ner").is_dir():
         relation_dir = directory / "re"
+        if relation_dir.exists() and not relation_dir.is_dir():  # else relations would silently be empty
+            raise ModelLoadError(f"{relation_dir}: not a directory; a relation model is a folder (or absent)")
         return directory / "ner", relation_dir if relation_dir.is_dir() else None
     if (directory / "config.json").is_file():
         return directory, None
