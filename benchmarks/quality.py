@@ -375,7 +375,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"- {note}")
 
     corpus = load_documents(args.corpus)
-    test_ids = json.loads(args.splits.read_text(encoding="utf-8"))["test"]
+    test_ids = json.loads(args.splits.read_text(encoding="utf-8")).get("test", [])
     test = [doc for doc in corpus if doc.id in set(test_ids)]
     test_results = evaluate(systems, test)
     print(f"\n## Test split ({len(test)} documents: {', '.join(d.id for d in test)}), entity F1 (P / R), percent\n")

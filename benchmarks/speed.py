@@ -332,11 +332,13 @@ def ner_dir_of(model_dir: Path) -> Path:
 def load_hf_model(model_dir: Path, device: torch.device, dtype: torch.dtype = torch.float32, attn: str | None = None):
     from transformers import AutoModelForTokenClassification
 
+    from viextract.loading import check_loading_info
     from viextract.storage import load_model
 
     options = {"attn_implementation": attn} if attn else {}
     # load_model: the bundled weights are int8-stored, which a plain from_pretrained fills with random ones.
-    model, _ = load_model(AutoModelForTokenClassification, ner_dir_of(model_dir), **options)
+    model, info = load_model(AutoModelForTokenClassification, ner_dir_of(model_dir), **options)
+    check_loading_info(ner_dir_of(model_dir), info, model.config.model_type)
     return model.to(device=device, dtype=dtype).eval()
 
 

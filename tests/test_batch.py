@@ -204,6 +204,12 @@ def test_rerun_with_other_settings_or_into_a_foreign_folder_is_refused(tmp_path,
         run_batch(options(source, tmp_path / "out", model_dir, shard_size=9))
     with pytest.raises(ValueError, match="quantize: was None, now 'int8'"):  # int8 moves some spans
         run_batch(options(source, tmp_path / "out", model_dir, quantize="int8"))
+    # A folder started before a setting was recorded resumes: its value then is unknown, not different.
+    manifest = tmp_path / "out" / "_batch.json"
+    settings = json.loads(manifest.read_text(encoding="utf-8"))
+    del settings["quantize"]
+    manifest.write_text(json.dumps(settings), encoding="utf-8")
+    assert run_batch(options(source, tmp_path / "out", model_dir, quantize="int8")).shards_skipped == 1
     foreign = tmp_path / "mine"
     foreign.mkdir()
     (foreign / "keep.txt").write_text("user data")

@@ -14,6 +14,7 @@ import pytest
 from tests.grapheme_helpers import TagEverything
 from viextract import Extractor
 from viextract.cli import main
+from viextract.markup import blank_markup
 from viextract.pieces import join_pieces, split_at_line_breaks
 
 
@@ -176,6 +177,11 @@ def test_pieces_are_not_cut_where_text_preparation_reads_across_the_line_break()
     # Inside an HTML tag (blanked whole, its line break included, so the two lines are one sentence).
     tagged = "ab\nThủ tướng <a\nhref='x'>Phạm Minh Chính</a>\ncd"
     assert split_at_line_breaks(tagged, size=16) == [(0, 3), (3, 45), (45, 47)]
+    three_lines = 'xxxxx\n<a\nhref="x"\nclass="y">Hà Nội</a>\nyyyyy\n'
+    pieces = split_at_line_breaks(three_lines, size=14)
+    assert pieces == [(0, 6), (6, 39), (39, 45)]
+    assert "".join(blank_markup(three_lines[a:b]) for a, b in pieces) == blank_markup(three_lines)
+    assert split_at_line_breaks("a < b\nc < d\ne", size=4) == [(0, 6), (6, 12), (12, 13)]  # prose, no tag
     # Before a line a piece would take for the ` date YYYY-MM-DD` header, which is blanked.
     dated = "ab\ncd\ndate 2026-03-20 Hà Nội\nef"
     assert split_at_line_breaks(dated, size=6) == [(0, 3), (3, 29), (29, 31)]

@@ -133,6 +133,8 @@ def test_every_line_break_the_sentences_end_at_starts_a_line(line_break):
     lines = page.split('<div class="line"')[1:]
     assert len(lines) == 2 and "\r" not in page and "\u2028" not in page
     assert parse(page).marks == [("PER", "Phan Văn Giang")]
+    across = render(Extraction(text, (Entity(text[10:30], "PER", 10, 30, 1.0),)))  # spans the break: listed only
+    assert "<mark" not in across.split('<div class="line"', 1)[1] and "\r" not in across
 
 
 def _texts(fragment: str) -> list[str]:

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import re
 
-_TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9-]*(?:\s[^<>]*)?/?>")
+TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9-]*(?:\s[^<>]*)?/?>")
 
 
 def blank_markup(text: str) -> str:
     """`text` with each HTML tag turned into as many spaces."""
     if "<" not in text:
         return text
-    return _TAG.sub(lambda match: " " * len(match.group()), text)
+    return TAG.sub(lambda match: " " * len(match.group()), text)

@@ -12,6 +12,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import replace
 
+from .markup import TAG
 from .results import Extraction, Relation
 
 PIECE_CHARS = 20_000
@@ -46,9 +47,11 @@ _HEADER_START = re.compile(r"[\ufeff\s]*date\s+\d{4}")
 
 
 def _can_cut(text: str, newline: int) -> bool:
-    line = text[text.rfind("\n", 0, newline) + 1 : newline]
-    if line.rfind("<") > line.rfind(">"):  # a tag may go on past the line break
-        return False
+    opening = text.rfind("<", 0, newline)
+    if opening > text.rfind(">", 0, newline):  # a tag begun before the break may end after it, lines later
+        tag = TAG.match(text, opening)
+        if tag is not None and tag.end() > newline:
+            return False
     return _HEADER_START.match(text, newline + 1) is None
 
 

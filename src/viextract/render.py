@@ -65,6 +65,10 @@ def _document(doc: Extraction, index: int) -> str:
     return f'<section class="doc" id="d{index}">\n<div class="text">\n{body}\n</div>\n{relations}\n</section>'
 
 
+# Every break that ends a sentence (normalize.py), \r\n as one: a lone \r or U+2028 starts a line too.
+_LINE_BREAK = re.compile("\r\n|[\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
+
+
 def _drawable(text: str, entities: Sequence[Entity]) -> list[Entity]:
     """Entities in text order that a mark can show: not overlapping an earlier one, not across a line break.
 
@@ -72,15 +76,11 @@ def _drawable(text: str, entities: Sequence[Entity]) -> list[Entity]:
     """
     kept: list[Entity] = []
     for entity in sorted(entities, key=lambda e: (e.start, -e.end)):
-        if "\n" in text[entity.start : entity.end] or not 0 <= entity.start < entity.end <= len(text):
+        if _LINE_BREAK.search(text, entity.start, entity.end) or not 0 <= entity.start < entity.end <= len(text):
             continue
         if not kept or entity.start >= kept[-1].end:
             kept.append(entity)
     return kept
-
-
-# Every break that ends a sentence (normalize.py), \r\n as one: a lone \r or U+2028 starts a line too.
-_LINE_BREAK = re.compile("\r\n|[\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
 
 
 def _wrap(text: str, entities: list[Entity]) -> list[_Line]:

@@ -177,7 +177,7 @@ def corpus_train_documents(data_dir: Path) -> tuple[list[dict], str]:
     splits_path, corpus_path = data_dir / "splits.json", data_dir / "corpus.jsonl"
     if splits_path.is_file() and corpus_path.is_file():
         splits = json.loads(splits_path.read_text(encoding="utf-8"))
-        train_ids = set(splits["train"])
+        train_ids = set(splits.get("train", []))
         not_train = set(splits.get("dev", [])) | set(splits.get("test", [])) | HELD_OUT_CORPUS_IDS
         if train_ids & not_train:
             raise ValueError(f"{splits_path}: ids both in train and in dev/test: {sorted(train_ids & not_train)}")

@@ -131,7 +131,7 @@ def format_scores(title: str, scores: Scores) -> str:
 def select_documents(gold: Sequence[Document], which: str, splits_path: Path) -> list[Document]:
     if which == "all":
         return list(gold)
-    test_ids = read_splits(splits_path)["test"]
+    test_ids = read_splits(splits_path).get("test", [])
     chosen = [doc for doc in gold if doc.id in set(test_ids)]
     if not chosen:
         raise DataError(f"{splits_path}: test: none of the test documents {test_ids} is in the gold file")

@@ -67,7 +67,8 @@ def _check_same_settings(manifest: Path, settings: dict[str, Any]) -> None:
         previous = json.loads(manifest.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as error:
         raise ValueError(f"{manifest}: unreadable manifest ({error})") from error
-    changed = [key for key in settings if previous.get(key) != settings[key]]
+    # A key the manifest lacks was added after that run started: unknown then, so not held against it.
+    changed = [key for key in settings if key in previous and previous[key] != settings[key]]
     if changed:
         details = ", ".join(f"{key}: was {previous.get(key)!r}, now {settings[key]!r}" for key in changed)
         raise ValueError(
