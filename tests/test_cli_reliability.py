@@ -211,7 +211,10 @@ def test_ctrl_c_exits_130_and_keeps_finished_documents(tiny_ner_dir, tmp_path, c
     os.mkfifo(never)
     command = [sys.executable, "-m", "viextract.cli", "extract", str(first), str(never), "--model", str(tiny_ner_dir)]
     command += ["--format", output_format, "--batch-size", "1"]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, encoding="utf-8")
+    # Ctrl-C's default action in the child even when the suite itself runs in the background (`cmd &` in a
+    # script ignores SIGINT, and a child would inherit that and never be interrupted).
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, encoding="utf-8",
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # fmt: skip
     lines = []
     try:
         # json: the element's last complete line (its closing brace comes in the same write).
