@@ -281,6 +281,26 @@ def test_results_errors_name_the_file_and_the_fix(tmp_path):
         read_results([f"test={unsplit}", f"test={unsplit}"])
     with pytest.raises(CardError, match="holds ner scores, not re"):
         read_results([f"re.test={unsplit}"])
+    # A KEY that contradicts the file's own split would publish dev scores as test scores.
+    tested = tmp_path / "test.json"
+    tested.write_text(json.dumps(NER_TEST), encoding="utf-8")
+    with pytest.raises(CardError, match=r"test\.json: the file holds test scores \(its 'docs'\), not dev"):
+        read_results([f"dev={tested}"])
+
+
+def test_the_card_never_overwrites_an_input_or_a_file_of_the_model(model_dir, results_files, tmp_path, capsys):
+    model = tmp_path / "model"
+    shutil.copytree(model_dir, model)
+    before = results_files["ner_test"].read_bytes()
+    common = ["card", "--model", str(model), "--results", str(results_files["ner_test"])]
+    assert main([*common, "--out", str(results_files["ner_test"])]) == 2
+    assert "is an input of this command" in capsys.readouterr().err
+    assert results_files["ner_test"].read_bytes() == before
+    config = model / "ner" / "config.json"
+    assert main([*common, "--out", str(config)]) == 2
+    assert "inside the model" in capsys.readouterr().err and json.loads(config.read_text(encoding="utf-8"))
+    assert main([*common, "--out", str(tmp_path)]) == 2
+    assert "is a directory" in capsys.readouterr().err
 
 
 def test_builtin_definitions_match_schema_md():

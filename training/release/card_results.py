@@ -110,6 +110,9 @@ def _read_results_file(path: Path, key: str | None) -> list[Evaluation]:
             raise CardError(f"{key}={path}: the file holds k-fold scores, not {split_hint}")
     else:
         split = split_hint or _split_of(obj, path)
+        recorded = obj.get("docs")
+        if split_hint is not None and recorded in ("dev", "test") and recorded != split_hint:
+            raise CardError(f"{key}={path}: the file holds {recorded} scores (its 'docs'), not {split_hint}")
         if split == "kfold":
             raise CardError(f"{key}={path}: the file holds scores of one model, not a k-fold summary")
     return [_parse_evaluation(obj, task, split, str(path), str(path))]

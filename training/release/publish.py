@@ -24,6 +24,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..data.documents import DataError
+from ..data.files import check_output_file
 from .card import build_card_data
 from .card_data import CardError
 from .card_render import render_card, split_front_matter
@@ -271,6 +273,8 @@ def build_parser(prog: str = "python -m training.release.publish") -> argparse.A
 
 
 def _card_command(args: argparse.Namespace) -> int:
+    if args.out is not None:  # before reading anything; the default path is checked once the name is known
+        _check_card_out(args.out, args)
     card = build_card_data(
         args.model,
         args.results,
@@ -290,6 +294,7 @@ def _card_command(args: argparse.Namespace) -> int:
         logger.warning("no --results: every evaluation in the card says 'not measured'")
     text = render_card(card)
     out = args.out or Path("model_cards") / f"{card.model_name}.md"
+    _check_card_out(out, args)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text, encoding="utf-8")
     print(f"card written to {out}")
@@ -319,6 +324,21 @@ def _push_command(args: argparse.Namespace) -> int:
     if not args.dry_run:
         print(f'load it with: Extractor.from_pretrained("{result.repo_id}")')
     return 0
+
+
+def _check_card_out(out: Path, args: argparse.Namespace) -> None:
+    """CardError before writing when `out` is a folder, an input of the card, or inside the model
+    (its README.md is written with --write-into-model, never by --out)."""
+    inputs = [spec.partition("=")[2] or spec for spec in args.results]
+    inputs += [spec.partition("=")[2] for spec in args.ablation or ()]
+    inputs += [args.challenge, args.speed, args.schema]
+    try:
+        check_output_file(out, inputs)
+    except DataError as error:
+        raise CardError(str(error)) from None
+    model = args.model.resolve()
+    if model == out.resolve() or model in out.resolve().parents:
+        raise CardError(f"--out: {out}: inside the model {args.model}; use --write-into-model for its README.md")
 
 
 def main(argv: Sequence[str] | None = None, prog: str = "python -m training.release.publish") -> int:
