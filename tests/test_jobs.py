@@ -1,6 +1,6 @@
 import json
 
-from training.fit.jobs import load_jobs, run_jobs
+from training.fit.jobs import JobsError, load_jobs, main, run_jobs
 
 
 def write(tmp_path, entries):
@@ -34,5 +34,48 @@ def test_jobs_past_the_deadline_are_stopped_and_the_rest_skipped(tmp_path):
 def test_jobs_file_must_name_earlier_dependencies(tmp_path):
     import pytest
 
-    with pytest.raises(SystemExit, match="'after' names \\['later'\\]"):
+    with pytest.raises(JobsError, match="'after' names \\['later'\\]"):
         write(tmp_path, [{"name": "a", "cmd": "true", "after": ["later"]}, {"name": "later", "cmd": "true"}])
+
+
+def test_bad_jobs_files_are_one_line_errors_with_exit_2(tmp_path, capsys):
+    cases = [
+        ("null", "expected a JSON list of jobs, got NoneType"),
+        ('{"name": "a", "cmd": "true"}', "expected a JSON list of jobs, got dict"),
+        ('[{"name": "x/y", "cmd": "true"}]', "job 0: name: 'x/y' is not a name"),
+        ('[{"name": "../../escape", "cmd": "true"}]', "is not a name"),
+        ('[{"name": "a", "cmd": null}]', "job 0: cmd: expected a shell command, got None"),
+        ('[{"name": "a", "cmd": "true"}, {"name": "b", "cmd": "true", "after": "a"}]', "job 1: after: expected a list"),
+    ]
+    for text, message in cases:
+        path = tmp_path / "jobs.json"
+        path.write_text(text, encoding="utf-8")
+        assert main([str(path), "--log-dir", str(tmp_path / "logs")]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and message in err, err
+    assert not (tmp_path / "logs").exists()
+
+
+def test_a_terminated_runner_stops_its_jobs_and_writes_the_summary(tmp_path):
+    import json
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    done = tmp_path / "long.done"
+    path = tmp_path / "jobs.json"
+    path.write_text(json.dumps([{"name": "long", "cmd": f"sleep 5; touch {done}"}]), encoding="utf-8")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    command = [sys.executable, "-m", "training.fit.jobs", str(path), "--log-dir", str(tmp_path / "logs")]
+    runner = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not (tmp_path / "logs" / "long.log").exists() and time.monotonic() < deadline:
+        time.sleep(0.2)  # the job has started (and the runner's SIGTERM handler is set) once its log exists
+    runner.send_signal(signal.SIGTERM)
+    assert runner.wait(timeout=60) == 130
+    summary = json.loads((tmp_path / "logs" / "summary.json").read_text(encoding="utf-8"))
+    assert [(job["name"], job["state"]) for job in summary] == [("long", "killed")]
+    time.sleep(5)
+    assert not done.exists()  # the job's process group was stopped, not left running detached

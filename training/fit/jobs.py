@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -33,26 +34,46 @@ class Job:
     returncode: int | None = None
 
 
+class JobsError(ValueError):
+    """The jobs file is wrong; the message names the file, the job and the field."""
+
+
+# A job's name is its log file's name: no folders, no hidden files.
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._=-]*")
+
+
 def load_jobs(path: Path) -> list[Job]:
     """The jobs of `path`, checked: unique names, known dependencies that come earlier in the file."""
     try:
         entries = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as error:
-        raise SystemExit(f"error: {path}: cannot read the jobs ({error})") from error
+        raise JobsError(f"{path}: cannot read the jobs ({error})") from error
+    if not isinstance(entries, list):
+        raise JobsError(f"{path}: expected a JSON list of jobs, got {type(entries).__name__}")
     jobs: list[Job] = []
     for index, entry in enumerate(entries):
-        try:
-            job = Job(name=str(entry["name"]), cmd=str(entry["cmd"]), after=[str(a) for a in entry.get("after", [])])
-        except (KeyError, TypeError) as error:
-            raise SystemExit(f"error: {path}: job {index}: needs 'name' and 'cmd' ({error})") from error
+        job = _job(entry, f"{path}: job {index}")
         known = {j.name for j in jobs}
         if job.name in known:
-            raise SystemExit(f"error: {path}: job {index}: name {job.name!r} is used twice")
+            raise JobsError(f"{path}: job {index}: name {job.name!r} is used twice")
         unknown = [a for a in job.after if a not in known]
         if unknown:
-            raise SystemExit(f"error: {path}: job {job.name!r}: 'after' names {unknown}, not earlier jobs")
+            raise JobsError(f"{path}: job {job.name!r}: 'after' names {unknown}, not earlier jobs")
         jobs.append(job)
     return jobs
+
+
+def _job(entry: object, where: str) -> Job:
+    if not isinstance(entry, dict):
+        raise JobsError(f"{where}: expected an object with 'name' and 'cmd', got {type(entry).__name__}")
+    name, cmd, after = entry.get("name"), entry.get("cmd"), entry.get("after", [])
+    if not isinstance(name, str) or not _NAME.fullmatch(name):
+        raise JobsError(f"{where}: name: {name!r} is not a name (letters, digits, '.', '_', '-', '=')")
+    if not isinstance(cmd, str) or not cmd.strip():
+        raise JobsError(f"{where}: cmd: expected a shell command, got {cmd!r}")
+    if not isinstance(after, list) or not all(isinstance(a, str) for a in after):
+        raise JobsError(f"{where}: after: expected a list of job names, got {after!r}")
+    return Job(name=name, cmd=cmd, after=list(after))
 
 
 def _ready(job: Job, by_name: dict[str, Job]) -> bool | None:
@@ -79,6 +100,21 @@ def run_jobs(jobs: Sequence[Job], max_parallel: int, deadline_s: float, log_dir:
     log_dir.mkdir(parents=True, exist_ok=True)
     by_name = {job.name: job for job in jobs}
     running: dict[str, tuple[subprocess.Popen, float]] = {}
+    try:
+        _loop(jobs, by_name, running, max_parallel, deadline_s, log_dir)
+    except BaseException:  # Ctrl-C, SIGTERM (main makes it one), or a failure here: no job left running
+        for name, (process, began) in running.items():
+            _stop(process)
+            by_name[name].state, by_name[name].seconds = "killed", time.monotonic() - began
+        raise
+    finally:
+        for job in jobs:
+            if job.state == "waiting":
+                job.state = "skipped"
+    return list(jobs)
+
+
+def _loop(jobs, by_name, running, max_parallel: int, deadline_s: float, log_dir: Path) -> None:
     start = time.monotonic()
     while True:
         for name, (process, began) in list(running.items()):
@@ -89,9 +125,10 @@ def run_jobs(jobs: Sequence[Job], max_parallel: int, deadline_s: float, log_dir:
                 del running[name]
                 print(f"[{time.monotonic() - start:6.0f}s] {job.state:6} {name} ({job.seconds:.0f}s)", flush=True)
         if time.monotonic() - start > deadline_s:
-            for name, (process, began) in running.items():
+            for name, (process, began) in list(running.items()):
                 _stop(process)
                 by_name[name].state, by_name[name].seconds = "killed", time.monotonic() - began
+                del running[name]
             break
         for job in jobs:
             if job.state == "waiting":
@@ -108,10 +145,6 @@ def run_jobs(jobs: Sequence[Job], max_parallel: int, deadline_s: float, log_dir:
         if not running and not any(job.state == "waiting" for job in jobs):
             break
         time.sleep(0.5)
-    for job in jobs:
-        if job.state == "waiting":
-            job.state = "skipped"
-    return list(jobs)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -123,11 +156,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.max_parallel < 1:
         parser.error("--max-parallel: must be at least 1")
-    jobs = run_jobs(load_jobs(args.jobs), args.max_parallel, args.deadline_s, args.log_dir)
+    try:
+        jobs = load_jobs(args.jobs)
+    except JobsError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    signal.signal(signal.SIGTERM, _interrupt)  # `timeout` and schedulers stop with SIGTERM: stop the jobs too
+    interrupted = False
+    try:
+        run_jobs(jobs, args.max_parallel, args.deadline_s, args.log_dir)
+    except KeyboardInterrupt:
+        interrupted = True
     for job in jobs:
         print(f"{job.state:8} {job.seconds:7.0f}s  {job.name}")
     (args.log_dir / "summary.json").write_text(json.dumps([asdict(j) for j in jobs], indent=2) + "\n")
+    if interrupted:
+        print("interrupted: the running jobs were stopped", file=sys.stderr)
+        return 130
     return 0 if all(job.state == "ok" for job in jobs) else 1
+
+
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
 
 
 if __name__ == "__main__":
