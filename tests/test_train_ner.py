@@ -473,6 +473,8 @@ def test_path_errors_stop_before_training(tmp_path, base_model_dir, documents, c
     assert notes.read_text(encoding="utf-8") == "mine\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["good.jsonl", "notes"]
     missing = tmp_path / "silver.jsonl"
+    code, err = train_cli([*common, "--set", f"output_dir={base_model_dir}"], capsys)
+    assert code == 2 and "would replace base_model" in err
     out = ["--set", f"output_dir={tmp_path / 'out'}"]
     code, err = train_cli([*common, *out, "--set", f"silver_files={missing}"], capsys)
     assert code == 2 and f"error: silver_files: {missing} does not exist" in err

@@ -279,6 +279,12 @@ def check_paths(config: TrainConfig) -> None:
         if existing is not None and not existing.is_dir():
             raise ConfigError(f"{key}: {path}: {existing} is a file, not a folder; a model is saved as a folder")
     output = Path(config.output_dir).resolve()
+    base = Path(config.base_model).expanduser()
+    if base.exists() and (base.resolve() == output or output in base.resolve().parents):
+        raise ConfigError(
+            f"output_dir: {config.output_dir} would replace base_model {config.base_model}, which the saved "
+            f"training_config.yaml names to train it again; write the model elsewhere"
+        )
     checkpoints = config.checkpoint_path.resolve()
     if checkpoints == output or output in checkpoints.parents:
         raise ConfigError(
