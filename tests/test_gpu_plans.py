@@ -14,6 +14,7 @@ import yaml
 
 from training.evaluation import evaluate
 from training.evaluation import relations as evaluate_re
+from training.evaluation.kfold_jobs import main as plan_main
 from training.evaluation.kfold_jobs import plan_jobs
 from training.fit import train
 from training.fit.jobs import load_jobs
@@ -69,3 +70,20 @@ def test_the_check_catches_a_misspelt_key():
     cmd = "python -m training.fit.train ner --config configs/bundled/ner.yaml --set learnig_rate=1e-4"
     with pytest.raises(ConfigError, match="learnig_rate"):
         check_command(cmd)
+
+
+def test_a_bad_plan_is_a_one_line_error_and_the_plan_is_never_overwritten(tmp_path, capsys):
+    plan = tmp_path / "plan.yaml"
+    out = tmp_path / "jobs.json"
+    for text, message in [
+        ("k: [4", "not valid YAML"),
+        ("", "expected a YAML mapping"),
+        ("k: 4\nvariants: {a: {ner_config: c.yaml}}\n", "a key is missing or of the wrong kind (KeyError"),
+    ]:
+        plan.write_text(text, encoding="utf-8")
+        assert plan_main(["--plan", str(plan), "--out", str(out)]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and message in err, err
+    assert plan_main(["--plan", str(plan), "--out", str(plan)]) == 2
+    assert "is an input of this command" in capsys.readouterr().err
+    assert plan.read_text(encoding="utf-8").startswith("k: 4") and not out.exists()

@@ -22,6 +22,9 @@ from typing import Any
 
 import yaml
 
+from ..data.documents import DataError
+from ..data.files import check_output_file, read_utf8
+
 EVALUATE = "python -m training.evaluation.evaluate"
 
 
@@ -93,8 +96,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--plan", type=Path, required=True, help="YAML plan (see configs/gpu_plan.yaml)")
     parser.add_argument("--out", type=Path, required=True, help="jobs JSON for python -m training.fit.jobs")
     args = parser.parse_args(argv)
-    plan = yaml.safe_load(args.plan.read_text(encoding="utf-8"))
-    jobs = plan_jobs(plan)
+    try:
+        check_output_file(args.out, [args.plan])
+        plan = yaml.safe_load(read_utf8(args.plan, "plan file"))
+        if not isinstance(plan, dict):
+            raise DataError(f"{args.plan}: expected a YAML mapping with k, data, docs, work_dir and variants")
+        jobs = plan_jobs(plan)
+    except yaml.YAMLError as error:
+        print(f"error: {args.plan}: not valid YAML ({str(error).splitlines()[0]})", file=sys.stderr)
+        return 2
+    except (KeyError, TypeError, AttributeError) as error:  # a missing or mistyped key of the plan
+        print(f"error: {args.plan}: a key is missing or of the wrong kind ({type(error).__name__}: {error})",
+              file=sys.stderr)  # fmt: skip
+        return 2
+    except DataError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(jobs, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     print(f"{len(jobs)} jobs -> {args.out}")
