@@ -87,3 +87,21 @@ def test_a_bad_plan_is_a_one_line_error_and_the_plan_is_never_overwritten(tmp_pa
     assert plan_main(["--plan", str(plan), "--out", str(plan)]) == 2
     assert "is an input of this command" in capsys.readouterr().err
     assert plan.read_text(encoding="utf-8").startswith("k: 4") and not out.exists()
+
+
+def test_paths_with_spaces_are_quoted_and_ner_from_must_name_another_variant():
+    import shlex
+
+    from training.data.documents import DataError
+
+    plan = {"k": 2, "data": "my data/corpus.jsonl", "docs": "train,dev", "work_dir": "my out",
+            "variants": {"a": {"ner_config": "c d.yaml"}}}  # fmt: skip
+    for job in plan_jobs(plan):
+        argv = shlex.split(job["cmd"])
+        assert "my data/corpus.jsonl" in argv and "c d.yaml" in argv, argv
+        assert any(arg.startswith("my out/a/") for arg in argv), argv
+    both = {**plan, "variants": {"a": {"ner_config": "c.yaml"}, "b": {"ner_config": "c.yaml", "ner_from": "a"}}}
+    with pytest.raises(DataError, match="variants.b.ner_from: 'a': give ner_config or ner_from, not both"):
+        plan_jobs(both)
+    with pytest.raises(DataError, match="variants.b.ner_from: 'z': no such variant"):
+        plan_jobs({**plan, "variants": {"b": {"re_config": "r.yaml", "ner_from": "z"}}})

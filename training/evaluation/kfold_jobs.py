@@ -42,9 +42,10 @@ def _sets(values: dict[str, Any]) -> str:
 def _kfold(task: str, variant: dict[str, Any], plan: dict[str, Any], work: str, extra: str) -> str:
     config = variant[f"{task}_config"]
     sets = _sets(variant.get(f"{task}_set", {}))
+    q = shlex.quote  # paths may hold spaces
     return (
-        f"{EVALUATE} {task} --kfold {plan['k']} --config {config} {sets} --data {plan['data']} "
-        f"--docs {plan['docs']} --work-dir {work}/{task} {extra}"
+        f"{EVALUATE} {task} --kfold {plan['k']} --config {q(str(config))} {sets} --data {q(str(plan['data']))} "
+        f"--docs {q(str(plan['docs']))} --work-dir {q(f'{work}/{task}')} {extra}"
     )
 
 
@@ -56,25 +57,29 @@ def variant_jobs(name: str, variant: dict[str, Any], plan: dict[str, Any]) -> li
     tasks = [t for t in ("ner", "re") if f"{t}_config" in variant]
     for task in tasks:
         for fold in range(plan["k"]):
-            cmd = _kfold(task, variant, plan, work, f"--fold {fold} --out {work}/{task}_fold{fold}.json")
+            out = shlex.quote(f"{work}/{task}_fold{fold}.json")
+            cmd = _kfold(task, variant, plan, work, f"--fold {fold} --out {out}")
             jobs.append({"name": f"{name}.{task}{fold}", "cmd": cmd, "after": after_base})
     ner_source = variant.get("ner_from", name)
     ner_results = f"{plan['work_dir']}/{ner_source}/ner_kfold.json"
     ner_gather = f"{ner_source}.ner_kfold"
     if "ner" in tasks:
         folds = [f"{name}.ner{f}" for f in range(plan["k"])]
-        jobs.append({"name": ner_gather, "cmd": _kfold("ner", variant, plan, work, f"--rescore --out {ner_results}"),
+        gather = _kfold("ner", variant, plan, work, f"--rescore --out {shlex.quote(ner_results)}")
+        jobs.append({"name": ner_gather, "cmd": gather,
                      "after": folds})  # fmt: skip
         for label, values in variant.get("ner_rescore", {}).items():
             rescored = {**variant, "ner_set": {**variant.get("ner_set", {}), **values}}
-            cmd = _kfold("ner", rescored, plan, work, f"--rescore --out {work}/ner_kfold_{label}.json")
+            out = shlex.quote(f"{work}/ner_kfold_{label}.json")
+            cmd = _kfold("ner", rescored, plan, work, f"--rescore --out {out}")
             jobs.append({"name": f"{name}.ner_kfold_{label}", "cmd": cmd, "after": [ner_gather]})
     if "re" in tasks:
         folds = [f"{name}.re{f}" for f in range(plan["k"])]
         settings = {"": {}, **{f"_{k}": v for k, v in variant.get("re_rescore", {}).items()}}
         for label, values in settings.items():
             rescored = {**variant, "re_set": {**variant.get("re_set", {}), **values}}
-            extra = f"--rescore --ner-kfold {ner_results} --out {work}/re_kfold{label}.json"
+            out = shlex.quote(f"{work}/re_kfold{label}.json")
+            extra = f"--rescore --ner-kfold {shlex.quote(ner_results)} --out {out}"
             jobs.append({"name": f"{name}.re_kfold{label}", "cmd": _kfold("re", rescored, plan, work, extra),
                          "after": folds + [ner_gather]})  # fmt: skip
     return jobs
@@ -83,7 +88,12 @@ def variant_jobs(name: str, variant: dict[str, Any], plan: dict[str, Any]) -> li
 def plan_jobs(plan: dict[str, Any]) -> list[dict[str, Any]]:
     """The plan's `setup` and `final` jobs first (they come first in priority), then every variant's."""
     jobs = [dict(job) for job in plan.get("setup", [])] + [dict(job) for job in plan.get("final", [])]
-    for name, variant in plan.get("variants", {}).items():
+    variants = plan.get("variants", {})
+    for name, variant in variants.items():
+        source = variant.get("ner_from")
+        if source is not None and ("ner_config" in variant or source not in variants):
+            problem = "give ner_config or ner_from, not both" if "ner_config" in variant else "no such variant"
+            raise DataError(f"variants.{name}.ner_from: {source!r}: {problem}")
         jobs.extend(variant_jobs(name, variant, plan))
     jobs.extend(dict(job) for job in plan.get("last", []))
     return jobs
