@@ -432,6 +432,10 @@ def test_a_broken_model_is_refused_before_any_hub_call(hub, model_dir, card_file
     with pytest.raises(PublishError, match=r"does not load.*model\.safetensors"):
         push_model(broken, "me/broken", token="hf_test", card=card_file)
     assert hub.calls == []
+    for dry_run in (True, False):  # the dry run must not promise an upload the Hub would refuse
+        with pytest.raises(PublishError, match=r"--repo-id 'bad id': not a Hub repository id"):
+            push_model(model_dir, "bad id", token="hf_test", card=card_file, dry_run=dry_run)
+    assert hub.calls == []
 
 
 def test_missing_token_and_network_failure_are_clear_errors(hub, model_dir, card_file):

@@ -195,6 +195,7 @@ def push_model(
     """Validate, then create the repo (if needed) and upload the allow-listed files and the card in one commit."""
     model_dir = Path(model_dir)
     validate_model(model_dir)  # before anything touches the Hub
+    _check_repo_id(repo_id)
     plan = upload_plan(model_dir)
     card_text = read_card(card, model_dir, repo_id)
     left_out = tuple(left_out_files(model_dir, plan))
@@ -302,6 +303,16 @@ def _card_command(args: argparse.Namespace) -> int:
         (args.model / CARD_FILE).write_text(text, encoding="utf-8")
         print(f"card written to {args.model / CARD_FILE}")
     return 0
+
+
+def _check_repo_id(repo_id: str) -> None:
+    """PublishError for an id the Hub would refuse (`bad id`), before --dry-run says it would upload there."""
+    from huggingface_hub.utils import HFValidationError, validate_repo_id
+
+    try:
+        validate_repo_id(repo_id)
+    except HFValidationError as error:
+        raise PublishError(f"--repo-id {repo_id!r}: not a Hub repository id ({str(error).splitlines()[0]})") from None
 
 
 def _push_command(args: argparse.Namespace) -> int:
