@@ -90,15 +90,16 @@ def load_state(directory: str | os.PathLike) -> dict[str, torch.Tensor]:
 
 def load_model(model_class: Any, directory: str | os.PathLike, **kwargs: Any):
     """(model, loading info) as `model_class.from_pretrained(directory, output_loading_info=True, **kwargs)`
-    gives them, dequantising an int8-stored directory first (its weights are checked here: empty info).
+    gives them, dequantising an int8-stored directory first. Either way the info lists the weights that
+    are missing, unused or of the wrong shape, for `loading.check_loading_info` to refuse.
 
     `model_class` is an Auto class or a PreTrainedModel subclass; kwargs as for from_pretrained
     (`config`, `dtype`, `attn_implementation`). The loaded config forgets the storage flag, so
     saving the model again writes ordinary float weights.
     """
     if read_storage(directory) is None:
-        # Mismatched shapes are then listed in the loading info (check_loading_info names them) instead of
-        # an error that points to a report quiet loading never shows.
+        # Mismatched shapes are then listed in the loading info instead of an error that points to a
+        # report quiet loading never shows.
         return model_class.from_pretrained(
             str(directory), use_safetensors=True, output_loading_info=True, ignore_mismatched_sizes=True, **kwargs
         )
@@ -112,21 +113,16 @@ def load_model(model_class: Any, directory: str | os.PathLike, **kwargs: Any):
     model = factory(config, **kwargs)
     state = load_state(directory)
     expected = model.state_dict()
-    if wrong := [(n, tuple(t.shape), tuple(expected[n].shape)) for n, t in state.items() if n in expected
-                 and t.shape != expected[n].shape]:  # fmt: skip
-        name, stored, wanted = wrong[0]
-        raise ModelLoadError(
-            f"{directory}: {len(wrong)} weights have the wrong shape for its config.json (e.g. {name}: "
-            f"stored {stored}, config gives {wanted})"
-        )
+    # As from_pretrained(ignore_mismatched_sizes=True) reports them: (name, stored shape, model's shape).
+    mismatched = [(n, tuple(t.shape), tuple(expected[n].shape)) for n, t in state.items()
+                  if n in expected and t.shape != expected[n].shape]  # fmt: skip
+    skipped = {name for name, _, _ in mismatched}
+    state = {name: tensor for name, tensor in state.items() if name not in skipped}
     missing, unexpected = model.load_state_dict(state, strict=False)
     model.tie_weights()
-    untied = [n for n in missing if n not in _tied_names(model, state)]
-    if unexpected or untied:
-        raise ModelLoadError(
-            f"{directory}: weights do not fit {type(model).__name__} (missing {untied}, unexpected {unexpected})"
-        )
-    return model.to(dtype).eval(), {}
+    untied = [n for n in missing if n not in skipped and n not in _tied_names(model, state)]
+    info = {"missing_keys": untied, "unexpected_keys": list(unexpected), "mismatched_keys": mismatched}
+    return model.to(dtype).eval(), info
 
 
 def _tied_names(model, state: dict[str, torch.Tensor]) -> set[str]:
