@@ -21,7 +21,8 @@ from dataclasses import replace
 from .results import Extraction
 
 # A byte-order mark (files saved by Notepad keep it as a character) is not text before the header.
-_HEADER = re.compile(r"\A[\ufeff\s]*date\s+(\d{4}(?:-\d{2}){0,2})(?=\s)")
+# Matched with .match(text, start): anchored at `start` (the start of a text, or of a line for pieces.py).
+_HEADER = re.compile(r"[\ufeff\s]*date\s+(\d{4}(?:-\d{2}){0,2})(?=\s)")
 _PREFIX = re.compile(
     r"^(?:(?:rạng sáng|sáng sớm|chiều tối|sáng|trưa|chiều|tối|đêm|hôm|vào|từ|trong|"
     r"thứ (?:hai|ba|tư|năm|sáu|bảy|[2-7])|chủ nhật)[\s,]+)+"
@@ -48,9 +49,9 @@ def reference_year(document_date: dt.date | str | None) -> int | None:
         raise ValueError(f"document_date must be an ISO date 'YYYY-MM-DD', got {document_date!r}") from None
 
 
-def header_date(text: str) -> str | None:
-    """The corpus's ` date YYYY-MM-DD` (or `YYYY-MM`) header at the start of `text`, if valid."""
-    match = _HEADER.match(text)
+def header_date(text: str, start: int = 0) -> str | None:
+    """The corpus's ` date YYYY-MM-DD` (or `YYYY-MM`) header at the start of `text` (or at `start`), if valid."""
+    match = _HEADER.match(text, start)
     if match is None:
         return None
     try:

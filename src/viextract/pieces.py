@@ -8,10 +8,10 @@ across). The command line uses this to report progress inside a long file.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import replace
 
+from .dates import header_date
 from .markup import TAG
 from .results import Extraction, Relation
 
@@ -43,16 +43,13 @@ def split_at_line_breaks(text: str, size: int = PIECE_CHARS) -> list[tuple[int, 
     return bounds
 
 
-_HEADER_START = re.compile(r"[\ufeff\s]*date\s+\d{4}")
-
-
 def _can_cut(text: str, newline: int) -> bool:
     opening = text.rfind("<", 0, newline)
     if opening > text.rfind(">", 0, newline):  # a tag begun before the break may end after it, lines later
         tag = TAG.match(text, opening)
         if tag is not None and tag.end() > newline:
             return False
-    return _HEADER_START.match(text, newline + 1) is None
+    return header_date(text, newline + 1) is None  # what blank_header would blank at a piece's start
 
 
 def join_pieces(text: str, parts: Sequence[tuple[int, Extraction]]) -> Extraction:
