@@ -33,12 +33,13 @@ _TONED_VOWELS = _toned_o_and_u()
 _TONED_PAIR = re.compile(f"[{_TONED_VOWELS}][aAeEyY]")
 
 
-_LINE_BREAKS = frozenset("\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029")
+# The characters that end a line (and so a sentence); render.py starts a line of its view at each.
+LINE_BREAKS = frozenset("\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029")
 
 
 def _separator_form(char: str) -> str:
     """Line breaks stay line breaks (they end sentences); every other separator becomes a space."""
-    return "\n" if char in _LINE_BREAKS else " "
+    return "\n" if char in LINE_BREAKS else " "
 
 
 @functools.cache  # called for every character of every text: the per-character answer is looked up once

@@ -14,6 +14,7 @@ from typing import Any
 from unicodedata import combining
 
 from .labels import ENTITY_LABELS
+from .normalize import LINE_BREAKS
 from .results import Entity, Extraction, Relation
 
 LINE_WIDTH = 96  # characters per rendered line: ~800 px at 14 px, fits a laptop window
@@ -66,7 +67,7 @@ def _document(doc: Extraction, index: int) -> str:
 
 
 # Every break that ends a sentence (normalize.py), \r\n as one: a lone \r or U+2028 starts a line too.
-_LINE_BREAK = re.compile("\r\n|[\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
+_LINE_BREAK = re.compile("\r\n|[" + re.escape("".join(sorted(LINE_BREAKS))) + "]")
 
 
 def _drawable(text: str, entities: Sequence[Entity]) -> list[Entity]:
