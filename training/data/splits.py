@@ -33,7 +33,8 @@ def load_split(
             raise DataError(f"{where}: {split_name}: document {doc_id!r} is not in {corpus_path}")
         documents.append(corpus[doc_id])
     if split_name == "train":
-        documents += load_train_extra(splits_path, data_dir, known={*corpus, *(doc.id for doc in documents)})
+        known = {*corpus, *(doc.id for doc in documents)}
+        documents += _extra_documents(splits.get("train_extra", []), data_dir, known)
     return documents
 
 
@@ -46,9 +47,12 @@ def load_train_extra(
     `data_dir` (the repository root for `data/`); an id seen before (in `known`, or another file) is refused."""
     splits_path = Path(splits_path)
     data_dir = Path(data_dir) if data_dir is not None else splits_path.parent
-    known = set(known or ())
+    return _extra_documents(read_splits(splits_path).get("train_extra", []), data_dir, set(known or ()))
+
+
+def _extra_documents(extra_files: list[str], data_dir: Path, known: set[str]) -> list[Document]:
     documents = []
-    for extra in read_splits(splits_path).get("train_extra", []):
+    for extra in extra_files:
         extra_path = Path(extra) if Path(extra).is_absolute() else data_dir.parent / extra
         for number, doc in load_numbered_documents(extra_path):
             if doc.id in known:
