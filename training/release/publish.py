@@ -274,8 +274,6 @@ def build_parser(prog: str = "python -m training.release.publish") -> argparse.A
 
 
 def _card_command(args: argparse.Namespace) -> int:
-    if args.out is not None:  # before reading anything; the default path is checked once the name is known
-        _check_card_out(args.out, args)
     card = build_card_data(
         args.model,
         args.results,
