@@ -114,7 +114,8 @@ def test_unreadable_inputs_are_one_line_errors(tmp_path, capsys):
 
 
 def test_out_may_not_be_the_markup_itself_or_a_folder(tmp_path, capsys):
-    """Writing JSONL over the markup would lose the user's annotation; a folder is refused before any work."""
+    """Writing JSONL over the markup would lose the user's annotation; a folder, or a path below a file,
+    is refused before any work."""
     source = tmp_path / "written.txt"
     source.write_text(TWO_DOCUMENTS, encoding="utf-8")
     assert main([str(source), "--out", str(source)]) == 2
@@ -124,6 +125,9 @@ def test_out_may_not_be_the_markup_itself_or_a_folder(tmp_path, capsys):
     folder.mkdir()
     assert main([str(source), "--out", str(folder)]) == 2
     assert f"error: --out: {folder}: is a directory" in capsys.readouterr().err
+    under_a_file = source / "sub" / "out.jsonl"
+    assert main([str(source), "--out", str(under_a_file)]) == 2
+    assert f"error: --out: {under_a_file}: {source} is a file, not a folder" in capsys.readouterr().err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["folder", "written.txt"]
 
 

@@ -86,6 +86,13 @@ def save_documents(documents: Iterable[Document], path: str | Path) -> None:
         partial.unlink(missing_ok=True)
 
 
+def file_in_the_way(path: str | Path) -> Path | None:
+    """The file that `path` or its nearest existing ancestor is, when that is not a folder: where a
+    command that makes folders down to `path` would fail."""
+    existing = next((folder for folder in (Path(path), *Path(path).parents) if folder.exists()), None)
+    return existing if existing is not None and not existing.is_dir() else None
+
+
 def check_output_file(path: str | Path | None, inputs: Iterable[str | Path | None] = (), flag: str = "--out") -> None:
     """DataError before any work when `path` cannot take the file a command writes: a directory, or one of
     its `inputs` (writing there would replace the user's data with our output)."""
@@ -94,8 +101,8 @@ def check_output_file(path: str | Path | None, inputs: Iterable[str | Path | Non
     out = Path(path)
     if out.is_dir():
         raise DataError(f"{flag}: {out}: is a directory; give the path of a file to write")
-    folder = next((parent for parent in out.parents if parent.exists()), None)
-    if folder is not None and not folder.is_dir():
+    folder = file_in_the_way(out.parent)
+    if folder is not None:
         raise DataError(f"{flag}: {out}: {folder} is a file, not a folder")
     for source in inputs:
         if source is not None and out.exists() and Path(source).exists() and os.path.samefile(out, source):

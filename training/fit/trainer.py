@@ -12,7 +12,7 @@ from typing import Any
 import torch
 
 from ..data.documents import DataError, Document
-from ..data.files import load_documents
+from ..data.files import file_in_the_way, load_documents
 from ..data.splits import load_split
 from .config import CONFIG_FILENAME, ConfigError, TrainConfig
 
@@ -275,8 +275,8 @@ def warn_config_changes(config: TrainConfig, previous_path: Path) -> None:
 def check_paths(config: TrainConfig) -> None:
     """Before any work: both folders can be made, and the checkpoints survive writing the model."""
     for key, path in (("output_dir", Path(config.output_dir)), ("checkpoint_dir", config.checkpoint_path)):
-        existing = next((folder for folder in (path, *path.parents) if folder.exists()), None)
-        if existing is not None and not existing.is_dir():
+        existing = file_in_the_way(path)
+        if existing is not None:
             raise ConfigError(f"{key}: {path}: {existing} is a file, not a folder; a model is saved as a folder")
     output = Path(config.output_dir).resolve()
     base = Path(config.base_model).expanduser()
