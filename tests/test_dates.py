@@ -59,6 +59,45 @@ def test_impossible_or_vague_dates_are_none(text):
     assert normalize_date(text, "2026-06-15") is None or text == "quý 4"
 
 
+@pytest.mark.parametrize(
+    ("text", "document_date", "value"),
+    [
+        # A part without a year takes the nearest written one, not the document's.
+        ("ngày 10/9/2024 đến 13/9", "2026-06-15", "2024-09-10/2024-09-13"),
+        ("ngày 2/9/1945 và 2/9", "2026-06-15", "1945-09-02"),
+        ("15 tháng 3 năm 2025 đến 20 tháng 3", "2026-06-15", "2025-03-15/2025-03-20"),
+        ("tháng 9/2024 đến tháng 12", "2026-06-15", "2024-09/2024-12"),
+        # ... one year on where the months turn back across New Year after it, one year before ahead of it.
+        ("tháng 12/2025 - tháng 2", "2027-06-15", "2025-12/2026-02"),
+        ("ngày 25/12/2025 đến 5/1", "2027-01-10", "2025-12-25/2026-01-05"),
+        ("ngày 30/12, 31/12 và 1/1/2027", None, "2026-12-30/2027-01-01"),
+        # With no year written, every part is in the document's year: a range that turns back is not guessed at.
+        ("ngày 30/12 đến 2/1", "2026-12-20", None),
+        ("ngày 20/5 đến 10/3", "2026-06-15", None),
+        ("tháng 5 đến tháng 3", "2026-06-15", None),
+        ("ngày 15/6 và 10/3", "2026-06-15", None),
+        # Every part in order, not only the first and last: `5-4` beside a slash is days 5 and 4 of May.
+        ("ngày 5-4 đến 10/5", "2026-06-15", None),
+        ("ngày 3, 10 và 5/6", "2026-06-15", None),
+        # A day that does not exist in the year it lands in is None, not an exception.
+        ("29/2 đến 10/1", "2024-06-15", None),
+        ("29/2 đến 1/1/2024", None, None),
+        ("30/12 đến 2/1/0001", None, None),
+        ("tháng 11 đến tháng 2/0001", None, None),
+        ("năm 20262027", None, None),
+    ],
+)
+def test_years_of_parts_written_without_one(text, document_date, value):
+    assert normalize_date(text, document_date) == value
+
+
+def test_a_range_that_turns_back_is_none_inside_extract_too():
+    text = " date 2024-06-15 Nghỉ từ 29/2 đến 10/1."
+    span = Entity("29/2 đến 10/1", "DATE", 25, 38, 0.9)
+    assert text[25:38] == span.text
+    assert with_date_values(Extraction(text, (span,))).entities[0].value is None
+
+
 def test_no_year_and_no_document_date_is_none():
     assert normalize_date("15/3") is None
     assert normalize_date("quý 4") is None
@@ -103,6 +142,7 @@ def test_header_and_with_date_values():
     assert header_date(text) == "2025-10-11"
     assert header_date(" date 2025-04 Quan hệ") == "2025-04"
     assert header_date("Ngày 10/10") is None
+    assert header_date(" date ２０２６-03-15 x") == "2026-03-15"  # ASCII, as ISO 8601 wants
     day = Entity("10/10", "DATE", 27, 32, 0.9)
     deal = Entity("Hiệp định", "AGREEMENT", 60, 69, 0.9)
     place = Entity("Vientiane", "LOC", 45, 54, 0.9, "not a date")

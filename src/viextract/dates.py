@@ -6,9 +6,11 @@ Forms read (SCHEMA.md's and the corpus's): `15/3`, `ngày 16/3/2016`, `15 tháng
 `năm 2025`, `2024-2025`, `giai đoạn 2026-2030`, `nhiệm kỳ 2021 - 2026`.
 
 Choices: a written-out list of separate days (`ngày 19 và 20-12`) becomes the interval from the
-first to the last; a day or month written without a year takes the year of the document's date
-(no "nearest date" guessing), and is None without one; an impossible date (`31/2`) is None,
-never an exception; a vague expression (`đầu năm`, `những ngày qua`) is None.
+first to the last; a day or month written without a year takes the nearest year written in the
+same mention (`ngày 10/9/2024 đến 13/9`, across New Year where the months turn back: `30/12 đến
+2/1/2027`), else the year of the document's date (no "nearest date" guessing), and is None without
+one; the parts of a range or list must be in order; an impossible date (`31/2`) is None, never an
+exception; a vague expression (`đầu năm`, `những ngày qua`) is None.
 """
 
 from __future__ import annotations
@@ -58,7 +60,7 @@ def header_date(text: str, start: int = 0) -> str | None:
         reference_year(match.group(1))
     except ValueError:
         return None
-    return match.group(1)
+    return "".join(str(int(c)) if c.isdecimal() else c for c in match.group(1))  # ASCII digits, as ISO wants
 
 
 def blank_header(text: str) -> str:
@@ -117,7 +119,7 @@ def _interval(first: str, last: str) -> str:
 
 def _years(s: str, year: int | None) -> str | None:
     rest = re.sub(r"\b(?:năm học|niên khóa|niên khoá|năm|giai đoạn|nhiệm kỳ|từ|đến|tới|và)\b|[-,]", " ", s)
-    if not re.fullmatch(r"\s*(?:\d{4}\s*)+", rest):
+    if not re.fullmatch(r"\s*\d{4}(?:\s+\d{4})*\s*", rest):
         return None
     years = [int(y) for y in rest.split()]
     if years != sorted(years) or years[0] < 1:  # datetime has no year 0
@@ -155,28 +157,29 @@ def _months(s: str, year: int | None) -> str | None:
         if match is None:
             return None
         written = match.group(2) or match.group(3)
-        read.append([int(match.group(1)), int(written) if written else None, written is not None])
-    points = _fill_years(read, year)
-    if points is None or not all(1 <= month <= 12 and y >= 1 for month, y in points):
+        read.append((int(match.group(1)), int(written) if written else None))
+    years = _place_years([month for month, _ in read], [written for _, written in read], year)
+    if years is None or not all(1 <= month <= 12 and y >= 1 for (month, _), y in zip(read, years)):
         return None
-    (first_month, first_year), (last_month, last_year) = points[0], points[-1]
-    # `tháng 11 đến tháng 2/2027`: the first month, its year not written, is in the year before.
-    if (first_year, first_month) > (last_year, last_month) and not read[0][-1] and first_month > last_month:
-        first_year -= 1
-    first, last = f"{first_year:04d}-{first_month:02d}", f"{last_year:04d}-{last_month:02d}"
-    return _interval(first, last) if first <= last else None
+    points = [f"{y:04d}-{month:02d}" for (month, _), y in zip(read, years)]
+    return _interval(points[0], points[-1]) if points == sorted(points) else None
 
 
-def _fill_years(read: list[list], year: int | None) -> list[tuple[int, int]] | None:
-    """A year missing from a part is the next part's (`3/4 đến 6/4/2026`), else the document's."""
-    following = year
-    for part in reversed(read):
-        if part[-2] is None:
-            part[-2] = following
-        following = part[-2]
-    if any(part[-2] is None for part in read):
-        return None
-    return [tuple(part[:-1]) for part in read]
+def _place_years(months: list[int], written: list[int | None], document_year: int | None) -> list[int] | None:
+    """Each part's year. Written, else the nearest written one: the next part's (`3/4 đến 6/4/2026`),
+    one less where the months turn back across New Year (`30/12 đến 2/1/2027`); else the previous
+    part's (`10/9/2024 đến 13/9`), one more where they turn back (`25/12/2025 đến 5/1`). With no year
+    written at all every part takes the document's, so a range that turns back is not guessed at."""
+    if all(y is None for y in written):
+        return None if document_year is None else [document_year] * len(months)
+    years = list(written)
+    for i in reversed(range(len(years) - 1)):
+        if years[i] is None and years[i + 1] is not None:
+            years[i] = years[i + 1] - (months[i] > months[i + 1])
+    for i in range(1, len(years)):
+        if years[i] is None:
+            years[i] = years[i - 1] + (months[i] < months[i - 1])
+    return years
 
 
 def _days(s: str, year: int | None) -> str | None:
@@ -193,18 +196,16 @@ def _days(s: str, year: int | None) -> str | None:
         if match is None:
             return None
         day, month, written = match.groups()
-        read.append([int(day), int(month) if month else None, int(written) if written else None, written is not None])
+        read.append([int(day), int(month) if month else None, int(written) if written else None])
     following = None
     for part in reversed(read):  # a missing month is the next part's: `16 đến 19/3`
         part[1] = part[1] if part[1] is not None else following
         following = part[1]
-    points = _fill_years([[d, m, y, w] for d, m, y, w in read], year)
-    if points is None or any(m is None for _, m, _ in points):
+    if any(month is None for _, month, _ in read):
         return None
-    first, last = _day(*points[0]), _day(*points[-1])
-    if first is None or last is None or any(_day(*p) is None for p in points):
+    years = _place_years([month for _, month, _ in read], [written for _, _, written in read], year)
+    points = None if years is None else [_day(day, month, y) for (day, month, _), y in zip(read, years)]
+    if points is None or None in points:
         return None
-    # `30/12 đến 2/1/2027`: the first day, its year not written, is in the year before.
-    if first > last and not read[0][-1] and points[0][1] > points[-1][1]:
-        first = _day(points[0][0], points[0][1], points[0][2] - 1)
-    return _interval(first, last) if first <= last else None
+    # In order, so that `ngày 5-4 đến 10/5` (days 5 and 4 of May) or a reversed range is None, not a guess.
+    return _interval(points[0], points[-1]) if points == sorted(points) else None
