@@ -68,3 +68,24 @@ def test_out_may_not_overwrite_a_fold_file(tmp_path, capsys):
     assert main([*map(str, paths), "--out", str(paths[0])]) == 2
     assert "is an input of this command" in capsys.readouterr().err
     assert paths[0].read_text(encoding="utf-8") == before
+
+
+def test_a_label_is_averaged_over_the_folds_that_have_it():
+    """A held-out document without `signed` (no gold, none predicted) says nothing of it: not an F1 of 0."""
+    from training.evaluation.kfold import fold_summary, format_fold_summary
+
+    def fold(signed):
+        meets = {"precision": 1.0, "recall": 0.5, "f1": 2 / 3, "support": 2, "predicted": 1, "correct": 1}
+        row = {"f1": 1.0, "support": 1, "predicted": 1} if signed else {"f1": 0.0, "support": 0, "predicted": 0}
+        return {"r": {"micro": meets, "per_label": {"meets": meets, "signed": row}}}
+
+    spurious = {"r": {"micro": {"precision": 0.0, "recall": 0.0, "f1": 0.0}, "per_label": {
+        "signed": {"f1": 0.0, "support": 0, "predicted": 2}}}}  # fmt: skip
+    summary = fold_summary([fold(True), fold(False), fold(True), fold(False)], ["r"])["r"]["per_label_f1"]
+    assert summary["signed"] == {"mean": 1.0, "std": 0.0, "folds": 2}
+    assert summary["meets"]["folds"] == 4
+    # A fold that predicts a label it does not hold scores 0 for it, and counts.
+    assert fold_summary([fold(True), spurious], ["r"])["r"]["per_label_f1"]["signed"]["folds"] == 2
+    text = format_fold_summary({"k": 4, "summary": {"r": fold_summary([fold(True)] + [fold(False)] * 3, ["r"])["r"]}},
+                               [("r", "relations")])  # fmt: skip
+    assert "signed       F1 100.00 ± 0.00  (1 of 4 folds)" in text

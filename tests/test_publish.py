@@ -50,7 +50,8 @@ NER_KFOLD = {
     "k": 4, "folds": [{}, {}, {}, {}], "config": {"epochs": 10.0},
     "summary": {
         level: {"precision": {"mean": 0.61, "std": 0.1}, "recall": {"mean": 0.52, "std": 0.05},
-                "f1": {"mean": 0.5612, "std": 0.0734}, "per_label_f1": {"PER": {"mean": 0.7, "std": 0.1234}}}
+                "f1": {"mean": 0.5612, "std": 0.0734},
+                "per_label_f1": {"PER": {"mean": 0.7, "std": 0.1234}, "EVENT": {"mean": 0.5, "std": 0.0, "folds": 1}}}
         for level in ("words", "chars")
     },
 }  # fmt: skip
@@ -217,6 +218,8 @@ def test_per_label_rows_match_the_results_and_absent_ones_say_not_measured(card_
     assert "--kfold 4 --config CONFIG --set epochs=10 --data data/corpus.jsonl --docs train,dev`" in kfold
     assert re.search(r"^\| label \| F1, gold words \| F1, character spans \|$", kfold, re.M)
     assert re.search(r"^\| `PER` \| 70\.00 ± 12\.34 \| 70\.00 ± 12\.34 \|$", kfold, re.M)
+    # A label's mean is over the folds that have it, and the card says how many.
+    assert re.search(r"^\| `EVENT` \| 50\.00 ± 0\.00 \(1 fold\) \| 50\.00 ± 0\.00 \(1 fold\) \|$", kfold, re.M)
     assert re.search(r"^\| \*\*micro F1\*\* \| 56\.12 ± 7\.34 \| 56\.12 ± 7\.34 \|$", kfold, re.M)
     relations = section(body, "## Evaluation", "### Relations", "#### Test")
     has_title = RE_TEST["relations_gold_entities"]["per_label"]["has_title"]
@@ -227,6 +230,8 @@ def test_per_label_rows_match_the_results_and_absent_ones_say_not_measured(card_
     glance = section(body, "## Results at a glance")
     first = r"^\| Entities, seqeval strict IOB2 on the gold words \| "
     assert re.search(first + r"not measured \| 78\.79 \| 56\.12 ± 7\.34 \|$", glance, re.M)
+    # How far a one-document figure moves with one item: 100 / gold points.
+    assert "entities test 47 gold, ±2.1; relations test 33 gold, ±3.0." in " ".join(glance.split())
 
 
 def test_the_card_says_who_chose_the_relation_threshold(model_dir, results_files, card_text, tmp_path):
@@ -623,3 +628,27 @@ def test_the_labels_section_names_the_schema_version(card_text):
     first = (REPO / "SCHEMA.md").read_text(encoding="utf-8").splitlines()[0]
     version = re.search(r"\((v[\d.]+)\)", first).group(1)
     assert f"(SCHEMA.md, {version})" in section(split_front_matter(card_text)[1], "## Labels")
+
+
+def test_card_training_sizes_say_how_many_dev_relations_the_kept_f1_is_over(tmp_path):
+    from training.release.card_sources import training_run
+
+    (tmp_path / "training_config.yaml").write_text("task: re\n", encoding="utf-8")
+    metrics = {"kept_epoch": "last", "log_history": [{"eval_f1": 1.0}],
+               "dev_at_threshold": {"precision": 1.0, "recall": 1.0, "f1": 1.0, "gold": 1, "predicted": 1}}  # fmt: skip
+    (tmp_path / "training_metrics.json").write_text(json.dumps(metrics), encoding="utf-8")
+    run, _ = training_run("re", tmp_path, "re/")
+    assert run.sizes == {"kept_dev_f1": 1.0, "dev_relations_scored": 1}
+
+
+def test_parameters_leave_out_the_scales_of_int8_storage(tmp_path):
+    """The bundled model stores weights as int8 + a float scale per row; the scales are not parameters."""
+    import torch
+    from safetensors.torch import save_file
+
+    from training.release.card_sources import model_shape
+
+    tensors = {"dense.weight.int8": torch.zeros(4, 3, dtype=torch.int8), "dense.weight.scale": torch.ones(4),
+               "dense.bias": torch.zeros(4), "norm.scale": torch.ones(2)}  # fmt: skip
+    save_file(tensors, str(tmp_path / "model.safetensors"))
+    assert model_shape(tmp_path, {"hidden_size": 3})["parameters"] == 12 + 4 + 2

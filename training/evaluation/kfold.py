@@ -88,7 +88,12 @@ def run_folds(
 
 
 def fold_summary(results: Sequence[dict[str, Any]], levels: Sequence[str]) -> dict[str, Any]:
-    """Mean ± std over folds of micro P/R/F1 and of each label's F1 (0 in a fold without the label)."""
+    """Mean ± std over folds of micro P/R/F1, and of each label's F1 over the folds that have the label.
+
+    A fold whose held-out documents neither hold nor predict a label says nothing of it: counting
+    its F1 as 0 would halve a label found perfectly in the two folds that have it. `folds` says
+    how many folds a label's mean is over.
+    """
     summary: dict[str, Any] = {}
     for level in levels:
         summary[level] = {}
@@ -98,10 +103,17 @@ def fold_summary(results: Sequence[dict[str, Any]], levels: Sequence[str]) -> di
         labels = sorted({label for fold in results for label in fold[level]["per_label"]})
         summary[level]["per_label_f1"] = {}
         for label in labels:
-            values = [fold[level]["per_label"].get(label, {}).get("f1", 0.0) for fold in results]
-            mean, std = mean_std(values)
-            summary[level]["per_label_f1"][label] = {"mean": mean, "std": std}
+            rows = [fold[level]["per_label"].get(label) for fold in results]
+            values = [row["f1"] for row in rows if row is not None and _has_label(row)]
+            if values:
+                mean, std = mean_std(values)
+                summary[level]["per_label_f1"][label] = {"mean": mean, "std": std, "folds": len(values)}
     return summary
+
+
+def _has_label(row: dict[str, Any]) -> bool:
+    """Whether a fold's row for a label has gold or predicted items (rows without counts are kept)."""
+    return bool(row.get("support", 1) or row.get("predicted", 1))
 
 
 def format_fold_summary(results: dict[str, Any], levels: Sequence[tuple[str, str]]) -> str:
@@ -115,7 +127,8 @@ def format_fold_summary(results: dict[str, Any], levels: Sequence[tuple[str, str
             f"F1 {s['f1']['mean'] * 100:.2f} ± {s['f1']['std'] * 100:.2f}"
         )
         for label, v in s["per_label_f1"].items():
-            lines.append(f"    {label:<12} F1 {v['mean'] * 100:6.2f} ± {v['std'] * 100:.2f}")
+            over = f"  ({v['folds']} of {results['k']} folds)" if "folds" in v else ""
+            lines.append(f"    {label:<12} F1 {v['mean'] * 100:6.2f} ± {v['std'] * 100:.2f}{over}")
     return "\n".join(lines)
 
 

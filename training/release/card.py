@@ -224,9 +224,10 @@ def _limitations(card: CardData) -> list[str]:
     silver = sum(s.documents for s in card.data if s.name == "train (silver)")
     if silver:
         out.append(
-            f"The NER model also learned from {silver:,} sentences labelled by viextract's rule-based weak annotator "
-            "(training.weak.silver), so it shares some of the rules' blind spots: names missing from their gazetteers "
-            "were trained as O there."
+            f"The NER model also learned from {silver:,} machine-labelled documents: sentences labelled by viextract's "
+            "rule-based weak annotator (training.weak.silver), and spelling variants of annotated text "
+            "(training.weak.variants), whichever the silver rows above hold; the first share some of the rules' blind "
+            "spots: names missing from their gazetteers were trained as O there."
         )
     out.append(
         "Domain: Vietnamese news about diplomacy, defence and border cooperation (mostly Vietnam-Laos). "

@@ -102,6 +102,7 @@ class ScoreTable:
 class MeanStd:
     mean: float
     std: float
+    folds: int | None = None  # a label's: the folds that hold or predict it, which its mean is over
 
 
 @dataclass(frozen=True)
@@ -128,6 +129,7 @@ class Evaluation:
     kfold: dict[str, KFoldTable] = field(default_factory=dict)  # level -> mean ± std (kfold)
     threshold: float | None = None
     command: str | None = None
+    fold_by_fold: bool = False  # k-fold: one fold per run, then merge_folds
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,10 @@ def _pct(value: float | None) -> str:
 
 
 def _mean_std(value: MeanStd | None) -> str:
-    return "–" if value is None else f"{value.mean * 100:.2f} ± {value.std * 100:.2f}"
+    if value is None:
+        return "–"
+    over = "" if value.folds is None else f" ({value.folds} {'fold' if value.folds == 1 else 'folds'})"
+    return f"{value.mean * 100:.2f} ± {value.std * 100:.2f}{over}"
 
 
 def _table_labels(labels: list[str], tables: list[dict[str, Any]]) -> list[str]:

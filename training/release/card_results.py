@@ -9,7 +9,7 @@ Results JSON (`--results [KEY=]FILE`, repeatable). Scores are fractions in [0, 1
 2. What `python -m training.evaluation.evaluate ner --kfold K ... --out FILE` writes:
    `{"k": 5, "docs": "train,dev", "document_ids": [...], "summary": {"words": KFOLD, "chars": KFOLD}, "folds": [...]}`
    with KFOLD = `{"precision": {"mean", "std"}, "recall": {...}, "f1": {...},
-   "per_label_f1": {LABEL: {"mean", "std"}}}`.
+   "per_label_f1": {LABEL: {"mean", "std", "folds"}}}`; a label's mean is over the `folds` that have it.
 3. What `python -m training.evaluation.evaluate re --model DIR --output FILE` writes:
    `{"documents": 1, "gold_relations": 30, "threshold": 0.5,
      "relations_gold_entities": TABLE, "relations_end_to_end": TABLE, ...}`.
@@ -228,7 +228,10 @@ def _parse_table(values: Any, where: str) -> ScoreTable:
 def _parse_mean_std(values: Any, where: str) -> MeanStd:
     if not isinstance(values, dict):
         raise CardError(f"{where}: expected an object with mean and std")
-    return MeanStd(_fraction(values, "mean", where), _fraction(values, "std", where))
+    folds = values.get("folds")
+    if folds is not None and (isinstance(folds, bool) or not isinstance(folds, int) or folds < 1):
+        raise CardError(f"{where}.folds: expected a count of folds (an integer >= 1), got {folds!r}")
+    return MeanStd(_fraction(values, "mean", where), _fraction(values, "std", where), folds)
 
 
 def _parse_kfold(values: Any, where: str) -> KFoldTable:
@@ -259,12 +262,16 @@ def _evaluation_command(obj: dict[str, Any], task: str, split: str, evaluation: 
             for key in ("epochs", "threshold")  # relation folds also need a fixed threshold
             if isinstance(config.get(key), (int, float)) and not isinstance(config.get(key), bool)
         )
-        # Relation folds scored end to end name the NER k-fold results whose fold models they paired with.
-        ner_kfold = f" --ner-kfold {obj['ner_kfold']}" if isinstance(obj.get("ner_kfold"), str) else ""
+        # Relation folds scored end to end name the NER k-fold results whose fold models they paired with
+        # (several files when the folds were run one at a time).
+        ner_kfold = obj.get("ner_kfold")
+        if ner_kfold:
+            ner_kfold = f" --ner-kfold {ner_kfold if isinstance(ner_kfold, str) else 'NER_KFOLD'}"
+        ner_kfold = ner_kfold or ""
+        evaluation.fold_by_fold = bool(obj.get("merged_from"))
         return (
             f"python -m training.evaluation.evaluate {task} --kfold {evaluation.k} --config CONFIG{sets} "
-            f"--data {data}{docs}"
-            f"{ner_kfold}"
+            f"--data {data}{docs}{ner_kfold}"
         )
     model = obj.get("model")
     if not isinstance(model, str):

@@ -20,6 +20,7 @@ from viextract.labels import (
     RELATION_DEFINITIONS,
     RELATION_LABELS,
 )
+from viextract.storage import INT8_SUFFIX, SCALE_SUFFIX
 
 from ..data.sizes import training_data_sizes
 from .card_data import (
@@ -156,7 +157,7 @@ SETTINGS_KEYS = {
 SIZE_KEYS = (
     "train_documents", "silver_documents", "train_sentences", "train_windows", "dev_documents", "dev_sentences",
     "train_pairs", "train_pairs_before_sampling", "dev_pairs", "train_labels", "truncated_pairs", "global_step",
-    "kept_dev_f1", "threshold",
+    "kept_dev_f1", "dev_relations_scored", "threshold",
 )  # fmt: skip
 
 
@@ -172,6 +173,10 @@ def training_run(task: str, directory: Path, prefix: str) -> tuple[TrainingRun |
         settings.pop("early_stopping_patience", None)  # no epoch is chosen on dev, so it never stops a run
     # The dev F1 of the saved weights (older metrics files only hold the best epoch's, best_dev_f1).
     metrics = {**metrics, "kept_dev_f1": kept_dev_f1(metrics)}
+    # How many gold relations that F1 is over: one-pass runs before 7e91d58 scored one window's pairs only.
+    dev_scores = metrics.get("dev_at_threshold")
+    if isinstance(dev_scores, dict) and isinstance(dev_scores.get("gold"), int):
+        metrics["dev_relations_scored"] = dev_scores["gold"]
     sizes = {key: metrics[key] for key in SIZE_KEYS if key in metrics and metrics[key] is not None}
     if not sizes.get("silver_documents"):
         sizes.pop("silver_documents", None)  # a run without silver data says nothing about it
@@ -269,7 +274,10 @@ def model_shape(ner_dir: Path, config: dict[str, Any]) -> dict[str, Any]:
 
         with safe_open(str(ner_dir / "model.safetensors"), framework="pt") as handle:
             total = 0
-            for name in handle.keys():
+            names = set(handle.keys())
+            for name in names:
+                if name.endswith(SCALE_SUFFIX) and name.removesuffix(SCALE_SUFFIX) + INT8_SUFFIX in names:
+                    continue  # int8 storage's per-row scales are how a weight is stored, not parameters
                 count = 1
                 for size in handle.get_slice(name).get_shape():
                     count *= size
