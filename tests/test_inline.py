@@ -60,6 +60,11 @@ def test_offsets_ids_and_paragraphs_are_computed():
             "=== w-1\nÔng\n[Nguyễn Văn Hùn]{PER:hung}g đến.\n",
             "two.txt:3: entity 'hung' of w-1: 'Nguyễn Văn Hùn' does not",
         ),
+        # Broken markup before a good entity is refused too, not kept as text with its entity lost.
+        (
+            "=== w-1\n[Trần Minh Khoa{PER:p1} gặp [Hùng]{PER:h}.\n",
+            "two.txt:2: entity: markup that is not [text]{LABEL:handle} in '[Trần Minh Khoa{PER:p1} gặp '",
+        ),
         # SCHEMA v1.1's conventions are checked too: a title fused with a bare organ is one TITLE.
         (
             "=== w-1\n[Thủ tướng]{TITLE:pm} Chính phủ phát biểu.\n",

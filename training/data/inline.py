@@ -55,6 +55,13 @@ def _in_markup_terms(error: DataError, doc_id: str, where: str, entities: list, 
     return DataError(f"{where}:{number}: relation '@ {head} {label} {tail}' of {doc_id}: {problem}")
 
 
+def _plain(segment: str, where: str, number: int) -> str:
+    """Text between entities: a bracket or brace there is broken markup (`[Lào{LOC:l1}`), never kept as text."""
+    if any(mark in segment for mark in "[]{}"):
+        raise DataError(f"{where}:{number}: entity: markup that is not [text]{{LABEL:handle}} in {segment!r}")
+    return segment
+
+
 def _document(doc_id: str, lines: Sequence[tuple[int, str]], where: str) -> Document:
     """One block (its non-header lines with their numbers) to a checked Document."""
     text, entities, relations, handles = "", [], [], {}
@@ -72,7 +79,7 @@ def _document(doc_id: str, lines: Sequence[tuple[int, str]], where: str) -> Docu
             text += "\n\n"
         position = 0
         for match in ENTITY.finditer(line):
-            text += line[position : match.start()]
+            text += _plain(line[position : match.start()], where, number)
             surface, label, handle = match.groups()
             if handle in handles:
                 raise DataError(f"{where}:{number}: entity: handle {handle!r} is used twice in {doc_id}")
@@ -80,10 +87,7 @@ def _document(doc_id: str, lines: Sequence[tuple[int, str]], where: str) -> Docu
             entities.append((len(text), len(text) + len(surface), label, number, handle))
             text += surface
             position = match.end()
-        rest = line[position:]
-        if any(mark in rest for mark in "[]{}"):
-            raise DataError(f"{where}:{number}: entity: markup that is not [text]{{LABEL:handle}} in {rest!r}")
-        text += rest
+        text += _plain(line[position:], where, number)
     ids = {handle: f"T{index + 1}" for handle, index in handles.items()}
     rows = []
     for number, head, label, tail in relations:
