@@ -50,7 +50,7 @@ def test_push_creates_the_repo_and_uploads_a_loadable_model_with_its_card(tiny_e
 
 
 def test_the_temporary_directory_is_removed(tiny_extractor, hub):
-    tiny_extractor.push_to_hub("me/tiny", commit_message="v2")
+    tiny_extractor.push_to_hub("me/tiny", token="hf_x", commit_message="v2")
     folder = hub.calls[2][1]["folder_path"]
     assert hub.calls[2][1]["commit_message"] == "v2"
     assert not __import__("os").path.exists(folder)
@@ -66,5 +66,41 @@ def test_a_bad_repo_id_fails_before_any_call(tiny_extractor, hub, bad):
 def test_a_quantized_extractor_is_refused_before_the_repo_is_created(tiny_ner_dir, hub):
     quantized = Extractor.from_pretrained(tiny_ner_dir, device="cpu", quantize="int8")
     with pytest.raises(ValueError, match="quantized"):
-        quantized.push_to_hub("me/tiny")
+        quantized.push_to_hub("me/tiny", token="hf_x")
     assert hub.calls == []
+
+
+def test_without_a_token_nothing_is_saved_or_called(tiny_extractor, hub, monkeypatch):
+    import huggingface_hub
+
+    from viextract import HubError
+
+    monkeypatch.setattr(huggingface_hub, "get_token", lambda: None)
+    with pytest.raises(HubError, match="cannot push to me/tiny: no Hugging Face token found; log in"):
+        tiny_extractor.push_to_hub("me/tiny")
+    assert hub.calls == []
+
+
+def test_no_network_and_a_refused_token_are_one_line_errors_naming_the_repo(tiny_extractor, hub, monkeypatch):
+    """Not a raw httpx ConnectError: the repo, what failed and what to do."""
+    from types import SimpleNamespace
+
+    from huggingface_hub.errors import HfHubHTTPError
+
+    from viextract import HubError
+
+    def unreachable(self, repo_id, **kwargs):
+        raise ConnectionError("[Errno -2] Name or service not known")
+
+    monkeypatch.setattr(hub, "create_repo", unreachable)
+    with pytest.raises(HubError, match=r"could not create the repository me/tiny on the Hugging Face Hub "
+                                       r"\(ConnectionError: .*\); check the network connection"):  # fmt: skip
+        tiny_extractor.push_to_hub("me/tiny", token="hf_x")
+
+    def refused(self, **kwargs):
+        raise HfHubHTTPError("403 Forbidden", response=SimpleNamespace(status_code=403, headers={}, request=None))
+
+    monkeypatch.setattr(hub, "create_repo", lambda self, repo_id, **kwargs: None)
+    monkeypatch.setattr(hub, "upload_folder", refused)
+    with pytest.raises(HubError, match=r"refused to upload to me/tiny \(HTTP 403\): the token is invalid"):
+        tiny_extractor.push_to_hub("me/tiny", token="hf_x")

@@ -4,7 +4,7 @@
     result = extract(text)  # entities with exact character offsets, and typed relations
 """
 
-from .errors import ModelLoadError
+from .errors import HubError, ModelLoadError
 from .extractor import Extractor, extract
 from .graph import Triple
 from .labels import ENTITY_LABELS, RELATION_LABELS
@@ -19,6 +19,7 @@ __all__ = [
     "Entity",
     "Extraction",
     "Extractor",
+    "HubError",
     "ModelLoadError",
     "Relation",
     "Triple",

@@ -6,6 +6,13 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+from .errors import HubError
+
+LOGIN_HINT = (
+    "log in with `hf auth login` (`huggingface-cli login` with older huggingface_hub) using a token with "
+    "write access, set the HF_TOKEN environment variable, or pass token="
+)
+
 
 def push_directory(
     save: Callable[[Path], None],
@@ -20,19 +27,46 @@ def push_directory(
     """`save` into a temporary directory, create the repo if needed, upload the directory; the commit URL."""
     if not isinstance(repo_id, str) or not repo_id.strip():
         raise ValueError(f"repo_id must be a non-empty 'owner/name' str, got {repo_id!r}")
-    from huggingface_hub import HfApi
+    from huggingface_hub import HfApi, get_token
 
+    token = token or get_token()
+    if not token:
+        raise HubError(f"cannot push to {repo_id}: no Hugging Face token found; {LOGIN_HINT}")
     with tempfile.TemporaryDirectory(prefix="viextract-push-") as tmp:
         folder = Path(tmp) / "model"
         save(folder)  # first: a model that cannot be saved (int8) creates no empty repo
         api = HfApi(token=token)
-        api.create_repo(repo_id=repo_id, private=private, exist_ok=True, repo_type="model")
-        commit = api.upload_folder(
-            repo_id=repo_id,
-            folder_path=str(folder),
-            commit_message=commit_message,
-            revision=revision,
-            create_pr=create_pr,
-            repo_type="model",
-        )
+        try:
+            api.create_repo(repo_id=repo_id, private=private, exist_ok=True, repo_type="model")
+        except Exception as error:
+            raise hub_error(error, repo_id, "create the repository") from error
+        try:
+            commit = api.upload_folder(
+                repo_id=repo_id,
+                folder_path=str(folder),
+                commit_message=commit_message,
+                revision=revision,
+                create_pr=create_pr,
+                repo_type="model",
+            )
+        except Exception as error:
+            raise hub_error(error, repo_id, "upload to") from error
     return str(getattr(commit, "pr_url", None) or getattr(commit, "commit_url", None) or commit)
+
+
+def hub_error(error: Exception, repo_id: str, action: str, login_hint: str = LOGIN_HINT) -> HubError:
+    """A one-line HubError for what the Hub (or the network) answered: a refused token, an HTTP error, no answer."""
+    from huggingface_hub.errors import HfHubHTTPError
+
+    status = getattr(getattr(error, "response", None), "status_code", None)
+    if isinstance(error, HfHubHTTPError) and status in (401, 403):
+        return HubError(
+            f"the Hugging Face Hub refused to {action} {repo_id} (HTTP {status}): the token is invalid or has no "
+            f"write access to that namespace; {login_hint}"
+        )
+    if isinstance(error, HfHubHTTPError):
+        return HubError(f"the Hugging Face Hub could not {action} {repo_id} (HTTP {status}): {error}")
+    return HubError(
+        f"could not {action} {repo_id} on the Hugging Face Hub ({type(error).__name__}: {error}); "
+        f"check the network connection (or HF_ENDPOINT) and run the command again"
+    )

@@ -24,6 +24,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from viextract.hub import hub_error
+
 from ..data.documents import DataError
 from ..data.files import check_output_file
 from .card import build_card_data
@@ -165,20 +167,7 @@ def resolve_token(token: str | None) -> str:
 
 
 def _hub_error(error: Exception, repo_id: str, action: str) -> PublishError:
-    from huggingface_hub.errors import HfHubHTTPError
-
-    status = getattr(getattr(error, "response", None), "status_code", None)
-    if isinstance(error, HfHubHTTPError) and status in (401, 403):
-        return PublishError(
-            f"the Hugging Face Hub refused to {action} {repo_id} (HTTP {status}): the token is invalid or has no "
-            f"write access to that namespace; {LOGIN_HINT}"
-        )
-    if isinstance(error, HfHubHTTPError):
-        return PublishError(f"the Hugging Face Hub could not {action} {repo_id} (HTTP {status}): {error}")
-    return PublishError(
-        f"could not {action} {repo_id} on the Hugging Face Hub ({type(error).__name__}: {error}); "
-        f"check the network connection (or HF_ENDPOINT) and run the command again"
-    )
+    return PublishError(str(hub_error(error, repo_id, action, LOGIN_HINT)))
 
 
 def push_model(
