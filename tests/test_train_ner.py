@@ -168,6 +168,10 @@ def test_training_steps_lower_the_loss_and_save_a_loadable_model(tmp_path, base_
     # Checkpoints of an earlier run are never silently mixed into a new one...
     code, err = train_cli(["ner", "--config", str(config_path)], capsys)
     assert code == 2 and "--resume" in err
+    # A finished run is not resumed (the Trainer would train a step past its end over the model)...
+    code, err = train_cli(["ner", "--config", str(config_path), "--resume"], capsys)
+    assert code == 2 and "finished (checkpoint-12 is its last step" in err, err
+    assert json.loads((output / "training_metrics.json").read_text(encoding="utf-8"))["global_step"] == 12
     # ...and --resume continues from the last of them, naming what changed since.
     caplog.clear()
     code, err = train_cli(["ner", "--config", str(config_path), "--set", "max_steps=14", "--resume"], capsys)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import os
@@ -242,6 +243,11 @@ def checkpoint_to_resume(config: TrainConfig, resume: bool) -> str | None:
     if resume:
         if last is None:
             raise ConfigError(f"--resume: no checkpoint in {directory}; run without --resume to start")
+        if _finished(Path(last), config):
+            raise ConfigError(
+                f"--resume: the run in {directory} finished ({Path(last).name} is its last step, and its model was "
+                f"written to {config.output_dir}); raise epochs or max_steps to train further"
+            )
         return last
     if last is not None:
         raise ConfigError(
@@ -249,6 +255,18 @@ def checkpoint_to_resume(config: TrainConfig, resume: bool) -> str | None:
             f"continue it, or delete the directory to start over"
         )
     return None
+
+
+def _finished(checkpoint: Path, config: TrainConfig) -> bool:
+    """Whether `checkpoint` is the last step of a run with this config's length: resuming it would train
+    a step past the end (the Trainer's behaviour) and overwrite the finished model."""
+    try:
+        state = json.loads((checkpoint / "trainer_state.json").read_text(encoding="utf-8"))
+        previous = type(config).load(config.checkpoint_path / CONFIG_FILENAME)
+    except (OSError, ValueError, ConfigError):
+        return False
+    same_length = (previous.epochs, previous.max_steps) == (config.epochs, config.max_steps)
+    return same_length and 0 < state.get("max_steps", 0) <= state.get("global_step", 0)
 
 
 def record_config(trainer: Any, config: TrainConfig, resuming: bool) -> None:
