@@ -8,11 +8,13 @@ cd "$(dirname "$0")/.."
 bash training/build_inputs.sh
 out=outputs/bundled
 results=model_cards/results/viextract-default
-# One twin per base: NER trains from the 12-layer e5 base, relations from its first 6 layers.
+# One twin per base: NER trains from the 12-layer e5 base, relations from its first 6 layers. Made afresh
+# every run: a twin left from an earlier base would keep that base's vocabulary, and so would its scores.
 random=$out/e5base-random
 random_l6=$out/e5base-l6-random
-[ -f $random/model.safetensors ] || python -m training.pretraining.random_base --like $out/e5base-float --out $random
-[ -f $random_l6/model.safetensors ] || python -m training.pretraining.random_base --like $out/e5base-l6 --out $random_l6
+rm -rf $random $random_l6 $out/random
+python -m training.pretraining.random_base --like $out/e5base-float --out $random
+python -m training.pretraining.random_base --like $out/e5base-l6 --out $random_l6
 python -m training.fit.train ner --config configs/bundled/ner.yaml --set base_model=$random --set output_dir=$out/random/ner
 python -m training.fit.train re --config configs/bundled/re.yaml --set base_model=$random_l6 --set output_dir=$out/random/re
 python -m training.release.assemble --ner $out/random/ner --re $out/random/re --out $out/random/model
