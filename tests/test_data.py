@@ -434,6 +434,10 @@ def test_cli_validate_and_stats(tmp_path, capsys):
     bad = write_jsonl(tmp_path / "bad.jsonl", mutate(lambda d: d["entities"][0].update(label="X")))
     assert main(["validate", str(bad)]) == 1
     assert f"{bad}:1: entities[0].label: unknown entity label" in capsys.readouterr().err
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("\n", encoding="utf-8")
+    assert main(["validate", str(empty)]) == 1
+    assert capsys.readouterr().err == f"{empty}: no documents (empty file)\n"
 
     assert main(["stats", "--splits", str(splits)]) == 0
     table = capsys.readouterr().out.splitlines()

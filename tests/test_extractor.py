@@ -1,6 +1,7 @@
 import json
 import shutil
 import unicodedata
+from pathlib import Path
 
 import pytest
 
@@ -122,6 +123,8 @@ def test_unreachable_hub_repo_fails_clearly(monkeypatch):
     with pytest.raises(ModelLoadError, match=r"'someone/viextract-model'.*Hugging Face Hub.*directory") as caught:
         Extractor.from_pretrained("someone/viextract-model")
     assert "\n" not in str(caught.value) and "network is unreachable" in str(caught.value)
+    # A mistyped relative folder (no ./) reads as a repo id: the error says no such folder exists either.
+    assert f"{Path.cwd() / 'someone/viextract-model'} does not exist" in str(caught.value)
 
 
 def test_a_hub_that_accepts_and_never_answers_fails_within_the_timeout(monkeypatch):

@@ -55,7 +55,8 @@ def resolve_model_dir(
         reason = (str(error).strip().splitlines() or [""])[0]  # one line: the Hub's messages run on
         raise ModelLoadError(
             f"could not download the model {name!r} from the Hugging Face Hub "
-            f"({type(error).__name__}: {reason}); if you have the model on disk, pass its directory instead"
+            f"({type(error).__name__}: {reason}); it is not a directory here either ({Path.cwd() / name} does not "
+            f"exist): if you have the model on disk, pass its directory"
         ) from error
 
 

@@ -45,6 +45,10 @@ def main(argv: list[str] | None = None) -> int:
                 failed = True
                 continue
             docs = [doc for _, doc in numbered]
+            if not docs:  # a file saved empty, or the wrong file: nothing to train or score on
+                print(f"{path}: no documents (empty file)", file=sys.stderr)
+                failed = True
+                continue
             counts = count_labels(docs)
             entities = sum(counts[x] for x in ENTITY_LABELS)
             relations = sum(counts[x] for x in RELATION_LABELS)
