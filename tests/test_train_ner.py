@@ -546,3 +546,19 @@ def test_word_context_is_estimated_from_the_training_tags_only_when_weighted():
     context = word_context(train, labels, 0.25)
     assert context.weight == 0.25 and set(context.previous) == {"Đại_tá", "A"}
     assert context.previous["Đại_tá"][1] > 0 > context.previous["A"][1]
+
+
+def test_an_unreachable_base_is_one_line_naming_the_repo_and_the_missing_folder(monkeypatch):
+    import huggingface_hub
+
+    from training.fit.trainer import BaseModelError, fetch_base_model
+
+    def offline(*args, **kwargs):
+        raise OSError("Name or service not known\n\nAn error happened while trying to locate the files on the Hub")
+
+    monkeypatch.setattr(huggingface_hub, "snapshot_download", offline)
+    with pytest.raises(BaseModelError) as caught:
+        fetch_base_model("my/base")
+    message = str(caught.value)
+    assert "\n" not in message and "'my/base' from the Hugging Face Hub (OSError: Name or service not known)" in message
+    assert f"{Path.cwd() / 'my/base'} is not a directory" in message

@@ -101,16 +101,35 @@ def fetch_base_model(name: str, revision: str | None = None) -> Path:
     if name.startswith((".", "/", "~")):
         raise BaseModelError(f"base model {name!r}: no such directory")
     try:
-        from huggingface_hub import hf_hub_download, snapshot_download
-
-        directory = Path(snapshot_download(repo_id=name, revision=revision, allow_patterns=BASE_MODEL_FILES))
-        if not any(directory.glob("*.safetensors")):
-            hf_hub_download(repo_id=name, filename="pytorch_model.bin", revision=revision)
-        return directory
+        return _download_base(name, revision)
     except Exception as error:  # network, auth, missing repo: all mean "not available here"
+        reason = (str(error).strip().splitlines() or [""])[0]  # one line: the Hub's messages run on
         raise BaseModelError(
-            f"cannot download base model {name!r} from the Hugging Face Hub ({type(error).__name__}: {error}). {hint}"
+            f"cannot download base model {name!r} from the Hugging Face Hub ({type(error).__name__}: {reason}), "
+            f"and {Path.cwd() / path} is not a directory. {hint}"
         ) from error
+
+
+def _download_base(name: str, revision: str | None) -> Path:
+    """The Hub snapshot of a base; a Hub that never answers fails within viextract's probe timeout, and a
+    copy already in the local cache is then used, as huggingface_hub itself would."""
+    from huggingface_hub import hf_hub_download, snapshot_download
+
+    from viextract.loading import probe_hub
+
+    try:
+        probe_hub(name, revision, None)
+    except Exception:
+        try:
+            cached = snapshot_download(name, revision=revision, allow_patterns=BASE_MODEL_FILES, local_files_only=True)
+            return Path(cached)
+        except Exception:
+            pass
+        raise
+    directory = Path(snapshot_download(repo_id=name, revision=revision, allow_patterns=BASE_MODEL_FILES))
+    if not any(directory.glob("*.safetensors")):
+        hf_hub_download(repo_id=name, filename="pytorch_model.bin", revision=revision)
+    return directory
 
 
 def load_base_tokenizer(name: str, revision: str | None = None):
