@@ -38,6 +38,28 @@ def load_split(
     return documents
 
 
+def select_split_documents(
+    documents: list[Document], split_names: list[str], splits_path: str | Path, data_path: str | Path
+) -> list[Document]:
+    """The `documents` (read from `data_path`) whose ids `splits_path` lists under `split_names`, in their order.
+
+    The ids come from the splits file and the documents from the data file, wherever each lies (not
+    `corpus.jsonl` beside the splits file); an id the data file lacks is an error naming both files.
+    `train` means the listed ids only: the `train_extra` files are other files.
+    """
+    splits_path = Path(splits_path)
+    splits = read_splits(splits_path)
+    known = {doc.id for doc in documents}
+    wanted: set[str] = set()
+    for name in split_names:
+        for doc_id in splits.get(name, []):
+            if doc_id not in known:
+                where = f"{splits_path}:{_line_of(splits_path, name, doc_id)}"
+                raise DataError(f"{where}: {name}: document {doc_id!r} is not in {data_path}")
+            wanted.add(doc_id)
+    return [doc for doc in documents if doc.id in wanted]
+
+
 def load_train_extra(
     splits_path: str | Path = "data/splits.json",
     data_dir: str | Path | None = None,

@@ -29,7 +29,7 @@ from ..fit.config import ConfigError
 from ..fit.ner import NerConfig
 from .kfold import add_kfold_options, check_kfold_arguments, extra_train_documents
 from .ner import evaluate_model_dir, format_results, kfold_ner
-from .runs import select_documents, write_results
+from .runs import add_docs_options, select_documents, write_results
 
 logger = logging.getLogger(__name__)
 
@@ -39,8 +39,7 @@ def build_parser(prog: str = "python -m training.evaluation.evaluate") -> argpar
     parser.add_argument("task", choices=("ner", "re"))
     parser.add_argument("--model", help="model directory (or Hub id) to evaluate")
     parser.add_argument("--data", required=True, help="annotated documents (JSONL), e.g. data/corpus.jsonl")
-    parser.add_argument("--docs", help="only the documents of these splits, e.g. test or train,dev")
-    parser.add_argument("--splits", default="data/splits.json", help="splits file that --docs refers to")
+    add_docs_options(parser)
     add_kfold_options(parser)
     parser.add_argument("--out", help="write the results as JSON here")
     parser.add_argument("--device", help="cpu, cuda, cuda:1 ... (default: cuda if available)")
@@ -83,7 +82,7 @@ def main(argv: Sequence[str] | None = None, prog: str = "python -m training.eval
 
 def _run(args) -> dict[str, Any]:
     check_output_file(args.out, [args.data, args.splits, args.config])
-    documents = select_documents(load_documents(args.data), args.docs, args.splits)
+    documents = select_documents(load_documents(args.data), args.docs, args.splits, args.data)
     if args.capitals:
         if args.kfold is not None and not args.rescore:
             raise ConfigError("--capitals with --kfold needs --rescore: it scores fold models, it does not train them")

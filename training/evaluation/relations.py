@@ -269,12 +269,12 @@ def format_report(report: dict[str, Any]) -> str:
 
 def build_parser(prog: str = "python -m training.evaluation.evaluate re") -> argparse.ArgumentParser:
     from .kfold import add_kfold_options
+    from .runs import add_docs_options
 
     parser = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n")[0])
     parser.add_argument("--model", help="model directory (ner/ and re/) or Hub id, or a re/ directory")
     parser.add_argument("--data", required=True, type=Path, help="annotated JSONL documents (data/corpus.jsonl format)")
-    parser.add_argument("--docs", help="only the documents of these splits, e.g. test or train,dev")
-    parser.add_argument("--splits", default="data/splits.json", help="splits file that --docs refers to")
+    add_docs_options(parser)
     add_kfold_options(parser)
     parser.add_argument(
         "--ner-kfold",
@@ -328,7 +328,7 @@ def _run(args) -> dict[str, Any]:
     from .runs import select_documents
 
     check_output_file(args.out, [args.data, args.splits, args.config, args.ner_kfold])
-    documents = select_documents(load_documents(args.data), args.docs, args.splits)
+    documents = select_documents(load_documents(args.data), args.docs, args.splits, args.data)
     check_kfold_arguments(args)
     if args.ner_kfold is not None and args.kfold is None:
         raise ConfigError("--ner-kfold: only used with --kfold")

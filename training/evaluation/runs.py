@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import logging
 from pathlib import Path
 from typing import Any
 
 from ..data.documents import DataError, Document
-from ..data.splits import load_split
+from ..data.splits import select_split_documents
 from ..fit.config import ConfigError
 
 logger = logging.getLogger(__name__)
@@ -17,21 +18,38 @@ logger = logging.getLogger(__name__)
 SPLITS = ("train", "dev", "test")
 
 
-def select_documents(documents: list[Document], docs: str | None, splits_file: str | Path) -> list[Document]:
-    """The documents whose ids are in the named splits (comma-separated); all of them when `docs` is None."""
-    if not docs:
+def add_docs_options(parser: argparse.ArgumentParser) -> None:
+    """--docs SPLITS and --splits FILE, shared by the NER and relation evaluations."""
+    parser.add_argument(
+        "--docs",
+        help="only the documents of --data whose ids --splits lists under these splits, e.g. test or train,dev "
+        "(default: all)",
+    )
+    parser.add_argument(
+        "--splits",
+        default="data/splits.json",
+        help="splits file: the document ids that --docs picks from --data, and the train_extra files of --kfold",
+    )
+
+
+def select_documents(
+    documents: list[Document], docs: str | None, splits_file: str | Path, data_file: str | Path
+) -> list[Document]:
+    """The documents of `data_file` whose ids the splits file lists under the named splits (comma-separated).
+
+    Every document when `docs` is None or `all`. The splits file names ids only: a user's own data
+    file need not be called corpus.jsonl nor lie beside it.
+    """
+    if not docs or docs == "all":
         return documents
     names = [name.strip() for name in docs.split(",") if name.strip()]
     unknown = [name for name in names if name not in SPLITS]
     if unknown:
-        raise ConfigError(f"--docs: unknown split {unknown}; choose from {list(SPLITS)} (comma-separated)")
-    ids: set[str] = set()
-    for name in names:
-        # load_split validates the splits file (and that no document is in two splits).
-        ids |= {doc.id for doc in load_split(name, splits_file)}
-    selected = [doc for doc in documents if doc.id in ids]
+        raise ConfigError(f"--docs: unknown split {unknown}; choose from {list(SPLITS)} or all (comma-separated)")
+    # read_splits validates the splits file (and that no document is in two splits).
+    selected = select_split_documents(documents, names, splits_file, data_file)
     if not selected:
-        raise DataError(f"{splits_file}: {docs}: none of these documents is in the data file")
+        raise DataError(f"{splits_file}: {docs}: the splits file lists no document of these splits")
     return selected
 
 
