@@ -1,19 +1,26 @@
-"""`evaluate --data FILE --docs SPLITS`: ids from the splits file, documents from FILE.
+"""`evaluate --data FILE --docs SPLITS`: ids from the splits file, documents from FILE; k-fold checks every fold first.
 
-No model is loaded here: scoring is replaced by a recorder, so what is tested is which documents it gets.
+No model is trained or loaded here: training and scoring are replaced by recorders, so what is
+tested is which documents each step gets and which errors stop a run before any fold trains.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
 import pytest
+import yaml
 
 from training.data.files import load_documents, write_documents
+from training.evaluation.kfold import make_folds
 
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = REPO / "data" / "corpus.jsonl"
+
+EVENT_FREE = ("000_9365acc0a8d45d5b", "002_79f7865e023c2156")  # the corpus documents without an EVENT
+WITH_EVENT = "004_c7fd43ec24ea10e9"
 
 
 @pytest.fixture(scope="module")
@@ -90,3 +97,113 @@ def test_the_project_corpus_and_splits_still_select_by_split(monkeypatch):
     argv = ["--model", "m", "--data", str(CORPUS), "--splits", str(REPO / "data" / "splits.json"), "--docs", "dev,test"]
     scored = run_ner(monkeypatch, argv)["scored"]
     assert scored == [*ids["dev"], *ids["test"]]
+
+
+def kfold_config(tmp_path: Path, **values) -> Path:
+    path = tmp_path / "ner_tiny.yaml"
+    path.write_text(yaml.safe_dump({"base_model": "unused", "output_dir": str(tmp_path / "kf"), **values}))
+    return path
+
+
+def fake_fold_scores(*args, **kwargs) -> dict:
+    level = {"micro": {"precision": 1.0, "recall": 1.0, "f1": 1.0}, "per_label": {}}
+    return {"words": level, "chars": level}
+
+
+def record_training(monkeypatch, module: str) -> list[tuple[list[str], str]]:
+    """Replace `module.train_documents` by a recorder of (training document ids, source); scoring by a constant."""
+    import importlib
+
+    import training.evaluation.ner as evaluation_ner
+    import training.evaluation.relations as evaluation_re
+
+    calls: list[tuple[list[str], str]] = []
+
+    def train_documents(config, train, dev, *args, source=None, **kwargs):
+        calls.append(([doc.id for doc in train], source))
+        return Path(config.output_dir)
+
+    monkeypatch.setattr(importlib.import_module(module), "train_documents", train_documents)
+    monkeypatch.setattr(evaluation_ner, "evaluate_model_dir", fake_fold_scores)
+    relation_scores = {"relations_gold_entities": fake_fold_scores()["words"]}
+    monkeypatch.setattr(evaluation_re, "evaluate", lambda *a, **k: relation_scores)
+    return calls
+
+
+def test_kfold_folds_are_the_docs_of_data_and_train_extra_joins_every_fold(tmp_path, corpus, monkeypatch, capsys):
+    from training.evaluation.evaluate import main
+
+    # The user's train_extra file, relative to the folder above the splits file's (as data/splits.json's are).
+    extra = write_docs(tmp_path / "my" / "extra.jsonl", [dataclasses.replace(corpus[4], id="extra-1")])
+    data, splits = user_data(tmp_path, corpus, corpus_splits(corpus, train_extra=["my/extra.jsonl"]))
+    calls = record_training(monkeypatch, "training.fit.ner")
+    out = tmp_path / "kfold.json"
+    argv = ["ner", "--kfold", "2", "--config", str(kfold_config(tmp_path)), "--data", str(data)]
+    assert main([*argv, "--splits", str(splits), "--docs", "train,dev", "--out", str(out)]) == 0, capsys.readouterr()
+    results = json.loads(out.read_text(encoding="utf-8"))
+    train_dev = [doc.id for doc in corpus[:4]]
+    assert results["document_ids"] == train_dev and results["extra_train_documents"] == 1
+    assert sorted(i for fold in results["folds"] for i in fold["test_ids"]) == sorted(train_dev)
+    assert len(calls) == 2
+    for (trained, source), fold in zip(calls, results["folds"]):
+        assert sorted(trained) == sorted({*train_dev} - {*fold["test_ids"]} | {"extra-1"})
+        assert f"--data {data} --docs train,dev and 1 train_extra documents of {splits}" in source
+    assert extra.is_file() and corpus[4].id not in {i for trained, _ in calls for i in trained}  # test: never
+
+
+def doomed_in_last_fold(ids: list[str], k: int, doomed: str) -> int:
+    """A seed whose last fold holds out `doomed`: the fold that loses its label trains after the others."""
+    return next(seed for seed in range(100) if doomed in make_folds(ids, k, seed)[-1])
+
+
+def test_kfold_checks_every_folds_labels_before_any_fold_trains(tmp_path, corpus, monkeypatch, capsys):
+    from training.evaluation.evaluate import main
+
+    docs = [doc for doc in corpus if doc.id in (*EVENT_FREE, WITH_EVENT)]
+    data = write_docs(tmp_path / "my" / "all.jsonl", docs)
+    seed = doomed_in_last_fold([doc.id for doc in docs], 2, WITH_EVENT)
+    # The config's own train_files would be the wrong file to blame: the folds never read it.
+    mine = [str(tmp_path / "my" / name) for name in ("train.jsonl", "dev.jsonl")]
+    config = kfold_config(tmp_path, seed=seed, train_files=mine[:1], dev_files=mine[1:])
+    calls = record_training(monkeypatch, "training.fit.ner")
+    assert main(["ner", "--kfold", "2", "--config", str(config), "--data", str(data), "--no-extra"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: fold 2 of 2 (fold-1: trains on 2 documents of --data {data}): entities: ")
+    assert "no training example of ['EVENT']" in err and "train.jsonl" not in err
+    assert calls == [] and not (tmp_path / "kf-kfold").exists()  # no fold trained: the run failed in seconds
+    # One process per fold (--fold 0, a fold with every label) fails too: the k-fold it belongs to is doomed.
+    assert main(["ner", "--kfold", "2", "--config", str(config), "--data", str(data), "--no-extra", "--fold", "0"]) == 2
+    assert "fold 2 of 2" in capsys.readouterr().err and calls == []
+    # allow_unseen_labels trains anyway (training itself warns).
+    assert main(["ner", "--kfold", "2", "--config", str(config), "--data", str(data), "--no-extra",
+                 "--set", "allow_unseen_labels=true"]) == 0  # fmt: skip
+    assert [source.split(" (")[0] for _, source in calls] == ["fold 1 of 2", "fold 2 of 2"]
+
+
+def test_relation_kfold_checks_every_fold_has_a_relation_before_any_fold_trains(tmp_path, corpus, monkeypatch, capsys):
+    from training.evaluation.evaluate import main
+
+    docs = [dataclasses.replace(doc, relations=()) for doc in corpus[:2]] + [corpus[2]]
+    data = write_docs(tmp_path / "my" / "all.jsonl", docs)
+    seed = doomed_in_last_fold([doc.id for doc in docs], 2, corpus[2].id)
+    config = tmp_path / "re_tiny.yaml"
+    config.write_text(yaml.safe_dump({"base_model": "unused", "output_dir": str(tmp_path / "re"), "seed": seed}))
+    calls = record_training(monkeypatch, "training.fit.relations")
+    argv = ["re", "--kfold", "2", "--config", str(config), "--data", str(data), "--no-extra", "--set", "threshold=0.5"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: fold 2 of 2 (fold-1: trains on 2 documents of --data {data}): relations: no example")
+    assert calls == []
+
+
+def test_training_errors_name_the_fold_not_the_configs_train_files():
+    from training.data.documents import DataError
+    from training.fit.ner import NerConfig, check_labels_seen
+    from training.fit.relations import ReConfig, sampled_examples
+
+    where = "fold 2 of 2 (fold-1: trains on 2 documents of --data my/all.jsonl)"
+    files = {"train_files": ["my/train.jsonl"], "dev_files": ["my/dev.jsonl"]}
+    with pytest.raises(DataError, match=r"^fold 2 of 2 \(.*\): entities: no training example of \['PER'\]"):
+        check_labels_seen([], NerConfig(entity_labels=["PER"], **files), where)
+    with pytest.raises(DataError, match=r"^fold 2 of 2 \(.*\): train: no relation example"):
+        sampled_examples(ReConfig(threshold=0.5, **files), [], None, where)

@@ -141,7 +141,7 @@ def test_run_folds_only_fold_trains_and_scores_that_fold_alone(tmp_path):
     config = NerConfig(seed=3)
     trained = []
 
-    def train_fold(fold_config, train, held_out):
+    def train_fold(fold_config, train, held_out, where):
         trained.append(fold_config.output_dir)
         return {}
 

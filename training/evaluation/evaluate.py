@@ -27,7 +27,7 @@ from ..data.documents import DataError, printed_in_capitals
 from ..data.files import check_output_file, load_documents
 from ..fit.config import ConfigError
 from ..fit.ner import NerConfig
-from .kfold import add_kfold_options, check_kfold_arguments, extra_train_documents
+from .kfold import add_kfold_options, check_kfold_arguments, extra_train_documents, fold_data_source
 from .ner import evaluate_model_dir, format_results, kfold_ner
 from .runs import add_docs_options, select_documents, write_results
 
@@ -102,7 +102,7 @@ def _run(args) -> dict[str, Any]:
         extra = extra_train_documents(args)
         results = kfold_ner(
             config, documents, args.kfold, work_dir, args.device, args.batch_size, extra, args.decoding, args.rescore,
-            args.fold,
+            args.fold, fold_data_source(args, extra),
         )
         meta["extra_train_documents"] = len(extra)
         return {**meta, "config": config.to_dict(), **results}

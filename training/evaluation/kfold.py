@@ -33,7 +33,9 @@ def make_folds(documents: Sequence[T], k: int, seed: int) -> list[list[T]]:
     return [order[i::k] for i in range(k)]
 
 
-def reuse_fold_model(fold_config: TrainConfig, train: list[Document], held_out: list[Document]) -> dict[str, Any]:
+def reuse_fold_model(
+    fold_config: TrainConfig, train: list[Document], held_out: list[Document], where: str = ""
+) -> dict[str, Any]:
     """--rescore's stand-in for training: the fold model must exist, trained with this config bar decoding keys."""
     path = Path(fold_config.output_dir) / CONFIG_FILENAME
     if not path.is_file():
@@ -54,30 +56,41 @@ def run_folds(
     k: int,
     work_dir: Path,
     extra_train: Sequence[Document],
-    train_fold: Callable[[Any, list[Document], list[Document]], dict[str, Any]],
+    train_fold: Callable[[Any, list[Document], list[Document], str], dict[str, Any]],
     score_fold: Callable[[Path, list[Document]], dict[str, Any]],
     only_fold: int | None = None,
+    source: str = "the documents given",
+    check_fold: Callable[[str, list[Document], list[Document]], None] | None = None,
 ) -> list[dict[str, Any]]:
     """K folds of whole documents: train on the others (+ `extra_train`) into work_dir/fold-N, score on the fold.
 
     Each fold's result is `score_fold`'s dict with its `model` directory, the held-out `test_ids`
     and what `train_fold` returned. Folds never resume: checkpoints left by an earlier (or killed) run are stale.
     `only_fold` runs that fold alone, so that folds can train as parallel processes (then --rescore gathers them).
+    `source` says what the folds are made of (e.g. `--data FILE`); `train_fold` and `check_fold` get each
+    fold's description (`fold 2 of 5 (trains on ...)`) to name in their errors. `check_fold` runs for
+    every fold before any trains, so that a fold its data dooms stops the run before hours of training.
     """
     folds = make_folds(documents, k, config.seed)
     if only_fold is not None and not 0 <= only_fold < k:
         raise ConfigError(f"--fold: {only_fold} is not a fold of --kfold {k} (0 to {k - 1})")
-    results = []
+    runs = []
     for index, held_out in enumerate(folds):
+        train = [doc for j, fold in enumerate(folds) if j != index for doc in fold] + list(extra_train)
+        runs.append((index, train, held_out, describe_fold(index, k, len(train) - len(extra_train), source)))
+    if check_fold is not None:  # every fold, --fold or not: one doomed fold dooms the whole k-fold
+        for _, train, held_out, where in runs:
+            check_fold(where, train, held_out)
+    results = []
+    for index, train, held_out, where in runs:
         if only_fold is not None and index != only_fold:
             continue
-        train = [doc for j, fold in enumerate(folds) if j != index for doc in fold] + list(extra_train)
         fold_dir = work_dir / f"fold-{index}"
         checkpoints = work_dir / f"fold-{index}.checkpoints"
         fold_config = dataclasses.replace(config, output_dir=str(fold_dir), checkpoint_dir=str(checkpoints))
         logger.info("fold %d/%d: training on %d documents, testing on %d", index + 1, k, len(train), len(held_out))
         shutil.rmtree(checkpoints, ignore_errors=True)
-        trained = train_fold(fold_config, train, held_out)
+        trained = train_fold(fold_config, train, held_out, where)
         shutil.rmtree(checkpoints, ignore_errors=True)
         scores = score_fold(fold_dir, held_out)
         scores["model"] = str(fold_dir)
@@ -85,6 +98,17 @@ def run_folds(
         scores.update(trained)
         results.append(scores)
     return results
+
+
+def describe_fold(index: int, k: int, documents: int, source: str) -> str:
+    """`fold 2 of 5 (fold-1: trains on 8 documents of --data FILE ...)`: where a fold's training data comes from."""
+    return f"fold {index + 1} of {k} (fold-{index}: trains on {documents} documents of {source})"
+
+
+def fold_data_source(args: argparse.Namespace, extra_train: Sequence[Document]) -> str:
+    """What k-fold's training documents are, for errors: the other folds of --data (--docs), and train_extra."""
+    data = f"--data {args.data}" + (f" --docs {args.docs}" if args.docs else "")
+    return data + (f" and {len(extra_train)} train_extra documents of {args.splits}" if extra_train else "")
 
 
 def fold_summary(results: Sequence[dict[str, Any]], levels: Sequence[str]) -> dict[str, Any]:

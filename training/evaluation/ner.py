@@ -109,6 +109,7 @@ def kfold_ner(
     decoding: str = "viterbi",
     rescore: bool = False,
     only_fold: int | None = None,
+    source: str = "the documents given",
 ) -> dict[str, Any]:
     """Train on K-1 folds, evaluate on the held-out one, K times; per-fold results and mean ± std.
 
@@ -119,25 +120,35 @@ def kfold_ner(
 
     Folds are scored with the config's decoding weights (NER_WEIGHTS). `rescore` scores
     the fold models an earlier run left in `work_dir` instead of training them, to compare
-    decoding settings: a fold trained without a dev set does not depend on them.
+    decoding settings: a fold trained without a dev set does not depend on them. `source` says what
+    `documents` are (e.g. `--data FILE`), for errors; every fold's labels are checked before any trains.
     """
-    from ..fit.ner import train_documents
+    from ..fit.ner import check_labels_present, train_documents
     from ..weak.silver import held_out_strings, load_silver, without_leaks
 
     silver = load_silver(config.silver_files) if config.silver_files else []
 
-    def train_fold(fold_config: NerConfig, train: list[Document], held_out: list[Document]) -> dict[str, Any]:
-        fold_silver = without_leaks(silver, held_out_strings(held_out, train)) if silver else []
-        train_documents(fold_config, train, None, silver=fold_silver)
-        return {"silver_documents": len(fold_silver)}
+    def fold_silver(train: list[Document], held_out: list[Document]) -> list[Document]:
+        return without_leaks(silver, held_out_strings(held_out, train)) if silver else []
+
+    def check_fold(where: str, train: list[Document], held_out: list[Document]) -> None:
+        # The gold entity labels, not the tagged sentences: seconds for every fold; training checks the tags again.
+        if not config.allow_unseen_labels:
+            seen = {entity.label for doc in [*train, *fold_silver(train, held_out)] for entity in doc.entities}
+            check_labels_present(seen, config, where)
+
+    def train_fold(fold_config: NerConfig, train: list[Document], held_out: list[Document], where: str) -> dict:
+        fold_silver_ = fold_silver(train, held_out)
+        train_documents(fold_config, train, None, silver=fold_silver_, source=where)
+        return {"silver_documents": len(fold_silver_)}
 
     def score_fold(fold_dir: Path, held_out: list[Document]) -> dict[str, Any]:
         return evaluate_model_dir(
             fold_dir, held_out, device, batch_size, decoding, **{key: getattr(config, key) for key in NER_WEIGHTS}
         )
 
-    train = reuse_fold_model if rescore else train_fold
-    results = run_folds(config, documents, k, work_dir, extra_train, train, score_fold, only_fold)
+    train, check = (reuse_fold_model, None) if rescore else (train_fold, check_fold)
+    results = run_folds(config, documents, k, work_dir, extra_train, train, score_fold, only_fold, source, check)
     return {"k": k, "folds": results, "summary": fold_summary(results, ("words", "chars"))}
 
 

@@ -147,6 +147,7 @@ def kfold_re(
     ner_folds: NerFolds | None = None,
     rescore: bool = False,
     only_fold: int | None = None,
+    source: str = "the documents given",
 ) -> dict[str, Any]:
     """Train a relation model on K-1 folds of whole documents, score it on the held-out one, K times.
 
@@ -158,6 +159,7 @@ def kfold_re(
     as the NER k-fold scored them, feed this fold's relation model, so neither has seen the
     held-out documents. `rescore` scores the fold models already in `work_dir` (at the config's
     threshold, single_head, single_tail, single_choice and adjacent_rules) instead of training them.
+    `source` says what `documents` are (e.g. `--data FILE`), for errors.
     """
     from ..fit.config import ConfigError
     from ..fit.relations import train_documents
@@ -180,8 +182,15 @@ def kfold_re(
                     f"k-folds on the same documents with the same K and seed"
                 )
 
-    def train_fold(fold_config, train: list[Document], held_out: list[Document]) -> dict[str, Any]:
-        train_documents(fold_config, train, None)
+    def check_fold(where: str, train: list[Document], held_out: list[Document]) -> None:
+        # Without a gold relation (and no silver file to bring one) the fold would fail after the others trained.
+        if not config.silver_files and not any(
+            relation.label in config.relation_labels for doc in train for relation in doc.relations
+        ):
+            raise DataError(f"{where}: relations: no example of {list(config.relation_labels)}; nothing to learn")
+
+    def train_fold(fold_config, train: list[Document], held_out: list[Document], where: str) -> dict[str, Any]:
+        train_documents(fold_config, train, None, source=where)
         return {}
 
     def score_fold(fold_dir: Path, held_out: list[Document]) -> dict[str, Any]:
@@ -203,8 +212,8 @@ def kfold_re(
             report = evaluate(Path(pipeline), held_out, device, batch_size, **decoding, ner_decoding=ner_folds.decoding)
         return {**report, "ner_model": str(ner_dir)}
 
-    train = reuse_fold_model if rescore else train_fold
-    results = run_folds(config, documents, k, work_dir, extra_train, train, score_fold, only_fold)
+    train, check = (reuse_fold_model, None) if rescore else (train_fold, check_fold)
+    results = run_folds(config, documents, k, work_dir, extra_train, train, score_fold, only_fold, source, check)
     levels = ("relations_gold_entities",) + (KFOLD_END_TO_END if ner_folds is not None else ())
     return {"k": k, "folds": results, "summary": fold_summary(results, levels)}
 
@@ -324,7 +333,7 @@ def _run(args) -> dict[str, Any]:
 
     from ..fit.config import ConfigError
     from ..fit.relations import ReConfig
-    from .kfold import check_kfold_arguments, extra_train_documents
+    from .kfold import check_kfold_arguments, extra_train_documents, fold_data_source
     from .runs import select_documents
 
     check_output_file(args.out, [args.data, args.splits, args.config, args.ner_kfold])
@@ -341,8 +350,9 @@ def _run(args) -> dict[str, Any]:
     extra = extra_train_documents(args)
     ner_folds = read_ner_folds(args.ner_kfold) if args.ner_kfold is not None else None
     results = kfold_re(
-        config, documents, args.kfold, work_dir, args.device, args.batch_size, extra, ner_folds, args.rescore, args.fold
-    )
+        config, documents, args.kfold, work_dir, args.device, args.batch_size, extra, ner_folds, args.rescore,
+        args.fold, fold_data_source(args, extra),
+    )  # fmt: skip
     return {
         "task": "re",
         "data": str(args.data),

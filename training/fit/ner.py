@@ -125,15 +125,20 @@ def tagged_sentences(documents: Sequence[Document], config: NerConfig, skip_empt
     return sentences
 
 
-def check_labels_seen(sentences: Sequence[TaggedSentence], config: NerConfig) -> None:
+def check_labels_seen(sentences: Sequence[TaggedSentence], config: NerConfig, source: str | None = None) -> None:
     """An entity type with no training example cannot be learned: error, or warn if allowed."""
-    seen = {tag[2:] for s in sentences for tag in s.tags if tag != "O"}
+    check_labels_present({tag[2:] for s in sentences for tag in s.tags if tag != "O"}, config, source)
+
+
+def check_labels_present(seen: set[str], config: NerConfig, source: str | None = None) -> None:
+    """Error (or warning, if allowed) for the entity labels not in `seen`; `source` names the training
+    data in the message (default: the config's train files or split)."""
     missing = [label for label in config.entity_labels if label not in seen]
     if not missing:
         return
     message = (
-        f"{describe_split(config, 'train')}: entities: no training example of {missing}; the model could "
-        f"never predict them"
+        f"{source or describe_split(config, 'train')}: entities: no training example of {missing}; the model "
+        f"could never predict them"
     )
     if config.allow_unseen_labels:
         logger.warning("%s (allow_unseen_labels is set: training anyway)", message)
@@ -274,19 +279,21 @@ def train_sentences(
     dev: Sequence[TaggedSentence] | None,
     resume: bool = False,
     extra_metadata: dict[str, Any] | None = None,
+    source: str | None = None,
 ) -> Path:
     """Fine-tune on word-level sentences; early-stop on `dev` (None: train all epochs, keep the last).
 
+    `source` names the training data in errors (a k-fold fold's, not the config's train files).
     Returns the output directory (written by the main process only).
     """
     from transformers import set_seed
 
     check_paths(config)
     if not train:
-        raise DataError(f"{describe_split(config, 'train')}: train: no sentences")
+        raise DataError(f"{source or describe_split(config, 'train')}: train: no sentences")
     if dev is not None and not dev:
         raise DataError(f"{describe_split(config, 'dev')}: dev: no sentences")
-    check_labels_seen(train, config)
+    check_labels_seen(train, config, source)
     resume_from = checkpoint_to_resume(config, resume)
 
     set_seed(config.seed)  # before the head is initialised
@@ -432,10 +439,12 @@ def train_documents(
     dev: Sequence[Document] | None,
     resume: bool = False,
     silver: Sequence[Document] | None = None,
+    source: str | None = None,
 ) -> Path:
     """Augment (if configured), add the silver documents, turn documents into tagged sentences and train.
 
-    `silver` replaces the config's silver_files when given (k-fold passes each fold its own, leak-free).
+    `silver` replaces the config's silver_files when given (k-fold passes each fold its own, leak-free);
+    `source` names the training documents in errors (default: the config's train files or split).
     """
     train = augment_documents(config, list(train))
     counts = {"train_documents": len(train), "dev_documents": len(dev or [])}
@@ -443,7 +452,7 @@ def train_documents(
     counts["provenance"] = trained_provenance(config.base_model, [doc.id for doc in train], data_origin(config))
     train_sentences_ = tagged_sentences(train, config)
     dev_sentences = tagged_sentences(dev, config) if dev is not None else None
-    return train_sentences(config, train_sentences_, dev_sentences, resume, counts)
+    return train_sentences(config, train_sentences_, dev_sentences, resume, counts, source)
 
 
 def run(config: NerConfig, resume: bool = False) -> Path:

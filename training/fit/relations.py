@@ -297,17 +297,18 @@ def train_examples(
     dev: Sequence[RelationExample] | None,
     resume: bool = False,
     extra_metadata: dict[str, Any] | None = None,
+    source: str | None = None,
 ) -> Path:
     """Fine-tune on relation examples, early-stop on dev F1, choose the threshold on dev, write the model.
 
     With `dev` None (k-fold folds), training runs the config's epochs and keeps the config's
-    fixed `threshold`, which must then be set.
+    fixed `threshold`, which must then be set. `source` names the training data in errors.
     """
     from transformers import set_seed
 
     check_paths(config)
     labels = [NO_RELATION, *config.relation_labels]
-    sampled, counts = sampled_examples(config, train, dev)
+    sampled, counts = sampled_examples(config, train, dev, source)
     resume_from = checkpoint_to_resume(config, resume)
 
     set_seed(config.seed)  # before the head is initialised
@@ -370,12 +371,17 @@ def train_examples(
 
 
 def sampled_examples(
-    config: ReConfig, train: Sequence[RelationExample], dev: Sequence[RelationExample] | None
+    config: ReConfig,
+    train: Sequence[RelationExample],
+    dev: Sequence[RelationExample] | None,
+    source: str | None = None,
 ) -> tuple[list[RelationExample], Counter]:
-    """The training examples after negative sampling, and their label counts; errors before any model loads."""
+    """The training examples after negative sampling, and their label counts; errors before any model loads.
+
+    `source` names the training data in errors (default: the config's train files or split)."""
     sampled = sample_negatives(train, config.negative_ratio, config.seed)
     if not any(e.label != NO_RELATION for e in sampled):
-        where = describe_split(config, "train")
+        where = source or describe_split(config, "train")
         raise DataError(f"{where}: train: no relation example among the candidate pairs; nothing to learn")
     if dev is None:
         if config.threshold is None:
@@ -486,18 +492,23 @@ def save_model(model, tokenizer, config: ReConfig, output_dir: Path, metadata: d
 
 
 def train_documents(
-    config: ReConfig, train: Sequence[Document], dev: Sequence[Document] | None, resume: bool = False
+    config: ReConfig,
+    train: Sequence[Document],
+    dev: Sequence[Document] | None,
+    resume: bool = False,
+    source: str | None = None,
 ) -> Path:
     """Augment (if configured), add the config's silver documents, turn documents into candidate pairs and train.
 
-    `dev` None trains without one (k-fold folds): the config's epochs and fixed threshold.
+    `dev` None trains without one (k-fold folds): the config's epochs and fixed threshold. `source`
+    names the training documents in errors (default: the config's train files or split).
     """
     train = augment_documents(config, list(train))
     counts = {"train_documents": len(train), "dev_documents": len(dev) if dev is not None else 0}
     train, counts["silver_documents"] = add_silver(config, train)
     counts["provenance"] = trained_provenance(config.base_model, [doc.id for doc in train], data_origin(config))
     dev_examples = relation_examples(dev, config) if dev is not None else None
-    return train_examples(config, relation_examples(train, config), dev_examples, resume, counts)
+    return train_examples(config, relation_examples(train, config), dev_examples, resume, counts, source)
 
 
 def run(config: ReConfig, resume: bool = False) -> Path:
