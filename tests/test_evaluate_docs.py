@@ -151,6 +151,22 @@ def test_kfold_folds_are_the_docs_of_data_and_train_extra_joins_every_fold(tmp_p
     assert extra.is_file() and corpus[4].id not in {i for trained, _ in calls for i in trained}  # test: never
 
 
+def test_kfold_on_a_users_data_without_splits_leaves_out_the_projects_train_extra(tmp_path, corpus, monkeypatch,
+                                                                                   caplog):
+    """data/splits.json's train_extra are the project's written documents: not silently the user's folds'."""
+    from training.evaluation.evaluate import main
+
+    data, _ = user_data(tmp_path, corpus, corpus_splits(corpus))
+    calls = record_training(monkeypatch, "training.fit.ner")
+    out = tmp_path / "kfold.json"
+    monkeypatch.chdir(REPO)  # where data/splits.json, the default, lies
+    argv = ["ner", "--kfold", "2", "--config", str(kfold_config(tmp_path)), "--data", str(data), "--out", str(out)]
+    assert main(argv) == 0
+    assert json.loads(out.read_text(encoding="utf-8"))["extra_train_documents"] == 0
+    assert {i for trained, _ in calls for i in trained} <= {doc.id for doc in corpus}
+    assert "the train_extra files of data/splits.json (the project's, not yours) are not added" in caplog.text
+
+
 def doomed_in_last_fold(ids: list[str], k: int, doomed: str) -> int:
     """A seed whose last fold holds out `doomed`: the fold that loses its label trains after the others."""
     return next(seed for seed in range(100) if doomed in make_folds(ids, k, seed)[-1])

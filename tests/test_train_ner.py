@@ -375,7 +375,9 @@ def test_evaluate_and_kfold_write_json(tmp_path, base_model_dir, documents, caps
             "shape_weight": 0.0,
         },
     )
-    argv = ["ner", "--kfold", "2", "--config", str(config), "--data", str(data), "--out", str(out)]
+    # The project's splits file named: its train_extra join the folds of a data file other than its corpus.
+    argv = ["ner", "--kfold", "2", "--config", str(config), "--data", str(data), "--splits", str(SPLITS)]
+    argv += ["--out", str(out)]
     assert main(argv) == 0
     results = json.loads(out.read_text(encoding="utf-8"))
     assert results["k"] == 2 and len(results["folds"]) == 2

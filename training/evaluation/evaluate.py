@@ -29,7 +29,7 @@ from ..fit.config import ConfigError
 from ..fit.ner import NerConfig
 from .kfold import add_kfold_options, check_kfold_arguments, extra_train_documents, fold_data_source
 from .ner import evaluate_model_dir, format_results, kfold_ner
-from .runs import add_docs_options, select_documents, write_results
+from .runs import add_docs_options, resolve_splits, select_documents, write_results
 
 logger = logging.getLogger(__name__)
 
@@ -81,6 +81,7 @@ def main(argv: Sequence[str] | None = None, prog: str = "python -m training.eval
 
 
 def _run(args) -> dict[str, Any]:
+    resolve_splits(args)
     check_output_file(args.out, [args.data, args.splits, args.config])
     documents = select_documents(load_documents(args.data), args.docs, args.splits, args.data)
     if args.capitals:

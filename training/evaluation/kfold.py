@@ -200,6 +200,16 @@ def extra_train_documents(args: argparse.Namespace) -> list[Document]:
     """The splits file's train_extra documents (not in --data), which join every fold's training set."""
     if args.no_extra:
         return []
+    own_corpus = Path(args.splits).parent / "corpus.jsonl"
+    if not getattr(args, "splits_given", True) and not (own_corpus.is_file() and own_corpus.samefile(args.data)):
+        # The default splits file's train_extra are the project's written documents, not the user's data.
+        logger.warning(
+            "k-fold on --data %s: the train_extra files of %s (the project's, not yours) are not added to the "
+            "folds; pass --splits FILE to add a splits file's train_extra",
+            args.data,
+            args.splits,
+        )
+        return []
     if not Path(args.splits).is_file():
         raise ConfigError(
             f"--splits: {args.splits}: no such splits file (its train_extra files join every fold's training "

@@ -334,8 +334,9 @@ def _run(args) -> dict[str, Any]:
     from ..fit.config import ConfigError
     from ..fit.relations import ReConfig
     from .kfold import check_kfold_arguments, extra_train_documents, fold_data_source
-    from .runs import select_documents
+    from .runs import resolve_splits, select_documents
 
+    resolve_splits(args)
     check_output_file(args.out, [args.data, args.splits, args.config, args.ner_kfold])
     documents = select_documents(load_documents(args.data), args.docs, args.splits, args.data)
     check_kfold_arguments(args)

@@ -16,6 +16,7 @@ logger = logging.getLogger(__name__)
 
 
 SPLITS = ("train", "dev", "test")
+DEFAULT_SPLITS = "data/splits.json"
 
 
 def add_docs_options(parser: argparse.ArgumentParser) -> None:
@@ -27,9 +28,15 @@ def add_docs_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--splits",
-        default="data/splits.json",
-        help="splits file: the document ids that --docs picks from --data, and the train_extra files of --kfold",
+        help="splits file: the document ids that --docs picks from --data, and the train_extra files of --kfold "
+        f"(default: {DEFAULT_SPLITS}; its train_extra join the folds only when --data is its corpus.jsonl)",
     )
+
+
+def resolve_splits(args: argparse.Namespace) -> None:
+    """`args.splits` made the default file when not given; `args.splits_given` says whether it was."""
+    args.splits_given = args.splits is not None
+    args.splits = args.splits or DEFAULT_SPLITS
 
 
 def select_documents(
