@@ -114,3 +114,21 @@ def test_loading_and_saving_a_model_keeps_its_provenance(pretrained_base, tiny_n
     store(model / "ner", record)
     Extractor.from_pretrained(model, device="cpu").save_pretrained(tmp_path / "saved")
     assert read_model_provenance(tmp_path / "saved" / "ner") == Provenance.from_dict(record, "config.json")
+
+
+def test_only_the_project_s_own_files_carry_the_project_s_licence():
+    """A user's train_files are theirs: their licence is unknown to us, so it is recorded as not recorded."""
+    from training.release.provenance import USER_DATA_LICENCE, gold_origins
+
+    mine = NerConfig(train_files=["my/train.jsonl"], dev_files=["my/dev.jsonl"])
+    record = trained_provenance("vinai/phobert-base", ["a"], *gold_origins(mine))
+    assert record["sources"] == [
+        {"name": "user_data", "origin": "my/train.jsonl", "licence": USER_DATA_LICENCE, "use": "fine-tuning"}
+    ]
+    assert USER_DATA_LICENCE.startswith("not recorded")
+    # The repository's own splits (corpus and train_extra files under data/) are the project's corpus.
+    ours = trained_provenance("vinai/phobert-base", ["000"], *gold_origins(NerConfig()))
+    assert [(s["name"], s["licence"]) for s in ours["sources"]] == [("viextract_gold", GOLD_LICENCE)]
+    # A user's own splits file reads their corpus, not ours.
+    theirs = trained_provenance("vinai/phobert-base", ["a"], *gold_origins(NerConfig(splits_file="my/splits.json")))
+    assert [(s["name"], s["origin"]) for s in theirs["sources"]] == [("user_data", "my/corpus.jsonl")]

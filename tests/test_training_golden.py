@@ -14,6 +14,10 @@ that differ are training_config.yaml's first line, a comment naming the command 
 (`viextract train` since the split, on purpose), which the manifest leaves out like the run's folder
 (written `<root>`) and the timings.
 
+The provenance record of the tiny runs (config.json's `viextract.provenance`, and training_metrics.json's)
+was edited by hand once, on purpose: their train.jsonl lies outside the repository's data/, so it is the
+user's data (`user_data`, licence "not recorded: the user's data"), not the project's corpus.
+
 Here the current code trains the same tiny bases on the same data in this process. Weights are
 compared tensor by tensor and the metrics' floats one by one, within a relative 1e-4 (another thread
 count or machine rounds differently); all else exactly. Regenerate the manifest (same command with

@@ -33,7 +33,7 @@ from ..data.documents import DataError, Document
 from ..data.features import ner_dataset
 from ..data.sizes import training_data_sizes
 from ..evaluation.metrics import score_tags
-from ..release.provenance import PROVENANCE_KEY, data_origin, trained_provenance
+from ..release.provenance import PROVENANCE_KEY, gold_origins, trained_provenance
 from .config import ConfigError, TrainConfig
 from .trainer import (
     METRICS_FILENAME,
@@ -423,7 +423,7 @@ def save_model(
     settings: dict[str, Any] = {"segmenter": config.segmenter, "schema_version": SCHEMA_VERSION}
     settings.update(tables.settings() if tables is not None else {})
     # Licences flow from the base to what is trained from it (training.release.provenance).
-    provenance = metadata.get("provenance") or trained_provenance(config.base_model, [], data_origin(config))
+    provenance = metadata.get("provenance") or trained_provenance(config.base_model, [], *gold_origins(config))
     settings[PROVENANCE_KEY] = provenance
     model.config.viextract = settings
     with atomic_directory(output_dir) as staging:
@@ -449,7 +449,7 @@ def train_documents(
     train = augment_documents(config, list(train))
     counts = {"train_documents": len(train), "dev_documents": len(dev or [])}
     train, counts["silver_documents"] = add_silver(config, train, silver)
-    counts["provenance"] = trained_provenance(config.base_model, [doc.id for doc in train], data_origin(config))
+    counts["provenance"] = trained_provenance(config.base_model, [doc.id for doc in train], *gold_origins(config))
     train_sentences_ = tagged_sentences(train, config)
     dev_sentences = tagged_sentences(dev, config) if dev is not None else None
     return train_sentences(config, train_sentences_, dev_sentences, resume, counts, source)

@@ -44,7 +44,7 @@ from viextract.saving import atomic_directory
 
 from ..data.documents import DataError, Document
 from ..data.sizes import training_data_sizes
-from ..release.provenance import PROVENANCE_KEY, data_origin, trained_provenance
+from ..release.provenance import PROVENANCE_KEY, gold_origins, trained_provenance
 from .config import ConfigError, TrainConfig
 from .relation_examples import (
     RelationExample,
@@ -483,7 +483,7 @@ def save_model(model, tokenizer, config: ReConfig, output_dir: Path, metadata: d
     """The relation model (a `re/` directory), resolved config and training metrics; all or nothing."""
     model.config.viextract = {"segmenter": config.segmenter, "schema_version": SCHEMA_VERSION}
     # Licences flow from the base to what is trained from it (training.release.provenance).
-    provenance = metadata.get("provenance") or trained_provenance(config.base_model, [], data_origin(config))
+    provenance = metadata.get("provenance") or trained_provenance(config.base_model, [], *gold_origins(config))
     model.config.viextract[PROVENANCE_KEY] = provenance
     with atomic_directory(output_dir) as staging:
         RelationExtractor(model, tokenizer).save_pretrained(staging)
@@ -506,7 +506,7 @@ def train_documents(
     train = augment_documents(config, list(train))
     counts = {"train_documents": len(train), "dev_documents": len(dev) if dev is not None else 0}
     train, counts["silver_documents"] = add_silver(config, train)
-    counts["provenance"] = trained_provenance(config.base_model, [doc.id for doc in train], data_origin(config))
+    counts["provenance"] = trained_provenance(config.base_model, [doc.id for doc in train], *gold_origins(config))
     dev_examples = relation_examples(dev, config) if dev is not None else None
     return train_examples(config, relation_examples(train, config), dev_examples, resume, counts, source)
 

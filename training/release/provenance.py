@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..data.documents import CORPUS_FILE
+from ..data.splits import read_splits
 from ..pretraining.text import UD_LICENCE
 
 PROVENANCE_KEY = "provenance"  # inside config.json's `viextract` settings
@@ -28,6 +30,13 @@ SILVER_LICENCES = {
     "vlsp2013": "shipped in underthesea (Apache-2.0); the sentences are the VLSP 2013 POS test set",
 }
 GOLD_LICENCE = "the project's corpus and written texts"
+# A user's own training files: what they may be used for is theirs to say, not ours (viextract.card).
+USER_DATA_NAME = "user_data"
+USER_DATA_LICENCE = "not recorded: the user's data"
+REPO = Path(__file__).resolve().parents[2]
+PROJECT_DATA = REPO / "data"
+# How data_origin ends for a run that read a splits file rather than whole files.
+SPLITS_ORIGIN_SUFFIX = " (train split and its train_extra files)"
 
 
 @dataclass(frozen=True)
@@ -104,12 +113,20 @@ def base_provenance(base_model: str) -> Provenance:
     return Provenance((base_model,), tuple(_source(s, "pretraining") for s in rows if isinstance(s, dict)))
 
 
-def fine_tuning_sources(document_ids: Sequence[str], origin: str) -> list[dict[str, Any]]:
-    """The bodies of text of the documents trained on: the gold data and each silver source."""
+def fine_tuning_sources(
+    document_ids: Sequence[str], origin: str, user_files: Sequence[str] = ()
+) -> list[dict[str, Any]]:
+    """The bodies of text of the documents trained on: the project's gold data (described by `origin`; "" when
+    none was read), the user's own files (their licence unknown to us), and each silver source."""
     names = sorted(
         {doc_id.split(":", 1)[1].split("/", 1)[0] for doc_id in document_ids if doc_id.startswith("silver:")}
     )
-    sources = [{"name": "viextract_gold", "origin": origin, "licence": GOLD_LICENCE, "use": "fine-tuning"}]
+    sources = []
+    if origin:
+        sources.append({"name": "viextract_gold", "origin": origin, "licence": GOLD_LICENCE, "use": "fine-tuning"})
+    if user_files:
+        origin = ", ".join(user_files)
+        sources.append({"name": USER_DATA_NAME, "origin": origin, "licence": USER_DATA_LICENCE, "use": "fine-tuning"})
     for name in names:
         licence = SILVER_LICENCES.get(name, "unknown")
         sources.append(
@@ -118,12 +135,58 @@ def fine_tuning_sources(document_ids: Sequence[str], origin: str) -> list[dict[s
     return sources
 
 
-def trained_provenance(base_model: str, document_ids: Sequence[str], origin: str) -> dict[str, Any]:
+def trained_provenance(
+    base_model: str, document_ids: Sequence[str], origin: str, user_files: Sequence[str] = ()
+) -> dict[str, Any]:
     """config.json's `viextract.provenance` for a model fine-tuned from `base_model` on these documents."""
-    return base_provenance(base_model).extended(sources=fine_tuning_sources(document_ids, origin)).to_dict()
+    sources = fine_tuning_sources(document_ids, origin, user_files)
+    return base_provenance(base_model).extended(sources=sources).to_dict()
 
 
 def data_origin(config: Any) -> str:
     """Where a training config's gold documents come from, in words for the provenance record."""
     files = [str(path) for path in getattr(config, "train_files", None) or []]
-    return ", ".join(files) if files else f"{config.splits_file} (train split and its train_extra files)"
+    return ", ".join(files) if files else f"{config.splits_file}{SPLITS_ORIGIN_SUFFIX}"
+
+
+def gold_origins(config: Any) -> tuple[str, list[str]]:
+    """(the project's own gold data in words, "" when none is read; every other training file, as named).
+
+    Only files under the repository's data/ are the project's corpus and written texts; the `train_files`
+    of a user's run, or the corpus and train_extra files of their own splits file, are theirs.
+    """
+    files = [str(path) for path in getattr(config, "train_files", None) or []]
+    if files:
+        own = [file for file in files if is_project_file(file)]
+        return ", ".join(own), [file for file in files if file not in own]
+    splits_file = str(config.splits_file)
+    data_dir = Path(config.data_dir) if getattr(config, "data_dir", None) else Path(splits_file).parent
+    others = [str(data_dir / CORPUS_FILE)] if not is_project_file(data_dir / CORPUS_FILE) else []
+    try:
+        extra_files = read_splits(_found(splits_file)).get("train_extra", [])
+    except (OSError, ValueError):
+        extra_files = []  # training read it already; a card made later without it only loses these names
+    for extra in extra_files:
+        path = Path(extra) if Path(extra).is_absolute() else data_dir.parent / extra
+        if not is_project_file(path):
+            others.append(str(path))
+    own = data_origin(config) if is_project_file(data_dir / CORPUS_FILE) else ""
+    return own, others
+
+
+def is_project_file(path: str | Path) -> bool:
+    """True for a file under the repository's data/ (the project's corpus and written texts), as the path
+    resolves from the working directory, else from the repository root (how training finds it)."""
+    return _found(path).resolve().is_relative_to(PROJECT_DATA.resolve())
+
+
+def is_project_corpus(path: str | Path) -> bool:
+    """True for the project's annotated news corpus itself, data/corpus.jsonl."""
+    return _found(path).resolve() == (PROJECT_DATA / CORPUS_FILE).resolve()
+
+
+def _found(path: str | Path) -> Path:
+    path = Path(path).expanduser()
+    if path.is_absolute() or path.exists() or not (REPO / path).exists():
+        return path
+    return REPO / path
