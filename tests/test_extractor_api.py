@@ -123,7 +123,11 @@ def test_licence_comes_from_provenance():
 
     assert card_licence(config("MIT", "CC BY-SA 4.0")) == "cc-by-sa-4.0"
     assert card_licence(config("MIT")) == "mit"
-    assert card_licence({}) == "other"
+    # One rule with `publish card` (viextract.card.choose_licence): the project's own data is viextract's (MIT),
+    # a user's data has no recorded licence, so the publisher states it; nothing recorded is viextract's default.
+    assert card_licence(config("MIT", "the project's corpus and written texts")) == "mit"
+    assert card_licence(config("MIT", "not recorded: the user's data")) == "other"
+    assert card_licence({}) == "mit"
     bundled = json.loads((BUNDLED_MODEL_DIR / "ner" / "config.json").read_text(encoding="utf-8"))
     assert card_licence(bundled) == "cc-by-sa-4.0"
 

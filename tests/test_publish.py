@@ -652,3 +652,55 @@ def test_parameters_leave_out_the_scales_of_int8_storage(tmp_path):
                "dense.bias": torch.zeros(4), "norm.scale": torch.ones(2)}  # fmt: skip
     save_file(tensors, str(tmp_path / "model.safetensors"))
     assert model_shape(tmp_path, {"hidden_size": 3})["parameters"] == 12 + 4 + 2
+
+
+# ---- a user's own data and base (docs/training.md with `train_files`) --------------------------------
+
+MY_TEST = {**NER_TEST, "data": "my/all.jsonl", "splits": "my/splits.json"}
+MY_KFOLD = {**NER_KFOLD, "data": "my/all.jsonl", "splits": "my/splits.json", "config": {"epochs": 1.0},
+            "overrides": ["allow_unseen_labels=true"]}  # fmt: skip
+
+
+@pytest.fixture()
+def user_model(tmp_path, tiny_ner_dir) -> Path:
+    """A NER model trained as a user would: their own files, from a randomly initialised base (no records)."""
+    from tests.test_provenance import store
+    from training.fit.ner import NerConfig
+    from training.release.provenance import gold_origins, trained_provenance
+
+    base = tmp_path / "base_random"
+    base.mkdir()
+    (base / "config.json").write_text(json.dumps({"model_type": "roberta"}), encoding="utf-8")
+    model = tmp_path / "mine"
+    shutil.copytree(tiny_ner_dir / "ner", model / "ner")
+    config = NerConfig(base_model=str(base), train_files=["my/train.jsonl"], dev_files=["my/dev.jsonl"])
+    config.save(model / "ner")
+    store(model / "ner", trained_provenance(str(base), ["a"], *gold_origins(config)))
+    return model
+
+
+def test_a_card_of_user_data_names_their_files_and_claims_nothing_of_ours(user_model, tmp_path):
+    (tmp_path / "test.json").write_text(json.dumps(MY_TEST), encoding="utf-8")
+    text = render_card(build_card_data(user_model, [str(tmp_path / "test.json")], repo_id="me/mine"))
+    meta, body = split_front_matter(text)
+    # Their data's licence is theirs to state: no licence id is claimed, and the card says why.
+    assert meta["license"] == "other" and "the publisher's to state" in body
+    assert "datasets" not in meta  # viextract's dataset id names the project's corpus only
+    (result,) = {r["dataset"]["name"] for r in meta["model-index"][0]["results"]}
+    assert result == "my/all.jsonl"
+    credits = section(body, "## Credits and licences")
+    assert "`my/train.jsonl`, the publisher's own files" in credits
+    assert "annotated for viextract" not in body and "diplomacy" not in body
+    # A random-init base records nothing of how it was made: the card says so, and no more.
+    assert "pretrained for viextract" not in body and "another pretrained encoder" not in body
+    assert "whose files record nothing of how it was made" in body
+
+
+def test_a_card_of_the_project_s_corpus_still_describes_it(card_text):
+    meta, body = split_front_matter(card_text)
+    assert meta["datasets"] == ["viextract-vi-diplomacy-news"]
+    names = {r["dataset"]["name"] for r in meta["model-index"][0]["results"]}
+    assert names == {"viextract Vietnamese diplomacy and defence news (data/corpus.jsonl)"}
+    assert "annotated for viextract by two independent passes" in section(body, "## Credits and licences")
+    assert "pretrained here by masked language modelling on 31,363 words" in section(body, "## Limitations")
+

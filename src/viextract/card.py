@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -11,15 +12,47 @@ CARD_MARKER = "<!-- written by viextract save_pretrained; edit freely, then dele
 CARD_FILENAME = "README.md"
 
 
-def card_licence(config: dict[str, Any]) -> str:
-    """The Hub licence id from the stored provenance: CC BY-SA text keeps its licence on the weights."""
-    sources = ((config.get("viextract") or {}).get("provenance") or {}).get("sources") or []
-    licences = {str(s.get("licence", "")) for s in sources if isinstance(s, dict) and s.get("licence")}
+# What training records as the licence of data it cannot vouch for (training.release.provenance): a user's own
+# annotated files. Only the publisher knows their licence, so no licence id is chosen for them.
+UNRECORDED_LICENCE = "not recorded"
+
+
+def is_unrecorded(licence: str) -> bool:
+    """True for a licence nobody recorded: the user's own data, or a silver source of unknown origin."""
+    return licence.startswith(UNRECORDED_LICENCE) or licence == "unknown"
+
+
+def choose_licence(licences: Iterable[str]) -> tuple[str, str]:
+    """A licence id the Hub accepts for weights that learned from text under `licences`, and why.
+
+    The one rule for both cards (`save_pretrained`'s and `publish card`'s), so one model never gets two
+    licences: CC BY-SA text keeps its licence on the weights; text whose licence nobody recorded leaves the
+    choice to the publisher ("other"); otherwise viextract's own licence, MIT.
+    """
+    licences = [str(licence) for licence in licences if licence]
     if any("CC BY-SA" in licence.upper() for licence in licences):
-        return "cc-by-sa-4.0"
-    if licences and all(licence.upper() == "MIT" for licence in licences):
-        return "mit"
-    return "other"
+        return "cc-by-sa-4.0", (
+            "the weights learned from text under CC BY-SA 4.0 (UD Vietnamese VTB: in the base's pretraining, or in "
+            "fine-tuning through an earlier model or silver data), so they are "
+            "shared under the same licence; pass --license to choose otherwise"
+        )
+    if any(is_unrecorded(licence) for licence in licences):
+        return "other", (
+            "the licence of the fine-tuning data is not recorded (the publisher's own data): it is the publisher's "
+            "to state; pass --license"
+        )
+    return "mit", "viextract's licence; pass --license to choose otherwise"
+
+
+def provenance_licences(config: dict[str, Any]) -> list[str]:
+    """The licences of every text a model's config.json provenance (`viextract.provenance`) names."""
+    sources = ((config.get("viextract") or {}).get("provenance") or {}).get("sources") or []
+    return sorted({str(s.get("licence")) for s in sources if isinstance(s, dict) and s.get("licence")})
+
+
+def card_licence(config: dict[str, Any]) -> str:
+    """The Hub licence id for a model's config.json, by `choose_licence` over its stored provenance."""
+    return choose_licence(provenance_licences(config))[0]
 
 
 def is_ours(readme: Path) -> bool:

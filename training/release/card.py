@@ -17,6 +17,8 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from viextract.card import choose_licence
+
 from .card_data import (
     CONFIG_FILENAME,
     DEFAULT_DATASET,
@@ -27,6 +29,7 @@ from .card_data import (
     CardError,
     DataSplit,
     Evaluation,
+    FineTuningData,
     TrainingRun,
 )
 from .card_results import read_ablation, read_challenge, read_results, read_speed
@@ -35,6 +38,7 @@ from .card_sources import (
     data_splits,
     describe_decoding_tables,
     find_schema,
+    fine_tuning_data,
     label_infos,
     labels_of,
     model_parts,
@@ -45,19 +49,14 @@ from .card_sources import (
     schema_version,
     training_run,
 )
+from .provenance import USER_DATA_LICENCE
 
 logger = logging.getLogger(__name__)
 
 
 def choose_license(base: BaseInfo) -> tuple[str, str]:
-    """A licence id the Hub accepts, and why: CC BY-SA 4.0 when the weights learned from share-alike text."""
-    if any("CC BY-SA" in licence.upper() for licence in base.licences):
-        return "cc-by-sa-4.0", (
-            "the weights learned from text under CC BY-SA 4.0 (UD Vietnamese VTB: in the base's pretraining, or in "
-            "fine-tuning through an earlier model or silver data), so they are "
-            "shared under the same licence; pass --license to choose otherwise"
-        )
-    return "mit", "viextract's licence; pass --license to choose otherwise"
+    """A licence id the Hub accepts, and why: viextract.card.choose_licence, the rule save_pretrained's card uses."""
+    return choose_licence(base.licences)
 
 
 def build_card_data(
@@ -91,18 +90,23 @@ def build_card_data(
     training, ner_train_config, re_train_config = training_runs(model_dir, ner_dir, re_dir)
 
     base = base_info(ner_train_config or re_train_config, ner_config, base_model, base_dir, model_dir)
+    settings = ner_config.get("viextract") if isinstance(ner_config.get("viextract"), dict) else {}
+    fine_tuning = fine_tuning_data([ner_train_config, re_train_config], settings)
+    if fine_tuning.user_files:  # a record written before user files were told apart calls them the project's
+        base.licences = sorted({*base.licences, USER_DATA_LICENCE})
     chosen_license, license_reason = choose_license(base)
     if license is not None:
         chosen_license, license_reason = license, "chosen by the publisher"
 
     evaluations = model_evaluations(results, model_dir, has_relations=re_dir is not None)
 
-    settings = ner_config.get("viextract") if isinstance(ner_config.get("viextract"), dict) else {}
     segmenter = str(settings.get("segmenter") or (ner_train_config or {}).get("segmenter") or "unknown")
     name = model_name or (repo_id.split("/")[-1] if repo_id else model_dir.resolve().name)
     tags = ["viextract", "token-classification", "ner", "vietnamese", "phobert", "roberta"]
     if re_dir is not None:
         tags.insert(3, "relation-extraction")
+    if not datasets:  # the project's dataset id names only the project's corpus
+        datasets = [DEFAULT_DATASET] if fine_tuning.project_only else []
     # What training recorded wins: the files may have changed since, and then the card says so.
     recorded = recorded_splits(read_json(ner_dir / TRAINING_METRICS_FILENAME))
     today = data_splits(ner_train_config or re_train_config)
@@ -112,7 +116,7 @@ def build_card_data(
         base=base,
         license=chosen_license,
         license_reason=license_reason,
-        datasets=list(datasets) if datasets else [DEFAULT_DATASET],
+        datasets=list(datasets),
         entity_labels=entity_labels,
         relation_labels=relation_labels,
         training=training,
@@ -126,6 +130,7 @@ def build_card_data(
         library_name=library_name,
         tags=tags,
         decoding_tables=describe_decoding_tables(settings),
+        fine_tuning=fine_tuning,
     )
     card.retrain_commands = [
         f"viextract train {task} --config configs/{task}.yaml --set base_model={RECOMMENDED_BASE}"
@@ -206,21 +211,21 @@ def _limitations(card: CardData) -> list[str]:
             f"{card.shape[k]} {label}" for k, label in (("num_hidden_layers", "layers"), ("hidden_size", "hidden"))
             if k in card.shape
         )  # fmt: skip
-        words = f" on {card.base.pretrain_words:,} words" if card.base.pretrain_words else ""
-        made = f"pretrained here{words}" if card.base.pretrain_command else "built here from another pretrained encoder"
         out.append(
             f"The encoder is a PhoBERT-architecture base ({shape}"
             + (f", {_count(size)} parameters" if size else "")
-            + f") {made}, not `{RECOMMENDED_BASE}`: a PhoBERT-base fine-tune may score higher. "
+            + f") {card.base.described}, not `{RECOMMENDED_BASE}`: a PhoBERT-base fine-tune may score higher. "
             f"To compare, retrain on `{RECOMMENDED_BASE}` (commands below)."
         )
     train_docs = sum(s.documents for s in card.data if s.name == "train")
-    if train_docs:
+    if train_docs and card.fine_tuning.project_only:
         out.append(
             f"Trained on {train_docs} annotated news articles"
             + (" plus sentences written for training" if any(s.name == "train (extra)" for s in card.data) else "")
             + "; dev and test are one article each, so a single score moves by several points with one entity."
         )
+    elif train_docs:
+        out.append(f"Trained on {train_docs} annotated documents (the training data table above).")
     silver = sum(s.documents for s in card.data if s.name == "train (silver)")
     if silver:
         out.append(
@@ -229,10 +234,13 @@ def _limitations(card: CardData) -> list[str]:
             "(training.weak.variants), whichever the silver rows above hold; the first share some of the rules' blind "
             "spots: names missing from their gazetteers were trained as O there."
         )
-    out.append(
-        "Domain: Vietnamese news about diplomacy, defence and border cooperation (mostly Vietnam-Laos). "
-        "Other domains, informal text and text without diacritics are untested."
-    )
+    if card.fine_tuning.project_only:
+        out.append(
+            "Domain: Vietnamese news about diplomacy, defence and border cooperation (mostly Vietnam-Laos). "
+            "Other domains, informal text and text without diacritics are untested."
+        )
+    else:
+        out.append("Domain: that of the fine-tuning data (see Credits and licences); other text is untested.")
     out.append(
         f"Words come from the `{card.segmenter}` segmenter; an entity boundary that falls inside a segmenter word "
         "cannot be found exactly. Entities are flat (no nesting)."
@@ -289,8 +297,22 @@ def _credits(card: CardData) -> list[str]:
             )
     elif card.base.note:
         out.append(f"Base encoder: {card.base.note}.")
-    out.append(
-        "Fine-tuning data: Vietnamese news articles annotated for viextract by two independent passes, reconciled "
-        "(data/README.md in the viextract repository), and sentences written by the viextract team."
-    )
+    return out + fine_tuning_credits(card.fine_tuning)
+
+
+def fine_tuning_credits(data: FineTuningData) -> list[str]:
+    """What the card says of the fine-tuning text: the project's corpus only where the model read it."""
+    out = []
+    if data.project:
+        out.append(
+            "Fine-tuning data: Vietnamese news articles annotated for viextract by two independent passes, "
+            "reconciled (data/README.md in the viextract repository), and sentences written by the viextract team."
+        )
+    if data.user_files:
+        out.append(
+            f"Fine-tuning data: {', '.join(f'`{file}`' for file in data.user_files)}, the publisher's own files; "
+            "their licence is not recorded here: it is the publisher's to state."
+        )
+    if not data.project and not data.user_files:
+        out.append("Fine-tuning data: not recorded (no training config or provenance beside the model).")
     return out

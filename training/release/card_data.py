@@ -129,6 +129,8 @@ class Evaluation:
     kfold: dict[str, KFoldTable] = field(default_factory=dict)  # level -> mean ± std (kfold)
     threshold: float | None = None
     command: str | None = None
+    data: str | None = None  # the data file the evaluation read (its `--data`), when the results file says
+    on_project_corpus: bool = False  # that file is the project's data/corpus.jsonl
     fold_by_fold: bool = False  # k-fold: one fold per run, then merge_folds
 
 
@@ -160,6 +162,18 @@ class DataSplit:
 
 
 @dataclass
+class FineTuningData:
+    """Whose text the models were fine-tuned on: the project's corpus, the publisher's own files, or both."""
+
+    project: bool = False  # the project's corpus and written texts (files under the repository's data/)
+    user_files: list[str] = field(default_factory=list)  # every other training file, as the config names it
+
+    @property
+    def project_only(self) -> bool:
+        return self.project and not self.user_files
+
+
+@dataclass
 class BaseInfo:
     """The encoder the models were fine-tuned from."""
 
@@ -172,6 +186,16 @@ class BaseInfo:
     pretrain_words: int | None = None
     licences: list[str] = field(default_factory=list)
     note: str = ""
+    made: str = ""  # how it was made, as its files record ("pretrained here ..."); "" when they record nothing
+
+    @property
+    def described(self) -> str:
+        """How the base was made, for the card's sentences ("pretrained here ..."); says so when nothing records it."""
+        if self.made:
+            return self.made
+        if self.hub_id and not self.local_dir:
+            return f"published as `{self.hub_id}`, whose pretraining is not recorded here"
+        return "whose files record nothing of how it was made (no pretraining config, pretrain_data.json or provenance)"
 
 
 @dataclass
@@ -210,6 +234,8 @@ class CardData:
     schema_version: str = ""
     # The decoding priors the NER config.json stores, in words ("" when it stores none).
     decoding_tables: str = ""
+    # Whose text the models were fine-tuned on (the card describes the project's corpus only where they read it).
+    fine_tuning: FineTuningData = field(default_factory=FineTuningData)
 
     @property
     def has_relations(self) -> bool:
@@ -256,8 +282,8 @@ class CardData:
                 common = dict(
                     task_type=TASK_TYPES[task],
                     task_name=TASK_NAMES[task],
-                    dataset_type=self.datasets[0] if self.datasets else DEFAULT_DATASET,
-                    dataset_name=DATASET_NAME,
+                    dataset_type=self.datasets[0] if self.datasets else evaluation.data or "unknown",
+                    dataset_name=self.dataset_name(evaluation),
                     dataset_split=evaluation.docs or split,
                 )
                 if split == "kfold":
@@ -288,6 +314,15 @@ class CardData:
                         )
         return results
 
+    def dataset_name(self, evaluation: Evaluation) -> str:
+        """The `model-index` dataset name of an evaluation: the project's corpus only when it read that file."""
+        if evaluation.on_project_corpus:
+            return DATASET_NAME
+        if evaluation.data is not None:
+            return evaluation.data
+        # An older results file without `data`: the corpus is a guess only a project-data model may make.
+        return DATASET_NAME if self.fine_tuning.project_only else "not recorded in the results file"
+
     def front_matter(self) -> str:
         """The YAML between the `---` lines, in the Hub's schema (huggingface_hub.ModelCardData)."""
         from huggingface_hub import ModelCardData
@@ -298,7 +333,7 @@ class CardData:
             license=self.license,
             library_name=self.library_name,
             base_model=self.base.hub_id,
-            datasets=list(self.datasets),
+            datasets=list(self.datasets) or None,
             metrics=list(self.metrics),
             pipeline_tag=self.pipeline_tag,
             tags=list(self.tags),

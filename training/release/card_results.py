@@ -47,6 +47,7 @@ from .card_data import (
     SpeedTable,
 )
 from .card_sources import read_json
+from .provenance import is_project_corpus
 
 logger = logging.getLogger(__name__)
 
@@ -179,6 +180,9 @@ def _parse_evaluation(obj: Any, task: str, split: str, where: str, source: str) 
                 evaluation.tables[level] = _parse_table(obj[level], f"{where}: {level}")
         if not evaluation.tables:
             raise CardError(f"{where}: none of {list(LEVELS[task])}")
+    if isinstance(obj.get("data"), str):
+        evaluation.data = obj["data"]
+        evaluation.on_project_corpus = is_project_corpus(obj["data"])
     evaluation.command = _evaluation_command(obj, task, split, evaluation)
     return evaluation
 

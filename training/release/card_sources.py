@@ -7,6 +7,7 @@ import json
 import logging
 import re
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import yaml
@@ -30,10 +31,22 @@ from .card_data import (
     BaseInfo,
     CardError,
     DataSplit,
+    FineTuningData,
     LabelInfo,
     TrainingRun,
 )
-from .provenance import PRETRAIN_DATA_FILENAME, PROVENANCE_KEY, Provenance
+from .provenance import (
+    PRETRAIN_DATA_FILENAME,
+    PROVENANCE_KEY,
+    SPLITS_ORIGIN_SUFFIX,
+    USER_DATA_NAME,
+    Provenance,
+    gold_origins,
+    is_project_file,
+)
+
+# What training.pretraining.build_e5_base (and truncate) write beside a base they built from another encoder.
+BASE_INFO_FILENAME = "base_info.json"
 
 logger = logging.getLogger(__name__)
 
@@ -223,15 +236,33 @@ def base_info(config: dict[str, Any] | None, ner_config: dict[str, Any], base_mo
             info.note = f"{local} has no {PRETRAIN_DATA_FILENAME}: the base's pretraining text is unknown"
     elif source and hub_id is None:
         info.note = f"the base {source!r} is not at hand here: its pretraining text and licences are unknown"
-    _add_stored_provenance(info, settings, model_dir)
+    provenance = _add_stored_provenance(info, settings, model_dir)
+    info.made = base_made(info, local, provenance)
     return info
 
 
-def _add_stored_provenance(info: BaseInfo, settings: dict[str, Any], model_dir: Path) -> None:
+def base_made(info: BaseInfo, local: Path | None, provenance: Provenance | None) -> str:
+    """How the base was made, in words, from what its own files (or the model's provenance) record; ""
+    when they record nothing (a randomly initialised twin records nothing either)."""
+    if info.pretrain_command:
+        words = f" on {info.pretrain_words:,} words" if info.pretrain_words else ""
+        return f"pretrained here by masked language modelling{words}"
+    built = (read_json(local / BASE_INFO_FILENAME) or {}).get("provenance") if local is not None else None
+    if isinstance(built, dict) and built.get("base"):
+        return f"built here from {built['base']} (its {BASE_INFO_FILENAME})"
+    earlier = [base for base in (provenance.bases if provenance else ()) if base not in (info.source, info.local_dir)]
+    if earlier:
+        return f"built on {', '.join(f'`{base}`' for base in earlier)}, as the model's provenance records"
+    if info.pretrain_sources:
+        return "pretrained on the text listed under Training data, as its pretraining record says"
+    return ""
+
+
+def _add_stored_provenance(info: BaseInfo, settings: dict[str, Any], model_dir: Path) -> Provenance | None:
     """Fold in the provenance the model's own config.json carries (training.release.provenance): it holds
     out even when the base directory is not at hand, and names the fine-tuning text's licences too."""
     if PROVENANCE_KEY not in settings:
-        return
+        return None
     try:
         provenance = Provenance.from_dict(settings[PROVENANCE_KEY], str(model_dir / "config.json"))
     except ValueError as error:
@@ -242,6 +273,39 @@ def _add_stored_provenance(info: BaseInfo, settings: dict[str, Any], model_dir: 
         info.pretrain_sources = [{"sentences": "–", "words": "–", **source} for source in pretraining]
         if info.pretrain_sources:
             info.note = ""
+    return provenance
+
+
+def fine_tuning_data(configs: list[dict[str, Any] | None], settings: dict[str, Any]) -> FineTuningData:
+    """Whose text the models trained on: the files their training configs name, else the model's provenance.
+
+    The configs win: provenance written before user files were told apart calls every gold file the project's.
+    """
+    data = FineTuningData()
+    for config in filter(None, configs):
+        train_files = [str(file) for file in config.get("train_files") or []]
+        if not train_files and not config.get("splits_file"):
+            continue
+        names = SimpleNamespace(train_files=train_files, splits_file=config.get("splits_file"),
+                                data_dir=config.get("data_dir"))  # fmt: skip
+        own, others = gold_origins(names)
+        data.project = data.project or bool(own)
+        data.user_files += [file for file in others if file not in data.user_files]
+    if data.project or data.user_files or PROVENANCE_KEY not in settings:
+        return data
+    try:
+        sources = Provenance.from_dict(settings[PROVENANCE_KEY], "config.json").sources
+    except ValueError:
+        return data  # base_info reports a broken record, naming the file
+    for source in sources:
+        origin = str(source.get("origin") or "")
+        if source.get("name") == USER_DATA_NAME:
+            data.user_files += [origin]
+        elif source.get("name") == "viextract_gold":
+            files = [] if origin.endswith(SPLITS_ORIGIN_SUFFIX) else origin.split(", ")
+            data.user_files += [file for file in files if not is_project_file(file)]
+            data.project = data.project or not files or any(is_project_file(file) for file in files)
+    return data
 
 
 DATA_SPLIT_KEYS = ("name", "source", "documents", "entities", "relations")

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from viextract.card import UNRECORDED_LICENCE
+
 from ..data.documents import CORPUS_FILE
 from ..data.splits import read_splits
 from ..pretraining.text import UD_LICENCE
@@ -32,7 +34,7 @@ SILVER_LICENCES = {
 GOLD_LICENCE = "the project's corpus and written texts"
 # A user's own training files: what they may be used for is theirs to say, not ours (viextract.card).
 USER_DATA_NAME = "user_data"
-USER_DATA_LICENCE = "not recorded: the user's data"
+USER_DATA_LICENCE = f"{UNRECORDED_LICENCE}: the user's data"
 REPO = Path(__file__).resolve().parents[2]
 PROJECT_DATA = REPO / "data"
 # How data_origin ends for a run that read a splits file rather than whole files.
