@@ -704,3 +704,35 @@ def test_a_card_of_the_project_s_corpus_still_describes_it(card_text):
     assert "annotated for viextract by two independent passes" in section(body, "## Credits and licences")
     assert "pretrained here by masked language modelling on 31,363 words" in section(body, "## Limitations")
 
+
+def test_measured_with_gives_the_splits_file_and_the_overrides_the_run_was_given(tmp_path):
+    (tmp_path / "test.json").write_text(json.dumps(MY_TEST), encoding="utf-8")
+    (tmp_path / "kfold.json").write_text(json.dumps(MY_KFOLD), encoding="utf-8")
+    results = read_results([str(tmp_path / "test.json"), str(tmp_path / "kfold.json")])
+    assert results["ner"]["test"].command == (
+        "python -m training.evaluation.evaluate ner --model outputs/model --data my/all.jsonl --docs test "
+        "--splits my/splits.json"
+    )
+    # What the user passed, not the config's epochs (which the old rebuild turned into `--set epochs=1`).
+    assert results["ner"]["kfold"].command == (
+        "python -m training.evaluation.evaluate ner --kfold 4 --config CONFIG --set allow_unseen_labels=true "
+        "--data my/all.jsonl --docs train,dev --splits my/splits.json"
+    )
+
+
+@pytest.mark.parametrize("task", ["ner", "re"])
+def test_evaluate_records_its_splits_file_and_overrides(task):
+    from training.evaluation.evaluate import build_parser
+    from training.evaluation.relations import build_parser as build_re_parser
+    from training.evaluation.runs import command_record
+
+    parser = build_parser() if task == "ner" else build_re_parser()
+    common = ["--data", "my/all.jsonl", "--splits", "my/splits.json"]
+    argv = [*(["ner"] if task == "ner" else []), "--kfold", "2", "--config", "c.yaml",
+            "--set", "allow_unseen_labels=true", "--docs", "train,dev", *common]  # fmt: skip
+    assert command_record(parser.parse_args(argv)) == {
+        "splits": "my/splits.json", "overrides": ["allow_unseen_labels=true"], "no_extra": False
+    }  # fmt: skip
+    argv = [*(["ner"] if task == "ner" else []), "--model", "m", "--docs", "test", *common]
+    assert command_record(parser.parse_args(argv)) == {"splits": "my/splits.json"}
+

@@ -29,7 +29,7 @@ from ..fit.config import ConfigError
 from ..fit.ner import NerConfig
 from .kfold import add_kfold_options, check_kfold_arguments, extra_train_documents, fold_data_source
 from .ner import evaluate_model_dir, format_results, kfold_ner
-from .runs import add_docs_options, resolve_splits, select_documents, write_results
+from .runs import add_docs_options, command_record, resolve_splits, select_documents, write_results
 
 logger = logging.getLogger(__name__)
 
@@ -95,6 +95,7 @@ def _run(args) -> dict[str, Any]:
         "document_ids": [d.id for d in documents],
         "decoding": args.decoding,
         "capitals": args.capitals,
+        **command_record(args),
     }
     check_kfold_arguments(args)
     if args.kfold is not None:

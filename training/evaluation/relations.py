@@ -334,7 +334,7 @@ def _run(args) -> dict[str, Any]:
     from ..fit.config import ConfigError
     from ..fit.relations import ReConfig
     from .kfold import check_kfold_arguments, extra_train_documents, fold_data_source
-    from .runs import resolve_splits, select_documents
+    from .runs import command_record, resolve_splits, select_documents
 
     resolve_splits(args)
     check_output_file(args.out, [args.data, args.splits, args.config, args.ner_kfold])
@@ -345,6 +345,7 @@ def _run(args) -> dict[str, Any]:
     if args.kfold is None:
         report = evaluate(resolve_model_dir(args.model), documents, args.device, args.batch_size)
         report["data"] = str(args.data)
+        report.update(command_record(args))
         return report
     config = ReConfig.load(args.config, args.overrides)
     work_dir = Path(args.work_dir or f"{config.output_dir}-kfold")
@@ -360,6 +361,7 @@ def _run(args) -> dict[str, Any]:
         "docs": args.docs or "all",
         "document_ids": [d.id for d in documents],
         "extra_train_documents": len(extra),
+        **command_record(args),
         "config": config.to_dict(),
         **({"ner_kfold": str(args.ner_kfold)} if args.ner_kfold is not None else {}),
         **results,

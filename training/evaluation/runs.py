@@ -60,6 +60,20 @@ def select_documents(
     return selected
 
 
+def command_record(args: Any) -> dict[str, Any]:
+    """What a results file keeps of its command line so that the model card can give the command again:
+    the splits file (read for --docs, and for k-fold's train_extra documents), the --set overrides and
+    --no-extra (k-fold only: a --model evaluation trains nothing)."""
+    kfold = getattr(args, "kfold", None) is not None
+    record: dict[str, Any] = {}
+    if args.docs or (kfold and not args.no_extra):
+        record["splits"] = str(args.splits)
+    if kfold:
+        record["overrides"] = list(args.overrides)
+        record["no_extra"] = bool(args.no_extra)
+    return record
+
+
 def write_results(path: str | Path, results: dict[str, Any]) -> None:
     """Results as JSON, written beside and renamed into place: never half a file under `path`."""
     out = Path(path)

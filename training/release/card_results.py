@@ -30,6 +30,7 @@ import json
 import logging
 import math
 import re
+import shlex
 from pathlib import Path
 from typing import Any
 
@@ -257,15 +258,13 @@ def _evaluation_command(obj: dict[str, Any], task: str, split: str, evaluation: 
     data = obj.get("data")
     if not isinstance(data, str):
         return None
+    splits = obj.get("splits")
+    # The splits file --docs (and k-fold's train_extra) read; the default is left out, as the user would.
+    splits = f" --splits {splits}" if isinstance(splits, str) and splits != DEFAULT_SPLITS else ""
     if split == "kfold":
         docs = f" --docs {evaluation.docs}" if evaluation.docs and evaluation.docs != "all" else ""
-        # Folds train a fixed number of epochs (no dev to stop on), usually set on the command line.
-        config = obj.get("config") or {}
-        sets = "".join(
-            f" --set {key}={config[key]:g}"
-            for key in ("epochs", "threshold")  # relation folds also need a fixed threshold
-            if isinstance(config.get(key), (int, float)) and not isinstance(config.get(key), bool)
-        )
+        docs += splits + (" --no-extra" if obj.get("no_extra") is True else "")
+        sets = _overrides(obj)
         # Relation folds scored end to end name the NER k-fold results whose fold models they paired with
         # (several files when the folds were run one at a time).
         ner_kfold = obj.get("ner_kfold")
@@ -282,8 +281,25 @@ def _evaluation_command(obj: dict[str, Any], task: str, split: str, evaluation: 
         return None
     # A file that does not record its --docs (evaluate re) was named dev/test by KEY: that split's documents.
     docs = evaluation.docs or split
-    docs = f" --docs {docs}" if docs != "all" else ""
+    docs = f" --docs {docs}{splits}" if docs != "all" else ""
     return f"python -m training.evaluation.evaluate {task} --model {model} --data {data}{docs}"
+
+
+DEFAULT_SPLITS = "data/splits.json"  # evaluate's --splits default
+
+
+def _overrides(obj: dict[str, Any]) -> str:
+    """The k-fold run's `--set` arguments: as recorded (`overrides`), else, for files written before they were,
+    rebuilt from the config's epochs and threshold (folds train a fixed number of epochs, usually set there)."""
+    recorded = obj.get("overrides")
+    if isinstance(recorded, list) and all(isinstance(item, str) for item in recorded):
+        return "".join(f" --set {shlex.quote(item)}" for item in recorded)
+    config = obj.get("config") or {}
+    return "".join(
+        f" --set {key}={config[key]:g}"
+        for key in ("epochs", "threshold")  # relation folds also need a fixed threshold
+        if isinstance(config.get(key), (int, float)) and not isinstance(config.get(key), bool)
+    )
 
 
 def read_challenge(path: Path) -> ChallengeTable:
