@@ -736,3 +736,33 @@ def test_evaluate_records_its_splits_file_and_overrides(task):
     argv = [*(["ner"] if task == "ner" else []), "--model", "m", "--docs", "test", *common]
     assert command_record(parser.parse_args(argv)) == {"splits": "my/splits.json"}
 
+
+def test_save_pretrained_keeps_the_training_records_and_the_card_s_licence(model_dir, base_dir, tmp_path):
+    """A saved copy still has what the card and push read: both training configs, both metrics files."""
+    from tests.test_provenance import store
+    from training.fit.ner import NerConfig
+    from training.release.provenance import gold_origins, trained_provenance
+    from training.release.publish import upload_plan
+
+    source = tmp_path / "source"
+    shutil.copytree(model_dir, source)
+    (source / "re" / "training_metrics.json").write_text(json.dumps({"train_pairs": 12}), encoding="utf-8")
+    Extractor.from_pretrained(source, device="cpu").save_pretrained(tmp_path / "saved")
+    saved = tmp_path / "saved"
+    for name in ("ner/training_config.yaml", "re/training_config.yaml"):
+        assert (saved / name).read_text(encoding="utf-8") == (source / name).read_text(encoding="utf-8"), name
+    for name in ("ner/training_metrics.json", "re/training_metrics.json"):
+        assert json.loads((saved / name).read_text(encoding="utf-8")) == json.loads((source / name).read_text()), name
+    assert {"ner/training_config.yaml", "re/training_config.yaml"} <= set(upload_plan(saved))
+    body = render_card(build_card_data(saved, []))
+    assert "viextract train re --config re/training_config.yaml" in body and "commands are unknown" not in body
+    # Both cards take their licence from one rule: the project's data (mit), share-alike (cc-by-sa), the user's.
+    mine = {"train_files": ["my/train.jsonl"], "dev_files": ["my/dev.jsonl"]}
+    for config in (NerConfig(), NerConfig(base_model=str(base_dir)), NerConfig(**mine)):
+        config.save(source / "ner")
+        store(source / "ner", trained_provenance(config.base_model, ["a"], *gold_origins(config)))
+        Extractor.from_pretrained(source, device="cpu").save_pretrained(saved)
+        own = split_front_matter((saved / "README.md").read_text(encoding="utf-8"))[0]["license"]
+        published = split_front_matter(render_card(build_card_data(saved, [])))[0]["license"]
+        assert own == published, (config.base_model, config.train_files)
+    assert own == "other"

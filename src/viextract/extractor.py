@@ -110,6 +110,8 @@ class Extractor:
         get_segmenter(self.segmenter)  # an unknown name fails here, not at the first call
         self.tagger = TokenTagger(self.ner_model, tokenizer)
         self.training_metrics: dict | None = None  # ner/training_metrics.json of the loaded model, if any
+        # The training records each part of the loaded model carried ({'ner': {file name: text}, 're': ...}).
+        self.training_records: dict[str, dict[str, str]] = {}
 
     @property
     def device(self) -> torch.device:
@@ -185,6 +187,7 @@ class Extractor:
                 relation_extractor.model = _quantize(relation_extractor.model)
         extractor = cls(model, tokenizer, relation_extractor, segmenter=segmenter)
         extractor.training_metrics = _read_metrics(ner_dir / METRICS_FILE)
+        extractor.training_records = _read_records({"ner": ner_dir, "re": relation_dir})
         return extractor
 
     @quiet_unless_verbose
@@ -207,6 +210,7 @@ class Extractor:
             self.tokenizer.save_pretrained(staging / "ner")
             if self.relation_extractor is not None:
                 self.relation_extractor.save_pretrained(staging / "re", verbose=verbose)
+            _write_records(staging, self.training_records, has_relations=self.relation_extractor is not None)
             if self.training_metrics:  # the same weights: their dev scores go with them, into the card
                 (staging / "ner" / METRICS_FILE).write_text(
                     json.dumps(self.training_metrics, indent=2), encoding="utf-8"
@@ -490,6 +494,34 @@ def _read_metrics(path: Path) -> dict | None:
     except (OSError, ValueError):
         return None
     return metrics if isinstance(metrics, dict) else None
+
+
+# What a training run leaves beside the weights and a saved copy keeps: the config that trained them (the card's
+# training commands, and what `publish push` uploads) and its metrics (sizes, dev scores).
+RECORD_FILES = ("training_config.yaml", METRICS_FILE)
+
+
+def _read_records(parts: dict[str, Path | None]) -> dict[str, dict[str, str]]:
+    """{part: {file name: text}} of the RECORD_FILES each model folder holds (kept as text: never parsed here);
+    ner/'s metrics are `Extractor.training_metrics` instead, which a caller may change."""
+    records: dict[str, dict[str, str]] = {}
+    for part, directory in parts.items():
+        names = [name for name in RECORD_FILES if (part, name) != ("ner", METRICS_FILE)]
+        for name in names if directory is not None else ():
+            try:
+                records.setdefault(part, {})[name] = (directory / name).read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError):
+                continue  # a model without records (or an unreadable one) saves without them
+    return records
+
+
+def _write_records(staging: Path, records: dict[str, dict[str, str]], has_relations: bool) -> None:
+    """Write the kept records into `staging`'s ner/ and re/ (re/'s only when this extractor has one)."""
+    for part, files in records.items():
+        if part == "re" and not has_relations:
+            continue
+        for name, text in files.items():
+            (staging / part / name).write_text(text, encoding="utf-8")
 
 
 def _quantize(model):
