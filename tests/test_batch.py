@@ -107,6 +107,14 @@ def test_an_exception_in_one_document_spares_its_neighbours():
     assert outcomes[1]["failure"] == {"id": "b", "source": "f:2", "error": "RuntimeError: model exploded"}
 
 
+def test_a_byte_order_mark_before_the_first_jsonl_line_is_not_a_failure(tmp_path):
+    """Files saved by Notepad start with one; the first document kept its id and text."""
+    source = tmp_path / "bom.jsonl"
+    source.write_bytes(b"\xef\xbb\xbf" + '{"id": "a", "text": "Sáng 5/3"}\n{"id": "b", "text": "Lào"}\n'.encode())
+    documents = list(read_documents(source))
+    assert [(d.id, d.text, d.error) for d in documents] == [("a", "Sáng 5/3", None), ("b", "Lào", None)]
+
+
 def test_txt_folder_in_parquet_out(tmp_path, model_dir, paragraphs, capsys):
     pytest.importorskip("pyarrow")
     folder = tmp_path / "articles"

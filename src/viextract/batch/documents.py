@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -51,6 +52,8 @@ def read_documents(
 def _read_jsonl(path: Path, text_field: str, id_field: str) -> Iterator[Document]:
     with path.open("rb") as lines:
         for number, raw in enumerate(lines, 1):
+            if number == 1:
+                raw = raw.removeprefix(codecs.BOM_UTF8)  # files saved by Notepad start with one: not JSON
             if not raw.strip():
                 continue  # blank lines are not documents
             yield _parse_jsonl_line(raw, f"{path}:{number}", str(number), text_field, id_field)
