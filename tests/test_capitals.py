@@ -27,6 +27,7 @@ VOCABULARY = {
     "bđbp": 13,
     "Tiếp": 14,
     "ĐẠI@@": 15,
+    "Khánh_Hoà": 16,  # old-style tone placement, as PhoBERT's vocabulary and normalize_text write it
 }
 
 
@@ -56,6 +57,20 @@ def test_the_table_keeps_each_words_most_frequent_form_and_only_whole_words():
 )
 def test_runs_in_capitals_take_the_vocabularys_case(text, model_text):
     assert recase_capitals(text, Vocabulary()) == model_text
+
+
+def test_a_headline_in_nfd_or_with_new_style_tones_is_recased_as_its_nfc_old_style_twin():
+    """Runs are looked up in the normalised text: combining marks do not split syllables, `HÒA` finds `Hoà`."""
+    import unicodedata
+
+    nfc = "ĐẠI TƯỚNG PHAN VĂN GIANG TIẾP"
+    for form in ("NFD", "NFKD"):
+        out = recase_capitals(unicodedata.normalize(form, nfc), Vocabulary())
+        assert len(out) == len(unicodedata.normalize(form, nfc))
+        assert unicodedata.normalize("NFC", out) == "Đại tướng Phan Văn Giang tiếp"
+    # The caller's own tone placement is kept; only the case changes.
+    assert recase_capitals("TỈNH KHÁNH HÒA", Vocabulary()) == "Tỉnh Khánh Hòa"
+    assert recase_capitals("TỈNH KHÁNH HOÀ", Vocabulary()) == "Tỉnh Khánh Hoà"
 
 
 @given(st.text(alphabet=st.sampled_from(list("ĐẠIHỒCHÍMINHßİﬁ ,.\n1aă")), max_size=60))

@@ -17,6 +17,8 @@ import re
 import weakref
 from collections.abc import Mapping
 
+from .normalize import normalize_text
+
 # A run with fewer capitals than this is an acronym or a short label (`ASEAN`, `QĐND LÀO`), left as it is.
 MIN_CAPITALS = 8
 # The most syllables one vocabulary token spans that are looked up together.
@@ -57,17 +59,32 @@ def in_capitals(run: str) -> bool:
 
 
 def recase_capitals(text: str, tokenizer) -> str:
-    """`text` with each sentence-like run `in_capitals` in the usual case of `tokenizer`'s vocabulary."""
-    runs = [match.span() for match in _RUN.finditer(text) if in_capitals(match.group())]
-    if not runs:
-        return text
+    """`text` with each sentence-like run `in_capitals` in the usual case of `tokenizer`'s vocabulary.
+
+    Runs are found and looked up in the normalised text (NFC, old-style tone placement: what the
+    models read), so a headline typed in NFD, with combining tone marks or new-style tones, is
+    recased as its NFC twin is; each case change is then made to the caller's characters.
+    """
+    if not any(in_capitals(match.group()) for match in _RUN.finditer(text)):
+        return text  # most texts: no normalising here
+    norm = normalize_text(text)
+    runs = [match.span() for match in _RUN.finditer(norm.text) if in_capitals(match.group())]
     table = casing_table_of(tokenizer)
-    pieces, cursor = [], 0
+    chars = list(text)
     for start, end in runs:
-        pieces += [text[cursor:start], _recase_run(text[start:end], table)]
-        cursor = end
-    pieces.append(text[cursor:])
-    return "".join(pieces)
+        recased = _recase_run(norm.text[start:end], table)
+        for i, (before, after) in enumerate(zip(norm.text[start:end], recased), start):
+            if before != after:
+                _set_case(chars, norm.starts[i], norm.ends[i], after.isupper())
+    return "".join(chars)
+
+
+def _set_case(chars: list[str], start: int, end: int, upper: bool) -> None:
+    """The caller's characters behind one normalised character put in that case (marks have none)."""
+    chunk = "".join(chars[start:end])
+    changed = chunk.upper() if upper else chunk.lower()
+    if len(changed) == len(chunk):  # a letter whose other case is longer stays as it is
+        chars[start:end] = changed
 
 
 def _recase_run(run: str, table: Mapping[str, str]) -> str:
