@@ -137,3 +137,21 @@ def test_batches_cover_every_window_once_within_both_limits(lengths, batch_size,
     for (start, end), (next_start, _) in zip(batches, batches[1:]):  # each batch is as full as allowed
         rows, width = end - start + 1, lengths[next_start]
         assert rows > batch_size or (batch_tokens is not None and rows * width > batch_tokens)
+
+
+def test_a_script_without_a_main_guard_fails_instead_of_hanging(tmp_path):
+    """Spawned workers re-run such a script and die starting; the parent used to block for ever writing
+    the whole extractor into the dying worker's pipe. Now the task goes by a file and the pool breaks."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "no_guard.py"
+    script.write_text(
+        "from viextract import Extractor\n"
+        f"extractor = Extractor.from_pretrained({str(BUNDLED_MODEL_DIR)!r}, device='cpu')\n"
+        "print(len(list(extractor.pipe(['Sáng 5/3, tại Hà Nội.'] * 4, n_process=2))))\n",
+        encoding="utf-8",
+    )
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=240)
+    assert done.returncode != 0 and "BrokenProcessPool" in done.stderr, done.stderr[-2000:]
+    assert not list(__import__("pathlib").Path(__import__("tempfile").gettempdir()).glob("viextract-task-*.pkl"))

@@ -288,7 +288,8 @@ class Extractor:
         documents and of torch's threads (the model, not text, takes most of the time there); on
         a GPU they prepare text (normalise, split, segment, tokenize) while the model runs here.
         Each worker starts with a copy of the models, which costs seconds (benchmarks/RESULTS-speed.md),
-        so it pays on many documents only. A document that fails in a worker raises
+        so it pays on many documents only. Workers are spawned, so a script that calls it needs
+        `if __name__ == "__main__":` (without it the pool reports itself broken). A document that fails in a worker raises
         `viextract.parallel.DocumentError` with its index, after the documents before it.
         `batch_tokens` caps a forward pass, of the entity model and of the relation model alike, at
         that many tokens once padded (inputs of similar length go together), on top of `batch_size`

@@ -12,7 +12,9 @@ summary (truncation.py).
 from __future__ import annotations
 
 import multiprocessing
+import os
 import pickle
+import tempfile
 import traceback
 import warnings
 from collections import deque
@@ -143,8 +145,18 @@ def map_in_workers(
     context = multiprocessing.get_context("spawn")
     pending: deque[tuple[Future, list[str]]] = deque()
     first = 0
-    blob = pickle.dumps(task)
-    pool = ProcessPoolExecutor(n_process, mp_context=context, initializer=_start_worker, initargs=(blob, threads))
+    # The task (a whole extractor, 100s of MB) goes by a file, not through the spawn pipe: a worker that
+    # dies while starting (a script without `if __name__ == "__main__":`) left the parent blocked for ever
+    # writing the rest of it into that pipe; with a file name to send, the pool reports it broken at once.
+    with tempfile.NamedTemporaryFile(prefix="viextract-task-", suffix=".pkl", delete=False) as handle:
+        blob_path = handle.name
+        try:
+            pickle.dump(task, handle)
+        except BaseException:
+            handle.close()
+            os.unlink(blob_path)
+            raise
+    pool = ProcessPoolExecutor(n_process, mp_context=context, initializer=_start_worker, initargs=(blob_path, threads))
     try:
         while True:
             while len(pending) < n_process * TASKS_AHEAD:
@@ -165,20 +177,21 @@ def map_in_workers(
     finally:
         # The caller stopped early, or an error: drop what is queued, and do not wait for what is running.
         pool.shutdown(wait=False, cancel_futures=True)
+        os.unlink(blob_path)  # workers read it when they start; one still starting is being shut down
 
 
 _worker_task: Callable[[int, list[str]], list] | None = None
 
 
-def _start_worker(blob: bytes, threads: int | None) -> None:
+def _start_worker(blob_path: str, threads: int | None) -> None:
     global _worker_task
     if threads is not None:
         import torch
 
         torch.set_num_threads(threads)
-    with warnings.catch_warnings():  # torch warns about TypedStorage while rebuilding a model's tensors
-        warnings.simplefilter("ignore")
-        _worker_task = pickle.loads(blob)
+    with warnings.catch_warnings(), open(blob_path, "rb") as handle:  # torch warns about TypedStorage
+        warnings.simplefilter("ignore")  # while rebuilding a model's tensors
+        _worker_task = pickle.load(handle)
 
 
 def _run_task(first: int, texts: list[str]) -> tuple[list, dict[str, int]]:
