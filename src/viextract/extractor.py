@@ -289,8 +289,9 @@ class Extractor:
         a GPU they prepare text (normalise, split, segment, tokenize) while the model runs here.
         Each worker starts with a copy of the models, which costs seconds (benchmarks/RESULTS-speed.md),
         so it pays on many documents only. Workers are spawned, so a script that calls it needs
-        `if __name__ == "__main__":` (without it the pool reports itself broken). A document that fails in a worker raises
-        `viextract.parallel.DocumentError` with its index, after the documents before it.
+        `if __name__ == "__main__":` (without it the pool reports itself broken). A document that
+        fails in a worker raises `viextract.parallel.DocumentError` with its index, after the
+        documents before it.
         `batch_tokens` caps a forward pass, of the entity model and of the relation model alike, at
         that many tokens once padded (inputs of similar length go together), on top of `batch_size`
         inputs. Anything cut to fit the model is counted and logged once, as one warning, when the
