@@ -53,8 +53,11 @@ def test_symbols_are_dropped_from_the_edges_of_names_only():
     assert drop_symbol_edges(["B-ORG", "I-ORG", "I-ORG"], ["Bộ", FLAG_VN, "Lào"]) == ["B-ORG", "I-ORG", "I-ORG"]
     assert drop_symbol_edges(["B-LOC", "I-LOC"], [FLAG_LA, "Lào"]) == ["O", "B-LOC"]
     assert drop_symbol_edges(["B-PER"], ["😀"]) == ["O"]
-    # Dates, events and agreements are left as the model tagged them.
+    # Dates, events and agreements are left as the model tagged them...
     assert drop_symbol_edges(["B-EVENT", "I-EVENT"], ["Hội_nghị", "+"]) == ["B-EVENT", "I-EVENT"]
+    # ...unless nothing in them is a letter or digit: punctuation alone is no entity of any type.
+    assert drop_symbol_edges(["B-LOC", "O", "B-DATE", "I-DATE", "B-ORG"], ["«", "x", "(", "»", "{"]) == ["O"] * 5
+    assert drop_symbol_edges(["B-DATE", "I-DATE"], ["5", "/"]) == ["B-DATE", "I-DATE"]
 
 
 def test_an_entity_over_emoji_is_trimmed_to_whole_clusters(tiny_extractor, monkeypatch):

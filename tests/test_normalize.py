@@ -46,3 +46,21 @@ def test_map_is_monotonic_and_covers_original(text):
     for start, end in zip(norm.starts, norm.ends):
         covered.update(range(start, end))
     assert all(i in covered for i, c in enumerate(text) if not is_separator(c))
+
+
+def test_digits_of_other_scripts_reach_the_models_as_ascii():
+    """Fullwidth `１５/３` read as the date `15/3`: one character for one, so offsets still map."""
+    for text in ("Sáng １５/３/２０２６", unicodedata.normalize("NFD", "Sáng １５/３/２０２６")):
+        norm = normalize_text(text)
+        assert norm.text == "Sáng 15/3/2026" and len(norm.starts) == len(norm.text)
+        assert norm.span_to_original(5, 14) == (len(text) - 9, len(text))
+    assert normalize_text("٣ và ５").text == "3 và 5"
+
+
+def test_the_bundled_model_reads_fullwidth_dates_as_dates():
+    from viextract import extract
+
+    ascii_result = extract("Sáng 15/3, hai bên ký Biên bản ghi nhớ hợp tác ngày 16/3/2026.")
+    wide = extract("Sáng １５/３, hai bên ký Biên bản ghi nhớ hợp tác ngày １６/３/２０２６.")
+    assert [(e.label, e.start, e.end) for e in wide.entities] == [(e.label, e.start, e.end) for e in ascii_result]
+    assert [e.value for e in wide.entities if e.label == "DATE"] == [e.value for e in ascii_result if e.label == "DATE"]

@@ -53,10 +53,14 @@ SYMBOL_FREE_LABELS = frozenset({"PER", "TITLE", "ORG", "LOC"})
 def drop_symbol_edges(tags: Sequence[str], words: Sequence[str]) -> list[str]:
     """`tags` with symbol-only words (`is_symbol_word`) at the edges of a SYMBOL_FREE_LABELS entity set to O.
 
-    A symbol inside such an entity stays; one that was the whole entity drops it.
+    A symbol inside such an entity stays; one that was the whole entity drops it. An entity of any
+    label without a letter or digit (only punctuation, `«` or `{`) is dropped whole.
     """
     out = list(tags)
     for span in decode_bio(tags):
+        if not any(char.isalnum() for word in words[span.start : span.end] for char in word):
+            out[span.start : span.end] = ["O"] * (span.end - span.start)  # `«`, `{`: no entity of any type
+            continue
         if span.label not in SYMBOL_FREE_LABELS:
             continue
         start, end = span.start, span.end

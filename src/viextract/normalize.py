@@ -128,7 +128,8 @@ def _cluster_chars(chunk: str) -> list[str]:
 
 
 def normalize_text(original: str) -> NormalizedText:
-    """NFC per grapheme cluster, separators turned into spaces or `\\n`, old-style tone placement.
+    """NFC per grapheme cluster, separators turned into spaces or `\\n`, old-style tone placement,
+    decimal digits of any script as ASCII.
 
     Every character of a cluster maps to the whole cluster, so no word (and no entity) can
     start or end inside a flag, an emoji sequence or a letter with its marks.
@@ -163,16 +164,24 @@ def _normalize_clusters(original: str) -> NormalizedText:
             pieces.append(char)
             starts.append(start)
             ends.append(end)
-    return NormalizedText(original, _old_style_tones("".join(pieces)), tuple(starts), tuple(ends))
+    text = "".join(pieces)
+    text = text.translate(digits) if (digits := _digit_forms(set(text))) else text
+    return NormalizedText(original, _old_style_tones(text), tuple(starts), tuple(ends))
+
+
+def _digit_forms(chars: set[str]) -> dict[int, str]:
+    """Decimal digits of other scripts (fullwidth `１５/３`) as ASCII, one for one: the digits the
+    vocabulary and the training text hold, so `１５/３` reads as the date `15/3` does."""
+    return {ord(char): str(unicodedata.decimal(char)) for char in chars if char.isdecimal() and not char.isascii()}
 
 
 def _normalize_simple(original: str) -> NormalizedText:
     """`normalize_text` of NFC text whose every character is a cluster of its own (nearly all text):
     only separators and tone placement change, done in C rather than per character."""
     # Spaces and line feeds, nearly all the separators there are, stay as they are: no translation.
-    forms = {
-        ord(char): form for char in set(original) if is_separator(char) and (form := _separator_form(char)) != char
-    }
+    chars = set(original)
+    forms = {ord(char): form for char in chars if is_separator(char) and (form := _separator_form(char)) != char}
+    forms.update(_digit_forms(chars))
     text = original.translate(forms) if forms else original
     size = len(original)
     return NormalizedText(original, _old_style_tones(text), tuple(range(size)), tuple(range(1, size + 1)))
