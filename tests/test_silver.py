@@ -80,7 +80,7 @@ def test_silver_documents_join_training_after_augmentation(monkeypatch, tmp_path
     silver.write_text(json.dumps(doc("s", "Ông Hải đến Huế.", ("Hải", "PER")).to_dict(), ensure_ascii=False) + "\n")
     seen = {}
 
-    def fake_train_sentences(config, sentences, dev, resume, counts):
+    def fake_train_sentences(config, sentences, dev, resume, counts, source=None):
         seen["words"] = [[w for w in s.tokens] for s in sentences]
         seen["counts"] = counts
         return tmp_path
