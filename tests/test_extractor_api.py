@@ -140,7 +140,12 @@ def test_stored_metrics_give_a_model_index():
     (result,) = meta["model-index"][0]["results"]
     assert result["metrics"][0] == {"type": "f1", "value": 0.8923, "name": "entity F1 (dev)"}
     assert result["task"]["type"] == "token-classification"
+    assert result["dataset"]["name"] == "dev split"  # no record of which data: no name of ours given
     assert "model-index" not in _front_matter(render_card(config, None, has_relations=False))
+    # The dev data training recorded names the dataset, quoted so that a `:` in a path stays YAML.
+    recorded = {"best_dev_f1": 0.5, "data": [{"name": "dev", "source": "my/dev: news.jsonl"}]}
+    (result,) = _front_matter(render_card(config, recorded, has_relations=False))["model-index"][0]["results"]
+    assert result["dataset"] == {"type": "viextract", "name": "dev split: my/dev: news.jsonl", "split": "dev"}
 
 
 def test_the_card_scores_the_weights_that_were_kept_not_the_best_epoch():

@@ -74,6 +74,14 @@ def kept_dev_f1(metrics: dict[str, Any] | None) -> float | None:
     return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
+def _dev_name(metrics: dict[str, Any] | None) -> str:
+    """The dev data the metrics were scored on, as training recorded it (`data`), for the model-index."""
+    rows = (metrics or {}).get("data") or []
+    dev = [row for row in rows if isinstance(row, dict) and row.get("name") == "dev" and "source" in row]
+    sources = [str(row["source"]) for row in dev]
+    return f"dev split: {', '.join(sources)}" if sources else "dev split"
+
+
 def render_card(ner_config: dict[str, Any], metrics: dict[str, Any] | None, has_relations: bool) -> str:
     labels = sorted({label.split("-", 1)[-1] for label in (ner_config.get("id2label") or {}).values()} - {"O"})
     lines = [
@@ -93,7 +101,7 @@ def render_card(ner_config: dict[str, Any], metrics: dict[str, Any] | None, has_
             "- name: viextract",
             "  results:",
             "  - task: {type: token-classification, name: Named entity recognition}",
-            "    dataset: {type: viextract, name: viextract dev split, split: dev}",
+            f"    dataset: {{type: viextract, name: {json.dumps(_dev_name(metrics), ensure_ascii=False)}, split: dev}}",
             f"    metrics:\n    - {{type: f1, value: {round(float(f1), 4)}, name: entity F1 (dev)}}",
         ]
     parts = "entities and typed relations" if has_relations else "entities"
