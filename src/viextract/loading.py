@@ -50,7 +50,7 @@ def resolve_model_dir(
     if looks_local:
         raise ModelLoadError(f"{name}: no such model directory")
     try:
-        return Path(_download(name, revision, token))
+        return Path(download_snapshot(name, revision, token))
     except Exception as error:  # network, auth, missing repo: all mean "not available here"
         reason = (str(error).strip().splitlines() or [""])[0]  # one line: the Hub's messages run on
         raise ModelLoadError(
@@ -73,20 +73,20 @@ def probe_hub(name: str, revision: str | None, token: str | None) -> None:
         HfApi().repo_info(name, revision=revision, token=token, timeout=HUB_TIMEOUT)
 
 
-def _download(name: str, revision: str | None, token: str | None) -> str:
-    """snapshot_download, after `probe_hub`; when the Hub does not answer, a copy already in the local
-    cache is still used, as huggingface_hub itself would."""
+def download_snapshot(name: str, revision: str | None, token: str | None, **options: Any) -> str:
+    """snapshot_download (with `options`, e.g. allow_patterns), after `probe_hub`; when the Hub does not
+    answer, a copy already in the local cache is still used, as huggingface_hub itself would."""
     from huggingface_hub import snapshot_download
 
     try:
         probe_hub(name, revision, token)
     except Exception:
         try:
-            return snapshot_download(repo_id=name, revision=revision, token=token, local_files_only=True)
+            return snapshot_download(repo_id=name, revision=revision, token=token, local_files_only=True, **options)
         except Exception:
             pass
         raise
-    return snapshot_download(repo_id=name, revision=revision, token=token)
+    return snapshot_download(repo_id=name, revision=revision, token=token, **options)
 
 
 def split_model_dir(directory: Path) -> tuple[Path, Path | None]:

@@ -111,22 +111,13 @@ def fetch_base_model(name: str, revision: str | None = None) -> Path:
 
 
 def _download_base(name: str, revision: str | None) -> Path:
-    """The Hub snapshot of a base; a Hub that never answers fails within viextract's probe timeout, and a
-    copy already in the local cache is then used, as huggingface_hub itself would."""
-    from huggingface_hub import hf_hub_download, snapshot_download
+    """The Hub snapshot of a base (weights, config, tokenizer files), through viextract's download: a Hub
+    that never answers fails within its probe's timeout, and a copy already in the local cache is used."""
+    from huggingface_hub import hf_hub_download
 
-    from viextract.loading import probe_hub
+    from viextract.loading import download_snapshot
 
-    try:
-        probe_hub(name, revision, None)
-    except Exception:
-        try:
-            cached = snapshot_download(name, revision=revision, allow_patterns=BASE_MODEL_FILES, local_files_only=True)
-            return Path(cached)
-        except Exception:
-            pass
-        raise
-    directory = Path(snapshot_download(repo_id=name, revision=revision, allow_patterns=BASE_MODEL_FILES))
+    directory = Path(download_snapshot(name, revision, None, allow_patterns=BASE_MODEL_FILES))
     if not any(directory.glob("*.safetensors")):
         hf_hub_download(repo_id=name, filename="pytorch_model.bin", revision=revision)
     return directory
