@@ -8,10 +8,16 @@ from pathlib import Path
 
 from .errors import HubError
 
-LOGIN_HINT = (
-    "log in with `hf auth login` (`huggingface-cli login` with older huggingface_hub) using a token with "
-    "write access, set the HF_TOKEN environment variable, or pass token="
-)
+
+def login_hint(token_option: str = "token=") -> str:
+    """How to give a token with write access; `token_option` is how the caller passes one (`--token`)."""
+    return (
+        "log in with `hf auth login` (`huggingface-cli login` with older huggingface_hub) using a token with "
+        f"write access, set the HF_TOKEN environment variable, or pass {token_option}"
+    )
+
+
+LOGIN_HINT = login_hint()
 
 
 def push_directory(

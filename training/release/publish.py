@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from viextract.hub import hub_error
+from viextract.hub import hub_error, login_hint
 
 from ..data.documents import DataError
 from ..data.files import check_output_file
@@ -48,10 +48,7 @@ UPLOAD_FILES = (
 )
 CARD_FILE = "README.md"
 REPO_ID_PLACEHOLDER = "REPO_ID"
-LOGIN_HINT = (
-    "log in with `hf auth login` (`huggingface-cli login` with older huggingface_hub) using a token with "
-    "write access, set the HF_TOKEN environment variable, or pass --token"
-)
+LOGIN_HINT = login_hint("--token")
 
 
 class PublishError(RuntimeError):
