@@ -20,6 +20,7 @@ import warnings
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from itertools import islice
 from typing import Any
@@ -145,19 +146,12 @@ def map_in_workers(
     context = multiprocessing.get_context("spawn")
     pending: deque[tuple[Future, list[str]]] = deque()
     first = 0
-    # The task (a whole extractor, 100s of MB) goes by a file, not through the spawn pipe: a worker that
-    # dies while starting (a script without `if __name__ == "__main__":`) left the parent blocked for ever
-    # writing the rest of it into that pipe; with a file name to send, the pool reports it broken at once.
-    with tempfile.NamedTemporaryFile(prefix="viextract-task-", suffix=".pkl", delete=False) as handle:
-        blob_path = handle.name
-        try:
-            pickle.dump(task, handle)
-        except BaseException:
-            handle.close()
-            os.unlink(blob_path)
-            raise
-    pool = ProcessPoolExecutor(n_process, mp_context=context, initializer=_start_worker, initargs=(blob_path, threads))
-    try:
+    with _pickled_to_file(task) as task_path, ExitStack() as cleanup:
+        pool = ProcessPoolExecutor(
+            n_process, mp_context=context, initializer=_start_worker, initargs=(task_path, threads)
+        )
+        # The caller stopped early, or an error: drop what is queued, and do not wait for what is running.
+        cleanup.callback(pool.shutdown, wait=False, cancel_futures=True)
         while True:
             while len(pending) < n_process * TASKS_AHEAD:
                 chunk = list(islice(texts, DOCS_PER_TASK))
@@ -174,10 +168,24 @@ def map_in_workers(
                 if isinstance(result, Failed):
                     raise result.error()
                 yield text, result
+
+
+@contextmanager
+def _pickled_to_file(task: Any) -> Iterator[str]:
+    """The path of a temporary file holding `task` pickled, removed on leaving.
+
+    The task (a whole extractor, 100s of MB) goes to workers by a file, not through the spawn pipe: a
+    worker that dies while starting (a script without `if __name__ == "__main__":`) left the parent
+    blocked for ever writing the rest of it into that pipe; with a file name to send, the pool reports
+    itself broken at once. Workers read it when they start; one still starting at the end is shut down.
+    """
+    descriptor, path = tempfile.mkstemp(prefix="viextract-task-", suffix=".pkl")
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            pickle.dump(task, handle)
+        yield path
     finally:
-        # The caller stopped early, or an error: drop what is queued, and do not wait for what is running.
-        pool.shutdown(wait=False, cancel_futures=True)
-        os.unlink(blob_path)  # workers read it when they start; one still starting is being shut down
+        os.unlink(path)
 
 
 _worker_task: Callable[[int, list[str]], list] | None = None
