@@ -128,17 +128,21 @@ def kfold_ner(
 
     silver = load_silver(config.silver_files) if config.silver_files else []
 
-    def fold_silver(train: list[Document], held_out: list[Document]) -> list[Document]:
-        return without_leaks(silver, held_out_strings(held_out, train)) if silver else []
+    silver_of: dict[str, list[Document]] = {}  # per fold (its description): checked, then trained on
+
+    def fold_silver(where: str, train: list[Document], held_out: list[Document]) -> list[Document]:
+        if where not in silver_of:
+            silver_of[where] = without_leaks(silver, held_out_strings(held_out, train)) if silver else []
+        return silver_of[where]
 
     def check_fold(where: str, train: list[Document], held_out: list[Document]) -> None:
         # The gold entity labels, not the tagged sentences: seconds for every fold; training checks the tags again.
         if not config.allow_unseen_labels:
-            seen = {entity.label for doc in [*train, *fold_silver(train, held_out)] for entity in doc.entities}
+            seen = {entity.label for doc in [*train, *fold_silver(where, train, held_out)] for entity in doc.entities}
             check_labels_present(seen, config, where)
 
     def train_fold(fold_config: NerConfig, train: list[Document], held_out: list[Document], where: str) -> dict:
-        fold_silver_ = fold_silver(train, held_out)
+        fold_silver_ = fold_silver(where, train, held_out)
         train_documents(fold_config, train, None, silver=fold_silver_, source=where)
         return {"silver_documents": len(fold_silver_)}
 
