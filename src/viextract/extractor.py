@@ -508,8 +508,9 @@ def _read_records(parts: dict[str, Path | None]) -> dict[str, dict[str, str]]:
     ner/'s metrics are `Extractor.training_metrics` instead, which a caller may change."""
     records: dict[str, dict[str, str]] = {}
     for part, directory in parts.items():
-        names = [name for name in RECORD_FILES if (part, name) != ("ner", METRICS_FILE)]
-        for name in names if directory is not None else ():
+        if directory is None:
+            continue
+        for name in (name for name in RECORD_FILES if (part, name) != ("ner", METRICS_FILE)):
             try:
                 records.setdefault(part, {})[name] = (directory / name).read_text(encoding="utf-8")
             except (OSError, UnicodeDecodeError):
