@@ -111,8 +111,8 @@ def load_model(model_class: Any, directory: str | os.PathLike, **kwargs: Any):
     dtype = kwargs.pop("dtype", torch.float32)
     factory = getattr(model_class, "from_config", None) or model_class._from_config
     model = factory(config, **kwargs)
-    state = load_state(directory)
     expected = model.state_dict()
+    state = _under_prefix(load_state(directory), expected, getattr(model, "base_model_prefix", ""))
     # As from_pretrained(ignore_mismatched_sizes=True) reports them: (name, stored shape, model's shape).
     mismatched = [(n, tuple(t.shape), tuple(expected[n].shape)) for n, t in state.items()
                   if n in expected and t.shape != expected[n].shape]  # fmt: skip
@@ -123,6 +123,15 @@ def load_model(model_class: Any, directory: str | os.PathLike, **kwargs: Any):
     untied = [n for n in missing if n not in skipped and n not in _tied_names(model, state)]
     info = {"missing_keys": untied, "unexpected_keys": list(unexpected), "mismatched_keys": mismatched}
     return model.to(dtype).eval(), info
+
+
+def _under_prefix(state: dict[str, torch.Tensor], expected: dict, prefix: str) -> dict[str, torch.Tensor]:
+    """A bare encoder's weights (`encoder.layer.0...`) under a task model's prefix (`roberta.encoder...`),
+    as from_pretrained places them: the int8-stored e5 base is a bare RobertaModel."""
+    if not prefix or any(name in expected for name in state):
+        return state
+    prefixed = {f"{prefix}.{name}": tensor for name, tensor in state.items()}
+    return prefixed if any(name in expected for name in prefixed) else state
 
 
 def _tied_names(model, state: dict[str, torch.Tensor]) -> set[str]:

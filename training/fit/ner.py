@@ -45,6 +45,7 @@ from .trainer import (
     dev_callbacks,
     jsonable,
     load_base,
+    load_base_weights,
     load_training_documents,
     make_trainer,
     record_config,
@@ -259,13 +260,16 @@ def load_base_model(config: NerConfig, labels: Sequence[str]):
     from transformers import AutoModelForTokenClassification
 
     def build(directory: str):
-        return AutoModelForTokenClassification.from_pretrained(
+        from transformers import AutoConfig
+
+        model_config = AutoConfig.from_pretrained(
             directory,
             num_labels=len(labels),
             id2label=dict(enumerate(labels)),
             label2id={label: i for i, label in enumerate(labels)},
-            ignore_mismatched_sizes=True,  # a base model with another head gets a fresh one
         )
+        # A base model with another head gets a fresh one; float32 whatever the stored dtype.
+        return load_base_weights(AutoModelForTokenClassification, directory, config=model_config, dtype=torch.float32)
 
     return load_base(config, "a token-classification model", build)
 

@@ -67,6 +67,7 @@ from .trainer import (
     dev_callbacks,
     jsonable,
     load_base,
+    load_base_weights,
     load_training_documents,
     make_trainer,
     record_config,
@@ -262,8 +263,8 @@ def load_base_model(config: ReConfig, labels: Sequence[str]):
     return load_base(config, "a RoBERTa encoder", lambda directory: relation_model(config, labels, directory))
 
 
-def relation_model(config: ReConfig, labels: Sequence[str], directory: str) -> RobertaForRelationClassification:
-    """The encoder in `directory` under a fresh relation head over `labels`, in float32."""
+def relation_model(config: ReConfig, labels: Sequence[str], directory: str) -> tuple[Any, dict]:
+    """(model, loading info): the encoder in `directory` under a fresh relation head over `labels`, in float32."""
     from transformers import AutoConfig
 
     base = AutoConfig.from_pretrained(directory).to_dict()
@@ -283,9 +284,7 @@ def relation_model(config: ReConfig, labels: Sequence[str], directory: str) -> R
     )
     # float32 whatever the stored dtype: a float16 model as base (the bundled one) would otherwise
     # train in float16 on the CPU and overflow.
-    return RobertaForRelationClassification.from_pretrained(
-        directory, config=relation_config, ignore_mismatched_sizes=True, dtype=torch.float32
-    )
+    return load_base_weights(RobertaForRelationClassification, directory, config=relation_config, dtype=torch.float32)
 
 
 # ---- training -----------------------------------------------------------------------------------

@@ -137,19 +137,46 @@ def load_base_tokenizer(name: str, revision: str | None = None):
         ) from error
 
 
-def load_base(config: TrainConfig, kind: str, build: Callable[[str], Any]) -> tuple[Any, Any]:
-    """(model, tokenizer) of the config's base model (Hub id or directory); `build(directory)` loads the model
-    under its task's fresh head, and an error in it names the base and the `kind` of model it was to be."""
+def load_base(config: TrainConfig, kind: str, build: Callable[[str], tuple[Any, dict]]) -> tuple[Any, Any]:
+    """(model, tokenizer) of the config's base model (Hub id or directory); `build(directory)` gives the model
+    under its task's fresh head and its loading info (`load_base_weights`), and an error in it names the
+    base and the `kind` of model it was to be."""
     name = config.base_model
     directory, tokenizer = load_base_tokenizer(name, config.revision)
     try:
-        model = build(str(directory))
+        model, info = build(str(directory))
     except Exception as error:
         raise BaseModelError(
             f"base model {name!r}: cannot load {kind} from {directory} ({type(error).__name__}: {error})"
         ) from error
+    check_encoder_loaded(name, directory, model, info)
     check_base_fits(config, model.config, len(tokenizer))
     return model, tokenizer
+
+
+def load_base_weights(model_class: Any, directory: str, **kwargs: Any) -> tuple[Any, dict]:
+    """(model, loading info) of `model_class` from a base directory. An int8-stored one (viextract's own
+    models, the e5 base) is dequantised as `Extractor` loads it: plain from_pretrained finds none of its
+    weights under their names and would start from random ones."""
+    from viextract.storage import load_model, read_storage
+
+    if read_storage(directory) is not None:
+        return load_model(model_class, directory, **kwargs)
+    return model_class.from_pretrained(directory, output_loading_info=True, ignore_mismatched_sizes=True, **kwargs)
+
+
+def check_encoder_loaded(name: str, directory: Path, model: Any, info: dict) -> None:
+    """Only the task head may start random: an encoder weight the base lacks (or has in another shape)
+    would make the run fine-tune a random encoder, which trains and saves without a sign of it."""
+    prefix = model.base_model_prefix + "."
+    mismatched = [key[0] if isinstance(key, tuple) else key for key in info.get("mismatched_keys") or ()]
+    lost = sorted(str(key) for key in [*(info.get("missing_keys") or ()), *mismatched] if str(key).startswith(prefix))
+    if lost:
+        raise BaseModelError(
+            f"base model {name!r}: {len(lost)} encoder weights are not in {directory} under their names or "
+            f"shapes (e.g. {lost[0]}), so training would start from random ones; is it a PhoBERT-architecture "
+            "(RoBERTa) model?"
+        )
 
 
 def check_base_fits(config: TrainConfig, model_config: Any, tokens: int) -> None:
