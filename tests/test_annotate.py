@@ -194,11 +194,17 @@ def test_unreadable_inputs_are_one_line_errors(tmp_path, capsys):
     gold = tmp_path / "gold.jsonl"
     gold.write_text(json.dumps(annotate_text("Đại tá Hùng.", "g").to_dict(), ensure_ascii=False) + "\n", "utf-8")
     no_splits = tmp_path / "no" / "splits.json"
+    splits = tmp_path / "splits.json"
+    splits.write_text('{"test": ["t"]}', encoding="utf-8")
     cases = [
         ([str(latin)], f"{latin}:2: encoding: not UTF-8 text (byte 0xd4 at column 1)"),
         ([str(tmp_path / "absent.txt")], f"{tmp_path / 'absent.txt'}: no such input file"),
         (["evaluate", "--gold", str(latin)], f"{latin}:2: encoding: not UTF-8 text (byte 0xd4 at column 1)"),
         (["evaluate", "--gold", str(gold), "--splits", str(no_splits)], f"{no_splits}: no such splits file"),
+        (
+            ["evaluate", "--gold", str(gold), "--splits", str(splits)],
+            f"{splits}:1: test: document 't' is not in {gold}",
+        ),
     ]
     for argv, message in cases:
         assert main(argv) == 2

@@ -28,8 +28,8 @@ from viextract.normalize import normalize_text
 from ..data.checks import check_document, sentence_bounds
 from ..data.documents import DataError, Document, EntitySpan, RelationSpan
 from ..data.files import load_documents, read_utf8
-from ..data.splits import read_splits
 from ..evaluation.metrics import Scores, score_items, score_spans
+from ..evaluation.runs import select_documents
 from .mentions import Mention, find_entities
 from .relation_rules import find_relations
 
@@ -128,16 +128,6 @@ def format_scores(title: str, scores: Scores) -> str:
     return "\n".join(lines)
 
 
-def select_documents(gold: Sequence[Document], which: str, splits_path: Path) -> list[Document]:
-    if which == "all":
-        return list(gold)
-    test_ids = read_splits(splits_path).get("test", [])
-    chosen = [doc for doc in gold if doc.id in set(test_ids)]
-    if not chosen:
-        raise DataError(f"{splits_path}: test: none of the test documents {test_ids} is in the gold file")
-    return chosen
-
-
 def _evaluate_main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m training.weak.annotate evaluate")
     parser.add_argument("--gold", type=Path, default=Path("data/corpus.jsonl"))
@@ -145,7 +135,7 @@ def _evaluate_main(argv: list[str]) -> int:
     parser.add_argument("--splits", type=Path, default=Path("data/splits.json"))
     args = parser.parse_args(argv)
     try:
-        documents = select_documents(load_documents(args.gold), args.docs, args.splits)
+        documents = select_documents(load_documents(args.gold), args.docs, args.splits, args.gold)
     except DataError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
