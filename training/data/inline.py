@@ -154,7 +154,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m training.data.inline", description=__doc__.split("\n\n")[0])
     parser.add_argument("input", help="marked-up text file (see the module docstring)")
     parser.add_argument("--out", required=True, help="JSONL file to write (corpus format)")
-    parser.add_argument("--splits", help="refuse dev/test entity strings that no training document names")
+    parser.add_argument(
+        "--splits",
+        help="splits file (ids of corpus.jsonl beside it): refuse dev/test entity strings no training document names",
+    )
     return parser
 
 

@@ -92,7 +92,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--dtype", choices=sorted(DTYPES), default="float32")
     parser.add_argument("--max-f1-loss", type=float, default=0.5, help="points of dev F1 a smaller copy may lose")
-    parser.add_argument("--splits", default="data/splits.json", help="splits file whose dev documents check the copy")
+    parser.add_argument(
+        "--splits",
+        default="data/splits.json",
+        help="splits file (ids of corpus.jsonl beside it) whose dev documents check the copy",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     try:

@@ -151,7 +151,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--ud-dir", default=str(DEFAULT_UD_DIR), help="folder with vi_vtb-ud-*.conllu")
     parser.add_argument("--no-vlsp", action="store_true", help="leave out underthesea's VLSP 2013 sentences")
     parser.add_argument("--min-entities", type=int, default=1, help="drop sentences with fewer weak entities")
-    parser.add_argument("--splits", default="data/splits.json", help="splits file: its dev/test strings stay out")
+    parser.add_argument(
+        "--splits",
+        default="data/splits.json",
+        help="splits file (ids of corpus.jsonl beside it): its dev/test strings stay out",
+    )
     return parser
 
 
