@@ -42,3 +42,28 @@ def test_truncate_refuses_a_depth_the_base_does_not_have(three_layer_base, tmp_p
     with pytest.raises(SystemExit, match="has 3 layers"):
         main(["--base", str(base), "--layers", layers, "--out", str(tmp_path / "out")])
     assert not (tmp_path / "out").exists()
+
+
+def test_an_int8_stored_base_is_truncated_from_its_own_weights(three_layer_base, tmp_path):
+    from safetensors.torch import load_file
+
+    from viextract.storage import convert_directory, load_state
+
+    base, _ = three_layer_base
+    packed = convert_directory(base, tmp_path / "int8", to_int8=True)
+    assert main(["--base", str(packed), "--layers", "2", "--out", str(tmp_path / "l2")]) == 0
+    kept = load_file(str(tmp_path / "l2" / "model.safetensors"))
+    name = "encoder.layer.1.attention.self.query.weight"
+    assert torch.equal(kept[name], load_state(packed)[name])  # not a random layer of the same shape
+    assert "viextract_storage" not in json.loads((tmp_path / "l2" / "config.json").read_text())
+
+
+def test_a_base_without_the_kept_layers_weights_is_refused(three_layer_base, tmp_path):
+    from safetensors.torch import load_file, save_file
+
+    base, _ = three_layer_base
+    weights = load_file(str(base / "model.safetensors"))
+    save_file({k: v for k, v in weights.items() if ".layer.1." not in k}, str(base / "model.safetensors"))
+    with pytest.raises(SystemExit, match=r"weights of the kept layers are not in it \(e.g. encoder.layer.1."):
+        main(["--base", str(base), "--layers", "2", "--out", str(tmp_path / "out")])
+    assert not (tmp_path / "out").exists()

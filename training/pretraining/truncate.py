@@ -19,6 +19,7 @@ from pathlib import Path
 from viextract.quiet import quiet_transformers
 from viextract.saving import atomic_directory
 
+from ..fit.trainer import load_base_weights
 from .build_e5_base import INFO_FILE
 from .random_base import copy_tokenizer_files
 
@@ -34,8 +35,13 @@ def write_truncated(base: Path, out: Path, layers: int) -> None:
     config.num_hidden_layers = layers
     config.viextract = note
     # Layers past `layers` have no module to load into: dropped, and transformers' report of them is noise.
+    # An int8-stored base (build_e5_base --dtype int8) is expanded, as plain from_pretrained would not.
+    with quiet_transformers():
+        model, info = load_base_weights(AutoModel, str(base), config=config, add_pooling_layer=False)
+    missing = sorted(info.get("missing_keys") or ()) + [str(key) for key in info.get("mismatched_keys") or ()]
+    if missing:
+        raise ValueError(f"{base}: {len(missing)} weights of the kept layers are not in it (e.g. {missing[0]})")
     with quiet_transformers(), atomic_directory(out) as staging:
-        model = AutoModel.from_pretrained(str(base), config=config, add_pooling_layer=False)
         model.save_pretrained(staging, safe_serialization=True)
         copy_tokenizer_files(base, staging, also=(INFO_FILE,))
 
