@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from viextract.saving import atomic_directory
+from viextract.storage import STORAGE_KEY
 
 TOKENIZER_FILES = ("vocab.txt", "bpe.codes", "added_tokens.json", "tokenizer_config.json", "special_tokens_map.json")
 
@@ -23,7 +24,10 @@ def write_random_twin(like: Path, out: Path, seed: int = 42) -> None:
     from transformers import AutoConfig, AutoModelForMaskedLM
 
     torch.manual_seed(seed)
-    model = AutoModelForMaskedLM.from_config(AutoConfig.from_pretrained(str(like)))
+    config = AutoConfig.from_pretrained(str(like))
+    # The twin's weights are written as floats: a copied int8 storage flag would misdescribe them.
+    config.__dict__.pop(STORAGE_KEY, None)
+    model = AutoModelForMaskedLM.from_config(config)
     with atomic_directory(out) as staging:
         model.save_pretrained(staging, safe_serialization=True)
         copy_tokenizer_files(like, staging)
