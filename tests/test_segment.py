@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from viextract.graphemes import cluster_bounds
 from viextract.normalize import is_separator
 from viextract.segment import DEFAULT_SEGMENTER, group_tokens, merge_groups, split_tokens
-from viextract.text import prepare_text
+from viextract.text import MAX_SENTENCE_TOKENS, prepare_text
 
 # underthesea is an optional segmenter (the [bench] extra): test it where it is installed.
 SEGMENTERS = [DEFAULT_SEGMENTER] + (["underthesea"] if importlib.util.find_spec("underthesea") else [])
@@ -108,3 +108,19 @@ def test_real_segmenters_keep_the_same_coverage(segmenter, text):
     # Joining words never loses or reorders characters: starts of words are a subset of syllable starts.
     assert {a for a, _ in cover(words)} <= {a for a, _ in cover(syllables)}
     assert [b for _, b in cover(words)][-1:] == [b for _, b in cover(syllables)][-1:]
+
+
+def test_a_sentence_over_the_limit_is_cut_after_a_comma_not_inside_a_name():
+    # 8 + 16 per clause tokens: a cut at exactly 400 falls inside `Quốc | phòng`, splitting a TITLE in two.
+    clause = "Thượng tướng Chansamone Chanyalath, Bộ trưởng Quốc phòng Lào tại Hà Nội"
+    text = "Trong chuyến thăm chính thức tới Hà Nội " + ", sau đó ".join([clause] * 30) + "."
+    pieces = prepare_text(text, segmenter="syllables").sentences
+    assert len(pieces) == 2
+    assert text[pieces[0].end - 1] == "," and len(pieces[0].words) <= MAX_SENTENCE_TOKENS
+    assert text[pieces[1].start :].startswith("Bộ trưởng Quốc phòng Lào")
+
+
+def test_a_long_sentence_without_clause_marks_is_still_cut_at_the_limit():
+    text = "Bộ trưởng thăm Lào " * 150
+    pieces = prepare_text(text, segmenter="syllables").sentences
+    assert [len(p.words) for p in pieces] == [MAX_SENTENCE_TOKENS, 200]

@@ -29,6 +29,8 @@ logger = logging.getLogger(__name__)
 # Longer sentences (in syllables and punctuation marks) are cut into pieces of this size:
 # it bounds the segmenter's work and the number of relation candidates per sentence.
 MAX_SENTENCE_TOKENS = 400
+# Where a long sentence is best cut: after a mark that ends a clause, never inside a name.
+_CLAUSE_MARKS = frozenset(",;:")
 
 
 @dataclass(frozen=True)
@@ -67,7 +69,7 @@ def prepare_text(
         spans = split_tokens(norm.text, sent_start, sent_end, classes=classes)
         if len(spans) > MAX_SENTENCE_TOKENS:
             note_truncation("sentence", f"{len(spans)} tokens, pieces of {MAX_SENTENCE_TOKENS}")
-        pieces.extend(spans[i : i + MAX_SENTENCE_TOKENS] for i in range(0, len(spans), MAX_SENTENCE_TOKENS))
+        pieces.extend(cut_long_sentence(norm.text, spans))
     tokens = [[norm.text[a:b] for a, b in piece] for piece in pieces]
     # pyvi, the default, decodes a whole text's sentences in one batch and says where words start.
     fast = pyvi_word_starts(tokens) if segment is SEGMENTERS["pyvi"] else [None] * len(pieces)
@@ -79,6 +81,24 @@ def prepare_text(
             words = _words_from_starts(norm, piece, piece_tokens, starts, forced)
         sentences.append(Sentence(words[0].start, words[-1].end, tuple(words)))
     return PreparedText(norm, tuple(sentences))
+
+
+def cut_long_sentence(text: str, spans: list[tuple[int, int]]) -> list[list[tuple[int, int]]]:
+    """`spans` in pieces of at most MAX_SENTENCE_TOKENS tokens, each cut after a clause mark (`,;:`) where its
+    second half holds one: a cut at a plain token count can fall inside a name and split the entity."""
+    pieces = []
+    start = 0
+    while len(spans) - start > MAX_SENTENCE_TOKENS:
+        end = start + MAX_SENTENCE_TOKENS
+        half = start + MAX_SENTENCE_TOKENS // 2
+        end = next((i + 1 for i in range(end - 1, half, -1) if _is_clause_mark(text, spans[i])), end)
+        pieces.append(spans[start:end])
+        start = end
+    return [*pieces, spans[start:]] if start < len(spans) else pieces
+
+
+def _is_clause_mark(text: str, span: tuple[int, int]) -> bool:
+    return text[span[0] : span[1]] in _CLAUSE_MARKS
 
 
 def _segment_piece(norm: NormalizedText, spans, tokens: list[str], segment, forced: set[int]) -> list[Word]:
