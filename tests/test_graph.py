@@ -93,6 +93,20 @@ def run_cli(monkeypatch, capsys, tiny_ner_dir, tmp_path, output_format):
     return capsys.readouterr().out
 
 
+def test_an_equal_extraction_rebuilt_from_to_dict_gives_the_same_triples():
+    """Relations read back from `to_dict` hold copies of their entities: merges and dates need no originals."""
+    result = built()
+    data = result.to_dict()
+    entities = tuple(Entity.from_dict(e) for e in data["entities"])
+    relations = tuple(
+        Relation(Entity.from_dict(r["head"]), Entity.from_dict(r["tail"]), r["label"], r["score"])
+        for r in data["relations"]
+    )
+    rebuilt = Extraction(data["text"], entities, relations)
+    assert rebuilt == result
+    assert rebuilt.to_triples() == result.to_triples()
+
+
 def test_cli_triples_are_tab_separated(monkeypatch, capsys, tiny_ner_dir, tmp_path):
     lines = run_cli(monkeypatch, capsys, tiny_ner_dir, tmp_path, "triples").splitlines()
     assert len(lines) == 4

@@ -84,22 +84,24 @@ def node_id(entity: Entity) -> str:
 
 def extraction_triples(extraction: Extraction) -> list[Triple]:
     """One `Triple` per relation, in order, with merged nodes and attached DATE values."""
-    position = {id(e): i for i, e in enumerate(extraction.entities)}
+    # Entities are looked up by value, not id: an equal Extraction rebuilt from `to_dict` (each relation
+    # holding copies of its entities) must give the same triples.
+    position = {e: i for i, e in enumerate(extraction.entities)}
     canonical = merge_nodes(extraction.entities)
 
     def node(entity: Entity) -> Entity:
-        i = position.get(id(entity))
+        i = position.get(entity)
         return canonical[i] if i is not None else entity
 
-    dated: dict[int, list[str]] = {}
+    dated: dict[Entity, list[str]] = {}
     for r in extraction.relations:
         if r.label == "date_of" and r.tail.value is not None:
-            dated.setdefault(id(r.head), []).append(r.tail.value)
+            dated.setdefault(r.head, []).append(r.tail.value)
 
     def dates(entity: Entity) -> list[str]:
         if entity.label == "DATE":
             return [entity.value] if entity.value is not None else []
-        return dated.get(id(entity), [])
+        return dated.get(entity, [])
 
     triples = []
     for r in extraction.relations:
