@@ -60,6 +60,17 @@ def test_symbols_are_dropped_from_the_edges_of_names_only():
     assert drop_symbol_edges(["B-DATE", "I-DATE"], ["5", "/"]) == ["B-DATE", "I-DATE"]
 
 
+def test_quotes_and_brackets_are_dropped_from_the_edges_of_names():
+    # The bundled model read `tại Thủ đô «Vientiane»,` as the LOC `«Vientiane»`.
+    assert drop_symbol_edges(["B-LOC", "I-LOC", "I-LOC"], ["«", "Vientiane", "»"]) == ["O", "B-LOC", "O"]
+    assert drop_symbol_edges(["B-PER", "I-PER", "I-PER"], ["»", "«", "Hà_Nội"]) == ["O", "O", "B-PER"]
+    assert drop_symbol_edges(["B-LOC", "I-LOC"], ["「", "Hà_Nội"]) == ["O", "B-LOC"]
+    # A bracket opened inside the name keeps its closing half; dates, events and agreements keep theirs.
+    org = ["B-ORG", "I-ORG", "I-ORG", "I-ORG"]
+    assert drop_symbol_edges(org, ["WHO", "(", "LHQ", ")"]) == org
+    assert drop_symbol_edges(["B-EVENT", "I-EVENT", "I-EVENT"], ["“", "Xuân", "”"]) == ["B-EVENT", "I-EVENT", "I-EVENT"]
+
+
 def test_an_entity_over_emoji_is_trimmed_to_whole_clusters(tiny_extractor, monkeypatch):
     monkeypatch.setattr(tiny_extractor, "tagger", TagEverything(tiny_extractor.tagger.aligner))
     text = f"{FLAG_VN} Bộ trưởng {FAMILY}{FLAG_LA} Bùi Thanh Sơn {THUMBS_MEDIUM} {HEART}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import unicodedata
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -64,15 +65,30 @@ def drop_symbol_edges(tags: Sequence[str], words: Sequence[str]) -> list[str]:
         if span.label not in SYMBOL_FREE_LABELS:
             continue
         start, end = span.start, span.end
-        while start < end and is_symbol_word(words[start]):
+        while start < end and (is_symbol_word(words[start]) or _is_quote_or_bracket(words[start])):
             out[start] = "O"
             start += 1
-        while end > start and is_symbol_word(words[end - 1]):
+        while end > start and (is_symbol_word(words[end - 1]) or _closes_nothing_inside(words[start:end])):
             out[end - 1] = "O"
             end -= 1
         if start < end:
             out[start] = f"B-{span.label}"
     return out
+
+
+# Quotes and brackets: `«Vientiane»` is the LOC `Vientiane`; no annotated name starts or ends with one.
+_QUOTE_OR_BRACKET_CATEGORIES = frozenset({"Ps", "Pe", "Pi", "Pf"})
+
+
+def _is_quote_or_bracket(word: str) -> bool:
+    return bool(word) and all(unicodedata.category(c) in _QUOTE_OR_BRACKET_CATEGORIES or c in "\"'" for c in word)
+
+
+def _closes_nothing_inside(words: Sequence[str]) -> bool:
+    """Whether the last word is a quote or bracket that no mark inside opens: `(WHO)` keeps its `)`."""
+    return _is_quote_or_bracket(words[-1]) and not any(
+        unicodedata.category(c) in {"Ps", "Pi"} for word in words[:-1] for c in word
+    )
 
 
 def encode_bio(num_words: int, spans: Sequence[tuple[int, int, str]]) -> list[str]:
