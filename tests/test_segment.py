@@ -124,3 +124,11 @@ def test_a_long_sentence_without_clause_marks_is_still_cut_at_the_limit():
     text = "Bộ trưởng thăm Lào " * 150
     pieces = prepare_text(text, segmenter="syllables").sentences
     assert [len(p.words) for p in pieces] == [MAX_SENTENCE_TOKENS, 200]
+
+
+def test_word_segmented_input_reads_as_the_plain_text():
+    # VnCoreNLP-style input: `_` between syllables was a token of its own, and the bundled model gave `Thủ_đô_`.
+    plain = "Tại Thủ đô Vientiane, Đại tướng Phan Văn Giang hội đàm."
+    joined = "Tại Thủ_đô Vientiane, Đại_tướng Phan_Văn_Giang hội_đàm."
+    spans = lambda text: [(w.text, w.start, w.end) for s in prepare_text(text).sentences for w in s.words]  # noqa: E731
+    assert spans(joined) == spans(plain)

@@ -42,10 +42,17 @@ def _separator_form(char: str) -> str:
     return "\n" if char in LINE_BREAKS else " "
 
 
+_SEPARATOR_CATEGORIES = frozenset({"Cc", "Cf", "Zs", "Zl", "Zp", "Cs", "Co", "Cn"})
+
+
 @functools.cache  # called for every character of every text: the per-character answer is looked up once
 def is_separator(char: str) -> bool:
-    """Whitespace, control and format characters: they separate words and belong to none."""
-    return char.isspace() or unicodedata.category(char) in {"Cc", "Cf", "Zs", "Zl", "Zp", "Cs", "Co", "Cn"}
+    """Whitespace, control and format characters, and `_`: they separate words and belong to none.
+
+    `_` is what word-segmented text (`Thủ_đô Vientiane`, as VnCoreNLP writes it) puts between a word's
+    syllables: read as a space, such input gives the entities of the plain text, not `Thủ_đô_`.
+    """
+    return char == "_" or char.isspace() or unicodedata.category(char) in _SEPARATOR_CATEGORIES
 
 
 @dataclass(frozen=True)
