@@ -33,6 +33,15 @@ def test_control_and_zero_width_characters_become_spaces():
     assert len(norm.starts) == len(norm.text)
 
 
+def test_invisible_format_characters_inside_a_word_are_dropped_not_spaces():
+    # A soft hyphen split `trư\u00adởng` into `trư ởng`: the bundled model then lost both TITLEs and a PER.
+    text = "Bộ trư\u00adởng Phan Văn Gi\u200fang, Vien\u2060tiane\ufeff."
+    norm = normalize_text(text)
+    assert norm.text == "Bộ trưởng Phan Văn Giang, Vientiane."
+    start = norm.text.index("Vientiane")
+    assert text[slice(*norm.span_to_original(start, start + len("Vientiane")))] == "Vien\u2060tiane"
+
+
 @given(st.text())
 def test_map_is_monotonic_and_covers_original(text):
     norm = normalize_text(text)

@@ -134,14 +134,25 @@ def _cluster_chars(chunk: str) -> list[str]:
     return out
 
 
+# Invisible format characters that do not break a word (Unicode's Word_Break=Format): soft hyphen, word
+# joiner, BOM, direction marks and embeddings. `trư\u00adởng` is `trưởng` to a reader, so they are dropped,
+# not read as a space that splits the syllable.
+_INVISIBLE = frozenset("\u00ad\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2060\u2066\u2067\u2068\u2069\ufeff")
+
+
 def normalize_text(original: str) -> NormalizedText:
-    """NFC per grapheme cluster, separators turned into spaces or `\\n`, old-style tone placement,
-    decimal digits of any script as ASCII.
+    """NFC per grapheme cluster, separators turned into spaces or `\\n` (invisible format characters,
+    dropped), old-style tone placement, decimal digits of any script as ASCII.
 
     Every character of a cluster maps to the whole cluster, so no word (and no entity) can
     start or end inside a flag, an emoji sequence or a letter with its marks.
     """
-    if unicodedata.is_normalized("NFC", original) and not any(map(_joins_a_cluster, set(original))):
+    chars = set(original)
+    if (
+        unicodedata.is_normalized("NFC", original)
+        and not any(map(_joins_a_cluster, chars))
+        and _INVISIBLE.isdisjoint(chars)
+    ):
         return _normalize_simple(original)
     return _normalize_clusters(original)
 
@@ -163,6 +174,8 @@ def _normalize_clusters(original: str) -> NormalizedText:
             # A mark with no base (after a space or a control, or first) has nothing to sit on:
             # it separates words like the space before it, each character mapping to itself.
             for offset, char in enumerate(chunk):
+                if char in _INVISIBLE:
+                    continue
                 pieces.append(_separator_form(char) if is_separator(char) else " ")
                 starts.append(start + offset)
                 ends.append(start + offset + 1)
