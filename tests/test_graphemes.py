@@ -68,6 +68,7 @@ def test_quotes_and_brackets_are_dropped_from_the_edges_of_names():
     # A bracket opened inside the name keeps its closing half; dates, events and agreements keep theirs.
     org = ["B-ORG", "I-ORG", "I-ORG", "I-ORG"]
     assert drop_symbol_edges(org, ["WHO", "(", "LHQ", ")"]) == org
+    assert drop_symbol_edges(org, ["Công_ty", '"', "ABC", '"']) == org  # a straight quote opens as it closes
     assert drop_symbol_edges(["B-EVENT", "I-EVENT", "I-EVENT"], ["“", "Xuân", "”"]) == ["B-EVENT", "I-EVENT", "I-EVENT"]
 
 

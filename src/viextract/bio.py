@@ -85,9 +85,10 @@ def _is_quote_or_bracket(word: str) -> bool:
 
 
 def _closes_nothing_inside(words: Sequence[str]) -> bool:
-    """Whether the last word is a quote or bracket that no mark inside opens: `(WHO)` keeps its `)`."""
+    """Whether the last word is a quote or bracket that no mark inside opens: `(WHO)` keeps its `)`, and
+    `Công ty "ABC"` its closing `"` (a straight quote opens and closes alike)."""
     return _is_quote_or_bracket(words[-1]) and not any(
-        unicodedata.category(c) in {"Ps", "Pi"} for word in words[:-1] for c in word
+        unicodedata.category(c) in {"Ps", "Pi"} or c in "\"'" for word in words[:-1] for c in word
     )
 
 
