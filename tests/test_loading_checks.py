@@ -139,3 +139,11 @@ def test_a_relation_model_that_is_a_file_is_refused_not_skipped(broken):
 
 def test_the_intact_copy_loads(broken):
     assert Extractor.from_pretrained(broken, device="cpu").relation_extractor is not None
+
+
+def test_a_ner_label_listed_twice_is_refused(broken):
+    # Id 1 (B-PER) renamed to I-PER: the model loaded and silently never predicted a PER entity.
+    config = json.loads((broken / "ner" / "config.json").read_text(encoding="utf-8"))
+    edit_config(broken / "ner" / "config.json", id2label={**config["id2label"], "1": config["id2label"]["2"]})
+    with pytest.raises(ModelLoadError, match=r"ner/config\.json: field 'id2label': labels \['I-PER'\] are listed"):
+        Extractor.from_pretrained(broken, device="cpu")

@@ -138,6 +138,9 @@ def check_ner_labels(directory: Path, config: dict[str, Any]) -> list[str]:
     if unknown or "O" not in tags:
         problem = f"labels {unknown} are not in SCHEMA.md" if unknown else "label 'O' is missing"
         raise ModelLoadError(f"{directory / 'config.json'}: field 'id2label': {problem}")
+    # Two ids for one tag leave some other tag without a row: its entities could never be predicted.
+    if twice := sorted({tag for tag in tags if tags.count(tag) > 1}):
+        raise ModelLoadError(f"{directory / 'config.json'}: field 'id2label': labels {twice} are listed twice")
     settings = config.get("viextract")
     for reader in DECODING_TABLES:
         if isinstance(settings, dict) and settings.get(reader.KEY) is not None:
