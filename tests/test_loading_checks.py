@@ -147,3 +147,18 @@ def test_a_ner_label_listed_twice_is_refused(broken):
     edit_config(broken / "ner" / "config.json", id2label={**config["id2label"], "1": config["id2label"]["2"]})
     with pytest.raises(ModelLoadError, match=r"ner/config\.json: field 'id2label': labels \['I-PER'\] are listed"):
         Extractor.from_pretrained(broken, device="cpu")
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "problem"),
+    [
+        ("vocab_size", "533", "expected a positive integer, got '533'"),
+        ("vocab_size", None, "expected a positive integer, got None"),
+        ("viextract", "pyvi", "expected a JSON object, got 'pyvi'"),
+    ],
+)
+def test_a_config_field_of_the_wrong_type_names_the_file_and_field(broken, field, value, problem):
+    # These were a raw ValueError, TypeError or AttributeError from inside from_pretrained.
+    edit_config(broken / "ner" / "config.json", **{field: value})
+    with pytest.raises(ModelLoadError, match=rf"ner/config\.json: field '{field}': {problem}"):
+        Extractor.from_pretrained(broken, device="cpu")

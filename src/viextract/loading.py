@@ -127,7 +127,18 @@ def read_config(directory: Path) -> dict[str, Any]:
     ids = sorted(str(key) for key in config["id2label"])
     if ids != sorted(str(i) for i in range(len(ids))):
         raise ModelLoadError(f"{path}: field 'id2label': its keys must be the ids 0 to {len(ids) - 1}, got {ids}")
+    check_field_types(path, config)
     return config
+
+
+def check_field_types(path: Path, config: dict[str, Any]) -> None:
+    """The fields read before transformers' own checks: a hand-edited value of the wrong type was a raw
+    TypeError/AttributeError far from the file, or (vocab_size absent) a misleading size mismatch."""
+    size = config.get("vocab_size")
+    if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+        raise ModelLoadError(f"{path}: field 'vocab_size': expected a positive integer, got {size!r}")
+    if not isinstance(config.get("viextract") or {}, dict):  # null is read as no settings
+        raise ModelLoadError(f"{path}: field 'viextract': expected a JSON object, got {config['viextract']!r}")
 
 
 def check_ner_labels(directory: Path, config: dict[str, Any]) -> list[str]:
