@@ -481,6 +481,11 @@ def test_path_errors_stop_before_training(tmp_path, base_model_dir, documents, c
     missing = tmp_path / "silver.jsonl"
     code, err = train_cli([*common, "--set", f"output_dir={base_model_dir}"], capsys)
     assert code == 2 and "would replace base_model" in err
+    # A full model folder: its ner/ would be loaded, not the model written beside it, and nothing said so.
+    (tmp_path / "full" / "ner").mkdir(parents=True)
+    code, err = train_cli([*common, "--set", f"output_dir={tmp_path / 'full'}"], capsys)
+    assert code == 2 and "holds a full model (a ner/ folder), whose loading would ignore this ner model" in err
+    assert [p.name for p in (tmp_path / "full").iterdir()] == ["ner"]
     out = ["--set", f"output_dir={tmp_path / 'out'}"]
     code, err = train_cli([*common, *out, "--set", f"silver_files={missing}"], capsys)
     assert code == 2 and f"error: silver_files: {missing} does not exist" in err

@@ -333,6 +333,11 @@ def check_paths(config: TrainConfig) -> None:
         existing = file_in_the_way(path)
         if existing is not None:
             raise ConfigError(f"{key}: {path}: {existing} is a file, not a folder; a model is saved as a folder")
+    if (Path(config.output_dir) / "ner").is_dir():  # the loader reads that ner/, never a model written beside it
+        raise ConfigError(
+            f"output_dir: {config.output_dir} holds a full model (a ner/ folder), whose loading would ignore this "
+            f"{config.task} model; write it to {Path(config.output_dir) / config.task} to replace that part"
+        )
     output = Path(config.output_dir).resolve()
     base = Path(config.base_model).expanduser()
     if base.exists() and (base.resolve() == output or output in base.resolve().parents):
