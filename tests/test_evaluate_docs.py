@@ -223,3 +223,22 @@ def test_training_errors_name_the_fold_not_the_configs_train_files():
         check_labels_seen([], NerConfig(entity_labels=["PER"], **files), where)
     with pytest.raises(DataError, match=r"^fold 2 of 2 \(.*\): train: no relation example"):
         sampled_examples(ReConfig(threshold=0.5, **files), [], None, where)
+
+
+@pytest.mark.parametrize("task", ["ner", "re"])
+@pytest.mark.parametrize(
+    ("option", "value", "problem"),
+    [("--batch-size", "0", "must be a positive integer, got '0'"), ("--device", "gpu", "'gpu' is not a device")],
+)
+def test_a_bad_batch_size_or_device_stops_kfold_before_any_fold_trains(task, option, value, problem, tmp_path, capsys):
+    # Both were tracebacks at the first prediction: with --kfold, after every fold model had trained.
+    from training.evaluation.evaluate import main
+
+    config = tmp_path / "config.yaml"
+    config.write_text(f"task: {task}\noutput_dir: {tmp_path / 'model'}\n", encoding="utf-8")
+    argv = [task, "--data", str(CORPUS), "--kfold", "2", "--config", str(config), option, value]
+    with pytest.raises(SystemExit) as stopped:
+        main(argv)
+    assert stopped.value.code == 2
+    assert f"argument {option}: {problem}" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["config.yaml"]

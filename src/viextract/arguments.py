@@ -12,3 +12,23 @@ def check_positive_int(name: str, value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
         raise ValueError(f"{name} must be a positive int, got {value!r}")
     return int(value)
+
+
+def check_device(device: str) -> str:
+    """`device` if torch can use it on this machine, else ValueError naming it (a bad name, or no such GPU)."""
+    import torch
+
+    try:
+        parsed = torch.device(device)
+    except (RuntimeError, ValueError):
+        raise ValueError(f"{device!r} is not a device (try cpu, cuda, cuda:0 or mps)") from None
+    available = {
+        "cpu": True,
+        "cuda": torch.cuda.is_available(),
+        "mps": getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available(),
+    }.get(parsed.type, False)
+    if available and parsed.type == "cuda" and parsed.index is not None:
+        available = parsed.index < torch.cuda.device_count()
+    if not available:
+        raise ValueError(f"{device} is not available on this machine")
+    return device

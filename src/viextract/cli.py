@@ -18,6 +18,7 @@ from collections import deque
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
+from .arguments import check_device
 from .batch.command import add_batch_command
 from .dates import reference_year, with_date_values
 from .inputs import STDIN, InputError, check_inputs, display_name, read_input
@@ -83,22 +84,10 @@ def _check_device(device: str | None) -> str | None:
     """`device` if torch can use it here; InputError (one line) naming it otherwise."""
     if device is None:
         return None
-    import torch
-
     try:
-        kind = torch.device(device).type
-    except (RuntimeError, ValueError):
-        raise InputError(f"--device: {device!r} is not a device (try cpu, cuda, cuda:0 or mps)") from None
-    available = {
-        "cpu": True,
-        "cuda": torch.cuda.is_available(),
-        "mps": getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available(),
-    }.get(kind, False)
-    if available and kind == "cuda" and torch.device(device).index is not None:
-        available = torch.device(device).index < torch.cuda.device_count()
-    if not available:
-        raise InputError(f"--device: {device} is not available on this machine")
-    return device
+        return check_device(device)
+    except ValueError as error:
+        raise InputError(f"--device: {error}") from None
 
 
 def _extract_files(

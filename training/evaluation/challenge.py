@@ -29,6 +29,7 @@ from ..data.documents import DataError, Document, printed_in_capitals
 from ..data.files import check_output_file, load_documents, save_documents
 from .metrics import score_items, score_spans
 from .relations import gold_relations
+from .runs import add_model_run_options
 
 DEFAULT_DATA = "data/challenge.jsonl"
 SOURCE = "written by the viextract team for the challenge set; measurement only, never training"
@@ -166,8 +167,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--data", default=DEFAULT_DATA, help=f"challenge documents (JSONL; default {DEFAULT_DATA})")
     parser.add_argument("--out", help="also write the scores as JSON here")
     parser.add_argument("--markdown", action="store_true", help="print the table as Markdown")
-    parser.add_argument("--device", help="cpu, cuda, ... (default: cuda if available)")
-    parser.add_argument("--batch-size", type=int, default=32)
+    add_model_run_options(parser)
     parser.add_argument(
         "--capitals", action="store_true", help="score the texts in capitals, as headlines are printed"
     )

@@ -29,7 +29,14 @@ from ..fit.config import ConfigError
 from ..fit.ner import NerConfig
 from .kfold import add_kfold_options, check_kfold_arguments, extra_train_documents, fold_data_source
 from .ner import evaluate_model_dir, format_results, kfold_ner
-from .runs import add_docs_options, command_record, resolve_splits, select_documents, write_results
+from .runs import (
+    add_docs_options,
+    add_model_run_options,
+    command_record,
+    resolve_splits,
+    select_documents,
+    write_results,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -42,8 +49,7 @@ def build_parser(prog: str = "python -m training.evaluation.evaluate") -> argpar
     add_docs_options(parser)
     add_kfold_options(parser)
     parser.add_argument("--out", help="write the results as JSON here")
-    parser.add_argument("--device", help="cpu, cuda, cuda:1 ... (default: cuda if available)")
-    parser.add_argument("--batch-size", type=int, default=32)
+    add_model_run_options(parser)
     parser.add_argument(
         "--capitals",
         action="store_true",

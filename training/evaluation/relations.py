@@ -278,7 +278,7 @@ def format_report(report: dict[str, Any]) -> str:
 
 def build_parser(prog: str = "python -m training.evaluation.evaluate re") -> argparse.ArgumentParser:
     from .kfold import add_kfold_options
-    from .runs import add_docs_options
+    from .runs import add_docs_options, add_model_run_options
 
     parser = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n")[0])
     parser.add_argument("--model", help="model directory (ner/ and re/) or Hub id, or a re/ directory")
@@ -292,8 +292,7 @@ def build_parser(prog: str = "python -m training.evaluation.evaluate re") -> arg
         "is then also scored end to end from its NER fold model's entities",
     )
     parser.add_argument("--out", "--output", dest="out", type=Path, help="also write the scores as JSON here")
-    parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ... (default: cuda if available)")
+    add_model_run_options(parser)
     return parser
 
 

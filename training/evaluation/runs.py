@@ -8,6 +8,8 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from viextract.arguments import check_device, check_positive_int
+
 from ..data.documents import DataError, Document
 from ..data.splits import select_split_documents
 from ..fit.config import ConfigError
@@ -31,6 +33,27 @@ def add_docs_options(parser: argparse.ArgumentParser) -> None:
         help="splits file: the document ids that --docs picks from --data, and the train_extra files of --kfold "
         f"(default: {DEFAULT_SPLITS}; its train_extra join the folds only when --data is its corpus.jsonl)",
     )
+
+
+def add_model_run_options(parser: argparse.ArgumentParser) -> None:
+    """--batch-size and --device, checked as they are parsed: a bad value was a traceback at the first
+    prediction, which with --kfold came after every fold model had been trained."""
+    parser.add_argument("--batch-size", type=_batch_size, default=32, help="sentences per model batch (default 32)")
+    parser.add_argument("--device", type=_device, help="cpu, cuda, cuda:1 ... (default: cuda if available)")
+
+
+def _batch_size(text: str) -> int:
+    try:
+        return check_positive_int("--batch-size", int(text))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}") from None
+
+
+def _device(text: str) -> str:
+    try:
+        return check_device(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def resolve_splits(args: argparse.Namespace) -> None:
