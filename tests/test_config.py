@@ -110,6 +110,18 @@ def test_bad_yaml_shapes(tmp_path):
         NerConfig.load(None, ["train_files=a.jsonl"])
 
 
+def test_a_key_given_twice_names_both_lines(tmp_path):
+    # PyYAML keeps the last value silently: a copied line edited for a sweep decided the learning rate.
+    path = write(tmp_path / "twice.yaml", "learning_rate: 1.0e-4\nepochs: 3\nlearning_rate: 2.0e-4\n")
+    with pytest.raises(
+        ConfigError, match=r"twice\.yaml: .*line 3: key 'learning_rate' is given twice \(first on line 1\)"
+    ):
+        NerConfig.load(path)
+    # A YAML merge key still lets a later key override what it merged.
+    merged = write(tmp_path / "merged.yaml", "<<: {epochs: 3, seed: 1}\nepochs: 4\n")
+    assert (NerConfig.load(merged).epochs, NerConfig.load(merged).seed) == (4, 1)
+
+
 def test_saved_config_reloads_identically(tmp_path):
     config = NerConfig.load(None, ["learning_rate=1e-4", "entity_labels=PER,ORG", "output_dir=x"])
     path = config.save(tmp_path)

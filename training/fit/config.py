@@ -36,6 +36,26 @@ class ConfigError(ValueError):
     """A configuration key or value is wrong; the message names the key and its source."""
 
 
+class UniqueKeyLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, but a key given twice in one mapping is an error: PyYAML silently keeps the
+    last, so a copied line edited for a sweep (or a stale one further down) quietly decided the value."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        first_lines: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":  # `<<: *base` then overriding a key is meant
+                continue
+            key, line = self.construct_object(key_node, deep=True), key_node.start_mark.line + 1
+            try:
+                if key in first_lines:
+                    problem = f"line {line}: key {key!r} is given twice (first on line {first_lines[key]})"
+                    raise yaml.MarkedYAMLError(problem=problem)
+                first_lines[key] = line
+            except TypeError:  # an unhashable key: the base constructor reports it
+                continue
+        return super().construct_mapping(node, deep=deep)
+
+
 @dataclass
 class TrainConfig:
     """Fields every task shares. Paths are relative to the directory the command runs in."""
@@ -197,7 +217,7 @@ class TrainConfig:
             except OSError as error:
                 raise ConfigError(f"{path}: cannot read the config file ({error.strerror or error})") from error
             try:
-                loaded = yaml.safe_load(text)
+                loaded = yaml.load(text, Loader=UniqueKeyLoader)
             except yaml.YAMLError as error:
                 raise ConfigError(f"{path}: not valid YAML ({error})") from error
             values = {} if loaded is None else loaded
