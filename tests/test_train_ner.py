@@ -182,6 +182,27 @@ def test_training_steps_lower_the_loss_and_save_a_loadable_model(tmp_path, base_
     assert [e["step"] for e in resumed["log_history"] if "loss" in e][-2:] == [13, 14]
 
 
+def test_a_resume_killed_before_its_first_checkpoint_resumes_again(tmp_path, base_model_dir, capsys, monkeypatch):
+    # The resumed run's longer max_steps was recorded before training, beside the finished run's last
+    # checkpoint: the same --resume was then refused as "finished; raise max_steps".
+    import transformers
+
+    config_path = train_config(tmp_path, base_model_dir, max_steps=2, batch_size=8, augment=False)
+    assert train_cli(["ner", "--config", str(config_path)], capsys)[0] == 0
+    resume = ["ner", "--config", str(config_path), "--set", "max_steps=3", "--resume"]
+
+    def preempted(*args, **kwargs):  # the machine is taken back as the resumed run starts
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as patch:
+        patch.setattr(transformers.Trainer, "train", preempted)
+        with pytest.raises(KeyboardInterrupt):
+            train_cli(resume, capsys)
+    code, err = train_cli(resume, capsys)
+    assert code == 0, err
+    assert json.loads((tmp_path / "model" / "training_metrics.json").read_text(encoding="utf-8"))["global_step"] == 3
+
+
 def test_select_on_dev_false_trains_every_epoch_and_keeps_the_last(tmp_path, base_model_dir, capsys):
     from safetensors.torch import load_file
 

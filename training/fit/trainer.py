@@ -308,13 +308,26 @@ def _finished(checkpoint: Path, config: TrainConfig) -> bool:
 
 def record_config(trainer: Any, config: TrainConfig, resuming: bool) -> None:
     """Keep the run's config beside its checkpoints; when resuming, first name the keys that differ
-    from the run being continued (allowed, but worth seeing). Main process only."""
+    from the run being continued (allowed, but worth seeing). Main process only.
+
+    A resumed run's config is written with its first checkpoint, not before: it describes the last
+    checkpoint there, and a resume killed before saving one would otherwise leave a longer max_steps
+    beside the finished run's last checkpoint, so that the same --resume was refused as finished.
+    """
     if not trainer.is_world_process_zero():
         return
-    if resuming:
-        warn_config_changes(config, config.checkpoint_path / CONFIG_FILENAME)
-    config.checkpoint_path.mkdir(parents=True, exist_ok=True)
-    config.save(config.checkpoint_path)
+    if not resuming:
+        config.checkpoint_path.mkdir(parents=True, exist_ok=True)
+        config.save(config.checkpoint_path)
+        return
+    warn_config_changes(config, config.checkpoint_path / CONFIG_FILENAME)
+    from transformers import TrainerCallback
+
+    class RecordConfigOnSave(TrainerCallback):
+        def on_save(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+            config.save(config.checkpoint_path)
+
+    trainer.add_callback(RecordConfigOnSave())
 
 
 def warn_config_changes(config: TrainConfig, previous_path: Path) -> None:
