@@ -203,6 +203,20 @@ def test_a_resume_killed_before_its_first_checkpoint_resumes_again(tmp_path, bas
     assert json.loads((tmp_path / "model" / "training_metrics.json").read_text(encoding="utf-8"))["global_step"] == 3
 
 
+def test_resuming_a_checkpoint_that_does_not_fit_the_config_is_one_line(tmp_path, base_model_dir, capsys):
+    # Both were a torch or safetensors traceback once training had started.
+    config_path = train_config(tmp_path, base_model_dir, max_steps=2, batch_size=8, augment=False)
+    assert train_cli(["ner", "--config", str(config_path)], capsys)[0] == 0
+    resume = ["ner", "--config", str(config_path), "--set", "max_steps=3", "--resume"]
+    code, err = train_cli([*resume, "--set", "entity_labels=PER,LOC"], capsys)
+    assert code == 2 and "checkpoint-2 does not fit the model this config builds" in err
+    assert "classifier.bias: [15] there, [5] here" in err and "Traceback" not in err
+    weights = tmp_path / "model.checkpoints" / "checkpoint-2" / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:1000])
+    code, err = train_cli(resume, capsys)
+    assert code == 2 and f"--resume: {weights}: cannot be read" in err
+
+
 def test_select_on_dev_false_trains_every_epoch_and_keeps_the_last(tmp_path, base_model_dir, capsys):
     from safetensors.torch import load_file
 

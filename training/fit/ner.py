@@ -40,6 +40,7 @@ from .trainer import (
     add_silver,
     augment_documents,
     check_paths,
+    check_resumable,
     checkpoint_to_resume,
     describe_split,
     dev_callbacks,
@@ -318,6 +319,7 @@ def train_sentences(
         len(dev) if dev is not None else "no",
     )
     evaluate = dev is not None
+    check_resumable(model, resume_from)
     record_config(trainer, config, resuming=resume_from is not None)
     result = trainer.train(resume_from_checkpoint=resume_from)
 

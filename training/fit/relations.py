@@ -62,6 +62,7 @@ from .trainer import (
     add_silver,
     augment_documents,
     check_paths,
+    check_resumable,
     checkpoint_to_resume,
     describe_split,
     dev_callbacks,
@@ -329,6 +330,7 @@ def train_examples(
     )
     no_relation_id = labels.index(NO_RELATION)
     trainer = relation_trainer(config, model, tokenizer, train_features, dev_features, no_relation_id)
+    check_resumable(model, resume_from)
     record_config(trainer, config, resuming=resume_from is not None)
     result = trainer.train(resume_from_checkpoint=resume_from)
     # The kept checkpoint (the best on dev, or the last) is loaded: choose the threshold on dev with

@@ -294,6 +294,30 @@ def checkpoint_to_resume(config: TrainConfig, resume: bool) -> str | None:
     return None
 
 
+def check_resumable(model: Any, checkpoint: str | None) -> None:
+    """The checkpoint's weights have the shapes of `model`, which this config built: a config changed in
+    a key that reshapes it (entity_labels, another base) was torch's size-mismatch traceback."""
+    if checkpoint is None or not (Path(checkpoint) / "model.safetensors").is_file():
+        return  # nothing to resume, or the Trainer's own message names what the checkpoint lacks
+    from safetensors import safe_open
+
+    path = Path(checkpoint) / "model.safetensors"
+    try:
+        with safe_open(str(path), framework="pt") as weights:
+            stored = {name: list(weights.get_slice(name).get_shape()) for name in weights.keys()}
+    except Exception as error:  # safetensors raises its own error types for a truncated or garbled file
+        raise ConfigError(f"--resume: {path}: cannot be read ({error})") from error
+    shapes = {name: list(tensor.shape) for name, tensor in model.state_dict().items()}
+    differ = sorted(name for name in stored.keys() & shapes.keys() if stored[name] != shapes[name])
+    if differ:
+        first = differ[0]
+        raise ConfigError(
+            f"--resume: {checkpoint} does not fit the model this config builds ({len(differ)} weights differ, e.g. "
+            f"{first}: {stored[first]} there, {shapes[first]} here); resume with that run's config "
+            f"({Path(checkpoint).parent / CONFIG_FILENAME}), or train afresh into another checkpoint_dir"
+        )
+
+
 def _finished(checkpoint: Path, config: TrainConfig) -> bool:
     """Whether `checkpoint` is the last step of a run with this config's length: resuming it would train
     a step past the end (the Trainer's behaviour) and overwrite the finished model."""
