@@ -468,6 +468,15 @@ def test_command_line_card_then_push(hub, model_dir, results_files, tmp_path, ca
     assert "no model card" in capsys.readouterr().err
 
 
+def test_write_into_model_alone_writes_only_the_models_readme(model_dir, results_files, tmp_path, monkeypatch):
+    # A user's `publish card --model DIR --write-into-model` also left a model_cards/ folder wherever it ran.
+    model = tmp_path / "model"
+    shutil.copytree(model_dir, model)
+    monkeypatch.chdir(tmp_path)
+    assert main(["card", "--model", str(model), "--results", str(results_files["combined"]), "--write-into-model"]) == 0
+    assert (model / "README.md").is_file() and not (tmp_path / "model_cards").exists()
+
+
 def test_the_pretraining_ablation_is_a_table_of_dev_scores(model_dir, tmp_path):
     """Fine-tuned from the base vs from a random twin: both dev figures come from the results files."""
     dev = {**NER_TEST, "docs": "dev"}

@@ -206,9 +206,7 @@ def push_model(
             except Exception as error:
                 raise _hub_error(error, repo_id, f"create the branch {revision!r} of") from error
         try:
-            info = api.upload_folder(
-                folder_path=staging, repo_id=repo_id, commit_message=message, revision=revision
-            )
+            info = api.upload_folder(folder_path=staging, repo_id=repo_id, commit_message=message, revision=revision)
         except Exception as error:
             raise _hub_error(error, repo_id, "upload to") from error
     return PushResult(repo_id, files, left_out, getattr(info, "commit_url", None))
@@ -228,7 +226,9 @@ def build_parser(prog: str = "python -m training.release.publish") -> argparse.A
         help="results JSON of training.evaluation.evaluate (repeatable); KEY names the split when the file does not: "
         "dev, test, kfold, re.test, ... (see docs/publishing.md)",
     )  # fmt: skip
-    card.add_argument("--out", type=Path, help="write the card here (default: model_cards/<model name>.md)")
+    card.add_argument(
+        "--out", type=Path, help="write the card here (default: model_cards/<model name>.md, unless --write-into-model)"
+    )
     card.add_argument("--write-into-model", action="store_true", help="also write it as <model>/README.md")
     card.add_argument("--repo-id", help="Hub repo id shown in the usage example (default: REPO_ID, filled in by push)")
     card.add_argument("--model-name", help="name in the card and model-index (default: the repo or directory name)")
@@ -239,7 +239,10 @@ def build_parser(prog: str = "python -m training.release.publish") -> argparse.A
     card.add_argument("--library-name", default="viextract", choices=("viextract", "transformers"))
     card.add_argument("--schema", type=Path, help="SCHEMA.md to read label definitions from (default: found nearby)")
     card.add_argument(
-        "--ablation", action="append", default=[], metavar="TASK=FILE",
+        "--ablation",
+        action="append",
+        default=[],
+        metavar="TASK=FILE",
         help="dev results of the same fine-tuning from a random-init base (ner=FILE, re=FILE; repeatable)",
     )
     card.add_argument(
@@ -278,11 +281,14 @@ def _card_command(args: argparse.Namespace) -> int:
     if not args.results:
         logger.warning("no --results: every evaluation in the card says 'not measured'")
     text = render_card(card)
-    out = args.out or Path("model_cards") / f"{card.model_name}.md"
-    _check_card_out(out, args)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(text, encoding="utf-8")
-    print(f"card written to {out}")
+    # --write-into-model alone writes the model's README.md only, not also a model_cards/ folder in the
+    # directory the command happens to run in.
+    out = args.out or (None if args.write_into_model else Path("model_cards") / f"{card.model_name}.md")
+    if out is not None:
+        _check_card_out(out, args)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text, encoding="utf-8")
+        print(f"card written to {out}")
     if args.write_into_model:
         (args.model / CARD_FILE).write_text(text, encoding="utf-8")
         print(f"card written to {args.model / CARD_FILE}")
