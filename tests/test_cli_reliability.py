@@ -169,8 +169,8 @@ def test_pieces_cut_at_line_breaks_give_the_whole_document_result(tiny_tokenizer
 def test_split_at_line_breaks_edges():
     assert split_at_line_breaks("") == [(0, 0)]
     assert split_at_line_breaks("abc", size=2) == [(0, 3)]  # one long line stays whole
-    assert split_at_line_breaks("ab\ncd\nef", size=4) == [(0, 3), (3, 6), (6, 8)]
-    assert split_at_line_breaks("abcdef\nx", size=2) == [(0, 7), (7, 8)]
+    assert split_at_line_breaks("AB\nCD\nEF", size=4) == [(0, 3), (3, 6), (6, 8)]
+    assert split_at_line_breaks("abcdef\nX", size=2) == [(0, 7), (7, 8)]
 
 
 def test_pieces_are_not_cut_where_text_preparation_reads_across_the_line_break():
@@ -181,10 +181,17 @@ def test_pieces_are_not_cut_where_text_preparation_reads_across_the_line_break()
     pieces = split_at_line_breaks(three_lines, size=14)
     assert pieces == [(0, 6), (6, 39), (39, 45)]
     assert "".join(blank_markup(three_lines[a:b]) for a, b in pieces) == blank_markup(three_lines)
-    assert split_at_line_breaks("a < b\nc < d\ne", size=4) == [(0, 6), (6, 12), (12, 13)]  # prose, no tag
+    assert split_at_line_breaks("A < B\nC < D\nE", size=4) == [(0, 6), (6, 12), (12, 13)]  # prose, no tag
     # Before a line a piece would take for the ` date YYYY-MM-DD` header, which is blanked.
-    dated = "ab\ncd\ndate 2026-03-20 Hà Nội\nef"
-    assert split_at_line_breaks(dated, size=6) == [(0, 3), (3, 29), (29, 31)]
+    dated = "AB\nCD.\ndate 2026-03-20 Hà Nội\nEF"
+    assert split_at_line_breaks(dated, size=6) == [(0, 3), (3, 30), (30, 32)]
+
+
+def test_pieces_are_not_cut_inside_a_wrapped_sentence():
+    # A break before a lower-case word continues the sentence (sentences.py): a cut there would split it.
+    text = "Hai bên hội đàm\nvới nhau.\nKết thúc.\n"
+    assert split_at_line_breaks(text, size=17) == [(0, 26), (26, 36)]
+    assert split_at_line_breaks(text.replace("\n", "\r\n"), size=18) == [(0, 28), (28, 39)]
 
 
 def _read_until(stream, predicate, lines, timeout=300):

@@ -1,3 +1,5 @@
+import pytest
+
 from viextract.sentences import split_sentences
 
 
@@ -33,3 +35,39 @@ def test_news_end_marker_and_quotes():
 def test_empty_and_whitespace():
     assert split_sentences("") == []
     assert split_sentences(" \n\t ") == []
+
+
+def test_a_line_wrapped_mid_sentence_is_one_sentence():
+    # Hard-wrapped text (mail, PDF copies): a break before a lower-case word continues the sentence.
+    wrapped = "Đại tướng Phan Văn Giang đã hội đàm\nvới Thượng tướng Chansamone,\nhai bên ký kết."
+    assert sentences(wrapped) == [wrapped]
+    assert sentences(wrapped.replace("\n", "  \r\n ")) == [wrapped.replace("\n", "  \r\n ")]  # CRLF, spaces
+
+
+def test_line_breaks_that_end_a_sentence_still_do():
+    assert sentences("Hai bên hội đàm\nKết thúc hội đàm") == ["Hai bên hội đàm", "Kết thúc hội đàm"]  # capital
+    assert sentences("Hội đàm kết thúc.\nsau đó hai bên") == ["Hội đàm kết thúc.", "sau đó hai bên"]  # full stop
+    assert sentences("Nội dung:\nhợp tác") == ["Nội dung:", "hợp tác"]
+    assert sentences("Hai bên hội đàm\n\nsau đó") == ["Hai bên hội đàm", "sau đó"]  # a blank line
+    assert sentences("Hai bên hội đàm\r\n\r\nsau đó") == ["Hai bên hội đàm", "sau đó"]
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+def test_the_bundled_model_reads_hard_wrapped_text_as_the_unwrapped_text(newline):
+    from viextract import extract
+
+    line = (
+        "Sáng 15/3, tại Thủ đô Vientiane, Đại tướng Phan Văn Giang, Bộ trưởng Bộ Quốc phòng Việt Nam, "
+        "đã hội đàm với Thượng tướng Chansamone Chanyalath, Bộ trưởng Quốc phòng Lào."
+    )
+    # Wrapped before lower-case words only: each such break was a sentence end, and the relations
+    # across it were lost (7 -> 2).
+    wrapped = line.replace(" tướng Phan", newline + "tướng Phan").replace(" phòng Việt", newline + "phòng Việt")
+    wrapped = wrapped.replace(" đã hội đàm", newline + "đã hội đàm")
+    flat = lambda text: " ".join(text.split())  # noqa: E731
+    one, other = extract(line), extract(wrapped)
+    assert [(e.label, e.text) for e in one.entities] == [(e.label, flat(e.text)) for e in other.entities]
+    assert [(flat(r.head.text), r.label, flat(r.tail.text)) for r in other.relations] == [
+        (r.head.text, r.label, r.tail.text) for r in one.relations
+    ]
+    assert len(one.relations) == 7

@@ -12,7 +12,7 @@ import functools
 import re
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .graphemes import cluster_bounds, is_extend, is_regional_indicator
 
@@ -157,6 +157,20 @@ def normalize_text(original: str) -> NormalizedText:
     return _normalize_clusters(original)
 
 
+def _one_break_per_crlf(norm: NormalizedText) -> NormalizedText:
+    """A CRLF is one line break, as editors show it, not two (a blank line): its CR becomes a space, so
+    that Windows text wraps and breaks as the same text with bare line feeds (sentences.py)."""
+    if "\r\n" not in norm.original:
+        return norm
+    text = list(norm.text)
+    for pair in re.finditer("\n(?=\n)", norm.text):
+        at = pair.start()
+        source = norm.starts[at]
+        if norm.original[source : source + 2] == "\r\n" and norm.starts[at + 1] == source + 1:
+            text[at] = " "
+    return replace(norm, text="".join(text))
+
+
 @functools.cache
 def _joins_a_cluster(char: str) -> bool:
     """Marks, joiners, skin tones, tags and flag halves: text without them is one cluster per character."""
@@ -186,7 +200,7 @@ def _normalize_clusters(original: str) -> NormalizedText:
             ends.append(end)
     text = "".join(pieces)
     text = text.translate(digits) if (digits := _digit_forms(set(text))) else text
-    return NormalizedText(original, _old_style_tones(text), tuple(starts), tuple(ends))
+    return _one_break_per_crlf(NormalizedText(original, _old_style_tones(text), tuple(starts), tuple(ends)))
 
 
 def _digit_forms(chars: set[str]) -> dict[int, str]:
@@ -204,4 +218,5 @@ def _normalize_simple(original: str) -> NormalizedText:
     forms.update(_digit_forms(chars))
     text = original.translate(forms) if forms else original
     size = len(original)
-    return NormalizedText(original, _old_style_tones(text), tuple(range(size)), tuple(range(1, size + 1)))
+    norm = NormalizedText(original, _old_style_tones(text), tuple(range(size)), tuple(range(1, size + 1)))
+    return _one_break_per_crlf(norm)

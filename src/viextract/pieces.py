@@ -1,9 +1,9 @@
 """Cutting a long document at line breaks, and putting the pieces' results back together.
 
-A sentence never crosses a line break (`sentences.py`), and entities and relations stay within
-one sentence, so the results of pieces cut just after a `\\n`, moved by each piece's offset, are
-the whole document's result (`split_at_line_breaks` avoids the two breaks text preparation reads
-across). The command line uses this to report progress inside a long file.
+A sentence never crosses a line break other than a wrap (`sentences.py`), and entities and relations
+stay within one sentence, so the results of pieces cut just after a `\\n`, moved by each piece's
+offset, are the whole document's result (`split_at_line_breaks` avoids the breaks text preparation
+reads across). The command line uses this to report progress inside a long file.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from dataclasses import replace
 from .dates import header_date
 from .markup import TAG
 from .results import Extraction, Relation
+from .sentences import wraps_at
 
 PIECE_CHARS = 20_000
 
@@ -23,7 +24,8 @@ def split_at_line_breaks(text: str, size: int = PIECE_CHARS) -> list[tuple[int, 
 
     A piece is longer only where a line is; an empty text is one empty piece. A line break is
     not cut at where the text is read across it: inside an HTML tag (`<a\\nhref=...>`, blanked
-    whole, line break included) or before a line that a piece would read as a ` date` header.
+    whole, line break included), a wrap inside a sentence, or before a line that a piece would read
+    as a ` date` header.
     """
     bounds = []
     start = 0
@@ -44,6 +46,8 @@ def split_at_line_breaks(text: str, size: int = PIECE_CHARS) -> list[tuple[int, 
 
 
 def _can_cut(text: str, newline: int) -> bool:
+    if wraps_at(text, newline):
+        return False
     opening = text.rfind("<", 0, newline)
     if opening > text.rfind(">", 0, newline):  # a tag begun before the break may end after it, lines later
         tag = TAG.match(text, opening)

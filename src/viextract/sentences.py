@@ -3,14 +3,16 @@
 A sentence ends at a line break, or at `.`, `!`, `?` or `…` (with any closing quotes or
 brackets) followed by whitespace and then something that can open a sentence. It does
 not end after abbreviations such as `TP.`, after single initials, inside numbers
-(`3.5`, `10.10.2025`), or where the next word starts in lower case.
+(`3.5`, `10.10.2025`), or where the next word starts in lower case. A line break is a wrap,
+not an end, where text was hard-wrapped mid-sentence: a single one after a letter, digit or
+comma and before a lower-case letter.
 """
 
 from __future__ import annotations
 
 import re
 
-from .normalize import is_separator
+from .normalize import LINE_BREAKS, is_separator
 
 # Abbreviations that end in a full stop without ending the sentence (compared case-sensitively).
 ABBREVIATIONS = frozenset({
@@ -34,14 +36,14 @@ def _opens_sentence(char: str) -> bool:
 def split_sentences(text: str) -> list[tuple[int, int]]:
     """Return [start, end) spans of the sentences of `text`, trimmed of separators."""
     spans: list[tuple[int, int]] = []
-    for line in re.finditer(r"[^\n]+", text):
-        start = line.start()
-        for match in _END.finditer(text, line.start(), line.end()):
+    for line_start, line_end in _lines(text):
+        start = line_start
+        for match in _END.finditer(text, line_start, line_end):
             end = match.end()
             after = end
-            while after < line.end() and is_separator(text[after]):
+            while after < line_end and is_separator(text[after]):
                 after += 1
-            if after == end or after == line.end():
+            if after == end or after == line_end:
                 continue  # no whitespace after it (`3.5`), or the line ends here anyway
             if not _opens_sentence(text[after]):
                 continue
@@ -51,8 +53,36 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
                     continue
             spans.append((start, end))
             start = after
-        spans.append((start, line.end()))
+        spans.append((start, line_end))
     return [trimmed for span in spans if (trimmed := _trim(text, *span))]
+
+
+def _lines(text: str) -> list[tuple[int, int]]:
+    """[start, end) of the non-empty lines of `text`, a line that wraps into the next taken whole."""
+    lines: list[tuple[int, int]] = []
+    for line in re.finditer(r"[^\n]+", text):
+        if lines and line.start() == lines[-1][1] + 1 and wraps_at(text, lines[-1][1]):
+            lines[-1] = (lines[-1][0], line.end())
+        else:
+            lines.append((line.start(), line.end()))
+    return lines
+
+
+def wraps_at(text: str, newline: int) -> bool:
+    """Whether the line break `text[newline]` (a `\n`) wraps a sentence rather than ends it: the only break
+    between a letter, digit or comma and a lower-case letter (`hội đàm với\nđoàn`). A CR before it is
+    part of the break (CRLF), so the original text and the normalised one give the same answer."""
+    last = newline - 1
+    if last >= 0 and text[last] == "\r":
+        last -= 1
+    while last >= 0 and text[last] not in LINE_BREAKS and is_separator(text[last]):
+        last -= 1
+    first = newline + 1
+    while first < len(text) and text[first] not in LINE_BREAKS and is_separator(text[first]):
+        first += 1
+    if last < 0 or first == len(text):
+        return False
+    return (text[last].isalnum() or text[last] == ",") and text[first].islower()
 
 
 def _trim(text: str, start: int, end: int) -> tuple[int, int] | None:
