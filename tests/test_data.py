@@ -129,6 +129,24 @@ def test_rejects_offsets_outside_the_text(tmp_path):
     rejects(tmp_path, mutate(lambda d: d["entities"][0].update(end=0)), "entities[0]", "empty span [0, 0)")
 
 
+def test_an_entity_text_must_be_the_mention_its_offsets_cut(tmp_path):
+    # Offsets valid and on token bounds, but not the mention the annotator wrote down: refused, not dropped.
+    bad = mutate(lambda d: d["entities"][0].update(text="Thượng tướng"))
+    rejects(tmp_path, bad, "entities[0].text", "'Thượng tướng' is not the text at [0, 11), 'Trung tướng'")
+
+    # Offsets counted in UTF-16 units (JavaScript's length) after an emoji: the hint says how to count.
+    def utf16(doc):
+        doc["text"] = "📌 " + doc["text"]
+        for entity in doc["entities"]:
+            entity["text"] = doc["text"][entity["start"] + 2 : entity["end"] + 2]
+            entity["start"], entity["end"] = entity["start"] + 3, entity["end"] + 3
+
+    rejects(tmp_path, mutate(utf16), "entities[0].text", "count code points (Python str indices), not UTF-16")
+    good = mutate(lambda d: [e.update(text=TEXT[e["start"] : e["end"]]) for e in d["entities"]])
+    (doc,) = load_documents(write_jsonl(tmp_path / "good.jsonl", good))
+    assert doc.to_dict() == good_doc()  # the checked `text` is not kept
+
+
 def test_rejects_span_with_whitespace_at_either_end(tmp_path):
     rejects(
         tmp_path,

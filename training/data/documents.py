@@ -1,7 +1,8 @@
 """Annotated documents as typed data: `Document` and its spans, parsed from one JSON object each.
 
 One document per line: {"id", "date", "text", "entities": [{"id","start","end","label"}],
-"relations": [{"head","tail","label"}]} (optionally "source"); offsets index `text`.
+"relations": [{"head","tail","label"}]} (optionally "source", and an entity's "text", which must be its
+mention); offsets index `text` in code points. Other keys are ignored and not written back.
 Every rule of SCHEMA.md that code can check is checked once (training.data.checks), so training,
 augmentation and the weak annotator all write and read the same valid data.
 """
@@ -123,6 +124,21 @@ def _require_list(obj: dict, key: str, where: str) -> list:
     return items
 
 
+def _check_mention(mention: str, text: str, entity: EntitySpan, where: str, name: str) -> None:
+    """An entity's optional `text` must be what its offsets cut out of the document; else the offsets were
+    counted another way (UTF-16 units, as JavaScript does, or UTF-8 bytes), and nothing else would notice
+    when the shifted span happens to fall on other words. Offsets outside the text are check_entities' error."""
+    start, end = entity.start, entity.end
+    if not 0 <= start <= end <= len(text) or text[start:end] == mention:
+        return
+    raise field_error(
+        where,
+        name,
+        f"{mention!r} is not the text at [{start}, {end}), {text[start:end]!r}; "
+        "offsets count code points (Python str indices), not UTF-16 units or bytes",
+    )
+
+
 def parse_document(obj: Any, where: str) -> Document:
     """Check the shape and types of one decoded JSON line and build a Document."""
     if not isinstance(obj, dict):
@@ -140,14 +156,15 @@ def parse_document(obj: Any, where: str) -> Document:
     entities = []
     for index, item in enumerate(_require_list(obj, "entities", where)):
         prefix = f"entities[{index}]."
-        entities.append(
-            EntitySpan(
-                id=_require(item, "id", (str,), where, prefix),
-                start=_require(item, "start", (int,), where, prefix),
-                end=_require(item, "end", (int,), where, prefix),
-                label=_require(item, "label", (str,), where, prefix),
-            )
+        entity = EntitySpan(
+            id=_require(item, "id", (str,), where, prefix),
+            start=_require(item, "start", (int,), where, prefix),
+            end=_require(item, "end", (int,), where, prefix),
+            label=_require(item, "label", (str,), where, prefix),
         )
+        if "text" in item:
+            _check_mention(_require(item, "text", (str,), where, prefix), text, entity, where, f"{prefix}text")
+        entities.append(entity)
     relations = []
     for index, item in enumerate(_require_list(obj, "relations", where)):
         prefix = f"relations[{index}]."
