@@ -417,6 +417,17 @@ def test_a_split_left_out_is_empty_and_a_misspelt_one_is_refused_with_its_line(t
         load_split("dev", splits)
 
 
+def test_a_split_given_twice_is_refused_with_both_lines(tmp_path):
+    # json keeps the last "train": document `a` silently left training, and train_extra likewise.
+    splits = make_split_dir(tmp_path)
+    splits.write_text('{\n  "train": ["a"],\n  "dev": ["b"],\n  "train": ["c"]\n}\n', encoding="utf-8")
+    with pytest.raises(DataError, match=r"splits\.json:4: train: given twice \(first on line 2\)"):
+        load_split("train", splits)
+    splits.write_text('{"train": ["a"], "train_extra": ["x.jsonl"], "train_extra" : []}', encoding="utf-8")
+    with pytest.raises(DataError, match=r"splits\.json:1: train_extra: given twice"):
+        load_split("dev", splits)
+
+
 def test_split_errors_name_the_line_of_the_id(tmp_path):
     splits = make_split_dir(tmp_path)
     splits.write_text('{\n  "train": ["a"],\n  "dev": [\n    "b",\n    "a"\n  ]\n}\n', encoding="utf-8")

@@ -32,6 +32,23 @@ def read_utf8(path: str | Path, what: str = "file") -> str:
         ) from None
 
 
+class DuplicateKey(ValueError):
+    """A JSON object gives `key` twice; json.loads would keep the last value and silently drop the first."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """`object_pairs_hook` for json.loads: DuplicateKey for a key given twice instead of keeping the last."""
+    data = dict(pairs)
+    if len(data) < len(pairs):
+        seen: set[str] = set()
+        raise DuplicateKey(next(key for key, _ in pairs if key in seen or seen.add(key)))
+    return data
+
+
 def read_jsonl(path: str | Path) -> list[tuple[int, Any]]:
     """(line number, decoded object) for each non-blank line; DataError on bad JSON or a non-UTF-8 file."""
     path = Path(path)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from .documents import CORPUS_FILE, SPLIT_NAMES, DataError, Document, field_error
-from .files import load_documents, load_numbered_documents, read_utf8
+from .files import DuplicateKey, load_documents, load_numbered_documents, read_utf8, unique_keys
 
 
 def load_split(
@@ -97,9 +98,15 @@ def read_splits(path: str | Path) -> dict[str, list[str]]:
     """
     path = Path(path)
     try:
-        splits = json.loads(read_utf8(path, "splits file"))
+        splits = json.loads(read_utf8(path, "splits file"), object_pairs_hook=unique_keys)
     except json.JSONDecodeError as error:
         raise DataError(f"{path}:{error.lineno}: json: invalid JSON: {error.msg}") from None
+    except DuplicateKey as error:
+        # json keeps the last: a second "train" (pasted, or a stale one) silently emptied the first.
+        lines = _key_lines(path, error.key)
+        raise DataError(
+            f"{path}:{lines[-1]}: {error.key}: given twice (first on line {lines[0]}); JSON keeps only the last"
+        ) from None
     if not isinstance(splits, dict):
         raise DataError(f"{path}:1: splits: expected an object")
     for name in splits:
@@ -118,6 +125,16 @@ def read_splits(path: str | Path) -> dict[str, list[str]]:
                 raise DataError(f"{where}: {name}: document {doc_id!r} is also in {owner[doc_id]}")
             owner[doc_id] = name
     return splits
+
+
+def _key_lines(path: Path, key: str) -> list[int]:
+    """The lines of a JSON file where `key` is written as an object key (at least one, for errors)."""
+    written = re.compile(re.escape(json.dumps(key, ensure_ascii=False)) + r"\s*:")
+    try:
+        lines = path.read_text(encoding="utf-8").split("\n")
+    except (OSError, UnicodeDecodeError):
+        return [1]
+    return [number for number, line in enumerate(lines, 1) for _ in written.finditer(line)] or [1]
 
 
 def _line_of(path: Path, *needles: str) -> int:
