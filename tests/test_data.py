@@ -96,6 +96,14 @@ def test_rejects_invalid_json(tmp_path):
     rejects(tmp_path, '{"id": "doc1", "text": ', "json", "invalid JSON")
 
 
+def test_rejects_a_key_given_twice(tmp_path):
+    # json keeps the last: a second, empty "relations" would silently drop every relation of the line.
+    line = json.dumps(good_doc(), ensure_ascii=False)[:-1] + ', "relations": []}'
+    rejects(tmp_path, line, "relations", "given twice in one object")
+    line = json.dumps(good_doc(), ensure_ascii=False).replace('"label": "PER"', '"label": "PER", "label": "LOC"', 1)
+    rejects(tmp_path, line, "label", "given twice in one object")
+
+
 def test_rejects_a_line_that_is_not_an_object(tmp_path):
     rejects(tmp_path, "[1, 2]", "document", "expected object")
 

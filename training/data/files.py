@@ -50,17 +50,22 @@ def unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 
 def read_jsonl(path: str | Path) -> list[tuple[int, Any]]:
-    """(line number, decoded object) for each non-blank line; DataError on bad JSON or a non-UTF-8 file."""
+    """(line number, decoded object) for each non-blank line; DataError on bad JSON, a key given twice in one
+    object or a non-UTF-8 file."""
     path = Path(path)
     rows = []
     for number, line in enumerate(read_utf8(path, "data file").split("\n"), start=1):
         if not line.strip():
             continue
         try:
-            rows.append((number, json.loads(line)))
+            rows.append((number, json.loads(line, object_pairs_hook=unique_keys)))
         except json.JSONDecodeError as error:
             raise field_error(
                 f"{path}:{number}", "json", f"invalid JSON: {error.msg} at column {error.colno}"
+            ) from None
+        except DuplicateKey as error:  # json keeps the last: a second "entities" would replace the first
+            raise field_error(
+                f"{path}:{number}", error.key, "given twice in one object; JSON keeps only the last"
             ) from None
     return rows
 
