@@ -104,6 +104,16 @@ def test_rejects_a_key_given_twice(tmp_path):
     rejects(tmp_path, line, "label", "given twice in one object")
 
 
+def test_a_byte_order_mark_before_the_first_line_is_not_json(tmp_path):
+    # Notepad saves UTF-8 with a BOM; the data is right, as training.data.clean and .inline already accept.
+    path = tmp_path / "bom.jsonl"
+    path.write_text("\ufeff" + json.dumps(good_doc(), ensure_ascii=False) + "\n", encoding="utf-8")
+    assert [doc.to_dict() for doc in load_documents(path)] == [good_doc()]
+    splits = make_split_dir(tmp_path)
+    splits.write_text("\ufeff" + splits.read_text(encoding="utf-8"), encoding="utf-8")
+    assert [d.id for d in load_split("dev", splits)] == ["b"]
+
+
 def test_rejects_a_line_that_is_not_an_object(tmp_path):
     rejects(tmp_path, "[1, 2]", "document", "expected object")
 

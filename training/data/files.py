@@ -54,7 +54,9 @@ def read_jsonl(path: str | Path) -> list[tuple[int, Any]]:
     object or a non-UTF-8 file."""
     path = Path(path)
     rows = []
-    for number, line in enumerate(read_utf8(path, "data file").split("\n"), start=1):
+    # A byte-order mark is not text (editors on Windows add one); json refused it as invalid JSON.
+    text = read_utf8(path, "data file").removeprefix("\ufeff")
+    for number, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
             continue
         try:

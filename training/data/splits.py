@@ -98,7 +98,8 @@ def read_splits(path: str | Path) -> dict[str, list[str]]:
     """
     path = Path(path)
     try:
-        splits = json.loads(read_utf8(path, "splits file"), object_pairs_hook=unique_keys)
+        text = read_utf8(path, "splits file").removeprefix("\ufeff")  # a byte-order mark is not JSON
+        splits = json.loads(text, object_pairs_hook=unique_keys)
     except json.JSONDecodeError as error:
         raise DataError(f"{path}:{error.lineno}: json: invalid JSON: {error.msg}") from None
     except DuplicateKey as error:
