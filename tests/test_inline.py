@@ -139,3 +139,12 @@ def test_out_may_not_be_the_markup_itself_or_a_folder(tmp_path, capsys):
 def test_a_byte_order_mark_before_the_first_block_is_not_text(tmp_path):
     first, _ = parse_inline("\ufeff" + TWO_DOCUMENTS, "bom.txt")
     assert first.id == "w-1" and first.text.startswith("Sáng 5/3")
+
+
+def test_lines_are_the_editors_lines():
+    # str.splitlines also broke lines at U+2028, U+0085 and form feeds: the text gained a paragraph break
+    # and every error after it named the wrong line.
+    (doc,) = parse_inline("=== w-1\r\nHai bên\x85trao đổi\x0cthêm.\r\n", "ls.txt")
+    assert doc.text == "Hai bên\x85trao đổi\x0cthêm."
+    with pytest.raises(DataError, match=r"ls\.txt:3: entity: handle 'p' is used twice"):
+        parse_inline("=== w-1\n[Hùng]{PER:p} gặp\u2028ông Khoa.\n[Hùng]{PER:p} về.\n", "ls.txt")

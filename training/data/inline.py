@@ -38,6 +38,7 @@ SOURCE = "written by the viextract team; training only"
 ENTITY = re.compile(r"\[([^\[\]{}]+)\]\{([A-Z]+):(\w+)\}")
 _CHECKED_ITEM = re.compile(r"(entities|relations)\[(\d+)\]")
 _ENTITY_ID = re.compile(r"\bT\d+\b")
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 
 def _in_markup_terms(error: DataError, doc_id: str, where: str, entities: list, relations: list) -> DataError:
@@ -120,8 +121,9 @@ def _document(doc_id: str, lines: Sequence[tuple[int, str]], where: str) -> Docu
 def parse_inline(text: str, where: str = "<text>") -> list[Document]:
     """Every `=== ID` block of `text` as a checked Document; DataError names the line at fault."""
     blocks: list[tuple[str, int, list[tuple[int, str]]]] = []
-    # A byte-order mark is not text (editors on Windows add one); offsets are computed after it.
-    for number, line in enumerate(text.removeprefix("\ufeff").splitlines(), 1):
+    # A byte-order mark is not text (editors on Windows add one); offsets are computed after it. Lines end
+    # where an editor ends them: str.splitlines also splits at U+2028, U+0085 or a form feed in the text.
+    for number, line in enumerate(_LINE_BREAK.split(text.removeprefix("\ufeff")), 1):
         if line.startswith("==="):
             doc_id = line[3:].strip()
             if not doc_id:
