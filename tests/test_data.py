@@ -453,6 +453,22 @@ def test_split_errors_name_the_line_of_the_id(tmp_path):
         load_split("dev", splits)
 
 
+def test_train_and_dev_files_may_not_share_a_document(tmp_path):
+    # As splits.json refuses an id in two splits: dev scored (and selected the model on) a training document.
+    from training.fit.config import TrainConfig
+    from training.fit.trainer import load_training_documents
+
+    train = write_jsonl(tmp_path / "train.jsonl", good_doc("a"), good_doc("b"))
+    dev = write_jsonl(tmp_path / "dev.jsonl", good_doc("c"), good_doc("b"))
+    with pytest.raises(DataError, match=rf"^{dev}:2: id: document id 'b' is also at {train}:2$"):
+        load_training_documents(TrainConfig(train_files=[str(train)], dev_files=[str(dev)]))
+    with pytest.raises(DataError, match=rf"^{train}:1: id: document id 'a' is also at {train}:1$"):
+        load_training_documents(TrainConfig(train_files=[str(train), str(train)], dev_files=[str(dev)]))
+    dev = write_jsonl(tmp_path / "dev.jsonl", good_doc("c"))
+    loaded = load_training_documents(TrainConfig(train_files=[str(train)], dev_files=[str(dev)]))
+    assert [[doc.id for doc in docs] for docs in loaded] == [["a", "b"], ["c"]]
+
+
 def test_kfold_extra_documents_are_the_train_extra_files_only(tmp_path):
     """A user's --data is k-folded with the train_extra sentences, never with the corpus's own articles."""
     from argparse import Namespace

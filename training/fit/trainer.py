@@ -12,8 +12,8 @@ from typing import Any
 
 import torch
 
-from ..data.documents import DataError, Document
-from ..data.files import file_in_the_way, load_documents
+from ..data.documents import DataError, Document, field_error
+from ..data.files import file_in_the_way, load_numbered_documents
 from ..data.splits import load_split
 from .config import CONFIG_FILENAME, ConfigError, TrainConfig
 
@@ -35,8 +35,9 @@ def describe_split(config: TrainConfig, split: str) -> str:
 def load_training_documents(config: TrainConfig) -> tuple[list[Document], list[Document]]:
     """(train, dev) documents from train_files/dev_files or the splits file; never test."""
     if config.train_files:
-        train = [doc for path in config.train_files for doc in load_documents(path)]
-        dev = [doc for path in config.dev_files for doc in load_documents(path)]
+        seen: dict[str, str] = {}
+        train = _documents_once(config.train_files, seen)
+        dev = _documents_once(config.dev_files, seen)
     else:
         train = load_split("train", config.splits_file, config.data_dir)
         dev = load_split("dev", config.splits_file, config.data_dir)
@@ -44,6 +45,20 @@ def load_training_documents(config: TrainConfig) -> tuple[list[Document], list[D
         if not docs:
             raise DataError(f"{describe_split(config, name)}: {name}: the split is empty")
     return train, dev
+
+
+def _documents_once(paths: Sequence[str], seen: dict[str, str]) -> list[Document]:
+    """The documents of `paths`; an id already in `seen` (id -> `file:line`, filled here) is refused, as splits.json
+    refuses one in two splits: in two train files it trained twice, in a train and a dev file dev scored training."""
+    documents = []
+    for path in paths:
+        for number, doc in load_numbered_documents(path):
+            where = f"{path}:{number}"
+            if doc.id in seen:
+                raise field_error(where, "id", f"document id {doc.id!r} is also at {seen[doc.id]}")
+            seen[doc.id] = where
+            documents.append(doc)
+    return documents
 
 
 def augment_documents(config: TrainConfig, documents: list[Document]) -> list[Document]:
