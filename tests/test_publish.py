@@ -36,6 +36,10 @@ def row(p, r, f, support):
     return {"precision": p, "recall": r, "f1": f, "support": support, "predicted": 9, "correct": 6}
 
 
+# A label row of `evaluate re` for a label that neither the gold nor the model has in the documents.
+NOTHING = {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 0, "predicted": 0, "correct": 0}
+
+
 # What training.evaluation.evaluate (ner, --docs test), its --kfold mode and training.evaluation.relations write.
 NER_TEST = {
     "task": "ner", "data": "data/corpus.jsonl", "docs": "test", "document_ids": ["004_c7fd43ec24ea10e9"],
@@ -58,7 +62,8 @@ NER_KFOLD = {
 RE_TEST = {
     "model": "outputs/model", "data": "data/corpus.jsonl", "documents": 1, "gold_relations": 33, "threshold": 0.45,
     "relations_gold_entities": {"micro": row(0.5, 0.4242, 0.459, 33),
-                                "per_label": {"has_title": row(0.8, 0.7, 0.7467, 10)}},
+                                "per_label": {"has_title": row(0.8, 0.7, 0.7467, 10), "meets": NOTHING,
+                                              "signed": {**NOTHING, "predicted": 2}}},
     "relations_end_to_end": {"micro": row(0.3, 0.1818, 0.2264, 33), "per_label": {"has_title": row(0.6, 0.3, 0.4, 10)}},
 }  # fmt: skip
 
@@ -232,6 +237,15 @@ def test_per_label_rows_match_the_results_and_absent_ones_say_not_measured(card_
     assert re.search(first + r"not measured \| 78\.79 \| 56\.12 ± 7\.34 \|$", glance, re.M)
     # How far a one-document figure moves with one item: 100 / gold points.
     assert "entities test 47 gold, ±2.1; relations test 33 gold, ±3.0." in " ".join(glance.split())
+
+
+def test_a_label_without_gold_or_predictions_is_a_dash_not_a_zero_f1(card_text):
+    # evaluate re writes a 0/0 row for every relation label; "–" is what the card says such a row means.
+    relations = section(split_front_matter(card_text)[1], "## Evaluation", "### Relations", "#### Test")
+    relations = relations[relations.index("given the gold entities") : relations.index("end to end")]
+    assert re.search(r"^\| `meets` \| – \| – \| – \| – \|$", relations, re.M)
+    # Predicted where gold has none: a real 0 precision, printed.
+    assert re.search(r"^\| `signed` \| 0\.00 \| 0\.00 \| 0\.00 \| 0 \|$", relations, re.M)
 
 
 def test_the_card_says_who_chose_the_relation_threshold(model_dir, results_files, card_text, tmp_path):

@@ -20,7 +20,8 @@ Results JSON (`--results [KEY=]FILE`, repeatable). Scores are fractions in [0, 1
    `{"ner": {"dev": (1), "test": (1), "kfold": (2)}, "re": {"dev": (3), "test": (3), "kfold": (4)}}`.
 
 TABLE = `{"micro": ROW, "per_label": {LABEL: ROW}}`, ROW = `{"precision", "recall", "f1", "support"}`
-(training.evaluation.metrics' layout; other keys are ignored). Which split a file of kind 1 or 3 holds comes
+(training.evaluation.metrics' layout; other keys are ignored, and a label row with `support` and `predicted`
+both 0 is left out: the card prints "–" for it, not a 0 F1). Which split a file of kind 1 or 3 holds comes
 from its `docs` field, or from KEY: `dev`, `test`, `kfold`, optionally with the task: `re.test`.
 """
 
@@ -226,8 +227,18 @@ def _parse_table(values: Any, where: str) -> ScoreTable:
         raise CardError(f"{where}.per_label: expected an object of label rows")
     return ScoreTable(
         _parse_score(values["micro"], f"{where}.micro"),
-        {str(label): _parse_score(row, f"{where}.per_label.{label}") for label, row in per_label.items()},
+        {
+            str(label): _parse_score(row, f"{where}.per_label.{label}")
+            for label, row in per_label.items()
+            if not _says_nothing(row)
+        },
     )
+
+
+def _says_nothing(row: Any) -> bool:
+    """A label row with no gold and no predicted item: its 0/0 scores are written as 0, which the card must
+    not print as a 0 F1 ("–" instead). evaluate re writes a row for every relation label, found or not."""
+    return isinstance(row, dict) and row.get("support") == 0 and row.get("predicted") == 0
 
 
 def _parse_mean_std(values: Any, where: str) -> MeanStd:
