@@ -89,3 +89,22 @@ def test_a_label_is_averaged_over_the_folds_that_have_it():
     text = format_fold_summary({"k": 4, "summary": {"r": fold_summary([fold(True)] + [fold(False)] * 3, ["r"])["r"]}},
                                [("r", "relations")])  # fmt: skip
     assert "signed       F1 100.00 ± 0.00  (1 of 4 folds)" in text
+
+
+def test_a_fold_with_nothing_to_find_leaves_the_micro_mean_alone():
+    """A held-out document without relations (no gold, none predicted) has 0/0 micro scores, not an F1 of 0."""
+    from training.evaluation.kfold import fold_summary, format_fold_summary
+
+    found = {"precision": 1.0, "recall": 0.5, "f1": 2 / 3, "support": 2, "predicted": 1, "correct": 1}
+    nothing = {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 0, "predicted": 0, "correct": 0}
+    spurious = {**nothing, "predicted": 3}
+    folds = [{"r": {"micro": row, "per_label": {}}} for row in (found, nothing, found)]
+    summary = fold_summary(folds, ["r"])["r"]
+    assert summary["f1"] == {"mean": pytest.approx(2 / 3), "std": 0.0, "folds": 2}
+    assert summary["precision"]["mean"] == 1.0
+    text = format_fold_summary({"k": 3, "summary": {"r": summary}}, [("r", "relations")])
+    assert "F1 66.67 ± 0.00  (2 of 3 folds)" in text
+    # Items predicted where there are none is a real 0, and a fold that counts; so is every fold empty.
+    assert fold_summary([folds[0], {"r": {"micro": spurious, "per_label": {}}}], ["r"])["r"]["f1"] == {
+        "mean": pytest.approx(1 / 3), "std": pytest.approx(2 ** 0.5 / 3)}  # fmt: skip
+    assert fold_summary([folds[1], folds[1]], ["r"])["r"]["f1"] == {"mean": 0.0, "std": 0.0}

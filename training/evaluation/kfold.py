@@ -116,14 +116,19 @@ def fold_summary(results: Sequence[dict[str, Any]], levels: Sequence[str]) -> di
 
     A fold whose held-out documents neither hold nor predict a label says nothing of it: counting
     its F1 as 0 would halve a label found perfectly in the two folds that have it. `folds` says
-    how many folds a label's mean is over.
+    how many folds a label's mean is over. The same holds for the micro scores of a fold with no
+    gold and no predicted item at all (a held-out document without relations); their `folds` is
+    given only when such a fold was left out.
     """
     summary: dict[str, Any] = {}
     for level in levels:
         summary[level] = {}
+        micro = [fold[level]["micro"] for fold in results]
+        scored = [row for row in micro if _has_label(row)] or micro
+        over = {"folds": len(scored)} if len(scored) < len(micro) else {}
         for key in ("precision", "recall", "f1"):
-            mean, std = mean_std([fold[level]["micro"][key] for fold in results])
-            summary[level][key] = {"mean": mean, "std": std}
+            mean, std = mean_std([row[key] for row in scored])
+            summary[level][key] = {"mean": mean, "std": std, **over}
         labels = sorted({label for fold in results for label in fold[level]["per_label"]})
         summary[level]["per_label_f1"] = {}
         for label in labels:
@@ -149,6 +154,7 @@ def format_fold_summary(results: dict[str, Any], levels: Sequence[tuple[str, str
             f"  {title}: P {s['precision']['mean'] * 100:.2f} ± {s['precision']['std'] * 100:.2f}  "
             f"R {s['recall']['mean'] * 100:.2f} ± {s['recall']['std'] * 100:.2f}  "
             f"F1 {s['f1']['mean'] * 100:.2f} ± {s['f1']['std'] * 100:.2f}"
+            + (f"  ({s['f1']['folds']} of {results['k']} folds)" if "folds" in s["f1"] else "")
         )
         for label, v in s["per_label_f1"].items():
             over = f"  ({v['folds']} of {results['k']} folds)" if "folds" in v else ""
