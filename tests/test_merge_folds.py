@@ -108,3 +108,17 @@ def test_a_fold_with_nothing_to_find_leaves_the_micro_mean_alone():
     assert fold_summary([folds[0], {"r": {"micro": spurious, "per_label": {}}}], ["r"])["r"]["f1"] == {
         "mean": pytest.approx(1 / 3), "std": pytest.approx(2 ** 0.5 / 3)}  # fmt: skip
     assert fold_summary([folds[1], folds[1]], ["r"])["r"]["f1"] == {"mean": 0.0, "std": 0.0}
+
+
+def test_folds_scored_at_other_levels_are_refused(tmp_path):
+    """One fold run without --ner-kfold has no end-to-end scores: merged, they were dropped or a KeyError."""
+    e2e = {"relations_end_to_end": level(2, 10, 10)}
+    with_e2e = [
+        fold_file(tmp_path, index, 8, summary={"relations_gold_entities": {}, "relations_end_to_end": {}},
+                  folds=[{"test_ids": FOLDS[index], "relations_gold_entities": level(8, 10, 10), **e2e}])
+        for index in (0, 1, 2)
+    ]  # fmt: skip
+    without = fold_file(tmp_path, 3, 8, ner_kfold=None)
+    for paths in ([*with_e2e, without], [without, *with_e2e]):
+        with pytest.raises(ConfigError, match=r"fold3\.json.* scores \['relations_gold_entities'\].*--ner-kfold"):
+            merge(paths)

@@ -60,6 +60,12 @@ def merge(paths: Sequence[Path]) -> dict[str, Any]:
         for key in SHARED_KEYS:
             if results[key] != first[key]:
                 raise ConfigError(f"{path}: {key} differs from {paths[0]}'s")
+        # A relation fold run without --ner-kfold has no end-to-end scores: the summary would drop or lack them.
+        if set(results["summary"]) != set(first["summary"]):
+            raise ConfigError(
+                f"{path}: scores {sorted(results['summary'])}, but {paths[0]} scores {sorted(first['summary'])}; "
+                f"score every fold the same way (relations: all with --ner-kfold, or none)"
+            )
         sources.append(results.get("ner_kfold"))
         for fold in results["folds"]:
             index = fold_index(path, fold, folds)
