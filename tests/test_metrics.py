@@ -127,6 +127,15 @@ def test_score_tags_reads_predictions_like_the_product():
     assert scores["confusion"] == {"correct": 1, "label": 1, "boundary": 1, "both": 0, "spurious": 0, "missed": 0}
 
 
+def test_score_tags_of_no_sentence_is_zero_like_score_spans():
+    """Only empty documents (or a held-out fold of them) give no sentence; seqeval raised a TypeError."""
+    from training.evaluation.metrics import score_tags
+
+    scores = score_tags([], [])
+    assert scores == {**score_spans([], []).to_dict(), "per_label": {}}
+    assert scores["micro"] == {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 0, "predicted": 0, "correct": 0}
+
+
 def test_run_folds_only_fold_trains_and_scores_that_fold_alone(tmp_path):
     """--fold N: one fold per process (parallel on a GPU); the others are left for their own runs."""
     from types import SimpleNamespace
