@@ -5,7 +5,8 @@ entity label and each relation label, how many annotations are in both passes, o
 and only in B, with the pairwise F1 of A against B (symmetric: 2*both / (|A| + |B|)).
 
 Entities match on (document, start, end, label). Relations match on (document, head span,
-tail span, label), so two passes that number their entities differently still agree.
+tail span, label), so two passes that number their entities differently still agree. Offsets
+only compare on the same text: the passes must hold the same documents with the same texts.
 Only the standard library is used.
 """
 
@@ -15,7 +16,7 @@ import json
 import sys
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 # Row order of SCHEMA.md (v1); labels outside it are listed after these, sorted.
@@ -39,6 +40,7 @@ RelationKey = tuple[str, Span, Span, str]  # doc id, head span, tail span, label
 class Annotations:
     entities: frozenset[EntityKey]
     relations: frozenset[RelationKey]
+    texts: dict[str, str] = field(default_factory=dict)  # doc id -> text
 
 
 @dataclass(frozen=True)
@@ -58,12 +60,14 @@ def load_pass(path: Path) -> Annotations:
     """Read one pass (JSONL: id, text, entities, relations) into comparable keys."""
     entities: set[EntityKey] = set()
     relations: set[RelationKey] = set()
+    texts: dict[str, str] = {}
     with path.open(encoding="utf-8") as handle:
         for line_number, line in enumerate(handle, 1):
             if not line.strip():
                 continue
             doc = json.loads(line)
             doc_id = str(doc["id"])
+            texts[doc_id] = str(doc["text"])
             spans: dict[str, Span] = {}
             for entity in doc.get("entities", []):
                 spans[entity["id"]] = (int(entity["start"]), int(entity["end"]))
@@ -74,7 +78,16 @@ def load_pass(path: Path) -> Annotations:
                 except KeyError as missing:
                     raise ValueError(f"{path}:{line_number}: relation names unknown entity {missing}") from None
                 relations.add((doc_id, head, tail, str(relation["label"])))
-    return Annotations(frozenset(entities), frozenset(relations))
+    return Annotations(frozenset(entities), frozenset(relations), texts)
+
+
+def check_same_documents(a: Annotations, b: Annotations) -> None:
+    """ValueError unless both passes hold the same documents with the same texts: a document in one pass
+    only would count all its annotations as disagreement, and a text edited in one pass moves every offset."""
+    if only := sorted(set(a.texts) ^ set(b.texts)):
+        raise ValueError(f"documents {only} are in one pass only; compare passes of the same documents")
+    if differ := sorted(doc_id for doc_id in a.texts if a.texts[doc_id] != b.texts[doc_id]):
+        raise ValueError(f"documents {differ} have another text in each pass, so their offsets do not compare")
 
 
 def _ordered(labels: Iterable[str], order: tuple[str, ...]) -> list[str]:
@@ -120,7 +133,13 @@ def main(argv: list[str] | None = None) -> int:
     if len(args) != 2:
         print("usage: python -m training.evaluation.agreement PASS_A.jsonl PASS_B.jsonl", file=sys.stderr)
         return 2
-    print(format_table(load_pass(Path(args[0])), load_pass(Path(args[1]))))
+    a, b = load_pass(Path(args[0])), load_pass(Path(args[1]))
+    try:
+        check_same_documents(a, b)
+    except ValueError as error:
+        print(f"error: {args[0]} vs {args[1]}: {error}", file=sys.stderr)
+        return 2
+    print(format_table(a, b))
     return 0
 
 

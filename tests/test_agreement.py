@@ -1,0 +1,28 @@
+import json
+
+from training.evaluation.agreement import main
+
+TEXT = "Lê Văn An gặp Bùi Thanh Sơn."
+DOC = {"id": "d1", "text": TEXT, "relations": [{"head": "T1", "tail": "T2", "label": "meets"}],
+       "entities": [{"id": "T1", "start": 0, "end": 9, "label": "PER"},
+                    {"id": "T2", "start": 14, "end": 27, "label": "PER"}]}  # fmt: skip
+
+
+def write(path, *docs):
+    path.write_text("".join(json.dumps(doc, ensure_ascii=False) + "\n" for doc in docs), encoding="utf-8")
+    return str(path)
+
+
+def test_passes_of_other_texts_or_documents_are_refused_not_scored(tmp_path, capsys):
+    """Offsets only compare on one text: the same names in a text with one more space scored F1 0,
+    and a document annotated in one pass only counted as disagreement."""
+    a = write(tmp_path / "a.jsonl", DOC)
+    assert main([a, write(tmp_path / "same.jsonl", DOC)]) == 0
+    assert "A vs B F1: entities 1.000, relations 1.000" in capsys.readouterr().out
+    moved = {**DOC, "text": " " + TEXT,
+             "entities": [{**e, "start": e["start"] + 1, "end": e["end"] + 1} for e in DOC["entities"]]}  # fmt: skip
+    assert main([a, write(tmp_path / "moved.jsonl", moved)]) == 2
+    out = capsys.readouterr()
+    assert "['d1'] have another text in each pass" in out.err and "F1" not in out.out
+    assert main([write(tmp_path / "two.jsonl", DOC, {**DOC, "id": "d2"}), a]) == 2
+    assert "documents ['d2'] are in one pass only" in capsys.readouterr().err
