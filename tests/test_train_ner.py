@@ -462,6 +462,8 @@ def test_config_errors_name_the_key(tmp_path, capsys):
     assert code == 2 and "--set batch_size=big: batch_size: expected an integer" in err
     code, err = train_cli(["ner", "--set", "no_such_key=1"], capsys)
     assert code == 2 and "unknown key 'no_such_key'" in err
+    code, err = train_cli(["ner", "--set", "output_dir="], capsys)  # was: checkpoint_dir .checkpoints is inside ''
+    assert code == 2 and "output_dir: must name the folder the model is written to" in err
 
 
 def test_data_errors_stop_before_training(tmp_path, base_model_dir, documents, capsys):
