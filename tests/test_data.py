@@ -140,6 +140,19 @@ def test_rejects_mistyped_field(tmp_path):
     rejects(tmp_path, lone, "entities[0].id", "lone surrogate U+DC00")
 
 
+def test_rejects_a_date_not_written_as_data_readme_says(tmp_path):
+    for date in ("11/10/2025", "2025-13-01", "2025-02-30", "2025"):
+        rejects(
+            tmp_path, mutate(lambda d, date=date: d.update(date=date)), "date", "expected YYYY-MM-DD, YYYY-MM or null"
+        )
+    for date in ("2025-10-11", "2025-10", None):
+        path = tmp_path / "ok.jsonl"
+        path.write_text(
+            json.dumps(mutate(lambda d, date=date: d.update(date=date)), ensure_ascii=False) + "\n", "utf-8"
+        )
+        assert load_documents(path)[0].date == date
+
+
 def test_rejects_offsets_outside_the_text(tmp_path):
     rejects(tmp_path, mutate(lambda d: d["entities"][7].update(end=len(TEXT) + 5)), "entities[7]", "outside the text")
     rejects(tmp_path, mutate(lambda d: d["entities"][0].update(start=-1)), "entities[0]", "outside the text")

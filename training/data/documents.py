@@ -9,6 +9,7 @@ augmentation and the weak annotator all write and read the same valid data.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -139,6 +140,17 @@ def _check_mention(mention: str, text: str, entity: EntitySpan, where: str, name
     )
 
 
+def _check_date(date: str, where: str) -> None:
+    """`date` is the article's `YYYY-MM-DD` or `YYYY-MM` (data/README.md): `11/10/2025` reads ambiguously."""
+    try:
+        dt.datetime.strptime(date, "%Y-%m-%d" if len(date) == 10 else "%Y-%m")
+        valid = len(date) in (7, 10)
+    except ValueError:
+        valid = False
+    if not valid:
+        raise field_error(where, "date", f"expected YYYY-MM-DD, YYYY-MM or null, got {date!r}")
+
+
 def parse_document(obj: Any, where: str) -> Document:
     """Check the shape and types of one decoded JSON line and build a Document."""
     if not isinstance(obj, dict):
@@ -147,6 +159,8 @@ def parse_document(obj: Any, where: str) -> Document:
     if not doc_id:
         raise field_error(where, "id", "empty")
     date = _require(obj, "date", (str, type(None)), where)
+    if date is not None:
+        _check_date(date, where)
     text = _require(obj, "text", (str,), where)
     source = obj.get("source")
     if source is not None and not isinstance(source, str):
