@@ -68,7 +68,7 @@ def test_speed_quick_prints_every_table(tiny_ner_dir, tiny_tokenizer_dir, tmp_pa
     assert [row["docs"] for row in model["pipe"]] == [5] * len(model["pipe"])
     assert {row["lever"] for row in model["levers"]} >= {"baseline", "attention kernel", "grad mode", "batching"}
     assert "dev_f1" not in figures["models"]["base"]  # random weights: no F1
-    assert 0 < model["feed"]["pipe_fraction_of_forward"] < 1  # pipe prepares text too: slower than forward alone
+    assert model["feed"]["pipe_fraction_of_forward"] > 0  # a timing: below 1 on an idle machine, not on a busy one
 
 
 def test_percentile_matches_numpys_linear_interpolation():

@@ -466,17 +466,20 @@ def test_split_errors_name_the_line_of_the_id(tmp_path):
         load_split("dev", splits)
 
 
-def test_train_and_dev_files_may_not_share_a_document(tmp_path):
-    # As splits.json refuses an id in two splits: dev scored (and selected the model on) a training document.
+def test_a_document_twice_in_the_train_files_is_refused_and_one_in_train_and_dev_is_named(tmp_path, caplog):
+    # Trained twice on one document, or dev scoring (and selecting the model on) a training document.
     from training.fit.config import TrainConfig
     from training.fit.trainer import load_training_documents
 
     train = write_jsonl(tmp_path / "train.jsonl", good_doc("a"), good_doc("b"))
     dev = write_jsonl(tmp_path / "dev.jsonl", good_doc("c"), good_doc("b"))
-    with pytest.raises(DataError, match=rf"^{dev}:2: id: document id 'b' is also at {train}:2$"):
-        load_training_documents(TrainConfig(train_files=[str(train)], dev_files=[str(dev)]))
     with pytest.raises(DataError, match=rf"^{train}:1: id: document id 'a' is also at {train}:1$"):
         load_training_documents(TrainConfig(train_files=[str(train), str(train)], dev_files=[str(dev)]))
+    with pytest.raises(DataError, match=rf"^{dev}:1: id: document id 'c' is also at {dev}:1$"):
+        load_training_documents(TrainConfig(train_files=[str(train)], dev_files=[str(dev), str(dev)]))
+    load_training_documents(TrainConfig(train_files=[str(train)], dev_files=[str(dev)]))
+    assert f"1 dev documents are also training documents, so the dev F1 scores what the model was trained on: " \
+        f"b ({dev}:2, {train}:2)" in caplog.text  # fmt: skip
     dev = write_jsonl(tmp_path / "dev.jsonl", good_doc("c"))
     loaded = load_training_documents(TrainConfig(train_files=[str(train)], dev_files=[str(dev)]))
     assert [[doc.id for doc in docs] for docs in loaded] == [["a", "b"], ["c"]]

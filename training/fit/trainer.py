@@ -35,9 +35,17 @@ def describe_split(config: TrainConfig, split: str) -> str:
 def load_training_documents(config: TrainConfig) -> tuple[list[Document], list[Document]]:
     """(train, dev) documents from train_files/dev_files or the splits file; never test."""
     if config.train_files:
-        seen: dict[str, str] = {}
-        train = _documents_once(config.train_files, seen)
-        dev = _documents_once(config.dev_files, seen)
+        train_at: dict[str, str] = {}
+        train = _documents_once(config.train_files, train_at)
+        dev_at: dict[str, str] = {}
+        dev = _documents_once(config.dev_files, dev_at)
+        # Allowed (one file as both makes a quick check of a run), but the dev F1 then flatters.
+        if shared := [f"{doc_id} ({dev_at[doc_id]}, {train_at[doc_id]})" for doc_id in dev_at if doc_id in train_at]:
+            logger.warning(
+                "%d dev documents are also training documents, so the dev F1 scores what the model was trained on: %s",
+                len(shared),
+                ", ".join(shared[:3]) + (" ..." if len(shared) > 3 else ""),
+            )
     else:
         train = load_split("train", config.splits_file, config.data_dir)
         dev = load_split("dev", config.splits_file, config.data_dir)
@@ -49,7 +57,7 @@ def load_training_documents(config: TrainConfig) -> tuple[list[Document], list[D
 
 def _documents_once(paths: Sequence[str], seen: dict[str, str]) -> list[Document]:
     """The documents of `paths`; an id already in `seen` (id -> `file:line`, filled here) is refused, as splits.json
-    refuses one in two splits: in two train files it trained twice, in a train and a dev file dev scored training."""
+    refuses one listed twice: in two train files it trained twice, in two dev files it was scored twice."""
     documents = []
     for path in paths:
         for number, doc in load_numbered_documents(path):
