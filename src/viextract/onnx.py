@@ -113,7 +113,9 @@ class OnnxTokenClassifier:
         # TokenTagger reads the device from the first parameter: inputs stay on the CPU.
         yield torch.empty(0)
 
-    def __call__(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> SimpleNamespace:
+    def __call__(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None) -> SimpleNamespace:
+        if attention_mask is None:  # TokenTagger passes None when nothing is padded; the graph needs a mask
+            attention_mask = torch.ones_like(input_ids)
         feeds = {"input_ids": input_ids.cpu().numpy(), "attention_mask": attention_mask.cpu().numpy()}
         (logits,) = self.session.run(["logits"], feeds)
         return SimpleNamespace(logits=torch.from_numpy(logits))
