@@ -26,3 +26,17 @@ def test_an_unpadded_batch_runs_as_on_torch(tiny_ner_dir, exported, corpus):
     onnx = load_onnx_extractor(tiny_ner_dir, exported)
     assert spans(onnx.pipe(texts, batch_size=1)) == expected
     assert spans([onnx(texts[1])]) == expected[1:]
+
+
+@pytest.mark.parametrize("int8", [False, True])
+def test_a_graph_of_replaced_weights_is_refused(tiny_tokenizer_dir, tmp_path, int8):
+    """Retraining into the same folder keeps the old model.onnx beside the new weights."""
+    from tests.conftest import build_tiny_token_classifier
+    from viextract.errors import ModelLoadError
+
+    build_tiny_token_classifier(tiny_tokenizer_dir, tmp_path / "ner", seed=0)
+    export_ner(tmp_path, int8=int8)
+    load_onnx_extractor(tmp_path, int8=int8)  # the weights it came from
+    build_tiny_token_classifier(tiny_tokenizer_dir, tmp_path / "ner", seed=1)
+    with pytest.raises(ModelLoadError, match="exported from other weights .* export it again"):
+        load_onnx_extractor(tmp_path, int8=int8)

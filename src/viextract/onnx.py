@@ -9,12 +9,14 @@
 
 Everything around the model (segmentation, windows, BIO decoding, offsets) is the same code as
 with torch; only the forward pass changes. A relation model, if the directory has one, stays on
-torch. Whether ONNX Runtime is faster than torch on a given CPU is measured in
+torch. The exported file records the weights it came from: once they are retrained or replaced, loading
+it is an error until it is exported again. Whether ONNX Runtime is faster than torch on a given CPU is measured in
 benchmarks/speed.py, not assumed.
 """
 
 from __future__ import annotations
 
+import hashlib
 import inspect
 import os
 import warnings
@@ -25,12 +27,21 @@ import torch
 
 from .errors import ModelLoadError
 from .extractor import Extractor
-from .loading import check_ner_labels, load_tokenizer, read_config, resolve_model_dir, split_model_dir
+from .loading import (
+    WEIGHTS_FILE,
+    check_ner_labels,
+    load_tokenizer,
+    read_config,
+    resolve_model_dir,
+    split_model_dir,
+)
 
 ONNX_FILE = "model.onnx"
 ONNX_INT8_FILE = "model_int8.onnx"
 # opset 17 has LayerNormalization as one op; every onnxruntime release since 1.14 runs it.
 OPSET = 17
+# Metadata of an exported graph: the sha256 of the model.safetensors it was exported from.
+WEIGHTS_DIGEST_KEY = "viextract_weights_sha256"
 
 
 def _require_onnxruntime():
@@ -84,6 +95,8 @@ def export_ner(model_dir: str | os.PathLike, output: str | os.PathLike | None = 
             opset_version=OPSET,
             **options,
         )
+    digest = weights_digest(ner_dir)
+    _stamp_digest(path, digest)
     if not int8:
         return path
     _require_onnxruntime()
@@ -91,7 +104,37 @@ def export_ner(model_dir: str | os.PathLike, output: str | os.PathLike | None = 
 
     quantized = path.with_name(ONNX_INT8_FILE)
     quantize_dynamic(str(path), str(quantized), weight_type=QuantType.QInt8)
+    _stamp_digest(quantized, digest)  # quantize_dynamic does not copy the metadata
     return quantized
+
+
+def weights_digest(ner_dir: Path) -> str:
+    """sha256 of the NER weights file: what an exported graph must have been traced from."""
+    digest = hashlib.sha256()
+    with open(ner_dir / WEIGHTS_FILE, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _stamp_digest(path: Path, digest: str) -> None:
+    import onnx
+
+    model = onnx.load(str(path), load_external_data=False)  # a graph over 2 GB keeps its external weights
+    entry = model.metadata_props.add()
+    entry.key, entry.value = WEIGHTS_DIGEST_KEY, digest
+    onnx.save(model, str(path))
+
+
+def check_exported_from(session, path: Path, ner_dir: Path) -> None:
+    """A graph stamped by `export_ner` must come from the weights now in `ner_dir`: a model retrained into
+    the same folder keeps its old model.onnx, which would otherwise run the old model without a word."""
+    stamped = session.get_modelmeta().custom_metadata_map.get(WEIGHTS_DIGEST_KEY)
+    if stamped is not None and stamped != weights_digest(ner_dir):
+        raise ModelLoadError(
+            f"{path}: exported from other weights than {ner_dir / WEIGHTS_FILE} (retrained or replaced since); "
+            f"export it again with viextract.onnx.export_ner"
+        )
 
 
 class OnnxTokenClassifier:
@@ -158,6 +201,7 @@ def load_onnx_extractor(
             f"{', int8=True' if int8 else ''})"
         )
     model = OnnxTokenClassifier(path, AutoConfig.from_pretrained(str(ner_dir)), threads=threads)
+    check_exported_from(model.session, path, ner_dir)
     relation_extractor = None
     if relation_dir is not None:
         from .relations import RelationExtractor
