@@ -19,6 +19,10 @@ def login_hint(token_option: str = "token=") -> str:
 
 LOGIN_HINT = login_hint()
 
+# What a push replaces in the repo, as save_pretrained replaces ner/ and re/ locally: the Hub keeps every file a
+# commit neither sends nor deletes, so an old re/ would go on pairing its relations with the new entities.
+REPLACED_ON_PUSH = ("ner/*", "re/*")
+
 
 def push_directory(
     save: Callable[[Path], None],
@@ -54,6 +58,7 @@ def push_directory(
                 revision=revision,
                 create_pr=create_pr,
                 repo_type="model",
+                delete_patterns=list(REPLACED_ON_PUSH),
             )
         except Exception as error:
             raise hub_error(error, repo_id, "upload to") from error
