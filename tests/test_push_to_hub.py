@@ -111,22 +111,12 @@ def test_a_second_push_without_relations_leaves_no_old_relation_model_on_the_hub
 ):
     """The Hub keeps every file a commit does not send or delete: an old re/ would pair old relations
     with the new entities, as save_pretrained's own replacing of ner/ and re/ prevents locally."""
-    from huggingface_hub.utils import filter_repo_objects
-
+    from tests.hub_helpers import commit_into_repo
     from tests.relation_helpers import build_tiny_full_model
 
     def upload_into_repo(self, **kwargs):
         hub.calls.append(("upload_folder", kwargs))
-        repo = hub.uploaded
-        repo.mkdir(exist_ok=True)
-        stored = [p.relative_to(repo).as_posix() for p in repo.rglob("*") if p.is_file()]
-        patterns = kwargs.get("delete_patterns")
-        for name in filter_repo_objects(stored, allow_patterns=patterns) if patterns else ():
-            (repo / name).unlink()
-        for folder in sorted(repo.rglob("*"), reverse=True):  # the Hub has no empty folders
-            if folder.is_dir() and not any(folder.iterdir()):
-                folder.rmdir()
-        shutil.copytree(kwargs["folder_path"], repo, dirs_exist_ok=True)
+        commit_into_repo(hub.uploaded, kwargs["folder_path"], kwargs.get("delete_patterns"))
         return SimpleNamespace(commit_url="https://huggingface.co/me/tiny/commit/0123abc", pr_url=None)
 
     monkeypatch.setattr(hub, "upload_folder", upload_into_repo)
