@@ -390,7 +390,7 @@ def test_push_sends_the_allow_listed_files_and_the_card(hub, model_dir, card_fil
     assert hub.calls[0][1] == {"token": "hf_test"}
     assert hub.calls[1][1] == {"repo_id": "me/viextract-tiny", "private": True, "exist_ok": True}
     upload = hub.calls[2][1]
-    assert set(upload) == {"folder_path", "repo_id", "commit_message", "revision"}
+    assert set(upload) == {"folder_path", "repo_id", "commit_message", "revision", "delete_patterns"}
     assert upload["repo_id"] == "me/viextract-tiny" and upload["revision"] is None
     assert upload["commit_message"] == "Upload viextract model (ner, re) and model card"
 
@@ -409,6 +409,24 @@ def test_push_sends_the_allow_listed_files_and_the_card(hub, model_dir, card_fil
     assert split_front_matter(readme)[0]["language"] == "vi"
     assert 'Extractor.from_pretrained("me/viextract-tiny")' in readme and "REPO_ID" not in readme
     assert result.commit_url.endswith("/commit/0123abc")
+
+
+def test_a_second_push_without_relations_leaves_no_old_relation_model_on_the_hub(
+    hub, model_dir, card_file, monkeypatch, tmp_path
+):
+    """The Hub keeps every file a commit neither sends nor deletes: an old re/ would serve old relations."""
+    from tests.hub_helpers import commit_into_repo
+
+    def upload_into_repo(self, **kwargs):
+        commit_into_repo(hub.uploaded, kwargs["folder_path"], kwargs.get("delete_patterns"))
+        return SimpleNamespace(commit_url="https://huggingface.co/me/viextract-tiny/commit/0123abc")
+
+    monkeypatch.setattr(hub, "upload_folder", upload_into_repo)
+    push_model(model_dir, "me/viextract-tiny", token="hf_test", card=card_file)
+    assert "re/model.safetensors" in uploaded_files(hub.uploaded)
+    shutil.copytree(model_dir / "ner", tmp_path / "ner_only" / "ner")
+    push_model(tmp_path / "ner_only", "me/viextract-tiny", token="hf_test", card=card_file)
+    assert not any(name.startswith("re/") for name in uploaded_files(hub.uploaded))
 
 
 def test_push_to_a_branch_creates_it_and_commits_there(hub, model_dir, card_file):

@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from viextract.hub import hub_error, login_hint
+from viextract.hub import REPLACED_ON_PUSH, hub_error, login_hint
 
 from ..data.documents import DataError
 from ..data.files import check_output_file
@@ -206,7 +206,13 @@ def push_model(
             except Exception as error:
                 raise _hub_error(error, repo_id, f"create the branch {revision!r} of") from error
         try:
-            info = api.upload_folder(folder_path=staging, repo_id=repo_id, commit_message=message, revision=revision)
+            info = api.upload_folder(
+                folder_path=staging,
+                repo_id=repo_id,
+                commit_message=message,
+                revision=revision,
+                delete_patterns=list(REPLACED_ON_PUSH),  # an old re/ must not outlive a push without one
+            )
         except Exception as error:
             raise _hub_error(error, repo_id, "upload to") from error
     return PushResult(repo_id, files, left_out, getattr(info, "commit_url", None))
