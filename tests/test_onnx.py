@@ -40,3 +40,10 @@ def test_a_graph_of_replaced_weights_is_refused(tiny_tokenizer_dir, tmp_path, in
     build_tiny_token_classifier(tiny_tokenizer_dir, tmp_path / "ner", seed=1)
     with pytest.raises(ModelLoadError, match="exported from other weights .* export it again"):
         load_onnx_extractor(tmp_path, int8=int8)
+
+
+def test_saving_an_onnx_extractor_says_why_it_cannot_and_writes_nothing(tiny_ner_dir, exported, tmp_path):
+    onnx = load_onnx_extractor(tiny_ner_dir, exported)
+    with pytest.raises(NotImplementedError, match="cannot be saved as a torch model; save from Extractor"):
+        onnx.save_pretrained(tmp_path / "saved")
+    assert not (tmp_path / "saved").exists()

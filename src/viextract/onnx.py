@@ -156,6 +156,10 @@ class OnnxTokenClassifier:
         # TokenTagger reads the device from the first parameter: inputs stay on the CPU.
         yield torch.empty(0)
 
+    def modules(self):
+        # Saving first looks for torch's quantized layers (none here), then calls save_pretrained below.
+        return iter(())
+
     def __call__(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None) -> SimpleNamespace:
         if attention_mask is None:  # TokenTagger passes None when nothing is padded; the graph needs a mask
             attention_mask = torch.ones_like(input_ids)
