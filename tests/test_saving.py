@@ -50,6 +50,10 @@ def test_saving_onto_a_file_is_an_error_and_the_file_is_kept(tiny_extractor, tmp
         tiny_extractor.save_pretrained(target)
     assert target.read_text() == "not a model"
     assert [p.name for p in tmp_path.iterdir()] == ["model.txt"]
+    # Under it: was a bare FileExistsError from mkdir ('[Errno 17] File exists').
+    with pytest.raises(NotADirectoryError, match=r"model\.txt is a file, not a folder, so the model cannot be saved"):
+        tiny_extractor.save_pretrained(target / "sub" / "model")
+    assert [p.name for p in tmp_path.iterdir()] == ["model.txt"]
 
 
 def test_save_expands_the_home_directory(tiny_extractor, tmp_path, monkeypatch):

@@ -15,10 +15,14 @@ INCOMPLETE_SAVE = ".viextract-incomplete-save"
 
 
 def check_save_target(target: str | os.PathLike) -> Path:
-    """`target` with `~` expanded; an existing file there is an error (a model is a directory)."""
+    """`target` with `~` expanded; an existing file there, or where a folder above it should be, is an error
+    (a model is a directory)."""
     path = Path(target).expanduser()
     if path.exists() and not path.is_dir():
         raise NotADirectoryError(f"{path}: exists and is not a directory; a model is saved as a directory")
+    above = next((folder for folder in path.parents if folder.exists()), None)
+    if above is not None and not above.is_dir():
+        raise NotADirectoryError(f"{path}: {above} is a file, not a folder, so the model cannot be saved under it")
     return path
 
 
