@@ -73,6 +73,14 @@ def test_an_empty_or_garbled_bpe_codes_is_refused(broken, content, problem):
         Extractor.from_pretrained(broken, device="cpu")
 
 
+@pytest.mark.parametrize("name", ["tokenizer_config.json", "added_tokens.json"])
+def test_a_broken_tokenizer_json_file_is_named(broken, name):
+    # Was: "cannot load the tokenizer from vocab.txt/bpe.codes", naming files that were fine.
+    (broken / "ner" / name).write_text("{bad", encoding="utf-8")
+    with pytest.raises(ModelLoadError, match=rf"{broken / 'ner' / name}: cannot be read as JSON"):
+        Extractor.from_pretrained(broken, device="cpu")
+
+
 def test_a_model_type_that_does_not_match_the_weights_is_refused(broken):
     edit_config(broken / "ner" / "config.json", model_type="bert")
     with pytest.raises(ModelLoadError, match=r"ner/model\.safetensors: does not match .*'bert'.*not used.*random"):

@@ -204,6 +204,22 @@ def check_bpe_codes(directory: Path) -> None:
             raise ModelLoadError(f"{path}: line {number}: expected a merge 'left right count', got {line[:60]!r}")
 
 
+# The tokenizer's JSON files besides vocab.txt and bpe.codes, read when present.
+TOKENIZER_JSON_FILES = ("tokenizer_config.json", "added_tokens.json", "special_tokens_map.json")
+
+
+def check_tokenizer_json(directory: Path) -> None:
+    """Each tokenizer JSON file present parses: a broken one was reported as vocab.txt/bpe.codes failing."""
+    for name in TOKENIZER_JSON_FILES:
+        path = directory / name
+        if not path.is_file():
+            continue
+        try:
+            json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, ValueError) as error:
+            raise ModelLoadError(f"{path}: cannot be read as JSON ({error})") from None
+
+
 def _read_lines(path: Path) -> list[str]:
     try:
         return path.read_text(encoding="utf-8").split("\n")
@@ -221,6 +237,7 @@ def load_tokenizer(directory: Path, vocab_size: int, pad_token_id: int | None = 
 
     check_vocab(directory)
     check_bpe_codes(directory)
+    check_tokenizer_json(directory)
     try:
         try:
             tokenizer = FastPhobertTokenizer.from_pretrained(directory)
