@@ -156,7 +156,8 @@ def test_rejects_a_date_not_written_as_data_readme_says(tmp_path):
 def test_rejects_offsets_outside_the_text(tmp_path):
     rejects(tmp_path, mutate(lambda d: d["entities"][7].update(end=len(TEXT) + 5)), "entities[7]", "outside the text")
     rejects(tmp_path, mutate(lambda d: d["entities"][0].update(start=-1)), "entities[0]", "outside the text")
-    rejects(tmp_path, mutate(lambda d: d["entities"][0].update(start=5, end=3)), "entities[0]", "outside the text")
+    reversed_span = mutate(lambda d: d["entities"][0].update(start=5, end=3))
+    rejects(tmp_path, reversed_span, "entities[0]", "start 5 is after end 3")
     rejects(tmp_path, mutate(lambda d: d["entities"][0].update(end=0)), "entities[0]", "empty span [0, 0)")
 
 

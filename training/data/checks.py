@@ -55,6 +55,8 @@ def check_entities(doc: Document, where: str) -> dict[str, tuple[int, EntitySpan
             raise field_error(
                 where, f"{name}.label", f"unknown entity label {entity.label!r}; expected one of {ENTITY_LABELS}"
             )
+        if entity.start > entity.end:
+            raise field_error(where, name, f"start {entity.start} is after end {entity.end}")
         if not 0 <= entity.start <= entity.end <= len(text):
             raise field_error(
                 where, name, f"offsets [{entity.start}, {entity.end}) are outside the text of length {len(text)}"
