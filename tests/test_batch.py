@@ -226,6 +226,26 @@ def test_rerun_with_other_settings_or_into_a_foreign_folder_is_refused(tmp_path,
     assert (foreign / "keep.txt").read_text() == "user data"
 
 
+def test_a_rerun_on_a_changed_input_is_refused(tmp_path, model_dir, paragraphs):
+    """A line appended to the last, complete shard or a file added before the others was skipped, never read."""
+    rows = [{"id": f"d{i}", "text": text} for i, text in enumerate(paragraphs[:5])]
+    source = write_jsonl(tmp_path / "in.jsonl", rows)
+    run_batch(options(source, tmp_path / "out", model_dir))
+    write_jsonl(source, [*rows, {"id": "new", "text": paragraphs[5]}])
+    with pytest.raises(ValueError, match="input_files: was '1 file, "):
+        run_batch(options(source, tmp_path / "out", model_dir))
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    (folder / "b.txt").write_text(paragraphs[0], encoding="utf-8")
+    run_batch(options(folder, tmp_path / "txt_out", model_dir))
+    (folder / "a.txt").write_text(paragraphs[1], encoding="utf-8")
+    with pytest.raises(ValueError, match="input_files: was '1 file, .*now '2 files, "):
+        run_batch(options(folder, tmp_path / "txt_out", model_dir))
+    assert read_output(tmp_path / "txt_out")[0][0]["id"] == "b.txt"
+    (folder / "a.txt").unlink()
+    assert run_batch(options(folder, tmp_path / "txt_out", model_dir)).shards_skipped == 1
+
+
 def test_an_input_that_cannot_be_read_leaves_no_output_folder(tmp_path, model_dir):
     """Otherwise its settings file would refuse the corrected command as a change of settings."""
     unknown = tmp_path / "in.csv"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import hashlib
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -47,6 +48,25 @@ def read_documents(
     if input_format == "parquet":
         return _read_parquet(path, text_field, id_field)
     raise ValueError(f"unknown input format {input_format!r}; expected one of {', '.join(INPUT_FORMATS)}")
+
+
+def input_files_stamp(path: str | Path, input_format: str | None = None) -> str:
+    """Count, bytes and a digest of the names, sizes and modification times of the files `read_documents` reads.
+
+    A rerun must read the same documents: a line appended or edited, or a file added, moves them between shards.
+    """
+    path = Path(path)
+    files = sorted(path.glob("*.txt")) if (input_format or detect_input_format(path)) == "txt" else [path]
+    digest, size = hashlib.sha256(), 0
+    for file in files:
+        try:
+            stat = file.stat()
+        except OSError:  # a dangling link: read as a failure, still part of the input
+            stat = None
+        size += stat.st_size if stat else 0
+        entry = f"{file.name}\0{stat.st_size},{stat.st_mtime_ns}\n" if stat else f"{file.name}\0-\n"
+        digest.update(entry.encode("utf-8", "surrogateescape"))
+    return f"{len(files)} file{'s' * (len(files) != 1)}, {size} bytes, digest {digest.hexdigest()[:16]}"
 
 
 def _read_jsonl(path: Path, text_field: str, id_field: str) -> Iterator[Document]:

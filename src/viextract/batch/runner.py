@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
 
-from .documents import Document, read_documents
+from .documents import Document, input_files_stamp, read_documents
 from .loader import ExtractorSpec
 from .plugins import PLUGIN_ENGINES, load_plugin_engine
 from .shards import OutputDir
@@ -116,6 +116,7 @@ def _settings(options: BatchOptions) -> dict:
     model = _model_name(options.model)
     return {
         "input": str(Path(options.input).resolve()),
+        "input_files": input_files_stamp(options.input, options.input_format),  # else shards would not line up
         "input_format": options.input_format,
         "text_field": options.text_field,
         "id_field": options.id_field,
