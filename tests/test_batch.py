@@ -115,6 +115,35 @@ def test_a_byte_order_mark_before_the_first_jsonl_line_is_not_a_failure(tmp_path
     assert [(d.id, d.text, d.error) for d in documents] == [("a", "Sáng 5/3", None), ("b", "Lào", None)]
 
 
+def test_lone_surrogates_in_an_id_text_or_file_name_fail_one_document_not_the_run(tmp_path, model_dir, paragraphs):
+    """UTF-8 cannot hold them: the shard holding one could not be written, and every rerun stopped there."""
+    source = tmp_path / "in.jsonl"
+    lines = [
+        json.dumps({"id": "\udc80", "text": paragraphs[0]}),  # JSON escapes: lone surrogates once parsed
+        json.dumps({"id": "bad", "text": paragraphs[1][:10] + "\ud800" + paragraphs[1][10:]}),
+        json.dumps({"id": "ok", "text": paragraphs[2]}),
+    ]
+    source.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert run_batch(options(source, tmp_path / "out", model_dir)).failures == 1
+    records, failures = read_output(tmp_path / "out")
+    assert [r["id"] for r in records] == ["\\udc80", "ok"]
+    assert failures == [
+        {
+            "id": "bad",
+            "source": f"{source}:2",
+            "error": "field 'text' is not valid Unicode (surrogates not allowed at character 10)",
+        }
+    ]
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    try:
+        (folder / os.fsdecode(b"caf\xe9.txt")).write_text(paragraphs[0], encoding="utf-8")
+    except OSError:
+        pytest.skip("this file system takes only UTF-8 names")
+    run_batch(options(folder, tmp_path / "txt_out", model_dir))
+    assert [r["id"] for r in read_output(tmp_path / "txt_out")[0]] == ["caf\\udce9.txt"]
+
+
 def test_txt_folder_in_parquet_out(tmp_path, model_dir, paragraphs, capsys):
     pytest.importorskip("pyarrow")
     folder = tmp_path / "articles"

@@ -70,13 +70,14 @@ def input_files_stamp(path: str | Path, input_format: str | None = None) -> str:
 
 
 def _read_jsonl(path: Path, text_field: str, id_field: str) -> Iterator[Document]:
+    name = _writable(str(path))
     with path.open("rb") as lines:
         for number, raw in enumerate(lines, 1):
             if number == 1:
                 raw = raw.removeprefix(codecs.BOM_UTF8)  # files saved by Notepad start with one: not JSON
             if not raw.strip():
                 continue  # blank lines are not documents
-            yield _parse_jsonl_line(raw, f"{path}:{number}", str(number), text_field, id_field)
+            yield _parse_jsonl_line(raw, f"{name}:{number}", str(number), text_field, id_field)
 
 
 def _parse_jsonl_line(raw: bytes, source: str, line_id: str, text_field: str, id_field: str) -> Document:
@@ -91,7 +92,7 @@ def _parse_jsonl_line(raw: bytes, source: str, line_id: str, text_field: str, id
         return Document(line_id, None, source, f"not JSON ({error})")
     if not isinstance(record, dict):
         return Document(line_id, None, source, f"not a JSON object but {type(record).__name__}")
-    doc_id = str(record[id_field]) if record.get(id_field) is not None else line_id
+    doc_id = _writable(str(record[id_field])) if record.get(id_field) is not None else line_id
     return _checked(doc_id, record.get(text_field, _MISSING), source, text_field)
 
 
@@ -103,7 +104,20 @@ def _checked(doc_id: str, text: object, source: str, text_field: str) -> Documen
         return Document(doc_id, None, source, f"no {text_field!r} field")
     if not isinstance(text, str):
         return Document(doc_id, None, source, f"field {text_field!r} is {type(text).__name__}, not a string")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as error:  # a lone surrogate ("\\udc80" in JSON): no output could hold its entities
+        reason = f"{error.reason} at character {error.start}"
+        return Document(doc_id, None, source, f"field {text_field!r} is not valid Unicode ({reason})")
     return Document(doc_id, text, source)
+
+
+def _writable(name: str) -> str:
+    """`name` with lone surrogates (undecodable bytes of a file name, `\\udc80` in JSON) as backslash escapes.
+
+    UTF-8 cannot encode them: one id or source holding one stopped the whole run when its shard was written.
+    """
+    return name.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def _read_txt_folder(folder: Path) -> Iterator[Document]:
@@ -111,12 +125,13 @@ def _read_txt_folder(folder: Path) -> Iterator[Document]:
     if not folder.is_dir():
         raise NotADirectoryError(f"{folder}: --input-format txt reads a folder of .txt files")
     for path in sorted(folder.glob("*.txt")):
+        doc_id, source = _writable(path.name), _writable(str(path))
         try:
-            yield Document(path.name, path.read_bytes().decode("utf-8"), str(path))
+            yield Document(doc_id, path.read_bytes().decode("utf-8"), source)
         except UnicodeDecodeError as error:
-            yield Document(path.name, None, str(path), f"not UTF-8 ({error})")
+            yield Document(doc_id, None, source, f"not UTF-8 ({error})")
         except OSError as error:
-            yield Document(path.name, None, str(path), f"unreadable ({error.strerror or error})")
+            yield Document(doc_id, None, source, f"unreadable ({error.strerror or error})")
 
 
 def _read_parquet(path: Path, text_field: str, id_field: str) -> Iterator[Document]:
@@ -134,7 +149,7 @@ def _read_parquet(path: Path, text_field: str, id_field: str) -> Iterator[Docume
         for text, doc_id in zip(values[text_field], ids):
             row += 1
             doc_id = str(doc_id) if doc_id is not None else str(row)
-            yield _checked(doc_id, text, f"{path}:row {row}", text_field)
+            yield _checked(doc_id, text, f"{_writable(str(path))}:row {row}", text_field)
 
 
 def import_pyarrow_parquet(purpose: str):
