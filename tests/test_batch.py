@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from importlib.metadata import EntryPoint
 from pathlib import Path
 
@@ -15,6 +16,8 @@ import pytest
 
 from tests.relation_helpers import build_tiny_full_model
 from viextract.batch import BatchOptions, Document, extract_chunk, read_documents, read_shard, run_batch, to_record
+from viextract.batch.loader import ExtractorSpec
+from viextract.batch.local import map_chunks_local
 from viextract.batch.plugins import ENGINE_GROUP, PLUGIN_ENGINES
 from viextract.batch.shards import OutputDir
 from viextract.cli import main
@@ -315,6 +318,24 @@ def local_output(tmp_path_factory, engine_input, model_dir):
 def test_local_worker_processes_equal_in_process(tmp_path, engine_input, model_dir, local_output):
     run_batch(options(engine_input, tmp_path / "out", model_dir, max_chars=6000, workers=2))
     assert read_output(tmp_path / "out") == local_output
+
+
+class _DiesOnPipe:
+    def pipe(self, texts, batch_size):
+        os._exit(9)  # as the kernel's out-of-memory killer ends a process: no exception, no cleanup
+
+
+@dataclass(frozen=True)
+class DyingWorkerSpec(ExtractorSpec):
+    def load(self):
+        return _DiesOnPipe()
+
+
+def test_a_worker_killed_midway_is_one_line_that_says_to_rerun():
+    """It was a BrokenProcessPool traceback; an OSError is what `main` prints as one line."""
+    chunks = [[Document("a", "Hà Nội", "in.jsonl:1")]]
+    with pytest.raises(ChildProcessError, match="worker process stopped abruptly.*rerun the same command"):
+        list(map_chunks_local(DyingWorkerSpec(), chunks, workers=2, batch_size=8, max_chars=None))
 
 
 def declared_engines() -> list[EntryPoint]:

@@ -6,6 +6,7 @@ import multiprocessing
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 
 from .documents import Document
 from .loader import ExtractorSpec
@@ -30,14 +31,20 @@ def map_chunks_local(
         return
     # spawn: a forked child would inherit torch's threads and locks mid-state; spawn is safe everywhere.
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker, initargs=(spec,)) as pool:
-        pending: deque = deque()
-        for chunk in chunks:
-            pending.append(pool.submit(_extract_in_worker, chunk, batch_size, max_chars))
-            if len(pending) >= 2 * workers:  # bounded: the input is never read far ahead of the output
+    try:
+        with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker, initargs=(spec,)) as pool:
+            pending: deque = deque()
+            for chunk in chunks:
+                pending.append(pool.submit(_extract_in_worker, chunk, batch_size, max_chars))
+                if len(pending) >= 2 * workers:  # bounded: the input is never read far ahead of the output
+                    yield pending.popleft().result()
+            while pending:
                 yield pending.popleft().result()
-        while pending:
-            yield pending.popleft().result()
+    except BrokenProcessPool as error:  # an OSError, so the CLI prints one line, not a traceback
+        raise ChildProcessError(
+            "a worker process stopped abruptly (killed, or out of memory); the shards written so far are complete: "
+            "rerun the same command to resume (with fewer --workers, or a --max-chars, if memory ran out)"
+        ) from error
 
 
 def _init_worker(spec: ExtractorSpec) -> None:
