@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import re
+from bisect import bisect_left
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -60,7 +61,11 @@ def _document(doc: Extraction, index: int) -> str:
     ids = {e: f"d{index}-e{n}" for n, e in enumerate(entities)}
     lines = _wrap(doc.text, entities)
     line_of = {e: n for n, line in enumerate(lines) for e in line.entities}
-    body = "\n".join(_line_html(doc.text, line, doc.relations, ids) for line in lines)
+    on_line: dict[int, list[Relation]] = {}  # each line's arcs come from its own relations, not from all of them
+    for r in doc.relations:
+        if r.head in line_of and line_of.get(r.tail) == line_of[r.head]:
+            on_line.setdefault(line_of[r.head], []).append(r)
+    body = "\n".join(_line_html(doc.text, line, on_line.get(n, []), ids) for n, line in enumerate(lines))
     rows = "\n".join(_relation_row(r, ids, line_of) for r in doc.relations)
     relations = f'<ol class="relations">\n{rows}\n</ol>' if rows else '<p class="none">(no relations)</p>'
     return f'<section class="doc" id="d{index}">\n<div class="text">\n{body}\n</div>\n{relations}\n</section>'
@@ -99,14 +104,19 @@ def _wrap(text: str, entities: list[Entity]) -> list[_Line]:
             start = cut + 1  # the space at the cut is between lines
         bounds.append((start, end))
         offset = line_break.end() if line_break else len(text)
-    return [_Line(s, e, tuple(x for x in entities if s <= x.start < e)) for s, e in bounds]
+    starts = [e.start for e in entities]  # in text order (_drawable): each line's entities are one slice
+    return [_Line(s, e, tuple(entities[bisect_left(starts, s) : bisect_left(starts, e)])) for s, e in bounds]
 
 
 def _cut(text: str, start: int, end: int, inside: set[int]) -> int:
-    """The last space within LINE_WIDTH not inside an entity; else the first one after it; else `end`."""
-    spaces = [i for i in range(start + 1, end) if text[i] == " " and i not in inside]
-    fitting = [i for i in spaces if i - start <= LINE_WIDTH]
-    return fitting[-1] if fitting else (spaces[0] if spaces else end)
+    """The last space within LINE_WIDTH not inside an entity; else the first one after it; else `end`.
+
+    Searched outwards from the width, not listed to `end`: that made a long paragraph quadratic.
+    """
+    for i in range(min(start + LINE_WIDTH, end - 1), start, -1):
+        if text[i] == " " and i not in inside:
+            return i
+    return next((i for i in range(start + LINE_WIDTH + 1, end) if text[i] == " " and i not in inside), end)
 
 
 def _line_html(text: str, line: _Line, relations: Sequence[Relation], ids: dict[Entity, str]) -> str:
