@@ -202,6 +202,21 @@ def test_cli_writes_one_page_for_all_inputs(tmp_path, tiny_ner_dir, capsys):
     assert [s.strip() for s in shown] == ["Hà Nội & <b>Lào</b>.", "Bộ Quốc phòng."]
 
 
+def test_with_several_inputs_each_section_is_headed_by_its_file_name(tmp_path, tiny_ner_dir, capsys):
+    """Only the page title listed the names, so an empty file's blank section could be anyone's."""
+    files = [tmp_path / '<i>a<i>&amp;"x".txt', tmp_path / "empty.txt", tmp_path / "c.txt"]
+    for file, text in zip(files, ["Hà Nội.", "", "Bộ Quốc phòng."]):
+        file.write_text(text, encoding="utf-8")
+    assert main(["extract", *map(str, files), "--model", str(tiny_ner_dir), "--format", "html"]) == 0
+    page = capsys.readouterr().out
+    headings = re.findall(r'<section class="doc" id="d\d+">\n<h2 class="name">(.*?)</h2>', page)
+    assert [html.unescape(h) for h in headings] == [str(f) for f in files] and "<i>" not in page
+    assert main(["extract", str(files[2]), "--model", str(tiny_ner_dir), "--format", "html"]) == 0
+    assert "<h2" not in capsys.readouterr().out  # one input: the page title names it
+    with pytest.raises(TypeError, match="names: expected 2 strings"):
+        render([Extraction("a"), Extraction("b")], names=["a"])
+
+
 CHROMIUM = next((shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome") if shutil.which(n)), None)
 
 

@@ -246,7 +246,8 @@ def _html_writer(out):
         results.append(result)
 
     yield write
-    out.write(render(results, title=", ".join(names)))
+    # Several inputs: each section is headed by its file, else only their order would tell them apart.
+    out.write(render(results, title=", ".join(names), names=names if len(names) > 1 else None))
     out.flush()
 
 

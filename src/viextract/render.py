@@ -32,15 +32,20 @@ class _Line:
     entities: tuple[Entity, ...]
 
 
-def render(extraction: Extraction | Sequence[Extraction], *, title: str | None = None) -> str:
-    """One HTML page for one extraction or a list of them (one section per document)."""
+def render(
+    extraction: Extraction | Sequence[Extraction], *, title: str | None = None, names: Sequence[str] | None = None
+) -> str:
+    """One HTML page for one extraction or a list of them (one section per document, headed by its `names` entry)."""
     docs = [extraction] if isinstance(extraction, Extraction) else list(extraction)
     for index, doc in enumerate(docs):
         if not isinstance(doc, Extraction):
             raise TypeError(f"extraction: expected Extraction or a list of them, got {type(doc).__name__} at {index}")
     if title is not None and not isinstance(title, str):
         raise TypeError(f"title: expected str or None, got {type(title).__name__}")
-    sections = "\n".join(_document(doc, index) for index, doc in enumerate(docs))
+    if names is not None and (isinstance(names, str) or [type(name) for name in names] != [str] * len(docs)):
+        raise TypeError(f"names: expected {len(docs)} strings, one per extraction, got {names!r:.200}")
+    headings = [f'<h2 class="name">{html.escape(name)}</h2>\n' for name in names] if names else [""] * len(docs)
+    sections = "\n".join(_document(doc, index, headings[index]) for index, doc in enumerate(docs))
     heading = f"<h1>{html.escape(title)}</h1>\n" if title else ""
     return (
         '<!DOCTYPE html>\n<html lang="vi"><head><meta charset="utf-8">\n'
@@ -56,7 +61,7 @@ def to_displacy(extraction: Extraction, title: str | None = None) -> dict[str, A
     return {"text": extraction.text, "ents": ents, "title": title}
 
 
-def _document(doc: Extraction, index: int) -> str:
+def _document(doc: Extraction, index: int, heading: str) -> str:
     entities = _drawable(doc.text, doc.entities)
     ids = {e: f"d{index}-e{n}" for n, e in enumerate(entities)}
     lines = _wrap(doc.text, entities)
@@ -68,7 +73,7 @@ def _document(doc: Extraction, index: int) -> str:
     body = "\n".join(_line_html(doc.text, line, on_line.get(n, []), ids) for n, line in enumerate(lines))
     rows = "\n".join(_relation_row(r, ids, line_of) for r in doc.relations)
     relations = f'<ol class="relations">\n{rows}\n</ol>' if rows else '<p class="none">(no relations)</p>'
-    return f'<section class="doc" id="d{index}">\n<div class="text">\n{body}\n</div>\n{relations}\n</section>'
+    return f'<section class="doc" id="d{index}">\n{heading}<div class="text">\n{body}\n</div>\n{relations}\n</section>'
 
 
 # Every break that ends a sentence (normalize.py), \r\n as one: a lone \r or U+2028 starts a line too.
@@ -188,7 +193,7 @@ def _legend() -> str:
 def _css() -> str:
     return (
         "body{font-family:system-ui,sans-serif;margin:1.5em;color:#212529;background:#fff}"
-        "h1{font-size:1.3em}"
+        "h1{font-size:1.3em}h2.name{font-size:1em;margin:0.2em 0 0.6em}"
         ".legend{margin-bottom:1em}.chip{padding:0.1em 0.4em;margin-right:0.4em;border-radius:0.3em;"
         "font-size:0.85em;color:#212529;text-decoration:none}"
         ".doc{border-top:1px solid #ced4da;padding-top:0.5em;margin-bottom:2em}"
