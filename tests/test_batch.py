@@ -147,6 +147,13 @@ def test_lone_surrogates_in_an_id_text_or_file_name_fail_one_document_not_the_ru
     assert [r["id"] for r in read_output(tmp_path / "txt_out")[0]] == ["caf\\udce9.txt"]
 
 
+def test_an_id_that_is_not_a_string_is_its_json_text(tmp_path):
+    """`true` was written `True` and `{"a": 1}` as `{'a': 1}`: ids the input does not hold, so no join found them."""
+    rows = [{"id": 7, "text": "a"}, {"id": 1.5, "text": "b"}, {"id": True, "text": "c"}, {"id": {"a": 1}, "text": "d"}]
+    ids = [d.id for d in read_documents(write_jsonl(tmp_path / "in.jsonl", rows))]
+    assert ids == ["7", "1.5", "true", '{"a": 1}']
+
+
 def test_txt_folder_in_parquet_out(tmp_path, model_dir, paragraphs, capsys):
     pytest.importorskip("pyarrow")
     folder = tmp_path / "articles"

@@ -92,8 +92,13 @@ def _parse_jsonl_line(raw: bytes, source: str, line_id: str, text_field: str, id
         return Document(line_id, None, source, f"not JSON ({error})")
     if not isinstance(record, dict):
         return Document(line_id, None, source, f"not a JSON object but {type(record).__name__}")
-    doc_id = _writable(str(record[id_field])) if record.get(id_field) is not None else line_id
+    doc_id = _writable(_id_text(record[id_field])) if record.get(id_field) is not None else line_id
     return _checked(doc_id, record.get(text_field, _MISSING), source, text_field)
+
+
+def _id_text(value: object) -> str:
+    """A string id as it is, any other as its JSON text: `true`, not Python's `True`; `{"a": 1}`, not `{'a': 1}`."""
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
 
 
 _MISSING = object()
