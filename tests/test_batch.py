@@ -212,6 +212,20 @@ def test_a_crash_while_writing_leaves_no_half_shard_and_a_rerun_completes(tmp_pa
     assert not [p for p in out.iterdir() if ".tmp-" in p.name]
 
 
+def test_a_full_disk_names_the_shard_and_frees_the_partial_file(tmp_path, monkeypatch):
+    """It said only "[Errno 28] No space left on device", and its partial file kept the space until a rerun."""
+    if not os.path.exists("/dev/full"):
+        pytest.skip("no /dev/full here")
+    output = OutputDir(tmp_path / "out", "jsonl")
+    output.open({"input": "in.jsonl"})
+    full = tmp_path / "out" / ".shard-00000.jsonl.tmp-1"
+    full.symlink_to("/dev/full")  # every write to it fails with ENOSPC, as on a full disk
+    monkeypatch.setattr("viextract.batch.shards._temp_path", lambda path: full)
+    with pytest.raises(OSError, match=r"writing .*shard-00000\.jsonl: No space left on device"):
+        output.write_shard(0, [{"id": "a", "entities": [], "relations": []}], [])
+    assert not output.is_complete(0) and not full.exists() and not full.is_symlink()
+
+
 def test_killed_midway_then_rerun_completes_without_duplicates(tmp_path, tiny_ner_dir, paragraphs):
     texts = (paragraphs * 2)[:80]
     source = write_jsonl(tmp_path / "in.jsonl", [{"id": f"d{i}", "text": t} for i, t in enumerate(texts)])

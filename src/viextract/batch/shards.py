@@ -10,6 +10,7 @@ import json
 import os
 import re
 from collections.abc import Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -87,11 +88,22 @@ def _temp_path(path: Path) -> Path:
 
 def _write_atomic(path: Path, data: bytes) -> None:
     temp = _temp_path(path)
-    with temp.open("wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temp, path)
+    with _named_write_errors(path, temp):
+        with temp.open("wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp, path)
+
+
+@contextmanager
+def _named_write_errors(path: Path, temp: Path):
+    """A failed write (a full disk) names the file, and its partial temporary file no longer holds the space."""
+    try:
+        yield
+    except OSError as error:
+        temp.unlink(missing_ok=True)
+        raise OSError(error.errno, f"writing {path}: {error.strerror or error}") from error
 
 
 def parquet_schema():
@@ -117,10 +129,11 @@ def _write_parquet_atomic(path: Path, records: Sequence[dict]) -> None:
 
     table = pa.Table.from_pylist(list(records), schema=parquet_schema())
     temp = _temp_path(path)
-    parquet.write_table(table, temp)
-    with temp.open("rb") as handle:
-        os.fsync(handle.fileno())
-    os.replace(temp, path)
+    with _named_write_errors(path, temp):
+        parquet.write_table(table, temp)
+        with temp.open("rb") as handle:
+            os.fsync(handle.fileno())
+        os.replace(temp, path)
 
 
 def read_shard(path: str | Path) -> list[dict]:
