@@ -69,8 +69,8 @@ def _lines(text: str) -> list[tuple[int, int]]:
 
 
 def wraps_at(text: str, newline: int) -> bool:
-    """Whether the line break `text[newline]` (a `\n`) wraps a sentence rather than ends it: the only break
-    between a letter, digit or comma and a lower-case letter (`hội đàm với\nđoàn`). A CR before it is
+    """Whether the line break `text[newline]` (a `\\n`) wraps a sentence rather than ends it: the only break
+    between a letter, digit or comma and a lower-case letter (`hội đàm với\\nđoàn`). A CR before it is
     part of the break (CRLF), so the original text and the normalised one give the same answer."""
     last = newline - 1
     if last >= 0 and text[last] == "\r":
