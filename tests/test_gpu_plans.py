@@ -31,8 +31,14 @@ def module_args(cmd: str) -> tuple[str, list[str]]:
     return words[2], words[3:]
 
 
-def check_command(cmd: str) -> None:
+def check_command(cmd: str) -> tuple[list[str], list[str]]:
+    """Parse `cmd` and load its config (unknown keys and wrong types raise); (paths it reads, paths it writes)."""
     module, argv = module_args(cmd)
+    if module == "viextract.storage":  # expand|int8 SOURCE TARGET
+        return [argv[-2]], [argv[-1]]
+    if module == "training.pretraining.truncate":
+        args = truncate.build_parser().parse_args(argv)
+        return [args.base], [args.out]
     if module == "training.evaluation.evaluate":
         # `evaluate re` hands its arguments to the relation evaluation's own parser, as main() does.
         parser = evaluate_re.build_parser() if argv[:1] == ["re"] else evaluate.build_parser()
@@ -44,13 +50,26 @@ def check_command(cmd: str) -> None:
     elif module == "training.pretraining.mlm":
         args = mlm.build_parser().parse_args(argv)
         config_class = mlm.PretrainConfig
-    elif module == "training.pretraining.truncate":
-        truncate.build_parser().parse_args(argv)
-        return
     else:
-        assert module == "viextract.storage", f"no check for {module}: {cmd}"
-        return
-    config_class.load(REPO / args.config, args.overrides)  # unknown keys and wrong types raise here
+        raise AssertionError(f"no check for {module}: {cmd}")
+    config = config_class.load(REPO / args.config, args.overrides)  # unknown keys and wrong types raise here
+    reads = [str(args.config)]
+    if module == "training.pretraining.mlm":
+        reads += [p for p in (config.init_from, config.text_file, config.heldout_text_file) if p]
+        reads += [config.ud_dir] if config.ud_parts or config.ud_heldout_parts else []
+        return reads, [config.output_dir]
+    reads += [config.base_model, *config.silver_files, *config.train_files, *config.dev_files]
+    reads += [config.splits_file] if config.splits_file else []
+    if module == "training.fit.train":
+        return reads, [config.output_dir]
+    reads += [str(args.data)] + ([str(args.ner_kfold)] if getattr(args, "ner_kfold", None) else [])
+    reads += [args.work_dir] if args.rescore else []  # the fold models the fold jobs wrote
+    return reads, [args.work_dir, str(args.out)]
+
+
+def _under(path, folders) -> bool:
+    """`path` is one of `folders` or inside one."""
+    return any(Path(path) == Path(f) or Path(f) in Path(path).parents for f in folders)
 
 
 @pytest.mark.parametrize("plan_path", PLANS, ids=lambda p: p.name)
@@ -62,6 +81,36 @@ def test_every_job_of_the_plan_parses_and_loads_its_config(plan_path, tmp_path):
     load_jobs(tmp_path / "jobs.json")  # unique names, dependencies on earlier jobs only
     for job in jobs:
         check_command(job["cmd"])
+
+
+@pytest.mark.parametrize("plan_path", PLANS, ids=lambda p: p.name)
+def test_every_file_a_job_reads_travels_or_an_earlier_job_writes_it(plan_path):
+    """On the GPU machine there is the repository, the plan's `inputs` and what the jobs write: a job that
+    reads anything else (a file of the development machine only, ../shared) or a file of a job it does not
+    wait for fails there."""
+    plan = yaml.safe_load(plan_path.read_text(encoding="utf-8"))
+    inputs = [str(path) for path in plan["inputs"]]
+    assert all(path.startswith("outputs/") for path in inputs), inputs  # git holds the rest
+    writes: dict[str, list[str]] = {}
+    before: dict[str, set[str]] = {}  # every job a job waits for, directly or not
+    for job in plan_jobs(plan):
+        reads, written = check_command(job["cmd"])
+        writes[job["name"]] = [str(path) for path in written]
+        before[job["name"]] = set(job.get("after", [])).union(*(before[a] for a in job.get("after", [])))
+        written_before = [w for name in before[job["name"]] for w in writes[name]]
+        for path in map(str, reads):
+            if _under(path, inputs) or _under(path, written_before):
+                continue
+            assert not path.startswith("outputs/"), f"{job['name']} reads {path}: no input, no job it waits for"
+            assert (REPO / path).exists() and ".." not in Path(path).parts, f"{job['name']} reads {path}"
+
+
+def test_an_absent_input_stops_the_plan_before_any_job(tmp_path, capsys):
+    plan = tmp_path / "plan.yaml"
+    plan.write_text("k: 2\ndata: d.jsonl\ndocs: train\nwork_dir: w\ninputs: [no/such/base]\nvariants: {}\n")
+    assert plan_main(["--plan", str(plan), "--out", str(tmp_path / "jobs.json")]) == 2
+    assert "inputs missing here: no/such/base" in capsys.readouterr().err
+    assert not (tmp_path / "jobs.json").exists()
 
 
 def test_the_check_catches_a_misspelt_key():

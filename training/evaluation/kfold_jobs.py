@@ -7,7 +7,8 @@ its NER folds and relation folds as separate processes (a GPU holds them all at 
 `--rescore` gathers each k-fold into one results file, scored end to end with the NER folds of
 the same variant (or of the variant it names in `ner_from`), and rescored under each decoding
 setting the plan lists. Commands are the documented ones of training.evaluation.evaluate, so a CPU
-machine can run the same plan one job at a time.
+machine can run the same plan one job at a time. The plan's `inputs` (files its jobs read that git
+does not hold and no job writes) must be there: when one is not, no jobs file is written.
 """
 
 from __future__ import annotations
@@ -99,6 +100,11 @@ def plan_jobs(plan: dict[str, Any]) -> list[dict[str, Any]]:
     return jobs
 
 
+def missing_inputs(plan: dict[str, Any], root: Path = Path(".")) -> list[str]:
+    """The plan's `inputs` (files its jobs read that no job writes and git does not hold) absent under `root`."""
+    return [str(path) for path in plan.get("inputs", []) if not (root / str(path)).exists()]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m training.evaluation.kfold_jobs", description=__doc__.split("\n")[0]
@@ -112,6 +118,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not isinstance(plan, dict):
             raise DataError(f"{args.plan}: expected a YAML mapping with k, data, docs, work_dir and variants")
         jobs = plan_jobs(plan)
+        missing = missing_inputs(plan)
+        if missing:  # found here, in seconds, not by every job on a lent GPU
+            raise DataError(
+                f"{args.plan}: inputs missing here: {', '.join(missing)} (bash training/build_inputs.sh makes them; "
+                "they must travel with the repository)"
+            )
     except yaml.YAMLError as error:
         print(f"error: {args.plan}: not valid YAML ({str(error).splitlines()[0]})", file=sys.stderr)
         return 2
