@@ -20,6 +20,13 @@ mkdir -p "$out" outputs/gpu
 export OMP_NUM_THREADS=2 TOKENIZERS_PARALLELISM=false PYTHONUNBUFFERED=1 HF_HUB_OFFLINE=1
 export PYTHONPATH="src:.${PYTHONPATH:+:$PYTHONPATH}"
 
+# The jobs say `python`; the image's interpreter with torch is `python3`, and a `python` there, if any, may
+# be another one: then a `python` that runs python3 comes first on PATH.
+if [ "$(python -c 'import sys; print(sys.prefix)' 2>/dev/null)" != "$(python3 -c 'import sys; print(sys.prefix)')" ]; then
+  mkdir -p /tmp/pybin && printf '#!/bin/sh\nexec %s "$@"\n' "$(command -v python3)" > /tmp/pybin/python
+  chmod +x /tmp/pybin/python && export PATH="/tmp/pybin:$PATH"
+fi
+
 # Packages the GPU image lacks travel as wheels in $WHEELS (default .whl/; see docs/training.md, "GPU runs").
 wheels=${WHEELS:-.whl}
 if [ -d "$wheels" ]; then
@@ -34,7 +41,8 @@ fi
 python3 -c "import torch, transformers, datasets, pyvi, seqeval; print('torch', torch.__version__, 'transformers',
 transformers.__version__, 'datasets', datasets.__version__, 'gpu', torch.cuda.get_device_name(0) if torch.cuda.is_available() else None)"
 
-python3 -m training.evaluation.kfold_jobs --plan "${PLAN:-configs/gpu_plan.yaml}" --out outputs/gpu/jobs.json
+# A plan whose inputs did not travel stops here, in seconds, not after every job has failed.
+python3 -m training.evaluation.kfold_jobs --plan "${PLAN:-configs/gpu_plan.yaml}" --out outputs/gpu/jobs.json || exit 2
 python3 -m training.fit.jobs outputs/gpu/jobs.json --max-parallel "${MAX_PARALLEL:-16}" --deadline-s "$deadline" \
   --log-dir outputs/gpu/logs
 
