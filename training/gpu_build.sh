@@ -46,6 +46,17 @@ python3 -m training.evaluation.kfold_jobs --plan "${PLAN:-configs/gpu_plan.yaml}
 python3 -m training.fit.jobs outputs/gpu/jobs.json --max-parallel "${MAX_PARALLEL:-16}" --deadline-s "$deadline" \
   --log-dir outputs/gpu/logs
 
+# Every results file, log and small file in one archive, written beside and renamed into place. Packed once
+# now, so that the k-fold results come back even if the command's own time limit cuts off what follows
+# (assembling, the speed benchmark: a minute or two after the deadline), and again at the end.
+pack_results() {
+  tar czf "$out/results.tgz.part" --exclude='model.safetensors' --exclude='*.checkpoints' --exclude='fold-*' \
+    outputs/gpu outputs/bundled/model outputs/bundled/ner/training_metrics.json outputs/bundled/re/training_metrics.json \
+    outputs/bundled/re_typed/training_metrics.json 2>/dev/null
+  mv "$out/results.tgz.part" "$out/results.tgz"
+}
+pack_results
+
 # A plan that trains the bundled model (configs/gpu_plan.yaml) also compares the two relation architectures:
 # the relation model ships one pass per sentence unless the folds say it loses > 1 point end to end. A plan
 # that only measures (configs/gpu_recipes.yaml) stops at its results.
@@ -83,7 +94,5 @@ if [ -d outputs/bundled/model ]; then
     split -b 15M -d outputs/bundled/model/$part/model.safetensors "$out/$part.safetensors.part"
   done
 fi
-tar czf "$out/results.tgz" --exclude='model.safetensors' --exclude='*.checkpoints' --exclude='fold-*' \
-  outputs/gpu outputs/bundled/model outputs/bundled/ner/training_metrics.json outputs/bundled/re/training_metrics.json \
-  outputs/bundled/re_typed/training_metrics.json 2>/dev/null
+pack_results
 ls -la "$out"
