@@ -45,6 +45,11 @@ def test_offsets_ids_and_paragraphs_are_computed():
         ("=== w-1\n[A]{PER:p} và [B]{PER:p}.\n", "two.txt:2: entity: handle 'p' is used twice"),
         ("=== w-1\n[A]{PER:p} gặp B.\n@ p meets q\n", "two.txt:3: relation: no entity with handle 'q'"),
         ("=== w-1\n[A]{PER:p} gặp B.\n@ p meets\n", "two.txt:3: relation: expected"),
+        # A relation left at the end of a text line was kept as text, and the relation lost.
+        (
+            "=== w-1\n[A]{PER:p} gặp [B]{PER:q}. @ p meets q\n",
+            "two.txt:2: relation: '@ p meets q' inside a text line; put it on a line of its own",
+        ),
         ("=== w-1\n[A]{PER} gặp B.\n", "two.txt:2: entity: markup"),
         ("=== w-1\nA.\n=== w-1\nB.\n", "two.txt:3: id: 'w-1' is used twice"),
         # training.data.checks, restated as the markup line and the handles written there (not T1, T2).

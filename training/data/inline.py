@@ -29,6 +29,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from viextract.labels import RELATION_LABELS
+
 from .checks import check_conventions, check_document
 from .documents import DataError, Document, parse_document
 from .files import check_output_file, read_utf8, save_documents
@@ -39,6 +41,8 @@ ENTITY = re.compile(r"\[([^\[\]{}]+)\]\{([A-Z]+):(\w+)\}")
 _CHECKED_ITEM = re.compile(r"(entities|relations)\[(\d+)\]")
 _ENTITY_ID = re.compile(r"\bT\d+\b")
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
+# `@ HEAD LABEL TAIL` left at the end of a text line (a missing line break): kept as text, the relation was lost.
+_RELATION_IN_TEXT = re.compile(r"@\s*\w+\s+(?:" + "|".join(RELATION_LABELS) + r")\s+\w+")
 
 
 def _in_markup_terms(error: DataError, doc_id: str, where: str, entities: list, relations: list) -> DataError:
@@ -76,6 +80,10 @@ def _document(doc_id: str, lines: Sequence[tuple[int, str]], where: str) -> Docu
                 raise DataError(f"{where}:{number}: relation: expected '@ HEAD LABEL TAIL', got {line!r}")
             relations.append((number, *parts))
             continue
+        if stray := _RELATION_IN_TEXT.search(line):
+            raise DataError(
+                f"{where}:{number}: relation: {stray.group()!r} inside a text line; put it on a line of its own"
+            )
         if text:
             text += "\n\n"
         position = 0
