@@ -14,15 +14,22 @@ from pathlib import Path
 INCOMPLETE_SAVE = ".viextract-incomplete-save"
 
 
+def file_in_the_way(path: str | os.PathLike) -> Path | None:
+    """The file that `path` or its nearest existing ancestor is, when that is not a folder: where a
+    command that makes folders down to `path` would fail."""
+    existing = next((folder for folder in (Path(path), *Path(path).parents) if folder.exists()), None)
+    return existing if existing is not None and not existing.is_dir() else None
+
+
 def check_save_target(target: str | os.PathLike) -> Path:
     """`target` with `~` expanded; an existing file there, or where a folder above it should be, is an error
     (a model is a directory)."""
     path = Path(target).expanduser()
-    if path.exists() and not path.is_dir():
+    existing = file_in_the_way(path)
+    if existing == path:
         raise NotADirectoryError(f"{path}: exists and is not a directory; a model is saved as a directory")
-    above = next((folder for folder in path.parents if folder.exists()), None)
-    if above is not None and not above.is_dir():
-        raise NotADirectoryError(f"{path}: {above} is a file, not a folder, so the model cannot be saved under it")
+    if existing is not None:
+        raise NotADirectoryError(f"{path}: {existing} is a file, not a folder, so the model cannot be saved under it")
     return path
 
 

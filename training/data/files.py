@@ -8,6 +8,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from viextract.saving import file_in_the_way
+
 from .checks import check_document
 from .documents import DataError, Document, field_error, parse_document
 
@@ -108,13 +110,6 @@ def save_documents(documents: Iterable[Document], path: str | Path) -> None:
         partial.replace(out)
     finally:
         partial.unlink(missing_ok=True)
-
-
-def file_in_the_way(path: str | Path) -> Path | None:
-    """The file that `path` or its nearest existing ancestor is, when that is not a folder: where a
-    command that makes folders down to `path` would fail."""
-    existing = next((folder for folder in (Path(path), *Path(path).parents) if folder.exists()), None)
-    return existing if existing is not None and not existing.is_dir() else None
 
 
 def check_output_file(path: str | Path | None, inputs: Iterable[str | Path | None] = (), flag: str = "--out") -> None:
