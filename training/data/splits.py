@@ -104,7 +104,7 @@ def read_splits(path: str | Path) -> dict[str, list[str]]:
         raise DataError(f"{path}:{error.lineno}: json: invalid JSON: {error.msg}") from None
     except DuplicateKey as error:
         # json keeps the last: a second "train" (pasted, or a stale one) silently emptied the first.
-        lines = _key_lines(path, error.key)
+        lines = _key_lines(text, error.key)
         raise DataError(
             f"{path}:{lines[-1]}: {error.key}: given twice (first on line {lines[0]}); JSON keeps only the last"
         ) from None
@@ -128,14 +128,10 @@ def read_splits(path: str | Path) -> dict[str, list[str]]:
     return splits
 
 
-def _key_lines(path: Path, key: str) -> list[int]:
-    """The lines of a JSON file where `key` is written as an object key (at least one, for errors)."""
+def _key_lines(text: str, key: str) -> list[int]:
+    """The lines of a JSON text where `key` is written as an object key (at least one, for errors)."""
     written = re.compile(re.escape(json.dumps(key, ensure_ascii=False)) + r"\s*:")
-    try:
-        lines = path.read_text(encoding="utf-8").split("\n")
-    except (OSError, UnicodeDecodeError):
-        return [1]
-    return [number for number, line in enumerate(lines, 1) for _ in written.finditer(line)] or [1]
+    return [number for number, line in enumerate(text.split("\n"), 1) for _ in written.finditer(line)] or [1]
 
 
 def _line_of(path: Path, *needles: str) -> int:
