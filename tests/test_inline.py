@@ -153,3 +153,33 @@ def test_lines_are_the_editors_lines():
     assert doc.text == "Hai bên\x85trao đổi\x0cthêm."
     with pytest.raises(DataError, match=r"ls\.txt:3: entity: handle 'p' is used twice"):
         parse_inline("=== w-1\n[Hùng]{PER:p} gặp\u2028ông Khoa.\n[Hùng]{PER:p} về.\n", "ls.txt")
+
+
+def test_a_backslash_writes_markup_characters_as_text():
+    # There was no way to write a bracket that is not markup: `(xem [1])` was refused as broken markup.
+    markup = (
+        "=== w-1\n"
+        "Theo [Bộ Quốc phòng]{ORG:o} (xem \\[1\\]), \\{số liệu\\} và C:\\x \\\\[Hùng]{PER:p} đến.\n"
+        "\\@VTV đưa tin \\@ p meets q.\n"
+        "\\=== hết\n"
+        "[Công ty \\[Hoa Sen\\]]{ORG:hs} ký.\n"
+    )
+    (doc,) = parse_inline(markup, "esc.txt")
+    assert doc.text == (
+        "Theo Bộ Quốc phòng (xem [1]), {số liệu} và C:\\x \\Hùng đến.\n\n"
+        "@VTV đưa tin @ p meets q.\n\n=== hết\n\nCông ty [Hoa Sen] ký."
+    )
+    assert [doc.mention(e) for e in doc.entities] == ["Bộ Quốc phòng", "Hùng", "Công ty [Hoa Sen]"]
+    # An escaped bracket starts no entity, and a bare one is still broken markup.
+    with pytest.raises(DataError, match=r"esc\.txt:2: entity: markup that is not"):
+        parse_inline("=== w-1\nÔng \\[Hùng]{PER:p} đến.\n", "esc.txt")
+    with pytest.raises(DataError, match=r"esc\.txt:2: entity: markup that is not"):
+        parse_inline("=== w-1\nÔng Hùng (xem [1]).\n", "esc.txt")
+
+
+def test_the_data_markup_converts_to_the_committed_jsonl(tmp_path):
+    # The escapes must leave every written file as it was converted.
+    out = tmp_path / "written_topics.jsonl"
+    assert main([str(REPO / "data" / "written_topics.txt"), "--out", str(out)]) == 0
+    assert out.read_bytes() == (REPO / "data" / "written_topics.jsonl").read_bytes()
+

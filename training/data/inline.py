@@ -12,8 +12,11 @@ are computed. The input is UTF-8 text, one document per block:
 
 A block starts with `=== ID`. An entity is `[surface text]{LABEL:handle}`, the handle any
 letters, digits and `_`, unique in its document; a line `@ HEAD LABEL TAIL` names a relation by
-handles. Entity ids become T1, T2, ... in text order, and a `meets` head is the mention that
-comes first (the schema's rule), whichever way round it was written. Every document then passes
+handles. A backslash makes the next `[ ] { } @ = \\` text, in or out of an entity: `(xem \\[1\\])`
+is `(xem [1])`, a line `\\@VTV ...` is a paragraph, `\\\\` one backslash; a backslash before anything
+else is kept as it is. Entity ids become T1, T2, ... in text
+order, and a `meets` head is the mention that comes first (the schema's rule), whichever way round it
+was written. Every document then passes
 training.data.checks (labels, token boundaries, both arguments in one sentence, ...) and
 SCHEMA v1.1's boundary conventions (training.data.conventions), or nothing is written and the error
 names the file, the markup line and the handle written there (not the generated T1, T2, ...).
@@ -37,7 +40,11 @@ from .files import check_output_file, read_utf8, save_documents
 from .splits import load_split
 
 SOURCE = "written by the viextract team; training only"
-ENTITY = re.compile(r"\[([^\[\]{}]+)\]\{([A-Z]+):(\w+)\}")
+# The surface may hold escapes (`\\]`); a lone backslash before `]` would eat the bracket, so it is no entity.
+ENTITY = re.compile(r"\[((?:[^\[\]{}\\]|\\.)+)\]\{([A-Z]+):(\w+)\}")
+_ESCAPE = re.compile(r"\\([\\\[\]{}@=])")
+# An escape is read before an entity can start at its bracket: `\\[A]{PER:p}` is no entity.
+_PIECE = re.compile(f"{_ESCAPE.pattern}|{ENTITY.pattern}")
 _CHECKED_ITEM = re.compile(r"(entities|relations)\[(\d+)\]")
 _ENTITY_ID = re.compile(r"\bT\d+\b")
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
@@ -61,14 +68,49 @@ def _in_markup_terms(error: DataError, doc_id: str, where: str, entities: list, 
 
 
 def _plain(segment: str, where: str, number: int) -> str:
-    """Text between entities: a bracket or brace there is broken markup (`[Lào{LOC:l1}`), never kept as text."""
+    """Text between entities and escapes: a bracket or brace there is broken markup (`[Lào{LOC:l1}`), never
+    kept as text; so is a relation left at the end of a text line (a missing line break)."""
     if any(mark in segment for mark in "[]{}"):
         raise DataError(f"{where}:{number}: entity: markup that is not [text]{{LABEL:handle}} in {segment!r}")
+    if stray := _RELATION_IN_TEXT.search(segment):
+        problem = f"{stray.group()!r} inside a text line; put it on a line of its own"
+        raise DataError(f"{where}:{number}: relation: {problem}")
     return segment
 
 
-def _document(doc_id: str, lines: Sequence[tuple[int, str]], where: str) -> Document:
-    """One block (its non-header lines with their numbers) to a checked Document."""
+def _paragraph(line: str, where: str, number: int, offset: int) -> tuple[str, list]:
+    """One marked-up line as its text and its entities (start, end, label, line, handle), offsets from `offset`."""
+    text, entities, position = "", [], 0
+    for match in _PIECE.finditer(line):
+        text += _plain(line[position : match.start()], where, number)
+        position = match.end()
+        escaped, surface, label, handle = match.groups()
+        if escaped is not None:
+            text += escaped
+            continue
+        surface = _ESCAPE.sub(r"\1", surface)
+        start = offset + len(text)
+        entities.append((start, start + len(surface), label, number, handle))
+        text += surface
+    return text + _plain(line[position:], where, number), entities
+
+
+def _relation_rows(relations: list, entities: list, handles: dict, doc_id: str, where: str) -> list[dict]:
+    """`@ HEAD LABEL TAIL` lines as JSON relations on the generated ids, a `meets` head the first mention."""
+    ids = {handle: f"T{index + 1}" for handle, index in handles.items()}
+    rows = []
+    for number, head, label, tail in relations:
+        for handle in (head, tail):
+            if handle not in ids:
+                raise DataError(f"{where}:{number}: relation: no entity with handle {handle!r} in {doc_id}")
+        if label == "meets" and entities[handles[tail]][0] < entities[handles[head]][0]:
+            head, tail = tail, head
+        rows.append({"head": ids[head], "tail": ids[tail], "label": label})
+    return rows
+
+
+def _document(doc_id: str, header: int, lines: Sequence[tuple[int, str]], where: str) -> Document:
+    """One block (its header's number, its other lines with their numbers) to a checked Document."""
     text, entities, relations, handles = "", [], [], {}
     for number, line in lines:
         line = line.strip()
@@ -80,32 +122,15 @@ def _document(doc_id: str, lines: Sequence[tuple[int, str]], where: str) -> Docu
                 raise DataError(f"{where}:{number}: relation: expected '@ HEAD LABEL TAIL', got {line!r}")
             relations.append((number, *parts))
             continue
-        if stray := _RELATION_IN_TEXT.search(line):
-            raise DataError(
-                f"{where}:{number}: relation: {stray.group()!r} inside a text line; put it on a line of its own"
-            )
         if text:
             text += "\n\n"
-        position = 0
-        for match in ENTITY.finditer(line):
-            text += _plain(line[position : match.start()], where, number)
-            surface, label, handle = match.groups()
-            if handle in handles:
-                raise DataError(f"{where}:{number}: entity: handle {handle!r} is used twice in {doc_id}")
-            handles[handle] = len(entities)
-            entities.append((len(text), len(text) + len(surface), label, number, handle))
-            text += surface
-            position = match.end()
-        text += _plain(line[position:], where, number)
-    ids = {handle: f"T{index + 1}" for handle, index in handles.items()}
-    rows = []
-    for number, head, label, tail in relations:
-        for handle in (head, tail):
-            if handle not in ids:
-                raise DataError(f"{where}:{number}: relation: no entity with handle {handle!r} in {doc_id}")
-        if label == "meets" and entities[handles[tail]][0] < entities[handles[head]][0]:
-            head, tail = tail, head
-        rows.append({"head": ids[head], "tail": ids[tail], "label": label})
+        paragraph, found = _paragraph(line, where, number, len(text))
+        for entity in found:
+            if entity[4] in handles:
+                raise DataError(f"{where}:{number}: entity: handle {entity[4]!r} is used twice in {doc_id}")
+            handles[entity[4]] = len(entities)
+            entities.append(entity)
+        text += paragraph
     data = {
         "id": doc_id,
         "date": None,
@@ -115,7 +140,7 @@ def _document(doc_id: str, lines: Sequence[tuple[int, str]], where: str) -> Docu
             {"id": f"T{i + 1}", "start": start, "end": end, "label": label}
             for i, (start, end, label, _, _) in enumerate(entities)
         ],
-        "relations": rows,
+        "relations": _relation_rows(relations, entities, handles, doc_id, where),
     }
     doc = parse_document(data, f"{where} ({doc_id})")
     try:
@@ -145,7 +170,7 @@ def parse_inline(text: str, where: str = "<text>") -> list[Document]:
             raise DataError(f"{where}:{number}: text before the first '=== ID' line")
     if not blocks:
         raise DataError(f"{where}: no '=== ID' block")
-    return [_document(doc_id, lines, where) for doc_id, _, lines in blocks]
+    return [_document(doc_id, header, lines, where) for doc_id, header, lines in blocks]
 
 
 def refuse_held_out_strings(documents: Sequence[Document], splits: str | Path, where: str) -> None:
