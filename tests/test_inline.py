@@ -183,3 +183,16 @@ def test_the_data_markup_converts_to_the_committed_jsonl(tmp_path):
     assert main([str(REPO / "data" / "written_topics.txt"), "--out", str(out)]) == 0
     assert out.read_bytes() == (REPO / "data" / "written_topics.jsonl").read_bytes()
 
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("=== w-1\n\n=== w-2\nÔng Hùng.\n", "empty.txt:1: text: w-1 has no text line"),
+        ("=== w-1\nÔng Hùng.\n=== w-2\n   \n", "empty.txt:3: text: w-2 has no text line"),
+        ("=== w-1\n@ p meets q\n", "empty.txt:1: text: w-1 has no text line"),
+    ],
+)
+def test_a_document_without_text_is_refused(text, message):
+    # It was written as a document with no text, counted and trained on as nothing.
+    with pytest.raises(DataError, match=re.escape(message)):
+        parse_inline(text, "empty.txt")

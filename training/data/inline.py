@@ -14,7 +14,7 @@ A block starts with `=== ID`. An entity is `[surface text]{LABEL:handle}`, the h
 letters, digits and `_`, unique in its document; a line `@ HEAD LABEL TAIL` names a relation by
 handles. A backslash makes the next `[ ] { } @ = \\` text, in or out of an entity: `(xem \\[1\\])`
 is `(xem [1])`, a line `\\@VTV ...` is a paragraph, `\\\\` one backslash; a backslash before anything
-else is kept as it is. Entity ids become T1, T2, ... in text
+else is kept as it is. A block with no text line is refused. Entity ids become T1, T2, ... in text
 order, and a `meets` head is the mention that comes first (the schema's rule), whichever way round it
 was written. Every document then passes
 training.data.checks (labels, token boundaries, both arguments in one sentence, ...) and
@@ -131,6 +131,9 @@ def _document(doc_id: str, header: int, lines: Sequence[tuple[int, str]], where:
             handles[entity[4]] = len(entities)
             entities.append(entity)
         text += paragraph
+    if not text:
+        # An empty document would be written, trained on as nothing and counted as a document.
+        raise DataError(f"{where}:{header}: text: {doc_id} has no text line")
     data = {
         "id": doc_id,
         "date": None,
