@@ -111,6 +111,10 @@ def test_mean_std_and_table():
     assert mean_std([0.4]) == (0.4, 0.0)
     table = format_table("spans", score_spans(GOLD, PRED).to_dict())
     assert "micro" in table and "28.57" in table and "boundary 1" in table
+    # A label with no gold and no prediction has no score: "–" as on the model card, not a row of 0.00.
+    table = format_table("re", score_items([[(1, 2, "meets")]], [[(1, 2, "meets")]], ["meets", "signed"]).to_dict())
+    assert table.splitlines()[3] == f"{'signed':<12}{'–':>8}{'–':>8}{'–':>8}{0:>7}{0:>7}"
+    assert table.splitlines()[2] == f"{'meets':<12}{'100.00':>8}{'100.00':>8}{'100.00':>8}{1:>7}{1:>7}"
 
 
 def test_score_tags_reads_predictions_like_the_product():

@@ -225,10 +225,10 @@ def format_table(title: str, scores: dict[str, Any]) -> str:
     lines = [title, f"{'label':<12}{'P':>8}{'R':>8}{'F1':>8}{'gold':>7}{'pred':>7}"]
 
     def row(name: str, values: dict[str, Any]) -> str:
-        return (
-            f"{name:<12}{values['precision'] * 100:>8.2f}{values['recall'] * 100:>8.2f}{values['f1'] * 100:>8.2f}"
-            f"{values['support']:>7}{values['predicted']:>7}"
-        )
+        # No gold and no prediction: its 0/0 scores are not a 0 F1; "–" as the model card prints it.
+        absent = values["support"] == 0 and values["predicted"] == 0
+        cells = ("–" if absent else f"{values[key] * 100:.2f}" for key in ("precision", "recall", "f1"))
+        return f"{name:<12}{''.join(f'{cell:>8}' for cell in cells)}{values['support']:>7}{values['predicted']:>7}"
 
     for name, values in scores["per_label"].items():
         lines.append(row(name, values))
