@@ -137,3 +137,35 @@ def test_a_task_subclass_inherits_the_shared_fields():
 
     config = OtherConfig.load(None, ["margin=0.25", "seed=7"])
     assert (config.margin, config.seed, config.base_model) == (0.25, 7, "vinai/phobert-base")
+
+
+def test_resume_reads_the_previous_config_once(tmp_path, monkeypatch, caplog):
+    # checkpoint_to_resume (finished?) and record_config (what changed?) each read the earlier run's
+    # training_config.yaml: a file rewritten between the two reads gave each check another run.
+    from training.fit.trainer import checkpoint_to_resume, record_config
+
+    config = NerConfig.from_dict({"output_dir": str(tmp_path / "model"), "max_steps": 8}, "test")
+    checkpoint = config.checkpoint_path / "checkpoint-5"
+    checkpoint.mkdir(parents=True)
+    (checkpoint / "trainer_state.json").write_text('{"max_steps": 5, "global_step": 5}', encoding="utf-8")
+    dataclasses.replace(config, max_steps=5).save(config.checkpoint_path)
+    reads = []
+    load = NerConfig.load.__func__
+    monkeypatch.setattr(NerConfig, "load", classmethod(lambda cls, *args: reads.append(args) or load(cls, *args)))
+
+    last, previous = checkpoint_to_resume(config, resume=True)
+    assert last == str(checkpoint) and previous.max_steps == 5
+    config.save(config.checkpoint_path)  # rewritten before the second read: no longer the run being continued
+
+    class Trainer:
+        callbacks: list = []
+
+        def is_world_process_zero(self) -> bool:
+            return True
+
+        def add_callback(self, callback) -> None:
+            self.callbacks.append(callback)
+
+    record_config(Trainer(), config, True, previous)
+    assert "resuming with changed config keys: max_steps" in caplog.text
+    assert len(reads) == 1

@@ -299,7 +299,7 @@ def train_sentences(
     if dev is not None and not dev:
         raise DataError(f"{describe_split(config, 'dev')}: dev: no sentences")
     check_labels_seen(train, config, source)
-    resume_from = checkpoint_to_resume(config, resume)
+    resume_from, previous = checkpoint_to_resume(config, resume)
 
     set_seed(config.seed)  # before the head is initialised
     labels = bio_labels(tuple(config.entity_labels))
@@ -320,7 +320,7 @@ def train_sentences(
     )
     evaluate = dev is not None
     check_resumable(model, resume_from)
-    record_config(trainer, config, resuming=resume_from is not None)
+    record_config(trainer, config, resume_from is not None, previous)
     result = trainer.train(resume_from_checkpoint=resume_from)
 
     output_dir = Path(config.output_dir)

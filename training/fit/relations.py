@@ -309,7 +309,7 @@ def train_examples(
     check_paths(config)
     labels = [NO_RELATION, *config.relation_labels]
     sampled, counts = sampled_examples(config, train, dev, source)
-    resume_from = checkpoint_to_resume(config, resume)
+    resume_from, previous = checkpoint_to_resume(config, resume)
 
     set_seed(config.seed)  # before the head is initialised
     model, tokenizer = load_base_model(config, labels)
@@ -331,7 +331,7 @@ def train_examples(
     no_relation_id = labels.index(NO_RELATION)
     trainer = relation_trainer(config, model, tokenizer, train_features, dev_features, no_relation_id)
     check_resumable(model, resume_from)
-    record_config(trainer, config, resuming=resume_from is not None)
+    record_config(trainer, config, resume_from is not None, previous)
     result = trainer.train(resume_from_checkpoint=resume_from)
     # The kept checkpoint (the best on dev, or the last) is loaded: choose the threshold on dev with
     # it (every rank, same answer).

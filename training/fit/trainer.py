@@ -294,8 +294,9 @@ def resolve_bf16(setting: bool | str) -> bool:
     return bool(setting)
 
 
-def checkpoint_to_resume(config: TrainConfig, resume: bool) -> str | None:
-    """The last checkpoint when resuming; refuse to mix a fresh run into an old run's checkpoints."""
+def checkpoint_to_resume(config: TrainConfig, resume: bool) -> tuple[str | None, TrainConfig | None]:
+    """The last checkpoint when resuming, and the config recorded beside it (None where unreadable), read
+    once here for every later use; refuse to mix a fresh run into an old run's checkpoints."""
     from transformers.trainer_utils import get_last_checkpoint
 
     directory = config.checkpoint_path
@@ -303,18 +304,27 @@ def checkpoint_to_resume(config: TrainConfig, resume: bool) -> str | None:
     if resume:
         if last is None:
             raise ConfigError(f"--resume: no checkpoint in {directory}; run without --resume to start")
-        if _finished(Path(last), config):
+        previous = recorded_config(config)
+        if _finished(Path(last), config, previous):
             raise ConfigError(
                 f"--resume: the run in {directory} finished ({Path(last).name} is its last step, and its model was "
                 f"written to {config.output_dir}); raise epochs or max_steps to train further"
             )
-        return last
+        return last, previous
     if last is not None:
         raise ConfigError(
             f"checkpoint_dir: {directory} holds checkpoints of an earlier run ({Path(last).name}); pass --resume to "
             f"continue it, or delete the directory to start over"
         )
-    return None
+    return None, None
+
+
+def recorded_config(config: TrainConfig) -> TrainConfig | None:
+    """The config the earlier run wrote beside its checkpoints, or None where it is missing or unreadable."""
+    try:
+        return type(config).load(config.checkpoint_path / CONFIG_FILENAME)
+    except (OSError, ConfigError):
+        return None
 
 
 def check_resumable(model: Any, checkpoint: str | None) -> None:
@@ -341,21 +351,23 @@ def check_resumable(model: Any, checkpoint: str | None) -> None:
         )
 
 
-def _finished(checkpoint: Path, config: TrainConfig) -> bool:
-    """Whether `checkpoint` is the last step of a run with this config's length: resuming it would train
-    a step past the end (the Trainer's behaviour) and overwrite the finished model."""
+def _finished(checkpoint: Path, config: TrainConfig, previous: TrainConfig | None) -> bool:
+    """Whether `checkpoint` is the last step of a run (its config `previous`) with this config's length:
+    resuming it would train a step past the end (the Trainer's behaviour) and overwrite the finished model."""
+    if previous is None:
+        return False
     try:
         state = json.loads((checkpoint / "trainer_state.json").read_text(encoding="utf-8"))
-        previous = type(config).load(config.checkpoint_path / CONFIG_FILENAME)
-    except (OSError, ValueError, ConfigError):
+    except (OSError, ValueError):
         return False
     same_length = (previous.epochs, previous.max_steps) == (config.epochs, config.max_steps)
     return same_length and 0 < state.get("max_steps", 0) <= state.get("global_step", 0)
 
 
-def record_config(trainer: Any, config: TrainConfig, resuming: bool) -> None:
+def record_config(trainer: Any, config: TrainConfig, resuming: bool, previous: TrainConfig | None) -> None:
     """Keep the run's config beside its checkpoints; when resuming, first name the keys that differ
-    from the run being continued (allowed, but worth seeing). Main process only.
+    from `previous`, the run being continued as checkpoint_to_resume read it (allowed, but worth seeing).
+    Main process only.
 
     A resumed run's config is written with its first checkpoint, not before: it describes the last
     checkpoint there, and a resume killed before saving one would otherwise leave a longer max_steps
@@ -367,7 +379,7 @@ def record_config(trainer: Any, config: TrainConfig, resuming: bool) -> None:
         config.checkpoint_path.mkdir(parents=True, exist_ok=True)
         config.save(config.checkpoint_path)
         return
-    warn_config_changes(config, config.checkpoint_path / CONFIG_FILENAME)
+    warn_config_changes(config, previous)
     from transformers import TrainerCallback
 
     class RecordConfigOnSave(TrainerCallback):
@@ -377,12 +389,11 @@ def record_config(trainer: Any, config: TrainConfig, resuming: bool) -> None:
     trainer.add_callback(RecordConfigOnSave())
 
 
-def warn_config_changes(config: TrainConfig, previous_path: Path) -> None:
-    try:
-        previous = type(config).load(previous_path).to_dict()
-    except (OSError, ConfigError):
+def warn_config_changes(config: TrainConfig, previous: TrainConfig | None) -> None:
+    if previous is None:
         return
-    changed = [key for key, value in config.to_dict().items() if previous.get(key) != value]
+    recorded = previous.to_dict()
+    changed = [key for key, value in config.to_dict().items() if recorded.get(key) != value]
     if changed:
         logger.warning("resuming with changed config keys: %s", ", ".join(changed))
 
