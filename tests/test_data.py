@@ -12,6 +12,7 @@ from training.data.__main__ import main
 from training.data.documents import DataError, Document
 from training.data.features import bio_to_char_spans, ner_dataset, ner_rows, relation_dataset, relation_rows
 from training.data.files import load_documents
+from training.data.sizes import training_data_sizes
 from training.data.splits import load_split
 from training.fit.config import ConfigError
 from viextract.labels import NO_RELATION, RELATION_ARGUMENT_TYPES, SYMMETRIC_RELATIONS, allowed_relations, bio_labels
@@ -112,6 +113,12 @@ def test_a_byte_order_mark_before_the_first_line_is_not_json(tmp_path):
     splits = make_split_dir(tmp_path)
     splits.write_text("\ufeff" + splits.read_text(encoding="utf-8"), encoding="utf-8")
     assert [d.id for d in load_split("dev", splits)] == ["b"]
+    # The sizes recorded with a model read them the same way: a BOM there lost every row, with only a warning.
+    extra = splits.parent / "extra.jsonl"
+    extra.write_text("\ufeff" + extra.read_text(encoding="utf-8"), encoding="utf-8")
+    rows = training_data_sizes({"splits_file": str(splits)})
+    counted = [(row["name"], row["documents"]) for row in rows]
+    assert counted == [("train", 1), ("dev", 1), ("test", 1), ("train (extra)", 1)]
 
 
 def test_rejects_a_line_that_is_not_an_object(tmp_path):

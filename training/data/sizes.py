@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 from typing import Any
+
+from .files import read_jsonl
+from .splits import read_splits
 
 logger = logging.getLogger(__name__)
 
@@ -15,18 +17,17 @@ SILVER_SOURCE = "machine-labelled text (training.weak: silver sentences or spell
 
 
 def count_jsonl(path: Path, ids: set[str] | None = None) -> tuple[int, int, int]:
-    """(documents, entities, relations) of a corpus-format JSONL file, only documents in `ids` when given."""
+    """(documents, entities, relations) of a corpus-format JSONL file, only documents in `ids` when given.
+
+    Read as training reads it (read_jsonl): a byte-order mark it accepts was a JSON error here, and every row lost.
+    """
     documents = entities = relations = 0
-    with path.open(encoding="utf-8") as handle:
-        for line in handle:
-            if not line.strip():
-                continue
-            doc = json.loads(line)
-            if ids is not None and doc.get("id") not in ids:
-                continue
-            documents += 1
-            entities += len(doc.get("entities") or [])
-            relations += len(doc.get("relations") or [])
+    for _, doc in read_jsonl(path):
+        if ids is not None and doc.get("id") not in ids:
+            continue
+        documents += 1
+        entities += len(doc.get("entities") or [])
+        relations += len(doc.get("relations") or [])
     return documents, entities, relations
 
 
@@ -56,7 +57,7 @@ def _count(config: dict[str, Any]):
     splits_path = find_file(str(config.get("splits_file") or ""))
     if splits_path is None:
         return
-    splits = json.loads(splits_path.read_text(encoding="utf-8"))
+    splits = read_splits(splits_path)
     data_dir = _find_dir(config["data_dir"]) if config.get("data_dir") else splits_path.parent
     corpus = (data_dir / "corpus.jsonl") if data_dir else None
     if corpus is not None and corpus.is_file():
