@@ -144,6 +144,11 @@ def test_out_may_not_be_the_markup_itself_or_a_folder(tmp_path, capsys):
 def test_a_byte_order_mark_before_the_first_block_is_not_text(tmp_path):
     first, _ = parse_inline("\ufeff" + TWO_DOCUMENTS, "bom.txt")
     assert first.id == "w-1" and first.text.startswith("Sáng 5/3")
+    # Files joined by `cat`, or a header indented like a relation line: the second document was kept as
+    # text of the first ("=== w-2" a paragraph of w-1), one document lost without a word.
+    for joined in (TWO_DOCUMENTS.replace("=== w-2", "\ufeff=== w-2"), TWO_DOCUMENTS.replace("=== w-2", "  === w-2")):
+        first, second = parse_inline(joined, "cat.txt")
+        assert first.text.endswith("Hai bên trao đổi.") and second.id == "w-2"
 
 
 def test_lines_are_the_editors_lines():

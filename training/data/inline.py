@@ -157,11 +157,13 @@ def _document(doc_id: str, header: int, lines: Sequence[tuple[int, str]], where:
 def parse_inline(text: str, where: str = "<text>") -> list[Document]:
     """Every `=== ID` block of `text` as a checked Document; DataError names the line at fault."""
     blocks: list[tuple[str, int, list[tuple[int, str]]]] = []
-    # A byte-order mark is not text (editors on Windows add one); offsets are computed after it. Lines end
+    # A byte-order mark is not text (editors on Windows add one, and files joined by `cat` keep theirs at a
+    # header, which then read as text of the block before); offsets are computed after it. Lines end
     # where an editor ends them: str.splitlines also splits at U+2028, U+0085 or a form feed in the text.
-    for number, line in enumerate(_LINE_BREAK.split(text.removeprefix("\ufeff")), 1):
-        if line.startswith("==="):
-            doc_id = line[3:].strip()
+    for number, line in enumerate(_LINE_BREAK.split(text), 1):
+        line = line.removeprefix("\ufeff")
+        if line.lstrip().startswith("==="):  # indented, as `@` lines may be; text writes `\===`
+            doc_id = line.lstrip()[3:].strip()
             if not doc_id:
                 raise DataError(f"{where}:{number}: id: '===' needs a document id after it")
             if any(doc_id == seen for seen, _, _ in blocks):
