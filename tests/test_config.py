@@ -129,6 +129,24 @@ def test_saved_config_reloads_identically(tmp_path):
     assert NerConfig.load(path) == config
 
 
+def test_a_save_killed_mid_write_keeps_the_config_there(tmp_path, monkeypatch):
+    # Written in place, a kill left half a file, still YAML for the lines it had: --resume read it as the
+    # earlier run with every later key at its default, so "finished?" and "what changed?" were wrong.
+    earlier = NerConfig.load(None, ["max_steps=12", "output_dir=x"])
+    path = earlier.save(tmp_path)
+    write_text = Path.write_text
+
+    def killed(self, data, *args, **kwargs):
+        write_text(self, data[: len(data) // 2], *args, **kwargs)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Path, "write_text", killed)
+    with pytest.raises(KeyboardInterrupt):
+        NerConfig.load(None, ["max_steps=14", "output_dir=x"]).save(tmp_path)
+    monkeypatch.undo()
+    assert NerConfig.load(path) == earlier and [p.name for p in tmp_path.iterdir()] == [CONFIG_FILENAME]
+
+
 def test_a_task_subclass_inherits_the_shared_fields():
     @dataclasses.dataclass
     class OtherConfig(TrainConfig):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 import types
 import typing
 from dataclasses import dataclass, field
@@ -256,7 +257,15 @@ class TrainConfig:
             f"# Resolved {self.task} training config; to train again: "
             f"viextract train {self.task} --config {CONFIG_FILENAME}\n"
         )
-        path.write_text(header + yaml.safe_dump(self.to_dict(), sort_keys=False, allow_unicode=True), encoding="utf-8")
+        text = header + yaml.safe_dump(self.to_dict(), sort_keys=False, allow_unicode=True)
+        # Written beside and renamed: a run killed mid-write left half a file, still valid YAML for the lines
+        # it had, which --resume then read as the earlier run (other keys at their defaults).
+        partial = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+        try:
+            partial.write_text(text, encoding="utf-8")
+            os.replace(partial, path)
+        finally:
+            partial.unlink(missing_ok=True)
         return path
 
 
