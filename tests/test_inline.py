@@ -201,3 +201,25 @@ def test_a_document_without_text_is_refused(text, message):
     # It was written as a document with no text, counted and trained on as nothing.
     with pytest.raises(DataError, match=re.escape(message)):
         parse_inline(text, "empty.txt")
+
+
+def test_the_file_being_rewritten_does_not_vouch_for_its_own_strings(tmp_path, capsys):
+    # Converted once without --splits, a train_extra file counted as training when converted again with it:
+    # the test document's person it named was then "in a training document", and passed ever after.
+    data = tmp_path / "data"
+    data.mkdir()
+    corpus = (REPO / "data" / "corpus.jsonl").read_text(encoding="utf-8")
+    (data / "corpus.jsonl").write_text(corpus, encoding="utf-8")
+    splits = json.loads((REPO / "data" / "splits.json").read_text(encoding="utf-8"))
+    splits = {name: splits[name] for name in ("train", "dev", "test")} | {"train_extra": ["data/w.jsonl"]}
+    (data / "splits.json").write_text(json.dumps(splits), encoding="utf-8")
+    test_doc = next(json.loads(line) for line in corpus.splitlines() if json.loads(line)["id"] in splits["test"])
+    person = next(test_doc["text"][e["start"] : e["end"]] for e in test_doc["entities"] if e["label"] == "PER")
+    source = tmp_path / "w.txt"
+    source.write_text(f"=== w-3\n[{person}]{{PER:p}} phát biểu.\n", encoding="utf-8")
+    out = data / "w.jsonl"
+    assert main([str(source), "--out", str(out)]) == 0
+    written = out.read_bytes()
+    assert main([str(source), "--out", str(out), "--splits", str(data / "splits.json")]) == 2
+    assert f"names [{person!r}] of the dev or test documents" in capsys.readouterr().err
+    assert out.read_bytes() == written

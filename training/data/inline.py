@@ -21,12 +21,14 @@ training.data.checks (labels, token boundaries, both arguments in one sentence, 
 SCHEMA v1.1's boundary conventions (training.data.conventions), or nothing is written and the error
 names the file, the markup line and the handle written there (not the generated T1, T2, ...).
 With `--splits`, a document whose text contains an entity string of the dev or test documents that no training document
-contains is refused too, as training.weak.silver refuses such sentences.
+contains is refused too, as training.weak.silver refuses such sentences (the `--out` file itself, when it is a
+`train_extra` file being rewritten, counts as no training document).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import sys
 from collections.abc import Sequence
@@ -36,8 +38,8 @@ from viextract.labels import RELATION_LABELS
 
 from .checks import check_conventions, check_document
 from .documents import DataError, Document, parse_document
-from .files import check_output_file, read_utf8, save_documents
-from .splits import load_split
+from .files import check_output_file, load_documents, read_utf8, save_documents
+from .splits import extra_path, load_split, read_splits
 
 SOURCE = "written by the viextract team; training only"
 # The surface may hold escapes (`\\]`); a lone backslash before `]` would eat the bracket, so it is no entity.
@@ -178,16 +180,35 @@ def parse_inline(text: str, where: str = "<text>") -> list[Document]:
     return [_document(doc_id, header, lines, where) for doc_id, header, lines in blocks]
 
 
-def refuse_held_out_strings(documents: Sequence[Document], splits: str | Path, where: str) -> None:
-    """DataError for the first document that names a dev/test entity string no training document names."""
+def refuse_held_out_strings(
+    documents: Sequence[Document], splits: str | Path, where: str, out: str | Path | None = None
+) -> None:
+    """DataError for the first document that names a dev/test entity string no training document names.
+
+    When `out`, the file being written, is a `train_extra` file, its documents are not counted as training:
+    the old output would vouch for its own leaks (one converted once without --splits passed ever after).
+    """
     from ..weak.silver import held_out_strings, token_key
 
     held_out = load_split("dev", splits) + load_split("test", splits)
-    strings = held_out_strings(held_out, load_split("train", splits))
+    rewritten = _rewritten_ids(Path(splits), out)
+    training = [doc for doc in load_split("train", splits) if doc.id not in rewritten]
+    strings = held_out_strings(held_out, training)
     for doc in documents:
         key = token_key(doc.text)
         if found := sorted(s.strip() for s in strings if s in key):
             raise DataError(f"{where} ({doc.id}): text: names {found} of the dev or test documents")
+
+
+def _rewritten_ids(splits: Path, out: str | Path | None) -> set[str]:
+    """Ids of the documents in `out` where it is one of the splits' train_extra files (ids are unique across them)."""
+    if out is None or not Path(out).is_file():
+        return set()
+    for extra in read_splits(splits).get("train_extra", []):
+        path = extra_path(extra, splits.parent)
+        if path.is_file() and os.path.samefile(path, out):
+            return {doc.id for doc in load_documents(out)}
+    return set()
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -207,7 +228,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         check_output_file(args.out, [args.input, args.splits])
         documents = parse_inline(read_utf8(args.input, "markup file"), args.input)
         if args.splits:
-            refuse_held_out_strings(documents, args.splits, args.input)
+            refuse_held_out_strings(documents, args.splits, args.input, args.out)
     except (OSError, DataError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -73,14 +73,19 @@ def load_train_extra(
     return _extra_documents(read_splits(splits_path).get("train_extra", []), data_dir, set(known or ()))
 
 
+def extra_path(extra: str, data_dir: Path) -> Path:
+    """Where a `train_extra` entry lies: relative paths are from the parent of `data_dir` (the repository root)."""
+    return Path(extra) if Path(extra).is_absolute() else data_dir.parent / extra
+
+
 def _extra_documents(extra_files: list[str], data_dir: Path, known: set[str]) -> list[Document]:
     documents = []
     for extra in extra_files:
-        extra_path = Path(extra) if Path(extra).is_absolute() else data_dir.parent / extra
-        for number, doc in load_numbered_documents(extra_path):
+        path = extra_path(extra, data_dir)
+        for number, doc in load_numbered_documents(path):
             if doc.id in known:
                 raise field_error(
-                    f"{extra_path}:{number}", "id", f"document id {doc.id!r} is also in the corpus or another file"
+                    f"{path}:{number}", "id", f"document id {doc.id!r} is also in the corpus or another file"
                 )
             known.add(doc.id)
             documents.append(doc)
