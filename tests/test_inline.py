@@ -203,9 +203,8 @@ def test_a_document_without_text_is_refused(text, message):
         parse_inline(text, "empty.txt")
 
 
-def test_the_file_being_rewritten_does_not_vouch_for_its_own_strings(tmp_path, capsys):
-    # Converted once without --splits, a train_extra file counted as training when converted again with it:
-    # the test document's person it named was then "in a training document", and passed ever after.
+def split_dir(tmp_path: Path) -> tuple[Path, str, dict]:
+    """A copy of the corpus and its splits whose train_extra is `data/w.jsonl`."""
     data = tmp_path / "data"
     data.mkdir()
     corpus = (REPO / "data" / "corpus.jsonl").read_text(encoding="utf-8")
@@ -213,6 +212,13 @@ def test_the_file_being_rewritten_does_not_vouch_for_its_own_strings(tmp_path, c
     splits = json.loads((REPO / "data" / "splits.json").read_text(encoding="utf-8"))
     splits = {name: splits[name] for name in ("train", "dev", "test")} | {"train_extra": ["data/w.jsonl"]}
     (data / "splits.json").write_text(json.dumps(splits), encoding="utf-8")
+    return data, corpus, splits
+
+
+def test_the_file_being_rewritten_does_not_vouch_for_its_own_strings(tmp_path, capsys):
+    # Converted once without --splits, a train_extra file counted as training when converted again with it:
+    # the test document's person it named was then "in a training document", and passed ever after.
+    data, corpus, splits = split_dir(tmp_path)
     test_doc = next(json.loads(line) for line in corpus.splitlines() if json.loads(line)["id"] in splits["test"])
     person = next(test_doc["text"][e["start"] : e["end"]] for e in test_doc["entities"] if e["label"] == "PER")
     source = tmp_path / "w.txt"
@@ -223,3 +229,14 @@ def test_the_file_being_rewritten_does_not_vouch_for_its_own_strings(tmp_path, c
     assert main([str(source), "--out", str(out), "--splits", str(data / "splits.json")]) == 2
     assert f"names [{person!r}] of the dev or test documents" in capsys.readouterr().err
     assert out.read_bytes() == written
+
+
+def test_out_may_not_be_the_corpus_that_splits_reads(tmp_path, capsys):
+    # It is an input of the command: the annotated news were replaced by the few written documents.
+    data, corpus, _ = split_dir(tmp_path)
+    source = tmp_path / "w.txt"
+    source.write_text("=== w-9\nÔng Hùng phát biểu.\n", encoding="utf-8")
+    (data / "w.jsonl").write_text("", encoding="utf-8")
+    assert main([str(source), "--out", str(data / "corpus.jsonl"), "--splits", str(data / "splits.json")]) == 2
+    assert "is an input of this command" in capsys.readouterr().err
+    assert (data / "corpus.jsonl").read_text(encoding="utf-8") == corpus

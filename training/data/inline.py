@@ -37,7 +37,7 @@ from pathlib import Path
 from viextract.labels import RELATION_LABELS
 
 from .checks import check_conventions, check_document
-from .documents import DataError, Document, parse_document
+from .documents import CORPUS_FILE, DataError, Document, parse_document
 from .files import check_output_file, load_documents, read_utf8, save_documents
 from .splits import extra_path, load_split, read_splits
 
@@ -225,7 +225,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        check_output_file(args.out, [args.input, args.splits])
+        # --splits reads the corpus beside it: writing these few documents there would replace it.
+        corpus = Path(args.splits).parent / CORPUS_FILE if args.splits else None
+        check_output_file(args.out, [args.input, args.splits, corpus])
         documents = parse_inline(read_utf8(args.input, "markup file"), args.input)
         if args.splits:
             refuse_held_out_strings(documents, args.splits, args.input, args.out)
