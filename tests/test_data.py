@@ -131,6 +131,12 @@ def test_rejects_missing_field(tmp_path):
     rejects(tmp_path, mutate(lambda d: d["relations"][1].pop("tail")), "relations[1].tail", "missing")
 
 
+@pytest.mark.parametrize("text", ["", "  \n "])
+def test_rejects_a_document_without_text(tmp_path, text):
+    # It validated as a document, counted in the stats and trained and scored as nothing.
+    rejects(tmp_path, json.dumps({**good_doc(), "text": text, "entities": [], "relations": []}), "text", "empty")
+
+
 def test_rejects_mistyped_field(tmp_path):
     rejects(tmp_path, mutate(lambda d: d.update(date=20251011)), "date", "expected str or null, got int")
     rejects(tmp_path, mutate(lambda d: d.update(entities={})), "entities", "expected list")

@@ -162,6 +162,8 @@ def parse_document(obj: Any, where: str) -> Document:
     if date is not None:
         _check_date(date, where)
     text = _require(obj, "text", (str,), where)
+    if not text.strip():  # a blank article or a lost field: counted as a document, trained and scored as nothing
+        raise field_error(where, "text", "empty: a document needs text")
     source = obj.get("source")
     if source is not None and not isinstance(source, str):
         raise field_error(where, "source", f"expected str or null, got {type(source).__name__}")
