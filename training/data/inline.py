@@ -16,10 +16,10 @@ handles. A backslash makes the next `[ ] { } @ = \\` text, in or out of an entit
 is `(xem [1])`, a line `\\@VTV ...` is a paragraph, `\\\\` one backslash; a backslash before anything
 else is kept as it is. A block with no text line is refused. Entity ids become T1, T2, ... in text
 order, and a `meets` head is the mention that comes first (the schema's rule), whichever way round it
-was written. Every document then passes
-training.data.checks (labels, token boundaries, both arguments in one sentence, ...) and
-SCHEMA v1.1's boundary conventions (training.data.conventions), or nothing is written and the error
-names the file, the markup line and the handle written there (not the generated T1, T2, ...).
+was written. Every document then passes training.data.checks (labels, token boundaries, both
+arguments in one sentence, ...) and SCHEMA v1.1's boundary conventions (training.data.conventions),
+or nothing is written and the error names the file, the markup line and the handle written there
+(not the generated T1, T2, ...).
 With `--splits`, a document whose text contains an entity string of the dev or test documents that no training document
 contains is refused too, as training.weak.silver refuses such sentences (the `--out` file itself, when it is a
 `train_extra` file being rewritten, counts as no training document).
