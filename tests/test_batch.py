@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -152,6 +153,25 @@ def test_an_id_that_is_not_a_string_is_its_json_text(tmp_path):
     rows = [{"id": 7, "text": "a"}, {"id": 1.5, "text": "b"}, {"id": True, "text": "c"}, {"id": {"a": 1}, "text": "d"}]
     ids = [d.id for d in read_documents(write_jsonl(tmp_path / "in.jsonl", rows))]
     assert ids == ["7", "1.5", "true", '{"a": 1}']
+
+
+def test_two_documents_with_one_id_are_refused_before_anything_is_written(tmp_path, model_dir):
+    """Both records were written under one id (a line without one takes its line number), so a join lost one."""
+    source = write_jsonl(tmp_path / "in.jsonl", [{"id": "a", "text": "x"}, {"text": "y"}, {"id": "2", "text": "z"}])
+    at = re.escape(str(source))
+    with pytest.raises(ValueError, match=rf"{at}:3: id '2' is also the id of {at}:2 \({at}:2 has no 'id' field"):
+        run_batch(options(source, tmp_path / "out", model_dir))
+    write_jsonl(source, [{"id": "a", "text": "x"}, {"id": "b", "text": "y"}, {"id": "a", "text": "z"}])
+    with pytest.raises(ValueError, match=rf"{at}:3: id 'a' is also the id of {at}:1; "):
+        run_batch(options(source, tmp_path / "out", model_dir))
+    assert not (tmp_path / "out").exists()
+    assert main(["batch", str(source), "--out", str(tmp_path / "out"), "--model", str(model_dir)]) == 2
+    pa = pytest.importorskip("pyarrow")
+    import pyarrow.parquet as pq
+
+    pq.write_table(pa.table({"id": ["x", None, "2"], "text": ["a", "b", "c"]}), tmp_path / "in.parquet")
+    with pytest.raises(ValueError, match=r"in.parquet:row 3: id '2' is also the id of .*in.parquet:row 2 \("):
+        run_batch(options(tmp_path / "in.parquet", tmp_path / "out", model_dir))
 
 
 def test_txt_folder_in_parquet_out(tmp_path, model_dir, paragraphs, capsys):

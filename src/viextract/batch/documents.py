@@ -7,6 +7,7 @@ import hashlib
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
+from itertools import islice
 from pathlib import Path
 
 INPUT_FORMATS = ("jsonl", "txt", "parquet")
@@ -67,6 +68,30 @@ def input_files_stamp(path: str | Path, input_format: str | None = None) -> str:
         entry = f"{file.name}\0{stat.st_size},{stat.st_mtime_ns}\n" if stat else f"{file.name}\0-\n"
         digest.update(entry.encode("utf-8", "surrogateescape"))
     return f"{len(files)} file{'s' * (len(files) != 1)}, {size} bytes, digest {digest.hexdigest()[:16]}"
+
+
+def check_unique_ids(path: str | Path, input_format: str, text_field: str = "text", id_field: str = "id") -> None:
+    """Refuse an input where two documents share an id: the outputs are keyed by id, so one would hide the other.
+
+    Run before anything is written. It reads the input once more and holds each id with its position in memory.
+    """
+    if input_format == "txt":
+        return  # ids are the names of the files of one folder: distinct
+    first_at: dict[str, int] = {}
+    for position, document in enumerate(read_documents(path, input_format, text_field, id_field)):
+        first = first_at.setdefault(document.id, position)
+        if first != position:
+            earlier = next(islice(read_documents(path, input_format, text_field, id_field), first, None))
+            raise ValueError(_duplicate_message(document, earlier, id_field))
+
+
+def _duplicate_message(document: Document, earlier: Document, id_field: str) -> str:
+    numbered = [d.source for d in (earlier, document) if d.source.rsplit(":", 1)[1].removeprefix("row ") == d.id]
+    why = f" ({' and '.join(numbered)} has no {id_field!r} field, so its line number is its id)" if numbered else ""
+    return (
+        f"{document.source}: id {document.id!r} is also the id of {earlier.source}{why}; "
+        f"the outputs are keyed by id, so each document needs its own (--id-field picks the field)"
+    )
 
 
 def _read_jsonl(path: Path, text_field: str, id_field: str) -> Iterator[Document]:

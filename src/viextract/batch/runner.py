@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
 
-from .documents import Document, input_files_stamp, read_documents
+from .documents import Document, check_unique_ids, detect_input_format, input_files_stamp, read_documents
 from .loader import ExtractorSpec
 from .plugins import PLUGIN_ENGINES, load_plugin_engine
 from .shards import OutputDir
@@ -72,6 +72,7 @@ def run_batch(options: BatchOptions) -> BatchSummary:
     # Before the output folder: a missing engine or input, or one of unknown format, must leave nothing behind.
     engine = _engine(options)
     documents = read_documents(options.input, options.input_format, options.text_field, options.id_field)
+    check_unique_ids(options.input, _input_format(options), options.text_field, options.id_field)
     output = OutputDir(options.out, options.output_format)
     output.open(_settings(options))
     shards = _pending_shards(documents, options.shard_size, output)
@@ -104,6 +105,10 @@ def _check_options(options: BatchOptions) -> None:
             raise ValueError(f"{name} must be at least 1, got {getattr(options, name)}")
     if options.max_chars is not None and options.max_chars < 1:
         raise ValueError(f"max_chars must be at least 1, got {options.max_chars}")
+
+
+def _input_format(options: BatchOptions) -> str:
+    return options.input_format or detect_input_format(Path(options.input))
 
 
 def _model_name(model: str | None) -> str | None:
