@@ -299,6 +299,25 @@ def test_rerun_with_other_settings_or_into_a_foreign_folder_is_refused(tmp_path,
     assert (foreign / "keep.txt").read_text() == "user data"
 
 
+def test_a_rerun_that_spells_the_same_format_or_model_otherwise_resumes(tmp_path, model_dir, paragraphs, monkeypatch):
+    """`--input-format jsonl` against the guess, and `--model <the bundled model's folder>` against the default,
+    were refused as other settings though they read the same documents with the same model."""
+    monkeypatch.setattr("viextract.extractor.BUNDLED_MODEL_DIR", model_dir)
+    source = write_jsonl(tmp_path / "in.jsonl", [{"id": "a", "text": paragraphs[0]}])
+    out = tmp_path / "out"
+    run_batch(options(source, out, model_dir, input_format=None, model=None))
+    resumed = run_batch(options(source, out, model_dir, input_format="jsonl", model=str(model_dir)))
+    assert resumed.shards_skipped == 1 and resumed.shards_written == 0
+    manifest = json.loads((out / "_batch.json").read_text(encoding="utf-8"))
+    assert (manifest["input_format"], manifest["model"]) == ("jsonl", "bundled")
+    # A folder started before the resolved values were recorded resumes too.
+    manifest.update(input_format=None, model=str(model_dir.resolve()))
+    (out / "_batch.json").write_text(json.dumps(manifest), encoding="utf-8")
+    assert run_batch(options(source, out, model_dir, input_format="jsonl", model=None)).shards_skipped == 1
+    with pytest.raises(ValueError, match="input_format: was 'jsonl', now 'txt'"):
+        run_batch(options(source, out, model_dir, input_format="txt"))
+
+
 def test_a_rerun_on_a_changed_input_is_refused(tmp_path, model_dir, paragraphs):
     """A line appended to the last, complete shard or a file added before the others was skipped, never read."""
     rows = [{"id": f"d{i}", "text": text} for i, text in enumerate(paragraphs[:5])]

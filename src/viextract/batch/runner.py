@@ -74,7 +74,8 @@ def run_batch(options: BatchOptions) -> BatchSummary:
     documents = read_documents(options.input, options.input_format, options.text_field, options.id_field)
     check_unique_ids(options.input, _input_format(options), options.text_field, options.id_field)
     output = OutputDir(options.out, options.output_format)
-    output.open(_settings(options))
+    settings = _settings(options)
+    output.open(settings, settle=lambda previous: _settle(previous, settings))
     shards = _pending_shards(documents, options.shard_size, output)
     started = time.perf_counter()
     counts = {"documents": 0, "entities": 0, "relations": 0, "failures": 0, "shards_written": 0}
@@ -116,21 +117,45 @@ def _model_name(model: str | None) -> str | None:
     return str(Path(model).resolve()) if model and Path(model).exists() else model
 
 
+def _recorded_model(model: str | None) -> str:
+    """"bundled" for the bundled model however it was named (default, or its folder), else `_model_name`."""
+    if model is None:
+        return "bundled"
+    if not Path(model).exists():
+        return model  # a Hub id
+    from ..extractor import BUNDLED_MODEL_DIR  # here: it imports torch, which the driver may not need otherwise
+
+    return "bundled" if Path(model).resolve() == Path(BUNDLED_MODEL_DIR).resolve() else str(Path(model).resolve())
+
+
 def _settings(options: BatchOptions) -> dict:
-    """What must stay the same for a rerun to resume: anything that moves documents between shards or changes them."""
-    model = _model_name(options.model)
+    """What must stay the same for a rerun to resume: anything that moves documents between shards or changes them.
+
+    Values as resolved, not as spelled: `--input-format jsonl` and the guess `jsonl` are one setting.
+    """
+    input_format = _input_format(options)
     return {
         "input": str(Path(options.input).resolve()),
-        "input_files": input_files_stamp(options.input, options.input_format),  # else shards would not line up
-        "input_format": options.input_format,
+        "input_files": input_files_stamp(options.input, input_format),  # else shards would not line up
+        "input_format": input_format,
         "text_field": options.text_field,
         "id_field": options.id_field,
         "shard_size": options.shard_size,
         "output_format": options.output_format,
-        "model": model or "bundled",
+        "model": _recorded_model(options.model),
         "quantize": options.quantize,  # int8 changes some spans: one folder must not mix the two
         "max_chars": options.max_chars,
     }
+
+
+def _settle(previous: dict, settings: dict) -> dict:
+    """An earlier manifest in today's terms: folders started before resolved values were recorded still resume."""
+    settled = dict(previous)
+    if previous.get("input_format", "") is None and previous.get("input") == settings["input"]:
+        settled["input_format"] = settings["input_format"]  # guessed then from the same name: the same guess
+    if previous.get("model") not in (None, "bundled"):
+        settled["model"] = _recorded_model(previous["model"])  # the bundled model's folder, given by its path
+    return settled
 
 
 def _pending_shards(documents: Iterator[Document], shard_size: int, output: OutputDir) -> Iterator[tuple[int, list]]:

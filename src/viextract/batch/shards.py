@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -28,18 +28,25 @@ class OutputDir:
         self.path = Path(path)
         self.format = output_format
 
-    def open(self, settings: dict[str, Any]) -> None:
-        """Create the folder, or check that it holds a run with the same settings (the shards must line up)."""
+    def open(self, settings: dict[str, Any], settle: Callable[[dict], dict] | None = None) -> None:
+        """Create the folder, or check that it holds a run with the same settings (the shards must line up).
+
+        `settle` restates the earlier manifest in today's terms; the manifest is rewritten if that changed it.
+        """
         manifest = self.path / MANIFEST
         if manifest.exists():
-            _check_same_settings(manifest, settings)
+            previous = _read_manifest(manifest)
+            settled = settle(previous) if settle else previous
+            _check_same_settings(manifest, settled, settings)
+            if settled != previous:  # so that the next rerun need not settle it again
+                _write_manifest(manifest, settled)
         elif self.path.exists() and any(self.path.iterdir()):
             raise FileExistsError(
                 f"{self.path}: not empty and not a viextract batch output (no {MANIFEST}); choose a new --out"
             )
         else:
             self.path.mkdir(parents=True, exist_ok=True)
-            _write_atomic(manifest, (json.dumps(settings, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
+            _write_manifest(manifest, settings)
         for stale in self.path.iterdir():  # temporary files of a killed run: ours, by name
             if _TEMP.match(stale.name):
                 stale.unlink()
@@ -63,11 +70,18 @@ class OutputDir:
             _write_parquet_atomic(self.shard_path(shard), records)
 
 
-def _check_same_settings(manifest: Path, settings: dict[str, Any]) -> None:
+def _read_manifest(manifest: Path) -> dict[str, Any]:
     try:
-        previous = json.loads(manifest.read_text(encoding="utf-8"))
+        return json.loads(manifest.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as error:
         raise ValueError(f"{manifest}: unreadable manifest ({error})") from error
+
+
+def _write_manifest(manifest: Path, settings: dict[str, Any]) -> None:
+    _write_atomic(manifest, (json.dumps(settings, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
+
+
+def _check_same_settings(manifest: Path, previous: dict[str, Any], settings: dict[str, Any]) -> None:
     # A key the manifest lacks was added after that run started: unknown then, so not held against it.
     changed = [key for key in settings if key in previous and previous[key] != settings[key]]
     if changed:
