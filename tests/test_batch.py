@@ -338,6 +338,37 @@ def test_a_rerun_on_a_changed_input_is_refused(tmp_path, model_dir, paragraphs):
     assert run_batch(options(folder, tmp_path / "txt_out", model_dir)).shards_skipped == 1
 
 
+def test_a_rerun_on_an_input_only_touched_resumes_and_one_edited_in_place_is_refused(
+    tmp_path, model_dir, paragraphs, monkeypatch
+):
+    """`touch` or a `git checkout` gave the unchanged input new modification times, and the rerun was refused."""
+    import viextract.batch.runner as runner
+
+    hashed = []
+    digest = runner.input_content_digest
+    monkeypatch.setattr(runner, "input_content_digest", lambda *args: hashed.append(args) or digest(*args))
+    source = write_jsonl(tmp_path / "in.jsonl", [{"id": "a", "text": "Hà Nội"}, {"id": "b", "text": "Huế"}])
+    out = tmp_path / "out"
+    run_batch(options(source, out, model_dir))
+    assert len(hashed) == 1  # recorded once, when the folder is made
+    os.utime(source, ns=(1, 1))
+    assert run_batch(options(source, out, model_dir)).shards_skipped == 1 and len(hashed) == 2
+    assert run_batch(options(source, out, model_dir)).shards_skipped == 1 and len(hashed) == 2  # times recorded
+    source.write_text(source.read_text(encoding="utf-8").replace("Huế", "Huề"), encoding="utf-8")  # same size
+    with pytest.raises(ValueError, match="input_files: was '1 file, "):
+        run_batch(options(source, out, model_dir))
+    write_jsonl(source, [{"id": "a", "text": "Hà Nội"}])
+    with pytest.raises(ValueError, match="input_files: was '1 file, "):
+        run_batch(options(source, out, model_dir))
+    assert len(hashed) == 3  # another size: refused without reading the input
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    (folder / "a.txt").write_text(paragraphs[0], encoding="utf-8")
+    run_batch(options(folder, tmp_path / "txt_out", model_dir))
+    os.utime(folder / "a.txt", ns=(1, 1))
+    assert run_batch(options(folder, tmp_path / "txt_out", model_dir)).shards_skipped == 1
+
+
 def test_an_input_that_cannot_be_read_leaves_no_output_folder(tmp_path, model_dir):
     """Otherwise its settings file would refuse the corrected command as a change of settings."""
     unknown = tmp_path / "in.csv"

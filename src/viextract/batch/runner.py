@@ -10,7 +10,15 @@ from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
 
-from .documents import Document, check_unique_ids, detect_input_format, input_files_stamp, read_documents
+from .documents import (
+    Document,
+    check_unique_ids,
+    detect_input_format,
+    input_content_digest,
+    input_files_stamp,
+    read_documents,
+    same_sizes,
+)
 from .loader import ExtractorSpec
 from .plugins import PLUGIN_ENGINES, load_plugin_engine
 from .shards import OutputDir
@@ -75,7 +83,11 @@ def run_batch(options: BatchOptions) -> BatchSummary:
     check_unique_ids(options.input, _input_format(options), options.text_field, options.id_field)
     output = OutputDir(options.out, options.output_format)
     settings = _settings(options)
-    output.open(settings, settle=lambda previous: _settle(previous, settings))
+    output.open(
+        settings,
+        settle=lambda previous: _settle(previous, settings),
+        first=lambda: {"input_sha256": input_content_digest(options.input, settings["input_format"])},
+    )
     shards = _pending_shards(documents, options.shard_size, output)
     started = time.perf_counter()
     counts = {"documents": 0, "entities": 0, "relations": 0, "failures": 0, "shards_written": 0}
@@ -118,7 +130,7 @@ def _model_name(model: str | None) -> str | None:
 
 
 def _recorded_model(model: str | None) -> str:
-    """"bundled" for the bundled model however it was named (default, or its folder), else `_model_name`."""
+    """The bundled model as "bundled" however it was named (default, or its folder); others as `_model_name`."""
     if model is None:
         return "bundled"
     if not Path(model).exists():
@@ -155,7 +167,20 @@ def _settle(previous: dict, settings: dict) -> dict:
         settled["input_format"] = settings["input_format"]  # guessed then from the same name: the same guess
     if previous.get("model") not in (None, "bundled"):
         settled["model"] = _recorded_model(previous["model"])  # the bundled model's folder, given by its path
+    if _only_touched(previous, settings):
+        settled["input_files"] = settings["input_files"]
     return settled
+
+
+def _only_touched(previous: dict, settings: dict) -> bool:
+    """Same sizes, other modification times, same bytes: the input was touched (or checked out again), not edited.
+
+    Hashes the input only when its sizes match, so an input that grew is refused without reading it.
+    """
+    was, now = previous.get("input_files"), settings["input_files"]
+    if was is None or was == now or "input_sha256" not in previous or not same_sizes(was, now):
+        return False
+    return input_content_digest(settings["input"], settings["input_format"]) == previous["input_sha256"]
 
 
 def _pending_shards(documents: Iterator[Document], shard_size: int, output: OutputDir) -> Iterator[tuple[int, list]]:

@@ -28,10 +28,16 @@ class OutputDir:
         self.path = Path(path)
         self.format = output_format
 
-    def open(self, settings: dict[str, Any], settle: Callable[[dict], dict] | None = None) -> None:
+    def open(
+        self,
+        settings: dict[str, Any],
+        settle: Callable[[dict], dict] | None = None,
+        first: Callable[[], dict] | None = None,
+    ) -> None:
         """Create the folder, or check that it holds a run with the same settings (the shards must line up).
 
         `settle` restates the earlier manifest in today's terms; the manifest is rewritten if that changed it.
+        `first` gives what is recorded beside the settings when the folder is made, and never compared.
         """
         manifest = self.path / MANIFEST
         if manifest.exists():
@@ -46,7 +52,7 @@ class OutputDir:
             )
         else:
             self.path.mkdir(parents=True, exist_ok=True)
-            _write_manifest(manifest, settings)
+            _write_manifest(manifest, {**settings, **(first() if first else {})})
         for stale in self.path.iterdir():  # temporary files of a killed run: ours, by name
             if _TEMP.match(stale.name):
                 stale.unlink()
