@@ -452,6 +452,9 @@ def test_datasets_engine_and_extract_dataset_equal_local(tmp_path, engine_input,
     monkeypatch.setattr(ENTRY_POINTS, lambda group: [p for p in declared_engines() if p.group == group])
     run_batch(options(engine_input, tmp_path / "out", model_dir, max_chars=6000, engine="datasets"))
     assert read_output(tmp_path / "out") == local_output
+    # Two processes take whole chunks (a row is a chunk), so the model's batches are local's too.
+    run_batch(options(engine_input, tmp_path / "out2", model_dir, max_chars=6000, engine="datasets", workers=2))
+    assert read_output(tmp_path / "out2") == local_output
     rows = [json.loads(line) for line in engine_input.open(encoding="utf-8")][:7]
     mapped = extract_dataset(
         datasets.Dataset.from_list(rows), str(model_dir), id_field="id", chunk_size=3, max_chars=6000
@@ -463,6 +466,44 @@ def test_datasets_engine_and_extract_dataset_equal_local(tmp_path, engine_input,
         {"id": r["id"], "entities": r["entities"], "relations": r["relations"]} for r in mapped if r["error"] is None
     ] == expected
     assert [r["id"] for r in mapped if r["error"]] == [f["id"] for f in failures]
+
+
+class _NoEntities:
+    def pipe(self, texts, batch_size):
+        from viextract.results import Extraction
+
+        return iter([Extraction(text) for text in texts])
+
+
+@dataclass(frozen=True)
+class LoadCountingSpec(ExtractorSpec):
+    """Writes one line to `log` for each process that loads it."""
+
+    log: str = ""
+
+    def load(self):
+        if self not in _counted_loads:
+            with open(self.log, "a", encoding="utf-8") as log:
+                log.write(f"{os.getpid()}\n")
+            _counted_loads[self] = _NoEntities()
+        return _counted_loads[self]
+
+
+_counted_loads: dict = {}
+
+
+def test_the_datasets_engine_starts_its_workers_once_not_at_every_shard(tmp_path):
+    """Shards of 1000 in chunks of 32 end on a short chunk, which ended the window: 2 new processes per shard."""
+    pytest.importorskip("datasets")
+    from training.engines.datasets_engine import map_chunks_datasets
+
+    documents = [Document(f"d{i}", "Hà Nội", f"in.jsonl:{i + 1}") for i in range(21)]
+    shards = [documents[0:7], documents[7:14], documents[14:21]]  # shard size 7, chunk size 3: 3 + 3 + 1
+    chunks = [shard[start : start + 3] for shard in shards for start in (0, 3, 6)]
+    spec = LoadCountingSpec(log=str(tmp_path / "loads"))
+    outcomes = list(map_chunks_datasets(spec, chunks, workers=2, batch_size=8, max_chars=None))
+    assert [[o["record"]["id"] for o in chunk] for chunk in outcomes] == [[d.id for d in c] for c in chunks]
+    assert len((tmp_path / "loads").read_text().splitlines()) == 2
 
 
 def test_a_missing_plugin_engine_says_what_to_install_and_writes_nothing(

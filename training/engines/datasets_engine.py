@@ -8,7 +8,10 @@ It lives outside the inference package, which must never import `datasets`; `vie
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator
+from dataclasses import asdict
+from itertools import islice
 
 from viextract.batch.documents import Document
 from viextract.batch.loader import ExtractorSpec
@@ -103,10 +106,11 @@ def map_chunks_datasets(
     batch_size: int,
     max_chars: int | None,
 ) -> Iterator[list[dict]]:
-    """The CLI's use of the recipe: a `Dataset` per window of chunks, mapped with batches equal to the chunks.
+    """The CLI's use of the recipe: a `Dataset` per window of chunks, one row per chunk (as the `ray` engine).
 
-    With `workers` > 1, `Dataset.map(num_proc=...)` cuts a window into contiguous pieces, which need not
-    start on chunk boundaries (then the model's batches differ from `local`'s; see docs/batch.md).
+    A row per chunk, not per document, lets a window run on across shards, whose last chunk is short:
+    `Dataset.map(batch_size=chunk)` could not take it, so each shard was a window and started the worker
+    processes (and their model loads) again. `num_proc` also cuts a window between chunks, never inside one.
     """
     bars = not datasets.are_progress_bars_disabled()
     datasets.disable_progress_bars()  # the CLI draws its own; put the user's setting back afterwards
@@ -118,54 +122,32 @@ def map_chunks_datasets(
 
 
 def _map_windows(spec, chunks, workers: int, batch_size: int, max_chars: int | None):
-    for window in _windows(chunks, WINDOW_CHUNKS):
-        documents = [d for chunk in window for d in chunk]
-        table = {
-            "id": [d.id for d in documents],
-            "text": [d.text for d in documents],
-            "source": [d.source for d in documents],
-            "read_error": [d.error for d in documents],
-        }
-        dataset = datasets.Dataset.from_dict(table)
-        mapper = ChunkMapper(spec, "text", "id", batch_size, max_chars)
-        mapped = dataset.map(
-            mapper,
-            batched=True,
-            batch_size=len(window[0]),
-            with_indices=True,
-            features=_with_outputs(dataset),
-            num_proc=workers if workers > 1 else None,
-        )
-        outcomes = [_outcome(row) for row in mapped]
-        start = 0
-        for chunk in window:
-            yield outcomes[start : start + len(chunk)]
-            start += len(chunk)
+    mapper = ChunkRowMapper(spec, batch_size, max_chars)
+    chunks = iter(chunks)
+    while window := list(islice(chunks, WINDOW_CHUNKS)):
+        rows = [json.dumps([asdict(document) for document in chunk]) for chunk in window]
+        dataset = datasets.Dataset.from_dict({"chunk": rows})
+        mapped = dataset.map(mapper, remove_columns=["chunk"], num_proc=workers if workers > 1 else None)
+        for row in mapped:
+            yield json.loads(row["outcomes"])
 
 
-# Chunks per Dataset: each window starts the map's worker processes (and their model loads) again.
+# Chunks per Dataset: bounds what the driver holds; each window starts the map's worker processes again.
 WINDOW_CHUNKS = 256
 
 
-def _windows(chunks: Iterable[list[Document]], limit: int) -> Iterator[list[list[Document]]]:
-    """Runs of chunks that all have the first one's length but the last, so map batches equal the chunks."""
-    window: list[list[Document]] = []
-    for chunk in chunks:
-        window.append(chunk)
-        if len(window) >= limit or len(chunk) < len(window[0]):
-            yield window
-            window = []
-    if window:
-        yield window
+class ChunkRowMapper:
+    """The picklable `Dataset.map` function of the CLI's engine: one row holds one chunk, as JSON."""
+
+    def __init__(self, spec: ExtractorSpec, batch_size: int, max_chars: int | None):
+        self.spec, self.batch_size, self.max_chars = spec, batch_size, max_chars
+
+    def __call__(self, row: dict) -> dict:
+        chunk = [Document(**fields) for fields in json.loads(row["chunk"])]
+        return {"outcomes": json.dumps(extract_chunk(self.spec.load(), chunk, self.batch_size, self.max_chars))}
 
 
 def _with_outputs(dataset):
     features = dataset.features.copy()
     features.update(_output_features())
     return features
-
-
-def _outcome(row: dict) -> dict:
-    if row["error"] is not None:
-        return {"failure": {"id": row["id"], "source": row["source"], "error": row["error"]}}
-    return {"record": {"id": row["id"], "entities": row["entities"], "relations": row["relations"]}}
