@@ -246,6 +246,17 @@ def test_a_full_disk_names_the_shard_and_frees_the_partial_file(tmp_path, monkey
     assert not output.is_complete(0) and not full.exists() and not full.is_symlink()
 
 
+def test_a_failures_file_left_by_a_killed_run_goes_when_its_shard_is_redone_without_failures(tmp_path):
+    """A run killed between a shard's failures file and the shard left the file; a rerun in which the document
+    succeeded (a model error that did not recur: out of memory) kept it, listing a document the shard holds."""
+    output = OutputDir(tmp_path / "out", "jsonl")
+    output.open({"input": "in.jsonl"})
+    output.write_shard(0, [], [{"id": "a", "source": "in.jsonl:1", "error": "RuntimeError: CUDA out of memory"}])
+    output.shard_path(0).unlink()  # as the kill left it: the failures file, no shard
+    output.write_shard(0, [{"id": "a", "entities": [], "relations": []}], [])
+    assert read_output(tmp_path / "out") == ([{"id": "a", "entities": [], "relations": []}], [])
+
+
 def test_killed_midway_then_rerun_completes_without_duplicates(tmp_path, tiny_ner_dir, paragraphs):
     texts = (paragraphs * 2)[:80]
     source = write_jsonl(tmp_path / "in.jsonl", [{"id": f"d{i}", "text": t} for i, t in enumerate(texts)])

@@ -70,6 +70,8 @@ class OutputDir:
         """Failures first, then the shard: a shard that exists always has its failures file beside it."""
         if failures:
             _write_atomic(self.failures_path(shard), _jsonl_bytes(failures))
+        else:  # one left by a run killed before this shard: its documents are in the shard now
+            self.failures_path(shard).unlink(missing_ok=True)
         if self.format == "jsonl":
             _write_atomic(self.shard_path(shard), _jsonl_bytes(records))
         else:
