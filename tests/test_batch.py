@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -378,6 +379,23 @@ def test_a_rerun_on_an_input_only_touched_resumes_and_one_edited_in_place_is_ref
     run_batch(options(folder, tmp_path / "txt_out", model_dir))
     os.utime(folder / "a.txt", ns=(1, 1))
     assert run_batch(options(folder, tmp_path / "txt_out", model_dir)).shards_skipped == 1
+
+
+def test_a_rerun_with_other_weights_in_the_model_folder_is_refused(tmp_path, model_dir, paragraphs):
+    """A model retrained into the same folder resumed the run: one output mixed two models' extractions."""
+    model = tmp_path / "model"
+    shutil.copytree(model_dir, model)
+    source = write_jsonl(tmp_path / "in.jsonl", [{"id": "a", "text": paragraphs[0]}])
+    run_batch(options(source, tmp_path / "out", model))
+    for file in model.rglob("*"):  # copied again, unchanged (a reinstall): resumes
+        os.utime(file, ns=(1, 1))
+    assert run_batch(options(source, tmp_path / "out", model)).shards_skipped == 1
+    weights = model / "ner" / "model.safetensors"
+    data = bytearray(weights.read_bytes())
+    data[-1] ^= 1  # other weights of the same shapes: the same size
+    weights.write_bytes(bytes(data))
+    with pytest.raises(ValueError, match="model_files: was '12 files, "):
+        run_batch(options(source, tmp_path / "out", model))
 
 
 def test_an_input_that_cannot_be_read_leaves_no_output_folder(tmp_path, model_dir):

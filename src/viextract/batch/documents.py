@@ -53,11 +53,26 @@ def read_documents(
 
 
 def input_files_stamp(path: str | Path, input_format: str | None = None) -> str:
-    """Count, bytes and a digest of the names, sizes and modification times of the files `read_documents` reads.
+    """`files_stamp` of the files `read_documents` reads.
 
     A rerun must read the same documents: a line appended or edited, or a file added, moves them between shards.
     """
-    files = _input_files(Path(path), input_format)
+    return files_stamp(*_input_files(Path(path), input_format))
+
+
+def input_content_digest(path: str | Path, input_format: str | None = None) -> str:
+    """`files_digest` of the files `read_documents` reads."""
+    return files_digest(*_input_files(Path(path), input_format))
+
+
+def _input_files(path: Path, input_format: str | None) -> tuple[Path, list[Path]]:
+    if (input_format or detect_input_format(path)) == "txt":
+        return path, sorted(path.glob("*.txt"))
+    return path.parent, [path]
+
+
+def files_stamp(root: Path, files: list[Path]) -> str:
+    """Count, bytes and a digest of the names (under `root`), sizes and modification times of `files`: cheap."""
     digest, size = hashlib.sha256(), 0
     for file in files:
         try:
@@ -65,36 +80,34 @@ def input_files_stamp(path: str | Path, input_format: str | None = None) -> str:
         except OSError:  # a dangling link: read as a failure, still part of the input
             stat = None
         size += stat.st_size if stat else 0
-        entry = f"{file.name}\0{stat.st_size},{stat.st_mtime_ns}\n" if stat else f"{file.name}\0-\n"
+        name = file.relative_to(root).as_posix()
+        entry = f"{name}\0{stat.st_size},{stat.st_mtime_ns}\n" if stat else f"{name}\0-\n"
         digest.update(entry.encode("utf-8", "surrogateescape"))
     return f"{len(files)} file{'s' * (len(files) != 1)}, {size} bytes, digest {digest.hexdigest()[:16]}"
 
 
 def same_sizes(stamp: str, other: str) -> bool:
-    """Whether two `input_files_stamp`s count the same files and bytes (they may differ in times or names)."""
+    """Whether two `files_stamp`s count the same files and bytes (they may differ in times or names)."""
     return stamp.partition(", digest ")[0] == other.partition(", digest ")[0]
 
 
-def input_content_digest(path: str | Path, input_format: str | None = None) -> str:
-    """SHA-256 of the names, sizes and bytes of the files `read_documents` reads.
+def files_digest(root: Path, files: list[Path]) -> str:
+    """SHA-256 of the names (under `root`), sizes and bytes of `files`.
 
-    It reads the whole input: `viextract batch` records it once, and computes it again only when a rerun
-    finds the same sizes under other modification times (a `touch`, a `git checkout`).
+    It reads every byte: `viextract batch` records it once, and computes it again only when a rerun
+    finds the same sizes under other modification times (a `touch`, a `git checkout`, a reinstall).
     """
     digest = hashlib.sha256()
-    for file in _input_files(Path(path), input_format):
+    for file in files:
+        name = file.relative_to(root).as_posix()
         try:
             with file.open("rb") as handle:
-                digest.update(f"{file.name}\0{os.fstat(handle.fileno()).st_size}\n".encode("utf-8", "surrogateescape"))
+                digest.update(f"{name}\0{os.fstat(handle.fileno()).st_size}\n".encode("utf-8", "surrogateescape"))
                 while block := handle.read(1 << 20):
                     digest.update(block)
         except OSError:  # a dangling link, as in the stamp
-            digest.update(f"{file.name}\0-\n".encode("utf-8", "surrogateescape"))
+            digest.update(f"{name}\0-\n".encode("utf-8", "surrogateescape"))
     return digest.hexdigest()
-
-
-def _input_files(path: Path, input_format: str | None) -> list[Path]:
-    return sorted(path.glob("*.txt")) if (input_format or detect_input_format(path)) == "txt" else [path]
 
 
 def check_unique_ids(path: str | Path, input_format: str, text_field: str = "text", id_field: str = "id") -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import time
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
@@ -14,6 +14,8 @@ from .documents import (
     Document,
     check_unique_ids,
     detect_input_format,
+    files_digest,
+    files_stamp,
     input_content_digest,
     input_files_stamp,
     read_documents,
@@ -86,7 +88,7 @@ def run_batch(options: BatchOptions) -> BatchSummary:
     output.open(
         settings,
         settle=lambda previous: _settle(previous, settings),
-        first=lambda: {"input_sha256": input_content_digest(options.input, settings["input_format"])},
+        first=lambda: {key: digest() for key, digest in _digests(settings).items()},
     )
     shards = _pending_shards(documents, options.shard_size, output)
     started = time.perf_counter()
@@ -135,9 +137,31 @@ def _recorded_model(model: str | None) -> str:
         return "bundled"
     if not Path(model).exists():
         return model  # a Hub id
-    from ..extractor import BUNDLED_MODEL_DIR  # here: it imports torch, which the driver may not need otherwise
+    return "bundled" if Path(model).resolve() == _bundled_dir().resolve() else str(Path(model).resolve())
 
-    return "bundled" if Path(model).resolve() == Path(BUNDLED_MODEL_DIR).resolve() else str(Path(model).resolve())
+
+def _bundled_dir() -> Path:
+    from ..extractor import BUNDLED_MODEL_DIR  # here, not at the top: it imports torch
+
+    return Path(BUNDLED_MODEL_DIR)
+
+
+def _model_files(model: str) -> tuple[Path, list[Path]] | None:
+    """The files of a recorded model folder, hidden ones (`.git`) and notes (`*.md`) aside; None for a Hub id."""
+    folder = _bundled_dir() if model == "bundled" else Path(model)
+    if not folder.is_dir():
+        return None
+    files = [path for path in sorted(folder.rglob("*")) if path.is_file() and path.suffix != ".md"]
+    return folder, [path for path in files if not any(part.startswith(".") for part in path.relative_to(folder).parts)]
+
+
+def _digests(settings: dict) -> dict[str, Callable[[], str]]:
+    """For each `*_files` stamp, the key of its content digest and how to compute it (it reads every byte)."""
+    digests = {"input_sha256": lambda: input_content_digest(settings["input"], settings["input_format"])}
+    model = _model_files(settings["model"])
+    if model is not None:
+        digests["model_sha256"] = lambda: files_digest(*model)
+    return digests
 
 
 def _settings(options: BatchOptions) -> dict:
@@ -146,6 +170,8 @@ def _settings(options: BatchOptions) -> dict:
     Values as resolved, not as spelled: `--input-format jsonl` and the guess `jsonl` are one setting.
     """
     input_format = _input_format(options)
+    model = _recorded_model(options.model)
+    model_files = _model_files(model)
     return {
         "input": str(Path(options.input).resolve()),
         "input_files": input_files_stamp(options.input, input_format),  # else shards would not line up
@@ -154,7 +180,8 @@ def _settings(options: BatchOptions) -> dict:
         "id_field": options.id_field,
         "shard_size": options.shard_size,
         "output_format": options.output_format,
-        "model": _recorded_model(options.model),
+        "model": model,
+        "model_files": files_stamp(*model_files) if model_files else None,  # retrained weights must not resume
         "quantize": options.quantize,  # int8 changes some spans: one folder must not mix the two
         "max_chars": options.max_chars,
     }
@@ -167,20 +194,22 @@ def _settle(previous: dict, settings: dict) -> dict:
         settled["input_format"] = settings["input_format"]  # guessed then from the same name: the same guess
     if previous.get("model") not in (None, "bundled"):
         settled["model"] = _recorded_model(previous["model"])  # the bundled model's folder, given by its path
-    if _only_touched(previous, settings):
-        settled["input_files"] = settings["input_files"]
+    for key, digest in _digests(settings).items():
+        stamp = key.replace("_sha256", "_files")
+        if _only_touched(previous, settings, stamp, key, digest):
+            settled[stamp] = settings[stamp]
     return settled
 
 
-def _only_touched(previous: dict, settings: dict) -> bool:
-    """Same sizes, other modification times, same bytes: the input was touched (or checked out again), not edited.
+def _only_touched(previous: dict, settings: dict, stamp: str, key: str, digest: Callable[[], str]) -> bool:
+    """Same sizes, other modification times, same bytes: the files were touched (or copied again), not edited.
 
-    Hashes the input only when its sizes match, so an input that grew is refused without reading it.
+    Hashes them only when their sizes match, so an input that grew is refused without reading it.
     """
-    was, now = previous.get("input_files"), settings["input_files"]
-    if was is None or was == now or "input_sha256" not in previous or not same_sizes(was, now):
+    was, now = previous.get(stamp), settings[stamp]
+    if was is None or now is None or was == now or key not in previous or not same_sizes(was, now):
         return False
-    return input_content_digest(settings["input"], settings["input_format"]) == previous["input_sha256"]
+    return digest() == previous[key]
 
 
 def _pending_shards(documents: Iterator[Document], shard_size: int, output: OutputDir) -> Iterator[tuple[int, list]]:
