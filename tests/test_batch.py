@@ -258,6 +258,21 @@ def test_a_failures_file_left_by_a_killed_run_goes_when_its_shard_is_redone_with
     assert read_output(tmp_path / "out") == ([{"id": "a", "entities": [], "relations": []}], [])
 
 
+def test_temporary_files_of_a_killed_run_are_removed_past_shard_99999_and_before_the_manifest(tmp_path):
+    """Shard 100000 has six digits and its temporary file was never removed; a run killed while writing the
+    manifest left a folder holding only its temporary file, and every rerun refused it as someone else's."""
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "._batch.json.tmp-41").write_text('{"input": ')
+    output = OutputDir(out, "jsonl")
+    output.open({"input": "in.jsonl"})
+    assert sorted(p.name for p in out.iterdir()) == ["_batch.json"]
+    (out / ".shard-100000.jsonl.tmp-42").write_text("half")
+    (out / ".failures-100000.jsonl.tmp-42").write_text("half")
+    output.open({"input": "in.jsonl"})
+    assert sorted(p.name for p in out.iterdir()) == ["_batch.json"]
+
+
 def test_killed_midway_then_rerun_completes_without_duplicates(tmp_path, tiny_ner_dir, paragraphs):
     texts = (paragraphs * 2)[:80]
     source = write_jsonl(tmp_path / "in.jsonl", [{"id": f"d{i}", "text": t} for i, t in enumerate(texts)])

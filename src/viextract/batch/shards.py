@@ -18,7 +18,8 @@ from .documents import import_pyarrow_parquet
 
 OUTPUT_FORMATS = ("jsonl", "parquet")
 MANIFEST = "_batch.json"
-_TEMP = re.compile(r"^\.(shard|failures)-\d{5}\.(jsonl|parquet)\.tmp-\d+$")
+# Shard numbers widen past 99999; the manifest has one too, while it is first written.
+_TEMP = re.compile(r"^\.((shard|failures)-\d{5,}\.(jsonl|parquet)|_batch\.json)\.tmp-\d+$")
 
 
 class OutputDir:
@@ -46,13 +47,14 @@ class OutputDir:
             _check_same_settings(manifest, settled, settings)
             if settled != previous:  # so that the next rerun need not settle it again
                 _write_manifest(manifest, settled)
-        elif self.path.exists() and any(self.path.iterdir()):
+        elif self.path.exists() and any(not _TEMP.match(entry.name) for entry in self.path.iterdir()):
             raise FileExistsError(
                 f"{self.path}: not empty and not a viextract batch output (no {MANIFEST}); choose a new --out"
             )
         else:
+            recorded = {**settings, **(first() if first else {})}  # before the folder: it may read the whole input
             self.path.mkdir(parents=True, exist_ok=True)
-            _write_manifest(manifest, {**settings, **(first() if first else {})})
+            _write_manifest(manifest, recorded)
         for stale in self.path.iterdir():  # temporary files of a killed run: ours, by name
             if _TEMP.match(stale.name):
                 stale.unlink()
