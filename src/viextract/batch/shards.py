@@ -38,7 +38,7 @@ class OutputDir:
         """Create the folder, or check that it holds a run with the same settings (the shards must line up).
 
         `settle` restates the earlier manifest in today's terms; the manifest is rewritten if that changed it.
-        `first` gives what is recorded beside the settings when the folder is made, and never compared.
+        `first` gives what is recorded beside the settings when the folder is made (digests `settle` may use).
         """
         manifest = self.path / MANIFEST
         if manifest.exists():
