@@ -25,6 +25,7 @@ HOSTILE = [
     "@ * người * Lê_Đức_Thái @ # ^ chức_vụ ^ Trung_tướng # a*b#c^d",
     "Việt_Nam@@ @@ @@x </w> x</w>",
     "\u200b\u200d\ufeff\u00ad \x00\x07\x1b[31m",
+    "a\ud800b \udfff Hà\ud83d\ude00Nội<mask>\udc80 \ue000\ud800",  # lone surrogates (JSON can escape them)
     "",
     "   ",
 ]

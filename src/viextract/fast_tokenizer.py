@@ -35,6 +35,7 @@ CONTINUATION = "@@"
 _WORDS = re.compile(r"\S+\n?")  # PhobertTokenizer._tokenize's own pattern
 _PLAIN = re.compile(r"\S+")
 _INTERNAL_UNK = "\x00unk\x00"  # the BPE model's unknown symbol (no PhoBERT token looks like it)
+_SURROGATE = re.compile("[\ud800-\udfff]")  # Rust strings cannot hold them; PhobertTokenizer reads each as a character
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,16 @@ def _phobert_form(symbol: str) -> str:
 
 def _internal_form(token: str) -> str:
     return token[: -len(CONTINUATION)] if token.endswith(CONTINUATION) else token + END_OF_WORD
+
+
+def stand_in_character(symbols: Sequence[str]) -> str:
+    """A private-use character in none of `symbols`: it stands for a lone surrogate, which Rust cannot take.
+
+    A surrogate is in no merge and no token (both files are UTF-8), so PhobertTokenizer keeps it as a symbol
+    of its own that becomes `<unk>`; a character also in none of them is treated the same by the BPE model.
+    """
+    used = set().union(*map(set, symbols))
+    return next(chr(point) for point in range(0xE000, 0xF900) if chr(point) not in used)
 
 
 def build_bpe(encoder: dict[str, int], merges: list[tuple[str, str]], unk_id: int) -> tuple[Tokenizer, list[int]]:
@@ -169,6 +180,7 @@ class FastPhobertTokenizer:
         self.mask_token_id = self.added[MASK_TOKEN]
         merges = read_merges(self._sources[MERGES_FILE])
         self._bpe, self._to_phobert = build_bpe(self.encoder, merges, self.unk_token_id)
+        self._stand_in = stand_in_character([*self.encoder, *(left + right for left, right in merges)])
         self._decoder = {i: t for t, i in self.encoder.items()} | {i: t for t, i in self.added.items()}
         # Longest first, so that the leftmost match is also the longest, as transformers' trie splits.
         names = sorted(self.added, key=len, reverse=True)
@@ -194,7 +206,7 @@ class FastPhobertTokenizer:
         out: list[tuple[int, ...]] = [()] * len(words)
         plain = [i for i, w in enumerate(words) if w and not self._needs_split(w)]
         if plain:
-            encoding = self._bpe.encode([words[i] for i in plain], is_pretokenized=True)
+            encoding = self._encode_bpe([words[i] for i in plain])
             grouped: list[list[int]] = [[] for _ in plain]
             for symbol, word in zip(encoding.ids, encoding.word_ids):
                 grouped[word].append(self._to_phobert[symbol])
@@ -225,11 +237,17 @@ class FastPhobertTokenizer:
         matches = list(_WORDS.finditer(text))
         if not matches:
             return []
-        encoding = self._bpe.encode([m.group() for m in matches], is_pretokenized=True)
+        encoding = self._encode_bpe([m.group() for m in matches])
         return [
             Token(self._to_phobert[symbol], offset + matches[word].start() + a, offset + matches[word].start() + b)
             for symbol, word, (a, b) in zip(encoding.ids, encoding.word_ids, encoding.offsets)
         ]
+
+    def _encode_bpe(self, words: list[str]):
+        """The BPE model's encoding of pre-split words; a lone surrogate goes in as the stand-in (same length)."""
+        if _SURROGATE.search("".join(words)):
+            words = [_SURROGATE.sub(self._stand_in, word) for word in words]
+        return self._bpe.encode(words, is_pretokenized=True)
 
     def tokenize(self, text: str) -> list[str]:
         """PhoBERT token strings; a token missing from vocab.txt comes back as `<unk>`."""
