@@ -123,6 +123,33 @@ def test_label_ids_with_a_gap_are_refused(broken, part):
         Extractor.from_pretrained(broken, device="cpu")
 
 
+@pytest.mark.parametrize(
+    ("edit", "problem"),
+    [
+        ({"B-PER": 3, "B-TITLE": 1}, "label 'B-PER' has id 3, but 'id2label' gives it id 1"),
+        ({"B-PER": "1"}, "label 'B-PER' has id '1', but 'id2label' gives it id 1"),
+        ({"B-PER": None}, "label 'B-PER' is missing; 'id2label' gives it id 1"),
+        ({"B-PERSON": 1}, "label 'B-PERSON' is not in 'id2label'"),
+    ],
+)
+def test_a_label2id_that_does_not_invert_id2label_names_the_first_label(broken, edit, problem):
+    # Nothing of ours reads label2id, but transformers' pipelines and training do: an edit there was silently ignored.
+    config = json.loads((broken / "ner" / "config.json").read_text(encoding="utf-8"))
+    label2id = {label: i for label, i in {**config["label2id"], **edit}.items() if i is not None}
+    edit_config(broken / "ner" / "config.json", label2id=label2id)
+    with pytest.raises(ModelLoadError) as caught:
+        Extractor.from_pretrained(broken, device="cpu")
+    path = broken / "ner" / "config.json"
+    assert str(caught.value) == f"{path}: field 'label2id' does not invert 'id2label': {problem}"
+
+
+def test_a_config_without_label2id_still_loads(broken):
+    config = json.loads((broken / "ner" / "config.json").read_text(encoding="utf-8"))
+    del config["label2id"]
+    (broken / "ner" / "config.json").write_text(json.dumps(config), encoding="utf-8")
+    assert Extractor.from_pretrained(broken, device="cpu").relation_extractor is not None
+
+
 @pytest.mark.parametrize("stored", ["float", "int8"])
 def test_a_label_map_of_another_size_than_the_classifier_names_the_shapes(broken, tmp_path, stored):
     from viextract.storage import convert_directory

@@ -152,6 +152,7 @@ def check_ner_labels(directory: Path, config: dict[str, Any]) -> list[str]:
     # Two ids for one tag leave some other tag without a row: its entities could never be predicted.
     if twice := sorted({tag for tag in tags if tags.count(tag) > 1}):
         raise ModelLoadError(f"{directory / 'config.json'}: field 'id2label': labels {twice} are listed twice")
+    check_label2id(directory / "config.json", config)
     settings = config.get("viextract")
     for reader in DECODING_TABLES:
         if isinstance(settings, dict) and settings.get(reader.KEY) is not None:
@@ -160,6 +161,28 @@ def check_ner_labels(directory: Path, config: dict[str, Any]) -> list[str]:
             except ValueError as error:
                 raise ModelLoadError(f"{directory / 'config.json'}: field 'viextract': {error}") from error
     return [label for label in ENTITY_LABELS if f"B-{label}" in tags]
+
+
+def check_label2id(path: Path, config: dict[str, Any]) -> None:
+    """`label2id`, when present, is exactly `id2label` inverted: transformers' pipelines and training read it,
+    so a hand edit there would silently mean something else to them than to viextract."""
+    label2id = config.get("label2id")
+    if label2id is None:  # transformers derives it from id2label
+        return
+    if not isinstance(label2id, dict):
+        raise ModelLoadError(f"{path}: field 'label2id': expected a JSON object, got {label2id!r}")
+    expected = {str(label): int(i) for i, label in config["id2label"].items()}
+    for label in [*sorted(expected, key=expected.__getitem__), *(str(k) for k in label2id if k not in expected)]:
+        found = label2id.get(label)
+        if label not in expected:
+            problem = f"label {label!r} is not in 'id2label'"
+        elif found is None:
+            problem = f"label {label!r} is missing; 'id2label' gives it id {expected[label]}"
+        elif isinstance(found, bool) or not isinstance(found, int) or found != expected[label]:
+            problem = f"label {label!r} has id {found!r}, but 'id2label' gives it id {expected[label]}"
+        else:
+            continue
+        raise ModelLoadError(f"{path}: field 'label2id' does not invert 'id2label': {problem}")
 
 
 def check_relation_labels(directory: Path, config: dict[str, Any], ner_entity_labels: list[str]) -> None:
