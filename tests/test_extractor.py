@@ -171,6 +171,19 @@ def test_hub_snapshot_layout_loads(monkeypatch, tiny_ner_dir, corpus):
     assert extractor(corpus[0]).text == corpus[0]
 
 
+def test_a_local_folder_named_like_the_repo_is_refused_with_a_revision(monkeypatch, tmp_path, tiny_ner_dir):
+    """A folder `someone/viextract-model` under the working directory wins over the Hub, so a revision
+    given with it would be silently ignored: that is refused, and without a revision the folder loads."""
+    import huggingface_hub
+
+    shutil.copytree(tiny_ner_dir, tmp_path / "someone" / "viextract-model")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(huggingface_hub, "snapshot_download", lambda *a, **k: pytest.fail("went to the Hub"))
+    with pytest.raises(ModelLoadError, match=r"someone/viextract-model: a local directory .* revision='v1' was given"):
+        Extractor.from_pretrained("someone/viextract-model", revision="v1", device="cpu")
+    assert Extractor.from_pretrained("someone/viextract-model", device="cpu").relation_extractor is None
+
+
 def test_missing_local_directory_is_not_sent_to_the_hub(tmp_path):
     with pytest.raises(ModelLoadError, match="no such model directory"):
         Extractor.from_pretrained(tmp_path / "nowhere" / "model")

@@ -141,6 +141,9 @@ class Extractor:
     ) -> Extractor:
         """Load a model directory (`ner/` and optional `re/`) or a Hub repo id.
 
+        A local directory comes first, even one named like a repo id; `revision` (a Hub branch, tag or
+        commit) with a local directory is refused, as it could not apply.
+
         `quantize="int8"` applies dynamic int8 quantization to the linear layers (CPU only).
         `segmenter` overrides the word segmenter the model was trained with (saved in its config).
         `attn_implementation` ("sdpa", "eager") picks the NER model's attention kernel; None keeps

@@ -41,11 +41,21 @@ def transformers_class(name: str):
 def resolve_model_dir(
     path_or_repo_id: str | os.PathLike, revision: str | None = None, token: str | None = None
 ) -> Path:
-    """A local directory as is; anything else is fetched from the Hub with `snapshot_download`."""
+    """A local directory as is; anything else is fetched from the Hub with `snapshot_download`.
+
+    A local directory with `revision` is refused: a folder has no revisions, so the pinned one would be
+    silently ignored (a folder `owner/name` under the working directory wins over the Hub repo of that id).
+    """
     path = Path(path_or_repo_id).expanduser()
-    if path.is_dir():
-        return path
     name = str(path_or_repo_id)
+    if path.is_dir():
+        if revision is not None:
+            raise ModelLoadError(
+                f"{name}: a local directory ({path.resolve()}), which has no revisions, but revision={revision!r} "
+                f"was given: drop revision= to load this folder, or pass the directory that "
+                f"huggingface_hub.snapshot_download({name!r}, revision={revision!r}) returns to load that revision"
+            )
+        return path
     looks_local = name.startswith((".", "/", "~")) or os.sep in name.strip("/").replace("/", "", 1) or path.exists()
     if looks_local:
         raise ModelLoadError(f"{name}: no such model directory")
