@@ -47,3 +47,42 @@ def test_saving_an_onnx_extractor_says_why_it_cannot_and_writes_nothing(tiny_ner
     with pytest.raises(NotImplementedError, match="cannot be saved as a torch model; save from Extractor"):
         onnx.save_pretrained(tmp_path / "saved")
     assert not (tmp_path / "saved").exists()
+
+
+def test_an_existing_folder_as_output_is_refused_before_loading(tiny_ner_dir, tmp_path, monkeypatch):
+    """`output` is the file to write: a folder there was a bare IsADirectoryError after loading and tracing."""
+    import viextract.storage
+
+    monkeypatch.setattr(viextract.storage, "load_model", lambda *a, **k: pytest.fail("loaded the model first"))
+    (tmp_path / "exports").mkdir()
+    with pytest.raises(IsADirectoryError, match=r"exports: is a directory, not the ONNX file .* e\.g\. .*model\.onnx"):
+        export_ner(tiny_ner_dir, tmp_path / "exports")
+    (tmp_path / "model_int8.onnx").mkdir()
+    with pytest.raises(IsADirectoryError, match=r"model_int8\.onnx: is a directory.*int8=True writes"):
+        export_ner(tiny_ner_dir, tmp_path / "model.onnx", int8=True)
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["exports", "model_int8.onnx"]
+
+
+def test_export_prints_nothing_by_default(tiny_ner_dir, tmp_path, capfd):
+    export_ner(tiny_ner_dir, tmp_path / "model.onnx")
+    assert capfd.readouterr() == ("", "")
+    export_ner(tiny_ner_dir, tmp_path / "model.onnx", verbose=True)
+    assert "Loading weights" in capfd.readouterr().err
+
+
+def test_a_failed_export_leaves_the_previous_file_and_no_partial_one(tiny_ner_dir, exported, tmp_path, monkeypatch):
+    import torch
+
+    target = tmp_path / "model.onnx"
+    target.write_bytes(exported.read_bytes())
+
+    def half_export(model, args, path, **options):
+        with open(path, "wb") as handle:
+            handle.write(b"half a graph")
+        raise RuntimeError("tracing failed")
+
+    monkeypatch.setattr(torch.onnx, "export", half_export)
+    with pytest.raises(RuntimeError, match="tracing failed"):
+        export_ner(tiny_ner_dir, target)
+    assert target.read_bytes() == exported.read_bytes()
+    assert [p.name for p in tmp_path.iterdir()] == ["model.onnx"]

@@ -20,6 +20,7 @@ import hashlib
 import inspect
 import os
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -35,6 +36,8 @@ from .loading import (
     resolve_model_dir,
     split_model_dir,
 )
+from .quiet import quiet_unless_verbose
+from .saving import file_in_the_way
 
 ONNX_FILE = "model.onnx"
 ONNX_INT8_FILE = "model_int8.onnx"
@@ -54,11 +57,16 @@ def _require_onnxruntime():
     return onnxruntime
 
 
-def export_ner(model_dir: str | os.PathLike, output: str | os.PathLike | None = None, *, int8: bool = False) -> Path:
+@quiet_unless_verbose
+def export_ner(
+    model_dir: str | os.PathLike, output: str | os.PathLike | None = None, *, int8: bool = False, verbose: bool = False
+) -> Path:
     """Export the NER model of `model_dir` to ONNX; returns the file written.
 
-    The default `output` is `<ner dir>/model.onnx`. `int8=True` also writes `model_int8.onnx`
-    beside it (onnxruntime's dynamic int8 quantization of the weights) and returns that path.
+    `output` is the .onnx file to write (default `<ner dir>/model.onnx`); a file already there is replaced
+    only once the new one is whole. `int8=True` also writes `model_int8.onnx` beside it (onnxruntime's
+    dynamic int8 quantization of the weights) and returns that path. `verbose=True` lets transformers print
+    its progress bars and log lines; by default exporting prints nothing.
     """
     from transformers import AutoModelForTokenClassification
 
@@ -66,7 +74,12 @@ def export_ner(model_dir: str | os.PathLike, output: str | os.PathLike | None = 
     from .storage import load_model
 
     ner_dir, _ = split_model_dir(Path(model_dir))
-    path = Path(output) if output is not None else ner_dir / ONNX_FILE
+    path = Path(output).expanduser() if output is not None else ner_dir / ONNX_FILE
+    quantized = path.with_name(ONNX_INT8_FILE)
+    # Before the minutes of loading and tracing, not after them.
+    check_onnx_target(path, f"pass output= the file to write, e.g. {path / ONNX_FILE}")
+    if int8:
+        check_onnx_target(quantized, f"int8=True writes {ONNX_INT8_FILE} beside {path.name}; move the folder away")
     # Eager attention traces to plain MatMul/Softmax that onnxruntime fuses; sdpa's tracing
     # branches on the mask's contents. float32 whatever the stored dtype (float16, or the int8 rows
     # of viextract.storage, which only load_model reads): a float16 graph cannot be int8-quantized,
@@ -75,14 +88,50 @@ def export_ner(model_dir: str | os.PathLike, output: str | os.PathLike | None = 
         AutoModelForTokenClassification, ner_dir, attn_implementation="eager", dtype=torch.float32
     )
     check_loading_info(ner_dir, info, read_config(ner_dir).get("model_type"))
-    model.eval()
+    digest = weights_digest(ner_dir)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_atomically(path, lambda staging: _export_graph(model.eval(), staging, digest))
+    if not int8:
+        return path
+    _require_onnxruntime()
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    def quantize(staging: Path) -> None:
+        quantize_dynamic(str(path), str(staging), weight_type=QuantType.QInt8)
+        _stamp_digest(staging, digest)  # quantize_dynamic does not copy the metadata
+
+    write_atomically(quantized, quantize)
+    return quantized
+
+
+def check_onnx_target(path: Path, hint: str) -> None:
+    """`path` can be written as a file: not a directory (`hint` says what to do then), no file above it."""
+    if path.is_dir():
+        raise IsADirectoryError(f"{path}: is a directory, not the ONNX file to write; {hint}")
+    if (existing := file_in_the_way(path.parent)) is not None:
+        raise NotADirectoryError(f"{path}: {existing} is a file, not a folder, so the ONNX file cannot be written")
+
+
+def write_atomically(path: Path, write: Callable[[Path], None]) -> None:
+    """`write(staging)` into a hidden file beside `path`, then rename it over `path`: a failed or killed
+    export leaves the previous file (or none), never a half-written graph under the real name."""
+    staging = path.with_name(f".tmp-{path.name}-{os.getpid()}")
+    try:
+        write(staging)
+        os.replace(staging, path)
+    except BaseException:
+        staging.unlink(missing_ok=True)
+        raise
+
+
+def _export_graph(model, path: Path, digest: str) -> None:
+    """Trace `model` to an ONNX graph at `path`, stamped with the digest of the weights it came from."""
     # Two rows, one padded, so the traced graph keeps the attention mask.
     ids = torch.tensor([[0, 5, 6, 7, 2], [0, 5, 2, 1, 1]], dtype=torch.long)
     mask = (ids != model.config.pad_token_id).long()
     options = {}
     if "dynamo" in inspect.signature(torch.onnx.export).parameters:
         options["dynamo"] = False  # the TorchScript exporter: fast, and needs no onnxscript
-    path.parent.mkdir(parents=True, exist_ok=True)
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")  # tracer and deprecation chatter about the exporter itself
         torch.onnx.export(
@@ -95,17 +144,7 @@ def export_ner(model_dir: str | os.PathLike, output: str | os.PathLike | None = 
             opset_version=OPSET,
             **options,
         )
-    digest = weights_digest(ner_dir)
     _stamp_digest(path, digest)
-    if not int8:
-        return path
-    _require_onnxruntime()
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-
-    quantized = path.with_name(ONNX_INT8_FILE)
-    quantize_dynamic(str(path), str(quantized), weight_type=QuantType.QInt8)
-    _stamp_digest(quantized, digest)  # quantize_dynamic does not copy the metadata
-    return quantized
 
 
 def weights_digest(ner_dir: Path) -> str:
