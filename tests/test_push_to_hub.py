@@ -18,6 +18,9 @@ class FakeHfApi:
     def create_repo(self, repo_id, **kwargs):
         FakeHfApi.calls.append(("create_repo", {"repo_id": repo_id, **kwargs}))
 
+    def create_branch(self, **kwargs):
+        FakeHfApi.calls.append(("create_branch", kwargs))
+
     def upload_folder(self, **kwargs):
         FakeHfApi.calls.append(("upload_folder", kwargs))
         shutil.copytree(kwargs["folder_path"], FakeHfApi.uploaded)
@@ -38,10 +41,12 @@ def test_push_creates_the_repo_and_uploads_a_loadable_model_with_its_card(tiny_e
     url = tiny_extractor.push_to_hub("me/tiny", token="hf_x", private=True, revision="dev", create_pr=True)
     assert url == "https://huggingface.co/me/tiny/commit/0123abc"
     names = [name for name, _ in hub.calls]
-    assert names == ["HfApi", "create_repo", "upload_folder"]
+    assert names == ["HfApi", "create_repo", "create_branch", "upload_folder"]
     assert hub.calls[0][1] == {"token": "hf_x"}
     assert hub.calls[1][1]["private"] is True and hub.calls[1][1]["exist_ok"] is True
-    upload = hub.calls[2][1]
+    # upload_folder cannot commit to a branch that does not exist yet.
+    assert hub.calls[2][1] == {"repo_id": "me/tiny", "branch": "dev", "exist_ok": True, "repo_type": "model"}
+    upload = hub.calls[3][1]
     assert upload["repo_id"] == "me/tiny"
     assert (upload["revision"], upload["create_pr"]) == ("dev", True)
     assert upload["commit_message"] == "Upload viextract model"

@@ -232,7 +232,8 @@ class Extractor:
     ) -> str:
         """Save to a temporary directory and upload it (with its model card) to the Hub repo `repo_id`.
 
-        Creates the repo if needed. Returns the commit URL (or the pull request's, with `create_pr`).
+        Creates the repo, and the branch `revision`, if needed. Returns the commit URL (or the pull
+        request's, with `create_pr`).
         """
         from .hub import push_directory
 

@@ -50,6 +50,12 @@ def push_directory(
             api.create_repo(repo_id=repo_id, private=private, exist_ok=True, repo_type="model")
         except Exception as error:
             raise hub_error(error, repo_id, "create the repository") from error
+        # upload_folder commits only to a branch that exists: a new one was a "revision not found" error.
+        if revision and revision != "main" and not revision.startswith("refs/pr/"):
+            try:
+                api.create_branch(repo_id=repo_id, branch=revision, exist_ok=True, repo_type="model")
+            except Exception as error:
+                raise hub_error(error, repo_id, f"create the branch {revision!r} of") from error
         try:
             commit = api.upload_folder(
                 repo_id=repo_id,
