@@ -86,3 +86,26 @@ def test_a_failed_export_leaves_the_previous_file_and_no_partial_one(tiny_ner_di
         export_ner(tiny_ner_dir, target)
     assert target.read_bytes() == exported.read_bytes()
     assert [p.name for p in tmp_path.iterdir()] == ["model.onnx"]
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"pad_token_id": 2}, r"ner/config\.json: field 'pad_token_id' is 2 but the tokenizer's padding token is 1"),
+        ({"viextract": {"segmenter": "rdr"}}, r"ner/config\.json: field 'viextract.segmenter': unknown segmenter"),
+    ],
+)
+def test_the_onnx_loader_checks_the_config_as_from_pretrained_does(tiny_ner_dir, exported, tmp_path, change, message):
+    """A pad id other than the tokenizer's loaded silently here (positions counted from the wrong token)."""
+    import json
+    import shutil
+
+    from viextract.errors import ModelLoadError
+
+    shutil.copytree(tiny_ner_dir, tmp_path / "model")
+    path = tmp_path / "model" / "ner" / "config.json"
+    path.write_text(json.dumps({**json.loads(path.read_text(encoding="utf-8")), **change}), encoding="utf-8")
+    with pytest.raises(ModelLoadError, match=message):
+        Extractor.from_pretrained(tmp_path / "model", device="cpu")
+    with pytest.raises(ModelLoadError, match=message):
+        load_onnx_extractor(tmp_path / "model", exported)

@@ -31,6 +31,7 @@ from .extractor import Extractor
 from .loading import (
     WEIGHTS_FILE,
     check_ner_labels,
+    check_segmenter,
     load_tokenizer,
     read_config,
     resolve_model_dir,
@@ -236,7 +237,9 @@ def load_onnx_extractor(
     ner_dir, relation_dir = split_model_dir(root)
     config_dict = read_config(ner_dir)
     entity_labels = check_ner_labels(ner_dir, config_dict)
-    tokenizer = load_tokenizer(ner_dir, int(config_dict.get("vocab_size", 0)))
+    if segmenter is None:  # as Extractor.from_pretrained: an unknown one is named with its file
+        check_segmenter(ner_dir, config_dict)
+    tokenizer = load_tokenizer(ner_dir, int(config_dict.get("vocab_size", 0)), config_dict.get("pad_token_id"))
     path = Path(onnx_path) if onnx_path is not None else ner_dir / (ONNX_INT8_FILE if int8 else ONNX_FILE)
     if not path.is_file():
         raise ModelLoadError(
