@@ -63,3 +63,17 @@ def test_a_float16_copy_that_loses_too_much_is_not_written(trained_parts, tmp_pa
     assert code == 1
     assert "loses 10.00 F1 points" in capsys.readouterr().err
     assert not out.exists()
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float16"])
+def test_assembling_without_relations_over_a_model_removes_its_old_relation_model(
+    trained_parts, tmp_path, dev_splits, dtype
+):
+    """An old re/ left beside the new ner/ went on pairing its relations with the new model's entities."""
+    out = tmp_path / "model"
+    assert main(["--ner", str(trained_parts / "ner"), "--re", str(trained_parts / "re"), "--out", str(out)]) == 0
+    (out / "NOTES.txt").write_text("mine")
+    options = ["--dtype", dtype, "--splits", str(dev_splits)]
+    assert main(["--ner", str(trained_parts / "ner"), "--out", str(out), *options]) == 0
+    assert not (out / "re").exists() and (out / "NOTES.txt").read_text() == "mine"
+    assert Extractor.from_pretrained(out, device="cpu").relation_extractor is None

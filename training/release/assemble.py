@@ -33,6 +33,7 @@ logger = logging.getLogger(__name__)
 DTYPES = {"float32": torch.float32, "float16": torch.float16, "int8": torch.float32}
 # Files of a trained model directory that describe how it was made: they travel with it.
 PROVENANCE_FILES = ("training_config.yaml", "training_metrics.json")
+OWNED = ("ner", "re")  # what an assembled model directory is made of; replaced or removed as a whole
 
 
 def load_pair(ner_dir: Path, re_dir: Path | None) -> Extractor:
@@ -53,7 +54,8 @@ def write(extractor: Extractor, out: Path, dtype: torch.dtype, sources: dict[str
     for model in models:
         model.to(dtype)
     try:
-        with atomic_directory(out) as staging:
+        # ner/ and re/ are ours, as in Extractor.save_pretrained: an old re/ would pair with the new ner/.
+        with atomic_directory(out, owned=OWNED) as staging:
             extractor.save_pretrained(staging / "model")
             for name in ("ner", "re"):
                 if (staging / "model" / name).is_dir():
@@ -124,7 +126,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     file=sys.stderr,
                 )
                 return 1
-            with atomic_directory(args.out) as staging:
+            with atomic_directory(args.out, owned=OWNED) as staging:
                 shutil.copytree(candidate, staging, dirs_exist_ok=True)
         size = sum(p.stat().st_size for p in args.out.rglob("*") if p.is_file())
         print(f"wrote {args.out} ({args.dtype}, {size / 1e6:.1f} MB)")
