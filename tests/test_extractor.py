@@ -184,6 +184,15 @@ def test_a_local_folder_named_like_the_repo_is_refused_with_a_revision(monkeypat
     assert Extractor.from_pretrained("someone/viextract-model", device="cpu").relation_extractor is None
 
 
+@pytest.mark.parametrize("name", ["weights.bin", "someone/model"])
+def test_a_file_given_as_the_model_is_named_as_a_file(tmp_path, monkeypatch, name):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / name).parent.mkdir(exist_ok=True)
+    (tmp_path / name).write_text("not a model")
+    with pytest.raises(ModelLoadError, match=rf"^{name}: a file, not a model directory"):
+        Extractor.from_pretrained(name)
+
+
 def test_missing_local_directory_is_not_sent_to_the_hub(tmp_path):
     with pytest.raises(ModelLoadError, match="no such model directory"):
         Extractor.from_pretrained(tmp_path / "nowhere" / "model")

@@ -56,7 +56,9 @@ def resolve_model_dir(
                 f"huggingface_hub.snapshot_download({name!r}, revision={revision!r}) returns to load that revision"
             )
         return path
-    looks_local = name.startswith((".", "/", "~")) or os.sep in name.strip("/").replace("/", "", 1) or path.exists()
+    looks_local = name.startswith((".", "/", "~")) or os.sep in name.strip("/").replace("/", "", 1)
+    if path.exists():  # "no such model directory" sent the user looking for something that is there
+        raise ModelLoadError(f"{name}: a file, not a model directory (a folder holding ner/ or config.json)")
     if looks_local:
         raise ModelLoadError(f"{name}: no such model directory")
     try:
