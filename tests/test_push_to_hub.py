@@ -61,7 +61,7 @@ def test_the_temporary_directory_is_removed(tiny_extractor, hub):
     assert not __import__("os").path.exists(folder)
 
 
-@pytest.mark.parametrize("bad", ["", "  ", None])
+@pytest.mark.parametrize("bad", ["", "  ", None, "bad id", "me/tiny/extra", "https://huggingface.co/me/tiny"])
 def test_a_bad_repo_id_fails_before_any_call(tiny_extractor, hub, bad):
     with pytest.raises(ValueError, match="repo_id"):
         tiny_extractor.push_to_hub(bad)

@@ -38,6 +38,12 @@ def push_directory(
     if not isinstance(repo_id, str) or not repo_id.strip():
         raise ValueError(f"repo_id must be a non-empty 'owner/name' str, got {repo_id!r}")
     from huggingface_hub import HfApi, get_token
+    from huggingface_hub.utils import HFValidationError, validate_repo_id
+
+    try:  # before saving: an id the Hub refuses was reported as a network failure after the save
+        validate_repo_id(repo_id)
+    except HFValidationError as error:
+        raise ValueError(f"repo_id {repo_id!r}: not a Hub repository id ({str(error).splitlines()[0]})") from None
 
     token = token or get_token()
     if not token:
