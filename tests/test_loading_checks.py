@@ -197,3 +197,17 @@ def test_a_config_field_of_the_wrong_type_names_the_file_and_field(broken, field
     edit_config(broken / "ner" / "config.json", **{field: value})
     with pytest.raises(ModelLoadError, match=rf"ner/config\.json: field '{field}': {problem}"):
         Extractor.from_pretrained(broken, device="cpu")
+
+
+@pytest.mark.parametrize("part", ["ner", "re"])
+def test_an_added_token_past_the_embeddings_is_refused_naming_its_file(broken, part):
+    """Ids counted, not their range: '<mask>' moved past vocab_size kept the count and loaded, to fail
+    (index out of range) only when the token was first used."""
+    vocab_size = json.loads((broken / part / "config.json").read_text(encoding="utf-8"))["vocab_size"]
+    (broken / part / "added_tokens.json").write_text(json.dumps({"<mask>": vocab_size + 7}), encoding="utf-8")
+    with pytest.raises(
+        ModelLoadError,
+        match=rf"{part}/added_tokens\.json: token '<mask>' has id {vocab_size + 7}, but config\.json's vocab_size "
+        rf"is {vocab_size} \(ids 0 to {vocab_size - 1}\)",
+    ):
+        Extractor.from_pretrained(broken, device="cpu")

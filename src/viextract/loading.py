@@ -280,10 +280,12 @@ def load_tokenizer(directory: Path, vocab_size: int, pad_token_id: int | None = 
             tokenizer = transformers_class("PhobertTokenizer").from_pretrained(str(directory))
     except Exception as error:
         raise ModelLoadError(f"{directory}: cannot load the tokenizer from vocab.txt/bpe.codes ({error})") from error
-    if len(tokenizer) > vocab_size:
+    # The largest id, not the count: an added token's id past the embeddings failed at the first prediction.
+    token, largest = max(tokenizer.get_vocab().items(), key=lambda item: item[1])
+    if largest >= vocab_size:
         raise ModelLoadError(
-            f"{directory / 'vocab.txt'}: the tokenizer has {len(tokenizer)} tokens but config.json's "
-            f"vocab_size is {vocab_size}: tokenizer and model do not match"
+            f"{directory / _token_source(directory, token)}: token {token!r} has id {largest}, but config.json's "
+            f"vocab_size is {vocab_size} (ids 0 to {vocab_size - 1}): tokenizer and model do not match"
         )
     if pad_token_id is not None and pad_token_id != tokenizer.pad_token_id:
         raise ModelLoadError(
@@ -291,6 +293,23 @@ def load_tokenizer(directory: Path, vocab_size: int, pad_token_id: int | None = 
             f"token is {tokenizer.pad_token_id}: tokenizer and model do not match"
         )
     return tokenizer
+
+
+def _token_source(directory: Path, token: str) -> str:
+    """The tokenizer file that gives `token` its id: an added-token file that names it, else vocab.txt."""
+    added = _json_file(directory / "added_tokens.json")
+    if token in added:
+        return "added_tokens.json"
+    decoder = _json_file(directory / "tokenizer_config.json").get("added_tokens_decoder")
+    if isinstance(decoder, dict) and any(isinstance(e, dict) and e.get("content") == token for e in decoder.values()):
+        return "tokenizer_config.json"
+    return "vocab.txt"
+
+
+def _json_file(path: Path) -> dict:
+    """A JSON object file's content; {} when absent or not an object (check_tokenizer_json has read it)."""
+    values = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    return values if isinstance(values, dict) else {}
 
 
 def check_loading_info(directory: Path, info: dict[str, Any], model_type: str | None) -> None:
