@@ -109,3 +109,12 @@ def test_the_onnx_loader_checks_the_config_as_from_pretrained_does(tiny_ner_dir,
         Extractor.from_pretrained(tmp_path / "model", device="cpu")
     with pytest.raises(ModelLoadError, match=message):
         load_onnx_extractor(tmp_path / "model", exported)
+
+
+def test_exporting_onto_a_symlink_writes_through_it(tiny_ner_dir, exported, tmp_path):
+    (tmp_path / "store").mkdir()
+    (tmp_path / "store" / "model.onnx").write_bytes(b"old graph")
+    (tmp_path / "model.onnx").symlink_to(tmp_path / "store" / "model.onnx")
+    export_ner(tiny_ner_dir, tmp_path / "model.onnx")
+    assert (tmp_path / "model.onnx").is_symlink()
+    assert (tmp_path / "store" / "model.onnx").read_bytes() == exported.read_bytes()

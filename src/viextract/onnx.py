@@ -116,6 +116,8 @@ def check_onnx_target(path: Path, hint: str) -> None:
 def write_atomically(path: Path, write: Callable[[Path], None]) -> None:
     """`write(staging)` into a hidden file beside `path`, then rename it over `path`: a failed or killed
     export leaves the previous file (or none), never a half-written graph under the real name."""
+    if path.is_symlink():  # write through the link, as torch.onnx.export did: renaming over it would cut it
+        path = path.resolve()
     staging = path.with_name(f".tmp-{path.name}-{os.getpid()}")
     try:
         write(staging)
