@@ -118,3 +118,13 @@ def test_exporting_onto_a_symlink_writes_through_it(tiny_ner_dir, exported, tmp_
     export_ner(tiny_ner_dir, tmp_path / "model.onnx")
     assert (tmp_path / "model.onnx").is_symlink()
     assert (tmp_path / "store" / "model.onnx").read_bytes() == exported.read_bytes()
+
+
+def test_exporting_a_model_that_is_not_there_says_so(tmp_path):
+    from viextract.errors import ModelLoadError
+
+    with pytest.raises(ModelLoadError, match=r"nowhere: no such model directory$"):
+        export_ner(tmp_path / "nowhere")
+    (tmp_path / "model.safetensors").write_bytes(b"")
+    with pytest.raises(ModelLoadError, match=r"model\.safetensors: a file, not a model directory$"):
+        export_ner(tmp_path / "model.safetensors")

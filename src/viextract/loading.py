@@ -103,6 +103,9 @@ def download_snapshot(name: str, revision: str | None, token: str | None, **opti
 
 def split_model_dir(directory: Path) -> tuple[Path, Path | None]:
     """(ner dir, re dir or None) of a full model directory or a bare NER directory."""
+    if not directory.is_dir():  # else "not a viextract model directory" for a path that is not there at all
+        what = "a file, not a model directory" if directory.exists() else "no such model directory"
+        raise ModelLoadError(f"{directory}: {what}")
     if (directory / INCOMPLETE_SAVE).exists():
         raise ModelLoadError(
             f"{directory}: a save into this directory was interrupted ({INCOMPLETE_SAVE} is present), so "
