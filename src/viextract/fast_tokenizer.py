@@ -90,7 +90,7 @@ def stand_in_character(symbols: Sequence[str]) -> str:
     A surrogate is in no merge and no token (both files are UTF-8), so PhobertTokenizer keeps it as a symbol
     of its own that becomes `<unk>`; a character also in none of them is treated the same by the BPE model.
     """
-    used = set().union(*map(set, symbols))
+    used = set("".join(symbols))
     return next(chr(point) for point in range(0xE000, 0xF900) if chr(point) not in used)
 
 
