@@ -143,6 +143,15 @@ def test_a_label2id_that_does_not_invert_id2label_names_the_first_label(broken, 
     assert str(caught.value) == f"{path}: field 'label2id' does not invert 'id2label': {problem}"
 
 
+def test_a_relation_label2id_that_does_not_invert_id2label_names_the_label(broken):
+    config = json.loads((broken / "re" / "config.json").read_text(encoding="utf-8"))
+    first, second = config["id2label"]["1"], config["id2label"]["2"]
+    edit_config(broken / "re" / "config.json", label2id={**config["label2id"], first: 2, second: 1})
+    with pytest.raises(ModelLoadError, match=rf"re/config\.json: field 'label2id' does not invert 'id2label': label "
+                                             rf"'{first}' has id 2, but 'id2label' gives it id 1$"):  # fmt: skip
+        Extractor.from_pretrained(broken, device="cpu")
+
+
 def test_a_config_without_label2id_still_loads(broken):
     config = json.loads((broken / "ner" / "config.json").read_text(encoding="utf-8"))
     del config["label2id"]

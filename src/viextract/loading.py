@@ -206,6 +206,9 @@ def check_relation_labels(directory: Path, config: dict[str, Any], ner_entity_la
     unknown = sorted({str(v) for v in config["id2label"].values()} - allowed)
     if unknown:
         raise ModelLoadError(f"{path}: field 'id2label': relation labels {unknown} are not in SCHEMA.md")
+    labels = [str(v) for v in config["id2label"].values()]
+    if len(set(labels)) == len(labels):  # a label listed twice is reported as such by RelationConfig.problems
+        check_label2id(path, config)
     known_types = config.get("entity_labels")
     if not isinstance(known_types, list):
         raise ModelLoadError(f"{path}: field 'entity_labels' is missing")
