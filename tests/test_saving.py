@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import pytest
 
 from viextract import Extractor
@@ -142,6 +145,29 @@ def test_a_save_that_fails_before_replacing_anything_leaves_the_old_model_loadab
     monkeypatch.undo()
     assert {p.relative_to(target): p.read_bytes() for p in target.rglob("*") if p.is_file()} == before
     assert Extractor.from_pretrained(target, device="cpu").relation_extractor is not None
+
+
+def test_a_swap_that_fails_halfway_puts_the_old_model_back(tiny_extractor, tmp_path, monkeypatch):
+    """The old folder is renamed aside, then the new one renamed in: a failure between the two left the
+    model only under a hidden `.old-` name."""
+    import viextract.saving as saving
+
+    target = tmp_path / "model"
+    tiny_extractor.save_pretrained(target)
+    before = {p.relative_to(target): p.read_bytes() for p in target.rglob("*") if p.is_file()}
+    real_replace = os.replace
+
+    def fail_on_the_second(source, destination):
+        if Path(source).name.startswith(".tmp-"):
+            raise PermissionError(13, "Permission denied", str(destination))
+        real_replace(source, destination)
+
+    monkeypatch.setattr(saving.os, "replace", fail_on_the_second)
+    with pytest.raises(PermissionError):
+        tiny_extractor.save_pretrained(target)
+    monkeypatch.undo()
+    assert {p.relative_to(target): p.read_bytes() for p in target.rglob("*") if p.is_file()} == before
+    assert [p.name for p in tmp_path.iterdir()] == ["model"]
 
 
 def test_saving_into_a_symlinked_folder_writes_through_the_link(tiny_extractor, tmp_path):

@@ -82,7 +82,12 @@ def _swap_directory(staging: Path, target: Path) -> None:
     if target.exists():
         backup = target.with_name(f".old-{target.name}-{os.getpid()}")
         os.replace(target, backup)
-    os.replace(staging, target)
+    try:
+        os.replace(staging, target)
+    except BaseException:  # else the old model is left only under its hidden `.old-` name
+        if backup is not None:
+            os.replace(backup, target)
+        raise
     if backup is not None:
         shutil.rmtree(backup, ignore_errors=True)
 
