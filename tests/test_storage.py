@@ -1,6 +1,7 @@
 """int8 weight storage (viextract.storage): small error, same predictions, loads like a float model."""
 
 import json
+import shutil
 
 import pytest
 import torch
@@ -164,13 +165,22 @@ def test_converting_over_a_full_model_leaves_no_stale_relation_model(float_and_i
 
 def test_storage_command_errors_are_one_line(float_and_int8, tmp_path, capsys):
     _, packed = float_and_int8
+    # A truncated weights file and a broken config.json were Python tracebacks.
+    truncated, garbled = tmp_path / "truncated", tmp_path / "garbled"
+    shutil.copytree(packed, truncated)
+    weights = truncated / "ner" / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:1000])
+    shutil.copytree(packed, garbled)
+    (garbled / "ner" / "config.json").write_text("{", encoding="utf-8")
     for argv, message in [
         (["compress", str(tmp_path / "absent"), str(tmp_path / "out")], "absent: no such model folder"),
         (["compress", str(packed), str(packed / "int8")], "int8: inside the model it converts"),
+        (["expand", str(truncated), str(tmp_path / "out")], "ner/model.safetensors: cannot be read as safetensors"),
+        (["compress", str(garbled), str(tmp_path / "out")], "ner/config.json: cannot be read as JSON"),
     ]:
         with pytest.raises(SystemExit) as stopped:
             main(argv)
         assert stopped.value.code == 2
         err = capsys.readouterr().err
         assert err.startswith("error: ") and message in err and "Traceback" not in err
-    assert not (packed / "int8").exists()
+    assert not (packed / "int8").exists() and not (tmp_path / "out").exists()

@@ -76,12 +76,30 @@ def read_storage(directory: str | os.PathLike) -> str | None:
     return value
 
 
-def load_state(directory: str | os.PathLike) -> dict[str, torch.Tensor]:
-    """The float32 state dict of an int8-stored directory."""
+def read_weights(path: Path) -> dict[str, torch.Tensor]:
+    """The tensors of a safetensors file; a truncated or foreign file is a ModelLoadError naming it."""
     from safetensors.torch import load_file
 
+    try:
+        return load_file(str(path))
+    except Exception as error:  # SafetensorError, OSError: the storage command printed a traceback
+        raise ModelLoadError(f"{path}: cannot be read as safetensors weights ({error})") from error
+
+
+def read_config_object(path: Path) -> dict[str, Any]:
+    try:
+        config = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise ModelLoadError(f"{path}: cannot be read as JSON ({error})") from error
+    if not isinstance(config, dict):
+        raise ModelLoadError(f"{path}: expected a JSON object")
+    return config
+
+
+def load_state(directory: str | os.PathLike) -> dict[str, torch.Tensor]:
+    """The float32 state dict of an int8-stored directory."""
     path = Path(directory) / WEIGHTS_FILE
-    stored = load_file(str(path))
+    stored = read_weights(path)
     missing = [n for n in stored if n.endswith(INT8_SUFFIX) and n[: -len(INT8_SUFFIX)] + SCALE_SUFFIX not in stored]
     if missing:
         raise ModelLoadError(f"{path}: int8 tensors without their '{SCALE_SUFFIX}' row scales: {missing[:3]}")
@@ -161,7 +179,7 @@ def _is_model_dir(directory: Path) -> bool:
 
 
 def _convert_into(source: Path, target: Path, to_int8: bool) -> None:
-    from safetensors.torch import load_file, save_file
+    from safetensors.torch import save_file
 
     target.mkdir(exist_ok=True)
     for item in source.iterdir():
@@ -174,8 +192,8 @@ def _convert_into(source: Path, target: Path, to_int8: bool) -> None:
             shutil.copy2(item, target / item.name)
     if not _is_model_dir(source):
         return
-    state = load_state(source) if read_storage(source) else load_file(str(source / WEIGHTS_FILE))
-    config = json.loads((source / "config.json").read_text(encoding="utf-8"))
+    config = read_config_object(source / "config.json")
+    state = load_state(source) if read_storage(source) else read_weights(source / WEIGHTS_FILE)
     config.pop(STORAGE_KEY, None)
     if to_int8:
         config[STORAGE_KEY] = INT8_ROWWISE
