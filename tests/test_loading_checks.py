@@ -220,3 +220,20 @@ def test_an_added_token_past_the_embeddings_is_refused_naming_its_file(broken, p
         rf"is {vocab_size} \(ids 0 to {vocab_size - 1}\)",
     ):
         Extractor.from_pretrained(broken, device="cpu")
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("added_tokens.json", {"<mask>": 1.5}, r"added_tokens\.json: token '<mask>': expected a non-negative integer"),
+        ("added_tokens.json", {"<mask>": "abc"}, r"added_tokens\.json: token '<mask>': expected a non-negative"),
+        ("tokenizer_config.json", {"added_tokens_decoder": {"abc": {"content": "<x>"}}}, r"tokenizer_config\.json: "
+         r"field 'added_tokens_decoder': expected an id -> \{'content': token, \.\.\.\} object, got 'abc'"),
+        ("tokenizer_config.json", {"added_tokens_decoder": {"5": "<x>"}}, r"tokenizer_config\.json: .* got '5'"),
+    ],
+)  # fmt: skip
+def test_a_malformed_added_token_names_its_file(broken, name, content, message):
+    """An id of 1.5 was read as 1 (the padding token); others failed as if vocab.txt/bpe.codes were at fault."""
+    (broken / "ner" / name).write_text(json.dumps(content), encoding="utf-8")
+    with pytest.raises(ModelLoadError, match=rf"^{broken / 'ner'}/{message}"):
+        Extractor.from_pretrained(broken, device="cpu")

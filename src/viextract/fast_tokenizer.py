@@ -118,17 +118,40 @@ def added_tokens(saved: dict, config: dict, encoder: dict[str, int], where: Path
     plain splitting is reproduced here.
     """
     added = {token: encoder[token] for token in SPECIAL_TOKENS.values()}
-    for index, entry in (config.get("added_tokens_decoder") or {}).items():
+    for index, entry in _decoder_entries(config, where):
         if any(entry.get(flag) for flag in ("lstrip", "rstrip", "single_word")):
             raise UnsupportedTokenizer(
                 f"{where or '.'}/{TOKENIZER_CONFIG_FILE}: added token {entry.get('content')!r} "
                 f"strips spaces or stands alone"
             )
         added[str(entry["content"])] = int(index)
-    added.update({str(token): int(index) for token, index in saved.items()})
+    for token, index in saved.items():
+        if isinstance(index, bool) or not isinstance(index, int) or index < 0:  # 1.5 was read as id 1
+            raise TokenizerFileError(
+                f"{where or '.'}/{ADDED_TOKENS_FILE}: token {token!r}: expected a non-negative integer id, "
+                f"got {index!r}"
+            )
+        added[str(token)] = index
     # A tokenizer built from the two files alone appends <mask> after the vocabulary.
     added.setdefault(MASK_TOKEN, encoder.get(MASK_TOKEN, len(encoder)))
     return added
+
+
+def _decoder_entries(config: dict, where: Path | None) -> list[tuple[str, dict]]:
+    """(id, entry) of tokenizer_config.json's `added_tokens_decoder`, each checked to be an id and a token."""
+    decoder = config.get("added_tokens_decoder") or {}
+    entries = list(decoder.items()) if isinstance(decoder, dict) else [("?", decoder)]
+    for index, entry in entries:
+        if not str(index).isdigit() or not isinstance(entry, dict) or not isinstance(entry.get("content"), str):
+            raise TokenizerFileError(
+                f"{where or '.'}/{TOKENIZER_CONFIG_FILE}: field 'added_tokens_decoder': expected an id -> "
+                f"{{'content': token, ...}} object, got {index!r}: {entry!r}"
+            )
+    return entries
+
+
+class TokenizerFileError(ValueError):
+    """A tokenizer file that cannot be read as PhobertTokenizer reads it; the message names the file."""
 
 
 class UnsupportedTokenizer(ValueError):
@@ -149,7 +172,7 @@ def _json_object(sources: dict[str, str], name: str, directory: Path | None) -> 
         return {}
     values = json.loads(sources[name])
     if not isinstance(values, dict):
-        raise ValueError(f"{directory or '.'}/{name}: expected a JSON object")
+        raise TokenizerFileError(f"{directory or '.'}/{name}: expected a JSON object")
     return values
 
 

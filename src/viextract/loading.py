@@ -274,7 +274,7 @@ def load_tokenizer(directory: Path, vocab_size: int, pad_token_id: int | None = 
 
     `pad_token_id`, config.json's: RoBERTa numbers positions from it, so it must be the tokenizer's.
     """
-    from .fast_tokenizer import FastPhobertTokenizer, UnsupportedTokenizer
+    from .fast_tokenizer import FastPhobertTokenizer, TokenizerFileError, UnsupportedTokenizer
 
     check_vocab(directory)
     check_bpe_codes(directory)
@@ -284,6 +284,8 @@ def load_tokenizer(directory: Path, vocab_size: int, pad_token_id: int | None = 
             tokenizer = FastPhobertTokenizer.from_pretrained(directory)
         except UnsupportedTokenizer:  # added tokens that strip spaces: only the slow one splits them so
             tokenizer = transformers_class("PhobertTokenizer").from_pretrained(str(directory))
+    except TokenizerFileError as error:  # it names the file at fault, which is not vocab.txt/bpe.codes
+        raise ModelLoadError(str(error)) from error
     except Exception as error:
         raise ModelLoadError(f"{directory}: cannot load the tokenizer from vocab.txt/bpe.codes ({error})") from error
     # The largest id, not the count: an added token's id past the embeddings failed at the first prediction.
