@@ -111,13 +111,14 @@ def test_the_onnx_loader_checks_the_config_as_from_pretrained_does(tiny_ner_dir,
         load_onnx_extractor(tmp_path / "model", exported)
 
 
-def test_exporting_onto_a_symlink_writes_through_it(tiny_ner_dir, exported, tmp_path):
+def test_exporting_onto_a_symlink_writes_through_it(tiny_ner_dir, tmp_path):
     (tmp_path / "store").mkdir()
     (tmp_path / "store" / "model.onnx").write_bytes(b"old graph")
     (tmp_path / "model.onnx").symlink_to(tmp_path / "store" / "model.onnx")
     export_ner(tiny_ner_dir, tmp_path / "model.onnx")
     assert (tmp_path / "model.onnx").is_symlink()
-    assert (tmp_path / "store" / "model.onnx").read_bytes() == exported.read_bytes()
+    assert (tmp_path / "store" / "model.onnx").read_bytes() != b"old graph"
+    load_onnx_extractor(tiny_ner_dir, tmp_path / "model.onnx")  # a whole graph, of these weights
 
 
 def test_exporting_a_model_that_is_not_there_says_so(tmp_path):
