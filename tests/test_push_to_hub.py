@@ -22,7 +22,10 @@ class FakeHfApi:
         FakeHfApi.calls.append(("create_branch", kwargs))
 
     def upload_folder(self, **kwargs):
+        from huggingface_hub.utils import are_progress_bars_disabled
+
         FakeHfApi.calls.append(("upload_folder", kwargs))
+        FakeHfApi.bars_shown = not are_progress_bars_disabled()
         shutil.copytree(kwargs["folder_path"], FakeHfApi.uploaded)
         return SimpleNamespace(commit_url=f"https://huggingface.co/{kwargs['repo_id']}/commit/0123abc", pr_url=None)
 
@@ -52,6 +55,17 @@ def test_push_creates_the_repo_and_uploads_a_loadable_model_with_its_card(tiny_e
     assert upload["commit_message"] == "Upload viextract model"
     assert (hub.uploaded / "README.md").read_text(encoding="utf-8").startswith("---\nlibrary_name: viextract")
     Extractor.from_pretrained(hub.uploaded, device="cpu")
+
+
+def test_the_upload_shows_progress_bars_only_when_verbose(tiny_extractor, hub):
+    """huggingface_hub draws a bar per uploaded file: a library is quiet unless asked."""
+    tiny_extractor.push_to_hub("me/tiny", token="hf_x")
+    assert hub.bars_shown is False
+    shutil.rmtree(hub.uploaded)
+    tiny_extractor.push_to_hub("me/tiny", token="hf_x", verbose=True)
+    from huggingface_hub.utils import are_progress_bars_disabled
+
+    assert hub.bars_shown is not are_progress_bars_disabled()  # the user's setting (HF_HUB_DISABLE_PROGRESS_BARS)
 
 
 def test_the_temporary_directory_is_removed(tiny_extractor, hub):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import functools
 import json
 import numbers
 import os
@@ -220,6 +221,7 @@ class Extractor:
                 )
             write_card(staging, directory)  # README.md, unless the directory has one viextract did not write
 
+    @quiet_unless_verbose
     def push_to_hub(
         self,
         repo_id: str,
@@ -229,16 +231,17 @@ class Extractor:
         commit_message: str = "Upload viextract model",
         revision: str | None = None,
         create_pr: bool = False,
+        verbose: bool = False,
     ) -> str:
         """Save to a temporary directory and upload it (with its model card) to the Hub repo `repo_id`.
 
         Creates the repo, and the branch `revision`, if needed. Returns the commit URL (or the pull
-        request's, with `create_pr`).
+        request's, with `create_pr`). The upload's progress bars show only with `verbose=True`.
         """
         from .hub import push_directory
 
         return push_directory(
-            self.save_pretrained,
+            functools.partial(self.save_pretrained, verbose=verbose),
             repo_id,
             token=token,
             private=private,
