@@ -117,6 +117,15 @@ def test_a_bare_model_directory_round_trips(tiny_tokenizer_dir, tmp_path):
     assert back(SAMPLE) == packed(SAMPLE)  # expanding adds no further error: the same float32 weights
 
 
+def test_a_converted_copy_leaves_out_onnx_exports_of_the_old_weights(tiny_tokenizer_dir, tmp_path):
+    build_tiny_token_classifier(tiny_tokenizer_dir, tmp_path / "bare")
+    for name in ("model.onnx", "model_int8.onnx"):  # stand-ins: traced from weights the copy will not have
+        (tmp_path / "bare" / name).write_bytes(b"graph")
+    convert_directory(tmp_path / "bare", tmp_path / "packed", to_int8=True)
+    assert not list((tmp_path / "packed").glob("*.onnx"))
+    assert (tmp_path / "packed" / "vocab.txt").is_file()  # the other files are copied
+
+
 def test_unknown_storage_and_missing_scales_are_named(float_and_int8, tmp_path):
     import shutil
 

@@ -178,6 +178,12 @@ def _is_model_dir(directory: Path) -> bool:
     return (directory / WEIGHTS_FILE).is_file() and (directory / "config.json").is_file()
 
 
+def _made_from_weights(name: str) -> bool:
+    """Files rewritten from the converted weights, or traced from the old ones (an ONNX export names their
+    digest, so a copy would only be refused when loaded)."""
+    return name in (WEIGHTS_FILE, "config.json") or name.endswith(".onnx")
+
+
 def _convert_into(source: Path, target: Path, to_int8: bool) -> None:
     from safetensors.torch import save_file
 
@@ -188,7 +194,7 @@ def _convert_into(source: Path, target: Path, to_int8: bool) -> None:
                 _convert_into(item, target / item.name, to_int8)
             else:
                 shutil.copytree(item, target / item.name)
-        elif not (_is_model_dir(source) and item.name in (WEIGHTS_FILE, "config.json")):
+        elif not (_is_model_dir(source) and _made_from_weights(item.name)):
             shutil.copy2(item, target / item.name)
     if not _is_model_dir(source):
         return
