@@ -273,6 +273,48 @@ def test_temporary_files_of_a_killed_run_are_removed_past_shard_99999_and_before
     assert sorted(p.name for p in out.iterdir()) == ["_batch.json"]
 
 
+def test_a_second_run_on_the_same_folder_is_refused_and_leaves_the_first_ones_files(
+    tmp_path, model_dir, paragraphs, monkeypatch, capsys
+):
+    """Started while the first was writing, it deleted the first's temporary files: the first crashed renaming."""
+    source = write_jsonl(tmp_path / "in.jsonl", [{"id": str(i), "text": t} for i, t in enumerate(paragraphs[:10])])
+    out = tmp_path / "out"
+    original = OutputDir.write_shard
+    seen = {}
+
+    def second_run_meanwhile(self, shard, records, failures):
+        if shard == 1 and not seen:  # the first run between its temporary file and the rename
+            seen["code"] = None  # once: without the lock, the second run comes here too
+            temp = self.path / f".shard-00001.jsonl.tmp-{os.getpid()}"
+            temp.write_text("half")
+            second = ["batch", str(source), "--out", str(out), "--model", str(model_dir), "--shard-size", "7"]
+            seen["code"] = main(second)
+            seen["temp left"] = temp.exists()
+            temp.unlink()
+        original(self, shard, records, failures)
+
+    monkeypatch.setattr(OutputDir, "write_shard", second_run_meanwhile)
+    assert run_batch(options(source, out, model_dir)).shards_written == 2
+    assert seen == {"code": 1, "temp left": True}
+    message = capsys.readouterr().err
+    assert message.count("\n") == 1 and f"{out}: another viextract batch run (pid {os.getpid()})" in message
+    assert sorted(p.name for p in out.iterdir()) == ["_batch.json", "shard-00000.jsonl", "shard-00001.jsonl"]
+
+
+def test_the_lock_of_a_killed_run_does_not_block_the_next(tmp_path, model_dir, paragraphs):
+    source = write_jsonl(tmp_path / "in.jsonl", [{"id": "a", "text": paragraphs[0]}])
+    out = tmp_path / "out"
+    holder = (
+        "import os, sys; from viextract.batch.shards import OutputDir\n"
+        "with OutputDir(sys.argv[1], 'jsonl').locked():\n    print('held', flush=True); os.kill(os.getpid(), 9)"
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO / "src"), str(REPO)])}
+    killed = subprocess.run([sys.executable, "-c", holder, str(out)], env=env, capture_output=True, text=True)
+    assert killed.stdout == "held\n" and (out / ".batch.lock").exists()  # as a SIGKILL leaves it
+    assert run_batch(options(source, out, model_dir)).documents == 1
+    assert not (out / ".batch.lock").exists()
+
+
 def test_killed_midway_then_rerun_completes_without_duplicates(tmp_path, tiny_ner_dir, paragraphs):
     texts = (paragraphs * 2)[:80]
     source = write_jsonl(tmp_path / "in.jsonl", [{"id": f"d{i}", "text": t} for i, t in enumerate(texts)])

@@ -85,11 +85,16 @@ def run_batch(options: BatchOptions) -> BatchSummary:
     check_unique_ids(options.input, _input_format(options), options.text_field, options.id_field)
     output = OutputDir(options.out, options.output_format)
     settings = _settings(options)
-    output.open(
-        settings,
-        settle=lambda previous: _settle(previous, settings),
-        first=lambda: {key: digest() for key, digest in _digests(settings).items()},
-    )
+    with output.locked():  # held to the last shard: a second run on the folder would delete our temporary files
+        output.open(
+            settings,
+            settle=lambda previous: _settle(previous, settings),
+            first=lambda: {key: digest() for key, digest in _digests(settings).items()},
+        )
+        return _write_shards(engine, documents, output, options)
+
+
+def _write_shards(engine, documents: Iterator[Document], output: OutputDir, options: BatchOptions) -> BatchSummary:
     shards = _pending_shards(documents, options.shard_size, output)
     started = time.perf_counter()
     counts = {"documents": 0, "entities": 0, "relations": 0, "failures": 0, "shards_written": 0}

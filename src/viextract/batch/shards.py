@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -20,6 +20,12 @@ OUTPUT_FORMATS = ("jsonl", "parquet")
 MANIFEST = "_batch.json"
 # Shard numbers widen past 99999; the manifest has one too, while it is first written.
 _TEMP = re.compile(r"^\.((shard|failures)-\d{5,}\.(jsonl|parquet)|_batch\.json)\.tmp-\d+$")
+# Held by the run writing the folder; the operating system releases it when that run dies.
+LOCK = ".batch.lock"
+
+
+class OutputInUseError(OSError):
+    """Another run is writing the same output folder."""
 
 
 class OutputDir:
@@ -47,7 +53,7 @@ class OutputDir:
             _check_same_settings(manifest, settled, settings)
             if settled != previous:  # so that the next rerun need not settle it again
                 _write_manifest(manifest, settled)
-        elif self.path.exists() and any(not _TEMP.match(entry.name) for entry in self.path.iterdir()):
+        elif self.path.exists() and any(not _ours(entry.name) for entry in self.path.iterdir()):
             raise FileExistsError(
                 f"{self.path}: not empty and not a viextract batch output (no {MANIFEST}); choose a new --out"
             )
@@ -58,6 +64,22 @@ class OutputDir:
         for stale in self.path.iterdir():  # temporary files of a killed run: ours, by name
             if _TEMP.match(stale.name):
                 stale.unlink()
+
+    @contextmanager
+    def locked(self) -> Iterator[None]:
+        """Only one run at a time: a second would delete the first's temporary files in `open`.
+
+        Made before `open`, so the folder may be made here; it goes again if the run left nothing in it.
+        """
+        made = not self.path.exists()
+        self.path.mkdir(parents=True, exist_ok=True)
+        handle = _acquire_lock(self.path / LOCK)
+        try:
+            yield
+        finally:
+            _release_lock(self.path / LOCK, handle)
+            if made and not any(self.path.iterdir()):
+                self.path.rmdir()
 
     def shard_path(self, shard: int) -> Path:
         return self.path / f"shard-{shard:05d}.{self.format}"
@@ -78,6 +100,57 @@ class OutputDir:
             _write_atomic(self.shard_path(shard), _jsonl_bytes(records))
         else:
             _write_parquet_atomic(self.shard_path(shard), records)
+
+
+def _ours(name: str) -> bool:
+    return name == LOCK or bool(_TEMP.match(name))
+
+
+def _acquire_lock(path: Path) -> int:
+    """The lock file's descriptor, locked; refused at once, naming the folder, while another run holds it."""
+    while True:
+        handle = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            _lock_file(handle)
+        except OSError:
+            os.close(handle)
+            holder = _lock_holder(path)
+            raise OutputInUseError(
+                f"{path.parent}: another viextract batch run{holder} is writing this folder; "
+                f"wait for it to end or choose another --out"
+            ) from None
+        if path.exists() and os.stat(path).st_ino == os.fstat(handle).st_ino:
+            os.ftruncate(handle, 0)
+            os.write(handle, f"{os.getpid()}\n".encode())
+            return handle
+        os.close(handle)  # the holder removed it as it ended: lock the file there now
+
+
+def _release_lock(path: Path, handle: int) -> None:
+    try:
+        path.unlink(missing_ok=True)  # while still locked, so a waiter sees another file and starts again
+    except PermissionError:  # Windows: another run has it open; it is only an empty name
+        pass
+    os.close(handle)
+
+
+def _lock_file(handle: int) -> None:
+    try:
+        import fcntl
+    except ImportError:  # Windows
+        import msvcrt
+
+        msvcrt.locking(handle, msvcrt.LK_NBLCK, 1)
+    else:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+
+
+def _lock_holder(path: Path) -> str:
+    try:
+        pid = path.read_text(encoding="ascii").strip()
+    except (OSError, UnicodeDecodeError):
+        return ""
+    return f" (pid {pid})" if pid.isdigit() else ""
 
 
 def _read_manifest(manifest: Path) -> dict[str, Any]:
