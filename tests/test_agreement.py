@@ -26,3 +26,18 @@ def test_passes_of_other_texts_or_documents_are_refused_not_scored(tmp_path, cap
     assert "['d1'] have another text in each pass" in out.err and "F1" not in out.out
     assert main([write(tmp_path / "two.jsonl", DOC, {**DOC, "id": "d2"}), a]) == 2
     assert "documents ['d2'] are in one pass only" in capsys.readouterr().err
+
+
+def test_a_bad_line_or_a_key_given_twice_is_one_line_naming_file_and_line(tmp_path, capsys):
+    """A bad line was a traceback, and a second "entities" silently replaced the first (F1 of other annotations)."""
+    a = write(tmp_path / "a.jsonl", DOC)
+    broken = tmp_path / "broken.jsonl"
+    broken.write_text(json.dumps(DOC, ensure_ascii=False) + "\n{not json\n", encoding="utf-8")
+    assert main([a, str(broken)]) == 2
+    assert capsys.readouterr().err.startswith(f"error: {broken}:2: json: invalid JSON")
+    twice = tmp_path / "twice.jsonl"
+    line = json.dumps(DOC, ensure_ascii=False)
+    twice.write_text(line[:-1] + ', "entities": []}\n', encoding="utf-8")
+    assert main([a, str(twice)]) == 2
+    err = capsys.readouterr().err
+    assert f"{twice}:1: entities: given twice" in err and err.count("\n") == 1

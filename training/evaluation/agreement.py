@@ -7,17 +7,18 @@ and only in B, with the pairwise F1 of A against B (symmetric: 2*both / (|A| + |
 Entities match on (document, start, end, label). Relations match on (document, head span,
 tail span, label), so two passes that number their entities differently still agree. Offsets
 only compare on the same text: the passes must hold the same documents with the same texts.
-Only the standard library is used.
+Only the standard library and the data tools' JSONL reader are used.
 """
 
 from __future__ import annotations
 
-import json
 import sys
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from training.data.files import read_jsonl
 
 # Row order of SCHEMA.md (v1); labels outside it are listed after these, sorted.
 ENTITY_ORDER: tuple[str, ...] = ("PER", "TITLE", "ORG", "LOC", "DATE", "EVENT", "AGREEMENT")
@@ -61,23 +62,20 @@ def load_pass(path: Path) -> Annotations:
     entities: set[EntityKey] = set()
     relations: set[RelationKey] = set()
     texts: dict[str, str] = {}
-    with path.open(encoding="utf-8") as handle:
-        for line_number, line in enumerate(handle, 1):
-            if not line.strip():
-                continue
-            doc = json.loads(line)
-            doc_id = str(doc["id"])
-            texts[doc_id] = str(doc["text"])
-            spans: dict[str, Span] = {}
-            for entity in doc.get("entities", []):
-                spans[entity["id"]] = (int(entity["start"]), int(entity["end"]))
-                entities.add((doc_id, int(entity["start"]), int(entity["end"]), str(entity["label"])))
-            for relation in doc.get("relations", []):
-                try:
-                    head, tail = spans[relation["head"]], spans[relation["tail"]]
-                except KeyError as missing:
-                    raise ValueError(f"{path}:{line_number}: relation names unknown entity {missing}") from None
-                relations.add((doc_id, head, tail, str(relation["label"])))
+    # As the data tools read it: a bad line names file and line, and a key given twice is refused, not dropped.
+    for line_number, doc in read_jsonl(path):
+        doc_id = str(doc["id"])
+        texts[doc_id] = str(doc["text"])
+        spans: dict[str, Span] = {}
+        for entity in doc.get("entities", []):
+            spans[entity["id"]] = (int(entity["start"]), int(entity["end"]))
+            entities.add((doc_id, int(entity["start"]), int(entity["end"]), str(entity["label"])))
+        for relation in doc.get("relations", []):
+            try:
+                head, tail = spans[relation["head"]], spans[relation["tail"]]
+            except KeyError as missing:
+                raise ValueError(f"{path}:{line_number}: relation names unknown entity {missing}") from None
+            relations.add((doc_id, head, tail, str(relation["label"])))
     return Annotations(frozenset(entities), frozenset(relations), texts)
 
 
@@ -133,7 +131,11 @@ def main(argv: list[str] | None = None) -> int:
     if len(args) != 2:
         print("usage: python -m training.evaluation.agreement PASS_A.jsonl PASS_B.jsonl", file=sys.stderr)
         return 2
-    a, b = load_pass(Path(args[0])), load_pass(Path(args[1]))
+    try:
+        a, b = load_pass(Path(args[0])), load_pass(Path(args[1]))
+    except ValueError as error:  # DataError included: it names the file and line
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     try:
         check_same_documents(a, b)
     except ValueError as error:
