@@ -31,3 +31,12 @@ def test_a_file_that_is_not_utf8_is_a_one_line_error_and_nothing_is_printed(tmp_
     captured = capsys.readouterr()
     assert captured.out == ""
     assert captured.err == f"error: {latin}:1: encoding: not UTF-8 text (byte 0xd4 at column 1)\n"
+
+
+def test_only_an_editors_line_breaks_end_a_paragraph(tmp_path, capsys):
+    """U+2028, U+0085 and a form feed inside a line made paragraph breaks no editor shows (inline.py keeps them)."""
+    line = "Chiều 10/10, tại Hà Nội,\u2028hai bên\u0085hội đàm\fvà ký kết."
+    article = tmp_path / "a.txt"
+    article.write_text(f" date 2025-10-11 {line}\nTheo TTXVN\n", encoding="utf-8", newline="")
+    assert main([str(article)]) == 0
+    assert json.loads(capsys.readouterr().out)["text"] == line

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .documents import DataError
-from .files import read_utf8
+from .files import read_utf8, split_lines
 
 # " date 2025-10-11 Chiều tối..." : the crawler glued the date onto the first line.
 _DATE_HEADER = re.compile(r"^\s*date (\d{4}-\d{2}(?:-\d{2})?)\s+")
@@ -41,7 +41,7 @@ def clean_article(raw: str) -> tuple[str | None, str]:
         date = match.group(1)
         raw = raw[match.end():]
     kept: list[str] = []
-    for line in raw.splitlines():
+    for line in split_lines(raw):  # as inline.py reads it: U+2028 in a line is no paragraph break
         line = line.strip()
         if line in _LINK_LISTS:
             break

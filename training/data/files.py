@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,13 @@ from viextract.saving import file_in_the_way
 
 from .checks import check_document
 from .documents import DataError, Document, field_error, parse_document
+
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
+def split_lines(text: str) -> list[str]:
+    """The lines of `text` where an editor ends them: str.splitlines also splits at U+2028, U+0085 or a form feed."""
+    return _LINE_BREAK.split(text)
 
 
 def read_utf8(path: str | Path, what: str = "file") -> str:

@@ -38,7 +38,7 @@ from viextract.labels import RELATION_LABELS
 
 from .checks import check_conventions, check_document
 from .documents import CORPUS_FILE, DataError, Document, parse_document
-from .files import check_output_file, load_documents, read_utf8, save_documents
+from .files import check_output_file, load_documents, read_utf8, save_documents, split_lines
 from .splits import extra_path, load_split, read_splits
 
 SOURCE = "written by the viextract team; training only"
@@ -49,7 +49,6 @@ _ESCAPE = re.compile(r"\\([\\\[\]{}@=])")
 _PIECE = re.compile(f"{_ESCAPE.pattern}|{ENTITY.pattern}")
 _CHECKED_ITEM = re.compile(r"(entities|relations)\[(\d+)\]")
 _ENTITY_ID = re.compile(r"\bT\d+\b")
-_LINE_BREAK = re.compile(r"\r\n|\r|\n")
 # `@ HEAD LABEL TAIL` left at the end of a text line (a missing line break): kept as text, the relation was lost.
 _RELATION_IN_TEXT = re.compile(r"@\s*\w+\s+(?:" + "|".join(RELATION_LABELS) + r")\s+\w+")
 
@@ -160,9 +159,8 @@ def parse_inline(text: str, where: str = "<text>") -> list[Document]:
     """Every `=== ID` block of `text` as a checked Document; DataError names the line at fault."""
     blocks: list[tuple[str, int, list[tuple[int, str]]]] = []
     # A byte-order mark is not text (editors on Windows add one, and files joined by `cat` keep theirs at a
-    # header, which then read as text of the block before); offsets are computed after it. Lines end
-    # where an editor ends them: str.splitlines also splits at U+2028, U+0085 or a form feed in the text.
-    for number, line in enumerate(_LINE_BREAK.split(text), 1):
+    # header, which then read as text of the block before); offsets are computed after it.
+    for number, line in enumerate(split_lines(text), 1):
         line = line.removeprefix("\ufeff")
         if line.lstrip().startswith("==="):  # indented, as `@` lines may be; text writes `\===`
             doc_id = line.lstrip()[3:].strip()
