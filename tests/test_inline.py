@@ -240,3 +240,17 @@ def test_out_may_not_be_the_corpus_that_splits_reads(tmp_path, capsys):
     assert main([str(source), "--out", str(data / "corpus.jsonl"), "--splits", str(data / "splits.json")]) == 2
     assert "is an input of this command" in capsys.readouterr().err
     assert (data / "corpus.jsonl").read_text(encoding="utf-8") == corpus
+
+
+def test_a_train_extra_file_listed_before_it_exists_can_be_written(tmp_path, capsys):
+    # Listed in splits.json first, it failed with "no such data file": the command that creates it could not run.
+    data, _, _ = split_dir(tmp_path)
+    source = tmp_path / "w.txt"
+    source.write_text("=== w-9\n[Ông Hùng]{PER:p} phát biểu.\n", encoding="utf-8")
+    assert main([str(source), "--out", str(data / "w.jsonl"), "--splits", str(data / "splits.json")]) == 0
+    assert [json.loads(line)["id"] for line in (data / "w.jsonl").open(encoding="utf-8")] == ["w-9"]
+    other = data / "other.jsonl"  # another listed file that is missing is still an error
+    splits = json.loads((data / "splits.json").read_text(encoding="utf-8"))
+    (data / "splits.json").write_text(json.dumps({**splits, "train_extra": ["data/w.jsonl", "data/other.jsonl"]}))
+    assert main([str(source), "--out", str(data / "w.jsonl"), "--splits", str(data / "splits.json")]) == 2
+    assert f"{other}: no such data file" in capsys.readouterr().err

@@ -28,7 +28,6 @@ contains is refused too, as training.weak.silver refuses such sentences (the `--
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import sys
 from collections.abc import Sequence
@@ -38,8 +37,8 @@ from viextract.labels import RELATION_LABELS
 
 from .checks import check_conventions, check_document
 from .documents import CORPUS_FILE, DataError, Document, parse_document
-from .files import check_output_file, load_documents, read_utf8, save_documents, split_lines
-from .splits import extra_path, load_split, read_splits
+from .files import check_output_file, read_utf8, save_documents, split_lines
+from .splits import load_split
 
 SOURCE = "written by the viextract team; training only"
 # The surface may hold escapes (`\\]`); a lone backslash before `]` would eat the bracket, so it is no entity.
@@ -183,30 +182,18 @@ def refuse_held_out_strings(
 ) -> None:
     """DataError for the first document that names a dev/test entity string no training document names.
 
-    When `out`, the file being written, is a `train_extra` file, its documents are not counted as training:
-    the old output would vouch for its own leaks (one converted once without --splits passed ever after).
+    When `out`, the file being written, is a `train_extra` file, it is not read as training: the old output would
+    vouch for its own leaks (one converted once without --splits passed ever after), and a new one is not there yet.
     """
     from ..weak.silver import held_out_strings, token_key
 
     held_out = load_split("dev", splits) + load_split("test", splits)
-    rewritten = _rewritten_ids(Path(splits), out)
-    training = [doc for doc in load_split("train", splits) if doc.id not in rewritten]
+    training = load_split("train", splits, without=out)
     strings = held_out_strings(held_out, training)
     for doc in documents:
         key = token_key(doc.text)
         if found := sorted(s.strip() for s in strings if s in key):
             raise DataError(f"{where} ({doc.id}): text: names {found} of the dev or test documents")
-
-
-def _rewritten_ids(splits: Path, out: str | Path | None) -> set[str]:
-    """Ids of the documents in `out` where it is one of the splits' train_extra files (ids are unique across them)."""
-    if out is None or not Path(out).is_file():
-        return set()
-    for extra in read_splits(splits).get("train_extra", []):
-        path = extra_path(extra, splits.parent)
-        if path.is_file() and os.path.samefile(path, out):
-            return {doc.id for doc in load_documents(out)}
-    return set()
 
 
 def build_parser() -> argparse.ArgumentParser:

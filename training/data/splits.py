@@ -14,11 +14,13 @@ def load_split(
     split_name: str,
     splits_path: str | Path = "data/splits.json",
     data_dir: str | Path | None = None,
+    without: str | Path | None = None,
 ) -> list[Document]:
     """Documents of `train`, `dev` or `test` from `data_dir/corpus.jsonl`, in the order splits.json lists them.
 
-    `train` also holds every document of the `train_extra` files (`load_train_extra`). `data_dir`
-    defaults to the folder of splits.json. A split the file leaves out is empty.
+    `train` also holds every document of the `train_extra` files (`load_train_extra`) but `without`, one
+    being written (it may not exist yet). `data_dir` defaults to the folder of splits.json. A split the
+    file leaves out is empty.
     """
     if split_name not in SPLIT_NAMES:
         raise ValueError(f"unknown split {split_name!r}; expected one of {SPLIT_NAMES}")
@@ -35,8 +37,20 @@ def load_split(
         documents.append(corpus[doc_id])
     if split_name == "train":
         known = {*corpus, *(doc.id for doc in documents)}
-        documents += _extra_documents(splits.get("train_extra", []), data_dir, known)
+        extras = [
+            extra for extra in splits.get("train_extra", []) if not _same_file(extra_path(extra, data_dir), without)
+        ]
+        documents += _extra_documents(extras, data_dir, known)
     return documents
+
+
+def _same_file(path: Path, other: str | Path | None) -> bool:
+    """Whether `path` names `other`, which may not exist yet (so not os.path.samefile alone)."""
+    if other is None:
+        return False
+    if path.exists() and Path(other).exists():
+        return path.samefile(other)
+    return path.resolve() == Path(other).resolve()
 
 
 def select_split_documents(
