@@ -203,6 +203,20 @@ def test_a_resume_killed_before_its_first_checkpoint_resumes_again(tmp_path, bas
     assert json.loads((tmp_path / "model" / "training_metrics.json").read_text(encoding="utf-8"))["global_step"] == 3
 
 
+def test_resuming_without_the_recorded_config_says_so_in_one_warning(tmp_path, caplog):
+    # A finished run whose training_config.yaml was lost was silently taken as unfinished, and no change listed.
+    from training.fit.trainer import checkpoint_to_resume
+
+    config = NerConfig(output_dir=str(tmp_path / "model"), max_steps=2)
+    last = config.checkpoint_path / "checkpoint-2"
+    last.mkdir(parents=True)
+    (last / "trainer_state.json").write_text(json.dumps({"max_steps": 2, "global_step": 2}), encoding="utf-8")
+    assert checkpoint_to_resume(config, resume=True) == (str(last), None)
+    [warning] = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert str(config.checkpoint_path / "training_config.yaml") in warning
+    assert "cannot tell whether that run finished, nor which config keys changed" in warning
+
+
 def test_resuming_a_checkpoint_that_does_not_fit_the_config_is_one_line(tmp_path, base_model_dir, capsys):
     # Both were a torch or safetensors traceback once training had started.
     config_path = train_config(tmp_path, base_model_dir, max_steps=2, batch_size=8, augment=False)

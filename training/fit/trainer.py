@@ -320,10 +320,12 @@ def checkpoint_to_resume(config: TrainConfig, resume: bool) -> tuple[str | None,
 
 
 def recorded_config(config: TrainConfig) -> TrainConfig | None:
-    """The config the earlier run wrote beside its checkpoints, or None where it is missing or unreadable."""
+    """The config the earlier run wrote beside its checkpoints, or None where it is missing or unreadable,
+    said in one warning: without it a finished run is taken as unfinished and no changed key is listed."""
     try:
         return type(config).load(config.checkpoint_path / CONFIG_FILENAME)
-    except (OSError, ConfigError):
+    except (OSError, ConfigError) as error:  # ConfigError names the file and why
+        logger.warning("--resume: %s; cannot tell whether that run finished, nor which config keys changed", error)
         return None
 
 
