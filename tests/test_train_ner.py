@@ -620,3 +620,13 @@ def test_an_unreachable_base_is_one_line_naming_the_repo_and_the_missing_folder(
     message = str(caught.value)
     assert "\n" not in message and "'my/base' from the Hugging Face Hub (OSError: Name or service not known)" in message
     assert f"{Path.cwd() / 'my/base'} is not a directory" in message
+
+
+def test_a_local_base_folder_with_a_pinned_revision_is_refused_not_trained_on(tmp_path, monkeypatch):
+    from training.fit.trainer import BaseModelError, fetch_base_model
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "vinai" / "phobert-base").mkdir(parents=True)  # a folder named like the Hub id
+    assert fetch_base_model("vinai/phobert-base") == Path("vinai/phobert-base")
+    with pytest.raises(BaseModelError, match=r"local directory .* but revision 'v2' was given"):
+        fetch_base_model("vinai/phobert-base", "v2")

@@ -116,6 +116,12 @@ def fetch_base_model(name: str, revision: str | None = None) -> Path:
     """A local directory as is; a Hub id downloaded (weights, config, tokenizer files only)."""
     path = Path(name).expanduser()
     if path.is_dir():
+        if revision is not None:  # a folder has no revisions: training on it would ignore the pinned one
+            raise BaseModelError(
+                f"base model {name!r} is a local directory ({path.resolve()}), which has no revisions, but "
+                f"revision {revision!r} was given: drop revision to train from this folder, or set base_model to "
+                f"the directory huggingface_hub.snapshot_download({name!r}, revision={revision!r}) returns"
+            )
         return path
     hint = (
         "If there is no network here, download the model where there is one and set base_model to its local "
