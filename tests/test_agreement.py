@@ -41,3 +41,17 @@ def test_a_bad_line_or_a_key_given_twice_is_one_line_naming_file_and_line(tmp_pa
     assert main([a, str(twice)]) == 2
     err = capsys.readouterr().err
     assert f"{twice}:1: entities: given twice" in err and err.count("\n") == 1
+
+
+def test_a_line_missing_a_field_or_not_an_object_is_one_line_not_a_traceback(tmp_path, capsys):
+    a = write(tmp_path / "a.jsonl", DOC)
+    for name, line, expected in [
+        ("no_id.jsonl", {"text": "x"}, ":1: missing field 'id'"),
+        ("list.jsonl", [1], ":1: not a pass document"),
+        ("bad_entity.jsonl", {**DOC, "entities": [{"id": "T1", "start": "a", "end": 3, "label": "PER"}]}, ":1: not a"),
+    ]:
+        path = tmp_path / name
+        path.write_text(json.dumps(line, ensure_ascii=False) + "\n", encoding="utf-8")
+        assert main([a, str(path)]) == 2
+        err = capsys.readouterr().err
+        assert f"{path}{expected}" in err and err.count("\n") == 1

@@ -64,19 +64,29 @@ def load_pass(path: Path) -> Annotations:
     texts: dict[str, str] = {}
     # As the data tools read it: a bad line names file and line, and a key given twice is refused, not dropped.
     for line_number, doc in read_jsonl(path):
-        doc_id = str(doc["id"])
-        texts[doc_id] = str(doc["text"])
-        spans: dict[str, Span] = {}
-        for entity in doc.get("entities", []):
-            spans[entity["id"]] = (int(entity["start"]), int(entity["end"]))
-            entities.add((doc_id, int(entity["start"]), int(entity["end"]), str(entity["label"])))
-        for relation in doc.get("relations", []):
-            try:
-                head, tail = spans[relation["head"]], spans[relation["tail"]]
-            except KeyError as missing:
-                raise ValueError(f"{path}:{line_number}: relation names unknown entity {missing}") from None
-            relations.add((doc_id, head, tail, str(relation["label"])))
+        where = f"{path}:{line_number}"
+        try:
+            doc_id = str(doc["id"])
+            texts[doc_id] = str(doc["text"])
+            spans: dict[str, Span] = {}
+            for entity in doc.get("entities", []):
+                spans[entity["id"]] = (int(entity["start"]), int(entity["end"]))
+                entities.add((doc_id, int(entity["start"]), int(entity["end"]), str(entity["label"])))
+            relations.update(_relation_keys(doc, doc_id, spans, where))
+        except KeyError as missing:  # a missing field: one line naming it, not a traceback
+            raise ValueError(f"{where}: missing field {missing}") from None
+        except (TypeError, ValueError, AttributeError) as error:
+            raise ValueError(f"{where}: not a pass document (id, text, entities, relations): {error}") from None
     return Annotations(frozenset(entities), frozenset(relations), texts)
+
+
+def _relation_keys(doc: dict, doc_id: str, spans: dict[str, Span], where: str) -> list[RelationKey]:
+    keys = []
+    for relation in doc.get("relations", []):
+        if relation.get("head") not in spans or relation.get("tail") not in spans:
+            raise ValueError(f"{where}: relation names unknown entity in {relation}")
+        keys.append((doc_id, spans[relation["head"]], spans[relation["tail"]], str(relation["label"])))
+    return keys
 
 
 def check_same_documents(a: Annotations, b: Annotations) -> None:
