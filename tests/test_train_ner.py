@@ -215,6 +215,11 @@ def test_resuming_without_the_recorded_config_says_so_in_one_warning(tmp_path, c
     [warning] = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
     assert str(config.checkpoint_path / "training_config.yaml") in warning
     assert "cannot tell whether that run finished, nor which config keys changed" in warning
+    caplog.clear()
+    (config.checkpoint_path / "training_config.yaml").write_text("a: [\n", encoding="utf-8")  # broken YAML
+    checkpoint_to_resume(config, resume=True)
+    [warning] = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert "\n" not in warning and "cannot tell whether" in warning
 
 
 def test_resuming_a_checkpoint_that_does_not_fit_the_config_is_one_line(tmp_path, base_model_dir, capsys):

@@ -331,7 +331,8 @@ def recorded_config(config: TrainConfig) -> TrainConfig | None:
     try:
         return type(config).load(config.checkpoint_path / CONFIG_FILENAME)
     except (OSError, ConfigError) as error:  # ConfigError names the file and why
-        logger.warning("--resume: %s; cannot tell whether that run finished, nor which config keys changed", error)
+        reason = " ".join(str(error).split())  # YAML's errors point at the spot over several lines
+        logger.warning("--resume: %s; cannot tell whether that run finished, nor which config keys changed", reason)
         return None
 
 
