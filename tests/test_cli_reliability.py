@@ -289,3 +289,20 @@ def test_a_full_disk_on_standard_output_is_named(tiny_model_loading, monkeypatch
     monkeypatch.setattr("sys.stdout", Full())
     assert main(["extract", str(source), "--model", "m", "--format", "jsonl"]) == 1
     assert capsys.readouterr().err == "viextract: standard output: No space left on device\n"
+
+
+def test_a_closed_standard_input_is_one_line_before_the_model_loads(no_model_loading, monkeypatch, capsys):
+    monkeypatch.setattr(sys, "stdin", None)  # what Python gives a command started with `<&-`
+    assert main(["extract", "--model", "m", "--format", "json"]) == 1
+    captured = capsys.readouterr()
+    assert captured.err == "viextract: -: standard input is closed; give a file, or pipe text in\n"
+    assert captured.out == ""  # not an empty `[]` as if the input had no documents
+
+
+def test_a_closed_standard_output_is_one_line_before_the_model_loads(no_model_loading, tmp_path, monkeypatch, capsys):
+    path = tmp_path / "a.txt"
+    path.write_text("Lào", encoding="utf-8")
+    capsys.readouterr()
+    monkeypatch.setattr(sys, "stdout", None)  # `>&-`
+    assert main(["extract", str(path), "--model", "m"]) == 1
+    assert capsys.readouterr().err == "viextract: standard output is closed; redirect it to a file or a pipe\n"

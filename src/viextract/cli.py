@@ -62,6 +62,8 @@ def _extract_command(args: argparse.Namespace) -> int:
         except ValueError as error:
             raise InputError(f"--document-date: {error}") from None
     names = check_inputs(args.files)  # before the model loads: a bad path costs nothing
+    if sys.stdout is None:  # started with `>&-`: the results would have nowhere to go
+        raise InputError("standard output is closed; redirect it to a file or a pipe")
     device = _check_device(args.device)
     if args.quantize:
         if device is not None and not device.startswith("cpu"):

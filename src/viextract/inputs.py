@@ -29,6 +29,8 @@ def check_inputs(names: Sequence[str]) -> list[str]:
     names = list(names) or [STDIN]
     if names.count(STDIN) > 1:
         raise InputError(f"{STDIN}: standard input is given more than once")
+    if STDIN in names and sys.stdin is None:  # started with `<&-`: nothing to read, not an empty text
+        raise InputError(f"{STDIN}: standard input is closed; give a file, or pipe text in")
     for name in names:
         if name == STDIN:
             continue
