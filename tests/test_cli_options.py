@@ -41,7 +41,7 @@ def test_device_cpu_and_quantize_give_results(text_file, tiny_ner_dir, capsys):
 
 @pytest.mark.parametrize("device, message", [("tpu9", "is not a device"), ("cuda:99", "not available")])
 def test_an_unusable_device_is_one_line(text_file, tiny_ner_dir, capsys, device, message):
-    assert main(["extract", text_file, "--model", str(tiny_ner_dir), "--device", device]) == 1
+    assert main(["extract", text_file, "--model", str(tiny_ner_dir), "--device", device]) == 2
     err = capsys.readouterr().err
     assert message in err and "--device" in err and err.count("\n") == 1
 
@@ -50,9 +50,9 @@ def test_quantize_on_a_gpu_device_is_refused(text_file, tiny_ner_dir, capsys, mo
     import viextract.cli
 
     monkeypatch.setattr(viextract.cli, "_check_device", lambda device: device)  # as if a GPU were here
-    assert main(["extract", text_file, "--model", str(tiny_ner_dir), "--device", "cuda", "--quantize", "int8"]) == 1
+    assert main(["extract", text_file, "--model", str(tiny_ner_dir), "--device", "cuda", "--quantize", "int8"]) == 2
     assert "CPU only" in capsys.readouterr().err
-    assert main(["extract", text_file, "--model", str(tiny_ner_dir), "--device", "mps", "--quantize", "int8"]) == 1
+    assert main(["extract", text_file, "--model", str(tiny_ner_dir), "--device", "mps", "--quantize", "int8"]) == 2
     assert "CPU only" in capsys.readouterr().err
 
 
@@ -93,6 +93,6 @@ def test_a_bad_document_date_is_one_line_before_any_model_loads(tmp_path, capsys
     import viextract.extractor
 
     monkeypatch.setattr(viextract.extractor, "default_extractor", lambda: pytest.fail("the model was loaded"))
-    assert main(["extract", str(tmp_path / "missing.txt"), "--document-date", "5/10/2025"]) == 1
+    assert main(["extract", str(tmp_path / "missing.txt"), "--document-date", "5/10/2025"]) == 2
     err = capsys.readouterr().err
     assert "--document-date" in err and "YYYY-MM-DD" in err and err.count("\n") == 1

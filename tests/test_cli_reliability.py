@@ -133,7 +133,7 @@ def test_an_unreadable_file_is_refused_before_the_model_loads(no_model_loading, 
 
 @pytest.mark.parametrize("size", ["0", "-3"])
 def test_a_bad_batch_size_is_one_line(no_model_loading, tmp_path, capsys, size):
-    assert main(["extract", "--batch-size", size, "--model", "m"]) == 1
+    assert main(["extract", "--batch-size", size, "--model", "m"]) == 2  # a usage error, as `batch --batch-size 0` is
     err = capsys.readouterr().err
     assert err == f"viextract: --batch-size: batch_size must be a positive int, got {size}\n"
 

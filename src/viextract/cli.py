@@ -49,25 +49,29 @@ def format_table(name: str, result: Extraction) -> str:
     return "\n".join(lines)
 
 
+class OptionError(ValueError):
+    """A flag's value is wrong or contradicts another flag: a usage error, exit status 2 as argparse gives."""
+
+
 def _extract_command(args: argparse.Namespace) -> int:
     from .extractor import Extractor, check_batch_size, default_extractor
 
     try:
         check_batch_size(args.batch_size)
     except ValueError as error:
-        raise InputError(f"--batch-size: {error}") from None
+        raise OptionError(f"--batch-size: {error}") from None
     if args.document_date is not None:
         try:
             reference_year(args.document_date)
         except ValueError as error:
-            raise InputError(f"--document-date: {error}") from None
+            raise OptionError(f"--document-date: {error}") from None
     names = check_inputs(args.files)  # before the model loads: a bad path costs nothing
     if sys.stdout is None:  # started with `>&-`: the results would have nowhere to go
         raise InputError("standard output is closed; redirect it to a file or a pipe")
     device = _check_device(args.device)
     if args.quantize:
         if device is not None and not device.startswith("cpu"):
-            raise InputError(f"--quantize {args.quantize} runs on the CPU only, not on --device {device}")
+            raise OptionError(f"--quantize {args.quantize} runs on the CPU only, not on --device {device}")
         device = "cpu"
     if args.model or device is not None or args.quantize:
         from .extractor import BUNDLED_MODEL_DIR
@@ -83,13 +87,13 @@ def _extract_command(args: argparse.Namespace) -> int:
 
 
 def _check_device(device: str | None) -> str | None:
-    """`device` if torch can use it here; InputError (one line) naming it otherwise."""
+    """`device` if torch can use it here; OptionError (one line) naming it otherwise."""
     if device is None:
         return None
     try:
         return check_device(device)
     except ValueError as error:
-        raise InputError(f"--device: {error}") from None
+        raise OptionError(f"--device: {error}") from None
 
 
 def _extract_files(
@@ -332,6 +336,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return args.run(args)
     except BrokenPipeError:
         return _reader_left()
+    except OptionError as error:
+        print(f"viextract: {error}", file=sys.stderr)
+        return 2
     except (OSError, InputError) as error:  # ModelLoadError included: a message, not a traceback
         print(f"viextract: {error}", file=sys.stderr)
         return 1
