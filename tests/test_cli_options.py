@@ -96,3 +96,18 @@ def test_a_bad_document_date_is_one_line_before_any_model_loads(tmp_path, capsys
     assert main(["extract", str(tmp_path / "missing.txt"), "--document-date", "5/10/2025"]) == 2
     err = capsys.readouterr().err
     assert "--document-date" in err and "YYYY-MM-DD" in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("model", ["", " "])
+def test_an_empty_model_is_a_usage_error_not_the_bundled_model(text_file, monkeypatch, capsys, model):
+    import viextract.extractor
+
+    monkeypatch.setattr(viextract.extractor, "default_extractor", lambda: pytest.fail("the bundled model was used"))
+    assert main(["extract", text_file, "--model", model]) == 2
+    err = capsys.readouterr().err
+    assert "--model" in err and "empty" in err and err.count("\n") == 1
+
+
+def test_an_empty_file_name_is_named_as_such(capsys):
+    assert main(["extract", "", "--model", "m"]) == 1
+    assert capsys.readouterr().err == "viextract: '': an empty file name\n"

@@ -65,6 +65,8 @@ def _extract_command(args: argparse.Namespace) -> int:
             reference_year(args.document_date)
         except ValueError as error:
             raise OptionError(f"--document-date: {error}") from None
+    if args.model is not None and not args.model.strip():  # `--model "$UNSET"` must not mean the bundled model
+        raise OptionError(f"--model: {args.model!r} is empty; give a model directory or Hub id, or leave the flag out")
     names = check_inputs(args.files)  # before the model loads: a bad path costs nothing
     if sys.stdout is None:  # started with `>&-`: the results would have nowhere to go
         raise InputError("standard output is closed; redirect it to a file or a pipe")

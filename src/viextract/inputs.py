@@ -34,6 +34,8 @@ def check_inputs(names: Sequence[str]) -> list[str]:
     for name in names:
         if name == STDIN:
             continue
+        if not name.strip():  # `extract "$UNSET"`: Path('') is the current folder
+            raise InputError(f"{name!r}: an empty file name")
         path = Path(name)
         if not path.exists():
             raise InputError(f"{name}: no such file")
