@@ -242,3 +242,17 @@ def test_a_bad_batch_size_or_device_stops_kfold_before_any_fold_trains(task, opt
     assert stopped.value.code == 2
     assert f"argument {option}: {problem}" in capsys.readouterr().err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["config.yaml"]
+
+
+@pytest.mark.parametrize("task", ["ner", "re"])
+@pytest.mark.parametrize("k", ["0", "1", "-3", "two"])
+def test_too_few_folds_is_a_usage_error_before_any_data_or_warning(task, k, tmp_path, monkeypatch, capsys, caplog):
+    # `--kfold 1` was read as a run: the data and splits were loaded and a train_extra warning printed first.
+    from training.evaluation.evaluate import main
+
+    monkeypatch.chdir(tmp_path)  # no data/splits.json here: nothing but the arguments can be read
+    with pytest.raises(SystemExit) as stopped:
+        main([task, "--data", str(tmp_path / "missing.jsonl"), "--kfold", k, "--config", "missing.yaml"])
+    assert stopped.value.code == 2
+    assert f"argument --kfold: must be an integer of at least 2, got '{k}'" in capsys.readouterr().err
+    assert caplog.text == ""

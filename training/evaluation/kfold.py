@@ -22,10 +22,24 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
-def make_folds(documents: Sequence[T], k: int, seed: int) -> list[list[T]]:
-    """K folds of whole documents (or of their ids), shuffled with `seed`; sizes differ by at most one."""
+def check_fold_count(k: int) -> int:
+    """`k` if it can make folds (at least 2), else ConfigError naming --kfold."""
     if k < 2:
         raise ConfigError(f"--kfold: needs at least 2 folds, got {k}")
+    return k
+
+
+def _fold_count(text: str) -> int:
+    """--kfold as parsed: `--kfold 0` stops at the command line, before any data, config or warning is read."""
+    try:
+        return check_fold_count(int(text))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an integer of at least 2, got {text!r}") from None
+
+
+def make_folds(documents: Sequence[T], k: int, seed: int) -> list[list[T]]:
+    """K folds of whole documents (or of their ids), shuffled with `seed`; sizes differ by at most one."""
+    check_fold_count(k)
     if k > len(documents):
         raise ConfigError(f"--kfold: {k} folds but only {len(documents)} documents")
     order = list(documents)
@@ -164,7 +178,7 @@ def format_fold_summary(results: dict[str, Any], levels: Sequence[tuple[str, str
 
 def add_kfold_options(parser: argparse.ArgumentParser) -> None:
     """--kfold K --config FILE [--set KEY=VALUE] [--work-dir DIR] [--no-extra] [--rescore], for NER and relations."""
-    parser.add_argument("--kfold", type=int, help="k-fold cross-validation by document (needs --config)")
+    parser.add_argument("--kfold", type=_fold_count, help="k-fold cross-validation by document (needs --config)")
     parser.add_argument("--config", help="training config of the fold models, for --kfold")
     add_overrides_option(parser, help="override a key of --config (repeatable)")
     parser.add_argument("--work-dir", help="where --kfold writes its fold models (default: <output_dir>-kfold)")
