@@ -306,3 +306,20 @@ def test_a_closed_standard_output_is_one_line_before_the_model_loads(no_model_lo
     monkeypatch.setattr(sys, "stdout", None)  # `>&-`
     assert main(["extract", str(path), "--model", "m"]) == 1
     assert capsys.readouterr().err == "viextract: standard output is closed; redirect it to a file or a pipe\n"
+
+
+@pytest.mark.parametrize("redirect", ["w", "a"])
+@pytest.mark.parametrize("given", ["path", "-"])
+def test_an_input_that_is_also_standard_output_is_refused(no_model_loading, tmp_path, monkeypatch, capsys, redirect,
+                                                          given):
+    # `extract a.txt > a.txt`: the shell has emptied a.txt, which read as an empty document; `>>` appended to it.
+    path = tmp_path / "a.txt"
+    path.write_text("Lào", encoding="utf-8")
+    with open(path, redirect, encoding="utf-8") as output, open(path, "rb") as source:
+        monkeypatch.setattr(sys, "stdout", output)
+        monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(source))
+        assert main(["extract", str(path) if given == "path" else "-", "--model", "m"]) == 1
+    name = str(path) if given == "path" else "<stdin>"
+    expected = f"viextract: {name}: input file is also standard output; write the results elsewhere\n"
+    assert capsys.readouterr().err == expected
+    assert path.read_text(encoding="utf-8") == ("" if redirect == "w" else "Lào")

@@ -11,6 +11,7 @@ import io
 import json
 import os
 import signal
+import stat
 import sys
 import textwrap
 import threading
@@ -70,6 +71,7 @@ def _extract_command(args: argparse.Namespace) -> int:
     names = check_inputs(args.files)  # before the model loads: a bad path costs nothing
     if sys.stdout is None:  # started with `>&-`: the results would have nowhere to go
         raise InputError("standard output is closed; redirect it to a file or a pipe")
+    _check_not_output(names)
     device = _check_device(args.device)
     if args.quantize:
         if device is not None and not device.startswith("cpu"):
@@ -86,6 +88,26 @@ def _extract_command(args: argparse.Namespace) -> int:
         for name, result in _extract_files(extractor, names, args.batch_size, progress, args.document_date):
             write(name, result)
     return 0
+
+
+def _check_not_output(names: list[str]) -> None:
+    """InputError for an input that is also standard output: `extract a.txt > a.txt` has already been emptied
+    by the shell (the result would be an empty document), and `>> a.txt` would append results to the text."""
+    output = _file_status(sys.stdout)
+    if output is None or not stat.S_ISREG(output.st_mode):
+        return
+    for name in names:
+        status = _file_status(sys.stdin) if name == STDIN else os.stat(name)
+        if status is not None and (status.st_dev, status.st_ino) == (output.st_dev, output.st_ino):
+            raise InputError(f"{display_name(name)}: input file is also standard output; write the results elsewhere")
+
+
+def _file_status(stream) -> os.stat_result | None:
+    """fstat of a stream's file descriptor; None for a stream without one (closed, or a test's StringIO)."""
+    try:
+        return os.fstat(stream.fileno())
+    except (AttributeError, OSError, ValueError):  # io.UnsupportedOperation is both an OSError and a ValueError
+        return None
 
 
 def _check_device(device: str | None) -> str | None:
