@@ -323,3 +323,15 @@ def test_an_input_that_is_also_standard_output_is_refused(no_model_loading, tmp_
     expected = f"viextract: {name}: input file is also standard output; write the results elsewhere\n"
     assert capsys.readouterr().err == expected
     assert path.read_text(encoding="utf-8") == ("" if redirect == "w" else "Lào")
+
+
+@pytest.mark.parametrize("output_format", ["jsonl", "table", "html"])
+def test_a_file_name_that_is_not_utf8_is_written_escaped(every_sentence_a_title, tmp_path, capsys, output_format):
+    # Python gives such a name as lone surrogates: written raw they made invalid UTF-8 JSON, or a traceback
+    # under a strict locale.
+    path = tmp_path / os.fsdecode(b"Ha\xf2 N\xf4i.txt")  # a name saved by a cp1258 system
+    path.write_text("Hai bên ký kết.", encoding="utf-8")
+    assert main(["extract", str(path), "--model", "m", "--format", output_format]) == 0
+    out = capsys.readouterr().out
+    out.encode("utf-8")  # strict: no lone surrogate left
+    assert f"{tmp_path}/Ha\\xf2 N\\xf4i.txt" in (json.loads(out)["file"] if output_format == "jsonl" else out)

@@ -49,7 +49,11 @@ def check_inputs(names: Sequence[str]) -> list[str]:
 
 
 def display_name(name: str) -> str:
-    return STDIN_NAME if name == STDIN else name
+    """The name written in results: a file name that is not UTF-8 (`\\xff.txt`) shows its bytes escaped, as
+    Python hands it over as lone surrogates that a UTF-8 output cannot hold (an error, or invalid JSON)."""
+    if name == STDIN:
+        return STDIN_NAME
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 def read_input(name: str) -> str:
