@@ -635,3 +635,26 @@ def test_a_local_base_folder_with_a_pinned_revision_is_refused_not_trained_on(tm
     assert fetch_base_model("vinai/phobert-base") == Path("vinai/phobert-base")
     with pytest.raises(BaseModelError, match=r"local directory .* but revision 'v2' was given"):
         fetch_base_model("vinai/phobert-base", "v2")
+
+
+def test_resume_passes_over_a_checkpoint_cut_off_while_saving(tmp_path, caplog):
+    # Ctrl-C while the Trainer saved checkpoint-10 left it without trainer_state.json (written last);
+    # --resume took it and failed inside the Trainer, though checkpoint-9 was whole.
+    from training.fit.config import ConfigError
+    from training.fit.trainer import checkpoint_to_resume
+
+    config = NerConfig(output_dir=str(tmp_path / "model"))
+    for step, complete in [(2, True), (9, True), (10, False)]:
+        checkpoint = config.checkpoint_path / f"checkpoint-{step}"
+        checkpoint.mkdir(parents=True)
+        (checkpoint / "model.safetensors").write_bytes(b"")
+        if complete:
+            (checkpoint / "trainer_state.json").write_text("{}", encoding="utf-8")
+    assert checkpoint_to_resume(config, resume=True)[0] == str(config.checkpoint_path / "checkpoint-9")
+    assert "passing over checkpoint-10, cut off while saving" in caplog.text
+    for step in (2, 9):
+        (config.checkpoint_path / f"checkpoint-{step}" / "trainer_state.json").unlink()
+    with pytest.raises(ConfigError, match="no complete checkpoint in .*checkpoint-10, checkpoint-9, checkpoint-2 cut"):
+        checkpoint_to_resume(config, resume=True)
+    with pytest.raises(ConfigError, match="holds checkpoints of an earlier run"):  # without --resume: as before
+        checkpoint_to_resume(config, resume=False)

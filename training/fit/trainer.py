@@ -301,8 +301,8 @@ def resolve_bf16(setting: bool | str) -> bool:
 
 
 def checkpoint_to_resume(config: TrainConfig, resume: bool) -> tuple[str | None, TrainConfig | None]:
-    """The last checkpoint when resuming, and the config recorded beside it (None where unreadable), read
-    once here for every later use; refuse to mix a fresh run into an old run's checkpoints."""
+    """The last complete checkpoint when resuming, and the config recorded beside it (None where unreadable),
+    read once here for every later use; refuse to mix a fresh run into an old run's checkpoints."""
     from transformers.trainer_utils import get_last_checkpoint
 
     directory = config.checkpoint_path
@@ -310,6 +310,7 @@ def checkpoint_to_resume(config: TrainConfig, resume: bool) -> tuple[str | None,
     if resume:
         if last is None:
             raise ConfigError(f"--resume: no checkpoint in {directory}; run without --resume to start")
+        last = last_complete_checkpoint(directory)
         previous = recorded_config(config)
         if _finished(Path(last), config, previous):
             raise ConfigError(
@@ -334,6 +335,36 @@ def recorded_config(config: TrainConfig) -> TrainConfig | None:
         reason = " ".join(str(error).split())  # YAML's errors point at the spot over several lines
         logger.warning("--resume: %s; cannot tell whether that run finished, nor which config keys changed", reason)
         return None
+
+
+# The Trainer writes it last into a checkpoint: one without it was cut off while saving (Ctrl-C, a full disk).
+TRAINER_STATE_FILE = "trainer_state.json"
+
+
+def last_complete_checkpoint(directory: Path) -> str:
+    """The newest checkpoint-N of `directory` with its trainer state; newer ones cut off while saving are
+    passed over with a warning (resuming one failed inside the Trainer). ConfigError if none is complete."""
+    steps = [
+        (int(path.name.partition("-")[2]), path)
+        for path in directory.glob("checkpoint-*")
+        if path.is_dir() and path.name.partition("-")[2].isdigit()
+    ]
+    cut_off: list[str] = []
+    for _, path in sorted(steps, reverse=True):
+        if (path / TRAINER_STATE_FILE).is_file():
+            if cut_off:
+                logger.warning(
+                    "--resume: passing over %s, cut off while saving (no %s); resuming %s",
+                    ", ".join(cut_off),
+                    TRAINER_STATE_FILE,
+                    path.name,
+                )
+            return str(path)
+        cut_off.append(path.name)
+    raise ConfigError(
+        f"--resume: no complete checkpoint in {directory} ({', '.join(cut_off)} cut off while saving, no "
+        f"{TRAINER_STATE_FILE}); delete it and run without --resume to start over"
+    )
 
 
 def check_resumable(model: Any, checkpoint: str | None) -> None:
