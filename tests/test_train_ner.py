@@ -196,8 +196,7 @@ def test_a_resume_killed_before_its_first_checkpoint_resumes_again(tmp_path, bas
 
     with monkeypatch.context() as patch:
         patch.setattr(transformers.Trainer, "train", preempted)
-        with pytest.raises(KeyboardInterrupt):
-            train_cli(resume, capsys)
+        assert train_cli(resume, capsys)[0] == 130
     code, err = train_cli(resume, capsys)
     assert code == 0, err
     assert json.loads((tmp_path / "model" / "training_metrics.json").read_text(encoding="utf-8"))["global_step"] == 3
@@ -658,3 +657,20 @@ def test_resume_passes_over_a_checkpoint_cut_off_while_saving(tmp_path, caplog):
         checkpoint_to_resume(config, resume=True)
     with pytest.raises(ConfigError, match="holds checkpoints of an earlier run"):  # without --resume: as before
         checkpoint_to_resume(config, resume=False)
+
+
+def test_ctrl_c_during_training_is_one_line_and_exit_130(monkeypatch, capsys):
+    # It was a KeyboardInterrupt traceback from deep inside the Trainer, with no word on --resume.
+    import training.fit.train as train
+
+    class Interrupted:
+        CONFIG_CLASS = NerConfig
+
+        @staticmethod
+        def run(config, resume=False):
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(train, "task_module", lambda task: Interrupted)
+    code, err = train_cli(["ner"], capsys)
+    assert code == 130
+    assert err == "interrupted: the same command with --resume continues from the last checkpoint\n"

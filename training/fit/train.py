@@ -67,6 +67,9 @@ def main(argv: Sequence[str] | None = None, prog: str = "python -m training.fit.
     except (ConfigError, DataError, BaseModelError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # Ctrl-C: the checkpoints saved so far stay, and are what --resume reads
+        print("interrupted: the same command with --resume continues from the last checkpoint", file=sys.stderr)
+        return 130  # 128 + SIGINT, as `viextract extract` and the shell report it
     return 0
 
 
