@@ -256,3 +256,18 @@ def test_too_few_folds_is_a_usage_error_before_any_data_or_warning(task, k, tmp_
     assert stopped.value.code == 2
     assert f"argument --kfold: must be an integer of at least 2, got '{k}'" in capsys.readouterr().err
     assert caplog.text == ""
+
+
+@pytest.mark.parametrize("task", ["ner", "re"])
+def test_ctrl_c_during_an_evaluation_is_one_line_and_exit_130(task, tmp_path, monkeypatch, capsys):
+    import training.evaluation.evaluate as evaluate
+    import training.evaluation.relations as relations
+
+    def interrupted(args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(evaluate if task == "ner" else relations, "_run", interrupted)
+    out = tmp_path / "results.json"
+    assert evaluate.main([task, "--data", str(CORPUS), "--model", "m", "--out", str(out)]) == 130
+    assert capsys.readouterr().err == "interrupted: no results written\n"
+    assert not out.exists()

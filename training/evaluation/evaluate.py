@@ -80,6 +80,9 @@ def main(argv: Sequence[str] | None = None, prog: str = "python -m training.eval
     except (ConfigError, DataError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # Ctrl-C in a long k-fold: one line, not a traceback from inside the Trainer
+        print("interrupted: no results written", file=sys.stderr)
+        return 130
     print(format_results(results))
     if args.out:
         write_results(args.out, results)

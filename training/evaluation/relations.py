@@ -310,6 +310,9 @@ def main(argv: Sequence[str] | None = None, prog: str = "python -m training.eval
     except (ConfigError, DataError, ModelLoadError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # Ctrl-C in a long k-fold: one line, not a traceback from inside the Trainer
+        print("interrupted: no results written", file=sys.stderr)
+        return 130
     from .kfold import format_fold_summary
     from .runs import write_results
 
