@@ -271,3 +271,19 @@ def test_ctrl_c_during_an_evaluation_is_one_line_and_exit_130(task, tmp_path, mo
     assert evaluate.main([task, "--data", str(CORPUS), "--model", "m", "--out", str(out)]) == 130
     assert capsys.readouterr().err == "interrupted: no results written\n"
     assert not out.exists()
+
+
+def test_an_out_that_is_a_pipe_or_device_is_refused_before_any_work(tmp_path, monkeypatch, capsys):
+    # Results are written beside --out and renamed over it: over /dev/stdout or a FIFO that replaced the
+    # device or pipe by a file (as root; others got a traceback creating the file in /dev).
+    import os
+    import stat
+
+    import training.evaluation.evaluate as evaluate
+
+    monkeypatch.setattr(evaluate, "evaluate_model_dir", lambda *a, **k: pytest.fail("the model was scored"))
+    fifo = tmp_path / "results.json"
+    os.mkfifo(fifo)
+    assert evaluate.main(["ner", "--data", str(CORPUS), "--model", "m", "--out", str(fifo)]) == 2
+    assert f"--out: {fifo}: not a regular file (a device or pipe)" in capsys.readouterr().err
+    assert stat.S_ISFIFO(fifo.stat().st_mode)

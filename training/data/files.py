@@ -121,13 +121,17 @@ def save_documents(documents: Iterable[Document], path: str | Path) -> None:
 
 
 def check_output_file(path: str | Path | None, inputs: Iterable[str | Path | None] = (), flag: str = "--out") -> None:
-    """DataError before any work when `path` cannot take the file a command writes: a directory, or one of
-    its `inputs` (writing there would replace the user's data with our output)."""
+    """DataError before any work when `path` cannot take the file a command writes: a directory, a device or
+    pipe, or one of its `inputs` (writing there would replace the user's data with our output)."""
     if path is None:
         return
     out = Path(path)
     if out.is_dir():
         raise DataError(f"{flag}: {out}: is a directory; give the path of a file to write")
+    if out.exists() and not out.is_file():
+        # /dev/stdout, /dev/null, a FIFO: the file written beside and renamed into place would replace the
+        # device itself (as root), or fail to be created in /dev.
+        raise DataError(f"{flag}: {out}: not a regular file (a device or pipe); give the path of a file to write")
     folder = file_in_the_way(out.parent)
     if folder is not None:
         raise DataError(f"{flag}: {out}: {folder} is a file, not a folder")
