@@ -1,5 +1,6 @@
 """Model card rendering and Hub publishing, with every HfApi call intercepted (no network)."""
 
+import errno
 import json
 import re
 import shutil
@@ -807,3 +808,23 @@ def test_save_pretrained_keeps_the_training_records_and_the_card_s_licence(model
         published = split_front_matter(render_card(build_card_data(saved, [])))[0]["license"]
         assert own == published, (config.base_model, config.train_files)
     assert own == "other"
+
+
+def test_a_card_that_cannot_be_written_is_one_line_and_keeps_the_card_there(
+    model_dir, results_files, tmp_path, monkeypatch, capsys
+):
+    # A full disk was an OSError traceback, with the card at --out already cut to the bytes that fitted.
+    out = tmp_path / "card.md"
+    out.write_text("the card of last week\n", encoding="utf-8")
+    real_write_text = Path.write_text
+
+    def disk_full(self, data, *args, **kwargs):
+        real_write_text(self, data[:100], *args, **kwargs)
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(Path, "write_text", disk_full)
+    argv = ["card", "--model", str(model_dir), "--results", str(results_files["combined"]), "--out", str(out)]
+    assert main(argv) == 2
+    assert capsys.readouterr().err == f"error: {out}: cannot write the card (No space left on device)\n"
+    assert out.read_text(encoding="utf-8") == "the card of last week\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["card.md"]

@@ -292,13 +292,26 @@ def _card_command(args: argparse.Namespace) -> int:
     out = args.out or (None if args.write_into_model else Path("model_cards") / f"{card.model_name}.md")
     if out is not None:
         _check_card_out(out, args)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(text, encoding="utf-8")
+        _write_card(out, text)
         print(f"card written to {out}")
     if args.write_into_model:
-        (args.model / CARD_FILE).write_text(text, encoding="utf-8")
+        _write_card(args.model / CARD_FILE, text)
         print(f"card written to {args.model / CARD_FILE}")
     return 0
+
+
+def _write_card(path: Path, text: str) -> None:
+    """`text` written beside `path` and renamed into place: a full disk or Ctrl-C never leaves half a card
+    over the one there; CardError naming the file when it cannot be written (it was an OSError traceback)."""
+    partial = path.with_name(f".{path.name}.partial")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial.write_text(text, encoding="utf-8")
+        partial.replace(path)
+    except OSError as error:
+        raise CardError(f"{path}: cannot write the card ({error.strerror or error})") from error
+    finally:
+        partial.unlink(missing_ok=True)
 
 
 def _check_repo_id(repo_id: str) -> None:
