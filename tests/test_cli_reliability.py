@@ -71,7 +71,7 @@ def test_standard_input_that_is_not_utf8_is_one_line(tiny_model_loading, monkeyp
         "convert it first, e.g. iconv -f cp1258 -t utf-8\n"
 
 
-@pytest.mark.parametrize("output_format", ["jsonl", "json"])
+@pytest.mark.parametrize("output_format", ["jsonl", "json", "html"])
 def test_a_bad_later_input_keeps_the_results_of_the_files_before_it(
     tiny_model_loading, monkeypatch, tmp_path, capsys, output_format
 ):
@@ -83,6 +83,10 @@ def test_a_bad_later_input_keeps_the_results_of_the_files_before_it(
     captured = capsys.readouterr()
     assert "<stdin>: not UTF-8 text" in captured.err
     lines = captured.out.splitlines()
+    if output_format == "html":  # it was no page at all: the finished documents were lost with the failure
+        assert captured.out.startswith("<!DOCTYPE html>") and captured.out.rstrip().endswith("</html>")
+        assert str(good) in captured.out and "Phan Văn Giang" in captured.out
+        return
     records = [json.loads(line) for line in lines] if output_format == "jsonl" else json.loads(captured.out)
     assert [record["file"] for record in records] == [str(good)]
 

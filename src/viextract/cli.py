@@ -265,7 +265,11 @@ def _triple_writer(out, output_format: str):
 
 
 def _html_writer(out):
-    """One page for all inputs, written when the last is done (a page cannot be streamed and stay valid)."""
+    """One page for all inputs, written when the last is done (a page cannot be streamed and stay valid).
+
+    On Ctrl-C or a failing later input the page of the documents done so far is written, as json
+    closes its array: hours of work on the files before it are not lost.
+    """
     from .render import render
 
     names: list[str] = []
@@ -275,10 +279,13 @@ def _html_writer(out):
         names.append(name)
         results.append(result)
 
-    yield write
-    # Several inputs: each section is headed by its file, else only their order would tell them apart.
-    out.write(render(results, title=", ".join(names), names=names if len(names) > 1 else None))
-    out.flush()
+    try:
+        yield write
+    finally:
+        with _ctrl_c_held():
+            # Several inputs: each section is headed by its file, else only their order would tell them apart.
+            out.write(render(results, title=", ".join(names), names=names if len(names) > 1 else None))
+            out.flush()
 
 
 @contextmanager
