@@ -214,7 +214,12 @@ def _read_until(stream, predicate, lines, timeout=300):
 
 
 @pytest.mark.parametrize("output_format", ["json", "jsonl"])
-def test_ctrl_c_exits_130_and_keeps_finished_documents(tiny_ner_dir, tmp_path, corpus, output_format):
+@pytest.mark.parametrize(
+    "signum, status, word", [(signal.SIGINT, 130, "interrupted"), (signal.SIGTERM, 143, "terminated")]
+)  # SIGTERM (`timeout`, a scheduler) ended the process at once: json was left without its `]`
+def test_ctrl_c_or_sigterm_stops_and_keeps_finished_documents(
+    tiny_ner_dir, tmp_path, corpus, output_format, signum, status, word
+):
     first = tmp_path / "first.txt"
     first.write_text(corpus[0], encoding="utf-8")
     # A named pipe nobody writes to: the command blocks reading it, after writing the first document.
@@ -231,14 +236,14 @@ def test_ctrl_c_exits_130_and_keeps_finished_documents(tiny_ner_dir, tmp_path, c
         # json: the element's last complete line (its closing brace comes in the same write).
         done = (lambda line: line.startswith('    "relations"')) if output_format == "json" else (lambda line: True)
         assert _read_until(process.stdout, done, lines), "the first document was never written"
-        process.send_signal(signal.SIGINT)
+        process.send_signal(signum)
         out = process.stdout.read()  # the same buffered stream as above: communicate() would skip its buffer
         err = process.stderr.read()
         process.wait(timeout=120)
     finally:
         process.kill()
-    assert process.returncode == 130
-    assert err.splitlines()[-1] == "viextract: interrupted" and "Traceback" not in err
+    assert process.returncode == status
+    assert err.splitlines()[-1] == f"viextract: {word}" and "Traceback" not in err
     output = "".join(lines) + out
     documents = json.loads(output) if output_format == "json" else [json.loads(line) for line in output.splitlines()]
     assert [d["file"] for d in documents] == [str(first)]

@@ -84,7 +84,7 @@ def _extract_command(args: argparse.Namespace) -> int:
     else:
         extractor = default_extractor()
     show = args.progress if args.progress is not None else sys.stderr.isatty()
-    with _progress_bar(names, show) as progress, _writer(args.format) as write:
+    with _terminate_as_interrupt(), _progress_bar(names, show) as progress, _writer(args.format) as write:
         for name, result in _extract_files(extractor, names, args.batch_size, progress, args.document_date):
             write(name, result)
     return 0
@@ -288,20 +288,43 @@ def _html_writer(out):
             out.flush()
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (`timeout`, a scheduler, `kill`): stops the run as Ctrl-C does, so `json` still gets its `]`."""
+
+
+@contextmanager
+def _terminate_as_interrupt():
+    """SIGTERM raises Terminated while extracting (its default ends the process with the output cut anywhere)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _raise_terminated(signum, frame) -> None:
+    raise Terminated
+
+
 @contextmanager
 def _ctrl_c_held():
-    """Ctrl-C waits until one document's output is written whole, then interrupts as usual."""
+    """Ctrl-C or SIGTERM waits until one document's output is written whole, then interrupts as usual."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
     received: list[int] = []
-    previous = signal.signal(signal.SIGINT, lambda signum, frame: received.append(signum))
+    previous = {number: signal.signal(number, lambda signum, frame: received.append(signum))
+                for number in (signal.SIGINT, signal.SIGTERM)}  # fmt: skip
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for number, handler in previous.items():
+            signal.signal(number, handler)
         if received:
-            raise KeyboardInterrupt
+            raise Terminated if signal.SIGTERM in received else KeyboardInterrupt
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -373,6 +396,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (OSError, InputError) as error:  # ModelLoadError included: a message, not a traceback
         print(f"viextract: {error}", file=sys.stderr)
         return 1
+    except Terminated:
+        print("viextract: terminated", file=sys.stderr)
+        return 143  # 128 + SIGTERM
     except KeyboardInterrupt:
         print("viextract: interrupted", file=sys.stderr)
         return 130  # 128 + SIGINT, as shells report it
