@@ -54,8 +54,9 @@ class OptionError(ValueError):
     """A flag's value is wrong or contradicts another flag: a usage error, exit status 2 as argparse gives."""
 
 
-def _extract_command(args: argparse.Namespace) -> int:
-    from .extractor import Extractor, check_batch_size, default_extractor
+def _check_options(args: argparse.Namespace) -> None:
+    """OptionError for a flag value that cannot work, before any file is read or model loaded."""
+    from .extractor import check_batch_size
 
     try:
         check_batch_size(args.batch_size)
@@ -68,6 +69,12 @@ def _extract_command(args: argparse.Namespace) -> int:
             raise OptionError(f"--document-date: {error}") from None
     if args.model is not None and not args.model.strip():  # `--model "$UNSET"` must not mean the bundled model
         raise OptionError(f"--model: {args.model!r} is empty; give a model directory or Hub id, or leave the flag out")
+
+
+def _extract_command(args: argparse.Namespace) -> int:
+    from .extractor import Extractor, default_extractor
+
+    _check_options(args)
     names = check_inputs(args.files)  # before the model loads: a bad path costs nothing
     if sys.stdout is None:  # started with `>&-`: the results would have nowhere to go
         raise InputError("standard output is closed; redirect it to a file or a pipe")
