@@ -287,3 +287,24 @@ def test_an_out_that_is_a_pipe_or_device_is_refused_before_any_work(tmp_path, mo
     assert evaluate.main(["ner", "--data", str(CORPUS), "--model", "m", "--out", str(fifo)]) == 2
     assert f"--out: {fifo}: not a regular file (a device or pipe)" in capsys.readouterr().err
     assert stat.S_ISFIFO(fifo.stat().st_mode)
+
+
+def test_an_out_that_cannot_be_written_is_one_line_after_the_printed_results(tmp_path, monkeypatch, capsys):
+    # A full disk at the end of a k-fold was an OSError traceback that did not say which file.
+    import errno
+
+    import training.evaluation.evaluate as evaluate
+
+    monkeypatch.setattr(evaluate, "evaluate_model_dir", lambda model, docs, *a, **k: {})
+    monkeypatch.setattr(evaluate, "format_results", lambda results: "the results table")
+
+    def disk_full(self, *args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(Path, "write_text", disk_full)
+    out = tmp_path / "results.json"
+    assert evaluate.main(["ner", "--data", str(CORPUS), "--model", "m", "--out", str(out)]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == "the results table\n"
+    assert captured.err == f"error: {out}: cannot write the results (No space left on device)\n"
+    assert list(tmp_path.iterdir()) == []

@@ -184,7 +184,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from viextract import Extractor
     from viextract.errors import ModelLoadError
 
-    from .runs import write_results
+    from .runs import write_out
 
     try:
         check_output_file(args.out, [args.data])
@@ -198,9 +198,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     print(format_table(report, args.markdown))
-    if args.out:
-        write_results(args.out, report)
-    return 0
+    return write_out(args.out, report)
 
 
 def _build_main(argv: Sequence[str]) -> int:

@@ -35,7 +35,7 @@ from .runs import (
     command_record,
     resolve_splits,
     select_documents,
-    write_results,
+    write_out,
 )
 
 logger = logging.getLogger(__name__)
@@ -84,9 +84,7 @@ def main(argv: Sequence[str] | None = None, prog: str = "python -m training.eval
         print("interrupted: no results written", file=sys.stderr)
         return 130
     print(format_results(results))
-    if args.out:
-        write_results(args.out, results)
-    return 0
+    return write_out(args.out, results)
 
 
 def _run(args) -> dict[str, Any]:

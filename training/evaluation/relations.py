@@ -314,7 +314,7 @@ def main(argv: Sequence[str] | None = None, prog: str = "python -m training.eval
         print("interrupted: no results written", file=sys.stderr)
         return 130
     from .kfold import format_fold_summary
-    from .runs import write_results
+    from .runs import write_out
 
     if "summary" in report:
         names = {
@@ -325,9 +325,7 @@ def main(argv: Sequence[str] | None = None, prog: str = "python -m training.eval
         print(format_fold_summary(report, [(level, names[level]) for level in report["summary"]]))
     else:
         print(format_report(report))
-    if args.out is not None:
-        write_results(args.out, report)
-    return 0
+    return write_out(args.out, report)
 
 
 def _run(args) -> dict[str, Any]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -98,12 +99,29 @@ def command_record(args: Any) -> dict[str, Any]:
 
 
 def write_results(path: str | Path, results: dict[str, Any]) -> None:
-    """Results as JSON, written beside and renamed into place: never half a file under `path`."""
+    """Results as JSON, written beside and renamed into place: never half a file under `path`. An OSError
+    names `path` (a full disk said only '[Errno 28] No space left on device')."""
     out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.tmp")
     try:
+        out.parent.mkdir(parents=True, exist_ok=True)
         tmp.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         tmp.replace(out)
+    except OSError as error:
+        named = OSError(f"{out}: cannot write the results ({error.strerror or error})")
+        named.errno = error.errno
+        raise named from error
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def write_out(out: str | None, results: dict[str, Any]) -> int:
+    """Exit status after writing --out (if given): 1 with one line when it cannot be written (the results
+    were printed above, hours of k-fold are not lost to a traceback)."""
+    if out:
+        try:
+            write_results(out, results)
+        except OSError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 1
+    return 0
