@@ -187,3 +187,11 @@ def test_resume_reads_the_previous_config_once(tmp_path, monkeypatch, caplog):
     record_config(Trainer(), config, True, previous)
     assert "resuming with changed config keys: max_steps" in caplog.text
     assert len(reads) == 1
+
+
+def test_a_config_not_in_utf8_names_the_file_line_and_byte(tmp_path):
+    # A config saved as cp1258 was a UnicodeDecodeError traceback from `train` and `evaluate --kfold`.
+    path = tmp_path / "latin.yaml"
+    path.write_bytes(b"epochs: 3\n# H\xe0 N\xf4i\nlearning_rate: 3.0e-5\n")
+    with pytest.raises(ConfigError, match=r"latin\.yaml:2: not UTF-8 text \(byte 0xe0\); save the config as UTF-8"):
+        NerConfig.load(path)

@@ -219,6 +219,11 @@ class TrainConfig:
                 text = Path(path).read_text(encoding="utf-8")
             except OSError as error:
                 raise ConfigError(f"{path}: cannot read the config file ({error.strerror or error})") from error
+            except UnicodeDecodeError as error:  # saved in cp1258 or latin-1: it was a codec traceback
+                line = error.object.count(b"\n", 0, error.start) + 1
+                byte = error.object[error.start]
+                problem = f"not UTF-8 text (byte 0x{byte:02x}); save the config as UTF-8"
+                raise ConfigError(f"{path}:{line}: {problem}") from None
             try:
                 loaded = yaml.load(text, Loader=UniqueKeyLoader)
             except yaml.YAMLError as error:
