@@ -828,3 +828,16 @@ def test_a_card_that_cannot_be_written_is_one_line_and_keeps_the_card_there(
     assert capsys.readouterr().err == f"error: {out}: cannot write the card (No space left on device)\n"
     assert out.read_text(encoding="utf-8") == "the card of last week\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["card.md"]
+
+
+def test_a_results_file_or_card_not_in_utf8_is_one_line(model_dir, tmp_path, capsys):
+    # Both were a UnicodeDecodeError traceback.
+    latin = tmp_path / "latin.json"
+    latin.write_bytes(b'{\n "note": "H\xe0 N\xf4i"\n}\n')
+    assert main(["card", "--model", str(model_dir), "--results", str(latin), "--out", str(tmp_path / "c.md")]) == 2
+    assert capsys.readouterr().err == f"error: {latin}:2: not UTF-8 text (byte 0xe0); save it as UTF-8\n"
+    card = tmp_path / "card.md"
+    card.write_bytes(b"---\nlanguage: vi\n---\nH\xe0 N\xf4i\n")
+    assert main(["push", "--model", str(model_dir), "--repo-id", "me/x", "--card", str(card), "--dry-run"]) == 2
+    expected = f"error: {card}:4: not UTF-8 text (byte 0xe0); save it as UTF-8; nothing uploaded\n"
+    assert capsys.readouterr().err == expected

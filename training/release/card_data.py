@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 logger = logging.getLogger(__name__)
@@ -63,6 +64,17 @@ TASK_TYPES = {"ner": "token-classification", "re": "relation-extraction"}
 
 class CardError(ValueError):
     """A model directory, results file or option the card cannot be built from; the message names it."""
+
+
+def read_utf8_text(path: Path) -> str:
+    """The text of `path`; CardError naming the file, line and byte when it is not UTF-8 (a results file or
+    card saved as cp1258 was a UnicodeDecodeError traceback). OSError is left to the caller's message."""
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start) + 1
+        raise CardError(f"{path}:{line}: not UTF-8 text (byte 0x{data[error.start]:02x}); save it as UTF-8") from None
 
 
 @dataclass(frozen=True)

@@ -47,6 +47,7 @@ from .card_data import (
     Score,
     ScoreTable,
     SpeedTable,
+    read_utf8_text,
 )
 from .card_sources import read_json
 from .provenance import is_project_corpus
@@ -78,7 +79,7 @@ def read_results(specs: list[str]) -> dict[str, dict[str, Evaluation | None]]:
 
 def _read_results_file(path: Path, key: str | None) -> list[Evaluation]:
     try:
-        obj = json.loads(path.read_text(encoding="utf-8"))
+        obj = json.loads(read_utf8_text(path))
     except OSError as error:
         raise CardError(f"{path}: cannot read the results file ({error.strerror or error})") from error
     except json.JSONDecodeError as error:

@@ -34,6 +34,7 @@ from .card_data import (
     FineTuningData,
     LabelInfo,
     TrainingRun,
+    read_utf8_text,
 )
 from .provenance import (
     PRETRAIN_DATA_FILENAME,
@@ -71,7 +72,7 @@ def read_schema_tables(path: Path) -> tuple[dict[str, tuple[str, str]], dict[str
     entities: dict[str, tuple[str, str]] = {}
     relations: dict[str, tuple[str, str]] = {}
     section = None
-    for line in path.read_text(encoding="utf-8").splitlines():
+    for line in read_utf8_text(path).splitlines():
         if line.startswith("## "):
             section = "entities" if "entity" in line.lower() else "relations" if "relation" in line.lower() else None
             continue
@@ -114,7 +115,7 @@ def read_json(path: Path) -> dict[str, Any] | None:
     if not path.is_file():
         return None
     try:
-        value = json.loads(path.read_text(encoding="utf-8"))
+        value = json.loads(read_utf8_text(path))
     except (OSError, json.JSONDecodeError) as error:
         raise CardError(f"{path}: not valid JSON ({error})") from error
     return value if isinstance(value, dict) else None
@@ -124,7 +125,7 @@ def _read_yaml(path: Path) -> dict[str, Any] | None:
     if not path.is_file():
         return None
     try:
-        value = yaml.safe_load(path.read_text(encoding="utf-8"))
+        value = yaml.safe_load(read_utf8_text(path))
     except yaml.YAMLError as error:
         raise CardError(f"{path}: not valid YAML ({error})") from error
     return value if isinstance(value, dict) else None
@@ -356,7 +357,7 @@ def schema_version(schema: Path | None) -> str:
     """'v1.1' from SCHEMA.md's title line `# Extraction schema (v1.1)`; '' when there is none."""
     if schema is None:
         return ""
-    first = schema.read_text(encoding="utf-8").split("\n", 1)[0]
+    first = read_utf8_text(schema).split("\n", 1)[0]
     found = re.search(r"\((v\d+(?:\.\d+)*)\)", first)
     return found.group(1) if found else ""
 

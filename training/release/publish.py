@@ -29,7 +29,7 @@ from viextract.hub import REPLACED_ON_PUSH, hub_error, login_hint
 from ..data.documents import DataError
 from ..data.files import check_output_file
 from .card import build_card_data
-from .card_data import CardError
+from .card_data import CardError, read_utf8_text
 from .card_render import render_card, split_front_matter
 
 logger = logging.getLogger("training.release.publish")
@@ -124,7 +124,10 @@ def read_card(card: str | Path | None, model_dir: Path, repo_id: str) -> str:
             f"{model_dir}: no model card ({CARD_FILE}); render one first: python -m training.release.publish card "
             f"--model {model_dir} --results RESULTS.json --write-into-model (or pass --card CARD.md); nothing uploaded"
         )
-    text = path.read_text(encoding="utf-8")
+    try:
+        text = read_utf8_text(path)
+    except CardError as error:
+        raise PublishError(f"{error}; nothing uploaded") from None
     try:
         meta, _ = split_front_matter(text)
     except CardError as error:
