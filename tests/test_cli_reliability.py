@@ -344,3 +344,15 @@ def test_a_file_name_that_is_not_utf8_is_written_escaped(every_sentence_a_title,
     out = capsys.readouterr().out
     out.encode("utf-8")  # strict: no lone surrogate left
     assert f"{tmp_path}/Ha\\xf2 N\\xf4i.txt" in (json.loads(out)["file"] if output_format == "jsonl" else out)
+
+
+def test_one_pipe_named_twice_is_refused_not_read_as_an_empty_second_document(no_model_loading, monkeypatch, capsys):
+    # `extract /dev/stdin - < pipe`: the first read took all the pipe held; the second was an empty document.
+    read, write = os.pipe()
+    os.write(write, "Lào".encode())
+    os.close(write)
+    with open(read, "rb") as source:
+        monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(source))
+        assert main(["extract", f"/proc/self/fd/{read}", "-", "--model", "m"]) == 1
+    expected = f"viextract: <stdin>: the same stream as /proc/self/fd/{read}, which a first read empties\n"
+    assert capsys.readouterr().err == expected

@@ -7,6 +7,7 @@ bytes and decoded as strict UTF-8, with no newline translation: `\\r\\n` stays t
 from __future__ import annotations
 
 import os
+import stat
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -45,7 +46,27 @@ def check_inputs(names: Sequence[str]) -> list[str]:
             raise InputError(f"{name}: not readable (permission denied)")
         if path.is_file():
             read_input(name)  # not UTF-8 fails now, not after hours of work on the files before it
+    _refuse_one_stream_twice(names)
     return names
+
+
+def _refuse_one_stream_twice(names: Sequence[str]) -> None:
+    """InputError for a pipe or device named twice (`/dev/stdin -`): the first read takes all it holds, and
+    the second came back as an empty document without a word. A regular file reads the same each time."""
+    seen: dict[tuple[int, int], str] = {}
+    for name in names:
+        try:
+            status = os.fstat(sys.stdin.fileno()) if name == STDIN else os.stat(name)
+        except (AttributeError, OSError, ValueError):  # a test's StringIO has no descriptor
+            continue
+        if stat.S_ISREG(status.st_mode):
+            continue
+        key = (status.st_dev, status.st_ino)
+        if key in seen:
+            raise InputError(
+                f"{display_name(name)}: the same stream as {display_name(seen[key])}, which a first read empties"
+            )
+        seen[key] = name
 
 
 def display_name(name: str) -> str:
