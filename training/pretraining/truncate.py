@@ -1,4 +1,4 @@
-"""A shallower copy of a base model: its embeddings and its first N transformer layers.
+r"""A shallower copy of a base model: its embeddings and its first N transformer layers.
 
     python -m training.pretraining.truncate --base outputs/bundled/e5base-float --layers 6 \
         --out outputs/bundled/e5base-l6

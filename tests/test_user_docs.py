@@ -1,0 +1,47 @@
+"""What the user documentation and `--help` texts show can be copied and run as written."""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+USER_DOCS = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md")), REPO / "benchmarks" / "README.md"]
+MODULE_DIRS = [REPO / "src" / "viextract", REPO / "training", REPO / "benchmarks"]
+
+
+def module_docstring_nodes():
+    for folder in MODULE_DIRS:
+        for path in sorted(folder.rglob("*.py")):
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+            if tree.body and isinstance(tree.body[0], ast.Expr) and isinstance(tree.body[0].value, ast.Constant):
+                yield path, tree.body[0].value
+
+
+@pytest.mark.parametrize("path,node", list(module_docstring_nodes()), ids=lambda x: getattr(x, "name", ""))
+def test_a_usage_line_continued_with_a_backslash_keeps_it_in_help(path, node):
+    # argparse prints the module docstring: in a plain string `\` + newline is eaten, joining two lines.
+    source = ast.get_source_segment(path.read_text(encoding="utf-8"), node) or ""
+    if "\\\n" in source:
+        assert source.lstrip().lower().startswith(("r", "rf", "fr")), f"{path}: make the docstring raw (r\"\"\")"
+
+
+def kfold_commands():
+    for doc in USER_DOCS:
+        text = doc.read_text(encoding="utf-8").replace("\\\n", " ")
+        for line in text.splitlines():
+            if "evaluate ner --kfold" in line and "--docs" in line and "--data data/corpus.jsonl" in line:
+                yield doc.name, line.strip()
+
+
+@pytest.mark.parametrize("doc,command", list(kfold_commands()))
+def test_a_documented_ner_kfold_has_no_more_folds_than_documents(doc, command):
+    splits = json.loads((REPO / "data" / "splits.json").read_text(encoding="utf-8"))
+    k = int(re.search(r"--kfold (\d+)", command).group(1))
+    chosen = re.search(r"--docs (\S+)", command).group(1).split(",")
+    documents = sum(len(splits[name]) for name in chosen)
+    assert k <= documents, f"{doc}: {command!r} asks for {k} folds of {documents} documents"
