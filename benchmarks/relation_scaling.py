@@ -9,7 +9,7 @@
 
 The model is `--model DIR` (a directory with `ner/` and `re/`), by default the bundled one; the
 table names it and its relation architecture (typed_markers or one_pass). One torch thread by
-default (`--threads`), as the figures in benchmarks/README.md were measured.
+default (`--threads`), as the figures in docs/training.md were measured.
 
     python benchmarks/relation_scaling.py [--model DIR] [--threads 1] [--repeats 3] [--docs 40]
         [--batch-size 32] [--batch-tokens N] [--json out.json]
