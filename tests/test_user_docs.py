@@ -45,3 +45,17 @@ def test_a_documented_ner_kfold_has_no_more_folds_than_documents(doc, command):
     chosen = re.search(r"--docs (\S+)", command).group(1).split(",")
     documents = sum(len(splits[name]) for name in chosen)
     assert k <= documents, f"{doc}: {command!r} asks for {k} folds of {documents} documents"
+
+
+def parser_calls_without_prog():
+    for folder in (REPO / "src" / "viextract", REPO / "training"):
+        for path in sorted(folder.rglob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if isinstance(node, ast.Call) and getattr(node.func, "attr", None) == "ArgumentParser":
+                    if not any(keyword.arg == "prog" for keyword in node.keywords):
+                        yield f"{path.relative_to(REPO)}:{node.lineno}"
+
+
+def test_every_command_names_itself_as_the_user_runs_it():
+    # Without prog, --help says `usage: storage.py ...`, a name nobody can type to run it.
+    assert list(parser_calls_without_prog()) == []

@@ -212,6 +212,7 @@ def _convert_into(source: Path, target: Path, to_int8: bool) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
+        prog="python -m viextract.storage",
         description="int8 weight storage of a model directory (config.json + model.safetensors)"
     )
     parser.add_argument(

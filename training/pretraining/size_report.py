@@ -61,7 +61,9 @@ def main(argv: list[str] | None = None) -> int:
 
     from .restrict import read_vocab_counts, text_tokens
 
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m training.pretraining.size_report", description=__doc__.splitlines()[0]
+    )
     parser.add_argument("--sizes", default="4000,8000,12000,16000,20000,64000")
     parser.add_argument("--phobert-tokenizer", default=str(DEFAULT_PHOBERT_DIR))
     parser.add_argument("--text-file", action="append", default=[])

@@ -321,7 +321,7 @@ def format_summary(summary: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m training.pretraining.text", description=__doc__.splitlines()[0])
     parser.add_argument("--ud-dir", type=Path, default=DEFAULT_UD_DIR, help="folder of vi_vtb-ud-*.conllu")
     parser.add_argument("--data-dir", type=Path, default=REPO / "data")
     parser.add_argument("--segmenter", default="underthesea", help="segmenter for the corpus and written documents")

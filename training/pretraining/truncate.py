@@ -47,7 +47,11 @@ def write_truncated(base: Path, out: Path, layers: int) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m training.pretraining.truncate",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--base", type=Path, required=True, help="base directory: config.json, weights, tokenizer")
     parser.add_argument("--layers", type=int, required=True, help="transformer layers to keep, from the bottom")
     parser.add_argument("--out", type=Path, required=True)

@@ -88,7 +88,11 @@ def dev_f1(model_dir: Path, splits_file: str) -> dict[str, float]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m training.release.assemble",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--ner", type=Path, required=True, help="a trained NER model directory")
     parser.add_argument("--re", type=Path, help="a trained relation model directory (optional)")
     parser.add_argument("--out", type=Path, required=True)
