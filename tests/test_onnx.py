@@ -129,3 +129,19 @@ def test_exporting_a_model_that_is_not_there_says_so(tmp_path):
     (tmp_path / "model.safetensors").write_bytes(b"")
     with pytest.raises(ModelLoadError, match=r"model\.safetensors: a file, not a model directory$"):
         export_ner(tmp_path / "model.safetensors")
+
+
+def test_int8_export_prints_no_advice_and_leaves_the_root_logger_alone(tiny_ner_dir, tmp_path):
+    """onnxruntime's quantizer logs advice with logging.warning, which also gives a script's root logger a
+    handler: in a fresh interpreter (pytest's own log capture would hide both), nothing shows and none is left."""
+    import subprocess
+    import sys
+
+    script = (
+        "import logging; from viextract.onnx import export_ner; "
+        f"export_ner({str(tiny_ner_dir)!r}, {str(tmp_path / 'model.onnx')!r}, int8=True); "
+        "print(len(logging.getLogger().handlers))"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert "pre-processing" not in done.stderr
+    assert done.stdout.strip() == "0"

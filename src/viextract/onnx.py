@@ -16,8 +16,10 @@ benchmarks/speed.py, not assumed.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import inspect
+import logging
 import os
 import warnings
 from collections.abc import Callable
@@ -98,7 +100,8 @@ def export_ner(
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     def quantize(staging: Path) -> None:
-        quantize_dynamic(str(path), str(staging), weight_type=QuantType.QInt8)
+        with _no_root_logger_advice():
+            quantize_dynamic(str(path), str(staging), weight_type=QuantType.QInt8)
         _stamp_digest(staging, digest)  # quantize_dynamic does not copy the metadata
 
     write_atomically(quantized, quantize)
@@ -148,6 +151,27 @@ def _export_graph(model, path: Path, digest: str) -> None:
             **options,
         )
     _stamp_digest(path, digest)
+
+
+class _DropQuantizerAdvice(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "pre-processing before quantization" not in record.getMessage()
+
+
+@contextlib.contextmanager
+def _no_root_logger_advice():
+    """onnxruntime's quantize_dynamic advises through logging.warning on the root logger, which prints it and,
+    in a script that configured no logging, installs a stderr handler for good: drop that one record, and
+    hold a NullHandler meanwhile so that logging.warning finds a handler and configures nothing."""
+    root = logging.getLogger()
+    advice, placeholder = _DropQuantizerAdvice(), logging.NullHandler()
+    root.addFilter(advice)
+    root.addHandler(placeholder)
+    try:
+        yield
+    finally:
+        root.removeHandler(placeholder)
+        root.removeFilter(advice)
 
 
 def weights_digest(ner_dir: Path) -> str:
