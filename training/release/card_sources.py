@@ -248,15 +248,27 @@ def base_made(info: BaseInfo, local: Path | None, provenance: Provenance | None)
     if info.pretrain_command:
         words = f" on {info.pretrain_words:,} words" if info.pretrain_words else ""
         return f"pretrained here by masked language modelling{words}"
+    # The model's own record first: it travels with the model, so a fresh clone (without the base's folder)
+    # writes the same card.
+    earlier = [base for base in (provenance.bases if provenance else ()) if base not in (info.source, info.local_dir)]
+    if earlier:
+        named = ", ".join(_with_origin(base, provenance.sources) for base in earlier)
+        return f"built on {named}, as the model's provenance records"
     built = (read_json(local / BASE_INFO_FILENAME) or {}).get("provenance") if local is not None else None
     if isinstance(built, dict) and built.get("base"):
         return f"built here from {built['base']} (its {BASE_INFO_FILENAME})"
-    earlier = [base for base in (provenance.bases if provenance else ()) if base not in (info.source, info.local_dir)]
-    if earlier:
-        return f"built on {', '.join(f'`{base}`' for base in earlier)}, as the model's provenance records"
     if info.pretrain_sources:
         return "pretrained on the text listed under Training data, as its pretraining record says"
     return ""
+
+
+def _with_origin(base: str, sources: tuple[dict[str, Any], ...]) -> str:
+    """`intfloat/multilingual-e5-small` with the licence and origin of the pretraining source of that name."""
+    for source in sources:
+        if source.get("use") == "pretraining" and source.get("name") == base.rsplit("/", 1)[-1]:
+            details = "; ".join(str(source[key]) for key in ("licence", "origin") if source.get(key))
+            return f"`{base}` ({details})" if details else f"`{base}`"
+    return f"`{base}`"
 
 
 def _add_stored_provenance(info: BaseInfo, settings: dict[str, Any], model_dir: Path) -> Provenance | None:
