@@ -21,7 +21,7 @@ from viextract.batch import BatchOptions, Document, extract_chunk, read_document
 from viextract.batch.loader import ExtractorSpec
 from viextract.batch.local import map_chunks_local
 from viextract.batch.plugins import ENGINE_GROUP, PLUGIN_ENGINES
-from viextract.batch.shards import OutputDir
+from viextract.batch.shards import MANIFEST, OutputDir
 from viextract.cli import main
 
 REPO = Path(__file__).resolve().parents[1]
@@ -453,6 +453,32 @@ def test_a_rerun_with_other_weights_in_the_model_folder_is_refused(tmp_path, mod
     weights.write_bytes(bytes(data))
     with pytest.raises(ValueError, match="model_files: was '12 files, "):
         run_batch(options(source, tmp_path / "out", model))
+
+
+def test_a_hub_model_is_pinned_to_one_commit_and_a_moved_repo_is_refused(tmp_path, model_dir, paragraphs, monkeypatch):
+    """A Hub id was recorded as the id alone: a repo updated between two runs resumed, mixing two models."""
+    commits = {"1" * 40: model_dir, "2" * 40: model_dir}
+    head = ["1" * 40]
+    asked: list[str | None] = []
+
+    def snapshot(name, revision, token, **options):  # huggingface_hub's cache: snapshots/<commit>
+        asked.append(revision)
+        commit = revision or head[0]
+        folder = tmp_path / "hub" / "snapshots" / commit
+        if not folder.exists():
+            shutil.copytree(commits[commit], folder)
+        return str(folder)
+
+    monkeypatch.setattr("viextract.loading.download_snapshot", snapshot)
+    source = write_jsonl(tmp_path / "in.jsonl", [{"id": "a", "text": paragraphs[0]}])
+    run_batch(options(source, tmp_path / "out", "owner/model"))
+    manifest = json.loads((tmp_path / "out" / MANIFEST).read_text(encoding="utf-8"))
+    assert (manifest["model"], manifest["model_revision"]) == ("owner/model", "1" * 40)
+    assert asked == [None, "1" * 40]  # resolved once, then every worker loads that commit
+    assert run_batch(options(source, tmp_path / "out", "owner/model")).shards_skipped == 1
+    head[0] = "2" * 40  # a new commit pushed to the repo
+    with pytest.raises(ValueError, match="model_revision: was '1111"):
+        run_batch(options(source, tmp_path / "out", "owner/model"))
 
 
 def test_an_input_that_cannot_be_read_leaves_no_output_folder(tmp_path, model_dir):

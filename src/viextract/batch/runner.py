@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -80,11 +81,12 @@ def run_batch(options: BatchOptions) -> BatchSummary:
     """Extract from every input document into `options.out`; a rerun resumes after the complete shards."""
     _check_options(options)
     # Before the output folder: a missing engine or input, or one of unknown format, must leave nothing behind.
-    engine = _engine(options)
+    revision = _hub_revision(options.model)
+    engine = _engine(options, revision)
     documents = read_documents(options.input, options.input_format, options.text_field, options.id_field)
     check_unique_ids(options.input, _input_format(options), options.text_field, options.id_field)
     output = OutputDir(options.out, options.output_format)
-    settings = _settings(options)
+    settings = _settings(options, revision)
     with output.locked():  # held to the last shard: a second run on the folder would delete our temporary files
         output.open(
             settings,
@@ -136,6 +138,20 @@ def _model_name(model: str | None) -> str | None:
     return str(Path(model).resolve()) if model and Path(model).exists() else model
 
 
+def _hub_revision(model: str | None) -> str | None:
+    """The commit a Hub model resolves to now, downloaded once here; None for the bundled model or a folder.
+
+    Pinned for the workers and recorded: a repo updated between two runs (or while workers start) would
+    otherwise mix two models' extractions in one output.
+    """
+    if model is None or Path(model).exists():
+        return None
+    from ..loading import resolve_model_dir
+
+    snapshot = resolve_model_dir(model)  # huggingface_hub's snapshots/<commit>, or a ModelLoadError
+    return snapshot.name if re.fullmatch(r"[0-9a-f]{40}", snapshot.name) else None
+
+
 def _recorded_model(model: str | None) -> str:
     """The bundled model as "bundled" however it was named (default, or its folder); others as `_model_name`."""
     if model is None:
@@ -169,7 +185,7 @@ def _digests(settings: dict) -> dict[str, Callable[[], str]]:
     return digests
 
 
-def _settings(options: BatchOptions) -> dict:
+def _settings(options: BatchOptions, revision: str | None) -> dict:
     """What must stay the same for a rerun to resume: anything that moves documents between shards or changes them.
 
     Values as resolved, not as spelled: `--input-format jsonl` and the guess `jsonl` are one setting.
@@ -187,6 +203,7 @@ def _settings(options: BatchOptions) -> dict:
         "output_format": options.output_format,
         "model": model,
         "model_files": files_stamp(*model_files) if model_files else None,  # retrained weights must not resume
+        "model_revision": revision,  # a Hub model's commit: an updated repo must not resume either
         "quantize": options.quantize,  # int8 changes some spans: one folder must not mix the two
         "max_chars": options.max_chars,
     }
@@ -249,11 +266,11 @@ def _group_by_shard(outcomes_by_chunk: Iterable[list[dict]], plan: deque) -> Ite
             collected, seen = [], 0
 
 
-def _engine(options: BatchOptions):
+def _engine(options: BatchOptions, revision: str | None):
     threads = options.threads_per_worker
     if threads is None and options.workers > 1:  # workers x threads should not exceed the cores
         threads = max(1, (os.cpu_count() or 1) // options.workers)
-    spec = ExtractorSpec(_model_name(options.model), options.device, options.quantize, threads)
+    spec = ExtractorSpec(_model_name(options.model), options.device, options.quantize, threads, revision)
     common = {"batch_size": options.batch_size, "max_chars": options.max_chars}
     if options.engine == "local":
         from .local import map_chunks_local
@@ -266,7 +283,7 @@ def _engine(options: BatchOptions):
 
     device = "cuda" if options.num_gpus_per_actor > 0 and options.device is None else options.device
     threads = options.threads_per_worker or max(1, int(options.num_cpus_per_actor))  # an actor's CPUs
-    spec = ExtractorSpec(spec.model, device, options.quantize, threads)
+    spec = ExtractorSpec(spec.model, device, options.quantize, threads, revision)
     return lambda chunks: map_chunks_ray(
         spec,
         chunks,
