@@ -27,7 +27,7 @@ def test_a_usage_line_continued_with_a_backslash_keeps_it_in_help(path, node):
     # argparse prints the module docstring: in a plain string `\` + newline is eaten, joining two lines.
     source = ast.get_source_segment(path.read_text(encoding="utf-8"), node) or ""
     if "\\\n" in source:
-        assert source.lstrip().lower().startswith(("r", "rf", "fr")), f"{path}: make the docstring raw (r\"\"\")"
+        assert source.lstrip().lower().startswith(("r", "rf", "fr")), f'{path}: make the docstring raw (r""")'
 
 
 def kfold_commands():
@@ -59,3 +59,18 @@ def parser_calls_without_prog():
 def test_every_command_names_itself_as_the_user_runs_it():
     # Without prog, --help says `usage: storage.py ...`, a name nobody can type to run it.
     assert list(parser_calls_without_prog()) == []
+
+
+def extra_packages(extra: str) -> set[str]:
+    tomllib = pytest.importorskip("tomllib", reason="reading pyproject.toml needs Python 3.11+")
+    project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    return {re.match(r"[A-Za-z0-9_.-]+", spec).group(0).lower() for spec in project["optional-dependencies"][extra]}
+
+
+def test_the_readme_lists_what_the_train_extra_installs():
+    lines = (REPO / "README.md").read_text(encoding="utf-8").splitlines()
+    row = next(line for line in lines if line.startswith("| training |"))
+    listed = re.search(r"\(([^)]*)\)", row.split('".[train]"', 1)[1]).group(1)
+    # Each item is a package name, maybe followed by what it is for ("jinja2 for model cards").
+    named = {item.strip().split()[0].lower() for item in listed.split(",")}
+    assert named == extra_packages("train"), f"README install table: {row}"
