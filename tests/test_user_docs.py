@@ -74,3 +74,24 @@ def test_the_readme_lists_what_the_train_extra_installs():
     # Each item is a package name, maybe followed by what it is for ("jinja2 for model cards").
     named = {item.strip().split()[0].lower() for item in listed.split(",")}
     assert named == extra_packages("train"), f"README install table: {row}"
+
+
+def batch_size_helps():
+    from training.evaluation import challenge, evaluate, relations
+    from viextract.cli import build_parser
+
+    commands = build_parser()._subparsers._group_actions[0].choices
+    parsers = {"viextract extract": commands["extract"], "viextract batch": commands["batch"]}
+    parsers.update({"evaluate ner": evaluate.build_parser(), "evaluate re": relations.build_parser()})
+    parsers["challenge"] = challenge.build_parser()
+    for name, parser in parsers.items():
+        (action,) = [a for a in parser._actions if "--batch-size" in a.option_strings]
+        yield name, action.help
+
+
+def test_every_batch_size_flag_counts_what_the_readme_says_batch_size_counts():
+    # README, Errors and limits: "windows of at most 256 subwords, `batch_size` windows at a time".
+    readme = " ".join((REPO / "README.md").read_text(encoding="utf-8").split())
+    assert "`batch_size` windows at a time" in readme
+    for name, help_text in batch_size_helps():
+        assert help_text.startswith("sentence windows (up to 256 subwords each)"), f"{name} --batch-size: {help_text}"

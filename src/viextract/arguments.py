@@ -5,6 +5,11 @@ from __future__ import annotations
 import numbers
 from typing import Any
 
+from .align import MAX_LENGTH
+
+# What a `batch_size` counts (ner.plan_batches): every command's --batch-size help says it in these words.
+BATCH_SIZE_HELP = f"sentence windows (up to {MAX_LENGTH} subwords each) per forward pass of a model (default 32)"
+
 
 def check_positive_int(name: str, value: Any) -> int:
     """`value` as an int if it is a positive integer (numpy's included, bool not), else ValueError naming

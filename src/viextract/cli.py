@@ -19,7 +19,7 @@ from collections import deque
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
-from .arguments import check_device
+from .arguments import BATCH_SIZE_HELP, check_device
 from .batch.command import add_batch_command
 from .dates import reference_year, with_date_values
 from .inputs import STDIN, InputError, check_inputs, display_name, read_input
@@ -349,7 +349,7 @@ def build_parser() -> argparse.ArgumentParser:
         default="json",
         help="triples: tab-separated relation rows; csv: the same with a header row; html: one page for all inputs",
     )
-    extract.add_argument("--batch-size", type=int, default=32, help="sentences per model batch (default 32)")
+    extract.add_argument("--batch-size", type=int, default=32, help=BATCH_SIZE_HELP)
     extract.add_argument(
         "--progress",
         action=argparse.BooleanOptionalAction,

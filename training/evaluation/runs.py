@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from viextract.arguments import check_device, check_positive_int
+from viextract.arguments import BATCH_SIZE_HELP, check_device, check_positive_int
 
 from ..data.documents import DataError, Document
 from ..data.splits import select_split_documents
@@ -39,7 +39,7 @@ def add_docs_options(parser: argparse.ArgumentParser) -> None:
 def add_model_run_options(parser: argparse.ArgumentParser) -> None:
     """--batch-size and --device, checked as they are parsed: a bad value was a traceback at the first
     prediction, which with --kfold came after every fold model had been trained."""
-    parser.add_argument("--batch-size", type=_batch_size, default=32, help="sentences per model batch (default 32)")
+    parser.add_argument("--batch-size", type=_batch_size, default=32, help=BATCH_SIZE_HELP)
     parser.add_argument("--device", type=_device, help="cpu, cuda, cuda:1 ... (default: cuda if available)")
 
 

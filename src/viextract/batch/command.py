@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from ..arguments import BATCH_SIZE_HELP
 from .documents import INPUT_FORMATS
 from .runner import ENGINES, BatchOptions
 from .shards import OUTPUT_FORMATS
@@ -33,7 +34,7 @@ def add_batch_command(commands) -> None:
     batch.add_argument("--threads-per-worker", type=int, help="torch threads per worker (default: cores/workers)")
     batch.add_argument("--shard-size", type=int, default=1000, help="documents per output shard")
     batch.add_argument("--chunk-size", type=int, default=32, help="documents per unit of work")
-    batch.add_argument("--batch-size", type=int, default=32, help="model batch size")
+    batch.add_argument("--batch-size", type=int, default=32, help=BATCH_SIZE_HELP)
     batch.add_argument("--max-chars", type=int, help="documents longer than this are recorded as failures")
     batch.add_argument("--device", help="cpu, cuda, ... (default: cuda when available)")
     batch.add_argument("--quantize", choices=["int8"], help="dynamic int8 linear layers (CPU)")
