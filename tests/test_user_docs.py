@@ -95,3 +95,24 @@ def test_every_batch_size_flag_counts_what_the_readme_says_batch_size_counts():
     assert "`batch_size` windows at a time" in readme
     for name, help_text in batch_size_helps():
         assert help_text.startswith("sentence windows (up to 256 subwords each)"), f"{name} --batch-size: {help_text}"
+
+
+def continued_mlm_text_rows() -> dict[str, int]:
+    """{data file: sentences} of the text table in docs/pretraining.md's continued masked-LM section."""
+    section = (REPO / "docs" / "pretraining.md").read_text(encoding="utf-8").split("### Continued masked-LM", 1)[1]
+    rows = {}
+    for line in section.split("\n\n|", 1)[1].split("\n\n", 1)[0].splitlines():
+        cells = [cell.strip() for cell in line.strip("|").split("|")]
+        named = re.search(r"`(data/\w+\.jsonl)`", line)
+        if named and cells[1].replace(",", "").isdigit():
+            rows[named.group(1)] = int(cells[1].replace(",", ""))
+    return rows
+
+
+def test_the_continued_mlm_text_table_has_a_row_per_training_text_with_its_sentences():
+    from training.pretraining.text import corpus_source, extra_written_sources
+
+    # Sentence splitting does not depend on the segmenter: 'syllables' counts them without underthesea.
+    sources = [corpus_source(REPO / "data", "syllables"), *extra_written_sources(REPO / "data", "syllables")]
+    expected = {"data/corpus.jsonl" if s.name == "corpus_train" else s.origin: len(s.sentences) for s in sources}
+    assert continued_mlm_text_rows() == expected
