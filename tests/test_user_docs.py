@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import argparse
 import ast
 import json
 import re
+import sys
 from pathlib import Path
 
 import pytest
@@ -116,3 +118,103 @@ def test_the_continued_mlm_text_table_has_a_row_per_training_text_with_its_sente
     sources = [corpus_source(REPO / "data", "syllables"), *extra_written_sources(REPO / "data", "syllables")]
     expected = {"data/corpus.jsonl" if s.name == "corpus_train" else s.origin: len(s.sentences) for s in sources}
     assert continued_mlm_text_rows() == expected
+
+
+# A command as the docs write it: `python -m training...`/`viextract...` modules, a benchmark script,
+# the viextract command, or torchrun's `-m training...`.
+COMMAND_START = re.compile(
+    r"(?:^|\s)(python -m (?:training|viextract)[\w.]*|python benchmarks/\w+\.py|viextract (?=[a-z])|torchrun .*?-m tr)"
+)
+# `viextract train|evaluate|publish` run these modules (pyproject's viextract.commands entry points).
+ENTRY_POINT_MODULES = {
+    "train": "training.fit.train",
+    "evaluate": "training.evaluation.evaluate",
+    "publish": "training.release.publish",
+}
+
+
+def code_texts(text: str) -> list[str]:
+    """Code lines (fenced blocks, and indented blocks after a blank line), then inline code spans of the prose."""
+    code, prose, fenced, indented, previous = [], [], False, False, ""
+    for line in text.split("\n"):
+        if line.strip().startswith("```"):
+            fenced = not fenced
+        elif fenced:
+            code.append(line)
+        else:
+            indented = line.startswith("    ") and (indented or not previous.strip())
+            (code if indented else prose).append(line)
+        previous = line
+    return "\n".join(code).replace("\\\n", " ").split("\n") + re.findall(r"`([^`]+)`", " ".join(prose))
+
+
+def documented_commands():
+    """(doc, command) for every command the user docs show, once each; shell operators and comments cut off."""
+    seen = set()
+    for doc in USER_DOCS:
+        for piece in code_texts(doc.read_text(encoding="utf-8")):
+            for part in re.split(r"&&|;|\||\$\(|>|\s#\s", piece):
+                match = COMMAND_START.search(part)
+                command = part[match.start(1) :].strip() if match else ""
+                if command and "<module>" not in command and command not in seen:
+                    seen.add(command)
+                    yield doc.name, command
+
+
+def program_and_arguments(command: str) -> tuple[str, list[str]]:
+    """('-m module' or a script path, its arguments) of a documented command line."""
+    words = re.sub(r"[\[\]]", " ", command).split()  # `[--resume]`: an optional flag is still a flag
+    if words[0] == "torchrun":
+        words = ["python", *words[words.index("-m") :]]
+    if words[0] == "viextract":
+        if words[1] in ENTRY_POINT_MODULES:
+            return f"-m {ENTRY_POINT_MODULES[words[1]]}", words[2:]
+        return "-m viextract", words[1:]
+    if words[1] == "-m":
+        return f"-m {words[2]}", words[3:]
+    return words[1], words[2:]
+
+
+class ParserReached(Exception):
+    def __init__(self, parser):
+        self.parser = parser
+
+
+def parser_of(program: str, arguments: list[str], monkeypatch) -> argparse.ArgumentParser:
+    """The parser that the program's main parses `arguments` with, reached by running it up to parsing."""
+    import runpy
+
+    def reached(parser, args=None, namespace=None):
+        raise ParserReached(parser)
+
+    monkeypatch.setattr(argparse.ArgumentParser, "parse_known_args", reached)
+    monkeypatch.setattr(sys, "argv", [program, *arguments])
+    with pytest.raises(ParserReached) as caught:
+        if program.startswith("-m "):
+            runpy.run_module(program[3:], run_name="__main__", alter_sys=True)
+        else:
+            runpy.run_path(str(REPO / program), run_name="__main__")
+    return caught.value.parser
+
+
+def accepted_options(parser: argparse.ArgumentParser, arguments: list[str]) -> set[str]:
+    """Every option string of `parser` and of the subcommands `arguments` name."""
+    options = set()
+    while parser is not None:
+        subcommands = {}
+        for action in parser._actions:
+            options.update(action.option_strings)
+            if isinstance(action, argparse._SubParsersAction):
+                subcommands = action.choices
+        parser = next((subcommands[word] for word in arguments if word in subcommands), None)
+    return options
+
+
+@pytest.mark.filterwarnings("ignore:'training.*found in sys.modules:RuntimeWarning")  # runpy of a loaded module
+@pytest.mark.parametrize("doc,command", list(documented_commands()))
+def test_every_flag_of_a_documented_command_exists(doc, command, monkeypatch):
+    program, arguments = program_and_arguments(command)
+    flags = {word.split("=")[0] for word in arguments if re.fullmatch(r"--?[a-zA-Z][\w-]*(=.*)?", word)}
+    if flags:
+        unknown = flags - accepted_options(parser_of(program, arguments, monkeypatch), arguments)
+        assert not unknown, f"{doc}: {command!r} uses {sorted(unknown)}, which the command does not take"
