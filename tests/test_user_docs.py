@@ -218,3 +218,18 @@ def test_every_flag_of_a_documented_command_exists(doc, command, monkeypatch):
     if flags:
         unknown = flags - accepted_options(parser_of(program, arguments, monkeypatch), arguments)
         assert not unknown, f"{doc}: {command!r} uses {sorted(unknown)}, which the command does not take"
+
+
+def test_the_readme_quotes_the_bundled_models_speed_file_with_its_batch_sizes():
+    speed = json.loads((REPO / "model_cards/results/viextract-default/speed.json").read_text(encoding="utf-8"))
+    rows = {row["name"]: row["docs_per_s"] for row in speed["models"]["model"]["pipe"]}
+    readme = " ".join((REPO / "README.md").read_text(encoding="utf-8").split())
+    fp32 = next(name for name in rows if name.startswith("Extractor.pipe") and name.endswith("fp32"))
+    int8 = next(name for name in rows if "int8" in name)
+    baseline = next(name for name in rows if name.startswith("baseline"))
+    fp32_batch, int8_batch = (re.search(r"batch (\d+)", name).group(1) for name in (fp32, int8))
+    quoted = (
+        f"{rows[fp32]:.2f} documents/s in fp32 at batch {fp32_batch} against the plain NER loop's "
+        f'{rows[baseline]:.2f}, and {rows[int8]:.2f} with `quantize="int8"` at batch {int8_batch}'
+    )
+    assert quoted in readme
