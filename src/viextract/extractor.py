@@ -288,7 +288,9 @@ class Extractor:
         labels: Iterable[str] | None = None,
         document_date: datetime.date | str | None = None,
     ) -> Iterator[Extraction] | Iterator[tuple[Extraction, Any]]:
-        """Extract from many texts, batching sentences across documents; results keep input order.
+        """Extract from many texts, batching across documents; results keep input order.
+
+        `batch_size` bounds the windows (sentences cut to the model's 256 subwords) of one forward pass.
 
         `n_process` > 1 uses that many spawned worker processes; results are the same as with 1.
         With the model on the CPU each worker runs the whole extraction on its share of the
