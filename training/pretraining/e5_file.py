@@ -105,18 +105,28 @@ def quantize_q4_0(values: np.ndarray) -> bytes:
 
 
 def _read_vocab(cur: _Cursor) -> E5Vocab:
+    at = cur.pos
     n, bos, eos, pad, unk = cur.take("<5i", "the vocabulary header")
+    if n <= 0:
+        raise E5FormatError(f"{cur.path}: piece count {n} at byte {at}; a vocabulary has at least one piece")
     (blob_len,) = cur.take("<Q", "the piece blob length")
     offsets = np.frombuffer(cur.raw(4 * (n + 1), "piece offsets"), dtype="<u4")
     scores = np.frombuffer(cur.raw(4 * n, "piece scores"), dtype="<f4").astype(np.float32)
-    blob = cur.raw(blob_len, "piece bytes")
+    blob_at, blob = cur.pos, cur.raw(blob_len, "piece bytes")
     if offsets[-1] > blob_len or np.any(np.diff(offsets.astype(np.int64)) < 0):
         raise E5FormatError(f"{cur.path}: piece offsets run outside the piece blob")
-    pieces = [blob[offsets[i] : offsets[i + 1]].decode("utf-8") for i in range(n)]
+    pieces = [_utf8(cur.path, blob[offsets[i] : offsets[i + 1]], f"piece {i}", blob_at + offsets[i]) for i in range(n)]
     for name, value in (("bos", bos), ("eos", eos), ("pad", pad), ("unk", unk)):
         if not 0 <= value < n:
             raise E5FormatError(f"{cur.path}: special id {name}={value} outside the {n} pieces")
     return E5Vocab(pieces, scores, bos, eos, pad, unk, _read_normalisation(cur))
+
+
+def _utf8(path: Path, raw: bytes, what: str, at: int) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise E5FormatError(f"{path}: {what} at byte {at + error.start} is not UTF-8") from None
 
 
 def _read_normalisation(cur: _Cursor) -> dict[int, tuple[int, ...]]:
@@ -134,19 +144,73 @@ def _read_tensors(cur: _Cursor, data: bytes) -> dict[str, np.ndarray]:
     tensors: dict[str, np.ndarray] = {}
     for _ in range(count):
         (name_len,) = cur.take("<H", "a tensor name length")
-        name = cur.raw(name_len, "a tensor name").decode("utf-8")
-        dtype, n, offset, nbytes = cur.take("<BIQQ", f"tensor {name!r}")
-        if offset + nbytes > len(data):
-            raise E5FormatError(f"{cur.path}: tensor {name!r} runs past the end of the file")
-        raw = data[offset : offset + nbytes]
-        if dtype == DTYPE_F32:
-            values = np.frombuffer(raw, dtype="<f4", count=n).astype(np.float32)
-        elif dtype == DTYPE_Q4_0:
-            values = dequantize_q4_0(raw[: (n // QK) * Q4_BLOCK_BYTES], n)
-        else:
-            raise E5FormatError(f"{cur.path}: tensor {name!r}: unknown dtype {dtype}")
-        tensors[name] = values  # flat: the file has no shapes; e5_bert shapes each by its role
+        name = _utf8(cur.path, cur.raw(name_len, "a tensor name"), "a tensor name", cur.pos - name_len)
+        if name in tensors:
+            raise E5FormatError(f"{cur.path}: tensor {name!r} is listed twice in the directory")
+        tensors[name] = _read_tensor(cur, data, name)  # flat: e5_bert shapes each by its role
     return tensors
+
+
+def _read_tensor(cur: _Cursor, data: bytes, name: str) -> np.ndarray:
+    """One directory entry's values; its extent is checked against its value count and the file's end."""
+    at = cur.pos
+    dtype, n, offset, nbytes = cur.take("<BIQQ", f"tensor {name!r}")
+    where = f"{cur.path}: tensor {name!r} (directory entry at byte {at})"
+    if dtype not in (DTYPE_F32, DTYPE_Q4_0):
+        raise E5FormatError(f"{where}: unknown dtype {dtype}")
+    needed = 4 * n if dtype == DTYPE_F32 else -(-n // QK) * Q4_BLOCK_BYTES
+    if nbytes < needed:
+        raise E5FormatError(f"{where}: {n} values need {needed} bytes, the entry gives {nbytes}")
+    if offset + needed > len(data):
+        raise E5FormatError(f"{where}: bytes {offset} to {offset + needed} run past the end of the file ({len(data)})")
+    raw = data[offset : offset + needed]
+    if dtype == DTYPE_F32:
+        return np.frombuffer(raw, dtype="<f4").astype(np.float32)
+    return dequantize_q4_0(raw, n)
+
+
+def expected_sizes(dims: E5Dims) -> dict[str, int]:
+    """The value count of each tensor e5.c reads, from the header's dimensions."""
+    h, ff = dims.hidden, dims.intermediate
+    sizes = {"emb.word": dims.vocab * h, "emb.pos": dims.max_positions * h, "emb.type": dims.type_vocab * h,
+             "emb.ln.w": h, "emb.ln.b": h}  # fmt: skip
+    for layer in range(dims.layers):
+        for short, (rows, cols) in {
+            "q": (h, h),
+            "k": (h, h),
+            "v": (h, h),
+            "ao": (h, h),
+            "fi": (ff, h),
+            "fo": (h, ff),
+        }.items():
+            sizes[f"l{layer}.{short}.w"], sizes[f"l{layer}.{short}.b"] = rows * cols, rows
+        for short in ("aln", "oln"):
+            sizes[f"l{layer}.{short}.w"] = sizes[f"l{layer}.{short}.b"] = h
+    return sizes
+
+
+def _check_dims(path: Path, dims: E5Dims, pieces: int) -> None:
+    for key, value in vars(dims).items():
+        if key != "layer_norm_eps" and value <= 0:
+            raise E5FormatError(f"{path}: header dimension {key}={value}; it must be positive")
+    if dims.hidden % dims.heads:
+        raise E5FormatError(f"{path}: header hidden={dims.hidden} is not a multiple of heads={dims.heads}")
+    if pieces > dims.vocab:  # fewer is fine: e5's embedding has rows no piece uses
+        raise E5FormatError(
+            f"{path}: the vocabulary has {pieces} pieces, more than the header's vocab={dims.vocab} rows"
+        )
+
+
+def _check_tensors(path: Path, dims: E5Dims, tensors: dict[str, np.ndarray]) -> None:
+    """Every tensor the header's dimensions call for is there with their size (else a reshape fails later)."""
+    for name, size in expected_sizes(dims).items():
+        if name not in tensors:
+            layers = f" (the header says {dims.layers} layers)" if name.startswith("l") else ""
+            raise E5FormatError(f"{path}: tensor {name!r} is missing from the directory{layers}")
+        if tensors[name].size != size:
+            raise E5FormatError(
+                f"{path}: tensor {name!r} has {tensors[name].size} values, the header's dimensions need {size}"
+            )
 
 
 def read_e5_file(path: str | Path) -> E5File:
@@ -164,7 +228,10 @@ def read_e5_file(path: str | Path) -> E5File:
         raise E5FormatError(f"{path}: block size {qk}, only Q4_0 with {QK} is known")
     dims = E5Dims(hidden, layers, heads, ff, vocab, max_pos, type_vocab, float(eps))
     vocabulary = _read_vocab(cur)
-    return E5File(path, dims, vocabulary, _read_tensors(cur, data))
+    _check_dims(path, dims, len(vocabulary.pieces))
+    tensors = _read_tensors(cur, data)
+    _check_tensors(path, dims, tensors)
+    return E5File(path, dims, vocabulary, tensors)
 
 
 def write_e5_file(path: str | Path, dims: E5Dims, vocab: E5Vocab, tensors: dict[str, tuple[int, np.ndarray]]) -> None:
