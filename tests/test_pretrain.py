@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -161,3 +162,29 @@ def test_ud_sentences_join_gold_syllables_with_underscores():
     assert "chủ tịch" in first
     source = ud_vtb_source(UD_DIR, ["train"])
     assert "chủ_tịch" in source.sentences[0] and source.num_words == sum(len(s) for s in source.sentences)
+
+
+GOOD_TEXT = "Hà_Nội là thủ_đô .\nông Nguyễn_Văn_An đến Đà_Nẵng .\n"
+BAD_TEXTS = {
+    "blank": (b"\n   \n\n", r"no text \(the file is empty or every line is blank\)"),
+    "empty": (b"", r"no text"),
+    "cp1258": ("Hà_Nội là thủ_đô\n".encode() + "ông Lê\n".encode("cp1258"), r"not UTF-8 text .*at line 2"),
+}
+
+
+@pytest.mark.parametrize("bad", sorted(BAD_TEXTS))
+@pytest.mark.parametrize("key", ["text_file", "heldout_text_file", "text_files"])
+def test_a_blank_or_non_utf8_text_file_is_refused_naming_key_file_and_line(tmp_path, capsys, key, bad):
+    from training.pretraining.mlm import main
+
+    content, message = BAD_TEXTS[bad]
+    (tmp_path / "good.txt").write_text(GOOD_TEXT, encoding="utf-8")
+    (tmp_path / "bad.txt").write_bytes(content)
+    given = {"text_file": [f"text_file={tmp_path / 'good.txt'}"], key: [f"{key}={tmp_path / 'bad.txt'}"]}
+    overrides = [f"output_dir={tmp_path / 'base'}", "use_corpus=false", "ud_parts=[]", "ud_heldout_parts=[]",
+                 "use_underthesea_vlsp2013=false", *(o for value in given.values() for o in value)]  # fmt: skip
+    if key == "text_files":
+        overrides = [o for o in overrides if not o.startswith("text_file=")]
+    assert main([a for o in overrides for a in ("--set", o)]) == 2
+    assert re.match(rf"error: {key}: {re.escape(str(tmp_path / 'bad.txt'))}: {message}", capsys.readouterr().err)
+    assert not (tmp_path / "base").exists()

@@ -25,6 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from viextract.inputs import InputError
+
 from ..fit.config import ConfigError, add_overrides_option
 from .mlm_config import DATA_SUMMARY_FILENAME, METRICS_FILENAME, SHAPE_KEYS, PretrainConfig
 from .mlm_data import build_tokenizer, check_inputs, collect_text, encode_sources
@@ -327,7 +329,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         pretrain(config)
-    except FileNotFoundError as error:
+    except (FileNotFoundError, InputError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     return 0

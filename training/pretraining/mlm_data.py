@@ -5,23 +5,36 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from viextract.inputs import InputError
+
 from .mlm_config import PretrainConfig
 from .text import PretrainText, Sentence, TextSource
 
 
 def check_inputs(config: PretrainConfig) -> None:
-    """The given paths exist (checked when the run starts, so a config can name what a step before makes)."""
+    """The given paths exist (checked when the run starts, so a config can name what a step before makes),
+    and the given text files are UTF-8 with some text (now, not after the corpus is segmented)."""
+    from .text import read_given_text
+
     for key in ("init_from", "text_file", "heldout_text_file"):
         value = getattr(config, key)
         if value and not Path(value).exists():
             raise FileNotFoundError(f"{key}: {value}: no such file or directory")
+    for key, name in given_text_files(config):
+        read_given_text(name, key)
+
+
+def given_text_files(config: PretrainConfig) -> list[tuple[str, str]]:
+    """(config key, path) of each text file the config names."""
+    named = [("text_file", config.text_file), ("heldout_text_file", config.heldout_text_file)]
+    return [(k, n) for k, n in named if n] + [("text_files", n) for n in config.text_files]
 
 
 def collect_text(config: PretrainConfig) -> PretrainText:
-    from .text import collect_pretraining_text, read_text_file, segment_documents
+    from .text import collect_pretraining_text, read_given_text, read_text_file, segment_documents
 
     if config.text_file:
-        heldout = [read_text_file(config.heldout_text_file)] if config.heldout_text_file else []
+        heldout = [read_text_file(config.heldout_text_file, "heldout_text_file")] if config.heldout_text_file else []
         return PretrainText([read_text_file(config.text_file)], heldout)
 
     text = collect_pretraining_text(
@@ -34,12 +47,12 @@ def collect_text(config: PretrainConfig) -> PretrainText:
         segmenter=config.segmenter,
     )
     for name in config.text_files:
-        raw = Path(name).read_text(encoding="utf-8")
+        raw = read_given_text(name, "text_files")
         source = TextSource(Path(name).name, name, "given with text_files")
         source.sentences = segment_documents([p for p in raw.split("\n\n") if p.strip()], config.segmenter)
         text.train.append(source)
     if not text.train_sentences():
-        raise ValueError("no pretraining text: every source is switched off or empty")
+        raise InputError("no pretraining text: every source is switched off or empty")
     return text
 
 

@@ -28,6 +28,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from viextract.inputs import InputError, decode_utf8
 from viextract.normalize import normalize_text
 from viextract.segment import group_tokens, merge_groups, split_tokens
 
@@ -296,10 +297,23 @@ def write_text_file(sources: Sequence[TextSource], path: Path) -> None:
         partial.replace(target)
 
 
-def read_text_file(path: str | Path) -> TextSource:
+def read_given_text(path: str | Path, key: str) -> str:
+    """A text file the user gave as `key`: UTF-8 with some text, else InputError naming the key, file and line."""
+    where = f"{key}: {path}"
+    try:
+        data = Path(path).read_bytes()
+    except OSError as error:
+        raise InputError(f"{where}: {error.strerror or error}") from None
+    text = decode_utf8(data, where)
+    if not text.strip():  # trained on nothing, or measured on nothing, without a word said
+        raise InputError(f"{where}: no text (the file is empty or every line is blank)")
+    return text.replace("\r\n", "\n").replace("\r", "\n")  # as read_text's universal newlines
+
+
+def read_text_file(path: str | Path, key: str = "text_file") -> TextSource:
     """A file of `write_text_file` as one source; its sources and licences come from `.sources.json`."""
     path = Path(path)
-    sentences = [line.split() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    sentences = [line.split() for line in read_given_text(path, key).splitlines() if line.strip()]
     listing = path.with_name(path.name + SOURCES_SUFFIX)
     parts = json.loads(listing.read_text(encoding="utf-8")) if listing.is_file() else []
     licence = "; ".join(f"{p['name']}: {p['licence']}" for p in parts) or f"not recorded (no {listing.name})"
