@@ -1,3 +1,6 @@
+import re
+
+import pytest
 import torch
 from safetensors.torch import load_file
 from transformers import RobertaConfig, RobertaForMaskedLM
@@ -32,3 +35,42 @@ def test_the_twin_of_an_int8_stored_base_is_stored_and_described_as_floats(tiny_
     assert "viextract_storage" not in json.loads((tmp_path / "twin" / "config.json").read_text())
     _, info = load_model(RobertaForMaskedLM, tmp_path / "twin")
     assert not info["missing_keys"] and not info["unexpected_keys"]
+
+
+def _refusals(base, tmp_path) -> dict:
+    """name -> (base, out, what the refusal must say)."""
+    import shutil
+
+    bare = tmp_path / "bare"
+    shutil.copytree(base, bare)
+    (bare / "bpe.codes").unlink()
+    (tmp_path / "a-file").write_text("x", encoding="utf-8")
+    return {
+        "out is the base": (base, base, r"--out .*base is the base itself: writing there would replace its weights"),
+        "out is the base, spelled otherwise": (base, base / ".." / "base", r"is the base itself"),
+        "no tokenizer": (bare, tmp_path / "new", r"bare: no bpe.codes there"),
+        "not a model": (tmp_path / "nowhere", tmp_path / "new", r"nowhere: no config.json there"),
+        "out is a file": (base, tmp_path / "a-file", r"--out .*a-file: exists and is not a directory"),
+    }
+
+
+@pytest.mark.parametrize("case", ["out is the base", "out is the base, spelled otherwise", "no tokenizer",
+                                  "not a model", "out is a file"])  # fmt: skip
+@pytest.mark.parametrize("command", ["random_base", "truncate"])
+def test_a_base_that_cannot_be_copied_is_refused_and_left_as_it_was(
+    tiny_tokenizer_dir, tmp_path, capsys, command, case
+):
+    from training.pretraining import truncate
+
+    build_tiny_token_classifier(tiny_tokenizer_dir, tmp_path / "base")
+    before = {p.name: p.read_bytes() for p in (tmp_path / "base").iterdir()}
+    base, out, message = _refusals(tmp_path / "base", tmp_path)[case]
+    if command == "random_base":
+        argv = ["--like", str(base), "--out", str(out)]
+    else:
+        argv = ["--base", str(base), "--layers", "1", "--out", str(out)]
+    with pytest.raises(SystemExit) as refused:
+        (main if command == "random_base" else truncate.main)(argv)
+    assert refused.value.code == 2 and re.search(message, capsys.readouterr().err)
+    assert {p.name: p.read_bytes() for p in (tmp_path / "base").iterdir()} == before
+    assert not (tmp_path / "new").exists()

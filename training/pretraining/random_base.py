@@ -33,6 +33,24 @@ def write_random_twin(like: Path, out: Path, seed: int = 42) -> None:
         copy_tokenizer_files(like, staging)
 
 
+def base_problem(base: Path, out: Path, flag: str) -> str | None:
+    """Why `base` cannot be copied into `out`, found before any work: not a model folder, no tokenizer
+    (the copy would have none and fine-tuning from it fail), or `out` being the base itself (the copy
+    would replace the base's weights)."""
+    from viextract.saving import check_save_target
+
+    for name in ("config.json", "vocab.txt", "bpe.codes"):
+        if not (base / name).is_file():
+            return f"{flag} {base}: no {name} there (a base model folder: config.json, weights, vocab.txt, bpe.codes)"
+    if out.expanduser().resolve() == base.resolve():
+        return f"--out {out} is the base itself: writing there would replace its weights; give another folder"
+    try:
+        check_save_target(out)
+    except NotADirectoryError as error:
+        return f"--out {error}"
+    return None
+
+
 def copy_tokenizer_files(base: Path, out: Path, also: tuple[str, ...] = ()) -> None:
     """The tokenizer files `base` has (and the `also` files it has), into `out`."""
     for name in (*TOKENIZER_FILES, *also):
@@ -50,6 +68,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--seed", type=int, default=42)
     args = parser.parse_args(argv)
+    problem = base_problem(args.like, args.out, "--like")
+    if problem:
+        parser.error(problem)
     write_random_twin(args.like, args.out, args.seed)
     print(f"wrote a randomly initialised {args.like.name} twin to {args.out}")
     return 0

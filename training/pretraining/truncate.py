@@ -21,7 +21,7 @@ from viextract.saving import atomic_directory
 
 from ..fit.trainer import load_base_weights
 from .build_e5_base import INFO_FILE
-from .random_base import copy_tokenizer_files
+from .random_base import base_problem, copy_tokenizer_files
 
 
 def write_truncated(base: Path, out: Path, layers: int) -> None:
@@ -59,7 +59,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    problem = base_problem(args.base, args.out, "--base")
+    if problem:
+        parser.error(problem)
     try:
         write_truncated(args.base, args.out, args.layers)
     except ValueError as error:
