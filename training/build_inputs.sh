@@ -4,6 +4,10 @@
 # ../shared/data/{phobert_tokenizer,ud_vietnamese_vtb}. No network.
 #   bash training/build_inputs.sh
 set -euo pipefail
+if [ $# -gt 0 ]; then  # it takes none: an argument meant for a step would be ignored without a word
+  echo "usage: bash training/build_inputs.sh   (takes no arguments; got: $*)" >&2
+  exit 2
+fi
 cd "$(dirname "$0")/.."
 out=outputs/bundled
 mkdir -p $out

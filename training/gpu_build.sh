@@ -13,8 +13,14 @@
 # int8 (training.release.assemble, which refuses a dev F1 drop > 0.5) and packs into OUT_DIR: the model's
 # two weight files cut into 15 MB parts, and one archive of every results file, log and small file.
 set -uo pipefail
+# Checked first: this script goes on past a failed step, so a deadline that is not a number would fail every
+# job and still pack and report.
+if [ $# -lt 1 ] || [ $# -gt 2 ] || [[ $1 == -* ]] || ! [[ ${2:-470} =~ ^[0-9]+$ ]]; then
+  echo "usage: bash training/gpu_build.sh OUT_DIR [DEADLINE_SECONDS]   (got: $*)" >&2
+  exit 2
+fi
 cd "$(dirname "$0")/.."
-out=${1:?usage: gpu_build.sh OUT_DIR [DEADLINE_SECONDS]}
+out=$1
 deadline=${2:-470}
 mkdir -p "$out" outputs/gpu
 export OMP_NUM_THREADS=2 TOKENIZERS_PARALLELISM=false PYTHONUNBUFFERED=1 HF_HUB_OFFLINE=1
