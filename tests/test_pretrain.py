@@ -188,3 +188,27 @@ def test_a_blank_or_non_utf8_text_file_is_refused_naming_key_file_and_line(tmp_p
     assert main([a for o in overrides for a in ("--set", o)]) == 2
     assert re.match(rf"error: {key}: {re.escape(str(tmp_path / 'bad.txt'))}: {message}", capsys.readouterr().err)
     assert not (tmp_path / "base").exists()
+
+
+@pytest.mark.parametrize(
+    ("key", "where", "message"),
+    [
+        ("output_dir", "a-file", r"output_dir: .*a-file: exists and is not a directory"),
+        ("output_dir", "a-file/base", r"output_dir: .*a-file is a file, not a folder"),
+        ("tokenizer_dir", "empty", r"tokenizer_dir: .*empty: no vocab.txt there"),
+        ("init_from", "empty", r"init_from: .*empty: no vocab.txt there"),
+    ],
+)
+def test_an_output_or_tokenizer_folder_that_cannot_serve_is_refused_before_training(
+    tmp_path, capsys, monkeypatch, key, where, message
+):
+    from training.pretraining import mlm
+
+    monkeypatch.setattr(mlm, "collect_text", lambda config: pytest.fail("the text was collected"))
+    (tmp_path / "good.txt").write_text(GOOD_TEXT, encoding="utf-8")
+    (tmp_path / "a-file").write_text("x", encoding="utf-8")
+    (tmp_path / "empty").mkdir()
+    values = {"output_dir": str(tmp_path / "base"), "text_file": str(tmp_path / "good.txt"), key: str(tmp_path / where)}
+    assert mlm.main([a for k, v in values.items() for a in ("--set", f"{k}={v}")]) == 2
+    assert re.match(rf"error: {message}", capsys.readouterr().err)
+    assert (tmp_path / "a-file").read_text(encoding="utf-8") == "x"

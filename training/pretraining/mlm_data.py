@@ -22,6 +22,23 @@ def check_inputs(config: PretrainConfig) -> None:
             raise FileNotFoundError(f"{key}: {value}: no such file or directory")
     for key, name in given_text_files(config):
         read_given_text(name, key)
+    check_tokenizer_and_output(config)
+
+
+def check_tokenizer_and_output(config: PretrainConfig) -> None:
+    """InputError for a tokenizer folder without its two files (found only after the text is collected) and
+    for an output_dir that is a file (found only when the trained model is saved, hours later)."""
+    from viextract.saving import check_save_target
+
+    for key in ("tokenizer_dir", "init_from"):
+        folder = getattr(config, key)
+        missing = [n for n in ("vocab.txt", "bpe.codes") if folder and not (Path(folder) / n).is_file()]
+        if missing:
+            raise InputError(f"{key}: {folder}: no {missing[0]} there (a tokenizer folder has vocab.txt and bpe.codes)")
+    try:
+        check_save_target(config.output_dir)
+    except NotADirectoryError as error:
+        raise InputError(f"output_dir: {error}") from None
 
 
 def given_text_files(config: PretrainConfig) -> list[tuple[str, str]]:
