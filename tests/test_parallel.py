@@ -2,6 +2,7 @@
 same results, input order, errors located, cuts counted."""
 
 import logging
+import os
 
 import pytest
 from hypothesis import given
@@ -152,6 +153,9 @@ def test_a_script_without_a_main_guard_fails_instead_of_hanging(tmp_path):
         "print(len(list(extractor.pipe(['Sáng 5/3, tại Hà Nội.'] * 4, n_process=2))))\n",
         encoding="utf-8",
     )
-    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=240)
+    temporary = tmp_path / "tmp"  # its own: another process's pipe() may have a task file in the shared one
+    temporary.mkdir()
+    environment = {**os.environ, "TMPDIR": str(temporary)}
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=240, env=environment)
     assert done.returncode != 0 and "BrokenProcessPool" in done.stderr, done.stderr[-2000:]
-    assert not list(__import__("pathlib").Path(__import__("tempfile").gettempdir()).glob("viextract-task-*.pkl"))
+    assert not list(temporary.glob("viextract-task-*.pkl"))
