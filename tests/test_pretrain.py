@@ -212,3 +212,22 @@ def test_an_output_or_tokenizer_folder_that_cannot_serve_is_refused_before_train
     assert mlm.main([a for k, v in values.items() for a in ("--set", f"{k}={v}")]) == 2
     assert re.match(rf"error: {message}", capsys.readouterr().err)
     assert (tmp_path / "a-file").read_text(encoding="utf-8") == "x"
+
+
+@pytest.mark.parametrize(
+    ("listing", "message"),
+    [(b"[{bad", r":1: invalid JSON"), (b'{"name": "x"}', "expected a JSON list of sources, got dict"),
+     (b'[{"name": "x"}]', "source 0: field 'licence': expected a string")],
+)  # fmt: skip
+def test_a_broken_sources_listing_beside_the_text_file_is_one_line(tmp_path, capsys, listing, message):
+    """The `.sources.json` is hand-editable and its licences go onto the card: a broken one was a traceback."""
+    from training.pretraining.mlm import main
+
+    (tmp_path / "good.txt").write_text(GOOD_TEXT, encoding="utf-8")
+    (tmp_path / "good.txt.sources.json").write_bytes(listing)
+    overrides = [f"output_dir={tmp_path / 'base'}", "use_corpus=false", "ud_parts=[]", "ud_heldout_parts=[]",
+                 "use_underthesea_vlsp2013=false", f"text_file={tmp_path / 'good.txt'}"]  # fmt: skip
+    assert main([a for o in overrides for a in ("--set", o)]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith(f"error: {tmp_path / 'good.txt.sources.json'}") and message in error, error
+    assert not (tmp_path / "base").exists()

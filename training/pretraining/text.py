@@ -315,9 +315,28 @@ def read_text_file(path: str | Path, key: str = "text_file") -> TextSource:
     path = Path(path)
     sentences = [line.split() for line in read_given_text(path, key).splitlines() if line.strip()]
     listing = path.with_name(path.name + SOURCES_SUFFIX)
-    parts = json.loads(listing.read_text(encoding="utf-8")) if listing.is_file() else []
+    parts = read_sources_listing(listing) if listing.is_file() else []
     licence = "; ".join(f"{p['name']}: {p['licence']}" for p in parts) or f"not recorded (no {listing.name})"
     return TextSource(path.name, str(path), licence, sentences, {"sources": parts})
+
+
+def read_sources_listing(listing: Path) -> list[dict]:
+    """The `.sources.json` beside a text file: a list of objects naming each source and its licence, which the
+    card repeats; InputError naming the file and the entry at fault (it is hand-editable)."""
+    try:
+        parts = json.loads(decode_utf8(listing.read_bytes(), str(listing)))
+    except OSError as error:
+        raise InputError(f"{listing}: {error.strerror or error}") from None
+    except json.JSONDecodeError as error:
+        raise InputError(f"{listing}:{error.lineno}: invalid JSON: {error.msg} at column {error.colno}") from None
+    if not isinstance(parts, list):
+        raise InputError(f"{listing}: expected a JSON list of sources, got {type(parts).__name__}")
+    for index, part in enumerate(parts):
+        fields = part if isinstance(part, dict) else {}
+        missing = [key for key in ("name", "licence") if not isinstance(fields.get(key), str)]
+        if missing:
+            raise InputError(f"{listing}: source {index}: field {missing[0]!r}: expected a string, in {part!r}")
+    return parts
 
 
 def format_summary(summary: dict) -> str:
