@@ -48,14 +48,15 @@ def _refusals(base, tmp_path) -> dict:
     return {
         "out is the base": (base, base, r"--out .*base is the base itself: writing there would replace its weights"),
         "out is the base, spelled otherwise": (base, base / ".." / "base", r"is the base itself"),
+        "out inside the base": (base, base / "small", r"--out .*small is inside the base"),
         "no tokenizer": (bare, tmp_path / "new", r"bare: no bpe.codes there"),
         "not a model": (tmp_path / "nowhere", tmp_path / "new", r"nowhere: no config.json there"),
         "out is a file": (base, tmp_path / "a-file", r"--out .*a-file: exists and is not a directory"),
     }
 
 
-@pytest.mark.parametrize("case", ["out is the base", "out is the base, spelled otherwise", "no tokenizer",
-                                  "not a model", "out is a file"])  # fmt: skip
+@pytest.mark.parametrize("case", ["out is the base", "out is the base, spelled otherwise", "out inside the base",
+                                  "no tokenizer", "not a model", "out is a file"])  # fmt: skip
 @pytest.mark.parametrize("command", ["random_base", "truncate"])
 def test_a_base_that_cannot_be_copied_is_refused_and_left_as_it_was(
     tiny_tokenizer_dir, tmp_path, capsys, command, case
@@ -63,7 +64,7 @@ def test_a_base_that_cannot_be_copied_is_refused_and_left_as_it_was(
     from training.pretraining import truncate
 
     build_tiny_token_classifier(tiny_tokenizer_dir, tmp_path / "base")
-    before = {p.name: p.read_bytes() for p in (tmp_path / "base").iterdir()}
+    before = {p.name: p.read_bytes() for p in (tmp_path / "base").rglob("*")}
     base, out, message = _refusals(tmp_path / "base", tmp_path)[case]
     if command == "random_base":
         argv = ["--like", str(base), "--out", str(out)]
@@ -72,5 +73,5 @@ def test_a_base_that_cannot_be_copied_is_refused_and_left_as_it_was(
     with pytest.raises(SystemExit) as refused:
         (main if command == "random_base" else truncate.main)(argv)
     assert refused.value.code == 2 and re.search(message, capsys.readouterr().err)
-    assert {p.name: p.read_bytes() for p in (tmp_path / "base").iterdir()} == before
+    assert {p.name: p.read_bytes() for p in (tmp_path / "base").rglob("*")} == before
     assert not (tmp_path / "new").exists()

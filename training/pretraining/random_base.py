@@ -44,6 +44,8 @@ def base_problem(base: Path, out: Path, flag: str) -> str | None:
             return f"{flag} {base}: no {name} there (a base model folder: config.json, weights, vocab.txt, bpe.codes)"
     if out.expanduser().resolve() == base.resolve():
         return f"--out {out} is the base itself: writing there would replace its weights; give another folder"
+    if base.resolve() in out.expanduser().resolve().parents:  # a model inside the base: every copy of it carries one
+        return f"--out {out} is inside the base {base}; give a folder outside it"
     try:
         check_save_target(out)
     except NotADirectoryError as error:
