@@ -122,3 +122,21 @@ def test_folds_scored_at_other_levels_are_refused(tmp_path):
     for paths in ([*with_e2e, without], [without, *with_e2e]):
         with pytest.raises(ConfigError, match=r"fold3\.json.* scores \['relations_gold_entities'\].*--ner-kfold"):
             merge(paths)
+
+
+def test_unreadable_inputs_are_one_line_naming_the_file_and_line(tmp_path, capsys):
+    """A results file saved as latin-1, cut short or not an object was a traceback (or 'position 9' of the bytes)."""
+    good = [fold_file(tmp_path, index, 5) for index in range(3)]
+    cases = {
+        "latin.json": ('{"task": "r\xe9"}'.encode("latin-1"), "latin.json:1: encoding: not UTF-8 text (byte 0xe9"),
+        "cut.json": (b'{"task": "re",\n "k": ', "cut.json:2: json: invalid JSON: Expecting value at column 7"),
+        "twice.json": (b'{"k": 4,\n "k": 5}', "twice.json:2: k: given twice (first on line 1)"),
+        "number.json": (b"42", "number.json: not an `evaluate --kfold` results file (a JSON int)"),
+    }
+    out = tmp_path / "kfold.json"
+    for name, (data, message) in cases.items():
+        (tmp_path / name).write_bytes(data)
+        assert main([*map(str, good), str(tmp_path / name), "--out", str(out)]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and message in err, err
+    assert not out.exists()

@@ -59,6 +59,30 @@ def unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return data
 
 
+def read_json(path: str | Path, what: str = "file") -> Any:
+    """The JSON value of `path`; DataError (`file:line: field: problem`) when it is missing, not UTF-8, not
+    JSON, or gives a key twice in one object (json.loads would silently keep the last)."""
+    path = Path(path)
+    text = read_utf8(path, what).removeprefix("\ufeff")  # a byte-order mark is not JSON
+    try:
+        return json.loads(text, object_pairs_hook=unique_keys)
+    except json.JSONDecodeError as error:
+        raise field_error(
+            f"{path}:{error.lineno}", "json", f"invalid JSON: {error.msg} at column {error.colno}"
+        ) from None
+    except DuplicateKey as error:
+        lines = key_lines(text, error.key)
+        raise field_error(
+            f"{path}:{lines[-1]}", error.key, f"given twice (first on line {lines[0]}); JSON keeps only the last"
+        ) from None
+
+
+def key_lines(text: str, key: str) -> list[int]:
+    """The lines of a JSON text where `key` is written as an object key (at least one, for errors)."""
+    written = re.compile(re.escape(json.dumps(key, ensure_ascii=False)) + r"\s*:")
+    return [number for number, line in enumerate(text.split("\n"), 1) for _ in written.finditer(line)] or [1]
+
+
 def read_jsonl(path: str | Path) -> list[tuple[int, Any]]:
     """(line number, decoded object) for each non-blank line; DataError on bad JSON, a key given twice in one
     object or a non-UTF-8 file."""

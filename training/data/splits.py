@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 
 from .documents import CORPUS_FILE, SPLIT_NAMES, DataError, Document, field_error
-from .files import DuplicateKey, load_documents, load_numbered_documents, read_utf8, unique_keys
+from .files import load_documents, load_numbered_documents, read_json
 
 
 def load_split(
@@ -116,17 +115,7 @@ def read_splits(path: str | Path) -> dict[str, list[str]]:
     otherwise leave its split silently empty.
     """
     path = Path(path)
-    try:
-        text = read_utf8(path, "splits file").removeprefix("\ufeff")  # a byte-order mark is not JSON
-        splits = json.loads(text, object_pairs_hook=unique_keys)
-    except json.JSONDecodeError as error:
-        raise DataError(f"{path}:{error.lineno}: json: invalid JSON: {error.msg}") from None
-    except DuplicateKey as error:
-        # json keeps the last: a second "train" (pasted, or a stale one) silently emptied the first.
-        lines = _key_lines(text, error.key)
-        raise DataError(
-            f"{path}:{lines[-1]}: {error.key}: given twice (first on line {lines[0]}); JSON keeps only the last"
-        ) from None
+    splits = read_json(path, "splits file")
     if not isinstance(splits, dict):
         raise DataError(f"{path}:1: splits: expected an object")
     for name in splits:
@@ -145,12 +134,6 @@ def read_splits(path: str | Path) -> dict[str, list[str]]:
                 raise DataError(f"{where}: {name}: document {doc_id!r} is also in {owner[doc_id]}")
             owner[doc_id] = name
     return splits
-
-
-def _key_lines(text: str, key: str) -> list[int]:
-    """The lines of a JSON text where `key` is written as an object key (at least one, for errors)."""
-    written = re.compile(re.escape(json.dumps(key, ensure_ascii=False)) + r"\s*:")
-    return [number for number, line in enumerate(text.split("\n"), 1) for _ in written.finditer(line)] or [1]
 
 
 def _line_of(path: Path, *needles: str) -> int:

@@ -12,14 +12,13 @@ is comes from its held-out documents, recomputed from the document list and the 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from ..data.documents import DataError
-from ..data.files import check_output_file
+from ..data.files import check_output_file, read_json
 from ..fit.config import ConfigError
 from .kfold import fold_summary, format_fold_summary, make_folds
 from .runs import write_results
@@ -29,10 +28,9 @@ SHARED_KEYS = ("task", "data", "docs", "document_ids", "k", "config")
 
 
 def read_results(path: Path) -> dict[str, Any]:
-    try:
-        results = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise ConfigError(f"{path}: cannot read k-fold results: {error}") from error
+    results = read_json(path, "k-fold results file")
+    if not isinstance(results, dict):
+        raise ConfigError(f"{path}: not an `evaluate --kfold` results file (a JSON {type(results).__name__})")
     missing = [key for key in (*SHARED_KEYS, "folds", "summary") if key not in results]
     if missing:
         raise ConfigError(f"{path}: not an `evaluate --kfold` results file (no {', '.join(missing)})")
