@@ -34,3 +34,23 @@ def test_pooled_table_adds_up_the_folds_counts():
     # Mean of the folds' F1 would be (66.7 + 50.0) / 2; the sums are 4 correct of 5 predicted, 10 gold.
     assert "| a | relations end to end | 80.0 / 40.0 / 53.3 | meets 4/5/10 |" in pooled_table([("a", data)])
     assert pooled_table([("b", {"folds": []})]).count("\n") == 1  # header only
+
+
+def test_unreadable_results_are_one_line_naming_the_file(tmp_path, capsys):
+    """A results file saved as latin-1, cut short, missing or not an object was a traceback."""
+    from training.evaluation.compare_kfold import main
+
+    good = results(tmp_path, "good", 0.6, "one_pass")
+    cases = {
+        "latin.json": ('{"config": "caf\xe9"}'.encode("latin-1"), "latin.json:1: encoding: not UTF-8 text"),
+        "cut.json": (b'{"summary":\n {', "cut.json:2: json: invalid JSON: Expecting property name"),
+        "list.json": (b"[]", "list.json: not an `evaluate --kfold` results file (a JSON list)"),
+    }
+    for name, (data, message) in cases.items():
+        (tmp_path / name).write_bytes(data)
+        for argv in ([f"a={good}", f"b={tmp_path / name}"], ["--pick", str(tmp_path / name), "--against", str(good)]):
+            assert main(argv) == 2
+            err = capsys.readouterr().err
+            assert err.count("\n") == 1 and message in err, err
+    assert main([f"a={tmp_path / 'gone.json'}"]) == 2
+    assert "gone.json: no such k-fold results file" in capsys.readouterr().err

@@ -15,12 +15,13 @@ the candidate.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from ..data.documents import DataError
+from ..data.files import read_json
 from .metrics import PRF
 
 LEVELS = {
@@ -31,7 +32,11 @@ LEVELS = {
 
 
 def read_summary(path: str | Path) -> dict[str, Any]:
-    return json.loads(Path(path).read_text(encoding="utf-8"))
+    """A k-fold results file; DataError naming the file (and line) when it cannot be read as one."""
+    results = read_json(path, "k-fold results file")
+    if not isinstance(results, dict):
+        raise DataError(f"{path}: not an `evaluate --kfold` results file (a JSON {type(results).__name__})")
+    return results
 
 
 def micro_f1(results: dict[str, Any], level: str) -> float | None:
@@ -110,18 +115,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--margin", type=float, default=1.0, help="points of end-to-end F1 the candidate may lose")
     parser.add_argument("--pooled", action="store_true", help="the folds' counts added up, not the mean of their F1")
     args = parser.parse_args(argv)
-    if args.pick is not None:
-        if args.against is None:
-            parser.error("--pick needs --against")
-        print(pick(args.pick, args.against, args.margin))
-        return 0
+    if args.pick is not None and args.against is None:
+        parser.error("--pick needs --against")
     named = []
     for item in args.results:
         name, sep, path = item.partition("=")
         if not sep:
             parser.error(f"{item!r}: expected NAME=RESULTS.json")
-        named.append((name, read_summary(path)))
-    print(pooled_table(named) if args.pooled else table(named))
+        named.append((name, path))
+    try:
+        if args.pick is not None:
+            print(pick(args.pick, args.against, args.margin))
+        else:
+            named = [(name, read_summary(path)) for name, path in named]
+            print(pooled_table(named) if args.pooled else table(named))
+    except DataError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     return 0
 
 
