@@ -56,6 +56,26 @@ def test_bad_jobs_files_are_one_line_errors_with_exit_2(tmp_path, capsys):
     assert not (tmp_path / "logs").exists()
 
 
+def test_unreadable_jobs_files_name_the_file_and_line(tmp_path, capsys):
+    """A jobs file saved as latin-1 or cut short said 'position 14' or 'char 41' of its bytes."""
+    cases = [
+        ('[{"name": "caf\xe9", "cmd": "true"}]'.encode("latin-1"), "jobs.json:1: encoding: not UTF-8 text (byte 0xe9"),
+        (
+            b'[{"name": "a", "cmd": "true"},\n {"name": }]',
+            "jobs.json:2: json: invalid JSON: Expecting value at column 11",
+        ),
+        (b'[{"name": "a",\n  "name": "b", "cmd": "true"}]', "jobs.json:2: name: given twice (first on line 1)"),
+    ]
+    for data, message in cases:
+        (tmp_path / "jobs.json").write_bytes(data)
+        assert main([str(tmp_path / "jobs.json"), "--log-dir", str(tmp_path / "logs")]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and message in err, err
+    assert main([str(tmp_path / "gone.json")]) == 2
+    assert "gone.json: no such jobs file" in capsys.readouterr().err
+    assert not (tmp_path / "logs").exists()
+
+
 def test_a_terminated_runner_stops_its_jobs_and_writes_the_summary(tmp_path):
     import json
     import os

@@ -23,6 +23,9 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from ..data.documents import DataError
+from ..data.files import read_json
+
 
 @dataclass
 class Job:
@@ -45,9 +48,9 @@ _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._=-]*")
 def load_jobs(path: Path) -> list[Job]:
     """The jobs of `path`, checked: unique names, known dependencies that come earlier in the file."""
     try:
-        entries = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as error:
-        raise JobsError(f"{path}: cannot read the jobs ({error})") from error
+        entries = read_json(path, "jobs file")
+    except DataError as error:
+        raise JobsError(str(error)) from None
     if not isinstance(entries, list):
         raise JobsError(f"{path}: expected a JSON list of jobs, got {type(entries).__name__}")
     jobs: list[Job] = []
