@@ -140,3 +140,25 @@ def test_unreadable_inputs_are_one_line_naming_the_file_and_line(tmp_path, capsy
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and message in err, err
     assert not out.exists()
+
+
+def test_an_out_that_cannot_be_written_is_one_line_and_keeps_the_old_file(tmp_path, monkeypatch, capsys):
+    """A full disk or read-only folder under --out was an OSError traceback after the summary."""
+    import errno
+    from pathlib import Path
+
+    paths = [fold_file(tmp_path, index, 5) for index in range(4)]
+    out = tmp_path / "results" / "kfold.json"
+    out.parent.mkdir()
+    out.write_text("the previous merge\n", encoding="utf-8")
+
+    def disk_full(self, *args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(Path, "write_text", disk_full)
+    assert main([*map(str, paths), "--out", str(out)]) == 1
+    captured = capsys.readouterr()
+    assert "4-fold cross-validation" in captured.out
+    assert captured.err == f"error: {out}: cannot write the results (No space left on device)\n"
+    assert [p.name for p in out.parent.iterdir()] == ["kfold.json"]
+    assert out.read_bytes() == b"the previous merge\n"

@@ -21,7 +21,7 @@ from ..data.documents import DataError
 from ..data.files import check_output_file, read_json
 from ..fit.config import ConfigError
 from .kfold import fold_summary, format_fold_summary, make_folds
-from .runs import write_results
+from .runs import write_out
 
 # Keys every input must share; `ner_kfold` (the NER results each fold was scored with) may differ.
 SHARED_KEYS = ("task", "data", "docs", "document_ids", "k", "config")
@@ -95,9 +95,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ConfigError, DataError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    write_results(args.out, merged)
     print(format_fold_summary(merged, [(level, level.replace("_", " ")) for level in merged["summary"]]))
-    return 0
+    return write_out(args.out, merged)
 
 
 if __name__ == "__main__":
