@@ -162,3 +162,12 @@ def test_an_out_that_cannot_be_written_is_one_line_and_keeps_the_old_file(tmp_pa
     assert captured.err == f"error: {out}: cannot write the results (No space left on device)\n"
     assert [p.name for p in out.parent.iterdir()] == ["kfold.json"]
     assert out.read_bytes() == b"the previous merge\n"
+
+
+def test_an_out_name_the_system_refuses_is_one_line_before_any_work(tmp_path, capsys):
+    """A name over the file system's 255-byte limit was an OSError traceback from the --out check."""
+    paths = [fold_file(tmp_path, index, 5) for index in range(4)]
+    out = tmp_path / ("x" * 300 + ".json")
+    assert main([*map(str, paths), "--out", str(out)]) == 2
+    captured = capsys.readouterr()
+    assert captured.err == f"error: --out: {out}: File name too long\n" and captured.out == ""

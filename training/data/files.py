@@ -146,19 +146,29 @@ def save_documents(documents: Iterable[Document], path: str | Path) -> None:
 
 def check_output_file(path: str | Path | None, inputs: Iterable[str | Path | None] = (), flag: str = "--out") -> None:
     """DataError before any work when `path` cannot take the file a command writes: a directory, a device or
-    pipe, or one of its `inputs` (writing there would replace the user's data with our output)."""
+    pipe, a name the system refuses, or one of its `inputs` (writing there would replace the user's data)."""
     if path is None:
         return
     out = Path(path)
+    try:
+        problem = _output_problem(out, inputs)
+    except OSError as error:  # a name over the system's length limit, a folder it may not look into
+        problem = f"{out}: {error.strerror or error}"
+    if problem is not None:
+        raise DataError(f"{flag}: {problem}")
+
+
+def _output_problem(out: Path, inputs: Iterable[str | Path | None]) -> str | None:
     if out.is_dir():
-        raise DataError(f"{flag}: {out}: is a directory; give the path of a file to write")
+        return f"{out}: is a directory; give the path of a file to write"
     if out.exists() and not out.is_file():
         # /dev/stdout, /dev/null, a FIFO: the file written beside and renamed into place would replace the
         # device itself (as root), or fail to be created in /dev.
-        raise DataError(f"{flag}: {out}: not a regular file (a device or pipe); give the path of a file to write")
+        return f"{out}: not a regular file (a device or pipe); give the path of a file to write"
     folder = file_in_the_way(out.parent)
     if folder is not None:
-        raise DataError(f"{flag}: {out}: {folder} is a file, not a folder")
+        return f"{out}: {folder} is a file, not a folder"
     for source in inputs:
         if source is not None and out.exists() and Path(source).exists() and os.path.samefile(out, source):
-            raise DataError(f"{flag}: {out}: is an input of this command ({source}); writing it would replace it")
+            return f"{out}: is an input of this command ({source}); writing it would replace it"
+    return None
