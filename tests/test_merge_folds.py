@@ -171,3 +171,12 @@ def test_an_out_name_the_system_refuses_is_one_line_before_any_work(tmp_path, ca
     assert main([*map(str, paths), "--out", str(out)]) == 2
     captured = capsys.readouterr()
     assert captured.err == f"error: --out: {out}: File name too long\n" and captured.out == ""
+
+
+def test_an_out_name_near_the_length_limit_is_written(tmp_path):
+    """The results were staged as '.NAME.tmp', 5 bytes over a 251-byte name's limit: an error for a legal name."""
+    paths = [fold_file(tmp_path, index, 5) for index in range(4)]
+    out = tmp_path / ("x" * 246 + ".json")
+    assert main([*map(str, paths), "--out", str(out)]) == 0
+    assert len(json.loads(out.read_text(encoding="utf-8"))["folds"]) == 4
+    assert sorted(tmp_path.iterdir()) == sorted([*paths, out])

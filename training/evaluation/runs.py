@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -102,7 +103,8 @@ def write_results(path: str | Path, results: dict[str, Any]) -> None:
     """Results as JSON, written beside and renamed into place: never half a file under `path`. An OSError
     names `path` (a full disk said only '[Errno 28] No space left on device')."""
     out = Path(path)
-    tmp = out.with_name(f".{out.name}.tmp")
+    # Short, so that a name near the 255-byte limit can still be staged; the pid keeps two writers apart.
+    tmp = out.with_name(f".{out.name[:40]}.{os.getpid()}.tmp")
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         tmp.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
