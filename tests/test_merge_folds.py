@@ -180,3 +180,26 @@ def test_an_out_name_near_the_length_limit_is_written(tmp_path):
     assert main([*map(str, paths), "--out", str(out)]) == 0
     assert len(json.loads(out.read_text(encoding="utf-8"))["folds"]) == 4
     assert sorted(tmp_path.iterdir()) == sorted([*paths, out])
+
+
+def test_a_fold_file_missing_a_field_names_the_file_and_field(tmp_path, capsys):
+    """A hand-edited or mixed-up fold file was a KeyError, TypeError or AttributeError traceback."""
+    paths = [fold_file(tmp_path, index, 5) for index in range(3)]
+    scores = level(5, 10, 10)
+    del scores["micro"]["f1"]
+    cases = [
+        ({"k": "4"}, 'k: expected a number of folds, got "4"'),
+        ({"config": {"architecture": "one_pass"}}, "config.seed: missing (expected the folds' seed)"),
+        ({"document_ids": None}, "document_ids: missing (expected a list of document ids)"),
+        ({"folds": [{"test_ids": FOLDS[3]}]}, "folds[0].relations_gold_entities: missing"),
+        ({"folds": [{"test_ids": FOLDS[3], "relations_gold_entities": scores}]},
+         "folds[0].relations_gold_entities.micro.f1: missing (expected a number)"),
+        ({"folds": [{"test_ids": [1, 2]}]}, "folds[0].test_ids: expected document ids (strings), got 1"),
+        ({"folds": ["fold 3"]}, "folds[0]: expected a fold's results, got \"fold 3\""),
+    ]  # fmt: skip
+    for changes, message in cases:
+        bad = fold_file(tmp_path, 3, 5, **changes)
+        assert main([*map(str, paths), str(bad), "--out", str(tmp_path / "kfold.json")]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith(f"error: {bad}: {message}") and err.count("\n") == 1, err
+    assert not (tmp_path / "kfold.json").exists()

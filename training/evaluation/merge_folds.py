@@ -12,6 +12,7 @@ is comes from its held-out documents, recomputed from the document list and the 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -34,7 +35,51 @@ def read_results(path: Path) -> dict[str, Any]:
     missing = [key for key in (*SHARED_KEYS, "folds", "summary") if key not in results]
     if missing:
         raise ConfigError(f"{path}: not an `evaluate --kfold` results file (no {', '.join(missing)})")
+    check_results(path, results)
     return results
+
+
+def check_results(path: Path, results: dict[str, Any]) -> None:
+    """ConfigError naming the field that merging reads and finds missing or of the wrong kind: a hand-edited
+    or mixed-up file was a KeyError or TypeError traceback."""
+    _expect(path, "k", results["k"], int, "a number of folds")
+    _expect_ids(path, "document_ids", results["document_ids"])
+    config = _expect(path, "config", results["config"], dict, "the training config")
+    _expect(path, "config.seed", config.get("seed"), int, "the folds' seed")
+    levels = _expect(path, "summary", results["summary"], dict, "scores by level")
+    for number, fold in enumerate(_expect(path, "folds", results["folds"], list, "a list of folds")):
+        check_fold(path, f"folds[{number}]", fold, levels)
+
+
+def check_fold(path: Path, where: str, fold: Any, levels: dict[str, Any]) -> None:
+    """One fold's held-out ids and, at each level its file's summary has, the scores fold_summary reads."""
+    _expect_ids(path, f"{where}.test_ids", _expect(path, where, fold, dict, "a fold's results").get("test_ids"))
+    for level in levels:
+        scores = _expect(
+            path, f"{where}.{level}", fold.get(level), dict, "the fold's scores at a level the summary lists"
+        )
+        micro = _expect(path, f"{where}.{level}.micro", scores.get("micro"), dict, "micro scores")
+        for key in ("precision", "recall", "f1"):
+            _expect(path, f"{where}.{level}.micro.{key}", micro.get(key), (int, float), "a number")
+        per_label = _expect(path, f"{where}.{level}.per_label", scores.get("per_label"), dict, "scores by label")
+        for label, row in per_label.items():
+            row = _expect(path, f"{where}.{level}.per_label.{label}", row, dict, "a label's scores")
+            _expect(path, f"{where}.{level}.per_label.{label}.f1", row.get("f1"), (int, float), "a number")
+
+
+def _expect(path: Path, field: str, value: Any, kind: type | tuple[type, ...], what: str) -> Any:
+    """`value` when it is of `kind` (a JSON true is no number), else ConfigError naming the file and field."""
+    if isinstance(value, kind) and not isinstance(value, bool):
+        return value
+    problem = f"missing (expected {what})" if value is None else f"expected {what}, got {json.dumps(value)[:40]}"
+    raise ConfigError(f"{path}: {field}: {problem}")
+
+
+def _expect_ids(path: Path, field: str, value: Any) -> None:
+    ids = _expect(path, field, value, list, "a list of document ids")
+    wrong = next((item for item in ids if not isinstance(item, str)), None)
+    if wrong is not None:
+        raise ConfigError(f"{path}: {field}: expected document ids (strings), got {json.dumps(wrong)[:40]}")
 
 
 def fold_index(path: Path, fold: dict[str, Any], folds: list[list[str]]) -> int:
