@@ -164,6 +164,22 @@ def test_an_out_that_cannot_be_written_is_one_line_and_keeps_the_old_file(tmp_pa
     assert out.read_bytes() == b"the previous merge\n"
 
 
+def test_the_file_is_written_even_when_printing_the_summary_fails(tmp_path, monkeypatch):
+    """`merge_folds ... | head` closes stdout early: the summary's BrokenPipeError must not cost the file."""
+    import sys
+
+    class ClosedPipe:
+        def write(self, text):
+            raise BrokenPipeError(32, "Broken pipe")
+
+    paths = [fold_file(tmp_path, index, 5) for index in range(4)]
+    out = tmp_path / "kfold.json"
+    monkeypatch.setattr(sys, "stdout", ClosedPipe())
+    with pytest.raises(BrokenPipeError):
+        main([*map(str, paths), "--out", str(out)])
+    assert len(json.loads(out.read_text(encoding="utf-8"))["folds"]) == 4
+
+
 def test_an_out_name_the_system_refuses_is_one_line_before_any_work(tmp_path, capsys):
     """A name over the file system's 255-byte limit was an OSError traceback from the --out check."""
     paths = [fold_file(tmp_path, index, 5) for index in range(4)]

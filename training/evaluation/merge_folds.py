@@ -140,8 +140,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ConfigError, DataError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    status = write_out(args.out, merged)  # before printing: a closed pipe (`| head`) must not cost the file
     print(format_fold_summary(merged, [(level, level.replace("_", " ")) for level in merged["summary"]]))
-    return write_out(args.out, merged)
+    return status
 
 
 if __name__ == "__main__":
