@@ -219,3 +219,10 @@ def test_a_fold_file_missing_a_field_names_the_file_and_field(tmp_path, capsys):
         err = capsys.readouterr().err
         assert err.startswith(f"error: {bad}: {message}") and err.count("\n") == 1, err
     assert not (tmp_path / "kfold.json").exists()
+
+
+def test_more_folds_than_documents_names_the_file(tmp_path, capsys):
+    """Said '--kfold: 9 folds but only 4 documents', a flag merge_folds does not have, and no file."""
+    paths = [fold_file(tmp_path, index, 5, k=9) for index in range(4)]
+    assert main([*map(str, paths), "--out", str(tmp_path / "kfold.json")]) == 2
+    assert capsys.readouterr().err == f"error: {paths[0]}: k: 9 folds of 4 document_ids cannot be a k-fold\n"

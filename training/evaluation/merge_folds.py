@@ -42,8 +42,10 @@ def read_results(path: Path) -> dict[str, Any]:
 def check_results(path: Path, results: dict[str, Any]) -> None:
     """ConfigError naming the field that merging reads and finds missing or of the wrong kind: a hand-edited
     or mixed-up file was a KeyError or TypeError traceback."""
-    _expect(path, "k", results["k"], int, "a number of folds")
+    k = _expect(path, "k", results["k"], int, "a number of folds")
     _expect_ids(path, "document_ids", results["document_ids"])
+    if not 2 <= k <= len(results["document_ids"]):
+        raise ConfigError(f"{path}: k: {k} folds of {len(results['document_ids'])} document_ids cannot be a k-fold")
     config = _expect(path, "config", results["config"], dict, "the training config")
     _expect(path, "config.seed", config.get("seed"), int, "the folds' seed")
     levels = _expect(path, "summary", results["summary"], dict, "scores by level")
