@@ -42,8 +42,10 @@ def test_a_missing_repeated_or_foreign_fold_is_refused(tmp_path):
     paths = [fold_file(tmp_path, index, 5) for index in range(4)]
     with pytest.raises(ConfigError, match=r"fold\(s\) \[3\]"):
         merge(paths[:3])
-    with pytest.raises(ConfigError, match="fold 1 is also in"):
-        merge(paths + [paths[1]])
+    again = tmp_path / "again.json"
+    again.write_bytes(paths[1].read_bytes())
+    with pytest.raises(ConfigError, match="again.json: fold 1 is also in .*fold1.json"):
+        merge(paths + [again])
     other = fold_file(tmp_path, 3, 5, config={"seed": 42, "architecture": "typed_markers"})
     with pytest.raises(ConfigError, match="fold3.json: config differs"):
         merge(paths[:3] + [other])
@@ -226,3 +228,9 @@ def test_more_folds_than_documents_names_the_file(tmp_path, capsys):
     paths = [fold_file(tmp_path, index, 5, k=9) for index in range(4)]
     assert main([*map(str, paths), "--out", str(tmp_path / "kfold.json")]) == 2
     assert capsys.readouterr().err == f"error: {paths[0]}: k: 9 folds of 4 document_ids cannot be a k-fold\n"
+
+
+def test_a_file_given_twice_is_named_as_such(tmp_path, capsys):
+    paths = [fold_file(tmp_path, index, 5) for index in range(4)]
+    assert main([*map(str, paths), str(tmp_path / "." / "fold1.json"), "--out", str(tmp_path / "kfold.json")]) == 2
+    assert capsys.readouterr().err == f"error: {tmp_path / '.' / 'fold1.json'}: given twice\n"

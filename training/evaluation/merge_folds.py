@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -100,8 +101,10 @@ def merge(paths: Sequence[Path]) -> dict[str, Any]:
     folds = make_folds(first["document_ids"], first["k"], first["config"]["seed"])
     by_index: dict[int, tuple[Path, dict[str, Any]]] = {}
     sources = []
-    for path in paths:
-        results = first if path == paths[0] else read_results(path)
+    for number, path in enumerate(paths):
+        results = first if number == 0 else read_results(path)
+        if any(os.path.samefile(path, earlier) for earlier in paths[:number]):  # a shell glob and a name
+            raise ConfigError(f"{path}: given twice")
         for key in SHARED_KEYS:
             if results[key] != first[key]:
                 raise ConfigError(f"{path}: {key} differs from {paths[0]}'s")
