@@ -54,3 +54,34 @@ def test_unreadable_results_are_one_line_naming_the_file(tmp_path, capsys):
             assert err.count("\n") == 1 and message in err, err
     assert main([f"a={tmp_path / 'gone.json'}"]) == 2
     assert "gone.json: no such k-fold results file" in capsys.readouterr().err
+
+
+def test_files_without_the_scores_compared_are_named_not_skipped(tmp_path, capsys):
+    """An `evaluate --model` results file gave a table of its header alone, exit 0; a summary missing a field
+    was a KeyError traceback, in the table and in --pick."""
+    import pytest
+
+    from training.evaluation.compare_kfold import main
+
+    def write(name, data):
+        (tmp_path / name).write_text(json.dumps(data), encoding="utf-8")
+        return tmp_path / name
+
+    good = results(tmp_path, "good", 0.6, "one_pass")
+    single = write("single.json", {"chars": {"micro": {"f1": 0.9}, "per_label": {}}})
+    edited = write("edited.json", {"summary": {"chars": {"f1": {"mean": 0.9, "std": 0}}}})
+    worded = write("worded.json", {"summary": {"relations_end_to_end": {"f1": {"mean": "high"}}}})
+    not_kfold = "not k-fold results as `evaluate --kfold` writes them"
+    cases = [
+        ([f"a={good}", f"b={single}"], f"{single}: no k-fold summary at any level compared"),
+        (["--pooled", f"a={good}"], f"{good}: no per-fold counts at any level compared"),
+        ([f"a={good}", f"b={edited}"], f"{edited}: {not_kfold} (KeyError: 'per_label_f1')"),
+        (["--pick", str(worded), "--against", str(good)], f"{worded}: {not_kfold} (ValueError"),
+    ]
+    for argv, message in cases:
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and err.startswith(f"error: {message}"), err
+    with pytest.raises(SystemExit) as stop:
+        main([])
+    assert stop.value.code == 2 and "give NAME=RESULTS.json files" in capsys.readouterr().err

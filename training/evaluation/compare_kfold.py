@@ -39,23 +39,38 @@ def read_summary(path: str | Path) -> dict[str, Any]:
     return results
 
 
-def micro_f1(results: dict[str, Any], level: str) -> float | None:
-    summary = results.get("summary", {}).get(level)
-    return None if summary is None else summary["f1"]["mean"] * 100
+def micro_f1(path: str | Path, results: dict[str, Any], level: str) -> float | None:
+    try:
+        summary = results.get("summary", {}).get(level)
+        return None if summary is None else float(summary["f1"]["mean"]) * 100
+    except (KeyError, TypeError, AttributeError, ValueError) as error:
+        raise not_kfold(path, error) from None
+
+
+def not_kfold(path: str | Path, error: Exception) -> DataError:
+    """What a hand-edited file, or another command's results, is told when a field compared is missing or wrong."""
+    return DataError(f"{path}: not k-fold results as `evaluate --kfold` writes them ({type(error).__name__}: {error})")
+
+
+TABLE_HEADER = ["| results | level | F1 | per label |", "|---|---|---|---|"]
+POOLED_HEADER = ["| results | level | pooled P / R / F1 | per label: correct / predicted / gold |", "|---|---|---|---|"]
 
 
 def table(named: Sequence[tuple[str, dict[str, Any]]]) -> str:
     """Markdown: one row per (results, level), F1 mean ± std, then its per-label means."""
-    lines = ["| results | level | F1 | per label |", "|---|---|---|---|"]
-    for name, results in named:
-        for level, title in LEVELS.items():
-            summary = results.get("summary", {}).get(level)
-            if summary is None:
-                continue
-            labels = ", ".join(f"{k} {v['mean'] * 100:.1f}" for k, v in summary["per_label_f1"].items())
-            f1 = summary["f1"]
-            lines.append(f"| {name} | {title} | {f1['mean'] * 100:.1f} ± {f1['std'] * 100:.1f} | {labels} |")
-    return "\n".join(lines)
+    return "\n".join(TABLE_HEADER + [row for name, results in named for row in summary_rows(name, results)])
+
+
+def summary_rows(name: str, results: dict[str, Any]) -> list[str]:
+    rows = []
+    for level, title in LEVELS.items():
+        summary = results.get("summary", {}).get(level)
+        if summary is None:
+            continue
+        labels = ", ".join(f"{k} {v['mean'] * 100:.1f}" for k, v in summary["per_label_f1"].items())
+        f1 = summary["f1"]
+        rows.append(f"| {name} | {title} | {f1['mean'] * 100:.1f} ± {f1['std'] * 100:.1f} | {labels} |")
+    return rows
 
 
 def pooled_counts(results: dict[str, Any], level: str) -> dict[str, PRF]:
@@ -74,21 +89,41 @@ def pooled_counts(results: dict[str, Any], level: str) -> dict[str, PRF]:
 
 def pooled_table(named: Sequence[tuple[str, dict[str, Any]]]) -> str:
     """Markdown: one row per (results, level), P / R / F1 of the folds' summed counts, then each label's counts."""
-    lines = ["| results | level | pooled P / R / F1 | per label: correct / predicted / gold |", "|---|---|---|---|"]
-    for name, results in named:
-        for level, title in LEVELS.items():
-            counts = pooled_counts(results, level)
-            if not counts:
-                continue
-            micro = counts.pop("micro")
-            labels = ", ".join(f"{label} {c.correct}/{c.predicted}/{c.gold}" for label, c in counts.items())
-            scores = f"{micro.precision * 100:.1f} / {micro.recall * 100:.1f} / {micro.f1 * 100:.1f}"
-            lines.append(f"| {name} | {title} | {scores} | {labels} |")
-    return "\n".join(lines)
+    return "\n".join(POOLED_HEADER + [row for name, results in named for row in pooled_rows(name, results)])
+
+
+def pooled_rows(name: str, results: dict[str, Any]) -> list[str]:
+    rows = []
+    for level, title in LEVELS.items():
+        counts = pooled_counts(results, level)
+        if not counts:
+            continue
+        micro = counts.pop("micro")
+        labels = ", ".join(f"{label} {c.correct}/{c.predicted}/{c.gold}" for label, c in counts.items())
+        scores = f"{micro.precision * 100:.1f} / {micro.recall * 100:.1f} / {micro.f1 * 100:.1f}"
+        rows.append(f"| {name} | {title} | {scores} | {labels} |")
+    return rows
+
+
+def rows_of(path: str, name: str, pooled: bool) -> list[str]:
+    """`path`'s table rows; DataError naming it when it has no k-fold scores compare_kfold shows, or a field of
+    them is missing or of the wrong kind (an `evaluate --model` file, a hand-edited one)."""
+    results = read_summary(path)
+    try:
+        rows = pooled_rows(name, results) if pooled else summary_rows(name, results)
+    except (KeyError, TypeError, AttributeError, ValueError) as error:
+        raise not_kfold(path, error) from None
+    if not rows:
+        kind = "per-fold counts" if pooled else "k-fold summary"
+        raise DataError(
+            f"{path}: no {kind} at any level compared ({', '.join(LEVELS)}); is it `evaluate --kfold` results?"
+        )
+    return rows
 
 
 def architecture(results: dict[str, Any]) -> str:
-    return results.get("config", {}).get("architecture") or "typed_markers"
+    config = results.get("config")
+    return (config.get("architecture") if isinstance(config, dict) else None) or "typed_markers"
 
 
 def pick(candidate: Path, reference: Path, margin: float) -> str:
@@ -99,7 +134,7 @@ def pick(candidate: Path, reference: Path, margin: float) -> str:
         return architecture(theirs) if theirs is not None else "one_pass"
     if theirs is None:
         return architecture(ours)
-    a, b = micro_f1(ours, "relations_end_to_end"), micro_f1(theirs, "relations_end_to_end")
+    a, b = micro_f1(candidate, ours, "relations_end_to_end"), micro_f1(reference, theirs, "relations_end_to_end")
     if a is not None and b is not None and a < b - margin:
         return architecture(theirs)
     return architecture(ours)
@@ -117,6 +152,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.pick is not None and args.against is None:
         parser.error("--pick needs --against")
+    if args.pick is None and not args.results:
+        parser.error("give NAME=RESULTS.json files to compare, or --pick CANDIDATE.json --against REFERENCE.json")
     named = []
     for item in args.results:
         name, sep, path = item.partition("=")
@@ -127,8 +164,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.pick is not None:
             print(pick(args.pick, args.against, args.margin))
         else:
-            named = [(name, read_summary(path)) for name, path in named]
-            print(pooled_table(named) if args.pooled else table(named))
+            rows = [row for name, path in named for row in rows_of(path, name, args.pooled)]
+            print("\n".join((POOLED_HEADER if args.pooled else TABLE_HEADER) + rows))
     except DataError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
