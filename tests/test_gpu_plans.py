@@ -154,3 +154,23 @@ def test_paths_with_spaces_are_quoted_and_ner_from_must_name_another_variant():
         plan_jobs(both)
     with pytest.raises(DataError, match="variants.b.ner_from: 'z': no such variant"):
         plan_jobs({**plan, "variants": {"b": {"re_config": "r.yaml", "ner_from": "z"}}})
+
+
+def test_a_jobs_file_that_cannot_be_written_is_one_line_and_keeps_the_old_one(tmp_path, monkeypatch, capsys):
+    """A full disk or read-only folder was an OSError traceback, and the jobs file was written in place."""
+    import errno
+
+    plan = tmp_path / "plan.yaml"
+    plan.write_text("k: 2\ndata: d.jsonl\ndocs: train\nwork_dir: w\nvariants: {a: {ner_config: c.yaml}}\n")
+    out = tmp_path / "jobs.json"
+    out.write_text("[]\n", encoding="utf-8")
+
+    def disk_full(self, *args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(Path, "write_text", disk_full)
+    assert plan_main(["--plan", str(plan), "--out", str(out)]) == 1
+    captured = capsys.readouterr()
+    assert captured.err == f"error: {out}: cannot write the jobs (No space left on device)\n" and not captured.out
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["jobs.json", "plan.yaml"]
+    assert out.read_text(encoding="utf-8") == "[]\n"

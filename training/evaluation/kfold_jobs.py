@@ -25,6 +25,7 @@ import yaml
 
 from ..data.documents import DataError
 from ..data.files import check_output_file, read_utf8
+from .runs import write_out
 
 EVALUATE = "python -m training.evaluation.evaluate"
 
@@ -134,8 +135,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except DataError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(jobs, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    if write_out(args.out, jobs, "jobs"):  # renamed into place: a jobs runner never reads half a file
+        return 1
     print(f"{len(jobs)} jobs -> {args.out}")
     return 0
 

@@ -99,9 +99,9 @@ def command_record(args: Any) -> dict[str, Any]:
     return record
 
 
-def write_results(path: str | Path, results: dict[str, Any]) -> None:
-    """Results as JSON, written beside and renamed into place: never half a file under `path`. An OSError
-    names `path` (a full disk said only '[Errno 28] No space left on device')."""
+def write_results(path: str | Path, results: Any, what: str = "results") -> None:
+    """Results (or another `what`) as JSON, written beside and renamed into place: never half a file under
+    `path`. An OSError names `path` (a full disk said only '[Errno 28] No space left on device')."""
     out = Path(path)
     # Short, so that a name near the 255-byte limit can still be staged; the pid keeps two writers apart.
     tmp = out.with_name(f".{out.name[:40]}.{os.getpid()}.tmp")
@@ -110,19 +110,19 @@ def write_results(path: str | Path, results: dict[str, Any]) -> None:
         tmp.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         tmp.replace(out)
     except OSError as error:
-        named = OSError(f"{out}: cannot write the results ({error.strerror or error})")
+        named = OSError(f"{out}: cannot write the {what} ({error.strerror or error})")
         named.errno = error.errno
         raise named from error
     finally:
         tmp.unlink(missing_ok=True)
 
 
-def write_out(out: str | None, results: dict[str, Any]) -> int:
+def write_out(out: str | Path | None, results: Any, what: str = "results") -> int:
     """Exit status after writing --out (if given): 1 with one line when it cannot be written (the results
     were printed above, hours of k-fold are not lost to a traceback)."""
     if out:
         try:
-            write_results(out, results)
+            write_results(out, results, what)
         except OSError as error:
             print(f"error: {error}", file=sys.stderr)
             return 1
