@@ -127,6 +127,13 @@ def test_a_bad_plan_is_a_one_line_error_and_the_plan_is_never_overwritten(tmp_pa
     for text, message in [
         ("k: [4", "not valid YAML"),
         ("", "expected a YAML mapping"),
+        # k 0 wrote one gathering job and no fold job, exit 0; "4" was a TypeError.
+        (
+            "k: 0\nvariants: {a: {ner_config: c.yaml}}\n",
+            "plan.yaml: k: expected a number of folds of at least 2, got 0",
+        ),
+        ("k: '4'\nvariants: {}\n", "plan.yaml: k: expected a number of folds of at least 2, got '4'"),
+        ("k: 2\nvariants: {b: {re_config: r.yaml, ner_from: z}}\n", "plan.yaml: variants.b.ner_from: 'z'"),
         ("k: 4\nvariants: {a: {ner_config: c.yaml}}\n", "a key is missing or of the wrong kind (KeyError"),
     ]:
         plan.write_text(text, encoding="utf-8")

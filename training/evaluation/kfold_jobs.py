@@ -89,6 +89,9 @@ def variant_jobs(name: str, variant: dict[str, Any], plan: dict[str, Any]) -> li
 
 def plan_jobs(plan: dict[str, Any]) -> list[dict[str, Any]]:
     """The plan's `setup` and `final` jobs first (they come first in priority), then every variant's."""
+    k = plan.get("k")
+    if not isinstance(k, int) or isinstance(k, bool) or k < 2:  # k 0 made no fold job, only a gathering one
+        raise DataError(f"k: expected a number of folds of at least 2, got {k!r}")
     jobs = [dict(job) for job in plan.get("setup", [])] + [dict(job) for job in plan.get("final", [])]
     variants = plan.get("variants", {})
     for name, variant in variants.items():
@@ -99,6 +102,14 @@ def plan_jobs(plan: dict[str, Any]) -> list[dict[str, Any]]:
         jobs.extend(variant_jobs(name, variant, plan))
     jobs.extend(dict(job) for job in plan.get("last", []))
     return jobs
+
+
+def checked_jobs(path: Path, plan: dict[str, Any]) -> list[dict[str, Any]]:
+    """plan_jobs of the plan at `path`; DataError naming the plan and the key at fault."""
+    try:
+        return plan_jobs(plan)
+    except DataError as error:
+        raise DataError(f"{path}: {error}") from None
 
 
 def missing_inputs(plan: dict[str, Any], root: Path = Path(".")) -> list[str]:
@@ -118,7 +129,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         plan = yaml.safe_load(read_utf8(args.plan, "plan file"))
         if not isinstance(plan, dict):
             raise DataError(f"{args.plan}: expected a YAML mapping with k, data, docs, work_dir and variants")
-        jobs = plan_jobs(plan)
+        jobs = checked_jobs(args.plan, plan)
         missing = missing_inputs(plan)
         if missing:  # found here, in seconds, not by every job on a lent GPU
             raise DataError(
