@@ -181,3 +181,21 @@ def test_a_jobs_file_that_cannot_be_written_is_one_line_and_keeps_the_old_one(tm
     assert captured.err == f"error: {out}: cannot write the jobs (No space left on device)\n" and not captured.out
     assert sorted(p.name for p in tmp_path.iterdir()) == ["jobs.json", "plan.yaml"]
     assert out.read_text(encoding="utf-8") == "[]\n"
+
+
+def test_jobs_the_runner_would_refuse_are_found_when_the_plan_is_expanded(tmp_path, capsys):
+    """A relation variant without NER folds, a setup job named like a fold job or a variant name with a space
+    wrote a jobs file that training.fit.jobs refused only once started (on a lent GPU)."""
+    head = "k: 2\ndata: d.jsonl\ndocs: train\nwork_dir: w\n"
+    cases = [
+        ("variants: {a: {re_config: r.yaml}}", "'a.re_kfold': 'after' names ['a.ner_kfold'], not earlier jobs"),
+        ("setup: [{name: a.ner0, cmd: 'true'}]\nvariants: {a: {ner_config: n.yaml}}", "name 'a.ner0' is used twice"),
+        ("variants: {'a b': {ner_config: n.yaml}}", "job 0: name: 'a b.ner0' is not a name"),
+    ]
+    plan, out = tmp_path / "plan.yaml", tmp_path / "jobs.json"
+    for text, message in cases:
+        plan.write_text(head + text + "\n", encoding="utf-8")
+        assert plan_main(["--plan", str(plan), "--out", str(out)]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith(f"error: {plan}: the jobs it makes: ") and message in err and err.count("\n") == 1, err
+    assert not out.exists()

@@ -25,6 +25,7 @@ import yaml
 
 from ..data.documents import DataError
 from ..data.files import check_output_file, read_utf8
+from ..fit.jobs import JobsError, check_jobs
 from .runs import write_out
 
 EVALUATE = "python -m training.evaluation.evaluate"
@@ -105,11 +106,15 @@ def plan_jobs(plan: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def checked_jobs(path: Path, plan: dict[str, Any]) -> list[dict[str, Any]]:
-    """plan_jobs of the plan at `path`; DataError naming the plan and the key at fault."""
+    """plan_jobs of the plan at `path`, checked as training.fit.jobs will check them (a name used twice, an
+    `after` naming no earlier job): found here, not when the runner starts on a lent GPU. DataError naming
+    the plan."""
     try:
-        return plan_jobs(plan)
-    except DataError as error:
+        jobs = plan_jobs(plan)
+        check_jobs(jobs, "the jobs it makes")
+    except (DataError, JobsError) as error:
         raise DataError(f"{path}: {error}") from None
+    return jobs
 
 
 def missing_inputs(plan: dict[str, Any], root: Path = Path(".")) -> list[str]:

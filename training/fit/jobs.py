@@ -51,17 +51,22 @@ def load_jobs(path: Path) -> list[Job]:
         entries = read_json(path, "jobs file")
     except DataError as error:
         raise JobsError(str(error)) from None
+    return check_jobs(entries, str(path))
+
+
+def check_jobs(entries: object, where: str) -> list[Job]:
+    """`entries` as jobs: a list of {name, cmd, after}, names unique, each `after` naming earlier jobs."""
     if not isinstance(entries, list):
-        raise JobsError(f"{path}: expected a JSON list of jobs, got {type(entries).__name__}")
+        raise JobsError(f"{where}: expected a JSON list of jobs, got {type(entries).__name__}")
     jobs: list[Job] = []
     for index, entry in enumerate(entries):
-        job = _job(entry, f"{path}: job {index}")
+        job = _job(entry, f"{where}: job {index}")
         known = {j.name for j in jobs}
         if job.name in known:
-            raise JobsError(f"{path}: job {index}: name {job.name!r} is used twice")
+            raise JobsError(f"{where}: job {index}: name {job.name!r} is used twice")
         unknown = [a for a in job.after if a not in known]
         if unknown:
-            raise JobsError(f"{path}: job {job.name!r}: 'after' names {unknown}, not earlier jobs")
+            raise JobsError(f"{where}: job {job.name!r}: 'after' names {unknown}, not earlier jobs")
         jobs.append(job)
     return jobs
 
