@@ -46,6 +46,8 @@ def test_bad_jobs_files_are_one_line_errors_with_exit_2(tmp_path, capsys):
         ('[{"name": "../../escape", "cmd": "true"}]', "is not a name"),
         ('[{"name": "a", "cmd": null}]', "job 0: cmd: expected a shell command, got None"),
         ('[{"name": "a", "cmd": "true"}, {"name": "b", "cmd": "true", "after": "a"}]', "job 1: after: expected a list"),
+        # A misspelt "after" started the job at once, before the job it needs.
+        ('[{"name": "a", "cmd": "true"}, {"name": "b", "cmd": "true", "afer": ["a"]}]', "job 1: afer: unknown key"),
     ]
     for text, message in cases:
         path = tmp_path / "jobs.json"

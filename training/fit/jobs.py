@@ -74,6 +74,9 @@ def check_jobs(entries: object, where: str) -> list[Job]:
 def _job(entry: object, where: str) -> Job:
     if not isinstance(entry, dict):
         raise JobsError(f"{where}: expected an object with 'name' and 'cmd', got {type(entry).__name__}")
+    unknown = sorted(set(entry) - {"name", "cmd", "after"})
+    if unknown:  # a misspelt "after" would start the job before the ones it needs
+        raise JobsError(f"{where}: {unknown[0]}: unknown key; expected name, cmd and after")
     name, cmd, after = entry.get("name"), entry.get("cmd"), entry.get("after", [])
     if not isinstance(name, str) or not _NAME.fullmatch(name):
         raise JobsError(f"{where}: name: {name!r} is not a name (letters, digits, '.', '_', '-', '=')")
