@@ -101,3 +101,31 @@ def test_a_terminated_runner_stops_its_jobs_and_writes_the_summary(tmp_path):
     assert [(job["name"], job["state"]) for job in summary] == [("long", "killed")]
     time.sleep(5)
     assert not done.exists()  # the job's process group was stopped, not left running detached
+
+
+def test_logs_and_summary_that_cannot_be_written_are_one_line(tmp_path, capsys):
+    """A --log-dir that is a file, a log that cannot be opened mid-run, or a summary.json that cannot be
+    written was a traceback (the last one after every job had run, with no table)."""
+    path = tmp_path / "jobs.json"
+    path.write_text(json.dumps([{"name": "slow", "cmd": "sleep 30"}, {"name": "b", "cmd": "true"}]), encoding="utf-8")
+    (tmp_path / "file").write_text("")
+    assert main([str(path), "--log-dir", str(tmp_path / "file")]) == 2
+    assert capsys.readouterr().err == f"error: --log-dir: {tmp_path / 'file'}: is a file, not a folder\n"
+
+    logs = tmp_path / "logs"
+    (logs / "b.log").mkdir(parents=True)  # b's log cannot be opened: slow, already running, is stopped
+    assert main([str(path), "--log-dir", str(logs)]) == 1
+    captured = capsys.readouterr()
+    assert "killed" in captured.out and "skipped" in captured.out
+    assert captured.err == f"error: {logs / 'b.log'}: Is a directory; the running jobs were stopped\n"
+    assert json.loads((logs / "summary.json").read_text(encoding="utf-8"))[0]["state"] == "killed"
+
+    path.write_text(json.dumps([{"name": "a", "cmd": "true"}]), encoding="utf-8")
+    (tmp_path / "other" / "summary.json").mkdir(parents=True)
+    assert main([str(path), "--log-dir", str(tmp_path / "other")]) == 1
+    captured = capsys.readouterr()
+    assert "ok" in captured.out and "a" in captured.out
+    assert captured.err.endswith(
+        f"error: {tmp_path / 'other' / 'summary.json'}: cannot write the summary (Is a directory)\n"
+    )
+    assert sorted(p.name for p in (tmp_path / "other").iterdir()) == ["a.log", "summary.json"]

@@ -169,22 +169,50 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("--max-parallel: must be at least 1")
     try:
         jobs = load_jobs(args.jobs)
+        _make_log_dir(args.log_dir)
     except JobsError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     signal.signal(signal.SIGTERM, _interrupt)  # `timeout` and schedulers stop with SIGTERM: stop the jobs too
-    interrupted = False
+    interrupted, failure = False, None
     try:
         run_jobs(jobs, args.max_parallel, args.deadline_s, args.log_dir)
     except KeyboardInterrupt:
         interrupted = True
+    except OSError as error:  # a job's log could not be opened (a full disk): the running jobs were stopped
+        failure = f"error: {error.filename or args.log_dir}: {error.strerror or error}; the running jobs were stopped"
     for job in jobs:
         print(f"{job.state:8} {job.seconds:7.0f}s  {job.name}")
-    (args.log_dir / "summary.json").write_text(json.dumps([asdict(j) for j in jobs], indent=2) + "\n")
+    failure = _write_summary(args.log_dir, jobs) or failure
     if interrupted:
         print("interrupted: the running jobs were stopped", file=sys.stderr)
         return 130
+    if failure:
+        print(failure, file=sys.stderr)
+        return 1
     return 0 if all(job.state == "ok" for job in jobs) else 1
+
+
+def _make_log_dir(log_dir: Path) -> None:
+    """JobsError before any job starts when --log-dir cannot hold the logs (a file of that name, no permission)."""
+    if log_dir.exists() and not log_dir.is_dir():
+        raise JobsError(f"--log-dir: {log_dir}: is a file, not a folder")
+    try:
+        log_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise JobsError(f"--log-dir: {log_dir}: {error.strerror or error}") from None
+
+
+def _write_summary(log_dir: Path, jobs: Sequence[Job]) -> str | None:
+    """LOG_DIR/summary.json, renamed into place; the error line when it cannot be written (the table is printed)."""
+    summary, staging = log_dir / "summary.json", log_dir / f".summary.json.{os.getpid()}.tmp"
+    try:
+        staging.write_text(json.dumps([asdict(j) for j in jobs], indent=2) + "\n", encoding="utf-8")
+        staging.replace(summary)
+    except OSError as error:
+        staging.unlink(missing_ok=True)
+        return f"error: {summary}: cannot write the summary ({error.strerror or error})"
+    return None
 
 
 def _interrupt(signum, frame) -> None:
