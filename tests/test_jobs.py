@@ -129,3 +129,12 @@ def test_logs_and_summary_that_cannot_be_written_are_one_line(tmp_path, capsys):
         f"error: {tmp_path / 'other' / 'summary.json'}: cannot write the summary (Is a directory)\n"
     )
     assert sorted(p.name for p in (tmp_path / "other").iterdir()) == ["a.log", "summary.json"]
+
+
+def test_the_runner_does_not_import_torch():
+    """It only starts and watches commands, on a lent GPU machine among others; torch costs it seconds and memory."""
+    import subprocess
+    import sys
+
+    check = "import sys, training.fit.jobs; sys.exit('torch' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", check], timeout=120).returncode == 0
