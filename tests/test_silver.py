@@ -110,3 +110,59 @@ def test_cli_writes_validated_silver_without_held_out_strings(tmp_path, capsys):
 
     strings = held_out_strings(load_split("dev") + load_split("test"), load_split("train"))
     assert strings and without_leaks(documents, strings) == documents
+
+
+def _tiny_inputs(tmp_path):
+    """A UD folder of one sentence per part and a corpus of one training document, for CLI runs."""
+    ud = tmp_path / "ud"
+    ud.mkdir()
+    for part in ("train", "dev", "test"):
+        text = f"# sent_id = {part}-s1\n# text = Trung tướng Lê Đức Thái thăm Lào .\n"
+        (ud / f"vi_vtb-ud-{part}.conllu").write_text(text, encoding="utf-8")
+    data = tmp_path / "data"
+    data.mkdir()
+    corpus = doc("a", "Đại tá Hùng thăm Lào.", ("Lào", "LOC"))
+    (data / "corpus.jsonl").write_text(json.dumps(corpus.to_dict(), ensure_ascii=False) + "\n", encoding="utf-8")
+    (data / "splits.json").write_text('{"train": ["a"]}', encoding="utf-8")
+    return ud, data
+
+
+def test_cli_bad_inputs_are_one_line_errors_before_the_annotation(tmp_path, monkeypatch, capsys):
+    ud, data = _tiny_inputs(tmp_path)
+    monkeypatch.setattr("training.weak.silver.silver_documents", lambda *a, **k: pytest.fail("annotated"))
+    (tmp_path / "latin").mkdir()
+    for part in ("train", "dev", "test"):
+        (tmp_path / "latin" / f"vi_vtb-ud-{part}.conllu").write_bytes("# text = Ông Hùng .\n".encode("latin-1"))
+    splits, out = data / "splits.json", tmp_path / "silver.jsonl"
+    cases = [
+        (["--ud-dir", str(tmp_path / "none")], f"{tmp_path / 'none' / 'vi_vtb-ud-train.conllu'}: not found"),
+        (["--ud-dir", str(tmp_path / "latin")], "vi_vtb-ud-train.conllu:1: encoding: not UTF-8 text"),
+        (["--ud-dir", str(ud), "--splits", str(tmp_path / "absent.json")], "absent.json: no such splits file"),
+        (["--ud-dir", str(ud), "--out", str(data / "corpus.jsonl")], "is an input of this command"),
+        (["--ud-dir", str(ud), "--out", str(ud / "vi_vtb-ud-dev.conllu")], "is an input of this command"),
+    ]
+    for argv, message in cases:
+        argv = ["--out", str(out), "--no-vlsp", "--splits", str(splits), *argv]
+        assert main(argv) == 2, argv
+        captured = capsys.readouterr()
+        assert captured.out == "" and message in captured.err and len(captured.err.splitlines()) == 1, captured.err
+    assert load_documents(data / "corpus.jsonl")[0].id == "a" and not out.exists()
+
+
+def test_cli_ctrl_c_is_one_line_and_writes_nothing(tmp_path, monkeypatch, capsys):
+    ud, data = _tiny_inputs(tmp_path)
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("training.weak.silver.silver_documents", interrupted)
+    out = tmp_path / "silver.jsonl"
+    argv = ["--out", str(out), "--no-vlsp", "--ud-dir", str(ud), "--splits", str(data / "splits.json")]
+    try:
+        assert main(argv) == 130
+    except KeyboardInterrupt:
+        pytest.fail("Ctrl-C escaped as a traceback")
+    assert capsys.readouterr().err == f"interrupted: {out} not written\n"
+    assert list(tmp_path.glob("*.jsonl*")) == []
+    monkeypatch.undo()
+    assert main(argv) == 0 and [d.id for d in load_documents(out)] == ["silver:ud_vtb/train-s1"]

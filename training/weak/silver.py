@@ -33,9 +33,9 @@ from tqdm.auto import tqdm
 from viextract.normalize import normalize_text
 from viextract.segment import split_tokens
 
-from ..data.documents import DataError, Document
-from ..data.files import check_output_file, load_documents, save_documents
-from ..data.splits import load_split
+from ..data.documents import CORPUS_FILE, DataError, Document
+from ..data.files import check_output_file, load_documents, read_utf8, save_documents
+from ..data.splits import extra_path, load_split, read_splits
 from ..pretraining.text import DEFAULT_UD_DIR, read_vlsp2013_words, underthesea_vlsp_path
 from .annotate import annotate_text
 
@@ -64,7 +64,7 @@ def ud_sentences(ud_dir: Path, parts: Iterable[str] = UD_PARTS) -> list[RawSente
                 f"beside the repository; pass the folder holding it with --ud-dir DIR"
             )
         sent_id = None
-        for line in path.read_text(encoding="utf-8").splitlines():
+        for line in read_utf8(path, "UD treebank file").splitlines():
             if line.startswith("# sent_id"):
                 sent_id = line.split("=", 1)[1].strip()
             elif line.startswith("# text"):
@@ -163,23 +163,42 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     args = build_parser().parse_args(argv)
     try:
-        check_output_file(args.out, [args.splits])
-    except DataError as error:
+        counts = _run(args)
+    except (DataError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print(f"interrupted: {args.out} not written", file=sys.stderr)
+        return 130
+    print(json.dumps(counts))
+    return 0
+
+
+def _run(args: argparse.Namespace) -> dict[str, int]:
+    ud_files = [Path(args.ud_dir) / f"vi_vtb-ud-{part}.conllu" for part in UD_PARTS]
+    check_output_file(args.out, [args.splits, *_gold_files(args.splits), *ud_files])
+    # Every input is read before the annotation, so a bad one stops the run before that work.
+    train = load_split("train", args.splits)
+    held_out = load_split("dev", args.splits) + load_split("test", args.splits)
     sentences = ud_sentences(Path(args.ud_dir))
     if not args.no_vlsp:
         sentences += vlsp_sentences()
     documents, counts = silver_documents(sentences, args.min_entities)
-    train = load_split("train", args.splits)
-    held_out = load_split("dev", args.splits) + load_split("test", args.splits)
     clean = without_leaks(documents, held_out_strings(held_out, train))
     counts["dropped_held_out_strings"] = len(documents) - len(clean)
     counts["written"] = len(clean)
     counts["entities"] = sum(len(doc.entities) for doc in clean)
     save_documents(clean, args.out)
-    print(json.dumps(counts))
-    return 0
+    return counts
+
+
+def _gold_files(splits: str | Path) -> list[Path]:
+    """The corpus and `train_extra` files a splits file names: inputs that --out must not replace."""
+    data_dir = Path(splits).parent
+    if not Path(splits).is_file():
+        return []  # load_split says what is wrong with it
+    extras = read_splits(splits).get("train_extra", [])
+    return [data_dir / CORPUS_FILE, *(extra_path(extra, data_dir) for extra in extras)]
 
 
 if __name__ == "__main__":
