@@ -210,3 +210,21 @@ def test_unreadable_inputs_are_one_line_errors(tmp_path, capsys):
         assert main(argv) == 2
         captured = capsys.readouterr()
         assert captured.out == "" and captured.err == f"error: {message}\n", captured.err
+
+
+def test_cli_refuses_files_whose_drafts_the_checks_would_refuse(tmp_path, capsys):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    first, second = tmp_path / "a" / "bai.txt", tmp_path / "b" / "bai.txt"
+    for path in (first, second):
+        path.write_text("Đại tá Hùng thăm Lào.\n", encoding="utf-8")
+    blank = tmp_path / "trong.txt"
+    blank.write_text(" \n\n", encoding="utf-8")
+    cases = [
+        ([first, blank], f"{blank}: text: empty: a document needs text"),
+        ([first, second], f"{second}: id: 'bai' is also the id of {first}; rename one"),
+    ]
+    for paths, message in cases:
+        assert main([str(p) for p in paths]) == 2
+        captured = capsys.readouterr()
+        assert captured.out == "" and captured.err == f"error: {message}\n", captured.err

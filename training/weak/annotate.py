@@ -26,7 +26,7 @@ from viextract.labels import ENTITY_LABELS, RELATION_LABELS
 from viextract.normalize import normalize_text
 
 from ..data.checks import check_document, sentence_bounds
-from ..data.documents import DataError, Document, EntitySpan, RelationSpan
+from ..data.documents import DataError, Document, EntitySpan, RelationSpan, field_error
 from ..data.files import load_documents, read_utf8
 from ..evaluation.metrics import Scores, score_items, score_spans
 from ..evaluation.runs import select_documents
@@ -151,6 +151,23 @@ def _evaluate_main(argv: list[str]) -> int:
     return 0
 
 
+def _read_inputs(paths: Sequence[Path]) -> list[tuple[Path, str]]:
+    """(path, text) of each raw file, all read first so a bad one is reported before any draft is printed;
+    DataError for a file whose draft the data checks would refuse (blank, or the id of another file)."""
+    texts: list[tuple[Path, str]] = []
+    first: dict[str, Path] = {}
+    for path in paths:
+        # A byte-order mark is not text: drafting it would shift every offset by one.
+        text = read_utf8(path, "input file").removeprefix("\ufeff")
+        if not text.strip():
+            raise field_error(str(path), "text", "empty: a document needs text")
+        if path.stem in first:  # the id is the file name: two `x.txt` in two folders would share it
+            raise field_error(str(path), "id", f"{path.stem!r} is also the id of {first[path.stem]}; rename one")
+        first[path.stem] = path
+        texts.append((path, text))
+    return texts
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["evaluate"]:
@@ -163,9 +180,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("files", nargs="+", type=Path)
     args = parser.parse_args(argv)
     try:
-        # Read every input first, so a bad file is reported before any draft is printed.
-        # A byte-order mark is not text: drafting it would shift every offset by one.
-        texts = [(path, read_utf8(path, "input file").removeprefix("\ufeff")) for path in args.files]
+        texts = _read_inputs(args.files)
     except DataError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
