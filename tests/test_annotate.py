@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import sys
 import unicodedata
 from pathlib import Path
 
@@ -228,3 +230,30 @@ def test_cli_refuses_files_whose_drafts_the_checks_would_refuse(tmp_path, capsys
         assert main([str(p) for p in paths]) == 2
         captured = capsys.readouterr()
         assert captured.out == "" and captured.err == f"error: {message}\n", captured.err
+
+
+def _closed_pipe():
+    """A stdout whose reader has gone, as under `| head -1` once head has its line."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    return open(write_end, "w", encoding="utf-8")
+
+
+def test_cli_stops_quietly_when_the_reader_leaves_or_on_ctrl_c(tmp_path, monkeypatch, capsys):
+    raw = tmp_path / "bai.txt"
+    raw.write_text("Đại tá Hùng thăm Lào.\n", encoding="utf-8")
+    with _closed_pipe() as stdout:
+        monkeypatch.setattr(sys, "stdout", stdout)
+        assert main([str(raw)]) == 141
+        monkeypatch.undo()
+    assert capsys.readouterr().err == ""
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("training.weak.annotate.annotate_text", interrupted)
+    try:
+        assert main([str(raw)]) == 130
+    except KeyboardInterrupt:
+        pytest.fail("Ctrl-C escaped as a traceback")
+    assert capsys.readouterr().err.startswith("interrupted")

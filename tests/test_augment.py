@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import random
 import re
+import sys
 from pathlib import Path
 
 import pytest
@@ -140,3 +142,23 @@ def test_command_errors_are_one_line_with_exit_2(tmp_path, capsys):
     missing = tmp_path / "absent.jsonl"
     assert main([str(missing)]) == 2
     assert capsys.readouterr().err == f"error: {missing}: no such data file\n"
+
+
+def test_cli_stops_quietly_when_the_reader_leaves_or_on_ctrl_c(monkeypatch, capsys):
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader of `| head -1` has gone
+    with open(write_end, "w", encoding="utf-8") as stdout:
+        monkeypatch.setattr(sys, "stdout", stdout)
+        assert main([str(REPO / "data" / "corpus.jsonl")]) == 141
+        monkeypatch.undo()
+    assert capsys.readouterr().err == ""
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("training.weak.augment.augment_documents", interrupted)
+    try:
+        assert main([str(REPO / "data" / "corpus.jsonl")]) == 130
+    except KeyboardInterrupt:
+        pytest.fail("Ctrl-C escaped as a traceback")
+    assert capsys.readouterr().err.startswith("interrupted")

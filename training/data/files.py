@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import sys
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -129,6 +130,18 @@ def load_numbered_documents(path: str | Path) -> list[tuple[int, Document]]:
 def write_documents(documents: Iterable[Document], handle) -> None:
     for doc in documents:
         handle.write(json.dumps(doc.to_dict(), ensure_ascii=False) + "\n")
+
+
+def print_documents(documents: Iterable[Document]) -> int:
+    """Write `documents` to stdout as JSONL: 0, or 141 (128 + SIGPIPE) and quiet when the reader stops (`| head`)."""
+    try:
+        write_documents(documents, sys.stdout)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # Python would report the broken pipe again when it flushes stdout at exit: point it at /dev/null.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
+    return 0
 
 
 def save_documents(documents: Iterable[Document], path: str | Path) -> None:

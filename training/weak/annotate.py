@@ -16,7 +16,6 @@ matches whatever tone placement the article uses; spans are mapped back to the o
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -27,7 +26,7 @@ from viextract.normalize import normalize_text
 
 from ..data.checks import check_document, sentence_bounds
 from ..data.documents import DataError, Document, EntitySpan, RelationSpan, field_error
-from ..data.files import load_documents, read_utf8
+from ..data.files import load_documents, print_documents, read_utf8
 from ..evaluation.metrics import Scores, score_items, score_spans
 from ..evaluation.runs import select_documents
 from .mentions import Mention, find_entities
@@ -184,10 +183,11 @@ def main(argv: list[str] | None = None) -> int:
     except DataError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    for path, text in texts:
-        doc = annotate_text(text, doc_id=path.stem)
-        print(json.dumps(doc.to_dict(), ensure_ascii=False))
-    return 0
+    try:
+        return print_documents(annotate_text(text, doc_id=path.stem) for path, text in texts)
+    except KeyboardInterrupt:
+        print("interrupted: the drafts printed so far are whole lines", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

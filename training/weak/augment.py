@@ -24,7 +24,7 @@ from pathlib import Path
 
 from ..data.checks import check_document
 from ..data.documents import DataError, Document, EntitySpan
-from ..data.files import load_documents, write_documents
+from ..data.files import load_documents, print_documents
 from . import gazetteers as gz
 
 logger = logging.getLogger(__name__)
@@ -205,17 +205,23 @@ def main(argv: list[str] | None = None) -> int:
     except (DataError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    if args.variants:
-        from .variants import DEFAULT_KINDS, VARIANTS, variant_documents
+    try:
+        return print_documents(_new_documents(docs, args, parser))
+    except KeyboardInterrupt:
+        print("interrupted: the documents printed so far are whole lines", file=sys.stderr)
+        return 130
 
-        kinds = DEFAULT_KINDS if args.kinds is None else tuple(k.strip() for k in args.kinds.split(",") if k.strip())
-        unknown = sorted(set(kinds) - set(VARIANTS))
-        if unknown or not kinds:
-            parser.error(f"--kinds: unknown {unknown or 'empty list'}; choose from {', '.join(VARIANTS)}")
-        write_documents(variant_documents(docs, args.seed, kinds), sys.stdout)
-        return 0
-    write_documents(augment_documents(docs, args.copies, args.seed), sys.stdout)
-    return 0
+
+def _new_documents(docs: list[Document], args: argparse.Namespace, parser: argparse.ArgumentParser) -> list[Document]:
+    if not args.variants:
+        return augment_documents(docs, args.copies, args.seed)
+    from .variants import DEFAULT_KINDS, VARIANTS, variant_documents
+
+    kinds = DEFAULT_KINDS if args.kinds is None else tuple(k.strip() for k in args.kinds.split(",") if k.strip())
+    unknown = sorted(set(kinds) - set(VARIANTS))
+    if unknown or not kinds:
+        parser.error(f"--kinds: unknown {unknown or 'empty list'}; choose from {', '.join(VARIANTS)}")
+    return variant_documents(docs, args.seed, kinds)
 
 
 if __name__ == "__main__":
