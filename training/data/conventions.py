@@ -37,7 +37,8 @@ _ORGAN_AFTER = re.compile(rf" ({_ORGAN})(?!\w)")
 _NUOC_AFTER = re.compile(r" nước(?!\w)")
 _ORGAN_COUNTRY = re.compile(rf"(?:{_ORGAN}) (?:{_COUNTRY})")
 _NUOC_COUNTRY_END = re.compile(rf"(?<![Nn]hà) nước (?:{_COUNTRY})$")  # `Ngân hàng nhà nước Lào`: a name
-_DAY_JOIN = re.compile(r"\s*(?:và|đến|tới|-|–)\s*")
+# What joins two dates into one span of days (`năm 1998 đến năm 2002`), which SCHEMA v1.1 makes one DATE.
+DAY_JOIN = re.compile(r"\s*(?:và|đến|tới|-|–)\s*")
 _PAIR_AFTER = re.compile(rf"\s*(?:và|-|–)\s*(?:{_COUNTRY})(?!\w)")
 
 
@@ -118,7 +119,7 @@ def _date_problems(text: str, span: Span, following: Span | None, starts: dict[i
             if not counted:
                 yield f"DATE {date} follows its head {head!r}, which belongs inside it (SCHEMA's DATE rule)"
             break
-    if following and following.label == "DATE" and _DAY_JOIN.fullmatch(text, span.end, following.start):
+    if following and following.label == "DATE" and DAY_JOIN.fullmatch(text, span.end, following.start):
         yield (
             f"DATE {date} and DATE {_quote(text, following.start, following.end)} are one span of days: "
             f"SCHEMA v1.1 makes it one DATE {text[span.start : following.end]!r}"

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from viextract.normalize import normalize_text
 from viextract.segment import split_tokens
 
+from ..data.conventions import COUNT_WORDS, DATE_HEADS, DAY_JOIN
 from . import gazetteers as gz
 
 # Longest run of words a trigger may pull into an event or agreement name.
@@ -64,6 +65,44 @@ _DATE_PATTERNS = [
         r"(?<!\w)[Nn]ăm \d{4}(?! ?[-–]\d)(?!\w)",
     )
 ]
+
+
+# A DATE head word right before a date (`năm` of `năm 2000 - 2001`), and the word before it.
+_HEAD_BEFORE = re.compile(
+    r"(?:(?<!\w)(?P<before>\w+) +)?(?<!\w)(?P<head>" + "|".join(h.replace(" ", " +") for h in DATE_HEADS) + r") +$",
+    re.IGNORECASE,
+)
+
+
+def _with_heads(text: str, date: Mention, others: Sequence[Mention]) -> Mention:
+    """`date` with the head words before it that SCHEMA's DATE rule puts inside, unless a count owns them
+    (`hai năm 2024-2025`) or another entity does."""
+    start = date.start
+    while (match := _HEAD_BEFORE.search(text, max(0, start - 40), start)) is not None:
+        counted = (match.group("before") or "").lower() in COUNT_WORDS
+        if counted or any(o.start < start and match.start("head") < o.end for o in others):
+            break
+        start = match.start("head")
+    return Mention(start, date.end, "DATE")
+
+
+def follow_date_conventions(text: str, entities: Sequence[Mention]) -> list[Mention]:
+    """DATEs as SCHEMA v1.1 bounds them (training.data.conventions): heads inside, and dates joined by
+    `đến`, `và` or a dash one DATE, so weak labels pass the checks gold data must pass."""
+    others = [e for e in entities if e.label != "DATE"]
+    dates = sorted(_with_heads(text, e, others) if e.label == "DATE" else e for e in entities)
+    merged: list[Mention] = []
+    for entity in dates:
+        previous = merged[-1] if merged else None
+        if (
+            previous
+            and previous.label == entity.label == "DATE"
+            and DAY_JOIN.fullmatch(text, previous.end, entity.start)
+        ):
+            merged[-1] = Mention(previous.start, entity.end, "DATE")
+        else:
+            merged.append(entity)
+    return merged
 
 
 def find_terms(text: str) -> list[Mention]:
@@ -307,6 +346,7 @@ def find_entities(text: str) -> list[Mention]:
     """All entities of a normalised text, non-overlapping, in text order."""
     tokens = Tokens(text)
     entities = resolve_overlaps(find_terms(text) + find_dates(text) + find_named(text, tokens))
+    entities = follow_date_conventions(text, entities)
     entities = drop_generic_titles(text, entities)
     entities = extend_organisations(text, entities)
     entities = find_delegations(text, entities)
