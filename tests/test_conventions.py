@@ -60,6 +60,11 @@ CASES = [
         "[Chủ tịch Quốc hội]{TITLE:t} [Lào]{LOC:o} [Saysomphone Phomvihane]{PER:p} phát biểu.",
     ),
     (
+        "[Chủ tịch]{TITLE:t} [Quốc hội Việt Nam]{ORG:o} phát biểu.",
+        ["LOC 'Việt Nam'"],  # the whole country, not its last word
+        "[Chủ tịch Quốc hội]{TITLE:t} [Việt Nam]{LOC:o} phát biểu.",
+    ),
+    (
         "[Bộ trưởng]{TITLE:t} [Bộ Quốc phòng]{ORG:o} [Lào]{LOC:l} phát biểu.",
         ["ORG 'Bộ Quốc phòng'", "'Bộ Quốc phòng Lào'"],
         "[Bộ trưởng]{TITLE:t} [Bộ Quốc phòng Lào]{ORG:o} phát biểu.",

@@ -35,7 +35,7 @@ _COUNTRY = "|".join(re.escape(c) for c in sorted(COUNTRIES, key=len, reverse=Tru
 _ORGAN = "|".join(re.escape(o) for o in sorted(FUSED_ORGANS, key=len, reverse=True))
 _ORGAN_AFTER = re.compile(rf" ({_ORGAN})(?!\w)")
 _NUOC_AFTER = re.compile(r" nước(?!\w)")
-_ORGAN_COUNTRY = re.compile(rf"(?:{_ORGAN}) (?:{_COUNTRY})")
+_ORGAN_COUNTRY = re.compile(rf"(?:{_ORGAN}) (?P<country>{_COUNTRY})")
 _NUOC_COUNTRY_END = re.compile(rf"(?<![Nn]hà) nước (?:{_COUNTRY})$")  # `Ngân hàng nhà nước Lào`: a name
 # What joins two dates into one span of days (`năm 1998 đến năm 2002`), which SCHEMA v1.1 makes one DATE.
 DAY_JOIN = re.compile(r"\s*(?:và|đến|tới|-|–)\s*")
@@ -83,8 +83,8 @@ def _title_problems(text: str, span: Span, following: Span | None, starts: dict[
         )
     if following and following.start == span.end + 1 and following.label == "ORG":
         mention = text[following.start : following.end]
-        if _ORGAN_COUNTRY.fullmatch(mention):
-            country = mention.rsplit(" ", 1)[-1]
+        if fused := _ORGAN_COUNTRY.fullmatch(mention):
+            country = fused.group("country")  # `Việt Nam`, not its last word
             yield (
                 f"TITLE {title} + ORG {mention!r}: SCHEMA v1.1 makes a title fused with a bare organ one TITLE, "
                 f"and the country after it a LOC (e.g. TITLE 'Chủ tịch Quốc hội' + LOC {country!r})"
