@@ -97,6 +97,10 @@ def test_rejects_invalid_json(tmp_path):
     rejects(tmp_path, '{"id": "doc1", "text": ', "json", "invalid JSON")
 
 
+def test_rejects_json_nested_too_deeply_for_the_parser(tmp_path):
+    rejects(tmp_path, '{"id": ' + "[" * 100_000 + "]" * 100_000 + "}", "json", "nested too deeply")
+
+
 def test_rejects_a_key_given_twice(tmp_path):
     # json keeps the last: a second, empty "relations" would silently drop every relation of the line.
     line = json.dumps(good_doc(), ensure_ascii=False)[:-1] + ', "relations": []}'

@@ -100,6 +100,8 @@ def read_jsonl(path: str | Path) -> list[tuple[int, Any]]:
             raise field_error(
                 f"{path}:{number}", "json", f"invalid JSON: {error.msg} at column {error.colno}"
             ) from None
+        except RecursionError:  # `[[[[...` thousands deep: json gives up before finding an error
+            raise field_error(f"{path}:{number}", "json", "invalid JSON: nested too deeply") from None
         except DuplicateKey as error:  # json keeps the last: a second "entities" would replace the first
             raise field_error(
                 f"{path}:{number}", error.key, "given twice in one object; JSON keeps only the last"
