@@ -1,4 +1,10 @@
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 from training.fit.jobs import JobsError, load_jobs, main, run_jobs
 
@@ -138,3 +144,77 @@ def test_the_runner_does_not_import_torch():
 
     check = "import sys, training.fit.jobs; sys.exit('torch' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", check], timeout=120).returncode == 0
+
+
+def start_runner(tmp_path: Path, entries: list[dict], ready: list[Path], *args: str) -> subprocess.Popen:
+    """`python -m training.fit.jobs` on `entries`, returned once every file of `ready` exists (the jobs are set)."""
+    path = tmp_path / "jobs.json"
+    path.write_text(json.dumps(entries), encoding="utf-8")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    command = [sys.executable, "-m", "training.fit.jobs", str(path), "--log-dir", str(tmp_path / "logs"), *args]
+    # Ctrl-C's default action even when the suite runs in the background (a script's `cmd &` ignores SIGINT).
+    runner = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                              preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # fmt: skip
+    deadline = time.monotonic() + 120
+    while not all(p.exists() and p.stat().st_size for p in ready) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return runner
+
+
+def alive(pid: int) -> bool:
+    """Whether `pid` runs (a zombie, which no init reaps in some containers, does not)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+
+
+def kill_left(pid_files: list[Path]) -> list[int]:
+    """The pids of `pid_files` still running, killed so that a failing test leaves nothing behind."""
+    left = [int(p.read_text()) for p in pid_files if p.exists() and alive(int(p.read_text()))]
+    for pid in left:
+        os.kill(pid, signal.SIGKILL)
+    return left
+
+
+def test_a_stop_signals_every_job_at_once_and_reaches_their_children(tmp_path):
+    """Jobs were stopped one after another, each given up to 10 s; a child that ignored SIGTERM outlived its shell."""
+    stopped, kid = tmp_path / "stopped.txt", tmp_path / "kid.pid"
+    slow = [{"name": f"slow{i}", "cmd": f"trap 'date +%s.%N >> {stopped}; sleep 1; exit' TERM; echo > {tmp_path}/{i}; "
+             "sleep 30 & wait"} for i in range(3)]  # fmt: skip
+    kids = {"name": "kids", "cmd": f"(trap '' TERM; exec sleep 30) & echo $! > {kid}; wait"}
+    ready = [tmp_path / str(i) for i in range(3)] + [kid]
+    runner = start_runner(tmp_path, [*slow, kids], ready, "--max-parallel", "4")
+    try:
+        runner.send_signal(signal.SIGTERM)
+        assert runner.wait(timeout=60) == 130
+    finally:
+        runner.kill()
+        assert kill_left([kid]) == []
+    times = [float(t) for t in stopped.read_text().split()]
+    assert len(times) == 3 and max(times) - min(times) < 0.8, times
+    summary = json.loads((tmp_path / "logs" / "summary.json").read_text(encoding="utf-8"))
+    assert [job["state"] for job in summary] == ["killed"] * 4
+
+
+def test_a_second_ctrl_c_kills_every_job_at_once(tmp_path):
+    """A second Ctrl-C while the jobs were being stopped left the rest running, in their own sessions."""
+    pids = [tmp_path / f"{i}.pid" for i in range(3)]
+    entries = [
+        {"name": f"stubborn{i}", "cmd": f"trap '' TERM; echo $$ > {pid}; exec sleep 30"} for i, pid in enumerate(pids)
+    ]
+    runner = start_runner(tmp_path, entries, pids, "--max-parallel", "4")
+    try:
+        runner.send_signal(signal.SIGTERM)
+        time.sleep(0.5)
+        runner.send_signal(signal.SIGINT)
+        out, err = runner.communicate(timeout=8)  # well within the 10 s the jobs were given after the first
+    finally:
+        runner.kill()
+        assert kill_left(pids) == []
+    assert runner.returncode == 130 and err == "interrupted: the running jobs were stopped\n"
+    assert [(line.split()[0], line.split()[-1]) for line in out.splitlines()] == [
+        ("killed", f"stubborn{i}") for i in range(3)
+    ]
+    summary = json.loads((tmp_path / "logs" / "summary.json").read_text(encoding="utf-8"))
+    assert [job["state"] for job in summary] == ["killed"] * 3

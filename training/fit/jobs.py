@@ -4,9 +4,11 @@
 
 JOBS.json is a list of {"name": ..., "cmd": ..., "after": [names]} in priority order: a job starts,
 first come first served, once every job it names in `after` has succeeded, and is skipped if one of
-them failed. At the deadline, running jobs are stopped (their whole process group) and the rest
-skipped, so a time-boxed machine (a rented GPU) still returns what finished. Each job's output
-goes to LOG_DIR/NAME.log; a summary table goes to stdout and LOG_DIR/summary.json.
+them failed. At the deadline, running jobs are stopped and the rest skipped, so a time-boxed machine
+(a rented GPU) still returns what finished; Ctrl-C or SIGTERM stops them the same way. Stopping sends
+SIGTERM to every job's process group at once, then SIGKILL 10 s later, or at once on a second Ctrl-C
+or SIGTERM. Each job's output goes to LOG_DIR/NAME.log; a summary table goes to stdout and
+LOG_DIR/summary.json.
 """
 
 from __future__ import annotations
@@ -96,39 +98,90 @@ def _ready(job: Job, by_name: dict[str, Job]) -> bool | None:
     return all(s == "ok" for s in states)
 
 
-def _stop(process: subprocess.Popen) -> None:
+_GRACE_S = 10.0  # how long stopped jobs get to exit on SIGTERM (flush a log, save) before SIGKILL
+
+
+class Signals:
+    """Counts SIGINT and SIGTERM while installed: the first stops the jobs, a second kills what is left of them."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self._saved: dict[int, object] = {}
+
+    def __enter__(self) -> Signals:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            if signal.getsignal(signum) is not signal.SIG_IGN:  # started with `&` by a script: Ctrl-C is not for it
+                self._saved[signum] = signal.signal(signum, self._count)
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        for signum, handler in self._saved.items():
+            signal.signal(signum, handler)
+
+    def _count(self, signum, frame) -> None:
+        self.count += 1
+
+
+def _signal_group(process: subprocess.Popen, signum: int) -> None:
     try:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=10)
-    except (ProcessLookupError, subprocess.TimeoutExpired):
+        os.killpg(process.pid, signum)
+    except ProcessLookupError:
+        pass  # every process of the job has exited
+
+
+def _exited(process: subprocess.Popen) -> bool:
+    """Whether the job's shell has exited, leaving it unreaped: its pid, the group's id, cannot be reused yet."""
+    return os.waitid(os.P_PID, process.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
+
+
+def _stop_all(running: dict[str, tuple[subprocess.Popen, float]], by_name, signals: Signals) -> None:
+    """SIGTERM every running job's process group at once, wait once for all (at most _GRACE_S, cut short by
+    another Ctrl-C or SIGTERM), then SIGKILL every group: what ignored SIGTERM, and children a shell left."""
+    now = time.monotonic()
+    for name, (process, began) in running.items():
+        _signal_group(process, signal.SIGTERM)
+        by_name[name].state, by_name[name].seconds = "killed", now - began
+    count, end = signals.count, now + _GRACE_S
+    while signals.count == count and time.monotonic() < end and not all(_exited(p) for p, _ in running.values()):
+        time.sleep(0.05)
+    for process, _ in running.values():
+        _signal_group(process, signal.SIGKILL)
+    for process, _ in running.values():
         try:
-            os.killpg(process.pid, signal.SIGKILL)
-        except ProcessLookupError:
+            process.wait(timeout=_GRACE_S)
+        except subprocess.TimeoutExpired:  # stuck in the kernel (a driver call): SIGKILL lands when it returns
             pass
+    running.clear()
 
 
-def run_jobs(jobs: Sequence[Job], max_parallel: int, deadline_s: float, log_dir: Path) -> list[Job]:
-    """Run `jobs` as described in the module docstring; returns them with their final state."""
+def run_jobs(
+    jobs: Sequence[Job], max_parallel: int, deadline_s: float, log_dir: Path, signals: Signals | None = None
+) -> list[Job]:
+    """Run `jobs` as described in the module docstring; returns them with their final state.
+
+    A Ctrl-C or SIGTERM (counted by `signals`, installed here when not given) stops every running job, then
+    raises KeyboardInterrupt."""
+    if signals is None:
+        with Signals() as signals:
+            return run_jobs(jobs, max_parallel, deadline_s, log_dir, signals)
     log_dir.mkdir(parents=True, exist_ok=True)
     by_name = {job.name: job for job in jobs}
     running: dict[str, tuple[subprocess.Popen, float]] = {}
     try:
-        _loop(jobs, by_name, running, max_parallel, deadline_s, log_dir)
-    except BaseException:  # Ctrl-C, SIGTERM (main makes it one), or a failure here: no job left running
-        for name, (process, began) in running.items():
-            _stop(process)
-            by_name[name].state, by_name[name].seconds = "killed", time.monotonic() - began
-        raise
-    finally:
+        _loop(jobs, by_name, running, max_parallel, deadline_s, log_dir, signals)
+    finally:  # the deadline, a signal, or a failure here (a log that cannot be opened): no job left running
+        _stop_all(running, by_name, signals)
         for job in jobs:
             if job.state == "waiting":
                 job.state = "skipped"
+    if signals.count:
+        raise KeyboardInterrupt
     return list(jobs)
 
 
-def _loop(jobs, by_name, running, max_parallel: int, deadline_s: float, log_dir: Path) -> None:
+def _loop(jobs, by_name, running, max_parallel: int, deadline_s: float, log_dir: Path, signals: Signals) -> None:
     start = time.monotonic()
-    while True:
+    while not signals.count:
         for name, (process, began) in list(running.items()):
             if process.poll() is not None:
                 job = by_name[name]
@@ -137,10 +190,6 @@ def _loop(jobs, by_name, running, max_parallel: int, deadline_s: float, log_dir:
                 del running[name]
                 print(f"[{time.monotonic() - start:6.0f}s] {job.state:6} {name} ({job.seconds:.0f}s)", flush=True)
         if time.monotonic() - start > deadline_s:
-            for name, (process, began) in list(running.items()):
-                _stop(process)
-                by_name[name].state, by_name[name].seconds = "killed", time.monotonic() - began
-                del running[name]
             break
         for job in jobs:
             if job.state == "waiting":
@@ -174,17 +223,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     except JobsError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    signal.signal(signal.SIGTERM, _interrupt)  # `timeout` and schedulers stop with SIGTERM: stop the jobs too
     interrupted, failure = False, None
-    try:
-        run_jobs(jobs, args.max_parallel, args.deadline_s, args.log_dir)
-    except KeyboardInterrupt:
-        interrupted = True
-    except OSError as error:  # a job's log could not be opened (a full disk): the running jobs were stopped
-        failure = f"error: {error.filename or args.log_dir}: {error.strerror or error}; the running jobs were stopped"
-    for job in jobs:
-        print(f"{job.state:8} {job.seconds:7.0f}s  {job.name}")
-    failure = _write_summary(args.log_dir, jobs) or failure
+    with Signals() as signals:  # held past the jobs: a second Ctrl-C while the summary is written cannot cut it
+        try:
+            run_jobs(jobs, args.max_parallel, args.deadline_s, args.log_dir, signals)
+        except KeyboardInterrupt:  # Ctrl-C or SIGTERM (`timeout`, a scheduler): the running jobs were stopped
+            interrupted = True
+        except OSError as error:  # a job's log could not be opened (a full disk): the running jobs were stopped
+            failure = (
+                f"error: {error.filename or args.log_dir}: {error.strerror or error}; the running jobs were stopped"
+            )
+        for job in jobs:
+            print(f"{job.state:8} {job.seconds:7.0f}s  {job.name}")
+        failure = _write_summary(args.log_dir, jobs) or failure
     if interrupted:
         print("interrupted: the running jobs were stopped", file=sys.stderr)
         return 130
@@ -214,10 +265,6 @@ def _write_summary(log_dir: Path, jobs: Sequence[Job]) -> str | None:
         staging.unlink(missing_ok=True)
         return f"error: {summary}: cannot write the summary ({error.strerror or error})"
     return None
-
-
-def _interrupt(signum, frame) -> None:
-    raise KeyboardInterrupt
 
 
 if __name__ == "__main__":
