@@ -218,3 +218,19 @@ def test_a_second_ctrl_c_kills_every_job_at_once(tmp_path):
     ]
     summary = json.loads((tmp_path / "logs" / "summary.json").read_text(encoding="utf-8"))
     assert [job["state"] for job in summary] == ["killed"] * 3
+
+
+def test_a_deadline_or_cap_that_cannot_work_is_a_usage_error(tmp_path, capsys):
+    """--deadline-s nan never came (every job ran on), 0 or -5 started nothing yet made the logs, exit 1."""
+    import pytest
+
+    path = tmp_path / "jobs.json"
+    path.write_text(json.dumps([{"name": "a", "cmd": "true"}]), encoding="utf-8")
+    cases = [("--deadline-s", v, "a finite number of seconds above 0") for v in ("nan", "inf", "1e400", "0", "-5", "x")]
+    cases += [("--max-parallel", v, "a whole number of jobs of at least 1") for v in ("0", "-1", "2.5")]
+    for option, value, expected in cases:
+        with pytest.raises(SystemExit) as exit_info:
+            main([str(path), "--log-dir", str(tmp_path / "logs"), f"{option}={value}"])
+        err = capsys.readouterr().err
+        assert exit_info.value.code == 2 and f"argument {option}: expected {expected}, got '{value}'" in err, err
+    assert not (tmp_path / "logs").exists()

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import re
 import signal
@@ -211,12 +212,10 @@ def _loop(jobs, by_name, running, max_parallel: int, deadline_s: float, log_dir:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m training.fit.jobs", description=__doc__.split("\n")[0])
     parser.add_argument("jobs", type=Path, help="JSON list of {name, cmd, after}")
-    parser.add_argument("--max-parallel", type=int, default=os.cpu_count() or 1)
-    parser.add_argument("--deadline-s", type=float, default=float("inf"), help="stop everything after this long")
+    parser.add_argument("--max-parallel", type=_job_count, default=os.cpu_count() or 1)
+    parser.add_argument("--deadline-s", type=_seconds, default=math.inf, help="stop everything after this long")
     parser.add_argument("--log-dir", type=Path, default=Path("outputs/jobs"))
     args = parser.parse_args(argv)
-    if args.max_parallel < 1:
-        parser.error("--max-parallel: must be at least 1")
     try:
         jobs = load_jobs(args.jobs)
         _make_log_dir(args.log_dir)
@@ -243,6 +242,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(failure, file=sys.stderr)
         return 1
     return 0 if all(job.state == "ok" for job in jobs) else 1
+
+
+def _job_count(text: str) -> int:
+    try:
+        count = int(text)
+    except ValueError:
+        count = 0
+    if count < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of jobs of at least 1, got {text!r}")
+    return count
+
+
+def _seconds(text: str) -> float:
+    """A deadline: nan never came (every comparison false), 0 or less started nothing, inf is no deadline."""
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = math.nan
+    if not (0 < seconds < math.inf):
+        raise argparse.ArgumentTypeError(f"expected a finite number of seconds above 0, got {text!r}")
+    return seconds
 
 
 def _make_log_dir(log_dir: Path) -> None:
