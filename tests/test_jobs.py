@@ -31,10 +31,29 @@ def test_jobs_follow_dependencies_and_skip_after_a_failure(tmp_path):
     assert out.read_text().split() == ["a", "b"]
 
 
-def test_jobs_past_the_deadline_are_stopped_and_the_rest_skipped(tmp_path):
-    jobs = write(tmp_path, [{"name": "slow", "cmd": "sleep 30"}, {"name": "next", "cmd": "true", "after": ["slow"]}])
-    states = {job.name: job.state for job in run_jobs(jobs, 2, 1.0, tmp_path / "logs")}
-    assert states == {"slow": "killed", "next": "skipped"}
+def test_jobs_past_the_deadline_are_stopped_and_the_rest_skipped(tmp_path, capsys):
+    """The summary did not say the deadline had stopped or skipped a job: skipped looked like after a failure."""
+    entries = [
+        {"name": "quick", "cmd": "true"},
+        {"name": "slow", "cmd": "sleep 30"},
+        {"name": "next", "cmd": "true", "after": ["slow"]},
+        {"name": "bad", "cmd": "exit 3"},
+        {"name": "child", "cmd": "true", "after": ["bad"]},
+    ]
+    (tmp_path / "jobs.json").write_text(json.dumps(entries), encoding="utf-8")
+    command = [str(tmp_path / "jobs.json"), "--log-dir", str(tmp_path / "logs"), "--deadline-s", "1.5"]
+    assert main(command + ["--max-parallel", "4"]) == 1
+    captured = capsys.readouterr()
+    assert captured.err == "deadline: 1.5 s reached: 1 job stopped, 1 not started\n"
+    assert "killed" in captured.out and "slow  (deadline)" in captured.out
+    summary = json.loads((tmp_path / "logs" / "summary.json").read_text(encoding="utf-8"))
+    assert [(job["name"], job["state"], job["why"]) for job in summary] == [
+        ("quick", "ok", ""),
+        ("slow", "killed", "deadline"),
+        ("next", "skipped", "deadline"),
+        ("bad", "failed", ""),
+        ("child", "skipped", "after bad: failed"),
+    ]
 
 
 def test_jobs_file_must_name_earlier_dependencies(tmp_path):
@@ -213,8 +232,8 @@ def test_a_second_ctrl_c_kills_every_job_at_once(tmp_path):
         runner.kill()
         assert kill_left(pids) == []
     assert runner.returncode == 130 and err == "interrupted: the running jobs were stopped\n"
-    assert [(line.split()[0], line.split()[-1]) for line in out.splitlines()] == [
-        ("killed", f"stubborn{i}") for i in range(3)
+    assert [(w[0], w[2:]) for w in map(str.split, out.splitlines())] == [
+        ("killed", [f"stubborn{i}", "(interrupted)"]) for i in range(3)
     ]
     summary = json.loads((tmp_path / "logs" / "summary.json").read_text(encoding="utf-8"))
     assert [job["state"] for job in summary] == ["killed"] * 3

@@ -8,7 +8,8 @@ them failed. At the deadline, running jobs are stopped and the rest skipped, so 
 (a rented GPU) still returns what finished; Ctrl-C or SIGTERM stops them the same way. Stopping sends
 SIGTERM to every job's process group at once, then SIGKILL 10 s later, or at once on a second Ctrl-C
 or SIGTERM. Each job's output goes to LOG_DIR/NAME.log; a summary table goes to stdout and
-LOG_DIR/summary.json.
+LOG_DIR/summary.json, saying why each killed or skipped job was (the deadline, a failed dependency).
+The exit status is 0 only when every job succeeded; 130 when interrupted.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ class Job:
     state: str = "waiting"  # waiting | running | ok | failed | killed | skipped
     seconds: float = 0.0
     returncode: int | None = None
+    why: str = ""  # of a killed or skipped job: "deadline", "interrupted", "runner error", "after NAME: STATE"
 
 
 class JobsError(ValueError):
@@ -91,12 +93,12 @@ def _job(entry: object, where: str) -> Job:
     return Job(name=name, cmd=cmd, after=list(after))
 
 
-def _ready(job: Job, by_name: dict[str, Job]) -> bool | None:
-    """True: can start; False: must wait; None: can never run (a dependency did not succeed)."""
-    states = [by_name[a].state for a in job.after]
-    if any(s in ("failed", "killed", "skipped") for s in states):
-        return None
-    return all(s == "ok" for s in states)
+def _ready(job: Job, by_name: dict[str, Job]) -> bool | str:
+    """True: can start; False: must wait; a string: why it can never run (a dependency did not succeed)."""
+    for name in job.after:
+        if by_name[name].state in ("failed", "killed", "skipped"):
+            return f"after {name}: {by_name[name].state}"
+    return all(by_name[name].state == "ok" for name in job.after)
 
 
 _GRACE_S = 10.0  # how long stopped jobs get to exit on SIGTERM (flush a log, save) before SIGKILL
@@ -135,13 +137,13 @@ def _exited(process: subprocess.Popen) -> bool:
     return os.waitid(os.P_PID, process.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
 
 
-def _stop_all(running: dict[str, tuple[subprocess.Popen, float]], by_name, signals: Signals) -> None:
+def _stop_all(running: dict[str, tuple[subprocess.Popen, float]], by_name, signals: Signals, why: str) -> None:
     """SIGTERM every running job's process group at once, wait once for all (at most _GRACE_S, cut short by
     another Ctrl-C or SIGTERM), then SIGKILL every group: what ignored SIGTERM, and children a shell left."""
     now = time.monotonic()
     for name, (process, began) in running.items():
         _signal_group(process, signal.SIGTERM)
-        by_name[name].state, by_name[name].seconds = "killed", now - began
+        by_name[name].state, by_name[name].seconds, by_name[name].why = "killed", now - began, why
     count, end = signals.count, now + _GRACE_S
     while signals.count == count and time.monotonic() < end and not all(_exited(p) for p, _ in running.values()):
         time.sleep(0.05)
@@ -168,45 +170,58 @@ def run_jobs(
     log_dir.mkdir(parents=True, exist_ok=True)
     by_name = {job.name: job for job in jobs}
     running: dict[str, tuple[subprocess.Popen, float]] = {}
+    why = "runner error"  # a log that cannot be opened, or a bug here
     try:
-        _loop(jobs, by_name, running, max_parallel, deadline_s, log_dir, signals)
-    finally:  # the deadline, a signal, or a failure here (a log that cannot be opened): no job left running
-        _stop_all(running, by_name, signals)
+        why = _loop(jobs, by_name, running, max_parallel, deadline_s, log_dir, signals)
+    finally:  # no job left running, whatever ended the loop
+        _stop_all(running, by_name, signals, "interrupted" if signals.count else why)
         for job in jobs:
             if job.state == "waiting":
-                job.state = "skipped"
+                job.state, job.why = "skipped", "interrupted" if signals.count else why
     if signals.count:
         raise KeyboardInterrupt
     return list(jobs)
 
 
-def _loop(jobs, by_name, running, max_parallel: int, deadline_s: float, log_dir: Path, signals: Signals) -> None:
+def _loop(jobs, by_name, running, max_parallel: int, deadline_s: float, log_dir: Path, signals: Signals) -> str:
+    """Start and watch jobs until every one has ended ("" returned), the deadline or a signal ("interrupted")."""
     start = time.monotonic()
     while not signals.count:
-        for name, (process, began) in list(running.items()):
-            if process.poll() is not None:
-                job = by_name[name]
-                job.returncode, job.seconds = process.returncode, time.monotonic() - began
-                job.state = "ok" if process.returncode == 0 else "failed"
-                del running[name]
-                print(f"[{time.monotonic() - start:6.0f}s] {job.state:6} {name} ({job.seconds:.0f}s)", flush=True)
+        _reap(by_name, running, start)
         if time.monotonic() - start > deadline_s:
-            break
-        for job in jobs:
-            if job.state == "waiting":
-                ready = _ready(job, by_name)
-                if ready is None:
-                    job.state = "skipped"
-                elif ready and len(running) < max_parallel:
-                    with open(log_dir / f"{job.name}.log", "w", encoding="utf-8") as log:  # the child keeps its copy
-                        process = subprocess.Popen(
-                            job.cmd, shell=True, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-                        )
-                    running[job.name] = (process, time.monotonic())
-                    job.state = "running"
+            return "deadline"
+        _start_ready(jobs, by_name, running, max_parallel, log_dir)
         if not running and not any(job.state == "waiting" for job in jobs):
-            break
+            return ""
         time.sleep(0.5)
+    return "interrupted"
+
+
+def _reap(by_name: dict[str, Job], running: dict[str, tuple[subprocess.Popen, float]], start: float) -> None:
+    for name, (process, began) in list(running.items()):
+        if process.poll() is not None:
+            job = by_name[name]
+            job.returncode, job.seconds = process.returncode, time.monotonic() - began
+            job.state = "ok" if process.returncode == 0 else "failed"
+            del running[name]
+            print(f"[{time.monotonic() - start:6.0f}s] {job.state:6} {name} ({job.seconds:.0f}s)", flush=True)
+
+
+def _start_ready(jobs, by_name, running, max_parallel: int, log_dir: Path) -> None:
+    """Start, in file order, the waiting jobs whose dependencies succeeded, up to `max_parallel` running."""
+    for job in jobs:
+        if job.state != "waiting":
+            continue
+        ready = _ready(job, by_name)
+        if isinstance(ready, str):
+            job.state, job.why = "skipped", ready
+        elif ready and len(running) < max_parallel:
+            with open(log_dir / f"{job.name}.log", "w", encoding="utf-8") as log:  # the child keeps its copy
+                process = subprocess.Popen(
+                    job.cmd, shell=True, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+                )
+            running[job.name] = (process, time.monotonic())
+            job.state = "running"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -233,8 +248,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"error: {error.filename or args.log_dir}: {error.strerror or error}; the running jobs were stopped"
             )
         for job in jobs:
-            print(f"{job.state:8} {job.seconds:7.0f}s  {job.name}")
+            print(f"{job.state:8} {job.seconds:7.0f}s  {job.name}" + (f"  ({job.why})" if job.why else ""))
         failure = _write_summary(args.log_dir, jobs) or failure
+    if any(job.why == "deadline" for job in jobs):
+        print(_deadline_line(jobs, args.deadline_s), file=sys.stderr)
     if interrupted:
         print("interrupted: the running jobs were stopped", file=sys.stderr)
         return 130
@@ -242,6 +259,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(failure, file=sys.stderr)
         return 1
     return 0 if all(job.state == "ok" for job in jobs) else 1
+
+
+def _deadline_line(jobs: Sequence[Job], deadline_s: float) -> str:
+    stopped = sum(job.why == "deadline" and job.state == "killed" for job in jobs)
+    skipped = sum(job.why == "deadline" and job.state == "skipped" for job in jobs)
+    return f"deadline: {deadline_s:g} s reached: {_count(stopped)} stopped, {skipped} not started"
+
+
+def _count(jobs: int) -> str:
+    return f"{jobs} job" if jobs == 1 else f"{jobs} jobs"
 
 
 def _job_count(text: str) -> int:
