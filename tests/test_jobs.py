@@ -253,3 +253,33 @@ def test_a_deadline_or_cap_that_cannot_work_is_a_usage_error(tmp_path, capsys):
         err = capsys.readouterr().err
         assert exit_info.value.code == 2 and f"argument {option}: expected {expected}, got '{value}'" in err, err
     assert not (tmp_path / "logs").exists()
+
+
+def test_a_missing_command_fails_and_a_removed_log_folder_is_made_again(tmp_path, capsys):
+    """A job that removed the log folder (cleaning its outputs) stopped every other job; the summary was lost."""
+    logs, kid = tmp_path / "logs", tmp_path / "kid.pid"
+    entries = [
+        {"name": "nocmd", "cmd": "no-such-command-viextract --flag"},
+        {"name": "kids", "cmd": f"bash -c 'sleep 100 & echo $! > {kid}; wait'"},
+        {"name": "clean", "cmd": f"rm -rf {logs}"},
+        {"name": "after", "cmd": "echo after", "after": ["clean"]},
+    ]
+    (tmp_path / "jobs.json").write_text(json.dumps(entries), encoding="utf-8")
+    try:
+        assert (
+            main([str(tmp_path / "jobs.json"), "--log-dir", str(logs), "--deadline-s", "3", "--max-parallel", "4"]) == 1
+        )
+    finally:
+        assert kill_left([kid]) == []  # the deadline reached the job's child, not only its shell
+    assert capsys.readouterr().err.splitlines() == [
+        f"warning: {logs}: removed while the jobs ran; made again (the logs in it are lost)",
+        "deadline: 3 s reached: 1 job stopped, 0 not started",
+    ]
+    summary = json.loads((logs / "summary.json").read_text(encoding="utf-8"))
+    assert [(job["name"], job["state"], job["returncode"]) for job in summary] == [
+        ("nocmd", "failed", 127),
+        ("kids", "killed", None),
+        ("clean", "ok", 0),
+        ("after", "ok", 0),
+    ]
+    assert (logs / "after.log").read_text() == "after\n"

@@ -216,6 +216,7 @@ def _start_ready(jobs, by_name, running, max_parallel: int, log_dir: Path) -> No
         if isinstance(ready, str):
             job.state, job.why = "skipped", ready
         elif ready and len(running) < max_parallel:
+            _remake_log_dir(log_dir)
             with open(log_dir / f"{job.name}.log", "w", encoding="utf-8") as log:  # the child keeps its copy
                 process = subprocess.Popen(
                     job.cmd, shell=True, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
@@ -249,16 +250,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
         for job in jobs:
             print(f"{job.state:8} {job.seconds:7.0f}s  {job.name}" + (f"  ({job.why})" if job.why else ""))
-        failure = _write_summary(args.log_dir, jobs) or failure
+        failures = [line for line in (failure, _write_summary(args.log_dir, jobs)) if line]
     if any(job.why == "deadline" for job in jobs):
         print(_deadline_line(jobs, args.deadline_s), file=sys.stderr)
     if interrupted:
-        print("interrupted: the running jobs were stopped", file=sys.stderr)
+        failures.append("interrupted: the running jobs were stopped")
+    for line in failures:
+        print(line, file=sys.stderr)
+    if interrupted:
         return 130
-    if failure:
-        print(failure, file=sys.stderr)
-        return 1
-    return 0 if all(job.state == "ok" for job in jobs) else 1
+    return 0 if not failures and all(job.state == "ok" for job in jobs) else 1
 
 
 def _deadline_line(jobs: Sequence[Job], deadline_s: float) -> str:
@@ -302,10 +303,18 @@ def _make_log_dir(log_dir: Path) -> None:
         raise JobsError(f"--log-dir: {log_dir}: {error.strerror or error}") from None
 
 
+def _remake_log_dir(log_dir: Path) -> None:
+    """A job that cleans its output folder may take the logs with it: the jobs go on, with a word on stderr."""
+    if not log_dir.is_dir():
+        log_dir.mkdir(parents=True)
+        print(f"warning: {log_dir}: removed while the jobs ran; made again (the logs in it are lost)", file=sys.stderr)
+
+
 def _write_summary(log_dir: Path, jobs: Sequence[Job]) -> str | None:
     """LOG_DIR/summary.json, renamed into place; the error line when it cannot be written (the table is printed)."""
     summary, staging = log_dir / "summary.json", log_dir / f".summary.json.{os.getpid()}.tmp"
     try:
+        _remake_log_dir(log_dir)
         staging.write_text(json.dumps([asdict(j) for j in jobs], indent=2) + "\n", encoding="utf-8")
         staging.replace(summary)
     except OSError as error:
