@@ -18,7 +18,7 @@ from tests.conftest import REPO
 RESULTS = Path("model_cards/results/viextract-default")
 
 
-def run_copy(tmp_path: Path, script: str, *args: str) -> subprocess.CompletedProcess:
+def run_copy(tmp_path: Path, script: str, *args: str, stub: str = "exit 1") -> subprocess.CompletedProcess:
     (tmp_path / "training").mkdir(exist_ok=True)
     shutil.copy(REPO / "training" / script, tmp_path / "training" / script)
     (tmp_path / RESULTS).mkdir(parents=True, exist_ok=True)
@@ -26,7 +26,7 @@ def run_copy(tmp_path: Path, script: str, *args: str) -> subprocess.CompletedPro
     stubs = tmp_path / "stubs"
     stubs.mkdir(exist_ok=True)
     for name in ("python", "python3"):
-        (stubs / name).write_text("#!/bin/sh\nexit 1\n", encoding="utf-8")
+        (stubs / name).write_text(f"#!/bin/sh\n{stub}\n", encoding="utf-8")
         (stubs / name).chmod(0o755)
     env = {**os.environ, "PATH": f"{stubs}{os.pathsep}{os.environ['PATH']}", "WHEELS": str(tmp_path / "none")}
     command = ["bash", str(tmp_path / "training" / script), *args]
@@ -43,6 +43,7 @@ def run_copy(tmp_path: Path, script: str, *args: str) -> subprocess.CompletedPro
         ("ablate_random_init.sh", ["gpu"]),
         ("gpu_build.sh", []),
         ("gpu_build.sh", ["out", "ten"]),
+        ("gpu_build.sh", ["out", "0"]),  # training.fit.jobs refuses it: no job ran, yet the script packed
         ("gpu_build.sh", ["out", "470", "extra"]),
         ("gpu_build.sh", ["--help"]),
     ],
@@ -65,3 +66,11 @@ def test_the_arguments_a_script_takes_get_past_the_check(tmp_path, script, args)
     result = run_copy(tmp_path, script, *args)  # then fails at a first step: the stubs do nothing
     assert "usage:" not in result.stderr
     assert not (tmp_path / RESULTS / "ner_dev.json").is_file() or (tmp_path / "outputs").is_dir()  # it went on
+
+
+def test_gpu_build_stops_after_packing_when_the_jobs_were_interrupted(tmp_path):
+    """Ctrl-C stopped the jobs (the runner's 130), then the script went on to assemble and time a model."""
+    stub = 'case "$*" in *training.fit.jobs*) exit 130 ;; *) exit 0 ;; esac'
+    result = run_copy(tmp_path, "gpu_build.sh", "out", stub=stub)
+    assert result.returncode == 130, result.stderr
+    assert (tmp_path / "out" / "results.tgz").is_file() and "results.tgz" not in result.stdout  # no final `ls`

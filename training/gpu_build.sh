@@ -13,9 +13,9 @@
 # int8 (training.release.assemble, which refuses a dev F1 drop > 0.5) and packs into OUT_DIR: the model's
 # two weight files cut into 15 MB parts, and one archive of every results file, log and small file.
 set -uo pipefail
-# Checked first: this script goes on past a failed step, so a deadline that is not a number would fail every
-# job and still pack and report.
-if [ $# -lt 1 ] || [ $# -gt 2 ] || [[ $1 == -* ]] || ! [[ ${2:-470} =~ ^[0-9]+$ ]]; then
+# Checked first: this script goes on past a failed step, so a deadline that is not a number of seconds above 0
+# (which training.fit.jobs refuses) would run no job and still pack and report.
+if [ $# -lt 1 ] || [ $# -gt 2 ] || [[ $1 == -* ]] || ! [[ ${2:-470} =~ ^[1-9][0-9]*$ ]]; then
   echo "usage: bash training/gpu_build.sh OUT_DIR [DEADLINE_SECONDS]   (got: $*)" >&2
   exit 2
 fi
@@ -51,6 +51,7 @@ transformers.__version__, 'datasets', datasets.__version__, 'gpu', torch.cuda.ge
 python3 -m training.evaluation.kfold_jobs --plan "${PLAN:-configs/gpu_plan.yaml}" --out outputs/gpu/jobs.json || exit 2
 python3 -m training.fit.jobs outputs/gpu/jobs.json --max-parallel "${MAX_PARALLEL:-16}" --deadline-s "$deadline" \
   --log-dir outputs/gpu/logs
+jobs_status=$?
 
 # Every results file, log and small file in one archive, written beside and renamed into place. Packed once
 # now, so that the k-fold results come back even if the command's own time limit cuts off what follows
@@ -62,6 +63,8 @@ pack_results() {
   mv "$out/results.tgz.part" "$out/results.tgz"
 }
 pack_results
+# Ctrl-C or SIGTERM stopped the jobs (the runner's 130): what finished is packed; stop here, not assemble and time.
+[ "$jobs_status" -eq 130 ] && exit 130
 
 # A plan that trains the bundled model (configs/gpu_plan.yaml) also compares the two relation architectures:
 # the relation model ships one pass per sentence unless the folds say it loses > 1 point end to end. A plan
