@@ -12,12 +12,16 @@ def results(tmp_path, name, f1, architecture):
     return path
 
 
-def test_pick_keeps_the_candidate_unless_it_loses_more_than_the_margin(tmp_path):
+def test_pick_keeps_the_candidate_unless_it_loses_more_than_the_margin(tmp_path, capsys):
     typed = results(tmp_path, "typed", 0.60, "typed_markers")
     assert pick(results(tmp_path, "close", 0.595, "one_pass"), typed, 1.0) == "one_pass"
     assert pick(results(tmp_path, "far", 0.58, "one_pass"), typed, 1.0) == "typed_markers"
     assert pick(tmp_path / "missing.json", typed, 1.0) == "typed_markers"
     assert pick(results(tmp_path, "alone", 0.1, "one_pass"), tmp_path / "missing.json", 1.0) == "one_pass"
+    # Counted as no evidence (a k-fold cut by the deadline), but said: a mistyped name would pick silently.
+    warnings = capsys.readouterr().err.splitlines()
+    assert warnings == [f"warning: {flag} {tmp_path / 'missing.json'}: no such file; counted as no evidence"
+                        for flag in ("--pick", "--against")]  # fmt: skip
 
 
 def test_table_lists_each_level_with_per_label_f1(tmp_path):

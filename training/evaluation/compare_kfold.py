@@ -8,8 +8,8 @@ level it has and each label's mean F1, in %; `--pooled` gives the folds' counts 
 (precision, recall and F1 of the sums, and correct / predicted / gold per label), which one fold
 with few relations moves less than the mean of per-fold F1. `--pick` prints the architecture of CANDIDATE
 unless its end-to-end relation F1 is more than MARGIN points below REFERENCE's (issue #19's
-rule for one-pass relations), then REFERENCE's; a missing file counts as no evidence against
-the candidate.
+rule for one-pass relations), then REFERENCE's; a missing file (a k-fold the deadline stopped) counts as
+no evidence against the candidate, with a warning on stderr.
 """
 
 from __future__ import annotations
@@ -128,8 +128,7 @@ def architecture(results: dict[str, Any]) -> str:
 
 def pick(candidate: Path, reference: Path, margin: float) -> str:
     """The candidate's architecture unless the reference beats it end to end by more than `margin` points."""
-    ours = read_summary(candidate) if candidate.is_file() else None
-    theirs = read_summary(reference) if reference.is_file() else None
+    ours, theirs = _evidence(candidate, "--pick"), _evidence(reference, "--against")
     if ours is None:
         return architecture(theirs) if theirs is not None else "one_pass"
     if theirs is None:
@@ -138,6 +137,15 @@ def pick(candidate: Path, reference: Path, margin: float) -> str:
     if a is not None and b is not None and a < b - margin:
         return architecture(theirs)
     return architecture(ours)
+
+
+def _evidence(path: Path, flag: str) -> dict[str, Any] | None:
+    """The results at `path`, or None when there are none (a k-fold stopped by the deadline); said on stderr,
+    since a mistyped name would otherwise pick the other architecture without a word."""
+    if path.is_file():
+        return read_summary(path)
+    print(f"warning: {flag} {path}: no such file; counted as no evidence", file=sys.stderr)
+    return None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
