@@ -29,6 +29,14 @@ def test_table_lists_each_level_with_per_label_f1(tmp_path):
     assert "| a | relations end to end | 50.0 ± 1.0 | meets 50.0 |" in table([("a", data)])
 
 
+def test_a_label_held_by_some_folds_only_says_over_how_many(tmp_path):
+    data = json.loads(results(tmp_path, "a", 0.5, "one_pass").read_text())
+    data["k"] = 4
+    data["summary"]["relations_end_to_end"]["per_label_f1"] = {
+        "meets": {"mean": 0.5, "std": 0, "folds": 4}, "signed": {"mean": 1.0, "std": 0, "folds": 2}}  # fmt: skip
+    assert "| 50.0 ± 1.0 | meets 50.0, signed 100.0 (2 of 4 folds) |" in table([("a", data)])
+
+
 def test_pooled_table_adds_up_the_folds_counts():
     def fold(correct, predicted, gold):
         counts = {"correct": correct, "predicted": predicted, "support": gold}
