@@ -121,6 +121,35 @@ def test_dates_follow_the_schema(text, date):
     check_conventions(doc, "t")  # what `python -m training.data validate` checks beyond the format
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "Thủ tướng Chính phủ Phạm Minh Chính tiếp Đại sứ Lào.",
+            [("Thủ tướng Chính phủ", "TITLE"), ("Phạm Minh Chính", "PER"), ("Đại sứ", "TITLE"), ("Lào", "LOC")],
+        ),
+        (
+            "Chủ tịch UBND tỉnh Nguyễn Văn Hùng phát biểu.",
+            [("Chủ tịch UBND tỉnh", "TITLE"), ("Nguyễn Văn Hùng", "PER")],
+        ),
+        # A province names the organ: SCHEMA v1.1's `Chủ tịch` + ORG `UBND tỉnh Quảng Ninh`.
+        (
+            "Chủ tịch UBND tỉnh Quảng Ninh Nguyễn Văn Hùng phát biểu.",
+            [("Chủ tịch", "TITLE"), ("UBND tỉnh Quảng Ninh", "ORG"), ("Nguyễn Văn Hùng", "PER")],
+        ),
+        (
+            "Bí thư Tỉnh ủy Hà Tĩnh Nguyễn Văn Hùng phát biểu.",
+            [("Bí thư", "TITLE"), ("Tỉnh ủy Hà Tĩnh", "ORG"), ("Nguyễn Văn Hùng", "PER")],
+        ),
+        ("Trưởng ban Đảng ủy Quân khu 4 phát biểu.", [("Trưởng ban", "TITLE"), ("Quân khu 4", "ORG")]),
+    ],
+)
+def test_a_title_fuses_with_a_bare_organ_which_is_never_a_name(text, expected):
+    doc = annotate_text(text, "t")
+    assert mentions(doc) == expected
+    check_conventions(doc, "t")
+
+
 def test_durations_are_not_dates():
     assert mentions(annotate_text("Quan hệ đã trải qua 60 năm phát triển.", "t")) == []
 

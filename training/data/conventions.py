@@ -20,6 +20,8 @@ FUSED_ORGANS: tuple[str, ...] = (
     "Chính phủ", "Quốc hội", "Bộ Chính trị", "Trung ương Đảng", "Ban Bí thư", "Ban Chấp hành Trung ương",
     "Tỉnh ủy", "Thành ủy", "UBND tỉnh", "UBND thành phố", "Ủy ban nhân dân tỉnh", "Ủy ban nhân dân thành phố",
 )  # fmt: skip
+# Organs that SCHEMA v1.1 says are no entity on their own (nor part of a person's name).
+BARE_ORGANS: tuple[str, ...] = ("Đảng", "Nhà nước", "Chính phủ", "Quân đội", "Quốc hội")
 # Words that open a DATE's context but are never inside it (prepositions, times of day).
 DATE_EXCLUDED_FIRST_WORDS = frozenset(
     {"từ", "trong", "vào", "đến", "tới", "sáng", "chiều", "tối", "trưa", "đêm", "lúc", "hôm", "khoảng"}

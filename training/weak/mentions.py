@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from viextract.normalize import normalize_text
 from viextract.segment import split_tokens
 
-from ..data.conventions import COUNT_WORDS, DATE_HEADS, DAY_JOIN
+from ..data.conventions import BARE_ORGANS, COUNT_WORDS, DATE_HEADS, DAY_JOIN, FUSED_ORGANS
 from . import gazetteers as gz
 
 # Longest run of words a trigger may pull into an event or agreement name.
@@ -279,13 +279,75 @@ def find_delegations(text: str, entities: list[Mention]) -> list[Mention]:
     return entities
 
 
+# SCHEMA v1.1's organs as the normalised text spells them (`Tỉnh uỷ`): fused into a title before them, and
+# never the start of a name (`Thủ tướng Chính phủ Phạm Minh Chính` is no PER `Chính`).
+_FUSED_ORGANS = term_pattern(FUSED_ORGANS)
+_BARE_ORGANS = term_pattern(BARE_ORGANS + FUSED_ORGANS)
+_NUOC = re.compile(r"nước(?!\w)")
+
+
+def _organ_after(text: str, title: Mention) -> re.Match | None:
+    """The bare organ right after a title (`Chính phủ`, and `nước` after `Chủ tịch`), as conventions.py finds it."""
+    if text[title.end : title.end + 1] != " ":
+        return None
+    organ = _FUSED_ORGANS.match(text, title.end + 1)
+    if organ is None and text[title.start : title.end].endswith("Chủ tịch"):
+        organ = _NUOC.match(text, title.end + 1)
+    return organ
+
+
+def _organ_ending(text: str, title: Mention) -> re.Match | None:
+    """The organ a (gazetteer) title ends in: `Tỉnh uỷ` of `Bí thư Tỉnh uỷ`."""
+    ends = [o for o in _FUSED_ORGANS.finditer(text, title.start + 1, title.end) if o.end() == title.end]
+    return ends[0] if ends and text[ends[0].start() - 1] == " " else None
+
+
+def _name_organ(text: str, title: Mention, others: list[Mention]) -> tuple[Mention, list[Mention]]:
+    """An organ that a province names is an ORG with it, outside the title: `Chủ tịch` + ORG `UBND tỉnh Quảng Ninh`,
+    `Bí thư` + ORG `Tỉnh uỷ Hà Tĩnh` (SCHEMA v1.1 fuses only the organ with no province name)."""
+    organ = _organ_after(text, title) or _organ_ending(text, title)
+    if organ is None or text[organ.end() : organ.end() + 1] != " ":
+        return title, others
+    place = next((o for o in others if o.start == organ.end() + 1 and o.label == "LOC"), None)
+    if place is None or text[place.start : place.end] in _COUNTRIES:
+        return title, others  # `Chủ tịch Quốc hội` + LOC `Lào`
+    if any(o.start < organ.end() and organ.start() < o.end for o in others):
+        return title, others
+    named = Mention(organ.start(), place.end, "ORG")
+    return Mention(title.start, min(title.end, organ.start() - 1), "TITLE"), [o for o in others if o != place] + [named]
+
+
+def _fuse_organ(text: str, title: Mention, others: list[Mention]) -> tuple[Mention, list[Mention]] | None:
+    """`title` grown over the bare organ after it, without the entity that covered it; None if it cannot grow."""
+    organ = _organ_after(text, title)
+    if organ is None:
+        return None
+    fused = Mention(title.start, organ.end(), "TITLE")
+    inside = [o for o in others if o.start < organ.end() and organ.start() < o.end]
+    if not inside:
+        return fused, others
+    if len(inside) > 1 or (inside[0].start, inside[0].end) != organ.span():
+        return None  # an organisation named after the organ stays an ORG
+    return fused, [o for o in others if o != inside[0]]  # `Ủy viên` + ORG `Bộ Chính trị` is one title
+
+
+def fuse_title_organs(text: str, entities: list[Mention]) -> list[Mention]:
+    """SCHEMA v1.1: a title and the bare organ after it are one TITLE (`Thủ tướng Chính phủ`)."""
+    for title in [e for e in entities if e.label == "TITLE"]:
+        title, others = _name_organ(text, title, [e for e in entities if e != title])
+        while (grown := _fuse_organ(text, title, others)) is not None:
+            title, others = grown
+        entities = sorted(others + [title])
+    return entities
+
+
 _HONORIFICS = re.compile(r"(?<!\w)(?:" + "|".join(map(re.escape, gz.HONORIFICS)) + r") ")
 
 
 def _capitalised_run(text: str, tokens: Tokens, start: int, covered: Sequence[Mention]) -> Mention | None:
     """Up to MAX_NAME_SYLLABLES capitalised syllables from `start`, not into another entity."""
     i = tokens.index_at.get(start)
-    if i is None:
+    if i is None or _BARE_ORGANS.match(text, start):
         return None
     end = start
     for k in range(i, min(i + MAX_NAME_SYLLABLES, len(tokens.spans))):
@@ -350,5 +412,6 @@ def find_entities(text: str) -> list[Mention]:
     entities = drop_generic_titles(text, entities)
     entities = extend_organisations(text, entities)
     entities = find_delegations(text, entities)
+    entities = fuse_title_organs(text, entities)
     entities = resolve_overlaps(entities + find_titled_persons(text, tokens, entities))
     return propagate_persons(text, entities)
