@@ -150,6 +150,21 @@ def test_a_title_fuses_with_a_bare_organ_which_is_never_a_name(text, expected):
     check_conventions(doc, "t")
 
 
+def test_a_country_after_a_fused_organ_is_a_loc():
+    # The gazetteer ORG `Chính phủ Lào` right after a title, as in drafts of data/written_topics.jsonl.
+    doc = annotate_text("Phó Thủ tướng Chính phủ Lào Sonexay Siphandone thăm Việt Nam.", "t")
+    assert mentions(doc) == [
+        ("Phó Thủ tướng Chính phủ", "TITLE"),
+        ("Lào", "LOC"),
+        ("Sonexay Siphandone", "PER"),
+        ("Việt Nam", "LOC"),
+    ]
+    assert ("Sonexay Siphandone", "Lào", "affiliated_with") in relations(doc)
+    check_conventions(doc, "t")
+    # Without a title before it, the organ and its country stay one ORG.
+    assert mentions(annotate_text("Chính phủ Lào cảm ơn Việt Nam.", "t"))[0] == ("Chính phủ Lào", "ORG")
+
+
 def test_durations_are_not_dates():
     assert mentions(annotate_text("Quan hệ đã trải qua 60 năm phát triển.", "t")) == []
 

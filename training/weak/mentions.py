@@ -326,13 +326,20 @@ def _fuse_organ(text: str, title: Mention, others: list[Mention]) -> tuple[Menti
     inside = [o for o in others if o.start < organ.end() and organ.start() < o.end]
     if not inside:
         return fused, others
-    if len(inside) > 1 or (inside[0].start, inside[0].end) != organ.span():
-        return None  # an organisation named after the organ stays an ORG
-    return fused, [o for o in others if o != inside[0]]  # `Ủy viên` + ORG `Bộ Chính trị` is one title
+    if len(inside) > 1 or inside[0].start != organ.start():
+        return None
+    rest = [o for o in others if o != inside[0]]
+    if inside[0].end == organ.end():
+        return fused, rest  # `Ủy viên` + ORG `Bộ Chính trị` is one title
+    if text[organ.end()] == " " and text[organ.end() + 1 : inside[0].end] in _COUNTRIES:
+        # ORG `Chính phủ Lào` after `Phó Thủ tướng`: SCHEMA v1.1 fuses the organ, and the country is a LOC.
+        return fused, sorted([*rest, Mention(organ.end() + 1, inside[0].end, "LOC")])
+    return None  # an organisation named after the organ stays an ORG
 
 
 def fuse_title_organs(text: str, entities: list[Mention]) -> list[Mention]:
-    """SCHEMA v1.1: a title and the bare organ after it are one TITLE (`Thủ tướng Chính phủ`)."""
+    """SCHEMA v1.1: a title and the bare organ after it are one TITLE (`Thủ tướng Chính phủ`), and a country
+    after the organ its own LOC (`Phó Thủ tướng Chính phủ` + `Lào`, not + ORG `Chính phủ Lào`)."""
     for title in [e for e in entities if e.label == "TITLE"]:
         title, others = _name_organ(text, title, [e for e in entities if e != title])
         while (grown := _fuse_organ(text, title, others)) is not None:
