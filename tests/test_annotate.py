@@ -165,6 +165,28 @@ def test_a_country_after_a_fused_organ_is_a_loc():
     assert mentions(annotate_text("Chính phủ Lào cảm ơn Việt Nam.", "t"))[0] == ("Chính phủ Lào", "ORG")
 
 
+@pytest.mark.parametrize(
+    ("text", "building"),
+    [
+        ("Sáng 20/11, tại Phủ Chủ tịch, Chủ tịch nước Lương Cường đón đoàn.", "Phủ Chủ tịch"),
+        ("Chiều 7/8, tại Trụ sở Bộ Công an, Thượng tướng Phan Văn Giang tiếp đoàn.", "Trụ sở Bộ Công an"),
+        ("Hai bên hội đàm tại Trụ sở Trung ương Đảng.", "Trụ sở Trung ương Đảng"),
+        ("Lễ ký diễn ra tại Trụ sở Chính phủ chiều 21/1.", "Trụ sở Chính phủ"),
+    ],
+)
+def test_a_named_building_keeps_its_head_as_one_loc(text, building):
+    doc = annotate_text(text, "t")
+    assert (building, "LOC") in mentions(doc)
+    check_conventions(doc, "t")
+
+
+def test_a_building_head_inside_a_name_is_left_alone():
+    assert mentions(annotate_text("Kỷ niệm chiến thắng Điện Biên Phủ Lào.", "t")) == [
+        ("Điện Biên Phủ", "LOC"),
+        ("Lào", "LOC"),
+    ]
+
+
 def test_durations_are_not_dates():
     assert mentions(annotate_text("Quan hệ đã trải qua 60 năm phát triển.", "t")) == []
 

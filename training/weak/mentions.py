@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from viextract.normalize import normalize_text
 from viextract.segment import split_tokens
 
-from ..data.conventions import BARE_ORGANS, COUNT_WORDS, DATE_HEADS, DAY_JOIN, FUSED_ORGANS
+from ..data.conventions import BARE_ORGANS, BUILDING_HEADS, COUNT_WORDS, DATE_HEADS, DAY_JOIN, FUSED_ORGANS
 from . import gazetteers as gz
 
 # Longest run of words a trigger may pull into an event or agreement name.
@@ -348,6 +348,26 @@ def fuse_title_organs(text: str, entities: list[Mention]) -> list[Mention]:
     return entities
 
 
+# A building head before a name (`Phủ Chủ tịch`); `Chính Phủ`, capitalised, is the government, not a building.
+_BUILDING_HEAD = re.compile(r"(?<!\w)(?<![Cc]hính )(?:" + "|".join(map(re.escape, BUILDING_HEADS)) + r") ")
+
+
+def find_buildings(text: str, entities: list[Mention]) -> list[Mention]:
+    """SCHEMA v1.1: a named building keeps its head, as one LOC: the head and the entity or bare organ after it
+    (`Phủ Chủ tịch`, `Trụ sở Bộ Công an`, `Trụ sở Trung ương Đảng`), as conventions.BUILDING_HEADS has them."""
+    for head in _BUILDING_HEAD.finditer(text):
+        if any(e.start <= head.start() < e.end for e in entities):
+            continue  # `Điện Biên Phủ`
+        named = next((e for e in entities if e.start == head.end()), None)
+        organ = _BARE_ORGANS.match(text, head.end())
+        end = named.end if named is not None else organ.end() if organ is not None else None
+        if end is None or any(e.start < end and head.end() < e.end for e in entities if e != named):
+            continue
+        building = Mention(head.start(), end, "LOC")
+        entities = sorted([e for e in entities if e != named] + [building])
+    return entities
+
+
 _HONORIFICS = re.compile(r"(?<!\w)(?:" + "|".join(map(re.escape, gz.HONORIFICS)) + r") ")
 
 
@@ -419,6 +439,7 @@ def find_entities(text: str) -> list[Mention]:
     entities = drop_generic_titles(text, entities)
     entities = extend_organisations(text, entities)
     entities = find_delegations(text, entities)
+    entities = find_buildings(text, entities)
     entities = fuse_title_organs(text, entities)
     entities = resolve_overlaps(entities + find_titled_persons(text, tokens, entities))
     return propagate_persons(text, entities)
