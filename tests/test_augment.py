@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from training.data.checks import validate_documents
-from training.data.documents import Document
+from training.data.checks import check_conventions, validate_documents
+from training.data.documents import Document, EntitySpan
 from training.data.files import load_documents
 from training.weak import gazetteers as gz
 from training.weak.augment import PERSONS, augment_documents, main, pool_for, swap_date
@@ -57,6 +57,37 @@ def test_copies_are_distinct_and_named_after_their_source(originals, augmented):
 
 def test_every_copy_passes_the_validator(augmented):
     validate_documents(augmented)  # raises DataError on the first broken rule
+    for doc in augmented:
+        check_conventions(doc, doc.id)  # and what `python -m training.data validate` checks beyond the format
+
+
+def _document(text: str, *mentions: tuple[str, str]) -> Document:
+    spans = [(text.index(m), text.index(m) + len(m), label) for m, label in mentions]
+    return Document("d", None, text, tuple(EntitySpan(f"T{i}", *span) for i, span in enumerate(spans, start=1)))
+
+
+def test_swaps_that_break_a_schema_convention_are_drawn_again():
+    # Swapping the ORG after a title for `Quốc hội Việt Nam` breaks SCHEMA v1.1 (TITLE + LOC after the organ).
+    doc = _document(
+        "Tư lệnh Bộ đội Biên phòng Nguyễn Văn Hùng thăm Lào.",
+        ("Tư lệnh", "TITLE"),
+        ("Bộ đội Biên phòng", "ORG"),
+        ("Nguyễn Văn Hùng", "PER"),
+        ("Lào", "LOC"),
+    )
+    copies = augment_documents([doc], copies=60, seed=0)
+    assert len(copies) == 60
+    for copy in copies:
+        check_conventions(copy, copy.id)
+
+
+def test_copies_left_out_are_counted_by_the_kind_of_rule(caplog):
+    # `5/3` outside its head word `ngày`: no swap can mend it, so every draw breaks the convention.
+    doc = _document("Đại tá Lê Đức Thái đến Lào ngày 5/3.", ("Đại tá", "TITLE"), ("Lào", "LOC"), ("5/3", "DATE"))
+    with caplog.at_level("WARNING", logger="training.weak.augment"):
+        assert augment_documents([doc], copies=2, seed=0) == []
+    assert "2 augmented copies broke a data rule in every draw and were left out" in caplog.text
+    assert "(0 a format rule, 2 a SCHEMA v1.1 convention)" in caplog.text
 
 
 def test_relations_ids_and_labels_are_kept(originals, augmented):

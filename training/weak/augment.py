@@ -5,7 +5,8 @@ kind (gazetteers for names, titles, organisations and places; freshly drawn numb
 same shape for dates). EVENT and AGREEMENT names stay: their words are the evidence the
 model must learn. A string is swapped for the same replacement everywhere in a document,
 so repeated mentions still co-refer, and the relations are kept as they are. Offsets are
-recomputed, and every copy passes training.data.checks.
+recomputed, and every copy passes training.data.checks, format and SCHEMA v1.1 conventions
+both (a swap can make a title meet ORG `Quốc hội Việt Nam`, which the schema splits).
 
     python -m training.weak.augment data/corpus.jsonl --copies 2 --seed 0 > augmented.jsonl
 """
@@ -17,19 +18,21 @@ import logging
 import random
 import re
 import sys
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from itertools import product
 from pathlib import Path
 
-from ..data.checks import check_document
+from ..data.checks import check_conventions, check_document
 from ..data.documents import DataError, Document, EntitySpan
 from ..data.files import load_documents, print_documents
 from . import gazetteers as gz
 
 logger = logging.getLogger(__name__)
 
-# Draws per copy before giving up on it (a swap can, rarely, break a rule: a sentence piece shifts).
+# Draws per copy before giving up on it (a swap can break a rule: a sentence piece shifts, a title
+# meets an organ that SCHEMA v1.1 fuses into it).
 MAX_ATTEMPTS = 5
 
 
@@ -151,34 +154,54 @@ def rewrite(doc: Document, mapping: dict[tuple[str, str], str], new_id: str) -> 
 
 
 def augment_document(doc: Document, copy: int, seed: int) -> Document | None:
-    """Copy number `copy` of `doc`; None if no draw gave a valid document."""
+    """Copy number `copy` of `doc`; None if no draw passed the format checks and the SCHEMA conventions."""
+    return _draw_copy(doc, copy, seed)[0]
+
+
+def _draw_copy(doc: Document, copy: int, seed: int) -> tuple[Document | None, str]:
+    """The copy, or None and which kind of rule ("format" or "convention") its last draw broke."""
     rng = random.Random(f"{seed}/{doc.id}/{copy}")  # str seeds are stable across runs and platforms
     new_id = f"{doc.id}#aug{seed}-{copy}"
+    broken = ""
     for _ in range(MAX_ATTEMPTS):
         candidate = rewrite(doc, _replacements(doc, rng), new_id)
+        broken = _broken_rule(candidate)
+        if not broken:
+            return candidate, ""
+    return None, broken
+
+
+def _broken_rule(candidate: Document) -> str:
+    """The kind of data rule the copy breaks: "format", "convention", or "" for none."""
+    for kind, check in (("format", check_document), ("convention", check_conventions)):
         try:
-            check_document(candidate, new_id)
+            check(candidate, candidate.id)
         except DataError as error:
             logger.debug("augmented copy rejected, drawing again: %s", error)
-            continue
-        return candidate
-    return None
+            return kind
+    return ""
 
 
 def augment_documents(docs: Iterable[Document], copies: int, seed: int) -> list[Document]:
     """`copies` augmented copies of each document (originals not included); the same seed gives the same copies."""
     if copies < 0:
         raise ValueError(f"copies must be >= 0, got {copies}")
-    out, dropped = [], 0
+    out, dropped = [], Counter()
     for doc in docs:
         for copy in range(1, copies + 1):
-            augmented = augment_document(doc, copy, seed)
+            augmented, broken = _draw_copy(doc, copy, seed)
             if augmented is None:
-                dropped += 1
+                dropped[broken] += 1
             else:
                 out.append(augmented)
     if dropped:
-        logger.warning("%d augmented copies broke a data rule in every draw and were left out", dropped)
+        logger.warning(
+            "%d augmented copies broke a data rule in every draw and were left out "
+            "(%d a format rule, %d a SCHEMA v1.1 convention)",
+            sum(dropped.values()),
+            dropped["format"],
+            dropped["convention"],
+        )
     return out
 
 
