@@ -283,3 +283,16 @@ def test_a_missing_command_fails_and_a_removed_log_folder_is_made_again(tmp_path
         ("after", "ok", 0),
     ]
     assert (logs / "after.log").read_text() == "after\n"
+
+
+def test_ctrl_c_while_the_jobs_file_is_read_is_one_line_and_exit_130(tmp_path, monkeypatch, capsys):
+    """A Ctrl-C before the handlers were set (reading the file, importing the JSON reader) was a traceback."""
+    import training.fit.jobs as jobs_module
+
+    def interrupted(path):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(jobs_module, "load_jobs", interrupted)
+    assert main([str(tmp_path / "jobs.json"), "--log-dir", str(tmp_path / "logs")]) == 130
+    assert capsys.readouterr().err == "interrupted: no job was started\n"
+    assert not (tmp_path / "logs").exists()

@@ -238,6 +238,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except JobsError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # before the handlers are set: reading the file, importing what reads it
+        print("interrupted: no job was started", file=sys.stderr)
+        return 130
     interrupted, failure = False, None
     with Signals() as signals:  # held past the jobs: a second Ctrl-C while the summary is written cannot cut it
         try:
