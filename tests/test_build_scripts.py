@@ -68,9 +68,11 @@ def test_the_arguments_a_script_takes_get_past_the_check(tmp_path, script, args)
     assert not (tmp_path / RESULTS / "ner_dev.json").is_file() or (tmp_path / "outputs").is_dir()  # it went on
 
 
-def test_gpu_build_stops_after_packing_when_the_jobs_were_interrupted(tmp_path):
-    """Ctrl-C stopped the jobs (the runner's 130), then the script went on to assemble and time a model."""
-    stub = 'case "$*" in *training.fit.jobs*) exit 130 ;; *) exit 0 ;; esac'
+@pytest.mark.parametrize("status", [130, 143])
+def test_gpu_build_stops_after_packing_when_the_jobs_were_interrupted(tmp_path, status):
+    """Ctrl-C (the runner's 130) or SIGTERM (143) stopped the jobs, then the script went on to assemble and time
+    a model."""
+    stub = f'case "$*" in *training.fit.jobs*) exit {status} ;; *) exit 0 ;; esac'
     result = run_copy(tmp_path, "gpu_build.sh", "out", stub=stub)
-    assert result.returncode == 130, result.stderr
+    assert result.returncode == status, result.stderr
     assert (tmp_path / "out" / "results.tgz").is_file() and "results.tgz" not in result.stdout  # no final `ls`

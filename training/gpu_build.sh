@@ -63,8 +63,9 @@ pack_results() {
   mv "$out/results.tgz.part" "$out/results.tgz"
 }
 pack_results
-# Ctrl-C or SIGTERM stopped the jobs (the runner's 130): what finished is packed; stop here, not assemble and time.
-[ "$jobs_status" -eq 130 ] && exit 130
+# Ctrl-C or SIGTERM stopped the jobs (the runner's 130 or 143): what finished is packed; stop here, not assemble
+# and time.
+if [ "$jobs_status" -eq 130 ] || [ "$jobs_status" -eq 143 ]; then exit "$jobs_status"; fi
 
 # A plan that trains the bundled model (configs/gpu_plan.yaml) also compares the two relation architectures:
 # the relation model ships one pass per sentence unless the folds say it loses > 1 point end to end. A plan

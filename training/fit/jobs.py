@@ -9,7 +9,8 @@ them failed. At the deadline, running jobs are stopped and the rest skipped, so 
 SIGTERM to every job's process group at once, then SIGKILL 10 s later, or at once on a second Ctrl-C
 or SIGTERM. Each job's output goes to LOG_DIR/NAME.log; a summary table goes to stdout and
 LOG_DIR/summary.json, saying why each killed or skipped job was (the deadline, a failed dependency).
-The exit status is 0 only when every job succeeded; 130 when interrupted.
+The exit status is 0 only when every job succeeded; 130 when stopped by Ctrl-C, 143 by SIGTERM (128 + the
+first signal, as the shell and `viextract extract` report them).
 """
 
 from __future__ import annotations
@@ -109,6 +110,7 @@ class Signals:
 
     def __init__(self) -> None:
         self.count = 0
+        self.first: int | None = None  # the exit status says which signal stopped the jobs
         self._saved: dict[int, object] = {}
 
     def __enter__(self) -> Signals:
@@ -123,6 +125,8 @@ class Signals:
 
     def _count(self, signum, frame) -> None:
         self.count += 1
+        if self.first is None:
+            self.first = signum
 
 
 def _signal_group(process: subprocess.Popen, signum: int) -> None:
@@ -261,7 +265,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for line in failures:
         print(line, file=sys.stderr)
     if interrupted:
-        return 130
+        return 128 + (signals.first or signal.SIGINT)
     return 0 if not failures and all(job.state == "ok" for job in jobs) else 1
 
 
