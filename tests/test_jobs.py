@@ -1,5 +1,6 @@
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -292,3 +293,25 @@ def test_ctrl_c_while_the_jobs_file_is_read_is_one_line_and_exit_130(tmp_path, m
     assert main([str(tmp_path / "jobs.json"), "--log-dir", str(tmp_path / "logs")]) == 130
     assert capsys.readouterr().err == "interrupted: no job was started\n"
     assert not (tmp_path / "logs").exists()
+
+
+def test_what_a_finished_job_leaves_running_is_stopped_and_counted(tmp_path, capsys):
+    """Background children of a job's shell outlived it, never stopped, not even at the deadline: on the GPU."""
+    kids = [tmp_path / "kid.pid", tmp_path / "stubborn.pid"]
+    entries = [
+        {
+            "name": "leaves",
+            "cmd": f"sleep 100 & echo $! > {kids[0]}; (trap '' TERM; exec sleep 100) & echo $! > {kids[1]}",
+        },
+        {"name": "clean", "cmd": "sleep 0.2 & wait"},
+    ]
+    (tmp_path / "jobs.json").write_text(json.dumps(entries), encoding="utf-8")
+    began = time.monotonic()
+    try:
+        assert main([str(tmp_path / "jobs.json"), "--log-dir", str(tmp_path / "logs"), "--deadline-s", "60"]) == 0
+    finally:
+        assert kill_left(kids) == []
+    assert time.monotonic() - began < 10  # the stubborn one got 2 s after SIGTERM, not the deadline
+    summary = json.loads((tmp_path / "logs" / "summary.json").read_text(encoding="utf-8"))
+    assert [(job["name"], job["state"], job["strays"]) for job in summary] == [("leaves", "ok", 2), ("clean", "ok", 0)]
+    assert re.search(r"^ok +\d+s  leaves  \(2 stray processes stopped\)$", capsys.readouterr().out, re.M)

@@ -9,6 +9,8 @@ them failed. At the deadline, running jobs are stopped and the rest skipped, so 
 SIGTERM to every job's process group at once, then SIGKILL 10 s later, or at once on a second Ctrl-C
 or SIGTERM. Each job's output goes to LOG_DIR/NAME.log; a summary table goes to stdout and
 LOG_DIR/summary.json, saying why each killed or skipped job was (the deadline, a failed dependency).
+Background processes a job's shell leaves running in its group when it exits are stopped then (SIGTERM,
+SIGKILL 2 s later), so that none holds the GPU; the table and summary count them (Linux only: /proc).
 The exit status is 0 only when every job succeeded; 130 when stopped by Ctrl-C, 143 by SIGTERM (128 + the
 first signal, as the shell and `viextract extract` report them).
 """
@@ -38,6 +40,7 @@ class Job:
     seconds: float = 0.0
     returncode: int | None = None
     why: str = ""  # of a killed or skipped job: "deadline", "interrupted", "runner error", "after NAME: STATE"
+    strays: int = 0  # processes the job's shell left running in its group, stopped when it exited
 
 
 class JobsError(ValueError):
@@ -103,6 +106,7 @@ def _ready(job: Job, by_name: dict[str, Job]) -> bool | str:
 
 
 _GRACE_S = 10.0  # how long stopped jobs get to exit on SIGTERM (flush a log, save) before SIGKILL
+_STRAY_GRACE_S = 2.0  # the same for what a finished job left behind: shorter, since no job starts meanwhile
 
 
 class Signals:
@@ -139,6 +143,31 @@ def _signal_group(process: subprocess.Popen, signum: int) -> None:
 def _exited(process: subprocess.Popen) -> bool:
     """Whether the job's shell has exited, leaving it unreaped: its pid, the group's id, cannot be reused yet."""
     return os.waitid(os.P_PID, process.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
+
+
+def _live_members(pgid: int) -> int:
+    """How many processes of group `pgid` still run (zombies aside); 0 where there is no /proc to tell."""
+    count = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            state, _, group = stat.read_text().rsplit(")", 1)[1].split()[:3]
+        except OSError:  # exited while we looked
+            continue
+        count += state != "Z" and int(group) == pgid
+    return count
+
+
+def _stop_strays(process: subprocess.Popen, signals: Signals) -> int:
+    """Stop what the exited shell of a job left running in its group (SIGTERM, then SIGKILL); their count.
+    Called before the shell is reaped: until then its pid, the group's id, cannot name another group."""
+    strays = _live_members(process.pid)
+    if strays:
+        _signal_group(process, signal.SIGTERM)
+        count, end = signals.count, time.monotonic() + _STRAY_GRACE_S
+        while signals.count == count and time.monotonic() < end and _live_members(process.pid):
+            time.sleep(0.05)
+        _signal_group(process, signal.SIGKILL)
+    return strays
 
 
 def _stop_all(running: dict[str, tuple[subprocess.Popen, float]], by_name, signals: Signals, why: str) -> None:
@@ -191,7 +220,7 @@ def _loop(jobs, by_name, running, max_parallel: int, deadline_s: float, log_dir:
     """Start and watch jobs until every one has ended ("" returned), the deadline or a signal ("interrupted")."""
     start = time.monotonic()
     while not signals.count:
-        _reap(by_name, running, start)
+        _reap(by_name, running, start, signals)
         if time.monotonic() - start > deadline_s:
             return "deadline"
         _start_ready(jobs, by_name, running, max_parallel, log_dir)
@@ -201,14 +230,24 @@ def _loop(jobs, by_name, running, max_parallel: int, deadline_s: float, log_dir:
     return "interrupted"
 
 
-def _reap(by_name: dict[str, Job], running: dict[str, tuple[subprocess.Popen, float]], start: float) -> None:
+def _reap(by_name: dict[str, Job], running: dict[str, tuple[subprocess.Popen, float]], start: float, signals: Signals):
+    """Record the jobs whose shell has exited, once what it left running in its group is stopped."""
     for name, (process, began) in list(running.items()):
-        if process.poll() is not None:
+        if _exited(process):
             job = by_name[name]
-            job.returncode, job.seconds = process.returncode, time.monotonic() - began
+            job.seconds = time.monotonic() - began
+            job.strays = _stop_strays(process, signals)
+            job.returncode = process.wait()
             job.state = "ok" if process.returncode == 0 else "failed"
             del running[name]
-            print(f"[{time.monotonic() - start:6.0f}s] {job.state:6} {name} ({job.seconds:.0f}s)", flush=True)
+            notes = ", ".join([f"{job.seconds:.0f}s", *_notes(job)])
+            print(f"[{time.monotonic() - start:6.0f}s] {job.state:6} {name} ({notes})", flush=True)
+
+
+def _notes(job: Job) -> list[str]:
+    """What the table says of `job` besides its state: why it was killed or skipped, what it left running."""
+    strays = f"{job.strays} stray process{'es' if job.strays > 1 else ''} stopped"
+    return [note for note in (job.why, job.strays and strays) if note]
 
 
 def _start_ready(jobs, by_name, running, max_parallel: int, log_dir: Path) -> None:
@@ -256,7 +295,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"error: {error.filename or args.log_dir}: {error.strerror or error}; the running jobs were stopped"
             )
         for job in jobs:
-            print(f"{job.state:8} {job.seconds:7.0f}s  {job.name}" + (f"  ({job.why})" if job.why else ""))
+            notes = ", ".join(_notes(job))
+            print(f"{job.state:8} {job.seconds:7.0f}s  {job.name}" + (f"  ({notes})" if notes else ""))
         failures = [line for line in (failure, _write_summary(args.log_dir, jobs)) if line]
     if any(job.why == "deadline" for job in jobs):
         print(_deadline_line(jobs, args.deadline_s), file=sys.stderr)
