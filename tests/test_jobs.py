@@ -186,8 +186,15 @@ def alive(pid: int) -> bool:
 
 
 def kill_left(pid_files: list[Path]) -> list[int]:
-    """The pids of `pid_files` still running, killed so that a failing test leaves nothing behind."""
-    left = [int(p.read_text()) for p in pid_files if p.exists() and alive(int(p.read_text()))]
+    """The pids of `pid_files` still running after 2 s, killed so that a failing test leaves nothing behind.
+
+    The wait: a process sent SIGKILL runs on until it is next scheduled, which on a busy machine can be later
+    than the runner's return."""
+    pids = [int(p.read_text()) for p in pid_files if p.exists()]
+    end = time.monotonic() + 2
+    while any(map(alive, pids)) and time.monotonic() < end:
+        time.sleep(0.05)
+    left = [pid for pid in pids if alive(pid)]
     for pid in left:
         os.kill(pid, signal.SIGKILL)
     return left
