@@ -322,3 +322,18 @@ def test_what_a_finished_job_leaves_running_is_stopped_and_counted(tmp_path, cap
     summary = json.loads((tmp_path / "logs" / "summary.json").read_text(encoding="utf-8"))
     assert [(job["name"], job["state"], job["strays"]) for job in summary] == [("leaves", "ok", 2), ("clean", "ok", 0)]
     assert re.search(r"^ok +\d+s  leaves  \(2 stray processes stopped\)$", capsys.readouterr().out, re.M)
+
+
+def test_a_runner_killed_outright_leaves_no_job_running(tmp_path):
+    """A kill -9 of the runner left its jobs (in sessions of their own) running on the GPU until the deadline."""
+    shell, kid = tmp_path / "shell.pid", tmp_path / "kid.pid"
+    entries = [{"name": "long", "cmd": f"sleep 100 & echo $! > {kid}; echo $$ > {shell}; wait"}]
+    runner = start_runner(tmp_path, entries, [shell, kid])
+    try:
+        runner.kill()
+        runner.wait(timeout=60)
+        end = time.monotonic() + 5
+        while (alive(int(shell.read_text())) or alive(int(kid.read_text()))) and time.monotonic() < end:
+            time.sleep(0.1)
+    finally:
+        assert kill_left([shell, kid]) == []

@@ -11,6 +11,7 @@ or SIGTERM. Each job's output goes to LOG_DIR/NAME.log; a summary table goes to 
 LOG_DIR/summary.json, saying why each killed or skipped job was (the deadline, a failed dependency).
 Background processes a job's shell leaves running in its group when it exits are stopped then (SIGTERM,
 SIGKILL 2 s later), so that none holds the GPU; the table and summary count them (Linux only: /proc).
+A runner killed outright (kill -9) leaves no job running: a watchdog process stops them (see Watchdog).
 The exit status is 0 only when every job succeeded; 130 when stopped by Ctrl-C, 143 by SIGTERM (128 + the
 first signal, as the shell and `viextract extract` report them).
 """
@@ -133,6 +134,49 @@ class Signals:
             self.first = signum
 
 
+class Watchdog:
+    """A process that stops the running jobs if the runner dies without stopping them (kill -9, the OOM killer).
+
+    The jobs run in sessions of their own (a Ctrl-C for the runner is not theirs to get), so nothing else ends
+    them with the runner: they would hold the GPU until the machine is returned. The watchdog, in a session of
+    its own too (a kill of the runner's group misses it), holds the reading end of a pipe and stops the groups
+    the runner has listed when the pipe ends (training/fit/watchdog.py). PR_SET_PDEATHSIG would reach only a
+    job's shell, not what it started, and is Linux-only."""
+
+    def __enter__(self) -> Watchdog:
+        script = Path(__file__).with_name("watchdog.py")  # run as a plain file: the runner may be imported
+        self._process = subprocess.Popen(  # from anywhere; -I: nothing from the environment or the folder
+            [sys.executable, "-I", str(script)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+            text=True,
+        )
+        return self
+
+    def watch(self, process: subprocess.Popen) -> None:
+        self._tell(f"+{process.pid}")
+
+    def forget(self, process: subprocess.Popen) -> None:
+        """Called before the job's shell is reaped: until then its pid, the group's id, names no other group."""
+        self._tell(f"-{process.pid}")
+
+    def _tell(self, line: str) -> None:
+        try:
+            self._process.stdin.write(line + "\n")
+            self._process.stdin.flush()
+        except OSError:  # the watchdog was killed: the jobs run on, stopped by the runner alone
+            pass
+
+    def __exit__(self, *exc_info) -> None:
+        try:
+            self._process.stdin.close()
+        except OSError:
+            pass
+        self._process.wait()
+
+
 def _signal_group(process: subprocess.Popen, signum: int) -> None:
     try:
         os.killpg(process.pid, signum)
@@ -170,7 +214,7 @@ def _stop_strays(process: subprocess.Popen, signals: Signals) -> int:
     return strays
 
 
-def _stop_all(running: dict[str, tuple[subprocess.Popen, float]], by_name, signals: Signals, why: str) -> None:
+def _stop_all(running: dict[str, tuple[subprocess.Popen, float]], by_name, signals, why: str, watchdog) -> None:
     """SIGTERM every running job's process group at once, wait once for all (at most _GRACE_S, cut short by
     another Ctrl-C or SIGTERM), then SIGKILL every group: what ignored SIGTERM, and children a shell left."""
     now = time.monotonic()
@@ -182,6 +226,7 @@ def _stop_all(running: dict[str, tuple[subprocess.Popen, float]], by_name, signa
         time.sleep(0.05)
     for process, _ in running.values():
         _signal_group(process, signal.SIGKILL)
+        watchdog.forget(process)
     for process, _ in running.values():
         try:
             process.wait(timeout=_GRACE_S)
@@ -204,39 +249,41 @@ def run_jobs(
     by_name = {job.name: job for job in jobs}
     running: dict[str, tuple[subprocess.Popen, float]] = {}
     why = "runner error"  # a log that cannot be opened, or a bug here
-    try:
-        why = _loop(jobs, by_name, running, max_parallel, deadline_s, log_dir, signals)
-    finally:  # no job left running, whatever ended the loop
-        _stop_all(running, by_name, signals, "interrupted" if signals.count else why)
-        for job in jobs:
-            if job.state == "waiting":
-                job.state, job.why = "skipped", "interrupted" if signals.count else why
+    with Watchdog() as watchdog:
+        try:
+            why = _loop(jobs, by_name, running, max_parallel, deadline_s, log_dir, signals, watchdog)
+        finally:  # no job left running, whatever ended the loop
+            _stop_all(running, by_name, signals, "interrupted" if signals.count else why, watchdog)
+            for job in jobs:
+                if job.state == "waiting":
+                    job.state, job.why = "skipped", "interrupted" if signals.count else why
     if signals.count:
         raise KeyboardInterrupt
     return list(jobs)
 
 
-def _loop(jobs, by_name, running, max_parallel: int, deadline_s: float, log_dir: Path, signals: Signals) -> str:
+def _loop(jobs, by_name, running, max_parallel: int, deadline_s: float, log_dir: Path, signals, watchdog) -> str:
     """Start and watch jobs until every one has ended ("" returned), the deadline or a signal ("interrupted")."""
     start = time.monotonic()
     while not signals.count:
-        _reap(by_name, running, start, signals)
+        _reap(by_name, running, start, signals, watchdog)
         if time.monotonic() - start > deadline_s:
             return "deadline"
-        _start_ready(jobs, by_name, running, max_parallel, log_dir)
+        _start_ready(jobs, by_name, running, max_parallel, log_dir, watchdog)
         if not running and not any(job.state == "waiting" for job in jobs):
             return ""
         time.sleep(0.5)
     return "interrupted"
 
 
-def _reap(by_name: dict[str, Job], running: dict[str, tuple[subprocess.Popen, float]], start: float, signals: Signals):
+def _reap(by_name, running: dict[str, tuple[subprocess.Popen, float]], start: float, signals, watchdog) -> None:
     """Record the jobs whose shell has exited, once what it left running in its group is stopped."""
     for name, (process, began) in list(running.items()):
         if _exited(process):
             job = by_name[name]
             job.seconds = time.monotonic() - began
             job.strays = _stop_strays(process, signals)
+            watchdog.forget(process)
             job.returncode = process.wait()
             job.state = "ok" if process.returncode == 0 else "failed"
             del running[name]
@@ -250,7 +297,7 @@ def _notes(job: Job) -> list[str]:
     return [note for note in (job.why, job.strays and strays) if note]
 
 
-def _start_ready(jobs, by_name, running, max_parallel: int, log_dir: Path) -> None:
+def _start_ready(jobs, by_name, running, max_parallel: int, log_dir: Path, watchdog: Watchdog) -> None:
     """Start, in file order, the waiting jobs whose dependencies succeeded, up to `max_parallel` running."""
     for job in jobs:
         if job.state != "waiting":
@@ -264,6 +311,7 @@ def _start_ready(jobs, by_name, running, max_parallel: int, log_dir: Path) -> No
                 process = subprocess.Popen(
                     job.cmd, shell=True, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
                 )
+            watchdog.watch(process)
             running[job.name] = (process, time.monotonic())
             job.state = "running"
 
