@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -19,6 +21,13 @@ RESULTS = Path("model_cards/results/viextract-default")
 
 
 def run_copy(tmp_path: Path, script: str, *args: str, stub: str = "exit 1") -> subprocess.CompletedProcess:
+    env = copy_script(tmp_path, script, stub)
+    command = ["bash", str(tmp_path / "training" / script), *args]
+    return subprocess.run(command, capture_output=True, text=True, env=env, timeout=60, cwd=tmp_path)
+
+
+def copy_script(tmp_path: Path, script: str, stub: str) -> dict[str, str]:
+    """`script` copied into `tmp_path`, with `python`s that run `stub`: the environment to run it in."""
     (tmp_path / "training").mkdir(exist_ok=True)
     shutil.copy(REPO / "training" / script, tmp_path / "training" / script)
     (tmp_path / RESULTS).mkdir(parents=True, exist_ok=True)
@@ -28,9 +37,7 @@ def run_copy(tmp_path: Path, script: str, *args: str, stub: str = "exit 1") -> s
     for name in ("python", "python3"):
         (stubs / name).write_text(f"#!/bin/sh\n{stub}\n", encoding="utf-8")
         (stubs / name).chmod(0o755)
-    env = {**os.environ, "PATH": f"{stubs}{os.pathsep}{os.environ['PATH']}", "WHEELS": str(tmp_path / "none")}
-    command = ["bash", str(tmp_path / "training" / script), *args]
-    return subprocess.run(command, capture_output=True, text=True, env=env, timeout=60, cwd=tmp_path)
+    return {**os.environ, "PATH": f"{stubs}{os.pathsep}{os.environ['PATH']}", "WHEELS": str(tmp_path / "none")}
 
 
 @pytest.mark.parametrize(
@@ -76,3 +83,41 @@ def test_gpu_build_stops_after_packing_when_the_jobs_were_interrupted(tmp_path, 
     result = run_copy(tmp_path, "gpu_build.sh", "out", stub=stub)
     assert result.returncode == status, result.stderr
     assert (tmp_path / "out" / "results.tgz").is_file() and "results.tgz" not in result.stdout  # no final `ls`
+
+
+# A runner that notes each SIGINT or SIGTERM it gets, and exits as training.fit.jobs does 1 s after the first.
+STOPPABLE = (
+    "trap 'echo INT >> runner.got; s=${s:-130}' INT; trap 'echo TERM >> runner.got; s=${s:-143}' TERM; "
+    'echo $$ > runner.pid; s=; n=0; while [ -z "$s" ] && [ $n -lt 300 ]; do sleep 0.1; n=$((n + 1)); done; '
+    "sleep 1; exit $s"
+)
+
+
+@pytest.mark.parametrize(
+    ("signum", "group", "status"),
+    [(signal.SIGTERM, False, 143), (signal.SIGINT, False, 130), (signal.SIGTERM, True, 143)],
+)
+def test_gpu_build_passes_a_stop_on_to_the_runner_once(tmp_path, signum, group, status):
+    """A SIGTERM sent to the script's shell alone (not its process group) killed the shell and left the runner
+    going until its deadline. Sent to the group as well, as `timeout` does, it must reach the runner once: a
+    second stops the jobs without their grace."""
+    env = copy_script(tmp_path, "gpu_build.sh", f'case "$*" in *training.fit.jobs*) {STOPPABLE} ;; *) exit 0 ;; esac')
+    pid = tmp_path / "runner.pid"
+    with open(tmp_path / "stderr.txt", "w") as stderr:  # not a pipe: a runner left going would hold it open
+        script = subprocess.Popen(["bash", "training/gpu_build.sh", "out"], env=env, cwd=tmp_path, stderr=stderr,
+                                  stdout=subprocess.DEVNULL, start_new_session=True,
+                                  preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while not (pid.exists() and pid.read_text()) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        script.send_signal(signum)
+        if group:
+            os.killpg(script.pid, signum)
+        assert script.wait(timeout=20) == status, (tmp_path / "stderr.txt").read_text()
+    finally:
+        script.kill()
+        if pid.exists() and pid.read_text():  # a runner left going: ended here, not after the test
+            subprocess.run(["kill", "-KILL", pid.read_text().strip()], stderr=subprocess.DEVNULL)
+    assert (tmp_path / "runner.got").read_text().split() == [signum.name[3:]]
+    assert (tmp_path / "out" / "results.tgz").is_file()  # what finished was packed

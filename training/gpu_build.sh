@@ -49,9 +49,27 @@ transformers.__version__, 'datasets', datasets.__version__, 'gpu', torch.cuda.ge
 
 # A plan whose inputs did not travel stops here, in seconds, not after every job has failed.
 python3 -m training.evaluation.kfold_jobs --plan "${PLAN:-configs/gpu_plan.yaml}" --out outputs/gpu/jobs.json || exit 2
+# The runner runs in a process group of its own (set -m), waited for by traps that pass a SIGTERM or Ctrl-C sent
+# to this shell on to it, so that it stops the jobs and what finished is packed. In the foreground, a SIGTERM
+# for this shell alone (not its group) killed it and left the runner going until its deadline; in this shell's
+# group, a signal sent to the group would reach the runner twice (from the group and from the trap), and a
+# second one stops the jobs without their grace. SIGTERM is passed on once (`timeout` sends it to this shell
+# and to its group), SIGINT each time (a second Ctrl-C kills the jobs at once).
+set -m
 python3 -m training.fit.jobs outputs/gpu/jobs.json --max-parallel "${MAX_PARALLEL:-16}" --deadline-s "$deadline" \
-  --log-dir outputs/gpu/logs
+  --log-dir outputs/gpu/logs </dev/null &
+runner=$!
+set +m
+term_sent=""
+trap '[ -n "$term_sent" ] || kill -TERM "$runner" 2>/dev/null; term_sent=1' TERM
+trap 'kill -INT "$runner" 2>/dev/null' INT
+wait "$runner"
 jobs_status=$?
+while kill -0 "$runner" 2>/dev/null; do  # a trap cut the wait short: wait for the runner to stop
+  wait "$runner"
+  jobs_status=$?
+done
+trap - TERM INT
 
 # Every results file, log and small file in one archive, written beside and renamed into place. Packed once
 # now, so that the k-fold results come back even if the command's own time limit cuts off what follows
