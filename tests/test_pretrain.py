@@ -216,7 +216,7 @@ def test_an_output_or_tokenizer_folder_that_cannot_serve_is_refused_before_train
 
 @pytest.mark.parametrize(
     ("listing", "message"),
-    [(b"[{bad", r":1: invalid JSON"), (b'{"name": "x"}', "expected a JSON list of sources, got dict"),
+    [(b"[{bad", ":1: json: invalid JSON"), (b'{"name": "x"}', "expected a JSON list of sources, got dict"),
      (b'[{"name": "x"}]', "source 0: field 'licence': expected a string")],
 )  # fmt: skip
 def test_a_broken_sources_listing_beside_the_text_file_is_one_line(tmp_path, capsys, listing, message):

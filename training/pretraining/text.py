@@ -323,12 +323,13 @@ def read_text_file(path: str | Path, key: str = "text_file") -> TextSource:
 def read_sources_listing(listing: Path) -> list[dict]:
     """The `.sources.json` beside a text file: a list of objects naming each source and its licence, which the
     card repeats; InputError naming the file and the entry at fault (it is hand-editable)."""
+    from ..data.documents import DataError
+    from ..data.files import read_json
+
     try:
-        parts = json.loads(decode_utf8(listing.read_bytes(), str(listing)))
-    except OSError as error:
-        raise InputError(f"{listing}: {error.strerror or error}") from None
-    except json.JSONDecodeError as error:
-        raise InputError(f"{listing}:{error.lineno}: invalid JSON: {error.msg} at column {error.colno}") from None
+        parts = read_json(listing, "sources listing")
+    except DataError as error:
+        raise InputError(str(error)) from None
     if not isinstance(parts, list):
         raise InputError(f"{listing}: expected a JSON list of sources, got {type(parts).__name__}")
     for index, part in enumerate(parts):
