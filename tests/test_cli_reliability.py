@@ -213,10 +213,12 @@ def _read_until(stream, predicate, lines, timeout=300):
     return found.wait(timeout)
 
 
-@pytest.mark.parametrize("output_format", ["json", "jsonl"])
+# SIGTERM (`timeout`, a scheduler) ended the process at once: json was left without its `]`. Each signal once and
+# each format once: every case starts a process that imports torch (seconds each), and they share the code.
 @pytest.mark.parametrize(
-    "signum, status, word", [(signal.SIGINT, 130, "interrupted"), (signal.SIGTERM, 143, "terminated")]
-)  # SIGTERM (`timeout`, a scheduler) ended the process at once: json was left without its `]`
+    "signum, status, word, output_format",
+    [(signal.SIGTERM, 143, "terminated", "json"), (signal.SIGINT, 130, "interrupted", "jsonl")],
+)
 def test_ctrl_c_or_sigterm_stops_and_keeps_finished_documents(
     tiny_ner_dir, tmp_path, corpus, output_format, signum, status, word
 ):
