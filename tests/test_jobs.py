@@ -112,7 +112,7 @@ def test_a_stopped_runner_stops_its_jobs_and_writes_the_summary(tmp_path, signum
     done = tmp_path / "long.done"
     # the job has started (and the runner's handlers are set) once its log has a line
     runner = start_runner(
-        tmp_path, [{"name": "long", "cmd": f"echo; sleep 2; touch {done}"}], [tmp_path / "logs/long.log"]
+        tmp_path, [{"name": "long", "cmd": f"echo; sleep 1; touch {done}"}], [tmp_path / "logs/long.log"]
     )
     try:
         runner.send_signal(signum)
@@ -121,7 +121,7 @@ def test_a_stopped_runner_stops_its_jobs_and_writes_the_summary(tmp_path, signum
         runner.kill()
     summary = json.loads((tmp_path / "logs" / "summary.json").read_text(encoding="utf-8"))
     assert [(job["name"], job["state"]) for job in summary] == [("long", "killed")]
-    time.sleep(2.5)
+    time.sleep(1.5)  # past the job's own end, had it been left running
     assert not done.exists()  # the job's process group was stopped, not left running detached
 
 
