@@ -106,9 +106,11 @@ def test_unreadable_jobs_files_name_the_file_and_line(tmp_path, capsys):
     assert not (tmp_path / "logs").exists()
 
 
-@pytest.mark.parametrize(("signum", "status"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
-def test_a_stopped_runner_stops_its_jobs_and_writes_the_summary(tmp_path, signum, status):
-    """SIGTERM exited 130 too, where `viextract extract` (and the shell) report 143."""
+@pytest.mark.parametrize(
+    ("signum", "status", "word"), [(signal.SIGTERM, 143, "terminated"), (signal.SIGINT, 130, "interrupted")]
+)
+def test_a_stopped_runner_stops_its_jobs_and_writes_the_summary(tmp_path, signum, status, word):
+    """SIGTERM exited 130 too, and said 'interrupted', where `viextract extract` (and the shell) report 143."""
     done = tmp_path / "long.done"
     # the job has started (and the runner's handlers are set) once its log has a line
     runner = start_runner(
@@ -116,9 +118,10 @@ def test_a_stopped_runner_stops_its_jobs_and_writes_the_summary(tmp_path, signum
     )
     try:
         runner.send_signal(signum)
-        assert runner.wait(timeout=60) == status
+        _, err = runner.communicate(timeout=60)
     finally:
         runner.kill()
+    assert runner.returncode == status and err.endswith(f"{word}: the running jobs were stopped\n"), err
     summary = json.loads((tmp_path / "logs" / "summary.json").read_text(encoding="utf-8"))
     assert [(job["name"], job["state"]) for job in summary] == [("long", "killed")]
     time.sleep(1.5)  # past the job's own end, had it been left running
@@ -235,7 +238,7 @@ def test_a_second_ctrl_c_kills_every_job_at_once(tmp_path):
     finally:
         runner.kill()
         assert kill_left(pids) == []
-    assert runner.returncode == 143 and err == "interrupted: the running jobs were stopped\n"
+    assert runner.returncode == 143 and err == "terminated: the running jobs were stopped\n"
     assert [(w[0], w[2:]) for w in map(str.split, out.splitlines())] == [
         ("killed", [f"stubborn{i}", "(interrupted)"]) for i in range(3)
     ]

@@ -349,7 +349,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if any(job.why == "deadline" for job in jobs):
         print(_deadline_line(jobs, args.deadline_s), file=sys.stderr)
     if interrupted:
-        failures.append("interrupted: the running jobs were stopped")
+        word = "terminated" if signals.first == signal.SIGTERM else "interrupted"  # as `viextract extract` says
+        failures.append(f"{word}: the running jobs were stopped")
     for line in failures:
         print(line, file=sys.stderr)
     if interrupted:
