@@ -173,6 +173,10 @@ def test_command_errors_are_one_line_with_exit_2(tmp_path, capsys):
     missing = tmp_path / "absent.jsonl"
     assert main([str(missing)]) == 2
     assert capsys.readouterr().err == f"error: {missing}: no such data file\n"
+    empty = tmp_path / "empty.jsonl"  # the wrong file, or one saved empty: nothing printed, exit 0
+    empty.write_text("\n", encoding="utf-8")
+    assert main([str(PASS_A), str(empty)]) == 2
+    assert capsys.readouterr() == ("", f"error: {empty}: no documents (empty file)\n")
 
 
 def test_cli_stops_quietly_when_the_reader_leaves_or_on_ctrl_c(monkeypatch, capsys):

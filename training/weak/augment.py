@@ -224,7 +224,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.copies < 0:
         parser.error(f"--copies: must be 0 or more, got {args.copies}")
     try:
-        docs = [doc for path in args.files for doc in load_documents(path)]
+        docs = [doc for path in args.files for doc in _documents_of(path)]
     except (DataError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
@@ -233,6 +233,15 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted: the documents printed so far are whole lines", file=sys.stderr)
         return 130
+
+
+def _documents_of(path: Path) -> list[Document]:
+    """The documents of `path`; an empty one is an error, as `training.data validate` says (the wrong file, or
+    one saved empty, printed nothing and exited 0)."""
+    docs = load_documents(path)
+    if not docs:
+        raise DataError(f"{path}: no documents (empty file)")
+    return docs
 
 
 def _new_documents(docs: list[Document], args: argparse.Namespace, parser: argparse.ArgumentParser) -> list[Document]:
