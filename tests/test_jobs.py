@@ -156,12 +156,15 @@ def test_logs_and_summary_that_cannot_be_written_are_one_line(tmp_path, capsys):
     assert sorted(p.name for p in (tmp_path / "other").iterdir()) == ["a.log", "summary.json"]
 
 
-def test_the_runner_does_not_import_torch():
-    """It only starts and watches commands, on a lent GPU machine among others; torch costs it seconds and memory."""
+def test_the_runner_does_not_import_torch(tmp_path):
+    """It only starts and watches commands, on a lent GPU machine among others; torch costs it seconds and memory.
+    Reading the jobs file counts: the data package's document checks import viextract, and with it torch."""
     import subprocess
     import sys
 
-    check = "import sys, training.fit.jobs; sys.exit('torch' in sys.modules)"
+    jobs = tmp_path / "jobs.json"
+    jobs.write_text(json.dumps([{"name": "a", "cmd": "true"}]), encoding="utf-8")
+    check = f"import sys, training.fit.jobs as j; j.load_jobs(j.Path({str(jobs)!r})); sys.exit('torch' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", check], timeout=120).returncode == 0
 
 

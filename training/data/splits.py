@@ -6,7 +6,8 @@ import json
 from pathlib import Path
 
 from .documents import CORPUS_FILE, SPLIT_NAMES, DataError, Document, field_error
-from .files import load_documents, load_numbered_documents, read_json
+from .files import load_documents, load_numbered_documents
+from .json_text import read_json
 
 
 def load_split(

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from ..data.documents import DataError
-from ..data.files import read_json
+from ..data.json_text import read_json
 from .metrics import PRF
 
 LEVELS = {

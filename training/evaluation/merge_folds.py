@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from ..data.documents import DataError
-from ..data.files import check_output_file, read_json
+from ..data.files import check_output_file
+from ..data.json_text import read_json
 from ..fit.config import ConfigError
 from .kfold import fold_summary, format_fold_summary, make_folds
 from .runs import write_out

@@ -31,6 +31,10 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+# json_text, not files: files checks documents with viextract, which imports torch, never needed here.
+from ..data.documents import DataError
+from ..data.json_text import read_json
+
 
 @dataclass
 class Job:
@@ -54,10 +58,6 @@ _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._=-]*")
 
 def load_jobs(path: Path) -> list[Job]:
     """The jobs of `path`, checked: unique names, known dependencies that come earlier in the file."""
-    # Here, not at the top: the data package imports viextract and with it torch, which the runner never needs.
-    from ..data.documents import DataError
-    from ..data.files import read_json
-
     try:
         entries = read_json(path, "jobs file")
     except DataError as error:

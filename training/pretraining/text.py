@@ -324,7 +324,7 @@ def read_sources_listing(listing: Path) -> list[dict]:
     """The `.sources.json` beside a text file: a list of objects naming each source and its licence, which the
     card repeats; InputError naming the file and the entry at fault (it is hand-editable)."""
     from ..data.documents import DataError
-    from ..data.files import read_json
+    from ..data.json_text import read_json
 
     try:
         parts = read_json(listing, "sources listing")

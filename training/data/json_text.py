@@ -1,0 +1,75 @@
+"""UTF-8 text and JSON files read with `file:line: field: problem` errors.
+
+Standard library only (with the data package's error types), unlike files.py, which checks documents with
+viextract and so imports torch: the job runner reads its jobs file with these and stays light.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from .documents import DataError, field_error
+
+
+def read_utf8(path: str | Path, what: str = "file") -> str:
+    """The text of `path`; DataError naming the file (and line) when it is missing or not UTF-8."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise DataError(f"{path}: no such {what}") from None
+    except OSError as error:
+        raise DataError(f"{path}: cannot read the {what}: {error.strerror or error}") from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start) + 1
+        column = error.start - (data.rfind(b"\n", 0, error.start) + 1) + 1
+        byte = data[error.start]
+        raise field_error(
+            f"{path}:{line}", "encoding", f"not UTF-8 text (byte 0x{byte:02x} at column {column})"
+        ) from None
+
+
+class DuplicateKey(ValueError):
+    """A JSON object gives `key` twice; json.loads would keep the last value and silently drop the first."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """`object_pairs_hook` for json.loads: DuplicateKey for a key given twice instead of keeping the last."""
+    data = dict(pairs)
+    if len(data) < len(pairs):
+        seen: set[str] = set()
+        raise DuplicateKey(next(key for key, _ in pairs if key in seen or seen.add(key)))
+    return data
+
+
+def read_json(path: str | Path, what: str = "file") -> Any:
+    """The JSON value of `path`; DataError (`file:line: field: problem`) when it is missing, not UTF-8, not
+    JSON, or gives a key twice in one object (json.loads would silently keep the last)."""
+    path = Path(path)
+    text = read_utf8(path, what).removeprefix("\ufeff")  # a byte-order mark is not JSON
+    try:
+        return json.loads(text, object_pairs_hook=unique_keys)
+    except json.JSONDecodeError as error:
+        raise field_error(
+            f"{path}:{error.lineno}", "json", f"invalid JSON: {error.msg} at column {error.colno}"
+        ) from None
+    except DuplicateKey as error:
+        lines = key_lines(text, error.key)
+        raise field_error(
+            f"{path}:{lines[-1]}", error.key, f"given twice (first on line {lines[0]}); JSON keeps only the last"
+        ) from None
+
+
+def key_lines(text: str, key: str) -> list[int]:
+    """The lines of a JSON text where `key` is written as an object key (at least one, for errors)."""
+    written = re.compile(re.escape(json.dumps(key, ensure_ascii=False)) + r"\s*:")
+    return [number for number, line in enumerate(text.split("\n"), 1) for _ in written.finditer(line)] or [1]
