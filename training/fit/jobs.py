@@ -27,7 +27,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -206,28 +206,33 @@ def _stop_strays(process: subprocess.Popen, signals: Signals) -> int:
     Called before the shell is reaped: until then its pid, the group's id, cannot name another group."""
     strays = _live_members(process.pid)
     if strays:
-        _signal_group(process, signal.SIGTERM)
-        count, end = signals.count, time.monotonic() + _STRAY_GRACE_S
-        while signals.count == count and time.monotonic() < end and _live_members(process.pid):
-            time.sleep(0.05)
-        _signal_group(process, signal.SIGKILL)
+        _terminate([process], lambda: not _live_members(process.pid), _STRAY_GRACE_S, signals)
     return strays
+
+
+def _terminate(processes: Sequence[subprocess.Popen], gone: Callable[[], bool], grace_s: float, signals) -> None:
+    """SIGTERM the process groups of `processes`, wait until `gone()` (at most `grace_s`, cut short by another
+    Ctrl-C or SIGTERM), then SIGKILL them: what ignored SIGTERM, and what a shell left behind."""
+    for process in processes:
+        _signal_group(process, signal.SIGTERM)
+    count, end = signals.count, time.monotonic() + grace_s
+    while signals.count == count and time.monotonic() < end and not gone():
+        time.sleep(0.05)
+    for process in processes:
+        _signal_group(process, signal.SIGKILL)
 
 
 def _stop_all(running: dict[str, tuple[subprocess.Popen, float]], by_name, signals, why: str, watchdog) -> None:
     """SIGTERM every running job's process group at once, wait once for all (at most _GRACE_S, cut short by
     another Ctrl-C or SIGTERM), then SIGKILL every group: what ignored SIGTERM, and children a shell left."""
     now = time.monotonic()
-    for name, (process, began) in running.items():
-        _signal_group(process, signal.SIGTERM)
+    for name, (_, began) in running.items():
         by_name[name].state, by_name[name].seconds, by_name[name].why = "killed", now - began, why
-    count, end = signals.count, now + _GRACE_S
-    while signals.count == count and time.monotonic() < end and not all(_exited(p) for p, _ in running.values()):
-        time.sleep(0.05)
-    for process, _ in running.values():
-        _signal_group(process, signal.SIGKILL)
+    processes = [process for process, _ in running.values()]
+    _terminate(processes, lambda: all(map(_exited, processes)), _GRACE_S, signals)
+    for process in processes:
         watchdog.forget(process)
-    for process, _ in running.values():
+    for process in processes:
         try:
             process.wait(timeout=_GRACE_S)
         except subprocess.TimeoutExpired:  # stuck in the kernel (a driver call): SIGKILL lands when it returns
