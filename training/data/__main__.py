@@ -15,12 +15,14 @@ from viextract.labels import (
     RELATION_LABELS,
 )
 
+from ..pipes import quiet_pipe
 from .checks import check_conventions
 from .documents import DataError
 from .files import load_numbered_documents
 from .stats import count_labels, format_stats, split_stats
 
 
+@quiet_pipe
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m training.data", description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)

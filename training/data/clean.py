@@ -13,6 +13,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..pipes import quiet_pipe
 from .documents import DataError
 from .files import read_utf8, split_lines
 
@@ -58,6 +59,7 @@ def clean_file(path: Path) -> CleanDocument:
     return CleanDocument(id=path.stem, date=date, text=text)
 
 
+@quiet_pipe
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m training.data.clean", description=__doc__.split("\n\n")[0])
     parser.add_argument("articles", nargs="+", type=Path, help="raw article text files (UTF-8)")

@@ -35,6 +35,7 @@ from pathlib import Path
 
 from viextract.labels import RELATION_LABELS
 
+from ..pipes import quiet_pipe
 from .checks import check_conventions, check_document
 from .documents import CORPUS_FILE, DataError, Document, parse_document
 from .files import check_output_file, read_utf8, save_documents, split_lines
@@ -207,6 +208,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+@quiet_pipe
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:

@@ -20,6 +20,8 @@ from pathlib import Path
 
 from training.data.files import read_jsonl
 
+from ..pipes import quiet_pipe
+
 # Row order of SCHEMA.md (v1); labels outside it are listed after these, sorted.
 ENTITY_ORDER: tuple[str, ...] = ("PER", "TITLE", "ORG", "LOC", "DATE", "EVENT", "AGREEMENT")
 RELATION_ORDER: tuple[str, ...] = (
@@ -136,6 +138,7 @@ def format_table(a: Annotations, b: Annotations) -> str:
     return "\n".join(lines)
 
 
+@quiet_pipe
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 2:

@@ -27,6 +27,7 @@ from viextract.labels import ENTITY_LABELS, RELATION_LABELS
 from ..data.checks import sentence_bounds
 from ..data.documents import DataError, Document, printed_in_capitals
 from ..data.files import check_output_file, load_documents, save_documents
+from ..pipes import quiet_pipe
 from .metrics import score_items, score_spans
 from .relations import gold_relations
 from .runs import add_model_run_options
@@ -174,6 +175,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+@quiet_pipe
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["build"]:

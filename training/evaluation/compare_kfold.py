@@ -22,6 +22,7 @@ from typing import Any
 
 from ..data.documents import DataError
 from ..data.json_text import read_json
+from ..pipes import quiet_pipe
 from .metrics import PRF
 
 LEVELS = {
@@ -156,6 +157,7 @@ def _evidence(path: Path, flag: str) -> dict[str, Any] | None:
     return None
 
 
+@quiet_pipe
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m training.evaluation.compare_kfold", description=__doc__.split("\n")[0]

@@ -27,6 +27,7 @@ from ..data.documents import DataError, printed_in_capitals
 from ..data.files import check_output_file, load_documents
 from ..fit.config import ConfigError
 from ..fit.ner import NerConfig
+from ..pipes import quiet_pipe
 from .kfold import add_kfold_options, check_kfold_arguments, extra_train_documents, fold_data_source
 from .ner import evaluate_model_dir, format_results, kfold_ner
 from .runs import (
@@ -65,6 +66,7 @@ def build_parser(prog: str = "python -m training.evaluation.evaluate") -> argpar
     return parser
 
 
+@quiet_pipe
 def main(argv: Sequence[str] | None = None, prog: str = "python -m training.evaluation.evaluate") -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["re"]:

@@ -26,6 +26,7 @@ import yaml
 from ..data.documents import DataError
 from ..data.files import check_output_file, read_utf8
 from ..fit.jobs import JobsError, check_jobs
+from ..pipes import quiet_pipe
 from .runs import write_out
 
 EVALUATE = "python -m training.evaluation.evaluate"
@@ -122,6 +123,7 @@ def missing_inputs(plan: dict[str, Any], root: Path = Path(".")) -> list[str]:
     return [str(path) for path in plan.get("inputs", []) if not (root / str(path)).exists()]
 
 
+@quiet_pipe
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m training.evaluation.kfold_jobs", description=__doc__.split("\n")[0]

@@ -23,6 +23,7 @@ from ..data.documents import DataError
 from ..data.files import check_output_file
 from ..data.json_text import read_json
 from ..fit.config import ConfigError
+from ..pipes import quiet_pipe
 from .kfold import fold_summary, format_fold_summary, make_folds
 from .runs import write_out
 
@@ -133,6 +134,7 @@ def merge(paths: Sequence[Path]) -> dict[str, Any]:
     return merged
 
 
+@quiet_pipe
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m training.evaluation.merge_folds", description=__doc__.split("\n")[0]

@@ -28,6 +28,7 @@ from viextract.labels import ENTITY_LABELS, RELATION_LABELS
 from ..data.documents import DataError, Document
 from ..data.features import align_document
 from ..data.files import check_output_file, load_documents
+from ..pipes import quiet_pipe
 from .metrics import format_table, score_items, score_spans
 
 RelationItem = tuple[int, int, int, int, str]  # head start, head end, tail start, tail end, label (characters)
@@ -296,6 +297,7 @@ def build_parser(prog: str = "python -m training.evaluation.evaluate re") -> arg
     return parser
 
 
+@quiet_pipe
 def main(argv: Sequence[str] | None = None, prog: str = "python -m training.evaluation.evaluate re") -> int:
     import logging
 

@@ -34,6 +34,7 @@ from pathlib import Path
 # json_text, not files: files checks documents with viextract, which imports torch, never needed here.
 from ..data.documents import DataError
 from ..data.json_text import read_json
+from ..pipes import quiet_pipe
 
 
 @dataclass
@@ -321,6 +322,7 @@ def _start_ready(jobs, by_name, running, max_parallel: int, log_dir: Path, watch
             job.state = "running"
 
 
+@quiet_pipe
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m training.fit.jobs", description=__doc__.split("\n")[0])
     parser.add_argument("jobs", type=Path, help="JSON list of {name, cmd, after}")

@@ -18,6 +18,7 @@ import os
 import sys
 from collections.abc import Sequence
 
+from ..pipes import quiet_pipe
 from .config import ConfigError, add_overrides_option
 
 # The one registry of tasks: name -> trainer module of this package.
@@ -48,6 +49,7 @@ def setup_logging() -> None:
     )
 
 
+@quiet_pipe
 def main(argv: Sequence[str] | None = None, prog: str = "python -m training.fit.train") -> int:
     args = build_parser(prog).parse_args(argv)
     setup_logging()

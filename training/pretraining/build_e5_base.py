@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..pipes import quiet_pipe
 from .text import DEFAULT_UD_DIR, REPO
 
 MODEL_FILE_NAME = "e5-small-q4.bin"
@@ -283,6 +284,7 @@ def parse_args(argv: list[str] | None):
     return args
 
 
+@quiet_pipe
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     from .e5_file import E5FormatError

@@ -28,6 +28,7 @@ from typing import Any
 from viextract.inputs import InputError
 
 from ..fit.config import ConfigError, add_overrides_option
+from ..pipes import quiet_pipe
 from .mlm_config import DATA_SUMMARY_FILENAME, METRICS_FILENAME, SHAPE_KEYS, PretrainConfig
 from .mlm_data import build_tokenizer, check_inputs, collect_text, encode_sources
 from .mlm_model import (
@@ -318,6 +319,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+@quiet_pipe
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")

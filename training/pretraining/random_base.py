@@ -16,6 +16,8 @@ from pathlib import Path
 from viextract.saving import atomic_directory
 from viextract.storage import STORAGE_KEY
 
+from ..pipes import quiet_pipe
+
 TOKENIZER_FILES = ("vocab.txt", "bpe.codes", "added_tokens.json", "tokenizer_config.json", "special_tokens_map.json")
 
 
@@ -60,6 +62,7 @@ def copy_tokenizer_files(base: Path, out: Path, also: tuple[str, ...] = ()) -> N
             shutil.copy2(base / name, out / name)
 
 
+@quiet_pipe
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m training.pretraining.random_base",

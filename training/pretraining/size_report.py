@@ -17,6 +17,7 @@ import argparse
 import tempfile
 from pathlib import Path
 
+from ..pipes import quiet_pipe
 from .build_e5_base import DEFAULT_PHOBERT_DIR, our_sentences
 from .text import DEFAULT_UD_DIR, REPO
 
@@ -56,6 +57,7 @@ def measure(args, n: int, trim: bool, full, entries, merges, ours: set[str], hel
     return {"rows": len(restricted), "size": size, **heldout_figures(full, restricted, heldout)}
 
 
+@quiet_pipe
 def main(argv: list[str] | None = None) -> int:
     from transformers import PhobertTokenizer
 

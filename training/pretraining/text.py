@@ -32,6 +32,8 @@ from viextract.inputs import InputError, decode_utf8
 from viextract.normalize import normalize_text
 from viextract.segment import group_tokens, merge_groups, split_tokens
 
+from ..pipes import quiet_pipe
+
 logger = logging.getLogger(__name__)
 
 REPO = Path(__file__).resolve().parents[2]
@@ -354,6 +356,7 @@ def format_summary(summary: dict) -> str:
     return "\n".join(lines)
 
 
+@quiet_pipe
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m training.pretraining.text", description=__doc__.splitlines()[0])
     parser.add_argument("--ud-dir", type=Path, default=DEFAULT_UD_DIR, help="folder of vi_vtb-ud-*.conllu")

@@ -20,6 +20,7 @@ from viextract.quiet import quiet_transformers
 from viextract.saving import atomic_directory
 
 from ..fit.trainer import load_base_weights
+from ..pipes import quiet_pipe
 from .build_e5_base import INFO_FILE
 from .random_base import base_problem, copy_tokenizer_files
 
@@ -58,6 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+@quiet_pipe
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)

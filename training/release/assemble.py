@@ -28,6 +28,8 @@ from viextract.loading import check_ner_labels, read_config, split_model_dir
 from viextract.saving import atomic_directory
 from viextract.storage import convert_directory
 
+from ..pipes import quiet_pipe
+
 logger = logging.getLogger(__name__)
 # int8: written in float32, then every weight matrix stored as int8 rows (viextract.storage); float compute.
 DTYPES = {"float32": torch.float32, "float16": torch.float16, "int8": torch.float32}
@@ -87,6 +89,7 @@ def dev_f1(model_dir: Path, splits_file: str) -> dict[str, float]:
     }
 
 
+@quiet_pipe
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m training.release.assemble",

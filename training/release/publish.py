@@ -28,6 +28,7 @@ from viextract.hub import REPLACED_ON_PUSH, hub_error, login_hint
 
 from ..data.documents import DataError
 from ..data.files import check_output_file
+from ..pipes import quiet_pipe
 from .card import build_card_data
 from .card_data import CardError, read_utf8_text
 from .card_render import render_card, split_front_matter
@@ -364,6 +365,7 @@ def _check_card_out(out: Path, args: argparse.Namespace) -> None:
         raise CardError(f"--out: {out}: inside the model {args.model}; use --write-into-model for its README.md")
 
 
+@quiet_pipe
 def main(argv: Sequence[str] | None = None, prog: str = "python -m training.release.publish") -> int:
     args = build_parser(prog).parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")

@@ -29,6 +29,7 @@ from ..data.documents import DataError, Document, EntitySpan, RelationSpan, fiel
 from ..data.files import load_documents, print_documents, read_utf8
 from ..evaluation.metrics import Scores, score_items, score_spans
 from ..evaluation.runs import select_documents
+from ..pipes import quiet_pipe
 from .mentions import Mention, find_entities
 from .relation_rules import find_relations
 
@@ -167,6 +168,7 @@ def _read_inputs(paths: Sequence[Path]) -> list[tuple[Path, str]]:
     return texts
 
 
+@quiet_pipe
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["evaluate"]:

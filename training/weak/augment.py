@@ -27,6 +27,7 @@ from pathlib import Path
 from ..data.checks import check_conventions, check_document
 from ..data.documents import DataError, Document, EntitySpan
 from ..data.files import load_documents, print_documents
+from ..pipes import quiet_pipe
 from . import gazetteers as gz
 
 logger = logging.getLogger(__name__)
@@ -205,6 +206,7 @@ def augment_documents(docs: Iterable[Document], copies: int, seed: int) -> list[
     return out
 
 
+@quiet_pipe
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m training.weak.augment", description=__doc__.split("\n")[0])
     parser.add_argument("files", nargs="+", type=Path)

@@ -36,6 +36,7 @@ from viextract.segment import split_tokens
 from ..data.documents import CORPUS_FILE, DataError, Document
 from ..data.files import check_output_file, load_documents, read_utf8, save_documents
 from ..data.splits import extra_path, load_split, read_splits
+from ..pipes import quiet_pipe
 from ..pretraining.text import DEFAULT_UD_DIR, read_vlsp2013_words, underthesea_vlsp_path
 from .annotate import annotate_text
 
@@ -159,6 +160,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+@quiet_pipe
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     args = build_parser().parse_args(argv)
