@@ -273,6 +273,29 @@ def test_ctrl_c_during_an_evaluation_is_one_line_and_exit_130(task, tmp_path, mo
     assert not out.exists()
 
 
+@pytest.mark.parametrize("task", ["ner", "re"])
+def test_a_reader_that_stops_early_does_not_cost_the_results_file(task, tmp_path, monkeypatch):
+    """`evaluate ... --out r.json | head`: the table was printed first, and its broken pipe lost the results."""
+    import os
+    import sys
+
+    import training.evaluation.evaluate as evaluate
+    import training.evaluation.relations as relations
+
+    module = evaluate if task == "ner" else relations
+    monkeypatch.setattr(module, "_run", lambda args: {"scores": 1})
+    table = "a long results table\n" * 10_000  # past stdout's buffer: printing it breaks the pipe
+    monkeypatch.setattr(module, "format_results" if task == "ner" else "format_report", lambda results: table)
+    out = tmp_path / "results.json"
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    with open(write_end, "w", encoding="utf-8") as closed_pipe:
+        monkeypatch.setattr(sys, "stdout", closed_pipe)
+        assert evaluate.main([task, "--data", str(CORPUS), "--model", "m", "--out", str(out)]) == 141
+        monkeypatch.undo()
+    assert json.loads(out.read_text(encoding="utf-8")) == {"scores": 1}
+
+
 def test_an_out_that_is_a_pipe_or_device_is_refused_before_any_work(tmp_path, monkeypatch, capsys):
     # Results are written beside --out and renamed over it: over /dev/stdout or a FIFO that replaced the
     # device or pipe by a file (as root; others got a traceback creating the file in /dev).

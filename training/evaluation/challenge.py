@@ -199,8 +199,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (DataError, ModelLoadError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    status = write_out(args.out, report)  # before printing: a reader that stops (`| head`) must not cost the file
     print(format_table(report, args.markdown))
-    return write_out(args.out, report)
+    return status
 
 
 def _build_main(argv: Sequence[str]) -> int:

@@ -85,8 +85,9 @@ def main(argv: Sequence[str] | None = None, prog: str = "python -m training.eval
     except KeyboardInterrupt:  # Ctrl-C in a long k-fold: one line, not a traceback from inside the Trainer
         print("interrupted: no results written", file=sys.stderr)
         return 130
+    status = write_out(args.out, results)  # before printing: a reader that stops (`| head`) must not cost the file
     print(format_results(results))
-    return write_out(args.out, results)
+    return status
 
 
 def _run(args) -> dict[str, Any]:

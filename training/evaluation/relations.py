@@ -318,6 +318,7 @@ def main(argv: Sequence[str] | None = None, prog: str = "python -m training.eval
     from .kfold import format_fold_summary
     from .runs import write_out
 
+    status = write_out(args.out, report)  # before printing: a reader that stops (`| head`) must not cost the file
     if "summary" in report:
         names = {
             "relations_gold_entities": "relations from gold entities",
@@ -327,7 +328,7 @@ def main(argv: Sequence[str] | None = None, prog: str = "python -m training.eval
         print(format_fold_summary(report, [(level, names[level]) for level in report["summary"]]))
     else:
         print(format_report(report))
-    return write_out(args.out, report)
+    return status
 
 
 def _run(args) -> dict[str, Any]:

@@ -118,8 +118,8 @@ def write_results(path: str | Path, results: Any, what: str = "results") -> None
 
 
 def write_out(out: str | Path | None, results: Any, what: str = "results") -> int:
-    """Exit status after writing --out (if given): 1 with one line when it cannot be written (the results
-    were printed above, hours of k-fold are not lost to a traceback)."""
+    """Exit status after writing --out (if given): 1 with one line when it cannot be written (the results are
+    printed too, hours of k-fold are not lost to a traceback)."""
     if out:
         try:
             write_results(out, results, what)
