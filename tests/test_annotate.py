@@ -142,6 +142,16 @@ def test_dates_follow_the_schema(text, date):
             [("Bí thư", "TITLE"), ("Tỉnh ủy Hà Tĩnh", "ORG"), ("Nguyễn Văn Hùng", "PER")],
         ),
         ("Trưởng ban Đảng ủy Quân khu 4 phát biểu.", [("Trưởng ban", "TITLE"), ("Quân khu 4", "ORG")]),
+        # SCHEMA's rule is about the words: `Chính Phủ` was a PER `Chính Phủ Phạm Minh` after a bare TITLE.
+        (
+            "Thủ tướng Chính Phủ Phạm Minh Chính tiếp Đại sứ Lào.",
+            [("Thủ tướng Chính Phủ", "TITLE"), ("Phạm Minh Chính", "PER"), ("Đại sứ", "TITLE"), ("Lào", "LOC")],
+        ),
+        (
+            "Phó Thủ tướng Chính Phủ Lào Sonexay Siphandone thăm Việt Nam.",
+            [("Phó Thủ tướng Chính Phủ", "TITLE"), ("Lào", "LOC"), ("Sonexay Siphandone", "PER"), ("Việt Nam", "LOC")],
+        ),
+        ("Chủ tịch Nước Lương Cường phát biểu.", [("Chủ tịch Nước", "TITLE"), ("Lương Cường", "PER")]),
     ],
 )
 def test_a_title_fuses_with_a_bare_organ_which_is_never_a_name(text, expected):

@@ -44,6 +44,16 @@ CASES = [
         ["'Chính phủ'", "'Thủ tướng Chính phủ'"],
         "[Thủ tướng Chính phủ]{TITLE:t} [Phạm Minh Chính]{PER:p} phát biểu.",
     ),
+    (  # any case: the rule is about the words
+        "[Thủ tướng]{TITLE:t} Chính Phủ [Phạm Minh Chính]{PER:p} phát biểu.",
+        ["'Chính Phủ'", "'Thủ tướng Chính Phủ'"],
+        "[Thủ tướng Chính Phủ]{TITLE:t} [Phạm Minh Chính]{PER:p} phát biểu.",
+    ),
+    (
+        "[Chủ tịch]{TITLE:t} [Quốc Hội Lào]{ORG:o} [Saysomphone Phomvihane]{PER:p} phát biểu.",
+        ["'Quốc Hội Lào'", "LOC 'Lào'"],
+        "[Chủ tịch Quốc Hội]{TITLE:t} [Lào]{LOC:o} [Saysomphone Phomvihane]{PER:p} phát biểu.",
+    ),
     (
         "[Bí thư]{TITLE:t} Tỉnh ủy, [Tỉnh trưởng]{TITLE:u} tỉnh [Attapeu]{LOC:l} phát biểu.",
         ["'Bí thư Tỉnh ủy'"],

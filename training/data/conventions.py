@@ -35,9 +35,10 @@ BUILDING_HEADS: tuple[str, ...] = ("Phủ", "Trụ sở")
 
 _COUNTRY = "|".join(re.escape(c) for c in sorted(COUNTRIES, key=len, reverse=True))
 _ORGAN = "|".join(re.escape(o) for o in sorted(FUSED_ORGANS, key=len, reverse=True))
-_ORGAN_AFTER = re.compile(rf" ({_ORGAN})(?!\w)")
-_NUOC_AFTER = re.compile(r" nước(?!\w)")
-_ORGAN_COUNTRY = re.compile(rf"(?:{_ORGAN}) (?P<country>{_COUNTRY})")
+# The rule is about the words, not their case: `Thủ tướng Chính Phủ` is the title of `Thủ tướng Chính phủ`.
+_ORGAN_AFTER = re.compile(rf" ({_ORGAN})(?!\w)", re.IGNORECASE)
+_NUOC_AFTER = re.compile(r" nước(?!\w)", re.IGNORECASE)
+_ORGAN_COUNTRY = re.compile(rf"(?i:{_ORGAN}) (?P<country>{_COUNTRY})")
 _NUOC_COUNTRY_END = re.compile(rf"(?<![Nn]hà) nước (?:{_COUNTRY})$")  # `Ngân hàng nhà nước Lào`: a name
 # What joins two dates into one span of days (`năm 1998 đến năm 2002`), which SCHEMA v1.1 makes one DATE.
 DAY_JOIN = re.compile(r"\s*(?:và|đến|tới|-|–)\s*")

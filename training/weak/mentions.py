@@ -34,10 +34,10 @@ def norm_term(term: str) -> str:
     return normalize_text(term).text
 
 
-def term_pattern(terms: Iterable[str]) -> re.Pattern:
+def term_pattern(terms: Iterable[str], flags: int = 0) -> re.Pattern:
     # Longest alternative first, so `Bộ trưởng Quốc phòng` is tried before `Bộ trưởng`.
     alternatives = sorted({norm_term(t) for t in terms}, key=len, reverse=True)
-    return re.compile(r"(?<!\w)(?:" + "|".join(map(re.escape, alternatives)) + r")(?!\w)")
+    return re.compile(r"(?<!\w)(?:" + "|".join(map(re.escape, alternatives)) + r")(?!\w)", flags)
 
 
 GAZETTEERS: dict[str, re.Pattern] = {
@@ -280,10 +280,11 @@ def find_delegations(text: str, entities: list[Mention]) -> list[Mention]:
 
 
 # SCHEMA v1.1's organs as the normalised text spells them (`Tỉnh uỷ`): fused into a title before them, and
-# never the start of a name (`Thủ tướng Chính phủ Phạm Minh Chính` is no PER `Chính`).
-_FUSED_ORGANS = term_pattern(FUSED_ORGANS)
-_BARE_ORGANS = term_pattern(BARE_ORGANS + FUSED_ORGANS)
-_NUOC = re.compile(r"nước(?!\w)")
+# never the start of a name (`Thủ tướng Chính phủ Phạm Minh Chính` is no PER `Chính`). The rule is about the
+# words, so any case: `Chính Phủ` and `Quốc Hội` are the same organs (conventions.py matches them so too).
+_FUSED_ORGANS = term_pattern(FUSED_ORGANS, re.IGNORECASE)
+_BARE_ORGANS = term_pattern(BARE_ORGANS + FUSED_ORGANS, re.IGNORECASE)
+_NUOC = re.compile(r"nước(?!\w)", re.IGNORECASE)
 
 
 def _organ_after(text: str, title: Mention) -> re.Match | None:
