@@ -11,7 +11,7 @@ import pytest
 from training.data.__main__ import main
 from training.data.documents import DataError, Document
 from training.data.features import bio_to_char_spans, ner_dataset, ner_rows, relation_dataset, relation_rows
-from training.data.files import load_documents
+from training.data.files import load_documents, require_documents
 from training.data.sizes import training_data_sizes
 from training.data.splits import load_split
 from training.fit.config import ConfigError
@@ -535,6 +535,8 @@ def test_cli_validate_and_stats(tmp_path, capsys):
     empty.write_text("\n", encoding="utf-8")
     assert main(["validate", str(empty)]) == 1
     assert capsys.readouterr().err == f"{empty}: no documents (empty file)\n"
+    with pytest.raises(DataError, match=r"^x\.jsonl: no documents \(empty file\)$"):
+        require_documents([], "x.jsonl")  # augment's check too: one message for the same fault
 
     assert main(["stats", "--splits", str(splits)]) == 0
     table = capsys.readouterr().out.splitlines()

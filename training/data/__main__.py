@@ -18,7 +18,7 @@ from viextract.labels import (
 from ..pipes import quiet_pipe
 from .checks import check_conventions
 from .documents import DataError
-from .files import load_numbered_documents
+from .files import load_numbered_documents, require_documents
 from .stats import count_labels, format_stats, split_stats
 
 
@@ -42,15 +42,12 @@ def main(argv: list[str] | None = None) -> int:
                 numbered = load_numbered_documents(path)
                 for number, doc in numbered:
                     check_conventions(doc, f"{path}:{number}")
+                require_documents(numbered, path)
             except (DataError, OSError) as error:
                 print(f"{error}", file=sys.stderr)
                 failed = True
                 continue
             docs = [doc for _, doc in numbered]
-            if not docs:  # a file saved empty, or the wrong file: nothing to train or score on
-                print(f"{path}: no documents (empty file)", file=sys.stderr)
-                failed = True
-                continue
             counts = count_labels(docs)
             entities = sum(counts[x] for x in ENTITY_LABELS)
             relations = sum(counts[x] for x in RELATION_LABELS)

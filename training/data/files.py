@@ -6,7 +6,7 @@ import json
 import os
 import re
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +67,13 @@ def load_numbered_documents(path: str | Path) -> list[tuple[int, Document]]:
         first_line[doc.id] = number
         documents.append((number, doc))
     return documents
+
+
+def require_documents(documents: Sequence[Any], path: str | Path) -> None:
+    """DataError when `path` held no document: the wrong file, or one saved empty, has nothing to train or score on
+    (one message for every command that reads documents)."""
+    if not documents:
+        raise DataError(f"{path}: no documents (empty file)")
 
 
 def write_documents(documents: Iterable[Document], handle) -> None:

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from ..data.checks import check_conventions, check_document
 from ..data.documents import DataError, Document, EntitySpan
-from ..data.files import load_documents, print_documents
+from ..data.files import load_documents, print_documents, require_documents
 from ..pipes import quiet_pipe
 from . import gazetteers as gz
 
@@ -238,11 +238,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _documents_of(path: Path) -> list[Document]:
-    """The documents of `path`; an empty one is an error, as `training.data validate` says (the wrong file, or
-    one saved empty, printed nothing and exited 0)."""
+    """The documents of `path`; an empty one is an error, as `training.data validate` says."""
     docs = load_documents(path)
-    if not docs:
-        raise DataError(f"{path}: no documents (empty file)")
+    require_documents(docs, path)
     return docs
 
 
