@@ -343,3 +343,13 @@ def test_a_runner_killed_outright_leaves_no_job_running(tmp_path):
             time.sleep(0.1)
     finally:
         assert kill_left([shell, kid]) == []
+
+
+def test_the_summary_is_written_by_the_evaluation_results_writer():
+    """One atomic JSON writer (training/data/json_text.py, standard library only) for the summary and --out."""
+    import training.evaluation.runs as runs
+    import training.fit.jobs as jobs
+    from training.data import json_text
+
+    assert jobs.write_json is json_text.write_json
+    assert runs.write_json is json_text.write_json

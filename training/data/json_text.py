@@ -1,12 +1,14 @@
-"""UTF-8 text and JSON files read with `file:line: field: problem` errors.
+"""UTF-8 text and JSON files read with `file:line: field: problem` errors, and JSON written atomically.
 
 Standard library only (with the data package's error types), unlike files.py, which checks documents with
-viextract and so imports torch: the job runner reads its jobs file with these and stays light.
+viextract and so imports torch: the job runner reads its jobs file and writes its summary with these and
+stays light.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -73,3 +75,21 @@ def key_lines(text: str, key: str) -> list[int]:
     """The lines of a JSON text where `key` is written as an object key (at least one, for errors)."""
     written = re.compile(re.escape(json.dumps(key, ensure_ascii=False)) + r"\s*:")
     return [number for number, line in enumerate(text.split("\n"), 1) for _ in written.finditer(line)] or [1]
+
+
+def write_json(path: str | Path, value: Any, what: str = "file") -> None:
+    """`value` as JSON, written beside `path` and renamed into place: never half a file under `path`. An OSError
+    names `path` and `what` (a full disk said only '[Errno 28] No space left on device')."""
+    out = Path(path)
+    # Short, so that a name near the 255-byte limit can still be staged; the pid keeps two writers apart.
+    tmp = out.with_name(f".{out.name[:40]}.{os.getpid()}.tmp")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(json.dumps(value, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        tmp.replace(out)
+    except OSError as error:
+        named = OSError(f"{out}: cannot write the {what} ({error.strerror or error})")
+        named.errno = error.errno
+        raise named from error
+    finally:
+        tmp.unlink(missing_ok=True)

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import json
 import logging
-import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -13,6 +11,7 @@ from typing import Any
 from viextract.arguments import BATCH_SIZE_HELP, check_device, check_positive_int
 
 from ..data.documents import DataError, Document
+from ..data.json_text import write_json
 from ..data.splits import select_split_documents
 from ..fit.config import ConfigError
 
@@ -99,30 +98,12 @@ def command_record(args: Any) -> dict[str, Any]:
     return record
 
 
-def write_results(path: str | Path, results: Any, what: str = "results") -> None:
-    """Results (or another `what`) as JSON, written beside and renamed into place: never half a file under
-    `path`. An OSError names `path` (a full disk said only '[Errno 28] No space left on device')."""
-    out = Path(path)
-    # Short, so that a name near the 255-byte limit can still be staged; the pid keeps two writers apart.
-    tmp = out.with_name(f".{out.name[:40]}.{os.getpid()}.tmp")
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-        tmp.replace(out)
-    except OSError as error:
-        named = OSError(f"{out}: cannot write the {what} ({error.strerror or error})")
-        named.errno = error.errno
-        raise named from error
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
 def write_out(out: str | Path | None, results: Any, what: str = "results") -> int:
     """Exit status after writing --out (if given): 1 with one line when it cannot be written (the results are
     printed too, hours of k-fold are not lost to a traceback)."""
     if out:
         try:
-            write_results(out, results, what)
+            write_json(out, results, what)
         except OSError as error:
             print(f"error: {error}", file=sys.stderr)
             return 1

@@ -19,7 +19,6 @@ first signal, as the shell and `viextract extract` report them).
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os
 import re
@@ -33,7 +32,7 @@ from pathlib import Path
 
 # json_text, not files: files checks documents with viextract, which imports torch, never needed here.
 from ..data.documents import DataError
-from ..data.json_text import read_json
+from ..data.json_text import read_json, write_json
 from ..pipes import quiet_pipe
 
 
@@ -415,14 +414,11 @@ def _remake_log_dir(log_dir: Path) -> None:
 
 def _write_summary(log_dir: Path, jobs: Sequence[Job]) -> str | None:
     """LOG_DIR/summary.json, renamed into place; the error line when it cannot be written (the table is printed)."""
-    summary, staging = log_dir / "summary.json", log_dir / f".summary.json.{os.getpid()}.tmp"
     try:
         _remake_log_dir(log_dir)
-        staging.write_text(json.dumps([asdict(j) for j in jobs], indent=2) + "\n", encoding="utf-8")
-        staging.replace(summary)
+        write_json(log_dir / "summary.json", [asdict(j) for j in jobs], "summary")
     except OSError as error:
-        staging.unlink(missing_ok=True)
-        return f"error: {summary}: cannot write the summary ({error.strerror or error})"
+        return f"error: {error}"
     return None
 
 
