@@ -195,7 +195,11 @@ def test_a_blank_or_non_utf8_text_file_is_refused_naming_key_file_and_line(tmp_p
     [
         ("output_dir", "a-file", r"output_dir: .*a-file: exists and is not a directory"),
         ("output_dir", "a-file/base", r"output_dir: .*a-file is a file, not a folder"),
-        ("tokenizer_dir", "empty", r"tokenizer_dir: .*empty: no vocab.txt there"),
+        (
+            "tokenizer_dir",
+            "empty",
+            r"tokenizer_dir: .*empty: no vocab\.txt there \(a tokenizer folder has vocab\.txt and bpe\.codes\)",
+        ),
         ("init_from", "empty", r"init_from: .*empty: no vocab.txt there"),
     ],
 )

@@ -93,19 +93,13 @@ def input_problem(args) -> str | None:
     """What is wrong with the folder, text files and output the arguments name: found now, not after
     the e5 file is read and every PhoBERT token transferred (minutes)."""
     from viextract.inputs import InputError
-    from viextract.saving import check_save_target
 
+    from .folders import check_output_folder, check_tokenizer_folder
     from .text import read_given_text
 
-    tokenizer = Path(args.phobert_tokenizer)
-    for name in ("vocab.txt", "bpe.codes"):
-        if not (tokenizer / name).is_file():
-            return f"--phobert-tokenizer {tokenizer}: no {name} there (the folder of PhoBERT's vocab.txt and bpe.codes)"
     try:
-        check_save_target(args.out)
-    except NotADirectoryError as error:
-        return f"--out {error}"
-    try:
+        check_tokenizer_folder(args.phobert_tokenizer, "--phobert-tokenizer")
+        check_output_folder(args.out, "--out")
         for path in args.text_file:
             read_given_text(path, "--text-file")
     except InputError as error:

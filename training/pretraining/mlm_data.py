@@ -28,17 +28,12 @@ def check_inputs(config: PretrainConfig) -> None:
 def check_tokenizer_and_output(config: PretrainConfig) -> None:
     """InputError for a tokenizer folder without its two files (found only after the text is collected) and
     for an output_dir that is a file (found only when the trained model is saved, hours later)."""
-    from viextract.saving import check_save_target
+    from .folders import check_output_folder, check_tokenizer_folder
 
     for key in ("tokenizer_dir", "init_from"):
-        folder = getattr(config, key)
-        missing = [n for n in ("vocab.txt", "bpe.codes") if folder and not (Path(folder) / n).is_file()]
-        if missing:
-            raise InputError(f"{key}: {folder}: no {missing[0]} there (a tokenizer folder has vocab.txt and bpe.codes)")
-    try:
-        check_save_target(config.output_dir)
-    except NotADirectoryError as error:
-        raise InputError(f"output_dir: {error}") from None
+        if getattr(config, key):
+            check_tokenizer_folder(getattr(config, key), key)
+    check_output_folder(config.output_dir, "output_dir")
 
 
 def given_text_files(config: PretrainConfig) -> list[tuple[str, str]]:

@@ -39,19 +39,21 @@ def base_problem(base: Path, out: Path, flag: str) -> str | None:
     """Why `base` cannot be copied into `out`, found before any work: not a model folder, no tokenizer
     (the copy would have none and fine-tuning from it fail), or `out` being the base itself (the copy
     would replace the base's weights)."""
-    from viextract.saving import check_save_target
+    from viextract.inputs import InputError
 
-    for name in ("config.json", "vocab.txt", "bpe.codes"):
-        if not (base / name).is_file():
-            return f"{flag} {base}: no {name} there (a base model folder: config.json, weights, vocab.txt, bpe.codes)"
+    from .folders import check_output_folder, check_tokenizer_folder
+
+    if not (base / "config.json").is_file():
+        return f"{flag}: {base}: no config.json there (a base model folder: config.json, weights, vocab.txt, bpe.codes)"
     if out.expanduser().resolve() == base.resolve():
         return f"--out {out} is the base itself: writing there would replace its weights; give another folder"
     if base.resolve() in out.expanduser().resolve().parents:  # a model inside the base: every copy of it carries one
         return f"--out {out} is inside the base {base}; give a folder outside it"
     try:
-        check_save_target(out)
-    except NotADirectoryError as error:
-        return f"--out {error}"
+        check_tokenizer_folder(base, flag)
+        check_output_folder(out, "--out")
+    except InputError as error:
+        return str(error)
     return None
 
 
