@@ -353,3 +353,16 @@ def test_the_summary_is_written_by_the_evaluation_results_writer():
 
     assert jobs.write_json is json_text.write_json
     assert runs.write_json is json_text.write_json
+
+
+def test_a_reader_that_stops_early_does_not_cost_the_summary(tmp_path, monkeypatch):
+    """`jobs ... | head`: the table's broken pipe ended the runner before summary.json was written."""
+    (tmp_path / "jobs.json").write_text(json.dumps([{"name": "quick", "cmd": "true"}]), encoding="utf-8")
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader has gone
+    with open(write_end, "w", encoding="utf-8", buffering=1) as closed_pipe:  # line-buffered: each line breaks it
+        monkeypatch.setattr(sys, "stdout", closed_pipe)
+        assert main([str(tmp_path / "jobs.json"), "--log-dir", str(tmp_path / "logs")]) == 141
+        monkeypatch.undo()
+    summary = json.loads((tmp_path / "logs" / "summary.json").read_text(encoding="utf-8"))
+    assert [(job["name"], job["state"]) for job in summary] == [("quick", "ok")]

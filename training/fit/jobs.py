@@ -348,10 +348,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             failure = (
                 f"error: {error.filename or args.log_dir}: {error.strerror or error}; the running jobs were stopped"
             )
+        # The summary before the table: a reader that stops (`| head`) must not cost the file.
+        failures = [line for line in (failure, _write_summary(args.log_dir, jobs)) if line]
         for job in jobs:
             notes = ", ".join(_notes(job))
             print(f"{job.state:8} {job.seconds:7.0f}s  {job.name}" + (f"  ({notes})" if notes else ""))
-        failures = [line for line in (failure, _write_summary(args.log_dir, jobs)) if line]
     if any(job.why == "deadline" for job in jobs):
         print(_deadline_line(jobs, args.deadline_s), file=sys.stderr)
     if interrupted:
