@@ -85,3 +85,17 @@ def test_no_module_imports_another_modules_private_names():
         if name.startswith("_") and not name.startswith("__")
     ]
     assert not borrowed, borrowed
+
+
+def test_training_imports_itself_only_relatively():
+    # The wheel ships training/ as viextract_training: an absolute `training.x` import works in a clone and
+    # fails in an installed wheel.
+    absolute = []
+    for path in training_files():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = [node.module or ""] if isinstance(node, ast.ImportFrom) and not node.level else []
+            names += [alias.name for alias in node.names] if isinstance(node, ast.Import) else []
+            absolute += [
+                f"{path.relative_to(TRAINING.parent)}:{node.lineno}" for n in names if n.split(".")[0] == "training"
+            ]
+    assert not absolute, absolute

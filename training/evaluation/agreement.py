@@ -18,8 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from training.data.files import read_jsonl
-
+from ..data.files import read_jsonl
 from ..pipes import quiet_pipe
 
 # Row order of SCHEMA.md (v1); labels outside it are listed after these, sorted.
