@@ -98,6 +98,8 @@ def run_batch(options: BatchOptions) -> BatchSummary:
 
 def _write_shards(engine, documents: Iterator[Document], output: OutputDir, options: BatchOptions) -> BatchSummary:
     shards = _pending_shards(documents, options.shard_size, output)
+    if output.read_only:  # every shard must be complete already: find out before the engine loads a model
+        shards = iter(list(shards))
     started = time.perf_counter()
     counts = {"documents": 0, "entities": 0, "relations": 0, "failures": 0, "shards_written": 0}
     skipped: list[int] = []
@@ -238,7 +240,11 @@ def _pending_shards(documents: Iterator[Document], shard_size: int, output: Outp
     """(shard number, documents) for each shard not yet complete; complete ones are read past, not held."""
     shard = 0
     while batch := list(islice(documents, shard_size)):
-        yield shard, ([] if output.is_complete(shard) else batch)
+        if output.is_complete(shard):
+            batch = []
+        else:
+            output.check_writable(shard)
+        yield shard, batch
         shard += 1
 
 

@@ -6,6 +6,7 @@ in the same folder and renamed into place only once every record is in it.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import re
@@ -28,12 +29,21 @@ class OutputInUseError(OSError):
     """Another run is writing the same output folder."""
 
 
+class OutputReadOnlyError(OSError):
+    """The output folder cannot be written, and the run has something to write there."""
+
+
+# Why a lock file cannot be made in a folder that exists: the folder is not ours to write, or not writable at all.
+_CANNOT_WRITE = (errno.EACCES, errno.EPERM, errno.EROFS)
+
+
 class OutputDir:
     def __init__(self, path: str | Path, output_format: str):
         if output_format not in OUTPUT_FORMATS:
             raise ValueError(f"unknown output format {output_format!r}; expected one of {', '.join(OUTPUT_FORMATS)}")
         self.path = Path(path)
         self.format = output_format
+        self.read_only: OSError | None = None  # why the folder cannot be written, when `locked` found so
 
     def open(
         self,
@@ -51,17 +61,18 @@ class OutputDir:
             previous = _read_manifest(manifest)
             settled = settle(previous) if settle else previous
             _check_same_settings(manifest, settled, settings)
-            if settled != previous:  # so that the next rerun need not settle it again
+            if settled != previous and not self.read_only:  # so that the next rerun need not settle it again
                 _write_manifest(manifest, settled)
         elif self.path.exists() and any(not _ours(entry.name) for entry in self.path.iterdir()):
             raise FileExistsError(
                 f"{self.path}: not empty and not a viextract batch output (no {MANIFEST}); choose a new --out"
             )
         else:
+            self.check_writable()
             recorded = {**settings, **(first() if first else {})}  # before the folder: it may read the whole input
             self.path.mkdir(parents=True, exist_ok=True)
             _write_manifest(manifest, recorded)
-        for stale in self.path.iterdir():  # temporary files of a killed run: ours, by name
+        for stale in [] if self.read_only else self.path.iterdir():  # temporary files of a killed run: ours, by name
             if _TEMP.match(stale.name):
                 stale.unlink()
 
@@ -73,13 +84,34 @@ class OutputDir:
         """
         made = not self.path.exists()
         self.path.mkdir(parents=True, exist_ok=True)
-        handle = _acquire_lock(self.path / LOCK)
+        try:
+            handle = _acquire_lock(self.path / LOCK)
+        except OSError as error:
+            if made or error.errno not in _CANNOT_WRITE:
+                raise
+            # A read-only folder (a finished run archived): this run may still check it, writing nothing, so no
+            # other run needs guarding from it; `check_writable` stops it before its first write.
+            self.read_only = error
+            yield
+            return
         try:
             yield
         finally:
             _release_lock(self.path / LOCK, handle)
             if made and not any(self.path.iterdir()):
                 self.path.rmdir()
+
+    def check_writable(self, shard: int | None = None) -> None:
+        """Refuse, in one line naming the folder, to go on towards a write that `locked` found impossible."""
+        if not self.read_only:
+            return
+        why = f"{self.path}: cannot write here ({self.read_only.strerror or self.read_only})"
+        if shard is None:
+            raise OutputReadOnlyError(f"{why}; choose a writable --out")
+        raise OutputReadOnlyError(
+            f"{why} and shard {shard:05d} and those after it are not complete; "
+            f"make the folder writable, or copy it to a writable place and give that as --out"
+        )
 
     def shard_path(self, shard: int) -> Path:
         return self.path / f"shard-{shard:05d}.{self.format}"

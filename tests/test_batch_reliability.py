@@ -1,0 +1,72 @@
+"""`viextract batch` on hostile ground: read-only output folders, old manifests, odd inputs and odd --out paths."""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from viextract.batch import BatchOptions, run_batch
+from viextract.batch.loader import ExtractorSpec
+from viextract.cli import main
+
+
+@pytest.fixture(scope="module")
+def texts(corpus) -> list[str]:
+    return [line for text in corpus for line in text.splitlines() if len(line) > 40][:10]
+
+
+def write_jsonl(path: Path, rows: list[dict]) -> Path:
+    path.write_text("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows), encoding="utf-8")
+    return path
+
+
+def options(source: Path, out: Path, model: Path, **overrides) -> BatchOptions:
+    values = dict(model=str(model), shard_size=4, chunk_size=2, threads_per_worker=1)
+    return BatchOptions(str(source), str(out), **{**values, **overrides})
+
+
+def snapshot(folder: Path) -> dict[str, tuple[bytes, int]]:
+    return {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in folder.iterdir()}
+
+
+def cannot_write(path):  # what os.open raises for the lock file in a folder on a read-only mount
+    raise OSError(errno.EROFS, "Read-only file system", str(path))
+
+
+def test_a_finished_run_in_a_read_only_folder_reruns_as_complete_and_writes_nothing(
+    tmp_path, tiny_ner_dir, texts, monkeypatch, capsys
+):
+    """The rerun stopped at making `.batch.lock` ("[Errno 30] Read-only file system: 'out/.batch.lock'"), though
+    it had nothing to write; tests run as root, so the read-only folder is simulated where the lock is made."""
+    source = write_jsonl(tmp_path / "in.jsonl", [{"id": f"d{i}", "text": t} for i, t in enumerate(texts)])
+    out = tmp_path / "out"
+    run_batch(options(source, out, tiny_ner_dir))
+    (out / ".shard-00009.jsonl.tmp-1").write_text("left by a killed run")  # removed by a writable rerun
+    os.utime(source, ns=(1, 1))  # touched: a writable rerun records the new times in the manifest
+    before = snapshot(out)
+    monkeypatch.setattr("viextract.batch.shards._acquire_lock", cannot_write)
+    summary = run_batch(options(source, out, tiny_ner_dir))
+    assert (summary.shards_skipped, summary.shards_written, summary.documents) == (3, 0, 0)
+    assert snapshot(out) == before
+    (out / "shard-00001.jsonl").unlink()  # an unfinished run: it has to write, and cannot
+    loads = []
+    monkeypatch.setattr(ExtractorSpec, "load", lambda spec: loads.append(spec))
+    args = ["batch", str(source), "--out", str(out), "--model", str(tiny_ner_dir), "--shard-size", "4"]
+    assert main(args) == 1
+    err = capsys.readouterr().err
+    assert err == (
+        f"viextract: {out}: cannot write here (Read-only file system) and shard 00001 and those after it are "
+        f"not complete; make the folder writable, or copy it to a writable place and give that as --out\n"
+    )
+    assert loads == []  # refused before the model loads, not after a shard's extraction
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert main([*args[:3], str(empty), *args[4:]]) == 1
+    assert capsys.readouterr().err == f"viextract: {empty}: cannot write here (Read-only file system); " + (
+        "choose a writable --out\n"
+    )
+    assert list(empty.iterdir()) == []
