@@ -70,3 +70,16 @@ def test_a_finished_run_in_a_read_only_folder_reruns_as_complete_and_writes_noth
         "choose a writable --out\n"
     )
     assert list(empty.iterdir()) == []
+
+
+def test_an_out_that_is_a_file_or_cannot_be_made_is_one_line_naming_it(tmp_path, tiny_ner_dir, texts, capsys):
+    """They printed "[Errno 17] File exists: 'notes.txt'" and "[Errno 20] Not a directory: ...": not which flag."""
+    source = write_jsonl(tmp_path / "in.jsonl", [{"id": "a", "text": texts[0]}])
+    afile = tmp_path / "notes.txt"
+    afile.write_text("user data")
+    args = ["batch", str(source), "--model", str(tiny_ner_dir), "--out"]
+    assert main([*args, str(afile)]) == 1
+    assert capsys.readouterr().err == f"viextract: {afile}: not a folder; --out names the folder the shards go to\n"
+    assert main([*args, str(afile / "out")]) == 1
+    assert capsys.readouterr().err == f"viextract: {afile / 'out'}: cannot make the output folder (Not a directory)\n"
+    assert afile.read_text() == "user data"

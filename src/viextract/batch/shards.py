@@ -83,7 +83,7 @@ class OutputDir:
         Made before `open`, so the folder may be made here; it goes again if the run left nothing in it.
         """
         made = not self.path.exists()
-        self.path.mkdir(parents=True, exist_ok=True)
+        _make_folder(self.path)
         try:
             handle = _acquire_lock(self.path / LOCK)
         except OSError as error:
@@ -132,6 +132,15 @@ class OutputDir:
             _write_atomic(self.shard_path(shard), _jsonl_bytes(records))
         else:
             _write_parquet_atomic(self.shard_path(shard), records)
+
+
+def _make_folder(path: Path) -> None:
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise NotADirectoryError(f"{path}: not a folder; --out names the folder the shards go to") from None
+    except OSError as error:
+        raise OSError(f"{path}: cannot make the output folder ({error.strerror or error})") from None
 
 
 def _ours(name: str) -> bool:
