@@ -5,11 +5,12 @@ from __future__ import annotations
 import errno
 import json
 import os
+import shutil
 from pathlib import Path
 
 import pytest
 
-from viextract.batch import BatchOptions, run_batch
+from viextract.batch import BatchOptions, read_shard, run_batch
 from viextract.batch.loader import ExtractorSpec
 from viextract.cli import main
 
@@ -83,3 +84,46 @@ def test_an_out_that_is_a_file_or_cannot_be_made_is_one_line_naming_it(tmp_path,
     assert main([*args, str(afile / "out")]) == 1
     assert capsys.readouterr().err == f"viextract: {afile / 'out'}: cannot make the output folder (Not a directory)\n"
     assert afile.read_text() == "user data"
+
+
+def same_length_edit(text: str, at: int) -> str:
+    """`text` with the character at `at` replaced by another of as many UTF-8 bytes."""
+    choices = {1: "QZ", 2: "éè", 3: "ạả"}[len(text[at].encode("utf-8"))]
+    return text[:at] + (choices[0] if text[at] != choices[0] else choices[1]) + text[at + 1 :]
+
+
+def test_an_output_made_before_input_sha256_resumes_after_a_touch_and_refuses_an_edit(
+    tmp_path, tiny_ner_dir, texts, capsys
+):
+    """Such a folder could only compare modification times: a `touch` of the input refused every rerun."""
+    rows = [{"id": f"d{i}", "text": t} for i, t in enumerate(texts)]
+    source = write_jsonl(tmp_path / "in.jsonl", rows)
+    out = tmp_path / "out"
+    run_batch(options(source, out, tiny_ner_dir, shard_size=3))
+    (out / "shard-00003.jsonl").unlink()  # an unfinished run
+    manifest = json.loads((out / "_batch.json").read_text(encoding="utf-8"))
+    del manifest["input_sha256"]  # as viextract wrote it before it recorded one
+    (out / "_batch.json").write_text(json.dumps(manifest), encoding="utf-8")
+    old = tmp_path / "old"
+    shutil.copytree(out, old)
+    os.utime(source, ns=(1, 1))
+    args = ["batch", str(source), "--out", str(out), "--model", str(tiny_ner_dir), "--shard-size", "3"]
+    assert main(args) == 0
+    note, summary = capsys.readouterr().err.splitlines()
+    assert note.startswith("viextract batch: note: the input has new modification times")
+    assert "3 already complete" in summary and "1 shards written" in summary
+    assert "input_sha256" in json.loads((out / "_batch.json").read_text(encoding="utf-8"))
+    assert main(args) == 0 and "note" not in capsys.readouterr().err  # recorded: the next rerun just resumes
+    (record,) = [r for r in read_shard(old / "shard-00001.jsonl") if r["entities"]][:1]
+    entity = record["entities"][0]
+    index = int(record["id"][1:])
+    for edited in (
+        {**rows[index], "id": "x" + record["id"][1:]},
+        {**rows[index], "text": same_length_edit(texts[index], entity["start"])},
+    ):
+        write_jsonl(source, [edited if i == index else row for i, row in enumerate(rows)])
+        assert source.stat().st_size == sum(len(json.dumps(r, ensure_ascii=False).encode()) + 1 for r in rows)
+        shutil.rmtree(out)
+        shutil.copytree(old, out)
+        with pytest.raises(ValueError, match="input_files: was '1 file, "):
+            run_batch(options(source, out, tiny_ner_dir, shard_size=3))

@@ -55,5 +55,7 @@ def run_batch_command(args: argparse.Namespace) -> int:
     except (ValueError, ImportError) as error:
         print(f"viextract: {error}", file=sys.stderr)
         return 2
+    for note in summary.notes:
+        print(f"viextract batch: note: {note}", file=sys.stderr)
     print(f"viextract batch: {summary.describe()}", file=sys.stderr)
     return 0  # failures are counted above and listed in the failures-*.jsonl files

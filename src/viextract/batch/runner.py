@@ -7,7 +7,7 @@ import re
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import islice
 from pathlib import Path
 
@@ -64,6 +64,7 @@ class BatchSummary:
     shards_written: int
     shards_skipped: int  # already complete from an earlier run
     seconds: float
+    notes: tuple[str, ...] = ()  # for the user, once: how an old output folder was resumed
 
     @property
     def docs_per_second(self) -> float:
@@ -87,13 +88,19 @@ def run_batch(options: BatchOptions) -> BatchSummary:
     check_unique_ids(options.input, _input_format(options), options.text_field, options.id_field)
     output = OutputDir(options.out, options.output_format)
     settings = _settings(options, revision)
+    notes: list[str] = []
+
+    def shards_hold_input() -> bool:
+        again = read_documents(options.input, options.input_format, options.text_field, options.id_field)
+        return output.holds(again, options.shard_size)
+
     with output.locked():  # held to the last shard: a second run on the folder would delete our temporary files
         output.open(
             settings,
-            settle=lambda previous: _settle(previous, settings),
+            settle=lambda previous: _settle(previous, settings, shards_hold_input, notes),
             first=lambda: {key: digest() for key, digest in _digests(settings).items()},
         )
-        return _write_shards(engine, documents, output, options)
+        return replace(_write_shards(engine, documents, output, options), notes=tuple(notes))
 
 
 def _write_shards(engine, documents: Iterator[Document], output: OutputDir, options: BatchOptions) -> BatchSummary:
@@ -211,7 +218,7 @@ def _settings(options: BatchOptions, revision: str | None) -> dict:
     }
 
 
-def _settle(previous: dict, settings: dict) -> dict:
+def _settle(previous: dict, settings: dict, shards_hold_input: Callable[[], bool], notes: list[str]) -> dict:
     """An earlier manifest in today's terms: folders started before resolved values were recorded still resume."""
     settled = dict(previous)
     if previous.get("input_format", "") is None and previous.get("input") == settings["input"]:
@@ -222,7 +229,19 @@ def _settle(previous: dict, settings: dict) -> dict:
         stamp = key.replace("_sha256", "_files")
         if _only_touched(previous, settings, stamp, key, digest):
             settled[stamp] = settings[stamp]
+    if _touched_before_input_digest(previous, settings) and shards_hold_input():
+        settled.update(input_files=settings["input_files"], input_sha256=_digests(settings)["input_sha256"]())
+        notes.append(
+            "the input has new modification times, and this output was made before its bytes were recorded "
+            "(input_sha256); it resumes because the input's sizes, ids and entity texts match the complete shards"
+        )
     return settled
+
+
+def _touched_before_input_digest(previous: dict, settings: dict) -> bool:
+    """The input's times moved, its sizes did not, and the manifest has no digest to tell a touch from an edit."""
+    was, now = previous.get("input_files"), settings["input_files"]
+    return "input_sha256" not in previous and was not in (None, now) and same_sizes(was, now)
 
 
 def _only_touched(previous: dict, settings: dict, stamp: str, key: str, digest: Callable[[], str]) -> bool:

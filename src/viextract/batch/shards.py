@@ -10,12 +10,13 @@ import errno
 import json
 import os
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
-from .documents import import_pyarrow_parquet
+from .documents import Document, import_pyarrow_parquet
 
 OUTPUT_FORMATS = ("jsonl", "parquet")
 MANIFEST = "_batch.json"
@@ -122,6 +123,26 @@ class OutputDir:
     def is_complete(self, shard: int) -> bool:
         return self.shard_path(shard).exists()
 
+    def holds(self, documents: Iterable[Document], shard_size: int) -> bool:
+        """Whether every complete shard came from these documents: the same ids in order, each entity's text at its
+        offsets. Evidence where no digest of the input was recorded; an edit of the same length outside every
+        entity would not show."""
+        documents, shard = iter(documents), 0
+        while batch := list(islice(documents, shard_size)):
+            if self.is_complete(shard) and not self._shard_holds(shard, batch):
+                return False
+            shard += 1
+        return not any(int(path.name.split(".")[0][6:]) >= shard for path in self.path.glob(f"shard-*.{self.format}"))
+
+    def _shard_holds(self, shard: int, documents: list[Document]) -> bool:
+        records = read_shard(self.shard_path(shard))
+        failures = self.failures_path(shard)
+        failed = {row["id"] for row in read_shard(failures)} if failures.exists() else set()
+        kept = [document for document in documents if document.id not in failed]
+        if len(kept) + len(failed) != len(documents) or [r["id"] for r in records] != [d.id for d in kept]:
+            return False
+        return all(_entities_fit(record, document.text) for record, document in zip(records, kept))
+
     def write_shard(self, shard: int, records: Sequence[dict], failures: Sequence[dict]) -> None:
         """Failures first, then the shard: a shard that exists always has its failures file beside it."""
         if failures:
@@ -132,6 +153,10 @@ class OutputDir:
             _write_atomic(self.shard_path(shard), _jsonl_bytes(records))
         else:
             _write_parquet_atomic(self.shard_path(shard), records)
+
+
+def _entities_fit(record: dict, text: str | None) -> bool:
+    return text is not None and all(text[e["start"] : e["end"]] == e["text"] for e in record["entities"])
 
 
 def _make_folder(path: Path) -> None:
