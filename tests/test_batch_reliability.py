@@ -127,3 +127,16 @@ def test_an_output_made_before_input_sha256_resumes_after_a_touch_and_refuses_an
         shutil.copytree(old, out)
         with pytest.raises(ValueError, match="input_files: was '1 file, "):
             run_batch(options(source, out, tiny_ner_dir, shard_size=3))
+
+
+def test_a_device_this_machine_lacks_is_one_line_before_anything_is_written(
+    tmp_path, tiny_ner_dir, monkeypatch, capsys
+):
+    """`--device cuda` on a CPU-only torch was an AssertionError traceback from the model load, after `--out`
+    was made; `extract --device cuda` says it in one line."""
+    monkeypatch.setattr("torch.cuda.is_available", lambda: False)
+    source = write_jsonl(tmp_path / "in.jsonl", [{"id": "a", "text": "Hà Nội"}])
+    out = tmp_path / "out"
+    assert main(["batch", str(source), "--out", str(out), "--model", str(tiny_ner_dir), "--device", "cuda"]) == 2
+    assert capsys.readouterr().err == "viextract: cuda is not available on this machine\n"
+    assert not out.exists()

@@ -136,6 +136,10 @@ def _check_options(options: BatchOptions) -> None:
             raise ValueError(f"{name} must be at least 1, got {getattr(options, name)}")
     if options.max_chars is not None and options.max_chars < 1:
         raise ValueError(f"max_chars must be at least 1, got {options.max_chars}")
+    if options.device is not None and options.engine != "ray":  # Ray actors run elsewhere: their devices, not ours
+        from ..arguments import check_device
+
+        check_device(options.device)
 
 
 def _input_format(options: BatchOptions) -> str:
