@@ -140,3 +140,20 @@ def test_a_device_this_machine_lacks_is_one_line_before_anything_is_written(
     assert main(["batch", str(source), "--out", str(out), "--model", str(tiny_ner_dir), "--device", "cuda"]) == 2
     assert capsys.readouterr().err == "viextract: cuda is not available on this machine\n"
     assert not out.exists()
+
+
+def test_a_run_whose_model_does_not_load_leaves_no_manifest_to_refuse_the_corrected_command(
+    tmp_path, tiny_ner_dir, capsys
+):
+    """The manifest recorded the wrong --model, so the rerun with the right one was refused as other settings."""
+    source = write_jsonl(tmp_path / "in.jsonl", [{"id": "a", "text": "Hà Nội"}])
+    (tmp_path / "not_a_model").mkdir()
+    out, kept = tmp_path / "out", tmp_path / "kept"
+    kept.mkdir()  # made by the user: it stays, empty
+    for folder in (out, kept):
+        args = ["batch", str(source), "--out", str(folder), "--model"]
+        assert main([*args, str(tmp_path / "not_a_model")]) == 1
+        assert "not a viextract model directory" in capsys.readouterr().err
+        assert (folder.exists(), list(folder.iterdir()) if folder.exists() else []) == (folder == kept, [])
+        assert main([*args, str(tiny_ner_dir)]) == 0
+        assert [p.name for p in folder.glob("shard-*")] == ["shard-00000.jsonl"]

@@ -45,6 +45,7 @@ class OutputDir:
         self.path = Path(path)
         self.format = output_format
         self.read_only: OSError | None = None  # why the folder cannot be written, when `locked` found so
+        self.started = False  # whether `open` wrote the manifest: this run started the folder's run
 
     def open(
         self,
@@ -73,6 +74,7 @@ class OutputDir:
             recorded = {**settings, **(first() if first else {})}  # before the folder: it may read the whole input
             self.path.mkdir(parents=True, exist_ok=True)
             _write_manifest(manifest, recorded)
+            self.started = True
         for stale in [] if self.read_only else self.path.iterdir():  # temporary files of a killed run: ours, by name
             if _TEMP.match(stale.name):
                 stale.unlink()
@@ -97,10 +99,19 @@ class OutputDir:
             return
         try:
             yield
+        except BaseException:
+            self._forget_if_nothing_done()
+            raise
         finally:
             _release_lock(self.path / LOCK, handle)
             if made and not any(self.path.iterdir()):
                 self.path.rmdir()
+
+    def _forget_if_nothing_done(self) -> None:
+        """A run that failed before its first output (a model that does not load) takes its manifest with it:
+        else the corrected command (another --model) was refused as a change of settings."""
+        if self.started and not any(self.path.glob("shard-*")) and not any(self.path.glob("failures-*")):
+            (self.path / MANIFEST).unlink(missing_ok=True)
 
     def check_writable(self, shard: int | None = None) -> None:
         """Refuse, in one line naming the folder, to go on towards a write that `locked` found impossible."""
