@@ -157,3 +157,25 @@ def test_a_run_whose_model_does_not_load_leaves_no_manifest_to_refuse_the_correc
         assert (folder.exists(), list(folder.iterdir()) if folder.exists() else []) == (folder == kept, [])
         assert main([*args, str(tiny_ner_dir)]) == 0
         assert [p.name for p in folder.glob("shard-*")] == ["shard-00000.jsonl"]
+
+
+def test_a_pipe_as_input_is_refused_not_read_as_empty(tmp_path, tiny_ner_dir, capsys):
+    """`cat in.jsonl | viextract batch /dev/stdin ...`: the id check read the pipe to its end, the run then found
+    0 documents, and it exited 0 with an output folder holding none of them."""
+    read_end, write_end = os.pipe()
+    os.write(write_end, b'{"id": "a", "text": "H\xc3\xa0 N\xe1\xbb\x99i"}\n')
+    os.close(write_end)
+    pipe = Path(f"/dev/fd/{read_end}")
+    if not pipe.exists():
+        os.close(read_end)
+        pytest.skip("no /dev/fd here")
+    out = tmp_path / "out"
+    try:
+        code = main(["batch", str(pipe), "--input-format", "jsonl", "--out", str(out), "--model", str(tiny_ner_dir)])
+    finally:
+        os.close(read_end)
+    assert code == 2 and capsys.readouterr().err == (
+        f"viextract: {pipe}: not a file or folder but a pipe or device; viextract batch reads its input more than "
+        f"once (to check ids, and to resume), so save it to a file first\n"
+    )
+    assert not out.exists()

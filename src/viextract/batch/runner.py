@@ -85,6 +85,7 @@ def run_batch(options: BatchOptions) -> BatchSummary:
     revision = _hub_revision(options.model)
     engine = _engine(options, revision)
     documents = read_documents(options.input, options.input_format, options.text_field, options.id_field)
+    _check_rereadable(Path(options.input))
     check_unique_ids(options.input, _input_format(options), options.text_field, options.id_field)
     output = OutputDir(options.out, options.output_format)
     settings = _settings(options, revision)
@@ -140,6 +141,15 @@ def _check_options(options: BatchOptions) -> None:
         from ..arguments import check_device
 
         check_device(options.device)
+
+
+def _check_rereadable(path: Path) -> None:
+    """A pipe (`/dev/stdin`, `<(...)`) can be read once: the id check read it all, and the run found 0 documents."""
+    if not path.is_file() and not path.is_dir():
+        raise ValueError(
+            f"{path}: not a file or folder but a pipe or device; viextract batch reads its input more than once "
+            f"(to check ids, and to resume), so save it to a file first"
+        )
 
 
 def _input_format(options: BatchOptions) -> str:
