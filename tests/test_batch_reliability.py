@@ -179,3 +179,15 @@ def test_a_pipe_as_input_is_refused_not_read_as_empty(tmp_path, tiny_ner_dir, ca
         f"once (to check ids, and to resume), so save it to a file first\n"
     )
     assert not out.exists()
+
+
+def test_a_file_that_is_not_parquet_is_one_line_naming_it(tmp_path, tiny_ner_dir, capsys):
+    """It printed only pyarrow's "Parquet magic bytes not found in footer...", with no file name."""
+    pytest.importorskip("pyarrow")
+    source = tmp_path / "in.parquet"
+    source.write_text('{"id": "a", "text": "saved as JSON under the wrong name"}\n')
+    out = tmp_path / "out"
+    assert main(["batch", str(source), "--out", str(out), "--model", str(tiny_ner_dir)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"viextract: {source}: not a readable Parquet file (") and err.count("\n") == 1
+    assert not out.exists()

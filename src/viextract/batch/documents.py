@@ -207,7 +207,10 @@ def _read_txt_folder(folder: Path) -> Iterator[Document]:
 def _read_parquet(path: Path, text_field: str, id_field: str) -> Iterator[Document]:
     """Rows in order, read one record batch at a time; a row without an id gets its row number."""
     parquet = import_pyarrow_parquet("reading Parquet")
-    source = parquet.ParquetFile(path)
+    try:
+        source = parquet.ParquetFile(path)
+    except (OSError, ValueError) as error:  # pyarrow's ArrowInvalid is a ValueError; its messages omit the file
+        raise ValueError(f"{path}: not a readable Parquet file ({error})") from None
     names = source.schema_arrow.names
     if text_field not in names:
         raise ValueError(f"{path}: no column {text_field!r} (columns: {', '.join(names)}); use --text-field")
