@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from viextract.batch import BatchOptions, read_shard, run_batch
+from viextract.batch import BatchOptions, read_documents, read_shard, run_batch
 from viextract.batch.loader import ExtractorSpec
 from viextract.cli import main
 
@@ -191,3 +191,12 @@ def test_a_file_that_is_not_parquet_is_one_line_naming_it(tmp_path, tiny_ner_dir
     err = capsys.readouterr().err
     assert err.startswith(f"viextract: {source}: not a readable Parquet file (") and err.count("\n") == 1
     assert not out.exists()
+
+
+def test_a_byte_order_mark_at_the_start_of_a_later_line_is_not_a_failure(tmp_path):
+    """`cat a.jsonl b.jsonl > all.jsonl` of files saved by Notepad puts one at each file's start: b's first
+    document failed as "not JSON (Unexpected UTF-8 BOM ...)"."""
+    bom = b"\xef\xbb\xbf"
+    source = tmp_path / "all.jsonl"
+    source.write_bytes(bom + b'{"id": "a", "text": "x"}\n' + bom + b'{"id": "b", "text": "y"}\n')
+    assert [(d.id, d.text, d.error) for d in read_documents(source)] == [("a", "x", None), ("b", "y", None)]

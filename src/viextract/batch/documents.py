@@ -138,8 +138,8 @@ def _read_jsonl(path: Path, text_field: str, id_field: str) -> Iterator[Document
     name = _writable(str(path))
     with path.open("rb") as lines:
         for number, raw in enumerate(lines, 1):
-            if number == 1:
-                raw = raw.removeprefix(codecs.BOM_UTF8)  # files saved by Notepad start with one: not JSON
+            # Files saved by Notepad start with one, so files joined by `cat` have one at each start: not JSON.
+            raw = raw.removeprefix(codecs.BOM_UTF8)
             if not raw.strip():
                 continue  # blank lines are not documents
             yield _parse_jsonl_line(raw, f"{name}:{number}", str(number), text_field, id_field)
