@@ -200,3 +200,18 @@ def test_a_byte_order_mark_at_the_start_of_a_later_line_is_not_a_failure(tmp_pat
     source = tmp_path / "all.jsonl"
     source.write_bytes(bom + b'{"id": "a", "text": "x"}\n' + bom + b'{"id": "b", "text": "y"}\n')
     assert [(d.id, d.text, d.error) for d in read_documents(source)] == [("a", "x", None), ("b", "y", None)]
+
+
+def test_a_wrong_kind_of_value_is_named_in_json_words(tmp_path):
+    """Failures said "not a JSON object but NoneType" and "field 'text' is list, not a string": Python's names."""
+    rows = ["null", '"s"', "[1]", '{"id": "a", "text": null}', '{"id": "b", "text": ["x"]}', '{"id": "c", "text": 7}']
+    source = tmp_path / "in.jsonl"
+    source.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    assert [d.error for d in read_documents(source)] == [
+        "not a JSON object but null",
+        "not a JSON object but a string",
+        "not a JSON object but an array",
+        "field 'text' is null, not a string",
+        "field 'text' is an array, not a string",
+        "field 'text' is a number, not a string",
+    ]

@@ -156,7 +156,7 @@ def _parse_jsonl_line(raw: bytes, source: str, line_id: str, text_field: str, id
     except json.JSONDecodeError as error:
         return Document(line_id, None, source, f"not JSON ({error})")
     if not isinstance(record, dict):
-        return Document(line_id, None, source, f"not a JSON object but {type(record).__name__}")
+        return Document(line_id, None, source, f"not a JSON object but {_json_kind(record)}")
     doc_id = _writable(_id_text(record[id_field])) if record.get(id_field) is not None else line_id
     return _checked(doc_id, record.get(text_field, _MISSING), source, text_field)
 
@@ -167,13 +167,27 @@ def _id_text(value: object) -> str:
 
 
 _MISSING = object()
+_JSON_KINDS = {
+    type(None): "null",
+    bool: "a boolean",
+    int: "a number",
+    float: "a number",
+    str: "a string",
+    list: "an array",
+    dict: "an object",
+}
+
+
+def _json_kind(value: object) -> str:
+    """What the input holds, in JSON's words: `null`, not Python's `NoneType`."""
+    return _JSON_KINDS.get(type(value), type(value).__name__)
 
 
 def _checked(doc_id: str, text: object, source: str, text_field: str) -> Document:
     if text is _MISSING:
         return Document(doc_id, None, source, f"no {text_field!r} field")
     if not isinstance(text, str):
-        return Document(doc_id, None, source, f"field {text_field!r} is {type(text).__name__}, not a string")
+        return Document(doc_id, None, source, f"field {text_field!r} is {_json_kind(text)}, not a string")
     try:
         text.encode("utf-8")
     except UnicodeEncodeError as error:  # a lone surrogate ("\\udc80" in JSON): no output could hold its entities
