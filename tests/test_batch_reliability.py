@@ -215,3 +215,14 @@ def test_a_wrong_kind_of_value_is_named_in_json_words(tmp_path):
         "field 'text' is an array, not a string",
         "field 'text' is a number, not a string",
     ]
+
+
+def test_a_rerun_of_a_complete_run_loads_no_model(tmp_path, tiny_ner_dir, texts, monkeypatch):
+    """It loaded the model (with --engine ray, started a Ray) only to find every shard complete."""
+    source = write_jsonl(tmp_path / "in.jsonl", [{"id": f"d{i}", "text": t} for i, t in enumerate(texts[:5])])
+    out = tmp_path / "out"
+    run_batch(options(source, out, tiny_ner_dir))
+    loads = []
+    monkeypatch.setattr(ExtractorSpec, "load", lambda spec: loads.append(spec))
+    summary = run_batch(options(source, out, tiny_ner_dir))
+    assert (summary.shards_skipped, summary.shards_written, loads) == (2, 0, [])

@@ -8,7 +8,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
-from itertools import islice
+from itertools import chain, islice
 from pathlib import Path
 
 from .documents import (
@@ -106,15 +106,16 @@ def run_batch(options: BatchOptions) -> BatchSummary:
 
 def _write_shards(engine, documents: Iterator[Document], output: OutputDir, options: BatchOptions) -> BatchSummary:
     shards = _pending_shards(documents, options.shard_size, output)
-    if output.read_only:  # every shard must be complete already: find out before the engine loads a model
-        shards = iter(list(shards))
     started = time.perf_counter()
     counts = {"documents": 0, "entities": 0, "relations": 0, "failures": 0, "shards_written": 0}
     skipped: list[int] = []
     plan: deque[tuple[int, int]] = deque()  # (shard, number of chunks), filled as the engine reads chunks
     chunks = _chunk_stream(shards, options.chunk_size, plan, skipped)
+    # Before the engine starts: a complete rerun loads no model (nor starts Ray), and a read-only folder with a
+    # shard left to write is refused here, by `_pending_shards`.
+    first = next(chunks, None)
     progress = _progress_bar(options.progress)
-    outcomes_by_chunk = engine(chunks)
+    outcomes_by_chunk = engine(chain([first], chunks)) if first is not None else iter(())
     for shard, outcomes in _group_by_shard(outcomes_by_chunk, plan):
         records = [o["record"] for o in outcomes if "record" in o]
         failures = [o["failure"] for o in outcomes if "failure" in o]
