@@ -6,6 +6,10 @@ import errno
 import json
 import os
 import shutil
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -13,6 +17,8 @@ import pytest
 from viextract.batch import BatchOptions, read_documents, read_shard, run_batch
 from viextract.batch.loader import ExtractorSpec
 from viextract.cli import main
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
@@ -226,3 +232,33 @@ def test_a_rerun_of_a_complete_run_loads_no_model(tmp_path, tiny_ner_dir, texts,
     monkeypatch.setattr(ExtractorSpec, "load", lambda spec: loads.append(spec))
     summary = run_batch(options(source, out, tiny_ner_dir))
     assert (summary.shards_skipped, summary.shards_written, loads) == (2, 0, [])
+
+
+def test_sigterm_stops_the_worker_processes_too(tmp_path, tiny_ner_dir, texts):
+    """`timeout` or a scheduler's SIGTERM ended the main process alone: its worker processes, each holding a
+    model, waited for work forever (and held its stderr open, so whoever read it waited too)."""
+    source = write_jsonl(tmp_path / "in.jsonl", [{"id": f"d{i}", "text": texts[i % 10]} for i in range(30)])
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "viextract", "batch", str(source), "--out", str(out), "--workers", "2"]
+    command += ["--model", str(tiny_ner_dir), "--shard-size", "2", "--chunk-size", "1"]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO / "src"), str(REPO)])}
+    process = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        while not (out / "shard-00000.jsonl").exists() and process.poll() is None:
+            time.sleep(0.05)
+        process.send_signal(signal.SIGTERM)  # to the main process only, as `kill PID` sends it
+        err = process.communicate(timeout=60)[1]
+        assert (process.returncode, err[-22:]) == (143, "viextract: terminated\n")
+        for _ in range(100):  # the resource tracker may take a moment after the workers
+            try:
+                os.killpg(process.pid, 0)
+            except ProcessLookupError:
+                break
+            time.sleep(0.1)
+        else:
+            pytest.fail("processes of the run are still alive")
+    finally:
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass

@@ -46,12 +46,15 @@ def add_batch_command(commands) -> None:
 
 
 def run_batch_command(args: argparse.Namespace) -> int:
+    from ..cli import _terminate_as_interrupt
     from .runner import run_batch
 
     fields = {name: getattr(args, name) for name in BatchOptions.__dataclass_fields__}
     fields["progress"] = args.progress or sys.stderr.isatty()
     try:
-        summary = run_batch(BatchOptions(**fields))
+        # SIGTERM as Ctrl-C: its default ended this process alone, and the worker processes waited forever.
+        with _terminate_as_interrupt():
+            summary = run_batch(BatchOptions(**fields))
     except (ValueError, ImportError) as error:
         print(f"viextract: {error}", file=sys.stderr)
         return 2

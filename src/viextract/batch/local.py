@@ -34,12 +34,16 @@ def map_chunks_local(
     try:
         with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker, initargs=(spec,)) as pool:
             pending: deque = deque()
-            for chunk in chunks:
-                pending.append(pool.submit(_extract_in_worker, chunk, batch_size, max_chars))
-                if len(pending) >= 2 * workers:  # bounded: the input is never read far ahead of the output
+            try:
+                for chunk in chunks:
+                    pending.append(pool.submit(_extract_in_worker, chunk, batch_size, max_chars))
+                    if len(pending) >= 2 * workers:  # bounded: the input is never read far ahead of the output
+                        yield pending.popleft().result()
+                while pending:
                     yield pending.popleft().result()
-            while pending:
-                yield pending.popleft().result()
+            finally:  # stopped early (Ctrl-C, SIGTERM, an error): the pool's exit waits only for running chunks
+                for future in pending:
+                    future.cancel()
     except BrokenProcessPool as error:  # an OSError, so the CLI prints one line, not a traceback
         raise ChildProcessError(
             "a worker process stopped abruptly (killed, or out of memory); the shards written so far are complete: "
