@@ -127,7 +127,7 @@ def test_exporting_a_model_that_is_not_there_says_so(tmp_path):
     with pytest.raises(ModelLoadError, match=r"nowhere: no such model directory$"):
         export_ner(tmp_path / "nowhere")
     (tmp_path / "model.safetensors").write_bytes(b"")
-    with pytest.raises(ModelLoadError, match=r"model\.safetensors: a file, not a model directory$"):
+    with pytest.raises(ModelLoadError, match=r"model\.safetensors: a file, not a model directory \("):
         export_ner(tmp_path / "model.safetensors")
 
 
@@ -145,3 +145,52 @@ def test_int8_export_prints_no_advice_and_leaves_the_root_logger_alone(tiny_ner_
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
     assert "pre-processing" not in done.stderr
     assert done.stdout.strip() == "0"
+
+
+def graph_metadata(path) -> dict:
+    import onnx
+
+    return {entry.key: entry.value for entry in onnx.load(str(path)).metadata_props}
+
+
+def test_a_hub_repo_id_is_exported_into_its_snapshot_stamped_with_the_commit(tiny_ner_dir, tmp_path, monkeypatch):
+    """export_ner took local folders only: a repo id that from_pretrained and load_onnx_extractor take was
+    'no such model directory'. It is fetched as from_pretrained fetches it, and the graph names its source."""
+    import shutil
+
+    import huggingface_hub
+
+    commit = "0123456789abcdef0123456789abcdef01234567"
+    snapshot = tmp_path / "hub" / "models--someone--viextract-model" / "snapshots" / commit
+    shutil.copytree(tiny_ner_dir, snapshot)
+    calls = []
+
+    def fake_snapshot_download(repo_id, revision=None, token=None, **kwargs):
+        calls.append((repo_id, revision, token))
+        return str(snapshot)
+
+    monkeypatch.setattr(huggingface_hub, "snapshot_download", fake_snapshot_download)
+    monkeypatch.chdir(tmp_path)  # so "someone/viextract-model" is no local directory
+    for int8 in (False, True):
+        written = export_ner("someone/viextract-model", revision="v1", token="hf_x", int8=int8)
+        assert written == snapshot / "ner" / ("model_int8.onnx" if int8 else "model.onnx")
+        stamp = graph_metadata(written)
+        assert stamp["viextract_hub_repo_id"] == "someone/viextract-model"
+        assert stamp["viextract_hub_commit"] == commit
+    assert calls == [("someone/viextract-model", "v1", "hf_x")] * 2
+    text = "Ông Nguyễn Văn An đến Hà Nội."
+    onnx = load_onnx_extractor("someone/viextract-model", revision="v1")
+    assert spans([onnx(text)]) == spans([Extractor.from_pretrained(tiny_ner_dir, device="cpu")(text)])
+    assert calls[-1] == ("someone/viextract-model", "v1", None)
+
+
+def test_a_local_export_records_no_hub_source(exported):
+    assert list(graph_metadata(exported)) == ["viextract_weights_sha256"]
+
+
+def test_a_revision_with_a_local_folder_is_refused_by_export_as_by_from_pretrained(tiny_ner_dir, tmp_path):
+    from viextract.errors import ModelLoadError
+
+    with pytest.raises(ModelLoadError, match=r"a local directory .* revision='v1' was given"):
+        export_ner(tiny_ner_dir, tmp_path / "model.onnx", revision="v1")
+    assert not any(tmp_path.iterdir())

@@ -7,6 +7,10 @@
     extractor = load_onnx_extractor("my-model")  # an Extractor whose NER runs on onnxruntime
     extractor.pipe(texts)
 
+A Hub repo id works for both, as with `Extractor.from_pretrained` (`revision=`, `token=`): the model is
+fetched into the Hugging Face cache as from_pretrained fetches it, and the graph is written beside it there
+unless `output=` says where, stamped with the repo id and the commit it was exported from.
+
 Everything around the model (segmentation, windows, BIO decoding, offsets) is the same code as
 with torch; only the forward pass changes. A relation model, if the directory has one, stays on
 torch. The exported file records the weights it came from: once they are retrained or replaced, loading
@@ -21,6 +25,7 @@ import hashlib
 import inspect
 import logging
 import os
+import re
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -46,8 +51,11 @@ ONNX_FILE = "model.onnx"
 ONNX_INT8_FILE = "model_int8.onnx"
 # opset 17 has LayerNormalization as one op; every onnxruntime release since 1.14 runs it.
 OPSET = 17
-# Metadata of an exported graph: the sha256 of the model.safetensors it was exported from.
+# Metadata of an exported graph: the sha256 of the model.safetensors it was exported from and, for a
+# model fetched from the Hub, the repo id and the commit of that snapshot.
 WEIGHTS_DIGEST_KEY = "viextract_weights_sha256"
+HUB_REPO_KEY = "viextract_hub_repo_id"
+HUB_COMMIT_KEY = "viextract_hub_commit"
 
 
 def _require_onnxruntime():
@@ -62,21 +70,29 @@ def _require_onnxruntime():
 
 @quiet_unless_verbose
 def export_ner(
-    model_dir: str | os.PathLike, output: str | os.PathLike | None = None, *, int8: bool = False, verbose: bool = False
+    path_or_repo_id: str | os.PathLike,
+    output: str | os.PathLike | None = None,
+    *,
+    revision: str | None = None,
+    token: str | None = None,
+    int8: bool = False,
+    verbose: bool = False,
 ) -> Path:
-    """Export the NER model of `model_dir` to ONNX; returns the file written.
+    """Export the NER model of a model directory or Hub repo id to ONNX; returns the file written.
 
-    `output` is the .onnx file to write (default `<ner dir>/model.onnx`); a file already there is replaced
-    only once the new one is whole. `int8=True` also writes `model_int8.onnx` beside it (onnxruntime's
-    dynamic int8 quantization of the weights) and returns that path. `verbose=True` lets transformers print
-    its progress bars and log lines; by default exporting prints nothing.
+    `path_or_repo_id`, `revision` and `token` are read as `Extractor.from_pretrained` reads them. `output` is
+    the .onnx file to write (default `<ner dir>/model.onnx`, in the Hub cache for a repo id); a file already
+    there is replaced only once the new one is whole. `int8=True` also writes `model_int8.onnx` beside it
+    (onnxruntime's dynamic int8 quantization of the weights) and returns that path. `verbose=True` lets
+    transformers print its progress bars and log lines; by default exporting prints nothing.
     """
     from transformers import AutoModelForTokenClassification
 
     from .loading import check_loading_info, read_config
     from .storage import load_model
 
-    ner_dir, _ = split_model_dir(Path(model_dir))
+    root = resolve_model_dir(path_or_repo_id, revision=revision, token=token)
+    ner_dir, _ = split_model_dir(root)
     path = Path(output).expanduser() if output is not None else ner_dir / ONNX_FILE
     quantized = path.with_name(ONNX_INT8_FILE)
     # Before the minutes of loading and tracing, not after them.
@@ -87,13 +103,11 @@ def export_ner(
     # branches on the mask's contents. float32 whatever the stored dtype (float16, or the int8 rows
     # of viextract.storage, which only load_model reads): a float16 graph cannot be int8-quantized,
     # and a plain from_pretrained would fill int8-stored weights with random ones.
-    model, info = load_model(
-        AutoModelForTokenClassification, ner_dir, attn_implementation="eager", dtype=torch.float32
-    )
+    model, info = load_model(AutoModelForTokenClassification, ner_dir, attn_implementation="eager", dtype=torch.float32)
     check_loading_info(ner_dir, info, read_config(ner_dir).get("model_type"))
-    digest = weights_digest(ner_dir)
+    stamp = {WEIGHTS_DIGEST_KEY: weights_digest(ner_dir), **hub_source(path_or_repo_id, root)}
     path.parent.mkdir(parents=True, exist_ok=True)
-    write_atomically(path, lambda staging: _export_graph(model.eval(), staging, digest))
+    write_atomically(path, lambda staging: _export_graph(model.eval(), staging, stamp))
     if not int8:
         return path
     _require_onnxruntime()
@@ -102,10 +116,23 @@ def export_ner(
     def quantize(staging: Path) -> None:
         with _no_root_logger_advice():
             quantize_dynamic(str(path), str(staging), weight_type=QuantType.QInt8)
-        _stamp_digest(staging, digest)  # quantize_dynamic does not copy the metadata
+        _stamp(staging, stamp)  # quantize_dynamic does not copy the metadata
 
     write_atomically(quantized, quantize)
     return quantized
+
+
+def hub_source(path_or_repo_id: str | os.PathLike, root: Path) -> dict[str, str]:
+    """The repo id and commit a model fetched from the Hub came from, as graph metadata; {} for a local folder.
+
+    snapshot_download returns `.../snapshots/<commit>`: the commit a branch or tag resolved to when fetched.
+    """
+    if Path(path_or_repo_id).expanduser().is_dir():
+        return {}
+    source = {HUB_REPO_KEY: str(path_or_repo_id)}
+    if root.parent.name == "snapshots" and re.fullmatch(r"[0-9a-f]{40}", root.name):
+        source[HUB_COMMIT_KEY] = root.name
+    return source
 
 
 def check_onnx_target(path: Path, hint: str) -> None:
@@ -130,8 +157,8 @@ def write_atomically(path: Path, write: Callable[[Path], None]) -> None:
         raise
 
 
-def _export_graph(model, path: Path, digest: str) -> None:
-    """Trace `model` to an ONNX graph at `path`, stamped with the digest of the weights it came from."""
+def _export_graph(model, path: Path, stamp: dict[str, str]) -> None:
+    """Trace `model` to an ONNX graph at `path`, stamped with `stamp` (what it was exported from)."""
     # Two rows, one padded, so the traced graph keeps the attention mask.
     ids = torch.tensor([[0, 5, 6, 7, 2], [0, 5, 2, 1, 1]], dtype=torch.long)
     mask = (ids != model.config.pad_token_id).long()
@@ -150,7 +177,7 @@ def _export_graph(model, path: Path, digest: str) -> None:
             opset_version=OPSET,
             **options,
         )
-    _stamp_digest(path, digest)
+    _stamp(path, stamp)
 
 
 class _DropQuantizerAdvice(logging.Filter):
@@ -183,12 +210,13 @@ def weights_digest(ner_dir: Path) -> str:
     return digest.hexdigest()
 
 
-def _stamp_digest(path: Path, digest: str) -> None:
+def _stamp(path: Path, metadata: dict[str, str]) -> None:
     import onnx
 
     model = onnx.load(str(path), load_external_data=False)  # a graph over 2 GB keeps its external weights
-    entry = model.metadata_props.add()
-    entry.key, entry.value = WEIGHTS_DIGEST_KEY, digest
+    for key, value in metadata.items():
+        entry = model.metadata_props.add()
+        entry.key, entry.value = key, value
     onnx.save(model, str(path))
 
 
@@ -248,18 +276,21 @@ def load_onnx_extractor(
     path_or_repo_id: str | os.PathLike,
     onnx_path: str | os.PathLike | None = None,
     *,
+    revision: str | None = None,
+    token: str | None = None,
     int8: bool = False,
     threads: int | None = None,
     segmenter: str | None = None,
 ) -> Extractor:
     """An `Extractor` whose NER model runs on onnxruntime from `onnx_path`.
 
-    The default `onnx_path` is `<ner dir>/model.onnx` (`model_int8.onnx` with `int8=True`), as
-    `export_ner` writes it. `threads` defaults to torch's thread count.
+    `path_or_repo_id`, `revision` and `token` are read as `Extractor.from_pretrained` reads them. The
+    default `onnx_path` is `<ner dir>/model.onnx` (`model_int8.onnx` with `int8=True`), as `export_ner`
+    writes it. `threads` defaults to torch's thread count.
     """
     from transformers import AutoConfig
 
-    root = resolve_model_dir(path_or_repo_id)
+    root = resolve_model_dir(path_or_repo_id, revision=revision, token=token)
     ner_dir, relation_dir = split_model_dir(root)
     config_dict = read_config(ner_dir)
     entity_labels = check_ner_labels(ner_dir, config_dict)
@@ -269,8 +300,8 @@ def load_onnx_extractor(
     path = Path(onnx_path) if onnx_path is not None else ner_dir / (ONNX_INT8_FILE if int8 else ONNX_FILE)
     if not path.is_file():
         raise ModelLoadError(
-            f"{path}: no ONNX model; write it first with viextract.onnx.export_ner({str(root)!r}"
-            f"{', int8=True' if int8 else ''})"
+            f"{path}: no ONNX model; write it first with viextract.onnx.export_ner({str(path_or_repo_id)!r}"
+            f"{f', revision={revision!r}' if revision else ''}{', int8=True' if int8 else ''})"
         )
     model = OnnxTokenClassifier(path, AutoConfig.from_pretrained(str(ner_dir)), threads=threads)
     check_exported_from(model.session, path, ner_dir)
