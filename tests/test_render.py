@@ -173,6 +173,16 @@ def test_bad_arguments_name_themselves():
         render("a text")
     with pytest.raises(TypeError, match="title"):
         render(Extraction("x"), title=3)
+    with pytest.raises(TypeError, match=r"^extraction: expected Extraction or a list of them, got NoneType$"):
+        render(None)
+    with pytest.raises(TypeError, match=r"^names: expected 1 strings"):
+        render(Extraction("x"), names=3)
+
+
+def test_names_may_come_from_a_generator():
+    """Checking the names used a generator up: the headings then raised IndexError."""
+    page = render([Extraction("a"), Extraction("b")], names=(name for name in ["một.txt", "hai.txt"]))
+    assert '<h2 class="name">một.txt</h2>' in page and '<h2 class="name">hai.txt</h2>' in page
 
 
 def test_to_displacy_is_displacys_manual_ent_data():

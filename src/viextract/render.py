@@ -9,7 +9,7 @@ from __future__ import annotations
 import html
 import re
 from bisect import bisect_left
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 from unicodedata import combining
@@ -36,14 +36,18 @@ def render(
     extraction: Extraction | Sequence[Extraction], *, title: str | None = None, names: Sequence[str] | None = None
 ) -> str:
     """One HTML page for one extraction or a list of them (one section per document, headed by its `names` entry)."""
+    if not isinstance(extraction, (Extraction, Iterable)) or isinstance(extraction, str):
+        raise TypeError(f"extraction: expected Extraction or a list of them, got {type(extraction).__name__}")
     docs = [extraction] if isinstance(extraction, Extraction) else list(extraction)
     for index, doc in enumerate(docs):
         if not isinstance(doc, Extraction):
             raise TypeError(f"extraction: expected Extraction or a list of them, got {type(doc).__name__} at {index}")
     if title is not None and not isinstance(title, str):
         raise TypeError(f"title: expected str or None, got {type(title).__name__}")
-    if names is not None and (isinstance(names, str) or [type(name) for name in names] != [str] * len(docs)):
-        raise TypeError(f"names: expected {len(docs)} strings, one per extraction, got {names!r:.200}")
+    if names is not None:  # a list here: checking a generator's items used them up before the headings
+        names = list(names) if isinstance(names, Iterable) and not isinstance(names, str) else names
+        if not isinstance(names, list) or [type(name) for name in names] != [str] * len(docs):
+            raise TypeError(f"names: expected {len(docs)} strings, one per extraction, got {names!r:.200}")
     headings = [f'<h2 class="name">{html.escape(name)}</h2>\n' for name in names] if names else [""] * len(docs)
     sections = "\n".join(_document(doc, index, headings[index]) for index, doc in enumerate(docs))
     heading = f"<h1>{html.escape(title)}</h1>\n" if title else ""
