@@ -57,3 +57,20 @@ def test_from_json_of_something_else_names_the_missing_fields():
 
     with pytest.raises(ValueError, match=r"not an Extraction's JSON: field\(s\) \['entities', 'relations'\] missing"):
         Extraction.from_json('{"text": "a"}')
+
+
+@pytest.mark.parametrize(
+    ("entities", "relations", "message"),
+    [
+        ('[{"text": "a"}]', "[]", r"entities\[0\]: field\(s\) \['label', 'start', 'end', 'score'\] missing"),
+        ("[1]", "[]", r"entities\[0\]: field\(s\) \['text', 'label', 'start', 'end', 'score'\] missing"),
+        ("null", "[]", r"field 'entities': expected a list, got NoneType"),
+        ("[]", '[{"label": "x"}]', r"relations\[0\]: field\(s\) \['head', 'tail', 'score'\] missing"),
+    ],
+)
+def test_from_json_names_the_entity_or_relation_at_fault(entities, relations, message):
+    """These were a bare KeyError 'label' or "'int' object is not subscriptable"."""
+    from viextract import Extraction
+
+    with pytest.raises(ValueError, match=rf"^from_json\(\): {message}$"):
+        Extraction.from_json(f'{{"text": "a", "entities": {entities}, "relations": {relations}}}')

@@ -50,6 +50,22 @@ class Relation:
         return {"head": self.head.to_dict(), "tail": self.tail.to_dict(), "label": self.label, "score": self.score}
 
 
+ENTITY_FIELDS = ("text", "label", "start", "end", "score")
+RELATION_FIELDS = ("head", "tail", "label", "score")
+
+
+def _records(data: dict[str, Any], key: str, fields: tuple[str, ...]) -> list[dict[str, Any]]:
+    """`data[key]`, a list of objects with `fields`: else a ValueError naming the item and field, not a KeyError."""
+    items = data[key]
+    if not isinstance(items, list):
+        raise ValueError(f"from_json(): field '{key}': expected a list, got {type(items).__name__}")
+    for index, item in enumerate(items):
+        missing = [field for field in fields if not isinstance(item, dict) or field not in item]
+        if missing:
+            raise ValueError(f"from_json(): {key}[{index}]: field(s) {missing} missing")
+    return items
+
+
 @dataclass(frozen=True)
 class Extraction:
     """One document's entities and relations; iterating it (and `len`) goes over its entities, as a spaCy Doc's ents."""
@@ -102,7 +118,7 @@ class Extraction:
         missing = [key for key in ("text", "entities", "relations") if not isinstance(data, dict) or key not in data]
         if missing:
             raise ValueError(f"from_json(): not an Extraction's JSON: field(s) {missing} missing")
-        entities = tuple(Entity.from_dict(e) for e in data["entities"])
+        entities = tuple(Entity.from_dict(e) for e in _records(data, "entities", ENTITY_FIELDS))
 
         def entity(i: Any) -> Entity:
             if not isinstance(i, int) or isinstance(i, bool) or not 0 <= i < len(entities):
@@ -110,7 +126,8 @@ class Extraction:
             return entities[i]
 
         relations = tuple(
-            Relation(entity(r["head"]), entity(r["tail"]), r["label"], r["score"]) for r in data["relations"]
+            Relation(entity(r["head"]), entity(r["tail"]), r["label"], r["score"])
+            for r in _records(data, "relations", RELATION_FIELDS)
         )
         return cls(data["text"], entities, relations)
 
