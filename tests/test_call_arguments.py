@@ -37,6 +37,16 @@ def test_calling_with_a_wrong_type_names_it(tiny_extractor):
         tiny_extractor([None])
 
 
+def test_a_non_str_text_in_pipe_is_named_by_its_index(tiny_extractor):
+    """It said "extract() takes a str, got bytes": which of thousands of texts, and pipe was not extract()."""
+    got = []
+    with pytest.raises(TypeError, match=r"^pipe\(\) takes str texts, got bytes at index 2$"):
+        got.extend(tiny_extractor.pipe(["Lào.", "Hà Nội.", b"Lao", "Lào."]))
+    assert [r.text for r in got] == ["Lào.", "Hà Nội."]  # the texts before it, as documented
+    with pytest.raises(TypeError, match=r"^pipe\(\) takes str texts, got NoneType at index 1$"):
+        list(tiny_extractor.pipe([("Lào.", 0), (None, 1)], as_tuples=True))
+
+
 @pytest.mark.parametrize("bad", [0, "512", 2.5])
 def test_a_bad_batch_tokens_fails_at_the_call(tiny_extractor, bad):
     with pytest.raises(ValueError, match="batch_tokens must be a positive int"):

@@ -52,6 +52,14 @@ def _check_text(text: Any) -> str:
     return text
 
 
+def _checked_texts(texts: Iterable[Any]) -> Iterator[str]:
+    """`texts`, each checked as `_check_text` does, the error naming the item's index in the input."""
+    for index, text in enumerate(texts):
+        if not isinstance(text, str):
+            raise TypeError(f"pipe() takes str texts, got {type(text).__name__} at index {index}")
+        yield text
+
+
 def check_batch_size(batch_size: Any) -> int:
     """`batch_size` itself if it is a positive int (bool excluded), else ValueError naming the value."""
     return check_positive_int("batch_size", batch_size)
@@ -357,7 +365,7 @@ class Extractor:
         batch_tokens: int | None,
         options: tuple[float | None, Any] = (None, None),
     ) -> Iterator[Extraction]:
-        source = _UntilError(map(_check_text, texts))
+        source = _UntilError(_checked_texts(texts))
         if n_process > 1 and _models_in_workers(self.device):
             task = _ExtractTask(self, batch_size, batch_tokens, options)
             threads = max(1, torch.get_num_threads() // n_process)
