@@ -37,6 +37,24 @@ def test_to_returns_self_and_moves_the_device(full):
     assert full.relation_extractor.device == torch.device("cpu")
 
 
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"device": "cuda:99"}, r"^cuda:99 is not available on this machine$"),
+        ({"segmenter": "nope"}, r"^unknown segmenter 'nope'; choose one of"),
+        ({"device": "meta", "quantize": "int8"}, r"^quantize='int8' runs on the CPU only$"),
+    ],
+)
+def test_a_device_or_segmenter_that_cannot_work_fails_before_loading(tiny_ner_dir, monkeypatch, options, message):
+    """These failed only once the model was loaded (seconds to minutes), a missing GPU as torch's bare
+    AssertionError 'Torch not compiled with CUDA enabled'."""
+    import viextract.storage
+
+    monkeypatch.setattr(viextract.storage, "load_model", lambda *a, **k: pytest.fail("loaded the model first"))
+    with pytest.raises(ValueError, match=message):
+        Extractor.from_pretrained(tiny_ner_dir, **options)
+
+
 def test_as_tuples_keeps_each_context_with_its_result(tiny_extractor, corpus):
     pairs = [(text, {"id": i}) for i, text in enumerate(corpus)]
     out = list(tiny_extractor.pipe(pairs, as_tuples=True, batch_size=2))

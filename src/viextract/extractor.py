@@ -15,7 +15,7 @@ from typing import Any, overload
 
 import torch
 
-from .arguments import check_positive_int
+from .arguments import check_device, check_positive_int
 from .bio import decode_bio, drop_symbol_edges
 from .card import write_card
 from .dates import reference_year, with_date_values
@@ -98,9 +98,14 @@ def keep_labels(result: Extraction, labels: frozenset[str] | None) -> Extraction
 
 
 def resolve_device(device: str | torch.device | None) -> torch.device:
+    """`device` as a torch.device (None: a GPU if there is one). A GPU this machine lacks is a ValueError
+    here, before loading, not torch's AssertionError once the model is loaded."""
     if device is None:
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
+    target = torch.device(device)
+    if target.type in ("cuda", "mps"):  # other kinds (xpu, ...) are left for torch to judge
+        check_device(str(target))
+    return target
 
 
 class Extractor:
@@ -163,6 +168,11 @@ class Extractor:
 
         if quantize not in (None, "int8"):
             raise ValueError(f"quantize must be None or 'int8', got {quantize!r}")
+        if segmenter is not None:
+            get_segmenter(segmenter)  # a wrong name fails before the model is loaded, not after
+        target = resolve_device(device)
+        if quantize == "int8" and target.type != "cpu":
+            raise ValueError("quantize='int8' runs on the CPU only")
         root = resolve_model_dir(path_or_repo_id, revision=revision, token=token)
         ner_dir, relation_dir = split_model_dir(root)
         config = read_config(ner_dir)
@@ -170,7 +180,6 @@ class Extractor:
         if segmenter is None:
             check_segmenter(ner_dir, config)
         tokenizer = load_tokenizer(ner_dir, int(config.get("vocab_size", 0)), config.get("pad_token_id"))
-        target = resolve_device(device)
         try:
             options = {"attn_implementation": attn_implementation} if attn_implementation else {}
             # float32 compute whatever the stored dtype (float16, or int8 rows via viextract.storage).
@@ -192,8 +201,6 @@ class Extractor:
                 relation_dir, entity_labels, device=target, verbose=verbose
             )
         if quantize == "int8":
-            if target.type != "cpu":
-                raise ValueError("quantize='int8' runs on the CPU only")
             model = _quantize(model)
             if relation_extractor is not None:
                 relation_extractor.model = _quantize(relation_extractor.model)
