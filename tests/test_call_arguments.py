@@ -62,6 +62,13 @@ def test_numpy_numbers_are_numbers_and_labels_must_be_labels(tiny_extractor):
         tiny_extractor.pipe(["Lào"], labels=123)
 
 
+@pytest.mark.parametrize("labels", [[["PER"]], [1, "XYZ"], ["PER", None]])
+def test_a_label_that_is_not_a_str_is_named(tiny_extractor, labels):
+    """A list inside was a bare "unhashable type: 'list'", and [1, 'XYZ'] a TypeError from sorting them."""
+    with pytest.raises(TypeError, match=r"^labels must be entity label strs, got "):
+        tiny_extractor.pipe(["Lào"], labels=labels)
+
+
 def test_from_json_of_something_else_names_the_missing_fields():
     from viextract import Extraction
 

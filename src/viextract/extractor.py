@@ -82,7 +82,11 @@ def check_labels(labels: Any) -> frozenset[str] | None:
         labels = [labels]
     if not isinstance(labels, Iterable):
         raise TypeError(f"labels must be an entity label or a list of them, got {type(labels).__name__}")
-    chosen = frozenset(labels)
+    items = list(labels)
+    wrong = [item for item in items if not isinstance(item, str)]
+    if wrong:  # else a raw "unhashable type: 'list'", or sorting [1, 'X'] below failed
+        raise TypeError(f"labels must be entity label strs, got {wrong[0]!r:.60} ({type(wrong[0]).__name__})")
+    chosen = frozenset(items)
     unknown = sorted(chosen - set(ENTITY_LABELS))
     if unknown:
         raise ValueError(f"labels: unknown entity label(s) {unknown}; valid labels are {', '.join(ENTITY_LABELS)}")
