@@ -193,6 +193,23 @@ def test_a_file_given_as_the_model_is_named_as_a_file(tmp_path, monkeypatch, nam
         Extractor.from_pretrained(name)
 
 
+@pytest.mark.parametrize(
+    ("given", "error", "message"),
+    [
+        ("", ModelLoadError, r"^'': an empty model name; pass a model directory or a Hub repo id$"),
+        ("  ", ModelLoadError, r"^'  ': an empty model name"),
+        (None, TypeError, r"^expected a model directory or a Hub repo id, got NoneType$"),
+        (b"model", TypeError, r"^expected a model directory or a Hub repo id, got bytes$"),
+    ],
+)
+def test_an_empty_or_wrong_type_model_argument_is_named(tmp_path, tiny_ner_dir, monkeypatch, given, error, message):
+    """'' loaded the working directory (here a model), None was "expected str, bytes or os.PathLike object"."""
+    shutil.copytree(tiny_ner_dir, tmp_path, dirs_exist_ok=True)
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(error, match=message):
+        Extractor.from_pretrained(given, device="cpu")
+
+
 def test_missing_local_directory_is_not_sent_to_the_hub(tmp_path):
     with pytest.raises(ModelLoadError, match="no such model directory"):
         Extractor.from_pretrained(tmp_path / "nowhere" / "model")

@@ -46,6 +46,10 @@ def resolve_model_dir(
     A local directory with `revision` is refused: a folder has no revisions, so the pinned one would be
     silently ignored (a folder `owner/name` under the working directory wins over the Hub repo of that id).
     """
+    if not isinstance(path_or_repo_id, (str, os.PathLike)):  # None was "expected str, bytes or os.PathLike object"
+        raise TypeError(f"expected a model directory or a Hub repo id, got {type(path_or_repo_id).__name__}")
+    if not str(path_or_repo_id).strip():  # Path("") is the working directory: it was loaded as the model
+        raise ModelLoadError(f"{path_or_repo_id!r}: an empty model name; pass a model directory or a Hub repo id")
     path = Path(path_or_repo_id).expanduser()
     name = str(path_or_repo_id)
     if path.is_dir():
