@@ -194,3 +194,9 @@ def test_a_revision_with_a_local_folder_is_refused_by_export_as_by_from_pretrain
     with pytest.raises(ModelLoadError, match=r"a local directory .* revision='v1' was given"):
         export_ner(tiny_ner_dir, tmp_path / "model.onnx", revision="v1")
     assert not any(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("threads", [0, -1, "2", 1.5, True])
+def test_a_bad_thread_count_is_named_before_loading(tiny_ner_dir, exported, threads):
+    with pytest.raises(ValueError, match=r"^threads must be a positive int, got "):
+        load_onnx_extractor(tiny_ner_dir, exported, threads=threads)

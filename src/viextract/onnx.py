@@ -33,6 +33,7 @@ from types import SimpleNamespace
 
 import torch
 
+from .arguments import check_positive_int
 from .errors import ModelLoadError
 from .extractor import Extractor
 from .loading import (
@@ -290,6 +291,8 @@ def load_onnx_extractor(
     """
     from transformers import AutoConfig
 
+    if threads is not None:  # '2' was pybind11's "incompatible function arguments", -1 silently ORT's default
+        threads = check_positive_int("threads", threads)
     root = resolve_model_dir(path_or_repo_id, revision=revision, token=token)
     ner_dir, relation_dir = split_model_dir(root)
     config_dict = read_config(ner_dir)
