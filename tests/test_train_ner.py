@@ -93,6 +93,17 @@ def write_docs(path: Path, docs) -> Path:
     return path
 
 
+def small_data(tmp_path: Path, documents) -> dict:
+    """Config values training on one corpus document, dev on another, no augmentation: for tests of what
+    a run does (resume, layer decay, which epoch is kept) that the ~100 train_extra documents only slow."""
+    return {
+        "train_files": [str(write_docs(tmp_path / "train.jsonl", documents[:1]))],
+        "dev_files": [str(write_docs(tmp_path / "dev.jsonl", documents[3:4]))],
+        "allow_unseen_labels": True,
+        "augment": False,
+    }
+
+
 def train_cli(argv, capsys):
     from training.fit.train import main
 
@@ -122,6 +133,7 @@ def test_training_steps_lower_the_loss_and_save_a_loadable_model(tmp_path, base_
         learning_rate=5.0e-3,
         warmup_ratio=0.0,
         logging_steps=1,
+        augment=False,  # the splits file and its train_extra are what this test reads, not the copies
     )
     code, err = train_cli(["ner", "--config", str(config_path)], capsys)
     assert code == 0, err
@@ -182,12 +194,14 @@ def test_training_steps_lower_the_loss_and_save_a_loadable_model(tmp_path, base_
     assert [e["step"] for e in resumed["log_history"] if "loss" in e][-2:] == [13, 14]
 
 
-def test_a_resume_killed_before_its_first_checkpoint_resumes_again(tmp_path, base_model_dir, capsys, monkeypatch):
+def test_a_resume_killed_before_its_first_checkpoint_resumes_again(
+    tmp_path, base_model_dir, documents, capsys, monkeypatch
+):
     # The resumed run's longer max_steps was recorded before training, beside the finished run's last
     # checkpoint: the same --resume was then refused as "finished; raise max_steps".
     import transformers
 
-    config_path = train_config(tmp_path, base_model_dir, max_steps=2, batch_size=8, augment=False)
+    config_path = train_config(tmp_path, base_model_dir, max_steps=2, batch_size=8, **small_data(tmp_path, documents))
     assert train_cli(["ner", "--config", str(config_path)], capsys)[0] == 0
     resume = ["ner", "--config", str(config_path), "--set", "max_steps=3", "--resume"]
 
@@ -221,9 +235,9 @@ def test_resuming_without_the_recorded_config_says_so_in_one_warning(tmp_path, c
     assert "\n" not in warning and "cannot tell whether" in warning
 
 
-def test_resuming_a_checkpoint_that_does_not_fit_the_config_is_one_line(tmp_path, base_model_dir, capsys):
+def test_resuming_a_checkpoint_that_does_not_fit_the_config_is_one_line(tmp_path, base_model_dir, documents, capsys):
     # Both were a torch or safetensors traceback once training had started.
-    config_path = train_config(tmp_path, base_model_dir, max_steps=2, batch_size=8, augment=False)
+    config_path = train_config(tmp_path, base_model_dir, max_steps=2, batch_size=8, **small_data(tmp_path, documents))
     assert train_cli(["ner", "--config", str(config_path)], capsys)[0] == 0
     resume = ["ner", "--config", str(config_path), "--set", "max_steps=3", "--resume"]
     code, err = train_cli([*resume, "--set", "entity_labels=PER,LOC"], capsys)
@@ -235,13 +249,14 @@ def test_resuming_a_checkpoint_that_does_not_fit_the_config_is_one_line(tmp_path
     assert code == 2 and f"--resume: {weights}: cannot be read" in err
 
 
-def test_select_on_dev_false_trains_every_epoch_and_keeps_the_last(tmp_path, base_model_dir, capsys):
+def test_select_on_dev_false_trains_every_epoch_and_keeps_the_last(tmp_path, base_model_dir, documents, capsys):
     from safetensors.torch import load_file
 
     output = tmp_path / "model"
     config_path = train_config(
         tmp_path,
         base_model_dir,
+        **small_data(tmp_path, documents),
         epochs=3,
         batch_size=32,
         early_stopping_patience=1,  # would stop after epoch 2 if dev chose
@@ -258,7 +273,7 @@ def test_select_on_dev_false_trains_every_epoch_and_keeps_the_last(tmp_path, bas
     assert saved.keys() == at_last.keys() and all(saved[k].equal(at_last[k]) for k in saved)
 
 
-def test_layer_decay_moves_the_lower_layers_less(tmp_path, base_model_dir, capsys):
+def test_layer_decay_moves_the_lower_layers_less(tmp_path, base_model_dir, documents, capsys):
     """`layer_decay` reaches the Trainer's optimizer: Adam's first steps move every weight by about its
     group's rate, so the 1-layer base's layer moves half as far as the head and the embeddings a quarter."""
     from safetensors.torch import load_file
@@ -266,7 +281,7 @@ def test_layer_decay_moves_the_lower_layers_less(tmp_path, base_model_dir, capsy
     output = tmp_path / "model"
     config_path = train_config(
         tmp_path, base_model_dir, max_steps=2, batch_size=8, learning_rate=1.0e-2, warmup_ratio=0.0,
-        weight_decay=0.0, layer_decay=0.5, select_on_dev=False,
+        weight_decay=0.0, layer_decay=0.5, select_on_dev=False, **small_data(tmp_path, documents),
     )  # fmt: skip
     code, err = train_cli(["ner", "--config", str(config_path)], capsys)
     assert code == 0, err
@@ -295,7 +310,7 @@ def test_tiny_model_overfits_twenty_sentences(tmp_path, base_model_dir, document
         dev_files=["(in memory)"],
         output_dir=str(tmp_path / "model"),
         learning_rate=1e-2,
-        epochs=60,
+        epochs=30,  # dev F1 first reaches 1.0 near epoch 13 and holds it to the end: twice that is the margin
         batch_size=10,
         warmup_ratio=0.0,
         weight_decay=0.0,
@@ -423,6 +438,7 @@ def test_evaluate_and_kfold_write_json(tmp_path, base_model_dir, documents, caps
             "batch_size": 4,
             "allow_unseen_labels": True,
             "logging_steps": 1,
+            "augment": False,  # copies of the ~100 train_extra documents would only slow each fold
             # Folds without a word context or shapes, so --rescore below can be refused for them.
             "context_weight": 0.0,
             "shape_weight": 0.0,
