@@ -68,19 +68,31 @@ def run(argv: list[str], cwd: Path | None = None) -> subprocess.CompletedProcess
     return result
 
 
+# One interpreter of the venv answers three questions (each process costs seconds of imports): where both
+# packages load from, which module the `datasets` engine's entry point loads, and `viextract publish --help`
+# as the installed entry point of viextract.cli runs it.
+INSTALLED_FACTS = f"""
+import importlib.metadata, viextract, viextract_training
+from viextract.cli import main
+print(viextract_training.__file__); print(viextract.__file__)
+print(importlib.metadata.entry_points(group={ENGINE_GROUP!r})["datasets"].load().__module__)
+raise SystemExit(main(["publish", "--help"]))  # what the `viextract` script does with its arguments
+"""
+
+
 def test_wheel_carries_the_trainer_under_its_own_name(installed, tmp_path):
-    code = "import viextract_training, viextract; print(viextract_training.__file__); print(viextract.__file__)"
-    paths = run([str(installed / "python"), "-c", code], cwd=tmp_path).stdout.split()
+    training_file, viextract_file, engine, *publish_usage = run(
+        [str(installed / "python"), "-c", INSTALLED_FACTS], cwd=tmp_path
+    ).stdout.split("\n")
     site = installed.parent / "lib"
+    paths = [training_file, viextract_file]
     assert all(Path(p).is_relative_to(site) for p in paths), paths  # not the checkout's copies
     assert not list(site.glob("python*/site-packages/training"))  # no generic top-level name
     usage = run([str(installed / "viextract"), "train", "--help"], cwd=tmp_path).stdout
     assert usage.startswith("usage: viextract train") and "--config" in usage
-    assert "usage: viextract publish" in run([str(installed / "viextract"), "publish", "--help"], cwd=tmp_path).stdout
+    assert "usage: viextract publish" in "\n".join(publish_usage)
     # `viextract batch --engine datasets` finds its engine in the trainer's package, by entry point.
-    point = f"__import__('importlib.metadata').metadata.entry_points(group={ENGINE_GROUP!r})['datasets']"
-    found = run([str(installed / "python"), "-c", f"print({point}.load().__module__)"], cwd=tmp_path).stdout
-    assert found.strip() == "viextract_training.engines.datasets_engine"
+    assert engine == "viextract_training.engines.datasets_engine"
 
 
 def test_tiny_training_run_from_the_installed_wheel(installed, tmp_path, tiny_tokenizer_dir):
