@@ -1,4 +1,3 @@
-
 """The benchmark scripts run end to end in --quick mode on the tiny model and print their tables.
 
 No timing assertions: these check that every code path runs and reports, not how fast it is.
@@ -43,7 +42,7 @@ def test_speed_quick_prints_every_table(tiny_ner_dir, tiny_tokenizer_dir, tmp_pa
     out = tmp_path / "speed.json"
     argv = ["--quick", "--model", str(tiny_ner_dir), "--tokenizer", str(tiny_tokenizer_dir)]
     # One thread: on a busy shared CPU, two OpenMP threads on tiny matrices mostly wait for each other.
-    argv += ["--threads", "1", "--skip-cold-start", "--json", str(out)]
+    argv += ["--threads", "1", "--skip-cold-start", "--docs", "2", "--json", str(out)]
     assert speed.main(argv) == 0
     printed = capsys.readouterr().out
     for expected in (
@@ -65,7 +64,7 @@ def test_speed_quick_prints_every_table(tiny_ner_dir, tiny_tokenizer_dir, tmp_pa
     figures = json.loads(out.read_text(encoding="utf-8"))
     assert set(figures["models"]) == {"model", "base"}
     model = figures["models"]["model"]
-    assert [row["docs"] for row in model["pipe"]] == [5] * len(model["pipe"])
+    assert [row["docs"] for row in model["pipe"]] == [2] * len(model["pipe"])
     assert {row["lever"] for row in model["levers"]} >= {"baseline", "attention kernel", "grad mode", "batching"}
     assert "dev_f1" not in figures["models"]["base"]  # random weights: no F1
     assert model["feed"]["pipe_fraction_of_forward"] > 0  # a timing: below 1 on an idle machine, not on a busy one
