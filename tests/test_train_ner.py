@@ -690,3 +690,20 @@ def test_ctrl_c_during_training_is_one_line_and_exit_130(monkeypatch, capsys):
     code, err = train_cli(["ner"], capsys)
     assert code == 130
     assert err == "interrupted: the same command with --resume continues from the last checkpoint\n"
+
+
+@pytest.mark.parametrize("task", ["ner", "relations"])
+def test_a_wrong_resume_is_refused_before_the_data_is_read(tmp_path, monkeypatch, task):
+    # Both were refused only after the data was loaded, augmented and segmented: minutes on a real corpus.
+    import importlib
+
+    from training.fit.config import ConfigError
+
+    module = importlib.import_module(f"training.fit.{task}")
+    monkeypatch.setattr(module, "load_training_documents", lambda config: pytest.fail("the data was read"))
+    config = module.CONFIG_CLASS(output_dir=str(tmp_path / "model"))
+    with pytest.raises(ConfigError, match="--resume: no checkpoint in"):
+        module.run(config, resume=True)
+    (config.checkpoint_path / "checkpoint-3").mkdir(parents=True)
+    with pytest.raises(ConfigError, match="holds checkpoints of an earlier run"):
+        module.run(config, resume=False)

@@ -39,6 +39,7 @@ from .trainer import (
     METRICS_FILENAME,
     add_silver,
     augment_documents,
+    check_checkpoint_dir,
     check_paths,
     check_resumable,
     checkpoint_to_resume,
@@ -463,5 +464,6 @@ def train_documents(
 
 def run(config: NerConfig, resume: bool = False) -> Path:
     """Train from the config's data (train split, early stopping on dev) and write the model."""
+    check_checkpoint_dir(config, resume)  # before the data: a wrong --resume costs no minutes
     train, dev = load_training_documents(config)
     return train_documents(config, train, dev, resume)

@@ -61,6 +61,7 @@ from .trainer import (
     METRICS_FILENAME,
     add_silver,
     augment_documents,
+    check_checkpoint_dir,
     check_paths,
     check_resumable,
     checkpoint_to_resume,
@@ -514,5 +515,6 @@ def train_documents(
 
 def run(config: ReConfig, resume: bool = False) -> Path:
     """Train from the config's data (train split, early stopping and threshold on dev) and write the model."""
+    check_checkpoint_dir(config, resume)  # before the data: a wrong --resume costs no minutes
     train, dev = load_training_documents(config)
     return train_documents(config, train, dev, resume)

@@ -303,13 +303,10 @@ def resolve_bf16(setting: bool | str) -> bool:
 def checkpoint_to_resume(config: TrainConfig, resume: bool) -> tuple[str | None, TrainConfig | None]:
     """The last complete checkpoint when resuming, and the config recorded beside it (None where unreadable),
     read once here for every later use; refuse to mix a fresh run into an old run's checkpoints."""
-    from transformers.trainer_utils import get_last_checkpoint
-
+    if not check_checkpoint_dir(config, resume):
+        return None, None
     directory = config.checkpoint_path
-    last = get_last_checkpoint(str(directory)) if directory.is_dir() else None
     if resume:
-        if last is None:
-            raise ConfigError(f"--resume: no checkpoint in {directory}; run without --resume to start")
         last = last_complete_checkpoint(directory)
         previous = recorded_config(config)
         if _finished(Path(last), config, previous):
@@ -318,12 +315,24 @@ def checkpoint_to_resume(config: TrainConfig, resume: bool) -> tuple[str | None,
                 f"written to {config.output_dir}); raise epochs or max_steps to train further"
             )
         return last, previous
-    if last is not None:
+    return None, None
+
+
+def check_checkpoint_dir(config: TrainConfig, resume: bool) -> bool:
+    """Whether the checkpoint directory holds a run to resume; refuse --resume without one, or a fresh run
+    into one. Cheap, so the trainers' `run` call it before minutes of loading, augmenting and segmenting."""
+    from transformers.trainer_utils import get_last_checkpoint
+
+    directory = config.checkpoint_path
+    last = get_last_checkpoint(str(directory)) if directory.is_dir() else None
+    if resume and last is None:
+        raise ConfigError(f"--resume: no checkpoint in {directory}; run without --resume to start")
+    if not resume and last is not None:
         raise ConfigError(
             f"checkpoint_dir: {directory} holds checkpoints of an earlier run ({Path(last).name}); pass --resume to "
             f"continue it, or delete the directory to start over"
         )
-    return None, None
+    return resume
 
 
 def recorded_config(config: TrainConfig) -> TrainConfig | None:
