@@ -3,6 +3,7 @@ same results, input order, errors located, cuts counted."""
 
 import logging
 import os
+from dataclasses import dataclass
 
 import pytest
 from hypothesis import given
@@ -44,32 +45,80 @@ def short_texts(corpus):
     return [text[:800] for text in corpus]
 
 
-def test_two_worker_processes_give_the_results_of_one(bundled, short_texts):
-    texts = short_texts + list(ODD_INPUTS.values()) + short_texts[:2] + ["", "Lào."]
-    expected = list(bundled.pipe(texts, batch_size=4))
-    assert list(bundled.pipe(texts, batch_size=4, n_process=2)) == expected
-    assert sum(len(result.entities) for result in expected) > 50  # the bundled model finds things
+@dataclass
+class Run:
+    """What one `pipe` call gave: its results up to the error, its warnings, and the error."""
+
+    results: list
+    warnings: list[str]
+    error: BaseException | None
 
 
-def test_workers_that_only_prepare_text_give_the_same_results(bundled, short_texts, monkeypatch):
+class _Warnings(logging.Handler):
+    def __init__(self):
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record):
+        self.messages.append(record.getMessage())
+
+
+def _run(extractor, texts, **kwargs) -> Run:
+    logger, handler = logging.getLogger("viextract"), _Warnings()
+    level, results, error = logger.level, [], None
+    logger.setLevel(logging.WARNING)
+    logger.addHandler(handler)
+    try:
+        for result in extractor.pipe(texts, batch_size=4, **kwargs):
+            results.append(result)
+    except Exception as raised:
+        error = raised
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+    return Run(results, handler.messages, error)
+
+
+@pytest.fixture(scope="module")
+def texts(short_texts):
+    """Articles, odd strings (words longer than a model window among them: cut and counted), empty and
+    one-word texts, and a non-str last (a TypeError)."""
+    return short_texts + list(ODD_INPUTS.values()) + short_texts[:2] + ["", "Lào.", 3]
+
+
+@pytest.fixture(scope="module")
+def one_process(bundled, texts) -> Run:
+    return _run(bundled, texts)
+
+
+@pytest.fixture(scope="module")
+def two_processes(bundled, texts) -> dict[bool, Run]:
+    """One `pipe(n_process=2)` run each way: models in the workers (the CPU route), or only text
+    preparation there and the models in the caller's process (the GPU route). Spawning workers costs
+    seconds, so the tests below check different properties of these two runs."""
+    runs = {}
+    for models_in_workers in (True, False):
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr("viextract.extractor._models_in_workers", lambda device, answer=models_in_workers: answer)
+            runs[models_in_workers] = _run(bundled, texts, n_process=2)
+    return runs
+
+
+def test_two_worker_processes_give_the_results_of_one(one_process, two_processes, texts):
+    assert len(one_process.results) == len(texts) - 1
+    assert two_processes[True].results == one_process.results
+    assert sum(len(result.entities) for result in one_process.results) > 50  # the bundled model finds things
+
+
+def test_workers_that_only_prepare_text_give_the_same_results(one_process, two_processes):
     """The GPU route: text prepared in the workers, the model run in the caller's process."""
-    monkeypatch.setattr("viextract.extractor._models_in_workers", lambda device: False)
-    texts = short_texts[:4] + ["", "Lào."]
-    assert list(bundled.pipe(texts, batch_size=4, n_process=2)) == list(bundled.pipe(texts, batch_size=4))
+    assert two_processes[False].results == one_process.results
 
 
 @pytest.mark.parametrize("models_in_workers", [True, False])
-def test_what_workers_cut_is_in_the_callers_one_warning(bundled, caplog, monkeypatch, models_in_workers):
-    monkeypatch.setattr("viextract.extractor._models_in_workers", lambda device: models_in_workers)
-    texts = ["Việt Nam và Lào.", "Hà Nội " * 300 + "x" * 3000 + "."]
-    warnings = []
-    for n_process in (1, 2):
-        caplog.clear()
-        with caplog.at_level(logging.WARNING, logger="viextract"):
-            list(bundled.pipe(texts, n_process=n_process))
-        warnings.append([r.getMessage() for r in caplog.records if r.levelno == logging.WARNING])
-    assert len(warnings[0]) == 1 and "words longer than a model window were cut" in warnings[0][0]
-    assert warnings[1] == warnings[0]
+def test_what_workers_cut_is_in_the_callers_one_warning(one_process, two_processes, models_in_workers):
+    assert len(one_process.warnings) == 1 and "words longer than a model window were cut" in one_process.warnings[0]
+    assert two_processes[models_in_workers].warnings == one_process.warnings
 
 
 def test_a_model_error_in_a_worker_names_the_document_and_comes_after_the_ones_before(bundled):
@@ -98,14 +147,14 @@ def test_a_caller_that_stops_early_leaves_no_worker_behind(bundled, short_texts)
     results.close()  # shuts the pool down; a hang here fails the run
 
 
-def test_bad_arguments_are_refused(bundled):
+def test_bad_arguments_are_refused(bundled, one_process, two_processes):
     for n_process in (0, 1.5, True):
         with pytest.raises(ValueError, match="n_process"):
             bundled.pipe(["Lào."], n_process=n_process)  # at the call, before any iteration
     with pytest.raises(ValueError, match="batch_tokens"):
         list(bundled.pipe(["Lào."], batch_tokens=0))
-    with pytest.raises(TypeError):
-        list(bundled.pipe(["Lào.", 3], n_process=2))
+    for run in (one_process, *two_processes.values()):  # a non-str, after the documents before it
+        assert isinstance(run.error, TypeError), run.error
 
 
 def _found(results) -> list[tuple[list, list]]:
