@@ -262,3 +262,20 @@ def test_sigterm_stops_the_worker_processes_too(tmp_path, tiny_ner_dir, texts):
             os.killpg(process.pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
+
+
+@pytest.mark.parametrize("module", ["viextract", "viextract.cli"])
+def test_sigterm_is_terminated_whichever_module_is_run(tmp_path, module):
+    """`python -m viextract.cli batch` stopped by SIGTERM said 'interrupted' and exited 130: run as __main__,
+    cli.py was a second copy whose Terminated was not the one the batch command raised."""
+    # The signal arrives while the run is under way, as `kill PID` sends it, without loading a model.
+    script = (
+        "import os, runpy, signal, sys, time\n"
+        "import viextract.batch.runner as runner\n"
+        "runner.run_batch = lambda options: (os.kill(os.getpid(), signal.SIGTERM), time.sleep(60))\n"
+        "sys.argv = ['viextract', 'batch', 'in.jsonl', '--out', 'out']\n"
+        f"runpy.run_module({module!r}, run_name='__main__', alter_sys=True)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO / "src"), str(REPO)])}
+    process = subprocess.run([sys.executable, "-c", script], env=env, cwd=tmp_path, capture_output=True, text=True)
+    assert (process.returncode, process.stderr) == (143, "viextract: terminated\n")

@@ -430,4 +430,8 @@ def _utf8_stdout() -> None:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    # `python -m viextract.cli` runs this file as __main__, a second copy beside the `viextract.cli` that batch
+    # imports: its Terminated would not be the one raised there. Run the imported module's main instead.
+    from viextract.cli import main as imported_main
+
+    raise SystemExit(imported_main())
