@@ -279,3 +279,14 @@ def test_sigterm_is_terminated_whichever_module_is_run(tmp_path, module):
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO / "src"), str(REPO)])}
     process = subprocess.run([sys.executable, "-c", script], env=env, cwd=tmp_path, capture_output=True, text=True)
     assert (process.returncode, process.stderr) == (143, "viextract: terminated\n")
+
+
+def test_an_input_without_documents_is_warned_about(tmp_path, tiny_ner_dir, capsys):
+    """An empty file or one of blank lines finished '0 documents', exit 0, with nothing to say the input was
+    empty (a wrong path, an export that failed)."""
+    source = tmp_path / "in.jsonl"
+    source.write_text("\n  \n")
+    assert main(["batch", str(source), "--out", str(tmp_path / "out"), "--model", str(tiny_ner_dir)]) == 0
+    err = capsys.readouterr().err.splitlines()
+    assert err[0].startswith(f"viextract batch: warning: {source} holds no documents (")
+    assert len(err) == 2 and err[1].startswith("viextract batch: 0 documents")

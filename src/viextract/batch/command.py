@@ -60,5 +60,12 @@ def run_batch_command(args: argparse.Namespace) -> int:
         return 2
     for note in summary.notes:
         print(f"viextract batch: note: {note}", file=sys.stderr)
+    if summary.documents == 0 and summary.shards_skipped == 0:  # not a rerun that found every shard complete
+        # Exit 0 still (the run did what was asked), but a wrong path or an empty export should not pass unseen.
+        print(
+            f"viextract batch: warning: {args.input} holds no documents "
+            "(an empty file, only blank lines, no rows, or a folder without .txt files)",
+            file=sys.stderr,
+        )
     print(f"viextract batch: {summary.describe()}", file=sys.stderr)
     return 0  # failures are counted above and listed in the failures-*.jsonl files
