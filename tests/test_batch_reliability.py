@@ -290,3 +290,21 @@ def test_an_input_without_documents_is_warned_about(tmp_path, tiny_ner_dir, caps
     err = capsys.readouterr().err.splitlines()
     assert err[0].startswith(f"viextract batch: warning: {source} holds no documents (")
     assert len(err) == 2 and err[1].startswith("viextract batch: 0 documents")
+
+
+def test_a_text_or_id_given_twice_in_a_line_is_a_failure_naming_it(tmp_path):
+    """`{"text": "a", "text": "b"}` was extracted as "b", the first text lost without a word; keys the batch
+    does not read, or nested ones, may repeat."""
+    rows = [
+        '{"text": "a", "text": "b"}',
+        '{"id": "x", "text": "t", "id": "y"}',
+        '{"id": "z", "text": "t", "m": 1, "m": 2}',
+    ]
+    source = tmp_path / "in.jsonl"
+    source.write_text("\n".join(rows + ['{"id": "w", "text": "t", "meta": {"text": 1, "text": 2}}']) + "\n")
+    assert [(d.id, d.text, d.source, d.error) for d in read_documents(source)] == [
+        ("1", None, f"{source}:1", "field 'text' given twice; JSON would keep only the last"),
+        ("2", None, f"{source}:2", "field 'id' given twice; JSON would keep only the last"),
+        ("z", "t", f"{source}:3", None),
+        ("w", "t", f"{source}:4", None),
+    ]

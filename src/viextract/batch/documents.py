@@ -152,13 +152,30 @@ def _parse_jsonl_line(raw: bytes, source: str, line_id: str, text_field: str, id
     except UnicodeDecodeError as error:
         return Document(line_id, None, source, f"not UTF-8 ({error})")
     try:
-        record = json.loads(line)
+        record, duplicated = _load_json(line)
     except json.JSONDecodeError as error:
         return Document(line_id, None, source, f"not JSON ({error})")
     if not isinstance(record, dict):
         return Document(line_id, None, source, f"not a JSON object but {_json_kind(record)}")
+    for field in (id_field, text_field):  # other fields are not read: their duplicates lose nothing
+        if field in duplicated:
+            return Document(line_id, None, source, f"field {field!r} given twice; JSON would keep only the last")
     doc_id = _writable(_id_text(record[id_field])) if record.get(id_field) is not None else line_id
     return _checked(doc_id, record.get(text_field, _MISSING), source, text_field)
+
+
+def _load_json(line: str) -> tuple[object, set[str]]:
+    """json.loads, and the keys given twice in the outermost object (json.loads silently keeps the last)."""
+    duplicated: set[str] = set()
+
+    def to_dict(pairs: list[tuple[str, object]]) -> dict:
+        nonlocal duplicated  # the outermost object is built last, so its keys are the ones left here
+        record = dict(pairs)
+        keys = [key for key, _ in pairs]
+        duplicated = {key for key in keys if keys.count(key) > 1} if len(record) < len(pairs) else set()
+        return record
+
+    return json.loads(line, object_pairs_hook=to_dict), duplicated
 
 
 def _id_text(value: object) -> str:
