@@ -91,3 +91,14 @@ def test_from_json_names_the_entity_or_relation_at_fault(entities, relations, me
 
     with pytest.raises(ValueError, match=rf"^from_json\(\): {message}$"):
         Extraction.from_json(f'{{"text": "a", "entities": {entities}, "relations": {relations}}}')
+
+
+@pytest.mark.parametrize(
+    ("data", "missing"), [({"text": "a", "label": "PER"}, "'start', 'end', 'score'"), ([], "'text', .*'score'")]
+)
+def test_entity_from_dict_names_the_missing_fields(data, missing):
+    """A bare KeyError 'start' (or "list indices must be integers"), where from_json says which fields."""
+    from viextract import Entity
+
+    with pytest.raises(ValueError, match=rf"^Entity\.from_dict\(\): field\(s\) \[{missing}\] missing$"):
+        Entity.from_dict(data)

@@ -34,6 +34,7 @@ class Entity:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Entity:
+        _require_fields(data, ENTITY_FIELDS, "Entity.from_dict()")
         return cls(data["text"], data["label"], data["start"], data["end"], data["score"], data.get("value"))
 
 
@@ -54,15 +55,20 @@ ENTITY_FIELDS = ("text", "label", "start", "end", "score")
 RELATION_FIELDS = ("head", "tail", "label", "score")
 
 
+def _require_fields(data: Any, fields: tuple[str, ...], where: str) -> None:
+    """ValueError `where: field(s) [...] missing` unless `data` is a dict holding `fields`: not a bare KeyError."""
+    missing = [field for field in fields if not isinstance(data, dict) or field not in data]
+    if missing:
+        raise ValueError(f"{where}: field(s) {missing} missing")
+
+
 def _records(data: dict[str, Any], key: str, fields: tuple[str, ...]) -> list[dict[str, Any]]:
     """`data[key]`, a list of objects with `fields`: else a ValueError naming the item and field, not a KeyError."""
     items = data[key]
     if not isinstance(items, list):
         raise ValueError(f"from_json(): field '{key}': expected a list, got {type(items).__name__}")
     for index, item in enumerate(items):
-        missing = [field for field in fields if not isinstance(item, dict) or field not in item]
-        if missing:
-            raise ValueError(f"from_json(): {key}[{index}]: field(s) {missing} missing")
+        _require_fields(item, fields, f"from_json(): {key}[{index}]")
     return items
 
 
@@ -115,9 +121,7 @@ class Extraction:
         if not isinstance(s, (str, bytes, bytearray)):
             raise TypeError(f"from_json() takes a JSON str, got {type(s).__name__}")
         data = json.loads(s)
-        missing = [key for key in ("text", "entities", "relations") if not isinstance(data, dict) or key not in data]
-        if missing:
-            raise ValueError(f"from_json(): not an Extraction's JSON: field(s) {missing} missing")
+        _require_fields(data, ("text", "entities", "relations"), "from_json(): not an Extraction's JSON")
         entities = tuple(Entity.from_dict(e) for e in _records(data, "entities", ENTITY_FIELDS))
 
         def entity(i: Any) -> Entity:
