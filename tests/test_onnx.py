@@ -200,3 +200,9 @@ def test_a_revision_with_a_local_folder_is_refused_by_export_as_by_from_pretrain
 def test_a_bad_thread_count_is_named_before_loading(tiny_ner_dir, exported, threads):
     with pytest.raises(ValueError, match=r"^threads must be a positive int, got "):
         load_onnx_extractor(tiny_ner_dir, exported, threads=threads)
+
+
+def test_a_thread_count_beyond_any_machine_is_refused_before_loading(tmp_path):
+    """threads=100000 (a typo, or a byte count in the wrong setting) spent minutes creating threads."""
+    with pytest.raises(ValueError, match=r"^threads must be at most 1024 \(this machine has \d+ cores\), got 100000$"):
+        load_onnx_extractor(tmp_path / "no model here", tmp_path / "none.onnx", threads=100000)

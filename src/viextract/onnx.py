@@ -52,6 +52,9 @@ ONNX_FILE = "model.onnx"
 ONNX_INT8_FILE = "model_int8.onnx"
 # opset 17 has LayerNormalization as one op; every onnxruntime release since 1.14 runs it.
 OPSET = 17
+# Above any machine's core count (more intra-op threads than cores only slows onnxruntime down), yet a fixed
+# number, so a setting that works on a big server is not refused on a laptop; 100000 spent minutes making threads.
+MAX_THREADS = 1024
 # Metadata of an exported graph: the sha256 of the model.safetensors it was exported from and, for a
 # model fetched from the Hub, the repo id and the commit of that snapshot.
 WEIGHTS_DIGEST_KEY = "viextract_weights_sha256"
@@ -293,6 +296,10 @@ def load_onnx_extractor(
 
     if threads is not None:  # '2' was pybind11's "incompatible function arguments", -1 silently ORT's default
         threads = check_positive_int("threads", threads)
+        if threads > MAX_THREADS:
+            raise ValueError(
+                f"threads must be at most {MAX_THREADS} (this machine has {os.cpu_count() or '?'} cores), got {threads}"
+            )
     root = resolve_model_dir(path_or_repo_id, revision=revision, token=token)
     ner_dir, relation_dir = split_model_dir(root)
     config_dict = read_config(ner_dir)
