@@ -25,6 +25,7 @@ from .dates import reference_year, with_date_values
 from .inputs import STDIN, InputError, check_inputs, display_name, read_input
 from .pieces import join_pieces, split_at_line_breaks
 from .results import Extraction
+from .signals import Terminated, terminate_as_interrupt
 
 # The trainer's commands (package viextract_training, the viextract[train] extra), entry points of this
 # group: found by name, never imported here, so extraction needs none of the training dependencies.
@@ -91,7 +92,7 @@ def _extract_command(args: argparse.Namespace) -> int:
     else:
         extractor = default_extractor()
     show = args.progress if args.progress is not None else sys.stderr.isatty()
-    with _terminate_as_interrupt(), _progress_bar(names, show) as progress, _writer(args.format) as write:
+    with terminate_as_interrupt(), _progress_bar(names, show) as progress, _writer(args.format) as write:
         for name, result in _extract_files(extractor, names, args.batch_size, progress, args.document_date):
             write(name, result)
     return 0
@@ -293,27 +294,6 @@ def _html_writer(out):
             # Several inputs: each section is headed by its file, else only their order would tell them apart.
             out.write(render(results, title=", ".join(names), names=names if len(names) > 1 else None))
             out.flush()
-
-
-class Terminated(KeyboardInterrupt):
-    """SIGTERM (`timeout`, a scheduler, `kill`): stops the run as Ctrl-C does, so `json` still gets its `]`."""
-
-
-@contextmanager
-def _terminate_as_interrupt():
-    """SIGTERM raises Terminated while extracting (its default ends the process with the output cut anywhere)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = signal.signal(signal.SIGTERM, _raise_terminated)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
-def _raise_terminated(signum, frame) -> None:
-    raise Terminated
 
 
 @contextmanager

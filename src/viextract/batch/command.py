@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from ..arguments import BATCH_SIZE_HELP
+from ..signals import terminate_as_interrupt
 from .documents import INPUT_FORMATS
 from .runner import ENGINES, BatchOptions
 from .shards import OUTPUT_FORMATS
@@ -46,14 +47,13 @@ def add_batch_command(commands) -> None:
 
 
 def run_batch_command(args: argparse.Namespace) -> int:
-    from ..cli import _terminate_as_interrupt
     from .runner import run_batch
 
     fields = {name: getattr(args, name) for name in BatchOptions.__dataclass_fields__}
     fields["progress"] = args.progress or sys.stderr.isatty()
     try:
         # SIGTERM as Ctrl-C: its default ended this process alone, and the worker processes waited forever.
-        with _terminate_as_interrupt():
+        with terminate_as_interrupt():
             summary = run_batch(BatchOptions(**fields))
     except (ValueError, ImportError) as error:
         print(f"viextract: {error}", file=sys.stderr)
