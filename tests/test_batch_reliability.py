@@ -308,3 +308,35 @@ def test_a_text_or_id_given_twice_in_a_line_is_a_failure_naming_it(tmp_path):
         ("z", "t", f"{source}:3", None),
         ("w", "t", f"{source}:4", None),
     ]
+
+
+def test_a_signal_inside_the_pools_own_code_waits_for_a_safe_point(monkeypatch):
+    """SIGTERM raised as an exception inside ProcessPoolExecutor.submit, which holds the pool's lock, could leave
+    the pool deadlocked: the run hung instead of stopping. It now waits, and is delivered once the pool closed."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from viextract.batch import local
+    from viextract.signals import Terminated, terminate_as_interrupt
+
+    events = []
+
+    class Pool(ThreadPoolExecutor):  # the process pool's interface, in threads, its submit slow enough to be hit
+        def __init__(self, workers, mp_context, initializer, initargs):
+            super().__init__(workers)
+
+        def submit(self, fn, *args):
+            events.append("submit")
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(0.05)  # a handler that raises does so here, inside the pool's code
+            events.append("submitted")
+            return super().submit(lambda: [{"chunk": args[0]}])
+
+        def shutdown(self, *args, **kwargs):
+            events.append("closed")
+            super().shutdown(*args, **kwargs)
+
+    monkeypatch.setattr(local, "ProcessPoolExecutor", Pool)
+    chunks = ([i] for i in range(10))
+    with terminate_as_interrupt(), pytest.raises(Terminated):
+        list(local.map_chunks_local(None, chunks, workers=2, batch_size=1, max_chars=None))
+    assert events == ["submit", "submitted", "closed"]

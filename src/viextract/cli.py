@@ -10,11 +10,9 @@ import csv
 import io
 import json
 import os
-import signal
 import stat
 import sys
 import textwrap
-import threading
 from collections import deque
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -25,7 +23,7 @@ from .dates import reference_year, with_date_values
 from .inputs import STDIN, InputError, check_inputs, display_name, read_input
 from .pieces import join_pieces, split_at_line_breaks
 from .results import Extraction
-from .signals import Terminated, terminate_as_interrupt
+from .signals import Terminated, deferred_signals, terminate_as_interrupt
 
 # The trainer's commands (package viextract_training, the viextract[train] extra), entry points of this
 # group: found by name, never imported here, so extraction needs none of the training dependencies.
@@ -211,7 +209,7 @@ def _writer(output_format: str):
         render = format_table if output_format == "table" else _json_line
 
         def write(name: str, result: Extraction) -> None:
-            with _ctrl_c_held():
+            with deferred_signals():
                 out.write(render(name, result) + "\n")
                 out.flush()
 
@@ -222,7 +220,7 @@ def _writer(output_format: str):
     def write_element(name: str, result: Extraction) -> None:
         nonlocal count
         element = json.dumps({"file": name, **result.to_dict()}, ensure_ascii=False, indent=2)
-        with _ctrl_c_held():
+        with deferred_signals():
             out.write(("[\n" if count == 0 else ",\n") + textwrap.indent(element, "  "))
             out.flush()
             count += 1  # before a held Ctrl-C is raised, so the closing bracket matches what was written
@@ -265,7 +263,7 @@ def _triple_writer(out, output_format: str):
             return "".join("\t".join(" ".join(str(v).split()) for v in row) + "\n" for row in rows)
 
     def write(name: str, result: Extraction) -> None:
-        with _ctrl_c_held():
+        with deferred_signals():
             out.write(render(triple_rows(name, result)))
             out.flush()
 
@@ -290,28 +288,10 @@ def _html_writer(out):
     try:
         yield write
     finally:
-        with _ctrl_c_held():
+        with deferred_signals():
             # Several inputs: each section is headed by its file, else only their order would tell them apart.
             out.write(render(results, title=", ".join(names), names=names if len(names) > 1 else None))
             out.flush()
-
-
-@contextmanager
-def _ctrl_c_held():
-    """Ctrl-C or SIGTERM waits until one document's output is written whole, then interrupts as usual."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    received: list[int] = []
-    previous = {number: signal.signal(number, lambda signum, frame: received.append(signum))
-                for number in (signal.SIGINT, signal.SIGTERM)}  # fmt: skip
-    try:
-        yield
-    finally:
-        for number, handler in previous.items():
-            signal.signal(number, handler)
-        if received:
-            raise Terminated if signal.SIGTERM in received else KeyboardInterrupt
 
 
 def build_parser() -> argparse.ArgumentParser:

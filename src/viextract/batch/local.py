@@ -5,9 +5,10 @@ from __future__ import annotations
 import multiprocessing
 from collections import deque
 from collections.abc import Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 
+from ..signals import deferred_signals
 from .documents import Document
 from .loader import ExtractorSpec
 from .records import extract_chunk
@@ -32,23 +33,45 @@ def map_chunks_local(
     # spawn: a forked child would inherit torch's threads and locks mid-state; spawn is safe everywhere.
     context = multiprocessing.get_context("spawn")
     try:
-        with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker, initargs=(spec,)) as pool:
-            pending: deque = deque()
-            try:
-                for chunk in chunks:
-                    pending.append(pool.submit(_extract_in_worker, chunk, batch_size, max_chars))
-                    if len(pending) >= 2 * workers:  # bounded: the input is never read far ahead of the output
-                        yield pending.popleft().result()
-                while pending:
-                    yield pending.popleft().result()
-            finally:  # stopped early (Ctrl-C, SIGTERM, an error): the pool's exit waits only for running chunks
-                for future in pending:
-                    future.cancel()
+        # Ctrl-C and SIGTERM wait for the next safe point: raised inside the pool's own code (a submit holding
+        # its lock) they could leave it deadlocked, the run hanging instead of stopping.
+        with deferred_signals() as received:
+            with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker, initargs=(spec,)) as pool:
+                yield from _in_order(pool, chunks, workers, batch_size, max_chars, received)
     except BrokenProcessPool as error:  # an OSError, so the CLI prints one line, not a traceback
         raise ChildProcessError(
             "a worker process stopped abruptly (killed, or out of memory); the shards written so far are complete: "
             "rerun the same command to resume (with fewer --workers, or a --max-chars, if memory ran out)"
         ) from error
+
+
+class _Signalled(Exception):
+    """Ctrl-C or SIGTERM arrived: stop submitting, and let the pool close before the signal is delivered."""
+
+
+def _in_order(pool, chunks, workers: int, batch_size: int, max_chars: int | None, received: list[int]):
+    pending: deque = deque()
+    try:
+        for chunk in chunks:
+            if received:
+                raise _Signalled
+            pending.append(pool.submit(_extract_in_worker, chunk, batch_size, max_chars))
+            if len(pending) >= 2 * workers:  # bounded: the input is never read far ahead of the output
+                yield _result(pending.popleft(), received)
+        while pending:
+            yield _result(pending.popleft(), received)
+    except _Signalled:
+        return  # the pool's exit waits only for the running chunks; then deferred_signals delivers the signal
+    finally:
+        for future in pending:
+            future.cancel()
+
+
+def _result(future: Future, received: list[int]) -> list[dict]:
+    while not received:
+        if wait([future], timeout=0.1).done:
+            return future.result()
+    raise _Signalled
 
 
 def _init_worker(spec: ExtractorSpec) -> None:
