@@ -106,3 +106,43 @@ def test_the_readme_results_example_is_what_the_bundled_model_prints(capsys):
     script, printed = re.search(r"```python\n(.*?)```\s*```\n(.*?)```", section, re.S).groups()
     exec(compile(script, "README.md", "exec"), {})
     assert capsys.readouterr().out == printed
+
+
+def _json_with_entity(**changes) -> str:
+    data = json.loads(built().to_json())
+    data["entities"][2].update(changes)
+    return json.dumps(data, ensure_ascii=False)
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"start": "21"}, "start: expected int, got str"),
+        ({"end": 34.0}, "end: expected int, got float"),
+        ({"score": "high"}, "score: expected number, got str"),
+        ({"score": True}, "score: expected number, got bool"),
+        ({"label": 5}, "label: expected str, got int"),
+        ({"text": None}, "text: expected str, got NoneType"),
+        ({"value": 2026}, "value: expected str or null, got int"),
+        ({"start": 22}, r"text 'Bùi Thanh Sơn' is not the text at 22:34, 'ùi Thanh Sơn'"),
+        ({"end": 99}, r"start/end 21:99 outside the text \(length 68\)"),
+        ({"start": -1}, r"start/end -1:34 outside the text"),
+    ],
+)
+def test_from_json_refuses_wrong_types_and_offsets_that_miss_the_text(changes, message):
+    """Each was accepted: an Entity with start '21', score 'high', or text that is not at its offsets."""
+    with pytest.raises(ValueError, match=rf"^from_json\(\): entities\[2\]: {message}"):
+        Extraction.from_json(_json_with_entity(**changes))
+
+
+def test_from_json_refuses_a_text_that_is_not_a_str_and_a_relation_score_that_is_not_a_number():
+    data = json.loads(built().to_json())
+    with pytest.raises(ValueError, match=r"^from_json\(\): relations\[1\]: score: expected number, got str$"):
+        Extraction.from_json(
+            json.dumps({**data, "relations": [data["relations"][0], {**data["relations"][1], "score": "x"}]})
+        )
+    with pytest.raises(
+        ValueError, match=r"^from_json\(\): not an Extraction's JSON: text: expected str, got NoneType$"
+    ):
+        Extraction.from_json(json.dumps({**data, "text": None, "entities": []}))
+    assert Extraction.from_json(json.dumps({**data, "relations": [{**data["relations"][0], "score": 1}]}))

@@ -51,18 +51,47 @@ class Relation:
         return {"head": self.head.to_dict(), "tail": self.tail.to_dict(), "label": self.label, "score": self.score}
 
 
-ENTITY_FIELDS = ("text", "label", "start", "end", "score")
-RELATION_FIELDS = ("head", "tail", "label", "score")
+NUMBER = (int, float)
+OPTIONAL_STR = (str, type(None))  # a field that may also be left out
+ENTITY_FIELDS: dict[str, Any] = {
+    "text": str,
+    "label": str,
+    "start": int,
+    "end": int,
+    "score": NUMBER,
+    "value": OPTIONAL_STR,
+}
+RELATION_FIELDS: dict[str, Any] = {"head": int, "tail": int, "label": str, "score": NUMBER}
+EXTRACTION_FIELDS: dict[str, Any] = {"text": str, "entities": object, "relations": object}  # lists: `_records`
 
 
-def _require_fields(data: Any, fields: tuple[str, ...], where: str) -> None:
-    """ValueError `where: field(s) [...] missing` unless `data` is a dict holding `fields`: not a bare KeyError."""
-    missing = [field for field in fields if not isinstance(data, dict) or field not in data]
+def _require_fields(data: Any, fields: dict[str, Any], where: str) -> None:
+    """ValueError `where: field(s) [...] missing` unless `data` is a dict holding `fields`: not a bare KeyError.
+
+    Then `where: start: expected int, got str` for the first field not of its type.
+    """
+    required = [field for field, kind in fields.items() if kind is not OPTIONAL_STR]
+    missing = [field for field in required if not isinstance(data, dict) or field not in data]
     if missing:
         raise ValueError(f"{where}: field(s) {missing} missing")
+    for field, kind in fields.items():
+        value = data.get(field)
+        # JSON true is a Python bool, which isinstance counts as an int
+        if not isinstance(value, kind) or (isinstance(value, bool) and kind is not object):
+            expected = {NUMBER: "number", OPTIONAL_STR: "str or null"}.get(kind) or kind.__name__
+            raise ValueError(f"{where}: {field}: expected {expected}, got {type(value).__name__}")
 
 
-def _records(data: dict[str, Any], key: str, fields: tuple[str, ...]) -> list[dict[str, Any]]:
+def _require_offsets(entity: Entity, text: str, where: str) -> None:
+    """ValueError unless `entity.text` is `text[start:end]`, as `Extraction` promises."""
+    if not 0 <= entity.start <= entity.end <= len(text):
+        raise ValueError(f"{where}: start/end {entity.start}:{entity.end} outside the text (length {len(text)})")
+    if text[entity.start : entity.end] != entity.text:
+        found = text[entity.start : entity.end]
+        raise ValueError(f"{where}: text {entity.text!r} is not the text at {entity.start}:{entity.end}, {found!r}")
+
+
+def _records(data: dict[str, Any], key: str, fields: dict[str, Any]) -> list[dict[str, Any]]:
     """`data[key]`, a list of objects with `fields`: else a ValueError naming the item and field, not a KeyError."""
     items = data[key]
     if not isinstance(items, list):
@@ -121,8 +150,10 @@ class Extraction:
         if not isinstance(s, (str, bytes, bytearray)):
             raise TypeError(f"from_json() takes a JSON str, got {type(s).__name__}")
         data = json.loads(s)
-        _require_fields(data, ("text", "entities", "relations"), "from_json(): not an Extraction's JSON")
+        _require_fields(data, EXTRACTION_FIELDS, "from_json(): not an Extraction's JSON")
         entities = tuple(Entity.from_dict(e) for e in _records(data, "entities", ENTITY_FIELDS))
+        for index, e in enumerate(entities):
+            _require_offsets(e, data["text"], f"from_json(): entities[{index}]")
 
         def entity(i: Any) -> Entity:
             if not isinstance(i, int) or isinstance(i, bool) or not 0 <= i < len(entities):
