@@ -37,10 +37,22 @@ def test_to_returns_self_and_moves_the_device(full):
     assert full.relation_extractor.device == torch.device("cpu")
 
 
+def test_to_a_gpu_this_machine_lacks_names_it_and_leaves_the_models_where_they_were(full, monkeypatch):
+    """Was torch's AssertionError 'Torch not compiled with CUDA enabled' from inside the model."""
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    for device in ("cuda", 0):
+        with pytest.raises(ValueError, match=r"^cuda(:0)? is not available on this machine$"):
+            full.to(device)
+    with pytest.raises(TypeError, match=r"^to\(\) takes a device .*got None$"):
+        full.to(None)
+    assert full.device == torch.device("cpu")
+
+
 @pytest.mark.parametrize(
     ("options", "message"),
     [
         ({"device": "cuda:99"}, r"^cuda:99 is not available on this machine$"),
+        ({"device": 99}, r"^cuda:99 is not available on this machine$"),  # was torch's bare RuntimeError
         ({"segmenter": "nope"}, r"^unknown segmenter 'nope'; choose one of"),
         ({"device": "meta", "quantize": "int8"}, r"^quantize='int8' runs on the CPU only$"),
     ],

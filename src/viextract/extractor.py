@@ -101,11 +101,13 @@ def keep_labels(result: Extraction, labels: frozenset[str] | None) -> Extraction
     return Extraction(result.text, tuple(e for e in result.entities if e.label in labels), relations)
 
 
-def resolve_device(device: str | torch.device | None) -> torch.device:
-    """`device` as a torch.device (None: a GPU if there is one). A GPU this machine lacks is a ValueError
-    here, before loading, not torch's AssertionError once the model is loaded."""
+def resolve_device(device: str | int | torch.device | None) -> torch.device:
+    """`device` as a torch.device (None: a GPU if there is one; an int: that CUDA GPU, as in torch). A GPU
+    this machine lacks is a ValueError here, before loading, not torch's AssertionError once loaded."""
     if device is None:
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if isinstance(device, int) and not isinstance(device, bool):
+        device = f"cuda:{device}"  # torch.device(5) itself raises a bare RuntimeError where there is no GPU
     target = torch.device(device)
     if target.type in ("cuda", "mps"):  # other kinds (xpu, ...) are left for torch to judge
         check_device(str(target))
@@ -135,9 +137,13 @@ class Extractor:
     def device(self) -> torch.device:
         return self.tagger.device
 
-    def to(self, device: str | torch.device) -> Extractor:
-        """Move the models to `device` ("cpu", "cuda", "cuda:0", "mps"); returns self, as torch does."""
-        target = torch.device(device)
+    def to(self, device: str | int | torch.device) -> Extractor:
+        """Move the models to `device` ("cpu", "cuda", "cuda:0", 0, "mps"); returns self, as torch does.
+
+        A GPU this machine lacks is a ValueError naming it, as in `from_pretrained`."""
+        if device is None:  # resolve_device reads None as "pick one": to() is told where
+            raise TypeError("to() takes a device (cpu, cuda, cuda:0, mps), got None")
+        target = resolve_device(device)
         self.ner_model.to(target)
         if self.relation_extractor is not None:
             self.relation_extractor.model.to(target)
@@ -148,7 +154,7 @@ class Extractor:
     def from_pretrained(
         cls,
         path_or_repo_id: str | os.PathLike,
-        device: str | torch.device | None = None,
+        device: str | int | torch.device | None = None,
         *,
         revision: str | None = None,
         token: str | None = None,
