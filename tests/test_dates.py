@@ -107,6 +107,10 @@ def test_no_year_and_no_document_date_is_none():
 def test_bad_document_date_names_the_argument():
     with pytest.raises(ValueError, match="document_date"):
         normalize_date("15/3", "2026-02-30")
+    # Full-width digits are no ISO date; were read as 2026 (a text's ` date` header may still have them)
+    with pytest.raises(ValueError, match=r"^document_date must be an ISO date 'YYYY-MM-DD', got '２０２６-03-01'$"):
+        normalize_date("15/3", "２０２６-03-01")
+    assert normalize_date("15/3", "2026") == normalize_date("15/3", "2026-06") == "2026-03-15"  # as documented
     with pytest.raises(TypeError, match="document_date"):
         normalize_date("15/3", 2026)
 

@@ -41,7 +41,8 @@ def reference_year(document_date: dt.date | str | None) -> int | None:
     if not isinstance(document_date, str):
         kind = type(document_date).__name__
         raise TypeError(f"document_date must be a datetime.date or an ISO 'YYYY-MM-DD' str, got {kind}")
-    match = re.fullmatch(r"(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?", document_date.strip())
+    # ASCII digits only: \d alone let '２０２４-01-01' through, which is no ISO date
+    match = re.fullmatch(r"(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?", document_date.strip(), re.ASCII)
     try:
         if match is None:
             raise ValueError
@@ -56,11 +57,12 @@ def header_date(text: str, start: int = 0) -> str | None:
     match = _HEADER.match(text, start)
     if match is None:
         return None
+    found = "".join(str(int(c)) if c.isdecimal() else c for c in match.group(1))  # ASCII digits, as ISO wants
     try:
-        reference_year(match.group(1))
+        reference_year(found)
     except ValueError:
         return None
-    return "".join(str(int(c)) if c.isdecimal() else c for c in match.group(1))  # ASCII digits, as ISO wants
+    return found
 
 
 def blank_header(text: str) -> str:
