@@ -366,3 +366,21 @@ def test_a_reader_that_stops_early_does_not_cost_the_summary(tmp_path, monkeypat
         monkeypatch.undo()
     summary = json.loads((tmp_path / "logs" / "summary.json").read_text(encoding="utf-8"))
     assert [(job["name"], job["state"]) for job in summary] == [("quick", "ok")]
+
+
+def test_a_reader_that_stops_mid_run_does_not_stop_the_jobs(tmp_path, monkeypatch, capsys):
+    """`jobs ... | tee log` with tee gone: the progress line's broken pipe was reported as a log-folder error
+    and every running job was stopped."""
+    done = tmp_path / "slow.done"
+    entries = [{"name": "quick", "cmd": "true"}, {"name": "slow", "cmd": f"sleep 1.5; echo slow; touch {done}"}]
+    (tmp_path / "jobs.json").write_text(json.dumps(entries), encoding="utf-8")
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    with open(write_end, "w", encoding="utf-8", buffering=1) as closed_pipe:
+        monkeypatch.setattr(sys, "stdout", closed_pipe)
+        status = main([str(tmp_path / "jobs.json"), "--log-dir", str(tmp_path / "logs"), "--max-parallel", "2"])
+        monkeypatch.undo()
+    assert status == 141 and capsys.readouterr().err == ""
+    assert done.exists() and (tmp_path / "logs" / "slow.log").read_text() == "slow\n"
+    summary = json.loads((tmp_path / "logs" / "summary.json").read_text(encoding="utf-8"))
+    assert [(job["name"], job["state"]) for job in summary] == [("quick", "ok"), ("slow", "ok")]

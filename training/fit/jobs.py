@@ -13,7 +13,8 @@ Background processes a job's shell leaves running in its group when it exits are
 SIGKILL 2 s later), so that none holds the GPU; the table and summary count them (Linux only: /proc).
 A runner killed outright (kill -9) leaves no job running: a watchdog process stops them (see Watchdog).
 The exit status is 0 only when every job succeeded; 130 when stopped by Ctrl-C, 143 by SIGTERM (128 + the
-first signal, as the shell and `viextract extract` report them).
+first signal, as the shell and `viextract extract` report them). A reader of stdout that goes away (`| tee`
+stopped) ends the output, not the jobs: they run on, the logs and summary are written, and the status is 141.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from pathlib import Path
 # json_text, not files: files checks documents with viextract, which imports torch, never needed here.
 from ..data.documents import DataError
 from ..data.json_text import read_json, write_json
-from ..pipes import quiet_pipe
+from ..pipes import SIGPIPE_STATUS, quiet_pipe, reader_left
 
 
 @dataclass
@@ -132,6 +133,21 @@ class Signals:
         self.count += 1
         if self.first is None:
             self.first = signum
+
+
+class Progress:
+    """The live line on stdout as each job ends. A reader that goes away (`| tee` stopped) ends the lines, not the
+    jobs: stdout is pointed at /dev/null and `lost` set, for the exit status."""
+
+    def __init__(self) -> None:
+        self.lost = False
+
+    def say(self, line: str) -> None:
+        try:
+            print(line, flush=True)
+        except BrokenPipeError:
+            self.lost = True
+            reader_left()
 
 
 class Watchdog:
@@ -241,22 +257,28 @@ def _stop_all(running: dict[str, tuple[subprocess.Popen, float]], by_name, signa
 
 
 def run_jobs(
-    jobs: Sequence[Job], max_parallel: int, deadline_s: float, log_dir: Path, signals: Signals | None = None
+    jobs: Sequence[Job],
+    max_parallel: int,
+    deadline_s: float,
+    log_dir: Path,
+    signals: Signals | None = None,
+    progress: Progress | None = None,
 ) -> list[Job]:
     """Run `jobs` as described in the module docstring; returns them with their final state.
 
     A Ctrl-C or SIGTERM (counted by `signals`, installed here when not given) stops every running job, then
-    raises KeyboardInterrupt."""
+    raises KeyboardInterrupt. A line goes to `progress` as each job ends."""
     if signals is None:
         with Signals() as signals:
-            return run_jobs(jobs, max_parallel, deadline_s, log_dir, signals)
+            return run_jobs(jobs, max_parallel, deadline_s, log_dir, signals, progress)
+    progress = progress or Progress()
     log_dir.mkdir(parents=True, exist_ok=True)
     by_name = {job.name: job for job in jobs}
     running: dict[str, tuple[subprocess.Popen, float]] = {}
     why = "runner error"  # a log that cannot be opened, or a bug here
     with Watchdog() as watchdog:
         try:
-            why = _loop(jobs, by_name, running, max_parallel, deadline_s, log_dir, signals, watchdog)
+            why = _loop(jobs, by_name, running, max_parallel, deadline_s, log_dir, signals, watchdog, progress)
         finally:  # no job left running, whatever ended the loop
             _stop_all(running, by_name, signals, "interrupted" if signals.count else why, watchdog)
             for job in jobs:
@@ -267,11 +289,11 @@ def run_jobs(
     return list(jobs)
 
 
-def _loop(jobs, by_name, running, max_parallel: int, deadline_s: float, log_dir: Path, signals, watchdog) -> str:
+def _loop(jobs, by_name, running, max_parallel: int, deadline_s: float, log_dir: Path, signals, watchdog, progress):
     """Start and watch jobs until every one has ended ("" returned), the deadline or a signal ("interrupted")."""
     start = time.monotonic()
     while not signals.count:
-        _reap(by_name, running, start, signals, watchdog)
+        _reap(by_name, running, start, signals, watchdog, progress)
         if time.monotonic() - start > deadline_s:
             return "deadline"
         _start_ready(jobs, by_name, running, max_parallel, log_dir, watchdog)
@@ -281,7 +303,7 @@ def _loop(jobs, by_name, running, max_parallel: int, deadline_s: float, log_dir:
     return "interrupted"
 
 
-def _reap(by_name, running: dict[str, tuple[subprocess.Popen, float]], start: float, signals, watchdog) -> None:
+def _reap(by_name, running: dict[str, tuple[subprocess.Popen, float]], start: float, signals, watchdog, progress):
     """Record the jobs whose shell has exited, once what it left running in its group is stopped."""
     for name, (process, began) in list(running.items()):
         if _exited(process):
@@ -293,7 +315,7 @@ def _reap(by_name, running: dict[str, tuple[subprocess.Popen, float]], start: fl
             job.state = "ok" if process.returncode == 0 else "failed"
             del running[name]
             notes = ", ".join([f"{job.seconds:.0f}s", *_notes(job)])
-            print(f"[{time.monotonic() - start:6.0f}s] {job.state:6} {name} ({notes})", flush=True)
+            progress.say(f"[{time.monotonic() - start:6.0f}s] {job.state:6} {name} ({notes})")
 
 
 def _notes(job: Job) -> list[str]:
@@ -338,10 +360,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:  # before the handlers are set: reading the file, importing what reads it
         print("interrupted: no job was started", file=sys.stderr)
         return 130
-    interrupted, failure = False, None
+    interrupted, failure, progress = False, None, Progress()
     with Signals() as signals:  # held past the jobs: a second Ctrl-C while the summary is written cannot cut it
         try:
-            run_jobs(jobs, args.max_parallel, args.deadline_s, args.log_dir, signals)
+            run_jobs(jobs, args.max_parallel, args.deadline_s, args.log_dir, signals, progress)
         except KeyboardInterrupt:  # Ctrl-C or SIGTERM (`timeout`, a scheduler): the running jobs were stopped
             interrupted = True
         except OSError as error:  # a job's log could not be opened (a full disk): the running jobs were stopped
@@ -362,6 +384,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(line, file=sys.stderr)
     if interrupted:
         return 128 + (signals.first or signal.SIGINT)
+    if progress.lost:  # as quiet_pipe reports a reader that left during the table
+        return SIGPIPE_STATUS
     return 0 if not failures and all(job.state == "ok" for job in jobs) else 1
 
 
