@@ -75,38 +75,51 @@ def test_the_arguments_a_script_takes_get_past_the_check(tmp_path, script, args)
     assert not (tmp_path / RESULTS / "ner_dev.json").is_file() or (tmp_path / "outputs").is_dir()  # it went on
 
 
-@pytest.mark.parametrize("status", [130, 143])
+@pytest.mark.parametrize("status", [129, 130, 143])
 def test_gpu_build_stops_after_packing_when_the_jobs_were_interrupted(tmp_path, status):
-    """Ctrl-C (the runner's 130) or SIGTERM (143) stopped the jobs, then the script went on to assemble and time
-    a model."""
+    """Ctrl-C (the runner's 130), SIGTERM (143) or SIGHUP (129) stopped the jobs, then the script went on to
+    assemble and time a model."""
     stub = f'case "$*" in *training.fit.jobs*) exit {status} ;; *) exit 0 ;; esac'
     result = run_copy(tmp_path, "gpu_build.sh", "out", stub=stub)
     assert result.returncode == status, result.stderr
     assert (tmp_path / "out" / "results.tgz").is_file() and "results.tgz" not in result.stdout  # no final `ls`
 
 
-# A runner that notes each SIGINT or SIGTERM it gets, and exits as training.fit.jobs does 1 s after the first.
+# A runner that notes each SIGINT, SIGTERM or SIGHUP it gets, and exits as training.fit.jobs does 1 s after the first.
 STOPPABLE = (
     "trap 'echo INT >> runner.got; s=${s:-130}' INT; trap 'echo TERM >> runner.got; s=${s:-143}' TERM; "
+    "trap 'echo HUP >> runner.got; s=${s:-129}' HUP; "
     'echo $$ > runner.pid; s=; n=0; while [ -z "$s" ] && [ $n -lt 300 ]; do sleep 0.1; n=$((n + 1)); done; '
     "sleep 1; exit $s"
 )
 
 
+def default_stop_actions() -> None:
+    """Ctrl-C and SIGHUP as a terminal's script gets them, even when the suite runs under `&` or nohup: an ignored
+    signal cannot be trapped by the script."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)
+
+
 @pytest.mark.parametrize(
     ("signum", "group", "status"),
-    [(signal.SIGTERM, False, 143), (signal.SIGINT, False, 130), (signal.SIGTERM, True, 143)],
+    [
+        (signal.SIGTERM, False, 143),
+        (signal.SIGINT, False, 130),
+        (signal.SIGTERM, True, 143),
+        (signal.SIGHUP, False, 129),
+    ],
 )
 def test_gpu_build_passes_a_stop_on_to_the_runner_once(tmp_path, signum, group, status):
     """A SIGTERM sent to the script's shell alone (not its process group) killed the shell and left the runner
     going until its deadline. Sent to the group as well, as `timeout` does, it must reach the runner once: a
-    second stops the jobs without their grace."""
+    second stops the jobs without their grace. SIGHUP (the terminal closed) killed the shell the same way."""
     env = copy_script(tmp_path, "gpu_build.sh", f'case "$*" in *training.fit.jobs*) {STOPPABLE} ;; *) exit 0 ;; esac')
     pid = tmp_path / "runner.pid"
     with open(tmp_path / "stderr.txt", "w") as stderr:  # not a pipe: a runner left going would hold it open
         script = subprocess.Popen(["bash", "training/gpu_build.sh", "out"], env=env, cwd=tmp_path, stderr=stderr,
                                   stdout=subprocess.DEVNULL, start_new_session=True,
-                                  preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # fmt: skip
+                                  preexec_fn=default_stop_actions)  # fmt: skip
     try:
         deadline = time.monotonic() + 60
         while not (pid.exists() and pid.read_text()) and time.monotonic() < deadline:

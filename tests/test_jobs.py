@@ -107,10 +107,12 @@ def test_unreadable_jobs_files_name_the_file_and_line(tmp_path, capsys):
 
 
 @pytest.mark.parametrize(
-    ("signum", "status", "word"), [(signal.SIGTERM, 143, "terminated"), (signal.SIGINT, 130, "interrupted")]
+    ("signum", "status", "word"),
+    [(signal.SIGTERM, 143, "terminated"), (signal.SIGINT, 130, "interrupted"), (signal.SIGHUP, 129, "hung up")],
 )
 def test_a_stopped_runner_stops_its_jobs_and_writes_the_summary(tmp_path, signum, status, word):
-    """SIGTERM exited 130 too, and said 'interrupted', where `viextract extract` (and the shell) report 143."""
+    """SIGTERM exited 130 too, and said 'interrupted', where `viextract extract` (and the shell) report 143.
+    SIGHUP (the terminal closed) killed the runner outright: no summary, the jobs left to the watchdog."""
     done = tmp_path / "long.done"
     # the job has started (and the runner's handlers are set) once its log has a line
     runner = start_runner(
@@ -168,15 +170,22 @@ def test_the_runner_does_not_import_torch(tmp_path):
     assert subprocess.run([sys.executable, "-c", check], timeout=120).returncode == 0
 
 
-def start_runner(tmp_path: Path, entries: list[dict], ready: list[Path], *args: str) -> subprocess.Popen:
-    """`python -m training.fit.jobs` on `entries`, returned once every file of `ready` exists (the jobs are set)."""
+def start_runner(tmp_path: Path, entries: list[dict], ready: list[Path], *args: str, hup=signal.SIG_DFL):
+    """`python -m training.fit.jobs` on `entries`, returned once every file of `ready` exists (the jobs are set);
+    `hup`: SIGHUP's action at start (SIG_IGN: under nohup)."""
     path = tmp_path / "jobs.json"
     path.write_text(json.dumps(entries), encoding="utf-8")
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
     command = [sys.executable, "-m", "training.fit.jobs", str(path), "--log-dir", str(tmp_path / "logs"), *args]
+
     # Ctrl-C's default action even when the suite runs in the background (a script's `cmd &` ignores SIGINT).
-    runner = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                              preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # fmt: skip
+    def actions():
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        signal.signal(signal.SIGHUP, hup)
+
+    runner = subprocess.Popen(
+        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=actions
+    )
     deadline = time.monotonic() + 120
     while not all(p.exists() and p.stat().st_size for p in ready) and time.monotonic() < deadline:
         time.sleep(0.1)
@@ -384,3 +393,16 @@ def test_a_reader_that_stops_mid_run_does_not_stop_the_jobs(tmp_path, monkeypatc
     assert done.exists() and (tmp_path / "logs" / "slow.log").read_text() == "slow\n"
     summary = json.loads((tmp_path / "logs" / "summary.json").read_text(encoding="utf-8"))
     assert [(job["name"], job["state"]) for job in summary] == [("quick", "ok"), ("slow", "ok")]
+
+
+def test_a_runner_started_under_nohup_runs_on_after_sighup(tmp_path):
+    """nohup's ignored SIGHUP is kept: closing the terminal it was started from must not stop the jobs."""
+    done = tmp_path / "long.done"
+    entries = [{"name": "long", "cmd": f"echo; sleep 1; touch {done}"}]
+    runner = start_runner(tmp_path, entries, [tmp_path / "logs/long.log"], hup=signal.SIG_IGN)
+    try:
+        runner.send_signal(signal.SIGHUP)
+        _, err = runner.communicate(timeout=60)
+    finally:
+        runner.kill()
+    assert runner.returncode == 0 and err == "" and done.exists()

@@ -49,19 +49,20 @@ transformers.__version__, 'datasets', datasets.__version__, 'gpu', torch.cuda.ge
 
 # A plan whose inputs did not travel stops here, in seconds, not after every job has failed.
 python3 -m training.evaluation.kfold_jobs --plan "${PLAN:-configs/gpu_plan.yaml}" --out outputs/gpu/jobs.json || exit 2
-# The runner runs in a process group of its own (set -m), waited for by traps that pass a SIGTERM or Ctrl-C sent
-# to this shell on to it, so that it stops the jobs and what finished is packed. In the foreground, a SIGTERM
+# The runner runs in a process group of its own (set -m), waited for by traps that pass a SIGTERM, SIGHUP (the
+# terminal closed; under nohup neither gets it) or Ctrl-C sent to this shell on to it, so that it stops the jobs and what finished is packed. In the foreground, a SIGTERM
 # for this shell alone (not its group) killed it and left the runner going until its deadline; in this shell's
 # group, a signal sent to the group would reach the runner twice (from the group and from the trap), and a
-# second one stops the jobs without their grace. SIGTERM is passed on once (`timeout` sends it to this shell
-# and to its group), SIGINT each time (a second Ctrl-C kills the jobs at once).
+# second one stops the jobs without their grace. SIGTERM or SIGHUP is passed on once (`timeout` sends it to this
+# shell and to its group), SIGINT each time (a second Ctrl-C kills the jobs at once).
 set -m
 python3 -m training.fit.jobs outputs/gpu/jobs.json --max-parallel "${MAX_PARALLEL:-16}" --deadline-s "$deadline" \
   --log-dir outputs/gpu/logs </dev/null &
 runner=$!
 set +m
-term_sent=""
-trap '[ -n "$term_sent" ] || kill -TERM "$runner" 2>/dev/null; term_sent=1' TERM
+stop_sent=""
+trap '[ -n "$stop_sent" ] || kill -TERM "$runner" 2>/dev/null; stop_sent=1' TERM
+trap '[ -n "$stop_sent" ] || kill -HUP "$runner" 2>/dev/null; stop_sent=1' HUP
 trap 'kill -INT "$runner" 2>/dev/null' INT
 wait "$runner"
 jobs_status=$?
@@ -69,7 +70,7 @@ while kill -0 "$runner" 2>/dev/null; do  # a trap cut the wait short: wait for t
   wait "$runner"
   jobs_status=$?
 done
-trap - TERM INT
+trap - TERM HUP INT
 
 # Every results file, log and small file in one archive, written beside and renamed into place. Packed once
 # now, so that the k-fold results come back even if the command's own time limit cuts off what follows
@@ -81,9 +82,9 @@ pack_results() {
   mv "$out/results.tgz.part" "$out/results.tgz"
 }
 pack_results
-# Ctrl-C or SIGTERM stopped the jobs (the runner's 130 or 143): what finished is packed; stop here, not assemble
-# and time.
-if [ "$jobs_status" -eq 130 ] || [ "$jobs_status" -eq 143 ]; then exit "$jobs_status"; fi
+# Ctrl-C, SIGTERM or SIGHUP stopped the jobs (the runner's 130, 143 or 129): what finished is packed; stop here,
+# not assemble and time.
+case "$jobs_status" in 129 | 130 | 143) exit "$jobs_status" ;; esac
 
 # A plan that trains the bundled model (configs/gpu_plan.yaml) also compares the two relation architectures:
 # the relation model ships one pass per sentence unless the folds say it loses > 1 point end to end. A plan

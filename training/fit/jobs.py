@@ -5,15 +5,16 @@
 JOBS.json is a list of {"name": ..., "cmd": ..., "after": [names]} in priority order: a job starts,
 first come first served, once every job it names in `after` has succeeded, and is skipped if one of
 them failed. At the deadline, running jobs are stopped and the rest skipped, so a time-boxed machine
-(a rented GPU) still returns what finished; Ctrl-C or SIGTERM stops them the same way. Stopping sends
-SIGTERM to every job's process group at once, then SIGKILL 10 s later, or at once on a second Ctrl-C
-or SIGTERM. Each job's output goes to LOG_DIR/NAME.log; a summary table goes to stdout and
-LOG_DIR/summary.json, saying why each killed or skipped job was (the deadline, a failed dependency).
+(a rented GPU) still returns what finished; Ctrl-C, SIGTERM or SIGHUP (the terminal closed; not under
+nohup) stops them the same way. Stopping sends SIGTERM to every job's process group at once, then SIGKILL
+10 s later, or at once on a second such signal. Each job's output goes to LOG_DIR/NAME.log; a summary
+table goes to stdout and LOG_DIR/summary.json, saying why each killed or skipped job was (the deadline, a
+failed dependency).
 Background processes a job's shell leaves running in its group when it exits are stopped then (SIGTERM,
 SIGKILL 2 s later), so that none holds the GPU; the table and summary count them (Linux only: /proc).
 A runner killed outright (kill -9) leaves no job running: a watchdog process stops them (see Watchdog).
-The exit status is 0 only when every job succeeded; 130 when stopped by Ctrl-C, 143 by SIGTERM (128 + the
-first signal, as the shell and `viextract extract` report them). A reader of stdout that goes away (`| tee`
+The exit status is 0 only when every job succeeded; 130 when stopped by Ctrl-C, 143 by SIGTERM, 129 by SIGHUP
+(128 + the first signal, as the shell and `viextract extract` report them). A reader of stdout that goes away (`| tee`
 stopped) ends the output, not the jobs: they run on, the logs and summary are written, and the status is 141.
 """
 
@@ -111,8 +112,13 @@ _GRACE_S = 10.0  # how long stopped jobs get to exit on SIGTERM (flush a log, sa
 _STRAY_GRACE_S = 2.0  # the same for what a finished job left behind: shorter, since no job starts meanwhile
 
 
+_STOPS = {signal.SIGINT: "interrupted", signal.SIGTERM: "terminated", signal.SIGHUP: "hung up"}  # stderr says which
+
+
 class Signals:
-    """Counts SIGINT and SIGTERM while installed: the first stops the jobs, a second kills what is left of them."""
+    """Counts SIGINT, SIGTERM and SIGHUP while installed: the first stops the jobs, a second kills what is left of
+    them. SIGHUP as SIGTERM: the jobs, in sessions of their own, would outlive a runner it killed, until the
+    watchdog stopped them with no summary written."""
 
     def __init__(self) -> None:
         self.count = 0
@@ -120,8 +126,9 @@ class Signals:
         self._saved: dict[int, object] = {}
 
     def __enter__(self) -> Signals:
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            if signal.getsignal(signum) is not signal.SIG_IGN:  # started with `&` by a script: Ctrl-C is not for it
+        for signum in _STOPS:
+            # Ignored at start: Ctrl-C under a script's `&` is not for the runner, nor SIGHUP under nohup.
+            if signal.getsignal(signum) is not signal.SIG_IGN:
                 self._saved[signum] = signal.signal(signum, self._count)
         return self
 
@@ -364,7 +371,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     with Signals() as signals:  # held past the jobs: a second Ctrl-C while the summary is written cannot cut it
         try:
             run_jobs(jobs, args.max_parallel, args.deadline_s, args.log_dir, signals, progress)
-        except KeyboardInterrupt:  # Ctrl-C or SIGTERM (`timeout`, a scheduler): the running jobs were stopped
+        except KeyboardInterrupt:  # Ctrl-C, SIGTERM (`timeout`, a scheduler) or SIGHUP: the running jobs were stopped
             interrupted = True
         except OSError as error:  # a job's log could not be opened (a full disk): the running jobs were stopped
             failure = (
@@ -378,7 +385,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if any(job.why == "deadline" for job in jobs):
         print(_deadline_line(jobs, args.deadline_s), file=sys.stderr)
     if interrupted:
-        word = "terminated" if signals.first == signal.SIGTERM else "interrupted"  # as `viextract extract` says
+        word = _STOPS.get(signals.first, "interrupted")
         failures.append(f"{word}: the running jobs were stopped")
     for line in failures:
         print(line, file=sys.stderr)
