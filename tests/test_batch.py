@@ -678,3 +678,16 @@ def test_records_carry_date_values_and_parquet_keeps_them(tmp_path):
     assert [e["value"] for e in record["entities"]] == ["2026-03-15", None]
     pq.write_table(pa.Table.from_pylist([record], schema=parquet_schema()), tmp_path / "x.parquet")
     assert pq.read_table(tmp_path / "x.parquet").to_pylist()[0]["entities"] == record["entities"]
+
+
+def test_an_out_folder_named_like_a_txt_file_inside_the_input_folder_is_not_an_input(tmp_path, model_dir, paragraphs):
+    """`--out articles/extracted.txt` was read as a document (a failure, 'Is a directory'), and as the files written
+    into it changed its modification time, every rerun was refused as a changed input."""
+    folder = tmp_path / "articles"
+    (folder / "notes.txt").mkdir(parents=True)  # any folder named *.txt is not a .txt file
+    (folder / "a.txt").write_text(paragraphs[0], encoding="utf-8")
+    out = folder / "extracted.txt"
+    run_batch(options(folder, out, model_dir))
+    records, failures = read_output(out)
+    assert [r["id"] for r in records] == ["a.txt"] and failures == []
+    assert run_batch(options(folder, out, model_dir)).shards_skipped == 1

@@ -67,8 +67,14 @@ def input_content_digest(path: str | Path, input_format: str | None = None) -> s
 
 def _input_files(path: Path, input_format: str | None) -> tuple[Path, list[Path]]:
     if (input_format or detect_input_format(path)) == "txt":
-        return path, sorted(path.glob("*.txt"))
+        return path, _txt_files(path)
     return path.parent, [path]
+
+
+def _txt_files(folder: Path) -> list[Path]:
+    """The .txt files of `folder`, sorted by name. Not its folders: an --out named `extracted.txt` inside it would
+    be read as a failed document, and its files' writes would make every rerun a changed input."""
+    return sorted(path for path in folder.glob("*.txt") if not path.is_dir())
 
 
 def files_stamp(root: Path, files: list[Path]) -> str:
@@ -225,7 +231,7 @@ def _read_txt_folder(folder: Path) -> Iterator[Document]:
     """The folder's .txt files sorted by name; a file's id is its name."""
     if not folder.is_dir():
         raise NotADirectoryError(f"{folder}: --input-format txt reads a folder of .txt files")
-    for path in sorted(folder.glob("*.txt")):
+    for path in _txt_files(folder):
         doc_id, source = _writable(path.name), _writable(str(path))
         try:
             yield Document(doc_id, path.read_bytes().decode("utf-8"), source)
