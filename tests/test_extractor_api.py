@@ -53,6 +53,9 @@ def test_to_a_gpu_this_machine_lacks_names_it_and_leaves_the_models_where_they_w
     [
         ({"device": "cuda:99"}, r"^cuda:99 is not available on this machine$"),
         ({"device": 99}, r"^cuda:99 is not available on this machine$"),  # was torch's bare RuntimeError
+        ({"device": "gpu"}, r"^device: 'gpu' is not a device \(try cpu, cuda, cuda:0 or mps\)$"),  # torch's error
+        ({"device": True}, r"^device: True is not a device"),  # was torch's TypeError
+        ({"device": -1}, r"^device: -1 is not a device"),  # was 'Invalid device string: cuda:-1'
         ({"segmenter": "nope"}, r"^unknown segmenter 'nope'; choose one of"),
         ({"device": "meta", "quantize": "int8"}, r"^quantize='int8' runs on the CPU only$"),
     ],

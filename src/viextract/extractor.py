@@ -106,9 +106,13 @@ def resolve_device(device: str | int | torch.device | None) -> torch.device:
     this machine lacks is a ValueError here, before loading, not torch's AssertionError once loaded."""
     if device is None:
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    given = device
     if isinstance(device, int) and not isinstance(device, bool):
         device = f"cuda:{device}"  # torch.device(5) itself raises a bare RuntimeError where there is no GPU
-    target = torch.device(device)
+    try:
+        target = torch.device(device)
+    except (RuntimeError, TypeError, ValueError):  # 'gpu', True, -1: torch's messages name no argument
+        raise ValueError(f"device: {given!r} is not a device (try cpu, cuda, cuda:0 or mps)") from None
     if target.type in ("cuda", "mps"):  # other kinds (xpu, ...) are left for torch to judge
         check_device(str(target))
     return target
