@@ -19,14 +19,22 @@ def check_positive_int(name: str, value: Any) -> int:
     return int(value)
 
 
+def parse_device(device: Any, shown: str | None = None):
+    """`device` as a torch.device, else ValueError `SHOWN is not a device (try ...)` (SHOWN: the value's repr):
+    torch's own errors ('Invalid device string', a TypeError for True) name no argument."""
+    import torch
+
+    try:
+        return torch.device(device)
+    except (RuntimeError, TypeError, ValueError):
+        raise ValueError(f"{shown or repr(device)} is not a device (try cpu, cuda, cuda:0 or mps)") from None
+
+
 def check_device(device: str) -> str:
     """`device` if torch can use it on this machine, else ValueError naming it (a bad name, or no such GPU)."""
     import torch
 
-    try:
-        parsed = torch.device(device)
-    except (RuntimeError, ValueError):
-        raise ValueError(f"{device!r} is not a device (try cpu, cuda, cuda:0 or mps)") from None
+    parsed = parse_device(device)
     available = {
         "cpu": True,
         "cuda": torch.cuda.is_available(),

@@ -15,7 +15,7 @@ from typing import Any, overload
 
 import torch
 
-from .arguments import check_device, check_positive_int
+from .arguments import check_device, check_positive_int, parse_device
 from .bio import decode_bio, drop_symbol_edges
 from .card import write_card
 from .dates import reference_year, with_date_values
@@ -109,10 +109,7 @@ def resolve_device(device: str | int | torch.device | None) -> torch.device:
     given = device
     if isinstance(device, int) and not isinstance(device, bool):
         device = f"cuda:{device}"  # torch.device(5) itself raises a bare RuntimeError where there is no GPU
-    try:
-        target = torch.device(device)
-    except (RuntimeError, TypeError, ValueError):  # 'gpu', True, -1: torch's messages name no argument
-        raise ValueError(f"device: {given!r} is not a device (try cpu, cuda, cuda:0 or mps)") from None
+    target = parse_device(device, f"device: {given!r}")  # 'gpu', True, -1
     if target.type in ("cuda", "mps"):  # other kinds (xpu, ...) are left for torch to judge
         check_device(str(target))
     return target
