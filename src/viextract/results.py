@@ -35,6 +35,11 @@ class Entity:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Entity:
         _require_fields(data, ENTITY_FIELDS, "Entity.from_dict()")
+        return cls._of_checked(data)
+
+    @classmethod
+    def _of_checked(cls, data: dict[str, Any]) -> Entity:
+        """The Entity of a dict whose fields `_require_fields` has already checked."""
         return cls(data["text"], data["label"], data["start"], data["end"], data["score"], data.get("value"))
 
 
@@ -151,12 +156,12 @@ class Extraction:
             raise TypeError(f"from_json() takes a JSON str, got {type(s).__name__}")
         data = json.loads(s)
         _require_fields(data, EXTRACTION_FIELDS, "from_json(): not an Extraction's JSON")
-        entities = tuple(Entity.from_dict(e) for e in _records(data, "entities", ENTITY_FIELDS))
+        entities = tuple(Entity._of_checked(e) for e in _records(data, "entities", ENTITY_FIELDS))
         for index, e in enumerate(entities):
             _require_offsets(e, data["text"], f"from_json(): entities[{index}]")
 
         def entity(i: Any) -> Entity:
-            if not isinstance(i, int) or isinstance(i, bool) or not 0 <= i < len(entities):
+            if not 0 <= i < len(entities):  # an int: `_records` checked its type
                 raise ValueError(f"from_json(): relation refers to entity {i!r}, not an index below {len(entities)}")
             return entities[i]
 
