@@ -50,8 +50,9 @@ transformers.__version__, 'datasets', datasets.__version__, 'gpu', torch.cuda.ge
 # A plan whose inputs did not travel stops here, in seconds, not after every job has failed.
 python3 -m training.evaluation.kfold_jobs --plan "${PLAN:-configs/gpu_plan.yaml}" --out outputs/gpu/jobs.json || exit 2
 # The runner runs in a process group of its own (set -m), waited for by traps that pass a SIGTERM, SIGHUP (the
-# terminal closed; under nohup neither gets it) or Ctrl-C sent to this shell on to it, so that it stops the jobs and what finished is packed. In the foreground, a SIGTERM
-# for this shell alone (not its group) killed it and left the runner going until its deadline; in this shell's
+# terminal closed; under nohup neither gets it) or Ctrl-C sent to this shell on to it, so that it stops the jobs
+# and what finished is packed. In the foreground, a SIGTERM for this shell alone (not its group) killed it and
+# left the runner going until its deadline; in this shell's
 # group, a signal sent to the group would reach the runner twice (from the group and from the trap), and a
 # second one stops the jobs without their grace. SIGTERM or SIGHUP is passed on once (`timeout` sends it to this
 # shell and to its group), SIGINT each time (a second Ctrl-C kills the jobs at once).
