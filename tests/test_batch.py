@@ -16,8 +16,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.batch_helpers import options, write_jsonl
 from tests.relation_helpers import build_tiny_full_model
-from viextract.batch import BatchOptions, Document, extract_chunk, read_documents, read_shard, run_batch, to_record
+from viextract.batch import Document, extract_chunk, read_documents, read_shard, run_batch, to_record
 from viextract.batch.loader import ExtractorSpec
 from viextract.batch.local import map_chunks_local
 from viextract.batch.plugins import ENGINE_GROUP, PLUGIN_ENGINES
@@ -40,21 +41,10 @@ def paragraphs(corpus) -> list[str]:
     return [line for text in corpus for line in text.splitlines() if len(line) > 40]
 
 
-def write_jsonl(path: Path, rows: list[dict]) -> Path:
-    path.write_text("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows), encoding="utf-8")
-    return path
-
-
 def read_output(out: Path) -> tuple[list[dict], list[dict]]:
     records = [r for shard in sorted(out.glob("shard-*")) for r in read_shard(shard)]
     failures = [json.loads(line) for f in sorted(out.glob("failures-*.jsonl")) for line in f.open(encoding="utf-8")]
     return records, failures
-
-
-def options(source: Path, out: Path, model_dir: Path, **overrides) -> BatchOptions:
-    values = dict(model=str(model_dir), shard_size=7, chunk_size=3, threads_per_worker=1)
-    values.update(overrides)
-    return BatchOptions(str(source), str(out), **values)
 
 
 def test_jsonl_records_keep_order_and_offsets_index_the_input(tmp_path, model_dir, paragraphs):

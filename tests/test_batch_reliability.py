@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.batch_helpers import options as batch_options
+from tests.batch_helpers import write_jsonl
 from viextract.batch import BatchOptions, read_documents, read_shard, run_batch
 from viextract.batch.loader import ExtractorSpec
 from viextract.cli import main
@@ -26,14 +28,9 @@ def texts(corpus) -> list[str]:
     return [line for text in corpus for line in text.splitlines() if len(line) > 40][:10]
 
 
-def write_jsonl(path: Path, rows: list[dict]) -> Path:
-    path.write_text("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows), encoding="utf-8")
-    return path
-
-
 def options(source: Path, out: Path, model: Path, **overrides) -> BatchOptions:
-    values = dict(model=str(model), shard_size=4, chunk_size=2, threads_per_worker=1)
-    return BatchOptions(str(source), str(out), **{**values, **overrides})
+    """Smaller shards than test_batch's: these tests' inputs are ten lines."""
+    return batch_options(source, out, model, **{"shard_size": 4, "chunk_size": 2, **overrides})
 
 
 def snapshot(folder: Path) -> dict[str, tuple[bytes, int]]:

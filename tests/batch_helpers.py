@@ -1,0 +1,18 @@
+"""What the batch tests share: JSONL inputs written and run options built one way."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from viextract.batch import BatchOptions
+
+
+def write_jsonl(path: Path, rows: list[dict]) -> Path:
+    path.write_text("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows), encoding="utf-8")
+    return path
+
+
+def options(source: Path, out: Path, model_dir: Path, **overrides) -> BatchOptions:
+    values = dict(model=str(model_dir), shard_size=7, chunk_size=3, threads_per_worker=1)
+    return BatchOptions(str(source), str(out), **{**values, **overrides})
