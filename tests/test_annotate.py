@@ -197,6 +197,23 @@ def test_a_building_head_inside_a_name_is_left_alone():
     ]
 
 
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("Sáng 5/3, Thủ tướng Lào Bun-nhăng Vo-lạ-chít thăm Việt Nam.", "Bun-nhăng Vo-lạ-chít"),
+        ("Bộ trưởng Xay-xổm-phon Phôm-vi-hản phát biểu.", "Xay-xổm-phon Phôm-vi-hản"),
+        ("Ông Khăm-liềng Xi-xổm-phon phát biểu.", "Khăm-liềng Xi-xổm-phon"),
+        ("Đại sứ Lào Khăm - xỉ Vông - xa - vạt phát biểu.", "Khăm - xỉ Vông - xa - vạt"),  # spaced hyphens
+        # A dash after a name starts an apposition: `Hùng`, not `Hùng - nguyên`.
+        ("Ông Nguyễn Văn Hùng - nguyên cán bộ - phát biểu.", "Nguyễn Văn Hùng"),
+        ("Ông Hùng - nguyên cán bộ - phát biểu.", "Hùng"),
+    ],
+)
+def test_a_hyphenated_lao_name_is_one_person(text, name):
+    doc = annotate_text(text, "t")
+    assert [m for m, label in mentions(doc) if label == "PER"] == [name]
+
+
 def test_durations_are_not_dates():
     assert mentions(annotate_text("Quan hệ đã trải qua 60 năm phát triển.", "t")) == []
 

@@ -17,8 +17,8 @@ from . import gazetteers as gz
 MAX_NAME_TOKENS = 24
 
 
-# Longest personal name, in syllables.
-MAX_NAME_SYLLABLES = 4
+# Longest personal name, in words; a hyphenated Lao name part (`Vo-lạ-chít`) is one word.
+MAX_NAME_WORDS = 4
 
 
 @dataclass(frozen=True, order=True)
@@ -373,20 +373,39 @@ _HONORIFICS = re.compile(r"(?<!\w)(?:" + "|".join(map(re.escape, gz.HONORIFICS))
 
 
 def _capitalised_run(text: str, tokens: Tokens, start: int, covered: Sequence[Mention]) -> Mention | None:
-    """Up to MAX_NAME_SYLLABLES capitalised syllables from `start`, not into another entity."""
+    """Up to MAX_NAME_WORDS capitalised words from `start`, not into another entity; a word may run on over
+    hyphens into lower-case syllables, as Lao names are transliterated (`Bun-nhăng Vo-lạ-chít`)."""
     i = tokens.index_at.get(start)
     if i is None or _BARE_ORGANS.match(text, start):
         return None
-    end = start
-    for k in range(i, min(i + MAX_NAME_SYLLABLES, len(tokens.spans))):
-        word = tokens.word(k)
-        s, e = tokens.spans[k]
-        if not (word[0].isupper() and word.isalpha()) or any(c.start < e and s < c.end for c in covered):
+    end, spaced = start, True  # the first word may take spaced hyphens; later ones only if it did
+    for n in range(MAX_NAME_WORDS):
+        if i >= len(tokens.spans) or (n > 0 and text[end : tokens.spans[i][0]] != " "):
             break
-        if k > i and text[tokens.spans[k - 1][1] : s] != " ":
+        word_start, (word_end, i) = tokens.spans[i][0], _name_word(text, tokens, i, spaced)
+        if word_end is None or any(c.start < word_end and word_start < c.end for c in covered):
             break
-        end = e
+        spaced = spaced and (n > 0 or " - " in text[word_start:word_end])
+        end = word_end
+    if " - " in text[start:end] and " " not in text[start:end].replace(" - ", ""):
+        end = text.index(" - ", start)  # one word: the dash more likely starts an apposition (`Hùng - nguyên ...`)
     return Mention(start, end, "PER") if end > start else None
+
+
+def _name_word(text: str, tokens: Tokens, i: int, spaced: bool) -> tuple[int | None, int]:
+    """(end offset, next token index) of the name word at token `i` (end None: no word there): a capitalised
+    syllable, then any `-` and lower-case syllable. Where `spaced`, ` - ` joins too (`Khăm - xỉ Vông - xa - vạt`),
+    so a dash after a name whose first word had none (`Văn Hùng - nguyên ...`) stays out of it."""
+    if not (tokens.word(i)[0].isupper() and tokens.word(i).isalpha()):
+        return None, i
+    joins = {"", "  "} if spaced else {""}  # the gaps on both sides of the hyphen, run together
+    while i + 2 < len(tokens.spans) and tokens.word(i + 1) == "-":
+        (_, a), (b, c), (d, _) = tokens.spans[i : i + 3]
+        syllable = tokens.word(i + 2)
+        if not (syllable.isalpha() and syllable[0].islower()) or text[a:b] + text[c:d] not in joins:
+            break
+        i += 2
+    return tokens.spans[i][1], i + 1
 
 
 def find_titled_persons(text: str, tokens: Tokens, entities: list[Mention]) -> list[Mention]:
