@@ -349,13 +349,19 @@ def fuse_title_organs(text: str, entities: list[Mention]) -> list[Mention]:
     return entities
 
 
-# A building head before a name (`Phủ Chủ tịch`); `Chính Phủ`, capitalised, is the government, not a building.
-_BUILDING_HEAD = re.compile(r"(?<!\w)(?<![Cc]hính )(?:" + "|".join(map(re.escape, BUILDING_HEADS)) + r") ")
+# A building head before a name (conventions.BUILDING_HEADS, and `Nhà` of `Nhà Quốc hội`), in any case: `trụ sở
+# Bộ Công an` is `Trụ sở Bộ Công an`. But `Phủ` only capitalised (`phủ` is a verb: `bao phủ`), never of `Chính Phủ`.
+_BUILDING_HEAD = re.compile(
+    r"(?<!\w)(?<!chính )(?:"
+    + "|".join(h if h != "Phủ" else "(?-i:Phủ)" for h in map(re.escape, BUILDING_HEADS))
+    + r"|nhà(?= quốc hội(?!\w))) ",
+    re.IGNORECASE,
+)
 
 
 def find_buildings(text: str, entities: list[Mention]) -> list[Mention]:
     """SCHEMA v1.1: a named building keeps its head, as one LOC: the head and the entity or bare organ after it
-    (`Phủ Chủ tịch`, `Trụ sở Bộ Công an`, `Trụ sở Trung ương Đảng`), as conventions.BUILDING_HEADS has them."""
+    (`Phủ Chủ tịch`, `Trụ sở Bộ Công an`, `Trụ sở Trung ương Đảng`, `Nhà Quốc hội`)."""
     for head in _BUILDING_HEAD.finditer(text):
         if any(e.start <= head.start() < e.end for e in entities):
             continue  # `Điện Biên Phủ`
