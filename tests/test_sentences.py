@@ -17,6 +17,34 @@ def test_does_not_split_after_abbreviation_or_initial():
     assert sentences("Ông A. Smith phát biểu.") == ["Ông A. Smith phát biểu."]
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Nguyễn Văn A. Sau đó ông về nước.", ["Nguyễn Văn A.", "Sau đó ông về nước."]),
+        ("Bị cáo Trần Thị B. Hai bên tranh luận.", ["Bị cáo Trần Thị B.", "Hai bên tranh luận."]),
+        ("Ông Lê Văn C. Tại đây ông phát biểu.", ["Ông Lê Văn C.", "Tại đây ông phát biểu."]),
+        ("Các ông Nguyễn Văn A, Trần Văn B. Hai người ký.", ["Các ông Nguyễn Văn A, Trần Văn B.", "Hai người ký."]),
+    ],
+)
+def test_a_placeholder_name_ends_the_sentence_after_its_letter(text, expected):
+    assert sentences(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Ngoại trưởng Mỹ H. Clinton phát biểu.",  # a capitalised word before, but no surname
+        "Tổng thống George W. Bush đến Hà Nội.",
+        "Chị Nguyễn T. Hà cho biết.",  # a surname right before the letter: an initial inside the name
+        "Chị Nguyễn Thị H. (30 tuổi) cho biết.",  # a placeholder, but no sentence starts after it
+        "Anh Lê Văn C. cho biết thêm.",
+        "Đoàn đến TP. Hồ Chí Minh hôm qua.",
+    ],
+)
+def test_initials_and_abbreviations_near_names_stay_in_the_sentence(text):
+    assert sentences(text) == [text]
+
+
 def test_does_not_split_inside_numbers_or_before_lowercase():
     assert sentences("Tăng 3.5 lần so với 10.10.2025 năm trước.") == ["Tăng 3.5 lần so với 10.10.2025 năm trước."]
     assert sentences("Chiều tối 10/10. tại thủ đô Vientiane") == ["Chiều tối 10/10. tại thủ đô Vientiane"]

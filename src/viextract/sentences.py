@@ -2,8 +2,10 @@
 
 A sentence ends at a line break, or at `.`, `!`, `?` or `…` (with any closing quotes or
 brackets) followed by whitespace and then something that can open a sentence. It does
-not end after abbreviations such as `TP.`, after single initials, inside numbers
-(`3.5`, `10.10.2025`), or where the next word starts in lower case. A line break is a wrap,
+not end after abbreviations such as `TP.`, after single initials (`H. Clinton`), inside numbers
+(`3.5`, `10.10.2025`), or where the next word starts in lower case. A single letter that closes a
+Vietnamese placeholder name (`Nguyễn Văn A. Sau đó`: a surname, another capitalised word, the letter)
+is that name's given name, not an initial, and the sentence ends after it. A line break is a wrap,
 not an end, where text was hard-wrapped mid-sentence: a single one after a letter, digit or
 comma and before a lower-case letter.
 """
@@ -17,7 +19,13 @@ from .normalize import LINE_BREAKS, is_separator
 # Abbreviations that end in a full stop without ending the sentence (compared case-sensitively).
 ABBREVIATIONS = frozenset({
     "TP", "Tp", "TS", "ThS", "GS", "PGS", "BS", "KS", "NXB", "Q", "P", "St", "Mr", "Mrs", "Ms", "Dr", "v.v", "vv", "Th",
-})
+})  # fmt: skip
+# Common Vietnamese surnames: a name that starts with one and ends in one letter is a placeholder (`Trần Thị B`).
+# Not `Hà`, `Mai`, `Cao`: they also start place names and common words.
+SURNAMES = frozenset({
+    "Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Huỳnh", "Phan", "Vũ", "Võ", "Đặng", "Bùi", "Đỗ", "Hồ", "Ngô", "Dương",
+    "Lý", "Đào", "Đinh", "Trương", "Lương",
+})  # fmt: skip
 _END = re.compile(r"[.!?…]+[\"'”’»)\]]*")
 _CLOSERS = "\"'”’»)]"
 
@@ -31,6 +39,23 @@ def _word_before(text: str, index: int) -> str:
 
 def _opens_sentence(char: str) -> bool:
     return char.isupper() or char.isdigit() or char in "\"“'‘«([-–—•*"
+
+
+def _is_initial(word: str) -> bool:
+    return len(word) == 1 and word.isalpha() and word.isupper()
+
+
+def _ends_placeholder(text: str, letter_end: int, after: int) -> bool:
+    """Whether the letter before `letter_end` closes a placeholder name (`Nguyễn Văn A`) and a capitalised word
+    follows at `after`: `Nguyễn T. Hà` (one word before) and `Ông A. Smith` (no surname) stay initials."""
+    if not text[after].isupper():
+        return False  # `Nguyễn Thị H. (30 tuổi)`: what follows is no sentence
+    run: list[str] = []  # the capitalised words right before the letter, nearest first
+    for word in reversed(text[max(0, letter_end - 60) : letter_end - 1].split()[-3:]):
+        if not (word[0].isupper() and word.isalpha()):
+            break
+        run.append(word)
+    return any(word in SURNAMES for word in run[1:])  # a surname, then at least one more word
 
 
 def split_sentences(text: str) -> list[tuple[int, int]]:
@@ -49,7 +74,7 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
                 continue
             if match.group().rstrip(_CLOSERS) == ".":
                 word = _word_before(text, match.start())
-                if word in ABBREVIATIONS or (len(word) == 1 and word.isalpha() and word.isupper()):
+                if word in ABBREVIATIONS or (_is_initial(word) and not _ends_placeholder(text, match.start(), after)):
                     continue
             spans.append((start, end))
             start = after
