@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -337,3 +338,34 @@ def test_a_signal_inside_the_pools_own_code_waits_for_a_safe_point(monkeypatch):
     with terminate_as_interrupt(), pytest.raises(Terminated):
         list(local.map_chunks_local(None, chunks, workers=2, batch_size=1, max_chars=None))
     assert events == ["submit", "submitted", "closed"]
+
+
+@pytest.mark.parametrize(
+    ("encoding", "named"),
+    [
+        ("utf-16", "UTF-16"),  # with a byte-order mark, as Windows' "Unicode" save writes it
+        ("utf-16-le", "UTF-16LE"),  # no mark: told by its NUL bytes
+        ("utf-16-be", "UTF-16BE"),
+        ("utf-32", "UTF-32"),
+        ("utf-32-be", "UTF-32BE"),
+    ],
+)
+def test_a_utf16_or_utf32_jsonl_is_one_error_naming_it_before_the_output_folder(tmp_path, encoding, named):
+    """Each of its lines was a failure ('not UTF-8', 'not JSON'), none saying the file was in another encoding."""
+    source = tmp_path / "in.jsonl"
+    source.write_text('{"id": "a", "text": "Hà Nội"}\n{"id": "b", "text": "Huế"}\n', encoding=encoding)
+    with pytest.raises(
+        ValueError,
+        match=rf"^{re.escape(str(source))}: encoded as {named}, not UTF-8; .* \(iconv -f {named} -t UTF-8\)$",
+    ):
+        run_batch(options(source, tmp_path / "out", tmp_path))
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_utf16_txt_file_fails_naming_its_encoding(tmp_path):
+    """A folder's file is one document: it fails alone, but its error says UTF-16, not a byte at a position."""
+    (tmp_path / "a.txt").write_text("Hà Nội", encoding="utf-16")
+    (tmp_path / "b.txt").write_text("Huế", encoding="utf-8")
+    documents = list(read_documents(tmp_path))
+    assert [d.text for d in documents] == [None, "Huế"]
+    assert documents[0].error.startswith("not UTF-8 but UTF-16 (")

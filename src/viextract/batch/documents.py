@@ -38,12 +38,16 @@ def detect_input_format(path: Path) -> str:
 def read_documents(
     path: str | Path, input_format: str | None = None, text_field: str = "text", id_field: str = "id"
 ) -> Iterator[Document]:
-    """Every input item in order; an unreadable one is a `Document` with `error`, never an exception."""
+    """Every input item in order; an unreadable one is a `Document` with `error`, never an exception.
+
+    A JSONL file in UTF-16 or UTF-32 is refused whole (ValueError): none of its lines could be read.
+    """
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"{path}: no such input file or folder")
     input_format = input_format or detect_input_format(path)
     if input_format == "jsonl":
+        _refuse_wide_encoding(path)  # here, not in the generator: before the caller makes anything
         return _read_jsonl(path, text_field, id_field)
     if input_format == "txt":
         return _read_txt_folder(path)
@@ -138,6 +142,44 @@ def _duplicate_message(document: Document, earlier: Document, id_field: str) -> 
         f"{document.source}: id {document.id!r} is also the id of {earlier.source}{why}; "
         f"the outputs are keyed by id, so each document needs its own (--id-field picks the field)"
     )
+
+
+_WIDE_MARKS = (  # UTF-32's before UTF-16's: FF FE 00 00 starts with FF FE
+    (codecs.BOM_UTF32_LE, "UTF-32"),
+    (codecs.BOM_UTF32_BE, "UTF-32"),
+    (codecs.BOM_UTF16_LE, "UTF-16"),
+    (codecs.BOM_UTF16_BE, "UTF-16"),
+)
+# Which of the first four bytes are NUL when the text starts with ASCII ('{', a blank line) in each encoding.
+_WIDE_NULS = {
+    (True, True, True, False): "UTF-32BE",
+    (False, True, True, True): "UTF-32LE",
+    (True, False, True, False): "UTF-16BE",
+    (False, True, False, True): "UTF-16LE",
+}
+
+
+def _wide_encoding(start: bytes) -> str | None:
+    """UTF-16 or UTF-32, told by a file's first four bytes (a byte-order mark, or NULs around ASCII), as iconv
+    names it ("UTF-16" when marked, "UTF-16LE" when not); None for anything else."""
+    for mark, name in _WIDE_MARKS:
+        if start.startswith(mark):
+            return name
+    return _WIDE_NULS.get(tuple(byte == 0 for byte in start[:4])) if len(start) >= 4 else None
+
+
+def _refuse_wide_encoding(path: Path) -> None:
+    """One error for the file, not one failure per line: split at byte 0A, none of its lines is UTF-8 JSON."""
+    try:
+        with path.open("rb") as handle:
+            encoding = _wide_encoding(handle.read(4))
+    except OSError:
+        return  # read as usual, which says why
+    if encoding:
+        raise ValueError(
+            f"{path}: encoded as {encoding}, not UTF-8; viextract batch reads UTF-8 JSONL, "
+            f"so convert it first (iconv -f {encoding} -t UTF-8)"
+        )
 
 
 def _read_jsonl(path: Path, text_field: str, id_field: str) -> Iterator[Document]:
@@ -236,9 +278,16 @@ def _read_txt_folder(folder: Path) -> Iterator[Document]:
         try:
             yield Document(doc_id, path.read_bytes().decode("utf-8"), source)
         except UnicodeDecodeError as error:
-            yield Document(doc_id, None, source, f"not UTF-8 ({error})")
+            yield Document(doc_id, None, source, _not_utf8(error))
         except OSError as error:
             yield Document(doc_id, None, source, f"unreadable ({error.strerror or error})")
+
+
+def _not_utf8(error: UnicodeDecodeError) -> str:
+    encoding = _wide_encoding(error.object[:4])
+    return (
+        f"not UTF-8 but {encoding} (iconv -f {encoding} -t UTF-8 converts it)" if encoding else f"not UTF-8 ({error})"
+    )
 
 
 def _read_parquet(path: Path, text_field: str, id_field: str) -> Iterator[Document]:
