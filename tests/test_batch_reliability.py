@@ -11,13 +11,14 @@ import signal
 import subprocess
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import pytest
 
 from tests.batch_helpers import options as batch_options
 from tests.batch_helpers import write_jsonl
-from viextract.batch import BatchOptions, read_documents, read_shard, run_batch
+from viextract.batch import BatchOptions, BatchWarning, read_documents, read_shard, run_batch
 from viextract.batch.loader import ExtractorSpec
 from viextract.cli import main
 
@@ -281,10 +282,17 @@ def test_sigterm_is_terminated_whichever_module_is_run(tmp_path, module):
 
 def test_an_input_without_documents_is_warned_about(tmp_path, tiny_ner_dir, capsys):
     """An empty file or one of blank lines finished '0 documents', exit 0, with nothing to say the input was
-    empty (a wrong path, an export that failed)."""
+    empty (a wrong path, an export that failed); from Python, run_batch said nothing either."""
     source = tmp_path / "in.jsonl"
     source.write_text("\n  \n")
-    assert main(["batch", str(source), "--out", str(tmp_path / "out"), "--model", str(tiny_ner_dir)]) == 0
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        run_batch(options(source, tmp_path / "api", tiny_ner_dir))  # from Python: a warning, once
+        assert [(w.category, w.filename) for w in caught] == [(BatchWarning, __file__)]
+        assert str(caught[0].message).startswith(f"{source} holds no documents (")
+        caught.clear()
+        assert main(["batch", str(source), "--out", str(tmp_path / "out"), "--model", str(tiny_ner_dir)]) == 0
+    assert caught == []  # the CLI says it once, in its own words, not again as a Python warning
     err = capsys.readouterr().err.splitlines()
     assert err[0].startswith(f"viextract batch: warning: {source} holds no documents (")
     assert len(err) == 2 and err[1].startswith("viextract batch: 0 documents")

@@ -9,12 +9,13 @@ Nothing here imports `ray` until its engine is used, and nothing imports `datase
 
 from .documents import Document, read_documents
 from .records import extract_chunk, to_record
-from .runner import BatchOptions, BatchSummary, run_batch
+from .runner import BatchOptions, BatchSummary, BatchWarning, run_batch
 from .shards import read_shard
 
 __all__ = [
     "BatchOptions",
     "BatchSummary",
+    "BatchWarning",
     "Document",
     "extract_chunk",
     "read_documents",

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 
 from ..arguments import BATCH_SIZE_HELP
 from ..signals import terminate_as_interrupt
 from .documents import INPUT_FORMATS
-from .runner import ENGINES, BatchOptions
+from .runner import ENGINES, BatchOptions, BatchWarning
 from .shards import OUTPUT_FORMATS
 
 
@@ -53,19 +54,15 @@ def run_batch_command(args: argparse.Namespace) -> int:
     fields["progress"] = args.progress or sys.stderr.isatty()
     try:
         # SIGTERM as Ctrl-C: its default ended this process alone, and the worker processes waited forever.
-        with terminate_as_interrupt():
+        with terminate_as_interrupt(), warnings.catch_warnings():
+            warnings.simplefilter("ignore", BatchWarning)  # printed below as one line, not as a Python warning
             summary = run_batch(BatchOptions(**fields))
     except (ValueError, ImportError) as error:
         print(f"viextract: {error}", file=sys.stderr)
         return 2
     for note in summary.notes:
         print(f"viextract batch: note: {note}", file=sys.stderr)
-    if summary.documents == 0 and summary.shards_skipped == 0:  # not a rerun that found every shard complete
-        # Exit 0 still (the run did what was asked), but a wrong path or an empty export should not pass unseen.
-        print(
-            f"viextract batch: warning: {args.input} holds no documents "
-            "(an empty file, only blank lines, no rows, or a folder without .txt files)",
-            file=sys.stderr,
-        )
+    for warning in summary.warnings:
+        print(f"viextract batch: warning: {warning}", file=sys.stderr)
     print(f"viextract batch: {summary.describe()}", file=sys.stderr)
     return 0  # failures are counted above and listed in the failures-*.jsonl files

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import time
+import warnings
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
@@ -55,6 +56,10 @@ class BatchOptions:
     progress: bool = False
 
 
+class BatchWarning(UserWarning):
+    """What `run_batch` warns about: an input without documents. The CLI prints it as one line instead."""
+
+
 @dataclass(frozen=True)
 class BatchSummary:
     documents: int  # read and handled in this run (records plus failures)
@@ -65,6 +70,7 @@ class BatchSummary:
     shards_skipped: int  # already complete from an earlier run
     seconds: float
     notes: tuple[str, ...] = ()  # for the user, once: how an old output folder was resumed
+    warnings: tuple[str, ...] = ()  # also warned (`BatchWarning`) by run_batch: an input without documents
 
     @property
     def docs_per_second(self) -> float:
@@ -101,7 +107,11 @@ def run_batch(options: BatchOptions) -> BatchSummary:
             settle=lambda previous: _settle(previous, settings, shards_hold_input, notes),
             first=lambda: {key: digest() for key, digest in _digests(settings).items()},
         )
-        return replace(_write_shards(engine, documents, output, options), notes=tuple(notes))
+        summary = _write_shards(engine, documents, output, options)
+    summary = replace(summary, notes=tuple(notes), warnings=_empty_input_warnings(summary, options.input))
+    for message in summary.warnings:
+        warnings.warn(message, BatchWarning, stacklevel=2)
+    return summary
 
 
 def _write_shards(engine, documents: Iterator[Document], output: OutputDir, options: BatchOptions) -> BatchSummary:
@@ -128,6 +138,14 @@ def _write_shards(engine, documents: Iterator[Document], output: OutputDir, opti
         progress.update(len(outcomes))
     progress.close()
     return BatchSummary(**counts, shards_skipped=len(skipped), seconds=time.perf_counter() - started)
+
+
+def _empty_input_warnings(summary: BatchSummary, source: str) -> tuple[str, ...]:
+    if summary.documents or summary.shards_skipped:  # a rerun that found every shard complete read documents
+        return ()
+    # The run did what was asked, but a wrong path or an empty export should not pass unseen.
+    kinds = "an empty file, only blank lines, no rows, or a folder without .txt files"
+    return (f"{source} holds no documents ({kinds})",)
 
 
 def _check_options(options: BatchOptions) -> None:
