@@ -377,3 +377,23 @@ def test_a_utf16_txt_file_fails_naming_its_encoding(tmp_path):
     documents = list(read_documents(tmp_path))
     assert [d.text for d in documents] == [None, "Huế"]
     assert documents[0].error.startswith("not UTF-8 but UTF-16 (")
+
+
+def test_a_line_python_cannot_parse_fails_alone_naming_its_line(tmp_path):
+    """A number of over 4300 digits (a ValueError, not a JSONDecodeError) stopped the run with a message naming
+    no file or line; a line nested 100,000 deep stopped it with a RecursionError traceback."""
+    lines = [
+        '{"id": "a", "text": "t", "n": ' + "9" * 5000 + "}",
+        '{"id": "b", "x": ' + "[" * 100_000 + "]" * 100_000 + ', "text": "t"}',
+        '{"id": "c", "text": "t"}',
+    ]
+    source = tmp_path / "in.jsonl"
+    source.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    documents = list(read_documents(source))
+    assert [(d.id, d.text, d.source) for d in documents] == [
+        ("1", None, f"{source}:1"),
+        ("2", None, f"{source}:2"),
+        ("c", "t", f"{source}:3"),
+    ]
+    assert documents[0].error.startswith("JSON that Python cannot read (Exceeds the limit (4300 digits)")
+    assert documents[1].error.startswith("JSON that Python cannot read (maximum recursion depth exceeded")

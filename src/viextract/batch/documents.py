@@ -203,6 +203,8 @@ def _parse_jsonl_line(raw: bytes, source: str, line_id: str, text_field: str, id
         record, duplicated = _load_json(line)
     except json.JSONDecodeError as error:
         return Document(line_id, None, source, f"not JSON ({error})")
+    except (ValueError, RecursionError) as error:  # over 4300 digits, or nested past the stack: else the run stopped
+        return Document(line_id, None, source, f"JSON that Python cannot read ({error})")
     if not isinstance(record, dict):
         return Document(line_id, None, source, f"not a JSON object but {_json_kind(record)}")
     for field in (id_field, text_field):  # other fields are not read: their duplicates lose nothing
