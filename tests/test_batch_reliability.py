@@ -397,3 +397,14 @@ def test_a_line_python_cannot_parse_fails_alone_naming_its_line(tmp_path):
     ]
     assert documents[0].error.startswith("JSON that Python cannot read (Exceeds the limit (4300 digits)")
     assert documents[1].error.startswith("JSON that Python cannot read (maximum recursion depth exceeded")
+
+
+def test_hidden_files_of_a_txt_folder_are_not_documents(tmp_path):
+    """macOS leaves `._a.txt` (AppleDouble metadata) beside `a.txt` on copied folders, editors leave `.#a.txt`
+    (a dangling link): each was read as a document, a failure or binary junk extracted, as `*.txt` in a shell
+    would not."""
+    (tmp_path / "a b.txt").write_text("Hà Nội", encoding="utf-8")
+    (tmp_path / "._a b.txt").write_bytes(b"\x00\x05\x16\x07\x00\x02\x00\x00Mac OS X        ")
+    (tmp_path / ".#a b.txt").symlink_to("user@host.1234:1700000000")
+    (tmp_path / "link.txt").symlink_to(tmp_path / "a b.txt")  # a visible link is read as its file
+    assert [(d.id, d.text) for d in read_documents(tmp_path)] == [("a b.txt", "Hà Nội"), ("link.txt", "Hà Nội")]

@@ -77,8 +77,9 @@ def _input_files(path: Path, input_format: str | None) -> tuple[Path, list[Path]
 
 def _txt_files(folder: Path) -> list[Path]:
     """The .txt files of `folder`, sorted by name. Not its folders: an --out named `extracted.txt` inside it would
-    be read as a failed document, and its files' writes would make every rerun a changed input."""
-    return sorted(path for path in folder.glob("*.txt") if not path.is_dir())
+    be read as a failed document, and its files' writes would make every rerun a changed input. Not its hidden
+    files, as a shell's `*.txt`: macOS's `._a.txt` metadata and editors' `.#a.txt` locks are not documents."""
+    return sorted(path for path in folder.glob("*.txt") if not path.name.startswith(".") and not path.is_dir())
 
 
 def files_stamp(root: Path, files: list[Path]) -> str:
