@@ -408,3 +408,22 @@ def test_hidden_files_of_a_txt_folder_are_not_documents(tmp_path):
     (tmp_path / ".#a b.txt").symlink_to("user@host.1234:1700000000")
     (tmp_path / "link.txt").symlink_to(tmp_path / "a b.txt")  # a visible link is read as its file
     assert [(d.id, d.text) for d in read_documents(tmp_path)] == [("a b.txt", "Hà Nội"), ("link.txt", "Hà Nội")]
+
+
+def test_a_parquet_id_that_is_not_a_string_is_its_json_text_as_in_jsonl(tmp_path):
+    """Parquet ids were Python's text: `True`, `{'a': 1}`, `b'x7'`, where the same ids in JSONL were `true` and
+    `{"a": 1}`: one corpus exported both ways got two sets of ids."""
+    pa = pytest.importorskip("pyarrow")
+    import pyarrow.parquet as pq
+
+    columns = {"flag": [True, None], "nested": [{"a": 1}, {"a": None}], "raw": [b"x7", "ý".encode()]}
+    pq.write_table(
+        pa.table({**columns, "when": pa.array([0, 1], pa.timestamp("s")), "text": ["a", "b"]}), tmp_path / "in.parquet"
+    )
+    ids = {name: [d.id for d in read_documents(tmp_path / "in.parquet", id_field=name)] for name in [*columns, "when"]}
+    assert ids == {
+        "flag": ["true", "2"],  # no id: the row number, as before
+        "nested": ['{"a": 1}', '{"a": null}'],
+        "raw": ["x7", "ý"],
+        "when": ["1970-01-01 00:00:00", "1970-01-01 00:00:01"],
+    }

@@ -310,8 +310,17 @@ def _read_parquet(path: Path, text_field: str, id_field: str) -> Iterator[Docume
         ids = values.get(id_field, [None] * batch.num_rows)
         for text, doc_id in zip(values[text_field], ids):
             row += 1
-            doc_id = str(doc_id) if doc_id is not None else str(row)
+            doc_id = _parquet_id(doc_id) if doc_id is not None else str(row)
             yield _checked(doc_id, text, f"{_writable(str(path))}:row {row}", text_field)
+
+
+def _parquet_id(value: object) -> str:
+    """As in JSONL: JSON's kinds as their JSON text (`true`, `{"a": 1}`); bytes as UTF-8; others (a date) as str."""
+    if isinstance(value, bytes):
+        return _writable(value.decode("utf-8", "surrogateescape"))
+    if isinstance(value, (bool, int, float, list, dict)):
+        return json.dumps(value, ensure_ascii=False, default=str)
+    return str(value)
 
 
 def import_pyarrow_parquet(purpose: str):
