@@ -427,3 +427,16 @@ def test_a_parquet_id_that_is_not_a_string_is_its_json_text_as_in_jsonl(tmp_path
         "raw": ["x7", "ý"],
         "when": ["1970-01-01 00:00:00", "1970-01-01 00:00:01"],
     }
+
+
+def test_lines_parted_by_a_carriage_return_alone_fail_saying_so(tmp_path):
+    """Mixed line endings: `\\r\\n` and a final line without one are read; two objects parted by a lone `\\r`
+    (old Mac endings) are one line of JSON Lines, and its failure said only 'Extra data'."""
+    source = tmp_path / "in.jsonl"
+    source.write_bytes(
+        b'{"id": "a", "text": "x"}\r\n{"id": "b", "text": "y"}\r{"id": "c", "text": "z"}\n{"id": "d", "text": "w"}'
+    )
+    documents = list(read_documents(source))
+    assert [(d.id, d.text) for d in documents] == [("a", "x"), ("2", None), ("d", "w")]
+    assert documents[1].error.startswith("not JSON (Extra data: line 1 column 26 (char 25)); ")
+    assert "carriage return" in documents[1].error

@@ -203,7 +203,7 @@ def _parse_jsonl_line(raw: bytes, source: str, line_id: str, text_field: str, id
     try:
         record, duplicated = _load_json(line)
     except json.JSONDecodeError as error:
-        return Document(line_id, None, source, f"not JSON ({error})")
+        return Document(line_id, None, source, f"not JSON ({error}){_lone_return_hint(line)}")
     except (ValueError, RecursionError) as error:  # over 4300 digits, or nested past the stack: else the run stopped
         return Document(line_id, None, source, f"JSON that Python cannot read ({error})")
     if not isinstance(record, dict):
@@ -213,6 +213,13 @@ def _parse_jsonl_line(raw: bytes, source: str, line_id: str, text_field: str, id
             return Document(line_id, None, source, f"field {field!r} given twice; JSON would keep only the last")
     doc_id = _writable(_id_text(record[id_field])) if record.get(id_field) is not None else line_id
     return _checked(doc_id, record.get(text_field, _MISSING), source, text_field)
+
+
+def _lone_return_hint(line: str) -> str:
+    """Why two objects are one line: a string cannot hold a raw carriage return, so one alone parted them."""
+    if "\r" not in line.rstrip("\r\n"):
+        return ""
+    return "; the line holds a carriage return without a line feed (old Mac line endings): JSON Lines end at \\n only"
 
 
 def _load_json(line: str) -> tuple[object, set[str]]:
