@@ -20,6 +20,7 @@ from tests.batch_helpers import options as batch_options
 from tests.batch_helpers import write_jsonl
 from viextract.batch import BatchOptions, BatchWarning, read_documents, read_shard, run_batch
 from viextract.batch.loader import ExtractorSpec
+from viextract.batch.shards import OutputDir, OutputInUseError
 from viextract.cli import main
 
 REPO = Path(__file__).resolve().parents[1]
@@ -440,3 +441,18 @@ def test_lines_parted_by_a_carriage_return_alone_fail_saying_so(tmp_path):
     assert [(d.id, d.text) for d in documents] == [("a", "x"), ("2", None), ("d", "w")]
     assert documents[1].error.startswith("not JSON (Extra data: line 1 column 26 (char 25)); ")
     assert "carriage return" in documents[1].error
+
+
+def test_a_file_system_without_locks_is_not_called_another_run(tmp_path, monkeypatch):
+    """Where file locks are not supported (some network mounts: ENOLCK), every run was refused as 'another
+    viextract batch run is writing this folder', with no other run anywhere."""
+    import fcntl
+
+    def no_locks(handle, operation):
+        raise OSError(errno.ENOLCK, "No locks available")
+
+    monkeypatch.setattr(fcntl, "flock", no_locks)
+    with pytest.raises(OSError, match=r"cannot lock .*\.batch\.lock \(No locks available\)") as raised:
+        with OutputDir(tmp_path / "out", "jsonl").locked():
+            pass
+    assert not isinstance(raised.value, OutputInUseError) and not (tmp_path / "out").exists()

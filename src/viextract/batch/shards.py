@@ -11,7 +11,7 @@ import json
 import os
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from itertools import islice
 from pathlib import Path
 from typing import Any
@@ -34,6 +34,8 @@ class OutputReadOnlyError(OSError):
     """The output folder cannot be written, and the run has something to write there."""
 
 
+# How a lock held by another process is refused: flock's EWOULDBLOCK; Windows' msvcrt.locking EACCES or EDEADLOCK.
+_HELD = (errno.EAGAIN, errno.EWOULDBLOCK, errno.EACCES, errno.EDEADLK)
 # Why a lock file cannot be made in a folder that exists: the folder is not ours to write, or not writable at all.
 _CANNOT_WRITE = (errno.EACCES, errno.EPERM, errno.EROFS)
 
@@ -90,6 +92,8 @@ class OutputDir:
         try:
             handle = _acquire_lock(self.path / LOCK)
         except OSError as error:
+            if made and not isinstance(error, OutputInUseError):  # no other run in it: the folder is ours alone
+                _remove_made_folder(self.path)
             if made or error.errno not in _CANNOT_WRITE:
                 raise
             # A read-only folder (a finished run archived): this run may still check it, writing nothing, so no
@@ -179,6 +183,13 @@ def _make_folder(path: Path) -> None:
         raise OSError(f"{path}: cannot make the output folder ({error.strerror or error})") from None
 
 
+def _remove_made_folder(path: Path) -> None:
+    """The folder `locked` made, with the lock file it may hold; left as it is if anything else is in it."""
+    with suppress(OSError):
+        (path / LOCK).unlink(missing_ok=True)
+        path.rmdir()
+
+
 def _ours(name: str) -> bool:
     return name == LOCK or bool(_TEMP.match(name))
 
@@ -189,8 +200,13 @@ def _acquire_lock(path: Path) -> int:
         handle = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
             _lock_file(handle)
-        except OSError:
+        except OSError as error:
             os.close(handle)
+            if error.errno not in _HELD:  # ENOLCK, EOPNOTSUPP: no run holds it; this file system has no locks
+                raise OSError(
+                    f"cannot lock {path} ({error.strerror or error}); its file system may not support file locks, "
+                    f"which keep two runs from writing one folder: choose an --out on a local disk"
+                ) from None
             holder = _lock_holder(path)
             raise OutputInUseError(
                 f"{path.parent}: another viextract batch run{holder} is writing this folder; "
