@@ -456,3 +456,24 @@ def test_a_file_system_without_locks_is_not_called_another_run(tmp_path, monkeyp
         with OutputDir(tmp_path / "out", "jsonl").locked():
             pass
     assert not isinstance(raised.value, OutputInUseError) and not (tmp_path / "out").exists()
+
+
+def test_a_full_disk_when_the_lock_records_its_pid_neither_stops_the_run_nor_keeps_the_lock(tmp_path, monkeypatch):
+    """The pid only names the holder to a refused run; failing to write it (ENOSPC) stopped even a rerun that had
+    nothing to write, and its descriptor, still locked, kept every later run in this process out."""
+    write = os.write
+
+    def full(handle, data):
+        if data == f"{os.getpid()}\n".encode():
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return write(handle, data)
+
+    monkeypatch.setattr(os, "write", full)
+    output = OutputDir(tmp_path / "out", "jsonl")
+    with output.locked():
+        with pytest.raises(OutputInUseError, match=r"out: another viextract batch run is writing"):
+            with OutputDir(tmp_path / "out", "jsonl").locked():
+                pass
+    monkeypatch.setattr(os, "write", write)
+    with OutputDir(tmp_path / "out", "jsonl").locked():
+        assert (tmp_path / "out" / ".batch.lock").read_text() == f"{os.getpid()}\n"

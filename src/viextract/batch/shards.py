@@ -212,11 +212,19 @@ def _acquire_lock(path: Path) -> int:
                 f"{path.parent}: another viextract batch run{holder} is writing this folder; "
                 f"wait for it to end or choose another --out"
             ) from None
-        if path.exists() and os.stat(path).st_ino == os.fstat(handle).st_ino:
-            os.ftruncate(handle, 0)
-            os.write(handle, f"{os.getpid()}\n".encode())
+        if _same_file(path, handle):
+            with suppress(OSError):  # a full disk: the pid only names the holder to a refused run
+                os.ftruncate(handle, 0)
+                os.write(handle, f"{os.getpid()}\n".encode())
             return handle
         os.close(handle)  # the holder removed it as it ended: lock the file there now
+
+
+def _same_file(path: Path, handle: int) -> bool:
+    try:
+        return os.stat(path).st_ino == os.fstat(handle).st_ino
+    except FileNotFoundError:  # removed since it was opened: by its holder, as it ended
+        return False
 
 
 def _release_lock(path: Path, handle: int) -> None:
