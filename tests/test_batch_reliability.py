@@ -19,6 +19,7 @@ import pytest
 from tests.batch_helpers import options as batch_options
 from tests.batch_helpers import write_jsonl
 from viextract.batch import BatchOptions, BatchWarning, read_documents, read_shard, run_batch
+from viextract.batch.documents import input_content_digest
 from viextract.batch.loader import ExtractorSpec
 from viextract.batch.shards import OutputDir, OutputInUseError
 from viextract.cli import main
@@ -477,3 +478,29 @@ def test_a_full_disk_when_the_lock_records_its_pid_neither_stops_the_run_nor_kee
     monkeypatch.setattr(os, "write", write)
     with OutputDir(tmp_path / "out", "jsonl").locked():
         assert (tmp_path / "out" / ".batch.lock").read_text() == f"{os.getpid()}\n"
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes here")
+def test_a_pipe_or_device_named_txt_in_the_folder_is_not_read(tmp_path):
+    """A named pipe `p.txt` (or a link to /dev/zero) in the folder was opened as a document: the run waited
+    forever on the pipe, or read the device until memory ran out."""
+    (tmp_path / "a.txt").write_text("Hà Nội", encoding="utf-8")
+    os.mkfifo(tmp_path / "p.txt")
+    (tmp_path / "z.txt").symlink_to("/dev/zero")
+    (tmp_path / "gone.txt").symlink_to(tmp_path / "missing")  # a dangling link is still a failure, as before
+
+    class Waited(Exception):  # not TimeoutError: an OSError, which a failed read catches
+        pass
+
+    def waited(signum, frame):
+        raise Waited
+
+    previous = signal.signal(signal.SIGALRM, waited)
+    signal.alarm(10)
+    try:
+        documents = [(d.id, d.text) for d in read_documents(tmp_path)]
+        input_content_digest(tmp_path)
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+    assert documents == [("a.txt", "Hà Nội"), ("gone.txt", None)]

@@ -78,8 +78,14 @@ def _input_files(path: Path, input_format: str | None) -> tuple[Path, list[Path]
 def _txt_files(folder: Path) -> list[Path]:
     """The .txt files of `folder`, sorted by name. Not its folders: an --out named `extracted.txt` inside it would
     be read as a failed document, and its files' writes would make every rerun a changed input. Not its hidden
-    files, as a shell's `*.txt`: macOS's `._a.txt` metadata and editors' `.#a.txt` locks are not documents."""
-    return sorted(path for path in folder.glob("*.txt") if not path.name.startswith(".") and not path.is_dir())
+    files, as a shell's `*.txt`: macOS's `._a.txt` metadata and editors' `.#a.txt` locks are not documents. Nor
+    pipes or devices (or links to them): reading one waited forever, or until memory ran out."""
+    return sorted(path for path in folder.glob("*.txt") if not path.name.startswith(".") and _regular_or_dangling(path))
+
+
+def _regular_or_dangling(path: Path) -> bool:
+    """A file, or a link to nothing (read as a failure, so that the run lists it)."""
+    return path.is_file() or (path.is_symlink() and not path.exists())
 
 
 def files_stamp(root: Path, files: list[Path]) -> str:
