@@ -504,3 +504,17 @@ def test_a_pipe_or_device_named_txt_in_the_folder_is_not_read(tmp_path):
         signal.alarm(0)
         signal.signal(signal.SIGALRM, previous)
     assert documents == [("a.txt", "Hà Nội"), ("gone.txt", None)]
+
+
+def test_reading_a_pipe_from_python_loses_none_of_it_to_the_encoding_check(tmp_path):
+    """read_documents reads a pipe once, which is fine from Python; the check for UTF-16 took its first bytes."""
+    read_end, write_end = os.pipe()
+    os.write(write_end, b'{"id": "a", "text": "x"}\n')
+    os.close(write_end)
+    pipe = Path(f"/dev/fd/{read_end}")
+    try:
+        if not pipe.exists():
+            pytest.skip("no /dev/fd here")
+        assert [(d.id, d.text) for d in read_documents(pipe, "jsonl")] == [("a", "x")]
+    finally:
+        os.close(read_end)

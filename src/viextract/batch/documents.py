@@ -177,6 +177,8 @@ def _wide_encoding(start: bytes) -> str | None:
 
 def _refuse_wide_encoding(path: Path) -> None:
     """One error for the file, not one failure per line: split at byte 0A, none of its lines is UTF-8 JSON."""
+    if not path.is_file():  # a pipe is read once: these bytes would be lost (and a FIFO would wait for a writer)
+        return
     try:
         with path.open("rb") as handle:
             encoding = _wide_encoding(handle.read(4))
