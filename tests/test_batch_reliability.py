@@ -19,7 +19,7 @@ import pytest
 from tests.batch_helpers import options as batch_options
 from tests.batch_helpers import write_jsonl
 from viextract.batch import BatchOptions, BatchWarning, read_documents, read_shard, run_batch
-from viextract.batch.documents import input_content_digest
+from viextract.batch.documents import check_unique_ids, input_content_digest
 from viextract.batch.loader import ExtractorSpec
 from viextract.batch.shards import OutputDir, OutputInUseError
 from viextract.cli import main
@@ -518,3 +518,14 @@ def test_reading_a_pipe_from_python_loses_none_of_it_to_the_encoding_check(tmp_p
         assert [(d.id, d.text) for d in read_documents(pipe, "jsonl")] == [("a", "x")]
     finally:
         os.close(read_end)
+
+
+def test_an_id_equal_to_a_line_number_is_not_said_to_be_missing(tmp_path):
+    """Two lines with `"id": 2` were refused with 'in.jsonl:2 has no 'id' field', though line 2 has one."""
+    source = write_jsonl(tmp_path / "in.jsonl", [{"id": 2, "text": "a"}, {"id": 2, "text": "b"}])
+    with pytest.raises(ValueError, match=r"in.jsonl:2: id '2' is also the id of .*in.jsonl:1 \(") as raised:
+        check_unique_ids(source, "jsonl")
+    assert "has no" not in str(raised.value)
+    write_jsonl(source, [{"id": None, "text": "a"}, {"id": "1", "text": "b"}])
+    with pytest.raises(ValueError, match=r"\(a line without an 'id', or with null there, has its line number as id\)"):
+        check_unique_ids(source, "jsonl")

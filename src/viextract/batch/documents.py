@@ -143,8 +143,10 @@ def check_unique_ids(path: str | Path, input_format: str, text_field: str = "tex
 
 
 def _duplicate_message(document: Document, earlier: Document, id_field: str) -> str:
-    numbered = [d.source for d in (earlier, document) if d.source.rsplit(":", 1)[1].removeprefix("row ") == d.id]
-    why = f" ({' and '.join(numbered)} has no {id_field!r} field, so its line number is its id)" if numbered else ""
+    # Only a hint: an id given as 2 on line 2 looks the same as a line number standing in for a missing id.
+    numbered = any(d.source.rsplit(":", 1)[1].removeprefix("row ") == d.id for d in (earlier, document))
+    unit = "row" if document.source.rsplit(":", 1)[1].startswith("row ") else "line"
+    why = f" (a {unit} without an {id_field!r}, or with null there, has its {unit} number as id)" if numbered else ""
     return (
         f"{document.source}: id {document.id!r} is also the id of {earlier.source}{why}; "
         f"the outputs are keyed by id, so each document needs its own (--id-field picks the field)"
