@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from viextract.batch import BatchOptions
@@ -16,3 +19,23 @@ def write_jsonl(path: Path, rows: list[dict]) -> Path:
 def options(source: Path, out: Path, model_dir: Path, **overrides) -> BatchOptions:
     values = dict(model=str(model_dir), shard_size=7, chunk_size=3, threads_per_worker=1)
     return BatchOptions(str(source), str(out), **{**values, **overrides})
+
+
+class StillRunning(Exception):
+    """Not TimeoutError: that is an OSError, which the batch reader catches as an unreadable file."""
+
+
+@contextmanager
+def gives_up_after(seconds: int) -> Iterator[None]:
+    """Raise StillRunning in a call that hangs (a pipe read, quadratic work), so that the test fails, not waits."""
+
+    def stop(signum, frame):
+        raise StillRunning(f"still running after {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, stop)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)

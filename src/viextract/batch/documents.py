@@ -6,6 +6,7 @@ import codecs
 import hashlib
 import json
 import os
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import islice
@@ -239,8 +240,8 @@ def _load_json(line: str) -> tuple[object, set[str]]:
     def to_dict(pairs: list[tuple[str, object]]) -> dict:
         nonlocal duplicated  # the outermost object is built last, so its keys are the ones left here
         record = dict(pairs)
-        keys = [key for key, _ in pairs]
-        duplicated = {key for key in keys if keys.count(key) > 1} if len(record) < len(pairs) else set()
+        counts = Counter(key for key, _ in pairs) if len(record) < len(pairs) else {}  # not keys.count: quadratic
+        duplicated = {key for key, count in counts.items() if count > 1}
         return record
 
     return json.loads(line, object_pairs_hook=to_dict), duplicated
