@@ -146,3 +146,29 @@ def test_from_json_refuses_a_text_that_is_not_a_str_and_a_relation_score_that_is
     ):
         Extraction.from_json(json.dumps({**data, "text": None, "entities": []}))
     assert Extraction.from_json(json.dumps({**data, "relations": [{**data["relations"][0], "score": 1}]}))
+
+
+@pytest.mark.parametrize("number", ["NaN", "Infinity", "-Infinity", "1e400"])
+def test_from_json_refuses_a_score_that_is_not_finite(number):
+    """Python's json reads NaN, Infinity and 1e400 (inf): each gave a result whose score no JSON can hold."""
+    entity = _json_with_entity(score=0.25).replace('"score": 0.25', f'"score": {number}')
+    with pytest.raises(
+        ValueError, match=r"^from_json\(\): entities\[2\]: score: expected a finite number, got -?(nan|inf)$"
+    ):
+        Extraction.from_json(entity)
+    relation = built().to_json().replace('"score": 0.97', f'"score": {number}')
+    with pytest.raises(ValueError, match=r"^from_json\(\): relations\[0\]: score: expected a finite number"):
+        Extraction.from_json(relation)
+    assert Extraction.from_json(built().to_json().replace('"score": 0.97', f'"score": 1{"0" * 400}'))  # an int: finite
+
+
+def test_to_json_refuses_a_score_that_is_not_finite():
+    """It wrote `"score": NaN`, which is not JSON: other readers refuse the whole document."""
+    result = built()
+    nan_entity = Extraction(TEXT, (*result.entities[:3], Entity("Sonexay Siphandone", "PER", 49, 67, float("nan"))))
+    with pytest.raises(ValueError, match=r"^to_json\(\): entities\[3\]: score: expected a finite number, got nan$"):
+        nan_entity.to_json()
+    son, title = result.entities[2], result.entities[1]
+    inf_relation = Extraction(TEXT, result.entities, (Relation(son, title, "has_title", float("inf")),))
+    with pytest.raises(ValueError, match=r"^to_json\(\): relations\[0\]: score: expected a finite number, got inf$"):
+        inf_relation.to_json()

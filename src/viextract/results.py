@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -85,6 +86,8 @@ def _require_fields(data: Any, fields: dict[str, Any], where: str) -> None:
         if not isinstance(value, kind) or (isinstance(value, bool) and kind is not object):
             expected = {NUMBER: "number", OPTIONAL_STR: "str or null"}.get(kind) or kind.__name__
             raise ValueError(f"{where}: {field}: expected {expected}, got {type(value).__name__}")
+        if isinstance(value, float) and not math.isfinite(value):  # JSON has no NaN: Python's json reads it (and 1e400)
+            raise ValueError(f"{where}: {field}: expected a finite number, got {value!r}")
 
 
 def _require_offsets(entity: Entity, text: str, where: str) -> None:
@@ -137,6 +140,7 @@ class Extraction:
         `Extraction.from_json(result.to_json()) == result`, scores and DATE values included.
         """
         index = self._entity_index()
+        self._require_finite_scores()
         return json.dumps(
             {
                 "text": self.text,
@@ -183,6 +187,14 @@ class Extraction:
         from .graph import extraction_triples
 
         return extraction_triples(self)
+
+    def _require_finite_scores(self) -> None:
+        """ValueError naming the first NaN or infinite score: json.dumps would write `NaN`, which is not JSON."""
+        for key, items in (("entities", self.entities), ("relations", self.relations)):
+            for position, item in enumerate(items):
+                score = item.score
+                if isinstance(score, float) and not math.isfinite(score):
+                    raise ValueError(f"to_json(): {key}[{position}]: score: expected a finite number, got {score!r}")
 
     def _entity_index(self):
         by_id = {id(e): i for i, e in enumerate(self.entities)}
