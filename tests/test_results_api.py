@@ -172,3 +172,14 @@ def test_to_json_refuses_a_score_that_is_not_finite():
     inf_relation = Extraction(TEXT, result.entities, (Relation(son, title, "has_title", float("inf")),))
     with pytest.raises(ValueError, match=r"^to_json\(\): relations\[0\]: score: expected a finite number, got inf$"):
         inf_relation.to_json()
+
+
+def test_to_json_of_a_text_with_half_an_emoji_can_be_written_as_utf8():
+    """A post cut mid-emoji, read from JSON, holds a lone surrogate: to_json kept it raw, and writing the
+    result to a UTF-8 file raised UnicodeEncodeError."""
+    text = json.loads('"\\ud83d Bộ trưởng thăm Lào \\ude00"')
+    result = Extraction(text, (Entity("Lào", "LOC", 17, 20, 0.9),))
+    written = result.to_json()
+    assert "\\ud83d" in written and "\\ude00" in written
+    written.encode("utf-8")
+    assert Extraction.from_json(written) == result

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -57,6 +58,9 @@ class Relation:
         return {"head": self.head.to_dict(), "tail": self.tail.to_dict(), "label": self.label, "score": self.score}
 
 
+# Half of an emoji cut in two (a truncated post read from JSON): written as the escape `json.loads` reads back,
+# since as a character it makes the string impossible to write as UTF-8.
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 NUMBER = (int, float)
 OPTIONAL_STR = (str, type(None))  # a field that may also be left out
 ENTITY_FIELDS: dict[str, Any] = {
@@ -141,7 +145,7 @@ class Extraction:
         """
         index = self._entity_index()
         self._require_finite_scores()
-        return json.dumps(
+        written = json.dumps(
             {
                 "text": self.text,
                 "entities": [{**e.to_dict(), "value": e.value} for e in self.entities],
@@ -152,6 +156,7 @@ class Extraction:
             },
             ensure_ascii=False,
         )
+        return _LONE_SURROGATE.sub(lambda match: f"\\u{ord(match.group()):04x}", written)
 
     @classmethod
     def from_json(cls, s: str) -> Extraction:
