@@ -259,3 +259,12 @@ def test_arcs_are_placed_in_columns_not_characters():
     page = render(Extraction(nfd, (title, person), (Relation(person, title, "has_title", 1.0),)))
     left = float(re.search(r'class="arc" style="left:([0-9.]+)ch', page).group(1))
     assert left == len("Đại tướng") / 2 and len(title.text) > len("Đại tướng")
+
+
+def test_a_text_with_half_an_emoji_renders_a_page_that_can_be_written_as_utf8():
+    """A lone surrogate (a post cut mid-emoji, read from JSON) went into the page as it was: writing the page to a
+    file raised UnicodeEncodeError. It shows as the replacement character, and the marks stay where they were."""
+    text = json.loads('"Bộ trưởng \\ud83d thăm Lào"')
+    page = render(Extraction(text, (Entity("Lào", "LOC", 17, 20, 0.9),)), title="\udc00")
+    page.encode("utf-8")
+    assert "Bộ trưởng \ufffd thăm " in page and parse(page).marks == [("LOC", "Lào")]

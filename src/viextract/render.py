@@ -23,6 +23,7 @@ _COLOURS = ("#a5d8ff", "#ffd8a8", "#b2f2bb", "#d0bfff", "#ffec99", "#fcc2d7", "#
 LABEL_COLOURS: dict[str, str] = dict(zip(ENTITY_LABELS, _COLOURS))
 _OTHER_COLOUR = "#dee2e6"
 _LEVEL_EM = 1.7  # height of one arc level
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 @dataclass(frozen=True)
@@ -51,11 +52,14 @@ def render(
     headings = [f'<h2 class="name">{html.escape(name)}</h2>\n' for name in names] if names else [""] * len(docs)
     sections = "\n".join(_document(doc, index, headings[index]) for index, doc in enumerate(docs))
     heading = f"<h1>{html.escape(title)}</h1>\n" if title else ""
-    return (
+    page = (
         '<!DOCTYPE html>\n<html lang="vi"><head><meta charset="utf-8">\n'
         f"<title>{html.escape(title or 'viextract')}</title>\n<style>{_css()}</style></head>\n"
         f"<body>\n{heading}{_legend()}\n{sections}\n</body></html>\n"
     )
+    # Half an emoji (a post cut short) cannot be written as UTF-8, nor shown: the replacement character, as a
+    # browser shows it, one column for one.
+    return _LONE_SURROGATE.sub("\ufffd", page)
 
 
 def to_displacy(extraction: Extraction, title: str | None = None) -> dict[str, Any]:
