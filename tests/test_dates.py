@@ -174,3 +174,19 @@ def test_no_entity_comes_from_the_header(tiny_extractor, monkeypatch):
     result = tiny_extractor(text)
     assert [e.text for e in result.entities] == ["Lào.", "Ngày 10/10."]
     assert [e.start for e in result.entities] == [17, 23]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Ngày\x0015/3/2026",  # a control character the models read as a space
+        "Ngày\u200b15/3/2026",  # zero-width space
+        "Ngày 1\u00ad5/3/2026",  # a soft hyphen, which the models drop
+        "Ngày 15\u20113\u20112026",  # non-breaking hyphens
+        "ngày 15\u221215/3/2026",  # a minus sign for the range's hyphen
+    ],
+)
+def test_a_date_found_in_text_with_invisible_or_typographic_characters_gets_its_value(text):
+    """The models read these as `Ngày 15/3/2026` and tagged a DATE whose value was None: the dates were read from
+    the raw text, where `\\x00`, U+200B and U+00AD are no space and U+2011 no hyphen."""
+    assert normalize_date(text) == "2026-03-15"

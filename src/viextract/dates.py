@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import unicodedata
 from dataclasses import replace
 
+from .normalize import normalize_text
 from .results import Extraction
 
 # A byte-order mark (files saved by Notepad keep it as a character) is not text before the header.
@@ -30,6 +30,8 @@ _PREFIX = re.compile(
     r"thứ (?:hai|ba|tư|năm|sáu|bảy|[2-7])|chủ nhật)[\s,]+)+"
 )
 _ROMAN = {"i": 1, "ii": 2, "iii": 3, "iv": 4}
+# Hyphens and dashes a word processor or a font puts for `-` (non-breaking, figure dash, minus sign).
+_DASHES = str.maketrans(dict.fromkeys("\u2010\u2011\u2012\u2013\u2014\u2212", "-"))
 
 
 def reference_year(document_date: dt.date | str | None) -> int | None:
@@ -79,7 +81,8 @@ def normalize_date(text: str, document_date: dt.date | str | None = None) -> str
     if not isinstance(text, str):
         raise TypeError(f"text must be a str, got {type(text).__name__}")
     year = reference_year(document_date)
-    s = unicodedata.normalize("NFC", text).casefold().replace("–", "-").replace("—", "-")
+    # Read as the models read it: a no-break space, tab or control is a space, a soft hyphen nothing (normalize.py)
+    s = normalize_text(text).text.casefold().translate(_DASHES)
     s = _PREFIX.sub("", " ".join(s.split()).strip(" .,;:()"))
     for read in (_iso, _years, _quarter, _first_months, _months, _days):
         value = read(s, year)
