@@ -10,9 +10,9 @@ A short name that fits two earlier people stays its own node rather than guess.
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 
+from .normalize import normalize_text
 from .results import Entity, Extraction
 
 MERGED_LABELS = ("PER", "ORG")
@@ -45,9 +45,10 @@ class Triple:
 
 
 def normalize_name(text: str) -> str:
-    """Casefolded NFC with hyphens (and dashes) as spaces and runs of whitespace as one space."""
-    text = unicodedata.normalize("NFC", text).casefold()
-    return " ".join(re.sub(r"[-‐‑–—]", " ", text).split())
+    """Casefolded, as the models read it (`normalize_text`: NFC, old-style tones, invisible characters dropped),
+    with hyphens (and dashes) as spaces and runs of whitespace as one space."""
+    text = normalize_text(text).text.casefold()
+    return " ".join(re.sub(r"[-‐‑‒–—−]", " ", text).split())
 
 
 def merge_nodes(entities: tuple[Entity, ...] | list[Entity]) -> dict[int, Entity]:
