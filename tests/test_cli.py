@@ -54,3 +54,24 @@ def test_unreadable_file_names_the_file(tiny_ner_dir, tmp_path, capsys):
     bad.write_bytes(b"H\xe0 N\xf4i")  # Latin-1 bytes, invalid as UTF-8
     assert main(["extract", str(bad), "--model", str(tiny_ner_dir)]) == 1
     assert "latin1.txt: not UTF-8" in capsys.readouterr().err
+
+
+def test_table_rows_stay_one_line_each_whatever_the_entity_text_holds():
+    """A name wrapped across lines printed as two rows, the second unaligned; a control character in an entity
+    (`\\x1b`, which starts a terminal escape) reached the terminal."""
+    from viextract import Entity, Extraction, Relation
+    from viextract.cli import format_table
+
+    text = "Bộ trưởng Phan Văn\r\nGiang thăm\x1b[2J Lào và Chí\u00adnh\tphủ."
+    name = Entity("Phan Văn\r\nGiang", "PER", 10, 25, 0.9)
+    laos = Entity("thăm\x1b[2J Lào", "LOC", 26, 38, 0.8)
+    gov = Entity("Chí\u00adnh\tphủ", "ORG", 42, 52, 0.7)
+    assert all(text[e.start : e.end] == e.text for e in (name, laos, gov))
+    table = format_table("a.txt", Extraction(text, (name, laos, gov), (Relation(name, laos, "visits", 0.5),)))
+    assert table.splitlines() == [
+        "== a.txt",
+        "10-25  PER  Phan Văn Giang  0.90",
+        "26-38  LOC  thăm [2J Lào    0.80",
+        "42-52  ORG  Chính phủ       0.70",
+        "  Phan Văn Giang --visits--> thăm [2J Lào  0.50",
+    ]

@@ -13,6 +13,7 @@ import os
 import stat
 import sys
 import textwrap
+import unicodedata
 from collections import deque
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -38,15 +39,23 @@ TRAINING_COMMANDS = {
 def format_table(name: str, result: Extraction) -> str:
     """A readable aligned view: one row per entity, then one per relation."""
     lines = [f"== {name}"]
-    rows = [(f"{e.start}-{e.end}", e.label, e.text, f"{e.score:.2f}") for e in result.entities]
+    rows = [(f"{e.start}-{e.end}", e.label, _one_line(e.text), f"{e.score:.2f}") for e in result.entities]
     if rows:
         widths = [max(len(r[i]) for r in rows) for i in range(3)]
         lines += [f"{r[0]:<{widths[0]}}  {r[1]:<{widths[1]}}  {r[2]:<{widths[2]}}  {r[3]}" for r in rows]
     else:
         lines.append("(no entities)")
     for r in result.relations:
-        lines.append(f"  {r.head.text} --{r.label}--> {r.tail.text}  {r.score:.2f}")
+        lines.append(f"  {_one_line(r.head.text)} --{r.label}--> {_one_line(r.tail.text)}  {r.score:.2f}")
     return "\n".join(lines)
+
+
+def _one_line(text: str) -> str:
+    """`text` for one cell: a name wrapped across lines (`Phan Văn\nGiang`) split its row in two, and a control
+    character (`\x1b`) reached the terminal. Each run of them and of whitespace is one space; invisible format
+    characters (soft hyphen, direction marks) are left out."""
+    shown = (char if char.isprintable() else "" if unicodedata.category(char) == "Cf" else " " for char in text)
+    return " ".join("".join(shown).split())
 
 
 class OptionError(ValueError):
