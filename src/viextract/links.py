@@ -11,9 +11,11 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+# An address's name is matched from the start of its run of characters, without giving any back: tried from
+# every position of a long run of letters (a base64 blob, a hash), `[\w.+-]+@` took time quadratic in its length.
 _LINK = re.compile(
     r"(?:\b(?:https?|ftp)://|\bwww\.)\S+"
-    r"|[\w.+-]+@[\w-]+(?:\.[\w-]+)+",
+    r"|(?<![\w.+-])[\w.+-]++@[\w-]+(?:\.[\w-]+)+",
     re.IGNORECASE,
 )
 # A link at the end of a sentence or in brackets does not take the punctuation after it.
