@@ -1,0 +1,71 @@
+"""What `import viextract` costs: torch (1.5 s or more) only where a model runs.
+
+Reading results, `--help` and the workers that only prepare text (the GPU route of `pipe(n_process=N)`)
+never need torch; each check runs in a fresh interpreter, as the property is about a process's first imports.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import viextract
+
+REPO = Path(__file__).resolve().parents[1]
+HEAVY = ("torch", "transformers")
+
+
+def _heavy_modules_after(code: str) -> list[str]:
+    """The HEAVY modules a fresh interpreter has imported once it has run `code`."""
+    check = textwrap.dedent(code) + f"\nimport sys\nprint(sorted(set({HEAVY!r}) & set(sys.modules)))\n"
+    done = subprocess.run(
+        [sys.executable, "-c", check], capture_output=True, text=True, cwd=REPO, timeout=300, check=False
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    return eval(done.stdout.strip().splitlines()[-1])
+
+
+def test_reading_results_and_the_cli_do_not_import_torch():
+    code = """
+        import viextract
+        from viextract import ENTITY_LABELS, Entity, Extraction, HubError, ModelLoadError, Relation, Triple, render
+        import viextract.cli, viextract.batch, viextract.results
+        result = Extraction.from_json('{"text": "Lào", "entities": [], "relations": []}')
+        render(result)
+    """
+    assert _heavy_modules_after(code) == []
+
+
+def test_preparing_text_in_a_worker_does_not_import_torch():
+    """What a text-preparing worker runs: the task unpickled by `_start_worker`, then `_run_task`."""
+    code = """
+        from pathlib import Path
+
+        import viextract
+        from viextract.loading import load_tokenizer, read_config
+        from viextract.align import SubwordAligner
+        from viextract.parallel import DocumentPreparer, _PrepareTask, _pickled_to_file, _start_worker, _run_task
+
+        ner_dir = Path(viextract.__file__).parent / "models" / "default" / "ner"  # extractor.py imports torch
+        config = read_config(ner_dir)
+        tokenizer = load_tokenizer(ner_dir, config["vocab_size"], config.get("pad_token_id"))
+        with _pickled_to_file(_PrepareTask(DocumentPreparer("pyvi", SubwordAligner(tokenizer)))) as path:
+            _start_worker(path, None)
+        [(sentences, windows)], cuts = _run_task(0, ["Ông Nguyễn Văn A đến Hà Nội."])
+        assert len(sentences) == 1 and windows[0], (sentences, windows)
+    """
+    assert _heavy_modules_after(code) == []
+
+
+def test_every_public_name_is_still_importable_from_the_package():
+    from viextract import Extractor, extract
+    from viextract.extractor import Extractor as Defined
+    from viextract.extractor import extract as defined
+
+    assert (Extractor, extract) == (Defined, defined)
+    star: dict = {}
+    exec("from viextract import *", star)  # each name of __all__, the lazy ones included
+    assert set(viextract.__all__) <= set(star) and star["Extractor"] is Defined
+    assert set(viextract.__all__) <= set(dir(viextract))
