@@ -361,7 +361,7 @@ def test_rerun_with_other_settings_or_into_a_foreign_folder_is_refused(tmp_path,
 def test_a_rerun_that_spells_the_same_format_or_model_otherwise_resumes(tmp_path, model_dir, paragraphs, monkeypatch):
     """`--input-format jsonl` against the guess, and `--model <the bundled model's folder>` against the default,
     were refused as other settings though they read the same documents with the same model."""
-    monkeypatch.setattr("viextract.extractor.BUNDLED_MODEL_DIR", model_dir)
+    monkeypatch.setattr("viextract.loading.BUNDLED_MODEL_DIR", model_dir)
     source = write_jsonl(tmp_path / "in.jsonl", [{"id": "a", "text": paragraphs[0]}])
     out = tmp_path / "out"
     run_batch(options(source, out, model_dir, input_format=None, model=None))

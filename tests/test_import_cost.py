@@ -38,6 +38,16 @@ def test_reading_results_and_the_cli_do_not_import_torch():
     assert _heavy_modules_after(code) == []
 
 
+def test_checking_a_batch_run_against_the_bundled_model_does_not_import_torch():
+    """What `viextract batch` does on a run already complete: it compares the bundled model's files."""
+    code = """
+        from viextract.batch.runner import _model_files, _recorded_model
+        folder, files = _model_files(_recorded_model(None))
+        assert _recorded_model(str(folder)) == "bundled" and files
+    """
+    assert _heavy_modules_after(code) == []
+
+
 def test_preparing_text_in_a_worker_does_not_import_torch():
     """What a text-preparing worker runs: the task unpickled by `_start_worker`, then `_run_task`."""
     code = """

@@ -23,6 +23,7 @@ from .errors import ModelLoadError
 from .labels import ENTITY_LABELS
 from .links import drop_link_words, link_spans
 from .loading import (
+    BUNDLED_MODEL_DIR,
     IMPORT_LOCK,
     check_loading_info,
     check_ner_labels,
@@ -567,7 +568,6 @@ def _quantize(model):
         return torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
 
 
-BUNDLED_MODEL_DIR = Path(__file__).parent / "models" / "default"
 _default_extractor: Extractor | None = None
 _default_lock = threading.Lock()
 

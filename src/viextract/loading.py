@@ -23,6 +23,8 @@ from .segment import SEGMENTERS
 WEIGHTS_FILE = "model.safetensors"
 TOKENIZER_FILES = ("vocab.txt", "bpe.codes")
 REQUIRED_FILES = ("config.json", WEIGHTS_FILE, *TOKENIZER_FILES)
+# The model shipped in the package; here, not in extractor.py, so that finding it does not import torch.
+BUNDLED_MODEL_DIR = Path(__file__).parent / "models" / "default"
 
 # transformers' lazy top-level module is not thread-safe: threads importing from it at once get
 # "cannot import name ...". Each of our lazy imports of transformers (or of a module that imports

@@ -25,7 +25,8 @@ class ExtractorSpec:
         if self not in _loaded:
             import torch
 
-            from ..extractor import BUNDLED_MODEL_DIR, Extractor
+            from ..extractor import Extractor
+            from ..loading import BUNDLED_MODEL_DIR
 
             if self.threads:
                 torch.set_num_threads(self.threads)

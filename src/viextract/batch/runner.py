@@ -204,7 +204,7 @@ def _recorded_model(model: str | None) -> str:
 
 
 def _bundled_dir() -> Path:
-    from ..extractor import BUNDLED_MODEL_DIR  # here, not at the top: it imports torch
+    from ..loading import BUNDLED_MODEL_DIR  # not extractor.py's: a run already complete never imports torch
 
     return Path(BUNDLED_MODEL_DIR)
 
