@@ -113,13 +113,29 @@ def test_bad_yaml_shapes(tmp_path):
 def test_a_key_given_twice_names_both_lines(tmp_path):
     # PyYAML keeps the last value silently: a copied line edited for a sweep decided the learning rate.
     path = write(tmp_path / "twice.yaml", "learning_rate: 1.0e-4\nepochs: 3\nlearning_rate: 2.0e-4\n")
-    with pytest.raises(
-        ConfigError, match=r"twice\.yaml: .*line 3: key 'learning_rate' is given twice \(first on line 1\)"
-    ):
+    with pytest.raises(ConfigError) as error:
         NerConfig.load(path)
+    assert str(error.value) == f"{path}:3: learning_rate: given twice (first on line 1); YAML would keep the last"
     # A YAML merge key still lets a later key override what it merged.
     merged = write(tmp_path / "merged.yaml", "<<: {epochs: 3, seed: 1}\nepochs: 4\n")
     assert (NerConfig.load(merged).epochs, NerConfig.load(merged).seed) == (4, 1)
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "problem"),
+    [
+        ("epochs: [1\n", 2, "expected ',' or ']', but got '<stream end>'"),
+        ("epochs: 2\n  batch_size: 3\n", 2, "mapping values are not allowed here"),
+    ],
+)
+def test_broken_yaml_is_one_line_naming_the_file_and_line(tmp_path, text, line, problem):
+    # PyYAML's message ran over five lines, named the file "<unicode string>" and repeated the text.
+    path = write(tmp_path / "broken.yaml", text)
+    with pytest.raises(ConfigError) as error:
+        NerConfig.load(path)
+    message = str(error.value)
+    assert message.startswith(f"{path}:{line}: not valid YAML: {problem}") and "\n" not in message
+    assert "<unicode string>" not in message
 
 
 def test_saved_config_reloads_identically(tmp_path):

@@ -125,7 +125,7 @@ def test_a_bad_plan_is_a_one_line_error_and_the_plan_is_never_overwritten(tmp_pa
     plan = tmp_path / "plan.yaml"
     out = tmp_path / "jobs.json"
     for text, message in [
-        ("k: [4", "not valid YAML"),
+        ("k: [4", "plan.yaml:1: not valid YAML: expected ',' or ']'"),
         ("", "expected a YAML mapping"),
         # k 0 wrote one gathering job and no fold job, exit 0; "4" was a TypeError.
         (

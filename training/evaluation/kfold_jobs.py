@@ -25,6 +25,7 @@ import yaml
 
 from ..data.documents import DataError
 from ..data.files import check_output_file, read_utf8
+from ..fit.config import yaml_error
 from ..fit.jobs import JobsError, check_jobs
 from ..pipes import quiet_pipe
 from .runs import write_out
@@ -144,7 +145,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "they must travel with the repository)"
             )
     except yaml.YAMLError as error:
-        print(f"error: {args.plan}: not valid YAML ({str(error).splitlines()[0]})", file=sys.stderr)
+        print(f"error: {yaml_error(args.plan, error)}", file=sys.stderr)
         return 2
     except (KeyError, TypeError, AttributeError) as error:  # a missing or mistyped key of the plan
         print(f"error: {args.plan}: a key is missing or of the wrong kind ({type(error).__name__}: {error})",

@@ -37,6 +37,22 @@ class ConfigError(ValueError):
     """A configuration key or value is wrong; the message names the key and its source."""
 
 
+class DuplicateYamlKey(yaml.MarkedYAMLError):
+    """A key given twice in one mapping; its message is the key and both lines, not 'not valid YAML'."""
+
+
+def yaml_error(path: str | Path, error: yaml.YAMLError) -> ConfigError:
+    """One line, `file:line: problem`: PyYAML's own message ran over several lines, quoting the text and
+    naming the file "<unicode string>"."""
+    mark = getattr(error, "problem_mark", None) or getattr(error, "context_mark", None)
+    where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
+    if isinstance(error, DuplicateYamlKey):
+        return ConfigError(f"{where}: {error.problem}")
+    problem = getattr(error, "problem", None) or str(error).splitlines()[0]
+    column = f" (column {mark.column + 1})" if mark is not None else ""
+    return ConfigError(f"{where}: not valid YAML: {problem}{column}")
+
+
 class UniqueKeyLoader(yaml.SafeLoader):
     """PyYAML's safe loader, but a key given twice in one mapping is an error: PyYAML silently keeps the
     last, so a copied line edited for a sweep (or a stale one further down) quietly decided the value."""
@@ -49,8 +65,8 @@ class UniqueKeyLoader(yaml.SafeLoader):
             key, line = self.construct_object(key_node, deep=True), key_node.start_mark.line + 1
             try:
                 if key in first_lines:
-                    problem = f"line {line}: key {key!r} is given twice (first on line {first_lines[key]})"
-                    raise yaml.MarkedYAMLError(problem=problem)
+                    problem = f"{key}: given twice (first on line {first_lines[key]}); YAML would keep the last"
+                    raise DuplicateYamlKey(problem=problem, problem_mark=key_node.start_mark)
                 first_lines[key] = line
             except TypeError:  # an unhashable key: the base constructor reports it
                 continue
@@ -227,7 +243,7 @@ class TrainConfig:
             try:
                 loaded = yaml.load(text, Loader=UniqueKeyLoader)
             except yaml.YAMLError as error:
-                raise ConfigError(f"{path}: not valid YAML ({error})") from error
+                raise yaml_error(path, error) from None
             values = {} if loaded is None else loaded
             if not isinstance(values, dict):
                 raise ConfigError(f"{path}: expected a mapping of keys to values, got {type(values).__name__}")
