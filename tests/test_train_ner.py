@@ -563,6 +563,27 @@ def test_path_errors_stop_before_training(tmp_path, base_model_dir, documents, c
     assert "Traceback" not in err and not (tmp_path / "out").exists()
 
 
+@pytest.mark.parametrize("key", ["output_dir", "checkpoint_dir"])
+def test_a_folder_that_cannot_be_written_stops_before_training(
+    tmp_path, base_model_dir, documents, capsys, monkeypatch, key
+):
+    """A read-only folder was found when the first checkpoint, or the model after the last epoch, was written:
+    a PermissionError traceback after the hours of training (and a finished run --resume then refuses)."""
+    good = write_docs(tmp_path / "good.jsonl", documents[:1])
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    access = os.access
+    # Tests run as root here, which may write anywhere: the folder is read-only as os.access reports it.
+    monkeypatch.setattr(os, "access", lambda path, mode, **kw: Path(path) != locked and access(path, mode, **kw))
+    monkeypatch.setattr("training.fit.ner.load_base", lambda *a, **k: pytest.fail("loaded the base"))
+    paths = {"output_dir": tmp_path / "out", "checkpoint_dir": tmp_path / "ckpt", key: locked / "sub" / "model"}
+    argv = ["ner", "--set", f"base_model={base_model_dir}", "--set", f"train_files={good}", "--set",
+            f"dev_files={good}", "--set", "allow_unseen_labels=true", "--set", "augment=false"]  # fmt: skip
+    code, err = train_cli([*argv, *(f"--set={k}={v}" for k, v in paths.items())], capsys)
+    assert code == 2 and f"error: {key}: {paths[key]}: cannot write in {locked}" in err, err
+    assert err.count("\n") == 1 and not (tmp_path / "out").exists()
+
+
 def test_evaluate_refuses_an_out_that_would_replace_its_data_before_scoring(tmp_path, documents, capsys):
     from training.evaluation.evaluate import main
 

@@ -447,12 +447,24 @@ def warn_config_changes(config: TrainConfig, previous: TrainConfig | None) -> No
         logger.warning("resuming with changed config keys: %s", ", ".join(changed))
 
 
+def check_writable(key: str, path: Path) -> None:
+    """ConfigError unless the folder that will hold `path` can be written: found by the first checkpoint,
+    or by the model's save after the last epoch, it was a PermissionError traceback after the training."""
+    for folder in (path if path.is_dir() else None, *path.parents):
+        if folder is not None and folder.exists():
+            if not os.access(folder, os.W_OK | os.X_OK):
+                raise ConfigError(f"{key}: {path}: cannot write in {folder} (permission denied); choose another folder")
+            if folder != path:  # the folder the save makes its staging directory in; nothing above matters
+                return
+
+
 def check_paths(config: TrainConfig) -> None:
     """Before any work: both folders can be made, and the checkpoints survive writing the model."""
     for key, path in (("output_dir", Path(config.output_dir)), ("checkpoint_dir", config.checkpoint_path)):
         existing = file_in_the_way(path)
         if existing is not None:
             raise ConfigError(f"{key}: {path}: {existing} is a file, not a folder; a model is saved as a folder")
+        check_writable(key, path)
     if (Path(config.output_dir) / "ner").is_dir():  # the loader reads that ner/, never a model written beside it
         raise ConfigError(
             f"output_dir: {config.output_dir} holds a full model (a ner/ folder), whose loading would ignore this "
