@@ -696,6 +696,25 @@ def test_resume_passes_over_a_checkpoint_cut_off_while_saving(tmp_path, caplog):
         checkpoint_to_resume(config, resume=False)
 
 
+def test_resuming_lists_the_checkpoint_folder_once(tmp_path, monkeypatch):
+    # The refusal check listed it (transformers' get_last_checkpoint), then the pick of the last complete
+    # one listed it again; a file, or a name that is not checkpoint-<digits>, is no checkpoint.
+    from training.fit.trainer import checkpoint_to_resume
+
+    config = NerConfig(output_dir=str(tmp_path / "model"))
+    for step in (2, 10):
+        (config.checkpoint_path / f"checkpoint-{step}").mkdir(parents=True)
+        (config.checkpoint_path / f"checkpoint-{step}" / "trainer_state.json").write_text("{}", encoding="utf-8")
+    (config.checkpoint_path / "checkpoint-11").write_text("", encoding="utf-8")
+    (config.checkpoint_path / "checkpoint-\u00b2").mkdir()
+    listed = []
+    scandir, listdir = os.scandir, os.listdir  # Path.iterdir lists with os.listdir, glob with os.scandir
+    monkeypatch.setattr(os, "scandir", lambda path=".": listed.append(path) or scandir(path))
+    monkeypatch.setattr(os, "listdir", lambda path=".": listed.append(path) or listdir(path))
+    assert checkpoint_to_resume(config, resume=True)[0] == str(config.checkpoint_path / "checkpoint-10")
+    assert [Path(path) for path in listed].count(config.checkpoint_path) == 1
+
+
 def test_ctrl_c_during_training_is_one_line_and_exit_130(monkeypatch, capsys):
     # It was a KeyboardInterrupt traceback from deep inside the Trainer, with no word on --resume.
     import training.fit.train as train

@@ -6,6 +6,7 @@ import json
 import logging
 import math
 import os
+import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -303,36 +304,50 @@ def resolve_bf16(setting: bool | str) -> bool:
 def checkpoint_to_resume(config: TrainConfig, resume: bool) -> tuple[str | None, TrainConfig | None]:
     """The last complete checkpoint when resuming, and the config recorded beside it (None where unreadable),
     read once here for every later use; refuse to mix a fresh run into an old run's checkpoints."""
-    if not check_checkpoint_dir(config, resume):
+    checkpoints = check_checkpoint_dir(config, resume)
+    if not checkpoints:
         return None, None
     directory = config.checkpoint_path
-    if resume:
-        last = last_complete_checkpoint(directory)
-        previous = recorded_config(config)
-        if _finished(Path(last), config, previous):
-            raise ConfigError(
-                f"--resume: the run in {directory} finished ({Path(last).name} is its last step, and its model was "
-                f"written to {config.output_dir}); raise epochs or max_steps to train further"
-            )
-        return last, previous
-    return None, None
-
-
-def check_checkpoint_dir(config: TrainConfig, resume: bool) -> bool:
-    """Whether the checkpoint directory holds a run to resume; refuse --resume without one, or a fresh run
-    into one. Cheap, so the trainers' `run` call it before minutes of loading, augmenting and segmenting."""
-    from transformers.trainer_utils import get_last_checkpoint
-
-    directory = config.checkpoint_path
-    last = get_last_checkpoint(str(directory)) if directory.is_dir() else None
-    if resume and last is None:
-        raise ConfigError(f"--resume: no checkpoint in {directory}; run without --resume to start")
-    if not resume and last is not None:
+    last = last_complete_checkpoint(directory, checkpoints)
+    previous = recorded_config(config)
+    if _finished(Path(last), config, previous):
         raise ConfigError(
-            f"checkpoint_dir: {directory} holds checkpoints of an earlier run ({Path(last).name}); pass --resume to "
-            f"continue it, or delete the directory to start over"
+            f"--resume: the run in {directory} finished ({Path(last).name} is its last step, and its model was "
+            f"written to {config.output_dir}); raise epochs or max_steps to train further"
         )
-    return resume
+    return last, previous
+
+
+# The Trainer's checkpoint folders (ASCII digits: int() of `checkpoint-²` failed).
+CHECKPOINT_NAME = re.compile(r"checkpoint-([0-9]+)")
+
+
+def checkpoint_folders(directory: Path) -> list[Path]:
+    """The `checkpoint-N` folders of `directory`, newest (highest N) first; none where it does not exist."""
+    if not directory.is_dir():
+        return []
+    steps = [
+        (int(match[1]), path)
+        for path in directory.iterdir()
+        if (match := CHECKPOINT_NAME.fullmatch(path.name)) and path.is_dir()
+    ]
+    return [path for _, path in sorted(steps, reverse=True)]
+
+
+def check_checkpoint_dir(config: TrainConfig, resume: bool) -> list[Path]:
+    """The checkpoints of the run to resume, newest first ([] for a fresh run), from one listing of the folder;
+    refuse --resume without one, or a fresh run into one. Cheap, so the trainers' `run` call it before minutes
+    of loading, augmenting and segmenting."""
+    directory = config.checkpoint_path
+    checkpoints = checkpoint_folders(directory)
+    if resume and not checkpoints:
+        raise ConfigError(f"--resume: no checkpoint in {directory}; run without --resume to start")
+    if not resume and checkpoints:
+        raise ConfigError(
+            f"checkpoint_dir: {directory} holds checkpoints of an earlier run ({checkpoints[0].name}); pass --resume "
+            f"to continue it, or delete the directory to start over"
+        )
+    return checkpoints
 
 
 def recorded_config(config: TrainConfig) -> TrainConfig | None:
@@ -350,16 +365,12 @@ def recorded_config(config: TrainConfig) -> TrainConfig | None:
 TRAINER_STATE_FILE = "trainer_state.json"
 
 
-def last_complete_checkpoint(directory: Path) -> str:
-    """The newest checkpoint-N of `directory` with its trainer state; newer ones cut off while saving are
-    passed over with a warning (resuming one failed inside the Trainer). ConfigError if none is complete."""
-    steps = [
-        (int(path.name.partition("-")[2]), path)
-        for path in directory.glob("checkpoint-*")
-        if path.is_dir() and path.name.partition("-")[2].isdigit()
-    ]
+def last_complete_checkpoint(directory: Path, checkpoints: Sequence[Path]) -> str:
+    """The newest of `checkpoints` (those of `directory`, newest first) with its trainer state; newer ones cut off
+    while saving are passed over with a warning (resuming one failed inside the Trainer). ConfigError if none is
+    complete."""
     cut_off: list[str] = []
-    for _, path in sorted(steps, reverse=True):
+    for path in checkpoints:
         if (path / TRAINER_STATE_FILE).is_file():
             if cut_off:
                 logger.warning(
