@@ -125,6 +125,21 @@ def test_a_byte_order_mark_before_the_first_line_is_not_json(tmp_path):
     assert counted == [("train", 1), ("dev", 1), ("test", 1), ("train (extra)", 1)]
 
 
+def test_lines_ended_by_a_carriage_return_alone_are_lines(tmp_path):
+    # Saved with old Mac line ends (or a tool that writes bare \r), the whole file was one line: the
+    # second document was "invalid JSON: Extra data" on line 1, and an error further on named line 1 too.
+    docs = [json.dumps(good_doc(name), ensure_ascii=False) for name in ("a", "b")]
+    path = tmp_path / "cr.jsonl"
+    path.write_bytes(("\r".join(docs) + "\r").encode("utf-8"))
+    assert [doc.id for doc in load_documents(path)] == ["a", "b"]
+    path.write_bytes(("\r\n".join([*docs, "{"]) + "\r\n").encode("utf-8"))
+    with pytest.raises(DataError, match=r"cr\.jsonl:3: json: invalid JSON"):
+        load_documents(path)
+    path.write_bytes(("\r".join([*docs, "{"])).encode("utf-8"))
+    with pytest.raises(DataError, match=r"cr\.jsonl:3: json: invalid JSON"):
+        load_documents(path)
+
+
 def test_rejects_a_line_that_is_not_an_object(tmp_path):
     rejects(tmp_path, "[1, 2]", "document", "expected object")
 

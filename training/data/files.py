@@ -31,7 +31,8 @@ def read_jsonl(path: str | Path) -> list[tuple[int, Any]]:
     rows = []
     # A byte-order mark is not text (editors on Windows add one); json refused it as invalid JSON.
     text = read_utf8(path, "data file").removeprefix("\ufeff")
-    for number, line in enumerate(text.split("\n"), start=1):
+    # JSON strings hold no raw line break, so a bare \r ends a line too (old Mac files); U+2028 does not.
+    for number, line in enumerate(split_lines(text), start=1):
         if not line.strip():
             continue
         try:
