@@ -92,6 +92,30 @@ def test_an_id_the_data_file_lacks_names_both_files_and_the_id(task, tmp_path, c
     assert err == f"error: {splits_file}:{line}: dev: document 'ghost' is not in {data}\n"
 
 
+@pytest.mark.parametrize("task", ["ner", "re"])
+def test_a_data_file_with_no_document_is_refused_before_the_model_loads(task, tmp_path, monkeypatch, capsys):
+    # An empty (or blank) --data scored nothing, printed a table of zeros, wrote --out and exited 0: a wrong
+    # file, or one cut short, read as a model that found nothing. --kfold stopped, but on "0 documents" folds.
+    import training.evaluation.evaluate as evaluate
+    import training.evaluation.relations as relations
+    from training.evaluation.evaluate import main
+
+    def scored(model, docs, *args, **kwargs):
+        return {"scored": [doc.id for doc in docs]}
+
+    monkeypatch.setattr(evaluate, "evaluate_model_dir", scored)
+    monkeypatch.setattr(relations, "evaluate", scored)
+    monkeypatch.setattr(evaluate, "format_results", lambda results: "")
+    monkeypatch.setattr(relations, "format_report", lambda results: "")
+    monkeypatch.setattr("viextract.loading.resolve_model_dir", lambda model: model)
+    data = tmp_path / "empty.jsonl"
+    data.write_text("\n  \n", encoding="utf-8")
+    out = tmp_path / "scores.json"
+    assert main([task, "--model", str(tmp_path), "--data", str(data), "--out", str(out)]) == 2
+    assert capsys.readouterr().err == f"error: {data}: no documents (empty file)\n"
+    assert not out.exists()
+
+
 def test_the_project_corpus_and_splits_still_select_by_split(monkeypatch):
     ids = json.loads((REPO / "data" / "splits.json").read_text(encoding="utf-8"))
     argv = ["--model", "m", "--data", str(CORPUS), "--splits", str(REPO / "data" / "splits.json"), "--docs", "dev,test"]
@@ -151,8 +175,9 @@ def test_kfold_folds_are_the_docs_of_data_and_train_extra_joins_every_fold(tmp_p
     assert extra.is_file() and corpus[4].id not in {i for trained, _ in calls for i in trained}  # test: never
 
 
-def test_kfold_on_a_users_data_without_splits_leaves_out_the_projects_train_extra(tmp_path, corpus, monkeypatch,
-                                                                                   caplog):
+def test_kfold_on_a_users_data_without_splits_leaves_out_the_projects_train_extra(
+    tmp_path, corpus, monkeypatch, caplog
+):
     """data/splits.json's train_extra are the project's written documents: not silently the user's folds'."""
     from training.evaluation.evaluate import main
 

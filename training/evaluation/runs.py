@@ -11,6 +11,7 @@ from typing import Any
 from viextract.arguments import BATCH_SIZE_HELP, check_device, check_positive_int
 
 from ..data.documents import DataError, Document
+from ..data.files import require_documents
 from ..data.json_text import write_json
 from ..data.splits import select_split_documents
 from ..fit.config import ConfigError
@@ -69,8 +70,10 @@ def select_documents(
     """The documents of `data_file` whose ids the splits file lists under the named splits (comma-separated).
 
     Every document when `docs` is None or `all`. The splits file names ids only: a user's own data
-    file need not be called corpus.jsonl nor lie beside it.
+    file need not be called corpus.jsonl nor lie beside it. DataError when `data_file` holds no document: scored,
+    it was a table of zeros and exit 0.
     """
+    require_documents(documents, data_file)
     if not docs or docs == "all":
         return documents
     names = [name.strip() for name in docs.split(",") if name.strip()]
