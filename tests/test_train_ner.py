@@ -500,7 +500,7 @@ def test_config_errors_name_the_key(tmp_path, capsys):
     assert code == 2 and "output_dir: must name the folder the model is written to" in err
 
 
-def test_data_errors_stop_before_training(tmp_path, base_model_dir, documents, capsys):
+def test_data_errors_stop_before_training(tmp_path, base_model_dir, documents, capsys, monkeypatch):
     good = write_docs(tmp_path / "good.jsonl", documents[:1])
     empty = tmp_path / "empty.jsonl"
     empty.write_text("", encoding="utf-8")
@@ -513,9 +513,16 @@ def test_data_errors_stop_before_training(tmp_path, base_model_dir, documents, c
     common = ["ner", "--set", f"base_model={base_model_dir}", "--set", f"output_dir={tmp_path / 'out'}"]
 
     code, err = train_cli([*common, "--set", f"train_files={empty}", "--set", f"dev_files={good}"], capsys)
-    assert code == 2 and "empty.jsonl" in err and "train: the split is empty" in err
+    assert code == 2 and err == f"error: train_files: {empty}: no documents (empty file)\n"
     code, err = train_cli([*common, "--set", f"train_files={broken}", "--set", f"dev_files={good}"], capsys)
     assert code == 2 and "broken.jsonl:1: entities[0].label: missing" in err
+    # One empty file among others (a silver file that generated nothing, one saved empty) added nothing, unsaid.
+    monkeypatch.setattr("training.fit.ner.load_base", lambda *a, **k: pytest.fail("loaded the base"))
+    for key, files in [("train_files", f"{good},{empty}"), ("dev_files", f"{empty},{good}"), ("silver_files", empty)]:
+        chosen = {"train_files": str(good), "dev_files": str(good), key: files, "allow_unseen_labels": "true"}
+        code, err = train_cli([*common, *(f"--set={k}={v}" for k, v in chosen.items())], capsys)
+        assert code == 2 and err == f"error: {key}: {empty}: no documents (empty file)\n", err
+    monkeypatch.undo()
     code, err = train_cli([*common, "--set", f"train_files={no_agreement}", "--set", f"dev_files={good}"], capsys)
     assert code == 2 and "no training example of" in err and "AGREEMENT" in err and "allow_unseen_labels" in err
     code, err = train_cli(

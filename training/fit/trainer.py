@@ -37,9 +37,9 @@ def load_training_documents(config: TrainConfig) -> tuple[list[Document], list[D
     """(train, dev) documents from train_files/dev_files or the splits file; never test."""
     if config.train_files:
         train_at: dict[str, str] = {}
-        train = _documents_once(config.train_files, train_at)
+        train = _documents_once("train_files", config.train_files, train_at)
         dev_at: dict[str, str] = {}
-        dev = _documents_once(config.dev_files, dev_at)
+        dev = _documents_once("dev_files", config.dev_files, dev_at)
         # Allowed (one file as both makes a quick check of a run), but the dev F1 then flatters.
         if shared := [f"{doc_id} ({dev_at[doc_id]}, {train_at[doc_id]})" for doc_id in dev_at if doc_id in train_at]:
             logger.warning(
@@ -56,12 +56,16 @@ def load_training_documents(config: TrainConfig) -> tuple[list[Document], list[D
     return train, dev
 
 
-def _documents_once(paths: Sequence[str], seen: dict[str, str]) -> list[Document]:
-    """The documents of `paths`; an id already in `seen` (id -> `file:line`, filled here) is refused, as splits.json
-    refuses one listed twice: in two train files it trained twice, in two dev files it was scored twice."""
+def _documents_once(key: str, paths: Sequence[str], seen: dict[str, str]) -> list[Document]:
+    """The documents of `paths` (config `key`); an id already in `seen` (id -> `file:line`, filled here) is refused,
+    as splits.json refuses one listed twice: in two train files it trained twice, in two dev files it was scored
+    twice. A file without documents is refused too: beside other files it added nothing, and nothing said so."""
     documents = []
     for path in paths:
-        for number, doc in load_numbered_documents(path):
+        numbered = load_numbered_documents(path)
+        if not numbered:
+            raise DataError(f"{key}: {path}: no documents (empty file)")
+        for number, doc in numbered:
             where = f"{path}:{number}"
             if doc.id in seen:
                 raise field_error(where, "id", f"document id {doc.id!r} is also at {seen[doc.id]}")

@@ -142,7 +142,10 @@ def load_silver(paths: Sequence[str | Path]) -> list[Document]:
                 f"silver_files: {path} does not exist; generate it with "
                 f"`python -m training.weak.silver --out {path}` (needs ../shared/data/ud_vietnamese_vtb)"
             )
-        documents.extend(load_documents(path))
+        silver = load_documents(path)
+        if not silver:  # one that generated nothing added nothing to training, and nothing said so
+            raise DataError(f"silver_files: {path}: no documents (empty file)")
+        documents.extend(silver)
     return documents
 
 
