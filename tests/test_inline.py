@@ -141,6 +141,29 @@ def test_out_may_not_be_the_markup_itself_or_a_folder(tmp_path, capsys):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["folder", "written.txt"]
 
 
+def test_a_write_that_fails_is_one_line_naming_out_and_keeps_the_earlier_file(tmp_path, capsys, monkeypatch):
+    # A full disk (or a folder the user may not write) was a traceback naming "out.jsonl.partial".
+    import errno
+
+    import training.data.files as files
+
+    source = tmp_path / "written.txt"
+    source.write_text(TWO_DOCUMENTS, encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    out.write_text("earlier\n", encoding="utf-8")
+    write_documents = files.write_documents
+
+    def disk_full(documents, handle):
+        write_documents(list(documents)[:1], handle)
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(files, "write_documents", disk_full)
+    assert main([str(source), "--out", str(out)]) == 2
+    assert capsys.readouterr().err == f"error: {out}: cannot write the documents (No space left on device)\n"
+    assert out.read_text(encoding="utf-8") == "earlier\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.jsonl", "written.txt"]
+
+
 def test_a_byte_order_mark_before_the_first_block_is_not_text(tmp_path):
     first, _ = parse_inline("\ufeff" + TWO_DOCUMENTS, "bom.txt")
     assert first.id == "w-1" and first.text.startswith("Sáng 5/3")

@@ -89,14 +89,20 @@ def print_documents(documents: Iterable[Document]) -> int:
 
 
 def save_documents(documents: Iterable[Document], path: str | Path) -> None:
-    """`documents` as a JSONL file at `path`, written beside it and renamed into place: never half a file."""
+    """`documents` as a JSONL file at `path`, written beside it and renamed into place: never half a file. An
+    OSError names `path` (a full disk named the hidden partial file, or nothing)."""
     out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    partial = out.with_name(out.name + ".partial")
+    # The pid keeps two writers of one file apart: a shared `.partial` name let one rename the other's half.
+    partial = out.with_name(f".{out.name[:40]}.{os.getpid()}.partial")
     try:
+        out.parent.mkdir(parents=True, exist_ok=True)
         with partial.open("w", encoding="utf-8") as handle:
             write_documents(documents, handle)
         partial.replace(out)
+    except OSError as error:
+        named = OSError(f"{out}: cannot write the documents ({error.strerror or error})")
+        named.errno = error.errno
+        raise named from error
     finally:
         partial.unlink(missing_ok=True)
 

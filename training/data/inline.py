@@ -218,10 +218,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         documents = parse_inline(read_utf8(args.input, "markup file"), args.input)
         if args.splits:
             refuse_held_out_strings(documents, args.splits, args.input, args.out)
+        save_documents(documents, args.out)
     except (OSError, DataError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    save_documents(documents, args.out)
     entities = sum(len(doc.entities) for doc in documents)
     relations = sum(len(doc.relations) for doc in documents)
     print(f"{args.out}: {len(documents)} documents, {entities} entities, {relations} relations")
