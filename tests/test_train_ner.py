@@ -703,6 +703,30 @@ def test_resume_passes_over_a_checkpoint_cut_off_while_saving(tmp_path, caplog):
         checkpoint_to_resume(config, resume=False)
 
 
+def test_a_run_whose_model_was_never_written_resumes_to_write_it(tmp_path):
+    # A full disk (or a kill) at the final save left the last checkpoint and no model; --resume then refused,
+    # "the run finished ... and its model was written to output_dir", so the model could not be had at all.
+    import time
+
+    from training.fit.config import ConfigError
+    from training.fit.trainer import checkpoint_to_resume
+
+    config = NerConfig(output_dir=str(tmp_path / "model"), max_steps=12)
+    last = config.checkpoint_path / "checkpoint-12"
+    last.mkdir(parents=True)
+    (last / "trainer_state.json").write_text('{"global_step": 12, "max_steps": 12}', encoding="utf-8")
+    config.save(config.checkpoint_path)
+    earlier = tmp_path / "model"
+    earlier.mkdir()
+    config.save(earlier)  # a model an earlier run wrote there
+    past = time.time() - 3600
+    os.utime(earlier / "training_config.yaml", (past, past))
+    assert checkpoint_to_resume(config, resume=True)[0] == str(last)
+    config.save(earlier)  # this run's model, written after its last checkpoint
+    with pytest.raises(ConfigError, match="finished \\(checkpoint-12 is its last step"):
+        checkpoint_to_resume(config, resume=True)
+
+
 def test_resuming_lists_the_checkpoint_folder_once(tmp_path, monkeypatch):
     # The refusal check listed it (transformers' get_last_checkpoint), then the pick of the last complete
     # one listed it again; a file, or a name that is not checkpoint-<digits>, is no checkpoint.

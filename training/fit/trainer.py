@@ -425,7 +425,18 @@ def _finished(checkpoint: Path, config: TrainConfig, previous: TrainConfig | Non
     except (OSError, ValueError):
         return False
     same_length = (previous.epochs, previous.max_steps) == (config.epochs, config.max_steps)
-    return same_length and 0 < state.get("max_steps", 0) <= state.get("global_step", 0)
+    last_step = same_length and 0 < state.get("max_steps", 0) <= state.get("global_step", 0)
+    return last_step and _model_written_after(checkpoint, Path(config.output_dir))
+
+
+def _model_written_after(checkpoint: Path, output_dir: Path) -> bool:
+    """Whether `output_dir` holds a model saved after `checkpoint`: a save cut off (full disk, Ctrl-C) left none,
+    or an earlier run's, and resuming the last checkpoint is then how the model gets written."""
+    try:
+        saved = (output_dir / CONFIG_FILENAME).stat().st_mtime
+        return saved >= (checkpoint / TRAINER_STATE_FILE).stat().st_mtime
+    except OSError:
+        return False
 
 
 def record_config(trainer: Any, config: TrainConfig, resuming: bool, previous: TrainConfig | None) -> None:
