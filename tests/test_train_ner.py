@@ -763,6 +763,29 @@ def test_ctrl_c_during_training_is_one_line_and_exit_130(monkeypatch, capsys):
     assert err == "interrupted: the same command with --resume continues from the last checkpoint\n"
 
 
+def test_a_full_disk_while_training_is_one_line_and_exit_1(monkeypatch, capsys):
+    # A checkpoint or the final model that could not be written was an OSError traceback from inside the Trainer
+    # or the save, with no word on the checkpoints kept.
+    import errno
+
+    import training.fit.train as train
+
+    class DiskFull:
+        CONFIG_CLASS = NerConfig
+
+        @staticmethod
+        def run(config, resume=False):
+            raise OSError(errno.ENOSPC, "No space left on device", "outputs/ner.checkpoints/checkpoint-40")
+
+    monkeypatch.setattr(train, "task_module", lambda task: DiskFull)
+    code, err = train_cli(["ner"], capsys)
+    assert code == 1
+    assert err == (
+        "error: outputs/ner.checkpoints/checkpoint-40: No space left on device; the checkpoints saved before "
+        "stay: the same command with --resume continues from the last one (and writes the model)\n"
+    )
+
+
 @pytest.mark.parametrize("task", ["ner", "relations"])
 def test_a_wrong_resume_is_refused_before_the_data_is_read(tmp_path, monkeypatch, task):
     # Both were refused only after the data was loaded, augmented and segmented: minutes on a real corpus.

@@ -49,6 +49,19 @@ def setup_logging() -> None:
     )
 
 
+RESUME_HINT = (
+    "the checkpoints saved before stay: the same command with --resume continues from the last one (and writes "
+    "the model)"
+)
+
+
+def describe_os_error(error: OSError) -> str:
+    """`path: reason` of an OSError, without its `[Errno 28]`."""
+    if error.filename is None or error.strerror is None:
+        return str(error)
+    return f"{error.filename}: {error.strerror}"
+
+
 @quiet_pipe
 def main(argv: Sequence[str] | None = None, prog: str = "python -m training.fit.train") -> int:
     args = build_parser(prog).parse_args(argv)
@@ -69,6 +82,9 @@ def main(argv: Sequence[str] | None = None, prog: str = "python -m training.fit.
     except (ConfigError, DataError, BaseModelError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except OSError as error:  # a full disk at a checkpoint or the final save: the earlier checkpoints are whole
+        print(f"error: {describe_os_error(error)}; {RESUME_HINT}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:  # Ctrl-C: the checkpoints saved so far stay, and are what --resume reads
         print("interrupted: the same command with --resume continues from the last checkpoint", file=sys.stderr)
         return 130  # 128 + SIGINT, as `viextract extract` and the shell report it
