@@ -92,6 +92,9 @@ def test_unknown_key_in_set_names_the_argument():
         ("max_steps=0", r"max_steps: must be -1 \(all epochs\) or at least 1"),
         ("max_grad_norm=-1", r"max_grad_norm: must not be negative"),
         ("entity_labels=[PER, LOC", r"entity_labels: expected a list of str"),
+        # numpy's seeding refused these with a traceback once the documents were read and segmented.
+        ("seed=-1", r"seed: must be between 0 and 4294967295, got -1"),
+        ("seed=4294967296", r"seed: must be between 0 and 4294967295, got 4294967296"),
     ],
 )
 def test_bad_values_name_the_key(override, message):

@@ -169,6 +169,8 @@ class TrainConfig:
         for key in ("logging_steps", "save_total_limit"):
             if getattr(self, key) < 1:
                 raise bad(key, f"must be at least 1, got {getattr(self, key)}")
+        if not 0 <= self.seed < 2**32:  # numpy's range, found only after the data was read
+            raise bad("seed", f"must be between 0 and {2**32 - 1}, got {self.seed}")
         if self.max_steps != -1 and self.max_steps < 1:
             raise bad("max_steps", f"must be -1 (all epochs) or at least 1, got {self.max_steps}")
         if self.lr_scheduler not in LR_SCHEDULERS:
