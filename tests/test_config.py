@@ -94,6 +94,9 @@ def test_unknown_key_in_set_names_the_argument():
         ("entity_labels=[PER, LOC", r"entity_labels: expected a list of str"),
         # numpy's seeding refused these with a traceback once the documents were read and segmented.
         ("seed=-1", r"seed: must be between 0 and 4294967295, got -1"),
+        # An unset variable (`--set base_model=$BASE`) loaded the current folder as the base, after the data.
+        ("base_model=", r"base_model: must name a Hub id or a local folder, got ''"),
+        ("base_model= ", r"base_model: must name a Hub id or a local folder, got ' '"),
         ("seed=4294967296", r"seed: must be between 0 and 4294967295, got 4294967296"),
     ],
 )

@@ -185,6 +185,8 @@ class TrainConfig:
             raise bad("train_files/dev_files", "give both, or neither (then splits_file is used)")
         if not self.train_files and not self.splits_file:
             raise bad("splits_file", "needed when train_files/dev_files are not given")
+        if not self.base_model.strip():
+            raise bad("base_model", f"must name a Hub id or a local folder, got {self.base_model!r}")
         if not str(self.output_dir).strip():
             raise bad("output_dir", "must name the folder the model is written to")
 
