@@ -459,6 +459,16 @@ def test_load_split_train_includes_extra_files(tmp_path):
         load_split("validation", splits)
 
 
+def test_an_empty_train_extra_file_is_refused(tmp_path):
+    # A train_extra file saved empty (or cut to nothing) added no document, and training said nothing of it.
+    splits = make_split_dir(tmp_path)
+    extra = splits.parent / "extra.jsonl"
+    extra.write_text("\n", encoding="utf-8")
+    with pytest.raises(DataError) as error:
+        load_split("train", splits)
+    assert str(error.value) == f"{splits}: train_extra: {extra}: no documents (empty file)"
+
+
 def test_load_split_rejects_leaks_and_unknown_ids(tmp_path):
     splits = make_split_dir(tmp_path)
     data = json.loads(splits.read_text())

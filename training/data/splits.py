@@ -40,7 +40,7 @@ def load_split(
         extras = [
             extra for extra in splits.get("train_extra", []) if not _same_file(extra_path(extra, data_dir), without)
         ]
-        documents += _extra_documents(extras, data_dir, known)
+        documents += _extra_documents(extras, data_dir, known, splits_path)
     return documents
 
 
@@ -84,7 +84,7 @@ def load_train_extra(
     `data_dir` (the repository root for `data/`); an id seen before (in `known`, or another file) is refused."""
     splits_path = Path(splits_path)
     data_dir = Path(data_dir) if data_dir is not None else splits_path.parent
-    return _extra_documents(read_splits(splits_path).get("train_extra", []), data_dir, set(known or ()))
+    return _extra_documents(read_splits(splits_path).get("train_extra", []), data_dir, set(known or ()), splits_path)
 
 
 def extra_path(extra: str, data_dir: Path) -> Path:
@@ -92,11 +92,14 @@ def extra_path(extra: str, data_dir: Path) -> Path:
     return Path(extra) if Path(extra).is_absolute() else data_dir.parent / extra
 
 
-def _extra_documents(extra_files: list[str], data_dir: Path, known: set[str]) -> list[Document]:
+def _extra_documents(extra_files: list[str], data_dir: Path, known: set[str], splits_path: Path) -> list[Document]:
     documents = []
     for extra in extra_files:
         path = extra_path(extra, data_dir)
-        for number, doc in load_numbered_documents(path):
+        numbered = load_numbered_documents(path)
+        if not numbered:  # saved empty, it added nothing to training and nothing said so
+            raise DataError(f"{splits_path}: train_extra: {path}: no documents (empty file)")
+        for number, doc in numbered:
             if doc.id in known:
                 raise field_error(
                     f"{path}:{number}", "id", f"document id {doc.id!r} is also in the corpus or another file"
