@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import unicodedata
 from pathlib import Path
 
 import pytest
@@ -209,6 +210,24 @@ def test_an_entity_text_must_be_the_mention_its_offsets_cut(tmp_path):
     good = mutate(lambda d: [e.update(text=TEXT[e["start"] : e["end"]]) for e in d["entities"]])
     (doc,) = load_documents(write_jsonl(tmp_path / "good.jsonl", good))
     assert doc.to_dict() == good_doc()  # the checked `text` is not kept
+
+
+def test_an_entity_text_in_another_normal_form_is_the_same_mention(tmp_path):
+    # Typed on a Mac (decomposed accents, NFD) over composed text: the offsets were right, yet the document
+    # was refused with a hint about UTF-16 units, the two strings printing alike.
+    nfd = mutate(
+        lambda d: [e.update(text=unicodedata.normalize("NFD", TEXT[e["start"] : e["end"]])) for e in d["entities"]]
+    )
+    (doc,) = load_documents(write_jsonl(tmp_path / "nfd.jsonl", nfd))
+    assert doc.to_dict() == good_doc()
+
+    # Decomposed text with offsets counted on its composed form: the hint names the cause.
+    def decomposed(doc):
+        for entity in doc["entities"]:
+            entity["text"] = doc["text"][entity["start"] : entity["end"]]
+        doc["text"] = unicodedata.normalize("NFD", doc["text"])
+
+    rejects(tmp_path, mutate(decomposed), "entities[0].text", "the offsets fit the text composed (NFC), but it is")
 
 
 def test_rejects_span_with_whitespace_at_either_end(tmp_path):

@@ -10,6 +10,7 @@ augmentation and the weak annotator all write and read the same valid data.
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -130,14 +131,16 @@ def _check_mention(mention: str, text: str, entity: EntitySpan, where: str, name
     counted another way (UTF-16 units, as JavaScript does, or UTF-8 bytes), and nothing else would notice
     when the shifted span happens to fall on other words. Offsets outside the text are check_entities' error."""
     start, end = entity.start, entity.end
-    if not 0 <= start <= end <= len(text) or text[start:end] == mention:
-        return
-    raise field_error(
-        where,
-        name,
-        f"{mention!r} is not the text at [{start}, {end}), {text[start:end]!r}; "
-        "offsets count code points (Python str indices), not UTF-16 units or bytes",
-    )
+    if not 0 <= start <= end <= len(text) or _composed(text[start:end]) == _composed(mention):
+        return  # the same mention, its accents perhaps typed decomposed (NFD): only the offsets are used
+    hint = "offsets count code points (Python str indices), not UTF-16 units or bytes"
+    if _composed(text)[start:end] == _composed(mention):
+        hint = "the offsets fit the text composed (NFC), but it is decomposed (NFD): count them on the text as written"
+    raise field_error(where, name, f"{mention!r} is not the text at [{start}, {end}), {text[start:end]!r}; {hint}")
+
+
+def _composed(text: str) -> str:
+    return unicodedata.normalize("NFC", text)
 
 
 def _check_date(date: str, where: str) -> None:
