@@ -58,8 +58,9 @@ def test_a_float16_copy_that_loses_too_much_is_not_written(trained_parts, tmp_pa
     scores = iter([{"entities": 0.80}, {"entities": 0.70}])
     monkeypatch.setattr(assemble, "dev_f1", lambda *args: next(scores))
     out = tmp_path / "half"
-    code = main(["--ner", str(trained_parts / "ner"), "--out", str(out), "--dtype", "float16",
-                 "--splits", str(dev_splits)])
+    code = main(
+        ["--ner", str(trained_parts / "ner"), "--out", str(out), "--dtype", "float16", "--splits", str(dev_splits)]
+    )
     assert code == 1
     assert "loses 10.00 F1 points" in capsys.readouterr().err
     assert not out.exists()
@@ -77,3 +78,26 @@ def test_assembling_without_relations_over_a_model_removes_its_old_relation_mode
     assert main(["--ner", str(trained_parts / "ner"), "--out", str(out), *options]) == 0
     assert not (out / "re").exists() and (out / "NOTES.txt").read_text() == "mine"
     assert Extractor.from_pretrained(out, device="cpu").relation_extractor is None
+
+
+def test_an_out_that_is_a_file_or_a_part_it_reads_is_one_line_before_loading(
+    trained_parts, tmp_path, monkeypatch, capsys
+):
+    # A file was a NotADirectoryError traceback; --out equal to --ner wrote ner/ and re/ into the NER model's own
+    # folder, beside the weights it was read from, which training then refused as holding a full model.
+    import training.release.assemble as assemble
+
+    monkeypatch.setattr(assemble, "load_pair", lambda *a: pytest.fail("loaded the models"))
+    notes = tmp_path / "notes.txt"
+    notes.write_text("mine\n", encoding="utf-8")
+    ner = trained_parts / "ner"
+    for out, problem in [
+        (notes, f"--out: {notes}: exists and is not a directory"),
+        (notes / "model", f"--out: {notes / 'model'}: {notes} is a file, not a folder"),
+        (ner, f"--out: {ner}: is the --ner model folder, which it reads; write the model elsewhere"),
+        (ner / "copy", f"--out: {ner / 'copy'}: is inside the --ner model folder, which it reads; write the model "),
+    ]:
+        assert main(["--ner", str(ner), "--out", str(out)]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith(f"error: {problem}") and err.count("\n") == 1, err
+    assert notes.read_text(encoding="utf-8") == "mine\n" and not (ner / "ner").exists()

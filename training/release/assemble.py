@@ -25,7 +25,7 @@ import torch
 from viextract import Extractor
 from viextract.errors import ModelLoadError
 from viextract.loading import check_ner_labels, read_config, split_model_dir
-from viextract.saving import atomic_directory
+from viextract.saving import atomic_directory, check_save_target
 from viextract.storage import convert_directory
 
 from ..pipes import quiet_pipe
@@ -48,6 +48,24 @@ def load_pair(ner_dir: Path, re_dir: Path | None) -> Extractor:
         entity_labels = check_ner_labels(tagger_dir, read_config(tagger_dir))
         relations = RelationExtractor.from_pretrained(re_dir, entity_labels, device="cpu")
     return Extractor(ner.ner_model, ner.tokenizer, relations, segmenter=ner.segmenter)
+
+
+def check_out(out: Path, sources: dict[str, Path | None]) -> None:
+    """ValueError before any loading when --out cannot be a model folder (a file is in the way) or is, or lies in,
+    a model folder it reads: there its ner/ and re/ landed beside the weights they were read from."""
+    try:
+        check_save_target(out)
+    except NotADirectoryError as error:
+        raise ValueError(f"--out: {error}") from None
+    for name, source in sources.items():
+        if source is None or not source.exists():
+            continue
+        folder, target = source.resolve(), out.resolve()
+        where = "is" if target == folder else "is inside" if folder in target.parents else ""
+        if where:
+            raise ValueError(
+                f"--out: {out}: {where} the --{name} model folder, which it reads; write the model elsewhere"
+            )
 
 
 def write(extractor: Extractor, out: Path, dtype: torch.dtype, sources: dict[str, Path]) -> None:
@@ -109,8 +127,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     try:
-        extractor = load_pair(args.ner, args.re)
         sources = {"ner": args.ner, "re": args.re}
+        check_out(args.out, sources)
+        extractor = load_pair(args.ner, args.re)
         if args.dtype == "float32":
             write(extractor, args.out, torch.float32, sources)
             print(f"wrote {args.out} (float32)")
