@@ -235,3 +235,24 @@ def test_a_broken_sources_listing_beside_the_text_file_is_one_line(tmp_path, cap
     error = capsys.readouterr().err
     assert error.startswith(f"error: {tmp_path / 'good.txt.sources.json'}") and message in error, error
     assert not (tmp_path / "base").exists()
+
+
+def test_a_text_file_rewrite_killed_midway_keeps_the_earlier_text_and_its_sources(tmp_path, monkeypatch):
+    # The text was renamed into place before its .sources.json was written: a kill between the two left the new
+    # sentences under the old sources and licences (and a hidden .partial file behind).
+    from training.pretraining.text import SOURCES_SUFFIX, TextSource, write_text_file
+
+    path = tmp_path / "train.txt"
+    write_text_file([TextSource("old", "test", "old text", [["một", "câu"]])], path)
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    write_text = Path.write_text
+
+    def killed(self, data, *args, **kwargs):
+        if self.name.startswith(f".{path.name}{SOURCES_SUFFIX}"):
+            raise KeyboardInterrupt
+        return write_text(self, data, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "write_text", killed)
+    with pytest.raises(KeyboardInterrupt):
+        write_text_file([TextSource("new", "test", "new text", [["hai", "câu"]])], path)
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before

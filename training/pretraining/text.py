@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -293,10 +294,17 @@ def write_text_file(sources: Sequence[TextSource], path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     lines = "".join(" ".join(s) + "\n" for source in sources for s in source.sentences if s)
     summary = json.dumps([s.summary() for s in sources], indent=2, ensure_ascii=False) + "\n"
-    for target, content in ((path, lines), (path.with_name(path.name + SOURCES_SUFFIX), summary)):
-        partial = target.with_name(f".{target.name}.partial")
-        partial.write_text(content, encoding="utf-8")
-        partial.replace(target)
+    # Both written before either is renamed: a kill between them left new sentences under old sources.
+    pairs = [(path, lines), (path.with_name(path.name + SOURCES_SUFFIX), summary)]
+    partials = [target.with_name(f".{target.name}.{os.getpid()}.partial") for target, _ in pairs]
+    try:
+        for partial, (_, content) in zip(partials, pairs):
+            partial.write_text(content, encoding="utf-8")
+        for partial, (target, _) in zip(partials, pairs):
+            partial.replace(target)
+    finally:
+        for partial in partials:
+            partial.unlink(missing_ok=True)
 
 
 def read_given_text(path: str | Path, key: str) -> str:
