@@ -134,6 +134,12 @@ def test_a_bad_plan_is_a_one_line_error_and_the_plan_is_never_overwritten(tmp_pa
         ),
         ("k: '4'\nvariants: {}\n", "plan.yaml: k: expected a number of folds of at least 2, got '4'"),
         ("k: 2\nvariants: {b: {re_config: r.yaml, ner_from: z}}\n", "plan.yaml: variants.b.ner_from: 'z'"),
+        # A misspelt key was ignored: the variant ran without its settings, the plan without its final models.
+        (
+            "k: 2\nvariants: {a: {ner_config: c.yaml, ner_sett: {epochs: 3}}}\n",
+            "plan.yaml: variants.a: unknown key 'ner_sett'; expected after, ner_config, ner_from",
+        ),
+        ("k: 2\nfianl: []\nvariants: {}\n", "plan.yaml: unknown key 'fianl'; expected data, docs, final"),
         ("k: 4\nvariants: {a: {ner_config: c.yaml}}\n", "a key is missing or of the wrong kind (KeyError"),
     ]:
         plan.write_text(text, encoding="utf-8")

@@ -90,8 +90,21 @@ def variant_jobs(name: str, variant: dict[str, Any], plan: dict[str, Any]) -> li
     return jobs
 
 
+PLAN_KEYS = ("data", "docs", "final", "inputs", "k", "last", "setup", "variants", "work_dir")
+VARIANT_KEYS = ("after", "ner_config", "ner_from", "ner_rescore", "ner_set", "re_config", "re_rescore", "re_set")
+
+
+def check_keys(values: dict[str, Any], known: tuple[str, ...], where: str = "") -> None:
+    """DataError for a key the plan does not read: misspelt, it was ignored (a variant ran without its settings)."""
+    if unknown := [key for key in values if key not in known]:
+        raise DataError(f"{where}unknown key {unknown[0]!r}; expected {', '.join(known)}")
+
+
 def plan_jobs(plan: dict[str, Any]) -> list[dict[str, Any]]:
     """The plan's `setup` and `final` jobs first (they come first in priority), then every variant's."""
+    check_keys(plan, PLAN_KEYS)
+    for name, variant in plan.get("variants", {}).items():
+        check_keys(variant, VARIANT_KEYS, f"variants.{name}: ")
     k = plan.get("k")
     if not isinstance(k, int) or isinstance(k, bool) or k < 2:  # k 0 made no fold job, only a gathering one
         raise DataError(f"k: expected a number of folds of at least 2, got {k!r}")
