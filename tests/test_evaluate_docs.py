@@ -356,3 +356,34 @@ def test_an_out_that_cannot_be_written_is_one_line_after_the_printed_results(tmp
     assert captured.out == "the results table\n"
     assert captured.err == f"error: {out}: cannot write the results (No space left on device)\n"
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_model_of_some_entity_types_is_scored_on_those_types(corpus, caplog):
+    # Trained with entity_labels [PER, LOC] (the others as O, as its dev F1 scored it), its evaluation and k-fold
+    # counted every ORG, DATE, ... gold entity as missed: the micro recall and F1 fell with types it never had.
+    from types import SimpleNamespace
+
+    from training.evaluation.ner import evaluate_ner
+
+    class Tagger:
+        labels = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"]
+
+        def tag(self, sentences, batch_size):
+            return [[SimpleNamespace(label="O") for _ in words] for words in sentences]
+
+    extractor = SimpleNamespace(
+        segmenter="syllables",
+        tagger=Tagger(),
+        pipe=lambda texts, batch_size: [SimpleNamespace(entities=[]) for _ in texts],
+    )
+    docs = corpus[:1]
+    scores = evaluate_ner(extractor, docs)
+    kept = [e for e in docs[0].entities if e.label in ("PER", "LOC")]
+    assert scores["gold_entities"] == len(kept)
+    assert scores["chars"]["micro"]["support"] == scores["words"]["micro"]["support"] == len(kept)
+    left_out = {}
+    for entity in docs[0].entities:
+        if entity.label not in ("PER", "LOC"):
+            left_out[entity.label] = left_out.get(entity.label, 0) + 1
+    assert scores["unscored_gold"] == left_out and left_out
+    assert "not scored" in caplog.text
