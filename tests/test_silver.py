@@ -74,6 +74,15 @@ def test_a_missing_silver_file_says_how_to_make_it(tmp_path):
         load_silver([tmp_path / "nope.jsonl"])
 
 
+def test_a_silver_file_given_twice_or_a_document_in_two_is_refused(tmp_path):
+    # Both copies were added: the weak labels of every sentence weighed twice in training, and nothing said so.
+    silver = tmp_path / "silver.jsonl"
+    silver.write_text(json.dumps(doc("s", "Ông Hải đến Huế.", ("Hải", "PER")).to_dict(), ensure_ascii=False) + "\n")
+    with pytest.raises(DataError) as error:
+        load_silver([silver, silver])
+    assert str(error.value) == f"silver_files: {silver}:1: id: document id 's' is also at {silver}:1"
+
+
 def test_silver_documents_join_training_after_augmentation(monkeypatch, tmp_path):
     train = [doc("tr", "Đoàn Lào thăm Việt Nam.", ("Lào", "LOC"))]
     silver = tmp_path / "silver.jsonl"

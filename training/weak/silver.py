@@ -34,7 +34,7 @@ from viextract.normalize import normalize_text
 from viextract.segment import split_tokens
 
 from ..data.documents import CORPUS_FILE, DataError, Document
-from ..data.files import check_output_file, load_documents, read_utf8, save_documents
+from ..data.files import check_output_file, load_numbered_documents, read_utf8, save_documents
 from ..data.splits import extra_path, load_split, read_splits
 from ..pipes import quiet_pipe
 from ..pretraining.text import DEFAULT_UD_DIR, read_vlsp2013_words, underthesea_vlsp_path
@@ -136,16 +136,24 @@ def silver_documents(
 def load_silver(paths: Sequence[str | Path]) -> list[Document]:
     """The documents of every silver file, with a hint when one has not been generated yet."""
     documents: list[Document] = []
+    seen: dict[str, str] = {}
     for path in paths:
         if not Path(path).is_file():
             raise DataError(
                 f"silver_files: {path} does not exist; generate it with "
                 f"`python -m training.weak.silver --out {path}` (needs ../shared/data/ud_vietnamese_vtb)"
             )
-        silver = load_documents(path)
+        silver = load_numbered_documents(path)
         if not silver:  # one that generated nothing added nothing to training, and nothing said so
             raise DataError(f"silver_files: {path}: no documents (empty file)")
-        documents.extend(silver)
+        for number, document in silver:  # one given twice weighed every weak label twice
+            if document.id in seen:
+                where = f"{path}:{number}"
+                raise DataError(
+                    f"silver_files: {where}: id: document id {document.id!r} is also at {seen[document.id]}"
+                )
+            seen[document.id] = f"{path}:{number}"
+            documents.append(document)
     return documents
 
 
