@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from pathlib import Path
 
 import pytest
@@ -63,7 +64,7 @@ def test_yaml_values_are_coerced_too(tmp_path):
 
 def test_unknown_key_in_yaml_names_key_and_file(tmp_path):
     path = write(tmp_path / "bad.yaml", "learning_rate: 1.0e-4\nlearnign_rate: 2.0e-4\n")
-    with pytest.raises(ConfigError, match=r"bad\.yaml: unknown key 'learnign_rate'"):
+    with pytest.raises(ConfigError, match=r"bad\.yaml:2: unknown key 'learnign_rate'"):
         NerConfig.load(path)
 
 
@@ -114,6 +115,16 @@ def test_bad_yaml_shapes(tmp_path):
         NerConfig.load(tmp_path / "missing.yaml")
     with pytest.raises(ConfigError, match=r"train_files/dev_files: give both"):
         NerConfig.load(None, ["train_files=a.jsonl"])
+
+
+def test_a_misspelt_key_or_a_wrong_type_in_a_file_names_its_line(tmp_path):
+    # "ner.yaml: unknown key 'learnig_rate'" left the user to find it in a long config.
+    path = write(tmp_path / "ner.yaml", "epochs: 3\n\nlearnig_rate: 1.0e-4\n")
+    with pytest.raises(ConfigError, match=rf"^{re.escape(str(path))}:3: unknown key 'learnig_rate' \(known keys: "):
+        NerConfig.load(path)
+    path = write(tmp_path / "ner.yaml", "epochs: 3\nbatch_size: big\n")
+    with pytest.raises(ConfigError, match=rf"^{re.escape(str(path))}:2: batch_size: expected an integer, got 'big'$"):
+        NerConfig.load(path)
 
 
 def test_a_key_given_twice_names_both_lines(tmp_path):

@@ -491,7 +491,7 @@ def test_evaluate_and_kfold_write_json(tmp_path, base_model_dir, documents, caps
 def test_config_errors_name_the_key(tmp_path, capsys):
     bad = write_yaml(tmp_path / "bad.yaml", {"learning_rate": 1.0e-4, "epochz": 3})
     code, err = train_cli(["ner", "--config", str(bad)], capsys)
-    assert code == 2 and "bad.yaml: unknown key 'epochz'" in err
+    assert code == 2 and "bad.yaml:1: unknown key 'epochz'" in err
     code, err = train_cli(["ner", "--set", "batch_size=big"], capsys)
     assert code == 2 and "--set batch_size=big: batch_size: expected an integer" in err
     code, err = train_cli(["ner", "--set", "no_such_key=1"], capsys)

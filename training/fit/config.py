@@ -57,6 +57,12 @@ class UniqueKeyLoader(yaml.SafeLoader):
     """PyYAML's safe loader, but a key given twice in one mapping is an error: PyYAML silently keeps the
     last, so a copied line edited for a sweep (or a stale one further down) quietly decided the value."""
 
+    key_lines: dict[Any, int] = {}  # line of each top-level key, for errors about a key's value
+
+    def construct_document(self, node: yaml.Node) -> Any:
+        self.root = node
+        return super().construct_document(node)
+
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         first_lines: dict[Any, int] = {}
         for key_node, _ in node.value:
@@ -70,6 +76,8 @@ class UniqueKeyLoader(yaml.SafeLoader):
                 first_lines[key] = line
             except TypeError:  # an unhashable key: the base constructor reports it
                 continue
+        if node is getattr(self, "root", None):
+            self.key_lines = first_lines
         return super().construct_mapping(node, deep=deep)
 
 
@@ -202,8 +210,9 @@ class TrainConfig:
         return {f.name: hints[f.name] for f in dataclasses.fields(cls)}
 
     @classmethod
-    def from_dict(cls, values: dict[str, Any], source: str = "config"):
-        """Build from a mapping; every key must be a field, every value of (or coercible to) its type."""
+    def from_dict(cls, values: dict[str, Any], source: str = "config", lines: dict[Any, int] | None = None):
+        """Build from a mapping; every key must be a field, every value of (or coercible to) its type. `lines`
+        (key -> line of `source`) puts the line in the errors about a key."""
         if not isinstance(values, dict):
             raise ConfigError(f"{source}: expected a mapping of keys to values, got {type(values).__name__}")
         values = dict(values)
@@ -213,9 +222,10 @@ class TrainConfig:
         types_ = cls.field_types()
         kwargs = {}
         for key, value in values.items():
+            where = f"{source}:{lines[key]}" if lines and key in lines else source
             if key not in types_:
-                raise ConfigError(f"{source}: unknown key {key!r} (known keys: {', '.join(sorted(types_))})")
-            kwargs[key] = coerce(value, types_[key], key, source)
+                raise ConfigError(f"{where}: unknown key {key!r} (known keys: {', '.join(sorted(types_))})")
+            kwargs[key] = coerce(value, types_[key], key, where)
         return cls._build(kwargs, source)
 
     @classmethod
@@ -232,7 +242,7 @@ class TrainConfig:
     def load(cls, path: str | Path | None = None, overrides: list[str] | tuple[str, ...] = ()):
         """Defaults, then the YAML file (if any), then `key=value` overrides in order."""
         values: dict[str, Any] = {}
-        source = "defaults"
+        source, lines = "defaults", None
         if path is not None:
             source = str(path)
             try:
@@ -244,14 +254,17 @@ class TrainConfig:
                 byte = error.object[error.start]
                 problem = f"not UTF-8 text (byte 0x{byte:02x}); save the config as UTF-8"
                 raise ConfigError(f"{path}:{line}: {problem}") from None
+            loader = UniqueKeyLoader(text)
             try:
-                loaded = yaml.load(text, Loader=UniqueKeyLoader)
+                loaded = loader.get_single_data()
             except yaml.YAMLError as error:
                 raise yaml_error(path, error) from None
-            values = {} if loaded is None else loaded
+            finally:
+                loader.dispose()
+            values, lines = ({} if loaded is None else loaded), loader.key_lines
             if not isinstance(values, dict):
                 raise ConfigError(f"{path}: expected a mapping of keys to values, got {type(values).__name__}")
-        config = cls.from_dict(values, source)
+        config = cls.from_dict(values, source, lines)
         return config.with_overrides(overrides)
 
     def with_overrides(self, overrides: list[str] | tuple[str, ...]):
