@@ -28,6 +28,13 @@ VOCABULARY = {
     "Tiếp": 14,
     "ĐẠI@@": 15,
     "Khánh_Hoà": 16,  # old-style tone placement, as PhoBERT's vocabulary and normalize_text write it
+    # A name's syllables alone are mostly common words: `phạm` (commit), `chính` (main).
+    "phạm": 17,
+    "chính": 19,
+    "Phạm": 20,
+    "Chính": 21,
+    "lý_do": 22,
+    "Lâm": 23,
 }
 
 
@@ -56,6 +63,31 @@ def test_the_table_keeps_each_words_most_frequent_form_and_only_whole_words():
     ],
 )
 def test_runs_in_capitals_take_the_vocabularys_case(text, model_text):
+    assert recase_capitals(text, Vocabulary()) == model_text
+
+
+@pytest.mark.parametrize(
+    ("text", "model_text"),
+    [
+        # Surname, middle name, given name: all three in title case, though `phạm` and `chính` are usually lower
+        # and `minh` unknown.
+        ("THỦ TƯỚNG PHẠM MINH CHÍNH TIẾP ĐOÀN", "Thủ tướng Phạm Minh Chính tiếp đoàn"),
+        ("ĐÓN PHẠM MINH CHÍNH", "Đón Phạm Minh Chính"),
+        # Each middle name carries the name one syllable further, four at most.
+        ("BÀ NGUYỄN THỊ KIM NGÂN DỰ HỌP", "Bà Nguyễn Thị Kim Ngân dự họp"),
+        ("ÔNG NGUYỄN VĂN THỊ MINH ĐỨC DỰ", "Ông Nguyễn Văn Thị Minh đức dự"),
+        # After a given name that is no middle name the name ends; an unlisted surname keeps the vocabulary's case.
+        ("ÔNG PHẠM CHÍNH TIẾP ĐOÀN", "Ông Phạm Chính tiếp đoàn"),
+        ("CHỦ TỊCH TÔ LÂM TIẾP ĐOÀN", "Chủ tịch tô Lâm tiếp đoàn"),
+        # A surname alone, inside a longer word, or not one space before the next syllable: no name.
+        ("TIẾP ĐOÀN ĐẠI BIỂU PHẠM", "Tiếp đoàn đại biểu phạm"),
+        ("TIẾP PHẠM HỒ CHÍ MINH", "Tiếp phạm Hồ Chí Minh"),
+        ("LÝ DO TIẾP ĐOÀN ĐẠI BIỂU", "Lý do tiếp đoàn đại biểu"),
+        ("TIẾP PHẠM, MINH CHÍNH", "Tiếp phạm, minh chính"),
+    ],
+)
+def test_a_persons_name_in_capitals_reaches_the_models_in_title_case(text, model_text):
+    """The bundled model found `PHẠM MINH` only in `THỦ TƯỚNG PHẠM MINH CHÍNH TIẾP ...`: it read `phạm Minh chính`."""
     assert recase_capitals(text, Vocabulary()) == model_text
 
 

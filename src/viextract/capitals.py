@@ -8,6 +8,9 @@ pretraining text, so the first of `Hồ_Chí_Minh` / `hồ_chí_minh` is the usu
 syllables are looked up together, longest first, since a name is one token (`Hồ_Chí_Minh`) whose
 syllables alone are common words (`hồ`). A syllable the vocabulary lacks goes to lower case
 (chosen on the non-test corpus documents in capitals: docs/training.md, "Text in capitals").
+A person's name is the exception: its syllables are common words (`PHẠM MINH CHÍNH` would read
+`phạm Minh chính`, and the model ended the name at `Minh`), so a common surname followed by a
+given name, and the syllable after each middle name, are put in title case.
 Every change keeps the length, so offsets still index the caller's text.
 """
 
@@ -23,6 +26,12 @@ from .normalize import normalize_text
 MIN_CAPITALS = 8
 # The most syllables one vocabulary token spans that are looked up together.
 MAX_SYLLABLES = 4
+# The fourteen commonest Vietnamese surnames; a word the vocabulary holds whole (`lý_do`) is not one.
+SURNAMES = frozenset("nguyễn trần lê phạm hoàng huỳnh phan vũ võ đặng bùi đỗ hồ ngô dương lý".split())
+# Common middle names: the name goes on after one (`Phạm Minh Chính`, `Nguyễn Thị Kim Ngân`).
+MIDDLE_NAMES = frozenset("văn thị minh đức xuân hữu quang ngọc thanh kim quốc công đình hồng thế bá duy".split())
+# The most syllables of a name put in title case, surname included.
+MAX_NAME = 4
 
 _RUN = re.compile(r"[^.!?\n]+")  # sentence-like runs: a headline is rarely longer than one
 _SYLLABLE = re.compile(r"\w+")
@@ -88,19 +97,56 @@ def _set_case(chars: list[str], start: int, end: int, upper: bool) -> None:
 
 
 def _recase_run(run: str, table: Mapping[str, str]) -> str:
-    syllables = [match.span() for match in _SYLLABLE.finditer(run)]
     chars = list(run)
-    i = 0
-    while i < len(syllables):
-        taken = _known_form(run, syllables[i : i + MAX_SYLLABLES], table)
-        for form, (start, end) in zip(taken or [run[slice(*syllables[i])].lower()], syllables[i:]):
+    for group in _name_syllables(run, _words(run, table)):
+        for form, (start, end) in group:
             if len(form) == end - start:  # a letter whose other case is longer stays as it is
                 chars[start:end] = form
-        i += len(taken) if taken else 1
     first = next((k for k, char in enumerate(chars) if char.isalpha()), None)
     if first is not None and len(chars[first].upper()) == 1:
         chars[first] = chars[first].upper()  # the run opens a sentence
     return "".join(chars)
+
+
+Word = list[tuple[str, tuple[int, int]]]  # (form, span in the run) of each syllable of one word
+
+
+def _words(run: str, table: Mapping[str, str]) -> list[Word]:
+    """The run cut into the vocabulary's longest words, each syllable in its form (unknown: lower case)."""
+    syllables = [match.span() for match in _SYLLABLE.finditer(run)]
+    words: list[Word] = []
+    i = 0
+    while i < len(syllables):
+        taken = _known_form(run, syllables[i : i + MAX_SYLLABLES], table) or [run[slice(*syllables[i])].lower()]
+        words.append(list(zip(taken, syllables[i:])))
+        i += len(taken)
+    return words
+
+
+def _name_syllables(run: str, words: list[Word]) -> list[Word]:
+    """`words` with each person's name in title case: a surname, the syllable after it and after each middle name.
+
+    Only one-syllable words joined by one space count, so `LÝ DO` (the word `lý_do`) is no name.
+    """
+    named = list(words)
+    i = 0
+    while i < len(named):
+        end = i + 1
+        while end < min(i + MAX_NAME, len(named)) and _continues_name(run, named, i, end):
+            end += 1
+        if end > i + 1:  # a surname alone is a common word (`phạm`, `hồ`)
+            named[i:end] = [[(form[:1].upper() + form[1:], span)] for ((form, span),) in named[i:end]]
+        i = end
+    return named
+
+
+def _continues_name(run: str, words: list[Word], first: int, next_: int) -> bool:
+    """Whether words[next_] goes on the name that words[first] opens, words[next_ - 1] being its last so far."""
+    before, after = words[next_ - 1], words[next_]
+    if len(before) != 1 or len(after) != 1 or run[before[0][1][1] : after[0][1][0]] != " ":
+        return False
+    lower = before[0][0].lower()
+    return lower in SURNAMES if next_ - 1 == first else lower in MIDDLE_NAMES
 
 
 def _known_form(run: str, syllables: list[tuple[int, int]], table: Mapping[str, str]) -> list[str] | None:
