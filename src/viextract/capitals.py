@@ -26,7 +26,8 @@ from .normalize import normalize_text
 MIN_CAPITALS = 8
 # The most syllables one vocabulary token spans that are looked up together.
 MAX_SYLLABLES = 4
-# The fourteen commonest Vietnamese surnames; a word the vocabulary holds whole (`lý_do`) is not one.
+# Sixteen common Vietnamese surnames (lower case, as the vocabulary's forms are compared); a word the vocabulary
+# holds whole (`lý_do`) is not one. sentences.py keeps its own, capitalised list for mixed-case text.
 SURNAMES = frozenset("nguyễn trần lê phạm hoàng huỳnh phan vũ võ đặng bùi đỗ hồ ngô dương lý".split())
 # Common middle names: the name goes on after one (`Phạm Minh Chính`, `Nguyễn Thị Kim Ngân`).
 MIDDLE_NAMES = frozenset("văn thị minh đức xuân hữu quang ngọc thanh kim quốc công đình hồng thế bá duy".split())
