@@ -183,3 +183,42 @@ def test_to_json_of_a_text_with_half_an_emoji_can_be_written_as_utf8():
     assert "\\ud83d" in written and "\\ude00" in written
     written.encode("utf-8")
     assert Extraction.from_json(written) == result
+
+
+def test_from_dict_reads_what_to_dict_and_the_cli_write(corpus, capsys, tmp_path):
+    """There was no way back from the CLI's json/jsonl (`to_dict` shapes): from_json refused them with
+    `relations[0]: head: expected int, got dict`."""
+    from viextract import extract
+    from viextract.cli import main
+
+    result = built()
+    again = Extraction.from_dict(result.to_dict())
+    assert again == result and again.entities[0].value == "2026-03-15"
+    assert again.relations[0].head is again.entities[2]  # the very entities of the result, as from_json gives
+    path = tmp_path / "doc.txt"
+    path.write_text(corpus[0], encoding="utf-8")
+    assert main(["extract", str(path), "--format", "jsonl"]) == 0  # the bundled model: relations and a DATE
+    (line,) = capsys.readouterr().out.splitlines()
+    expected = extract(corpus[0])
+    assert expected.relations and any(e.value for e in expected)
+    assert Extraction.from_dict(json.loads(line)) == expected  # its `file` key is left aside
+
+
+def test_from_dict_checks_as_from_json_does():
+    data = built().to_dict()
+    data["entities"][2]["start"] = "21"
+    with pytest.raises(ValueError, match=r"^from_dict\(\): entities\[2\]: start: expected int, got str$"):
+        Extraction.from_dict(data)
+    data = built().to_dict()
+    data["relations"][1]["tail"]["end"] = 66
+    with pytest.raises(ValueError, match=r"^from_dict\(\): relations\[1\]: tail: 'Sonexay Siphandone' at 49:66 is not"):
+        Extraction.from_dict(data)
+    data["relations"][1]["tail"] = 3  # to_json's shape
+    with pytest.raises(ValueError, match=r"^from_dict\(\): relations\[1\]: tail: expected dict, got int$"):
+        Extraction.from_dict(data)
+    with pytest.raises(
+        ValueError, match=r"^from_dict\(\): not an Extraction's dict: field\(s\) \['relations'\] missing"
+    ):
+        Extraction.from_dict({"text": "", "entities": []})
+    with pytest.raises(TypeError, match=r"^from_dict\(\) takes a dict, got str$"):
+        Extraction.from_dict(built().to_json())

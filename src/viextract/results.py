@@ -72,6 +72,7 @@ ENTITY_FIELDS: dict[str, Any] = {
     "value": OPTIONAL_STR,
 }
 RELATION_FIELDS: dict[str, Any] = {"head": int, "tail": int, "label": str, "score": NUMBER}
+RELATION_DICT_FIELDS: dict[str, Any] = {**RELATION_FIELDS, "head": dict, "tail": dict}  # `to_dict`: in full
 EXTRACTION_FIELDS: dict[str, Any] = {"text": str, "entities": object, "relations": object}  # lists: `_records`
 
 
@@ -103,14 +104,32 @@ def _require_offsets(entity: Entity, text: str, where: str) -> None:
         raise ValueError(f"{where}: text {entity.text!r} is not the text at {entity.start}:{entity.end}, {found!r}")
 
 
-def _records(data: dict[str, Any], key: str, fields: dict[str, Any]) -> list[dict[str, Any]]:
+def _records(data: dict[str, Any], key: str, fields: dict[str, Any], where: str) -> list[dict[str, Any]]:
     """`data[key]`, a list of objects with `fields`: else a ValueError naming the item and field, not a KeyError."""
     items = data[key]
     if not isinstance(items, list):
-        raise ValueError(f"from_json(): field '{key}': expected a list, got {type(items).__name__}")
+        raise ValueError(f"{where}: field '{key}': expected a list, got {type(items).__name__}")
     for index, item in enumerate(items):
-        _require_fields(item, fields, f"from_json(): {key}[{index}]")
+        _require_fields(item, fields, f"{where}: {key}[{index}]")
     return items
+
+
+def _checked_entities(data: dict[str, Any], where: str) -> tuple[Entity, ...]:
+    """The entities of a checked Extraction dict, each one's text at its offsets."""
+    entities = tuple(Entity._of_checked(e) for e in _records(data, "entities", ENTITY_FIELDS, where))
+    for index, e in enumerate(entities):
+        _require_offsets(e, data["text"], f"{where}: entities[{index}]")
+    return entities
+
+
+def _entity_of_dict(entities: tuple[Entity, ...], data: Any, where: str) -> Entity:
+    """The entity of `entities` equal to a relation argument written in full (`to_dict`)."""
+    _require_fields(data, ENTITY_FIELDS, where)
+    wanted = Entity._of_checked(data)
+    for entity in entities:
+        if entity == wanted:
+            return entity
+    raise ValueError(f"{where}: {wanted.text!r} at {wanted.start}:{wanted.end} is not one of the entities")
 
 
 @dataclass(frozen=True)
@@ -165,9 +184,7 @@ class Extraction:
             raise TypeError(f"from_json() takes a JSON str, got {type(s).__name__}")
         data = json.loads(s)
         _require_fields(data, EXTRACTION_FIELDS, "from_json(): not an Extraction's JSON")
-        entities = tuple(Entity._of_checked(e) for e in _records(data, "entities", ENTITY_FIELDS))
-        for index, e in enumerate(entities):
-            _require_offsets(e, data["text"], f"from_json(): entities[{index}]")
+        entities = _checked_entities(data, "from_json()")
 
         def entity(i: Any) -> Entity:
             if not 0 <= i < len(entities):  # an int: `_records` checked its type
@@ -176,7 +193,29 @@ class Extraction:
 
         relations = tuple(
             Relation(entity(r["head"]), entity(r["tail"]), r["label"], r["score"])
-            for r in _records(data, "relations", RELATION_FIELDS)
+            for r in _records(data, "relations", RELATION_FIELDS, "from_json()")
+        )
+        return cls(data["text"], entities, relations)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Extraction:
+        """The Extraction of a `to_dict()` (a line of the CLI's jsonl: other keys, as its `file`, are left aside).
+
+        Checked as `from_json` checks; each relation's head and tail must equal one of the entities, whose
+        very object it gets.
+        """
+        if not isinstance(data, dict):
+            raise TypeError(f"from_dict() takes a dict, got {type(data).__name__}")
+        _require_fields(data, EXTRACTION_FIELDS, "from_dict(): not an Extraction's dict")
+        entities = _checked_entities(data, "from_dict()")
+        relations = tuple(
+            Relation(
+                _entity_of_dict(entities, r["head"], f"from_dict(): relations[{index}]: head"),
+                _entity_of_dict(entities, r["tail"], f"from_dict(): relations[{index}]: tail"),
+                r["label"],
+                r["score"],
+            )
+            for index, r in enumerate(_records(data, "relations", RELATION_DICT_FIELDS, "from_dict()"))
         )
         return cls(data["text"], entities, relations)
 
