@@ -67,8 +67,10 @@ def test_standard_input_that_is_not_utf8_is_one_line(tiny_model_loading, monkeyp
     monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(b"Vi\xeat Nam"), encoding="utf-8"))
     assert main(["extract", "-", "--model", "m"]) == 1
     err = capsys.readouterr().err
-    assert err == "viextract: <stdin>: not UTF-8 text (byte 0xea at line 1, byte offset 2); " \
+    assert (
+        err == "viextract: <stdin>: not UTF-8 text (byte 0xea at line 1, byte offset 2); "
         "convert it first, e.g. iconv -f cp1258 -t utf-8\n"
+    )
 
 
 @pytest.mark.parametrize("output_format", ["jsonl", "json", "html"])
@@ -321,8 +323,9 @@ def test_a_closed_standard_output_is_one_line_before_the_model_loads(no_model_lo
 
 @pytest.mark.parametrize("redirect", ["w", "a"])
 @pytest.mark.parametrize("given", ["path", "-"])
-def test_an_input_that_is_also_standard_output_is_refused(no_model_loading, tmp_path, monkeypatch, capsys, redirect,
-                                                          given):
+def test_an_input_that_is_also_standard_output_is_refused(
+    no_model_loading, tmp_path, monkeypatch, capsys, redirect, given
+):
     # `extract a.txt > a.txt`: the shell has emptied a.txt, which read as an empty document; `>>` appended to it.
     path = tmp_path / "a.txt"
     path.write_text("Lào", encoding="utf-8")
@@ -358,3 +361,25 @@ def test_one_pipe_named_twice_is_refused_not_read_as_an_empty_second_document(no
         assert main(["extract", f"/proc/self/fd/{read}", "-", "--model", "m"]) == 1
     expected = f"viextract: <stdin>: the same stream as /proc/self/fd/{read}, which a first read empties\n"
     assert capsys.readouterr().err == expected
+
+
+@pytest.mark.parametrize("output_format", ["json", "jsonl"])
+def test_a_score_that_is_not_finite_is_refused_not_written_as_nan(
+    tiny_model_loading, monkeypatch, capsys, tmp_path, output_format
+):
+    """A model giving a NaN score made json and jsonl write `"score": NaN`, which no JSON reader takes; to_json
+    already refused it. The documents before it stay valid JSON, and the message names the file."""
+    from viextract import Entity, Extraction, Relation, cli
+
+    good = Extraction("Lào", (Entity("Lào", "LOC", 0, 3, 0.5),))
+    place, person = Entity("Lào", "LOC", 0, 3, 0.5), Entity("A", "PER", 4, 5, 0.4)
+    bad = Extraction("Lào A", (place, person), (Relation(person, place, "meets", float("nan")),))
+    documents = [("a.txt", good), ("b.txt", bad)]
+    monkeypatch.setattr(cli, "_extract_files", lambda *args, **kwargs: iter(documents))
+    path = tmp_path / "a.txt"
+    path.write_text("Lào", encoding="utf-8")
+    assert main(["extract", str(path), "--model", "tiny", "--format", output_format]) == 1
+    out, err = capsys.readouterr()
+    assert err == "viextract: b.txt: relations[0]: score: expected a finite number, got nan\n"
+    written = json.loads(out) if output_format == "json" else [json.loads(line) for line in out.splitlines()]
+    assert written == [{"file": "a.txt", **good.to_dict()}]

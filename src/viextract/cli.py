@@ -23,7 +23,7 @@ from .batch.command import add_batch_command
 from .dates import reference_year, with_date_values
 from .inputs import STDIN, InputError, check_inputs, display_name, read_input
 from .pieces import join_pieces, split_at_line_breaks
-from .results import Extraction
+from .results import Extraction, require_finite_scores
 from .signals import Terminated, deferred_signals, terminate_as_interrupt
 
 # The trainer's commands (package viextract_training, the viextract[train] extra), entry points of this
@@ -60,6 +60,10 @@ def _one_line(text: str) -> str:
 
 class OptionError(ValueError):
     """A flag's value is wrong or contradicts another flag: a usage error, exit status 2 as argparse gives."""
+
+
+class OutputError(ValueError):
+    """A result the format cannot hold (a NaN score in JSON); the message names its input."""
 
 
 def _check_options(args: argparse.Namespace) -> None:
@@ -196,8 +200,14 @@ class _Output:
             raise named from error
 
 
-def _json_line(name: str, result: Extraction) -> str:
-    return json.dumps({"file": name, **result.to_dict()}, ensure_ascii=False)
+def _document_json(name: str, result: Extraction, indent: int | None = None) -> str:
+    """`{"file": name, **result.to_dict()}` as JSON. A NaN or infinite score is refused, as `to_json` refuses
+    it: json.dumps would write `NaN`, which no JSON reader takes."""
+    try:
+        require_finite_scores(result, name)
+    except ValueError as error:
+        raise OutputError(str(error)) from None
+    return json.dumps({"file": name, **result.to_dict()}, ensure_ascii=False, indent=indent, allow_nan=False)
 
 
 @contextmanager
@@ -215,7 +225,7 @@ def _writer(output_format: str):
         yield _triple_writer(out, output_format)
         return
     if output_format != "json":
-        render = format_table if output_format == "table" else _json_line
+        render = format_table if output_format == "table" else _document_json
 
         def write(name: str, result: Extraction) -> None:
             with deferred_signals():
@@ -228,7 +238,7 @@ def _writer(output_format: str):
 
     def write_element(name: str, result: Extraction) -> None:
         nonlocal count
-        element = json.dumps({"file": name, **result.to_dict()}, ensure_ascii=False, indent=2)
+        element = _document_json(name, result, indent=2)
         with deferred_signals():
             out.write(("[\n" if count == 0 else ",\n") + textwrap.indent(element, "  "))
             out.flush()
@@ -369,7 +379,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OptionError as error:
         print(f"viextract: {error}", file=sys.stderr)
         return 2
-    except (OSError, InputError) as error:  # ModelLoadError included: a message, not a traceback
+    except (OSError, InputError, OutputError) as error:  # ModelLoadError included: a message, not a traceback
         print(f"viextract: {error}", file=sys.stderr)
         return 1
     except Terminated:

@@ -104,6 +104,15 @@ def _require_offsets(entity: Entity, text: str, where: str) -> None:
         raise ValueError(f"{where}: text {entity.text!r} is not the text at {entity.start}:{entity.end}, {found!r}")
 
 
+def require_finite_scores(extraction: Extraction, where: str) -> None:
+    """ValueError naming the first NaN or infinite score: json.dumps would write `NaN`, which is not JSON."""
+    for key, items in (("entities", extraction.entities), ("relations", extraction.relations)):
+        for position, item in enumerate(items):
+            score = item.score
+            if isinstance(score, float) and not math.isfinite(score):
+                raise ValueError(f"{where}: {key}[{position}]: score: expected a finite number, got {score!r}")
+
+
 def _records(data: dict[str, Any], key: str, fields: dict[str, Any], where: str) -> list[dict[str, Any]]:
     """`data[key]`, a list of objects with `fields`: else a ValueError naming the item and field, not a KeyError."""
     items = data[key]
@@ -163,7 +172,7 @@ class Extraction:
         `Extraction.from_json(result.to_json()) == result`, scores and DATE values included.
         """
         index = self._entity_index()
-        self._require_finite_scores()
+        require_finite_scores(self, "to_json()")
         written = json.dumps(
             {
                 "text": self.text,
@@ -231,14 +240,6 @@ class Extraction:
         from .graph import extraction_triples
 
         return extraction_triples(self)
-
-    def _require_finite_scores(self) -> None:
-        """ValueError naming the first NaN or infinite score: json.dumps would write `NaN`, which is not JSON."""
-        for key, items in (("entities", self.entities), ("relations", self.relations)):
-            for position, item in enumerate(items):
-                score = item.score
-                if isinstance(score, float) and not math.isfinite(score):
-                    raise ValueError(f"to_json(): {key}[{position}]: score: expected a finite number, got {score!r}")
 
     def _entity_index(self):
         by_id = {id(e): i for i, e in enumerate(self.entities)}
