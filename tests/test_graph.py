@@ -3,6 +3,8 @@
 import csv
 import io
 
+import pytest
+
 from viextract import Entity, Extraction, Relation, Triple
 from viextract.graph import merge_nodes, normalize_name
 
@@ -169,3 +171,33 @@ def test_one_name_typed_in_two_tone_styles_or_with_an_invisible_character_is_one
     people = [Entity(m, "PER", start, start + len(m), 0.9) for m, start in names]
     assert {e.text for e in merge_nodes(people).values()} == {"Nguyễn Văn Hòa"}
     assert normalize_name("Nguyễn\u00a0Văn\u200bHòa") == normalize_name("nguyễn văn hoà")
+
+
+@pytest.mark.parametrize("output_format", ["triples", "csv"])
+def test_cli_triple_rows_are_one_line_of_nine_fields_whatever_the_text_holds(
+    monkeypatch, capsys, tmp_path, tiny_ner_dir, output_format
+):
+    """ESC, NUL and other controls in a name went into the row as they were (ESC reaching a terminal), and csv
+    quoted a line break, so one row took two lines for line-based tools."""
+    from viextract import cli
+
+    text = "Ông Phan Văn\r\nGiang\x1b[2J gặp Lào\x00 và Chí\u00adnh\tphủ."
+    names = ("Phan Văn\r\nGiang\x1b[2J", "Lào\x00", "Chí\u00adnh\tphủ")
+    giang, laos, gov = (
+        Entity(n, label, text.index(n), text.index(n) + len(n), 0.9) for n, label in zip(names, ("PER", "LOC", "ORG"))
+    )
+    result = Extraction(
+        text, (giang, laos, gov), (Relation(giang, laos, "visits", 0.5), Relation(gov, laos, "located_in", 0.5))
+    )
+    monkeypatch.setattr(cli, "_extract_files", lambda *args, **kwargs: iter([("a\tb\x1b.txt", result)]))
+    path = tmp_path / "a.txt"
+    path.write_text(text, encoding="utf-8")
+    assert cli.main(["extract", str(path), "--model", str(tiny_ner_dir), "--format", output_format]) == 0
+    lines = capsys.readouterr().out.split("\n")
+    assert lines[-1] == "" and len(lines) == (3 if output_format == "triples" else 4)
+    rows = [line.split("\t") for line in lines[:-1]] if output_format == "triples" else list(csv.reader(lines[1:-1]))
+    assert [row[:4] for row in rows] == [
+        ["a b .txt", "Phan Văn Giang [2J", "visits", "Lào"],
+        ["a b .txt", "Chính phủ", "located_in", "Lào"],
+    ]
+    assert all(len(row) == 9 and all(c.isprintable() for field in row for c in field) for row in rows)

@@ -264,7 +264,8 @@ def triple_rows(name: str, result: Extraction) -> list[list]:
 
 
 def _triple_writer(out, output_format: str):
-    """`write(name, result)` for `triples` (tab-separated, tabs and newlines in text as spaces) or `csv`."""
+    """`write(name, result)` for `triples` (tab-separated) or `csv`; each field is `_one_line`, so that a row is
+    one line of TRIPLE_COLUMNS whatever the text holds (a tab or line break in a name, an ESC)."""
     if output_format == "csv":
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")  # RFC 4180 quoting; \n as the other formats end lines
@@ -272,14 +273,14 @@ def _triple_writer(out, output_format: str):
         def render(rows: list[list]) -> str:
             buffer.seek(0)
             buffer.truncate()
-            writer.writerows(rows)
+            writer.writerows([_one_line(str(v)) for v in row] for row in rows)
             return buffer.getvalue()
 
         out.write(render([list(TRIPLE_COLUMNS)]))
     else:
 
         def render(rows: list[list]) -> str:
-            return "".join("\t".join(" ".join(str(v).split()) for v in row) + "\n" for row in rows)
+            return "".join("\t".join(_one_line(str(v)) for v in row) + "\n" for row in rows)
 
     def write(name: str, result: Extraction) -> None:
         with deferred_signals():
@@ -326,7 +327,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--format",
         choices=["json", "jsonl", "table", *TRIPLE_FORMATS, "html"],
         default="json",
-        help="triples: tab-separated relation rows; csv: the same with a header row; html: one page for all inputs",
+        help="triples: tab-separated relation rows; csv: the same with a header row (in both, a field's line breaks,"
+        " tabs and control characters are written as one space); html: one page for all inputs",
     )
     extract.add_argument("--batch-size", type=int, default=32, help=BATCH_SIZE_HELP)
     extract.add_argument(
