@@ -190,3 +190,26 @@ def test_a_date_found_in_text_with_invisible_or_typographic_characters_gets_its_
     """The models read these as `Ngày 15/3/2026` and tagged a DATE whose value was None: the dates were read from
     the raw text, where `\\x00`, U+200B and U+00AD are no space and U+2011 no hyphen."""
     assert normalize_date(text) == "2026-03-15"
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("15 / 3 / 2026", "2026-03-15"),  # spaces around the slashes, as news sites type them
+        ("ngày 15 / 3", "2026-03-15"),
+        ("tháng 9 / 2026", "2026-09"),
+        ("15.3.2026", "2026-03-15"),  # dots, as common in Vietnamese news as slashes
+        ("ngày 1.10.2025", "2025-10-01"),
+        ("3.4 đến 6.4.2026", "2026-04-03/2026-04-06"),
+    ],
+)
+def test_spaced_slashes_and_dotted_dates(text, value):
+    """Both were None: `15 / 3 / 2026` and `15.3.2026` are common in Vietnamese news."""
+    assert normalize_date(text, "2026-06-15") == value
+
+
+@pytest.mark.parametrize("text", ["3.5", "15.3", "năm 2.5", "v1.5.2026", "1.2.3.2026", "15.13.2026", "1.5.26"])
+def test_dots_that_are_no_date_stay_none(text):
+    """A decimal (`3.5`) or a version number is no date: dots are read only as day.month.year, or as a day.month
+    before such a date in one range."""
+    assert normalize_date(text, "2026-06-15") is None

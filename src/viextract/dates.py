@@ -3,7 +3,8 @@
 Forms read (SCHEMA.md's and the corpus's): `15/3`, `ngày 16/3/2016`, `15 tháng 3 năm 2026`,
 `25-27/12`, `ngày 3/4 đến 6/4/2026`, `30/9 và 1/10`, `ngày 19 và 20-12`, `tháng 9/2026`,
 `tháng 9/2026 đến tháng 6/2028`, `quý 4 năm 2026`, `quý IV/2027`, `6 tháng đầu năm 2026`,
-`năm 2025`, `2024-2025`, `giai đoạn 2026-2030`, `nhiệm kỳ 2021 - 2026`.
+`năm 2025`, `2024-2025`, `giai đoạn 2026-2030`, `nhiệm kỳ 2021 - 2026`; slashes may have spaces around
+them (`15 / 3 / 2026`), and dots stand for them in a mention holding a day.month.year (`15.3.2026`).
 
 Choices: a written-out list of separate days (`ngày 19 và 20-12`) becomes the interval from the
 first to the last; a day or month written without a year takes the nearest year written in the
@@ -29,6 +30,9 @@ _PREFIX = re.compile(
     r"^(?:(?:rạng sáng|sáng sớm|chiều tối|sáng|trưa|chiều|tối|đêm|hôm|vào|từ|trong|"
     r"thứ (?:hai|ba|tư|năm|sáu|bảy|[2-7])|chủ nhật)[\s,]+)+"
 )
+# Not inside a longer run of dotted numbers (a version, an IP address).
+_DOTTED_DATE = re.compile(r"(?<![\d.])\d{1,2}\.\d{1,2}\.\d{4}(?![\d.])")
+_DOTTED_DAY = re.compile(r"(?<![\d.])(\d{1,2})\.(\d{1,2})(?:\.(\d{4}))?(?![\d.])")
 _ROMAN = {"i": 1, "ii": 2, "iii": 3, "iv": 4}
 # Hyphens and dashes a word processor or a font puts for `-` (non-breaking, figure dash, minus sign).
 _DASHES = str.maketrans(dict.fromkeys("\u2010\u2011\u2012\u2013\u2014\u2212", "-"))
@@ -83,12 +87,21 @@ def normalize_date(text: str, document_date: dt.date | str | None = None) -> str
     year = reference_year(document_date)
     # Read as the models read it: a no-break space, tab or control is a space, a soft hyphen nothing (normalize.py)
     s = normalize_text(text).text.casefold().translate(_DASHES)
-    s = _PREFIX.sub("", " ".join(s.split()).strip(" .,;:()"))
+    s = _as_slashes(_PREFIX.sub("", " ".join(s.split()).strip(" .,;:()")))
     for read in (_iso, _years, _quarter, _first_months, _months, _days):
         value = read(s, year)
         if value is not None:
             return value
     return None
+
+
+def _as_slashes(s: str) -> str:
+    """`15 / 3 / 2026` and `15.3.2026` as `15/3/2026`, both common in news. Dots only where the mention holds a
+    day.month.year (`3.4 đến 6.4.2026`): a lone `3.5` is as likely a decimal, and `1.2.3.2026` a version."""
+    s = re.sub(r"\s*/\s*", "/", s)
+    if not _DOTTED_DATE.search(s):
+        return s
+    return _DOTTED_DAY.sub(lambda match: "/".join(g for g in match.groups() if g), s)
 
 
 def with_date_values(extraction: Extraction, document_date: dt.date | str | None = None) -> Extraction:
