@@ -73,3 +73,25 @@ def test_the_bundled_model_reads_fullwidth_dates_as_dates():
     wide = extract("Sáng １５/３, hai bên ký Biên bản ghi nhớ hợp tác ngày １６/３/２０２６.")
     assert [(e.label, e.start, e.end) for e in wide.entities] == [(e.label, e.start, e.end) for e in ascii_result]
     assert [e.value for e in wide.entities if e.label == "DATE"] == [e.value for e in ascii_result if e.label == "DATE"]
+
+
+def test_fullwidth_latin_reaches_the_models_as_ascii():
+    """`Ｐhạm` (an IME left in full-width mode) kept its `Ｐ`, a character the vocabulary barely knows, while its
+    digits were already folded: the ASCII block U+FF01-U+FF5E is now folded one for one, so offsets still map."""
+    for text in ("Ông Ｐhạm Ｍinh （ＯＫ） １５/３", unicodedata.normalize("NFD", "Ông Ｐhạm Ｍinh （ＯＫ） １５/３")):
+        norm = normalize_text(text)
+        assert norm.text == "Ông Phạm Minh (OK) 15/3" and len(norm.starts) == len(norm.text)
+        start = norm.text.index("Phạm")
+        assert text[slice(*norm.span_to_original(start, start + 9))] == text[text.index("Ｐ") : text.index("inh") + 3]
+    assert normalize_text("ｈｏ\u0300a").text == "hoà"  # folded before composing: the tone then moves as on `hòa`
+    assert normalize_text("Thủ＿đô").text == normalize_text("Thủ_đô").text == "Thủ đô"
+
+
+def test_the_bundled_model_reads_fullwidth_names_as_names():
+    from viextract import extract
+
+    ascii_text = "Thủ tướng Phạm Minh Chính tiếp Bộ trưởng Bùi Thanh Sơn tại Hà Nội."
+    wide_text = ascii_text.replace("P", "Ｐ").replace("B", "Ｂ").replace("H", "Ｈ")
+    wide = extract(wide_text)
+    assert [(e.label, e.start, e.end) for e in wide] == [(e.label, e.start, e.end) for e in extract(ascii_text)]
+    assert all(wide_text[e.start : e.end] == e.text for e in wide) and any("Ｐ" in e.text for e in wide)

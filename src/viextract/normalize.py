@@ -123,7 +123,7 @@ def _moved_tone(chars: Sequence[str], i: int) -> tuple[str, str] | None:
 
 def _cluster_chars(chunk: str) -> list[str]:
     """The model-side characters of one cluster that starts with a letter, digit or symbol (NFC)."""
-    chars = unicodedata.normalize("NFC", chunk)
+    chars = unicodedata.normalize("NFC", chunk.translate(_FULLWIDTH))  # folded first: `ｏ` + grave composes to `ò`
     if not chunk[0].isalnum():
         return list(chars)  # in an emoji sequence the joiners join: keep them, one token
     # After a letter a joiner or tag separates words like a space, and so does all that follows
@@ -142,7 +142,7 @@ _INVISIBLE = frozenset("\u00ad\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u
 
 def normalize_text(original: str) -> NormalizedText:
     """NFC per grapheme cluster, separators turned into spaces or `\\n` (invisible format characters,
-    dropped), old-style tone placement, decimal digits of any script as ASCII.
+    dropped), old-style tone placement, decimal digits of any script and fullwidth Latin as ASCII.
 
     Every character of a cluster maps to the whole cluster, so no word (and no entity) can
     start or end inside a flag, an emoji sequence or a letter with its marks.
@@ -203,6 +203,11 @@ def _normalize_clusters(original: str) -> NormalizedText:
     return _one_break_per_crlf(NormalizedText(original, _old_style_tones(text), tuple(starts), tuple(ends)))
 
 
+# The fullwidth forms of ASCII `!` to `~` (`Ｐhạm`, `（`), as an IME in full-width mode types them, one for one.
+_FULLWIDTH: dict[int, int | str] = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)}
+_FULLWIDTH[ord("＿")] = " "  # as `_` is: what word-segmented text puts between syllables (is_separator)
+
+
 def _digit_forms(chars: set[str]) -> dict[int, str]:
     """Decimal digits of other scripts (fullwidth `１５/３`) as ASCII, one for one: the digits the
     vocabulary and the training text hold, so `１５/３` reads as the date `15/3` does."""
@@ -216,6 +221,7 @@ def _normalize_simple(original: str) -> NormalizedText:
     chars = set(original)
     forms = {ord(char): form for char in chars if is_separator(char) and (form := _separator_form(char)) != char}
     forms.update(_digit_forms(chars))
+    forms.update((ord(char), _FULLWIDTH[ord(char)]) for char in chars if ord(char) in _FULLWIDTH)
     text = original.translate(forms) if forms else original
     size = len(original)
     norm = NormalizedText(original, _old_style_tones(text), tuple(range(size)), tuple(range(1, size + 1)))
