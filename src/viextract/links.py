@@ -15,7 +15,7 @@ from collections.abc import Sequence
 # every position of a long run of letters (a base64 blob, a hash), `[\w.+-]+@` took time quadratic in its length.
 _LINK = re.compile(
     r"(?:\b(?:https?|ftp)://|\bwww\.)\S+"
-    r"|(?<![\w.+-])[\w.+-]++@[\w-]+(?:\.[\w-]+)+",
+    r"|(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+",
     re.IGNORECASE,
 )
 # A link at the end of a sentence or in brackets does not take the punctuation after it.
