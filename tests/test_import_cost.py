@@ -17,9 +17,9 @@ REPO = Path(__file__).resolve().parents[1]
 HEAVY = ("torch", "transformers")
 
 
-def _heavy_modules_after(code: str) -> list[str]:
-    """The HEAVY modules a fresh interpreter has imported once it has run `code`."""
-    check = textwrap.dedent(code) + f"\nimport sys\nprint(sorted(set({HEAVY!r}) & set(sys.modules)))\n"
+def _heavy_modules_after(code: str, heavy: tuple[str, ...] = HEAVY) -> list[str]:
+    """The `heavy` modules a fresh interpreter has imported once it has run `code`."""
+    check = textwrap.dedent(code) + f"\nimport sys\nprint(sorted(set({heavy!r}) & set(sys.modules)))\n"
     done = subprocess.run(
         [sys.executable, "-c", check], capture_output=True, text=True, cwd=REPO, timeout=300, check=False
     )
@@ -79,3 +79,17 @@ def test_every_public_name_is_still_importable_from_the_package():
     exec("from viextract import *", star)  # each name of __all__, the lazy ones included
     assert set(viextract.__all__) <= set(star) and star["Extractor"] is Defined
     assert set(viextract.__all__) <= set(dir(viextract))
+
+
+def test_segmenting_text_does_not_import_sklearn():
+    """pyvi.ViTokenizer unpickles a sklearn_crfsuite CRF when imported: 3 to 4 s of scikit-learn in the first
+    extract and in every text-preparing worker. The segmenter reads pyvi's files itself."""
+    code = """
+        from viextract.segment import _pyvi, pyvi_word_starts
+        from viextract.text import prepare_text
+
+        assert _pyvi(["Hà", "Nội", "đẹp"]) == ["Hà_Nội", "đẹp"]
+        assert pyvi_word_starts([["Tp.", "Hồ", "Chí", "Minh"]]) == [[True, True, False, False]]
+        assert prepare_text("Ông Nguyễn Văn A đến Hà Nội.", "pyvi")
+    """
+    assert _heavy_modules_after(code, ("sklearn", "sklearn_crfsuite", "pyvi.ViTokenizer")) == []

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from .crfsuite_model import CrfWeights, UnsupportedModel, read_crfsuite
+from .pyvi_files import Unavailable, light_pyvi, read_model_bytes, read_ngrams
 
 _CACHED_SYLLABLES = 200_000  # distinct syllables kept (Vietnamese has about 7,000; the rest are names and numbers)
 # What one syllable adds to a score, one row per part, in the order of pyvi's feature dict
@@ -43,9 +44,15 @@ class PyviCrf:
 
     @classmethod
     def from_pyvi(cls) -> PyviCrf:
-        """From the model pyvi loaded (its pickle keeps the CRFsuite file in a temporary file)."""
+        """From pyvi's model files, read without importing scikit-learn where `pyvi_files` knows the release."""
+        if light_pyvi():
+            try:
+                return cls(read_crfsuite(read_model_bytes()), *read_ngrams())
+            except Unavailable:
+                pass
         from pyvi.ViTokenizer import ViTokenizer
 
+        # The model pyvi loaded: its pickle keeps the CRFsuite file in a temporary file.
         data = Path(ViTokenizer.model.modelfile.name).read_bytes()
         return cls(read_crfsuite(data), ViTokenizer.bi_grams, ViTokenizer.tri_grams)
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from .normalize import is_separator
 from .pyvi_crf import PyviCrf, UnsupportedModel
+from .pyvi_files import light_pyvi, sylabelize
 from .tokens import is_word_char, split_tokens  # noqa: F401  (split_tokens: training and tests import it from here)
 
 logger = logging.getLogger(__name__)
@@ -41,9 +42,7 @@ def _pyvi(tokens: Sequence[str]) -> list[str]:
     Same syllables, same labels, same joining rule, so the same words (tests/test_text_fast_paths.py
     compares the two on the corpus, the written documents, UD VTB and hostile strings).
     """
-    from pyvi.ViTokenizer import ViTokenizer
-
-    _, syllables = ViTokenizer.sylabelize(" ".join(tokens))
+    _, syllables = _sylabelize()(" ".join(tokens))
     return _pyvi_words(tokens, syllables, _pyvi_predict()([syllables])[0])
 
 
@@ -66,12 +65,11 @@ def pyvi_word_starts(sentences: Sequence[Sequence[str]]) -> list[list[bool]]:
     have a skeleton, and `merge_groups` adds that both start with a word character: no string needs
     matching back. Elsewhere (pyvi cuts `2016-2020` at the dash) the words go through both.
     """
-    from pyvi.ViTokenizer import ViTokenizer
-
+    syllables_of = _sylabelize()
     traits = [[_token_traits(token) for token in tokens] for tokens in sentences]
     # No pyvi pattern matches a space, so a sentence whose every token is one syllable is its own syllables.
     syllables = [
-        tokens if all(t[0] for t in found) else ViTokenizer.sylabelize(" ".join(tokens))[1]
+        tokens if all(t[0] for t in found) else syllables_of(" ".join(tokens))[1]
         for tokens, found in zip(sentences, traits)
     ]
     out = []
@@ -91,6 +89,17 @@ def pyvi_word_starts(sentences: Sequence[Sequence[str]]) -> list[list[bool]]:
             starts[run[0]] = True
         out.append(starts)
     return out
+
+
+@functools.cache
+def _sylabelize() -> Callable[[str], tuple[str, list[str]]]:
+    """pyvi's `sylabelize`: the copy in pyvi_files for the pyvi release it reproduces (importing
+    `pyvi.ViTokenizer` costs scikit-learn, 3 to 4 s), else pyvi's own."""
+    if light_pyvi():
+        return sylabelize
+    from pyvi.ViTokenizer import ViTokenizer
+
+    return ViTokenizer.sylabelize
 
 
 @functools.cache
@@ -124,10 +133,8 @@ def _pyvi_may_join(before: str, word: str) -> bool:
 def _token_traits(token: str) -> tuple[bool, bool, bool]:
     """(whether pyvi reads the token as one syllable, whether pyvi's rule and `merge_groups` let it
     join a neighbour at all, whether it starts upper case)."""
-    from pyvi.ViTokenizer import ViTokenizer
-
     joinable = token not in string.punctuation and not token[0].isdigit() and is_word_char(token[0])
-    return ViTokenizer.sylabelize(token)[1] == [token], joinable and bool(_skeleton(token)), token[0].istitle()
+    return _sylabelize()(token)[1] == [token], joinable and bool(_skeleton(token)), token[0].istitle()
 
 
 def _syllables(tokens: Sequence[str]) -> list[str]:
