@@ -11,7 +11,16 @@ from tests.conftest import build_tiny_token_classifier
 from tests.relation_helpers import build_tiny_full_model
 from viextract import Extractor
 from viextract.errors import ModelLoadError
-from viextract.storage import STORAGE_KEY, compress_state, convert_directory, expand_state, main, quantize_rows
+from viextract.storage import (
+    STORAGE_KEY,
+    compress_state,
+    convert_directory,
+    expand_state,
+    load_model,
+    main,
+    quantize_rows,
+    read_weights,
+)
 
 
 def spans(extraction) -> tuple:
@@ -84,6 +93,76 @@ def test_int8_model_gives_the_entities_and_relations_of_its_float_twin(float_and
         ours, theirs = small(text), full(text)
         assert spans(ours) == spans(theirs) and ours.entities and ours.relations
         assert scores(ours) == pytest.approx(scores(theirs), abs=0.01)
+
+
+def _plainly_expanded(directory) -> dict[str, torch.Tensor]:
+    """The weights of an int8-stored directory by the formula, each row times its scale in float32."""
+    stored = read_weights(directory / "model.safetensors")
+    return {
+        name.removesuffix(".int8"): tensor.float() * stored[name.replace(".int8", ".scale")][:, None]
+        for name, tensor in stored.items()
+        if name.endswith(".int8")
+    } | {name: tensor for name, tensor in stored.items() if not name.endswith((".int8", ".scale"))}
+
+
+def _bit_equal(a: torch.Tensor, b: torch.Tensor) -> bool:
+    return a.dtype == b.dtype and a.shape == b.shape and a.numpy().tobytes() == b.numpy().tobytes()
+
+
+def test_loading_int8_weights_draws_no_random_initialisation_and_gives_the_plain_models_outputs(float_and_int8):
+    """Weights were randomly initialised, then overwritten by the loaded ones (0.7 s for the bundled model);
+    the model loaded without that must compute exactly what one built and filled the plain way computes."""
+    from transformers import AutoConfig, AutoModelForTokenClassification
+
+    _, packed = float_and_int8
+    rng = torch.get_rng_state()
+    loaded = Extractor.from_pretrained(packed, device="cpu").ner_model
+    assert torch.equal(torch.get_rng_state(), rng)  # nothing drawn: no initialisation ran
+    plain = AutoModelForTokenClassification.from_config(AutoConfig.from_pretrained(str(packed / "ner")))
+    plain.load_state_dict(_plainly_expanded(packed / "ner"))
+    plain.eval()
+    ours, theirs = dict(loaded.named_parameters()), dict(plain.named_parameters())
+    assert ours.keys() == theirs.keys() and all(_bit_equal(ours[n].data, theirs[n].data) for n in ours)
+    assert all(isinstance(p, torch.nn.Parameter) and p.requires_grad for p in ours.values())
+    buffers = dict(plain.named_buffers())
+    assert all(_bit_equal(b, buffers[n]) for n, b in loaded.named_buffers())
+    ids = torch.tensor([[0, 5, 9, 14, 7, 2], [0, 11, 3, 2, 1, 1]])
+    mask = (ids != 1).long()
+    with torch.no_grad():
+        assert _bit_equal(
+            loaded(input_ids=ids, attention_mask=mask).logits, plain(input_ids=ids, attention_mask=mask).logits
+        )
+
+
+def test_weights_the_file_lacks_start_from_the_random_initialisation_they_had(float_and_int8):
+    """A task head on an int8-stored base (training) is not in the file: it must not be left as uninitialised
+    memory, and the same seed gives it the same values as building the model gives."""
+    from transformers import AutoConfig, AutoModelForSequenceClassification
+
+    _, packed = float_and_int8
+    config = AutoConfig.from_pretrained(str(packed / "ner"))
+    torch.manual_seed(7)
+    model, info = load_model(AutoModelForSequenceClassification, packed / "ner")
+    torch.manual_seed(7)
+    fresh = AutoModelForSequenceClassification.from_config(config)
+    assert info["missing_keys"] and all(name.startswith("classifier.") for name in info["missing_keys"])
+    heads = dict(fresh.named_parameters())
+    assert all(_bit_equal(p.data, heads[n].data) for n, p in model.named_parameters() if n.startswith("classifier."))
+    assert _bit_equal(
+        model.roberta.embeddings.word_embeddings.weight.data,
+        _plainly_expanded(packed / "ner")["roberta.embeddings.word_embeddings.weight"],
+    )
+
+
+def test_the_bundled_model_holds_exactly_its_stored_rows_times_their_scales():
+    from viextract.extractor import BUNDLED_MODEL_DIR, default_extractor
+
+    extractor = default_extractor()
+    for part, model in (("ner", extractor.ner_model), ("re", extractor.relation_extractor.model)):
+        state = model.state_dict()
+        expected = _plainly_expanded(BUNDLED_MODEL_DIR / part)
+        assert set(expected) <= set(state), part
+        assert all(_bit_equal(state[name], tensor) for name, tensor in expected.items()), part
 
 
 def test_a_loaded_int8_model_saves_as_an_ordinary_float_model(float_and_int8, tmp_path):
