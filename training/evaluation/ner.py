@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Sequence
+from collections.abc import Collection, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -59,18 +59,23 @@ def gold_of_model_types(documents: Sequence[Document], tags: Sequence[str]) -> t
     A model trained on some types (entity_labels) saw the others as O, as its dev F1 scored them; scored here,
     every one of them was a miss that pulled its recall and F1 down (and its k-fold's)."""
     known = {tag[2:] for tag in tags if tag != "O"}
-    unscored: dict[str, int] = {}
-    kept = []
-    for doc in documents:
-        for entity in doc.entities:
-            if entity.label not in known:
-                unscored[entity.label] = unscored.get(entity.label, 0) + 1
-        kept.append(dataclasses.replace(doc, entities=tuple(e for e in doc.entities if e.label in known)))
+    unscored = count_unscored((e.label for doc in documents for e in doc.entities), known, "entities")
     if not unscored:
         return list(documents), {}
-    left_out = ", ".join(f"{count} {label}" for label, count in unscored.items())
-    logger.warning("gold entities of types the model does not predict are not scored: %s", left_out)
-    return kept, dict(sorted(unscored.items()))
+    kept = [dataclasses.replace(doc, entities=tuple(e for e in doc.entities if e.label in known)) for doc in documents]
+    return kept, unscored
+
+
+def count_unscored(gold_labels: Iterable[str], known: Collection[str], what: str) -> dict[str, int]:
+    """How many gold `what` (entities, relations) per label outside `known`, with a warning when there are any."""
+    unscored: dict[str, int] = {}
+    for label in gold_labels:
+        if label not in known:
+            unscored[label] = unscored.get(label, 0) + 1
+    if unscored:
+        left_out = ", ".join(f"{count} {label}" for label, count in unscored.items())
+        logger.warning("gold %s of types the model does not predict are not scored: %s", what, left_out)
+    return dict(sorted(unscored.items()))
 
 
 def _labels_seen(*groups) -> list[str]:
