@@ -333,6 +333,11 @@ def test_cli_refuses_files_whose_drafts_the_checks_would_refuse(tmp_path, capsys
     cases = [
         ([first, blank], f"{blank}: text: empty: a document needs text"),
         ([first, second], f"{second}: id: 'bai' is also the id of {first}; rename one"),
+        # The same file twice (here by another spelling of its path) is not two files to rename.
+        (
+            [first, tmp_path / "b" / ".." / "a" / "bai.txt"],
+            f"{tmp_path}/b/../a/bai.txt: id: 'bai': the file {first} is given twice; give it once",
+        ),
     ]
     for paths, message in cases:
         assert main([str(p) for p in paths]) == 2

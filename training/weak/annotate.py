@@ -1,6 +1,9 @@
 """A weak, rule-based annotator: pre-labels raw text for a person to review, and scores itself on gold.
 
     python -m training.weak.annotate raw.txt [...] > draft.jsonl
+
+Each file is one document whose id is its file name less the extension (`a/bai.txt` -> `bai`), so two files of
+one name in different folders are refused before any draft is printed: rename one.
     python -m training.weak.annotate evaluate --gold data/corpus.jsonl [--docs test|all]
 
 Entities come from gazetteers (training/weak/gazetteers.py), date regexes following SCHEMA.md's
@@ -162,10 +165,16 @@ def _read_inputs(paths: Sequence[Path]) -> list[tuple[Path, str]]:
         if not text.strip():
             raise field_error(str(path), "text", "empty: a document needs text")
         if path.stem in first:  # the id is the file name: two `x.txt` in two folders would share it
-            raise field_error(str(path), "id", f"{path.stem!r} is also the id of {first[path.stem]}; rename one")
+            raise field_error(str(path), "id", _duplicate_id(path, first[path.stem]))
         first[path.stem] = path
         texts.append((path, text))
     return texts
+
+
+def _duplicate_id(path: Path, first: Path) -> str:
+    if path.resolve() == first.resolve():  # one file given twice: renaming it would not help
+        return f"{path.stem!r}: the file {first} is given twice; give it once"
+    return f"{path.stem!r} is also the id of {first}; rename one"
 
 
 @quiet_pipe
@@ -175,7 +184,8 @@ def main(argv: list[str] | None = None) -> int:
         return _evaluate_main(argv[1:])
     parser = argparse.ArgumentParser(
         prog="python -m training.weak.annotate",
-        description="Pre-label raw text files as JSONL (one document per file) for review; "
+        description="Pre-label raw text files as JSONL (one document per file, its id the file name less the "
+        "extension, so no two files may share a name) for review; "
         "or `evaluate --gold FILE [--docs test|all]`.",
     )
     parser.add_argument("files", nargs="+", type=Path)
