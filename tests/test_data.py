@@ -521,6 +521,21 @@ def test_a_split_given_twice_is_refused_with_both_lines(tmp_path):
         load_split("dev", splits)
 
 
+def test_an_id_listed_twice_in_one_split_says_so_with_both_lines(tmp_path):
+    # It was "document 'a' is also in train" for a train split listing 'a' twice, as if it leaked into another.
+    splits = make_split_dir(tmp_path)
+    splits.write_text('{\n  "train": [\n    "a",\n    "b",\n    "a"\n  ]\n}\n', encoding="utf-8")
+    with pytest.raises(
+        DataError, match=r"splits\.json:5: train: document 'a' is listed twice in train \(first on line 3\)$"
+    ):
+        load_split("train", splits)
+    splits.write_text('{"train": ["b"], "dev": ["a", "a"]}', encoding="utf-8")
+    with pytest.raises(
+        DataError, match=r"splits\.json:1: dev: document 'a' is listed twice in dev \(first on line 1\)$"
+    ):
+        load_split("dev", splits)
+
+
 def test_split_errors_name_the_line_of_the_id(tmp_path):
     splits = make_split_dir(tmp_path)
     splits.write_text('{\n  "train": ["a"],\n  "dev": [\n    "b",\n    "a"\n  ]\n}\n', encoding="utf-8")

@@ -113,7 +113,7 @@ SPLITS_KEYS = (*SPLIT_NAMES, "train_extra", "note")
 
 
 def read_splits(path: str | Path) -> dict[str, list[str]]:
-    """splits.json checked: lists of ids, no document in two splits; DataError names the file, line and field.
+    """splits.json checked: lists of ids, no document in two splits or twice in one; DataError names file, line, field.
 
     A split left out is empty; a key that is none of SPLITS_KEYS (`"dve"`) is refused, since it would
     otherwise leave its split silently empty.
@@ -133,6 +133,12 @@ def read_splits(path: str | Path) -> dict[str, list[str]]:
     owner: dict[str, str] = {}
     for name in SPLIT_NAMES:
         for doc_id in splits.get(name, []):
+            if doc_id in owner and owner[doc_id] == name:
+                first = _line_of(path, name, doc_id)
+                where = f"{path}:{_next_line_of(path, first, doc_id)}"
+                raise DataError(
+                    f"{where}: {name}: document {doc_id!r} is listed twice in {name} (first on line {first})"
+                )
             if doc_id in owner:
                 where = f"{path}:{_line_of(path, name, doc_id)}"
                 raise DataError(f"{where}: {name}: document {doc_id!r} is also in {owner[doc_id]}")
@@ -152,3 +158,12 @@ def _line_of(path: Path, *needles: str) -> int:
         quoted = json.dumps(needle, ensure_ascii=False)
         found = next((index for index in range(found, len(lines)) if quoted in lines[index]), found)
     return found + 1
+
+
+def _next_line_of(path: Path, line: int, needle: str) -> int:
+    """The next line after `line` holding `needle` (a JSON string) once more: `line` itself if it holds it twice."""
+    quoted = json.dumps(needle, ensure_ascii=False)
+    lines = path.read_text(encoding="utf-8").split("\n")
+    if lines[line - 1].count(quoted) > 1:
+        return line
+    return next((index + 1 for index in range(line, len(lines)) if quoted in lines[index]), line)
