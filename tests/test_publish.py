@@ -564,6 +564,19 @@ def test_card_training_sizes_name_silver_data_only_when_used(tmp_path, silver, s
     assert "silver_files" not in run.settings  # an empty list is not a setting worth a row
 
 
+def test_a_saved_config_that_is_not_yaml_is_one_line_with_its_line(tmp_path):
+    # It was PyYAML's message over several lines, quoting the text and naming "<unicode string>".
+    from training.release.card_data import CardError
+    from training.release.card_sources import training_run
+
+    config = tmp_path / "training_config.yaml"
+    config.write_text("task: ner\nepochs: 1: 2\nseed: 3\n", encoding="utf-8")
+    with pytest.raises(CardError) as error:
+        training_run("ner", tmp_path, "ner/")
+    message = str(error.value)
+    assert message.startswith(f"{config}:2: not valid YAML: ") and "\n" not in message, message
+
+
 def test_every_scoring_level_has_a_kfold_column_header():
     from training.release.card_data import LEVEL_HEADERS, LEVELS
 

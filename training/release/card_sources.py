@@ -24,6 +24,7 @@ from viextract.labels import (
 from viextract.storage import INT8_SUFFIX, SCALE_SUFFIX
 
 from ..data.sizes import training_data_sizes
+from ..fit.config import yaml_error
 from .card_data import (
     CONFIG_FILENAME,
     RECOMMENDED_BASE,
@@ -126,8 +127,8 @@ def _read_yaml(path: Path) -> dict[str, Any] | None:
         return None
     try:
         value = yaml.safe_load(read_utf8_text(path))
-    except yaml.YAMLError as error:
-        raise CardError(f"{path}: not valid YAML ({error})") from error
+    except yaml.YAMLError as error:  # one line, file:line, as a training config's errors are
+        raise CardError(str(yaml_error(path, error))) from error
     return value if isinstance(value, dict) else None
 
 
