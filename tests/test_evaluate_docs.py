@@ -414,3 +414,13 @@ def test_a_model_of_some_relation_labels_is_scored_on_those_labels(corpus, tmp_p
     assert report["unscored_gold"] == dict(sorted(left_out.items())) and left_out
     assert list(report["relations_gold_entities"]["per_label"]) == ["has_title"]
     assert "gold relations of types the model does not predict are not scored" in caplog.text
+
+
+@pytest.mark.parametrize("task", ["ner", "re"])
+def test_kfold_with_too_few_documents_names_the_data_file(task, tmp_path, corpus, capsys):
+    # It said "--kfold: 5 folds but only 2 documents", leaving the user to guess which file (or --docs) was short.
+    from training.evaluation.evaluate import main
+
+    data = write_docs(tmp_path / "two.jsonl", corpus[:2])
+    assert main([task, "--data", str(data), "--kfold", "5", "--config", str(tmp_path / "unread.yaml")]) == 2
+    assert capsys.readouterr().err == f"error: --kfold: 5 folds but only 2 documents in --data {data}\n"

@@ -107,14 +107,23 @@ def _run(args) -> dict[str, Any]:
         "capitals": args.capitals,
         **command_record(args),
     }
-    check_kfold_arguments(args)
+    check_kfold_arguments(args, documents)
     if args.kfold is not None:
         config = NerConfig.load(args.config, args.overrides)
         work_dir = Path(args.work_dir or f"{config.output_dir}-kfold")
         extra = extra_train_documents(args)
         results = kfold_ner(
-            config, documents, args.kfold, work_dir, args.device, args.batch_size, extra, args.decoding, args.rescore,
-            args.fold, fold_data_source(args, extra),
+            config,
+            documents,
+            args.kfold,
+            work_dir,
+            args.device,
+            args.batch_size,
+            extra,
+            args.decoding,
+            args.rescore,
+            args.fold,
+            fold_data_source(args, extra),
         )
         meta["extra_train_documents"] = len(extra)
         return {**meta, "config": config.to_dict(), **results}

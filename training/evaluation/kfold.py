@@ -121,8 +121,13 @@ def describe_fold(index: int, k: int, documents: int, source: str) -> str:
 
 def fold_data_source(args: argparse.Namespace, extra_train: Sequence[Document]) -> str:
     """What k-fold's training documents are, for errors: the other folds of --data (--docs), and train_extra."""
-    data = f"--data {args.data}" + (f" --docs {args.docs}" if args.docs else "")
-    return data + (f" and {len(extra_train)} train_extra documents of {args.splits}" if extra_train else "")
+    extra = f" and {len(extra_train)} train_extra documents of {args.splits}" if extra_train else ""
+    return data_source(args) + extra
+
+
+def data_source(args: argparse.Namespace) -> str:
+    """`--data FILE --docs SPLIT`: the documents the folds hold out, for errors."""
+    return f"--data {args.data}" + (f" --docs {args.docs}" if args.docs else "")
 
 
 def fold_summary(results: Sequence[dict[str, Any]], levels: Sequence[str]) -> dict[str, Any]:
@@ -200,13 +205,16 @@ def add_kfold_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def check_kfold_arguments(args: argparse.Namespace) -> None:
-    """--kfold trains its own fold models from --config; otherwise --model is scored and --config/--set unused."""
+def check_kfold_arguments(args: argparse.Namespace, documents: Sequence[Document]) -> None:
+    """--kfold trains its own fold models from --config, one fold at least per document of --data (`documents`);
+    otherwise --model is scored and --config/--set unused."""
     if args.kfold is not None:
         if not args.config:
             raise ConfigError("--kfold: needs --config (the training config of the fold models)")
         if args.model:
             raise ConfigError("--model: not used with --kfold (the folds train their own models)")
+        if args.kfold > len(documents):  # make_folds says so too, but knows nothing of the file
+            raise ConfigError(f"--kfold: {args.kfold} folds but only {len(documents)} documents in {data_source(args)}")
         return
     if args.rescore or args.fold is not None:
         raise ConfigError("--rescore/--fold: only used with --kfold")

@@ -358,7 +358,7 @@ def _run(args) -> dict[str, Any]:
     resolve_splits(args)
     check_output_file(args.out, [args.data, args.splits, args.config, args.ner_kfold])
     documents = select_documents(load_documents(args.data), args.docs, args.splits, args.data)
-    check_kfold_arguments(args)
+    check_kfold_arguments(args, documents)
     if args.ner_kfold is not None and args.kfold is None:
         raise ConfigError("--ner-kfold: only used with --kfold")
     if args.kfold is None:
