@@ -424,3 +424,37 @@ def test_kfold_with_too_few_documents_names_the_data_file(task, tmp_path, corpus
     data = write_docs(tmp_path / "two.jsonl", corpus[:2])
     assert main([task, "--data", str(data), "--kfold", "5", "--config", str(tmp_path / "unread.yaml")]) == 2
     assert capsys.readouterr().err == f"error: --kfold: 5 folds but only 2 documents in --data {data}\n"
+
+
+def test_a_full_models_entities_end_to_end_are_scored_on_its_ner_types(corpus, tmp_path, monkeypatch, caplog):
+    # `evaluate re` on a full model whose NER knows PER and LOC counted every other gold entity as an end-to-end
+    # miss, unlike `evaluate ner` on the same model.
+    from types import SimpleNamespace
+
+    import viextract
+    from training.evaluation.relations import evaluate
+
+    config = SimpleNamespace(relation_labels=["has_title"], single_choice="none")
+    relation_extractor = SimpleNamespace(
+        config=config,
+        threshold=0.5,
+        model=SimpleNamespace(config=config),
+        predict=lambda items, size: [[] for _ in items],
+    )
+    extractor = SimpleNamespace(
+        relation_extractor=relation_extractor,
+        segmenter="syllables",
+        tagger=SimpleNamespace(labels=["O", "B-PER", "I-PER", "B-LOC", "I-LOC"]),
+        pipe=lambda texts, batch_size: [SimpleNamespace(entities=[], relations=[]) for _ in texts],
+    )
+    monkeypatch.setattr(viextract.Extractor, "from_pretrained", lambda *a, **k: extractor)
+    (tmp_path / "ner").mkdir()
+    (tmp_path / "re").mkdir()
+    docs = corpus[:1]
+    report = evaluate(tmp_path, docs)
+    labels = [e.label for e in docs[0].entities]
+    assert report["entities_end_to_end"]["micro"]["support"] == labels.count("PER") + labels.count("LOC")
+    assert list(report["entities_end_to_end"]["per_label"]) == ["PER", "LOC"]
+    others = {label: labels.count(label) for label in set(labels) - {"PER", "LOC"}}
+    assert report["unscored_gold_entities"] == dict(sorted(others.items())) and others
+    assert "gold entities of types the model does not predict are not scored" in caplog.text

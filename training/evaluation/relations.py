@@ -145,12 +145,22 @@ def evaluate(
             for result in results
         ]
         report["relations_end_to_end"] = score_items(gold, predicted, labels).to_dict()
-        report["entities_end_to_end"] = score_spans(
-            [[(e.start, e.end, e.label) for e in doc.entities] for doc in documents],
-            [[(e.start, e.end, e.label) for e in result.entities] for result in results],
-            list(ENTITY_LABELS),
-        ).to_dict()
+        report.update(_entities_end_to_end(extractor, documents, results))
     return report
+
+
+def _entities_end_to_end(extractor, documents: Sequence[Document], results) -> dict[str, Any]:
+    """The full model's entity scores, over the entity types its NER model predicts (as evaluate ner scores it)."""
+    from .ner import gold_of_model_types
+
+    documents, unscored = gold_of_model_types(documents, extractor.tagger.labels)
+    known = {tag[2:] for tag in extractor.tagger.labels}
+    scores = score_spans(
+        [[(e.start, e.end, e.label) for e in doc.entities] for doc in documents],
+        [[(e.start, e.end, e.label) for e in result.entities] for result in results],
+        [label for label in ENTITY_LABELS if label in known],
+    ).to_dict()
+    return {"entities_end_to_end": scores, **({"unscored_gold_entities": unscored} if unscored else {})}
 
 
 def kfold_re(
