@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from training.fit.jobs import JobsError, load_jobs, main, run_jobs
+from training.fit.jobs import JobsError, Signals, _terminate, load_jobs, main, run_jobs
 
 
 def write(tmp_path, entries):
@@ -233,6 +233,16 @@ def test_a_stop_signals_every_job_at_once_and_reaches_their_children(tmp_path):
     assert len(times) == 3 and max(times) - min(times) < 0.8, times
     summary = json.loads((tmp_path / "logs" / "summary.json").read_text(encoding="utf-8"))
     assert [job["state"] for job in summary] == ["killed"] * 4
+
+
+def test_a_second_signal_before_the_wait_began_ends_it_at_once():
+    """The loop sleeps up to 0.5 s between checks: a second Ctrl-C in that time was taken as the first, and the
+    jobs got the full grace period (seen in a loaded suite run as the test below timing out)."""
+    signals = Signals()
+    signals.count, signals.first = 2, signal.SIGTERM
+    started = time.monotonic()
+    _terminate([], gone=lambda: False, grace_s=5, signals=signals)
+    assert time.monotonic() - started < 1
 
 
 def test_a_second_ctrl_c_kills_every_job_at_once(tmp_path):

@@ -238,8 +238,10 @@ def _terminate(processes: Sequence[subprocess.Popen], gone: Callable[[], bool], 
     Ctrl-C or SIGTERM), then SIGKILL them: what ignored SIGTERM, and what a shell left behind."""
     for process in processes:
         _signal_group(process, signal.SIGTERM)
-    count, end = signals.count, time.monotonic() + grace_s
-    while signals.count == count and time.monotonic() < end and not gone():
+    # Only a first signal asks for a graceful stop: a second that came before this wait began (the loop was
+    # still asleep after the first) cuts it short too.
+    graceful, end = min(signals.count, 1), time.monotonic() + grace_s
+    while signals.count <= graceful and time.monotonic() < end and not gone():
         time.sleep(0.05)
     for process in processes:
         _signal_group(process, signal.SIGKILL)
