@@ -350,7 +350,8 @@ def fuse_title_organs(text: str, entities: list[Mention]) -> list[Mention]:
 
 
 # A building head before a name (conventions.BUILDING_HEADS, and `Nhà` of `Nhà Quốc hội`), in any case: `trụ sở
-# Bộ Công an` is `Trụ sở Bộ Công an`. But `Phủ` only capitalised (`phủ` is a verb: `bao phủ`), never of `Chính Phủ`.
+# Chính phủ` is a building (data/README.md, rule 20). But `Phủ` only capitalised (`phủ` is a verb: `bao phủ`), never
+# of `Chính Phủ`.
 _BUILDING_HEAD = re.compile(
     r"(?<!\w)(?<!chính )(?:"
     + "|".join(h if h != "Phủ" else "(?-i:Phủ)" for h in map(re.escape, BUILDING_HEADS))
@@ -361,11 +362,14 @@ _BUILDING_HEAD = re.compile(
 
 def find_buildings(text: str, entities: list[Mention]) -> list[Mention]:
     """SCHEMA v1.1: a named building keeps its head, as one LOC: the head and the entity or bare organ after it
-    (`Phủ Chủ tịch`, `Trụ sở Bộ Công an`, `Trụ sở Trung ương Đảng`, `Nhà Quốc hội`)."""
+    (`Phủ Chủ tịch`, `Trụ sở Bộ Công an`, `Trụ sở Trung ương Đảng`, `Nhà Quốc hội`). A lower-case head takes only
+    a bare organ (`trụ sở Chính phủ`): before a named organisation it is a place word outside the ORG (`trụ sở` +
+    ORG `Bộ Chỉ huy Quân sự tỉnh Houaphanh`), as data/README.md's rule 20 has it."""
     for head in _BUILDING_HEAD.finditer(text):
         if any(e.start <= head.start() < e.end for e in entities):
             continue  # `Điện Biên Phủ`
-        named = next((e for e in entities if e.start == head.end()), None)
+        place_word = text[head.start()].islower()
+        named = None if place_word else next((e for e in entities if e.start == head.end()), None)
         organ = _BARE_ORGANS.match(text, head.end())
         end = named.end if named is not None else organ.end() if organ is not None else None
         if end is None or any(e.start < end and head.end() < e.end for e in entities if e != named):
