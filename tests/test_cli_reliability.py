@@ -188,6 +188,12 @@ def test_pieces_are_not_cut_where_text_preparation_reads_across_the_line_break()
     assert pieces == [(0, 6), (6, 39), (39, 45)]
     assert "".join(blank_markup(three_lines[a:b]) for a, b in pieces) == blank_markup(three_lines)
     assert split_at_line_breaks("A < B\nC < D\nE", size=4) == [(0, 6), (6, 12), (12, 13)]  # prose, no tag
+    # Inside a comment, also blanked whole; an unclosed `<!--` is prose.
+    commented = "AB\n<!-- x\n<b>\ny -->CD\nEF\n"
+    pieces = split_at_line_breaks(commented, size=4)
+    assert pieces == [(0, 3), (3, 22), (22, 25)]
+    assert "".join(blank_markup(commented[a:b]) for a, b in pieces) == blank_markup(commented)
+    assert split_at_line_breaks("AB\n<!--\nCD\nE", size=4) == [(0, 3), (3, 8), (8, 12)]
     # Before a line a piece would take for the ` date YYYY-MM-DD` header, which is blanked.
     dated = "AB\nCD.\ndate 2026-03-20 Hà Nội\nEF"
     assert split_at_line_breaks(dated, size=6) == [(0, 3), (3, 30), (30, 32)]

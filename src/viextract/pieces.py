@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from .dates import header_date
-from .markup import TAG
+from .markup import COMMENT_OPEN, TAG, comment_end
 from .results import Extraction, Relation
 from .sentences import wraps_at
 
@@ -23,9 +23,9 @@ def split_at_line_breaks(text: str, size: int = PIECE_CHARS) -> list[tuple[int, 
     """[start, end) pieces covering `text`, each cut just after a `\\n`, of about `size` characters.
 
     A piece is longer only where a line is; an empty text is one empty piece. A line break is
-    not cut at where the text is read across it: inside an HTML tag (`<a\\nhref=...>`, blanked
-    whole, line break included), a wrap inside a sentence, or before a line that a piece would read
-    as a ` date` header.
+    not cut at where the text is read across it: inside an HTML tag (`<a\\nhref=...>`) or comment,
+    blanked whole, line break included, a wrap inside a sentence, or before a line that a piece
+    would read as a ` date` header.
     """
     bounds = []
     start = 0
@@ -53,6 +53,8 @@ def _can_cut(text: str, newline: int) -> bool:
         tag = TAG.match(text, opening)
         if tag is not None and tag.end() > newline:
             return False
+    if (opening := text.rfind(COMMENT_OPEN, 0, newline)) >= 0 and comment_end(text, opening) > newline:
+        return False  # the last `<!--` before the break, if in a comment, closes where that comment does
     return header_date(text, newline + 1) is None  # what blank_header would blank at a piece's start
 
 
@@ -63,7 +65,5 @@ def join_pieces(text: str, parts: Sequence[tuple[int, Extraction]]) -> Extractio
     for offset, part in parts:
         moved = {id(e): replace(e, start=e.start + offset, end=e.end + offset) for e in part.entities}
         entities.extend(moved[id(e)] for e in part.entities)
-        relations.extend(
-            Relation(moved[id(r.head)], moved[id(r.tail)], r.label, r.score) for r in part.relations
-        )
+        relations.extend(Relation(moved[id(r.head)], moved[id(r.tail)], r.label, r.score) for r in part.relations)
     return Extraction(text, tuple(entities), tuple(relations))
