@@ -372,6 +372,32 @@ def test_a_utf16_or_utf32_jsonl_is_one_error_naming_it_before_the_output_folder(
     assert not (tmp_path / "out").exists()
 
 
+def test_txt_files_of_another_case_are_not_read_but_counted(tmp_path, tiny_ner_dir, capsys):
+    """A folder's `A.TXT` was skipped without a word (`*.txt` is case-sensitive). Still not read, as an output
+    folder's input stamp would change, but the run says how many, naming the first."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "a.txt").write_text("Hà Nội", encoding="utf-8")
+    for name in ("C.TXT", "b.Txt", ".d.TXT"):  # hidden files stay out, as for .txt
+        (folder / name).write_text("Huế", encoding="utf-8")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        summary = run_batch(options(folder, tmp_path / "api", tiny_ner_dir))
+    assert summary.documents == 1 and [str(w.message) for w in caught] == list(summary.warnings)
+    assert summary.warnings == (
+        f"{folder}: 2 files named .TXT or another case of .txt not read, 'C.TXT' first (only names ending in "
+        "lower-case .txt are documents: rename them to include them)",
+    )
+    (folder / "b.Txt").unlink()
+    assert main(["batch", str(folder), "--out", str(tmp_path / "out"), "--model", str(tiny_ner_dir)]) == 0
+    err = capsys.readouterr().err.splitlines()
+    assert err[0] == f"viextract batch: warning: {folder}: 1 file named .TXT or another case of .txt not read, " + (
+        "'C.TXT' first (only names ending in lower-case .txt are documents: rename them to include them)"
+    )
+    (folder / "C.TXT").unlink()
+    assert run_batch(options(folder, tmp_path / "out2", tiny_ner_dir)).warnings == ()
+
+
 def test_a_utf16_txt_file_fails_naming_its_encoding(tmp_path):
     """A folder's file is one document: it fails alone, but its error says UTF-16, not a byte at a position."""
     (tmp_path / "a.txt").write_text("Hà Nội", encoding="utf-16")

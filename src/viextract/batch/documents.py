@@ -84,6 +84,20 @@ def _txt_files(folder: Path) -> list[Path]:
     return sorted(path for path in folder.glob("*.txt") if not path.name.startswith(".") and _regular_or_dangling(path))
 
 
+def other_case_txt_files(folder: Path) -> list[Path]:
+    """Files of `folder` that `_txt_files` leaves out only for the case of their extension (`A.TXT`, `b.Txt`).
+
+    Still not read (that would change which files an existing output folder was made from), but counted, so
+    that a run does not skip them without a word."""
+    read = set(_txt_files(folder))
+    return sorted(
+        path
+        for path in folder.iterdir()
+        if path.suffix.lower() == ".txt" and path.suffix != ".txt" and not path.name.startswith(".")
+        if path not in read and _regular_or_dangling(path)
+    )
+
+
 def _regular_or_dangling(path: Path) -> bool:
     """A file, or a link to nothing (read as a failure, so that the run lists it)."""
     return path.is_file() or (path.is_symlink() and not path.exists())

@@ -20,6 +20,7 @@ from .documents import (
     files_stamp,
     input_content_digest,
     input_files_stamp,
+    other_case_txt_files,
     read_documents,
     same_sizes,
 )
@@ -57,7 +58,8 @@ class BatchOptions:
 
 
 class BatchWarning(UserWarning):
-    """What `run_batch` warns about: an input without documents. The CLI prints it as one line instead."""
+    """What `run_batch` warns about: an input without documents, or `.TXT` files it did not read. The CLI prints
+    each as one line instead."""
 
 
 @dataclass(frozen=True)
@@ -70,7 +72,7 @@ class BatchSummary:
     shards_skipped: int  # already complete from an earlier run
     seconds: float
     notes: tuple[str, ...] = ()  # for the user, once: how an old output folder was resumed
-    warnings: tuple[str, ...] = ()  # also warned (`BatchWarning`) by run_batch: an input without documents
+    warnings: tuple[str, ...] = ()  # also warned (`BatchWarning`) by run_batch: no documents, `.TXT` not read
 
     @property
     def docs_per_second(self) -> float:
@@ -108,7 +110,8 @@ def run_batch(options: BatchOptions) -> BatchSummary:
             first=lambda: {key: digest() for key, digest in _digests(settings).items()},
         )
         summary = _write_shards(engine, documents, output, options)
-    summary = replace(summary, notes=tuple(notes), warnings=_empty_input_warnings(summary, options.input))
+    found = _empty_input_warnings(summary, options.input) + _other_case_warnings(options)
+    summary = replace(summary, notes=tuple(notes), warnings=found)
     for message in summary.warnings:
         warnings.warn(message, BatchWarning, stacklevel=2)
     return summary
@@ -146,6 +149,20 @@ def _empty_input_warnings(summary: BatchSummary, source: str) -> tuple[str, ...]
     # The run did what was asked, but a wrong path or an empty export should not pass unseen.
     kinds = "an empty file, only blank lines, no rows, or a folder without .txt files"
     return (f"{source} holds no documents ({kinds})",)
+
+
+def _other_case_warnings(options: BatchOptions) -> tuple[str, ...]:
+    folder = Path(options.input)
+    if _input_format(options) != "txt" or not folder.is_dir():
+        return ()
+    skipped = other_case_txt_files(folder)
+    if not skipped:
+        return ()
+    files = "1 file" if len(skipped) == 1 else f"{len(skipped)} files"
+    return (
+        f"{folder}: {files} named .TXT or another case of .txt not read, {skipped[0].name!r} first "
+        f"(only names ending in lower-case .txt are documents: rename them to include them)",
+    )
 
 
 def _check_options(options: BatchOptions) -> None:
