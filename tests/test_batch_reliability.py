@@ -398,6 +398,32 @@ def test_txt_files_of_another_case_are_not_read_but_counted(tmp_path, tiny_ner_d
     assert run_batch(options(folder, tmp_path / "out2", tiny_ner_dir)).warnings == ()
 
 
+def test_the_progress_bar_is_closed_when_a_shard_write_fails(tmp_path, tiny_ner_dir, monkeypatch):
+    """A full disk while writing a shard left the bar open: the error was printed after a half-drawn line."""
+    import viextract.batch.runner as runner
+
+    bars = []
+
+    class Bar:
+        closed = False
+
+        def update(self, n):
+            pass
+
+        def close(self):
+            self.closed = True
+
+    def full_disk(self, shard, records, failures):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(runner, "_progress_bar", lambda enabled: bars.append(Bar()) or bars[-1])
+    monkeypatch.setattr(OutputDir, "write_shard", full_disk)
+    source = write_jsonl(tmp_path / "in.jsonl", [{"id": "a", "text": "Hà Nội"}])
+    with pytest.raises(OSError, match="No space left"):
+        run_batch(options(source, tmp_path / "out", tiny_ner_dir, progress=True))
+    assert [bar.closed for bar in bars] == [True]
+
+
 def test_a_utf16_txt_file_fails_naming_its_encoding(tmp_path):
     """A folder's file is one document: it fails alone, but its error says UTF-16, not a byte at a position."""
     (tmp_path / "a.txt").write_text("Hà Nội", encoding="utf-16")

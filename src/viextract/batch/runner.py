@@ -128,18 +128,20 @@ def _write_shards(engine, documents: Iterator[Document], output: OutputDir, opti
     # shard left to write is refused here, by `_pending_shards`.
     first = next(chunks, None)
     progress = _progress_bar(options.progress)
-    outcomes_by_chunk = engine(chain([first], chunks)) if first is not None else iter(())
-    for shard, outcomes in _group_by_shard(outcomes_by_chunk, plan):
-        records = [o["record"] for o in outcomes if "record" in o]
-        failures = [o["failure"] for o in outcomes if "failure" in o]
-        output.write_shard(shard, records, failures)
-        counts["documents"] += len(outcomes)
-        counts["entities"] += sum(len(r["entities"]) for r in records)
-        counts["relations"] += sum(len(r["relations"]) for r in records)
-        counts["failures"] += len(failures)
-        counts["shards_written"] += 1
-        progress.update(len(outcomes))
-    progress.close()
+    try:  # a failed write or Ctrl-C must not leave the bar half drawn before the error
+        outcomes_by_chunk = engine(chain([first], chunks)) if first is not None else iter(())
+        for shard, outcomes in _group_by_shard(outcomes_by_chunk, plan):
+            records = [o["record"] for o in outcomes if "record" in o]
+            failures = [o["failure"] for o in outcomes if "failure" in o]
+            output.write_shard(shard, records, failures)
+            counts["documents"] += len(outcomes)
+            counts["entities"] += sum(len(r["entities"]) for r in records)
+            counts["relations"] += sum(len(r["relations"]) for r in records)
+            counts["failures"] += len(failures)
+            counts["shards_written"] += 1
+            progress.update(len(outcomes))
+    finally:
+        progress.close()
     return BatchSummary(**counts, shards_skipped=len(skipped), seconds=time.perf_counter() - started)
 
 
