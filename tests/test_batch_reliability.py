@@ -424,6 +424,25 @@ def test_the_progress_bar_is_closed_when_a_shard_write_fails(tmp_path, tiny_ner_
     assert [bar.closed for bar in bars] == [True]
 
 
+def test_an_out_folder_holding_only_os_metadata_is_empty(tmp_path, tiny_ner_dir):
+    """A folder opened in Finder or Explorer (`.DS_Store`, `Thumbs.db`) was refused as 'not empty and not a
+    viextract batch output'; it is written into, and those files are left alone."""
+    source = write_jsonl(tmp_path / "in.jsonl", [{"id": "a", "text": "Hà Nội"}])
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / ".DS_Store").write_bytes(b"\x00\x00\x00\x01Bud1")
+    (out / "Thumbs.db").write_bytes(b"\xd0\xcf")
+    assert run_batch(options(source, out, tiny_ner_dir)).documents == 1
+    assert (out / ".DS_Store").read_bytes() == b"\x00\x00\x00\x01Bud1" and (out / "Thumbs.db").exists()
+    assert run_batch(options(source, out, tiny_ner_dir)).shards_skipped == 1  # and resumes
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / ".DS_Store").write_bytes(b"")
+    (mine / "keep.txt").write_text("user data")
+    with pytest.raises(FileExistsError, match="not a viextract batch output"):  # other files still refuse it
+        run_batch(options(source, mine, tiny_ner_dir))
+
+
 def test_a_utf16_txt_file_fails_naming_its_encoding(tmp_path):
     """A folder's file is one document: it fails alone, but its error says UTF-16, not a byte at a position."""
     (tmp_path / "a.txt").write_text("Hà Nội", encoding="utf-16")

@@ -24,6 +24,8 @@ MANIFEST = "_batch.json"
 _TEMP = re.compile(r"^\.((shard|failures)-\d{5,}\.(jsonl|parquet)|_batch\.json)\.tmp-\d+$")
 # Held by the run writing the folder; the operating system releases it when that run dies.
 LOCK = ".batch.lock"
+# What Finder and Explorer leave in any folder they show: a folder holding only these is empty, and they stay.
+OS_METADATA = frozenset({".DS_Store", "Thumbs.db", "desktop.ini"})
 
 
 class OutputInUseError(OSError):
@@ -191,7 +193,9 @@ def _remove_made_folder(path: Path) -> None:
 
 
 def _ours(name: str) -> bool:
-    return name == LOCK or bool(_TEMP.match(name))
+    """Names that do not make a folder without a manifest someone else's: our lock and temporary files, OS
+    metadata."""
+    return name == LOCK or name in OS_METADATA or bool(_TEMP.match(name))
 
 
 def _acquire_lock(path: Path) -> int:
