@@ -42,6 +42,16 @@ def test_invisible_format_characters_inside_a_word_are_dropped_not_spaces():
     assert text[slice(*norm.span_to_original(start, start + len("Vientiane")))] == "Vien\u2060tiane"
 
 
+def test_a_variation_selector_after_a_letter_is_dropped_and_emoji_keep_theirs():
+    # `Lào\ufe0f` (a selector typed after the name, as some keyboards do) was one odd cluster: tagged PER.
+    for selector in "\ufe0f\ufe0e":
+        text = f"Thủ tướng Lào{selector} và 1\ufe0f\u20e3 \u2764\ufe0f \u2139\ufe0f"
+        norm = normalize_text(text)
+        assert norm.text == "Thủ tướng Lào và 1\ufe0f\u20e3 \u2764\ufe0f \u2139\ufe0f"
+        start = norm.text.index("Lào")
+        assert text[slice(*norm.span_to_original(start, start + 3))] == f"Lào{selector}"
+
+
 @given(st.text())
 def test_map_is_monotonic_and_covers_original(text):
     norm = normalize_text(text)

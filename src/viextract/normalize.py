@@ -121,11 +121,19 @@ def _moved_tone(chars: Sequence[str], i: int) -> tuple[str, str] | None:
     return base1, unicodedata.normalize("NFC", base2 + tone1)
 
 
+# The letters and digits that start an emoji (keycap `1\ufe0f\u20e3`, `\u2139\ufe0f`): after any other letter or
+# digit an emoji variation selector (text or emoji style) means nothing, and is dropped.
+_EMOJI_BASES = frozenset("0123456789\u2139")
+_NO_SELECTORS = dict.fromkeys(map(ord, "\ufe0e\ufe0f"))
+
+
 def _cluster_chars(chunk: str) -> list[str]:
     """The model-side characters of one cluster that starts with a letter, digit or symbol (NFC)."""
     chars = unicodedata.normalize("NFC", chunk.translate(_FULLWIDTH))  # folded first: `ｏ` + grave composes to `ò`
     if not chunk[0].isalnum():
         return list(chars)  # in an emoji sequence the joiners join: keep them, one token
+    if chunk[0] not in _EMOJI_BASES:
+        chars = chars.translate(_NO_SELECTORS)  # `Lào\ufe0f` is `Lào` to a reader and must be to the models
     # After a letter a joiner or tag separates words like a space, and so does all that follows
     # it in the cluster (a mark after `ộ` + ZWJ has no letter to sit on).
     out: list[str] = []
