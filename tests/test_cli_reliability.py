@@ -194,6 +194,11 @@ def test_pieces_are_not_cut_where_text_preparation_reads_across_the_line_break()
     assert pieces == [(0, 3), (3, 22), (22, 25)]
     assert "".join(blank_markup(commented[a:b]) for a, b in pieces) == blank_markup(commented)
     assert split_at_line_breaks("AB\n<!--\nCD\nE", size=4) == [(0, 3), (3, 8), (8, 12)]
+    # Inside an XHTML doctype, which spans lines; CDATA markers and terminal escapes blank the same in pieces.
+    doctyped = 'AB\n<!DOCTYPE html PUBLIC "x"\n "y.dtd"><![CDATA[\nCD]]>\n\x1b[31mEF\x1b[0m'
+    pieces = split_at_line_breaks(doctyped, size=4)
+    assert pieces == [(0, 3), (3, 48), (48, 54), (54, 65)]
+    assert "".join(blank_markup(doctyped[a:b]) for a, b in pieces) == blank_markup(doctyped)
     # Before a line a piece would take for the ` date YYYY-MM-DD` header, which is blanked.
     dated = "AB\nCD.\ndate 2026-03-20 Hà Nội\nEF"
     assert split_at_line_breaks(dated, size=6) == [(0, 3), (3, 30), (30, 32)]

@@ -28,6 +28,30 @@ def test_tags_become_spaces_of_the_same_length_and_prose_stays(text, blanked):
     assert blank_markup(text) == blanked
 
 
+@pytest.mark.parametrize(
+    ("text", "blanked"),
+    [
+        # Terminal colour codes (CSI): `\x1b[31mNgày 15/3` was tagged DATE `31mNgày 15/3`.
+        (
+            "\x1b[31mNgày 15/3\x1b[0m, \x1b[1;38;5;196mLào\x1b[m",
+            " " * 5 + "Ngày 15/3" + " " * 4 + ", " + " " * 13 + "Lào   ",
+        ),
+        # OSC (a terminal hyperlink or title), ended by BEL or ST; one never ended, or cut by a line break, stays.
+        ("\x1b]8;;https://x.vn\x1b\\Lào\x1b]8;;\x07 \x1b]0;Hà Nội", " " * 19 + "Lào" + " " * 6 + " \x1b]0;Hà Nội"),
+        ("\x1b]0;a\nb\x07", "\x1b]0;a\nb\x07"),
+        # Not escapes: a lone ESC, `ESC [` with no final byte.
+        ("a\x1b b \x1b[", "a\x1b b \x1b["),
+        # A doctype (on two lines as XHTML writes it) and CDATA markers; the CDATA text stays.
+        ('<!DOCTYPE html>\n<!doctype html PUBLIC "-//W3C"\n "x.dtd">Lào', " " * 15 + "\n" + " " * 40 + "Lào"),
+        ("<![CDATA[Hà Nội]]>", " " * 9 + "Hà Nội" + "   "),
+        ("a <!b> ]] >", "a <!b> ]] >"),
+    ],
+)
+def test_terminal_escapes_doctypes_and_cdata_markers_become_spaces(text, blanked):
+    assert blank_markup(text) == blanked
+    assert len(blank_markup(text)) == len(text)
+
+
 def test_the_bundled_model_finds_a_name_between_tags_with_offsets_into_the_html():
     comment = "<!-- Tác giả: Nguyễn Văn An, phóng viên tại Hà Nội -->\n"  # was tagged: 'Hà Nội' as a LOC
     text = comment + '<p>Thủ tướng <b>Phạm Minh Chính</b> hội đàm với <a href="/lao">Thủ tướng Lào</a>.</p>'

@@ -1,5 +1,9 @@
 """HTML tags and comments left in scraped text (`<p>`, `</a>`, `<br/>`, `<!-- ... -->`), blanked for the models.
 
+So are a doctype (`<!DOCTYPE html>`), the markers of a CDATA section (`<![CDATA[`, `]]>`; its text stays)
+and terminal escape sequences from captured output (colour codes `ESC [31m`: the date `\\x1b[31mNgày 15/3` was
+`31mNgày 15/3`; OSC titles and links, `ESC ]` to BEL or `ESC \\`), none of which crosses a line break.
+
 A tag cut into syllables sits between a title and a name (`Thủ tướng <b>Phạm Minh Chính</b>`) and
 the bundled model then misses the name. Each tag becomes spaces of the same length, so offsets
 still index the caller's text. Only a well-formed tag counts: a letter right after `<` (or `</`),
@@ -15,16 +19,27 @@ from __future__ import annotations
 
 import re
 
-TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9-]*(?:\s[^<>]*)?/?>")
+# A doctype may span lines (XHTML's does): it is a tag here, so that pieces.py does not cut inside it either.
+TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9-]*(?:\s[^<>]*)?/?>|<!(?i:doctype)\s[^<>]*>")
 COMMENT_OPEN = "<!--"
 COMMENT_CLOSE = "-->"
+_CDATA_MARKS = ("<![CDATA[", "]]>")
+_TAG_OR_CDATA = re.compile(f"{TAG.pattern}|<!\\[CDATA\\[|\\]\\]>")
+# CSI (`ESC [` parameters, intermediates, a final byte) and OSC (`ESC ]` to BEL or ST), never across a line.
+ANSI_ESCAPE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b\n\r]*(?:\x07|\x1b\\)")
 
 
 def blank_markup(text: str) -> str:
-    """`text` with each HTML comment and tag turned into as many spaces."""
-    if "<" not in text:
+    """`text` with each terminal escape, HTML comment, tag and CDATA marker turned into as many spaces."""
+    if "\x1b" in text:
+        text = ANSI_ESCAPE.sub(_spaces, text)
+    if "<" not in text and _CDATA_MARKS[1] not in text:  # a piece (pieces.py) may hold a `]]>` without its `<`
         return text
-    return TAG.sub(lambda match: " " * len(match.group()), _blank_comments(text))
+    return _TAG_OR_CDATA.sub(_spaces, _blank_comments(text))
+
+
+def _spaces(match: re.Match[str]) -> str:
+    return " " * len(match.group())
 
 
 def comment_end(text: str, opening: int) -> int:
