@@ -177,6 +177,7 @@ def test_split_at_line_breaks_edges():
     assert split_at_line_breaks("abc", size=2) == [(0, 3)]  # one long line stays whole
     assert split_at_line_breaks("AB\nCD\nEF", size=4) == [(0, 3), (3, 6), (6, 8)]
     assert split_at_line_breaks("abcdef\nX", size=2) == [(0, 7), (7, 8)]
+    assert split_at_line_breaks("abcdef\n", size=2) == [(0, 7)]  # no empty piece after the last line break
 
 
 def test_pieces_are_not_cut_where_text_preparation_reads_across_the_line_break():

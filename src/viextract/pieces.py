@@ -41,7 +41,8 @@ def split_at_line_breaks(text: str, size: int = PIECE_CHARS) -> list[tuple[int, 
                 break
         bounds.append((start, cut + 1))
         start = cut + 1
-    bounds.append((start, len(text)))
+    if start < len(text) or not bounds:  # a text ending in its cut `\n` has no empty last piece to extract from
+        bounds.append((start, len(text)))
     return bounds
 
 
