@@ -66,15 +66,17 @@ def gold_of_model_types(documents: Sequence[Document], tags: Sequence[str]) -> t
     return kept, unscored
 
 
-def count_unscored(gold_labels: Iterable[str], known: Collection[str], what: str) -> dict[str, int]:
-    """How many gold `what` (entities, relations) per label outside `known`, with a warning when there are any."""
+def count_unscored(
+    gold_labels: Iterable[str], known: Collection[str], what: str, why: str = "of types the model does not predict"
+) -> dict[str, int]:
+    """How many gold `what` (entities, relations) per label outside `known`, with a warning (saying `why`)."""
     unscored: dict[str, int] = {}
     for label in gold_labels:
         if label not in known:
             unscored[label] = unscored.get(label, 0) + 1
     if unscored:
         left_out = ", ".join(f"{count} {label}" for label, count in unscored.items())
-        logger.warning("gold %s of types the model does not predict are not scored: %s", what, left_out)
+        logger.warning("gold %s %s are not scored: %s", what, why, left_out)
     return dict(sorted(unscored.items()))
 
 
