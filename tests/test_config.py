@@ -228,3 +228,19 @@ def test_a_config_not_in_utf8_names_the_file_line_and_byte(tmp_path):
     path.write_bytes(b"epochs: 3\n# H\xe0 N\xf4i\nlearning_rate: 3.0e-5\n")
     with pytest.raises(ConfigError, match=r"latin\.yaml:2: not UTF-8 text \(byte 0xe0\); save the config as UTF-8"):
         NerConfig.load(path)
+
+
+def test_train_files_with_a_splits_file_or_data_dir_of_the_users_is_refused_naming_both_keys(tmp_path):
+    # train_files replaces the splits file without a word: a user who also set splits_file (or data_dir) believed
+    # their splits were read. The default splits_file (as configs/ner.yaml and a saved config give it) is no choice.
+    files = ["train_files=a.jsonl", "dev_files=b.jsonl"]
+    for key, value in (("splits_file", "my/splits.json"), ("data_dir", "my")):
+        with pytest.raises(ConfigError, match=rf"train_files, {key}: .*give one"):
+            NerConfig.load(None, [*files, f"{key}={value}"])
+        path = write(tmp_path / "mine.yaml", f"{key}: {value}\ntrain_files: [a.jsonl]\ndev_files: [b.jsonl]\n")
+        with pytest.raises(ConfigError, match=rf"^{re.escape(str(path))}: train_files, {key}: "):
+            NerConfig.load(path)
+    assert NerConfig.load(REPO / "configs" / "ner.yaml", files).train_files == ["a.jsonl"]
+    assert NerConfig.load(None, [*files, "splits_file=none"]).splits_file is None
+    saved = NerConfig.load(None, files).save(tmp_path)
+    assert NerConfig.load(saved).dev_files == ["b.jsonl"]

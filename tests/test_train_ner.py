@@ -99,6 +99,7 @@ def small_data(tmp_path: Path, documents) -> dict:
     return {
         "train_files": [str(write_docs(tmp_path / "train.jsonl", documents[:1]))],
         "dev_files": [str(write_docs(tmp_path / "dev.jsonl", documents[3:4]))],
+        "splits_file": None,  # train_config's, not read with train_files
         "allow_unseen_labels": True,
         "augment": False,
     }

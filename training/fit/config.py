@@ -22,6 +22,7 @@ from viextract.segment import DEFAULT_SEGMENTER, SEGMENTERS
 
 DEFAULT_BASE_MODEL = "vinai/phobert-base"  # MIT; vinai/phobert-base-v2 is AGPL-3.0: allowed, never the default
 CONFIG_FILENAME = "training_config.yaml"
+DEFAULT_SPLITS_FILE = "data/splits.json"  # splits_file's default, relative to the directory the command runs in
 # transformers' schedules that need no arguments beyond warm-up and the step count.
 LR_SCHEDULERS = (
     "linear", "cosine", "cosine_with_restarts", "polynomial", "constant", "constant_with_warmup", "inverse_sqrt"
@@ -95,7 +96,7 @@ class TrainConfig:
     revision: str | None = None
     # {"train": [ids], "dev": [ids], "test": [ids], "train_extra": [files]}: ids of documents in
     # <data_dir>/corpus.jsonl; used unless train_files/dev_files are given. Test is never read in training.
-    splits_file: str | None = "data/splits.json"
+    splits_file: str | None = DEFAULT_SPLITS_FILE
     # Folder holding corpus.jsonl; None means the splits file's folder.
     data_dir: str | None = None
     # Whole JSONL files to train / early-stop on instead of the splits file (both must then be given).
@@ -191,12 +192,24 @@ class TrainConfig:
             raise bad("bf16", f"must be true, false or 'auto', got {self.bf16!r}")
         if bool(self.train_files) != bool(self.dev_files):
             raise bad("train_files/dev_files", "give both, or neither (then splits_file is used)")
+        if self.train_files:
+            self._check_splits_unused(bad)
         if not self.train_files and not self.splits_file:
             raise bad("splits_file", "needed when train_files/dev_files are not given")
         if not self.base_model.strip():
             raise bad("base_model", f"must name a Hub id or a local folder, got {self.base_model!r}")
         if not str(self.output_dir).strip():
             raise bad("output_dir", "must name the folder the model is written to")
+
+    def _check_splits_unused(self, bad) -> None:
+        # Only a value of the user's: configs/ner.yaml and every saved config give the default splits_file.
+        for key, default in (("splits_file", DEFAULT_SPLITS_FILE), ("data_dir", None)):
+            if getattr(self, key) not in (None, default):
+                raise bad(
+                    f"train_files, {key}",
+                    f"both given, but train_files/dev_files replace the splits file, which is then not read; "
+                    f"give one ({key}: null to train on the files)",
+                )
 
     @property
     def checkpoint_path(self) -> Path:
