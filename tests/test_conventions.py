@@ -104,6 +104,11 @@ CASES = [
         ["'Phủ'", "'Phủ Chủ tịch'"],
         "Sáng nay, tại [Phủ Chủ tịch]{LOC:l}, hai bên hội đàm.",
     ),
+    (  # `Nhà` heads a building only before `Quốc hội`
+        "Hai bên hội đàm tại Nhà [Quốc hội Lào]{ORG:o}.",
+        ["'Nhà'", "'Nhà Quốc hội Lào'"],
+        "Hai bên hội đàm tại [Nhà Quốc hội Lào]{LOC:l}.",
+    ),
 ]
 
 
@@ -131,6 +136,10 @@ def test_each_v11_rule_refuses_the_v1_reading_and_accepts_the_v11_one(v1, named,
         "Trong hai ngày [8-9/1]{DATE:a}, hai bên hội đàm.",
         # `Điện Biên Phủ` is a name, not the head of a building.
         "Tại [Điện Biên Phủ]{LOC:a} [Hội nghị ba tỉnh]{EVENT:e} diễn ra.",
+        # Lower-case `trụ sở` before a named organisation is a place word outside the ORG (data/README.md, 20).
+        "Đoàn thăm trụ sở [Bộ Chỉ huy Quân sự tỉnh Houaphanh]{ORG:o}.",
+        # Lower-case `nhà` is a common word (`the new house of`).
+        "Đoàn đến nhà [Quốc hội Lào]{ORG:o} mới.",
     ],
 )
 def test_readings_v11_keeps_pass(markup):

@@ -32,6 +32,8 @@ DATE_HEADS: tuple[str, ...] = ("ngày", "tháng", "năm", "quý", "giai đoạn"
 COUNT_WORDS = frozenset({"hai", "ba", "bốn", "năm", "sáu", "bảy", "tám", "chín", "mười", "vài", "mấy", "các"})
 # Heads of named buildings, which stay inside the LOC (`Phủ Chủ tịch`).
 BUILDING_HEADS: tuple[str, ...] = ("Phủ", "Trụ sở")
+# Heads of a building only before one name (`Nhà Quốc hội`): `Nhà` is no building before others.
+BUILDING_HEADS_OF: dict[str, str] = {"Nhà": "Quốc hội"}
 
 _COUNTRY = "|".join(re.escape(c) for c in sorted(COUNTRIES, key=len, reverse=True))
 _ORGAN = "|".join(re.escape(o) for o in sorted(FUSED_ORGANS, key=len, reverse=True))
@@ -130,9 +132,11 @@ def _date_problems(text: str, span: Span, following: Span | None, starts: dict[i
 
 
 def _building_problem(text: str, span: Span, ordered: Sequence[Span]) -> str | None:
-    for head in BUILDING_HEADS:
+    for head in (*BUILDING_HEADS, *BUILDING_HEADS_OF):
         head_start = span.start - len(head) - 1
         if head_start < 0 or text[head_start : span.start] != head + " ":
+            continue
+        if head in BUILDING_HEADS_OF and not text.startswith(BUILDING_HEADS_OF[head], span.start):
             continue
         if head_start > 0 and text[head_start - 1].isalnum():
             continue  # `Điện Biên Phủ`: the word is part of a longer name
