@@ -536,6 +536,20 @@ def test_an_id_listed_twice_in_one_split_says_so_with_both_lines(tmp_path):
         load_split("dev", splits)
 
 
+def test_a_train_extra_file_listed_twice_says_so_with_both_lines(tmp_path):
+    # Training said "extra.jsonl:1: id: document id 'extra1' is also in the corpus or another file", blaming the
+    # file's first document for the splits file's slip; reading only dev said nothing at all.
+    splits = make_split_dir(tmp_path)
+    text = '{\n  "train": ["a"],\n  "train_extra": [\n    "data/extra.jsonl",\n    "data/extra.jsonl"\n  ]\n}\n'
+    splits.write_text(text, encoding="utf-8")
+    message = (
+        r"splits\.json:5: train_extra: file 'data/extra\.jsonl' is listed twice in train_extra \(first on line 4\)$"
+    )
+    for split in ("train", "dev"):
+        with pytest.raises(DataError, match=message):
+            load_split(split, splits)
+
+
 def test_split_errors_name_the_line_of_the_id(tmp_path):
     splits = make_split_dir(tmp_path)
     splits.write_text('{\n  "train": ["a"],\n  "dev": [\n    "b",\n    "a"\n  ]\n}\n', encoding="utf-8")

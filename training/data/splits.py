@@ -113,7 +113,8 @@ SPLITS_KEYS = (*SPLIT_NAMES, "train_extra", "note")
 
 
 def read_splits(path: str | Path) -> dict[str, list[str]]:
-    """splits.json checked: lists of ids, no document in two splits or twice in one; DataError names file, line, field.
+    """splits.json checked: lists of ids, no document in two splits or twice in one, no train_extra file twice;
+    DataError names file, line, field.
 
     A split left out is empty; a key that is none of SPLITS_KEYS (`"dve"`) is refused, since it would
     otherwise leave its split silently empty.
@@ -143,7 +144,21 @@ def read_splits(path: str | Path) -> dict[str, list[str]]:
                 where = f"{path}:{_line_of(path, name, doc_id)}"
                 raise DataError(f"{where}: {name}: document {doc_id!r} is also in {owner[doc_id]}")
             owner[doc_id] = name
+    _check_extra_files_once(path, splits.get("train_extra", []))
     return splits
+
+
+def _check_extra_files_once(path: Path, extra_files: list[str]) -> None:
+    # Read twice, its documents were refused as ids "also in another file", blaming the data for the splits file.
+    seen: set[str] = set()
+    for extra in extra_files:
+        if extra in seen:
+            first = _line_of(path, "train_extra", extra)
+            where = f"{path}:{_next_line_of(path, first, extra)}"
+            raise DataError(
+                f"{where}: train_extra: file {extra!r} is listed twice in train_extra (first on line {first})"
+            )
+        seen.add(extra)
 
 
 def _line_of(path: Path, *needles: str) -> int:
