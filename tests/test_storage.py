@@ -272,3 +272,15 @@ def test_storage_command_errors_are_one_line(float_and_int8, tmp_path, capsys):
         err = capsys.readouterr().err
         assert err.startswith("error: ") and message in err and "Traceback" not in err
     assert not (packed / "int8").exists() and not (tmp_path / "out").exists()
+
+
+def test_writing_into_the_folder_above_the_input_is_refused_before_the_relation_model_is_lost(float_and_int8, tmp_path):
+    # `compress model/ner model` swapped model's ner/ and re/ for a bare NER model: the relation model was deleted.
+    root, _ = float_and_int8
+    model = tmp_path / "model"
+    shutil.copytree(root, model)
+    before = sorted(str(p.relative_to(model)) for p in model.rglob("*"))
+    with pytest.raises(ModelLoadError, match="holds the model it converts"):
+        convert_directory(model / "ner", model, to_int8=True)
+    assert sorted(str(p.relative_to(model)) for p in model.rglob("*")) == before
+    assert Extractor.from_pretrained(model, device="cpu").relation_extractor is not None

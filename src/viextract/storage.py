@@ -213,6 +213,8 @@ def convert_directory(source: str | os.PathLike, target: str | os.PathLike, to_i
         raise ModelLoadError(f"{source}: no {WEIGHTS_FILE} + config.json here or in a subdirectory")
     if source.resolve() in target.resolve().parents:
         raise ModelLoadError(f"{target}: inside the model it converts ({source}); write it elsewhere")
+    if target.resolve() in source.resolve().parents:  # the swap would delete the folder it read, and its re/
+        raise ModelLoadError(f"{target}: holds the model it converts ({source}); write it elsewhere")
     # ner/ and re/ are ours as in Extractor.save_pretrained: a stale re/ would pair old relations with new entities.
     with atomic_directory(target, owned=("ner", "re")) as staging:
         _convert_into(source, staging, to_int8)
