@@ -854,3 +854,11 @@ def test_a_results_file_or_card_not_in_utf8_is_one_line(model_dir, tmp_path, cap
     assert main(["push", "--model", str(model_dir), "--repo-id", "me/x", "--card", str(card), "--dry-run"]) == 2
     expected = f"error: {card}:4: not UTF-8 text (byte 0xe0); save it as UTF-8; nothing uploaded\n"
     assert capsys.readouterr().err == expected
+
+
+def test_push_to_an_open_pull_request_creates_no_branch(hub, model_dir, card_file):
+    # `--revision refs/pr/3` asked the Hub to create a branch named 'refs/pr/3', which it refuses: the push failed.
+    push_model(model_dir, "me/viextract-tiny", token="hf_test", card=card_file, revision="refs/pr/3")
+    calls = dict(hub.calls)
+    assert "create_branch" not in calls
+    assert calls["upload_folder"]["revision"] == "refs/pr/3"

@@ -24,6 +24,12 @@ LOGIN_HINT = login_hint()
 REPLACED_ON_PUSH = ("ner/*", "re/*")
 
 
+def needs_branch(revision: str | None) -> bool:
+    """True when committing to `revision` needs the branch created first: not main, not an open pull request
+    (`refs/pr/N`, which the Hub refuses as a branch name)."""
+    return bool(revision) and revision != "main" and not revision.startswith("refs/pr/")
+
+
 def push_directory(
     save: Callable[[Path], None],
     repo_id: str,
@@ -57,7 +63,7 @@ def push_directory(
         except Exception as error:
             raise hub_error(error, repo_id, "create the repository") from error
         # upload_folder commits only to a branch that exists: a new one was a "revision not found" error.
-        if revision and revision != "main" and not revision.startswith("refs/pr/"):
+        if needs_branch(revision):
             try:
                 api.create_branch(repo_id=repo_id, branch=revision, exist_ok=True, repo_type="model")
             except Exception as error:

@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from viextract.hub import REPLACED_ON_PUSH, hub_error, login_hint
+from viextract.hub import REPLACED_ON_PUSH, hub_error, login_hint, needs_branch
 
 from ..data.documents import DataError
 from ..data.files import check_output_file
@@ -204,7 +204,7 @@ def push_model(
             api.create_repo(repo_id, private=private, exist_ok=True)
         except Exception as error:
             raise _hub_error(error, repo_id, "create the repository") from error
-        if revision and revision != "main":
+        if needs_branch(revision):
             try:
                 api.create_branch(repo_id, branch=revision, exist_ok=True)
             except Exception as error:
