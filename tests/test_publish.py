@@ -862,3 +862,25 @@ def test_push_to_an_open_pull_request_creates_no_branch(hub, model_dir, card_fil
     calls = dict(hub.calls)
     assert "create_branch" not in calls
     assert calls["upload_folder"]["revision"] == "refs/pr/3"
+
+
+def test_a_bare_ner_push_leaves_no_file_of_the_previous_bare_model_at_the_repo_root(
+    hub, model_dir, card_file, monkeypatch, tmp_path
+):
+    # A bare model's files sit at the root, which no delete pattern covered: a second push without the first one's
+    # training_config.yaml (or added_tokens.json) left the old file beside the new weights, describing another model.
+    from tests.hub_helpers import commit_into_repo
+
+    def upload_into_repo(self, **kwargs):
+        commit_into_repo(hub.uploaded, kwargs["folder_path"], kwargs.get("delete_patterns"))
+        return SimpleNamespace(commit_url="https://huggingface.co/me/viextract-tiny/commit/0123abc")
+
+    monkeypatch.setattr(hub, "upload_folder", upload_into_repo)
+    first, second = tmp_path / "first", tmp_path / "second"
+    shutil.copytree(model_dir / "ner", first)
+    shutil.copytree(model_dir / "ner", second)
+    (second / "training_config.yaml").unlink()
+    push_model(first, "me/viextract-tiny", token="hf_test", card=card_file)
+    assert "training_config.yaml" in uploaded_files(hub.uploaded)
+    result = push_model(second, "me/viextract-tiny", token="hf_test", card=card_file)
+    assert uploaded_files(hub.uploaded) == set(result.files)

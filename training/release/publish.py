@@ -215,7 +215,8 @@ def push_model(
                 repo_id=repo_id,
                 commit_message=message,
                 revision=revision,
-                delete_patterns=list(REPLACED_ON_PUSH),  # an old re/ must not outlive a push without one
+                # An old re/ must not outlive a push without one, nor a bare model's root file one without it.
+                delete_patterns=[*REPLACED_ON_PUSH, *UPLOAD_FILES],
             )
         except Exception as error:
             raise _hub_error(error, repo_id, "upload to") from error
