@@ -284,3 +284,16 @@ def test_writing_into_the_folder_above_the_input_is_refused_before_the_relation_
         convert_directory(model / "ner", model, to_int8=True)
     assert sorted(str(p.relative_to(model)) for p in model.rglob("*")) == before
     assert Extractor.from_pretrained(model, device="cpu").relation_extractor is not None
+
+
+def test_a_model_whose_save_was_interrupted_is_not_converted(float_and_int8, tmp_path):
+    # The copy carried the marker along: it was written, then refused when loaded, as if a save into it had failed.
+    from viextract.saving import INCOMPLETE_SAVE
+
+    root, _ = float_and_int8
+    model = tmp_path / "model"
+    shutil.copytree(root, model)
+    (model / INCOMPLETE_SAVE).write_text("killed\n")
+    with pytest.raises(ModelLoadError, match=f"model.*was interrupted.*{INCOMPLETE_SAVE}"):
+        convert_directory(model, tmp_path / "out", to_int8=True)
+    assert not (tmp_path / "out").exists()

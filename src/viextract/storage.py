@@ -25,7 +25,7 @@ import numpy as np
 import torch
 
 from .errors import ModelLoadError
-from .saving import atomic_directory
+from .saving import INCOMPLETE_SAVE, atomic_directory
 
 STORAGE_KEY = "viextract_storage"
 INT8_ROWWISE = "int8-rowwise"
@@ -211,6 +211,11 @@ def convert_directory(source: str | os.PathLike, target: str | os.PathLike, to_i
         raise ModelLoadError(f"{source}: no such model folder")
     if not _is_model_dir(source) and not any(_is_model_dir(d) for d in source.iterdir() if d.is_dir()):
         raise ModelLoadError(f"{source}: no {WEIGHTS_FILE} + config.json here or in a subdirectory")
+    if (source / INCOMPLETE_SAVE).exists():  # the copy would carry the marker and be refused when loaded
+        raise ModelLoadError(
+            f"{source}: a save into this model was interrupted ({INCOMPLETE_SAVE} is present), so ner/ and re/ "
+            f"may come from different models; save it again before converting it"
+        )
     if source.resolve() in target.resolve().parents:
         raise ModelLoadError(f"{target}: inside the model it converts ({source}); write it elsewhere")
     if target.resolve() in source.resolve().parents:  # the swap would delete the folder it read, and its re/
