@@ -297,3 +297,19 @@ def test_a_model_whose_save_was_interrupted_is_not_converted(float_and_int8, tmp
     with pytest.raises(ModelLoadError, match=f"model.*was interrupted.*{INCOMPLETE_SAVE}"):
         convert_directory(model, tmp_path / "out", to_int8=True)
     assert not (tmp_path / "out").exists()
+
+
+def test_expanding_a_half_precision_model_says_float32_in_its_config(tiny_tokenizer_dir, tmp_path):
+    # The float32 copy kept config.json's "float16": transformers' dtype="auto" loaded it back in half
+    # precision, and the card's size section called its float32 file float16.
+    model, _ = build_tiny_token_classifier(tiny_tokenizer_dir, tmp_path / "float32")
+    model.half().save_pretrained(tmp_path / "half")
+    for name in ("vocab.txt", "bpe.codes"):
+        shutil.copy(tmp_path / "float32" / name, tmp_path / "half" / name)
+    for key in ("dtype", "torch_dtype"):
+        assert json.loads((tmp_path / "half" / "config.json").read_text()).get(key) in (None, "float16")
+    convert_directory(tmp_path / "half", tmp_path / "expanded", to_int8=False)
+    config = json.loads((tmp_path / "expanded" / "config.json").read_text())
+    with safe_open(str(tmp_path / "expanded" / "model.safetensors"), "pt") as weights:
+        assert {weights.get_tensor(n).dtype for n in weights.keys()} <= {torch.float32, torch.int64}
+    assert [config[key] for key in ("dtype", "torch_dtype") if key in config] == ["float32"]

@@ -258,6 +258,9 @@ def _convert_into(source: Path, target: Path, to_int8: bool) -> None:
         state = compress_state(state)
     else:
         state = {n: t.float() if t.is_floating_point() else t for n, t in state.items()}
+        # Else a float16 source's "float16" stayed: dtype="auto" loaded the float32 copy back in half precision.
+        for key in [k for k in ("dtype", "torch_dtype") if k in config] or ["dtype"]:
+            config[key] = "float32"
     save_file(state, str(target / WEIGHTS_FILE), metadata={"format": "pt"})
     (target / "config.json").write_text(json.dumps(config, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
