@@ -884,3 +884,13 @@ def test_a_bare_ner_push_leaves_no_file_of_the_previous_bare_model_at_the_repo_r
     assert "training_config.yaml" in uploaded_files(hub.uploaded)
     result = push_model(second, "me/viextract-tiny", token="hf_test", card=card_file)
     assert uploaded_files(hub.uploaded) == set(result.files)
+
+
+def test_the_card_reads_the_weights_dtype_that_transformers_5_writes(tmp_path):
+    # transformers 5 writes "dtype" (4 wrote "torch_dtype"): a float16 model's card said float32, twice its size.
+    from training.release.card_sources import model_size
+
+    for key in ("dtype", "torch_dtype"):
+        (tmp_path / key / "ner").mkdir(parents=True)
+        (tmp_path / key / "ner" / "config.json").write_text(json.dumps({key: "float16"}), encoding="utf-8")
+        assert model_size(tmp_path / key)[1] == "float16"

@@ -385,5 +385,7 @@ def model_size(model_dir: Path) -> tuple[dict[str, float], str]:
     sizes["total"] = megabytes(model_dir)
     configs = [read_json(f) or {} for f in model_dir.rglob("config.json")]
     storage = next((str(c["viextract_storage"]) for c in configs if c.get("viextract_storage")), "")
-    dtype = next((str(c["torch_dtype"]) for c in configs if c.get("torch_dtype")), "float32")
+    # "dtype" as transformers 5 writes it, "torch_dtype" as 4 did.
+    dtypes = [c.get("dtype") or c.get("torch_dtype") for c in configs]
+    dtype = next((str(d) for d in dtypes if d), "float32")
     return sizes, storage or dtype
