@@ -313,3 +313,18 @@ def test_expanding_a_half_precision_model_says_float32_in_its_config(tiny_tokeni
     with safe_open(str(tmp_path / "expanded" / "model.safetensors"), "pt") as weights:
         assert {weights.get_tensor(n).dtype for n in weights.keys()} <= {torch.float32, torch.int64}
     assert [config[key] for key in ("dtype", "torch_dtype") if key in config] == ["float32"]
+
+
+def test_a_folder_holding_something_else_is_not_written_into(float_and_int8, tmp_path, capsys):
+    # `compress outputs/ner .` in a project replaced its README.md by the model's and dropped weights beside its files.
+    root, _ = float_and_int8
+    shutil.copytree(root / "ner", tmp_path / "ner")
+    (tmp_path / "ner" / "README.md").write_text("the model's card", encoding="utf-8")
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "README.md").write_text("my project", encoding="utf-8")
+    with pytest.raises(SystemExit) as stopped:
+        main(["compress", str(tmp_path / "ner"), str(project)])
+    assert stopped.value.code == 2 and "not a model folder" in capsys.readouterr().err
+    assert [p.name for p in project.iterdir()] == ["README.md"]
+    assert (project / "README.md").read_text(encoding="utf-8") == "my project"

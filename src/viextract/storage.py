@@ -8,6 +8,9 @@ not find the weights under their own names and says so, rather than reading int8
 
     python -m viextract.storage compress SRC DST   # float model directory -> int8-stored copy
     python -m viextract.storage expand SRC DST     # int8-stored directory -> ordinary float32 copy
+
+DST is a new or empty folder, or a model directory (SRC itself included); a folder holding something else is
+refused, as is one inside SRC or above it.
 """
 
 from __future__ import annotations
@@ -220,10 +223,23 @@ def convert_directory(source: str | os.PathLike, target: str | os.PathLike, to_i
         raise ModelLoadError(f"{target}: inside the model it converts ({source}); write it elsewhere")
     if target.resolve() in source.resolve().parents:  # the swap would delete the folder it read, and its re/
         raise ModelLoadError(f"{target}: holds the model it converts ({source}); write it elsewhere")
+    if _holds_something_else(target):
+        raise ModelLoadError(
+            f"{target}: not empty and not a model folder (no ner/ or config.json), so its files could be "
+            f"replaced by the model's; write into a new or empty folder, or over a model"
+        )
     # ner/ and re/ are ours as in Extractor.save_pretrained: a stale re/ would pair old relations with new entities.
     with atomic_directory(target, owned=("ner", "re")) as staging:
         _convert_into(source, staging, to_int8)
     return target
+
+
+def _holds_something_else(target: Path) -> bool:
+    """True for a folder with visible entries but no model: a project's README.md would be replaced by the card.
+    Hidden ones (.DS_Store, a Hub clone's .gitattributes) do not count."""
+    if not target.is_dir() or (target / "ner").is_dir() or (target / "config.json").is_file():
+        return False
+    return any(not entry.name.startswith(".") for entry in target.iterdir())
 
 
 def _is_model_dir(directory: Path) -> bool:
