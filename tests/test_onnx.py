@@ -206,3 +206,17 @@ def test_a_thread_count_beyond_any_machine_is_refused_before_loading(tmp_path):
     """threads=100000 (a typo, or a byte count in the wrong setting) spent minutes creating threads."""
     with pytest.raises(ValueError, match=r"^threads must be at most 1024 \(this machine has \d+ cores\), got 100000$"):
         load_onnx_extractor(tmp_path / "no model here", tmp_path / "none.onnx", threads=100000)
+
+
+@pytest.mark.parametrize("missing", ["config.json", "model.safetensors"])
+def test_exporting_a_model_with_a_missing_file_names_it_before_loading(tiny_ner_dir, tmp_path, missing):
+    """A missing config.json was transformers' 'Unrecognized model', a missing weights file a bare OSError."""
+    import shutil
+
+    from viextract.errors import ModelLoadError
+
+    shutil.copytree(tiny_ner_dir, tmp_path / "model")
+    (tmp_path / "model" / "ner" / missing).unlink()
+    with pytest.raises(ModelLoadError, match=rf"ner: missing file '{missing}'$"):
+        export_ner(tmp_path / "model", tmp_path / "model.onnx")
+    assert not (tmp_path / "model.onnx").exists()

@@ -92,11 +92,13 @@ def export_ner(
     """
     from transformers import AutoModelForTokenClassification
 
-    from .loading import check_loading_info, read_config
+    from .loading import check_loading_info
     from .storage import load_model
 
     root = resolve_model_dir(path_or_repo_id, revision=revision, token=token)
     ner_dir, _ = split_model_dir(root)
+    # Names a missing config.json or weights file, which transformers would report in its own words.
+    model_type = read_config(ner_dir).get("model_type")
     path = Path(output).expanduser() if output is not None else ner_dir / ONNX_FILE
     quantized = path.with_name(ONNX_INT8_FILE)
     # Before the minutes of loading and tracing, not after them.
@@ -108,7 +110,7 @@ def export_ner(
     # of viextract.storage, which only load_model reads): a float16 graph cannot be int8-quantized,
     # and a plain from_pretrained would fill int8-stored weights with random ones.
     model, info = load_model(AutoModelForTokenClassification, ner_dir, attn_implementation="eager", dtype=torch.float32)
-    check_loading_info(ner_dir, info, read_config(ner_dir).get("model_type"))
+    check_loading_info(ner_dir, info, model_type)
     stamp = {WEIGHTS_DIGEST_KEY: weights_digest(ner_dir), **hub_source(path_or_repo_id, root)}
     path.parent.mkdir(parents=True, exist_ok=True)
     write_atomically(path, lambda staging: _export_graph(model.eval(), staging, stamp))
