@@ -220,3 +220,10 @@ def test_exporting_a_model_with_a_missing_file_names_it_before_loading(tiny_ner_
     with pytest.raises(ModelLoadError, match=rf"ner: missing file '{missing}'$"):
         export_ner(tmp_path / "model", tmp_path / "model.onnx")
     assert not (tmp_path / "model.onnx").exists()
+
+
+def test_a_home_relative_onnx_path_loads_what_export_wrote_there(tiny_ner_dir, tmp_path, monkeypatch):
+    """export_ner expands '~' in output=; load_onnx_extractor looked for a folder literally named '~'."""
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert export_ner(tiny_ner_dir, "~/model.onnx") == tmp_path / "model.onnx"
+    load_onnx_extractor(tiny_ner_dir, "~/model.onnx")

@@ -309,7 +309,7 @@ def load_onnx_extractor(
     if segmenter is None:  # as Extractor.from_pretrained: an unknown one is named with its file
         check_segmenter(ner_dir, config_dict)
     tokenizer = load_tokenizer(ner_dir, int(config_dict.get("vocab_size", 0)), config_dict.get("pad_token_id"))
-    path = Path(onnx_path) if onnx_path is not None else ner_dir / (ONNX_INT8_FILE if int8 else ONNX_FILE)
+    path = Path(onnx_path).expanduser() if onnx_path is not None else ner_dir / (ONNX_INT8_FILE if int8 else ONNX_FILE)
     if not path.is_file():
         raise ModelLoadError(
             f"{path}: no ONNX model; write it first with viextract.onnx.export_ner({str(path_or_repo_id)!r}"
