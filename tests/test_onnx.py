@@ -227,3 +227,14 @@ def test_a_home_relative_onnx_path_loads_what_export_wrote_there(tiny_ner_dir, t
     monkeypatch.setenv("HOME", str(tmp_path))
     assert export_ner(tiny_ner_dir, "~/model.onnx") == tmp_path / "model.onnx"
     load_onnx_extractor(tiny_ner_dir, "~/model.onnx")
+
+
+@pytest.mark.parametrize("keep", [0, 0.5])
+def test_a_cut_off_graph_is_a_load_error_naming_it(tiny_ner_dir, exported, tmp_path, keep):
+    """A copy cut off midway (disk full, interrupted download) was onnxruntime's INVALID_PROTOBUF exception."""
+    from viextract.errors import ModelLoadError
+
+    data = exported.read_bytes()
+    (tmp_path / "model.onnx").write_bytes(data[: int(len(data) * keep)])
+    with pytest.raises(ModelLoadError, match=r"model\.onnx: not a whole ONNX graph \(.*\); export it again"):
+        load_onnx_extractor(tiny_ner_dir, tmp_path / "model.onnx")

@@ -237,6 +237,18 @@ def check_exported_from(session, path: Path, ner_dir: Path) -> None:
         )
 
 
+def _open_session(ort, path: Path, options):
+    """An inference session on `path`; a cut-off or empty file is a ModelLoadError naming it."""
+    from onnxruntime.capi import onnxruntime_pybind11_state as state
+
+    try:
+        return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    except (state.InvalidProtobuf, state.InvalidArgument, state.InvalidGraph) as error:
+        raise ModelLoadError(
+            f"{path}: not a whole ONNX graph ({error}); export it again with viextract.onnx.export_ner"
+        ) from error
+
+
 class OnnxTokenClassifier:
     """Stands in for the torch token classifier inside `TokenTagger`: same call, logits from onnxruntime."""
 
@@ -246,7 +258,7 @@ class OnnxTokenClassifier:
         options.intra_op_num_threads = threads or torch.get_num_threads()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         self.path = Path(path)
-        self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        self.session = _open_session(ort, self.path, options)
         self.config = config
 
     def eval(self) -> OnnxTokenClassifier:
