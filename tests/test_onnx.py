@@ -238,3 +238,22 @@ def test_a_cut_off_graph_is_a_load_error_naming_it(tiny_ner_dir, exported, tmp_p
     (tmp_path / "model.onnx").write_bytes(data[: int(len(data) * keep)])
     with pytest.raises(ModelLoadError, match=r"model\.onnx: not a whole ONNX graph \(.*\); export it again"):
         load_onnx_extractor(tiny_ner_dir, tmp_path / "model.onnx")
+
+
+def test_a_graph_with_another_label_count_than_the_config_is_refused_at_load(tiny_ner_dir, exported, tmp_path):
+    """Same weights, config.json cut to 3 labels: it loaded, then failed on the first text ('log_probs has shape')."""
+    import json
+    import shutil
+
+    from viextract.errors import ModelLoadError
+
+    shutil.copytree(tiny_ner_dir, tmp_path / "model")
+    path = tmp_path / "model" / "ner" / "config.json"
+    config = json.loads(path.read_text(encoding="utf-8"))
+    labels = list(config["id2label"].values())[:3]
+    config.update(id2label=dict(enumerate(labels)), label2id={label: i for i, label in enumerate(labels)})
+    path.write_text(json.dumps(config), encoding="utf-8")
+    with pytest.raises(
+        ModelLoadError, match=r"model\.onnx: gives 15 labels a token but .*config\.json has 3 in 'id2label'"
+    ):
+        load_onnx_extractor(tmp_path / "model", exported)

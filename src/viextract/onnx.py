@@ -249,6 +249,17 @@ def _open_session(ort, path: Path, options):
         ) from error
 
 
+def check_label_count(session, path: Path, ner_dir: Path, count: int) -> None:
+    """The graph's logits have one column per label of config.json: torch refuses other weights at load,
+    and a graph with another count would fail only on the first text."""
+    columns = {output.name: output.shape for output in session.get_outputs()}.get("logits", [None])[-1]
+    if isinstance(columns, int) and columns != count:
+        raise ModelLoadError(
+            f"{path}: gives {columns} labels a token but {ner_dir / 'config.json'} has {count} in 'id2label'; "
+            f"export it again with viextract.onnx.export_ner"
+        )
+
+
 class OnnxTokenClassifier:
     """Stands in for the torch token classifier inside `TokenTagger`: same call, logits from onnxruntime."""
 
@@ -329,6 +340,7 @@ def load_onnx_extractor(
         )
     model = OnnxTokenClassifier(path, AutoConfig.from_pretrained(str(ner_dir)), threads=threads)
     check_exported_from(model.session, path, ner_dir)
+    check_label_count(model.session, path, ner_dir, len(config_dict["id2label"]))
     relation_extractor = None
     if relation_dir is not None:
         from .relations import RelationExtractor
