@@ -257,3 +257,11 @@ def test_a_graph_with_another_label_count_than_the_config_is_refused_at_load(tin
         ModelLoadError, match=r"model\.onnx: gives 15 labels a token but .*config\.json has 3 in 'id2label'"
     ):
         load_onnx_extractor(tmp_path / "model", exported)
+
+
+def test_the_folder_of_an_export_as_onnx_path_names_the_file_to_pass(tiny_ner_dir, exported):
+    """It said 'no ONNX model; write it first with export_ner' of the folder that export had just written into."""
+    from viextract.errors import ModelLoadError
+
+    with pytest.raises(ModelLoadError, match=r": a folder, not an ONNX file; pass the file, e\.g\. .*model\.onnx$"):
+        load_onnx_extractor(tiny_ner_dir, exported.parent)

@@ -333,6 +333,9 @@ def load_onnx_extractor(
         check_segmenter(ner_dir, config_dict)
     tokenizer = load_tokenizer(ner_dir, int(config_dict.get("vocab_size", 0)), config_dict.get("pad_token_id"))
     path = Path(onnx_path).expanduser() if onnx_path is not None else ner_dir / (ONNX_INT8_FILE if int8 else ONNX_FILE)
+    if path.is_dir():  # the output folder of an export, say: not "no ONNX model", export would not help
+        example = path / (ONNX_INT8_FILE if int8 else ONNX_FILE)
+        raise ModelLoadError(f"{path}: a folder, not an ONNX file; pass the file, e.g. {example}")
     if not path.is_file():
         raise ModelLoadError(
             f"{path}: no ONNX model; write it first with viextract.onnx.export_ner({str(path_or_repo_id)!r}"
