@@ -265,3 +265,23 @@ def test_the_folder_of_an_export_as_onnx_path_names_the_file_to_pass(tiny_ner_di
 
     with pytest.raises(ModelLoadError, match=r": a folder, not an ONNX file; pass the file, e\.g\. .*model\.onnx$"):
         load_onnx_extractor(tiny_ner_dir, exported.parent)
+
+
+def test_a_config_transformers_cannot_read_is_a_load_error_as_with_from_pretrained(tiny_ner_dir, exported, tmp_path):
+    """No 'model_type' in config.json: from_pretrained said ModelLoadError; export and the ONNX loader ValueError."""
+    import json
+    import shutil
+
+    from viextract.errors import ModelLoadError
+
+    shutil.copytree(tiny_ner_dir, tmp_path / "model")
+    path = tmp_path / "model" / "ner" / "config.json"
+    config = json.loads(path.read_text(encoding="utf-8"))
+    del config["model_type"]
+    path.write_text(json.dumps(config), encoding="utf-8")
+    message = r"model/ner: cannot load the NER model \(Unrecognized model"
+    with pytest.raises(ModelLoadError, match=message):
+        export_ner(tmp_path / "model", tmp_path / "model.onnx")
+    assert not (tmp_path / "model.onnx").exists()
+    with pytest.raises(ModelLoadError, match=message):
+        load_onnx_extractor(tmp_path / "model", exported)

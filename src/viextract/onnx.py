@@ -109,7 +109,10 @@ def export_ner(
     # branches on the mask's contents. float32 whatever the stored dtype (float16, or the int8 rows
     # of viextract.storage, which only load_model reads): a float16 graph cannot be int8-quantized,
     # and a plain from_pretrained would fill int8-stored weights with random ones.
-    model, info = load_model(AutoModelForTokenClassification, ner_dir, attn_implementation="eager", dtype=torch.float32)
+    with _as_load_error(ner_dir):
+        model, info = load_model(
+            AutoModelForTokenClassification, ner_dir, attn_implementation="eager", dtype=torch.float32
+        )
     check_loading_info(ner_dir, info, model_type)
     stamp = {WEIGHTS_DIGEST_KEY: weights_digest(ner_dir), **hub_source(path_or_repo_id, root)}
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -126,6 +129,17 @@ def export_ner(
 
     write_atomically(quantized, quantize)
     return quantized
+
+
+@contextlib.contextmanager
+def _as_load_error(ner_dir: Path):
+    """What transformers raises on a config or weights it cannot read, as Extractor.from_pretrained says it."""
+    try:
+        yield
+    except ModelLoadError:
+        raise
+    except Exception as error:
+        raise ModelLoadError(f"{ner_dir}: cannot load the NER model ({error})") from error
 
 
 def hub_source(path_or_repo_id: str | os.PathLike, root: Path) -> dict[str, str]:
@@ -341,7 +355,9 @@ def load_onnx_extractor(
             f"{path}: no ONNX model; write it first with viextract.onnx.export_ner({str(path_or_repo_id)!r}"
             f"{f', revision={revision!r}' if revision else ''}{', int8=True' if int8 else ''})"
         )
-    model = OnnxTokenClassifier(path, AutoConfig.from_pretrained(str(ner_dir)), threads=threads)
+    with _as_load_error(ner_dir):
+        config = AutoConfig.from_pretrained(str(ner_dir))
+    model = OnnxTokenClassifier(path, config, threads=threads)
     check_exported_from(model.session, path, ner_dir)
     check_label_count(model.session, path, ner_dir, len(config_dict["id2label"]))
     relation_extractor = None
