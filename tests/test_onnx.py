@@ -285,3 +285,13 @@ def test_a_config_transformers_cannot_read_is_a_load_error_as_with_from_pretrain
     assert not (tmp_path / "model.onnx").exists()
     with pytest.raises(ModelLoadError, match=message):
         load_onnx_extractor(tmp_path / "model", exported)
+
+
+def test_a_missing_onnx_path_is_named_in_the_export_advice(tiny_ner_dir, tmp_path):
+    """The advice was export_ner(model), which writes <ner dir>/model.onnx, not the file asked for."""
+    from viextract.errors import ModelLoadError
+
+    target = tmp_path / "exports" / "model.onnx"
+    with pytest.raises(ModelLoadError, match=r"no ONNX model; write it first with .*export_ner\(.*, output=") as error:
+        load_onnx_extractor(tiny_ner_dir, target)
+    assert repr(str(target)) in str(error.value)

@@ -353,6 +353,7 @@ def load_onnx_extractor(
     if not path.is_file():
         raise ModelLoadError(
             f"{path}: no ONNX model; write it first with viextract.onnx.export_ner({str(path_or_repo_id)!r}"
+            f"{f', output={str(path)!r}' if onnx_path is not None else ''}"
             f"{f', revision={revision!r}' if revision else ''}{', int8=True' if int8 else ''})"
         )
     with _as_load_error(ner_dir):
