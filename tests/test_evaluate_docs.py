@@ -426,30 +426,38 @@ def test_kfold_with_too_few_documents_names_the_data_file(task, tmp_path, corpus
     assert capsys.readouterr().err == f"error: --kfold: 5 folds but only 2 documents in --data {data}\n"
 
 
-def test_a_full_models_entities_end_to_end_are_scored_on_its_ner_types(corpus, tmp_path, monkeypatch, caplog):
-    # `evaluate re` on a full model whose NER knows PER and LOC counted every other gold entity as an end-to-end
-    # miss, unlike `evaluate ner` on the same model.
+def _full_model_that_finds_nothing(monkeypatch, tmp_path, relation_labels, entity_types):
+    """`Extractor.from_pretrained` gives a full model (ner/ and re/ in tmp_path) that knows these labels and
+    finds nothing: what the evaluation scores then depends on the labels alone."""
     from types import SimpleNamespace
 
     import viextract
-    from training.evaluation.relations import evaluate
 
-    config = SimpleNamespace(relation_labels=["has_title"], single_choice="none")
+    config = SimpleNamespace(relation_labels=relation_labels, single_choice="none")
     relation_extractor = SimpleNamespace(
         config=config,
         threshold=0.5,
         model=SimpleNamespace(config=config),
         predict=lambda items, size: [[] for _ in items],
     )
+    tags = ["O", *(f"{prefix}-{label}" for label in entity_types for prefix in "BI")]
     extractor = SimpleNamespace(
         relation_extractor=relation_extractor,
         segmenter="syllables",
-        tagger=SimpleNamespace(labels=["O", "B-PER", "I-PER", "B-LOC", "I-LOC"]),
+        tagger=SimpleNamespace(labels=tags),
         pipe=lambda texts, batch_size: [SimpleNamespace(entities=[], relations=[]) for _ in texts],
     )
     monkeypatch.setattr(viextract.Extractor, "from_pretrained", lambda *a, **k: extractor)
     (tmp_path / "ner").mkdir()
     (tmp_path / "re").mkdir()
+
+
+def test_a_full_models_entities_end_to_end_are_scored_on_its_ner_types(corpus, tmp_path, monkeypatch, caplog):
+    # `evaluate re` on a full model whose NER knows PER and LOC counted every other gold entity as an end-to-end
+    # miss, unlike `evaluate ner` on the same model.
+    from training.evaluation.relations import evaluate
+
+    _full_model_that_finds_nothing(monkeypatch, tmp_path, ["has_title"], ["PER", "LOC"])
     docs = corpus[:1]
     report = evaluate(tmp_path, docs)
     labels = [e.label for e in docs[0].entities]
@@ -465,28 +473,10 @@ def test_a_full_models_relations_end_to_end_leave_out_entity_types_its_ner_canno
 ):
     # A full model whose NER knows PER and ORG could never find a relation to a DATE or LOC entity end to end, yet
     # each such gold relation was counted a miss in relations_end_to_end; they are left out and counted per label.
-    from types import SimpleNamespace
-
-    import viextract
     from training.evaluation.relations import evaluate, gold_relations
     from viextract.labels import RELATION_LABELS
 
-    config = SimpleNamespace(relation_labels=list(RELATION_LABELS), single_choice="none")
-    relation_extractor = SimpleNamespace(
-        config=config,
-        threshold=0.5,
-        model=SimpleNamespace(config=config),
-        predict=lambda items, size: [[] for _ in items],
-    )
-    extractor = SimpleNamespace(
-        relation_extractor=relation_extractor,
-        segmenter="syllables",
-        tagger=SimpleNamespace(labels=["O", "B-PER", "I-PER", "B-ORG", "I-ORG"]),
-        pipe=lambda texts, batch_size: [SimpleNamespace(entities=[], relations=[]) for _ in texts],
-    )
-    monkeypatch.setattr(viextract.Extractor, "from_pretrained", lambda *a, **k: extractor)
-    (tmp_path / "ner").mkdir()
-    (tmp_path / "re").mkdir()
+    _full_model_that_finds_nothing(monkeypatch, tmp_path, list(RELATION_LABELS), ["PER", "ORG"])
     docs = corpus[:3]
     kept, left_out = 0, {}
     for doc in docs:

@@ -412,10 +412,8 @@ def test_push_sends_the_allow_listed_files_and_the_card(hub, model_dir, card_fil
     assert result.commit_url.endswith("/commit/0123abc")
 
 
-def test_a_second_push_without_relations_leaves_no_old_relation_model_on_the_hub(
-    hub, model_dir, card_file, monkeypatch, tmp_path
-):
-    """The Hub keeps every file a commit neither sends nor deletes: an old re/ would serve old relations."""
+def _commits_into_repo(hub, monkeypatch):
+    """The fake Hub's upload_folder commits as the Hub does: sent files replace, delete_patterns remove the rest."""
     from tests.hub_helpers import commit_into_repo
 
     def upload_into_repo(self, **kwargs):
@@ -423,6 +421,13 @@ def test_a_second_push_without_relations_leaves_no_old_relation_model_on_the_hub
         return SimpleNamespace(commit_url="https://huggingface.co/me/viextract-tiny/commit/0123abc")
 
     monkeypatch.setattr(hub, "upload_folder", upload_into_repo)
+
+
+def test_a_second_push_without_relations_leaves_no_old_relation_model_on_the_hub(
+    hub, model_dir, card_file, monkeypatch, tmp_path
+):
+    """The Hub keeps every file a commit neither sends nor deletes: an old re/ would serve old relations."""
+    _commits_into_repo(hub, monkeypatch)
     push_model(model_dir, "me/viextract-tiny", token="hf_test", card=card_file)
     assert "re/model.safetensors" in uploaded_files(hub.uploaded)
     shutil.copytree(model_dir / "ner", tmp_path / "ner_only" / "ner")
@@ -869,13 +874,7 @@ def test_a_bare_ner_push_leaves_no_file_of_the_previous_bare_model_at_the_repo_r
 ):
     # A bare model's files sit at the root, which no delete pattern covered: a second push without the first one's
     # training_config.yaml (or added_tokens.json) left the old file beside the new weights, describing another model.
-    from tests.hub_helpers import commit_into_repo
-
-    def upload_into_repo(self, **kwargs):
-        commit_into_repo(hub.uploaded, kwargs["folder_path"], kwargs.get("delete_patterns"))
-        return SimpleNamespace(commit_url="https://huggingface.co/me/viextract-tiny/commit/0123abc")
-
-    monkeypatch.setattr(hub, "upload_folder", upload_into_repo)
+    _commits_into_repo(hub, monkeypatch)
     first, second = tmp_path / "first", tmp_path / "second"
     shutil.copytree(model_dir / "ner", first)
     shutil.copytree(model_dir / "ner", second)
