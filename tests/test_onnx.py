@@ -61,6 +61,10 @@ def test_an_existing_folder_as_output_is_refused_before_loading(tiny_ner_dir, tm
     with pytest.raises(IsADirectoryError, match=r"model_int8\.onnx: is a directory.*int8=True writes"):
         export_ner(tiny_ner_dir, tmp_path / "model.onnx", int8=True)
     assert sorted(p.name for p in tmp_path.rglob("*")) == ["exports", "model_int8.onnx"]
+    # A folder not made yet, named with its slash: Path() dropped the slash and the graph became a file `new`.
+    with pytest.raises(IsADirectoryError, match=r"new/: names a folder, not the ONNX file .* e\.g\. .*new/model\.onnx"):
+        export_ner(tiny_ner_dir, f"{tmp_path}/new/")
+    assert not (tmp_path / "new").exists()
 
 
 def test_export_prints_nothing_by_default(tiny_ner_dir, tmp_path, capfd):

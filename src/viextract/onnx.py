@@ -100,6 +100,10 @@ def export_ner(
     # Names a missing config.json or weights file, which transformers would report in its own words.
     model_type = read_config(ner_dir).get("model_type")
     path = Path(output).expanduser() if output is not None else ner_dir / ONNX_FILE
+    if output is not None and os.fspath(output).endswith(("/", os.sep)):  # Path() drops the slash: a file `exports`
+        raise IsADirectoryError(
+            f"{os.fspath(output)}: names a folder, not the ONNX file to write; pass e.g. {path / ONNX_FILE}"
+        )
     quantized = path.with_name(ONNX_INT8_FILE)
     # Before the minutes of loading and tracing, not after them.
     check_onnx_target(path, f"pass output= the file to write, e.g. {path / ONNX_FILE}")
