@@ -363,7 +363,7 @@ def test_a_model_of_some_entity_types_is_scored_on_those_types(corpus, caplog):
     # counted every ORG, DATE, ... gold entity as missed: the micro recall and F1 fell with types it never had.
     from types import SimpleNamespace
 
-    from training.evaluation.ner import evaluate_ner
+    from training.evaluation.ner import evaluate_ner, format_results
 
     class Tagger:
         labels = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"]
@@ -387,6 +387,9 @@ def test_a_model_of_some_entity_types_is_scored_on_those_types(corpus, caplog):
             left_out[entity.label] = left_out.get(entity.label, 0) + 1
     assert scores["unscored_gold"] == left_out and left_out
     assert "not scored" in caplog.text
+    # The printed tables' support leaves them out: the text says so too, not only the JSON.
+    shown = ", ".join(f"{count} {label}" for label, count in sorted(left_out.items()))
+    assert format_results(scores).endswith(f"Not scored, gold of labels the model does not predict: {shown}")
 
 
 def test_a_model_of_some_relation_labels_is_scored_on_those_labels(corpus, tmp_path, monkeypatch, caplog):
@@ -395,7 +398,7 @@ def test_a_model_of_some_relation_labels_is_scored_on_those_labels(corpus, tmp_p
     from types import SimpleNamespace
 
     import viextract.relations
-    from training.evaluation.relations import evaluate, gold_relations
+    from training.evaluation.relations import evaluate, format_report, gold_relations
 
     config = SimpleNamespace(relation_labels=["has_title"], single_choice="none")
     fake = SimpleNamespace(
@@ -414,6 +417,7 @@ def test_a_model_of_some_relation_labels_is_scored_on_those_labels(corpus, tmp_p
     assert report["unscored_gold"] == dict(sorted(left_out.items())) and left_out
     assert list(report["relations_gold_entities"]["per_label"]) == ["has_title"]
     assert "gold relations of types the model does not predict are not scored" in caplog.text
+    assert "Not scored, gold of labels the model does not predict: " in format_report(report)
 
 
 @pytest.mark.parametrize("task", ["ner", "re"])

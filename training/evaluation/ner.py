@@ -195,5 +195,22 @@ def format_results(results: dict[str, Any]) -> str:
         [
             format_table("Gold words (seqeval strict IOB2)", results["words"]),
             format_table("Character spans (full Extractor pipeline)", results["chars"]),
+            *unscored_lines(results),
         ]
     )
+
+
+UNSCORED_KEYS = {
+    "unscored_gold": "gold of labels the model does not predict",
+    "unscored_gold_entities": "gold entities of types its NER does not predict",
+    "unscored_gold_end_to_end": "gold relations end to end whose entity types its NER does not predict",
+}
+
+
+def unscored_lines(report: dict[str, Any]) -> list[str]:
+    """A line per `unscored_*` count of `report`: the table's support leaves them out, and only the JSON said so."""
+    return [
+        f"Not scored, {what}: " + ", ".join(f"{count} {label}" for label, count in report[key].items())
+        for key, what in UNSCORED_KEYS.items()
+        if report.get(key)
+    ]

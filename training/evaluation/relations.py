@@ -318,6 +318,8 @@ def read_ner_folds(path: Path) -> NerFolds:
 
 
 def format_report(report: dict[str, Any]) -> str:
+    from .ner import unscored_lines
+
     parts = [
         f"{report['model']}: {report['documents']} documents, {report['gold_relations']} gold relations, "
         f"threshold {report['threshold']:.2f}"
@@ -330,7 +332,7 @@ def format_report(report: dict[str, Any]) -> str:
     for key, title in titles.items():
         if key in report:
             parts.append(format_table(title, report[key]))
-    return "\n\n".join(parts)
+    return "\n\n".join([*parts, *unscored_lines(report)])
 
 
 def build_parser(prog: str = "python -m training.evaluation.evaluate re") -> argparse.ArgumentParser:
