@@ -5,6 +5,8 @@ tests/test_schema.py parses SCHEMA.md and keeps every table here equal to it.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 # v1.1 settled boundary rules of v1 (fused titles, ORG + country, spans of days); no label changed.
 SCHEMA_VERSION = "1.1"
 
@@ -56,6 +58,11 @@ def bio_labels(entity_labels: tuple[str, ...] = ENTITY_LABELS) -> list[str]:
     for label in entity_labels:
         labels += [f"B-{label}", f"I-{label}"]
     return labels
+
+
+def entity_types(tags: Iterable[str]) -> set[str]:
+    """The entity labels that BIO `tags` name, as `bio_labels` makes them (`B-PER`, `I-PER` -> `PER`; `O` none)."""
+    return {tag[2:] for tag in tags if tag[:2] in ("B-", "I-")}
 
 
 def allowed_relations(head_label: str, tail_label: str) -> list[str]:

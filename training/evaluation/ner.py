@@ -14,6 +14,8 @@ from collections.abc import Collection, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from viextract.labels import entity_types
+
 from ..data.documents import Document
 from ..fit.config import ConfigError
 from ..fit.ner import NerConfig
@@ -58,7 +60,7 @@ def gold_of_model_types(documents: Sequence[Document], tags: Sequence[str]) -> t
 
     A model trained on some types (entity_labels) saw the others as O, as its dev F1 scored them; scored here,
     every one of them was a miss that pulled its recall and F1 down (and its k-fold's)."""
-    known = {tag[2:] for tag in tags if tag != "O"}
+    known = entity_types(tags)
     unscored = count_unscored((e.label for doc in documents for e in doc.entities), known, "entities")
     if not unscored:
         return list(documents), {}

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from viextract.errors import ModelLoadError
-from viextract.labels import ENTITY_LABELS, RELATION_LABELS
+from viextract.labels import ENTITY_LABELS, RELATION_LABELS, entity_types
 
 from ..data.documents import DataError, Document
 from ..data.features import align_document
@@ -64,7 +64,7 @@ def gold_of_ner_types(
     count left out per label. End to end, no relation model could find the others: each was a certain miss."""
     from .ner import count_unscored
 
-    known = {tag[2:] for tag in tags if tag != "O"}
+    known = entity_types(tags)
     outside = [items & _relations_touching_other_types(doc, known) for doc, items in zip(documents, gold)]
     unscored = count_unscored(
         (item[-1] for items in outside for item in items),
@@ -184,7 +184,7 @@ def _entities_end_to_end(extractor, documents: Sequence[Document], results) -> d
     from .ner import gold_of_model_types
 
     documents, unscored = gold_of_model_types(documents, extractor.tagger.labels)
-    known = {tag[2:] for tag in extractor.tagger.labels}
+    known = entity_types(extractor.tagger.labels)
     scores = score_spans(
         [[(e.start, e.end, e.label) for e in doc.entities] for doc in documents],
         [[(e.start, e.end, e.label) for e in result.entities] for result in results],

@@ -26,7 +26,7 @@ import torch
 from viextract.align import SubwordAligner, Window, best_window_per_word
 from viextract.bio import TagBigrams, WordContext, WordShapes, best_valid_tags
 from viextract.card import kept_dev_f1
-from viextract.labels import ENTITY_LABELS, SCHEMA_VERSION, bio_labels
+from viextract.labels import ENTITY_LABELS, SCHEMA_VERSION, bio_labels, entity_types
 from viextract.saving import atomic_directory
 
 from ..data.documents import DataError, Document
@@ -130,7 +130,7 @@ def tagged_sentences(documents: Sequence[Document], config: NerConfig, skip_empt
 
 def check_labels_seen(sentences: Sequence[TaggedSentence], config: NerConfig, source: str | None = None) -> None:
     """An entity type with no training example cannot be learned: error, or warn if allowed."""
-    check_labels_present({tag[2:] for s in sentences for tag in s.tags if tag != "O"}, config, source)
+    check_labels_present(entity_types(tag for s in sentences for tag in s.tags), config, source)
 
 
 def check_labels_present(seen: set[str], config: NerConfig, source: str | None = None) -> None:

@@ -20,6 +20,7 @@ from viextract.labels import (
     RELATION_ARGUMENT_TYPES,
     RELATION_DEFINITIONS,
     RELATION_LABELS,
+    entity_types,
 )
 from viextract.storage import INT8_SUFFIX, SCALE_SUFFIX
 
@@ -138,7 +139,7 @@ def labels_of(config: dict[str, Any], relation: bool) -> list[str]:
         return [label for label in RELATION_LABELS if label in tags] + sorted(
             set(tags) - set(RELATION_LABELS) - {NO_RELATION}
         )
-    names = {tag[2:] for tag in tags if tag[:2] in ("B-", "I-")}
+    names = entity_types(tags)
     return [label for label in ENTITY_LABELS if label in names] + sorted(names - set(ENTITY_LABELS))
 
 
