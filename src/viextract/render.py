@@ -16,14 +16,13 @@ from unicodedata import combining
 
 from .labels import ENTITY_LABELS
 from .normalize import LINE_BREAKS
-from .results import Entity, Extraction, Relation
+from .results import LONE_SURROGATE, Entity, Extraction, Relation
 
 LINE_WIDTH = 96  # characters per rendered line: ~800 px at 14 px, fits a laptop window
 _COLOURS = ("#a5d8ff", "#ffd8a8", "#b2f2bb", "#d0bfff", "#ffec99", "#fcc2d7", "#c3fae8")
 LABEL_COLOURS: dict[str, str] = dict(zip(ENTITY_LABELS, _COLOURS))
 _OTHER_COLOUR = "#dee2e6"
 _LEVEL_EM = 1.7  # height of one arc level
-_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 @dataclass(frozen=True)
@@ -59,7 +58,7 @@ def render(
     )
     # Half an emoji (a post cut short) cannot be written as UTF-8, nor shown: the replacement character, as a
     # browser shows it, one column for one.
-    return _LONE_SURROGATE.sub("\ufffd", page)
+    return LONE_SURROGATE.sub("\ufffd", page)
 
 
 def to_displacy(extraction: Extraction, title: str | None = None) -> dict[str, Any]:

@@ -58,9 +58,9 @@ class Relation:
         return {"head": self.head.to_dict(), "tail": self.tail.to_dict(), "label": self.label, "score": self.score}
 
 
-# Half of an emoji cut in two (a truncated post read from JSON): written as the escape `json.loads` reads back,
-# since as a character it makes the string impossible to write as UTF-8.
-_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+# Half of an emoji cut in two (a truncated post read from JSON): as a character it makes a string impossible to
+# write as UTF-8, so `to_json` writes the escape `json.loads` reads back (and render.py the replacement character).
+LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 NUMBER = (int, float)
 OPTIONAL_STR = (str, type(None))  # a field that may also be left out
 ENTITY_FIELDS: dict[str, Any] = {
@@ -184,7 +184,7 @@ class Extraction:
             },
             ensure_ascii=False,
         )
-        return _LONE_SURROGATE.sub(lambda match: f"\\u{ord(match.group()):04x}", written)
+        return LONE_SURROGATE.sub(lambda match: f"\\u{ord(match.group()):04x}", written)
 
     @classmethod
     def from_json(cls, s: str) -> Extraction:
