@@ -29,6 +29,7 @@ from .loading import (
     check_ner_labels,
     check_segmenter,
     load_tokenizer,
+    ner_load_errors,
     read_config,
     resolve_model_dir,
     split_model_dir,
@@ -192,16 +193,12 @@ class Extractor:
         if segmenter is None:
             check_segmenter(ner_dir, config)
         tokenizer = load_tokenizer(ner_dir, int(config.get("vocab_size", 0)), config.get("pad_token_id"))
-        try:
+        with ner_load_errors(ner_dir):
             options = {"attn_implementation": attn_implementation} if attn_implementation else {}
             # float32 compute whatever the stored dtype (float16, or int8 rows via viextract.storage).
             model, info = load_model(
                 transformers_class("AutoModelForTokenClassification"), ner_dir, dtype=torch.float32, **options
             )
-        except ModelLoadError:
-            raise
-        except Exception as error:
-            raise ModelLoadError(f"{ner_dir}: cannot load the NER model ({error})") from error
         check_loading_info(ner_dir, info, config.get("model_type"))
         model.to(target)
         relation_extractor = None

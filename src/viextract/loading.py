@@ -8,9 +8,11 @@ named, not at the first prediction.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -272,6 +274,18 @@ def _read_lines(path: Path) -> list[str]:
         return path.read_text(encoding="utf-8").split("\n")
     except UnicodeDecodeError as error:
         raise ModelLoadError(f"{path}: not UTF-8 text ({error})") from error
+
+
+@contextlib.contextmanager
+def ner_load_errors(ner_dir: Path) -> Iterator[None]:
+    """What transformers raises on a NER config or weights it cannot read, as a ModelLoadError naming `ner_dir`:
+    the same error from `Extractor.from_pretrained`, `export_ner` and `load_onnx_extractor`."""
+    try:
+        yield
+    except ModelLoadError:
+        raise
+    except Exception as error:
+        raise ModelLoadError(f"{ner_dir}: cannot load the NER model ({error})") from error
 
 
 def load_tokenizer(directory: Path, vocab_size: int, pad_token_id: int | None = None):

@@ -41,6 +41,7 @@ from .loading import (
     check_ner_labels,
     check_segmenter,
     load_tokenizer,
+    ner_load_errors,
     read_config,
     resolve_model_dir,
     split_model_dir,
@@ -113,7 +114,7 @@ def export_ner(
     # branches on the mask's contents. float32 whatever the stored dtype (float16, or the int8 rows
     # of viextract.storage, which only load_model reads): a float16 graph cannot be int8-quantized,
     # and a plain from_pretrained would fill int8-stored weights with random ones.
-    with _as_load_error(ner_dir):
+    with ner_load_errors(ner_dir):
         model, info = load_model(
             AutoModelForTokenClassification, ner_dir, attn_implementation="eager", dtype=torch.float32
         )
@@ -133,17 +134,6 @@ def export_ner(
 
     write_atomically(quantized, quantize)
     return quantized
-
-
-@contextlib.contextmanager
-def _as_load_error(ner_dir: Path):
-    """What transformers raises on a config or weights it cannot read, as Extractor.from_pretrained says it."""
-    try:
-        yield
-    except ModelLoadError:
-        raise
-    except Exception as error:
-        raise ModelLoadError(f"{ner_dir}: cannot load the NER model ({error})") from error
 
 
 def hub_source(path_or_repo_id: str | os.PathLike, root: Path) -> dict[str, str]:
@@ -360,7 +350,7 @@ def load_onnx_extractor(
             f"{f', output={str(path)!r}' if onnx_path is not None else ''}"
             f"{f', revision={revision!r}' if revision else ''}{', int8=True' if int8 else ''})"
         )
-    with _as_load_error(ner_dir):
+    with ner_load_errors(ner_dir):
         config = AutoConfig.from_pretrained(str(ner_dir))
     model = OnnxTokenClassifier(path, config, threads=threads)
     check_exported_from(model.session, path, ner_dir)
