@@ -262,8 +262,9 @@ def _load_json(line: str) -> tuple[object, set[str]]:
 
 
 def _id_text(value: object) -> str:
-    """A string id as it is, any other as its JSON text: `true`, not Python's `True`; `{"a": 1}`, not `{'a': 1}`."""
-    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    """A string id as it is, any other as its JSON text: `true`, not Python's `True`; `{"a": 1}`, not `{'a': 1}`
+    (a value JSON has no kind for, inside a Parquet struct, as its str)."""
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
 
 
 _MISSING = object()
@@ -350,9 +351,7 @@ def _parquet_id(value: object) -> str:
     """As in JSONL: JSON's kinds as their JSON text (`true`, `{"a": 1}`); bytes as UTF-8; others (a date) as str."""
     if isinstance(value, bytes):
         return _writable(value.decode("utf-8", "surrogateescape"))
-    if isinstance(value, (bool, int, float, list, dict)):
-        return json.dumps(value, ensure_ascii=False, default=str)
-    return str(value)
+    return _id_text(value) if isinstance(value, (bool, int, float, list, dict)) else str(value)
 
 
 def import_pyarrow_parquet(purpose: str):
