@@ -135,11 +135,7 @@ def read_splits(path: str | Path) -> dict[str, list[str]]:
     for name in SPLIT_NAMES:
         for doc_id in splits.get(name, []):
             if doc_id in owner and owner[doc_id] == name:
-                first = _line_of(path, name, doc_id)
-                where = f"{path}:{_next_line_of(path, first, doc_id)}"
-                raise DataError(
-                    f"{where}: {name}: document {doc_id!r} is listed twice in {name} (first on line {first})"
-                )
+                raise _listed_twice(path, name, f"document {doc_id!r}", doc_id)
             if doc_id in owner:
                 where = f"{path}:{_line_of(path, name, doc_id)}"
                 raise DataError(f"{where}: {name}: document {doc_id!r} is also in {owner[doc_id]}")
@@ -153,12 +149,15 @@ def _check_extra_files_once(path: Path, extra_files: list[str]) -> None:
     seen: set[str] = set()
     for extra in extra_files:
         if extra in seen:
-            first = _line_of(path, "train_extra", extra)
-            where = f"{path}:{_next_line_of(path, first, extra)}"
-            raise DataError(
-                f"{where}: train_extra: file {extra!r} is listed twice in train_extra (first on line {first})"
-            )
+            raise _listed_twice(path, "train_extra", f"file {extra!r}", extra)
         seen.add(extra)
+
+
+def _listed_twice(path: Path, key: str, what: str, value: str) -> DataError:
+    """The error for `value` given twice in the list `key`, at the line of its second copy."""
+    first = _line_of(path, key, value)
+    where = f"{path}:{_next_line_of(path, first, value)}"
+    return DataError(f"{where}: {key}: {what} is listed twice in {key} (first on line {first})")
 
 
 def _line_of(path: Path, *needles: str) -> int:
