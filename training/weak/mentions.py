@@ -10,7 +10,15 @@ from dataclasses import dataclass
 from viextract.normalize import normalize_text
 from viextract.segment import split_tokens
 
-from ..data.conventions import BARE_ORGANS, BUILDING_HEADS, COUNT_WORDS, DATE_HEADS, DAY_JOIN, FUSED_ORGANS
+from ..data.conventions import (
+    BARE_ORGANS,
+    BUILDING_HEADS,
+    BUILDING_HEADS_OF,
+    COUNT_WORDS,
+    DATE_HEADS,
+    DAY_JOIN,
+    FUSED_ORGANS,
+)
 from . import gazetteers as gz
 
 # Longest run of words a trigger may pull into an event or agreement name.
@@ -349,13 +357,14 @@ def fuse_title_organs(text: str, entities: list[Mention]) -> list[Mention]:
     return entities
 
 
-# A building head before a name (conventions.BUILDING_HEADS, and `Nhà` of `Nhà Quốc hội`), in any case: `trụ sở
-# Chính phủ` is a building (data/README.md, rule 20). But `Phủ` only capitalised (`phủ` is a verb: `bao phủ`), never
-# of `Chính Phủ`.
+# A building head before a name (conventions.BUILDING_HEADS, and BUILDING_HEADS_OF: `Nhà Quốc hội`), in any
+# case: `trụ sở Chính phủ` is a building (data/README.md, rule 20). But `Phủ` only capitalised (`phủ` is a verb:
+# `bao phủ`), never of `Chính Phủ`.
 _BUILDING_HEAD = re.compile(
     r"(?<!\w)(?<!chính )(?:"
     + "|".join(h if h != "Phủ" else "(?-i:Phủ)" for h in map(re.escape, BUILDING_HEADS))
-    + r"|nhà(?= quốc hội(?!\w))) ",
+    + "".join(rf"|{re.escape(head)}(?= {re.escape(name)}(?!\w))" for head, name in BUILDING_HEADS_OF.items())
+    + ") ",
     re.IGNORECASE,
 )
 
