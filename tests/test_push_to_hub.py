@@ -1,6 +1,7 @@
 """Extractor.push_to_hub, with every HfApi call intercepted (no network)."""
 
 import shutil
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -11,6 +12,18 @@ from viextract import Extractor
 class FakeHfApi:
     calls: list = []
     uploaded = None
+    repo_card = None  # the README.md text the repo holds before the push, None for none
+
+    def hf_hub_download(self, repo_id, filename, **kwargs):
+        from huggingface_hub.utils import EntryNotFoundError
+
+        FakeHfApi.calls.append(("hf_hub_download", {"repo_id": repo_id, "filename": filename, **kwargs}))
+        if FakeHfApi.repo_card is None:
+            raise EntryNotFoundError(f"404: {filename} not in {repo_id}")
+        path = Path(kwargs["local_dir"]) / filename
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(FakeHfApi.repo_card, encoding="utf-8")
+        return str(path)
 
     def __init__(self, token=None):
         FakeHfApi.calls.append(("HfApi", {"token": token}))
@@ -36,6 +49,7 @@ def hub(monkeypatch, tmp_path):
 
     FakeHfApi.calls = []
     FakeHfApi.uploaded = tmp_path / "uploaded"
+    FakeHfApi.repo_card = None
     monkeypatch.setattr(huggingface_hub, "HfApi", FakeHfApi)
     return FakeHfApi
 
@@ -44,17 +58,62 @@ def test_push_creates_the_repo_and_uploads_a_loadable_model_with_its_card(tiny_e
     url = tiny_extractor.push_to_hub("me/tiny", token="hf_x", private=True, revision="dev", create_pr=True)
     assert url == "https://huggingface.co/me/tiny/commit/0123abc"
     names = [name for name, _ in hub.calls]
-    assert names == ["HfApi", "create_repo", "create_branch", "upload_folder"]
+    assert names == ["HfApi", "create_repo", "create_branch", "hf_hub_download", "upload_folder"]
+    assert hub.calls[3][1]["revision"] == "dev"  # the card of the branch the commit goes to
     assert hub.calls[0][1] == {"token": "hf_x"}
     assert hub.calls[1][1]["private"] is True and hub.calls[1][1]["exist_ok"] is True
     # upload_folder cannot commit to a branch that does not exist yet.
     assert hub.calls[2][1] == {"repo_id": "me/tiny", "branch": "dev", "exist_ok": True, "repo_type": "model"}
-    upload = hub.calls[3][1]
+    upload = hub.calls[4][1]
     assert upload["repo_id"] == "me/tiny"
     assert (upload["revision"], upload["create_pr"]) == ("dev", True)
     assert upload["commit_message"] == "Upload viextract model"
-    assert (hub.uploaded / "README.md").read_text(encoding="utf-8").startswith("---\nlibrary_name: viextract")
+    card = (hub.uploaded / "README.md").read_text(encoding="utf-8")
+    assert card.startswith("---\nlibrary_name: viextract")
+    assert 'Extractor.from_pretrained("me/tiny")' in card and "REPO_ID" not in card and "path/or" not in card
     Extractor.from_pretrained(hub.uploaded, device="cpu")
+
+
+RICH_CARD = "---\nlanguage: vi\nlicense: mit\n---\n# viextract-vi-news\n\nEntity F1 (test): 0.91 ...\n"
+
+
+def test_a_card_viextract_did_not_write_is_never_replaced_silently(tiny_extractor, hub):
+    """A `publish card` card (evaluation tables, data, licences) was replaced by the minimal one."""
+    from viextract import HubError
+
+    hub.repo_card = RICH_CARD
+    with pytest.raises(HubError, match=r"me/tiny already has a README.md model card that viextract did not write; "
+                                       r"nothing was uploaded. Pass replace_card=True"):  # fmt: skip
+        tiny_extractor.push_to_hub("me/tiny", token="hf_x")
+    assert "upload_folder" not in [name for name, _ in hub.calls]
+
+    tiny_extractor.push_to_hub("me/tiny", token="hf_x", replace_card=False)
+    assert not (hub.uploaded / "README.md").exists()  # not sent: the repo's card stays
+    assert (hub.uploaded / "ner" / "model.safetensors").is_file()
+    assert hub.calls[-1][1]["delete_patterns"] == ["ner/*", "re/*"]  # nor deleted
+
+    shutil.rmtree(hub.uploaded)
+    tiny_extractor.push_to_hub("me/tiny", token="hf_x", replace_card=True)
+    assert "viextract model" in (hub.uploaded / "README.md").read_text(encoding="utf-8")
+
+
+def test_a_card_viextract_wrote_is_refreshed(tiny_extractor, hub):
+    from viextract.card import CARD_MARKER
+
+    hub.repo_card = f"---\nlicense: mit\n---\n{CARD_MARKER}\n# viextract model\n"
+    tiny_extractor.push_to_hub("me/tiny", token="hf_x")
+    assert 'Extractor.from_pretrained("me/tiny")' in (hub.uploaded / "README.md").read_text(encoding="utf-8")
+
+
+def test_an_unreadable_repo_card_is_a_one_line_error(tiny_extractor, hub, monkeypatch):
+    from viextract import HubError
+
+    def unreachable(self, repo_id, filename, **kwargs):
+        raise ConnectionError("connection reset")
+
+    monkeypatch.setattr(hub, "hf_hub_download", unreachable)
+    with pytest.raises(HubError, match=r"could not read the README.md of me/tiny on the Hugging Face Hub"):
+        tiny_extractor.push_to_hub("me/tiny", token="hf_x")
 
 
 def test_the_upload_shows_progress_bars_only_when_verbose(tiny_extractor, hub):
@@ -70,8 +129,8 @@ def test_the_upload_shows_progress_bars_only_when_verbose(tiny_extractor, hub):
 
 def test_the_temporary_directory_is_removed(tiny_extractor, hub):
     tiny_extractor.push_to_hub("me/tiny", token="hf_x", commit_message="v2")
-    folder = hub.calls[2][1]["folder_path"]
-    assert hub.calls[2][1]["commit_message"] == "v2"
+    folder = hub.calls[-1][1]["folder_path"]
+    assert hub.calls[-1][1]["commit_message"] == "v2"
     assert not __import__("os").path.exists(folder)
 
 

@@ -10,6 +10,8 @@ from typing import Any
 # The card's first body line: a README.md without it was not written by viextract and is never replaced.
 CARD_MARKER = "<!-- written by viextract save_pretrained; edit freely, then delete this line to keep it -->"
 CARD_FILENAME = "README.md"
+# Where a card names the Hub repo it will live in: filled in by whatever pushes it (push_to_hub, `publish push`).
+REPO_ID_PLACEHOLDER = "REPO_ID"
 
 
 # What training records as the licence of data it cannot vouch for (training.release.provenance): a user's own
@@ -118,12 +120,18 @@ def render_card(ner_config: dict[str, Any], metrics: dict[str, Any] | None, has_
         "",
         "```python",
         "from viextract import Extractor",
-        'extractor = Extractor.from_pretrained("path/or/repo-id")',
+        f'extractor = Extractor.from_pretrained("{REPO_ID_PLACEHOLDER}")',
         'print(extractor("Thủ tướng Phạm Minh Chính gặp Tổng thống Joe Biden tại Hà Nội."))',
         "```",
         "",
     ]
     return "\n".join(lines)
+
+
+def fill_repo_id(card: Path, repo_id: str) -> None:
+    """Name `repo_id` where the card at `card` (if any) holds REPO_ID_PLACEHOLDER."""
+    if card.is_file():
+        card.write_text(card.read_text(encoding="utf-8").replace(REPO_ID_PLACEHOLDER, repo_id), encoding="utf-8")
 
 
 def write_card(staging: Path, target: Path) -> None:

@@ -255,12 +255,16 @@ class Extractor:
         commit_message: str = "Upload viextract model",
         revision: str | None = None,
         create_pr: bool = False,
+        replace_card: bool | None = None,
         verbose: bool = False,
     ) -> str:
         """Save to a temporary directory and upload it (with its model card) to the Hub repo `repo_id`.
 
         Creates the repo, and the branch `revision`, if needed. Returns the commit URL (or the pull
-        request's, with `create_pr`). The upload's progress bars show only with `verbose=True`.
+        request's, with `create_pr`). A README.md already in the repo that viextract did not write
+        (a `publish card` card) is never replaced silently: HubError unless `replace_card=True`
+        (replace it) or `replace_card=False` (keep it). The upload's progress bars show only with
+        `verbose=True`.
         """
         from .hub import push_directory
 
@@ -272,6 +276,7 @@ class Extractor:
             commit_message=commit_message,
             revision=revision,
             create_pr=create_pr,
+            replace_card=replace_card,
         )
 
     @overload

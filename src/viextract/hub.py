@@ -6,6 +6,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+from .card import CARD_FILENAME, fill_repo_id, is_ours
 from .errors import HubError
 
 
@@ -39,8 +40,12 @@ def push_directory(
     commit_message: str,
     revision: str | None,
     create_pr: bool,
+    replace_card: bool | None = None,
 ) -> str:
-    """`save` into a temporary directory, create the repo if needed, upload the directory; the commit URL."""
+    """`save` into a temporary directory, create the repo if needed, upload the directory; the commit URL.
+
+    The saved card names `repo_id`; a card already in the repo that viextract did not write is kept or
+    replaced as `replace_card` says (see `settle_card`)."""
     if not isinstance(repo_id, str) or not repo_id.strip():
         raise ValueError(f"repo_id must be a non-empty 'owner/name' str, got {repo_id!r}")
     from huggingface_hub import HfApi, get_token
@@ -57,6 +62,7 @@ def push_directory(
     with tempfile.TemporaryDirectory(prefix="viextract-push-") as tmp:
         folder = Path(tmp) / "model"
         save(folder)  # first: a model that cannot be saved (int8) creates no empty repo
+        fill_repo_id(folder / CARD_FILENAME, repo_id)
         api = HfApi(token=token)
         try:
             api.create_repo(repo_id=repo_id, private=private, exist_ok=True, repo_type="model")
@@ -68,6 +74,7 @@ def push_directory(
                 api.create_branch(repo_id=repo_id, branch=revision, exist_ok=True, repo_type="model")
             except Exception as error:
                 raise hub_error(error, repo_id, f"create the branch {revision!r} of") from error
+        settle_card(api, repo_id, revision, folder / CARD_FILENAME, replace_card)
         try:
             commit = api.upload_folder(
                 repo_id=repo_id,
@@ -81,6 +88,37 @@ def push_directory(
         except Exception as error:
             raise hub_error(error, repo_id, "upload to") from error
     return str(getattr(commit, "pr_url", None) or getattr(commit, "commit_url", None) or commit)
+
+
+def settle_card(api, repo_id: str, revision: str | None, card: Path, replace_card: bool | None) -> None:
+    """Keep the repo's README.md when viextract did not write it and `replace_card` is False (remove `card`
+    from the upload); HubError when `replace_card` is None: a richer card (`publish card`'s, with its
+    evaluation) is never replaced by the minimal one without being asked, nor silently kept over new weights."""
+    if replace_card:
+        return
+    remote = _remote_card(api, repo_id, revision, card.parent.with_name("remote-card"))
+    if remote is None or is_ours(remote):
+        return
+    if replace_card is False:
+        card.unlink(missing_ok=True)
+        return
+    raise HubError(
+        f"{repo_id} already has a {CARD_FILENAME} model card that viextract did not write; nothing was uploaded. "
+        f"Pass replace_card=True to replace it by viextract's minimal card, or replace_card=False to keep it "
+        f"(it then describes whatever weights it was written for, which these may not be)"
+    )
+
+
+def _remote_card(api, repo_id: str, revision: str | None, into: Path) -> Path | None:
+    """The repo's README.md at `revision`, downloaded into `into`; None when the repo has none."""
+    from huggingface_hub.utils import EntryNotFoundError
+
+    try:
+        return Path(api.hf_hub_download(repo_id, CARD_FILENAME, revision=revision, repo_type="model", local_dir=into))
+    except EntryNotFoundError:
+        return None
+    except Exception as error:
+        raise hub_error(error, repo_id, f"read the {CARD_FILENAME} of") from error
 
 
 def hub_error(error: Exception, repo_id: str, action: str, login_hint: str = LOGIN_HINT) -> HubError:

@@ -17,7 +17,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from viextract.card import choose_licence
+from viextract.card import REPO_ID_PLACEHOLDER, choose_licence
 
 from .card_data import (
     CONFIG_FILENAME,
@@ -112,7 +112,7 @@ def build_card_data(
     today = data_splits(ner_train_config or re_train_config)
     card = CardData(
         model_name=name,
-        repo_id=repo_id or "REPO_ID",
+        repo_id=repo_id or REPO_ID_PLACEHOLDER,
         base=base,
         license=chosen_license,
         license_reason=license_reason,

@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from viextract.card import REPO_ID_PLACEHOLDER
 from viextract.hub import REPLACED_ON_PUSH, hub_error, login_hint, needs_branch
 
 from ..data.documents import DataError
@@ -48,7 +49,6 @@ UPLOAD_FILES = (
     "training_config.yaml",
 )
 CARD_FILE = "README.md"
-REPO_ID_PLACEHOLDER = "REPO_ID"
 LOGIN_HINT = login_hint("--token")
 
 
