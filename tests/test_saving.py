@@ -193,3 +193,69 @@ def test_saved_files_follow_the_umask_not_safetensors_private_mode(tiny_extracto
         os.umask(old)
     modes = {p.name: p.stat().st_mode & 0o777 for p in (tmp_path / "model").rglob("*")}
     assert modes["model.safetensors"] == 0o644 and modes["ner"] == 0o755 and modes["vocab.txt"] == 0o644
+
+
+def _save_files(target, files, owned=()):
+    from viextract.saving import atomic_directory
+
+    with atomic_directory(target, owned=owned) as staging:
+        for name, text in files.items():
+            (staging / name).parent.mkdir(parents=True, exist_ok=True)
+            (staging / name).write_text(text)
+
+
+def _tree(folder):
+    return {p.relative_to(folder).as_posix(): p.read_text() for p in folder.rglob("*") if p.is_file()}
+
+
+def test_a_leftover_of_a_killed_save_with_our_pid_does_not_make_the_next_save_fail(tmp_path):
+    """In a container every run may have the same PID: a killed save's `.old-NAME-PID` folder made the rename
+    aside fail with 'Directory not empty' once the work was done, and the new model was thrown away."""
+    target = tmp_path / "model"
+    _save_files(target, {"config.json": "old"})
+    leftover = tmp_path / f".old-model-{os.getpid()}"
+    leftover.mkdir()
+    (leftover / "config.json").write_text("older, left by a killed save")
+    _save_files(target, {"config.json": "new"})  # one swap
+    assert _tree(target) == {"config.json": "new"}
+    assert [p.name for p in tmp_path.iterdir()] == ["model"]  # the leftover, replaced since, is gone
+
+    (target / "notes.txt").write_text("mine")  # entries are now moved in one by one
+    leftover = target / f".old-ner-{os.getpid()}"
+    leftover.mkdir()
+    (leftover / "config.json").write_text("older, left by a killed save")
+    _save_files(target, {"ner/config.json": "newer"}, owned=("ner", "re"))
+    assert _tree(target) == {"ner/config.json": "newer", "notes.txt": "mine", "config.json": "new"}
+
+
+def test_a_swap_killed_between_its_renames_keeps_the_old_model_until_the_next_save_replaces_it(tmp_path):
+    """A kill after the old folder is renamed aside leaves it whole under `.old-NAME-PID`; the next save into
+    the same place removes it (it was left in the parent folder for good)."""
+    import signal
+    import subprocess
+    import sys
+    import textwrap
+
+    target = tmp_path / "model"
+    _save_files(target, {"config.json": "old"})
+    script = textwrap.dedent(f"""
+        import os, signal
+        from pathlib import Path
+        import viextract.saving as saving
+        replace = os.replace
+        def killing_replace(source, destination):
+            if Path(source).name.startswith(".tmp-"):
+                os.kill(os.getpid(), signal.SIGKILL)
+            return replace(source, destination)
+        saving.os.replace = killing_replace
+        with saving.atomic_directory({str(target)!r}) as staging:
+            (staging / "config.json").write_text("new")
+    """)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    completed = subprocess.run([sys.executable, "-c", script], capture_output=True, timeout=120, env=env)
+    assert completed.returncode == -signal.SIGKILL, completed.stderr[-2000:]
+    [aside] = [p for p in tmp_path.iterdir() if p.name.startswith(".old-")]
+    assert _tree(aside) == {"config.json": "old"} and not target.exists()
+    _save_files(target, {"config.json": "newer"})
+    assert _tree(target) == {"config.json": "newer"}
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".old-")]

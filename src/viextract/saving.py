@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Collection, Iterator
@@ -42,7 +43,8 @@ def atomic_directory(target: str | os.PathLike, owned: Collection[str] = ()) -> 
     else in `target` (a user's notes, another tool's files) is left alone. When `target` holds
     nothing else, the whole directory is swapped in one rename. On any error (or a kill) before
     the moves the previous `target` is left as it was; the staging directory is removed, or left
-    with a `.tmp-` name that never shadows a model.
+    with a `.tmp-` name that never shadows a model. A kill during the renames leaves the old entry
+    whole under a hidden `.old-NAME-PID` name, which the next save of NAME there removes.
     """
     target = check_save_target(target)
     if target.is_symlink():  # save through the link: renaming the link itself would strand its folder
@@ -80,7 +82,7 @@ def _swap_directory(staging: Path, target: Path) -> None:
     """Replace `target` (absent, or holding only what this save owns) by `staging` in one rename."""
     backup = None
     if target.exists():
-        backup = target.with_name(f".old-{target.name}-{os.getpid()}")
+        backup = _aside_name(target)
         os.replace(target, backup)
     try:
         os.replace(staging, target)
@@ -90,6 +92,7 @@ def _swap_directory(staging: Path, target: Path) -> None:
         raise
     if backup is not None:
         shutil.rmtree(backup, ignore_errors=True)
+    _remove_leftovers(target.parent, {target.name})
 
 
 def _move_entries(staging: Path, target: Path, owned: set[str]) -> None:
@@ -121,12 +124,7 @@ def _move_entries(staging: Path, target: Path, owned: set[str]) -> None:
         raise
     for name in sorted(owned - set(written)):
         _delete(_rename_aside(target / name))
-    # What an earlier killed save of ours left aside (`.old-ner-1234`) goes too.
-    ours = set(written) | owned
-    for leftover in target.glob(".old-*"):
-        name, _, pid = leftover.name[len(".old-") :].rpartition("-")
-        if name in ours and pid.isdigit():
-            _delete(leftover)
+    _remove_leftovers(target, set(written) | owned)
     marker.unlink()
 
 
@@ -134,9 +132,33 @@ def _rename_aside(path: Path) -> Path | None:
     """Rename `path` (if it exists) to a hidden `.old-` name beside it; return the new name."""
     if not path.exists() and not path.is_symlink():
         return None
-    aside = path.with_name(f".old-{path.name}-{os.getpid()}")
+    aside = _aside_name(path)
     os.replace(path, aside)
     return aside
+
+
+def _aside_name(path: Path) -> Path:
+    """A free hidden name beside `path`, `.old-NAME-PID` (then `.N`): a folder of that name left by a killed
+    save of an earlier process with the same PID (in a container, every run may have it) made the rename fail
+    once the work was done, and the new model was thrown away."""
+    base = aside = path.with_name(f".old-{path.name}-{os.getpid()}")
+    number = 0
+    while aside.exists() or aside.is_symlink():
+        number += 1
+        aside = base.with_name(f"{base.name}.{number}")
+    return aside
+
+
+_LEFTOVER = re.compile(r"\.old-(?P<name>.+)-\d+(?:\.\d+)?")
+
+
+def _remove_leftovers(folder: Path, names: Collection[str]) -> None:
+    """Delete what earlier killed saves of `names` left aside in `folder` (`.old-ner-1234`): the entries
+    of those names were just replaced, so these older copies are no one's model any more."""
+    for leftover in folder.glob(".old-*"):
+        match = _LEFTOVER.fullmatch(leftover.name)
+        if match and match["name"] in names:
+            _delete(leftover)
 
 
 def _delete(path: Path | None) -> None:
