@@ -380,6 +380,14 @@ def card_file(card_text, tmp_path_factory) -> Path:
     return path
 
 
+@pytest.fixture(scope="module")
+def unstamped_card_file(card_text, tmp_path_factory) -> Path:
+    """The card without its record of the weights, for pushes of other models than the one it was written for."""
+    path = tmp_path_factory.mktemp("card") / "card.md"
+    path.write_text(re.sub(r"<!-- viextract weights: .* -->", "", card_text), encoding="utf-8")
+    return path
+
+
 def uploaded_files(folder: Path) -> set[str]:
     return {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()}
 
@@ -424,14 +432,14 @@ def _commits_into_repo(hub, monkeypatch):
 
 
 def test_a_second_push_without_relations_leaves_no_old_relation_model_on_the_hub(
-    hub, model_dir, card_file, monkeypatch, tmp_path
+    hub, model_dir, unstamped_card_file, monkeypatch, tmp_path
 ):
     """The Hub keeps every file a commit neither sends nor deletes: an old re/ would serve old relations."""
     _commits_into_repo(hub, monkeypatch)
-    push_model(model_dir, "me/viextract-tiny", token="hf_test", card=card_file)
+    push_model(model_dir, "me/viextract-tiny", token="hf_test", card=unstamped_card_file)
     assert "re/model.safetensors" in uploaded_files(hub.uploaded)
     shutil.copytree(model_dir / "ner", tmp_path / "ner_only" / "ner")
-    push_model(tmp_path / "ner_only", "me/viextract-tiny", token="hf_test", card=card_file)
+    push_model(tmp_path / "ner_only", "me/viextract-tiny", token="hf_test", card=unstamped_card_file)
     assert not any(name.startswith("re/") for name in uploaded_files(hub.uploaded))
 
 
@@ -504,6 +512,35 @@ def test_command_line_card_then_push(hub, model_dir, results_files, tmp_path, ca
     (model / "README.md").unlink()
     assert main(["push", "--model", str(model), "--repo-id", "me/cli", "--token", "hf_test"]) == 2
     assert "no model card" in capsys.readouterr().err
+
+
+def test_a_card_written_for_other_weights_is_not_published(hub, model_dir, results_files, tmp_path, caplog):
+    """Card written, then the model retrained and saved over it (save_pretrained keeps a card it did not
+    write): the card's scores and sizes were published beside weights they do not describe."""
+    model = tmp_path / "model"
+    shutil.copytree(model_dir, model)
+    assert main(["card", "--model", str(model), "--results", str(results_files["combined"]), "--write-into-model",
+                 "--base-model", "someone/viextract-base-small"]) == 0  # fmt: skip
+    card = (model / "README.md").read_text(encoding="utf-8")
+    assert re.search(r"<!-- viextract weights: ner/model.safetensors=sha256:[0-9a-f]{64} "
+                     r"re/model.safetensors=sha256:[0-9a-f]{64} -->", card)  # fmt: skip
+    assert push_model(model, "me/tiny", dry_run=True).files  # the card fits the weights
+
+    retrained = Extractor.from_pretrained(model, device="cpu")
+    with torch.no_grad():
+        next(retrained.relation_extractor.model.parameters()).add_(0.01)
+    retrained.save_pretrained(model)
+    assert (model / "README.md").read_text(encoding="utf-8") == card
+    with pytest.raises(PublishError, match=r"README.md: the card was written for other weights than .*model "
+                                           r"holds now \(re/model.safetensors: not as the card records; retrained "
+                                           r"or saved over since\); render it again: .*publish card"):  # fmt: skip
+        push_model(model, "me/tiny", token="hf_test")
+    assert hub.calls == []
+
+    (model / "README.md").write_text(re.sub(r"<!-- viextract weights: .* -->", "", card), encoding="utf-8")
+    with caplog.at_level("WARNING", logger="training.release.publish"):
+        push_model(model, "me/tiny", dry_run=True)  # an older or hand-written card: published, with a warning
+    assert "records no weights digest" in caplog.text
 
 
 def test_write_into_model_alone_writes_only_the_models_readme(model_dir, results_files, tmp_path, monkeypatch):
@@ -870,7 +907,7 @@ def test_push_to_an_open_pull_request_creates_no_branch(hub, model_dir, card_fil
 
 
 def test_a_bare_ner_push_leaves_no_file_of_the_previous_bare_model_at_the_repo_root(
-    hub, model_dir, card_file, monkeypatch, tmp_path
+    hub, model_dir, unstamped_card_file, monkeypatch, tmp_path
 ):
     # A bare model's files sit at the root, which no delete pattern covered: a second push without the first one's
     # training_config.yaml (or added_tokens.json) left the old file beside the new weights, describing another model.
@@ -879,9 +916,9 @@ def test_a_bare_ner_push_leaves_no_file_of_the_previous_bare_model_at_the_repo_r
     shutil.copytree(model_dir / "ner", first)
     shutil.copytree(model_dir / "ner", second)
     (second / "training_config.yaml").unlink()
-    push_model(first, "me/viextract-tiny", token="hf_test", card=card_file)
+    push_model(first, "me/viextract-tiny", token="hf_test", card=unstamped_card_file)
     assert "training_config.yaml" in uploaded_files(hub.uploaded)
-    result = push_model(second, "me/viextract-tiny", token="hf_test", card=card_file)
+    result = push_model(second, "me/viextract-tiny", token="hf_test", card=unstamped_card_file)
     assert uploaded_files(hub.uploaded) == set(result.files)
 
 

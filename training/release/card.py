@@ -48,6 +48,7 @@ from .card_sources import (
     recorded_splits,
     schema_version,
     training_run,
+    weights_digests,
 )
 from .provenance import USER_DATA_LICENCE
 
@@ -140,6 +141,7 @@ def build_card_data(
     card.challenge = read_challenge(Path(challenge)) if challenge is not None else None
     card.speed = read_speed(Path(speed)) if speed is not None else None
     card.size_mb, card.storage = model_size(model_dir)
+    card.weights_sha256 = weights_digests(model_dir)
     card.schema_version = schema_version(schema)
     card.limitations = _limitations(card) + _changed_data(recorded, today)
     card.credits = _credits(card)

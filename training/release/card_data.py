@@ -241,6 +241,7 @@ class CardData:
     speed: SpeedTable | None = None
     # megabytes of each part of the model directory as saved (ner/, re/, total), and how weights are stored
     size_mb: dict[str, float] = field(default_factory=dict)
+    weights_sha256: dict[str, str] = field(default_factory=dict)  # path in the model -> sha256 of its weights
     storage: str = "float32"
     # "v1.1" when SCHEMA.md says so in its title
     schema_version: str = ""

@@ -10,6 +10,7 @@ from typing import Any
 import yaml
 
 from .card_data import LEVEL_HEADERS, LEVELS, NOT_MEASURED, RECOMMENDED_BASE, TASK_NAMES, CardData, CardError, MeanStd
+from .card_sources import weights_stamp
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +56,7 @@ def render_card(card: CardData, template_path: str | Path = TEMPLATE_PATH) -> st
     text = template.render(
         card=card,
         front_matter=card.front_matter().strip(),
+        weights_stamp=weights_stamp(card.weights_sha256),
         levels=LEVELS,
         level_headers=LEVEL_HEADERS,
         task_names=TASK_NAMES,

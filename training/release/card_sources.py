@@ -113,6 +113,38 @@ def model_parts(model_dir: Path) -> tuple[Path, Path | None]:
         raise CardError(str(error)) from error
 
 
+# The card's record of the weights it describes (an HTML comment: not shown on the Hub), which `publish push`
+# checks: a model retrained or saved over after its card was written was published with the old card.
+WEIGHTS_STAMP = re.compile(r"<!-- viextract weights: (?P<files>[^<>]*?) -->")
+
+
+def weights_digests(model_dir: Path) -> dict[str, str]:
+    """{path under `model_dir`: sha256} of the weights file of `ner/` and `re/` (or of a bare NER folder)."""
+    from viextract.loading import WEIGHTS_FILE
+    from viextract.onnx import weights_digest
+
+    digests = {}
+    for part in (part for part in model_parts(model_dir) if part is not None):
+        if (part / WEIGHTS_FILE).is_file():
+            digests[(part / WEIGHTS_FILE).relative_to(model_dir).as_posix()] = weights_digest(part)
+    return digests
+
+
+def weights_stamp(digests: dict[str, str]) -> str:
+    """The card line that records `digests`; empty when there are none."""
+    files = " ".join(f"{name}=sha256:{digest}" for name, digest in sorted(digests.items()))
+    return f"<!-- viextract weights: {files} -->" if files else ""
+
+
+def stamped_digests(card_text: str) -> dict[str, str] | None:
+    """The digests a card records (`weights_stamp`), None when it records none."""
+    match = WEIGHTS_STAMP.search(card_text)
+    if match is None:
+        return None
+    pairs = (item.partition("=sha256:") for item in match["files"].split())
+    return {name: digest for name, _, digest in pairs}
+
+
 def read_json(path: Path) -> dict[str, Any] | None:
     if not path.is_file():
         return None

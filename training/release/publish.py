@@ -33,6 +33,7 @@ from ..pipes import quiet_pipe
 from .card import build_card_data
 from .card_data import CardError, read_utf8_text
 from .card_render import render_card, split_front_matter
+from .card_sources import stamped_digests, weights_digests
 
 logger = logging.getLogger("training.release.publish")
 
@@ -139,6 +140,24 @@ def read_card(card: str | Path | None, model_dir: Path, repo_id: str) -> str:
     return text.replace(REPO_ID_PLACEHOLDER, repo_id)
 
 
+def check_card_weights(card_text: str, card: Path, model_dir: Path) -> None:
+    """PublishError when the card records other weights than `model_dir` holds (the model was retrained or
+    saved over after the card was written); a card that records none (older, or hand-written) gets a warning."""
+    stamped = stamped_digests(card_text)
+    if stamped is None:
+        logger.warning("%s: records no weights digest, so whether it describes these weights is not checked", card)
+        return
+    current = weights_digests(model_dir)
+    changed = sorted(name for name in stamped.keys() | current.keys() if stamped.get(name) != current.get(name))
+    if changed:
+        raise PublishError(
+            f"{card}: the card was written for other weights than {model_dir} holds now ({', '.join(changed)}: "
+            f"not as the card records; retrained or saved over since); render it again: "
+            f"python -m training.release.publish card --model {model_dir} --results RESULTS.json --write-into-model; "
+            f"nothing uploaded"
+        )
+
+
 def stage_upload(plan: dict[str, Path], card_text: str, staging: Path) -> list[str]:
     """Lay the files out in `staging` as the repository will hold them (hard links where possible)."""
     for name, source in plan.items():
@@ -188,6 +207,7 @@ def push_model(
     _check_repo_id(repo_id)
     plan = upload_plan(model_dir)
     card_text = read_card(card, model_dir, repo_id)
+    check_card_weights(card_text, Path(card) if card is not None else model_dir / CARD_FILE, model_dir)
     left_out = tuple(left_out_files(model_dir, plan))
     files = tuple(sorted([*plan, CARD_FILE]))
     if dry_run:
