@@ -256,6 +256,16 @@ def test_a_swap_killed_between_its_renames_keeps_the_old_model_until_the_next_sa
     assert completed.returncode == -signal.SIGKILL, completed.stderr[-2000:]
     [aside] = [p for p in tmp_path.iterdir() if p.name.startswith(".old-")]
     assert _tree(aside) == {"config.json": "old"} and not target.exists()
+    # Its only copy is under a hidden name: loading says where, not just "no such model directory".
+    from viextract import ModelLoadError
+    from viextract.loading import split_model_dir
+
+    hint = rf"no such model directory; a save into it was interrupted and left the previous model at .*/{aside.name}: "
+    hint += "rename that folder back to model to load it"
+    with pytest.raises(ModelLoadError, match=hint):
+        Extractor.from_pretrained(target)
+    with pytest.raises(ModelLoadError, match=hint):
+        split_model_dir(target)
     _save_files(target, {"config.json": "newer"})
     assert _tree(target) == {"config.json": "newer"}
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".old-")]

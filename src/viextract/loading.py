@@ -19,7 +19,7 @@ from typing import Any
 from .bio import DECODING_TABLES
 from .errors import ModelLoadError
 from .labels import ENTITY_LABELS, NO_RELATION, RELATION_LABELS, bio_labels
-from .saving import INCOMPLETE_SAVE
+from .saving import INCOMPLETE_SAVE, interrupted_save_hint
 from .segment import SEGMENTERS
 
 WEIGHTS_FILE = "model.safetensors"
@@ -67,8 +67,9 @@ def resolve_model_dir(
     looks_local = name.startswith((".", "/", "~")) or os.sep in name.strip("/").replace("/", "", 1)
     if path.exists():  # "no such model directory" sent the user looking for something that is there
         raise ModelLoadError(f"{name}: a file, not a model directory (a folder holding ner/ or config.json)")
+    hint = interrupted_save_hint(path)  # a killed save's hidden copy of the model that was there
     if looks_local:
-        raise ModelLoadError(f"{name}: no such model directory")
+        raise ModelLoadError(f"{name}: no such model directory{hint}")
     try:
         return Path(download_snapshot(name, revision, token))
     except Exception as error:  # network, auth, missing repo: all mean "not available here"
@@ -76,7 +77,7 @@ def resolve_model_dir(
         raise ModelLoadError(
             f"could not download the model {name!r} from the Hugging Face Hub "
             f"({type(error).__name__}: {reason}); it is not a directory here either ({Path.cwd() / name} does not "
-            f"exist): if you have the model on disk, pass its directory"
+            f"exist{hint}): if you have the model on disk, pass its directory"
         ) from error
 
 
@@ -112,7 +113,8 @@ def download_snapshot(name: str, revision: str | None, token: str | None, **opti
 def split_model_dir(directory: Path) -> tuple[Path, Path | None]:
     """(ner dir, re dir or None) of a full model directory or a bare NER directory."""
     if not directory.is_dir():  # else "not a viextract model directory" for a path that is not there at all
-        what = "a file, not a model directory" if directory.exists() else "no such model directory"
+        missing = f"no such model directory{interrupted_save_hint(directory)}"
+        what = "a file, not a model directory" if directory.exists() else missing
         raise ModelLoadError(f"{directory}: {what}")
     if (directory / INCOMPLETE_SAVE).exists():
         raise ModelLoadError(

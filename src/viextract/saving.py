@@ -152,13 +152,29 @@ def _aside_name(path: Path) -> Path:
 _LEFTOVER = re.compile(r"\.old-(?P<name>.+)-\d+(?:\.\d+)?")
 
 
+def leftovers(folder: Path, names: Collection[str]) -> list[Path]:
+    """What killed saves of `names` left aside in `folder` (`.old-ner-1234`), sorted."""
+    matches = ((path, _LEFTOVER.fullmatch(path.name)) for path in folder.glob(".old-*"))
+    return sorted(path for path, match in matches if match and match["name"] in names)
+
+
+def interrupted_save_hint(path: Path) -> str:
+    """For an error about a missing `path`: where a save killed between its two renames left the previous
+    model (its only copy, under a hidden name), or ''."""
+    found = leftovers(path.parent, {path.name}) if path.name else []
+    if not found:
+        return ""
+    return (
+        f"; a save into it was interrupted and left the previous model at {found[-1]}: rename that folder back "
+        f"to {path.name} to load it"
+    )
+
+
 def _remove_leftovers(folder: Path, names: Collection[str]) -> None:
-    """Delete what earlier killed saves of `names` left aside in `folder` (`.old-ner-1234`): the entries
-    of those names were just replaced, so these older copies are no one's model any more."""
-    for leftover in folder.glob(".old-*"):
-        match = _LEFTOVER.fullmatch(leftover.name)
-        if match and match["name"] in names:
-            _delete(leftover)
+    """Delete what earlier killed saves of `names` left aside in `folder`: the entries of those names
+    were just replaced, so these older copies are no one's model any more."""
+    for leftover in leftovers(folder, names):
+        _delete(leftover)
 
 
 def _delete(path: Path | None) -> None:
