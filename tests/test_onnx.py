@@ -299,3 +299,33 @@ def test_a_missing_onnx_path_is_named_in_the_export_advice(tiny_ner_dir, tmp_pat
     with pytest.raises(ModelLoadError, match=r"no ONNX model; write it first with .*export_ner\(.*, output=") as error:
         load_onnx_extractor(tiny_ner_dir, target)
     assert repr(str(target)) in str(error.value)
+
+
+def test_what_an_export_killed_midway_leaves_is_ignored_then_removed_by_the_next(tiny_ner_dir, exported, tmp_path):
+    """kill -9 between writing and renaming left `.tmp-model.onnx-PID` beside the graph, for good: as large as
+    the graph, and copied along by a conversion. The next export removes it; a running process's stays."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    target = tmp_path / "model.onnx"
+    target.write_bytes(exported.read_bytes())
+    script = (
+        "import os, signal, torch; from viextract.onnx import export_ner\n"
+        "def killed(model, args, path, **options):\n"
+        "    open(path, 'wb').write(b'half a graph'); os.kill(os.getpid(), signal.SIGKILL)\n"
+        "torch.onnx.export = killed\n"
+        f"export_ner({str(tiny_ner_dir)!r}, {str(target)!r})\n"
+    )
+    killed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    (leftover,) = [p for p in tmp_path.iterdir() if p.name != "model.onnx"]
+    assert leftover.name.startswith(".tmp-model.onnx-") and leftover.read_bytes() == b"half a graph"
+    assert target.read_bytes() == exported.read_bytes()
+    load_onnx_extractor(tiny_ner_dir, target)  # the previous graph, not the leftover
+    running = tmp_path / f".tmp-model.onnx-{os.getppid()}"  # an export still going on in another process
+    running.write_bytes(b"a graph being written")
+    export_ner(tiny_ner_dir, target)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["model.onnx", running.name])
+    load_onnx_extractor(tiny_ner_dir, target)

@@ -47,7 +47,7 @@ from .loading import (
     split_model_dir,
 )
 from .quiet import quiet_unless_verbose
-from .saving import file_in_the_way
+from .saving import file_in_the_way, remove_dead_staging_files, staging_file
 
 ONNX_FILE = "model.onnx"
 ONNX_INT8_FILE = "model_int8.onnx"
@@ -159,16 +159,18 @@ def check_onnx_target(path: Path, hint: str) -> None:
 
 def write_atomically(path: Path, write: Callable[[Path], None]) -> None:
     """`write(staging)` into a hidden file beside `path`, then rename it over `path`: a failed or killed
-    export leaves the previous file (or none), never a half-written graph under the real name."""
+    export leaves the previous file (or none), never a half-written graph under the real name. What a killed
+    export left there (`.tmp-model.onnx-1234`, of a process gone) is removed once this one is in place."""
     if path.is_symlink():  # write through the link, as torch.onnx.export did: renaming over it would cut it
         path = path.resolve()
-    staging = path.with_name(f".tmp-{path.name}-{os.getpid()}")
+    staging = staging_file(path)
     try:
         write(staging)
         os.replace(staging, path)
     except BaseException:
         staging.unlink(missing_ok=True)
         raise
+    remove_dead_staging_files(path)
 
 
 def _export_graph(model, path: Path, stamp: dict[str, str]) -> None:

@@ -22,6 +22,42 @@ def file_in_the_way(path: str | os.PathLike) -> Path | None:
     return existing if existing is not None and not existing.is_dir() else None
 
 
+# A file being written under a hidden name beside its target, renamed over it when whole (`.tmp-model.onnx-1234`):
+# the process id tells a leftover of a killed writer from a write still going on.
+STAGING_FILE = re.compile(r"\.tmp-(?P<name>.+)-(?P<pid>[0-9]+)")
+
+
+def staging_file(path: Path) -> Path:
+    """The hidden name beside `path` that this process writes before renaming it over `path`."""
+    return path.with_name(f".tmp-{path.name}-{os.getpid()}")
+
+
+def remove_dead_staging_files(path: Path) -> None:
+    """Delete the staging files of `path` that processes no longer running left behind (killed by kill -9 or a
+    power cut between writing and renaming): each is a whole or partial copy, never read, as large as the file.
+    A running process's is left alone, as it may still rename it."""
+    for leftover in path.parent.iterdir():
+        match = STAGING_FILE.fullmatch(leftover.name)
+        if match is None or match["name"] != path.name or not leftover.is_file() or leftover.is_symlink():
+            continue
+        pid = int(match["pid"])
+        if pid != os.getpid() and not _process_running(pid):
+            leftover.unlink(missing_ok=True)
+
+
+def _process_running(pid: int) -> bool:
+    """True unless `pid` is certainly no running process; where that cannot be asked, True (nothing deleted)."""
+    if os.name != "posix":  # os.kill(pid, 0) would end the process on Windows, not probe it
+        return True
+    try:
+        os.kill(pid, 0)
+    except (ProcessLookupError, OverflowError):  # no such process; a number beyond any pid
+        return False
+    except PermissionError:  # another user's, running
+        return True
+    return True
+
+
 def check_save_target(target: str | os.PathLike) -> Path:
     """`target` with `~` expanded; an existing file there, or where a folder above it should be, is an error
     (a model is a directory)."""

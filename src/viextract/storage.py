@@ -28,7 +28,7 @@ import numpy as np
 import torch
 
 from .errors import ModelLoadError
-from .saving import INCOMPLETE_SAVE, atomic_directory
+from .saving import INCOMPLETE_SAVE, STAGING_FILE, atomic_directory
 
 STORAGE_KEY = "viextract_storage"
 INT8_ROWWISE = "int8-rowwise"
@@ -248,8 +248,10 @@ def _is_model_dir(directory: Path) -> bool:
 
 def _made_from_weights(name: str) -> bool:
     """Files rewritten from the converted weights, or traced from the old ones (an ONNX export names their
-    digest, so a copy would only be refused when loaded)."""
-    return name in (WEIGHTS_FILE, "config.json") or name.endswith(".onnx")
+    digest, so a copy would only be refused when loaded), whole or as a killed export left them
+    (`.tmp-model.onnx-1234`)."""
+    staged = STAGING_FILE.fullmatch(name)
+    return name in (WEIGHTS_FILE, "config.json") or (staged["name"] if staged else name).endswith(".onnx")
 
 
 def _convert_into(source: Path, target: Path, to_int8: bool) -> None:
