@@ -329,3 +329,77 @@ def test_what_an_export_killed_midway_leaves_is_ignored_then_removed_by_the_next
     export_ner(tiny_ner_dir, target)
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["model.onnx", running.name])
     load_onnx_extractor(tiny_ner_dir, target)
+
+
+def export_own_graph(ner_dir, path, inputs=("input_ids", "attention_mask"), dynamic=True, ids_dtype=None, **names):
+    """A user's own torch.onnx.export of the tiny model, taking `inputs` (as `ids_dtype`, default int64)."""
+    import inspect
+    import warnings
+
+    import torch
+    from transformers import AutoModelForTokenClassification
+
+    class Own(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.model = AutoModelForTokenClassification.from_pretrained(str(ner_dir), attn_implementation="eager")
+
+        def forward(self, *tensors):
+            return self.model(**{name: t.long() for name, t in zip(inputs, tensors)}).logits
+
+    ids = torch.tensor([[0, 5, 6, 7, 2], [0, 5, 2, 1, 1]])
+    example = {"input_ids": ids, "attention_mask": (ids != 1).long(), "token_type_ids": torch.zeros_like(ids)}
+    args = tuple(example[name].to(ids_dtype or torch.long) for name in inputs)
+    names = {"input_names": list(inputs), "output_names": ["logits"], **names}
+    axes = {name: {0: "batch", 1: "sequence"} for name in [*names["input_names"], *names["output_names"]]}
+    if "dynamo" in inspect.signature(torch.onnx.export).parameters:
+        names["dynamo"] = False
+    with warnings.catch_warnings(), torch.no_grad():
+        warnings.simplefilter("ignore")  # the exporter's own deprecation and tracer chatter
+        torch.onnx.export(
+            Own().eval(), args, str(path), dynamic_axes=axes if dynamic else None, opset_version=17, **names
+        )
+    return path
+
+
+@pytest.mark.parametrize(
+    ("own", "problem"),
+    [
+        (
+            {"input_names": ["ids", "mask"]},
+            r"no input 'input_ids'; no input 'attention_mask'; an input 'ids' .*; an input 'mask' that viextract ",
+        ),
+        ({"output_names": ["scores"]}, r"no output 'logits'\. It has .*scores \(tensor\(float\), "),
+        ({"inputs": ("input_ids",)}, r"no input 'attention_mask'\."),
+        (
+            {"ids_dtype": "int32"},
+            r"input_ids is tensor\(int32\), not tensor\(int64\); attention_mask is tensor\(int32\)",
+        ),
+        (
+            {"dynamic": False},
+            r"the batch or sequence length of input_ids, attention_mask, logits is fixed \(exported without dynamic",
+        ),
+    ],
+)
+def test_a_graph_of_another_exporter_is_refused_at_load_naming_what_differs(tiny_ner_dir, tmp_path, own, problem):
+    """Such a graph loaded, then failed on the first text with onnxruntime's 'Invalid input name' or
+    'Got invalid dimensions'."""
+    import torch
+
+    from viextract.errors import ModelLoadError
+
+    if "ids_dtype" in own:
+        own = {**own, "ids_dtype": getattr(torch, own["ids_dtype"])}
+    graph = export_own_graph(tiny_ner_dir / "ner", tmp_path / "own.onnx", **own)
+    with pytest.raises(ModelLoadError, match=rf"own\.onnx: not a graph viextract can run: {problem}") as error:
+        load_onnx_extractor(tiny_ner_dir, graph)
+    assert "as viextract.onnx.export_ner writes: export the model again with it" in str(error.value)
+
+
+def test_a_graph_that_also_takes_token_type_ids_runs_as_on_torch(tiny_ner_dir, tmp_path):
+    """A graph exported from a tokenizer's whole output takes token_type_ids too: fed zeros, as torch fills them."""
+    texts = ["Ông Nguyễn Văn An đến Hà Nội.", "Bà Lê Thị Hoa làm việc ở Đà Nẵng. Ông Nguyễn Văn An đến Hà Nội."]
+    inputs = ("input_ids", "attention_mask", "token_type_ids")
+    graph = export_own_graph(tiny_ner_dir / "ner", tmp_path / "own.onnx", inputs)
+    expected = spans(Extractor.from_pretrained(tiny_ner_dir, device="cpu").pipe(texts))
+    assert spans(load_onnx_extractor(tiny_ner_dir, graph).pipe(texts)) == expected

@@ -259,6 +259,53 @@ def _open_session(ort, path: Path, options):
         ) from error
 
 
+# What OnnxTokenClassifier feeds and reads; a graph may also take token_type_ids (fed zeros, as torch
+# fills them when none are given), as one exported from a tokenizer's whole output does.
+GRAPH_INPUTS = ("input_ids", "attention_mask")
+TOKEN_TYPES = "token_type_ids"
+GRAPH_OUTPUT = "logits"
+GRAPH_SIGNATURE = (
+    "input_ids and attention_mask (int64, [batch, sequence]) in, logits (float32, [batch, sequence, labels]) "
+    "out, batch and sequence dynamic"
+)
+
+
+def check_graph_signature(session, path: Path) -> None:
+    """The graph takes and gives what OnnxTokenClassifier feeds and reads: a graph of another exporter (other
+    names, int32 ids, no mask, a sequence length fixed at export) loaded, then failed on the first text with
+    onnxruntime's own words ("Invalid input name", "Got invalid dimensions")."""
+    problems = _signature_problems(session.get_inputs(), session.get_outputs())
+    if problems:
+        found = ", ".join(f"{a.name} ({a.type}, {a.shape})" for a in [*session.get_inputs(), *session.get_outputs()])
+        raise ModelLoadError(
+            f"{path}: not a graph viextract can run: {'; '.join(problems)}. It has {found}; viextract needs "
+            f"{GRAPH_SIGNATURE}, as viextract.onnx.export_ner writes: export the model again with it"
+        )
+
+
+def _signature_problems(inputs, outputs) -> list[str]:
+    """What in the graph's inputs and outputs (onnxruntime's NodeArgs) differs from GRAPH_SIGNATURE."""
+    names, known = [arg.name for arg in inputs], (*GRAPH_INPUTS, TOKEN_TYPES)
+    problems = [f"no input {name!r}" for name in GRAPH_INPUTS if name not in names]
+    problems += [f"an input {name!r} that viextract does not feed" for name in names if name not in known]
+    checked = [(arg, "tensor(int64)", 2) for arg in inputs if arg.name in known]
+    logits = [arg for arg in outputs if arg.name == GRAPH_OUTPUT]
+    if not logits:
+        problems.append(f"no output {GRAPH_OUTPUT!r}")
+    checked += [(arg, "tensor(float)", 3) for arg in logits]
+    fixed = []
+    for arg, dtype, rank in checked:
+        if arg.type != dtype:
+            problems.append(f"{arg.name} is {arg.type}, not {dtype}")
+        if len(arg.shape) != rank:
+            problems.append(f"{arg.name} has {len(arg.shape)} dimensions, not {rank}")
+        elif any(isinstance(size, int) for size in arg.shape[:2]):  # a name or None is dynamic
+            fixed.append(arg.name)
+    if fixed:
+        problems.append(f"the batch or sequence length of {', '.join(fixed)} is fixed (exported without dynamic axes)")
+    return problems
+
+
 def check_label_count(session, path: Path, ner_dir: Path, count: int) -> None:
     """The graph's logits have one column per label of config.json: torch refuses other weights at load,
     and a graph with another count would fail only on the first text."""
@@ -281,6 +328,7 @@ class OnnxTokenClassifier:
         self.path = Path(path)
         self.session = _open_session(ort, self.path, options)
         self.config = config
+        self.takes_token_types = any(arg.name == TOKEN_TYPES for arg in self.session.get_inputs())
 
     def eval(self) -> OnnxTokenClassifier:
         return self
@@ -297,7 +345,9 @@ class OnnxTokenClassifier:
         if attention_mask is None:  # TokenTagger passes None when nothing is padded; the graph needs a mask
             attention_mask = torch.ones_like(input_ids)
         feeds = {"input_ids": input_ids.cpu().numpy(), "attention_mask": attention_mask.cpu().numpy()}
-        (logits,) = self.session.run(["logits"], feeds)
+        if self.takes_token_types:
+            feeds[TOKEN_TYPES] = torch.zeros_like(input_ids).cpu().numpy()
+        (logits,) = self.session.run([GRAPH_OUTPUT], feeds)
         return SimpleNamespace(logits=torch.from_numpy(logits))
 
     def __reduce__(self):
@@ -356,6 +406,7 @@ def load_onnx_extractor(
         config = AutoConfig.from_pretrained(str(ner_dir))
     model = OnnxTokenClassifier(path, config, threads=threads)
     check_exported_from(model.session, path, ner_dir)
+    check_graph_signature(model.session, path)
     check_label_count(model.session, path, ner_dir, len(config_dict["id2label"]))
     relation_extractor = None
     if relation_dir is not None:
