@@ -1,5 +1,7 @@
 """viextract.onnx: the ONNX Runtime engine gives torch's answers, and refuses a graph of other weights."""
 
+import re
+
 import pytest
 
 from viextract import Extractor
@@ -403,3 +405,65 @@ def test_a_graph_that_also_takes_token_type_ids_runs_as_on_torch(tiny_ner_dir, t
     graph = export_own_graph(tiny_ner_dir / "ner", tmp_path / "own.onnx", inputs)
     expected = spans(Extractor.from_pretrained(tiny_ner_dir, device="cpu").pipe(texts))
     assert spans(load_onnx_extractor(tiny_ner_dir, graph).pipe(texts)) == expected
+
+
+def test_the_cli_exports_beside_the_weights_quietly_where_the_loader_looks(tiny_ner_dir, tmp_path, capfd):
+    import shutil
+
+    from viextract.cli import main
+
+    shutil.copytree(tiny_ner_dir, tmp_path / "model")
+    assert main(["export-onnx", str(tmp_path / "model")]) == 0
+    assert capfd.readouterr() == ("", "")
+    assert (tmp_path / "model" / "ner" / "model.onnx").is_file()
+    load_onnx_extractor(tmp_path / "model")
+
+
+def test_the_cli_exports_into_a_new_folder_and_again_over_its_own_export(tiny_ner_dir, tmp_path, capfd):
+    from viextract.cli import main
+
+    out = tmp_path / "exports"
+    for _ in range(2):  # the second run replaces the first export
+        assert main(["export-onnx", str(tiny_ner_dir), "--out", str(out), "--int8"]) == 0
+        assert sorted(p.name for p in out.iterdir()) == ["model.onnx", "model_int8.onnx"]
+    assert capfd.readouterr() == ("", "")
+    load_onnx_extractor(tiny_ner_dir, out / "model_int8.onnx")
+    assert main(["export-onnx", str(tiny_ner_dir), "--out", str(out), "--verbose"]) == 0
+    assert capfd.readouterr().err.endswith(f"viextract export-onnx: wrote {out / 'model.onnx'}\n")
+
+
+@pytest.mark.parametrize(
+    ("model", "out", "status", "message"),
+    [
+        ("nowhere", None, 1, r"nowhere: no such model directory$"),
+        ("notes", None, 1, r"notes: not a viextract model directory \(expected a 'ner/' subdirectory"),
+        ("model", "notes", 2, r"--out .*notes: not empty \(todo\.txt\); write into a new or empty folder"),
+        ("model", "notes/todo.txt", 2, r"--out .*todo\.txt: a file, not a folder; pass the folder"),
+    ],
+)
+def test_the_cli_names_what_it_cannot_export_from_or_into_before_loading(
+    tiny_ner_dir, tmp_path, capsys, monkeypatch, model, out, status, message
+):
+    import viextract.storage
+    from viextract.cli import main
+
+    monkeypatch.setattr(viextract.storage, "load_model", lambda *a, **k: pytest.fail("loaded the model first"))
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "todo.txt").write_text("a user's file", encoding="utf-8")
+    paths = {"nowhere": tmp_path / "nowhere", "notes": tmp_path / "notes", "model": tiny_ner_dir}
+    argv = ["export-onnx", str(paths[model])] + (["--out", str(tmp_path / out)] if out else [])
+    assert main(argv) == status
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err.startswith("viextract: ")
+    assert re.search(message, captured.err.strip()), captured.err
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["notes", "todo.txt"]
+
+
+def test_the_cli_without_the_onnx_extra_says_which_to_install(tiny_ner_dir, capsys, monkeypatch):
+    import importlib.util
+
+    from viextract.cli import main
+
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None if name == "onnx" else object())
+    assert main(["export-onnx", str(tiny_ner_dir)]) == 2
+    assert capsys.readouterr().err == 'viextract: export-onnx needs onnx: pip install "viextract[onnx]"\n'

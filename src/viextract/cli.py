@@ -1,5 +1,7 @@
 """`viextract extract [FILES... | -] --model PATH --format json|jsonl|table|triples|csv|html [--progress]`.
 
+`viextract export-onnx MODEL [--out FOLDER] [--int8]` writes the NER model as ONNX (the `viextract[onnx]` extra).
+
 `viextract train|evaluate|publish` come from the `viextract[train]` extra, found by entry point.
 """
 
@@ -21,6 +23,7 @@ from contextlib import contextmanager
 from .arguments import BATCH_SIZE_HELP, check_device
 from .batch.command import add_batch_command
 from .dates import reference_year, with_date_values
+from .export_command import add_export_onnx_command
 from .inputs import STDIN, InputError, check_inputs, display_name, read_input
 from .pieces import join_pieces, split_at_line_breaks
 from .results import Extraction, require_finite_scores
@@ -345,6 +348,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     extract.set_defaults(run=_extract_command)
     add_batch_command(commands)
+    add_export_onnx_command(commands)
     for name, summary in TRAINING_COMMANDS.items():
         # Listed for --help only: main() hands the arguments to the entry point before parsing.
         commands.add_parser(name, help=f"{summary} (viextract[train])", add_help=False)
