@@ -222,3 +222,61 @@ def test_from_dict_checks_as_from_json_does():
         Extraction.from_dict({"text": "", "entities": []})
     with pytest.raises(TypeError, match=r"^from_dict\(\) takes a dict, got str$"):
         Extraction.from_dict(built().to_json())
+
+
+@pytest.mark.parametrize(
+    ("path", "key", "where"),
+    [
+        (("entities", 0), "lable", r"entities\[0\]"),  # a typo for label: was silently dropped
+        (("entities", 3), "strat", r"entities\[3\]"),
+        (("relations", 1), "labels", r"relations\[1\]"),
+    ],
+)
+def test_from_json_refuses_an_unknown_key_naming_the_item_and_the_keys(path, key, where):
+    """`{"lable": ...}` beside a good `label` was dropped without a word, and a lone typo said only that a
+    field was missing: the key at fault is named, with the keys an item has."""
+    data = json.loads(built().to_json())
+    data[path[0]][path[1]][key] = "PER"
+    with pytest.raises(ValueError, match=rf"^from_json\(\): {where}: unknown key\(s\) \['{key}'\]; the keys are \["):
+        Extraction.from_json(json.dumps(data))
+    data = built().to_dict()
+    item = data[path[0]][path[1]]
+    item[key] = "PER"
+    with pytest.raises(ValueError, match=rf"^from_dict\(\): {where}: unknown key\(s\) \['{key}'\]"):
+        Extraction.from_dict(data)
+    if path[0] == "entities":
+        with pytest.raises(ValueError, match=rf"^Entity\.from_dict\(\): unknown key\(s\) \['{key}'\]"):
+            Entity.from_dict(item)
+
+
+def test_from_dict_refuses_an_unknown_key_in_a_relations_head():
+    data = built().to_dict()
+    data["relations"][0]["head"]["strat"] = 21
+    with pytest.raises(ValueError, match=r"^from_dict\(\): relations\[0\]: head: unknown key\(s\) \['strat'\]"):
+        Extraction.from_dict(data)
+
+
+def test_a_documents_other_keys_are_left_aside_and_named_when_a_field_is_missing():
+    """The CLI writes `file` and a batch record `id` beside a document's fields: those stay readable."""
+    data = {**json.loads(built().to_json()), "id": "doc7", "source": "a.jsonl:3"}
+    assert Extraction.from_json(json.dumps(data)) == built()
+    data["entites"] = data.pop("entities")
+    aside = r"field\(s\) \['entities'\] missing \(other keys: \['id', 'source', 'entites'\]\)$"
+    with pytest.raises(ValueError, match=aside):
+        Extraction.from_json(json.dumps(data))
+
+
+def test_what_the_cli_json_format_and_a_batch_record_write_is_read_back(corpus, capsys, tmp_path):
+    from viextract import extract
+    from viextract.batch.records import to_record
+    from viextract.cli import main
+
+    path = tmp_path / "doc.txt"
+    path.write_text(corpus[0], encoding="utf-8")
+    assert main(["extract", str(path), "--format", "json"]) == 0
+    (document,) = json.loads(capsys.readouterr().out)
+    expected = extract(corpus[0])
+    assert Extraction.from_dict(document) == expected
+    record = to_record("doc7", expected)  # a batch record: no text, relations by index, as to_json writes
+    assert Extraction.from_json(json.dumps({**record, "text": corpus[0]})) == expected
+    assert Entity.from_dict(record["entities"][0]) == expected.entities[0]

@@ -76,15 +76,22 @@ RELATION_DICT_FIELDS: dict[str, Any] = {**RELATION_FIELDS, "head": dict, "tail":
 EXTRACTION_FIELDS: dict[str, Any] = {"text": str, "entities": object, "relations": object}  # lists: `_records`
 
 
-def _require_fields(data: Any, fields: dict[str, Any], where: str) -> None:
+def _require_fields(data: Any, fields: dict[str, Any], where: str, *, others_allowed: bool = False) -> None:
     """ValueError `where: field(s) [...] missing` unless `data` is a dict holding `fields`: not a bare KeyError.
 
+    A key not in `fields` is refused (a hand-typed `"lable"` or `"strat"` would otherwise be dropped, and the
+    result read wrong or missing a field) unless `others_allowed`, as at the top of a document, where the CLI
+    writes `file` and a batch record `id`: there a missing field's error names the keys left aside instead.
     Then `where: start: expected int, got str` for the first field not of its type.
     """
+    others = [key for key in data if key not in fields] if isinstance(data, dict) else []
+    if others and not others_allowed:
+        raise ValueError(f"{where}: unknown key(s) {others}; the keys are {list(fields)}")
     required = [field for field, kind in fields.items() if kind is not OPTIONAL_STR]
     missing = [field for field in required if not isinstance(data, dict) or field not in data]
     if missing:
-        raise ValueError(f"{where}: field(s) {missing} missing")
+        aside = f" (other keys: {others})" if others else ""
+        raise ValueError(f"{where}: field(s) {missing} missing{aside}")
     for field, kind in fields.items():
         value = data.get(field)
         # JSON true is a Python bool, which isinstance counts as an int
@@ -192,7 +199,7 @@ class Extraction:
         if not isinstance(s, (str, bytes, bytearray)):
             raise TypeError(f"from_json() takes a JSON str, got {type(s).__name__}")
         data = json.loads(s)
-        _require_fields(data, EXTRACTION_FIELDS, "from_json(): not an Extraction's JSON")
+        _require_fields(data, EXTRACTION_FIELDS, "from_json(): not an Extraction's JSON", others_allowed=True)
         entities = _checked_entities(data, "from_json()")
 
         def entity(i: Any) -> Entity:
@@ -215,7 +222,7 @@ class Extraction:
         """
         if not isinstance(data, dict):
             raise TypeError(f"from_dict() takes a dict, got {type(data).__name__}")
-        _require_fields(data, EXTRACTION_FIELDS, "from_dict(): not an Extraction's dict")
+        _require_fields(data, EXTRACTION_FIELDS, "from_dict(): not an Extraction's dict", others_allowed=True)
         entities = _checked_entities(data, "from_dict()")
         relations = tuple(
             Relation(
