@@ -600,3 +600,19 @@ def test_an_object_with_many_keys_and_one_repeated_is_read_in_linear_time(tmp_pa
     source.write_text('{"id": "a", "text": "t", "meta": {' + meta + ', "k0": 2}}\n', encoding="utf-8")
     with gives_up_after(10):
         assert [(d.id, d.text) for d in read_documents(source)] == [("a", "t")]
+
+
+def test_a_non_utf8_file_name_whose_escape_is_another_files_name_is_refused(tmp_path, tiny_ner_dir):
+    """`caf\\xe9.txt` is written as id `caf\\udce9.txt`, a name another file of the folder may hold: both
+    records went out under one id, and a join kept one of the two documents."""
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    try:
+        (folder / os.fsdecode(b"caf\xe9.txt")).write_text("Hà Nội", encoding="utf-8")
+    except OSError:
+        pytest.skip("this file system takes only UTF-8 names")
+    (folder / "caf\\udce9.txt").write_text("Huế", encoding="utf-8")
+    message = r"the files named b'caf\\\\udce9.txt' and b'caf\\xe9.txt' would both have the id 'caf\\\\udce9.txt'"
+    with pytest.raises(ValueError, match=message):
+        run_batch(options(folder, tmp_path / "out", tiny_ner_dir))
+    assert not (tmp_path / "out").exists()

@@ -148,13 +148,29 @@ def check_unique_ids(path: str | Path, input_format: str, text_field: str = "tex
     Run before anything is written. It reads the input once more and holds each id with its position in memory.
     """
     if input_format == "txt":
-        return  # ids are the names of the files of one folder: distinct
+        _check_unique_names(Path(path))
+        return
     first_at: dict[str, int] = {}
     for position, document in enumerate(read_documents(path, input_format, text_field, id_field)):
         first = first_at.setdefault(document.id, position)
         if first != position:
             earlier = next(islice(read_documents(path, input_format, text_field, id_field), first, None))
             raise ValueError(_duplicate_message(document, earlier, id_field))
+
+
+def _check_unique_names(folder: Path) -> None:
+    """Names of one folder are distinct, but not always their ids: an undecodable byte is written as its escape
+    (`caf\\udce9.txt`), which is also the name of a file holding that backslash text."""
+    first: dict[str, Path] = {}
+    for path in _txt_files(folder) if folder.is_dir() else []:
+        earlier = first.setdefault(_writable(path.name), path)
+        if earlier != path:
+            names = " and ".join(repr(os.fsencode(file.name)) for file in (earlier, path))  # as bytes: they differ
+            raise ValueError(
+                f"{_writable(str(folder))}: the files named {names} would both have the id "
+                f"{_writable(path.name)!r} (a byte of a name that is not UTF-8 is written as a \\udcXX escape); "
+                f"the outputs are keyed by id, so rename one of them"
+            )
 
 
 def _duplicate_message(document: Document, earlier: Document, id_field: str) -> str:
