@@ -616,3 +616,38 @@ def test_a_non_utf8_file_name_whose_escape_is_another_files_name_is_refused(tmp_
     with pytest.raises(ValueError, match=message):
         run_batch(options(folder, tmp_path / "out", tiny_ner_dir))
     assert not (tmp_path / "out").exists()
+
+
+def test_a_number_id_is_written_as_the_input_spells_it(tmp_path, tiny_ner_dir):
+    """`1e3` was written `1000.0`, `1.50` as `1.5`, `-0` as `0` and `1e400` as `Infinity`: ids the input does not
+    hold, and `1.0` beside `1.00` was refused as one id twice."""
+    source = tmp_path / "in.jsonl"
+    spellings = ["1e3", "1.0", "1.00", "-0", "0", "1e400", "[1E5, 2.50]"]
+    source.write_text("".join(f'{{"id": {id_}, "text": "Huế"}}\n' for id_ in spellings), encoding="utf-8")
+    assert [d.id for d in read_documents(source)] == spellings
+    run_batch(options(source, tmp_path / "out", tiny_ner_dir))
+    records = [r for shard in sorted((tmp_path / "out").glob("shard-*")) for r in read_shard(shard)]
+    assert [r["id"] for r in records] == spellings
+
+
+def test_a_folder_whose_number_ids_an_earlier_version_wrote_otherwise_is_not_resumed(tmp_path, tiny_ner_dir):
+    """Its complete shards hold `1000.0` where the rest would hold `1e3`: one output, two spellings of ids."""
+    source = tmp_path / "in.jsonl"
+    source.write_text("".join(f'{{"id": {i}e3, "text": "Huế"}}\n' for i in range(6)), encoding="utf-8")
+    run_batch(options(source, tmp_path / "out", tiny_ner_dir))
+    forget_id_numbers(tmp_path / "out")
+    with pytest.raises(ValueError, match=r"id_numbers: was 'as Python reads them \(.*in.jsonl:1 was written"):
+        run_batch(options(source, tmp_path / "out", tiny_ner_dir))
+    source.write_text("".join(f'{{"id": {i}, "text": "Huế"}}\n' for i in range(6)), encoding="utf-8")
+    out = tmp_path / "ints"
+    run_batch(options(source, out, tiny_ner_dir))
+    forget_id_numbers(out)
+    assert run_batch(options(source, out, tiny_ner_dir)).shards_skipped == 2  # ints: spelled as before
+    assert json.loads((out / "_batch.json").read_text(encoding="utf-8"))["id_numbers"] == "as spelled"
+
+
+def forget_id_numbers(out: Path) -> None:
+    """The manifest as a version before `id_numbers` wrote it."""
+    manifest = json.loads((out / "_batch.json").read_text(encoding="utf-8"))
+    del manifest["id_numbers"]
+    (out / "_batch.json").write_text(json.dumps(manifest), encoding="utf-8")

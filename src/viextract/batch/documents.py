@@ -256,6 +256,23 @@ def _parse_jsonl_line(raw: bytes, source: str, line_id: str, text_field: str, id
     return _checked(doc_id, record.get(text_field, _MISSING), source, text_field)
 
 
+def respelled_number_id(path: str | Path, input_format: str, id_field: str) -> str | None:
+    """The `file:line` of the first JSONL id that viextract before `id_numbers` wrote otherwise: as Python's float
+    (`1e3` as `1000.0`, `1.50` as `1.5`) or int (`-0` as `0`). None when there is none, or the input is not JSONL."""
+    if input_format != "jsonl":
+        return None
+    with Path(path).open("rb") as lines:
+        for number, raw in enumerate(lines, 1):
+            try:
+                record, _ = _load_json(raw.removeprefix(codecs.BOM_UTF8).decode("utf-8"))
+            except (ValueError, RecursionError):  # not UTF-8 or not JSON: a failure under its line number, as before
+                continue
+            value = record.get(id_field) if isinstance(record, dict) else None
+            if not isinstance(value, (str, type(None))) and _json_text(value) != json.dumps(value, ensure_ascii=False):
+                return f"{_writable(str(path))}:{number}"
+    return None
+
+
 def _lone_return_hint(line: str) -> str:
     """Why two objects are one line: a string cannot hold a raw carriage return, so one alone parted them."""
     if "\r" not in line.rstrip("\r\n"):
@@ -274,13 +291,43 @@ def _load_json(line: str) -> tuple[object, set[str]]:
         duplicated = {key for key, count in counts.items() if count > 1}
         return record
 
-    return json.loads(line, object_pairs_hook=to_dict), duplicated
+    return json.loads(line, object_pairs_hook=to_dict, parse_float=_SpelledFloat, parse_int=_SpelledInt), duplicated
+
+
+class _SpelledFloat(float):
+    """A JSON number that keeps its spelling: as a float `1e3` and `1000.0` (or `0.1` and `0.10`) are one id."""
+
+    def __new__(cls, spelling: str):
+        number = super().__new__(cls, spelling)
+        number.spelling = spelling
+        return number
+
+
+class _SpelledInt(int):
+    """As `_SpelledFloat`: `-0` is not the id `0`."""
+
+    def __new__(cls, spelling: str):
+        number = super().__new__(cls, spelling)
+        number.spelling = spelling
+        return number
 
 
 def _id_text(value: object) -> str:
     """A string id as it is, any other as its JSON text: `true`, not Python's `True`; `{"a": 1}`, not `{'a': 1}`
-    (a value JSON has no kind for, inside a Parquet struct, as its str)."""
-    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
+    (a value JSON has no kind for, inside a Parquet struct, as its str). A JSONL number as the line spells it."""
+    return value if isinstance(value, str) else _json_text(value)
+
+
+def _json_text(value: object) -> str:
+    """json.dumps's text, but each number read from JSONL as it was spelled there."""
+    spelling = getattr(value, "spelling", None)
+    if spelling is not None:
+        return spelling
+    if isinstance(value, list):
+        return "[" + ", ".join(_json_text(item) for item in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{json.dumps(k, ensure_ascii=False)}: {_json_text(v)}" for k, v in value.items()) + "}"
+    return json.dumps(value, ensure_ascii=False, default=str)
 
 
 _MISSING = object()
@@ -289,6 +336,8 @@ _JSON_KINDS = {
     bool: "a boolean",
     int: "a number",
     float: "a number",
+    _SpelledInt: "a number",
+    _SpelledFloat: "a number",
     str: "a string",
     list: "an array",
     dict: "an object",

@@ -22,6 +22,7 @@ from .documents import (
     input_files_stamp,
     other_case_txt_files,
     read_documents,
+    respelled_number_id,
     same_sizes,
 )
 from .loader import ExtractorSpec
@@ -267,6 +268,7 @@ def _settings(options: BatchOptions, revision: str | None) -> dict:
         "model_revision": revision,  # a Hub model's commit: an updated repo must not resume either
         "quantize": options.quantize,  # int8 changes some spans: one folder must not mix the two
         "max_chars": options.max_chars,
+        "id_numbers": "as spelled",  # a JSONL number id as the line spells it: `1e3`, not Python's `1000.0`
     }
 
 
@@ -275,6 +277,8 @@ def _settle(previous: dict, settings: dict, shards_hold_input: Callable[[], bool
     settled = dict(previous)
     if previous.get("input_format", "") is None and previous.get("input") == settings["input"]:
         settled["input_format"] = settings["input_format"]  # guessed then from the same name: the same guess
+    if "id_numbers" not in previous:
+        settled["id_numbers"] = _earlier_id_numbers(previous, settings)
     if previous.get("model") not in (None, "bundled"):
         settled["model"] = _recorded_model(previous["model"])  # the bundled model's folder, given by its path
     for key, digest in _digests(settings).items():
@@ -288,6 +292,17 @@ def _settle(previous: dict, settings: dict, shards_hold_input: Callable[[], bool
             "(input_sha256); it resumes because the input's sizes, ids and entity texts match the complete shards"
         )
     return settled
+
+
+def _earlier_id_numbers(previous: dict, settings: dict) -> str:
+    """How the run that made this folder wrote number ids: as spelled, unless the input holds one that it wrote as
+    Python's float or int (`1000.0` for `1e3`): later shards would write it otherwise, so the rerun is refused."""
+    if previous.get("input") != settings["input"] or previous.get("id_field") != settings["id_field"]:
+        return settings["id_numbers"]  # refused anyway, for the input or field named
+    respelled = respelled_number_id(settings["input"], settings["input_format"], settings["id_field"])
+    if respelled is None:
+        return settings["id_numbers"]
+    return f"as Python reads them (an id such as the one at {respelled} was written otherwise than it is spelled)"
 
 
 def _touched_before_input_digest(previous: dict, settings: dict) -> bool:
