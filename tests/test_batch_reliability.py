@@ -651,3 +651,20 @@ def forget_id_numbers(out: Path) -> None:
     manifest = json.loads((out / "_batch.json").read_text(encoding="utf-8"))
     del manifest["id_numbers"]
     (out / "_batch.json").write_text(json.dumps(manifest), encoding="utf-8")
+
+
+def test_a_parquet_float32_id_is_its_shortest_decimal(tmp_path, tiny_ner_dir):
+    """Arrow hands a float32 over as a double: `0.1` was written `0.10000000149011612`, which no tool shows."""
+    pa = pytest.importorskip("pyarrow")
+    import pyarrow.parquet as pq
+
+    ids = pa.array([0.1, 1.0, 3.4028234663852886e38, None, float("nan")], pa.float32())
+    pq.write_table(pa.table({"id": ids, "text": ["a", "b", "c", "d", "e"]}), tmp_path / "in.parquet")
+    assert [d.id for d in read_documents(tmp_path / "in.parquet")] == ["0.1", "1.0", "3.4028235e+38", "4", "NaN"]
+    doubles = pa.array([0.1, 1.0], pa.float64())  # as Python writes them, already
+    pq.write_table(pa.table({"id": doubles, "text": ["a", "b"]}), tmp_path / "doubles.parquet")
+    assert [d.id for d in read_documents(tmp_path / "doubles.parquet")] == ["0.1", "1.0"]
+    run_batch(options(tmp_path / "in.parquet", tmp_path / "out", tiny_ner_dir))
+    forget_id_numbers(tmp_path / "out")  # made by an earlier version, which wrote 0.10000000149011612
+    with pytest.raises(ValueError, match=r"id_numbers: was 'as Python reads them \(.*in.parquet:row 1 was"):
+        run_batch(options(tmp_path / "in.parquet", tmp_path / "out", tiny_ner_dir))

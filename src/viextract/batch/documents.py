@@ -5,9 +5,12 @@ from __future__ import annotations
 import codecs
 import hashlib
 import json
+import math
 import os
+import struct
 from collections import Counter
 from collections.abc import Iterator
+from contextlib import suppress
 from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
@@ -258,7 +261,10 @@ def _parse_jsonl_line(raw: bytes, source: str, line_id: str, text_field: str, id
 
 def respelled_number_id(path: str | Path, input_format: str, id_field: str) -> str | None:
     """The `file:line` of the first JSONL id that viextract before `id_numbers` wrote otherwise: as Python's float
-    (`1e3` as `1000.0`, `1.50` as `1.5`) or int (`-0` as `0`). None when there is none, or the input is not JSONL."""
+    (`1e3` as `1000.0`, `1.50` as `1.5`) or int (`-0` as `0`); for Parquet, `respelled_parquet_id`. None when
+    there is none, or the input is a folder."""
+    if input_format == "parquet":
+        return respelled_parquet_id(Path(path), id_field)
     if input_format != "jsonl":
         return None
     with Path(path).open("rb") as lines:
@@ -402,14 +408,50 @@ def _read_parquet(path: Path, text_field: str, id_field: str) -> Iterator[Docume
     if text_field not in names:
         raise ValueError(f"{path}: no column {text_field!r} (columns: {', '.join(names)}); use --text-field")
     columns = [text_field] + ([id_field] if id_field in names else [])
+    narrow = _narrow_float(source.schema_arrow, id_field)
     row = 0
     for batch in source.iter_batches(columns=columns, batch_size=1024):
         values = batch.to_pydict()
         ids = values.get(id_field, [None] * batch.num_rows)
         for text, doc_id in zip(values[text_field], ids):
             row += 1
-            doc_id = _parquet_id(doc_id) if doc_id is not None else str(row)
+            doc_id = _parquet_id(_shortest(doc_id, narrow)) if doc_id is not None else str(row)
             yield _checked(doc_id, text, f"{_writable(str(path))}:row {row}", text_field)
+
+
+def _narrow_float(schema, id_field: str) -> str | None:
+    """The `struct` format of an id column of 32- or 16-bit floats, else None."""
+    if id_field not in schema.names:
+        return None
+    return {"float": "f", "halffloat": "e"}.get(str(schema.field(id_field).type))
+
+
+def _shortest(value: object, narrow: str | None) -> object:
+    """A 32-bit float as the shortest decimal that is the same float32 (`0.1`): Arrow hands it over as the double
+    `0.10000000149011612`, an id no other tool shows. Others as they are."""
+    if narrow is None or not isinstance(value, float) or not math.isfinite(value):
+        return value
+    for digits in range(1, 18):
+        shorter = float(f"{value:.{digits}g}")
+        with suppress(OverflowError):  # rounded up past the largest float32
+            if struct.unpack(narrow, struct.pack(narrow, shorter))[0] == value:
+                return shorter
+    return value
+
+
+def respelled_parquet_id(path: Path, id_field: str) -> str | None:
+    """As `respelled_number_id`, for a Parquet id column of 32- or 16-bit floats, once written as doubles."""
+    source = import_pyarrow_parquet("reading Parquet").ParquetFile(path)
+    narrow = _narrow_float(source.schema_arrow, id_field)
+    if narrow is None:
+        return None
+    row = 0
+    for batch in source.iter_batches(columns=[id_field], batch_size=1024):
+        for value in batch.column(0).to_pylist():
+            row += 1
+            if value is not None and _shortest(value, narrow) != value:
+                return f"{_writable(str(path))}:row {row}"
+    return None
 
 
 def _parquet_id(value: object) -> str:
