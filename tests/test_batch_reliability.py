@@ -668,3 +668,23 @@ def test_a_parquet_float32_id_is_its_shortest_decimal(tmp_path, tiny_ner_dir):
     forget_id_numbers(tmp_path / "out")  # made by an earlier version, which wrote 0.10000000149011612
     with pytest.raises(ValueError, match=r"id_numbers: was 'as Python reads them \(.*in.parquet:row 1 was"):
         run_batch(options(tmp_path / "in.parquet", tmp_path / "out", tiny_ner_dir))
+
+
+def test_an_edit_of_the_same_size_whose_modification_time_was_put_back_is_refused(tmp_path, tiny_ner_dir, texts):
+    """`touch -r` or `cp -p` of another version keeps size and modification time: the rerun skipped the complete
+    shards, made from the old lines, and wrote the rest from the new ones."""
+    rows = [{"id": f"d{i}", "text": text} for i, text in enumerate(texts[:6])]
+    source = write_jsonl(tmp_path / "in.jsonl", rows)
+    out = tmp_path / "out"
+    run_batch(options(source, out, tiny_ner_dir))
+    before = source.stat()
+    (out / "shard-00001.jsonl").unlink()  # as if the run had been killed before its second shard
+    original = source.read_bytes()
+    source.write_bytes(original.replace(b'"d0"', b'"e0"'))
+    os.utime(source, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert source.stat().st_size == before.st_size and source.stat().st_mtime_ns == before.st_mtime_ns
+    with pytest.raises(ValueError, match="input_files: was '1 file, "):
+        run_batch(options(source, out, tiny_ner_dir))
+    source.write_bytes(original)  # the same bytes again: the digest tells, and the run resumes
+    summary = run_batch(options(source, out, tiny_ner_dir))
+    assert (summary.shards_skipped, summary.shards_written) == (1, 1)

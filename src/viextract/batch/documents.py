@@ -107,7 +107,10 @@ def _regular_or_dangling(path: Path) -> bool:
 
 
 def files_stamp(root: Path, files: list[Path]) -> str:
-    """Count, bytes and a digest of the names (under `root`), sizes and modification times of `files`: cheap."""
+    """Count, bytes and a digest of the names (under `root`), sizes and modification times of `files`: cheap.
+
+    And their change times (ctime), which no tool sets back: an edit of the same size whose modification time
+    was put back (`touch -r`, `cp -p` of another version) kept the stamp, and the rerun mixed old and new."""
     digest, size = hashlib.sha256(), 0
     for file in files:
         try:
@@ -116,7 +119,7 @@ def files_stamp(root: Path, files: list[Path]) -> str:
             stat = None
         size += stat.st_size if stat else 0
         name = file.relative_to(root).as_posix()
-        entry = f"{name}\0{stat.st_size},{stat.st_mtime_ns}\n" if stat else f"{name}\0-\n"
+        entry = f"{name}\0{stat.st_size},{stat.st_mtime_ns},{stat.st_ctime_ns}\n" if stat else f"{name}\0-\n"
         digest.update(entry.encode("utf-8", "surrogateescape"))
     return f"{len(files)} file{'s' * (len(files) != 1)}, {size} bytes, digest {digest.hexdigest()[:16]}"
 
