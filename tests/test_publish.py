@@ -885,6 +885,20 @@ def test_a_card_that_cannot_be_written_is_one_line_and_keeps_the_card_there(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["card.md"]
 
 
+def test_a_card_name_near_the_length_limit_and_a_linked_card_are_written(model_dir, results_files, tmp_path):
+    """The card was staged as '.NAME.partial', 9 bytes over a 250-byte name's limit, and renamed over a link."""
+    long = tmp_path / ("c" * 247 + ".md")
+    (tmp_path / "cards").mkdir()
+    linked = tmp_path / "card.md"
+    linked.symlink_to(tmp_path / "cards" / "card.md")
+    for out in (long, linked):
+        argv = ["card", "--model", str(model_dir), "--results", str(results_files["combined"]), "--out", str(out)]
+        assert main(argv) == 0
+        assert out.read_text(encoding="utf-8").startswith("---\n")
+    assert linked.is_symlink()
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["cards", "card.md", long.name])
+
+
 def test_a_results_file_or_card_not_in_utf8_is_one_line(model_dir, tmp_path, capsys):
     # Both were a UnicodeDecodeError traceback.
     latin = tmp_path / "latin.json"

@@ -269,3 +269,50 @@ def test_a_swap_killed_between_its_renames_keeps_the_old_model_until_the_next_sa
     _save_files(target, {"config.json": "newer"})
     assert _tree(target) == {"config.json": "newer"}
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".old-")]
+
+
+def test_atomic_file_replaces_the_file_with_the_mode_a_plain_write_gives(tmp_path):
+    """One staged-file writer for training's JSON, JSONL, card and config files (viextract.saving.atomic_file)."""
+    from viextract.saving import atomic_file
+
+    plain = tmp_path / "plain.txt"
+    plain.write_text("x")
+    out = tmp_path / "sub" / "out.txt"
+    for text in ("first", "second"):
+        with atomic_file(out) as staging:
+            assert staging.parent == out.parent and staging.name.startswith(".")
+            staging.write_text(text)
+        assert out.read_text() == text
+    # mkstemp's 0600 would have carried over to the file a user later shares
+    assert out.stat().st_mode == plain.stat().st_mode
+    assert sorted(p.name for p in out.parent.iterdir()) == ["out.txt"]
+
+
+def test_atomic_file_that_fails_keeps_the_earlier_file_and_leaves_nothing_staged(tmp_path):
+    from viextract.saving import atomic_file
+
+    out = tmp_path / "out.txt"
+    out.write_text("earlier")
+    for error in (OSError(28, "No space left on device"), KeyboardInterrupt()):
+        with pytest.raises(type(error)), atomic_file(out) as staging:
+            staging.write_text("half")
+            raise error
+        assert out.read_text() == "earlier"
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["out.txt"]
+
+
+def test_atomic_file_writes_through_a_link_and_takes_a_name_near_the_limit(tmp_path):
+    from viextract.saving import atomic_file
+
+    (tmp_path / "real").mkdir()
+    real = tmp_path / "real" / "data.jsonl"
+    real.write_text("old")
+    link = tmp_path / "data.jsonl"
+    link.symlink_to(real)
+    with atomic_file(link) as staging:
+        staging.write_text("new")
+    assert link.is_symlink() and real.read_text() == "new"
+    long = tmp_path / ("x" * 249 + ".jsonl")
+    with atomic_file(long) as staging:
+        staging.write_text("fits")
+    assert long.read_text() == "fits"

@@ -1,4 +1,4 @@
-"""Write a directory so that an interrupted write never leaves a half-written model behind,
+"""Write a directory (or one file) so that an interrupted write never leaves a half-written model behind,
 and never removes a file that viextract did not write."""
 
 from __future__ import annotations
@@ -68,6 +68,26 @@ def check_save_target(target: str | os.PathLike) -> Path:
     if existing is not None:
         raise NotADirectoryError(f"{path}: {existing} is a file, not a folder, so the model cannot be saved under it")
     return path
+
+
+@contextlib.contextmanager
+def atomic_file(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a hidden name beside `path` to write; when the block ends it is renamed over `path`, so a failed
+    or killed write leaves the previous file (or none), never half a file under the real name. The staged
+    file is removed when the block fails; the folder above `path` is made; a link at `path` is written through.
+    """
+    path = Path(path)
+    if path.is_symlink():  # renaming over the link would cut it and leave its file as it was
+        path = path.resolve()
+    # Short, so that a name near the 255-byte limit can still be staged; the pid keeps two writers apart.
+    # The caller creates it (not mkstemp), so that `path` gets the umask's mode, as an open() would give.
+    staging = path.with_name(f".{path.name[:40]}.{os.getpid()}.tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        yield staging
+        os.replace(staging, path)
+    finally:
+        staging.unlink(missing_ok=True)
 
 
 @contextlib.contextmanager

@@ -14,7 +14,7 @@ from viextract.saving import file_in_the_way
 
 from .checks import check_document
 from .documents import DataError, Document, field_error, parse_document
-from .json_text import DuplicateKey, read_utf8, unique_keys
+from .json_text import DuplicateKey, read_utf8, unique_keys, writing_file
 
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
@@ -90,21 +90,9 @@ def print_documents(documents: Iterable[Document]) -> int:
 
 def save_documents(documents: Iterable[Document], path: str | Path) -> None:
     """`documents` as a JSONL file at `path`, written beside it and renamed into place: never half a file. An
-    OSError names `path` (a full disk named the hidden partial file, or nothing)."""
-    out = Path(path)
-    # The pid keeps two writers of one file apart: a shared `.partial` name let one rename the other's half.
-    partial = out.with_name(f".{out.name[:40]}.{os.getpid()}.partial")
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        with partial.open("w", encoding="utf-8") as handle:
-            write_documents(documents, handle)
-        partial.replace(out)
-    except OSError as error:
-        named = OSError(f"{out}: cannot write the documents ({error.strerror or error})")
-        named.errno = error.errno
-        raise named from error
-    finally:
-        partial.unlink(missing_ok=True)
+    OSError names `path`."""
+    with writing_file(path, "documents") as staging, staging.open("w", encoding="utf-8") as handle:
+        write_documents(documents, handle)
 
 
 def check_output_file(path: str | Path | None, inputs: Iterable[str | Path | None] = (), flag: str = "--out") -> None:

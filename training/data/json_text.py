@@ -1,17 +1,20 @@
 """UTF-8 text and JSON files read with `file:line: field: problem` errors, and JSON written atomically.
 
-Standard library only (with the data package's error types), unlike files.py, which checks documents with
-viextract and so imports torch: the job runner reads its jobs file and writes its summary with these and
-stays light.
+Standard library only (with the data package's error types and viextract.saving), unlike files.py, which
+checks documents with viextract and so imports torch: the job runner reads its jobs file and writes its
+summary with these and stays light.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
-import os
 import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+from viextract.saving import atomic_file
 
 from .documents import DataError, field_error
 
@@ -79,17 +82,20 @@ def key_lines(text: str, key: str) -> list[int]:
 
 def write_json(path: str | Path, value: Any, what: str = "file") -> None:
     """`value` as JSON, written beside `path` and renamed into place: never half a file under `path`. An OSError
-    names `path` and `what` (a full disk said only '[Errno 28] No space left on device')."""
+    names `path` and `what`."""
+    with writing_file(path, what) as staging:
+        staging.write_text(json.dumps(value, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+@contextlib.contextmanager
+def writing_file(path: str | Path, what: str) -> Iterator[Path]:
+    """viextract.saving.atomic_file, with an OSError that names `path` and `what` (a full disk said only
+    '[Errno 28] No space left on device', or named the hidden staged file)."""
     out = Path(path)
-    # Short, so that a name near the 255-byte limit can still be staged; the pid keeps two writers apart.
-    tmp = out.with_name(f".{out.name[:40]}.{os.getpid()}.tmp")
     try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_text(json.dumps(value, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-        tmp.replace(out)
+        with atomic_file(out) as staging:
+            yield staging
     except OSError as error:
         named = OSError(f"{out}: cannot write the {what} ({error.strerror or error})")
         named.errno = error.errno
         raise named from error
-    finally:
-        tmp.unlink(missing_ok=True)

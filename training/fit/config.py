@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import os
 import types
 import typing
 from dataclasses import dataclass, field
@@ -18,6 +17,7 @@ from typing import Any, ClassVar
 
 import yaml
 
+from viextract.saving import atomic_file
 from viextract.segment import DEFAULT_SEGMENTER, SEGMENTERS
 
 DEFAULT_BASE_MODEL = "vinai/phobert-base"  # MIT; vinai/phobert-base-v2 is AGPL-3.0: allowed, never the default
@@ -311,12 +311,8 @@ class TrainConfig:
         text = header + yaml.safe_dump(self.to_dict(), sort_keys=False, allow_unicode=True)
         # Written beside and renamed: a run killed mid-write left half a file, still valid YAML for the lines
         # it had, which --resume then read as the earlier run (other keys at their defaults).
-        partial = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-        try:
-            partial.write_text(text, encoding="utf-8")
-            os.replace(partial, path)
-        finally:
-            partial.unlink(missing_ok=True)
+        with atomic_file(path) as staging:
+            staging.write_text(text, encoding="utf-8")
         return path
 
 

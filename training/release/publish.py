@@ -26,6 +26,7 @@ from pathlib import Path
 
 from viextract.card import REPO_ID_PLACEHOLDER
 from viextract.hub import REPLACED_ON_PUSH, hub_error, login_hint, needs_branch
+from viextract.saving import atomic_file
 
 from ..data.documents import DataError
 from ..data.files import check_output_file
@@ -328,15 +329,11 @@ def _card_command(args: argparse.Namespace) -> int:
 def _write_card(path: Path, text: str) -> None:
     """`text` written beside `path` and renamed into place: a full disk or Ctrl-C never leaves half a card
     over the one there; CardError naming the file when it cannot be written (it was an OSError traceback)."""
-    partial = path.with_name(f".{path.name}.partial")
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        partial.write_text(text, encoding="utf-8")
-        partial.replace(path)
+        with atomic_file(path) as staging:
+            staging.write_text(text, encoding="utf-8")
     except OSError as error:
         raise CardError(f"{path}: cannot write the card ({error.strerror or error})") from error
-    finally:
-        partial.unlink(missing_ok=True)
 
 
 def _check_repo_id(repo_id: str) -> None:
