@@ -127,6 +127,14 @@ def test_exporting_onto_a_symlink_writes_through_it(tiny_ner_dir, tmp_path):
     load_onnx_extractor(tiny_ner_dir, tmp_path / "model.onnx")  # a whole graph, of these weights
 
 
+def test_an_output_name_near_the_length_limit_is_exported(tiny_ner_dir, tmp_path):
+    """The graph was staged as '.tmp-NAME-PID', over a 250-byte name's limit: an error for a legal name."""
+    out = tmp_path / ("m" * 245 + ".onnx")
+    export_ner(tiny_ner_dir, out)
+    assert [p.name for p in tmp_path.iterdir()] == [out.name]
+    load_onnx_extractor(tiny_ner_dir, out)
+
+
 def test_exporting_a_model_that_is_not_there_says_so(tmp_path):
     from viextract.errors import ModelLoadError
 
@@ -304,7 +312,7 @@ def test_a_missing_onnx_path_is_named_in_the_export_advice(tiny_ner_dir, tmp_pat
 
 
 def test_what_an_export_killed_midway_leaves_is_ignored_then_removed_by_the_next(tiny_ner_dir, exported, tmp_path):
-    """kill -9 between writing and renaming left `.tmp-model.onnx-PID` beside the graph, for good: as large as
+    """kill -9 between writing and renaming left `.model.onnx.PID.tmp` beside the graph, for good: as large as
     the graph, and copied along by a conversion. The next export removes it; a running process's stays."""
     import os
     import signal
@@ -323,10 +331,10 @@ def test_what_an_export_killed_midway_leaves_is_ignored_then_removed_by_the_next
     killed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert killed.returncode == -signal.SIGKILL, killed.stderr
     (leftover,) = [p for p in tmp_path.iterdir() if p.name != "model.onnx"]
-    assert leftover.name.startswith(".tmp-model.onnx-") and leftover.read_bytes() == b"half a graph"
+    assert re.fullmatch(r"\.model\.onnx\.[0-9]+\.tmp", leftover.name) and leftover.read_bytes() == b"half a graph"
     assert target.read_bytes() == exported.read_bytes()
     load_onnx_extractor(tiny_ner_dir, target)  # the previous graph, not the leftover
-    running = tmp_path / f".tmp-model.onnx-{os.getppid()}"  # an export still going on in another process
+    running = tmp_path / f".model.onnx.{os.getppid()}.tmp"  # an export still going on in another process
     running.write_bytes(b"a graph being written")
     export_ner(tiny_ner_dir, target)
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["model.onnx", running.name])

@@ -331,8 +331,8 @@ def test_a_folder_holding_something_else_is_not_written_into(float_and_int8, tmp
 
 
 def test_a_converted_copy_leaves_out_what_a_killed_onnx_export_left(tiny_tokenizer_dir, tmp_path):
-    """`.tmp-model.onnx-1234`, a graph of the old weights under the name it was staged as, was copied along."""
+    """`.model.onnx.1234.tmp`, a graph of the old weights under the name it was staged as, was copied along."""
     build_tiny_token_classifier(tiny_tokenizer_dir, tmp_path / "bare")
-    (tmp_path / "bare" / ".tmp-model.onnx-1234").write_bytes(b"half a graph")
+    (tmp_path / "bare" / ".model.onnx.1234.tmp").write_bytes(b"half a graph")
     convert_directory(tmp_path / "bare", tmp_path / "packed", to_int8=True)
-    assert not list((tmp_path / "packed").glob(".tmp-*"))
+    assert not list((tmp_path / "packed").glob("*.tmp"))

@@ -27,7 +27,6 @@ import logging
 import os
 import re
 import warnings
-from collections.abc import Callable
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -47,7 +46,7 @@ from .loading import (
     split_model_dir,
 )
 from .quiet import quiet_unless_verbose
-from .saving import file_in_the_way, remove_dead_staging_files, staging_file
+from .saving import atomic_file, file_in_the_way
 
 ONNX_FILE = "model.onnx"
 ONNX_INT8_FILE = "model_int8.onnx"
@@ -120,19 +119,18 @@ def export_ner(
         )
     check_loading_info(ner_dir, info, model_type)
     stamp = {WEIGHTS_DIGEST_KEY: weights_digest(ner_dir), **hub_source(path_or_repo_id, root)}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_atomically(path, lambda staging: _export_graph(model.eval(), staging, stamp))
+    # A failed or killed export leaves the previous file (or none), never a half-written graph under the real name.
+    with atomic_file(path) as staging:
+        _export_graph(model.eval(), staging, stamp)
     if not int8:
         return path
     _require_onnxruntime()
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    def quantize(staging: Path) -> None:
+    with atomic_file(quantized) as staging:
         with _no_root_logger_advice():
             quantize_dynamic(str(path), str(staging), weight_type=QuantType.QInt8)
         _stamp(staging, stamp)  # quantize_dynamic does not copy the metadata
-
-    write_atomically(quantized, quantize)
     return quantized
 
 
@@ -155,22 +153,6 @@ def check_onnx_target(path: Path, hint: str) -> None:
         raise IsADirectoryError(f"{path}: is a directory, not the ONNX file to write; {hint}")
     if (existing := file_in_the_way(path.parent)) is not None:
         raise NotADirectoryError(f"{path}: {existing} is a file, not a folder, so the ONNX file cannot be written")
-
-
-def write_atomically(path: Path, write: Callable[[Path], None]) -> None:
-    """`write(staging)` into a hidden file beside `path`, then rename it over `path`: a failed or killed
-    export leaves the previous file (or none), never a half-written graph under the real name. What a killed
-    export left there (`.tmp-model.onnx-1234`, of a process gone) is removed once this one is in place."""
-    if path.is_symlink():  # write through the link, as torch.onnx.export did: renaming over it would cut it
-        path = path.resolve()
-    staging = staging_file(path)
-    try:
-        write(staging)
-        os.replace(staging, path)
-    except BaseException:
-        staging.unlink(missing_ok=True)
-        raise
-    remove_dead_staging_files(path)
 
 
 def _export_graph(model, path: Path, stamp: dict[str, str]) -> None:

@@ -22,14 +22,16 @@ def file_in_the_way(path: str | os.PathLike) -> Path | None:
     return existing if existing is not None and not existing.is_dir() else None
 
 
-# A file being written under a hidden name beside its target, renamed over it when whole (`.tmp-model.onnx-1234`):
+# A file being written under a hidden name beside its target, renamed over it when whole (`.model.onnx.1234.tmp`):
 # the process id tells a leftover of a killed writer from a write still going on.
-STAGING_FILE = re.compile(r"\.tmp-(?P<name>.+)-(?P<pid>[0-9]+)")
+# Short, so that a name near the 255-byte limit can still be staged; the pid keeps two writers apart and tells
+# whether the writer of a leftover is still running.
+STAGING_FILE = re.compile(r"\.(?P<name>.{1,40})\.(?P<pid>[0-9]+)\.tmp")
 
 
 def staging_file(path: Path) -> Path:
     """The hidden name beside `path` that this process writes before renaming it over `path`."""
-    return path.with_name(f".tmp-{path.name}-{os.getpid()}")
+    return path.with_name(f".{path.name[:40]}.{os.getpid()}.tmp")
 
 
 def remove_dead_staging_files(path: Path) -> None:
@@ -38,7 +40,7 @@ def remove_dead_staging_files(path: Path) -> None:
     A running process's is left alone, as it may still rename it."""
     for leftover in path.parent.iterdir():
         match = STAGING_FILE.fullmatch(leftover.name)
-        if match is None or match["name"] != path.name or not leftover.is_file() or leftover.is_symlink():
+        if match is None or match["name"] != path.name[:40] or not leftover.is_file() or leftover.is_symlink():
             continue
         pid = int(match["pid"])
         if pid != os.getpid() and not _process_running(pid):
@@ -75,19 +77,21 @@ def atomic_file(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a hidden name beside `path` to write; when the block ends it is renamed over `path`, so a failed
     or killed write leaves the previous file (or none), never half a file under the real name. The staged
     file is removed when the block fails; the folder above `path` is made; a link at `path` is written through.
+    What a killed write of `path` left beside it (`.model.onnx.1234.tmp`, of a process gone) is removed once
+    this one is in place.
     """
     path = Path(path)
     if path.is_symlink():  # renaming over the link would cut it and leave its file as it was
         path = path.resolve()
-    # Short, so that a name near the 255-byte limit can still be staged; the pid keeps two writers apart.
     # The caller creates it (not mkstemp), so that `path` gets the umask's mode, as an open() would give.
-    staging = path.with_name(f".{path.name[:40]}.{os.getpid()}.tmp")
+    staging = staging_file(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         yield staging
         os.replace(staging, path)
     finally:
         staging.unlink(missing_ok=True)
+    remove_dead_staging_files(path)
 
 
 @contextlib.contextmanager

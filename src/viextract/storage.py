@@ -249,7 +249,7 @@ def _is_model_dir(directory: Path) -> bool:
 def _made_from_weights(name: str) -> bool:
     """Files rewritten from the converted weights, or traced from the old ones (an ONNX export names their
     digest, so a copy would only be refused when loaded), whole or as a killed export left them
-    (`.tmp-model.onnx-1234`)."""
+    (`.model.onnx.1234.tmp`)."""
     staged = STAGING_FILE.fullmatch(name)
     return name in (WEIGHTS_FILE, "config.json") or (staged["name"] if staged else name).endswith(".onnx")
 

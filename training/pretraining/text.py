@@ -294,7 +294,8 @@ def write_text_file(sources: Sequence[TextSource], path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     lines = "".join(" ".join(s) + "\n" for source in sources for s in source.sentences if s)
     summary = json.dumps([s.summary() for s in sources], indent=2, ensure_ascii=False) + "\n"
-    # Both written before either is renamed: a kill between them left new sentences under old sources.
+    # Both written before either is renamed: a kill between them left new sentences under old sources. Not
+    # viextract.saving.atomic_file, whose staged names are cut to 40 characters: the two would share one.
     pairs = [(path, lines), (path.with_name(path.name + SOURCES_SUFFIX), summary)]
     partials = [target.with_name(f".{target.name}.{os.getpid()}.partial") for target, _ in pairs]
     try:

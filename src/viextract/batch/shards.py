@@ -284,6 +284,8 @@ def _jsonl_bytes(rows: Sequence[dict]) -> bytes:
     return "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows).encode("utf-8")
 
 
+# Not saving.atomic_file: a resumed run finds a killed one's staged files by this name (_TEMP), and a shard
+# it counts as done must be on disk (fsync), not only in the page cache.
 def _temp_path(path: Path) -> Path:
     return path.with_name(f".{path.name}.tmp-{os.getpid()}")
 
