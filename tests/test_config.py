@@ -222,6 +222,31 @@ def test_resume_reads_the_previous_config_once(tmp_path, monkeypatch, caplog):
     assert len(reads) == 1
 
 
+def test_train_files_with_the_default_splits_file_written_is_refused_and_a_saved_config_reloads(tmp_path):
+    # The default splits_file was let through wherever it came from: written beside train_files, in a file or by
+    # --set, it is the user's as any other value is. Not written (the defaults, configs/ner.yaml under --set
+    # train_files), it is recorded as null, so that the saved config is no such file.
+    files = ["train_files=a.jsonl", "dev_files=b.jsonl"]
+    with pytest.raises(ConfigError, match=r"train_files, splits_file: .*give one"):
+        NerConfig.load(None, [*files, "splits_file=data/splits.json"])
+    path = write(
+        tmp_path / "mine.yaml", "splits_file: data/splits.json\ntrain_files: [a.jsonl]\ndev_files: [b.jsonl]\n"
+    )
+    with pytest.raises(ConfigError, match=rf"^{re.escape(str(path))}: train_files, splits_file: "):
+        NerConfig.load(path)
+    with pytest.raises(ConfigError, match=r"train_files, splits_file: "):
+        NerConfig.load(
+            write(tmp_path / "files.yaml", "train_files: [a.jsonl]\ndev_files: [b.jsonl]\n"),
+            ["splits_file=data/splits.json"],
+        )
+    for config in (NerConfig.load(REPO / "configs" / "ner.yaml", files), NerConfig(train_files=["a"], dev_files=["b"])):
+        assert config.splits_file is None
+        saved = config.save(tmp_path)
+        assert "splits_file: null" in saved.read_text(encoding="utf-8")
+        assert NerConfig.load(saved).to_dict() == config.to_dict()
+    assert NerConfig.load(REPO / "configs" / "ner.yaml").splits_file == "data/splits.json"
+
+
 def test_a_config_not_in_utf8_names_the_file_line_and_byte(tmp_path):
     # A config saved as cp1258 was a UnicodeDecodeError traceback from `train` and `evaluate --kfold`.
     path = tmp_path / "latin.yaml"

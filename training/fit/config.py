@@ -11,6 +11,7 @@ import dataclasses
 import math
 import types
 import typing
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -149,6 +150,7 @@ class TrainConfig:
     dataloader_num_workers: int = 0
 
     def __post_init__(self) -> None:
+        self._drop_unread_splits_file()
         self.validate()
 
     # ---- checks -------------------------------------------------------------------------------
@@ -202,14 +204,21 @@ class TrainConfig:
             raise bad("output_dir", "must name the folder the model is written to")
 
     def _check_splits_unused(self, bad) -> None:
-        # Only a value of the user's: configs/ner.yaml and every saved config give the default splits_file.
-        for key, default in (("splits_file", DEFAULT_SPLITS_FILE), ("data_dir", None)):
-            if getattr(self, key) not in (None, default):
+        # A default splits_file the user did not write is null by now (_drop_unread_splits_file).
+        for key in ("splits_file", "data_dir"):
+            if getattr(self, key) is not None:
                 raise bad(
                     f"train_files, {key}",
                     f"both given, but train_files/dev_files replace the splits file, which is then not read; "
                     f"give one ({key}: null to train on the files)",
                 )
+
+    def _drop_unread_splits_file(self) -> None:
+        # With train_files the splits file is not read: its default, which the user did not write (configs/ner.yaml
+        # gives it, train_files coming from --set), is recorded as null, so that a saved config reloads and one
+        # that writes it beside train_files is refused as a value other than the default is.
+        if self.train_files and self.splits_file == DEFAULT_SPLITS_FILE:
+            self.splits_file = None
 
     @property
     def checkpoint_path(self) -> Path:
@@ -239,15 +248,18 @@ class TrainConfig:
             if key not in types_:
                 raise ConfigError(f"{where}: unknown key {key!r} (known keys: {', '.join(sorted(types_))})")
             kwargs[key] = coerce(value, types_[key], key, where)
-        return cls._build(kwargs, source)
+        return cls._build(kwargs, source, written=kwargs.keys())
 
     @classmethod
-    def _build(cls, kwargs: dict[str, Any], source: str):
+    def _build(cls, kwargs: dict[str, Any], source: str, written: Collection[str]):
+        """The config of `kwargs`, checked; `written` are the keys that `source` itself gives."""
         # Not through __init__, so that range errors name `source` rather than "config".
         config = cls.__new__(cls)
         for f in dataclasses.fields(cls):
             default = f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
             setattr(config, f.name, kwargs.get(f.name, default))
+        if "splits_file" not in written:
+            config._drop_unread_splits_file()
         config.validate(source)
         return config
 
@@ -296,7 +308,7 @@ class TrainConfig:
         if not changes:
             return self
         current = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
-        return self._build({**current, **changes}, "--set " + " ".join(overrides))
+        return self._build({**current, **changes}, "--set " + " ".join(overrides), written=changes.keys())
 
     def to_dict(self) -> dict[str, Any]:
         return {"task": self.task, **dataclasses.asdict(self)}
