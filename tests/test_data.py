@@ -627,6 +627,21 @@ def test_cli_validate_and_stats(tmp_path, capsys):
     assert rows["documents"] == ["2", "1", "1", "1", "4"]
 
 
+def test_an_integer_too_long_to_read_or_a_splits_file_nested_too_deeply_is_one_line(tmp_path, capsys):
+    # A number of over 4,300 digits was int()'s ValueError traceback from validate and stats, and a splits file
+    # `[[[[...` thousands deep a RecursionError traceback from stats (a data file's was already one line).
+    rejects(tmp_path, '{"id": "doc1", "start": 1' + "0" * 5000 + "}", "json", "a number of 5001 digits")
+    splits = tmp_path / "splits.json"
+    splits.write_text('{"train": [],\n "dev": [1' + "0" * 5000 + "]}", encoding="utf-8")
+    assert main(["stats", "--splits", str(splits)]) == 1
+    assert (
+        capsys.readouterr().err == f"{splits}:2: json: invalid JSON: a number of 5001 digits, more than can be read\n"
+    )
+    splits.write_text("[" * 100_000 + "]" * 100_000, encoding="utf-8")
+    assert main(["stats", "--splits", str(splits)]) == 1
+    assert capsys.readouterr().err == f"{splits}: json: invalid JSON: nested too deeply\n"
+
+
 def test_unreadable_files_are_one_line_errors(tmp_path, capsys):
     latin = tmp_path / "latin.jsonl"
     latin.write_bytes(b'{"id": "a", "date": null,\n"text": "\xd4ng"}\n')

@@ -14,7 +14,7 @@ from viextract.saving import file_in_the_way
 
 from .checks import check_document
 from .documents import DataError, Document, field_error, parse_document
-from .json_text import DuplicateKey, read_utf8, unique_keys, writing_file
+from .json_text import DuplicateKey, LongNumber, decode_json, read_utf8, writing_file
 
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
@@ -36,11 +36,13 @@ def read_jsonl(path: str | Path) -> list[tuple[int, Any]]:
         if not line.strip():
             continue
         try:
-            rows.append((number, json.loads(line, object_pairs_hook=unique_keys)))
+            rows.append((number, decode_json(line)))
         except json.JSONDecodeError as error:
             raise field_error(
                 f"{path}:{number}", "json", f"invalid JSON: {error.msg} at column {error.colno}"
             ) from None
+        except LongNumber as error:
+            raise field_error(f"{path}:{number}", "json", str(error)) from None
         except RecursionError:  # `[[[[...` thousands deep: json gives up before finding an error
             raise field_error(f"{path}:{number}", "json", "invalid JSON: nested too deeply") from None
         except DuplicateKey as error:  # json keeps the last: a second "entities" would replace the first

@@ -56,17 +56,42 @@ def unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return data
 
 
+class LongNumber(ValueError):
+    """An integer of more digits than Python converts (4,300): json.loads raised int()'s ValueError, a traceback."""
+
+    def __init__(self, digits: str) -> None:
+        super().__init__(f"invalid JSON: a number of {len(digits)} digits, more than can be read")
+        self.digits = digits
+
+
+def _read_int(digits: str) -> int:
+    try:
+        return int(digits)
+    except ValueError:
+        raise LongNumber(digits) from None
+
+
+def decode_json(text: str) -> Any:
+    """json.loads, but DuplicateKey for a key given twice in one object and LongNumber for an integer too long."""
+    return json.loads(text, object_pairs_hook=unique_keys, parse_int=_read_int)
+
+
 def read_json(path: str | Path, what: str = "file") -> Any:
     """The JSON value of `path`; DataError (`file:line: field: problem`) when it is missing, not UTF-8, not
     JSON, or gives a key twice in one object (json.loads would silently keep the last)."""
     path = Path(path)
     text = read_utf8(path, what).removeprefix("\ufeff")  # a byte-order mark is not JSON
     try:
-        return json.loads(text, object_pairs_hook=unique_keys)
+        return decode_json(text)
     except json.JSONDecodeError as error:
         raise field_error(
             f"{path}:{error.lineno}", "json", f"invalid JSON: {error.msg} at column {error.colno}"
         ) from None
+    except LongNumber as error:
+        line = text.count("\n", 0, text.find(error.digits)) + 1
+        raise field_error(f"{path}:{line}", "json", str(error)) from None
+    except RecursionError:  # `[[[[...` thousands deep: json gives up before finding an error
+        raise field_error(str(path), "json", "invalid JSON: nested too deeply") from None
     except DuplicateKey as error:
         lines = key_lines(text, error.key)
         raise field_error(
