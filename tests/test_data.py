@@ -485,7 +485,22 @@ def test_an_empty_train_extra_file_is_refused(tmp_path):
     extra.write_text("\n", encoding="utf-8")
     with pytest.raises(DataError) as error:
         load_split("train", splits)
-    assert str(error.value) == f"{splits}: train_extra: {extra}: no documents (empty file)"
+    assert str(error.value) == f"{splits}:1: train_extra: {extra}: no documents (empty file)"
+
+
+def test_a_missing_train_extra_file_names_the_splits_file_its_line_and_where_it_was_looked_for(tmp_path, capsys):
+    # It said only '<path>: no such data file': not that the splits file listed it, nor from where a relative
+    # path is read (the folder above data_dir, not the splits file's folder).
+    splits = make_split_dir(tmp_path)
+    data = json.loads(splits.read_text(encoding="utf-8"))
+    data["train_extra"] = ["data/extra.jsonl", "extra.jsonl"]
+    splits.write_text(json.dumps(data, indent=1), encoding="utf-8")
+    assert main(["stats", "--splits", str(splits)]) == 1
+    line = splits.read_text(encoding="utf-8").split("\n").index('  "extra.jsonl"') + 1
+    assert capsys.readouterr().err == (
+        f"{splits}:{line}: train_extra: {tmp_path / 'extra.jsonl'}: no such data file "
+        f"(a relative path is read from {tmp_path})\n"
+    )
 
 
 def test_load_split_rejects_leaks_and_unknown_ids(tmp_path):

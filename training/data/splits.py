@@ -96,9 +96,12 @@ def _extra_documents(extra_files: list[str], data_dir: Path, known: set[str], sp
     documents = []
     for extra in extra_files:
         path = extra_path(extra, data_dir)
+        listed = f"{splits_path}:{_line_of(splits_path, 'train_extra', extra)}: train_extra: {path}"
+        if not path.exists():  # said only '<path>: no such data file', not which file listed it, nor from where
+            raise DataError(f"{listed}: no such data file (a relative path is read from {data_dir.parent})")
         numbered = load_numbered_documents(path)
         if not numbered:  # saved empty, it added nothing to training and nothing said so
-            raise DataError(f"{splits_path}: train_extra: {path}: no documents (empty file)")
+            raise DataError(f"{listed}: no documents (empty file)")
         for number, doc in numbered:
             if doc.id in known:
                 raise field_error(
