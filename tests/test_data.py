@@ -642,6 +642,14 @@ def test_cli_validate_and_stats(tmp_path, capsys):
     assert rows["documents"] == ["2", "1", "1", "1", "4"]
 
 
+def test_a_byte_order_mark_where_cat_joined_two_files_is_no_error(tmp_path):
+    # Line 2's mark was 'json: invalid JSON: Unexpected UTF-8 BOM (decode using utf-8-sig)'; line 1's was read.
+    first = json.dumps(good_doc("a"), ensure_ascii=False)
+    path = tmp_path / "joined.jsonl"
+    path.write_text(f"\ufeff{first}\r\n\ufeff{json.dumps(good_doc('b'), ensure_ascii=False)}\r\n", encoding="utf-8")
+    assert [doc.to_dict() for doc in load_documents(path)] == [good_doc("a"), good_doc("b")]
+
+
 def test_an_integer_too_long_to_read_or_a_splits_file_nested_too_deeply_is_one_line(tmp_path, capsys):
     # A number of over 4,300 digits was int()'s ValueError traceback from validate and stats, and a splits file
     # `[[[[...` thousands deep a RecursionError traceback from stats (a data file's was already one line).

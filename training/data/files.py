@@ -29,10 +29,12 @@ def read_jsonl(path: str | Path) -> list[tuple[int, Any]]:
     object or a non-UTF-8 file."""
     path = Path(path)
     rows = []
-    # A byte-order mark is not text (editors on Windows add one); json refused it as invalid JSON.
-    text = read_utf8(path, "data file").removeprefix("\ufeff")
+    text = read_utf8(path, "data file")
     # JSON strings hold no raw line break, so a bare \r ends a line too (old Mac files); U+2028 does not.
     for number, line in enumerate(split_lines(text), start=1):
+        # A byte-order mark is not text (editors on Windows add one), also where `cat` joined such a file to
+        # another: json refused it as invalid JSON, "decode using utf-8-sig".
+        line = line.removeprefix("\ufeff")
         if not line.strip():
             continue
         try:
