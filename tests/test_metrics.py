@@ -117,6 +117,15 @@ def test_mean_std_and_table():
     assert table.splitlines()[2] == f"{'meets':<12}{'100.00':>8}{'100.00':>8}{'100.00':>8}{1:>7}{1:>7}"
 
 
+def test_a_table_of_long_relation_labels_keeps_its_columns_aligned():
+    labels = ["has_title", "participates_in", "affiliated_with"]
+    scores = score_items([[(1, 2, "has_title")]], [[(1, 2, "has_title")]], labels).to_dict()
+    lines = format_table("re", scores).splitlines()[1:5]
+    # Every row is as wide as the header: `participates_in` once pushed its cells 3 columns right of it.
+    assert {len(line) for line in lines} == {len(lines[0])}
+    assert lines[2].startswith("participates_in ")
+
+
 def test_score_tags_reads_predictions_like_the_product():
     from training.evaluation.metrics import score_tags
 

@@ -222,13 +222,15 @@ def mean_std(values: Sequence[float]) -> tuple[float, float]:
 
 def format_table(title: str, scores: dict[str, Any]) -> str:
     """A plain-text table of a `Scores.to_dict()` (per-label rows, then micro, then confusion)."""
-    lines = [title, f"{'label':<12}{'P':>8}{'R':>8}{'F1':>8}{'gold':>7}{'pred':>7}"]
+    # Relation labels (`participates_in`) are longer than entity labels: the column widens so columns stay aligned.
+    width = max(12, *(len(name) + 2 for name in scores["per_label"]))
+    lines = [title, f"{'label':<{width}}{'P':>8}{'R':>8}{'F1':>8}{'gold':>7}{'pred':>7}"]
 
     def row(name: str, values: dict[str, Any]) -> str:
         # No gold and no prediction: its 0/0 scores are not a 0 F1; "–" as the model card prints it.
         absent = values["support"] == 0 and values["predicted"] == 0
         cells = ("–" if absent else f"{values[key] * 100:.2f}" for key in ("precision", "recall", "f1"))
-        return f"{name:<12}{''.join(f'{cell:>8}' for cell in cells)}{values['support']:>7}{values['predicted']:>7}"
+        return f"{name:<{width}}{''.join(f'{cell:>8}' for cell in cells)}{values['support']:>7}{values['predicted']:>7}"
 
     for name, values in scores["per_label"].items():
         lines.append(row(name, values))
