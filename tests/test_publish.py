@@ -178,6 +178,15 @@ def test_front_matter_parses_with_the_hub_fields_and_measured_values(card_text):
     assert not any(split == "dev" for _, split, _ in found)  # dev was not measured: nothing claimed
 
 
+def test_a_file_of_all_its_documents_named_dev_is_the_dev_split_of_the_model_index(model_dir, tmp_path):
+    # `evaluate ner --data my_dev.jsonl` (no --docs) records docs "all"; `--results dev=FILE` says what it is.
+    own = tmp_path / "ner_dev.json"
+    own.write_text(json.dumps({**NER_TEST, "data": "my_dev.jsonl", "docs": "all"}), encoding="utf-8")
+    card = render_card(build_card_data(model_dir, [f"dev={own}"], base_model="someone/viextract-base-small"))
+    (entry,) = yaml.safe_load(card.split("---\n")[1])["model-index"]
+    assert {result["dataset"]["split"] for result in entry["results"]} == {"dev"}
+
+
 def test_sections_labels_commands_and_credits(card_text):
     _, body = split_front_matter(card_text)
     for heading in ("## Results at a glance", "## Intended use", "## Labels", "## Training data and size",

@@ -297,7 +297,8 @@ class CardData:
                     task_name=TASK_NAMES[task],
                     dataset_type=self.datasets[0] if self.datasets else evaluation.data or "unknown",
                     dataset_name=self.dataset_name(evaluation),
-                    dataset_split=evaluation.docs or split,
+                    # `--docs all` (every document of the user's own file) was named dev or test by its KEY.
+                    dataset_split=split if evaluation.docs in (None, "all") else evaluation.docs,
                 )
                 if split == "kfold":
                     for level, table in evaluation.kfold.items():
