@@ -79,6 +79,18 @@ def test_docs_takes_ids_from_the_splits_file_and_documents_from_data(task, tmp_p
 
 
 @pytest.mark.parametrize("task", ["ner", "re"])
+def test_a_results_file_records_its_docs_and_document_ids(task, tmp_path, corpus, monkeypatch):
+    # `evaluate re` recorded neither: a card then claimed `--docs dev` for a run over a whole file of the user's.
+    data, splits = user_data(tmp_path, corpus, corpus_splits(corpus))
+    run = run_ner if task == "ner" else run_re
+    common = ["--model", str(tmp_path), "--data", str(data)]
+    whole = run(monkeypatch, common)
+    assert (whole["task"], whole["docs"], whole["document_ids"]) == (task, "all", [doc.id for doc in corpus])
+    dev = run(monkeypatch, [*common, "--splits", str(splits), "--docs", "dev"])
+    assert (dev["docs"], dev["document_ids"], dev["splits"]) == ("dev", [corpus[3].id], str(splits))
+
+
+@pytest.mark.parametrize("task", ["ner", "re"])
 def test_an_id_the_data_file_lacks_names_both_files_and_the_id(task, tmp_path, corpus, capsys):
     from training.evaluation.evaluate import main
 

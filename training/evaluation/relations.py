@@ -405,7 +405,8 @@ def _run(args) -> dict[str, Any]:
         raise ConfigError("--ner-kfold: only used with --kfold")
     if args.kfold is None:
         report = evaluate(resolve_model_dir(args.model), documents, args.device, args.batch_size)
-        report["data"] = str(args.data)
+        # As `evaluate ner` records them: the model card names the split and reruns the command from these.
+        report.update(task="re", data=str(args.data), docs=args.docs or "all", document_ids=[d.id for d in documents])
         report.update(command_record(args))
         return report
     config = ReConfig.load(args.config, args.overrides)

@@ -10,8 +10,8 @@ Results JSON (`--results [KEY=]FILE`, repeatable). Scores are fractions in [0, 1
    `{"k": 5, "docs": "train,dev", "document_ids": [...], "summary": {"words": KFOLD, "chars": KFOLD}, "folds": [...]}`
    with KFOLD = `{"precision": {"mean", "std"}, "recall": {...}, "f1": {...},
    "per_label_f1": {LABEL: {"mean", "std", "folds"}}}`; a label's mean is over the `folds` that have it.
-3. What `python -m training.evaluation.evaluate re --model DIR --output FILE` writes:
-   `{"documents": 1, "gold_relations": 30, "threshold": 0.5,
+3. What `python -m training.evaluation.evaluate re --model DIR --docs dev|test --out FILE` writes:
+   `{"docs": "test", "document_ids": [...], "documents": 1, "gold_relations": 30, "threshold": 0.5,
      "relations_gold_entities": TABLE, "relations_end_to_end": TABLE, ...}`.
 4. What `python -m training.evaluation.evaluate re --kfold K ... --out FILE` writes: like 2, with
    `"summary": {"relations_gold_entities": KFOLD}`, plus `"relations_end_to_end": KFOLD` (and
@@ -291,7 +291,7 @@ def _evaluation_command(obj: dict[str, Any], task: str, split: str, evaluation: 
     model = obj.get("model")
     if not isinstance(model, str):
         return None
-    # A file that does not record its --docs (evaluate re) was named dev/test by KEY: that split's documents.
+    # A file that does not record its --docs (evaluate re before it did) was named dev/test by KEY: that split's.
     docs = evaluation.docs or split
     docs = f" --docs {docs}{splits}" if docs != "all" else ""
     return f"python -m training.evaluation.evaluate {task} --model {model} --data {data}{docs}"
