@@ -800,6 +800,11 @@ def test_a_card_of_user_data_names_their_files_and_claims_nothing_of_ours(user_m
     # A random-init base records nothing of how it was made: the card says so, and no more.
     assert "pretrained for viextract" not in body and "another pretrained encoder" not in body
     assert "whose files record nothing of how it was made" in body
+    # Its training files are the user's, where they trained it: not in a viextract checkout, and not uploaded.
+    procedure = section(body, "## Training procedure")
+    words = " ".join(procedure.split())
+    assert "relative to a viextract checkout" not in words
+    assert "the publisher's own training files `my/train.jsonl` were: they are not uploaded" in words
 
 
 def test_a_card_of_the_project_s_corpus_still_describes_it(card_text):
