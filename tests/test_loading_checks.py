@@ -181,6 +181,12 @@ def test_a_relation_model_that_is_a_file_is_refused_not_skipped(broken):
         Extractor.from_pretrained(broken, device="cpu")
 
 
+def test_a_relation_model_given_as_the_model_says_so(broken):
+    # `--model outputs/re` was refused with "labels ['affiliated_with', ...] are not in SCHEMA.md".
+    with pytest.raises(ModelLoadError, match=r"re: a relation model, not a NER model: give the folder that holds ner/"):
+        Extractor.from_pretrained(broken / "re", device="cpu")
+
+
 def test_the_intact_copy_loads(broken):
     assert Extractor.from_pretrained(broken, device="cpu").relation_extractor is not None
 

@@ -22,6 +22,9 @@ from .labels import ENTITY_LABELS, NO_RELATION, RELATION_LABELS, bio_labels
 from .saving import INCOMPLETE_SAVE, interrupted_save_hint
 from .segment import SEGMENTERS
 
+# The relation model's `model_type` (viextract.relations.MODEL_TYPE): a NER loader refuses it by name.
+RELATION_MODEL_TYPE = "viextract_relation"
+
 WEIGHTS_FILE = "model.safetensors"
 TOKENIZER_FILES = ("vocab.txt", "bpe.codes")
 REQUIRED_FILES = ("config.json", WEIGHTS_FILE, *TOKENIZER_FILES)
@@ -168,6 +171,11 @@ def check_field_types(path: Path, config: dict[str, Any]) -> None:
 
 def check_ner_labels(directory: Path, config: dict[str, Any]) -> list[str]:
     """The entity labels of a NER config; every tag must be O or B-/I- of a SCHEMA.md label."""
+    if config.get("model_type") == RELATION_MODEL_TYPE:  # `--model outputs/re`: its labels are relations
+        raise ModelLoadError(
+            f"{directory}: a relation model, not a NER model: give the folder that holds ner/ (and re/), or the NER "
+            "model's own folder (python -m training.release.assemble --ner NER --re RE --out DIR puts them together)"
+        )
     allowed = set(bio_labels())
     tags = [str(v) for v in config["id2label"].values()]
     unknown = sorted(set(tags) - allowed)

@@ -28,7 +28,7 @@ from transformers.modeling_outputs import SequenceClassifierOutput
 from .align import MAX_LENGTH, SubwordAligner
 from .errors import ModelLoadError
 from .labels import ENTITY_LABELS, NO_RELATION, RELATION_LABELS, allowed_relations
-from .loading import check_loading_info, check_relation_labels, load_tokenizer, read_config
+from .loading import RELATION_MODEL_TYPE, check_loading_info, check_relation_labels, load_tokenizer, read_config
 from .markers import (
     ADJACENT_ORDERS,
     MARKER_FORMAT,
@@ -49,7 +49,7 @@ from .quiet import quiet_unless_verbose
 from .saving import atomic_directory, check_save_target, refuse_quantized
 from .truncation import note_truncation, reports_truncations
 
-MODEL_TYPE = "viextract_relation"
+MODEL_TYPE = RELATION_MODEL_TYPE
 DEFAULT_THRESHOLD = 0.5
 # How a tail of a single-head label (a head of a single-tail label) picks the one it keeps.
 SINGLE_CHOICES = ("nearest", "probability")
