@@ -802,6 +802,8 @@ def test_a_card_of_user_data_names_their_files_and_claims_nothing_of_ours(user_m
     assert "whose files record nothing of how it was made" in body
     # Its training files are the user's, where they trained it: not in a viextract checkout, and not uploaded.
     procedure = section(body, "## Training procedure")
+    # Only test was measured: the card no longer says "Dev and test are one document each".
+    assert "Test is one document, so one item found or missed" in body and "Dev and test" not in body
     words = " ".join(procedure.split())
     assert "relative to a viextract checkout" not in words
     assert "the publisher's own training files `my/train.jsonl` were: they are not uploaded" in words
