@@ -185,6 +185,12 @@ def test_a_file_of_all_its_documents_named_dev_is_the_dev_split_of_the_model_ind
     card = render_card(build_card_data(model_dir, [f"dev={own}"], base_model="someone/viextract-base-small"))
     (entry,) = yaml.safe_load(card.split("---\n")[1])["model-index"]
     assert {result["dataset"]["split"] for result in entry["results"]} == {"dev"}
+    # A k-fold over every document of the file is over "all", as its file says.
+    kfold = tmp_path / "ner_kfold.json"
+    kfold.write_text(json.dumps({**NER_KFOLD, "data": "my_all.jsonl", "docs": "all"}), encoding="utf-8")
+    card = render_card(build_card_data(model_dir, [str(kfold)], base_model="someone/viextract-base-small"))
+    (entry,) = yaml.safe_load(card.split("---\n")[1])["model-index"]
+    assert {result["dataset"]["split"] for result in entry["results"]} == {"all"}
 
 
 def test_sections_labels_commands_and_credits(card_text):

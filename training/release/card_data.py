@@ -210,6 +210,14 @@ class BaseInfo:
         return "whose files record nothing of how it was made (no pretraining config, pretrain_data.json or provenance)"
 
 
+def dataset_split(docs: str | None, split: str) -> str:
+    """The model-index split of a results file: its --docs, or the dev/test its KEY named when that is "all"
+    (every document of the user's own file) or unrecorded; a k-fold over "all" is over "all"."""
+    if docs is None or (docs == "all" and split in ("dev", "test")):
+        return split
+    return docs
+
+
 @dataclass
 class CardData:
     """Everything a model card says; `render_card` turns it into README.md text."""
@@ -297,8 +305,7 @@ class CardData:
                     task_name=TASK_NAMES[task],
                     dataset_type=self.datasets[0] if self.datasets else evaluation.data or "unknown",
                     dataset_name=self.dataset_name(evaluation),
-                    # `--docs all` (every document of the user's own file) was named dev or test by its KEY.
-                    dataset_split=split if evaluation.docs in (None, "all") else evaluation.docs,
+                    dataset_split=dataset_split(evaluation.docs, split),
                 )
                 if split == "kfold":
                     for level, table in evaluation.kfold.items():
