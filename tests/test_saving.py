@@ -158,7 +158,7 @@ def test_a_swap_that_fails_halfway_puts_the_old_model_back(tiny_extractor, tmp_p
     real_replace = os.replace
 
     def fail_on_the_second(source, destination):
-        if Path(source).name.startswith(".tmp-"):
+        if Path(source).name.endswith(".dir.tmp"):
             raise PermissionError(13, "Permission denied", str(destination))
         real_replace(source, destination)
 
@@ -244,7 +244,7 @@ def test_a_swap_killed_between_its_renames_keeps_the_old_model_until_the_next_sa
         import viextract.saving as saving
         replace = os.replace
         def killing_replace(source, destination):
-            if Path(source).name.startswith(".tmp-"):
+            if Path(source).name.endswith(".dir.tmp"):
                 os.kill(os.getpid(), signal.SIGKILL)
             return replace(source, destination)
         saving.os.replace = killing_replace
@@ -316,3 +316,65 @@ def test_atomic_file_writes_through_a_link_and_takes_a_name_near_the_limit(tmp_p
     with atomic_file(long) as staging:
         staging.write_text("fits")
     assert long.read_text() == "fits"
+
+
+def test_a_save_removes_what_killed_saves_of_the_same_target_left_staged_and_nothing_else(tmp_path):
+    """A killed save's staging folder (a whole model's size) stayed for good: its random name told no one
+    whether its writer was still running."""
+    from viextract.saving import atomic_directory
+
+    dead, running = 99999999, os.getppid()  # beyond any pid; the process that started these tests
+    names = {
+        "dead": f".model.{dead}.dir.tmp",  # a killed save's
+        "ours_earlier": f".model.{os.getpid()}-3.dir.tmp",  # an earlier process's with our pid (a container's)
+        "running": f".model.{running}.dir.tmp",  # may still be moved in
+        "other": f".other.{dead}.dir.tmp",  # another target's: removed by its own next save
+        "file": f".model.{dead}.tmp",  # a staged file, not a folder
+    }
+    for name in names.values():
+        if name.endswith(".dir.tmp"):
+            (tmp_path / name).mkdir()
+            (tmp_path / name / "config.json").write_text("half a model")
+        else:
+            (tmp_path / name).write_text("x")
+    target = tmp_path / "model"
+    with atomic_directory(target) as in_flight:  # our own save still going on is never touched
+        (in_flight / "config.json").write_text("first")
+        _save_files(target, {"config.json": "second"})
+        assert in_flight.is_dir() and in_flight.parent == tmp_path
+    assert _tree(target) == {"config.json": "first"}
+    kept = {names["running"], names["other"], names["file"]}
+    assert {p.name for p in tmp_path.iterdir()} == {"model"} | kept
+
+
+def test_a_staging_folder_left_by_a_killed_save_is_removed_by_the_next_save(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import textwrap
+
+    target = tmp_path / "model"
+    _save_files(target, {"config.json": "old"})
+    script = textwrap.dedent(f"""
+        import os, signal
+        import viextract.saving as saving
+        with saving.atomic_directory({str(target)!r}) as staging:
+            (staging / "config.json").write_text("new")
+            os.kill(os.getpid(), signal.SIGKILL)
+    """)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    child = subprocess.Popen([sys.executable, "-c", script], stderr=subprocess.PIPE, env=env)
+    _, stderr = child.communicate(timeout=120)
+    assert child.returncode == -signal.SIGKILL, stderr[-2000:]
+    [leftover] = [p for p in tmp_path.iterdir() if p != target]
+    assert leftover.name == f".model.{child.pid}.dir.tmp" and _tree(leftover) == {"config.json": "new"}
+    assert _tree(target) == {"config.json": "old"}
+    _save_files(target, {"config.json": "newer"})
+    assert [p.name for p in tmp_path.iterdir()] == ["model"]
+    assert _tree(target) == {"config.json": "newer"}
+
+
+def test_a_model_named_near_the_length_limit_is_staged_under_a_legal_name(tmp_path):
+    target = tmp_path / ("m" * 250)
+    _save_files(target, {"config.json": "new"})
+    assert [p.name for p in tmp_path.iterdir()] == [target.name]

@@ -336,3 +336,15 @@ def test_a_converted_copy_leaves_out_what_a_killed_onnx_export_left(tiny_tokeniz
     (tmp_path / "bare" / ".model.onnx.1234.tmp").write_bytes(b"half a graph")
     convert_directory(tmp_path / "bare", tmp_path / "packed", to_int8=True)
     assert not list((tmp_path / "packed").glob("*.tmp"))
+
+
+def test_a_converted_copy_leaves_out_a_model_a_killed_save_left_staged(float_and_int8, tmp_path):
+    """`.re.1234.dir.tmp`, a whole relation model a killed save had staged beside `re/`, was copied into the copy."""
+    import shutil
+
+    source = tmp_path / "model"
+    shutil.copytree(float_and_int8[0], source)
+    folders = sorted(p.name for p in source.iterdir() if p.is_dir())
+    shutil.copytree(source / "re", source / ".re.99999999.dir.tmp")
+    convert_directory(source, tmp_path / "packed", to_int8=True)
+    assert sorted(p.name for p in (tmp_path / "packed").iterdir() if p.is_dir()) == folders

@@ -116,7 +116,7 @@ def test_training_writes_a_relation_directory_with_threshold_and_resolved_config
         shares = metrics["single"][kept]
         assert set(stored) <= set(shares) and all(0 <= n <= total for n, total in shares.values())
         assert all(shares[label][0] >= 0.95 * shares[label][1] for label in stored)  # the default single_share
-    assert not list(out.parent.glob(".tmp-*"))
+    assert not list(out.parent.glob(".*.dir.tmp"))
 
 
 def test_the_trained_directory_is_the_re_of_a_full_model(trained, base_model_dir, documents, data_files, tmp_path):

@@ -7,7 +7,7 @@ import contextlib
 import os
 import re
 import shutil
-import tempfile
+import threading
 from collections.abc import Collection, Iterator
 from pathlib import Path
 
@@ -94,6 +94,52 @@ def atomic_file(path: str | os.PathLike) -> Iterator[Path]:
     remove_dead_staging_files(path)
 
 
+# A model being written under a hidden folder beside its target (`.model.1234.dir.tmp`, then `.model.1234-1.dir.tmp`
+# while that is taken), moved into it when whole: as for a staging file, the pid tells a killed save's leftover,
+# a whole model's size, from a save still going on. The `.dir` keeps the two kinds of staged name apart.
+STAGING_DIRECTORY = re.compile(r"\.(?P<name>.{1,40})\.(?P<pid>[0-9]+)(?:-[0-9]+)?\.dir\.tmp")
+
+# This process's staging folders still in use: one of our pid not listed here is a leftover of an earlier process
+# that had the same pid (in a container, every run may have it), so it can be removed.
+_OUR_STAGING: set[Path] = set()
+_STAGING_LOCK = threading.Lock()
+
+
+def _make_staging_directory(target: Path) -> Path:
+    """A new, empty staging folder beside `target`, named for it and for this process."""
+    base = f".{target.name[:40]}.{os.getpid()}"
+    with _STAGING_LOCK:
+        for number in range(10_000):
+            staging = target.with_name(f"{base}{f'-{number}' if number else ''}.dir.tmp")
+            try:
+                staging.mkdir()
+            except FileExistsError:
+                continue
+            _OUR_STAGING.add(staging)
+            return staging
+    raise FileExistsError(f"{target.parent}: no free staging folder name {base}-N.dir.tmp")
+
+
+def _release_staging_directory(staging: Path) -> None:
+    with _STAGING_LOCK:
+        _OUR_STAGING.discard(staging)
+
+
+def remove_dead_staging_directories(target: Path) -> None:
+    """Delete the staging folders of `target` that saves no longer running left beside it (killed by kill -9 or a
+    power cut before their moves): each is a whole or partial model, never read. A running process's, or one
+    this process is still writing, is left alone."""
+    for leftover in target.parent.iterdir():
+        match = STAGING_DIRECTORY.fullmatch(leftover.name)
+        if match is None or match["name"] != target.name[:40] or not leftover.is_dir() or leftover.is_symlink():
+            continue
+        pid = int(match["pid"])
+        with _STAGING_LOCK:  # a name is only reused once the folder is gone, so the check stays true
+            dead = leftover not in _OUR_STAGING if pid == os.getpid() else not _process_running(pid)
+        if dead:
+            shutil.rmtree(leftover, ignore_errors=True)
+
+
 @contextlib.contextmanager
 def atomic_directory(target: str | os.PathLike, owned: Collection[str] = ()) -> Iterator[Path]:
     """Yield a fresh staging directory beside `target`; on success its entries are moved into `target`.
@@ -101,16 +147,17 @@ def atomic_directory(target: str | os.PathLike, owned: Collection[str] = ()) -> 
     Each entry the save wrote replaces the entry of that name in `target`, and each name in `owned`
     that it did not write is removed (a model's old `re/` when the new one has none); everything
     else in `target` (a user's notes, another tool's files) is left alone. When `target` holds
-    nothing else, the whole directory is swapped in one rename. On any error (or a kill) before
-    the moves the previous `target` is left as it was; the staging directory is removed, or left
-    with a `.tmp-` name that never shadows a model. A kill during the renames leaves the old entry
-    whole under a hidden `.old-NAME-PID` name, which the next save of NAME there removes.
+    nothing else, the whole directory is swapped in one rename. On any error before the moves the
+    previous `target` is left as it was and the staging directory is removed; a kill leaves it with a
+    hidden `.NAME.PID.dir.tmp` name that never shadows a model, removed by the next save of NAME there.
+    A kill during the renames leaves the old entry whole under a hidden `.old-NAME-PID` name, which the
+    next save of NAME there removes too.
     """
     target = check_save_target(target)
     if target.is_symlink():  # save through the link: renaming the link itself would strand its folder
         target = target.resolve()
     target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".tmp-{target.name}-", dir=target.parent))
+    staging = _make_staging_directory(target)
     try:
         yield staging
         _make_readable(staging)
@@ -123,11 +170,14 @@ def atomic_directory(target: str | os.PathLike, owned: Collection[str] = ()) -> 
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+    finally:
+        _release_staging_directory(staging)
+    remove_dead_staging_directories(target)
 
 
 def _make_readable(staging: Path) -> None:
-    """Modes as for any file the user creates (umask applied): mkdtemp makes the folder private (0700)
-    and safetensors writes weights as 0600, so a saved model was unreadable to the user's group."""
+    """Modes as for any file the user creates (umask applied): safetensors writes weights as 0600, and a
+    tool may make its folders private, so a saved model was unreadable to the user's group."""
     probe = staging / ".viextract-mode-probe"
     probe.touch()
     file_mode = probe.stat().st_mode & 0o777

@@ -28,7 +28,7 @@ import numpy as np
 import torch
 
 from .errors import ModelLoadError
-from .saving import INCOMPLETE_SAVE, STAGING_FILE, atomic_directory
+from .saving import INCOMPLETE_SAVE, STAGING_DIRECTORY, STAGING_FILE, atomic_directory
 
 STORAGE_KEY = "viextract_storage"
 INT8_ROWWISE = "int8-rowwise"
@@ -259,6 +259,8 @@ def _convert_into(source: Path, target: Path, to_int8: bool) -> None:
 
     target.mkdir(exist_ok=True)
     for item in source.iterdir():
+        if item.is_dir() and STAGING_DIRECTORY.fullmatch(item.name):
+            continue  # what a killed save left (`.re.1234.dir.tmp`): a whole model's size, no part of this one
         if item.is_dir():
             if _is_model_dir(item):
                 _convert_into(item, target / item.name, to_int8)
