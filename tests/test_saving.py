@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
+import torch
 
 from viextract import Extractor
 from viextract.relations import RelationExtractor
@@ -378,3 +379,29 @@ def test_a_model_named_near_the_length_limit_is_staged_under_a_legal_name(tmp_pa
     target = tmp_path / ("m" * 250)
     _save_files(target, {"config.json": "new"})
     assert [p.name for p in tmp_path.iterdir()] == [target.name]
+
+
+def test_a_relation_model_save_that_fails_midway_leaves_the_previous_one_whole(full_model_dir, tmp_path, monkeypatch):
+    """RelationExtractor.save_pretrained wrote straight into the folder unless asked for atomic=True: new weights
+    beside the old tokenizer, or half a weights file, once a save failed or was killed midway."""
+    import shutil
+
+    target = tmp_path / "re"
+    shutil.copytree(full_model_dir / "re", target)
+    before = _bytes(target)
+    relations = RelationExtractor.from_pretrained(full_model_dir / "re", device="cpu")
+    with torch.no_grad():
+        next(relations.model.parameters()).add_(1.0)  # other weights than those saved before
+
+    def fail(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(relations.tokenizer, "save_pretrained", fail)
+    with pytest.raises(OSError, match="No space left"):
+        relations.save_pretrained(target)
+    assert _bytes(target) == before
+    assert [p.name for p in tmp_path.iterdir()] == ["re"]
+
+
+def _bytes(folder):
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*") if p.is_file()}

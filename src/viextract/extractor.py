@@ -237,7 +237,7 @@ class Extractor:
             self.ner_model.save_pretrained(staging / "ner", safe_serialization=True)
             self.tokenizer.save_pretrained(staging / "ner")
             if self.relation_extractor is not None:
-                self.relation_extractor.save_pretrained(staging / "re", verbose=verbose)
+                self.relation_extractor.save_pretrained(staging / "re", atomic=False, verbose=verbose)
             _write_records(staging, self.training_records, has_relations=self.relation_extractor is not None)
             if self.training_metrics:  # the same weights: their dev scores go with them, into the card
                 (staging / "ner" / METRICS_FILE).write_text(

@@ -451,8 +451,10 @@ class RelationExtractor:
         return cls(model, tokenizer)
 
     @quiet_unless_verbose
-    def save_pretrained(self, directory: str | os.PathLike, atomic: bool = False, *, verbose: bool = False) -> None:
-        """Write config.json, model.safetensors, vocab.txt and bpe.codes (staged, then moved in, if `atomic`).
+    def save_pretrained(self, directory: str | os.PathLike, atomic: bool = True, *, verbose: bool = False) -> None:
+        """Write config.json, model.safetensors, vocab.txt and bpe.codes, staged beside `directory` and then
+        moved in, so that a save that fails or is killed leaves the previous model whole. `atomic=False`
+        writes straight into `directory`: for a caller that is itself writing into a staging folder.
 
         Other files in `directory` are left alone. An int8-quantized model cannot be saved. Nothing is
         printed unless `verbose=True`.
@@ -461,7 +463,7 @@ class RelationExtractor:
         directory = check_save_target(directory)
         if atomic:
             with atomic_directory(directory) as staging:
-                self.save_pretrained(staging, verbose=verbose)
+                self.save_pretrained(staging, atomic=False, verbose=verbose)
             return
         Path(directory).mkdir(parents=True, exist_ok=True)
         self.model.save_pretrained(str(directory), safe_serialization=True)

@@ -488,7 +488,7 @@ def save_model(model, tokenizer, config: ReConfig, output_dir: Path, metadata: d
     provenance = metadata.get("provenance") or trained_provenance(config.base_model, [], *gold_origins(config))
     model.config.viextract[PROVENANCE_KEY] = provenance
     with atomic_directory(output_dir) as staging:
-        RelationExtractor(model, tokenizer).save_pretrained(staging)
+        RelationExtractor(model, tokenizer).save_pretrained(staging, atomic=False)
         config.save(staging)
         (staging / METRICS_FILENAME).write_text(json.dumps(jsonable(metadata), indent=2) + "\n", encoding="utf-8")
 
