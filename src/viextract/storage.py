@@ -28,11 +28,11 @@ import numpy as np
 import torch
 
 from .errors import ModelLoadError
+from .loading import WEIGHTS_FILE
 from .saving import INCOMPLETE_SAVE, STAGING_DIRECTORY, STAGING_FILE, atomic_directory
 
 STORAGE_KEY = "viextract_storage"
 INT8_ROWWISE = "int8-rowwise"
-WEIGHTS_FILE = "model.safetensors"
 INT8_SUFFIX, SCALE_SUFFIX = ".int8", ".scale"
 
 
