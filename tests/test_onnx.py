@@ -311,6 +311,34 @@ def test_a_missing_onnx_path_is_named_in_the_export_advice(tiny_ner_dir, tmp_pat
     assert repr(str(target)) in str(error.value)
 
 
+def test_the_export_advice_gives_the_command_that_writes_the_missing_graph(tiny_ner_dir, tmp_path, capfd):
+    """It named only the Python function, though `viextract export-onnx` writes the same graph from a shell."""
+    import shlex
+    import shutil
+
+    from viextract.cli import main
+    from viextract.errors import ModelLoadError
+
+    model = tmp_path / "model"
+    shutil.copytree(tiny_ner_dir, model)
+    for onnx_path, int8, flags in [
+        (None, True, ["--int8"]),
+        (tmp_path / "exports" / "model.onnx", False, ["--out", str(tmp_path / "exports")]),
+    ]:
+        with pytest.raises(ModelLoadError, match="no ONNX model") as error:
+            load_onnx_extractor(model, onnx_path, int8=int8)
+        *_, command = str(error.value).partition(", or from a shell: ")
+        assert shlex.split(command) == ["viextract", "export-onnx", str(model), *flags]
+        assert main(shlex.split(command)[1:]) == 0  # it writes the graph asked for
+        load_onnx_extractor(model, onnx_path, int8=int8)
+    assert capfd.readouterr() == ("", "")
+    # A name the command does not write, or a folder it would not write into: only the function is offered.
+    (tmp_path / "exports" / "notes.txt").write_text("mine")
+    for onnx_path in (tmp_path / "own.onnx", tmp_path / "exports" / "model_int8.onnx"):
+        with pytest.raises(ModelLoadError, match=r"export_ner\(.*\)$"):
+            load_onnx_extractor(model, onnx_path, int8=True)
+
+
 def test_what_an_export_killed_midway_leaves_is_ignored_then_removed_by_the_next(tiny_ner_dir, exported, tmp_path):
     """kill -9 between writing and renaming left `.model.onnx.PID.tmp` beside the graph, for good: as large as
     the graph, and copied along by a conversion. The next export removes it; a running process's stays."""
@@ -403,7 +431,8 @@ def test_a_graph_of_another_exporter_is_refused_at_load_naming_what_differs(tiny
     graph = export_own_graph(tiny_ner_dir / "ner", tmp_path / "own.onnx", **own)
     with pytest.raises(ModelLoadError, match=rf"own\.onnx: not a graph viextract can run: {problem}") as error:
         load_onnx_extractor(tiny_ner_dir, graph)
-    assert "as viextract.onnx.export_ner writes: export the model again with it" in str(error.value)
+    advice = "export the model again with it (or from a shell with `viextract export-onnx MODEL`)"
+    assert advice in str(error.value)
 
 
 def test_a_graph_that_also_takes_token_type_ids_runs_as_on_torch(tiny_ner_dir, tmp_path):

@@ -26,6 +26,7 @@ import inspect
 import logging
 import os
 import re
+import shlex
 import warnings
 from pathlib import Path
 from types import SimpleNamespace
@@ -134,6 +135,36 @@ def export_ner(
     return quantized
 
 
+# Where a graph is missing or unusable: the function, and the command for those who work from a shell.
+REEXPORT = "viextract.onnx.export_ner (or from a shell with `viextract export-onnx MODEL`)"
+
+
+def _export_advice(model: str | os.PathLike, output: Path | None, revision: str | None, int8: bool) -> str:
+    """The export_ner call that writes `output` (default: beside the weights), and the `viextract export-onnx`
+    line that does the same where the command can: it writes only model.onnx (and model_int8.onnx), into an
+    --out folder that is new or holds an earlier export."""
+    call = f"viextract.onnx.export_ner({str(model)!r}{f', output={str(output)!r}' if output is not None else ''}"
+    call += f"{f', revision={revision!r}' if revision else ''}{', int8=True' if int8 else ''})"
+    words = ["viextract", "export-onnx", str(model)]
+    if output is not None:
+        if output.name != (ONNX_INT8_FILE if int8 else ONNX_FILE) or not _command_writes_into(output.parent):
+            return call
+        words += ["--out", str(output.parent)]
+    words += ["--revision", revision] if revision else []
+    words += ["--int8"] if int8 else []
+    return f"{call}, or from a shell: {shlex.join(words)}"
+
+
+def _command_writes_into(folder: Path) -> bool:
+    from .export_command import OutFolderError, check_out_folder
+
+    try:
+        check_out_folder(str(folder))
+    except OutFolderError:
+        return False
+    return True
+
+
 def hub_source(path_or_repo_id: str | os.PathLike, root: Path) -> dict[str, str]:
     """The repo id and commit a model fetched from the Hub came from, as graph metadata; {} for a local folder.
 
@@ -225,7 +256,7 @@ def check_exported_from(session, path: Path, ner_dir: Path) -> None:
     if stamped is not None and stamped != weights_digest(ner_dir):
         raise ModelLoadError(
             f"{path}: exported from other weights than {ner_dir / WEIGHTS_FILE} (retrained or replaced since); "
-            f"export it again with viextract.onnx.export_ner"
+            f"export it again with {REEXPORT}"
         )
 
 
@@ -236,9 +267,7 @@ def _open_session(ort, path: Path, options):
     try:
         return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
     except (state.InvalidProtobuf, state.InvalidArgument, state.InvalidGraph) as error:
-        raise ModelLoadError(
-            f"{path}: not a whole ONNX graph ({error}); export it again with viextract.onnx.export_ner"
-        ) from error
+        raise ModelLoadError(f"{path}: not a whole ONNX graph ({error}); export it again with {REEXPORT}") from error
 
 
 # What OnnxTokenClassifier feeds and reads; a graph may also take token_type_ids (fed zeros, as torch
@@ -261,7 +290,8 @@ def check_graph_signature(session, path: Path) -> None:
         found = ", ".join(f"{a.name} ({a.type}, {a.shape})" for a in [*session.get_inputs(), *session.get_outputs()])
         raise ModelLoadError(
             f"{path}: not a graph viextract can run: {'; '.join(problems)}. It has {found}; viextract needs "
-            f"{GRAPH_SIGNATURE}, as viextract.onnx.export_ner writes: export the model again with it"
+            f"{GRAPH_SIGNATURE}, as viextract.onnx.export_ner writes: export the model again with it "
+            f"(or from a shell with `viextract export-onnx MODEL`)"
         )
 
 
@@ -295,7 +325,7 @@ def check_label_count(session, path: Path, ner_dir: Path, count: int) -> None:
     if isinstance(columns, int) and columns != count:
         raise ModelLoadError(
             f"{path}: gives {columns} labels a token but {ner_dir / 'config.json'} has {count} in 'id2label'; "
-            f"export it again with viextract.onnx.export_ner"
+            f"export it again with {REEXPORT}"
         )
 
 
@@ -379,10 +409,9 @@ def load_onnx_extractor(
         example = path / (ONNX_INT8_FILE if int8 else ONNX_FILE)
         raise ModelLoadError(f"{path}: a folder, not an ONNX file; pass the file, e.g. {example}")
     if not path.is_file():
+        output = path if onnx_path is not None else None
         raise ModelLoadError(
-            f"{path}: no ONNX model; write it first with viextract.onnx.export_ner({str(path_or_repo_id)!r}"
-            f"{f', output={str(path)!r}' if onnx_path is not None else ''}"
-            f"{f', revision={revision!r}' if revision else ''}{', int8=True' if int8 else ''})"
+            f"{path}: no ONNX model; write it first with " + _export_advice(path_or_repo_id, output, revision, int8)
         )
     with ner_load_errors(ner_dir):
         config = AutoConfig.from_pretrained(str(ner_dir))
