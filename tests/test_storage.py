@@ -348,3 +348,17 @@ def test_a_converted_copy_leaves_out_a_model_a_killed_save_left_staged(float_and
     shutil.copytree(source / "re", source / ".re.99999999.dir.tmp")
     convert_directory(source, tmp_path / "packed", to_int8=True)
     assert sorted(p.name for p in (tmp_path / "packed").iterdir() if p.is_dir()) == folders
+
+
+def test_a_converted_copy_leaves_out_an_old_model_set_aside_and_a_staged_card(float_and_int8, tmp_path):
+    """`.old-ner-1234` (an old `ner/` a killed save set aside) was converted into the copy as a second model,
+    and `.README.md.1234.tmp` (a card being written) copied as it was."""
+    import shutil
+
+    source = tmp_path / "model"
+    shutil.copytree(float_and_int8[0], source)
+    names = sorted(p.name for p in source.iterdir())
+    shutil.copytree(source / "ner", source / ".old-ner-99999999")
+    (source / ".README.md.99999999.tmp").write_text("half a card", encoding="utf-8")
+    convert_directory(source, tmp_path / "packed", to_int8=True)
+    assert sorted(p.name for p in (tmp_path / "packed").iterdir()) == names

@@ -23,9 +23,8 @@ def file_in_the_way(path: str | os.PathLike) -> Path | None:
 
 
 # A file being written under a hidden name beside its target, renamed over it when whole (`.model.onnx.1234.tmp`):
-# the process id tells a leftover of a killed writer from a write still going on.
-# Short, so that a name near the 255-byte limit can still be staged; the pid keeps two writers apart and tells
-# whether the writer of a leftover is still running.
+# the process id keeps two writers apart and tells a leftover of a killed writer from a write still going on.
+# Short, so that a name near the 255-byte limit can still be staged.
 STAGING_FILE = re.compile(r"\.(?P<name>.{1,40})\.(?P<pid>[0-9]+)\.tmp")
 
 
@@ -260,6 +259,12 @@ def _aside_name(path: Path) -> Path:
 
 
 _LEFTOVER = re.compile(r"\.old-(?P<name>.+)-\d+(?:\.\d+)?")
+
+
+def is_save_leftover(name: str) -> bool:
+    """True for the hidden names a save or write in progress, or killed, uses beside its target: a staged file
+    or folder (`.model.onnx.1234.tmp`, `.re.1234.dir.tmp`) or an old entry set aside (`.old-ner-1234`)."""
+    return any(pattern.fullmatch(name) for pattern in (STAGING_FILE, STAGING_DIRECTORY, _LEFTOVER))
 
 
 def leftovers(folder: Path, names: Collection[str]) -> list[Path]:

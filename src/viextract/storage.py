@@ -29,7 +29,7 @@ import torch
 
 from .errors import ModelLoadError
 from .loading import WEIGHTS_FILE
-from .saving import INCOMPLETE_SAVE, STAGING_DIRECTORY, STAGING_FILE, atomic_directory
+from .saving import INCOMPLETE_SAVE, atomic_directory, is_save_leftover
 
 STORAGE_KEY = "viextract_storage"
 INT8_ROWWISE = "int8-rowwise"
@@ -248,10 +248,8 @@ def _is_model_dir(directory: Path) -> bool:
 
 def _made_from_weights(name: str) -> bool:
     """Files rewritten from the converted weights, or traced from the old ones (an ONNX export names their
-    digest, so a copy would only be refused when loaded), whole or as a killed export left them
-    (`.model.onnx.1234.tmp`)."""
-    staged = STAGING_FILE.fullmatch(name)
-    return name in (WEIGHTS_FILE, "config.json") or (staged["name"] if staged else name).endswith(".onnx")
+    digest, so a copy would only be refused when loaded)."""
+    return name in (WEIGHTS_FILE, "config.json") or name.endswith(".onnx")
 
 
 def _convert_into(source: Path, target: Path, to_int8: bool) -> None:
@@ -259,8 +257,8 @@ def _convert_into(source: Path, target: Path, to_int8: bool) -> None:
 
     target.mkdir(exist_ok=True)
     for item in source.iterdir():
-        if item.is_dir() and STAGING_DIRECTORY.fullmatch(item.name):
-            continue  # what a killed save left (`.re.1234.dir.tmp`): a whole model's size, no part of this one
+        if is_save_leftover(item.name):
+            continue  # what a killed save left (`.re.1234.dir.tmp`, `.old-ner-1234`): no part of this model
         if item.is_dir():
             if _is_model_dir(item):
                 _convert_into(item, target / item.name, to_int8)
