@@ -17,10 +17,13 @@ from training.pretraining.mlm_model import schedule_factor
 from training.pretraining.text import (
     HELD_OUT_CORPUS_IDS,
     corpus_train_documents,
+    extra_written_sources,
     gold_words_to_model_form,
     read_conllu_words,
     ud_vtb_source,
 )
+from training.pretraining.text import main as text_main
+from viextract.inputs import InputError
 
 UD_DIR = SHARED / "data" / "ud_vietnamese_vtb"
 
@@ -256,3 +259,38 @@ def test_a_text_file_rewrite_killed_midway_keeps_the_earlier_text_and_its_source
     with pytest.raises(KeyboardInterrupt):
         write_text_file([TextSource("new", "test", "new text", [["hai", "câu"]])], path)
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+
+
+def _corpus_dir(tmp_path: Path, corpus: str, splits: str = '{"train": ["a"]}') -> Path:
+    (tmp_path / "corpus.jsonl").write_text(corpus, encoding="utf-8")
+    (tmp_path / "splits.json").write_text(splits, encoding="utf-8")
+    return tmp_path
+
+
+@pytest.mark.parametrize(
+    ("corpus", "splits", "message"),
+    [
+        ('{"id": "a", "text": "x"}\n{"id": "b", \n', '{"train": ["a"]}', r"corpus\.jsonl:2: json: invalid JSON"),
+        ('{"id": "a", "text": "x"}\n{"id": "b"}\n', '{"train": ["a"]}', r"corpus\.jsonl:2: text: missing"),
+        ('{"id": "a", "text": "x"}\n[1]\n', '{"train": ["a"]}', r"corpus\.jsonl:2: document: expected a JSON object"),
+        ('{"id": "a", "text": "x"}\n', '{"train": ["a"],\n "dev": ["a"]}', r"splits\.json:2: dev: document 'a'"),
+        ('{"id": "a", "text": "x"}\n', '{"train": ["a"]\n', r"splits\.json:2: json: invalid JSON"),
+    ],
+)
+def test_bad_corpus_or_splits_file_names_file_line_and_field(tmp_path, corpus, splits, message):
+    with pytest.raises(InputError, match=message):
+        corpus_train_documents(_corpus_dir(tmp_path, corpus, splits))
+
+
+def test_bad_train_extra_file_names_file_line_and_field(tmp_path):
+    (tmp_path / "data").mkdir()
+    (tmp_path / "extra.jsonl").write_text('{"id": "e", "text": 3}\n', encoding="utf-8")
+    (tmp_path / "data" / "splits.json").write_text('{"train_extra": ["extra.jsonl"]}', encoding="utf-8")
+    with pytest.raises(InputError, match=r"extra\.jsonl:1: text: expected a string, got int"):
+        extra_written_sources(tmp_path / "data", "syllables")
+
+
+def test_text_command_reports_a_bad_corpus_in_one_line(tmp_path, capsys):
+    data = _corpus_dir(tmp_path, '{"id": "a", "text": "x"}\n{oops}\n')
+    assert text_main(["--data-dir", str(data), "--ud-dir", str(tmp_path)]) == 2
+    assert re.search(r"^error: \S*corpus\.jsonl:2: json: invalid JSON", capsys.readouterr().err)

@@ -25,6 +25,7 @@ import argparse
 import json
 import logging
 import os
+import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -171,26 +172,52 @@ def read_vlsp2013_words(path: Path) -> list[list[str]]:
     return sentences
 
 
-def _read_jsonl(path: Path) -> list[dict]:
-    with path.open(encoding="utf-8") as f:
-        return [json.loads(line) for line in f if line.strip()]
+def read_text_documents(path: Path) -> list[dict]:
+    """The documents of a JSONL file, each an object with a string `id` and `text`; InputError naming the
+    file, line and field at fault (json.loads gave a traceback, and a missing `text` a KeyError)."""
+    from ..data.documents import DataError
+    from ..data.files import read_jsonl
+
+    try:
+        rows = read_jsonl(path)
+    except DataError as error:
+        raise InputError(str(error)) from None
+    for number, row in rows:
+        if not isinstance(row, dict):
+            raise InputError(f"{path}:{number}: document: expected a JSON object, got {type(row).__name__}")
+        for key in ("id", "text"):
+            if not isinstance(row.get(key), str):
+                problem = "missing" if key not in row else f"expected a string, got {type(row[key]).__name__}"
+                raise InputError(f"{path}:{number}: {key}: {problem}")
+    return [row for _, row in rows]
+
+
+def read_splits_file(path: Path) -> dict[str, list[str]]:
+    """splits.json checked by training.data's reader; InputError naming the file, line and key at fault."""
+    from ..data.documents import DataError
+    from ..data.splits import read_splits
+
+    try:
+        return read_splits(path)
+    except DataError as error:
+        raise InputError(str(error)) from None
 
 
 def corpus_train_documents(data_dir: Path) -> tuple[list[dict], str]:
     """Train documents of the corpus and a note saying which files they came from."""
     splits_path, corpus_path = data_dir / "splits.json", data_dir / "corpus.jsonl"
     if splits_path.is_file() and corpus_path.is_file():
-        splits = json.loads(splits_path.read_text(encoding="utf-8"))
+        splits = read_splits_file(splits_path)
         train_ids = set(splits.get("train", []))
         not_train = set(splits.get("dev", [])) | set(splits.get("test", [])) | HELD_OUT_CORPUS_IDS
         if train_ids & not_train:
             raise ValueError(f"{splits_path}: ids both in train and in dev/test: {sorted(train_ids & not_train)}")
-        docs = [d for d in _read_jsonl(corpus_path) if d["id"] in train_ids]
+        docs = [d for d in read_text_documents(corpus_path) if d["id"] in train_ids]
         return docs, f"{corpus_path.name} filtered by {splits_path.name}['train']"
     cleaned = data_dir / "passes" / "cleaned.jsonl"
     if not cleaned.is_file():
         return [], "none found"
-    docs = [d for d in _read_jsonl(cleaned) if d["id"] not in HELD_OUT_CORPUS_IDS]
+    docs = [d for d in read_text_documents(cleaned) if d["id"] not in HELD_OUT_CORPUS_IDS]
     return docs, f"passes/{cleaned.name} minus dev/test ids {sorted(HELD_OUT_CORPUS_IDS)} (no splits.json yet)"
 
 
@@ -214,7 +241,7 @@ def extra_files(data_dir: Path) -> list[Path]:
     """Training-only text files: `splits.json["train_extra"]` (repo-relative), else extra_written.jsonl."""
     splits_path = data_dir / "splits.json"
     if splits_path.is_file():
-        listed = json.loads(splits_path.read_text(encoding="utf-8")).get("train_extra")
+        listed = read_splits_file(splits_path).get("train_extra")
         if listed is not None:
             return [data_dir.parent / name for name in listed]
     return [data_dir / "extra_written.jsonl"]
@@ -226,7 +253,7 @@ def extra_written_sources(data_dir: Path, segmenter: str) -> list[TextSource]:
         if not path.is_file():
             logger.warning("%s is listed as training text but does not exist yet; skipped", path)
             continue
-        docs = [d for d in _read_jsonl(path) if d.get("id") not in HELD_OUT_CORPUS_IDS]
+        docs = [d for d in read_text_documents(path) if d.get("id") not in HELD_OUT_CORPUS_IDS]
         source = TextSource(path.stem, f"data/{path.name}", "the project's own written texts (training only)")
         source.sentences = segment_documents((d["text"] for d in docs), segmenter)
         source.details = {"documents": len(docs), "segmenter": segmenter}
@@ -374,7 +401,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--write-text", type=Path, help="write the training sentences here, one per line")
     parser.add_argument("--heldout-out", type=Path, help="write the held-out (UD VTB test) sentences here")
     args = parser.parse_args(argv)
-    text = collect_pretraining_text(args.data_dir, args.ud_dir, segmenter=args.segmenter)
+    try:
+        text = collect_pretraining_text(args.data_dir, args.ud_dir, segmenter=args.segmenter)
+    except (FileNotFoundError, InputError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     print(format_summary(text.summary()))
     if args.write_text:
         write_text_file(text.train, args.write_text)
