@@ -99,3 +99,14 @@ def test_training_imports_itself_only_relatively():
                 f"{path.relative_to(TRAINING.parent)}:{node.lineno}" for n in names if n.split(".")[0] == "training"
             ]
     assert not absolute, absolute
+
+
+def test_the_default_splits_file_is_written_out_once():
+    """Four modules each spelt "data/splits.json"; one changed alone, commands would disagree on the default."""
+    holders = [
+        str(path.relative_to(TRAINING.parent))
+        for path in training_files()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.Constant) and node.value == "data/splits.json"
+    ]
+    assert holders == ["training/data/documents.py"]

@@ -17,7 +17,7 @@ from viextract.labels import (
 
 from ..pipes import quiet_pipe
 from .checks import check_conventions
-from .documents import DataError
+from .documents import DEFAULT_SPLITS_FILE, DataError
 from .files import load_numbered_documents, require_documents
 from .stats import count_labels, format_stats, split_stats
 
@@ -31,7 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     validate.add_argument("files", nargs="+", type=Path)
     stats = commands.add_parser("stats", help="entity and relation counts per split")
-    stats.add_argument("--splits", type=Path, default=Path("data/splits.json"))
+    stats.add_argument("--splits", type=Path, default=Path(DEFAULT_SPLITS_FILE))
     stats.add_argument("--data-dir", type=Path, default=None)
     args = parser.parse_args(argv)
 

@@ -16,6 +16,8 @@ from typing import Any
 
 SPLIT_NAMES = ("train", "dev", "test")
 CORPUS_FILE = "corpus.jsonl"
+# Where every command looks for the splits file unless told: relative to the directory it runs in.
+DEFAULT_SPLITS_FILE = "data/splits.json"
 
 
 class DataError(ValueError):

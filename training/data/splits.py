@@ -5,14 +5,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from .documents import CORPUS_FILE, SPLIT_NAMES, DataError, Document, field_error
+from .documents import CORPUS_FILE, DEFAULT_SPLITS_FILE, SPLIT_NAMES, DataError, Document, field_error
 from .files import load_documents, load_numbered_documents
 from .json_text import read_json
 
 
 def load_split(
     split_name: str,
-    splits_path: str | Path = "data/splits.json",
+    splits_path: str | Path = DEFAULT_SPLITS_FILE,
     data_dir: str | Path | None = None,
     without: str | Path | None = None,
 ) -> list[Document]:
@@ -76,7 +76,7 @@ def select_split_documents(
 
 
 def load_train_extra(
-    splits_path: str | Path = "data/splits.json",
+    splits_path: str | Path = DEFAULT_SPLITS_FILE,
     data_dir: str | Path | None = None,
     known: set[str] | None = None,
 ) -> list[Document]:

@@ -10,7 +10,7 @@ from typing import Any
 
 from viextract.arguments import BATCH_SIZE_HELP, check_device, check_positive_int
 
-from ..data.documents import DataError, Document
+from ..data.documents import DEFAULT_SPLITS_FILE, DataError, Document
 from ..data.files import require_documents
 from ..data.json_text import write_json
 from ..data.splits import select_split_documents
@@ -20,7 +20,6 @@ logger = logging.getLogger(__name__)
 
 
 SPLITS = ("train", "dev", "test")
-DEFAULT_SPLITS = "data/splits.json"
 
 
 def add_docs_options(parser: argparse.ArgumentParser) -> None:
@@ -33,7 +32,7 @@ def add_docs_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--splits",
         help="splits file: the document ids that --docs picks from --data, and the train_extra files of --kfold "
-        f"(default: {DEFAULT_SPLITS}; its train_extra join the folds only when --data is its corpus.jsonl)",
+        f"(default: {DEFAULT_SPLITS_FILE}; its train_extra join the folds only when --data is its corpus.jsonl)",
     )
 
 
@@ -61,7 +60,7 @@ def _device(text: str) -> str:
 def resolve_splits(args: argparse.Namespace) -> None:
     """`args.splits` made the default file when not given; `args.splits_given` says whether it was."""
     args.splits_given = args.splits is not None
-    args.splits = args.splits or DEFAULT_SPLITS
+    args.splits = args.splits or DEFAULT_SPLITS_FILE
 
 
 def select_documents(

@@ -21,9 +21,10 @@ import yaml
 from viextract.saving import atomic_file
 from viextract.segment import DEFAULT_SEGMENTER, SEGMENTERS
 
+from ..data.documents import DEFAULT_SPLITS_FILE
+
 DEFAULT_BASE_MODEL = "vinai/phobert-base"  # MIT; vinai/phobert-base-v2 is AGPL-3.0: allowed, never the default
 CONFIG_FILENAME = "training_config.yaml"
-DEFAULT_SPLITS_FILE = "data/splits.json"  # splits_file's default, relative to the directory the command runs in
 # transformers' schedules that need no arguments beyond warm-up and the step count.
 LR_SCHEDULERS = (
     "linear", "cosine", "cosine_with_restarts", "polynomial", "constant", "constant_with_warmup", "inverse_sqrt"

@@ -28,6 +28,7 @@ from viextract.loading import check_ner_labels, read_config, split_model_dir
 from viextract.saving import atomic_directory, check_save_target
 from viextract.storage import convert_directory
 
+from ..data.documents import DEFAULT_SPLITS_FILE
 from ..pipes import quiet_pipe
 
 logger = logging.getLogger(__name__)
@@ -121,7 +122,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--max-f1-loss", type=float, default=0.5, help="points of dev F1 a smaller copy may lose")
     parser.add_argument(
         "--splits",
-        default="data/splits.json",
+        default=DEFAULT_SPLITS_FILE,
         help="splits file (ids of corpus.jsonl beside it) whose dev documents check the copy",
     )
     args = parser.parse_args(argv)

@@ -35,6 +35,7 @@ import shlex
 from pathlib import Path
 from typing import Any
 
+from ..data.documents import DEFAULT_SPLITS_FILE
 from .card_data import (
     LEVELS,
     SPLITS,
@@ -272,7 +273,7 @@ def _evaluation_command(obj: dict[str, Any], task: str, split: str, evaluation: 
         return None
     splits = obj.get("splits")
     # The splits file --docs (and k-fold's train_extra) read; the default is left out, as the user would.
-    splits = f" --splits {splits}" if isinstance(splits, str) and splits != DEFAULT_SPLITS else ""
+    splits = f" --splits {splits}" if isinstance(splits, str) and splits != DEFAULT_SPLITS_FILE else ""
     if split == "kfold":
         docs = f" --docs {evaluation.docs}" if evaluation.docs and evaluation.docs != "all" else ""
         docs += splits + (" --no-extra" if obj.get("no_extra") is True else "")
@@ -295,9 +296,6 @@ def _evaluation_command(obj: dict[str, Any], task: str, split: str, evaluation: 
     docs = evaluation.docs or split
     docs = f" --docs {docs}{splits}" if docs != "all" else ""
     return f"python -m training.evaluation.evaluate {task} --model {model} --data {data}{docs}"
-
-
-DEFAULT_SPLITS = "data/splits.json"  # evaluate's --splits default
 
 
 def _overrides(obj: dict[str, Any]) -> str:

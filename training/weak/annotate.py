@@ -28,7 +28,7 @@ from viextract.labels import ENTITY_LABELS, RELATION_LABELS
 from viextract.normalize import normalize_text
 
 from ..data.checks import check_document, sentence_bounds
-from ..data.documents import DataError, Document, EntitySpan, RelationSpan, field_error
+from ..data.documents import DEFAULT_SPLITS_FILE, DataError, Document, EntitySpan, RelationSpan, field_error
 from ..data.files import load_documents, print_documents, read_utf8
 from ..evaluation.metrics import Scores, score_items, score_spans
 from ..evaluation.runs import select_documents
@@ -135,7 +135,7 @@ def _evaluate_main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m training.weak.annotate evaluate")
     parser.add_argument("--gold", type=Path, default=Path("data/corpus.jsonl"))
     parser.add_argument("--docs", choices=("test", "all"), default="test")
-    parser.add_argument("--splits", type=Path, default=Path("data/splits.json"))
+    parser.add_argument("--splits", type=Path, default=Path(DEFAULT_SPLITS_FILE))
     args = parser.parse_args(argv)
     try:
         documents = select_documents(load_documents(args.gold), args.docs, args.splits, args.gold)

@@ -33,7 +33,7 @@ from tqdm.auto import tqdm
 from viextract.normalize import normalize_text
 from viextract.segment import split_tokens
 
-from ..data.documents import CORPUS_FILE, DataError, Document
+from ..data.documents import CORPUS_FILE, DEFAULT_SPLITS_FILE, DataError, Document
 from ..data.files import check_output_file, load_numbered_documents, read_utf8, save_documents
 from ..data.splits import extra_path, load_split, read_splits
 from ..pipes import quiet_pipe
@@ -165,7 +165,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--min-entities", type=int, default=1, help="drop sentences with fewer weak entities")
     parser.add_argument(
         "--splits",
-        default="data/splits.json",
+        default=DEFAULT_SPLITS_FILE,
         help="splits file (ids of corpus.jsonl beside it): its dev/test strings stay out",
     )
     return parser
