@@ -288,8 +288,8 @@ def _settle(previous: dict, settings: dict, shards_hold_input: Callable[[], bool
     if _touched_before_input_digest(previous, settings) and shards_hold_input():
         settled.update(input_files=settings["input_files"], input_sha256=_digests(settings)["input_sha256"]())
         notes.append(
-            "the input has new modification times, and this output was made before its bytes were recorded "
-            "(input_sha256); it resumes because the input's sizes, ids and entity texts match the complete shards"
+            "the input has new modification or change times (a touch, a chmod, a copy back), and this output was "
+            "made before its bytes were recorded (input_sha256); it resumes because the input's sizes, ids and entity texts match the complete shards"
         )
     return settled
 

@@ -269,15 +269,22 @@ def _write_manifest(manifest: Path, settings: dict[str, Any]) -> None:
     _write_atomic(manifest, (json.dumps(settings, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
 
 
+# Settings that this version of viextract fixes rather than an option: a rerun cannot match an earlier one's.
+_SETTINGS_OF_THIS_VERSION = ("id_numbers",)
+
+
 def _check_same_settings(manifest: Path, previous: dict[str, Any], settings: dict[str, Any]) -> None:
     # A key the manifest lacks was added after that run started: unknown then, so not held against it.
     changed = [key for key in settings if key in previous and previous[key] != settings[key]]
     if changed:
         details = ", ".join(f"{key}: was {previous.get(key)!r}, now {settings[key]!r}" for key in changed)
-        raise ValueError(
-            f"{manifest}: this output was started with other settings ({details}); "
-            f"rerun with the same ones to resume, or choose a new --out"
+        fixed = [key for key in changed if key in _SETTINGS_OF_THIS_VERSION]
+        remedy = (
+            f"no option sets {fixed[0]} back, so choose a new --out"
+            if fixed
+            else "rerun with the same ones to resume, or choose a new --out"
         )
+        raise ValueError(f"{manifest}: this output was started with other settings ({details}); {remedy}")
 
 
 def _jsonl_bytes(rows: Sequence[dict]) -> bytes:
