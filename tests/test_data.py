@@ -151,6 +151,33 @@ def test_rejects_missing_field(tmp_path):
     rejects(tmp_path, mutate(lambda d: d["relations"][1].pop("tail")), "relations[1].tail", "missing")
 
 
+def test_rejects_a_key_the_format_does_not_have(tmp_path):
+    # Ignored, it was lost the first time a tool rewrote the file, and a misspelt one was never checked.
+    rejects(tmp_path, mutate(lambda d: d.update(extra=1)), "extra", "unknown key; expected id, date, text,")
+    rejects(tmp_path, mutate(lambda d: d["entities"][2].update(mention="x")), "entities[2].mention", "unknown key")
+    rejects(tmp_path, mutate(lambda d: d["relations"][1].update(score=1)), "relations[1].score", "unknown key")
+    source = mutate(lambda d: d["entities"][0].update(text="Trung tướng"))
+    assert load_documents(write_jsonl(tmp_path / "ok.jsonl", {**source, "source": "written"}))
+
+
+@pytest.mark.parametrize(("char", "name"), [("\x00", "U+0000"), ("\x1b", "U+001B"), ("\x93", "U+0093")])
+def test_rejects_a_control_character_in_the_text(tmp_path, char, name):
+    # Read as a space by the models: a NUL (UTF-16 read as UTF-8) or a C1 quote (cp1252 read as Latin-1) cut words.
+    bad = mutate(lambda d: d.update(text=d["text"] + char))
+    rejects(tmp_path, bad, "text", f"control character {name} at offset {len(TEXT)}: not text")
+
+
+def test_tabs_and_line_breaks_are_text(tmp_path):
+    for char in "\t\r\x0b\x0c\x1c\x85\u2028":
+        assert load_documents(write_jsonl(tmp_path / "ok.jsonl", {**good_doc(), "text": TEXT + char}))
+
+
+def test_validate_names_the_file_line_and_key_of_an_unknown_key(tmp_path, capsys):
+    path = write_jsonl(tmp_path / "bad.jsonl", good_doc("ok"), {**good_doc(), "extra": 1})
+    assert main(["validate", str(path)]) == 1
+    assert capsys.readouterr().err.startswith(f"{path}:2: extra: unknown key")
+
+
 @pytest.mark.parametrize("text", ["", "  \n "])
 def test_rejects_a_document_without_text(tmp_path, text):
     # It validated as a document, counted in the stats and trained and scored as nothing.
