@@ -11,6 +11,8 @@ import yaml
 
 from training.fit.config import CONFIG_FILENAME, ConfigError, TrainConfig
 from training.fit.ner import NerConfig
+from training.fit.relations import ReConfig
+from training.pretraining.mlm_config import PretrainConfig
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -127,6 +129,36 @@ def test_a_misspelt_key_or_a_wrong_type_in_a_file_names_its_line(tmp_path):
         NerConfig.load(path)
 
 
+@pytest.mark.parametrize(
+    ("config_class", "text", "line", "message"),
+    [
+        (NerConfig, "epochs: 3\n\nmax_length: 512\n", 3, "max_length: must be between 4 and 256"),
+        (NerConfig, "epochs: 3\nentity_labels: [PER, PERSON]\n", 2, "entity_labels: ['PERSON'] are not SCHEMA"),
+        (NerConfig, "epochs: 3\ntrain_files: [a.jsonl]\n", 2, "train_files/dev_files: give both"),
+        (
+            NerConfig,
+            "epochs: 3\nsplits_file: s.json\ntrain_files: [a]\ndev_files: [b]\n",
+            2,
+            "train_files, splits_file: both given",
+        ),
+        (ReConfig, "epochs: 3\nnegative_ratio: -2\n", 2, "negative_ratio: must be -1"),
+        (PretrainConfig, "epochs: 3\nmlm_probability: 2\n", 2, "mlm_probability: must be in (0, 1)"),
+    ],
+)
+def test_a_value_out_of_range_in_a_file_names_its_line(tmp_path, config_class, text, line, message):
+    # "mine.yaml: max_length: ..." named the file only; validate's errors now say the key's line as the others do.
+    path = write(tmp_path / "mine.yaml", text)
+    with pytest.raises(ConfigError) as error:
+        config_class.load(path)
+    assert str(error.value).startswith(f"{path}:{line}: {message}")
+
+
+def test_a_range_error_of_a_set_value_names_the_argument_not_a_line(tmp_path):
+    path = write(tmp_path / "mine.yaml", "epochs: 3\n")
+    with pytest.raises(ConfigError, match=r"^--set max_length=512: max_length: must be between"):
+        NerConfig.load(path, ["max_length=512"])
+
+
 def test_a_key_given_twice_names_both_lines(tmp_path):
     # PyYAML keeps the last value silently: a copied line edited for a sweep decided the learning rate.
     path = write(tmp_path / "twice.yaml", "learning_rate: 1.0e-4\nepochs: 3\nlearning_rate: 2.0e-4\n")
@@ -232,7 +264,7 @@ def test_train_files_with_the_default_splits_file_written_is_refused_and_a_saved
     path = write(
         tmp_path / "mine.yaml", "splits_file: data/splits.json\ntrain_files: [a.jsonl]\ndev_files: [b.jsonl]\n"
     )
-    with pytest.raises(ConfigError, match=rf"^{re.escape(str(path))}: train_files, splits_file: "):
+    with pytest.raises(ConfigError, match=rf"^{re.escape(str(path))}:1: train_files, splits_file: "):
         NerConfig.load(path)
     with pytest.raises(ConfigError, match=r"train_files, splits_file: "):
         NerConfig.load(
@@ -263,7 +295,7 @@ def test_train_files_with_a_splits_file_or_data_dir_of_the_users_is_refused_nami
         with pytest.raises(ConfigError, match=rf"train_files, {key}: .*give one"):
             NerConfig.load(None, [*files, f"{key}={value}"])
         path = write(tmp_path / "mine.yaml", f"{key}: {value}\ntrain_files: [a.jsonl]\ndev_files: [b.jsonl]\n")
-        with pytest.raises(ConfigError, match=rf"^{re.escape(str(path))}: train_files, {key}: "):
+        with pytest.raises(ConfigError, match=rf"^{re.escape(str(path))}:1: train_files, {key}: "):
             NerConfig.load(path)
     assert NerConfig.load(REPO / "configs" / "ner.yaml", files).train_files == ["a.jsonl"]
     assert NerConfig.load(None, [*files, "splits_file=none"]).splits_file is None

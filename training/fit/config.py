@@ -249,11 +249,11 @@ class TrainConfig:
             if key not in types_:
                 raise ConfigError(f"{where}: unknown key {key!r} (known keys: {', '.join(sorted(types_))})")
             kwargs[key] = coerce(value, types_[key], key, where)
-        return cls._build(kwargs, source, written=kwargs.keys())
+        return cls._build(kwargs, source, written=kwargs.keys(), lines=lines)
 
     @classmethod
-    def _build(cls, kwargs: dict[str, Any], source: str, written: Collection[str]):
-        """The config of `kwargs`, checked; `written` are the keys that `source` itself gives."""
+    def _build(cls, kwargs: dict[str, Any], source: str, written: Collection[str], lines: dict[Any, int] | None = None):
+        """The config of `kwargs`, checked; `written` are the keys that `source` itself gives, on `lines`."""
         # Not through __init__, so that range errors name `source` rather than "config".
         config = cls.__new__(cls)
         for f in dataclasses.fields(cls):
@@ -261,7 +261,10 @@ class TrainConfig:
             setattr(config, f.name, kwargs.get(f.name, default))
         if "splits_file" not in written:
             config._drop_unread_splits_file()
-        config.validate(source)
+        try:
+            config.validate(source)
+        except ConfigError as error:
+            raise at_key_line(error, source, lines) from None
         return config
 
     @classmethod
@@ -334,6 +337,22 @@ class TrainConfig:
 _TRUE = {"true", "yes", "on", "1"}
 _FALSE = {"false", "no", "off", "0"}
 _NONE = {"none", "null", "~", ""}
+
+
+def at_key_line(error: ConfigError, source: str, lines: dict[Any, int] | None) -> ConfigError:
+    """`error` (`source: key: problem`, as validate words them) with the line of `source` that gives the key, or
+    of the last key given where it names several (`train_files, splits_file`: the one its advice is about); as it
+    was when `source` gives none of them."""
+    message = str(error)
+    if not message.startswith(f"{source}: "):
+        return error
+    rest = message[len(source) + 2 :]
+    named, sep, _ = rest.partition(": ")
+    keys = named.replace("/", ", ").split(", ")
+    if not sep or not all(key.isidentifier() for key in keys):
+        return error
+    line = next((lines[key] for key in reversed(keys) if lines and key in lines), None)
+    return error if line is None else ConfigError(f"{source}:{line}: {rest}")
 
 
 def _options(annotation: Any) -> tuple[Any, ...]:
