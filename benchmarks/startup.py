@@ -44,7 +44,8 @@ FIRST_RESULT = """
     report(import_s=imported - started, first_result_s=time.perf_counter() - imported)
 """
 
-# Two pipe calls on two one-word texts: the second shows that start-up is paid again on each call.
+# Two pipe calls on two one-word texts: the first starts the workers, the second finds them kept (before
+# 2026-12-07 it paid their start again).
 PIPE = """
     import threading, time
     import psutil
@@ -83,12 +84,12 @@ WORKER_START = """
     import os, subprocess, sys
     import torch
     import viextract.extractor as module
-    from viextract.parallel import _pickled_to_file
+    from viextract.parallel import _pickle_to_file
     extractor = module.Extractor.from_pretrained(MODEL, device="cpu")
     started = time.perf_counter()
     extractor = module.Extractor.from_pretrained(MODEL, device="cpu")
     reloaded = time.perf_counter() - started
-    task = module._ExtractTask(extractor, 32, None, (None, None))
+    task = module._ExtractTask(extractor)
     worker = (
         "import sys, time\\n"
         "started = time.perf_counter()\\n"
@@ -102,11 +103,12 @@ WORKER_START = """
         "print(imported - started, done - imported, int(peak) / 1024)\\n"
     )
     started = time.perf_counter()
-    with _pickled_to_file(task) as path:
-        pickled = time.perf_counter() - started
-        size = os.path.getsize(path)
-        runs = [subprocess.run([sys.executable, "-c", worker, path, how], capture_output=True, text=True,
-                               check=True).stdout.split() for how in ("plain", "split")]
+    path = _pickle_to_file(task)
+    pickled = time.perf_counter() - started
+    size = os.path.getsize(path)
+    runs = [subprocess.run([sys.executable, "-c", worker, path, how], capture_output=True, text=True,
+                           check=True).stdout.split() for how in ("plain", "split")]
+    os.unlink(path)
     (_, start, peak), (imports, unpickle, _) = [map(float, run) for run in runs]
     report(reload_from_directory_s=reloaded, pickle_s=pickled, task_mb=size / 2**20, worker_start_s=start,
            worker_peak_mb=peak, of_which_imports_s=imports, of_which_unpickle_s=unpickle)

@@ -56,14 +56,15 @@ def test_preparing_text_in_a_worker_does_not_import_torch():
         import viextract
         from viextract.loading import load_tokenizer, read_config
         from viextract.align import SubwordAligner
-        from viextract.parallel import DocumentPreparer, _PrepareTask, _pickled_to_file, _start_worker, _run_task
+        from viextract.parallel import DocumentPreparer, _PrepareTask, _pickle_to_file, _start_worker, _run_task
 
         ner_dir = Path(viextract.__file__).parent / "models" / "default" / "ner"  # extractor.py imports torch
         config = read_config(ner_dir)
         tokenizer = load_tokenizer(ner_dir, config["vocab_size"], config.get("pad_token_id"))
-        with _pickled_to_file(_PrepareTask(DocumentPreparer("pyvi", SubwordAligner(tokenizer)))) as path:
-            _start_worker(path, None)
-        [(sentences, windows)], cuts = _run_task(0, ["Ông Nguyễn Văn A đến Hà Nội."])
+        path = _pickle_to_file(_PrepareTask(DocumentPreparer("pyvi", SubwordAligner(tokenizer))))
+        _start_worker(path, None)
+        Path(path).unlink()
+        [(sentences, windows)], cuts = _run_task(0, ["Ông Nguyễn Văn A đến Hà Nội."], None)
         assert len(sentences) == 1 and windows[0], (sentences, windows)
     """
     assert _heavy_modules_after(code) == []

@@ -1,19 +1,26 @@
 """Worker processes (whole extraction on CPU, text preparation for a GPU) and token-budget batches:
 same results, input order, errors located, cuts counted."""
 
+import copy
+import gc
 import logging
+import multiprocessing
 import os
+import signal
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 
 import pytest
+import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.test_robustness import ODD_INPUTS
 from viextract import Extractor
-from viextract.extractor import BUNDLED_MODEL_DIR
+from viextract.extractor import BUNDLED_MODEL_DIR, _ExtractTask
 from viextract.ner import plan_batches
-from viextract.parallel import DocumentError, DocumentPreparer, TextPreparationError, prepare_documents
+from viextract.parallel import DocumentError, DocumentPreparer, TextPreparationError, prepare_documents, task_key
 
 
 @pytest.fixture(scope="module")
@@ -207,4 +214,125 @@ def test_a_script_without_a_main_guard_fails_instead_of_hanging(tmp_path):
     environment = {**os.environ, "TMPDIR": str(temporary)}
     done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=240, env=environment)
     assert done.returncode != 0 and "BrokenProcessPool" in done.stderr, done.stderr[-2000:]
+    assert not list(temporary.glob("viextract-task-*.pkl"))
+
+
+@pytest.fixture
+def own(bundled):
+    """The bundled extractor with workers of its own, the only ones running (`bundled` may keep some)."""
+    bundled.close()
+    extractor = copy.copy(bundled)
+    yield extractor
+    extractor.close()
+
+
+def _worker_pids() -> set[int]:
+    return {process.pid for process in multiprocessing.active_children()}
+
+
+def _stopped(pids: set[int]) -> bool:
+    """Whether every process of `pids` has ended (each waited for: a hang fails the run, not a timer)."""
+    for process in multiprocessing.active_children():
+        if process.pid in pids:
+            process.join()
+    return not pids & _worker_pids()
+
+
+def test_a_second_call_keeps_the_workers_and_their_results(bundled, own, short_texts):
+    """A caller that sends batch after batch pays the workers' start (seconds) once, not on each call."""
+    extractor = copy.copy(own)  # not held by the fixture: collected at the end
+    expected = list(bundled.pipe(short_texts))
+    assert list(extractor.pipe(short_texts, n_process=2)) == expected  # two chunks: both workers start
+    workers = _worker_pids()
+    assert len(workers) == 2
+    assert list(extractor.pipe(short_texts, n_process=2)) == expected
+    assert _worker_pids() == workers
+    half_read = extractor.pipe(iter(short_texts * 4), n_process=2, batch_size=1)
+    assert next(half_read).text == short_texts[0]
+    abandoned = extractor.pipe(iter(short_texts * 4), n_process=2, batch_size=1)
+    assert next(abandoned).text == short_texts[0]
+    half_read.close()  # and `abandoned` is left as it is, neither closed nor collected
+    assert list(extractor.pipe(short_texts, n_process=2)) == expected
+    assert _worker_pids() == workers
+    extractor.close()
+    assert _stopped(workers)
+    assert list(extractor.pipe(short_texts[:1], n_process=2)) == expected[:1]  # new workers after close()
+    workers = _worker_pids()
+    del extractor, half_read, abandoned
+    gc.collect()
+    assert _stopped(workers)
+
+
+def test_workers_never_use_models_that_changed_since_they_started(bundled, own, short_texts):
+    extractor = own
+    assert any(r.relations for r in extractor.pipe(short_texts, n_process=2))
+    extractor.relation_extractor = None
+    assert not any(r.relations for r in extractor.pipe(short_texts, n_process=2))
+    assert list(extractor.pipe(short_texts, n_process=2)) == list(extractor.pipe(short_texts))
+
+
+def test_the_task_key_follows_the_models_not_the_callers_caches(bundled, short_texts):
+    extractor = copy.deepcopy(bundled)
+    key = task_key(_ExtractTask(extractor))
+    list(extractor.pipe(short_texts))  # fills the aligners' caches
+    assert task_key(_ExtractTask(extractor)) == key
+    with torch.no_grad():
+        extractor.ner_model.classifier.bias.add_(1.0)  # in place, as training or load_state_dict would
+    changed = task_key(_ExtractTask(extractor))
+    assert changed != key
+    extractor.segmenter = "pyvi" if extractor.segmenter != "pyvi" else "syllables"
+    assert task_key(_ExtractTask(extractor)) not in (key, changed)
+
+
+def test_a_worker_that_dies_gives_a_clear_error_and_the_next_call_starts_anew(bundled, own, short_texts):
+    extractor = own
+    expected = list(bundled.pipe(short_texts[:2]))
+    assert list(extractor.pipe(short_texts[:2], n_process=2)) == expected
+    for pid in _worker_pids():  # between calls (out of memory, say): the next call does not notice
+        os.kill(pid, signal.SIGKILL)
+    assert _stopped(_worker_pids())
+    assert list(extractor.pipe(short_texts[:2], n_process=2)) == expected
+    results = extractor.pipe(iter(short_texts * 8), n_process=2, batch_size=1)
+    next(results)
+    for pid in _worker_pids():  # during a call
+        os.kill(pid, signal.SIGKILL)
+    with pytest.raises(BrokenProcessPool, match="next pipe\\(\\) call starts new workers"):
+        list(results)
+    assert list(extractor.pipe(short_texts[:2], n_process=2)) == expected
+
+
+def test_two_threads_can_share_one_extractors_workers(bundled, own, short_texts):
+    extractor = own
+    expected = list(bundled.pipe(short_texts))
+    with ThreadPoolExecutor(2) as threads:
+        runs = list(threads.map(lambda _: list(extractor.pipe(short_texts, n_process=2)), range(2)))
+    assert runs == [expected, expected]
+    assert len(_worker_pids()) == 2
+
+
+def test_kept_workers_end_with_the_interpreter(tmp_path):
+    """Left running at exit, they stop without a traceback, and their task file goes with them."""
+    import subprocess
+    import sys
+
+    import psutil
+
+    script = tmp_path / "kept.py"
+    script.write_text(
+        "import multiprocessing\n"
+        "from viextract import Extractor\n"
+        "if __name__ == '__main__':\n"
+        f"    extractor = Extractor.from_pretrained({str(BUNDLED_MODEL_DIR)!r}, device='cpu')\n"
+        "    print(len(list(extractor.pipe(['Sáng 5/3, tại Hà Nội.'] * 8, n_process=2))))\n"
+        "    print(*[process.pid for process in multiprocessing.active_children()])\n",
+        encoding="utf-8",
+    )
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    environment = {**os.environ, "TMPDIR": str(temporary)}
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=600, env=environment)
+    assert done.returncode == 0 and not done.stderr, done.stderr[-2000:]
+    count, pids = done.stdout.splitlines()
+    assert count == "8" and len(pids.split()) == 2  # two chunks of 4: both workers started
+    assert not [pid for pid in map(int, pids.split()) if psutil.pid_exists(pid)]
     assert not list(temporary.glob("viextract-task-*.pkl"))

@@ -36,7 +36,7 @@ from .loading import (
     transformers_class,
 )
 from .ner import TokenTagger, WordTag
-from .parallel import DocumentPreparer, Failed, PreparedDocument, map_in_workers, prepare_documents
+from .parallel import DocumentPreparer, Failed, KeptWorkers, PreparedDocument, prepare_documents
 from .quiet import no_quantization_deprecation, quiet_unless_verbose
 from .results import Entity, Extraction, Relation
 from .saving import atomic_directory, check_save_target, refuse_quantized
@@ -121,7 +121,8 @@ class Extractor:
     """Entities and relations from Vietnamese text.
 
     Safe to share between threads: a call keeps its state on its own stack, and the model
-    runs under `torch.inference_mode`.
+    runs under `torch.inference_mode`. The worker processes of `pipe(n_process=N)` are kept for the
+    next call; `close()` stops them (so do garbage collection and interpreter exit).
     """
 
     def __init__(self, ner_model, tokenizer, relation_extractor=None, *, segmenter: str | None = None):
@@ -135,6 +136,21 @@ class Extractor:
         self.training_metrics: dict | None = None  # ner/training_metrics.json of the loaded model, if any
         # The training records each part of the loaded model carried ({'ner': {file name: text}, 're': ...}).
         self.training_records: dict[str, dict[str, str]] = {}
+        self._workers = KeptWorkers()
+
+    def __getstate__(self) -> dict:  # a copy (or a worker's) starts its own processes, if any
+        return {name: value for name, value in self.__dict__.items() if name != "_workers"}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state, _workers=KeptWorkers())
+
+    def close(self) -> None:
+        """Stop the worker processes `pipe(n_process=N)` keeps between calls; a later call starts new ones.
+
+        A `pipe` iteration still running on them then fails. Garbage collection and interpreter exit stop
+        them too; call it to free their memory (a copy of the models each, on the CPU) sooner.
+        """
+        self._workers.close()
 
     @property
     def device(self) -> torch.device:
@@ -325,8 +341,10 @@ class Extractor:
         With the model on the CPU each worker runs the whole extraction on its share of the
         documents and of torch's threads (the model, not text, takes most of the time there); on
         a GPU they prepare text (normalise, split, segment, tokenize) while the model runs here.
-        Each worker starts with a copy of the models, which costs seconds (benchmarks/RESULTS-speed.md),
-        so it pays on many documents only. Workers are spawned, so a script that calls it needs
+        Each worker starts with a copy of the models, which costs seconds (benchmarks/RESULTS-speed.md);
+        the workers are kept for the next call with the same `n_process` (and torch thread count), which
+        pays nothing to start, unless the models or the segmenter changed in between (then new workers
+        load the new ones). `close()` stops them. Workers are spawned, so a script that calls it needs
         `if __name__ == "__main__":` (without it the pool reports itself broken). A document that
         fails in a worker raises `viextract.parallel.DocumentError` with its index, after the
         documents before it.
@@ -388,15 +406,16 @@ class Extractor:
     ) -> Iterator[Extraction]:
         source = _UntilError(_checked_texts(texts))
         if n_process > 1 and _models_in_workers(self.device):
-            task = _ExtractTask(self, batch_size, batch_tokens, options)
             threads = max(1, torch.get_num_threads() // n_process)
-            yield from (result for _, result in map_in_workers(iter(source), task, n_process, threads))
+            settings = (batch_size, batch_tokens, *options)
+            results = self._workers.map(iter(source), _ExtractTask(self), n_process, threads, settings)
+            yield from (result for _, result in results)
             source.raise_error()
             return
         preparer = DocumentPreparer(self.segmenter, self.tagger.aligner)
         pending: list[PreparedDocument] = []
         pending_sentences = 0
-        for prepared in prepare_documents(iter(source), preparer, n_process):
+        for prepared in prepare_documents(iter(source), preparer, n_process, self._workers):
             pending.append(prepared)
             pending_sentences += len(prepared.sentences)
             if pending_sentences >= batch_size * _SENTENCES_PER_CHUNK_FACTOR:
@@ -502,24 +521,24 @@ class _UntilError:
 class _ExtractTask:
     """A CPU worker's task: whole extraction of a chunk of documents, with its own copy of the extractor."""
 
-    def __init__(self, extractor: Extractor, batch_size: int, batch_tokens: int | None, options: tuple):
+    def __init__(self, extractor: Extractor):
         self.extractor = extractor
         self.preparer = DocumentPreparer(extractor.segmenter, extractor.tagger.aligner)
-        self.settings = (batch_size, batch_tokens, *options)
 
-    def __call__(self, first: int, texts: list[str]) -> list[Extraction | Failed]:
+    def __call__(self, first: int, texts: list[str], settings: tuple) -> list[Extraction | Failed]:
+        """`settings`: this call's (batch_size, batch_tokens, threshold, document_date), sent with each chunk."""
         prepared = self.preparer.each(first, texts)
         ready = [(first + i, doc) for i, doc in enumerate(prepared) if not isinstance(doc, Failed)]
         try:
-            extracted = self.extractor._extract_prepared([doc for _, doc in ready], *self.settings)
+            extracted = self.extractor._extract_prepared([doc for _, doc in ready], *settings)
         except Exception:  # find the document at fault: one at a time
-            extracted = [self._alone(index, doc) for index, doc in ready]
+            extracted = [self._alone(index, doc, settings) for index, doc in ready]
         results = iter(extracted)
         return [doc if isinstance(doc, Failed) else next(results) for doc in prepared]
 
-    def _alone(self, index: int, document: PreparedDocument) -> Extraction | Failed:
+    def _alone(self, index: int, document: PreparedDocument, settings: tuple) -> Extraction | Failed:
         try:
-            return self.extractor._extract_prepared([document], *self.settings)[0]
+            return self.extractor._extract_prepared([document], *settings)[0]
         except Exception as error:
             return Failed.of(index, error, preparing=False)
 

@@ -11,16 +11,22 @@ summary (truncation.py).
 
 from __future__ import annotations
 
+import hashlib
 import multiprocessing
 import os
 import pickle
+import signal
+import sys
 import tempfile
+import threading
 import traceback
 import warnings
+import weakref
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
-from contextlib import ExitStack, contextmanager
+from concurrent.futures.process import BrokenProcessPool
+from contextlib import suppress
 from dataclasses import dataclass
 from itertools import islice
 from typing import Any
@@ -111,14 +117,21 @@ def _make_preparer(kind: type, segmenter: str, tokenizer, max_subwords: int, ove
 
 
 def prepare_documents(
-    texts: Iterable[str], preparer: DocumentPreparer, n_process: int = 1
+    texts: Iterable[str], preparer: DocumentPreparer, n_process: int = 1, workers: KeptWorkers | None = None
 ) -> Iterator[PreparedDocument]:
-    """`preparer(text)` for each text, in input order; in `n_process` spawned workers when above 1."""
+    """`preparer(text)` for each text, in input order; in `n_process` spawned workers when above 1, kept
+    in `workers` for the next call when given, else stopped at the end."""
     check_positive_int("n_process", n_process)
     if n_process == 1:
         yield from map(preparer, texts)
         return
-    for text, (sentences, windows) in map_in_workers(iter(texts), _PrepareTask(preparer), n_process):
+    task = _PrepareTask(preparer)
+    done = (
+        map_in_workers(iter(texts), task, n_process)
+        if workers is None
+        else workers.map(iter(texts), task, n_process, None, None)
+    )
+    for text, (sentences, windows) in done:
         yield PreparedDocument(text, sentences, windows)
 
 
@@ -128,36 +141,82 @@ class _PrepareTask:
     def __init__(self, preparer: DocumentPreparer):
         self.preparer = preparer
 
-    def __call__(self, first: int, texts: list[str]) -> list:
+    def __call__(self, first: int, texts: list[str], settings: Any = None) -> list:
         return [r if isinstance(r, Failed) else (r.sentences, r.windows) for r in self.preparer.each(first, texts)]
 
 
 def map_in_workers(
-    texts: Iterator[str], task: Callable[[int, list[str]], list], n_process: int, threads: int | None = None
+    texts: Iterator[str], task: Callable[..., list], n_process: int, threads: int | None = None
 ) -> Iterator[tuple[str, Any]]:
-    """(text, result) of `task(first, chunk)` over chunks of `texts` in `n_process` spawned workers, in input order.
+    """(text, result) of `task(first, chunk)` over chunks of `texts` in `n_process` workers started for this
+    call alone and stopped at its end (`WorkerPool.map`; `KeptWorkers` keeps them for the next call)."""
+    pool = WorkerPool(task, n_process, threads)
+    try:
+        yield from pool.map(texts)
+    finally:
+        pool.close()
 
-    `task` returns one result per text of its chunk (`first` is the index of the chunk's first
-    text); it is pickled once, and unpickled once in each worker, which sets torch to `threads`
-    threads first when given. A `Failed` result is raised here as its `DocumentError`, after
-    every earlier document has been yielded.
+
+class WorkerPool:
+    """`n_process` spawned workers, each with its own copy of `task`, for as many `map` calls as asked.
+
+    `task` is pickled once, and unpickled once in each worker, which sets torch to `threads` threads
+    first when given. Workers ignore Ctrl-C: the caller's process gets it and stops them (`close`).
     """
-    # spawn, not fork: forking a process that holds torch threads (or a CUDA context) can hang.
-    context = multiprocessing.get_context("spawn")
-    pending: deque[tuple[Future, list[str]]] = deque()
-    first = 0
-    with _pickled_to_file(task) as task_path, ExitStack() as cleanup:
-        pool = ProcessPoolExecutor(
-            n_process, mp_context=context, initializer=_start_worker, initargs=(task_path, threads)
+
+    def __init__(self, task: Callable[..., list], n_process: int, threads: int | None = None):
+        self.n_process = n_process
+        self.broken = False  # set by an error that may have left a worker dead or busy: then `close` it
+        path = _pickle_to_file(task)
+        # spawn, not fork: forking a process that holds torch threads (or a CUDA context) can hang.
+        context = multiprocessing.get_context("spawn")
+        executor = ProcessPoolExecutor(
+            n_process, mp_context=context, initializer=_start_worker, initargs=(path, threads)
         )
-        # The caller stopped early, or an error: drop what is queued, and do not wait for what is running.
-        cleanup.callback(pool.shutdown, wait=False, cancel_futures=True)
+        self._executor = executor
+        # Garbage collection and interpreter exit stop the workers too; the finalizer holds no reference to self.
+        self._finalizer = weakref.finalize(self, _stop, executor, path)
+
+    def usable(self) -> bool:
+        """False once an error broke it, or a worker died (killed, out of memory) since the last call."""
+        if self.broken or not self._finalizer.alive:
+            return False
+        # The executor notices a dead worker in its own thread, a moment later: ask the processes too.
+        workers = (getattr(self._executor, "_processes", None) or {}).values()
+        return not getattr(self._executor, "_broken", False) and all(worker.is_alive() for worker in workers)
+
+    def map(self, texts: Iterator[str], settings: Any = None) -> Iterator[tuple[str, Any]]:
+        """(text, result) of `task(first, chunk, settings)` over chunks of `texts`, in input order: one
+        result per text of the chunk (`first` is the index of its first text in `texts`). A `Failed`
+        result is raised here as its `DocumentError`, after every earlier document has been yielded.
+        Stopped early, it cancels its queued chunks; the pool stays usable.
+        """
+        pending: deque[tuple[Future, list[str]]] = deque()
+        try:
+            yield from self._map(texts, settings, pending)
+        except BrokenProcessPool as error:
+            self.broken = True
+            raise BrokenProcessPool(
+                "a pipe() worker process died (killed, out of memory, a crash, or a script without "
+                "`if __name__ == '__main__':`); the next pipe() call starts new workers"
+            ) from error
+        except (DocumentError, GeneratorExit):  # one bad document, or the caller stopped: the workers are fine
+            raise
+        except BaseException:  # Ctrl-C, or an error the task could not send back: the workers' state is unknown
+            self.broken = True
+            raise
+        finally:
+            for future, _ in pending:  # what has not started never will
+                future.cancel()
+
+    def _map(self, texts: Iterator[str], settings: Any, pending: deque) -> Iterator[tuple[str, Any]]:
+        first = 0
         while True:
-            while len(pending) < n_process * TASKS_AHEAD:
+            while len(pending) < self.n_process * TASKS_AHEAD:
                 chunk = list(islice(texts, DOCS_PER_TASK))
                 if not chunk:
                     break
-                pending.append((pool.submit(_run_task, first, chunk), chunk))
+                pending.append((self._executor.submit(_run_task, first, chunk, settings), chunk))
                 first += len(chunk)
             if not pending:
                 return
@@ -169,30 +228,129 @@ def map_in_workers(
                     raise result.error()
                 yield text, result
 
+    def close(self) -> None:
+        """Stop the workers: queued chunks are dropped, running ones are not waited for. Idempotent."""
+        self._finalizer()
 
-@contextmanager
-def _pickled_to_file(task: Any) -> Iterator[str]:
-    """The path of a temporary file holding `task` pickled, removed on leaving.
+
+def _stop(executor: ProcessPoolExecutor, path: str) -> None:
+    executor.shutdown(wait=False, cancel_futures=True)
+    # A worker still starting then fails to read the task, and is stopped with the others.
+    with suppress(FileNotFoundError):
+        os.unlink(path)
+
+
+class KeptWorkers:
+    """One `WorkerPool` kept between calls, for as long as calls bring the same task, worker and thread counts.
+
+    A call that brings another task (the models or options changed: `task_key`) or other counts replaces
+    the kept pool, or, while another thread's call still uses it, gets a pool of its own for that call.
+    Calls from several threads with the same task share the kept pool (submitting to it is thread-safe).
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pool: WorkerPool | None = None
+        self._key: tuple | None = None
+        self._users = 0
+
+    def map(
+        self, texts: Iterator[str], task: Callable[..., list], n_process: int, threads: int | None, settings: Any
+    ) -> Iterator[tuple[str, Any]]:
+        """`WorkerPool.map` of `texts` on the kept pool for (task, n_process, threads), started if need be."""
+        pool, kept = self._take((task_key(task), n_process, threads), task, n_process, threads)
+        try:
+            yield from pool.map(texts, settings)
+        finally:
+            self._give_back(pool, kept)
+
+    def _take(self, key: tuple, task, n_process: int, threads: int | None) -> tuple[WorkerPool, bool]:
+        with self._lock:
+            if self._pool is not None and (self._key != key or not self._pool.usable()) and self._users == 0:
+                self._drop()
+            if self._pool is None:
+                # Under the lock: it pickles the task (a second for the bundled model); others wait, not repeat it.
+                self._pool, self._key = WorkerPool(task, n_process, threads), key
+            if self._key == key and self._pool.usable():
+                self._users += 1
+                return self._pool, True
+        return WorkerPool(task, n_process, threads), False
+
+    def _give_back(self, pool: WorkerPool, kept: bool) -> None:
+        with self._lock:
+            if not (kept and pool is self._pool):
+                pool.close()
+                return
+            self._users -= 1
+            if self._users == 0 and not pool.usable():
+                self._drop()
+
+    def _drop(self) -> None:
+        assert self._pool is not None
+        self._pool.close()
+        self._pool, self._key, self._users = None, None, 0
+
+    def close(self) -> None:
+        """Stop the kept workers now (a call still iterating on them fails); the next call starts new ones."""
+        with self._lock:
+            if self._pool is not None:
+                self._drop()
+
+
+class _TensorsByIdentity(pickle.Pickler):
+    """Pickles an object's structure with each tensor written as its identity and version, not its values."""
+
+    def persistent_id(self, obj: Any) -> Any:
+        if isinstance(obj, SubwordAligner):  # its cache grows with each call; its tokenizer is keyed elsewhere
+            return ("aligner", id(obj.tokenizer), obj.max_subwords, obj.overlap)
+        if _is_tensor(obj):  # `_version` counts in-place changes (training, load_state_dict); data_ptr a move
+            return ("tensor", id(obj), obj._version, obj.data_ptr(), str(obj.dtype), tuple(obj.shape), str(obj.device))
+        return None
+
+
+def _is_tensor(obj: Any) -> bool:
+    torch = sys.modules.get("torch")  # a task without torch in the process holds no tensor
+    return torch is not None and isinstance(obj, torch.Tensor)
+
+
+def task_key(task: Any) -> bytes:
+    """A digest that changes when anything `task` would give the workers changes: a model or tokenizer
+    swapped or changed in place, the segmenter, a threshold. Tens of milliseconds, not a full pickle's seconds."""
+    digest = hashlib.sha256()
+
+    class _Sink:
+        write = digest.update
+
+    _TensorsByIdentity(_Sink(), protocol=pickle.HIGHEST_PROTOCOL).dump(task)
+    return digest.digest()
+
+
+def _pickle_to_file(task: Any) -> str:
+    """The path of a new temporary file holding `task` pickled; removed again if pickling fails.
 
     The task (a whole extractor, 100s of MB) goes to workers by a file, not through the spawn pipe: a
     worker that dies while starting (a script without `if __name__ == "__main__":`) left the parent
     blocked for ever writing the rest of it into that pipe; with a file name to send, the pool reports
-    itself broken at once. Workers read it when they start; one still starting at the end is shut down.
+    itself broken at once. Workers read it when they start (a pool starts them as calls need them).
     """
     descriptor, path = tempfile.mkstemp(prefix="viextract-task-", suffix=".pkl")
     try:
         with os.fdopen(descriptor, "wb") as handle:
             pickle.dump(task, handle)
-        yield path
-    finally:
+    except BaseException:
         os.unlink(path)
+        raise
+    return path
 
 
-_worker_task: Callable[[int, list[str]], list] | None = None
+_worker_task: Callable[[int, list[str], Any], list] | None = None
 
 
 def _start_worker(blob_path: str, threads: int | None) -> None:
     global _worker_task
+    # Ctrl-C in a terminal reaches the whole process group: the caller's process handles it and stops the
+    # workers; an idle kept worker would otherwise die of it between calls, printing a traceback.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     if threads is not None:
         import torch
 
@@ -202,9 +360,9 @@ def _start_worker(blob_path: str, threads: int | None) -> None:
         _worker_task = pickle.load(handle)
 
 
-def _run_task(first: int, texts: list[str]) -> tuple[list, dict[str, int]]:
+def _run_task(first: int, texts: list[str], settings: Any) -> tuple[list, dict[str, int]]:
     """The task's results for one chunk, and what it had to cut, for the caller's summary."""
     assert _worker_task is not None
     with counting_truncations() as cuts:
-        results = _worker_task(first, texts)
+        results = _worker_task(first, texts, settings)
     return results, dict(cuts)
