@@ -11,7 +11,6 @@ summary (truncation.py).
 
 from __future__ import annotations
 
-import hashlib
 import multiprocessing
 import os
 import pickle
@@ -316,6 +315,8 @@ def _is_tensor(obj: Any) -> bool:
 def task_key(task: Any) -> bytes:
     """A digest that changes when anything `task` would give the workers changes: a model or tokenizer
     swapped or changed in place, the segmenter, a threshold. Tens of milliseconds, not a full pickle's seconds."""
+    import hashlib  # here: a text-only worker imports this module, and hashlib's OpenSSL costs it 3.5 MB
+
     digest = hashlib.sha256()
 
     class _Sink:
