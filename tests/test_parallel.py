@@ -284,6 +284,47 @@ def test_the_task_key_follows_the_models_not_the_callers_caches(bundled, short_t
     assert task_key(_ExtractTask(extractor)) not in (key, changed)
 
 
+def test_kept_workers_are_not_reused_once_a_tensor_their_key_names_by_id_is_gone(monkeypatch):
+    """The key names tensors by id(), version and address: a model swapped out and freed can leave both to a
+    new one of the same shape, whose key then matched the old workers' though they hold the old weights."""
+    from viextract import parallel
+
+    class Pool:  # stands for WorkerPool: records each start, runs nothing
+        started = 0
+
+        def __init__(self, task, n_process, threads=None):
+            Pool.started += 1
+
+        def usable(self):
+            return True
+
+        def map(self, texts, settings=None):
+            yield from ((text, None) for text in texts)
+
+        def close(self):
+            pass
+
+    class Task:
+        def __init__(self):
+            self.weights = torch.zeros(3)
+
+    def same_key_for_any_task(task, identities=None):  # as a new tensor at a freed one's id and address would get
+        identities.append(__import__("weakref").ref(task.weights))
+        return b"same"
+
+    monkeypatch.setattr(parallel, "WorkerPool", Pool)
+    monkeypatch.setattr(parallel, "task_key", same_key_for_any_task)
+    workers = parallel.KeptWorkers()
+    first = Task()
+    list(workers.map(iter(["a"]), first, 2, 1, None))
+    list(workers.map(iter(["a"]), Task(), 2, 1, None))
+    assert Pool.started == 1  # same key, and the kept task's tensor lives: it is that tensor
+    del first
+    gc.collect()
+    list(workers.map(iter(["a"]), Task(), 2, 1, None))
+    assert Pool.started == 2
+
+
 def test_a_worker_that_dies_gives_a_clear_error_and_the_next_call_starts_anew(bundled, own, short_texts):
     extractor = own
     expected = list(bundled.pipe(short_texts[:2]))

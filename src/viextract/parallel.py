@@ -251,29 +251,37 @@ class KeptWorkers:
         self._lock = threading.Lock()
         self._pool: WorkerPool | None = None
         self._key: tuple | None = None
+        self._identities: list[Callable[[], Any]] = []  # what the kept key names by id(): see `_same_task`
         self._users = 0
 
     def map(
         self, texts: Iterator[str], task: Callable[..., list], n_process: int, threads: int | None, settings: Any
     ) -> Iterator[tuple[str, Any]]:
         """`WorkerPool.map` of `texts` on the kept pool for (task, n_process, threads), started if need be."""
-        pool, kept = self._take((task_key(task), n_process, threads), task, n_process, threads)
+        identities: list[Callable[[], Any]] = []
+        key = (task_key(task, identities), n_process, threads)
+        pool, kept = self._take(key, identities, task, n_process, threads)
         try:
             yield from pool.map(texts, settings)
         finally:
             self._give_back(pool, kept)
 
-    def _take(self, key: tuple, task, n_process: int, threads: int | None) -> tuple[WorkerPool, bool]:
+    def _take(self, key: tuple, identities: list, task, n_process: int, threads: int | None) -> tuple[WorkerPool, bool]:
         with self._lock:
-            if self._pool is not None and (self._key != key or not self._pool.usable()) and self._users == 0:
+            if self._pool is not None and not (self._same_task(key) and self._pool.usable()) and self._users == 0:
                 self._drop()
             if self._pool is None:
                 # Under the lock: it pickles the task (a second for the bundled model); others wait, not repeat it.
-                self._pool, self._key = WorkerPool(task, n_process, threads), key
-            if self._key == key and self._pool.usable():
+                self._pool, self._key, self._identities = WorkerPool(task, n_process, threads), key, identities
+            if self._same_task(key) and self._pool.usable():
                 self._users += 1
                 return self._pool, True
         return WorkerPool(task, n_process, threads), False
+
+    def _same_task(self, key: tuple) -> bool:
+        """The kept key is `key`, and each tensor or tokenizer it names by id() still lives: one freed since
+        (a model swapped out) may have left its id, and even its memory, to another that only looks the same."""
+        return self._key == key and all(identity() is not None for identity in self._identities)
 
     def _give_back(self, pool: WorkerPool, kept: bool) -> None:
         with self._lock:
@@ -287,7 +295,7 @@ class KeptWorkers:
     def _drop(self) -> None:
         assert self._pool is not None
         self._pool.close()
-        self._pool, self._key, self._users = None, None, 0
+        self._pool, self._key, self._identities, self._users = None, None, [], 0
 
     def close(self) -> None:
         """Stop the kept workers now (a call still iterating on them fails); the next call starts new ones."""
@@ -297,14 +305,27 @@ class KeptWorkers:
 
 
 class _TensorsByIdentity(pickle.Pickler):
-    """Pickles an object's structure with each tensor written as its identity and version, not its values."""
+    """Pickles an object's structure with each tensor written as its identity and version, not its values;
+    a reference to each object so named goes into `identities` (weak where the object allows it)."""
+
+    def __init__(self, file: Any, identities: list[Callable[[], Any]]):
+        super().__init__(file, protocol=pickle.HIGHEST_PROTOCOL)
+        self.identities = identities
 
     def persistent_id(self, obj: Any) -> Any:
         if isinstance(obj, SubwordAligner):  # its cache grows with each call; its tokenizer is keyed elsewhere
+            self._remember(obj.tokenizer)
             return ("aligner", id(obj.tokenizer), obj.max_subwords, obj.overlap)
         if _is_tensor(obj):  # `_version` counts in-place changes (training, load_state_dict); data_ptr a move
+            self._remember(obj)
             return ("tensor", id(obj), obj._version, obj.data_ptr(), str(obj.dtype), tuple(obj.shape), str(obj.device))
         return None
+
+    def _remember(self, obj: Any) -> None:
+        try:
+            self.identities.append(weakref.ref(obj))
+        except TypeError:  # no weak reference to it: a strong one, so that its id cannot pass to another
+            self.identities.append(lambda: obj)
 
 
 def _is_tensor(obj: Any) -> bool:
@@ -312,9 +333,11 @@ def _is_tensor(obj: Any) -> bool:
     return torch is not None and isinstance(obj, torch.Tensor)
 
 
-def task_key(task: Any) -> bytes:
+def task_key(task: Any, identities: list[Callable[[], Any]] | None = None) -> bytes:
     """A digest that changes when anything `task` would give the workers changes: a model or tokenizer
-    swapped or changed in place, the segmenter, a threshold. Tens of milliseconds, not a full pickle's seconds."""
+    swapped or changed in place, the segmenter, a threshold. Tens of milliseconds, not a full pickle's seconds.
+    It names tensors and tokenizers by id(): references to them go into `identities`, when given, to tell
+    whether they still live."""
     import hashlib  # here: a text-only worker imports this module, and hashlib's OpenSSL costs it 3.5 MB
 
     digest = hashlib.sha256()
@@ -322,7 +345,7 @@ def task_key(task: Any) -> bytes:
     class _Sink:
         write = digest.update
 
-    _TensorsByIdentity(_Sink(), protocol=pickle.HIGHEST_PROTOCOL).dump(task)
+    _TensorsByIdentity(_Sink(), [] if identities is None else identities).dump(task)
     return digest.digest()
 
 
