@@ -19,6 +19,9 @@ from viextract.markup import blank_markup
         # A comment is blanked whole, tags, line breaks and `>` inside included; `<!-->` is an empty one.
         ("a<!-- Phạm Minh Chính <b>x</b> -> -->c", "a" + " " * 36 + "c"),
         ("<!--\nHà Nội\n-->Lào<!-->x<!--->y", " " * 15 + "Lào" + " " * 5 + "x" + " " * 6 + "y"),
+        # HTML5 also ends a comment at `--!>`, but not at one that shares the `--` of `<!--`.
+        ("a<!-- Hà Nội --!>b<!--!> x --!>c", "a" + " " * 16 + "b" + " " * 13 + "c"),
+        ("<!---!>Lào-->x<!----!>y", " " * 13 + "x" + " " * 8 + "y"),
         # A `<!--` never closed stays as prose does (tags after it are still blanked).
         ("Lào <!-- Hà Nội <b>x", "Lào <!-- Hà Nội    x"),
         ("<!-- a --> b <!-- c", " " * 10 + " b <!-- c"),

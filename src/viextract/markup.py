@@ -10,7 +10,8 @@ still index the caller's text. Only a well-formed tag counts: a letter right aft
 no `<` or `>` inside, so `a < b` and `<3` in prose stay. Entities (`&amp;`) are left as they are.
 
 A comment is hidden from readers, so its text (a left-over byline, markup) is blanked whole, from
-`<!--` to the first `-->` after it (`<!-->` and `<!--->` are empty comments, as in HTML5). A `<!--`
+`<!--` to the first `-->` or `--!>` after it, as HTML5 ends one (`<!-->` and `<!--->` are empty comments,
+while `<!--!>` and `<!---!>` are not closed by their own `--!>`). A `<!--`
 never closed is left as it is: the text after it may be all the document, and is not a tag either.
 `<script>` and `<style>` contents are not blanked: only their tags are.
 """
@@ -22,7 +23,7 @@ import re
 # A doctype may span lines (XHTML's does): it is a tag here, so that pieces.py does not cut inside it either.
 TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9-]*(?:\s[^<>]*)?/?>|<!(?i:doctype)\s[^<>]*>")
 COMMENT_OPEN = "<!--"
-COMMENT_CLOSE = "-->"
+COMMENT_CLOSE = re.compile("--!?>")
 _CDATA_MARKS = ("<![CDATA[", "]]>")
 _TAG_OR_CDATA = re.compile(f"{TAG.pattern}|<!\\[CDATA\\[|\\]\\]>")
 # CSI (`ESC [` parameters, intermediates, a final byte) and OSC (`ESC ]` to BEL or ST), never across a line.
@@ -43,9 +44,11 @@ def _spaces(match: re.Match[str]) -> str:
 
 
 def comment_end(text: str, opening: int) -> int:
-    """End of the comment `<!--` at `opening` begins, or -1 where no `-->` closes it."""
-    close = text.find(COMMENT_CLOSE, opening + 2)  # from the `--` of `<!--`: `<!-->` is closed at once
-    return -1 if close < 0 else close + len(COMMENT_CLOSE)
+    """End of the comment `<!--` at `opening` begins, or -1 where no `-->` or `--!>` closes it."""
+    close = COMMENT_CLOSE.search(text, opening + 2)  # from the `--` of `<!--`: `<!-->` is closed at once
+    while close is not None and close.start() < opening + 4 and close.group() == "--!>":
+        close = COMMENT_CLOSE.search(text, close.start() + 1)  # its `--` overlaps the opening: no close yet
+    return -1 if close is None else close.end()
 
 
 def _blank_comments(text: str) -> str:
