@@ -195,6 +195,11 @@ def test_pieces_are_not_cut_where_text_preparation_reads_across_the_line_break()
     assert pieces == [(0, 3), (3, 22), (22, 25)]
     assert "".join(blank_markup(commented[a:b]) for a, b in pieces) == blank_markup(commented)
     assert split_at_line_breaks("AB\n<!--\nCD\nE", size=4) == [(0, 3), (3, 8), (8, 12)]
+    # Inside a script (a piece after the cut would read its code as text) but not after a `<!--` in one.
+    scripted = 'AB\n<script>\nvar a = "Lào";\n// <!--\n</script>\nCD\nEF\n'
+    pieces = split_at_line_breaks(scripted, size=4)
+    assert pieces == [(0, 3), (3, 45), (45, 48), (48, 51)]
+    assert "".join(blank_markup(scripted[a:b]) for a, b in pieces) == blank_markup(scripted)
     # Inside an XHTML doctype, which spans lines; CDATA markers and terminal escapes blank the same in pieces.
     doctyped = 'AB\n<!DOCTYPE html PUBLIC "x"\n "y.dtd"><![CDATA[\nCD]]>\n\x1b[31mEF\x1b[0m'
     pieces = split_at_line_breaks(doctyped, size=4)

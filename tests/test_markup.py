@@ -55,6 +55,33 @@ def test_terminal_escapes_doctypes_and_cdata_markers_become_spaces(text, blanked
     assert len(blank_markup(text)) == len(text)
 
 
+@pytest.mark.parametrize(
+    ("text", "blanked"),
+    [
+        # Script and style contents go with their tags, line breaks too: `Hà Nội` in JS was text to the models.
+        ('a<script>var n = "Hà Nội";</script>b', "a" + " " * 34 + "b"),
+        ("<STYLE type=x>\np { }\n</Style >Lào", " " * 30 + "Lào"),
+        ("x<style/>a</style/>y<script\nsrc=z></script\n>w", "x" + " " * 18 + "y" + " " * 24 + "w"),
+        # A `<!--` in a script opens no comment, a `<script>` in a comment opens nothing.
+        ("<script>// <!--\n</script>Lào -->", " " * 25 + "Lào -->"),
+        ("<!-- <script> -->Lào<script>x", " " * 17 + "Lào        x"),
+        # Only the element's own end tag closes it; one never closed is left, its tag alone blanked.
+        ("<script>a</scriptx>b</script>c<scripts>d", " " * 29 + "c" + " " * 9 + "d"),
+        ("Lào<script>x = 1;\nHà Nội</script", "Lào        x = 1;\nHà Nội</script"),
+        ("<style>a</style>b<style>Lào", " " * 16 + "b       Lào"),
+    ],
+)
+def test_script_and_style_contents_become_spaces_with_their_tags(text, blanked):
+    assert blank_markup(text) == blanked
+
+
+def test_blanking_stays_linear_on_many_unclosed_openings():
+    # Each unclosed `<!--` or `<script>` once searched the rest of the text: 200,000 characters of them.
+    for unit in ("<!--", "<script>", "<style>x</style", "<a title='x>", "\x1b]0;x"):
+        text = unit * (200_000 // len(unit))
+        assert len(blank_markup(text)) == len(text)
+
+
 def test_the_bundled_model_finds_a_name_between_tags_with_offsets_into_the_html():
     comment = "<!-- Tác giả: Nguyễn Văn An, phóng viên tại Hà Nội -->\n"  # was tagged: 'Hà Nội' as a LOC
     text = comment + '<p>Thủ tướng <b>Phạm Minh Chính</b> hội đàm với <a href="/lao">Thủ tướng Lào</a>.</p>'

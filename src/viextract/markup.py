@@ -13,7 +13,13 @@ A comment is hidden from readers, so its text (a left-over byline, markup) is bl
 `<!--` to the first `-->` or `--!>` after it, as HTML5 ends one (`<!-->` and `<!--->` are empty comments,
 while `<!--!>` and `<!---!>` are not closed by their own `--!>`). A `<!--`
 never closed is left as it is: the text after it may be all the document, and is not a tag either.
-`<script>` and `<style>` contents are not blanked: only their tags are.
+
+The contents of `<script>` and `<style>` (JavaScript, CSS: no reader sees them, and their names and strings
+looked like entities) are blanked with their tags, up to the first `</script` or `</style` followed by a
+space, `/` or `>`, in any case, as HTML5 ends them; a `<!--` inside one opens no comment, and a `<script>`
+inside a comment opens nothing. One never closed is left as an unclosed comment is (its tag alone is
+blanked). `<template>` is not: its contents are HTML, nested templates and all, whose tags are blanked
+anyway, and `<noscript>`, `<textarea>` and `<title>` hold text a reader can see.
 """
 
 from __future__ import annotations
@@ -24,6 +30,9 @@ import re
 TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9-]*(?:\s[^<>]*)?/?>|<!(?i:doctype)\s[^<>]*>")
 COMMENT_OPEN = "<!--"
 COMMENT_CLOSE = re.compile("--!?>")
+# The start of a comment or of a script or style element; what ends a script or a style element.
+_HIDDEN_START = re.compile(r"<!--|<(?i:(script|style))[\t\n\f\r />]")
+_RAW_TEXT_END = {name: re.compile(rf"</{name}[\t\n\f\r />]", re.IGNORECASE) for name in ("script", "style")}
 _CDATA_MARKS = ("<![CDATA[", "]]>")
 _TAG_OR_CDATA = re.compile(f"{TAG.pattern}|<!\\[CDATA\\[|\\]\\]>")
 # CSI (`ESC [` parameters, intermediates, a final byte) and OSC (`ESC ]` to BEL or ST), never across a line.
@@ -32,18 +41,31 @@ ANSI_ESCAPE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b\n\r]*(?:\x07
 
 def blank_markup(text: str) -> str:
     """`text` with each terminal escape, HTML comment, tag and CDATA marker turned into as many spaces."""
-    if "\x1b" in text:
-        text = ANSI_ESCAPE.sub(_spaces, text)
+    text = _blank_escapes(text)
     if "<" not in text and _CDATA_MARKS[1] not in text:  # a piece (pieces.py) may hold a `]]>` without its `<`
         return text
-    return _TAG_OR_CDATA.sub(_spaces, _blank_comments(text))
+    return _TAG_OR_CDATA.sub(_spaces, _blank_spans(text, hidden_spans(text)))
+
+
+def blanked_whole(text: str) -> list[tuple[int, int]]:
+    """[start, end) of each comment, script or style element, tag and CDATA marker `blank_markup` blanks, in order.
+
+    pieces.py cuts no line break inside one: the piece on either side would not blank its part.
+    """
+    text = _blank_escapes(text)  # escapes never hold a line break, but may hold a `<`
+    hidden = hidden_spans(text)
+    return sorted(hidden + [tag.span() for tag in _TAG_OR_CDATA.finditer(_blank_spans(text, hidden))])
+
+
+def _blank_escapes(text: str) -> str:
+    return ANSI_ESCAPE.sub(_spaces, text) if "\x1b" in text else text
 
 
 def _spaces(match: re.Match[str]) -> str:
     return " " * len(match.group())
 
 
-def comment_end(text: str, opening: int) -> int:
+def _comment_end(text: str, opening: int) -> int:
     """End of the comment `<!--` at `opening` begins, or -1 where no `-->` or `--!>` closes it."""
     close = COMMENT_CLOSE.search(text, opening + 2)  # from the `--` of `<!--`: `<!-->` is closed at once
     while close is not None and close.start() < opening + 4 and close.group() == "--!>":
@@ -51,11 +73,41 @@ def comment_end(text: str, opening: int) -> int:
     return -1 if close is None else close.end()
 
 
-def _blank_comments(text: str) -> str:
+def hidden_spans(text: str) -> list[tuple[int, int]]:
+    """[start, end) of each comment and script or style element in `text`, in order; one never closed is not one."""
     # A linear scan, not a lazy regex, which is quadratic on many unclosed `<!--`.
+    spans: list[tuple[int, int]] = []
+    unclosed: set[str] = set()  # once a close is not found, none is left for later ones of that kind either
+    position = 0
+    while (start := _HIDDEN_START.search(text, position)) is not None:
+        kind = (start.group(1) or COMMENT_OPEN).lower()
+        end = -1 if kind in unclosed else _hidden_end(text, start, kind)
+        if end < 0:
+            unclosed.add(kind)
+            position = start.start() + 1
+        else:
+            spans.append((start.start(), end))
+            position = end
+    return spans
+
+
+def _hidden_end(text: str, start: re.Match[str], kind: str) -> int:
+    """End of the comment or element `start` begins, or -1 where nothing closes it."""
+    if kind == COMMENT_OPEN:
+        return _comment_end(text, start.start())
+    # Its start tag ends at a `>` before any close: the close is searched for from the `<script` on.
+    close = _RAW_TEXT_END[kind].search(text, start.end())
+    if close is None:
+        return -1
+    if close.group().endswith(">"):
+        return close.end()
+    return text.find(">", close.end()) + 1 or -1  # `</script\n>`, `</style >`
+
+
+def _blank_spans(text: str, spans: list[tuple[int, int]]) -> str:
     parts = []
     done = 0
-    while (opening := text.find(COMMENT_OPEN, done)) >= 0 and (end := comment_end(text, opening)) >= 0:
-        parts += [text[done:opening], " " * (end - opening)]
+    for start, end in spans:
+        parts += [text[done:start], " " * (end - start)]
         done = end
     return "".join(parts) + text[done:] if parts else text

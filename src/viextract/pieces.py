@@ -8,11 +8,12 @@ reads across). The command line uses this to report progress inside a long file.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Sequence
 from dataclasses import replace
 
 from .dates import header_date
-from .markup import COMMENT_OPEN, TAG, comment_end
+from .markup import blanked_whole
 from .results import Extraction, Relation
 from .sentences import wraps_at
 
@@ -23,19 +24,20 @@ def split_at_line_breaks(text: str, size: int = PIECE_CHARS) -> list[tuple[int, 
     """[start, end) pieces covering `text`, each cut just after a `\\n`, of about `size` characters.
 
     A piece is longer only where a line is; an empty text is one empty piece. A line break is
-    not cut at where the text is read across it: inside an HTML tag (`<a\\nhref=...>`) or comment,
-    blanked whole, line break included, a wrap inside a sentence, or before a line that a piece
-    would read as a ` date` header.
+    not cut at where the text is read across it: inside an HTML tag (`<a\\nhref=...>`), comment or
+    script, blanked whole, line break included, a wrap inside a sentence, or before a line that a
+    piece would read as a ` date` header.
     """
     bounds = []
     start = 0
+    whole = blanked_whole(text) if len(text) > size else []
     while len(text) - start > size:
         cut = start + size
-        while (cut := text.rfind("\n", start, cut)) >= 0 and not _can_cut(text, cut):
+        while (cut := text.rfind("\n", start, cut)) >= 0 and not _can_cut(text, cut, whole):
             pass
         if cut < 0:
             cut = start + size - 1
-            while (cut := text.find("\n", cut + 1)) >= 0 and not _can_cut(text, cut):
+            while (cut := text.find("\n", cut + 1)) >= 0 and not _can_cut(text, cut, whole):
                 pass
             if cut < 0:
                 break
@@ -46,16 +48,12 @@ def split_at_line_breaks(text: str, size: int = PIECE_CHARS) -> list[tuple[int, 
     return bounds
 
 
-def _can_cut(text: str, newline: int) -> bool:
+def _can_cut(text: str, newline: int, whole: list[tuple[int, int]]) -> bool:
     if wraps_at(text, newline):
         return False
-    opening = text.rfind("<", 0, newline)
-    if opening > text.rfind(">", 0, newline):  # a tag begun before the break may end after it, lines later
-        tag = TAG.match(text, opening)
-        if tag is not None and tag.end() > newline:
-            return False
-    if (opening := text.rfind(COMMENT_OPEN, 0, newline)) >= 0 and comment_end(text, opening) > newline:
-        return False  # the last `<!--` before the break, if in a comment, closes where that comment does
+    last = bisect_left(whole, (newline + 1,)) - 1  # the last markup begun at or before the break
+    if last >= 0 and whole[last][1] > newline:
+        return False
     return header_date(text, newline + 1) is None  # what blank_header would blank at a piece's start
 
 
