@@ -39,9 +39,11 @@ def test_tags_become_spaces_of_the_same_length_and_prose_stays(text, blanked):
             "\x1b[31mNgày 15/3\x1b[0m, \x1b[1;38;5;196mLào\x1b[m",
             " " * 5 + "Ngày 15/3" + " " * 4 + ", " + " " * 13 + "Lào   ",
         ),
-        # OSC (a terminal hyperlink or title), ended by BEL or ST; one never ended, or cut by a line break, stays.
-        ("\x1b]8;;https://x.vn\x1b\\Lào\x1b]8;;\x07 \x1b]0;Hà Nội", " " * 19 + "Lào" + " " * 6 + " \x1b]0;Hà Nội"),
-        ("\x1b]0;a\nb\x07", "\x1b]0;a\nb\x07"),
+        # OSC (a terminal hyperlink or title), ended by BEL or ST; one never ended is blanked to where it is cut:
+        # the end of the text, a line break (`Tin Hà Nội` in a title cut there was tagged LOC), another escape.
+        ("\x1b]8;;https://x.vn\x1b\\Lào\x1b]8;;\x07 \x1b]0;Hà Nội", " " * 19 + "Lào" + " " * 17),
+        ("\x1b]0;Tin Hà Nội\nb\x07", " " * 14 + "\nb\x07"),
+        ("\x1b]8;;https://x.vn\r\nLào\x1b]8;;\x1b[1mHà Nội", " " * 17 + "\r\nLào" + " " * 9 + "Hà Nội"),
         # Not escapes: a lone ESC, `ESC [` with no final byte.
         ("a\x1b b \x1b[", "a\x1b b \x1b["),
         # A doctype (on two lines as XHTML writes it) and CDATA markers; the CDATA text stays.
