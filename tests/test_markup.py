@@ -13,6 +13,10 @@ from viextract.markup import blank_markup
         ("<p>Lào</p>", "   Lào    "),
         ('<a href="https://x.vn/a?b=1&c=2">Lào</a><br/>', " " * 33 + "Lào" + " " * 9),
         ("<BR>Hà Nội<img src=x />", "    Hà Nội" + " " * 13),
+        # A `>` in a quoted value is the value's: `b">` and `3' src=x>` were left as text.
+        ("<a title=\"a>b\">Lào</a><img alt = '5 > 3' src=x>", " " * 15 + "Lào" + " " * 29),
+        # An unquoted value, a quote not after `=`, a quote never closed: the first `>` ends the tag.
+        ("<a b=x'y c\"d e='f>Lào</a>'", " " * 18 + "Lào" + " " * 4 + "'"),
         # Not tags: a comparison, a heart, a lone bracket, a tag broken by another `<`.
         ("a < b, <3, 5<6> x, <b <i>", "a < b, <3, 5<6> x, <b    "),
         ("Lào", "Lào"),
@@ -82,6 +86,9 @@ def test_blanking_stays_linear_on_many_unclosed_openings():
     for unit in ("<!--", "<script>", "<style>x</style", "<a title='x>", "\x1b]0;x"):
         text = unit * (200_000 // len(unit))
         assert len(blank_markup(text)) == len(text)
+    # One tag never ended, with thousands of quoted values: each `=` has one reading, nothing to retry.
+    text = "<a" + " x=\"1\" y='2' z=3 w" * 12_000
+    assert blank_markup(text) == text
 
 
 def test_the_bundled_model_finds_a_name_between_tags_with_offsets_into_the_html():

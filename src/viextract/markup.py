@@ -9,7 +9,8 @@ there: its payload, a link or a window title, is no prose (`Tin Hà Nội` in a 
 A tag cut into syllables sits between a title and a name (`Thủ tướng <b>Phạm Minh Chính</b>`) and
 the bundled model then misses the name. Each tag becomes spaces of the same length, so offsets
 still index the caller's text. Only a well-formed tag counts: a letter right after `<` (or `</`),
-no `<` or `>` inside, so `a < b` and `<3` in prose stay. Entities (`&amp;`) are left as they are.
+no `<` inside and no `>` but in a quoted value (`<a title="a>b">`), so `a < b` and `<3` in prose stay.
+Entities (`&amp;`) are left as they are.
 
 A comment is hidden from readers, so its text (a left-over byline, markup) is blanked whole, from
 `<!--` to the first `-->` or `--!>` after it, as HTML5 ends one (`<!-->` and `<!--->` are empty comments,
@@ -29,7 +30,10 @@ from __future__ import annotations
 import re
 
 # A doctype may span lines (XHTML's does): it is a tag here, so that pieces.py does not cut inside it either.
-TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9-]*(?:\s[^<>]*)?/?>|<!(?i:doctype)\s[^<>]*>")
+# An attribute value quoted after `=` may hold a `>` (`title="a>b"`), not a `<`; one quote never closed is a
+# character. Each `=` has one reading, so a tag that does not end is given up in linear time.
+_ATTRIBUTES = r"""(?:[^<>=]|=\s*"[^"<]*"|=\s*'[^'<]*'|=(?!\s*"[^"<]*"|\s*'[^'<]*'))*"""
+TAG = re.compile(rf"</?[A-Za-z][A-Za-z0-9-]*(?:\s{_ATTRIBUTES})?/?>|<!(?i:doctype)\s[^<>]*>")
 COMMENT_OPEN = "<!--"
 COMMENT_CLOSE = re.compile("--!?>")
 # The start of a comment or of a script or style element; what ends a script or a style element.
