@@ -13,6 +13,8 @@ from viextract.markup import blank_markup
         ("<p>Lào</p>", "   Lào    "),
         ('<a href="https://x.vn/a?b=1&c=2">Lào</a><br/>', " " * 33 + "Lào" + " " * 9),
         ("<BR>Hà Nội<img src=x />", "    Hà Nội" + " " * 13),
+        # Prefixed names, as Word writes them: the model missed the name inside `<st1:personname>`.
+        ("<st1:personname>Lào</st1:personname><o:p></o:p><my_tag/>", " " * 16 + "Lào" + " " * 37),
         # A `>` in a quoted value is the value's: `b">` and `3' src=x>` were left as text.
         ("<a title=\"a>b\">Lào</a><img alt = '5 > 3' src=x>", " " * 15 + "Lào" + " " * 29),
         # An unquoted value, a quote not after `=`, a quote never closed: the first `>` ends the tag.

@@ -8,9 +8,10 @@ there: its payload, a link or a window title, is no prose (`Tin Hà Nội` in a 
 
 A tag cut into syllables sits between a title and a name (`Thủ tướng <b>Phạm Minh Chính</b>`) and
 the bundled model then misses the name. Each tag becomes spaces of the same length, so offsets
-still index the caller's text. Only a well-formed tag counts: a letter right after `<` (or `</`),
-no `<` inside and no `>` but in a quoted value (`<a title="a>b">`), so `a < b` and `<3` in prose stay.
-Entities (`&amp;`) are left as they are.
+still index the caller's text. A name may carry a prefix, as Word writes them (`<o:p>`, and
+`<st1:personname>`, which hid `Phạm Minh Chính` from the model too). Only a well-formed tag counts:
+a letter right after `<` (or `</`), no `<` inside and no `>` but in a quoted value (`<a title="a>b">`),
+so `a < b` and `<3` in prose stay. Entities (`&amp;`) are left as they are.
 
 A comment is hidden from readers, so its text (a left-over byline, markup) is blanked whole, from
 `<!--` to the first `-->` or `--!>` after it, as HTML5 ends one (`<!-->` and `<!--->` are empty comments,
@@ -33,7 +34,7 @@ import re
 # An attribute value quoted after `=` may hold a `>` (`title="a>b"`), not a `<`; one quote never closed is a
 # character. Each `=` has one reading, so a tag that does not end is given up in linear time.
 _ATTRIBUTES = r"""(?:[^<>=]|=\s*"[^"<]*"|=\s*'[^'<]*'|=(?!\s*"[^"<]*"|\s*'[^'<]*'))*"""
-TAG = re.compile(rf"</?[A-Za-z][A-Za-z0-9-]*(?:\s{_ATTRIBUTES})?/?>|<!(?i:doctype)\s[^<>]*>")
+TAG = re.compile(rf"</?[A-Za-z][A-Za-z0-9:_.-]*(?:\s{_ATTRIBUTES})?/?>|<!(?i:doctype)\s[^<>]*>")
 COMMENT_OPEN = "<!--"
 COMMENT_CLOSE = re.compile("--!?>")
 # The start of a comment or of a script or style element; what ends a script or a style element.
