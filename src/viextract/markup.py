@@ -56,13 +56,21 @@ def blank_markup(text: str) -> str:
 
 
 def blanked_whole(text: str) -> list[tuple[int, int]]:
-    """[start, end) of each comment, script or style element, tag and CDATA marker `blank_markup` blanks, in order.
+    """[start, end) of each comment, script or style element, tag and CDATA marker `blank_markup` blanks, in order,
+    those that overlap as one.
 
     pieces.py cuts no line break inside one: the piece on either side would not blank its part.
     """
     text = _blank_escapes(text)  # escapes never hold a line break, but may hold a `<`
     hidden = hidden_spans(text)
-    return sorted(hidden + [tag.span() for tag in _TAG_OR_CDATA.finditer(_blank_spans(text, hidden))])
+    merged: list[tuple[int, int]] = []
+    # A tag may hold a blanked comment (`<a<!-- -->\n>`): one span then, as bisecting the list needs.
+    for start, end in sorted(hidden + [tag.span() for tag in _TAG_OR_CDATA.finditer(_blank_spans(text, hidden))]):
+        if merged and start < merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    return merged
 
 
 def _blank_escapes(text: str) -> str:
