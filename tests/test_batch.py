@@ -178,7 +178,7 @@ def test_txt_folder_in_parquet_out(tmp_path, model_dir, paragraphs, capsys):
     assert main(args.split()) == 0
     err = capsys.readouterr().err
     assert "doc" in err  # the progress bar, asked for
-    assert "viextract batch: 6 documents, " in err and " 1 failures; 2 shards written" in err
+    assert "viextract batch: 6 documents, " in err and " 1 failure; 2 shards written" in err
     records, failures = read_output(out)
     assert sorted(p.name for p in out.glob("shard-*")) == ["shard-00000.parquet", "shard-00001.parquet"]
     assert [r["id"] for r in records] == [f"a{i}.txt" for i in range(5)]

@@ -119,7 +119,7 @@ def test_an_output_made_before_input_sha256_resumes_after_a_touch_and_refuses_an
     note, summary = capsys.readouterr().err.splitlines()
     # a touch sets both times; a chmod or `cp -p` back only the change time, which the stamp holds too
     assert note.startswith("viextract batch: note: the input has new modification or change times")
-    assert "3 already complete" in summary and "1 shards written" in summary
+    assert "3 already complete" in summary and "1 shard written" in summary
     assert "input_sha256" in json.loads((out / "_batch.json").read_text(encoding="utf-8"))
     assert main(args) == 0 and "note" not in capsys.readouterr().err  # recorded: the next rerun just resumes
     (record,) = [r for r in read_shard(old / "shard-00001.jsonl") if r["entities"]][:1]

@@ -633,6 +633,13 @@ def test_kfold_extra_documents_are_the_train_extra_files_only(tmp_path):
         extra_train_documents(Namespace(no_extra=False, data=str(user), splits=str(tmp_path / "nope.json")))
 
 
+def test_cli_validate_counts_one_document_in_the_singular(tmp_path, capsys):
+    doc = good_doc()
+    doc["relations"] = doc["relations"][:1]
+    assert main(["validate", str(write_jsonl(tmp_path / "one.jsonl", doc))]) == 0
+    assert "OK (1 document, 8 entities, 1 relation)" in capsys.readouterr().out
+
+
 def test_load_split_rejects_extra_ids_that_clash_with_the_corpus(tmp_path):
     splits = make_split_dir(tmp_path, extra_docs=(good_doc("c"),))
     with pytest.raises(DataError, match=r"extra\.jsonl:1: id: document id 'c' is also in the corpus"):

@@ -172,3 +172,16 @@ def test_run_folds_only_fold_trains_and_scores_that_fold_alone(tmp_path):
     assert [r["test_ids"] for r in results] == [[doc.id for doc in make_folds(documents, 4, 3)[2]]]
     with pytest.raises(ConfigError, match="--fold: 4"):
         run_folds(config, documents, 4, tmp_path, [], train_fold, lambda d, held: {}, only_fold=4)
+
+
+def test_run_folds_logs_a_fold_of_one_training_document_in_the_singular(tmp_path, caplog):
+    import logging
+    from types import SimpleNamespace
+
+    from training.evaluation.kfold import run_folds
+    from training.fit.ner import NerConfig
+
+    documents = [SimpleNamespace(id=f"d{i}") for i in range(2)]
+    with caplog.at_level(logging.INFO, logger="training.evaluation.kfold"):
+        run_folds(NerConfig(seed=3), documents, 2, tmp_path, [], lambda *a: {}, lambda d, held: {})
+    assert "fold 1/2: training on 1 document, testing on 1" in caplog.text

@@ -732,7 +732,7 @@ def test_the_data_table_is_what_the_model_trained_on_and_later_edits_are_a_limit
     card = build_card_data(model, [])
     assert [(s.name, s.entities) for s in card.data] == [("dev", dev_now.entities + 3)]
     (changed,) = [item for item in card.limitations if "has changed since" in item]
-    assert dev_now.source in changed and f"now 1 documents, {dev_now.entities} entities" in changed
+    assert dev_now.source in changed and f"now 1 document, {dev_now.entities} entities" in changed
     assert "has changed" not in " ".join(build_card_data(model_dir, []).limitations)
 
 

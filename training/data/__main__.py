@@ -19,7 +19,7 @@ from ..pipes import quiet_pipe
 from .checks import check_conventions
 from .documents import DEFAULT_SPLITS_FILE, DataError
 from .files import load_numbered_documents, require_documents
-from .stats import count_labels, format_stats, split_stats
+from .stats import count_labels, counts_line, format_stats, split_stats
 
 
 @quiet_pipe
@@ -51,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
             counts = count_labels(docs)
             entities = sum(counts[x] for x in ENTITY_LABELS)
             relations = sum(counts[x] for x in RELATION_LABELS)
-            print(f"{path}: OK ({len(docs)} documents, {entities} entities, {relations} relations)")
+            print(f"{path}: OK ({counts_line(len(docs), entities, relations)})")
         return 1 if failed else 0
 
     try:

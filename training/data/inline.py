@@ -40,6 +40,7 @@ from .checks import check_conventions, check_document
 from .documents import CORPUS_FILE, DataError, Document, parse_document
 from .files import check_output_file, read_utf8, save_documents, split_lines
 from .splits import load_split
+from .stats import counts_line
 
 SOURCE = "written by the viextract team; training only"
 # The surface may hold escapes (`\\]`); a lone backslash before `]` would eat the bracket, so it is no entity.
@@ -224,7 +225,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     entities = sum(len(doc.entities) for doc in documents)
     relations = sum(len(doc.relations) for doc in documents)
-    print(f"{args.out}: {len(documents)} documents, {entities} entities, {relations} relations")
+    print(f"{args.out}: {counts_line(len(documents), entities, relations)}")
     return 0
 
 

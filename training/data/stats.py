@@ -16,6 +16,18 @@ from .files import load_documents
 from .splits import load_split, read_splits
 
 
+def counted(count: int, noun: str, plural: str | None = None) -> str:
+    """`1 document`, `2 documents`: a count with its noun, for messages that may well count one."""
+    return f"{count} {noun}" if count == 1 else f"{count} {plural or noun + 's'}"
+
+
+def counts_line(documents: int, entities: int, relations: int) -> str:
+    """`1 document, 3 entities, 1 relation`: the size of an annotated file."""
+    return (
+        f"{counted(documents, 'document')}, {counted(entities, 'entity', 'entities')}, {counted(relations, 'relation')}"
+    )
+
+
 def count_labels(documents: Iterable[Document]) -> Counter:
     counts: Counter = Counter()
     for doc in documents:

@@ -27,6 +27,7 @@ from viextract.labels import ENTITY_LABELS, RELATION_LABELS
 from ..data.checks import sentence_bounds
 from ..data.documents import DataError, Document, printed_in_capitals
 from ..data.files import check_output_file, load_documents, save_documents
+from ..data.stats import counted
 from ..pipes import quiet_pipe
 from .metrics import score_items, score_spans
 from .relations import gold_relations
@@ -218,7 +219,7 @@ def _build_main(argv: Sequence[str]) -> int:
         return 2
     groups = group_documents(documents)
     counts = ", ".join(f"{key} {sum(len(sentence_bounds(d.text)) for d in docs)}" for key, docs in groups.items())
-    print(f"{args.out}: {len(documents)} documents; sentences per phenomenon: {counts}")
+    print(f"{args.out}: {counted(len(documents), 'document')}; sentences per phenomenon: {counts}")
     return 0
 
 

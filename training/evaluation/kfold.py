@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 from ..data.documents import Document
 from ..data.files import load_documents
 from ..data.splits import load_train_extra
+from ..data.stats import counted
 from ..fit.config import CONFIG_FILENAME, ConfigError, TrainConfig, add_overrides_option
 from .metrics import mean_std
 
@@ -41,7 +42,7 @@ def make_folds(documents: Sequence[T], k: int, seed: int) -> list[list[T]]:
     """K folds of whole documents (or of their ids), shuffled with `seed`; sizes differ by at most one."""
     check_fold_count(k)
     if k > len(documents):
-        raise ConfigError(f"--kfold: {k} folds but only {len(documents)} documents")
+        raise ConfigError(f"--kfold: {k} folds but only {counted(len(documents), 'document')}")
     order = list(documents)
     random.Random(seed).shuffle(order)
     return [order[i::k] for i in range(k)]
@@ -102,7 +103,9 @@ def run_folds(
         fold_dir = work_dir / f"fold-{index}"
         checkpoints = work_dir / f"fold-{index}.checkpoints"
         fold_config = dataclasses.replace(config, output_dir=str(fold_dir), checkpoint_dir=str(checkpoints))
-        logger.info("fold %d/%d: training on %d documents, testing on %d", index + 1, k, len(train), len(held_out))
+        logger.info(
+            "fold %d/%d: training on %s, testing on %d", index + 1, k, counted(len(train), "document"), len(held_out)
+        )
         shutil.rmtree(checkpoints, ignore_errors=True)
         trained = train_fold(fold_config, train, held_out, where)
         shutil.rmtree(checkpoints, ignore_errors=True)
@@ -116,7 +119,7 @@ def run_folds(
 
 def describe_fold(index: int, k: int, documents: int, source: str) -> str:
     """`fold 2 of 5 (fold-1: trains on 8 documents of --data FILE ...)`: where a fold's training data comes from."""
-    return f"fold {index + 1} of {k} (fold-{index}: trains on {documents} documents of {source})"
+    return f"fold {index + 1} of {k} (fold-{index}: trains on {counted(documents, 'document')} of {source})"
 
 
 def fold_data_source(args: argparse.Namespace, extra_train: Sequence[Document]) -> str:
@@ -214,7 +217,8 @@ def check_kfold_arguments(args: argparse.Namespace, documents: Sequence[Document
         if args.model:
             raise ConfigError("--model: not used with --kfold (the folds train their own models)")
         if args.kfold > len(documents):  # make_folds says so too, but knows nothing of the file
-            raise ConfigError(f"--kfold: {args.kfold} folds but only {len(documents)} documents in {data_source(args)}")
+            only = counted(len(documents), "document")
+            raise ConfigError(f"--kfold: {args.kfold} folds but only {only} in {data_source(args)}")
         return
     if args.rescore or args.fold is not None:
         raise ConfigError("--rescore/--fold: only used with --kfold")

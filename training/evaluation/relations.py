@@ -28,6 +28,7 @@ from viextract.labels import ENTITY_LABELS, RELATION_LABELS, entity_types
 from ..data.documents import DataError, Document
 from ..data.features import align_document
 from ..data.files import check_output_file, load_documents
+from ..data.stats import counted
 from ..pipes import quiet_pipe
 from .metrics import format_table, score_items, score_spans
 
@@ -321,7 +322,8 @@ def format_report(report: dict[str, Any]) -> str:
     from .ner import unscored_lines
 
     parts = [
-        f"{report['model']}: {report['documents']} documents, {report['gold_relations']} gold relations, "
+        f"{report['model']}: {counted(report['documents'], 'document')}, "
+        f"{counted(report['gold_relations'], 'gold relation')}, "
         f"threshold {report['threshold']:.2f}"
     ]
     titles = {

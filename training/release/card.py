@@ -19,6 +19,7 @@ from typing import Any
 
 from viextract.card import REPO_ID_PLACEHOLDER, choose_licence
 
+from ..data.stats import counts_line
 from .card_data import (
     CONFIG_FILENAME,
     DEFAULT_DATASET,
@@ -258,16 +259,13 @@ def _changed_data(recorded: list[DataSplit], now: list[DataSplit]) -> list[str]:
     out = []
     for split in recorded:
         later = current.get((split.name, split.source))
-        if later is None or (later.documents, later.entities, later.relations) == (
-            split.documents,
-            split.entities,
-            split.relations,
-        ):
+        then = (split.documents, split.entities, split.relations)
+        now = None if later is None else (later.documents, later.entities, later.relations)
+        if now is None or now == then:
             continue
         out.append(
-            f"Trained on `{split.source}` as it stood then ({split.documents} documents, {split.entities} entities, "
-            f"{split.relations} relations); it has changed since (now {later.documents} documents, {later.entities} "
-            f"entities, {later.relations} relations), so retraining from today's files gives a different model."
+            f"Trained on `{split.source}` as it stood then ({counts_line(*then)}); it has changed since (now "
+            f"{counts_line(*now)}), so retraining from today's files gives a different model."
         )
     return out
 

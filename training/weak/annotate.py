@@ -30,6 +30,7 @@ from viextract.normalize import normalize_text
 from ..data.checks import check_document, sentence_bounds
 from ..data.documents import DEFAULT_SPLITS_FILE, DataError, Document, EntitySpan, RelationSpan, field_error
 from ..data.files import load_documents, print_documents, read_utf8
+from ..data.stats import counted
 from ..evaluation.metrics import Scores, score_items, score_spans
 from ..evaluation.runs import select_documents
 from ..pipes import quiet_pipe
@@ -144,7 +145,7 @@ def _evaluate_main(argv: list[str]) -> int:
         return 2
     result = evaluate(documents)
     ids = ", ".join(doc.id for doc in documents)
-    print(f"Weak annotator vs {args.gold} ({args.docs}: {result.documents} documents: {ids})\n")
+    print(f"Weak annotator vs {args.gold} ({args.docs}: {counted(result.documents, 'document')}: {ids})\n")
     print(format_scores("Entities (exact span and label)", result.entities))
     confusion = result.entities.confusion
     if confusion is not None:
