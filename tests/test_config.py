@@ -194,6 +194,17 @@ def test_saved_config_reloads_identically(tmp_path):
     assert NerConfig.load(path) == config
 
 
+def test_a_whole_number_keeps_the_form_it_was_written_in_through_save_and_reload(tmp_path):
+    # `epochs: 20` was saved as `epochs: 20.0`: not what the user wrote, and the model card showed 20.0.
+    config = NerConfig.load(write(tmp_path / "c.yaml", "epochs: 20\nwarmup_ratio: 0.0\n"), ["learning_rate=1"])
+    saved = config.save(tmp_path / "out").read_text(encoding="utf-8")
+    assert "\nepochs: 20\n" in saved and "\nwarmup_ratio: 0.0\n" in saved and "\nlearning_rate: 1\n" in saved
+    assert "\nepochs: 20\n" in NerConfig().save(tmp_path / "defaults").read_text(encoding="utf-8")
+    assert NerConfig.load(tmp_path / "out" / CONFIG_FILENAME) == config
+    assert NerConfig.load(None, ["epochs=2.5"]).epochs == 2.5
+    assert type(NerConfig.load(None, ["epochs=3"]).epochs) is int
+
+
 def test_a_save_killed_mid_write_keeps_the_config_there(tmp_path, monkeypatch):
     # Written in place, a kill left half a file, still YAML for the lines it had: --resume read it as the
     # earlier run with every later key at its default, so "finished?" and "what changed?" were wrong.

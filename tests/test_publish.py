@@ -302,6 +302,15 @@ def test_a_hub_base_a_bare_ner_dir_and_no_results(tiny_ner_dir, tmp_path):
     assert section(body, "## Evaluation", "### Entities", "#### Test").strip() == "not measured"
 
 
+def test_the_card_shows_whole_epochs_as_the_config_wrote_them(tiny_ner_dir, tmp_path):
+    from training.fit.ner import NerConfig
+
+    shutil.copytree(tiny_ner_dir / "ner", tmp_path / "bare")
+    NerConfig.load(None, ["epochs=20"]).save(tmp_path / "bare")
+    body = render_card(build_card_data(tmp_path / "bare", [], repo_id="me/bare"))
+    assert "| `epochs` | `20` |" in body
+
+
 def test_results_errors_name_the_file_and_the_fix(tmp_path):
     unsplit = tmp_path / "all.json"
     unsplit.write_text(json.dumps({**NER_TEST, "docs": "all"}), encoding="utf-8")

@@ -110,7 +110,7 @@ class TrainConfig:
     max_length: int = 256
     learning_rate: float = 5e-5
     # Passes over the training data (the upper bound when early stopping is on).
-    epochs: float = 20.0
+    epochs: float = 20
     # Stop after this many optimizer steps (-1: run all epochs); for smoke runs and budgets.
     max_steps: int = -1
     # Windows per device per step; the effective batch is batch_size * gradient_accumulation_steps * GPUs.
@@ -413,9 +413,9 @@ def _coerce_one(value: Any, option: Any, from_text: bool) -> Any:
     if option is float:
         if isinstance(value, bool):
             raise ValueError
-        number = float(value.strip()) if isinstance(value, str) else value  # PyYAML reads 5e-5 as a string
+        number = _number_from_text(value.strip()) if isinstance(value, str) else value  # PyYAML: 5e-5 is a string
         if isinstance(number, (int, float)) and math.isfinite(number):  # nan/inf would pass every range check
-            return float(number)
+            return number  # `epochs: 20` stays 20: the saved config and the card show it as the user wrote it
         raise ValueError
     if option is str:
         if isinstance(value, str):
@@ -429,6 +429,14 @@ def _coerce_one(value: Any, option: Any, from_text: bool) -> Any:
             raise ValueError
         return [_coerce_one(item, item_type, from_text) for item in value]
     raise TypeError(f"unsupported field type {option!r}")
+
+
+def _number_from_text(text: str) -> int | float:
+    """`20` as an int, `20.0` and `5e-5` as floats: a whole number given for a float field keeps its form."""
+    try:
+        return int(text)
+    except ValueError:
+        return float(text)
 
 
 def _list_from_text(text: str) -> Any:

@@ -91,7 +91,7 @@ class ReConfig(TrainConfig):
 
     output_dir: str = "outputs/re"
     learning_rate: float = 3e-5
-    epochs: float = 10.0
+    epochs: float = 10
     early_stopping_patience: int = 3
     # Relation labels to learn (SCHEMA.md names); gold relations of other labels are trained as no_relation.
     relation_labels: list[str] = field(default_factory=lambda: list(RELATION_LABELS))

@@ -78,7 +78,7 @@ class PretrainConfig(TrainConfig):
     torch_threads: int | None = None
     # Overridden TrainConfig defaults.
     learning_rate: float = 5e-4
-    epochs: float = 40.0
+    epochs: float = 40
     warmup_ratio: float = 0.06
     output_dir: str = "outputs/base"
     logging_steps: int = 20
