@@ -110,3 +110,21 @@ def test_the_default_splits_file_is_written_out_once():
         if isinstance(node, ast.Constant) and node.value == "data/splits.json"
     ]
     assert holders == ["training/data/documents.py"]
+
+
+def test_every_module_a_comment_names_exists():
+    # A comment naming `training.model_card` after the module had moved sent readers to nothing.
+    import re
+    import tokenize
+
+    missing = []
+    for path in sorted(TRAINING.rglob("*.py")):
+        with path.open(encoding="utf-8") as handle:
+            comments = [t for t in tokenize.generate_tokens(handle.readline) if t.type == tokenize.COMMENT]
+        for token in comments:
+            for name in re.findall(r"(?<![\w./])training(?:\.[a-z_][a-z0-9_]*)+", token.string):
+                parts = name.split(".")
+                prefixes = (TRAINING.parent.joinpath(*parts[:i]) for i in range(len(parts), 1, -1))
+                if not any(p.with_suffix(".py").is_file() or (p / "__init__.py").is_file() for p in prefixes):
+                    missing.append(f"{path.relative_to(TRAINING.parent)}:{token.start[0]}: {name}")
+    assert missing == []

@@ -84,7 +84,7 @@ def write(extractor: Extractor, out: Path, dtype: torch.dtype, sources: dict[str
                     for extra in PROVENANCE_FILES:
                         if (sources[name] / extra).is_file():
                             shutil.copy2(sources[name] / extra, staging / name / extra)
-            # The generic card save_pretrained writes; an assembled model gets training.model_card's instead.
+            # save_pretrained's generic card goes: an assembled model gets training.release.card's (publish card).
             (staging / "model" / "README.md").unlink(missing_ok=True)
             (staging / "model").rmdir()
     finally:
