@@ -819,6 +819,7 @@ def test_a_card_of_user_data_names_their_files_and_claims_nothing_of_ours(user_m
     procedure = section(body, "## Training procedure")
     # Only test was measured: the card no longer says "Dev and test are one document each".
     assert "Test is one document, so one item found or missed" in body and "Dev and test" not in body
+    assert "The k-fold's std" not in body  # no k-fold was measured to point to
     words = " ".join(procedure.split())
     assert "relative to a viextract checkout" not in words
     assert "the publisher's own training files `my/train.jsonl` were: they are not uploaded" in words
