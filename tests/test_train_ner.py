@@ -681,6 +681,17 @@ def test_a_local_base_folder_with_a_pinned_revision_is_refused_not_trained_on(tm
         fetch_base_model("vinai/phobert-base", "v2")
 
 
+def test_training_outside_a_checkout_without_a_config_names_train_files_and_dev_files(tmp_path, monkeypatch, capsys):
+    # It said only "data/splits.json: no such splits file", which a pip user has no way to make sense of.
+    from training.fit.train import main
+
+    monkeypatch.chdir(tmp_path)
+    assert main(["ner"]) == 2
+    err = capsys.readouterr().err
+    assert "data/splits.json: no such splits file" in err and "viextract checkout" in err
+    assert "--set train_files=train.jsonl --set dev_files=dev.jsonl" in err and "docs/training.md" in err
+
+
 def test_resume_passes_over_a_checkpoint_cut_off_while_saving(tmp_path, caplog):
     # Ctrl-C while the Trainer saved checkpoint-10 left it without trainer_state.json (written last);
     # --resume took it and failed inside the Trainer, though checkpoint-9 was whole.

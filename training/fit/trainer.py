@@ -16,7 +16,7 @@ import torch
 from ..data.documents import DataError, Document, field_error
 from ..data.files import file_in_the_way, load_numbered_documents
 from ..data.splits import load_split
-from .config import CONFIG_FILENAME, ConfigError, TrainConfig
+from .config import CONFIG_FILENAME, DEFAULT_SPLITS_FILE, ConfigError, TrainConfig
 
 logger = logging.getLogger(__name__)
 
@@ -48,12 +48,25 @@ def load_training_documents(config: TrainConfig) -> tuple[list[Document], list[D
                 ", ".join(shared[:3]) + (" ..." if len(shared) > 3 else ""),
             )
     else:
+        _require_splits_file(config)
         train = load_split("train", config.splits_file, config.data_dir)
         dev = load_split("dev", config.splits_file, config.data_dir)
     for name, docs in (("train", train), ("dev", dev)):
         if not docs:
             raise DataError(f"{describe_split(config, name)}: {name}: the split is empty")
     return train, dev
+
+
+def _require_splits_file(config: TrainConfig) -> None:
+    """Outside a viextract checkout there is no data/splits.json: name the keys that take one's own files."""
+    if config.splits_file is None or Path(config.splits_file).exists():
+        return
+    default = " (the default: a viextract checkout's splits)" if config.splits_file == DEFAULT_SPLITS_FILE else ""
+    raise DataError(
+        f"splits_file: {config.splits_file}: no such splits file{default}; to train on your own JSONL files, "
+        "give train_files and dev_files instead, e.g. --set train_files=train.jsonl --set dev_files=dev.jsonl "
+        "(docs/training.md)"
+    )
 
 
 def _documents_once(key: str, paths: Sequence[str], seen: dict[str, str]) -> list[Document]:
