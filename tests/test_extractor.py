@@ -184,6 +184,18 @@ def test_a_local_folder_named_like_the_repo_is_refused_with_a_revision(monkeypat
     assert Extractor.from_pretrained("someone/viextract-model", device="cpu").relation_extractor is None
 
 
+@pytest.mark.parametrize("name", ["my-model", "./my-model", "models/my-model/v1"])
+def test_a_revision_with_a_folder_that_is_no_hub_id_is_not_sent_to_snapshot_download(tmp_path, monkeypatch, name):
+    # snapshot_download('./my-model', revision='v1') was the advice: a folder's path is no Hub repo id.
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / name).mkdir(parents=True)
+    with pytest.raises(ModelLoadError) as caught:
+        Extractor.from_pretrained(name, revision="v1", device="cpu")
+    message = str(caught.value)
+    assert "revision='v1' was given: drop revision= to load this folder" in message
+    assert "snapshot_download" not in message and "Hub repo id `owner/name`, not of a folder" in message
+
+
 @pytest.mark.parametrize("name", ["weights.bin", "someone/model"])
 def test_a_file_given_as_the_model_is_named_as_a_file(tmp_path, monkeypatch, name):
     monkeypatch.chdir(tmp_path)

@@ -677,8 +677,12 @@ def test_a_local_base_folder_with_a_pinned_revision_is_refused_not_trained_on(tm
     monkeypatch.chdir(tmp_path)
     (tmp_path / "vinai" / "phobert-base").mkdir(parents=True)  # a folder named like the Hub id
     assert fetch_base_model("vinai/phobert-base") == Path("vinai/phobert-base")
-    with pytest.raises(BaseModelError, match=r"local directory .* but revision 'v2' was given"):
+    with pytest.raises(BaseModelError, match=r"local directory .* but revision 'v2' was given.*snapshot_download"):
         fetch_base_model("vinai/phobert-base", "v2")
+    (tmp_path / "my-base").mkdir()  # no Hub id: snapshot_download('my-base') is no advice to give
+    with pytest.raises(BaseModelError, match=r"drop revision to train from this folder \(revision pins") as caught:
+        fetch_base_model("my-base", "v2")
+    assert "snapshot_download" not in str(caught.value)
 
 
 def test_training_outside_a_checkout_without_a_config_names_train_files_and_dev_files(tmp_path, monkeypatch, capsys):

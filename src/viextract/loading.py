@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -61,11 +62,7 @@ def resolve_model_dir(
     name = str(path_or_repo_id)
     if path.is_dir():
         if revision is not None:
-            raise ModelLoadError(
-                f"{name}: a local directory ({path.resolve()}), which has no revisions, but revision={revision!r} "
-                f"was given: drop revision= to load this folder, or pass the directory that "
-                f"huggingface_hub.snapshot_download({name!r}, revision={revision!r}) returns to load that revision"
-            )
+            raise _revision_of_a_folder(name, path, revision)
         return path
     looks_local = name.startswith((".", "/", "~")) or os.sep in name.strip("/").replace("/", "", 1)
     if path.exists():  # "no such model directory" sent the user looking for something that is there
@@ -82,6 +79,25 @@ def resolve_model_dir(
             f"({type(error).__name__}: {reason}); it is not a directory here either ({Path.cwd() / name} does not "
             f"exist{hint}): if you have the model on disk, pass its directory"
         ) from error
+
+
+def _revision_of_a_folder(name: str, path: Path, revision: str) -> ModelLoadError:
+    if could_be_hub_id(name):  # the folder hides the Hub repo of that id, whose revision may be meant
+        other = (
+            f", or pass the directory that huggingface_hub.snapshot_download({name!r}, revision={revision!r}) "
+            "returns to load that revision of the Hub repo"
+        )
+    else:
+        other = " (revision= pins a commit, branch or tag of a Hub repo id `owner/name`, not of a folder)"
+    return ModelLoadError(
+        f"{name}: a local directory ({path.resolve()}), which has no revisions, but revision={revision!r} "
+        f"was given: drop revision= to load this folder{other}"
+    )
+
+
+def could_be_hub_id(name: str) -> bool:
+    """`owner/name`, as a Hub repo id is written; `./x`, `/x`, `~/x`, `a/b/c` and a bare folder name are not."""
+    return bool(re.fullmatch(r"[A-Za-z0-9][\w.-]*/[\w.-]+", name))
 
 
 # Seconds the Hub may take to answer whether a model exists. huggingface_hub's own first request has

@@ -130,16 +130,28 @@ BASE_MODEL_FILES = [
 ]
 
 
+def _revision_of_a_folder(name: str, path: Path, revision: str) -> BaseModelError:
+    from viextract.loading import could_be_hub_id
+
+    if could_be_hub_id(name):  # the folder hides the Hub repo of that id, whose revision may be meant
+        other = (
+            f", or set base_model to the directory huggingface_hub.snapshot_download({name!r}, "
+            f"revision={revision!r}) returns to train from that revision of the Hub repo"
+        )
+    else:
+        other = " (revision pins a commit, branch or tag of a Hub repo id `owner/name`, not of a folder)"
+    return BaseModelError(
+        f"base model {name!r} is a local directory ({path.resolve()}), which has no revisions, but "
+        f"revision {revision!r} was given: drop revision to train from this folder{other}"
+    )
+
+
 def fetch_base_model(name: str, revision: str | None = None) -> Path:
     """A local directory as is; a Hub id downloaded (weights, config, tokenizer files only)."""
     path = Path(name).expanduser()
     if path.is_dir():
         if revision is not None:  # a folder has no revisions: training on it would ignore the pinned one
-            raise BaseModelError(
-                f"base model {name!r} is a local directory ({path.resolve()}), which has no revisions, but "
-                f"revision {revision!r} was given: drop revision to train from this folder, or set base_model to "
-                f"the directory huggingface_hub.snapshot_download({name!r}, revision={revision!r}) returns"
-            )
+            raise _revision_of_a_folder(name, path, revision)
         return path
     hint = (
         "If there is no network here, download the model where there is one and set base_model to its local "
