@@ -296,7 +296,7 @@ def test_a_hub_base_a_bare_ner_dir_and_no_results(tiny_ner_dir, tmp_path):
     assert meta["base_model"] == "vinai/phobert-base" and meta["license"] == "mit"
     assert "model-index" not in meta  # nothing measured, nothing claimed
     assert "## Relations" not in body and "### Relations" not in body
-    assert "viextract train ner --config training_config.yaml" in body
+    assert "viextract train ner --config training_config.yaml\n" in body and "BASE_DIR" not in body
     assert RETRAIN_NER not in body  # already on the recommended base
     assert 'Extractor.from_pretrained("me/bare")' in body
     assert section(body, "## Evaluation", "### Entities", "#### Test").strip() == "not measured"
@@ -822,7 +822,10 @@ def test_a_card_of_user_data_names_their_files_and_claims_nothing_of_ours(user_m
     assert "The k-fold's std" not in body  # no k-fold was measured to point to
     words = " ".join(procedure.split())
     assert "relative to a viextract checkout" not in words
-    assert "the publisher's own training files `my/train.jsonl` were: they are not uploaded" in words
+    assert "own training files `my/train.jsonl` and dev files `my/dev.jsonl` were: they are not" in words
+    # Its base_model is an absolute path of the publisher's machine: the command replaces it, and says so.
+    assert "viextract train ner --config ner/training_config.yaml --set base_model=BASE_DIR\n" in procedure
+    assert f"publisher's machine (`{user_model.parent / 'base_random'}`)" in words and "must be replaced" in words
 
 
 def test_a_card_of_the_project_s_corpus_still_describes_it(card_text):

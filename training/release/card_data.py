@@ -162,6 +162,8 @@ class TrainingRun:
     command: str
     settings: dict[str, Any]
     sizes: dict[str, Any]
+    # base_model as an absolute path: a folder of the publisher's machine, which the command replaces with BASE_DIR
+    machine_base: str | None = None
 
 
 @dataclass
@@ -179,6 +181,7 @@ class FineTuningData:
 
     project: bool = False  # the project's corpus and written texts (files under the repository's data/)
     user_files: list[str] = field(default_factory=list)  # every other training file, as the config names it
+    user_dev_files: list[str] = field(default_factory=list)  # the dev files of theirs the configs name (not trained on)
 
     @property
     def project_only(self) -> bool:

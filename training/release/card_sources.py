@@ -229,7 +229,11 @@ def training_run(task: str, directory: Path, prefix: str) -> tuple[TrainingRun |
     if not sizes.get("silver_documents"):
         sizes.pop("silver_documents", None)  # a run without silver data says nothing about it
     command = f"viextract train {task} --config {config_path}"
-    return TrainingRun(task, config_path, command, settings, sizes), config
+    base = str(config.get("base_model") or "")
+    machine_base = base if base.startswith("~") or Path(base).is_absolute() else None
+    if machine_base:  # no other machine has that folder: the command as saved would fail there
+        command += " --set base_model=BASE_DIR"
+    return TrainingRun(task, config_path, command, settings, sizes, machine_base), config
 
 
 DECODING_TABLES = {"tag_bigrams": "tag-bigram scores", "word_context": "word-context", "word_shapes": "word-shape"}
@@ -338,6 +342,8 @@ def fine_tuning_data(configs: list[dict[str, Any] | None], settings: dict[str, A
         own, others = gold_origins(names)
         data.project = data.project or bool(own)
         data.user_files += [file for file in others if file not in data.user_files]
+        dev_files = [str(file) for file in config.get("dev_files") or [] if not is_project_file(file)]
+        data.user_dev_files += [file for file in dev_files if file not in data.user_dev_files]
     if data.project or data.user_files or PROVENANCE_KEY not in settings:
         return data
     try:
