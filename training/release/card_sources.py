@@ -22,6 +22,7 @@ from viextract.labels import (
     RELATION_LABELS,
     entity_types,
 )
+from viextract.loading import could_be_hub_id
 from viextract.storage import INT8_SUFFIX, SCALE_SUFFIX
 
 from ..data.sizes import training_data_sizes
@@ -186,10 +187,6 @@ def _resolve_local(name: str, *anchors: Path) -> Path | None:
     return None
 
 
-def _looks_like_hub_id(name: str) -> bool:
-    return bool(re.fullmatch(r"[A-Za-z0-9][\w.-]*/[\w.-]+", name)) and not name.startswith((".", "/", "~"))
-
-
 SETTINGS_KEYS = {
     "ner": ("base_model", "segmenter", "entity_labels", "max_length", "epochs", "max_steps", "learning_rate",
             "batch_size", "gradient_accumulation_steps", "warmup_ratio", "weight_decay", "early_stopping_patience",
@@ -257,7 +254,7 @@ def base_info(config: dict[str, Any] | None, ner_config: dict[str, Any], base_mo
     if local is None and source:
         local = _resolve_local(source, REPO, model_dir.parent)
     hub_id = base_model
-    if hub_id is None and source and local is None and _looks_like_hub_id(source):
+    if hub_id is None and source and local is None and could_be_hub_id(source):
         hub_id = source
     info = BaseInfo(source=source or "unknown", hub_id=hub_id, local_dir=str(local) if local else None)
     info.is_recommended = (hub_id or source) == RECOMMENDED_BASE
