@@ -128,3 +128,25 @@ def test_every_module_a_comment_names_exists():
                 if not any(p.with_suffix(".py").is_file() or (p / "__init__.py").is_file() for p in prefixes):
                     missing.append(f"{path.relative_to(TRAINING.parent)}:{token.start[0]}: {name}")
     assert missing == []
+
+
+def _module_exists(name: str) -> bool:
+    path = TRAINING.parent.joinpath(*name.split("."))
+    return path.with_suffix(".py").is_file() or (path / "__init__.py").is_file()
+
+
+def test_every_module_a_string_names_exists():
+    """Provenance recorded silver data's origin as `training.silver` after the module had moved to training.weak."""
+    import re
+
+    named = [
+        (path, node)
+        for path in training_files()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.Constant) and isinstance(node.value, str)
+    ]
+    modules = [(path, node) for path, node in named if re.fullmatch(r"training(?:\.[a-z_][a-z0-9_]*)+", node.value)]
+    missing = [
+        f"{p.relative_to(TRAINING.parent)}:{n.lineno}: {n.value}" for p, n in modules if not _module_exists(n.value)
+    ]
+    assert modules and missing == []

@@ -132,7 +132,7 @@ def fine_tuning_sources(
     for name in names:
         licence = SILVER_LICENCES.get(name, "unknown")
         sources.append(
-            {"name": f"silver_{name}", "origin": "training.silver", "licence": licence, "use": "fine-tuning"}
+            {"name": f"silver_{name}", "origin": "training.weak.silver", "licence": licence, "use": "fine-tuning"}
         )
     return sources
 
