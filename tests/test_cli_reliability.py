@@ -4,6 +4,7 @@ before the model loads, Ctrl-C that keeps finished output, progress only when as
 import io
 import json
 import os
+import random
 import signal
 import subprocess
 import sys
@@ -213,6 +214,21 @@ def test_pieces_are_not_cut_where_text_preparation_reads_across_the_line_break()
     # Before a line a piece would take for the ` date YYYY-MM-DD` header, which is blanked.
     dated = "AB\nCD.\ndate 2026-03-20 Hà Nội\nEF"
     assert split_at_line_breaks(dated, size=6) == [(0, 3), (3, 30), (30, 32)]
+
+
+# Fragments that open or close markup, or look as if they did, with line breaks among them.
+_MARKUP_BITS = ["\n", "\n", "Lào", " x", "<a", ">", "'", '"', "=", "<!--", "-->", "<script>", "</script>"]
+_MARKUP_BITS += ["<![CDATA[", "]]>", "<!DOCTYPE ", "<![if !supportLists]>", "<![endif]>", "<![if ", "]>", "<?xml", ":"]
+_MARKUP_BITS += ["<?xml:namespace prefix = o />", '<?xml version="1.0"?>', "<? ", "<!b>", "\x1b[31m", "\x1b]0;"]
+
+
+@pytest.mark.parametrize("seed", range(300))
+def test_pieces_blank_as_the_whole_does_on_random_markup(seed):
+    draw = random.Random(seed)
+    text = "".join(draw.choice(_MARKUP_BITS) for _ in range(draw.randint(5, 60)))
+    for size in (1, 4, 16):
+        pieces = split_at_line_breaks(text, size=size)
+        assert "".join(blank_markup(text[a:b]) for a, b in pieces) == blank_markup(text), (text, size)
 
 
 def test_pieces_are_not_cut_inside_a_wrapped_sentence():

@@ -66,6 +66,27 @@ def test_terminal_escapes_doctypes_and_cdata_markers_become_spaces(text, blanked
 @pytest.mark.parametrize(
     ("text", "blanked"),
     [
+        # Word's revealed conditionals: the markers go, what they hold stays (a browser shows it).
+        ("<![if !supportLists]>1.<![endif]>Lào", " " * 21 + "1." + " " * 10 + "Lào"),
+        ("<![IF gte vml 1]>\n<![Endif]>", " " * 17 + "\n" + " " * 10),
+        # Its XML processing instructions (on two lines as Word wraps them: the line break is blanked too).
+        ('<?xml:namespace prefix = o ns =\n"urn:schemas-microsoft-com:office:office" />Lào', " " * 76 + "Lào"),
+        ('<?xml version="1.0"?>Lào', " " * 21 + "Lào"),
+        # A comment holding a conditional was blanked already; other `<!` and `<?`, and markers cut short, are prose.
+        ("<!--[if gte mso 9]><xml></xml><![endif]-->Lào", " " * 42 + "Lào"),
+        (
+            "a <? b <?php x ?> <!b> <![if] <![if x <![endif ]> <?xml",
+            "a <? b <?php x ?> <!b> <![if] <![if x <![endif ]> <?xml",
+        ),
+    ],
+)
+def test_word_conditional_markers_and_xml_processing_instructions_become_spaces(text, blanked):
+    assert blank_markup(text) == blanked
+
+
+@pytest.mark.parametrize(
+    ("text", "blanked"),
+    [
         # Script and style contents go with their tags, line breaks too: `Hà Nội` in JS was text to the models.
         ('a<script>var n = "Hà Nội";</script>b', "a" + " " * 34 + "b"),
         ("<STYLE type=x>\np { }\n</Style >Lào", " " * 30 + "Lào"),
@@ -85,7 +106,7 @@ def test_script_and_style_contents_become_spaces_with_their_tags(text, blanked):
 
 def test_blanking_stays_linear_on_many_unclosed_openings():
     # Each unclosed `<!--` or `<script>` once searched the rest of the text: 200,000 characters of them.
-    for unit in ("<!--", "<script>", "<style>x</style", "<a title='x>", "\x1b]0;x"):
+    for unit in ("<!--", "<script>", "<style>x</style", "<a title='x>", "\x1b]0;x", "<![if x", "<?xml x"):
         text = unit * (200_000 // len(unit))
         assert len(blank_markup(text)) == len(text)
     # One tag never ended, with thousands of quoted values: each `=` has one reading, nothing to retry.
@@ -100,3 +121,10 @@ def test_the_bundled_model_finds_a_name_between_tags_with_offsets_into_the_html(
     assert ("PER", "Phạm Minh Chính") in {(e.label, e.text) for e in entities}
     assert all(text[e.start : e.end] == e.text and "<" not in e.text for e in entities)
     assert all(e.start >= len(comment) for e in entities)
+
+
+def test_the_bundled_model_finds_a_name_between_word_conditional_markers():
+    text = "Thủ tướng <![if !supportLists]>Phạm Minh Chính<![endif]> hội đàm với Thủ tướng Lào."
+    entities = extract(text).entities
+    assert ("PER", "Phạm Minh Chính") in {(e.label, e.text) for e in entities}
+    assert all(text[e.start : e.end] == e.text and "<" not in e.text for e in entities)

@@ -1,7 +1,9 @@
 """HTML tags and comments left in scraped text (`<p>`, `</a>`, `<br/>`, `<!-- ... -->`), blanked for the models.
 
-So are a doctype (`<!DOCTYPE html>`), the markers of a CDATA section (`<![CDATA[`, `]]>`; its text stays)
-and terminal escape sequences from captured output (colour codes `ESC [31m`: the date `\\x1b[31mNgày 15/3` was
+So are a doctype (`<!DOCTYPE html>`), the markers of a CDATA section (`<![CDATA[`, `]]>`; its text stays),
+what Word's HTML leaves outside comments (the markers `<![if !supportLists]>` and `<![endif]>`, whose text stays
+as a browser shows it, and `<?xml ...>` processing instructions; any other `<!` or `<?` is prose) and terminal
+escape sequences from captured output (colour codes `ESC [31m`: the date `\\x1b[31mNgày 15/3` was
 `31mNgày 15/3`; OSC titles and links, `ESC ]` to BEL or `ESC \\`), none of which crosses a line break.
 An OSC cut before its end (by a line break, another escape or the end of the text) is blanked up to
 there: its payload, a link or a window title, is no prose (`Tin Hà Nội` in a title was tagged LOC).
@@ -41,7 +43,10 @@ COMMENT_CLOSE = re.compile("--!?>")
 _HIDDEN_START = re.compile(r"<!--|<(?i:(script|style))[\t\n\f\r />]")
 _RAW_TEXT_END = {name: re.compile(rf"</{name}[\t\n\f\r />]", re.IGNORECASE) for name in ("script", "style")}
 _CDATA_MARKS = ("<![CDATA[", "]]>")
-_TAG_OR_CDATA = re.compile(f"{TAG.pattern}|<!\\[CDATA\\[|\\]\\]>")
+# Word's HTML: the markers of a revealed conditional (`<![if !supportLists]>1.<![endif]>`: what they hold is
+# shown) and XML processing instructions (`<?xml:namespace prefix = o ns = "..." />`). Other `<!` and `<?` are prose.
+_WORD_MARKUP = r"<!\[(?i:if\s[^<>\]]*|endif)\]>|<\?(?i:xml)[\s:][^<>]*>"
+_TAG_OR_CDATA = re.compile(f"{TAG.pattern}|<!\\[CDATA\\[|\\]\\]>|{_WORD_MARKUP}")
 # CSI (`ESC [` parameters, intermediates, a final byte) and OSC (`ESC ]` to BEL or ST, else to where it is cut),
 # never across a line.
 ANSI_ESCAPE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b\n\r]*(?:\x07|\x1b\\)?")
