@@ -339,6 +339,29 @@ def test_the_export_advice_gives_the_command_that_writes_the_missing_graph(tiny_
             load_onnx_extractor(model, onnx_path, int8=True)
 
 
+def test_the_export_advice_for_an_int8_onnx_path_writes_an_int8_graph_there(tiny_ner_dir, tmp_path):
+    """It was export_ner(model, output=PATH, int8=True), which writes a float graph at PATH (and the int8 one as
+    model_int8.onnx beside it): the file asked for was then loaded as a float graph, or not found."""
+    import os
+
+    import onnx
+
+    import viextract.onnx
+    from viextract.errors import ModelLoadError
+
+    mine = tmp_path / "own" / "model.onnx"  # a user's own float graph, beside the int8 one asked for: left alone
+    mine.parent.mkdir()
+    mine.write_bytes(b"mine")
+    for onnx_path in (tmp_path / "exports" / "model_int8.onnx", mine.with_name("tiny-int8.onnx")):
+        with pytest.raises(ModelLoadError, match="no ONNX model") as error:
+            load_onnx_extractor(tiny_ner_dir, onnx_path, int8=True)
+        call = str(error.value).partition("write it first with ")[2].partition(", or from a shell: ")[0]
+        exec(call, {"os": os, "viextract": viextract})  # the advice, followed to the letter
+        assert "MatMulInteger" in {node.op_type for node in onnx.load(onnx_path).graph.node}
+        load_onnx_extractor(tiny_ner_dir, onnx_path, int8=True)
+    assert mine.read_bytes() == b"mine"
+
+
 def test_what_an_export_killed_midway_leaves_is_ignored_then_removed_by_the_next(tiny_ner_dir, exported, tmp_path):
     """kill -9 between writing and renaming left `.model.onnx.PID.tmp` beside the graph, for good: as large as
     the graph, and copied along by a conversion. The next export removes it; a running process's stays."""

@@ -142,9 +142,13 @@ REEXPORT = "viextract.onnx.export_ner (or from a shell with `viextract export-on
 def _export_advice(model: str | os.PathLike, output: Path | None, revision: str | None, int8: bool) -> str:
     """The export_ner call that writes `output` (default: beside the weights), and the `viextract export-onnx`
     line that does the same where the command can: it writes only model.onnx (and model_int8.onnx), into an
-    --out folder that is new or holds an earlier export."""
-    call = f"viextract.onnx.export_ner({str(model)!r}{f', output={str(output)!r}' if output is not None else ''}"
+    --out folder that is new or holds an earlier export. An int8 graph is the model_int8.onnx export_ner writes
+    beside its `output`, moved to the name asked where that is another."""
+    written = _int8_export_output(output) if int8 and output is not None else output
+    call = f"viextract.onnx.export_ner({str(model)!r}{f', output={str(written)!r}' if written is not None else ''}"
     call += f"{f', revision={revision!r}' if revision else ''}{', int8=True' if int8 else ''})"
+    if int8 and output is not None and output.name != ONNX_INT8_FILE:
+        return f"os.replace({call}, {str(output)!r})"  # export_ner returns its model_int8.onnx: moved to the name asked
     words = ["viextract", "export-onnx", str(model)]
     if output is not None:
         if output.name != (ONNX_INT8_FILE if int8 else ONNX_FILE) or not _command_writes_into(output.parent):
@@ -153,6 +157,16 @@ def _export_advice(model: str | os.PathLike, output: Path | None, revision: str 
     words += ["--revision", revision] if revision else []
     words += ["--int8"] if int8 else []
     return f"{call}, or from a shell: {shlex.join(words)}"
+
+
+def _int8_export_output(int8_path: Path) -> Path:
+    """The `output` for export_ner(int8=True), which writes the float graph there and model_int8.onnx beside it.
+
+    For another name than model_int8.onnx, a folder of its own: the graphs it writes replace no one's files.
+    """
+    if int8_path.name == ONNX_INT8_FILE:
+        return int8_path.with_name(ONNX_FILE)
+    return int8_path.with_name(f"{int8_path.name}.export") / ONNX_FILE
 
 
 def _command_writes_into(folder: Path) -> bool:
