@@ -381,6 +381,41 @@ def test_a_model_named_near_the_length_limit_is_staged_under_a_legal_name(tmp_pa
     assert [p.name for p in tmp_path.iterdir()] == [target.name]
 
 
+def test_a_model_named_near_the_length_limit_saves_again(tmp_path):
+    """The old model was set aside as `.old-NAME-PID`, past the 255-byte limit: ENAMETOOLONG once all was done."""
+    target = tmp_path / ("m" * 250)
+    for content in ("old", "new", "newer"):
+        _save_files(target, {"config.json": content})
+    assert _tree(target) == {"config.json": "newer"}
+    assert [p.name for p in tmp_path.iterdir()] == [target.name]
+
+
+def test_a_save_of_a_long_name_removes_its_own_leftover_only(tmp_path):
+    """Cut to fit, two names alike but for their last byte would name their leftovers alike: a save of one
+    would delete the other's only copy of its previous model."""
+    from viextract.saving import _aside_name, interrupted_save_hint, leftovers
+
+    first, second = (tmp_path / ("á" * 100 + "m" * 49 + end) for end in "xy")  # 250 bytes each
+    for target in (first, second):
+        _save_files(target, {"config.json": target.name[-1]})
+        aside = _aside_name(target)  # where a save killed between its renames leaves the previous model
+        aside.mkdir()
+        (aside / "config.json").write_text(f"older {target.name[-1]}")
+        assert leftovers(tmp_path, {target.name}) == [aside]
+    (second_aside,) = leftovers(tmp_path, {second.name})
+    _save_files(first, {"config.json": "new x"})
+    assert leftovers(tmp_path, {first.name}) == []
+    assert leftovers(tmp_path, {second.name}) == [second_aside] and second_aside.name in interrupted_save_hint(second)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([first.name, second.name, second_aside.name])
+    # One left whole by an earlier version, whose pid kept it under the limit, is still found and removed.
+    third = tmp_path / ("m" * 240)
+    _save_files(third, {"config.json": "old"})
+    (tmp_path / f".old-{third.name}-1234").mkdir()
+    assert leftovers(tmp_path, {third.name}) == [tmp_path / f".old-{third.name}-1234"]
+    _save_files(third, {"config.json": "new"})
+    assert leftovers(tmp_path, {third.name}) == []
+
+
 def test_a_relation_model_save_that_fails_midway_leaves_the_previous_one_whole(full_model_dir, tmp_path, monkeypatch):
     """RelationExtractor.save_pretrained wrote straight into the folder unless asked for atomic=True: new weights
     beside the old tokenizer, or half a weights file, once a save failed or was killed midway."""

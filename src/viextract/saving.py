@@ -4,6 +4,7 @@ and never removes a file that viextract did not write."""
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import re
 import shutil
@@ -250,12 +251,31 @@ def _aside_name(path: Path) -> Path:
     """A free hidden name beside `path`, `.old-NAME-PID` (then `.N`): a folder of that name left by a killed
     save of an earlier process with the same PID (in a container, every run may have it) made the rename fail
     once the work was done, and the new model was thrown away."""
-    base = aside = path.with_name(f".old-{path.name}-{os.getpid()}")
+    base = aside = path.with_name(f".old-{_aside_label(path.name)}-{os.getpid()}")
     number = 0
     while aside.exists() or aside.is_symlink():
         number += 1
         aside = base.with_name(f"{base.name}.{number}")
     return aside
+
+
+# The longest NAME kept whole in `.old-NAME-PID.N`: 255 bytes less `.old-`, a pid and a number of 10 digits each.
+_ASIDE_NAME_BYTES = 255 - len(".old--.") - 20
+_DIGEST_CHARS = 16
+
+
+def _aside_label(name: str) -> str:
+    """`name`, or where `.old-NAME-PID` would pass the 255-byte limit of a file name (a second save of a model
+    named near it failed once all was done), its start and a digest of it all: never that of another name, as
+    a cut alone would be for two long names alike at the start, one's save then deleting the other's only copy.
+    """
+    if len(os.fsencode(name)) <= _ASIDE_NAME_BYTES:
+        return name
+    start = name
+    while len(os.fsencode(start)) > _ASIDE_NAME_BYTES - _DIGEST_CHARS - 1:
+        start = start[:-1]
+    digest = hashlib.sha256(os.fsencode(name)).hexdigest()[:_DIGEST_CHARS]
+    return f"{start}~{digest}"
 
 
 _LEFTOVER = re.compile(r"\.old-(?P<name>.+)-\d+(?:\.\d+)?")
@@ -269,8 +289,10 @@ def is_save_leftover(name: str) -> bool:
 
 def leftovers(folder: Path, names: Collection[str]) -> list[Path]:
     """What killed saves of `names` left aside in `folder` (`.old-ner-1234`), sorted."""
+    # A name kept whole where a save of an earlier version left it (then only a pid's digits kept it legal).
+    labels = set(names) | {_aside_label(name) for name in names}
     matches = ((path, _LEFTOVER.fullmatch(path.name)) for path in folder.glob(".old-*"))
-    return sorted(path for path, match in matches if match and match["name"] in names)
+    return sorted(path for path, match in matches if match and match["name"] in labels)
 
 
 def interrupted_save_hint(path: Path) -> str:
