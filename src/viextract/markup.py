@@ -4,7 +4,8 @@ So are a doctype (`<!DOCTYPE html>`), the markers of a CDATA section (`<![CDATA[
 what Word's HTML leaves outside comments (the markers `<![if !supportLists]>` and `<![endif]>`, whose text stays
 as a browser shows it, and `<?xml ...>` processing instructions; any other `<!` or `<?` is prose) and terminal
 escape sequences from captured output (colour codes `ESC [31m`: the date `\\x1b[31mNgày 15/3` was
-`31mNgày 15/3`; OSC titles and links, `ESC ]` to BEL or `ESC \\`), none of which crosses a line break.
+`31mNgày 15/3`; OSC titles and links, `ESC ]` to BEL or `ESC \\`). An escape never crosses a line break;
+a doctype or an `<?xml ...>` may, as any tag may (XHTML's doctype and Word's namespaces are wrapped).
 An OSC cut before its end (by a line break, another escape or the end of the text) is blanked up to
 there: its payload, a link or a window title, is no prose (`Tin Hà Nội` in a title was tagged LOC).
 
