@@ -16,7 +16,9 @@ that differ are training_config.yaml's first line, a comment naming the command 
 
 The provenance record of the tiny runs (config.json's `viextract.provenance`, and training_metrics.json's)
 was edited by hand once, on purpose: their train.jsonl lies outside the repository's data/, so it is the
-user's data (`user_data`, licence "not recorded: the user's data"), not the project's corpus.
+user's data (`user_data`, licence "not recorded: the user's data"), not the project's corpus. And
+training_config.yaml's `splits_file` was set to null by hand in both runs: the runs give `train_files`, and
+since 3333dfa a splits file no one wrote is recorded as null beside them (the default was read by nobody).
 
 Here the current code trains the same tiny bases on the same data in this process. Weights are
 compared tensor by tensor and the metrics' floats one by one, within a relative 1e-4 (another thread
