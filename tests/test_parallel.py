@@ -226,8 +226,15 @@ def own(bundled):
     extractor.close()
 
 
-def _worker_pids() -> set[int]:
-    return {process.pid for process in multiprocessing.active_children()}
+def _worker_pids(others: frozenset[int] = frozenset()) -> set[int]:
+    """This process's children but `others`: those of other extractors, kept by earlier tests or modules."""
+    return {process.pid for process in multiprocessing.active_children()} - others
+
+
+def _others_of(extractor) -> frozenset[int]:
+    """The children not `extractor`'s, once its own kept workers (from an earlier test) are stopped."""
+    extractor.close()
+    return frozenset(_worker_pids())
 
 
 def _stopped(pids: set[int]) -> bool:
@@ -242,22 +249,23 @@ def test_a_second_call_keeps_the_workers_and_their_results(bundled, own, short_t
     """A caller that sends batch after batch pays the workers' start (seconds) once, not on each call."""
     extractor = copy.copy(own)  # not held by the fixture: collected at the end
     expected = list(bundled.pipe(short_texts))
+    others = _others_of(extractor)
     assert list(extractor.pipe(short_texts, n_process=2)) == expected  # two chunks: both workers start
-    workers = _worker_pids()
+    workers = _worker_pids(others)
     assert len(workers) == 2
     assert list(extractor.pipe(short_texts, n_process=2)) == expected
-    assert _worker_pids() == workers
+    assert _worker_pids(others) == workers
     half_read = extractor.pipe(iter(short_texts * 4), n_process=2, batch_size=1)
     assert next(half_read).text == short_texts[0]
     abandoned = extractor.pipe(iter(short_texts * 4), n_process=2, batch_size=1)
     assert next(abandoned).text == short_texts[0]
     half_read.close()  # and `abandoned` is left as it is, neither closed nor collected
     assert list(extractor.pipe(short_texts, n_process=2)) == expected
-    assert _worker_pids() == workers
+    assert _worker_pids(others) == workers
     extractor.close()
     assert _stopped(workers)
     assert list(extractor.pipe(short_texts[:1], n_process=2)) == expected[:1]  # new workers after close()
-    workers = _worker_pids()
+    workers = _worker_pids(others)
     del extractor, half_read, abandoned
     gc.collect()
     assert _stopped(workers)
@@ -328,14 +336,15 @@ def test_kept_workers_are_not_reused_once_a_tensor_their_key_names_by_id_is_gone
 def test_a_worker_that_dies_gives_a_clear_error_and_the_next_call_starts_anew(bundled, own, short_texts):
     extractor = own
     expected = list(bundled.pipe(short_texts[:2]))
+    others = _others_of(extractor)
     assert list(extractor.pipe(short_texts[:2], n_process=2)) == expected
-    for pid in _worker_pids():  # between calls (out of memory, say): the next call does not notice
+    for pid in _worker_pids(others):  # between calls (out of memory, say): the next call does not notice
         os.kill(pid, signal.SIGKILL)
-    assert _stopped(_worker_pids())
+    assert _stopped(_worker_pids(others))
     assert list(extractor.pipe(short_texts[:2], n_process=2)) == expected
     results = extractor.pipe(iter(short_texts * 8), n_process=2, batch_size=1)
     next(results)
-    for pid in _worker_pids():  # during a call
+    for pid in _worker_pids(others):  # during a call
         os.kill(pid, signal.SIGKILL)
     with pytest.raises(BrokenProcessPool, match="next pipe\\(\\) call starts new workers"):
         list(results)
@@ -345,10 +354,11 @@ def test_a_worker_that_dies_gives_a_clear_error_and_the_next_call_starts_anew(bu
 def test_two_threads_can_share_one_extractors_workers(bundled, own, short_texts):
     extractor = own
     expected = list(bundled.pipe(short_texts))
+    others = _others_of(extractor)
     with ThreadPoolExecutor(2) as threads:
         runs = list(threads.map(lambda _: list(extractor.pipe(short_texts, n_process=2)), range(2)))
     assert runs == [expected, expected]
-    assert len(_worker_pids()) == 2
+    assert len(_worker_pids(others)) == 2
 
 
 def test_kept_workers_end_with_the_interpreter(tmp_path):
