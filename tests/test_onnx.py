@@ -94,6 +94,26 @@ def test_a_failed_export_leaves_the_previous_file_and_no_partial_one(tiny_ner_di
     assert [p.name for p in tmp_path.iterdir()] == ["model.onnx"]
 
 
+def test_an_int8_export_interrupted_in_the_quantizer_leaves_no_inferred_copy(tiny_ner_dir, tmp_path, monkeypatch):
+    """onnxruntime's quantize_dynamic writes a shape-inferred copy of the graph beside it (model-inferred.onnx, as
+    large) and removes it only when it succeeds: a Ctrl-C in between left it in the export folder for good."""
+    import onnx
+
+    load, seen = onnx.load, []
+
+    def interrupted_load(path, *args, **kwargs):
+        if "inferred" in str(path):
+            seen.append(path)
+            raise KeyboardInterrupt
+        return load(path, *args, **kwargs)
+
+    monkeypatch.setattr(onnx, "load", interrupted_load)
+    with pytest.raises(KeyboardInterrupt):
+        export_ner(tiny_ner_dir, tmp_path / "model.onnx", int8=True)
+    assert seen, "the quantizer no longer writes an inferred copy: this test checks nothing"
+    assert [p.name for p in tmp_path.iterdir()] == ["model.onnx"]
+
+
 @pytest.mark.parametrize(
     ("change", "message"),
     [

@@ -129,10 +129,20 @@ def export_ner(
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     with atomic_file(quantized) as staging:
-        with _no_root_logger_advice():
+        with _no_root_logger_advice(), _no_inferred_copy_left(path):
             quantize_dynamic(str(path), str(staging), weight_type=QuantType.QInt8)
         _stamp(staging, stamp)  # quantize_dynamic does not copy the metadata
     return quantized
+
+
+@contextlib.contextmanager
+def _no_inferred_copy_left(graph: Path):
+    """quantize_dynamic writes a shape-inferred copy of `graph` beside it (model-inferred.onnx, as large as the
+    graph) and removes it only when it succeeds: a Ctrl-C or a failure left it in the export folder for good."""
+    try:
+        yield
+    finally:
+        graph.with_name(f"{graph.stem}-inferred{graph.suffix}").unlink(missing_ok=True)
 
 
 # Where a graph is missing or unusable: the function, and the command for those who work from a shell.
