@@ -114,6 +114,23 @@ def test_an_int8_export_interrupted_in_the_quantizer_leaves_no_inferred_copy(tin
     assert [p.name for p in tmp_path.iterdir()] == ["model.onnx"]
 
 
+def test_exporting_a_relation_model_says_so_before_loading(tiny_ner_dir, tmp_path):
+    # `viextract export-onnx model/re` was transformers' "does not recognize this architecture ... pip install
+    # --upgrade transformers" advice, where loading it says which folder to give.
+    import json
+    import shutil
+
+    from viextract.errors import ModelLoadError
+    from viextract.loading import RELATION_MODEL_TYPE
+
+    model = shutil.copytree(tiny_ner_dir / "ner", tmp_path / "re")
+    config = json.loads((model / "config.json").read_text(encoding="utf-8"))
+    (model / "config.json").write_text(json.dumps({**config, "model_type": RELATION_MODEL_TYPE}), encoding="utf-8")
+    with pytest.raises(ModelLoadError, match=r"re: a relation model, not a NER model: give the folder that holds ner/"):
+        export_ner(model, tmp_path / "out" / "model.onnx")
+    assert not (tmp_path / "out").exists()
+
+
 @pytest.mark.parametrize(
     ("change", "message"),
     [

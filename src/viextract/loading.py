@@ -185,13 +185,18 @@ def check_field_types(path: Path, config: dict[str, Any]) -> None:
         raise ModelLoadError(f"{path}: field 'viextract': expected a JSON object, got {config['viextract']!r}")
 
 
-def check_ner_labels(directory: Path, config: dict[str, Any]) -> list[str]:
-    """The entity labels of a NER config; every tag must be O or B-/I- of a SCHEMA.md label."""
-    if config.get("model_type") == RELATION_MODEL_TYPE:  # `--model outputs/re`: its labels are relations
+def refuse_relation_model(directory: Path, config: dict[str, Any]) -> None:
+    """ModelLoadError where a NER model is expected and `config` is a relation model's (`--model outputs/re`)."""
+    if config.get("model_type") == RELATION_MODEL_TYPE:
         raise ModelLoadError(
             f"{directory}: a relation model, not a NER model: give the folder that holds ner/ (and re/), or the NER "
             "model's own folder (python -m training.release.assemble --ner NER --re RE --out DIR puts them together)"
         )
+
+
+def check_ner_labels(directory: Path, config: dict[str, Any]) -> list[str]:
+    """The entity labels of a NER config; every tag must be O or B-/I- of a SCHEMA.md label."""
+    refuse_relation_model(directory, config)
     allowed = set(bio_labels())
     tags = [str(v) for v in config["id2label"].values()]
     unknown = sorted(set(tags) - allowed)

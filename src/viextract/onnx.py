@@ -43,6 +43,7 @@ from .loading import (
     load_tokenizer,
     ner_load_errors,
     read_config,
+    refuse_relation_model,
     resolve_model_dir,
     split_model_dir,
 )
@@ -99,7 +100,9 @@ def export_ner(
     root = resolve_model_dir(path_or_repo_id, revision=revision, token=token)
     ner_dir, _ = split_model_dir(root)
     # Names a missing config.json or weights file, which transformers would report in its own words.
-    model_type = read_config(ner_dir).get("model_type")
+    config = read_config(ner_dir)
+    refuse_relation_model(ner_dir, config)  # else transformers' "does not recognize this architecture"
+    model_type = config.get("model_type")
     path = Path(output).expanduser() if output is not None else ner_dir / ONNX_FILE
     if output is not None and os.fspath(output).endswith(("/", os.sep)):  # Path() drops the slash: a file `exports`
         raise IsADirectoryError(
