@@ -75,6 +75,11 @@ def test_offsets_ids_and_paragraphs_are_computed():
             "=== w-1\n[Thủ tướng]{TITLE:pm} Chính phủ phát biểu.\n",
             "two.txt:2: entity 'pm' of w-1: TITLE 'Thủ tướng' is followed by the bare organ 'Chính phủ'",
         ),
+        # A control character is named at its markup line and column, not at an offset of the generated text.
+        (
+            "=== w-1\nÔng [Hùng]{PER:h} đến.\n\nSáng [5/3]{DATE:d1}, [Hùng]{PER:p1} đã\x1b tiếp khách.\n",
+            "two.txt:4: text: control character U+001B at column 39: not text",
+        ),
     ],
 )
 def test_errors_name_the_file_line_and_field(text, message):

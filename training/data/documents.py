@@ -138,13 +138,14 @@ def _check_keys(obj: dict, known: tuple[str, ...], where: str, prefix: str = "")
 def _check_control_characters(text: str, where: str) -> None:
     """No control character but tabs and line breaks: the models read one as a space, so a NUL between letters
     (UTF-16 read as UTF-8) or U+0080-U+009F (Windows-1252 quotes read as Latin-1) cut words without a sign."""
-    found = next((i for i, char in enumerate(text) if _is_control(char)), None)
+    found = next((i for i, char in enumerate(text) if is_control(char)), None)
     if found is not None:
         problem = f"control character U+{ord(text[found]):04X} at offset {found}"
         raise field_error(where, "text", f"{problem}: not text (a binary or mis-decoded file?)")
 
 
-def _is_control(char: str) -> bool:
+def is_control(char: str) -> bool:
+    """A control character a document's text may not hold: any but a tab and the line breaks."""
     return unicodedata.category(char) == "Cc" and char != "\t" and char not in LINE_BREAKS
 
 

@@ -37,7 +37,7 @@ from viextract.labels import RELATION_LABELS
 
 from ..pipes import quiet_pipe
 from .checks import check_conventions, check_document
-from .documents import CORPUS_FILE, DataError, Document, parse_document
+from .documents import CORPUS_FILE, DataError, Document, is_control, parse_document
 from .files import check_output_file, read_utf8, save_documents, split_lines
 from .splits import load_split
 from .stats import counts_line
@@ -111,10 +111,20 @@ def _relation_rows(relations: list, entities: list, handles: dict, doc_id: str, 
     return rows
 
 
+def _no_control_character(line: str, where: str, number: int) -> None:
+    """As the document's own check refuses one, but at its markup line and column: that check's offset counts
+    in the generated text, without the markup, so it pointed nowhere in the file being edited."""
+    column = next((i for i, char in enumerate(line) if is_control(char)), None)
+    if column is not None:
+        problem = f"control character U+{ord(line[column]):04X} at column {column + 1}"
+        raise DataError(f"{where}:{number}: text: {problem}: not text (a binary or mis-decoded file?)")
+
+
 def _document(doc_id: str, header: int, lines: Sequence[tuple[int, str]], where: str) -> Document:
     """One block (its header's number, its other lines with their numbers) to a checked Document."""
     text, entities, relations, handles = "", [], [], {}
     for number, line in lines:
+        _no_control_character(line, where, number)
         line = line.strip()
         if not line:
             continue
