@@ -333,6 +333,20 @@ def test_kept_workers_are_not_reused_once_a_tensor_their_key_names_by_id_is_gone
     assert Pool.started == 2
 
 
+def test_an_iteration_whose_workers_close_stops_says_so(bundled):
+    """close() during an iteration: concurrent.futures' 'cannot schedule new futures after shutdown' (or a
+    bare CancelledError) left the caller to guess which pool had shut down, and why."""
+    from viextract import parallel
+
+    workers = parallel.KeptWorkers()
+    preparer = DocumentPreparer(bundled.segmenter, bundled.tagger.aligner)
+    prepared = prepare_documents(iter(["Ông Nguyễn Văn An đến Hà Nội."] * 200), preparer, 2, workers)
+    next(prepared)
+    workers.close()
+    with pytest.raises(RuntimeError, match=r"stopped \(Extractor\.close\(\)\) while this iteration ran"):
+        list(prepared)
+
+
 def test_a_worker_that_dies_gives_a_clear_error_and_the_next_call_starts_anew(bundled, own, short_texts):
     extractor = own
     expected = list(bundled.pipe(short_texts[:2]))

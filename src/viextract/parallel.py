@@ -23,7 +23,7 @@ import warnings
 import weakref
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import CancelledError, Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import suppress
 from dataclasses import dataclass
@@ -201,6 +201,15 @@ class WorkerPool:
             ) from error
         except (DocumentError, GeneratorExit):  # one bad document, or the caller stopped: the workers are fine
             raise
+        except (RuntimeError, CancelledError) as error:
+            self.broken = True
+            if self._finalizer.alive:
+                raise
+            # concurrent.futures' "cannot schedule new futures after shutdown", or a bare CancelledError
+            raise RuntimeError(
+                "pipe(): its worker processes were stopped (Extractor.close()) while this iteration ran; "
+                "call pipe() again for the documents not yet yielded"
+            ) from error
         except BaseException:  # Ctrl-C, or an error the task could not send back: the workers' state is unknown
             self.broken = True
             raise
