@@ -240,8 +240,10 @@ def _others_of(extractor) -> frozenset[int]:
 def _stopped(pids: set[int]) -> bool:
     """Whether every process of `pids` has ended (each waited for: a hang fails the run, not a timer)."""
     for process in multiprocessing.active_children():
-        if process.pid in pids:
-            process.join()
+        # join() returns at once, the process still listed, where the executor's own thread reaped it a moment
+        # before setting its exit code; is_alive() sees that code once set.
+        while process.pid in pids and process.is_alive():
+            process.join(0.1)
     return not pids & _worker_pids()
 
 
