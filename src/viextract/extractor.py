@@ -147,7 +147,8 @@ class Extractor:
     def close(self) -> None:
         """Stop the worker processes `pipe(n_process=N)` keeps between calls; a later call starts new ones.
 
-        A `pipe` iteration still running on them then fails. Garbage collection and interpreter exit stop
+        A `pipe` iteration still running on them then fails, saying so, unless every chunk of it was
+        already sent to them (a short one finishes). Garbage collection and interpreter exit stop
         them too; call it to free their memory (a copy of the models each, on the CPU) sooner.
         """
         self._workers.close()
@@ -344,10 +345,11 @@ class Extractor:
         Each worker starts with a copy of the models, which costs seconds (benchmarks/RESULTS-speed.md);
         the workers are kept for the next call with the same `n_process` (and torch thread count), which
         pays nothing to start, unless the models or the segmenter changed in between (then new workers
-        load the new ones). `close()` stops them. Workers are spawned, so a script that calls it needs
-        `if __name__ == "__main__":` (without it the pool reports itself broken). A document that
-        fails in a worker raises `viextract.parallel.DocumentError` with its index, after the
-        documents before it.
+        load the new ones; weights written through `.data`, which torch does not count as a change, are
+        not seen: call `close()` after such a write). `close()` stops them. Workers are spawned, so a
+        script that calls it needs `if __name__ == "__main__":` (without it the pool reports itself
+        broken). A document that fails in a worker raises `viextract.parallel.DocumentError` with its
+        index, after the documents before it.
         `batch_tokens` caps a forward pass, of the entity model and of the relation model alike, at
         that many tokens once padded (inputs of similar length go together), on top of `batch_size`
         inputs. Anything cut to fit the model is counted and logged once, as one warning, when the
