@@ -290,7 +290,8 @@ def _settle(previous: dict, settings: dict, shards_hold_input: Callable[[], bool
         settled.update(input_files=settings["input_files"], input_sha256=_digests(settings)["input_sha256"]())
         notes.append(
             "the input has new modification or change times (a touch, a chmod, a copy back), and this output was "
-            "made before its bytes were recorded (input_sha256); it resumes because the input's sizes, ids and entity texts match the complete shards"
+            "made before its bytes were recorded (input_sha256); it resumes because the input's sizes, ids and "
+            "entity texts match the complete shards"
         )
     return settled
 
