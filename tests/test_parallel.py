@@ -290,6 +290,11 @@ def test_the_task_key_follows_the_models_not_the_callers_caches(bundled, short_t
         extractor.ner_model.classifier.bias.add_(1.0)  # in place, as training or load_state_dict would
     changed = task_key(_ExtractTask(extractor))
     assert changed != key
+    with torch.no_grad():  # through .data, which counts no version: the values tell
+        extractor.ner_model.classifier.bias.data.copy_(extractor.ner_model.classifier.bias.data + 1.0)
+    through_data = task_key(_ExtractTask(extractor))
+    assert through_data not in (key, changed)
+    changed = through_data
     extractor.segmenter = "pyvi" if extractor.segmenter != "pyvi" else "syllables"
     assert task_key(_ExtractTask(extractor)) not in (key, changed)
 

@@ -345,8 +345,8 @@ class Extractor:
         Each worker starts with a copy of the models, which costs seconds (benchmarks/RESULTS-speed.md);
         the workers are kept for the next call with the same `n_process` (and torch thread count), which
         pays nothing to start, unless the models or the segmenter changed in between (then new workers
-        load the new ones; weights written through `.data`, which torch does not count as a change, are
-        not seen: call `close()` after such a write). `close()` stops them. Workers are spawned, so a
+        load the new ones; a write through `.data`, which torch does not count as a change, is seen by 16
+        values sampled from each tensor only: call `close()` after one). `close()` stops them. Workers are spawned, so a
         script that calls it needs `if __name__ == "__main__":` (without it the pool reports itself
         broken). A document that fails in a worker raises `viextract.parallel.DocumentError` with its
         index, after the documents before it.
