@@ -4,7 +4,6 @@ and never removes a file that viextract did not write."""
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import re
 import shutil
@@ -274,6 +273,8 @@ def _aside_label(name: str) -> str:
     start = name
     while len(os.fsencode(start)) > _ASIDE_NAME_BYTES - _DIGEST_CHARS - 1:
         start = start[:-1]
+    import hashlib  # here: loading imports this module, and hashlib's OpenSSL would cost each text-only worker
+
     digest = hashlib.sha256(os.fsencode(name)).hexdigest()[:_DIGEST_CHARS]
     return f"{start}~{digest}"
 
