@@ -8,7 +8,7 @@ import os
 import re
 import shutil
 import threading
-from collections.abc import Collection, Iterator
+from collections.abc import Callable, Collection, Iterator
 from pathlib import Path
 
 # Present in a model directory only while a save moves its entries in (see _move_entries).
@@ -24,26 +24,35 @@ def file_in_the_way(path: str | os.PathLike) -> Path | None:
 
 # A file being written under a hidden name beside its target, renamed over it when whole (`.model.onnx.1234.tmp`):
 # the process id keeps two writers apart and tells a leftover of a killed writer from a write still going on.
-# Short, so that a name near the 255-byte limit can still be staged.
-STAGING_FILE = re.compile(r"\.(?P<name>.{1,40})\.(?P<pid>[0-9]+)\.tmp")
+# Short, so that a name near the 255-byte limit can still be staged: its first STAGED_NAME_CHARS characters.
+STAGED_NAME_CHARS = 40
+STAGING_FILE = re.compile(rf"\.(?P<name>.{{1,{STAGED_NAME_CHARS}}})\.(?P<pid>[0-9]+)\.tmp")
 
 
 def staging_file(path: Path) -> Path:
     """The hidden name beside `path` that this process writes before renaming it over `path`."""
-    return path.with_name(f".{path.name[:40]}.{os.getpid()}.tmp")
+    return path.with_name(f".{path.name[:STAGED_NAME_CHARS]}.{os.getpid()}.tmp")
 
 
 def remove_dead_staging_files(path: Path) -> None:
     """Delete the staging files of `path` that processes no longer running left behind (killed by kill -9 or a
     power cut between writing and renaming): each is a whole or partial copy, never read, as large as the file.
     A running process's is left alone, as it may still rename it."""
-    for leftover in path.parent.iterdir():
-        match = STAGING_FILE.fullmatch(leftover.name)
-        if match is None or match["name"] != path.name[:40] or not leftover.is_file() or leftover.is_symlink():
-            continue
-        pid = int(match["pid"])
+    for leftover, pid in _staged_beside(path, STAGING_FILE, Path.is_file):
         if pid != os.getpid() and not _process_running(pid):
             leftover.unlink(missing_ok=True)
+
+
+def _staged_beside(
+    target: Path, pattern: re.Pattern[str], is_kind: Callable[[Path], bool]
+) -> Iterator[tuple[Path, int]]:
+    """Each entry beside `target` that `pattern` names as staged for it and `is_kind` accepts (a file, a folder;
+    never a link), with the pid of the process that staged it."""
+    for entry in target.parent.iterdir():
+        match = pattern.fullmatch(entry.name)
+        ours = match is not None and match["name"] == target.name[:STAGED_NAME_CHARS]
+        if ours and is_kind(entry) and not entry.is_symlink():
+            yield entry, int(match["pid"])
 
 
 def _process_running(pid: int) -> bool:
@@ -96,7 +105,7 @@ def atomic_file(path: str | os.PathLike) -> Iterator[Path]:
 # A model being written under a hidden folder beside its target (`.model.1234.dir.tmp`, then `.model.1234-1.dir.tmp`
 # while that is taken), moved into it when whole: as for a staging file, the pid tells a killed save's leftover,
 # a whole model's size, from a save still going on. The `.dir` keeps the two kinds of staged name apart.
-STAGING_DIRECTORY = re.compile(r"\.(?P<name>.{1,40})\.(?P<pid>[0-9]+)(?:-[0-9]+)?\.dir\.tmp")
+STAGING_DIRECTORY = re.compile(rf"\.(?P<name>.{{1,{STAGED_NAME_CHARS}}})\.(?P<pid>[0-9]+)(?:-[0-9]+)?\.dir\.tmp")
 
 # This process's staging folders still in use: one of our pid not listed here is a leftover of an earlier process
 # that had the same pid (in a container, every run may have it), so it can be removed.
@@ -106,7 +115,7 @@ _STAGING_LOCK = threading.Lock()
 
 def _make_staging_directory(target: Path) -> Path:
     """A new, empty staging folder beside `target`, named for it and for this process."""
-    base = f".{target.name[:40]}.{os.getpid()}"
+    base = f".{target.name[:STAGED_NAME_CHARS]}.{os.getpid()}"
     with _STAGING_LOCK:
         for number in range(10_000):
             staging = target.with_name(f"{base}{f'-{number}' if number else ''}.dir.tmp")
@@ -128,11 +137,7 @@ def remove_dead_staging_directories(target: Path) -> None:
     """Delete the staging folders of `target` that saves no longer running left beside it (killed by kill -9 or a
     power cut before their moves): each is a whole or partial model, never read. A running process's, or one
     this process is still writing, is left alone."""
-    for leftover in target.parent.iterdir():
-        match = STAGING_DIRECTORY.fullmatch(leftover.name)
-        if match is None or match["name"] != target.name[:40] or not leftover.is_dir() or leftover.is_symlink():
-            continue
-        pid = int(match["pid"])
+    for leftover, pid in _staged_beside(target, STAGING_DIRECTORY, Path.is_dir):
         with _STAGING_LOCK:  # a name is only reused once the folder is gone, so the check stays true
             dead = leftover not in _OUR_STAGING if pid == os.getpid() else not _process_running(pid)
         if dead:
