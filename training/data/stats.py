@@ -10,15 +10,11 @@ from viextract.labels import (
     ENTITY_LABELS,
     RELATION_LABELS,
 )
+from viextract.wording import counted
 
 from .documents import SPLIT_NAMES, Document
 from .files import load_documents
 from .splits import load_split, read_splits
-
-
-def counted(count: int, noun: str, plural: str | None = None) -> str:
-    """`1 document`, `2 documents`: a count with its noun, for messages that may well count one."""
-    return f"{count} {noun}" if count == 1 else f"{count} {plural or noun + 's'}"
 
 
 def counts_line(documents: int, entities: int, relations: int) -> str:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from itertools import chain, islice
 from pathlib import Path
 
+from ..wording import counted
 from .documents import (
     Document,
     check_unique_ids,
@@ -81,9 +82,9 @@ class BatchSummary:
 
     def describe(self) -> str:
         return (
-            f"{_counted(self.documents, 'document')}, {_counted(self.entities, 'entity', 'entities')}, "
-            f"{_counted(self.relations, 'relation')}, {_counted(self.failures, 'failure')}; "
-            f"{_counted(self.shards_written, 'shard')} written, {self.shards_skipped} "
+            f"{counted(self.documents, 'document')}, {counted(self.entities, 'entity', 'entities')}, "
+            f"{counted(self.relations, 'relation')}, {counted(self.failures, 'failure')}; "
+            f"{counted(self.shards_written, 'shard')} written, {self.shards_skipped} "
             f"already complete; {self.seconds:.1f} s, {self.docs_per_second:.2f} docs/s"
         )
 
@@ -162,7 +163,7 @@ def _other_case_warnings(options: BatchOptions) -> tuple[str, ...]:
     skipped = other_case_txt_files(folder)
     if not skipped:
         return ()
-    files = _counted(len(skipped), "file")
+    files = counted(len(skipped), "file")
     return (
         f"{folder}: {files} named .TXT or another case of .txt not read, {skipped[0].name!r} first "
         f"(only names ending in lower-case .txt are documents: rename them to include them)",
@@ -358,11 +359,6 @@ def _group_by_shard(outcomes_by_chunk: Iterable[list[dict]], plan: deque) -> Ite
             plan.popleft()
             yield shard, collected
             collected, seen = [], 0
-
-
-def _counted(count: int, noun: str, plural: str | None = None) -> str:
-    """`1 document`, `2 documents`: a summary of a one-document batch reads as English too."""
-    return f"{count} {noun}" if count == 1 else f"{count} {plural or noun + 's'}"
 
 
 def _engine(options: BatchOptions, revision: str | None):
