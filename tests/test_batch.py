@@ -570,6 +570,21 @@ def test_datasets_engine_and_extract_dataset_equal_local(tmp_path, engine_input,
     assert [r["id"] for r in mapped if r["error"]] == [f["id"] for f in failures]
 
 
+def test_extract_dataset_draws_no_progress_bar_unless_asked(tiny_ner_dir, capfd):
+    """A library is quiet by default; datasets' switch is global, so the user's setting must come back."""
+    datasets = pytest.importorskip("datasets")
+    from training.engines.datasets_engine import extract_dataset
+
+    rows = datasets.Dataset.from_list([{"text": "Ông Nam ở Hà Nội."}, {"text": "Bà Lan."}])
+    user_setting = datasets.are_progress_bars_disabled()
+    assert extract_dataset(rows, str(tiny_ner_dir))["error"] == [None, None]
+    assert "Map" not in capfd.readouterr().err
+    assert datasets.are_progress_bars_disabled() == user_setting
+    extract_dataset(rows, str(tiny_ner_dir), progress=True)
+    assert ("Map" in capfd.readouterr().err) is not user_setting
+    assert datasets.are_progress_bars_disabled() == user_setting
+
+
 class _NoEntities:
     def pipe(self, texts, batch_size):
         from viextract.results import Extraction

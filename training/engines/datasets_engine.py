@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict
 from itertools import islice
 
@@ -39,19 +40,35 @@ def extract_dataset(
     num_proc: int | None = None,
     device: str | None = None,
     threads: int | None = None,
+    progress: bool = False,
 ):
     """`dataset` with three more columns: `entities`, `relations` (head/tail index into entities), `error`.
 
     A row that fails (text not a string, over `max_chars`, an exception) gets `error` set and empty
     lists; it never stops the map. Each process loads the model once (`num_proc` processes).
+    Quiet by default: `progress=True` shows the map's progress bar, unless the user turned datasets' bars off.
     """
     if text_field not in dataset.column_names:
         raise ValueError(f"the dataset has no column {text_field!r} (columns: {', '.join(dataset.column_names)})")
     mapper = ChunkMapper(ExtractorSpec(model, device, None, threads), text_field, id_field, batch_size, max_chars)
     features = _with_outputs(dataset)
-    return dataset.map(
-        mapper, batched=True, batch_size=chunk_size, with_indices=True, features=features, num_proc=num_proc, desc=None
-    )
+    with _progress_bars(progress):
+        return dataset.map(
+            mapper, batched=True, batch_size=chunk_size, with_indices=True, features=features, num_proc=num_proc
+        )
+
+
+@contextmanager
+def _progress_bars(shown: bool):
+    """datasets has no per-call switch for its bars, only a global one: off inside, the user's setting back after."""
+    if shown or datasets.are_progress_bars_disabled():
+        yield
+        return
+    datasets.disable_progress_bars()
+    try:
+        yield
+    finally:
+        datasets.enable_progress_bars()
 
 
 def _output_features() -> dict:
@@ -112,13 +129,8 @@ def map_chunks_datasets(
     `Dataset.map(batch_size=chunk)` could not take it, so each shard was a window and started the worker
     processes (and their model loads) again. `num_proc` also cuts a window between chunks, never inside one.
     """
-    bars = not datasets.are_progress_bars_disabled()
-    datasets.disable_progress_bars()  # the CLI draws its own; put the user's setting back afterwards
-    try:
+    with _progress_bars(False):  # the CLI draws its own
         yield from _map_windows(spec, chunks, workers, batch_size, max_chars)
-    finally:
-        if bars:
-            datasets.enable_progress_bars()
 
 
 def _map_windows(spec, chunks, workers: int, batch_size: int, max_chars: int | None):
