@@ -503,6 +503,29 @@ def test_a_parquet_id_that_is_not_a_string_is_its_json_text_as_in_jsonl(tmp_path
     }
 
 
+def test_a_nan_id_fails_its_document_naming_the_field_not_as_a_duplicate(tmp_path):
+    """Two NaN ids were both the id 'NaN', so the run was refused as duplicates; NaN names nothing (it is not
+    equal even to itself). Its document fails at its row or line, with the row or line number as id, as in JSONL."""
+    pa = pytest.importorskip("pyarrow")
+    import pyarrow.parquet as pq
+
+    ids = {"id": pa.array([1.0, float("nan"), float("nan"), None]), "text": ["a", "b", "c", "d"]}
+    pq.write_table(pa.table(ids), tmp_path / "in.parquet")
+    (tmp_path / "in.jsonl").write_text(
+        '{"id": 1.0, "text": "a"}\n{"id": NaN, "text": "b"}\n{"id": NaN, "text": "c"}\n{"id": null, "text": "d"}\n'
+    )
+    why = "field 'id' is NaN, which names no document; give it an id, or null for its line or row number"
+    for name, where in (("in.parquet", "row "), ("in.jsonl", "")):
+        source = tmp_path / name
+        check_unique_ids(source, name.split(".")[1])
+        assert [(d.id, d.text, d.source, d.error) for d in read_documents(source)] == [
+            ("1.0", "a", f"{source}:{where}1", None),
+            ("2", None, f"{source}:{where}2", why),
+            ("3", None, f"{source}:{where}3", why),
+            ("4", "d", f"{source}:{where}4", None),
+        ]
+
+
 def test_lines_parted_by_a_carriage_return_alone_fail_saying_so(tmp_path):
     """Mixed line endings: `\\r\\n` and a final line without one are read; two objects parted by a lone `\\r`
     (old Mac endings) are one line of JSON Lines, and its failure said only 'Extra data'."""
@@ -663,7 +686,9 @@ def test_a_parquet_float32_id_is_its_shortest_decimal(tmp_path, tiny_ner_dir):
 
     ids = pa.array([0.1, 1.0, 3.4028234663852886e38, None, float("nan")], pa.float32())
     pq.write_table(pa.table({"id": ids, "text": ["a", "b", "c", "d", "e"]}), tmp_path / "in.parquet")
-    assert [d.id for d in read_documents(tmp_path / "in.parquet")] == ["0.1", "1.0", "3.4028235e+38", "4", "NaN"]
+    documents = list(read_documents(tmp_path / "in.parquet"))
+    assert [d.id for d in documents] == ["0.1", "1.0", "3.4028235e+38", "4", "5"]  # NaN fails, with its row number
+    assert documents[4].error.startswith("field 'id' is NaN")
     doubles = pa.array([0.1, 1.0], pa.float64())  # as Python writes them, already
     pq.write_table(pa.table({"id": doubles, "text": ["a", "b"]}), tmp_path / "doubles.parquet")
     assert [d.id for d in read_documents(tmp_path / "doubles.parquet")] == ["0.1", "1.0"]

@@ -258,6 +258,8 @@ def _parse_jsonl_line(raw: bytes, source: str, line_id: str, text_field: str, id
     for field in (id_field, text_field):  # other fields are not read: their duplicates lose nothing
         if field in duplicated:
             return Document(line_id, None, source, f"field {field!r} given twice; JSON would keep only the last")
+    if _is_nan(record.get(id_field)):
+        return Document(line_id, None, source, _nan_id(id_field))
     doc_id = _writable(_id_text(record[id_field])) if record.get(id_field) is not None else line_id
     return _checked(doc_id, record.get(text_field, _MISSING), source, text_field)
 
@@ -358,6 +360,15 @@ def _json_kind(value: object) -> str:
     return _JSON_KINDS.get(type(value), type(value).__name__)
 
 
+def _is_nan(value: object) -> bool:
+    return isinstance(value, float) and math.isnan(value)
+
+
+def _nan_id(id_field: str) -> str:
+    # NaN equals nothing, not even another NaN: as the id 'NaN' it would key two documents' outputs as one.
+    return f"field {id_field!r} is NaN, which names no document; give it an id, or null for its line or row number"
+
+
 def _checked(doc_id: str, text: object, source: str, text_field: str) -> Document:
     if text is _MISSING:
         return Document(doc_id, None, source, f"no {text_field!r} field")
@@ -418,8 +429,12 @@ def _read_parquet(path: Path, text_field: str, id_field: str) -> Iterator[Docume
         ids = values.get(id_field, [None] * batch.num_rows)
         for text, doc_id in zip(values[text_field], ids):
             row += 1
+            where = f"{_writable(str(path))}:row {row}"
+            if _is_nan(doc_id):
+                yield Document(str(row), None, where, _nan_id(id_field))
+                continue
             doc_id = _parquet_id(_shortest(doc_id, narrow)) if doc_id is not None else str(row)
-            yield _checked(doc_id, text, f"{_writable(str(path))}:row {row}", text_field)
+            yield _checked(doc_id, text, where, text_field)
 
 
 def _narrow_float(schema, id_field: str) -> str | None:
