@@ -17,10 +17,17 @@ from viextract.markup import blank_markup
         ("<st1:personname>Lào</st1:personname><o:p></o:p><my_tag/>", " " * 16 + "Lào" + " " * 37),
         # A `>` in a quoted value is the value's: `b">` and `3' src=x>` were left as text.
         ("<a title=\"a>b\">Lào</a><img alt = '5 > 3' src=x>", " " * 15 + "Lào" + " " * 29),
+        # A `<` in a quoted value is the value's too: both tags were left as text.
+        ('<a title="a<b" href="x">Lào</a><img alt=\'3<5\'/>', " " * 24 + "Lào" + " " * 20),
+        # A value holding both is none (an open quote would reach the next tag): the first `>` ends the tag.
+        ('<a title="x>Lào</a> b <i class="y">z', " " * 12 + "Lào     b " + " " * 13 + "z"),
+        # `<p/ >`: HTML5 skips a `/` that no `>` follows.
+        ("<p/ >Lào<br/ >", "     Lào      "),
         # An unquoted value, a quote not after `=`, a quote never closed: the first `>` ends the tag.
         ("<a b=x'y c\"d e='f>Lào</a>'", " " * 18 + "Lào" + " " * 4 + "'"),
         # Not tags: a comparison, a heart, a lone bracket, a tag broken by another `<`.
         ("a < b, <3, 5<6> x, <b <i>", "a < b, <3, 5<6> x, <b    "),
+        ('a < b và c > d, 3<5, <and/or>, <b x="1 < 2" <i>', 'a < b và c > d, 3<5, <and/or>, <b x="1 < 2"    '),
         ("Lào", "Lào"),
         # A comment is blanked whole, tags, line breaks and `>` inside included; `<!-->` is an empty one.
         ("a<!-- Phạm Minh Chính <b>x</b> -> -->c", "a" + " " * 36 + "c"),
@@ -106,11 +113,12 @@ def test_script_and_style_contents_become_spaces_with_their_tags(text, blanked):
 
 def test_blanking_stays_linear_on_many_unclosed_openings():
     # Each unclosed `<!--` or `<script>` once searched the rest of the text: 200,000 characters of them.
-    for unit in ("<!--", "<script>", "<style>x</style", "<a title='x>", "\x1b]0;x", "<![if x", "<?xml x"):
+    units = ("<!--", "<script>", "<style>x</style", "<a title='x>", "<a title='x<", '<a x="<', "\x1b]0;x")
+    for unit in (*units, "<![if x", "<?xml x"):
         text = unit * (200_000 // len(unit))
         assert len(blank_markup(text)) == len(text)
     # One tag never ended, with thousands of quoted values: each `=` has one reading, nothing to retry.
-    text = "<a" + " x=\"1\" y='2' z=3 w" * 12_000
+    text = "<a" + ' x="1" y=\'2\' z=3 w v="<"' * 12_000
     assert blank_markup(text) == text
 
 

@@ -13,8 +13,9 @@ A tag cut into syllables sits between a title and a name (`Thủ tướng <b>Ph�
 the bundled model then misses the name. Each tag becomes spaces of the same length, so offsets
 still index the caller's text. A name may carry a prefix, as Word writes them (`<o:p>`, and
 `<st1:personname>`, which hid `Phạm Minh Chính` from the model too). Only a well-formed tag counts:
-a letter right after `<` (or `</`), no `<` inside and no `>` but in a quoted value (`<a title="a>b">`),
-so `a < b` and `<3` in prose stay. Entities (`&amp;`) are left as they are.
+a letter right after `<` (or `</`), no `<` or `>` inside but in a quoted value (`<a title="a>b">`,
+`<a title="a<b">`; one holding both is not taken for a value), so `a < b` and `<3` in prose stay.
+Entities (`&amp;`) are left as they are.
 
 A comment is hidden from readers, so its text (a left-over byline, markup) is blanked whole, from
 `<!--` to the first `-->` or `--!>` after it, as HTML5 ends one (`<!-->` and `<!--->` are empty comments,
@@ -34,10 +35,14 @@ from __future__ import annotations
 import re
 
 # A doctype may span lines (XHTML's does): it is a tag here, so that pieces.py does not cut inside it either.
-# An attribute value quoted after `=` may hold a `>` (`title="a>b"`), not a `<`; one quote never closed is a
-# character. Each `=` has one reading, so a tag that does not end is given up in linear time.
-_ATTRIBUTES = r"""(?:[^<>=]|=\s*"[^"<]*"|=\s*'[^'<]*'|=(?!\s*"[^"<]*"|\s*'[^'<]*'))*"""
-TAG = re.compile(rf"</?[A-Za-z][A-Za-z0-9:_.-]*(?:\s{_ATTRIBUTES})?/?>|<!(?i:doctype)\s[^<>]*>")
+# An attribute value quoted after `=` may hold a `>` (`title="a>b"`) or a `<` (`title="a<b"`), not both: a quote
+# left open would then reach over the tags and text up to the next quote; one never closed is a character.
+# The two kinds of value are disjoint and each `=` has one reading, so a tag that does not end is given up in
+# linear time.
+_VALUE = r"""(?:"[^"<]*"|"[^"<>]*<[^">]*"|'[^'<]*'|'[^'<>]*<[^'>]*')"""
+_ATTRIBUTES = rf"""(?:[^<>=]|=\s*{_VALUE}|=(?!\s*{_VALUE}))*"""
+# `<p/ >`: a `/` right after the name, then a space, is one HTML5 skips.
+TAG = re.compile(rf"</?[A-Za-z][A-Za-z0-9:_.-]*(?:/?\s{_ATTRIBUTES})?/?>|<!(?i:doctype)\s[^<>]*>")
 COMMENT_OPEN = "<!--"
 COMMENT_CLOSE = re.compile("--!?>")
 # The start of a comment or of a script or style element; what ends a script or a style element.
