@@ -190,6 +190,14 @@ def test_pieces_are_not_cut_where_text_preparation_reads_across_the_line_break()
     assert pieces == [(0, 6), (6, 39), (39, 45)]
     assert "".join(blank_markup(three_lines[a:b]) for a, b in pieces) == blank_markup(three_lines)
     assert split_at_line_breaks("A < B\nC < D\nE", size=4) == [(0, 6), (6, 12), (12, 13)]  # prose, no tag
+    # A quote after `=` closed on the next line is no value: the tag ends at its `>` in the whole as in a piece.
+    quoted = "AB\n<a t='>\nCD'<b>\nEF\n"
+    pieces = split_at_line_breaks(quoted, size=4)
+    assert (
+        "".join(blank_markup(quoted[a:b]) for a, b in pieces)
+        == blank_markup(quoted)
+        == "AB\n" + " " * 7 + "\nCD'   \nEF\n"
+    )
     # Inside a comment, also blanked whole; an unclosed `<!--` is prose.
     commented = "AB\n<!-- x\n<b>\ny -->CD\nEF\n"
     pieces = split_at_line_breaks(commented, size=4)

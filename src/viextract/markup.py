@@ -14,8 +14,8 @@ the bundled model then misses the name. Each tag becomes spaces of the same leng
 still index the caller's text. A name may carry a prefix, as Word writes them (`<o:p>`, and
 `<st1:personname>`, which hid `Phạm Minh Chính` from the model too). Only a well-formed tag counts:
 a letter right after `<` (or `</`), no `<` or `>` inside but in a quoted value (`<a title="a>b">`,
-`<a title="a<b">`; one holding both is not taken for a value), so `a < b` and `<3` in prose stay.
-Entities (`&amp;`) are left as they are.
+`<a title="a<b">`; one holding both, or a line break, is not taken for a value), so `a < b` and `<3`
+in prose stay. Entities (`&amp;`) are left as they are.
 
 A comment is hidden from readers, so its text (a left-over byline, markup) is blanked whole, from
 `<!--` to the first `-->` or `--!>` after it, as HTML5 ends one (`<!-->` and `<!--->` are empty comments,
@@ -37,9 +37,10 @@ import re
 # A doctype may span lines (XHTML's does): it is a tag here, so that pieces.py does not cut inside it either.
 # An attribute value quoted after `=` may hold a `>` (`title="a>b"`) or a `<` (`title="a<b"`), not both: a quote
 # left open would then reach over the tags and text up to the next quote; one never closed is a character.
+# Nor a line break: a piece cut there (pieces.py) would end the tag at the `>` the whole text reads as the value's.
 # The two kinds of value are disjoint and each `=` has one reading, so a tag that does not end is given up in
 # linear time.
-_VALUE = r"""(?:"[^"<]*"|"[^"<>]*<[^">]*"|'[^'<]*'|'[^'<>]*<[^'>]*')"""
+_VALUE = r"""(?:"[^"<\n]*"|"[^"<>\n]*<[^">\n]*"|'[^'<\n]*'|'[^'<>\n]*<[^'>\n]*')"""
 _ATTRIBUTES = rf"""(?:[^<>=]|=\s*{_VALUE}|=(?!\s*{_VALUE}))*"""
 # `<p/ >`: a `/` right after the name, then a space, is one HTML5 skips.
 TAG = re.compile(rf"</?[A-Za-z][A-Za-z0-9:_.-]*(?:/?\s{_ATTRIBUTES})?/?>|<!(?i:doctype)\s[^<>]*>")
