@@ -696,3 +696,15 @@ def test_an_out_folder_named_like_a_txt_file_inside_the_input_folder_is_not_an_i
     records, failures = read_output(out)
     assert [r["id"] for r in records] == ["a.txt"] and failures == []
     assert run_batch(options(folder, out, model_dir)).shards_skipped == 1
+
+
+def test_extract_dataset_reads_only_the_text_of_a_row(tiny_ner_dir):
+    """A user's column named `read_error` or `source` is their data, passed through: not a reason to fail the row."""
+    datasets = pytest.importorskip("datasets")
+    from training.engines.datasets_engine import extract_dataset
+
+    rows = [{"text": "Ông Nam ở Hà Nội.", "read_error": "timeout", "source": "vnexpress"}]
+    rows.append({"text": None, "read_error": None, "source": "tuoitre"})
+    mapped = extract_dataset(datasets.Dataset.from_list(rows), str(tiny_ner_dir))
+    assert mapped["error"] == [None, "field 'text' is NoneType, not a string"]
+    assert mapped["read_error"] == ["timeout", None] and mapped["source"] == ["vnexpress", "tuoitre"]

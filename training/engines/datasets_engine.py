@@ -106,13 +106,14 @@ class ChunkMapper:
         return columns
 
     def _document(self, batch: dict, i: int, index: int) -> Document:
+        # Only the text column is read: the user's own columns (a `read_error`, a `source`) are theirs, passed through.
         doc_id = str(batch[self.id_field][i]) if self.id_field else str(index)
-        source = batch["source"][i] if "source" in batch else f"row {index}"
-        error = batch["read_error"][i] if "read_error" in batch else None
         text = batch[self.text_field][i]
-        if error is None and not isinstance(text, str):
-            error = f"field {self.text_field!r} is {type(text).__name__}, not a string"
-        return Document(doc_id, text if error is None else None, source, error)
+        if not isinstance(text, str):
+            return Document(
+                doc_id, None, f"row {index}", f"field {self.text_field!r} is {type(text).__name__}, not a string"
+            )
+        return Document(doc_id, text, f"row {index}")
 
 
 def map_chunks_datasets(
