@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import shutil
@@ -708,3 +709,17 @@ def test_extract_dataset_reads_only_the_text_of_a_row(tiny_ner_dir):
     mapped = extract_dataset(datasets.Dataset.from_list(rows), str(tiny_ner_dir))
     assert mapped["error"] == [None, "field 'text' is NoneType, not a string"]
     assert mapped["read_error"] == ["timeout", None] and mapped["source"] == ["vnexpress", "tuoitre"]
+
+
+def test_extract_dataset_leaves_ids_as_they_are_and_refuses_a_missing_id_column(tiny_ner_dir):
+    """Results go back onto their rows, never keyed by id: null, NaN, 1.0 and repeats stay the user's own values."""
+    datasets = pytest.importorskip("datasets")
+    from training.engines.datasets_engine import extract_dataset
+
+    ids = [None, None, float("nan"), 1.0, 1.0]
+    rows = datasets.Dataset.from_list([{"id": i, "text": "Ông Nam ở Hà Nội."} for i in ids])
+    mapped = extract_dataset(rows, str(tiny_ner_dir), id_field="id")
+    assert mapped["error"] == [None] * 5
+    assert mapped["id"][:2] == [None, None] and math.isnan(mapped["id"][2]) and mapped["id"][3:] == [1.0, 1.0]
+    with pytest.raises(ValueError, match=r"the dataset has no column 'url' \(columns: id, text\)"):
+        extract_dataset(rows, str(tiny_ner_dir), id_field="url")

@@ -46,11 +46,14 @@ def extract_dataset(
 
     A row that fails (text not a string, over `max_chars`, an exception) gets `error` set and empty
     lists; it never stops the map. Each process loads the model once (`num_proc` processes).
+    The rows come back in order with all their columns, so a row's results are on that row: `id_field`, if given,
+    must name a column, but no id is made from it, and a null, NaN or repeated id is left as it is.
     Quiet by default: `progress=True` shows the map's progress bar, unless the user turned datasets' bars off.
     """
-    if text_field not in dataset.column_names:
-        raise ValueError(f"the dataset has no column {text_field!r} (columns: {', '.join(dataset.column_names)})")
-    mapper = ChunkMapper(ExtractorSpec(model, device, None, threads), text_field, id_field, batch_size, max_chars)
+    for field in (text_field, id_field):
+        if field is not None and field not in dataset.column_names:
+            raise ValueError(f"the dataset has no column {field!r} (columns: {', '.join(dataset.column_names)})")
+    mapper = ChunkMapper(ExtractorSpec(model, device, None, threads), text_field, batch_size, max_chars)
     features = _with_outputs(dataset)
     with _progress_bars(progress):
         return dataset.map(
@@ -88,10 +91,8 @@ def _output_features() -> dict:
 class ChunkMapper:
     """The picklable `Dataset.map` function: one batch is one chunk for `extract_chunk`."""
 
-    def __init__(
-        self, spec: ExtractorSpec, text_field: str, id_field: str | None, batch_size: int, max_chars: int | None
-    ):
-        self.spec, self.text_field, self.id_field = spec, text_field, id_field
+    def __init__(self, spec: ExtractorSpec, text_field: str, batch_size: int, max_chars: int | None):
+        self.spec, self.text_field = spec, text_field
         self.batch_size, self.max_chars = batch_size, max_chars
 
     def __call__(self, batch: dict, indices: list[int]) -> dict:
@@ -107,13 +108,13 @@ class ChunkMapper:
 
     def _document(self, batch: dict, i: int, index: int) -> Document:
         # Only the text column is read: the user's own columns (a `read_error`, a `source`) are theirs, passed through.
-        doc_id = str(batch[self.id_field][i]) if self.id_field else str(index)
-        text = batch[self.text_field][i]
+        # The row number as id: the outcome goes back onto its row, never keyed by an id, so none is made here.
+        text, row = batch[self.text_field][i], str(index)
         if not isinstance(text, str):
             return Document(
-                doc_id, None, f"row {index}", f"field {self.text_field!r} is {type(text).__name__}, not a string"
+                row, None, f"row {index}", f"field {self.text_field!r} is {type(text).__name__}, not a string"
             )
-        return Document(doc_id, text, f"row {index}")
+        return Document(row, text, f"row {index}")
 
 
 def map_chunks_datasets(
