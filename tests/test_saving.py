@@ -440,3 +440,15 @@ def test_a_relation_model_save_that_fails_midway_leaves_the_previous_one_whole(f
 
 def _bytes(folder):
     return {p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+def test_a_save_into_the_current_folder_keeps_its_files(tmp_path, monkeypatch):
+    """`.` has no name to stage beside, and a training run with `output_dir: .` crashed with a traceback
+    once its training was done, as did save_pretrained(".")."""
+    here = tmp_path / "here"
+    here.mkdir()
+    (here / "notes.txt").write_text("mine")
+    monkeypatch.chdir(here)
+    _save_files(".", {"config.json": "new"})
+    assert _tree(here) == {"config.json": "new", "notes.txt": "mine"}
+    assert [p.name for p in tmp_path.iterdir()] == ["here"]  # nothing staged is left beside it

@@ -72,6 +72,8 @@ def check_save_target(target: str | os.PathLike) -> Path:
     """`target` with `~` expanded; an existing file there, or where a folder above it should be, is an error
     (a model is a directory)."""
     path = Path(target).expanduser()
+    if not path.name:  # `.`: a save is staged beside its target, which needs the folder's own name
+        path = Path(os.path.abspath(path))
     existing = file_in_the_way(path)
     if existing == path:
         raise NotADirectoryError(f"{path}: exists and is not a directory; a model is saved as a directory")
