@@ -79,6 +79,18 @@ def test_docs_takes_ids_from_the_splits_file_and_documents_from_data(task, tmp_p
 
 
 @pytest.mark.parametrize("task", ["ner", "re"])
+@pytest.mark.parametrize("docs", ["", " ", ","])
+def test_docs_that_name_no_split_are_refused_rather_than_read_as_all(task, docs, tmp_path, corpus, monkeypatch):
+    # `--docs "$SPLIT"` with SPLIT unset scored every document, training ones included, as if it were `all`.
+    from training.fit.config import ConfigError
+
+    data, splits = user_data(tmp_path, corpus, corpus_splits(corpus))
+    run = run_ner if task == "ner" else run_re
+    with pytest.raises(ConfigError, match="--docs: .* names no split"):
+        run(monkeypatch, ["--model", str(tmp_path), "--data", str(data), "--splits", str(splits), "--docs", docs])
+
+
+@pytest.mark.parametrize("task", ["ner", "re"])
 def test_a_results_file_records_its_docs_and_document_ids(task, tmp_path, corpus, monkeypatch):
     # `evaluate re` recorded neither: a card then claimed `--docs dev` for a run over a whole file of the user's.
     data, splits = user_data(tmp_path, corpus, corpus_splits(corpus))

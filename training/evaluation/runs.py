@@ -68,14 +68,16 @@ def select_documents(
 ) -> list[Document]:
     """The documents of `data_file` whose ids the splits file lists under the named splits (comma-separated).
 
-    Every document when `docs` is None or `all`. The splits file names ids only: a user's own data
-    file need not be called corpus.jsonl nor lie beside it. DataError when `data_file` holds no document: scored,
-    it was a table of zeros and exit 0.
+    Every document when `docs` is None or `all`; an empty `docs` is an error. The splits file names ids only: a
+    user's own data file need not be called corpus.jsonl nor lie beside it. DataError when `data_file` holds no
+    document: scored, it was a table of zeros and exit 0.
     """
     require_documents(documents, data_file)
-    if not docs or docs == "all":
+    if docs is None or docs == "all":
         return documents
     names = [name.strip() for name in docs.split(",") if name.strip()]
+    if not names:  # `--docs "$SPLIT"` with SPLIT unset scored every document, training ones included
+        raise ConfigError(f"--docs: {docs!r} names no split; choose from {list(SPLITS)} or all (comma-separated)")
     unknown = [name for name in names if name not in SPLITS]
     if unknown:
         raise ConfigError(f"--docs: unknown split {unknown}; choose from {list(SPLITS)} or all (comma-separated)")
