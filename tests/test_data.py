@@ -618,6 +618,23 @@ def test_a_document_twice_in_the_train_files_is_refused_and_one_in_train_and_dev
     assert [[doc.id for doc in docs] for docs in loaded] == [["a", "b"], ["c"]]
 
 
+def test_a_dev_document_with_a_training_documents_text_under_another_id_is_named(tmp_path, caplog):
+    # The same article under two ids (pasted twice, a batch converted again) passed every id check in silence.
+    from training.fit.config import TrainConfig
+    from training.fit.trainer import load_training_documents
+
+    splits = make_split_dir(tmp_path)  # a (train) and b (dev) have one text
+    load_training_documents(TrainConfig(splits_file=str(splits)))
+    assert "1 dev documents have the text of a training document under another id, so the dev F1 scores what " \
+        "the model was trained on: b (= a)" in caplog.text  # fmt: skip
+    caplog.clear()
+    other = good_doc("b")
+    other["text"] += " Hai bên nhất trí."
+    write_jsonl(splits.parent / "corpus.jsonl", good_doc("a"), other, good_doc("c"))
+    load_training_documents(TrainConfig(splits_file=str(splits)))
+    assert "text of a training document" not in caplog.text
+
+
 def test_kfold_extra_documents_are_the_train_extra_files_only(tmp_path):
     """A user's --data is k-folded with the train_extra sentences, never with the corpus's own articles."""
     from argparse import Namespace

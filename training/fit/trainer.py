@@ -54,7 +54,24 @@ def load_training_documents(config: TrainConfig) -> tuple[list[Document], list[D
     for name, docs in (("train", train), ("dev", dev)):
         if not docs:
             raise DataError(f"{describe_split(config, name)}: {name}: the split is empty")
+    _warn_dev_texts_in_train(train, dev)
     return train, dev
+
+
+def _warn_dev_texts_in_train(train: Sequence[Document], dev: Sequence[Document]) -> None:
+    """A dev document whose text a training document has under another id (one pasted twice, a batch converted
+    again with new ids) leaks as a shared id does, and no id check sees it."""
+    train_ids: dict[str, str] = {}
+    for doc in train:
+        train_ids.setdefault(doc.text, doc.id)
+    copies = [f"{doc.id} (= {train_ids[doc.text]})" for doc in dev if train_ids.get(doc.text, doc.id) != doc.id]
+    if copies:
+        logger.warning(
+            "%d dev documents have the text of a training document under another id, so the dev F1 scores what "
+            "the model was trained on: %s",
+            len(copies),
+            ", ".join(copies[:3]) + (" ..." if len(copies) > 3 else ""),
+        )
 
 
 def _require_splits_file(config: TrainConfig) -> None:
