@@ -312,3 +312,15 @@ def test_train_files_with_a_splits_file_or_data_dir_of_the_users_is_refused_nami
     assert NerConfig.load(None, [*files, "splits_file=none"]).splits_file is None
     saved = NerConfig.load(None, files).save(tmp_path)
     assert NerConfig.load(saved).dev_files == ["b.jsonl"]
+
+
+def test_bf16_true_without_a_gpu_that_supports_it_is_one_config_error(monkeypatch):
+    # It was the Trainer's ValueError traceback about `use_cpu`, once the data and the base had been loaded.
+    import torch
+
+    from training.fit.trainer import resolve_bf16
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(ConfigError, match=r"^bf16: true, but this machine has no GPU that supports bfloat16"):
+        resolve_bf16(NerConfig.load(None, ["bf16=true"]).bf16)
+    assert resolve_bf16("auto") is False and resolve_bf16(False) is False

@@ -342,9 +342,15 @@ def dev_callbacks(config: TrainConfig, evaluate: bool) -> list:
 
 
 def resolve_bf16(setting: bool | str) -> bool:
-    if setting == "auto":
-        return bool(torch.cuda.is_available() and torch.cuda.is_bf16_supported())
-    return bool(setting)
+    """`auto`: on where a GPU supports it. `true` where none does was the Trainer's ValueError traceback (about
+    `use_cpu`), after the data and the base had been loaded."""
+    supported = bool(torch.cuda.is_available() and torch.cuda.is_bf16_supported())
+    if setting is True and not supported:
+        raise ConfigError(
+            "bf16: true, but this machine has no GPU that supports bfloat16 (it is never used on the CPU); "
+            "set bf16: auto (on where it can be) or false"
+        )
+    return supported if setting == "auto" else bool(setting)
 
 
 def checkpoint_to_resume(config: TrainConfig, resume: bool) -> tuple[str | None, TrainConfig | None]:
