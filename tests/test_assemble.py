@@ -101,3 +101,25 @@ def test_an_out_that_is_a_file_or_a_part_it_reads_is_one_line_before_loading(
         err = capsys.readouterr().err
         assert err.startswith(f"error: {problem}") and err.count("\n") == 1, err
     assert notes.read_text(encoding="utf-8") == "mine\n" and not (ner / "ner").exists()
+
+
+def test_a_relation_model_trained_on_other_words_than_the_ner_models_is_refused(trained_parts, tmp_path, capsys):
+    # The relation model reads the words the NER model's segmenter makes; a pyvi-trained one paired with a
+    # syllables NER model was written and loaded without a word.
+    import shutil
+
+    re_dir = shutil.copytree(trained_parts / "re", tmp_path / "re")
+    ner_segmenter = Extractor.from_pretrained(trained_parts / "ner", device="cpu").segmenter
+    other = "syllables" if ner_segmenter == "pyvi" else "pyvi"
+    config = json.loads((re_dir / "config.json").read_text(encoding="utf-8"))
+    config.setdefault("viextract", {})["segmenter"] = other
+    (re_dir / "config.json").write_text(json.dumps(config), encoding="utf-8")
+    out = tmp_path / "model"
+    assert main(["--ner", str(trained_parts / "ner"), "--re", str(re_dir), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err == (
+        f"error: {re_dir / 'config.json'}: field 'viextract.segmenter': the relation model was trained on {other!r} "
+        f"words, but the NER model segments with {ner_segmenter!r}; train it again with "
+        f"--set segmenter={ner_segmenter}\n"
+    )
+    assert not out.exists()
