@@ -565,6 +565,12 @@ def test_path_errors_stop_before_training(tmp_path, base_model_dir, documents, c
     code, err = train_cli([*common, "--set", f"output_dir={tmp_path / 'full'}"], capsys)
     assert code == 2 and "holds a full model (a ner/ folder), whose loading would ignore this ner model" in err
     assert [p.name for p in (tmp_path / "full").iterdir()] == ["ner"]
+    # A relation model's folder (a ner run given outputs/re): every file of it was replaced, without a word.
+    (tmp_path / "re").mkdir()
+    (tmp_path / "re" / "config.json").write_text('{"model_type": "viextract_relation"}', encoding="utf-8")
+    code, err = train_cli([*common, "--set", f"output_dir={tmp_path / 're'}"], capsys)
+    assert code == 2 and f"output_dir: {tmp_path / 're'} holds a relation model, which this ner model would" in err
+    assert [p.name for p in (tmp_path / "re").iterdir()] == ["config.json"]
     out = ["--set", f"output_dir={tmp_path / 'out'}"]
     code, err = train_cli([*common, *out, "--set", f"silver_files={missing}"], capsys)
     assert code == 2 and f"error: silver_files: {missing} does not exist" in err

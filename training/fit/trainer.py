@@ -13,6 +13,8 @@ from typing import Any
 
 import torch
 
+from viextract.loading import RELATION_MODEL_TYPE
+
 from ..data.documents import DataError, Document, field_error
 from ..data.files import file_in_the_way, load_numbered_documents
 from ..data.splits import load_split
@@ -544,6 +546,7 @@ def check_paths(config: TrainConfig) -> None:
             f"output_dir: {config.output_dir} holds a full model (a ner/ folder), whose loading would ignore this "
             f"{config.task} model; write it to {Path(config.output_dir) / config.task} to replace that part"
         )
+    _refuse_other_task_model(config)
     output = Path(config.output_dir).resolve()
     base = Path(config.base_model).expanduser()
     if base.exists() and (base.resolve() == output or output in base.resolve().parents):
@@ -556,6 +559,26 @@ def check_paths(config: TrainConfig) -> None:
         raise ConfigError(
             f"checkpoint_dir: {config.checkpoint_path} is inside output_dir {config.output_dir}, which is replaced "
             f"when the model is written"
+        )
+
+
+def _refuse_other_task_model(config: TrainConfig) -> None:
+    """ConfigError when output_dir holds a model of the other task (a relation run given `outputs/ner`): every
+    file of that model was replaced by this one's, and the model lost, without a word."""
+    try:
+        held = json.loads((Path(config.output_dir) / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return
+    if not isinstance(held, dict):
+        return
+    relation = held.get("model_type") == RELATION_MODEL_TYPE
+    tagger = any("TokenClassification" in str(name) for name in held.get("architectures") or ())
+    task = "re" if relation else "ner" if tagger else None
+    if task is not None and task != config.task:
+        kind = "a relation" if relation else "a NER"
+        raise ConfigError(
+            f"output_dir: {config.output_dir} holds {kind} model, which this {config.task} model would replace; "
+            "write it to another folder (or delete that one first)"
         )
 
 
