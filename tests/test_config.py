@@ -194,6 +194,14 @@ def test_saved_config_reloads_identically(tmp_path):
     assert NerConfig.load(path) == config
 
 
+def test_the_saved_configs_rerun_command_names_the_file_from_the_folder_the_run_ran_in(tmp_path):
+    # It said `--config training_config.yaml`: run beside that file, its relative paths (splits.json) missed.
+    config = NerConfig.load(None, ["output_dir=out/ner"])
+    first = config.save(tmp_path).read_text(encoding="utf-8").splitlines()[0]
+    assert first.endswith(": viextract train ner --config out/ner/training_config.yaml")
+    assert "in the folder this run ran in" in first
+
+
 def test_a_whole_number_keeps_the_form_it_was_written_in_through_save_and_reload(tmp_path):
     # `epochs: 20` was saved as `epochs: 20.0`: not what the user wrote, and the model card showed 20.0.
     config = NerConfig.load(write(tmp_path / "c.yaml", "epochs: 20\nwarmup_ratio: 0.0\n"), ["learning_rate=1"])

@@ -320,9 +320,10 @@ class TrainConfig:
     def save(self, directory: str | Path) -> Path:
         """Write the resolved config as `training_config.yaml` in `directory`."""
         path = Path(directory) / CONFIG_FILENAME
+        # The folder the run ran in, not this file's: every path below is relative to it.
         header = (
-            f"# Resolved {self.task} training config; to train again: "
-            f"viextract train {self.task} --config {CONFIG_FILENAME}\n"
+            f"# Resolved {self.task} training config; to train again, in the folder this run ran in: "
+            f"viextract train {self.task} --config {Path(self.output_dir) / CONFIG_FILENAME}\n"
         )
         text = header + yaml.safe_dump(self.to_dict(), sort_keys=False, allow_unicode=True)
         # Written beside and renamed: a run killed mid-write left half a file, still valid YAML for the lines
