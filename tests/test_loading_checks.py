@@ -187,6 +187,12 @@ def test_a_relation_model_given_as_the_model_says_so(broken):
         Extractor.from_pretrained(broken / "re", device="cpu")
 
 
+def test_a_ner_model_given_as_the_relation_model_says_so(broken):
+    # `evaluate re --model outputs/ner` was refused with "relation labels ['B-AGREEMENT', ...] are not in SCHEMA.md".
+    with pytest.raises(ModelLoadError, match=r"ner: a NER model, not a relation model: give the folder that holds"):
+        RelationExtractor.from_pretrained(broken / "ner", ["PER"], device="cpu")
+
+
 def test_the_intact_copy_loads(broken):
     assert Extractor.from_pretrained(broken, device="cpu").relation_extractor is not None
 

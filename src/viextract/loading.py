@@ -194,6 +194,18 @@ def refuse_relation_model(directory: Path, config: dict[str, Any]) -> None:
         )
 
 
+def refuse_ner_model(directory: Path, config: dict[str, Any]) -> None:
+    """ModelLoadError where a relation model is expected and `config` is a NER model's (`evaluate re --model
+    outputs/ner`): its BIO tags were reported as relation labels that are not in SCHEMA.md."""
+    architectures = config.get("architectures")
+    tagger = isinstance(architectures, list) and any("TokenClassification" in str(name) for name in architectures)
+    if config.get("model_type") != RELATION_MODEL_TYPE and tagger:
+        raise ModelLoadError(
+            f"{directory}: a NER model, not a relation model: give the folder that holds ner/ and re/, or the "
+            "relation model's own folder"
+        )
+
+
 def check_ner_labels(directory: Path, config: dict[str, Any]) -> list[str]:
     """The entity labels of a NER config; every tag must be O or B-/I- of a SCHEMA.md label."""
     refuse_relation_model(directory, config)

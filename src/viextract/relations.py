@@ -28,7 +28,14 @@ from transformers.modeling_outputs import SequenceClassifierOutput
 from .align import MAX_LENGTH, SubwordAligner
 from .errors import ModelLoadError
 from .labels import ENTITY_LABELS, NO_RELATION, RELATION_LABELS, allowed_relations
-from .loading import RELATION_MODEL_TYPE, check_loading_info, check_relation_labels, load_tokenizer, read_config
+from .loading import (
+    RELATION_MODEL_TYPE,
+    check_loading_info,
+    check_relation_labels,
+    load_tokenizer,
+    read_config,
+    refuse_ner_model,
+)
 from .markers import (
     ADJACENT_ORDERS,
     MARKER_FORMAT,
@@ -421,6 +428,7 @@ class RelationExtractor:
         directory = Path(directory)
         raw = read_config(directory)
         path = directory / "config.json"
+        refuse_ner_model(directory, raw)
         check_relation_labels(directory, raw, list(ner_entity_labels or []))
         if raw.get("model_type") != MODEL_TYPE:
             raise ModelLoadError(
