@@ -317,7 +317,11 @@ def test_unreadable_inputs_are_one_line_errors(tmp_path, capsys):
         ([str(latin)], f"{latin}:2: encoding: not UTF-8 text (byte 0xd4 at column 1)"),
         ([str(tmp_path / "absent.txt")], f"{tmp_path / 'absent.txt'}: no such input file"),
         (["evaluate", "--gold", str(latin)], f"{latin}:2: encoding: not UTF-8 text (byte 0xd4 at column 1)"),
-        (["evaluate", "--gold", str(gold), "--splits", str(no_splits)], f"{no_splits}: no such splits file"),
+        (
+            ["evaluate", "--gold", str(gold), "--splits", str(no_splits)],
+            f"--splits: {no_splits}: no such splits file; --docs test takes its ids from one: give yours with "
+            f"--splits FILE, or --docs all for every document of {gold}",
+        ),
         (
             ["evaluate", "--gold", str(gold), "--splits", str(splits)],
             f"{splits}:1: test: document 't' is not in {gold}",

@@ -79,6 +79,22 @@ def test_docs_takes_ids_from_the_splits_file_and_documents_from_data(task, tmp_p
 
 
 @pytest.mark.parametrize("task", ["ner", "re"])
+def test_docs_without_a_splits_file_says_which_flag_gives_one(task, tmp_path, corpus, monkeypatch):
+    # Outside a checkout it said only "data/splits.json: no such splits file", a file the user never named.
+    from training.data.documents import DEFAULT_SPLITS_FILE, DataError
+
+    data, _ = user_data(tmp_path, corpus, corpus_splits(corpus))
+    monkeypatch.chdir(tmp_path)
+    run = run_ner if task == "ner" else run_re
+    with pytest.raises(DataError) as caught:
+        run(monkeypatch, ["--model", str(tmp_path), "--data", str(data), "--docs", "test"])
+    assert str(caught.value) == (
+        f"--splits: {DEFAULT_SPLITS_FILE}: no such splits file (the default, a viextract checkout's); --docs test "
+        f"takes its ids from one: give yours with --splits FILE, or --docs all for every document of {data}"
+    )
+
+
+@pytest.mark.parametrize("task", ["ner", "re"])
 @pytest.mark.parametrize("docs", ["", " ", ","])
 def test_docs_that_name_no_split_are_refused_rather_than_read_as_all(task, docs, tmp_path, corpus, monkeypatch):
     # `--docs "$SPLIT"` with SPLIT unset scored every document, training ones included, as if it were `all`.

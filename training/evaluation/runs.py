@@ -81,6 +81,12 @@ def select_documents(
     unknown = [name for name in names if name not in SPLITS]
     if unknown:
         raise ConfigError(f"--docs: unknown split {unknown}; choose from {list(SPLITS)} or all (comma-separated)")
+    if not Path(splits_file).exists():  # said only 'data/splits.json: no such splits file', not where it came from
+        default = " (the default, a viextract checkout's)" if str(splits_file) == DEFAULT_SPLITS_FILE else ""
+        raise DataError(
+            f"--splits: {splits_file}: no such splits file{default}; --docs {docs} takes its ids from one: give "
+            f"yours with --splits FILE, or --docs all for every document of {data_file}"
+        )
     # read_splits validates the splits file (and that no document is in two splits).
     selected = select_split_documents(documents, names, splits_file, data_file)
     if not selected:
