@@ -330,6 +330,14 @@ def test_results_errors_name_the_file_and_the_fix(tmp_path):
     tested.write_text(json.dumps(NER_TEST), encoding="utf-8")
     with pytest.raises(CardError, match=r"test\.json: the file holds test scores \(its 'docs'\), not dev"):
         read_results([f"dev={tested}"])
+    # Scores of training documents: the error advised `test=FILE`, which put them on the card as test scores.
+    trained = tmp_path / "train.json"
+    trained.write_text(json.dumps({**NER_TEST, "docs": "train"}), encoding="utf-8")
+    with pytest.raises(CardError, match=r"train\.json: it holds scores of --docs train, which a card shows neither"):
+        read_results([str(trained)])
+    for key in ("test", "dev", "ner.test"):
+        with pytest.raises(CardError, match=r"train\.json: the file holds train scores \(its 'docs'\), not (dev|test)"):
+            read_results([f"{key}={trained}"])
 
 
 def test_the_card_never_overwrites_an_input_or_a_file_of_the_model(model_dir, results_files, tmp_path, capsys):

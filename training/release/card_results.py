@@ -116,7 +116,8 @@ def _read_results_file(path: Path, key: str | None) -> list[Evaluation]:
     else:
         split = split_hint or _split_of(obj, path)
         recorded = obj.get("docs")
-        if split_hint is not None and recorded in ("dev", "test") and recorded != split_hint:
+        # KEY= names the split of a whole file (`all`: a user's own dev or test file), never another selection.
+        if split_hint is not None and recorded not in (None, "all") and recorded != split_hint:
             raise CardError(f"{key}={path}: the file holds {recorded} scores (its 'docs'), not {split_hint}")
         if split == "kfold":
             raise CardError(f"{key}={path}: the file holds scores of one model, not a k-fold summary")
@@ -146,6 +147,11 @@ def _split_of(obj: dict[str, Any], path: Path) -> str:
     docs = obj.get("docs")
     if docs in ("dev", "test"):
         return docs
+    if docs not in (None, "all"):  # `train`, `dev,test`: it advised `test=FILE`, which put them on the card as test
+        raise CardError(
+            f"{path}: it holds scores of --docs {docs}, which a card shows neither as dev nor as test; evaluate "
+            "with --docs dev or --docs test"
+        )
     told = f"its 'docs' is {docs!r}" if docs is not None else "it has no 'docs' field"
     raise CardError(
         f"{path}: cannot tell whether it holds dev or test scores ({told}); name the split: "
