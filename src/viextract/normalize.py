@@ -128,14 +128,15 @@ _NO_SELECTORS = dict.fromkeys(map(ord, "\ufe0e\ufe0f"))
 
 
 def _cluster_chars(chunk: str) -> list[str]:
-    """The model-side characters of one cluster that starts with a letter, digit or symbol (NFC)."""
+    """The model-side characters of one cluster that starts with a letter, digit, punctuation mark or symbol (NFC)."""
     chars = unicodedata.normalize("NFC", chunk.translate(_FULLWIDTH))  # folded first: `ｏ` + grave composes to `ò`
-    if not chunk[0].isalnum():
+    if unicodedata.category(chunk[0]).startswith("S"):
         return list(chars)  # in an emoji sequence the joiners join: keep them, one token
-    if chunk[0] not in _EMOJI_BASES:
+    if chunk[0].isalnum() and chunk[0] not in _EMOJI_BASES:
         chars = chars.translate(_NO_SELECTORS)  # `Lào\ufe0f` is `Lào` to a reader and must be to the models
-    # After a letter a joiner or tag separates words like a space, and so does all that follows
-    # it in the cluster (a mark after `ộ` + ZWJ has no letter to sit on).
+    # After a letter or a punctuation mark a joiner or tag separates words like a space (`tiếp,\u200c` is
+    # `tiếp,` to a reader: kept, `,\u200c` was a token the models had never seen), and so does all that
+    # follows it in the cluster (a mark after `ộ` + ZWJ has no letter to sit on).
     out: list[str] = []
     for char in chars:
         out.append(" " if out and (is_separator(char) or out[-1] == " ") else char)
