@@ -120,10 +120,18 @@ def test_a_sentence_over_the_limit_is_cut_after_a_comma_not_inside_a_name():
     assert text[pieces[1].start :].startswith("Bộ trưởng Quốc phòng Lào")
 
 
-def test_a_long_sentence_without_clause_marks_is_still_cut_at_the_limit():
+def test_a_long_sentence_without_clause_marks_is_cut_between_lower_case_words():
     text = "Bộ trưởng thăm Lào " * 150
     pieces = prepare_text(text, segmenter="syllables").sentences
-    assert [len(p.words) for p in pieces] == [MAX_SENTENCE_TOKENS, 200]
+    assert [len(p.words) for p in pieces] == [MAX_SENTENCE_TOKENS - 2, 202]  # `Bộ trưởng | thăm Lào`
+    assert [len(p.words) for p in prepare_text("Lào " * 600, segmenter="syllables").sentences] == [400, 200]
+
+
+def test_a_long_sentence_without_clause_marks_is_not_cut_inside_a_title():
+    # The 400th token was `Đại` of `Đại tướng Phan Văn Giang`: the bundled model then gave the TITLE `tướng`.
+    text = "hai bên trao đổi " * 99 + "với Đại tướng Phan Văn Giang tại Hà Nội."
+    first, second = prepare_text(text, segmenter="syllables").sentences
+    assert text[first.end :].lstrip().startswith("với Đại tướng") and len(first.words) <= MAX_SENTENCE_TOKENS
 
 
 def test_word_segmented_input_reads_as_the_plain_text():

@@ -85,13 +85,16 @@ def prepare_text(
 
 def cut_long_sentence(text: str, spans: list[tuple[int, int]]) -> list[list[tuple[int, int]]]:
     """`spans` in pieces of at most MAX_SENTENCE_TOKENS tokens, each cut after a clause mark (`,;:`) where its
-    second half holds one: a cut at a plain token count can fall inside a name and split the entity."""
+    second half holds one, else between two lower-case words: a cut at a plain token count can fall inside a
+    name (`Đại | tướng`) and split the entity."""
     pieces = []
     start = 0
     while len(spans) - start > MAX_SENTENCE_TOKENS:
         end = start + MAX_SENTENCE_TOKENS
-        half = start + MAX_SENTENCE_TOKENS // 2
-        end = next((i + 1 for i in range(end - 1, half, -1) if _is_clause_mark(text, spans[i])), end)
+        half = range(end - 1, start + MAX_SENTENCE_TOKENS // 2, -1)
+        end = next((i + 1 for i in half if _is_clause_mark(text, spans[i])), None) or next(
+            (i + 1 for i in half if _is_lower_word(text, spans[i]) and _is_lower_word(text, spans[i + 1])), end
+        )
         pieces.append(spans[start:end])
         start = end
     return [*pieces, spans[start:]] if start < len(spans) else pieces
@@ -99,6 +102,10 @@ def cut_long_sentence(text: str, spans: list[tuple[int, int]]) -> list[list[tupl
 
 def _is_clause_mark(text: str, span: tuple[int, int]) -> bool:
     return text[span[0] : span[1]] in _CLAUSE_MARKS
+
+
+def _is_lower_word(text: str, span: tuple[int, int]) -> bool:
+    return text[span[0]].isalpha() and text[span[0]].islower()
 
 
 def _segment_piece(norm: NormalizedText, spans, tokens: list[str], segment, forced: set[int]) -> list[Word]:
