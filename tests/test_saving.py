@@ -452,3 +452,26 @@ def test_a_save_into_the_current_folder_keeps_its_files(tmp_path, monkeypatch):
     _save_files(".", {"config.json": "new"})
     assert _tree(here) == {"config.json": "new", "notes.txt": "mine"}
     assert [p.name for p in tmp_path.iterdir()] == ["here"]  # nothing staged is left beside it
+
+
+def test_saving_into_the_working_directory_by_dot_or_dotdot(tiny_extractor, tmp_path, monkeypatch, corpus):
+    # `.` has no name to stage a copy beside: it was "PosixPath('.') has an empty name".
+    (tmp_path / "model" / "run").mkdir(parents=True)
+    monkeypatch.chdir(tmp_path / "model")
+    tiny_extractor.save_pretrained(".")
+    assert sorted(p.name for p in (tmp_path / "model").iterdir()) == ["README.md", "ner", "run"]
+    monkeypatch.chdir(tmp_path / "model" / "run")
+    tiny_extractor.save_pretrained("..")  # saved again over the same model, staged beside `model`, not in `run`
+    assert sorted(p.name for p in (tmp_path / "model").iterdir()) == ["README.md", "ner", "run"]
+    assert list((tmp_path / "model" / "run").iterdir()) == []
+    assert Extractor.from_pretrained(tmp_path / "model", device="cpu")(corpus[0]) == tiny_extractor(corpus[0])
+
+
+@pytest.mark.parametrize("target", ["", "   ", "/"])
+def test_a_blank_name_or_the_root_folder_is_refused_and_nothing_is_written(
+    tiny_extractor, tmp_path, monkeypatch, target
+):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ValueError, match="an empty folder name|the root folder"):
+        tiny_extractor.save_pretrained(target)
+    assert list(tmp_path.iterdir()) == []

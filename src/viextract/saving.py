@@ -70,10 +70,16 @@ def _process_running(pid: int) -> bool:
 
 def check_save_target(target: str | os.PathLike) -> Path:
     """`target` with `~` expanded; an existing file there, or where a folder above it should be, is an error
-    (a model is a directory)."""
+    (a model is a directory). `.` and `a/..` are the folders they name: staged names are made beside a folder's
+    own name, which they lack (`.` was "PosixPath('.') has an empty name"). A blank str is refused, as
+    from_pretrained refuses it: `save_pretrained("$UNSET")` must not write into the working directory."""
+    if isinstance(target, str) and not target.strip():
+        raise ValueError(f"{target!r}: an empty folder name; pass the folder to save into")
     path = Path(target).expanduser()
-    if not path.name:  # `.`: a save is staged beside its target, which needs the folder's own name
-        path = Path(os.path.abspath(path))
+    if path.name in ("", ".."):
+        path = path.resolve()
+    if not path.name:
+        raise ValueError(f"{target}: the root folder; pass a folder under it to save into")
     existing = file_in_the_way(path)
     if existing == path:
         raise NotADirectoryError(f"{path}: exists and is not a directory; a model is saved as a directory")
