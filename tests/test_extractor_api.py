@@ -57,7 +57,10 @@ def test_to_a_gpu_this_machine_lacks_names_it_and_leaves_the_models_where_they_w
         ({"device": True}, r"^device: True is not a device"),  # was torch's TypeError
         ({"device": -1}, r"^device: -1 is not a device"),  # was 'Invalid device string: cuda:-1'
         ({"segmenter": "nope"}, r"^unknown segmenter 'nope'; choose one of"),
-        ({"device": "meta", "quantize": "int8"}, r"^quantize='int8' runs on the CPU only$"),
+        ({"device": "cuda:0", "quantize": "int8"}, r"^quantize='int8' runs on the CPU only$"),
+        ({"device": "meta"}, r"^meta is not available on this machine$"),  # loaded, then failed at the first text
+        ({"device": "xpu"}, r"^xpu is not available on this machine$"),  # was torch's AssertionError, once loaded
+        ({"device": "hip"}, r"^hip is not available on this machine$"),  # was torch's RuntimeError, once loaded
     ],
 )
 def test_a_device_or_segmenter_that_cannot_work_fails_before_loading(tiny_ner_dir, monkeypatch, options, message):
@@ -65,9 +68,31 @@ def test_a_device_or_segmenter_that_cannot_work_fails_before_loading(tiny_ner_di
     AssertionError 'Torch not compiled with CUDA enabled'."""
     import viextract.storage
 
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)  # as if one GPU were here: cuda:0 is
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    monkeypatch.setattr(torch.xpu, "is_available", lambda: False)
     monkeypatch.setattr(viextract.storage, "load_model", lambda *a, **k: pytest.fail("loaded the model first"))
     with pytest.raises(ValueError, match=message):
         Extractor.from_pretrained(tiny_ner_dir, **options)
+
+
+def test_to_the_meta_device_is_refused_and_the_weights_stay(full, corpus):
+    """to("meta") dropped the weights: the extractor failed at every later text ('Cannot copy out of meta')."""
+    before = full(corpus[0])
+    with pytest.raises(ValueError, match=r"^meta is not available on this machine$"):
+        full.to("meta")
+    assert full.device == torch.device("cpu")
+    assert full(corpus[0]) == before
+
+
+def test_a_backend_whose_torch_module_says_it_is_here_is_accepted(monkeypatch):
+    from viextract.arguments import check_device
+
+    monkeypatch.setattr(torch.xpu, "is_available", lambda: True)
+    monkeypatch.setattr(torch.xpu, "device_count", lambda: 2)
+    assert check_device("xpu") == "xpu" and check_device("xpu:1") == "xpu:1"
+    with pytest.raises(ValueError, match=r"^xpu:2 is not available on this machine$"):
+        check_device("xpu:2")
 
 
 def test_as_tuples_keeps_each_context_with_its_result(tiny_extractor, corpus):

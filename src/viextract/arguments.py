@@ -35,13 +35,17 @@ def check_device(device: str) -> str:
     import torch
 
     parsed = parse_device(device)
-    available = {
-        "cpu": True,
-        "cuda": torch.cuda.is_available(),
-        "mps": getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available(),
-    }.get(parsed.type, False)
-    if available and parsed.type == "cuda" and parsed.index is not None:
-        available = parsed.index < torch.cuda.device_count()
+    if parsed.type == "cpu":
+        return device
+    if parsed.type == "mps":
+        available = getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()
+    else:
+        # cuda, xpu, an out-of-tree backend (torch.npu): its module says. `meta` (no weights: a model moved
+        # there failed at its first text) and backends torch is not built with (hip, lazy) have none.
+        backend = getattr(torch, parsed.type, None)
+        available = callable(getattr(backend, "is_available", None)) and bool(backend.is_available())
+        if available and parsed.index is not None and callable(getattr(backend, "device_count", None)):
+            available = parsed.index < backend.device_count()
     if not available:
         raise ValueError(f"{device} is not available on this machine")
     return device

@@ -112,8 +112,7 @@ def resolve_device(device: str | int | torch.device | None) -> torch.device:
     if isinstance(device, int) and not isinstance(device, bool):
         device = f"cuda:{device}"  # torch.device(5) itself raises a bare RuntimeError where there is no GPU
     target = parse_device(device, f"device: {given!r}")  # 'gpu', True, -1
-    if target.type in ("cuda", "mps"):  # other kinds (xpu, ...) are left for torch to judge
-        check_device(str(target))
+    check_device(str(target))  # 'meta', 'xpu' without one: not torch's errors of every kind, once loaded
     return target
 
 
