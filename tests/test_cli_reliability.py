@@ -159,6 +159,24 @@ def test_progress_only_when_asked_or_on_a_terminal(tiny_model_loading, tmp_path,
     assert f"{total / 1000:.2f}k/{total / 1000:.2f}k" in err  # bytes of input done, of all files
 
 
+class ClosedStream(io.StringIO):
+    """stderr under `2>&-`: every write fails with EBADF."""
+
+    def write(self, text: str) -> int:
+        raise OSError(9, "Bad file descriptor")
+
+
+def test_a_closed_stderr_keeps_the_exit_status_and_the_progress_run(tiny_model_loading, monkeypatch, tmp_path, capsys):
+    """The failing error message made a usage error exit 1, and `--progress 2>&-` ended at its first write."""
+    path = tmp_path / "doc.txt"
+    path.write_text("Ông Nguyễn Văn A ở Hà Nội.", encoding="utf-8")
+    monkeypatch.setattr("sys.stderr", ClosedStream())
+    assert main(["extract", "--batch-size", "0", str(path)]) == 2
+    assert main(["extract", str(tmp_path / "missing.txt")]) == 1
+    assert main(["extract", str(path), "--model", "m", "--format", "jsonl", "--progress"]) == 0
+    assert json.loads(capsys.readouterr().out)["file"] == str(path)
+
+
 def test_pieces_cut_at_line_breaks_give_the_whole_document_result(tiny_tokenizer_dir, tmp_path, corpus):
     from tests.relation_helpers import build_tiny_full_model
 
