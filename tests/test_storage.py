@@ -223,6 +223,39 @@ def test_unknown_storage_and_missing_scales_are_named(float_and_int8, tmp_path):
     assert not (tmp_path / "x").exists()
 
 
+QUERY = "roberta.encoder.layer.0.attention.self.query.weight"
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        # numpy broadcast each of these over the whole matrix: the model loaded with wrong weights, silently.
+        (lambda s: s.update({f"{QUERY}.scale": s[f"{QUERY}.scale"][:1].clone()}), r"\.scale' is float32 \[1\]"),
+        (lambda s: s.update({f"{QUERY}.int8": s[f"{QUERY}.int8"][0].clone()}), r"\.int8' is int8 \[\d+\]"),
+        (lambda s: s.update({f"{QUERY}.int8": s[f"{QUERY}.int8"].view(torch.uint8)}), r"\.int8' is uint8"),
+        (lambda s: s[f"{QUERY}.scale"].fill_(float("nan")), r"\.scale' holds scales that are not finite"),
+        (lambda s: s.pop(f"{QUERY}.int8"), r"\.scale' scales no '.*query\.weight\.int8' tensor"),
+        # numpy's "operands could not be broadcast together", naming neither file nor tensor.
+        (
+            lambda s: s.update({f"{QUERY}.scale": s[f"{QUERY}.scale"][:3].clone()}),
+            r"\.scale' is float32 \[3\], expected float32 \[\d+\]",
+        ),
+    ],
+)
+def test_int8_rows_and_scales_that_do_not_fit_are_refused_naming_the_tensor(float_and_int8, tmp_path, edit, message):
+    from safetensors.torch import load_file, save_file
+
+    _, packed = float_and_int8
+    broken = tmp_path / "broken"
+    shutil.copytree(packed, broken)
+    weights = broken / "ner" / "model.safetensors"
+    state = load_file(str(weights))
+    edit(state)
+    save_file(state, str(weights), metadata={"format": "pt"})
+    with pytest.raises(ModelLoadError, match=rf"ner/model\.safetensors: '{QUERY}{message}"):
+        Extractor.from_pretrained(broken, device="cpu")
+
+
 def test_assemble_int8_checks_dev_f1_and_writes_int8_weights(float_and_int8, tmp_path, capsys):
     from tests.conftest import REPO
     from training.release.assemble import main as assemble

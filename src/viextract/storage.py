@@ -118,7 +118,33 @@ def load_state(directory: str | os.PathLike) -> dict[str, torch.Tensor]:
     missing = [n for n in stored if n.endswith(INT8_SUFFIX) and n[: -len(INT8_SUFFIX)] + SCALE_SUFFIX not in stored]
     if missing:
         raise ModelLoadError(f"{path}: int8 tensors without their '{SCALE_SUFFIX}' row scales: {missing[:3]}")
+    for name in stored:
+        if name.endswith(SCALE_SUFFIX):
+            check_int8_pair(path, name[: -len(SCALE_SUFFIX)], stored)
     return expand_state(stored)
+
+
+def check_int8_pair(path: Path, base: str, stored: dict[str, torch.Tensor]) -> None:
+    """`base.int8` holds int8 rows and `base.scale` one finite scale per row: else numpy's broadcasting made
+    weights of a scale of one element, of one row or of uint8 values, loaded without a word."""
+    values, scales = stored.get(base + INT8_SUFFIX), stored[base + SCALE_SUFFIX]
+    if values is None:
+        problem = f"'{base}{SCALE_SUFFIX}' scales no '{base}{INT8_SUFFIX}' tensor"
+    elif values.dtype != torch.int8 or values.dim() != 2:
+        problem = f"'{base}{INT8_SUFFIX}' is {_described(values)}, expected int8 rows (2-D)"
+    elif not scales.is_floating_point() or tuple(scales.shape) != values.shape[:1]:
+        problem = (
+            f"'{base}{SCALE_SUFFIX}' is {_described(scales)}, expected float32 [{values.shape[0]}], a scale per row"
+        )
+    elif not torch.isfinite(scales).all():
+        problem = f"'{base}{SCALE_SUFFIX}' holds scales that are not finite numbers"
+    else:
+        return
+    raise ModelLoadError(f"{path}: {problem}")
+
+
+def _described(tensor: torch.Tensor) -> str:
+    return f"{str(tensor.dtype).removeprefix('torch.')} {list(tensor.shape)}"
 
 
 def load_model(model_class: Any, directory: str | os.PathLike, **kwargs: Any):
