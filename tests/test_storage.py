@@ -256,6 +256,27 @@ def test_int8_rows_and_scales_that_do_not_fit_are_refused_naming_the_tensor(floa
         Extractor.from_pretrained(broken, device="cpu")
 
 
+def test_float_weights_stored_as_integers_or_cut_short_are_refused_naming_the_file(float_and_int8, tmp_path):
+    from safetensors.torch import load_file, save_file
+
+    root, _ = float_and_int8
+    broken = tmp_path / "broken"
+    shutil.copytree(root, broken)
+    weights = broken / "re" / "model.safetensors"
+    state = load_file(str(weights))
+    norm = next(name for name in state if name.endswith("LayerNorm.weight"))
+    state[norm] = state[norm].long()  # from_pretrained cast it to float32 zeros and loaded the model
+    save_file(state, str(weights), metadata={"format": "pt"})
+    with pytest.raises(
+        ModelLoadError, match=rf"re/model\.safetensors: tensor '{norm}' is stored as I64, but the model"
+    ):
+        Extractor.from_pretrained(broken, device="cpu")
+    weights = broken / "ner" / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:-100])  # named the folder only, not the file
+    with pytest.raises(ModelLoadError, match=r"ner/model\.safetensors: cannot be read as safetensors weights"):
+        Extractor.from_pretrained(broken, device="cpu")
+
+
 def test_assemble_int8_checks_dev_f1_and_writes_int8_weights(float_and_int8, tmp_path, capsys):
     from tests.conftest import REPO
     from training.release.assemble import main as assemble

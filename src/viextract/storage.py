@@ -157,11 +157,15 @@ def load_model(model_class: Any, directory: str | os.PathLike, **kwargs: Any):
     saving the model again writes ordinary float weights.
     """
     if read_storage(directory) is None:
+        path = Path(directory) / WEIGHTS_FILE
+        stored = stored_dtypes(path)  # a broken file is named, not only the folder
         # Mismatched shapes are then listed in the loading info instead of an error that points to a
         # report quiet loading never shows.
-        return model_class.from_pretrained(
+        model, info = model_class.from_pretrained(
             str(directory), use_safetensors=True, output_loading_info=True, ignore_mismatched_sizes=True, **kwargs
         )
+        refuse_integer_weights(path, stored, model)
+        return model, info
     from transformers import AutoConfig
 
     config = kwargs.pop("config", None) or AutoConfig.from_pretrained(str(directory))
@@ -176,6 +180,28 @@ def load_model(model_class: Any, directory: str | os.PathLike, **kwargs: Any):
         # a base model, in training), drawn as before.
         model, info = _filled(lambda: factory(config, **kwargs), stored, initialise=True)
     return model.to(dtype).eval(), info
+
+
+def stored_dtypes(path: Path) -> dict[str, str]:
+    """Each tensor's dtype as the safetensors header gives it ("F32", "I64"), nothing read but the header."""
+    from safetensors import safe_open
+
+    try:
+        with safe_open(str(path), framework="pt") as weights:
+            return {name: weights.get_slice(name).get_dtype() for name in weights.keys()}
+    except Exception as error:  # SafetensorError, OSError
+        raise ModelLoadError(f"{path}: cannot be read as safetensors weights ({error})") from error
+
+
+def refuse_integer_weights(path: Path, stored: dict[str, str], model: Any) -> None:
+    """ModelLoadError for a tensor stored as integers or booleans where the model's is floating point:
+    from_pretrained casts it without a word, so LayerNorm weights of I64 zeros gave no entities at all."""
+    expected = model.state_dict()
+    prefix = getattr(model, "base_model_prefix", "")
+    for name, dtype in stored.items():
+        own = expected.get(name, expected.get(f"{prefix}.{name}"))
+        if own is not None and own.is_floating_point() and not dtype.startswith(("F", "BF")):
+            raise ModelLoadError(f"{path}: tensor '{name}' is stored as {dtype}, but the model's is floating point")
 
 
 def _filled(build: Any, stored: dict[str, torch.Tensor], initialise: bool) -> tuple[Any, dict[str, list]]:
