@@ -316,6 +316,7 @@ def test_storage_command_errors_are_one_line(float_and_int8, tmp_path, capsys):
     (garbled / "ner" / "config.json").write_text("{", encoding="utf-8")
     for argv, message in [
         (["compress", str(tmp_path / "absent"), str(tmp_path / "out")], "absent: no such model folder"),
+        (["expand", str(weights), str(tmp_path / "out")], "model.safetensors: a file, not a model folder"),
         (["compress", str(packed), str(packed / "int8")], "int8: inside the model it converts"),
         (["expand", str(truncated), str(tmp_path / "out")], "ner/model.safetensors: cannot be read as safetensors"),
         (["compress", str(garbled), str(tmp_path / "out")], "ner/config.json: cannot be read as JSON"),

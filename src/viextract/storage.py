@@ -262,8 +262,8 @@ def _tied_names(model, state: dict[str, torch.Tensor]) -> set[str]:
 def convert_directory(source: str | os.PathLike, target: str | os.PathLike, to_int8: bool) -> Path:
     """Copy a model directory (or one with ner/ and re/), weights stored int8 or expanded to float32; atomic."""
     source, target = Path(source), Path(target)
-    if not source.is_dir():
-        raise ModelLoadError(f"{source}: no such model folder")
+    if not source.is_dir():  # "no such model folder" for a file that is there sent the user looking for it
+        raise ModelLoadError(f"{source}: {'a file, not a' if source.exists() else 'no such'} model folder")
     if not _is_model_dir(source) and not any(_is_model_dir(d) for d in source.iterdir() if d.is_dir()):
         raise ModelLoadError(f"{source}: no {WEIGHTS_FILE} + config.json here or in a subdirectory")
     if (source / INCOMPLETE_SAVE).exists():  # the copy would carry the marker and be refused when loaded
