@@ -277,6 +277,23 @@ def test_float_weights_stored_as_integers_or_cut_short_are_refused_naming_the_fi
         Extractor.from_pretrained(broken, device="cpu")
 
 
+@pytest.mark.parametrize(("stored", "value"), [("float", float("nan")), ("int8", float("inf"))])
+def test_weights_holding_nan_or_infinity_are_refused_naming_the_tensor(float_and_int8, tmp_path, stored, value):
+    from safetensors.torch import load_file, save_file
+
+    broken = tmp_path / "broken"
+    shutil.copytree(dict(zip(("float", "int8"), float_and_int8))[stored], broken)
+    weights = broken / "ner" / "model.safetensors"
+    state = load_file(str(weights))
+    norm = next(name for name in state if name.endswith("LayerNorm.bias"))
+    state[norm][0] = value  # loaded, and found no entity in any text
+    save_file(state, str(weights), metadata={"format": "pt"})
+    with pytest.raises(
+        ModelLoadError, match=rf"ner/model\.safetensors: tensor '{norm}' holds values that are not finite"
+    ):
+        Extractor.from_pretrained(broken, device="cpu")
+
+
 def test_assemble_int8_checks_dev_f1_and_writes_int8_weights(float_and_int8, tmp_path, capsys):
     from tests.conftest import REPO
     from training.release.assemble import main as assemble
