@@ -20,6 +20,7 @@ from training.release.card_results import read_results
 from training.release.card_sources import find_schema, read_schema_tables
 from training.release.publish import PublishError, main, push_model
 from viextract import Extractor
+from viextract.card import CARD_MARKER
 from viextract.labels import ENTITY_DEFINITIONS, ENTITY_LABELS, RELATION_LABELS
 
 torch.set_num_threads(1)
@@ -987,3 +988,24 @@ def test_the_card_reads_the_weights_dtype_that_transformers_5_writes(tmp_path):
         (tmp_path / key / "ner").mkdir(parents=True)
         (tmp_path / key / "ner" / "config.json").write_text(json.dumps({key: "float16"}), encoding="utf-8")
         assert model_size(tmp_path / key)[1] == "float16"
+
+
+def test_write_into_model_keeps_a_readme_viextract_did_not_write(model_dir, results_files, tmp_path, capsys):
+    """A model folder's hand-written README.md was replaced by the card without a word, and lost."""
+    model = tmp_path / "model"
+    shutil.copytree(model_dir, model)
+    own = "# My model\n\nNotes nobody else has.\n"
+    (model / "README.md").write_text(own, encoding="utf-8")
+    out = tmp_path / "card.md"
+    command = ["card", "--model", str(model), "--results", str(results_files["combined"]), "--write-into-model"]
+    assert main([*command, "--out", str(out)]) == 2
+    assert re.search(r"README.md: a README.md that viextract did not write; nothing was written\. Pass "
+                     r"--replace-card", capsys.readouterr().err)  # fmt: skip
+    assert (model / "README.md").read_text(encoding="utf-8") == own and not out.exists()
+    assert main([*command, "--replace-card"]) == 0
+    card = (model / "README.md").read_text(encoding="utf-8")
+    assert "<!-- viextract weights: " in card
+    assert main(command) == 0  # a card `publish card` wrote is its own to replace
+    (model / "README.md").write_text(f"---\nlicense: mit\n---\n{CARD_MARKER}\n\n# model\n", encoding="utf-8")
+    assert main(command) == 0  # so is save_pretrained's
+    assert "<!-- viextract weights: " in (model / "README.md").read_text(encoding="utf-8")

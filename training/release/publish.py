@@ -1,7 +1,8 @@
 """Render a model card from data, and publish a model directory to the Hugging Face Hub.
 
     python -m training.release.publish card --model DIR --results [KEY=]FILE [--results ...] [--out model_cards/NAME.md]
-                                    [--write-into-model] [--repo-id NAME] [--license ID] [--base-model HUB_ID]
+                                    [--write-into-model [--replace-card]] [--repo-id NAME] [--license ID]
+                                    [--base-model HUB_ID]
     python -m training.release.publish push --model DIR --repo-id NAME [--private] [--token TOKEN] [--card CARD.md]
                                     [--revision BRANCH] [--dry-run]
 
@@ -24,7 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from viextract.card import REPO_ID_PLACEHOLDER
+from viextract.card import REPO_ID_PLACEHOLDER, is_ours
 from viextract.hub import REPLACED_ON_PUSH, hub_error, login_hint, needs_branch
 from viextract.saving import atomic_file
 
@@ -262,6 +263,11 @@ def build_parser(prog: str = "python -m training.release.publish") -> argparse.A
         "--out", type=Path, help="write the card here (default: model_cards/<model name>.md, unless --write-into-model)"
     )
     card.add_argument("--write-into-model", action="store_true", help="also write it as <model>/README.md")
+    card.add_argument(
+        "--replace-card",
+        action="store_true",
+        help="with --write-into-model: replace a README.md viextract did not write",
+    )
     card.add_argument("--repo-id", help="Hub repo id shown in the usage example (default: REPO_ID, filled in by push)")
     card.add_argument("--model-name", help="name in the card and model-index (default: the repo or directory name)")
     card.add_argument("--license", help="Hub licence id (default: cc-by-sa-4.0 if the base saw CC BY-SA, else mit)")
@@ -316,6 +322,8 @@ def _card_command(args: argparse.Namespace) -> int:
     # --write-into-model alone writes the model's README.md only, not also a model_cards/ folder in the
     # directory the command happens to run in.
     out = args.out or (None if args.write_into_model else Path("model_cards") / f"{card.model_name}.md")
+    if args.write_into_model and not args.replace_card:
+        _check_model_readme(args.model / CARD_FILE)
     if out is not None:
         _check_card_out(out, args)
         _write_card(out, text)
@@ -324,6 +332,17 @@ def _card_command(args: argparse.Namespace) -> int:
         _write_card(args.model / CARD_FILE, text)
         print(f"card written to {args.model / CARD_FILE}")
     return 0
+
+
+def _check_model_readme(readme: Path) -> None:
+    """CardError before anything is written when the model's README.md is not a card viextract wrote
+    (save_pretrained's marker, or `publish card`'s weights record): a user's own README is never lost."""
+    if is_ours(readme) or stamped_digests(readme.read_text(encoding="utf-8", errors="replace")) is not None:
+        return
+    raise CardError(
+        f"{readme}: a README.md that viextract did not write; nothing was written. Pass --replace-card to replace "
+        f"it by the card, or move it aside first (or give --out FILE without --write-into-model)"
+    )
 
 
 def _write_card(path: Path, text: str) -> None:
