@@ -249,3 +249,22 @@ def test_a_malformed_added_token_names_its_file(broken, name, content, message):
     (broken / "ner" / name).write_text(json.dumps(content), encoding="utf-8")
     with pytest.raises(ModelLoadError, match=rf"^{broken / 'ner'}/{message}"):
         Extractor.from_pretrained(broken, device="cpu")
+
+
+def test_a_relation_model_trained_on_other_words_than_the_ner_model_is_refused_at_load(broken, tmp_path):
+    """A hand-copied re/ trained on pyvi words beside a syllables NER model loaded without a word, its
+    relations then found on words it never saw in training."""
+    edit_config(broken / "ner" / "config.json", viextract={"segmenter": "syllables"})
+    edit_config(broken / "re" / "config.json", viextract={"segmenter": "pyvi"})
+    with pytest.raises(ModelLoadError) as caught:
+        Extractor.from_pretrained(broken, device="cpu")
+    message = str(caught.value)
+    assert message.startswith(f"{broken / 're' / 'config.json'}: field 'viextract.segmenter': the relation model ")
+    assert f"trained on 'pyvi' words, but the NER model ({broken / 'ner'}) segments with 'syllables'" in message
+    # Naming the segmenter runs both models on its words: the caller's choice, as for a NER model alone.
+    chosen = Extractor.from_pretrained(broken, device="cpu", segmenter="syllables")
+    chosen.save_pretrained(tmp_path / "saved")  # and the saved copy records it for both, so it loads again
+    assert Extractor.from_pretrained(tmp_path / "saved", device="cpu").segmenter == "syllables"
+    # A relation model that records no segmenter is taken as it is.
+    edit_config(broken / "re" / "config.json", viextract={})
+    assert Extractor.from_pretrained(broken, device="cpu").segmenter == "syllables"

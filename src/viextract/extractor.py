@@ -27,10 +27,12 @@ from .loading import (
     IMPORT_LOCK,
     check_loading_info,
     check_ner_labels,
+    check_relation_segmenter,
     check_segmenter,
     load_tokenizer,
     ner_load_errors,
     read_config,
+    recorded_segmenter,
     resolve_model_dir,
     split_model_dir,
     transformers_class,
@@ -225,6 +227,8 @@ class Extractor:
             relation_extractor = RelationExtractor.from_pretrained(
                 relation_dir, entity_labels, device=target, verbose=verbose
             )
+            if segmenter is None:
+                _check_pair_segmenters(ner_dir, config, relation_dir)
         if quantize == "int8":
             model = _quantize(model)
             if relation_extractor is not None:
@@ -246,9 +250,10 @@ class Extractor:
         if self.relation_extractor is not None:
             refuse_quantized(self.relation_extractor.model, "this extractor")
         directory = check_save_target(directory)
-        settings = dict(getattr(self.ner_model.config, "viextract", None) or {})
-        settings["segmenter"] = self.segmenter
-        self.ner_model.config.viextract = settings
+        # Both models record the segmenter this extractor runs, so the saved pair loads back as it is.
+        models = [self.ner_model] + ([self.relation_extractor.model] if self.relation_extractor is not None else [])
+        for model in models:
+            model.config.viextract = {**(getattr(model.config, "viextract", None) or {}), "segmenter": self.segmenter}
         with atomic_directory(directory, owned=("ner", "re")) as staging:
             self.ner_model.save_pretrained(staging / "ner", safe_serialization=True)
             self.tokenizer.save_pretrained(staging / "ner")
@@ -545,6 +550,14 @@ class _ExtractTask:
 
 
 METRICS_FILE = "training_metrics.json"
+
+
+def _check_pair_segmenters(ner_dir: Path, config: dict[str, Any], relation_dir: Path) -> None:
+    """ModelLoadError for a relation model trained on other words than the NER model's segmenter makes (a pair
+    copied together by hand; training's assemble refuses to write one)."""
+    segmenter = recorded_segmenter(config) or DEFAULT_SEGMENTER
+    fix = f"; use a relation model trained with {segmenter!r}, or pass segmenter= to choose the words both read"
+    check_relation_segmenter(relation_dir, segmenter, ner_dir, fix)
 
 
 def _read_metrics(path: Path) -> dict | None:

@@ -408,12 +408,31 @@ def check_loading_info(directory: Path, info: dict[str, Any], model_type: str | 
     )
 
 
+def recorded_segmenter(config: dict[str, Any]) -> str | None:
+    """The segmenter a model was trained with (`viextract.segmenter` in config.json), None if unrecorded."""
+    settings = config.get("viextract")
+    return settings.get("segmenter") if isinstance(settings, dict) else None
+
+
 def check_segmenter(directory: Path, config: dict[str, Any]) -> None:
     """The segmenter a model was trained with (`viextract.segmenter` in config.json) must be one we have."""
-    settings = config.get("viextract")
-    name = settings.get("segmenter") if isinstance(settings, dict) else None
+    name = recorded_segmenter(config)
     if name is not None and name not in SEGMENTERS:
         raise ModelLoadError(
             f"{directory / 'config.json'}: field 'viextract.segmenter': unknown segmenter {name!r}; "
             f"choose one of {sorted(SEGMENTERS)}"
         )
+
+
+def check_relation_segmenter(re_dir: Path, segmenter: str, ner_dir: Path | None = None, fix: str = "") -> None:
+    """ModelLoadError (ending with `fix`) when the relation model in `re_dir` was trained on the words of another
+    segmenter than `segmenter`, the NER model's, whose words it is given: its relations would be found on words it
+    never saw in training. A relation model that records no segmenter is taken as it is."""
+    trained = recorded_segmenter(read_config(re_dir))
+    if trained is None or trained == segmenter:
+        return
+    ner = f" ({ner_dir})" if ner_dir is not None else ""
+    raise ModelLoadError(
+        f"{re_dir / 'config.json'}: field 'viextract.segmenter': the relation model was trained on {trained!r} "
+        f"words, but the NER model{ner} segments with {segmenter!r}{fix}"
+    )

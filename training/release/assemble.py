@@ -24,7 +24,7 @@ import torch
 
 from viextract import Extractor
 from viextract.errors import ModelLoadError
-from viextract.loading import check_ner_labels, read_config, split_model_dir
+from viextract.loading import check_ner_labels, check_relation_segmenter, read_config, split_model_dir
 from viextract.saving import atomic_directory, check_save_target
 from viextract.storage import convert_directory
 
@@ -48,21 +48,9 @@ def load_pair(ner_dir: Path, re_dir: Path | None) -> Extractor:
         tagger_dir, _ = split_model_dir(ner_dir)
         entity_labels = check_ner_labels(tagger_dir, read_config(tagger_dir))
         relations = RelationExtractor.from_pretrained(re_dir, entity_labels, device="cpu")
-        check_segmenters(re_dir, ner.segmenter)
+        # The words the relation model reads are the NER model's segmenter's (from_pretrained refuses such a pair too).
+        check_relation_segmenter(re_dir, ner.segmenter, fix=f"; train it again with --set segmenter={ner.segmenter}")
     return Extractor(ner.ner_model, ner.tokenizer, relations, segmenter=ner.segmenter)
-
-
-def check_segmenters(re_dir: Path, segmenter: str) -> None:
-    """ValueError when the relation model was trained on other words than the NER model's segmenter makes, which
-    are the words it reads: such a pair was written and loaded without a word, its relations found on words it
-    never saw in training."""
-    settings = read_config(re_dir).get("viextract")
-    trained = settings.get("segmenter") if isinstance(settings, dict) else None
-    if trained is not None and trained != segmenter:
-        raise ValueError(
-            f"{re_dir / 'config.json'}: field 'viextract.segmenter': the relation model was trained on {trained!r} "
-            f"words, but the NER model segments with {segmenter!r}; train it again with --set segmenter={segmenter}"
-        )
 
 
 def check_out(out: Path, sources: dict[str, Path | None]) -> None:
