@@ -294,3 +294,22 @@ def test_text_command_reports_a_bad_corpus_in_one_line(tmp_path, capsys):
     data = _corpus_dir(tmp_path, '{"id": "a", "text": "x"}\n{oops}\n')
     assert text_main(["--data-dir", str(data), "--ud-dir", str(tmp_path)]) == 2
     assert re.search(r"^error: \S*corpus\.jsonl:2: json: invalid JSON", capsys.readouterr().err)
+
+
+def test_bf16_true_without_a_gpu_that_supports_it_is_one_error_line_before_any_work(tmp_path, capsys, monkeypatch):
+    # A GPU recipe run on a CPU machine was the Trainer's ValueError traceback about `use_cpu`, once the text had
+    # been collected and the vocabulary learned; fine-tuning already said it in one line (resolve_bf16).
+    import torch
+
+    from training.pretraining import mlm
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(mlm, "collect_text", lambda config: pytest.fail("the text was collected"))
+    (tmp_path / "good.txt").write_text(GOOD_TEXT, encoding="utf-8")
+    values = {"output_dir": str(tmp_path / "base"), "text_file": str(tmp_path / "good.txt"), "bf16": "true"}
+    assert mlm.main([a for k, v in values.items() for a in ("--set", f"{k}={v}")]) == 2
+    err = capsys.readouterr().err
+    assert (
+        err.startswith("error: bf16: true, but this machine has no GPU that supports bfloat16") and err.count("\n") == 1
+    ), err
+    assert not (tmp_path / "base").exists()

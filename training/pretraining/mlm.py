@@ -41,7 +41,6 @@ from .mlm_model import (
     random_like,
     schedule_factor,
     unigram_accuracy,
-    use_bf16,
 )
 from .text import format_summary
 
@@ -64,7 +63,10 @@ def pretrain(config: PretrainConfig) -> dict:
 def _pretrain(config: PretrainConfig) -> dict:
     import torch
 
+    from ..fit.trainer import resolve_bf16
+
     check_inputs(config)
+    resolve_bf16(config.bf16)  # `bf16: true` on a machine that cannot: ConfigError now, not a traceback in training
     wall_start = time.monotonic()
     output_dir = Path(config.output_dir)
     output_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -143,12 +145,14 @@ def train_mlm(config: PretrainConfig, model, tokenizer, train_sequences, heldout
     import torch
     from transformers import DataCollatorForLanguageModeling
 
+    from ..fit.trainer import resolve_bf16
+
     collator = DataCollatorForLanguageModeling(tokenizer, mlm=True, mlm_probability=config.mlm_probability)
     heldout_batches = fixed_masked_batches(heldout_sequences, collator, config.eval_batch_size, config.seed)
     clock = Clock()
     budget_s = config.max_minutes * 60 if config.max_minutes else None
     history: list[dict] = []
-    bf16 = use_bf16(config.bf16)
+    bf16 = resolve_bf16(config.bf16)
     args = mlm_arguments(config, work, bf16)
     device = args.device
     print(f"device: {device}, bf16: {bf16}, torch threads: {torch.get_num_threads()}", flush=True)
@@ -331,7 +335,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         pretrain(config)
-    except (FileNotFoundError, InputError) as error:
+    except (ConfigError, FileNotFoundError, InputError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     return 0

@@ -151,11 +151,3 @@ def unigram_accuracy(train_sequences: list[list[int]], batches: list[dict], spec
         hits += (target == best).sum().item()
         total += target.numel()
     return round(hits / max(total, 1), 4)
-
-
-def use_bf16(setting: bool | str) -> bool:
-    import torch
-
-    if setting == "auto":
-        return torch.cuda.is_available() and torch.cuda.is_bf16_supported()
-    return bool(setting)
