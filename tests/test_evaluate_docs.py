@@ -536,3 +536,26 @@ def test_a_full_models_relations_end_to_end_leave_out_entity_types_its_ner_canno
     assert report["unscored_gold_end_to_end"] == dict(sorted(left_out.items()))
     assert report["relations_gold_entities"]["micro"]["support"] == kept + sum(left_out.values())
     assert "gold relations end to end with a head or tail entity type the NER model does not predict" in caplog.text
+
+
+@pytest.mark.parametrize("task", ["ner", "re"])
+def test_kfold_over_test_split_documents_warns_that_it_tunes_on_the_test_set(
+    task, tmp_path, corpus, monkeypatch, caplog
+):
+    """`--kfold --docs train,dev,test` (or all) ran without a word, the folds scoring the test documents that
+    settings were then chosen by."""
+    from training.evaluation.evaluate import main
+
+    data, splits = user_data(tmp_path, corpus, corpus_splits(corpus))
+    record_training(monkeypatch, "training.fit.ner" if task == "ner" else "training.fit.relations")
+    setting = "allow_unseen_labels=true" if task == "ner" else "threshold=0.5"
+    argv = [task, "--kfold", "2", "--config", str(kfold_config(tmp_path)), "--data", str(data), "--splits",
+            str(splits), "--no-extra", "--set", setting]  # fmt: skip
+    with caplog.at_level("WARNING", logger="training.evaluation.kfold"):
+        assert main([*argv, "--docs", "train,dev,test"]) == 0
+    assert (f"k-fold on --data {data} --docs train,dev,test: the folds hold 1 document of the test split of "
+            f"{splits}; settings chosen by these scores are tuned on the test set") in caplog.text  # fmt: skip
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="training.evaluation.kfold"):
+        assert main([*argv, "--docs", "train,dev"]) == 0
+    assert "test split" not in caplog.text

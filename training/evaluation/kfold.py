@@ -11,9 +11,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
-from ..data.documents import Document
+from ..data.documents import DataError, Document
 from ..data.files import load_documents
-from ..data.splits import load_train_extra
+from ..data.splits import load_train_extra, read_splits
 from ..data.stats import counted
 from ..fit.config import CONFIG_FILENAME, ConfigError, TrainConfig, add_overrides_option
 from .metrics import mean_std
@@ -219,6 +219,7 @@ def check_kfold_arguments(args: argparse.Namespace, documents: Sequence[Document
         if args.kfold > len(documents):  # make_folds says so too, but knows nothing of the file
             only = counted(len(documents), "document")
             raise ConfigError(f"--kfold: {args.kfold} folds but only {only} in {data_source(args)}")
+        warn_of_test_documents(args, documents)
         return
     if args.rescore or args.fold is not None:
         raise ConfigError("--rescore/--fold: only used with --kfold")
@@ -226,6 +227,25 @@ def check_kfold_arguments(args: argparse.Namespace, documents: Sequence[Document
         raise ConfigError("--model: needed (or --kfold K --config FILE)")
     if args.overrides or args.config:
         raise ConfigError("--config/--set: only used with --kfold")
+
+
+def warn_of_test_documents(args: argparse.Namespace, documents: Sequence[Document]) -> None:
+    """A warning when the folds hold documents the splits file keeps for testing: settings chosen by k-fold
+    scores are then tuned on the test set, which the project never does (a broken splits file is reported
+    where it is read, not here)."""
+    try:
+        test_ids = set(read_splits(args.splits).get("test", [])) if Path(args.splits).is_file() else set()
+    except DataError:
+        return
+    held = sum(doc.id in test_ids for doc in documents)
+    if held:
+        logger.warning(
+            "k-fold on %s: the folds hold %s of the test split of %s; settings chosen by these scores are tuned on "
+            "the test set. Give --docs train,dev to keep the test documents for the final score",
+            data_source(args),
+            counted(held, "document"),
+            args.splits,
+        )
 
 
 def extra_train_documents(args: argparse.Namespace) -> list[Document]:
