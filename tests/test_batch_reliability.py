@@ -716,3 +716,17 @@ def test_an_edit_of_the_same_size_whose_modification_time_was_put_back_is_refuse
     source.write_bytes(original)  # the same bytes again: the digest tells, and the run resumes
     summary = run_batch(options(source, out, tiny_ner_dir))
     assert (summary.shards_skipped, summary.shards_written) == (1, 1)
+
+
+def test_a_closed_stderr_keeps_a_finished_run_at_exit_status_0(tmp_path, tiny_ner_dir, texts, monkeypatch):
+    """Under `2>&-` the summary line's failing write made a run that had written every shard exit 1, and
+    `--progress` ended it at the bar's first write."""
+    from tests.test_cli_reliability import ClosedStream
+
+    source = write_jsonl(tmp_path / "in.jsonl", [{"id": str(i), "text": t} for i, t in enumerate(texts)])
+    monkeypatch.setattr("sys.stderr", ClosedStream())
+    for out, progress in [("out", []), ("shown", ["--progress"])]:
+        args = ["batch", str(source), "--out", str(tmp_path / out), "--model", str(tiny_ner_dir), *progress]
+        assert main(args) == 0
+        assert sum(len(read_shard(p)) for p in (tmp_path / out).glob("shard-*")) == len(texts)
+    assert main(["batch", str(source), "--out", str(tmp_path / "x"), "--model", str(tiny_ner_dir), "--workers", "0"]) == 2

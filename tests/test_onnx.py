@@ -564,3 +564,16 @@ def test_the_cli_without_the_onnx_extra_says_which_to_install(tiny_ner_dir, caps
     monkeypatch.setattr(importlib.util, "find_spec", lambda name: None if name == "onnx" else object())
     assert main(["export-onnx", str(tiny_ner_dir)]) == 2
     assert capsys.readouterr().err == 'viextract: export-onnx needs onnx: pip install "viextract[onnx]"\n'
+
+
+def test_the_cli_with_stderr_closed_keeps_its_exit_status(tiny_ner_dir, tmp_path, monkeypatch):
+    """Under `2>&-` the failing write of the usage error or of --verbose's line made both exit 1."""
+    from tests.test_cli_reliability import ClosedStream
+    from viextract.cli import main
+
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "todo.txt").write_text("a user's file", encoding="utf-8")
+    monkeypatch.setattr("sys.stderr", ClosedStream())
+    assert main(["export-onnx", str(tiny_ner_dir), "--out", str(tmp_path / "notes")]) == 2
+    assert main(["export-onnx", str(tiny_ner_dir), "--out", str(tmp_path / "out"), "--verbose"]) == 0
+    assert (tmp_path / "out" / "model.onnx").is_file()

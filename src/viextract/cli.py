@@ -25,6 +25,7 @@ from .batch.command import add_batch_command
 from .dates import reference_year, with_date_values
 from .export_command import add_export_onnx_command
 from .inputs import STDIN, InputError, check_inputs, display_name, read_input
+from .messages import Unfailing, say
 from .pieces import join_pieces, split_at_line_breaks
 from .results import Extraction, require_finite_scores
 from .signals import Terminated, deferred_signals, terminate_as_interrupt
@@ -175,31 +176,8 @@ def _progress_bar(names: list[str], show: bool):
 
     sizes = [os.path.getsize(n) if n != STDIN and os.path.isfile(n) else None for n in names]
     total = sum(sizes) if None not in sizes else None
-    with tqdm(total=total, unit="B", unit_scale=True, disable=not show, file=_Unfailing(sys.stderr)) as bar:
+    with tqdm(total=total, unit="B", unit_scale=True, disable=not show, file=Unfailing(sys.stderr)) as bar:
         yield bar
-
-
-class _Unfailing:
-    """A stream whose failed writes are dropped: progress with stderr closed (`--progress 2>&-`, where the
-    descriptor may even be another file's, read-only) ended the run at its first write, nothing written."""
-
-    def __init__(self, stream) -> None:
-        self.stream = stream
-
-    def __getattr__(self, name: str):
-        return getattr(self.stream, name)
-
-    def write(self, text: str) -> int:
-        try:
-            return self.stream.write(text)
-        except (OSError, ValueError):
-            return len(text)
-
-    def flush(self) -> None:
-        try:
-            self.stream.flush()
-        except (OSError, ValueError):
-            pass
 
 
 class _Output:
@@ -406,28 +384,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         return _reader_left()
     except OptionError as error:
-        _say(f"viextract: {error}")
+        say(f"viextract: {error}")
         return 2
     except (OSError, InputError, OutputError) as error:  # ModelLoadError included: a message, not a traceback
-        _say(f"viextract: {error}")
+        say(f"viextract: {error}")
         return 1
     except Terminated:
-        _say("viextract: terminated")
+        say("viextract: terminated")
         return 143  # 128 + SIGTERM
     except KeyboardInterrupt:
-        _say("viextract: interrupted")
+        say("viextract: interrupted")
         return 130  # 128 + SIGINT, as shells report it
-
-
-def _say(message: str) -> None:
-    """`message` on stderr, and nothing when stderr is closed (`2>&-`), as argparse does: the failing write
-    made every error, Ctrl-C and usage error exit 1 instead of its own status."""
-    if sys.stderr is None:  # print(file=None) would write it into the results on stdout
-        return
-    try:
-        print(message, file=sys.stderr, flush=True)
-    except (OSError, ValueError):
-        pass
 
 
 def _reader_left() -> int:

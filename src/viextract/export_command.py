@@ -5,8 +5,10 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import sys
+from contextlib import redirect_stderr
 from pathlib import Path
 
+from .messages import Unfailing, say
 from .signals import terminate_as_interrupt
 
 # What export_ner writes into --out; a folder holding only these (an earlier export) may be written again.
@@ -60,13 +62,14 @@ def run_export_onnx(args: argparse.Namespace) -> int:
             raise OutFolderError(f'export-onnx needs {" and ".join(missing)}: pip install "viextract[onnx]"')
         output = check_out_folder(args.out) if args.out is not None else None
     except OutFolderError as error:  # a usage error: exit status 2, as argparse gives
-        print(f"viextract: {error}", file=sys.stderr)
+        say(f"viextract: {error}")
         return 2
     from .onnx import export_ner
 
-    # SIGTERM as Ctrl-C, so that the staging file of a graph half written is removed on the way out.
-    with terminate_as_interrupt():
+    # SIGTERM as Ctrl-C, so that the staging file of a graph half written is removed on the way out; and
+    # --verbose's progress bars (transformers') dropped when stderr is closed, not a failed load.
+    with terminate_as_interrupt(), redirect_stderr(Unfailing(sys.stderr)):
         written = export_ner(args.model, output, revision=args.revision, int8=args.int8, verbose=args.verbose)
     if args.verbose:
-        print(f"viextract export-onnx: wrote {written}", file=sys.stderr)
+        say(f"viextract export-onnx: wrote {written}")
     return 0

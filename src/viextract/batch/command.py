@@ -7,6 +7,7 @@ import sys
 import warnings
 
 from ..arguments import BATCH_SIZE_HELP
+from ..messages import say
 from ..signals import terminate_as_interrupt
 from .documents import INPUT_FORMATS
 from .runner import ENGINES, BatchOptions, BatchWarning
@@ -58,11 +59,11 @@ def run_batch_command(args: argparse.Namespace) -> int:
             warnings.simplefilter("ignore", BatchWarning)  # printed below as one line, not as a Python warning
             summary = run_batch(BatchOptions(**fields))
     except (ValueError, ImportError) as error:
-        print(f"viextract: {error}", file=sys.stderr)
+        say(f"viextract: {error}")
         return 2
     for note in summary.notes:
-        print(f"viextract batch: note: {note}", file=sys.stderr)
+        say(f"viextract batch: note: {note}")
     for warning in summary.warnings:
-        print(f"viextract batch: warning: {warning}", file=sys.stderr)
-    print(f"viextract batch: {summary.describe()}", file=sys.stderr)
+        say(f"viextract batch: warning: {warning}")
+    say(f"viextract batch: {summary.describe()}")
     return 0  # failures are counted above and listed in the failures-*.jsonl files

@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from itertools import chain, islice
 from pathlib import Path
 
+from ..messages import Unfailing
 from ..wording import counted
 from .documents import (
     Document,
@@ -405,4 +406,4 @@ def _progress_bar(enabled: bool):
 
     from tqdm import tqdm
 
-    return tqdm(unit="doc", file=sys.stderr, desc="viextract batch")
+    return tqdm(unit="doc", file=Unfailing(sys.stderr), desc="viextract batch")
