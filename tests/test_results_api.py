@@ -280,3 +280,32 @@ def test_what_the_cli_json_format_and_a_batch_record_write_is_read_back(corpus, 
     record = to_record("doc7", expected)  # a batch record: no text, relations by index, as to_json writes
     assert Extraction.from_json(json.dumps({**record, "text": corpus[0]})) == expected
     assert Entity.from_dict(record["entities"][0]) == expected.entities[0]
+
+
+@pytest.mark.parametrize(
+    ("path", "label", "kind"),
+    [
+        (("entities", 0), "FOO", "an entity"),
+        (("entities", 1), "per", "an entity"),
+        (("relations", 0), "loves", "a relation"),
+    ],
+)
+def test_a_label_outside_the_schema_is_refused_naming_the_item_and_the_labels(path, label, kind):
+    """An edited results file or another tool's `"FOO"` or `"loves"` loaded silently, a label nothing here knows."""
+    from viextract import ENTITY_LABELS, RELATION_LABELS
+
+    labels = ", ".join(ENTITY_LABELS if path[0] == "entities" else RELATION_LABELS)
+    named = (
+        rf"{path[0]}\[{path[1]}\]: label: '{label}' is not {kind} label of SCHEMA\.md v1\.1; the labels are {labels}$"
+    )
+    data = json.loads(built().to_json())
+    data[path[0]][path[1]]["label"] = label
+    with pytest.raises(ValueError, match=rf"^from_json\(\): {named}"):
+        Extraction.from_json(json.dumps(data))
+    data = built().to_dict()
+    data[path[0]][path[1]]["label"] = label
+    with pytest.raises(ValueError, match=rf"^from_dict\(\): {named}"):
+        Extraction.from_dict(data)
+    if path[0] == "entities":
+        with pytest.raises(ValueError, match=rf"^Entity\.from_dict\(\): label: '{label}' is not an entity label"):
+            Entity.from_dict(data["entities"][path[1]])

@@ -9,6 +9,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from .labels import ENTITY_LABELS, RELATION_LABELS, SCHEMA_VERSION
+
 if TYPE_CHECKING:
     from .graph import Triple
 
@@ -37,6 +39,7 @@ class Entity:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Entity:
         _require_fields(data, ENTITY_FIELDS, "Entity.from_dict()")
+        _require_label(data, "entities", "Entity.from_dict()")
         return cls._of_checked(data)
 
     @classmethod
@@ -73,6 +76,7 @@ ENTITY_FIELDS: dict[str, Any] = {
 }
 RELATION_FIELDS: dict[str, Any] = {"head": int, "tail": int, "label": str, "score": NUMBER}
 RELATION_DICT_FIELDS: dict[str, Any] = {**RELATION_FIELDS, "head": dict, "tail": dict}  # `to_dict`: in full
+SCHEMA_LABELS = {"entities": ("an entity", ENTITY_LABELS), "relations": ("a relation", RELATION_LABELS)}
 EXTRACTION_FIELDS: dict[str, Any] = {"text": str, "entities": object, "relations": object}  # lists: `_records`
 
 
@@ -102,6 +106,17 @@ def _require_fields(data: Any, fields: dict[str, Any], where: str, *, others_all
             raise ValueError(f"{where}: {field}: expected a finite number, got {value!r}")
 
 
+def _require_label(item: dict[str, Any], key: str, where: str) -> None:
+    """ValueError unless `item["label"]` is a SCHEMA.md label of its kind (`key`, "entities" or "relations"): an
+    edited file's or another tool's `"FOO"` or `"loves"` loaded as a label no model, filter or graph here knows."""
+    kind, labels = SCHEMA_LABELS[key]
+    if item["label"] not in labels:
+        raise ValueError(
+            f"{where}: label: {item['label']!r} is not {kind} label of SCHEMA.md v{SCHEMA_VERSION}; "
+            f"the labels are {', '.join(labels)}"
+        )
+
+
 def _require_offsets(entity: Entity, text: str, where: str) -> None:
     """ValueError unless `entity.text` is `text[start:end]`, as `Extraction` promises."""
     if not 0 <= entity.start <= entity.end <= len(text):
@@ -121,12 +136,14 @@ def require_finite_scores(extraction: Extraction, where: str) -> None:
 
 
 def _records(data: dict[str, Any], key: str, fields: dict[str, Any], where: str) -> list[dict[str, Any]]:
-    """`data[key]`, a list of objects with `fields`: else a ValueError naming the item and field, not a KeyError."""
+    """`data[key]`, a list of objects with `fields` and a SCHEMA.md label: else a ValueError naming the item and
+    field, not a KeyError."""
     items = data[key]
     if not isinstance(items, list):
         raise ValueError(f"{where}: field '{key}': expected a list, got {type(items).__name__}")
     for index, item in enumerate(items):
         _require_fields(item, fields, f"{where}: {key}[{index}]")
+        _require_label(item, key, f"{where}: {key}[{index}]")
     return items
 
 
