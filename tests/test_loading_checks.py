@@ -268,3 +268,35 @@ def test_a_relation_model_trained_on_other_words_than_the_ner_model_is_refused_a
     # A relation model that records no segmenter is taken as it is.
     edit_config(broken / "re" / "config.json", viextract={})
     assert Extractor.from_pretrained(broken, device="cpu").segmenter == "syllables"
+
+
+@pytest.mark.parametrize(
+    ("part", "version", "problem"),
+    [
+        ("ner", "2.0", r"SCHEMA\.md version 2\.0, which this viextract does not read"),
+        ("re", "0.9", r"SCHEMA\.md version 0\.9, which this viextract does not read"),
+        ("ner", 1.1, r"expected a version such as '1\.1', got 1\.1"),
+    ],
+)
+def test_a_schema_major_version_the_library_does_not_read_is_refused(broken, part, version, problem):
+    """A config saying "2.0" loaded without a word: its labels or spans may mean something else by the same names."""
+    path = broken / part / "config.json"
+    settings = json.loads(path.read_text(encoding="utf-8")).get("viextract") or {}
+    edit_config(path, viextract={**settings, "schema_version": version})
+    reads = r"; it reads SCHEMA\.md 1\.x \(v1\.1\)$"
+    with pytest.raises(
+        ModelLoadError, match=rf"{part}/config\.json: field 'viextract.schema_version': {problem}{reads}"
+    ):
+        Extractor.from_pretrained(broken, device="cpu")
+
+
+@pytest.mark.parametrize("version", ["1.7", None])
+def test_a_later_minor_schema_version_or_none_at_all_still_loads(broken, version):
+    """Minor versions keep the labels; a model saved before training wrote the version has none."""
+    for part in ("ner", "re"):
+        path = broken / part / "config.json"
+        settings = {
+            k: v for k, v in (json.loads(path.read_text()).get("viextract") or {}).items() if k != "schema_version"
+        }
+        edit_config(path, viextract={**settings, **({"schema_version": version} if version else {})})
+    assert Extractor.from_pretrained(broken, device="cpu").relation_extractor is not None

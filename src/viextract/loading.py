@@ -19,7 +19,7 @@ from typing import Any
 
 from .bio import DECODING_TABLES
 from .errors import ModelLoadError
-from .labels import ENTITY_LABELS, NO_RELATION, RELATION_LABELS, bio_labels
+from .labels import ENTITY_LABELS, NO_RELATION, RELATION_LABELS, SCHEMA_VERSION, bio_labels
 from .saving import INCOMPLETE_SAVE, interrupted_save_hint
 from .segment import SEGMENTERS
 
@@ -172,6 +172,7 @@ def read_config(directory: Path) -> dict[str, Any]:
     if ids != sorted(str(i) for i in range(len(ids))):
         raise ModelLoadError(f"{path}: field 'id2label': its keys must be the ids 0 to {len(ids) - 1}, got {ids}")
     check_field_types(path, config)
+    check_schema_version(path, config)
     return config
 
 
@@ -183,6 +184,26 @@ def check_field_types(path: Path, config: dict[str, Any]) -> None:
         raise ModelLoadError(f"{path}: field 'vocab_size': expected a positive integer, got {size!r}")
     if not isinstance(config.get("viextract") or {}, dict):  # null is read as no settings
         raise ModelLoadError(f"{path}: field 'viextract': expected a JSON object, got {config['viextract']!r}")
+
+
+def check_schema_version(path: Path, config: dict[str, Any]) -> None:
+    """`viextract.schema_version`, where the config has one, is of SCHEMA.md's major version: a model of
+    another major version may mean other labels or spans by the same names, and loaded without a word. A
+    config without one (a model saved before training wrote it) loads, as a minor version does."""
+    version = (config.get("viextract") or {}).get("schema_version")
+    if version is None:
+        return
+    major = SCHEMA_VERSION.split(".")[0]
+    shown = f"{version!r}" if not isinstance(version, str) else f"version {version}"
+    if not isinstance(version, str) or not re.fullmatch(r"\d+\.\d+", version):
+        problem = f"expected a version such as '{SCHEMA_VERSION}', got {shown}"
+    elif version.split(".")[0] != major:
+        problem = f"SCHEMA.md {shown}, which this viextract does not read"
+    else:
+        return
+    raise ModelLoadError(
+        f"{path}: field 'viextract.schema_version': {problem}; it reads SCHEMA.md {major}.x (v{SCHEMA_VERSION})"
+    )
 
 
 def refuse_relation_model(directory: Path, config: dict[str, Any]) -> None:
