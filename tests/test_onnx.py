@@ -536,6 +536,8 @@ def test_the_cli_exports_into_a_new_folder_and_again_over_its_own_export(tiny_ne
         ("notes", None, 1, r"notes: not a viextract model directory \(expected a 'ner/' subdirectory"),
         ("model", "notes", 2, r"--out .*notes: not empty \(todo\.txt\); write into a new or empty folder"),
         ("model", "notes/todo.txt", 2, r"--out .*todo\.txt: a file, not a folder; pass the folder"),
+        # a file above the folder (`--out /dev/full/x`): refused with exit 1 once the model had loaded
+        ("model", "notes/todo.txt/x", 2, r"--out .*todo\.txt/x: .*todo\.txt is a file, not a folder, so model\.onnx"),
     ],
 )
 def test_the_cli_names_what_it_cannot_export_from_or_into_before_loading(

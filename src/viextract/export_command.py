@@ -9,6 +9,7 @@ from contextlib import redirect_stderr
 from pathlib import Path
 
 from .messages import Unfailing, say
+from .saving import file_in_the_way
 from .signals import terminate_as_interrupt
 
 # What export_ner writes into --out; a folder holding only these (an earlier export) may be written again.
@@ -43,6 +44,8 @@ def check_out_folder(out: str) -> Path:
     folder = Path(out).expanduser()
     if folder.exists() and not folder.is_dir():
         raise OutFolderError(f"--out {out}: a file, not a folder; pass the folder to write model.onnx into")
+    if (above := file_in_the_way(folder)) is not None:  # `--out /dev/full/x`: refused only once the model loaded
+        raise OutFolderError(f"--out {out}: {above} is a file, not a folder, so model.onnx cannot be written under it")
     if folder.is_dir():
         others = sorted(p.name for p in folder.iterdir() if p.name not in EXPORT_FILES and not p.name.startswith("."))
         if others:
