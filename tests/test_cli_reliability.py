@@ -415,6 +415,18 @@ def test_a_file_name_that_is_not_utf8_is_written_escaped(every_sentence_a_title,
     assert f"{tmp_path}/Ha\\xf2 N\\xf4i.txt" in (json.loads(out)["file"] if output_format == "jsonl" else out)
 
 
+@pytest.mark.parametrize("problem", ["no such file", "is a directory, not a text file", "not UTF-8 text"])
+def test_a_file_name_that_is_not_utf8_is_named_in_errors_as_in_results(no_model_loading, tmp_path, capsys, problem):
+    """Errors showed Python's `bad\\udcff.txt`, the results `bad\\xff.txt`: two names for one file."""
+    path = tmp_path / os.fsdecode(b"bad\xff.txt")
+    if problem.startswith("is a directory"):
+        path.mkdir()
+    elif problem.startswith("not UTF-8"):
+        path.write_bytes(b"H\xe0 N\xf4i")
+    assert main(["extract", str(path), "--model", "m"]) == 1
+    assert capsys.readouterr().err.startswith(f"viextract: {tmp_path}/bad\\xff.txt: {problem}")
+
+
 def test_one_pipe_named_twice_is_refused_not_read_as_an_empty_second_document(no_model_loading, monkeypatch, capsys):
     # `extract /dev/stdin - < pipe`: the first read took all the pipe held; the second was an empty document.
     read, write = os.pipe()

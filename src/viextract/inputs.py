@@ -25,7 +25,8 @@ def check_inputs(names: Sequence[str]) -> list[str]:
 
     Called before the model loads, so a typo or a wrong encoding in the last file costs nothing:
     regular files are decoded once here. Named pipes and devices (`<(zcat a.gz)`) are accepted
-    and checked when read; directories and missing or unreadable paths are refused.
+    and checked when read; directories and missing or unreadable paths are refused, each error naming the
+    file as results do (`display_name`: `bad\\xff.txt`, not Python's `bad\\udcff.txt`).
     """
     names = list(names) or [STDIN]
     if names.count(STDIN) > 1:
@@ -39,11 +40,11 @@ def check_inputs(names: Sequence[str]) -> list[str]:
             raise InputError(f"{name!r}: an empty file name")
         path = Path(name)
         if not path.exists():
-            raise InputError(f"{name}: no such file")
+            raise InputError(f"{display_name(name)}: no such file")
         if path.is_dir():
-            raise InputError(f"{name}: is a directory, not a text file")
+            raise InputError(f"{display_name(name)}: is a directory, not a text file")
         if not os.access(path, os.R_OK):
-            raise InputError(f"{name}: not readable (permission denied)")
+            raise InputError(f"{display_name(name)}: not readable (permission denied)")
         if path.is_file():
             read_input(name)  # not UTF-8 fails now, not after hours of work on the files before it
     _refuse_one_stream_twice(names)
@@ -78,7 +79,8 @@ def display_name(name: str) -> str:
 
 
 def read_input(name: str) -> str:
-    """The decoded text of a file or of standard input (`-`); InputError if it is not UTF-8."""
+    """The decoded text of a file or of standard input (`-`); InputError if it is not UTF-8, naming the file
+    as results do (`display_name`)."""
     if name == STDIN:
         stream = sys.stdin
         buffer = getattr(stream, "buffer", None)
@@ -88,8 +90,8 @@ def read_input(name: str) -> str:
         with open(name, "rb") as handle:
             data = handle.read()
     except OSError as error:
-        raise InputError(f"{name}: {error.strerror or error}") from error
-    return decode_utf8(data, name)
+        raise InputError(f"{display_name(name)}: {error.strerror or error}") from error
+    return decode_utf8(data, display_name(name))
 
 
 def decode_utf8(data: bytes, source: str) -> str:
