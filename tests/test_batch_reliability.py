@@ -729,4 +729,5 @@ def test_a_closed_stderr_keeps_a_finished_run_at_exit_status_0(tmp_path, tiny_ne
         args = ["batch", str(source), "--out", str(tmp_path / out), "--model", str(tiny_ner_dir), *progress]
         assert main(args) == 0
         assert sum(len(read_shard(p)) for p in (tmp_path / out).glob("shard-*")) == len(texts)
-    assert main(["batch", str(source), "--out", str(tmp_path / "x"), "--model", str(tiny_ner_dir), "--workers", "0"]) == 2
+    usage_error = ["batch", str(source), "--out", str(tmp_path / "x"), "--model", str(tiny_ner_dir), "--workers", "0"]
+    assert main(usage_error) == 2
