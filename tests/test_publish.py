@@ -1009,3 +1009,15 @@ def test_write_into_model_keeps_a_readme_viextract_did_not_write(model_dir, resu
     (model / "README.md").write_text(f"---\nlicense: mit\n---\n{CARD_MARKER}\n\n# model\n", encoding="utf-8")
     assert main(command) == 0  # so is save_pretrained's
     assert "<!-- viextract weights: " in (model / "README.md").read_text(encoding="utf-8")
+
+
+def test_write_into_model_refuses_a_readme_that_is_a_folder(model_dir, results_files, tmp_path, capsys):
+    """A model whose README.md is a folder gave an IsADirectoryError traceback from is_ours."""
+    model = tmp_path / "model"
+    shutil.copytree(model_dir, model)
+    (model / "README.md").mkdir()
+    command = ["card", "--model", str(model), "--results", str(results_files["combined"]), "--write-into-model"]
+    assert main(command) == 2
+    err = capsys.readouterr().err
+    assert err.count("error:") == 1 and f"{model / 'README.md'}: a folder" in err and "Traceback" not in err
+    assert (model / "README.md").is_dir()

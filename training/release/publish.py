@@ -337,6 +337,8 @@ def _card_command(args: argparse.Namespace) -> int:
 def _check_model_readme(readme: Path) -> None:
     """CardError before anything is written when the model's README.md is not a card viextract wrote
     (save_pretrained's marker, or `publish card`'s weights record): a user's own README is never lost."""
+    if readme.exists() and not readme.is_file():
+        raise CardError(f"{readme}: a folder or other non-file where the card goes; nothing was written. Move it aside")
     if is_ours(readme) or stamped_digests(readme.read_text(encoding="utf-8", errors="replace")) is not None:
         return
     raise CardError(
