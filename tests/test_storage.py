@@ -1,7 +1,9 @@
 """int8 weight storage (viextract.storage): small error, same predictions, loads like a float model."""
 
+import errno
 import json
 import shutil
+from pathlib import Path
 
 import pytest
 import torch
@@ -434,3 +436,23 @@ def test_a_converted_copy_leaves_out_an_old_model_set_aside_and_a_staged_card(fl
     (source / ".README.md.99999999.tmp").write_text("half a card", encoding="utf-8")
     convert_directory(source, tmp_path / "packed", to_int8=True)
     assert sorted(p.name for p in (tmp_path / "packed").iterdir()) == names
+
+
+def test_a_target_that_cannot_be_written_is_named_not_its_staging_folder(float_and_int8, tmp_path, monkeypatch, capsys):
+    """A read-only target's error named only the hidden `/x/.model.1234.dir.tmp` the user never gave."""
+    _, packed = float_and_int8
+    make_folder = Path.mkdir
+
+    def read_only_mkdir(path, *args, **kwargs):
+        if path.name.endswith(".dir.tmp"):  # as a folder whose parent is read-only refuses it (root ignores modes)
+            raise PermissionError(errno.EACCES, "Permission denied", str(path))
+        return make_folder(path, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "mkdir", read_only_mkdir)
+    target = tmp_path / "model"
+    with pytest.raises(SystemExit) as stopped:
+        main(["expand", str(packed), str(target)])
+    assert stopped.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {target}: cannot write the converted model there (Permission denied; at ")
+    assert err.count("\n") == 1 and not target.exists()

@@ -367,11 +367,23 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         out = convert_directory(args.source, args.target, to_int8=args.action == "compress")
-    except (ModelLoadError, OSError) as error:
+    except ModelLoadError as error:
         parser.exit(2, f"error: {error}\n")
+    except OSError as error:
+        parser.exit(2, f"error: {_command_error(error, args.target)}\n")
     size = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
     print(f"wrote {out} ({args.action}ed, {size / 1e6:.1f} MB in all)")
     return 0
+
+
+def _command_error(error: OSError, target: str) -> str:
+    """The error line for `error`: one at a hidden staging path (`/x/.model.1234.dir.tmp`) names the target
+    the user gave first, since that hidden name appears nowhere in their command."""
+    paths = [Path(os.fsdecode(name)) for name in (error.filename, error.filename2) if isinstance(name, (str, bytes))]
+    if not any(is_save_leftover(part) for path in paths for part in path.parts):
+        return str(error)
+    where = f"; at {paths[0]}" if paths else ""
+    return f"{target}: cannot write the converted model there ({error.strerror or error}{where})"
 
 
 if __name__ == "__main__":
