@@ -475,3 +475,22 @@ def test_a_blank_name_or_the_root_folder_is_refused_and_nothing_is_written(
     with pytest.raises(ValueError, match="an empty folder name|the root folder"):
         tiny_extractor.save_pretrained(target)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_loading_a_model_whose_first_save_was_killed_says_to_run_it_again(tmp_path):
+    """A first conversion killed midway left only `.model.PID.dir.tmp`; loading said just "no such model directory"."""
+    from viextract import ModelLoadError
+    from viextract.loading import split_model_dir
+
+    target = tmp_path / "model"
+    staged = tmp_path / ".model.99999999.dir.tmp"  # no process has that pid
+    (staged / "ner").mkdir(parents=True)
+    hint = r"model: no such model directory; a save or conversion into it was interrupted and left only its "
+    hint += rf"unfinished copy .*/{staged.name}: run that save or conversion again$"
+    with pytest.raises(ModelLoadError, match=hint):
+        Extractor.from_pretrained(target)
+    with pytest.raises(ModelLoadError, match=hint):
+        split_model_dir(target)
+    os.rename(staged, tmp_path / f".model.{os.getppid()}.dir.tmp")  # a save still going on: nothing to say yet
+    with pytest.raises(ModelLoadError, match=r"model: no such model directory$"):
+        split_model_dir(target)

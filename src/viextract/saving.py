@@ -147,9 +147,14 @@ def remove_dead_staging_directories(target: Path) -> None:
     this process is still writing, is left alone."""
     for leftover, pid in _staged_beside(target, STAGING_DIRECTORY, Path.is_dir):
         with _STAGING_LOCK:  # a name is only reused once the folder is gone, so the check stays true
-            dead = leftover not in _OUR_STAGING if pid == os.getpid() else not _process_running(pid)
+            dead = _left_by_a_dead_save(leftover, pid)
         if dead:
             shutil.rmtree(leftover, ignore_errors=True)
+
+
+def _left_by_a_dead_save(staging: Path, pid: int) -> bool:
+    """True for a staging folder no running save is writing (call with _STAGING_LOCK held)."""
+    return staging not in _OUR_STAGING if pid == os.getpid() else not _process_running(pid)
 
 
 @contextlib.contextmanager
@@ -314,10 +319,29 @@ def interrupted_save_hint(path: Path) -> str:
     model (its only copy, under a hidden name), or ''."""
     found = leftovers(path.parent, {path.name}) if path.name else []
     if not found:
-        return ""
+        return _interrupted_first_save_hint(path)
     return (
         f"; a save into it was interrupted and left the previous model at {found[-1]}: rename that folder back "
         f"to {path.name} to load it"
+    )
+
+
+def _interrupted_first_save_hint(path: Path) -> str:
+    """For an error about a missing `path`: that a save or conversion into it (a first one: nothing was there
+    before) was killed, leaving only its hidden staging folder, or ''. That folder may hold half a model."""
+    if not path.name or not path.parent.is_dir():
+        return ""
+    try:
+        with _STAGING_LOCK:
+            found = _staged_beside(path, STAGING_DIRECTORY, Path.is_dir)
+            staged = [s for s, pid in found if _left_by_a_dead_save(s, pid)]
+    except OSError:  # an unreadable folder: the error this hint adds to stays the one the user sees
+        return ""
+    if not staged:
+        return ""
+    return (
+        f"; a save or conversion into it was interrupted and left only its unfinished copy {staged[0]}: run that "
+        f"save or conversion again"
     )
 
 
