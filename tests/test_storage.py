@@ -456,3 +456,20 @@ def test_a_target_that_cannot_be_written_is_named_not_its_staging_folder(float_a
     err = capsys.readouterr().err
     assert err.startswith(f"error: {target}: cannot write the converted model there (Permission denied; at ")
     assert err.count("\n") == 1 and not target.exists()
+
+
+def test_converting_a_model_of_another_schema_major_version_is_refused(float_and_int8, tmp_path, capsys):
+    """`storage expand` copied a model whose config says SCHEMA.md 2.0 without a word, as loading did before."""
+    _, packed = float_and_int8
+    source = tmp_path / "model"
+    shutil.copytree(packed, source)
+    config_path = source / "ner" / "config.json"
+    config = json.loads(config_path.read_text(encoding="utf-8"))
+    config["viextract"] = {**(config.get("viextract") or {}), "schema_version": "2.0"}
+    config_path.write_text(json.dumps(config), encoding="utf-8")
+    with pytest.raises(SystemExit) as stopped:
+        main(["expand", str(source), str(tmp_path / "out")])
+    assert stopped.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {config_path}: field 'viextract.schema_version': SCHEMA.md version 2.0, which")
+    assert not (tmp_path / "out").exists()

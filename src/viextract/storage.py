@@ -28,7 +28,7 @@ import numpy as np
 import torch
 
 from .errors import ModelLoadError
-from .loading import WEIGHTS_FILE
+from .loading import WEIGHTS_FILE, check_schema_version
 from .saving import INCOMPLETE_SAVE, atomic_directory, is_save_leftover
 
 STORAGE_KEY = "viextract_storage"
@@ -83,9 +83,12 @@ def read_storage(directory: str | os.PathLike) -> str | None:
     """The storage flag of a model directory's config.json (None: ordinary weights)."""
     path = Path(directory) / "config.json"
     try:
-        value = json.loads(path.read_text(encoding="utf-8")).get(STORAGE_KEY)
+        config = json.loads(path.read_text(encoding="utf-8"))
+        value = config.get(STORAGE_KEY)
     except (OSError, ValueError, AttributeError):
         return None  # the caller's own config checks report a missing or broken config.json
+    if isinstance(config.get("viextract") or {}, dict):  # a wrong type there is check_field_types' to name
+        check_schema_version(path, config)  # else `storage expand` copied a model of another major version
     if value not in (None, INT8_ROWWISE):
         raise ModelLoadError(f"{path}: field '{STORAGE_KEY}': unknown storage {value!r}, expected {INT8_ROWWISE!r}")
     return value
