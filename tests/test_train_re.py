@@ -52,6 +52,15 @@ def base_model_dir(tiny_tokenizer_dir, tmp_path_factory):
     return directory
 
 
+def record_segmenter(model_dir, segmenter="syllables"):
+    """A tiny NER model made to record the segmenter the relation runs here train with (write_config's): a pair
+    whose relation model read other words than its NER model makes is refused at load."""
+    path = model_dir / "config.json"
+    config = json.loads(path.read_text(encoding="utf-8"))
+    config["viextract"] = {**config.get("viextract", {}), "segmenter": segmenter}
+    path.write_text(json.dumps(config), encoding="utf-8")
+
+
 def write_config(path, base_model_dir, data_files, out, **extra):
     values = {
         "task": "re",
@@ -123,6 +132,7 @@ def test_the_trained_directory_is_the_re_of_a_full_model(trained, base_model_dir
     from training.evaluation.evaluate import main
 
     build_tiny_token_classifier(base_model_dir, trained / "model" / "ner")
+    record_segmenter(trained / "model" / "ner")
     extractor = Extractor.from_pretrained(trained / "model", device="cpu")
     result = extractor(documents[2].text)
     for relation in result.relations:
@@ -258,6 +268,7 @@ def test_relation_kfold_end_to_end_pairs_each_fold_with_the_ner_model_that_held_
     ner_models = [tmp_path / f"ner-fold-{index}" for index in range(len(folds))]
     for model in ner_models:
         shutil.copytree(tiny_ner_dir / "ner", model)
+        record_segmenter(model)
     ner_kfold = tmp_path / "ner_kfold.json"
     ner_folds = [{"model": str(m), "test_ids": [d.id for d in f]} for m, f in zip(ner_models, folds)]
     ner_kfold.write_text(json.dumps({"folds": ner_folds}), encoding="utf-8")
