@@ -309,3 +309,35 @@ def test_a_label_outside_the_schema_is_refused_naming_the_item_and_the_labels(pa
     if path[0] == "entities":
         with pytest.raises(ValueError, match=rf"^Entity\.from_dict\(\): label: '{label}' is not an entity label"):
             Entity.from_dict(data["entities"][path[1]])
+
+
+@pytest.mark.parametrize(
+    ("relation", "tail", "allowed"),
+    [
+        (0, 3, "PER -> TITLE"),  # has_title from PER to PER
+        (1, 1, "PER -> PER"),  # meets from PER to TITLE
+    ],
+)
+def test_a_relation_between_types_the_schema_does_not_allow_is_refused(relation, tail, allowed):
+    """`has_title` from PER to PER loaded silently, though `extract` scores only the pairs SCHEMA.md allows."""
+    data = json.loads(built().to_json())
+    data["relations"][relation]["tail"] = tail
+    label = data["relations"][relation]["label"]
+    found = data["entities"][tail]["label"]
+    named = rf"relations\[{relation}\]: label: '{label}' does not go from PER to {found} in SCHEMA\.md v1\.1; "
+    named += rf"it goes {allowed}$"
+    with pytest.raises(ValueError, match=rf"^from_json\(\): {named}"):
+        Extraction.from_json(json.dumps(data))
+    data = built().to_dict()
+    data["relations"][relation]["tail"] = data["entities"][tail]
+    with pytest.raises(ValueError, match=rf"^from_dict\(\): {named}"):
+        Extraction.from_dict(data)
+
+
+def test_the_refusal_names_every_pair_a_relation_allows():
+    text = "Bộ Ngoại giao ký Hiệp định"
+    ministry = Entity("Bộ Ngoại giao", "ORG", 0, 13, 0.9)
+    deal = Entity("Hiệp định", "AGREEMENT", 17, 26, 0.9)
+    data = Extraction(text, (ministry, deal), (Relation(deal, ministry, "signed", 0.9),)).to_dict()
+    with pytest.raises(ValueError, match=r"from AGREEMENT to ORG .*; it goes PER -> AGREEMENT, ORG -> AGREEMENT$"):
+        Extraction.from_dict(data)

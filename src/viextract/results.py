@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .labels import ENTITY_LABELS, RELATION_LABELS, SCHEMA_VERSION
+from .labels import ENTITY_LABELS, RELATION_ARGUMENT_TYPES, RELATION_LABELS, SCHEMA_VERSION, allowed_relations
 
 if TYPE_CHECKING:
     from .graph import Triple
@@ -115,6 +115,19 @@ def _require_label(item: dict[str, Any], key: str, where: str) -> None:
             f"{where}: label: {item['label']!r} is not {kind} label of SCHEMA.md v{SCHEMA_VERSION}; "
             f"the labels are {', '.join(labels)}"
         )
+
+
+def _require_argument_types(relations: tuple[Relation, ...], where: str) -> None:
+    """ValueError naming the first relation whose head and tail types SCHEMA.md does not allow for its label
+    (`has_title` from PER to ORG): the table `extract` scores pairs by, so it never writes one."""
+    for index, r in enumerate(relations):
+        if r.label not in allowed_relations(r.head.label, r.tail.label):
+            heads, tails = RELATION_ARGUMENT_TYPES[r.label]
+            pairs = [f"{h} -> {t}" for h in ENTITY_LABELS if h in heads for t in ENTITY_LABELS if t in tails]
+            raise ValueError(
+                f"{where}: relations[{index}]: label: {r.label!r} does not go from {r.head.label} to "
+                f"{r.tail.label} in SCHEMA.md v{SCHEMA_VERSION}; it goes {', '.join(pairs)}"
+            )
 
 
 def _require_offsets(entity: Entity, text: str, where: str) -> None:
@@ -228,6 +241,7 @@ class Extraction:
             Relation(entity(r["head"]), entity(r["tail"]), r["label"], r["score"])
             for r in _records(data, "relations", RELATION_FIELDS, "from_json()")
         )
+        _require_argument_types(relations, "from_json()")
         return cls(data["text"], entities, relations)
 
     @classmethod
@@ -250,6 +264,7 @@ class Extraction:
             )
             for index, r in enumerate(_records(data, "relations", RELATION_DICT_FIELDS, "from_dict()"))
         )
+        _require_argument_types(relations, "from_dict()")
         return cls(data["text"], entities, relations)
 
     def to_hf(self) -> list[dict[str, Any]]:
