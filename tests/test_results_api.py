@@ -73,6 +73,15 @@ def test_to_dict_keeps_its_shape_and_adds_value_to_dates_only():
     assert entities[0]["value"] == "2026-03-15"
 
 
+def test_a_value_set_by_hand_on_another_label_survives_to_dict_and_back():
+    """`to_dict` dropped it (`to_json` kept it), so `Entity.from_dict(e.to_dict())` lost it."""
+    place = Entity("Lào", "LOC", 0, 3, 0.9, "hand-set")
+    assert place.to_dict()["value"] == "hand-set"
+    assert Entity.from_dict(place.to_dict()) == place
+    result = Extraction("Lào", (place,))
+    assert Extraction.from_dict(result.to_dict()) == result == Extraction.from_json(result.to_json())
+
+
 def test_positional_entity_construction_still_works():
     assert Entity("Lào", "LOC", 0, 3, 0.9).value is None
 

@@ -20,7 +20,7 @@ class Entity:
     """A mention: `text == original[start:end]` always holds.
 
     `value` is the ISO 8601 reading of a DATE (`dates.py`), None when it cannot be resolved
-    and for every other label.
+    and, from `extract`, for every other label.
     """
 
     text: str
@@ -32,7 +32,9 @@ class Entity:
 
     def to_dict(self) -> dict[str, Any]:
         out = {"text": self.text, "label": self.label, "start": self.start, "end": self.end, "score": self.score}
-        if self.label == "DATE":  # other labels never carry a value: their JSON stays as it was
+        # A DATE always has the key; other labels only when a value was set by hand, so that `from_dict` reads it
+        # back, as `from_json` does, while what `extract` writes for them stays without it.
+        if self.label == "DATE" or self.value is not None:
             out["value"] = self.value
         return out
 
