@@ -103,6 +103,18 @@ def test_an_exception_in_one_document_spares_its_neighbours():
     assert outcomes[1]["failure"] == {"id": "b", "source": "f:2", "error": "RuntimeError: model exploded"}
 
 
+def test_a_document_over_max_chars_is_refused_in_words_of_the_python_argument_and_the_option():
+    """It said "(--max-chars)" only, though extract_dataset(max_chars=...) sets the limit too."""
+
+    class Unused:
+        def pipe(self, texts, batch_size):
+            return iter([])
+
+    outcomes = extract_chunk(Unused(), [Document("a", "Hà Nội", "f:1")], batch_size=8, max_chars=5)
+    error = "text has 6 characters, over the max_chars (--max-chars) limit of 5"
+    assert outcomes == [{"failure": {"id": "a", "source": "f:1", "error": error}}]
+
+
 def test_a_byte_order_mark_before_the_first_jsonl_line_is_not_a_failure(tmp_path):
     """Files saved by Notepad start with one; the first document kept its id and text."""
     source = tmp_path / "bom.jsonl"

@@ -58,7 +58,8 @@ def extract_chunk(extractor, documents: Sequence[Document], batch_size: int, max
 
 def _too_long(document: Document, max_chars: int | None) -> str | None:
     if max_chars is not None and len(document.text or "") > max_chars:
-        return f"text has {len(document.text)} characters, over the limit of {max_chars} (--max-chars)"
+        # Set by the CLI's --max-chars or by a caller's max_chars=: the message must read right from both.
+        return f"text has {len(document.text)} characters, over the max_chars (--max-chars) limit of {max_chars}"
     return None
 
 
