@@ -233,3 +233,18 @@ def test_the_readme_quotes_the_bundled_models_speed_file_with_its_batch_sizes():
         f'{rows[baseline]:.2f}, and {rows[int8]:.2f} with `quantize="int8"` at batch {int8_batch}'
     )
     assert quoted in readme
+
+
+@pytest.mark.parametrize("task", ["ner", "re"])
+def test_the_readmes_quick_training_check_writes_into_a_scratch_folder(task, tmp_path):
+    """It set max_steps=2 only: its checkpoints, in the real output_dir's, then refused the full run."""
+    from training.fit.ner import NerConfig
+    from training.fit.relations import ReConfig
+
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    (snippet,) = re.findall(r"quick check[^`]*`([^`]*max_steps=2[^`]*)`", text)
+    overrides = re.findall(r"--set\s+(\S+)", snippet.replace("$(mktemp -d)", str(tmp_path)))
+    config_class = {"ner": NerConfig, "re": ReConfig}[task]
+    config = config_class.load(REPO / "configs" / f"{task}.yaml", overrides)
+    assert config.max_steps == 2
+    assert config.checkpoint_path.is_relative_to(tmp_path) and Path(config.output_dir).is_relative_to(tmp_path)
