@@ -172,6 +172,15 @@ def test_a_readme_viextract_did_not_write_is_kept(full, tmp_path):
     assert (tmp_path / "m" / "ner" / "config.json").is_file()
 
 
+def test_a_readme_that_is_a_folder_is_kept(full, tmp_path):
+    """A README.md folder gave an IsADirectoryError traceback from is_ours; it is the user's, left as it is."""
+    (tmp_path / "m" / "README.md").mkdir(parents=True)
+    (tmp_path / "m" / "README.md" / "notes.txt").write_text("mine\n")
+    full.save_pretrained(tmp_path / "m")
+    assert (tmp_path / "m" / "README.md" / "notes.txt").read_text() == "mine\n"
+    assert (tmp_path / "m" / "ner" / "config.json").is_file()
+
+
 def test_our_own_card_is_rewritten(full, tmp_path):
     (tmp_path / "m").mkdir()
     (tmp_path / "m" / "README.md").write_text(f"old\n{CARD_MARKER}\n")

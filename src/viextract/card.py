@@ -58,8 +58,11 @@ def card_licence(config: dict[str, Any]) -> str:
 
 
 def is_ours(readme: Path) -> bool:
-    """True when `readme` is absent or is a card viextract wrote (it still holds CARD_MARKER)."""
-    return not readme.exists() or CARD_MARKER in readme.read_text(encoding="utf-8", errors="replace")
+    """True when `readme` is absent or is a card viextract wrote (it still holds CARD_MARKER). A folder (or
+    other non-file) of that name is the user's, like any README viextract did not write: never replaced."""
+    if not readme.exists():
+        return True
+    return readme.is_file() and CARD_MARKER in readme.read_text(encoding="utf-8", errors="replace")
 
 
 def kept_dev_f1(metrics: dict[str, Any] | None) -> float | None:
