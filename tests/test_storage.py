@@ -473,3 +473,17 @@ def test_converting_a_model_of_another_schema_major_version_is_refused(float_and
     err = capsys.readouterr().err
     assert err.startswith(f"error: {config_path}: field 'viextract.schema_version': SCHEMA.md version 2.0, which")
     assert not (tmp_path / "out").exists()
+
+
+def test_help_says_what_source_and_target_may_be(float_and_int8, tmp_path, capsys):
+    """`--help` listed `source target` with no word on which folders the command writes into or refuses."""
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert "source the model folder to convert" in help_text
+    assert "target where the converted copy goes" in help_text
+    assert "it may be source itself" in help_text and "not a model (no ner/ or config.json) is refused" in help_text
+    _, packed = float_and_int8
+    shutil.copytree(packed, tmp_path / "model")  # as the help says, target may be source: converted in place
+    assert main(["expand", str(tmp_path / "model"), str(tmp_path / "model")]) == 0
+    assert STORAGE_KEY not in json.loads((tmp_path / "model" / "ner" / "config.json").read_text())

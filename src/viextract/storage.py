@@ -365,8 +365,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "action", choices=("compress", "expand"), help="compress: float -> int8; expand: int8 -> float32"
     )
-    parser.add_argument("source")
-    parser.add_argument("target")
+    parser.add_argument(
+        "source",
+        help="the model folder to convert: config.json + model.safetensors, or a folder holding ner/ (and re/)",
+    )
+    parser.add_argument(
+        "target",
+        help="where the converted copy goes: a new or empty folder, or a model folder (its model is replaced; it may "
+        "be source itself), never a folder inside source or one above it; a non-empty folder that is not a model "
+        "(no ner/ or config.json) is refused",
+    )
     args = parser.parse_args(argv)
     try:
         out = convert_directory(args.source, args.target, to_int8=args.action == "compress")
