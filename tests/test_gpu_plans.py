@@ -205,3 +205,21 @@ def test_jobs_the_runner_would_refuse_are_found_when_the_plan_is_expanded(tmp_pa
         err = capsys.readouterr().err
         assert err.startswith(f"error: {plan}: the jobs it makes: ") and message in err and err.count("\n") == 1, err
     assert not out.exists()
+
+
+def test_a_plan_whose_folds_hold_test_documents_is_warned_of_when_it_is_made(tmp_path, monkeypatch, caplog):
+    """The k-fold warning that the folds hold the test split came only in each fold job's log, on a lent GPU."""
+    import shutil
+
+    (tmp_path / "data").mkdir()
+    for name in ("corpus.jsonl", "splits.json"):
+        shutil.copy(REPO / "data" / name, tmp_path / "data" / name)
+    monkeypatch.chdir(tmp_path)  # jobs read the default data/splits.json where they run
+    head = "k: 2\ndata: data/corpus.jsonl\nwork_dir: w\nvariants: {a: {ner_config: c.yaml}}\n"
+    for docs, warned in [("train,dev", False), ("train,test", True), ("all", True)]:
+        (tmp_path / "plan.yaml").write_text(f"{head}docs: {docs}\n", encoding="utf-8")
+        caplog.clear()
+        assert plan_main(["--plan", "plan.yaml", "--out", "jobs.json"]) == 0
+        assert ("the folds hold 1 document of the test split of data/splits.json" in caplog.text) == warned, docs
+    (tmp_path / "plan.yaml").write_text(f"{head}docs: trian\n", encoding="utf-8")
+    assert plan_main(["--plan", "plan.yaml", "--out", "jobs.json"]) == 2

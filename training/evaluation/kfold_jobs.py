@@ -24,11 +24,12 @@ from typing import Any
 import yaml
 
 from ..data.documents import DataError
-from ..data.files import check_output_file, read_utf8
-from ..fit.config import yaml_error
+from ..data.files import check_output_file, load_documents, read_utf8
+from ..fit.config import ConfigError, yaml_error
 from ..fit.jobs import JobsError, check_jobs
 from ..pipes import quiet_pipe
-from .runs import write_out
+from .kfold import warn_of_test_documents
+from .runs import resolve_splits, select_documents, write_out
 
 EVALUATE = "python -m training.evaluation.evaluate"
 
@@ -137,6 +138,21 @@ def missing_inputs(plan: dict[str, Any], root: Path = Path(".")) -> list[str]:
     return [str(path) for path in plan.get("inputs", []) if not (root / str(path)).exists()]
 
 
+def warn_of_plan_test_documents(path: Path, plan: dict[str, Any]) -> None:
+    """The warning each fold job gives when the plan's `data` + `docs` hold test documents, given once here,
+    where the plan can still be changed, not first in the logs of jobs on a lent GPU. Jobs pass no --splits,
+    so the default splits file is read, as they read it; a `data` not here is missing_inputs' to report."""
+    if not Path(str(plan["data"])).is_file():
+        return
+    args = argparse.Namespace(data=str(plan["data"]), docs=str(plan["docs"]), splits=None)
+    resolve_splits(args)
+    try:
+        documents = select_documents(load_documents(args.data), args.docs, args.splits, args.data)
+    except ConfigError as error:  # a misspelt split in `docs` fails every job: say so now
+        raise DataError(f"{path}: {error} (the plan's docs)") from None
+    warn_of_test_documents(args, documents)
+
+
 @quiet_pipe
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
@@ -157,6 +173,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"{args.plan}: inputs missing here: {', '.join(missing)} (bash training/build_inputs.sh makes them; "
                 "they must travel with the repository)"
             )
+        warn_of_plan_test_documents(args.plan, plan)
     except yaml.YAMLError as error:
         print(f"error: {yaml_error(args.plan, error)}", file=sys.stderr)
         return 2
