@@ -124,6 +124,20 @@ def test_long_text_wraps_at_spaces_outside_entities():
         assert len(shown) <= LINE_WIDTH
 
 
+@pytest.mark.parametrize(
+    ("text", "shown"), [("x" * 300 + "\nHà Nội", ["x" * 300, "Hà Nội"]), ("Hà Nội " + "x" * 200, ["Hà Nội", "x" * 200])]
+)
+def test_a_line_with_no_space_to_wrap_at_is_one_line_with_no_blank_line_after_it(text, shown):
+    """A run longer than LINE_WIDTH with no space (a link, a hash) was one line and then an empty one, drawn as
+    a blank line that the text does not have."""
+    lines = page_lines(render(Extraction(text, (Entity("Hà Nội", "LOC", text.index("H"), text.index("H") + 6, 1.0),))))
+    assert ["".join(_texts(line.split("</div>")[0])) for line in lines] == shown
+
+
+def page_lines(page: str) -> list[str]:
+    return page.split('<div class="line"')[1:]
+
+
 def test_a_long_paragraph_renders_every_mark():
     """Each wrap listed the spaces to the paragraph's end, and each line scanned every entity and relation:
     a 336,000-character paragraph took 72 s (quadratic), and takes about 3 s (a speed, not asserted here)."""

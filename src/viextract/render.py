@@ -110,11 +110,10 @@ def _wrap(text: str, entities: list[Entity]) -> list[_Line]:
     offset = 0
     for line_break in [*_LINE_BREAK.finditer(text), None]:
         start, end = offset, line_break.start() if line_break else len(text)
-        while end - start > LINE_WIDTH:
-            cut = _cut(text, start, end, inside)
+        while end - start > LINE_WIDTH and (cut := _cut(text, start, end, inside)) < end:
             bounds.append((start, cut))
             start = cut + 1  # the space at the cut is between lines
-        bounds.append((start, end))
+        bounds.append((start, end))  # the rest; a run with no space to cut at stays one long line
         offset = line_break.end() if line_break else len(text)
     starts = [e.start for e in entities]  # in text order (_drawable): each line's entities are one slice
     return [_Line(s, e, tuple(entities[bisect_left(starts, s) : bisect_left(starts, e)])) for s, e in bounds]
