@@ -275,6 +275,21 @@ def test_arcs_are_placed_in_columns_not_characters():
     assert left == len("Đại tướng") / 2 and len(title.text) > len("Đại tướng")
 
 
+@pytest.mark.parametrize(
+    ("before", "columns"), [("\t", 8), ("Bộ trưởng\t", 16), ("\u200b\u200eBộ trưởng \u200b", 10), ("\ufeff", 0)]
+)
+def test_a_tab_or_an_invisible_character_before_an_entity_moves_its_arc_as_the_browser_moves_it(before, columns):
+    """A tab was counted as one column and a zero-width space or direction mark as one: in Chromium the arc's end
+    stood 51 px left of the name after a tab (drawn up to the next multiple of 8), and 5 columns right of it after
+    five zero-width spaces."""
+    text = before + "Phan Văn Giang, Bộ trưởng"
+    person = Entity("Phan Văn Giang", "PER", len(before), len(before) + 14, 1.0)
+    title = Entity("Bộ trưởng", "TITLE", person.end + 2, len(text), 1.0)
+    page = render(Extraction(text, (person, title), (Relation(person, title, "has_title", 1.0),)))
+    left = float(re.search(r'class="arc" style="left:([0-9.]+)ch', page).group(1))
+    assert left == columns + 7
+
+
 def test_a_text_with_half_an_emoji_renders_a_page_that_can_be_written_as_utf8():
     """A lone surrogate (a post cut mid-emoji, read from JSON) went into the page as it was: writing the page to a
     file raised UnicodeEncodeError. It shows as the replacement character, and the marks stay where they were."""

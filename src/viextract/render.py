@@ -12,13 +12,14 @@ from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
-from unicodedata import combining
+from unicodedata import category, combining
 
 from .labels import ENTITY_LABELS
 from .normalize import LINE_BREAKS
 from .results import LONE_SURROGATE, Entity, Extraction, Relation
 
 LINE_WIDTH = 96  # characters per rendered line: ~800 px at 14 px, fits a laptop window
+TAB_SIZE = 8  # CSS's default tab-size, which the page keeps
 _COLOURS = ("#a5d8ff", "#ffd8a8", "#b2f2bb", "#d0bfff", "#ffec99", "#fcc2d7", "#c3fae8")
 LABEL_COLOURS: dict[str, str] = dict(zip(ENTITY_LABELS, _COLOURS))
 _OTHER_COLOUR = "#dee2e6"
@@ -151,7 +152,7 @@ def _arcs(text: str, line: _Line, relations: Sequence[Relation]) -> tuple[str, f
     same = [r for r in relations if r.head in here and r.tail in here and r.head != r.tail]
     same.sort(key=lambda r: abs(_centre(r.head) - _centre(r.tail)))
 
-    def column(entity: Entity) -> float:  # the entity's middle; combining marks (NFD input) take no column
+    def column(entity: Entity) -> float:  # the entity's middle, in columns: combining marks (NFD input) take none
         return (_columns(text, line.start, entity.start) + _columns(text, line.start, entity.end)) / 2
 
     placed: list[tuple[float, float, int]] = []
@@ -171,7 +172,16 @@ def _arcs(text: str, line: _Line, relations: Sequence[Relation]) -> tuple[str, f
 
 
 def _columns(text: str, start: int, end: int) -> int:
-    return sum(1 for c in text[start:end] if not combining(c))
+    """Columns from `start` (a line's start) to `end` as the browser draws them in `white-space:pre`: a tab goes
+    on to the next multiple of TAB_SIZE; invisible format characters (zero-width space, direction marks) take none.
+    """
+    column = 0
+    for char in text[start:end]:
+        if char == "\t":
+            column += TAB_SIZE - column % TAB_SIZE
+        elif not combining(char) and category(char) != "Cf":
+            column += 1
+    return column
 
 
 def _centre(entity: Entity) -> float:
