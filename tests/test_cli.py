@@ -56,6 +56,16 @@ def test_unreadable_file_names_the_file(tiny_ner_dir, tmp_path, capsys):
     assert "latin1.txt: not UTF-8" in capsys.readouterr().err
 
 
+def test_a_file_name_holding_a_line_break_or_an_escape_is_one_plain_header_line(tmp_path, tiny_ner_dir, capsys):
+    """The table's `== name` header printed the file's name as it was: a name holding a line break split it in
+    two, and one holding ESC sent a terminal escape (the triples and csv formats already wrote it as one line)."""
+    path = tmp_path / "tin\x1b[2J\nmới.txt"
+    path.write_text("Bộ trưởng Phan Văn Giang thăm Lào.", encoding="utf-8")
+    assert main(["extract", str(path), "--model", str(tiny_ner_dir), "--format", "table"]) == 0
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and out.splitlines()[0] == f"== {tmp_path}/tin [2J mới.txt"
+
+
 def test_table_rows_stay_one_line_each_whatever_the_entity_text_holds():
     """A name wrapped across lines printed as two rows, the second unaligned; a control character in an entity
     (`\\x1b`, which starts a terminal escape) reached the terminal."""

@@ -42,7 +42,7 @@ TRAINING_COMMANDS = {
 
 def format_table(name: str, result: Extraction) -> str:
     """A readable aligned view: one row per entity, then one per relation."""
-    lines = [f"== {name}"]
+    lines = [f"== {_one_line(name)}"]  # a file's name may hold a line break or an ESC as well
     rows = [(f"{e.start}-{e.end}", e.label, _one_line(e.text), f"{e.score:.2f}") for e in result.entities]
     if rows:
         widths = [max(len(r[i]) for r in rows) for i in range(3)]
