@@ -56,6 +56,21 @@ def test_unreadable_file_names_the_file(tiny_ner_dir, tmp_path, capsys):
     assert "latin1.txt: not UTF-8" in capsys.readouterr().err
 
 
+def test_table_columns_stay_aligned_for_nfd_and_wide_characters():
+    """Cells were padded by len(): a name in NFD (each tone mark a character of its own) or holding a wide
+    character pushed the score column out of line in a terminal."""
+    import unicodedata
+
+    from viextract import Entity, Extraction
+    from viextract.cli import format_table
+
+    text = unicodedata.normalize("NFD", "Ông Hoàng Văn Đức") + " và 东京 ở Huế"
+    ents = [(4, text.index(" và")), (text.index("东"), text.index("东") + 2), (text.index("Huế"), len(text))]
+    table = format_table("a.txt", Extraction(text, tuple(Entity(text[s:e], "PER", s, e, 0.9) for s, e in ents)))
+    rows = [unicodedata.normalize("NFC", row).replace("东京", "WWWW") for row in table.splitlines()[1:]]
+    assert len(rows) == 3 and len({row.index("0.90") for row in rows}) == 1  # NFC, wide as 2: index is column
+
+
 def test_a_file_name_holding_a_line_break_or_an_escape_is_one_plain_header_line(tmp_path, tiny_ner_dir, capsys):
     """The table's `== name` header printed the file's name as it was: a name holding a line break split it in
     two, and one holding ESC sent a terminal escape (the triples and csv formats already wrote it as one line)."""

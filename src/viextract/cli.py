@@ -45,13 +45,22 @@ def format_table(name: str, result: Extraction) -> str:
     lines = [f"== {_one_line(name)}"]  # a file's name may hold a line break or an ESC as well
     rows = [(f"{e.start}-{e.end}", e.label, _one_line(e.text), f"{e.score:.2f}") for e in result.entities]
     if rows:
-        widths = [max(len(r[i]) for r in rows) for i in range(3)]
-        lines += [f"{r[0]:<{widths[0]}}  {r[1]:<{widths[1]}}  {r[2]:<{widths[2]}}  {r[3]}" for r in rows]
+        widths = [max(_columns(r[i]) for r in rows) for i in range(3)]
+        lines += ["  ".join([*(_pad(cell, width) for cell, width in zip(r, widths)), r[3]]) for r in rows]
     else:
         lines.append("(no entities)")
     for r in result.relations:
         lines.append(f"  {_one_line(r.head.text)} --{r.label}--> {_one_line(r.tail.text)}  {r.score:.2f}")
     return "\n".join(lines)
+
+
+def _columns(cell: str) -> int:
+    """Terminal columns: a combining mark (NFD input: `Hoà` as `Hoa` + grave) takes none, a wide character two."""
+    return sum(0 if unicodedata.combining(c) else 2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in cell)
+
+
+def _pad(cell: str, width: int) -> str:
+    return cell + " " * (width - _columns(cell))
 
 
 def _one_line(text: str) -> str:
