@@ -65,6 +65,17 @@ def test_an_ambiguous_short_name_is_not_merged():
     assert merge_nodes([a, b, short])[2] is short
 
 
+@pytest.mark.parametrize("blank", ["-", "\u200b", "–"])
+def test_a_person_mention_with_no_letters_is_not_merged_into_the_one_person_before_it(blank):
+    """Its name normalised to no words, and the empty first name `full[:0]` matched every earlier full name:
+    a stray `-` tagged PER became Bùi Thanh Sơn."""
+    text = f"Bộ trưởng Bùi Thanh Sơn nói {blank} rồi"
+    son = Entity("Bùi Thanh Sơn", "PER", 10, 23, 0.9)
+    stray = Entity(blank, "PER", 28, 28 + len(blank), 0.9)
+    assert text[stray.start : stray.end] == blank
+    assert merge_nodes([son, stray]) == {0: son, 1: stray}
+
+
 def test_triples_carry_nodes_offsets_and_dates():
     triples = built().to_triples()
     assert all(isinstance(t, Triple) for t in triples)

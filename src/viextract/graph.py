@@ -71,6 +71,8 @@ def merge_nodes(entities: tuple[Entity, ...] | list[Entity]) -> dict[int, Entity
 def _earlier_person(name: str, people: list[Entity]) -> Entity | None:
     """The one earlier full name that `name` addresses by its last syllables or its first name."""
     words = name.split()
+    if not words:  # a mention with no letters left (`-`, a zero-width space) addresses no one: [][:0] fits all
+        return None
     fits = []
     for person in people:
         full = normalize_name(person.text).split()
