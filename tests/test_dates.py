@@ -213,3 +213,23 @@ def test_dots_that_are_no_date_stay_none(text):
     """A decimal (`3.5`) or a version number is no date: dots are read only as day.month.year, or as a day.month
     before such a date in one range."""
     assert normalize_date(text, "2026-06-15") is None
+
+
+@pytest.mark.parametrize(
+    ("text", "document_date", "value"),
+    [
+        ("thứ Hai, 17/3/2025", None, "2025-03-17"),
+        ("sáng thứ 2 17/3/2025", None, "2025-03-17"),
+        ("Chủ nhật, 16/3", "2025-06-15", "2025-03-16"),
+        ("thứ Hai, 5/1", "2026-01-02", "2026-01-05"),
+        ("thứ Bảy, 15-17/3/2025", None, "2025-03-15/2025-03-17"),  # the weekday is the first day's
+        # A weekday the date contradicts: here 5/1/2025 is a Sunday, so the document's year is not the date's.
+        ("thứ Hai, 5/1", "2025-12-31", None),
+        ("thứ hai 15/3/2025", None, None),
+        ("thứ Tư, 17-19/3/2025", None, None),
+        ("thứ Hai, tháng 3/2025", None, None),  # a weekday names a day, not a month
+    ],
+)
+def test_a_written_weekday_must_be_the_dates(text, document_date, value):
+    """`thứ Hai, 5/1` in a paper of 31/12/2025 was 2025-01-05, a Sunday: the weekday showed the year wrong."""
+    assert normalize_date(text, document_date) == value

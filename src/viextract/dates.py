@@ -11,7 +11,8 @@ first to the last; a day or month written without a year takes the nearest year 
 same mention (`ngày 10/9/2024 đến 13/9`, across New Year where the months turn back: `30/12 đến
 2/1/2027`), else the year of the document's date (no "nearest date" guessing), and is None without
 one; the parts of a range or list must be in order; an impossible date (`31/2`) is None, never an
-exception; a vague expression (`đầu năm`, `những ngày qua`) is None.
+exception; a weekday written before the date (`thứ Hai, 5/1`) must be the date's, else None; a vague
+expression (`đầu năm`, `những ngày qua`) is None.
 """
 
 from __future__ import annotations
@@ -34,6 +35,12 @@ _PREFIX = re.compile(
 _DOTTED_DATE = re.compile(r"(?<![\d.])\d{1,2}\.\d{1,2}\.\d{4}(?![\d.])")
 _DOTTED_DAY = re.compile(r"(?<![\d.])(\d{1,2})\.(\d{1,2})(?:\.(\d{4}))?(?![\d.])")
 _ROMAN = {"i": 1, "ii": 2, "iii": 3, "iv": 4}
+# `thứ Hai` (`thứ 2`) is Monday, datetime's weekday 0, through `chủ nhật`, 6.
+_WEEKDAY = re.compile(r"\b(thứ (?:hai|ba|tư|năm|sáu|bảy|[2-7])|chủ nhật)\b")
+_WEEKDAYS = {f"thứ {word}": i for i, word in enumerate(["hai", "ba", "tư", "năm", "sáu", "bảy"])} | {
+    f"thứ {digit}": digit - 2 for digit in range(2, 8)
+}
+_WEEKDAYS["chủ nhật"] = 6
 # Hyphens and dashes a word processor or a font puts for `-` (non-breaking, figure dash, minus sign).
 _DASHES = str.maketrans(dict.fromkeys("\u2010\u2011\u2012\u2013\u2014\u2212", "-"))
 
@@ -87,12 +94,22 @@ def normalize_date(text: str, document_date: dt.date | str | None = None) -> str
     year = reference_year(document_date)
     # Read as the models read it: a no-break space, tab or control is a space, a soft hyphen nothing (normalize.py)
     s = normalize_text(text).text.casefold().translate(_DASHES)
-    s = _as_slashes(_PREFIX.sub("", " ".join(s.split()).strip(" .,;:()")))
+    s = " ".join(s.split()).strip(" .,;:()")
+    prefix = _PREFIX.match(s)
+    weekday = _WEEKDAY.search(prefix.group()) if prefix else None
+    s = _as_slashes(s[prefix.end() :] if prefix else s)
     for read in (_iso, _years, _quarter, _first_months, _months, _days):
         value = read(s, year)
         if value is not None:
-            return value
+            return value if weekday is None or _on_weekday(value, _WEEKDAYS[weekday.group(1)]) else None
     return None
+
+
+def _on_weekday(value: str, weekday: int) -> bool:
+    """Whether `value` starts on `weekday`: a written weekday that the date contradicts (`thứ Hai, 5/1` read in
+    a year where 5/1 is a Sunday) means the year or the date is wrong, and a wrong value is worse than None."""
+    first = value.split("/")[0]
+    return len(first) == 10 and dt.date.fromisoformat(first).weekday() == weekday
 
 
 def _as_slashes(s: str) -> str:
