@@ -233,3 +233,21 @@ def test_dots_that_are_no_date_stay_none(text):
 def test_a_written_weekday_must_be_the_dates(text, document_date, value):
     """`thứ Hai, 5/1` in a paper of 31/12/2025 was 2025-01-05, a Sunday: the weekday showed the year wrong."""
     assert normalize_date(text, document_date) == value
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("Giỗ Tổ ngày 10/3 âm lịch.", None),
+        ("Giỗ Tổ ngày 10/3 (Âm lịch).", None),
+        ("Giỗ Tổ ngày 10/3 ÂL.", None),
+        ("Giỗ Tổ ngày 10/3, a\u0302m lịch.", None),  # decomposed â, as some editors save it
+        ("Giỗ Tổ ngày 10/3 (tức 18/4 dương lịch).", "2026-03-10"),
+        ("Giỗ Tổ ngày 10/3 âlbum.", "2026-03-10"),  # only the mark as a word
+    ],
+)
+def test_a_date_the_text_calls_lunar_gets_no_solar_value(text, value):
+    """A DATE span that stops before `âm lịch` (`ngày 10/3`) was read as 10 March, a solar date it is not."""
+    start = text.index("ngày")
+    span = Entity("ngày 10/3", "DATE", start, start + 9, 0.9)
+    assert with_date_values(Extraction(text, (span,)), "2026-06-15").entities[0].value == value

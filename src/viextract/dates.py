@@ -22,7 +22,7 @@ import re
 from dataclasses import replace
 
 from .normalize import normalize_text
-from .results import Extraction
+from .results import Entity, Extraction
 
 # A byte-order mark (files saved by Notepad keep it as a character) is not text before the header.
 # Matched with .match(text, start): anchored at `start` (the start of a text, or of a line for pieces.py).
@@ -41,6 +41,8 @@ _WEEKDAYS = {f"thứ {word}": i for i, word in enumerate(["hai", "ba", "tư", "n
     f"thứ {digit}": digit - 2 for digit in range(2, 8)
 }
 _WEEKDAYS["chủ nhật"] = 6
+# A lunar calendar mark just after a DATE span (`ngày 10/3 âm lịch`, `10/3 (ÂL)`): the span's digits are no solar date.
+_LUNAR_AFTER = re.compile(r"[\s,(\[-]*(?:âm lịch|lịch âm|âl)(?!\w)")
 # Hyphens and dashes a word processor or a font puts for `-` (non-breaking, figure dash, minus sign).
 _DASHES = str.maketrans(dict.fromkeys("\u2010\u2011\u2012\u2013\u2014\u2212", "-"))
 
@@ -126,14 +128,19 @@ def with_date_values(extraction: Extraction, document_date: dt.date | str | None
     if document_date is None:
         document_date = header_date(extraction.text)
     reference_year(document_date)  # a bad argument fails even where there is no DATE
-    moved = {
-        id(e): replace(e, value=normalize_date(e.text, document_date) if e.label == "DATE" else None)
-        for e in extraction.entities
-    }
+    moved = {id(e): replace(e, value=_value(extraction.text, e, document_date)) for e in extraction.entities}
     relations = tuple(
         replace(r, head=moved.get(id(r.head), r.head), tail=moved.get(id(r.tail), r.tail)) for r in extraction.relations
     )
     return Extraction(extraction.text, tuple(moved[id(e)] for e in extraction.entities), relations)
+
+
+def _value(text: str, entity: Entity, document_date: dt.date | str | None) -> str | None:
+    """A DATE entity's value, read from its span; None where the text goes on to say the date is lunar."""
+    after = normalize_text(text[entity.end : entity.end + 40]).text.casefold()
+    if entity.label != "DATE" or _LUNAR_AFTER.match(after):
+        return None
+    return normalize_date(entity.text, document_date)
 
 
 def _iso(s: str, year: int | None) -> str | None:
