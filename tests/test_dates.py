@@ -251,3 +251,23 @@ def test_a_date_the_text_calls_lunar_gets_no_solar_value(text, value):
     start = text.index("ngày")
     span = Entity("ngày 10/3", "DATE", start, start + 9, 0.9)
     assert with_date_values(Extraction(text, (span,)), "2026-06-15").entities[0].value == value
+
+
+@pytest.mark.parametrize(
+    ("text", "span", "value"),
+    [
+        ("Họp vào thứ Hai, 5/1.", "5/1", None),  # 2025-01-05 is a Sunday
+        ("Họp ngày 5/1 (thứ Hai).", "ngày 5/1", None),
+        ("Họp Chủ nhật 4/1.", "4/1", None),
+        ("Họp vào thứ Hai, 6/1.", "6/1", "2025-01-06"),
+        # Ordinals, not weekdays: `the second time`, `the 7th session`, `secondly`.
+        ("Lần thứ hai, ngày 5/1.", "ngày 5/1", "2025-01-05"),
+        ("Kỳ họp thứ 7, ngày 5/1.", "ngày 5/1", "2025-01-05"),
+        ("Họp ngày 5/1. Thứ hai, bàn về", "ngày 5/1", "2025-01-05"),
+    ],
+)
+def test_a_weekday_beside_the_span_must_be_the_dates(text, span, value):
+    """`thứ Hai, 5/1` with the span on `5/1` alone, in a paper of 31/12/2025, was 2025-01-05, a Sunday."""
+    start = text.index(span)
+    found = Entity(span, "DATE", start, start + len(span), 0.9)
+    assert with_date_values(Extraction(text, (found,)), "2025-12-31").entities[0].value == value

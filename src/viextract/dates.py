@@ -41,6 +41,11 @@ _WEEKDAYS = {f"thứ {word}": i for i, word in enumerate(["hai", "ba", "tư", "n
     f"thứ {digit}": digit - 2 for digit in range(2, 8)
 }
 _WEEKDAYS["chủ nhật"] = 6
+# A weekday just outside a DATE span (`thứ Hai, 5/1`, `5/1 (thứ Hai)`) that the span left out. Capitalised only:
+# `thứ hai`, `thứ 7` are as often ordinals (`lần thứ hai`, `kỳ họp thứ 7, ngày 20/5`) that say nothing of the day.
+_NAMED_WEEKDAY = r"\b((?:[Tt]hứ (?:Hai|Ba|Tư|Năm|Sáu|Bảy))|[Cc]hủ [Nn]hật)\b"
+_WEEKDAY_BEFORE = re.compile(rf"{_NAMED_WEEKDAY}[\s,(]*$")
+_WEEKDAY_AFTER = re.compile(rf"[\s,(]*{_NAMED_WEEKDAY}")
 # A lunar calendar mark just after a DATE span (`ngày 10/3 âm lịch`, `10/3 (ÂL)`): the span's digits are no solar date.
 _LUNAR_AFTER = re.compile(r"[\s,(\[-]*(?:âm lịch|lịch âm|âl)(?!\w)")
 # Hyphens and dashes a word processor or a font puts for `-` (non-breaking, figure dash, minus sign).
@@ -124,7 +129,9 @@ def _as_slashes(s: str) -> str:
 
 
 def with_date_values(extraction: Extraction, document_date: dt.date | str | None = None) -> Extraction:
-    """`extraction` with each DATE entity's `value` set; without `document_date`, the text's header is used."""
+    """`extraction` with each DATE entity's `value` set; without `document_date`, the text's header is used.
+    The words just around a span count too: `âm lịch` after it, or a named weekday beside it that the date
+    does not fall on, make the value None."""
     if document_date is None:
         document_date = header_date(extraction.text)
     reference_year(document_date)  # a bad argument fails even where there is no DATE
@@ -136,11 +143,19 @@ def with_date_values(extraction: Extraction, document_date: dt.date | str | None
 
 
 def _value(text: str, entity: Entity, document_date: dt.date | str | None) -> str | None:
-    """A DATE entity's value, read from its span; None where the text goes on to say the date is lunar."""
-    after = normalize_text(text[entity.end : entity.end + 40]).text.casefold()
-    if entity.label != "DATE" or _LUNAR_AFTER.match(after):
+    """A DATE entity's value, read from its span; None where the text around it says the date is lunar, or
+    names a weekday the value does not fall on."""
+    if entity.label != "DATE":
         return None
-    return normalize_date(entity.text, document_date)
+    before = normalize_text(text[max(0, entity.start - 40) : entity.start]).text
+    after = normalize_text(text[entity.end : entity.end + 40]).text
+    value = normalize_date(entity.text, document_date)
+    if value is None or _LUNAR_AFTER.match(after.casefold()):
+        return None
+    for weekday in (_WEEKDAY_BEFORE.search(before), _WEEKDAY_AFTER.match(after)):
+        if weekday and not _on_weekday(value, _WEEKDAYS[weekday.group(1).casefold()]):
+            return None
+    return value
 
 
 def _iso(s: str, year: int | None) -> str | None:
