@@ -271,3 +271,22 @@ def test_a_weekday_beside_the_span_must_be_the_dates(text, span, value):
     start = text.index(span)
     found = Entity(span, "DATE", start, start + len(span), 0.9)
     assert with_date_values(Extraction(text, (found,)), "2025-12-31").entities[0].value == value
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("9h30 ngày 15/3/2025", "2025-03-15"),
+        ("20 giờ 30 phút ngày 15/3", "2026-03-15"),
+        ("09:17 | 20/01/2026", "2026-01-20"),  # a news site's byline, as spans in the data read it
+        ("| 20/01/2026", "2026-01-20"),
+        ("20h 15/3 đến 17/3", "2026-03-15/2026-03-17"),
+        # A time before no day is no date: not `2025`, and `10:15/3` is no time.
+        ("10h 2025", None),
+        ("9h30", None),
+        ("10:15/3/2025", None),
+    ],
+)
+def test_a_time_of_day_before_the_date_is_left_out(text, value):
+    """SCHEMA leaves the time of day out of a DATE, but a span that kept it (`9h30 ngày 15/3/2025`) was None."""
+    assert normalize_date(text, "2026-06-15") == value

@@ -4,7 +4,8 @@ Forms read (SCHEMA.md's and the corpus's): `15/3`, `ngày 16/3/2016`, `15 tháng
 `25-27/12`, `ngày 3/4 đến 6/4/2026`, `30/9 và 1/10`, `ngày 19 và 20-12`, `tháng 9/2026`,
 `tháng 9/2026 đến tháng 6/2028`, `quý 4 năm 2026`, `quý IV/2027`, `6 tháng đầu năm 2026`,
 `năm 2025`, `2024-2025`, `giai đoạn 2026-2030`, `nhiệm kỳ 2021 - 2026`; slashes may have spaces around
-them (`15 / 3 / 2026`), and dots stand for them in a mention holding a day.month.year (`15.3.2026`).
+them (`15 / 3 / 2026`), and dots stand for them in a mention holding a day.month.year (`15.3.2026`). A time
+of day before a day (`9h30 ngày 15/3`, `09:17 | 20/01/2026`) is left out, as SCHEMA leaves it out of the span.
 
 Choices: a written-out list of separate days (`ngày 19 và 20-12`) becomes the interval from the
 first to the last; a day or month written without a year takes the nearest year written in the
@@ -27,9 +28,11 @@ from .results import Entity, Extraction
 # A byte-order mark (files saved by Notepad keep it as a character) is not text before the header.
 # Matched with .match(text, start): anchored at `start` (the start of a text, or of a line for pieces.py).
 _HEADER = re.compile(r"[\ufeff\s]*date\s+(\d{4}(?:-\d{2}){0,2})(?=\s)")
+# A time of day before the date (`9h30 ngày 15/3`, a byline's `09:17 | 20/01/2026`) says nothing of the day.
 _PREFIX = re.compile(
     r"^(?:(?:rạng sáng|sáng sớm|chiều tối|sáng|trưa|chiều|tối|đêm|hôm|vào|từ|trong|"
-    r"thứ (?:hai|ba|tư|năm|sáu|bảy|[2-7])|chủ nhật)[\s,]+)+"
+    r"thứ (?:hai|ba|tư|năm|sáu|bảy|[2-7])|chủ nhật|"
+    r"\d{1,2} ?(?:h|giờ|:) ?(?:\d{2}(?: ?phút)?)?(?=[\s,|]+(?:ngày|thứ|chủ nhật|\d{1,2}[/.]\d)))[\s,|]+)+"
 )
 # Not inside a longer run of dotted numbers (a version, an IP address).
 _DOTTED_DATE = re.compile(r"(?<![\d.])\d{1,2}\.\d{1,2}\.\d{4}(?![\d.])")
@@ -101,7 +104,7 @@ def normalize_date(text: str, document_date: dt.date | str | None = None) -> str
     year = reference_year(document_date)
     # Read as the models read it: a no-break space, tab or control is a space, a soft hyphen nothing (normalize.py)
     s = normalize_text(text).text.casefold().translate(_DASHES)
-    s = " ".join(s.split()).strip(" .,;:()")
+    s = " ".join(s.split()).strip(" .,;:()|")
     prefix = _PREFIX.match(s)
     weekday = _WEEKDAY.search(prefix.group()) if prefix else None
     s = _as_slashes(s[prefix.end() :] if prefix else s)
