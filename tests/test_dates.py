@@ -241,6 +241,8 @@ def test_a_written_weekday_must_be_the_dates(text, document_date, value):
         ("Giỗ Tổ ngày 10/3 âm lịch.", None),
         ("Giỗ Tổ ngày 10/3 (Âm lịch).", None),
         ("Giỗ Tổ ngày 10/3 ÂL.", None),
+        ("Giỗ Tổ ngày 10/3 năm Ất Tỵ.", None),  # a year of the sexagenary cycle is a lunar year
+        ("Giỗ Tổ ngày 10/3 năm Quý Mão.", None),
         ("Giỗ Tổ ngày 10/3, a\u0302m lịch.", None),  # decomposed â, as some editors save it
         ("Giỗ Tổ ngày 10/3 (tức 18/4 dương lịch).", "2026-03-10"),
         ("Giỗ Tổ ngày 10/3 âlbum.", "2026-03-10"),  # only the mark as a word

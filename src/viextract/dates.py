@@ -49,8 +49,12 @@ _WEEKDAYS["chủ nhật"] = 6
 _NAMED_WEEKDAY = r"\b((?:[Tt]hứ (?:Hai|Ba|Tư|Năm|Sáu|Bảy))|[Cc]hủ [Nn]hật)\b"
 _WEEKDAY_BEFORE = re.compile(rf"{_NAMED_WEEKDAY}[\s,(]*$")
 _WEEKDAY_AFTER = re.compile(rf"[\s,(]*{_NAMED_WEEKDAY}")
-# A lunar calendar mark just after a DATE span (`ngày 10/3 âm lịch`, `10/3 (ÂL)`): the span's digits are no solar date.
-_LUNAR_AFTER = re.compile(r"[\s,(\[-]*(?:âm lịch|lịch âm|âl)(?!\w)")
+# A lunar calendar mark just after a DATE span (`ngày 10/3 âm lịch`, `10/3 (ÂL)`, `10/3 năm Ất Tỵ`, a year named
+# in the sexagenary cycle, which counts lunar years): the span's digits are no solar date.
+_LUNAR_AFTER = re.compile(
+    r"[\s,(\[-]*(?:âm lịch|lịch âm|âl|năm (?:giáp|ất|bính|đinh|mậu|kỷ|canh|tân|nhâm|quý) "
+    r"(?:tý|sửu|dần|mão|mẹo|thìn|tỵ|tị|ngọ|mùi|thân|dậu|tuất|hợi))(?!\w)"
+)
 # Hyphens and dashes a word processor or a font puts for `-` (non-breaking, figure dash, minus sign).
 _DASHES = str.maketrans(dict.fromkeys("\u2010\u2011\u2012\u2013\u2014\u2212", "-"))
 
