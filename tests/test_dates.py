@@ -91,6 +91,27 @@ def test_years_of_parts_written_without_one(text, document_date, value):
     assert normalize_date(text, document_date) == value
 
 
+@pytest.mark.parametrize(
+    ("text", "document_date", "value"),
+    [
+        # A range that ends where it starts, with a year placed rather than written on one end, probably means
+        # the next year: None, not a guess. A list may repeat a day, and both ends written may be one day.
+        ("tháng 2/2025 đến tháng 2", None, None),
+        ("ngày 31/12/2025 đến 31/12", None, None),
+        ("ngày 31/12 tới 31/12/2025", None, None),
+        ("tháng 2/2025 - tháng 2", None, None),
+        ("tháng 2 đến tháng 2", "2026-06-15", None),
+        ("ngày 5/6 - 5/6/2026", None, None),
+        ("ngày 5-5/6/2026", None, "2026-06-05"),
+        ("ngày 2/9/1945 đến 2/9/1945", None, "1945-09-02"),
+        ("ngày 2/9/1945 và 2/9", None, "1945-09-02"),
+        ("tháng 2/2025 và tháng 2", None, "2025-02"),
+    ],
+)
+def test_a_range_that_ends_where_it_starts(text, document_date, value):
+    assert normalize_date(text, document_date) == value
+
+
 def test_a_range_that_turns_back_is_none_inside_extract_too():
     text = " date 2024-06-15 Nghỉ từ 29/2 đến 10/1."
     span = Entity("29/2 đến 10/1", "DATE", 25, 38, 0.9)

@@ -212,7 +212,7 @@ def _first_months(s: str, year: int | None) -> str | None:
 
 
 def _months(s: str, year: int | None) -> str | None:
-    parts = re.split(r"\s+(?:đến|tới|và)\s+|\s*,\s*|\s+-\s+", s)
+    parts, separators = _split(s, r"\s+(?:đến|tới|và)\s+|\s*,\s*|\s+-\s+")
     read = []
     for i, part in enumerate(parts):
         match = re.fullmatch(r"tháng\s+(\d{1,2})(?:\s*[/-]\s*(\d{4})|\s+năm\s+(\d{4}))?", part)
@@ -226,7 +226,28 @@ def _months(s: str, year: int | None) -> str | None:
     if years is None or not all(1 <= month <= 12 and y >= 1 for (month, _), y in zip(read, years)):
         return None
     points = [f"{y:04d}-{month:02d}" for (month, _), y in zip(read, years)]
-    return _interval(points[0], points[-1]) if points == sorted(points) else None
+    return _ends(points, [written is None for _, written in read], separators)
+
+
+def _split(s: str, separators: str) -> tuple[list[str], list[str]]:
+    """The parts of `s` between matches of `separators`, and those separators, stripped."""
+    pieces = re.split(f"({separators})", s)
+    return pieces[::2], [separator.strip() for separator in pieces[1::2]]
+
+
+def _ends(points: list[str], yearless: list[bool], separators: list[str]) -> str | None:
+    """The interval from the first point to the last, None where the points are out of order. None too where a
+    range (`đến`, `tới`, a dash) ends where it starts and an end has its own month but no year (`yearless`):
+    `tháng 2/2025 đến tháng 2` or `31/12/2025 đến 31/12` probably mean the next year, and a wrong value is worse
+    than None. A day that takes its month from the next part (`15-15/3/2026`) stays in that month, and a list
+    may repeat a point (`ngày 2/9/1945 và 2/9`)."""
+    if points != sorted(points):
+        return None
+    for i, separator in enumerate(separators):
+        same = points[i] == points[i + 1]
+        if same and separator in ("đến", "tới", "-") and (yearless[i] or yearless[i + 1]):
+            return None
+    return _interval(points[0], points[-1])
 
 
 def _place_years(months: list[int], written: list[int | None], document_year: int | None) -> list[int] | None:
@@ -252,7 +273,7 @@ def _days(s: str, year: int | None) -> str | None:
     s = re.sub(r"(\d{1,2}/\d{1,2})\s+năm\s+(\d{4})", r"\1/\2", s).strip()
     # With a slash the hyphen joins days (`25-27/12`); without one it separates day and month (`20-12`).
     slash = "/" in s
-    parts = re.split(r"\s*(?:đến|tới|và|,|-)\s*" if slash else r"\s*(?:đến|tới|và|,)\s*", s)
+    parts, separators = _split(s, r"\s*(?:đến|tới|và|,|-)\s*" if slash else r"\s*(?:đến|tới|và|,)\s*")
     sep = "/" if slash else "-"
     read = []
     for part in parts:
@@ -261,6 +282,7 @@ def _days(s: str, year: int | None) -> str | None:
             return None
         day, month, written = match.groups()
         read.append([int(day), int(month) if month else None, int(written) if written else None])
+    yearless = [month is not None and written is None for _, month, written in read]
     following = None
     for part in reversed(read):  # a missing month is the next part's: `16 đến 19/3`
         part[1] = part[1] if part[1] is not None else following
@@ -272,4 +294,4 @@ def _days(s: str, year: int | None) -> str | None:
     if points is None or None in points:
         return None
     # In order, so that `ngày 5-4 đến 10/5` (days 5 and 4 of May) or a reversed range is None, not a guess.
-    return _interval(points[0], points[-1]) if points == sorted(points) else None
+    return _ends(points, yearless, separators)
