@@ -206,9 +206,19 @@ def check_schema_version(path: Path, config: dict[str, Any]) -> None:
     )
 
 
+def model_task(config: dict[str, Any]) -> str | None:
+    """The task of a model by its config: `re` for a relation model, `ner` for a token classifier, None for another
+    (a base)."""
+    if config.get("model_type") == RELATION_MODEL_TYPE:
+        return "re"
+    architectures = config.get("architectures")
+    tagger = isinstance(architectures, list) and any("TokenClassification" in str(name) for name in architectures)
+    return "ner" if tagger else None
+
+
 def refuse_relation_model(directory: Path, config: dict[str, Any]) -> None:
     """ModelLoadError where a NER model is expected and `config` is a relation model's (`--model outputs/re`)."""
-    if config.get("model_type") == RELATION_MODEL_TYPE:
+    if model_task(config) == "re":
         raise ModelLoadError(
             f"{directory}: a relation model, not a NER model: give the folder that holds ner/ (and re/), or the NER "
             "model's own folder (python -m training.release.assemble --ner NER --re RE --out DIR puts them together)"
@@ -218,9 +228,7 @@ def refuse_relation_model(directory: Path, config: dict[str, Any]) -> None:
 def refuse_ner_model(directory: Path, config: dict[str, Any]) -> None:
     """ModelLoadError where a relation model is expected and `config` is a NER model's (`evaluate re --model
     outputs/ner`): its BIO tags were reported as relation labels that are not in SCHEMA.md."""
-    architectures = config.get("architectures")
-    tagger = isinstance(architectures, list) and any("TokenClassification" in str(name) for name in architectures)
-    if config.get("model_type") != RELATION_MODEL_TYPE and tagger:
+    if model_task(config) == "ner":
         raise ModelLoadError(
             f"{directory}: a NER model, not a relation model: give the folder that holds ner/ and re/, or the "
             "relation model's own folder"

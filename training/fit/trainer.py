@@ -13,7 +13,7 @@ from typing import Any
 
 import torch
 
-from viextract.loading import RELATION_MODEL_TYPE
+from viextract.loading import model_task
 
 from ..data.documents import DataError, Document, field_error
 from ..data.files import file_in_the_way, load_numbered_documents
@@ -571,11 +571,9 @@ def _refuse_other_task_model(config: TrainConfig) -> None:
         return
     if not isinstance(held, dict):
         return
-    relation = held.get("model_type") == RELATION_MODEL_TYPE
-    tagger = any("TokenClassification" in str(name) for name in held.get("architectures") or ())
-    task = "re" if relation else "ner" if tagger else None
+    task = model_task(held)
     if task is not None and task != config.task:
-        kind = "a relation" if relation else "a NER"
+        kind = "a relation" if task == "re" else "a NER"
         raise ConfigError(
             f"output_dir: {config.output_dir} holds {kind} model, which this {config.task} model would replace; "
             "write it to another folder (or delete that one first)"
