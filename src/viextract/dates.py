@@ -28,18 +28,18 @@ from .results import Entity, Extraction
 # A byte-order mark (files saved by Notepad keep it as a character) is not text before the header.
 # Matched with .match(text, start): anchored at `start` (the start of a text, or of a line for pieces.py).
 _HEADER = re.compile(r"[\ufeff\s]*date\s+(\d{4}(?:-\d{2}){0,2})(?=\s)")
+# `thứ Hai` (`thứ 2`) is Monday, datetime's weekday 0, through `chủ nhật`, 6 (casefolded).
+_WEEKDAY_WORDS = r"thứ (?:hai|ba|tư|năm|sáu|bảy|[2-7])|chủ nhật"
 # A time of day before the date (`9h30 ngày 15/3`, a byline's `09:17 | 20/01/2026`) says nothing of the day.
 _PREFIX = re.compile(
-    r"^(?:(?:rạng sáng|sáng sớm|chiều tối|sáng|trưa|chiều|tối|đêm|hôm|vào|từ|trong|"
-    r"thứ (?:hai|ba|tư|năm|sáu|bảy|[2-7])|chủ nhật|"
+    rf"^(?:(?:rạng sáng|sáng sớm|chiều tối|sáng|trưa|chiều|tối|đêm|hôm|vào|từ|trong|{_WEEKDAY_WORDS}|"
     r"\d{1,2} ?(?:h|giờ|:) ?(?:\d{2}(?: ?phút)?)?(?=[\s,|]+(?:ngày|thứ|chủ nhật|\d{1,2}[/.]\d)))[\s,|]+)+"
 )
 # Not inside a longer run of dotted numbers (a version, an IP address).
 _DOTTED_DATE = re.compile(r"(?<![\d.])\d{1,2}\.\d{1,2}\.\d{4}(?![\d.])")
 _DOTTED_DAY = re.compile(r"(?<![\d.])(\d{1,2})\.(\d{1,2})(?:\.(\d{4}))?(?![\d.])")
 _ROMAN = {"i": 1, "ii": 2, "iii": 3, "iv": 4}
-# `thứ Hai` (`thứ 2`) is Monday, datetime's weekday 0, through `chủ nhật`, 6.
-_WEEKDAY = re.compile(r"\b(thứ (?:hai|ba|tư|năm|sáu|bảy|[2-7])|chủ nhật)\b")
+_WEEKDAY = re.compile(rf"\b({_WEEKDAY_WORDS})\b")
 _WEEKDAYS = {f"thứ {word}": i for i, word in enumerate(["hai", "ba", "tư", "năm", "sáu", "bảy"])} | {
     f"thứ {digit}": digit - 2 for digit in range(2, 8)
 }
@@ -152,12 +152,12 @@ def with_date_values(extraction: Extraction, document_date: dt.date | str | None
 def _value(text: str, entity: Entity, document_date: dt.date | str | None) -> str | None:
     """A DATE entity's value, read from its span; None where the text around it says the date is lunar, or
     names a weekday the value does not fall on."""
-    if entity.label != "DATE":
+    value = normalize_date(entity.text, document_date) if entity.label == "DATE" else None
+    if value is None:
         return None
     before = normalize_text(text[max(0, entity.start - 40) : entity.start]).text
     after = normalize_text(text[entity.end : entity.end + 40]).text
-    value = normalize_date(entity.text, document_date)
-    if value is None or _LUNAR_AFTER.match(after.casefold()):
+    if _LUNAR_AFTER.match(after.casefold()):
         return None
     for weekday in (_WEEKDAY_BEFORE.search(before), _WEEKDAY_AFTER.match(after)):
         if weekday and not _on_weekday(value, _WEEKDAYS[weekday.group(1).casefold()]):
