@@ -530,6 +530,18 @@ def test_a_missing_train_extra_file_names_the_splits_file_its_line_and_where_it_
     )
 
 
+def test_a_splits_file_named_from_inside_its_folder_finds_the_train_extra_files(tmp_path, monkeypatch, capsys):
+    # `cd data && ... stats --splits splits.json`: Path(".").parent is "." itself, so data/extra.jsonl was looked
+    # for under data/ (data/data/extra.jsonl) and the splits file refused as listing a missing file.
+    splits = make_split_dir(tmp_path)
+    monkeypatch.chdir(splits.parent)
+    assert [d.id for d in load_split("train", "splits.json")] == ["a", "extra1"]
+    assert [d.id for d in load_split("train", "splits.json", data_dir=".")] == ["a", "extra1"]
+    assert main(["stats", "--splits", "./splits.json"]) == 0
+    rows = {line.split("|")[1].strip(): line.split("|")[2:-1] for line in capsys.readouterr().out.splitlines()}
+    assert [cell.strip() for cell in rows["documents"]] == ["2", "1", "1", "1", "4"]
+
+
 def test_load_split_rejects_leaks_and_unknown_ids(tmp_path):
     splits = make_split_dir(tmp_path)
     data = json.loads(splits.read_text())

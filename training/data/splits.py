@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 from .documents import CORPUS_FILE, DEFAULT_SPLITS_FILE, SPLIT_NAMES, DataError, Document, field_error
@@ -89,7 +90,17 @@ def load_train_extra(
 
 def extra_path(extra: str, data_dir: Path) -> Path:
     """Where a `train_extra` entry lies: relative paths are from the parent of `data_dir` (the repository root)."""
-    return Path(extra) if Path(extra).is_absolute() else data_dir.parent / extra
+    return Path(extra) if Path(extra).is_absolute() else extra_root(data_dir) / extra
+
+
+def extra_root(data_dir: str | Path) -> Path:
+    """The folder above `data_dir`, from which relative `train_extra` paths are read. `Path(".").parent` is `.`
+    itself, so `--splits splits.json` run inside data/ looked for `data/extra_written.jsonl` under data/ and
+    refused the splits file; such a name is made absolute (without following links) first."""
+    data_dir = Path(data_dir)
+    if data_dir.name in ("", ".."):  # `.`, `..`, `data/..`: the name does not say which folder it is
+        data_dir = Path(os.path.abspath(data_dir))
+    return data_dir.parent
 
 
 def _extra_documents(extra_files: list[str], data_dir: Path, known: set[str], splits_path: Path) -> list[Document]:
@@ -98,7 +109,7 @@ def _extra_documents(extra_files: list[str], data_dir: Path, known: set[str], sp
         path = extra_path(extra, data_dir)
         listed = f"{splits_path}:{_line_of(splits_path, 'train_extra', extra)}: train_extra: {path}"
         if not path.exists():  # said only '<path>: no such data file', not which file listed it, nor from where
-            raise DataError(f"{listed}: no such data file (a relative path is read from {data_dir.parent})")
+            raise DataError(f"{listed}: no such data file (a relative path is read from {extra_root(data_dir)})")
         numbered = load_numbered_documents(path)
         if not numbered:  # saved empty, it added nothing to training and nothing said so
             raise DataError(f"{listed}: no documents (empty file)")

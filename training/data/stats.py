@@ -14,7 +14,7 @@ from viextract.wording import counted
 
 from .documents import SPLIT_NAMES, Document
 from .files import load_documents
-from .splits import load_split, read_splits
+from .splits import extra_path, load_split, read_splits
 
 
 def counts_line(documents: int, entities: int, relations: int) -> str:
@@ -69,10 +69,10 @@ def split_stats(splits_path: Path, data_dir: Path | None = None) -> dict[str, Co
         total += counts
     if splits.get("train_extra"):
         # Say how much of train is synthetic rather than annotated news.
-        root = (Path(data_dir) if data_dir is not None else splits_path.parent).parent
+        folder = Path(data_dir) if data_dir is not None else splits_path.parent
         extra: Counter = Counter()
         for path in splits["train_extra"]:
-            extra += count_labels(load_documents(Path(path) if Path(path).is_absolute() else root / path))
+            extra += count_labels(load_documents(extra_path(path, folder)))
         columns["(of train: extra)"] = extra
     columns["total"] = total
     return columns

@@ -19,7 +19,7 @@ from typing import Any
 from viextract.card import UNRECORDED_LICENCE
 
 from ..data.documents import CORPUS_FILE
-from ..data.splits import read_splits
+from ..data.splits import extra_path, read_splits
 from ..pretraining.text import UD_LICENCE
 
 PROVENANCE_KEY = "provenance"  # inside config.json's `viextract` settings
@@ -169,7 +169,7 @@ def gold_origins(config: Any) -> tuple[str, list[str]]:
     except (OSError, ValueError):
         extra_files = []  # training read it already; a card made later without it only loses these names
     for extra in extra_files:
-        path = Path(extra) if Path(extra).is_absolute() else data_dir.parent / extra
+        path = extra_path(extra, data_dir)
         if not is_project_file(path):
             others.append(str(path))
     own = data_origin(config) if is_project_file(data_dir / CORPUS_FILE) else ""
