@@ -40,3 +40,15 @@ def test_only_an_editors_line_breaks_end_a_paragraph(tmp_path, capsys):
     article.write_text(f" date 2025-10-11 {line}\nTheo TTXVN\n", encoding="utf-8", newline="")
     assert main([str(article)]) == 0
     assert json.loads(capsys.readouterr().out)["text"] == line
+
+
+def test_two_articles_of_one_name_in_two_folders_are_refused_not_printed_with_one_id(tmp_path, capsys):
+    """`a/x.txt` and `b/x.txt` both became id `x`: two documents no later tool can tell apart."""
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "x.txt").write_text(ARTICLE, encoding="utf-8")
+    assert main([str(tmp_path / "b" / "x.txt"), str(tmp_path / "a" / "x.txt")]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    first, second = tmp_path / "a" / "x.txt", tmp_path / "b" / "x.txt"
+    assert captured.err == f"error: {second}: id: 'x' is also the id of {first} (an id is the file's name)\n"

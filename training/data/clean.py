@@ -40,7 +40,7 @@ def clean_article(raw: str) -> tuple[str | None, str]:
     match = _DATE_HEADER.match(raw)
     if match:
         date = match.group(1)
-        raw = raw[match.end():]
+        raw = raw[match.end() :]
     kept: list[str] = []
     for line in split_lines(raw):  # as inline.py reads it: U+2028 in a line is no paragraph break
         line = line.strip()
@@ -59,13 +59,27 @@ def clean_file(path: Path) -> CleanDocument:
     return CleanDocument(id=path.stem, date=date, text=text)
 
 
+def clean_files(paths: list[Path]) -> list[CleanDocument]:
+    """Each article cleaned; DataError when two have one id: `a/x.txt` and `b/x.txt` were both printed as id `x`,
+    which every later tool refuses (or one annotation is taken for the other's)."""
+    documents: list[CleanDocument] = []
+    first: dict[str, Path] = {}
+    for path in paths:
+        doc = clean_file(path)
+        if doc.id in first:
+            raise DataError(f"{path}: id: {doc.id!r} is also the id of {first[doc.id]} (an id is the file's name)")
+        first[doc.id] = path
+        documents.append(doc)
+    return documents
+
+
 @quiet_pipe
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m training.data.clean", description=__doc__.split("\n\n")[0])
     parser.add_argument("articles", nargs="+", type=Path, help="raw article text files (UTF-8)")
     args = parser.parse_args(argv)
     try:
-        documents = [clean_file(path) for path in sorted(args.articles)]
+        documents = clean_files(sorted(args.articles))
     except DataError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
