@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import unicodedata
 
 from training.data.clean import main
 
@@ -52,3 +53,12 @@ def test_two_articles_of_one_name_in_two_folders_are_refused_not_printed_with_on
     assert captured.out == ""
     first, second = tmp_path / "a" / "x.txt", tmp_path / "b" / "x.txt"
     assert captured.err == f"error: {second}: id: 'x' is also the id of {first} (an id is the file's name)\n"
+
+
+def test_furniture_typed_with_decomposed_accents_is_dropped_and_the_text_kept_as_written(tmp_path, capsys):
+    """An NFD article kept its `(Ảnh: TTXVN)` caption and everything after `Tin liên quan` as text."""
+    article = tmp_path / "a.txt"
+    article.write_text(unicodedata.normalize("NFD", ARTICLE), encoding="utf-8")
+    assert main([str(article)]) == 0
+    text = json.loads(capsys.readouterr().out)["text"]
+    assert text == unicodedata.normalize("NFD", "Chiều 10/10, tại Hà Nội, hai bên hội đàm.")

@@ -10,6 +10,7 @@ import argparse
 import json
 import re
 import sys
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,9 +45,12 @@ def clean_article(raw: str) -> tuple[str | None, str]:
     kept: list[str] = []
     for line in split_lines(raw):  # as inline.py reads it: U+2028 in a line is no paragraph break
         line = line.strip()
-        if line in _LINK_LISTS:
+        # Furniture is told by its words however their accents were typed: decomposed (NFD, as macOS and some
+        # sites write them) `Tin liên quan` and `(Ảnh: ...)` were kept as text. The kept line is not changed.
+        composed = unicodedata.normalize("NFC", line)
+        if composed in _LINK_LISTS:
             break
-        if not line or _CAPTION.search(line) or _BYLINE.match(line):
+        if not line or _CAPTION.search(composed) or _BYLINE.match(composed):
             continue
         kept.append(line)
     return date, "\n\n".join(kept)
