@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import unicodedata
 
+import pytest
+
 from training.data.clean import main
 
 ARTICLE = " date 2025-10-11 Chiều 10/10, tại Hà Nội, hai bên hội đàm.\r\n(Ảnh: TTXVN)\r\nTin liên quan\r\nBài khác\r\n"
@@ -62,3 +64,27 @@ def test_furniture_typed_with_decomposed_accents_is_dropped_and_the_text_kept_as
     assert main([str(article)]) == 0
     text = json.loads(capsys.readouterr().out)["text"]
     assert text == unicodedata.normalize("NFD", "Chiều 10/10, tại Hà Nội, hai bên hội đàm.")
+
+
+@pytest.mark.parametrize(
+    ("raw", "error"),
+    [
+        (
+            " date 2025-13-45 Chiều nay, hai bên hội đàm.\n",
+            ":1: date: expected YYYY-MM-DD, YYYY-MM or null, got '2025-13-45'",
+        ),
+        (
+            " date 2025-10-11 (Ảnh: TTXVN)\nTin liên quan\nBài khác\n",
+            ": text: nothing is left once page furniture is dropped",
+        ),
+        ("", ": text: nothing is left once page furniture is dropped"),
+    ],
+)
+def test_an_article_that_makes_no_valid_document_is_refused_by_name(tmp_path, capsys, raw, error):
+    """A month 13 or an article of furniture only was printed as a document that validate refused later."""
+    article = tmp_path / "a.txt"
+    article.write_text(raw, encoding="utf-8")
+    assert main([str(article)]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.startswith(f"error: {article}{error}")

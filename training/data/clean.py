@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..pipes import quiet_pipe
-from .documents import DataError
+from .documents import DataError, check_date
 from .files import read_utf8, split_lines
 
 # " date 2025-10-11 Chiều tối..." : the crawler glued the date onto the first line.
@@ -60,6 +60,11 @@ def clean_file(path: Path) -> CleanDocument:
     """The article at `path` cleaned; a byte-order mark is not text (editors on Windows add one)."""
     raw = read_utf8(path, "article").removeprefix("\ufeff")
     date, text = clean_article(raw)
+    # Both were printed as they came, and the document refused only later, by validate, under another name.
+    if date is not None:
+        check_date(date, f"{path}:1")  # `date 2025-13-45`: no calendar date
+    if not text:
+        raise DataError(f"{path}: text: nothing is left once page furniture is dropped (an empty article?)")
     return CleanDocument(id=path.stem, date=date, text=text)
 
 

@@ -174,7 +174,7 @@ def _composed(text: str) -> str:
     return unicodedata.normalize("NFC", text)
 
 
-def _check_date(date: str, where: str) -> None:
+def check_date(date: str, where: str) -> None:
     """`date` is the article's `YYYY-MM-DD` or `YYYY-MM` (data/README.md): `11/10/2025` reads ambiguously."""
     try:
         dt.datetime.strptime(date, "%Y-%m-%d" if len(date) == 10 else "%Y-%m")
@@ -195,7 +195,7 @@ def parse_document(obj: Any, where: str) -> Document:
         raise field_error(where, "id", "empty")
     date = _require(obj, "date", (str, type(None)), where)
     if date is not None:
-        _check_date(date, where)
+        check_date(date, where)
     text = _require(obj, "text", (str,), where)
     if not text.strip():  # a blank article or a lost field: counted as a document, trained and scored as nothing
         raise field_error(where, "text", "empty: a document needs text")
