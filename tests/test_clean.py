@@ -88,3 +88,21 @@ def test_an_article_that_makes_no_valid_document_is_refused_by_name(tmp_path, ca
     captured = capsys.readouterr()
     assert captured.out == ""
     assert captured.err.startswith(f"error: {article}{error}")
+
+
+def test_out_replaces_the_file_only_with_a_whole_new_one(tmp_path, capsys):
+    """The README's `> data/passes/cleaned.jsonl` emptied the file before clean ran: an article it refused left
+    nothing. --out keeps the old file until the new one is whole, and refuses to write over an article."""
+    good, bad = tmp_path / "a.txt", tmp_path / "b.txt"
+    good.write_text(ARTICLE, encoding="utf-8")
+    bad.write_bytes("Ông Hùng.\n".encode("latin-1"))
+    out = tmp_path / "cleaned.jsonl"
+    out.write_text("old\n", encoding="utf-8")
+    assert main([str(good), str(bad), "--out", str(out)]) == 2
+    assert main([str(good), "--out", str(good)]) == 2
+    assert out.read_text(encoding="utf-8") == "old\n"
+    assert good.read_bytes() == ARTICLE.encode("utf-8")
+    assert main([str(good), "--out", str(out)]) == 0
+    assert json.loads(out.read_text(encoding="utf-8"))["text"] == "Chiều 10/10, tại Hà Nội, hai bên hội đàm."
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["a.txt", "b.txt", "cleaned.jsonl"]
+    assert capsys.readouterr().out == ""

@@ -1,6 +1,6 @@
 """Strip page furniture from raw corpus articles, as SCHEMA.md asks.
 
-`python -m training.data.clean ../shared/corpus/*.txt > cleaned.jsonl` prints one
+`python -m training.data.clean ../shared/corpus/*.txt --out cleaned.jsonl` writes (without --out, prints) one
 `{"id", "date", "text"}` object per article; annotation starts from that text.
 """
 
@@ -16,7 +16,8 @@ from pathlib import Path
 
 from ..pipes import quiet_pipe
 from .documents import DataError, check_date
-from .files import read_utf8, split_lines
+from .files import check_output_file, read_utf8, split_lines
+from .json_text import writing_file
 
 # " date 2025-10-11 Chiều tối..." : the crawler glued the date onto the first line.
 _DATE_HEADER = re.compile(r"^\s*date (\d{4}-\d{2}(?:-\d{2})?)\s+")
@@ -86,15 +87,28 @@ def clean_files(paths: list[Path]) -> list[CleanDocument]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m training.data.clean", description=__doc__.split("\n\n")[0])
     parser.add_argument("articles", nargs="+", type=Path, help="raw article text files (UTF-8)")
+    parser.add_argument("--out", type=Path, help="JSONL file to write, whole or not at all (default: stdout)")
     args = parser.parse_args(argv)
     try:
-        documents = clean_files(sorted(args.articles))
-    except DataError as error:
+        check_output_file(args.out, args.articles)
+        lines = [_json_line(doc) for doc in clean_files(sorted(args.articles))]
+        if args.out is None:
+            sys.stdout.write("".join(lines))
+            return 0
+        # `> cleaned.jsonl` empties the file before the command runs: an article it refuses, or a full disk,
+        # left the old file empty or cut short. --out replaces it only once the new one is whole.
+        with writing_file(args.out, "cleaned articles") as staging:
+            staging.write_text("".join(lines), encoding="utf-8")
+    except BrokenPipeError:
+        raise  # a reader that stopped (`| head`): quiet_pipe's
+    except (DataError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    for doc in documents:
-        print(json.dumps({"id": doc.id, "date": doc.date, "text": doc.text}, ensure_ascii=False))
     return 0
+
+
+def _json_line(doc: CleanDocument) -> str:
+    return json.dumps({"id": doc.id, "date": doc.date, "text": doc.text}, ensure_ascii=False) + "\n"
 
 
 if __name__ == "__main__":
