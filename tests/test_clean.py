@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import unicodedata
 
 import pytest
 
+import training.pipes
 from training.data.clean import main
 
 ARTICLE = " date 2025-10-11 Chiều 10/10, tại Hà Nội, hai bên hội đàm.\r\n(Ảnh: TTXVN)\r\nTin liên quan\r\nBài khác\r\n"
@@ -106,3 +108,22 @@ def test_out_replaces_the_file_only_with_a_whole_new_one(tmp_path, capsys):
     assert json.loads(out.read_text(encoding="utf-8"))["text"] == "Chiều 10/10, tại Hà Nội, hai bên hội đàm."
     assert sorted(path.name for path in tmp_path.iterdir()) == ["a.txt", "b.txt", "cleaned.jsonl"]
     assert capsys.readouterr().out == ""
+
+
+def test_a_disk_that_fills_midway_through_stdout_is_an_error_not_a_file_cut_short(tmp_path, capfd, monkeypatch):
+    """With PYTHONUNBUFFERED=1, a write the disk took only part of lost the rest in silence: status 0."""
+    article = tmp_path / "a.txt"
+    article.write_text(ARTICLE.replace("hội đàm", "hội đàm " * 3000), encoding="utf-8")
+    calls = []
+
+    def filling_disk(fd: int, data) -> int:
+        calls.append(len(data))
+        if len(calls) > 1:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return 4096
+
+    monkeypatch.setattr(training.pipes.os, "write", filling_disk)
+    assert main([str(article)]) == 2
+    monkeypatch.undo()
+    assert capfd.readouterr().err == "error: stdout: cannot write (No space left on device)\n"
+    assert len(calls) == 2

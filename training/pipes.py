@@ -33,3 +33,28 @@ def quiet_pipe(main: Callable[..., int]) -> Callable[..., int]:
         return status
 
     return run
+
+
+def write_stdout(text: str) -> None:
+    """`text` on stdout, all of it or an OSError. With PYTHONUNBUFFERED=1 (as containers often set) sys.stdout.write
+    hands its text to one system call and takes a partial write (a disk filling up under `> out.jsonl`) as done:
+    the rest was dropped without an error, a file cut short and status 0."""
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):  # a StringIO, pytest's capture: no file below it
+        fd = None
+    # A terminal takes no file's bytes, nor does Windows' text-mode stdout (`\r\n`): the stream's own write.
+    if fd is None or os.name != "posix" or sys.stdout.isatty():
+        sys.stdout.write(text)
+        return
+    sys.stdout.flush()
+    data = memoryview(text.encode(sys.stdout.encoding or "utf-8", sys.stdout.errors or "strict"))
+    try:
+        while data:
+            data = data[os.write(fd, data) :]  # the next call after a short write raises the disk's error
+    except BrokenPipeError:
+        raise  # a reader that stopped: quiet_pipe's
+    except OSError as error:  # '[Errno 28] No space left on device' did not say of which file
+        named = OSError(f"stdout: cannot write ({error.strerror or error})")
+        named.errno = error.errno
+        raise named from error

@@ -14,7 +14,7 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..pipes import quiet_pipe
+from ..pipes import quiet_pipe, write_stdout
 from .documents import DataError, check_date
 from .files import check_output_file, read_utf8, split_lines
 from .json_text import writing_file
@@ -93,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
         check_output_file(args.out, args.articles)
         lines = [_json_line(doc) for doc in clean_files(sorted(args.articles))]
         if args.out is None:
-            sys.stdout.write("".join(lines))
+            write_stdout("".join(lines))  # a full disk under `>`: this one-line error, not a traceback or a cut file
             return 0
         # `> cleaned.jsonl` empties the file before the command runs: an article it refuses, or a full disk,
         # left the old file empty or cut short. --out replaces it only once the new one is whole.
