@@ -282,3 +282,15 @@ def test_a_train_extra_file_listed_before_it_exists_can_be_written(tmp_path, cap
     (data / "splits.json").write_text(json.dumps({**splits, "train_extra": ["data/w.jsonl", "data/other.jsonl"]}))
     assert main([str(source), "--out", str(data / "w.jsonl"), "--splits", str(data / "splits.json")]) == 2
     assert f"{other}: no such data file" in capsys.readouterr().err
+
+
+def test_a_rewritten_output_keeps_its_permissions(tmp_path, capsys):
+    """Written beside and renamed into place, the new file had the umask's mode: a private 0600 file came back 0644."""
+    markup = tmp_path / "written.txt"
+    markup.write_text(TWO_DOCUMENTS, encoding="utf-8")
+    out = tmp_path / "written.jsonl"
+    out.write_text("old\n", encoding="utf-8")
+    out.chmod(0o600)
+    assert main([str(markup), "--out", str(out)]) == 0
+    assert out.stat().st_mode & 0o777 == 0o600
+    assert [json.loads(line)["id"] for line in out.read_text(encoding="utf-8").splitlines()] == ["w-1", "w-2"]

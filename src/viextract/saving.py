@@ -93,8 +93,8 @@ def atomic_file(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a hidden name beside `path` to write; when the block ends it is renamed over `path`, so a failed
     or killed write leaves the previous file (or none), never half a file under the real name. The staged
     file is removed when the block fails; the folder above `path` is made; a link at `path` is written through.
-    What a killed write of `path` left beside it (`.model.onnx.1234.tmp`, of a process gone) is removed once
-    this one is in place.
+    A file replaced keeps its permissions. What a killed write of `path` left beside it (`.model.onnx.1234.tmp`,
+    of a process gone) is removed once this one is in place.
     """
     path = Path(path)
     if path.is_symlink():  # renaming over the link would cut it and leave its file as it was
@@ -104,6 +104,10 @@ def atomic_file(path: str | os.PathLike) -> Iterator[Path]:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         yield staging
+        if path.is_file() and staging.is_file():
+            # The staged file has the umask's mode: a file kept private (0600) came back readable by all, one a
+            # group shares (0664) no longer writable by the group.
+            shutil.copymode(path, staging)
         os.replace(staging, path)
     finally:
         staging.unlink(missing_ok=True)
