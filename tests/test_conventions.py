@@ -158,3 +158,24 @@ def test_cli_validate_reports_a_convention_with_file_and_line(tmp_path, capsys):
     path.write_text(line + "\n", encoding="utf-8")
     assert main(["validate", str(path)]) == 1
     assert f"{path}:1: entities[0] T1: DATE 'Chiều 12/12' starts with 'Chiều'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "slipped, named, right",
+    [
+        ("Hai bên hội đàm tại [Hà Nội.]{LOC:l}", "'.'", "Hai bên hội đàm tại [Hà Nội]{LOC:l}."),
+        ("Hiệp hội các quốc gia Đông Nam Á [(ASEAN]{ORG:o}) họp.", "'('", "Hiệp hội [ASEAN]{ORG:o} họp."),
+        ("Hợp tác [Việt Nam-]{LOC:a}[Lào]{LOC:b} tốt đẹp.", "'-'", "Hợp tác [Việt Nam]{LOC:a}-[Lào]{LOC:b} tốt đẹp."),
+        (
+            'Đoàn dự "[Chiến dịch Mùa hè xanh"]{EVENT:e}.',
+            "'\"'",
+            'Đoàn dự "[Chiến dịch Mùa hè xanh]{EVENT:e}".',
+        ),
+    ],
+)
+def test_a_span_one_character_off_onto_punctuation_is_refused(slipped, named, right):
+    """Punctuation is a token of its own, so offsets one character off onto it (`Hà Nội.`) passed every check."""
+    message = problem(slipped)
+    assert f"starts or ends in {named}: punctuation next to a name is outside its span" in message
+    check_conventions(doc(right), "f.jsonl:1")
+    check_conventions(doc("Ông dự [Hội nghị (mở rộng) lần 2]{EVENT:e} tại [Hà Nội]{LOC:l}."), "f.jsonl:1")
