@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import unicodedata
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -179,3 +181,24 @@ def test_a_span_one_character_off_onto_punctuation_is_refused(slipped, named, ri
     assert f"starts or ends in {named}: punctuation next to a name is outside its span" in message
     check_conventions(doc(right), "f.jsonl:1")
     check_conventions(doc("Ông dự [Hội nghị (mở rộng) lần 2]{EVENT:e} tại [Hà Nội]{LOC:l}."), "f.jsonl:1")
+
+
+@pytest.mark.parametrize("v1, named, v11", CASES, ids=[case[2][:24] for case in CASES])
+def test_a_text_typed_with_decomposed_accents_is_held_to_the_same_rules(v1, named, v11):
+    """In NFD text no rule's words matched (`Chính phủ` spelt another way): every convention passed unchecked."""
+    message = str(pytest.raises(DataError, check_conventions, decomposed(doc(v1)), "f.jsonl:1").value)
+    assert message == problem(v1)
+    check_conventions(decomposed(doc(v11)), "f.jsonl:1")
+
+
+def decomposed(document: Document) -> Document:
+    """`document` with its text in NFD, each offset moved to stay on its characters (and checked still valid)."""
+    text = unicodedata.normalize("NFD", document.text)
+
+    def moved(offset: int) -> int:
+        return len(unicodedata.normalize("NFD", document.text[:offset]))
+
+    entities = tuple(replace(e, start=moved(e.start), end=moved(e.end)) for e in document.entities)
+    result = replace(document, text=text, entities=entities)
+    check_document(result, "d")
+    return result

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import unicodedata
+from collections.abc import Callable, Iterable, Sequence
 
 from viextract.labels import (
     ENTITY_LABELS,
@@ -153,10 +154,22 @@ def check_relations(
 
 
 def check_conventions(doc: Document, where: str) -> None:
-    """Raise DataError at the first SCHEMA v1.1 annotation convention `doc` breaks (gold files only)."""
-    spans = [Span(i, e.start, e.end, e.label) for i, e in enumerate(doc.entities)]
-    for index, problem in convention_problems(doc.text, spans):
+    """Raise DataError at the first SCHEMA v1.1 annotation convention `doc` breaks (gold files only).
+
+    The rules read the words next to a span as they are spelt composed (NFC); a text typed with decomposed
+    accents (NFD) matched none of them and passed every rule unchecked, so it is read composed, offsets moved."""
+    text, moved = _composed(doc.text)
+    spans = [Span(i, moved(e.start), moved(e.end), e.label) for i, e in enumerate(doc.entities)]
+    for index, problem in convention_problems(text, spans):
         raise field_error(where, f"entities[{index}] {doc.entities[index].id}", problem)
+
+
+def _composed(text: str) -> tuple[str, Callable[[int], int]]:
+    """`text` composed (NFC), and where an offset of `text` lies in it (an entity starts and ends at a token
+    bound, where a character and its accents are never cut apart)."""
+    if unicodedata.is_normalized("NFC", text):
+        return text, lambda offset: offset
+    return unicodedata.normalize("NFC", text), lambda offset: len(unicodedata.normalize("NFC", text[:offset]))
 
 
 def validate_documents(documents: Iterable[Document], where: str = "<memory>") -> None:
