@@ -257,6 +257,17 @@ def test_an_entity_text_in_another_normal_form_is_the_same_mention(tmp_path):
     rejects(tmp_path, mutate(decomposed), "entities[0].text", "the offsets fit the text composed (NFC), but it is")
 
 
+def test_decomposed_text_with_offsets_counted_composed_says_so_without_an_entity_text(tmp_path):
+    # With no entity `text` to compare, the error was only "span ' Lê Đức Th' starts or ends in whitespace" or
+    # "does not start and end at token bounds", though the offsets looked right on screen.
+    nfd = mutate(lambda d: d.update(text=unicodedata.normalize("NFD", d["text"])))
+    hint = "the text is decomposed (NFD, an accent a character of its own): count offsets on the text as written"
+    rejects(tmp_path, nfd, "entities[0]", hint)
+    with pytest.raises(DataError) as caught:
+        load_documents(write_jsonl(tmp_path / "nfc.jsonl", mutate(lambda d: d["entities"][1].update(end=15))))
+    assert "NFD" not in str(caught.value)
+
+
 def test_rejects_span_with_whitespace_at_either_end(tmp_path):
     rejects(
         tmp_path,

@@ -66,7 +66,7 @@ def check_entities(doc: Document, where: str) -> dict[str, tuple[int, EntitySpan
             raise field_error(where, name, f"empty span [{entity.start}, {entity.end}): an entity needs a character")
         mention = text[entity.start : entity.end]
         if mention != mention.strip():
-            raise field_error(where, name, f"span {mention!r} starts or ends in whitespace")
+            raise field_error(where, name, f"span {mention!r} starts or ends in whitespace{_nfd_hint(text)}")
         if entity.id in by_id:
             raise field_error(
                 where, f"{name}.id", f"duplicate entity id {entity.id!r} (also entities[{by_id[entity.id][0]}])"
@@ -74,6 +74,14 @@ def check_entities(doc: Document, where: str) -> dict[str, tuple[int, EntitySpan
         by_id[entity.id] = (index, entity)
 
     return by_id
+
+
+def _nfd_hint(text: str) -> str:
+    """Why offsets that look right are off, when `text` is decomposed (NFD): counted on the composed letters (as
+    most editors show them), every offset after an accent falls short, and the span was a shifted piece of text."""
+    if unicodedata.is_normalized("NFC", text):
+        return ""
+    return "; the text is decomposed (NFD, an accent a character of its own): count offsets on the text as written"
 
 
 def check_overlaps(doc: Document, where: str) -> None:
@@ -100,7 +108,9 @@ def entity_sentences(doc: Document, where: str) -> dict[str, int]:
         sentence = _sentence_of(bounds, entity.start, entity.end)
         if sentence is None:
             raise field_error(
-                where, f"entities[{index}]", f"{text[entity.start : entity.end]!r} crosses a sentence boundary"
+                where,
+                f"entities[{index}]",
+                f"{text[entity.start : entity.end]!r} crosses a sentence boundary{_nfd_hint(text)}",
             )
         # A boundary inside a token (`10` of `10/10`) cannot be a word boundary, so BIO tags
         # could not express the span.
@@ -108,7 +118,7 @@ def entity_sentences(doc: Document, where: str) -> dict[str, int]:
             raise field_error(
                 where,
                 f"entities[{index}]",
-                f"{text[entity.start : entity.end]!r} does not start and end at token bounds",
+                f"{text[entity.start : entity.end]!r} does not start and end at token bounds{_nfd_hint(text)}",
             )
         sentence_of[entity.id] = sentence
     return sentence_of
