@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import copy
+import errno
 import json
 import unicodedata
 from pathlib import Path
 
 import pytest
 
+import training.pipes
 from training.data.__main__ import main
 from training.data.documents import DataError, Document
 from training.data.features import bio_to_char_spans, ner_dataset, ner_rows, relation_dataset, relation_rows
-from training.data.files import load_documents, require_documents
+from training.data.files import load_documents, print_documents, require_documents
 from training.data.sizes import training_data_sizes
 from training.data.splits import load_split
 from training.fit.config import ConfigError
@@ -749,3 +751,23 @@ def test_unreadable_files_are_one_line_errors(tmp_path, capsys):
     ]
     assert main(["stats", "--splits", str(tmp_path / "splits.json")]) == 1
     assert capsys.readouterr().err == f"{tmp_path / 'splits.json'}: no such splits file\n"
+
+
+def test_documents_printed_to_a_disk_that_fills_up_are_one_error_line_not_a_cut_file(capfd, monkeypatch):
+    """`training.weak.annotate raw.txt > draft.jsonl`: a line the disk took in part lost the rest in silence with
+    PYTHONUNBUFFERED=1 (status 0), and a write's error was a traceback."""
+    long_doc = Document("long", None, "Ông Hùng đến Hà Nội. " * 1000)
+    calls = []
+
+    def filling_disk(fd: int, data) -> int:
+        calls.append(len(data))
+        if len(calls) > 1:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return 4096
+
+    monkeypatch.setattr(training.pipes.os, "write", filling_disk)
+    status = print_documents([long_doc, Document("b", None, "Ông Hùng.")])
+    monkeypatch.undo()
+    assert status == 2
+    assert capfd.readouterr().err == "error: stdout: cannot write (No space left on device)\n"
+    assert len(calls) == 2

@@ -12,6 +12,7 @@ from typing import Any
 
 from viextract.saving import file_in_the_way
 
+from ..pipes import write_stdout
 from .checks import check_document
 from .documents import DataError, Document, field_error, parse_document
 from .json_text import DuplicateKey, LongNumber, decode_json, read_utf8, writing_file
@@ -87,8 +88,17 @@ def write_documents(documents: Iterable[Document], handle) -> None:
 
 
 def print_documents(documents: Iterable[Document]) -> int:
-    """Write `documents` to stdout as JSONL; 0. A reader that stops (`| head`) is the command's `quiet_pipe`."""
-    write_documents(documents, sys.stdout)
+    """Write `documents` to stdout as JSONL; 0, or 2 with one line on stderr when stdout cannot take them (a full
+    disk: a traceback, or with PYTHONUNBUFFERED=1 a line cut short in silence). A reader that stops
+    (`| head`) is the command's `quiet_pipe`."""
+    try:
+        for doc in documents:
+            write_stdout(json.dumps(doc.to_dict(), ensure_ascii=False) + "\n")
+    except BrokenPipeError:
+        raise
+    except OSError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     return 0
 
 
