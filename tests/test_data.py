@@ -771,3 +771,14 @@ def test_documents_printed_to_a_disk_that_fills_up_are_one_error_line_not_a_cut_
     assert status == 2
     assert capfd.readouterr().err == "error: stdout: cannot write (No space left on device)\n"
     assert len(calls) == 2
+
+
+def test_a_byte_that_is_not_utf8_is_placed_on_the_line_an_old_mac_file_shows(tmp_path):
+    """The JSONL reader ends a line at a bare \\r as well; the encoding error counted only \\n: 'line 1, column 439'."""
+    line = json.dumps(good_doc(), ensure_ascii=False).encode("utf-8")
+    for newline in (b"\r", b"\r\n", b"\n"):
+        path = tmp_path / "mac.jsonl"
+        path.write_bytes(line + newline + line + newline + b'{"id": "\xe9"}' + newline)
+        with pytest.raises(DataError) as caught:
+            load_documents(path)
+        assert str(caught.value) == f"{path}:3: encoding: not UTF-8 text (byte 0xe9 at column 9)"

@@ -18,6 +18,8 @@ from viextract.saving import atomic_file
 
 from .documents import DataError, field_error
 
+_LINE_BREAK_BYTES = re.compile(rb"\r\n|\r|\n")
+
 
 def read_utf8(path: str | Path, what: str = "file") -> str:
     """The text of `path`; DataError naming the file (and line) when it is missing or not UTF-8."""
@@ -31,8 +33,11 @@ def read_utf8(path: str | Path, what: str = "file") -> str:
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as error:
-        line = data.count(b"\n", 0, error.start) + 1
-        column = error.start - (data.rfind(b"\n", 0, error.start) + 1) + 1
+        # Lines end where the readers end them (files.split_lines): at a bare \r too, or an old Mac file's bad
+        # byte on line 3 was said to be on line 1, at column 439.
+        breaks = list(_LINE_BREAK_BYTES.finditer(data, 0, error.start))
+        line = len(breaks) + 1
+        column = error.start - (breaks[-1].end() if breaks else 0) + 1
         byte = data[error.start]
         raise field_error(
             f"{path}:{line}", "encoding", f"not UTF-8 text (byte 0x{byte:02x} at column {column})"
