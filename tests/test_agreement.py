@@ -48,10 +48,26 @@ def test_a_line_missing_a_field_or_not_an_object_is_one_line_not_a_traceback(tmp
     for name, line, expected in [
         ("no_id.jsonl", {"text": "x"}, ":1: missing field 'id'"),
         ("list.jsonl", [1], ":1: not a pass document"),
-        ("bad_entity.jsonl", {**DOC, "entities": [{"id": "T1", "start": "a", "end": 3, "label": "PER"}]}, ":1: not a"),
+        (
+            "bad_entity.jsonl",
+            {**DOC, "entities": [{"id": "T1", "start": "a", "end": 3, "label": "PER"}]},
+            ':1: entities[0].start: expected an integer character offset, got "a"',
+        ),
     ]:
         path = tmp_path / name
         path.write_text(json.dumps(line, ensure_ascii=False) + "\n", encoding="utf-8")
         assert main([a, str(path)]) == 2
         err = capsys.readouterr().err
         assert f"{path}{expected}" in err and err.count("\n") == 1
+
+
+def test_an_offset_that_is_not_an_integer_is_refused_not_rounded(tmp_path, capsys):
+    """int() read an end of 9.5 as 9: a pass with that offset agreed with one that has 9 (F1 1.000); true was 1."""
+    a = write(tmp_path / "a.jsonl", DOC)
+    for key, value, shown in [("end", 9.5, "9.5"), ("start", True, "true")]:
+        entities = [{**DOC["entities"][0], key: value}, DOC["entities"][1]]
+        bad = write(tmp_path / "bad.jsonl", {**DOC, "entities": entities})
+        assert main([a, bad]) == 2
+        out = capsys.readouterr()
+        assert out.err == f"error: {bad}:1: entities[0].{key}: expected an integer character offset, got {shown}\n"
+        assert "F1" not in out.out

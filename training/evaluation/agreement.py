@@ -12,12 +12,14 @@ Only the standard library and the data tools' JSONL reader are used.
 
 from __future__ import annotations
 
+import json
 import sys
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..data.documents import DataError
 from ..data.files import read_jsonl
 from ..pipes import quiet_pipe
 
@@ -70,15 +72,27 @@ def load_pass(path: Path) -> Annotations:
             doc_id = str(doc["id"])
             texts[doc_id] = str(doc["text"])
             spans: dict[str, Span] = {}
-            for entity in doc.get("entities", []):
-                spans[entity["id"]] = (int(entity["start"]), int(entity["end"]))
-                entities.add((doc_id, int(entity["start"]), int(entity["end"]), str(entity["label"])))
+            for index, entity in enumerate(doc.get("entities", [])):
+                start, end = (_offset(entity, key, f"{where}: entities[{index}].{key}") for key in ("start", "end"))
+                spans[entity["id"]] = (start, end)
+                entities.add((doc_id, start, end, str(entity["label"])))
             relations.update(_relation_keys(doc, doc_id, spans, where))
+        except DataError:
+            raise
         except KeyError as missing:  # a missing field: one line naming it, not a traceback
             raise ValueError(f"{where}: missing field {missing}") from None
         except (TypeError, ValueError, AttributeError) as error:
             raise ValueError(f"{where}: not a pass document (id, text, entities, relations): {error}") from None
     return Annotations(frozenset(entities), frozenset(relations), texts)
+
+
+def _offset(entity: dict, key: str, where: str) -> int:
+    """An entity's offset: an integer. int() made 4.9 into 4 and true into 1, a span the other pass then
+    matched (agreement 1.0 on a wrong offset)."""
+    value = entity[key]
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise DataError(f"{where}: expected an integer character offset, got {json.dumps(value)[:40]}")
+    return value
 
 
 def _relation_keys(doc: dict, doc_id: str, spans: dict[str, Span], where: str) -> list[RelationKey]:
