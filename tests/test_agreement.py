@@ -71,3 +71,18 @@ def test_an_offset_that_is_not_an_integer_is_refused_not_rounded(tmp_path, capsy
         out = capsys.readouterr()
         assert out.err == f"error: {bad}:1: entities[0].{key}: expected an integer character offset, got {shown}\n"
         assert "F1" not in out.out
+
+
+def test_a_document_or_entity_id_given_twice_in_a_pass_is_refused(tmp_path, capsys):
+    """A second copy of d1 pooled its annotations with the first (F1 0.667 against one copy, no word), and a second
+    entity T1 took over T1's span, so relations naming T1 moved to it."""
+    a = write(tmp_path / "a.jsonl", DOC)
+    other = {**DOC, "entities": [{**DOC["entities"][0], "label": "ORG"}, DOC["entities"][1]]}
+    twice = write(tmp_path / "twice.jsonl", DOC, other)
+    assert main([a, twice]) == 2
+    out = capsys.readouterr()
+    assert out.err == f"error: {twice}:2: id: duplicate document id 'd1' (also line 1)\n" and "F1" not in out.out
+    same_id = {**DOC, "entities": [*DOC["entities"], {"id": "T1", "start": 0, "end": 2, "label": "PER"}]}
+    bad = write(tmp_path / "same_id.jsonl", same_id)
+    assert main([a, bad]) == 2
+    assert capsys.readouterr().err == f"error: {bad}:1: entities[2].id: duplicate entity id 'T1'\n"

@@ -65,15 +65,22 @@ def load_pass(path: Path) -> Annotations:
     entities: set[EntityKey] = set()
     relations: set[RelationKey] = set()
     texts: dict[str, str] = {}
+    first_line: dict[str, int] = {}
     # As the data tools read it: a bad line names file and line, and a key given twice is refused, not dropped.
     for line_number, doc in read_jsonl(path):
         where = f"{path}:{line_number}"
         try:
             doc_id = str(doc["id"])
+            # A document twice in one pass pooled both copies' annotations under one text: refused, as load_documents.
+            if doc_id in first_line:
+                raise DataError(f"{where}: id: duplicate document id {doc_id!r} (also line {first_line[doc_id]})")
+            first_line[doc_id] = line_number
             texts[doc_id] = str(doc["text"])
             spans: dict[str, Span] = {}
             for index, entity in enumerate(doc.get("entities", [])):
                 start, end = (_offset(entity, key, f"{where}: entities[{index}].{key}") for key in ("start", "end"))
+                if entity["id"] in spans:  # the later span replaced the earlier: relations moved to it silently
+                    raise DataError(f"{where}: entities[{index}].id: duplicate entity id {entity['id']!r}")
                 spans[entity["id"]] = (start, end)
                 entities.add((doc_id, start, end, str(entity["label"])))
             relations.update(_relation_keys(doc, doc_id, spans, where))
