@@ -86,3 +86,12 @@ def test_a_document_or_entity_id_given_twice_in_a_pass_is_refused(tmp_path, caps
     bad = write(tmp_path / "same_id.jsonl", same_id)
     assert main([a, bad]) == 2
     assert capsys.readouterr().err == f"error: {bad}:1: entities[2].id: duplicate entity id 'T1'\n"
+
+
+def test_passes_without_relations_have_no_relation_f1_rather_than_a_perfect_one(tmp_path, capsys):
+    """0/0 was printed as F1 1.000: two passes that annotated no relation read as in perfect relation agreement."""
+    bare = {**DOC, "relations": []}
+    assert main([write(tmp_path / "a.jsonl", bare), write(tmp_path / "b.jsonl", bare)]) == 0
+    out = capsys.readouterr().out
+    assert "| relation | **total** | 0 | 0 | 0 | – |" in out
+    assert out.endswith("A vs B F1: entities 1.000, relations – (none in either pass)\n")

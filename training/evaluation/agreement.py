@@ -55,9 +55,14 @@ class Row:
     only_b: int
 
     @property
-    def f1(self) -> float:
+    def f1(self) -> float | None:
+        """None when neither pass has any: 0/0 is no agreement figure (it was printed as 1.000)."""
         denominator = 2 * self.both + self.only_a + self.only_b
-        return 2 * self.both / denominator if denominator else 1.0
+        return 2 * self.both / denominator if denominator else None
+
+    @property
+    def shown(self) -> str:
+        return "–" if self.f1 is None else f"{self.f1:.3f}"
 
 
 def load_pass(path: Path) -> Annotations:
@@ -150,11 +155,12 @@ def format_table(a: Annotations, b: Annotations) -> str:
         rows, total = compare(keys_a, keys_b, order)
         for row in [*rows, total]:
             label = f"**{row.label}**" if row is total else f"`{row.label}`"
-            lines.append(f"| {kind} | {label} | {row.both} | {row.only_a} | {row.only_b} | {row.f1:.3f} |")
+            lines.append(f"| {kind} | {label} | {row.both} | {row.only_a} | {row.only_b} | {row.shown} |")
         totals.append(total)
-    entity_total, relation_total = totals
+    figures = [f"{kind} {row.shown}" + (" (none in either pass)" if row.f1 is None else "")
+               for kind, row in zip(("entities", "relations"), totals)]  # fmt: skip
     lines.append("")
-    lines.append(f"A vs B F1: entities {entity_total.f1:.3f}, relations {relation_total.f1:.3f}")
+    lines.append(f"A vs B F1: {', '.join(figures)}")
     return "\n".join(lines)
 
 
