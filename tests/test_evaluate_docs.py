@@ -15,6 +15,7 @@ import yaml
 
 from training.data.files import load_documents, write_documents
 from training.evaluation.kfold import make_folds
+from viextract.labels import ENTITY_LABELS
 
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = REPO / "data" / "corpus.jsonl"
@@ -440,7 +441,7 @@ def test_a_model_of_some_relation_labels_is_scored_on_those_labels(corpus, tmp_p
     import viextract.relations
     from training.evaluation.relations import evaluate, format_report, gold_relations
 
-    config = SimpleNamespace(relation_labels=["has_title"], single_choice="none")
+    config = SimpleNamespace(relation_labels=["has_title"], entity_labels=list(ENTITY_LABELS), single_choice="none")
     fake = SimpleNamespace(
         config=config,
         threshold=0.5,
@@ -460,6 +461,45 @@ def test_a_model_of_some_relation_labels_is_scored_on_those_labels(corpus, tmp_p
     assert "Not scored, gold of labels the model does not predict: " in format_report(report)
 
 
+def test_a_relation_model_of_some_entity_types_is_scored_on_relations_between_those_types(
+    corpus, tmp_path, monkeypatch, caplog
+):
+    # Trained with entity_labels [PER, TITLE, ORG], it never scores a pair with a LOC, DATE or EVENT (its candidates
+    # and its dev F1 leave them out), yet from gold entities each such gold relation was counted a miss.
+    from types import SimpleNamespace
+
+    import viextract.relations
+    from training.evaluation.relations import evaluate, format_report
+    from viextract.labels import RELATION_LABELS
+
+    types = ["PER", "TITLE", "ORG"]
+    config = SimpleNamespace(relation_labels=list(RELATION_LABELS), entity_labels=types, single_choice="none")
+    fake = SimpleNamespace(
+        config=config,
+        threshold=0.5,
+        model=SimpleNamespace(config=config),
+        predict=lambda items, size: [[] for _ in items],
+    )
+    monkeypatch.setattr(viextract.relations.RelationExtractor, "from_pretrained", lambda *a, **k: fake)
+    docs = corpus[:3]
+    kept, left_out = 0, {}
+    for doc in docs:
+        type_of = {e.id: e.label for e in doc.entities}
+        for relation in doc.relations:
+            if {type_of[relation.head], type_of[relation.tail]} <= set(types):
+                kept += 1
+            else:
+                left_out[relation.label] = left_out.get(relation.label, 0) + 1
+    assert kept and left_out
+    report = evaluate(tmp_path, docs)
+    assert report["gold_relations"] == report["relations_gold_entities"]["micro"]["support"] == kept
+    assert report["unscored_gold_entity_types"] == dict(sorted(left_out.items()))
+    assert "with a head or tail entity type the relation model does not mark" in caplog.text
+    assert "Not scored, gold relations with a head or tail type its relation model does not mark: " in format_report(
+        report
+    )
+
+
 @pytest.mark.parametrize("task", ["ner", "re"])
 def test_kfold_with_too_few_documents_names_the_data_file(task, tmp_path, corpus, capsys):
     # It said "--kfold: 5 folds but only 2 documents", leaving the user to guess which file (or --docs) was short.
@@ -477,7 +517,7 @@ def _full_model_that_finds_nothing(monkeypatch, tmp_path, relation_labels, entit
 
     import viextract
 
-    config = SimpleNamespace(relation_labels=relation_labels, single_choice="none")
+    config = SimpleNamespace(relation_labels=relation_labels, entity_labels=list(ENTITY_LABELS), single_choice="none")
     relation_extractor = SimpleNamespace(
         config=config,
         threshold=0.5,

@@ -204,6 +204,7 @@ def format_results(results: dict[str, Any]) -> str:
 
 UNSCORED_KEYS = {
     "unscored_gold": "gold of labels the model does not predict",
+    "unscored_gold_entity_types": "gold relations with a head or tail type its relation model does not mark",
     "unscored_gold_entities": "gold entities of types its NER does not predict",
     "unscored_gold_end_to_end": "gold relations end to end whose entity types its NER does not predict",
 }
