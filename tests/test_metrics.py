@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from pathlib import Path
 
 import pytest
 
@@ -124,6 +125,40 @@ def test_a_table_of_long_relation_labels_keeps_its_columns_aligned():
     # Every row is as wide as the header: `participates_in` once pushed its cells 3 columns right of it.
     assert {len(line) for line in lines} == {len(lines[0])}
     assert lines[2].startswith("participates_in ")
+
+
+@pytest.fixture
+def corpus_document_without_entities():
+    import dataclasses
+
+    from training.data.files import load_documents
+
+    document = load_documents(Path(__file__).resolve().parents[1] / "data" / "corpus.jsonl")[0]
+    return dataclasses.replace(document, entities=(), relations=())
+
+
+def test_documents_without_entities_print_their_tables(corpus_document_without_entities):
+    """`evaluate ner` on documents with no gold entity, where the model found none, wrote --out and then died in
+    format_table (TypeError: 'int' object is not iterable): no label row left max(12) one argument."""
+    from types import SimpleNamespace
+
+    from training.evaluation.ner import evaluate_ner, format_results
+
+    class Tagger:
+        labels = ["O", "B-PER", "I-PER"]
+
+        def tag(self, sentences, batch_size):
+            return [[SimpleNamespace(label="O") for _ in words] for words in sentences]
+
+    extractor = SimpleNamespace(
+        segmenter="syllables",
+        tagger=Tagger(),
+        pipe=lambda texts, batch_size: [SimpleNamespace(entities=[]) for _ in texts],
+    )
+    scores = evaluate_ner(extractor, [corpus_document_without_entities])
+    assert scores["words"]["per_label"] == scores["chars"]["per_label"] == {}
+    table = format_results(scores)
+    assert table.count("\nmicro") == 2 and "micro              –       –       –      0      0" in table
 
 
 def test_score_tags_reads_predictions_like_the_product():

@@ -223,7 +223,8 @@ def mean_std(values: Sequence[float]) -> tuple[float, float]:
 def format_table(title: str, scores: dict[str, Any]) -> str:
     """A plain-text table of a `Scores.to_dict()` (per-label rows, then micro, then confusion)."""
     # Relation labels (`participates_in`) are longer than entity labels: the column widens so columns stay aligned.
-    width = max(12, *(len(name) + 2 for name in scores["per_label"]))
+    # A list: with no label row (no entity in gold or predictions), max(12, *()) was max(12), a TypeError.
+    width = max([12, *(len(name) + 2 for name in scores["per_label"])])
     lines = [title, f"{'label':<{width}}{'P':>8}{'R':>8}{'F1':>8}{'gold':>7}{'pred':>7}"]
 
     def row(name: str, values: dict[str, Any]) -> str:
