@@ -161,6 +161,19 @@ def test_documents_without_entities_print_their_tables(corpus_document_without_e
     assert table.count("\nmicro") == 2 and "micro              –       –       –      0      0" in table
 
 
+def test_score_tags_of_sentences_without_entities_is_zero_and_quiet():
+    """All-O gold and predictions: seqeval's macro average printed numpy's 'Mean of empty slice' and 'invalid value
+    encountered in scalar divide' warnings on stderr (quiet by default), for scores it then did not use."""
+    import warnings
+
+    from training.evaluation.metrics import score_tags
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        scores = score_tags([["O", "O"], ["O"]], [["O", "O"], ["O"]])
+    assert scores == score_tags([], [])
+
+
 def test_score_tags_reads_predictions_like_the_product():
     from training.evaluation.metrics import score_tags
 

@@ -183,11 +183,12 @@ def score_tags(gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str]]) -> 
     gold_spans = [spans_of(tags) for tags in gold]
     pred_spans = [spans_of(tags) for tags in pred]
     repaired = [encode_bio(len(tags), spans) for tags, spans in zip(pred, pred_spans)]
-    if gold:
+    if any(gold_spans) or any(pred_spans):
         report = classification_report(
             [list(tags) for tags in gold], repaired, mode="strict", scheme=IOB2, output_dict=True, zero_division=0
         )
-    else:  # no sentence (empty documents): seqeval raises a TypeError on an empty list; nothing to find, 0 as above
+    else:  # no entity either side: seqeval raises a TypeError on no sentence, and on all-O ones its macro
+        # average printed numpy's "Mean of empty slice" warnings on stderr; nothing to find, 0 as above
         report = {"micro avg": {"precision": 0.0, "recall": 0.0, "f1-score": 0.0, "support": 0}}
     counts = score_spans(gold_spans, pred_spans)
 
