@@ -222,6 +222,36 @@ def test_run_folds_only_fold_trains_and_scores_that_fold_alone(tmp_path):
         run_folds(config, documents, 4, tmp_path, [], train_fold, lambda d, held: {}, only_fold=4)
 
 
+def test_rescore_refuses_fold_models_that_trained_on_documents_of_its_folds(tmp_path, caplog):
+    """A document added to --data reshuffles the folds: --rescore scored each old fold model on documents it had
+    trained on (fold-0's held-out ones are now in fold-1's training set), inflated scores and no word."""
+    from types import SimpleNamespace
+
+    from training.evaluation.kfold import FOLD_DOCUMENTS, reuse_fold_model, run_folds
+    from training.fit.config import ConfigError
+    from training.fit.ner import NerConfig
+
+    config = NerConfig(seed=3)
+
+    def train_fold(fold_config, train, held_out, where):
+        fold_config.save(fold_config.output_dir)  # what reuse_fold_model compares with the config
+        return {}
+
+    def rescore(documents):
+        return run_folds(config, documents, 2, tmp_path, [], reuse_fold_model, lambda d, held: {"held": held})
+
+    documents = [SimpleNamespace(id=f"d{i}") for i in range(4)]
+    trained = run_folds(config, documents, 2, tmp_path, [], train_fold, lambda d, held: {})
+    assert [r["test_ids"] for r in rescore(documents)] == [r["test_ids"] for r in trained]  # the same folds: scored
+    with pytest.raises(ConfigError, match=r"fold-0 held out other documents than this run's fold"):
+        rescore([*documents, SimpleNamespace(id="d4")])
+    (tmp_path / "fold-0" / FOLD_DOCUMENTS).unlink()  # folds trained before the record: scored, with a warning
+    with caplog.at_level("WARNING", logger="training.evaluation.kfold"):
+        rescore(documents)
+    assert f"{tmp_path / 'fold-0'} has no {FOLD_DOCUMENTS}: cannot check" in caplog.text
+    assert not (tmp_path / "fold-0" / FOLD_DOCUMENTS).exists()  # a rescore certifies nothing it did not check
+
+
 def test_run_folds_logs_a_fold_of_one_training_document_in_the_singular(tmp_path, caplog):
     import logging
     from types import SimpleNamespace

@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 
 from ..data.documents import DataError, Document
 from ..data.files import load_documents
+from ..data.json_text import read_json, write_json
 from ..data.splits import load_train_extra, read_splits
 from ..data.stats import counted
 from ..fit.config import CONFIG_FILENAME, ConfigError, TrainConfig, add_overrides_option
@@ -48,13 +49,40 @@ def make_folds(documents: Sequence[T], k: int, seed: int) -> list[list[T]]:
     return [order[i::k] for i in range(k)]
 
 
+# Beside each fold model: the documents it trained on and held out, which --rescore checks against its own fold.
+FOLD_DOCUMENTS = "kfold_documents.json"
+
+
+def fold_documents(train: Sequence[Document], held_out: Sequence[Document]) -> dict[str, list[str]]:
+    return {"test_ids": sorted(doc.id for doc in held_out), "train_ids": sorted(doc.id for doc in train)}
+
+
+def check_fold_documents(fold_dir: Path, train: list[Document], held_out: list[Document]) -> None:
+    """ConfigError when the fold model at `fold_dir` was trained on other documents than this run's fold: after a
+    document was added to --data (or --docs, the data file's order, train_extra changed) the folds reshuffle, and
+    --rescore scored each old fold model on documents it had trained on, with no word."""
+    path = fold_dir / FOLD_DOCUMENTS
+    if not path.is_file():  # fold models trained before the record was written: nothing to check against
+        logger.warning("--rescore: %s has no %s: cannot check it held out this fold's documents", fold_dir, path.name)
+        return
+    recorded, wanted = read_json(path, "fold documents file"), fold_documents(train, held_out)
+    for key, what in (("test_ids", "held out"), ("train_ids", "trained on")):
+        if not isinstance(recorded, dict) or recorded.get(key) != wanted[key]:
+            raise ConfigError(
+                f"--rescore: {fold_dir} {what} other documents than this run's fold (its {path.name} differs: "
+                f"--data, --docs or the splits file's train_extra changed since it trained); train the folds again"
+            )
+
+
 def reuse_fold_model(
     fold_config: TrainConfig, train: list[Document], held_out: list[Document], where: str = ""
 ) -> dict[str, Any]:
-    """--rescore's stand-in for training: the fold model must exist, trained with this config bar decoding keys."""
+    """--rescore's stand-in for training: the fold model must exist, trained with this config bar decoding keys,
+    on this fold's documents."""
     path = Path(fold_config.output_dir) / CONFIG_FILENAME
     if not path.is_file():
         raise ConfigError(f"--rescore: {path} is missing: run the k-fold without --rescore first")
+    check_fold_documents(path.parent, train, held_out)
     saved = type(fold_config).load(path).to_dict()
     wanted = fold_config.to_dict()
     # Folds train without a dev set, so nothing that only acts on dev can have changed them.
@@ -109,6 +137,8 @@ def run_folds(
         shutil.rmtree(checkpoints, ignore_errors=True)
         trained = train_fold(fold_config, train, held_out, where)
         shutil.rmtree(checkpoints, ignore_errors=True)
+        if not trained.get("rescored"):  # a rescored model keeps the record it was trained with (or none)
+            write_json(fold_dir / FOLD_DOCUMENTS, fold_documents(train, held_out), "fold documents file")
         scores = score_fold(fold_dir, held_out)
         scores["model"] = str(fold_dir)
         scores["test_ids"] = [doc.id for doc in held_out]
