@@ -599,3 +599,26 @@ def test_kfold_over_test_split_documents_warns_that_it_tunes_on_the_test_set(
     with caplog.at_level("WARNING", logger="training.evaluation.kfold"):
         assert main([*argv, "--docs", "train,dev"]) == 0
     assert "test split" not in caplog.text
+
+
+def test_ner_kfold_results_whose_fold_models_were_trained_again_on_other_documents_are_refused(tmp_path):
+    """`evaluate re --kfold --ner-kfold OLD.json`, after a NER k-fold on other documents replaced the fold models in
+    the same work dir: end to end, each fold took its entities from a NER model trained on its held-out documents."""
+    from training.evaluation.kfold import FOLD_DOCUMENTS
+    from training.evaluation.relations import read_ner_folds
+    from training.fit.config import ConfigError
+
+    folds = []
+    for index, (held_out, now) in enumerate([(["d0", "d2"], ["d0", "d2"]), (["d1", "d3"], ["d1", "d4"])]):
+        model = tmp_path / f"fold-{index}"
+        model.mkdir()
+        (model / "config.json").write_text("{}", encoding="utf-8")
+        (model / FOLD_DOCUMENTS).write_text(json.dumps({"test_ids": now, "train_ids": []}), encoding="utf-8")
+        folds.append({"test_ids": held_out, "model": str(model)})
+    results = tmp_path / "ner_kfold.json"
+    results.write_text(json.dumps({"folds": folds}), encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"its fold model .*fold-1 now holds out other documents"):
+        read_ner_folds(results)
+    folds[1]["test_ids"] = ["d4", "d1"]  # the results of the run that trained them: read
+    results.write_text(json.dumps({"folds": folds}), encoding="utf-8")
+    assert set(read_ner_folds(results).models) == {frozenset({"d0", "d2"}), frozenset({"d1", "d4"})}

@@ -328,15 +328,33 @@ def read_ner_folds(path: Path) -> NerFolds:
             f"--ner-kfold: {path}: field {error} missing: not the results of `evaluate ner --kfold` "
             f"(results written before fold models were recorded need the k-fold run again)"
         ) from error
-    for model in pairs.values():
+    for test_ids, model in pairs.items():
         if not (model / "config.json").is_file():
             raise ConfigError(f"--ner-kfold: {path}: its fold model {model} is gone (no config.json)")
+        _check_held_out(path, model, test_ids)
     from .ner import NER_WEIGHTS
 
     config = results.get("config") or {}
     recorded = {"decoding": results.get("decoding"), **{key: config.get(key) for key in NER_WEIGHTS}}
     decoding = {key: value for key, value in recorded.items() if value is not None}
     return NerFolds(pairs, decoding)
+
+
+def _check_held_out(path: Path, model: Path, test_ids: frozenset[str]) -> None:
+    """ConfigError when `model` now holds out other documents than `path` says: a NER k-fold run again on other data
+    into the same work dir replaced it, and end to end its entities came from a model trained on the documents."""
+    from ..data.json_text import read_json
+    from ..fit.config import ConfigError
+    from .kfold import FOLD_DOCUMENTS
+
+    record = model / FOLD_DOCUMENTS
+    if record.is_file():  # fold models trained before the record was written: nothing to check against
+        recorded = read_json(record, "fold documents file")
+        if not isinstance(recorded, dict) or set(recorded.get("test_ids") or ()) != test_ids:
+            raise ConfigError(
+                f"--ner-kfold: {path}: its fold model {model} now holds out other documents ({record.name}): "
+                f"trained again since; run the NER k-fold again, or give the results of the run that trained it"
+            )
 
 
 def format_report(report: dict[str, Any]) -> str:
