@@ -37,6 +37,15 @@ def test_a_label_held_by_some_folds_only_says_over_how_many(tmp_path):
     assert "| 50.0 ± 1.0 | meets 50.0, signed 100.0 (2 of 4 folds) |" in table([("a", data)])
 
 
+def test_a_micro_mean_over_some_folds_only_says_over_how_many(tmp_path):
+    """A relation k-fold with a held-out document without relations averages the other folds' micro F1 (as the
+    evaluate command's own summary says, '3 of 4 folds'); the comparison table gave it as over all four."""
+    data = json.loads(results(tmp_path, "a", 0.5, "one_pass").read_text())
+    data["k"] = 4
+    data["summary"]["relations_end_to_end"]["f1"]["folds"] = 3
+    assert "| a | relations end to end | 50.0 ± 1.0 (3 of 4 folds) | meets 50.0 |" in table([("a", data)])
+
+
 def test_pooled_table_adds_up_the_folds_counts():
     def fold(correct, predicted, gold):
         counts = {"correct": correct, "predicted": predicted, "support": gold}

@@ -70,16 +70,22 @@ def summary_rows(name: str, results: dict[str, Any]) -> list[str]:
             continue
         labels = ", ".join(_label_mean(label, row, results.get("k")) for label, row in summary["per_label_f1"].items())
         f1 = summary["f1"]
-        rows.append(f"| {name} | {title} | {f1['mean'] * 100:.1f} ± {f1['std'] * 100:.1f} | {labels} |")
+        # A fold with no gold and no predicted item is left out of the micro mean too (kfold.fold_summary).
+        over = _folds_part(f1, results.get("k"))
+        rows.append(f"| {name} | {title} | {f1['mean'] * 100:.1f} ± {f1['std'] * 100:.1f}{over} | {labels} |")
     return rows
 
 
 def _label_mean(label: str, row: dict[str, Any], k: Any) -> str:
     """`signed 100.0`, or `signed 100.0 (2 of 4 folds)` when the mean is over the folds that hold the label
     only (kfold.fold_summary): a perfect score in two folds reads otherwise as four."""
+    return f"{label} {row['mean'] * 100:.1f}{_folds_part(row, k)}"
+
+
+def _folds_part(row: dict[str, Any], k: Any) -> str:
+    """` (2 of 4 folds)` when a mean is over fewer folds than the k-fold has, else nothing."""
     over = row.get("folds")
-    part = f" ({over} of {k} folds)" if isinstance(k, int) and isinstance(over, int) and over < k else ""
-    return f"{label} {row['mean'] * 100:.1f}{part}"
+    return f" ({over} of {k} folds)" if isinstance(k, int) and isinstance(over, int) and over < k else ""
 
 
 def pooled_counts(results: dict[str, Any], level: str) -> dict[str, PRF]:
