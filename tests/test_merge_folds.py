@@ -51,6 +51,20 @@ def test_a_missing_repeated_or_foreign_fold_is_refused(tmp_path):
         merge(paths[:3] + [other])
 
 
+@pytest.mark.parametrize(
+    ("key", "values"),
+    [("decoding", ("viterbi", "argmax")), ("capitals", (False, True)), ("extra_train_documents", (102, 0))],
+)
+def test_folds_scored_or_trained_another_way_are_refused(tmp_path, key, values):
+    """A fold rescored with --decoding argmax (or --capitals, or trained with --no-extra) merged with the others
+    into one mean: the k-fold figure mixed two settings without a word."""
+    paths = [fold_file(tmp_path, index, 5, **{key: values[0]}) for index in range(3)]
+    other = fold_file(tmp_path, 3, 5, **{key: values[1]})
+    with pytest.raises(ConfigError, match=f"fold3.json: {key} differs from .*fold0.json's"):
+        merge([*paths, other])
+    assert merge([*paths, fold_file(tmp_path, 3, 5, **{key: values[0]})])[key] == values[0]
+
+
 def test_the_command_writes_the_kfold_file_and_names_a_bad_input(tmp_path, capsys):
     paths = [fold_file(tmp_path, index, 5) for index in range(4)]
     out = tmp_path / "kfold.json"

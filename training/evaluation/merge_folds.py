@@ -29,6 +29,9 @@ from .runs import write_out
 
 # Keys every input must share; `ner_kfold` (the NER results each fold was scored with) may differ.
 SHARED_KEYS = ("task", "data", "docs", "document_ids", "k", "config")
+# Keys one task writes and not the other (NER: how tags were decoded, texts in capitals; both: the training-only
+# documents each fold added): shared too where given, a fold decoded by argmax averaged with viterbi ones was no k-fold.
+SHARED_IF_GIVEN = ("decoding", "capitals", "no_extra", "extra_train_documents")
 
 
 def read_results(path: Path) -> dict[str, Any]:
@@ -107,8 +110,8 @@ def merge(paths: Sequence[Path]) -> dict[str, Any]:
         results = first if number == 0 else read_results(path)
         if any(os.path.samefile(path, earlier) for earlier in paths[:number]):  # a shell glob and a name
             raise ConfigError(f"{path}: given twice")
-        for key in SHARED_KEYS:
-            if results[key] != first[key]:
+        for key in SHARED_KEYS + SHARED_IF_GIVEN:
+            if results.get(key) != first.get(key):
                 raise ConfigError(f"{path}: {key} differs from {paths[0]}'s")
         # A relation fold run without --ner-kfold has no end-to-end scores: the summary would drop or lack them.
         if set(results["summary"]) != set(first["summary"]):
