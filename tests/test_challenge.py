@@ -65,6 +65,24 @@ def test_phenomenon_is_read_from_the_id():
         phenomenon_of("challenge-weather-01")
 
 
+def test_a_document_that_names_no_phenomenon_is_refused_naming_file_and_line_before_the_model_loads(
+    tmp_path, capsys, monkeypatch
+):
+    """The corpus given as --data loaded the model, then said only '000_...: id: expected ...': no file, no line."""
+    import viextract
+    from training.evaluation.challenge import main
+
+    monkeypatch.setattr(viextract.Extractor, "from_pretrained", lambda *a, **k: pytest.fail("the model was loaded"))
+    lines = (REPO / "data" / "challenge.jsonl").read_text(encoding="utf-8").splitlines()[:2]
+    lines.append((REPO / "data" / "corpus.jsonl").read_text(encoding="utf-8").splitlines()[0])
+    data = tmp_path / "mixed.jsonl"
+    data.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert main(["--model", str(tmp_path / "unused"), "--data", str(data)]) == 2
+    assert capsys.readouterr().err.startswith(
+        f"error: {data}:3: id: '000_9365acc0a8d45d5b': expected 'challenge-<phenomenon>-NN' with a phenomenon of"
+    )
+
+
 def test_scores_per_phenomenon_with_counts():
     dates, buildings = parse_inline(TINY, "tiny.txt")
     # dates: every entity and relation right. buildings: the building missed, the title cut short.

@@ -26,7 +26,7 @@ from viextract.labels import ENTITY_LABELS, RELATION_LABELS
 
 from ..data.checks import sentence_bounds
 from ..data.documents import DataError, Document, printed_in_capitals
-from ..data.files import check_output_file, load_documents, save_documents
+from ..data.files import check_output_file, load_documents, load_numbered_documents, save_documents
 from ..data.stats import counted
 from ..pipes import quiet_pipe
 from .metrics import score_items, score_spans
@@ -50,12 +50,22 @@ PHENOMENA: dict[str, str] = {
 }
 
 
-def phenomenon_of(doc_id: str) -> str:
-    """The PHENOMENA key a challenge document's id names; DataError for any other id."""
+def phenomenon_of(doc_id: str, where: str | None = None) -> str:
+    """The PHENOMENA key a challenge document's id names; DataError (naming `where`, a file:line) for any other id."""
     for key in PHENOMENA:
         if doc_id.startswith(f"{PREFIX}{key}-"):
             return key
-    raise DataError(f"{doc_id}: id: expected '{PREFIX}<phenomenon>-NN' with a phenomenon of {list(PHENOMENA)}")
+    place = f"{where}: id: {doc_id!r}:" if where else f"{doc_id}: id:"
+    raise DataError(f"{place} expected '{PREFIX}<phenomenon>-NN' with a phenomenon of {list(PHENOMENA)}")
+
+
+def load_challenge(path: str | Path) -> list[Document]:
+    """The challenge documents of `path`, each id checked to name a phenomenon: a wrong file (the corpus) or id
+    was refused only after the model loaded, by id alone, with no file or line."""
+    numbered = load_numbered_documents(path)
+    for line, doc in numbered:
+        phenomenon_of(doc.id, f"{path}:{line}")
+    return [doc for _, doc in numbered]
 
 
 def group_documents(documents: Sequence[Document]) -> dict[str, list[Document]]:
@@ -170,9 +180,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--out", help="also write the scores as JSON here")
     parser.add_argument("--markdown", action="store_true", help="print the table as Markdown")
     add_model_run_options(parser)
-    parser.add_argument(
-        "--capitals", action="store_true", help="score the texts in capitals, as headlines are printed"
-    )
+    parser.add_argument("--capitals", action="store_true", help="score the texts in capitals, as headlines are printed")
     return parser
 
 
@@ -191,7 +199,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         check_output_file(args.out, [args.data])
-        documents = load_documents(args.data)
+        documents = load_challenge(args.data)
         if args.capitals:
             documents = [printed_in_capitals(doc) for doc in documents]
         extractor = Extractor.from_pretrained(args.model, device=args.device)
