@@ -248,3 +248,16 @@ def test_a_file_given_twice_is_named_as_such(tmp_path, capsys):
     paths = [fold_file(tmp_path, index, 5) for index in range(4)]
     assert main([*map(str, paths), str(tmp_path / "." / "fold1.json"), "--out", str(tmp_path / "kfold.json")]) == 2
     assert capsys.readouterr().err == f"error: {tmp_path / '.' / 'fold1.json'}: given twice\n"
+
+
+def test_the_summary_of_one_fold_says_it_is_not_the_kfold_figure():
+    """`evaluate --kfold 4 --fold 2` printed '4-fold cross-validation ... F1 60.00 ± 0.00': one fold's score, with a
+    std of nothing, under the k-fold's title."""
+    from training.evaluation.kfold import fold_summary, format_fold_summary
+
+    folds = [{"r": level(6, 10, 10)}]
+    text = format_fold_summary({"k": 4, "folds": folds, "summary": fold_summary(folds, ["r"])}, [("r", "relations")])
+    assert text.startswith("1 fold of a 4-fold cross-validation only (micro, mean ± std over it; not the k-fold figure")
+    every = folds * 4
+    text = format_fold_summary({"k": 4, "folds": every, "summary": fold_summary(every, ["r"])}, [("r", "relations")])
+    assert text.startswith("4-fold cross-validation (micro, mean ± std over folds)")

@@ -200,6 +200,13 @@ def _has_label(row: dict[str, Any]) -> bool:
 def format_fold_summary(results: dict[str, Any], levels: Sequence[tuple[str, str]]) -> str:
     """K-fold mean ± std, one line per (level, title), then one per label."""
     lines = [f"{results['k']}-fold cross-validation (micro, mean ± std over folds)"]
+    folds = results.get("folds")
+    if isinstance(folds, list) and len(folds) < results["k"]:  # --fold F: one fold's scores read as the k-fold's
+        over = "it" if len(folds) == 1 else "them"
+        lines = [
+            f"{counted(len(folds), 'fold')} of a {results['k']}-fold cross-validation only (micro, mean ± std over "
+            f"{over}; not the k-fold figure: merge_folds or --rescore gathers every fold)"
+        ]
     for level, title in levels:
         s = results["summary"][level]
         lines.append(
