@@ -312,6 +312,17 @@ def test_the_card_shows_whole_epochs_as_the_config_wrote_them(tiny_ner_dir, tmp_
     assert "| `epochs` | `20` |" in body
 
 
+def test_one_folds_results_are_refused_as_a_kfold(tmp_path):
+    """`evaluate --kfold 4 --fold 2 --out` holds one fold: its F1 ± 0.0 was published as the 4-fold figure."""
+    one = tmp_path / "fold2.json"
+    one.write_text(json.dumps({**NER_KFOLD, "folds": [{}]}), encoding="utf-8")
+    with pytest.raises(CardError, match=r"fold2\.json: holds 1 of its 4 folds \(a --fold run\).*merge_folds"):
+        read_results([str(one)])
+    whole = tmp_path / "kfold.json"
+    whole.write_text(json.dumps(NER_KFOLD), encoding="utf-8")
+    assert read_results([str(whole)])["ner"]["kfold"].k == 4
+
+
 def test_results_errors_name_the_file_and_the_fix(tmp_path):
     unsplit = tmp_path / "all.json"
     unsplit.write_text(json.dumps({**NER_TEST, "docs": "all"}), encoding="utf-8")

@@ -180,8 +180,15 @@ def _parse_evaluation(obj: Any, task: str, split: str, where: str, source: str) 
                 evaluation.kfold[level] = _parse_kfold(summary[level], f"{where}: summary.{level}")
         if not evaluation.kfold:
             raise CardError(f"{where}: summary: none of {list(LEVELS[task])}")
-        if evaluation.k is None and isinstance(obj.get("folds"), list):
-            evaluation.k = len(obj["folds"])
+        folds = obj.get("folds")
+        if evaluation.k is None and isinstance(folds, list):
+            evaluation.k = len(folds)
+        if evaluation.k is not None and isinstance(folds, list) and len(folds) < evaluation.k:
+            # `evaluate --kfold K --fold F --out`: one fold's scores, published as the k-fold's with a std of 0.
+            raise CardError(
+                f"{where}: holds {len(folds)} of its {evaluation.k} folds (a --fold run): gather every fold into "
+                f"one file first (python -m training.evaluation.merge_folds --out KFOLD.json FOLD0.json ...)"
+            )
         if evaluation.documents is None and evaluation.document_ids:
             evaluation.documents = len(evaluation.document_ids)
     else:
