@@ -106,3 +106,20 @@ def test_files_without_the_scores_compared_are_named_not_skipped(tmp_path, capsy
     with pytest.raises(SystemExit) as stop:
         main([])
     assert stop.value.code == 2 and "give NAME=RESULTS.json files" in capsys.readouterr().err
+
+
+def test_one_folds_results_are_refused_not_compared_as_the_kfold(tmp_path, capsys):
+    """`evaluate --kfold 4 --fold 2 --out` holds one fold: the table showed its score as the k-fold mean, and --pick
+    chose an architecture on it."""
+    from training.evaluation.compare_kfold import main
+
+    one = results(tmp_path, "one", 0.9, "one_pass")
+    data = json.loads(one.read_text())
+    one.write_text(json.dumps({**data, "k": 4, "folds": [{}]}), encoding="utf-8")
+    typed = results(tmp_path, "typed", 0.6, "typed_markers")
+    for argv in ([f"a={one}"], ["--pooled", f"a={one}"], ["--pick", str(one), "--against", str(typed)]):
+        assert main(argv) == 2
+        out = capsys.readouterr()
+        assert out.err.startswith(f"error: {one}: holds 1 of its 4 folds (a --fold run): gather every fold into one")
+        assert out.err.endswith("(python -m training.evaluation.merge_folds --out KFOLD.json FOLD0.json ...)\n")
+        assert out.out == ""
