@@ -92,11 +92,11 @@ def test_table_rows_stay_one_line_each_whatever_the_entity_text_holds():
     laos = Entity("thăm\x1b[2J Lào", "LOC", 26, 38, 0.8)
     gov = Entity("Chí\u00adnh\tphủ", "ORG", 42, 52, 0.7)
     assert all(text[e.start : e.end] == e.text for e in (name, laos, gov))
-    table = format_table("a.txt", Extraction(text, (name, laos, gov), (Relation(name, laos, "visits", 0.5),)))
+    table = format_table("a.txt", Extraction(text, (name, laos, gov), (Relation(name, laos, "affiliated_with", 0.5),)))
     assert table.splitlines() == [
         "== a.txt",
         "10-25  PER  Phan Văn Giang  0.90",
         "26-38  LOC  thăm [2J Lào    0.80",
         "42-52  ORG  Chính phủ       0.70",
-        "  Phan Văn Giang --visits--> thăm [2J Lào  0.50",
+        "  Phan Văn Giang --affiliated_with--> thăm [2J Lào  0.50",
     ]

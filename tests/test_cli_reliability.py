@@ -343,7 +343,7 @@ def test_json_written_element_by_element_is_the_same_bytes_as_one_dump(monkeypat
     from viextract.cli import _writer
 
     place, person = Entity("Lào", "LOC", 0, 3, 0.5), Entity("A", "PER", 4, 5, 0.4)
-    documents = [("a.txt", Extraction("Lào A\n", (place, person), (Relation(person, place, "meets", 0.3),)))]
+    documents = [("a.txt", Extraction("Lào A\n", (place, person), (Relation(person, place, "affiliated_with", 0.3),)))]
     documents.append(("<stdin>", Extraction("")))
     out = io.StringIO()
     monkeypatch.setattr("sys.stdout", out)
@@ -449,7 +449,7 @@ def test_a_score_that_is_not_finite_is_refused_not_written_as_nan(
 
     good = Extraction("Lào", (Entity("Lào", "LOC", 0, 3, 0.5),))
     place, person = Entity("Lào", "LOC", 0, 3, 0.5), Entity("A", "PER", 4, 5, 0.4)
-    bad = Extraction("Lào A", (place, person), (Relation(person, place, "meets", float("nan")),))
+    bad = Extraction("Lào A", (place, person), (Relation(person, place, "affiliated_with", float("nan")),))
     documents = [("a.txt", good), ("b.txt", bad)]
     monkeypatch.setattr(cli, "_extract_files", lambda *args, **kwargs: iter(documents))
     path = tmp_path / "a.txt"

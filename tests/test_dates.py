@@ -169,8 +169,8 @@ def test_header_and_with_date_values():
     assert header_date("Ngày 10/10") is None
     assert header_date(" date ２０２６-03-15 x") == "2026-03-15"  # ASCII, as ISO 8601 wants
     day = Entity("10/10", "DATE", 27, 32, 0.9)
-    deal = Entity("Hiệp định", "AGREEMENT", 60, 69, 0.9)
-    place = Entity("Vientiane", "LOC", 45, 54, 0.9, "not a date")
+    deal = Entity("Hiệp định", "AGREEMENT", 58, 67, 0.9)
+    place = Entity("Vientiane", "LOC", 44, 53, 0.9, "not a date")
     result = with_date_values(Extraction(text, (day, place, deal), (Relation(deal, day, "date_of", 0.9),)))
     assert [e.value for e in result] == ["2025-10-10", None, None]
     assert result.relations[0].tail is result.entities[0]

@@ -52,7 +52,7 @@ def test_non_string_input_is_a_type_error(tiny_extractor):
 def test_to_dict_gives_plain_json():
     entity = Entity("Lào", "LOC", 3, 6, 0.9)
     person = Entity("Lê Đức Thái", "PER", 10, 21, 0.8)
-    result = Extraction("abc", (entity, person), (Relation(person, entity, "affiliated_with", 0.7),))
+    result = Extraction("abcLào    Lê Đức Thái", (entity, person), (Relation(person, entity, "affiliated_with", 0.7),))
     round_tripped = json.loads(json.dumps(result.to_dict()))
     assert round_tripped["entities"][0] == {"text": "Lào", "label": "LOC", "start": 3, "end": 6, "score": 0.9}
     assert round_tripped["relations"][0]["head"]["text"] == "Lê Đức Thái"

@@ -198,7 +198,9 @@ def test_cli_triple_rows_are_one_line_of_nine_fields_whatever_the_text_holds(
         Entity(n, label, text.index(n), text.index(n) + len(n), 0.9) for n, label in zip(names, ("PER", "LOC", "ORG"))
     )
     result = Extraction(
-        text, (giang, laos, gov), (Relation(giang, laos, "visits", 0.5), Relation(gov, laos, "located_in", 0.5))
+        text,
+        (giang, laos, gov),
+        (Relation(giang, laos, "affiliated_with", 0.5), Relation(giang, gov, "affiliated_with", 0.5)),
     )
     monkeypatch.setattr(cli, "_extract_files", lambda *args, **kwargs: iter([("a\tb\x1b.txt", result)]))
     path = tmp_path / "a.txt"
@@ -208,7 +210,7 @@ def test_cli_triple_rows_are_one_line_of_nine_fields_whatever_the_text_holds(
     assert lines[-1] == "" and len(lines) == (3 if output_format == "triples" else 4)
     rows = [line.split("\t") for line in lines[:-1]] if output_format == "triples" else list(csv.reader(lines[1:-1]))
     assert [row[:4] for row in rows] == [
-        ["a b .txt", "Phan Văn Giang [2J", "visits", "Lào"],
-        ["a b .txt", "Chính phủ", "located_in", "Lào"],
+        ["a b .txt", "Phan Văn Giang [2J", "affiliated_with", "Lào"],
+        ["a b .txt", "Phan Văn Giang [2J", "affiliated_with", "Chính phủ"],
     ]
     assert all(len(row) == 9 and all(c.isprintable() for field in row for c in field) for row in rows)

@@ -1,6 +1,7 @@
 """Issue #21: Extraction iterates, has len, round-trips through JSON and speaks Hugging Face's NER shape."""
 
 import json
+import re
 
 import pytest
 
@@ -54,9 +55,8 @@ def test_json_refers_to_an_equal_entity_built_separately():
 
 def test_json_refuses_a_relation_outside_its_entities():
     stray = Entity("Lào", "LOC", 0, 3, 0.9)
-    bad = Extraction(TEXT, built().entities, (Relation(stray, stray, "meets", 0.5),))
-    with pytest.raises(ValueError, match="Lào"):
-        bad.to_json()
+    with pytest.raises(ValueError, match="relations\\[0\\]: head: 'Lào' at 0:3 is not one of the entities"):
+        Extraction(TEXT, built().entities, (Relation(stray, stray, "meets", 0.5),))
     with pytest.raises(ValueError, match="entity 7"):
         Extraction.from_json(
             json.dumps(
@@ -347,6 +347,54 @@ def test_the_refusal_names_every_pair_a_relation_allows():
     text = "Bộ Ngoại giao ký Hiệp định"
     ministry = Entity("Bộ Ngoại giao", "ORG", 0, 13, 0.9)
     deal = Entity("Hiệp định", "AGREEMENT", 17, 26, 0.9)
-    data = Extraction(text, (ministry, deal), (Relation(deal, ministry, "signed", 0.9),)).to_dict()
+    data = Extraction(text, (ministry, deal), (Relation(ministry, deal, "signed", 0.9),)).to_dict()
+    data["relations"][0].update(head=deal.to_dict(), tail=ministry.to_dict())  # as an edited file has it
     with pytest.raises(ValueError, match=r"from AGREEMENT to ORG .*; it goes PER -> AGREEMENT, ORG -> AGREEMENT$"):
         Extraction.from_dict(data)
+
+
+@pytest.mark.parametrize(
+    ("build", "message"),
+    [
+        (
+            lambda r: (r.entities, (Relation(r.entities[2], r.entities[3], "has_title", 0.9),)),
+            "relations[0]: label: 'has_title' does not go from PER to PER",
+        ),
+        (
+            lambda r: ((*r.entities, Entity("Sơn", "PER", 0, 3, 0.9)), ()),
+            "entities[4]: text 'Sơn' is not the text at 0:3, 'Ngà'",
+        ),
+        (
+            lambda r: ((*r.entities, Entity("Lào", "PER", 60, 90, 0.9)), ()),
+            "entities[4]: start/end 60:90 outside the text",
+        ),
+        (lambda r: ((Entity("Ngày 15/3", "FOO", 0, 9, 0.9),), ()), "entities[0]: label: 'FOO' is not an entity label"),
+        (
+            lambda r: (r.entities, (Relation(r.entities[2], r.entities[3], "loves", 0.9),)),
+            "relations[0]: label: 'loves' is not a relation label",
+        ),
+        (lambda r: ((Entity("Ngày 15/3", "DATE", "0", 9, 0.9),), ()), "entities[0]: start: expected int, got str"),
+        (lambda r: ((r.entities[0].to_dict(),), ()), "entities[0]: expected an Entity, got dict"),
+        (
+            lambda r: (r.entities[:2], r.relations[:1]),
+            "relations[0]: head: 'Bùi Thanh Sơn' at 21:34 is not one of the entities",
+        ),
+        (lambda r: (None, ()), "entities: expected a tuple, got NoneType"),
+    ],
+)
+def test_the_constructor_refuses_what_from_json_refuses(build, message):
+    """Extraction() took a has_title to a PER, an entity off its offsets or a label outside SCHEMA.md without a
+    word; to_json then wrote a file from_json refused, and the results saved were lost."""
+    entities, relations = build(built())
+    with pytest.raises(ValueError, match=rf"^Extraction\(\): {re.escape(message)}"):
+        Extraction(TEXT, entities, relations)
+
+
+def test_a_result_built_from_lists_equals_its_own_round_trip():
+    """Lists were kept as given: the result was unhashable and unequal to its own from_json."""
+    result = built()
+    listed = Extraction(TEXT, list(result.entities), list(result.relations))
+    assert listed == result and hash(listed) == hash(result)
+    assert Extraction.from_json(listed.to_json()) == listed == Extraction.from_dict(listed.to_dict())
+    nan = Extraction(TEXT, (Entity("Ngày 15/3", "DATE", 0, 9, float("nan")),))  # a broken model's: to_json names it
+    assert nan.entities[0].score != nan.entities[0].score

@@ -78,6 +78,7 @@ ENTITY_FIELDS: dict[str, Any] = {
 }
 RELATION_FIELDS: dict[str, Any] = {"head": int, "tail": int, "label": str, "score": NUMBER}
 RELATION_DICT_FIELDS: dict[str, Any] = {**RELATION_FIELDS, "head": dict, "tail": dict}  # `to_dict`: in full
+RELATION_OBJECT_FIELDS: dict[str, Any] = {**RELATION_FIELDS, "head": Entity, "tail": Entity}  # a Relation's own
 SCHEMA_LABELS = {"entities": ("an entity", ENTITY_LABELS), "relations": ("a relation", RELATION_LABELS)}
 EXTRACTION_FIELDS: dict[str, Any] = {"text": str, "entities": object, "relations": object}  # lists: `_records`
 
@@ -98,13 +99,20 @@ def _require_fields(data: Any, fields: dict[str, Any], where: str, *, others_all
     if missing:
         aside = f" (other keys: {others})" if others else ""
         raise ValueError(f"{where}: field(s) {missing} missing{aside}")
+    _require_types(data, fields, where)
+
+
+def _require_types(data: dict[str, Any], fields: dict[str, Any], where: str, *, finite: bool = True) -> None:
+    """ValueError `where: start: expected int, got str` for the first field of `data` not of its type; with
+    `finite`, also for a NaN or infinite float."""
     for field, kind in fields.items():
         value = data.get(field)
         # JSON true is a Python bool, which isinstance counts as an int
         if not isinstance(value, kind) or (isinstance(value, bool) and kind is not object):
             expected = {NUMBER: "number", OPTIONAL_STR: "str or null"}.get(kind) or kind.__name__
             raise ValueError(f"{where}: {field}: expected {expected}, got {type(value).__name__}")
-        if isinstance(value, float) and not math.isfinite(value):  # JSON has no NaN: Python's json reads it (and 1e400)
+        # JSON has no NaN: Python's json reads it (and 1e400)
+        if finite and isinstance(value, float) and not math.isfinite(value):
             raise ValueError(f"{where}: {field}: expected a finite number, got {value!r}")
 
 
@@ -150,6 +158,38 @@ def require_finite_scores(extraction: Extraction, where: str) -> None:
                 raise ValueError(f"{where}: {key}[{position}]: score: expected a finite number, got {score!r}")
 
 
+def _require_consistent(extraction: Extraction) -> None:
+    """ValueError naming the first entity or relation of `extraction` that `from_json` would refuse: a field of
+    the wrong type, a label not in SCHEMA.md, an entity that is not the text at its offsets, a relation argument
+    that is not one of the entities or of a type its label does not take. A score may be NaN (a model gone
+    wrong): `to_json` and the CLI refuse to write it, naming it."""
+    where = "Extraction()"
+    if not isinstance(extraction.text, str):
+        raise ValueError(f"{where}: text: expected str, got {type(extraction.text).__name__}")
+    for index, e in enumerate(extraction.entities):
+        at = f"{where}: entities[{index}]"
+        if not isinstance(e, Entity):
+            raise ValueError(f"{at}: expected an Entity, got {type(e).__name__}")
+        _require_types(vars(e), ENTITY_FIELDS, at, finite=False)
+        _require_label(vars(e), "entities", at)
+        _require_offsets(e, extraction.text, at)
+    known = set(extraction.entities)
+    for index, r in enumerate(extraction.relations):
+        at = f"{where}: relations[{index}]"
+        if not isinstance(r, Relation):
+            raise ValueError(f"{at}: expected a Relation, got {type(r).__name__}")
+        _require_types(vars(r), RELATION_OBJECT_FIELDS, at, finite=False)
+        _require_label(vars(r), "relations", at)
+        for side in ("head", "tail"):
+            argument = getattr(r, side)
+            _require_types(vars(argument), ENTITY_FIELDS, f"{at}: {side}", finite=False)  # hashable, for `in`
+            if argument not in known:
+                raise ValueError(
+                    f"{at}: {side}: {argument.text!r} at {argument.start}:{argument.end} is not one of the entities"
+                )
+    _require_argument_types(extraction.relations, where)
+
+
 def _records(data: dict[str, Any], key: str, fields: dict[str, Any], where: str) -> list[dict[str, Any]]:
     """`data[key]`, a list of objects with `fields` and a SCHEMA.md label: else a ValueError naming the item and
     field, not a KeyError."""
@@ -182,11 +222,24 @@ def _entity_of_dict(entities: tuple[Entity, ...], data: Any, where: str) -> Enti
 
 @dataclass(frozen=True)
 class Extraction:
-    """One document's entities and relations; iterating it (and `len`) goes over its entities, as a spaCy Doc's ents."""
+    """One document's entities and relations; iterating it (and `len`) goes over its entities, as a spaCy Doc's ents.
+
+    Built by hand, it is checked as `from_json` checks what it reads (a score may be NaN, which `to_json` refuses).
+    """
 
     text: str
     entities: tuple[Entity, ...] = ()
     relations: tuple[Relation, ...] = ()
+
+    def __post_init__(self) -> None:
+        # Lists become tuples: a result built from lists was unhashable and unequal to its own from_json.
+        for field in ("entities", "relations"):
+            items = getattr(self, field)
+            if isinstance(items, (str, bytes, dict)) or not hasattr(items, "__iter__"):
+                raise ValueError(f"Extraction(): {field}: expected a tuple, got {type(items).__name__}")
+            object.__setattr__(self, field, tuple(items))
+        # Refused here, not when it is saved: to_json wrote what from_json then refused (a has_title to a LOC).
+        _require_consistent(self)
 
     def __iter__(self) -> Iterator[Entity]:
         return iter(self.entities)
