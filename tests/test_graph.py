@@ -65,6 +65,15 @@ def test_an_ambiguous_short_name_is_not_merged():
     assert merge_nodes([a, b, short])[2] is short
 
 
+def test_a_short_name_said_again_after_a_second_namesake_is_not_merged():
+    """The first `Sơn` fitted only Bùi Thanh Sơn and was remembered: the `Sơn` after Nguyễn Văn Sơn was named,
+    which fits both, still went to Bùi Thanh Sơn, though a short form fitting two people is left alone."""
+    names = ["Bùi Thanh Sơn", "Sơn", "Nguyễn Văn Sơn", "Sơn", "Bùi Thanh Sơn"]
+    people = [Entity(n, "PER", 0, len(n), 0.9) for n in names]
+    canonical = merge_nodes(people)
+    assert [canonical[i] for i in range(5)] == [people[0], people[0], people[2], people[3], people[0]]
+
+
 @pytest.mark.parametrize("blank", ["-", "\u200b", "–"])
 def test_a_person_mention_with_no_letters_is_not_merged_into_the_one_person_before_it(blank):
     """Its name normalised to no words, and the empty first name `full[:0]` matched every earlier full name:

@@ -62,8 +62,12 @@ def merge_nodes(entities: tuple[Entity, ...] | list[Entity]) -> dict[int, Entity
             canonical[i] = seen.get(key, entity)
             continue
         match = _earlier_person(key[1], people) if entity.label == "PER" else None
-        canonical[i] = seen[key] = match or entity
-        if entity.label == "PER" and match is None:
+        if match is not None:
+            # Not remembered: a later `Sơn`, once a second Sơn has been named, fits two people and stays its own.
+            canonical[i] = match
+            continue
+        canonical[i] = seen[key] = entity
+        if entity.label == "PER":
             people.append(entity)
     return canonical
 
