@@ -223,3 +223,19 @@ def test_cli_triple_rows_are_one_line_of_nine_fields_whatever_the_text_holds(
         ["a b .txt", "Phan Văn Giang [2J", "affiliated_with", "Chính phủ"],
     ]
     assert all(len(row) == 9 and all(c.isprintable() for field in row for c in field) for row in rows)
+
+
+def test_cli_csv_writes_a_field_that_begins_like_a_formula_as_it_is(monkeypatch, capsys, tmp_path, tiny_ner_dir):
+    """README: no mark is added to `-phảo` (the bundled model gives such names) or `=Sơn`; offsets index them."""
+    from viextract import cli
+
+    text = "Ông -phảo gặp ông =Sơn, @Hà."
+    phao, son = (Entity(n, "PER", text.index(n), text.index(n) + len(n), 0.9) for n in ("-phảo", "=Sơn"))
+    result = Extraction(text, (phao, son), (Relation(phao, son, "meets", 0.5),))
+    monkeypatch.setattr(cli, "_extract_files", lambda *args, **kwargs: iter([("+a.txt", result)]))
+    path = tmp_path / "a.txt"
+    path.write_text(text, encoding="utf-8")
+    assert cli.main(["extract", str(path), "--model", str(tiny_ner_dir), "--format", "csv"]) == 0
+    rows = list(csv.reader(io.StringIO(capsys.readouterr().out)))
+    assert rows[1][:4] == ["+a.txt", "-phảo", "meets", "=Sơn"]
+    assert text[int(rows[1][4]) : int(rows[1][5])] == "-phảo"
