@@ -168,7 +168,24 @@ def test_from_json_refuses_a_score_that_is_not_finite(number):
     relation = built().to_json().replace('"score": 0.97', f'"score": {number}')
     with pytest.raises(ValueError, match=r"^from_json\(\): relations\[0\]: score: expected a finite number"):
         Extraction.from_json(relation)
-    assert Extraction.from_json(built().to_json().replace('"score": 0.97', f'"score": 1{"0" * 400}'))  # an int: finite
+    assert Extraction.from_json(
+        built().to_json().replace('"score": 0.97', f'"score": 1{"0" * 300}')
+    )  # a float holds it
+
+
+def test_a_score_too_large_for_a_float_is_refused_not_left_to_crash_the_views():
+    """An int score of 401 digits loaded, and then to_hf, the table and the HTML page raised OverflowError
+    (`float(10**400)`); built by hand, to_json wrote what from_json should refuse."""
+    from_file = built().to_json().replace('"score": 0.97', f'"score": 1{"0" * 400}')
+    with pytest.raises(
+        ValueError,
+        match=r"^from_json\(\): relations\[0\]: score: expected a finite number, got an int of about 401 digits$",
+    ):
+        Extraction.from_json(from_file)
+    son, title = built().entities[2], built().entities[1]
+    by_hand = Extraction(TEXT, built().entities, (Relation(son, title, "has_title", 10**400),))
+    with pytest.raises(ValueError, match=r"^to_json\(\): relations\[0\]: score: expected a finite number"):
+        by_hand.to_json()
 
 
 def test_to_json_refuses_a_score_that_is_not_finite():

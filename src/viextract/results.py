@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -112,8 +113,21 @@ def _require_types(data: dict[str, Any], fields: dict[str, Any], where: str, *, 
             expected = {NUMBER: "number", OPTIONAL_STR: "str or null"}.get(kind) or kind.__name__
             raise ValueError(f"{where}: {field}: expected {expected}, got {type(value).__name__}")
         # JSON has no NaN: Python's json reads it (and 1e400)
-        if finite and isinstance(value, float) and not math.isfinite(value):
-            raise ValueError(f"{where}: {field}: expected a finite number, got {value!r}")
+        if finite and kind is NUMBER and not _is_finite(value):
+            raise ValueError(f"{where}: {field}: expected a finite number, got {_shown(value)}")
+
+
+def _is_finite(number: float) -> bool:
+    """Not NaN or infinite, and for an int, one a float holds: to_hf, the table and the page read it as a float,
+    and `float(10**400)` raises OverflowError."""
+    return abs(number) <= sys.float_info.max if isinstance(number, int) else math.isfinite(number)
+
+
+def _shown(number: float) -> str:
+    """`number` for a message; a long int by its size (`repr` raises past 4300 digits)."""
+    if isinstance(number, int):
+        return f"an int of about {int(number.bit_length() * math.log10(2)) + 1} digits"
+    return repr(number)
 
 
 def _require_label(item: dict[str, Any], key: str, where: str) -> None:
@@ -154,8 +168,8 @@ def require_finite_scores(extraction: Extraction, where: str) -> None:
     for key, items in (("entities", extraction.entities), ("relations", extraction.relations)):
         for position, item in enumerate(items):
             score = item.score
-            if isinstance(score, float) and not math.isfinite(score):
-                raise ValueError(f"{where}: {key}[{position}]: score: expected a finite number, got {score!r}")
+            if isinstance(score, NUMBER) and not _is_finite(score):
+                raise ValueError(f"{where}: {key}[{position}]: score: expected a finite number, got {_shown(score)}")
 
 
 def _require_consistent(extraction: Extraction) -> None:
