@@ -182,6 +182,11 @@ def test_a_score_too_large_for_a_float_is_refused_not_left_to_crash_the_views():
         match=r"^from_json\(\): relations\[0\]: score: expected a finite number, got an int of about 401 digits$",
     ):
         Extraction.from_json(from_file)
+    too_long = built().to_json().replace('"score": 0.97', f'"score": 1{"0" * 5000}')  # Python reads no such int
+    with pytest.raises(ValueError, match=r"^from_json\(\): relations\[0\]: score: expected a finite number, got inf$"):
+        Extraction.from_json(too_long)
+    with pytest.raises(ValueError, match=r"^from_json\(\): entities\[0\]: end: expected int, got float$"):
+        Extraction.from_json(built().to_json().replace('"end": 9', f'"end": 9{"0" * 5000}'))
     son, title = built().entities[2], built().entities[1]
     by_hand = Extraction(TEXT, built().entities, (Relation(son, title, "has_title", 10**400),))
     with pytest.raises(ValueError, match=r"^to_json\(\): relations\[0\]: score: expected a finite number"):

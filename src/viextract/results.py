@@ -123,6 +123,15 @@ def _is_finite(number: float) -> bool:
     return abs(number) <= sys.float_info.max if isinstance(number, int) else math.isfinite(number)
 
 
+def _json_int(digits: str) -> float:
+    """A JSON int; one too long for Python to read (past 4300 digits: `ValueError: Exceeds the limit`, naming
+    nothing) as inf, so that the field check names its item and field."""
+    try:
+        return int(digits)
+    except ValueError:
+        return math.inf
+
+
 def _shown(number: float) -> str:
     """`number` for a message; a long int by its size (`repr` raises past 4300 digits)."""
     if isinstance(number, int):
@@ -297,7 +306,7 @@ class Extraction:
         """The Extraction that `to_json` wrote; relations get the very Entity objects of the result."""
         if not isinstance(s, (str, bytes, bytearray)):
             raise TypeError(f"from_json() takes a JSON str, got {type(s).__name__}")
-        data = json.loads(s)
+        data = json.loads(s, parse_int=_json_int)
         _require_fields(data, EXTRACTION_FIELDS, "from_json(): not an Extraction's JSON", others_allowed=True)
         entities = _checked_entities(data, "from_json()")
 
