@@ -155,6 +155,22 @@ def test_a_directory_or_header_that_disagrees_with_the_data_is_refused_naming_th
         read_e5_file(tmp_path / "bad.bin")
 
 
+def test_a_huge_layer_count_in_the_header_fails_without_listing_every_claimed_layer(e5_path, tmp_path):
+    """Layers 100,000 (a flipped byte) built 1.6 M expected names (~200 MB; 2**31 - 1: out of memory) first."""
+    import tracemalloc
+
+    data = e5_path.read_bytes()
+    (tmp_path / "bad.bin").write_bytes(data[:12] + struct.pack("<i", 100_000) + data[16:])
+    tracemalloc.start()
+    try:
+        with pytest.raises(E5FormatError, match=r"bad.bin: tensor 'l2.q.w' is missing .*100000 layers"):
+            read_e5_file(tmp_path / "bad.bin")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 20e6
+
+
 def test_the_builder_refuses_a_corrupt_e5_file_in_one_line(e5_path, tiny_tokenizer_dir, tmp_path):
     from training.pretraining.build_e5_base import main
 

@@ -10,6 +10,7 @@ fp16 scale then 16 bytes whose low nibble is weight j and high nibble weight j+1
 from __future__ import annotations
 
 import struct
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -169,24 +170,20 @@ def _read_tensor(cur: _Cursor, data: bytes, name: str) -> np.ndarray:
     return dequantize_q4_0(raw, n)
 
 
-def expected_sizes(dims: E5Dims) -> dict[str, int]:
-    """The value count of each tensor e5.c reads, from the header's dimensions."""
+def expected_sizes(dims: E5Dims) -> Iterator[tuple[str, int]]:
+    """(name, value count) of each tensor e5.c reads, from the header's dimensions, in directory order.
+
+    A generator: a corrupt header's layer count (2**31 - 1) is then met one layer at a time, and the
+    first missing tensor ends the check, instead of a dict of 16 entries per claimed layer first."""
     h, ff = dims.hidden, dims.intermediate
-    sizes = {"emb.word": dims.vocab * h, "emb.pos": dims.max_positions * h, "emb.type": dims.type_vocab * h,
-             "emb.ln.w": h, "emb.ln.b": h}  # fmt: skip
+    yield from (("emb.word", dims.vocab * h), ("emb.pos", dims.max_positions * h), ("emb.type", dims.type_vocab * h),
+                ("emb.ln.w", h), ("emb.ln.b", h))  # fmt: skip
+    shapes = {"q": (h, h), "k": (h, h), "v": (h, h), "ao": (h, h), "fi": (ff, h), "fo": (h, ff)}
     for layer in range(dims.layers):
-        for short, (rows, cols) in {
-            "q": (h, h),
-            "k": (h, h),
-            "v": (h, h),
-            "ao": (h, h),
-            "fi": (ff, h),
-            "fo": (h, ff),
-        }.items():
-            sizes[f"l{layer}.{short}.w"], sizes[f"l{layer}.{short}.b"] = rows * cols, rows
+        for short, (rows, cols) in shapes.items():
+            yield from ((f"l{layer}.{short}.w", rows * cols), (f"l{layer}.{short}.b", rows))
         for short in ("aln", "oln"):
-            sizes[f"l{layer}.{short}.w"] = sizes[f"l{layer}.{short}.b"] = h
-    return sizes
+            yield from ((f"l{layer}.{short}.w", h), (f"l{layer}.{short}.b", h))
 
 
 def _check_dims(path: Path, dims: E5Dims, pieces: int) -> None:
@@ -203,7 +200,7 @@ def _check_dims(path: Path, dims: E5Dims, pieces: int) -> None:
 
 def _check_tensors(path: Path, dims: E5Dims, tensors: dict[str, np.ndarray]) -> None:
     """Every tensor the header's dimensions call for is there with their size (else a reshape fails later)."""
-    for name, size in expected_sizes(dims).items():
+    for name, size in expected_sizes(dims):
         if name not in tensors:
             layers = f" (the header says {dims.layers} layers)" if name.startswith("l") else ""
             raise E5FormatError(f"{path}: tensor {name!r} is missing from the directory{layers}")
