@@ -129,6 +129,12 @@ def _corruptions(data: bytes) -> dict[str, tuple[bytes, str]]:
     """name -> (file bytes, what the error must say)."""
     word, pos = (struct.unpack_from("<BIQQ", data, _entry_at(data, n)) for n in ("emb.word", "emb.pos"))
     blob = 44 + 28 + 8 * len(PIECES) + 4
+    norm = blob + sum(len(piece.encode()) for piece in PIECES)  # count, size, then NBSP's entry (9 bytes)
+    beyond_map = norm + 8 + 9 + 5  # past both entries: where a third would start
+
+    def norm_field(at: int, value: int) -> bytes:
+        return data[:at] + struct.pack("<i" if at == norm else "<I", value) + data[at + 4 :]
+
     return {
         "short_q4": (_with_entry(data, "emb.word", nbytes=360), r"'emb.word' \(directory entry at byte \d+\): 672"),
         "ragged_q4": (_with_entry(data, "emb.word", nbytes=word[3] - 5), r"'emb.word'.*the entry gives 373"),
@@ -142,12 +148,15 @@ def _corruptions(data: bytes) -> dict[str, tuple[bytes, str]]:
         "no_pieces": (data[:44] + struct.pack("<i", -1) + data[48:], r"piece count -1 at byte 44"),
         "piece_not_utf8": (data[:blob] + b"\xff" + data[blob + 1 :], rf"piece 0 at byte {blob} is not UTF-8"),
         "name_not_utf8": (data.replace(b"emb.type", b"\xffmb.type"), r"a tensor name at byte \d+ is not UTF-8"),
+        "norm_negative": (norm_field(norm, -1), rf"normalisation entry count -1 at byte {norm}"),
+        "norm_past_map": (norm_field(norm, 3), rf"truncated at byte {beyond_map} while reading a normalisation entry"),
+        "norm_codepoint": (norm_field(norm + 13, 0x110000), rf"at byte {norm + 8} names a codepoint past U\+10FFFF"),
     }  # fmt: skip
 
 
 @pytest.mark.parametrize("case", ["short_q4", "ragged_q4", "count_past_data", "f32_short", "past_end", "missing",
                                   "more_layers", "wrong_hidden", "heads", "no_pieces", "piece_not_utf8",
-                                  "name_not_utf8"])  # fmt: skip
+                                  "name_not_utf8", "norm_negative", "norm_past_map", "norm_codepoint"])  # fmt: skip
 def test_a_directory_or_header_that_disagrees_with_the_data_is_refused_naming_the_place(e5_path, tmp_path, case):
     data, message = _corruptions(e5_path.read_bytes())[case]
     (tmp_path / "bad.bin").write_bytes(data)

@@ -10,6 +10,7 @@ fp16 scale then 16 bytes whose low nibble is weight j and high nibble weight j+1
 from __future__ import annotations
 
 import struct
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -62,20 +63,22 @@ class E5File:
 
 
 class _Cursor:
-    def __init__(self, data: bytes, path: Path) -> None:
-        self.data, self.pos, self.path = data, 0, path
+    def __init__(self, data: bytes, path: Path, base: int = 0) -> None:
+        # base: where `data` starts in the file, so a sub-cursor's errors give the file's byte offsets
+        self.data, self.pos, self.path, self.base = data, 0, path, base
 
     def take(self, fmt: str, what: str) -> tuple:
         size = struct.calcsize(fmt)
         if self.pos + size > len(self.data):
-            raise E5FormatError(f"{self.path}: truncated at byte {self.pos} while reading {what}")
+            raise E5FormatError(f"{self.path}: truncated at byte {self.base + self.pos} while reading {what}")
         values = struct.unpack_from(fmt, self.data, self.pos)
         self.pos += size
         return values
 
     def raw(self, size: int, what: str) -> bytes:
         if size < 0 or self.pos + size > len(self.data):
-            raise E5FormatError(f"{self.path}: truncated at byte {self.pos} while reading {what} ({size} bytes)")
+            at = self.base + self.pos
+            raise E5FormatError(f"{self.path}: truncated at byte {at} while reading {what} ({size} bytes)")
         chunk = self.data[self.pos : self.pos + size]
         self.pos += size
         return chunk
@@ -131,12 +134,19 @@ def _utf8(path: Path, raw: bytes, what: str, at: int) -> str:
 
 
 def _read_normalisation(cur: _Cursor) -> dict[int, tuple[int, ...]]:
+    at = cur.pos
     count, size = cur.take("<iI", "the normalisation map header")
-    sub = _Cursor(cur.raw(size, "the normalisation map"), cur.path)
+    if count < 0:
+        raise E5FormatError(f"{cur.path}: normalisation entry count {count} at byte {at}; it cannot be negative")
+    sub = _Cursor(cur.raw(size, "the normalisation map"), cur.path, base=cur.pos - size)
     table: dict[int, tuple[int, ...]] = {}
     for _ in range(count):
+        entry_at = sub.base + sub.pos
         codepoint, n_out = sub.take("<IB", "a normalisation entry")
-        table[codepoint] = sub.take(f"<{n_out}I", "a normalisation replacement") if n_out else ()
+        out = sub.take(f"<{n_out}I", "a normalisation replacement") if n_out else ()
+        if any(c > sys.maxunicode for c in (codepoint, *out)):  # chr() of it fails while tokenizing
+            raise E5FormatError(f"{cur.path}: normalisation entry at byte {entry_at} names a codepoint past U+10FFFF")
+        table[codepoint] = out
     return table
 
 
