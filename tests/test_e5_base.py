@@ -135,6 +135,12 @@ def _corruptions(data: bytes) -> dict[str, tuple[bytes, str]]:
     def norm_field(at: int, value: int) -> bytes:
         return data[:at] + struct.pack("<i" if at == norm else "<I", value) + data[at + 4 :]
 
+    def put(at: int, raw: bytes) -> bytes:
+        return data[:at] + raw + data[at + len(raw) :]
+
+    score_4 = blob - 4 * len(PIECES) + 16
+    ln_w = struct.unpack_from("<BIQQ", data, _entry_at(data, "emb.ln.w"))[2]
+
     return {
         "short_q4": (_with_entry(data, "emb.word", nbytes=360), r"'emb.word' \(directory entry at byte \d+\): 672"),
         "ragged_q4": (_with_entry(data, "emb.word", nbytes=word[3] - 5), r"'emb.word'.*the entry gives 373"),
@@ -151,12 +157,16 @@ def _corruptions(data: bytes) -> dict[str, tuple[bytes, str]]:
         "norm_negative": (norm_field(norm, -1), rf"normalisation entry count -1 at byte {norm}"),
         "norm_past_map": (norm_field(norm, 3), rf"truncated at byte {beyond_map} while reading a normalisation entry"),
         "norm_codepoint": (norm_field(norm + 13, 0x110000), rf"at byte {norm + 8} names a codepoint past U\+10FFFF"),
+        "score_nan": (put(score_4, struct.pack("<f", float("nan"))), rf"score of piece 4 at byte {score_4} is nan"),
+        "f32_nan": (put(ln_w + 8, struct.pack("<f", float("nan"))), r"'emb.ln.w'.*: 1 of its 32 values are NaN or inf"),
+        "q4_inf_scale": (put(word[2], b"\x00\x7c"), r"'emb.word'.*: 32 of its 672 values are NaN or infinite"),
     }  # fmt: skip
 
 
 @pytest.mark.parametrize("case", ["short_q4", "ragged_q4", "count_past_data", "f32_short", "past_end", "missing",
                                   "more_layers", "wrong_hidden", "heads", "no_pieces", "piece_not_utf8",
-                                  "name_not_utf8", "norm_negative", "norm_past_map", "norm_codepoint"])  # fmt: skip
+                                  "name_not_utf8", "norm_negative", "norm_past_map", "norm_codepoint",
+                                  "score_nan", "f32_nan", "q4_inf_scale"])  # fmt: skip
 def test_a_directory_or_header_that_disagrees_with_the_data_is_refused_naming_the_place(e5_path, tmp_path, case):
     data, message = _corruptions(e5_path.read_bytes())[case]
     (tmp_path / "bad.bin").write_bytes(data)

@@ -115,7 +115,11 @@ def _read_vocab(cur: _Cursor) -> E5Vocab:
         raise E5FormatError(f"{cur.path}: piece count {n} at byte {at}; a vocabulary has at least one piece")
     (blob_len,) = cur.take("<Q", "the piece blob length")
     offsets = np.frombuffer(cur.raw(4 * (n + 1), "piece offsets"), dtype="<u4")
+    scores_at = cur.pos
     scores = np.frombuffer(cur.raw(4 * n, "piece scores"), dtype="<f4").astype(np.float32)
+    if not np.isfinite(scores).all():  # Viterbi would compare NaNs: a silently different segmentation
+        first = int(np.flatnonzero(~np.isfinite(scores))[0])
+        raise E5FormatError(f"{cur.path}: score of piece {first} at byte {scores_at + 4 * first} is {scores[first]}")
     blob_at, blob = cur.pos, cur.raw(blob_len, "piece bytes")
     if offsets[-1] > blob_len or np.any(np.diff(offsets.astype(np.int64)) < 0):
         raise E5FormatError(f"{cur.path}: piece offsets run outside the piece blob")
@@ -175,9 +179,12 @@ def _read_tensor(cur: _Cursor, data: bytes, name: str) -> np.ndarray:
     if offset + needed > len(data):
         raise E5FormatError(f"{where}: bytes {offset} to {offset + needed} run past the end of the file ({len(data)})")
     raw = data[offset : offset + needed]
-    if dtype == DTYPE_F32:
-        return np.frombuffer(raw, dtype="<f4").astype(np.float32)
-    return dequantize_q4_0(raw, n)
+    with np.errstate(invalid="ignore", over="ignore"):  # an infinite scale is counted and refused below
+        values = np.frombuffer(raw, dtype="<f4").astype(np.float32) if dtype == DTYPE_F32 else dequantize_q4_0(raw, n)
+    bad = np.count_nonzero(~np.isfinite(values))  # a flipped scale byte: the built model would answer NaN
+    if bad:
+        raise E5FormatError(f"{where}: {bad} of its {n} values are NaN or infinite")
+    return values
 
 
 def expected_sizes(dims: E5Dims) -> Iterator[tuple[str, int]]:
