@@ -148,6 +148,7 @@ def _corruptions(data: bytes) -> dict[str, tuple[bytes, str]]:
         "f32_short": (_with_entry(data, "emb.pos", count=pos[1] + 10), r"'emb.pos'.*522 values need 2088 bytes"),
         "past_end": (_with_entry(data, "l1.oln.b", offset=len(data) - 8), r"'l1.oln.b'.*run past the end of the file"),
         "missing": (data.replace(b"emb.pos", b"emb.poz"), r"tensor 'emb.pos' is missing"),
+        "version": (data[:4] + struct.pack("<I", 2) + data[8:], r"format version 2; this reader knows version 1"),
         "more_layers": (data[:12] + struct.pack("<i", 3) + data[16:], r"'l2.q.w' is missing .*3 layers"),
         "wrong_hidden": (data[:8] + struct.pack("<i", 16) + data[12:], r"'emb.word' has 672 values, .* need 336"),
         "heads": (data[:16] + struct.pack("<i", 3) + data[20:], r"hidden=32 is not a multiple of heads=3"),
@@ -166,7 +167,7 @@ def _corruptions(data: bytes) -> dict[str, tuple[bytes, str]]:
 @pytest.mark.parametrize("case", ["short_q4", "ragged_q4", "count_past_data", "f32_short", "past_end", "missing",
                                   "more_layers", "wrong_hidden", "heads", "no_pieces", "piece_not_utf8",
                                   "name_not_utf8", "norm_negative", "norm_past_map", "norm_codepoint",
-                                  "score_nan", "f32_nan", "q4_inf_scale"])  # fmt: skip
+                                  "score_nan", "f32_nan", "q4_inf_scale", "version"])  # fmt: skip
 def test_a_directory_or_header_that_disagrees_with_the_data_is_refused_naming_the_place(e5_path, tmp_path, case):
     data, message = _corruptions(e5_path.read_bytes())[case]
     (tmp_path / "bad.bin").write_bytes(data)

