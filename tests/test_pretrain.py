@@ -193,6 +193,19 @@ def test_a_blank_or_non_utf8_text_file_is_refused_naming_key_file_and_line(tmp_p
     assert not (tmp_path / "base").exists()
 
 
+def test_a_text_file_saved_with_a_bom_and_crlf_reads_as_the_same_sentences(tmp_path):
+    """Notepad's UTF-8 BOM stayed on the first word (`\\ufeffHà_Nội`), which PhoBERT's tokenizer cut as a subword."""
+    from training.pretraining.build_e5_base import read_text_files
+    from training.pretraining.text import read_text_file
+
+    (tmp_path / "plain.txt").write_text(GOOD_TEXT, encoding="utf-8")
+    (tmp_path / "notepad.txt").write_bytes(GOOD_TEXT.replace("\n", "\r\n").encode("utf-8-sig"))
+    plain = read_text_file(tmp_path / "plain.txt").sentences
+    assert plain[0][0] == "Hà_Nội"
+    assert read_text_file(tmp_path / "notepad.txt").sentences == plain
+    assert read_text_files([str(tmp_path / "notepad.txt")]) == plain
+
+
 @pytest.mark.parametrize(
     ("key", "where", "message"),
     [

@@ -345,7 +345,8 @@ def read_given_text(path: str | Path, key: str) -> str:
     text = decode_utf8(data, where)
     if not text.strip():  # trained on nothing, or measured on nothing, without a word said
         raise InputError(f"{where}: no text (the file is empty or every line is blank)")
-    return text.replace("\r\n", "\n").replace("\r", "\n")  # as read_text's universal newlines
+    # A BOM (Notepad's UTF-8) would be part of the first word and train as a subword of its own.
+    return text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")  # as read_text's newlines
 
 
 def read_text_file(path: str | Path, key: str = "text_file") -> TextSource:
