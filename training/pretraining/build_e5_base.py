@@ -97,6 +97,9 @@ def input_problem(args) -> str | None:
     from .folders import check_output_folder, check_tokenizer_folder
     from .text import read_given_text
 
+    if Path(args.out).expanduser().resolve() == Path(args.phobert_tokenizer).expanduser().resolve():
+        return (f"--out {args.out} is the --phobert-tokenizer folder: the kept vocab.txt and bpe.codes would "
+                "replace PhoBERT's own there; give another folder")  # fmt: skip
     try:
         check_tokenizer_folder(args.phobert_tokenizer, "--phobert-tokenizer")
         check_output_folder(args.out, "--out")
