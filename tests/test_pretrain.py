@@ -154,6 +154,24 @@ def test_config_rejects_keys_that_mean_nothing_for_pretraining(tmp_path):
     assert config.max_minutes == 3.0 and config.num_hidden_layers == 2
 
 
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [("hidden_dropout_prob=1.5", r"hidden_dropout_prob: must be in \[0, 1\), got 1.5"),
+     ("attention_probs_dropout_prob=-0.1", r"attention_probs_dropout_prob: must be in \[0, 1\)"),
+     ("torch_threads=0", r"torch_threads: must be at least 1, or null, got 0"),
+     ("torch_threads=-2", r"torch_threads: must be at least 1"),
+     ("max_vocab=0", r"max_vocab: must be at least 1, or null, got 0"),
+     ("eval_steps=-5", r"eval_steps: must be 0 \(before and after training only\) or more, got -5")],
+)  # fmt: skip
+def test_config_values_that_ran_as_something_else_or_failed_after_the_text_are_refused(override, message):
+    """Dropout 1.5 failed in torch after the text was collected; torch_threads 0 ran as torch's default, -2 as a
+    traceback; eval_steps -5 evaluated every 5 steps; max_vocab 0 kept every character anyway."""
+    with pytest.raises(ConfigError, match=message):
+        PretrainConfig.load(REPO / "configs" / "pretrain.yaml", [override])
+    fine = ["hidden_dropout_prob=0", "torch_threads=null", "max_vocab=null", "eval_steps=0", "max_vocab=1"]
+    assert PretrainConfig.load(REPO / "configs" / "pretrain.yaml", fine).eval_steps == 0
+
+
 def test_missing_treebank_names_the_option_to_pass(tmp_path):
     with pytest.raises(FileNotFoundError, match="--ud-dir"):
         ud_vtb_source(tmp_path / "nowhere")

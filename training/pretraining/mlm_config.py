@@ -100,6 +100,7 @@ class PretrainConfig(TrainConfig):
         for key in ("num_hidden_layers", "hidden_size", "num_attention_heads", "intermediate_size", "num_merges"):
             if getattr(self, key) <= 0:
                 raise bad(key, f"must be positive, got {getattr(self, key)}")
+        self._check_counts_and_rates(bad)
         if not 0 < self.mlm_probability < 1:
             raise bad("mlm_probability", f"must be in (0, 1), got {self.mlm_probability}")
         if self.max_minutes is not None and self.max_minutes <= 0:
@@ -119,6 +120,18 @@ class PretrainConfig(TrainConfig):
         for part in [*self.ud_parts, *self.ud_heldout_parts]:
             if part not in ("train", "dev", "test"):
                 raise bad("ud_parts", f"UD parts are 'train', 'dev', 'test'; got {part!r}")
+
+    def _check_counts_and_rates(self, bad) -> None:
+        """Values torch refused only after the text was collected (a dropout of 1.5), or that ran as something
+        else without a word (torch_threads 0 as torch's default, eval_steps -5 as 5, max_vocab 0 as no cap)."""
+        for key in ("hidden_dropout_prob", "attention_probs_dropout_prob"):
+            if not 0 <= getattr(self, key) < 1:
+                raise bad(key, f"must be in [0, 1), got {getattr(self, key)}")
+        for key in ("torch_threads", "max_vocab"):
+            if getattr(self, key) is not None and getattr(self, key) < 1:
+                raise bad(key, f"must be at least 1, or null, got {getattr(self, key)}")
+        if self.eval_steps < 0:
+            raise bad("eval_steps", f"must be 0 (before and after training only) or more, got {self.eval_steps}")
 
     def to_dict(self) -> dict[str, Any]:
         values = {k: v for k, v in dataclasses.asdict(self).items() if k not in self.UNUSED}
