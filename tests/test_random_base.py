@@ -9,12 +9,14 @@ from tests.conftest import build_tiny_token_classifier
 from training.pretraining.random_base import main
 
 
-def test_random_twin_keeps_shape_and_tokenizer_but_not_weights(tiny_tokenizer_dir, tmp_path):
+def test_random_twin_keeps_shape_and_tokenizer_but_not_weights(tiny_tokenizer_dir, tmp_path, capsys):
     base = tmp_path / "base"
     _, tokenizer = build_tiny_token_classifier(tiny_tokenizer_dir, base)
     config = RobertaConfig.from_pretrained(base)
     RobertaForMaskedLM(config).save_pretrained(base)  # a masked LM, as pretraining writes
+    capsys.readouterr()
     assert main(["--like", str(base), "--out", str(tmp_path / "twin")]) == 0
+    assert capsys.readouterr().err == ""  # transformers' "Writing model shards" bar was printed
     twin = tmp_path / "twin"
     assert (twin / "vocab.txt").read_bytes() == (base / "vocab.txt").read_bytes()
     assert RobertaConfig.from_pretrained(twin).hidden_size == config.hidden_size

@@ -249,8 +249,11 @@ def sanity_check(model, tokenizer, e5, e5_tokenizer) -> dict:
 
 def save_weights(model, directory: Path, dtype: str) -> None:
     """config.json (with the base's provenance) + model.safetensors, float32 or int8-stored (viextract.storage)."""
+    from viextract.quiet import quiet_transformers
+
     model.config.viextract = {"provenance": CONFIG_PROVENANCE}
-    model.save_pretrained(str(directory), safe_serialization=True)
+    with quiet_transformers():  # its "Writing model shards" bar between our progress lines
+        model.save_pretrained(str(directory), safe_serialization=True)
     if dtype == "int8":
         from viextract.storage import convert_directory
 

@@ -13,6 +13,7 @@ import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
+from viextract.quiet import quiet_transformers
 from viextract.saving import atomic_directory
 from viextract.storage import STORAGE_KEY
 
@@ -30,7 +31,7 @@ def write_random_twin(like: Path, out: Path, seed: int = 42) -> None:
     # The twin's weights are written as floats: a copied int8 storage flag would misdescribe them.
     config.__dict__.pop(STORAGE_KEY, None)
     model = AutoModelForMaskedLM.from_config(config)
-    with atomic_directory(out) as staging:
+    with quiet_transformers(), atomic_directory(out) as staging:  # no "Writing model shards" bar
         model.save_pretrained(staging, safe_serialization=True)
         copy_tokenizer_files(like, staging)
 
