@@ -252,6 +252,29 @@ def test_an_output_or_tokenizer_folder_that_cannot_serve_is_refused_before_train
     assert (tmp_path / "a-file").read_text(encoding="utf-8") == "x"
 
 
+@pytest.mark.parametrize("out", ["model", "model/../model", "model/continued"])
+def test_an_output_dir_that_is_the_init_from_model_is_refused_before_training(tmp_path, capsys, monkeypatch, out):
+    """output_dir = init_from wrote the continued model over the e5 base it started from (its base_info.json, with
+    the e5 checks, left beside the new weights)."""
+    from training.pretraining import mlm
+
+    monkeypatch.setattr(mlm, "collect_text", lambda config: pytest.fail("the text was collected"))
+    (tmp_path / "good.txt").write_text(GOOD_TEXT, encoding="utf-8")
+    (tmp_path / "model").mkdir()
+    for name, line in (("vocab.txt", "Hà_Nội 5\n"), ("bpe.codes", "H à 5\n"), ("config.json", "{}")):
+        (tmp_path / "model" / name).write_text(line, encoding="utf-8")
+    values = {
+        "output_dir": str(tmp_path / out),
+        "text_file": str(tmp_path / "good.txt"),
+        "init_from": str(tmp_path / "model"),
+    }
+    assert mlm.main([a for k, v in values.items() for a in ("--set", f"{k}={v}")]) == 2
+    assert re.match(
+        r"error: output_dir: .* is (inside )?init_from .*: the continued model would replace", capsys.readouterr().err
+    )
+    assert sorted(p.name for p in (tmp_path / "model").iterdir()) == ["bpe.codes", "config.json", "vocab.txt"]
+
+
 @pytest.mark.parametrize(
     ("listing", "message"),
     [(b"[{bad", ":1: json: invalid JSON"), (b'{"name": "x"}', "expected a JSON list of sources, got dict"),

@@ -34,6 +34,13 @@ def check_tokenizer_and_output(config: PretrainConfig) -> None:
         if getattr(config, key):
             check_tokenizer_folder(getattr(config, key), key)
     check_output_folder(config.output_dir, "output_dir")
+    if config.init_from:  # as random_base and truncate refuse --out being their base
+        start, out = Path(config.init_from).expanduser().resolve(), Path(config.output_dir).expanduser().resolve()
+        if out == start or start in out.parents:
+            raise InputError(
+                f"output_dir: {config.output_dir} is {'' if out == start else 'inside '}init_from {config.init_from}: "
+                "the continued model would replace the one it starts from (or be carried in it); give another folder"
+            )
 
 
 def given_text_files(config: PretrainConfig) -> list[tuple[str, str]]:
