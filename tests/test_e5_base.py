@@ -139,6 +139,7 @@ def _corruptions(data: bytes) -> dict[str, tuple[bytes, str]]:
         return data[:at] + raw + data[at + len(raw) :]
 
     score_4 = blob - 4 * len(PIECES) + 16
+    directory = data.index(struct.pack("<H", len("emb.word")) + b"emb.word") - 4
     ln_w = struct.unpack_from("<BIQQ", data, _entry_at(data, "emb.ln.w"))[2]
 
     return {
@@ -148,6 +149,8 @@ def _corruptions(data: bytes) -> dict[str, tuple[bytes, str]]:
         "f32_short": (_with_entry(data, "emb.pos", count=pos[1] + 10), r"'emb.pos'.*522 values need 2088 bytes"),
         "past_end": (_with_entry(data, "l1.oln.b", offset=len(data) - 8), r"'l1.oln.b'.*run past the end of the file"),
         "missing": (data.replace(b"emb.pos", b"emb.poz"), r"tensor 'emb.pos' is missing"),
+        "directory_huge": (put(directory, struct.pack("<i", 10**9)), rf"size 1000000000 at byte {directory}; .*0-\d+$"),
+        "directory_negative": (put(directory, struct.pack("<i", -3)), rf"tensor directory size -3 at byte {directory}"),
         "version": (data[:4] + struct.pack("<I", 2) + data[8:], r"format version 2; this reader knows version 1"),
         "more_layers": (data[:12] + struct.pack("<i", 3) + data[16:], r"'l2.q.w' is missing .*3 layers"),
         "wrong_hidden": (data[:8] + struct.pack("<i", 16) + data[12:], r"'emb.word' has 672 values, .* need 336"),
@@ -167,7 +170,8 @@ def _corruptions(data: bytes) -> dict[str, tuple[bytes, str]]:
 @pytest.mark.parametrize("case", ["short_q4", "ragged_q4", "count_past_data", "f32_short", "past_end", "missing",
                                   "more_layers", "wrong_hidden", "heads", "no_pieces", "piece_not_utf8",
                                   "name_not_utf8", "norm_negative", "norm_past_map", "norm_codepoint",
-                                  "score_nan", "f32_nan", "q4_inf_scale", "version"])  # fmt: skip
+                                  "score_nan", "f32_nan", "q4_inf_scale", "version",
+                                  "directory_huge", "directory_negative"])  # fmt: skip
 def test_a_directory_or_header_that_disagrees_with_the_data_is_refused_naming_the_place(e5_path, tmp_path, case):
     data, message = _corruptions(e5_path.read_bytes())[case]
     (tmp_path / "bad.bin").write_bytes(data)

@@ -23,6 +23,7 @@ DTYPE_F32 = 0
 DTYPE_Q4_0 = 1
 QK = 32  # weights per Q4_0 block
 Q4_BLOCK_BYTES = 2 + QK // 2
+DIRECTORY_ENTRY_MIN_BYTES = 2 + 1 + 4 + 8 + 8  # name length, (empty name), dtype, count, offset, nbytes
 
 
 class E5FormatError(ValueError):
@@ -156,7 +157,11 @@ def _read_normalisation(cur: _Cursor) -> dict[int, tuple[int, ...]]:
 
 
 def _read_tensors(cur: _Cursor, data: bytes) -> dict[str, np.ndarray]:
+    at = cur.pos
     (count,) = cur.take("<i", "the tensor directory size")
+    room = (len(data) - cur.pos) // DIRECTORY_ENTRY_MIN_BYTES
+    if not 0 <= count <= room:  # else the entries are read out of the tensor data, and the error names garbage
+        raise E5FormatError(f"{cur.path}: tensor directory size {count} at byte {at}; the file has room for 0-{room}")
     tensors: dict[str, np.ndarray] = {}
     for _ in range(count):
         (name_len,) = cur.take("<H", "a tensor name length")
