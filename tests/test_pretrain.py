@@ -350,6 +350,28 @@ def test_text_command_reports_a_bad_corpus_in_one_line(tmp_path, capsys):
     assert re.search(r"^error: \S*corpus\.jsonl:2: json: invalid JSON", capsys.readouterr().err)
 
 
+@pytest.mark.parametrize(
+    ("train", "heldout", "message"),
+    [("t.txt", "t.txt", r"--heldout-out \S*t.txt is the --write-text file: the held-out sentences would replace"),
+     ("t.txt", "./t.txt", r"is the --write-text file"),
+     ("a-folder", "h.txt", r"--write-text \S*a-folder: is a folder"),
+     ("t.txt", "a-file/h.txt", r"--heldout-out \S*h.txt: \S*a-file is a file, not a folder")],
+)  # fmt: skip
+def test_text_command_refuses_output_files_it_cannot_write_before_segmenting(
+    tmp_path, capsys, monkeypatch, train, heldout, message
+):
+    """One file for both wrote the held-out UD test sentences over the training ones (then trained on by text_file)."""
+    from training.pretraining import text
+
+    monkeypatch.setattr(text, "collect_pretraining_text", lambda *a, **k: pytest.fail("the text was collected"))
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "a-folder").mkdir()
+    (tmp_path / "a-file").write_text("x", encoding="utf-8")
+    with pytest.raises(SystemExit) as refused:
+        text_main(["--write-text", train, "--heldout-out", heldout])
+    assert refused.value.code == 2 and re.search(message, capsys.readouterr().err)
+
+
 def test_bf16_true_without_a_gpu_that_supports_it_is_one_error_line_before_any_work(tmp_path, capsys, monkeypatch):
     # A GPU recipe run on a CPU machine was the Trainer's ValueError traceback about `use_cpu`, once the text had
     # been collected and the vocabulary learned; fine-tuning already said it in one line (resolve_bf16).

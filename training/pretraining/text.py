@@ -394,6 +394,24 @@ def format_summary(summary: dict) -> str:
 
 
 @quiet_pipe
+def output_files_problem(train: Path | None, heldout: Path | None) -> str | None:
+    """Why --write-text / --heldout-out cannot be written: one file for both (the held-out sentences, never to be
+    trained on, would replace the training ones), a folder, or a file where a folder above it should be."""
+    if train and heldout and train.expanduser().resolve() == heldout.expanduser().resolve():
+        return (
+            f"--heldout-out {heldout} is the --write-text file: the held-out sentences would replace the training ones"
+        )
+    for flag, path in (("--write-text", train), ("--heldout-out", heldout)):
+        if path is None:
+            continue
+        if path.is_dir():
+            return f"{flag} {path}: is a folder; give the file to write"
+        blocker = next((p for p in path.parents if p.exists() and not p.is_dir()), None)
+        if blocker is not None:
+            return f"{flag} {path}: {blocker} is a file, not a folder"
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m training.pretraining.text", description=__doc__.splitlines()[0])
     parser.add_argument("--ud-dir", type=Path, default=DEFAULT_UD_DIR, help="folder of vi_vtb-ud-*.conllu")
@@ -402,6 +420,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--write-text", type=Path, help="write the training sentences here, one per line")
     parser.add_argument("--heldout-out", type=Path, help="write the held-out (UD VTB test) sentences here")
     args = parser.parse_args(argv)
+    problem = output_files_problem(args.write_text, args.heldout_out)
+    if problem:  # found now, not after the text is segmented
+        parser.error(problem)
     try:
         text = collect_pretraining_text(args.data_dir, args.ud_dir, segmenter=args.segmenter)
     except (FileNotFoundError, InputError) as error:
