@@ -275,6 +275,18 @@ def test_an_output_dir_that_is_the_init_from_model_is_refused_before_training(tm
     assert sorted(p.name for p in (tmp_path / "model").iterdir()) == ["bpe.codes", "config.json", "vocab.txt"]
 
 
+def test_a_heldout_text_file_that_is_the_text_file_is_refused(tmp_path, capsys, monkeypatch):
+    """heldout_text_file = text_file measured the 'held-out' accuracy on training text, reported as held-out."""
+    from training.pretraining import mlm
+
+    monkeypatch.setattr(mlm, "collect_text", lambda config: pytest.fail("the text was collected"))
+    (tmp_path / "good.txt").write_text(GOOD_TEXT, encoding="utf-8")
+    values = {"text_file": str(tmp_path / "good.txt"), "heldout_text_file": str(tmp_path / "." / "good.txt"),
+              "output_dir": str(tmp_path / "base")}  # fmt: skip
+    assert mlm.main([a for k, v in values.items() for a in ("--set", f"{k}={v}")]) == 2
+    assert re.match(r"error: heldout_text_file: \S*good.txt is the text_file trained on", capsys.readouterr().err)
+
+
 @pytest.mark.parametrize(
     ("listing", "message"),
     [(b"[{bad", ":1: json: invalid JSON"), (b'{"name": "x"}', "expected a JSON list of sources, got dict"),

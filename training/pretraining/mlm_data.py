@@ -22,6 +22,14 @@ def check_inputs(config: PretrainConfig) -> None:
             raise FileNotFoundError(f"{key}: {value}: no such file or directory")
     for key, name in given_text_files(config):
         read_given_text(name, key)
+    held_out, trained = (
+        Path(n).expanduser().resolve() if n else None for n in (config.heldout_text_file, config.text_file)
+    )
+    if held_out is not None and held_out == trained:
+        raise InputError(
+            f"heldout_text_file: {config.heldout_text_file} is the text_file trained on: the held-out loss and "
+            "accuracy would be measured on training text; give the --heldout-out file of the text command"
+        )
     check_tokenizer_and_output(config)
 
 
