@@ -287,6 +287,12 @@ def test_a_heldout_text_file_that_is_the_text_file_is_refused(tmp_path, capsys, 
     assert re.match(r"error: heldout_text_file: \S*good.txt is the text_file trained on", capsys.readouterr().err)
 
 
+def test_text_files_beside_a_text_file_are_refused_not_left_unread(tmp_path):
+    """collect_text reads text_file alone: text_files given with it were checked, then never trained on."""
+    with pytest.raises(ConfigError, match=r"text_files: are not read when text_file is given"):
+        PretrainConfig.from_dict({"text_file": "a.txt", "text_files": ["b.txt"]})
+
+
 @pytest.mark.parametrize(
     ("listing", "message"),
     [(b"[{bad", ":1: json: invalid JSON"), (b'{"name": "x"}', "expected a JSON list of sources, got dict"),

@@ -117,6 +117,8 @@ class PretrainConfig(TrainConfig):
             )
         if self.heldout_text_file and not self.text_file:
             raise bad("heldout_text_file", "is only read together with text_file")
+        if self.text_file and self.text_files:  # collect_text reads text_file alone
+            raise bad("text_files", "are not read when text_file is given; add their sentences to text_file")
         for part in [*self.ud_parts, *self.ud_heldout_parts]:
             if part not in ("train", "dev", "test"):
                 raise bad("ud_parts", f"UD parts are 'train', 'dev', 'test'; got {part!r}")
