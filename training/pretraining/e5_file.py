@@ -236,9 +236,11 @@ def _check_tensors(path: Path, dims: E5Dims, tensors: dict[str, np.ndarray]) -> 
 def read_e5_file(path: str | Path) -> E5File:
     """Parse and dequantise a whole E5S1 file (the real one is 72 MB; float32 it is ~470 MB)."""
     path = Path(path)
-    data = path.read_bytes()
-    if data[:4] != MAGIC:
-        raise E5FormatError(f"{path}: not an E5S1 model file (magic {data[:4]!r}, expected {MAGIC!r})")
+    with path.open("rb") as file:
+        magic = file.read(len(MAGIC))  # a 4 GB .gguf or .safetensors given by mistake is refused unread
+        if magic != MAGIC:
+            raise E5FormatError(f"{path}: not an E5S1 model file (magic {magic!r}, expected {MAGIC!r})")
+        data = magic + file.read()
     cur = _Cursor(data, path)
     cur.pos = 4
     (version,) = cur.take("<I", "the version")
