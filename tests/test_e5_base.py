@@ -269,13 +269,15 @@ def _bad_builder_inputs(root: Path, tokenizer: Path) -> dict[str, tuple[list[str
                            r"--phobert-tokenizer: .*codes-cp1258/bpe.codes: not UTF-8 text .*at line 2"),
         "codes not fastbpe": (["--phobert-tokenizer", str(root / "codes-json")],
                               r"codes-json/bpe.codes:1: expected 'left right count'"),
+        "text without vocab size": (["--text-file", str(root / "a-file"), "--vocab-size", None],
+                                    r"--text-file is read only with --vocab-size N"),
     }  # fmt: skip
 
 
 @pytest.mark.parametrize("case", ["no vocab.txt", "no bpe.codes", "out is a file", "out under a file", "missing text",
                                   "blank text", "cp1258 text", "missing wheel", "not a wheel",
                                   "out is the tokenizer", "vocab without counts", "vocab blank line", "codes not utf8",
-                                  "codes not fastbpe"])  # fmt: skip
+                                  "codes not fastbpe", "text without vocab size"])  # fmt: skip
 def test_the_builder_refuses_bad_inputs_before_reading_the_e5_file(
     e5_path, tiny_tokenizer_dir, tmp_path, capsys, monkeypatch, case
 ):
@@ -287,7 +289,7 @@ def test_the_builder_refuses_bad_inputs_before_reading_the_e5_file(
     defaults.update({"--vocab-size": "40"} if args[0] == "--text-file" else {})
     defaults.update(dict(zip(args[::2], args[1::2])))
     with pytest.raises(SystemExit) as refused:
-        build_e5_base.main([a for pair in defaults.items() for a in pair])
+        build_e5_base.main([a for pair in defaults.items() if pair[1] is not None for a in pair])
     assert re.search(message, str(refused.value) + capsys.readouterr().err)
     assert not (tmp_path / "b").exists()
 

@@ -284,6 +284,8 @@ def parse_args(argv: list[str] | None):
     args = parser.parse_args(argv)
     if args.vocab_size is not None and args.vocab_size <= 0:
         parser.error(f"--vocab-size must be positive, got {args.vocab_size}")
+    if args.text_file and args.vocab_size is None:  # choose_vocab reads our text only to restrict the vocabulary
+        parser.error("--text-file is read only with --vocab-size N (the full vocabulary already keeps every token)")
     problem = input_problem(args)
     if problem:
         parser.error(problem)
