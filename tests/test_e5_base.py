@@ -167,6 +167,7 @@ def _corruptions(data: bytes) -> dict[str, tuple[bytes, str]]:
         "past_end": (_with_entry(data, "l1.oln.b", offset=len(data) - 8), r"'l1.oln.b'.*run past the end of the file"),
         "missing": (data.replace(b"emb.pos", b"emb.poz"), r"tensor 'emb.pos' is missing"),
         "directory_huge": (put(directory, struct.pack("<i", 10**9)), rf"size 1000000000 at byte {directory}; .*0-\d+$"),
+        "into_header": (_with_entry(data, "emb.ln.w", offset=44), r"'emb.ln.w'.*at byte 44 lies before the directory"),
         "directory_negative": (put(directory, struct.pack("<i", -3)), rf"tensor directory size -3 at byte {directory}"),
         "version": (data[:4] + struct.pack("<I", 2) + data[8:], r"format version 2; this reader knows version 1"),
         "more_layers": (data[:12] + struct.pack("<i", 3) + data[16:], r"'l2.q.w' is missing .*3 layers"),
@@ -188,7 +189,7 @@ def _corruptions(data: bytes) -> dict[str, tuple[bytes, str]]:
                                   "more_layers", "wrong_hidden", "heads", "no_pieces", "piece_not_utf8",
                                   "name_not_utf8", "norm_negative", "norm_past_map", "norm_codepoint",
                                   "score_nan", "f32_nan", "q4_inf_scale", "version",
-                                  "directory_huge", "directory_negative"])  # fmt: skip
+                                  "directory_huge", "directory_negative", "into_header"])  # fmt: skip
 def test_a_directory_or_header_that_disagrees_with_the_data_is_refused_naming_the_place(e5_path, tmp_path, case):
     data, message = _corruptions(e5_path.read_bytes())[case]
     (tmp_path / "bad.bin").write_bytes(data)

@@ -162,21 +162,24 @@ def _read_tensors(cur: _Cursor, data: bytes) -> dict[str, np.ndarray]:
     room = (len(data) - cur.pos) // DIRECTORY_ENTRY_MIN_BYTES
     if not 0 <= count <= room:  # else the entries are read out of the tensor data, and the error names garbage
         raise E5FormatError(f"{cur.path}: tensor directory size {count} at byte {at}; the file has room for 0-{room}")
-    tensors: dict[str, np.ndarray] = {}
+    entries: dict[str, tuple[int, tuple]] = {}  # name -> (entry's byte, (dtype, count, offset, nbytes))
     for _ in range(count):
         (name_len,) = cur.take("<H", "a tensor name length")
         name = _utf8(cur.path, cur.raw(name_len, "a tensor name"), "a tensor name", cur.pos - name_len)
-        if name in tensors:
+        if name in entries:
             raise E5FormatError(f"{cur.path}: tensor {name!r} is listed twice in the directory")
-        tensors[name] = _read_tensor(cur, data, name)  # flat: e5_bert shapes each by its role
-    return tensors
+        entries[name] = (cur.pos, cur.take("<BIQQ", f"tensor {name!r}"))
+    # flat arrays: e5_bert shapes each by its role
+    return {name: _read_tensor(cur, data, name, at, entry) for name, (at, entry) in entries.items()}
 
 
-def _read_tensor(cur: _Cursor, data: bytes, name: str) -> np.ndarray:
-    """One directory entry's values; its extent is checked against its value count and the file's end."""
-    at = cur.pos
-    dtype, n, offset, nbytes = cur.take("<BIQQ", f"tensor {name!r}")
+def _read_tensor(cur: _Cursor, data: bytes, name: str, at: int, entry: tuple) -> np.ndarray:
+    """One directory entry's values; its extent is checked against its value count, the directory's end (data
+    read from the header or the directory would be weights of nonsense) and the file's end."""
+    dtype, n, offset, nbytes = entry
     where = f"{cur.path}: tensor {name!r} (directory entry at byte {at})"
+    if offset < cur.pos:
+        raise E5FormatError(f"{where}: its data at byte {offset} lies before the directory's end ({cur.pos})")
     if dtype not in (DTYPE_F32, DTYPE_Q4_0):
         raise E5FormatError(f"{where}: unknown dtype {dtype}")
     needed = 4 * n if dtype == DTYPE_F32 else -(-n // QK) * Q4_BLOCK_BYTES
