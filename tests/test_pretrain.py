@@ -235,6 +235,11 @@ def test_a_text_file_saved_with_a_bom_and_crlf_reads_as_the_same_sentences(tmp_p
             r"tokenizer_dir: .*empty: no vocab\.txt there \(a tokenizer folder has vocab\.txt and bpe\.codes\)",
         ),
         ("init_from", "empty", r"init_from: .*empty: no vocab.txt there"),
+        (
+            "init_from",
+            "tokenizer",
+            r"init_from: .*tokenizer: no config.json there \(a model folder .* is tokenizer_dir\)",
+        ),
     ],
 )
 def test_an_output_or_tokenizer_folder_that_cannot_serve_is_refused_before_training(
@@ -246,6 +251,9 @@ def test_an_output_or_tokenizer_folder_that_cannot_serve_is_refused_before_train
     (tmp_path / "good.txt").write_text(GOOD_TEXT, encoding="utf-8")
     (tmp_path / "a-file").write_text("x", encoding="utf-8")
     (tmp_path / "empty").mkdir()
+    (tmp_path / "tokenizer").mkdir()
+    for name, line in (("vocab.txt", "Hà_Nội 5\n"), ("bpe.codes", "H à 5\n")):
+        (tmp_path / "tokenizer" / name).write_text(line, encoding="utf-8")
     values = {"output_dir": str(tmp_path / "base"), "text_file": str(tmp_path / "good.txt"), key: str(tmp_path / where)}
     assert mlm.main([a for k, v in values.items() for a in ("--set", f"{k}={v}")]) == 2
     assert re.match(rf"error: {message}", capsys.readouterr().err)

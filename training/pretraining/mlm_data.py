@@ -41,6 +41,11 @@ def check_tokenizer_and_output(config: PretrainConfig) -> None:
     for key in ("tokenizer_dir", "init_from"):
         if getattr(config, key):
             check_tokenizer_folder(getattr(config, key), key)
+    if config.init_from and not (Path(config.init_from) / "config.json").is_file():  # from_pretrained's traceback,
+        raise InputError(  # after the text was collected and encoded
+            f"init_from: {config.init_from}: no config.json there (a model folder has config.json, weights, "
+            "vocab.txt and bpe.codes; a folder of the tokenizer files alone is tokenizer_dir)"
+        )
     check_output_folder(config.output_dir, "output_dir")
     if config.init_from:  # as random_base and truncate refuse --out being their base
         start, out = Path(config.init_from).expanduser().resolve(), Path(config.output_dir).expanduser().resolve()
