@@ -159,6 +159,21 @@ def test_saving_and_workers_use_the_files_as_loaded_not_as_they_are_now(tmp_path
 
 def test_get_vocab_equals_phobert_tokenizers():
     directory = tokenizer_dir("bundled_ner")
-    assert FastPhobertTokenizer.from_pretrained(directory).get_vocab() == PhobertTokenizer.from_pretrained(
-        str(directory)
-    ).get_vocab()
+    assert (
+        FastPhobertTokenizer.from_pretrained(directory).get_vocab()
+        == PhobertTokenizer.from_pretrained(str(directory)).get_vocab()
+    )
+
+
+def test_an_empty_added_token_has_its_id_but_splits_nothing_as_in_phobert_tokenizer(tmp_path):
+    """An added token `""` (a hand-edited added_tokens.json) crashed construction with a bare IndexError."""
+    source = tokenizer_dir("bundled_ner")
+    for name in ("vocab.txt", "bpe.codes"):
+        shutil.copy(source / name, tmp_path / name)
+    (tmp_path / "added_tokens.json").write_text(json.dumps({"<mask>": 18079, "": 18080}), encoding="utf-8")
+    slow = PhobertTokenizer.from_pretrained(str(tmp_path))
+    fast = FastPhobertTokenizer.from_pretrained(tmp_path)
+    for text in ["Hà Nội <mask> ab", "", "x"]:
+        assert [t.id for t in fast.encode(text)] == reference_ids(slow, text)
+    assert fast.encode_words(["Hà", "a<mask>"]) == [tuple(reference_ids(slow, w)) for w in ["Hà", "a<mask>"]]
+    assert fast.get_vocab() == slow.get_vocab() and len(fast) == len(slow)

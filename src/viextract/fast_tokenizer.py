@@ -206,8 +206,9 @@ class FastPhobertTokenizer:
         self._stand_in = stand_in_character([*self.encoder, *(left + right for left, right in merges)])
         self._decoder = {i: t for t, i in self.encoder.items()} | {i: t for t, i in self.added.items()}
         # Longest first, so that the leftmost match is also the longest, as transformers' trie splits.
-        names = sorted(self.added, key=len, reverse=True)
-        self._added_starts = frozenset(token[0] for token in self.added)
+        # An empty added token (a hand-edited file) has an id but never splits text: the trie skips it too.
+        names = sorted(filter(None, self.added), key=len, reverse=True)
+        self._added_starts = frozenset(token[0] for token in names)
         self._added_pattern = re.compile("(" + "|".join(re.escape(t) for t in names) + ")")
 
     @classmethod
@@ -248,10 +249,10 @@ class FastPhobertTokenizer:
         """The ids of `text` (no <s>/</s>), each with its character offsets into `text`."""
         tokens: list[Token] = []
         position = 0
-        for piece in self._added_pattern.split(text):
+        for piece in filter(None, self._added_pattern.split(text)):
             if piece in self.added:
                 tokens.append(Token(self.added[piece], position, position + len(piece)))
-            elif piece:
+            else:
                 tokens.extend(self._encode_plain(piece, position))
             position += len(piece)
         return tokens
