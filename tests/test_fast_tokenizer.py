@@ -11,7 +11,8 @@ from transformers import PhobertTokenizer
 from tests.conftest import REPO, SHARED
 from tests.test_robustness import ODD_INPUTS
 from viextract.align import SubwordAligner
-from viextract.fast_tokenizer import FastPhobertTokenizer
+from viextract.fast_tokenizer import FastPhobertTokenizer, UnsupportedTokenizer
+from viextract.loading import load_tokenizer
 from viextract.sentences import split_sentences
 from viextract.text import prepare_text
 
@@ -177,3 +178,18 @@ def test_an_empty_added_token_has_its_id_but_splits_nothing_as_in_phobert_tokeni
         assert [t.id for t in fast.encode(text)] == reference_ids(slow, text)
     assert fast.encode_words(["Hà", "a<mask>"]) == [tuple(reference_ids(slow, w)) for w in ["Hà", "a<mask>"]]
     assert fast.get_vocab() == slow.get_vocab() and len(fast) == len(slow)
+
+
+def test_a_config_that_splits_special_tokens_loads_phobert_tokenizer_and_its_ids(tmp_path):
+    """`split_special_tokens: true` makes PhobertTokenizer read `<mask>` as BPE pieces; the fast one kept it whole."""
+    shutil.copytree(tokenizer_dir("bundled_re"), tmp_path, dirs_exist_ok=True)
+    config = json.loads((tmp_path / "tokenizer_config.json").read_text(encoding="utf-8"))
+    (tmp_path / "tokenizer_config.json").write_text(json.dumps({**config, "split_special_tokens": True}), "utf-8")
+    with pytest.raises(UnsupportedTokenizer, match="tokenizer_config.json: split_special_tokens"):
+        FastPhobertTokenizer(tmp_path / "vocab.txt", tmp_path / "bpe.codes", tmp_path)
+    loaded = load_tokenizer(tmp_path, vocab_size=len(PhobertTokenizer.from_pretrained(str(tmp_path))))
+    text = "a <mask> ^ b"
+    assert loaded.convert_tokens_to_ids(loaded.tokenize(text)) == reference_ids(
+        PhobertTokenizer.from_pretrained(str(tmp_path)), text
+    )
+    assert loaded.convert_tokens_to_ids(loaded.tokenize("<mask>")) != [loaded.mask_token_id]

@@ -115,8 +115,11 @@ def added_tokens(saved: dict, config: dict, encoder: dict[str, int], where: Path
 
     From `added_tokens.json` (`saved`) and `tokenizer_config.json`'s (`config`) `added_tokens_decoder`; a token that
     strips spaces or must stand alone (`lstrip`, `rstrip`, `single_word`) is refused, since only
-    plain splitting is reproduced here.
+    plain splitting is reproduced here; so is a config that sets `split_special_tokens` (no splitting at
+    them at all: `<mask>` is read as `<`, `mask`, `>`).
     """
+    if config.get("split_special_tokens"):
+        raise UnsupportedTokenizer(f"{where or '.'}/{TOKENIZER_CONFIG_FILE}: split_special_tokens is set")
     added = {token: encoder[token] for token in SPECIAL_TOKENS.values()}
     for index, entry in _decoder_entries(config, where):
         if any(entry.get(flag) for flag in ("lstrip", "rstrip", "single_word")):
