@@ -193,3 +193,19 @@ def test_a_config_that_splits_special_tokens_loads_phobert_tokenizer_and_its_ids
         PhobertTokenizer.from_pretrained(str(tmp_path)), text
     )
     assert loaded.convert_tokens_to_ids(loaded.tokenize("<mask>")) != [loaded.mask_token_id]
+
+
+@pytest.mark.parametrize("field", ["unk_token", "mask_token"])
+def test_a_config_that_renames_a_special_token_loads_phobert_tokenizer_and_its_ids(tmp_path, field):
+    """PhobertTokenizer numbers the special tokens under the names tokenizer_config.json gives; the fast one
+    kept PhoBERT's names, so `<oov>` as the unknown token gave other ids than the reference."""
+    shutil.copytree(tokenizer_dir("bundled_ner"), tmp_path, dirs_exist_ok=True)
+    config = json.loads((tmp_path / "tokenizer_config.json").read_text(encoding="utf-8"))
+    config = {**config, field: "<oov>", "added_tokens_decoder": {}}
+    (tmp_path / "tokenizer_config.json").write_text(json.dumps(config), "utf-8")
+    with pytest.raises(UnsupportedTokenizer, match=f"tokenizer_config.json: field '{field}' is '<oov>'"):
+        FastPhobertTokenizer(tmp_path / "vocab.txt", tmp_path / "bpe.codes", tmp_path)
+    slow = PhobertTokenizer.from_pretrained(str(tmp_path))
+    loaded = load_tokenizer(tmp_path, vocab_size=len(slow) + 1)
+    text = "a <oov> <unk> <mask> b\ud800"
+    assert loaded.convert_tokens_to_ids(loaded.tokenize(text)) == reference_ids(slow, text)

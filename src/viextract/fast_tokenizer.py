@@ -116,10 +116,12 @@ def added_tokens(saved: dict, config: dict, encoder: dict[str, int], where: Path
     From `added_tokens.json` (`saved`) and `tokenizer_config.json`'s (`config`) `added_tokens_decoder`; a token that
     strips spaces or must stand alone (`lstrip`, `rstrip`, `single_word`) is refused, since only
     plain splitting is reproduced here; so is a config that sets `split_special_tokens` (no splitting at
-    them at all: `<mask>` is read as `<`, `mask`, `>`).
+    them at all: `<mask>` is read as `<`, `mask`, `>`) or names a special token otherwise (`"unk_token": "<oov>"`).
     """
     if config.get("split_special_tokens"):
         raise UnsupportedTokenizer(f"{where or '.'}/{TOKENIZER_CONFIG_FILE}: split_special_tokens is set")
+    if renamed := _renamed_special_token(config):
+        raise UnsupportedTokenizer(f"{where or '.'}/{TOKENIZER_CONFIG_FILE}: field {renamed[0]!r} is {renamed[1]!r}")
     added = {token: encoder[token] for token in SPECIAL_TOKENS.values()}
     for index, entry in _decoder_entries(config, where):
         if any(entry.get(flag) for flag in ("lstrip", "rstrip", "single_word")):
@@ -138,6 +140,23 @@ def added_tokens(saved: dict, config: dict, encoder: dict[str, int], where: Path
     # A tokenizer built from the two files alone appends <mask> after the vocabulary.
     added.setdefault(MASK_TOKEN, encoder.get(MASK_TOKEN, len(encoder)))
     return added
+
+
+# PhobertTokenizer's special-token arguments and their defaults; it numbers the first four 0-3 under the names given.
+_SPECIAL_FIELDS = {f"{role}_token": token for role, token in SPECIAL_TOKENS.items()} | {
+    "cls_token": "<s>",
+    "sep_token": "</s>",
+    "mask_token": MASK_TOKEN,
+}
+
+
+def _renamed_special_token(config: dict) -> tuple[str, object] | None:
+    """(field, token) of a special token tokenizer_config.json names otherwise than PhoBERT (`"unk_token": "<oov>"`)."""
+    for field, default in _SPECIAL_FIELDS.items():
+        token = config.get(field, default)
+        if (token.get("content") if isinstance(token, dict) else token) not in (default, None):
+            return field, token
+    return None
 
 
 def _decoder_entries(config: dict, where: Path | None) -> list[tuple[str, dict]]:
