@@ -181,6 +181,34 @@ def test_a_readme_that_is_a_folder_is_kept(full, tmp_path):
     assert (tmp_path / "m" / "ner" / "config.json").is_file()
 
 
+def test_a_readme_link_to_a_missing_file_or_an_unreadable_readme_is_kept(full, tmp_path, monkeypatch):
+    """A README.md linking to a file not there (a share not mounted) was taken as no README: the save replaced
+    the link by its minimal card. An unreadable one stopped the save with a bare PermissionError."""
+    import os
+    from pathlib import Path
+
+    (tmp_path / "m").mkdir()
+    os.symlink(tmp_path / "share" / "card.md", tmp_path / "m" / "README.md")
+    full.save_pretrained(tmp_path / "m")
+    assert os.readlink(tmp_path / "m" / "README.md") == str(tmp_path / "share" / "card.md")
+    assert (tmp_path / "m" / "ner" / "config.json").is_file()
+
+    (tmp_path / "n").mkdir()
+    (tmp_path / "n" / "README.md").write_text("my notes\n")
+    read_text = Path.read_text
+
+    def unreadable(self, *args, **kwargs):  # as chmod 000 is for any user but root
+        if self.name == "README.md":
+            raise PermissionError(13, "Permission denied", str(self))
+        return read_text(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "read_text", unreadable)
+    full.save_pretrained(tmp_path / "n")
+    monkeypatch.undo()
+    assert (tmp_path / "n" / "README.md").read_text() == "my notes\n"
+    assert (tmp_path / "n" / "ner" / "config.json").is_file()
+
+
 def test_our_own_card_is_rewritten(full, tmp_path):
     (tmp_path / "m").mkdir()
     (tmp_path / "m" / "README.md").write_text(f"old\n{CARD_MARKER}\n")

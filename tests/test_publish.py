@@ -2,6 +2,7 @@
 
 import errno
 import json
+import os
 import re
 import shutil
 from pathlib import Path
@@ -1032,3 +1033,18 @@ def test_write_into_model_refuses_a_readme_that_is_a_folder(model_dir, results_f
     err = capsys.readouterr().err
     assert err.count("error:") == 1 and f"{model / 'README.md'}: a folder" in err and "Traceback" not in err
     assert (model / "README.md").is_dir()
+
+
+def test_write_into_model_keeps_a_readme_link_to_a_missing_file(model_dir, results_files, tmp_path, capsys):
+    """A README.md linking to a file not there was taken as no README (written through the link), and
+    `save_pretrained` replaced the link; an unreadable one was a FileNotFoundError traceback once kept."""
+    model = tmp_path / "model"
+    shutil.copytree(model_dir, model)
+    target = tmp_path / "share" / "card.md"
+    os.symlink(target, model / "README.md")
+    command = ["card", "--model", str(model), "--results", str(results_files["combined"]), "--write-into-model"]
+    assert main(command) == 2
+    err = capsys.readouterr().err
+    assert err.count("error:") == 1 and "Traceback" not in err
+    assert f"{model / 'README.md'}: a README.md that cannot be read (No such file or directory)" in err
+    assert "--replace-card" in err and os.readlink(model / "README.md") == str(target) and not target.exists()

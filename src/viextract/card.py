@@ -59,10 +59,15 @@ def card_licence(config: dict[str, Any]) -> str:
 
 def is_ours(readme: Path) -> bool:
     """True when `readme` is absent or is a card viextract wrote (it still holds CARD_MARKER). A folder (or
-    other non-file) of that name is the user's, like any README viextract did not write: never replaced."""
-    if not readme.exists():
+    other non-file) of that name is the user's, like any README viextract did not write: never replaced. So is
+    one that cannot be read (no permission) or a link to a file not there (a share not mounted): which card it
+    holds cannot be told, and a save replaced the link itself (an unreadable one was a PermissionError)."""
+    if not readme.exists() and not readme.is_symlink():
         return True
-    return readme.is_file() and CARD_MARKER in readme.read_text(encoding="utf-8", errors="replace")
+    try:
+        return readme.is_file() and CARD_MARKER in readme.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return False
 
 
 def kept_dev_f1(metrics: dict[str, Any] | None) -> float | None:

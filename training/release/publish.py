@@ -339,10 +339,16 @@ def _check_model_readme(readme: Path) -> None:
     (save_pretrained's marker, or `publish card`'s weights record): a user's own README is never lost."""
     if readme.exists() and not readme.is_file():
         raise CardError(f"{readme}: a folder or other non-file where the card goes; nothing was written. Move it aside")
-    if is_ours(readme) or stamped_digests(readme.read_text(encoding="utf-8", errors="replace")) is not None:
+    if is_ours(readme):
         return
+    try:
+        if stamped_digests(readme.read_text(encoding="utf-8", errors="replace")) is not None:
+            return
+        what = "a README.md that viextract did not write"
+    except OSError as error:  # a link to a file not there, no permission: whose it is cannot be told
+        what = f"a README.md that cannot be read ({error.strerror or error}), so may not be viextract's"
     raise CardError(
-        f"{readme}: a README.md that viextract did not write; nothing was written. Pass --replace-card to replace "
+        f"{readme}: {what}; nothing was written. Pass --replace-card to replace "
         f"it by the card, or move it aside first (or give --out FILE without --write-into-model)"
     )
 
