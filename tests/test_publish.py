@@ -386,6 +386,7 @@ class FakeHfApi:
     calls: list = []
     uploaded: Path | None = None
     fail_on: str | None = None
+    private: bool | None = None  # the repo's visibility, None while it does not exist
 
     def __init__(self, token=None):
         FakeHfApi.calls.append(("HfApi", {"token": token}))
@@ -394,6 +395,12 @@ class FakeHfApi:
         FakeHfApi.calls.append(("create_repo", {"repo_id": repo_id, **kwargs}))
         if FakeHfApi.fail_on == "create_repo":
             raise ConnectionError("[Errno -3] Temporary failure in name resolution")
+        if FakeHfApi.private is None:  # as on the Hub, `private` applies to a new repo only
+            FakeHfApi.private = bool(kwargs.get("private"))
+
+    def repo_info(self, repo_id, **kwargs):
+        FakeHfApi.calls.append(("repo_info", {"repo_id": repo_id, **kwargs}))
+        return SimpleNamespace(private=FakeHfApi.private)
 
     def create_branch(self, repo_id, **kwargs):
         FakeHfApi.calls.append(("create_branch", {"repo_id": repo_id, **kwargs}))
@@ -412,6 +419,7 @@ def hub(monkeypatch, tmp_path):
     FakeHfApi.calls = []
     FakeHfApi.uploaded = tmp_path / "uploaded"
     FakeHfApi.fail_on = None
+    FakeHfApi.private = None
     monkeypatch.setattr(huggingface_hub, "HfApi", FakeHfApi)
     monkeypatch.delenv("HF_TOKEN", raising=False)
     monkeypatch.setattr(huggingface_hub, "get_token", lambda: None)
@@ -440,10 +448,10 @@ def uploaded_files(folder: Path) -> set[str]:
 def test_push_sends_the_allow_listed_files_and_the_card(hub, model_dir, card_file):
     result = push_model(model_dir, "me/viextract-tiny", token="hf_test", private=True, card=card_file)
     names = [name for name, _ in hub.calls]
-    assert names == ["HfApi", "create_repo", "upload_folder"]
+    assert names == ["HfApi", "create_repo", "repo_info", "upload_folder"]
     assert hub.calls[0][1] == {"token": "hf_test"}
     assert hub.calls[1][1] == {"repo_id": "me/viextract-tiny", "private": True, "exist_ok": True}
-    upload = hub.calls[2][1]
+    upload = hub.calls[3][1]
     assert set(upload) == {"folder_path", "repo_id", "commit_message", "revision", "delete_patterns"}
     assert upload["repo_id"] == "me/viextract-tiny" and upload["revision"] is None
     assert upload["commit_message"] == "Upload viextract model (ner, re) and model card"
@@ -491,7 +499,7 @@ def test_a_second_push_without_relations_leaves_no_old_relation_model_on_the_hub
 def test_push_to_a_branch_creates_it_and_commits_there(hub, model_dir, card_file):
     push_model(model_dir, "me/viextract-tiny", token="hf_test", card=card_file, revision="v0.1")
     calls = dict(hub.calls)
-    assert calls["create_repo"]["private"] is False
+    assert calls["create_repo"]["private"] is None  # the namespace's default, not public by force
     assert calls["create_branch"] == {"repo_id": "me/viextract-tiny", "branch": "v0.1", "exist_ok": True}
     assert calls["upload_folder"]["revision"] == "v0.1"
 
@@ -1048,3 +1056,19 @@ def test_write_into_model_keeps_a_readme_link_to_a_missing_file(model_dir, resul
     assert err.count("error:") == 1 and "Traceback" not in err
     assert f"{model / 'README.md'}: a README.md that cannot be read (No such file or directory)" in err
     assert "--replace-card" in err and os.readlink(model / "README.md") == str(target) and not target.exists()
+
+
+def test_private_to_an_existing_public_repo_uploads_nothing(hub, model_dir, card_file, capsys):
+    """create_repo ignores `private` for a repo that exists: `--private` to a public repo published the weights;
+    and without --private, private=False made a repo public in an organisation whose repos are private by default."""
+    hub.private = False
+    command = ["push", "--model", str(model_dir), "--repo-id", "me/tiny", "--token", "hf_x", "--card", str(card_file)]
+    assert main([*command, "--private"]) == 2
+    assert capsys.readouterr().err == (
+        "error: me/tiny already exists and is public, but --private was asked for (the Hub keeps an existing "
+        "repository's visibility); nothing was uploaded. Make it private first (its Settings page, or "
+        "HfApi().update_repo_settings('me/tiny', private=True)), or push to another repo id\n"
+    )
+    assert "upload_folder" not in dict(hub.calls)
+    hub.private, hub.calls[:] = None, []
+    assert main([*command, "--private"]) == 0 and hub.private is True and "upload_folder" in dict(hub.calls)

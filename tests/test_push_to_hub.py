@@ -13,6 +13,7 @@ class FakeHfApi:
     calls: list = []
     uploaded = None
     repo_card = None  # the README.md text the repo holds before the push, None for none
+    repo_private = None  # the repo's visibility, None while it does not exist
 
     def hf_hub_download(self, repo_id, filename, **kwargs):
         from huggingface_hub.utils import EntryNotFoundError
@@ -30,6 +31,12 @@ class FakeHfApi:
 
     def create_repo(self, repo_id, **kwargs):
         FakeHfApi.calls.append(("create_repo", {"repo_id": repo_id, **kwargs}))
+        if FakeHfApi.repo_private is None:  # as on the Hub, `private` applies to a new repo only
+            FakeHfApi.repo_private = bool(kwargs.get("private"))
+
+    def repo_info(self, repo_id, **kwargs):
+        FakeHfApi.calls.append(("repo_info", {"repo_id": repo_id, **kwargs}))
+        return SimpleNamespace(private=FakeHfApi.repo_private)
 
     def create_branch(self, **kwargs):
         FakeHfApi.calls.append(("create_branch", kwargs))
@@ -50,6 +57,7 @@ def hub(monkeypatch, tmp_path):
     FakeHfApi.calls = []
     FakeHfApi.uploaded = tmp_path / "uploaded"
     FakeHfApi.repo_card = None
+    FakeHfApi.repo_private = None
     monkeypatch.setattr(huggingface_hub, "HfApi", FakeHfApi)
     return FakeHfApi
 
@@ -58,7 +66,8 @@ def test_push_creates_the_repo_and_uploads_a_loadable_model_with_its_card(tiny_e
     url = tiny_extractor.push_to_hub("me/tiny", token="hf_x", private=True, revision="dev", create_pr=True)
     assert url == "https://huggingface.co/me/tiny/commit/0123abc"
     names = [name for name, _ in hub.calls]
-    assert names == ["HfApi", "create_repo", "create_branch", "hf_hub_download", "upload_folder"]
+    assert names == ["HfApi", "create_repo", "repo_info", "create_branch", "hf_hub_download", "upload_folder"]
+    del hub.calls[2]  # the visibility asked for is checked (see test_private_to_an_existing_public_repo_...)
     assert hub.calls[3][1]["revision"] == "dev"  # the card of the branch the commit goes to
     assert hub.calls[0][1] == {"token": "hf_x"}
     assert hub.calls[1][1]["private"] is True and hub.calls[1][1]["exist_ok"] is True
@@ -204,3 +213,17 @@ def test_a_second_push_without_relations_leaves_no_old_relation_model_on_the_hub
     Extractor.from_pretrained(root / "ner", device="cpu").push_to_hub("me/tiny", token="hf_x")
     assert not (hub.uploaded / "re").exists()
     assert Extractor.from_pretrained(hub.uploaded, device="cpu").relation_extractor is None
+
+
+def test_private_to_an_existing_public_repo_uploads_nothing(tiny_extractor, hub):
+    """create_repo ignores `private` for a repo that exists: private=True to a public repo published the weights."""
+    from viextract import HubError
+
+    hub.repo_private = False
+    with pytest.raises(HubError, match=r"me/tiny already exists and is public, but private=True was asked for .*"
+                                       r"nothing was uploaded. Make it private first"):  # fmt: skip
+        tiny_extractor.push_to_hub("me/tiny", token="hf_x", private=True)
+    assert "upload_folder" not in [name for name, _ in hub.calls]
+    hub.calls[:] = []
+    tiny_extractor.push_to_hub("me/tiny", token="hf_x")  # not asked for: the repo's visibility is the user's
+    assert "repo_info" not in [name for name, _ in hub.calls]

@@ -68,6 +68,7 @@ def push_directory(
             api.create_repo(repo_id=repo_id, private=private, exist_ok=True, repo_type="model")
         except Exception as error:
             raise hub_error(error, repo_id, "create the repository") from error
+        check_private(api, repo_id, private, "private=True")
         # upload_folder commits only to a branch that exists: a new one was a "revision not found" error.
         if needs_branch(revision):
             try:
@@ -88,6 +89,23 @@ def push_directory(
         except Exception as error:
             raise hub_error(error, repo_id, "upload to") from error
     return str(getattr(commit, "pr_url", None) or getattr(commit, "commit_url", None) or commit)
+
+
+def check_private(api, repo_id: str, private: bool | None, asked: str, login_hint: str = LOGIN_HINT) -> None:
+    """HubError when `private` was asked for and the repo is public: create_repo ignores `private` for a repo
+    that exists already, so weights meant to be private were uploaded for anyone to download, without a word."""
+    if not private:
+        return
+    try:
+        info = api.repo_info(repo_id, repo_type="model")
+    except Exception as error:
+        raise hub_error(error, repo_id, "read the visibility of", login_hint) from error
+    if getattr(info, "private", None) is not True:
+        raise HubError(
+            f"{repo_id} already exists and is public, but {asked} was asked for (the Hub keeps an existing "
+            f"repository's visibility); nothing was uploaded. Make it private first (its Settings page, or "
+            f"HfApi().update_repo_settings({repo_id!r}, private=True)), or push to another repo id"
+        )
 
 
 def settle_card(api, repo_id: str, revision: str | None, card: Path, replace_card: bool | None) -> None:

@@ -26,7 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from viextract.card import REPO_ID_PLACEHOLDER, is_ours
-from viextract.hub import REPLACED_ON_PUSH, hub_error, login_hint, needs_branch
+from viextract.errors import HubError
+from viextract.hub import REPLACED_ON_PUSH, check_private, hub_error, login_hint, needs_branch
 from viextract.saving import atomic_file
 
 from ..data.documents import DataError
@@ -223,9 +224,14 @@ def push_model(
     with tempfile.TemporaryDirectory(prefix="viextract-upload-") as staging:
         stage_upload(plan, card_text, Path(staging))
         try:
-            api.create_repo(repo_id, private=private, exist_ok=True)
+            # None, not False, without --private: the namespace's default (an organisation may make repos private).
+            api.create_repo(repo_id, private=private or None, exist_ok=True)
         except Exception as error:
             raise _hub_error(error, repo_id, "create the repository") from error
+        try:
+            check_private(api, repo_id, private, "--private", LOGIN_HINT)
+        except HubError as error:
+            raise PublishError(str(error)) from None
         if needs_branch(revision):
             try:
                 api.create_branch(repo_id, branch=revision, exist_ok=True)
