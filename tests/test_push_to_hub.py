@@ -99,7 +99,7 @@ def test_a_card_viextract_did_not_write_is_never_replaced_silently(tiny_extracto
     tiny_extractor.push_to_hub("me/tiny", token="hf_x", replace_card=False)
     assert not (hub.uploaded / "README.md").exists()  # not sent: the repo's card stays
     assert (hub.uploaded / "ner" / "model.safetensors").is_file()
-    assert hub.calls[-1][1]["delete_patterns"] == ["ner/*", "re/*"]  # nor deleted
+    assert "README.md" not in hub.calls[-1][1]["delete_patterns"]  # nor deleted
 
     shutil.rmtree(hub.uploaded)
     tiny_extractor.push_to_hub("me/tiny", token="hf_x", replace_card=True)
@@ -227,3 +227,23 @@ def test_private_to_an_existing_public_repo_uploads_nothing(tiny_extractor, hub)
     hub.calls[:] = []
     tiny_extractor.push_to_hub("me/tiny", token="hf_x")  # not asked for: the repo's visibility is the user's
     assert "repo_info" not in [name for name, _ in hub.calls]
+
+
+def test_a_push_over_a_bare_model_leaves_none_of_its_root_files(tiny_ner_dir, tiny_extractor, hub, monkeypatch):
+    """A repo holding a bare NER model (`publish push` of a training output: config.json, model.safetensors at
+    the root) kept those files beside the new ner/: never loaded, yet downloaded with every snapshot and shown
+    on the Hub as the model's."""
+    from tests.hub_helpers import commit_into_repo
+
+    def upload_into_repo(self, **kwargs):
+        hub.calls.append(("upload_folder", kwargs))
+        commit_into_repo(hub.uploaded, kwargs["folder_path"], kwargs.get("delete_patterns"))
+        return SimpleNamespace(commit_url="https://huggingface.co/me/tiny/commit/0123abc", pr_url=None)
+
+    monkeypatch.setattr(hub, "upload_folder", upload_into_repo)
+    shutil.copytree(tiny_ner_dir / "ner", hub.uploaded)
+    (hub.uploaded / "notes.txt").write_text("the owner's\n")
+    tiny_extractor.push_to_hub("me/tiny", token="hf_x")
+    stored = {p.relative_to(hub.uploaded).as_posix() for p in hub.uploaded.rglob("*") if p.is_file()}
+    assert {name for name in stored if "/" not in name} == {"README.md", "notes.txt"}
+    assert "ner/model.safetensors" in stored

@@ -20,9 +20,22 @@ def login_hint(token_option: str = "token=") -> str:
 
 LOGIN_HINT = login_hint()
 
+# The files of a bare NER model (`config.json` at the repo's root), which `publish push` uploads for one.
+BARE_MODEL_FILES = (
+    "config.json",
+    "model.safetensors",
+    "vocab.txt",
+    "bpe.codes",
+    "tokenizer_config.json",
+    "special_tokens_map.json",
+    "added_tokens.json",
+    "training_config.yaml",
+    "training_metrics.json",
+)
 # What a push replaces in the repo, as save_pretrained replaces ner/ and re/ locally: the Hub keeps every file a
-# commit neither sends nor deletes, so an old re/ would go on pairing its relations with the new entities.
-REPLACED_ON_PUSH = ("ner/*", "re/*")
+# commit neither sends nor deletes, so an old re/ would go on pairing its relations with the new entities, and an
+# earlier bare model's root files (never loaded beside ner/) were downloaded with every snapshot and shown as its.
+REPLACED_ON_PUSH = ("ner/*", "re/*", *BARE_MODEL_FILES)
 
 
 def needs_branch(revision: str | None) -> bool:
