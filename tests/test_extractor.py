@@ -1,4 +1,5 @@
 import json
+import re
 import shutil
 import unicodedata
 from pathlib import Path
@@ -225,6 +226,22 @@ def test_an_empty_or_wrong_type_model_argument_is_named(tmp_path, tiny_ner_dir, 
 def test_missing_local_directory_is_not_sent_to_the_hub(tmp_path):
     with pytest.raises(ModelLoadError, match="no such model directory"):
         Extractor.from_pretrained(tmp_path / "nowhere" / "model")
+
+
+@pytest.mark.parametrize(
+    "given, hint",
+    [
+        ("https://huggingface.co/me/tiny", "; for the Hub model at that address pass its repo id 'me/tiny'$"),
+        ("hf.co/me/tiny/tree/v1/ner", "; for the Hub model .* pass its repo id 'me/tiny' with revision='v1'$"),
+        ("me/tiny/ner", "; if it is a folder of the Hub repo 'me/tiny': a Hub model is loaded whole, by its repo id"),
+        ("./me/tiny/ner", "$"),  # a path, as written
+    ],
+)
+def test_a_hub_address_or_a_folder_of_a_hub_repo_names_the_repo_id(tmp_path, monkeypatch, given, hint):
+    """A Hub page's address or `owner/name/ner` was read as a local folder: only "no such model directory"."""
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ModelLoadError, match=f"^{re.escape(given)}: no such model directory{hint}"):
+        Extractor.from_pretrained(given, device="cpu")
 
 
 def test_segmenter_can_be_overridden_and_unknown_names_fail_at_load(tiny_ner_dir):

@@ -69,7 +69,7 @@ def resolve_model_dir(
         raise ModelLoadError(f"{name}: a file, not a model directory (a folder holding ner/ or config.json)")
     hint = interrupted_save_hint(path)  # a killed save's hidden copy of the model that was there
     if looks_local:
-        raise ModelLoadError(f"{name}: no such model directory{hint}")
+        raise ModelLoadError(f"{name}: no such model directory{hint}{_hub_name_hint(name)}")
     try:
         return Path(download_snapshot(name, revision, token))
     except Exception as error:  # network, auth, missing repo: all mean "not available here"
@@ -93,6 +93,26 @@ def _revision_of_a_folder(name: str, path: Path, revision: str) -> ModelLoadErro
         f"{name}: a local directory ({path.resolve()}), which has no revisions, but revision={revision!r} "
         f"was given: drop revision= to load this folder{other}"
     )
+
+
+# A Hub page's address, as copied from the browser: huggingface.co/owner/name[/tree/REVISION/...].
+_HUB_URL = re.compile(
+    r"(?:https?://)?(?:www\.)?(?:huggingface\.co|hf\.co)/(?!datasets/|spaces/)(?P<repo>[\w.-]+/[\w.-]+)"
+    r"(?:/(?:tree|blob|resolve)/(?P<revision>[^/]+))?(?:/.*)?"
+)
+
+
+def _hub_name_hint(name: str) -> str:
+    """What to pass instead of a Hub page's address, or of a folder inside a Hub repo (`owner/name/ner`): both
+    were read as local folders and answered only "no such model directory"."""
+    url = _HUB_URL.fullmatch(name)
+    if url:
+        revision = f" with revision={url['revision']!r}" if url["revision"] else ""
+        return f"; for the Hub model at that address pass its repo id {url['repo']!r}{revision}"
+    repo = "/".join(name.split("/")[:2])
+    if name.count("/") > 1 and could_be_hub_id(repo):
+        return f"; if it is a folder of the Hub repo {repo!r}: a Hub model is loaded whole, by its repo id {repo!r}"
+    return ""
 
 
 def could_be_hub_id(name: str) -> bool:
