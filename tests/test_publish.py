@@ -1072,3 +1072,33 @@ def test_private_to_an_existing_public_repo_uploads_nothing(hub, model_dir, card
     assert "upload_folder" not in dict(hub.calls)
     hub.private, hub.calls[:] = None, []
     assert main([*command, "--private"]) == 0 and hub.private is True and "upload_folder" in dict(hub.calls)
+
+
+def test_scores_of_weights_since_retrained_are_not_put_on_the_card(model_dir, tmp_path, capsys):
+    """Evaluated, then retrained into the same folder: the card showed the old scores beside the new weights
+    (and stamped the new weights, so push published it). Results files now record the weights they scored."""
+    from training.evaluation.evaluate import main as evaluate
+
+    model = tmp_path / "model"
+    shutil.copytree(model_dir, model)
+    first = (REPO / "data" / "corpus.jsonl").read_text(encoding="utf-8").splitlines()[0]
+    (tmp_path / "docs.jsonl").write_text(first + "\n", encoding="utf-8")
+    results = {task: tmp_path / f"{task}_test.json" for task in ("ner", "re")}
+    for task, out in results.items():
+        argv = [task, "--model", str(model), "--data", str(tmp_path / "docs.jsonl"), "--out", str(out)]
+        assert evaluate(argv) == 0
+        assert len(json.loads(out.read_text(encoding="utf-8"))["weights"]) == (1 if task == "ner" else 2)
+    specs = [f"test={results['ner']}", f"re.test={results['re']}"]
+    assert build_card_data(model, specs).evaluations["re"]["test"] is not None  # the weights scored: accepted
+
+    retrained = Extractor.from_pretrained(model, device="cpu")
+    with torch.no_grad():
+        next(retrained.relation_extractor.model.parameters()).add_(0.01)
+    retrained.save_pretrained(model)
+    assert build_card_data(model, [specs[0]]).evaluations["ner"]["test"] is not None  # NER scores: still its own
+    card = ["card", "--model", str(model), "--results", specs[0], "--results", specs[1], "--out", str(tmp_path / "c")]
+    assert main(card) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {results['re']}: re test scores of other weights than {model} holds now")
+    assert f"Evaluate it again: python -m training.evaluation.evaluate re --model {model}" in err
+    assert not (tmp_path / "c").exists()

@@ -35,6 +35,7 @@ from .runs import (
     add_model_run_options,
     command_record,
     resolve_splits,
+    scored_weights,
     select_documents,
     write_out,
 )
@@ -128,7 +129,7 @@ def _run(args) -> dict[str, Any]:
         meta["extra_train_documents"] = len(extra)
         return {**meta, "config": config.to_dict(), **results}
     scores = evaluate_model_dir(args.model, documents, args.device, args.batch_size, args.decoding)
-    return {**meta, "model": args.model, **scores}
+    return {**meta, "model": args.model, "weights": scored_weights(args.model, "ner"), **scores}
 
 
 if __name__ == "__main__":

@@ -31,6 +31,7 @@ from ..data.files import check_output_file, load_documents
 from ..data.stats import counted
 from ..pipes import quiet_pipe
 from .metrics import format_table, score_items, score_spans
+from .runs import scored_weights
 
 RelationItem = tuple[int, int, int, int, str]  # head start, head end, tail start, tail end, label (characters)
 
@@ -176,6 +177,7 @@ def evaluate(
     gold, unmarked = gold_of_marked_types(documents, gold, relation_extractor.config.entity_labels)
     report: dict[str, Any] = {
         "model": str(model_dir),
+        "weights": scored_weights(model_dir, "re"),
         "documents": len(documents),
         "gold_relations": sum(map(len, gold)),
         **({"unscored_gold": unscored} if unscored else {}),

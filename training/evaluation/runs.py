@@ -118,3 +118,20 @@ def write_out(out: str | Path | None, results: Any, what: str = "results") -> in
             print(f"error: {error}", file=sys.stderr)
             return 1
     return 0
+
+
+def scored_weights(model: str | Path, task: str) -> list[str]:
+    """sha256 of each weights file whose predictions a `task` evaluation of `model` scores: the NER model's for
+    `ner`, both for `re` (its end-to-end scores read the NER model's entities). A card checks them against the
+    model it describes (training.release.card), so that scores of weights since retrained are not shown as its.
+    [] where `model` is no local model folder (a Hub id)."""
+    from viextract.errors import ModelLoadError
+    from viextract.loading import WEIGHTS_FILE, split_model_dir
+    from viextract.onnx import weights_digest
+
+    try:
+        ner_dir, re_dir = split_model_dir(Path(model))
+    except ModelLoadError:
+        return []
+    parts = [ner_dir] if task == "ner" else [ner_dir, re_dir]
+    return sorted(weights_digest(part) for part in parts if part is not None and (part / WEIGHTS_FILE).is_file())

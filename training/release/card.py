@@ -100,7 +100,8 @@ def build_card_data(
     if license is not None:
         chosen_license, license_reason = license, "chosen by the publisher"
 
-    evaluations = model_evaluations(results, model_dir, has_relations=re_dir is not None)
+    digests = weights_digests(model_dir)
+    evaluations = model_evaluations(results, model_dir, has_relations=re_dir is not None, digests=digests)
 
     segmenter = str(settings.get("segmenter") or (ner_train_config or {}).get("segmenter") or "unknown")
     name = model_name or (repo_id.split("/")[-1] if repo_id else model_dir.resolve().name)
@@ -142,7 +143,7 @@ def build_card_data(
     card.challenge = read_challenge(Path(challenge)) if challenge is not None else None
     card.speed = read_speed(Path(speed)) if speed is not None else None
     card.size_mb, card.storage = model_size(model_dir)
-    card.weights_sha256 = weights_digests(model_dir)
+    card.weights_sha256 = digests
     card.schema_version = schema_version(schema)
     card.limitations = _limitations(card) + _changed_data(recorded, today)
     card.credits = _credits(card)
@@ -182,16 +183,37 @@ def training_runs(
 
 
 def model_evaluations(
-    results: list[str] | tuple[str, ...], model_dir: Path, has_relations: bool
+    results: list[str] | tuple[str, ...], model_dir: Path, has_relations: bool, digests: dict[str, str] | None = None
 ) -> dict[str, dict[str, Evaluation | None]]:
-    """The results files read per task and split; relation scores are dropped for a model without re/."""
+    """The results files read per task and split; relation scores are dropped for a model without re/.
+    CardError for scores of other weights than `model_dir` holds (`digests`, its weights_digests)."""
     evaluations = read_results(list(results))
     if not has_relations and any(evaluations["re"].values()):
         logger.warning("the results hold relation scores but %s has no re/ model: they are left out", model_dir)
     if not has_relations:
         del evaluations["re"]
+    _check_scored_weights(evaluations, model_dir, weights_digests(model_dir) if digests is None else digests)
     _warn_other_model(evaluations, model_dir)
     return evaluations
+
+
+def _check_scored_weights(
+    evaluations: dict[str, dict[str, Evaluation | None]], model_dir: Path, digests: dict[str, str]
+) -> None:
+    """CardError when a results file records weights `model_dir` no longer holds: it was evaluated, then
+    retrained or saved over in the same folder, and the card showed the old scores as the new weights'.
+    A file that records none (written before evaluate recorded them) is not checked."""
+    current = set(digests.values())
+    for by_split in evaluations.values():
+        for evaluation in by_split.values():
+            if evaluation is None or not evaluation.weights or set(evaluation.weights) <= current:
+                continue
+            again = f": {evaluation.command} --out {evaluation.source}" if evaluation.command else ""
+            raise CardError(
+                f"{evaluation.source}: {evaluation.task} {evaluation.split} scores of other weights than {model_dir} "
+                f"holds now (its field 'weights'; retrained, converted or saved over since it was evaluated); "
+                f"nothing was written. Evaluate it again{again}"
+            )
 
 
 def _warn_other_model(evaluations: dict[str, dict[str, Evaluation | None]], model_dir: Path) -> None:

@@ -144,6 +144,7 @@ class Evaluation:
     data: str | None = None  # the data file the evaluation read (its `--data`), when the results file says
     on_project_corpus: bool = False  # that file is the project's data/corpus.jsonl
     fold_by_fold: bool = False  # k-fold: one fold per run, then merge_folds
+    weights: list[str] = field(default_factory=list)  # sha256 of the weights scored, where the file records them
 
 
 @dataclass(frozen=True)

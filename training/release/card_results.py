@@ -170,6 +170,10 @@ def _parse_evaluation(obj: Any, task: str, split: str, where: str, source: str) 
     evaluation.docs = obj.get("docs") if isinstance(obj.get("docs"), str) else None
     if isinstance(obj.get("threshold"), (int, float)):
         evaluation.threshold = float(obj["threshold"])
+    weights = obj.get("weights")
+    if weights is not None and not (isinstance(weights, list) and all(isinstance(w, str) for w in weights)):
+        raise CardError(f"{where}: field 'weights': expected a list of sha256 digests, got {weights!r}")
+    evaluation.weights = list(weights or [])
     if split == "kfold":
         summary = obj.get("summary")
         if not isinstance(summary, dict):
