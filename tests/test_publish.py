@@ -22,6 +22,7 @@ from training.release.card_sources import find_schema, read_schema_tables
 from training.release.publish import PublishError, main, push_model
 from viextract import Extractor
 from viextract.card import CARD_MARKER
+from viextract.card import render_card as render_minimal_card
 from viextract.labels import ENTITY_DEFINITIONS, ENTITY_LABELS, RELATION_LABELS
 
 torch.set_num_threads(1)
@@ -1102,3 +1103,21 @@ def test_scores_of_weights_since_retrained_are_not_put_on_the_card(model_dir, tm
     assert err.startswith(f"error: {results['re']}: re test scores of other weights than {model} holds now")
     assert f"Evaluate it again: python -m training.evaluation.evaluate re --model {model}" in err
     assert not (tmp_path / "c").exists()
+
+
+def test_a_card_rendered_for_another_repo_is_not_pushed_to_this_one(hub, model_dir, results_files, tmp_path):
+    """`card --repo-id alice/x` pushed to bob/y: the card told bob/y's users to load alice/x's model."""
+    model = tmp_path / "model"
+    shutil.copytree(model_dir, model)
+    command = ["card", "--model", str(model), "--results", str(results_files["combined"]), "--write-into-model"]
+    assert main([*command, "--repo-id", "alice/x"]) == 0
+    with pytest.raises(PublishError, match=r"README.md: the card's usage example loads alice/x, not bob/y; render "
+                                           r"it again with --repo-id bob/y .*; nothing uploaded"):  # fmt: skip
+        push_model(model, "bob/y", token="hf_test")
+    assert hub.calls == []
+    push_model(model, "alice/x", token="hf_test")
+    assert 'Extractor.from_pretrained("alice/x")' in (hub.uploaded / "README.md").read_text(encoding="utf-8")
+    # save_pretrained's card as a push to alice/x left it (a model downloaded from there), pushed on to bob/y
+    (model / "README.md").write_text(render_minimal_card({}, None, True).replace("REPO_ID", "alice/x"))
+    with pytest.raises(PublishError, match=r"the card's usage example loads alice/x, not bob/y"):
+        push_model(model, "bob/y", token="hf_test")

@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -140,7 +141,26 @@ def read_card(card: str | Path | None, model_dir: Path, repo_id: str) -> str:
     for key in ("language", "license"):
         if key not in meta:
             raise PublishError(f"{path}: the front matter has no '{key}'; nothing uploaded")
+    _check_card_repo(text, path, repo_id)
     return text.replace(REPO_ID_PLACEHOLDER, repo_id)
+
+
+# The usage example of `publish card`'s card (templates/model_card.md) and of save_pretrained's
+# (viextract.card.render_card): the repo id users copy to load the model.
+_CARD_REPO = re.compile(
+    r'Extractor\.from_pretrained\("(?P<repo>[^"]*)"\)(?=\s*# downloads this repository|\nprint\(extractor\()'
+)
+
+
+def _check_card_repo(text: str, path: Path, repo_id: str) -> None:
+    """PublishError when the card was rendered with --repo-id of another repo (or pulled from one): its usage
+    example, pushed as it was, told users to load that other repo's model, not the one this push uploads."""
+    named = sorted({match["repo"] for match in _CARD_REPO.finditer(text)} - {REPO_ID_PLACEHOLDER, repo_id})
+    if named:
+        raise PublishError(
+            f"{path}: the card's usage example loads {named[0]}, not {repo_id}; render it again with "
+            f"--repo-id {repo_id} (or without --repo-id: push fills it in); nothing uploaded"
+        )
 
 
 def check_card_weights(card_text: str, card: Path, model_dir: Path) -> None:
