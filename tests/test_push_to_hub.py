@@ -45,6 +45,8 @@ class FakeHfApi:
         from huggingface_hub.utils import are_progress_bars_disabled
 
         FakeHfApi.calls.append(("upload_folder", kwargs))
+        if kwargs.get("create_pr") and kwargs.get("revision") not in (None, "main"):  # as huggingface_hub 1.x+
+            raise ValueError(f"Cannot use `create_pr=True` with `revision='{kwargs['revision']}'`")
         FakeHfApi.bars_shown = not are_progress_bars_disabled()
         shutil.copytree(kwargs["folder_path"], FakeHfApi.uploaded)
         return SimpleNamespace(commit_url=f"https://huggingface.co/{kwargs['repo_id']}/commit/0123abc", pr_url=None)
@@ -63,7 +65,7 @@ def hub(monkeypatch, tmp_path):
 
 
 def test_push_creates_the_repo_and_uploads_a_loadable_model_with_its_card(tiny_extractor, hub):
-    url = tiny_extractor.push_to_hub("me/tiny", token="hf_x", private=True, revision="dev", create_pr=True)
+    url = tiny_extractor.push_to_hub("me/tiny", token="hf_x", private=True, revision="dev")
     assert url == "https://huggingface.co/me/tiny/commit/0123abc"
     names = [name for name, _ in hub.calls]
     assert names == ["HfApi", "create_repo", "repo_info", "create_branch", "hf_hub_download", "upload_folder"]
@@ -75,7 +77,7 @@ def test_push_creates_the_repo_and_uploads_a_loadable_model_with_its_card(tiny_e
     assert hub.calls[2][1] == {"repo_id": "me/tiny", "branch": "dev", "exist_ok": True, "repo_type": "model"}
     upload = hub.calls[4][1]
     assert upload["repo_id"] == "me/tiny"
-    assert (upload["revision"], upload["create_pr"]) == ("dev", True)
+    assert (upload["revision"], upload["create_pr"]) == ("dev", False)
     assert upload["commit_message"] == "Upload viextract model"
     card = (hub.uploaded / "README.md").read_text(encoding="utf-8")
     assert card.startswith("---\nlibrary_name: viextract")
@@ -247,3 +249,14 @@ def test_a_push_over_a_bare_model_leaves_none_of_its_root_files(tiny_ner_dir, ti
     stored = {p.relative_to(hub.uploaded).as_posix() for p in hub.uploaded.rglob("*") if p.is_file()}
     assert {name for name in stored if "/" not in name} == {"README.md", "notes.txt"}
     assert "ner/model.safetensors" in stored
+
+
+def test_a_pull_request_to_another_branch_is_refused_before_any_call(tiny_extractor, hub):
+    """huggingface_hub opens pull requests against main only: create_pr with revision='dev' created the branch,
+    then failed in upload_folder with "check the network connection" advice."""
+    with pytest.raises(ValueError, match=r"create_pr=True opens a pull request against the main branch, so it "
+                                         r"cannot go with revision='dev'"):  # fmt: skip
+        tiny_extractor.push_to_hub("me/tiny", token="hf_x", revision="dev", create_pr=True)
+    assert hub.calls == []
+    tiny_extractor.push_to_hub("me/tiny", token="hf_x", create_pr=True)
+    assert (hub.calls[-1][1]["create_pr"], hub.calls[-1][1]["revision"]) == (True, None)

@@ -282,8 +282,9 @@ class Extractor:
         """Save to a temporary directory and upload it (with its model card) to the Hub repo `repo_id`.
 
         Creates the repo, and the branch `revision`, if needed. Returns the commit URL (or the pull
-        request's, with `create_pr`). A README.md already in the repo that viextract did not write
-        (a `publish card` card) is never replaced silently: HubError unless `replace_card=True`
+        request's, with `create_pr`, which opens one against main: it cannot go with `revision`). A
+        README.md already in the repo that viextract did not write (a `publish card` card) is never
+        replaced silently: HubError unless `replace_card=True`
         (replace it) or `replace_card=False` (keep it). The upload's progress bars show only with
         `verbose=True`.
         """

@@ -61,6 +61,11 @@ def push_directory(
     replaced as `replace_card` says (see `settle_card`)."""
     if not isinstance(repo_id, str) or not repo_id.strip():
         raise ValueError(f"repo_id must be a non-empty 'owner/name' str, got {repo_id!r}")
+    if create_pr and revision not in (None, "main"):  # refused by upload_folder after the branch was created
+        raise ValueError(
+            f"create_pr=True opens a pull request against the main branch, so it cannot go with "
+            f"revision={revision!r}: drop revision= for a pull request, or create_pr to commit to that branch"
+        )
     from huggingface_hub import HfApi, get_token
     from huggingface_hub.utils import HFValidationError, validate_repo_id
 
@@ -164,6 +169,8 @@ def hub_error(error: Exception, repo_id: str, action: str, login_hint: str = LOG
         )
     if isinstance(error, HfHubHTTPError):
         return HubError(f"the Hugging Face Hub could not {action} {repo_id} (HTTP {status}): {error}")
+    if isinstance(error, (ValueError, TypeError)):  # huggingface_hub refusing its arguments: no network involved
+        return HubError(f"could not {action} {repo_id}: huggingface_hub refused the request ({error})")
     return HubError(
         f"could not {action} {repo_id} on the Hugging Face Hub ({type(error).__name__}: {error}); "
         f"check the network connection (or HF_ENDPOINT) and run the command again"
