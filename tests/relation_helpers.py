@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -54,3 +55,13 @@ def build_tiny_full_model(tiny_tokenizer_dir: Path, root: Path) -> Path:
     build_tiny_token_classifier(tokenizer_dir, root / "ner")
     build_tiny_relation_extractor(load_tokenizer(tokenizer_dir), threshold=0.0).save_pretrained(root / "re")
     return root
+
+
+def record_provenance(root, licences):
+    """Each part's config.json records having learned from text under its licence (part -> licence)."""
+    for part, licence in licences.items():
+        path = root / part / "config.json"
+        config = json.loads(path.read_text(encoding="utf-8"))
+        source = {"name": f"{part}_text", "origin": "o", "licence": licence, "use": "pretraining"}
+        config.setdefault("viextract", {})["provenance"] = {"bases": [f"x/{part}-base"], "sources": [source]}
+        path.write_text(json.dumps(config), encoding="utf-8")

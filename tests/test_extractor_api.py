@@ -7,7 +7,7 @@ import pytest
 import torch
 import yaml
 
-from tests.relation_helpers import build_tiny_full_model
+from tests.relation_helpers import build_tiny_full_model, record_provenance
 from viextract import Extractor, extract
 from viextract.card import CARD_MARKER, card_licence
 from viextract.extractor import BUNDLED_MODEL_DIR
@@ -214,6 +214,15 @@ def test_our_own_card_is_rewritten(full, tmp_path):
     (tmp_path / "m" / "README.md").write_text(f"old\n{CARD_MARKER}\n")
     full.save_pretrained(tmp_path / "m")
     assert (tmp_path / "m" / "README.md").read_text().startswith("---\nlibrary_name: viextract")
+
+
+def test_the_card_licence_keeps_the_relation_model_s_text_licence(tiny_tokenizer_dir, tmp_path):
+    """A relation model fine-tuned from a base that read CC BY-SA text, beside an MIT NER model: the card read
+    the NER model's record only and said mit for weights that must be shared alike."""
+    root = build_tiny_full_model(tiny_tokenizer_dir, tmp_path / "full")
+    record_provenance(root, {"ner": "MIT", "re": "CC BY-SA 4.0"})
+    Extractor.from_pretrained(root, device="cpu").save_pretrained(tmp_path / "saved")
+    assert "\nlicense: cc-by-sa-4.0\n" in (tmp_path / "saved" / "README.md").read_text(encoding="utf-8")
 
 
 def test_licence_comes_from_provenance():

@@ -1121,3 +1121,14 @@ def test_a_card_rendered_for_another_repo_is_not_pushed_to_this_one(hub, model_d
     (model / "README.md").write_text(render_minimal_card({}, None, True).replace("REPO_ID", "alice/x"))
     with pytest.raises(PublishError, match=r"the card's usage example loads alice/x, not bob/y"):
         push_model(model, "bob/y", token="hf_test")
+
+
+def test_the_card_licence_keeps_the_relation_model_s_text_licence(tiny_tokenizer_dir, tmp_path):
+    """The card read the licences of the NER model's record and base only: a relation model that learned from
+    CC BY-SA text (fine-tuned from another base) was published as mit."""
+    from tests.relation_helpers import build_tiny_full_model, record_provenance
+
+    root = build_tiny_full_model(tiny_tokenizer_dir, tmp_path / "full")
+    record_provenance(root, {"ner": "MIT", "re": "CC BY-SA 4.0"})
+    card = build_card_data(root, [])
+    assert card.license == "cc-by-sa-4.0" and "CC BY-SA 4.0" in card.base.licences

@@ -52,9 +52,12 @@ def provenance_licences(config: dict[str, Any]) -> list[str]:
     return sorted({str(s.get("licence")) for s in sources if isinstance(s, dict) and s.get("licence")})
 
 
-def card_licence(config: dict[str, Any]) -> str:
-    """The Hub licence id for a model's config.json, by `choose_licence` over its stored provenance."""
-    return choose_licence(provenance_licences(config))[0]
+def card_licence(config: dict[str, Any], *others: dict[str, Any] | None) -> str:
+    """The Hub licence id for a model's config.json (and its relation model's, `others`), by `choose_licence`
+    over their stored provenance: a relation model fine-tuned from another base may have learned from text
+    under another licence than the NER model, and the weights shipped together keep both."""
+    licences = [licence for each in (config, *others) if each for licence in provenance_licences(each)]
+    return choose_licence(licences)[0]
 
 
 def is_ours(readme: Path) -> bool:
@@ -92,14 +95,19 @@ def _dev_name(metrics: dict[str, Any] | None) -> str:
     return f"dev split: {', '.join(sources)}" if sources else "dev split"
 
 
-def render_card(ner_config: dict[str, Any], metrics: dict[str, Any] | None, has_relations: bool) -> str:
+def render_card(
+    ner_config: dict[str, Any],
+    metrics: dict[str, Any] | None,
+    has_relations: bool,
+    re_config: dict[str, Any] | None = None,
+) -> str:
     labels = sorted({label.split("-", 1)[-1] for label in (ner_config.get("id2label") or {}).values()} - {"O"})
     lines = [
         "---",
         "library_name: viextract",
         "pipeline_tag: token-classification",
         "language: vi",
-        f"license: {card_licence(ner_config)}",
+        f"license: {card_licence(ner_config, re_config)}",
         "tags:",
         *[f"- {tag}" for tag in ("viextract", "ner", *(("relation-extraction",) if has_relations else ()),
                                  "vietnamese", "phobert")],
@@ -152,5 +160,7 @@ def write_card(staging: Path, target: Path) -> None:
     metrics_path = ner / "training_metrics.json"
     if metrics_path.is_file():
         metrics = json.loads(metrics_path.read_text(encoding="utf-8"))
-    text = render_card(config, metrics, (staging / "re").is_dir())
+    re_path = staging / "re" / "config.json"
+    re_config = json.loads(re_path.read_text(encoding="utf-8")) if re_path.is_file() else None
+    text = render_card(config, metrics, (staging / "re").is_dir(), re_config)
     (staging / CARD_FILENAME).write_text(text, encoding="utf-8")

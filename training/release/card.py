@@ -17,7 +17,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from viextract.card import REPO_ID_PLACEHOLDER, choose_licence
+from viextract.card import REPO_ID_PLACEHOLDER, choose_licence, provenance_licences
 
 from ..data.stats import counts_line
 from .card_data import (
@@ -96,6 +96,8 @@ def build_card_data(
     fine_tuning = fine_tuning_data([ner_train_config, re_train_config], settings)
     if fine_tuning.user_files:  # a record written before user files were told apart calls them the project's
         base.licences = sorted({*base.licences, USER_DATA_LICENCE})
+    if re_config is not None:  # the relation model's own record: fine-tuned from another base, it kept that licence
+        base.licences = sorted({*base.licences, *provenance_licences(re_config)})
     chosen_license, license_reason = choose_license(base)
     if license is not None:
         chosen_license, license_reason = license, "chosen by the publisher"
