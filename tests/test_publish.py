@@ -1132,3 +1132,24 @@ def test_the_card_licence_keeps_the_relation_model_s_text_licence(tiny_tokenizer
     record_provenance(root, {"ner": "MIT", "re": "CC BY-SA 4.0"})
     card = build_card_data(root, [])
     assert card.license == "cc-by-sa-4.0" and "CC BY-SA 4.0" in card.base.licences
+
+
+FAKE_TOKEN = "hf_" + "aBcD1234" * 5  # the shape of a Hugging Face access token
+
+
+def test_a_token_in_a_file_to_upload_stops_the_push(hub, model_dir, unstamped_card_file, tmp_path, capsys):
+    """A training_config.yaml edited by hand (a token pasted in a comment) was uploaded as it was, for anyone
+    who can read the repo to use."""
+    model = tmp_path / "model"
+    shutil.copytree(model_dir, model)
+    config = model / "re" / "training_config.yaml"
+    config.write_text(config.read_text(encoding="utf-8") + f"# pushed with --token {FAKE_TOKEN}\n")
+    line = len(config.read_text(encoding="utf-8").splitlines())
+    found = rf"{model}: re/training_config.yaml:{line}: holds what looks like a Hugging Face access token \(hf_...\)"
+    for dry_run in (True, False):
+        with pytest.raises(PublishError, match=found + ".*nothing was uploaded"):
+            push_model(model, "me/tiny", token="hf_test", card=unstamped_card_file, dry_run=dry_run)
+    assert hub.calls == []
+    config.write_text(config.read_text(encoding="utf-8").replace(FAKE_TOKEN, "$HF_TOKEN"), encoding="utf-8")
+    push_model(model, "me/tiny", token="hf_test", card=unstamped_card_file)
+    assert FAKE_TOKEN not in capsys.readouterr().err

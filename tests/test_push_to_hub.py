@@ -260,3 +260,17 @@ def test_a_pull_request_to_another_branch_is_refused_before_any_call(tiny_extrac
     assert hub.calls == []
     tiny_extractor.push_to_hub("me/tiny", token="hf_x", create_pr=True)
     assert (hub.calls[-1][1]["create_pr"], hub.calls[-1][1]["revision"]) == (True, None)
+
+
+def test_a_token_in_the_saved_records_stops_the_push(tiny_ner_dir, hub, tmp_path):
+    """The training_config.yaml a loaded model carries is saved and pushed with it: a token pasted into it
+    was uploaded for anyone who can read the repo to use."""
+    from viextract import HubError
+
+    model = tmp_path / "model"
+    shutil.copytree(tiny_ner_dir, model)
+    (model / "ner" / "training_config.yaml").write_text("task: ner\n# token: hf_" + "aBcD1234" * 5 + "\n")
+    with pytest.raises(HubError, match=r"^ner/training_config.yaml:2: holds what looks like a Hugging Face access "
+                                       r"token \(hf_...\).*nothing was uploaded"):  # fmt: skip
+        Extractor.from_pretrained(model, device="cpu").push_to_hub("me/tiny", token="hf_x")
+    assert [name for name, _ in hub.calls] == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -36,6 +37,26 @@ BARE_MODEL_FILES = (
 # commit neither sends nor deletes, so an old re/ would go on pairing its relations with the new entities, and an
 # earlier bare model's root files (never loaded beside ner/) were downloaded with every snapshot and shown as its.
 REPLACED_ON_PUSH = ("ner/*", "re/*", *BARE_MODEL_FILES)
+
+
+# A Hugging Face access token: in a file pushed to a repo, anyone who can read the repo could use it.
+_HF_TOKEN = re.compile(r"hf_[A-Za-z0-9]{30,}")
+_TEXT_SUFFIXES = (".json", ".yaml", ".yml", ".md", ".txt", ".codes")
+
+
+def check_no_token(files: dict[str, Path]) -> None:
+    """HubError naming the file and line when a text file about to be uploaded (repo path -> local file) holds
+    what looks like a Hugging Face token: a training_config.yaml or card edited by hand was pushed as it was."""
+    for name, path in sorted(files.items()):
+        if Path(name).suffix not in _TEXT_SUFFIXES:
+            continue
+        for number, line in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), 1):
+            if _HF_TOKEN.search(line):
+                raise HubError(
+                    f"{name}:{number}: holds what looks like a Hugging Face access token (hf_...), which anyone "
+                    f"who can read the repo could use; nothing was uploaded. Remove it (and revoke it at "
+                    f"https://huggingface.co/settings/tokens if it was ever shared)"
+                )
 
 
 def needs_branch(revision: str | None) -> bool:
@@ -81,6 +102,7 @@ def push_directory(
         folder = Path(tmp) / "model"
         save(folder)  # first: a model that cannot be saved (int8) creates no empty repo
         fill_repo_id(folder / CARD_FILENAME, repo_id)
+        check_no_token({p.relative_to(folder).as_posix(): p for p in folder.rglob("*") if p.is_file()})
         api = HfApi(token=token)
         try:
             api.create_repo(repo_id=repo_id, private=private, exist_ok=True, repo_type="model")

@@ -28,7 +28,7 @@ from pathlib import Path
 
 from viextract.card import REPO_ID_PLACEHOLDER, is_ours
 from viextract.errors import HubError
-from viextract.hub import REPLACED_ON_PUSH, check_private, hub_error, login_hint, needs_branch
+from viextract.hub import REPLACED_ON_PUSH, check_no_token, check_private, hub_error, login_hint, needs_branch
 from viextract.saving import atomic_file
 
 from ..data.documents import DataError
@@ -233,6 +233,10 @@ def push_model(
     check_card_weights(card_text, Path(card) if card is not None else model_dir / CARD_FILE, model_dir)
     left_out = tuple(left_out_files(model_dir, plan))
     files = tuple(sorted([*plan, CARD_FILE]))
+    try:
+        check_no_token({**plan, CARD_FILE: Path(card) if card is not None else model_dir / CARD_FILE})
+    except HubError as error:
+        raise PublishError(f"{model_dir}: {error}") from None
     if dry_run:
         return PushResult(repo_id, files, left_out)
     token = resolve_token(token)
