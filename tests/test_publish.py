@@ -717,7 +717,7 @@ def test_the_challenge_table_is_the_scorer_s_rows(model_dir, tmp_path):
 
 
 def test_speed_and_size_come_from_the_benchmark_json_and_the_files(model_dir, tmp_path):
-    """`--speed`: benchmarks/speed.py's rows for the model; the size is what the directory weighs on disk."""
+    """`--speed`: benchmarks/speed.py's rows for the model; the size is what the files uploaded weigh."""
     run = {
         "name": "Extractor.pipe, batch 8, fp32",
         "seconds": 4.0,
@@ -750,8 +750,17 @@ def test_speed_and_size_come_from_the_benchmark_json_and_the_files(model_dir, tm
     assert "| Extractor.pipe, batch 8, fp32 | 2.50 | 1,250 | 400.0 | 512.2 | 900 |" in speed
     assert "| text preparation only | 2.50 | 1,250 | – | – | 900 |" in speed
     assert "`python benchmarks/speed.py --docs 10 --json s.json`" in speed and "(2 cores, 1 torch thread)" in speed
-    total = sum(f.stat().st_size for f in model_dir.rglob("*") if f.is_file()) / 1e6
+    # What a user downloads: the uploaded files, not the checkpoints and logs beside them (junk here).
+    from training.release.publish import upload_plan
+
+    total = sum(path.stat().st_size for path in upload_plan(model_dir).values()) / 1e6
     assert f"take {total:.1f} MB on disk" in speed
+    model = tmp_path / "model"
+    shutil.copytree(model_dir, model)
+    (model / "ner" / "checkpoint-5" / "optimizer.pt").write_bytes(bytes(3_000_000))
+    (model / "ner" / "checkpoint-5" / "config.json").write_text(json.dumps({"dtype": "bfloat16"}), encoding="utf-8")
+    card = build_card_data(model, [])
+    assert (round(card.size_mb["total"], 1), card.storage) == (round(total, 1), "float32")
     assert "Speed: not measured." in section(render_card(build_card_data(model_dir, [])), "## Speed and size")
     (tmp_path / "bad.json").write_text(json.dumps({"machine": machine, "models": {}}), encoding="utf-8")
     with pytest.raises(CardError, match="--speed .*bad.json"):

@@ -103,6 +103,20 @@ def label_infos(entity_labels: list[str], relation_labels: list[str], schema: Pa
     return entities, relations
 
 
+# Per model folder, the only files `publish push` uploads: weights, config, tokenizer, and the config it was trained
+# with. Checkpoints, optimizer states, training logs and metrics files stay at home (and out of the card's sizes).
+UPLOAD_FILES = (
+    "config.json",
+    "model.safetensors",
+    "vocab.txt",
+    "bpe.codes",
+    "tokenizer_config.json",
+    "special_tokens_map.json",
+    "added_tokens.json",
+    "training_config.yaml",
+)
+
+
 def model_parts(model_dir: Path) -> tuple[Path, Path | None]:
     """(ner dir, re dir or None), as viextract.loading lays them out."""
     from viextract.errors import ModelLoadError
@@ -412,14 +426,18 @@ def schema_version(schema: Path | None) -> str:
 
 
 def model_size(model_dir: Path) -> tuple[dict[str, float], str]:
-    """(megabytes on disk of ner/, re/ and the whole directory, how the weights are stored)."""
+    """(megabytes of ner/, re/ and in all, how the weights are stored), of the files `publish push` uploads
+    (UPLOAD_FILES): checkpoints, optimizer states and logs beside the model were counted, so a card told
+    users of a download several times the size of the one they get, and a checkpoint's config its dtype."""
+    ner_dir, re_dir = model_parts(model_dir)
+    parts = [part for part in (ner_dir, re_dir) if part is not None]
 
     def megabytes(folder: Path) -> float:
-        return sum(f.stat().st_size for f in folder.rglob("*") if f.is_file()) / 1e6
+        return sum((folder / name).stat().st_size for name in UPLOAD_FILES if (folder / name).is_file()) / 1e6
 
-    sizes = {part: megabytes(model_dir / part) for part in ("ner", "re") if (model_dir / part).is_dir()}
-    sizes["total"] = megabytes(model_dir)
-    configs = [read_json(f) or {} for f in model_dir.rglob("config.json")]
+    sizes = {part.name: megabytes(part) for part in parts if part != model_dir}
+    sizes["total"] = sum(megabytes(part) for part in parts)
+    configs = [read_json(part / "config.json") or {} for part in parts]
     storage = next((str(c["viextract_storage"]) for c in configs if c.get("viextract_storage")), "")
     # "dtype" as transformers 5 writes it, "torch_dtype" as 4 did.
     dtypes = [c.get("dtype") or c.get("torch_dtype") for c in configs]

@@ -37,22 +37,10 @@ from ..pipes import quiet_pipe
 from .card import build_card_data
 from .card_data import CardError, read_utf8_text
 from .card_render import render_card, split_front_matter
-from .card_sources import stamped_digests, weights_digests
+from .card_sources import UPLOAD_FILES, stamped_digests, weights_digests
 
 logger = logging.getLogger("training.release.publish")
 
-# Per model folder, the only files uploaded: weights, config, tokenizer, and the config it was trained with.
-# Checkpoints, optimizer states, training logs and metrics files stay at home.
-UPLOAD_FILES = (
-    "config.json",
-    "model.safetensors",
-    "vocab.txt",
-    "bpe.codes",
-    "tokenizer_config.json",
-    "special_tokens_map.json",
-    "added_tokens.json",
-    "training_config.yaml",
-)
 CARD_FILE = "README.md"
 LOGIN_HINT = login_hint("--token")
 
