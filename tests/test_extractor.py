@@ -244,6 +244,18 @@ def test_a_hub_address_or_a_folder_of_a_hub_repo_names_the_repo_id(tmp_path, mon
         Extractor.from_pretrained(given, device="cpu")
 
 
+def test_an_empty_folder_named_like_a_hub_id_says_it_hides_the_hub_repo(tmp_path, monkeypatch):
+    """A folder `owner/name` left in the working directory (an interrupted download) was loaded instead of the
+    Hub repo: "not a viextract model directory", with no word of the Hub repo it hid."""
+    (tmp_path / "me" / "tiny").mkdir(parents=True)
+    monkeypatch.chdir(tmp_path)
+    hidden = r"^me/tiny: a local folder \(.*\) that holds no model .* to load the Hub model 'me/tiny', move the"
+    with pytest.raises(ModelLoadError, match=hidden + r" folder or run from another directory$"):
+        Extractor.from_pretrained("me/tiny", device="cpu")
+    with pytest.raises(ModelLoadError, match=r"^me/tiny: not a viextract model directory"):  # "me/tiny/": a path
+        Extractor.from_pretrained("me/tiny/", device="cpu")
+
+
 def test_segmenter_can_be_overridden_and_unknown_names_fail_at_load(tiny_ner_dir):
     extractor = Extractor.from_pretrained(tiny_ner_dir, device="cpu", segmenter="syllables")
     assert extractor.segmenter == "syllables"

@@ -63,6 +63,12 @@ def resolve_model_dir(
     if path.is_dir():
         if revision is not None:
             raise _revision_of_a_folder(name, path, revision)
+        if could_be_hub_id(name) and not _holds_a_model(path):
+            raise ModelLoadError(
+                f"{name}: a local folder ({path.resolve()}) that holds no model (no ner/ or config.json), and a "
+                f"local folder comes before the Hub repo of that name: to load the Hub model {name!r}, move the "
+                f"folder or run from another directory"
+            )
         return path
     looks_local = name.startswith((".", "/", "~")) or os.sep in name.strip("/").replace("/", "", 1)
     if path.exists():  # "no such model directory" sent the user looking for something that is there
@@ -79,6 +85,11 @@ def resolve_model_dir(
             f"({type(error).__name__}: {reason}); it is not a directory here either ({Path.cwd() / name} does not "
             f"exist{hint}): if you have the model on disk, pass its directory"
         ) from error
+
+
+def _holds_a_model(path: Path) -> bool:
+    """True when `path` holds `ner/`, a `config.json` or a killed save's marker (split_model_dir says more)."""
+    return any((path / name).exists() for name in ("ner", "config.json", INCOMPLETE_SAVE))
 
 
 def _revision_of_a_folder(name: str, path: Path, revision: str) -> ModelLoadError:
