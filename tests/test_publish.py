@@ -1101,11 +1101,21 @@ def test_scores_of_weights_since_retrained_are_not_put_on_the_card(model_dir, tm
     specs = [f"test={results['ner']}", f"re.test={results['re']}"]
     assert build_card_data(model, specs).evaluations["re"]["test"] is not None  # the weights scored: accepted
 
+    from training.evaluation.challenge import main as challenge
+
+    challenge_file, challenge_docs = tmp_path / "challenge.json", tmp_path / "challenge.jsonl"
+    first = (REPO / "data" / "challenge.jsonl").read_text(encoding="utf-8").splitlines()[0]
+    challenge_docs.write_text(first + "\n", encoding="utf-8")
+    assert challenge(["--model", str(model), "--data", str(challenge_docs), "--out", str(challenge_file)]) == 0
+    assert build_card_data(model, specs, challenge=challenge_file).challenge is not None
+
     retrained = Extractor.from_pretrained(model, device="cpu")
     with torch.no_grad():
         next(retrained.relation_extractor.model.parameters()).add_(0.01)
     retrained.save_pretrained(model)
     assert build_card_data(model, [specs[0]]).evaluations["ner"]["test"] is not None  # NER scores: still its own
+    with pytest.raises(CardError, match=r"--challenge .*challenge.json: scores of other weights than .* holds now"):
+        build_card_data(model, [specs[0]], challenge=challenge_file)
     card = ["card", "--model", str(model), "--results", specs[0], "--results", specs[1], "--out", str(tmp_path / "c")]
     assert main(card) == 2
     err = capsys.readouterr().err

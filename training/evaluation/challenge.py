@@ -195,7 +195,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from viextract import Extractor
     from viextract.errors import ModelLoadError
 
-    from .runs import write_out
+    from .runs import scored_weights, write_out
 
     try:
         check_output_file(args.out, [args.data])
@@ -204,7 +204,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             documents = [printed_in_capitals(doc) for doc in documents]
         extractor = Extractor.from_pretrained(args.model, device=args.device)
         scores = score_challenge(extractor, documents, args.batch_size)
-        report = {"model": args.model, "data": args.data, "capitals": args.capitals, **scores}
+        weights = scored_weights(args.model, "re")  # entities and relations: every model the extractor ran
+        report = {"model": args.model, "weights": weights, "data": args.data, "capitals": args.capitals, **scores}
     except (DataError, ModelLoadError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

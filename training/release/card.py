@@ -143,6 +143,12 @@ def build_card_data(
     ]
     card.ablation = read_ablation(ablation)
     card.challenge = read_challenge(Path(challenge)) if challenge is not None else None
+    if card.challenge is not None and not set(card.challenge.weights) <= set(digests.values()):
+        raise CardError(
+            f"--challenge {challenge}: scores of other weights than {model_dir} holds now (its field 'weights'; "
+            f"retrained, converted or saved over since); nothing was written. Score it again: python -m "
+            f"training.evaluation.challenge --model {model_dir} --out {challenge}"
+        )
     card.speed = read_speed(Path(speed)) if speed is not None else None
     card.size_mb, card.storage = model_size(model_dir)
     card.weights_sha256 = digests

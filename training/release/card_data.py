@@ -92,6 +92,7 @@ class ChallengeTable:
     header: list[str]
     rows: list[list[str]]
     command: str
+    weights: list[str] = field(default_factory=list)  # sha256 of the weights scored, where the file records them
 
 
 @dataclass

@@ -344,7 +344,10 @@ def read_challenge(path: Path) -> ChallengeTable:
         message = f"--challenge {path}: field {error} missing; run training.evaluation.challenge again"
         raise CardError(message) from error
     command = f"python -m training.evaluation.challenge --model MODEL --out {path.name}"
-    return ChallengeTable(list(COLUMNS), rows, command)
+    weights = report.get("weights")
+    if weights is not None and not (isinstance(weights, list) and all(isinstance(w, str) for w in weights)):
+        raise CardError(f"--challenge {path}: field 'weights': expected a list of sha256 digests, got {weights!r}")
+    return ChallengeTable(list(COLUMNS), rows, command, list(weights or []))
 
 
 def read_ablation(specs: list[str] | tuple[str, ...]) -> dict[str, Evaluation]:
