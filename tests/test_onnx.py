@@ -568,6 +568,23 @@ def test_the_cli_without_the_onnx_extra_says_which_to_install(tiny_ner_dir, caps
     assert capsys.readouterr().err == 'viextract: export-onnx needs onnx: pip install "viextract[onnx]"\n'
 
 
+@pytest.mark.parametrize("missing, int8", [("onnx", False), ("onnxruntime", True)])
+def test_exporting_without_the_onnx_extra_says_which_to_install_before_loading(
+    tiny_ner_dir, tmp_path, monkeypatch, missing, int8
+):
+    """Without onnx, torch's exporter failed after loading and tracing with "Module onnx is not installed!"; without
+    onnxruntime, int8=True wrote the float graph first. Nothing is loaded or written, not even the folder."""
+    import sys
+
+    import viextract.storage
+
+    monkeypatch.setitem(sys.modules, missing, None)
+    monkeypatch.setattr(viextract.storage, "load_model", lambda *a, **k: pytest.fail("loaded the model first"))
+    with pytest.raises(ImportError, match=re.escape("pip install 'viextract[onnx]'")):
+        export_ner(tiny_ner_dir, tmp_path / "out" / "model.onnx", int8=int8)
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_the_cli_with_stderr_closed_keeps_its_exit_status(tiny_ner_dir, tmp_path, monkeypatch):
     """Under `2>&-` the failing write of the usage error or of --verbose's line made both exit 1."""
     from tests.test_cli_reliability import ClosedStream

@@ -74,6 +74,17 @@ def _require_onnxruntime():
     return onnxruntime
 
 
+def _require_exporter(int8: bool) -> None:
+    """onnx (and onnxruntime for int8) before the model loads: without onnx, torch's exporter failed only after
+    loading and tracing, with its own "Module onnx is not installed!" that names no extra."""
+    try:
+        import onnx  # noqa: F401
+    except ImportError as error:
+        raise ImportError("viextract.onnx needs onnx to export: pip install 'viextract[onnx]'") from error
+    if int8:  # else the float graph was written, and the quantizer then missing
+        _require_onnxruntime()
+
+
 @quiet_unless_verbose
 def export_ner(
     path_or_repo_id: str | os.PathLike,
@@ -97,6 +108,7 @@ def export_ner(
     from .loading import check_loading_info
     from .storage import load_model
 
+    _require_exporter(int8)
     root = resolve_model_dir(path_or_repo_id, revision=revision, token=token)
     ner_dir, _ = split_model_dir(root)
     # Names a missing config.json or weights file, which transformers would report in its own words.
