@@ -291,6 +291,26 @@ def test_a_cut_off_graph_is_a_load_error_naming_it(tiny_ner_dir, exported, tmp_p
         load_onnx_extractor(tiny_ner_dir, tmp_path / "model.onnx")
 
 
+def test_a_graph_with_a_damaged_name_is_a_load_error_naming_it_and_prints_nothing(
+    tiny_ner_dir, exported, tmp_path, capfd
+):
+    """One byte of a node's input name damaged: onnxruntime's error quotes the name, which is not UTF-8, so it was
+    a bare UnicodeDecodeError, after onnxruntime printed "*** EP Error ***" on stdout and retried on the CPU."""
+    import onnx
+
+    from viextract.errors import ModelLoadError
+
+    produced = {name for node in onnx.load(str(exported)).graph.node for name in node.output}
+    name = next(name for node in onnx.load(str(exported)).graph.node for name in node.input if name in produced)
+    data = exported.read_bytes()
+    at = data.rindex(name.encode())  # its last use, as an input
+    (tmp_path / "model.onnx").write_bytes(data[:at] + b"\xff" + data[at + 1 :])
+    capfd.readouterr()
+    with pytest.raises(ModelLoadError, match=r"model\.onnx: not a whole ONNX graph \(.*\); export it again"):
+        load_onnx_extractor(tiny_ner_dir, tmp_path / "model.onnx")
+    assert capfd.readouterr().out == ""
+
+
 def test_a_graph_with_another_label_count_than_the_config_is_refused_at_load(tiny_ner_dir, exported, tmp_path):
     """Same weights, config.json cut to 3 labels: it loaded, then failed on the first text ('log_probs has shape')."""
     import json

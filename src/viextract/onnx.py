@@ -300,12 +300,14 @@ def check_exported_from(session, path: Path, ner_dir: Path) -> None:
 
 
 def _open_session(ort, path: Path, options):
-    """An inference session on `path`; a cut-off or empty file is a ModelLoadError naming it."""
+    """An inference session on `path`; a cut-off, empty or damaged file is a ModelLoadError naming it."""
     from onnxruntime.capi import onnxruntime_pybind11_state as state
 
+    # No fallback: for a graph it cannot open, onnxruntime printed "*** EP Error ***" on stdout and retried on
+    # the same CPU provider. A damaged name or metadata string in the graph is a UnicodeDecodeError.
     try:
-        return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-    except (state.InvalidProtobuf, state.InvalidArgument, state.InvalidGraph) as error:
+        return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"], enable_fallback=0)
+    except (state.InvalidProtobuf, state.InvalidArgument, state.InvalidGraph, UnicodeDecodeError) as error:
         raise ModelLoadError(f"{path}: not a whole ONNX graph ({error}); export it again with {REEXPORT}") from error
 
 
