@@ -549,6 +549,20 @@ def test_the_cli_exports_into_a_new_folder_and_again_over_its_own_export(tiny_ne
     assert capfd.readouterr().err.endswith(f"viextract export-onnx: wrote {out / 'model.onnx'}\n")
 
 
+def test_the_cli_exports_again_over_what_an_int8_export_killed_while_quantizing_left(tiny_ner_dir, tmp_path, capfd):
+    """A SIGKILL in the quantizer leaves its shape-inferred copy (model-inferred.onnx, whole or cut off) beside
+    model.onnx: the folder was then "not empty" for the export that would clean it up."""
+    from viextract.cli import main
+
+    out = tmp_path / "exports"
+    out.mkdir()
+    (out / "model.onnx").write_bytes(b"an earlier export")
+    (out / "model-inferred.onnx").write_bytes(b"cut off")
+    assert main(["export-onnx", str(tiny_ner_dir), "--out", str(out)]) == 0, capfd.readouterr().err
+    assert sorted(p.name for p in out.iterdir()) == ["model.onnx"]
+    load_onnx_extractor(tiny_ner_dir, out / "model.onnx")
+
+
 @pytest.mark.parametrize(
     ("model", "out", "status", "message"),
     [

@@ -14,6 +14,9 @@ from .signals import terminate_as_interrupt
 
 # What export_ner writes into --out; a folder holding only these (an earlier export) may be written again.
 EXPORT_FILES = ("model.onnx", "model_int8.onnx")
+# The quantizer's shape-inferred copy of model.onnx, left by an int8 export killed (SIGKILL) while quantizing:
+# it made the folder "not empty" for the export that would remove it.
+INFERRED_COPY = "model-inferred.onnx"
 
 
 class OutFolderError(ValueError):
@@ -47,7 +50,8 @@ def check_out_folder(out: str) -> Path:
     if (above := file_in_the_way(folder)) is not None:  # `--out /dev/full/x`: refused only once the model loaded
         raise OutFolderError(f"--out {out}: {above} is a file, not a folder, so model.onnx cannot be written under it")
     if folder.is_dir():
-        others = sorted(p.name for p in folder.iterdir() if p.name not in EXPORT_FILES and not p.name.startswith("."))
+        ours = (*EXPORT_FILES, INFERRED_COPY)
+        others = sorted(p.name for p in folder.iterdir() if p.name not in ours and not p.name.startswith("."))
         if others:
             shown = ", ".join(others[:3]) + (", ..." if len(others) > 3 else "")
             raise OutFolderError(

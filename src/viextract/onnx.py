@@ -21,6 +21,7 @@ benchmarks/speed.py, not assumed.
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import inspect
 import logging
@@ -138,6 +139,7 @@ def export_ner(
     # A failed or killed export leaves the previous file (or none), never a half-written graph under the real name.
     with atomic_file(path) as staging:
         _export_graph(model.eval(), staging, stamp)
+    _remove_inferred_copy(path)  # of an int8 export killed (SIGKILL) in the quantizer
     if not int8:
         return path
     _require_onnxruntime()
@@ -157,7 +159,16 @@ def _no_inferred_copy_left(graph: Path):
     try:
         yield
     finally:
+        _remove_inferred_copy(graph)
+
+
+def _remove_inferred_copy(graph: Path) -> None:
+    """Remove quantize_dynamic's shape-inferred copy of `graph`, which a SIGKILL leaves there, whole or not."""
+    try:
         graph.with_name(f"{graph.stem}-inferred{graph.suffix}").unlink(missing_ok=True)
+    except OSError as error:
+        if error.errno != errno.ENAMETOOLONG:  # a graph named near the limit: no such copy can exist
+            raise
 
 
 # Where a graph is missing or unusable: the function, and the command for those who work from a shell.
