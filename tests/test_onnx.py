@@ -515,6 +515,26 @@ def test_a_graph_of_another_exporter_is_refused_at_load_naming_what_differs(tiny
     assert advice in str(error.value)
 
 
+def test_a_graph_of_a_model_with_a_smaller_vocabulary_is_refused_at_load(tiny_ner_dir, tmp_path, capfd):
+    """Another exporter's graph (unstamped) of another model: it loaded, then failed on the first text with
+    onnxruntime's "indices element out of data bounds", its error log line printed on stderr."""
+    from transformers import RobertaConfig, RobertaForTokenClassification
+
+    from tests.conftest import tiny_config_values
+    from viextract.errors import ModelLoadError
+    from viextract.fast_tokenizer import FastPhobertTokenizer
+
+    tokenizer = FastPhobertTokenizer.from_pretrained(tiny_ner_dir / "ner")
+    labels = RobertaConfig.from_pretrained(tiny_ner_dir / "ner").id2label
+    small = RobertaConfig(**tiny_config_values(tokenizer, vocab_size=40, id2label=labels))
+    RobertaForTokenClassification(small).save_pretrained(tmp_path / "small")
+    graph = export_own_graph(tmp_path / "small", tmp_path / "own.onnx")
+    capfd.readouterr()
+    with pytest.raises(ModelLoadError, match=rf"own\.onnx: cannot embed the {len(tokenizer)} token ids of the tok"):
+        load_onnx_extractor(tiny_ner_dir, graph)
+    assert capfd.readouterr().err == ""
+
+
 def test_a_graph_that_also_takes_token_type_ids_runs_as_on_torch(tiny_ner_dir, tmp_path):
     """A graph exported from a tokenizer's whole output takes token_type_ids too: fed zeros, as torch fills them."""
     texts = ["Ông Nguyễn Văn An đến Hà Nội.", "Bà Lê Thị Hoa làm việc ở Đà Nẵng. Ông Nguyễn Văn An đến Hà Nội."]

@@ -381,6 +381,29 @@ def check_label_count(session, path: Path, ner_dir: Path, count: int) -> None:
         )
 
 
+def check_vocabulary(session, path: Path, ner_dir: Path, size: int) -> None:
+    """The graph embeds every id of the tokenizer: an unstamped graph of another model (another exporter's) with
+    a smaller vocabulary loaded, then failed on the first text with onnxruntime's "indices element out of data
+    bounds" (and its log line on stderr). One token, the tokenizer's last id, run with onnxruntime's log off."""
+    import numpy as np
+    from onnxruntime import RunOptions
+    from onnxruntime.capi import onnxruntime_pybind11_state as state
+
+    feeds = {name: np.ones((1, 1), dtype=np.int64) for name in GRAPH_INPUTS}
+    feeds["input_ids"] = np.full((1, 1), size - 1, dtype=np.int64)
+    if any(arg.name == TOKEN_TYPES for arg in session.get_inputs()):
+        feeds[TOKEN_TYPES] = np.zeros((1, 1), dtype=np.int64)
+    quiet = RunOptions()
+    quiet.log_severity_level = 4  # fatal only
+    try:
+        session.run([GRAPH_OUTPUT], feeds, quiet)
+    except state.InvalidArgument as error:
+        raise ModelLoadError(
+            f"{path}: cannot embed the {size} token ids of the tokenizer in {ner_dir} ({error}): exported from "
+            f"another model; export this one with {REEXPORT}"
+        ) from error
+
+
 class OnnxTokenClassifier:
     """Stands in for the torch token classifier inside `TokenTagger`: same call, logits from onnxruntime."""
 
@@ -471,6 +494,7 @@ def load_onnx_extractor(
     check_exported_from(model.session, path, ner_dir)
     check_graph_signature(model.session, path)
     check_label_count(model.session, path, ner_dir, len(config_dict["id2label"]))
+    check_vocabulary(model.session, path, ner_dir, len(tokenizer))
     relation_extractor = None
     if relation_dir is not None:
         from .relations import RelationExtractor
