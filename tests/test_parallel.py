@@ -148,6 +148,18 @@ def test_an_error_in_a_worker_names_the_document_and_comes_after_the_ones_before
         next(results)
 
 
+def test_on_the_gpu_route_a_text_error_in_a_worker_comes_after_the_documents_before_it(bundled, monkeypatch):
+    """With the model in the caller's process, prepared documents wait to be tagged together: a document that
+    failed in a worker dropped the ones before it still waiting, though they had been prepared."""
+    monkeypatch.setattr("viextract.extractor._models_in_workers", lambda device: False)
+    monkeypatch.setattr("viextract.extractor.DocumentPreparer", FailingPreparer)
+    texts = ["Việt Nam.", "Lào.", "boom", "Campuchia."]
+    results = bundled.pipe(texts, n_process=2)
+    assert [next(results).text for _ in range(2)] == texts[:2]
+    with pytest.raises(TextPreparationError, match=r"document 2: ValueError: this document cannot be prepared"):
+        next(results)
+
+
 def test_a_caller_that_stops_early_leaves_no_worker_behind(bundled, short_texts):
     results = bundled.pipe(iter(short_texts * 4), n_process=2, batch_size=1)
     assert next(results).text == short_texts[0]

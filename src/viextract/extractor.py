@@ -420,16 +420,9 @@ class Extractor:
             source.raise_error()
             return
         preparer = DocumentPreparer(self.segmenter, self.tagger.aligner)
-        pending: list[PreparedDocument] = []
-        pending_sentences = 0
-        for prepared in prepare_documents(iter(source), preparer, n_process, self._workers):
-            pending.append(prepared)
-            pending_sentences += len(prepared.sentences)
-            if pending_sentences >= batch_size * _SENTENCES_PER_CHUNK_FACTOR:
-                yield from self._extract_prepared(pending, batch_size, batch_tokens, *options)
-                pending, pending_sentences = [], 0
-        if pending:
-            yield from self._extract_prepared(pending, batch_size, batch_tokens, *options)
+        prepared = prepare_documents(iter(source), preparer, n_process, self._workers)
+        for chunk in _chunks_of_sentences(prepared, batch_size * _SENTENCES_PER_CHUNK_FACTOR):
+            yield from self._extract_prepared(chunk, batch_size, batch_tokens, *options)
         source.raise_error()
 
     def _extract_prepared(
@@ -498,6 +491,28 @@ def _sentence_entities(
         start, end = sentence.words[span.start].start, sentence.words[span.end - 1].end
         entities.append(Entity(text[start:end], span.label, start, end, round(span.score, 4)))
     return entities, [(span.start, span.end, span.label) for span in spans]
+
+
+def _chunks_of_sentences(documents: Iterator[PreparedDocument], size: int) -> Iterator[list[PreparedDocument]]:
+    """`documents` in lists of at least `size` sentences (the last may have fewer), to be tagged together.
+
+    A document that failed to prepare (a worker's `TextPreparationError`, a dead worker) is raised after
+    the list before it: `pipe` yields the documents read before it first."""
+    chunk: list[PreparedDocument] = []
+    sentences = 0
+    try:
+        for document in documents:
+            chunk.append(document)
+            sentences += len(document.sentences)
+            if sentences >= size:
+                yield chunk
+                chunk, sentences = [], 0
+    except Exception:
+        if chunk:
+            yield chunk
+        raise
+    if chunk:
+        yield chunk
 
 
 def _models_in_workers(device: torch.device) -> bool:
