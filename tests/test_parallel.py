@@ -160,6 +160,24 @@ def test_on_the_gpu_route_a_text_error_in_a_worker_comes_after_the_documents_bef
         next(results)
 
 
+@pytest.mark.parametrize("n_process", [1, 2])
+def test_empty_texts_are_yielded_as_they_are_read(bundled, monkeypatch, n_process):
+    """Documents are tagged in chunks of sentences; empty texts, which have none, made a chunk that never
+    filled: a stream of them (blank records of a queue) yielded nothing, and held everything read."""
+    monkeypatch.setattr("viextract.extractor._models_in_workers", lambda device: False)  # the GPU route
+    read = 0
+
+    def stream():
+        nonlocal read
+        for _ in range(10_000):
+            read += 1
+            yield ""
+
+    results = bundled.pipe(stream(), batch_size=1, n_process=n_process)
+    assert next(results).text == "" and read < 100
+    results.close()
+
+
 def test_a_caller_that_stops_early_leaves_no_worker_behind(bundled, short_texts):
     results = bundled.pipe(iter(short_texts * 4), n_process=2, batch_size=1)
     assert next(results).text == short_texts[0]

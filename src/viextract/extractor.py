@@ -503,7 +503,7 @@ def _chunks_of_sentences(documents: Iterator[PreparedDocument], size: int) -> It
     try:
         for document in documents:
             chunk.append(document)
-            sentences += len(document.sentences)
+            sentences += max(1, len(document.sentences))  # an empty text counts: a stream of them waited for ever
             if sentences >= size:
                 yield chunk
                 chunk, sentences = [], 0
