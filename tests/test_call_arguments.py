@@ -47,6 +47,14 @@ def test_a_non_str_text_in_pipe_is_named_by_its_index(tiny_extractor):
         list(tiny_extractor.pipe([("Lào.", 0), (None, 1)], as_tuples=True))
 
 
+def test_a_pair_that_is_not_one_in_pipe_as_tuples_is_named_by_its_index(tiny_extractor):
+    """It said "takes (text, context) pairs, got 'Lào.'": which of thousands of records was not a pair."""
+    got = []
+    with pytest.raises(TypeError, match=r"pairs, got 'Hà Nội\.' at index 1$"):
+        got.extend(tiny_extractor.pipe([("Lào.", 0), "Hà Nội.", ("Lào.", 2)], as_tuples=True))
+    assert got == [(tiny_extractor("Lào."), 0)]  # the pairs before it
+
+
 @pytest.mark.parametrize("bad", [0, "512", 2.5])
 def test_a_bad_batch_tokens_fails_at_the_call(tiny_extractor, bad):
     with pytest.raises(ValueError, match="batch_tokens must be a positive int"):

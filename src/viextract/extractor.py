@@ -393,9 +393,11 @@ class Extractor:
         contexts: deque = deque()
 
         def texts() -> Iterator[str]:
-            for pair in pairs:
+            for index, pair in enumerate(pairs):
                 if not isinstance(pair, tuple) or len(pair) != 2:
-                    raise TypeError(f"pipe(as_tuples=True) takes (text, context) pairs, got {pair!r:.60}")
+                    raise TypeError(
+                        f"pipe(as_tuples=True) takes (text, context) pairs, got {pair!r:.60} at index {index}"
+                    )
                 contexts.append(pair[1])
                 yield pair[0]
 
