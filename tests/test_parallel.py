@@ -194,6 +194,14 @@ def test_bad_arguments_are_refused(bundled, one_process, two_processes):
         assert isinstance(run.error, TypeError), run.error
 
 
+def test_a_daemonic_process_is_told_to_use_one_process(bundled, monkeypatch):
+    """In a multiprocessing.Pool's worker, multiprocessing's bare AssertionError came from the first iteration."""
+    monkeypatch.setitem(multiprocessing.current_process()._config, "daemon", True)
+    with pytest.raises(ValueError, match="daemonic.*use n_process=1 here"):
+        bundled.pipe(["Lào."], n_process=2)  # at the call
+    assert [r.text for r in bundled.pipe(["Lào."])] == ["Lào."]
+
+
 def _found(results) -> list[tuple[list, list]]:
     return [
         (

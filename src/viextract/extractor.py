@@ -38,7 +38,14 @@ from .loading import (
     transformers_class,
 )
 from .ner import TokenTagger, WordTag
-from .parallel import DocumentPreparer, Failed, KeptWorkers, PreparedDocument, prepare_documents
+from .parallel import (
+    DocumentPreparer,
+    Failed,
+    KeptWorkers,
+    PreparedDocument,
+    check_can_start_workers,
+    prepare_documents,
+)
 from .quiet import no_quantization_deprecation, quiet_unless_verbose
 from .results import Entity, Extraction, Relation
 from .saving import atomic_directory, check_save_target, refuse_quantized
@@ -379,6 +386,7 @@ class Extractor:
             raise TypeError(f"pipe() takes an iterable of str, got {type(texts).__name__}")
         batch_size = check_batch_size(batch_size)
         n_process = check_positive_int("n_process", n_process)
+        check_can_start_workers(n_process)
         if batch_tokens is not None:
             batch_tokens = check_positive_int("batch_tokens", batch_tokens)
         threshold, chosen = check_threshold(threshold), check_labels(labels)

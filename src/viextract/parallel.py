@@ -115,6 +115,16 @@ def _make_preparer(kind: type, segmenter: str, tokenizer, max_subwords: int, ove
     return kind(segmenter, SubwordAligner(tokenizer, max_subwords, overlap))
 
 
+def check_can_start_workers(n_process: int) -> None:
+    """ValueError for `n_process` above 1 in a daemonic process (a `multiprocessing.Pool` worker), which may not
+    start any: multiprocessing's bare AssertionError came from deep inside the first iteration."""
+    if n_process > 1 and multiprocessing.current_process().daemon:
+        raise ValueError(
+            f"n_process={n_process}: this process is a daemonic one (a multiprocessing.Pool worker, say), "
+            "which cannot start worker processes; use n_process=1 here"
+        )
+
+
 def prepare_documents(
     texts: Iterable[str], preparer: DocumentPreparer, n_process: int = 1, workers: KeptWorkers | None = None
 ) -> Iterator[PreparedDocument]:
