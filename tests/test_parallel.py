@@ -7,6 +7,7 @@ import logging
 import multiprocessing
 import os
 import signal
+import sys
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -198,6 +199,17 @@ def test_a_daemonic_process_is_told_to_use_one_process(bundled, monkeypatch):
     """In a multiprocessing.Pool's worker, multiprocessing's bare AssertionError came from the first iteration."""
     monkeypatch.setitem(multiprocessing.current_process()._config, "daemon", True)
     with pytest.raises(ValueError, match="daemonic.*use n_process=1 here"):
+        bundled.pipe(["Lào."], n_process=2)  # at the call
+    assert [r.text for r in bundled.pipe(["Lào."])] == ["Lào."]
+
+
+def test_a_main_script_piped_into_python_is_told_to_be_saved(bundled, monkeypatch):
+    """`python - <<EOF`: spawned workers re-read the main script from '<stdin>', each died of a FileNotFoundError,
+    and pipe said only that a worker had died (killed, out of memory, ...)."""
+    main = sys.modules["__main__"]
+    monkeypatch.setattr(main, "__spec__", None)
+    monkeypatch.setattr(main, "__file__", "<stdin>", raising=False)
+    with pytest.raises(ValueError, match="'<stdin>', which is not a file .* save it to a file, or use n_process=1"):
         bundled.pipe(["Lào."], n_process=2)  # at the call
     assert [r.text for r in bundled.pipe(["Lào."])] == ["Lào."]
 

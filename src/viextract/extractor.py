@@ -360,8 +360,9 @@ class Extractor:
         load the new ones; a write through `.data`, which torch does not count as a change, is seen by 16
         values sampled from each tensor only: call `close()` after one). `close()` stops them. Workers are spawned, so a
         script that calls it needs `if __name__ == "__main__":` (without it the pool reports itself
-        broken). A document that fails in a worker raises `viextract.parallel.DocumentError` with its
-        index, after the documents before it.
+        broken), and must be a file, not piped into `python -` (a ValueError at the call). A document
+        that fails in a worker raises `viextract.parallel.DocumentError` with its index, after the
+        documents before it.
         `batch_tokens` caps a forward pass, of the entity model and of the relation model alike, at
         that many tokens once padded (inputs of similar length go together), on top of `batch_size`
         inputs. Anything cut to fit the model is counted and logged once, as one warning, when the

@@ -116,13 +116,33 @@ def _make_preparer(kind: type, segmenter: str, tokenizer, max_subwords: int, ove
 
 
 def check_can_start_workers(n_process: int) -> None:
-    """ValueError for `n_process` above 1 in a daemonic process (a `multiprocessing.Pool` worker), which may not
-    start any: multiprocessing's bare AssertionError came from deep inside the first iteration."""
-    if n_process > 1 and multiprocessing.current_process().daemon:
+    """ValueError for `n_process` above 1 where spawned workers cannot start: in a daemonic process (a
+    `multiprocessing.Pool` worker), which may not have children (multiprocessing's bare AssertionError came
+    from deep inside the first iteration), or under a main script that is not a file they can re-read."""
+    if n_process < 2:
+        return
+    if multiprocessing.current_process().daemon:
         raise ValueError(
             f"n_process={n_process}: this process is a daemonic one (a multiprocessing.Pool worker, say), "
             "which cannot start worker processes; use n_process=1 here"
         )
+    main = _unreadable_main()
+    if main is not None:
+        raise ValueError(
+            f"n_process={n_process}: spawned worker processes re-read the main script from its path, {main!r}, "
+            "which is not a file (a script piped into `python -`); save it to a file, or use n_process=1"
+        )
+
+
+def _unreadable_main() -> str | None:
+    """`__main__`'s path where spawn would re-run it from there and cannot: each worker died of a
+    FileNotFoundError for '<stdin>', and pipe said only that a worker had died."""
+    main = sys.modules.get("__main__")
+    path = getattr(main, "__file__", None)
+    if getattr(getattr(main, "__spec__", None), "name", None) is not None or not isinstance(path, str):
+        return None  # spawn imports it by name, or runs nothing (`python -c`, the interactive prompt)
+    where = path if os.path.isabs(path) else os.path.join(multiprocessing.process.ORIGINAL_DIR or "", path)
+    return None if os.path.isfile(where) else path
 
 
 def prepare_documents(
