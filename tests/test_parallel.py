@@ -5,6 +5,7 @@ import copy
 import gc
 import logging
 import multiprocessing
+import operator
 import os
 import signal
 import sys
@@ -295,6 +296,28 @@ def _stopped(pids: set[int]) -> bool:
         while process.pid in pids and process.is_alive():
             process.join(0.1)
     return not pids & _worker_pids()
+
+
+class _Unloadable:
+    """A task that pickles, and cannot be unpickled (in a worker: a class defined in `python -c`, say)."""
+
+    def __reduce__(self):
+        return operator.truediv, (1, 0)
+
+
+def test_a_task_the_workers_cannot_load_says_why_and_quietly(capfd):
+    """Each worker printed the initializer's traceback and died; pipe said only that a worker had died (killed,
+    out of memory, ...), not that a class of the extractor could not be found in the workers."""
+    from viextract import parallel
+
+    pool = parallel.WorkerPool(_Unloadable(), 2)
+    try:
+        with pytest.raises(RuntimeError, match=r"could not load the extractor \(ZeroDivisionError: division by zero"):
+            list(pool.map(iter(["Lào."] * 8)))
+        assert not pool.usable()
+    finally:
+        pool.close()
+    assert "Traceback" not in capfd.readouterr().err
 
 
 def test_a_second_call_keeps_the_workers_and_their_results(bundled, own, short_texts):

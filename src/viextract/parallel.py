@@ -417,10 +417,11 @@ def _pickle_to_file(task: Any) -> str:
 
 
 _worker_task: Callable[[int, list[str], Any], list] | None = None
+_load_error = ""  # why this worker could not load its task, told to the caller with each chunk sent to it
 
 
 def _start_worker(blob_path: str, threads: int | None) -> None:
-    global _worker_task
+    global _worker_task, _load_error
     # Ctrl-C in a terminal reaches the whole process group: the caller's process handles it and stops the
     # workers; an idle kept worker would otherwise die of it between calls, printing a traceback.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -428,14 +429,22 @@ def _start_worker(blob_path: str, threads: int | None) -> None:
         import torch
 
         torch.set_num_threads(threads)
-    with warnings.catch_warnings(), open(blob_path, "rb") as handle:  # torch warns about TypedStorage
-        warnings.simplefilter("ignore")  # while rebuilding a model's tensors
-        _worker_task = pickle.load(handle)
+    try:
+        with warnings.catch_warnings(), open(blob_path, "rb") as handle:  # torch warns about TypedStorage
+            warnings.simplefilter("ignore")  # while rebuilding a model's tensors
+            _worker_task = pickle.load(handle)
+    except Exception as error:  # raised from an initializer it printed a traceback, and the caller heard
+        _load_error = "".join(traceback.format_exception_only(type(error), error)).strip()  # "a worker died"
 
 
 def _run_task(first: int, texts: list[str], settings: Any) -> tuple[list, dict[str, int]]:
     """The task's results for one chunk, and what it had to cut, for the caller's summary."""
-    assert _worker_task is not None
+    if _worker_task is None:
+        raise RuntimeError(
+            f"pipe(): a worker process could not load the extractor ({_load_error}); workers import each class "
+            "it holds by name, so one defined in `python -c`, a notebook or stdin is not found there: "
+            "define it in a module"
+        )
     with counting_truncations() as cuts:
         results = _worker_task(first, texts, settings)
     return results, dict(cuts)
