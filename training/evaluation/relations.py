@@ -65,17 +65,13 @@ def gold_of_marked_types(
     """Of `gold` (per document), the relations whose head and tail types the relation model marks (its
     entity_labels); and the count left out per label. It never scores a pair of other types (nor did its dev F1),
     even from gold entities: each was a certain miss."""
-    from .ner import count_unscored
-
-    known = set(entity_labels)
-    outside = [items & _relations_touching_other_types(doc, known) for doc, items in zip(documents, gold)]
-    unscored = count_unscored(
-        (item[-1] for items in outside for item in items),
-        (),
+    return _split_by_types(
+        documents,
+        gold,
+        set(entity_labels),
         "relations",
         "with a head or tail entity type the relation model does not mark (its entity_labels)",
     )
-    return [items - left_out for items, left_out in zip(gold, outside)], unscored
 
 
 def gold_of_ner_types(
@@ -83,16 +79,23 @@ def gold_of_ner_types(
 ) -> tuple[list[set[RelationItem]], dict[str, int]]:
     """Of `gold` (per document), the relations whose head and tail types the NER model (`tags`) predicts; and the
     count left out per label. End to end, no relation model could find the others: each was a certain miss."""
-    from .ner import count_unscored
-
-    known = entity_types(tags)
-    outside = [items & _relations_touching_other_types(doc, known) for doc, items in zip(documents, gold)]
-    unscored = count_unscored(
-        (item[-1] for items in outside for item in items),
-        (),
+    return _split_by_types(
+        documents,
+        gold,
+        entity_types(tags),
         "relations end to end",
         "with a head or tail entity type the NER model does not predict",
     )
+
+
+def _split_by_types(
+    documents: Sequence[Document], gold: Sequence[set[RelationItem]], known: set[str], what: str, why: str
+) -> tuple[list[set[RelationItem]], dict[str, int]]:
+    """`gold` less the relations with a head or tail type outside `known`, and those counted per label (and told)."""
+    from .ner import count_unscored
+
+    outside = [items & _relations_touching_other_types(doc, known) for doc, items in zip(documents, gold)]
+    unscored = count_unscored((item[-1] for items in outside for item in items), (), what, why)
     return [items - left_out for items, left_out in zip(gold, outside)], unscored
 
 
