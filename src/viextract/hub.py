@@ -21,8 +21,9 @@ def login_hint(token_option: str = "token=") -> str:
 
 LOGIN_HINT = login_hint()
 
-# The files of a bare NER model (`config.json` at the repo's root), which `publish push` uploads for one.
-BARE_MODEL_FILES = (
+# Per model folder, the only files `publish push` uploads: weights, config, tokenizer, and the config it was trained
+# with. Checkpoints, optimizer states, training logs and metrics files stay at home (and out of the card's sizes).
+UPLOAD_FILES = (
     "config.json",
     "model.safetensors",
     "vocab.txt",
@@ -31,11 +32,10 @@ BARE_MODEL_FILES = (
     "special_tokens_map.json",
     "added_tokens.json",
     "training_config.yaml",
-    "training_metrics.json",
 )
-# What a push replaces in the repo, as save_pretrained replaces ner/ and re/ locally: the Hub keeps every file a
-# commit neither sends nor deletes, so an old re/ would go on pairing its relations with the new entities, and an
-# earlier bare model's root files (never loaded beside ner/) were downloaded with every snapshot and shown as its.
+# The files of a bare NER model (`config.json` at the repo's root) that a push may find there: what `publish push`
+# uploads for one, and the metrics file earlier versions uploaded too.
+BARE_MODEL_FILES = (*UPLOAD_FILES, "training_metrics.json")
 REPLACED_ON_PUSH = ("ner/*", "re/*", *BARE_MODEL_FILES)
 
 

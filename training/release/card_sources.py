@@ -13,6 +13,7 @@ from typing import Any
 import yaml
 
 from viextract.card import kept_dev_f1
+from viextract.hub import UPLOAD_FILES
 from viextract.labels import (
     ENTITY_DEFINITIONS,
     ENTITY_LABELS,
@@ -101,20 +102,6 @@ def label_infos(entity_labels: list[str], relation_labels: list[str], schema: Pa
         relations.append(LabelInfo(name, RELATION_DEFINITIONS.get(name, ""), f"{arguments}" + (
             f"; e.g. {example}" if example else "")))  # fmt: skip
     return entities, relations
-
-
-# Per model folder, the only files `publish push` uploads: weights, config, tokenizer, and the config it was trained
-# with. Checkpoints, optimizer states, training logs and metrics files stay at home (and out of the card's sizes).
-UPLOAD_FILES = (
-    "config.json",
-    "model.safetensors",
-    "vocab.txt",
-    "bpe.codes",
-    "tokenizer_config.json",
-    "special_tokens_map.json",
-    "added_tokens.json",
-    "training_config.yaml",
-)
 
 
 def model_parts(model_dir: Path) -> tuple[Path, Path | None]:

@@ -28,7 +28,15 @@ from pathlib import Path
 
 from viextract.card import REPO_ID_PLACEHOLDER, is_ours
 from viextract.errors import HubError
-from viextract.hub import REPLACED_ON_PUSH, check_no_token, check_private, hub_error, login_hint, needs_branch
+from viextract.hub import (
+    REPLACED_ON_PUSH,
+    UPLOAD_FILES,
+    check_no_token,
+    check_private,
+    hub_error,
+    login_hint,
+    needs_branch,
+)
 from viextract.saving import atomic_file
 
 from ..data.documents import DataError
@@ -37,7 +45,7 @@ from ..pipes import quiet_pipe
 from .card import build_card_data
 from .card_data import CardError, read_utf8_text
 from .card_render import render_card, split_front_matter
-from .card_sources import UPLOAD_FILES, stamped_digests, weights_digests
+from .card_sources import stamped_digests, weights_digests
 
 logger = logging.getLogger("training.release.publish")
 
