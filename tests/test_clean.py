@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import errno
 import json
 import unicodedata
 
 import pytest
 
-import training.pipes
+from tests.fakes import fill_disk_after_first_write
 from training.data.clean import main
 
 ARTICLE = " date 2025-10-11 Chiều 10/10, tại Hà Nội, hai bên hội đàm.\r\n(Ảnh: TTXVN)\r\nTin liên quan\r\nBài khác\r\n"
@@ -114,15 +113,7 @@ def test_a_disk_that_fills_midway_through_stdout_is_an_error_not_a_file_cut_shor
     """With PYTHONUNBUFFERED=1, a write the disk took only part of lost the rest in silence: status 0."""
     article = tmp_path / "a.txt"
     article.write_text(ARTICLE.replace("hội đàm", "hội đàm " * 3000), encoding="utf-8")
-    calls = []
-
-    def filling_disk(fd: int, data) -> int:
-        calls.append(len(data))
-        if len(calls) > 1:
-            raise OSError(errno.ENOSPC, "No space left on device")
-        return 4096
-
-    monkeypatch.setattr(training.pipes.os, "write", filling_disk)
+    calls = fill_disk_after_first_write(monkeypatch)
     assert main([str(article)]) == 2
     monkeypatch.undo()
     assert capfd.readouterr().err == "error: stdout: cannot write (No space left on device)\n"

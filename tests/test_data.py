@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import copy
-import errno
 import json
 import unicodedata
 from pathlib import Path
 
 import pytest
 
-import training.pipes
+from tests.fakes import fill_disk_after_first_write
 from training.data.__main__ import main
 from training.data.documents import DataError, Document
 from training.data.features import bio_to_char_spans, ner_dataset, ner_rows, relation_dataset, relation_rows
@@ -757,15 +756,7 @@ def test_documents_printed_to_a_disk_that_fills_up_are_one_error_line_not_a_cut_
     """`training.weak.annotate raw.txt > draft.jsonl`: a line the disk took in part lost the rest in silence with
     PYTHONUNBUFFERED=1 (status 0), and a write's error was a traceback."""
     long_doc = Document("long", None, "Ông Hùng đến Hà Nội. " * 1000)
-    calls = []
-
-    def filling_disk(fd: int, data) -> int:
-        calls.append(len(data))
-        if len(calls) > 1:
-            raise OSError(errno.ENOSPC, "No space left on device")
-        return 4096
-
-    monkeypatch.setattr(training.pipes.os, "write", filling_disk)
+    calls = fill_disk_after_first_write(monkeypatch)
     status = print_documents([long_doc, Document("b", None, "Ông Hùng.")])
     monkeypatch.undo()
     assert status == 2

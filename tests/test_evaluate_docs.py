@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.fakes import install_silent_relation_model, silent_ner_extractor
 from training.data.files import load_documents, write_documents
 from training.evaluation.kfold import make_folds
 from viextract.labels import ENTITY_LABELS
@@ -402,21 +403,9 @@ def test_an_out_that_cannot_be_written_is_one_line_after_the_printed_results(tmp
 def test_a_model_of_some_entity_types_is_scored_on_those_types(corpus, caplog):
     # Trained with entity_labels [PER, LOC] (the others as O, as its dev F1 scored it), its evaluation and k-fold
     # counted every ORG, DATE, ... gold entity as missed: the micro recall and F1 fell with types it never had.
-    from types import SimpleNamespace
-
     from training.evaluation.ner import evaluate_ner, format_results
 
-    class Tagger:
-        labels = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"]
-
-        def tag(self, sentences, batch_size):
-            return [[SimpleNamespace(label="O") for _ in words] for words in sentences]
-
-    extractor = SimpleNamespace(
-        segmenter="syllables",
-        tagger=Tagger(),
-        pipe=lambda texts, batch_size: [SimpleNamespace(entities=[]) for _ in texts],
-    )
+    extractor = silent_ner_extractor(["O", "B-PER", "I-PER", "B-LOC", "I-LOC"])
     docs = corpus[:1]
     scores = evaluate_ner(extractor, docs)
     kept = [e for e in docs[0].entities if e.label in ("PER", "LOC")]
@@ -436,19 +425,9 @@ def test_a_model_of_some_entity_types_is_scored_on_those_types(corpus, caplog):
 def test_a_model_of_some_relation_labels_is_scored_on_those_labels(corpus, tmp_path, monkeypatch, caplog):
     # Trained with relation_labels [has_title], its evaluation counted every other gold relation as missed: the
     # micro recall and F1 fell with labels it never had, unlike its dev F1.
-    from types import SimpleNamespace
-
-    import viextract.relations
     from training.evaluation.relations import evaluate, format_report, gold_relations
 
-    config = SimpleNamespace(relation_labels=["has_title"], entity_labels=list(ENTITY_LABELS), single_choice="none")
-    fake = SimpleNamespace(
-        config=config,
-        threshold=0.5,
-        model=SimpleNamespace(config=config),
-        predict=lambda items, size: [[] for _ in items],
-    )
-    monkeypatch.setattr(viextract.relations.RelationExtractor, "from_pretrained", lambda *a, **k: fake)
+    install_silent_relation_model(monkeypatch, ["has_title"], list(ENTITY_LABELS))
     docs = corpus[:3]
     labels = [item[-1] for doc in docs for item in gold_relations(doc)]
     left_out = {label: labels.count(label) for label in set(labels) - {"has_title"}}
@@ -466,21 +445,11 @@ def test_a_relation_model_of_some_entity_types_is_scored_on_relations_between_th
 ):
     # Trained with entity_labels [PER, TITLE, ORG], it never scores a pair with a LOC, DATE or EVENT (its candidates
     # and its dev F1 leave them out), yet from gold entities each such gold relation was counted a miss.
-    from types import SimpleNamespace
-
-    import viextract.relations
     from training.evaluation.relations import evaluate, format_report
     from viextract.labels import RELATION_LABELS
 
     types = ["PER", "TITLE", "ORG"]
-    config = SimpleNamespace(relation_labels=list(RELATION_LABELS), entity_labels=types, single_choice="none")
-    fake = SimpleNamespace(
-        config=config,
-        threshold=0.5,
-        model=SimpleNamespace(config=config),
-        predict=lambda items, size: [[] for _ in items],
-    )
-    monkeypatch.setattr(viextract.relations.RelationExtractor, "from_pretrained", lambda *a, **k: fake)
+    install_silent_relation_model(monkeypatch, list(RELATION_LABELS), types)
     docs = corpus[:3]
     kept, left_out = 0, {}
     for doc in docs:

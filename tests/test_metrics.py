@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.fakes import silent_ner_extractor
 from training.evaluation.metrics import PRF, format_table, mean_std, score_items, score_spans
 
 # Unit 0: one exact hit, one label error, one boundary error, one "both" error, one spurious.
@@ -140,21 +141,9 @@ def corpus_document_without_entities():
 def test_documents_without_entities_print_their_tables(corpus_document_without_entities):
     """`evaluate ner` on documents with no gold entity, where the model found none, wrote --out and then died in
     format_table (TypeError: 'int' object is not iterable): no label row left max(12) one argument."""
-    from types import SimpleNamespace
-
     from training.evaluation.ner import evaluate_ner, format_results
 
-    class Tagger:
-        labels = ["O", "B-PER", "I-PER"]
-
-        def tag(self, sentences, batch_size):
-            return [[SimpleNamespace(label="O") for _ in words] for words in sentences]
-
-    extractor = SimpleNamespace(
-        segmenter="syllables",
-        tagger=Tagger(),
-        pipe=lambda texts, batch_size: [SimpleNamespace(entities=[]) for _ in texts],
-    )
+    extractor = silent_ner_extractor(["O", "B-PER", "I-PER"])
     scores = evaluate_ner(extractor, [corpus_document_without_entities])
     assert scores["words"]["per_label"] == scores["chars"]["per_label"] == {}
     table = format_results(scores)
