@@ -393,7 +393,6 @@ def format_summary(summary: dict) -> str:
     return "\n".join(lines)
 
 
-@quiet_pipe
 def output_files_problem(train: Path | None, heldout: Path | None) -> str | None:
     """Why --write-text / --heldout-out cannot be written: one file for both (the held-out sentences, never to be
     trained on, would replace the training ones), a folder, or a file where a folder above it should be."""
@@ -412,6 +411,7 @@ def output_files_problem(train: Path | None, heldout: Path | None) -> str | None
     return None
 
 
+@quiet_pipe
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m training.pretraining.text", description=__doc__.splitlines()[0])
     parser.add_argument("--ud-dir", type=Path, default=DEFAULT_UD_DIR, help="folder of vi_vtb-ud-*.conllu")
