@@ -272,6 +272,21 @@ def test_predict_returns_allowed_labels_sorted_and_batch_size_does_not_matter(re
     assert extractor.predict(items) == [[] for _ in items]
 
 
+@pytest.mark.parametrize("architecture", ["typed_markers", "one_pass"])
+def test_one_name_written_twice_never_meets_itself(tokenizer, architecture):
+    # `Đại_tướng Phan_Văn_Giang cho biết , Đại_tướng PHAN_VĂN Giang sẽ tiếp Chansamone`: one person, twice.
+    extractor = build_tiny_relation_extractor(tokenizer, threshold=0.0, architecture=architecture)
+    extractor.model.config.single_tail_labels = ["meets"]
+    words = ["Đại_tướng", "Phan_Văn_Giang", "cho", "biết", ","]
+    words += ["Đại_tướng", "PHAN_VĂN", "Giang", "sẽ", "tiếp", "Chansamone"]
+    mentions = [(0, 1, "TITLE"), (1, 2, "PER"), (5, 6, "TITLE"), (6, 8, "PER"), (10, 11, "PER")]
+    [found] = extractor.predict([(words, mentions)])
+    meets = {(h, t) for h, t, label, _ in found if label == "meets"}
+    # Each mention of him may meet Chansamone (single tail: the self pair no longer takes his one tail).
+    assert meets == {(1, 4), (3, 4)}
+    assert [(h, t) for h, t, _, _ in found] == [pair for pair in candidate_pairs(mentions) if pair != (1, 3)]
+
+
 def test_single_head_labels_keep_only_the_most_probable_head_of_each_tail(tokenizer):
     extractor = build_tiny_relation_extractor(tokenizer, threshold=0.3)
     # Two people, one title (mention 2): only one of them holds it. Mention 3 is a place.

@@ -90,6 +90,16 @@ def candidate_pairs(
     return pairs
 
 
+def same_name(words: Sequence[str], first: Mention, second: Mention) -> bool:
+    """Whether two mentions of one sentence write the same name with the same type (case, spaces and the
+    segmenter's `_` aside): `Đại tướng Phan Văn Giang cho biết, Phan_Văn_Giang sẽ ...` names one person twice."""
+
+    def name(mention: Mention) -> str:
+        return "".join(words[mention[0] : mention[1]]).replace("_", "").replace(" ", "").casefold()
+
+    return first[2] == second[2] and name(first) == name(second)
+
+
 # How two mentions sit when no word separates them: the head written first, or the tail.
 ADJACENT_ORDERS = ("head_first", "tail_first")
 

@@ -48,6 +48,7 @@ from .markers import (
     default_type_words,
     encode_pair,
     mark_pair,
+    same_name,
     words_between,
 )
 from .ner import pad_batch, plan_batches
@@ -509,6 +510,7 @@ class RelationExtractor:
     ) -> list[list[tuple[int, int, str, float]]]:
         """For every candidate pair: its best relation label and that label's probability, no threshold.
 
+        Two mentions of one name (`same_name`) are no pair: the one entity never relates to itself.
         A pair an adjacency rule covers gets the rule's label instead, with that label's probability.
         With architecture one_pass a pair that no window holds is not scored: such pairs are
         counted into the call's one warning of what had to be cut (truncation.py). Inputs of all
@@ -533,11 +535,17 @@ class RelationExtractor:
         """(sentence, head, tail) per candidate and its label probabilities: one input per pair."""
         pending: list[tuple[tuple[int, int, int], PairInput, list[bool]]] = []
         for s_index, (words, mentions) in enumerate(items):
-            for h, t in self.encoder.candidates(mentions):
+            for h, t in self._scored_pairs(words, mentions):
                 encoded = self.encoder.encode(words, mentions[h], mentions[t])
                 pending.append(((s_index, h, t), encoded, self.encoder.label_mask(mentions[h][2], mentions[t][2])))
         batches = self._sorted_batches(pending, batching, collate_pairs)
         return [c[0] for chosen, _ in batches for c in chosen], [probs for _, probs in batches]
+
+    def _scored_pairs(self, words: Sequence[str], mentions: Sequence[Mention]) -> list[tuple[int, int]]:
+        """The candidates of a sentence but pairs of one name written twice: two PER mentions of
+        `Phan Văn Giang` in a sentence are one person, who does not `meets` himself (the only SCHEMA
+        relation between two entities of one type). Training keeps them, as `no_relation` rows."""
+        return [(h, t) for h, t in self.encoder.candidates(mentions) if not same_name(words, mentions[h], mentions[t])]
 
     def _sorted_batches(
         self, pending: list, batching: tuple[int, int | None], collate
@@ -564,7 +572,7 @@ class RelationExtractor:
         """
         pending: list[tuple[int, WindowInput, list[list[bool]]]] = []
         for s_index, (words, mentions) in enumerate(items):
-            windows, missed = self.encoder.encode_sentence(words, mentions, self.encoder.candidates(mentions))
+            windows, missed = self.encoder.encode_sentence(words, mentions, self._scored_pairs(words, mentions))
             for h, t in missed:  # counted into the call's one summary of what had to be cut
                 note_truncation("unscored", f"mentions {h} and {t}: no window of {self.encoder.max_subwords} subwords")
             for window in windows:
