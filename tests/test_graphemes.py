@@ -72,6 +72,18 @@ def test_quotes_and_brackets_are_dropped_from_the_edges_of_names():
     assert drop_symbol_edges(["B-EVENT", "I-EVENT", "I-EVENT"], ["“", "Xuân", "”"]) == ["B-EVENT", "I-EVENT", "I-EVENT"]
 
 
+def test_handle_hashtag_and_markdown_marks_are_dropped_from_the_edges_of_names():
+    # The bundled model read `Phan Văn Giang @ đã tiếp` (and `* đã tiếp`) as the PER `Phan Văn Giang @` (`*`).
+    assert drop_symbol_edges(["B-PER", "I-PER"], ["Phan_Văn_Giang", "@"]) == ["B-PER", "O"]
+    assert drop_symbol_edges(["B-LOC", "I-LOC", "I-LOC"], ["**", "Hà_Nội", "**"]) == ["O", "B-LOC", "O"]
+    assert drop_symbol_edges(["B-TITLE", "I-TITLE"], ["#", "Bộ_trưởng"]) == ["O", "B-TITLE"]
+    # Inside a name a mark stays, and a word with a letter is no mark; dates keep theirs.
+    org = ["B-ORG", "I-ORG", "I-ORG"]
+    assert drop_symbol_edges(org, ["Vinaconex", "&", "Partners"]) == org
+    assert drop_symbol_edges(["B-PER", "I-PER"], ["Giang", "@bqp"]) == ["B-PER", "I-PER"]
+    assert drop_symbol_edges(["B-DATE", "I-DATE"], ["12/5", "*"]) == ["B-DATE", "I-DATE"]
+
+
 def test_an_entity_over_emoji_is_trimmed_to_whole_clusters(tiny_extractor, monkeypatch):
     monkeypatch.setattr(tiny_extractor, "tagger", TagEverything(tiny_extractor.tagger.aligner))
     text = f"{FLAG_VN} Bộ trưởng {FAMILY}{FLAG_LA} Bùi Thanh Sơn {THUMBS_MEDIUM} {HEART}"

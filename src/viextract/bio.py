@@ -52,7 +52,8 @@ SYMBOL_FREE_LABELS = frozenset({"PER", "TITLE", "ORG", "LOC"})
 
 
 def drop_symbol_edges(tags: Sequence[str], words: Sequence[str]) -> list[str]:
-    """`tags` with symbol-only words (`is_symbol_word`) at the edges of a SYMBOL_FREE_LABELS entity set to O.
+    """`tags` with symbol-only words (`is_symbol_word`) and markup marks (`@`, `#`, `*`) at the edges of a
+    SYMBOL_FREE_LABELS entity set to O.
 
     A symbol inside such an entity stays; one that was the whole entity drops it. An entity of any
     label without a letter or digit (only punctuation, `«` or `{`) is dropped whole.
@@ -65,15 +66,25 @@ def drop_symbol_edges(tags: Sequence[str], words: Sequence[str]) -> list[str]:
         if span.label not in SYMBOL_FREE_LABELS:
             continue
         start, end = span.start, span.end
-        while start < end and (is_symbol_word(words[start]) or _is_quote_or_bracket(words[start])):
+        while start < end and (_is_edge_mark(words[start]) or _is_quote_or_bracket(words[start])):
             out[start] = "O"
             start += 1
-        while end > start and (is_symbol_word(words[end - 1]) or _closes_nothing_inside(words[start:end])):
+        while end > start and (_is_edge_mark(words[end - 1]) or _closes_nothing_inside(words[start:end])):
             out[end - 1] = "O"
             end -= 1
         if start < end:
             out[start] = f"B-{span.label}"
     return out
+
+
+# Marks of handles, hashtags, markdown and bullets (Unicode calls them punctuation, not symbols): the bundled
+# model read `Phan Văn Giang @ đã tiếp` and `Phan Văn Giang * đã tiếp` as the PER `Phan Văn Giang @` (`*`).
+_MARKUP_CHARS = frozenset("@#*&\\•")
+
+
+def _is_edge_mark(word: str) -> bool:
+    """A symbol-only word, or one of markup marks only: no name starts or ends with one."""
+    return is_symbol_word(word) or (bool(word) and all(c in _MARKUP_CHARS for c in word))
 
 
 # Quotes and brackets: `«Vientiane»` is the LOC `Vientiane`; no annotated name starts or ends with one.
