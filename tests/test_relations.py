@@ -287,6 +287,18 @@ def test_one_name_written_twice_never_meets_itself(tokenizer, architecture):
     assert [(h, t) for h, t, _, _ in found] == [pair for pair in candidate_pairs(mentions) if pair != (1, 3)]
 
 
+@pytest.mark.parametrize("mention", [(2, 1, "PER"), (1, 1, "PER"), (3, 6, "PER"), (-1, 1, "PER"), (0.0, 1, "PER")])
+@pytest.mark.parametrize("architecture", ["typed_markers", "one_pass"])
+def test_a_mention_that_is_not_a_span_of_its_words_is_refused_naming_it(tokenizer, architecture, mention):
+    # A reversed span made the one-pass input builder step backwards for ever, until memory ran out; one past the
+    # end was "no window holding both". Every path now refuses it first, naming the sentence and the mention.
+    extractor = build_tiny_relation_extractor(tokenizer, threshold=0.0, architecture=architecture)
+    items = [(["Ông", "Hùng", "gặp", "Lào"], [(1, 2, "PER"), (3, 4, "LOC")]), (["Ông", "Hùng", "gặp"], [mention])]
+    for call in (extractor.predict, extractor.score):
+        with pytest.raises(ValueError, match=r"^items\[1\]: mention 0 .* is not a span .* of the sentence's 3 words"):
+            call(items)
+
+
 def test_single_head_labels_keep_only_the_most_probable_head_of_each_tail(tokenizer):
     extractor = build_tiny_relation_extractor(tokenizer, threshold=0.3)
     # Two people, one title (mention 2): only one of them holds it. Mention 3 is a place.

@@ -137,6 +137,19 @@ class MarkedPair:
     sources: tuple[int, ...]
 
 
+def check_mentions(items: Sequence[tuple[Sequence[str], Sequence[Mention]]]) -> None:
+    """ValueError naming the first mention that is not a span of its sentence's words: a reversed one
+    made the one-pass input builder step backwards for ever (until memory ran out)."""
+    for s_index, (words, mentions) in enumerate(items):
+        for m_index, mention in enumerate(mentions):
+            start, end = mention[0], mention[1]
+            if not (isinstance(start, int) and isinstance(end, int) and 0 <= start < end <= len(words)):
+                raise ValueError(
+                    f"items[{s_index}]: mention {m_index} {mention!r} is not a span (start, end, label) of the "
+                    f"sentence's {len(words)} words, with 0 <= start < end <= {len(words)}"
+                )
+
+
 def mark_pair(
     words: Sequence[str], head: tuple[int, int], tail: tuple[int, int], head_type: str, tail_type: str
 ) -> MarkedPair:

@@ -45,6 +45,7 @@ from .markers import (
     PairInput,
     adjacent_rule_key,
     candidate_pairs,
+    check_mentions,
     default_type_words,
     encode_pair,
     mark_pair,
@@ -511,12 +512,14 @@ class RelationExtractor:
         """For every candidate pair: its best relation label and that label's probability, no threshold.
 
         Two mentions of one name (`same_name`) are no pair: the one entity never relates to itself.
+        A mention that is not a span of its sentence's words is a ValueError naming it.
         A pair an adjacency rule covers gets the rule's label instead, with that label's probability.
         With architecture one_pass a pair that no window holds is not scored: such pairs are
         counted into the call's one warning of what had to be cut (truncation.py). Inputs of all
         sentences are sorted by length and batched, `batch_size` at a time and, when `batch_tokens`
         is set, at most that many tokens once padded.
         """
+        check_mentions(items)
         batching = (batch_size, batch_tokens)
         if self.config.architecture == ONE_PASS:
             keys, probs = self._one_pass_probabilities(items, batching)
