@@ -32,6 +32,7 @@ from pathlib import Path
 
 from viextract.inputs import InputError, decode_utf8
 from viextract.normalize import normalize_text
+from viextract.saving import file_in_the_way
 from viextract.segment import group_tokens, merge_groups, split_tokens
 
 from ..pipes import quiet_pipe
@@ -405,7 +406,7 @@ def output_files_problem(train: Path | None, heldout: Path | None) -> str | None
             continue
         if path.is_dir():
             return f"{flag} {path}: is a folder; give the file to write"
-        blocker = next((p for p in path.parents if p.exists() and not p.is_dir()), None)
+        blocker = file_in_the_way(path.parent)
         if blocker is not None:
             return f"{flag} {path}: {blocker} is a file, not a folder"
     return None
