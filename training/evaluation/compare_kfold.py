@@ -23,6 +23,7 @@ from typing import Any
 from ..data.documents import DataError
 from ..data.json_text import read_json
 from ..pipes import quiet_pipe
+from .kfold import missing_folds
 from .metrics import PRF
 
 LEVELS = {
@@ -37,12 +38,9 @@ def read_summary(path: str | Path) -> dict[str, Any]:
     results = read_json(path, "k-fold results file")
     if not isinstance(results, dict):
         raise DataError(f"{path}: not an `evaluate --kfold` results file (a JSON {type(results).__name__})")
-    k, folds = results.get("k"), results.get("folds")
-    if isinstance(k, int) and isinstance(folds, list) and len(folds) < k:  # its mean was one fold's score
-        raise DataError(
-            f"{path}: holds {len(folds)} of its {k} folds (a --fold run): gather every fold into one file first "
-            f"(python -m training.evaluation.merge_folds --out KFOLD.json FOLD0.json ...)"
-        )
+    problem = missing_folds(results.get("k"), results.get("folds"))
+    if problem:
+        raise DataError(f"{path}: {problem}")
     return results
 
 

@@ -197,6 +197,17 @@ def _has_label(row: dict[str, Any]) -> bool:
     return bool(row.get("support", 1) or row.get("predicted", 1))
 
 
+def missing_folds(k: Any, folds: Any) -> str | None:
+    """Why a k-fold results file that holds fewer `folds` than its `k` (an `evaluate --kfold K --fold F --out` run)
+    is not the k-fold: its mean was one fold's score, with a std of 0. None for a whole one."""
+    if not (isinstance(k, int) and isinstance(folds, list) and len(folds) < k):
+        return None
+    return (
+        f"holds {len(folds)} of its {k} folds (a --fold run): gather every fold into one file first "
+        f"(python -m training.evaluation.merge_folds --out KFOLD.json FOLD0.json ...)"
+    )
+
+
 def format_fold_summary(results: dict[str, Any], levels: Sequence[tuple[str, str]]) -> str:
     """K-fold mean ± std, one line per (level, title), then one per label."""
     lines = [f"{results['k']}-fold cross-validation (micro, mean ± std over folds)"]

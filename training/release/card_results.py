@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from ..data.documents import DEFAULT_SPLITS_FILE
+from ..evaluation.kfold import missing_folds
 from .card_data import (
     LEVELS,
     SPLITS,
@@ -170,10 +171,7 @@ def _parse_evaluation(obj: Any, task: str, split: str, where: str, source: str) 
     evaluation.docs = obj.get("docs") if isinstance(obj.get("docs"), str) else None
     if isinstance(obj.get("threshold"), (int, float)):
         evaluation.threshold = float(obj["threshold"])
-    weights = obj.get("weights")
-    if weights is not None and not (isinstance(weights, list) and all(isinstance(w, str) for w in weights)):
-        raise CardError(f"{where}: field 'weights': expected a list of sha256 digests, got {weights!r}")
-    evaluation.weights = list(weights or [])
+    evaluation.weights = _scored_weights(obj, where)
     if split == "kfold":
         summary = obj.get("summary")
         if not isinstance(summary, dict):
@@ -187,12 +185,9 @@ def _parse_evaluation(obj: Any, task: str, split: str, where: str, source: str) 
         folds = obj.get("folds")
         if evaluation.k is None and isinstance(folds, list):
             evaluation.k = len(folds)
-        if evaluation.k is not None and isinstance(folds, list) and len(folds) < evaluation.k:
-            # `evaluate --kfold K --fold F --out`: one fold's scores, published as the k-fold's with a std of 0.
-            raise CardError(
-                f"{where}: holds {len(folds)} of its {evaluation.k} folds (a --fold run): gather every fold into "
-                f"one file first (python -m training.evaluation.merge_folds --out KFOLD.json FOLD0.json ...)"
-            )
+        problem = missing_folds(evaluation.k, folds)
+        if problem:  # one fold's scores, published as the k-fold's with a std of 0
+            raise CardError(f"{where}: {problem}")
         if evaluation.documents is None and evaluation.document_ids:
             evaluation.documents = len(evaluation.document_ids)
     else:
@@ -344,10 +339,16 @@ def read_challenge(path: Path) -> ChallengeTable:
         message = f"--challenge {path}: field {error} missing; run training.evaluation.challenge again"
         raise CardError(message) from error
     command = f"python -m training.evaluation.challenge --model MODEL --out {path.name}"
-    weights = report.get("weights")
+    return ChallengeTable(list(COLUMNS), rows, command, _scored_weights(report, f"--challenge {path}"))
+
+
+def _scored_weights(results: dict[str, Any], where: str) -> list[str]:
+    """The sha256 digests of the weights a results file scored (`weights`, written by the evaluations), [] where
+    it records none; CardError naming `where` for a field of another shape."""
+    weights = results.get("weights")
     if weights is not None and not (isinstance(weights, list) and all(isinstance(w, str) for w in weights)):
-        raise CardError(f"--challenge {path}: field 'weights': expected a list of sha256 digests, got {weights!r}")
-    return ChallengeTable(list(COLUMNS), rows, command, list(weights or []))
+        raise CardError(f"{where}: field 'weights': expected a list of sha256 digests, got {weights!r}")
+    return list(weights or [])
 
 
 def read_ablation(specs: list[str] | tuple[str, ...]) -> dict[str, Evaluation]:
