@@ -84,7 +84,11 @@ def require_documents(documents: Sequence[Any], path: str | Path) -> None:
 
 def write_documents(documents: Iterable[Document], handle) -> None:
     for doc in documents:
-        handle.write(json.dumps(doc.to_dict(), ensure_ascii=False) + "\n")
+        handle.write(_jsonl_line(doc))
+
+
+def _jsonl_line(doc: Document) -> str:
+    return json.dumps(doc.to_dict(), ensure_ascii=False) + "\n"
 
 
 def print_documents(documents: Iterable[Document]) -> int:
@@ -93,7 +97,7 @@ def print_documents(documents: Iterable[Document]) -> int:
     (`| head`) is the command's `quiet_pipe`."""
     try:
         for doc in documents:
-            write_stdout(json.dumps(doc.to_dict(), ensure_ascii=False) + "\n")
+            write_stdout(_jsonl_line(doc))
     except BrokenPipeError:
         raise
     except OSError as error:
